@@ -1,0 +1,1 @@
+"""Helpers shared by the feature cogs (Discord-facing only; no business rules)."""

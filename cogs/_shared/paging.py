@@ -1,0 +1,69 @@
+"""Restart-proof pagination buttons: the page and owner live in the button's custom id."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any, ClassVar
+
+import discord
+
+from bot.error_handler import handle_interaction_error
+from economy.errors import NotPermitted
+
+# A page renderer: (interaction, owner id or 0, page) -> (embed, total pages, page shown).
+PageRenderer = Callable[[discord.Interaction, int, int], Awaitable[tuple[discord.Embed, int, int]]]
+
+
+class PageButton(discord.ui.DynamicItem[discord.ui.Button], template=r"__abstract__"):
+    """Base of a persistent Prev/Next button. Subclasses set `prefix`, `template` and `render`.
+
+    custom_id = `{prefix}:{owner}:{page}:{direction}`; owner 0 means anyone may click.
+    """
+
+    prefix: ClassVar[str] = ""
+
+    def __init__(self, owner: int, page: int, direction: str, *, disabled: bool = False) -> None:
+        label = "◀ Prev" if direction == "prev" else "Next ▶"
+        super().__init__(
+            discord.ui.Button(
+                label=label, style=discord.ButtonStyle.secondary, disabled=disabled,
+                custom_id=f"{self.prefix}:{owner}:{page}:{direction}",
+            )
+        )
+        self.owner, self.page, self.direction = owner, page, direction
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]
+    ) -> PageButton:
+        return cls(int(match["owner"]), int(match["page"]), match["direction"])
+
+    @classmethod
+    async def render(cls, interaction: discord.Interaction, owner: int, page: int) -> tuple[
+        discord.Embed, int, int
+    ]:
+        """Build the embed for `page`; returns (embed, total pages, page actually shown)."""
+        raise NotImplementedError  # pragma: no cover - every subclass defines it
+
+    @classmethod
+    def view_for(cls, owner: int, page: int, pages: int) -> discord.ui.View | None:
+        """Prev/Next buttons for a page (None when there is only one page)."""
+        if pages <= 1:
+            return None
+        view = discord.ui.View(timeout=None)
+        view.add_item(cls(owner, max(1, page - 1), "prev", disabled=page <= 1))
+        view.add_item(cls(owner, min(pages, page + 1), "next", disabled=page >= pages))
+        return view
+
+    async def callback(self, interaction: discord.Interaction) -> Any:
+        try:
+            if self.owner and interaction.user.id != self.owner:
+                raise NotPermitted("These buttons belong to someone else's command.")
+            embed, pages, page = await self.render(interaction, self.owner, self.page)
+            await interaction.response.edit_message(
+                embed=embed, view=self.view_for(self.owner, page, pages),
+                allowed_mentions=discord.AllowedMentions.none(),
+            )
+        except Exception as error:  # one place maps errors to friendly replies
+            await handle_interaction_error(interaction, error, where=self.prefix)

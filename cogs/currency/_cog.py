@@ -1,0 +1,140 @@
+"""/gems commands. Thin: parse the interaction, call one service, render the result."""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from cogs._shared.interaction import (
+    guild_id_of,
+    reply,
+    require_admin,
+    safe_text,
+    services_of,
+)
+from cogs.currency._render import balance_embed, daily_text
+from cogs.currency._views import HistoryButton, LeaderboardButton, history_page, leaderboard_page
+from economy.activity import ChatMessage
+from economy.errors import InvalidInput
+from economy.settings import MAX_AMOUNT
+
+Amount = app_commands.Range[int, 1, MAX_AMOUNT]
+
+
+def _check_recipient(member: discord.Member) -> None:
+    if member.bot:
+        raise InvalidInput("Bots don't hold GEMS. Pick a member instead.")
+
+
+class CurrencyCog(commands.Cog):
+    """Balances, gifts, dailies, leaderboard, history and admin grants."""
+
+    gems = app_commands.Group(name="gems", description="Your GEMS wallet", guild_only=True)
+
+    def __init__(self, bot) -> None:
+        self.bot = bot
+
+    @gems.command(name="balance", description="Show your (or another member's) GEMS")
+    @app_commands.describe(member="Whose wallet to show (default: yours)")
+    async def balance(self, interaction: discord.Interaction, member: discord.Member | None = None):
+        services, guild_id = services_of(interaction), guild_id_of(interaction)
+        target = member or interaction.user
+        settings = await services.settings.get(guild_id)
+        account = await services.ledger.account(guild_id, target.id)
+        rank = await services.ledger.rank(guild_id, target.id)
+        embed = balance_embed(safe_text(target.display_name, limit=64), account, rank, settings)
+        await reply(interaction, embed=embed, ephemeral=True)
+
+    @gems.command(name="give", description="Give some of your GEMS to another member")
+    @app_commands.describe(member="Who receives them", amount="How many", note="Optional message")
+    async def give(
+        self, interaction: discord.Interaction, member: discord.Member, amount: Amount,
+        note: app_commands.Range[str, 1, 200] | None = None,
+    ):
+        services, guild_id = services_of(interaction), guild_id_of(interaction)
+        _check_recipient(member)
+        settings = await services.settings.get(guild_id)
+        await services.ledger.transfer(
+            guild_id, interaction.user.id, member.id, amount, key=f"give:{interaction.id}",
+            note=note, limit=settings.max_transfer,
+        )
+        text = f"{interaction.user.mention} gave {member.mention} {settings.money(amount)}"
+        text += f": {safe_text(note)}" if note else "."
+        await reply(interaction, text)
+
+    @gems.command(name="daily", description="Claim your daily GEMS (streaks pay more)")
+    async def daily(self, interaction: discord.Interaction):
+        services, guild_id = services_of(interaction), guild_id_of(interaction)
+        settings = await services.settings.get(guild_id)
+        claim = await services.ledger.claim_daily(guild_id, interaction.user.id, settings)
+        await reply(interaction, daily_text(interaction.user.mention, claim, settings))
+
+    @gems.command(name="leaderboard", description="The richest members")
+    @app_commands.describe(page="Page number (10 members per page)")
+    async def leaderboard(
+        self, interaction: discord.Interaction, page: app_commands.Range[int, 1, 100_000] = 1
+    ):
+        embed, pages, shown = await leaderboard_page(interaction, page)
+        await reply(interaction, embed=embed, view=LeaderboardButton.view_for(0, shown, pages))
+
+    @gems.command(name="history", description="Your recent GEMS movements")
+    @app_commands.describe(page="Page number (10 entries per page)")
+    async def history(
+        self, interaction: discord.Interaction, page: app_commands.Range[int, 1, 100_000] = 1
+    ):
+        owner = interaction.user.id
+        embed, pages, shown = await history_page(interaction, owner, page)
+        await reply(interaction, embed=embed, view=HistoryButton.view_for(owner, shown, pages),
+                    ephemeral=True)
+
+    @gems.command(name="grant", description="Admin: create GEMS for a member")
+    @app_commands.describe(member="Who receives them", amount="How many", reason="Why (audit log)")
+    async def grant(
+        self, interaction: discord.Interaction, member: discord.Member, amount: Amount,
+        reason: app_commands.Range[str, 3, 200],
+    ):
+        settings = await require_admin(interaction)
+        _check_recipient(member)
+        services, guild_id = services_of(interaction), guild_id_of(interaction)
+        movement = await services.ledger.grant(
+            guild_id, interaction.user.id, member.id, amount, reason=reason,
+            key=f"grant:{interaction.id}",
+        )
+        new_balance = movement.entries[0].balance_after
+        await reply(
+            interaction,
+            f"Granted {settings.money(amount)} to {member.mention} ({safe_text(reason)}). "
+            f"New balance: {new_balance:,}.",
+        )
+
+    @gems.command(name="take", description="Admin: remove GEMS from a member")
+    @app_commands.describe(member="From whom", amount="How many", reason="Why (audit log)")
+    async def take(
+        self, interaction: discord.Interaction, member: discord.Member, amount: Amount,
+        reason: app_commands.Range[str, 3, 200],
+    ):
+        settings = await require_admin(interaction)
+        services, guild_id = services_of(interaction), guild_id_of(interaction)
+        movement = await services.ledger.take(
+            guild_id, interaction.user.id, member.id, amount, reason=reason,
+            key=f"take:{interaction.id}",
+        )
+        new_balance = movement.entries[0].balance_after
+        await reply(
+            interaction,
+            f"Removed {settings.money(amount)} from {member.mention} ({safe_text(reason)}). "
+            f"New balance: {new_balance:,}.",
+        )
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        """Chat activity earns GEMS (rules and coalescing live in the activity service)."""
+        if message.guild is None or not isinstance(message.author, discord.Member):
+            return
+        await self.bot.services.activity.record(ChatMessage(
+            guild_id=message.guild.id, user_id=message.author.id, channel_id=message.channel.id,
+            role_ids=frozenset(role.id for role in message.author.roles),
+            content=message.content, author_is_bot=message.author.bot,
+            at=self.bot.services.clock.now(),
+        ))

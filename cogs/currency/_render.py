@@ -1,0 +1,75 @@
+"""Embeds for the currency commands (presentation only)."""
+
+from __future__ import annotations
+
+import discord
+
+from economy.models import Account, DailyClaim, LedgerEntry, Page
+from economy.settings import GuildSettings
+
+GEM_COLOUR = discord.Colour.from_rgb(64, 196, 255)
+
+KIND_LABELS = {
+    "transfer": "Transfer", "grant": "Admin grant", "take": "Admin removal", "daily": "Daily",
+    "activity": "Chat activity", "earn": "Earned", "reward": "Reward",
+}
+
+
+def balance_embed(name: str, account: Account, rank: int | None, s: GuildSettings) -> discord.Embed:
+    """A member's wallet."""
+    embed = discord.Embed(title=f"{name}'s wallet", colour=GEM_COLOUR)
+    embed.add_field(name="Balance", value=s.money(account.balance), inline=False)
+    if account.held:
+        embed.add_field(name="Held in escrow", value=s.money(account.held))
+    embed.add_field(name="Lifetime earned", value=f"{account.lifetime_earned:,}")
+    embed.add_field(name="Rank", value=f"#{rank}" if rank else "—")
+    if account.daily_streak:
+        embed.add_field(name="Daily streak", value=f"{account.daily_streak} day(s)")
+    return embed
+
+
+def daily_text(mention: str, claim: DailyClaim, s: GuildSettings) -> str:
+    """The public line after a daily claim."""
+    text = f"{mention} claimed their daily {s.money(claim.amount)} — streak **{claim.streak}**"
+    if claim.streak_kept_by_grace:
+        text += " (kept by the one-day grace)"
+    boost = claim.movement.entries[0].multiplier_pct
+    if boost != 100:
+        text += f" · boost ×{boost / 100:g}"
+    return text + "."
+
+
+def leaderboard_embed(page: Page, s: GuildSettings) -> discord.Embed:
+    """One page of the richest members."""
+    embed = discord.Embed(title=f"{s.currency_emoji} {s.currency_name} leaderboard", colour=GEM_COLOUR)
+    if not page.rows:
+        embed.description = "Nobody holds any yet. `/gems daily` is a good start!"
+    else:
+        embed.description = "\n".join(
+            f"**#{rank}** <@{user_id}> — {balance:,}" for rank, user_id, balance in page.rows
+        )
+    embed.set_footer(text=f"Page {page.page}/{page.pages} · {page.total:,} members")
+    return embed
+
+
+def history_embed(page: Page, s: GuildSettings) -> discord.Embed:
+    """One page of a member's ledger entries."""
+    embed = discord.Embed(title="Your GEMS history", colour=GEM_COLOUR)
+    if not page.rows:
+        embed.description = "No movements yet."
+    else:
+        embed.description = "\n".join(_history_line(entry) for entry in page.rows)
+    embed.set_footer(text=f"Page {page.page}/{page.pages} · {page.total:,} entries · {s.currency_name}")
+    return embed
+
+
+def _history_line(entry: LedgerEntry) -> str:
+    sign = "+" if entry.delta >= 0 else "−"
+    label = KIND_LABELS.get(entry.kind, entry.kind.title())
+    when = discord.utils.format_dt(entry.at, "d")
+    parts = [f"`{sign}{abs(entry.delta):,}` {label}"]
+    if entry.counterparty_id:
+        parts.append(("to" if entry.delta < 0 else "from") + f" <@{entry.counterparty_id}>")
+    if entry.note:
+        parts.append(f"· {discord.utils.escape_markdown(entry.note)}")
+    return " ".join(parts) + f" · {when}"

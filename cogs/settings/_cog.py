@@ -1,0 +1,76 @@
+"""/settings commands: view, set (validated, recorded), history."""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from cogs._shared.interaction import guild_id_of, reply, require_admin, safe_text, services_of
+from economy.settings import SETTING_KEYS, GuildSettings, describe, format_value
+
+COLOUR = discord.Colour.from_rgb(120, 130, 150)
+
+
+class SettingsCog(commands.Cog):
+    """Per-guild configuration for admins (Manage Server or the configured admin role)."""
+
+    group = app_commands.Group(name="settings", description="Server settings for GEMS", guild_only=True)
+
+    def __init__(self, bot) -> None:
+        self.bot = bot
+
+    @group.command(name="view", description="Show every setting and its value")
+    async def view(self, interaction: discord.Interaction):
+        settings = await require_admin(interaction)
+        defaults = GuildSettings()
+        lines = []
+        for key in SETTING_KEYS:
+            value = getattr(settings, key)
+            marker = "" if value == getattr(defaults, key) else " *(changed)*"
+            lines.append(f"`{key}` = **{safe_text(format_value(value), limit=80)}**{marker}\n"
+                         f"-# {describe(key)}")
+        embed = discord.Embed(title="GEMS settings", description="\n".join(lines), colour=COLOUR)
+        embed.set_footer(text="Change one with /settings set key value")
+        await reply(interaction, embed=embed, ephemeral=True)
+
+    @group.command(name="set", description="Change one setting")
+    @app_commands.describe(key="The setting to change", value="The new value (`none` clears ids)")
+    async def set_(
+        self, interaction: discord.Interaction, key: str, value: app_commands.Range[str, 1, 400]
+    ):
+        await require_admin(interaction)
+        services = services_of(interaction)
+        old, new = await services.settings.set(guild_id_of(interaction), interaction.user.id, key, value)
+        await reply(
+            interaction,
+            f"`{key}`: **{safe_text(format_value(old), limit=80)}** → "
+            f"**{safe_text(format_value(new), limit=80)}**",
+            ephemeral=True,
+        )
+
+    @set_.autocomplete("key")
+    async def _key_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        current = current.lower().strip()
+        matches = [k for k in SETTING_KEYS if current in k or current in describe(k).lower()]
+        return [
+            app_commands.Choice(name=f"{k} — {describe(k)}"[:100], value=k) for k in matches[:25]
+        ]
+
+    @group.command(name="history", description="Recent setting changes (who, when, old → new)")
+    async def history(self, interaction: discord.Interaction):
+        await require_admin(interaction)
+        rows = await services_of(interaction).settings.history(guild_id_of(interaction))
+        if not rows:
+            text = "No settings have been changed yet."
+        else:
+            text = "\n".join(
+                f"{discord.utils.format_dt(row['at'], 'f')} <@{row['actor_id']}> `{row['key']}`: "
+                f"{safe_text(format_value(row['old']), limit=40)} → "
+                f"{safe_text(format_value(row['new']), limit=40)}"
+                for row in rows
+            )
+        embed = discord.Embed(title="Settings history", description=text, colour=COLOUR)
+        await reply(interaction, embed=embed, ephemeral=True)

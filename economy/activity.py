@@ -1,0 +1,109 @@
+"""Activity earning: members earn GEMS for chatting, with writes coalesced in memory.
+
+Each qualifying message adds to an in-memory accumulator; `flush()` writes everything pending
+in one transaction per guild (one bulk write of balances plus the ledger entries). A pending batch
+keeps its key until it is written, so a retried flush never credits twice. `flush()` runs on an
+interval and on shutdown, so a clean stop loses nothing; a crash loses at most one interval.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from economy.clock import Clock
+from economy.ledger import LedgerService
+from economy.settings import SettingsService
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    """The facts about a Discord message that earning rules need."""
+
+    guild_id: int
+    user_id: int
+    channel_id: int
+    role_ids: frozenset[int]
+    content: str
+    author_is_bot: bool
+    at: datetime
+
+
+@dataclass
+class _Member:
+    last_earned_at: datetime | None = None
+    last_digest: bytes | None = None
+
+
+class ActivityService:
+    """Decides which messages earn, accumulates earnings and flushes them to the ledger."""
+
+    def __init__(self, ledger: LedgerService, settings: SettingsService, clock: Clock) -> None:
+        self._ledger = ledger
+        self._settings = settings
+        self._clock = clock
+        self._members: dict[tuple[int, int], _Member] = defaultdict(_Member)
+        self._pending: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+        # Batches taken out of `_pending` but not yet confirmed written, by guild: (key, amounts).
+        self._inflight: dict[int, tuple[str, dict[int, int]]] = {}
+        self._flush_lock = asyncio.Lock()
+        self.messages_seen = 0
+        self.messages_earning = 0
+
+    async def record(self, message: ChatMessage) -> int:
+        """Count a message; returns the GEMS it earned (0 when a rule says no)."""
+        self.messages_seen += 1
+        if message.author_is_bot:
+            return 0
+        settings = await self._settings.get(message.guild_id)
+        if settings.activity_amount <= 0:
+            return 0
+        if message.channel_id in settings.activity_excluded_channels:
+            return 0
+        if message.role_ids & set(settings.activity_excluded_roles):
+            return 0
+        text = " ".join(message.content.split()).casefold()
+        if len(text) < settings.activity_min_length:
+            return 0
+        member = self._members[(message.guild_id, message.user_id)]
+        digest = hashlib.blake2b(text.encode(), digest_size=16).digest()
+        if digest == member.last_digest:
+            return 0  # the same message again earns nothing (spam / macro guard)
+        member.last_digest = digest
+        cooldown = timedelta(seconds=settings.activity_cooldown_seconds)
+        if member.last_earned_at and message.at - member.last_earned_at < cooldown:
+            return 0
+        member.last_earned_at = message.at
+        self._pending[message.guild_id][message.user_id] += settings.activity_amount
+        self.messages_earning += 1
+        return settings.activity_amount
+
+    def pending_total(self) -> int:
+        """GEMS earned but not yet written (base amounts)."""
+        queued = sum(sum(users.values()) for users in self._pending.values())
+        return queued + sum(sum(amounts.values()) for _, amounts in self._inflight.values())
+
+    async def flush(self) -> int:
+        """Write all pending earnings; returns the GEMS credited. Failed guilds stay pending."""
+        async with self._flush_lock:
+            for guild_id, users in list(self._pending.items()):
+                if guild_id in self._inflight:
+                    continue  # merge after the in-flight batch is written
+                self._inflight[guild_id] = (f"activity:{uuid.uuid4().hex}", dict(users))
+                del self._pending[guild_id]
+            credited = 0
+            for guild_id, (key, amounts) in list(self._inflight.items()):
+                try:
+                    credited += await self._ledger.earn_batch(guild_id, amounts, batch_key=key)
+                except Exception:
+                    log.exception("activity flush failed for guild %s; will retry", guild_id)
+                    continue
+                del self._inflight[guild_id]
+            return credited

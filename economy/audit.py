@@ -1,0 +1,75 @@
+"""The ledger invariant, checked over a whole database.
+
+For every account: balance + held == sum of its ledger deltas, and neither is negative.
+For every guild: total GEMS held by accounts == sum of mint/burn legs (supply).
+For every operation: the account-to-account legs sum to zero.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from economy.repos.ledger_repo import LedgerRepo
+
+
+@dataclass
+class AuditReport:
+    """What the audit checked and every violation it found."""
+
+    accounts: int = 0
+    entries_total: int = 0
+    guilds: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when no invariant is violated."""
+        return not self.problems
+
+    def render(self) -> str:
+        """A readable report."""
+        head = (f"Audited {self.accounts} accounts in {self.guilds} guilds; "
+                f"ledger total {self.entries_total:,}.")
+        if self.ok:
+            return head + "\nOK: balances match the ledger and supply matches mints/burns."
+        lines = [head, f"FAILED: {len(self.problems)} problem(s):"]
+        lines += [f"  - {p}" for p in self.problems[:100]]
+        if len(self.problems) > 100:
+            lines.append(f"  ... and {len(self.problems) - 100} more")
+        return "\n".join(lines)
+
+
+async def audit(repo: LedgerRepo) -> AuditReport:
+    """Check the ledger invariant across every guild in the database."""
+    report = AuditReport()
+    for guild in await repo.guild_ids():
+        report.guilds += 1
+        await _audit_guild(repo, guild, report)
+    return report
+
+
+async def _audit_guild(repo: LedgerRepo, guild: int, report: AuditReport) -> None:
+    sums = await repo.ledger_sums(guild)
+    supply = 0
+    for acc in await repo.guild_accounts(guild):
+        user = acc["user_id"]
+        report.accounts += 1
+        balance, held = acc.get("balance", 0), acc.get("held", 0)
+        supply += balance + held
+        ledger_sum, ledger_held = sums.pop(user, (0, 0))
+        where = f"guild {guild} user {user}"
+        if balance < 0 or held < 0:
+            report.problems.append(f"{where}: negative balance {balance} / held {held}")
+        if balance + held != ledger_sum:
+            report.problems.append(f"{where}: balance+held {balance + held} != ledger {ledger_sum}")
+        if held != ledger_held:
+            report.problems.append(f"{where}: held {held} != ledger held {ledger_held}")
+    for user, (ledger_sum, _) in sums.items():
+        if ledger_sum != 0:
+            report.problems.append(f"guild {guild} user {user}: ledger {ledger_sum} but no account")
+    minted = await repo.minted(guild)
+    report.entries_total += minted
+    if minted != supply:
+        report.problems.append(f"guild {guild}: supply {supply} != minted-burned {minted}")
+    for op in await repo.unbalanced_operations(guild):
+        report.problems.append(f"guild {guild} operation {op['_id']}: transfer legs sum to {op['sum']}")

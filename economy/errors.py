@@ -1,0 +1,50 @@
+"""Domain errors. Each carries a message that is safe and friendly to show the member."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+
+class GemsError(Exception):
+    """Base of every expected, user-facing failure."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidAmount(GemsError):
+    """An amount that is not a positive whole number within limits."""
+
+
+class InsufficientFunds(GemsError):
+    """The account does not hold enough GEMS for the debit."""
+
+    def __init__(self, message: str, *, balance: int | None = None, needed: int | None = None):
+        super().__init__(message)
+        self.balance = balance
+        self.needed = needed
+
+
+class Cooldown(GemsError):
+    """The action is not available again until `retry_at`."""
+
+    def __init__(self, message: str, *, retry_at: datetime) -> None:
+        super().__init__(message)
+        self.retry_at = retry_at
+
+
+class NotPermitted(GemsError):
+    """The member may not do this."""
+
+
+class NotFound(GemsError):
+    """The thing asked for does not exist (in this guild)."""
+
+
+class InvalidInput(GemsError):
+    """Input that fails validation (bad setting value, self-transfer, ...)."""
+
+
+class IdempotencyConflict(GemsError):
+    """An idempotency key was reused for a different operation."""

@@ -1,0 +1,359 @@
+"""The ledger service: the only code that changes balances.
+
+Every operation is one transaction that (1) returns the first result when its idempotency key was
+seen before, (2) applies guarded balance updates (a debit only matches while `balance >= amount`),
+and (3) appends one ledger entry per touched account, under a unique (guild, key, leg) index that
+rejects a concurrent replay. So a double click, a retry or a crash between steps can neither move
+GEMS twice nor lose them, and `balance + held == sum(entries)` holds for every account.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from pymongo.errors import DuplicateKeyError
+
+from economy.clock import Clock
+from economy.errors import (
+    Cooldown,
+    IdempotencyConflict,
+    InsufficientFunds,
+    InvalidAmount,
+    InvalidInput,
+)
+from economy.models import BURN_KINDS, MINT_KINDS, Account, DailyClaim, LedgerEntry, Movement, Page
+from economy.repos.ledger_repo import LedgerRepo
+from economy.repos.multiplier_repo import MultiplierRepo
+from economy.settings import MAX_AMOUNT, GuildSettings
+
+NOTE_MAX = 200
+MULTIPLIED_KINDS = frozenset({"earn", "activity", "daily", "reward"})
+
+
+def check_amount(amount: object, *, limit: int = MAX_AMOUNT) -> int:
+    """Return `amount` if it is a whole number in 1..limit, else raise InvalidAmount."""
+    if isinstance(amount, bool) or not isinstance(amount, int):
+        raise InvalidAmount("Amounts are whole numbers of GEMS, like 25.")
+    if amount <= 0:
+        raise InvalidAmount("The amount must be at least 1.")
+    if amount > limit:
+        raise InvalidAmount(f"The amount can be at most {limit:,}.")
+    return amount
+
+
+def apply_multipliers(base: int, percents: list[int]) -> tuple[int, int]:
+    """Apply stacked multipliers to `base` with integer math; returns (amount, combined percent).
+
+    Rounds down, so a multiplier never creates a fractional GEM.
+    """
+    numerator, denominator = base, 1
+    for pct in percents:
+        numerator *= pct
+        denominator *= 100
+    combined = 100
+    for pct in percents:
+        combined = combined * pct // 100
+    return numerator // denominator, combined
+
+
+@dataclass(frozen=True)
+class _Leg:
+    user_id: int
+    delta: int
+    kind: str
+    mint: bool = False
+    counterparty_id: int | None = None
+    multiplier_pct: int = 100
+
+
+class LedgerService:
+    """Balance-changing operations and read models over accounts and the ledger."""
+
+    def __init__(self, repo: LedgerRepo, multipliers: MultiplierRepo, clock: Clock) -> None:
+        self._repo = repo
+        self._multipliers = multipliers
+        self._clock = clock
+
+    # --- operations --------------------------------------------------------------------------
+    async def transfer(
+        self, guild_id: int, sender_id: int, recipient_id: int, amount: int, *, key: str,
+        note: str | None = None, limit: int = MAX_AMOUNT,
+    ) -> Movement:
+        """Move GEMS from one member to another. Raises InvalidAmount/InvalidInput/InsufficientFunds."""
+        amount = check_amount(amount, limit=limit)
+        if sender_id == recipient_id:
+            raise InvalidInput("You can't send GEMS to yourself.")
+        note = _clean_note(note)
+        legs = [
+            _Leg(sender_id, -amount, "transfer", counterparty_id=recipient_id),
+            _Leg(recipient_id, amount, "transfer", counterparty_id=sender_id),
+        ]
+        return await self._apply(guild_id, "transfer", key, legs, actor_id=sender_id, note=note)
+
+    async def grant(
+        self, guild_id: int, actor_id: int, user_id: int, amount: int, *, reason: str, key: str
+    ) -> Movement:
+        """Admin: create GEMS for a member, with a recorded reason."""
+        amount = check_amount(amount)
+        reason = _require_reason(reason)
+        legs = [_Leg(user_id, amount, "grant", mint=True)]
+        return await self._apply(guild_id, "grant", key, legs, actor_id=actor_id, note=reason)
+
+    async def take(
+        self, guild_id: int, actor_id: int, user_id: int, amount: int, *, reason: str, key: str
+    ) -> Movement:
+        """Admin: remove GEMS from a member (never below zero), with a recorded reason."""
+        amount = check_amount(amount)
+        reason = _require_reason(reason)
+        legs = [_Leg(user_id, -amount, "take", mint=True)]
+        return await self._apply(guild_id, "take", key, legs, actor_id=actor_id, note=reason)
+
+    async def earn(
+        self, guild_id: int, user_id: int, base_amount: int, *, key: str, kind: str = "earn",
+        ref: str | None = None,
+    ) -> Movement:
+        """Credit earned GEMS, multiplied by the multipliers active now."""
+        if kind not in MINT_KINDS:
+            raise ValueError(f"{kind!r} is not an earning kind")
+        base_amount = check_amount(base_amount)
+        amount, pct = await self._multiplied(guild_id, base_amount, kind)
+        legs = [_Leg(user_id, amount, kind, mint=True, multiplier_pct=pct)]
+        return await self._apply(guild_id, kind, key, legs, ref=ref)
+
+    async def earn_batch(self, guild_id: int, base_amounts: dict[int, int], *, batch_key: str) -> int:
+        """Credit coalesced activity earnings for many members in one transaction.
+
+        Idempotent by `batch_key` (a retried flush credits nothing twice). Returns GEMS credited.
+        """
+        base_amounts = {uid: amt for uid, amt in base_amounts.items() if amt > 0}
+        if not base_amounts:
+            return 0
+        now = self._clock.now()
+        percents = await self._multipliers.active_percents(guild_id, now)
+        amounts: dict[int, int] = {}
+        docs = []
+        for user_id, base in sorted(base_amounts.items()):
+            amount, pct = apply_multipliers(base, percents)
+            if amount <= 0:
+                continue
+            amounts[user_id] = amount
+            docs.append(_entry_doc(guild_id, f"{batch_key}:{user_id}", 0,
+                                   _Leg(user_id, amount, "activity", mint=True, multiplier_pct=pct),
+                                   at=now))
+        repo = self._repo
+
+        async def work(session: Any) -> int:
+            if await repo.entries_for_key(guild_id, docs[0]["idempotency_key"], session=session):
+                return 0
+            await repo.credit_many(guild_id, amounts, now, session=session)
+            await repo.insert_entries(docs, session=session)
+            return sum(amounts.values())
+
+        try:
+            return await repo.db.transaction(work)
+        except DuplicateKeyError:
+            return 0
+
+    async def claim_daily(self, guild_id: int, user_id: int, settings: GuildSettings) -> DailyClaim:
+        """Pay the daily reward once per local day; streaks survive one missed day.
+
+        The day boundary is `daily_reset_hour` in the guild's time zone. Raises Cooldown when the
+        member already claimed today.
+        """
+        now = self._clock.now()
+        today, next_reset = _daily_window(now, settings)
+        key = f"daily:{user_id}:{today.isoformat()}"
+        account = await self._repo.account(guild_id, user_id)
+        last_day = _parse_day(account.get("daily_last_day")) if account else None
+        streak_before = int(account.get("daily_streak", 0)) if account else 0
+        if last_day == today:
+            raise _already_claimed(next_reset)
+        gap = (today - last_day).days if last_day else None
+        grace = gap == 2
+        streak = streak_before + 1 if gap in (1, 2) else 1
+        base = settings.daily_amount + settings.daily_streak_bonus * min(
+            streak - 1, settings.daily_streak_cap
+        )
+        amount, pct = await self._multiplied(guild_id, base, "daily")
+        legs = [_Leg(user_id, amount, "daily", mint=True, multiplier_pct=pct)]
+        expected = last_day.isoformat() if last_day else None
+        repo = self._repo
+
+        async def record_streak(session: Any) -> None:
+            if not await repo.set_daily(guild_id, user_id, expected_last_day=expected,
+                                        day=today.isoformat(), streak=streak, session=session):
+                raise _already_claimed(next_reset)
+
+        movement = await self._apply(
+            guild_id, "daily", key, legs, ref=f"streak:{streak}", also=record_streak
+        )
+        if movement.replayed:
+            raise _already_claimed(next_reset)
+        return DailyClaim(movement=movement, amount=amount, streak=streak,
+                          streak_kept_by_grace=grace, next_reset=next_reset)
+
+    # --- reads -------------------------------------------------------------------------------
+    async def account(self, guild_id: int, user_id: int) -> Account:
+        """A member's account (an empty one when they never held GEMS)."""
+        doc = await self._repo.account(guild_id, user_id)
+        if not doc:
+            return Account(guild_id=guild_id, user_id=user_id)
+        return Account(
+            guild_id=guild_id, user_id=user_id, balance=doc.get("balance", 0),
+            held=doc.get("held", 0), lifetime_earned=doc.get("lifetime_earned", 0),
+            daily_streak=doc.get("daily_streak", 0),
+            daily_last_day=_parse_day(doc.get("daily_last_day")),
+        )
+
+    async def balance(self, guild_id: int, user_id: int) -> int:
+        """A member's spendable balance."""
+        return (await self.account(guild_id, user_id)).balance
+
+    async def rank(self, guild_id: int, user_id: int) -> int | None:
+        """1-based leaderboard position, or None without an account."""
+        doc = await self._repo.account(guild_id, user_id)
+        if not doc:
+            return None
+        return await self._repo.count_richer(guild_id, doc.get("balance", 0)) + 1
+
+    async def history(self, guild_id: int, user_id: int, *, page: int = 1, page_size: int = 10) -> Page:
+        """A member's ledger entries, newest first, one page at a time."""
+        page = max(1, page)
+        total = await self._repo.count_history(guild_id, user_id)
+        docs = await self._repo.history(guild_id, user_id, skip=(page - 1) * page_size, limit=page_size)
+        rows = tuple(LedgerEntry.model_validate(doc) for doc in docs)
+        return Page(rows=rows, page=page, page_size=page_size, total=total)
+
+    async def leaderboard(self, guild_id: int, *, page: int = 1, page_size: int = 10) -> Page:
+        """Richest members first; rows are (rank, user_id, balance)."""
+        page = max(1, page)
+        total = await self._repo.count_accounts(guild_id)
+        skip = (page - 1) * page_size
+        docs = await self._repo.top_accounts(guild_id, skip=skip, limit=page_size)
+        rows = tuple((skip + i + 1, doc["user_id"], doc.get("balance", 0)) for i, doc in enumerate(docs))
+        return Page(rows=rows, page=page, page_size=page_size, total=total)
+
+    # --- internals ---------------------------------------------------------------------------
+    async def _multiplied(self, guild_id: int, base: int, kind: str) -> tuple[int, int]:
+        if kind not in MULTIPLIED_KINDS:
+            return base, 100
+        percents = await self._multipliers.active_percents(guild_id, self._clock.now())
+        return apply_multipliers(base, percents)
+
+    async def _apply(
+        self, guild_id: int, kind: str, key: str, legs: list[_Leg], *, actor_id: int | None = None,
+        note: str | None = None, ref: str | None = None,
+        also: Callable[[Any], Awaitable[None]] | None = None,
+    ) -> Movement:
+        """Run one operation as a single transaction (see the module docstring)."""
+        if not key or len(key) > 200:
+            raise ValueError("an idempotency key of 1-200 characters is required")
+        repo = self._repo
+        now = self._clock.now()
+
+        async def work(session: Any) -> tuple[bool, list[dict]]:
+            existing = await repo.entries_for_key(guild_id, key, session=session)
+            if existing:
+                return True, existing
+            docs = []
+            for index, leg in enumerate(legs):
+                if leg.delta < 0:
+                    after = await repo.debit(guild_id, leg.user_id, -leg.delta, now, session=session)
+                    if after is None:
+                        current = await repo.account(guild_id, leg.user_id, session=session)
+                        have = current.get("balance", 0) if current else 0
+                        raise InsufficientFunds(
+                            f"Not enough GEMS: this needs {-leg.delta:,} and the balance is {have:,}.",
+                            balance=have, needed=-leg.delta,
+                        )
+                else:
+                    earned = leg.delta if leg.kind in MINT_KINDS else 0
+                    after = await repo.credit(guild_id, leg.user_id, leg.delta, now,
+                                              earned=earned, session=session)
+                docs.append(_entry_doc(guild_id, key, index, leg, at=now, actor_id=actor_id,
+                                       note=note, ref=ref, balance_after=after.get("balance")))
+            if also is not None:
+                await also(session)
+            await repo.insert_entries(docs, session=session)
+            return False, docs
+
+        try:
+            replayed, docs = await repo.db.transaction(work)
+        except DuplicateKeyError:
+            # A concurrent call with the same key committed first: answer with its result.
+            replayed, docs = True, await repo.entries_for_key(guild_id, key)
+        movement = Movement(kind=kind, idempotency_key=key, replayed=replayed,
+                            entries=tuple(LedgerEntry.model_validate(doc) for doc in docs))
+        if replayed:
+            _check_same_operation(movement, legs)
+        return movement
+
+
+def _entry_doc(
+    guild_id: int, key: str, leg_index: int, leg: _Leg, *, at: datetime,
+    actor_id: int | None = None, note: str | None = None, ref: str | None = None,
+    balance_after: int | None = None,
+) -> dict[str, Any]:
+    if leg.kind in BURN_KINDS or leg.kind in MINT_KINDS:
+        assert leg.mint, "mint and burn legs must be flagged"
+    return {
+        "guild_id": guild_id, "user_id": leg.user_id, "delta": leg.delta, "held_delta": 0,
+        "kind": leg.kind, "mint": leg.mint, "idempotency_key": key, "leg": leg_index, "at": at,
+        "counterparty_id": leg.counterparty_id, "actor_id": actor_id, "note": note, "ref": ref,
+        "multiplier_pct": leg.multiplier_pct, "balance_after": balance_after,
+    }
+
+
+def _check_same_operation(movement: Movement, legs: list[_Leg]) -> None:
+    recorded = [(e.user_id, e.kind) for e in movement.entries]
+    asked = [(leg.user_id, leg.kind) for leg in legs]
+    # Multiplied amounts may differ between attempts (a boost began), so compare who and what.
+    same_amounts = all(
+        e.delta == leg.delta for e, leg in zip(movement.entries, legs, strict=False)
+        if e.kind not in MULTIPLIED_KINDS
+    )
+    if recorded != asked or not same_amounts:
+        raise IdempotencyConflict("This request id was already used for a different operation.")
+
+
+def _clean_note(note: str | None) -> str | None:
+    if note is None:
+        return None
+    note = " ".join(note.split())
+    if len(note) > NOTE_MAX:
+        raise InvalidInput(f"The note can be at most {NOTE_MAX} characters.")
+    return note or None
+
+
+def _require_reason(reason: str) -> str:
+    reason = _clean_note(reason) or ""
+    if len(reason) < 3:
+        raise InvalidInput("Please give a reason (at least 3 characters); it goes in the audit log.")
+    return reason
+
+
+def _daily_window(now: datetime, settings: GuildSettings) -> tuple[date, datetime]:
+    """The guild-local 'daily day' containing `now`, and when the next one starts (UTC)."""
+    local = now.astimezone(settings.zone) - timedelta(hours=settings.daily_reset_hour)
+    today = local.date()
+    next_local = datetime.combine(today + timedelta(days=1), datetime.min.time(), settings.zone)
+    next_reset = next_local + timedelta(hours=settings.daily_reset_hour)
+    return today, next_reset.astimezone(now.tzinfo)
+
+
+def _parse_day(value: object) -> date | None:
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str) and value:
+        return date.fromisoformat(value)
+    return None
+
+
+def _already_claimed(next_reset: datetime) -> Cooldown:
+    return Cooldown("You already claimed your daily GEMS.", retry_at=next_reset)
+
+
+__all__ = ["LedgerService", "apply_multipliers", "check_amount"]

@@ -1,0 +1,172 @@
+"""Every query on `accounts` and `ledger`. Writes take the session of the caller's transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
+
+from economy.repos.base import Database, Doc
+
+
+class LedgerRepo:
+    """Accounts (balances) and the append-only ledger."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.accounts = db["accounts"]
+        self.ledger = db["ledger"]
+
+    # --- reads -------------------------------------------------------------------------------
+    async def account(self, guild_id: int, user_id: int, *, session: Any = None) -> Doc | None:
+        """The account document, or None when the member never held GEMS."""
+        return await self.accounts.find_one(
+            {"guild_id": guild_id, "user_id": user_id}, session=session
+        )
+
+    async def entries_for_key(self, guild_id: int, key: str, *, session: Any = None) -> list[Doc]:
+        """The legs recorded under an idempotency key, in leg order."""
+        cursor = self.ledger.find(
+            {"guild_id": guild_id, "idempotency_key": key}, session=session
+        ).sort("leg", ASCENDING)
+        return await cursor.to_list()
+
+    async def history(self, guild_id: int, user_id: int, *, skip: int, limit: int) -> list[Doc]:
+        """A member's entries, newest first."""
+        cursor = (
+            self.ledger.find({"guild_id": guild_id, "user_id": user_id})
+            .sort([("at", DESCENDING), ("_id", DESCENDING)])
+            .skip(skip)
+            .limit(limit)
+        )
+        return await cursor.to_list()
+
+    async def count_history(self, guild_id: int, user_id: int) -> int:
+        """How many entries a member has."""
+        return await self.ledger.count_documents({"guild_id": guild_id, "user_id": user_id})
+
+    async def top_accounts(self, guild_id: int, *, skip: int, limit: int) -> list[Doc]:
+        """Accounts by balance, richest first (ties by user id)."""
+        cursor = (
+            self.accounts.find(
+                {"guild_id": guild_id, "user_id": {"$gt": 0}},
+                {"user_id": 1, "balance": 1, "_id": 0},
+            )
+            .sort([("balance", DESCENDING), ("user_id", ASCENDING)])
+            .skip(skip)
+            .limit(limit)
+        )
+        return await cursor.to_list()
+
+    async def count_accounts(self, guild_id: int) -> int:
+        """Number of member accounts in a guild."""
+        return await self.accounts.count_documents({"guild_id": guild_id, "user_id": {"$gt": 0}})
+
+    async def count_richer(self, guild_id: int, balance: int) -> int:
+        """How many member accounts hold more than `balance` (rank - 1)."""
+        return await self.accounts.count_documents(
+            {"guild_id": guild_id, "user_id": {"$gt": 0}, "balance": {"$gt": balance}}
+        )
+
+    # --- writes (inside a transaction) -------------------------------------------------------
+    async def debit(
+        self, guild_id: int, user_id: int, amount: int, at: datetime, *, session: Any
+    ) -> Doc | None:
+        """Take `amount` if the balance covers it; None when it does not (nothing changes)."""
+        return await self.accounts.find_one_and_update(
+            {"guild_id": guild_id, "user_id": user_id, "balance": {"$gte": amount}},
+            {"$inc": {"balance": -amount}, "$set": {"updated_at": at}},
+            return_document=ReturnDocument.AFTER,
+            session=session,
+        )
+
+    async def credit(
+        self, guild_id: int, user_id: int, amount: int, at: datetime, *, earned: int,
+        session: Any,
+    ) -> Doc:
+        """Add `amount` (creating the account on first use); `earned` counts toward lifetime."""
+        return await self.accounts.find_one_and_update(
+            {"guild_id": guild_id, "user_id": user_id},
+            {
+                "$inc": {"balance": amount, "held": 0, "lifetime_earned": earned},
+                "$set": {"updated_at": at},
+            },
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
+            session=session,
+        )
+
+    async def set_daily(
+        self, guild_id: int, user_id: int, *, expected_last_day: str | None, day: str,
+        streak: int, session: Any,
+    ) -> bool:
+        """Record a daily claim if nobody recorded one since `expected_last_day` was read."""
+        result = await self.accounts.update_one(
+            {"guild_id": guild_id, "user_id": user_id, "daily_last_day": expected_last_day},
+            {"$set": {"daily_last_day": day, "daily_streak": streak}},
+            session=session,
+        )
+        return result.modified_count == 1
+
+    async def insert_entries(self, entries: list[Doc], *, session: Any) -> None:
+        """Append ledger legs (the unique key index rejects a replayed operation)."""
+        await self.ledger.insert_many(entries, ordered=True, session=session)
+
+    async def credit_many(
+        self, guild_id: int, amounts: dict[int, int], at: datetime, *, session: Any
+    ) -> None:
+        """Add earned GEMS to many accounts in one bulk write."""
+        ops = [
+            UpdateOne(
+                {"guild_id": guild_id, "user_id": user_id},
+                {"$inc": {"balance": amount, "held": 0, "lifetime_earned": amount},
+                 "$set": {"updated_at": at}},
+                upsert=True,
+            )
+            for user_id, amount in amounts.items()
+        ]
+        if ops:
+            await self.accounts.bulk_write(ops, ordered=False, session=session)
+
+    # --- audit -------------------------------------------------------------------------------
+    # Grouping is per guild with a single-field `_id`: nx-27017 does not evaluate a compound
+    # `_id: {g: "$guild_id", u: "$user_id"}` (it returns the literal), and this form is valid
+    # MongoDB too.
+    async def guild_ids(self) -> list[int]:
+        """Every guild that has accounts or ledger entries."""
+        ids = set(await self.accounts.distinct("guild_id")) | set(await self.ledger.distinct("guild_id"))
+        return sorted(ids)
+
+    async def ledger_sums(self, guild_id: int) -> dict[int, tuple[int, int]]:
+        """(sum of deltas, sum of held deltas) per user of a guild."""
+        cursor = await self.ledger.aggregate(
+            [{"$match": {"guild_id": guild_id}},
+             {"$group": {"_id": "$user_id", "sum": {"$sum": "$delta"},
+                         "held": {"$sum": "$held_delta"}}}]
+        )
+        return {doc["_id"]: (doc["sum"], doc["held"]) async for doc in cursor}
+
+    async def guild_accounts(self, guild_id: int) -> list[Doc]:
+        """Every account's balance and held amount in a guild."""
+        cursor = self.accounts.find({"guild_id": guild_id}, {"user_id": 1, "balance": 1, "held": 1})
+        return await cursor.to_list()
+
+    async def minted(self, guild_id: int) -> int:
+        """Sum of mint/burn legs of a guild (its supply according to the ledger)."""
+        cursor = await self.ledger.aggregate(
+            [{"$match": {"guild_id": guild_id, "mint": True}},
+             {"$group": {"_id": None, "sum": {"$sum": "$delta"}}}]
+        )
+        docs = await cursor.to_list()
+        return docs[0]["sum"] if docs else 0
+
+    async def unbalanced_operations(self, guild_id: int, limit: int = 50) -> list[Doc]:
+        """Operations whose account-to-account legs do not sum to zero."""
+        cursor = await self.ledger.aggregate(
+            [{"$match": {"guild_id": guild_id, "mint": False}},
+             {"$group": {"_id": "$idempotency_key", "sum": {"$sum": "$delta"}}},
+             {"$match": {"sum": {"$ne": 0}}},
+             {"$limit": limit}]
+        )
+        return await cursor.to_list()

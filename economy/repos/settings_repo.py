@@ -1,0 +1,52 @@
+"""Queries for guild settings and their change history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pymongo import DESCENDING
+
+from economy.repos.base import Database
+
+
+class SettingsRepo:
+    """`guild_settings` (one document per guild, only overridden keys) and `settings_history`."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._settings = db["guild_settings"]
+        self._history = db["settings_history"]
+
+    async def overrides(self, guild_id: int) -> dict[str, Any]:
+        """The stored overrides of a guild ({} when none)."""
+        doc = await self._settings.find_one({"guild_id": guild_id}, {"values": 1})
+        return dict(doc["values"]) if doc and doc.get("values") else {}
+
+    async def change(
+        self, guild_id: int, key: str, value: Any, *, old: Any, actor_id: int, at: datetime,
+        is_default: bool,
+    ) -> None:
+        """Store a new value (or drop the override when it equals the default) with its history."""
+
+        async def work(session: Any) -> None:
+            update: dict[str, Any] = {"$set": {"updated_at": at}}
+            if is_default:
+                update["$unset"] = {f"values.{key}": ""}
+            else:
+                update["$set"][f"values.{key}"] = value
+            await self._settings.update_one(
+                {"guild_id": guild_id}, update, upsert=True, session=session
+            )
+            await self._history.insert_one(
+                {"guild_id": guild_id, "key": key, "old": old, "new": value,
+                 "actor_id": actor_id, "at": at},
+                session=session,
+            )
+
+        await self._db.transaction(work)
+
+    async def history(self, guild_id: int, *, limit: int) -> list[dict[str, Any]]:
+        """Latest changes first."""
+        cursor = self._history.find({"guild_id": guild_id}).sort("at", DESCENDING).limit(limit)
+        return await cursor.to_list()

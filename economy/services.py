@@ -1,0 +1,38 @@
+"""Builds the domain services over one database and one clock (no Discord, no globals)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from economy.activity import ActivityService
+from economy.clock import Clock
+from economy.ledger import LedgerService
+from economy.repos.base import Database
+from economy.repos.ledger_repo import LedgerRepo
+from economy.repos.multiplier_repo import MultiplierRepo
+from economy.repos.settings_repo import SettingsRepo
+from economy.settings import SettingsService
+
+
+@dataclass
+class Services:
+    """Everything the cogs call. The bot object carries one of these."""
+
+    db: Database
+    clock: Clock
+    ledger: LedgerService
+    settings: SettingsService
+    activity: ActivityService
+    ledger_repo: LedgerRepo
+    multipliers: MultiplierRepo
+
+
+def build_services(db: Database, clock: Clock) -> Services:
+    """Wire repositories and services together."""
+    ledger_repo = LedgerRepo(db)
+    multipliers = MultiplierRepo(db)
+    ledger = LedgerService(ledger_repo, multipliers, clock)
+    settings = SettingsService(SettingsRepo(db), clock)
+    activity = ActivityService(ledger, settings, clock)
+    return Services(db=db, clock=clock, ledger=ledger, settings=settings, activity=activity,
+                    ledger_repo=ledger_repo, multipliers=multipliers)

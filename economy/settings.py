@@ -1,0 +1,165 @@
+"""Per-guild settings: a validated model, string parsing for `/settings set`, and the service.
+
+Only values an admin changed are stored; everything else comes from the model's defaults, so a
+new default reaches every guild that never touched it.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from economy.clock import Clock
+from economy.errors import InvalidInput, NotFound
+from economy.repos.settings_repo import SettingsRepo
+
+MAX_AMOUNT = 1_000_000_000_000  # one trillion: far above any sane move, far below int64
+
+
+class GuildSettings(BaseModel):
+    """Every setting a server admin can change, with its default and limits."""
+
+    model_config = ConfigDict(validate_assignment=True, extra="ignore")
+
+    currency_name: str = Field("GEMS", min_length=1, max_length=24, description="Name of the currency")
+    currency_emoji: str = Field("💎", min_length=1, max_length=64, description="Emoji shown beside amounts")
+    admin_role_id: int | None = Field(None, description="Role that may run admin commands (besides Manage Server)")
+    timezone: str = Field("UTC", description="IANA time zone for daily resets, e.g. Europe/Berlin")
+    daily_amount: int = Field(100, ge=1, le=1_000_000, description="GEMS for a daily claim")
+    daily_streak_bonus: int = Field(10, ge=0, le=100_000, description="Extra GEMS per streak day")
+    daily_streak_cap: int = Field(7, ge=0, le=365, description="Streak days that count for the bonus")
+    daily_reset_hour: int = Field(0, ge=0, le=23, description="Local hour at which the daily resets")
+    activity_amount: int = Field(5, ge=0, le=10_000, description="GEMS per qualifying message (0 = off)")
+    activity_cooldown_seconds: int = Field(60, ge=0, le=86_400, description="Seconds between earning messages")
+    activity_min_length: int = Field(5, ge=0, le=2_000, description="Minimum message length that earns")
+    activity_excluded_channels: list[int] = Field(default_factory=list, description="Channels that never earn")
+    activity_excluded_roles: list[int] = Field(default_factory=list, description="Roles that never earn")
+    max_transfer: int = Field(MAX_AMOUNT, ge=1, le=MAX_AMOUNT, description="Largest single /gems give")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}; use a name like Europe/Berlin") from None
+        return value
+
+    @field_validator("currency_name")
+    @classmethod
+    def _plain_name(cls, value: str) -> str:
+        if re.search(r"[@<>#*_`~|\\]", value):
+            raise ValueError("use letters, digits and spaces only")
+        return value.strip()
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The guild's time zone."""
+        return ZoneInfo(self.timezone)
+
+    def money(self, amount: int) -> str:
+        """Format an amount with the guild's emoji and currency name: `💎 1,250 GEMS`."""
+        return f"{self.currency_emoji} {amount:,} {self.currency_name}"
+
+
+SETTING_KEYS: tuple[str, ...] = tuple(GuildSettings.model_fields)
+
+_ID_LIST_KEYS = {"activity_excluded_channels", "activity_excluded_roles"}
+_ID_KEYS = {"admin_role_id"}
+_NONE_WORDS = {"none", "off", "-", "clear", "null"}
+
+
+def describe(key: str) -> str:
+    """The one-line help text of a setting."""
+    field = GuildSettings.model_fields[key]
+    return field.description or key
+
+
+def parse_value(key: str, raw: str) -> Any:
+    """Turn the text an admin typed into a validated value for `key`.
+
+    Accepts Discord mentions for ids (`<@&123>`, `<#456>`), comma-separated id lists,
+    `none` to clear optional values, and yes/no for booleans. Raises InvalidInput.
+    """
+    if key not in GuildSettings.model_fields:
+        raise NotFound(f"There is no setting called `{key}`. Use `/settings view` to see them all.")
+    text = raw.strip()
+    value: Any = text
+    if key in _ID_KEYS:
+        value = None if text.lower() in _NONE_WORDS else _parse_id(key, text)
+    elif key in _ID_LIST_KEYS:
+        if text.lower() in _NONE_WORDS or not text:
+            value = []
+        else:
+            value = [_parse_id(key, part) for part in re.split(r"[\s,]+", text) if part]
+    try:
+        current = GuildSettings()
+        setattr(current, key, value)
+        return getattr(current, key)
+    except ValidationError as exc:
+        reason = exc.errors()[0]["msg"].removeprefix("Value error, ")
+        raise InvalidInput(f"`{text[:100]}` is not a valid value for `{key}`: {reason}.") from None
+
+
+def _parse_id(key: str, text: str) -> int:
+    match = re.fullmatch(r"<(?:@&|@!?|#)(\d{1,20})>|(\d{1,20})", text.strip())
+    if not match:
+        raise InvalidInput(f"`{text[:100]}` is not a valid value for `{key}`: expected an id or a mention.")
+    return int(match.group(1) or match.group(2))
+
+
+class SettingsService:
+    """Reads and changes guild settings, recording who changed what."""
+
+    CACHE_SECONDS = 30.0
+
+    def __init__(self, repo: SettingsRepo, clock: Clock) -> None:
+        self._repo = repo
+        self._clock = clock
+        self._cache: dict[int, tuple[float, GuildSettings]] = {}
+
+    async def get(self, guild_id: int) -> GuildSettings:
+        """The effective settings of a guild (defaults plus stored overrides)."""
+        cached = self._cache.get(guild_id)
+        if cached and time.monotonic() - cached[0] < self.CACHE_SECONDS:
+            return cached[1]
+        overrides = await self._repo.overrides(guild_id)
+        settings = GuildSettings.model_validate(overrides)
+        self._cache[guild_id] = (time.monotonic(), settings)
+        return settings
+
+    async def set(self, guild_id: int, actor_id: int, key: str, raw: str) -> tuple[Any, Any]:
+        """Validate and store one setting; returns (old, new). Raises NotFound/InvalidInput."""
+        new = parse_value(key, raw)
+        old = getattr(await self.get(guild_id), key)
+        default = GuildSettings.model_fields[key].get_default(call_default_factory=True)
+        await self._repo.change(
+            guild_id, key, new, old=old, actor_id=actor_id, at=self._clock.now(),
+            is_default=new == default,
+        )
+        self._cache.pop(guild_id, None)
+        return old, new
+
+    async def history(self, guild_id: int, *, limit: int = 20) -> list[dict[str, Any]]:
+        """The latest setting changes, newest first."""
+        return await self._repo.history(guild_id, limit=limit)
+
+    def invalidate(self, guild_id: int) -> None:
+        """Forget the cached settings of a guild."""
+        self._cache.pop(guild_id, None)
+
+
+def format_value(value: Any) -> str:
+    """Render a setting value for display."""
+    if value is None:
+        return "not set"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value) if value else "none"
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)

@@ -1,0 +1,61 @@
+"""Shared fixtures: one embedded store per test session, a fresh database per test."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+from pymongo import MongoClient
+
+from bot.store import EmbeddedServer, Store, _client
+from economy.clock import ManualClock
+from economy.migrations import Migrator
+from economy.repos.base import Database
+from economy.services import Services, build_services
+
+_counter = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def mongo_uri():
+    """MONGODB_URI when set (run the suite against real MongoDB), else a session embedded server."""
+    uri = os.environ.get("GEMS_TEST_MONGODB_URI")
+    if uri:
+        yield uri, False
+        return
+    server = EmbeddedServer(data_dir="memory", run_dir=Path(tempfile.mkdtemp(prefix="gems-test-")))
+    server.start()
+    with MongoClient(server.uri, serverSelectionTimeoutMS=20_000) as probe:
+        probe.admin.command("ping")
+    yield server.uri, True
+    server.stop()
+
+
+@pytest.fixture
+async def store(mongo_uri):
+    """A Store on a fresh, migrated database; dropped afterwards."""
+    uri, embedded = mongo_uri
+    client = _client(uri)
+    name = f"t{os.getpid()}_{next(_counter)}"
+    db = Database(client, name, write_lock=asyncio.Lock() if embedded else None)
+    await Migrator(db, ManualClock()).apply_pending()
+    store = Store(client=client, db=db)
+    yield store
+    await client.drop_database(name)
+    await client.close()
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    """A clock tests move by hand."""
+    return ManualClock()
+
+
+@pytest.fixture
+def services(store: Store, clock: ManualClock) -> Services:
+    """Domain services over the test database."""
+    return build_services(store.db, clock)

@@ -1,0 +1,86 @@
+"""Process settings and guild settings: parsing, validation, history, bad input."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.settings import SettingsError, load_settings
+from economy.errors import InvalidInput, NotFound
+from economy.settings import GuildSettings, parse_value
+
+G = 5
+
+
+def test_process_settings_parse_lists_and_blank_token(monkeypatch):
+    monkeypatch.setenv("OWNER_IDS", "1, 2 3")
+    monkeypatch.setenv("DISCORD_TOKEN", "  ")
+    settings = load_settings(_env_file=None)
+    assert settings.owner_ids == [1, 2, 3]
+    assert settings.discord_token is None
+    assert settings.embedded
+
+
+def test_process_settings_report_every_problem(monkeypatch):
+    monkeypatch.setenv("WEB_PORT", "99999")
+    monkeypatch.setenv("MONGODB_URI", "postgres://x")
+    monkeypatch.setenv("LOG_LEVEL", "chatty")
+    with pytest.raises(SettingsError) as info:
+        load_settings(_env_file=None)
+    text = "\n".join(info.value.problems)
+    assert "WEB_PORT" in text and "MONGODB_URI" in text and "LOG_LEVEL" in text
+    assert len(info.value.problems) == 3
+
+
+@pytest.mark.parametrize(
+    ("key", "raw", "expected"),
+    [
+        ("daily_amount", "250", 250),
+        ("admin_role_id", "<@&123456789012345678>", 123456789012345678),
+        ("admin_role_id", "none", None),
+        ("activity_excluded_channels", "<#11>, 22 <#33>", [11, 22, 33]),
+        ("activity_excluded_channels", "none", []),
+        ("timezone", "Europe/Berlin", "Europe/Berlin"),
+        ("currency_name", "Shards", "Shards"),
+    ],
+)
+def test_parse_value_accepts(key, raw, expected):
+    assert parse_value(key, raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("key", "raw"),
+    [
+        ("daily_amount", "lots"), ("daily_amount", "0"), ("daily_amount", "1.5"),
+        ("daily_reset_hour", "24"), ("timezone", "Mars/Olympus"), ("admin_role_id", "@admins"),
+        ("currency_name", "@everyone"), ("currency_name", "x" * 30),
+    ],
+)
+def test_parse_value_rejects(key, raw):
+    with pytest.raises(InvalidInput):
+        parse_value(key, raw)
+
+
+def test_unknown_key_is_not_found():
+    with pytest.raises(NotFound):
+        parse_value("make_me_rich", "1")
+
+
+async def test_set_records_history_and_bad_values_change_nothing(services):
+    assert (await services.settings.get(G)).daily_amount == 100
+    old, new = await services.settings.set(G, 77, "daily_amount", "250")
+    assert (old, new) == (100, 250)
+    assert (await services.settings.get(G)).daily_amount == 250
+    with pytest.raises(InvalidInput):
+        await services.settings.set(G, 77, "daily_amount", "-1")
+    with pytest.raises(NotFound):
+        await services.settings.set(G, 77, "nope", "1")
+    history = await services.settings.history(G)
+    assert [(h["key"], h["old"], h["new"], h["actor_id"]) for h in history] == [
+        ("daily_amount", 100, 250, 77)]
+    await services.settings.set(G, 77, "daily_amount", "100")  # back to default drops override
+    assert await services.db["guild_settings"].find_one({"guild_id": G, "values.daily_amount": {"$exists": True}}) is None
+    assert (await services.settings.get(G + 1)) == GuildSettings()
+
+
+def test_money_formatting():
+    assert GuildSettings().money(1250) == "💎 1,250 GEMS"
