@@ -19,6 +19,7 @@ from pymongo.errors import DuplicateKeyError
 from economy.clock import Clock
 from economy.errors import (
     Cooldown,
+    GemsError,
     IdempotencyConflict,
     InsufficientFunds,
     InvalidAmount,
@@ -144,10 +145,10 @@ class LedgerService:
                                    _Leg(user_id, amount, "activity", mint=True, multiplier_pct=pct),
                                    at=now))
         repo = self._repo
+        if not docs or await repo.entries_for_key(guild_id, docs[0]["idempotency_key"]):
+            return 0  # written by an earlier attempt of this batch
 
         async def work(session: Any) -> int:
-            if await repo.entries_for_key(guild_id, docs[0]["idempotency_key"], session=session):
-                return 0
             await repo.credit_many(guild_id, amounts, now, session=session)
             await repo.insert_entries(docs, session=session)
             return sum(amounts.values())
@@ -253,22 +254,18 @@ class LedgerService:
             raise ValueError("an idempotency key of 1-200 characters is required")
         repo = self._repo
         now = self._clock.now()
+        # Reads happen before the transaction, never inside it (see Database.transaction).
+        existing = await repo.entries_for_key(guild_id, key)
+        if existing:
+            return self._replay(kind, key, existing, legs)
 
-        async def work(session: Any) -> tuple[bool, list[dict]]:
-            existing = await repo.entries_for_key(guild_id, key, session=session)
-            if existing:
-                return True, existing
+        async def work(session: Any) -> list[dict]:
             docs = []
             for index, leg in enumerate(legs):
                 if leg.delta < 0:
                     after = await repo.debit(guild_id, leg.user_id, -leg.delta, now, session=session)
                     if after is None:
-                        current = await repo.account(guild_id, leg.user_id, session=session)
-                        have = current.get("balance", 0) if current else 0
-                        raise InsufficientFunds(
-                            f"Not enough GEMS: this needs {-leg.delta:,} and the balance is {have:,}.",
-                            balance=have, needed=-leg.delta,
-                        )
+                        raise _Short(leg.user_id, -leg.delta)
                 else:
                     earned = leg.delta if leg.kind in MINT_KINDS else 0
                     after = await repo.credit(guild_id, leg.user_id, leg.delta, now,
@@ -278,18 +275,41 @@ class LedgerService:
             if also is not None:
                 await also(session)
             await repo.insert_entries(docs, session=session)
-            return False, docs
+            return docs
 
         try:
-            replayed, docs = await repo.db.transaction(work)
-        except DuplicateKeyError:
-            # A concurrent call with the same key committed first: answer with its result.
-            replayed, docs = True, await repo.entries_for_key(guild_id, key)
-        movement = Movement(kind=kind, idempotency_key=key, replayed=replayed,
+            docs = await repo.db.transaction(work)
+        except (DuplicateKeyError, _Short, GemsError) as error:
+            # A concurrent call with the same key may have committed first; then its result is
+            # the answer (not "insufficient funds" or "already claimed").
+            existing = await repo.entries_for_key(guild_id, key)
+            if existing:
+                return self._replay(kind, key, existing, legs)
+            if isinstance(error, _Short):
+                have = await self.balance(guild_id, error.user_id)
+                raise InsufficientFunds(
+                    f"Not enough GEMS: this needs {error.needed:,} and the balance is {have:,}.",
+                    balance=have, needed=error.needed,
+                ) from None
+            raise
+        return Movement(kind=kind, idempotency_key=key,
+                        entries=tuple(LedgerEntry.model_validate(doc) for doc in docs))
+
+    @staticmethod
+    def _replay(kind: str, key: str, docs: list[dict], legs: list[_Leg]) -> Movement:
+        movement = Movement(kind=kind, idempotency_key=key, replayed=True,
                             entries=tuple(LedgerEntry.model_validate(doc) for doc in docs))
-        if replayed:
-            _check_same_operation(movement, legs)
+        _check_same_operation(movement, legs)
         return movement
+
+
+class _Short(Exception):
+    """Raised inside a transaction to abort it when a debit does not fit the balance."""
+
+    def __init__(self, user_id: int, needed: int) -> None:
+        super().__init__(user_id, needed)
+        self.user_id = user_id
+        self.needed = needed
 
 
 def _entry_doc(

@@ -6,8 +6,9 @@ from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from economy.repos.base import Database, Doc
+from economy.repos.base import Database, Doc, count, find_docs, find_first
 
 
 class LedgerRepo:
@@ -21,53 +22,42 @@ class LedgerRepo:
     # --- reads -------------------------------------------------------------------------------
     async def account(self, guild_id: int, user_id: int, *, session: Any = None) -> Doc | None:
         """The account document, or None when the member never held GEMS."""
-        return await self.accounts.find_one(
-            {"guild_id": guild_id, "user_id": user_id}, session=session
+        return await find_first(
+            self.accounts, {"guild_id": guild_id, "user_id": user_id}, session=session
         )
 
     async def entries_for_key(self, guild_id: int, key: str, *, session: Any = None) -> list[Doc]:
         """The legs recorded under an idempotency key, in leg order."""
-        cursor = self.ledger.find(
-            {"guild_id": guild_id, "idempotency_key": key}, session=session
-        ).sort("leg", ASCENDING)
-        return await cursor.to_list()
+        return await find_docs(
+            self.ledger, {"guild_id": guild_id, "idempotency_key": key}, sort={"leg": ASCENDING},
+            session=session,
+        )
 
     async def history(self, guild_id: int, user_id: int, *, skip: int, limit: int) -> list[Doc]:
         """A member's entries, newest first."""
-        cursor = (
-            self.ledger.find({"guild_id": guild_id, "user_id": user_id})
-            .sort([("at", DESCENDING), ("_id", DESCENDING)])
-            .skip(skip)
-            .limit(limit)
+        return await find_docs(
+            self.ledger, {"guild_id": guild_id, "user_id": user_id},
+            sort={"at": DESCENDING, "_id": DESCENDING}, skip=skip, limit=limit,
         )
-        return await cursor.to_list()
 
     async def count_history(self, guild_id: int, user_id: int) -> int:
         """How many entries a member has."""
-        return await self.ledger.count_documents({"guild_id": guild_id, "user_id": user_id})
+        return await count(self.ledger, {"guild_id": guild_id, "user_id": user_id})
 
     async def top_accounts(self, guild_id: int, *, skip: int, limit: int) -> list[Doc]:
         """Accounts by balance, richest first (ties by user id)."""
-        cursor = (
-            self.accounts.find(
-                {"guild_id": guild_id, "user_id": {"$gt": 0}},
-                {"user_id": 1, "balance": 1, "_id": 0},
-            )
-            .sort([("balance", DESCENDING), ("user_id", ASCENDING)])
-            .skip(skip)
-            .limit(limit)
+        return await find_docs(
+            self.accounts, {"guild_id": guild_id},
+            sort={"balance": DESCENDING, "user_id": ASCENDING}, skip=skip, limit=limit,
         )
-        return await cursor.to_list()
 
     async def count_accounts(self, guild_id: int) -> int:
         """Number of member accounts in a guild."""
-        return await self.accounts.count_documents({"guild_id": guild_id, "user_id": {"$gt": 0}})
+        return await count(self.accounts, {"guild_id": guild_id})
 
     async def count_richer(self, guild_id: int, balance: int) -> int:
         """How many member accounts hold more than `balance` (rank - 1)."""
-        return await self.accounts.count_documents(
-            {"guild_id": guild_id, "user_id": {"$gt": 0}, "balance": {"$gt": balance}}
-        )
+        return await count(self.accounts, {"guild_id": guild_id, "balance": {"$gt": balance}})
 
     # --- writes (inside a transaction) -------------------------------------------------------
     async def debit(
@@ -110,8 +100,14 @@ class LedgerRepo:
         return result.modified_count == 1
 
     async def insert_entries(self, entries: list[Doc], *, session: Any) -> None:
-        """Append ledger legs (the unique key index rejects a replayed operation)."""
-        await self.ledger.insert_many(entries, ordered=True, session=session)
+        """Append ledger legs; DuplicateKeyError when the operation's key was recorded already."""
+        try:
+            await self.ledger.insert_many(entries, ordered=True, session=session)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            if errors and errors[0].get("code") == 11000:
+                raise DuplicateKeyError(errors[0].get("errmsg", "duplicate key"), 11000) from exc
+            raise
 
     async def credit_many(
         self, guild_id: int, amounts: dict[int, int], at: datetime, *, session: Any
@@ -149,8 +145,7 @@ class LedgerRepo:
 
     async def guild_accounts(self, guild_id: int) -> list[Doc]:
         """Every account's balance and held amount in a guild."""
-        cursor = self.accounts.find({"guild_id": guild_id}, {"user_id": 1, "balance": 1, "held": 1})
-        return await cursor.to_list()
+        return await find_docs(self.accounts, {"guild_id": guild_id})
 
     async def minted(self, guild_id: int) -> int:
         """Sum of mint/burn legs of a guild (its supply according to the ledger)."""

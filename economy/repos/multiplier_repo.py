@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from economy.repos.base import Database
+from economy.repos.base import Database, find_docs
 
 
 class MultiplierRepo:
@@ -16,11 +16,10 @@ class MultiplierRepo:
 
     async def active_percents(self, guild_id: int, at: datetime) -> list[int]:
         """Percents of the multipliers active at `at`."""
-        cursor = self._col.find(
-            {"guild_id": guild_id, "ends_at": {"$gt": at}, "starts_at": {"$lte": at}},
-            {"percent": 1},
-        )
-        return [int(doc["percent"]) for doc in await cursor.to_list()]
+        # Date ranges are compared here, not in `$match`: nx-27017 mis-compares datetimes in
+        # pipelines (see repos/base.py). A guild has few multiplier windows.
+        docs = await find_docs(self._col, {"guild_id": guild_id})
+        return [int(doc["percent"]) for doc in docs if doc["starts_at"] <= at < doc["ends_at"]]
 
     async def add(
         self, guild_id: int, percent: int, *, starts_at: datetime, ends_at: datetime, reason: str

@@ -7,7 +7,7 @@ from typing import Any
 
 from pymongo import DESCENDING
 
-from economy.repos.base import Database
+from economy.repos.base import Database, find_docs, find_first
 
 
 class SettingsRepo:
@@ -20,7 +20,7 @@ class SettingsRepo:
 
     async def overrides(self, guild_id: int) -> dict[str, Any]:
         """The stored overrides of a guild ({} when none)."""
-        doc = await self._settings.find_one({"guild_id": guild_id}, {"values": 1})
+        doc = await find_first(self._settings, {"guild_id": guild_id})
         return dict(doc["values"]) if doc and doc.get("values") else {}
 
     async def change(
@@ -48,5 +48,6 @@ class SettingsRepo:
 
     async def history(self, guild_id: int, *, limit: int) -> list[dict[str, Any]]:
         """Latest changes first."""
-        cursor = self._history.find({"guild_id": guild_id}).sort("at", DESCENDING).limit(limit)
-        return await cursor.to_list()
+        return await find_docs(
+            self._history, {"guild_id": guild_id}, sort={"at": DESCENDING}, limit=limit
+        )

@@ -1,0 +1,227 @@
+"""Discord's server-side behaviour: role rules, rate limits, DMs, threads, RESUME, sharding..."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import discord
+import pytest
+
+from bot.sandbox import InteractionNotAnswered, SandboxError
+
+pytestmark = pytest.mark.timeout(30)
+
+ROLE_ROUTE = "PUT /guilds/{guild_id}/members/{user_id}/roles/{role_id}"
+
+
+async def test_role_add_updates_member_everywhere(sb, world, bot):
+    r = await sb.slash(world.alice, "grant", member=world.bob, role=world.vip)
+    assert r.content == "granted VIP"
+    assert world.vip.id in sb.member(world.guild, world.bob).roles
+    [event] = sb.role_events
+    assert (event.user_id, event.role_id, event.action, event.reason) == (
+        world.bob.id,
+        world.vip.id,
+        "add",
+        "sandbox test",
+    )
+    # discord.py's cache follows only through GUILD_MEMBER_UPDATE, which the sandbox sends.
+    cached = bot.get_guild(world.guild.id).get_member(world.bob.id)
+    assert [role.name for role in cached.roles[1:]] == ["VIP"]
+
+
+async def test_role_above_bot_is_forbidden(sb, world, bot):
+    boss = sb.create_role(world.guild, "Boss", above_bot=True)
+    r = await sb.slash(world.alice, "grant", member=world.bob, role=boss)
+    assert r.content == "forbidden 50013"
+    assert r.ephemeral
+    assert boss.id not in sb.member(world.guild, world.bob).roles
+    assert sb.role_events == []
+
+
+async def test_role_add_without_manage_roles_is_forbidden(sb, world, bot):
+    guild = sb.create_guild(
+        "No Perms", bot_permissions=discord.Permissions(send_messages=True, view_channel=True).value
+    )
+    admin = sb.add_member(guild, "admin", permissions=discord.Permissions(administrator=True))
+    member = sb.add_member(guild, "member")
+    role = sb.create_role(guild, "Low")
+    await sb.settle()
+    assert bot.get_guild(guild.id) is not None  # GUILD_CREATE after connect: the bot joined
+    r = await sb.slash(admin, "grant", member=member, role=role)
+    assert r.content == "forbidden 50013"
+
+
+async def test_rate_limit_is_retried_transparently(sb, world, bot):
+    sb.rate_limit(ROLE_ROUTE, times=2, retry_after=0.02)
+    r = await sb.slash(world.alice, "grant", member=world.bob, role=world.vip)
+    assert r.content == "granted VIP"
+    assert len(sb.rate_limited) == 2
+    assert all(rec.status == 429 for rec in sb.rate_limited)
+    assert len(sb.role_events) == 1
+
+
+async def test_rate_limit_on_webhook_followup(sb, world, bot):
+    sb.rate_limit("POST /webhooks/{app_id}/{token}", times=1, retry_after=0.02)
+    r = await sb.slash(world.alice, "slow")
+    assert [m.content for m in r.followups] == ["and one more thing"]
+    assert len(sb.rate_limited) == 1
+
+
+async def test_dm_and_closed_dms(sb, world, bot):
+    r = await sb.slash(world.alice, "dm", text="psst")
+    assert r.content == "sent you a DM"
+    assert [m.content for m in sb.dms(world.alice)] == ["psst"]
+    sb.close_dms(world.bob)
+    r = await sb.slash(world.bob, "dm", text="psst")
+    assert r.content == "dm failed 50007"
+    assert sb.dms(world.bob) == []
+
+
+async def test_private_thread(sb, world, bot):
+    r = await sb.slash(world.alice, "room")
+    thread_id = int(r.content.split()[1])
+    thread = sb.world.channel(thread_id)
+    assert thread.type == 12
+    assert world.alice.id in thread.thread_members
+    assert [m.content for m in sb.channel_messages(thread)] == ["welcome"]
+    assert [t.id for t in bot.threads] == [thread_id]
+
+
+async def test_channel_create_with_overwrites_and_scheduled_events(sb, world, bot):
+    guild = bot.get_guild(world.guild.id)
+    vault = await guild.create_text_channel(
+        "vault", overwrites={guild.default_role: discord.PermissionOverwrite(view_channel=False)}
+    )
+    await sb.settle()
+    assert bot.get_channel(vault.id) is not None
+    stored = world.guild.channel_named("vault")
+    assert stored.overwrites[0].deny & discord.Permissions(view_channel=True).value
+    bob = world.guild.members[world.bob.id]
+    assert not world.guild.channel_permissions(bob, stored) & (1 << 10)
+
+    start = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
+    event = await guild.create_scheduled_event(
+        name="Gem raffle",
+        start_time=start,
+        end_time=start + dt.timedelta(hours=1),
+        entity_type=discord.EntityType.external,
+        location="Online",
+        privacy_level=discord.PrivacyLevel.guild_only,
+    )
+    assert [e.name for e in await guild.fetch_scheduled_events()] == ["Gem raffle"]
+    await event.edit(name="Big gem raffle")
+    assert [e.data["name"] for e in world.guild.scheduled_events.values()] == ["Big gem raffle"]
+
+
+async def test_command_sync_echoes_ids(sb, world, bot):
+    target = discord.Object(world.guild.id)
+    bot.tree.copy_global_to(guild=target)
+    synced = await bot.tree.sync(guild=target)
+    assert {c.name for c in synced} >= {"echo", "gems", "shop"}
+    assert all(c.id for c in synced)
+    assert {c["name"] for c in sb.synced_commands[world.guild.id]} == {c.name for c in synced}
+    r = await sb.slash(world.alice, "pick", fruit="cherry")
+    give_id = next(c.id for c in synced if c.name == "pick")
+    assert int(r.record.payload["data"]["id"]) == give_id
+    assert r.record.payload["data"]["guild_id"] == str(world.guild.id)
+
+
+async def test_resume_replays_missed_dispatches(sb, world, bot):
+    general = world.guild.channel_named("general")
+    await sb.force_reconnect(wait=False)
+    await sb.say(world.bob, general, "said while disconnected", wait=False)
+    await sb.wait_resumed()
+    assert [m.content for m in bot.seen_messages] == ["said while disconnected"]
+    assert sb.server.gateway.identifies == 1
+    assert sb.server.gateway.resumes == 1
+    # Still fully working after the resume.
+    r = await sb.slash(world.alice, "pick", fruit="apple")
+    assert r.content == "picked apple"
+
+
+async def test_unmodelled_request_is_recorded(sb, world, bot):
+    route = discord.http.Route("GET", "/guilds/{guild_id}/emojis", guild_id=world.guild.id)
+    with pytest.raises(discord.NotFound):
+        await bot.http.request(route)
+    assert [(r.method, r.path) for r in sb.unhandled_requests] == [
+        ("GET", f"/guilds/{world.guild.id}/emojis")
+    ]
+    with pytest.raises(SandboxError, match="emojis"):
+        sb.assert_no_unhandled()
+    sb.unhandled_requests.clear()  # keep the strict exit check of the fixture quiet
+
+
+async def test_deadline_violation_is_recorded(sb, world, bot):
+    now = [1000.0]
+    sb.server.clock = lambda: now[0]
+
+    @bot.tree.command(description="Too slow")
+    async def sloth(interaction: discord.Interaction) -> None:
+        now[0] += 3.5  # the harness clock moves past Discord's 3 s deadline
+        await interaction.response.send_message("too late")
+
+    with pytest.raises(InteractionNotAnswered, match="Unknown interaction"):
+        await sb.slash(world.alice, "sloth")
+    [violation] = sb.deadline_violations
+    assert violation.name == "sloth" and violation.latency == pytest.approx(3.5)
+
+
+async def test_bot_error_handler_still_runs_and_errors_are_recorded(sb, world, bot_class):
+    bot = bot_class(friendly_errors=True)
+    await sb.connect(bot)
+    r = await sb.slash(world.alice, "boom")
+    assert r.content == "Something went wrong."
+    assert any("kaboom" in e for e in r.errors)
+
+
+async def test_sharded_bot_serves_guilds_on_both_shards(sb, world, sharded_bot_class):
+    second = sb.create_guild("Second Guild")
+    carol = sb.add_member(second, "carol")
+    bot = sharded_bot_class(shard_count=2)
+    await sb.connect(bot)
+    shards = {bot.get_guild(g.id).shard_id for g in (world.guild, second)}
+    assert shards == {0, 1}
+    assert len(sb.server.gateway.sessions) == 2
+    for actor in (world.alice, carol):
+        r = await sb.slash(actor, "pick", fruit="banana")
+        assert r.content == "picked banana"
+
+
+async def test_autosharded_bot_asks_gateway_bot(sb, world, sharded_bot_class):
+    sb.create_guild("Second Guild")
+    bot = sharded_bot_class()
+    await sb.connect(bot)
+    assert bot.shard_count == 1
+    assert any(r.path == "/gateway/bot" for r in sb.requests)
+
+
+async def test_dm_context_slash_and_dm_chat(sb, world, bot):
+    r = await sb.slash(world.alice.user, "pick", fruit="cherry")
+    assert r.content == "picked cherry"
+    assert r.message.guild_id is None
+    await sb.say(world.alice, None, "hi bot")
+    assert bot.seen_messages[-1].content == "hi bot"
+    assert isinstance(bot.seen_messages[-1].channel, discord.DMChannel)
+
+
+async def test_bot_rest_calls(sb, world, bot):
+    guild = bot.get_guild(world.guild.id)
+    general = guild.get_channel(world.guild.channel_named("general").id)
+    fetched = await guild.fetch_member(world.bob.id)
+    assert fetched.name == "bob"
+    assert (await bot.fetch_user(world.alice.id)).name == "alice"
+    assert len(await (await bot.fetch_user(world.alice.id)).display_avatar.read()) > 0
+    msg = await general.send("ledger", file=discord.File(io.BytesIO(b"x" * 10), "l.bin"))
+    await msg.add_reaction("\N{GEM STONE}")
+    await msg.edit(content="ledger v2")
+    stored = sb.channel_messages(world.guild.channel_named("general"))[-1]
+    assert (stored.content, stored.files) == ("ledger v2", {"l.bin": b"x" * 10})
+    assert stored.reactions == {"\N{GEM STONE}": {sb.bot_user.id}}
+    assert [h["content"] for h in stored.history] == ["ledger", "ledger v2"]
+    thread = await general.create_thread(name="escrow-1")
+    await thread.edit(archived=True, locked=True)
+    assert sb.world.channel(thread.id).locked
+    await msg.delete()
+    assert sb.channel_messages(world.guild.channel_named("general")) == []
