@@ -1,12 +1,15 @@
 """Scheduled work (APScheduler 3.x on the bot's event loop).
 
-Jobs are derived from settings and database state at start-up and are idempotent. The activity
-flush runs in every process (each flushes its own in-memory accumulator).
+Jobs are derived from settings and database state at start-up and are idempotent, so running one
+twice, or late after a restart, does no harm. The activity flush runs in every process (each
+flushes its own in-memory accumulator). `run_due()` runs every job once right now; the sandbox's
+`advance()` uses it after moving the clock, since APScheduler itself waits on real time.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -14,6 +17,8 @@ from bot.settings import Settings
 from economy.services import Services
 
 log = logging.getLogger(__name__)
+
+Job = Callable[[], Awaitable[object]]
 
 
 class Jobs:
@@ -23,17 +28,29 @@ class Jobs:
         self._services = services
         self._settings = settings
         self.scheduler = AsyncIOScheduler(timezone="UTC")
+        # name -> (job, interval seconds)
+        self.jobs: dict[str, tuple[Job, float]] = {
+            "activity-flush": (services.activity.flush, settings.activity_flush_seconds),
+        }
 
     def start(self) -> None:
         """Register jobs and start the scheduler (call from inside the event loop)."""
-        self.scheduler.add_job(
-            self._services.activity.flush, "interval", id="activity-flush",
-            seconds=self._settings.activity_flush_seconds, max_instances=1, coalesce=True,
-            replace_existing=True,
-        )
+        for name, (job, seconds) in self.jobs.items():
+            self.scheduler.add_job(
+                job, "interval", id=name, seconds=seconds, max_instances=1, coalesce=True,
+                replace_existing=True,
+            )
         self.scheduler.start()
 
+    async def run_due(self) -> None:
+        """Run every job once now (each is idempotent)."""
+        for name, (job, _) in self.jobs.items():
+            try:
+                await job()
+            except Exception:
+                log.exception("job %s failed", name)
+
     async def stop(self) -> None:
-        """Stop scheduling (running jobs finish; pending work is flushed by the caller)."""
+        """Stop scheduling (a running job finishes; pending work is flushed by the caller)."""
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)

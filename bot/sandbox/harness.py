@@ -246,6 +246,23 @@ class DiscordSandbox:
         await self.settle()
         return self.connect_time
 
+    async def disconnect(self) -> None:
+        """Close the connected client (a bot shutting down) so another one may connect.
+
+        The world (guilds, members, messages) stays as it is: connecting a new client afterwards
+        is a bot restart.
+        """
+        if self.client is None:
+            return
+        if not self.client.is_closed():
+            await self.client.close()
+        if self._client_task is not None:
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await asyncio.wait_for(self._client_task, 5)
+            self._client_task = None
+        self.client = None
+        self.tree = None
+
     # -- tracking what the client does ---------------------------------------------------------
 
     def _track_parsers(self, client: discord.Client) -> None:

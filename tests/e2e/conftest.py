@@ -1,0 +1,36 @@
+"""End-to-end fixture: the real GemsBot on the test database, connected to the Discord sandbox."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.sandbox.community import GemsCommunity
+from economy.audit import audit
+
+
+@pytest.fixture
+async def gc(store, clock):
+    """A connected community; the ledger audit must pass when the test ends."""
+    async with GemsCommunity.open(store.db, clock=clock) as community:
+        yield community
+    report = await audit(community.services.ledger_repo)
+    assert report.ok, report.render()
+
+
+async def seed(gc: GemsCommunity, name: str, amount: int) -> None:
+    """Give a member GEMS through the service (not under test here)."""
+    await gc.services.ledger.grant(gc.guild.id, 0, gc[name].id, amount, reason="seed",
+                                   key=f"seed:{name}:{amount}")
+
+
+async def balance(gc: GemsCommunity, name: str) -> int:
+    """A member's balance straight from the service."""
+    return await gc.services.ledger.balance(gc.guild.id, gc[name].id)
+
+
+async def db_state(gc: GemsCommunity) -> tuple:
+    """Everything money-related, to prove that a refusal changed nothing."""
+    accounts = await gc.db["accounts"].find({}, {"_id": 0, "updated_at": 0}).to_list()
+    entries = await gc.db["ledger"].count_documents({})
+    settings = await gc.db["guild_settings"].find({}, {"_id": 0}).to_list()
+    return sorted(map(repr, accounts)), entries, repr(settings)

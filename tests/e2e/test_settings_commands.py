@@ -1,0 +1,56 @@
+"""/settings commands end to end through the sandbox."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.conftest import db_state
+
+pytestmark = pytest.mark.timeout(60)
+
+
+async def test_view_set_history(gc):
+    r = await gc.slash("admin", "settings view")
+    assert r.ephemeral and "`daily_amount` = **100**" in r.text
+    r = await gc.slash("admin", "settings set", key="daily_amount", value="250")
+    assert r.ephemeral and "**100** → **250**" in r.content
+    r = await gc.slash("admin", "settings view")
+    assert "`daily_amount` = **250** *(changed)*" in r.text
+    r = await gc.slash("admin", "settings history")
+    assert "`daily_amount`: 100 → 250" in r.text and f"<@{gc['admin'].id}>" in r.text
+    daily = await gc.slash("bob", "gems daily")
+    assert "💎 250 GEMS" in daily.content
+
+
+async def test_key_autocomplete(gc):
+    choices = await gc.sb.autocomplete(gc["admin"], "settings set", "key", "daily")
+    values = [c["value"] for c in choices]
+    assert "daily_amount" in values and "currency_name" not in values
+    assert all(len(c["name"]) <= 100 for c in choices)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("daily_amount", "lots", "not a valid value"),
+        ("daily_amount", "0", "not a valid value"),
+        ("daily_reset_hour", "25", "not a valid value"),
+        ("timezone", "Mars/Base", "unknown time zone"),
+        ("make_me_rich", "1", "no setting called"),
+    ],
+)
+async def test_bad_values_are_refused_without_change(gc, key, value, expected):
+    before = await db_state(gc)
+    r = await gc.slash("admin", "settings set", key=key, value=value)
+    assert r.ephemeral and expected in r.content, r.content
+    assert await db_state(gc) == before
+    assert await gc.db["settings_history"].count_documents({}) == 0
+
+
+async def test_members_without_permission_are_refused(gc):
+    before = await db_state(gc)
+    for command, options in [("settings view", {}), ("settings history", {}),
+                             ("settings set", {"key": "daily_amount", "value": "9999"})]:
+        r = await gc.slash("bob", command, **options)
+        assert r.ephemeral and "Only server admins" in r.content
+    assert await db_state(gc) == before
