@@ -37,6 +37,11 @@ def default_intents() -> discord.Intents:
     return intents
 
 
+# GEMS has no voice features; don't warn about missing voice libraries at every start.
+discord.VoiceClient.warn_nacl = False
+discord.VoiceClient.warn_dave = False
+
+
 class GemsBot(commands.Bot):
     """The GEMS bot. Construct with services; nothing here reaches for globals."""
 

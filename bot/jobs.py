@@ -33,6 +33,16 @@ class Jobs:
             "activity-flush": (services.activity.flush, settings.activity_flush_seconds),
         }
 
+    def add(self, name: str, job: Job, *, every_seconds: float) -> None:
+        """Register a job (feature packages call this from their `setup(bot)`).
+
+        A job must be idempotent and safe when two bot processes run it at once: it acts on due
+        documents through guarded updates, so only one process wins each transition.
+        """
+        if name in self.jobs:
+            raise ValueError(f"job {name!r} is already registered")
+        self.jobs[name] = (job, every_seconds)
+
     def start(self) -> None:
         """Register jobs and start the scheduler (call from inside the event loop)."""
         for name, (job, seconds) in self.jobs.items():

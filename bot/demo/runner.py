@@ -1,0 +1,53 @@
+"""Runs the demo scenes in order and audits the ledger at the end."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import pkgutil
+import sys
+import time
+from pathlib import Path
+
+from bot.demo.transcript import Transcript
+from bot.sandbox.community import GemsCommunity
+from bot.store import open_store
+from economy.audit import audit
+from economy.clock import ManualClock
+from economy.migrations import Migrator
+
+DEMO_DIR = Path("data") / "demo"
+
+
+def scenes() -> list:
+    """Scene modules (`ORDER`, `TITLE`, `async play(t, gc)`), in order."""
+    import bot.demo.scenes as package
+
+    modules = [importlib.import_module(f"{package.__name__}.{info.name}")
+               for info in pkgutil.iter_modules(package.__path__)]
+    return sorted(modules, key=lambda m: m.ORDER)
+
+
+async def run_demo(out=sys.stdout) -> int:
+    """Play every scene against the sandbox; 0 when all expectations and the audit hold."""
+    for noisy in ("discord", "apscheduler", "bot.store"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    started = time.perf_counter()
+    DEMO_DIR.mkdir(parents=True, exist_ok=True)
+    clock = ManualClock()
+    async with await open_store(mongodb_uri=None, database_name="demo", data_dir="memory") as store:
+        await Migrator(store.db, clock).apply_pending()
+        async with GemsCommunity.open(store.db, clock=clock) as gc:
+            out.write("GEMS offline demo — the real bot in a local Discord sandbox "
+                      f"(guild '{gc.guild.name}', members: {', '.join(gc.members)})\n")
+            t = Transcript(gc, out)
+            for scene in scenes():
+                t.scene(scene.TITLE)
+                await scene.play(t, gc)
+            report = await audit(gc.services.ledger_repo)
+        out.write("\n━━ Ledger audit " + "━" * 56 + "\n" + report.render() + "\n")
+    elapsed = time.perf_counter() - started
+    ok = report.ok and not t.failures
+    out.write(f"\nDemo {'finished' if ok else 'FAILED'} in {elapsed:.1f} s"
+              f"{'' if not t.failures else f' ({len(t.failures)} expectation(s) failed)'}.\n")
+    return 0 if ok else 1

@@ -1,0 +1,38 @@
+"""Members earn, give and compare GEMS."""
+
+ORDER = 20
+TITLE = "Members earn and share GEMS"
+
+
+async def play(t, gc) -> None:
+    """Daily claims and streaks, chat earnings, gifts, refusals, leaderboard, history."""
+    for name in ("alice", "bob", "carol"):
+        await t.slash(name, "gems daily")
+    again = await t.slash("alice", "gems daily")
+    t.check(again.ephemeral, "a second daily the same day is refused")
+    t.note("A day passes…")
+    await gc.advance(hours=24)
+    streak = await t.slash("alice", "gems daily")
+    t.check("streak **2**" in streak.content, "alice's streak grows to 2")
+
+    await t.say("alice", "Just got a lovely emerald, photos soon!")
+    await t.say("bob", "Congrats! What cut is it?")
+    await t.say("bob", "Congrats! What cut is it?")
+    t.note("Chat earns GEMS (not the repeated message); earnings are written every few seconds.")
+    await gc.advance(seconds=30)
+
+    gift = await t.slash("alice", "gems give", member=gc["bob"], amount=60,
+                         note="for the polishing tips @everyone")
+    t.check("gave" in gift.content and "@\u200beveryone" in gift.content, "gift notes never ping")
+    broke = await t.slash("dave", "gems give", member=gc["bob"], amount=10)
+    t.check("Not enough GEMS" in broke.content, "dave cannot give what he does not have")
+    self_gift = await t.slash("carol", "gems give", member=gc["carol"], amount=5)
+    t.check("yourself" in self_gift.content, "giving to yourself is refused")
+
+    await t.slash("admin", "gems grant", member=gc["dave"], amount=250, reason="welcome bonus")
+    denied = await t.slash("bob", "gems grant", member=gc["bob"], amount=1000, reason="I want it")
+    t.check("Only server admins" in denied.content, "members cannot grant GEMS")
+
+    await t.slash("carol", "gems leaderboard")
+    await t.slash("bob", "gems balance")
+    await t.slash("alice", "gems history")
