@@ -13,6 +13,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 IdList = Annotated[list[int], NoDecode]
+HostList = Annotated[list[str], NoDecode]
 
 
 class SettingsError(Exception):
@@ -43,6 +44,8 @@ class Settings(BaseSettings):
     sync_commands_on_start: bool = False
     activity_flush_seconds: float = Field(10.0, gt=0, le=3600)
     embedded_start_timeout: float = Field(20.0, gt=0, le=300)
+    # Hosts the bot downloads listing images from (Discord's CDN); anything else is refused.
+    attachment_hosts: HostList = ["cdn.discordapp.com", "media.discordapp.net"]
 
     @field_validator("discord_token", "mongodb_uri", mode="before")
     @classmethod
@@ -63,6 +66,13 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             parts = value.replace(",", " ").split()
             return [part for part in parts if part]
+        return value
+
+    @field_validator("attachment_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip().lower() for part in value.replace(",", " ").split() if part]
         return value
 
     @field_validator("mongodb_uri")

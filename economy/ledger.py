@@ -31,6 +31,7 @@ from economy.repos.multiplier_repo import MultiplierRepo
 from economy.settings import MAX_AMOUNT, GuildSettings
 
 NOTE_MAX = 200
+TREASURY_ID = 0  # the guild treasury's account (a system account: never on leaderboards)
 MULTIPLIED_KINDS = frozenset({"earn", "activity", "daily", "reward"})
 
 
@@ -62,12 +63,25 @@ def apply_multipliers(base: int, percents: list[int]) -> tuple[int, int]:
 
 @dataclass(frozen=True)
 class _Leg:
+    """One account's part of an operation.
+
+    `delta` changes balance + held (what the ledger sums); `held_delta` is the part of it that
+    lands in (or leaves) the escrow hold. So a hold is delta 0, held_delta +x: the balance drops
+    by x and the held amount rises by x.
+    """
+
     user_id: int
     delta: int
     kind: str
     mint: bool = False
     counterparty_id: int | None = None
     multiplier_pct: int = 100
+    held_delta: int = 0
+
+    @property
+    def balance_delta(self) -> int:
+        """The change of the spendable balance."""
+        return self.delta - self.held_delta
 
 
 class LedgerService:
@@ -196,6 +210,43 @@ class LedgerService:
         return DailyClaim(movement=movement, amount=amount, streak=streak,
                           streak_kept_by_grace=grace, next_reset=next_reset)
 
+    # --- escrow ------------------------------------------------------------------------------
+    async def hold(
+        self, guild_id: int, user_id: int, amount: int, *, key: str, ref: str,
+        also: Callable[[Any], Awaitable[None]] | None = None,
+    ) -> Movement:
+        """Move GEMS from a member's balance into their escrow hold.
+
+        `also(session)` runs in the same transaction (the guarded trade/listing transition); it
+        raises a GemsError to abort everything.
+        """
+        amount = check_amount(amount)
+        legs = [_Leg(user_id, 0, "escrow_hold", held_delta=amount)]
+        return await self._apply(guild_id, "escrow_hold", key, legs, ref=ref, also=also)
+
+    async def settle_hold(
+        self, guild_id: int, *, buyer_id: int, seller_id: int, amount: int, to_seller: int,
+        fee: int, key: str, ref: str, note: str | None = None, actor_id: int | None = None,
+        also: Callable[[Any], Awaitable[None]] | None = None,
+    ) -> Movement:
+        """Settle `amount` held from the buyer: `to_seller` goes to the seller (of which `fee`
+        goes to the guild treasury) and the rest returns to the buyer's balance.
+
+        A full release is to_seller == amount, a refund is to_seller == 0, anything between is a
+        split. Legs sum to zero; the treasury is the system account TREASURY_ID.
+        """
+        amount = check_amount(amount)
+        if not 0 <= to_seller <= amount or not 0 <= fee <= to_seller:
+            raise InvalidAmount("A settlement must satisfy 0 <= fee <= to_seller <= amount.")
+        kind = "refund" if to_seller == 0 else "escrow_release" if to_seller == amount else "escrow_split"
+        legs = [_Leg(buyer_id, -to_seller, kind, held_delta=-amount, counterparty_id=seller_id)]
+        if to_seller - fee > 0:
+            legs.append(_Leg(seller_id, to_seller - fee, "escrow_release", counterparty_id=buyer_id))
+        if fee > 0:
+            legs.append(_Leg(TREASURY_ID, fee, "fee", counterparty_id=seller_id))
+        return await self._apply(guild_id, kind, key, legs, ref=ref, note=note,
+                                 actor_id=actor_id, also=also)
+
     # --- reads -------------------------------------------------------------------------------
     async def account(self, guild_id: int, user_id: int) -> Account:
         """A member's account (an empty one when they never held GEMS)."""
@@ -262,14 +313,11 @@ class LedgerService:
         async def work(session: Any) -> list[dict]:
             docs = []
             for index, leg in enumerate(legs):
-                if leg.delta < 0:
-                    after = await repo.debit(guild_id, leg.user_id, -leg.delta, now, session=session)
-                    if after is None:
-                        raise _Short(leg.user_id, -leg.delta)
-                else:
-                    earned = leg.delta if leg.kind in MINT_KINDS else 0
-                    after = await repo.credit(guild_id, leg.user_id, leg.delta, now,
-                                              earned=earned, session=session)
+                earned = leg.delta if leg.kind in MINT_KINDS else 0
+                after = await repo.move(guild_id, leg.user_id, balance=leg.balance_delta,
+                                        held=leg.held_delta, earned=earned, at=now, session=session)
+                if after is None:
+                    raise _Short(leg.user_id, -leg.balance_delta, held=leg.balance_delta >= 0)
                 docs.append(_entry_doc(guild_id, key, index, leg, at=now, actor_id=actor_id,
                                        note=note, ref=ref, balance_after=after.get("balance")))
             if also is not None:
@@ -286,6 +334,8 @@ class LedgerService:
             if existing:
                 return self._replay(kind, key, existing, legs)
             if isinstance(error, _Short):
+                if error.held:
+                    raise InsufficientFunds("Those GEMS are no longer held for this trade.") from None
                 have = await self.balance(guild_id, error.user_id)
                 raise InsufficientFunds(
                     f"Not enough GEMS: this needs {error.needed:,} and the balance is {have:,}.",
@@ -306,10 +356,11 @@ class LedgerService:
 class _Short(Exception):
     """Raised inside a transaction to abort it when a debit does not fit the balance."""
 
-    def __init__(self, user_id: int, needed: int) -> None:
+    def __init__(self, user_id: int, needed: int, *, held: bool = False) -> None:
         super().__init__(user_id, needed)
         self.user_id = user_id
         self.needed = needed
+        self.held = held
 
 
 def _entry_doc(
@@ -320,7 +371,8 @@ def _entry_doc(
     if leg.kind in BURN_KINDS or leg.kind in MINT_KINDS:
         assert leg.mint, "mint and burn legs must be flagged"
     return {
-        "guild_id": guild_id, "user_id": leg.user_id, "delta": leg.delta, "held_delta": 0,
+        "guild_id": guild_id, "user_id": leg.user_id, "delta": leg.delta,
+        "held_delta": leg.held_delta,
         "kind": leg.kind, "mint": leg.mint, "idempotency_key": key, "leg": leg_index, "at": at,
         "counterparty_id": leg.counterparty_id, "actor_id": actor_id, "note": note, "ref": ref,
         "multiplier_pct": leg.multiplier_pct, "balance_after": balance_after,

@@ -6,11 +6,13 @@ from dataclasses import dataclass
 
 from economy.activity import ActivityService
 from economy.clock import Clock
+from economy.escrow import EscrowService
 from economy.ledger import LedgerService
 from economy.repos.base import Database
 from economy.repos.ledger_repo import LedgerRepo
 from economy.repos.multiplier_repo import MultiplierRepo
 from economy.repos.settings_repo import SettingsRepo
+from economy.repos.trade_repo import TradeRepo
 from economy.settings import SettingsService
 
 
@@ -25,6 +27,8 @@ class Services:
     activity: ActivityService
     ledger_repo: LedgerRepo
     multipliers: MultiplierRepo
+    escrow: EscrowService
+    trade_repo: TradeRepo
 
 
 def build_services(db: Database, clock: Clock) -> Services:
@@ -34,5 +38,8 @@ def build_services(db: Database, clock: Clock) -> Services:
     ledger = LedgerService(ledger_repo, multipliers, clock)
     settings = SettingsService(SettingsRepo(db), clock)
     activity = ActivityService(ledger, settings, clock)
+    trade_repo = TradeRepo(db)
+    escrow = EscrowService(trade_repo, ledger, settings, clock, listings=None)
     return Services(db=db, clock=clock, ledger=ledger, settings=settings, activity=activity,
-                    ledger_repo=ledger_repo, multipliers=multipliers)
+                    ledger_repo=ledger_repo, multipliers=multipliers, escrow=escrow,
+                    trade_repo=trade_repo)

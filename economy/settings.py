@@ -41,6 +41,28 @@ class GuildSettings(BaseModel):
     activity_excluded_roles: list[int] = Field(default_factory=list, description="Roles that never earn")
     max_transfer: int = Field(MAX_AMOUNT, ge=1, le=MAX_AMOUNT, description="Largest single /gems give")
 
+    # --- escrow
+    moderator_role_id: int | None = Field(None, description="Role that resolves disputes and moderates (besides Manage Messages)")
+    trade_channel_id: int | None = Field(None, description="Channel where private trade threads are opened")
+    dispute_channel_id: int | None = Field(None, description="Moderator queue channel for disputes and flags")
+    escrow_fee_bps: int = Field(250, ge=0, le=5000, description="Trade fee in basis points (250 = 2.5%), to the treasury")
+    escrow_auto_release_days: int = Field(3, ge=1, le=60, description="Days after delivery before held GEMS auto-release")
+    escrow_delivery_days: int = Field(7, ge=1, le=90, description="Days the seller has to deliver before auto-cancel")
+    escrow_new_member_trades: int = Field(3, ge=0, le=100, description="Completed trades before the new-member cap lifts")
+    escrow_new_member_max: int = Field(1000, ge=1, le=MAX_AMOUNT, description="Largest trade for members still new to trading")
+    escrow_wash_trade_count: int = Field(3, ge=2, le=100, description="Trades by one pair within the window that get flagged")
+    escrow_wash_trade_days: int = Field(7, ge=1, le=90, description="Window (days) for the repeated-pair flag")
+
+    # --- marketplace
+    marketplace_channel_id: int | None = Field(None, description="Channel where new listings are announced")
+    marketplace_queue_channel_id: int | None = Field(None, description="Moderator queue channel for listing approval")
+    marketplace_approval: bool = Field(False, description="New listings need a moderator's approval")
+    listing_lifetime_days: int = Field(30, ge=3, le=365, description="Days a listing stays up before it expires")
+    max_active_listings: int = Field(20, ge=1, le=1000, description="Open listings a member may have at once")
+    listings_per_day: int = Field(10, ge=1, le=1000, description="Listings a member may publish per day")
+    marketplace_categories: list[str] = Field(default_factory=list, description="Allowed categories, comma-separated (empty = the default set)")
+    marketplace_usd: bool = Field(False, description="Allow prices in USD besides GEMS")
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
@@ -57,6 +79,20 @@ class GuildSettings(BaseModel):
             raise ValueError("use letters, digits and spaces only")
         return value.strip()
 
+    @field_validator("marketplace_categories")
+    @classmethod
+    def _category_names(cls, value: list[str]) -> list[str]:
+        names: list[str] = []
+        for raw in value:
+            name = " ".join(str(raw).lower().split())
+            if not re.fullmatch(r"[a-z0-9][a-z0-9 -]{0,30}", name):
+                raise ValueError(f"category {name[:40]!r}: use 1-31 letters, digits, spaces or dashes")
+            if name not in names:
+                names.append(name)
+        if len(names) > 25:
+            raise ValueError("at most 25 categories")
+        return names
+
     @property
     def zone(self) -> ZoneInfo:
         """The guild's time zone."""
@@ -70,7 +106,9 @@ class GuildSettings(BaseModel):
 SETTING_KEYS: tuple[str, ...] = tuple(GuildSettings.model_fields)
 
 _ID_LIST_KEYS = {"activity_excluded_channels", "activity_excluded_roles"}
-_ID_KEYS = {"admin_role_id"}
+_ID_KEYS = {"admin_role_id", "moderator_role_id", "trade_channel_id", "dispute_channel_id",
+            "marketplace_channel_id", "marketplace_queue_channel_id"}
+_STR_LIST_KEYS = {"marketplace_categories"}
 _NONE_WORDS = {"none", "off", "-", "clear", "null"}
 
 
@@ -92,6 +130,9 @@ def parse_value(key: str, raw: str) -> Any:
     value: Any = text
     if key in _ID_KEYS:
         value = None if text.lower() in _NONE_WORDS else _parse_id(key, text)
+    elif key in _STR_LIST_KEYS:
+        is_none = text.lower() in _NONE_WORDS or not text
+        value = [] if is_none else [part for part in re.split(r"\s*,\s*", text) if part]
     elif key in _ID_LIST_KEYS:
         if text.lower() in _NONE_WORDS or not text:
             value = []

@@ -86,3 +86,12 @@ async def test_date_ranges_through_find(store, clock):
     assert await col.count_documents({"g": 1, "due": {"$lt": now}}) == 0
     assert await col.count_documents({"g": 1, "due": {"$gt": now - timedelta(seconds=1)}}) == 1
     assert await col.count_documents({"g": 1, "due": {"$gt": now}}) == 0
+
+
+async def test_datetimes_written_inside_a_set_subdocument_keep_their_type(store, clock):
+    col = store.db["fidelity"]
+    await store.db.write(lambda: col.insert_one({"k": 1, "times": {"due": None}}))
+    await store.db.write(lambda: col.update_one({"k": 1}, {"$set": {"times": {"due": clock.now()}}}))
+    doc = await find_first(col, {"k": 1})
+    assert doc["times"]["due"] == clock.now()
+    assert await col.count_documents({"times.due": {"$lte": clock.now()}}) == 1

@@ -55,7 +55,9 @@ class GemsCommunity:
         strict: bool = True,
     ) -> AsyncIterator[GemsCommunity]:
         """Start a sandbox with the default community and connect a GemsBot to it."""
-        settings = settings or Settings(_env_file=None, discord_token=None)  # type: ignore[call-arg]
+        # The sandbox serves attachments from its own loopback CDN, so that is the allowed host.
+        settings = settings or Settings(  # type: ignore[call-arg]
+            _env_file=None, discord_token=None, attachment_hosts=["127.0.0.1"])
         async with DiscordSandbox(strict=strict) as sb:
             guild = sb.create_guild("Gem Collectors")
             admin_role = sb.create_role(guild, "Admin", permissions=MANAGE_GUILD)

@@ -86,6 +86,9 @@ class Database:
 # the indexes (about 1 ms and 8 ms). Do not add `$project` after `$limit` (nx falls back to a scan).
 # Range operators on datetimes are wrong inside nx pipelines (`$gt` matches everything, `$lt`
 # nothing); `find` compares them correctly. Filter date ranges with `find` or in Python.
+# Writing datetimes: nx-27017 stores a top-level (or dotted) datetime written by `$set` as a
+# string; inserts, replacements and datetimes inside a `$set` subdocument keep their type. So
+# dates that change after insert live in a subdocument written as a whole.
 async def find_docs(
     collection: AsyncCollection, match: Doc, *, sort: Doc | None = None, skip: int = 0,
     limit: int = 0, session: AsyncClientSession | None = None,

@@ -45,46 +45,46 @@ class LedgerRepo:
         return await count(self.ledger, {"guild_id": guild_id, "user_id": user_id})
 
     async def top_accounts(self, guild_id: int, *, skip: int, limit: int) -> list[Doc]:
-        """Accounts by balance, richest first (ties by user id)."""
+        """Member accounts by balance, richest first (ties by user id); no system accounts."""
         return await find_docs(
-            self.accounts, {"guild_id": guild_id},
+            self.accounts, {"guild_id": guild_id, "system": False},
             sort={"balance": DESCENDING, "user_id": ASCENDING}, skip=skip, limit=limit,
         )
 
     async def count_accounts(self, guild_id: int) -> int:
         """Number of member accounts in a guild."""
-        return await count(self.accounts, {"guild_id": guild_id})
+        return await count(self.accounts, {"guild_id": guild_id, "system": False})
 
     async def count_richer(self, guild_id: int, balance: int) -> int:
         """How many member accounts hold more than `balance` (rank - 1)."""
-        return await count(self.accounts, {"guild_id": guild_id, "balance": {"$gt": balance}})
-
-    # --- writes (inside a transaction) -------------------------------------------------------
-    async def debit(
-        self, guild_id: int, user_id: int, amount: int, at: datetime, *, session: Any
-    ) -> Doc | None:
-        """Take `amount` if the balance covers it; None when it does not (nothing changes)."""
-        return await self.accounts.find_one_and_update(
-            {"guild_id": guild_id, "user_id": user_id, "balance": {"$gte": amount}},
-            {"$inc": {"balance": -amount}, "$set": {"updated_at": at}},
-            return_document=ReturnDocument.AFTER,
-            session=session,
+        return await count(
+            self.accounts, {"guild_id": guild_id, "system": False, "balance": {"$gt": balance}}
         )
 
-    async def credit(
-        self, guild_id: int, user_id: int, amount: int, at: datetime, *, earned: int,
-        session: Any,
-    ) -> Doc:
-        """Add `amount` (creating the account on first use); `earned` counts toward lifetime."""
+    # --- writes (inside a transaction) -------------------------------------------------------
+    async def move(
+        self, guild_id: int, user_id: int, *, balance: int, held: int, earned: int,
+        at: datetime, session: Any,
+    ) -> Doc | None:
+        """Change an account's balance and held amount by the given deltas, guarded.
+
+        A negative delta only applies while the account covers it (`balance >= -balance`,
+        `held >= -held`); then None is returned and nothing changes. A move with no negative
+        delta creates the account on first use.
+        """
+        guard: Doc = {"guild_id": guild_id, "user_id": user_id}
+        if balance < 0:
+            guard["balance"] = {"$gte": -balance}
+        if held < 0:
+            guard["held"] = {"$gte": -held}
+        creates = balance >= 0 and held >= 0
+        update: Doc = {
+            "$inc": {"balance": balance, "held": held, "lifetime_earned": earned},
+        }
+        if creates:
+            update["$set"] = {"system": user_id <= 0}
         return await self.accounts.find_one_and_update(
-            {"guild_id": guild_id, "user_id": user_id},
-            {
-                "$inc": {"balance": amount, "held": 0, "lifetime_earned": earned},
-                "$set": {"updated_at": at},
-            },
-            upsert=True,
-            return_document=ReturnDocument.AFTER,
-            session=session,
+            guard, update, upsert=creates, return_document=ReturnDocument.AFTER, session=session
         )
 
     async def set_daily(
@@ -117,7 +117,7 @@ class LedgerRepo:
             UpdateOne(
                 {"guild_id": guild_id, "user_id": user_id},
                 {"$inc": {"balance": amount, "held": 0, "lifetime_earned": amount},
-                 "$set": {"updated_at": at}},
+                 "$set": {"system": False}},
                 upsert=True,
             )
             for user_id, amount in amounts.items()

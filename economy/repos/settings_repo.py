@@ -30,7 +30,9 @@ class SettingsRepo:
         """Store a new value (or drop the override when it equals the default) with its history."""
 
         async def work(session: Any) -> None:
-            update: dict[str, Any] = {"$set": {"updated_at": at}}
+            # Stored as {"changed": {"at": ...}}: a top-level datetime written with `$set` comes
+            # back as a string from the embedded store (see repos/base.py).
+            update: dict[str, Any] = {"$set": {"changed": {"at": at, "by": actor_id}}}
             if is_default:
                 update["$unset"] = {f"values.{key}": ""}
             else:

@@ -1,0 +1,642 @@
+"""Escrow trades: the buyer's GEMS are held until delivery is confirmed or a moderator decides.
+
+State machine (ARCHITECTURE.md section 4):
+
+    offered --accept--> reserved --deliver--> delivered --confirm/auto-release--> completed
+    offered --decline/expire--> declined | expired
+    reserved --cancel (seller) / auto-cancel / mutual--> cancelled   (refund)
+    delivered --mutual--> cancelled                                   (refund)
+    reserved | delivered --dispute--> disputed --resolve--> resolved  (refund | release | split)
+
+Each transition is one guarded update (`status in expected`) plus its ledger entries in the same
+transaction. Every settlement of a trade's held GEMS uses the one key `trade:{id}:settle`, so
+whichever of confirm, auto-release, cancel or resolve commits first is the only one that moves
+money; the others find the trade already settled.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime, timedelta
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from economy.clock import Clock
+from economy.errors import (
+    GemsError,
+    IdempotencyConflict,
+    InvalidInput,
+    NotFound,
+    NotPermitted,
+)
+from economy.ledger import LedgerService, check_amount
+from economy.repos.base import Doc
+from economy.repos.trade_repo import TradeRepo
+from economy.settings import GuildSettings, SettingsService
+
+OPEN_STATUSES = ("offered", "reserved", "delivered", "disputed")
+HELD_STATUSES = ("reserved", "delivered")
+FINAL_STATUSES = ("completed", "cancelled", "resolved", "declined", "expired")
+OFFER_HOURS = 24
+REASON_MAX = 500
+TEXT_MAX = 300
+
+
+class TradeUnavailable(GemsError):
+    """The listing or trade is not in a state that allows this action any more."""
+
+
+class ListingGate(Protocol):
+    """What escrow needs from the marketplace's listing repository."""
+
+    async def get(self, guild_id: int, listing_id: int) -> Doc | None: ...
+
+    async def reserve(self, guild_id: int, listing_id: int, buyer_id: int, trade_id: int,
+                      at: datetime, *, session: Any) -> bool: ...
+
+    async def mark_sold(self, guild_id: int, listing_id: int, buyer_id: int, price_gems: int,
+                        at: datetime, *, session: Any) -> bool: ...
+
+    async def unreserve(self, guild_id: int, listing_id: int, at: datetime, *,
+                        session: Any) -> bool: ...
+
+
+class TimelineEvent(BaseModel):
+    """One line of a trade's history."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    at: datetime
+    event: str
+    actor_id: int | None = None
+    note: str | None = None
+
+
+TIME_FIELDS = ("deliver_by", "delivered_at", "release_at", "remind_at", "completed_at",
+               "offer_expires_at", "updated_at")
+
+
+class Trade(BaseModel):
+    """A trade as stored (read model).
+
+    The dates that change over a trade's life are stored together in a `times` subdocument and
+    always written as a whole: the embedded store turns a top-level datetime written with `$set`
+    into a string (nx-27017 0.8.1), but keeps datetimes inside a `$set` subdocument. Every write
+    of `times` is a status transition guarded by the old status, so no write is lost.
+    """
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flatten_times(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("times"), dict):
+            data = {**data, **data["times"]}
+        return data
+
+    guild_id: int
+    trade_id: int
+    kind: Literal["listing", "direct"]
+    listing_id: int | None = None
+    title: str
+    buyer_id: int
+    seller_id: int
+    price: int
+    fee_bps: int
+    status: str
+    created_at: datetime
+    deliver_by: datetime | None = None
+    delivered_at: datetime | None = None
+    tracking: str | None = None
+    release_at: datetime | None = None
+    remind_at: datetime | None = None
+    completed_at: datetime | None = None
+    offer_expires_at: datetime | None = None
+    updated_at: datetime | None = None
+    cancel_buyer: bool = False
+    cancel_seller: bool = False
+    dispute: dict[str, Any] | None = None
+    resolution: dict[str, Any] | None = None
+    thread_id: int | None = None
+    channel_id: int | None = None
+    timeline: list[TimelineEvent] = Field(default_factory=list)
+
+    def times(self, now: datetime, **changes: datetime | None) -> dict[str, Any]:
+        """The `times` subdocument with `changes` applied (and updated_at = now)."""
+        current = {name: getattr(self, name) for name in TIME_FIELDS}
+        return {**current, **changes, "updated_at": now}
+
+    @property
+    def fee(self) -> int:
+        """The fee on a full release (rounded down, in the seller's favour)."""
+        return fee_for(self.price, self.fee_bps)
+
+    def role_of(self, user_id: int) -> str | None:
+        """'buyer', 'seller' or None."""
+        if user_id == self.buyer_id:
+            return "buyer"
+        if user_id == self.seller_id:
+            return "seller"
+        return None
+
+
+class TradeResult(BaseModel):
+    """A trade after an action. `changed` is False when someone else got there first."""
+
+    model_config = ConfigDict(frozen=True)
+
+    trade: Trade
+    changed: bool = True
+    flags: tuple[str, ...] = ()
+
+
+class RatingSummary(BaseModel):
+    """Ratings a member received as a trading partner."""
+
+    model_config = ConfigDict(frozen=True)
+
+    count: int
+    stars_total: int
+    completed_trades: int
+
+    @property
+    def average(self) -> float | None:
+        """Mean stars, or None without ratings."""
+        return self.stars_total / self.count if self.count else None
+
+    def render(self) -> str:
+        """`★ 4.5 (12 ratings, 15 trades)` or `no ratings yet`."""
+        trades = f"{self.completed_trades} trade{'s' if self.completed_trades != 1 else ''}"
+        if not self.count:
+            return f"no ratings yet · {trades}"
+        return f"★ {self.average:.1f} ({self.count} rating{'s' if self.count != 1 else ''}, {trades})"
+
+
+class SweepEvent(BaseModel):
+    """Something a timer did, for the bot to announce."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["auto_release", "auto_cancel", "release_reminder", "offer_expired"]
+    trade: Trade
+    flags: tuple[str, ...] = ()
+
+
+def fee_for(amount: int, fee_bps: int) -> int:
+    """The fee in whole GEMS: amount × bps / 10,000, rounded down."""
+    return amount * fee_bps // 10_000
+
+
+class EscrowService:
+    """Creates trades and moves them through the state machine."""
+
+    def __init__(
+        self, repo: TradeRepo, ledger: LedgerService, settings: SettingsService, clock: Clock,
+        listings: ListingGate | None = None,
+    ) -> None:
+        self._repo = repo
+        self._ledger = ledger
+        self._settings = settings
+        self._clock = clock
+        self._listings = listings
+
+    # --- creating trades --------------------------------------------------------------------
+    async def buy_listing(self, guild_id: int, buyer_id: int, listing_id: int) -> TradeResult:
+        """Reserve a listing: the buyer's GEMS go on hold and the listing becomes reserved.
+
+        When several buyers race, exactly one wins; the others get TradeUnavailable and keep
+        their GEMS.
+        """
+        if self._listings is None:
+            raise NotFound("The marketplace is not enabled on this bot.")
+        listing = await self._listings.get(guild_id, listing_id)
+        if not listing:
+            raise NotFound(f"Listing #{listing_id} doesn't exist.")
+        if listing["seller_id"] == buyer_id:
+            raise InvalidInput("You can't buy your own listing.")
+        if listing.get("status") != "active":
+            raise TradeUnavailable("Sorry, this listing is no longer available.")
+        price = listing.get("price_gems")
+        if not price:
+            raise InvalidInput("This listing has no GEMS price, so it can't be bought with escrow.")
+        settings = await self._settings.get(guild_id)
+        await self._check_limits(guild_id, buyer_id, listing["seller_id"], price, settings)
+        trade_id = await self._repo.next_trade_id(guild_id)
+        now = self._clock.now()
+        doc = self._new_trade(guild_id, trade_id, "listing", listing.get("title", f"Listing #{listing_id}"),
+                              buyer_id, listing["seller_id"], price, settings, now,
+                              status="reserved", listing_id=listing_id)
+        gate = self._listings
+
+        async def reserve(session: Any) -> None:
+            if not await gate.reserve(guild_id, listing_id, buyer_id, trade_id, now, session=session):
+                raise TradeUnavailable("Sorry, someone else just bought this listing.")
+            await self._repo.insert(doc, _event(now, "reserved", buyer_id), session=session)
+
+        await self._ledger.hold(guild_id, buyer_id, price, key=f"trade:{trade_id}:hold",
+                                ref=f"trade:{trade_id}", also=reserve)
+        return TradeResult(trade=await self._trade(guild_id, trade_id))
+
+    async def offer(self, guild_id: int, seller_id: int, buyer_id: int, price: int,
+                    description: str) -> Trade:
+        """A direct trade: the seller offers something to a member, who may accept or decline."""
+        settings = await self._settings.get(guild_id)
+        price = check_amount(price, limit=settings.max_transfer)
+        if seller_id == buyer_id:
+            raise InvalidInput("You can't trade with yourself.")
+        description = " ".join((description or "").split())
+        if not 3 <= len(description) <= 200:
+            raise InvalidInput("Describe what is traded in 3 to 200 characters.")
+        trade_id = await self._repo.next_trade_id(guild_id)
+        now = self._clock.now()
+        doc = self._new_trade(guild_id, trade_id, "direct", description, buyer_id, seller_id,
+                              price, settings, now, status="offered")
+        doc["times"].update(offer_expires_at=now + timedelta(hours=OFFER_HOURS), deliver_by=None)
+        await self._repo.db.transaction(
+            lambda session: self._repo.insert(doc, _event(now, "offered", seller_id), session=session))
+        return await self._trade(guild_id, trade_id)
+
+    async def accept(self, guild_id: int, trade_id: int, actor_id: int) -> TradeResult:
+        """The buyer accepts a direct offer: their GEMS go on hold."""
+        trade = await self._trade(guild_id, trade_id)
+        if actor_id != trade.buyer_id:
+            raise NotPermitted("Only the member this offer was made to can accept it.")
+        self._expect(trade, ("offered",), "This offer is no longer open.")
+        settings = await self._settings.get(guild_id)
+        await self._check_limits(guild_id, trade.buyer_id, trade.seller_id, trade.price, settings)
+        now = self._clock.now()
+        deliver_by = now + timedelta(days=settings.escrow_delivery_days)
+
+        async def mark(session: Any) -> None:
+            if not await self._repo.transition(
+                guild_id, trade_id, from_status=("offered",), to_status="reserved",
+                fields={"times": trade.times(now, deliver_by=deliver_by, offer_expires_at=None)},
+                event=_event(now, "accepted", actor_id), session=session,
+            ):
+                raise TradeUnavailable("This offer is no longer open.")
+
+        await self._ledger.hold(guild_id, trade.buyer_id, trade.price,
+                                key=f"trade:{trade_id}:hold", ref=f"trade:{trade_id}", also=mark)
+        return TradeResult(trade=await self._trade(guild_id, trade_id))
+
+    async def decline(self, guild_id: int, trade_id: int, actor_id: int) -> TradeResult:
+        """The buyer declines (or the seller withdraws) a direct offer."""
+        trade = await self._trade(guild_id, trade_id)
+        if trade.role_of(actor_id) is None:
+            raise NotPermitted("Only the two members of this offer can decline it.")
+        return await self._simple(trade, ("offered",), "declined", actor_id, {},
+                                  "This offer is no longer open.")
+
+    # --- moving trades along ----------------------------------------------------------------
+    async def mark_delivered(self, guild_id: int, trade_id: int, actor_id: int,
+                             tracking: str | None = None) -> TradeResult:
+        """The seller says the item is on its way; the auto-release timer starts."""
+        trade = await self._trade(guild_id, trade_id)
+        if actor_id != trade.seller_id:
+            raise NotPermitted("Only the seller can mark this trade as delivered.")
+        tracking = _clean(tracking, TEXT_MAX, "tracking note")
+        settings = await self._settings.get(guild_id)
+        now = self._clock.now()
+        release_at = now + timedelta(days=settings.escrow_auto_release_days)
+        fields = {"tracking": tracking, "reminder_sent": False,
+                  "times": trade.times(now, delivered_at=now, release_at=release_at,
+                                       remind_at=release_at - timedelta(hours=24))}
+        return await self._simple(trade, ("reserved",), "delivered", actor_id, fields,
+                                  "This trade can't be marked delivered now.", note=tracking)
+
+    async def confirm(self, guild_id: int, trade_id: int, actor_id: int) -> TradeResult:
+        """The buyer confirms receipt: held GEMS go to the seller minus the fee."""
+        trade = await self._trade(guild_id, trade_id)
+        if actor_id != trade.buyer_id:
+            raise NotPermitted("Only the buyer can confirm that the item arrived.")
+        self._expect(trade, HELD_STATUSES, "This trade can't be confirmed now.")
+        return await self._settle(trade, to_seller=trade.price, to_status="completed",
+                                  from_status=HELD_STATUSES, actor_id=actor_id, event="confirmed")
+
+    async def cancel(self, guild_id: int, trade_id: int, actor_id: int) -> TradeResult:
+        """The seller cancels before delivery: the buyer is refunded."""
+        trade = await self._trade(guild_id, trade_id)
+        if actor_id != trade.seller_id:
+            raise NotPermitted("Only the seller can cancel; the buyer can ask for a mutual cancel.")
+        self._expect(trade, ("reserved",), "After delivery a trade can only be cancelled by both sides.")
+        return await self._settle(trade, to_seller=0, to_status="cancelled",
+                                  from_status=("reserved",), actor_id=actor_id, event="cancelled by seller")
+
+    async def vote_mutual_cancel(self, guild_id: int, trade_id: int, actor_id: int) -> TradeResult:
+        """One side asks to cancel; when both have asked, the buyer is refunded."""
+        trade = await self._trade(guild_id, trade_id)
+        if trade.role_of(actor_id) is None:
+            raise NotPermitted("Only the buyer and the seller can cancel this trade.")
+        self._expect(trade, HELD_STATUSES, "This trade can't be cancelled now.")
+        vote = f"cancel_{trade.role_of(actor_id)}"
+        await self._repo.update_fields(guild_id, trade_id, guard={"status": {"$in": list(HELD_STATUSES)}},
+                                       fields={vote: True})
+        trade = await self._trade(guild_id, trade_id)
+        if not (trade.cancel_buyer and trade.cancel_seller):
+            return TradeResult(trade=trade)
+        return await self._settle(
+            trade, to_seller=0, to_status="cancelled", from_status=HELD_STATUSES,
+            actor_id=actor_id, event="cancelled by both sides",
+            extra_guard={"cancel_buyer": True, "cancel_seller": True},
+        )
+
+    async def open_dispute(self, guild_id: int, trade_id: int, actor_id: int, reason: str,
+                           evidence: list[dict[str, str]] | None = None) -> TradeResult:
+        """Either side asks a moderator to decide; the timers stop."""
+        trade = await self._trade(guild_id, trade_id)
+        if trade.role_of(actor_id) is None:
+            raise NotPermitted("Only the buyer and the seller can open a dispute on this trade.")
+        reason = _clean(reason, REASON_MAX, "reason")
+        if not reason or len(reason) < 5:
+            raise InvalidInput("Please explain the problem (at least 5 characters).")
+        evidence = list(evidence or [])[:5]
+        now = self._clock.now()
+        dispute = {"opened_by": actor_id, "reason": reason, "evidence": evidence, "opened_at": now}
+        return await self._simple(trade, HELD_STATUSES, "disputed", actor_id, {"dispute": dispute},
+                                  "Disputes can only be opened while the GEMS are still held.",
+                                  note=reason)
+
+    async def resolve(self, guild_id: int, trade_id: int, moderator_id: int,
+                      outcome: Literal["refund", "release", "split"], *, percent: int | None = None,
+                      note: str | None = None) -> TradeResult:
+        """A moderator settles a dispute. `percent` (split) is the seller's share, 0-100.
+
+        The caller has checked the moderator role; a party to the trade may not resolve it.
+        """
+        trade = await self._trade(guild_id, trade_id)
+        if trade.role_of(moderator_id) is not None:
+            raise NotPermitted("You are part of this trade, so another moderator has to resolve it.")
+        if outcome == "split":
+            if isinstance(percent, bool) or not isinstance(percent, int) or not 0 <= percent <= 100:
+                raise InvalidInput("For a split, give the seller's share as a percent from 0 to 100.")
+            to_seller = trade.price * percent // 100
+        elif outcome == "release":
+            to_seller, percent = trade.price, 100
+        elif outcome == "refund":
+            to_seller, percent = 0, 0
+        else:
+            raise InvalidInput("The outcome must be refund, release or split.")
+        note = _clean(note, TEXT_MAX, "note")
+        self._expect(trade, ("disputed",), "This trade has no open dispute (maybe it was just resolved).")
+        resolution = {"outcome": outcome, "percent": percent, "to_seller": to_seller,
+                      "fee": fee_for(to_seller, trade.fee_bps), "note": note,
+                      "moderator_id": moderator_id, "at": self._clock.now()}
+        result = await self._settle(trade, to_seller=to_seller, to_status="resolved",
+                                    from_status=("disputed",), actor_id=moderator_id,
+                                    event=f"resolved: {outcome}" + (f" {percent}%" if outcome == "split" else ""),
+                                    fields={"resolution": resolution}, note=note)
+        if result.changed:
+            await self._repo.log({"guild_id": guild_id, "at": resolution["at"],
+                                  "actor_id": moderator_id, "action": "dispute.resolve",
+                                  "target": f"trade:{trade_id}", "details": resolution})
+        return result
+
+    # --- ratings ----------------------------------------------------------------------------
+    async def rate(self, guild_id: int, trade_id: int, rater_id: int, stars: int,
+                   text: str | None = None) -> Trade:
+        """Rate the other side of a finished trade, once."""
+        from pymongo.errors import DuplicateKeyError
+
+        trade = await self._trade(guild_id, trade_id)
+        role = trade.role_of(rater_id)
+        if role is None:
+            raise NotPermitted("Only the buyer and the seller can rate this trade.")
+        if trade.status not in ("completed", "resolved"):
+            raise TradeUnavailable("You can rate a trade once it is completed.")
+        if isinstance(stars, bool) or not isinstance(stars, int) or not 1 <= stars <= 5:
+            raise InvalidInput("Stars go from 1 to 5.")
+        text = _clean(text, TEXT_MAX, "review")
+        ratee = trade.seller_id if role == "buyer" else trade.buyer_id
+        try:
+            await self._repo.add_rating({
+                "guild_id": guild_id, "trade_id": trade_id, "rater_id": rater_id,
+                "ratee_id": ratee, "role": role, "stars": stars, "text": text,
+                "at": self._clock.now(),
+            })
+        except DuplicateKeyError:
+            raise InvalidInput("You already rated this trade.") from None
+        return trade
+
+    async def rating_summary(self, guild_id: int, user_id: int) -> RatingSummary:
+        """How a member is rated as a trading partner."""
+        n, stars = await self._repo.rating_summary(guild_id, user_id)
+        completed = await self._repo.completed_count(guild_id, user_id)
+        return RatingSummary(count=n, stars_total=stars, completed_trades=completed)
+
+    # --- reads ------------------------------------------------------------------------------
+    async def get(self, guild_id: int, trade_id: int, viewer_id: int, *,
+                  moderator: bool = False) -> Trade:
+        """A trade, visible to its two parties and to moderators."""
+        trade = await self._trade(guild_id, trade_id)
+        if not moderator and trade.role_of(viewer_id) is None:
+            raise NotPermitted("Only the buyer, the seller and moderators can see this trade.")
+        return trade
+
+    async def for_member(self, guild_id: int, user_id: int,
+                         which: Literal["active", "completed", "disputed", "all"] = "active") -> list[Trade]:
+        """A member's trades by group."""
+        statuses = {"active": list(OPEN_STATUSES[:3]), "completed": ["completed", "resolved"],
+                    "disputed": ["disputed"], "all": None}[which]
+        docs = await self._repo.for_member(guild_id, user_id, statuses)
+        return [Trade.model_validate(doc) for doc in docs]
+
+    async def disputes(self, guild_id: int, status: Literal["open", "resolved"] = "open") -> list[Trade]:
+        """Disputes for moderators."""
+        docs = await self._repo.by_status(guild_id, ["disputed" if status == "open" else "resolved"])
+        return [Trade.model_validate(doc) for doc in docs]
+
+    async def export_csv(self, guild_id: int, actor_id: int) -> str:
+        """Every trade of the guild as CSV (admins), recorded in the audit log."""
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(["trade_id", "kind", "listing_id", "title", "buyer_id", "seller_id",
+                         "price", "fee_bps", "status", "created_at", "delivered_at",
+                         "completed_at", "dispute_reason", "resolution", "seller_share"])
+        for doc in await self._repo.all_for_guild(guild_id):
+            t = Trade.model_validate(doc)
+            res = t.resolution or {}
+            writer.writerow([
+                t.trade_id, t.kind, t.listing_id or "", _csv_safe(t.title), t.buyer_id,
+                t.seller_id, t.price, t.fee_bps, t.status, t.created_at.isoformat(),
+                t.delivered_at.isoformat() if t.delivered_at else "",
+                t.completed_at.isoformat() if t.completed_at else "",
+                _csv_safe((t.dispute or {}).get("reason") or ""), res.get("outcome", ""),
+                res.get("to_seller", ""),
+            ])
+        await self._repo.log({"guild_id": guild_id, "at": self._clock.now(), "actor_id": actor_id,
+                              "action": "trades.export", "target": "trades", "details": {}})
+        return out.getvalue()
+
+    async def attach_room(self, guild_id: int, trade_id: int, *, channel_id: int,
+                          thread_id: int | None) -> None:
+        """Remember where the trade's private thread lives."""
+        await self._repo.update_fields(guild_id, trade_id, guard={},
+                                       fields={"channel_id": channel_id, "thread_id": thread_id})
+
+    # --- timers -----------------------------------------------------------------------------
+    async def sweep(self) -> list[SweepEvent]:
+        """Apply every due timer once (idempotent; safe with several bot processes)."""
+        events: list[SweepEvent] = []
+        now = self._clock.now()
+        for guild_id in await self._repo.guild_ids():
+            for doc in await self._repo.due(guild_id, "offered", "times.offer_expires_at", now):
+                result = await self._timer_transition(doc, ("offered",), "expired", "offer expired")
+                if result:
+                    events.append(SweepEvent(kind="offer_expired", trade=result))
+            for doc in await self._repo.due(guild_id, "reserved", "times.deliver_by", now):
+                trade = Trade.model_validate(doc)
+                result = await self._settle(trade, to_seller=0, to_status="cancelled",
+                                            from_status=("reserved",), actor_id=None,
+                                            event="auto-cancelled: not delivered in time")
+                if result.changed:
+                    events.append(SweepEvent(kind="auto_cancel", trade=result.trade))
+            for doc in await self._repo.due(guild_id, "delivered", "times.remind_at", now,
+                                            {"reminder_sent": False}):
+                if await self._repo.update_fields(guild_id, doc["trade_id"],
+                                                  guard={"status": "delivered", "reminder_sent": False},
+                                                  fields={"reminder_sent": True}):
+                    events.append(SweepEvent(kind="release_reminder",
+                                             trade=await self._trade(guild_id, doc["trade_id"])))
+            for doc in await self._repo.due(guild_id, "delivered", "times.release_at", now):
+                trade = Trade.model_validate(doc)
+                result = await self._settle(trade, to_seller=trade.price, to_status="completed",
+                                            from_status=("delivered",), actor_id=None,
+                                            event="auto-released: buyer did not respond")
+                if result.changed:
+                    events.append(SweepEvent(kind="auto_release", trade=result.trade, flags=result.flags))
+        return events
+
+    # --- internals --------------------------------------------------------------------------
+    async def _trade(self, guild_id: int, trade_id: int) -> Trade:
+        doc = await self._repo.get(guild_id, trade_id)
+        if not doc:
+            raise NotFound(f"Trade #{trade_id} doesn't exist.")
+        return Trade.model_validate({**doc, "timeline": await self._repo.timeline(guild_id, trade_id)})
+
+    @staticmethod
+    def _expect(trade: Trade, statuses: tuple[str, ...], message: str) -> None:
+        if trade.status not in statuses:
+            raise TradeUnavailable(f"{message} (trade #{trade.trade_id} is {trade.status}.)")
+
+    async def _simple(self, trade: Trade, from_status: tuple[str, ...], to_status: str,
+                      actor_id: int, fields: Doc, message: str, note: str | None = None) -> TradeResult:
+        """A transition that moves no GEMS."""
+        self._expect(trade, from_status, message)
+        now = self._clock.now()
+        applied = await self._repo.transition(
+            trade.guild_id, trade.trade_id, from_status=from_status, to_status=to_status,
+            fields={"times": trade.times(now), **fields}, event=_event(now, to_status, actor_id, note),
+        )
+        fresh = await self._trade(trade.guild_id, trade.trade_id)
+        if not applied:
+            raise TradeUnavailable(f"{message} (trade #{trade.trade_id} is {fresh.status}.)")
+        return TradeResult(trade=fresh)
+
+    async def _timer_transition(self, doc: Doc, from_status: tuple[str, ...], to_status: str,
+                                event: str) -> Trade | None:
+        now = self._clock.now()
+        times = Trade.model_validate(doc).times(now)
+        if await self._repo.transition(doc["guild_id"], doc["trade_id"], from_status=from_status,
+                                       to_status=to_status, fields={"times": times},
+                                       event=_event(now, event, None)):
+            return await self._trade(doc["guild_id"], doc["trade_id"])
+        return None
+
+    async def _settle(
+        self, trade: Trade, *, to_seller: int, to_status: str, from_status: tuple[str, ...],
+        actor_id: int | None, event: str, fields: Doc | None = None, note: str | None = None,
+        extra_guard: Doc | None = None,
+    ) -> TradeResult:
+        """Release/refund/split the held GEMS and move the trade (and listing), atomically."""
+        guild_id, trade_id = trade.guild_id, trade.trade_id
+        now = self._clock.now()
+        fee = fee_for(to_seller, trade.fee_bps)
+        done = to_status in ("completed", "resolved")
+        set_fields = {**(fields or {}),
+                      "times": trade.times(now, completed_at=now if done else trade.completed_at)}
+        listing_gate = self._listings if trade.listing_id is not None else None
+        repo = self._repo
+
+        async def transition(session: Any) -> None:
+            if not await repo.transition(guild_id, trade_id, from_status=from_status,
+                                         to_status=to_status, fields=set_fields,
+                                         event=_event(now, event, actor_id, note),
+                                         session=session, extra_guard=extra_guard):
+                raise TradeUnavailable("This trade was just settled by someone else.")
+            if listing_gate is not None:
+                if to_seller > 0:
+                    await listing_gate.mark_sold(guild_id, trade.listing_id, trade.buyer_id,
+                                                 trade.price, now, session=session)
+                else:
+                    await listing_gate.unreserve(guild_id, trade.listing_id, now, session=session)
+
+        try:
+            movement = await self._ledger.settle_hold(
+                guild_id, buyer_id=trade.buyer_id, seller_id=trade.seller_id, amount=trade.price,
+                to_seller=to_seller, fee=fee, key=f"trade:{trade_id}:settle",
+                ref=f"trade:{trade_id}", note=note, actor_id=actor_id, also=transition,
+            )
+            changed = not movement.replayed
+        except (IdempotencyConflict, TradeUnavailable):
+            changed = False
+        fresh = await self._trade(guild_id, trade_id)
+        if not changed and actor_id is not None:
+            raise TradeUnavailable(
+                f"Trade #{trade_id} was already settled (it is {fresh.status}); nothing changed."
+            )
+        flags: tuple[str, ...] = ()
+        if changed and to_status == "completed":
+            flags = await self._wash_flags(fresh)
+        return TradeResult(trade=fresh, changed=changed, flags=flags)
+
+    async def _wash_flags(self, trade: Trade) -> tuple[str, ...]:
+        settings = await self._settings.get(trade.guild_id)
+        since = self._clock.now() - timedelta(days=settings.escrow_wash_trade_days)
+        pair = await self._repo.recent_pair_trades(trade.guild_id, trade.buyer_id, trade.seller_id, since)
+        if pair >= settings.escrow_wash_trade_count:
+            return (f"<@{trade.buyer_id}> and <@{trade.seller_id}> traded {pair} times in "
+                    f"{settings.escrow_wash_trade_days} days (possible wash trading or alt funnelling).",)
+        return ()
+
+    async def _check_limits(self, guild_id: int, buyer_id: int, seller_id: int, price: int,
+                            settings: GuildSettings) -> None:
+        if price <= settings.escrow_new_member_max:
+            return
+        for user_id in (buyer_id, seller_id):
+            if await self._repo.completed_count(guild_id, user_id) < settings.escrow_new_member_trades:
+                raise NotPermitted(
+                    f"Members with fewer than {settings.escrow_new_member_trades} completed trades "
+                    f"can trade up to {settings.money(settings.escrow_new_member_max)} at a time."
+                )
+
+    def _new_trade(self, guild_id: int, trade_id: int, kind: str, title: str, buyer_id: int,
+                   seller_id: int, price: int, settings: GuildSettings, now: datetime, *,
+                   status: str, listing_id: int | None = None) -> Doc:
+        return {
+            "guild_id": guild_id, "trade_id": trade_id, "kind": kind, "listing_id": listing_id,
+            "title": title[:200], "buyer_id": buyer_id, "seller_id": seller_id, "price": price,
+            "fee_bps": settings.escrow_fee_bps, "status": status, "created_at": now,
+            "times": {**dict.fromkeys(TIME_FIELDS), "updated_at": now,
+                      "deliver_by": now + timedelta(days=settings.escrow_delivery_days)},
+            "cancel_buyer": False, "cancel_seller": False, "reminder_sent": False,
+        }
+
+
+def _event(at: datetime, event: str, actor_id: int | None, note: str | None = None) -> Doc:
+    return {"at": at, "event": event, "actor_id": actor_id, "note": note}
+
+
+def _clean(text: str | None, limit: int, what: str) -> str | None:
+    if text is None:
+        return None
+    text = " ".join(text.split())
+    if len(text) > limit:
+        raise InvalidInput(f"The {what} can be at most {limit} characters.")
+    return text or None
+
+
+def _csv_safe(text: str) -> str:
+    # Spreadsheet apps run cells that start with these as formulas (CSV injection).
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

@@ -1,0 +1,163 @@
+"""Queries for escrow trades, trade ratings, per-guild counters and the moderation audit log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
+
+from economy.repos.base import Database, Doc, count, find_docs, find_first
+
+
+class TradeRepo:
+    """`trades`, `trade_events`, `trade_ratings`, `counters` and `audit_log`."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.trades = db["trades"]
+        self.events = db["trade_events"]
+        self.ratings = db["trade_ratings"]
+        self.counters = db["counters"]
+        self.audit = db["audit_log"]
+
+    async def next_trade_id(self, guild_id: int) -> int:
+        """Allocate the next per-guild trade number (gaps are possible, reuse is not)."""
+        doc = await self.db.write(lambda: self.counters.find_one_and_update(
+            {"_id": f"{guild_id}:trades"}, {"$inc": {"seq": 1}}, upsert=True,
+            return_document=ReturnDocument.AFTER))
+        return int(doc["seq"])
+
+    # --- writes inside a transaction --------------------------------------------------------
+    async def insert(self, trade: Doc, event: Doc, *, session: Any) -> None:
+        """Store a new trade (unique per guild and trade id) and its first timeline event."""
+        await self.trades.insert_one(trade, session=session)
+        await self.events.insert_one(self._event_doc(trade["guild_id"], trade["trade_id"], event),
+                                     session=session)
+
+    async def transition(
+        self, guild_id: int, trade_id: int, *, from_status: tuple[str, ...], to_status: str,
+        fields: Doc, event: Doc, session: Any = None, extra_guard: Doc | None = None,
+    ) -> bool:
+        """Move a trade from one of `from_status` to `to_status` and log the event; True if applied.
+
+        With a session it runs inside the caller's transaction; without, in its own.
+        """
+        if session is None:
+            return await self.db.transaction(lambda s: self.transition(
+                guild_id, trade_id, from_status=from_status, to_status=to_status, fields=fields,
+                event=event, session=s, extra_guard=extra_guard))
+        guard: Doc = {"guild_id": guild_id, "trade_id": trade_id, "status": {"$in": list(from_status)}}
+        guard.update(extra_guard or {})
+        result = await self.trades.update_one(
+            guard, {"$set": {**fields, "status": to_status}}, session=session
+        )
+        if result.modified_count != 1:
+            return False
+        await self.events.insert_one(self._event_doc(guild_id, trade_id, event), session=session)
+        return True
+
+    @staticmethod
+    def _event_doc(guild_id: int, trade_id: int, event: Doc) -> Doc:
+        # Timeline events are their own documents: an array of subdocuments grown with `$push`
+        # comes back as JSON strings from the embedded store (nx-27017 0.8.1).
+        return {"guild_id": guild_id, "trade_id": trade_id, **event}
+
+    async def timeline(self, guild_id: int, trade_id: int) -> list[Doc]:
+        """A trade's events, oldest first."""
+        return await find_docs(self.events, {"guild_id": guild_id, "trade_id": trade_id},
+                               sort={"at": ASCENDING, "_id": ASCENDING})
+
+    async def update_fields(self, guild_id: int, trade_id: int, *, guard: Doc, fields: Doc) -> bool:
+        """Set fields on a trade when `guard` matches (a serialized write); True if applied."""
+        result = await self.db.write(lambda: self.trades.update_one(
+            {"guild_id": guild_id, "trade_id": trade_id, **guard}, {"$set": fields}))
+        return result.modified_count == 1
+
+    # --- reads ------------------------------------------------------------------------------
+    async def get(self, guild_id: int, trade_id: int) -> Doc | None:
+        """One trade."""
+        return await find_first(self.trades, {"guild_id": guild_id, "trade_id": trade_id})
+
+    async def for_member(self, guild_id: int, user_id: int, statuses: list[str] | None,
+                         *, limit: int = 25) -> list[Doc]:
+        """A member's trades (as buyer or seller), newest first."""
+        found: list[Doc] = []
+        for role in ("buyer_id", "seller_id"):
+            match: Doc = {"guild_id": guild_id, role: user_id}
+            if statuses:
+                match["status"] = {"$in": statuses}
+            found += await find_docs(self.trades, match, sort={"trade_id": DESCENDING}, limit=limit)
+        unique = {doc["trade_id"]: doc for doc in found}
+        return sorted(unique.values(), key=lambda d: -d["trade_id"])[:limit]
+
+    async def by_status(self, guild_id: int, statuses: list[str], *, limit: int = 25) -> list[Doc]:
+        """Trades in the given statuses, newest first."""
+        return await find_docs(
+            self.trades, {"guild_id": guild_id, "status": {"$in": statuses}},
+            sort={"trade_id": DESCENDING}, limit=limit,
+        )
+
+    async def all_for_guild(self, guild_id: int) -> list[Doc]:
+        """Every trade of a guild, oldest first (CSV export)."""
+        return await find_docs(self.trades, {"guild_id": guild_id}, sort={"trade_id": ASCENDING})
+
+    async def guild_ids(self) -> list[int]:
+        """Guilds that have trades (the sweeper walks them one by one)."""
+        return sorted(await self.trades.distinct("guild_id"))
+
+    async def due(self, guild_id: int, status: str, field: str, now: datetime,
+                  extra: Doc | None = None) -> list[Doc]:
+        """Trades in `status` whose `field` date is due.
+
+        Uses `find`: date ranges inside aggregation pipelines are wrong on the embedded store
+        (see repos/base.py); this query is correct on both.
+        """
+        query: Doc = {"guild_id": guild_id, "status": status, field: {"$lte": now}, **(extra or {})}
+        return await self.trades.find(query).sort(field, ASCENDING).limit(200).to_list()
+
+    async def completed_count(self, guild_id: int, user_id: int) -> int:
+        """Completed trades a member took part in."""
+        total = 0
+        for role in ("buyer_id", "seller_id"):
+            total += await count(self.trades, {"guild_id": guild_id, role: user_id,
+                                               "status": "completed"})
+        return total
+
+    async def recent_pair_trades(self, guild_id: int, buyer_id: int, seller_id: int,
+                                 since: datetime) -> int:
+        """Completed trades between this pair (either direction) since `since` (wash trading)."""
+        total = 0
+        for b, s in ((buyer_id, seller_id), (seller_id, buyer_id)):
+            docs = await find_docs(self.trades, {"guild_id": guild_id, "buyer_id": b,
+                                                 "seller_id": s, "status": "completed"})
+            total += sum(1 for d in docs if d["times"]["completed_at"] >= since)
+        return total
+
+    # --- ratings ----------------------------------------------------------------------------
+    async def add_rating(self, rating: Doc) -> None:
+        """Store a rating (unique per trade and rater: DuplicateKeyError on a second one)."""
+        await self.db.write(lambda: self.ratings.insert_one(rating))
+
+    async def rating_summary(self, guild_id: int, user_id: int) -> tuple[int, int]:
+        """(number of ratings, sum of stars) a member received."""
+        cursor = await self.ratings.aggregate([
+            {"$match": {"guild_id": guild_id, "ratee_id": user_id}},
+            {"$group": {"_id": None, "n": {"$sum": 1}, "stars": {"$sum": "$stars"}}},
+        ])
+        docs = await cursor.to_list()
+        return (docs[0]["n"], docs[0]["stars"]) if docs else (0, 0)
+
+    async def ratings_for(self, guild_id: int, trade_id: int) -> list[Doc]:
+        """Ratings left on a trade."""
+        return await find_docs(self.ratings, {"guild_id": guild_id, "trade_id": trade_id})
+
+    # --- audit log --------------------------------------------------------------------------
+    async def log(self, entry: Doc) -> None:
+        """Append a moderation/admin action to the audit log."""
+        await self.db.write(lambda: self.audit.insert_one(entry))
+
+    async def audit_entries(self, guild_id: int, *, limit: int = 50) -> list[Doc]:
+        """Latest audit-log entries."""
+        return await find_docs(self.audit, {"guild_id": guild_id}, sort={"at": DESCENDING},
+                               limit=limit)

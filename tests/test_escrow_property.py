@@ -1,0 +1,108 @@
+"""Randomized interleavings of every escrow action: legal end states, audit after every step."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+import pytest
+
+from economy.audit import audit
+from economy.errors import GemsError
+from economy.escrow import FINAL_STATUSES
+
+G = 5
+USERS = list(range(1, 9))
+MOD = 100
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
+
+LEGAL = {
+    "offered": {"offered", "reserved", "declined", "expired"},
+    "reserved": {"reserved", "delivered", "completed", "cancelled", "disputed", "resolved"},
+}
+
+
+async def random_action(services, rng, trades, clock):
+    escrow = services.escrow
+    roll = rng.random()
+    if roll < 0.2 or not trades:
+        seller, buyer = rng.sample(USERS, 2)
+        trade = await escrow.offer(G, seller, buyer, rng.randint(1, 400), f"item {rng.random():.5f}")
+        trades.append(trade.trade_id)
+        return
+    tid = rng.choice(trades)
+    trade = await services.trade_repo.get(G, tid)
+    buyer, seller = trade["buyer_id"], trade["seller_id"]
+    action = rng.choice(["accept", "decline", "deliver", "confirm", "cancel", "mutual_b",
+                         "mutual_s", "dispute", "resolve", "sweep", "stranger"])
+    if action == "accept":
+        await escrow.accept(G, tid, buyer)
+    elif action == "decline":
+        await escrow.decline(G, tid, rng.choice([buyer, seller]))
+    elif action == "deliver":
+        await escrow.mark_delivered(G, tid, seller, "shipped")
+    elif action == "confirm":
+        await escrow.confirm(G, tid, buyer)
+    elif action == "cancel":
+        await escrow.cancel(G, tid, seller)
+    elif action == "mutual_b":
+        await escrow.vote_mutual_cancel(G, tid, buyer)
+    elif action == "mutual_s":
+        await escrow.vote_mutual_cancel(G, tid, seller)
+    elif action == "dispute":
+        await escrow.open_dispute(G, tid, rng.choice([buyer, seller]), "something went wrong")
+    elif action == "resolve":
+        outcome = rng.choice(["refund", "release", "split"])
+        await escrow.resolve(G, tid, MOD + rng.randint(0, 2), outcome, percent=rng.randint(0, 100))
+    elif action == "sweep":
+        clock.advance(hours=rng.choice([1, 12, 30, 80]))
+        await escrow.sweep()
+    else:
+        stranger = next(u for u in USERS if u not in (buyer, seller))
+        await escrow.confirm(G, tid, stranger)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+async def test_random_interleavings_keep_the_ledger_whole(services, clock, seed):
+    rng = random.Random(seed)
+    for user in USERS:
+        await services.ledger.grant(G, 0, user, 3000, reason="seed", key=f"seed:{user}")
+    trades: list[int] = []
+    steps = 0
+    refused = 0
+    for _ in range(150):
+        batch = [random_action(services, rng, trades, clock) for _ in range(rng.randint(1, 8))]
+        for outcome in await asyncio.gather(*batch, return_exceptions=True):
+            steps += 1
+            if isinstance(outcome, GemsError):
+                refused += 1
+            elif isinstance(outcome, BaseException):
+                raise outcome
+        report = await audit(services.ledger_repo)
+        assert report.ok, report.render()
+    # Finish everything: the timers settle whatever is still held.
+    clock.advance(days=30)
+    await services.escrow.sweep()
+    clock.advance(days=30)
+    await services.escrow.sweep()
+    held_total = 0
+    for user in USERS:
+        held_total += (await services.ledger.account(G, user)).held
+    open_disputes = await services.db["trades"].count_documents({"status": "disputed"})
+    for tid in trades:
+        trade = await services.escrow.get(G, tid, 0, moderator=True)
+        assert trade.status in FINAL_STATUSES or trade.status == "disputed", trade.status
+        settlements = await services.db["ledger"].count_documents(
+            {"idempotency_key": f"trade:{tid}:settle", "leg": 0})
+        assert settlements == (1 if trade.status in ("completed", "cancelled", "resolved")
+                               and any(e.event == "accepted" for e in trade.timeline) else 0)
+    disputed_held = sum(
+        d["price"] for d in await services.db["trades"].find({"status": "disputed"}).to_list())
+    assert held_total == disputed_held, (held_total, disputed_held, open_disputes)
+    total = sum([(await services.ledger.account(G, u)).balance for u in USERS]) + held_total
+    treasury = (await services.ledger.account(G, 0)).balance
+    assert total + treasury == 3000 * len(USERS)
+    assert steps > 500 and refused < steps
+    report = await audit(services.ledger_repo)
+    assert report.ok, report.render()
