@@ -121,6 +121,7 @@ class Trade(BaseModel):
     resolution: dict[str, Any] | None = None
     thread_id: int | None = None
     channel_id: int | None = None
+    card_message_id: int | None = None
     timeline: list[TimelineEvent] = Field(default_factory=list)
 
     def times(self, now: datetime, **changes: datetime | None) -> dict[str, Any]:
@@ -174,6 +175,20 @@ class RatingSummary(BaseModel):
         return f"★ {self.average:.1f} ({self.count} rating{'s' if self.count != 1 else ''}, {trades})"
 
 
+class PurchaseQuote(BaseModel):
+    """What a buyer sees before confirming a purchase."""
+
+    model_config = ConfigDict(frozen=True)
+
+    listing_id: int
+    title: str
+    price: int
+    fee: int
+    seller_id: int
+    seller_rating: RatingSummary
+    balance: int
+
+
 class SweepEvent(BaseModel):
     """Something a timer did, for the bot to announce."""
 
@@ -203,12 +218,20 @@ class EscrowService:
         self._listings = listings
 
     # --- creating trades --------------------------------------------------------------------
-    async def buy_listing(self, guild_id: int, buyer_id: int, listing_id: int) -> TradeResult:
-        """Reserve a listing: the buyer's GEMS go on hold and the listing becomes reserved.
+    async def purchase_quote(self, guild_id: int, buyer_id: int, listing_id: int) -> PurchaseQuote:
+        """Check that a listing can be bought and describe the purchase (nothing changes)."""
+        listing = await self._buyable_listing(guild_id, buyer_id, listing_id)
+        settings = await self._settings.get(guild_id)
+        price = listing["price_gems"]
+        return PurchaseQuote(
+            listing_id=listing_id, title=listing.get("title", f"Listing #{listing_id}"),
+            price=price, fee=fee_for(price, settings.escrow_fee_bps),
+            seller_id=listing["seller_id"],
+            seller_rating=await self.rating_summary(guild_id, listing["seller_id"]),
+            balance=await self._ledger.balance(guild_id, buyer_id),
+        )
 
-        When several buyers race, exactly one wins; the others get TradeUnavailable and keep
-        their GEMS.
-        """
+    async def _buyable_listing(self, guild_id: int, buyer_id: int, listing_id: int) -> Doc:
         if self._listings is None:
             raise NotFound("The marketplace is not enabled on this bot.")
         listing = await self._listings.get(guild_id, listing_id)
@@ -218,9 +241,18 @@ class EscrowService:
             raise InvalidInput("You can't buy your own listing.")
         if listing.get("status") != "active":
             raise TradeUnavailable("Sorry, this listing is no longer available.")
-        price = listing.get("price_gems")
-        if not price:
+        if not listing.get("price_gems"):
             raise InvalidInput("This listing has no GEMS price, so it can't be bought with escrow.")
+        return listing
+
+    async def buy_listing(self, guild_id: int, buyer_id: int, listing_id: int) -> TradeResult:
+        """Reserve a listing: the buyer's GEMS go on hold and the listing becomes reserved.
+
+        When several buyers race, exactly one wins; the others get TradeUnavailable and keep
+        their GEMS.
+        """
+        listing = await self._buyable_listing(guild_id, buyer_id, listing_id)
+        price = listing["price_gems"]
         settings = await self._settings.get(guild_id)
         await self._check_limits(guild_id, buyer_id, listing["seller_id"], price, settings)
         trade_id = await self._repo.next_trade_id(guild_id)
@@ -229,6 +261,7 @@ class EscrowService:
                               buyer_id, listing["seller_id"], price, settings, now,
                               status="reserved", listing_id=listing_id)
         gate = self._listings
+        assert gate is not None
 
         async def reserve(session: Any) -> None:
             if not await gate.reserve(guild_id, listing_id, buyer_id, trade_id, now, session=session):
@@ -419,6 +452,11 @@ class EscrowService:
             raise InvalidInput("You already rated this trade.") from None
         return trade
 
+    async def recent_reviews(self, guild_id: int, user_id: int, limit: int = 5) -> list[tuple[int, str]]:
+        """(stars, text) of the latest written reviews a member received."""
+        docs = await self._repo.reviews_for(guild_id, user_id, limit=limit)
+        return [(d["stars"], d["text"]) for d in docs if d.get("text")]
+
     async def rating_summary(self, guild_id: int, user_id: int) -> RatingSummary:
         """How a member is rated as a trading partner."""
         n, stars = await self._repo.rating_summary(guild_id, user_id)
@@ -470,10 +508,10 @@ class EscrowService:
         return out.getvalue()
 
     async def attach_room(self, guild_id: int, trade_id: int, *, channel_id: int,
-                          thread_id: int | None) -> None:
-        """Remember where the trade's private thread lives."""
-        await self._repo.update_fields(guild_id, trade_id, guard={},
-                                       fields={"channel_id": channel_id, "thread_id": thread_id})
+                          thread_id: int | None, card_message_id: int | None) -> None:
+        """Remember where the trade's private thread and its trade card live."""
+        await self._repo.update_fields(guild_id, trade_id, guard={}, fields={
+            "channel_id": channel_id, "thread_id": thread_id, "card_message_id": card_message_id})
 
     # --- timers -----------------------------------------------------------------------------
     async def sweep(self) -> list[SweepEvent]:

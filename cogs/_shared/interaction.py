@@ -56,6 +56,27 @@ async def require_admin(interaction: discord.Interaction) -> GuildSettings:
     return settings
 
 
+def is_moderator(member: discord.abc.User, settings: GuildSettings) -> bool:
+    """Admins, members with Manage Messages, or the configured moderator role."""
+    if not isinstance(member, discord.Member):
+        return False
+    if is_admin(member, settings) or member.guild_permissions.manage_messages:
+        return True
+    return settings.moderator_role_id is not None and any(
+        role.id == settings.moderator_role_id for role in member.roles
+    )
+
+
+async def require_moderator(interaction: discord.Interaction) -> GuildSettings:
+    """Return the guild settings if the user is a moderator; else raise NotPermitted."""
+    settings = await services_of(interaction).settings.get(guild_id_of(interaction))
+    if not is_moderator(interaction.user, settings):
+        raise NotPermitted(
+            "Only moderators (Manage Messages) or the configured moderator role can do that."
+        )
+    return settings
+
+
 async def reply(
     interaction: discord.Interaction, content: str | None = None, *,
     embed: discord.Embed | None = None, view: discord.ui.View | None = None,

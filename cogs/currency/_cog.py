@@ -17,6 +17,7 @@ from cogs.currency._render import balance_embed, daily_text
 from cogs.currency._views import HistoryButton, LeaderboardButton, history_page, leaderboard_page
 from economy.activity import ChatMessage
 from economy.errors import InvalidInput
+from economy.ledger import TREASURY_ID
 from economy.settings import MAX_AMOUNT
 
 Amount = app_commands.Range[int, 1, MAX_AMOUNT]
@@ -126,6 +127,14 @@ class CurrencyCog(commands.Cog):
             f"Removed {settings.money(amount)} from {member.mention} ({safe_text(reason)}). "
             f"New balance: {new_balance:,}.",
         )
+
+    @gems.command(name="treasury", description="Admin: the server treasury (trade fees)")
+    async def treasury(self, interaction: discord.Interaction):
+        settings = await require_admin(interaction)
+        services, guild_id = services_of(interaction), guild_id_of(interaction)
+        balance = await services.ledger.balance(guild_id, TREASURY_ID)
+        await reply(interaction, f"The treasury holds {settings.money(balance)} from trade fees.",
+                    ephemeral=True)
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:

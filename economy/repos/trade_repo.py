@@ -148,6 +148,11 @@ class TradeRepo:
         docs = await cursor.to_list()
         return (docs[0]["n"], docs[0]["stars"]) if docs else (0, 0)
 
+    async def reviews_for(self, guild_id: int, user_id: int, *, limit: int) -> list[Doc]:
+        """Latest ratings a member received."""
+        return await find_docs(self.ratings, {"guild_id": guild_id, "ratee_id": user_id},
+                               sort={"at": DESCENDING}, limit=limit)
+
     async def ratings_for(self, guild_id: int, trade_id: int) -> list[Doc]:
         """Ratings left on a trade."""
         return await find_docs(self.ratings, {"guild_id": guild_id, "trade_id": trade_id})

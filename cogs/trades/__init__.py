@@ -1,0 +1,14 @@
+"""Escrow trades: buying listings, direct offers, trade rooms, disputes, ratings."""
+
+from cogs.trades._cog import DisputesCog, TradesCog
+from cogs.trades._rooms import TradeRooms
+from cogs.trades._views import BuyButton, ConfirmBuyButton, OfferButton, TradeActionButton
+
+
+async def setup(bot) -> None:
+    """Register cogs, persistent buttons and the timer sweep."""
+    bot.trade_rooms = TradeRooms(bot)
+    bot.add_dynamic_items(BuyButton, ConfirmBuyButton, OfferButton, TradeActionButton)
+    await bot.add_cog(TradesCog(bot))
+    await bot.add_cog(DisputesCog(bot))
+    bot.jobs.add("escrow-sweep", bot.trade_rooms.sweep, every_seconds=60)

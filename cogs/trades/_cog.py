@@ -1,0 +1,166 @@
+"""/trades (members) and /dispute (moderators). Thin: parse, call the escrow service, render."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from cogs._shared.interaction import (
+    NO_PINGS,
+    guild_id_of,
+    is_moderator,
+    reply,
+    require_admin,
+    require_moderator,
+    safe_text,
+    services_of,
+)
+from cogs.trades._render import profile_embed, trade_embed, trade_list_embed
+from cogs.trades._views import card_view, offer_view
+from economy.errors import InvalidInput
+from economy.settings import MAX_AMOUNT
+
+MAX_EVIDENCE_BYTES = 8 * 1024 * 1024
+
+
+class TradesCog(commands.Cog):
+    """Direct offers, trade history, ratings, disputes by members, CSV export."""
+
+    trades = app_commands.Group(name="trades", description="Escrow trades", guild_only=True)
+
+    def __init__(self, bot) -> None:
+        self.bot = bot
+
+    @trades.command(name="offer", description="Offer to sell something to a member, paid through escrow")
+    @app_commands.describe(member="Who would buy", price="Price in GEMS", description="What you sell")
+    async def offer(self, interaction: discord.Interaction, member: discord.Member,
+                    price: app_commands.Range[int, 1, MAX_AMOUNT],
+                    description: app_commands.Range[str, 3, 200]):
+        if member.bot:
+            raise InvalidInput("Bots don't trade. Pick a member instead.")
+        services, guild_id = services_of(interaction), guild_id_of(interaction)
+        trade = await services.escrow.offer(guild_id, interaction.user.id, member.id, price, description)
+        settings = await services.settings.get(guild_id)
+        await reply(interaction, f"{member.mention}, {interaction.user.mention} offers you "
+                    f"**{safe_text(description)}** for {settings.money(price)}. Your GEMS would be "
+                    "held by the bot until you confirm delivery.",
+                    embed=trade_embed(trade, settings), view=offer_view(trade))
+        await interaction.client.trade_rooms.dm(  # type: ignore[attr-defined]
+            member.id, f"🕊️ {interaction.user.display_name} offered you a trade (#{trade.trade_id}) "
+            f"for {settings.money(price)}: accept or decline it in {interaction.channel.mention}.")
+
+    @trades.command(name="list", description="Your trades")
+    async def list_(self, interaction: discord.Interaction,
+                    which: Literal["active", "completed", "disputed", "all"] = "active"):
+        services, guild_id = services_of(interaction), guild_id_of(interaction)
+        found = await services.escrow.for_member(guild_id, interaction.user.id, which)
+        settings = await services.settings.get(guild_id)
+        await reply(interaction, embed=trade_list_embed(f"Your {which} trades", found, settings),
+                    ephemeral=True)
+
+    @trades.command(name="view", description="One trade with its full timeline")
+    async def view(self, interaction: discord.Interaction, trade_id: app_commands.Range[int, 1]):
+        services, guild_id = services_of(interaction), guild_id_of(interaction)
+        settings = await services.settings.get(guild_id)
+        trade = await services.escrow.get(guild_id, trade_id, interaction.user.id,
+                                          moderator=is_moderator(interaction.user, settings))
+        await reply(interaction, embed=trade_embed(trade, settings), ephemeral=True)
+
+    @trades.command(name="rate", description="Rate the other side of a completed trade")
+    @app_commands.describe(stars="1 to 5", review="Optional short review")
+    async def rate(self, interaction: discord.Interaction, trade_id: app_commands.Range[int, 1],
+                   stars: app_commands.Range[int, 1, 5],
+                   review: app_commands.Range[str, 1, 300] | None = None):
+        services, guild_id = services_of(interaction), guild_id_of(interaction)
+        await services.escrow.rate(guild_id, trade_id, interaction.user.id, stars, review)
+        await reply(interaction, f"Thanks! You rated trade #{trade_id} {'★' * stars}.", ephemeral=True)
+
+    @trades.command(name="profile", description="A member's trading reputation")
+    async def profile(self, interaction: discord.Interaction, member: discord.Member | None = None):
+        services, guild_id = services_of(interaction), guild_id_of(interaction)
+        target = member or interaction.user
+        summary = await services.escrow.rating_summary(guild_id, target.id)
+        recent = await services.escrow.recent_reviews(guild_id, target.id)
+        await reply(interaction, embed=profile_embed(safe_text(target.display_name, limit=64),
+                                                     summary, recent), ephemeral=True)
+
+    @trades.command(name="dispute", description="Ask a moderator to decide a trade (with evidence)")
+    @app_commands.describe(reason="What went wrong", evidence="A screenshot or photo (optional)")
+    async def dispute(self, interaction: discord.Interaction, trade_id: app_commands.Range[int, 1],
+                      reason: app_commands.Range[str, 5, 500],
+                      evidence: discord.Attachment | None = None):
+        if evidence is not None and evidence.size > MAX_EVIDENCE_BYTES:
+            raise InvalidInput("Evidence files can be at most 8 MB.")
+        await self.bot.trade_rooms.dispute(interaction, trade_id, reason,
+                                           [evidence] if evidence else [])
+
+    @trades.command(name="export", description="Admin: download every trade of this server as CSV")
+    async def export(self, interaction: discord.Interaction):
+        await require_admin(interaction)
+        services, guild_id = services_of(interaction), guild_id_of(interaction)
+        text = await services.escrow.export_csv(guild_id, interaction.user.id)
+        await interaction.response.send_message(
+            "Here are all trades of this server.", ephemeral=True, allowed_mentions=NO_PINGS,
+            file=discord.File(_bytes(text), filename=f"trades-{guild_id}.csv"))
+
+
+class DisputesCog(commands.Cog):
+    """Moderators list, inspect and resolve disputes."""
+
+    dispute = app_commands.Group(name="dispute", description="Trade disputes (moderators)",
+                                 guild_only=True)
+
+    def __init__(self, bot) -> None:
+        self.bot = bot
+
+    @dispute.command(name="list", description="Open (or resolved) disputes")
+    async def list_(self, interaction: discord.Interaction,
+                    status: Literal["open", "resolved"] = "open"):
+        settings = await require_moderator(interaction)
+        found = await services_of(interaction).escrow.disputes(guild_id_of(interaction), status)
+        await reply(interaction, embed=trade_list_embed(f"{status.title()} disputes", found, settings),
+                    ephemeral=True)
+
+    @dispute.command(name="view", description="A dispute: timeline, reason, evidence, thread")
+    async def view(self, interaction: discord.Interaction, trade_id: app_commands.Range[int, 1]):
+        settings = await require_moderator(interaction)
+        trade = await services_of(interaction).escrow.get(guild_id_of(interaction), trade_id,
+                                                          interaction.user.id, moderator=True)
+        embed = trade_embed(trade, settings)
+        evidence = (trade.dispute or {}).get("evidence") or []
+        if evidence:
+            embed.add_field(name="Evidence", value="\n".join(
+                f"[{safe_text(e['filename'], limit=60)}]({e['url']})" for e in evidence), inline=False)
+        if trade.thread_id:
+            embed.add_field(name="Trade room", value=f"<#{trade.thread_id}>", inline=False)
+        await reply(interaction, embed=embed, ephemeral=True)
+
+    @dispute.command(name="resolve", description="Settle a dispute: refund, release or split")
+    @app_commands.describe(outcome="refund the buyer, release to the seller, or split",
+                           percent="For split: the seller's share in percent (0-100)",
+                           note="Explanation for both sides (recorded)")
+    async def resolve(self, interaction: discord.Interaction, trade_id: app_commands.Range[int, 1],
+                      outcome: Literal["refund", "release", "split"],
+                      percent: app_commands.Range[int, 0, 100] | None = None,
+                      note: app_commands.Range[str, 1, 300] | None = None):
+        await require_moderator(interaction)
+        services, guild_id = services_of(interaction), guild_id_of(interaction)
+        result = await services.escrow.resolve(guild_id, trade_id, interaction.user.id, outcome,
+                                               percent=percent, note=note)
+        res = result.trade.resolution or {}
+        await reply(interaction, f"Resolved trade #{trade_id}: **{outcome}** — seller gets "
+                    f"{res.get('to_seller', 0):,} (fee {res.get('fee', 0):,}), buyer gets "
+                    f"{result.trade.price - res.get('to_seller', 0):,} back.", ephemeral=True)
+        await self.bot.trade_rooms.resolved(result.trade)
+
+
+def _bytes(text: str):
+    import io
+
+    return io.BytesIO(text.encode("utf-8"))
+
+
+__all__ = ["DisputesCog", "TradesCog", "card_view"]

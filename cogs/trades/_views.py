@@ -1,0 +1,207 @@
+"""Persistent buttons and modals for trades. Each click checks who may act (in the service)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import discord
+
+from bot.error_handler import handle_interaction_error
+from cogs._shared.interaction import NO_PINGS, guild_id_of, services_of
+from cogs.trades._render import ACTIONS, quote_text, trade_embed
+from economy.escrow import Trade
+
+
+def card_view(trade: Trade) -> discord.ui.View:
+    """The trade card's buttons; those that do not fit the status are disabled."""
+    view = discord.ui.View(timeout=None)
+    for action, label, style, statuses in ACTIONS:
+        view.add_item(TradeActionButton(trade.trade_id, action, label=label, style=style,
+                                        disabled=trade.status not in statuses))
+    return view
+
+
+def offer_view(trade: Trade) -> discord.ui.View:
+    """Accept / Decline for a direct offer."""
+    view = discord.ui.View(timeout=None)
+    view.add_item(OfferButton(trade.trade_id, "accept"))
+    view.add_item(OfferButton(trade.trade_id, "decline"))
+    return view
+
+
+class _SafeItem(discord.ui.DynamicItem[discord.ui.Button], template=r"__abstract_trade__"):
+    """A dynamic button whose failures go through the one error handler."""
+
+    async def callback(self, interaction: discord.Interaction) -> Any:
+        try:
+            await self.run(interaction)
+        except Exception as error:
+            await handle_interaction_error(interaction, error, where=self.item.custom_id)
+
+    async def run(self, interaction: discord.Interaction) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+
+class BuyButton(_SafeItem, template=r"trade:buy:(?P<listing>\d+)"):
+    """On a listing: shows the purchase confirmation (nothing is reserved yet)."""
+
+    def __init__(self, listing_id: int) -> None:
+        super().__init__(discord.ui.Button(label="Buy", style=discord.ButtonStyle.success,
+                                           custom_id=f"trade:buy:{listing_id}"))
+        self.listing_id = listing_id
+
+    @classmethod
+    async def from_custom_id(cls, interaction, item, match: re.Match[str]) -> BuyButton:
+        return cls(int(match["listing"]))
+
+    async def run(self, interaction: discord.Interaction) -> None:
+        services, guild_id = services_of(interaction), guild_id_of(interaction)
+        quote = await services.escrow.purchase_quote(guild_id, interaction.user.id, self.listing_id)
+        settings = await services.settings.get(guild_id)
+        view = discord.ui.View(timeout=None)
+        view.add_item(ConfirmBuyButton(self.listing_id))
+        await interaction.response.send_message(quote_text(quote, settings), view=view,
+                                                ephemeral=True, allowed_mentions=NO_PINGS)
+
+
+class ConfirmBuyButton(_SafeItem, template=r"trade:buyok:(?P<listing>\d+)"):
+    """Reserves the listing and opens the private trade room."""
+
+    def __init__(self, listing_id: int) -> None:
+        super().__init__(discord.ui.Button(label="Confirm purchase", style=discord.ButtonStyle.success,
+                                           custom_id=f"trade:buyok:{listing_id}"))
+        self.listing_id = listing_id
+
+    @classmethod
+    async def from_custom_id(cls, interaction, item, match: re.Match[str]) -> ConfirmBuyButton:
+        return cls(int(match["listing"]))
+
+    async def run(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        services, guild_id = services_of(interaction), guild_id_of(interaction)
+        result = await services.escrow.buy_listing(guild_id, interaction.user.id, self.listing_id)
+        rooms = interaction.client.trade_rooms  # type: ignore[attr-defined]
+        thread = await rooms.open(result.trade, fallback=interaction.channel)
+        where = thread.mention if thread else "this channel"
+        await interaction.followup.send(
+            f"Reserved! Your GEMS are held for trade #{result.trade.trade_id}. Talk to the seller "
+            f"in {where}; confirm there once the item arrives.", ephemeral=True,
+            allowed_mentions=NO_PINGS)
+
+
+class OfferButton(_SafeItem, template=r"trade:offer:(?P<trade>\d+):(?P<action>accept|decline)"):
+    """Accept or decline a direct trade offer."""
+
+    def __init__(self, trade_id: int, action: str) -> None:
+        label, style = (("Accept", discord.ButtonStyle.success) if action == "accept"
+                        else ("Decline", discord.ButtonStyle.secondary))
+        super().__init__(discord.ui.Button(label=label, style=style,
+                                           custom_id=f"trade:offer:{trade_id}:{action}"))
+        self.trade_id, self.action = trade_id, action
+
+    @classmethod
+    async def from_custom_id(cls, interaction, item, match: re.Match[str]) -> OfferButton:
+        return cls(int(match["trade"]), match["action"])
+
+    async def run(self, interaction: discord.Interaction) -> None:
+        services, guild_id = services_of(interaction), guild_id_of(interaction)
+        settings = await services.settings.get(guild_id)
+        escrow = services.escrow
+        if self.action == "decline":
+            result = await escrow.decline(guild_id, self.trade_id, interaction.user.id)
+            await interaction.response.edit_message(embed=trade_embed(result.trade, settings),
+                                                    view=None, allowed_mentions=NO_PINGS)
+            return
+        await interaction.response.defer()
+        result = await escrow.accept(guild_id, self.trade_id, interaction.user.id)
+        await interaction.edit_original_response(embed=trade_embed(result.trade, settings), view=None,
+                                                 allowed_mentions=NO_PINGS)
+        rooms = interaction.client.trade_rooms  # type: ignore[attr-defined]
+        await rooms.open(result.trade, fallback=interaction.channel)
+
+
+class TradeActionButton(_SafeItem, template=r"trade:act:(?P<trade>\d+):(?P<action>[a-z]+)"):
+    """The trade card's buttons."""
+
+    def __init__(self, trade_id: int, action: str, *, label: str = "…",
+                 style: discord.ButtonStyle = discord.ButtonStyle.secondary,
+                 disabled: bool = False) -> None:
+        super().__init__(discord.ui.Button(label=label, style=style, disabled=disabled,
+                                           custom_id=f"trade:act:{trade_id}:{action}"))
+        self.trade_id, self.action = trade_id, action
+
+    @classmethod
+    async def from_custom_id(cls, interaction, item, match: re.Match[str]) -> TradeActionButton:
+        return cls(int(match["trade"]), match["action"], label=item.label or "…")
+
+    async def run(self, interaction: discord.Interaction) -> None:
+        services, guild_id = services_of(interaction), guild_id_of(interaction)
+        escrow, user = services.escrow, interaction.user.id
+        trade = await escrow.get(guild_id, self.trade_id, user)  # parties only
+        if self.action == "deliver":
+            if trade.seller_id != user:
+                await escrow.mark_delivered(guild_id, self.trade_id, user)  # raises NotPermitted
+            await interaction.response.send_modal(DeliveredModal(self.trade_id))
+            return
+        if self.action == "dispute":
+            await interaction.response.send_modal(DisputeModal(self.trade_id))
+            return
+        rooms = interaction.client.trade_rooms  # type: ignore[attr-defined]
+        if self.action == "confirm":
+            result = await escrow.confirm(guild_id, self.trade_id, user)
+            note = (f"✅ <@{user}> confirmed receipt. The seller received "
+                    f"{result.trade.price - result.trade.fee:,} GEMS. Rate each other with "
+                    f"`/trades rate {self.trade_id}`.")
+        elif self.action == "cancel":
+            result = await escrow.cancel(guild_id, self.trade_id, user)
+            note = f"↩️ <@{user}> cancelled the trade; the buyer was refunded."
+        elif self.action == "mutual":
+            result = await escrow.vote_mutual_cancel(guild_id, self.trade_id, user)
+            note = ("↩️ Both sides agreed to cancel; the buyer was refunded."
+                    if result.trade.status == "cancelled"
+                    else f"<@{user}> asks to cancel this trade. The other side can press "
+                         "**Mutual cancel** too to agree.")
+        else:
+            raise ValueError(f"unknown trade action {self.action!r}")
+        await rooms.after_action(interaction, result, note)
+
+
+class DeliveredModal(discord.ui.Modal, title="Mark as delivered"):
+    """Optional tracking note when the seller marks delivery."""
+
+    tracking = discord.ui.TextInput(label="Tracking number or note (optional)", required=False,
+                                    max_length=300)
+
+    def __init__(self, trade_id: int) -> None:
+        super().__init__(timeout=None, custom_id=f"trade:delivered:{trade_id}")
+        self.trade_id = trade_id
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        services, guild_id = services_of(interaction), guild_id_of(interaction)
+        result = await services.escrow.mark_delivered(
+            guild_id, self.trade_id, interaction.user.id, self.tracking.value or None)
+        rooms = interaction.client.trade_rooms  # type: ignore[attr-defined]
+        await rooms.after_action(interaction, result, f"📦 <@{interaction.user.id}> marked the item "
+                                 "as delivered. Buyer: press **Confirm received** when it arrives.")
+
+    async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:
+        await handle_interaction_error(interaction, error, where="trade:delivered")
+
+
+class DisputeModal(discord.ui.Modal, title="Open a dispute"):
+    """The reason for a dispute (evidence files: `/trades dispute` with attachments)."""
+
+    reason = discord.ui.TextInput(label="What went wrong?", style=discord.TextStyle.paragraph,
+                                  min_length=5, max_length=500)
+
+    def __init__(self, trade_id: int) -> None:
+        super().__init__(timeout=None, custom_id=f"trade:dispute:{trade_id}")
+        self.trade_id = trade_id
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        rooms = interaction.client.trade_rooms  # type: ignore[attr-defined]
+        await rooms.dispute(interaction, self.trade_id, self.reason.value, [])
+
+    async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:
+        await handle_interaction_error(interaction, error, where="trade:dispute")
