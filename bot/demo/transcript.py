@@ -68,9 +68,12 @@ class Transcript:
         for i, line in enumerate(lines or ["(no text)"]):
             self.out.write(f"{tag if i == 0 else '':>15} ◂ {line}\n" if i == 0 else f"{'':>17} {line}\n")
         if message.buttons:
-            self.out.write(f"{'':>17} " + " ".join(f"[{b.label}]" for b in message.buttons) + "\n")
+            labels = [f"[{b.label}]" if not b.disabled else f"[({b.label})]" for b in message.buttons]
+            self.out.write(f"{'':>17} " + " ".join(labels) + "\n")
 
     def _option(self, value) -> str:
+        if hasattr(value, "filename"):
+            return f"📎{value.filename}"
         name = getattr(getattr(value, "user", value), "name", None)
         return f"@{name}" if name else str(value)
 
@@ -81,5 +84,7 @@ class Transcript:
             return "@" + users.get(match.group(1), match.group(1))
 
         text = re.sub(r"<@!?(\d+)>", mention, text)
+        channels = {str(c.id): c.name for c in self.gc.sb.world.channels.values()}
+        text = re.sub(r"<#(\d+)>", lambda m: "#" + channels.get(m.group(1), m.group(1)), text)
         text = re.sub(r"<t:(\d+):[a-zA-Z]>", "(a time)", text)
         return text.replace("\\", "")

@@ -10,11 +10,13 @@ import discord
 from bot.error_handler import handle_interaction_error
 from cogs._shared.interaction import NO_PINGS, guild_id_of, services_of
 from cogs.trades._render import ACTIONS, quote_text, trade_embed
-from economy.escrow import Trade
+from economy.escrow import FINAL_STATUSES, Trade
 
 
-def card_view(trade: Trade) -> discord.ui.View:
-    """The trade card's buttons; those that do not fit the status are disabled."""
+def card_view(trade: Trade) -> discord.ui.View | None:
+    """The trade card's buttons (disabled where they don't fit the status; none once final)."""
+    if trade.status in FINAL_STATUSES:
+        return None
     view = discord.ui.View(timeout=None)
     for action, label, style, statuses in ACTIONS:
         view.add_item(TradeActionButton(trade.trade_id, action, label=label, style=style,

@@ -1,0 +1,58 @@
+"""A direct escrow trade, and a dispute a moderator settles."""
+
+ORDER = 40
+TITLE = "Escrow trades and a dispute"
+
+
+def _thread(gc, trade_id):
+    return next(c for c in gc.sb.world.channels.values()
+                if c.is_thread and c.name.startswith(f"Trade #{trade_id} "))
+
+
+def _card(gc, thread):
+    return next(m for m in gc.sb.channel_messages(thread) if m.embeds and "Trade #" in m.embeds[0].title)
+
+
+def _trade_id(result) -> int:
+    return int(result.embeds[0].title.split("#")[1].split(" ")[0])
+
+
+async def play(t, gc) -> None:
+    """Offer -> accept -> deliver -> confirm; then a disputed trade resolved by a split."""
+    queue = gc.sb.create_channel(gc.guild, "mod-queue")
+    await gc.sb.settle()
+    await t.slash("admin", "settings set", key="dispute_channel_id", value=f"<#{queue.id}>")
+
+    offer = await t.slash("carol", "trades offer", member=gc["dave"], price=120,
+                          description="Hand-cut garnet, 2 ct")
+    trade_id = _trade_id(offer)
+    await t.click("dave", offer, "Accept")
+    thread = _thread(gc, trade_id)
+    t.note(f"A private thread '{thread.name}' opened for carol and dave; dave's 120 GEMS are held.")
+    card = _card(gc, thread)
+    nosy = await gc.click("erin", card, "Confirm received")
+    t.note(f"erin tries to press Confirm on someone else's trade: \"{nosy.content}\"")
+    t.check(nosy.ephemeral, "a third member cannot use trade buttons")
+    opened = await gc.click("carol", card, "Mark delivered")
+    await gc.sb.submit_modal(gc["carol"], opened, {"Tracking number or note (optional)": "handed over at the meetup"})
+    t.note("carol marks it delivered (with a note); dave confirms receipt:")
+    await gc.click("dave", _card(gc, thread), "Confirm received")
+    t.message(_card(gc, thread))
+    await t.slash("dave", "trades rate", trade_id=trade_id, stars=5, review="Beautiful stone!")
+    await t.slash("alice", "trades profile", member=gc["carol"])
+
+    offer = await t.slash("alice", "trades offer", member=gc["bob"], price=100,
+                          description="Silver chain, 45 cm")
+    trade_id = _trade_id(offer)
+    await t.click("bob", offer, "Accept")
+    opened = await gc.click("alice", _card(gc, _thread(gc, trade_id)), "Mark delivered")
+    await gc.sb.submit_modal(gc["alice"], opened, {})
+    await t.slash("bob", "trades dispute", trade_id=trade_id, reason="The clasp is broken",
+                  evidence=gc.sb.attachment("clasp.jpg", b"(photo bytes)", "image/jpeg"))
+    t.check(any("Dispute on trade" in m.content for m in gc.sb.channel_messages(queue)),
+            "the dispute reached the moderators' queue with its evidence")
+    await t.slash("mod", "dispute list")
+    await t.slash("mod", "dispute resolve", trade_id=trade_id, outcome="split", percent=60,
+                  note="Chain fine, clasp needs repair")
+    t.check(_thread(gc, trade_id).locked, "the trade room is locked after the resolution")
+    await t.slash("admin", "gems treasury")
