@@ -42,11 +42,17 @@ discord.VoiceClient.warn_nacl = False
 discord.VoiceClient.warn_dave = False
 
 
-class GemsBot(commands.Bot):
-    """The GEMS bot. Construct with services; nothing here reaches for globals."""
+class GemsBot(commands.AutoShardedBot):
+    """The GEMS bot. Construct with services; nothing here reaches for globals.
+
+    Auto-sharded: with SHARD_COUNT unset it uses Discord's recommended shard count (one shard for
+    most communities); every shard shares the one set of services.
+    """
 
     def __init__(self, *, services: Services, settings: Settings, **options) -> None:
         options.setdefault("intents", default_intents())
+        if settings.shard_count is not None:
+            options.setdefault("shard_count", settings.shard_count)
         super().__init__(
             command_prefix=commands.when_mentioned,
             allowed_mentions=discord.AllowedMentions.none(),
