@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     web_port: int = Field(8080, ge=1, le=65535)
     auto_migrate: bool = False
     sync_commands_on_start: bool = False
+    shard_count: int | None = Field(None, ge=1, le=1000)
     activity_flush_seconds: float = Field(10.0, gt=0, le=3600)
     embedded_start_timeout: float = Field(20.0, gt=0, le=300)
     # Hosts the bot downloads listing images from (Discord's CDN); anything else is refused.
