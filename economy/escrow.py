@@ -35,6 +35,7 @@ from economy.ledger import LedgerService, check_amount
 from economy.repos.base import Doc
 from economy.repos.trade_repo import TradeRepo
 from economy.settings import GuildSettings, SettingsService
+from economy.text import clean_text
 
 OPEN_STATUSES = ("offered", "reserved", "delivered", "disputed")
 HELD_STATUSES = ("reserved", "delivered")
@@ -329,7 +330,7 @@ class EscrowService:
         trade = await self._trade(guild_id, trade_id)
         if actor_id != trade.seller_id:
             raise NotPermitted("Only the seller can mark this trade as delivered.")
-        tracking = _clean(tracking, TEXT_MAX, "tracking note")
+        tracking = clean_text(tracking, TEXT_MAX, "tracking note")
         settings = await self._settings.get(guild_id)
         now = self._clock.now()
         release_at = now + timedelta(days=settings.escrow_auto_release_days)
@@ -381,7 +382,7 @@ class EscrowService:
         trade = await self._trade(guild_id, trade_id)
         if trade.role_of(actor_id) is None:
             raise NotPermitted("Only the buyer and the seller can open a dispute on this trade.")
-        reason = _clean(reason, REASON_MAX, "reason")
+        reason = clean_text(reason, REASON_MAX, "reason")
         if not reason or len(reason) < 5:
             raise InvalidInput("Please explain the problem (at least 5 characters).")
         evidence = list(evidence or [])[:5]
@@ -411,7 +412,7 @@ class EscrowService:
             to_seller, percent = 0, 0
         else:
             raise InvalidInput("The outcome must be refund, release or split.")
-        note = _clean(note, TEXT_MAX, "note")
+        note = clean_text(note, TEXT_MAX, "note")
         self._expect(trade, ("disputed",), "This trade has no open dispute (maybe it was just resolved).")
         resolution = {"outcome": outcome, "percent": percent, "to_seller": to_seller,
                       "fee": fee_for(to_seller, trade.fee_bps), "note": note,
@@ -440,7 +441,7 @@ class EscrowService:
             raise TradeUnavailable("You can rate a trade once it is completed.")
         if isinstance(stars, bool) or not isinstance(stars, int) or not 1 <= stars <= 5:
             raise InvalidInput("Stars go from 1 to 5.")
-        text = _clean(text, TEXT_MAX, "review")
+        text = clean_text(text, TEXT_MAX, "review")
         ratee = trade.seller_id if role == "buyer" else trade.buyer_id
         try:
             await self._repo.add_rating({
@@ -664,15 +665,6 @@ class EscrowService:
 
 def _event(at: datetime, event: str, actor_id: int | None, note: str | None = None) -> Doc:
     return {"at": at, "event": event, "actor_id": actor_id, "note": note}
-
-
-def _clean(text: str | None, limit: int, what: str) -> str | None:
-    if text is None:
-        return None
-    text = " ".join(text.split())
-    if len(text) > limit:
-        raise InvalidInput(f"The {what} can be at most {limit} characters.")
-    return text or None
 
 
 def _csv_safe(text: str) -> str:

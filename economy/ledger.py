@@ -29,6 +29,7 @@ from economy.models import BURN_KINDS, MINT_KINDS, Account, DailyClaim, LedgerEn
 from economy.repos.ledger_repo import LedgerRepo
 from economy.repos.multiplier_repo import MultiplierRepo
 from economy.settings import MAX_AMOUNT, GuildSettings
+from economy.text import clean_text
 
 NOTE_MAX = 200
 TREASURY_ID = 0  # the guild treasury's account (a system account: never on leaderboards)
@@ -101,7 +102,7 @@ class LedgerService:
         amount = check_amount(amount, limit=limit)
         if sender_id == recipient_id:
             raise InvalidInput("You can't send GEMS to yourself.")
-        note = _clean_note(note)
+        note = clean_text(note, NOTE_MAX, "note")
         legs = [
             _Leg(sender_id, -amount, "transfer", counterparty_id=recipient_id),
             _Leg(recipient_id, amount, "transfer", counterparty_id=sender_id),
@@ -391,17 +392,8 @@ def _check_same_operation(movement: Movement, legs: list[_Leg]) -> None:
         raise IdempotencyConflict("This request id was already used for a different operation.")
 
 
-def _clean_note(note: str | None) -> str | None:
-    if note is None:
-        return None
-    note = " ".join(note.split())
-    if len(note) > NOTE_MAX:
-        raise InvalidInput(f"The note can be at most {NOTE_MAX} characters.")
-    return note or None
-
-
 def _require_reason(reason: str) -> str:
-    reason = _clean_note(reason) or ""
+    reason = clean_text(reason, NOTE_MAX, "reason") or ""
     if len(reason) < 3:
         raise InvalidInput("Please give a reason (at least 3 characters); it goes in the audit log.")
     return reason

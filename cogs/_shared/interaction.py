@@ -46,14 +46,17 @@ def is_admin(member: discord.abc.User, settings: GuildSettings) -> bool:
     )
 
 
+async def _require(interaction: discord.Interaction, allowed, message: str) -> GuildSettings:
+    settings = await services_of(interaction).settings.get(guild_id_of(interaction))
+    if not allowed(interaction.user, settings):
+        raise NotPermitted(message)
+    return settings
+
+
 async def require_admin(interaction: discord.Interaction) -> GuildSettings:
     """Return the guild settings if the user may run admin commands; else raise NotPermitted."""
-    settings = await services_of(interaction).settings.get(guild_id_of(interaction))
-    if not is_admin(interaction.user, settings):
-        raise NotPermitted(
-            "Only server admins (Manage Server) or the configured admin role can do that."
-        )
-    return settings
+    return await _require(interaction, is_admin,
+                          "Only server admins (Manage Server) or the configured admin role can do that.")
 
 
 def is_moderator(member: discord.abc.User, settings: GuildSettings) -> bool:
@@ -69,12 +72,8 @@ def is_moderator(member: discord.abc.User, settings: GuildSettings) -> bool:
 
 async def require_moderator(interaction: discord.Interaction) -> GuildSettings:
     """Return the guild settings if the user is a moderator; else raise NotPermitted."""
-    settings = await services_of(interaction).settings.get(guild_id_of(interaction))
-    if not is_moderator(interaction.user, settings):
-        raise NotPermitted(
-            "Only moderators (Manage Messages) or the configured moderator role can do that."
-        )
-    return settings
+    return await _require(interaction, is_moderator,
+                          "Only moderators (Manage Messages) or the configured moderator role can do that.")
 
 
 async def reply(
