@@ -62,7 +62,8 @@ async def bench(transfers: int, accounts: int, messages: int) -> None:
 
         # Leaderboard at `accounts` accounts (bulk-seeded straight into the collection).
         docs = [InsertOne({"guild_id": G + 1, "user_id": 10_000 + i, "balance": (i * 7919) % 100_000,
-                           "held": 0, "lifetime_earned": 0}) for i in range(accounts)]
+                           "held": 0, "lifetime_earned": 0, "system": False})
+                for i in range(accounts)]
         for start in range(0, accounts, 5000):
             await store.db["accounts"].bulk_write(docs[start:start + 5000], ordered=False)
         first, deep = [], []
