@@ -8,8 +8,11 @@ from economy.activity import ActivityService
 from economy.clock import Clock
 from economy.escrow import EscrowService
 from economy.ledger import LedgerService
+from economy.marketplace import MarketplaceService
 from economy.repos.base import Database
 from economy.repos.ledger_repo import LedgerRepo
+from economy.repos.listing_repo import ListingRepo
+from economy.repos.market_member_repo import MarketMemberRepo
 from economy.repos.multiplier_repo import MultiplierRepo
 from economy.repos.settings_repo import SettingsRepo
 from economy.repos.trade_repo import TradeRepo
@@ -29,6 +32,8 @@ class Services:
     multipliers: MultiplierRepo
     escrow: EscrowService
     trade_repo: TradeRepo
+    marketplace: MarketplaceService
+    listing_repo: ListingRepo
 
 
 def build_services(db: Database, clock: Clock) -> Services:
@@ -39,7 +44,10 @@ def build_services(db: Database, clock: Clock) -> Services:
     settings = SettingsService(SettingsRepo(db), clock)
     activity = ActivityService(ledger, settings, clock)
     trade_repo = TradeRepo(db)
-    escrow = EscrowService(trade_repo, ledger, settings, clock, listings=None)
+    listing_repo = ListingRepo(db)
+    escrow = EscrowService(trade_repo, ledger, settings, clock, listings=listing_repo)
+    marketplace = MarketplaceService(listing_repo, MarketMemberRepo(db, listing_repo), settings,
+                                     clock)
     return Services(db=db, clock=clock, ledger=ledger, settings=settings, activity=activity,
                     ledger_repo=ledger_repo, multipliers=multipliers, escrow=escrow,
-                    trade_repo=trade_repo)
+                    trade_repo=trade_repo, marketplace=marketplace, listing_repo=listing_repo)

@@ -1,0 +1,1 @@
+"""Pillow renderings (cards, grids, charts): presentation only, no business rules."""

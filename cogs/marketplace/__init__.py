@@ -1,0 +1,14 @@
+"""The marketplace feature: listings, approval, browse and search, wishlists, alerts, expiry."""
+
+from cogs.marketplace._cog import MarketplaceCog
+from cogs.marketplace._views import ALL_ITEMS
+
+SWEEP_SECONDS = 300
+
+
+async def setup(bot) -> None:
+    """Register the cog, its persistent buttons and the expiry/reminder sweep job."""
+    bot.add_dynamic_items(*ALL_ITEMS)
+    cog = MarketplaceCog(bot)
+    await bot.add_cog(cog)
+    bot.jobs.add("marketplace-sweep", cog.sweep, every_seconds=SWEEP_SECONDS)

@@ -1,0 +1,355 @@
+"""/list-item, /listing, /marketplace and /wishlist. Thin: parse, call the service, render."""
+
+from __future__ import annotations
+
+import logging
+
+import aiohttp
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from cogs._shared.interaction import NO_PINGS, guild_id_of, reply, safe_text, services_of
+from cogs.marketplace._render import mine_embed, wishlist_embed
+from cogs.marketplace._views import (
+    deliver,
+    detail_parts,
+    post_published,
+    preview_text,
+    preview_view,
+    results_parts,
+    show_listing,
+)
+from economy.errors import InvalidInput
+from economy.images import ImageLimits, ImageTooLarge, prepare_images
+from economy.marketplace import categories
+from economy.marketplace_models import (
+    CONDITIONS,
+    DESCRIPTION_MAX,
+    SORTS,
+    SPECS_MAX_CHARS,
+    TITLE_MAX,
+    TITLE_MIN,
+    Listing,
+)
+from economy.settings import MAX_AMOUNT
+
+log = logging.getLogger(__name__)
+
+CONDITION_CHOICES = [app_commands.Choice(name=label, value=key) for key, label in CONDITIONS.items()]
+SORT_CHOICES = [app_commands.Choice(name=label, value=key) for key, label in SORTS.items()]
+CURRENCY_CHOICES = [app_commands.Choice(name="GEMS", value="gems"),
+                    app_commands.Choice(name="USD", value="usd")]
+LIMITS = ImageLimits()
+
+
+class ListingModal(discord.ui.Modal, title="New listing"):
+    """Title, description and specifications (the slash options carry the rest)."""
+
+    item_title: discord.ui.TextInput = discord.ui.TextInput(
+        label="Title", min_length=TITLE_MIN, max_length=TITLE_MAX,
+        placeholder="Art deco sapphire ring, 2 ct")
+    description: discord.ui.TextInput = discord.ui.TextInput(
+        label="Description", style=discord.TextStyle.paragraph, max_length=DESCRIPTION_MAX)
+    specs: discord.ui.TextInput = discord.ui.TextInput(
+        label="Specifications (one `key: value` per line)", style=discord.TextStyle.paragraph,
+        required=False, max_length=SPECS_MAX_CHARS, placeholder="metal: platinum\nsize: 6")
+
+    def __init__(self, cog: MarketplaceCog, options: dict, attachments: list[discord.Attachment]):
+        super().__init__(timeout=900)
+        self.cog, self.options, self.attachments = cog, options, attachments
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        await self.cog.create_from_modal(interaction, self)
+
+    async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:
+        from bot.error_handler import handle_interaction_error
+        await handle_interaction_error(interaction, error, where="ListingModal")
+
+
+class MarketplaceCog(commands.Cog):
+    """The members' marketplace."""
+
+    listing = app_commands.Group(name="listing", description="Manage your listings",
+                                 guild_only=True)
+    market = app_commands.Group(name="marketplace", description="Browse and search listings",
+                                guild_only=True)
+    alert = app_commands.Group(name="alert", description="Saved searches that DM you",
+                               parent=market)
+    wishlist = app_commands.Group(name="wishlist", description="Listings you are watching",
+                                  guild_only=True)
+
+    def __init__(self, bot) -> None:
+        self.bot = bot
+        self.http: aiohttp.ClientSession | None = None
+
+    async def cog_load(self) -> None:
+        """One HTTP session for image downloads, closed with the cog."""
+        self.http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=20))
+
+    async def cog_unload(self) -> None:
+        if self.http is not None:
+            await self.http.close()
+
+    async def fetch(self, url: str, max_bytes: int) -> bytes:
+        """Download one attachment (no redirects: they could leave the allow-listed host)."""
+        assert self.http is not None
+        try:
+            async with self.http.get(url, allow_redirects=False) as response:
+                if response.status != 200:
+                    raise InvalidInput("I couldn't download one of the images; please try again.")
+                if (response.content_length or 0) > max_bytes:
+                    raise ImageTooLarge(f"Each image can be at most {max_bytes // 2**20} MB.")
+                body = bytearray()
+                async for chunk in response.content.iter_chunked(65536):
+                    body += chunk
+                    if len(body) > max_bytes:
+                        raise ImageTooLarge(f"Each image can be at most {max_bytes // 2**20} MB.")
+                return bytes(body)
+        except (aiohttp.ClientError, TimeoutError):
+            raise InvalidInput("I couldn't download one of the images; please try again.") from None
+
+    # --- creating ------------------------------------------------------------------------------
+    @app_commands.command(name="list-item", description="Put an item up for sale")
+    @app_commands.guild_only()
+    @app_commands.describe(
+        category="What kind of item", condition="Its condition", price_gems="Price in GEMS",
+        price_usd="Price in USD, like 12.50 (if the server allows USD)",
+        tags="Comma-separated tags, like vintage, art-deco", image1="A photo (up to 10)")
+    @app_commands.choices(condition=CONDITION_CHOICES)
+    async def list_item(
+        self, interaction: discord.Interaction, category: str, condition: str,
+        price_gems: int | None = None, price_usd: app_commands.Range[str, 1, 20] | None = None,
+        tags: app_commands.Range[str, 1, 300] | None = None,
+        image1: discord.Attachment | None = None, image2: discord.Attachment | None = None,
+        image3: discord.Attachment | None = None, image4: discord.Attachment | None = None,
+        image5: discord.Attachment | None = None, image6: discord.Attachment | None = None,
+        image7: discord.Attachment | None = None, image8: discord.Attachment | None = None,
+        image9: discord.Attachment | None = None, image10: discord.Attachment | None = None,
+    ):
+        attachments = [a for a in (image1, image2, image3, image4, image5, image6, image7,
+                                   image8, image9, image10) if a is not None]
+        services = services_of(interaction)
+        await services.marketplace.check_new_listing(
+            guild_id_of(interaction), interaction.user.id, category=category,
+            condition=condition, price_gems=price_gems, price_usd=price_usd, tags=tags,
+            image_count=len(attachments))
+        for attachment in attachments:  # cheap checks before anything is downloaded
+            if attachment.size > LIMITS.max_bytes:
+                raise ImageTooLarge(f"Each image can be at most {LIMITS.max_bytes // 2**20} MB.")
+        options = {"category": category, "condition": condition, "price_gems": price_gems,
+                       "price_usd": price_usd, "tags": tags}
+        await interaction.response.send_modal(ListingModal(self, options, attachments))
+
+    async def create_from_modal(self, interaction: discord.Interaction, modal: ListingModal):
+        """Download and clean the images, store the draft, show the preview."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        services, guild_id = services_of(interaction), guild_id_of(interaction)
+        images = await prepare_images(
+            [a.url for a in modal.attachments], self.fetch,
+            allowed_hosts=self.bot.settings.attachment_hosts, limits=LIMITS)
+        listing = await services.marketplace.create_draft(
+            guild_id, interaction.user.id, title=modal.item_title.value,
+            description=modal.description.value, specs=modal.specs.value, images=images,
+            **modal.options)
+        settings = await services.settings.get(guild_id)
+        hint = await services.marketplace.price_hint(guild_id, listing.category, listing.condition)
+        embed, files, _ = await detail_parts(self.bot, listing, settings, 0)
+        await interaction.followup.send(
+            preview_text(listing, hint, settings), embed=embed, files=files,
+            view=preview_view(listing.listing_id), ephemeral=True, allowed_mentions=NO_PINGS)
+
+    @list_item.autocomplete("category")
+    async def _category_autocomplete(self, interaction: discord.Interaction, current: str):
+        return await self._categories(interaction, current)
+
+    async def _categories(self, interaction: discord.Interaction, current: str):
+        settings = await services_of(interaction).settings.get(guild_id_of(interaction))
+        needle = current.lower().strip()
+        return [app_commands.Choice(name=c, value=c) for c in categories(settings)
+                if needle in c][:25]
+
+    # --- managing ------------------------------------------------------------------------------
+    @listing.command(name="edit", description="Change the price, title, description or tags")
+    @app_commands.describe(listing="Your listing", price_gems="New GEMS price",
+                           price_usd="New USD price", title="New title",
+                           description="New description", tags="New tags (replaces them)")
+    async def edit(
+        self, interaction: discord.Interaction, listing: int, price_gems: int | None = None,
+        price_usd: app_commands.Range[str, 1, 20] | None = None,
+        title: app_commands.Range[str, 1, 200] | None = None,
+        description: app_commands.Range[str, 1, 4000] | None = None,
+        tags: app_commands.Range[str, 1, 300] | None = None,
+    ):
+        services, guild_id = services_of(interaction), guild_id_of(interaction)
+        updated, notices = await services.marketplace.edit(
+            guild_id, interaction.user.id, listing, title=title, description=description,
+            tags=tags, price_gems=price_gems, price_usd=price_usd)
+        await reply(interaction, f"Updated listing #{updated.listing_id} "
+                                 f"**{safe_text(updated.title, limit=100)}**.", ephemeral=True)
+        await deliver(self.bot, notices)
+
+    @listing.command(name="withdraw", description="Take one of your listings down")
+    @app_commands.describe(listing="Your listing")
+    async def withdraw(self, interaction: discord.Interaction, listing: int):
+        done = await services_of(interaction).marketplace.withdraw(
+            guild_id_of(interaction), interaction.user.id, listing)
+        await reply(interaction, f"Withdrew listing #{done.listing_id} "
+                                 f"**{safe_text(done.title, limit=100)}**.", ephemeral=True)
+
+    @listing.command(name="relist", description="Put an expired or withdrawn listing back up")
+    @app_commands.describe(listing="Your listing")
+    async def relist(self, interaction: discord.Interaction, listing: int):
+        result = await services_of(interaction).marketplace.relist(
+            guild_id_of(interaction), interaction.user.id, listing)
+        text = ("sent to the moderators for approval" if result.needs_approval else "live again")
+        await reply(interaction, f"Listing #{listing} is {text}.", ephemeral=True)
+        await post_published(self.bot, result)
+
+    @listing.command(name="mine", description="Your listings and their status")
+    async def mine(self, interaction: discord.Interaction):
+        services, guild_id = services_of(interaction), guild_id_of(interaction)
+        rows = await services.marketplace.mine(guild_id, interaction.user.id)
+        settings = await services.settings.get(guild_id)
+        await reply(interaction, embed=mine_embed(rows, settings), ephemeral=True)
+
+    @edit.autocomplete("listing")
+    @withdraw.autocomplete("listing")
+    @relist.autocomplete("listing")
+    async def _own_listing_autocomplete(self, interaction: discord.Interaction, current: str):
+        rows = await services_of(interaction).marketplace.own_choices(
+            guild_id_of(interaction), interaction.user.id, current)
+        return [app_commands.Choice(name=_choice_name(r), value=r.listing_id) for r in rows]
+
+    # --- browsing ------------------------------------------------------------------------------
+    @market.command(name="browse", description="Browse listings, newest first")
+    @app_commands.describe(category="Only this category", sort="Order")
+    @app_commands.choices(sort=SORT_CHOICES)
+    async def browse(self, interaction: discord.Interaction, category: str | None = None,
+                     sort: str = "newest"):
+        await self._search(interaction, category=category, sort=sort)
+
+    @market.command(name="search", description="Search listings")
+    @app_commands.describe(
+        keywords="Words in the title, tags or description", category="Only this category",
+        condition="Only this condition", currency="Price filter currency (default GEMS)",
+        min_price="Lowest price", max_price="Highest price", seller="Only this seller",
+        tags="Comma-separated tags", sort="Order")
+    @app_commands.choices(condition=CONDITION_CHOICES, sort=SORT_CHOICES,
+                          currency=CURRENCY_CHOICES)
+    async def search(
+        self, interaction: discord.Interaction,
+        keywords: app_commands.Range[str, 1, 100] | None = None, category: str | None = None,
+        condition: str | None = None, currency: str = "gems",
+        min_price: app_commands.Range[str, 1, 20] | None = None,
+        max_price: app_commands.Range[str, 1, 20] | None = None,
+        seller: discord.Member | None = None, tags: app_commands.Range[str, 1, 100] | None = None,
+        sort: str = "newest",
+    ):
+        await self._search(interaction, keywords=keywords, category=category,
+                           condition=condition, currency=currency, min_price=min_price,
+                           max_price=max_price, seller_id=seller.id if seller else None,
+                           tags=tags, sort=sort)
+
+    async def _search(self, interaction: discord.Interaction, **options) -> None:
+        services, guild_id = services_of(interaction), guild_id_of(interaction)
+        settings = await services.settings.get(guild_id)
+        query = services.marketplace.build_query(settings, **options)
+        token = await services.marketplace.query_token(guild_id, query)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        embed, files, view = await results_parts(interaction, token, 1)
+        await interaction.followup.send(embed=embed, files=files, view=view, ephemeral=True,
+                                        allowed_mentions=NO_PINGS)
+
+    @browse.autocomplete("category")
+    @search.autocomplete("category")
+    async def _browse_category_autocomplete(self, interaction: discord.Interaction, current: str):
+        return await self._categories(interaction, current)
+
+    @market.command(name="view", description="Show one listing")
+    @app_commands.describe(listing="Listing number, like 42")
+    async def view(self, interaction: discord.Interaction,
+                   listing: app_commands.Range[int, 1, 10**12]):
+        await show_listing(interaction, listing)
+
+    # --- alerts --------------------------------------------------------------------------------
+    @alert.command(name="add", description="DM me when a matching listing is published")
+    @app_commands.describe(keywords="Words that must appear", category="Only this category",
+                           max_price="Highest GEMS price")
+    async def alert_add(self, interaction: discord.Interaction,
+                        keywords: app_commands.Range[str, 1, 100] | None = None,
+                        category: str | None = None,
+                        max_price: app_commands.Range[int, 1, MAX_AMOUNT] | None = None):
+        made = await services_of(interaction).marketplace.add_alert(
+            guild_id_of(interaction), interaction.user.id, keywords=keywords, category=category,
+            max_price_gems=max_price)
+        await reply(interaction, f"Alert #{made.alert_id} saved: {_alert_text(made)}. "
+                                 "I'll DM you when a matching listing is published.",
+                    ephemeral=True)
+
+    @alert_add.autocomplete("category")
+    async def _alert_category_autocomplete(self, interaction: discord.Interaction, current: str):
+        return await self._categories(interaction, current)
+
+    @alert.command(name="list", description="Your saved alerts")
+    async def alert_list(self, interaction: discord.Interaction):
+        rows = await services_of(interaction).marketplace.alerts(guild_id_of(interaction),
+                                                                  interaction.user.id)
+        text = "\n".join(f"**#{a.alert_id}** {_alert_text(a)}" for a in rows)
+        await reply(interaction, text or "You have no alerts. Add one with `/marketplace alert add`.",
+                    ephemeral=True)
+
+    @alert.command(name="remove", description="Delete one of your alerts")
+    @app_commands.describe(alert="Alert number from /marketplace alert list")
+    async def alert_remove(self, interaction: discord.Interaction,
+                           alert: app_commands.Range[int, 1, 1000]):
+        await services_of(interaction).marketplace.remove_alert(
+            guild_id_of(interaction), interaction.user.id, alert)
+        await reply(interaction, f"Alert #{alert} removed.", ephemeral=True)
+
+    # --- wishlist ------------------------------------------------------------------------------
+    @wishlist.command(name="view", description="Listings on your wishlist")
+    async def wishlist_view(self, interaction: discord.Interaction):
+        services, guild_id = services_of(interaction), guild_id_of(interaction)
+        rows = await services.marketplace.wishlist(guild_id, interaction.user.id)
+        settings = await services.settings.get(guild_id)
+        await reply(interaction, embed=wishlist_embed(rows, settings), ephemeral=True)
+
+    @wishlist.command(name="remove", description="Remove a listing from your wishlist")
+    @app_commands.describe(listing="Listing number")
+    async def wishlist_remove(self, interaction: discord.Interaction,
+                              listing: app_commands.Range[int, 1, 10**12]):
+        await services_of(interaction).marketplace.unwish(
+            guild_id_of(interaction), interaction.user.id, listing)
+        await reply(interaction, f"Removed #{listing} from your wishlist.", ephemeral=True)
+
+    @wishlist_remove.autocomplete("listing")
+    async def _wishlist_autocomplete(self, interaction: discord.Interaction, current: str):
+        rows = await services_of(interaction).marketplace.wishlist(
+            guild_id_of(interaction), interaction.user.id)
+        needle = current.lower().lstrip("#")
+        return [app_commands.Choice(name=_choice_name(r), value=r.listing_id) for r in rows
+                if needle in str(r.listing_id) or needle in r.title.lower()][:25]
+
+    # --- the sweep job -------------------------------------------------------------------------
+    async def sweep(self) -> None:
+        """Expire listings, send reminders, drop abandoned drafts; then DM (job body)."""
+        notices = await self.bot.services.marketplace.sweep()
+        if notices:
+            await deliver(self.bot, notices)
+
+
+def _choice_name(listing: Listing) -> str:
+    # Autocomplete names are plain text (no markdown rendering, no pings).
+    return f"#{listing.listing_id} {listing.title} ({listing.status})"[:100]
+
+
+def _alert_text(alert) -> str:
+    parts = []
+    if alert.keywords:
+        parts.append("words: " + " ".join(alert.keywords))
+    if alert.category:
+        parts.append(f"category: {safe_text(alert.category, limit=40)}")
+    if alert.max_price_gems is not None:
+        parts.append(f"max {alert.max_price_gems:,} GEMS")
+    return ", ".join(parts)

@@ -1,0 +1,216 @@
+"""Every query on `listings`, `listing_images`, `listing_counters` and `listing_quota`.
+
+Status changes are single guarded updates (`status` in the filter), so a double click, a retry or
+two bot processes sweeping at once apply each transition at most once. The three escrow writes
+(`reserve`, `mark_sold`, `unreserve`) run inside the caller's transaction and never read first.
+
+nx-27017 notes (see repos/base.py and the marketplace issue note): reads are aggregation pipelines
+(`find_docs`); time comparisons inside pipelines use integer epoch-millisecond mirrors
+(`listed_ts`, `expires_ts`, `remind_ts`, `created_ts`, `sold_ts`) because datetime range operators
+are wrong in nx pipelines; array fields are matched with `$all` (element equality `{"tags": "x"}`
+matches nothing in nx pipelines) and "has a price" is `{"$gte": 1}` (`$ne: null` also matches
+missing fields there). All of these forms mean the same on MongoDB.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from economy.repos.base import Database, Doc, count, find_docs, find_first
+
+#: Listing statuses that hold one of the member's "active listing" slots.
+OPEN_STATUSES = ("pending", "active", "reserved")
+
+
+def epoch_ms(at: datetime) -> int:
+    """An aware datetime as integer epoch milliseconds (for comparisons inside pipelines)."""
+    return int(at.timestamp() * 1000)
+
+
+class QuotaFull(Exception):
+    """Raised inside a publish transaction when the member used today's listing slots."""
+
+
+class ListingRepo:
+    """Listings, their stored images, the per-guild id counter and the daily quota."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.listings = db["listings"]
+        self.images = db["listing_images"]
+        self.counters = db["listing_counters"]
+        self.quota = db["listing_quota"]
+
+    # --- ids, creation, deletion ---------------------------------------------------------------
+    async def next_listing_id(self, guild_id: int) -> int:
+        """Allocate the next per-guild listing id (a guarded `$inc`; gaps are harmless)."""
+        doc = await self.db.write(lambda: self.counters.find_one_and_update(
+            {"guild_id": guild_id, "name": "listing"}, {"$inc": {"seq": 1}},
+            upsert=True, return_document=ReturnDocument.AFTER))
+        return int(doc["seq"])
+
+    async def insert_draft(self, listing: Doc, images: list[Doc]) -> None:
+        """Store a draft listing and its images in one transaction."""
+
+        async def work(session: Any) -> None:
+            if images:
+                await self.images.insert_many(images, ordered=True, session=session)
+            await self.listings.insert_one(listing, session=session)
+
+        await self.db.transaction(work)
+
+    async def delete_draft(self, guild_id: int, listing_id: int, seller_id: int | None) -> bool:
+        """Delete a draft (and its images); `seller_id=None` for the sweep. True if deleted."""
+        match: Doc = {"guild_id": guild_id, "listing_id": listing_id, "status": "draft"}
+        if seller_id is not None:
+            match["seller_id"] = seller_id
+
+        async def work(session: Any) -> bool:
+            result = await self.listings.delete_one(match, session=session)
+            if result.deleted_count != 1:
+                return False
+            await self.images.delete_many({"guild_id": guild_id, "listing_id": listing_id},
+                                          session=session)
+            return True
+
+        return await self.db.transaction(work)
+
+    # --- reads ---------------------------------------------------------------------------------
+    async def get(self, guild_id: int, listing_id: int) -> Doc | None:
+        """One listing, or None."""
+        return await find_first(self.listings, {"guild_id": guild_id, "listing_id": listing_id})
+
+    async def search(self, match: Doc, sort: Doc, *, skip: int, limit: int) -> list[Doc]:
+        """A page of listings (`match` starts with guild_id and status; `sort` is indexed)."""
+        return await find_docs(self.listings, match, sort=sort, skip=skip, limit=limit)
+
+    async def count_capped(self, match: Doc, cap: int) -> int:
+        """How many listings match, counting at most `cap` (bounded work on big guilds)."""
+        cursor = await self.listings.aggregate(
+            [{"$match": match}, {"$limit": cap}, {"$count": "n"}])
+        docs = await cursor.to_list()
+        return docs[0]["n"] if docs else 0
+
+    async def by_seller(self, guild_id: int, seller_id: int, statuses: tuple[str, ...],
+                        *, limit: int) -> list[Doc]:
+        """A member's listings with one of `statuses`, newest first."""
+        return await find_docs(
+            self.listings,
+            {"guild_id": guild_id, "seller_id": seller_id, "status": {"$in": list(statuses)}},
+            sort={"created_ts": DESCENDING}, limit=limit)
+
+    async def count_open(self, guild_id: int, seller_id: int) -> int:
+        """A member's listings that hold a slot (pending, active, reserved)."""
+        return await count(self.listings, {"guild_id": guild_id, "seller_id": seller_id,
+                                           "status": {"$in": list(OPEN_STATUSES)}})
+
+    async def sold_prices(self, guild_id: int, category: str, conditions: tuple[str, ...],
+                          *, limit: int = 50) -> list[int]:
+        """GEMS prices of the latest comparable sales."""
+        docs = await find_docs(
+            self.listings,
+            {"guild_id": guild_id, "status": "sold", "category": category,
+             "condition": {"$in": list(conditions)}, "sold_price_gems": {"$gte": 1}},
+            sort={"sold_ts": DESCENDING}, limit=limit)
+        return [int(doc["sold_price_gems"]) for doc in docs]
+
+    async def due(self, status: str, field: str, now_ms: int, *, limit: int,
+                  extra: Doc | None = None) -> list[Doc]:
+        """Listings in `status` whose `field` (epoch ms) is due, across guilds (sweeps)."""
+        match: Doc = {"status": status, field: {"$lte": now_ms}, **(extra or {})}
+        return await find_docs(self.listings, match, sort={field: ASCENDING}, limit=limit)
+
+    async def image(self, guild_id: int, image_id: str) -> Doc | None:
+        """A stored image (`full`/`thumb` bytes)."""
+        return await find_first(self.images, {"guild_id": guild_id, "image_id": image_id})
+
+    # --- guarded writes ------------------------------------------------------------------------
+    async def transition(
+        self, guild_id: int, listing_id: int, *, from_status: tuple[str, ...], to_status: str,
+        at: datetime, set_: Doc | None = None, where: Doc | None = None,
+        session: Any = None,
+    ) -> Doc | None:
+        """Move a listing from one of `from_status` to `to_status`; None when it was not there."""
+        match: Doc = {"guild_id": guild_id, "listing_id": listing_id,
+                      "status": from_status[0] if len(from_status) == 1
+                      else {"$in": list(from_status)}, **(where or {})}
+        update = {"$set": {"status": to_status, "updated_at": at, **(set_ or {})}}
+
+        async def go() -> Doc | None:
+            return await self.listings.find_one_and_update(
+                match, update, return_document=ReturnDocument.AFTER, session=session)
+
+        return await (go() if session is not None else self.db.write(go))
+
+    async def update_fields(self, guild_id: int, listing_id: int, *, where: Doc,
+                            set_: Doc) -> Doc | None:
+        """Set fields on a listing matching `where` (seller, statuses); None when none matched."""
+        match = {"guild_id": guild_id, "listing_id": listing_id, **where}
+        return await self.db.write(lambda: self.listings.find_one_and_update(
+            match, {"$set": set_}, return_document=ReturnDocument.AFTER))
+
+    async def add_views(self, guild_id: int, listing_id: int, n: int = 1) -> None:
+        """Count a detail view (popularity = views + wishlists)."""
+        await self.db.write(lambda: self.listings.update_one(
+            {"guild_id": guild_id, "listing_id": listing_id},
+            {"$inc": {"views": n, "popularity": n}}))
+
+    async def add_wishlist_count(self, guild_id: int, listing_id: int, n: int, *,
+                                 session: Any) -> None:
+        """Keep the denormalized wishlist counter (inside the wishlist transaction)."""
+        await self.listings.update_one(
+            {"guild_id": guild_id, "listing_id": listing_id},
+            {"$inc": {"wishlist_count": n, "popularity": n}}, session=session)
+
+    async def take_daily_slot(self, guild_id: int, user_id: int, day: str, cap: int, *,
+                              session: Any) -> None:
+        """Use one of today's listing slots or raise QuotaFull.
+
+        The upsert's filter holds the cap, so a concurrent publish cannot overshoot: MongoDB
+        raises DuplicateKeyError on the unique (guild, user, day) index when the cap is reached;
+        nx-27017 returns None instead. Both mean "full".
+        """
+        try:
+            doc = await self.quota.find_one_and_update(
+                {"guild_id": guild_id, "user_id": user_id, "day": day, "n": {"$lt": cap}},
+                {"$inc": {"n": 1}}, upsert=True, return_document=ReturnDocument.AFTER,
+                session=session)
+        except DuplicateKeyError:
+            raise QuotaFull from None
+        if doc is None:
+            raise QuotaFull
+
+    # --- escrow interface (issue 5): guarded writes inside the caller's transaction ----------
+    async def reserve(self, guild_id: int, listing_id: int, buyer_id: int, trade_id: Any,
+                      at: datetime, *, session: Any) -> bool:
+        """active -> reserved for `buyer_id` (the seller cannot reserve their own listing)."""
+        result = await self.listings.update_one(
+            {"guild_id": guild_id, "listing_id": listing_id, "status": "active",
+             "seller_id": {"$ne": buyer_id}},
+            {"$set": {"status": "reserved", "buyer_id": buyer_id, "trade_id": trade_id,
+                      "updated_at": at}},
+            session=session)
+        return result.modified_count == 1
+
+    async def mark_sold(self, guild_id: int, listing_id: int, buyer_id: int, price_gems: int,
+                        at: datetime, *, session: Any) -> bool:
+        """reserved -> sold; the sale price feeds the price hint."""
+        result = await self.listings.update_one(
+            {"guild_id": guild_id, "listing_id": listing_id, "status": "reserved"},
+            {"$set": {"status": "sold", "buyer_id": buyer_id, "sold_price_gems": price_gems,
+                      "sold_at": at, "sold_ts": epoch_ms(at), "updated_at": at}},
+            session=session)
+        return result.modified_count == 1
+
+    async def unreserve(self, guild_id: int, listing_id: int, at: datetime, *,
+                        session: Any) -> bool:
+        """reserved -> active (trade cancelled); the buyer is cleared."""
+        result = await self.listings.update_one(
+            {"guild_id": guild_id, "listing_id": listing_id, "status": "reserved"},
+            {"$set": {"status": "active", "buyer_id": None, "trade_id": None, "updated_at": at}},
+            session=session)
+        return result.modified_count == 1

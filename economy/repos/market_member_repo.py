@@ -1,0 +1,103 @@
+"""Queries on the members' side of the marketplace: wishlists, alerts and saved queries."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING
+from pymongo.errors import DuplicateKeyError
+
+from economy.repos.base import Database, Doc, count, find_docs, find_first
+from economy.repos.listing_repo import ListingRepo
+
+
+class MarketMemberRepo:
+    """`wishlists`, `market_alerts` and `saved_queries`."""
+
+    def __init__(self, db: Database, listings: ListingRepo) -> None:
+        self.db = db
+        self._listings = listings
+        self.wishlists = db["wishlists"]
+        self.alerts = db["market_alerts"]
+        self.queries = db["saved_queries"]
+
+    # --- wishlists -----------------------------------------------------------------------------
+    async def add_wish(self, guild_id: int, user_id: int, listing_id: int, at: datetime) -> bool:
+        """Add to a wishlist (False when it was there already) and bump the listing's counter."""
+
+        async def work(session: Any) -> None:
+            await self.wishlists.insert_one(
+                {"guild_id": guild_id, "user_id": user_id, "listing_id": listing_id,
+                 "added_at": at}, session=session)
+            await self._listings.add_wishlist_count(guild_id, listing_id, 1, session=session)
+
+        try:
+            await self.db.transaction(work)
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def remove_wish(self, guild_id: int, user_id: int, listing_id: int) -> bool:
+        """Remove from a wishlist; False when it was not there."""
+
+        async def work(session: Any) -> bool:
+            result = await self.wishlists.delete_one(
+                {"guild_id": guild_id, "user_id": user_id, "listing_id": listing_id},
+                session=session)
+            if result.deleted_count != 1:
+                return False
+            await self._listings.add_wishlist_count(guild_id, listing_id, -1, session=session)
+            return True
+
+        return await self.db.transaction(work)
+
+    async def wishes_of(self, guild_id: int, user_id: int, *, limit: int = 50) -> list[Doc]:
+        """A member's wishlist entries, latest first."""
+        return await find_docs(self.wishlists, {"guild_id": guild_id, "user_id": user_id},
+                               sort={"added_at": DESCENDING}, limit=limit)
+
+    async def wishers_of(self, guild_id: int, listing_id: int) -> list[int]:
+        """Members who wishlisted a listing."""
+        docs = await find_docs(self.wishlists, {"guild_id": guild_id, "listing_id": listing_id})
+        return [int(doc["user_id"]) for doc in docs]
+
+    # --- alerts --------------------------------------------------------------------------------
+    async def add_alert(self, doc: Doc) -> bool:
+        """Store an alert; False when its id was taken (retry with the next id)."""
+        try:
+            await self.db.write(lambda: self.alerts.insert_one(doc))
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def alerts_of(self, guild_id: int, user_id: int) -> list[Doc]:
+        """A member's alerts by id."""
+        return await find_docs(self.alerts, {"guild_id": guild_id, "user_id": user_id},
+                               sort={"alert_id": ASCENDING})
+
+    async def count_alerts(self, guild_id: int, user_id: int) -> int:
+        """How many alerts a member has."""
+        return await count(self.alerts, {"guild_id": guild_id, "user_id": user_id})
+
+    async def remove_alert(self, guild_id: int, user_id: int, alert_id: int) -> bool:
+        """Delete one of a member's alerts."""
+        result = await self.db.write(lambda: self.alerts.delete_one(
+            {"guild_id": guild_id, "user_id": user_id, "alert_id": alert_id}))
+        return result.deleted_count == 1
+
+    async def guild_alerts(self, guild_id: int) -> list[Doc]:
+        """Every alert of a guild (matched in Python when a listing is published)."""
+        return await find_docs(self.alerts, {"guild_id": guild_id})
+
+    # --- saved queries -------------------------------------------------------------------------
+    async def save_query(self, guild_id: int, query_id: str, text: str, at: datetime) -> None:
+        """Store a query under its content hash (idempotent)."""
+        await self.db.write(lambda: self.queries.update_one(
+            {"guild_id": guild_id, "query_id": query_id},
+            {"$set": {"query": text, "used_at": at}}, upsert=True))
+
+    async def load_query(self, guild_id: int, query_id: str) -> str | None:
+        """The stored query text, or None."""
+        doc = await find_first(self.queries, {"guild_id": guild_id, "query_id": query_id})
+        return doc["query"] if doc else None
