@@ -25,6 +25,7 @@ from cogs.marketplace._render import (
     notice_text,
     results_embed,
 )
+from cogs.trades._views import BuyButton
 from economy.errors import NotPermitted
 from economy.marketplace import PublishResult
 from economy.marketplace_models import Listing, Notice
@@ -101,11 +102,13 @@ def _channel(client: discord.Client, channel_id: int | None) -> Any:
 
 # --- detail view ------------------------------------------------------------------------------
 async def detail_parts(
-    client: discord.Client, listing: Listing, settings: GuildSettings, index: int, *,
-    seller_rating: str | None = None,
+    client: discord.Client, listing: Listing, settings: GuildSettings, index: int,
 ) -> tuple[discord.Embed, list[discord.File], discord.ui.View]:
-    """Embed, attached image and buttons for a listing showing image `index`."""
+    """Embed (with the seller's trading reputation), attached image and buttons for a listing
+    showing image `index`."""
     services = client.services  # type: ignore[attr-defined]
+    rating = await services.escrow.rating_summary(listing.guild_id, listing.seller_id)
+    seller_rating = rating.render()
     files = []
     shown: int | None = None
     if listing.images:
@@ -127,9 +130,7 @@ def listing_view(listing: Listing, index: int) -> discord.ui.View:
     if listing.status in ("active", "reserved"):
         view.add_item(WishlistButton(listing.listing_id))
     if listing.price_gems is not None and listing.status == "active":
-        # Handled by the trades feature (escrow); rendered here so it sits with the listing.
-        view.add_item(discord.ui.Button(label="Buy", style=discord.ButtonStyle.success,
-                                        custom_id=f"trade:buy:{listing.listing_id}"))
+        view.add_item(BuyButton(listing.listing_id))  # the escrow purchase (cogs/trades)
     return view
 
 

@@ -175,3 +175,57 @@ async def test_mutual_cancel_and_export(gc):
     mine = await gc.slash("bob", "trades list", which="all")
     assert f"#{trade_id}" in mine.text
     assert "Only the buyer, the seller" in (await gc.slash("carol", "trades view", trade_id=trade_id)).content
+
+
+async def test_buying_a_listing_from_the_marketplace(gc):
+    from tests.e2e.test_marketplace_commands import channels, create
+
+    market, _ = await channels(gc)
+    await create(gc, "alice", title="Blue sapphire ring", price_gems=500)
+    announced = gc.sb.channel_messages(market)[-1]
+    assert "no ratings yet" in announced.text  # the seller's reputation shows on the listing
+    await seed(gc, "bob", 800)
+    await seed(gc, "carol", 800)
+    own = await gc.click("alice", announced, "Buy")
+    assert own.ephemeral and "your own listing" in own.content
+    quote = await gc.click("bob", announced, "Buy")
+    assert quote.ephemeral and "💎 500 GEMS" in quote.content and "held by the bot" in quote.content
+    assert await balance(gc, "bob") == 800  # nothing reserved by looking
+    done = await gc.click("bob", quote, "Confirm purchase")
+    assert done.last.ephemeral and "Reserved!" in done.last.content
+    assert (await gc.services.ledger.account(gc.guild.id, gc["bob"].id)).held == 500
+    late = await gc.click("carol", announced, "Buy")  # the old announcement still shows Buy
+    assert late.ephemeral and "no longer available" in late.content
+    assert await balance(gc, "carol") == 800
+
+    trade = (await gc.services.escrow.for_member(gc.guild.id, gc["bob"].id))[0]
+    thread = thread_of(gc, trade.trade_id)
+    opened = await gc.click("alice", card_of(gc, thread), "Mark delivered")
+    await gc.sb.submit_modal(gc["alice"], opened, {})
+    await gc.click("bob", card_of(gc, thread), "Confirm received")
+    listing = await gc.services.listing_repo.get(gc.guild.id, trade.listing_id)
+    assert listing["status"] == "sold" and listing["buyer_id"] == gc["bob"].id
+    assert (await balance(gc, "alice"), await balance(gc, "bob")) == (488, 300)
+    view = await gc.slash("carol", "marketplace browse")
+    assert "Blue sapphire ring" not in view.text
+
+
+async def test_twenty_members_press_buy_at_once(gc):
+    from tests.e2e.test_marketplace_commands import channels, create
+
+    market, _ = await channels(gc)
+    await create(gc, "alice", title="Rare tanzanite", price_gems=300)
+    announced = gc.sb.channel_messages(market)[-1]
+    buyers = [gc.add_member(f"buyer{i}") for i in range(20)]
+    await gc.sb.settle()
+    quotes = []
+    for i, member in enumerate(buyers):
+        await seed(gc, f"buyer{i}", 500)
+        quotes.append(await gc.sb.click(member, announced, "Buy"))
+    results = await asyncio.gather(*[gc.sb.click(m, q, "Confirm purchase")
+                                     for m, q in zip(buyers, quotes, strict=True)])
+    texts = [r.last.content for r in results]
+    assert sum("Reserved!" in t for t in texts) == 1, texts
+    assert sum("no longer available" in t or "just bought" in t for t in texts) == 19
+    held = [(await gc.services.ledger.account(gc.guild.id, m.id)).held for m in buyers]
+    assert sorted(held) == [0] * 19 + [300]
