@@ -12,6 +12,19 @@ from economy.settings import SETTING_KEYS, GuildSettings, describe, format_value
 COLOUR = discord.Colour.from_rgb(120, 130, 150)
 
 
+def _mention(key: str, item_id: int) -> str:
+    return f"<#{item_id}>" if "channel" in key else f"<@&{item_id}>"
+
+
+def _shown(key: str, value, limit: int) -> str:
+    """A setting value for display: channels and roles as (non-pinging) mentions."""
+    if key.endswith(("_channel_id", "_role_id")) and isinstance(value, int):
+        return _mention(key, value)
+    if key.endswith(("_channels", "_roles")) and isinstance(value, list) and value:
+        return ", ".join(_mention(key, v) for v in value if isinstance(v, int))
+    return safe_text(format_value(value), limit=limit)
+
+
 class SettingsCog(commands.Cog):
     """Per-guild configuration for admins (Manage Server or the configured admin role)."""
 
@@ -28,7 +41,7 @@ class SettingsCog(commands.Cog):
         for key in SETTING_KEYS:
             value = getattr(settings, key)
             marker = "" if value == getattr(defaults, key) else " *(changed)*"
-            lines.append(f"`{key}` = **{safe_text(format_value(value), limit=80)}**{marker}\n"
+            lines.append(f"`{key}` = **{_shown(key, value, 80)}**{marker}\n"
                          f"-# {describe(key)}")
         embed = discord.Embed(title="GEMS settings", description="\n".join(lines), colour=COLOUR)
         embed.set_footer(text="Change one with /settings set key value")
@@ -44,8 +57,8 @@ class SettingsCog(commands.Cog):
         old, new = await services.settings.set(guild_id_of(interaction), interaction.user.id, key, value)
         await reply(
             interaction,
-            f"`{key}`: **{safe_text(format_value(old), limit=80)}** → "
-            f"**{safe_text(format_value(new), limit=80)}**",
+            f"`{key}`: **{_shown(key, old, 80)}** → "
+            f"**{_shown(key, new, 80)}**",
             ephemeral=True,
         )
 
@@ -68,8 +81,8 @@ class SettingsCog(commands.Cog):
         else:
             text = "\n".join(
                 f"{discord.utils.format_dt(row['at'], 'f')} <@{row['actor_id']}> `{row['key']}`: "
-                f"{safe_text(format_value(row['old']), limit=40)} → "
-                f"{safe_text(format_value(row['new']), limit=40)}"
+                f"{_shown(row['key'], row['old'], 40)} → "
+                f"{_shown(row['key'], row['new'], 40)}"
                 for row in rows
             )
         embed = discord.Embed(title="Settings history", description=text, colour=COLOUR)

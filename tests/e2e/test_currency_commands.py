@@ -128,7 +128,8 @@ async def test_configured_admin_role_may_grant(gc):
     helpers = gc.sb.create_role(gc.guild, "Economy helpers")
     helper = gc.add_member("helper", roles=[helpers])
     await gc.sb.settle()
-    await gc.slash("admin", "settings set", key="admin_role_id", value=f"<@&{helpers.id}>")
+    shown = await gc.slash("admin", "settings set", key="admin_role_id", value=f"<@&{helpers.id}>")
+    assert f"→ **<@&{helpers.id}>**" in shown.content and shown.message.allowed_mentions == {"parse": []}
     r = await gc.slash(helper, "gems grant", member=gc["bob"], amount=5, reason="helping out")
     assert "Granted" in r.content
 

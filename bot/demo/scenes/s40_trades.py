@@ -17,11 +17,30 @@ def _trade_id(result) -> int:
     return int(result.embeds[0].title.split("#")[1].split(" ")[0])
 
 
+def _channel(gc, name):
+    return next(c for c in gc.sb.world.channels.values() if c.name == name and not c.is_thread)
+
+
 async def play(t, gc) -> None:
-    """Offer -> accept -> deliver -> confirm; then a disputed trade resolved by a split."""
-    queue = gc.sb.create_channel(gc.guild, "mod-queue")
-    await gc.sb.settle()
+    """Buy a listing through escrow; a direct offer; a dispute resolved by a split."""
+    queue = _channel(gc, "mod-queue")
     await t.slash("admin", "settings set", key="dispute_channel_id", value=f"<#{queue.id}>")
+
+    await t.slash("admin", "gems grant", member=gc["erin"], amount=1000, reason="contest winner")
+    pendant = next(m for m in gc.sb.channel_messages(_channel(gc, "marketplace"))
+                   if m.embeds and "Ruby pendant" in m.embeds[0].title)
+    quote = await t.click("erin", pendant, "Buy")
+    await t.click("erin", quote, "Confirm purchase")
+    trade = (await gc.services.escrow.for_member(gc.guild.id, gc["erin"].id))[0]
+    thread = _thread(gc, trade.trade_id)
+    t.note(f"erin's 900 GEMS are held; the listing is reserved; room '{thread.name}' is open.")
+    late = await t.click("dave", pendant, "Buy")
+    t.check("no longer available" in late.content, "a reserved listing cannot be bought again")
+    opened = await gc.click("bob", _card(gc, thread), "Mark delivered")
+    await gc.sb.submit_modal(gc["bob"], opened, {"Tracking number or note (optional)": "DHL 00340"})
+    await t.click("erin", _card(gc, thread), "Confirm received")
+    listing = await gc.services.listing_repo.get(gc.guild.id, trade.listing_id)
+    t.check(listing["status"] == "sold", "the listing is sold")
 
     offer = await t.slash("carol", "trades offer", member=gc["dave"], price=120,
                           description="Hand-cut garnet, 2 ct")
