@@ -293,3 +293,14 @@ async def test_csv_export_is_logged_and_injection_safe(services):
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[0][0] == "trade_id" and rows[1][3] == "'=HYPERLINK(evil)"
     assert (await services.trade_repo.audit_entries(G))[0]["action"] == "trades.export"
+
+
+async def test_no_dispute_or_cancel_after_completion(services):
+    trade = await reserved_trade(services)
+    await services.escrow.confirm(G, trade.trade_id, BUYER)
+    before = await balances(services)
+    with pytest.raises(TradeUnavailable):
+        await services.escrow.open_dispute(G, trade.trade_id, BUYER, "Changed my mind later")
+    with pytest.raises(TradeUnavailable):
+        await services.escrow.vote_mutual_cancel(G, trade.trade_id, BUYER)
+    assert await balances(services) == before

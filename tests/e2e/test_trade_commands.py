@@ -229,3 +229,15 @@ async def test_twenty_members_press_buy_at_once(gc):
     assert sum("no longer available" in t or "just bought" in t for t in texts) == 19
     held = [(await gc.services.ledger.account(gc.guild.id, m.id)).held for m in buyers]
     assert sorted(held) == [0] * 19 + [300]
+
+
+async def test_repeated_pair_is_flagged_to_moderators(gc):
+    queue = gc.sb.create_channel(gc.guild, "mod-queue")
+    await gc.sb.settle()
+    await gc.slash("admin", "settings set", key="dispute_channel_id", value=f"<#{queue.id}>")
+    await gc.slash("admin", "settings set", key="escrow_wash_trade_count", value="2")
+    for _ in range(2):
+        trade_id, _ = await offer_and_accept(gc, price=50)
+        await gc.click("bob", card_of(gc, thread_of(gc, trade_id)), "Confirm received")
+    flags = [m for m in gc.sb.channel_messages(queue) if m.content.startswith("🚩")]
+    assert len(flags) == 1 and "possible wash trading" in flags[0].content
