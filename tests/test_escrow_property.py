@@ -129,8 +129,7 @@ async def test_random_interleavings_keep_the_ledger_whole(services, clock, seed,
     treasury = (await services.ledger.account(G, 0)).balance
     assert total + treasury == 3000 * len(USERS)
     assert steps > 400 * batches / 150 and refused < steps
-    statuses = {s for s in [(await services.escrow.get(G, t, 0, moderator=True)).status
-                            for t in trades]}
+    statuses = {(await services.escrow.get(G, t, 0, moderator=True)).status for t in trades}
     assert {"completed", "cancelled", "resolved"} <= statuses, statuses
     print(f"seed {seed}: {steps} actions, {refused} refused, {len(trades)} trades, "
           f"{len(listings)} listings, end states {sorted(statuses)}")
