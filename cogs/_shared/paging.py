@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import discord
 
-from bot.error_handler import handle_interaction_error
+from cogs._shared.ui import SafeButton
 from economy.errors import NotPermitted
 
-# A page renderer: (interaction, owner id or 0, page) -> (embed, total pages, page shown).
-PageRenderer = Callable[[discord.Interaction, int, int], Awaitable[tuple[discord.Embed, int, int]]]
 
-
-class PageButton(discord.ui.DynamicItem[discord.ui.Button], template=r"__abstract__"):
+class PageButton(SafeButton, template=r"__abstract_page__"):
     """Base of a persistent Prev/Next button. Subclasses set `prefix`, `template` and `render`.
 
     custom_id = `{prefix}:{owner}:{page}:{direction}`; owner 0 means anyone may click.
@@ -56,14 +52,11 @@ class PageButton(discord.ui.DynamicItem[discord.ui.Button], template=r"__abstrac
         view.add_item(cls(owner, min(pages, page + 1), "next", disabled=page >= pages))
         return view
 
-    async def callback(self, interaction: discord.Interaction) -> Any:
-        try:
-            if self.owner and interaction.user.id != self.owner:
-                raise NotPermitted("These buttons belong to someone else's command.")
-            embed, pages, page = await self.render(interaction, self.owner, self.page)
-            await interaction.response.edit_message(
-                embed=embed, view=self.view_for(self.owner, page, pages),
-                allowed_mentions=discord.AllowedMentions.none(),
-            )
-        except Exception as error:  # one place maps errors to friendly replies
-            await handle_interaction_error(interaction, error, where=self.prefix)
+    async def run(self, interaction: discord.Interaction) -> None:
+        if self.owner and interaction.user.id != self.owner:
+            raise NotPermitted("These buttons belong to someone else's command.")
+        embed, pages, page = await self.render(interaction, self.owner, self.page)
+        await interaction.response.edit_message(
+            embed=embed, view=self.view_for(self.owner, page, pages),
+            allowed_mentions=discord.AllowedMentions.none(),
+        )

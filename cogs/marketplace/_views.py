@@ -17,7 +17,15 @@ import discord
 
 from bot.error_handler import handle_interaction_error
 from bot.render.grid import render_grid
-from cogs._shared.interaction import NO_PINGS, guild_id_of, is_admin, safe_text, services_of
+from cogs._shared.interaction import (
+    NO_PINGS,
+    guild_id_of,
+    is_moderator,
+    require_moderator,
+    safe_text,
+    services_of,
+)
+from cogs._shared.ui import SafeButton
 from cogs.marketplace._render import (
     hint_text,
     image_name,
@@ -26,7 +34,6 @@ from cogs.marketplace._render import (
     results_embed,
 )
 from cogs.trades._views import BuyButton
-from economy.errors import NotPermitted
 from economy.marketplace import PublishResult
 from economy.marketplace_models import Listing, Notice
 from economy.settings import GuildSettings
@@ -35,25 +42,6 @@ log = logging.getLogger(__name__)
 
 
 # --- permissions and delivery -----------------------------------------------------------------
-def is_moderator(member: discord.abc.User, settings: GuildSettings) -> bool:
-    """Manage Messages, the configured moderator role, or an admin."""
-    if not isinstance(member, discord.Member):
-        return False
-    if is_admin(member, settings) or member.guild_permissions.manage_messages:
-        return True
-    return settings.moderator_role_id is not None and any(
-        role.id == settings.moderator_role_id for role in member.roles)
-
-
-async def require_moderator(interaction: discord.Interaction) -> GuildSettings:
-    """The guild settings when the user may moderate listings; else NotPermitted."""
-    settings = await services_of(interaction).settings.get(guild_id_of(interaction))
-    if not is_moderator(interaction.user, settings):
-        raise NotPermitted("Only moderators (Manage Messages or the moderator role) can review "
-                           "listings.")
-    return settings
-
-
 async def deliver(client: discord.Client, notices: list[Notice]) -> int:
     """DM each notice; closed DMs are skipped (logged). Returns how many were delivered."""
     sent = 0
@@ -176,21 +164,7 @@ async def results_parts(
     return results_embed(result, query, settings), files, view
 
 
-class _Item(discord.ui.DynamicItem[discord.ui.Button], template=r"__abstract__"):
-    """Shared error handling for the marketplace buttons."""
-
-    async def callback(self, interaction: discord.Interaction) -> Any:
-        try:
-            await self.run(interaction)
-        except Exception as error:  # the one place that maps errors to friendly replies
-            await handle_interaction_error(interaction, error, where=type(self).__name__)
-
-    async def run(self, interaction: discord.Interaction) -> None:
-        """The button's action."""
-        raise NotImplementedError  # pragma: no cover
-
-
-class ResultsButton(_Item, template=r"mkt:r:(?P<page>\d+):(?P<dir>prev|next):(?P<token>.+)"):
+class ResultsButton(SafeButton, template=r"mkt:r:(?P<page>\d+):(?P<dir>prev|next):(?P<token>.+)"):
     """Prev/Next on a result page; the query travels in the custom id (or a saved-query id)."""
 
     def __init__(self, page: int, direction: str, token: str, *, disabled: bool = False) -> None:
@@ -208,7 +182,7 @@ class ResultsButton(_Item, template=r"mkt:r:(?P<page>\d+):(?P<dir>prev|next):(?P
         await interaction.response.edit_message(embed=embed, attachments=files, view=view)
 
 
-class ShowButton(_Item, template=r"mkt:show:(?P<id>\d+):(?P<n>\d+)"):
+class ShowButton(SafeButton, template=r"mkt:show:(?P<id>\d+):(?P<n>\d+)"):
     """Open one result's detail (numbered like the grid tiles)."""
 
     def __init__(self, listing_id: int, number: int) -> None:
@@ -224,7 +198,7 @@ class ShowButton(_Item, template=r"mkt:show:(?P<id>\d+):(?P<n>\d+)"):
         await show_listing(interaction, self.listing_id)
 
 
-class GalleryButton(_Item, template=r"mkt:img:(?P<id>\d+):(?P<index>\d+):(?P<dir>prev|next)"):
+class GalleryButton(SafeButton, template=r"mkt:img:(?P<id>\d+):(?P<index>\d+):(?P<dir>prev|next)"):
     """Previous/next image; edits a private view, or opens one from a public announcement."""
 
     def __init__(self, listing_id: int, index: int, direction: str) -> None:
@@ -244,7 +218,7 @@ class GalleryButton(_Item, template=r"mkt:img:(?P<id>\d+):(?P<index>\d+):(?P<dir
         await show_listing(interaction, self.listing_id, self.index, edit=private)
 
 
-class WishlistButton(_Item, template=r"mkt:wish:(?P<id>\d+)"):
+class WishlistButton(SafeButton, template=r"mkt:wish:(?P<id>\d+)"):
     """Add a listing to the clicker's wishlist."""
 
     def __init__(self, listing_id: int) -> None:
@@ -266,7 +240,7 @@ class WishlistButton(_Item, template=r"mkt:wish:(?P<id>\d+)"):
         await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_PINGS)
 
 
-class PublishButton(_Item, template=r"mkt:pub:(?P<id>\d+)"):
+class PublishButton(SafeButton, template=r"mkt:pub:(?P<id>\d+)"):
     """Publish a previewed draft (only its seller; the service checks)."""
 
     def __init__(self, listing_id: int) -> None:
@@ -290,7 +264,7 @@ class PublishButton(_Item, template=r"mkt:pub:(?P<id>\d+)"):
         await post_published(interaction.client, result)
 
 
-class CancelButton(_Item, template=r"mkt:cancel:(?P<id>\d+)"):
+class CancelButton(SafeButton, template=r"mkt:cancel:(?P<id>\d+)"):
     """Discard a previewed draft."""
 
     def __init__(self, listing_id: int) -> None:
@@ -309,7 +283,7 @@ class CancelButton(_Item, template=r"mkt:cancel:(?P<id>\d+)"):
                                                 embed=None, attachments=[], view=None)
 
 
-class ApproveButton(_Item, template=r"mkt:approve:(?P<id>\d+)"):
+class ApproveButton(SafeButton, template=r"mkt:approve:(?P<id>\d+)"):
     """A moderator approves a pending listing."""
 
     def __init__(self, listing_id: int) -> None:
@@ -331,7 +305,7 @@ class ApproveButton(_Item, template=r"mkt:approve:(?P<id>\d+)"):
         await post_published(interaction.client, result)
 
 
-class RejectButton(_Item, template=r"mkt:reject:(?P<id>\d+)"):
+class RejectButton(SafeButton, template=r"mkt:reject:(?P<id>\d+)"):
     """A moderator rejects a pending listing (asks for a reason first)."""
 
     def __init__(self, listing_id: int) -> None:

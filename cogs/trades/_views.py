@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import discord
 
 from bot.error_handler import handle_interaction_error
 from cogs._shared.interaction import NO_PINGS, guild_id_of, services_of
+from cogs._shared.ui import SafeButton
 from cogs.trades._render import ACTIONS, quote_text, trade_embed
 from economy.escrow import FINAL_STATUSES, Trade
 
@@ -32,20 +32,7 @@ def offer_view(trade: Trade) -> discord.ui.View:
     return view
 
 
-class _SafeItem(discord.ui.DynamicItem[discord.ui.Button], template=r"__abstract_trade__"):
-    """A dynamic button whose failures go through the one error handler."""
-
-    async def callback(self, interaction: discord.Interaction) -> Any:
-        try:
-            await self.run(interaction)
-        except Exception as error:
-            await handle_interaction_error(interaction, error, where=self.item.custom_id)
-
-    async def run(self, interaction: discord.Interaction) -> None:  # pragma: no cover
-        raise NotImplementedError
-
-
-class BuyButton(_SafeItem, template=r"trade:buy:(?P<listing>\d+)"):
+class BuyButton(SafeButton, template=r"trade:buy:(?P<listing>\d+)"):
     """On a listing: shows the purchase confirmation (nothing is reserved yet)."""
 
     def __init__(self, listing_id: int) -> None:
@@ -67,7 +54,7 @@ class BuyButton(_SafeItem, template=r"trade:buy:(?P<listing>\d+)"):
                                                 ephemeral=True, allowed_mentions=NO_PINGS)
 
 
-class ConfirmBuyButton(_SafeItem, template=r"trade:buyok:(?P<listing>\d+)"):
+class ConfirmBuyButton(SafeButton, template=r"trade:buyok:(?P<listing>\d+)"):
     """Reserves the listing and opens the private trade room."""
 
     def __init__(self, listing_id: int) -> None:
@@ -92,7 +79,7 @@ class ConfirmBuyButton(_SafeItem, template=r"trade:buyok:(?P<listing>\d+)"):
             allowed_mentions=NO_PINGS)
 
 
-class OfferButton(_SafeItem, template=r"trade:offer:(?P<trade>\d+):(?P<action>accept|decline)"):
+class OfferButton(SafeButton, template=r"trade:offer:(?P<trade>\d+):(?P<action>accept|decline)"):
     """Accept or decline a direct trade offer."""
 
     def __init__(self, trade_id: int, action: str) -> None:
@@ -123,7 +110,7 @@ class OfferButton(_SafeItem, template=r"trade:offer:(?P<trade>\d+):(?P<action>ac
         await rooms.open(result.trade, fallback=interaction.channel)
 
 
-class TradeActionButton(_SafeItem, template=r"trade:act:(?P<trade>\d+):(?P<action>[a-z]+)"):
+class TradeActionButton(SafeButton, template=r"trade:act:(?P<trade>\d+):(?P<action>[a-z]+)"):
     """The trade card's buttons."""
 
     def __init__(self, trade_id: int, action: str, *, label: str = "…",
