@@ -49,7 +49,8 @@ class GemsBot(commands.AutoShardedBot):
     most communities); every shard shares the one set of services.
     """
 
-    def __init__(self, *, services: Services, settings: Settings, **options) -> None:
+    def __init__(self, *, services: Services, settings: Settings, run_jobs: bool = True,
+                 **options) -> None:
         options.setdefault("intents", default_intents())
         if settings.shard_count is not None:
             options.setdefault("shard_count", settings.shard_count)
@@ -63,13 +64,15 @@ class GemsBot(commands.AutoShardedBot):
         self.services = services
         self.settings = settings
         self.jobs = Jobs(services, settings)
+        self._run_jobs = run_jobs
 
     async def setup_hook(self) -> None:
         """Load every cog, install the error handler and start scheduled jobs."""
         install_error_handler(self.tree)
         for extension in discover_extensions():
             await self.load_extension(extension)
-        self.jobs.start()
+        if self._run_jobs:
+            self.jobs.start()
         if self.settings.sync_commands_on_start:
             await self.sync_commands()
 

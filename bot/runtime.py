@@ -92,7 +92,7 @@ async def sync_commands(settings: Settings) -> None:
         raise StartupError("DISCORD_TOKEN is not set: syncing commands needs the real bot.")
     async with opened_store(settings) as store:
         services: Services = build_services(store.db, SystemClock())
-        async with GemsBot(services=services, settings=settings) as bot:
+        async with GemsBot(services=services, settings=settings, run_jobs=False) as bot:
             await bot.login(settings.discord_token.get_secret_value())
             await bot.sync_commands()
 

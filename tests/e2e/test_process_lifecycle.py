@@ -56,3 +56,17 @@ def _alive(pid: int) -> bool:
             return f.read().split()[2] != "Z"
     except FileNotFoundError:
         return False
+
+
+async def test_sync_commands_registers_every_command_per_dev_guild(tmp_path):
+    from bot.runtime import sync_commands
+
+    async with DiscordSandbox() as sb:
+        guild = sb.create_guild("Dev")
+        settings = Settings(_env_file=None, discord_token=sb.token, data_dir=tmp_path,
+                            dev_guild_ids=[guild.id])
+        await sync_commands(settings)
+        names = {c["name"] for c in sb.synced_commands[guild.id]}
+        assert {"gems", "settings", "trades", "dispute", "list-item", "listing",
+                "marketplace", "wishlist"} <= names
+        assert not sb.synced_commands.get(None)  # nothing registered globally
