@@ -54,6 +54,8 @@ from economy.settings import GuildSettings, SettingsService
 
 PAGE_SIZE = 10
 COUNT_CAP = 1000
+#: A multi-word search reads the rarest word's postings when it has at most this many.
+MULTI_WORD_CAP = 500
 INLINE_QUERY_MAX = 60
 REASON_MIN, REASON_MAX = 3, 300
 EDITABLE = ("draft", "pending", "active")
@@ -353,10 +355,61 @@ class MarketplaceService:
         match, sort = self._plan(guild_id, query)
         if query.seller_id:
             return await self._seller_search(match, sort, page, page_size)
+        if "keywords" in match:
+            found = await self._keyword_search(match, sort, page, page_size)
+            if found is not None:
+                return found
         total = await self._repo.count_capped(match, COUNT_CAP)
         pages = max(1, -(-total // page_size))
         page = min(max(1, page), pages)
         docs = await self._repo.search(match, sort, skip=(page - 1) * page_size, limit=page_size)
+        return SearchPage(rows=tuple(Listing.model_validate(d) for d in docs), page=page,
+                          page_size=page_size, total=total, total_capped=total >= COUNT_CAP)
+
+    async def _keyword_search(self, match: Doc, sort: dict[str, int], page: int,
+                              page_size: int) -> SearchPage | None:
+        """Keyword search through the postings (`listing_terms`); None -> use `listings`.
+
+        One word: count and page are index walks over that word's postings (filters and sort
+        keys live on the postings). Several words: count each word's postings (capped), take the
+        rarest; when it has at most MULTI_WORD_CAP postings, read them (with the filters), keep
+        those whose listing has every other word (primary-key lookups of the other words'
+        postings), and sort and page here. When every word is common, matches are dense and the
+        `keywords: {$all}` walk over `listings` in sort order finds a page quickly: return None.
+        """
+        guild_id = match["guild_id"]
+        words = list(match["keywords"]["$all"])
+        filters = {k: v for k, v in match.items()
+                   if k not in ("guild_id", "status", "keywords")}
+        terms = self._repo.terms
+        if len(words) == 1:
+            total = await terms.count(guild_id, words[0], filters, COUNT_CAP)
+            page = _clamp(page, total, page_size)
+            postings = await terms.page(guild_id, words[0], filters, sort,
+                                        skip=(page - 1) * page_size, limit=page_size)
+            return await self._page_of(postings, page, page_size, total)
+        counts = [await terms.count(guild_id, w, {}, MULTI_WORD_CAP + 1) for w in words]
+        ranked = [w for _, w in sorted(zip(counts, words, strict=True))]
+        if min(counts) > MULTI_WORD_CAP:
+            return None
+        candidates = [] if min(counts) == 0 else await terms.matching(
+            guild_id, ranked[0], filters, limit=MULTI_WORD_CAP)
+        keep = {p["listing_id"] for p in candidates}
+        for word in ranked[1:]:
+            if not keep:
+                break
+            keep &= await terms.having(guild_id, word, keep)
+        hits = [p for p in candidates if p["listing_id"] in keep]
+        fields = list(sort)
+        hits.sort(key=lambda d: tuple(d.get(f) or 0 for f in fields),
+                  reverse=next(iter(sort.values())) < 0)
+        page = _clamp(page, len(hits), page_size)
+        return await self._page_of(hits[(page - 1) * page_size: page * page_size], page,
+                                   page_size, len(hits))
+
+    async def _page_of(self, postings: list[Doc], page: int, page_size: int,
+                       total: int) -> SearchPage:
+        docs = await self._repo.by_postings(postings)
         return SearchPage(rows=tuple(Listing.model_validate(d) for d in docs), page=page,
                           page_size=page_size, total=total, total_capped=total >= COUNT_CAP)
 
@@ -630,6 +683,10 @@ class MarketplaceService:
                 "expires_ts": epoch_ms(expires),
                 "remind_ts": epoch_ms(expires) - REMIND_BEFORE_SECONDS * 1000,
                 "reminded": False}
+
+
+def _clamp(page: int, total: int, page_size: int) -> int:
+    return min(max(1, page), max(1, -(-total // page_size)))
 
 
 def _dropped(old: int | None, new: int | None) -> bool:

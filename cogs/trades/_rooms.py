@@ -76,11 +76,15 @@ class TradeRooms:
         trade = result.trade
         settings = await self._services.settings.get(trade.guild_id)
         on_card = interaction.message is not None and interaction.message.id == trade.card_message_id
-        if on_card:
+        if on_card and not interaction.response.is_done():
             await interaction.response.edit_message(embed=trade_embed(trade, settings),
                                                     view=card_view(trade), allowed_mentions=NO_PINGS)
         else:
-            await interaction.response.send_message(note, ephemeral=True, allowed_mentions=NO_PINGS)
+            if interaction.response.is_done():
+                await interaction.followup.send(note, ephemeral=True, allowed_mentions=NO_PINGS)
+            else:
+                await interaction.response.send_message(note, ephemeral=True,
+                                                        allowed_mentions=NO_PINGS)
             await self.refresh_card(trade)
         await self.post(trade, note)
         other = trade.seller_id if interaction.user.id == trade.buyer_id else trade.buyer_id
@@ -91,6 +95,9 @@ class TradeRooms:
                       attachments: list[discord.Attachment]) -> None:
         """Open a dispute and put it in the moderators' queue with its evidence."""
         services, guild_id = services_of(interaction), guild_id_of(interaction)
+        if attachments:
+            # Re-uploading evidence can take longer than Discord's 3-second first-response limit.
+            await interaction.response.defer(ephemeral=True, thinking=True)
         evidence = [{"filename": a.filename, "url": a.url} for a in attachments]
         result = await services.escrow.open_dispute(guild_id, trade_id, interaction.user.id,
                                                     reason, evidence)

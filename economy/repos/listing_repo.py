@@ -10,6 +10,11 @@ nx-27017 notes (see repos/base.py and the marketplace issue note): reads are agg
 are wrong in nx pipelines; array fields are matched with `$all` (element equality `{"tags": "x"}`
 matches nothing in nx pipelines) and "has a price" is `{"$gte": 1}` (`$ne: null` also matches
 missing fields there). All of these forms mean the same on MongoDB.
+
+Keyword postings (`listing_terms`, see repos/listing_terms.py) follow the listings: every write
+here that can change a listing's status or a posted field reads the document it replaced (the
+write returns it, so nothing is read before the write) and syncs the postings in the same
+transaction. Writes that were single updates therefore run as small transactions now.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from economy.repos.base import Database, Doc, count, find_docs, find_first
+from economy.repos.listing_terms import ListingTerms
 
 #: Listing statuses that hold one of the member's "active listing" slots.
 OPEN_STATUSES = ("pending", "active", "reserved")
@@ -44,6 +50,7 @@ class ListingRepo:
         self.images = db["listing_images"]
         self.counters = db["listing_counters"]
         self.quota = db["listing_quota"]
+        self.terms = ListingTerms(db)
 
     # --- ids, creation, deletion ---------------------------------------------------------------
     async def next_listing_id(self, guild_id: int) -> int:
@@ -87,6 +94,23 @@ class ListingRepo:
     async def search(self, match: Doc, sort: Doc, *, skip: int, limit: int) -> list[Doc]:
         """A page of listings (`match` starts with guild_id and status; `sort` is indexed)."""
         return await find_docs(self.listings, match, sort=sort, skip=skip, limit=limit)
+
+    async def by_postings(self, postings: list[Doc]) -> list[Doc]:
+        """The active listings behind `postings`, in their order (primary-key lookups).
+
+        A listing that is no longer active (a posting out of step) is left out rather than shown.
+        """
+        if not postings:
+            return []
+        cursor = self.listings.find({"_id": {"$in": [p["lid"] for p in postings]}})
+        by_id = {doc["_id"]: doc for doc in await cursor.to_list()}
+        out = []
+        for posting in postings:
+            doc = by_id.get(posting["lid"])
+            if doc is not None and doc.get("status") == "active" \
+                    and doc.get("guild_id") == posting["guild_id"]:
+                out.append(doc)
+        return out
 
     async def count_capped(self, match: Doc, cap: int) -> int:
         """How many listings match, counting at most `cap` (bounded work on big guilds)."""
@@ -134,37 +158,54 @@ class ListingRepo:
         at: datetime, set_: Doc | None = None, where: Doc | None = None,
         session: Any = None,
     ) -> Doc | None:
-        """Move a listing from one of `from_status` to `to_status`; None when it was not there."""
+        """Move a listing from one of `from_status` to `to_status`; None when it was not there.
+
+        Runs in `session` when given, else in its own transaction (with the postings sync).
+        """
         match: Doc = {"guild_id": guild_id, "listing_id": listing_id,
                       "status": from_status[0] if len(from_status) == 1
                       else {"$in": list(from_status)}, **(where or {})}
-        update = {"$set": {"status": to_status, "updated_at": at, **(set_ or {})}}
-
-        async def go() -> Doc | None:
-            return await self.listings.find_one_and_update(
-                match, update, return_document=ReturnDocument.AFTER, session=session)
-
-        return await (go() if session is not None else self.db.write(go))
+        fields = {"status": to_status, "updated_at": at, **(set_ or {})}
+        return await self._run(lambda s: self._set_and_sync(match, fields, s), session)
 
     async def update_fields(self, guild_id: int, listing_id: int, *, where: Doc,
                             set_: Doc) -> Doc | None:
         """Set fields on a listing matching `where` (seller, statuses); None when none matched."""
         match = {"guild_id": guild_id, "listing_id": listing_id, **where}
-        return await self.db.write(lambda: self.listings.find_one_and_update(
-            match, {"$set": set_}, return_document=ReturnDocument.AFTER))
+        return await self._run(lambda s: self._set_and_sync(match, set_, s), None)
+
+    async def _run(self, work: Any, session: Any) -> Any:
+        return await (work(session) if session is not None else self.db.transaction(work))
+
+    async def _set_and_sync(self, match: Doc, fields: Doc, session: Any) -> Doc | None:
+        """`$set` top-level `fields` on the listing matching `match`, then sync its postings.
+
+        Returns the listing as written (the replaced document plus `fields`), or None.
+        """
+        before = await self.listings.find_one_and_update(
+            match, {"$set": fields}, return_document=ReturnDocument.BEFORE, session=session)
+        if before is None:
+            return None
+        after = {**before, **fields}
+        await self.terms.sync(before, after, session=session)
+        return after
 
     async def add_views(self, guild_id: int, listing_id: int, n: int = 1) -> None:
         """Count a detail view (popularity = views + wishlists)."""
-        await self.db.write(lambda: self.listings.update_one(
-            {"guild_id": guild_id, "listing_id": listing_id},
-            {"$inc": {"views": n, "popularity": n}}))
+        await self.db.transaction(lambda s: self._bump(guild_id, listing_id, {"views": n}, n, s))
 
     async def add_wishlist_count(self, guild_id: int, listing_id: int, n: int, *,
                                  session: Any) -> None:
         """Keep the denormalized wishlist counter (inside the wishlist transaction)."""
-        await self.listings.update_one(
+        await self._bump(guild_id, listing_id, {"wishlist_count": n}, n, session)
+
+    async def _bump(self, guild_id: int, listing_id: int, inc: Doc, popularity: int,
+                    session: Any) -> None:
+        after = await self.listings.find_one_and_update(
             {"guild_id": guild_id, "listing_id": listing_id},
-            {"$inc": {"wishlist_count": n, "popularity": n}}, session=session)
+            {"$inc": {**inc, "popularity": popularity}}, return_document=ReturnDocument.AFTER,
+            session=session)
+        await self.terms.set_popularity(after, session=session)
 
     async def take_daily_slot(self, guild_id: int, user_id: int, day: str, cap: int, *,
                               session: Any) -> None:
@@ -188,29 +229,25 @@ class ListingRepo:
     async def reserve(self, guild_id: int, listing_id: int, buyer_id: int, trade_id: Any,
                       at: datetime, *, session: Any) -> bool:
         """active -> reserved for `buyer_id` (the seller cannot reserve their own listing)."""
-        result = await self.listings.update_one(
+        return await self._set_and_sync(
             {"guild_id": guild_id, "listing_id": listing_id, "status": "active",
              "seller_id": {"$ne": buyer_id}},
-            {"$set": {"status": "reserved", "buyer_id": buyer_id, "trade_id": trade_id,
-                      "updated_at": at}},
-            session=session)
-        return result.modified_count == 1
+            {"status": "reserved", "buyer_id": buyer_id, "trade_id": trade_id, "updated_at": at},
+            session) is not None
 
     async def mark_sold(self, guild_id: int, listing_id: int, buyer_id: int, price_gems: int,
                         at: datetime, *, session: Any) -> bool:
         """reserved -> sold; the sale price feeds the price hint."""
-        result = await self.listings.update_one(
+        return await self._set_and_sync(
             {"guild_id": guild_id, "listing_id": listing_id, "status": "reserved"},
-            {"$set": {"status": "sold", "buyer_id": buyer_id, "sold_price_gems": price_gems,
-                      "sold_at": at, "sold_ts": epoch_ms(at), "updated_at": at}},
-            session=session)
-        return result.modified_count == 1
+            {"status": "sold", "buyer_id": buyer_id, "sold_price_gems": price_gems,
+             "sold_at": at, "sold_ts": epoch_ms(at), "updated_at": at},
+            session) is not None
 
     async def unreserve(self, guild_id: int, listing_id: int, at: datetime, *,
                         session: Any) -> bool:
         """reserved -> active (trade cancelled); the buyer is cleared."""
-        result = await self.listings.update_one(
+        return await self._set_and_sync(
             {"guild_id": guild_id, "listing_id": listing_id, "status": "reserved"},
-            {"$set": {"status": "active", "buyer_id": None, "trade_id": None, "updated_at": at}},
-            session=session)
-        return result.modified_count == 1
+            {"status": "active", "buyer_id": None, "trade_id": None, "updated_at": at},
+            session) is not None
