@@ -2,38 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
 import textwrap
-import time
 
 import pytest
 
 from bot.store import StoreError, open_store
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A zombie is dead for our purposes.
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split()[2] != "Z"
-    except FileNotFoundError:
-        return False
-
-
-def _wait_dead(pid: int, within: float = 10.0) -> bool:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if not _alive(pid):
-            return True
-        time.sleep(0.05)
-    return False
+from tests.procs import alive, wait_dead
 
 
 async def test_server_stops_on_close_and_data_persists(tmp_path):
@@ -42,7 +19,7 @@ async def test_server_stops_on_close_and_data_persists(tmp_path):
     assert (tmp_path / "nx-27017.pid").exists()
     await store.db.write(lambda: store.db["things"].insert_one({"x": 1}))
     await store.close()
-    assert _wait_dead(pid)
+    assert wait_dead(pid)
     assert (tmp_path / "gems.db").exists()
     assert not (tmp_path / "nx-27017.pid").exists()
     async with await open_store(mongodb_uri=None, database_name="gems", data_dir=tmp_path) as again:
@@ -55,7 +32,7 @@ async def test_server_stops_when_the_body_raises(tmp_path):
     with pytest.raises(RuntimeError):
         async with store:
             raise RuntimeError("boom")
-    assert _wait_dead(pid)
+    assert wait_dead(pid)
 
 
 def test_server_dies_with_a_killed_bot_process(tmp_path):
@@ -70,10 +47,10 @@ def test_server_dies_with_a_killed_bot_process(tmp_path):
     """)
     parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     child_pid = int(parent.stdout.readline())
-    assert _alive(child_pid)
+    assert alive(child_pid)
     parent.send_signal(signal.SIGKILL)
     parent.wait()
-    assert _wait_dead(child_pid), "embedded server outlived a SIGKILLed bot"
+    assert wait_dead(child_pid), "embedded server outlived a SIGKILLed bot"
 
 
 async def test_second_store_on_same_data_dir_is_refused(tmp_path):

@@ -11,7 +11,7 @@ import asyncio
 import io
 import logging
 import re
-from typing import Any
+from typing import Any, ClassVar
 
 import discord
 
@@ -164,6 +164,23 @@ async def results_parts(
     return results_embed(result, query, settings), files, view
 
 
+class ListingButton(SafeButton, template=r"__abstract_listing_button__"):
+    """A button acting on one listing; custom id `{prefix}:{listing_id}`."""
+
+    prefix: ClassVar[str] = ""
+    label: ClassVar[str] = ""
+    style: ClassVar[discord.ButtonStyle] = discord.ButtonStyle.secondary
+
+    def __init__(self, listing_id: int) -> None:
+        super().__init__(discord.ui.Button(label=self.label, style=self.style,
+                                           custom_id=f"{self.prefix}:{listing_id}"))
+        self.listing_id = listing_id
+
+    @classmethod
+    async def from_custom_id(cls, interaction, item, match: re.Match[str]):
+        return cls(int(match["id"]))
+
+
 class ResultsButton(SafeButton, template=r"mkt:r:(?P<page>\d+):(?P<dir>prev|next):(?P<token>.+)"):
     """Prev/Next on a result page; the query travels in the custom id (or a saved-query id)."""
 
@@ -218,17 +235,10 @@ class GalleryButton(SafeButton, template=r"mkt:img:(?P<id>\d+):(?P<index>\d+):(?
         await show_listing(interaction, self.listing_id, self.index, edit=private)
 
 
-class WishlistButton(SafeButton, template=r"mkt:wish:(?P<id>\d+)"):
+class WishlistButton(ListingButton, template=r"mkt:wish:(?P<id>\d+)"):
     """Add a listing to the clicker's wishlist."""
 
-    def __init__(self, listing_id: int) -> None:
-        super().__init__(discord.ui.Button(label="♡ Wishlist", style=discord.ButtonStyle.secondary,
-                                           custom_id=f"mkt:wish:{listing_id}"))
-        self.listing_id = listing_id
-
-    @classmethod
-    async def from_custom_id(cls, interaction, item, match: re.Match[str]):
-        return cls(int(match["id"]))
+    prefix, label, style = "mkt:wish", "♡ Wishlist", discord.ButtonStyle.secondary
 
     async def run(self, interaction: discord.Interaction) -> None:
         services = services_of(interaction)
@@ -240,17 +250,10 @@ class WishlistButton(SafeButton, template=r"mkt:wish:(?P<id>\d+)"):
         await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_PINGS)
 
 
-class PublishButton(SafeButton, template=r"mkt:pub:(?P<id>\d+)"):
+class PublishButton(ListingButton, template=r"mkt:pub:(?P<id>\d+)"):
     """Publish a previewed draft (only its seller; the service checks)."""
 
-    def __init__(self, listing_id: int) -> None:
-        super().__init__(discord.ui.Button(label="Publish", style=discord.ButtonStyle.success,
-                                           custom_id=f"mkt:pub:{listing_id}"))
-        self.listing_id = listing_id
-
-    @classmethod
-    async def from_custom_id(cls, interaction, item, match: re.Match[str]):
-        return cls(int(match["id"]))
+    prefix, label, style = "mkt:pub", "Publish", discord.ButtonStyle.success
 
     async def run(self, interaction: discord.Interaction) -> None:
         services = services_of(interaction)
@@ -264,17 +267,10 @@ class PublishButton(SafeButton, template=r"mkt:pub:(?P<id>\d+)"):
         await post_published(interaction.client, result)
 
 
-class CancelButton(SafeButton, template=r"mkt:cancel:(?P<id>\d+)"):
+class CancelButton(ListingButton, template=r"mkt:cancel:(?P<id>\d+)"):
     """Discard a previewed draft."""
 
-    def __init__(self, listing_id: int) -> None:
-        super().__init__(discord.ui.Button(label="Cancel", style=discord.ButtonStyle.danger,
-                                           custom_id=f"mkt:cancel:{listing_id}"))
-        self.listing_id = listing_id
-
-    @classmethod
-    async def from_custom_id(cls, interaction, item, match: re.Match[str]):
-        return cls(int(match["id"]))
+    prefix, label, style = "mkt:cancel", "Cancel", discord.ButtonStyle.danger
 
     async def run(self, interaction: discord.Interaction) -> None:
         await services_of(interaction).marketplace.cancel_draft(
@@ -283,17 +279,10 @@ class CancelButton(SafeButton, template=r"mkt:cancel:(?P<id>\d+)"):
                                                 embed=None, attachments=[], view=None)
 
 
-class ApproveButton(SafeButton, template=r"mkt:approve:(?P<id>\d+)"):
+class ApproveButton(ListingButton, template=r"mkt:approve:(?P<id>\d+)"):
     """A moderator approves a pending listing."""
 
-    def __init__(self, listing_id: int) -> None:
-        super().__init__(discord.ui.Button(label="Approve", style=discord.ButtonStyle.success,
-                                           custom_id=f"mkt:approve:{listing_id}"))
-        self.listing_id = listing_id
-
-    @classmethod
-    async def from_custom_id(cls, interaction, item, match: re.Match[str]):
-        return cls(int(match["id"]))
+    prefix, label, style = "mkt:approve", "Approve", discord.ButtonStyle.success
 
     async def run(self, interaction: discord.Interaction) -> None:
         settings = await require_moderator(interaction)
@@ -305,17 +294,10 @@ class ApproveButton(SafeButton, template=r"mkt:approve:(?P<id>\d+)"):
         await post_published(interaction.client, result)
 
 
-class RejectButton(SafeButton, template=r"mkt:reject:(?P<id>\d+)"):
+class RejectButton(ListingButton, template=r"mkt:reject:(?P<id>\d+)"):
     """A moderator rejects a pending listing (asks for a reason first)."""
 
-    def __init__(self, listing_id: int) -> None:
-        super().__init__(discord.ui.Button(label="Reject", style=discord.ButtonStyle.danger,
-                                           custom_id=f"mkt:reject:{listing_id}"))
-        self.listing_id = listing_id
-
-    @classmethod
-    async def from_custom_id(cls, interaction, item, match: re.Match[str]):
-        return cls(int(match["id"]))
+    prefix, label, style = "mkt:reject", "Reject", discord.ButtonStyle.danger
 
     async def run(self, interaction: discord.Interaction) -> None:
         await require_moderator(interaction)

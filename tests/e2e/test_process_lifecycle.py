@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 
 import pytest
 
@@ -12,6 +11,7 @@ from bot.sandbox.harness import DiscordSandbox
 from bot.settings import Settings
 from bot.store import open_store
 from economy.repos.base import find_first
+from tests.procs import alive
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -40,22 +40,10 @@ async def test_run_bot_serves_and_stops_cleanly(tmp_path):
         task.cancel()  # what Ctrl-C / SIGTERM do
         with pytest.raises(asyncio.CancelledError):
             await task
-        await _wait_for(lambda: not _alive(server_pid))
+        await _wait_for(lambda: not alive(server_pid))
     async with await open_store(mongodb_uri=None, database_name="gems", data_dir=tmp_path) as store:
         account = await find_first(store.db["accounts"], {"guild_id": guild.id, "user_id": alice.user.id})
         assert account and account["balance"] == 5  # flushed on the way out, not lost
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split()[2] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 async def test_sync_commands_registers_every_command_per_dev_guild(tmp_path):

@@ -1,0 +1,29 @@
+"""Process helpers for lifecycle tests."""
+
+from __future__ import annotations
+
+import os
+import time
+
+
+def alive(pid: int) -> bool:
+    """True while `pid` runs (a zombie counts as dead)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def wait_dead(pid: int, within: float = 10.0) -> bool:
+    """Wait until `pid` is gone; False if it is still alive after `within` seconds."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if not alive(pid):
+            return True
+        time.sleep(0.05)
+    return False
