@@ -315,6 +315,12 @@ class MarketplaceService:
             limit=limit)
         return [Listing.model_validate(d) for d in docs]
 
+    async def pending(self, guild_id: int, *, limit: int = 25) -> list[Listing]:
+        """Listings waiting for a moderator, oldest first (the caller checked the role)."""
+        docs = await self._repo.by_status(guild_id, "pending", limit=500)
+        rows = sorted((Listing.model_validate(d) for d in docs), key=lambda r: r.listing_id)
+        return rows[:limit]
+
     async def own_choices(self, guild_id: int, seller_id: int, current: str) -> list[Listing]:
         """A member's listings for autocomplete, filtered by id or title text."""
         docs = await self._repo.by_seller(

@@ -9,7 +9,14 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs._shared.interaction import NO_PINGS, guild_id_of, reply, safe_text, services_of
+from cogs._shared.interaction import (
+    NO_PINGS,
+    guild_id_of,
+    reply,
+    require_moderator,
+    safe_text,
+    services_of,
+)
 from cogs.marketplace._render import mine_embed, wishlist_embed
 from cogs.marketplace._views import (
     deliver,
@@ -18,6 +25,7 @@ from cogs.marketplace._views import (
     preview_text,
     preview_view,
     results_parts,
+    review_view,
     show_listing,
 )
 from economy.errors import InvalidInput
@@ -205,6 +213,24 @@ class MarketplaceCog(commands.Cog):
         text = ("sent to the moderators for approval" if result.needs_approval else "live again")
         await reply(interaction, f"Listing #{listing} is {text}.", ephemeral=True)
         await post_published(self.bot, result)
+
+    @listing.command(name="queue", description="Moderators: listings waiting for approval")
+    async def queue(self, interaction: discord.Interaction):
+        settings = await require_moderator(interaction)
+        services, guild_id = services_of(interaction), guild_id_of(interaction)
+        waiting = await services.marketplace.pending(guild_id)
+        if not waiting:
+            await reply(interaction, "No listings are waiting for review.", ephemeral=True)
+            return
+        first = waiting[0]
+        embed, files, _ = await detail_parts(self.bot, first, settings, 0)
+        others = ", ".join(f"#{row.listing_id}" for row in waiting[1:])
+        text = f"{len(waiting)} listing(s) waiting for review. Oldest first:"
+        if others:
+            text += f" (then {others} — run `/listing queue` again after deciding)"
+        await interaction.response.send_message(text, embed=embed, files=files,
+                                                view=review_view(first.listing_id),
+                                                ephemeral=True, allowed_mentions=NO_PINGS)
 
     @listing.command(name="mine", description="Your listings and their status")
     async def mine(self, interaction: discord.Interaction):

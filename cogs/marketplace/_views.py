@@ -68,9 +68,7 @@ async def post_published(client: discord.Client, result: PublishResult) -> None:
             channel = _channel(client, settings.marketplace_queue_channel_id)
             if channel is not None:
                 embed, files, _ = await detail_parts(client, listing, settings, 0)
-                view = discord.ui.View(timeout=None)
-                view.add_item(ApproveButton(listing.listing_id))
-                view.add_item(RejectButton(listing.listing_id))
+                view = review_view(listing.listing_id)
                 await channel.send(content="New listing waiting for review:", embed=embed,
                                    files=files, view=view, allowed_mentions=NO_PINGS)
         else:
@@ -82,6 +80,14 @@ async def post_published(client: discord.Client, result: PublishResult) -> None:
     except discord.HTTPException:
         log.warning("could not post listing %s in guild %s", listing.listing_id, listing.guild_id)
     await deliver(client, result.notices)
+
+
+def review_view(listing_id: int) -> discord.ui.View:
+    """Approve / Reject for a pending listing (moderators)."""
+    view = discord.ui.View(timeout=None)
+    view.add_item(ApproveButton(listing_id))
+    view.add_item(RejectButton(listing_id))
+    return view
 
 
 def _channel(client: discord.Client, channel_id: int | None) -> Any:

@@ -127,6 +127,11 @@ class ListingRepo:
             {"guild_id": guild_id, "seller_id": seller_id, "status": {"$in": list(statuses)}},
             sort={"created_ts": DESCENDING}, limit=limit)
 
+    async def by_status(self, guild_id: int, status: str, *, limit: int) -> list[Doc]:
+        """Listings in one status (e.g. the approval queue), unordered."""
+        return await find_docs(self.listings, {"guild_id": guild_id, "status": status},
+                               limit=limit)
+
     async def count_open(self, guild_id: int, seller_id: int) -> int:
         """A member's listings that hold a slot (pending, active, reserved)."""
         return await count(self.listings, {"guild_id": guild_id, "seller_id": seller_id,
