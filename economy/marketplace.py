@@ -78,6 +78,10 @@ class _Lost(Exception):
     """A guarded transition inside a transaction matched nothing (abort and explain)."""
 
 
+class _OverCap(Exception):
+    """Publishing would exceed the member's open-listing limit (abort the transaction)."""
+
+
 def categories(settings: GuildSettings) -> tuple[str, ...]:
     """The categories members may list in (the guild's own list, else the default set)."""
     return tuple(settings.marketplace_categories) or default_categories()
@@ -192,6 +196,12 @@ class MarketplaceService:
                 set_=set_, where={"seller_id": listing.seller_id}, session=session)
             if after is None:
                 raise _Lost
+            # Checked again inside the transaction, after its writes: two publishes by one member
+            # both write that member's daily-slot document, so on MongoDB they conflict and one
+            # retries (no write skew); on the embedded store writes are serialized anyway.
+            if await repo.count_open(guild_id, listing.seller_id,
+                                     session=session) > settings.max_active_listings:
+                raise _OverCap
             return after
 
         try:
@@ -203,6 +213,9 @@ class MarketplaceService:
                            "and reached that limit.", retry_at=tomorrow) from None
         except _Lost:
             raise InvalidInput("This listing changed meanwhile (already published?).") from None
+        except _OverCap:
+            raise InvalidInput(f"You already have {settings.max_active_listings} open listings "
+                               "(the limit). Withdraw one or wait for a sale.") from None
         notices = [] if approval else await self._alert_notices(after)
         return PublishResult(listing=after, needs_approval=approval, notices=notices)
 
@@ -648,8 +661,7 @@ class MarketplaceService:
 
     async def _check_open_cap(self, guild_id: int, seller_id: int,
                               settings: GuildSettings) -> None:
-        # A read, then the write: two publishes racing could overshoot by one, which is harmless
-        # (the daily quota, which is guarded in the write, bounds abuse).
+        # A friendly early answer; the binding check runs inside the publishing transaction.
         open_now = await self._repo.count_open(guild_id, seller_id)
         if open_now >= settings.max_active_listings:
             raise InvalidInput(f"You already have {open_now} open listings (the limit is "

@@ -155,6 +155,17 @@ async def test_concurrent_publishes_respect_the_daily_quota(services):
     assert all(isinstance(r, Cooldown) for r in results if isinstance(r, Exception))
 
 
+async def test_concurrent_publishes_respect_the_open_listing_cap(services):
+    drafts = [await draft(services) for _ in range(5)]
+    await setting(services, "max_active_listings", "2")
+    results = await asyncio.gather(
+        *[services.marketplace.publish(G, ALICE, d.listing_id) for d in drafts],
+        return_exceptions=True)
+    assert sum(not isinstance(r, Exception) for r in results) == 2, results
+    assert all(isinstance(r, InvalidInput) for r in results if isinstance(r, Exception))
+    assert len([r for r in await services.marketplace.mine(G, ALICE) if r.status == "active"]) == 2
+
+
 async def test_approval_flow(services):
     await setting(services, "marketplace_approval", "on")
     await services.marketplace.add_alert(G, CAROL, keywords="sapphire", category=None,

@@ -113,8 +113,10 @@ async def find_first(
     return docs[0] if docs else None
 
 
-async def count(collection: AsyncCollection, match: Doc) -> int:
+async def count(
+    collection: AsyncCollection, match: Doc, *, session: AsyncClientSession | None = None
+) -> int:
     """How many documents match (index-backed on both stores)."""
-    cursor = await collection.aggregate([{"$match": match}, {"$count": "n"}])
+    cursor = await collection.aggregate([{"$match": match}, {"$count": "n"}], session=session)
     docs = await cursor.to_list()
     return docs[0]["n"] if docs else 0

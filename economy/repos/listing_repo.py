@@ -132,10 +132,14 @@ class ListingRepo:
         return await find_docs(self.listings, {"guild_id": guild_id, "status": status},
                                limit=limit)
 
-    async def count_open(self, guild_id: int, seller_id: int) -> int:
-        """A member's listings that hold a slot (pending, active, reserved)."""
+    async def count_open(self, guild_id: int, seller_id: int, *, session: Any = None) -> int:
+        """A member's listings that hold a slot (pending, active, reserved).
+
+        With a session (after the transaction's first write) it sees that transaction's writes.
+        """
         return await count(self.listings, {"guild_id": guild_id, "seller_id": seller_id,
-                                           "status": {"$in": list(OPEN_STATUSES)}})
+                                           "status": {"$in": list(OPEN_STATUSES)}},
+                           session=session)
 
     async def sold_prices(self, guild_id: int, category: str, conditions: tuple[str, ...],
                           *, limit: int = 50) -> list[int]:
