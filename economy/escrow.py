@@ -328,8 +328,7 @@ class EscrowService:
                              tracking: str | None = None) -> TradeResult:
         """The seller says the item is on its way; the auto-release timer starts."""
         trade = await self._trade(guild_id, trade_id)
-        if actor_id != trade.seller_id:
-            raise NotPermitted("Only the seller can mark this trade as delivered.")
+        self.check_can_deliver(trade, actor_id)
         tracking = clean_text(tracking, TEXT_MAX, "tracking note")
         settings = await self._settings.get(guild_id)
         now = self._clock.now()
@@ -339,6 +338,14 @@ class EscrowService:
                                        remind_at=release_at - timedelta(hours=24))}
         return await self._simple(trade, ("reserved",), "delivered", actor_id, fields,
                                   "This trade can't be marked delivered now.", note=tracking)
+
+    @staticmethod
+    def check_can_deliver(trade: Trade, actor_id: int) -> None:
+        """Raise NotPermitted/TradeUnavailable unless `actor_id` may mark `trade` delivered now
+        (lets the bot refuse before it asks for a tracking note)."""
+        if actor_id != trade.seller_id:
+            raise NotPermitted("Only the seller can mark this trade as delivered.")
+        EscrowService._expect(trade, ("reserved",), "This trade can't be marked delivered now.")
 
     async def confirm(self, guild_id: int, trade_id: int, actor_id: int) -> TradeResult:
         """The buyer confirms receipt: held GEMS go to the seller minus the fee."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from typing import Literal
 
 import discord
@@ -19,7 +20,7 @@ from cogs._shared.interaction import (
     services_of,
 )
 from cogs.trades._render import profile_embed, trade_embed, trade_list_embed
-from cogs.trades._views import card_view, offer_view
+from cogs.trades._views import offer_view
 from economy.errors import InvalidInput
 from economy.settings import MAX_AMOUNT
 
@@ -104,7 +105,7 @@ class TradesCog(commands.Cog):
         text = await services.escrow.export_csv(guild_id, interaction.user.id)
         await interaction.response.send_message(
             "Here are all trades of this server.", ephemeral=True, allowed_mentions=NO_PINGS,
-            file=discord.File(_bytes(text), filename=f"trades-{guild_id}.csv"))
+            file=discord.File(io.BytesIO(text.encode("utf-8")), filename=f"trades-{guild_id}.csv"))
 
 
 class DisputesCog(commands.Cog):
@@ -157,10 +158,3 @@ class DisputesCog(commands.Cog):
         await self.bot.trade_rooms.resolved(result.trade)
 
 
-def _bytes(text: str):
-    import io
-
-    return io.BytesIO(text.encode("utf-8"))
-
-
-__all__ = ["DisputesCog", "TradesCog", "card_view"]

@@ -129,8 +129,7 @@ class TradeActionButton(SafeButton, template=r"trade:act:(?P<trade>\d+):(?P<acti
         escrow, user = services.escrow, interaction.user.id
         trade = await escrow.get(guild_id, self.trade_id, user)  # parties only
         if self.action == "deliver":
-            if trade.seller_id != user:
-                await escrow.mark_delivered(guild_id, self.trade_id, user)  # raises NotPermitted
+            escrow.check_can_deliver(trade, user)
             await interaction.response.send_modal(DeliveredModal(self.trade_id))
             return
         if self.action == "dispute":
