@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pymongo.errors import DuplicateKeyError
 
 from economy.clock import Clock
 from economy.errors import (
@@ -438,8 +439,6 @@ class EscrowService:
     async def rate(self, guild_id: int, trade_id: int, rater_id: int, stars: int,
                    text: str | None = None) -> Trade:
         """Rate the other side of a finished trade, once."""
-        from pymongo.errors import DuplicateKeyError
-
         trade = await self._trade(guild_id, trade_id)
         role = trade.role_of(rater_id)
         if role is None:

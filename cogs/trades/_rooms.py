@@ -172,7 +172,7 @@ class TradeRooms:
     async def queue(self, trade: Trade, text: str, *, files: list[discord.File] | None = None) -> None:
         """A message in the moderators' queue channel (disputes, flags)."""
         settings = await self._services.settings.get(trade.guild_id)
-        channel_id = settings.dispute_channel_id or getattr(settings, "marketplace_queue_channel_id", None)
+        channel_id = settings.dispute_channel_id or settings.marketplace_queue_channel_id
         channel = await self._channel(channel_id)
         if channel is None:
             log.info("no dispute channel configured in guild %s", trade.guild_id)
