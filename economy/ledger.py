@@ -36,14 +36,17 @@ TREASURY_ID = 0  # the guild treasury's account (a system account: never on lead
 MULTIPLIED_KINDS = frozenset({"earn", "activity", "daily", "reward"})
 
 
-def check_amount(amount: object, *, limit: int = MAX_AMOUNT) -> int:
-    """Return `amount` if it is a whole number in 1..limit, else raise InvalidAmount."""
+def check_amount(amount: object, *, limit: int = MAX_AMOUNT, what: str = "amount") -> int:
+    """Return `amount` if it is a whole number in 1..limit, else raise InvalidAmount.
+
+    `what` names the value in the message ("amount", "GEMS price", ...).
+    """
     if isinstance(amount, bool) or not isinstance(amount, int):
-        raise InvalidAmount("Amounts are whole numbers of GEMS, like 25.")
+        raise InvalidAmount(f"The {what} must be a whole number of GEMS, like 25.")
     if amount <= 0:
-        raise InvalidAmount("The amount must be at least 1.")
+        raise InvalidAmount(f"The {what} must be at least 1.")
     if amount > limit:
-        raise InvalidAmount(f"The amount can be at most {limit:,}.")
+        raise InvalidAmount(f"The {what} can be at most {limit:,}.")
     return amount
 
 

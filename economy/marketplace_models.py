@@ -17,7 +17,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from economy.errors import InvalidAmount, InvalidInput
-from economy.settings import MAX_AMOUNT
+from economy.ledger import check_amount
 
 TITLE_MIN, TITLE_MAX = 3, 100
 DESCRIPTION_MIN, DESCRIPTION_MAX = 1, 2000
@@ -289,15 +289,7 @@ def parse_tags(text: str | None) -> tuple[str, ...]:
 
 def check_price_gems(value: object) -> int | None:
     """None, or a whole number of GEMS in 1..MAX_AMOUNT."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidAmount("The GEMS price must be a whole number, like 250.")
-    if value <= 0:
-        raise InvalidAmount("The GEMS price must be at least 1.")
-    if value > MAX_AMOUNT:
-        raise InvalidAmount(f"The GEMS price can be at most {MAX_AMOUNT:,}.")
-    return value
+    return None if value is None else check_amount(value, what="GEMS price")
 
 
 def parse_usd(text: str | None) -> int | None:

@@ -88,7 +88,7 @@ async def test_offer_bad_input_changes_nothing(gc):
         ({"member": gc["otherbot"], "price": 5}, "Bots don't trade"),
         ({"member": gc["bob"], "price": 0}, "at least 1"),
         ({"member": gc["bob"], "price": 2**63}, "at most"),
-        ({"member": gc["bob"], "price": 2.5}, "whole numbers"),
+        ({"member": gc["bob"], "price": 2.5}, "whole number"),
     ]:
         r = await gc.slash("alice", "trades offer", description="a ring", **options)
         assert r.ephemeral and expected in r.content, (options, r.content)
