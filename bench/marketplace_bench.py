@@ -90,12 +90,11 @@ async def seed(db, guild_id: int, n: int, noise: int, rnd: random.Random) -> Non
             "images": [{"image_id": f"bench{i % IMAGES}", "width": 400, "height": 300}],
             "keywords": listing_keywords(title, tags, category, (("metal", "gold"),), " ".join(words))
             + (["zircon"] if i + 1 in rare_ids else []),
-            "created_at": listed, "created_ts": epoch_ms(listed), "updated_at": listed,
-            "listed_at": listed, "listed_ts": epoch_ms(listed),
-            "expires_at": listed + timedelta(days=30),
+            "created_ts": epoch_ms(listed), "updated_ts": epoch_ms(listed), "version": 0,
+            "listed_ts": epoch_ms(listed),
             "expires_ts": epoch_ms(listed + timedelta(days=30)),
             "remind_ts": epoch_ms(listed + timedelta(days=28)), "reminded": False,
-            "sold_at": None, "sold_ts": None, "views": views, "wishlist_count": wishes,
+            "sold_ts": None, "views": views, "wishlist_count": wishes,
             "popularity": views + wishes,
         })
         if len(batch) == 10_000:

@@ -48,3 +48,11 @@ class InvalidInput(GemsError):
 
 class IdempotencyConflict(GemsError):
     """An idempotency key was reused for a different operation."""
+
+
+class OutcomeUnknown(GemsError):
+    """The store could not confirm whether a money movement committed.
+
+    The operation's idempotency key makes a retry safe; the member is told to check their
+    history rather than that it failed.
+    """

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
@@ -38,6 +39,8 @@ from economy.repos.trade_repo import TradeRepo
 from economy.settings import GuildSettings, SettingsService
 from economy.text import clean_text
 
+log = logging.getLogger(__name__)
+
 OPEN_STATUSES = ("offered", "reserved", "delivered", "disputed")
 HELD_STATUSES = ("reserved", "delivered")
 FINAL_STATUSES = ("completed", "cancelled", "resolved", "declined", "expired")
@@ -46,8 +49,33 @@ REASON_MAX = 500
 TEXT_MAX = 300
 
 
+RETRIES = 5  # re-reads of a trade another writer changed between our read and our write
+
+
 class TradeUnavailable(GemsError):
     """The listing or trade is not in a state that allows this action any more."""
+
+
+class QuoteChanged(TradeUnavailable):
+    """What the member confirmed (a price, a listing version) is no longer what is on offer."""
+
+
+class _StaleTrade(GemsError):
+    """A guarded trade write missed: someone wrote the trade after we read it (retry)."""
+
+    def __init__(self) -> None:
+        super().__init__("This trade changed meanwhile; please try again.")
+
+
+class _Unreserved(GemsError):
+    """The listing's guarded reservation missed inside the purchase transaction."""
+
+    def __init__(self) -> None:
+        super().__init__("This listing is no longer available as quoted.")
+
+
+class ListingOutOfStep(GemsError):
+    """A settlement found the trade's listing not reserved for that trade; nothing moved."""
 
 
 class ListingGate(Protocol):
@@ -56,12 +84,13 @@ class ListingGate(Protocol):
     async def get(self, guild_id: int, listing_id: int) -> Doc | None: ...
 
     async def reserve(self, guild_id: int, listing_id: int, buyer_id: int, trade_id: int,
-                      at: datetime, *, session: Any) -> bool: ...
+                      at: datetime, *, session: Any, price_gems: int | None = None,
+                      version: int | None = None) -> bool: ...
 
     async def mark_sold(self, guild_id: int, listing_id: int, buyer_id: int, price_gems: int,
-                        at: datetime, *, session: Any) -> bool: ...
+                        at: datetime, *, trade_id: int, session: Any) -> bool: ...
 
-    async def unreserve(self, guild_id: int, listing_id: int, at: datetime, *,
+    async def unreserve(self, guild_id: int, listing_id: int, at: datetime, *, trade_id: int,
                         session: Any) -> bool: ...
 
 
@@ -117,6 +146,7 @@ class Trade(BaseModel):
     completed_at: datetime | None = None
     offer_expires_at: datetime | None = None
     updated_at: datetime | None = None
+    version: int = 0
     cancel_buyer: bool = False
     cancel_seller: bool = False
     dispute: dict[str, Any] | None = None
@@ -185,6 +215,7 @@ class PurchaseQuote(BaseModel):
     listing_id: int
     title: str
     price: int
+    version: int
     fee: int
     seller_id: int
     seller_rating: RatingSummary
@@ -227,7 +258,8 @@ class EscrowService:
         price = listing["price_gems"]
         return PurchaseQuote(
             listing_id=listing_id, title=listing.get("title", f"Listing #{listing_id}"),
-            price=price, fee=fee_for(price, settings.escrow_fee_bps),
+            price=price, version=int(listing.get("version", 0)),
+            fee=fee_for(price, settings.escrow_fee_bps),
             seller_id=listing["seller_id"],
             seller_rating=await self.rating_summary(guild_id, listing["seller_id"]),
             balance=await self._ledger.balance(guild_id, buyer_id),
@@ -247,14 +279,22 @@ class EscrowService:
             raise InvalidInput("This listing has no GEMS price, so it can't be bought with escrow.")
         return listing
 
-    async def buy_listing(self, guild_id: int, buyer_id: int, listing_id: int) -> TradeResult:
+    async def buy_listing(self, guild_id: int, buyer_id: int, listing_id: int, *,
+                          expected_price: int | None = None,
+                          expected_version: int | None = None) -> TradeResult:
         """Reserve a listing: the buyer's GEMS go on hold and the listing becomes reserved.
 
-        When several buyers race, exactly one wins; the others get TradeUnavailable and keep
-        their GEMS.
+        `expected_price`/`expected_version` are the quote the buyer confirmed (they travel in
+        the Confirm button). The reservation is guarded by them inside the transaction, so a
+        seller's edit between quote and confirm — even at the same moment — is refused with
+        QuoteChanged and nothing is held. Without a quote the price read here is the guard.
+        When several buyers race, exactly one wins; the others keep their GEMS.
         """
         listing = await self._buyable_listing(guild_id, buyer_id, listing_id)
         price = listing["price_gems"]
+        if expected_price is not None:
+            self._check_quote(listing, expected_price, expected_version)
+            price = expected_price
         settings = await self._settings.get(guild_id)
         await self._check_limits(guild_id, buyer_id, listing["seller_id"], price, settings)
         trade_id = await self._repo.next_trade_id(guild_id)
@@ -266,13 +306,33 @@ class EscrowService:
         assert gate is not None
 
         async def reserve(session: Any) -> None:
-            if not await gate.reserve(guild_id, listing_id, buyer_id, trade_id, now, session=session):
-                raise TradeUnavailable("Sorry, someone else just bought this listing.")
+            if not await gate.reserve(guild_id, listing_id, buyer_id, trade_id, now,
+                                      session=session, price_gems=price,
+                                      version=expected_version):
+                raise _Unreserved
             await self._repo.insert(doc, _event(now, "reserved", buyer_id), session=session)
 
-        await self._ledger.hold(guild_id, buyer_id, price, key=f"trade:{trade_id}:hold",
-                                ref=f"trade:{trade_id}", also=reserve)
+        try:
+            await self._ledger.hold(guild_id, buyer_id, price, key=f"trade:{trade_id}:hold",
+                                    ref=f"trade:{trade_id}", also=reserve)
+        except _Unreserved:
+            # Say why: sold to someone else, or the price/listing changed under the quote.
+            fresh = await self._buyable_listing(guild_id, buyer_id, listing_id)
+            self._check_quote(fresh, price, expected_version)
+            raise TradeUnavailable("Sorry, someone else just bought this listing.") from None
         return TradeResult(trade=await self._trade(guild_id, trade_id))
+
+    @staticmethod
+    def _check_quote(listing: Doc, price: int, version: int | None) -> None:
+        """Raise QuoteChanged when the listing no longer matches what the buyer confirmed."""
+        current = listing.get("price_gems")
+        if current != price:
+            raise QuoteChanged(
+                f"The price changed from {price:,} to {current or 0:,} — press **Buy** again to "
+                "see the new price. Nothing was charged.")
+        if version is not None and int(listing.get("version", 0)) != version:
+            raise QuoteChanged("This listing changed since you pressed **Buy** — press **Buy** "
+                               "again to see it as it is now. Nothing was charged.")
 
     async def offer(self, guild_id: int, seller_id: int, buyer_id: int, price: int,
                     description: str) -> Trade:
@@ -293,27 +353,43 @@ class EscrowService:
             lambda session: self._repo.insert(doc, _event(now, "offered", seller_id), session=session))
         return await self._trade(guild_id, trade_id)
 
-    async def accept(self, guild_id: int, trade_id: int, actor_id: int) -> TradeResult:
-        """The buyer accepts a direct offer: their GEMS go on hold."""
+    async def accept(self, guild_id: int, trade_id: int, actor_id: int, *,
+                     expected_price: int | None = None) -> TradeResult:
+        """The buyer accepts a direct offer: their GEMS go on hold.
+
+        `expected_price` is the price the buyer was shown (it travels in the Accept button);
+        when it differs from the trade's, nothing is charged.
+        """
         trade = await self._trade(guild_id, trade_id)
         if actor_id != trade.buyer_id:
             raise NotPermitted("Only the member this offer was made to can accept it.")
         self._expect(trade, ("offered",), "This offer is no longer open.")
+        if expected_price is not None and expected_price != trade.price:
+            raise QuoteChanged(f"This offer is for {trade.price:,}, not the {expected_price:,} "
+                               "you confirmed; nothing was charged.")
         settings = await self._settings.get(guild_id)
         await self._check_limits(guild_id, trade.buyer_id, trade.seller_id, trade.price, settings)
-        now = self._clock.now()
-        deliver_by = now + timedelta(days=settings.escrow_delivery_days)
 
-        async def mark(session: Any) -> None:
-            if not await self._repo.transition(
-                guild_id, trade_id, from_status=("offered",), to_status="reserved",
-                fields={"times": trade.times(now, deliver_by=deliver_by, offer_expires_at=None)},
-                event=_event(now, "accepted", actor_id), session=session,
-            ):
-                raise TradeUnavailable("This offer is no longer open.")
+        async def attempt(current: Trade) -> None:
+            self._expect(current, ("offered",), "This offer is no longer open.")
+            now = self._clock.now()
+            deliver_by = now + timedelta(days=settings.escrow_delivery_days)
 
-        await self._ledger.hold(guild_id, trade.buyer_id, trade.price,
-                                key=f"trade:{trade_id}:hold", ref=f"trade:{trade_id}", also=mark)
+            async def mark(session: Any) -> None:
+                if not await self._repo.transition(
+                    guild_id, trade_id, from_status=("offered",), to_status="reserved",
+                    fields={"times": current.times(now, deliver_by=deliver_by,
+                                                   offer_expires_at=None)},
+                    event=_event(now, "accepted", actor_id), version=current.version,
+                    session=session,
+                ):
+                    raise _StaleTrade
+
+            await self._ledger.hold(guild_id, current.buyer_id, current.price,
+                                    key=f"trade:{trade_id}:hold", ref=f"trade:{trade_id}",
+                                    also=mark)
+
+        await self._retrying(trade, attempt)
         return TradeResult(trade=await self._trade(guild_id, trade_id))
 
     async def decline(self, guild_id: int, trade_id: int, actor_id: int) -> TradeResult:
@@ -321,7 +397,7 @@ class EscrowService:
         trade = await self._trade(guild_id, trade_id)
         if trade.role_of(actor_id) is None:
             raise NotPermitted("Only the two members of this offer can decline it.")
-        return await self._simple(trade, ("offered",), "declined", actor_id, {},
+        return await self._simple(trade, ("offered",), "declined", actor_id,
                                   "This offer is no longer open.")
 
     # --- moving trades along ----------------------------------------------------------------
@@ -334,11 +410,11 @@ class EscrowService:
         settings = await self._settings.get(guild_id)
         now = self._clock.now()
         release_at = now + timedelta(days=settings.escrow_auto_release_days)
-        fields = {"tracking": tracking, "reminder_sent": False,
-                  "times": trade.times(now, delivered_at=now, release_at=release_at,
-                                       remind_at=release_at - timedelta(hours=24))}
-        return await self._simple(trade, ("reserved",), "delivered", actor_id, fields,
-                                  "This trade can't be marked delivered now.", note=tracking)
+        return await self._simple(
+            trade, ("reserved",), "delivered", actor_id, "This trade can't be marked delivered now.",
+            fields={"tracking": tracking, "reminder_sent": False}, note=tracking,
+            times={"delivered_at": now, "release_at": release_at,
+                   "remind_at": release_at - timedelta(hours=24)})
 
     @staticmethod
     def check_can_deliver(trade: Trade, actor_id: int) -> None:
@@ -396,9 +472,9 @@ class EscrowService:
         evidence = list(evidence or [])[:5]
         now = self._clock.now()
         dispute = {"opened_by": actor_id, "reason": reason, "evidence": evidence, "opened_at": now}
-        return await self._simple(trade, HELD_STATUSES, "disputed", actor_id, {"dispute": dispute},
+        return await self._simple(trade, HELD_STATUSES, "disputed", actor_id,
                                   "Disputes can only be opened while the GEMS are still held.",
-                                  note=reason)
+                                  fields={"dispute": dispute}, note=reason)
 
     async def resolve(self, guild_id: int, trade_id: int, moderator_id: int,
                       outcome: Literal["refund", "release", "split"], *, percent: int | None = None,
@@ -425,15 +501,15 @@ class EscrowService:
         resolution = {"outcome": outcome, "percent": percent, "to_seller": to_seller,
                       "fee": fee_for(to_seller, trade.fee_bps), "note": note,
                       "moderator_id": moderator_id, "at": self._clock.now()}
-        result = await self._settle(trade, to_seller=to_seller, to_status="resolved",
-                                    from_status=("disputed",), actor_id=moderator_id,
-                                    event=f"resolved: {outcome}" + (f" {percent}%" if outcome == "split" else ""),
-                                    fields={"resolution": resolution}, note=note)
-        if result.changed:
-            await self._repo.log({"guild_id": guild_id, "at": resolution["at"],
-                                  "actor_id": moderator_id, "action": "dispute.resolve",
-                                  "target": f"trade:{trade_id}", "details": resolution})
-        return result
+        # The audit-log record is written in the settlement's own transaction: a crash can't
+        # leave a resolution without its record.
+        record = {"guild_id": guild_id, "at": resolution["at"], "actor_id": moderator_id,
+                  "action": "dispute.resolve", "target": f"trade:{trade_id}",
+                  "details": resolution}
+        return await self._settle(trade, to_seller=to_seller, to_status="resolved",
+                                  from_status=("disputed",), actor_id=moderator_id,
+                                  event=f"resolved: {outcome}" + (f" {percent}%" if outcome == "split" else ""),
+                                  fields={"resolution": resolution}, note=note, audit=record)
 
     # --- ratings ----------------------------------------------------------------------------
     async def rate(self, guild_id: int, trade_id: int, rater_id: int, stars: int,
@@ -531,11 +607,10 @@ class EscrowService:
                 if result:
                     events.append(SweepEvent(kind="offer_expired", trade=result))
             for doc in await self._repo.due(guild_id, "reserved", "times.deliver_by", now):
-                trade = Trade.model_validate(doc)
-                result = await self._settle(trade, to_seller=0, to_status="cancelled",
-                                            from_status=("reserved",), actor_id=None,
-                                            event="auto-cancelled: not delivered in time")
-                if result.changed:
+                result = await self._timer_settle(doc, to_seller=0, to_status="cancelled",
+                                                  from_status=("reserved",),
+                                                  event="auto-cancelled: not delivered in time")
+                if result and result.changed:
                     events.append(SweepEvent(kind="auto_cancel", trade=result.trade))
             for doc in await self._repo.due(guild_id, "delivered", "times.remind_at", now,
                                             {"reminder_sent": False}):
@@ -545,13 +620,22 @@ class EscrowService:
                     events.append(SweepEvent(kind="release_reminder",
                                              trade=await self._trade(guild_id, doc["trade_id"])))
             for doc in await self._repo.due(guild_id, "delivered", "times.release_at", now):
-                trade = Trade.model_validate(doc)
-                result = await self._settle(trade, to_seller=trade.price, to_status="completed",
-                                            from_status=("delivered",), actor_id=None,
-                                            event="auto-released: buyer did not respond")
-                if result.changed:
+                result = await self._timer_settle(doc, to_seller=doc["price"], to_status="completed",
+                                                  from_status=("delivered",),
+                                                  event="auto-released: buyer did not respond")
+                if result and result.changed:
                     events.append(SweepEvent(kind="auto_release", trade=result.trade, flags=result.flags))
         return events
+
+    async def _timer_settle(self, doc: Doc, **settle: Any) -> TradeResult | None:
+        """A timer's settlement; one trade whose listing is out of step is logged and skipped,
+        so it cannot stop the sweep for every other trade."""
+        try:
+            return await self._settle(Trade.model_validate(doc), actor_id=None, **settle)
+        except ListingOutOfStep as error:
+            log.error("sweep skipped trade %s/%s: %s", doc["guild_id"], doc["trade_id"],
+                      error.message)
+            return None
 
     # --- internals --------------------------------------------------------------------------
     async def _trade(self, guild_id: int, trade_id: int) -> Trade:
@@ -566,66 +650,110 @@ class EscrowService:
             raise TradeUnavailable(f"{message} (trade #{trade.trade_id} is {trade.status}.)")
 
     async def _simple(self, trade: Trade, from_status: tuple[str, ...], to_status: str,
-                      actor_id: int, fields: Doc, message: str, note: str | None = None) -> TradeResult:
-        """A transition that moves no GEMS."""
-        self._expect(trade, from_status, message)
-        now = self._clock.now()
-        applied = await self._repo.transition(
-            trade.guild_id, trade.trade_id, from_status=from_status, to_status=to_status,
-            fields={"times": trade.times(now), **fields}, event=_event(now, to_status, actor_id, note),
-        )
-        fresh = await self._trade(trade.guild_id, trade.trade_id)
-        if not applied:
-            raise TradeUnavailable(f"{message} (trade #{trade.trade_id} is {fresh.status}.)")
-        return TradeResult(trade=fresh)
+                      actor_id: int, message: str, *, fields: Doc | None = None,
+                      times: Doc | None = None, note: str | None = None) -> TradeResult:
+        """A transition that moves no GEMS; `times` are changes to the trade's dates."""
+
+        async def attempt(current: Trade) -> None:
+            self._expect(current, from_status, message)
+            now = self._clock.now()
+            if not await self._repo.transition(
+                current.guild_id, current.trade_id, from_status=from_status, to_status=to_status,
+                fields={"times": current.times(now, **(times or {})), **(fields or {})},
+                event=_event(now, to_status, actor_id, note), version=current.version,
+            ):
+                raise _StaleTrade
+
+        await self._retrying(trade, attempt)
+        return TradeResult(trade=await self._trade(trade.guild_id, trade.trade_id))
+
+    async def _retrying(self, trade: Trade, attempt: Any) -> None:
+        """Run `attempt(trade)`; when its guarded write misses, re-read the trade and retry.
+
+        `attempt` checks the status it needs first, so a trade that moved on is refused with
+        that status; one that was only written (a vote, a room id) is retried on the new read.
+        """
+        for _ in range(RETRIES):
+            try:
+                await attempt(trade)
+                return
+            except _StaleTrade:
+                trade = await self._trade(trade.guild_id, trade.trade_id)
+        raise TradeUnavailable("This trade is changing quickly right now; please try again.")
 
     async def _timer_transition(self, doc: Doc, from_status: tuple[str, ...], to_status: str,
                                 event: str) -> Trade | None:
         now = self._clock.now()
-        times = Trade.model_validate(doc).times(now)
+        trade = Trade.model_validate(doc)
+        # A miss means someone else moved the trade since the sweep read it; the next sweep
+        # reads it again.
         if await self._repo.transition(doc["guild_id"], doc["trade_id"], from_status=from_status,
-                                       to_status=to_status, fields={"times": times},
-                                       event=_event(now, event, None)):
+                                       to_status=to_status, fields={"times": trade.times(now)},
+                                       event=_event(now, event, None), version=trade.version):
             return await self._trade(doc["guild_id"], doc["trade_id"])
         return None
 
     async def _settle(
         self, trade: Trade, *, to_seller: int, to_status: str, from_status: tuple[str, ...],
         actor_id: int | None, event: str, fields: Doc | None = None, note: str | None = None,
-        extra_guard: Doc | None = None,
+        extra_guard: Doc | None = None, audit: Doc | None = None,
     ) -> TradeResult:
-        """Release/refund/split the held GEMS and move the trade (and listing), atomically."""
+        """Release/refund/split the held GEMS and move the trade (and listing), atomically.
+
+        Everything the settlement records is in its one transaction: the trade transition
+        (guarded by the status and version read), the listing's sold/unreserved transition (a
+        miss aborts), the audit-log record and the ledger legs.
+        """
         guild_id, trade_id = trade.guild_id, trade.trade_id
-        now = self._clock.now()
         fee = fee_for(to_seller, trade.fee_bps)
         done = to_status in ("completed", "resolved")
-        set_fields = {**(fields or {}),
-                      "times": trade.times(now, completed_at=now if done else trade.completed_at)}
         listing_gate = self._listings if trade.listing_id is not None else None
         repo = self._repo
+        changed = False
+        for _ in range(RETRIES):
+            if trade.status not in from_status:
+                break
+            now = self._clock.now()
+            current = trade
+            set_fields = {**(fields or {}), "times": current.times(
+                now, completed_at=now if done else current.completed_at)}
 
-        async def transition(session: Any) -> None:
-            if not await repo.transition(guild_id, trade_id, from_status=from_status,
-                                         to_status=to_status, fields=set_fields,
-                                         event=_event(now, event, actor_id, note),
-                                         session=session, extra_guard=extra_guard):
-                raise TradeUnavailable("This trade was just settled by someone else.")
-            if listing_gate is not None:
-                if to_seller > 0:
-                    await listing_gate.mark_sold(guild_id, trade.listing_id, trade.buyer_id,
-                                                 trade.price, now, session=session)
-                else:
-                    await listing_gate.unreserve(guild_id, trade.listing_id, now, session=session)
+            async def transition(session: Any, current: Trade = current, now: datetime = now,
+                                 set_fields: Doc = set_fields) -> None:
+                if not await repo.transition(guild_id, trade_id, from_status=from_status,
+                                             to_status=to_status, fields=set_fields,
+                                             event=_event(now, event, actor_id, note),
+                                             version=current.version, session=session,
+                                             extra_guard=extra_guard):
+                    raise _StaleTrade
+                if listing_gate is not None:
+                    moved = await (
+                        listing_gate.mark_sold(guild_id, current.listing_id, current.buyer_id,
+                                               current.price, now, trade_id=trade_id,
+                                               session=session)
+                        if to_seller > 0 else
+                        listing_gate.unreserve(guild_id, current.listing_id, now,
+                                               trade_id=trade_id, session=session))
+                    if not moved:
+                        raise ListingOutOfStep(
+                            f"Listing #{current.listing_id} is not reserved for trade #{trade_id}, "
+                            "so nothing was settled. Please tell a moderator.")
+                if audit is not None:
+                    await repo.log(audit, session=session)
 
-        try:
-            movement = await self._ledger.settle_hold(
-                guild_id, buyer_id=trade.buyer_id, seller_id=trade.seller_id, amount=trade.price,
-                to_seller=to_seller, fee=fee, key=f"trade:{trade_id}:settle",
-                ref=f"trade:{trade_id}", note=note, actor_id=actor_id, also=transition,
-            )
-            changed = not movement.replayed
-        except (IdempotencyConflict, TradeUnavailable):
-            changed = False
+            try:
+                movement = await self._ledger.settle_hold(
+                    guild_id, buyer_id=trade.buyer_id, seller_id=trade.seller_id,
+                    amount=trade.price, to_seller=to_seller, fee=fee,
+                    key=f"trade:{trade_id}:settle", ref=f"trade:{trade_id}", note=note,
+                    actor_id=actor_id, also=transition,
+                )
+                changed = not movement.replayed
+                break
+            except _StaleTrade:
+                trade = await self._trade(guild_id, trade_id)
+            except (IdempotencyConflict, TradeUnavailable):
+                break
         fresh = await self._trade(guild_id, trade_id)
         if not changed and actor_id is not None:
             raise TradeUnavailable(
@@ -665,7 +793,7 @@ class EscrowService:
             "fee_bps": settings.escrow_fee_bps, "status": status, "created_at": now,
             "times": {**dict.fromkeys(TIME_FIELDS), "updated_at": now,
                       "deliver_by": now + timedelta(days=settings.escrow_delivery_days)},
-            "cancel_buyer": False, "cancel_seller": False, "reminder_sent": False,
+            "cancel_buyer": False, "cancel_seller": False, "reminder_sent": False, "version": 0,
         }
 
 

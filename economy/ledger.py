@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from economy.clock import Clock
 from economy.errors import (
@@ -24,8 +24,10 @@ from economy.errors import (
     InsufficientFunds,
     InvalidAmount,
     InvalidInput,
+    OutcomeUnknown,
 )
 from economy.models import BURN_KINDS, MINT_KINDS, Account, DailyClaim, LedgerEntry, Movement, Page
+from economy.repos.base import outcome_unknown
 from economy.repos.ledger_repo import LedgerRepo
 from economy.repos.multiplier_repo import MultiplierRepo
 from economy.settings import MAX_AMOUNT, GuildSettings
@@ -166,15 +168,16 @@ class LedgerService:
         if not docs or await repo.entries_for_key(guild_id, docs[0]["idempotency_key"]):
             return 0  # written by an earlier attempt of this batch
 
-        async def work(session: Any) -> int:
+        async def _credit(session: Any) -> list[dict]:
             await repo.credit_many(guild_id, amounts, now, session=session)
             await repo.insert_entries(docs, session=session)
-            return sum(amounts.values())
+            return docs
 
         try:
-            return await repo.db.transaction(work)
+            await self._commit(guild_id, docs[0]["idempotency_key"], _credit)
         except DuplicateKeyError:
             return 0
+        return sum(amounts.values())
 
     async def claim_daily(self, guild_id: int, user_id: int, settings: GuildSettings) -> DailyClaim:
         """Pay the daily reward once per local day; streaks survive one missed day.
@@ -330,7 +333,9 @@ class LedgerService:
             return docs
 
         try:
-            docs = await repo.db.transaction(work)
+            docs = await self._commit(guild_id, key, work)
+        except OutcomeUnknown:
+            raise
         except (DuplicateKeyError, _Short, GemsError) as error:
             # A concurrent call with the same key may have committed first; then its result is
             # the answer (not "insufficient funds" or "already claimed").
@@ -348,6 +353,29 @@ class LedgerService:
             raise
         return Movement(kind=kind, idempotency_key=key,
                         entries=tuple(LedgerEntry.model_validate(doc) for doc in docs))
+
+    async def _commit(self, guild_id: int, key: str,
+                      work: Callable[[Any], Awaitable[list[dict]]]) -> list[dict]:
+        """Run `work` in a transaction; settle an ambiguous commit by the idempotency key.
+
+        Transient errors are retried by `with_transaction`. When the commit's outcome stays
+        unknown, the ledger entries under `key` tell whether it happened: found -> it committed
+        (our own result); not found -> one more attempt under the same key, which the unique
+        index keeps from applying twice. Still unknown -> OutcomeUnknown for the member.
+        """
+        for _ in range(2):
+            try:
+                return await self._repo.db.transaction(work)
+            except PyMongoError as error:
+                if not outcome_unknown(error):
+                    raise
+                committed = await self._repo.entries_for_key(guild_id, key)
+                if committed:
+                    return committed
+        raise OutcomeUnknown(
+            "The database didn't confirm this in time, so it may have gone through. "
+            "Check `/gems history` before trying again."
+        )
 
     @staticmethod
     def _replay(kind: str, key: str, docs: list[dict], legs: list[_Leg]) -> Movement:

@@ -59,6 +59,7 @@ MULTI_WORD_CAP = 500
 INLINE_QUERY_MAX = 60
 REASON_MIN, REASON_MAX = 3, 300
 EDITABLE = ("draft", "pending", "active")
+EDIT_RETRIES = 5  # re-reads when another write lands between an edit's read and its write
 SORT_KEYS: dict[str, dict[str, int]] = {
     "newest": {"listed_ts": -1, "listing_id": -1},
     "popular": {"popularity": -1, "listing_id": -1},
@@ -146,9 +147,9 @@ class MarketplaceService:
             "images": [{"image_id": d["image_id"], "width": d["width"], "height": d["height"]}
                        for d in image_docs],
             "keywords": listing_keywords(title, tag_list, category, spec_pairs, description),
-            "created_at": now, "created_ts": epoch_ms(now), "updated_at": now,
-            "listed_at": None, "listed_ts": None, "expires_at": None, "expires_ts": None,
-            "remind_ts": None, "reminded": False, "sold_at": None, "sold_ts": None,
+            "created_ts": epoch_ms(now), "updated_ts": epoch_ms(now), "version": 0,
+            "listed_ts": None, "expires_ts": None,
+            "remind_ts": None, "reminded": False, "sold_ts": None,
             "views": 0, "wishlist_count": 0, "popularity": 0,
         }
         await self._repo.insert_draft(doc, image_docs)
@@ -260,41 +261,47 @@ class MarketplaceService:
         description: str | None = None, tags: str | None = None, price_gems: object = None,
         price_usd: str | None = None,
     ) -> tuple[Listing, list[Notice]]:
-        """Change title/description/tags/prices; a lower price DMs the wishlisters."""
-        listing = await self._own(guild_id, seller_id, listing_id)
-        if listing.status not in EDITABLE:
-            raise InvalidInput(f"A {listing.status} listing can't be edited.")
+        """Change title/description/tags/prices; a lower price DMs the wishlisters.
+
+        The new search words are computed from the listing as read, so the write is guarded by
+        that read's `version`; when another edit (or a purchase) landed in between, the listing
+        is read again and the change recomputed (a few times at most).
+        """
         settings = await self._settings.get(guild_id)
-        set_: Doc = {}
-        new_title = check_title(title) if title is not None else listing.title
-        new_desc = check_description(description) if description is not None else listing.description
-        new_tags = parse_tags(tags) if tags is not None else listing.tags
-        gems = check_price_gems(price_gems) if price_gems is not None else listing.price_gems
-        cents = listing.price_usd_cents
+        gems = check_price_gems(price_gems) if price_gems is not None else None
+        cents = None
         if price_usd is not None:
             if not settings.marketplace_usd:
                 raise InvalidInput("USD prices are turned off in this server.")
             cents = parse_usd(price_usd)
+        set_: Doc = {}
         if title is not None:
-            set_["title"] = new_title
+            set_["title"] = check_title(title)
         if description is not None:
-            set_["description"] = new_desc
+            set_["description"] = check_description(description)
         if tags is not None:
-            set_["tags"] = list(new_tags)
+            set_["tags"] = list(parse_tags(tags))
         if price_gems is not None:
             set_["price_gems"] = gems
         if price_usd is not None:
             set_["price_usd_cents"] = cents
         if not set_:
             raise InvalidInput("Nothing to change: give at least one new value.")
-        set_["keywords"] = listing_keywords(new_title, new_tags, listing.category, listing.specs,
-                                            new_desc)
-        set_["updated_at"] = self._clock.now()
-        after = await self._repo.update_fields(
-            guild_id, listing_id, where={"seller_id": seller_id, "status": {"$in": list(EDITABLE)}},
-            set_=set_)
-        if after is None:
-            raise InvalidInput("This listing changed meanwhile; please try again.")
+        for _ in range(EDIT_RETRIES):
+            listing = await self._own(guild_id, seller_id, listing_id)
+            if listing.status not in EDITABLE:
+                raise InvalidInput(f"A {listing.status} listing can't be edited.")
+            after = await self._repo.update_fields(
+                guild_id, listing_id,
+                where={"seller_id": seller_id, "status": {"$in": list(EDITABLE)},
+                       "version": listing.version},
+                set_={**set_, "updated_ts": epoch_ms(self._clock.now()), "keywords": listing_keywords(
+                    set_.get("title", listing.title), tuple(set_.get("tags", listing.tags)),
+                    listing.category, listing.specs, set_.get("description", listing.description))})
+            if after is not None:
+                break
+        else:
+            raise InvalidInput("This listing is changing quickly right now; please try again.")
         updated = Listing.model_validate(after)
         notices: list[Notice] = []
         drop = _dropped(listing.price_gems, updated.price_gems) or _dropped(
@@ -697,8 +704,7 @@ class MarketplaceService:
     @staticmethod
     def _live_fields(now: datetime, settings: GuildSettings) -> Doc:
         expires = now + timedelta(days=settings.listing_lifetime_days)
-        return {"listed_at": now, "listed_ts": epoch_ms(now), "expires_at": expires,
-                "expires_ts": epoch_ms(expires),
+        return {"listed_ts": epoch_ms(now), "expires_ts": epoch_ms(expires),
                 "remind_ts": epoch_ms(expires) - REMIND_BEFORE_SECONDS * 1000,
                 "reminded": False}
 

@@ -14,7 +14,7 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from economy.errors import InvalidAmount, InvalidInput
 from economy.ledger import check_amount
@@ -92,6 +92,20 @@ class Listing(BaseModel):
     views: int = 0
     wishlist_count: int = 0
     rejected_reason: str | None = None
+    version: int = 0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _dates_from_epoch_ms(cls, data: object) -> object:
+        # Listing dates are stored as epoch-ms integers only (`created_ts`, `listed_ts`, ...):
+        # a datetime written by `$set` is a date on MongoDB but text on the embedded store.
+        if isinstance(data, dict):
+            data = dict(data)
+            for name in DATE_FIELDS:
+                stamp = data.get(f"{name}_ts")
+                if isinstance(stamp, int):
+                    data[f"{name}_at"] = from_epoch_ms(stamp)
+        return data
 
     @field_validator("created_at", "listed_at", "sold_at", "expires_at", "updated_at",
                      mode="before")
@@ -108,6 +122,15 @@ class Listing(BaseModel):
     def is_open(self) -> bool:
         """Visible to everyone (active, reserved or sold)."""
         return self.status in ("active", "reserved", "sold")
+
+
+#: Listing dates, each stored as `<name>_ts` (epoch milliseconds) and read as `<name>_at`.
+DATE_FIELDS = ("created", "listed", "sold", "expires", "updated")
+
+
+def from_epoch_ms(stamp: int) -> datetime:
+    """Epoch milliseconds as an aware UTC datetime."""
+    return datetime.fromtimestamp(stamp / 1000, tz=UTC)
 
 
 def as_utc(value: object) -> object:

@@ -163,11 +163,11 @@ async def test_escrow_methods_keep_their_contract(services, clock):
     assert await tx(lambda s: repo.reserve(G, lid, BOB, "t1", clock.now(), session=s))
     assert await postings(services) == []
     assert not await tx(lambda s: repo.reserve(G, lid, CAROL, "t2", clock.now(), session=s))
-    assert await tx(lambda s: repo.unreserve(G, lid, clock.now(), session=s))
+    assert await tx(lambda s: repo.unreserve(G, lid, clock.now(), trade_id="t1", session=s))
     await assert_in_step(services)
-    assert not await tx(lambda s: repo.unreserve(G, lid, clock.now(), session=s))
+    assert not await tx(lambda s: repo.unreserve(G, lid, clock.now(), trade_id="t1", session=s))
     assert await tx(lambda s: repo.reserve(G, lid, BOB, "t3", clock.now(), session=s))
-    assert await tx(lambda s: repo.mark_sold(G, lid, BOB, 480, clock.now(), session=s))
+    assert await tx(lambda s: repo.mark_sold(G, lid, BOB, 480, clock.now(), trade_id="t3", session=s))
     assert await postings(services) == []
 
 

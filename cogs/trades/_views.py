@@ -10,7 +10,7 @@ from bot.error_handler import handle_interaction_error
 from cogs._shared.interaction import NO_PINGS, guild_id_of, services_of
 from cogs._shared.ui import SafeButton
 from cogs.trades._render import ACTIONS, quote_text, trade_embed
-from economy.escrow import FINAL_STATUSES, Trade
+from economy.escrow import FINAL_STATUSES, QuoteChanged, Trade
 
 
 def card_view(trade: Trade) -> discord.ui.View | None:
@@ -25,9 +25,9 @@ def card_view(trade: Trade) -> discord.ui.View | None:
 
 
 def offer_view(trade: Trade) -> discord.ui.View:
-    """Accept / Decline for a direct offer."""
+    """Accept / Decline for a direct offer (Accept carries the price the buyer is shown)."""
     view = discord.ui.View(timeout=None)
-    view.add_item(OfferButton(trade.trade_id, "accept"))
+    view.add_item(OfferButton(trade.trade_id, "accept", trade.price))
     view.add_item(OfferButton(trade.trade_id, "decline"))
     return view
 
@@ -49,27 +49,40 @@ class BuyButton(SafeButton, template=r"trade:buy:(?P<listing>\d+)"):
         quote = await services.escrow.purchase_quote(guild_id, interaction.user.id, self.listing_id)
         settings = await services.settings.get(guild_id)
         view = discord.ui.View(timeout=None)
-        view.add_item(ConfirmBuyButton(self.listing_id))
+        view.add_item(ConfirmBuyButton(self.listing_id, quote.price, quote.version))
         await interaction.response.send_message(quote_text(quote, settings), view=view,
                                                 ephemeral=True, allowed_mentions=NO_PINGS)
 
 
-class ConfirmBuyButton(SafeButton, template=r"trade:buyok:(?P<listing>\d+)"):
-    """Reserves the listing and opens the private trade room."""
+class ConfirmBuyButton(SafeButton,
+                       template=r"trade:buyok:(?P<listing>\d{1,19})(?::(?P<price>\d{1,13}):(?P<version>\d{1,9}))?"):
+    """Reserves the listing at the quoted price and opens the private trade room.
 
-    def __init__(self, listing_id: int) -> None:
+    The quote (price and listing version) travels in the button, and the reservation is refused
+    when the listing no longer matches it. A button from before quotes travelled (no price in
+    its id) is refused: the member presses Buy again.
+    """
+
+    def __init__(self, listing_id: int, price: int | None, version: int | None) -> None:
+        quote = f":{price}:{version}" if price is not None else ""
         super().__init__(discord.ui.Button(label="Confirm purchase", style=discord.ButtonStyle.success,
-                                           custom_id=f"trade:buyok:{listing_id}"))
-        self.listing_id = listing_id
+                                           custom_id=f"trade:buyok:{listing_id}{quote}"))
+        self.listing_id, self.price, self.version = listing_id, price, version
 
     @classmethod
     async def from_custom_id(cls, interaction, item, match: re.Match[str]) -> ConfirmBuyButton:
-        return cls(int(match["listing"]))
+        price = int(match["price"]) if match["price"] else None
+        version = int(match["version"]) if match["version"] else None
+        return cls(int(match["listing"]), price, version)
 
     async def run(self, interaction: discord.Interaction) -> None:
+        if self.price is None or self.version is None:
+            raise QuoteChanged("This confirmation is out of date — press **Buy** again.")
         await interaction.response.defer(ephemeral=True, thinking=True)
         services, guild_id = services_of(interaction), guild_id_of(interaction)
-        result = await services.escrow.buy_listing(guild_id, interaction.user.id, self.listing_id)
+        result = await services.escrow.buy_listing(
+            guild_id, interaction.user.id, self.listing_id, expected_price=self.price,
+            expected_version=self.version)
         rooms = interaction.client.trade_rooms  # type: ignore[attr-defined]
         thread = await rooms.open(result.trade, fallback=interaction.channel)
         where = thread.mention if thread else "this channel"
@@ -79,19 +92,21 @@ class ConfirmBuyButton(SafeButton, template=r"trade:buyok:(?P<listing>\d+)"):
             allowed_mentions=NO_PINGS)
 
 
-class OfferButton(SafeButton, template=r"trade:offer:(?P<trade>\d+):(?P<action>accept|decline)"):
+class OfferButton(SafeButton, template=r"trade:offer:(?P<trade>\d{1,19}):(?P<action>accept|decline)(?::(?P<price>\d{1,13}))?"):
     """Accept or decline a direct trade offer."""
 
-    def __init__(self, trade_id: int, action: str) -> None:
+    def __init__(self, trade_id: int, action: str, price: int | None = None) -> None:
         label, style = (("Accept", discord.ButtonStyle.success) if action == "accept"
                         else ("Decline", discord.ButtonStyle.secondary))
+        quote = f":{price}" if price is not None else ""
         super().__init__(discord.ui.Button(label=label, style=style,
-                                           custom_id=f"trade:offer:{trade_id}:{action}"))
-        self.trade_id, self.action = trade_id, action
+                                           custom_id=f"trade:offer:{trade_id}:{action}{quote}"))
+        self.trade_id, self.action, self.price = trade_id, action, price
 
     @classmethod
     async def from_custom_id(cls, interaction, item, match: re.Match[str]) -> OfferButton:
-        return cls(int(match["trade"]), match["action"])
+        return cls(int(match["trade"]), match["action"],
+                   int(match["price"]) if match["price"] else None)
 
     async def run(self, interaction: discord.Interaction) -> None:
         services, guild_id = services_of(interaction), guild_id_of(interaction)
@@ -103,7 +118,8 @@ class OfferButton(SafeButton, template=r"trade:offer:(?P<trade>\d+):(?P<action>a
                                                     view=None, allowed_mentions=NO_PINGS)
             return
         await interaction.response.defer()
-        result = await escrow.accept(guild_id, self.trade_id, interaction.user.id)
+        result = await escrow.accept(guild_id, self.trade_id, interaction.user.id,
+                                     expected_price=self.price)
         await interaction.edit_original_response(embed=trade_embed(result.trade, settings), view=None,
                                                  allowed_mentions=NO_PINGS)
         rooms = interaction.client.trade_rooms  # type: ignore[attr-defined]

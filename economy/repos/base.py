@@ -15,7 +15,7 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, WriteConcern
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
@@ -23,6 +23,20 @@ from pymongo.asynchronous.database import AsyncDatabase
 T = TypeVar("T")
 
 Doc = dict[str, Any]
+MAJORITY = WriteConcern("majority")
+
+#: Error labels after which a transaction's outcome is unknown (it may have committed).
+AMBIGUOUS_LABELS = ("UnknownTransactionCommitResult",)
+
+
+def outcome_unknown(error: BaseException) -> bool:
+    """True when `error` leaves it open whether a transaction committed.
+
+    PyMongo labels a failed commit UnknownTransactionCommitResult (the server may have applied
+    it); a network error during the commit carries the same label.
+    """
+    has_label = getattr(error, "has_error_label", None)
+    return bool(has_label) and any(has_label(label) for label in AMBIGUOUS_LABELS)
 
 
 class Database:
@@ -68,7 +82,10 @@ class Database:
         (probed on nx-27017 0.8.1; pinned by tests/test_store_fidelity.py).
         """
         async with self._write_guard(), self.client.start_session() as session:
-            return await session.with_transaction(work)
+            # On MongoDB a commit acknowledged by the majority cannot be rolled back by a
+            # failover; the embedded server has one node, where the default is the same thing.
+            concern = None if self.serializes_writes else MAJORITY
+            return await session.with_transaction(work, write_concern=concern)
 
     async def write(self, work: Callable[[], Awaitable[T]]) -> T:
         """Run a single write (or a bulk write) outside a transaction, serialized when needed.

@@ -174,7 +174,7 @@ class ListingRepo:
         match: Doc = {"guild_id": guild_id, "listing_id": listing_id,
                       "status": from_status[0] if len(from_status) == 1
                       else {"$in": list(from_status)}, **(where or {})}
-        fields = {"status": to_status, "updated_at": at, **(set_ or {})}
+        fields = {"status": to_status, "updated_ts": epoch_ms(at), **(set_ or {})}
         return await self._run(lambda s: self._set_and_sync(match, fields, s), session)
 
     async def update_fields(self, guild_id: int, listing_id: int, *, where: Doc,
@@ -189,13 +189,16 @@ class ListingRepo:
     async def _set_and_sync(self, match: Doc, fields: Doc, session: Any) -> Doc | None:
         """`$set` top-level `fields` on the listing matching `match`, then sync its postings.
 
-        Returns the listing as written (the replaced document plus `fields`), or None.
+        Every such write bumps the listing's `version` (counters such as views do not), so a
+        quote or an edit built from an earlier read can guard on it. Returns the listing as
+        written (the replaced document plus `fields`), or None.
         """
         before = await self.listings.find_one_and_update(
-            match, {"$set": fields}, return_document=ReturnDocument.BEFORE, session=session)
+            match, {"$set": fields, "$inc": {"version": 1}},
+            return_document=ReturnDocument.BEFORE, session=session)
         if before is None:
             return None
-        after = {**before, **fields}
+        after = {**before, **fields, "version": int(before.get("version", 0)) + 1}
         await self.terms.sync(before, after, session=session)
         return after
 
@@ -236,27 +239,41 @@ class ListingRepo:
 
     # --- escrow interface (issue 5): guarded writes inside the caller's transaction ----------
     async def reserve(self, guild_id: int, listing_id: int, buyer_id: int, trade_id: Any,
-                      at: datetime, *, session: Any) -> bool:
-        """active -> reserved for `buyer_id` (the seller cannot reserve their own listing)."""
+                      at: datetime, *, session: Any, price_gems: int | None = None,
+                      version: int | None = None) -> bool:
+        """active -> reserved for `buyer_id` (the seller cannot reserve their own listing).
+
+        `price_gems` and `version` are what the buyer was quoted: the reservation only applies
+        while the listing still has that price (and that version).
+        """
+        match: Doc = {"guild_id": guild_id, "listing_id": listing_id, "status": "active",
+                      "seller_id": {"$ne": buyer_id}}
+        if price_gems is not None:
+            match["price_gems"] = price_gems
+        if version is not None:
+            match["version"] = version
         return await self._set_and_sync(
-            {"guild_id": guild_id, "listing_id": listing_id, "status": "active",
-             "seller_id": {"$ne": buyer_id}},
-            {"status": "reserved", "buyer_id": buyer_id, "trade_id": trade_id, "updated_at": at},
+            match,
+            {"status": "reserved", "buyer_id": buyer_id, "trade_id": trade_id,
+             "updated_ts": epoch_ms(at)},
             session) is not None
 
     async def mark_sold(self, guild_id: int, listing_id: int, buyer_id: int, price_gems: int,
-                        at: datetime, *, session: Any) -> bool:
-        """reserved -> sold; the sale price feeds the price hint."""
+                        at: datetime, *, trade_id: int, session: Any) -> bool:
+        """reserved (for `trade_id`) -> sold; the sale price feeds the price hint."""
         return await self._set_and_sync(
-            {"guild_id": guild_id, "listing_id": listing_id, "status": "reserved"},
+            {"guild_id": guild_id, "listing_id": listing_id, "status": "reserved",
+             "trade_id": trade_id},
             {"status": "sold", "buyer_id": buyer_id, "sold_price_gems": price_gems,
-             "sold_at": at, "sold_ts": epoch_ms(at), "updated_at": at},
+             "sold_ts": epoch_ms(at), "updated_ts": epoch_ms(at)},
             session) is not None
 
-    async def unreserve(self, guild_id: int, listing_id: int, at: datetime, *,
+    async def unreserve(self, guild_id: int, listing_id: int, at: datetime, *, trade_id: int,
                         session: Any) -> bool:
-        """reserved -> active (trade cancelled); the buyer is cleared."""
+        """reserved (for `trade_id`) -> active (trade cancelled); the buyer is cleared."""
         return await self._set_and_sync(
-            {"guild_id": guild_id, "listing_id": listing_id, "status": "reserved"},
-            {"status": "active", "buyer_id": None, "trade_id": None, "updated_at": at},
+            {"guild_id": guild_id, "listing_id": listing_id, "status": "reserved",
+             "trade_id": trade_id},
+            {"status": "active", "buyer_id": None, "trade_id": None,
+             "updated_ts": epoch_ms(at)},
             session) is not None

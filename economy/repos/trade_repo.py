@@ -37,20 +37,26 @@ class TradeRepo:
 
     async def transition(
         self, guild_id: int, trade_id: int, *, from_status: tuple[str, ...], to_status: str,
-        fields: Doc, event: Doc, session: Any = None, extra_guard: Doc | None = None,
+        fields: Doc, event: Doc, version: int, session: Any = None,
+        extra_guard: Doc | None = None,
     ) -> bool:
         """Move a trade from one of `from_status` to `to_status` and log the event; True if applied.
 
-        With a session it runs inside the caller's transaction; without, in its own.
+        `version` is the version the caller read: `fields` were built from that read (the whole
+        `times` subdocument), so the write only applies while nobody else wrote in between, and
+        it bumps the version. With a session it runs inside the caller's transaction; without,
+        in its own.
         """
         if session is None:
             return await self.db.transaction(lambda s: self.transition(
                 guild_id, trade_id, from_status=from_status, to_status=to_status, fields=fields,
-                event=event, session=s, extra_guard=extra_guard))
-        guard: Doc = {"guild_id": guild_id, "trade_id": trade_id, "status": {"$in": list(from_status)}}
+                event=event, version=version, session=s, extra_guard=extra_guard))
+        guard: Doc = {"guild_id": guild_id, "trade_id": trade_id,
+                      "status": {"$in": list(from_status)}, "version": version}
         guard.update(extra_guard or {})
         result = await self.trades.update_one(
-            guard, {"$set": {**fields, "status": to_status}}, session=session
+            guard, {"$set": {**fields, "status": to_status}, "$inc": {"version": 1}},
+            session=session,
         )
         if result.modified_count != 1:
             return False
@@ -69,9 +75,13 @@ class TradeRepo:
                                sort={"at": ASCENDING, "_id": ASCENDING})
 
     async def update_fields(self, guild_id: int, trade_id: int, *, guard: Doc, fields: Doc) -> bool:
-        """Set fields on a trade when `guard` matches (a serialized write); True if applied."""
+        """Set fields on a trade when `guard` matches (a serialized write); True if applied.
+
+        Bumps the version, so a concurrent read-modify-write of the trade retries.
+        """
         result = await self.db.write(lambda: self.trades.update_one(
-            {"guild_id": guild_id, "trade_id": trade_id, **guard}, {"$set": fields}))
+            {"guild_id": guild_id, "trade_id": trade_id, **guard},
+            {"$set": fields, "$inc": {"version": 1}}))
         return result.modified_count == 1
 
     # --- reads ------------------------------------------------------------------------------
@@ -158,9 +168,12 @@ class TradeRepo:
         return await find_docs(self.ratings, {"guild_id": guild_id, "trade_id": trade_id})
 
     # --- audit log --------------------------------------------------------------------------
-    async def log(self, entry: Doc) -> None:
-        """Append a moderation/admin action to the audit log."""
-        await self.db.write(lambda: self.audit.insert_one(entry))
+    async def log(self, entry: Doc, *, session: Any = None) -> None:
+        """Append a moderation/admin action to the audit log (in `session`'s transaction if given)."""
+        if session is not None:
+            await self.audit.insert_one(dict(entry), session=session)
+            return
+        await self.db.write(lambda: self.audit.insert_one(dict(entry)))
 
     async def audit_entries(self, guild_id: int, *, limit: int = 50) -> list[Doc]:
         """Latest audit-log entries."""

@@ -1,0 +1,80 @@
+"""Version counters on trades and listings; listing dates as epoch milliseconds only.
+
+- `version` (0 where missing) on `trades` and `listings`: every write bumps it and every
+  read-modify-write is guarded by the version it read.
+- Listings stored their changing dates both as datetimes written with top-level `$set` (text on
+  the embedded store, dates on MongoDB) and as epoch-ms mirrors. From now on only the `*_ts`
+  integers are kept: `updated_ts` is filled from `updated_at`, and the datetime fields removed.
+
+Linear: one pass over each collection (a single streamed cursor), bulk writes by `_id` in
+batches, a progress line every BATCH documents. Re-runnable.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from pymongo import UpdateOne
+
+log = logging.getLogger(__name__)
+
+BATCH = 1000
+LISTING_DATES = ("created_at", "listed_at", "sold_at", "expires_at", "updated_at")
+
+
+def _epoch_ms(value: object) -> int | None:
+    if isinstance(value, str) and value:
+        value = datetime.fromisoformat(value)
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return int(value.timestamp() * 1000)
+    return None
+
+
+async def _stream(db, collection: str, projection: dict, fix) -> int:
+    """Apply `fix(doc) -> update or None` to every document, in bulk batches; returns changed."""
+    ops: list[UpdateOne] = []
+    seen = changed = 0
+    async with db[collection].find({}, projection) as cursor:
+        async for doc in cursor:
+            seen += 1
+            update = fix(doc)
+            if update:
+                ops.append(UpdateOne({"_id": doc["_id"]}, update))
+            if len(ops) >= BATCH:
+                await db[collection].bulk_write(ops, ordered=False)
+                changed += len(ops)
+                ops = []
+            if seen % BATCH == 0:
+                log.info("migration 0005: %s: %d documents read", collection, seen)
+    if ops:
+        await db[collection].bulk_write(ops, ordered=False)
+        changed += len(ops)
+    return changed
+
+
+def _trade_fix(doc: dict) -> dict | None:
+    return None if "version" in doc else {"$set": {"version": 0}}
+
+
+def _listing_fix(doc: dict) -> dict | None:
+    update: dict = {}
+    if "version" not in doc:
+        update["$set"] = {"version": 0}
+    if "updated_ts" not in doc:
+        stamp = _epoch_ms(doc.get("updated_at")) or doc.get("created_ts")
+        update.setdefault("$set", {})["updated_ts"] = stamp
+    present = [name for name in LISTING_DATES if name in doc]
+    if present:
+        update["$unset"] = dict.fromkeys(present, "")
+    return update or None
+
+
+async def up(db) -> None:
+    """Add versions to trades and listings; keep listing dates as epoch-ms only."""
+    await _stream(db, "trades", {"_id": 1, "version": 1}, _trade_fix)
+    projection = {"_id": 1, "version": 1, "updated_ts": 1, "created_ts": 1,
+                  **dict.fromkeys(LISTING_DATES, 1)}
+    await _stream(db, "listings", projection, _listing_fix)

@@ -1,0 +1,250 @@
+"""Money and trade integrity (issue 8): quotes that bind, no lost updates, complete settlements.
+
+Each test here failed before the fix it names.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import pytest
+
+from economy.audit import audit
+from economy.escrow import ListingOutOfStep, QuoteChanged, TradeUnavailable
+from economy.marketplace_models import listing_keywords
+
+pytestmark = pytest.mark.timeout(60)
+
+G = 77
+SELLER, BUYER, MOD = 1, 2, 9
+
+
+async def listing(services, price=100, title="Emerald ring"):
+    draft = await services.marketplace.create_draft(
+        G, SELLER, category="rings", condition="new", title=title,
+        description="A lovely emerald ring in 18k gold.", price_gems=price)
+    await services.marketplace.publish(G, SELLER, draft.listing_id)
+    return draft.listing_id
+
+
+_seeds = iter(range(10**9))
+
+
+async def fund(services, user, amount):
+    await services.ledger.grant(G, 0, user, amount, reason="seed", key=f"seed:{next(_seeds)}")
+
+
+async def held(services, user):
+    account = await services.ledger.account(G, user)
+    return account.balance, account.held
+
+
+async def assert_audit_ok(services):
+    report = await audit(services.ledger_repo)
+    assert report.ok, report.render()
+
+
+# --- 1. a purchase is at the price the buyer saw ------------------------------------------------
+async def test_price_edited_between_quote_and_confirm_is_refused(services):
+    lid = await listing(services, price=1)
+    await fund(services, BUYER, 5_000)
+    quote = await services.escrow.purchase_quote(G, BUYER, lid)
+    await services.marketplace.edit(G, SELLER, lid, price_gems=900)
+    with pytest.raises(QuoteChanged) as info:
+        await services.escrow.buy_listing(G, BUYER, lid, expected_price=quote.price,
+                                          expected_version=quote.version)
+    assert "changed from 1 to 900" in info.value.message and "Buy" in info.value.message
+    assert await held(services, BUYER) == (5_000, 0)
+    assert (await services.listing_repo.get(G, lid))["status"] == "active"
+    # A fresh quote buys at the new price.
+    quote = await services.escrow.purchase_quote(G, BUYER, lid)
+    result = await services.escrow.buy_listing(G, BUYER, lid, expected_price=quote.price,
+                                               expected_version=quote.version)
+    assert result.trade.price == 900 and await held(services, BUYER) == (4_100, 900)
+    await assert_audit_ok(services)
+
+
+async def test_other_edits_between_quote_and_confirm_are_refused_too(services):
+    lid = await listing(services, price=100)
+    await fund(services, BUYER, 500)
+    quote = await services.escrow.purchase_quote(G, BUYER, lid)
+    await services.marketplace.edit(G, SELLER, lid, title="Emerald ring (chipped)")
+    with pytest.raises(QuoteChanged, match="changed since you pressed"):
+        await services.escrow.buy_listing(G, BUYER, lid, expected_price=quote.price,
+                                          expected_version=quote.version)
+    assert await held(services, BUYER) == (500, 0)
+
+
+async def test_forged_lower_price_is_refused(services):
+    lid = await listing(services, price=400)
+    await fund(services, BUYER, 500)
+    quote = await services.escrow.purchase_quote(G, BUYER, lid)
+    with pytest.raises(QuoteChanged):
+        await services.escrow.buy_listing(G, BUYER, lid, expected_price=1,
+                                          expected_version=quote.version)
+    assert await held(services, BUYER) == (500, 0)
+
+
+@pytest.mark.parametrize("new_price", [5, 4_900])
+async def test_edit_racing_confirm_never_charges_a_changed_price(services, new_price):
+    for round_ in range(8):
+        lid = await listing(services, price=100, title=f"Ruby ring {round_}")
+        buyer = 100 + round_
+        await fund(services, buyer, 10_000)
+        quote = await services.escrow.purchase_quote(G, buyer, lid)
+        outcomes = await asyncio.gather(
+            services.escrow.buy_listing(G, buyer, lid, expected_price=quote.price,
+                                        expected_version=quote.version),
+            services.marketplace.edit(G, SELLER, lid, price_gems=new_price),
+            return_exceptions=True)
+        bought, edited = outcomes
+        balance, on_hold = await held(services, buyer)
+        if isinstance(bought, BaseException):
+            assert isinstance(bought, QuoteChanged | TradeUnavailable), bought
+            assert (balance, on_hold) == (10_000, 0)
+        else:
+            assert bought.trade.price == 100 and (balance, on_hold) == (9_900, 100)
+            assert isinstance(edited, BaseException)  # a reserved listing can't be edited
+    await assert_audit_ok(services)
+
+
+async def test_offer_accept_with_a_different_quoted_price_is_refused(services):
+    await fund(services, BUYER, 1_000)
+    trade = await services.escrow.offer(G, SELLER, BUYER, 300, "a loupe")
+    with pytest.raises(QuoteChanged):
+        await services.escrow.accept(G, trade.trade_id, BUYER, expected_price=30)
+    assert await held(services, BUYER) == (1_000, 0)
+    await services.escrow.accept(G, trade.trade_id, BUYER, expected_price=300)
+    assert await held(services, BUYER) == (700, 300)
+
+
+# --- 2. no lost updates on documents written whole ----------------------------------------------
+async def test_dispute_racing_delivery_keeps_the_delivery_dates(services):
+    for round_ in range(10):
+        await fund(services, BUYER, 100)
+        trade = await services.escrow.offer(G, SELLER, BUYER, 100, f"item {round_}")
+        await services.escrow.accept(G, trade.trade_id, BUYER)
+        await asyncio.gather(
+            services.escrow.mark_delivered(G, trade.trade_id, SELLER, "tracked"),
+            services.escrow.open_dispute(G, trade.trade_id, BUYER, "it never arrived at all"),
+            return_exceptions=True)
+        fresh = await services.escrow.get(G, trade.trade_id, BUYER)
+        events = [e.event for e in fresh.timeline]
+        if "delivered" in events:
+            assert fresh.delivered_at is not None and fresh.release_at is not None, fresh
+        assert fresh.status in ("delivered", "disputed")
+        if fresh.status == "disputed" and "delivered" in events:
+            # The dispute was applied on top of the delivery, not over a stale read.
+            assert events.index("delivered") < events.index("disputed")
+
+
+async def test_confirm_racing_mutual_cancel_vote_settles_once(services):
+    for round_ in range(6):
+        await fund(services, BUYER, 100)
+        trade = await services.escrow.offer(G, SELLER, BUYER, 100, f"thing {round_}")
+        await services.escrow.accept(G, trade.trade_id, BUYER)
+        await services.escrow.mark_delivered(G, trade.trade_id, SELLER)
+        await asyncio.gather(
+            services.escrow.vote_mutual_cancel(G, trade.trade_id, SELLER),
+            services.escrow.confirm(G, trade.trade_id, BUYER),
+            return_exceptions=True)
+        fresh = await services.escrow.get(G, trade.trade_id, BUYER)
+        assert fresh.status == "completed" and fresh.completed_at is not None
+        settle = await services.ledger_repo.entries_for_key(G, f"trade:{trade.trade_id}:settle")
+        assert settle and settle[0]["kind"] == "escrow_release"
+    await assert_audit_ok(services)
+
+
+async def test_concurrent_edits_keep_search_words_in_step_with_the_listing(services):
+    for round_ in range(6):
+        lid = await listing(services, title=f"Plain band {round_}")
+        await asyncio.gather(
+            services.marketplace.edit(G, SELLER, lid, title=f"Sapphire pendant {round_}"),
+            services.marketplace.edit(G, SELLER, lid, tags="vintage, opal"),
+            services.marketplace.edit(G, SELLER, lid, description="Tourmaline and platinum."))
+        doc = await services.listing_repo.get(G, lid)
+        expected = listing_keywords(doc["title"], tuple(doc["tags"]), doc["category"],
+                                    tuple(tuple(s) for s in doc.get("specs", [])),
+                                    doc["description"])
+        assert sorted(doc["keywords"]) == sorted(expected)
+        assert doc["title"].startswith("Sapphire") and "opal" in doc["tags"]
+        assert doc["description"].startswith("Tourmaline")
+        postings = await services.db["listing_terms"].find(
+            {"guild_id": G, "listing_id": lid}).to_list()
+        assert sorted(p["term"] for p in postings) == sorted(set(expected))
+
+
+# --- 3. everything a settlement records is in its transaction ------------------------------------
+async def _disputed_trade(services):
+    await fund(services, BUYER, 200)
+    trade = await services.escrow.offer(G, SELLER, BUYER, 200, "a gem scale")
+    await services.escrow.accept(G, trade.trade_id, BUYER)
+    await services.escrow.open_dispute(G, trade.trade_id, BUYER, "the scale is broken")
+    return trade.trade_id
+
+
+async def test_resolution_and_its_audit_record_commit_together(services, monkeypatch):
+    trade_id = await _disputed_trade(services)
+    repo = services.trade_repo
+    real_log = repo.log
+
+    async def crash_on_log(entry, *, session=None):
+        raise RuntimeError("crash between settlement and audit record")
+
+    monkeypatch.setattr(repo, "log", crash_on_log)
+    with pytest.raises(RuntimeError):
+        await services.escrow.resolve(G, trade_id, MOD, "refund")
+    assert (await services.escrow.get(G, trade_id, BUYER)).status == "disputed"
+    assert await held(services, BUYER) == (0, 200)
+    monkeypatch.setattr(repo, "log", real_log)
+    await services.escrow.resolve(G, trade_id, MOD, "refund")
+    records = await repo.audit_entries(G)
+    assert [r["action"] for r in records] == ["dispute.resolve"]
+    assert await held(services, BUYER) == (200, 0)
+    await assert_audit_ok(services)
+
+
+async def test_settlement_aborts_when_the_listing_is_out_of_step(services):
+    lid = await listing(services, price=100)
+    await fund(services, BUYER, 100)
+    quote = await services.escrow.purchase_quote(G, BUYER, lid)
+    result = await services.escrow.buy_listing(G, BUYER, lid, expected_price=quote.price,
+                                               expected_version=quote.version)
+    # Corrupt the listing's reservation (as a bug or a manual edit could).
+    await services.db["listings"].update_one({"guild_id": G, "listing_id": lid},
+                                             {"$set": {"trade_id": 999}})
+    with pytest.raises(ListingOutOfStep):
+        await services.escrow.confirm(G, result.trade.trade_id, BUYER)
+    assert (await services.escrow.get(G, result.trade.trade_id, BUYER)).status == "reserved"
+    assert await held(services, BUYER) == (0, 100)
+    await assert_audit_ok(services)
+
+
+# --- 7. dates keep one type on both stores ------------------------------------------------------
+async def test_listing_dates_are_epoch_ms_only(services, clock):
+    lid = await listing(services)
+    await services.marketplace.edit(G, SELLER, lid, price_gems=150)
+    doc = await services.listing_repo.get(G, lid)
+    assert not [k for k in doc if k.endswith("_at")], doc
+    assert all(isinstance(doc[k], int) for k in ("created_ts", "listed_ts", "updated_ts"))
+    got = await services.marketplace.get(G, lid)
+    assert got.listed_at == clock.now() and got.updated_at.tzinfo is not None
+
+
+async def test_migration_0005_converts_old_listing_dates_and_adds_versions(store):
+    from economy.migrations import discover
+    up = next(m.module.up for m in discover() if m.version == "0005")
+    db = store.db.raw
+    when = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    await db["listings"].insert_one({
+        "guild_id": G, "listing_id": 1, "status": "active", "created_at": when,
+        "created_ts": int(when.timestamp() * 1000), "updated_at": "2026-03-02 08:30:00",
+        "listed_at": "2026-03-01 12:00:00", "listed_ts": int(when.timestamp() * 1000)})
+    await db["trades"].insert_one({"guild_id": G, "trade_id": 1, "status": "reserved"})
+    await up(db)
+    await up(db)  # re-runnable
+    doc = await db["listings"].find_one({"listing_id": 1})
+    assert doc["version"] == 0 and not [k for k in doc if k.endswith("_at")]
+    assert doc["updated_ts"] == int(datetime(2026, 3, 2, 8, 30, tzinfo=UTC).timestamp() * 1000)
+    assert (await db["trades"].find_one({"trade_id": 1}))["version"] == 0

@@ -1,0 +1,123 @@
+"""Retries proven, not assumed: transient transaction errors and ambiguous commits.
+
+Each test drives a real service over a FaultyDatabase (tests/faults.py) and checks that money
+moved exactly once and the caller got the right answer.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from economy.audit import audit
+from economy.errors import OutcomeUnknown
+from economy.services import build_services
+from tests.faults import FaultyDatabase
+
+pytestmark = pytest.mark.timeout(60)
+
+G = 7
+
+
+@pytest.fixture
+def faulty(store, clock):
+    db = FaultyDatabase(store.db)
+    return db, build_services(db, clock)
+
+
+async def _ok(services):
+    report = await audit(services.ledger_repo)
+    assert report.ok, report.render()
+
+
+async def _entries(services, key):
+    return await services.ledger_repo.entries_for_key(G, key)
+
+
+async def test_transient_error_retries_the_callback_once_and_moves_once(faulty):
+    db, services = faulty
+    await services.ledger.grant(G, 1, 10, 100, reason="seed", key="seed")
+    db.plan = ["transient"]
+    calls_before = db.callback_calls
+    movement = await services.ledger.transfer(G, 10, 11, 30, key="t1")
+    assert db.callback_calls - calls_before == 2  # the first attempt was rolled back and re-run
+    assert not movement.replayed
+    assert await services.ledger.balance(G, 10) == 70
+    assert await services.ledger.balance(G, 11) == 30
+    assert len(await _entries(services, "t1")) == 2
+    await _ok(services)
+
+
+async def test_commit_reply_lost_after_commit_answers_success_without_second_movement(faulty):
+    db, services = faulty
+    await services.ledger.grant(G, 1, 10, 100, reason="seed", key="seed")
+    db.plan = ["unknown_after_commit"]
+    movement = await services.ledger.transfer(G, 10, 11, 30, key="t2")
+    assert not movement.replayed and movement.idempotency_key == "t2"
+    assert db.plan == [] and db.transactions == 2  # seed + this one: no second attempt
+    assert await services.ledger.balance(G, 10) == 70
+    assert len(await _entries(services, "t2")) == 2
+    await _ok(services)
+
+
+async def test_commit_reply_lost_before_commit_retries_under_the_same_key(faulty):
+    db, services = faulty
+    await services.ledger.grant(G, 1, 10, 100, reason="seed", key="seed")
+    db.plan = ["unknown_before_commit"]
+    movement = await services.ledger.transfer(G, 10, 11, 30, key="t3")
+    assert not movement.replayed
+    assert await services.ledger.balance(G, 10) == 70
+    assert len(await _entries(services, "t3")) == 2
+    await _ok(services)
+
+
+async def test_outcome_that_stays_unknown_tells_the_member_to_check_history(faulty):
+    db, services = faulty
+    await services.ledger.grant(G, 1, 10, 100, reason="seed", key="seed")
+    db.plan = ["unknown_before_commit", "unknown_before_commit"]
+    with pytest.raises(OutcomeUnknown) as info:
+        await services.ledger.transfer(G, 10, 11, 30, key="t4")
+    assert "may have gone through" in info.value.message and "/gems history" in info.value.message
+    assert await services.ledger.balance(G, 10) == 100  # in this case it really did not
+    # The member retries the same request: it moves exactly once.
+    await services.ledger.transfer(G, 10, 11, 30, key="t4")
+    await services.ledger.transfer(G, 10, 11, 30, key="t4")
+    assert await services.ledger.balance(G, 10) == 70
+    await _ok(services)
+
+
+async def test_escrow_purchase_and_settlement_survive_retries(faulty, clock):
+    db, services = faulty
+    await services.ledger.grant(G, 1, 20, 1_000, reason="seed", key="seed")
+    trade = await services.escrow.offer(G, seller_id=21, buyer_id=20, price=400,
+                                        description="a loupe")
+    db.plan = ["transient"]
+    accepted = await services.escrow.accept(G, trade.trade_id, 20)
+    assert accepted.trade.status == "reserved"
+    account = await services.ledger.account(G, 20)
+    assert (account.balance, account.held) == (600, 400)
+    db.plan = ["transient"]  # the delivery transition (no money) is retried too
+    await services.escrow.mark_delivered(G, trade.trade_id, 21)
+    db.plan = ["unknown_after_commit"]
+    confirmed = await services.escrow.confirm(G, trade.trade_id, 20)
+    assert confirmed.changed and confirmed.trade.status == "completed"
+    fee = 400 * 250 // 10_000
+    assert await services.ledger.balance(G, 21) == 400 - fee
+    assert len(await _entries(services, f"trade:{trade.trade_id}:settle")) >= 2
+    events = [e.event for e in confirmed.trade.timeline]
+    assert events.count("confirmed") == 1 and events.count("delivered") == 1
+    await _ok(services)
+
+
+async def test_activity_flush_with_transient_error_credits_once(faulty, clock):
+    db, services = faulty
+    from economy.activity import ChatMessage
+    settings = await services.settings.get(G)
+    for i in range(3):
+        clock.advance(seconds=settings.activity_cooldown_seconds + 1)
+        await services.activity.record(ChatMessage(
+            guild_id=G, user_id=30, channel_id=1, role_ids=frozenset(),
+            content=f"hello there number {i}", author_is_bot=False, at=clock.now()))
+    db.plan = ["transient"]
+    assert await services.activity.flush() == 3 * settings.activity_amount
+    assert await services.ledger.balance(G, 30) == 3 * settings.activity_amount
+    await _ok(services)
