@@ -96,5 +96,6 @@ class GemsBot(commands.AutoShardedBot):
             credited = await self.services.activity.flush()
             if credited:
                 log.info("flushed %d pending activity GEMS on shutdown", credited)
+            await self.services.marketplace.flush_views()
         finally:
             await super().close()

@@ -31,6 +31,8 @@ class Jobs:
         # name -> (job, interval seconds)
         self.jobs: dict[str, tuple[Job, float]] = {
             "activity-flush": (services.activity.flush, settings.activity_flush_seconds),
+            "listing-views-flush": (services.marketplace.flush_views,
+                                    settings.activity_flush_seconds),
         }
 
     def add(self, name: str, job: Job, *, every_seconds: float) -> None:

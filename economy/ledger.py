@@ -9,6 +9,7 @@ GEMS twice nor lose them, and `balance + held == sum(entries)` holds for every a
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -35,6 +36,17 @@ from economy.text import clean_text
 
 NOTE_MAX = 200
 TREASURY_ID = 0  # the guild treasury's account (a system account: never on leaderboards)
+# Fees land in one of several treasury shard accounts (ids -1..-N), chosen by the operation's key,
+# so concurrent settlements of a guild do not all write one hot document (a write conflict on
+# MongoDB). The treasury's balance is the sum of account 0 and its shards; the audit still sees
+# every shard as an ordinary account whose balance equals its ledger entries.
+TREASURY_SHARDS = 16
+TREASURY_IDS = (TREASURY_ID, *range(-1, -TREASURY_SHARDS - 1, -1))
+
+
+def treasury_shard(key: str) -> int:
+    """The treasury shard account that receives the fee of the operation `key`."""
+    return -1 - zlib.crc32(key.encode()) % TREASURY_SHARDS
 MULTIPLIED_KINDS = frozenset({"earn", "activity", "daily", "reward"})
 
 
@@ -240,7 +252,7 @@ class LedgerService:
         goes to the guild treasury) and the rest returns to the buyer's balance.
 
         A full release is to_seller == amount, a refund is to_seller == 0, anything between is a
-        split. Legs sum to zero; the treasury is the system account TREASURY_ID.
+        split. Legs sum to zero; the fee goes to a treasury shard (see TREASURY_SHARDS).
         """
         amount = check_amount(amount)
         if not 0 <= to_seller <= amount or not 0 <= fee <= to_seller:
@@ -250,7 +262,7 @@ class LedgerService:
         if to_seller - fee > 0:
             legs.append(_Leg(seller_id, to_seller - fee, "escrow_release", counterparty_id=buyer_id))
         if fee > 0:
-            legs.append(_Leg(TREASURY_ID, fee, "fee", counterparty_id=seller_id))
+            legs.append(_Leg(treasury_shard(key), fee, "fee", counterparty_id=seller_id))
         return await self._apply(guild_id, kind, key, legs, ref=ref, note=note,
                                  actor_id=actor_id, also=also)
 
@@ -270,6 +282,10 @@ class LedgerService:
     async def balance(self, guild_id: int, user_id: int) -> int:
         """A member's spendable balance."""
         return (await self.account(guild_id, user_id)).balance
+
+    async def treasury_balance(self, guild_id: int) -> int:
+        """The guild treasury: account 0 plus every treasury shard."""
+        return await self._repo.sum_balances(guild_id, TREASURY_IDS)
 
     async def rank(self, guild_id: int, user_id: int) -> int | None:
         """1-based leaderboard position, or None without an account."""

@@ -15,6 +15,7 @@ import base64
 import hashlib
 import statistics
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -97,6 +98,7 @@ class MarketplaceService:
         self._members = members
         self._settings = settings
         self._clock = clock
+        self._views: Counter[tuple[int, int]] = Counter()
 
     # --- creating ------------------------------------------------------------------------------
     async def check_new_listing(
@@ -365,8 +367,25 @@ class MarketplaceService:
         if not listing.is_open and viewer_id != listing.seller_id and not moderator:
             raise NotFound(f"Listing #{listing_id} is not available.")
         if listing.status == "active" and viewer_id != listing.seller_id:
-            await self._repo.add_views(guild_id, listing_id)
+            # Counted in memory and flushed in bulk (flush_views): a view never waits for,
+            # or holds up, a money transaction.
+            self._views[(guild_id, listing_id)] += 1
         return listing
+
+    async def flush_views(self) -> int:
+        """Write the views counted since the last flush; returns how many were written.
+
+        On a failure the counts go back into the counter, so the next flush writes them.
+        """
+        counts, self._views = self._views, Counter()
+        if not counts:
+            return 0
+        try:
+            await self._repo.add_views(dict(counts))
+        except Exception:
+            self._views.update(counts)
+            raise
+        return sum(counts.values())
 
     async def image(self, guild_id: int, image_id: str, *, thumb: bool = False) -> bytes:
         """Stored JPEG bytes of a listing image."""

@@ -248,3 +248,65 @@ async def test_migration_0005_converts_old_listing_dates_and_adds_versions(store
     assert doc["version"] == 0 and not [k for k in doc if k.endswith("_at")]
     assert doc["updated_ts"] == int(datetime(2026, 3, 2, 8, 30, tzinfo=UTC).timestamp() * 1000)
     assert (await db["trades"].find_one({"trade_id": 1}))["version"] == 0
+
+
+# --- 5. the treasury is not one hot document ----------------------------------------------------
+async def test_fees_spread_over_treasury_shards_and_sum_exactly(services):
+    from economy.ledger import TREASURY_IDS
+    await fund(services, BUYER, 100_000)
+    trades = []
+    for i in range(40):
+        offer = await services.escrow.offer(G, SELLER, BUYER, 1_000, f"lot {i}")
+        trades.append((await services.escrow.accept(G, offer.trade_id, BUYER)).trade)
+    await asyncio.gather(*[services.escrow.confirm(G, t.trade_id, BUYER) for t in trades])
+    accounts = await services.db["accounts"].find(
+        {"guild_id": G, "user_id": {"$in": list(TREASURY_IDS)}}).to_list()
+    assert len(accounts) >= 8  # 40 settlements wrote many shard documents, not one
+    assert all(a["system"] for a in accounts)
+    assert await services.ledger.treasury_balance(G) == 40 * 25
+    board = await services.ledger.leaderboard(G, page_size=50)
+    assert not set(TREASURY_IDS) & {row[1] for row in board.rows}
+    await assert_audit_ok(services)
+
+
+# --- 6. views do not queue behind money ---------------------------------------------------------
+async def test_views_are_counted_in_memory_and_flushed_in_one_transaction(services, store):
+    lids = [await listing(services, title=f"Garnet brooch {i}") for i in range(3)]
+    writes_before = store.db.raw  # the flush is the only writer below
+    calls = []
+    real = services.db.transaction
+
+    async def counting(work):
+        calls.append(work)
+        return await real(work)
+
+    services.db.transaction = counting  # type: ignore[method-assign]
+    try:
+        for i in range(60):
+            await services.marketplace.view(G, lids[i % 3], 1000 + i)
+        await services.marketplace.view(G, lids[0], SELLER)  # the seller's own views don't count
+        assert calls == []  # no transaction per view
+        assert await services.marketplace.flush_views() == 60
+        assert len(calls) == 1
+        assert await services.marketplace.flush_views() == 0
+    finally:
+        del services.db.transaction
+    views = [(await services.listing_repo.get(G, lid))["views"] for lid in lids]
+    assert views == [20, 20, 20] and writes_before is store.db.raw
+    postings = await services.db["listing_terms"].find({"guild_id": G, "listing_id": lids[0]}).to_list()
+    assert postings and all(p["popularity"] == 20 for p in postings)
+
+
+async def test_a_failed_view_flush_keeps_the_counts(services, monkeypatch):
+    lid = await listing(services)
+    await services.marketplace.view(G, lid, 500)
+
+    async def down(counts):
+        raise ConnectionError("store down")
+
+    monkeypatch.setattr(services.listing_repo, "add_views", down)
+    with pytest.raises(ConnectionError):
+        await services.marketplace.flush_views()
+    monkeypatch.undo()
+    assert await services.marketplace.flush_views() == 1
+    assert (await services.listing_repo.get(G, lid))["views"] == 1

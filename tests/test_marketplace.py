@@ -216,6 +216,7 @@ async def test_search_filters_sorts_and_pages(services, clock):
     assert await found(condition="new") == [ids[2], ids[0]]
     assert await found(seller_id=BOB) == []
     await ms.view(G, ids[2], BOB)
+    await ms.flush_views()
     await ms.wish(G, CAROL, ids[4])
     await ms.wish(G, BOB, ids[4])
     assert (await found(sort="popular"))[:2] == [ids[4], ids[2]]

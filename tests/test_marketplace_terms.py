@@ -177,6 +177,8 @@ async def test_popularity_sort_follows_views_and_wishlists(services):
     b = await publish(services, title="Pearl earrings")
     assert await found(services, "pearl", sort="popular") == [b, a]  # ties: newest id first
     await services.marketplace.view(G, a, BOB)
+    assert await found(services, "pearl", sort="popular") == [b, a]  # counted, not yet written
+    assert await services.marketplace.flush_views() == 1
     await assert_in_step(services)
     assert await found(services, "pearl", sort="popular") == [a, b]
     await services.marketplace.wish(G, CAROL, b)

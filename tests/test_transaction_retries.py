@@ -121,3 +121,23 @@ async def test_activity_flush_with_transient_error_credits_once(faulty, clock):
     assert await services.activity.flush() == 3 * settings.activity_amount
     assert await services.ledger.balance(G, 30) == 3 * settings.activity_amount
     await _ok(services)
+
+
+async def test_member_is_told_to_check_history_when_the_outcome_stays_unknown(store, clock):
+    from bot.sandbox.community import GemsCommunity
+
+    db = FaultyDatabase(store.db)
+    async with GemsCommunity.open(db, clock=clock) as gc:
+        await gc.services.ledger.grant(gc.guild.id, 0, gc["alice"].id, 100, reason="seed",
+                                       key="seed")
+        db.plan = ["unknown_after_commit"]  # applied, reply lost: the member sees success
+        r = await gc.slash("alice", "gems give", member=gc["bob"], amount=10)
+        assert not r.ephemeral and "gave" in r.content, r.content
+        db.plan = ["unknown_before_commit", "unknown_before_commit"]
+        r = await gc.slash("alice", "gems give", member=gc["bob"], amount=10)
+        assert r.ephemeral and "may have gone through" in r.content, r.content
+        assert "something went wrong" not in r.content.lower()
+        assert await gc.services.ledger.balance(gc.guild.id, gc["bob"].id) == 10
+        assert not gc.sb.deadline_violations
+    report = await audit(gc.services.ledger_repo)
+    assert report.ok, report.render()

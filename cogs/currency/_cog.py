@@ -17,7 +17,6 @@ from cogs.currency._render import balance_embed, daily_text
 from cogs.currency._views import HistoryButton, LeaderboardButton, history_page, leaderboard_page
 from economy.activity import ChatMessage
 from economy.errors import InvalidInput
-from economy.ledger import TREASURY_ID
 from economy.settings import MAX_AMOUNT
 
 Amount = app_commands.Range[int, 1, MAX_AMOUNT]
@@ -132,7 +131,7 @@ class CurrencyCog(commands.Cog):
     async def treasury(self, interaction: discord.Interaction):
         settings = await require_admin(interaction)
         services, guild_id = services_of(interaction), guild_id_of(interaction)
-        balance = await services.ledger.balance(guild_id, TREASURY_ID)
+        balance = await services.ledger.treasury_balance(guild_id)
         await reply(interaction, f"The treasury holds {settings.money(balance)} from trade fees.",
                     ephemeral=True)
 

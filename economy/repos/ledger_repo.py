@@ -33,6 +33,12 @@ class LedgerRepo:
             session=session,
         )
 
+    async def sum_balances(self, guild_id: int, user_ids: tuple[int, ...]) -> int:
+        """Sum of the balances of the given accounts (e.g. the treasury and its shards)."""
+        docs = await find_docs(self.accounts, {"guild_id": guild_id,
+                                               "user_id": {"$in": list(user_ids)}})
+        return sum(int(doc.get("balance", 0)) for doc in docs)
+
     async def history(self, guild_id: int, user_id: int, *, skip: int, limit: int) -> list[Doc]:
         """A member's entries, newest first."""
         return await find_docs(

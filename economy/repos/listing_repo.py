@@ -22,11 +22,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateMany, UpdateOne
 from pymongo.errors import DuplicateKeyError
 
 from economy.repos.base import Database, Doc, count, find_docs, find_first
-from economy.repos.listing_terms import ListingTerms
+from economy.repos.listing_terms import ListingTerms, postings_of
 
 #: Listing statuses that hold one of the member's "active listing" slots.
 OPEN_STATUSES = ("pending", "active", "reserved")
@@ -202,9 +202,34 @@ class ListingRepo:
         await self.terms.sync(before, after, session=session)
         return after
 
-    async def add_views(self, guild_id: int, listing_id: int, n: int = 1) -> None:
-        """Count a detail view (popularity = views + wishlists)."""
-        await self.db.transaction(lambda s: self._bump(guild_id, listing_id, {"views": n}, n, s))
+    async def add_views(self, counts: dict[tuple[int, int], int]) -> int:
+        """Add counted detail views {(guild, listing): n} to listings and their postings.
+
+        Called by the periodic flush, never per view: the reads come first (index-backed), then
+        ONE small transaction holds two bulk writes by primary key (`$inc`, so flushes from
+        several processes add up). Returns how many listings were updated.
+        """
+        listing_ops: list[UpdateOne] = []
+        posting_ops: list[UpdateMany] = []
+        for (guild_id, listing_id), n in counts.items():
+            doc = await self.get(guild_id, listing_id)
+            if doc is None or n <= 0:
+                continue
+            listing_ops.append(UpdateOne({"_id": doc["_id"]},
+                                         {"$inc": {"views": n, "popularity": n}}))
+            ids = [p["_id"] for p in postings_of(doc)]
+            if ids:
+                posting_ops.append(UpdateMany({"_id": {"$in": ids}}, {"$inc": {"popularity": n}}))
+        if not listing_ops:
+            return 0
+
+        async def work(session: Any) -> None:
+            await self.listings.bulk_write(listing_ops, ordered=False, session=session)
+            if posting_ops:
+                await self.terms.col.bulk_write(posting_ops, ordered=False, session=session)
+
+        await self.db.transaction(work)
+        return len(listing_ops)
 
     async def add_wishlist_count(self, guild_id: int, listing_id: int, n: int, *,
                                  session: Any) -> None:

@@ -10,11 +10,14 @@ from economy.audit import audit
 
 @pytest.fixture
 async def gc(store, clock):
-    """A connected community; the ledger audit must pass when the test ends."""
+    """A connected community. When the test ends the ledger audit must pass and no interaction
+    may have missed Discord's 3-second first-response deadline (the sandbox records each)."""
     async with GemsCommunity.open(store.db, clock=clock) as community:
         yield community
+        late = list(community.sb.deadline_violations)
     report = await audit(community.services.ledger_repo)
     assert report.ok, report.render()
+    assert not late, f"interactions answered after Discord's 3 s deadline: {late}"
 
 
 async def seed(gc: GemsCommunity, name: str, amount: int) -> None:

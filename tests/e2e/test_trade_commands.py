@@ -6,7 +6,6 @@ import asyncio
 
 import pytest
 
-from economy.ledger import TREASURY_ID
 from tests.e2e.conftest import balance, db_state, seed
 
 pytestmark = pytest.mark.timeout(60)
@@ -67,7 +66,7 @@ async def test_direct_trade_happy_path_with_room_buttons_and_dms(gc):
     card = card_of(gc, thread)
     assert "Completed" in card.text and not card.buttons
     assert (await balance(gc, "alice"), await balance(gc, "bob")) == (390, 600)
-    assert await gc.services.ledger.balance(gc.guild.id, TREASURY_ID) == 10
+    assert await gc.services.ledger.treasury_balance(gc.guild.id) == 10
 
     rated = await gc.slash("bob", "trades rate", trade_id=trade_id, stars=5, review="Lovely, fast")
     assert rated.ephemeral and "★★★★★" in rated.content
@@ -241,3 +240,33 @@ async def test_repeated_pair_is_flagged_to_moderators(gc):
         await gc.click("bob", card_of(gc, thread_of(gc, trade_id)), "Confirm received")
     flags = [m for m in gc.sb.channel_messages(queue) if m.content.startswith("🚩")]
     assert len(flags) == 1 and "possible wash trading" in flags[0].content
+
+
+async def test_price_changed_between_buy_and_confirm_is_refused(gc):
+    from tests.e2e.test_marketplace_commands import channels, create
+
+    market, _ = await channels(gc)
+    await create(gc, "alice", title="Green tourmaline", price_gems=500)
+    announced = gc.sb.channel_messages(market)[-1]
+    await seed(gc, "bob", 5_000)
+    quote = await gc.click("bob", announced, "Buy")
+    assert "💎 500 GEMS" in quote.content
+    edited = await gc.slash("alice", "listing edit", listing=1, price_gems=900)
+    assert edited.ephemeral
+    before = await db_state(gc)
+    refused = await gc.click("bob", quote, "Confirm purchase")
+    text = refused.last.content
+    assert refused.last.ephemeral and "changed from 500 to 900" in text and "Buy" in text, text
+    assert await db_state(gc) == before
+    # After a restart the same (persistent) button is still checked against the listing.
+    await gc.restart_bot()
+    refused = await gc.click("bob", quote, "Confirm purchase")
+    assert "changed from 500 to 900" in refused.last.content
+    assert await db_state(gc) == before
+    # Buy again: the new quote shows 900 and confirming it holds 900.
+    quote = await gc.click("bob", announced, "Buy")
+    assert "💎 900 GEMS" in quote.content
+    done = await gc.click("bob", quote, "Confirm purchase")
+    assert "Reserved!" in done.last.content
+    account = await gc.services.ledger.account(gc.guild.id, gc["bob"].id)
+    assert (account.balance, account.held) == (4_100, 900)
