@@ -37,7 +37,7 @@ from economy.ledger import LedgerService, check_amount
 from economy.repos.base import Doc
 from economy.repos.trade_repo import TradeRepo
 from economy.settings import GuildSettings, SettingsService
-from economy.text import clean_text
+from economy.text import clean_text, visible_length
 
 log = logging.getLogger(__name__)
 
@@ -341,8 +341,8 @@ class EscrowService:
         price = check_amount(price, limit=settings.max_transfer)
         if seller_id == buyer_id:
             raise InvalidInput("You can't trade with yourself.")
-        description = " ".join((description or "").split())
-        if not 3 <= len(description) <= 200:
+        description = clean_text(description, 200, "description") or ""
+        if visible_length(description) < 3:
             raise InvalidInput("Describe what is traded in 3 to 200 characters.")
         trade_id = await self._repo.next_trade_id(guild_id)
         now = self._clock.now()
@@ -467,7 +467,7 @@ class EscrowService:
         if trade.role_of(actor_id) is None:
             raise NotPermitted("Only the buyer and the seller can open a dispute on this trade.")
         reason = clean_text(reason, REASON_MAX, "reason")
-        if not reason or len(reason) < 5:
+        if not reason or visible_length(reason) < 5:
             raise InvalidInput("Please explain the problem (at least 5 characters).")
         evidence = list(evidence or [])[:5]
         now = self._clock.now()

@@ -32,7 +32,7 @@ from economy.repos.base import outcome_unknown
 from economy.repos.ledger_repo import LedgerRepo
 from economy.repos.multiplier_repo import MultiplierRepo
 from economy.settings import MAX_AMOUNT, GuildSettings
-from economy.text import clean_text
+from economy.text import clean_text, visible_length
 
 NOTE_MAX = 200
 TREASURY_ID = 0  # the guild treasury's account (a system account: never on leaderboards)
@@ -441,7 +441,7 @@ def _check_same_operation(movement: Movement, legs: list[_Leg]) -> None:
 
 def _require_reason(reason: str) -> str:
     reason = clean_text(reason, NOTE_MAX, "reason") or ""
-    if len(reason) < 3:
+    if visible_length(reason) < 3:
         raise InvalidInput("Please give a reason (at least 3 characters); it goes in the audit log.")
     return reason
 

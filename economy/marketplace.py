@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import statistics
 import uuid
 from collections import Counter
@@ -60,6 +61,7 @@ MULTI_WORD_CAP = 500
 INLINE_QUERY_MAX = 60
 REASON_MIN, REASON_MAX = 3, 300
 EDITABLE = ("draft", "pending", "active")
+ALERT_KEYWORDS_MAX = 100
 EDIT_RETRIES = 5  # re-reads when another write lands between an edit's read and its write
 SORT_KEYS: dict[str, dict[str, int]] = {
     "newest": {"listed_ts": -1, "listing_id": -1},
@@ -593,7 +595,12 @@ class MarketplaceService:
                         category: str | None, max_price_gems: int | None) -> Alert:
         """Save a search that DMs the member when a matching listing goes live."""
         settings = await self._settings.get(guild_id)
-        words = tuple(tokens(clean_line(keywords))[:8])
+        text = clean_line(keywords)
+        if len(text) > ALERT_KEYWORDS_MAX:
+            raise InvalidInput(f"Alert keywords can be at most {ALERT_KEYWORDS_MAX} characters.")
+        if keywords and keywords.strip() and not text:
+            raise InvalidInput("Those keywords have no visible characters.")
+        words = tuple(tokens(text)[:8])
         if category:
             category = self._check_category(settings, category)
         if max_price_gems is not None:
@@ -752,6 +759,7 @@ def _parse_bound(text: str | None, currency: str) -> int | None:
     if currency == "usd":
         return parse_usd(text)
     digits = text.replace(",", "").replace("_", "")
-    if not digits.isdigit() or len(digits) > 13:
+    # ASCII digits only: "²".isdigit() is True but int("²") fails.
+    if not re.fullmatch(r"[0-9]{1,13}", digits):
         raise InvalidInput("Price bounds are whole numbers, like 500.")
     return int(digits)

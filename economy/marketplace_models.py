@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from economy.errors import InvalidAmount, InvalidInput
 from economy.ledger import check_amount
+from economy.text import strip_invisible, visible_length
 
 TITLE_MIN, TITLE_MAX = 3, 100
 DESCRIPTION_MIN, DESCRIPTION_MAX = 1, 2000
@@ -166,9 +167,10 @@ class ListingQuery(BaseModel):
     category: str | None = None
     condition: str | None = None
     currency: Literal["gems", "usd"] = "gems"
-    price_min: int | None = Field(None, ge=0)
-    price_max: int | None = Field(None, ge=0)
-    seller_id: int | None = None
+    # Bounded: a query comes back from a custom id, which a client can forge.
+    price_min: int | None = Field(None, ge=0, le=10**13)
+    price_max: int | None = Field(None, ge=0, le=10**13)
+    seller_id: int | None = Field(None, ge=0, le=2**63 - 1)
     tags: tuple[str, ...] = Field((), max_length=5)
     sort: Literal["newest", "price_asc", "price_desc", "popular"] = "newest"
 
@@ -240,8 +242,8 @@ class Alert(BaseModel):
 # --- validation -------------------------------------------------------------------------------
 def clean_line(text: str | None) -> str:
     """One line of user text: control characters removed, whitespace collapsed."""
-    text = "".join(ch for ch in (text or "") if unicodedata.category(ch)[0] != "C" or ch == " ")
-    return " ".join(text.split())
+    text = strip_invisible((text or "").replace("\n", " "))
+    return " ".join(text.split()) if visible_length(text) else ""
 
 
 def clean_block(text: str | None) -> str:

@@ -34,7 +34,7 @@ async def history_page(
 
 
 class LeaderboardButton(
-    PageButton, template=r"gems:lb:(?P<owner>\d+):(?P<page>\d+):(?P<direction>prev|next)"
+    PageButton, template=r"gems:lb:(?P<owner>[0-9]+):(?P<page>[0-9]+):(?P<direction>prev|next)"
 ):
     """Anyone may page the public leaderboard."""
 
@@ -46,7 +46,7 @@ class LeaderboardButton(
 
 
 class HistoryButton(
-    PageButton, template=r"gems:hist:(?P<owner>\d+):(?P<page>\d+):(?P<direction>prev|next)"
+    PageButton, template=r"gems:hist:(?P<owner>[0-9]+):(?P<page>[0-9]+):(?P<direction>prev|next)"
 ):
     """Only the member who asked may page their history."""
 

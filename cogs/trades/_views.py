@@ -8,7 +8,7 @@ import discord
 
 from bot.error_handler import handle_interaction_error
 from cogs._shared.interaction import NO_PINGS, guild_id_of, services_of
-from cogs._shared.ui import SafeButton
+from cogs._shared.ui import SafeButton, store_int
 from cogs.trades._render import ACTIONS, quote_text, trade_embed
 from economy.escrow import FINAL_STATUSES, QuoteChanged, Trade
 
@@ -32,7 +32,7 @@ def offer_view(trade: Trade) -> discord.ui.View:
     return view
 
 
-class BuyButton(SafeButton, template=r"trade:buy:(?P<listing>\d+)"):
+class BuyButton(SafeButton, template=r"trade:buy:(?P<listing>[0-9]+)"):
     """On a listing: shows the purchase confirmation (nothing is reserved yet)."""
 
     def __init__(self, listing_id: int) -> None:
@@ -42,7 +42,7 @@ class BuyButton(SafeButton, template=r"trade:buy:(?P<listing>\d+)"):
 
     @classmethod
     async def from_custom_id(cls, interaction, item, match: re.Match[str]) -> BuyButton:
-        return cls(int(match["listing"]))
+        return cls(store_int(match["listing"]))
 
     async def run(self, interaction: discord.Interaction) -> None:
         services, guild_id = services_of(interaction), guild_id_of(interaction)
@@ -55,7 +55,7 @@ class BuyButton(SafeButton, template=r"trade:buy:(?P<listing>\d+)"):
 
 
 class ConfirmBuyButton(SafeButton,
-                       template=r"trade:buyok:(?P<listing>\d{1,19})(?::(?P<price>\d{1,13}):(?P<version>\d{1,9}))?"):
+                       template=r"trade:buyok:(?P<listing>[0-9]{1,19})(?::(?P<price>[0-9]{1,13}):(?P<version>[0-9]{1,9}))?"):
     """Reserves the listing at the quoted price and opens the private trade room.
 
     The quote (price and listing version) travels in the button, and the reservation is refused
@@ -71,9 +71,9 @@ class ConfirmBuyButton(SafeButton,
 
     @classmethod
     async def from_custom_id(cls, interaction, item, match: re.Match[str]) -> ConfirmBuyButton:
-        price = int(match["price"]) if match["price"] else None
-        version = int(match["version"]) if match["version"] else None
-        return cls(int(match["listing"]), price, version)
+        price = store_int(match["price"]) if match["price"] else None
+        version = store_int(match["version"]) if match["version"] else None
+        return cls(store_int(match["listing"]), price, version)
 
     async def run(self, interaction: discord.Interaction) -> None:
         if self.price is None or self.version is None:
@@ -92,7 +92,7 @@ class ConfirmBuyButton(SafeButton,
             allowed_mentions=NO_PINGS)
 
 
-class OfferButton(SafeButton, template=r"trade:offer:(?P<trade>\d{1,19}):(?P<action>accept|decline)(?::(?P<price>\d{1,13}))?"):
+class OfferButton(SafeButton, template=r"trade:offer:(?P<trade>[0-9]{1,19}):(?P<action>accept|decline)(?::(?P<price>[0-9]{1,13}))?"):
     """Accept or decline a direct trade offer."""
 
     def __init__(self, trade_id: int, action: str, price: int | None = None) -> None:
@@ -105,8 +105,8 @@ class OfferButton(SafeButton, template=r"trade:offer:(?P<trade>\d{1,19}):(?P<act
 
     @classmethod
     async def from_custom_id(cls, interaction, item, match: re.Match[str]) -> OfferButton:
-        return cls(int(match["trade"]), match["action"],
-                   int(match["price"]) if match["price"] else None)
+        return cls(store_int(match["trade"]), match["action"],
+                   store_int(match["price"]) if match["price"] else None)
 
     async def run(self, interaction: discord.Interaction) -> None:
         services, guild_id = services_of(interaction), guild_id_of(interaction)
@@ -126,7 +126,7 @@ class OfferButton(SafeButton, template=r"trade:offer:(?P<trade>\d{1,19}):(?P<act
         await rooms.open(result.trade, fallback=interaction.channel)
 
 
-class TradeActionButton(SafeButton, template=r"trade:act:(?P<trade>\d+):(?P<action>[a-z]+)"):
+class TradeActionButton(SafeButton, template=r"trade:act:(?P<trade>[0-9]+):(?P<action>[a-z]+)"):
     """The trade card's buttons."""
 
     def __init__(self, trade_id: int, action: str, *, label: str = "…",
@@ -138,7 +138,7 @@ class TradeActionButton(SafeButton, template=r"trade:act:(?P<trade>\d+):(?P<acti
 
     @classmethod
     async def from_custom_id(cls, interaction, item, match: re.Match[str]) -> TradeActionButton:
-        return cls(int(match["trade"]), match["action"], label=item.label or "…")
+        return cls(store_int(match["trade"]), match["action"], label=item.label or "…")
 
     async def run(self, interaction: discord.Interaction) -> None:
         services, guild_id = services_of(interaction), guild_id_of(interaction)
