@@ -50,7 +50,7 @@ from economy.marketplace_models import (
     tokens,
 )
 from economy.repos.base import Doc
-from economy.repos.listing_repo import ListingRepo, QuotaFull, epoch_ms
+from economy.repos.listing_repo import ListingRepo, OverCap, QuotaFull, epoch_ms
 from economy.repos.market_member_repo import MarketMemberRepo
 from economy.settings import GuildSettings, SettingsService
 
@@ -80,10 +80,6 @@ class PublishResult:
 
 class _Lost(Exception):
     """A guarded transition inside a transaction matched nothing (abort and explain)."""
-
-
-class _OverCap(Exception):
-    """Publishing would exceed the member's open-listing limit (abort the transaction)."""
 
 
 def categories(settings: GuildSettings) -> tuple[str, ...]:
@@ -156,7 +152,10 @@ class MarketplaceService:
             "remind_ts": None, "reminded": False, "sold_ts": None,
             "views": 0, "wishlist_count": 0, "popularity": 0,
         }
-        await self._repo.insert_draft(doc, image_docs)
+        try:
+            await self._repo.insert_draft(doc, image_docs, cap=settings.max_active_listings)
+        except OverCap:
+            raise self._over_cap(settings) from None
         return Listing.model_validate(doc)
 
     async def cancel_draft(self, guild_id: int, seller_id: int, listing_id: int) -> None:
@@ -182,7 +181,6 @@ class MarketplaceService:
     async def _go_live(self, guild_id: int, listing: Listing, *,
                        from_status: tuple[str, ...]) -> PublishResult:
         settings = await self._settings.get(guild_id)
-        await self._check_open_cap(guild_id, listing.seller_id, settings)
         now = self._clock.now()
         local = now.astimezone(settings.zone)
         day = local.date().isoformat()
@@ -204,9 +202,10 @@ class MarketplaceService:
             # Checked again inside the transaction, after its writes: two publishes by one member
             # both write that member's daily-slot document, so on MongoDB they conflict and one
             # retries (no write skew); on the embedded store writes are serialized anyway.
-            if await repo.count_open(guild_id, listing.seller_id,
+            # Published listings only: the draft being published already held its slot.
+            if await repo.count_open(guild_id, listing.seller_id, drafts=False,
                                      session=session) > settings.max_active_listings:
-                raise _OverCap
+                raise OverCap
             return after
 
         try:
@@ -218,21 +217,25 @@ class MarketplaceService:
                            "and reached that limit.", retry_at=tomorrow) from None
         except _Lost:
             raise InvalidInput("This listing changed meanwhile (already published?).") from None
-        except _OverCap:
-            raise InvalidInput(f"You already have {settings.max_active_listings} open listings "
-                               "(the limit). Withdraw one or wait for a sale.") from None
+        except OverCap:
+            raise self._over_cap(settings) from None
         notices = [] if approval else await self._alert_notices(after)
         return PublishResult(listing=after, needs_approval=approval, notices=notices)
 
     # --- moderation ----------------------------------------------------------------------------
     async def approve(self, guild_id: int, moderator_id: int, listing_id: int) -> PublishResult:
-        """pending -> active. The caller checked the moderator permission."""
+        """pending -> active. The caller checked the moderator permission; a moderator may not
+        approve their own listing (another moderator has to)."""
         settings = await self._settings.get(guild_id)
         now = self._clock.now()
         after = await self._repo.transition(
             guild_id, listing_id, from_status=("pending",), to_status="active", at=now,
-            set_={**self._live_fields(now, settings), "moderated_by": moderator_id})
+            set_={**self._live_fields(now, settings), "moderated_by": moderator_id},
+            where={"seller_id": {"$ne": moderator_id}})
         if after is None:
+            doc = await self._repo.get(guild_id, listing_id)
+            if doc is not None and doc["seller_id"] == moderator_id:
+                raise NotPermitted("You can't approve your own listing; another moderator has to.")
             raise InvalidInput(await self._not_pending(guild_id, listing_id))
         listing = Listing.model_validate(after)
         notices = [Notice(user_id=listing.seller_id, kind="approved", listing=listing)]
@@ -695,10 +698,14 @@ class MarketplaceService:
     async def _check_open_cap(self, guild_id: int, seller_id: int,
                               settings: GuildSettings) -> None:
         # A friendly early answer; the binding check runs inside the publishing transaction.
-        open_now = await self._repo.count_open(guild_id, seller_id)
-        if open_now >= settings.max_active_listings:
-            raise InvalidInput(f"You already have {open_now} open listings (the limit is "
-                               f"{settings.max_active_listings}). Withdraw one or wait for a sale.")
+        if await self._repo.count_open(guild_id, seller_id) >= settings.max_active_listings:
+            raise self._over_cap(settings)
+
+    @staticmethod
+    def _over_cap(settings: GuildSettings) -> InvalidInput:
+        return InvalidInput(
+            f"You already have {settings.max_active_listings} open listings, drafts included "
+            "(the limit). Publish or cancel a draft, withdraw a listing or wait for a sale.")
 
     @staticmethod
     def _check_category(settings: GuildSettings, category: str) -> str:

@@ -134,9 +134,10 @@ async def test_open_cap_and_daily_quota(services, clock):
     await services.marketplace.withdraw(G, BOB, withdrawn.listing_id)
     await live(services, seller=BOB)
     d = await draft(services, seller=BOB)
-    await live(services, seller=BOB)  # BOB has 2 open again -> the draft is refused at publish
-    with pytest.raises(InvalidInput, match="open listings"):
-        await services.marketplace.publish(G, BOB, d.listing_id)
+    with pytest.raises(InvalidInput, match="drafts included"):  # the draft holds a slot
+        await draft(services, seller=BOB)
+    await setting(services, "max_active_listings", "3")
+    await live(services, seller=BOB)
     await setting(services, "max_active_listings", "10")
     with pytest.raises(Cooldown, match="3 listing"):  # 3 published today already
         await services.marketplace.publish(G, BOB, d.listing_id)
@@ -367,3 +368,27 @@ async def test_seller_filter_sorts_in_every_order(services, clock):
     assert await prices_of(sort="price_desc", price_max=250) == [200, 100]
     page = await ms.search(G, ListingQuery(seller_id=BOB, sort="price_asc"), page=2, page_size=2)
     assert [r.price_gems for r in page.rows] == [300] and page.pages == 2
+
+
+async def test_concurrent_drafts_cannot_overshoot_the_open_cap(services):
+    await setting(services, "max_active_listings", "3")
+    results = await asyncio.gather(*[draft(services) for _ in range(8)], return_exceptions=True)
+    assert sum(not isinstance(r, Exception) for r in results) == 3, results
+    assert all(isinstance(r, InvalidInput) for r in results if isinstance(r, Exception))
+    assert await services.db["listings"].count_documents({"guild_id": G, "seller_id": ALICE}) == 3
+    # Refused drafts left no images behind either.
+    assert await services.db["listing_images"].count_documents(
+        {"guild_id": G, "listing_id": {"$nin": [r.listing_id for r in results
+                                                 if not isinstance(r, Exception)]}}) == 0
+
+
+async def test_a_moderator_cannot_approve_their_own_listing(services):
+    from economy.errors import NotPermitted
+    await setting(services, "marketplace_approval", "on")
+    pending = await draft(services, seller=BOB)
+    await services.marketplace.publish(G, BOB, pending.listing_id)
+    with pytest.raises(NotPermitted, match="your own listing"):
+        await services.marketplace.approve(G, BOB, pending.listing_id)
+    assert (await services.marketplace.get(G, pending.listing_id)).status == "pending"
+    approved = await services.marketplace.approve(G, CAROL, pending.listing_id)
+    assert approved.listing.status == "active"

@@ -28,13 +28,18 @@ from pymongo.errors import DuplicateKeyError
 from economy.repos.base import Database, Doc, count, find_docs, find_first
 from economy.repos.listing_terms import ListingTerms, postings_of
 
-#: Listing statuses that hold one of the member's "active listing" slots.
-OPEN_STATUSES = ("pending", "active", "reserved")
+#: Listing statuses that hold one of the member's "open listing" slots. Drafts count: each
+#: stores up to ten images, so unpublished drafts must not be a way around the cap.
+OPEN_STATUSES = ("draft", "pending", "active", "reserved")
 
 
 def epoch_ms(at: datetime) -> int:
     """An aware datetime as integer epoch milliseconds (for comparisons inside pipelines)."""
     return int(at.timestamp() * 1000)
+
+
+class OverCap(Exception):
+    """Raised inside a transaction when a member would hold more open listings than allowed."""
 
 
 class QuotaFull(Exception):
@@ -60,13 +65,21 @@ class ListingRepo:
             upsert=True, return_document=ReturnDocument.AFTER))
         return int(doc["seq"])
 
-    async def insert_draft(self, listing: Doc, images: list[Doc]) -> None:
-        """Store a draft listing and its images in one transaction."""
+    async def insert_draft(self, listing: Doc, images: list[Doc], *, cap: int) -> None:
+        """Store a draft listing and its images in one transaction.
+
+        Raises OverCap (nothing stored) when the seller would then hold more than `cap` open
+        listings, drafts included; counted inside the transaction after its write, so
+        concurrent drafts cannot overshoot.
+        """
 
         async def work(session: Any) -> None:
+            await self.listings.insert_one(listing, session=session)
+            if await self.count_open(listing["guild_id"], listing["seller_id"],
+                                     session=session) > cap:
+                raise OverCap
             if images:
                 await self.images.insert_many(images, ordered=True, session=session)
-            await self.listings.insert_one(listing, session=session)
 
         await self.db.transaction(work)
 
@@ -132,13 +145,16 @@ class ListingRepo:
         return await find_docs(self.listings, {"guild_id": guild_id, "status": status},
                                limit=limit)
 
-    async def count_open(self, guild_id: int, seller_id: int, *, session: Any = None) -> int:
-        """A member's listings that hold a slot (pending, active, reserved).
+    async def count_open(self, guild_id: int, seller_id: int, *, drafts: bool = True,
+                         session: Any = None) -> int:
+        """A member's listings that hold a slot (drafts unless `drafts=False`, pending, active,
+        reserved).
 
         With a session (after the transaction's first write) it sees that transaction's writes.
         """
+        statuses = [s for s in OPEN_STATUSES if drafts or s != "draft"]
         return await count(self.listings, {"guild_id": guild_id, "seller_id": seller_id,
-                                           "status": {"$in": list(OPEN_STATUSES)}},
+                                           "status": {"$in": statuses}},
                            session=session)
 
     async def sold_prices(self, guild_id: int, category: str, conditions: tuple[str, ...],
