@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import itertools
 import logging
 import uuid
-from collections import defaultdict
-from dataclasses import dataclass
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from economy.clock import Clock
+from economy.eligibility import not_established_reason
 from economy.ledger import LedgerService
 from economy.settings import SettingsService
 
@@ -34,12 +36,17 @@ class ChatMessage:
     content: str
     author_is_bot: bool
     at: datetime
+    #: When the author joined the guild (None when unknown: only the account age is checked).
+    joined_at: datetime | None = None
+
+
+REPEAT_MEMORY_MAX = 50  # the most a guild may set `activity_repeat_memory` to
 
 
 @dataclass
 class _Member:
     last_earned_at: datetime | None = None
-    last_digest: bytes | None = None
+    recent: deque[bytes] = field(default_factory=lambda: deque(maxlen=REPEAT_MEMORY_MAX))
 
 
 class ActivityService:
@@ -72,11 +79,14 @@ class ActivityService:
         text = " ".join(message.content.split()).casefold()
         if len(text) < settings.activity_min_length:
             return 0
+        if not_established_reason(settings, message.user_id, message.joined_at, message.at):
+            return 0  # brand-new accounts and members don't earn (alt farming)
         member = self._members[(message.guild_id, message.user_id)]
         digest = hashlib.blake2b(text.encode(), digest_size=16).digest()
-        if digest == member.last_digest:
-            return 0  # the same message again earns nothing (spam / macro guard)
-        member.last_digest = digest
+        recent = itertools.islice(reversed(member.recent), settings.activity_repeat_memory)
+        if digest in recent:
+            return 0  # one of the member's last K messages again earns nothing (spam / macros)
+        member.recent.append(digest)
         cooldown = timedelta(seconds=settings.activity_cooldown_seconds)
         if member.last_earned_at and message.at - member.last_earned_at < cooldown:
             return 0

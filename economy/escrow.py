@@ -27,6 +27,7 @@ from pymongo.errors import DuplicateKeyError
 
 from economy.clock import Clock
 from economy.errors import (
+    Cooldown,
     GemsError,
     IdempotencyConflict,
     InvalidInput,
@@ -34,6 +35,7 @@ from economy.errors import (
     NotPermitted,
 )
 from economy.ledger import LedgerService, check_amount
+from economy.members import MemberService
 from economy.repos.base import Doc
 from economy.repos.trade_repo import TradeRepo
 from economy.settings import GuildSettings, SettingsService
@@ -242,9 +244,10 @@ class EscrowService:
 
     def __init__(
         self, repo: TradeRepo, ledger: LedgerService, settings: SettingsService, clock: Clock,
-        listings: ListingGate | None = None,
+        listings: ListingGate | None = None, members: MemberService | None = None,
     ) -> None:
         self._repo = repo
+        self._members = members
         self._ledger = ledger
         self._settings = settings
         self._clock = clock
@@ -336,7 +339,13 @@ class EscrowService:
 
     async def offer(self, guild_id: int, seller_id: int, buyer_id: int, price: int,
                     description: str) -> Trade:
-        """A direct trade: the seller offers something to a member, who may accept or decline."""
+        """A direct trade: the seller offers something to a member, who may accept or decline.
+
+        Abuse limits: members who turned DMs off get no offers; a member receives at most
+        `offer_max_open_to_member` open offers; a seller waits `offer_cooldown_seconds` between
+        offers. The last two are checked inside the insert's transaction (guarded counter and a
+        count after the write), so concurrent offers cannot get around them.
+        """
         settings = await self._settings.get(guild_id)
         price = check_amount(price, limit=settings.max_transfer)
         if seller_id == buyer_id:
@@ -344,13 +353,31 @@ class EscrowService:
         description = clean_text(description, 200, "description") or ""
         if visible_length(description) < 3:
             raise InvalidInput("Describe what is traded in 3 to 200 characters.")
+        if self._members is not None and not await self._members.dms_allowed(guild_id, buyer_id):
+            raise NotPermitted(f"<@{buyer_id}> has turned off trade offers and DMs from the bot.")
+        await self._check_pair(guild_id, buyer_id, seller_id, settings)
         trade_id = await self._repo.next_trade_id(guild_id)
         now = self._clock.now()
         doc = self._new_trade(guild_id, trade_id, "direct", description, buyer_id, seller_id,
                               price, settings, now, status="offered")
         doc["times"].update(offer_expires_at=now + timedelta(hours=OFFER_HOURS), deliver_by=None)
-        await self._repo.db.transaction(
-            lambda session: self._repo.insert(doc, _event(now, "offered", seller_id), session=session))
+        members = self._members
+
+        async def insert(session: Any) -> None:
+            await self._repo.insert(doc, _event(now, "offered", seller_id), session=session)
+            if members is not None and settings.offer_cooldown_seconds and not \
+                    await members.repo.claim_interval(
+                        guild_id, seller_id, "offer", int(now.timestamp() * 1000),
+                        settings.offer_cooldown_seconds * 1000, session=session):
+                raise Cooldown("You just made a trade offer; wait a little before the next one.",
+                               retry_at=now + timedelta(seconds=settings.offer_cooldown_seconds))
+            if await self._repo.open_offers_to(guild_id, buyer_id, session=session) \
+                    > settings.offer_max_open_to_member:
+                raise NotPermitted(
+                    f"<@{buyer_id}> already has {settings.offer_max_open_to_member} open offers; "
+                    "try again once they answered one.")
+
+        await self._repo.db.transaction(insert)
         return await self._trade(guild_id, trade_id)
 
     async def accept(self, guild_id: int, trade_id: int, actor_id: int, *,
@@ -773,8 +800,22 @@ class EscrowService:
                     f"{settings.escrow_wash_trade_days} days (possible wash trading or alt funnelling).",)
         return ()
 
+    async def _check_pair(self, guild_id: int, buyer_id: int, seller_id: int,
+                          settings: GuildSettings) -> None:
+        """With `escrow_wash_trade_block` on, a pair over the repeated-trade limit can't trade."""
+        if not settings.escrow_wash_trade_block:
+            return
+        since = self._clock.now() - timedelta(days=settings.escrow_wash_trade_days)
+        if await self._repo.recent_pair_trades(guild_id, buyer_id, seller_id, since) \
+                >= settings.escrow_wash_trade_count:
+            raise NotPermitted(
+                f"You two completed {settings.escrow_wash_trade_count} or more trades in "
+                f"{settings.escrow_wash_trade_days} days, which this server limits (repeated "
+                "trades between the same pair). Ask a moderator if this is a mistake.")
+
     async def _check_limits(self, guild_id: int, buyer_id: int, seller_id: int, price: int,
                             settings: GuildSettings) -> None:
+        await self._check_pair(guild_id, buyer_id, seller_id, settings)
         if price <= settings.escrow_new_member_max:
             return
         for user_id in (buyer_id, seller_id):

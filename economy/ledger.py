@@ -18,6 +18,7 @@ from typing import Any
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from economy.clock import Clock
+from economy.eligibility import require_established
 from economy.errors import (
     Cooldown,
     GemsError,
@@ -114,8 +115,13 @@ class LedgerService:
     async def transfer(
         self, guild_id: int, sender_id: int, recipient_id: int, amount: int, *, key: str,
         note: str | None = None, limit: int = MAX_AMOUNT,
+        also: Callable[[Any], Awaitable[None]] | None = None,
     ) -> Movement:
-        """Move GEMS from one member to another. Raises InvalidAmount/InvalidInput/InsufficientFunds."""
+        """Move GEMS from one member to another. Raises InvalidAmount/InvalidInput/InsufficientFunds.
+
+        `also(session)` runs in the same transaction (e.g. a daily giving quota) and raises to
+        abort the transfer.
+        """
         amount = check_amount(amount, limit=limit)
         if sender_id == recipient_id:
             raise InvalidInput("You can't send GEMS to yourself.")
@@ -124,7 +130,8 @@ class LedgerService:
             _Leg(sender_id, -amount, "transfer", counterparty_id=recipient_id),
             _Leg(recipient_id, amount, "transfer", counterparty_id=sender_id),
         ]
-        return await self._apply(guild_id, "transfer", key, legs, actor_id=sender_id, note=note)
+        return await self._apply(guild_id, "transfer", key, legs, actor_id=sender_id, note=note,
+                                 also=also)
 
     async def grant(
         self, guild_id: int, actor_id: int, user_id: int, amount: int, *, reason: str, key: str
@@ -191,13 +198,15 @@ class LedgerService:
             return 0
         return sum(amounts.values())
 
-    async def claim_daily(self, guild_id: int, user_id: int, settings: GuildSettings) -> DailyClaim:
+    async def claim_daily(self, guild_id: int, user_id: int, settings: GuildSettings, *,
+                          joined_at: datetime | None = None) -> DailyClaim:
         """Pay the daily reward once per local day; streaks survive one missed day.
 
         The day boundary is `daily_reset_hour` in the guild's time zone. Raises Cooldown when the
-        member already claimed today.
+        member already claimed today, NotPermitted when the account or membership is too new.
         """
         now = self._clock.now()
+        require_established(settings, user_id, joined_at, now, "claim daily GEMS")
         today, next_reset = _daily_window(now, settings)
         key = f"daily:{user_id}:{today.isoformat()}"
         account = await self._repo.account(guild_id, user_id)

@@ -49,6 +49,7 @@ from economy.marketplace_models import (
     parse_usd,
     tokens,
 )
+from economy.members import MemberService
 from economy.repos.base import Doc
 from economy.repos.listing_repo import ListingRepo, OverCap, QuotaFull, epoch_ms
 from economy.repos.market_member_repo import MarketMemberRepo
@@ -91,9 +92,11 @@ class MarketplaceService:
     """Listings and everything members do with them."""
 
     def __init__(self, listings: ListingRepo, members: MarketMemberRepo,
-                 settings: SettingsService, clock: Clock) -> None:
+                 settings: SettingsService, clock: Clock,
+                 throttles: MemberService | None = None) -> None:
         self._repo = listings
         self._members = members
+        self._throttles = throttles
         self._settings = settings
         self._clock = clock
         self._views: Counter[tuple[int, int]] = Counter()
@@ -315,6 +318,12 @@ class MarketplaceService:
             listing.price_usd_cents, updated.price_usd_cents)
         if drop and updated.status == "active":
             for user_id in await self._members.wishers_of(guild_id, listing_id):
+                # At most one price-drop DM per listing and member per `notice_throttle_hours`:
+                # a seller nudging the price down ten times must not DM the wishlist ten times.
+                if self._throttles is not None and not await self._throttles.claim_notice(
+                        guild_id, user_id, f"price_drop:{listing_id}",
+                        hours=settings.notice_throttle_hours):
+                    continue
                 notices.append(Notice(user_id=user_id, kind="price_drop", listing=updated,
                                       detail=_price_change(listing, updated)))
         return updated, notices
@@ -632,14 +641,20 @@ class MarketplaceService:
             raise NotFound(f"You have no alert #{alert_id}.")
 
     async def _alert_notices(self, listing: Listing) -> list[Notice]:
-        """Alerts (of other members) that match a listing that just went live."""
+        """Queue a listing that just went live for the members whose alerts match it.
+
+        Nothing is sent now: matches wait `alert_digest_minutes` in the outbox, and the sweep
+        sends each member ONE digest of everything that matched meanwhile (no DM spam when a
+        seller lists ten rings at once). Returns no notices.
+        """
         keywords = set(listing_keywords(listing.title, listing.tags, listing.category,
                                         listing.specs, listing.description))
-        notified: set[int] = set()
-        out = []
+        settings = await self._settings.get(listing.guild_id)
+        due_ms = epoch_ms(self._clock.now()) + settings.alert_digest_minutes * 60_000
+        queued: set[int] = set()
         for doc in await self._members.guild_alerts(listing.guild_id):
             alert = Alert.model_validate(doc)
-            if alert.user_id == listing.seller_id or alert.user_id in notified:
+            if alert.user_id == listing.seller_id or alert.user_id in queued:
                 continue
             if not set(alert.keywords) <= keywords:
                 continue
@@ -648,10 +663,29 @@ class MarketplaceService:
             if alert.max_price_gems is not None and (
                     listing.price_gems is None or listing.price_gems > alert.max_price_gems):
                 continue
-            notified.add(alert.user_id)
-            out.append(Notice(user_id=alert.user_id, kind="alert", listing=listing,
-                              detail=str(alert.alert_id)))
-        return out
+            queued.add(alert.user_id)
+            await self._members.queue_alert_match({
+                "_id": f"{listing.guild_id}:{alert.user_id}:{listing.listing_id}",
+                "guild_id": listing.guild_id, "user_id": alert.user_id,
+                "listing_id": listing.listing_id, "alert_id": alert.alert_id, "due_ms": due_ms})
+        return []
+
+    async def _alert_digests(self, now_ms: int, batch: int) -> list[Notice]:
+        """One DM per member for every queued alert match, once their oldest match is due."""
+        notices = []
+        for guild_id, user_id in await self._members.due_alert_members(now_ms, limit=batch):
+            listings = []
+            alert_ids = []
+            for match in await self._members.take_alert_matches(guild_id, user_id):
+                doc = await self._repo.get(guild_id, match["listing_id"])
+                if doc is not None and doc.get("status") == "active":
+                    listings.append(Listing.model_validate(doc))
+                    alert_ids.append(str(match["alert_id"]))
+            if listings:
+                notices.append(Notice(user_id=user_id, kind="alert", listing=listings[0],
+                                      detail=", #".join(dict.fromkeys(alert_ids)),
+                                      more=tuple(listings[1:])))
+        return notices
 
     # --- the sweep job -------------------------------------------------------------------------
     async def sweep(self, *, batch: int = 200) -> list[Notice]:
@@ -682,6 +716,7 @@ class MarketplaceService:
             notices.append(Notice(user_id=listing.seller_id, kind="expiring", listing=listing))
             for user_id in await self._members.wishers_of(listing.guild_id, listing.listing_id):
                 notices.append(Notice(user_id=user_id, kind="wish_expiring", listing=listing))
+        notices += await self._alert_digests(now_ms, batch)
         stale_ms = now_ms - DRAFT_TTL_SECONDS * 1000
         for doc in await self._repo.due("draft", "created_ts", stale_ms, limit=batch):
             await self._repo.delete_draft(doc["guild_id"], doc["listing_id"], None)

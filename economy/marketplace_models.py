@@ -197,6 +197,8 @@ class Notice(BaseModel):
     kind: str
     listing: Listing
     detail: str | None = None
+    #: Further listings of the same notice (an alert digest lists every match).
+    more: tuple[Listing, ...] = ()
 
 
 class PriceHint(BaseModel):

@@ -7,12 +7,15 @@ from dataclasses import dataclass
 from economy.activity import ActivityService
 from economy.clock import Clock
 from economy.escrow import EscrowService
+from economy.gifts import GiftService
 from economy.ledger import LedgerService
 from economy.marketplace import MarketplaceService
+from economy.members import MemberService
 from economy.repos.base import Database
 from economy.repos.ledger_repo import LedgerRepo
 from economy.repos.listing_repo import ListingRepo
 from economy.repos.market_member_repo import MarketMemberRepo
+from economy.repos.member_repo import MemberRepo
 from economy.repos.multiplier_repo import MultiplierRepo
 from economy.repos.settings_repo import SettingsRepo
 from economy.repos.trade_repo import TradeRepo
@@ -34,6 +37,8 @@ class Services:
     trade_repo: TradeRepo
     marketplace: MarketplaceService
     listing_repo: ListingRepo
+    members: MemberService
+    gifts: GiftService
 
 
 def build_services(db: Database, clock: Clock) -> Services:
@@ -45,9 +50,14 @@ def build_services(db: Database, clock: Clock) -> Services:
     activity = ActivityService(ledger, settings, clock)
     trade_repo = TradeRepo(db)
     listing_repo = ListingRepo(db)
-    escrow = EscrowService(trade_repo, ledger, settings, clock, listings=listing_repo)
+    member_repo = MemberRepo(db)
+    members = MemberService(member_repo, clock)
+    escrow = EscrowService(trade_repo, ledger, settings, clock, listings=listing_repo,
+                           members=members)
     marketplace = MarketplaceService(listing_repo, MarketMemberRepo(db, listing_repo), settings,
-                                     clock)
+                                     clock, throttles=members)
+    gifts = GiftService(ledger, ledger_repo, member_repo, settings, clock)
     return Services(db=db, clock=clock, ledger=ledger, settings=settings, activity=activity,
                     ledger_repo=ledger_repo, multipliers=multipliers, escrow=escrow,
-                    trade_repo=trade_repo, marketplace=marketplace, listing_repo=listing_repo)
+                    trade_repo=trade_repo, marketplace=marketplace, listing_repo=listing_repo,
+                    members=members, gifts=gifts)

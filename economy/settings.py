@@ -63,6 +63,18 @@ class GuildSettings(BaseModel):
     marketplace_categories: list[str] = Field(default_factory=list, description="Allowed categories, comma-separated (empty = the default set)")
     marketplace_usd: bool = Field(False, description="Allow prices in USD besides GEMS")
 
+    # --- abuse limits
+    min_account_age_days: int = Field(7, ge=0, le=365, description="Discord account age (days) before a member earns, claims dailies or gives (0 = off)")
+    min_member_days: int = Field(1, ge=0, le=365, description="Days in this server before a member earns, claims dailies or gives (0 = off)")
+    give_daily_cap: int = Field(50_000, ge=1, le=MAX_AMOUNT, description="Most GEMS one member may give away per day")
+    fanin_flag_senders: int = Field(3, ge=0, le=100, description="Young accounts giving to one member within 24 h before moderators are told (0 = off)")
+    activity_repeat_memory: int = Field(5, ge=1, le=50, description="Recent messages a member can't repeat to earn")
+    offer_max_open_to_member: int = Field(3, ge=1, le=50, description="Open trade offers one member may receive at once")
+    offer_cooldown_seconds: int = Field(30, ge=0, le=86_400, description="Seconds between two trade offers by one member")
+    escrow_wash_trade_block: bool = Field(False, description="Refuse new trades between a flagged repeated pair (not only report them)")
+    notice_throttle_hours: int = Field(12, ge=1, le=168, description="Hours between two price-drop DMs about one listing to one member")
+    alert_digest_minutes: int = Field(5, ge=1, le=120, description="Saved-search matches within this many minutes arrive as one DM")
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:

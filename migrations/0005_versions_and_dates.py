@@ -1,4 +1,5 @@
-"""Version counters on trades and listings; listing dates as epoch milliseconds only.
+"""Version counters on trades and listings; listing dates as epoch milliseconds only; the
+collections of the abuse limits (member preferences, guarded per-member counters, alert digests).
 
 - `version` (0 where missing) on `trades` and `listings`: every write bumps it and every
   read-modify-write is guarded by the version it read.
@@ -15,7 +16,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-from pymongo import UpdateOne
+from pymongo import ASCENDING, IndexModel, UpdateOne
 
 log = logging.getLogger(__name__)
 
@@ -72,8 +73,24 @@ def _listing_fix(doc: dict) -> dict | None:
     return update or None
 
 
+async def create_indexes(db) -> None:
+    """Indexes of the abuse-limit collections (re-runnable)."""
+    await db["member_prefs"].create_indexes([
+        IndexModel([("guild_id", ASCENDING), ("user_id", ASCENDING)], unique=True,
+                   name="guild_user_unique")])
+    await db["member_quotas"].create_indexes([
+        IndexModel([("guild_id", ASCENDING), ("user_id", ASCENDING), ("bucket", ASCENDING)],
+                   unique=True, name="guild_user_bucket_unique")])
+    await db["market_alert_outbox"].create_indexes([
+        IndexModel([("guild_id", ASCENDING), ("user_id", ASCENDING), ("due_ms", ASCENDING)],
+                   name="guild_user_due"),
+        # The digest sweep looks across guilds for due matches.
+        IndexModel([("due_ms", ASCENDING)], name="due")])
+
+
 async def up(db) -> None:
-    """Add versions to trades and listings; keep listing dates as epoch-ms only."""
+    """Add versions to trades and listings; keep listing dates as epoch-ms only; indexes."""
+    await create_indexes(db)
     await _stream(db, "trades", {"_id": 1, "version": 1}, _trade_fix)
     projection = {"_id": 1, "version": 1, "updated_ts": 1, "created_ts": 1,
                   **dict.fromkeys(LISTING_DATES, 1)}

@@ -59,3 +59,10 @@ def clock() -> ManualClock:
 def services(store: Store, clock: ManualClock) -> Services:
     """Domain services over the test database."""
     return build_services(store.db, clock)
+
+
+async def relax_offer_limits(services: Services, guild_id: int) -> None:
+    """Turn off the per-member offer cooldown and cap, for tests that create many offers quickly
+    (the limits themselves are tested in tests/test_abuse_limits.py)."""
+    await services.settings.set(guild_id, 0, "offer_cooldown_seconds", "0")
+    await services.settings.set(guild_id, 0, "offer_max_open_to_member", "50")

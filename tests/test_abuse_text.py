@@ -6,6 +6,7 @@ import pytest
 
 from economy.errors import GemsError, InvalidInput
 from economy.text import clean_text, visible_length
+from tests.conftest import relax_offer_limits
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -35,6 +36,7 @@ async def snapshot(services):
 
 @pytest.mark.parametrize("blank", BLANKS)
 async def test_every_text_field_refuses_invisible_text(services, blank):
+    await relax_offer_limits(services, G)
     await services.ledger.grant(G, 0, 1, 500, reason="seed", key="seed")
     trade = await services.escrow.offer(G, 2, 1, 100, "a real description")
     await services.escrow.accept(G, trade.trade_id, 1)

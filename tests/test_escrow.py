@@ -12,8 +12,14 @@ from economy.audit import audit
 from economy.errors import InsufficientFunds, InvalidAmount, InvalidInput, NotPermitted
 from economy.escrow import TradeUnavailable, fee_for
 from economy.ledger import TREASURY_IDS
+from tests.conftest import relax_offer_limits
 
 G = 77
+
+
+@pytest.fixture(autouse=True)
+async def _many_offers(services):
+    await relax_offer_limits(services, G)
 SELLER, BUYER, MOD, STRANGER = 1, 2, 3, 4
 
 

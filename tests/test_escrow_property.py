@@ -10,8 +10,14 @@ import pytest
 from economy.audit import audit
 from economy.errors import GemsError
 from economy.escrow import FINAL_STATUSES
+from tests.conftest import relax_offer_limits
 
 G = 5
+
+
+@pytest.fixture(autouse=True)
+async def _many_offers(services):
+    await relax_offer_limits(services, G)
 USERS = list(range(1, 9))
 MOD = 100
 

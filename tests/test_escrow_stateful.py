@@ -23,6 +23,7 @@ from economy.errors import GemsError
 from economy.migrations import Migrator
 from economy.repos.base import Database
 from economy.services import build_services
+from tests.conftest import relax_offer_limits
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -74,6 +75,7 @@ class EscrowMachine(RuleBasedStateMachine):
             for user in USERS:
                 await self.services.ledger.grant(G, 0, user, 2_000, reason="seed", key=f"s{user}")
             await self.services.settings.set(G, 0, "escrow_new_member_trades", "0")
+            await relax_offer_limits(self.services, G)
         self.run(go())
 
     def attempt(self, *coros) -> None:

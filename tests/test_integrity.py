@@ -13,10 +13,16 @@ import pytest
 from economy.audit import audit
 from economy.escrow import ListingOutOfStep, QuoteChanged, TradeUnavailable
 from economy.marketplace_models import listing_keywords
+from tests.conftest import relax_offer_limits
 
 pytestmark = pytest.mark.timeout(60)
 
 G = 77
+
+
+@pytest.fixture(autouse=True)
+async def _many_offers(services):
+    await relax_offer_limits(services, G)
 SELLER, BUYER, MOD = 1, 2, 9
 
 

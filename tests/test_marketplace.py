@@ -167,7 +167,7 @@ async def test_concurrent_publishes_respect_the_open_listing_cap(services):
     assert len([r for r in await services.marketplace.mine(G, ALICE) if r.status == "active"]) == 2
 
 
-async def test_approval_flow(services):
+async def test_approval_flow(services, clock):
     await setting(services, "marketplace_approval", "on")
     await services.marketplace.add_alert(G, CAROL, keywords="sapphire", category=None,
                                          max_price_gems=None)
@@ -176,7 +176,9 @@ async def test_approval_flow(services):
     assert (await services.marketplace.search(G, ListingQuery())).total == 0
     approved = await services.marketplace.approve(G, 99, result.listing.listing_id)
     assert approved.listing.status == "active"
-    assert [(n.user_id, n.kind) for n in approved.notices] == [(ALICE, "approved"), (CAROL, "alert")]
+    assert [(n.user_id, n.kind) for n in approved.notices] == [(ALICE, "approved")]
+    clock.advance(minutes=5)  # alert matches arrive as a digest once their window closes
+    assert [(n.user_id, n.kind) for n in await services.marketplace.sweep()] == [(CAROL, "alert")]
     with pytest.raises(InvalidInput, match="no longer waiting"):
         await services.marketplace.approve(G, 99, result.listing.listing_id)
     second = await services.marketplace.publish(G, ALICE, (await draft(services)).listing_id)
@@ -328,7 +330,7 @@ async def test_price_hint_needs_five_comparable_sales(services, clock):
     assert await services.marketplace.price_hint(G, "watches", "new") is None
 
 
-async def test_alerts_match_keywords_category_and_price(services):
+async def test_alerts_match_keywords_category_and_price(services, clock):
     ms = services.marketplace
     await ms.add_alert(G, BOB, keywords="Sapphires", category=None, max_price_gems=600)
     await ms.add_alert(G, CAROL, keywords=None, category="necklaces", max_price_gems=None)
@@ -336,9 +338,15 @@ async def test_alerts_match_keywords_category_and_price(services):
     with pytest.raises(InvalidInput, match="at least"):
         await ms.add_alert(G, BOB, keywords=" ", category=None, max_price_gems=None)
     result = await ms.publish(G, ALICE, (await draft(services)).listing_id)
-    assert [(n.user_id, n.kind) for n in result.notices] == [(BOB, "alert")]
     pricey = await ms.publish(G, ALICE, (await draft(services, price_gems=700)).listing_id)
-    assert pricey.notices == []
+    assert result.notices == [] and pricey.notices == []  # queued for the digest
+    clock.advance(minutes=4)
+    assert await ms.sweep() == []
+    clock.advance(minutes=1)
+    digests = await ms.sweep()
+    assert [(n.user_id, n.kind, n.listing.listing_id) for n in digests] == [
+        (BOB, "alert", result.listing.listing_id)]
+    assert await ms.sweep() == []  # sent once
     assert [a.alert_id for a in await ms.alerts(G, BOB)] == [1]
     await ms.remove_alert(G, BOB, 1)
     with pytest.raises(NotFound):
@@ -392,3 +400,31 @@ async def test_a_moderator_cannot_approve_their_own_listing(services):
     assert (await services.marketplace.get(G, pending.listing_id)).status == "pending"
     approved = await services.marketplace.approve(G, CAROL, pending.listing_id)
     assert approved.listing.status == "active"
+
+
+async def test_several_matches_within_minutes_arrive_as_one_digest(services, clock):
+    ms = services.marketplace
+    await ms.add_alert(G, BOB, keywords="ring", category=None, max_price_gems=None)
+    ids = []
+    for i in range(4):
+        ids.append((await ms.publish(G, ALICE, (await draft(
+            services, title=f"Ring number {i}")).listing_id)).listing.listing_id)
+        clock.advance(minutes=1)
+    clock.advance(minutes=2)
+    notices, again = await asyncio.gather(ms.sweep(), ms.sweep())  # two processes sweeping
+    digests = [n for n in notices + again if n.kind == "alert"]
+    assert len(digests) == 1
+    digest = digests[0]
+    assert [digest.listing.listing_id, *[x.listing_id for x in digest.more]] == ids
+
+
+async def test_price_drop_dms_are_throttled_per_listing_and_member(services, clock):
+    ms = services.marketplace
+    listing = await live(services, price_gems=1000)
+    await ms.wish(G, BOB, listing.listing_id)
+    _, first = await ms.edit(G, ALICE, listing.listing_id, price_gems=900)
+    _, second = await ms.edit(G, ALICE, listing.listing_id, price_gems=800)
+    assert [n.kind for n in first] == ["price_drop"] and second == []
+    clock.advance(hours=12)
+    _, third = await ms.edit(G, ALICE, listing.listing_id, price_gems=700)
+    assert [n.user_id for n in third] == [BOB]

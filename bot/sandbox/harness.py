@@ -22,6 +22,7 @@ import logging
 import time
 import traceback
 from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 import discord
@@ -361,9 +362,10 @@ class DiscordSandbox:
 
     # -- world building ------------------------------------------------------------------------
 
-    def create_user(self, name: str, *, bot: bool = False) -> User:
-        """A user that is in no guild yet."""
-        return self.world.create_user(name, bot=bot)
+    def create_user(self, name: str, *, bot: bool = False,
+                    created_at: datetime | None = None) -> User:
+        """A user that is in no guild yet (``created_at``: when the account was made)."""
+        return self.world.create_user(name, bot=bot, created_at=created_at)
 
     def create_guild(
         self,
@@ -413,19 +415,22 @@ class DiscordSandbox:
         permissions: int | discord.Permissions | None = None,
         nick: str | None = None,
         bot: bool = False,
+        created_at: datetime | None = None,
+        joined_at: datetime | None = None,
     ) -> Member:
         """Join a user (created from a name if needed) to ``guild``; dispatches GUILD_MEMBER_ADD.
 
         ``permissions`` creates a personal role carrying them (``ADMINISTRATOR`` for an admin).
+        ``created_at`` (a new user's account) and ``joined_at`` default to long ago.
         """
         if isinstance(user, str):
-            user = self.create_user(user, bot=bot)
+            user = self.create_user(user, bot=bot, created_at=created_at)
         role_ids = [r.id if isinstance(r, Role) else int(r) for r in roles]
         if permissions is not None:
             role_ids.append(
                 self.create_role(guild, f"{user.name} permissions", permissions=permissions).id
             )
-        return self.world.add_member(guild, user, role_ids, nick)
+        return self.world.add_member(guild, user, role_ids, nick, joined_at)
 
     def remove_member(self, guild: Guild, user: User | Member) -> None:
         """The user leaves ``guild``; dispatches GUILD_MEMBER_REMOVE."""

@@ -97,6 +97,18 @@ class Snowflakes:
             self._ms += 1
         return (self._ms << 22) | (next(self._inc) & 0x3FFFFF)
 
+    def at(self, when: datetime) -> int:
+        """A fresh snowflake whose timestamp is ``when`` (a user's account creation time)."""
+        ms = int(when.timestamp() * 1000) - DISCORD_EPOCH_MS
+        return (ms << 22) | (next(self._inc) & 0x3FFFFF)
+
+
+#: Sandbox accounts are old and long-standing members unless a test says otherwise, so the bot's
+#: new-account rules (which read the creation time from the id) don't apply by accident; pass
+#: ``created_at``/``joined_at`` to model an alt account or a member who just joined.
+DEFAULT_ACCOUNT_CREATED = datetime(2020, 1, 1, tzinfo=UTC)
+DEFAULT_JOINED = datetime(2021, 1, 1, tzinfo=UTC)
+
 
 @dataclass(eq=False)
 class User:
@@ -277,7 +289,7 @@ class Member:
     guild_id: int
     roles: list[int] = field(default_factory=list)
     nick: str | None = None
-    joined_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    joined_at: datetime = DEFAULT_JOINED
 
     @property
     def id(self) -> int:

@@ -13,8 +13,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .state import (
+    DEFAULT_ACCOUNT_CREATED,
     DEFAULT_BOT_PERMISSIONS,
     DEFAULT_EVERYONE_PERMISSIONS,
+    DEFAULT_JOINED,
     MANAGE_ROLES,
     SEND_MESSAGES,
     SEND_MESSAGES_IN_THREADS,
@@ -135,9 +137,10 @@ class World:
 
     # -- users, guilds, roles ------------------------------------------------------------------
 
-    def create_user(self, name: str, *, bot: bool = False) -> User:
-        """Register a new user."""
-        user = User(self.ids.next(), name, bot=bot)
+    def create_user(self, name: str, *, bot: bool = False,
+                    created_at: datetime | None = None) -> User:
+        """Register a new user (its id carries ``created_at``, by default an old account)."""
+        user = User(self.ids.at(created_at or DEFAULT_ACCOUNT_CREATED), name, bot=bot)
         self.users[user.id] = user
         return user
 
@@ -188,9 +191,11 @@ class World:
             )
         return role
 
-    def add_member(self, guild: Guild, user: User, roles: list[int], nick: str | None) -> Member:
+    def add_member(self, guild: Guild, user: User, roles: list[int], nick: str | None,
+                   joined_at: datetime | None = None) -> Member:
         """Join a user to a guild and dispatch GUILD_MEMBER_ADD."""
-        member = Member(user, guild.id, roles=list(roles), nick=nick)
+        member = Member(user, guild.id, roles=list(roles), nick=nick,
+                        joined_at=joined_at or DEFAULT_JOINED)
         guild.members[user.id] = member
         self.emit("GUILD_MEMBER_ADD", dict(member.payload(), guild_id=str(guild.id)), guild.id)
         return member

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import discord
 from discord import app_commands
 from discord.ext import commands
@@ -13,6 +15,7 @@ from cogs._shared.interaction import (
     safe_text,
     services_of,
 )
+from cogs._shared.notify import post_to_moderators
 from cogs.currency._render import balance_embed, daily_text
 from cogs.currency._views import HistoryButton, LeaderboardButton, history_page, leaderboard_page
 from economy.activity import ChatMessage
@@ -55,20 +58,35 @@ class CurrencyCog(commands.Cog):
         services, guild_id = services_of(interaction), guild_id_of(interaction)
         _check_recipient(member)
         settings = await services.settings.get(guild_id)
-        await services.ledger.transfer(
+        result = await services.gifts.give(
             guild_id, interaction.user.id, member.id, amount, key=f"give:{interaction.id}",
-            note=note, limit=settings.max_transfer,
+            note=note, sender_joined_at=getattr(interaction.user, "joined_at", None),
         )
         text = f"{interaction.user.mention} gave {member.mention} {settings.money(amount)}"
         text += f": {safe_text(note)}" if note else "."
         await reply(interaction, text)
+        for flag in result.flags:
+            await post_to_moderators(self.bot, guild_id, f"🚩 {flag}")
 
     @gems.command(name="daily", description="Claim your daily GEMS (streaks pay more)")
     async def daily(self, interaction: discord.Interaction):
         services, guild_id = services_of(interaction), guild_id_of(interaction)
         settings = await services.settings.get(guild_id)
-        claim = await services.ledger.claim_daily(guild_id, interaction.user.id, settings)
+        claim = await services.ledger.claim_daily(
+            guild_id, interaction.user.id, settings,
+            joined_at=getattr(interaction.user, "joined_at", None))
         await reply(interaction, daily_text(interaction.user.mention, claim, settings))
+
+    @gems.command(name="dms", description="Turn the bot's direct messages (and trade offers to you) on or off")
+    @app_commands.describe(setting="on: DMs and trade offers allowed; off: none")
+    async def dms(self, interaction: discord.Interaction, setting: Literal["on", "off"]):
+        services, guild_id = services_of(interaction), guild_id_of(interaction)
+        await services.members.set_dms(guild_id, interaction.user.id, setting == "on")
+        text = ("You'll get DMs from the bot and members can offer you trades again."
+                if setting == "on" else
+                "Done: no more DMs from the bot in this server, and trade offers to you are "
+                "refused. Trade rooms and `/trades list` still show your trades.")
+        await reply(interaction, text, ephemeral=True)
 
     @gems.command(name="leaderboard", description="The richest members")
     @app_commands.describe(page="Page number (10 members per page)")
@@ -144,5 +162,5 @@ class CurrencyCog(commands.Cog):
             guild_id=message.guild.id, user_id=message.author.id, channel_id=message.channel.id,
             role_ids=frozenset(role.id for role in message.author.roles),
             content=message.content, author_is_bot=message.author.bot,
-            at=self.bot.services.clock.now(),
+            at=self.bot.services.clock.now(), joined_at=message.author.joined_at,
         ))

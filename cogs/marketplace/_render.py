@@ -160,6 +160,14 @@ def notice_text(notice: Notice, s: GuildSettings, guild_name: str) -> str:
     if notice.kind == "price_drop":
         return f"Price drop on your wishlist{where}: {name} is now {price_text(listing, s)}."
     if notice.kind == "alert":
-        return (f"New listing matching your alert #{notice.detail}{where}: {name} — "
-                f"{price_text(listing, s)}. Use `/marketplace view listing:{listing.listing_id}`.")
+        if not notice.more:
+            return (f"New listing matching your alert #{notice.detail}{where}: {name} — "
+                    f"{price_text(listing, s)}. Use `/marketplace view listing:{listing.listing_id}`.")
+        shown = (listing, *notice.more)
+        lines = [f"• #{item.listing_id} **{safe_text(item.title, limit=80)}** — {price_text(item, s)}"
+                 for item in shown[:15]]
+        if len(shown) > 15:
+            lines.append(f"… and {len(shown) - 15} more: `/marketplace search`.")
+        return (f"{len(shown)} new listings match your alerts (#{notice.detail}){where}:\n"
+                + "\n".join(lines) + "\nUse `/marketplace view listing:<id>` to see one.")
     return f"Update about {name}{where}."

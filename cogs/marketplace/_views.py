@@ -25,6 +25,7 @@ from cogs._shared.interaction import (
     safe_text,
     services_of,
 )
+from cogs._shared.notify import send_dm
 from cogs._shared.ui import SafeButton, store_int
 from cogs.marketplace._render import (
     hint_text,
@@ -43,19 +44,13 @@ log = logging.getLogger(__name__)
 
 # --- permissions and delivery -----------------------------------------------------------------
 async def deliver(client: discord.Client, notices: list[Notice]) -> int:
-    """DM each notice; closed DMs are skipped (logged). Returns how many were delivered."""
+    """DM each notice; closed or turned-off DMs are skipped. Returns how many were delivered."""
     sent = 0
     for notice in notices:
         guild = client.get_guild(notice.listing.guild_id)
         settings = await client.services.settings.get(notice.listing.guild_id)  # type: ignore[attr-defined]
         text = notice_text(notice, settings, guild.name if guild else "the server")
-        try:
-            user = client.get_user(notice.user_id) or await client.fetch_user(notice.user_id)
-            await user.send(text, allowed_mentions=NO_PINGS)
-            sent += 1
-        except discord.HTTPException as error:
-            log.info("could not DM user %s about listing %s: %s", notice.user_id,
-                     notice.listing.listing_id, error)
+        sent += await send_dm(client, notice.listing.guild_id, notice.user_id, text)
     return sent
 
 

@@ -50,7 +50,8 @@ class TradesCog(commands.Cog):
                     "held by the bot until you confirm delivery.",
                     embed=trade_embed(trade, settings), view=offer_view(trade))
         await interaction.client.trade_rooms.dm(  # type: ignore[attr-defined]
-            member.id, f"🕊️ {interaction.user.display_name} offered you a trade (#{trade.trade_id}) "
+            guild_id, member.id,
+            f"🕊️ {safe_text(interaction.user.display_name, limit=64)} offered you a trade (#{trade.trade_id}) "
             f"for {settings.money(price)}: accept or decline it in {interaction.channel.mention}.")
 
     @trades.command(name="list", description="Your trades")

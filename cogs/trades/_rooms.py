@@ -11,6 +11,7 @@ from typing import Any
 import discord
 
 from cogs._shared.interaction import NO_PINGS, guild_id_of, services_of
+from cogs._shared.notify import post_to_moderators, send_dm
 from cogs.trades._render import trade_embed
 from cogs.trades._views import card_view
 from economy.escrow import SweepEvent, Trade, TradeResult
@@ -64,9 +65,9 @@ class TradeRooms:
             thread_id=thread.id if thread else None, card_message_id=card.id if card else None)
         where = thread.mention if thread else channel.mention
         money = settings.money(trade.price)
-        await self.dm(trade.seller_id, f"🛒 Trade #{trade.trade_id}: {money} is now held for "
+        await self.dm(trade.guild_id, trade.seller_id, f"🛒 Trade #{trade.trade_id}: {money} is now held for "
                       f"**{_plain(trade.title)}**. Deliver and mark it delivered in {where}.")
-        await self.dm(trade.buyer_id, f"🔒 Trade #{trade.trade_id}: your {money} is held until "
+        await self.dm(trade.guild_id, trade.buyer_id, f"🔒 Trade #{trade.trade_id}: your {money} is held until "
                       f"you confirm delivery in {where}.")
         return thread
 
@@ -88,7 +89,7 @@ class TradeRooms:
             await self.refresh_card(trade)
         await self.post(trade, note)
         other = trade.seller_id if interaction.user.id == trade.buyer_id else trade.buyer_id
-        await self.dm(other, f"Trade #{trade.trade_id} ({_plain(trade.title)}): {_plain(note)}")
+        await self.dm(trade.guild_id, other, f"Trade #{trade.trade_id} ({_plain(trade.title)}): {_plain(note)}")
         await self.flag(trade, result.flags)
 
     async def dispute(self, interaction: discord.Interaction, trade_id: int, reason: str,
@@ -117,7 +118,7 @@ class TradeRooms:
         await self.refresh_card(trade)
         await self.post(trade, note)
         for user_id in (trade.buyer_id, trade.seller_id):
-            await self.dm(user_id, f"Trade #{trade.trade_id} ({_plain(trade.title)}): {note}")
+            await self.dm(trade.guild_id, user_id, f"Trade #{trade.trade_id} ({_plain(trade.title)}): {note}")
         thread = await self._channel(trade.thread_id)
         if isinstance(thread, discord.Thread):
             try:
@@ -134,7 +135,7 @@ class TradeRooms:
         targets = ((trade.buyer_id,) if event.kind == "release_reminder"
                    else (trade.buyer_id, trade.seller_id))
         for user_id in targets:
-            await self.dm(user_id, f"Trade #{trade.trade_id} ({_plain(trade.title)}): {note}")
+            await self.dm(trade.guild_id, user_id, f"Trade #{trade.trade_id} ({_plain(trade.title)}): {note}")
         await self.flag(trade, event.flags)
 
     async def sweep(self) -> int:
@@ -172,26 +173,17 @@ class TradeRooms:
     async def queue(self, trade: Trade, text: str, *, files: list[discord.File] | None = None) -> None:
         """A message in the moderators' queue channel (disputes, flags)."""
         settings = await self._services.settings.get(trade.guild_id)
-        channel_id = settings.dispute_channel_id or settings.marketplace_queue_channel_id
-        channel = await self._channel(channel_id)
-        if channel is None:
-            log.info("no dispute channel configured in guild %s", trade.guild_id)
-            return
-        await channel.send(text, embed=trade_embed(trade, settings), files=files or [],
-                           allowed_mentions=NO_PINGS)
+        await post_to_moderators(self.bot, trade.guild_id, text,
+                                 embed=trade_embed(trade, settings), files=files or [])
 
     async def flag(self, trade: Trade, flags: tuple[str, ...]) -> None:
         """Report abuse signals to the moderators."""
         for text in flags:
             await self.queue(trade, f"🚩 {text}")
 
-    async def dm(self, user_id: int, text: str) -> None:
-        """A direct message; members who closed their DMs are skipped."""
-        try:
-            user = self.bot.get_user(user_id) or await self.bot.fetch_user(user_id)
-            await user.send(text, allowed_mentions=NO_PINGS)
-        except discord.HTTPException:
-            log.info("could not DM user %s", user_id)
+    async def dm(self, guild_id: int, user_id: int, text: str) -> None:
+        """A direct message; members who closed or turned off their DMs are skipped."""
+        await send_dm(self.bot, guild_id, user_id, text)
 
     async def _channel(self, channel_id: int | None) -> Any:
         if channel_id is None:

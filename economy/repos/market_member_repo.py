@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 from typing import Any
 
@@ -13,13 +14,14 @@ from economy.repos.listing_repo import ListingRepo
 
 
 class MarketMemberRepo:
-    """`wishlists`, `market_alerts` and `saved_queries`."""
+    """`wishlists`, `market_alerts`, `market_alert_outbox` (digests) and `saved_queries`."""
 
     def __init__(self, db: Database, listings: ListingRepo) -> None:
         self.db = db
         self._listings = listings
         self.wishlists = db["wishlists"]
         self.alerts = db["market_alerts"]
+        self.outbox = db["market_alert_outbox"]
         self.queries = db["saved_queries"]
 
     # --- wishlists -----------------------------------------------------------------------------
@@ -89,6 +91,29 @@ class MarketMemberRepo:
     async def guild_alerts(self, guild_id: int) -> list[Doc]:
         """Every alert of a guild (matched in Python when a listing is published)."""
         return await find_docs(self.alerts, {"guild_id": guild_id})
+
+    # --- alert digests -------------------------------------------------------------------------
+    async def queue_alert_match(self, doc: Doc) -> None:
+        """Queue a listing for a member's next alert digest (once per member and listing)."""
+        with contextlib.suppress(DuplicateKeyError):  # already queued
+            await self.db.write(lambda: self.outbox.insert_one(doc))
+
+    async def due_alert_members(self, now_ms: int, *, limit: int) -> list[tuple[int, int]]:
+        """(guild, member) pairs whose oldest queued match is due."""
+        docs = await self.outbox.find({"due_ms": {"$lte": now_ms}}).sort("due_ms", ASCENDING) \
+            .limit(limit).to_list()
+        return list(dict.fromkeys((int(d["guild_id"]), int(d["user_id"])) for d in docs))
+
+    async def take_alert_matches(self, guild_id: int, user_id: int) -> list[Doc]:
+        """Claim every queued match of a member (each deleted by this caller, so a digest goes
+        out once even when two bot processes sweep together)."""
+        claimed = []
+        for doc in await find_docs(self.outbox, {"guild_id": guild_id, "user_id": user_id},
+                                   sort={"due_ms": ASCENDING}):
+            result = await self.db.write(lambda d=doc: self.outbox.delete_one({"_id": d["_id"]}))
+            if result.deleted_count == 1:
+                claimed.append(doc)
+        return claimed
 
     # --- saved queries -------------------------------------------------------------------------
     async def save_query(self, guild_id: int, query_id: str, text: str, at: datetime) -> None:

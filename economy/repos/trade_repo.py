@@ -126,6 +126,11 @@ class TradeRepo:
         query: Doc = {"guild_id": guild_id, "status": status, field: {"$lte": now}, **(extra or {})}
         return await self.trades.find(query).sort(field, ASCENDING).limit(200).to_list()
 
+    async def open_offers_to(self, guild_id: int, buyer_id: int, *, session: Any = None) -> int:
+        """Offers waiting for `buyer_id`'s answer (in `session`, it sees that transaction's writes)."""
+        return await count(self.trades, {"guild_id": guild_id, "buyer_id": buyer_id,
+                                         "status": "offered"}, session=session)
+
     async def completed_count(self, guild_id: int, user_id: int) -> int:
         """Completed trades a member took part in."""
         total = 0

@@ -230,6 +230,8 @@ async def test_wishlist_price_drop_and_alerts(gc):
     alerts = await gc.slash("carol", "marketplace alert list")
     assert "#1" in alerts.content and "sapphire" in alerts.content
     await create(gc)
+    assert gc.sb.dms(gc["carol"]) == []  # matches wait for the digest window
+    await gc.advance(minutes=5)
     assert "matching your alert #1" in gc.sb.dms(gc["carol"])[-1].content
     detail = await gc.slash("bob", "marketplace view", listing=1)
     wished = await gc.click("bob", detail, "♡ Wishlist")
@@ -241,6 +243,14 @@ async def test_wishlist_price_drop_and_alerts(gc):
     edited = await gc.slash("alice", "listing edit", listing=1, price_gems=450)
     assert edited.ephemeral and "Updated listing #1" in edited.content
     assert "Price drop" in gc.sb.dms(gc["bob"])[-1].content and "450" in gc.sb.dms(gc["bob"])[-1].content
+    dms_before = len(gc.sb.dms(gc["bob"]))
+    await gc.slash("alice", "listing edit", listing=1, price_gems=400)
+    assert len(gc.sb.dms(gc["bob"])) == dms_before  # one price-drop DM per 12 h
+    await gc.slash("bob", "gems dms", setting="off")
+    await gc.advance(hours=13)
+    await gc.slash("alice", "listing edit", listing=1, price_gems=350)
+    assert len(gc.sb.dms(gc["bob"])) == dms_before  # DMs turned off
+    await gc.slash("bob", "gems dms", setting="on")
     await gc.slash("bob", "wishlist remove", listing=1)
     assert "empty" in (await gc.slash("bob", "wishlist view")).text
     await gc.slash("carol", "marketplace alert remove", alert=1)

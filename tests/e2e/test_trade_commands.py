@@ -24,6 +24,7 @@ def card_of(gc, thread):
 
 async def offer_and_accept(gc, price=400, seller="alice", buyer="bob"):
     await seed(gc, buyer, 1000)
+    gc.clock.advance(seconds=31)  # past the per-member offer cooldown
     r = await gc.slash(seller, "trades offer", member=gc[buyer], price=price,
                        description="Vintage opal pendant")
     assert not r.ephemeral and "offers you" in r.content and r.message.allowed_mentions == {"parse": []}

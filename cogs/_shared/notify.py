@@ -1,0 +1,50 @@
+"""Direct messages and moderator-queue posts, in one place.
+
+Every DM goes through `send_dm`: it honours `/gems dms off`, never pings, and treats a closed DM
+channel as "not delivered" instead of an error.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import discord
+
+from cogs._shared.interaction import NO_PINGS
+
+log = logging.getLogger(__name__)
+
+
+async def send_dm(bot: Any, guild_id: int, user_id: int, text: str, **kwargs: Any) -> bool:
+    """DM a member unless they turned bot DMs off; True when delivered."""
+    if not await bot.services.members.dms_allowed(guild_id, user_id):
+        return False
+    try:
+        user = bot.get_user(user_id) or await bot.fetch_user(user_id)
+        await user.send(text, allowed_mentions=NO_PINGS, **kwargs)
+    except discord.HTTPException as error:
+        log.info("could not DM user %s: %s", user_id, error)
+        return False
+    return True
+
+
+async def post_to_moderators(bot: Any, guild_id: int, text: str, **kwargs: Any) -> bool:
+    """A message in the moderators' queue (dispute channel, else the listing queue)."""
+    settings = await bot.services.settings.get(guild_id)
+    channel_id = settings.dispute_channel_id or settings.marketplace_queue_channel_id
+    if channel_id is None:
+        log.info("no moderators' queue channel configured in guild %s", guild_id)
+        return False
+    channel = bot.get_channel(channel_id)
+    if channel is None:
+        try:
+            channel = await bot.fetch_channel(channel_id)
+        except discord.HTTPException:
+            return False
+    try:
+        await channel.send(text, allowed_mentions=NO_PINGS, **kwargs)
+    except discord.HTTPException as error:
+        log.warning("could not post to the moderators' queue of guild %s: %s", guild_id, error)
+        return False
+    return True
