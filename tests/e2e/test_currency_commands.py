@@ -163,3 +163,35 @@ async def test_activity_earnings_survive_a_clean_restart(gc):
     await gc.say("alice", "another thoughtful message")
     await gc.advance(seconds=1)  # the flush job runs
     assert await balance(gc, "alice") == 10
+
+
+async def test_new_accounts_and_new_members_are_refused_politely(gc):
+    from datetime import timedelta
+    now = gc.clock.now()
+    alt = gc.add_member("alt", created_at=now - timedelta(days=1))
+    newbie = gc.add_member("newbie", joined_at=now - timedelta(hours=2))
+    await gc.sb.settle()
+    await seed(gc, "alt", 100)
+    before = await db_state(gc)
+    for who in (alt, newbie):
+        r = await gc.slash(who, "gems daily")
+        assert r.ephemeral and "New members can't claim daily GEMS yet" in r.content, r.content
+    r = await gc.slash(alt, "gems give", member=gc["bob"], amount=10)
+    assert r.ephemeral and "account must be at least 7 day(s) old" in r.content
+    await gc.say(alt, "hello from a brand new account")
+    await gc.bot.services.activity.flush()
+    assert await db_state(gc) == before
+
+
+async def test_dms_off_stops_offers_and_dms(gc):
+    r = await gc.slash("bob", "gems dms", setting="off")
+    assert r.ephemeral and "no more DMs" in r.content
+    offer = await gc.slash("alice", "trades offer", member=gc["bob"], price=10,
+                           description="A loupe")
+    assert offer.ephemeral and "turned off trade offers" in offer.content
+    assert gc.sb.dms(gc["bob"]) == []
+    await gc.slash("bob", "gems dms", setting="on")
+    offer = await gc.slash("alice", "trades offer", member=gc["bob"], price=10,
+                           description="A loupe")
+    assert not offer.ephemeral and "offers you" in offer.content
+    assert "offered you a trade" in gc.sb.dms(gc["bob"])[-1].content
