@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from economy.activity import ActivityService
+from economy.boosts import BoostService
 from economy.clock import Clock
 from economy.escrow import EscrowService
 from economy.ledger import LedgerService
@@ -34,15 +35,17 @@ class Services:
     trade_repo: TradeRepo
     marketplace: MarketplaceService
     listing_repo: ListingRepo
+    boosts: BoostService | None = None
 
 
 def build_services(db: Database, clock: Clock) -> Services:
     """Wire repositories and services together."""
     ledger_repo = LedgerRepo(db)
     multipliers = MultiplierRepo(db)
-    ledger = LedgerService(ledger_repo, multipliers, clock)
     settings = SettingsService(SettingsRepo(db), clock)
-    activity = ActivityService(ledger, settings, clock)
+    boosts = BoostService(multipliers, settings, clock)
+    ledger = LedgerService(ledger_repo, boosts, clock)
+    activity = ActivityService(ledger, settings, clock, boosts=boosts)
     trade_repo = TradeRepo(db)
     listing_repo = ListingRepo(db)
     escrow = EscrowService(trade_repo, ledger, settings, clock, listings=listing_repo)
@@ -50,4 +53,5 @@ def build_services(db: Database, clock: Clock) -> Services:
                                      clock)
     return Services(db=db, clock=clock, ledger=ledger, settings=settings, activity=activity,
                     ledger_repo=ledger_repo, multipliers=multipliers, escrow=escrow,
-                    trade_repo=trade_repo, marketplace=marketplace, listing_repo=listing_repo)
+                    trade_repo=trade_repo, marketplace=marketplace, listing_repo=listing_repo,
+                    boosts=boosts)
