@@ -149,11 +149,13 @@ class LedgerService:
     async def earn(
         self, guild_id: int, user_id: int, base_amount: int, *, key: str, kind: str = "earn",
         ref: str | None = None, source: str | None = None,
+        also: Callable[[Any], Awaitable[None]] | None = None,
     ) -> Movement:
         """Credit earned GEMS, multiplied by the boosts active now.
 
         `source` names the earning for the `boost_applies_to` setting (activity, daily,
-        challenge, earn, reward, event); it defaults to `kind`.
+        challenge, earn, reward, event); it defaults to `kind`. `also(session)` runs in the same
+        transaction (e.g. recording the check-in the reward is for).
         """
         if kind not in MINT_KINDS:
             raise ValueError(f"{kind!r} is not an earning kind")
@@ -161,7 +163,7 @@ class LedgerService:
         amount, applied = await self._multiplied(guild_id, base_amount, kind, source)
         legs = [_Leg(user_id, amount, kind, mint=True, multiplier_bps=applied.factor_bps,
                      boost_ids=applied.boost_ids)]
-        return await self._apply(guild_id, kind, key, legs, ref=ref)
+        return await self._apply(guild_id, kind, key, legs, ref=ref, also=also)
 
     async def earn_batch(
         self, guild_id: int, base_amounts: Mapping[int | EarnSegment, int], *, batch_key: str

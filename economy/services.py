@@ -8,9 +8,11 @@ from economy.activity import ActivityService
 from economy.boosts import BoostService
 from economy.clock import Clock
 from economy.escrow import EscrowService
+from economy.events import EventService
 from economy.ledger import LedgerService
 from economy.marketplace import MarketplaceService
 from economy.repos.base import Database
+from economy.repos.event_repo import EventRepo
 from economy.repos.ledger_repo import LedgerRepo
 from economy.repos.listing_repo import ListingRepo
 from economy.repos.market_member_repo import MarketMemberRepo
@@ -36,6 +38,7 @@ class Services:
     marketplace: MarketplaceService
     listing_repo: ListingRepo
     boosts: BoostService | None = None
+    events: EventService | None = None
 
 
 def build_services(db: Database, clock: Clock) -> Services:
@@ -54,4 +57,4 @@ def build_services(db: Database, clock: Clock) -> Services:
     return Services(db=db, clock=clock, ledger=ledger, settings=settings, activity=activity,
                     ledger_repo=ledger_repo, multipliers=multipliers, escrow=escrow,
                     trade_repo=trade_repo, marketplace=marketplace, listing_repo=listing_repo,
-                    boosts=boosts)
+                    boosts=boosts, events=EventService(EventRepo(db), ledger, settings, clock))

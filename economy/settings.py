@@ -73,6 +73,7 @@ class GuildSettings(BaseModel):
     double_weekend_factor_bps: int = Field(20_000, ge=11_000, le=100_000, description="Weekend factor in basis points (20000 = x2)")
     boost_stacking: Literal["highest", "multiply"] = Field("highest", description="Overlapping boosts: highest factor applies, or multiply (capped at x10)")
     boost_applies_to: list[str] = Field(default_factory=lambda: ["activity", "daily", "challenge", "earn"], description="Earnings that boosts multiply: activity, daily, challenge, earn, reward, event")
+    event_manager_role_id: int | None = Field(None, description="Role that may create and run community events (besides admins)")
 
     @field_validator("timezone")
     @classmethod
@@ -144,7 +145,7 @@ SETTING_KEYS: tuple[str, ...] = tuple(GuildSettings.model_fields)
 _ID_LIST_KEYS = {"activity_excluded_channels", "activity_excluded_roles"}
 _ID_KEYS = {"admin_role_id", "moderator_role_id", "trade_channel_id", "dispute_channel_id",
             "marketplace_channel_id", "marketplace_queue_channel_id",
-            "announcements_channel_id"}
+            "announcements_channel_id", "event_manager_role_id"}
 _STR_LIST_KEYS = {"marketplace_categories", "boost_applies_to"}
 _NONE_WORDS = {"none", "off", "-", "clear", "null"}
 

@@ -36,5 +36,18 @@ async def up(db) -> None:
             "ends_ms": _ms(doc["ends_at"]), "status": "scheduled", "created_by": 0,
             "created_ms": _ms(doc["starts_at"]), "start_announced": True, "end_announced": True,
         })
-
-
+    await db["community_events"].create_indexes([
+        IndexModel([("guild_id", ASCENDING), ("status", ASCENDING), ("starts_ms", ASCENDING)],
+                   name="guild_status_start"),
+        IndexModel([("guild_id", ASCENDING), ("discord_event_id", ASCENDING)],
+                   name="guild_discord_event"),
+    ])
+    for name in ("event_rsvps", "event_attendance"):
+        await db[name].create_indexes([
+            IndexModel([("guild_id", ASCENDING), ("event_id", ASCENDING), ("at_ms", ASCENDING)],
+                       name="guild_event_at"),
+        ])
+    await db["event_role_grants"].create_indexes([
+        IndexModel([("guild_id", ASCENDING), ("state", ASCENDING), ("expires_ms", ASCENDING)],
+                   name="guild_state_expires"),
+    ])
