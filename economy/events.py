@@ -58,6 +58,7 @@ class CommunityEvent(BaseModel):
     discord_event_id: int | None = None
     version: int = 0
     payout_done: bool = False
+    live_announced: bool = False
 
     @property
     def starts_at(self) -> datetime:
