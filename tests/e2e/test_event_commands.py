@@ -158,3 +158,21 @@ async def test_managers_by_role_and_edit_mirrors_discord(gc, clock):
     assert mirrored["scheduled_start_time"].startswith("2026-01-07T18:00")
     view = await gc.slash("alice", "event view", event=event_id)
     assert "round 2" in view.text and [b.label for b in view.buttons] == ["Join", "Leave", "Check in"]
+
+
+async def test_restart_during_a_live_event_repeats_nothing(gc, clock):
+    event_id = await _create(gc, start="2026-01-05 12:30", duration=60)
+    await gc.slash("alice", "event join", event=event_id)
+    await gc.advance(minutes=31)  # live
+    await gc.slash("alice", "event checkin", event=event_id)
+    await gc.restart_bot()
+    await gc.advance(minutes=1)
+    await gc.advance(minutes=1)
+    twice = await gc.slash("alice", "event checkin", event=event_id)
+    assert "already checked in" in twice.content
+    r = await gc.click("bob", _card(gc), "Check in")  # the card's button survived the restart
+    assert "Checked in" in r.content
+    live = [m for m in _posts(gc) if "is live now" in m.content]
+    reminders = [m for m in gc.sb.dms(gc["alice"]) if "Reminder" in m.content]
+    assert len(live) == 1 and len(reminders) == 0  # the first sweep ran after the start: no late reminder
+    assert (await balance(gc, "alice"), await balance(gc, "bob")) == (10, 10)
