@@ -17,9 +17,10 @@ from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from economy.boosts import NO_BOOST, BoostService
 from economy.clock import Clock
 from economy.eligibility import not_established_reason
-from economy.ledger import LedgerService
+from economy.ledger import EarnSegment, LedgerService
 from economy.settings import SettingsService
 
 log = logging.getLogger(__name__)
@@ -52,14 +53,18 @@ class _Member:
 class ActivityService:
     """Decides which messages earn, accumulates earnings and flushes them to the ledger."""
 
-    def __init__(self, ledger: LedgerService, settings: SettingsService, clock: Clock) -> None:
+    def __init__(self, ledger: LedgerService, settings: SettingsService, clock: Clock,
+                 *, boosts: BoostService | None = None) -> None:
         self._ledger = ledger
         self._settings = settings
         self._clock = clock
+        self._boosts = boosts
         self._members: dict[tuple[int, int], _Member] = defaultdict(_Member)
-        self._pending: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+        # Base amounts per (member, factor captured when the message was sent), so a flush after
+        # a boost began or ended still pays each message at its own factor.
+        self._pending: dict[int, dict[EarnSegment, int]] = defaultdict(lambda: defaultdict(int))
         # Batches taken out of `_pending` but not yet confirmed written, by guild: (key, amounts).
-        self._inflight: dict[int, tuple[str, dict[int, int]]] = {}
+        self._inflight: dict[int, tuple[str, dict[EarnSegment, int]]] = {}
         self._flush_lock = asyncio.Lock()
         self.messages_seen = 0
         self.messages_earning = 0
@@ -91,7 +96,10 @@ class ActivityService:
         if member.last_earned_at and message.at - member.last_earned_at < cooldown:
             return 0
         member.last_earned_at = message.at
-        self._pending[message.guild_id][message.user_id] += settings.activity_amount
+        applied = (await self._boosts.applied(message.guild_id, message.at, "activity")
+                   if self._boosts else NO_BOOST)
+        segment = EarnSegment(message.user_id, applied.factor_bps, applied.boost_ids)
+        self._pending[message.guild_id][segment] += settings.activity_amount
         self.messages_earning += 1
         return settings.activity_amount
 

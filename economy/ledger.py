@@ -10,13 +10,14 @@ GEMS twice nor lose them, and `balance + held == sum(entries)` holds for every a
 from __future__ import annotations
 
 import zlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple, Protocol
 
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
+from economy.boosts import NO_BOOST, Applied
 from economy.clock import Clock
 from economy.eligibility import require_established
 from economy.errors import (
@@ -31,7 +32,7 @@ from economy.errors import (
 from economy.models import BURN_KINDS, MINT_KINDS, Account, DailyClaim, LedgerEntry, Movement, Page
 from economy.repos.base import outcome_unknown
 from economy.repos.ledger_repo import LedgerRepo
-from economy.repos.multiplier_repo import MultiplierRepo
+from economy.repos.multiplier_repo import to_ms
 from economy.settings import MAX_AMOUNT, GuildSettings
 from economy.text import clean_text, visible_length
 
@@ -49,6 +50,20 @@ def treasury_shard(key: str) -> int:
     """The treasury shard account that receives the fee of the operation `key`."""
     return -1 - zlib.crc32(key.encode()) % TREASURY_SHARDS
 MULTIPLIED_KINDS = frozenset({"earn", "activity", "daily", "reward"})
+
+
+class BoostSource(Protocol):
+    """What the ledger asks for the factor of an earning (economy.boosts.BoostService)."""
+
+    async def applied(self, guild_id: int, at: datetime, source: str) -> Applied: ...
+
+
+class EarnSegment(NamedTuple):
+    """Activity earned by one member under one factor, captured when the messages were sent."""
+
+    user_id: int
+    factor_bps: int = 10_000
+    boost_ids: tuple[str, ...] = ()
 
 
 def check_amount(amount: object, *, limit: int = MAX_AMOUNT, what: str = "amount") -> int:
@@ -94,8 +109,9 @@ class _Leg:
     kind: str
     mint: bool = False
     counterparty_id: int | None = None
-    multiplier_pct: int = 100
+    multiplier_bps: int = 10_000
     held_delta: int = 0
+    boost_ids: tuple[str, ...] = ()
 
     @property
     def balance_delta(self) -> int:
@@ -106,7 +122,7 @@ class _Leg:
 class LedgerService:
     """Balance-changing operations and read models over accounts and the ledger."""
 
-    def __init__(self, repo: LedgerRepo, multipliers: MultiplierRepo, clock: Clock) -> None:
+    def __init__(self, repo: LedgerRepo, multipliers: BoostSource, clock: Clock) -> None:
         self._repo = repo
         self._multipliers = multipliers
         self._clock = clock
@@ -153,35 +169,57 @@ class LedgerService:
 
     async def earn(
         self, guild_id: int, user_id: int, base_amount: int, *, key: str, kind: str = "earn",
-        ref: str | None = None,
+        ref: str | None = None, source: str | None = None,
+        also: Callable[[Any], Awaitable[None]] | None = None,
     ) -> Movement:
-        """Credit earned GEMS, multiplied by the multipliers active now."""
+        """Credit earned GEMS, multiplied by the boosts active now.
+
+        `source` names the earning for the `boost_applies_to` setting (activity, daily,
+        challenge, earn, reward, event); it defaults to `kind`. `also(session)` runs in the same
+        transaction (e.g. recording the check-in the reward is for).
+        """
         if kind not in MINT_KINDS:
             raise ValueError(f"{kind!r} is not an earning kind")
         base_amount = check_amount(base_amount)
-        amount, pct = await self._multiplied(guild_id, base_amount, kind)
-        legs = [_Leg(user_id, amount, kind, mint=True, multiplier_pct=pct)]
-        return await self._apply(guild_id, kind, key, legs, ref=ref)
+        amount, applied = await self._multiplied(guild_id, base_amount, kind, source)
+        legs = [_Leg(user_id, amount, kind, mint=True, multiplier_bps=applied.factor_bps,
+                     boost_ids=applied.boost_ids)]
+        return await self._apply(guild_id, kind, key, legs, ref=ref, also=also)
 
-    async def earn_batch(self, guild_id: int, base_amounts: dict[int, int], *, batch_key: str) -> int:
+    async def earn_batch(
+        self, guild_id: int, base_amounts: Mapping[int | EarnSegment, int], *, batch_key: str
+    ) -> int:
         """Credit coalesced activity earnings for many members in one transaction.
 
-        Idempotent by `batch_key` (a retried flush credits nothing twice). Returns GEMS credited.
+        Keys are EarnSegments (the factor captured when the messages were sent) or plain user ids
+        (the factor in force now). A member with several segments gets one entry per segment
+        (legs 0, 1, ... of one key). Idempotent by `batch_key` (a retried flush credits nothing
+        twice). Returns GEMS credited.
         """
-        base_amounts = {uid: amt for uid, amt in base_amounts.items() if amt > 0}
-        if not base_amounts:
-            return 0
         now = self._clock.now()
-        percents = await self._multipliers.active_percents(guild_id, now)
+        segments: dict[EarnSegment, int] = {}
+        for key, base in base_amounts.items():
+            if base <= 0:
+                continue
+            if not isinstance(key, EarnSegment):
+                applied = await self._multipliers.applied(guild_id, now, "activity")
+                key = EarnSegment(key, applied.factor_bps, applied.boost_ids)
+            segments[key] = segments.get(key, 0) + base
         amounts: dict[int, int] = {}
         docs = []
-        for user_id, base in sorted(base_amounts.items()):
-            amount, pct = apply_multipliers(base, percents)
+        legs_of: dict[int, int] = {}
+        for segment, base in sorted(segments.items()):
+            amount = Applied(segment.factor_bps, segment.boost_ids).apply(base)
             if amount <= 0:
                 continue
-            amounts[user_id] = amount
-            docs.append(_entry_doc(guild_id, f"{batch_key}:{user_id}", 0,
-                                   _Leg(user_id, amount, "activity", mint=True, multiplier_pct=pct),
+            user_id = segment.user_id
+            amounts[user_id] = amounts.get(user_id, 0) + amount
+            leg_index = legs_of.get(user_id, 0)
+            legs_of[user_id] = leg_index + 1
+            docs.append(_entry_doc(guild_id, f"{batch_key}:{user_id}", leg_index,
+                                   _Leg(user_id, amount, "activity", mint=True,
+                                        multiplier_bps=segment.factor_bps,
+                                        boost_ids=segment.boost_ids),
                                    at=now))
         repo = self._repo
         if not docs or await repo.entries_for_key(guild_id, docs[0]["idempotency_key"]):
@@ -220,8 +258,9 @@ class LedgerService:
         base = settings.daily_amount + settings.daily_streak_bonus * min(
             streak - 1, settings.daily_streak_cap
         )
-        amount, pct = await self._multiplied(guild_id, base, "daily")
-        legs = [_Leg(user_id, amount, "daily", mint=True, multiplier_pct=pct)]
+        amount, applied = await self._multiplied(guild_id, base, "daily")
+        legs = [_Leg(user_id, amount, "daily", mint=True, multiplier_bps=applied.factor_bps,
+                     boost_ids=applied.boost_ids)]
         expected = last_day.isoformat() if last_day else None
         repo = self._repo
 
@@ -321,11 +360,13 @@ class LedgerService:
         return Page(rows=rows, page=page, page_size=page_size, total=total)
 
     # --- internals ---------------------------------------------------------------------------
-    async def _multiplied(self, guild_id: int, base: int, kind: str) -> tuple[int, int]:
+    async def _multiplied(
+        self, guild_id: int, base: int, kind: str, source: str | None = None
+    ) -> tuple[int, Applied]:
         if kind not in MULTIPLIED_KINDS:
-            return base, 100
-        percents = await self._multipliers.active_percents(guild_id, self._clock.now())
-        return apply_multipliers(base, percents)
+            return base, NO_BOOST
+        applied = await self._multipliers.applied(guild_id, self._clock.now(), source or kind)
+        return applied.apply(base), applied
 
     async def _apply(
         self, guild_id: int, kind: str, key: str, legs: list[_Leg], *, actor_id: int | None = None,
@@ -431,8 +472,10 @@ def _entry_doc(
         "guild_id": guild_id, "user_id": leg.user_id, "delta": leg.delta,
         "held_delta": leg.held_delta,
         "kind": leg.kind, "mint": leg.mint, "idempotency_key": key, "leg": leg_index, "at": at,
+        "at_ms": to_ms(at),
         "counterparty_id": leg.counterparty_id, "actor_id": actor_id, "note": note, "ref": ref,
-        "multiplier_pct": leg.multiplier_pct, "balance_after": balance_after,
+        "multiplier_pct": leg.multiplier_bps // 100, "multiplier_bps": leg.multiplier_bps,
+        "boost_ids": list(leg.boost_ids), "balance_after": balance_after,
     }
 
 
@@ -476,4 +519,4 @@ def _already_claimed(next_reset: datetime) -> Cooldown:
     return Cooldown("You already claimed your daily GEMS.", retry_at=next_reset)
 
 
-__all__ = ["LedgerService", "apply_multipliers", "check_amount"]
+__all__ = ["EarnSegment", "LedgerService", "apply_multipliers", "check_amount"]

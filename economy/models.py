@@ -46,6 +46,8 @@ class LedgerEntry(BaseModel):
     ref: str | None = None
     multiplier_pct: int = 100
     balance_after: int | None = None
+    multiplier_bps: int = 10_000  # the boost factor applied (10,000 = x1)
+    boost_ids: tuple[str, ...] = ()  # the boosts that produced that factor
 
 
 class Movement(BaseModel):

@@ -5,13 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from economy.activity import ActivityService
+from economy.boosts import BoostService
 from economy.clock import Clock
 from economy.escrow import EscrowService
+from economy.events import EventService
 from economy.gifts import GiftService
 from economy.ledger import LedgerService
 from economy.marketplace import MarketplaceService
 from economy.members import MemberService
 from economy.repos.base import Database
+from economy.repos.event_repo import EventRepo
 from economy.repos.ledger_repo import LedgerRepo
 from economy.repos.listing_repo import ListingRepo
 from economy.repos.market_member_repo import MarketMemberRepo
@@ -39,15 +42,18 @@ class Services:
     listing_repo: ListingRepo
     members: MemberService
     gifts: GiftService
+    boosts: BoostService | None = None
+    events: EventService | None = None
 
 
 def build_services(db: Database, clock: Clock) -> Services:
     """Wire repositories and services together."""
     ledger_repo = LedgerRepo(db)
     multipliers = MultiplierRepo(db)
-    ledger = LedgerService(ledger_repo, multipliers, clock)
     settings = SettingsService(SettingsRepo(db), clock)
-    activity = ActivityService(ledger, settings, clock)
+    boosts = BoostService(multipliers, settings, clock)
+    ledger = LedgerService(ledger_repo, boosts, clock)
+    activity = ActivityService(ledger, settings, clock, boosts=boosts)
     trade_repo = TradeRepo(db)
     listing_repo = ListingRepo(db)
     member_repo = MemberRepo(db)
@@ -60,4 +66,5 @@ def build_services(db: Database, clock: Clock) -> Services:
     return Services(db=db, clock=clock, ledger=ledger, settings=settings, activity=activity,
                     ledger_repo=ledger_repo, multipliers=multipliers, escrow=escrow,
                     trade_repo=trade_repo, marketplace=marketplace, listing_repo=listing_repo,
-                    members=members, gifts=gifts)
+                    members=members, gifts=gifts, boosts=boosts,
+                    events=EventService(EventRepo(db), ledger, settings, clock))

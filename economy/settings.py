@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import time
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -74,6 +74,17 @@ class GuildSettings(BaseModel):
     escrow_wash_trade_block: bool = Field(False, description="Refuse new trades between a flagged repeated pair (not only report them)")
     notice_throttle_hours: int = Field(12, ge=1, le=168, description="Hours between two price-drop DMs about one listing to one member")
     alert_digest_minutes: int = Field(5, ge=1, le=120, description="Saved-search matches within this many minutes arrive as one DM")
+    # --- events and boosts
+    announcements_channel_id: int | None = Field(None, description="Channel where boosts, events and seasons are announced")
+    double_weekend: bool = Field(False, description="Double-GEMS weekend every week (in the server's time zone)")
+    double_weekend_start_day: int = Field(4, ge=0, le=6, description="Weekend start day (monday..sunday or 0-6, 0 = Monday)")
+    double_weekend_start_hour: int = Field(18, ge=0, le=23, description="Weekend start hour, local time (0-23)")
+    double_weekend_end_day: int = Field(6, ge=0, le=6, description="Weekend end day (monday..sunday or 0-6)")
+    double_weekend_end_hour: int = Field(24, ge=1, le=24, description="Weekend end hour, local (24 = midnight after the end day)")
+    double_weekend_factor_bps: int = Field(20_000, ge=11_000, le=100_000, description="Weekend factor in basis points (20000 = x2)")
+    boost_stacking: Literal["highest", "multiply"] = Field("highest", description="Overlapping boosts: highest factor applies, or multiply (capped at x10)")
+    boost_applies_to: list[str] = Field(default_factory=lambda: ["activity", "daily", "challenge", "earn"], description="Earnings that boosts multiply: activity, daily, challenge, earn, reward, event")
+    event_manager_role_id: int | None = Field(None, description="Role that may create and run community events (besides admins)")
 
     @field_validator("timezone")
     @classmethod
@@ -105,6 +116,31 @@ class GuildSettings(BaseModel):
             raise ValueError("at most 25 categories")
         return names
 
+    @field_validator("double_weekend_start_day", "double_weekend_end_day", mode="before")
+    @classmethod
+    def _weekday(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip().isdigit():
+            name = value.strip().lower()
+            days = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+            for index, day in enumerate(days):
+                if len(name) >= 3 and day.startswith(name):
+                    return index
+            raise ValueError("use a weekday name (friday) or 0-6 (0 = Monday)")
+        return value
+
+    @field_validator("boost_applies_to")
+    @classmethod
+    def _boost_sources(cls, value: list[str]) -> list[str]:
+        allowed = ("activity", "daily", "challenge", "earn", "reward", "event")
+        names = []
+        for raw in value:
+            name = str(raw).strip().lower()
+            if name not in allowed:
+                raise ValueError(f"{name[:20]!r} is not an earning source; use {', '.join(allowed)}")
+            if name not in names:
+                names.append(name)
+        return names
+
     @property
     def zone(self) -> ZoneInfo:
         """The guild's time zone."""
@@ -119,8 +155,9 @@ SETTING_KEYS: tuple[str, ...] = tuple(GuildSettings.model_fields)
 
 _ID_LIST_KEYS = {"activity_excluded_channels", "activity_excluded_roles"}
 _ID_KEYS = {"admin_role_id", "moderator_role_id", "trade_channel_id", "dispute_channel_id",
-            "marketplace_channel_id", "marketplace_queue_channel_id"}
-_STR_LIST_KEYS = {"marketplace_categories"}
+            "marketplace_channel_id", "marketplace_queue_channel_id",
+            "announcements_channel_id", "event_manager_role_id"}
+_STR_LIST_KEYS = {"marketplace_categories", "boost_applies_to"}
 _NONE_WORDS = {"none", "off", "-", "clear", "null"}
 
 

@@ -48,6 +48,7 @@ from .interactions import (
     nest_options,
     new_token,
 )
+from .scheduled_events import set_interested
 from .server import DiscordServer, RateLimitRule, RequestRecord, compile_route
 from .state import (
     DEFAULT_BOT_PERMISSIONS,
@@ -451,6 +452,14 @@ class DiscordSandbox:
         self.world.change_role(
             self.world.guild(member.guild_id), member.id, role.id, add=False, by_bot=False
         )
+
+    def set_interested(self, member: Member, event_id: int, interested: bool = True) -> None:
+        """A member presses (or un-presses) "Interested" on a guild scheduled event."""
+        set_interested(self.world, self.world.guild(member.guild_id), event_id, member, interested)
+
+    def scheduled_events(self, guild: Guild) -> list[dict[str, Any]]:
+        """The guild's scheduled events as Discord returns them."""
+        return [e.payload() for e in guild.scheduled_events.values()]
 
     def create_channel(
         self,

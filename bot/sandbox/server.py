@@ -31,6 +31,7 @@ from .interactions import (
     DeadlineViolation,
     InteractionRecord,
 )
+from .scheduled_events import check_event
 from .state import (
     MANAGE_ROLES,
     Attachment,
@@ -622,6 +623,7 @@ class DiscordServer:
             "recurrence_rule": None,
         }
         data.update(body or {})
+        check_event(data)
         event = ScheduledEvent(self.world.ids.next(), guild.id, data)
         guild.scheduled_events[event.id] = event
         self.world.emit("GUILD_SCHEDULED_EVENT_CREATE", event.payload(), guild.id)
@@ -635,6 +637,7 @@ class DiscordServer:
         """Edit a scheduled event; dispatches GUILD_SCHEDULED_EVENT_UPDATE."""
         event = self._event(request)
         body, _ = await read_body(request)
+        check_event({**event.data, **(body or {})}, old_status=event.data.get("status", 1))
         event.data.update(body or {})
         self.world.emit("GUILD_SCHEDULED_EVENT_UPDATE", event.payload(), event.guild_id)
         return json_response(event.payload())

@@ -225,3 +225,46 @@ async def test_bot_rest_calls(sb, world, bot):
     assert sb.world.channel(thread.id).locked
     await msg.delete()
     assert sb.channel_messages(world.guild.channel_named("general")) == []
+
+
+async def test_scheduled_event_rules_and_interested_members(sb, world, bot):
+    guild = bot.get_guild(world.guild.id)
+    start = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
+    with pytest.raises(discord.HTTPException):  # external events need an end time
+        await bot.http.create_guild_scheduled_event(
+            guild.id, name="x", privacy_level=2, entity_type=3,
+            scheduled_start_time=start.isoformat(), entity_metadata={"location": "Online"})
+    with pytest.raises(discord.HTTPException):  # end before start
+        await guild.create_scheduled_event(
+            name="Backwards", start_time=start, end_time=start - dt.timedelta(hours=1),
+            entity_type=discord.EntityType.external, location="Online",
+            privacy_level=discord.PrivacyLevel.guild_only)
+    event = await guild.create_scheduled_event(
+        name="Gem raffle", start_time=start, end_time=start + dt.timedelta(hours=1),
+        entity_type=discord.EntityType.external, location="Online",
+        privacy_level=discord.PrivacyLevel.guild_only)
+    await sb.settle()
+    seen: list[tuple[str, int]] = []
+
+    async def added(event, user):
+        seen.append(("add", user.id))
+
+    async def removed(event, user):
+        seen.append(("remove", user.id))
+
+    bot.add_listener(added, "on_scheduled_event_user_add")
+    bot.add_listener(removed, "on_scheduled_event_user_remove")
+    bob = world.guild.members[world.bob.id]
+    sb.set_interested(bob, event.id)
+    sb.set_interested(bob, event.id)  # pressing twice changes nothing
+    await sb.settle()
+    sb.set_interested(bob, event.id, False)
+    await sb.settle()
+    assert seen == [("add", bob.id), ("remove", bob.id)]
+    with pytest.raises(discord.HTTPException):  # scheduled -> completed is not a transition
+        await bot.http.edit_scheduled_event(guild.id, event.id, status=3)
+    event = await event.start()
+    await event.end()
+    with pytest.raises(discord.HTTPException):  # completed events cannot change
+        await bot.http.edit_scheduled_event(guild.id, event.id, name="Again")
+    assert sb.scheduled_events(world.guild)[0]["status"] == 3

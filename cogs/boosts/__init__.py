@@ -1,0 +1,10 @@
+"""Double-GEMS weekends and one-off earning boosts (/boost), with start/end announcements."""
+
+from cogs.boosts._cog import BoostsCog
+
+
+async def setup(bot) -> None:
+    """Register the cog and the announcement sweep."""
+    cog = BoostsCog(bot)
+    await bot.add_cog(cog)
+    bot.jobs.add("boost-announce", cog.sweep, every_seconds=60)

@@ -1,0 +1,103 @@
+"""/boost commands (admins) and the boost announcement sweep. Thin: parse, call, render."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.render.boost_chart import render_boost_chart
+from cogs._shared.interaction import NO_PINGS, guild_id_of, reply, require_admin, services_of
+from cogs.boosts._render import list_embed, notice_text, scheduled_text, stats_text
+from economy.boosts import BoostNotice
+
+log = logging.getLogger(__name__)
+
+
+class BoostsCog(commands.Cog):
+    """Schedule, list, cancel and measure earning boosts; announce their start and end."""
+
+    boost = app_commands.Group(
+        name="boost", description="Earning boosts and double-GEMS windows (admins)",
+        guild_only=True, default_permissions=discord.Permissions(manage_guild=True))
+
+    def __init__(self, bot) -> None:
+        self.bot = bot
+
+    @boost.command(name="schedule", description="Admin: schedule a boost window")
+    @app_commands.describe(
+        factor="Multiplier from 1.1 to 10, e.g. 2 for double GEMS",
+        start="Start: `now` or YYYY-MM-DD HH:MM in the server's time zone",
+        end="End: YYYY-MM-DD HH:MM, or a duration like 48h, 3d or 90m",
+        reason="Shown in the announcement, e.g. Launch party")
+    async def schedule(
+        self, interaction: discord.Interaction, factor: app_commands.Range[str, 1, 12],
+        start: app_commands.Range[str, 1, 40], end: app_commands.Range[str, 1, 40],
+        reason: app_commands.Range[str, 1, 100] | None = None,
+    ):
+        await require_admin(interaction)
+        result = await services_of(interaction).boosts.schedule(
+            guild_id_of(interaction), interaction.user.id, factor=factor, start=start, end=end,
+            reason=reason)
+        await reply(interaction, scheduled_text(result), ephemeral=True)
+        await self.sweep()  # a boost starting now is announced at once
+
+    @boost.command(name="list", description="Admin: active and upcoming boosts")
+    async def list_(self, interaction: discord.Interaction):
+        settings = await require_admin(interaction)
+        windows = await services_of(interaction).boosts.upcoming(guild_id_of(interaction))
+        await reply(interaction, embed=list_embed(windows, settings), ephemeral=True)
+
+    @boost.command(name="cancel", description="Admin: cancel a boost that has not ended")
+    @app_commands.describe(boost="The boost id from /boost list, e.g. b3")
+    async def cancel(self, interaction: discord.Interaction,
+                     boost: app_commands.Range[str, 1, 20]):
+        await require_admin(interaction)
+        window = await services_of(interaction).boosts.cancel(
+            guild_id_of(interaction), interaction.user.id, boost)
+        await reply(interaction, f"Cancelled boost `{window.boost_id}`.", ephemeral=True)
+        await self.sweep()
+
+    @boost.command(name="stats", description="Admin: GEMS earned during a boost vs a week before")
+    @app_commands.describe(boost="The boost id, e.g. b3 (or wk-20260109 for a weekend)")
+    async def stats(self, interaction: discord.Interaction,
+                    boost: app_commands.Range[str, 1, 20]):
+        settings = await require_admin(interaction)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        figures = await services_of(interaction).boosts.stats(guild_id_of(interaction), boost)
+        text, sources, before, during = stats_text(figures, settings)
+        png = await asyncio.to_thread(render_boost_chart, sources, before, during,
+                                      title=f"Boost {figures.window.boost_id}: GEMS earned")
+        await interaction.followup.send(
+            text, file=discord.File(io.BytesIO(png), filename="boost-stats.png"), ephemeral=True,
+            allowed_mentions=NO_PINGS)
+
+    # --- the announcement job ---------------------------------------------------------------
+    async def sweep(self) -> int:
+        """Post each boost start/end this process won the right to announce (job body)."""
+        notices = await self.bot.services.boosts.sweep()
+        for notice in notices:
+            try:
+                await self._announce(notice)
+            except Exception:
+                log.exception("could not announce boost %s", notice.window.boost_id)
+        return len(notices)
+
+    async def _announce(self, notice: BoostNotice) -> None:
+        settings = await self.bot.services.settings.get(notice.guild_id)
+        channel_id = settings.announcements_channel_id
+        if channel_id is None:
+            return
+        channel = self.bot.get_channel(channel_id)
+        if channel is None:
+            try:
+                channel = await self.bot.fetch_channel(channel_id)
+            except discord.HTTPException:
+                log.info("announcements channel %s of guild %s is gone", channel_id,
+                         notice.guild_id)
+                return
+        await channel.send(notice_text(notice, settings), allowed_mentions=NO_PINGS)

@@ -1,0 +1,166 @@
+"""/event commands and the "Interested" listeners. Thin: parse, call one service, render."""
+
+from __future__ import annotations
+
+import logging
+from typing import Literal
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from cogs._shared.interaction import guild_id_of, reply, safe_text, services_of
+from cogs.events._render import attendees_embed, event_embed, list_embed
+from cogs.events._views import EventModal, WinnerSelect, desk_of, do_action, is_manager
+from economy.errors import GemsError, NotPermitted
+
+log = logging.getLogger(__name__)
+
+EventId = app_commands.Range[int, 1, 10**12]
+EventType = Literal["challenge", "contest", "educational", "social", "ama"]
+
+
+async def _require_manager(interaction: discord.Interaction) -> None:
+    if not await is_manager(interaction):
+        raise NotPermitted("Only event managers (admins or the `event_manager_role_id` role) "
+                           "can do that.")
+
+
+class EventsCog(commands.Cog):
+    """Community events: create, RSVP, check in, complete with rewards."""
+
+    event = app_commands.Group(name="event", description="Community events", guild_only=True)
+
+    def __init__(self, bot) -> None:
+        self.bot = bot
+
+    @event.command(name="create", description="Event managers: create an event (opens a form)")
+    @app_commands.describe(
+        type="What kind of event", start="`now` or YYYY-MM-DD HH:MM in the server's time zone",
+        duration="Length in minutes (up to 31 days)", channel="Where it happens (default: here)",
+        capacity="Most members who can join (empty: no limit)",
+        reward_attend="GEMS for checking in", reward_complete="GEMS for every attendee at the end",
+        prize_1st="GEMS for 1st place", prize_2nd="GEMS for 2nd place", prize_3rd="GEMS for 3rd place",
+        reward_role="A role for attendees when it completes", role_days="Days the role lasts")
+    async def create(
+        self, interaction: discord.Interaction, type: EventType, start: app_commands.Range[str, 1, 40],
+        duration: int, channel: discord.TextChannel | None = None, capacity: int | None = None,
+        reward_attend: int = 0, reward_complete: int = 0, prize_1st: int = 0, prize_2nd: int = 0,
+        prize_3rd: int = 0, reward_role: discord.Role | None = None, role_days: int = 0,
+    ):
+        await _require_manager(interaction)
+        draft = await services_of(interaction).events.draft(
+            guild_id_of(interaction), type=type, start=start, duration_minutes=duration,
+            channel_id=(channel.id if channel else interaction.channel_id), capacity=capacity,
+            reward_attend=reward_attend, reward_complete=reward_complete,
+            prizes=(prize_1st, prize_2nd, prize_3rd),
+            role_id=reward_role.id if reward_role else None, role_days=role_days)
+        await interaction.response.send_modal(EventModal(draft))
+
+    @event.command(name="edit", description="Host or manager: change a scheduled event")
+    @app_commands.describe(event="Event number", title="New title",
+                           start="New start (YYYY-MM-DD HH:MM, server time zone)",
+                           duration="New length in minutes", capacity="New capacity")
+    async def edit(self, interaction: discord.Interaction, event: EventId,
+                   title: app_commands.Range[str, 1, 100] | None = None,
+                   start: app_commands.Range[str, 1, 40] | None = None,
+                   duration: int | None = None, capacity: int | None = None):
+        updated = await services_of(interaction).events.edit(
+            guild_id_of(interaction), event, interaction.user.id,
+            is_manager=await is_manager(interaction), title=title, start=start,
+            duration_minutes=duration, capacity=capacity)
+        await desk_of(interaction).mirror_times(updated)
+        settings = await services_of(interaction).settings.get(guild_id_of(interaction))
+        await reply(interaction, f"Updated event #{event}.", embed=event_embed(updated, settings),
+                    ephemeral=True)
+
+    @event.command(name="cancel", description="Host or manager: cancel an event")
+    @app_commands.describe(event="Event number")
+    async def cancel(self, interaction: discord.Interaction, event: EventId):
+        cancelled = await services_of(interaction).events.cancel(
+            guild_id_of(interaction), event, interaction.user.id,
+            is_manager=await is_manager(interaction))
+        desk = desk_of(interaction)
+        await desk.mirror(cancelled, status=4)
+        await reply(interaction, f"Cancelled event #{event}.", ephemeral=True)
+        await desk.post(cancelled, f"✖️ Event #{event} "
+                        f"(**{safe_text(cancelled.title, limit=100)}**) was cancelled.")
+
+    @event.command(name="list", description="Upcoming, live or past events")
+    @app_commands.describe(which="Which events to show")
+    async def list_(self, interaction: discord.Interaction,
+                    which: Literal["upcoming", "live", "past"] = "upcoming"):
+        found = await services_of(interaction).events.list(guild_id_of(interaction), which)
+        await reply(interaction, embed=list_embed(which, found), ephemeral=True)
+
+    @event.command(name="view", description="One event, with Join / Leave / Check in")
+    @app_commands.describe(event="Event number")
+    async def view(self, interaction: discord.Interaction, event: EventId):
+        from cogs.events._discord import event_view
+
+        services, guild_id = services_of(interaction), guild_id_of(interaction)
+        found = await services.events.get(guild_id, event)
+        settings = await services.settings.get(guild_id)
+        await reply(interaction, embed=event_embed(found, settings), view=event_view(found),
+                    ephemeral=True)
+
+    @event.command(name="join", description="RSVP to an event")
+    @app_commands.describe(event="Event number")
+    async def join(self, interaction: discord.Interaction, event: EventId):
+        await do_action(interaction, event, "join")
+
+    @event.command(name="leave", description="Withdraw your RSVP")
+    @app_commands.describe(event="Event number")
+    async def leave(self, interaction: discord.Interaction, event: EventId):
+        await do_action(interaction, event, "leave")
+
+    @event.command(name="checkin", description="Check in while the event runs")
+    @app_commands.describe(event="Event number")
+    async def checkin(self, interaction: discord.Interaction, event: EventId):
+        await do_action(interaction, event, "checkin")
+
+    @event.command(name="complete", description="Host or manager: finish an event and pick winners")
+    @app_commands.describe(event="Event number")
+    async def complete(self, interaction: discord.Interaction, event: EventId):
+        services, guild_id = services_of(interaction), guild_id_of(interaction)
+        found = await services.events.get(guild_id, event)
+        if not await is_manager(interaction) and interaction.user.id not in found.host_ids:
+            raise NotPermitted("Only the event's host or an event manager can do that.")
+        view = discord.ui.View(timeout=None)
+        view.add_item(WinnerSelect(event, interaction.user.id))
+        await reply(interaction, f"Pick the winners of event #{event} in order (1st, 2nd, 3rd), "
+                    "or pick nobody to complete it without prizes.", view=view, ephemeral=True)
+
+    @event.command(name="attendees", description="Who is going and who checked in")
+    @app_commands.describe(event="Event number")
+    async def attendees(self, interaction: discord.Interaction, event: EventId):
+        services, guild_id = services_of(interaction), guild_id_of(interaction)
+        found = await services.events.get(guild_id, event)
+        rsvps, checkins = await services.events.attendees(guild_id, event)
+        await reply(interaction, embed=attendees_embed(found, rsvps, checkins), ephemeral=True)
+
+    # --- "Interested" on the mirrored Discord event counts as an RSVP -----------------------
+    @commands.Cog.listener()
+    async def on_scheduled_event_user_add(self, scheduled: discord.ScheduledEvent,
+                                          user: discord.User) -> None:
+        await self._interested(scheduled, user, True)
+
+    @commands.Cog.listener()
+    async def on_scheduled_event_user_remove(self, scheduled: discord.ScheduledEvent,
+                                             user: discord.User) -> None:
+        await self._interested(scheduled, user, False)
+
+    async def _interested(self, scheduled: discord.ScheduledEvent, user: discord.User,
+                          interested: bool) -> None:
+        events = self.bot.services.events
+        found = await events.by_discord_id(scheduled.guild.id, scheduled.id)
+        if found is None or user.bot:
+            return
+        try:
+            if interested:
+                await events.join(found.guild_id, found.event_id, user.id, via="discord")
+            else:
+                await events.leave(found.guild_id, found.event_id, user.id)
+        except GemsError as error:  # full, over, already joined: Discord keeps its own list
+            log.info("interested %s on event %s not mirrored: %s", user.id, found.event_id,
+                     error.message)

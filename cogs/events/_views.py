@@ -1,0 +1,163 @@
+"""Persistent event buttons, the winners select, and the create form."""
+
+from __future__ import annotations
+
+import re
+
+import discord
+
+from bot.error_handler import handle_interaction_error
+from cogs._shared.interaction import NO_PINGS, guild_id_of, reply, safe_text, services_of
+from cogs._shared.ui import SafeButton
+from economy.errors import NotPermitted
+from economy.events import EventDraft, WinnersNeedConfirmation
+
+LABELS = {"join": ("Join", discord.ButtonStyle.success),
+          "leave": ("Leave", discord.ButtonStyle.secondary),
+          "checkin": ("Check in", discord.ButtonStyle.primary)}
+
+
+def desk_of(interaction: discord.Interaction):
+    """The bot's EventDesk."""
+    return interaction.client.event_desk  # type: ignore[attr-defined]
+
+
+async def is_manager(interaction: discord.Interaction) -> bool:
+    """Admins or holders of `event_manager_role_id`."""
+    from cogs._shared.interaction import is_admin
+
+    member = interaction.user
+    settings = await services_of(interaction).settings.get(guild_id_of(interaction))
+    if is_admin(member, settings):
+        return True
+    role = settings.event_manager_role_id
+    return role is not None and isinstance(member, discord.Member) and any(
+        r.id == role for r in member.roles)
+
+
+async def do_action(interaction: discord.Interaction, event_id: int, action: str) -> None:
+    """Join, leave or check in (commands and buttons share this)."""
+    events, guild_id = services_of(interaction).events, guild_id_of(interaction)
+    user = interaction.user.id
+    if action == "join":
+        event = await events.join(guild_id, event_id, user, via="button")
+        text = f"You're going to **{safe_text(event.title, limit=100)}**. See you there!"
+    elif action == "leave":
+        event = await events.leave(guild_id, event_id, user)
+        text = f"You left event #{event_id}."
+    else:
+        paid = await events.checkin(guild_id, event_id, user)
+        settings = await services_of(interaction).settings.get(guild_id)
+        text = f"Checked in to event #{event_id}." + (f" +{settings.money(paid)}" if paid else "")
+    await reply(interaction, text, ephemeral=True)
+
+
+class EventButton(SafeButton, template=r"ev:(?P<action>join|leave|checkin):(?P<event>\d{1,12})"):
+    """Join / Leave / Check in on an event card; anyone may press, the service decides."""
+
+    def __init__(self, event_id: int, action: str) -> None:
+        label, style = LABELS[action]
+        super().__init__(discord.ui.Button(label=label, style=style,
+                                           custom_id=f"ev:{action}:{event_id}"))
+        self.event_id, self.action = event_id, action
+
+    @classmethod
+    async def from_custom_id(cls, interaction, item, match: re.Match[str]) -> EventButton:
+        return cls(int(match["event"]), match["action"])
+
+    async def run(self, interaction: discord.Interaction) -> None:
+        await do_action(interaction, self.event_id, self.action)
+
+
+async def finish(interaction: discord.Interaction, event_id: int, winners: list[int], *,
+                 confirm_absent: bool) -> None:
+    """Complete the event, then post the summary, mirror the status and give reward roles."""
+    await interaction.response.defer(ephemeral=True, thinking=True)
+    services, guild_id = services_of(interaction), guild_id_of(interaction)
+    try:
+        payout = await services.events.complete(
+            guild_id, event_id, interaction.user.id, winners, is_manager=await is_manager(interaction),
+            confirm_absent=confirm_absent)
+    except WinnersNeedConfirmation as error:
+        view = discord.ui.View(timeout=None)
+        view.add_item(ConfirmWinnersButton(event_id, interaction.user.id, winners))
+        await interaction.followup.send(error.message, view=view, ephemeral=True,
+                                        allowed_mentions=NO_PINGS)
+        return
+    if payout.already:
+        await interaction.followup.send(f"Event #{event_id} was already completed; nobody was "
+                                        "paid twice.", ephemeral=True)
+        return
+    await desk_of(interaction).completed(payout)
+    await interaction.followup.send(f"Event #{event_id} completed. The summary is posted.",
+                                    ephemeral=True)
+
+
+class WinnerSelect(discord.ui.DynamicItem[discord.ui.UserSelect],
+                   template=r"ev:win:(?P<event>\d{1,12}):(?P<actor>\d{1,20})"):
+    """Pick up to three winners in order (1st, 2nd, 3rd); only the member who asked may pick."""
+
+    def __init__(self, event_id: int, actor_id: int) -> None:
+        super().__init__(discord.ui.UserSelect(
+            custom_id=f"ev:win:{event_id}:{actor_id}", min_values=0, max_values=3,
+            placeholder="Winners in order: 1st, 2nd, 3rd (or none)"))
+        self.event_id, self.actor_id = event_id, actor_id
+
+    @classmethod
+    async def from_custom_id(cls, interaction, item, match: re.Match[str]) -> WinnerSelect:
+        return cls(int(match["event"]), int(match["actor"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        try:
+            if interaction.user.id != self.actor_id:
+                raise NotPermitted("This winners picker belongs to someone else.")
+            winners = [u.id for u in self.item.values]
+            await finish(interaction, self.event_id, winners, confirm_absent=False)
+        except Exception as error:
+            await handle_interaction_error(interaction, error, where="event:winners")
+
+
+class ConfirmWinnersButton(
+    SafeButton, template=r"ev:winok:(?P<event>\d{1,12}):(?P<actor>\d{1,20}):(?P<ids>[\d-]{0,64})"
+):
+    """Confirms winners who did not check in."""
+
+    def __init__(self, event_id: int, actor_id: int, winners: list[int]) -> None:
+        ids = "-".join(str(w) for w in winners)
+        super().__init__(discord.ui.Button(label="Confirm winners", style=discord.ButtonStyle.danger,
+                                           custom_id=f"ev:winok:{event_id}:{actor_id}:{ids}"))
+        self.event_id, self.actor_id, self.winners = event_id, actor_id, winners
+
+    @classmethod
+    async def from_custom_id(cls, interaction, item, match: re.Match[str]) -> ConfirmWinnersButton:
+        winners = [int(w) for w in match["ids"].split("-") if w]
+        return cls(int(match["event"]), int(match["actor"]), winners)
+
+    async def run(self, interaction: discord.Interaction) -> None:
+        if interaction.user.id != self.actor_id:
+            raise NotPermitted("This confirmation belongs to someone else.")
+        await finish(interaction, self.event_id, self.winners, confirm_absent=True)
+
+
+class EventModal(discord.ui.Modal, title="New community event"):
+    """Title and description; the options were checked before the form opened."""
+
+    name = discord.ui.TextInput(label="Title", min_length=3, max_length=100)
+    details = discord.ui.TextInput(label="Description", style=discord.TextStyle.paragraph,
+                                   required=False, max_length=1000)
+
+    def __init__(self, draft: EventDraft) -> None:
+        super().__init__(timeout=900)
+        self.draft = draft
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        services, guild_id = services_of(interaction), guild_id_of(interaction)
+        event = await services.events.create(guild_id, interaction.user.id, self.draft,
+                                             title=self.name.value, description=self.details.value)
+        await interaction.response.send_message(
+            f"Created event #{event.event_id}: **{safe_text(event.title, limit=100)}**.",
+            ephemeral=True, allowed_mentions=NO_PINGS)
+        await desk_of(interaction).announce_new(event)
+
+    async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:
+        await handle_interaction_error(interaction, error, where="event:create")

@@ -1,0 +1,473 @@
+"""Community events: create, RSVP, check in, complete with winners, rewards paid exactly once.
+
+Every reward is a ledger earning (kind `reward`, source `event`) under a deterministic key:
+`event:<id>:attend:<user>`, `event:<id>:complete:<user>`, `event:<id>:place:<rank>`. So a double
+press, two managers completing at once, or a restart halfway through a payout pays nobody twice;
+a completed event keeps `payout_done: False` until every payout went through, and the sweep
+finishes an interrupted payout. Timed work (reminders 24 h and 1 h before, going live, reward
+roles expiring) is derived from the event documents by the sweep and claimed with run-once flags.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+from pymongo.errors import DuplicateKeyError
+
+from economy.boosts import parse_when
+from economy.clock import Clock
+from economy.errors import GemsError, InvalidInput, NotFound, NotPermitted
+from economy.ledger import LedgerService
+from economy.repos.event_repo import EventRepo
+from economy.repos.multiplier_repo import to_ms
+from economy.settings import SettingsService
+from economy.text import clean_text
+
+EVENT_TYPES = ("challenge", "contest", "educational", "social", "ama")
+TITLE_MAX, DESCRIPTION_MAX = 100, 1000
+MAX_DURATION = timedelta(days=31)
+CHECKIN_EARLY = timedelta(minutes=15)
+MAX_REWARD = 1_000_000
+MAX_WINNERS = 3
+HOUR_MS = 3_600_000
+
+
+class CommunityEvent(BaseModel):
+    """One community event as stored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    guild_id: int
+    event_id: int
+    title: str
+    description: str = ""
+    type: str
+    host_ids: list[int]
+    channel_id: int | None = None
+    starts_ms: int
+    ends_ms: int
+    capacity: int | None = None
+    status: str
+    rsvp_count: int = 0
+    rewards: dict[str, Any] = {}
+    winners: list[int] = []
+    created_by: int
+    discord_event_id: int | None = None
+    version: int = 0
+    payout_done: bool = False
+    live_announced: bool = False
+
+    @property
+    def starts_at(self) -> datetime:
+        """Start (aware UTC)."""
+        return datetime.fromtimestamp(self.starts_ms / 1000, UTC)
+
+    @property
+    def ends_at(self) -> datetime:
+        """End (aware UTC)."""
+        return datetime.fromtimestamp(self.ends_ms / 1000, UTC)
+
+    def reward(self, name: str) -> int:
+        """A GEMS reward (attend, complete, place1..place3); 0 when none."""
+        return int(self.rewards.get(name) or 0)
+
+
+@dataclass(frozen=True)
+class EventDraft:
+    """Options checked before the title/description form opens."""
+
+    type: str
+    starts_ms: int
+    ends_ms: int
+    channel_id: int | None
+    capacity: int | None
+    rewards: dict[str, Any]
+
+
+@dataclass
+class Payout:
+    """What a completion paid (for the summary post)."""
+
+    event: CommunityEvent
+    attendees: list[int]
+    winners: list[int]
+    paid: int = 0
+    role_grants: list[int] = field(default_factory=list)
+    already: bool = False
+
+
+@dataclass(frozen=True)
+class EventNotice:
+    """Something the sweep decided to tell Discord: `remind24`, `remind1`, `live`, `payout`,
+    `role_expired`."""
+
+    kind: str
+    event: CommunityEvent | None
+    users: tuple[int, ...] = ()
+    payout: Payout | None = None
+    role_id: int | None = None
+    guild_id: int | None = None
+
+
+class WinnersNeedConfirmation(GemsError):
+    """Winners who did not check in: allowed only after the manager confirms."""
+
+    def __init__(self, absent: list[int]) -> None:
+        names = ", ".join(f"<@{u}>" for u in absent)
+        super().__init__(f"{names} did not check in. Press **Confirm winners** to pay them anyway.")
+        self.absent = absent
+
+
+def check_reward(value: int | None, what: str) -> int:
+    """0..MAX_REWARD GEMS."""
+    value = int(value or 0)
+    if not 0 <= value <= MAX_REWARD:
+        raise InvalidInput(f"The {what} reward must be between 0 and {MAX_REWARD:,} GEMS.")
+    return value
+
+
+class EventService:
+    """Community events on the ledger."""
+
+    def __init__(self, repo: EventRepo, ledger: LedgerService, settings: SettingsService,
+                 clock: Clock) -> None:
+        self._repo = repo
+        self._ledger = ledger
+        self._settings = settings
+        self._clock = clock
+
+    # --- create / edit / cancel --------------------------------------------------------------
+    async def draft(
+        self, guild_id: int, *, type: str, start: str, duration_minutes: int,
+        channel_id: int | None, capacity: int | None, reward_attend: int = 0,
+        reward_complete: int = 0, prizes: tuple[int, int, int] = (0, 0, 0),
+        role_id: int | None = None, role_days: int = 0,
+    ) -> EventDraft:
+        """Validate the command options (before the form opens). Raises InvalidInput."""
+        settings = await self._settings.get(guild_id)
+        now = self._clock.now()
+        if type not in EVENT_TYPES:
+            raise InvalidInput(f"Event type must be one of: {', '.join(EVENT_TYPES)}.")
+        starts_at = parse_when(start, settings.zone, now)
+        if starts_at < now - timedelta(minutes=1):
+            raise InvalidInput("The start is in the past. Pick a later time.")
+        if starts_at > now + timedelta(days=365):
+            raise InvalidInput("The start can be at most a year ahead.")
+        _check_duration(duration_minutes)
+        if capacity is not None and capacity <= 0:
+            raise InvalidInput("The capacity must be at least 1 (leave it empty for no limit).")
+        if role_id is not None and not 1 <= role_days <= 365:
+            raise InvalidInput("A reward role needs `role_days` between 1 and 365.")
+        rewards = {"attend": check_reward(reward_attend, "attendance"),
+                   "complete": check_reward(reward_complete, "completion"),
+                   "place1": check_reward(prizes[0], "1st place"),
+                   "place2": check_reward(prizes[1], "2nd place"),
+                   "place3": check_reward(prizes[2], "3rd place"),
+                   "role_id": role_id, "role_days": role_days if role_id else 0}
+        starts_ms = to_ms(max(starts_at, now))
+        return EventDraft(type, starts_ms, starts_ms + duration_minutes * 60_000, channel_id,
+                          capacity, rewards)
+
+    async def create(self, guild_id: int, actor_id: int, draft: EventDraft, *, title: str,
+                     description: str | None) -> CommunityEvent:
+        """Store an event from a validated draft and the form's texts."""
+        title = _title(title)
+        description = clean_text(description, DESCRIPTION_MAX, "description") or ""
+        event_id = await self._repo.next_id(guild_id)
+        doc = {"guild_id": guild_id, "event_id": event_id, "title": title,
+               "description": description, "type": draft.type, "host_ids": [actor_id],
+               "channel_id": draft.channel_id, "starts_ms": draft.starts_ms,
+               "ends_ms": draft.ends_ms, "capacity": draft.capacity, "status": "scheduled",
+               "rsvp_count": 0, "rewards": draft.rewards, "winners": [], "created_by": actor_id,
+               "created_ms": to_ms(self._clock.now()), "discord_event_id": None, "version": 0,
+               "reminded_24h": False, "reminded_1h": False, "live_announced": False,
+               "payout_done": False}
+        await self._repo.insert(doc)
+        return CommunityEvent.model_validate(doc)
+
+    async def attach_discord(self, guild_id: int, event_id: int, discord_event_id: int) -> None:
+        """Remember the Discord scheduled event that mirrors this one."""
+        await self._repo.update(guild_id, event_id, guard={},
+                                fields={"discord_event_id": discord_event_id})
+
+    async def edit(self, guild_id: int, event_id: int, actor_id: int, *, is_manager: bool,
+                   title: str | None = None, start: str | None = None,
+                   duration_minutes: int | None = None, capacity: int | None = None,
+                   ) -> CommunityEvent:
+        """Change a scheduled event (host or manager). Guarded by the version read."""
+        event = await self.get(guild_id, event_id)
+        self._check_host(event, actor_id, is_manager)
+        if event.status != "scheduled":
+            raise InvalidInput(f"Event #{event_id} is {event.status}; only scheduled events can be edited.")
+        fields: dict[str, Any] = {}
+        now = self._clock.now()
+        settings = await self._settings.get(guild_id)
+        if title is not None:
+            fields["title"] = _title(title)
+        starts_ms = event.starts_ms
+        if start is not None:
+            starts_at = parse_when(start, settings.zone, now)
+            if starts_at < now - timedelta(minutes=1):
+                raise InvalidInput("The start is in the past. Pick a later time.")
+            starts_ms = to_ms(max(starts_at, now))
+            fields.update(starts_ms=starts_ms, reminded_24h=False, reminded_1h=False)
+        minutes = duration_minutes if duration_minutes is not None else (
+            (event.ends_ms - event.starts_ms) // 60_000)
+        _check_duration(minutes)
+        if start is not None or duration_minutes is not None:
+            fields["ends_ms"] = starts_ms + minutes * 60_000
+        if capacity is not None:
+            if capacity <= 0:
+                raise InvalidInput("The capacity must be at least 1.")
+            if capacity < event.rsvp_count:
+                raise InvalidInput(f"{event.rsvp_count} members already joined; the capacity "
+                                   "can't be lower than that.")
+            fields["capacity"] = capacity
+        if not fields:
+            raise InvalidInput("Nothing to change: give a new title, start, duration or capacity.")
+        if not await self._repo.update(guild_id, event_id, guard={"status": "scheduled",
+                                                                  "version": event.version},
+                                       fields=fields):
+            raise InvalidInput("The event changed at the same moment; please try again.")
+        return await self.get(guild_id, event_id)
+
+    async def cancel(self, guild_id: int, event_id: int, actor_id: int, *,
+                     is_manager: bool) -> CommunityEvent:
+        """Cancel a scheduled or live event (host or manager). Nobody is paid."""
+        event = await self.get(guild_id, event_id)
+        self._check_host(event, actor_id, is_manager)
+        if event.status not in ("scheduled", "live"):
+            raise InvalidInput(f"Event #{event_id} is already {event.status}.")
+        if not await self._repo.update(guild_id, event_id, guard={"status": event.status},
+                                       fields={"status": "cancelled",
+                                               "cancelled": {"by": actor_id,
+                                                             "ms": to_ms(self._clock.now())}}):
+            raise InvalidInput(f"Event #{event_id} changed just now; look at it again.")
+        return await self.get(guild_id, event_id)
+
+    # --- reads -------------------------------------------------------------------------------
+    async def get(self, guild_id: int, event_id: int) -> CommunityEvent:
+        """One event. Raises NotFound."""
+        doc = await self._repo.get(guild_id, int(event_id))
+        if not doc:
+            raise NotFound(f"Event #{event_id} doesn't exist. `/event list` shows the events.")
+        return CommunityEvent.model_validate(doc)
+
+    async def by_discord_id(self, guild_id: int, discord_event_id: int) -> CommunityEvent | None:
+        """The event mirrored by a Discord scheduled event, if any."""
+        doc = await self._repo.by_discord_id(guild_id, discord_event_id)
+        return CommunityEvent.model_validate(doc) if doc else None
+
+    async def list(self, guild_id: int, which: str) -> list[CommunityEvent]:
+        """upcoming (scheduled), live, or past (completed and cancelled)."""
+        statuses = {"upcoming": ["scheduled"], "live": ["live"],
+                    "past": ["completed", "cancelled"]}[which]
+        docs = await self._repo.list(guild_id, statuses, newest_first=which == "past")
+        return [CommunityEvent.model_validate(d) for d in docs]
+
+    async def attendees(self, guild_id: int, event_id: int) -> tuple[list[int], list[int]]:
+        """(RSVPs, check-ins) of an event."""
+        await self.get(guild_id, event_id)
+        return (await self._repo.rsvp_users(guild_id, event_id),
+                await self._repo.attendees(guild_id, event_id))
+
+    # --- members -----------------------------------------------------------------------------
+    async def join(self, guild_id: int, event_id: int, user_id: int, *,
+                   via: str = "command") -> CommunityEvent:
+        """RSVP. Raises InvalidInput when full, cancelled, over or already joined."""
+        event = await self.get(guild_id, event_id)
+        now_ms = to_ms(self._clock.now())
+        self._check_open(event, now_ms)
+        outcome = await self._repo.join(guild_id, event_id, user_id, via=via, at_ms=now_ms,
+                                        capacity=event.capacity)
+        if outcome == "already":
+            raise InvalidInput(f"You already joined event #{event_id}.")
+        if outcome == "refused":
+            fresh = await self.get(guild_id, event_id)
+            self._check_open(fresh, now_ms)
+            raise InvalidInput(f"Event #{event_id} is full ({fresh.capacity} places).")
+        return await self.get(guild_id, event_id)
+
+    async def leave(self, guild_id: int, event_id: int, user_id: int) -> CommunityEvent:
+        """Drop an RSVP. Raises InvalidInput when there was none."""
+        event = await self.get(guild_id, event_id)
+        if event.status not in ("scheduled", "live"):
+            raise InvalidInput(f"Event #{event_id} is {event.status}.")
+        if not await self._repo.leave(guild_id, event_id, user_id):
+            raise InvalidInput(f"You haven't joined event #{event_id}.")
+        return await self.get(guild_id, event_id)
+
+    async def checkin(self, guild_id: int, event_id: int, user_id: int) -> int:
+        """Check in during the window (15 min before start to the end); pays the attendance
+        reward once. Returns GEMS paid. Raises InvalidInput outside the window or twice."""
+        event = await self.get(guild_id, event_id)
+        now = self._clock.now()
+        if event.status not in ("scheduled", "live"):
+            raise InvalidInput(f"Event #{event_id} is {event.status}: check-in is closed.")
+        if now < event.starts_at - CHECKIN_EARLY:
+            raise InvalidInput(f"Check-in opens 15 minutes before the start "
+                               f"(<t:{event.starts_ms // 1000}:R>).")
+        if now >= event.ends_at:
+            raise InvalidInput(f"Event #{event_id} is over: check-in is closed.")
+        at_ms = to_ms(now)
+        amount = event.reward("attend")
+        if amount <= 0:
+            try:
+                await self._repo.insert_attendance(guild_id, event_id, user_id, at_ms=at_ms)
+            except DuplicateKeyError:
+                raise _already_checked_in(event_id) from None
+            return 0
+
+        async def record(session: Any) -> None:
+            await self._repo.insert_attendance(guild_id, event_id, user_id, at_ms=at_ms,
+                                               session=session)
+
+        try:
+            movement = await self._ledger.earn(
+                guild_id, user_id, amount, key=f"event:{event_id}:attend:{user_id}",
+                kind="reward", source="event", ref=f"event:{event_id}", also=record)
+        except DuplicateKeyError:
+            raise _already_checked_in(event_id) from None
+        if movement.replayed:
+            raise _already_checked_in(event_id)
+        return movement.entries[0].delta
+
+    # --- completion --------------------------------------------------------------------------
+    async def complete(self, guild_id: int, event_id: int, actor_id: int, winners: list[int], *,
+                       is_manager: bool, confirm_absent: bool = False) -> Payout:
+        """Complete the event with up to three winners (1st, 2nd, 3rd) and pay everyone once.
+
+        Winners who did not check in need `confirm_absent`. A second completion (a double
+        press, another manager) pays nothing more and reports `already`.
+        """
+        event = await self.get(guild_id, event_id)
+        self._check_host(event, actor_id, is_manager)
+        if event.status == "completed":
+            return await self._payout(event, already=True)
+        if event.status not in ("scheduled", "live"):
+            raise InvalidInput(f"Event #{event_id} is {event.status}.")
+        if self._clock.now() < event.starts_at:
+            raise InvalidInput(f"Event #{event_id} has not started yet.")
+        winners = list(dict.fromkeys(int(w) for w in winners))
+        if len(winners) > MAX_WINNERS:
+            raise InvalidInput("Pick at most three winners (1st, 2nd, 3rd).")
+        attendees = set(await self._repo.attendees(guild_id, event_id))
+        absent = [w for w in winners if w not in attendees]
+        if absent and not confirm_absent:
+            raise WinnersNeedConfirmation(absent)
+        changed = await self._repo.update(
+            guild_id, event_id, guard={"status": event.status, "version": event.version},
+            fields={"status": "completed", "winners": winners, "payout_done": False,
+                    "completed": {"by": actor_id, "ms": to_ms(self._clock.now())}})
+        event = await self.get(guild_id, event_id)
+        if not changed and event.status != "completed":
+            raise InvalidInput(f"Event #{event_id} changed just now; look at it again.")
+        return await self._payout(event, already=not changed)
+
+    async def _payout(self, event: CommunityEvent, *, already: bool = False) -> Payout:
+        """Pay every completion reward under its key (idempotent), then mark the payout done."""
+        g, e = event.guild_id, event.event_id
+        attendees = await self._repo.attendees(g, e)
+        result = Payout(event, attendees, list(event.winners), already=already)
+        ref = f"event:{e}"
+        for user_id in attendees:
+            if event.reward("complete") > 0:
+                movement = await self._ledger.earn(g, user_id, event.reward("complete"),
+                                                   key=f"event:{e}:complete:{user_id}",
+                                                   kind="reward", source="event", ref=ref)
+                result.paid += 0 if movement.replayed else movement.entries[0].delta
+        for rank, user_id in enumerate(event.winners[:MAX_WINNERS], start=1):
+            prize = event.reward(f"place{rank}")
+            if prize > 0:
+                movement = await self._ledger.earn(g, user_id, prize, key=f"event:{e}:place:{rank}",
+                                                   kind="reward", source="event", ref=ref)
+                result.paid += 0 if movement.replayed else movement.entries[0].delta
+        role_id, days = event.rewards.get("role_id"), int(event.rewards.get("role_days") or 0)
+        if role_id and days:
+            expires = to_ms(self._clock.now()) + days * 24 * HOUR_MS
+            for user_id in attendees:
+                if await self._repo.insert_grant(g, e, user_id, role_id=int(role_id),
+                                                 expires_ms=expires):
+                    result.role_grants.append(user_id)
+        await self._repo.update(g, e, guard={"status": "completed", "payout_done": False},
+                                fields={"payout_done": True})
+        return result
+
+    async def paid_total(self, event: CommunityEvent) -> int:
+        """Attendance and completion rewards and prizes an event paid (for the summary)."""
+        attendees = await self._repo.attendees(event.guild_id, event.event_id)
+        total = len(attendees) * (event.reward("attend") + event.reward("complete"))
+        return total + sum(event.reward(f"place{r}") for r in range(1, len(event.winners[:3]) + 1))
+
+    # --- the sweep ---------------------------------------------------------------------------
+    async def sweep(self) -> list[EventNotice]:
+        """Reminders, going live, unfinished payouts, expired reward roles (each once)."""
+        notices: list[EventNotice] = []
+        now = self._clock.now()
+        now_ms = to_ms(now)
+        for guild_id in await self._repo.guild_ids():
+            for doc in await self._repo.open_events(guild_id):
+                event = CommunityEvent.model_validate(doc)
+                notices += await self._sweep_event(event, doc, now_ms)
+        for guild_id in await self._repo.grant_guild_ids():
+            for grant in await self._repo.due_grants(guild_id, now_ms):
+                if await self._repo.claim_grant_removal(grant["_id"]):
+                    notices.append(EventNotice("role_expired", None, (int(grant["user_id"]),),
+                                               role_id=int(grant["role_id"]), guild_id=guild_id))
+        return notices
+
+    async def _sweep_event(self, event: CommunityEvent, doc: dict, now_ms: int) -> list[EventNotice]:
+        g, e = event.guild_id, event.event_id
+        out: list[EventNotice] = []
+        if event.status == "completed":
+            out.append(EventNotice("payout", event, payout=await self._payout(event)))
+            return out
+        for flag, lead, kind in (("reminded_24h", 24 * HOUR_MS, "remind24"),
+                                 ("reminded_1h", HOUR_MS, "remind1")):
+            if (event.status == "scheduled" and not doc.get(flag)
+                    and now_ms >= event.starts_ms - lead and await self._repo.claim_flag(g, e, flag)
+                    and now_ms < event.starts_ms - (HOUR_MS if kind == "remind24" else 0)):
+                out.append(EventNotice(kind, event, tuple(await self._repo.rsvp_users(g, e))))
+        if event.status == "scheduled" and event.starts_ms <= now_ms < event.ends_ms and (
+                await self._repo.update(g, e, guard={"status": "scheduled", "live_announced": False},
+                                        fields={"status": "live", "live_announced": True})):
+            out.append(EventNotice("live", await self.get(g, e)))
+        return out
+
+    # --- rules -------------------------------------------------------------------------------
+    @staticmethod
+    def _check_host(event: CommunityEvent, actor_id: int, is_manager: bool) -> None:
+        if not is_manager and actor_id not in event.host_ids:
+            raise NotPermitted("Only the event's host or an event manager can do that.")
+
+    @staticmethod
+    def _check_open(event: CommunityEvent, now_ms: int) -> None:
+        if event.status == "cancelled":
+            raise InvalidInput(f"Event #{event.event_id} was cancelled.")
+        if event.status == "completed" or now_ms >= event.ends_ms:
+            raise InvalidInput(f"Event #{event.event_id} is already over.")
+
+
+def _title(title: str | None) -> str:
+    text = clean_text(title, TITLE_MAX, "title") or ""
+    if len(text) < 3:
+        raise InvalidInput("The title needs at least 3 characters.")
+    return text
+
+
+def _check_duration(minutes: int) -> None:
+    if minutes <= 0:
+        raise InvalidInput("The duration must be at least 1 minute.")
+    if timedelta(minutes=minutes) > MAX_DURATION:
+        raise InvalidInput("An event can last at most 31 days.")
+
+
+def _already_checked_in(event_id: int) -> InvalidInput:
+    return InvalidInput(f"You already checked in to event #{event_id}.")
+
+
+__all__ = ["EVENT_TYPES", "CommunityEvent", "EventDraft", "EventNotice", "EventService", "Payout",
+           "WinnersNeedConfirmation", "check_reward"]

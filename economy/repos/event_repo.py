@@ -1,0 +1,201 @@
+"""Every query on community events: `community_events`, `event_rsvps`, `event_attendance`,
+`event_role_grants`.
+
+RSVPs, check-ins and role grants are one document each with a deterministic `_id`
+("<guild>:<event>:<user>"), so a double press or a race inserts once (duplicate key) without
+arrays on the event. Event times are epoch-ms integers (compared in pipelines; one type on both
+stores). Event writes are guarded by the exact status and a `version` integer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from economy.repos.base import Database, Doc, count, find_docs, find_first
+
+
+def _key(guild_id: int, event_id: int, user_id: int | None = None) -> str:
+    return f"{guild_id}:{event_id}" if user_id is None else f"{guild_id}:{event_id}:{user_id}"
+
+
+class EventRepo:
+    """Community events and everything members do with them."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.events = db["community_events"]
+        self.rsvps = db["event_rsvps"]
+        self.attendance = db["event_attendance"]
+        self.grants = db["event_role_grants"]
+        self._counters = db["counters"]
+
+    # --- reads -------------------------------------------------------------------------------
+    async def get(self, guild_id: int, event_id: int) -> Doc | None:
+        """One event."""
+        return await find_first(self.events, {"_id": _key(guild_id, event_id)})
+
+    async def by_discord_id(self, guild_id: int, discord_event_id: int) -> Doc | None:
+        """The event mirrored by a Discord scheduled event."""
+        return await find_first(self.events, {"guild_id": guild_id,
+                                              "discord_event_id": discord_event_id})
+
+    async def list(self, guild_id: int, statuses: list[str], *, newest_first: bool,
+                   limit: int = 25) -> list[Doc]:
+        """Events of a guild in some statuses, by start time."""
+        docs: list[Doc] = []
+        for status in statuses:
+            docs += await find_docs(self.events, {"guild_id": guild_id, "status": status},
+                                    sort={"starts_ms": DESCENDING if newest_first else ASCENDING},
+                                    limit=limit)
+        docs.sort(key=lambda d: d["starts_ms"], reverse=newest_first)
+        return docs[:limit]
+
+    async def guild_ids(self) -> list[int]:
+        """Guilds that have events (the sweep walks them)."""
+        return sorted(await self.events.distinct("guild_id"))
+
+    async def open_events(self, guild_id: int) -> list[Doc]:
+        """Scheduled and live events, and completed ones whose payout is unfinished."""
+        docs = []
+        for status in ("scheduled", "live"):
+            docs += await find_docs(self.events, {"guild_id": guild_id, "status": status})
+        docs += await find_docs(self.events, {"guild_id": guild_id, "status": "completed",
+                                              "payout_done": False})
+        return docs
+
+    async def rsvp_users(self, guild_id: int, event_id: int) -> list[int]:
+        """Members who RSVP'd."""
+        docs = await find_docs(self.rsvps, {"guild_id": guild_id, "event_id": event_id},
+                               sort={"at_ms": ASCENDING})
+        return [int(d["user_id"]) for d in docs]
+
+    async def attendees(self, guild_id: int, event_id: int) -> list[int]:
+        """Members who checked in, in check-in order."""
+        docs = await find_docs(self.attendance, {"guild_id": guild_id, "event_id": event_id},
+                               sort={"at_ms": ASCENDING})
+        return [int(d["user_id"]) for d in docs]
+
+    async def count_attendees(self, guild_id: int, event_id: int) -> int:
+        """How many checked in."""
+        return await count(self.attendance, {"guild_id": guild_id, "event_id": event_id})
+
+    async def has_rsvp(self, guild_id: int, event_id: int, user_id: int) -> bool:
+        """True when the member RSVP'd."""
+        return await find_first(self.rsvps, {"_id": _key(guild_id, event_id, user_id)}) is not None
+
+    async def due_grants(self, guild_id: int, now_ms: int) -> list[Doc]:
+        """Reward roles whose time is up."""
+        return await find_docs(self.grants, {"guild_id": guild_id, "state": "granted",
+                                             "expires_ms": {"$lte": now_ms}}, limit=200)
+
+    async def grant_guild_ids(self) -> list[int]:
+        """Guilds with reward-role grants."""
+        return sorted(await self.grants.distinct("guild_id"))
+
+    # --- writes ------------------------------------------------------------------------------
+    async def next_id(self, guild_id: int) -> int:
+        """Allocate the next per-guild event number."""
+        doc = await self.db.write(lambda: self._counters.find_one_and_update(
+            {"_id": f"{guild_id}:events"}, {"$inc": {"seq": 1}}, upsert=True,
+            return_document=ReturnDocument.AFTER))
+        return int(doc["seq"])
+
+    async def insert(self, doc: Doc) -> None:
+        """Store a new event."""
+        doc = {**doc, "_id": _key(doc["guild_id"], doc["event_id"])}
+        await self.db.write(lambda: self.events.insert_one(doc))
+
+    async def update(self, guild_id: int, event_id: int, *, guard: Doc, fields: Doc,
+                     session: Any = None) -> bool:
+        """Guarded `$set` (plus a version bump); True when this call changed the event."""
+        flt = {"_id": _key(guild_id, event_id), **guard}
+
+        async def run(s: Any = session) -> bool:
+            result = await self.events.update_one(flt, {"$set": fields, "$inc": {"version": 1}},
+                                                  session=s)
+            return result.modified_count == 1
+
+        if session is not None:
+            return await run()
+        return await self.db.write(run)
+
+    async def claim_flag(self, guild_id: int, event_id: int, flag: str) -> bool:
+        """Set a run-once flag on the event (reminders, announcements); True for the winner."""
+        return await self.update(guild_id, event_id, guard={flag: False}, fields={flag: True})
+
+    async def join(self, guild_id: int, event_id: int, user_id: int, *, via: str, at_ms: int,
+                   capacity: int | None) -> str:
+        """RSVP in one transaction: insert the RSVP and bump the count under the capacity guard.
+
+        Returns "joined", "already" (an RSVP exists) or "refused" (full, or no longer open).
+        """
+        guard: Doc = {"_id": _key(guild_id, event_id), "status": {"$in": ["scheduled", "live"]}}
+        if capacity is not None:
+            guard["rsvp_count"] = {"$lt": capacity}
+
+        async def work(session: Any) -> str:
+            await self.rsvps.insert_one(
+                {"_id": _key(guild_id, event_id, user_id), "guild_id": guild_id,
+                 "event_id": event_id, "user_id": user_id, "via": via, "at_ms": at_ms},
+                session=session)
+            result = await self.events.update_one(guard, {"$inc": {"rsvp_count": 1}},
+                                                  session=session)
+            if result.modified_count != 1:
+                raise _Refused
+            return "joined"
+
+        try:
+            return await self.db.transaction(work)
+        except DuplicateKeyError:
+            return "already"
+        except _Refused:
+            return "refused"
+
+    async def leave(self, guild_id: int, event_id: int, user_id: int) -> bool:
+        """Drop an RSVP and its count in one transaction; False when there was none."""
+
+        async def work(session: Any) -> bool:
+            result = await self.rsvps.delete_one({"_id": _key(guild_id, event_id, user_id)},
+                                                 session=session)
+            if result.deleted_count != 1:
+                return False
+            await self.events.update_one({"_id": _key(guild_id, event_id)},
+                                         {"$inc": {"rsvp_count": -1}}, session=session)
+            return True
+
+        return await self.db.transaction(work)
+
+    async def insert_attendance(self, guild_id: int, event_id: int, user_id: int, *, at_ms: int,
+                                session: Any = None) -> None:
+        """Record a check-in; DuplicateKeyError when the member already checked in."""
+        doc = {"_id": _key(guild_id, event_id, user_id), "guild_id": guild_id,
+               "event_id": event_id, "user_id": user_id, "at_ms": at_ms}
+        if session is not None:
+            await self.attendance.insert_one(doc, session=session)
+        else:
+            await self.db.write(lambda: self.attendance.insert_one(doc))
+
+    async def insert_grant(self, guild_id: int, event_id: int, user_id: int, *, role_id: int,
+                           expires_ms: int) -> bool:
+        """Record a temporary reward role; False when it was recorded before."""
+        doc = {"_id": _key(guild_id, event_id, user_id), "guild_id": guild_id,
+               "event_id": event_id, "user_id": user_id, "role_id": role_id,
+               "expires_ms": expires_ms, "state": "granted"}
+        try:
+            await self.db.write(lambda: self.grants.insert_one(doc))
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def claim_grant_removal(self, grant_id: str) -> bool:
+        """Mark a due grant removed; True for the one process that should remove the role."""
+        result = await self.db.write(lambda: self.grants.update_one(
+            {"_id": grant_id, "state": "granted"}, {"$set": {"state": "removed"}}))
+        return result.modified_count == 1
+
+
+class _Refused(Exception):
+    """Aborts the RSVP transaction when the guarded count update matched nothing."""

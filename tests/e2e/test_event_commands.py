@@ -1,0 +1,178 @@
+"""Community events end to end through the sandbox: the form, RSVP buttons, Interested,
+check-in, winners, the mirrored Discord event, reminders, summary and reward roles."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.conftest import balance, db_state
+
+pytestmark = pytest.mark.timeout(60)
+
+
+async def _create(gc, who="admin", **options):
+    options = {"type": "contest", "start": "2026-01-06 18:00", "duration": 120,
+               "reward_attend": 10, "reward_complete": 5, "prize_1st": 100, "prize_2nd": 50,
+               **options}
+    opened = await gc.slash(who, "event create", **options)
+    assert opened.modal is not None, opened.content
+    done = await gc.sb.submit_modal(gc[who], opened, {"Title": "Gem ID quiz @everyone",
+                                                      "Description": "Bring a loupe"})
+    assert "Created event #" in done.content, done.content
+    return int(done.content.split("#")[1].split(":")[0])
+
+
+def _posts(gc) -> list:
+    """Messages the bot posted in the guild's channels (the event's channel is where the
+    command ran: the guild's first text channel)."""
+    return [m for c in gc.guild.channels.values() for m in gc.sb.channel_messages(c)]
+
+
+def _card(gc):
+    return next(m for m in _posts(gc) if m.embeds and "Event #" in (m.embeds[0].title or ""))
+
+
+async def _events_state(gc):
+    docs = []
+    for name in ("community_events", "event_rsvps", "event_attendance", "event_role_grants"):
+        docs += await gc.db[name].find({}, {"_id": 0}).to_list()
+    return await db_state(gc), sorted(map(repr, docs))
+
+
+async def test_event_lifecycle_through_discord(gc, clock):
+    prize_role = gc.sb.create_role(gc.guild, "Quiz champ")
+    await gc.sb.settle()
+    event_id = await _create(gc, capacity=3, reward_role=prize_role, role_days=7)
+    card = _card(gc)
+    mirrored = gc.sb.scheduled_events(gc.guild)
+    assert len(mirrored) == 1 and mirrored[0]["status"] == 1
+    assert mirrored[0]["entity_metadata"]["location"] == "#general"
+    # RSVP: a button, a command, and "Interested" on the Discord event.
+    r = await gc.click("alice", card, "Join")
+    assert r.ephemeral and "You're going" in r.content
+    r = await gc.click("alice", card, "Join")
+    assert r.ephemeral and "already joined" in r.content
+    await gc.slash("bob", "event join", event=event_id)
+    gc.sb.set_interested(gc["carol"], int(mirrored[0]["id"]))
+    await gc.sb.settle()
+    full = await gc.slash("dave", "event join", event=event_id)
+    assert full.ephemeral and "full" in full.content
+    going = await gc.slash("erin", "event attendees", event=event_id)
+    assert "Going (3)" in going.text
+    # Reminders 24 h and 1 h before, by DM, once each.
+    await gc.advance(hours=6, minutes=1)     # 2026-01-05 18:01: 24 h before
+    await gc.advance(minutes=1)
+    await gc.advance(hours=23)               # 2026-01-06 17:02: 1 h before
+    for name in ("alice", "bob", "carol"):
+        dms = [m.content for m in gc.sb.dms(gc[name]) if "Reminder" in m.content]
+        assert len(dms) == 2 and "24 hours" in dms[0] and "1 hour" in dms[1], dms
+    early = await gc.slash("alice", "event checkin", event=event_id)
+    assert early.ephemeral and "opens 15 minutes before" in early.content
+    await gc.advance(hours=1)                # live
+    assert any("is live now" in m.content for m in _posts(gc))
+    assert gc.sb.scheduled_events(gc.guild)[0]["status"] == 2
+    for name in ("alice", "bob", "erin"):
+        r = await gc.slash(name, "event checkin", event=event_id)
+        assert "Checked in" in r.content and "+💎 10 GEMS" in r.content, r.content
+    twice = await gc.slash("alice", "event checkin", event=event_id)
+    assert twice.ephemeral and "already checked in" in twice.content
+    # Complete: only the host/managers; winners through a user select; absent winners confirmed.
+    denied = await gc.slash("bob", "event complete", event=event_id)
+    assert denied.ephemeral and "host or an event manager" in denied.content
+    picker = await gc.slash("admin", "event complete", event=event_id)
+    stranger = await gc.sb.select(gc["bob"], picker, f"ev:win:{event_id}:{gc['admin'].id}",
+                                  [gc["bob"]])
+    assert "belongs to someone else" in stranger.content
+    asked = await gc.sb.select(gc["admin"], picker, f"ev:win:{event_id}:{gc['admin'].id}",
+                               [gc["bob"], gc["dave"]])
+    assert "did not check in" in asked.text and f"<@{gc['dave'].id}>" in asked.text
+    done = await gc.click("admin", asked, "Confirm winners")
+    assert "completed" in done.text
+    again = await gc.click("admin", asked, "Confirm winners")  # a double press pays nothing
+    assert "already completed" in again.text
+    assert [await balance(gc, n) for n in ("alice", "bob", "erin", "dave", "carol")] == [
+        15, 115, 15, 50, 0]
+    summary = [m.content for m in _posts(gc) if "is complete" in m.content]
+    assert len(summary) == 1 and "3 member(s) checked in" in summary[0]
+    assert "🥇" in summary[0] and "💎 195 GEMS" in summary[0], summary
+    assert gc.sb.scheduled_events(gc.guild)[0]["status"] == 3
+    member = gc.sb.member(gc.guild, gc["alice"])
+    assert prize_role.id in member.roles
+    # The reward role goes away after 7 days, also across a restart.
+    await gc.restart_bot()
+    await gc.advance(days=7, minutes=1)
+    assert prize_role.id not in gc.sb.member(gc.guild, gc["alice"]).roles
+    history = await gc.slash("erin", "event list", which="past")
+    assert f"#{event_id}" in history.text
+
+
+async def test_event_refusals_change_nothing(gc, clock):
+    before = await _events_state(gc)
+    for options, expected in [
+        ({"start": "2026-01-01 10:00"}, "in the past"),
+        ({"duration": 31 * 24 * 60 + 1}, "at most 31 days"),
+        ({"duration": 0}, "at least 1 minute"),
+        ({"capacity": 0}, "capacity must be at least 1"),
+        ({"capacity": -4}, "capacity must be at least 1"),
+        ({"reward_attend": -5}, "between 0 and"),
+    ]:
+        r = await gc.slash("admin", "event create", **{"type": "social", "start": "now",
+                                                       "duration": 60, **options})
+        assert r.modal is None and r.ephemeral and expected in r.content, (options, r.content)
+    r = await gc.slash("bob", "event create", type="social", start="now", duration=60)
+    assert r.ephemeral and "Only event managers" in r.content
+    assert await _events_state(gc) == before
+    event_id = await _create(gc, start="now", duration=30)
+    before = await _events_state(gc)
+    for who, command, options, expected in [
+        ("bob", "event cancel", {}, "host or an event manager"),
+        ("bob", "event edit", {"title": "Mine now"}, "host or an event manager"),
+        ("admin", "event edit", {"capacity": 0}, "at least 1"),
+        ("admin", "event edit", {"start": "2020-01-01 00:00"}, "in the past"),
+        ("carol", "event leave", {}, "haven't joined"),
+        ("carol", "event view", {"event": 999}, "doesn't exist"),
+    ]:
+        r = await gc.slash(who, command, **{"event": event_id, **options})
+        assert r.ephemeral and expected in r.content, (command, r.content)
+    assert await _events_state(gc) == before
+    await gc.slash("admin", "event cancel", event=event_id)
+    assert gc.sb.scheduled_events(gc.guild)[0]["status"] == 4
+    for command, expected in [("event join", "cancelled"), ("event checkin", "cancelled")]:
+        r = await gc.slash("dave", command, event=event_id)
+        assert r.ephemeral and expected in r.content, r.content
+    forged = await gc.sb.click(gc["dave"], _card(gc), "Join")
+    assert "cancelled" in forged.content
+
+
+async def test_managers_by_role_and_edit_mirrors_discord(gc, clock):
+    helpers = gc.sb.create_role(gc.guild, "Event team")
+    gc.sb.give_role(gc["carol"], helpers)
+    await gc.sb.settle()
+    await gc.services.settings.set(gc.guild.id, 0, "event_manager_role_id", str(helpers.id))
+    event_id = await _create(gc, who="carol")
+    r = await gc.slash("carol", "event edit", event=event_id, title="Gem ID quiz, round 2",
+                       start="2026-01-07 18:00", duration=90)
+    assert "Updated event" in r.text
+    mirrored = gc.sb.scheduled_events(gc.guild)[0]
+    assert mirrored["name"] == "Gem ID quiz, round 2"
+    assert mirrored["scheduled_start_time"].startswith("2026-01-07T18:00")
+    view = await gc.slash("alice", "event view", event=event_id)
+    assert "round 2" in view.text and [b.label for b in view.buttons] == ["Join", "Leave", "Check in"]
+
+
+async def test_restart_during_a_live_event_repeats_nothing(gc, clock):
+    event_id = await _create(gc, start="2026-01-05 12:30", duration=60)
+    await gc.slash("alice", "event join", event=event_id)
+    await gc.advance(minutes=31)  # live
+    await gc.slash("alice", "event checkin", event=event_id)
+    await gc.restart_bot()
+    await gc.advance(minutes=1)
+    await gc.advance(minutes=1)
+    twice = await gc.slash("alice", "event checkin", event=event_id)
+    assert "already checked in" in twice.content
+    r = await gc.click("bob", _card(gc), "Check in")  # the card's button survived the restart
+    assert "Checked in" in r.content
+    live = [m for m in _posts(gc) if "is live now" in m.content]
+    reminders = [m for m in gc.sb.dms(gc["alice"]) if "Reminder" in m.content]
+    assert len(live) == 1 and len(reminders) == 0  # the first sweep ran after the start: no late reminder
+    assert (await balance(gc, "alice"), await balance(gc, "bob")) == (10, 10)

@@ -1,0 +1,121 @@
+"""Boost factors, weekend windows, stacking, sources, announcements and the legacy migration."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from economy.audit import audit
+from economy.boosts import Window, combine, parse_factor, weekend_window
+from economy.errors import InvalidInput
+from economy.services import build_services
+from economy.settings import GuildSettings
+
+pytestmark = pytest.mark.timeout(60)
+G = 5
+
+
+def test_factors_are_basis_points():
+    assert [parse_factor(t) for t in ("2", "x1.5", "1.25x", "10", "1.1")] == [
+        20_000, 15_000, 12_500, 100_000, 11_000]
+    for bad in ("1", "10.01", "0", "-2", "nan", "inf", "1e1000", "2.005", ""):
+        with pytest.raises(InvalidInput):
+            parse_factor(bad)
+
+
+def test_stacking_rules():
+    a = Window("b1", 20_000, 0, 10)
+    b = Window("b2", 15_000, 0, 10)
+    assert combine([b, a], "highest").factor_bps == 20_000
+    assert combine([b, a], "highest").boost_ids == ("b1",)
+    both = combine([a, b], "multiply")
+    assert (both.factor_bps, both.boost_ids) == (30_000, ("b1", "b2"))
+    assert combine([Window("b3", 100_000, 0, 10)] * 2, "multiply").factor_bps == 100_000  # cap
+    assert combine([b], "highest").apply(5) == 7  # rounds down
+
+
+def test_weekend_window_is_local_and_dst_correct():
+    s = GuildSettings(double_weekend=True, timezone="Europe/Berlin")
+    window = weekend_window(s, datetime(2026, 10, 24, 12, tzinfo=UTC))
+    assert window is not None and window.boost_id == "wk-20261023"
+    assert window.starts_at == datetime(2026, 10, 23, 16, tzinfo=UTC)  # 18:00 CEST
+    assert window.ends_at == datetime(2026, 10, 25, 23, tzinfo=UTC)  # Monday 00:00 CET
+    spring = weekend_window(s, datetime(2026, 3, 28, 12, tzinfo=UTC))
+    assert spring.ends_at - spring.starts_at == timedelta(hours=53)  # clocks go forward
+    assert weekend_window(s, datetime(2026, 10, 23, 15, 59, tzinfo=UTC)) is None
+    off = GuildSettings(timezone="Europe/Berlin")
+    assert weekend_window(off, datetime(2026, 10, 24, 12, tzinfo=UTC)) is None
+    # A window that wraps the week (Saturday 10:00 to Wednesday 08:00) and weekday names.
+    wrap = GuildSettings.model_validate({"double_weekend": True, "double_weekend_start_day": "sat",
+                                         "double_weekend_start_hour": 10,
+                                         "double_weekend_end_day": "wednesday",
+                                         "double_weekend_end_hour": 8})
+    inside = weekend_window(wrap, datetime(2026, 1, 13, 12, tzinfo=UTC))  # Tuesday
+    assert inside is not None and inside.boost_id == "wk-20260110"
+
+
+async def test_sources_decide_what_is_boosted(services, clock):
+    await services.multipliers.add(G, 200, starts_at=clock.now(), ends_at=clock.now() + timedelta(hours=5),
+                                   reason="x")
+    daily = await services.ledger.claim_daily(G, 1, await services.settings.get(G))
+    assert daily.amount == 200 and daily.movement.entries[0].boost_ids == ("b1",)
+    await services.settings.set(G, 1, "boost_applies_to", "activity")
+    clock.advance(days=1)
+    daily = await services.ledger.claim_daily(G, 1, await services.settings.get(G))
+    assert daily.amount == 110 and daily.movement.entries[0].multiplier_bps == 10_000
+    reward = await services.ledger.earn(G, 2, 50, key="r1", kind="reward", source="event")
+    assert reward.entries[0].delta == 50
+    with pytest.raises(InvalidInput):
+        await services.settings.set(G, 1, "boost_applies_to", "activity, everything")
+    report = await audit(services.ledger_repo)
+    assert report.ok, report.render()
+
+
+async def test_two_processes_sweeping_announce_each_transition_once(store, clock):
+    first, second = build_services(store.db, clock), build_services(store.db, clock)
+    await first.settings.set(G, 1, "double_weekend", "on")
+    await first.boosts.schedule(G, 1, factor="2", start="now", end="1h")
+    clock.set(datetime(2026, 1, 9, 18, 30, tzinfo=UTC))  # inside b1? no: b1 ended; weekend on
+    await first.boosts.schedule(G, 1, factor="1.5", start="now", end="30m")
+    results = await asyncio.gather(*[svc.boosts.sweep() for svc in (first, second) * 5])
+    kinds = sorted((n.window.boost_id, n.kind) for batch in results for n in batch)
+    # b1 ended before any sweep saw it: retired silently, never announced.
+    assert kinds == [("b2", "start"), ("wk-20260109", "start")]
+    clock.advance(days=3)
+    results = await asyncio.gather(*[svc.boosts.sweep() for svc in (first, second) * 5])
+    kinds = sorted((n.window.boost_id, n.kind) for batch in results for n in batch)
+    assert kinds == [("b2", "end"), ("wk-20260109", "end")]
+    assert await first.boosts.sweep() == [] and await second.boosts.sweep() == []
+    assert await store.db["multipliers"].count_documents({"end_announced": False}) == 0
+
+
+async def test_activity_uses_the_factor_of_the_moment_the_message_was_sent(services, clock):
+    from economy.activity import ChatMessage
+
+    def msg(text):
+        return ChatMessage(guild_id=G, user_id=1, channel_id=1, role_ids=frozenset(),
+                           content=text, author_is_bot=False, at=clock.now())
+
+    await services.boosts.schedule(G, 1, factor="2", start="now", end="1h")
+    await services.activity.record(msg("during the boost"))
+    clock.advance(hours=1)
+    await services.activity.record(msg("after the boost"))
+    assert await services.activity.flush() == 15  # 10 at x2 + 5 at x1, in one flush
+    entries = await services.db["ledger"].find({"kind": "activity"}).sort("leg").to_list()
+    assert [(e["delta"], e["leg"], e["boost_ids"]) for e in entries] == [(5, 0, []), (10, 1, ["b1"])]
+
+
+async def test_legacy_percent_windows_are_converted(store, clock):
+    raw = store.db["multipliers"]
+    now = clock.now()
+    await raw.insert_one({"guild_id": G, "percent": 150, "reason": "old", "starts_at": now,
+                          "ends_at": now + timedelta(hours=1)})
+    migration = importlib.import_module("migrations.0006_events")
+    await migration.up(store.db.raw)
+    services = build_services(store.db, clock)
+    movement = await services.ledger.earn(G, 1, 10, key="k")
+    assert movement.entries[0].delta == 15 and movement.entries[0].boost_ids == ("legacy1",)
+    assert await services.boosts.sweep() == []  # old windows are never announced late

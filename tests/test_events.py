@@ -1,0 +1,163 @@
+"""Community events in the domain: RSVP capacity races, check-ins, exactly-once rewards, sweeps."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from economy.audit import audit
+from economy.errors import InvalidInput, NotPermitted
+from economy.events import WinnersNeedConfirmation
+from economy.services import build_services
+
+pytestmark = pytest.mark.timeout(60)
+G, HOST = 3, 1
+
+
+async def _event(services, *, start="now", minutes=60, capacity=None, attend=10, complete=5,
+                 prizes=(100, 50, 25), role_id=None, role_days=0):
+    draft = await services.events.draft(
+        G, type="contest", start=start, duration_minutes=minutes, channel_id=None,
+        capacity=capacity, reward_attend=attend, reward_complete=complete, prizes=prizes,
+        role_id=role_id, role_days=role_days)
+    return await services.events.create(G, HOST, draft, title="Gem quiz", description="Fun")
+
+
+async def _ok(services):
+    report = await audit(services.ledger_repo)
+    assert report.ok, report.render()
+
+
+async def test_200_concurrent_checkins_pay_once_each(services):
+    event = await _event(services)
+    users = list(range(100, 300))
+    results = await asyncio.gather(
+        *[services.events.checkin(G, event.event_id, u) for u in users + users[:50]],
+        return_exceptions=True)
+    paid = [r for r in results if r == 10]
+    refused = [r for r in results if isinstance(r, InvalidInput)]
+    assert len(paid) == 200 and len(refused) == 50, [r for r in results if r not in (10,)][:3]
+    assert await services.db["event_attendance"].count_documents({}) == 200
+    assert await services.db["ledger"].count_documents({"kind": "reward"}) == 200
+    await _ok(services)
+
+
+async def test_capacity_holds_under_a_join_race(services):
+    event = await _event(services, start="2026-01-06 12:00", capacity=5)
+    results = await asyncio.gather(*[services.events.join(G, event.event_id, u)
+                                     for u in range(10, 40)], return_exceptions=True)
+    assert sum(not isinstance(r, Exception) for r in results) == 5
+    assert all("full" in r.message for r in results if isinstance(r, Exception))
+    assert (await services.events.get(G, event.event_id)).rsvp_count == 5
+    with pytest.raises(InvalidInput, match="already joined"):
+        await services.events.join(G, event.event_id, 10)
+    await services.events.leave(G, event.event_id, 10)
+    await services.events.join(G, event.event_id, 99)
+    with pytest.raises(InvalidInput, match="haven't joined"):
+        await services.events.leave(G, event.event_id, 10)
+
+
+async def test_completion_pays_once_with_two_managers_and_double_presses(services, clock):
+    event = await _event(services)
+    for u in (20, 21, 22, 23):
+        await services.events.checkin(G, event.event_id, u)
+    with pytest.raises(NotPermitted):
+        await services.events.complete(G, event.event_id, 20, [20], is_manager=False)
+    with pytest.raises(WinnersNeedConfirmation):
+        await services.events.complete(G, event.event_id, HOST, [20, 77], is_manager=False)
+    results = await asyncio.gather(*[
+        services.events.complete(G, event.event_id, actor, [21, 20, 22], is_manager=actor != HOST)
+        for actor in (HOST, 2, HOST, 2)])
+    assert sum(not r.already for r in results) == 1
+    balances = [await services.ledger.balance(G, u) for u in (20, 21, 22, 23)]
+    assert balances == [10 + 5 + 50, 10 + 5 + 100, 10 + 5 + 25, 15]
+    again = await services.events.complete(G, event.event_id, HOST, [23], is_manager=True)
+    assert again.already and again.paid == 0
+    assert (await services.events.get(G, event.event_id)).winners == [21, 20, 22]
+    await _ok(services)
+
+
+async def test_restart_in_the_middle_of_a_payout_finishes_it_once(store, clock, monkeypatch):
+    first = build_services(store.db, clock)
+    event = await _event(first)
+    for u in range(30, 40):
+        await first.events.checkin(G, event.event_id, u)
+    real = first.ledger.earn
+    calls = {"n": 0}
+
+    async def crash_after_three(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] > 3:
+            raise ConnectionError("the process died")
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(first.ledger, "earn", crash_after_three)
+    with pytest.raises(ConnectionError):
+        await first.events.complete(G, event.event_id, HOST, [30], is_manager=False)
+    second, third = build_services(store.db, clock), build_services(store.db, clock)
+    notices = await asyncio.gather(second.events.sweep(), third.events.sweep())
+    assert sum(n.kind == "payout" for batch in notices for n in batch) >= 1
+    assert [await second.ledger.balance(G, u) for u in range(30, 40)] == [115] + [15] * 9
+    assert await second.events.sweep() == []  # payout_done: nothing left
+    await _ok(second)
+
+
+async def test_reminders_live_and_role_expiry_happen_once(store, clock):
+    a, b = build_services(store.db, clock), build_services(store.db, clock)
+    event = await _event(a, start="2026-01-07 12:00", role_id=555, role_days=2)
+    await a.events.join(G, event.event_id, 50)
+    clock.advance(hours=24, minutes=1)  # 2026-01-06 12:01: 24 h reminder due
+    kinds = [n.kind for batch in await asyncio.gather(a.events.sweep(), b.events.sweep())
+             for n in batch]
+    assert kinds == ["remind24"]
+    clock.advance(hours=23)
+    kinds = [n.kind for batch in await asyncio.gather(a.events.sweep(), b.events.sweep())
+             for n in batch]
+    assert kinds == ["remind1"]
+    clock.advance(hours=1)
+    batches = await asyncio.gather(a.events.sweep(), b.events.sweep())
+    assert [n.kind for batch in batches for n in batch] == ["live"]
+    await a.events.checkin(G, event.event_id, 50)
+    payout = await a.events.complete(G, event.event_id, HOST, [], is_manager=False)
+    assert payout.role_grants == [50]
+    clock.advance(days=2, minutes=1)
+    batches = await asyncio.gather(a.events.sweep(), b.events.sweep())
+    expired = [n for batch in batches for n in batch]
+    assert [(n.kind, n.users, n.role_id) for n in expired] == [("role_expired", (50,), 555)]
+
+
+@pytest.mark.parametrize(("options", "expected"), [
+    ({"start": "2026-01-01 10:00"}, "in the past"),
+    ({"minutes": 0}, "at least 1 minute"),
+    ({"minutes": 31 * 24 * 60 + 1}, "at most 31 days"),
+    ({"capacity": 0}, "capacity must be at least 1"),
+    ({"capacity": -3}, "capacity must be at least 1"),
+    ({"attend": -1}, "between 0 and"),
+    ({"role_id": 5, "role_days": 0}, "role_days"),
+    ({"start": "someday"}, "not a date"),
+])
+async def test_bad_event_input_changes_nothing(services, options, expected):
+    with pytest.raises(InvalidInput, match=expected):
+        await _event(services, **options)
+    assert await services.db["community_events"].count_documents({}) == 0
+
+
+async def test_join_and_checkin_refusals(services, clock):
+    event = await _event(services, start="2026-01-06 12:00", minutes=60)
+    with pytest.raises(InvalidInput, match="opens 15 minutes before"):
+        await services.events.checkin(G, event.event_id, 5)
+    clock.advance(hours=23, minutes=50)
+    assert await services.events.checkin(G, event.event_id, 5) == 10
+    with pytest.raises(InvalidInput, match="already checked in"):
+        await services.events.checkin(G, event.event_id, 5)
+    clock.advance(hours=2)
+    with pytest.raises(InvalidInput, match="over"):
+        await services.events.checkin(G, event.event_id, 6)
+    with pytest.raises(InvalidInput, match="over"):
+        await services.events.join(G, event.event_id, 6)
+    other = await _event(services, start="2026-01-09 12:00")
+    await services.events.cancel(G, other.event_id, HOST, is_manager=False)
+    with pytest.raises(InvalidInput, match="cancelled"):
+        await services.events.join(G, other.event_id, 6)
+    await _ok(services)
