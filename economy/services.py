@@ -5,14 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from economy.activity import ActivityService
+from economy.challenges.progress import ChallengeProgress
+from economy.challenges.service import ChallengeService
 from economy.clock import Clock
 from economy.escrow import EscrowService
 from economy.ledger import LedgerService
 from economy.marketplace import MarketplaceService
+from economy.member_prefs import MemberPrefsService
 from economy.repos.base import Database
+from economy.repos.challenge_repo import ChallengeRepo
 from economy.repos.ledger_repo import LedgerRepo
 from economy.repos.listing_repo import ListingRepo
 from economy.repos.market_member_repo import MarketMemberRepo
+from economy.repos.member_prefs_repo import MemberPrefsRepo
 from economy.repos.multiplier_repo import MultiplierRepo
 from economy.repos.settings_repo import SettingsRepo
 from economy.repos.trade_repo import TradeRepo
@@ -34,6 +39,11 @@ class Services:
     trade_repo: TradeRepo
     marketplace: MarketplaceService
     listing_repo: ListingRepo
+    # --- challenges
+    member_prefs: MemberPrefsService
+    challenge_repo: ChallengeRepo
+    challenges: ChallengeService
+    challenge_progress: ChallengeProgress
 
 
 def build_services(db: Database, clock: Clock) -> Services:
@@ -48,6 +58,12 @@ def build_services(db: Database, clock: Clock) -> Services:
     escrow = EscrowService(trade_repo, ledger, settings, clock, listings=listing_repo)
     marketplace = MarketplaceService(listing_repo, MarketMemberRepo(db, listing_repo), settings,
                                      clock)
+    member_prefs = MemberPrefsService(MemberPrefsRepo(db), settings)
+    challenge_repo = ChallengeRepo(db)
+    challenges = ChallengeService(challenge_repo, ledger, settings, member_prefs, clock)
+    challenge_progress = ChallengeProgress(challenges, challenge_repo, settings, clock)
     return Services(db=db, clock=clock, ledger=ledger, settings=settings, activity=activity,
                     ledger_repo=ledger_repo, multipliers=multipliers, escrow=escrow,
-                    trade_repo=trade_repo, marketplace=marketplace, listing_repo=listing_repo)
+                    trade_repo=trade_repo, marketplace=marketplace, listing_repo=listing_repo,
+                    member_prefs=member_prefs, challenge_repo=challenge_repo,
+                    challenges=challenges, challenge_progress=challenge_progress)

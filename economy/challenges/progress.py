@@ -1,0 +1,157 @@
+"""Counting chat events toward today's activity challenges, coalesced in memory.
+
+A message or reaction adds to an in-memory counter (no database access on the hot path once the
+guild's day is cached); `flush()` writes all counters with one bulk `$inc` per guild day and then
+completes the members whose stored count reached the target. `flush()` runs on an interval and
+when the bot closes, so a clean restart loses nothing; stored progress survives any restart and
+the completion check reads it from the database, so a completion missed by a crash is made by
+the next flush or sweep.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from economy.challenges.days import DayWindow
+from economy.challenges.pool import ChallengeDef
+from economy.challenges.service import ChallengeService, Completion
+from economy.clock import Clock
+from economy.repos.challenge_repo import ChallengeRepo
+from economy.settings import SettingsService
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _GuildDay:
+    window: DayWindow
+    by_metric: dict[str, tuple[ChallengeDef, ...]]
+
+
+_EMPTY: tuple[ChallengeDef, ...] = ()
+
+
+class ChallengeProgress:
+    """Accumulates counted progress and flushes it in bulk."""
+
+    def __init__(self, service: ChallengeService, repo: ChallengeRepo, settings: SettingsService,
+                 clock: Clock) -> None:
+        self._service = service
+        self._repo = repo
+        self._settings = settings
+        self._clock = clock
+        self._days: dict[int, _GuildDay] = {}
+        self._pending: dict[tuple[int, str], dict[tuple[str, int], int]] = defaultdict(
+            lambda: defaultdict(int))
+        self._digests: dict[tuple[int, int], bytes] = {}
+        self._flush_lock = asyncio.Lock()
+        self.events_counted = 0
+
+    async def _guild_day(self, guild_id: int, at: datetime) -> _GuildDay:
+        cached = self._days.get(guild_id)
+        if cached is not None and cached.window.contains(at):
+            return cached
+        window, defs = await self._service.todays_set(guild_id, at)
+        by_metric: dict[str, list[ChallengeDef]] = defaultdict(list)
+        for challenge in defs:
+            if challenge.counted:
+                by_metric[challenge.metric].append(challenge)
+        day = _GuildDay(window, {m: tuple(cs) for m, cs in by_metric.items()})
+        self._days[guild_id] = day
+        return day
+
+    def _add(self, guild_id: int, day: _GuildDay, challenges: Iterable[ChallengeDef],
+             user_id: int, channel_id: int | None, amount: int = 1) -> None:
+        bucket = None
+        for challenge in challenges:
+            if challenge.channels and channel_id not in challenge.channels:
+                continue
+            if bucket is None:
+                bucket = self._pending[(guild_id, day.window.key)]
+            bucket[(challenge.id, user_id)] += amount
+            self.events_counted += 1
+
+    async def record_message(self, guild_id: int, user_id: int, channel_id: int, content: str,
+                             *, author_is_bot: bool, at: datetime) -> None:
+        """Count a message toward today's message challenges (bots and repeats never count)."""
+        if author_is_bot:
+            return
+        day = await self._guild_day(guild_id, at)
+        challenges = day.by_metric.get("messages", _EMPTY)
+        if not challenges:
+            return
+        text = " ".join(content.split()).casefold()
+        if len(text) < (await self._settings.get(guild_id)).challenge_min_length:
+            return
+        digest = hashlib.blake2b(text.encode(), digest_size=8).digest()
+        if self._digests.get((guild_id, user_id)) == digest:
+            return  # the same message again does not count (spam / macro guard)
+        self._digests[(guild_id, user_id)] = digest
+        self._add(guild_id, day, challenges, user_id, channel_id)
+
+    async def record_reaction(self, guild_id: int, user_id: int, channel_id: int, *,
+                              author_is_bot: bool, own_message: bool, at: datetime) -> None:
+        """Count a reaction given (not by a bot, not on one's own message)."""
+        if author_is_bot or own_message:
+            return
+        day = await self._guild_day(guild_id, at)
+        self._add(guild_id, day, day.by_metric.get("reactions", _EMPTY), user_id, channel_id)
+
+    def pending_count(self) -> int:
+        """Counted events not yet written."""
+        return sum(sum(bucket.values()) for bucket in self._pending.values())
+
+    async def flush(self) -> list[Completion]:
+        """Write pending progress and complete whoever reached a target; returns completions.
+
+        A guild day whose write fails stays pending and is retried by the next flush.
+        """
+        async with self._flush_lock:
+            batches, self._pending = self._pending, defaultdict(lambda: defaultdict(int))
+            completions: list[Completion] = []
+            for (guild_id, day), increments in batches.items():
+                try:
+                    await self._repo.add_progress(guild_id, day, dict(increments))
+                except Exception:
+                    log.exception("challenge progress flush failed for guild %s; will retry", guild_id)
+                    bucket = self._pending[(guild_id, day)]
+                    for key, n in increments.items():
+                        bucket[key] += n
+                    continue
+                touched = {cid for cid, _ in increments}
+                completions += await self._complete(guild_id, day, touched)
+            return completions
+
+    async def _complete(self, guild_id: int, day: str, challenge_ids: Iterable[str]) -> list[Completion]:
+        defs = await self._service.day_defs(guild_id, day)
+        done: list[Completion] = []
+        for cid in sorted(challenge_ids):
+            challenge = defs.get(cid)
+            if challenge is None:
+                continue
+            try:
+                done += await self._service.complete_due(guild_id, day, challenge)
+            except Exception:
+                log.exception("completing challenge %s in guild %s failed; the sweep retries",
+                              cid, guild_id)
+        return done
+
+    async def sweep(self, guild_ids: Iterable[int]) -> list[Completion]:
+        """Flush, then for each guild: complete due counted challenges of today and pay
+        completions a crash left unpaid. Idempotent; safe in two processes at once."""
+        completions = await self.flush()
+        for guild_id in guild_ids:
+            try:
+                window, defs = await self._service.todays_set(guild_id)
+                completions += await self._complete(
+                    guild_id, window.key, [c.id for c in defs if c.counted])
+                await self._service.settle_unpaid(guild_id)
+            except Exception:
+                log.exception("challenge sweep failed for guild %s", guild_id)
+        return completions
