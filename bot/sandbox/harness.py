@@ -602,6 +602,36 @@ class DiscordSandbox:
             await self.settle()
         return msg
 
+    async def react(
+        self, member: Member, message: Message, emoji: str = "💎", *, wait: bool = True
+    ) -> bool:
+        """A member adds a reaction to a message (MESSAGE_REACTION_ADD with their member object).
+
+        Like Discord, reacting twice with the same emoji changes nothing and dispatches nothing;
+        returns whether the reaction was new.
+        """
+        users = message.reactions.setdefault(emoji, set())
+        if member.user.id in users:
+            return False
+        users.add(member.user.id)
+        name, _, emoji_id = emoji.partition(":")
+        data: dict[str, Any] = {
+            "user_id": str(member.user.id),
+            "channel_id": str(message.channel_id),
+            "message_id": str(message.id),
+            "message_author_id": str(message.author.id),
+            "emoji": {"name": name, "id": emoji_id or None},
+            "burst": False,
+            "type": 0,
+        }
+        if message.guild_id is not None:
+            data["guild_id"] = str(message.guild_id)
+            data["member"] = member.payload()
+        self.world.emit("MESSAGE_REACTION_ADD", data, message.guild_id)
+        if wait:
+            await self.settle()
+        return True
+
     async def slash(
         self,
         actor: Member | User,

@@ -180,9 +180,9 @@ class ChallengeService:
         else:
             fields.pop("answers_text", None)
         target = fields.get("target")
-        if ctype != "knowledge":
-            if not isinstance(target, int) or isinstance(target, bool) or target < 1:
-                raise InvalidInput("The target must be a whole number of at least 1.")
+        if ctype != "knowledge" and (
+                not isinstance(target, int) or isinstance(target, bool) or target < 1):
+            raise InvalidInput("The target must be a whole number of at least 1.")
         fields["id"] = "c0"  # validated with a placeholder id; the real one is allocated below
         fields["custom"] = True
         parse_def(fields)
@@ -246,6 +246,17 @@ class ChallengeService:
         if await self._repo.completion(guild_id, user_id, window.key, challenge.id):
             raise InvalidInput(f"You already completed **{challenge.title}** today.")
         return window, challenge
+
+    async def answerable(self, guild_id: int, user_id: int, challenge_id: str) -> ChallengeDef:
+        """Today's knowledge challenge the member may still answer (before opening the form)."""
+        window, challenge = await self.active_challenge(guild_id, user_id, challenge_id,
+                                                        kind="knowledge")
+        docs = await self._repo.member_progress(guild_id, window.key, user_id)
+        used = next((int(d.get("attempts", 0)) for d in docs if d["challenge_id"] == challenge.id), 0)
+        if used >= challenge.attempts:
+            raise InvalidInput(f"You have used all {challenge.attempts} attempts for "
+                               f"**{challenge.title}** today.")
+        return challenge
 
     async def answer(self, guild_id: int, user_id: int, challenge_id: str, text: str | None) -> AnswerResult:
         """Check an answer to one of today's knowledge challenges, within the attempt limit."""

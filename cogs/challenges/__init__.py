@@ -1,0 +1,13 @@
+"""Daily challenges: today's set, answers, history, pool management, progress from chat."""
+
+from cogs.challenges._cog import ChallengeAdminCog, ChallengeCog
+
+
+async def setup(bot) -> None:
+    """Register the cogs and the progress flush / daily sweep jobs."""
+    cog = ChallengeCog(bot)
+    await bot.add_cog(cog)
+    await bot.add_cog(ChallengeAdminCog(bot))
+    bot.jobs.add("challenge-progress-flush", bot.services.challenge_progress.flush,
+                 every_seconds=bot.settings.activity_flush_seconds)
+    bot.jobs.add("challenge-sweep", cog.sweep, every_seconds=60)
