@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.sandbox import SandboxError
-from tests.challenges.helpers import CHAT, QUIZ, REACT, fix_day
+from tests.challenges.helpers import CHAT, REACT, fix_day
 from tests.e2e.conftest import balance
 
 pytestmark = pytest.mark.timeout(60)
