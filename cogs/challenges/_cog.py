@@ -64,7 +64,10 @@ class ChallengeCog(commands.Cog):
     async def today(self, interaction: discord.Interaction):
         services, guild_id = services_of(interaction), guild_id_of(interaction)
         settings = await services.settings.get(guild_id)
-        today = await services.challenges.today(guild_id, interaction.user.id)
+        user_id = interaction.user.id
+        today = await services.challenges.today(
+            guild_id, user_id,
+            pending=lambda day: services.challenge_progress.pending_for(guild_id, day, user_id))
         embed = today_embed(today, settings)
         kwargs: dict = {"embed": embed, "ephemeral": True, "allowed_mentions": NO_PINGS}
         if today.items and interaction.app_permissions.attach_files:

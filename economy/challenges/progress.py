@@ -11,8 +11,8 @@ the next flush or sweep.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -28,13 +28,21 @@ from economy.settings import SettingsService
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
+@dataclass
 class _GuildDay:
     window: DayWindow
-    by_metric: dict[str, tuple[ChallengeDef, ...]]
+    messages: tuple[ChallengeDef, ...]
+    reactions: tuple[ChallengeDef, ...]
+    min_length: int
+    checked: float  # monotonic time the settings were last read
+
+    def current(self, at: datetime) -> bool:
+        # Settings are re-read as often as the settings cache refreshes.
+        return (self.window.start <= at < self.window.end
+                and time.monotonic() - self.checked < SETTINGS_REFRESH_SECONDS)
 
 
-_EMPTY: tuple[ChallengeDef, ...] = ()
+SETTINGS_REFRESH_SECONDS = 30.0
 
 
 class ChallengeProgress:
@@ -49,20 +57,22 @@ class ChallengeProgress:
         self._days: dict[int, _GuildDay] = {}
         self._pending: dict[tuple[int, str], dict[tuple[str, int], int]] = defaultdict(
             lambda: defaultdict(int))
-        self._digests: dict[tuple[int, int], bytes] = {}
+        self._digests: dict[tuple[int, int], int] = {}
+        # Progress documents this process already created, per guild day (cheaper re-writes).
+        self._written: dict[tuple[int, str], set[tuple[str, int]]] = {}
         self._flush_lock = asyncio.Lock()
         self.events_counted = 0
 
     async def _guild_day(self, guild_id: int, at: datetime) -> _GuildDay:
         cached = self._days.get(guild_id)
-        if cached is not None and cached.window.contains(at):
+        if cached is not None and cached.current(at):
             return cached
         window, defs = await self._service.todays_set(guild_id, at)
-        by_metric: dict[str, list[ChallengeDef]] = defaultdict(list)
-        for challenge in defs:
-            if challenge.counted:
-                by_metric[challenge.metric].append(challenge)
-        day = _GuildDay(window, {m: tuple(cs) for m, cs in by_metric.items()})
+        settings = await self._settings.get(guild_id)
+        day = _GuildDay(
+            window, tuple(c for c in defs if c.counted and c.metric == "messages"),
+            tuple(c for c in defs if c.counted and c.metric == "reactions"),
+            settings.challenge_min_length, time.monotonic())
         self._days[guild_id] = day
         return day
 
@@ -82,18 +92,20 @@ class ChallengeProgress:
         """Count a message toward today's message challenges (bots and repeats never count)."""
         if author_is_bot:
             return
-        day = await self._guild_day(guild_id, at)
-        challenges = day.by_metric.get("messages", _EMPTY)
-        if not challenges:
+        day = self._days.get(guild_id)
+        if day is None or not day.current(at):  # the common case needs no await at all
+            day = await self._guild_day(guild_id, at)
+        if not day.messages:
             return
         text = " ".join(content.split()).casefold()
-        if len(text) < (await self._settings.get(guild_id)).challenge_min_length:
+        if len(text) < day.min_length:
             return
-        digest = hashlib.blake2b(text.encode(), digest_size=8).digest()
+        # Python's hash is enough here: digests are only compared within this process.
+        digest = hash(text)
         if self._digests.get((guild_id, user_id)) == digest:
             return  # the same message again does not count (spam / macro guard)
         self._digests[(guild_id, user_id)] = digest
-        self._add(guild_id, day, challenges, user_id, channel_id)
+        self._add(guild_id, day, day.messages, user_id, channel_id)
 
     async def record_reaction(self, guild_id: int, user_id: int, channel_id: int, *,
                               author_is_bot: bool, own_message: bool, at: datetime) -> None:
@@ -101,7 +113,14 @@ class ChallengeProgress:
         if author_is_bot or own_message:
             return
         day = await self._guild_day(guild_id, at)
-        self._add(guild_id, day, day.by_metric.get("reactions", _EMPTY), user_id, channel_id)
+        self._add(guild_id, day, day.reactions, user_id, channel_id)
+
+    def pending_for(self, guild_id: int, day: str, user_id: int) -> dict[str, int]:
+        """A member's counted progress not yet written, by challenge id."""
+        bucket = self._pending.get((guild_id, day))
+        if not bucket:
+            return {}
+        return {cid: n for (cid, uid), n in bucket.items() if uid == user_id}
 
     def pending_count(self) -> int:
         """Counted events not yet written."""
@@ -113,17 +132,22 @@ class ChallengeProgress:
         A guild day whose write fails stays pending and is retried by the next flush.
         """
         async with self._flush_lock:
+            live = {(g, d.window.key) for g, d in self._days.items()}
+            for key in [k for k in self._written if k not in live]:
+                del self._written[key]  # days that ended
             batches, self._pending = self._pending, defaultdict(lambda: defaultdict(int))
             completions: list[Completion] = []
             for (guild_id, day), increments in batches.items():
+                written = self._written.setdefault((guild_id, day), set())
                 try:
-                    await self._repo.add_progress(guild_id, day, dict(increments))
+                    await self._repo.add_progress(guild_id, day, dict(increments), known=written)
                 except Exception:
                     log.exception("challenge progress flush failed for guild %s; will retry", guild_id)
                     bucket = self._pending[(guild_id, day)]
                     for key, n in increments.items():
                         bucket[key] += n
                     continue
+                written.update(increments)
                 touched = {cid for cid, _ in increments}
                 completions += await self._complete(guild_id, day, touched)
             return completions

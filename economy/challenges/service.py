@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -213,9 +213,14 @@ class ChallengeService:
         return challenge
 
     # --- a member's day ----------------------------------------------------------------------
-    async def today(self, guild_id: int, user_id: int) -> Today:
-        """Today's challenges with the member's progress and streak."""
+    async def today(self, guild_id: int, user_id: int,
+                    pending: Callable[[str], dict[str, int]] | None = None) -> Today:
+        """Today's challenges with the member's progress and streak.
+
+        `pending(day)` adds counted progress still in memory (not yet flushed) by challenge id.
+        """
         window, defs = await self.todays_set(guild_id)
+        unwritten = pending(window.key) if pending else {}
         progress = {d["challenge_id"]: d for d in
                     await self._repo.member_progress(guild_id, window.key, user_id)}
         done = {d["challenge_id"] for d in
@@ -224,7 +229,8 @@ class ChallengeService:
         for challenge in defs:
             doc = progress.get(challenge.id, {})
             completed = challenge.id in done
-            count = challenge.target if completed else int(doc.get("count", 0))
+            count = (challenge.target if completed
+                     else int(doc.get("count", 0)) + unwritten.get(challenge.id, 0))
             left = None
             if challenge.type == "knowledge":
                 left = max(0, challenge.attempts - int(doc.get("attempts", 0)))

@@ -22,6 +22,16 @@ from pymongo.errors import DuplicateKeyError
 from economy.repos.base import Database, Doc, count, find_docs, find_first
 
 
+def progress_id(guild_id: int, day: str, challenge_id: str, user_id: int) -> str:
+    """The `_id` of a progress document (one per guild, day, challenge and member)."""
+    return f"{guild_id}:{day}:{challenge_id}:{user_id}"
+
+
+def _identity(guild_id: int, day: str, challenge_id: str, user_id: int) -> Doc:
+    # Written with every upsert ($setOnInsert is ignored by nx-27017); the values never change.
+    return {"guild_id": guild_id, "day": day, "challenge_id": challenge_id, "user_id": user_id}
+
+
 class ChallengeRepo:
     """Definitions, daily draws, progress, completions and streaks."""
 
@@ -92,13 +102,20 @@ class ChallengeRepo:
         return result.modified_count == 1
 
     # --- progress ----------------------------------------------------------------------------
-    async def add_progress(self, guild_id: int, day: str, increments: dict[tuple[str, int], int]) -> None:
-        """`$inc` many progress counters in one bulk write (upserting missing ones)."""
-        ops = [
-            UpdateOne({"guild_id": guild_id, "day": day, "challenge_id": cid, "user_id": uid},
-                      {"$inc": {"count": n}}, upsert=True)
-            for (cid, uid), n in sorted(increments.items())
-        ]
+    async def add_progress(self, guild_id: int, day: str, increments: dict[tuple[str, int], int],
+                           *, known: set[tuple[str, int]] | frozenset = frozenset()) -> None:
+        """`$inc` many progress counters in one bulk write (upserting missing ones).
+
+        Progress documents have a deterministic `_id`: writes filtered by `_id` use the primary
+        index on both stores (nx-27017 scans the collection for any other write filter). Keys in
+        `known` were written before by this process, so their identity fields are not re-sent.
+        """
+        ops = []
+        for (cid, uid), n in sorted(increments.items()):
+            update: Doc = {"$inc": {"count": n}}
+            if (cid, uid) not in known:
+                update["$set"] = _identity(guild_id, day, cid, uid)
+            ops.append(UpdateOne({"_id": progress_id(guild_id, day, cid, uid)}, update, upsert=True))
         if ops:
             await self.db.write(lambda: self.progress.bulk_write(ops, ordered=False))
 
@@ -117,14 +134,15 @@ class ChallengeRepo:
         """Use one answer attempt; returns the attempts used, or None when none were left.
 
         Guarded in the write filter (`attempts < limit`): with no matching document the upsert
-        inserts one, which the unique (guild, day, challenge, user) index refuses when a document
-        with all attempts used already exists.
+        inserts one, which the primary index refuses when a document with all attempts used
+        already exists.
         """
         try:
             doc = await self.db.write(lambda: self.progress.find_one_and_update(
-                {"guild_id": guild_id, "day": day, "challenge_id": challenge_id,
-                 "user_id": user_id, "attempts": {"$lt": limit}},
-                {"$inc": {"attempts": 1}}, upsert=True, return_document=ReturnDocument.AFTER))
+                {"_id": progress_id(guild_id, day, challenge_id, user_id),
+                 "attempts": {"$lt": limit}},
+                {"$inc": {"attempts": 1}, "$set": _identity(guild_id, day, challenge_id, user_id)},
+                upsert=True, return_document=ReturnDocument.AFTER))
         except DuplicateKeyError:
             return None
         # nx-27017 answers such a refused upsert with no document instead of a duplicate-key error.
@@ -133,8 +151,9 @@ class ChallengeRepo:
     async def mark_progress_completed(self, guild_id: int, day: str, challenge_id: str, user_id: int) -> None:
         """Flag a member's progress as completed (so the due sweep skips it)."""
         await self.db.write(lambda: self.progress.update_one(
-            {"guild_id": guild_id, "day": day, "challenge_id": challenge_id, "user_id": user_id},
-            {"$set": {"completed": True}}, upsert=True))
+            {"_id": progress_id(guild_id, day, challenge_id, user_id)},
+            {"$set": {"completed": True, **_identity(guild_id, day, challenge_id, user_id)}},
+            upsert=True))
 
     # --- completions -------------------------------------------------------------------------
     async def insert_completion(self, doc: Doc) -> bool:

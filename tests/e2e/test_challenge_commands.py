@@ -51,6 +51,8 @@ async def test_activity_challenges_complete_by_chat_and_reactions(gc):
         await gc.react("alice", post, "💎")
     await gc.react("alice", posts[0], "💎")  # the same reaction twice is no new reaction
     assert await balance(gc, "alice") == 0  # coalesced: nothing written yet
+    live = await gc.slash("alice", "challenge today")  # ...but the member sees live counts
+    assert "5/5" in live.text and "3/3" in live.text
     await gc.advance(seconds=11)
     assert await balance(gc, "alice") >= CHAT.reward + REACT.reward
     done = {d["challenge_id"] for d in await gc.db["challenge_completions"].find({}).to_list()}
