@@ -26,4 +26,6 @@ async def up(db) -> None:
         _ix("guild_id", "paid", name="guild_paid"),
     ])
     await db["challenge_streaks"].create_indexes([_ix("guild_id", "user_id", name="guild_user", unique=True)])
+    await db["challenge_thanks"].create_indexes([
+        _ix("guild_id", "day", "thanker_id", "helper_id", name="guild_day_pair", unique=True)])
     await db["member_prefs"].create_indexes([_ix("guild_id", "user_id", name="guild_user", unique=True)])

@@ -41,6 +41,7 @@ from .interactions import (
     OptionContext,
     SandboxError,
     _option_value,
+    _resolve_user,
     build_options,
     find_command,
     modal_submit_components,
@@ -672,6 +673,52 @@ class DiscordSandbox:
             data["guild_id"] = str(guild.id)
         rec = self._send_interaction(APPLICATION_COMMAND, actor, chan, data)
         return await self._finish(rec, timeout)
+
+    async def user_command(
+        self,
+        actor: Member,
+        name: str,
+        target: Member | User,
+        *,
+        in_channel: Channel | None = None,
+        timeout: float | None = None,
+    ) -> InteractionResult:
+        """Run a USER context-menu command (right-click a member > Apps > ``name``) on ``target``.
+
+        Sends an APPLICATION_COMMAND interaction with ``data.type`` 2, ``target_id`` and the
+        target in ``resolved``, as Discord does.
+        """
+        tree = self._require_tree()
+        guild, chan = self._where(actor, in_channel)
+        user_type = discord.AppCommandType.user
+        command = None
+        if guild is not None:
+            command = tree.get_command(name, guild=discord.Object(guild.id), type=user_type)
+        scoped = command is not None
+        command = command or tree.get_command(name, type=user_type)
+        if command is None:
+            known = sorted(c.name for c in tree.get_commands(type=user_type))
+            raise SandboxError(f"no user command {name!r}; the tree has {known}")
+        ctx = self._option_context(guild, chan)
+        target_id = _resolve_user(target, ctx)
+        data: dict[str, Any] = {
+            "id": str(self._context_command_id(name, guild.id if guild else None, 2)),
+            "name": name,
+            "type": 2,
+            "target_id": str(target_id),
+            "resolved": ctx.resolved,
+        }
+        if scoped and guild is not None:
+            data["guild_id"] = str(guild.id)
+        rec = self._send_interaction(APPLICATION_COMMAND, actor, chan, data)
+        return await self._finish(rec, timeout)
+
+    def _context_command_id(self, name: str, guild_id: int | None, kind: int) -> int:
+        for scope in (guild_id, None):
+            for cmd in self.server.commands.get(scope, []):
+                if cmd["name"] == name and cmd.get("type", 1) == kind:
+                    return int(cmd["id"])
+        return 2000 + kind + sum(map(ord, name))
 
     async def autocomplete(
         self,

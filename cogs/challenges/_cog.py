@@ -52,9 +52,13 @@ class ChallengeCog(commands.Cog):
 
     def __init__(self, bot) -> None:
         self.bot = bot
+        self.thank_menu = app_commands.ContextMenu(name="Thank helper", callback=self.thank_helper)
+        self.thank_menu.guild_only = True
+        bot.tree.add_command(self.thank_menu)
 
     async def cog_unload(self) -> None:
         """Write pending progress before the bot stops (also runs on a clean shutdown)."""
+        self.bot.tree.remove_command(self.thank_menu.name, type=self.thank_menu.type)
         try:
             await self.bot.services.challenge_progress.flush()
         except Exception:
@@ -112,6 +116,19 @@ class ChallengeCog(commands.Cog):
         found = await services.challenges.history(guild_id, interaction.user.id, page=page)
         streak = await services.challenges.current_streak(guild_id, interaction.user.id)
         await reply(interaction, embed=history_embed(found, settings, streak), ephemeral=True)
+
+    async def thank_helper(self, interaction: discord.Interaction, member: discord.Member) -> None:
+        """Right-click a member > Apps > Thank helper: counts toward community challenges."""
+        services, guild_id = services_of(interaction), guild_id_of(interaction)
+        settings = await services.settings.get(guild_id)
+        done, counted = await services.challenges.thank(
+            guild_id, interaction.user.id, member.id, helper_is_bot=member.bot)
+        text = f"🤝 {interaction.user.mention} thanked {member.mention} for their help."
+        if not counted:
+            text += " (No community challenge today, but thanks are always welcome.)"
+        for completion in done:
+            text += f"\n{member.mention}: " + completion_text(completion, settings)
+        await reply(interaction, text)
 
     # --- events feeding progress -------------------------------------------------------------
     @commands.Cog.listener()

@@ -32,7 +32,8 @@ def today_embed(today: Today, settings: GuildSettings) -> discord.Embed:
         status = "✅ done" if item.completed else f"{bar(item.progress, c.target)} {item.progress}/{c.target}"
         how = {"knowledge": f"Answer with `/challenge submit {c.id}`"
                + (f" ({item.attempts_left} attempt(s) left)" if item.attempts_left is not None else ""),
-               "activity": f"Counted automatically ({c.progress_label()})"}.get(c.type, "")
+               "activity": f"Counted automatically ({c.progress_label()})",
+               "community": "The member you helped uses Apps › **Thank helper** on you"}.get(c.type, "")
         embed.add_field(
             name=f"{TYPE_ICONS.get(c.type, '')} {safe_text(c.title, limit=100)} · {c.difficulty} · "
                  f"{settings.money(c.reward)}"[:256],

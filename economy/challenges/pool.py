@@ -107,8 +107,9 @@ class ChallengeDef(BaseModel):
 
     @property
     def counted(self) -> bool:
-        """Progress comes from events (messages, reactions, voice minutes), not a submission."""
-        return self.type == "activity"
+        """Progress is counted from events (messages, reactions, voice minutes, thanks), not
+        judged from a submission."""
+        return self.type in ("activity", "community")
 
     def in_season(self, day: date) -> bool:
         """True for challenges without a season, or when `day` is in it."""

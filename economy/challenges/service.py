@@ -29,7 +29,7 @@ from economy.settings import GuildSettings, SettingsService
 log = logging.getLogger(__name__)
 
 # The challenge types this bot validates end to end; only these are drawn.
-SUPPORTED_METRICS = frozenset({"messages", "reactions", "answer"})
+SUPPORTED_METRICS = frozenset({"messages", "reactions", "answer", "thanks"})
 
 
 @dataclass(frozen=True)
@@ -286,6 +286,34 @@ class ChallengeService:
             return AnswerResult(True, left, completion)
         finally:
             self._answering.discard(key)
+
+    async def thank(self, guild_id: int, thanker_id: int, helper_id: int, *,
+                    helper_is_bot: bool = False) -> tuple[list[Completion], bool]:
+        """A member thanks a helper; counts toward today's community challenges.
+
+        Returns (completions, counted): counted is False when no community challenge is drawn
+        today (the thanks is still recorded). Refuses thanking yourself or a bot, and the same
+        pair twice in one day.
+        """
+        if helper_id == thanker_id:
+            raise InvalidInput("You can't thank yourself: thank a member who helped you.")
+        if helper_is_bot:
+            raise InvalidInput("Bots can't be thanked for challenges: thank a member instead.")
+        window, defs = await self.todays_set(guild_id)
+        recorded = await self._repo.insert_thanks({
+            "guild_id": guild_id, "day": window.key, "thanker_id": thanker_id,
+            "helper_id": helper_id, "at_ms": to_ms(self._clock.now())})
+        if not recorded:
+            raise InvalidInput("You already thanked this member today; thank someone else, or "
+                               "again tomorrow.")
+        community = [c for c in defs if c.metric == "thanks"]
+        if not community:
+            return [], False
+        await self._repo.add_progress(guild_id, window.key, {(c.id, helper_id): 1 for c in community})
+        done: list[Completion] = []
+        for challenge in community:
+            done += await self.complete_due(guild_id, window.key, challenge)
+        return done, True
 
     # --- completion and rewards --------------------------------------------------------------
     async def complete(self, guild_id: int, user_id: int, window: DayWindow | str,

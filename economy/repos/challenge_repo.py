@@ -8,7 +8,8 @@ Collections (indexes in migrations/0007_challenges.py, all starting with guild_i
   a `completed` flag (counts are `$inc`ed in bulk by the progress flush);
 - `challenge_completions`: one per (guild, member, day, challenge) - the unique index is the
   "completed once" guard; `paid` turns true after the ledger credited the reward;
-- `challenge_streaks`: one per (guild, member), guarded by a `version` integer.
+- `challenge_streaks`: one per (guild, member), guarded by a `version` integer;
+- `challenge_thanks`: one per (guild, day, thanker, helper) - "not the same pair twice a day".
 Dates that matter for ranges are epoch-ms integers (see repos/base.py).
 """
 
@@ -43,6 +44,7 @@ class ChallengeRepo:
         self.progress = db["challenge_progress"]
         self.completions = db["challenge_completions"]
         self.streaks = db["challenge_streaks"]
+        self.thanks = db["challenge_thanks"]
 
     # --- definitions -------------------------------------------------------------------------
     async def guild_defs(self, guild_id: int) -> list[Doc]:
@@ -199,6 +201,15 @@ class ChallengeRepo:
         """How many members completed a challenge on a day."""
         return await count(self.completions, {"guild_id": guild_id, "day": day,
                                               "challenge_id": challenge_id})
+
+    # --- community ---------------------------------------------------------------------------
+    async def insert_thanks(self, doc: Doc) -> bool:
+        """Record a thank-you; False when this member already thanked that helper that day."""
+        try:
+            await self.db.write(lambda: self.thanks.insert_one(doc))
+        except DuplicateKeyError:
+            return False
+        return True
 
     # --- streaks -----------------------------------------------------------------------------
     async def streak(self, guild_id: int, user_id: int) -> Doc | None:

@@ -13,6 +13,10 @@ CHAT = ChallengeDef(id="chat-test", type="activity", metric="messages", target=5
 REACT = ChallengeDef(id="react-test", type="activity", metric="reactions", target=3, reward=30,
                      title="Applause", description="Give 3 reactions.", difficulty="easy")
 
+HELP = ChallengeDef(id="help-test", type="community", metric="thanks", target=2, reward=60,
+                    title="Answer two questions", description="Be thanked by two members.",
+                    difficulty="medium")
+
 
 async def fix_day(services, guild_id: int, defs=(QUIZ, CHAT, REACT), at=None) -> str:
     """Store today's draw for a guild (as the draw would), so a test knows the set."""

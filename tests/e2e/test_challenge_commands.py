@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.sandbox import SandboxError
-from tests.challenges.helpers import CHAT, REACT, fix_day
+from tests.challenges.helpers import CHAT, QUIZ, REACT, fix_day
 from tests.e2e.conftest import balance
 
 pytestmark = pytest.mark.timeout(60)
@@ -143,3 +143,28 @@ async def test_member_time_zone(gc):
     assert (await gc.services.member_prefs.member_zone(gc.guild.id, gc["bob"].id)).key == "UTC"
     choices = await gc.sb.autocomplete(gc["alice"], "my timezone", "zone", "paris")
     assert [c["value"] for c in choices] == ["Europe/Paris"]
+
+
+async def test_thank_helper_context_menu(gc):
+    from tests.challenges.helpers import HELP
+    await fix_day(gc.services, gc.guild.id, defs=(QUIZ, CHAT, HELP))
+    first = await gc.sb.user_command(gc["alice"], "Thank helper", gc["bob"])
+    assert not first.ephemeral and "thanked" in first.content
+    assert first.message.allowed_mentions == {"parse": []}
+    before = await state(gc)
+    for who, target, expected in [
+        ("alice", "bob", "already thanked"),
+        ("alice", "alice", "can't thank yourself"),
+        ("alice", "otherbot", "Bots can't be thanked"),
+    ]:
+        r = await gc.sb.user_command(gc[who], "Thank helper", gc[target])
+        assert r.ephemeral and expected in r.content, r.content
+    assert await state(gc) == before
+    second = await gc.sb.user_command(gc["carol"], "Thank helper", gc["bob"])
+    assert "completed" in second.content and "💎 60 GEMS" in second.content
+    rewards = await gc.db["ledger"].find({"kind": "reward", "user_id": gc["bob"].id}).to_list()
+    assert [e["delta"] for e in rewards] == [HELP.reward]
+    # A new day: the same pair may thank again.
+    await gc.advance(hours=24)
+    again = await gc.sb.user_command(gc["alice"], "Thank helper", gc["bob"])
+    assert not again.ephemeral
