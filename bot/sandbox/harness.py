@@ -674,6 +674,49 @@ class DiscordSandbox:
         rec = self._send_interaction(APPLICATION_COMMAND, actor, chan, data)
         return await self._finish(rec, timeout)
 
+    async def voice(
+        self,
+        member: Member,
+        channel: Channel | None,
+        *,
+        self_deaf: bool = False,
+        self_mute: bool = False,
+        wait: bool = True,
+    ) -> None:
+        """A member joins (or moves to) a voice channel, or leaves voice with ``channel=None``.
+
+        Dispatches VOICE_STATE_UPDATE like Discord; the state is also part of GUILD_CREATE, so
+        a reconnecting bot sees who is already in voice.
+        """
+        guild = self.world.guild(member.guild_id)
+        if channel is not None:
+            if channel.guild_id != guild.id or channel.type not in (ChannelType.VOICE, 13):
+                raise SandboxError(f"#{channel.name} is not a voice channel of {guild.name}")
+            perms = guild.channel_permissions(member, channel)
+            if not perms & (1 << 20):  # CONNECT
+                raise SandboxError(f"{member.user.name} may not connect to #{channel.name}")
+        state: dict[str, Any] = {
+            "guild_id": str(guild.id),
+            "channel_id": str(channel.id) if channel else None,
+            "user_id": str(member.user.id),
+            "member": member.payload(),
+            "session_id": f"voice-{member.user.id}",
+            "deaf": False,
+            "mute": False,
+            "self_deaf": self_deaf,
+            "self_mute": self_mute,
+            "self_video": False,
+            "suppress": False,
+            "request_to_speak_timestamp": None,
+        }
+        if channel is None:
+            guild.voice_states.pop(member.user.id, None)
+        else:
+            guild.voice_states[member.user.id] = state
+        self.world.emit("VOICE_STATE_UPDATE", state, guild.id)
+        if wait:
+            await self.settle()
+
     async def user_command(
         self,
         actor: Member,

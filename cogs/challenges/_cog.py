@@ -44,6 +44,15 @@ async def _today_ids(interaction: discord.Interaction, current: str) -> list[app
             for c in defs if current.lower() in c.id][:25]
 
 
+def _voice_counts(member: discord.Member, state: discord.VoiceState | None) -> bool:
+    """Voice minutes count for members who can hear, outside the AFK channel."""
+    if state is None or state.channel is None or member.bot:
+        return False
+    if state.self_deaf or state.deaf:
+        return False
+    return state.channel != member.guild.afk_channel
+
+
 class ChallengeCog(commands.Cog):
     """Members: today's set, answers, history. Chat and reactions feed progress."""
 
@@ -153,6 +162,28 @@ class ChallengeCog(commands.Cog):
             author_is_bot=bool(member and member.bot),
             own_message=payload.message_author_id == payload.user_id,
             at=services.clock.now())
+
+    @commands.Cog.listener()
+    async def on_voice_state_update(self, member: discord.Member, before: discord.VoiceState,
+                                    after: discord.VoiceState) -> None:
+        """Minutes in voice count toward today's voice challenges."""
+        services = self.bot.services
+        channel = after.channel
+        await services.challenge_progress.voice_update(
+            member.guild.id, member.id, channel.id if channel else None,
+            counts=_voice_counts(member, after), at=services.clock.now())
+
+    @commands.Cog.listener()
+    async def on_ready(self) -> None:
+        """After a (re)connect, count members who are already in voice."""
+        services = self.bot.services
+        now = services.clock.now()
+        for guild in self.bot.guilds:
+            for channel in guild.voice_channels:
+                for member in channel.members:
+                    await services.challenge_progress.voice_update(
+                        guild.id, member.id, channel.id, counts=_voice_counts(member, member.voice),
+                        at=now)
 
     # --- jobs --------------------------------------------------------------------------------
     async def sweep(self) -> None:

@@ -16,7 +16,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from economy.challenges.days import DayWindow
 from economy.challenges.pool import ChallengeDef
@@ -33,6 +33,7 @@ class _GuildDay:
     window: DayWindow
     messages: tuple[ChallengeDef, ...]
     reactions: tuple[ChallengeDef, ...]
+    voice: tuple[ChallengeDef, ...]
     min_length: int
     checked: float  # monotonic time the settings were last read
 
@@ -43,6 +44,12 @@ class _GuildDay:
 
 
 SETTINGS_REFRESH_SECONDS = 30.0
+
+
+@dataclass
+class _VoiceSession:
+    channel_id: int
+    since: datetime  # start of the minutes not yet credited
 
 
 class ChallengeProgress:
@@ -58,6 +65,9 @@ class ChallengeProgress:
         self._pending: dict[tuple[int, str], dict[tuple[str, int], int]] = defaultdict(
             lambda: defaultdict(int))
         self._digests: dict[tuple[int, int], int] = {}
+        # Members in voice whose minutes count: (guild, user) -> session. Minutes are credited
+        # at every flush and when they leave, so a restart loses less than a flush interval.
+        self._voice: dict[tuple[int, int], _VoiceSession] = {}
         # Progress documents this process already created, per guild day (cheaper re-writes).
         self._written: dict[tuple[int, str], set[tuple[str, int]]] = {}
         self._flush_lock = asyncio.Lock()
@@ -72,6 +82,7 @@ class ChallengeProgress:
         day = _GuildDay(
             window, tuple(c for c in defs if c.counted and c.metric == "messages"),
             tuple(c for c in defs if c.counted and c.metric == "reactions"),
+            tuple(c for c in defs if c.counted and c.metric == "voice_minutes"),
             settings.challenge_min_length, time.monotonic())
         self._days[guild_id] = day
         return day
@@ -115,6 +126,30 @@ class ChallengeProgress:
         day = await self._guild_day(guild_id, at)
         self._add(guild_id, day, day.reactions, user_id, channel_id)
 
+    async def voice_update(self, guild_id: int, user_id: int, channel_id: int | None, *,
+                           counts: bool, at: datetime) -> None:
+        """A member's voice state changed: credit the minutes so far, then start (or stop)
+        counting. `channel_id` None means they left voice; `counts` is False for bots, deafened
+        members and the AFK channel."""
+        session = self._voice.pop((guild_id, user_id), None)
+        if session is not None:
+            await self._credit_voice(guild_id, user_id, session, at)
+        if channel_id is not None and counts:
+            self._voice[(guild_id, user_id)] = _VoiceSession(channel_id, at)
+
+    async def _credit_voice(self, guild_id: int, user_id: int, session: _VoiceSession,
+                            at: datetime) -> None:
+        minutes = int((at - session.since).total_seconds() // 60)
+        if minutes <= 0:
+            return
+        session.since += timedelta(minutes=minutes)  # the partial minute keeps counting
+        day = await self._guild_day(guild_id, at)
+        self._add(guild_id, day, day.voice, user_id, session.channel_id, amount=minutes)
+
+    def in_voice(self) -> int:
+        """Members whose voice minutes are being counted."""
+        return len(self._voice)
+
     def pending_for(self, guild_id: int, day: str, user_id: int) -> dict[str, int]:
         """A member's counted progress not yet written, by challenge id."""
         bucket = self._pending.get((guild_id, day))
@@ -131,6 +166,12 @@ class ChallengeProgress:
 
         A guild day whose write fails stays pending and is retried by the next flush.
         """
+        now = self._clock.now()
+        for (guild_id, user_id), session in list(self._voice.items()):
+            try:
+                await self._credit_voice(guild_id, user_id, session, now)
+            except Exception:
+                log.exception("crediting voice minutes failed for guild %s", guild_id)
         async with self._flush_lock:
             live = {(g, d.window.key) for g, d in self._days.items()}
             for key in [k for k in self._written if k not in live]:

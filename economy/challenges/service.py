@@ -29,7 +29,7 @@ from economy.settings import GuildSettings, SettingsService
 log = logging.getLogger(__name__)
 
 # The challenge types this bot validates end to end; only these are drawn.
-SUPPORTED_METRICS = frozenset({"messages", "reactions", "answer", "thanks"})
+SUPPORTED_METRICS = frozenset({"messages", "reactions", "voice_minutes", "answer", "thanks"})
 
 
 @dataclass(frozen=True)

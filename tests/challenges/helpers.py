@@ -17,6 +17,10 @@ HELP = ChallengeDef(id="help-test", type="community", metric="thanks", target=2,
                     title="Answer two questions", description="Be thanked by two members.",
                     difficulty="medium")
 
+VOICE = ChallengeDef(id="voice-test", type="activity", metric="voice_minutes", target=15,
+                     reward=45, title="Gem-ID hour", description="15 minutes in voice.",
+                     difficulty="easy")
+
 
 async def fix_day(services, guild_id: int, defs=(QUIZ, CHAT, REACT), at=None) -> str:
     """Store today's draw for a guild (as the draw would), so a test knows the set."""

@@ -168,3 +168,27 @@ async def test_thank_helper_context_menu(gc):
     await gc.advance(hours=24)
     again = await gc.sb.user_command(gc["alice"], "Thank helper", gc["bob"])
     assert not again.ephemeral
+
+
+async def test_voice_minutes_count_across_a_restart(gc):
+    from bot.sandbox import ChannelType
+    from tests.challenges.helpers import VOICE
+    await fix_day(gc.services, gc.guild.id, defs=(QUIZ, VOICE, CHAT))
+    lounge = gc.sb.create_channel(gc.guild, "gem-id-lounge", type=ChannelType.VOICE)
+    await gc.sb.voice(gc["bob"], lounge)
+    await gc.sb.voice(gc["carol"], lounge, self_deaf=True)  # deafened: not counted
+    await gc.sb.voice(gc["otherbot"], lounge)  # bots never count
+    with pytest.raises(SandboxError):
+        await gc.sb.voice(gc["dave"], gc.general)  # not a voice channel
+    await gc.advance(minutes=10)
+    doc = await gc.db["challenge_progress"].find_one({"challenge_id": VOICE.id})
+    assert doc["user_id"] == gc["bob"].id and doc["count"] == 10
+    await gc.restart_bot()  # bob stays in voice; the new process sees him in GUILD_CREATE
+    await gc.advance(minutes=3)
+    live = await gc.slash("bob", "challenge today")
+    assert "13/15" in live.text
+    await gc.advance(minutes=3)
+    done = await gc.db["challenge_completions"].find({"challenge_id": VOICE.id}).to_list()
+    assert [d["user_id"] for d in done] == [gc["bob"].id]
+    await gc.sb.voice(gc["bob"], None)  # leaving stops the count
+    assert gc.bot.services.challenge_progress.in_voice() == 0
