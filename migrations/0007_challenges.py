@@ -28,4 +28,10 @@ async def up(db) -> None:
     await db["challenge_streaks"].create_indexes([_ix("guild_id", "user_id", name="guild_user", unique=True)])
     await db["challenge_thanks"].create_indexes([
         _ix("guild_id", "day", "thanker_id", "helper_id", name="guild_day_pair", unique=True)])
+    await db["challenge_submissions"].create_indexes([
+        _ix("guild_id", "day", "challenge_id", "user_id", name="guild_day_challenge_user", unique=True),
+        _ix("guild_id", "submission_id", name="guild_submission", unique=True),
+    ])
+    await db["challenge_votes"].create_indexes([
+        _ix("guild_id", "submission_id", "voter_id", name="guild_submission_voter", unique=True)])
     await db["member_prefs"].create_indexes([_ix("guild_id", "user_id", name="guild_user", unique=True)])

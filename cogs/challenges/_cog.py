@@ -16,6 +16,7 @@ from cogs._shared.interaction import (
     NO_PINGS,
     guild_id_of,
     is_admin,
+    is_moderator,
     reply,
     safe_text,
     services_of,
@@ -27,12 +28,14 @@ from cogs.challenges._render import (
     pool_embed,
     today_embed,
 )
-from cogs.challenges._views import AddChallengeModal, AnswerModal
-from economy.challenges.service import Actor, may_manage
+from cogs.challenges._views import AddChallengeModal, AnswerModal, gallery_view
+from economy.challenges.service import Actor, Completion, may_manage
 from economy.errors import InvalidInput
+from economy.images import ImageLimits, check_host, process_image
 
 log = logging.getLogger(__name__)
 POOL_PAGE = 15
+ENTRY_LIMITS = ImageLimits(max_count=1)
 KIND_FIELDS = {"messages": ("activity", "messages"), "reactions": ("activity", "reactions"),
                "knowledge": ("knowledge", "answer")}
 
@@ -91,16 +94,84 @@ class ChallengeCog(commands.Cog):
             embed.set_image(url="attachment://challenges.png")
         await interaction.response.send_message(**kwargs)
 
-    @challenge.command(name="submit", description="Answer one of today's knowledge challenges")
-    @app_commands.describe(challenge_id="The challenge id shown by /challenge today")
+    @challenge.command(name="submit", description="Answer a knowledge challenge or enter a creativity one")
+    @app_commands.describe(challenge_id="The challenge id shown by /challenge today",
+                           image="Creativity: your photo", caption="Creativity: one line about it")
     @app_commands.rename(challenge_id="id")
     @app_commands.autocomplete(challenge_id=_today_ids)
     async def submit(self, interaction: discord.Interaction,
-                     challenge_id: app_commands.Range[str, 1, 40]):
+                     challenge_id: app_commands.Range[str, 1, 40],
+                     image: discord.Attachment | None = None,
+                     caption: app_commands.Range[str, 1, 300] | None = None):
         services, guild_id = services_of(interaction), guild_id_of(interaction)
+        challenge = await services.challenges.todays_challenge(guild_id, challenge_id)
+        if challenge.type == "creativity":
+            await self._enter(interaction, challenge.id, image, caption)
+            return
         challenge = await services.challenges.answerable(guild_id, interaction.user.id, challenge_id)
         await interaction.response.send_modal(
             AnswerModal(self, challenge.id, challenge.title, challenge.description))
+
+    async def _enter(self, interaction: discord.Interaction, challenge_id: str,
+                     image: discord.Attachment | None, caption: str | None) -> None:
+        """Check the photo, reserve the entry, post it in the gallery, open it for votes."""
+        services, guild_id = services_of(interaction), guild_id_of(interaction)
+        if image is None:
+            raise InvalidInput("Attach your photo with the `image` option (and add a `caption`).")
+        check_host(image.url, self.bot.settings.attachment_hosts)
+        if image.size > ENTRY_LIMITS.max_bytes:
+            raise InvalidInput(f"The photo can be at most {ENTRY_LIMITS.max_bytes // 2**20} MB.")
+        settings = await services.settings.get(guild_id)
+        gallery = interaction.guild.get_channel(settings.challenge_gallery_channel_id or 0)
+        if not isinstance(gallery, discord.TextChannel):
+            raise InvalidInput("The gallery channel is missing; ask an admin to set "
+                               "`challenge_gallery_channel_id` again.")
+        challenge, doc = await services.challenges.start_submission(
+            guild_id, interaction.user.id, challenge_id, caption)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        try:
+            photo = await asyncio.to_thread(process_image, await image.read(), ENTRY_LIMITS)
+            embed = discord.Embed(title=f"🎨 {safe_text(challenge.title, limit=200)}",
+                                  description=safe_text(doc["caption"], limit=400),
+                                  colour=discord.Colour.orange())
+            embed.set_image(url="attachment://entry.jpg")
+            embed.set_footer(text=f"{challenge.target} votes or a moderator's OK completes it")
+            message = await gallery.send(
+                f"New entry by {interaction.user.mention}", embed=embed,
+                file=discord.File(io.BytesIO(photo.full), filename="entry.jpg"),
+                view=gallery_view(doc["submission_id"]), allowed_mentions=NO_PINGS)
+        except BaseException:
+            await services.challenges.drop_submission(doc)
+            raise
+        await services.challenges.publish_submission(doc, gallery.id, message.id)
+        await reply(interaction, f"Your entry is in {gallery.mention}: {challenge.target} votes "
+                    "from other members (or a moderator's OK) complete the challenge.",
+                    ephemeral=True)
+
+    async def vote_clicked(self, interaction: discord.Interaction, submission_id: str) -> None:
+        """👍 on a gallery entry."""
+        services, guild_id = services_of(interaction), guild_id_of(interaction)
+        doc, completion = await services.challenges.vote(guild_id, interaction.user.id, submission_id)
+        await reply(interaction, f"Vote counted ({doc['votes']}/{doc['target']}).", ephemeral=True)
+        await self._announce_entry(interaction, doc, completion)
+
+    async def accept_clicked(self, interaction: discord.Interaction, submission_id: str) -> None:
+        """✅ by a moderator on a gallery entry."""
+        services, guild_id = services_of(interaction), guild_id_of(interaction)
+        settings = await services.settings.get(guild_id)
+        actor = Actor(interaction.user.id, is_admin=is_admin(interaction.user, settings),
+                      is_moderator=is_moderator(interaction.user, settings))
+        doc, completion = await services.challenges.accept(guild_id, actor, submission_id)
+        await reply(interaction, "Entry accepted.", ephemeral=True)
+        await self._announce_entry(interaction, doc, completion)
+
+    async def _announce_entry(self, interaction: discord.Interaction, doc: dict,
+                              completion: Completion | None) -> None:
+        if completion is None or interaction.channel is None:
+            return
+        settings = await services_of(interaction).settings.get(guild_id_of(interaction))
+        await interaction.channel.send(f"<@{doc['user_id']}>: " + completion_text(completion, settings),
+                                       allowed_mentions=NO_PINGS)
 
     async def answer_from_modal(self, interaction: discord.Interaction, challenge_id: str,
                                 text: str) -> None:

@@ -33,7 +33,9 @@ def today_embed(today: Today, settings: GuildSettings) -> discord.Embed:
         how = {"knowledge": f"Answer with `/challenge submit {c.id}`"
                + (f" ({item.attempts_left} attempt(s) left)" if item.attempts_left is not None else ""),
                "activity": f"Counted automatically ({c.progress_label()})",
-               "community": "The member you helped uses Apps › **Thank helper** on you"}.get(c.type, "")
+               "community": "The member you helped uses Apps › **Thank helper** on you",
+               "creativity": f"`/challenge submit {c.id}` with an image and a caption; "
+                             f"{c.target} votes or a moderator's OK"}.get(c.type, "")
         embed.add_field(
             name=f"{TYPE_ICONS.get(c.type, '')} {safe_text(c.title, limit=100)} · {c.difficulty} · "
                  f"{settings.money(c.reward)}"[:256],

@@ -1,12 +1,14 @@
-"""Modals of /challenge: answering a knowledge challenge, adding a custom challenge."""
+"""Modals and buttons of /challenge: answers, custom challenges, gallery votes."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import discord
 
 from bot.error_handler import handle_interaction_error
+from cogs._shared.ui import SafeButton
 from economy.challenges.answers import ANSWER_LIMIT
 
 
@@ -53,3 +55,48 @@ class AddChallengeModal(_SafeModal, title="New challenge"):
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
         await self.cog.add_from_modal(interaction, self)
+
+
+class VoteButton(SafeButton, template=r"chvote:(?P<sid>[0-9a-f]{12})"):
+    """Persistent 👍 Vote button under a gallery entry (any member but its author, once)."""
+
+    def __init__(self, submission_id: str) -> None:
+        super().__init__(discord.ui.Button(label="👍 Vote", style=discord.ButtonStyle.primary,
+                                           custom_id=f"chvote:{submission_id}"))
+        self.submission_id = submission_id
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button,
+                             match: re.Match[str]) -> VoteButton:
+        return cls(match["sid"])
+
+    async def run(self, interaction: discord.Interaction) -> None:
+        cog = interaction.client.get_cog("ChallengeCog")  # type: ignore[union-attr]
+        await cog.vote_clicked(interaction, self.submission_id)
+
+
+class AcceptButton(SafeButton, template=r"chaccept:(?P<sid>[0-9a-f]{12})"):
+    """Persistent ✅ Accept button for moderators."""
+
+    def __init__(self, submission_id: str) -> None:
+        super().__init__(discord.ui.Button(label="✅ Accept (moderators)",
+                                           style=discord.ButtonStyle.secondary,
+                                           custom_id=f"chaccept:{submission_id}"))
+        self.submission_id = submission_id
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button,
+                             match: re.Match[str]) -> AcceptButton:
+        return cls(match["sid"])
+
+    async def run(self, interaction: discord.Interaction) -> None:
+        cog = interaction.client.get_cog("ChallengeCog")  # type: ignore[union-attr]
+        await cog.accept_clicked(interaction, self.submission_id)
+
+
+def gallery_view(submission_id: str) -> discord.ui.View:
+    """The buttons under a gallery entry."""
+    view = discord.ui.View(timeout=None)
+    view.add_item(VoteButton(submission_id))
+    view.add_item(AcceptButton(submission_id))
+    return view

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -29,7 +30,8 @@ from economy.settings import GuildSettings, SettingsService
 log = logging.getLogger(__name__)
 
 # The challenge types this bot validates end to end; only these are drawn.
-SUPPORTED_METRICS = frozenset({"messages", "reactions", "voice_minutes", "answer", "thanks"})
+SUPPORTED_METRICS = frozenset({"messages", "reactions", "voice_minutes", "answer", "thanks", "votes"})
+CAPTION_MAX = 300
 
 
 @dataclass(frozen=True)
@@ -135,8 +137,10 @@ class ChallengeService:
         oldest = window.day - timedelta(days=settings.challenge_repeat_days)
         recent = {cid for d in recent_docs if oldest <= date.fromisoformat(d["day"]) < window.day
                   for cid in d.get("challenge_ids", [])}
+        # Creativity needs a gallery channel to post entries in.
+        metrics = SUPPORTED_METRICS - (set() if settings.challenge_gallery_channel_id else {"votes"})
         chosen = rotation.draw(
-            [c for c in pool.values() if c.metric in SUPPORTED_METRICS],
+            [c for c in pool.values() if c.metric in metrics],
             guild_id=guild_id, day=window.day, count=settings.challenge_count, recent=recent)
         doc = {"guild_id": guild_id, "day": window.key, "start_ms": to_ms(window.start),
                "end_ms": to_ms(window.end), "challenge_ids": [c.id for c in chosen],
@@ -231,6 +235,9 @@ class ChallengeService:
             completed = challenge.id in done
             count = (challenge.target if completed
                      else int(doc.get("count", 0)) + unwritten.get(challenge.id, 0))
+            if challenge.type == "creativity" and not completed:
+                entry = await self._repo.member_submission(guild_id, window.key, challenge.id, user_id)
+                count = int(entry.get("votes", 0)) if entry else 0
             left = None
             if challenge.type == "knowledge":
                 left = max(0, challenge.attempts - int(doc.get("attempts", 0)))
@@ -240,18 +247,26 @@ class ChallengeService:
     async def active_challenge(self, guild_id: int, user_id: int, challenge_id: str,
                                *, kind: str | None = None) -> tuple[DayWindow, ChallengeDef]:
         """One of today's challenges the member can still complete; friendly errors otherwise."""
-        challenge_id = (challenge_id or "").strip().lower()[:40]
-        window, defs = await self.todays_set(guild_id)
-        challenge = next((c for c in defs if c.id == challenge_id), None)
-        if challenge is None:
-            raise NotFound(f"`{challenge_id}` is not one of today's challenges (they change every "
-                           "day; see `/challenge today`).")
+        challenge = await self.todays_challenge(guild_id, challenge_id)
+        window, _ = await self.todays_set(guild_id)
         if kind is not None and challenge.type != kind:
-            raise InvalidInput(f"`{challenge.id}` is a {challenge.type} challenge: it is counted "
-                               "automatically, nothing to submit.")
+            how = {"knowledge": "answer it with `/challenge submit` and no attachment",
+                   "creativity": "submit it with an `image` and a `caption`"}.get(
+                challenge.type, "it is counted automatically, nothing to submit")
+            raise InvalidInput(f"`{challenge.id}` is a {challenge.type} challenge: {how}.")
         if await self._repo.completion(guild_id, user_id, window.key, challenge.id):
             raise InvalidInput(f"You already completed **{challenge.title}** today.")
         return window, challenge
+
+    async def todays_challenge(self, guild_id: int, challenge_id: str) -> ChallengeDef:
+        """One of today's challenges by id; NotFound otherwise."""
+        challenge_id = (challenge_id or "").strip().lower()[:40]
+        _, defs = await self.todays_set(guild_id)
+        for challenge in defs:
+            if challenge.id == challenge_id:
+                return challenge
+        raise NotFound(f"`{challenge_id}` is not one of today's challenges (they change every "
+                       "day; see `/challenge today`).")
 
     async def answerable(self, guild_id: int, user_id: int, challenge_id: str) -> ChallengeDef:
         """Today's knowledge challenge the member may still answer (before opening the form)."""
@@ -314,6 +329,82 @@ class ChallengeService:
         for challenge in community:
             done += await self.complete_due(guild_id, window.key, challenge)
         return done, True
+
+    # --- creativity --------------------------------------------------------------------------
+    async def start_submission(self, guild_id: int, user_id: int, challenge_id: str,
+                               caption: str | None) -> tuple[ChallengeDef, dict]:
+        """Reserve a member's entry for today's creativity challenge (before posting it).
+
+        The caller posts the entry in the gallery, then calls `publish_submission` (or
+        `drop_submission` when posting failed).
+        """
+        caption = " ".join((caption or "").split())
+        if not caption:
+            raise InvalidInput("Add a caption: one line about your photo.")
+        if len(caption) > CAPTION_MAX:
+            raise InvalidInput(f"Captions can be at most {CAPTION_MAX} characters.")
+        settings = await self._settings.get(guild_id)
+        if not settings.challenge_gallery_channel_id:
+            raise InvalidInput("This server has no gallery channel for creativity challenges yet "
+                               "(an admin sets `challenge_gallery_channel_id`).")
+        window, challenge = await self.active_challenge(guild_id, user_id, challenge_id,
+                                                        kind="creativity")
+        doc = {"guild_id": guild_id, "submission_id": secrets.token_hex(6), "day": window.key,
+               "challenge_id": challenge.id, "user_id": user_id, "caption": caption,
+               "status": "posting", "votes": 0, "target": challenge.target,
+               "at_ms": to_ms(self._clock.now())}
+        if not await self._repo.insert_submission(doc):
+            raise InvalidInput(f"You already submitted an entry for **{challenge.title}** today; "
+                               "votes are counted in the gallery.")
+        return challenge, doc
+
+    async def publish_submission(self, doc: dict, channel_id: int, message_id: int) -> None:
+        """The entry is in the gallery: open it for votes."""
+        await self._repo.publish_submission(doc["_id"], channel_id, message_id)
+
+    async def drop_submission(self, doc: dict) -> None:
+        """Posting the entry failed: forget it so the member can submit again."""
+        await self._repo.drop_submission(doc["_id"])
+
+    async def vote(self, guild_id: int, voter_id: int, submission_id: str) -> tuple[dict, Completion | None]:
+        """One vote for a gallery entry (not your own, once each); completes it at the target."""
+        doc = await self._submission(guild_id, submission_id)
+        if doc["user_id"] == voter_id:
+            raise InvalidInput("You can't vote for your own entry.")
+        recorded = await self._repo.insert_vote({
+            "guild_id": guild_id, "submission_id": doc["submission_id"], "voter_id": voter_id,
+            "at_ms": to_ms(self._clock.now())})
+        if not recorded:
+            raise InvalidInput("You already voted for this entry (one vote each).")
+        after = await self._repo.add_vote(doc["_id"]) or doc
+        completion = None
+        if after.get("votes", 0) >= after["target"]:
+            completion = await self._accept(after, by=0)
+        return after, completion
+
+    async def accept(self, guild_id: int, actor: Actor, submission_id: str) -> tuple[dict, Completion | None]:
+        """A moderator accepts an entry without waiting for votes."""
+        if not (actor.is_moderator or actor.is_admin):
+            raise NotPermitted("Only moderators can accept entries; members vote instead.")
+        doc = await self._submission(guild_id, submission_id)
+        if doc["status"] == "accepted":
+            raise InvalidInput("This entry was already accepted.")
+        return doc, await self._accept(doc, by=actor.user_id)
+
+    async def _submission(self, guild_id: int, submission_id: str) -> dict:
+        doc = await self._repo.submission(guild_id, submission_id)
+        if doc is None or doc.get("status") == "posting":
+            raise NotFound("That gallery entry does not exist (any more).")
+        return doc
+
+    async def _accept(self, doc: dict, *, by: int) -> Completion | None:
+        # The guarded open -> accepted transition runs once; completing is idempotent, so a later
+        # vote or click re-ensures a completion a crash may have missed.
+        await self._repo.accept_submission(doc["_id"], by=by, at_ms=to_ms(self._clock.now()))
+        challenge = (await self.day_defs(doc["guild_id"], doc["day"])).get(doc["challenge_id"])
+        if challenge is None:  # pragma: no cover - the day's draw is never deleted
+            return None
+        return await self.complete(doc["guild_id"], doc["user_id"], doc["day"], challenge)
 
     # --- completion and rewards --------------------------------------------------------------
     async def complete(self, guild_id: int, user_id: int, window: DayWindow | str,
@@ -427,6 +518,7 @@ class Actor:
     user_id: int
     is_admin: bool = False
     role_ids: frozenset[int] = frozenset()
+    is_moderator: bool = False
 
 
 def may_manage(actor: Actor, settings: GuildSettings) -> None:

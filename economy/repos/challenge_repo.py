@@ -9,7 +9,10 @@ Collections (indexes in migrations/0007_challenges.py, all starting with guild_i
 - `challenge_completions`: one per (guild, member, day, challenge) - the unique index is the
   "completed once" guard; `paid` turns true after the ledger credited the reward;
 - `challenge_streaks`: one per (guild, member), guarded by a `version` integer;
-- `challenge_thanks`: one per (guild, day, thanker, helper) - "not the same pair twice a day".
+- `challenge_thanks`: one per (guild, day, thanker, helper) - "not the same pair twice a day";
+- `challenge_submissions`: creativity entries, one per (guild, day, challenge, member), with a
+  `status` (posting -> open -> accepted) and a `votes` counter; `challenge_votes`: one per
+  (guild, submission, voter) - "one vote each".
 Dates that matter for ranges are epoch-ms integers (see repos/base.py).
 """
 
@@ -45,6 +48,8 @@ class ChallengeRepo:
         self.completions = db["challenge_completions"]
         self.streaks = db["challenge_streaks"]
         self.thanks = db["challenge_thanks"]
+        self.submissions = db["challenge_submissions"]
+        self.votes = db["challenge_votes"]
 
     # --- definitions -------------------------------------------------------------------------
     async def guild_defs(self, guild_id: int) -> list[Doc]:
@@ -210,6 +215,55 @@ class ChallengeRepo:
         except DuplicateKeyError:
             return False
         return True
+
+    # --- creativity --------------------------------------------------------------------------
+    async def insert_submission(self, doc: Doc) -> bool:
+        """Record a submission; False when the member already submitted for it that day."""
+        try:
+            await self.db.write(lambda: self.submissions.insert_one(doc))
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def submission(self, guild_id: int, submission_id: str) -> Doc | None:
+        """One submission by its id."""
+        return await find_first(self.submissions, {"guild_id": guild_id, "submission_id": submission_id})
+
+    async def member_submission(self, guild_id: int, day: str, challenge_id: str, user_id: int) -> Doc | None:
+        """A member's submission for a challenge on a day."""
+        return await find_first(self.submissions, {"guild_id": guild_id, "day": day,
+                                                   "challenge_id": challenge_id, "user_id": user_id})
+
+    async def publish_submission(self, doc_id: Any, channel_id: int, message_id: int) -> None:
+        """Attach the gallery message and open the submission for votes."""
+        await self.db.write(lambda: self.submissions.update_one(
+            {"_id": doc_id, "status": "posting"},
+            {"$set": {"status": "open", "post": {"channel_id": channel_id, "message_id": message_id}}}))
+
+    async def drop_submission(self, doc_id: Any) -> None:
+        """Forget a submission whose gallery post failed."""
+        await self.db.write(lambda: self.submissions.delete_one({"_id": doc_id, "status": "posting"}))
+
+    async def insert_vote(self, doc: Doc) -> bool:
+        """Record a vote; False when this member already voted for that submission."""
+        try:
+            await self.db.write(lambda: self.votes.insert_one(doc))
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def add_vote(self, doc_id: Any) -> Doc | None:
+        """Count one vote on an open or accepted submission; the document after, or None."""
+        return await self.db.write(lambda: self.submissions.find_one_and_update(
+            {"_id": doc_id, "status": {"$in": ["open", "accepted"]}}, {"$inc": {"votes": 1}},
+            return_document=ReturnDocument.AFTER))
+
+    async def accept_submission(self, doc_id: Any, *, by: int, at_ms: int) -> bool:
+        """open -> accepted (guarded: exactly one caller wins)."""
+        result = await self.db.write(lambda: self.submissions.update_one(
+            {"_id": doc_id, "status": "open"},
+            {"$set": {"status": "accepted", "accepted": {"by": by, "at_ms": at_ms}}}))
+        return result.modified_count == 1
 
     # --- streaks -----------------------------------------------------------------------------
     async def streak(self, guild_id: int, user_id: int) -> Doc | None:

@@ -21,6 +21,10 @@ VOICE = ChallengeDef(id="voice-test", type="activity", metric="voice_minutes", t
                      reward=45, title="Gem-ID hour", description="15 minutes in voice.",
                      difficulty="easy")
 
+ART = ChallengeDef(id="art-test", type="creativity", metric="votes", target=2, reward=80,
+                   title="My favourite cabochon", description="Photo and one line.",
+                   difficulty="easy")
+
 
 async def fix_day(services, guild_id: int, defs=(QUIZ, CHAT, REACT), at=None) -> str:
     """Store today's draw for a guild (as the draw would), so a test knows the set."""
