@@ -104,6 +104,31 @@ async def measure(s, clock, defs, per_round: int, rounds: int, offset: int) -> t
     return plain, tracked
 
 
+async def leaderboard_latency(s, db, members: int = 50_000) -> dict[str, tuple[float, float, int]]:
+    """Fill 50,000 members' scores and streaks (bulk inserts), then time board pages."""
+    gid = G + 1
+    window = await s.challenges.window(gid)
+    alive = window.day.toordinal()
+    await db["challenge_scores"].insert_many(
+        [{"_id": f"{gid}:all:{u}", "guild_id": gid, "period": "all", "user_id": u, "n": u % 97}
+         for u in range(members)], ordered=False)
+    await db["challenge_streaks"].insert_many(
+        [{"guild_id": gid, "user_id": u, "version": 1, "state": {}, "streak": u % 31,
+          "last_n": alive - u % 4} for u in range(members)], ordered=False)
+    out = {}
+    for board in ("all-time", "streaks"):
+        timings: dict[int, list[float]] = {1: [], members // 20: []}
+        for _ in range(5):
+            for page in timings:
+                started = time.perf_counter()
+                result = await s.challenges.leaderboard(gid, board, page=page)
+                timings[page].append((time.perf_counter() - started) * 1000)
+                assert result.rows
+        first, deep = (statistics.median(t) for t in timings.values())
+        out[board] = (first, deep, members)
+    return out
+
+
 async def bench(messages: int, rounds: int) -> None:
     clock = ManualClock()
     async with await open_store(mongodb_uri=None, database_name="bench", data_dir="memory") as store:
@@ -122,6 +147,7 @@ async def bench(messages: int, rounds: int) -> None:
         started = time.perf_counter()
         done = await s.challenge_progress.flush()
         completion_ms = (time.perf_counter() - started) * 1000 / max(1, len(done))
+        board = await leaderboard_latency(s, store.db)
         report = await audit(s.ledger_repo)
     print(f"messages per round: {per_round:,} ({USERS} members; earnings flushed every "
           f"{FLUSH_EVERY:,} messages, progress every {PROGRESS_FLUSH_EVERY:,})")
@@ -135,14 +161,17 @@ async def bench(messages: int, rounds: int) -> None:
               + ", ".join(f"{r:,.0f}" for r in tracked) + ")")
         print(f"  ingest rate ratio (with/without): {b / a:.3f} -> progress tracking adds "
               f"{(a / b - 1) * 100:.1f} % time per message (target <= 10 %)")
+    for name, (first, deep, members) in board.items():
+        print(f"leaderboard '{name}' at {members:,} members: first page {first:.1f} ms, "
+              f"page {members // 20:,} {deep:.1f} ms (median of 5)")
     print(f"completing a challenge (reward, streak, weekly count): {completion_ms:.1f} ms each "
           f"({len(done):,} completions in one flush); audit: {'OK' if report.ok else 'FAILED'}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--messages", type=int, default=48_000)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--messages", type=int, default=96_000)
+    parser.add_argument("--rounds", type=int, default=4)
     args = parser.parse_args()
     asyncio.run(bench(args.messages, args.rounds))
 

@@ -25,7 +25,12 @@ async def up(db) -> None:
         _ix("guild_id", "day", "challenge_id", name="guild_day_challenge"),
         _ix("guild_id", "paid", name="guild_paid"),
     ])
-    await db["challenge_streaks"].create_indexes([_ix("guild_id", "user_id", name="guild_user", unique=True)])
+    await db["challenge_streaks"].create_indexes([
+        _ix("guild_id", "user_id", name="guild_user", unique=True),
+        _ix("guild_id", "last_n", "streak", "user_id", name="guild_alive_streak"),
+    ])
+    await db["challenge_scores"].create_indexes([
+        _ix("guild_id", "period", "n", "user_id", name="guild_period_score")])
     await db["challenge_thanks"].create_indexes([
         _ix("guild_id", "day", "thanker_id", "helper_id", name="guild_day_pair", unique=True)])
     await db["challenge_submissions"].create_indexes([

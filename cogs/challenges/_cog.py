@@ -21,6 +21,7 @@ from cogs._shared.interaction import (
     safe_text,
     services_of,
 )
+from cogs.challenges._boards import BOARD_BUTTONS, board_page
 from cogs.challenges._render import (
     card_rows,
     completion_text,
@@ -209,6 +210,14 @@ class ChallengeCog(commands.Cog):
         for completion in done:
             text += f"\n{member.mention}: " + completion_text(completion, settings)
         await reply(interaction, text)
+
+    @challenge.command(name="leaderboard", description="Challenge leaderboards")
+    @app_commands.describe(board="Which board", page="Page number (10 members per page)")
+    async def leaderboard(self, interaction: discord.Interaction,
+                          board: Literal["daily", "weekly", "all-time", "streaks"] = "weekly",
+                          page: app_commands.Range[int, 1, 100_000] = 1):
+        embed, pages, shown = await board_page(interaction, board, page)
+        await reply(interaction, embed=embed, view=BOARD_BUTTONS[board].view_for(0, shown, pages))
 
     # --- events feeding progress -------------------------------------------------------------
     @commands.Cog.listener()

@@ -441,6 +441,7 @@ class ChallengeService:
         zone = await self._prefs.member_zone(guild_id, user_id)
         local = member_day(from_ms(doc["at_ms"]), zone)
         state = await self._advance_streak(guild_id, user_id, local, settings.challenge_grace_days)
+        await self._record_scores(doc)
         bonuses: list[tuple[str, int]] = []
         if state.last == local and state.count in settings.streak_bonuses:
             amount = settings.streak_bonuses[state.count]
@@ -458,6 +459,36 @@ class ChallengeService:
                     bonuses.append(("weekly bonus", movement.entries[0].delta))
         return state.count, tuple(bonuses)
 
+    async def _record_scores(self, doc: dict) -> None:
+        # Exact counts from the completions (indexed counts), so a retry never double counts.
+        guild_id, user_id = doc["guild_id"], doc["user_id"]
+        day = len(await self._repo.member_day_completions(guild_id, user_id, doc["day"]))
+        week = await self._repo.count_week(guild_id, user_id, doc["week"])
+        total = await self._repo.count_history(guild_id, user_id)
+        await self._repo.set_scores(guild_id, user_id, {doc["day"]: day, doc["week"]: week, "all": total})
+
+    async def leaderboard(self, guild_id: int, board: str, *, page: int = 1,
+                          page_size: int = 10) -> Page:
+        """Rows (rank, user_id, value) of a leaderboard: `daily`, `weekly`, `all-time` completions
+        or `streaks` (current streaks: a completion within the last two days)."""
+        page = max(1, page)
+        skip = (page - 1) * page_size
+        window = await self.window(guild_id)
+        if board == "streaks":
+            alive = window.day.toordinal() - 2
+            total = await self._repo.count_streaks(guild_id, min_last_n=alive)
+            docs = await self._repo.top_streaks(guild_id, min_last_n=alive, skip=skip, limit=page_size)
+            values = [int(d.get("streak", 0)) for d in docs]
+        else:
+            period = {"daily": window.key, "weekly": week_key(window.day), "all-time": "all"}.get(board)
+            if period is None:
+                raise InvalidInput("Pick one of the leaderboards: daily, weekly, all-time, streaks.")
+            total = await self._repo.count_scores(guild_id, period)
+            docs = await self._repo.top_scores(guild_id, period, skip=skip, limit=page_size)
+            values = [int(d.get("n", 0)) for d in docs]
+        rows = tuple((skip + i + 1, d["user_id"], v) for i, (d, v) in enumerate(zip(docs, values, strict=True)))
+        return Page(rows=rows, page=page, page_size=page_size, total=total)
+
     async def _advance_streak(self, guild_id: int, user_id: int, day: date, grace: int) -> streaks.StreakState:
         for _ in range(20):  # a lost race re-reads and retries
             doc = await self._repo.streak(guild_id, user_id)
@@ -465,8 +496,10 @@ class ChallengeService:
             new, _ = streaks.advance(state, day, grace)
             if new is state:
                 return state
+            assert new.last is not None
             if await self._repo.save_streak(guild_id, user_id, version=doc["version"] if doc else None,
-                                            state=new.to_doc()):
+                                            state=new.to_doc(), streak=new.count,
+                                            last_n=new.last.toordinal()):
                 return new
         raise RuntimeError("streak update kept conflicting")  # pragma: no cover
 

@@ -12,7 +12,9 @@ Collections (indexes in migrations/0007_challenges.py, all starting with guild_i
 - `challenge_thanks`: one per (guild, day, thanker, helper) - "not the same pair twice a day";
 - `challenge_submissions`: creativity entries, one per (guild, day, challenge, member), with a
   `status` (posting -> open -> accepted) and a `votes` counter; `challenge_votes`: one per
-  (guild, submission, voter) - "one vote each".
+  (guild, submission, voter) - "one vote each";
+- `challenge_scores`: completions per (guild, period, member) for the leaderboards, where period is
+  a day (`2026-01-05`), a week (`2026-W02`) or `all`; set to exact counts (idempotent).
 Dates that matter for ranges are epoch-ms integers (see repos/base.py).
 """
 
@@ -49,6 +51,7 @@ class ChallengeRepo:
         self.streaks = db["challenge_streaks"]
         self.thanks = db["challenge_thanks"]
         self.submissions = db["challenge_submissions"]
+        self.scores = db["challenge_scores"]
         self.votes = db["challenge_votes"]
 
     # --- definitions -------------------------------------------------------------------------
@@ -270,19 +273,50 @@ class ChallengeRepo:
         """A member's streak document."""
         return await find_first(self.streaks, {"guild_id": guild_id, "user_id": user_id})
 
-    async def save_streak(self, guild_id: int, user_id: int, *, version: int | None, state: Doc) -> bool:
-        """Write a streak state guarded by the version read; False when someone else wrote first."""
+    async def save_streak(self, guild_id: int, user_id: int, *, version: int | None, state: Doc,
+                          streak: int, last_n: int) -> bool:
+        """Write a streak state guarded by the version read; False when someone else wrote first.
+
+        `streak` and `last_n` (the last day as `date.toordinal()`) are kept at top level for
+        the streak leaderboard's index.
+        """
         if version is None:
             try:
                 await self.db.write(lambda: self.streaks.insert_one(
-                    {"guild_id": guild_id, "user_id": user_id, "version": 1, "state": state}))
+                    {"guild_id": guild_id, "user_id": user_id, "version": 1, "state": state,
+                     "streak": streak, "last_n": last_n}))
             except DuplicateKeyError:
                 return False
             return True
         result = await self.db.write(lambda: self.streaks.update_one(
             {"guild_id": guild_id, "user_id": user_id, "version": version},
-            {"$set": {"state": state, "version": version + 1}}))
+            {"$set": {"state": state, "version": version + 1, "streak": streak, "last_n": last_n}}))
         return result.modified_count == 1
 
+    async def top_streaks(self, guild_id: int, *, min_last_n: int, skip: int, limit: int) -> list[Doc]:
+        """Longest streaks still alive (last completion on or after `min_last_n`)."""
+        docs = await find_docs(self.streaks, {"guild_id": guild_id, "last_n": {"$gte": min_last_n}},
+                               sort={"streak": DESCENDING, "user_id": 1}, skip=skip, limit=limit)
+        return docs
 
-__all__ = ["ChallengeRepo"]
+    async def count_streaks(self, guild_id: int, *, min_last_n: int) -> int:
+        """How many streaks are still alive."""
+        return await count(self.streaks, {"guild_id": guild_id, "last_n": {"$gte": min_last_n}})
+
+    # --- leaderboards ------------------------------------------------------------------------
+    async def set_scores(self, guild_id: int, user_id: int, counts: dict[str, int]) -> None:
+        """Store a member's exact completion counts per period (one bulk write by `_id`)."""
+        ops = [UpdateOne({"_id": f"{guild_id}:{period}:{user_id}"},
+                         {"$set": {"guild_id": guild_id, "period": period, "user_id": user_id,
+                                   "n": n}}, upsert=True)
+               for period, n in sorted(counts.items())]
+        await self.db.write(lambda: self.scores.bulk_write(ops, ordered=False))
+
+    async def top_scores(self, guild_id: int, period: str, *, skip: int, limit: int) -> list[Doc]:
+        """Most completions in a period first (ties by user id)."""
+        return await find_docs(self.scores, {"guild_id": guild_id, "period": period},
+                               sort={"n": DESCENDING, "user_id": 1}, skip=skip, limit=limit)
+
+    async def count_scores(self, guild_id: int, period: str) -> int:
+        """Members with at least one completion in a period."""
+        return await count(self.scores, {"guild_id": guild_id, "period": period})

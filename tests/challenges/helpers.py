@@ -29,8 +29,9 @@ ART = ChallengeDef(id="art-test", type="creativity", metric="votes", target=2, r
 async def fix_day(services, guild_id: int, defs=(QUIZ, CHAT, REACT), at=None) -> str:
     """Store today's draw for a guild (as the draw would), so a test knows the set."""
     window = await services.challenges.window(guild_id, at)
-    await services.challenge_repo.insert_day({
+    assert await services.challenge_repo.insert_day({
         "guild_id": guild_id, "day": window.key, "start_ms": to_ms(window.start),
         "end_ms": to_ms(window.end), "challenge_ids": [c.id for c in defs],
-        "defs": [c.model_dump(mode="json") for c in defs], "announced": False, "drawn_ms": 0})
+        "defs": [c.model_dump(mode="json") for c in defs], "announced": False, "drawn_ms": 0}), \
+        "today's set was already drawn"
     return window.key
