@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     sync_commands_on_start: bool = False
     shard_count: int | None = Field(None, ge=1, le=1000)
     activity_flush_seconds: float = Field(10.0, gt=0, le=3600)
+    # Challenge progress is written less often than earnings (/challenge today adds what is
+    # still in memory, so members see live counts); see bench/challenges_bench.py.
+    challenge_flush_seconds: float = Field(60.0, gt=0, le=3600)
     embedded_start_timeout: float = Field(20.0, gt=0, le=300)
     # Hosts the bot downloads listing images from (Discord's CDN); anything else is refused.
     attachment_hosts: HostList = ["cdn.discordapp.com", "media.discordapp.net"]

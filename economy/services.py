@@ -6,18 +6,23 @@ from dataclasses import dataclass
 
 from economy.activity import ActivityService
 from economy.boosts import BoostService
+from economy.challenges.progress import ChallengeProgress
+from economy.challenges.service import ChallengeService
 from economy.clock import Clock
 from economy.escrow import EscrowService
 from economy.events import EventService
 from economy.gifts import GiftService
 from economy.ledger import LedgerService
 from economy.marketplace import MarketplaceService
+from economy.member_prefs import MemberPrefsService
 from economy.members import MemberService
 from economy.repos.base import Database
+from economy.repos.challenge_repo import ChallengeRepo
 from economy.repos.event_repo import EventRepo
 from economy.repos.ledger_repo import LedgerRepo
 from economy.repos.listing_repo import ListingRepo
 from economy.repos.market_member_repo import MarketMemberRepo
+from economy.repos.member_prefs_repo import MemberPrefsRepo
 from economy.repos.member_repo import MemberRepo
 from economy.repos.multiplier_repo import MultiplierRepo
 from economy.repos.settings_repo import SettingsRepo
@@ -42,8 +47,12 @@ class Services:
     listing_repo: ListingRepo
     members: MemberService
     gifts: GiftService
-    boosts: BoostService | None = None
-    events: EventService | None = None
+    boosts: BoostService
+    events: EventService
+    member_prefs: MemberPrefsService
+    challenge_repo: ChallengeRepo
+    challenges: ChallengeService
+    challenge_progress: ChallengeProgress
 
 
 def build_services(db: Database, clock: Clock) -> Services:
@@ -62,9 +71,14 @@ def build_services(db: Database, clock: Clock) -> Services:
                            members=members)
     marketplace = MarketplaceService(listing_repo, MarketMemberRepo(db, listing_repo), settings,
                                      clock, throttles=members)
-    gifts = GiftService(ledger, ledger_repo, member_repo, settings, clock)
-    return Services(db=db, clock=clock, ledger=ledger, settings=settings, activity=activity,
-                    ledger_repo=ledger_repo, multipliers=multipliers, escrow=escrow,
-                    trade_repo=trade_repo, marketplace=marketplace, listing_repo=listing_repo,
-                    members=members, gifts=gifts, boosts=boosts,
-                    events=EventService(EventRepo(db), ledger, settings, clock))
+    member_prefs = MemberPrefsService(MemberPrefsRepo(db), settings)
+    challenge_repo = ChallengeRepo(db)
+    challenges = ChallengeService(challenge_repo, ledger, settings, member_prefs, clock)
+    return Services(
+        db=db, clock=clock, ledger=ledger, settings=settings, activity=activity,
+        ledger_repo=ledger_repo, multipliers=multipliers, escrow=escrow, trade_repo=trade_repo,
+        marketplace=marketplace, listing_repo=listing_repo, members=members,
+        gifts=GiftService(ledger, ledger_repo, member_repo, settings, clock), boosts=boosts,
+        events=EventService(EventRepo(db), ledger, settings, clock), member_prefs=member_prefs,
+        challenge_repo=challenge_repo, challenges=challenges,
+        challenge_progress=ChallengeProgress(challenges, challenge_repo, settings, clock))

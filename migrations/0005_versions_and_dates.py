@@ -77,7 +77,7 @@ async def create_indexes(db) -> None:
     """Indexes of the abuse-limit collections (re-runnable)."""
     await db["member_prefs"].create_indexes([
         IndexModel([("guild_id", ASCENDING), ("user_id", ASCENDING)], unique=True,
-                   name="guild_user_unique")])
+                   name="guild_user")])
     await db["member_quotas"].create_indexes([
         IndexModel([("guild_id", ASCENDING), ("user_id", ASCENDING), ("bucket", ASCENDING)],
                    unique=True, name="guild_user_bucket_unique")])

@@ -118,5 +118,9 @@ class GemsCommunity:
         """A member writes in a channel (default #general)."""
         return await self.sb.say(self._member(who), channel or self.general, content)
 
+    async def react(self, who: str | Member, message: Any, emoji: str = "💎") -> bool:
+        """A member reacts to a message."""
+        return await self.sb.react(self._member(who), message, emoji)
+
     def _member(self, who: str | Member) -> Member:
         return self.members[who] if isinstance(who, str) else who

@@ -42,6 +42,7 @@ from .interactions import (
     OptionContext,
     SandboxError,
     _option_value,
+    _resolve_user,
     build_options,
     find_command,
     modal_submit_components,
@@ -616,6 +617,36 @@ class DiscordSandbox:
             await self.settle()
         return msg
 
+    async def react(
+        self, member: Member, message: Message, emoji: str = "💎", *, wait: bool = True
+    ) -> bool:
+        """A member adds a reaction to a message (MESSAGE_REACTION_ADD with their member object).
+
+        Like Discord, reacting twice with the same emoji changes nothing and dispatches nothing;
+        returns whether the reaction was new.
+        """
+        users = message.reactions.setdefault(emoji, set())
+        if member.user.id in users:
+            return False
+        users.add(member.user.id)
+        name, _, emoji_id = emoji.partition(":")
+        data: dict[str, Any] = {
+            "user_id": str(member.user.id),
+            "channel_id": str(message.channel_id),
+            "message_id": str(message.id),
+            "message_author_id": str(message.author.id),
+            "emoji": {"name": name, "id": emoji_id or None},
+            "burst": False,
+            "type": 0,
+        }
+        if message.guild_id is not None:
+            data["guild_id"] = str(message.guild_id)
+            data["member"] = member.payload()
+        self.world.emit("MESSAGE_REACTION_ADD", data, message.guild_id)
+        if wait:
+            await self.settle()
+        return True
+
     async def slash(
         self,
         actor: Member | User,
@@ -656,6 +687,95 @@ class DiscordSandbox:
             data["guild_id"] = str(guild.id)
         rec = self._send_interaction(APPLICATION_COMMAND, actor, chan, data)
         return await self._finish(rec, timeout)
+
+    async def voice(
+        self,
+        member: Member,
+        channel: Channel | None,
+        *,
+        self_deaf: bool = False,
+        self_mute: bool = False,
+        wait: bool = True,
+    ) -> None:
+        """A member joins (or moves to) a voice channel, or leaves voice with ``channel=None``.
+
+        Dispatches VOICE_STATE_UPDATE like Discord; the state is also part of GUILD_CREATE, so
+        a reconnecting bot sees who is already in voice.
+        """
+        guild = self.world.guild(member.guild_id)
+        if channel is not None:
+            if channel.guild_id != guild.id or channel.type not in (ChannelType.VOICE, 13):
+                raise SandboxError(f"#{channel.name} is not a voice channel of {guild.name}")
+            perms = guild.channel_permissions(member, channel)
+            if not perms & (1 << 20):  # CONNECT
+                raise SandboxError(f"{member.user.name} may not connect to #{channel.name}")
+        state: dict[str, Any] = {
+            "guild_id": str(guild.id),
+            "channel_id": str(channel.id) if channel else None,
+            "user_id": str(member.user.id),
+            "member": member.payload(),
+            "session_id": f"voice-{member.user.id}",
+            "deaf": False,
+            "mute": False,
+            "self_deaf": self_deaf,
+            "self_mute": self_mute,
+            "self_video": False,
+            "suppress": False,
+            "request_to_speak_timestamp": None,
+        }
+        if channel is None:
+            guild.voice_states.pop(member.user.id, None)
+        else:
+            guild.voice_states[member.user.id] = state
+        self.world.emit("VOICE_STATE_UPDATE", state, guild.id)
+        if wait:
+            await self.settle()
+
+    async def user_command(
+        self,
+        actor: Member,
+        name: str,
+        target: Member | User,
+        *,
+        in_channel: Channel | None = None,
+        timeout: float | None = None,
+    ) -> InteractionResult:
+        """Run a USER context-menu command (right-click a member > Apps > ``name``) on ``target``.
+
+        Sends an APPLICATION_COMMAND interaction with ``data.type`` 2, ``target_id`` and the
+        target in ``resolved``, as Discord does.
+        """
+        tree = self._require_tree()
+        guild, chan = self._where(actor, in_channel)
+        user_type = discord.AppCommandType.user
+        command = None
+        if guild is not None:
+            command = tree.get_command(name, guild=discord.Object(guild.id), type=user_type)
+        scoped = command is not None
+        command = command or tree.get_command(name, type=user_type)
+        if command is None:
+            known = sorted(c.name for c in tree.get_commands(type=user_type))
+            raise SandboxError(f"no user command {name!r}; the tree has {known}")
+        ctx = self._option_context(guild, chan)
+        target_id = _resolve_user(target, ctx)
+        data: dict[str, Any] = {
+            "id": str(self._context_command_id(name, guild.id if guild else None, 2)),
+            "name": name,
+            "type": 2,
+            "target_id": str(target_id),
+            "resolved": ctx.resolved,
+        }
+        if scoped and guild is not None:
+            data["guild_id"] = str(guild.id)
+        rec = self._send_interaction(APPLICATION_COMMAND, actor, chan, data)
+        return await self._finish(rec, timeout)
+
+    def _context_command_id(self, name: str, guild_id: int | None, kind: int) -> int:
+        for scope in (guild_id, None):
+            for cmd in self.server.commands.get(scope, []):
+                if cmd["name"] == name and cmd.get("type", 1) == kind:
+                    return int(cmd["id"])
+        return 2000 + kind + sum(map(ord, name))
 
     async def autocomplete(
         self,

@@ -423,7 +423,9 @@ def modal_submit_components(modal: dict[str, Any], values: dict[str, Any]) -> li
             used.add(key)
         value = values.get(key) if key is not None else None
         if node.get("type") == 4:
-            return {"type": 4, "custom_id": custom_id, "value": "" if value is None else str(value)}
+            text = "" if value is None else str(value)
+            _check_text_input(node, text)
+            return {"type": 4, "custom_id": custom_id, "value": text}
         picked = value if isinstance(value, list | tuple) else ([] if value is None else [value])
         return {"type": node["type"], "custom_id": custom_id, "values": [str(v) for v in picked]}
 
@@ -444,3 +446,13 @@ def modal_submit_components(modal: dict[str, Any], values: dict[str, Any]) -> li
     if unknown:
         raise SandboxError(f"modal {modal.get('title')!r} has no field(s) {sorted(unknown)}")
     return out
+
+
+def _check_text_input(node: dict[str, Any], text: str) -> None:
+    """Discord's client does not let a user submit a text input outside its limits."""
+    label = node.get("label") or node.get("custom_id")
+    required = node.get("required", True)
+    if not text and required:
+        raise SandboxError(f"text input {label!r} is required; Discord would not submit it empty")
+    if len(text) > node.get("max_length", 4000):
+        raise SandboxError(f"text input {label!r} allows at most {node.get('max_length', 4000)} characters")

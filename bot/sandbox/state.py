@@ -263,6 +263,8 @@ class Channel:
             rate_limit_per_user=0,
             topic=self.topic,
         )
+        if self.type in (ChannelType.VOICE, 13):  # voice and stage channels
+            data.update(bitrate=64000, user_limit=0, rtc_region=None, video_quality_mode=1)
         if self.is_thread:
             data.update(
                 owner_id=str(self.owner_id),
@@ -551,6 +553,8 @@ class Guild:
     members: dict[int, Member] = field(default_factory=dict)
     scheduled_events: dict[int, ScheduledEvent] = field(default_factory=dict)
     bot_role_id: int | None = None
+    #: user id -> voice state payload (members connected to a voice channel)
+    voice_states: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def everyone(self) -> Role:
@@ -657,7 +661,7 @@ class Guild:
             "members": [m.payload() for m in self.members.values()],
             "member_count": len(self.members),
             "presences": [],
-            "voice_states": [],
+            "voice_states": list(self.voice_states.values()),
             "stage_instances": [],
             "guild_scheduled_events": [e.payload() for e in self.scheduled_events.values()],
             "large": False,

@@ -1,0 +1,8 @@
+"""Member preferences: `/my timezone`."""
+
+from cogs.profile._cog import ProfileCog
+
+
+async def setup(bot) -> None:
+    """Register the cog."""
+    await bot.add_cog(ProfileCog(bot))

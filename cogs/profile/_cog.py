@@ -1,0 +1,42 @@
+"""/my: a member's own preferences (today: their time zone, used for their streak days)."""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from cogs._shared.interaction import guild_id_of, reply, services_of
+from economy.member_prefs import suggest_zones
+
+
+async def _zones(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+    return [app_commands.Choice(name=z, value=z) for z in suggest_zones(current)]
+
+
+class ProfileCog(commands.Cog):
+    """Member settings."""
+
+    my = app_commands.Group(name="my", description="Your own settings", guild_only=True)
+
+    def __init__(self, bot) -> None:
+        self.bot = bot
+
+    @my.command(name="timezone", description="Show or set your time zone (for your streak days)")
+    @app_commands.describe(zone="An IANA time zone like Europe/Paris, or `reset` for the server's")
+    @app_commands.autocomplete(zone=_zones)
+    async def timezone(self, interaction: discord.Interaction,
+                       zone: app_commands.Range[str, 1, 64] | None = None):
+        services, guild_id = services_of(interaction), guild_id_of(interaction)
+        prefs = services.member_prefs
+        if zone is None:
+            own = await prefs.own_zone(guild_id, interaction.user.id)
+            server = (await services.settings.get(guild_id)).timezone
+            text = (f"Your time zone is `{own}`." if own else
+                    f"You use the server's time zone (`{server}`). Set yours with `/my timezone Europe/Paris`.")
+            await reply(interaction, text, ephemeral=True)
+            return
+        stored = await prefs.set_zone(guild_id, interaction.user.id, zone)
+        text = (f"Your time zone is now `{stored}`; your challenge streak counts your days there."
+                if stored else "Your time zone now follows the server's.")
+        await reply(interaction, text, ephemeral=True)

@@ -1,0 +1,1 @@
+"""Daily challenges: pool, rotation, answers, progress, completions, streaks."""
