@@ -1,4 +1,5 @@
-"""Member preferences that several features read: today, the member's own time zone.
+"""Member preferences that several features read: the member's own time zone, and whether the
+bot may DM them (`/gems dms off` also refuses trade offers to them).
 
 `member_zone(guild_id, user_id)` is what any feature with "a member's day" asks; it falls back to
 the guild's zone when the member never set one.
@@ -73,3 +74,12 @@ class MemberPrefsService:
         zone = parse_zone(name)
         await self._repo.set_timezone(guild_id, user_id, zone.key)
         return zone.key
+
+    async def set_dms(self, guild_id: int, user_id: int, allowed: bool) -> None:
+        """Turn the bot's DMs (and trade offers to this member) on or off."""
+        await self._repo.set_dms(guild_id, user_id, allowed)
+
+    async def dms_allowed(self, guild_id: int, user_id: int) -> bool:
+        """False when the member turned DMs off with `/gems dms off`."""
+        doc = await self._repo.prefs(guild_id, user_id)
+        return bool(doc.get("dms", True)) if doc else True

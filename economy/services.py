@@ -66,12 +66,12 @@ def build_services(db: Database, clock: Clock) -> Services:
     trade_repo = TradeRepo(db)
     listing_repo = ListingRepo(db)
     member_repo = MemberRepo(db)
-    members = MemberService(member_repo, clock)
+    member_prefs = MemberPrefsService(MemberPrefsRepo(db), settings)
+    members = MemberService(member_repo, member_prefs, clock)
     escrow = EscrowService(trade_repo, ledger, settings, clock, listings=listing_repo,
                            members=members)
     marketplace = MarketplaceService(listing_repo, MarketMemberRepo(db, listing_repo), settings,
                                      clock, throttles=members)
-    member_prefs = MemberPrefsService(MemberPrefsRepo(db), settings)
     challenge_repo = ChallengeRepo(db)
     challenges = ChallengeService(challenge_repo, ledger, settings, member_prefs, clock)
     return Services(

@@ -156,10 +156,10 @@ async def test_offer_cooldown_and_cap_per_recipient(services, clock):
 
 
 async def test_members_with_dms_off_get_no_offers(services):
-    await services.members.set_dms(G, 9, False)
+    await services.member_prefs.set_dms(G, 9, False)
     with pytest.raises(NotPermitted, match="turned off trade offers"):
         await services.escrow.offer(G, 1, 9, 10, "a thing")
-    await services.members.set_dms(G, 9, True)
+    await services.member_prefs.set_dms(G, 9, True)
     await services.escrow.offer(G, 1, 9, 10, "a thing")
 
 

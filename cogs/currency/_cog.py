@@ -81,7 +81,7 @@ class CurrencyCog(commands.Cog):
     @app_commands.describe(setting="on: DMs and trade offers allowed; off: none")
     async def dms(self, interaction: discord.Interaction, setting: Literal["on", "off"]):
         services, guild_id = services_of(interaction), guild_id_of(interaction)
-        await services.members.set_dms(guild_id, interaction.user.id, setting == "on")
+        await services.member_prefs.set_dms(guild_id, interaction.user.id, setting == "on")
         text = ("You'll get DMs from the bot and members can offer you trades again."
                 if setting == "on" else
                 "Done: no more DMs from the bot in this server, and trade offers to you are "

@@ -6,7 +6,7 @@ from economy.repos.base import Database, Doc, find_first
 
 
 class MemberPrefsRepo:
-    """`member_prefs`: {guild_id, user_id, timezone}."""
+    """`member_prefs`: {guild_id, user_id, timezone, dms}."""
 
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -21,3 +21,8 @@ class MemberPrefsRepo:
         update = {"$set": {"timezone": zone}} if zone else {"$unset": {"timezone": ""}}
         await self._db.write(lambda: self._col.update_one(
             {"guild_id": guild_id, "user_id": user_id}, update, upsert=True))
+
+    async def set_dms(self, guild_id: int, user_id: int, allowed: bool) -> None:
+        """Store whether the bot may DM the member (and members may offer them trades)."""
+        await self._db.write(lambda: self._col.update_one(
+            {"guild_id": guild_id, "user_id": user_id}, {"$set": {"dms": allowed}}, upsert=True))

@@ -1,4 +1,4 @@
-"""Per-member preferences and guarded per-member counters (quotas, cooldowns, throttles)."""
+"""Guarded per-member counters: quotas, cooldowns and throttles (`member_quotas`)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from economy.repos.base import Database, Doc, find_first
 
 
 class MemberRepo:
-    """`member_prefs` {guild_id, user_id, dms} and `member_quotas` {guild_id, user_id, bucket}.
+    """`member_quotas` {guild_id, user_id, bucket, n | last_ms}.
 
     Quota writes are single guarded upserts: the limit is in the filter, so concurrent callers
     (or two bot processes) cannot overshoot it. When the filter does not match an existing
@@ -21,17 +21,7 @@ class MemberRepo:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self.prefs = db["member_prefs"]
         self.quotas = db["member_quotas"]
-
-    async def prefs_of(self, guild_id: int, user_id: int) -> Doc | None:
-        """A member's stored preferences, or None."""
-        return await find_first(self.prefs, {"guild_id": guild_id, "user_id": user_id})
-
-    async def set_pref(self, guild_id: int, user_id: int, key: str, value: Any) -> None:
-        """Store one preference."""
-        await self.db.write(lambda: self.prefs.update_one(
-            {"guild_id": guild_id, "user_id": user_id}, {"$set": {key: value}}, upsert=True))
 
     async def add_up_to(self, guild_id: int, user_id: int, bucket: str, amount: int, cap: int,
                         *, session: Any = None) -> bool:
