@@ -9,10 +9,12 @@ from economy.clock import Clock
 from economy.escrow import EscrowService
 from economy.ledger import LedgerService
 from economy.marketplace import MarketplaceService
+from economy.mentorship import MentorshipService
 from economy.repos.base import Database
 from economy.repos.ledger_repo import LedgerRepo
 from economy.repos.listing_repo import ListingRepo
 from economy.repos.market_member_repo import MarketMemberRepo
+from economy.repos.mentorship_repo import MentorshipRepo
 from economy.repos.multiplier_repo import MultiplierRepo
 from economy.repos.settings_repo import SettingsRepo
 from economy.repos.trade_repo import TradeRepo
@@ -34,6 +36,8 @@ class Services:
     trade_repo: TradeRepo
     marketplace: MarketplaceService
     listing_repo: ListingRepo
+    mentorship: MentorshipService
+    mentorship_repo: MentorshipRepo
 
 
 def build_services(db: Database, clock: Clock) -> Services:
@@ -48,6 +52,9 @@ def build_services(db: Database, clock: Clock) -> Services:
     escrow = EscrowService(trade_repo, ledger, settings, clock, listings=listing_repo)
     marketplace = MarketplaceService(listing_repo, MarketMemberRepo(db, listing_repo), settings,
                                      clock)
+    mentorship_repo = MentorshipRepo(db)
+    mentorship = MentorshipService(mentorship_repo, ledger, settings, trade_repo, clock)
     return Services(db=db, clock=clock, ledger=ledger, settings=settings, activity=activity,
                     ledger_repo=ledger_repo, multipliers=multipliers, escrow=escrow,
-                    trade_repo=trade_repo, marketplace=marketplace, listing_repo=listing_repo)
+                    trade_repo=trade_repo, marketplace=marketplace, listing_repo=listing_repo,
+                    mentorship=mentorship, mentorship_repo=mentorship_repo)

@@ -63,6 +63,19 @@ class GuildSettings(BaseModel):
     marketplace_categories: list[str] = Field(default_factory=list, description="Allowed categories, comma-separated (empty = the default set)")
     marketplace_usd: bool = Field(False, description="Allow prices in USD besides GEMS")
 
+    # --- mentorship
+    mentorship_skills: list[str] = Field(default_factory=list, description="Mentorship skills, comma-separated (empty = default set)")
+    mentorship_lead_role_id: int | None = Field(None, description="Role that approves mentors, runs rounds")
+    mentorship_channel_id: int | None = Field(None, description="Where mentorship threads open")
+    mentorship_queue_channel_id: int | None = Field(None, description="Mentor approval queue channel")
+    mentor_min_days: int = Field(0, ge=0, le=3650, description="Days in the server before mentoring")
+    mentor_min_trades: int = Field(0, ge=0, le=10_000, description="Completed trades before mentoring")
+    mentor_approval: bool = Field(False, description="New mentors need the lead's approval")
+    mentorship_proposal_hours: int = Field(48, ge=1, le=336, description="Hours to accept a proposed match")
+    mentorship_milestone_reward: int = Field(50, ge=0, le=1_000_000, description="GEMS per confirmed milestone (0 = off)")
+    mentorship_checkin_days: int = Field(7, ge=1, le=90, description="Silent days before a check-in reminder")
+    mentorship_rating_weeks: int = Field(4, ge=0, le=52, description="Weeks before a pair can rate each other")
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
@@ -93,6 +106,20 @@ class GuildSettings(BaseModel):
             raise ValueError("at most 25 categories")
         return names
 
+    @field_validator("mentorship_skills")
+    @classmethod
+    def _skill_names(cls, value: list[str]) -> list[str]:
+        names: list[str] = []
+        for raw in value:
+            name = " ".join(str(raw).lower().split())
+            if not re.fullmatch(r"[a-z0-9][a-z0-9 &+-]{0,30}", name):
+                raise ValueError(f"skill {name[:40]!r}: use 1-31 letters, digits, spaces or dashes")
+            if name not in names:
+                names.append(name)
+        if len(names) > 100:
+            raise ValueError("at most 100 skills")
+        return names
+
     @property
     def zone(self) -> ZoneInfo:
         """The guild's time zone."""
@@ -110,6 +137,9 @@ _ID_KEYS = {"admin_role_id", "moderator_role_id", "trade_channel_id", "dispute_c
             "marketplace_channel_id", "marketplace_queue_channel_id"}
 _STR_LIST_KEYS = {"marketplace_categories"}
 _NONE_WORDS = {"none", "off", "-", "clear", "null"}
+# --- mentorship
+_ID_KEYS |= {"mentorship_lead_role_id", "mentorship_channel_id", "mentorship_queue_channel_id"}
+_STR_LIST_KEYS |= {"mentorship_skills"}
 
 
 def describe(key: str) -> str:
