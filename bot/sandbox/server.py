@@ -264,6 +264,11 @@ class DiscordServer:
             ("PATCH", "/webhooks/{app_id}/{token}/messages/{message_id}", self.webhook_edit),
             ("DELETE", "/webhooks/{app_id}/{token}/messages/{message_id}", self.webhook_delete),
         ]
+        # Pins (added for mentorship goal cards).
+        routes += [
+            ("PUT", "/channels/{channel_id}/messages/pins/{message_id}", self.pin_message),
+            ("DELETE", "/channels/{channel_id}/messages/pins/{message_id}", self.unpin_message),
+        ]
         for method, path, handler in routes:
             r.add_route(method, a + path, handler)
         r.add_get(GATEWAY_PATH, self.gateway.handle)
@@ -418,6 +423,18 @@ class DiscordServer:
         """Delete a message."""
         msg = self.world.message(_int(request, "channel_id"), _int(request, "message_id"))
         self.world.delete_message(msg)
+        return no_content()
+
+    async def pin_message(self, request: web.Request) -> web.Response:
+        """Pin a message (204); Discord's permission and count limits apply."""
+        msg = self.world.message(_int(request, "channel_id"), _int(request, "message_id"))
+        self.world.set_pinned(msg, True)
+        return no_content()
+
+    async def unpin_message(self, request: web.Request) -> web.Response:
+        """Unpin a message (204)."""
+        msg = self.world.message(_int(request, "channel_id"), _int(request, "message_id"))
+        self.world.set_pinned(msg, False)
         return no_content()
 
     async def add_reaction(self, request: web.Request) -> web.Response:

@@ -1,0 +1,217 @@
+"""Mentorship end to end through the sandbox: register (bio form), apply, proposal DMs with
+buttons, private thread with a pinned goals card, goals rewarded once, end, rating window,
+the last-slot race by clicks, restart with pending proposals, the lead's queue, bad input."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from tests.e2e.conftest import balance
+
+pytestmark = pytest.mark.timeout(60)
+
+HOURS = "mon-fri 18-21"
+
+
+async def register(gc, who, skills="cad:4, casting:3", capacity=1, bio="Bench jeweller, 20 years"):
+    opened = await gc.slash(who, "mentor register", skills=skills, timezone="Europe/Paris",
+                            availability=HOURS, languages="English, French", capacity=capacity)
+    assert opened.modal is not None, opened.content
+    return await gc.sb.submit_modal(gc[who], opened, {"A short bio for mentees": bio})
+
+
+async def apply(gc, who, skills="cad:1", **extra):
+    return await gc.slash(who, "mentee apply", skills=skills, timezone="Europe/Paris",
+                          availability=HOURS, languages="fr", goals="Design my first ring",
+                          **extra)
+
+
+def proposal_dm(gc, who, number=None):
+    for msg in reversed(gc.sb.dms(gc[who])):
+        if msg.embeds and msg.embeds[0].title.startswith("Mentorship proposal #"):
+            if number is None or msg.embeds[0].title.endswith(f"#{number}"):
+                return msg
+    raise AssertionError(f"no proposal DM for {who}")
+
+
+def thread_of(gc, number):
+    for channel in gc.sb.world.channels.values():
+        if channel.is_thread and channel.name.startswith(f"Mentorship #{number} "):
+            return channel
+    raise AssertionError(f"no thread for mentorship {number}")
+
+
+def number_of(msg) -> int:
+    return int(msg.embeds[0].title.rsplit("#", 1)[1])
+
+
+async def mentorship_state(gc):
+    out = []
+    for name in ("mentors", "mentees", "mentorships", "mentor_goals", "mentor_ratings", "ledger",
+                 "accounts"):
+        out.append(sorted(map(repr, await gc.db[name].find({}, {"_id": 0}).to_list())))
+    return out
+
+
+async def test_full_flow_register_apply_accept_goal_reward_end_rate(gc):
+    done = await register(gc, "alice")
+    assert done.last.ephemeral and "You are a mentor now" in done.last.content
+    applied = await apply(gc, "bob")
+    assert applied.ephemeral and "Proposed: <@" in applied.content
+    assert "1 of 1 skill, 15 h/week overlap, both speak French" in applied.text
+    to_alice, to_bob = proposal_dm(gc, "alice"), proposal_dm(gc, "bob")
+    number = number_of(to_alice)
+    assert [b.label for b in to_alice.buttons] == ["Accept", "Decline"]
+
+    forged = await gc.click("carol", to_bob, "Accept")
+    assert forged.ephemeral and "someone else" in forged.content
+
+    first = await gc.click("alice", to_alice, "Accept")
+    assert "Accepted so far" in first.message.text and not first.message.buttons
+    assert any("accepted proposal" in m.content for m in gc.sb.dms(gc["bob"]))
+    await gc.click("bob", to_bob, "Accept")
+    thread = thread_of(gc, number)
+    assert thread.type == 12 and {gc["alice"].id, gc["bob"].id} <= thread.thread_members
+    pinned = gc.sb.pinned(thread)
+    assert len(pinned) == 1 and "goals" in pinned[0].embeds[0].title
+    assert any("started" in m.content for m in gc.sb.dms(gc["alice"]))
+
+    added = await gc.slash("alice", "mentor goal add", text="Model a band ring in CAD",
+                           in_channel=thread)
+    assert added.ephemeral and "Goal 1 added" in added.content
+    assert "Model a band ring in CAD" in gc.sb.pinned(thread)[0].text
+    own = await gc.slash("alice", "mentor goal done", number=1, in_channel=thread)
+    assert own.ephemeral and "can't confirm their own" in own.content
+    assert await balance(gc, "alice") == 0
+    confirmed = await gc.slash("bob", "mentor goal done", number=1, in_channel=thread)
+    assert confirmed.ephemeral and "earned 💎 50 GEMS" in confirmed.content
+    assert "✅" in gc.sb.pinned(thread)[0].text
+    again = await gc.slash("bob", "mentor goal done", number=1)
+    assert again.ephemeral and "already confirmed" in again.content
+    assert await balance(gc, "alice") == 50
+    listed = await gc.slash("bob", "mentor goal list")
+    assert "Model a band ring" in listed.text
+
+    early = await gc.slash("bob", "mentorship rate", stars=5, review="Great")
+    assert early.ephemeral and "Ratings open 4 weeks" in early.content
+    ended = await gc.slash("bob", "mentorship end", reason="completed", note="Learned a lot",
+                           in_channel=thread)
+    assert ended.ephemeral and "ended (completed)" in ended.content
+    assert thread.archived
+    assert any("ended this mentorship" in m.content for m in gc.sb.dms(gc["alice"]))
+    await gc.advance(days=28)
+    rated = await gc.slash("bob", "mentorship rate", stars=5, review="Patient and clear")
+    assert rated.ephemeral and "★★★★★" in rated.content
+    profile = await gc.slash("carol", "mentor profile", member=gc["alice"])
+    assert "★ 5.0 (1 rating) · 1 completed · 0 active" in profile.text
+    assert "Bench jeweller" in profile.text and "cad ★★★★" in profile.text
+
+
+async def test_bad_input_is_refused_and_changes_nothing(gc):
+    await register(gc, "alice")
+    applied = await apply(gc, "bob")
+    assert "Proposed" in applied.content
+    before = await mentorship_state(gc)
+    cases = [
+        (lambda: gc.slash("alice", "mentor register", skills="cad:3", timezone="Europe/Paris",
+                          availability=HOURS, languages="en", capacity=2), "already registered"),
+        (lambda: gc.slash("carol", "mentor register", skills="knitting:3", timezone="UTC",
+                          availability=HOURS, languages="en", capacity=2), "not a skill"),
+        (lambda: gc.slash("carol", "mentor register", skills="cad:3", timezone="UTC",
+                          availability=HOURS, languages="en", capacity=0), "1 to 10"),
+        (lambda: gc.slash("carol", "mentor register", skills="cad:3", timezone="UTC",
+                          availability=HOURS, languages="en", capacity=50), "1 to 10"),
+        (lambda: gc.slash("carol", "mentor register", skills="cad:3", timezone="UTC",
+                          availability="mon 21-18", languages="en", capacity=2),
+         "end must be after"),
+        (lambda: apply(gc, "carol", mentor=gc["carol"]), "own mentor"),
+        (lambda: apply(gc, "bob"), "already have an open application"),
+        (lambda: gc.slash("dave", "mentor goal add", text="Something"), "no active mentorship"),
+    ]
+    for run, expected in cases:
+        r = await run()
+        assert r.modal is None and r.ephemeral and expected in r.content, (expected, r.content)
+    someone_else = await gc.click("carol", proposal_dm(gc, "bob"), "Decline")
+    assert someone_else.ephemeral and "someone else" in someone_else.content
+    assert await mentorship_state(gc) == before
+    # An expired proposal cannot be accepted, even before the sweep ran.
+    gc.clock.advance(hours=49)
+    late = await gc.click("bob", proposal_dm(gc, "bob"), "Accept")
+    assert late.ephemeral and "no longer open" in late.content
+    assert await mentorship_state(gc) == before
+
+
+async def test_two_mentees_click_accept_for_the_last_slot_at_once(gc):
+    await register(gc, "alice", capacity=1)
+    await apply(gc, "bob")
+    await apply(gc, "carol")
+    bob_dm, carol_dm = proposal_dm(gc, "bob"), proposal_dm(gc, "carol")
+    for dm in (bob_dm, carol_dm):
+        await gc.click("alice", proposal_dm(gc, "alice", number_of(dm)), "Accept")
+    await asyncio.gather(gc.click("bob", bob_dm, "Accept"), gc.click("carol", carol_dm, "Accept"))
+    active = await gc.db["mentorships"].count_documents({"status": "active"})
+    lapsed = await gc.db["mentorships"].count_documents({"status": "lapsed"})
+    assert (active, lapsed) == (1, 1)
+    mentor = await gc.db["mentors"].find_one({"user_id": gc["alice"].id})
+    assert mentor["load"] == 1
+    losers = [who for who in ("bob", "carol")
+              if any("last place was just taken" in m.content for m in gc.sb.dms(gc[who]))]
+    assert len(losers) == 1
+
+
+async def test_pending_proposals_time_out_after_a_restart_and_the_next_is_proposed(gc):
+    await register(gc, "alice", skills="cad:3")
+    await register(gc, "dave", skills="cad:2")
+    await apply(gc, "bob")
+    first = proposal_dm(gc, "bob")
+    assert "<@" + str(gc["alice"].id) + ">" in first.embeds[0].description
+    await gc.restart_bot()
+    await gc.advance(hours=47)
+    assert proposal_dm(gc, "bob") is first
+    await gc.advance(hours=2)
+    assert any("expired" in m.content for m in gc.sb.dms(gc["alice"]))
+    second = proposal_dm(gc, "bob")
+    assert second is not first and str(gc["dave"].id) in second.embeds[0].description
+    await gc.advance(minutes=5)  # sweeping again does nothing twice
+    assert len([m for m in gc.sb.dms(gc["alice"]) if "expired" in m.content]) == 1
+    # The new proposal's buttons work on the restarted bot.
+    await gc.click("dave", proposal_dm(gc, "dave"), "Accept")
+    await gc.click("bob", second, "Accept")
+    assert thread_of(gc, number_of(second))
+
+
+async def test_lead_approval_queue_and_round(gc):
+    queue = gc.sb.create_channel(gc.guild, "mentor-queue")
+    await gc.sb.settle()
+    await gc.slash("admin", "settings set", key="mentorship_queue_channel_id", value=f"<#{queue.id}>")
+    await gc.slash("admin", "settings set", key="mentor_approval", value="yes")
+    await gc.slash("admin", "settings set", key="mentorship_lead_role_id",
+                   value=f"<@&{gc.mod_role.id}>")
+    done = await register(gc, "alice")
+    assert "waits for the mentorship lead" in done.last.content
+    posted = gc.sb.channel_messages(queue)[-1]
+    refused = await gc.click("bob", posted, "Approve")
+    assert refused.ephemeral and "Only the mentorship lead" in refused.content
+    await gc.click("mod", posted, "Approve")
+    assert "approved ✅" in posted.content and not posted.buttons
+    assert any("approved" in m.content for m in gc.sb.dms(gc["alice"]))
+    # Waiting applications are matched by a round.
+    await gc.slash("admin", "settings set", key="mentor_approval", value="no")
+    await gc.slash("alice", "mentor pause")
+    waiting = await apply(gc, "bob")
+    assert "No mentor with a free place" in waiting.content
+    await gc.slash("alice", "mentor resume")
+    denied = await gc.slash("bob", "mentorlead round")
+    assert denied.ephemeral and "Only the mentorship lead" in denied.last.content
+    r = await gc.slash("mod", "mentorlead round")
+    assert "1 proposal sent" in r.last.content
+    assert proposal_dm(gc, "bob")
+
+
+async def test_skill_and_zone_autocomplete(gc):
+    choices = await gc.sb.autocomplete(gc["alice"], "mentor register", "skills", "cad:3, sto")
+    assert [c["value"] for c in choices] == ["cad:3, stone setting", "cad:3, stone cutting"]
+    zones = await gc.sb.autocomplete(gc["alice"], "mentee apply", "timezone", "paris")
+    assert [c["value"] for c in zones] == ["Europe/Paris"]
