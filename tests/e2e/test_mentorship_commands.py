@@ -30,9 +30,10 @@ async def apply(gc, who, skills="cad:1", **extra):
 
 def proposal_dm(gc, who, number=None):
     for msg in reversed(gc.sb.dms(gc[who])):
-        if msg.embeds and msg.embeds[0].title.startswith("Mentorship proposal #"):
-            if number is None or msg.embeds[0].title.endswith(f"#{number}"):
-                return msg
+        title = msg.embeds[0].title if msg.embeds else ""
+        if title.startswith("Mentorship proposal #") and (
+                number is None or title.endswith(f"#{number}")):
+            return msg
     raise AssertionError(f"no proposal DM for {who}")
 
 
