@@ -49,6 +49,8 @@ MAX_GOALS = 20
 REVIEW_MAX = 300
 DAY_MS = 86_400_000
 END_REASONS = ("completed", "no longer needed", "not a good fit", "report")
+# Completed mentorships -> mentor level (each may grant a role: `mentor_level_roles`).
+MENTOR_LEVELS = ((1, "Mentor"), (5, "Senior mentor"), (20, "Master mentor"))
 
 
 class MentorshipUnavailable(GemsError):
@@ -153,6 +155,32 @@ class GoalResult:
 
     goal: Goal
     reward: int
+
+
+@dataclass(frozen=True)
+class EndResult:
+    """An ended mentorship, and the mentor level (1-3) this ending reached, if any."""
+
+    pairing: Pairing
+    reached_level: int | None = None
+
+
+@dataclass(frozen=True)
+class Spotlight:
+    """The top-rated mentor of a month, to be posted once."""
+
+    guild_id: int
+    month: str
+    user_id: int
+    average: float
+    ratings: int
+    channel_id: int
+
+
+def mentor_level(completed: int) -> tuple[int, str] | None:
+    """(level 1-3, name) for a number of completed mentorships, or None below the first."""
+    reached = [(i + 1, name) for i, (n, name) in enumerate(MENTOR_LEVELS) if completed >= n]
+    return reached[-1] if reached else None
 
 
 @dataclass
@@ -602,18 +630,60 @@ class MentorshipService:
         await self.touch(pairing)
         return GoalResult(Goal.model_validate({**doc, "status": "done"}), paid)
 
-    async def end(self, pairing: Pairing, user_id: int, reason: str, note: str | None) -> Pairing:
+    async def end(self, pairing: Pairing, user_id: int, reason: str, note: str | None
+                  ) -> EndResult:
         """Either side ends an active mentorship with a reason (`report` bars the pair for good
-        and tells the lead)."""
+        and tells the lead). A `completed` ending counts for the mentor's level."""
         if reason not in END_REASONS:
             raise InvalidInput(f"Pick a reason: {', '.join(END_REASONS)}.")
         note = clean_text(note, REVIEW_MAX, "note")
         fields = {"ended_ms": _ms(self._clock.now()), "ended_by": user_id, "end_reason": reason,
                   "end_note": note, "reported": reason == "report"}
-        if not await self._repo.end(await self._repo.pair(pairing.guild_id, pairing.mentorship_id),
-                                    fields=fields, completed=reason == "completed"):
+        completed = await self._repo.end(
+            await self._repo.pair(pairing.guild_id, pairing.mentorship_id), fields=fields,
+            completed=reason == "completed")
+        if completed is None:
             raise MentorshipUnavailable("This mentorship has already ended.")
-        return await self.get(pairing.guild_id, pairing.mentorship_id)
+        reached = None
+        if reason == "completed":
+            reached = next((i + 1 for i, (n, _) in enumerate(MENTOR_LEVELS) if n == completed),
+                           None)
+        return EndResult(await self.get(pairing.guild_id, pairing.mentorship_id), reached)
+
+    async def leaderboard(self, guild_id: int, *, limit: int = 10
+                          ) -> list[tuple[int, MentorSummary]]:
+        """Mentors with the most completed mentorships (then the best rated), with reputations."""
+        rows = []
+        for doc in await self._repo.top_mentors(guild_id, limit=limit * 3):
+            rows.append((doc["user_id"], await self.summary(guild_id, doc["user_id"])))
+        rows.sort(key=lambda r: (-r[1].completed, -(r[1].stars / r[1].ratings if r[1].ratings
+                                                      else 0), r[0]))
+        return rows[:limit]
+
+    async def spotlights(self) -> list[Spotlight]:
+        """The monthly mentor spotlight: once per guild and month (for the month before now),
+        the top-rated mentor of that month (ratings by mentees; at least one)."""
+        now = self._clock.now()
+        first = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        previous = (first - timedelta(days=1)).replace(day=1)
+        month = f"{previous:%Y-%m}"
+        found = []
+        for guild_id in await self._repo.guild_ids():
+            settings = await self._settings.get(guild_id)
+            if settings.mentorship_spotlight_channel_id is None:
+                continue
+            ratings = await self._repo.ratings_between(guild_id, "mentor", _ms(previous), _ms(first))
+            per: dict[int, list[int]] = {}
+            for r in ratings:
+                per.setdefault(r["ratee_id"], []).append(int(r["stars"]))
+            if not await self._repo.claim_once(f"{guild_id}:spotlight:{month}"):
+                continue
+            if per:
+                best = min(per.items(), key=lambda kv: (-sum(kv[1]) / len(kv[1]), -len(kv[1]),
+                                                        kv[0]))
+                found.append(Spotlight(guild_id, month, best[0], sum(best[1]) / len(best[1]),
+                                       len(best[1]), settings.mentorship_spotlight_channel_id))
+        return found
 
     async def rate(self, pairing: Pairing, user_id: int, stars: int, review: str | None) -> None:
         """Rate the other side once, from `mentorship_rating_weeks` after the start."""
@@ -635,7 +705,7 @@ class MentorshipService:
                 "guild_id": pairing.guild_id, "mentorship_id": pairing.mentorship_id,
                 "rater_id": user_id, "ratee_id": pairing.other(user_id),
                 "ratee_role": "mentor" if role == "mentee" else "mentee", "stars": stars,
-                "review": review, "at": self._clock.now()})
+                "review": review, "at": self._clock.now(), "at_ms": _ms(self._clock.now())})
         except DuplicateKeyError:
             raise InvalidInput("You already rated this mentorship.") from None
 

@@ -75,6 +75,8 @@ class GuildSettings(BaseModel):
     mentorship_milestone_reward: int = Field(50, ge=0, le=1_000_000, description="GEMS per confirmed milestone (0 = off)")
     mentorship_checkin_days: int = Field(7, ge=1, le=90, description="Silent days before a check-in reminder")
     mentorship_rating_weeks: int = Field(4, ge=0, le=52, description="Weeks before a pair can rate each other")
+    mentor_level_roles: list[int] = Field(default_factory=list, description="Roles for mentor levels 1/5/20 completed, in order")
+    mentorship_spotlight_channel_id: int | None = Field(None, description="Where the monthly mentor spotlight is posted")
 
     @field_validator("timezone")
     @classmethod
@@ -105,6 +107,13 @@ class GuildSettings(BaseModel):
         if len(names) > 25:
             raise ValueError("at most 25 categories")
         return names
+
+    @field_validator("mentor_level_roles")
+    @classmethod
+    def _three_levels(cls, value: list[int]) -> list[int]:
+        if len(value) > 3:
+            raise ValueError("give at most 3 roles (levels at 1, 5 and 20 completed mentorships)")
+        return value
 
     @field_validator("mentorship_skills")
     @classmethod
@@ -138,7 +147,9 @@ _ID_KEYS = {"admin_role_id", "moderator_role_id", "trade_channel_id", "dispute_c
 _STR_LIST_KEYS = {"marketplace_categories"}
 _NONE_WORDS = {"none", "off", "-", "clear", "null"}
 # --- mentorship
-_ID_KEYS |= {"mentorship_lead_role_id", "mentorship_channel_id", "mentorship_queue_channel_id"}
+_ID_KEYS |= {"mentorship_lead_role_id", "mentorship_channel_id", "mentorship_queue_channel_id",
+             "mentorship_spotlight_channel_id"}
+_ID_LIST_KEYS |= {"mentor_level_roles"}
 _STR_LIST_KEYS |= {"mentorship_skills"}
 
 

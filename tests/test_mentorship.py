@@ -187,8 +187,9 @@ async def test_goals_rewards_once_end_and_rating_window(services, clock):
         await ms.confirm_goal(pairing, 10, 1)
     with pytest.raises(InvalidInput, match="Ratings open 4 weeks"):
         await ms.rate(pairing, 10, 5, "great")
-    ended = await ms.end(pairing, 10, "completed", "Learned a lot")
-    assert ended.status == "ended"
+    result = await ms.end(pairing, 10, "completed", "Learned a lot")
+    ended = result.pairing
+    assert ended.status == "ended" and result.reached_level == 1
     with pytest.raises(MentorshipUnavailable):
         await ms.end(pairing, 1, "completed", None)
     mentor_after = await ms.mentor(G, 1)
@@ -255,3 +256,20 @@ async def test_pause_resume_leave(services):
     assert (await ms.set_mentor_state(G, 1, "leave")).status == "left"
     reg = await mentor(services, 1, capacity=2)  # may register anew
     assert reg.mentor.capacity == 2
+
+
+async def test_spotlight_once_with_two_processes(services, store, clock):
+    ms = services.mentorship
+    await services.settings.set(G, 0, "mentorship_spotlight_channel_id", "555")
+    await services.settings.set(G, 0, "mentorship_rating_weeks", "0")
+    for mentor_id, mentee_id, stars in ((1, 10, 4), (2, 11, 5)):
+        await mentor(services, mentor_id)
+        p = (await accept_both(ms, await apply(services, mentee_id))).pairing
+        await ms.rate(p, mentee_id, stars, None)
+    clock.advance(days=27)  # 2026-02-01
+    other = build_services(store.db, clock)
+    a, b = await asyncio.gather(ms.spotlights(), other.mentorship.spotlights())
+    spots = a + b
+    assert [(s.month, s.user_id, s.average, s.channel_id) for s in spots] == [
+        ("2026-01", 2, 5.0, 555)]
+    assert await ms.spotlights() == []

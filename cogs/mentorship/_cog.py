@@ -10,10 +10,10 @@ from discord import app_commands
 from discord.ext import commands
 
 from cogs._shared.interaction import guild_id_of, reply, safe_text, services_of
-from cogs.mentorship._render import card_embed, profile_embed, proposal_embed
+from cogs.mentorship._render import COLOUR, card_embed, profile_embed, proposal_embed
 from cogs.mentorship._views import BioModal, is_lead
 from economy.errors import InvalidInput
-from economy.mentorship import Pairing, skills_of
+from economy.mentorship import Pairing, mentor_level, skills_of
 
 _ZONES = sorted(available_timezones())
 Reason = Literal["completed", "no longer needed", "not a good fit", "report"]
@@ -177,10 +177,13 @@ class MentorshipCog(commands.Cog):
     async def end(self, interaction: discord.Interaction, reason: Reason,
                   note: str | None = None, mentorship: int | None = None):
         p = await self._pair(interaction, mentorship)
-        ended = await services_of(interaction).mentorship.end(p, interaction.user.id, reason, note)
+        result = await services_of(interaction).mentorship.end(p, interaction.user.id, reason,
+                                                               note)
         await reply(interaction, f"🏁 Mentorship #{p.mentorship_id} ended ({reason}).",
                     ephemeral=True)
-        await self.rooms.ended(ended, interaction.user.id)
+        await self.rooms.ended(result.pairing, interaction.user.id)
+        if result.reached_level:
+            await self.rooms.level_up(result.pairing, result.reached_level)
 
     @mentorship.command(name="rate", description="Rate the other side of your mentorship (1-5)")
     @app_commands.describe(stars="1 to 5", review="A short review (optional)",
@@ -201,6 +204,19 @@ class MentorshipCog(commands.Cog):
         lines = [f"#{d['mentorship_id']} · mentor <@{d['mentor_id']}> · mentee <@{d['mentee_id']}>"
                  f" · {d['status']}" for d in sorted(docs, key=lambda d: -d["mentorship_id"])[:20]]
         await reply(interaction, "\n".join(lines) or "You have no mentorships yet.", ephemeral=True)
+
+    @mentor.command(name="leaderboard", description="Mentors with the most completed mentorships")
+    async def leaderboard(self, interaction: discord.Interaction):
+        services, guild_id = services_of(interaction), guild_id_of(interaction)
+        rows = await services.mentorship.leaderboard(guild_id)
+        lines = []
+        for rank, (user_id, summary) in enumerate(rows, start=1):
+            level = mentor_level(summary.completed)
+            badge = f" · {level[1]}" if level else ""
+            lines.append(f"**{rank}.** <@{user_id}> — {summary.render()}{badge}")
+        embed = discord.Embed(title="🧑‍🏫 Mentor leaderboard", colour=COLOUR,
+                              description="\n".join(lines) or "No mentors yet.")
+        await reply(interaction, embed=embed)
 
     # --- /mentorlead --------------------------------------------------------------------------
     @lead.command(name="round", description="Match every waiting mentee with the best free mentors")

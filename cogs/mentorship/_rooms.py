@@ -13,7 +13,7 @@ import discord
 from cogs._shared.interaction import NO_PINGS, reply
 from cogs.mentorship._render import card_embed, proposal_embed, queue_text
 from cogs.mentorship._views import approval_view, proposal_view
-from economy.mentorship import Pairing, ResponseResult
+from economy.mentorship import MENTOR_LEVELS, Pairing, ResponseResult
 
 log = logging.getLogger(__name__)
 
@@ -158,6 +158,24 @@ class MentorshipRooms:
                 await queue.send(f"🚩 <@{by}> ended mentorship #{p.mentorship_id} with a report. "
                                  "The pair will not be matched again.", allowed_mentions=NO_PINGS)
 
+    async def level_up(self, p: Pairing, level: int) -> None:
+        """Congratulate a mentor who reached a level, and grant the level's role if set."""
+        settings = await self._services.settings.get(p.guild_id)
+        threshold, name = MENTOR_LEVELS[level - 1]
+        note = (f"🏅 <@{p.mentor_id}> completed {threshold} mentorship"
+                f"{'s' if threshold != 1 else ''} and is now a **{name}**!")
+        await self.post(p, note)
+        await self.dm(p.mentor_id, note)
+        roles = settings.mentor_level_roles
+        guild = self.bot.get_guild(p.guild_id)
+        member = guild.get_member(p.mentor_id) if guild else None
+        if member is not None and len(roles) >= level:
+            try:
+                await member.add_roles(discord.Object(id=roles[level - 1]),
+                                       reason=f"Mentor level: {name}")
+            except discord.HTTPException:
+                log.warning("could not grant the mentor level role in guild %s", p.guild_id)
+
     async def is_room(self, guild_id: int, thread_id: int) -> bool:
         """Whether a thread is a mentorship room (cached per process)."""
         if thread_id not in self._threads:
@@ -178,7 +196,17 @@ class MentorshipRooms:
         for p in report.checkins:
             await self.post(p, f"👋 Check-in: it has been quiet here for a while, <@{p.mentor_id}> "
                             f"and <@{p.mentee_id}>. How are your goals going?")
-        return len(report.expired) + len(report.proposed) + len(report.checkins)
+        spotlights = await self._services.mentorship.spotlights()
+        for spot in spotlights:
+            channel = await self._channel(spot.channel_id)
+            if channel is not None:
+                await channel.send(
+                    f"🌟 Mentor spotlight for {spot.month}: <@{spot.user_id}>, rated "
+                    f"★ {spot.average:.1f} by {spot.ratings} mentee"
+                    f"{'s' if spot.ratings != 1 else ''} this month. Thank you!",
+                    allowed_mentions=NO_PINGS)
+        return (len(report.expired) + len(report.proposed) + len(report.checkins)
+                + len(spotlights))
 
     # --- low level ----------------------------------------------------------------------------
     async def dm(self, user_id: int, text: str, **kwargs: Any) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo.errors import DuplicateKeyError
 
 from economy.repos.base import Database, Doc, count, find_docs, find_first
 
@@ -192,30 +193,34 @@ class MentorshipRepo:
         except StateChanged:
             return False
 
-    async def end(self, pair: Doc, *, fields: Doc, completed: bool) -> bool:
-        """End an active mentorship: free the mentor's slot, close the application; True if applied."""
+    async def end(self, pair: Doc, *, fields: Doc, completed: bool) -> int | None:
+        """End an active mentorship: free the mentor's slot, close the application.
+
+        Returns the mentor's completed count after this end (None when the mentorship was not
+        active any more), so the level a mentor reaches is seen by exactly one ending.
+        """
         g = pair["guild_id"]
 
-        async def work(session: Any) -> bool:
+        async def work(session: Any) -> int:
             result = await self.pairs.update_one(
                 {"guild_id": g, "mentorship_id": pair["mentorship_id"], "status": "active"},
                 {"$set": {"status": "ended", **fields}, "$inc": {"version": 1}}, session=session)
             if result.modified_count != 1:
                 raise StateChanged
-            await self.mentors.update_one(
+            mentor = await self.mentors.find_one_and_update(
                 {"guild_id": g, "user_id": pair["mentor_id"], "load": {"$gt": 0}},
                 {"$inc": {"load": -1, "completed": 1 if completed else 0, "version": 1}},
-                session=session)
+                return_document=ReturnDocument.AFTER, session=session)
             await self.mentees.update_one(
                 {"guild_id": g, "user_id": pair["mentee_id"], "status": "matched",
                  "mentorship_id": pair["mentorship_id"]},
                 {"$set": {"status": "closed"}, "$inc": {"version": 1}}, session=session)
-            return True
+            return int((mentor or {}).get("completed", 0))
 
         try:
             return await self.db.transaction(work)
         except StateChanged:
-            return False
+            return None
 
     async def set_pair_fields(self, guild_id: int, mentorship_id: int, *, guard: Doc,
                               fields: Doc) -> bool:
@@ -257,6 +262,27 @@ class MentorshipRepo:
     async def add_rating(self, doc: Doc) -> None:
         """Store a rating (DuplicateKeyError on a second one by the same rater)."""
         await self.db.write(lambda: self.ratings.insert_one(doc))
+
+    async def ratings_between(self, guild_id: int, role: str, start_ms: int, end_ms: int
+                              ) -> list[Doc]:
+        """Ratings received in `role` within [start_ms, end_ms)."""
+        return await find_docs(self.ratings, {"guild_id": guild_id, "ratee_role": role,
+                                              "at_ms": {"$gte": start_ms, "$lt": end_ms}})
+
+    async def top_mentors(self, guild_id: int, *, limit: int) -> list[Doc]:
+        """Mentors (active or paused) with the most completed mentorships."""
+        return await find_docs(self.mentors, {"guild_id": guild_id,
+                                              "status": {"$in": ["active", "paused"]}},
+                               sort={"completed": DESCENDING, "user_id": ASCENDING}, limit=limit)
+
+    async def claim_once(self, key: str) -> bool:
+        """Claim a run-once marker (`{guild}:spotlight:2026-01`); True for the one caller that
+        created it (a unique _id, so two processes cannot both claim it)."""
+        try:
+            await self.db.write(lambda: self.counters.insert_one({"_id": key, "claimed": True}))
+        except DuplicateKeyError:
+            return False
+        return True
 
     async def rating_summary(self, guild_id: int, user_id: int, role: str) -> tuple[int, int]:
         """(ratings, stars) a member received in `role` ('mentor' or 'mentee')."""

@@ -216,3 +216,54 @@ async def test_skill_and_zone_autocomplete(gc):
     assert [c["value"] for c in choices] == ["cad:3, stone setting", "cad:3, stone cutting"]
     zones = await gc.sb.autocomplete(gc["alice"], "mentee apply", "timezone", "paris")
     assert [c["value"] for c in zones] == ["Europe/Paris"]
+
+
+async def test_levels_roles_leaderboard_and_monthly_spotlight_once(gc):
+    role = gc.sb.create_role(gc.guild, "Mentor")
+    spot = gc.sb.create_channel(gc.guild, "spotlight")
+    await gc.sb.settle()
+    for key, value in (("mentor_level_roles", f"<@&{role.id}>"), ("mentorship_rating_weeks", "0"),
+                       ("mentorship_spotlight_channel_id", f"<#{spot.id}>")):
+        r = await gc.slash("admin", "settings set", key=key, value=value)
+        assert "→" in r.content, r.content
+    await register(gc, "alice")
+    await apply(gc, "bob")
+    await gc.click("alice", proposal_dm(gc, "alice"), "Accept")
+    await gc.click("bob", proposal_dm(gc, "bob"), "Accept")
+    await gc.slash("bob", "mentorship end", reason="completed")
+    assert role.id in gc.sb.member(gc.guild, gc["alice"]).roles
+    assert any("is now a **Mentor**" in m.content for m in gc.sb.dms(gc["alice"]))
+    await gc.slash("bob", "mentorship rate", stars=4, review="Helpful")
+    board = await gc.slash("carol", "mentor leaderboard")
+    assert "★ 4.0 (1 rating) · 1 completed · 0 active · Mentor" in board.text
+    assert not board.ephemeral and board.message.allowed_mentions == {"parse": []}
+    # January's spotlight is posted once, on the first sweep in February, even after a restart.
+    await gc.advance(days=10)
+    assert not gc.sb.channel_messages(spot)
+    await gc.advance(days=17)  # 2026-02-01
+    posted = [m for m in gc.sb.channel_messages(spot) if "spotlight for 2026-01" in m.content]
+    assert len(posted) == 1 and str(gc["alice"].id) in posted[0].content
+    await gc.restart_bot()
+    await gc.advance(hours=1)
+    assert len(gc.sb.channel_messages(spot)) == 1
+
+
+async def test_checkin_reminder_after_silence_and_chat_counts_as_activity(gc):
+    await register(gc, "alice")
+    await apply(gc, "bob")
+    number = number_of(proposal_dm(gc, "bob"))
+    await gc.click("alice", proposal_dm(gc, "alice"), "Accept")
+    await gc.click("bob", proposal_dm(gc, "bob"), "Accept")
+    thread = thread_of(gc, number)
+
+    def reminders():
+        return [m for m in gc.sb.channel_messages(thread) if "Check-in" in m.content]
+
+    await gc.advance(days=5)
+    await gc.say("bob", "I finished the first sketch!", channel=thread)
+    await gc.advance(days=5)
+    assert reminders() == []  # the chat two days ago pushed the reminder back
+    await gc.advance(days=2, minutes=1)
+    assert len(reminders()) == 1
+    await gc.advance(minutes=5)
+    assert len(reminders()) == 1
