@@ -29,6 +29,7 @@ from economy.mentorship_match import (
     PairScore,
     check_zone,
     global_assignment,
+    normalize_skill,
     parse_availability,
     parse_languages,
     parse_skill_levels,
@@ -332,6 +333,33 @@ class MentorshipService:
         doc = await self._repo.mentor(guild_id, user_id) or {}
         return MentorSummary(n, stars, int(doc.get("completed", 0)), int(doc.get("load", 0)))
 
+    async def verify_skill(self, guild_id: int, actor_id: int, user_id: int, skill: str,
+                           level: int, *, is_lead: bool) -> str:
+        """A mentor (up to their own level in that skill) or the lead verifies a member's skill
+        level. Verified levels replace self-declared ones in matching and show on profiles."""
+        settings = await self._settings.get(guild_id)
+        name = normalize_skill(skill, skills_of(settings))
+        if isinstance(level, bool) or not isinstance(level, int) or not 1 <= level <= 5:
+            raise InvalidInput("The verified level must be from 1 to 5.")
+        if actor_id == user_id:
+            raise InvalidInput("You can't verify your own skills; ask a mentor or the lead.")
+        if not is_lead:
+            doc = await self._repo.mentor(guild_id, actor_id)
+            own = next((int(s["level"]) for s in (doc or {}).get("skills", [])
+                        if s["skill"] == name), 0)
+            if not doc or doc["status"] not in ("active", "paused") or not own:
+                raise NotPermitted(f"Only mentors of {name} or the mentorship lead can verify it.")
+            if level > own:
+                raise NotPermitted(f"You can verify {name} up to your own level ({own}).")
+        await self._repo.verify_skill({"guild_id": guild_id, "user_id": user_id, "skill": name,
+                                       "level": level, "verified_by": actor_id,
+                                       "at_ms": _ms(self._clock.now())})
+        return name
+
+    async def verified(self, guild_id: int, user_id: int) -> dict[str, int]:
+        """A member's verified skill levels."""
+        return (await self._repo.verified_levels(guild_id, [user_id])).get(user_id, {})
+
     # --- applications and proposals ----------------------------------------------------------
     async def apply(self, guild_id: int, user_id: int, *, wanted: str, zone: str,
                     availability: str, languages: str, goals: str | None,
@@ -403,7 +431,7 @@ class MentorshipService:
         now = self._clock.now()
         mentors, pending = await self._mentor_profiles(guild_id, now)
         excluded = await self._excluded(guild_id, mentee_id)
-        mentee = _mentee_profile(app, now)
+        mentee = _mentee_profile(app, now, await self.verified(guild_id, mentee_id))
         ranked = ranked_mentors(mentee, mentors, excluded)
         if not ranked:
             return None
@@ -424,7 +452,8 @@ class MentorshipService:
         free = [MentorProfile(m.user_id, m.skills, m.mask, m.languages,
                               m.free_slots - pending.get(m.user_id, 0)) for m in mentors]
         apps = [a for a in await self._repo.mentees_in(guild_id, "open") if not a.get("proposal_id")]
-        mentees = [_mentee_profile(a, now) for a in apps]
+        verified = await self._repo.verified_levels(guild_id)
+        mentees = [_mentee_profile(a, now, verified.get(a["user_id"])) for a in apps]
         excluded: set[tuple[int, int]] = set()
         for doc in await self._all_pairs(guild_id):
             if doc["status"] != "lapsed":
@@ -448,8 +477,11 @@ class MentorshipService:
     async def _mentor_profiles(self, guild_id: int, now: datetime
                                ) -> tuple[list[MentorProfile], dict[int, int]]:
         docs = await self._repo.mentors_in(guild_id, "active")
+        verified = await self._repo.verified_levels(guild_id)
         mentors = [MentorProfile(
-            d["user_id"], {s["skill"]: int(s["level"]) for s in d["skills"]},
+            d["user_id"], {**{s["skill"]: int(s["level"]) for s in d["skills"]},
+                           **{k: v for k, v in verified.get(d["user_id"], {}).items()
+                              if any(s["skill"] == k for s in d["skills"])}},
             utc_mask(d["availability"], d["zone"], now), tuple(d["languages"]),
             int(d["capacity"]) - int(d.get("load", 0))) for d in docs]
         pending: dict[int, int] = {}
@@ -751,8 +783,12 @@ class MentorshipService:
         return report
 
 
-def _mentee_profile(doc: Doc, now: datetime) -> MenteeProfile:
-    return MenteeProfile(doc["user_id"], tuple((w["skill"], int(w["level"])) for w in doc["wanted"]),
+def _mentee_profile(doc: Doc, now: datetime, verified: dict[str, int] | None = None
+                    ) -> MenteeProfile:
+    """Matching's view of an application; a verified level replaces the declared one."""
+    verified = verified or {}
+    return MenteeProfile(doc["user_id"], tuple((w["skill"], verified.get(w["skill"], int(w["level"])))
+                                               for w in doc["wanted"]),
                          utc_mask(doc["availability"], doc["zone"], now), tuple(doc["languages"]))
 
 

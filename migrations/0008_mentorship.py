@@ -31,3 +31,6 @@ async def up(db) -> None:
         _ix("guild_id", "mentorship_id", "rater_id", name="guild_pair_rater_unique", unique=True),
         _ix("guild_id", "ratee_id", name="guild_ratee"),
     ])
+    await db["skill_verifications"].create_indexes([
+        _ix("guild_id", "user_id", "skill", name="guild_user_skill_unique", unique=True),
+    ])

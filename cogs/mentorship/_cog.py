@@ -45,6 +45,7 @@ class MentorshipCog(commands.Cog):
     mentee = app_commands.Group(name="mentee", description="Find a mentor", guild_only=True)
     mentorship = app_commands.Group(name="mentorship", description="Your mentorships",
                                     guild_only=True)
+    skill = app_commands.Group(name="skill", description="Skill verification", guild_only=True)
     lead = app_commands.Group(name="mentorlead", description="Mentorship lead tools",
                               guild_only=True,
                               default_permissions=discord.Permissions(manage_guild=True))
@@ -82,8 +83,9 @@ class MentorshipCog(commands.Cog):
         target = member or interaction.user
         profile = await services.mentorship.mentor(guild_id, target.id)
         summary = await services.mentorship.summary(guild_id, target.id)
+        verified = await services.mentorship.verified(guild_id, target.id)
         await reply(interaction, embed=profile_embed(safe_text(target.display_name, limit=64),
-                                                     profile, summary), ephemeral=True)
+                                                     profile, summary, verified), ephemeral=True)
 
     @mentor.command(name="pause", description="Stop getting new mentees for now")
     async def pause(self, interaction: discord.Interaction):
@@ -217,6 +219,27 @@ class MentorshipCog(commands.Cog):
         embed = discord.Embed(title="🧑‍🏫 Mentor leaderboard", colour=COLOUR,
                               description="\n".join(lines) or "No mentors yet.")
         await reply(interaction, embed=embed)
+
+    # --- /skill ---------------------------------------------------------------------------------
+    @skill.command(name="verify", description="Mentors/lead: confirm a member's level in a skill")
+    @app_commands.describe(member="Whose skill", skill="The skill", level="The level you saw (1-5)")
+    async def verify(self, interaction: discord.Interaction, member: discord.Member, skill: str,
+                     level: int):
+        services, guild_id = services_of(interaction), guild_id_of(interaction)
+        settings = await services.settings.get(guild_id)
+        name = await services.mentorship.verify_skill(
+            guild_id, interaction.user.id, member.id, skill, level,
+            is_lead=is_lead(interaction.user, settings))
+        await reply(interaction, f"✔ Verified: <@{member.id}> — {name} {'★' * level}.",
+                    ephemeral=True)
+        await self.rooms.dm(member.id, f"✔ <@{interaction.user.id}> verified your {name} skill "
+                            f"at level {level}.")
+
+    @verify.autocomplete("skill")
+    async def _one_skill(self, interaction: discord.Interaction, current: str):
+        settings = await services_of(interaction).settings.get(guild_id_of(interaction))
+        return [app_commands.Choice(name=s, value=s) for s in skills_of(settings)
+                if current.lower() in s][:25]
 
     # --- /mentorlead --------------------------------------------------------------------------
     @lead.command(name="round", description="Match every waiting mentee with the best free mentors")

@@ -58,11 +58,15 @@ def card_embed(p: Pairing, goals: list[Goal], settings_money) -> discord.Embed:
     return embed
 
 
-def profile_embed(name: str, mentor: Mentor, summary: MentorSummary) -> discord.Embed:
-    """A mentor's profile."""
+def profile_embed(name: str, mentor: Mentor, summary: MentorSummary,
+                  verified: dict[str, int] | None = None) -> discord.Embed:
+    """A mentor's profile (✔ marks skills a mentor or the lead verified, with that level)."""
+    verified = verified or {}
     embed = discord.Embed(title=f"Mentor · {name}", colour=COLOUR,
                           description=safe_text(mentor.bio, limit=500) or None)
-    skills = ", ".join(f"{s['skill']} {'★' * int(s['level'])}" for s in mentor.skills)
+    skills = ", ".join(
+        f"{s['skill']} {'★' * verified.get(s['skill'], int(s['level']))}"
+        + (" ✔" if s["skill"] in verified else "") for s in mentor.skills)
     embed.add_field(name="Skills", value=skills[:1024], inline=False)
     embed.add_field(name="Time zone", value=mentor.zone)
     embed.add_field(name="Languages", value=", ".join(mentor.languages))

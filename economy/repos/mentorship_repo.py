@@ -33,6 +33,7 @@ class MentorshipRepo:
         self.goals = db["mentor_goals"]
         self.ratings = db["mentor_ratings"]
         self.counters = db["counters"]
+        self.verified = db["skill_verifications"]
 
     async def next_id(self, key: str) -> int:
         """Allocate the next number of a per-guild sequence (`{guild}:mentorships`, ...)."""
@@ -289,3 +290,23 @@ class MentorshipRepo:
         docs = await find_docs(self.ratings, {"guild_id": guild_id, "ratee_id": user_id,
                                               "ratee_role": role})
         return len(docs), sum(int(d["stars"]) for d in docs)
+
+    # --- skill verification -------------------------------------------------------------------
+    async def verify_skill(self, doc: Doc) -> None:
+        """Store (or replace) the verified level of one member's skill."""
+        await self.db.write(lambda: self.verified.update_one(
+            {"guild_id": doc["guild_id"], "user_id": doc["user_id"], "skill": doc["skill"]},
+            {"$set": doc}, upsert=True))
+
+    async def verified_levels(self, guild_id: int, user_ids: list[int] | None = None
+                              ) -> dict[int, dict[str, int]]:
+        """{user: {skill: verified level}} for the guild (or for some members)."""
+        match: Doc = {"guild_id": guild_id}
+        if user_ids is not None:
+            if not user_ids:
+                return {}
+            match["user_id"] = user_ids[0] if len(user_ids) == 1 else {"$in": user_ids}
+        found: dict[int, dict[str, int]] = {}
+        for doc in await find_docs(self.verified, match):
+            found.setdefault(doc["user_id"], {})[doc["skill"]] = int(doc["level"])
+        return found

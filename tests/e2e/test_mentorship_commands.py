@@ -267,3 +267,32 @@ async def test_checkin_reminder_after_silence_and_chat_counts_as_activity(gc):
     assert len(reminders()) == 1
     await gc.advance(minutes=5)
     assert len(reminders()) == 1
+
+
+async def test_skill_verification_rules_profile_and_matching(gc):
+    await register(gc, "alice", skills="cad:4")
+    await register(gc, "dave", skills="cad:3")
+    before = await mentorship_state(gc)
+    for who, options, expected in [
+        ("alice", {"member": gc["alice"], "skill": "cad", "level": 3}, "your own skills"),
+        ("alice", {"member": gc["bob"], "skill": "knitting", "level": 3}, "not a skill"),
+        ("alice", {"member": gc["bob"], "skill": "cad", "level": 6}, "from 1 to 5"),
+        ("alice", {"member": gc["bob"], "skill": "cad", "level": 5}, "up to your own level (4)"),
+        ("alice", {"member": gc["bob"], "skill": "casting", "level": 2}, "Only mentors of casting"),
+        ("carol", {"member": gc["bob"], "skill": "cad", "level": 1}, "Only mentors of cad"),
+    ]:
+        r = await gc.slash(who, "skill verify", **options)
+        assert r.ephemeral and expected in r.content, (expected, r.content)
+    assert await mentorship_state(gc) == before
+    # dave claims cad 3; alice verifies him at 2. Bob says he is at level 0 but is verified at 1.
+    ok = await gc.slash("alice", "skill verify", member=gc["dave"], skill="cad", level=2)
+    assert ok.ephemeral and "Verified" in ok.content
+    await gc.slash("admin", "settings set", key="mentorship_lead_role_id", value=f"<@&{gc.mod_role.id}>")
+    lead = await gc.slash("mod", "skill verify", member=gc["bob"], skill="cad", level=1)
+    assert "Verified" in lead.content
+    profile = await gc.slash("bob", "mentor profile", member=gc["dave"])
+    assert "cad ★★ ✔" in profile.text
+    applied = await apply(gc, "bob", skills="cad:0")
+    # Declared, dave (gap 3: 0.9) would beat alice (gap 4: 0.6). Verified: bob 1, dave 2
+    # (gap 1: 0.7), alice 4 (gap 3: 0.9) -> alice is proposed.
+    assert str(gc["alice"].id) in applied.content
