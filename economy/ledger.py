@@ -132,15 +132,19 @@ class LedgerService:
 
     async def earn(
         self, guild_id: int, user_id: int, base_amount: int, *, key: str, kind: str = "earn",
-        ref: str | None = None,
+        ref: str | None = None, also: Callable[[Any], Awaitable[None]] | None = None,
     ) -> Movement:
-        """Credit earned GEMS, multiplied by the multipliers active now."""
+        """Credit earned GEMS, multiplied by the multipliers active now.
+
+        `also(session)` runs in the same transaction (a guarded "done" transition of what the
+        reward is for); it raises a GemsError to abort everything.
+        """
         if kind not in MINT_KINDS:
             raise ValueError(f"{kind!r} is not an earning kind")
         base_amount = check_amount(base_amount)
         amount, pct = await self._multiplied(guild_id, base_amount, kind)
         legs = [_Leg(user_id, amount, kind, mint=True, multiplier_pct=pct)]
-        return await self._apply(guild_id, kind, key, legs, ref=ref)
+        return await self._apply(guild_id, kind, key, legs, ref=ref, also=also)
 
     async def earn_batch(self, guild_id: int, base_amounts: dict[int, int], *, batch_key: str) -> int:
         """Credit coalesced activity earnings for many members in one transaction.

@@ -636,8 +636,7 @@ class MentorshipService:
     async def confirm_goal(self, pairing: Pairing, user_id: int, goal_no: int) -> GoalResult:
         """The mentee confirms a milestone; the mentor earns the reward once per milestone.
 
-        The reward's idempotency key is the milestone, so a double click or two processes pay
-        once; paying comes before marking done, so a crash in between is healed by a retry.
+        Paying and marking the goal done are one transaction keyed by the milestone.
         """
         if pairing.role_of(user_id) != "mentee":
             raise NotPermitted("Only the mentee confirms a milestone: a mentor can't confirm "
@@ -649,16 +648,29 @@ class MentorshipService:
             raise MentorshipUnavailable(f"Goal {goal_no} is already confirmed.")
         settings = await self._settings.get(pairing.guild_id)
         reward = settings.mentorship_milestone_reward
+        now_ms = _ms(self._clock.now())
+        taken = MentorshipUnavailable(f"Goal {goal_no} is already confirmed.")
+
+        async def mark_done(session: Any) -> None:
+            if not await self._repo.complete_goal(pairing.guild_id, pairing.mentorship_id,
+                                                  goal_no, by=user_id, now_ms=now_ms,
+                                                  session=session):
+                raise taken
+
         paid = 0
         if reward > 0:
+            # The reward and the guarded open -> done transition commit together, under a key
+            # per milestone: a double click or two processes pay once.
             movement = await self._ledger.earn(
                 pairing.guild_id, pairing.mentor_id, reward, kind="reward",
                 key=f"mentor-goal:{pairing.mentorship_id}:{goal_no}",
-                ref=f"mentorship:{pairing.mentorship_id}")
+                ref=f"mentorship:{pairing.mentorship_id}", also=mark_done)
+            if movement.replayed:
+                raise taken
             paid = sum(e.delta for e in movement.entries)
-        if not await self._repo.complete_goal(pairing.guild_id, pairing.mentorship_id, goal_no,
-                                              by=user_id, now_ms=_ms(self._clock.now())):
-            raise MentorshipUnavailable(f"Goal {goal_no} is already confirmed.")
+        elif not await self._repo.complete_goal(pairing.guild_id, pairing.mentorship_id, goal_no,
+                                                by=user_id, now_ms=now_ms):
+            raise taken
         await self.touch(pairing)
         return GoalResult(Goal.model_validate({**doc, "status": "done"}), paid)
 

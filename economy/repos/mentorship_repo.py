@@ -246,12 +246,15 @@ class MentorshipRepo:
                                              "goal_no": goal_no})
 
     async def complete_goal(self, guild_id: int, mentorship_id: int, goal_no: int, *,
-                            by: int, now_ms: int) -> bool:
-        """open -> done; True if this call did it."""
-        result = await self.db.write(lambda: self.goals.update_one(
-            {"guild_id": guild_id, "mentorship_id": mentorship_id, "goal_no": goal_no,
-             "status": "open"},
-            {"$set": {"status": "done", "done_by": by, "done_ms": now_ms}}))
+                            by: int, now_ms: int, session: Any = None) -> bool:
+        """open -> done (inside the caller's transaction when given a session); True if applied."""
+        update = {"$set": {"status": "done", "done_by": by, "done_ms": now_ms}}
+        guard = {"guild_id": guild_id, "mentorship_id": mentorship_id, "goal_no": goal_no,
+                 "status": "open"}
+        if session is not None:
+            result = await self.goals.update_one(guard, update, session=session)
+        else:
+            result = await self.db.write(lambda: self.goals.update_one(guard, update))
         return result.modified_count == 1
 
     async def done_goals(self, guild_id: int, mentorship_id: int) -> int:
