@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from economy.activity import ActivityService
 from economy.clock import Clock
 from economy.escrow import EscrowService
+from economy.guides import GuideService
 from economy.ledger import LedgerService
 from economy.marketplace import MarketplaceService
 from economy.mentorship import MentorshipService
 from economy.repos.base import Database
+from economy.repos.guide_repo import GuideRepo
 from economy.repos.ledger_repo import LedgerRepo
 from economy.repos.listing_repo import ListingRepo
 from economy.repos.market_member_repo import MarketMemberRepo
@@ -38,6 +40,7 @@ class Services:
     listing_repo: ListingRepo
     mentorship: MentorshipService
     mentorship_repo: MentorshipRepo
+    guides: GuideService
 
 
 def build_services(db: Database, clock: Clock) -> Services:
@@ -57,4 +60,5 @@ def build_services(db: Database, clock: Clock) -> Services:
     return Services(db=db, clock=clock, ledger=ledger, settings=settings, activity=activity,
                     ledger_repo=ledger_repo, multipliers=multipliers, escrow=escrow,
                     trade_repo=trade_repo, marketplace=marketplace, listing_repo=listing_repo,
-                    mentorship=mentorship, mentorship_repo=mentorship_repo)
+                    mentorship=mentorship, mentorship_repo=mentorship_repo,
+                    guides=GuideService(GuideRepo(db), mentorship_repo, ledger, settings, clock))

@@ -77,6 +77,10 @@ class GuildSettings(BaseModel):
     mentorship_rating_weeks: int = Field(4, ge=0, le=52, description="Weeks before a pair can rate each other")
     mentor_level_roles: list[int] = Field(default_factory=list, description="Roles for mentor levels 1/5/20 completed, in order")
     mentorship_spotlight_channel_id: int | None = Field(None, description="Where the monthly mentor spotlight is posted")
+    guides_channel_id: int | None = Field(None, description="Where approved guides are published")
+    guide_approval_reward: int = Field(100, ge=0, le=1_000_000, description="GEMS to a guide's author on approval (0 = off)")
+    guide_vote_reward: int = Field(20, ge=0, le=1_000_000, description="GEMS to the author per vote milestone (0 = off)")
+    guide_vote_milestone: int = Field(10, ge=1, le=10_000, description="Upvotes per guide vote milestone")
 
     @field_validator("timezone")
     @classmethod
@@ -148,7 +152,7 @@ _STR_LIST_KEYS = {"marketplace_categories"}
 _NONE_WORDS = {"none", "off", "-", "clear", "null"}
 # --- mentorship
 _ID_KEYS |= {"mentorship_lead_role_id", "mentorship_channel_id", "mentorship_queue_channel_id",
-             "mentorship_spotlight_channel_id"}
+             "mentorship_spotlight_channel_id", "guides_channel_id"}
 _ID_LIST_KEYS |= {"mentor_level_roles"}
 _STR_LIST_KEYS |= {"mentorship_skills"}
 

@@ -1,4 +1,4 @@
-"""Mentorship: mentors, mentee applications, proposals/pairs, goals and ratings."""
+"""Mentorship: mentors, applications, proposals/pairs, goals, ratings, guides, verified skills."""
 
 from pymongo import ASCENDING, IndexModel
 
@@ -30,6 +30,15 @@ async def up(db) -> None:
     await db["mentor_ratings"].create_indexes([
         _ix("guild_id", "mentorship_id", "rater_id", name="guild_pair_rater_unique", unique=True),
         _ix("guild_id", "ratee_id", name="guild_ratee"),
+    ])
+    await db["guides"].create_indexes([
+        _ix("guild_id", "guide_id", name="guild_guide_unique", unique=True),
+        _ix("guild_id", "status", name="guild_status"),
+    ])
+    # Postings have deterministic _ids ("guild:guide:term"); search matches (guild_id, term).
+    await db["guide_terms"].create_indexes([_ix("guild_id", "term", name="guild_term")])
+    await db["guide_votes"].create_indexes([
+        _ix("guild_id", "guide_id", "voter_id", name="guild_guide_voter_unique", unique=True),
     ])
     await db["skill_verifications"].create_indexes([
         _ix("guild_id", "user_id", "skill", name="guild_user_skill_unique", unique=True),

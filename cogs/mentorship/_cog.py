@@ -19,7 +19,7 @@ _ZONES = sorted(available_timezones())
 Reason = Literal["completed", "no longer needed", "not a good fit", "report"]
 
 
-def _skill_choices(current: str, skills: tuple[str, ...]) -> list[app_commands.Choice[str]]:
+def skill_choices(current: str, skills: tuple[str, ...]) -> list[app_commands.Choice[str]]:
     """Autocomplete the last item of a comma-separated skill list."""
     head, sep, last = current.rpartition(",")
     prefix = f"{head}{sep} " if sep else ""
@@ -278,7 +278,7 @@ class MentorshipCog(commands.Cog):
     @apply.autocomplete("skills")
     async def _skills(self, interaction: discord.Interaction, current: str):
         settings = await services_of(interaction).settings.get(guild_id_of(interaction))
-        return _skill_choices(current, skills_of(settings))
+        return skill_choices(current, skills_of(settings))
 
     @register.autocomplete("timezone")
     @apply.autocomplete("timezone")

@@ -296,3 +296,46 @@ async def test_skill_verification_rules_profile_and_matching(gc):
     # Declared, dave (gap 3: 0.9) would beat alice (gap 4: 0.6). Verified: bob 1, dave 2
     # (gap 1: 0.7), alice 4 (gap 3: 0.9) -> alice is proposed.
     assert str(gc["alice"].id) in applied.content
+
+
+async def test_guides_submit_review_publish_upvote_search(gc):
+    queue = gc.sb.create_channel(gc.guild, "mentor-queue")
+    guides = gc.sb.create_channel(gc.guild, "guides")
+    await gc.sb.settle()
+    await gc.slash("admin", "settings set", key="mentorship_queue_channel_id", value=f"<#{queue.id}>")
+    await gc.slash("admin", "settings set", key="guides_channel_id", value=f"<#{guides.id}>")
+    bad = await gc.slash("bob", "guide submit", skills="knitting")
+    assert bad.ephemeral and bad.modal is None and "not a skill" in bad.content
+    opened = await gc.slash("bob", "guide submit", skills="wax carving, cad")
+    done = await gc.sb.submit_modal(gc["bob"], opened, {
+        "Title": "Carving a bezel seat @everyone",
+        "The guide": "Warm the wax, carve the bezel seat first, then the shoulders."})
+    assert "waits for a mentor or moderator" in done.last.content
+    queued = gc.sb.channel_messages(queue)[-1]
+    assert "Carving a bezel seat" in queued.text and queued.allowed_mentions == {"parse": []}
+    own = await gc.click("bob", queued, "Approve")
+    assert own.ephemeral and "own guide" in own.content
+    nobody = await gc.click("carol", queued, "Approve")
+    assert nobody.ephemeral and "Only mentors and moderators" in nobody.content
+    await register(gc, "alice")  # mentors may review
+    await gc.click("alice", queued, "Approve")
+    assert "approved ✅" in queued.content
+    post = gc.sb.channel_messages(guides)[-1]
+    assert "Guide #1" in post.text and [b.label for b in post.buttons] == ["👍 Upvote"]
+    assert await balance(gc, "bob") == 100
+    assert any("was published" in m.content for m in gc.sb.dms(gc["bob"]))
+
+    before = await mentorship_state(gc)
+    mine = await gc.click("bob", post, "👍 Upvote")
+    assert mine.ephemeral and "your own guide" in mine.content
+    assert await mentorship_state(gc) == before
+    liked = await gc.click("carol", post, "👍 Upvote")
+    assert liked.ephemeral and "has 1 upvote" in liked.content
+    assert "Upvotes\n1" in post.text
+    twice = await gc.slash("carol", "guide upvote", guide_id=1)
+    assert twice.ephemeral and "already upvoted" in twice.content
+    await gc.restart_bot()  # the Upvote button survives restarts
+    await gc.click("dave", post, "👍 Upvote")
+    found = await gc.slash("erin", "guide search", query="bezels", skill="cad")
+    assert "Carving a bezel seat" in found.text and "👍 2" in found.text
+    assert "No guide matches" in (await gc.slash("erin", "guide search", query="platinum")).text
