@@ -468,6 +468,19 @@ class MentorshipService:
                 made.append(proposal)
         return made
 
+    async def weekly_rounds(self) -> list[Pairing]:
+        """Run the weekly round (`mentorship_weekly_round`) once per guild and ISO week, from
+        Monday 00:00 UTC on; two processes cannot both run it (a run-once marker)."""
+        year, week, _ = self._clock.now().isocalendar()
+        made: list[Pairing] = []
+        for guild_id in await self._repo.guild_ids():
+            settings = await self._settings.get(guild_id)
+            if not settings.mentorship_weekly_round:
+                continue
+            if await self._repo.claim_once(f"{guild_id}:round:{year}-W{week:02d}"):
+                made += await self.round(guild_id, is_lead=True)
+        return made
+
     async def _all_pairs(self, guild_id: int) -> list[Doc]:
         found = []
         for status in ("proposed", "active", "declined", "expired", "lapsed", "ended"):

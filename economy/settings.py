@@ -75,6 +75,7 @@ class GuildSettings(BaseModel):
     mentorship_milestone_reward: int = Field(50, ge=0, le=1_000_000, description="GEMS per confirmed milestone (0 = off)")
     mentorship_checkin_days: int = Field(7, ge=1, le=90, description="Silent days before a check-in reminder")
     mentorship_rating_weeks: int = Field(4, ge=0, le=52, description="Weeks before a pair can rate each other")
+    mentorship_weekly_round: bool = Field(False, description="Run a matching round every Monday (UTC)")
     mentor_level_roles: list[int] = Field(default_factory=list, description="Roles for mentor levels 1/5/20 completed, in order")
     mentorship_spotlight_channel_id: int | None = Field(None, description="Where the monthly mentor spotlight is posted")
     guides_channel_id: int | None = Field(None, description="Where approved guides are published")

@@ -273,3 +273,19 @@ async def test_spotlight_once_with_two_processes(services, store, clock):
     assert [(s.month, s.user_id, s.average, s.channel_id) for s in spots] == [
         ("2026-01", 2, 5.0, 555)]
     assert await ms.spotlights() == []
+
+
+async def test_weekly_round_runs_once_per_week(services, store, clock):
+    ms = services.mentorship
+    assert await apply(services, 10) is None             # cad gap 3 with either mentor: 0.9
+    assert await apply(services, 11, "cad:3") is None    # gap 1: 0.7
+    await mentor(services, 1, capacity=1)
+    assert await ms.weekly_rounds() == []  # off by default
+    await services.settings.set(G, 0, "mentorship_weekly_round", "yes")
+    other = build_services(store.db, clock)
+    a, b = await asyncio.gather(ms.weekly_rounds(), other.mentorship.weekly_rounds())
+    assert [p.mentee_id for p in a + b] == [10]
+    await mentor(services, 2, capacity=1)
+    assert await ms.weekly_rounds() == []  # this week's round already ran
+    clock.advance(days=7)
+    assert [p.mentee_id for p in await ms.weekly_rounds()] == [11]

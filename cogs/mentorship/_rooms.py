@@ -196,6 +196,9 @@ class MentorshipRooms:
         for p in report.checkins:
             await self.post(p, f"👋 Check-in: it has been quiet here for a while, <@{p.mentor_id}> "
                             f"and <@{p.mentee_id}>. How are your goals going?")
+        weekly = await self._services.mentorship.weekly_rounds()
+        for p in weekly:
+            await self.propose(p)
         spotlights = await self._services.mentorship.spotlights()
         for spot in spotlights:
             channel = await self._channel(spot.channel_id)
@@ -206,7 +209,7 @@ class MentorshipRooms:
                     f"{'s' if spot.ratings != 1 else ''} this month. Thank you!",
                     allowed_mentions=NO_PINGS)
         return (len(report.expired) + len(report.proposed) + len(report.checkins)
-                + len(spotlights))
+                + len(weekly) + len(spotlights))
 
     # --- low level ----------------------------------------------------------------------------
     async def dm(self, user_id: int, text: str, **kwargs: Any) -> None:

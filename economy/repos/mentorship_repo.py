@@ -113,8 +113,11 @@ class MentorshipRepo:
                                             field: {"$lte": now_ms}}, limit=200)
 
     async def guild_ids(self) -> list[int]:
-        """Guilds with proposals or mentorships (the sweep walks them)."""
-        return sorted(await self.pairs.distinct("guild_id"))
+        """Guilds with mentors, applications or mentorships (the sweep walks them)."""
+        found: set[int] = set()
+        for collection in (self.pairs, self.mentors, self.mentees):
+            found.update(await collection.distinct("guild_id"))
+        return sorted(found)
 
     async def insert_proposal(self, doc: Doc) -> bool:
         """Store a proposal and mark it as the mentee's pending one, in one transaction.

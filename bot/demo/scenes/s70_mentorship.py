@@ -62,3 +62,24 @@ async def play(t, gc) -> None:
                   in_channel=thread)
     await t.slash("erin", "mentorship rate", stars=5, review="Patient and precise")
     await t.slash("alice", "mentor profile", member=gc["carol"])
+    await t.slash("carol", "mentor leaderboard")
+
+    guides = gc.sb.create_channel(gc.guild, "guides")
+    queue = gc.sb.create_channel(gc.guild, "mentor-queue")
+    await gc.sb.settle()
+    await t.slash("admin", "settings set", key="guides_channel_id", value=f"<#{guides.id}>")
+    await t.slash("admin", "settings set", key="mentorship_queue_channel_id", value=f"<#{queue.id}>")
+    opened = await t.slash("erin", "guide submit", skills="stone setting")
+    t.note("erin writes her first guide in the form.")
+    t.answer(await gc.sb.submit_modal(gc["erin"], opened, {
+        "Title": "Bezel setting in five steps",
+        "The guide": "1. Check the seat. 2. Burnish opposite sides. 3. Work around. "
+                     "4. Smooth the wall. 5. Polish."}))
+    queued = gc.sb.channel_messages(queue)[-1]
+    await t.click("carol", queued, "Approve")
+    post = gc.sb.channel_messages(guides)[-1]
+    t.note("The guide is published in #guides with an Upvote button; erin earned GEMS for it.")
+    own = await gc.click("erin", post, "👍 Upvote")
+    t.check("own guide" in own.content, "authors cannot upvote their own guide")
+    await t.click("alice", post, "👍 Upvote")
+    await t.slash("bob", "guide search", query="bezel", skill="stone setting")
