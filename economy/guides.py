@@ -54,6 +54,7 @@ class Guide(BaseModel):
     skills: list[str]
     status: str
     votes: int = 0
+    has_image: bool = False
     channel_id: int | None = None
     message_id: int | None = None
 
@@ -84,8 +85,8 @@ class GuideService:
         return list(dict.fromkeys(names))
 
     async def submit(self, guild_id: int, author_id: int, *, title: str, body: str,
-                     skills: str) -> Guide:
-        """Store a guide for review."""
+                     skills: str, image: bytes | None = None) -> Guide:
+        """Store a guide for review (`image`: an already sanitized JPEG, see economy/images)."""
         tags = await self.check_tags(guild_id, skills)
         title = clean_text(title, TITLE_MAX, "title") or ""
         if len(title) < TITLE_MIN:
@@ -97,8 +98,8 @@ class GuideService:
         doc = {"guild_id": guild_id, "guide_id": guide_id, "author_id": author_id,
                "title": title, "body": body, "skills": tags, "status": "pending", "votes": 0,
                "keywords": tokens(" ".join([title, " ".join(tags), body]))[:KEYWORDS_MAX],
-               "created_ms": self._now_ms(), "version": 0}
-        await self._repo.insert(doc)
+               "created_ms": self._now_ms(), "version": 0, "has_image": image is not None}
+        await self._repo.insert(doc, image)
         return Guide.model_validate(doc)
 
     async def review(self, guild_id: int, actor_id: int, guide_id: int, *, approve: bool,
@@ -183,6 +184,10 @@ class GuideService:
                              message_id: int) -> None:
         """Remember where a published guide was posted."""
         await self._repo.set_message(guild_id, guide_id, channel_id, message_id)
+
+    async def image(self, guild_id: int, guide_id: int) -> bytes | None:
+        """A guide's image, if it has one."""
+        return await self._repo.image(guild_id, guide_id)
 
     async def get(self, guild_id: int, guide_id: int) -> Guide:
         """A guide; NotFound when there is none."""

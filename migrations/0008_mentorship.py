@@ -37,6 +37,9 @@ async def up(db) -> None:
     ])
     # Postings have deterministic _ids ("guild:guide:term"); search matches (guild_id, term).
     await db["guide_terms"].create_indexes([_ix("guild_id", "term", name="guild_term")])
+    await db["guide_images"].create_indexes([
+        _ix("guild_id", "guide_id", name="guild_guide_unique", unique=True),
+    ])
     await db["guide_votes"].create_indexes([
         _ix("guild_id", "guide_id", "voter_id", name="guild_guide_voter_unique", unique=True),
     ])

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import re
 
+import aiohttp
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot.error_handler import handle_interaction_error
+from cogs._shared.download import download
 from cogs._shared.interaction import (
     NO_PINGS,
     guild_id_of,
@@ -24,9 +27,11 @@ from cogs.mentorship._render import COLOUR
 from cogs.mentorship._views import is_lead
 from economy.errors import NotFound, NotPermitted
 from economy.guides import Guide
+from economy.images import ImageLimits, ImageTooLarge, prepare_images
 from economy.mentorship import skills_of
 
 log = logging.getLogger(__name__)
+IMAGE_LIMITS = ImageLimits(max_count=1)
 
 
 def guide_embed(guide: Guide) -> discord.Embed:
@@ -36,7 +41,20 @@ def guide_embed(guide: Guide) -> discord.Embed:
     embed.add_field(name="By", value=f"<@{guide.author_id}>")
     embed.add_field(name="Skills", value=", ".join(guide.skills))
     embed.add_field(name="Upvotes", value=str(guide.votes))
+    if guide.has_image:
+        embed.set_image(url=f"attachment://{image_name(guide)}")
     return embed
+
+
+def image_name(guide: Guide) -> str:
+    """The file name of a guide's image in its messages."""
+    return f"guide-{guide.guide_id}.jpg"
+
+
+async def image_files(bot, guide: Guide) -> list[discord.File]:
+    """The guide's image as an attachment (the embed points at it)."""
+    data = await bot.services.guides.image(guide.guild_id, guide.guide_id) if guide.has_image else None
+    return [discord.File(io.BytesIO(data), filename=image_name(guide))] if data else []
 
 
 def upvote_view(guide: Guide) -> discord.ui.View:
@@ -74,7 +92,7 @@ async def publish(bot, guide: Guide) -> None:
         log.info("no guides channel in guild %s", guide.guild_id)
         return
     message = await channel.send(embed=guide_embed(guide), view=upvote_view(guide),
-                                 allowed_mentions=NO_PINGS)
+                                 files=await image_files(bot, guide), allowed_mentions=NO_PINGS)
     await bot.services.guides.attach_message(guide.guild_id, guide.guide_id, channel.id,
                                              message.id)
 
@@ -161,15 +179,23 @@ class GuideModal(discord.ui.Modal, title="Share a guide"):
     body = discord.ui.TextInput(label="The guide", style=discord.TextStyle.paragraph,
                                 min_length=20, max_length=4000)
 
-    def __init__(self, guild_id: int, skills: str) -> None:
+    def __init__(self, cog: GuidesCog, guild_id: int, skills: str,
+                 image: discord.Attachment | None) -> None:
         super().__init__(timeout=None)
-        self.guild_id, self.skills = guild_id, skills
+        self.cog, self.guild_id, self.skills, self.image = cog, guild_id, skills, image
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
         services = services_of(interaction)
+        image = None
+        if self.image is not None:
+            # Downloading and cleaning the image can take longer than Discord's 3 seconds.
+            await interaction.response.defer(ephemeral=True, thinking=True)
+            image = (await prepare_images([self.image.url], self.cog.fetch,
+                                          allowed_hosts=interaction.client.settings.attachment_hosts,
+                                          limits=IMAGE_LIMITS))[0].full
         guide = await services.guides.submit(self.guild_id, interaction.user.id,
                                              title=self.guide_title.value, body=self.body.value,
-                                             skills=self.skills)
+                                             skills=self.skills, image=image)
         await reply(interaction, f"📘 Thanks! Guide #{guide.guide_id} waits for a mentor or "
                     "moderator to review it.", ephemeral=True)
         settings = await services.settings.get(self.guild_id)
@@ -177,6 +203,7 @@ class GuideModal(discord.ui.Modal, title="Share a guide"):
         if queue is not None:
             await queue.send(f"📘 New guide from <@{interaction.user.id}> to review:",
                              embed=guide_embed(guide), view=review_view(guide),
+                             files=await image_files(interaction.client, guide),
                              allowed_mentions=NO_PINGS)
 
     async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:
@@ -191,13 +218,31 @@ class GuidesCog(commands.Cog):
 
     def __init__(self, bot) -> None:
         self.bot = bot
+        self.http: aiohttp.ClientSession | None = None
+
+    async def cog_load(self) -> None:
+        """One HTTP session for image downloads, closed with the cog."""
+        self.http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=20))
+
+    async def cog_unload(self) -> None:
+        if self.http is not None:
+            await self.http.close()
+
+    async def fetch(self, url: str, max_bytes: int) -> bytes:
+        """Download one attachment from an allow-listed host."""
+        assert self.http is not None
+        return await download(self.http, url, max_bytes)
 
     @guide.command(name="submit", description="Share a guide; mentors or moderators review it")
-    @app_commands.describe(skills="Skill tags, comma-separated, like: stone setting, cad")
-    async def submit(self, interaction: discord.Interaction, skills: str):
+    @app_commands.describe(skills="Skill tags, comma-separated, like: stone setting, cad",
+                           image="A photo or diagram (optional)")
+    async def submit(self, interaction: discord.Interaction, skills: str,
+                     image: discord.Attachment | None = None):
         services, guild_id = services_of(interaction), guild_id_of(interaction)
         await services.guides.check_tags(guild_id, skills)
-        await interaction.response.send_modal(GuideModal(guild_id, skills))
+        if image is not None and image.size > IMAGE_LIMITS.max_bytes:
+            raise ImageTooLarge(f"The image can be at most {IMAGE_LIMITS.max_bytes // 2**20} MB.")
+        await interaction.response.send_modal(GuideModal(self, guild_id, skills, image))
 
     @guide.command(name="search", description="Find published guides by words and skill")
     @app_commands.describe(query="Words to look for (all must match)", skill="Only this skill")
@@ -220,9 +265,10 @@ class GuidesCog(commands.Cog):
         guide = await services.guides.get(guild_id, guide_id)
         if guide.status != "published" and guide.author_id != interaction.user.id:
             raise NotFound(f"There is no published guide #{guide_id}.")
-        await reply(interaction, embed=guide_embed(guide),
-                    view=upvote_view(guide) if guide.status == "published" else None,
-                    ephemeral=True)
+        kwargs = {"view": upvote_view(guide)} if guide.status == "published" else {}
+        await interaction.response.send_message(
+            embed=guide_embed(guide), files=await image_files(self.bot, guide), ephemeral=True,
+            allowed_mentions=NO_PINGS, **kwargs)
 
     @guide.command(name="upvote", description="Upvote a helpful guide (once; not your own)")
     @app_commands.describe(guide_id="The guide's number")

@@ -29,6 +29,7 @@ class GuideRepo:
         self.guides = db["guides"]
         self.terms = db["guide_terms"]
         self.votes = db["guide_votes"]
+        self.images = db["guide_images"]
         self.counters = db["counters"]
 
     async def next_id(self, guild_id: int) -> int:
@@ -38,9 +39,22 @@ class GuideRepo:
             return_document=ReturnDocument.AFTER))
         return int(doc["seq"])
 
-    async def insert(self, doc: Doc) -> None:
-        """Store a submitted guide."""
-        await self.db.write(lambda: self.guides.insert_one(doc))
+    async def insert(self, doc: Doc, image: bytes | None = None) -> None:
+        """Store a submitted guide (and its sanitized image, kept apart so guide reads stay
+        small), in one transaction."""
+        async def work(session: Any) -> None:
+            await self.guides.insert_one(doc, session=session)
+            if image is not None:
+                await self.images.insert_one({"guild_id": doc["guild_id"],
+                                              "guide_id": doc["guide_id"], "full": image},
+                                             session=session)
+
+        await self.db.transaction(work)
+
+    async def image(self, guild_id: int, guide_id: int) -> bytes | None:
+        """A guide's image (JPEG bytes), if it has one."""
+        doc = await find_first(self.images, {"guild_id": guild_id, "guide_id": guide_id})
+        return bytes(doc["full"]) if doc else None
 
     async def get(self, guild_id: int, guide_id: int) -> Doc | None:
         """One guide."""
