@@ -373,3 +373,32 @@ async def test_guide_with_an_image_is_cleaned_and_published_with_it(gc):
     assert post.raw_embeds[0]["image"]["url"] == "attachment://guide-1.jpg"
     viewed = await gc.slash("erin", "guide view", guide_id=1)
     assert "guide-1.jpg" in viewed.message.files
+
+
+def _check_command(payload, path=""):
+    import re
+
+    name = payload["name"]
+    where = f"{path}/{name}"
+    assert re.fullmatch(r"[-_\w]{1,32}", name) and name == name.lower(), where
+    assert 1 <= len(payload.get("description", "x")) <= 100, where
+    options = payload.get("options") or []
+    assert len(options) <= 25, where
+    for option in options:
+        if option["type"] in (1, 2):  # subcommand, group
+            _check_command(option, where)
+        else:
+            assert re.fullmatch(r"[-_\w]{1,32}", option["name"]), (where, option["name"])
+            assert 1 <= len(option["description"]) <= 100, (where, option["name"])
+            assert len(option.get("choices") or []) <= 25, (where, option["name"])
+
+
+async def test_mentorship_commands_fit_discord_limits(gc):
+    tree = gc.bot.tree
+    names = {"mentor", "mentee", "mentorship", "mentorlead", "skill", "guide"}
+    found = [c for c in tree.get_commands() if c.name in names]
+    assert {c.name for c in found} == names
+    for command in found:
+        _check_command(command.to_dict(tree))
+    lead = next(c for c in found if c.name == "mentorlead").to_dict(tree)
+    assert int(lead["default_member_permissions"]) == 1 << 5  # Manage Server
