@@ -9,10 +9,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs._shared.interaction import guild_id_of, reply, safe_text, services_of
+from cogs._shared.interaction import NO_PINGS, guild_id_of, reply, safe_text, services_of
 from cogs.mentorship._render import COLOUR, card_embed, profile_embed, proposal_embed
-from cogs.mentorship._views import BioModal, is_lead
-from economy.errors import InvalidInput
+from cogs.mentorship._views import BioModal, approval_view, is_lead, proposal_view
+from economy.errors import InvalidInput, NotPermitted
 from economy.mentorship import Pairing, mentor_level, skills_of
 
 _ZONES = sorted(available_timezones())
@@ -168,7 +168,7 @@ class MentorshipCog(commands.Cog):
         await reply(interaction, f"🤝 Proposed: <@{proposal.mentor_id}> — "
                     f"{safe_text(proposal.explanation)}. You both got a DM to accept or decline "
                     f"within {settings.mentorship_proposal_hours} h.",
-                    embed=proposal_embed(proposal), ephemeral=True)
+                    embed=proposal_embed(proposal), view=proposal_view(proposal), ephemeral=True)
         await self.rooms.propose(proposal)
 
     # --- /mentorship --------------------------------------------------------------------------
@@ -254,6 +254,26 @@ class MentorshipCog(commands.Cog):
         await interaction.followup.send(
             f"🔄 Round done: {len(made)} proposal{'s' if len(made) != 1 else ''} sent "
             f"(total score {total:.2f}).", ephemeral=True)
+
+    @lead.command(name="queue", description="Mentor applications waiting for approval")
+    async def queue(self, interaction: discord.Interaction):
+        services, guild_id = services_of(interaction), guild_id_of(interaction)
+        settings = await services.settings.get(guild_id)
+        if not is_lead(interaction.user, settings):
+            raise NotPermitted("Only the mentorship lead (or an admin) can see the queue.")
+        waiting = await services.mentorship_repo.mentors_in(guild_id, "pending")
+        if not waiting:
+            await reply(interaction, "No mentor applications are waiting.", ephemeral=True)
+            return
+        await reply(interaction, f"{len(waiting)} mentor application(s) waiting; the oldest "
+                    f"{min(len(waiting), 5)}:", ephemeral=True)
+        for doc in sorted(waiting, key=lambda d: d.get("created_ms", 0))[:5]:
+            skills = ", ".join(f"{s['skill']} {s['level']}" for s in doc["skills"])
+            await interaction.followup.send(
+                f"<@{doc['user_id']}> · {safe_text(skills, limit=300)} · "
+                f"{safe_text(doc.get('bio') or '', limit=300)}",
+                view=approval_view(guild_id, doc["user_id"]), ephemeral=True,
+                allowed_mentions=NO_PINGS)
 
     # --- shared -------------------------------------------------------------------------------
     async def _pair(self, interaction: discord.Interaction, mentorship: int | None, *,

@@ -62,6 +62,7 @@ async def test_full_flow_register_apply_accept_goal_reward_end_rate(gc):
     applied = await apply(gc, "bob")
     assert applied.ephemeral and "Proposed: <@" in applied.content
     assert "1 of 1 skill, 15 h/week overlap, both speak French" in applied.text
+    assert [b.label for b in applied.buttons] == ["Accept", "Decline"]  # also without DMs
     to_alice, to_bob = proposal_dm(gc, "alice"), proposal_dm(gc, "bob")
     number = number_of(to_alice)
     assert [b.label for b in to_alice.buttons] == ["Accept", "Decline"]
@@ -195,6 +196,10 @@ async def test_lead_approval_queue_and_round(gc):
                    value=f"<@&{gc.mod_role.id}>")
     done = await register(gc, "alice")
     assert "waits for the mentorship lead" in done.last.content
+    listed = await gc.slash("mod", "mentorlead queue")
+    assert "1 mentor application(s) waiting" in listed.messages[0].content
+    assert [b.label for b in listed.messages[-1].buttons] == ["Approve", "Reject"]
+    assert "Only the mentorship lead" in (await gc.slash("bob", "mentorlead queue")).content
     posted = gc.sb.channel_messages(queue)[-1]
     refused = await gc.click("bob", posted, "Approve")
     assert refused.ephemeral and "Only the mentorship lead" in refused.content
