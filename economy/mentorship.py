@@ -290,7 +290,13 @@ class MentorshipService:
         if settings.mentor_min_trades:
             trades = await self._trades.completed_count(guild_id, user_id)
             if trades < settings.mentor_min_trades:
-                return (f"mentors need {settings.mentor_min_trades} completed trades "
+                # A good trading reputation qualifies too, when the server allows it.
+                n, stars = await self._trades.rating_summary(guild_id, user_id)
+                if settings.mentor_min_rating and n and stars >= settings.mentor_min_rating * n:
+                    return ""
+                rating = (f" or a trade rating of {settings.mentor_min_rating}★"
+                          if settings.mentor_min_rating else "")
+                return (f"mentors need {settings.mentor_min_trades} completed trades{rating} "
                         f"(you have {trades})")
         return ""
 

@@ -70,6 +70,7 @@ class GuildSettings(BaseModel):
     mentorship_queue_channel_id: int | None = Field(None, description="Mentor approval queue channel")
     mentor_min_days: int = Field(0, ge=0, le=3650, description="Days in the server before mentoring")
     mentor_min_trades: int = Field(0, ge=0, le=10_000, description="Completed trades before mentoring")
+    mentor_min_rating: int = Field(0, ge=0, le=5, description="Or: trade rating (stars) that qualifies instead (0 = off)")
     mentor_approval: bool = Field(False, description="New mentors need the lead's approval")
     mentorship_proposal_hours: int = Field(48, ge=1, le=336, description="Hours to accept a proposed match")
     mentorship_milestone_reward: int = Field(50, ge=0, le=1_000_000, description="GEMS per confirmed milestone (0 = off)")

@@ -87,6 +87,13 @@ async def test_qualification_goes_to_the_lead_or_is_refused(services):
     await services.settings.set(G, 0, "mentor_min_trades", "2")
     reg = await mentor(services, 8)
     assert reg.needs_approval and "2 completed trades" in reg.reason
+    # Or a trading reputation: member 9 has one 5-star trade rating.
+    await services.settings.set(G, 0, "mentor_min_rating", "4")
+    await services.trade_repo.add_rating({"guild_id": G, "trade_id": 1, "rater_id": 3,
+                                          "ratee_id": 9, "stars": 5, "at": services.clock.now()})
+    assert not (await mentor(services, 9)).needs_approval
+    reg = await mentor(services, 10)
+    assert reg.needs_approval and "or a trade rating of 4★" in reg.reason
 
 
 async def test_propose_accept_decline_and_never_again(services):
