@@ -386,8 +386,9 @@ class World:
 
     # -- messages ------------------------------------------------------------------------------
 
-    def check_can_send(self, chan: Channel) -> None:
-        """Refuse bot sends Discord would refuse (no access, closed DMs, locked threads)."""
+    def check_can_send(self, chan: Channel, *, forum_post: bool = False) -> None:
+        """Refuse bot sends Discord would refuse (no access, closed DMs, locked threads, plain
+        messages in a forum: only `forum_post`s, which start a thread, may go there)."""
         if chan.type == ChannelType.DM:
             assert chan.recipient is not None
             if chan.recipient.dms_closed:
@@ -396,6 +397,8 @@ class World:
         guild = self.guild(chan.guild_id) if chan.guild_id else None
         if guild is None:
             return
+        if chan.type == ChannelType.FORUM and not forum_post:
+            raise DiscordError(400, "Cannot send messages in a non-text channel", 50008)
         me = self.member(guild, self.bot_user.id)
         perms = guild.channel_permissions(me, chan)
         if not perms & VIEW_CHANNEL:

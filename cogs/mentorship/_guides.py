@@ -91,9 +91,16 @@ async def publish(bot, guide: Guide) -> None:
     if channel is None:
         log.info("no guides channel in guild %s", guide.guild_id)
         return
-    message = await channel.send(embed=guide_embed(guide), view=upvote_view(guide),
-                                 files=await image_files(bot, guide), allowed_mentions=NO_PINGS)
-    await bot.services.guides.attach_message(guide.guild_id, guide.guide_id, channel.id,
+    parts = {"embed": guide_embed(guide), "view": upvote_view(guide),
+             "files": await image_files(bot, guide), "allowed_mentions": NO_PINGS}
+    if isinstance(channel, discord.ForumChannel):
+        # In a forum each guide is its own post (a thread named after the guide).
+        post = await channel.create_thread(name=guide.title[:100], **parts)
+        where, message = post.thread, post.message
+    else:
+        where = channel
+        message = await channel.send(**parts)
+    await bot.services.guides.attach_message(guide.guild_id, guide.guide_id, where.id,
                                              message.id)
 
 

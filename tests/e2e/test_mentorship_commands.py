@@ -407,3 +407,25 @@ async def test_mentorship_commands_fit_discord_limits(gc):
         _check_command(command.to_dict(tree))
     lead = next(c for c in found if c.name == "mentorlead").to_dict(tree)
     assert int(lead["default_member_permissions"]) == 1 << 5  # Manage Server
+
+
+async def test_guides_channel_may_be_a_forum(gc):
+    from bot.sandbox import ChannelType
+
+    forum = gc.sb.create_channel(gc.guild, "guides", type=ChannelType.FORUM)
+    await gc.sb.settle()
+    await gc.slash("admin", "settings set", key="guides_channel_id", value=f"<#{forum.id}>")
+    opened = await gc.slash("bob", "guide submit", skills="appraisal")
+    await gc.sb.submit_modal(gc["bob"], opened, {
+        "Title": "Reading a hallmark", "The guide": "Look for the maker's mark, then the assay."})
+    await gc.services.guides.review(gc.guild.id, gc["mod"].id, 1, approve=True, moderator=True)
+    from cogs.mentorship._guides import publish
+
+    await publish(gc.bot, await gc.services.guides.get(gc.guild.id, 1))
+    post = next(c for c in gc.sb.world.channels.values()
+                if c.is_thread and c.parent_id == forum.id)
+    assert post.name == "Reading a hallmark"
+    starter = gc.sb.channel_messages(post)[0]
+    assert starter.id == post.id and "Guide #1" in starter.text
+    await gc.click("carol", starter, "👍 Upvote")
+    assert "Upvotes\n1" in starter.text
