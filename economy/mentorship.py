@@ -52,6 +52,7 @@ DAY_MS = 86_400_000
 END_REASONS = ("completed", "no longer needed", "not a good fit", "report")
 # Completed mentorships -> mentor level (each may grant a role: `mentor_level_roles`).
 MENTOR_LEVELS = ((1, "Mentor"), (5, "Senior mentor"), (20, "Master mentor"))
+REREGISTER_STATUSES = ("left", "rejected")  # profiles a member may replace by registering
 
 
 class MentorshipUnavailable(GemsError):
@@ -248,9 +249,10 @@ class MentorshipService:
                "version": int((previous or {}).get("version", 0)) + 1,
                "created_ms": _ms(self._clock.now())}
         try:
-            if previous and previous["status"] == "left":
-                # A member who left registers anew; their history stays.
-                if not await self._repo.replace_left_mentor(doc, version=previous.get("version", 0)):
+            if previous and previous["status"] in REREGISTER_STATUSES:
+                # A member who left (or was not approved) registers anew; their history stays.
+                if not await self._repo.replace_left_mentor(doc, status=previous["status"],
+                                                            version=previous.get("version", 0)):
                     raise DuplicateKeyError("registered meanwhile")
             else:
                 await self._repo.insert_mentor(doc)
@@ -265,7 +267,7 @@ class MentorshipService:
                               availability: str, languages: str, capacity: int) -> Doc:
         """Check a registration before the bio form opens; returns the profile fields."""
         existing = await self._repo.mentor(guild_id, user_id)
-        if existing and existing["status"] != "left":
+        if existing and existing["status"] not in REREGISTER_STATUSES:
             raise InvalidInput("You are already registered as a mentor. Use `/mentor profile` "
                                "to see it.")
         if isinstance(capacity, bool) or not isinstance(capacity, int) or not 1 <= capacity <= 10:
@@ -575,14 +577,23 @@ class MentorshipService:
                 await self._repo.pair(g, mid), capacity=int(mentor_doc["capacity"]),
                 now_ms=_ms(now), checkin_ms=_ms(now) + settings.mentorship_checkin_days * DAY_MS)
         except SlotTaken:
-            await self._repo.close_proposal(g, mid, pairing.mentee_id, to_status="lapsed",
-                                            fields={"decided_ms": _ms(now)})
-            nxt = await self.propose_next(g, pairing.mentee_id)
-            return ResponseResult(await self.get(g, mid), next_proposal=nxt, note="slot_taken")
+            if await self._repo.close_proposal(g, mid, pairing.mentee_id, to_status="lapsed",
+                                               fields={"decided_ms": _ms(now)}):
+                nxt = await self.propose_next(g, pairing.mentee_id)
+                return ResponseResult(await self.get(g, mid), next_proposal=nxt,
+                                      note="slot_taken")
+            return await self._settled(g, mid)
         except StateChanged:
-            raise MentorshipUnavailable("This proposal changed meanwhile; it is no longer "
-                                        "open.") from None
+            return await self._settled(g, mid)
         return ResponseResult(await self.get(g, mid), started=True, note="started")
+
+    async def _settled(self, guild_id: int, mentorship_id: int) -> ResponseResult:
+        """The proposal moved on while this answer was applied: both sides accepting at the same
+        moment start it once (the other answer reports it started)."""
+        current = await self.get(guild_id, mentorship_id)
+        if current.status == "active":
+            return ResponseResult(current, note="already_started")
+        raise MentorshipUnavailable("This proposal changed meanwhile; it is no longer open.")
 
     async def get(self, guild_id: int, mentorship_id: int) -> Pairing:
         """A proposal or mentorship; NotFound when there is none with that number."""

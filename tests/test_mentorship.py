@@ -83,6 +83,9 @@ async def test_qualification_goes_to_the_lead_or_is_refused(services):
     assert (await ms.decide_mentor(G, 6, 5, approve=True, is_lead=True)).status == "active"
     with pytest.raises(MentorshipUnavailable):
         await ms.decide_mentor(G, 6, 5, approve=False, is_lead=True)
+    await mentor(services, 7, joined_days=3)
+    assert (await ms.decide_mentor(G, 6, 7, approve=False, is_lead=True)).status == "rejected"
+    assert (await mentor(services, 7, joined_days=3)).needs_approval  # may apply again
     await services.settings.set(G, 0, "mentor_min_days", "0")
     await services.settings.set(G, 0, "mentor_min_trades", "2")
     reg = await mentor(services, 8)
@@ -296,3 +299,26 @@ async def test_weekly_round_runs_once_per_week(services, store, clock):
     assert await ms.weekly_rounds() == []  # this week's round already ran
     clock.advance(days=7)
     assert [p.mentee_id for p in await ms.weekly_rounds()] == [11]
+
+
+async def test_both_sides_accepting_at_once_start_it_once(services):
+    ms = services.mentorship
+    for capacity, mentee in ((1, 10), (2, 11)):
+        await mentor(services, mentee - 9, capacity=capacity)
+        p = await apply(services, mentee)
+        a, b = await asyncio.gather(ms.respond(G, p.mentorship_id, p.mentor_id, accept=True),
+                                    ms.respond(G, p.mentorship_id, p.mentee_id, accept=True))
+        notes = sorted(r.note for r in (a, b))
+        assert notes in (["already_started", "started"], ["started", "waiting"]), notes
+        assert (await ms.get(G, p.mentorship_id)).status == "active"
+        assert (await ms.mentor(G, p.mentor_id)).load == 1
+    # Force the interleaving: both answers saw both acceptances and start at the same moment.
+    for capacity, mentee in ((1, 20), (2, 21)):
+        await mentor(services, mentee + 10, capacity=capacity)
+        p = await apply(services, mentee, mentor_id=mentee + 10)
+        for side in ("mentor", "mentee"):
+            await services.mentorship_repo.mark_side(G, p.mentorship_id, side, 0)
+        ready = await ms.get(G, p.mentorship_id)
+        a, b = await asyncio.gather(ms._start(ready), ms._start(ready))
+        assert sorted(r.note for r in (a, b)) == ["already_started", "started"]
+        assert (await ms.mentor(G, p.mentor_id)).load == 1

@@ -54,10 +54,11 @@ class MentorshipRepo:
         """Store a new mentor (DuplicateKeyError when the member registered before)."""
         await self.db.write(lambda: self.mentors.insert_one(doc))
 
-    async def replace_left_mentor(self, doc: Doc, *, version: int) -> bool:
-        """Replace the profile of a mentor who left (guarded by its status and version)."""
+    async def replace_left_mentor(self, doc: Doc, *, status: str, version: int) -> bool:
+        """Replace the profile of a mentor who left or was not approved (guarded by the status
+        and version read before)."""
         result = await self.db.write(lambda: self.mentors.replace_one(
-            {"guild_id": doc["guild_id"], "user_id": doc["user_id"], "status": "left",
+            {"guild_id": doc["guild_id"], "user_id": doc["user_id"], "status": status,
              "version": version}, doc))
         return result.modified_count == 1
 
