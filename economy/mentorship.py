@@ -407,6 +407,18 @@ class MentorshipService:
                                                source="requested")
         return await self.propose_next(guild_id, user_id)
 
+    async def withdraw(self, guild_id: int, user_id: int) -> Pairing | None:
+        """A mentee withdraws an open application (and its pending proposal, returned so the
+        mentor can be told)."""
+        app = await self._repo.mentee(guild_id, user_id)
+        if not app or app["status"] != "open":
+            raise InvalidInput("You have no open application to withdraw.")
+        proposal_id = int(app.get("proposal_id") or 0)
+        if not await self._repo.withdraw_application(guild_id, user_id, proposal_id=proposal_id,
+                                                     now_ms=_ms(self._clock.now())):
+            raise MentorshipUnavailable("Your application changed meanwhile; try again.")
+        return await self.get(guild_id, proposal_id) if proposal_id else None
+
     async def _requested_score(self, guild_id: int, app: Doc, mentor_id: int) -> PairScore:
         """Check that a mentor a mentee asked for can take them; returns the pair's score."""
         if mentor_id == app["user_id"]:
@@ -491,7 +503,8 @@ class MentorshipService:
 
     async def _all_pairs(self, guild_id: int) -> list[Doc]:
         found = []
-        for status in ("proposed", "active", "declined", "expired", "lapsed", "ended"):
+        for status in ("proposed", "active", "declined", "expired", "lapsed", "ended",
+                       "withdrawn"):
             found += await self._repo.pairs_in(guild_id, status)
         return found
 

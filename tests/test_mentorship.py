@@ -322,3 +322,16 @@ async def test_both_sides_accepting_at_once_start_it_once(services):
         a, b = await asyncio.gather(ms._start(ready), ms._start(ready))
         assert sorted(r.note for r in (a, b)) == ["already_started", "started"]
         assert (await ms.mentor(G, p.mentor_id)).load == 1
+
+
+async def test_withdraw_closes_the_application_and_its_proposal(services):
+    ms = services.mentorship
+    await mentor(services, 1)
+    p = await apply(services, 10)
+    withdrawn = await ms.withdraw(G, 10)
+    assert withdrawn.mentorship_id == p.mentorship_id and withdrawn.status == "withdrawn"
+    with pytest.raises(InvalidInput, match="no open application"):
+        await ms.withdraw(G, 10)
+    with pytest.raises(MentorshipUnavailable):
+        await ms.respond(G, p.mentorship_id, 1, accept=True)
+    assert (await apply(services, 10)) is None  # applying again; the old pair is not re-proposed

@@ -171,6 +171,16 @@ class MentorshipCog(commands.Cog):
                     embed=proposal_embed(proposal), view=proposal_view(proposal), ephemeral=True)
         await self.rooms.propose(proposal)
 
+    @mentee.command(name="withdraw", description="Withdraw your open application")
+    async def withdraw(self, interaction: discord.Interaction):
+        services, guild_id = services_of(interaction), guild_id_of(interaction)
+        proposal = await services.mentorship.withdraw(guild_id, interaction.user.id)
+        await reply(interaction, "📝 Your application was withdrawn. Apply again any time.",
+                    ephemeral=True)
+        if proposal is not None:
+            await self.rooms.dm(proposal.mentor_id, f"Proposal #{proposal.mentorship_id} was "
+                                "withdrawn by the mentee.")
+
     # --- /mentorship --------------------------------------------------------------------------
     @mentorship.command(name="end", description="End your mentorship, with a reason")
     @app_commands.describe(reason="Why it ends ('report' tells the lead and never pairs you again)",

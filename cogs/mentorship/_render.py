@@ -18,6 +18,7 @@ STATUS = {
     "declined": "✖️ Declined",
     "expired": "⌛ Expired without an answer",
     "lapsed": "⌛ The mentor's last place was taken",
+    "withdrawn": "↩️ Withdrawn by the mentee",
     "pending": "⏳ Waiting for the mentorship lead's approval",
     "paused": "⏸️ Paused (no new mentees)",
     "left": "👋 Left",

@@ -90,6 +90,29 @@ class MentorshipRepo:
              "version": previous_version}, doc))
         return result.modified_count == 1
 
+    async def withdraw_application(self, guild_id: int, user_id: int, *, proposal_id: int,
+                                   now_ms: int) -> bool:
+        """open -> closed (and its pending proposal withdrawn), in one transaction."""
+        async def work(session: Any) -> bool:
+            result = await self.mentees.update_one(
+                {"guild_id": guild_id, "user_id": user_id, "status": "open",
+                 "proposal_id": proposal_id},
+                {"$set": {"status": "closed", "proposal_id": 0}, "$inc": {"version": 1}},
+                session=session)
+            if result.modified_count != 1:
+                raise StateChanged
+            if proposal_id:
+                await self.pairs.update_one(
+                    {"guild_id": guild_id, "mentorship_id": proposal_id, "status": "proposed"},
+                    {"$set": {"status": "withdrawn", "decided_ms": now_ms},
+                     "$inc": {"version": 1}}, session=session)
+            return True
+
+        try:
+            return await self.db.transaction(work)
+        except StateChanged:
+            return False
+
     # --- proposals and pairs ------------------------------------------------------------------
     async def pair(self, guild_id: int, mentorship_id: int) -> Doc | None:
         """One proposal or mentorship."""

@@ -134,6 +134,7 @@ async def test_bad_input_is_refused_and_changes_nothing(gc):
         (lambda: apply(gc, "carol", mentor=gc["carol"]), "own mentor"),
         (lambda: apply(gc, "bob"), "already have an open application"),
         (lambda: gc.slash("dave", "mentor goal add", text="Something"), "no active mentorship"),
+        (lambda: gc.slash("dave", "mentee withdraw"), "no open application"),
     ]
     for run, expected in cases:
         r = await run()
@@ -146,6 +147,9 @@ async def test_bad_input_is_refused_and_changes_nothing(gc):
     late = await gc.click("bob", proposal_dm(gc, "bob"), "Accept")
     assert late.ephemeral and "no longer open" in late.content
     assert await mentorship_state(gc) == before
+    done = await gc.slash("bob", "mentee withdraw")
+    assert done.ephemeral and "withdrawn" in done.content
+    assert any("withdrawn by the mentee" in m.content for m in gc.sb.dms(gc["alice"]))
 
 
 async def test_two_mentees_click_accept_for_the_last_slot_at_once(gc):
