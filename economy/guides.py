@@ -102,6 +102,18 @@ class GuideService:
         await self._repo.insert(doc, image)
         return Guide.model_validate(doc)
 
+    async def _check_reviewer(self, guild_id: int, actor_id: int, moderator: bool) -> None:
+        if moderator:
+            return
+        mentor = await self._mentors.mentor(guild_id, actor_id)
+        if not mentor or mentor["status"] not in ("active", "paused"):
+            raise NotPermitted("Only mentors and moderators can review guides.")
+
+    async def pending(self, guild_id: int, actor_id: int, *, moderator: bool) -> list[Guide]:
+        """Guides waiting for review, oldest first (for mentors and moderators)."""
+        await self._check_reviewer(guild_id, actor_id, moderator)
+        return [Guide.model_validate(d) for d in await self._repo.pending(guild_id)]
+
     async def review(self, guild_id: int, actor_id: int, guide_id: int, *, approve: bool,
                      moderator: bool) -> tuple[Guide, int]:
         """A mentor or moderator approves (publishes) or rejects a guide; returns the guide and
@@ -109,10 +121,7 @@ class GuideService:
         doc = await self._guide(guild_id, guide_id)
         if doc["author_id"] == actor_id:
             raise NotPermitted("You can't review your own guide.")
-        if not moderator:
-            mentor = await self._mentors.mentor(guild_id, actor_id)
-            if not mentor or mentor["status"] not in ("active", "paused"):
-                raise NotPermitted("Only mentors and moderators can review guides.")
+        await self._check_reviewer(guild_id, actor_id, moderator)
         if doc["status"] != "pending":
             raise GuideUnavailable("That guide was already reviewed.")
         now_ms = self._now_ms()

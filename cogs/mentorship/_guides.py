@@ -251,6 +251,22 @@ class GuidesCog(commands.Cog):
             raise ImageTooLarge(f"The image can be at most {IMAGE_LIMITS.max_bytes // 2**20} MB.")
         await interaction.response.send_modal(GuideModal(self, guild_id, skills, image))
 
+    @guide.command(name="queue", description="Mentors/moderators: guides waiting for review")
+    async def queue(self, interaction: discord.Interaction):
+        services, guild_id = services_of(interaction), guild_id_of(interaction)
+        settings = await services.settings.get(guild_id)
+        moderator = is_moderator(interaction.user, settings) or is_lead(interaction.user, settings)
+        waiting = await services.guides.pending(guild_id, interaction.user.id, moderator=moderator)
+        if not waiting:
+            await reply(interaction, "No guides are waiting for review.", ephemeral=True)
+            return
+        await reply(interaction, f"{len(waiting)} guide(s) waiting; the oldest "
+                    f"{min(len(waiting), 5)}:", ephemeral=True)
+        for guide in waiting[:5]:
+            await interaction.followup.send(embed=guide_embed(guide), view=review_view(guide),
+                                            files=await image_files(self.bot, guide),
+                                            ephemeral=True, allowed_mentions=NO_PINGS)
+
     @guide.command(name="search", description="Find published guides by words and skill")
     @app_commands.describe(query="Words to look for (all must match)", skill="Only this skill")
     async def search(self, interaction: discord.Interaction, query: str | None = None,

@@ -330,6 +330,10 @@ async def test_guides_submit_review_publish_upvote_search(gc):
     nobody = await gc.click("carol", queued, "Approve")
     assert nobody.ephemeral and "Only mentors and moderators" in nobody.content
     await register(gc, "alice")  # mentors may review
+    assert "Only mentors and moderators" in (await gc.slash("carol", "guide queue")).content
+    listed = await gc.slash("alice", "guide queue")
+    assert "1 guide(s) waiting" in listed.messages[0].content
+    assert [b.label for b in listed.messages[-1].buttons] == ["Approve", "Reject"]
     await gc.click("alice", queued, "Approve")
     assert "approved ✅" in queued.content
     post = gc.sb.channel_messages(guides)[-1]
