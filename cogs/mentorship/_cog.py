@@ -10,9 +10,15 @@ from discord import app_commands
 from discord.ext import commands
 
 from cogs._shared.interaction import NO_PINGS, guild_id_of, reply, safe_text, services_of
-from cogs.mentorship._render import COLOUR, card_embed, profile_embed, proposal_embed
+from cogs.mentorship._render import (
+    COLOUR,
+    card_embed,
+    profile_embed,
+    proposal_embed,
+    verified_embed,
+)
 from cogs.mentorship._views import BioModal, approval_view, is_lead, proposal_view
-from economy.errors import InvalidInput, NotPermitted
+from economy.errors import InvalidInput, NotFound, NotPermitted
 from economy.mentorship import Pairing, mentor_level, skills_of
 
 _ZONES = sorted(available_timezones())
@@ -81,11 +87,19 @@ class MentorshipCog(commands.Cog):
     async def profile(self, interaction: discord.Interaction, member: discord.Member | None = None):
         services, guild_id = services_of(interaction), guild_id_of(interaction)
         target = member or interaction.user
-        profile = await services.mentorship.mentor(guild_id, target.id)
-        summary = await services.mentorship.summary(guild_id, target.id)
+        name = safe_text(target.display_name, limit=64)
         verified = await services.mentorship.verified(guild_id, target.id)
-        await reply(interaction, embed=profile_embed(safe_text(target.display_name, limit=64),
-                                                     profile, summary, verified), ephemeral=True)
+        try:
+            profile = await services.mentorship.mentor(guild_id, target.id)
+        except NotFound:
+            if not verified:
+                raise
+            # Not a mentor, but with verified skills: show those.
+            await reply(interaction, embed=verified_embed(name, verified), ephemeral=True)
+            return
+        summary = await services.mentorship.summary(guild_id, target.id)
+        await reply(interaction, embed=profile_embed(name, profile, summary, verified),
+                    ephemeral=True)
 
     @mentor.command(name="pause", description="Stop getting new mentees for now")
     async def pause(self, interaction: discord.Interaction):

@@ -79,6 +79,13 @@ def profile_embed(name: str, mentor: Mentor, summary: MentorSummary,
     return embed
 
 
+def verified_embed(name: str, verified: dict[str, int]) -> discord.Embed:
+    """A member's verified skills (members who are not mentors)."""
+    lines = [f"{skill} {'★' * level} ✔" for skill, level in sorted(verified.items())]
+    return discord.Embed(title=f"Verified skills · {name}", colour=COLOUR,
+                         description="\n".join(lines))
+
+
 def queue_text(user_id: int, reason: str) -> str:
     """The lead's queue message for a mentor waiting for approval."""
     return (f"🧑‍🏫 <@{user_id}> wants to mentor ({safe_text(reason, limit=200)}). "

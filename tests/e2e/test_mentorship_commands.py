@@ -304,6 +304,10 @@ async def test_skill_verification_rules_profile_and_matching(gc):
     assert "Verified" in lead.content
     profile = await gc.slash("bob", "mentor profile", member=gc["dave"])
     assert "cad ★★ ✔" in profile.text
+    own = await gc.slash("bob", "mentor profile")  # not a mentor: the verified skills show
+    assert "Verified skills" in own.text and "cad ★ ✔" in own.text
+    nobody = await gc.slash("bob", "mentor profile", member=gc["erin"])
+    assert nobody.ephemeral and "not registered as a mentor" in nobody.content
     applied = await apply(gc, "bob", skills="cad:0")
     # Declared, dave (gap 3: 0.9) would beat alice (gap 4: 0.6). Verified: bob 1, dave 2
     # (gap 1: 0.7), alice 4 (gap 3: 0.9) -> alice is proposed.
