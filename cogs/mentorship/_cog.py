@@ -19,7 +19,8 @@ from cogs.mentorship._render import (
 )
 from cogs.mentorship._views import BioModal, approval_view, is_lead, proposal_view
 from economy.errors import InvalidInput, NotFound, NotPermitted
-from economy.mentorship import Pairing, mentor_level, skills_of
+from economy.mentorship import skills_of
+from economy.mentorship_models import Pairing, mentor_level
 
 _ZONES = sorted(available_timezones())
 Reason = Literal["completed", "no longer needed", "not a good fit", "report"]

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import discord
 
 from cogs._shared.interaction import safe_text
-from economy.mentorship import Goal, Mentor, MentorSummary, Pairing
 from economy.mentorship_match import format_ranges
+from economy.mentorship_models import Goal, Mentor, MentorSummary, Pairing
 
 COLOUR = discord.Colour.from_rgb(120, 200, 160)
 STATUS = {

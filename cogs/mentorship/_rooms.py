@@ -13,7 +13,7 @@ import discord
 from cogs._shared.interaction import NO_PINGS, reply
 from cogs.mentorship._render import card_embed, proposal_embed, queue_text
 from cogs.mentorship._views import approval_view, proposal_view
-from economy.mentorship import MENTOR_LEVELS, Pairing, ResponseResult
+from economy.mentorship_models import MENTOR_LEVELS, Pairing, ResponseResult
 
 log = logging.getLogger(__name__)
 

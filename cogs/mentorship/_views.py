@@ -16,7 +16,7 @@ from bot.error_handler import handle_interaction_error
 from cogs._shared.interaction import NO_PINGS, is_admin, services_of
 from cogs._shared.ui import SafeButton
 from cogs.mentorship._render import proposal_embed
-from economy.mentorship import Pairing
+from economy.mentorship_models import Pairing
 from economy.settings import GuildSettings
 
 
