@@ -147,6 +147,13 @@ async def test_bad_input_is_refused_and_changes_nothing(gc):
     late = await gc.click("bob", proposal_dm(gc, "bob"), "Accept")
     assert late.ephemeral and "no longer open" in late.content
     assert await mentorship_state(gc) == before
+    # Overlapping ranges are not an error: they are merged.
+    opened = await gc.slash("carol", "mentor register", skills="casting:3", timezone="UTC",
+                            availability="mon 18-21, mon 20-22, tue 9-10", languages="en",
+                            capacity=1)
+    await gc.sb.submit_modal(gc["carol"], opened, {})
+    profile = await gc.slash("carol", "mentor profile")
+    assert "mon 18-22, tue 9-10" in profile.text
     done = await gc.slash("bob", "mentee withdraw")
     assert done.ephemeral and "withdrawn" in done.content
     assert any("withdrawn by the mentee" in m.content for m in gc.sb.dms(gc["alice"]))
