@@ -301,7 +301,12 @@ Excluded = set[tuple[int, int]]
 
 
 def _allowed(mentee: MenteeProfile, mentor: MentorProfile, excluded: Excluded) -> bool:
-    return (mentee.user_id, mentor.user_id) not in excluded and mentee.user_id != mentor.user_id
+    # Cheap checks first (a common hour, a common language): most pairs of a large community
+    # fail one of them, and scoring is the expensive part of a round.
+    return (mentee.mask & mentor.mask != 0
+            and not set(mentee.languages).isdisjoint(mentor.languages)
+            and mentee.user_id != mentor.user_id
+            and (mentee.user_id, mentor.user_id) not in excluded)
 
 
 def ranked_mentors(mentee: MenteeProfile, mentors: Sequence[MentorProfile],
