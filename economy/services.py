@@ -12,18 +12,22 @@ from economy.clock import Clock
 from economy.escrow import EscrowService
 from economy.events import EventService
 from economy.gifts import GiftService
+from economy.guides import GuideService
 from economy.ledger import LedgerService
 from economy.marketplace import MarketplaceService
 from economy.member_prefs import MemberPrefsService
 from economy.members import MemberService
+from economy.mentorship import MentorshipService
 from economy.repos.base import Database
 from economy.repos.challenge_repo import ChallengeRepo
 from economy.repos.event_repo import EventRepo
+from economy.repos.guide_repo import GuideRepo
 from economy.repos.ledger_repo import LedgerRepo
 from economy.repos.listing_repo import ListingRepo
 from economy.repos.market_member_repo import MarketMemberRepo
 from economy.repos.member_prefs_repo import MemberPrefsRepo
 from economy.repos.member_repo import MemberRepo
+from economy.repos.mentorship_repo import MentorshipRepo
 from economy.repos.multiplier_repo import MultiplierRepo
 from economy.repos.settings_repo import SettingsRepo
 from economy.repos.trade_repo import TradeRepo
@@ -53,6 +57,9 @@ class Services:
     challenge_repo: ChallengeRepo
     challenges: ChallengeService
     challenge_progress: ChallengeProgress
+    mentorship: MentorshipService
+    mentorship_repo: MentorshipRepo
+    guides: GuideService
 
 
 def build_services(db: Database, clock: Clock) -> Services:
@@ -74,6 +81,8 @@ def build_services(db: Database, clock: Clock) -> Services:
                                      clock, throttles=members)
     challenge_repo = ChallengeRepo(db)
     challenges = ChallengeService(challenge_repo, ledger, settings, member_prefs, clock)
+    mentorship_repo = MentorshipRepo(db)
+    mentorship = MentorshipService(mentorship_repo, ledger, settings, trade_repo, clock)
     return Services(
         db=db, clock=clock, ledger=ledger, settings=settings, activity=activity,
         ledger_repo=ledger_repo, multipliers=multipliers, escrow=escrow, trade_repo=trade_repo,
@@ -81,4 +90,6 @@ def build_services(db: Database, clock: Clock) -> Services:
         gifts=GiftService(ledger, ledger_repo, member_repo, settings, clock), boosts=boosts,
         events=EventService(EventRepo(db), ledger, settings, clock), member_prefs=member_prefs,
         challenge_repo=challenge_repo, challenges=challenges,
-        challenge_progress=ChallengeProgress(challenges, challenge_repo, settings, clock))
+        challenge_progress=ChallengeProgress(challenges, challenge_repo, settings, clock),
+        mentorship=mentorship, mentorship_repo=mentorship_repo,
+        guides=GuideService(GuideRepo(db), mentorship_repo, ledger, settings, clock))

@@ -97,6 +97,26 @@ class GuildSettings(BaseModel):
     challenge_weekly_target: int = Field(5, ge=0, le=70, description="Challenges in one week that earn the weekly bonus (0 = off)")
     challenge_weekly_bonus: int = Field(250, ge=0, le=1_000_000, description="GEMS for reaching the weekly target")
     challenge_min_length: int = Field(3, ge=0, le=2_000, description="Minimum message length that counts for message challenges")
+    # --- mentorship
+    mentorship_skills: list[str] = Field(default_factory=list, description="Mentorship skills, comma-separated (empty = default set)")
+    mentorship_lead_role_id: int | None = Field(None, description="Role that approves mentors, runs rounds")
+    mentorship_channel_id: int | None = Field(None, description="Where mentorship threads open")
+    mentorship_queue_channel_id: int | None = Field(None, description="Mentor approval queue channel")
+    mentor_min_days: int = Field(0, ge=0, le=3650, description="Days in the server before mentoring")
+    mentor_min_trades: int = Field(0, ge=0, le=10_000, description="Completed trades before mentoring")
+    mentor_min_rating: int = Field(0, ge=0, le=5, description="Or: trade rating (stars) that qualifies instead (0 = off)")
+    mentor_approval: bool = Field(False, description="New mentors need the lead's approval")
+    mentorship_proposal_hours: int = Field(48, ge=1, le=336, description="Hours to accept a proposed match")
+    mentorship_milestone_reward: int = Field(50, ge=0, le=1_000_000, description="GEMS per confirmed milestone (0 = off)")
+    mentorship_checkin_days: int = Field(7, ge=1, le=90, description="Silent days before a check-in reminder")
+    mentorship_rating_weeks: int = Field(4, ge=0, le=52, description="Weeks before a pair can rate each other")
+    mentorship_weekly_round: bool = Field(False, description="Run a matching round every Monday (UTC)")
+    mentor_level_roles: list[int] = Field(default_factory=list, description="Roles for mentor levels 1/5/20 completed, in order")
+    mentorship_spotlight_channel_id: int | None = Field(None, description="Where the monthly mentor spotlight is posted")
+    guides_channel_id: int | None = Field(None, description="Where approved guides are published")
+    guide_approval_reward: int = Field(100, ge=0, le=1_000_000, description="GEMS to a guide's author on approval (0 = off)")
+    guide_vote_reward: int = Field(20, ge=0, le=1_000_000, description="GEMS to the author per vote milestone (0 = off)")
+    guide_vote_milestone: int = Field(10, ge=1, le=10_000, description="Upvotes per guide vote milestone")
 
     @field_validator("timezone")
     @classmethod
@@ -163,6 +183,27 @@ class GuildSettings(BaseModel):
         """Challenge streak bonuses: streak length in days -> GEMS."""
         return parse_streak_table(self.challenge_streak_bonus)
 
+    @field_validator("mentor_level_roles")
+    @classmethod
+    def _three_levels(cls, value: list[int]) -> list[int]:
+        if len(value) > 3:
+            raise ValueError("give at most 3 roles (levels at 1, 5 and 20 completed mentorships)")
+        return value
+
+    @field_validator("mentorship_skills")
+    @classmethod
+    def _skill_names(cls, value: list[str]) -> list[str]:
+        names: list[str] = []
+        for raw in value:
+            name = " ".join(str(raw).lower().split())
+            if not re.fullmatch(r"[a-z0-9][a-z0-9 &+-]{0,30}", name):
+                raise ValueError(f"skill {name[:40]!r}: use 1-31 letters, digits, spaces or dashes")
+            if name not in names:
+                names.append(name)
+        if len(names) > 100:
+            raise ValueError("at most 100 skills")
+        return names
+
     @property
     def zone(self) -> ZoneInfo:
         """The guild's time zone."""
@@ -206,6 +247,11 @@ _ID_KEYS = {"admin_role_id", "moderator_role_id", "trade_channel_id", "dispute_c
             "challenge_channel_id", "challenge_gallery_channel_id", "challenge_manager_role_id"}
 _STR_LIST_KEYS = {"marketplace_categories", "boost_applies_to"}
 _NONE_WORDS = {"none", "off", "-", "clear", "null"}
+# --- mentorship
+_ID_KEYS |= {"mentorship_lead_role_id", "mentorship_channel_id", "mentorship_queue_channel_id",
+             "mentorship_spotlight_channel_id", "guides_channel_id"}
+_ID_LIST_KEYS |= {"mentor_level_roles"}
+_STR_LIST_KEYS |= {"mentorship_skills"}
 
 
 def describe(key: str) -> str:

@@ -509,6 +509,10 @@ class DiscordSandbox:
         """Live messages of a channel or thread, oldest first (ephemeral ones included)."""
         return self.world.live_messages(channel.id)
 
+    def pinned(self, channel: Channel) -> list[Message]:
+        """Pinned messages of a channel or thread, oldest first."""
+        return self.world.pinned_messages(channel.id)
+
     def dms(self, user: User | Member) -> list[Message]:
         """Messages in the DM channel between the bot and this user, oldest first."""
         u = user.user if isinstance(user, Member) else user

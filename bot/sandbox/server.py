@@ -265,6 +265,11 @@ class DiscordServer:
             ("PATCH", "/webhooks/{app_id}/{token}/messages/{message_id}", self.webhook_edit),
             ("DELETE", "/webhooks/{app_id}/{token}/messages/{message_id}", self.webhook_delete),
         ]
+        # Pins (added for mentorship goal cards).
+        routes += [
+            ("PUT", "/channels/{channel_id}/messages/pins/{message_id}", self.pin_message),
+            ("DELETE", "/channels/{channel_id}/messages/pins/{message_id}", self.unpin_message),
+        ]
         for method, path, handler in routes:
             r.add_route(method, a + path, handler)
         r.add_get(GATEWAY_PATH, self.gateway.handle)
@@ -421,6 +426,18 @@ class DiscordServer:
         self.world.delete_message(msg)
         return no_content()
 
+    async def pin_message(self, request: web.Request) -> web.Response:
+        """Pin a message (204); Discord's permission and count limits apply."""
+        msg = self.world.message(_int(request, "channel_id"), _int(request, "message_id"))
+        self.world.set_pinned(msg, True)
+        return no_content()
+
+    async def unpin_message(self, request: web.Request) -> web.Response:
+        """Unpin a message (204)."""
+        msg = self.world.message(_int(request, "channel_id"), _int(request, "message_id"))
+        self.world.set_pinned(msg, False)
+        return no_content()
+
     async def add_reaction(self, request: web.Request) -> web.Response:
         """The bot reacts; dispatches MESSAGE_REACTION_ADD."""
         msg = self.world.message(_int(request, "channel_id"), _int(request, "message_id"))
@@ -457,11 +474,13 @@ class DiscordServer:
         return no_content()
 
     async def create_thread(self, request: web.Request) -> web.Response:
-        """Create a thread (private: type 12; from a message: public)."""
+        """Create a thread (private: type 12; from a message: public; in a forum: a post)."""
         parent = self.world.channel(_int(request, "channel_id"))
-        body, _ = await read_body(request)
+        body, files = await read_body(request)
         body = body or {}
         from_message = "message_id" in request.match_info
+        if parent.type == ChannelType.FORUM:
+            return await self._forum_post(parent, body, files)
         kind = ChannelType.PUBLIC_THREAD if from_message else int(body.get("type") or 12)
         thread = self.world.create_thread(
             parent,
@@ -472,6 +491,28 @@ class DiscordServer:
             auto_archive_duration=int(body.get("auto_archive_duration") or 1440),
         )
         return json_response(thread.payload(), 201)
+
+    async def _forum_post(self, forum: Any, body: dict[str, Any], files: list[Upload]
+                          ) -> web.Response:
+        """A forum post: a public thread whose starter message has the thread's id.
+
+        Discord requires the starter `message` (50035 without it) and answers the thread with
+        that message under `message`.
+        """
+        self.world.check_can_send(forum, forum_post=True)
+        message = body.get("message")
+        if not isinstance(message, dict) or not (
+            message.get("content") or message.get("embeds") or files
+        ):
+            raise DiscordError(400, "Invalid Form Body", 50035)
+        thread = self.world.create_thread(
+            forum, str(body.get("name", "post")), type=ChannelType.PUBLIC_THREAD,
+            owner_id=self.world.bot_user.id,
+            auto_archive_duration=int(body.get("auto_archive_duration") or 1440))
+        fields = self._message_fields({**message, "attachments": body.get("attachments")},
+                                      files, thread.id)
+        msg = self.world.post_message(thread, self.world.bot_user, id=thread.id, **fields)
+        return json_response(dict(thread.payload(), message=msg.payload()), 201)
 
     async def add_thread_member(self, request: web.Request) -> web.Response:
         """Add a member (or ``@me``) to a thread."""

@@ -23,6 +23,10 @@ VIEW_CHANNEL = 1 << 10
 SEND_MESSAGES = 1 << 11
 MANAGE_ROLES = 1 << 28
 SEND_MESSAGES_IN_THREADS = 1 << 38
+MANAGE_MESSAGES = 1 << 13
+PIN_MESSAGES = 1 << 51
+#: Discord's limit of pinned messages per channel.
+MAX_PINS = 250
 ALL_PERMISSIONS = discord.Permissions.all().value
 
 #: What @everyone gets in a fresh guild: enough to read, chat and use commands.
@@ -429,6 +433,8 @@ class Message:
     timestamp: datetime = field(default_factory=lambda: datetime.now(UTC))
     edited_at: datetime | None = None
     deleted: bool = False
+    #: Pinned in its channel (PUT /channels/{c}/messages/pins/{m}).
+    pinned: bool = False
     #: Every version of the body the message had, oldest first (for "what was shown" checks).
     history: list[dict[str, Any]] = field(default_factory=list)
 
@@ -485,7 +491,7 @@ class Message:
             "attachments": [a.payload() for a in self.attachments],
             "embeds": self.raw_embeds,
             "components": self.raw_components,
-            "pinned": False,
+            "pinned": self.pinned,
             "type": self.type,
             "flags": self.flags,
             "reactions": [

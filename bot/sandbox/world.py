@@ -17,7 +17,10 @@ from .state import (
     DEFAULT_BOT_PERMISSIONS,
     DEFAULT_EVERYONE_PERMISSIONS,
     DEFAULT_JOINED,
+    MANAGE_MESSAGES,
     MANAGE_ROLES,
+    MAX_PINS,
+    PIN_MESSAGES,
     SEND_MESSAGES,
     SEND_MESSAGES_IN_THREADS,
     VIEW_CHANNEL,
@@ -388,8 +391,9 @@ class World:
 
     # -- messages ------------------------------------------------------------------------------
 
-    def check_can_send(self, chan: Channel) -> None:
-        """Refuse bot sends Discord would refuse (no access, closed DMs, locked threads)."""
+    def check_can_send(self, chan: Channel, *, forum_post: bool = False) -> None:
+        """Refuse bot sends Discord would refuse (no access, closed DMs, locked threads, plain
+        messages in a forum: only `forum_post`s, which start a thread, may go there)."""
         if chan.type == ChannelType.DM:
             assert chan.recipient is not None
             if chan.recipient.dms_closed:
@@ -398,6 +402,8 @@ class World:
         guild = self.guild(chan.guild_id) if chan.guild_id else None
         if guild is None:
             return
+        if chan.type == ChannelType.FORUM and not forum_post:
+            raise DiscordError(400, "Cannot send messages in a non-text channel", 50008)
         me = self.member(guild, self.bot_user.id)
         perms = guild.channel_permissions(me, chan)
         if not perms & VIEW_CHANNEL:
@@ -503,6 +509,40 @@ class World:
             if msg.guild_id is not None:
                 data["guild_id"] = str(msg.guild_id)
             self.emit("MESSAGE_DELETE", data, msg.guild_id)
+
+    def set_pinned(self, msg: Message, pinned: bool) -> None:
+        """Pin or unpin a message as the bot; refuses what Discord refuses.
+
+        Needs Manage Messages or Pin Messages in the channel; ephemeral messages cannot be
+        pinned; at most MAX_PINS per channel. Dispatches MESSAGE_UPDATE and CHANNEL_PINS_UPDATE.
+        """
+        chan = self.channel(msg.channel_id)
+        if chan.guild_id is not None:
+            guild = self.guild(chan.guild_id)
+            perms = guild.channel_permissions(self.member(guild, self.bot_user.id), chan)
+            if not perms & (MANAGE_MESSAGES | PIN_MESSAGES):
+                raise missing_permissions()
+            if chan.is_thread and chan.archived and chan.locked:
+                raise DiscordError(400, "Thread is locked", 50083)
+        if msg.ephemeral or msg.deleted:
+            raise DiscordError(404, "Unknown Message", 10008)
+        if pinned and not msg.pinned:
+            count = sum(1 for m in self.live_messages(chan.id) if m.pinned)
+            if count >= MAX_PINS:
+                raise DiscordError(400, "Maximum number of pins reached (250)", 30003)
+        if msg.pinned == pinned:
+            return
+        msg.pinned = pinned
+        self.emit("MESSAGE_UPDATE", self.message_event(msg), msg.guild_id)
+        data: dict[str, Any] = {"channel_id": str(chan.id),
+                                "last_pin_timestamp": datetime.now(UTC).isoformat()}
+        if chan.guild_id is not None:
+            data["guild_id"] = str(chan.guild_id)
+        self.emit("CHANNEL_PINS_UPDATE", data, chan.guild_id)
+
+    def pinned_messages(self, channel_id: int) -> list[Message]:
+        """The pinned messages of a channel."""
+        return [m for m in self.live_messages(channel_id) if m.pinned]
 
     def live_messages(self, channel_id: int) -> list[Message]:
         """Non-deleted messages of a channel, oldest first."""

@@ -268,3 +268,25 @@ async def test_scheduled_event_rules_and_interested_members(sb, world, bot):
     with pytest.raises(discord.HTTPException):  # completed events cannot change
         await bot.http.edit_scheduled_event(guild.id, event.id, name="Again")
     assert sb.scheduled_events(world.guild)[0]["status"] == 3
+async def test_pins_and_forum_posts(sb, world, bot):
+    from bot.sandbox import ChannelType
+
+    general = bot.get_channel(world.guild.channel_named("general").id)
+    msg = await general.send("goals card")
+    await msg.pin()
+    stored = sb.channel_messages(world.guild.channel_named("general"))[-1]
+    assert stored.pinned and sb.pinned(world.guild.channel_named("general")) == [stored]
+    await msg.unpin()
+    assert not stored.pinned
+    forum_state = sb.create_channel(world.guild, "guides", type=ChannelType.FORUM)
+    await sb.settle()
+    forum = bot.get_channel(forum_state.id)
+    assert isinstance(forum, discord.ForumChannel)
+    with pytest.raises(discord.HTTPException) as refused:
+        await bot.http.send_message(forum.id, params=discord.http.handle_message_parameters(
+            content="plain message"))
+    assert refused.value.code == 50008
+    post = await forum.create_thread(name="Hallmarks", content="Look for the maker's mark")
+    assert post.thread.parent_id == forum.id and post.message.id == post.thread.id
+    assert [m.content for m in sb.channel_messages(sb.world.channel(post.thread.id))] == [
+        "Look for the maker's mark"]

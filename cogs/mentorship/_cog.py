@@ -1,0 +1,359 @@
+"""/mentor, /mentee, /mentorship and /mentorlead. Thin: parse, call the mentorship service, render."""
+
+from __future__ import annotations
+
+from typing import Literal
+from zoneinfo import available_timezones
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from cogs._shared.interaction import NO_PINGS, guild_id_of, reply, safe_text, services_of
+from cogs.mentorship._render import (
+    COLOUR,
+    card_embed,
+    profile_embed,
+    proposal_embed,
+    verified_embed,
+)
+from cogs.mentorship._views import BioModal, approval_view, is_lead, proposal_view
+from economy.errors import InvalidInput, NotFound, NotPermitted
+from economy.mentorship import skills_of
+from economy.mentorship_models import Pairing, mentor_level
+
+_ZONES = sorted(available_timezones())
+Reason = Literal["completed", "no longer needed", "not a good fit", "report"]
+
+
+def skill_choices(current: str, skills: tuple[str, ...]) -> list[app_commands.Choice[str]]:
+    """Autocomplete the last item of a comma-separated skill list."""
+    head, sep, last = current.rpartition(",")
+    prefix = f"{head}{sep} " if sep else ""
+    name_part, colon, level = last.strip().partition(":")
+    fragment = name_part.strip().lower()
+    used = {part.split(":")[0].strip().lower() for part in head.split(",")}
+    choices = []
+    for skill in skills:
+        if fragment in skill and skill not in used:
+            value = f"{prefix}{skill}{colon}{level.strip()}".strip()
+            if len(value) <= 100:
+                choices.append(app_commands.Choice(name=value, value=value))
+    return choices[:25]
+
+
+class MentorshipCog(commands.Cog):
+    """Mentors, mentees, proposals, goals, endings and ratings."""
+
+    mentor = app_commands.Group(name="mentor", description="Mentoring: your mentor profile and goals",
+                                guild_only=True)
+    goal = app_commands.Group(name="goal", description="Goals (milestones) of a mentorship",
+                              parent=mentor)
+    mentee = app_commands.Group(name="mentee", description="Find a mentor", guild_only=True)
+    mentorship = app_commands.Group(name="mentorship", description="Your mentorships",
+                                    guild_only=True)
+    skill = app_commands.Group(name="skill", description="Skill verification", guild_only=True)
+    lead = app_commands.Group(name="mentorlead", description="Mentorship lead tools",
+                              guild_only=True,
+                              default_permissions=discord.Permissions(manage_guild=True))
+
+    def __init__(self, bot) -> None:
+        self.bot = bot
+
+    @property
+    def rooms(self):
+        return self.bot.mentorship_rooms
+
+    # --- /mentor ------------------------------------------------------------------------------
+    @mentor.command(name="register", description="Offer to mentor: skills, hours, languages, capacity")
+    @app_commands.describe(
+        skills="Skills with your level 1-5, like: cad:4, stone setting:5",
+        timezone="Your time zone, like Europe/Paris",
+        availability="Free hours each week in your time, like: mon-fri 18-21, sat 10-14",
+        languages="Languages you mentor in, like: English, French",
+        capacity="How many mentees at once (1-10)")
+    async def register(self, interaction: discord.Interaction, skills: str, timezone: str,
+                       availability: str, languages: str, capacity: int):
+        services, guild_id = services_of(interaction), guild_id_of(interaction)
+        options = {"skills": skills, "zone": timezone, "availability": availability,
+                   "languages": languages, "capacity": capacity}
+        # Everything is checked before the form opens, so a mistake costs no typing.
+        await services.mentorship.validate_mentor(guild_id, interaction.user.id, **options)
+        joined_at = getattr(interaction.user, "joined_at", None)
+        await interaction.response.send_modal(BioModal(guild_id=guild_id, joined_at=joined_at,
+                                                       options=options))
+
+    @mentor.command(name="profile", description="A mentor's profile and reputation")
+    @app_commands.describe(member="Whose profile (default: yours)")
+    async def profile(self, interaction: discord.Interaction, member: discord.Member | None = None):
+        services, guild_id = services_of(interaction), guild_id_of(interaction)
+        target = member or interaction.user
+        name = safe_text(target.display_name, limit=64)
+        verified = await services.mentorship.verified(guild_id, target.id)
+        try:
+            profile = await services.mentorship.mentor(guild_id, target.id)
+        except NotFound:
+            if not verified:
+                raise
+            # Not a mentor, but with verified skills: show those.
+            await reply(interaction, embed=verified_embed(name, verified), ephemeral=True)
+            return
+        summary = await services.mentorship.summary(guild_id, target.id)
+        await reply(interaction, embed=profile_embed(name, profile, summary, verified),
+                    ephemeral=True)
+
+    @mentor.command(name="pause", description="Stop getting new mentees for now")
+    async def pause(self, interaction: discord.Interaction):
+        await self._state(interaction, "pause", "⏸️ Paused: no new proposals until `/mentor resume`.")
+
+    @mentor.command(name="resume", description="Get new mentees again")
+    async def resume(self, interaction: discord.Interaction):
+        await self._state(interaction, "resume", "▶️ Welcome back: you can be matched again.")
+
+    @mentor.command(name="leave", description="Stop mentoring (current mentorships continue)")
+    async def leave(self, interaction: discord.Interaction):
+        await self._state(interaction, "leave", "👋 You left mentoring. Current mentorships "
+                          "continue until they end. Thank you!")
+
+    async def _state(self, interaction: discord.Interaction, action, text: str) -> None:
+        services, guild_id = services_of(interaction), guild_id_of(interaction)
+        await services.mentorship.set_mentor_state(guild_id, interaction.user.id, action)
+        await reply(interaction, text, ephemeral=True)
+
+    # --- /mentor goal -------------------------------------------------------------------------
+    @goal.command(name="add", description="Add a goal (milestone) to your mentorship")
+    @app_commands.describe(text="The goal, like: model a band ring in CAD",
+                           mentorship="Which mentorship (default: this thread or your only one)")
+    async def goal_add(self, interaction: discord.Interaction, text: str,
+                       mentorship: int | None = None):
+        p = await self._pair(interaction, mentorship)
+        goal = await services_of(interaction).mentorship.add_goal(p, interaction.user.id, text)
+        await reply(interaction, f"🎯 Goal {goal.goal_no} added to mentorship #{p.mentorship_id}.",
+                    ephemeral=True)
+        await self.rooms.refresh_card(p.guild_id, p.mentorship_id)
+        await self.rooms.post(p, f"🎯 <@{interaction.user.id}> added goal {goal.goal_no}: "
+                              f"{safe_text(goal.text)}")
+
+    @goal.command(name="done", description="Mentee: confirm a goal reached (your mentor earns GEMS)")
+    @app_commands.describe(number="The goal's number (see /mentor goal list)",
+                           mentorship="Which mentorship (default: this thread or your only one)")
+    async def goal_done(self, interaction: discord.Interaction, number: int,
+                        mentorship: int | None = None):
+        services = services_of(interaction)
+        p = await self._pair(interaction, mentorship)
+        result = await services.mentorship.confirm_goal(p, interaction.user.id, number)
+        settings = await services.settings.get(p.guild_id)
+        earned = f" <@{p.mentor_id}> earned {settings.money(result.reward)}." if result.reward else ""
+        await reply(interaction, f"✅ Goal {number} confirmed.{earned}", ephemeral=True)
+        await self.rooms.refresh_card(p.guild_id, p.mentorship_id)
+        await self.rooms.post(p, f"✅ Goal {number} reached: {safe_text(result.goal.text)}.{earned}")
+
+    @goal.command(name="list", description="The goals of your mentorship")
+    @app_commands.describe(mentorship="Which mentorship (default: this thread or your only one)")
+    async def goal_list(self, interaction: discord.Interaction, mentorship: int | None = None):
+        services = services_of(interaction)
+        p = await self._pair(interaction, mentorship, statuses=("active", "ended"))
+        settings = await services.settings.get(p.guild_id)
+        goals = await services.mentorship.goals(p)
+        await reply(interaction, embed=card_embed(
+            p, goals, settings.money(settings.mentorship_milestone_reward)), ephemeral=True)
+
+    # --- /mentee ------------------------------------------------------------------------------
+    @mentee.command(name="apply", description="Ask for a mentor: skills, hours, languages, goals")
+    @app_commands.describe(
+        skills="Skills to learn, most wanted first, with your level 0-5: cad:1, casting",
+        timezone="Your time zone, like Europe/Paris",
+        availability="Free hours each week in your time, like: mon-fri 18-21, sat 10-14",
+        languages="Languages you speak, like: English, French",
+        goals="What you want to achieve (optional)",
+        mentor="A mentor you'd like (optional; otherwise the best match is proposed)")
+    async def apply(self, interaction: discord.Interaction, skills: str, timezone: str,
+                    availability: str, languages: str, goals: str | None = None,
+                    mentor: discord.Member | None = None):
+        services, guild_id = services_of(interaction), guild_id_of(interaction)
+        proposal = await services.mentorship.apply(
+            guild_id, interaction.user.id, wanted=skills, zone=timezone,
+            availability=availability, languages=languages, goals=goals,
+            mentor_id=mentor.id if mentor else None)
+        if proposal is None:
+            await reply(interaction, "📝 Your application is in. No mentor with a free place fits "
+                        "it right now; you'll get a DM as soon as one is proposed.", ephemeral=True)
+            return
+        settings = await services.settings.get(guild_id)
+        await reply(interaction, f"🤝 Proposed: <@{proposal.mentor_id}> — "
+                    f"{safe_text(proposal.explanation)}. You both got a DM to accept or decline "
+                    f"within {settings.mentorship_proposal_hours} h.",
+                    embed=proposal_embed(proposal), view=proposal_view(proposal), ephemeral=True)
+        await self.rooms.propose(proposal)
+
+    @mentee.command(name="withdraw", description="Withdraw your open application")
+    async def withdraw(self, interaction: discord.Interaction):
+        services, guild_id = services_of(interaction), guild_id_of(interaction)
+        proposal = await services.mentorship.withdraw(guild_id, interaction.user.id)
+        await reply(interaction, "📝 Your application was withdrawn. Apply again any time.",
+                    ephemeral=True)
+        if proposal is not None:
+            await self.rooms.dm(proposal.mentor_id, f"Proposal #{proposal.mentorship_id} was "
+                                "withdrawn by the mentee.")
+
+    # --- /mentorship --------------------------------------------------------------------------
+    @mentorship.command(name="end", description="End your mentorship, with a reason")
+    @app_commands.describe(reason="Why it ends ('report' tells the lead and never pairs you again)",
+                           note="A few words (optional)",
+                           mentorship="Which mentorship (default: this thread or your only one)")
+    async def end(self, interaction: discord.Interaction, reason: Reason,
+                  note: str | None = None, mentorship: int | None = None):
+        p = await self._pair(interaction, mentorship)
+        result = await services_of(interaction).mentorship.end(p, interaction.user.id, reason,
+                                                               note)
+        await reply(interaction, f"🏁 Mentorship #{p.mentorship_id} ended ({reason}).",
+                    ephemeral=True)
+        await self.rooms.ended(result.pairing, interaction.user.id)
+        if result.reached_level:
+            await self.rooms.level_up(result.pairing, result.reached_level)
+
+    @mentorship.command(name="rate", description="Rate the other side of your mentorship (1-5)")
+    @app_commands.describe(stars="1 to 5", review="A short review (optional)",
+                           mentorship="Which mentorship (default: this thread or your only one)")
+    async def rate(self, interaction: discord.Interaction, stars: int, review: str | None = None,
+                   mentorship: int | None = None):
+        p = await self._pair(interaction, mentorship, statuses=("active", "ended"), any_state=True)
+        await services_of(interaction).mentorship.rate(p, interaction.user.id, stars, review)
+        await reply(interaction, f"Thanks! You rated <@{p.other(interaction.user.id)}> "
+                    f"{'★' * stars}.", ephemeral=True)
+
+    @mentorship.command(name="list", description="Your proposals and mentorships")
+    async def list_(self, interaction: discord.Interaction):
+        services, guild_id = services_of(interaction), guild_id_of(interaction)
+        repo = services.mentorship_repo
+        docs = (await repo.pairs_of(guild_id, interaction.user.id, role="mentee")
+                + await repo.pairs_of(guild_id, interaction.user.id, role="mentor"))
+        lines = [f"#{d['mentorship_id']} · mentor <@{d['mentor_id']}> · mentee <@{d['mentee_id']}>"
+                 f" · {d['status']}" for d in sorted(docs, key=lambda d: -d["mentorship_id"])[:20]]
+        await reply(interaction, "\n".join(lines) or "You have no mentorships yet.", ephemeral=True)
+
+    @mentor.command(name="leaderboard", description="Mentors with the most completed mentorships")
+    async def leaderboard(self, interaction: discord.Interaction):
+        services, guild_id = services_of(interaction), guild_id_of(interaction)
+        rows = await services.mentorship.leaderboard(guild_id)
+        lines = []
+        for rank, (user_id, summary) in enumerate(rows, start=1):
+            level = mentor_level(summary.completed)
+            badge = f" · {level[1]}" if level else ""
+            lines.append(f"**{rank}.** <@{user_id}> — {summary.render()}{badge}")
+        embed = discord.Embed(title="🧑‍🏫 Mentor leaderboard", colour=COLOUR,
+                              description="\n".join(lines) or "No mentors yet.")
+        await reply(interaction, embed=embed)
+
+    # --- /skill ---------------------------------------------------------------------------------
+    @skill.command(name="verify", description="Mentors/lead: confirm a member's level in a skill")
+    @app_commands.describe(member="Whose skill", skill="The skill", level="The level you saw (1-5)")
+    async def verify(self, interaction: discord.Interaction, member: discord.Member, skill: str,
+                     level: int):
+        services, guild_id = services_of(interaction), guild_id_of(interaction)
+        settings = await services.settings.get(guild_id)
+        name = await services.mentorship.verify_skill(
+            guild_id, interaction.user.id, member.id, skill, level,
+            is_lead=is_lead(interaction.user, settings))
+        await reply(interaction, f"✔ Verified: <@{member.id}> — {name} {'★' * level}.",
+                    ephemeral=True)
+        await self.rooms.dm(member.id, f"✔ <@{interaction.user.id}> verified your {name} skill "
+                            f"at level {level}.")
+
+    @verify.autocomplete("skill")
+    async def _one_skill(self, interaction: discord.Interaction, current: str):
+        settings = await services_of(interaction).settings.get(guild_id_of(interaction))
+        return [app_commands.Choice(name=s, value=s) for s in skills_of(settings)
+                if current.lower() in s][:25]
+
+    # --- /mentorlead --------------------------------------------------------------------------
+    @lead.command(name="round", description="Match every waiting mentee with the best free mentors")
+    async def round(self, interaction: discord.Interaction):
+        services, guild_id = services_of(interaction), guild_id_of(interaction)
+        settings = await services.settings.get(guild_id)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        made = await services.mentorship.round(guild_id, is_lead=is_lead(interaction.user, settings))
+        for proposal in made:
+            await self.rooms.propose(proposal)
+        total = sum(p.score for p in made)
+        await interaction.followup.send(
+            f"🔄 Round done: {len(made)} proposal{'s' if len(made) != 1 else ''} sent "
+            f"(total score {total:.2f}).", ephemeral=True)
+
+    @lead.command(name="queue", description="Mentor applications waiting for approval")
+    async def queue(self, interaction: discord.Interaction):
+        services, guild_id = services_of(interaction), guild_id_of(interaction)
+        settings = await services.settings.get(guild_id)
+        if not is_lead(interaction.user, settings):
+            raise NotPermitted("Only the mentorship lead (or an admin) can see the queue.")
+        waiting = await services.mentorship_repo.mentors_in(guild_id, "pending")
+        if not waiting:
+            await reply(interaction, "No mentor applications are waiting.", ephemeral=True)
+            return
+        await reply(interaction, f"{len(waiting)} mentor application(s) waiting; the oldest "
+                    f"{min(len(waiting), 5)}:", ephemeral=True)
+        for doc in sorted(waiting, key=lambda d: d.get("created_ms", 0))[:5]:
+            skills = ", ".join(f"{s['skill']} {s['level']}" for s in doc["skills"])
+            await interaction.followup.send(
+                f"<@{doc['user_id']}> · {safe_text(skills, limit=300)} · "
+                f"{safe_text(doc.get('bio') or '', limit=300)}",
+                view=approval_view(guild_id, doc["user_id"]), ephemeral=True,
+                allowed_mentions=NO_PINGS)
+
+    # --- shared -------------------------------------------------------------------------------
+    async def _pair(self, interaction: discord.Interaction, mentorship: int | None, *,
+                    statuses: tuple[str, ...] = ("active",), any_state: bool = False) -> Pairing:
+        services, guild_id = services_of(interaction), guild_id_of(interaction)
+        thread_id = interaction.channel_id if isinstance(interaction.channel, discord.Thread) else None
+        if any_state and mentorship is None and thread_id is None:
+            # Rating usually happens after the end: default to the latest pair of the member.
+            docs = (await services.mentorship_repo.pairs_of(guild_id, interaction.user.id, role="mentee")
+                    + await services.mentorship_repo.pairs_of(guild_id, interaction.user.id,
+                                                              role="mentor"))
+            docs = [d for d in docs if d["status"] in statuses]
+            if not docs:
+                raise InvalidInput("You have no mentorship to rate.")
+            mentorship = max(docs, key=lambda d: d["mentorship_id"])["mentorship_id"]
+        return await services.mentorship.resolve(guild_id, interaction.user.id,
+                                                 mentorship_id=mentorship, thread_id=thread_id,
+                                                 statuses=statuses)
+
+    # --- autocomplete -------------------------------------------------------------------------
+    @register.autocomplete("skills")
+    @apply.autocomplete("skills")
+    async def _skills(self, interaction: discord.Interaction, current: str):
+        settings = await services_of(interaction).settings.get(guild_id_of(interaction))
+        return skill_choices(current, skills_of(settings))
+
+    @register.autocomplete("timezone")
+    @apply.autocomplete("timezone")
+    async def _zones(self, interaction: discord.Interaction, current: str):
+        needle = current.lower().replace(" ", "_")
+        return [app_commands.Choice(name=z, value=z) for z in _ZONES if needle in z.lower()][:25]
+
+    @goal_add.autocomplete("mentorship")
+    @goal_done.autocomplete("mentorship")
+    @goal_list.autocomplete("mentorship")
+    @end.autocomplete("mentorship")
+    @rate.autocomplete("mentorship")
+    async def _pairs(self, interaction: discord.Interaction, current: str):
+        services, guild_id = services_of(interaction), guild_id_of(interaction)
+        active = await services.mentorship.active_for(guild_id, interaction.user.id)
+        guild = interaction.guild
+        choices = []
+        for p in active:
+            other = guild.get_member(p.other(interaction.user.id)) if guild else None
+            name = f"#{p.mentorship_id} with {other.display_name if other else 'member'}"[:100]
+            if current in name:
+                choices.append(app_commands.Choice(name=name, value=p.mentorship_id))
+        return choices[:25]
+
+    # --- activity -----------------------------------------------------------------------------
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        """A message in a mentorship thread counts as activity (delays the check-in reminder)."""
+        if message.author.bot or message.guild is None or not isinstance(message.channel,
+                                                                          discord.Thread):
+            return
+        if await self.rooms.is_room(message.guild.id, message.channel.id):
+            await self.bot.services.mentorship.touch_thread(message.guild.id, message.channel.id)

@@ -1,0 +1,245 @@
+"""Mentorship rooms and notices: proposal DMs, private threads with a pinned goals card, the
+lead's approval queue, and what the sweep announces. Discord side effects only; the decisions
+were made by the mentorship service before these run."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+import discord
+
+from cogs._shared.interaction import NO_PINGS, reply
+from cogs.mentorship._render import card_embed, proposal_embed, queue_text
+from cogs.mentorship._views import approval_view, proposal_view
+from economy.mentorship_models import MENTOR_LEVELS, Pairing, ResponseResult
+
+log = logging.getLogger(__name__)
+
+
+class MentorshipRooms:
+    """Opens pair threads and posts/DMs what happens in a mentorship."""
+
+    def __init__(self, bot: Any) -> None:
+        self.bot = bot
+        self._threads: dict[int, bool] = {}  # thread id -> is a mentorship thread (cache)
+
+    @property
+    def _services(self):
+        return self.bot.services
+
+    # --- registration -------------------------------------------------------------------------
+    async def registered(self, interaction: discord.Interaction, guild_id: int,
+                         joined_at: datetime | None, options: dict[str, Any],
+                         bio: str | None) -> None:
+        """Store a registration (from the bio form) and queue it for the lead if needed."""
+        reg = await self._services.mentorship.register_mentor(
+            guild_id, interaction.user.id, joined_at=joined_at, bio=bio, **options)
+        if not reg.needs_approval:
+            await reply(interaction, "🧑‍🏫 You are a mentor now. Mentees who fit your skills, "
+                        "hours and languages will be proposed to you by DM.", ephemeral=True)
+            return
+        await reply(interaction, "⏳ Thanks! Your mentor application waits for the mentorship "
+                    f"lead's approval ({reg.reason}). You'll get a DM.", ephemeral=True)
+        settings = await self._services.settings.get(guild_id)
+        channel = await self._channel(settings.mentorship_queue_channel_id)
+        if channel is not None:
+            await channel.send(queue_text(interaction.user.id, reg.reason),
+                               view=approval_view(guild_id, interaction.user.id),
+                               allowed_mentions=NO_PINGS)
+        else:
+            log.info("no mentorship queue channel in guild %s", guild_id)
+
+    # --- proposals ----------------------------------------------------------------------------
+    async def propose(self, p: Pairing) -> None:
+        """DM both sides a proposal with Accept / Decline."""
+        for user_id, role in ((p.mentee_id, "mentor"), (p.mentor_id, "mentee")):
+            await self.dm(user_id, f"🤝 A {role} match was proposed to you. Accept or decline "
+                          "below.", embed=proposal_embed(p), view=proposal_view(p))
+
+    async def after_response(self, clicker_id: int, result: ResponseResult) -> None:
+        """Announce what an answer did: the other side's turn, a start, a decline, a lost slot."""
+        p = result.pairing
+        other = p.other(clicker_id)
+        if result.note == "waiting":
+            await self.dm(other, f"🤝 <@{clicker_id}> accepted proposal #{p.mentorship_id}; "
+                          "it starts when you accept too.")
+        elif result.note == "declined":
+            await self.dm(other, f"Proposal #{p.mentorship_id} was declined.")
+        elif result.note == "slot_taken":
+            await self.dm(p.mentee_id, f"⌛ Sorry: <@{p.mentor_id}>'s last place was just taken "
+                          f"by someone else (proposal #{p.mentorship_id}).")
+        elif result.started:
+            await self.open(p)
+        if result.next_proposal is not None:
+            await self.propose(result.next_proposal)
+
+    # --- rooms --------------------------------------------------------------------------------
+    async def open(self, p: Pairing) -> discord.Thread | None:
+        """Open the private thread for a new mentorship, pin its goals card, tell both sides."""
+        guild = self.bot.get_guild(p.guild_id)
+        if guild is None:
+            log.warning("guild %s is not available for mentorship %s", p.guild_id, p.mentorship_id)
+            return None
+        settings = await self._services.settings.get(p.guild_id)
+        channel = (guild.get_channel(settings.mentorship_channel_id)
+                   if settings.mentorship_channel_id else None) or _first_text_channel(guild)
+        thread = card = None
+        if channel is not None:
+            try:
+                mentor, mentee = guild.get_member(p.mentor_id), guild.get_member(p.mentee_id)
+                names = f"{_name(mentor)} & {_name(mentee)}"
+                thread = await channel.create_thread(
+                    name=f"Mentorship #{p.mentorship_id} · {names}"[:100],
+                    type=discord.ChannelType.private_thread, invitable=False)
+                for user_id in (p.mentor_id, p.mentee_id):
+                    await thread.add_user(discord.Object(id=user_id))
+                card = await thread.send(
+                    f"Welcome <@{p.mentor_id}> (mentor) and <@{p.mentee_id}> (mentee)! This "
+                    "thread is private to you two. Set goals with `/mentor goal add`.",
+                    embed=card_embed(p, [], settings.money(settings.mentorship_milestone_reward)),
+                    allowed_mentions=NO_PINGS)
+                await card.pin()
+            except discord.HTTPException:
+                log.warning("could not open the room of mentorship %s", p.mentorship_id,
+                            exc_info=True)
+        await self._services.mentorship.attach_room(
+            p.guild_id, p.mentorship_id, thread_id=thread.id if thread else None,
+            card_message_id=card.id if card else None)
+        if thread is not None:
+            self._threads[thread.id] = True
+        where = thread.mention if thread else "the server"
+        for user_id in (p.mentor_id, p.mentee_id):
+            await self.dm(user_id, f"🌱 Mentorship #{p.mentorship_id} started! Meet in {where}.")
+        return thread
+
+    async def refresh_card(self, guild_id: int, mentorship_id: int) -> None:
+        """Redraw the pinned goals card."""
+        services = self._services
+        p = await services.mentorship.get(guild_id, mentorship_id)
+        channel = await self._channel(p.thread_id)
+        if channel is None or p.card_message_id is None:
+            return
+        settings = await services.settings.get(guild_id)
+        goals = await services.mentorship.goals(p)
+        try:
+            await channel.get_partial_message(p.card_message_id).edit(
+                embed=card_embed(p, goals, settings.money(settings.mentorship_milestone_reward)))
+        except discord.HTTPException:
+            log.warning("could not refresh the card of mentorship %s", mentorship_id)
+
+    async def post(self, p: Pairing, text: str) -> None:
+        """A message in the pair's thread."""
+        channel = await self._channel(p.thread_id)
+        if channel is not None:
+            try:
+                await channel.send(text, allowed_mentions=NO_PINGS)
+            except discord.HTTPException:
+                log.warning("could not post to mentorship %s", p.mentorship_id)
+
+    async def ended(self, p: Pairing, by: int) -> None:
+        """Tell the thread and the other side that a mentorship ended; archive the thread."""
+        await self.refresh_card(p.guild_id, p.mentorship_id)
+        note = (f"🏁 <@{by}> ended this mentorship ({p.end_reason}). Thank you both! You can "
+                "rate each other with `/mentorship rate` once the rating window is open.")
+        await self.post(p, note)
+        await self.dm(p.other(by), f"Mentorship #{p.mentorship_id}: {note}")
+        thread = await self._channel(p.thread_id)
+        if isinstance(thread, discord.Thread):
+            try:
+                await thread.edit(archived=True)
+            except discord.HTTPException:
+                log.warning("could not archive the thread of mentorship %s", p.mentorship_id)
+        if p.end_reason == "report":
+            settings = await self._services.settings.get(p.guild_id)
+            queue = await self._channel(settings.mentorship_queue_channel_id)
+            if queue is not None:
+                await queue.send(f"🚩 <@{by}> ended mentorship #{p.mentorship_id} with a report. "
+                                 "The pair will not be matched again.", allowed_mentions=NO_PINGS)
+
+    async def level_up(self, p: Pairing, level: int) -> None:
+        """Congratulate a mentor who reached a level, and grant the level's role if set."""
+        settings = await self._services.settings.get(p.guild_id)
+        threshold, name = MENTOR_LEVELS[level - 1]
+        note = (f"🏅 <@{p.mentor_id}> completed {threshold} mentorship"
+                f"{'s' if threshold != 1 else ''} and is now a **{name}**!")
+        await self.post(p, note)
+        await self.dm(p.mentor_id, note)
+        roles = settings.mentor_level_roles
+        guild = self.bot.get_guild(p.guild_id)
+        member = guild.get_member(p.mentor_id) if guild else None
+        if member is not None and len(roles) >= level:
+            try:
+                await member.add_roles(discord.Object(id=roles[level - 1]),
+                                       reason=f"Mentor level: {name}")
+            except discord.HTTPException:
+                log.warning("could not grant the mentor level role in guild %s", p.guild_id)
+
+    async def is_room(self, guild_id: int, thread_id: int) -> bool:
+        """Whether a thread is a mentorship room (cached per process)."""
+        if thread_id not in self._threads:
+            doc = await self._services.mentorship_repo.pair_by_thread(guild_id, thread_id)
+            self._threads[thread_id] = doc is not None
+        return self._threads[thread_id]
+
+    # --- the sweep ----------------------------------------------------------------------------
+    async def sweep(self) -> int:
+        """The scheduled job: expire proposals, propose the next best, remind silent pairs."""
+        report = await self._services.mentorship.sweep()
+        for p in report.expired:
+            for user_id in (p.mentee_id, p.mentor_id):
+                await self.dm(user_id, f"⌛ Proposal #{p.mentorship_id} expired without both "
+                              "answers.")
+        for p in report.proposed:
+            await self.propose(p)
+        for p in report.checkins:
+            await self.post(p, f"👋 Check-in: it has been quiet here for a while, <@{p.mentor_id}> "
+                            f"and <@{p.mentee_id}>. How are your goals going?")
+        weekly = await self._services.mentorship.weekly_rounds()
+        for p in weekly:
+            await self.propose(p)
+        spotlights = await self._services.mentorship.spotlights()
+        for spot in spotlights:
+            channel = await self._channel(spot.channel_id)
+            if channel is not None:
+                await channel.send(
+                    f"🌟 Mentor spotlight for {spot.month}: <@{spot.user_id}>, rated "
+                    f"★ {spot.average:.1f} by {spot.ratings} mentee"
+                    f"{'s' if spot.ratings != 1 else ''} this month. Thank you!",
+                    allowed_mentions=NO_PINGS)
+        return (len(report.expired) + len(report.proposed) + len(report.checkins)
+                + len(weekly) + len(spotlights))
+
+    # --- low level ----------------------------------------------------------------------------
+    async def dm(self, user_id: int, text: str, **kwargs: Any) -> None:
+        """A direct message; members who closed their DMs are skipped."""
+        try:
+            user = self.bot.get_user(user_id) or await self.bot.fetch_user(user_id)
+            await user.send(text, allowed_mentions=NO_PINGS, **kwargs)
+        except discord.HTTPException:
+            log.info("could not DM user %s", user_id)
+
+    async def _channel(self, channel_id: int | None) -> Any:
+        if channel_id is None:
+            return None
+        channel = self.bot.get_channel(channel_id)
+        if channel is None:
+            try:
+                channel = await self.bot.fetch_channel(channel_id)
+            except discord.HTTPException:
+                return None
+        return channel
+
+
+def _first_text_channel(guild: discord.Guild) -> discord.TextChannel | None:
+    me = guild.me
+    for channel in guild.text_channels:
+        perms = channel.permissions_for(me)
+        if perms.create_private_threads and perms.send_messages_in_threads:
+            return channel
+    return None
+
+
+def _name(member: discord.Member | None) -> str:
+    return member.display_name[:30] if member else "member"

@@ -1,0 +1,120 @@
+"""Persistent buttons (proposal answers, the lead's approval queue) and the bio form.
+
+Proposal buttons live in DMs, where interactions carry no guild: the guild travels in the
+custom id and the service checks that the clicker is a side of that proposal (forged ids fail).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+import discord
+
+from bot.error_handler import handle_interaction_error
+from cogs._shared.interaction import NO_PINGS, is_admin, services_of
+from cogs._shared.ui import SafeButton
+from cogs.mentorship._render import proposal_embed
+from economy.mentorship_models import Pairing
+from economy.settings import GuildSettings
+
+
+def is_lead(member: Any, settings: GuildSettings) -> bool:
+    """Admins, or members with the mentorship lead role."""
+    if is_admin(member, settings):
+        return True
+    role_id = settings.mentorship_lead_role_id
+    return role_id is not None and any(r.id == role_id for r in getattr(member, "roles", []))
+
+
+def proposal_view(p: Pairing) -> discord.ui.View:
+    """Accept / Decline for a proposal."""
+    view = discord.ui.View(timeout=None)
+    view.add_item(ProposalButton(p.guild_id, p.mentorship_id, "accept"))
+    view.add_item(ProposalButton(p.guild_id, p.mentorship_id, "decline"))
+    return view
+
+
+def approval_view(guild_id: int, user_id: int) -> discord.ui.View:
+    """Approve / Reject for a mentor waiting in the lead's queue."""
+    view = discord.ui.View(timeout=None)
+    view.add_item(ApprovalButton(guild_id, user_id, "approve"))
+    view.add_item(ApprovalButton(guild_id, user_id, "reject"))
+    return view
+
+
+class ProposalButton(SafeButton, template=r"mship:p:(?P<g>\d+):(?P<id>\d+):(?P<act>accept|decline)"):
+    """A side answers a proposal."""
+
+    def __init__(self, guild_id: int, mentorship_id: int, action: str) -> None:
+        label, style = (("Accept", discord.ButtonStyle.success) if action == "accept"
+                        else ("Decline", discord.ButtonStyle.secondary))
+        super().__init__(discord.ui.Button(
+            label=label, style=style, custom_id=f"mship:p:{guild_id}:{mentorship_id}:{action}"))
+        self.guild_id, self.mentorship_id, self.action = guild_id, mentorship_id, action
+
+    @classmethod
+    async def from_custom_id(cls, interaction, item, match: re.Match[str]) -> ProposalButton:
+        return cls(int(match["g"]), int(match["id"]), match["act"])
+
+    async def run(self, interaction: discord.Interaction) -> None:
+        services = services_of(interaction)
+        result = await services.mentorship.respond(self.guild_id, self.mentorship_id,
+                                                   interaction.user.id,
+                                                   accept=self.action == "accept")
+        rooms = interaction.client.mentorship_rooms  # type: ignore[attr-defined]
+        await interaction.response.edit_message(embed=proposal_embed(result.pairing), view=None,
+                                                allowed_mentions=NO_PINGS)
+        await rooms.after_response(interaction.user.id, result)
+
+
+class ApprovalButton(SafeButton, template=r"mship:lead:(?P<g>\d+):(?P<u>\d+):(?P<act>approve|reject)"):
+    """The mentorship lead decides a mentor application."""
+
+    def __init__(self, guild_id: int, user_id: int, action: str) -> None:
+        label, style = (("Approve", discord.ButtonStyle.success) if action == "approve"
+                        else ("Reject", discord.ButtonStyle.danger))
+        super().__init__(discord.ui.Button(
+            label=label, style=style, custom_id=f"mship:lead:{guild_id}:{user_id}:{action}"))
+        self.guild_id, self.user_id, self.action = guild_id, user_id, action
+
+    @classmethod
+    async def from_custom_id(cls, interaction, item, match: re.Match[str]) -> ApprovalButton:
+        return cls(int(match["g"]), int(match["u"]), match["act"])
+
+    async def run(self, interaction: discord.Interaction) -> None:
+        services = services_of(interaction)
+        settings = await services.settings.get(self.guild_id)
+        lead = interaction.guild_id == self.guild_id and is_lead(interaction.user, settings)
+        mentor = await services.mentorship.decide_mentor(
+            self.guild_id, interaction.user.id, self.user_id, approve=self.action == "approve",
+            is_lead=lead)
+        verdict = "approved ✅" if mentor.status == "active" else "not approved ✖️"
+        await interaction.response.edit_message(
+            content=f"<@{self.user_id}>'s mentor application was {verdict} by "
+                    f"<@{interaction.user.id}>.", view=None, allowed_mentions=NO_PINGS)
+        rooms = interaction.client.mentorship_rooms  # type: ignore[attr-defined]
+        await rooms.dm(self.user_id, "🧑‍🏫 Your mentor application was "
+                       + ("approved: you can now be matched with mentees."
+                          if mentor.status == "active" else "not approved this time."))
+
+
+class BioModal(discord.ui.Modal, title="Your mentor profile"):
+    """The short bio, asked after the options were checked."""
+
+    bio = discord.ui.TextInput(label="A short bio for mentees", style=discord.TextStyle.paragraph,
+                               max_length=500, required=False,
+                               placeholder="What you make, how long, how you like to teach")
+
+    def __init__(self, *, guild_id: int, joined_at: datetime | None, options: dict[str, Any]) -> None:
+        super().__init__(timeout=None)
+        self.guild_id, self.joined_at, self.options = guild_id, joined_at, options
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        rooms = interaction.client.mentorship_rooms  # type: ignore[attr-defined]
+        await rooms.registered(interaction, self.guild_id, self.joined_at, self.options,
+                               self.bio.value or None)
+
+    async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:
+        await handle_interaction_error(interaction, error, where="mentor:bio")
