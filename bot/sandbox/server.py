@@ -31,6 +31,7 @@ from .interactions import (
     DeadlineViolation,
     InteractionRecord,
 )
+from .limits import check_choices, check_message, check_modal
 from .scheduled_events import check_event
 from .state import (
     MANAGE_ROLES,
@@ -42,7 +43,7 @@ from .state import (
     ScheduledEvent,
     iso,
 )
-from .world import DiscordError, World, missing_permissions
+from .world import DiscordError, World, enforce_limits, missing_permissions
 
 API = "/api/v10"
 GATEWAY_PATH = "/gateway-ws"
@@ -780,6 +781,13 @@ class DiscordServer:
             raise DiscordError(400, "Invalid Form Body", 50035)
         if kind in (DEFERRED_UPDATE_MESSAGE, UPDATE_MESSAGE) and rec.source_message_id is None:
             raise DiscordError(400, "Invalid Form Body", 50035)
+        # Checked before the response counts: Discord refuses it and the interaction stays open.
+        if kind in (CHANNEL_MESSAGE, UPDATE_MESSAGE):
+            enforce_limits(check_message, data)
+        elif kind == MODAL:
+            enforce_limits(check_modal, data)
+        elif kind == AUTOCOMPLETE_RESULT:
+            enforce_limits(check_choices, data)
         rec.answered_at = now
         rec.response_type = kind
         info: dict[str, Any] = {"id": str(rec.id), "type": rec.type}
@@ -935,6 +943,7 @@ class DiscordServer:
     def _message_fields(
         self, body: dict[str, Any], files: list[Upload], channel_id: int
     ) -> dict[str, Any]:
+        enforce_limits(check_message, body)
         flags = int(body.get("flags") or 0)
         return {
             "content": body.get("content") or "",

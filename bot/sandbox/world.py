@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from .limits import PayloadTooLarge, check_message
 from .state import (
     DEFAULT_ACCOUNT_CREATED,
     DEFAULT_BOT_PERMISSIONS,
@@ -51,6 +52,14 @@ class DiscordError(Exception):
     def body(self) -> dict[str, Any]:
         """Discord's JSON error body."""
         return {"message": self.message, "code": self.code}
+
+
+def enforce_limits(check: Callable[[dict[str, Any]], None], payload: dict[str, Any]) -> None:
+    """Run a `limits` check; a payload over a limit becomes Discord's 400 / 50035."""
+    try:
+        check(payload)
+    except PayloadTooLarge as error:
+        raise DiscordError(400, f"Invalid Form Body ({error})", 50035) from None
 
 
 def missing_permissions() -> DiscordError:
@@ -478,6 +487,7 @@ class World:
         ``reveal`` marks the first edit of a deferred ("thinking") response: clients never saw
         that message, so Discord announces it with MESSAGE_CREATE rather than MESSAGE_UPDATE.
         """
+        enforce_limits(check_message, changes)
         if "content" in changes:
             msg.content = changes["content"] or ""
         if "embeds" in changes:

@@ -7,9 +7,24 @@ from discord import app_commands
 from discord.ext import commands
 
 from cogs._shared.interaction import guild_id_of, reply, require_admin, safe_text, services_of
+from economy.errors import InvalidInput
 from economy.settings import SETTING_KEYS, GuildSettings, describe, format_value
 
 COLOUR = discord.Colour.from_rgb(120, 130, 150)
+PAGE_CHARS = 3800  # an embed description holds 4,096 characters
+
+
+def pack_pages(lines: list[str], budget: int) -> list[str]:
+    """Join lines into pages of at most `budget` characters, never splitting a line."""
+    pages: list[list[str]] = [[]]
+    size = 0
+    for line in lines:
+        if pages[-1] and size + len(line) + 1 > budget:
+            pages.append([])
+            size = 0
+        pages[-1].append(line)
+        size += len(line) + 1
+    return ["\n".join(page) for page in pages]
 
 
 def _mention(key: str, item_id: int) -> str:
@@ -33,18 +48,30 @@ class SettingsCog(commands.Cog):
     def __init__(self, bot) -> None:
         self.bot = bot
 
-    @group.command(name="view", description="Show every setting and its value")
-    async def view(self, interaction: discord.Interaction):
+    @group.command(name="view", description="Show the settings and their values, a page at a time")
+    @app_commands.describe(page="Page number (the footer says how many there are)",
+                           search="Only settings whose name contains this, e.g. escrow")
+    async def view(self, interaction: discord.Interaction,
+                   page: app_commands.Range[int, 1, 100] = 1,
+                   search: app_commands.Range[str, 1, 40] | None = None):
         settings = await require_admin(interaction)
         defaults = GuildSettings()
         lines = []
+        needle = (search or "").strip().lower()
         for key in SETTING_KEYS:
+            if needle and needle not in key:
+                continue
             value = getattr(settings, key)
             marker = "" if value == getattr(defaults, key) else " *(changed)*"
             lines.append(f"`{key}` = **{_shown(key, value, 80)}**{marker}\n"
                          f"-# {describe(key)}")
-        embed = discord.Embed(title="GEMS settings", description="\n".join(lines), colour=COLOUR)
-        embed.set_footer(text="Change one with /settings set key value")
+        if not lines:
+            raise InvalidInput(f"No setting name contains `{safe_text(needle, limit=40)}`.")
+        pages = pack_pages(lines, PAGE_CHARS)
+        page = min(page, len(pages))
+        embed = discord.Embed(title="GEMS settings", description=pages[page - 1], colour=COLOUR)
+        embed.set_footer(text=f"Page {page}/{len(pages)} · /settings view page:N (or search:) · "
+                              "change one with /settings set key value")
         await reply(interaction, embed=embed, ephemeral=True)
 
     @group.command(name="set", description="Change one setting")

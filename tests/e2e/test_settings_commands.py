@@ -22,6 +22,24 @@ async def test_view_set_history(gc):
     assert "💎 250 GEMS" in daily.content
 
 
+async def test_view_pages_show_every_setting_within_discord_limits(gc):
+    from economy.settings import SETTING_KEYS
+    first = await gc.slash("admin", "settings view")
+    total = int(first.message.embeds[0].footer.text.split("/")[1].split(" ")[0])
+    assert total >= 2  # too many settings for one embed
+    seen = ""
+    for page in range(1, total + 1):
+        r = await gc.slash("admin", "settings view", page=page)
+        assert f"Page {page}/{total}" in r.message.embeds[0].footer.text
+        assert len(r.message.embeds[0].description) <= 4096
+        seen += r.text
+    assert all(f"`{key}`" in seen for key in SETTING_KEYS)
+    found = await gc.slash("admin", "settings view", search="escrow")
+    assert "`escrow_fee_bps`" in found.text and "`daily_amount`" not in found.text
+    nothing = await gc.slash("admin", "settings view", search="zzz")
+    assert nothing.ephemeral and "No setting name contains" in nothing.content
+
+
 async def test_key_autocomplete(gc):
     choices = await gc.sb.autocomplete(gc["admin"], "settings set", "key", "daily")
     values = [c["value"] for c in choices]
