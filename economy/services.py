@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from economy.activity import ActivityService
+from economy.challenges.competitions import CompetitionService
 from economy.challenges.progress import ChallengeProgress
 from economy.challenges.service import ChallengeService
 from economy.clock import Clock
@@ -14,6 +15,7 @@ from economy.marketplace import MarketplaceService
 from economy.member_prefs import MemberPrefsService
 from economy.repos.base import Database
 from economy.repos.challenge_repo import ChallengeRepo
+from economy.repos.competition_repo import CompetitionRepo
 from economy.repos.ledger_repo import LedgerRepo
 from economy.repos.listing_repo import ListingRepo
 from economy.repos.market_member_repo import MarketMemberRepo
@@ -44,6 +46,7 @@ class Services:
     challenge_repo: ChallengeRepo
     challenges: ChallengeService
     challenge_progress: ChallengeProgress
+    competitions: CompetitionService
 
 
 def build_services(db: Database, clock: Clock) -> Services:
@@ -62,8 +65,10 @@ def build_services(db: Database, clock: Clock) -> Services:
     challenge_repo = ChallengeRepo(db)
     challenges = ChallengeService(challenge_repo, ledger, settings, member_prefs, clock)
     challenge_progress = ChallengeProgress(challenges, challenge_repo, settings, clock)
+    competitions = CompetitionService(CompetitionRepo(db), ledger, settings, clock)
     return Services(db=db, clock=clock, ledger=ledger, settings=settings, activity=activity,
                     ledger_repo=ledger_repo, multipliers=multipliers, escrow=escrow,
                     trade_repo=trade_repo, marketplace=marketplace, listing_repo=listing_repo,
                     member_prefs=member_prefs, challenge_repo=challenge_repo,
-                    challenges=challenges, challenge_progress=challenge_progress)
+                    challenges=challenges, challenge_progress=challenge_progress,
+                    competitions=competitions)
