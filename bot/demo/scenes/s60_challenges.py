@@ -44,5 +44,7 @@ async def play(t, gc) -> None:
     done = await t.slash("bob", "challenge today")
     t.check("✅ done" in done.text, "bob's activity challenge is completed by chatting")
     await t.slash("bob", "challenge history")
+    board = await t.slash("alice", "challenge leaderboard", board="daily")
+    t.check("completed" in board.text, "the daily leaderboard counts today's completions")
     late = await t.slash("bob", "challenge submit", challenge_id="quiz-yesterday")
     t.check(late.ephemeral and "not one of today's" in late.content, "unknown ids are refused")
