@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from economy.activity import ActivityService
 from economy.boosts import BoostService
+from economy.challenges.competitions import CompetitionService
 from economy.challenges.progress import ChallengeProgress
 from economy.challenges.service import ChallengeService
 from economy.clock import Clock
@@ -20,6 +21,7 @@ from economy.members import MemberService
 from economy.mentorship import MentorshipService
 from economy.repos.base import Database
 from economy.repos.challenge_repo import ChallengeRepo
+from economy.repos.competition_repo import CompetitionRepo
 from economy.repos.event_repo import EventRepo
 from economy.repos.guide_repo import GuideRepo
 from economy.repos.ledger_repo import LedgerRepo
@@ -57,6 +59,7 @@ class Services:
     challenge_repo: ChallengeRepo
     challenges: ChallengeService
     challenge_progress: ChallengeProgress
+    competitions: CompetitionService
     mentorship: MentorshipService
     mentorship_repo: MentorshipRepo
     guides: GuideService
@@ -91,5 +94,6 @@ def build_services(db: Database, clock: Clock) -> Services:
         events=EventService(EventRepo(db), ledger, settings, clock), member_prefs=member_prefs,
         challenge_repo=challenge_repo, challenges=challenges,
         challenge_progress=ChallengeProgress(challenges, challenge_repo, settings, clock),
+        competitions=CompetitionService(CompetitionRepo(db), ledger, settings, clock),
         mentorship=mentorship, mentorship_repo=mentorship_repo,
         guides=GuideService(GuideRepo(db), mentorship_repo, ledger, settings, clock))

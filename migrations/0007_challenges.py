@@ -24,6 +24,12 @@ async def up(db) -> None:
         _ix("guild_id", "user_id", "week", name="guild_user_week"),
         _ix("guild_id", "day", "challenge_id", name="guild_day_challenge"),
         _ix("guild_id", "paid", name="guild_paid"),
+        _ix("guild_id", "type", "at_ms", name="guild_type_time"),  # competitions over one type
+        _ix("guild_id", "at_ms", name="guild_time"),  # competitions over every type
+    ])
+    await db["challenge_competitions"].create_indexes([
+        _ix("guild_id", "competition_id", name="guild_competition", unique=True),
+        _ix("guild_id", "status", "ends_ms", name="guild_status_end"),
     ])
     await db["challenge_streaks"].create_indexes([
         _ix("guild_id", "user_id", name="guild_user", unique=True),

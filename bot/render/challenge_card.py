@@ -43,7 +43,8 @@ def render_today(header: str, rows: Sequence[CardRow], footer: str) -> bytes:
         draw.rounded_rectangle((PAD, y, WIDTH - PAD, y + ROW), radius=12, fill=CARD)
         colour = TYPE_COLOURS.get(row.kind, (200, 200, 200))
         draw.rounded_rectangle((PAD, y, PAD + 8, y + ROW), radius=4, fill=colour)
-        title = ("✓ " if row.done else "") + row.title
+        # (the default font has no check-mark glyph; the green bar and the tag say "done")
+        title = ("DONE · " if row.done else "") + row.title
         draw.text((PAD + 20, y + 10), title[:48], fill=(255, 255, 255), font=mid)
         draw.text((WIDTH - PAD - 12, y + 12), row.reward_text[:24], fill=(230, 200, 90), font=small,
                   anchor="ra")

@@ -24,6 +24,9 @@ from cogs._shared.interaction import (
 from cogs.challenges._boards import BOARD_BUTTONS, board_page
 from cogs.challenges._render import (
     card_rows,
+    competition_result_text,
+    competition_text,
+    competitions_embed,
     completion_text,
     history_embed,
     pool_embed,
@@ -211,6 +214,17 @@ class ChallengeCog(commands.Cog):
             text += f"\n{member.mention}: " + completion_text(completion, settings)
         await reply(interaction, text)
 
+    @challenge.command(name="competitions", description="Running and recent challenge competitions")
+    @app_commands.describe(number="Show one competition's standings")
+    async def competitions(self, interaction: discord.Interaction,
+                           number: app_commands.Range[int, 1, 1_000_000] | None = None):
+        services, guild_id = services_of(interaction), guild_id_of(interaction)
+        settings = await services.settings.get(guild_id)
+        docs = ([await services.competitions.get(guild_id, number)] if number
+                else await services.competitions.recent(guild_id))
+        rows = [(doc, await services.competitions.standings(doc, limit=5)) for doc in docs]
+        await reply(interaction, embed=competitions_embed(rows, settings), ephemeral=True)
+
     @challenge.command(name="leaderboard", description="Challenge leaderboards")
     @app_commands.describe(board="Which board", page="Page number (10 members per page)")
     async def leaderboard(self, interaction: discord.Interaction,
@@ -274,8 +288,15 @@ class ChallengeCog(commands.Cog):
         for guild in self.bot.guilds:
             settings = await services.settings.get(guild.id)
             channel = guild.get_channel(settings.challenge_channel_id or 0)
+            try:
+                settled = await services.competitions.settle_due(guild.id)
+            except Exception:
+                log.exception("settling competitions failed for guild %s", guild.id)
+                settled = []
             if not isinstance(channel, discord.TextChannel):
                 continue
+            for done in settled:
+                await channel.send(competition_result_text(done, settings), allowed_mentions=NO_PINGS)
             claimed = await services.challenges.claim_announcement(guild.id)
             if claimed is None:
                 continue
@@ -334,6 +355,24 @@ class ChallengeAdminCog(commands.Cog):
         await reply(interaction, f"Added challenge `{made.id}`: **{safe_text(made.title)}** "
                     f"({made.type}, {made.difficulty}). It can be drawn from tomorrow.",
                     ephemeral=True)
+
+    @admin.command(name="competition", description="Start a timed contest over a challenge type")
+    @app_commands.describe(kind="Which challenges count", mode="most completions, or first to reach a target",
+                           hours="How long it runs", prize="GEMS for each winner",
+                           places="How many winners (1-3)", target="first mode: completions to reach")
+    async def competition(self, interaction: discord.Interaction,
+                          kind: Literal["any", "activity", "knowledge", "creativity", "community"],
+                          mode: Literal["most", "first"],
+                          hours: app_commands.Range[int, 1, 720],
+                          prize: app_commands.Range[int, 1, 1_000_000],
+                          places: app_commands.Range[int, 1, 3] = 1,
+                          target: app_commands.Range[int, 1, 100] | None = None):
+        services, guild_id = services_of(interaction), guild_id_of(interaction)
+        settings = await services.settings.get(guild_id)
+        doc = await services.competitions.create(
+            guild_id, await self._actor(interaction), kind=kind, mode=mode, hours=hours,
+            prize=prize, places=places, target=target)
+        await reply(interaction, competition_text(doc, settings))
 
     @admin.command(name="pool", description="List the challenges this server can draw")
     @app_commands.describe(page="Page number (15 per page)")

@@ -6,6 +6,8 @@ import discord
 
 from bot.render.challenge_card import CardRow
 from cogs._shared.interaction import safe_text
+from economy.challenges.competitions import Settled
+from economy.challenges.days import from_ms
 from economy.challenges.service import Completion, Today
 from economy.models import Page
 from economy.settings import GuildSettings
@@ -83,3 +85,39 @@ def pool_embed(rows: list, page: int, pages: int, settings: GuildSettings) -> di
         for c in rows)[:4096] or "The pool is empty."
     embed.set_footer(text=f"Page {page}/{pages} · retire with /challenge-admin retire")
     return embed
+
+
+def competition_text(doc: dict, settings: GuildSettings) -> str:
+    """The announcement of a new competition."""
+    what = "all challenges" if doc["kind"] == "any" else f"{doc['kind']} challenges"
+    how = (f"the first {doc['places']} to complete {doc['target']} of them" if doc["mode"] == "first"
+           else f"the {doc['places']} member(s) completing the most")
+    ends = discord.utils.format_dt(from_ms(doc["ends_ms"]), "R")
+    return (f"🏆 Competition #{doc['competition_id']} over {what}: {how} win "
+            f"{settings.money(doc['prize'])} each. Ends {ends}. Standings: "
+            f"`/challenge competitions number:{doc['competition_id']}`.")
+
+
+def competitions_embed(rows: list, settings: GuildSettings) -> discord.Embed:
+    """Competitions with their top standings."""
+    embed = discord.Embed(title="Challenge competitions", colour=discord.Colour.purple())
+    if not rows:
+        embed.description = "No competitions yet."
+    for doc, standings in rows[:10]:
+        state = ("ended" if doc["status"] == "settled"
+                 else "ends " + discord.utils.format_dt(from_ms(doc["ends_ms"]), "R"))
+        lines = [f"{s.place}. <@{s.user_id}> · {s.completions} completed" for s in standings]
+        embed.add_field(
+            name=f"#{doc['competition_id']} · {doc['kind']} · {doc['mode']} · "
+                 f"{settings.money(doc['prize'])} · {state}"[:256],
+            value=("\n".join(lines) or "No completions yet.")[:1024], inline=False)
+    return embed
+
+
+def competition_result_text(done: Settled, settings: GuildSettings) -> str:
+    """The announcement when a competition ends."""
+    doc = done.competition
+    if not done.winners:
+        return f"🏁 Competition #{doc['competition_id']} ended without a winner."
+    names = ", ".join(f"<@{s.user_id}> ({settings.money(amount)})" for s, amount in done.winners)
+    return f"🏁 Competition #{doc['competition_id']} ended. Winners: {names}."

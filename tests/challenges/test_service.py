@@ -184,3 +184,18 @@ async def test_two_processes_draw_the_same_set(services, clock):
     assert [c.id for c in a[1]] == [c.id for c in b[1]] and len(a[1]) == 3
     assert await services.db["challenge_days"].count_documents({"guild_id": G}) == 1
     assert {c.id for c in a[1]}.isdisjoint({CHAT.id, QUIZ.id})
+
+
+async def test_two_processes_sweeping_complete_each_member_once(services, clock):
+    day = await fix_day(services, G)
+    # Progress written by some process (flushed), completion not made yet (it crashed).
+    await services.challenge_repo.add_progress(G, day, {(CHAT.id, uid): 6 for uid in range(1, 41)})
+    other = build_services(services.db, clock)
+    results = await asyncio.gather(services.challenge_progress.sweep([G]),
+                                   other.challenge_progress.sweep([G]))
+    assert sum(len(r) for r in results) == 40
+    rewards = await services.db["ledger"].count_documents({"guild_id": G, "kind": "reward"})
+    assert rewards == 40
+    assert await services.db["challenge_completions"].count_documents({"guild_id": G}) == 40
+    report = await audit(services.ledger_repo)
+    assert report.ok, report.render()

@@ -42,3 +42,34 @@ async def test_boards_rank_and_page_across_a_restart(gc):
     # Scores are exact counts: settling again (a retry) changes nothing.
     await ch.settle_unpaid(guild)
     assert (await gc.db["challenge_scores"].find_one({"_id": f"{guild}:all:{gc['fan00'].id}"}))["n"] == 3
+
+
+async def test_competition_end_to_end(gc):
+    from tests.e2e.test_challenge_commands import answer, state
+    announce = gc.sb.create_channel(gc.guild, "challenges")
+    await gc.sb.settle()
+    await gc.services.settings.set(gc.guild.id, 0, "challenge_channel_id", str(announce.id))
+    await fix_day(gc.services, gc.guild.id)
+    before = await state(gc)
+    denied = await gc.slash("bob", "challenge-admin competition", kind="any", mode="most", hours=2,
+                            prize=100)
+    assert denied.ephemeral and "Only admins" in denied.content
+    no_target = await gc.slash("admin", "challenge-admin competition", kind="any", mode="first",
+                               hours=2, prize=100)
+    assert no_target.ephemeral and "target" in no_target.content
+    assert await state(gc) == before
+    made = await gc.slash("admin", "challenge-admin competition", kind="knowledge", mode="most",
+                          hours=2, prize=250)
+    assert not made.ephemeral and "Competition #1" in made.content
+    await answer(gc, "carol", QUIZ.id, "Colombia")
+    standings = await gc.slash("dave", "challenge competitions", number=1)
+    assert f"1. <@{gc['carol'].id}> · 1 completed" in standings.text
+    await gc.advance(hours=3)
+    posts = [m.content for m in gc.sb.channel_messages(announce)]
+    assert any(p.startswith("🌅 New daily challenges") for p in posts)  # the day's set, once
+    result = next(p for p in posts if "Competition #1 ended" in p)
+    assert "💎 250 GEMS" in result
+    prizes = await gc.db["ledger"].find({"ref": "competition:1"}).to_list()
+    assert [(e["user_id"], e["delta"]) for e in prizes] == [(gc["carol"].id, 250)]
+    await gc.advance(minutes=5)  # later sweeps pay nothing more
+    assert await gc.db["ledger"].count_documents({"ref": "competition:1"}) == 1

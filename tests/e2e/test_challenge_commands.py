@@ -143,6 +143,9 @@ async def test_member_time_zone(gc):
     assert (await gc.services.member_prefs.member_zone(gc.guild.id, gc["bob"].id)).key == "UTC"
     choices = await gc.sb.autocomplete(gc["alice"], "my timezone", "zone", "paris")
     assert [c["value"] for c in choices] == ["Europe/Paris"]
+    r = await gc.slash("alice", "my timezone", zone="reset")
+    assert "follows the server's" in r.content
+    assert (await gc.services.member_prefs.member_zone(gc.guild.id, gc["alice"].id)).key == "UTC"
 
 
 async def test_thank_helper_context_menu(gc):

@@ -63,7 +63,10 @@ async def test_direct_trade_happy_path_with_room_buttons_and_dms(gc):
     first, second = await asyncio.gather(gc.click("bob", card, "Confirm received"),
                                          gc.click("bob", card, "Confirm received"))
     refusals = [r.last.content for r in (first, second) if r.last.ephemeral]
-    assert len(refusals) == 1 and "already settled" in refusals[0], refusals
+    # Which refusal depends on timing: the second click read the trade before or after the
+    # first one settled it. Either way nothing moves twice.
+    assert len(refusals) == 1 and ("already settled" in refusals[0]
+                                   or "can't be confirmed now" in refusals[0]), refusals
     card = card_of(gc, thread)
     assert "Completed" in card.text and not card.buttons
     assert (await balance(gc, "alice"), await balance(gc, "bob")) == (390, 600)

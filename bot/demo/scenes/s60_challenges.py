@@ -1,5 +1,7 @@
 """Members play the daily challenges."""
 
+from bot.sandbox import ChannelType
+
 ORDER = 60
 TITLE = "Daily challenges: a quiz, chat and reactions"
 
@@ -31,28 +33,30 @@ async def play(t, gc) -> None:
         next(iter(activity), None)
     if chat is None:  # pragma: no cover - the draw always mixes types
         return
-    if chat.metric == "messages":
-        t.note(f"bob chats for the '{chat.title}' challenge ({chat.target} messages).")
-        await t.say("bob", "Starting my gem chat for today's challenge!")
-        for i in range(chat.target - 1):
-            await gc.say("bob", f"Another thought on cabochon cutting, number {i + 1}")
-    elif chat.metric == "reactions":
-        t.note(f"bob reacts to {chat.target} posts for the '{chat.title}' challenge.")
-        for i in range(chat.target):
-            post = await gc.say("alice", f"Photo {i + 1} of my sapphire collection")
-            await gc.react("bob", post, "💎")
-    else:
-        from bot.sandbox import ChannelType
-        t.note(f"bob spends {chat.target} minutes in voice for the '{chat.title}' challenge.")
+    if chat.metric == "voice_minutes":
+        t.note(f"bob spends {chat.target} minutes in a voice channel for '{chat.title}'.")
         lounge = gc.sb.create_channel(gc.guild, "gem-show-lounge", type=ChannelType.VOICE)
         await gc.sb.voice(gc["bob"], lounge)
-        await gc.advance(minutes=chat.target)
-    mid = await t.slash("bob", "challenge today")
-    t.check(f"{chat.target}/{chat.target}" in mid.text or "✅ done" in mid.text,
-            "progress shows live before it is written")
-    await gc.advance(seconds=61)  # the progress flush writes counts and completes the challenge
+        await gc.advance(minutes=chat.target)  # the progress flush credits the minutes
+        await gc.sb.voice(gc["bob"], None)
+    else:
+        if chat.metric == "messages":
+            t.note(f"bob chats for the '{chat.title}' challenge ({chat.target} messages).")
+            await t.say("bob", "Starting my gem chat for today's challenge!")
+            for i in range(chat.target - 1):
+                await gc.say("bob", f"Another thought on cabochon cutting, number {i + 1}")
+        else:
+            t.note(f"bob reacts to {chat.target} posts for the '{chat.title}' challenge.")
+            for i in range(chat.target):
+                post = await gc.say("alice", f"Photo {i + 1} of my sapphire collection")
+                await gc.react("bob", post, "💎")
+        mid = await t.slash("bob", "challenge today")
+        t.check(f"{chat.target}/{chat.target}" in mid.text, "progress shows live before it is written")
+        await gc.advance(seconds=61)  # the progress flush writes counts and completes the challenge
     done = await t.slash("bob", "challenge today")
-    t.check("✅ done" in done.text, "bob's activity challenge is completed by chatting")
+    t.check("✅ done" in done.text, "bob's activity challenge is completed by taking part")
     await t.slash("bob", "challenge history")
+    board = await t.slash("alice", "challenge leaderboard", board="daily")
+    t.check("completed" in board.text, "the daily leaderboard counts today's completions")
     late = await t.slash("bob", "challenge submit", challenge_id="quiz-yesterday")
     t.check(late.ephemeral and "not one of today's" in late.content, "unknown ids are refused")
