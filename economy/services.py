@@ -17,8 +17,10 @@ from economy.repos.ledger_repo import LedgerRepo
 from economy.repos.listing_repo import ListingRepo
 from economy.repos.market_member_repo import MarketMemberRepo
 from economy.repos.multiplier_repo import MultiplierRepo
+from economy.repos.season_repo import SeasonRepo
 from economy.repos.settings_repo import SettingsRepo
 from economy.repos.trade_repo import TradeRepo
+from economy.seasons import SeasonService
 from economy.settings import SettingsService
 
 
@@ -39,6 +41,7 @@ class Services:
     listing_repo: ListingRepo
     boosts: BoostService | None = None
     events: EventService | None = None
+    seasons: SeasonService | None = None
 
 
 def build_services(db: Database, clock: Clock) -> Services:
@@ -57,4 +60,5 @@ def build_services(db: Database, clock: Clock) -> Services:
     return Services(db=db, clock=clock, ledger=ledger, settings=settings, activity=activity,
                     ledger_repo=ledger_repo, multipliers=multipliers, escrow=escrow,
                     trade_repo=trade_repo, marketplace=marketplace, listing_repo=listing_repo,
-                    boosts=boosts, events=EventService(EventRepo(db), ledger, settings, clock))
+                    boosts=boosts, events=EventService(EventRepo(db), ledger, settings, clock),
+                    seasons=SeasonService(SeasonRepo(db), multipliers, ledger, settings, clock))

@@ -74,6 +74,9 @@ class GuildSettings(BaseModel):
     boost_stacking: Literal["highest", "multiply"] = Field("highest", description="Overlapping boosts: highest factor applies, or multiply (capped at x10)")
     boost_applies_to: list[str] = Field(default_factory=lambda: ["activity", "daily", "challenge", "earn"], description="Earnings that boosts multiply: activity, daily, challenge, earn, reward, event")
     event_manager_role_id: int | None = Field(None, description="Role that may create and run community events (besides admins)")
+    season_prize_1st: int = Field(500, ge=0, le=1_000_000, description="GEMS for the top earner of a season")
+    season_prize_2nd: int = Field(250, ge=0, le=1_000_000, description="GEMS for the second earner of a season")
+    season_prize_3rd: int = Field(100, ge=0, le=1_000_000, description="GEMS for the third earner of a season")
 
     @field_validator("timezone")
     @classmethod

@@ -1,0 +1,10 @@
+"""Seasonal celebrations: /season, seasonal leaderboards and end-of-season winners."""
+
+from cogs.seasons._cog import SeasonsCog
+
+
+async def setup(bot) -> None:
+    """Register the cog and the season sweep."""
+    cog = SeasonsCog(bot)
+    await bot.add_cog(cog)
+    bot.jobs.add("season-sweep", cog.sweep, every_seconds=60)
