@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from economy.activity import ActivityService
+from economy.anniversaries import AnniversaryService
 from economy.boosts import BoostService
 from economy.clock import Clock
 from economy.escrow import EscrowService
@@ -42,6 +43,7 @@ class Services:
     boosts: BoostService | None = None
     events: EventService | None = None
     seasons: SeasonService | None = None
+    anniversaries: AnniversaryService | None = None
 
 
 def build_services(db: Database, clock: Clock) -> Services:
@@ -61,4 +63,5 @@ def build_services(db: Database, clock: Clock) -> Services:
                     ledger_repo=ledger_repo, multipliers=multipliers, escrow=escrow,
                     trade_repo=trade_repo, marketplace=marketplace, listing_repo=listing_repo,
                     boosts=boosts, events=EventService(EventRepo(db), ledger, settings, clock),
-                    seasons=SeasonService(SeasonRepo(db), multipliers, ledger, settings, clock))
+                    seasons=SeasonService(SeasonRepo(db), multipliers, ledger, settings, clock),
+                    anniversaries=AnniversaryService(ledger, settings, clock))

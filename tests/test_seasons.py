@@ -80,3 +80,32 @@ async def test_a_season_added_late_does_not_pay_old_occurrences(services, clock)
     await services.seasons.add(G, 1, "summer-solstice")
     assert await services.seasons.sweep() == []
     assert await services.db["season_results"].count_documents({}) == 0
+
+
+def test_leap_day_members_celebrate_on_the_28th():
+    from datetime import date
+
+    from economy.anniversaries import celebrates_on
+    assert celebrates_on(date(2024, 2, 29), date(2027, 2, 28))
+    assert not celebrates_on(date(2024, 2, 29), date(2028, 2, 28))
+    assert celebrates_on(date(2024, 2, 29), date(2028, 2, 29))
+    assert not celebrates_on(date(2024, 3, 1), date(2025, 2, 28))
+
+
+async def test_anniversary_bonus_once_per_year(store, clock):
+    a, b = build_services(store.db, clock), build_services(store.db, clock)
+    await a.settings.set(G, 1, "timezone", "Pacific/Auckland")
+    joined = datetime(2024, 1, 5, 20, tzinfo=UTC)  # 6 January in Auckland
+    members = [(21, joined), (22, datetime(2025, 12, 1, tzinfo=UTC)), (23, None)]
+    clock.set(datetime(2026, 1, 5, 10, 30, tzinfo=UTC))  # 23:30 on 5 January in Auckland
+    assert await a.anniversaries.pay_due(G, members) == []
+    clock.set(datetime(2026, 1, 5, 11, 30, tzinfo=UTC))  # 00:30 on 6 January in Auckland
+    paid = await asyncio.gather(a.anniversaries.pay_due(G, members),
+                                b.anniversaries.pay_due(G, members))
+    rows = [p for batch in paid for p in batch]
+    assert [(p.user_id, p.years, p.amount) for p in rows] == [(21, 2, 100)]
+    assert await a.anniversaries.pay_due(G, members) == []
+    await a.settings.set(G, 1, "anniversary_bonus", "0")
+    clock.set(datetime(2027, 1, 5, 12, 30, tzinfo=UTC))
+    assert await a.anniversaries.pay_due(G, members) == []
+    assert await a.ledger.balance(G, 21) == 100

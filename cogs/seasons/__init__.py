@@ -1,4 +1,4 @@
-"""Seasonal celebrations: /season, seasonal leaderboards and end-of-season winners."""
+"""Seasonal celebrations: /season, seasonal leaderboards, end-of-season winners, anniversaries."""
 
 from cogs.seasons._cog import SeasonsCog
 
@@ -8,3 +8,4 @@ async def setup(bot) -> None:
     cog = SeasonsCog(bot)
     await bot.add_cog(cog)
     bot.jobs.add("season-sweep", cog.sweep, every_seconds=60)
+    bot.jobs.add("anniversaries", cog.anniversaries, every_seconds=900)

@@ -116,3 +116,24 @@ class SeasonsCog(commands.Cog):
         await channel.send(f"{notice.season.emoji} **{discord.utils.escape_markdown(notice.season.name)}**"
                            f" is over! Top earners:\n{podium or 'Nobody earned this season.'}",
                            allowed_mentions=NO_PINGS)
+
+    # --- member anniversaries ---------------------------------------------------------------
+    async def anniversaries(self) -> int:
+        """Pay today's anniversary bonuses (job body); announce the ones this process paid."""
+        services, count = self.bot.services, 0
+        for guild in self.bot.guilds:
+            members = [(m.id, m.joined_at) for m in guild.members if not m.bot]
+            paid = await services.anniversaries.pay_due(guild.id, members)
+            count += len(paid)
+            settings = await services.settings.get(guild.id)
+            channel = (self.bot.get_channel(settings.announcements_channel_id)
+                       if settings.announcements_channel_id else None)
+            if not paid or not settings.anniversary_announce or channel is None:
+                continue
+            lines = [f"🎂 Happy {p.years}-year anniversary, <@{p.user_id}>! "
+                     f"+{settings.money(p.amount)}" for p in paid[:20]]
+            try:
+                await channel.send("\n".join(lines), allowed_mentions=NO_PINGS)
+            except discord.HTTPException:
+                log.warning("could not announce anniversaries in guild %s", guild.id)
+        return count

@@ -52,3 +52,16 @@ async def test_season_from_start_to_winners(gc, clock):
     assert await gc.services.ledger.balance(gc.guild.id, gc["alice"].id) == 506
     winners = await gc.slash("dave", "season winners")
     assert "spooky-gems-2026" in winners.text
+
+
+async def test_anniversary_bonus_is_paid_and_announced_once(gc, clock):
+    announce = gc.sb.create_channel(gc.guild, "announcements")
+    gc.sb.member(gc.guild, gc["erin"]).joined_at = datetime(2025, 1, 5, 9, tzinfo=UTC)
+    await gc.services.settings.set(gc.guild.id, 0, "announcements_channel_id", str(announce.id))
+    await gc.restart_bot()  # the new session's member list carries the join date
+    await gc.advance(minutes=15)
+    await gc.restart_bot()
+    await gc.advance(minutes=15)
+    posts = [m.content for m in gc.sb.channel_messages(announce)]
+    assert len(posts) == 1 and "1-year anniversary" in posts[0] and str(gc["erin"].id) in posts[0]
+    assert await gc.services.ledger.balance(gc.guild.id, gc["erin"].id) == 100
