@@ -10,10 +10,12 @@ from economy.boosts import BoostService
 from economy.clock import Clock
 from economy.escrow import EscrowService
 from economy.events import EventService
+from economy.goals import GoalService
 from economy.ledger import LedgerService
 from economy.marketplace import MarketplaceService
 from economy.repos.base import Database
 from economy.repos.event_repo import EventRepo
+from economy.repos.goal_repo import GoalRepo
 from economy.repos.ledger_repo import LedgerRepo
 from economy.repos.listing_repo import ListingRepo
 from economy.repos.market_member_repo import MarketMemberRepo
@@ -44,6 +46,7 @@ class Services:
     events: EventService | None = None
     seasons: SeasonService | None = None
     anniversaries: AnniversaryService | None = None
+    goals: GoalService | None = None
 
 
 def build_services(db: Database, clock: Clock) -> Services:
@@ -64,4 +67,5 @@ def build_services(db: Database, clock: Clock) -> Services:
                     trade_repo=trade_repo, marketplace=marketplace, listing_repo=listing_repo,
                     boosts=boosts, events=EventService(EventRepo(db), ledger, settings, clock),
                     seasons=SeasonService(SeasonRepo(db), multipliers, ledger, settings, clock),
-                    anniversaries=AnniversaryService(ledger, settings, clock))
+                    anniversaries=AnniversaryService(ledger, settings, clock),
+                    goals=GoalService(GoalRepo(db), ledger, settings, clock))

@@ -1,4 +1,4 @@
-"""Boosts (multiplier windows in epoch ms, ledger `at_ms` for stats), community events, seasons.
+"""Boosts (multiplier windows in epoch ms, ledger `at_ms` for stats), community events, seasons, goals.
 
 Every index starts with guild_id. Multiplier windows written before this migration (a `percent`
 and datetime `starts_at`/`ends_at`) are rewritten in the new form (basis points, epoch ms, run-once
@@ -56,5 +56,10 @@ async def up(db) -> None:
     ])
     await db["season_results"].create_indexes([
         IndexModel([("guild_id", ASCENDING), ("ends_ms", ASCENDING)], name="guild_ends"),
+        IndexModel([("guild_id", ASCENDING), ("announced", ASCENDING)], name="guild_pending"),
+    ])
+    await db["community_goals"].create_indexes([
+        IndexModel([("guild_id", ASCENDING), ("status", ASCENDING), ("deadline_ms", ASCENDING)],
+                   name="guild_status_deadline"),
         IndexModel([("guild_id", ASCENDING), ("announced", ASCENDING)], name="guild_pending"),
     ])
