@@ -41,6 +41,7 @@ async def up(db) -> None:
                    name="guild_status_start"),
         IndexModel([("guild_id", ASCENDING), ("discord_event_id", ASCENDING)],
                    name="guild_discord_event"),
+        IndexModel([("guild_id", ASCENDING), ("next_pending", ASCENDING)], name="guild_series"),
     ])
     for name in ("event_rsvps", "event_attendance"):
         await db[name].create_indexes([

@@ -41,12 +41,15 @@ class EventsCog(commands.Cog):
         capacity="Most members who can join (empty: no limit)",
         reward_attend="GEMS for checking in", reward_complete="GEMS for every attendee at the end",
         prize_1st="GEMS for 1st place", prize_2nd="GEMS for 2nd place", prize_3rd="GEMS for 3rd place",
-        reward_role="A role for attendees when it completes", role_days="Days the role lasts")
+        reward_role="A role for attendees when it completes", role_days="Days the role lasts",
+        repeat="Repeat weekly or monthly (each occurrence appears once the previous one starts)",
+        repeat_count="How many occurrences in all (2-52) when it repeats")
     async def create(
         self, interaction: discord.Interaction, type: EventType, start: app_commands.Range[str, 1, 40],
         duration: int, channel: discord.TextChannel | None = None, capacity: int | None = None,
         reward_attend: int = 0, reward_complete: int = 0, prize_1st: int = 0, prize_2nd: int = 0,
         prize_3rd: int = 0, reward_role: discord.Role | None = None, role_days: int = 0,
+        repeat: Literal["none", "weekly", "monthly"] = "none", repeat_count: int = 4,
     ):
         await _require_manager(interaction)
         draft = await services_of(interaction).events.draft(
@@ -54,7 +57,8 @@ class EventsCog(commands.Cog):
             channel_id=(channel.id if channel else interaction.channel_id), capacity=capacity,
             reward_attend=reward_attend, reward_complete=reward_complete,
             prizes=(prize_1st, prize_2nd, prize_3rd),
-            role_id=reward_role.id if reward_role else None, role_days=role_days)
+            role_id=reward_role.id if reward_role else None, role_days=role_days, repeat=repeat,
+            repeat_count=repeat_count)
         await interaction.response.send_modal(EventModal(draft))
 
     @event.command(name="edit", description="Host or manager: change a scheduled event")

@@ -176,3 +176,17 @@ async def test_restart_during_a_live_event_repeats_nothing(gc, clock):
     reminders = [m for m in gc.sb.dms(gc["alice"]) if "Reminder" in m.content]
     assert len(live) == 1 and len(reminders) == 0  # the first sweep ran after the start: no late reminder
     assert (await balance(gc, "alice"), await balance(gc, "bob")) == (10, 10)
+
+
+async def test_weekly_event_posts_its_next_occurrence_once(gc, clock):
+    event_id = await _create(gc, start="2026-01-06 18:00", repeat="weekly", repeat_count=2)
+    await gc.advance(days=1, hours=6, minutes=1)  # the first occurrence has started
+    await gc.restart_bot()
+    await gc.advance(minutes=1)
+    cards = [m for m in _posts(gc) if m.embeds and "Event #" in (m.embeds[0].title or "")]
+    assert [c.embeds[0].title.split(":")[0] for c in cards] == [
+        f"🗓️ Event #{event_id}", f"🗓️ Event #{event_id + 1}"]
+    mirrored = sorted(e["scheduled_start_time"] for e in gc.sb.scheduled_events(gc.guild))
+    assert [m[:16] for m in mirrored] == ["2026-01-06T18:00", "2026-01-13T18:00"]
+    await gc.advance(days=7)  # the last occurrence starts: nothing more to expand
+    assert len(gc.sb.scheduled_events(gc.guild)) == 2
