@@ -12,7 +12,7 @@ from discord.ext import commands
 from cogs._shared.interaction import guild_id_of, reply, safe_text, services_of
 from cogs.events._render import attendees_embed, event_embed, list_embed
 from cogs.events._views import EventModal, WinnerSelect, desk_of, do_action, is_manager
-from economy.errors import GemsError, NotPermitted
+from economy.errors import GemsError, InvalidInput, NotPermitted
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +24,22 @@ async def _require_manager(interaction: discord.Interaction) -> None:
     if not await is_manager(interaction):
         raise NotPermitted("Only event managers (admins or the `event_manager_role_id` role) "
                            "can do that.")
+
+
+_POWERFUL = discord.Permissions(administrator=True, manage_guild=True, manage_roles=True,
+                                manage_channels=True, manage_messages=True, kick_members=True,
+                                ban_members=True, moderate_members=True, manage_webhooks=True)
+
+
+def _check_reward_role(role: discord.Role) -> None:
+    """A reward role must be a plain role the bot can give (never a staff role)."""
+    if role.is_default() or role.managed:
+        raise InvalidInput("Pick a normal role as the reward (not @everyone or a bot's role).")
+    if role.permissions.value & _POWERFUL.value:
+        raise InvalidInput("The reward role has moderation or admin permissions; pick a role "
+                           "without them.")
+    if not role.is_assignable():
+        raise InvalidInput("I can't give that role: move my role above it in Server Settings.")
 
 
 class EventsCog(commands.Cog):
@@ -52,6 +68,8 @@ class EventsCog(commands.Cog):
         repeat: Literal["none", "weekly", "monthly"] = "none", repeat_count: int = 4,
     ):
         await _require_manager(interaction)
+        if reward_role is not None:
+            _check_reward_role(reward_role)
         draft = await services_of(interaction).events.draft(
             guild_id_of(interaction), type=type, start=start, duration_minutes=duration,
             channel_id=(channel.id if channel else interaction.channel_id), capacity=capacity,

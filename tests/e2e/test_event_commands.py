@@ -121,6 +121,9 @@ async def test_event_refusals_change_nothing(gc, clock):
         assert r.modal is None and r.ephemeral and expected in r.content, (options, r.content)
     r = await gc.slash("bob", "event create", type="social", start="now", duration=60)
     assert r.ephemeral and "Only event managers" in r.content
+    r = await gc.slash("admin", "event create", type="social", start="now", duration=60,
+                       reward_role=gc.mod_role, role_days=3)
+    assert r.modal is None and "moderation or admin permissions" in r.content
     assert await _events_state(gc) == before
     event_id = await _create(gc, start="now", duration=30)
     before = await _events_state(gc)
@@ -190,3 +193,19 @@ async def test_weekly_event_posts_its_next_occurrence_once(gc, clock):
     assert [m[:16] for m in mirrored] == ["2026-01-06T18:00", "2026-01-13T18:00"]
     await gc.advance(days=7)  # the last occurrence starts: nothing more to expand
     assert len(gc.sb.scheduled_events(gc.guild)) == 2
+
+
+async def test_200_members_press_check_in_at_once(gc, clock):
+    import asyncio
+
+    event_id = await _create(gc, start="now", duration=60, reward_attend=7)
+    crowd = [gc.add_member(f"fan{i:03d}") for i in range(200)]
+    await gc.sb.settle()
+    card = _card(gc)
+    results = await asyncio.gather(*[gc.click(m, card, "Check in") for m in crowd + crowd[:20]])
+    texts = [r.content for r in results]
+    assert sum("Checked in" in t for t in texts) == 200
+    assert sum("already checked in" in t for t in texts) == 20
+    assert await gc.db["event_attendance"].count_documents({"event_id": event_id}) == 200
+    assert await gc.db["ledger"].count_documents({"kind": "reward"}) == 200
+    assert {await balance(gc, f"fan{i:03d}") for i in range(200)} == {7}
