@@ -15,6 +15,18 @@ log = logging.getLogger(__name__)
 MEDALS = ("🥇", "🥈", "🥉")
 
 
+async def season_board(interaction: discord.Interaction, key: str | None = None) -> discord.Embed:
+    """The seasonal leaderboard embed (also behind `/gems leaderboard board:season`)."""
+    services, guild_id = services_of(interaction), guild_id_of(interaction)
+    season, occurrence, rows, running = await services.seasons.leaderboard(guild_id, key)
+    embed = discord.Embed(title=f"{season.emoji} {season.name} leaderboard"[:256],
+                          colour=discord.Colour.from_str(season.colour))
+    embed.description = "\n".join(f"**#{i}** <@{u}> — {e:,}" for i, (u, e) in
+                                  enumerate(rows, start=1)) or "Nobody earned yet."
+    embed.set_footer(text=f"{occurrence} · {'running' if running else 'ended'}")
+    return embed
+
+
 class SeasonsCog(commands.Cog):
     """Seasons: enable shipped ones, add custom ones, leaderboards and winners."""
 
@@ -71,14 +83,7 @@ class SeasonsCog(commands.Cog):
     @app_commands.describe(key="A season's key (default: the one running now)")
     async def leaderboard(self, interaction: discord.Interaction,
                           key: app_commands.Range[str, 1, 50] | None = None):
-        services, guild_id = services_of(interaction), guild_id_of(interaction)
-        season, occurrence, rows, running = await services.seasons.leaderboard(guild_id, key)
-        embed = discord.Embed(title=f"{season.emoji} {season.name} leaderboard"[:256],
-                              colour=discord.Colour.from_str(season.colour))
-        embed.description = "\n".join(f"**#{i}** <@{u}> — {e:,}" for i, (u, e) in
-                                      enumerate(rows, start=1)) or "Nobody earned yet."
-        embed.set_footer(text=f"{occurrence} · {'running' if running else 'ended'}")
-        await reply(interaction, embed=embed, ephemeral=True)
+        await reply(interaction, embed=await season_board(interaction, key), ephemeral=True)
 
     @season.command(name="winners", description="Winners of past seasons")
     async def winners(self, interaction: discord.Interaction):
