@@ -10,6 +10,7 @@ roles expiring) is derived from the event documents by the sweep and claimed wit
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -33,6 +34,7 @@ CHECKIN_EARLY = timedelta(minutes=15)
 MAX_REWARD = 1_000_000
 MAX_WINNERS = 3
 HOUR_MS = 3_600_000
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: easy to read out
 MAX_OCCURRENCES = 52
 
 
@@ -61,6 +63,7 @@ class CommunityEvent(BaseModel):
     payout_done: bool = False
     live_announced: bool = False
     recurrence: dict[str, Any] | None = None
+    checkin_code: str | None = None  # set when check-in needs the code the host reads out
 
     @property
     def starts_at(self) -> datetime:
@@ -88,6 +91,7 @@ class EventDraft:
     capacity: int | None
     rewards: dict[str, Any]
     recurrence: dict[str, Any] | None = None
+    checkin_code: str | None = None
 
 
 @dataclass
@@ -148,7 +152,7 @@ class EventService:
         channel_id: int | None, capacity: int | None, reward_attend: int = 0,
         reward_complete: int = 0, prizes: tuple[int, int, int] = (0, 0, 0),
         role_id: int | None = None, role_days: int = 0, repeat: str = "none",
-        repeat_count: int = 1,
+        repeat_count: int = 1, require_code: bool = False,
     ) -> EventDraft:
         """Validate the command options (before the form opens). Raises InvalidInput."""
         settings = await self._settings.get(guild_id)
@@ -178,8 +182,9 @@ class EventService:
                                "(`repeat_count`).")
         recurrence = None if repeat == "none" else {"freq": repeat, "remaining": repeat_count - 1}
         starts_ms = to_ms(max(starts_at, now))
+        code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(6)) if require_code else None
         return EventDraft(type, starts_ms, starts_ms + duration_minutes * 60_000, channel_id,
-                          capacity, rewards, recurrence)
+                          capacity, rewards, recurrence, code)
 
     async def create(self, guild_id: int, actor_id: int, draft: EventDraft, *, title: str,
                      description: str | None) -> CommunityEvent:
@@ -195,7 +200,8 @@ class EventService:
                "created_ms": to_ms(self._clock.now()), "discord_event_id": None, "version": 0,
                "reminded_24h": False, "reminded_1h": False, "live_announced": False,
                "payout_done": False, "recurrence": draft.recurrence,
-               "next_pending": bool(draft.recurrence), "next_event_id": None}
+               "next_pending": bool(draft.recurrence), "next_event_id": None,
+               "checkin_code": draft.checkin_code}
         await self._repo.insert(doc)
         return CommunityEvent.model_validate(doc)
 
@@ -311,10 +317,16 @@ class EventService:
             raise InvalidInput(f"You haven't joined event #{event_id}.")
         return await self.get(guild_id, event_id)
 
-    async def checkin(self, guild_id: int, event_id: int, user_id: int) -> int:
+    async def checkin(self, guild_id: int, event_id: int, user_id: int,
+                      code: str | None = None) -> int:
         """Check in during the window (15 min before start to the end); pays the attendance
-        reward once. Returns GEMS paid. Raises InvalidInput outside the window or twice."""
+        reward once. Events with a check-in code need it. Returns GEMS paid. Raises
+        InvalidInput outside the window, twice, or with a wrong code."""
         event = await self.get(guild_id, event_id)
+        if event.checkin_code and (code or "").strip().upper() != event.checkin_code:
+            raise InvalidInput("That check-in code is not right. Ask the host to read it out."
+                               if code else "This event needs the check-in code the host reads "
+                               f"out: `/event checkin {event_id} code:...`.")
         now = self._clock.now()
         if event.status not in ("scheduled", "live"):
             raise InvalidInput(f"Event #{event_id} is {event.status}: check-in is closed.")
@@ -475,8 +487,9 @@ class EventService:
                              rule["freq"], settings.zone)
         starts_ms = to_ms(starts)
         rule["remaining"] = int(rule["remaining"]) - 1
-        fresh = {key: doc[key] for key in ("guild_id", "title", "description", "type", "host_ids",
-                                           "channel_id", "capacity", "rewards", "created_by")}
+        fresh = {key: doc.get(key) for key in ("guild_id", "title", "description", "type",
+                                               "host_ids", "channel_id", "capacity", "rewards",
+                                               "created_by", "checkin_code")}
         fresh.update(event_id=next_id, starts_ms=starts_ms,
                      ends_ms=starts_ms + doc["ends_ms"] - doc["starts_ms"], status="scheduled",
                      rsvp_count=0, winners=[], created_ms=to_ms(self._clock.now()),

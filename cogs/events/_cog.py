@@ -59,13 +59,15 @@ class EventsCog(commands.Cog):
         prize_1st="GEMS for 1st place", prize_2nd="GEMS for 2nd place", prize_3rd="GEMS for 3rd place",
         reward_role="A role for attendees when it completes", role_days="Days the role lasts",
         repeat="Repeat weekly or monthly (each occurrence appears once the previous one starts)",
-        repeat_count="How many occurrences in all (2-52) when it repeats")
+        repeat_count="How many occurrences in all (2-52) when it repeats",
+        require_code="Check-in needs a code the host reads out (shown to you after creating)")
     async def create(
         self, interaction: discord.Interaction, type: EventType, start: app_commands.Range[str, 1, 40],
         duration: int, channel: discord.TextChannel | None = None, capacity: int | None = None,
         reward_attend: int = 0, reward_complete: int = 0, prize_1st: int = 0, prize_2nd: int = 0,
         prize_3rd: int = 0, reward_role: discord.Role | None = None, role_days: int = 0,
         repeat: Literal["none", "weekly", "monthly"] = "none", repeat_count: int = 4,
+        require_code: bool = False,
     ):
         await _require_manager(interaction)
         if reward_role is not None:
@@ -76,7 +78,7 @@ class EventsCog(commands.Cog):
             reward_attend=reward_attend, reward_complete=reward_complete,
             prizes=(prize_1st, prize_2nd, prize_3rd),
             role_id=reward_role.id if reward_role else None, role_days=role_days, repeat=repeat,
-            repeat_count=repeat_count)
+            repeat_count=repeat_count, require_code=require_code)
         await interaction.response.send_modal(EventModal(draft))
 
     @event.command(name="edit", description="Host or manager: change a scheduled event")
@@ -137,9 +139,10 @@ class EventsCog(commands.Cog):
         await do_action(interaction, event, "leave")
 
     @event.command(name="checkin", description="Check in while the event runs")
-    @app_commands.describe(event="Event number")
-    async def checkin(self, interaction: discord.Interaction, event: EventId):
-        await do_action(interaction, event, "checkin")
+    @app_commands.describe(event="Event number", code="The code the host reads out (if needed)")
+    async def checkin(self, interaction: discord.Interaction, event: EventId,
+                      code: app_commands.Range[str, 1, 12] | None = None):
+        await do_action(interaction, event, "checkin", code=code)
 
     @event.command(name="complete", description="Host or manager: finish an event and pick winners")
     @app_commands.describe(event="Event number")

@@ -209,3 +209,25 @@ async def test_200_members_press_check_in_at_once(gc, clock):
     assert await gc.db["event_attendance"].count_documents({"event_id": event_id}) == 200
     assert await gc.db["ledger"].count_documents({"kind": "reward"}) == 200
     assert {await balance(gc, f"fan{i:03d}") for i in range(200)} == {7}
+
+
+async def test_check_in_with_the_code_the_host_reads_out(gc, clock):
+    opened = await gc.slash("admin", "event create", type="educational", start="now",
+                            duration=60, reward_attend=3, require_code=True)
+    done = await gc.sb.submit_modal(gc["admin"], opened, {"Title": "Cutting class"})
+    code = done.content.split("**")[-2]
+    assert len(code) == 6 and "Check-in code" in done.content
+    event_id = int(done.content.split("#")[1].split(":")[0])
+    before = await _events_state(gc)
+    r = await gc.slash("alice", "event checkin", event=event_id)
+    assert r.ephemeral and "needs the check-in code" in r.content
+    r = await gc.slash("alice", "event checkin", event=event_id, code="WRONG1")
+    assert r.ephemeral and "not right" in r.content
+    assert await _events_state(gc) == before
+    r = await gc.slash("alice", "event checkin", event=event_id, code=code.lower())
+    assert "Checked in" in r.content
+    form = await gc.click("bob", _card(gc), "Check in")
+    assert form.modal is not None
+    r = await gc.sb.submit_modal(gc["bob"], form, {"Check-in code": code})
+    assert "Checked in" in r.content
+    assert (await balance(gc, "alice"), await balance(gc, "bob")) == (3, 3)
