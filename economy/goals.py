@@ -93,7 +93,8 @@ class GoalService:
         title = clean_text(title, 100, "title") or f"{target:,} {METRICS[metric]}"
         goal_id = await self._repo.next_id(guild_id)
         doc = {"guild_id": guild_id, "goal_id": goal_id, "title": title, "metric": metric,
-               "target": target, "reward": reward, "starts_ms": to_ms(now),
+               # +1 ms: whatever was recorded at the very moment of creation predates the goal
+               "target": target, "reward": reward, "starts_ms": to_ms(now) + 1,
                "deadline_ms": to_ms(due), "status": "open", "payout_done": False,
                "announced": False, "created_by": actor_id}
         await self._repo.insert(doc)

@@ -51,6 +51,7 @@ async def test_gems_goal_pays_every_contributor_once(store, clock):
 async def test_checkin_goal_expires_without_paying(services, clock):
     goal = await services.goals.create(G, 1, target=3, metric="event_checkins", deadline="1d",
                                        reward=10, title="Three check-ins")
+    clock.advance(minutes=1)
     draft = await services.events.draft(G, type="social", start="now", duration_minutes=60,
                                         channel_id=None, capacity=None)
     event = await services.events.create(G, 1, draft, title="Coffee chat", description=None)
