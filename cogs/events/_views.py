@@ -37,7 +37,13 @@ async def is_manager(interaction: discord.Interaction) -> bool:
 
 async def do_action(interaction: discord.Interaction, event_id: int, action: str, *,
                     code: str | None = None) -> None:
-    """Join, leave or check in (commands, buttons and the code form share this)."""
+    """Join, leave or check in (commands, buttons and the code form share this).
+
+    Defers first: a crowd pressing Check in at once queues on the store, and Discord wants the
+    first response within 3 seconds.
+    """
+    if not interaction.response.is_done():
+        await interaction.response.defer(ephemeral=True, thinking=True)
     events, guild_id = services_of(interaction).events, guild_id_of(interaction)
     user = interaction.user.id
     if action == "join":
