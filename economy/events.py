@@ -245,9 +245,10 @@ class EventService:
             fields["capacity"] = capacity
         if not fields:
             raise InvalidInput("Nothing to change: give a new title, start, duration or capacity.")
-        if not await self._repo.update(guild_id, event_id, guard={"status": "scheduled",
-                                                                  "version": event.version},
-                                       fields=fields):
+        guard: dict[str, Any] = {"status": "scheduled", "version": event.version}
+        if "capacity" in fields:  # joins do not bump the version: guard the count itself
+            guard["rsvp_count"] = {"$lte": fields["capacity"]}
+        if not await self._repo.update(guild_id, event_id, guard=guard, fields=fields):
             raise InvalidInput("The event changed at the same moment; please try again.")
         return await self.get(guild_id, event_id)
 

@@ -199,3 +199,16 @@ def test_monthly_occurrences_keep_the_day_or_the_last_day():
         2026, 2, 28, 18, tzinfo=UTC)
     assert _next_start(datetime(2026, 12, 15, 18, tzinfo=UTC), "monthly", zone) == datetime(
         2027, 1, 15, 18, tzinfo=UTC)
+
+
+async def test_lowering_capacity_never_ends_below_the_joined_count(services):
+    event = await _event(services, start="2026-01-06 12:00", capacity=10)
+    for u in range(5):
+        await services.events.join(G, event.event_id, 100 + u)
+    results = await asyncio.gather(
+        services.events.edit(G, event.event_id, HOST, is_manager=False, capacity=5),
+        *[services.events.join(G, event.event_id, 200 + u) for u in range(3)],
+        return_exceptions=True)
+    final = await services.events.get(G, event.event_id)
+    assert final.rsvp_count <= (final.capacity or 0), (final, results)
+    assert await services.db["event_rsvps"].count_documents({}) == final.rsvp_count
