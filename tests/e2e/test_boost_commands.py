@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 
 import pytest
 
-from economy.boosts import BoostService
 from economy.services import build_services
 from tests.e2e.conftest import balance, db_state
 
@@ -169,22 +168,3 @@ async def test_boost_stats_compare_with_the_week_before(gc, clock):
     assert "Daily: 200 during vs 100 before" in r.text and "+100 %" in r.text
     png = r.files["boost-stats.png"]
     assert png.startswith(b"\x89PNG")
-
-
-async def test_weekend_factor_is_cached_but_changes_are_seen(services, clock):
-    boosts: BoostService = services.boosts
-    calls = {"n": 0}
-    real = services.multipliers.open_windows
-
-    async def counting(*args, **kwargs):
-        calls["n"] += 1
-        return await real(*args, **kwargs)
-
-    services.multipliers.open_windows = counting
-    for _ in range(50):
-        assert (await boosts.applied(1, clock.now(), "activity")).factor_bps == 10_000
-    assert calls["n"] == 1
-    await services.multipliers.add(1, 200, starts_at=clock.now(), ends_at=clock.now().replace(hour=23),
-                                   reason="x")
-    assert (await boosts.applied(1, clock.now(), "activity")).factor_bps == 20_000
-    assert calls["n"] == 2
