@@ -164,6 +164,23 @@ class EventsCog(commands.Cog):
         rsvps, checkins = await services.events.attendees(guild_id, event)
         await reply(interaction, embed=attendees_embed(found, rsvps, checkins), ephemeral=True)
 
+    # --- autocomplete: live and upcoming events --------------------------------------------
+    @edit.autocomplete("event")
+    @cancel.autocomplete("event")
+    @view.autocomplete("event")
+    @join.autocomplete("event")
+    @leave.autocomplete("event")
+    @checkin.autocomplete("event")
+    @complete.autocomplete("event")
+    @attendees.autocomplete("event")
+    async def _event_choices(self, interaction: discord.Interaction, current: str):
+        events, guild_id = services_of(interaction).events, guild_id_of(interaction)
+        found = await events.list(guild_id, "live") + await events.list(guild_id, "upcoming")
+        needle = current.lower().lstrip("#")
+        return [app_commands.Choice(name=f"#{e.event_id} {e.title} ({e.status})"[:100],
+                                    value=e.event_id)
+                for e in found if needle in str(e.event_id) or needle in e.title.lower()][:25]
+
     # --- "Interested" on the mirrored Discord event counts as an RSVP -----------------------
     @commands.Cog.listener()
     async def on_scheduled_event_user_add(self, scheduled: discord.ScheduledEvent,

@@ -233,3 +233,13 @@ async def test_check_in_with_the_code_the_host_reads_out(gc, clock):
     r = await gc.sb.submit_modal(gc["bob"], form, {"Check-in code": code})
     assert "Checked in" in r.content
     assert (await balance(gc, "alice"), await balance(gc, "bob")) == (3, 3)
+
+
+async def test_event_ids_autocomplete_and_history_shows_boosts(gc, clock):
+    event_id = await _create(gc, start="2026-01-06 18:00")
+    choices = await gc.sb.autocomplete(gc["bob"], "event join", "event", "quiz")
+    assert [c["value"] for c in choices] == [event_id] and "Gem ID quiz" in choices[0]["name"]
+    await gc.slash("admin", "boost schedule", factor="2", start="now", end="1h")
+    await gc.slash("bob", "gems daily")
+    history = await gc.slash("bob", "gems history")
+    assert "boost x2" in history.text
