@@ -31,6 +31,7 @@ from .interactions import (
     DeadlineViolation,
     InteractionRecord,
 )
+from .limits import check_message
 from .scheduled_events import check_event
 from .state import (
     MANAGE_ROLES,
@@ -894,6 +895,7 @@ class DiscordServer:
     def _message_fields(
         self, body: dict[str, Any], files: list[Upload], channel_id: int
     ) -> dict[str, Any]:
+        check_message(body)
         flags = int(body.get("flags") or 0)
         return {
             "content": body.get("content") or "",

@@ -43,9 +43,19 @@ class SettingsCog(commands.Cog):
             marker = "" if value == getattr(defaults, key) else " *(changed)*"
             lines.append(f"`{key}` = **{_shown(key, value, 80)}**{marker}\n"
                          f"-# {describe(key)}")
-        embed = discord.Embed(title="GEMS settings", description="\n".join(lines), colour=COLOUR)
-        embed.set_footer(text="Change one with /settings set key value")
-        await reply(interaction, embed=embed, ephemeral=True)
+        # Discord caps an embed description at 4,096 characters and a message's embeds at 6,000
+        # together: with every feature's settings the list is longer, so it is split.
+        pages: list[list[str]] = [[]]
+        for line in lines:
+            if sum(len(x) + 1 for x in pages[-1]) + len(line) > 3900:
+                pages.append([])
+            pages[-1].append(line)
+        for number, page in enumerate(pages, start=1):
+            title = "GEMS settings" + (f" ({number}/{len(pages)})" if len(pages) > 1 else "")
+            embed = discord.Embed(title=title, description="\n".join(page), colour=COLOUR)
+            if number == len(pages):
+                embed.set_footer(text="Change one with /settings set key value")
+            await reply(interaction, embed=embed, ephemeral=True)
 
     @group.command(name="set", description="Change one setting")
     @app_commands.describe(key="The setting to change", value="The new value (`none` clears ids)")
