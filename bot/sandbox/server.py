@@ -413,6 +413,7 @@ class DiscordServer:
         if msg.author.id != self.world.bot_user.id:
             raise DiscordError(403, "Cannot edit a message authored by another user", 50005)
         body, files = await read_body(request)
+        check_message(body or {})
         uploads = self._uploads(body or {}, files, msg.channel_id, msg.ephemeral)
         return json_response(self.world.edit_message(msg, body or {}, uploads).payload())
 
@@ -761,6 +762,7 @@ class DiscordServer:
         elif kind == UPDATE_MESSAGE:
             assert rec.source_message_id is not None
             msg = self.world.find_message(rec.source_message_id)
+            check_message(data)
             uploads = self._uploads(data, files, chan.id, msg.ephemeral)
             self.world.edit_message(msg, data, uploads)
             rec.original_id = msg.id
@@ -841,6 +843,7 @@ class DiscordServer:
         msg = self._webhook_message(rec, request.match_info["message_id"])
         body, files = await read_body(request)
         body = body or {}
+        check_message(body)
         uploads = self._uploads(body, files, msg.channel_id, msg.ephemeral)
         reveal = bool(msg.flags & LOADING)
         if reveal:
