@@ -168,3 +168,12 @@ async def test_boost_stats_compare_with_the_week_before(gc, clock):
     assert "Daily: 200 during vs 100 before" in r.text and "+100 %" in r.text
     png = r.files["boost-stats.png"]
     assert png.startswith(b"\x89PNG")
+
+
+async def test_many_long_boosts_still_list_within_discord_limits(gc):
+    for i in range(30):
+        r = await gc.slash("admin", "boost schedule", factor="1.5", start=f"2026-02-{i % 27 + 1:02d} 10:00",
+                           end="2h", reason="*" * 100)
+        assert "Scheduled" in r.content
+    listed = await gc.slash("admin", "boost list")
+    assert not listed.errors and "more" in listed.text

@@ -243,3 +243,14 @@ async def test_event_ids_autocomplete_and_history_shows_boosts(gc, clock):
     await gc.slash("bob", "gems daily")
     history = await gc.slash("bob", "gems history")
     assert "boost x2" in history.text
+
+
+async def test_a_long_event_list_fits_discord_limits(gc):
+    events = gc.services.events
+    for i in range(25):
+        draft = await events.draft(gc.guild.id, type="social", start="2026-02-01 10:00",
+                                   duration_minutes=60, channel_id=None, capacity=None)
+        await events.create(gc.guild.id, gc["admin"].id, draft, title=f"{i} " + "_" * 97,
+                            description=None)
+    listed = await gc.slash("bob", "event list")
+    assert not listed.errors and "more" in listed.text
