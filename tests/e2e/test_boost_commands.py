@@ -177,3 +177,9 @@ async def test_many_long_boosts_still_list_within_discord_limits(gc):
         assert "Scheduled" in r.content
     listed = await gc.slash("admin", "boost list")
     assert not listed.errors and "more" in listed.text
+
+
+async def test_boost_ids_autocomplete(gc):
+    await gc.slash("admin", "boost schedule", factor="2", start="now", end="1h", reason="Launch")
+    choices = await gc.sb.autocomplete(gc["admin"], "boost cancel", "boost", "laun")
+    assert [c["value"] for c in choices] == ["b1"] and "x2 Launch" in choices[0]["name"]
