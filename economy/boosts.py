@@ -421,7 +421,7 @@ def _boost_id(text: str) -> str:
     raw = str(text).strip().lower().lstrip("#")
     if raw.isdigit():
         raw = f"b{raw}"
-    if not re.fullmatch(r"b\d{1,9}|wk-\d{8}", raw):
+    if not re.fullmatch(r"b\d{1,9}|wk-\d{8}|s-[a-z0-9-]{1,60}", raw):
         raise NotFound(f"`{str(text)[:20]}` is not a boost id (like `b3`). `/boost list` shows them.")
     return raw
 

@@ -10,6 +10,7 @@ roles expiring) is derived from the event documents by the sweep and claimed wit
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -33,6 +34,8 @@ CHECKIN_EARLY = timedelta(minutes=15)
 MAX_REWARD = 1_000_000
 MAX_WINNERS = 3
 HOUR_MS = 3_600_000
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: easy to read out
+MAX_OCCURRENCES = 52
 
 
 class CommunityEvent(BaseModel):
@@ -59,6 +62,8 @@ class CommunityEvent(BaseModel):
     version: int = 0
     payout_done: bool = False
     live_announced: bool = False
+    recurrence: dict[str, Any] | None = None
+    checkin_code: str | None = None  # set when check-in needs the code the host reads out
 
     @property
     def starts_at(self) -> datetime:
@@ -85,6 +90,8 @@ class EventDraft:
     channel_id: int | None
     capacity: int | None
     rewards: dict[str, Any]
+    recurrence: dict[str, Any] | None = None
+    checkin_code: str | None = None
 
 
 @dataclass
@@ -101,8 +108,8 @@ class Payout:
 
 @dataclass(frozen=True)
 class EventNotice:
-    """Something the sweep decided to tell Discord: `remind24`, `remind1`, `live`, `payout`,
-    `role_expired`."""
+    """Something the sweep decided to tell Discord: `remind24`, `remind1`, `live`, `new` (the
+    next occurrence of a repeating event), `payout`, `role_expired`."""
 
     kind: str
     event: CommunityEvent | None
@@ -144,7 +151,8 @@ class EventService:
         self, guild_id: int, *, type: str, start: str, duration_minutes: int,
         channel_id: int | None, capacity: int | None, reward_attend: int = 0,
         reward_complete: int = 0, prizes: tuple[int, int, int] = (0, 0, 0),
-        role_id: int | None = None, role_days: int = 0,
+        role_id: int | None = None, role_days: int = 0, repeat: str = "none",
+        repeat_count: int = 1, require_code: bool = False,
     ) -> EventDraft:
         """Validate the command options (before the form opens). Raises InvalidInput."""
         settings = await self._settings.get(guild_id)
@@ -167,9 +175,16 @@ class EventService:
                    "place2": check_reward(prizes[1], "2nd place"),
                    "place3": check_reward(prizes[2], "3rd place"),
                    "role_id": role_id, "role_days": role_days if role_id else 0}
+        if repeat not in ("none", "weekly", "monthly"):
+            raise InvalidInput("Repeat must be none, weekly or monthly.")
+        if repeat != "none" and not 2 <= repeat_count <= MAX_OCCURRENCES:
+            raise InvalidInput(f"A repeating event has 2 to {MAX_OCCURRENCES} occurrences "
+                               "(`repeat_count`).")
+        recurrence = None if repeat == "none" else {"freq": repeat, "remaining": repeat_count - 1}
         starts_ms = to_ms(max(starts_at, now))
+        code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(6)) if require_code else None
         return EventDraft(type, starts_ms, starts_ms + duration_minutes * 60_000, channel_id,
-                          capacity, rewards)
+                          capacity, rewards, recurrence, code)
 
     async def create(self, guild_id: int, actor_id: int, draft: EventDraft, *, title: str,
                      description: str | None) -> CommunityEvent:
@@ -184,7 +199,9 @@ class EventService:
                "rsvp_count": 0, "rewards": draft.rewards, "winners": [], "created_by": actor_id,
                "created_ms": to_ms(self._clock.now()), "discord_event_id": None, "version": 0,
                "reminded_24h": False, "reminded_1h": False, "live_announced": False,
-               "payout_done": False}
+               "payout_done": False, "recurrence": draft.recurrence,
+               "next_pending": bool(draft.recurrence), "next_event_id": None,
+               "checkin_code": draft.checkin_code}
         await self._repo.insert(doc)
         return CommunityEvent.model_validate(doc)
 
@@ -228,9 +245,10 @@ class EventService:
             fields["capacity"] = capacity
         if not fields:
             raise InvalidInput("Nothing to change: give a new title, start, duration or capacity.")
-        if not await self._repo.update(guild_id, event_id, guard={"status": "scheduled",
-                                                                  "version": event.version},
-                                       fields=fields):
+        guard: dict[str, Any] = {"status": "scheduled", "version": event.version}
+        if "capacity" in fields:  # joins do not bump the version: guard the count itself
+            guard["rsvp_count"] = {"$lte": fields["capacity"]}
+        if not await self._repo.update(guild_id, event_id, guard=guard, fields=fields):
             raise InvalidInput("The event changed at the same moment; please try again.")
         return await self.get(guild_id, event_id)
 
@@ -300,10 +318,16 @@ class EventService:
             raise InvalidInput(f"You haven't joined event #{event_id}.")
         return await self.get(guild_id, event_id)
 
-    async def checkin(self, guild_id: int, event_id: int, user_id: int) -> int:
+    async def checkin(self, guild_id: int, event_id: int, user_id: int,
+                      code: str | None = None) -> int:
         """Check in during the window (15 min before start to the end); pays the attendance
-        reward once. Returns GEMS paid. Raises InvalidInput outside the window or twice."""
+        reward once. Events with a check-in code need it. Returns GEMS paid. Raises
+        InvalidInput outside the window, twice, or with a wrong code."""
         event = await self.get(guild_id, event_id)
+        if event.checkin_code and (code or "").strip().upper() != event.checkin_code:
+            raise InvalidInput("That check-in code is not right. Ask the host to read it out."
+                               if code else "This event needs the check-in code the host reads "
+                               f"out: `/event checkin {event_id} code:...`.")
         now = self._clock.now()
         if event.status not in ("scheduled", "live"):
             raise InvalidInput(f"Event #{event_id} is {event.status}: check-in is closed.")
@@ -412,6 +436,12 @@ class EventService:
             for doc in await self._repo.open_events(guild_id):
                 event = CommunityEvent.model_validate(doc)
                 notices += await self._sweep_event(event, doc, now_ms)
+        for guild_id in await self._repo.series_guild_ids():
+            for doc in await self._repo.pending_series(guild_id):
+                if doc["starts_ms"] <= now_ms:
+                    created = await self._next_occurrence(doc)
+                    if created is not None:
+                        notices.append(EventNotice("new", created))
         for guild_id in await self._repo.grant_guild_ids():
             for grant in await self._repo.due_grants(guild_id, now_ms):
                 if await self._repo.claim_grant_removal(grant["_id"]):
@@ -437,6 +467,42 @@ class EventService:
             out.append(EventNotice("live", await self.get(g, e)))
         return out
 
+    async def _next_occurrence(self, doc: dict) -> CommunityEvent | None:
+        """Expand the next occurrence of a repeating event once its current one has started.
+
+        The next id is reserved on the current event first (guarded), then the occurrence is
+        inserted by that id, so two processes or a crash in between create it exactly once.
+        Returns the event when this call inserted it (and should announce it).
+        """
+        g, e = doc["guild_id"], doc["event_id"]
+        next_id = doc.get("next_event_id")
+        if next_id is None:
+            reserved = await self._repo.next_id(g)
+            if not await self._repo.update(g, e, guard={"next_event_id": None},
+                                           fields={"next_event_id": reserved}):
+                return None  # another process reserved it; it inserts the occurrence
+            next_id = reserved
+        settings = await self._settings.get(g)
+        rule = dict(doc["recurrence"])
+        starts = _next_start(datetime.fromtimestamp(doc["starts_ms"] / 1000, UTC),
+                             rule["freq"], settings.zone)
+        starts_ms = to_ms(starts)
+        rule["remaining"] = int(rule["remaining"]) - 1
+        fresh = {key: doc.get(key) for key in ("guild_id", "title", "description", "type",
+                                               "host_ids", "channel_id", "capacity", "rewards",
+                                               "created_by", "checkin_code")}
+        fresh.update(event_id=next_id, starts_ms=starts_ms,
+                     ends_ms=starts_ms + doc["ends_ms"] - doc["starts_ms"], status="scheduled",
+                     rsvp_count=0, winners=[], created_ms=to_ms(self._clock.now()),
+                     discord_event_id=None, version=0, reminded_24h=False, reminded_1h=False,
+                     live_announced=False, payout_done=False,
+                     recurrence=rule if rule["remaining"] > 0 else None,
+                     next_pending=rule["remaining"] > 0, next_event_id=None,
+                     series_of=doc.get("series_of") or e)
+        inserted = await self._repo.insert_if_absent(fresh)
+        await self._repo.update(g, e, guard={"next_pending": True}, fields={"next_pending": False})
+        return CommunityEvent.model_validate(fresh) if inserted else None
+
     # --- rules -------------------------------------------------------------------------------
     @staticmethod
     def _check_host(event: CommunityEvent, actor_id: int, is_manager: bool) -> None:
@@ -449,6 +515,24 @@ class EventService:
             raise InvalidInput(f"Event #{event.event_id} was cancelled.")
         if event.status == "completed" or now_ms >= event.ends_ms:
             raise InvalidInput(f"Event #{event.event_id} is already over.")
+
+
+def _next_start(start: datetime, freq: str, zone) -> datetime:
+    """The next occurrence's start: same local wall-clock time a week or a month later
+    (a month keeps the day, or the month's last day when it has fewer)."""
+    local = start.astimezone(zone).replace(tzinfo=None)
+    if freq == "weekly":
+        nxt = local + timedelta(days=7)
+    else:
+        year, month = (local.year + (local.month // 12), local.month % 12 + 1)
+        day = local.day
+        while True:
+            try:
+                nxt = local.replace(year=year, month=month, day=day)
+                break
+            except ValueError:
+                day -= 1
+    return nxt.replace(tzinfo=zone).astimezone(UTC)
 
 
 def _title(title: str | None) -> str:

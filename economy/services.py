@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from economy.activity import ActivityService
+from economy.anniversaries import AnniversaryService
 from economy.boosts import BoostService
 from economy.challenges.competitions import CompetitionService
 from economy.challenges.progress import ChallengeProgress
@@ -13,6 +14,7 @@ from economy.clock import Clock
 from economy.escrow import EscrowService
 from economy.events import EventService
 from economy.gifts import GiftService
+from economy.goals import GoalService
 from economy.guides import GuideService
 from economy.ledger import LedgerService
 from economy.marketplace import MarketplaceService
@@ -23,6 +25,7 @@ from economy.repos.base import Database
 from economy.repos.challenge_repo import ChallengeRepo
 from economy.repos.competition_repo import CompetitionRepo
 from economy.repos.event_repo import EventRepo
+from economy.repos.goal_repo import GoalRepo
 from economy.repos.guide_repo import GuideRepo
 from economy.repos.ledger_repo import LedgerRepo
 from economy.repos.listing_repo import ListingRepo
@@ -31,8 +34,10 @@ from economy.repos.member_prefs_repo import MemberPrefsRepo
 from economy.repos.member_repo import MemberRepo
 from economy.repos.mentorship_repo import MentorshipRepo
 from economy.repos.multiplier_repo import MultiplierRepo
+from economy.repos.season_repo import SeasonRepo
 from economy.repos.settings_repo import SettingsRepo
 from economy.repos.trade_repo import TradeRepo
+from economy.seasons import SeasonService
 from economy.settings import SettingsService
 
 
@@ -63,6 +68,9 @@ class Services:
     mentorship: MentorshipService
     mentorship_repo: MentorshipRepo
     guides: GuideService
+    seasons: SeasonService
+    anniversaries: AnniversaryService
+    goals: GoalService
 
 
 def build_services(db: Database, clock: Clock) -> Services:
@@ -96,4 +104,7 @@ def build_services(db: Database, clock: Clock) -> Services:
         challenge_progress=ChallengeProgress(challenges, challenge_repo, settings, clock),
         competitions=CompetitionService(CompetitionRepo(db), ledger, settings, clock),
         mentorship=mentorship, mentorship_repo=mentorship_repo,
-        guides=GuideService(GuideRepo(db), mentorship_repo, ledger, settings, clock))
+        guides=GuideService(GuideRepo(db), mentorship_repo, ledger, settings, clock),
+        seasons=SeasonService(SeasonRepo(db), multipliers, ledger, settings, clock),
+        anniversaries=AnniversaryService(ledger, settings, clock),
+        goals=GoalService(GoalRepo(db), ledger, settings, clock))

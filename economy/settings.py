@@ -117,6 +117,11 @@ class GuildSettings(BaseModel):
     guide_approval_reward: int = Field(100, ge=0, le=1_000_000, description="GEMS to a guide's author on approval (0 = off)")
     guide_vote_reward: int = Field(20, ge=0, le=1_000_000, description="GEMS to the author per vote milestone (0 = off)")
     guide_vote_milestone: int = Field(10, ge=1, le=10_000, description="Upvotes per guide vote milestone")
+    season_prize_1st: int = Field(500, ge=0, le=1_000_000, description="GEMS for the top earner of a season")
+    season_prize_2nd: int = Field(250, ge=0, le=1_000_000, description="GEMS for the second earner of a season")
+    season_prize_3rd: int = Field(100, ge=0, le=1_000_000, description="GEMS for the third earner of a season")
+    anniversary_bonus: int = Field(100, ge=0, le=1_000_000, description="GEMS on each anniversary of joining the server (0 = off)")
+    anniversary_announce: bool = Field(True, description="Announce anniversaries in the announcements channel")
 
     @field_validator("timezone")
     @classmethod

@@ -1,4 +1,4 @@
-"""Boosts (multiplier windows in epoch ms, ledger `at_ms` for boost stats) and community events.
+"""Boosts (multiplier windows in epoch ms, ledger `at_ms` for stats), community events, seasons, goals.
 
 Every index starts with guild_id. Multiplier windows written before this migration (a `percent`
 and datetime `starts_at`/`ends_at`) are rewritten in the new form (basis points, epoch ms, run-once
@@ -41,6 +41,7 @@ async def up(db) -> None:
                    name="guild_status_start"),
         IndexModel([("guild_id", ASCENDING), ("discord_event_id", ASCENDING)],
                    name="guild_discord_event"),
+        IndexModel([("guild_id", ASCENDING), ("next_pending", ASCENDING)], name="guild_series"),
     ])
     for name in ("event_rsvps", "event_attendance"):
         await db[name].create_indexes([
@@ -50,4 +51,16 @@ async def up(db) -> None:
     await db["event_role_grants"].create_indexes([
         IndexModel([("guild_id", ASCENDING), ("state", ASCENDING), ("expires_ms", ASCENDING)],
                    name="guild_state_expires"),
+    ])
+    await db["seasons"].create_indexes([
+        IndexModel([("guild_id", ASCENDING), ("key", ASCENDING)], name="guild_key"),
+    ])
+    await db["season_results"].create_indexes([
+        IndexModel([("guild_id", ASCENDING), ("ends_ms", ASCENDING)], name="guild_ends"),
+        IndexModel([("guild_id", ASCENDING), ("announced", ASCENDING)], name="guild_pending"),
+    ])
+    await db["community_goals"].create_indexes([
+        IndexModel([("guild_id", ASCENDING), ("status", ASCENDING), ("deadline_ms", ASCENDING)],
+                   name="guild_status_deadline"),
+        IndexModel([("guild_id", ASCENDING), ("announced", ASCENDING)], name="guild_pending"),
     ])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -161,3 +162,53 @@ async def test_join_and_checkin_refusals(services, clock):
     with pytest.raises(InvalidInput, match="cancelled"):
         await services.events.join(G, other.event_id, 6)
     await _ok(services)
+
+
+async def test_weekly_series_expands_once_per_occurrence_across_dst(store, clock):
+
+    a, b = build_services(store.db, clock), build_services(store.db, clock)
+    await a.settings.set(G, 1, "timezone", "Europe/Berlin")
+    clock.set(datetime(2026, 3, 20, 12, tzinfo=UTC))
+    draft = await a.events.draft(G, type="social", start="2026-03-24 19:00", duration_minutes=60,
+                                 channel_id=None, capacity=None, repeat="weekly", repeat_count=3)
+    first = await a.events.create(G, HOST, draft, title="Tuesday chat", description=None)
+    assert await a.events.sweep() == []  # not started: nothing expanded yet
+    starts = [first.starts_at]
+    for _ in range(4):
+        clock.set(starts[-1] + timedelta(minutes=1))
+        batches = await asyncio.gather(a.events.sweep(), b.events.sweep())
+        new = [n.event for batch in batches for n in batch if n.kind == "new"]
+        if new:
+            assert len(new) == 1
+            starts.append(new[0].starts_at)
+    # 19:00 local every Tuesday: 18:00 UTC before the DST change (29 March), 17:00 after.
+    assert starts == [datetime(2026, 3, 24, 18, tzinfo=UTC), datetime(2026, 3, 31, 17, tzinfo=UTC),
+                      datetime(2026, 4, 7, 17, tzinfo=UTC)]
+    assert await store.db["community_events"].count_documents({}) == 3
+    with pytest.raises(InvalidInput, match="2 to 52"):
+        await a.events.draft(G, type="social", start="now", duration_minutes=60, channel_id=None,
+                             capacity=None, repeat="monthly", repeat_count=1)
+
+
+def test_monthly_occurrences_keep_the_day_or_the_last_day():
+    from zoneinfo import ZoneInfo
+
+    from economy.events import _next_start
+    zone = ZoneInfo("UTC")
+    assert _next_start(datetime(2026, 1, 31, 18, tzinfo=UTC), "monthly", zone) == datetime(
+        2026, 2, 28, 18, tzinfo=UTC)
+    assert _next_start(datetime(2026, 12, 15, 18, tzinfo=UTC), "monthly", zone) == datetime(
+        2027, 1, 15, 18, tzinfo=UTC)
+
+
+async def test_lowering_capacity_never_ends_below_the_joined_count(services):
+    event = await _event(services, start="2026-01-06 12:00", capacity=10)
+    for u in range(5):
+        await services.events.join(G, event.event_id, 100 + u)
+    results = await asyncio.gather(
+        services.events.edit(G, event.event_id, HOST, is_manager=False, capacity=5),
+        *[services.events.join(G, event.event_id, 200 + u) for u in range(3)],
+        return_exceptions=True)
+    final = await services.events.get(G, event.event_id)
+    assert final.rsvp_count <= (final.capacity or 0), (final, results)
+    assert await services.db["event_rsvps"].count_documents({}) == final.rsvp_count

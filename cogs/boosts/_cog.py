@@ -13,7 +13,7 @@ from discord.ext import commands
 from bot.render.boost_chart import render_boost_chart
 from cogs._shared.interaction import NO_PINGS, guild_id_of, reply, require_admin, services_of
 from cogs.boosts._render import list_embed, notice_text, scheduled_text, stats_text
-from economy.boosts import BoostNotice
+from economy.boosts import BoostNotice, format_factor
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +75,15 @@ class BoostsCog(commands.Cog):
         await interaction.followup.send(
             text, file=discord.File(io.BytesIO(png), filename="boost-stats.png"), ephemeral=True,
             allowed_mentions=NO_PINGS)
+
+    @cancel.autocomplete("boost")
+    @stats.autocomplete("boost")
+    async def _boost_choices(self, interaction: discord.Interaction, current: str):
+        windows = await services_of(interaction).boosts.upcoming(guild_id_of(interaction))
+        needle = current.lower()
+        return [app_commands.Choice(name=f"{w.boost_id} {format_factor(w.factor_bps)} {w.reason}"[:100],
+                                    value=w.boost_id)
+                for w in windows if needle in w.boost_id or needle in w.reason.lower()][:25]
 
     # --- the announcement job ---------------------------------------------------------------
     async def sweep(self) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import discord
 
+from cogs._shared.fit import fit_lines
 from economy.boosts import BoostNotice, BoostStats, Scheduled, Window, format_factor
 from economy.settings import GuildSettings
 
@@ -41,7 +42,7 @@ def scheduled_text(result: Scheduled) -> str:
 def list_embed(windows: list[Window], settings: GuildSettings) -> discord.Embed:
     """Active and upcoming boosts."""
     embed = discord.Embed(title="Earning boosts", colour=BOOST_COLOUR)
-    embed.description = "\n".join(window_line(w) for w in windows[:20]) or "No boosts scheduled."
+    embed.description = fit_lines([window_line(w) for w in windows]) or "No boosts scheduled."
     applies = ", ".join(settings.boost_applies_to) or "nothing"
     embed.set_footer(text=f"Applies to: {applies} · {STACKING_RULES[settings.boost_stacking]}")
     return embed

@@ -89,10 +89,17 @@ class CurrencyCog(commands.Cog):
         await reply(interaction, text, ephemeral=True)
 
     @gems.command(name="leaderboard", description="The richest members")
-    @app_commands.describe(page="Page number (10 members per page)")
+    @app_commands.describe(page="Page number (10 members per page)",
+                           board="balance (default) or season: GEMS earned in the running season")
     async def leaderboard(
-        self, interaction: discord.Interaction, page: app_commands.Range[int, 1, 100_000] = 1
+        self, interaction: discord.Interaction, page: app_commands.Range[int, 1, 100_000] = 1,
+        board: Literal["balance", "season"] = "balance",
     ):
+        if board == "season":
+            from cogs.seasons._cog import season_board  # the seasons feature renders it
+
+            await reply(interaction, embed=await season_board(interaction))
+            return
         embed, pages, shown = await leaderboard_page(interaction, page)
         await reply(interaction, embed=embed, view=LeaderboardButton.view_for(0, shown, pages))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import discord
 
+from economy.boosts import format_factor
 from economy.models import Account, DailyClaim, LedgerEntry, Page
 from economy.settings import GuildSettings
 
@@ -72,4 +73,6 @@ def _history_line(entry: LedgerEntry) -> str:
         parts.append(("to" if entry.delta < 0 else "from") + f" <@{entry.counterparty_id}>")
     if entry.note:
         parts.append(f"· {discord.utils.escape_markdown(entry.note)}")
+    if entry.multiplier_bps != 10_000:  # earned under a boost (double-GEMS weekend, event, ...)
+        parts.append(f"· boost {format_factor(entry.multiplier_bps)}")
     return " ".join(parts) + f" · {when}"

@@ -12,7 +12,7 @@ from discord.ext import commands
 from cogs._shared.interaction import guild_id_of, reply, safe_text, services_of
 from cogs.events._render import attendees_embed, event_embed, list_embed
 from cogs.events._views import EventModal, WinnerSelect, desk_of, do_action, is_manager
-from economy.errors import GemsError, NotPermitted
+from economy.errors import GemsError, InvalidInput, NotPermitted
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +24,22 @@ async def _require_manager(interaction: discord.Interaction) -> None:
     if not await is_manager(interaction):
         raise NotPermitted("Only event managers (admins or the `event_manager_role_id` role) "
                            "can do that.")
+
+
+_POWERFUL = discord.Permissions(administrator=True, manage_guild=True, manage_roles=True,
+                                manage_channels=True, manage_messages=True, kick_members=True,
+                                ban_members=True, moderate_members=True, manage_webhooks=True)
+
+
+def _check_reward_role(role: discord.Role) -> None:
+    """A reward role must be a plain role the bot can give (never a staff role)."""
+    if role.is_default() or role.managed:
+        raise InvalidInput("Pick a normal role as the reward (not @everyone or a bot's role).")
+    if role.permissions.value & _POWERFUL.value:
+        raise InvalidInput("The reward role has moderation or admin permissions; pick a role "
+                           "without them.")
+    if not role.is_assignable():
+        raise InvalidInput("I can't give that role: move my role above it in Server Settings.")
 
 
 class EventsCog(commands.Cog):
@@ -41,20 +57,28 @@ class EventsCog(commands.Cog):
         capacity="Most members who can join (empty: no limit)",
         reward_attend="GEMS for checking in", reward_complete="GEMS for every attendee at the end",
         prize_1st="GEMS for 1st place", prize_2nd="GEMS for 2nd place", prize_3rd="GEMS for 3rd place",
-        reward_role="A role for attendees when it completes", role_days="Days the role lasts")
+        reward_role="A role for attendees when it completes", role_days="Days the role lasts",
+        repeat="Repeat weekly or monthly (each occurrence appears once the previous one starts)",
+        repeat_count="How many occurrences in all (2-52) when it repeats",
+        require_code="Check-in needs a code the host reads out (shown to you after creating)")
     async def create(
         self, interaction: discord.Interaction, type: EventType, start: app_commands.Range[str, 1, 40],
         duration: int, channel: discord.TextChannel | None = None, capacity: int | None = None,
         reward_attend: int = 0, reward_complete: int = 0, prize_1st: int = 0, prize_2nd: int = 0,
         prize_3rd: int = 0, reward_role: discord.Role | None = None, role_days: int = 0,
+        repeat: Literal["none", "weekly", "monthly"] = "none", repeat_count: int = 4,
+        require_code: bool = False,
     ):
         await _require_manager(interaction)
+        if reward_role is not None:
+            _check_reward_role(reward_role)
         draft = await services_of(interaction).events.draft(
             guild_id_of(interaction), type=type, start=start, duration_minutes=duration,
             channel_id=(channel.id if channel else interaction.channel_id), capacity=capacity,
             reward_attend=reward_attend, reward_complete=reward_complete,
             prizes=(prize_1st, prize_2nd, prize_3rd),
-            role_id=reward_role.id if reward_role else None, role_days=role_days)
+            role_id=reward_role.id if reward_role else None, role_days=role_days, repeat=repeat,
+            repeat_count=repeat_count, require_code=require_code)
         await interaction.response.send_modal(EventModal(draft))
 
     @event.command(name="edit", description="Host or manager: change a scheduled event")
@@ -115,9 +139,10 @@ class EventsCog(commands.Cog):
         await do_action(interaction, event, "leave")
 
     @event.command(name="checkin", description="Check in while the event runs")
-    @app_commands.describe(event="Event number")
-    async def checkin(self, interaction: discord.Interaction, event: EventId):
-        await do_action(interaction, event, "checkin")
+    @app_commands.describe(event="Event number", code="The code the host reads out (if needed)")
+    async def checkin(self, interaction: discord.Interaction, event: EventId,
+                      code: app_commands.Range[str, 1, 12] | None = None):
+        await do_action(interaction, event, "checkin", code=code)
 
     @event.command(name="complete", description="Host or manager: finish an event and pick winners")
     @app_commands.describe(event="Event number")
@@ -138,6 +163,23 @@ class EventsCog(commands.Cog):
         found = await services.events.get(guild_id, event)
         rsvps, checkins = await services.events.attendees(guild_id, event)
         await reply(interaction, embed=attendees_embed(found, rsvps, checkins), ephemeral=True)
+
+    # --- autocomplete: live and upcoming events --------------------------------------------
+    @edit.autocomplete("event")
+    @cancel.autocomplete("event")
+    @view.autocomplete("event")
+    @join.autocomplete("event")
+    @leave.autocomplete("event")
+    @checkin.autocomplete("event")
+    @complete.autocomplete("event")
+    @attendees.autocomplete("event")
+    async def _event_choices(self, interaction: discord.Interaction, current: str):
+        events, guild_id = services_of(interaction).events, guild_id_of(interaction)
+        found = await events.list(guild_id, "live") + await events.list(guild_id, "upcoming")
+        needle = current.lower().lstrip("#")
+        return [app_commands.Choice(name=f"#{e.event_id} {e.title} ({e.status})"[:100],
+                                    value=e.event_id)
+                for e in found if needle in str(e.event_id) or needle in e.title.lower()][:25]
 
     # --- "Interested" on the mirrored Discord event counts as an RSVP -----------------------
     @commands.Cog.listener()

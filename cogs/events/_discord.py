@@ -156,6 +156,8 @@ class EventDesk:
         elif notice.kind == "live" and event is not None:
             await self.post(event, live_text(event), view=event_view(event))
             await self.mirror(event, status=2)
+        elif notice.kind == "new" and event is not None:  # the next occurrence of a series
+            await self.announce_new(event)
         elif notice.kind == "payout" and notice.payout is not None:
             await self.completed(notice.payout)
         elif notice.kind == "role_expired" and notice.guild_id is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import discord
 
+from cogs._shared.fit import fit_lines
 from economy.events import CommunityEvent, Payout
 from economy.settings import GuildSettings
 
@@ -60,7 +61,7 @@ def list_embed(which: str, events: list[CommunityEvent]) -> discord.Embed:
     embed = discord.Embed(title=f"{which.title()} events", colour=EVENT_COLOUR)
     lines = [f"{STATUS_ICONS.get(e.status, '')} **#{e.event_id}** {_title(e)} · "
              f"{discord.utils.format_dt(e.starts_at, 'f')}" for e in events]
-    embed.description = "\n".join(lines) or "No events here yet."
+    embed.description = fit_lines(lines) or "No events here yet."
     return embed
 
 

@@ -35,8 +35,15 @@ async def is_manager(interaction: discord.Interaction) -> bool:
         r.id == role for r in member.roles)
 
 
-async def do_action(interaction: discord.Interaction, event_id: int, action: str) -> None:
-    """Join, leave or check in (commands and buttons share this)."""
+async def do_action(interaction: discord.Interaction, event_id: int, action: str, *,
+                    code: str | None = None) -> None:
+    """Join, leave or check in (commands, buttons and the code form share this).
+
+    Defers first: a crowd pressing Check in at once queues on the store, and Discord wants the
+    first response within 3 seconds.
+    """
+    if not interaction.response.is_done():
+        await interaction.response.defer(ephemeral=True, thinking=True)
     events, guild_id = services_of(interaction).events, guild_id_of(interaction)
     user = interaction.user.id
     if action == "join":
@@ -46,7 +53,7 @@ async def do_action(interaction: discord.Interaction, event_id: int, action: str
         event = await events.leave(guild_id, event_id, user)
         text = f"You left event #{event_id}."
     else:
-        paid = await events.checkin(guild_id, event_id, user)
+        paid = await events.checkin(guild_id, event_id, user, code)
         settings = await services_of(interaction).settings.get(guild_id)
         text = f"Checked in to event #{event_id}." + (f" +{settings.money(paid)}" if paid else "")
     await reply(interaction, text, ephemeral=True)
@@ -66,7 +73,29 @@ class EventButton(SafeButton, template=r"ev:(?P<action>join|leave|checkin):(?P<e
         return cls(int(match["event"]), match["action"])
 
     async def run(self, interaction: discord.Interaction) -> None:
+        if self.action == "checkin":
+            event = await services_of(interaction).events.get(guild_id_of(interaction),
+                                                              self.event_id)
+            if event.checkin_code:
+                await interaction.response.send_modal(CodeModal(self.event_id))
+                return
         await do_action(interaction, self.event_id, self.action)
+
+
+class CodeModal(discord.ui.Modal, title="Check in"):
+    """The code the host reads out."""
+
+    code = discord.ui.TextInput(label="Check-in code", min_length=1, max_length=12)
+
+    def __init__(self, event_id: int) -> None:
+        super().__init__(timeout=900)
+        self.event_id = event_id
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        await do_action(interaction, self.event_id, "checkin", code=self.code.value)
+
+    async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:
+        await handle_interaction_error(interaction, error, where="event:code")
 
 
 async def finish(interaction: discord.Interaction, event_id: int, winners: list[int], *,
@@ -154,9 +183,10 @@ class EventModal(discord.ui.Modal, title="New community event"):
         services, guild_id = services_of(interaction), guild_id_of(interaction)
         event = await services.events.create(guild_id, interaction.user.id, self.draft,
                                              title=self.name.value, description=self.details.value)
-        await interaction.response.send_message(
-            f"Created event #{event.event_id}: **{safe_text(event.title, limit=100)}**.",
-            ephemeral=True, allowed_mentions=NO_PINGS)
+        text = f"Created event #{event.event_id}: **{safe_text(event.title, limit=100)}**."
+        if event.checkin_code:
+            text += f"\nCheck-in code (read it out at the event): **{event.checkin_code}**"
+        await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_PINGS)
         await desk_of(interaction).announce_new(event)
 
     async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:

@@ -108,6 +108,23 @@ class EventRepo:
         doc = {**doc, "_id": _key(doc["guild_id"], doc["event_id"])}
         await self.db.write(lambda: self.events.insert_one(doc))
 
+    async def insert_if_absent(self, doc: Doc) -> bool:
+        """Store an event by its id; False when it exists (a repeat expanded elsewhere)."""
+        doc = {**doc, "_id": _key(doc["guild_id"], doc["event_id"])}
+        try:
+            await self.db.write(lambda: self.events.insert_one(doc))
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def pending_series(self, guild_id: int) -> list[Doc]:
+        """Repeating events whose next occurrence is not expanded yet."""
+        return await find_docs(self.events, {"guild_id": guild_id, "next_pending": True})
+
+    async def series_guild_ids(self) -> list[int]:
+        """Guilds with repeating events waiting to expand."""
+        return sorted(await self.events.distinct("guild_id", {"next_pending": True}))
+
     async def update(self, guild_id: int, event_id: int, *, guard: Doc, fields: Doc,
                      session: Any = None) -> bool:
         """Guarded `$set` (plus a version bump); True when this call changed the event."""

@@ -121,6 +121,9 @@ async def test_event_refusals_change_nothing(gc, clock):
         assert r.modal is None and r.ephemeral and expected in r.content, (options, r.content)
     r = await gc.slash("bob", "event create", type="social", start="now", duration=60)
     assert r.ephemeral and "Only event managers" in r.content
+    r = await gc.slash("admin", "event create", type="social", start="now", duration=60,
+                       reward_role=gc.mod_role, role_days=3)
+    assert r.modal is None and "moderation or admin permissions" in r.content
     assert await _events_state(gc) == before
     event_id = await _create(gc, start="now", duration=30)
     before = await _events_state(gc)
@@ -176,3 +179,78 @@ async def test_restart_during_a_live_event_repeats_nothing(gc, clock):
     reminders = [m for m in gc.sb.dms(gc["alice"]) if "Reminder" in m.content]
     assert len(live) == 1 and len(reminders) == 0  # the first sweep ran after the start: no late reminder
     assert (await balance(gc, "alice"), await balance(gc, "bob")) == (10, 10)
+
+
+async def test_weekly_event_posts_its_next_occurrence_once(gc, clock):
+    event_id = await _create(gc, start="2026-01-06 18:00", repeat="weekly", repeat_count=2)
+    await gc.advance(days=1, hours=6, minutes=1)  # the first occurrence has started
+    await gc.restart_bot()
+    await gc.advance(minutes=1)
+    cards = [m for m in _posts(gc) if m.embeds and "Event #" in (m.embeds[0].title or "")]
+    assert [c.embeds[0].title.split(":")[0] for c in cards] == [
+        f"🗓️ Event #{event_id}", f"🗓️ Event #{event_id + 1}"]
+    mirrored = sorted(e["scheduled_start_time"] for e in gc.sb.scheduled_events(gc.guild))
+    assert [m[:16] for m in mirrored] == ["2026-01-06T18:00", "2026-01-13T18:00"]
+    await gc.advance(days=7)  # the last occurrence starts: nothing more to expand
+    assert len(gc.sb.scheduled_events(gc.guild)) == 2
+
+
+async def test_200_members_press_check_in_at_once(gc, clock):
+    import asyncio
+
+    event_id = await _create(gc, start="now", duration=60, reward_attend=7)
+    crowd = [gc.add_member(f"fan{i:03d}") for i in range(200)]
+    await gc.sb.settle()
+    card = _card(gc)
+    results = await asyncio.gather(*[gc.sb.click(m, card, "Check in", timeout=30)
+                                     for m in crowd + crowd[:20]])
+    texts = [r.text for r in results]
+    assert gc.sb.deadline_violations == []  # every press answered (deferred) within 3 s
+    assert sum("Checked in" in t for t in texts) == 200
+    assert sum("already checked in" in t for t in texts) == 20
+    assert await gc.db["event_attendance"].count_documents({"event_id": event_id}) == 200
+    assert await gc.db["ledger"].count_documents({"kind": "reward"}) == 200
+    assert {await balance(gc, f"fan{i:03d}") for i in range(200)} == {7}
+
+
+async def test_check_in_with_the_code_the_host_reads_out(gc, clock):
+    opened = await gc.slash("admin", "event create", type="educational", start="now",
+                            duration=60, reward_attend=3, require_code=True)
+    done = await gc.sb.submit_modal(gc["admin"], opened, {"Title": "Cutting class"})
+    code = done.content.split("**")[-2]
+    assert len(code) == 6 and "Check-in code" in done.content
+    event_id = int(done.content.split("#")[1].split(":")[0])
+    before = await _events_state(gc)
+    r = await gc.slash("alice", "event checkin", event=event_id)
+    assert r.ephemeral and "needs the check-in code" in r.content
+    r = await gc.slash("alice", "event checkin", event=event_id, code="WRONG1")
+    assert r.ephemeral and "not right" in r.content
+    assert await _events_state(gc) == before
+    r = await gc.slash("alice", "event checkin", event=event_id, code=code.lower())
+    assert "Checked in" in r.content
+    form = await gc.click("bob", _card(gc), "Check in")
+    assert form.modal is not None
+    r = await gc.sb.submit_modal(gc["bob"], form, {"Check-in code": code})
+    assert "Checked in" in r.content
+    assert (await balance(gc, "alice"), await balance(gc, "bob")) == (3, 3)
+
+
+async def test_event_ids_autocomplete_and_history_shows_boosts(gc, clock):
+    event_id = await _create(gc, start="2026-01-06 18:00")
+    choices = await gc.sb.autocomplete(gc["bob"], "event join", "event", "quiz")
+    assert [c["value"] for c in choices] == [event_id] and "Gem ID quiz" in choices[0]["name"]
+    await gc.slash("admin", "boost schedule", factor="2", start="now", end="1h")
+    await gc.slash("bob", "gems daily")
+    history = await gc.slash("bob", "gems history")
+    assert "boost x2" in history.text
+
+
+async def test_a_long_event_list_fits_discord_limits(gc):
+    events = gc.services.events
+    for i in range(25):
+        draft = await events.draft(gc.guild.id, type="social", start="2026-02-01 10:00",
+                                   duration_minutes=60, channel_id=None, capacity=None)
+        await events.create(gc.guild.id, gc["admin"].id, draft, title=f"{i} " + "_" * 97,
+                            description=None)
+    listed = await gc.slash("bob", "event list")
+    assert not listed.errors and "more" in listed.text

@@ -72,3 +72,15 @@ async def test_members_without_permission_are_refused(gc):
         r = await gc.slash("bob", command, **options)
         assert r.ephemeral and "Only server admins" in r.content
     assert await db_state(gc) == before
+
+
+async def test_view_fits_discord_limits_with_long_values(gc):
+    channels = [gc.sb.create_channel(gc.guild, f"quiet-{i}") for i in range(12)]
+    await gc.sb.settle()
+    value = ",".join(str(c.id) for c in channels)
+    for key in ("activity_excluded_channels", "activity_excluded_roles"):
+        await gc.slash("admin", "settings set", key=key, value=value)
+    r = await gc.slash("admin", "settings view")
+    assert r.ephemeral and not r.errors
+    for key in ("currency_name", "daily_amount", "activity_excluded_roles"):
+        assert f"`{key}` =" in r.text

@@ -290,3 +290,25 @@ async def test_pins_and_forum_posts(sb, world, bot):
     assert post.thread.parent_id == forum.id and post.message.id == post.thread.id
     assert [m.content for m in sb.channel_messages(sb.world.channel(post.thread.id))] == [
         "Look for the maker's mark"]
+
+
+async def test_message_length_limits_are_refused(sb, world, bot):
+    channel = bot.get_channel(world.guild.text_channels()[0].id)
+    await channel.send("x" * 2000)
+    with pytest.raises(discord.HTTPException) as error:
+        await channel.send("x" * 2001)
+    assert error.value.status == 400 and error.value.code == 50035
+    with pytest.raises(discord.HTTPException):
+        await channel.send(embed=discord.Embed(description="d" * 4097))
+    with pytest.raises(discord.HTTPException):
+        await channel.send(embed=discord.Embed(title="t" * 257))
+    big = discord.Embed(description="d" * 4000)
+    for i in range(3):
+        big.add_field(name=f"f{i}", value="v" * 1000)
+    with pytest.raises(discord.HTTPException):  # 7,000 characters over all embeds
+        await channel.send(embed=big)
+    too_many = discord.Embed()
+    for i in range(26):
+        too_many.add_field(name=str(i), value="v")
+    with pytest.raises(discord.HTTPException):
+        await channel.send(embed=too_many)

@@ -59,3 +59,17 @@ async def play(t, gc) -> None:
                if "is complete" in m.content]
     t.check(len(summary) == 1, "a summary with attendance, winners and GEMS paid is posted")
     t.note(summary[0] if summary else "(no summary)")
+
+    t.note("A community goal: earn 40 GEMS together this week; everyone who helps gets 15.")
+    await t.slash("admin", "goal create", target=40, metric="gems_earned", deadline="7d",
+                  reward=15, title="Chatty week")
+    await gc.advance(minutes=1)
+    for name, text in (("dave", "What a quiz, I learned a lot about spinels"),
+                       ("erin", "Same here! Next week again?")):
+        await t.say(name, text)
+    await gc.advance(minutes=2)
+    view = await t.slash("carol", "goal view", goal=1)
+    t.check("goal.png" in view.files, "the goal shows a progress bar image")
+    await gc.sb.slash(gc["admin"], "season add", {"name": "winter-festival"})
+    listed = await t.slash("bob", "season list")
+    t.check("Winter Festival" in listed.text, "seasons: the shipped winter festival is enabled")

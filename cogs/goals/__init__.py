@@ -1,0 +1,10 @@
+"""Community goals: /goal with a live progress bar; contributors rewarded once."""
+
+from cogs.goals._cog import GoalsCog
+
+
+async def setup(bot) -> None:
+    """Register the cog and the goal sweep."""
+    cog = GoalsCog(bot)
+    await bot.add_cog(cog)
+    bot.jobs.add("goal-sweep", cog.sweep, every_seconds=60)

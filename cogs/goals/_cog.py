@@ -1,0 +1,101 @@
+"""/goal commands and the goal announcements. Thin: parse, call one service, render."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+from typing import Literal
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.render.progress_bar import render_progress
+from cogs._shared.interaction import (
+    NO_PINGS,
+    guild_id_of,
+    reply,
+    require_admin,
+    safe_text,
+    services_of,
+)
+from economy.goals import METRICS, Goal, GoalNotice
+
+log = logging.getLogger(__name__)
+
+
+def _line(goal: Goal) -> str:
+    due = discord.utils.format_dt(goal.deadline, "R")
+    return (f"**#{goal.goal_id}** {safe_text(goal.title, limit=100)} — {goal.progress:,}/"
+            f"{goal.target:,} {METRICS[goal.metric]} ({goal.percent}%) · ends {due}")
+
+
+class GoalsCog(commands.Cog):
+    """Community goals."""
+
+    goal = app_commands.Group(name="goal", description="Community goals", guild_only=True)
+
+    def __init__(self, bot) -> None:
+        self.bot = bot
+
+    @goal.command(name="create", description="Admin: a goal the whole server works towards")
+    @app_commands.describe(
+        target="The number to reach", metric="What counts",
+        deadline="YYYY-MM-DD HH:MM (server time zone) or a duration like 30d",
+        reward="GEMS for every contributor when it is reached", title="A short title")
+    async def create(self, interaction: discord.Interaction, target: int,
+                     metric: Literal["gems_earned", "event_checkins"],
+                     deadline: app_commands.Range[str, 1, 40], reward: int,
+                     title: app_commands.Range[str, 1, 100] | None = None):
+        await require_admin(interaction)
+        goal = await services_of(interaction).goals.create(
+            guild_id_of(interaction), interaction.user.id, target=target, metric=metric,
+            deadline=deadline, reward=reward, title=title)
+        await reply(interaction, f"Created goal {_line(goal)}", ephemeral=True)
+
+    @goal.command(name="view", description="A goal's progress bar")
+    @app_commands.describe(goal="Goal number")
+    async def view(self, interaction: discord.Interaction,
+                   goal: app_commands.Range[int, 1, 10**12]):
+        found = await services_of(interaction).goals.view(guild_id_of(interaction), goal)
+        png = await asyncio.to_thread(render_progress, found.progress, found.target,
+                                      title=found.title)
+        text = (f"{_line(found)}\nStatus: **{found.status}** · {found.contributors:,} "
+                f"contributor(s) · reward {found.reward:,} each")
+        await interaction.response.send_message(
+            text, file=discord.File(io.BytesIO(png), filename="goal.png"), ephemeral=True,
+            allowed_mentions=NO_PINGS)
+
+    @goal.command(name="list", description="Open community goals")
+    async def list_(self, interaction: discord.Interaction):
+        goals = await services_of(interaction).goals.open_goals(guild_id_of(interaction))
+        await reply(interaction, "\n".join(_line(g) for g in goals)[:2000] or "No open goals.",
+                    ephemeral=True)
+
+    async def sweep(self) -> int:
+        """Close goals and announce each result once (job body)."""
+        notices = await self.bot.services.goals.sweep()
+        for notice in notices:
+            try:
+                await self._announce(notice)
+            except Exception:
+                log.exception("could not announce goal %s", notice.goal.goal_id)
+        return len(notices)
+
+    async def _announce(self, notice: GoalNotice) -> None:
+        goal = notice.goal
+        settings = await self.bot.services.settings.get(goal.guild_id)
+        channel = (self.bot.get_channel(settings.announcements_channel_id)
+                   if settings.announcements_channel_id else None)
+        if channel is None:
+            return
+        if notice.kind == "reached":
+            text = (f"🏆 Goal reached: **{safe_text(goal.title, limit=100)}**! "
+                    f"{goal.contributors:,} contributor(s) each get {settings.money(goal.reward)}.")
+        else:
+            text = (f"The goal **{safe_text(goal.title, limit=100)}** ended at {goal.progress:,}/"
+                    f"{goal.target:,}. Next time!")
+        png = await asyncio.to_thread(render_progress, goal.progress, goal.target, title=goal.title)
+        await channel.send(text, file=discord.File(io.BytesIO(png), filename="goal.png"),
+                           allowed_mentions=NO_PINGS)
