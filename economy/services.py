@@ -16,7 +16,9 @@ from economy.repos.market_member_repo import MarketMemberRepo
 from economy.repos.multiplier_repo import MultiplierRepo
 from economy.repos.settings_repo import SettingsRepo
 from economy.repos.trade_repo import TradeRepo
+from economy.repos.wallet_repo import WalletRepo
 from economy.settings import SettingsService
+from economy.wallets import WalletService
 
 
 @dataclass
@@ -34,6 +36,8 @@ class Services:
     trade_repo: TradeRepo
     marketplace: MarketplaceService
     listing_repo: ListingRepo
+    # --- wallets and NFT roles
+    wallets: WalletService
 
 
 def build_services(db: Database, clock: Clock) -> Services:
@@ -50,4 +54,5 @@ def build_services(db: Database, clock: Clock) -> Services:
                                      clock)
     return Services(db=db, clock=clock, ledger=ledger, settings=settings, activity=activity,
                     ledger_repo=ledger_repo, multipliers=multipliers, escrow=escrow,
-                    trade_repo=trade_repo, marketplace=marketplace, listing_repo=listing_repo)
+                    trade_repo=trade_repo, marketplace=marketplace, listing_repo=listing_repo,
+                    wallets=WalletService(WalletRepo(db), clock))
