@@ -5,15 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from economy.activity import ActivityService
+from economy.chain import ChainRegistry
 from economy.clock import Clock
 from economy.escrow import EscrowService
 from economy.ledger import LedgerService
 from economy.marketplace import MarketplaceService
+from economy.nft import NftService
 from economy.repos.base import Database
 from economy.repos.ledger_repo import LedgerRepo
 from economy.repos.listing_repo import ListingRepo
 from economy.repos.market_member_repo import MarketMemberRepo
 from economy.repos.multiplier_repo import MultiplierRepo
+from economy.repos.nft_repo import NftRepo
 from economy.repos.settings_repo import SettingsRepo
 from economy.repos.trade_repo import TradeRepo
 from economy.repos.wallet_repo import WalletRepo
@@ -38,10 +41,11 @@ class Services:
     listing_repo: ListingRepo
     # --- wallets and NFT roles
     wallets: WalletService
+    nft: NftService
 
 
-def build_services(db: Database, clock: Clock) -> Services:
-    """Wire repositories and services together."""
+def build_services(db: Database, clock: Clock, *, chains: ChainRegistry | None = None) -> Services:
+    """Wire repositories and services together (`chains`: the EVM chains the bot can read)."""
     ledger_repo = LedgerRepo(db)
     multipliers = MultiplierRepo(db)
     ledger = LedgerService(ledger_repo, multipliers, clock)
@@ -55,4 +59,5 @@ def build_services(db: Database, clock: Clock) -> Services:
     return Services(db=db, clock=clock, ledger=ledger, settings=settings, activity=activity,
                     ledger_repo=ledger_repo, multipliers=multipliers, escrow=escrow,
                     trade_repo=trade_repo, marketplace=marketplace, listing_repo=listing_repo,
-                    wallets=WalletService(WalletRepo(db), clock))
+                    wallets=WalletService(WalletRepo(db), clock),
+                    nft=NftService(NftRepo(db), WalletRepo(db), chains or ChainRegistry(), clock))

@@ -25,6 +25,8 @@ async def up(db) -> None:
         _ix("guild_id", "rule_id", name="guild_rule_unique", unique=True),
         _ix("guild_id", "role_id", name="guild_role"),
     ])
+    # nft_problems: report-once markers keyed by _id "{guild_id}:{problem}".
+    await db["nft_problems"].create_indexes([_ix("guild_id", name="guild")])
     await db["nft_sync"].create_indexes([
         _ix("guild_id", name="guild"),
         _ix("next_due_ms", name="due"),

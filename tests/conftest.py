@@ -59,3 +59,23 @@ def clock() -> ManualClock:
 def services(store: Store, clock: ManualClock) -> Services:
     """Domain services over the test database."""
     return build_services(store.db, clock)
+
+
+# --- chain (wallets and NFT roles): one eth-tester JSON-RPC rig per session ---------------------
+@pytest.fixture(scope="session")
+def chain_rig():
+    """The session's EVM behind its JSON-RPC endpoint (contracts deployed once)."""
+    from tests.chain.rig import ChainRig
+
+    rig = ChainRig().start()
+    yield rig
+    rig.stop()
+
+
+@pytest.fixture
+def chain(chain_rig):
+    """The rig, rolled back to a clean state (counters and faults reset) after the test."""
+    snap = chain_rig.snapshot()
+    chain_rig.calls.clear()
+    yield chain_rig
+    chain_rig.revert(snap)

@@ -5,7 +5,7 @@
 struct Call3:
     target: address
     allowFailure: bool
-    callData: Bytes[100]
+    callData: Bytes[68]
 
 struct Result:
     success: bool
@@ -13,8 +13,8 @@ struct Result:
 
 
 @external
-def aggregate3(calls: DynArray[Call3, 1024]) -> DynArray[Result, 1024]:
-    results: DynArray[Result, 1024] = []
+def aggregate3(calls: DynArray[Call3, 512]) -> DynArray[Result, 512]:
+    results: DynArray[Result, 512] = []
     for c: Call3 in calls:
         ok: bool = False
         data: Bytes[32] = b""
