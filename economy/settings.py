@@ -63,6 +63,10 @@ class GuildSettings(BaseModel):
     marketplace_categories: list[str] = Field(default_factory=list, description="Allowed categories, comma-separated (empty = the default set)")
     marketplace_usd: bool = Field(False, description="Allow prices in USD besides GEMS")
 
+    # --- wallets and NFT roles
+    nft_sync_minutes: int = Field(30, ge=5, le=1440, description="Minutes between periodic NFT role syncs")
+    nft_log_channel_id: int | None = Field(None, description="Admin channel for NFT role sync problems (role hierarchy, permissions)")
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
@@ -108,6 +112,7 @@ SETTING_KEYS: tuple[str, ...] = tuple(GuildSettings.model_fields)
 _ID_LIST_KEYS = {"activity_excluded_channels", "activity_excluded_roles"}
 _ID_KEYS = {"admin_role_id", "moderator_role_id", "trade_channel_id", "dispute_channel_id",
             "marketplace_channel_id", "marketplace_queue_channel_id"}
+_ID_KEYS |= {"nft_log_channel_id"}
 _STR_LIST_KEYS = {"marketplace_categories"}
 _NONE_WORDS = {"none", "off", "-", "clear", "null"}
 

@@ -65,7 +65,11 @@ class NftRepo:
                     {"_id": guild_id, "guild_id": guild_id, "next_due_ms": next_due_ms}))
                 return True
             except DuplicateKeyError:
-                return False
+                # The document exists (a manual sync recorded its summary) without a due date.
+                result = await self.db.write(lambda: self.sync.update_one(
+                    {"_id": guild_id, "next_due_ms": {"$exists": False}},
+                    {"$set": {"next_due_ms": next_due_ms}}))
+                return result.modified_count == 1
         result = await self.db.write(lambda: self.sync.update_one(
             {"_id": guild_id, "next_due_ms": seen_due_ms}, {"$set": {"next_due_ms": next_due_ms}}))
         return result.modified_count == 1

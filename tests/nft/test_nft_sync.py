@@ -167,3 +167,16 @@ async def test_block_number_failure_changes_nothing(nft, chain):
     chain.inject("garbage", method="eth_blockNumber")
     plan = await nft.nft.plan(G, {u: {ROLE_A} for u in users})
     assert plan.changes == [] and plan.unknown == 30 and "chain" in plan.errors[0]
+
+
+async def test_periodic_claim_is_won_once_by_racing_processes(store, clock):
+    import asyncio
+
+    a, b = build_services(store.db, clock), build_services(store.db, clock)
+    await a.nft._repo.record_sync(G, {"at_ms": 0})  # a manual sync left a summary, no due date
+    wins = await asyncio.gather(*(s.nft.claim_periodic(G, 30) for s in (a, b, a, b)))
+    assert sum(wins) == 1
+    assert not await a.nft.claim_periodic(G, 30)
+    clock.advance(minutes=31)
+    wins = await asyncio.gather(*(s.nft.claim_periodic(G, 30) for s in (a, b)))
+    assert sum(wins) == 1
