@@ -79,6 +79,8 @@ class ChainRig:
         with self.lock:
             self.tester.send_transaction({
                 "from": sender or self.deployer, "to": to, "data": "0x" + data.hex(), "gas": GAS,
+                # Big batch mints push the base fee up block after block; always pay enough.
+                "max_fee_per_gas": 10**13, "max_priority_fee_per_gas": 1,
             })
 
     def mint721(self, receivers: list[str], first_id: int, contract: str | None = None) -> None:
@@ -154,6 +156,7 @@ class ChainRig:
                 tx.setdefault("from", self.deployer)
                 tx["gas"] = int(tx["gas"], 16) if "gas" in tx else GAS
                 tx = {k: v for k, v in tx.items() if k in ("from", "to", "data", "gas", "value")}
+                tx["max_fee_per_gas"], tx["max_priority_fee_per_gas"] = 10**13, 0
                 return self.tester.call(tx, _block(params[1] if len(params) > 1 else "latest"))
             if method == "eth_getLogs":
                 query = params[0]
