@@ -24,12 +24,12 @@ from eth_account import Account
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.store import open_store  # noqa: E402
-from economy.chain import ChainRegistry  # noqa: E402
-from economy.clock import ManualClock  # noqa: E402
-from economy.migrations import Migrator  # noqa: E402
-from economy.services import build_services  # noqa: E402
-from tests.chain.rig import ChainRig  # noqa: E402
+from bot.store import open_store
+from economy.chain import ChainRegistry
+from economy.clock import ManualClock
+from economy.migrations import Migrator
+from economy.services import build_services
+from tests.chain.rig import ChainRig
 
 G = 1
 ROLE_ANY, ROLE_RARE, ROLE_1155 = 11, 12, 13
