@@ -173,8 +173,9 @@ class NftCog(commands.Cog):
                           rule: app_commands.Range[int, 1, 10_000]):
         await require_admin(interaction)
         removed = await self.services.nft.remove_rule(guild_id_of(interaction), rule)
-        await reply(interaction, f"Removed rule {removed.describe()}. Members keep the role until "
-                    "the next sync decides otherwise.", ephemeral=True)
+        await reply(interaction, f"Removed rule {removed.describe()}. Members who hold the role "
+                    "keep it unless another rule manages that role (remove it by hand if needed).",
+                    ephemeral=True)
 
     @rule.command(name="test", description="What a member would get from the rules, and why")
     @app_commands.describe(member="The member to check (nothing is changed)")
