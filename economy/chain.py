@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from eth_abi import decode, encode
-from eth_utils import function_signature_to_4byte_selector, is_hex, to_checksum_address
+from eth_utils import function_signature_to_4byte_selector, is_hex, keccak, to_checksum_address
 
 from economy.errors import InvalidInput
 
@@ -27,6 +27,14 @@ _AGGREGATE3 = function_signature_to_4byte_selector("aggregate3((address,bool,byt
 _BALANCE_OF = function_signature_to_4byte_selector("balanceOf(address)")
 _OWNER_OF = function_signature_to_4byte_selector("ownerOf(uint256)")
 _BALANCE_OF_BATCH = function_signature_to_4byte_selector("balanceOfBatch(address[],uint256[])")
+
+# Log topics of ownership changes: ERC-721 Transfer (from, to in topics 1-2) and ERC-1155
+# TransferSingle/TransferBatch (operator, from, to in topics 1-3).
+TRANSFER_TOPIC = "0x" + keccak(text="Transfer(address,address,uint256)").hex()
+TRANSFER_SINGLE_TOPIC = "0x" + keccak(
+    text="TransferSingle(address,address,address,uint256,uint256)").hex()
+TRANSFER_BATCH_TOPIC = "0x" + keccak(
+    text="TransferBatch(address,address,address,uint256[],uint256[])").hex()
 
 #: ownerOf reverted: the contract says the token has no owner (not minted or burnt).
 NO_OWNER = ""
@@ -54,6 +62,9 @@ class ChainReader(Protocol):
 
     async def erc1155_balances(self, contract: str, pairs: list[tuple[str, int]], block: int
                                ) -> dict[tuple[str, int], int | None]: ...
+
+    async def transfer_parties(self, contracts: list[str], from_block: int, to_block: int
+                               ) -> set[str]: ...
 
 
 class Web3ChainReader:
@@ -192,6 +203,29 @@ class Web3ChainReader:
                 pass  # unknown
             out.update(zip(chunk, values, strict=True))
         return out
+
+
+    async def transfer_parties(self, contracts: list[str], from_block: int, to_block: int
+                               ) -> set[str]:
+        """Addresses that sent or received tokens of `contracts` in the block range (one
+        eth_getLogs); ChainError when the node fails or answers something else than logs."""
+        result = await self.request("eth_getLogs", [{
+            "fromBlock": hex(from_block), "toBlock": hex(to_block), "address": contracts,
+            "topics": [[TRANSFER_TOPIC, TRANSFER_SINGLE_TOPIC, TRANSFER_BATCH_TOPIC]],
+        }])
+        if not isinstance(result, list):
+            raise ChainError("eth_getLogs: result is not a list")
+        parties: set[str] = set()
+        for entry in result:
+            topics = entry.get("topics") if isinstance(entry, dict) else None
+            if not isinstance(topics, list) or not topics:
+                raise ChainError("eth_getLogs: malformed log")
+            indexed = topics[1:3] if topics[0] == TRANSFER_TOPIC else topics[2:4]
+            for topic in indexed:
+                if not isinstance(topic, str) or not is_hex(topic) or len(topic) != 66:
+                    raise ChainError("eth_getLogs: malformed topic")
+                parties.add(to_checksum_address("0x" + topic[-40:]))
+        return parties
 
 
 def _uint(result: tuple[bool, bytes] | None) -> int | None:

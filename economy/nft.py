@@ -173,6 +173,17 @@ class ApplyResult:
     problems: dict[str, str] = field(default_factory=dict)  # key -> text (role hierarchy …)
 
 
+@dataclass
+class TransferScan:
+    """Members touched by Transfer logs since the last scan, and where the scan got to."""
+
+    version: int | None
+    cursors: dict[str, int]
+    users: set[int] = field(default_factory=set)
+    ranges: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
 def role_statuses(rules: list[Rule], holdings: dict[int, Holding]) -> dict[int, Tri]:
     """Role -> granted? for one member: any-of over ungrouped rules and all-of groups."""
     by_role: dict[int, list[Rule]] = defaultdict(list)
@@ -281,7 +292,8 @@ class NftService:
         """Read holdings at one block per chain and compute the role changes for `current`.
 
         `current` maps each member to consider to the roles they hold now (the adapter reads
-        Discord). With `only_user`, only that member's wallets are read.
+        Discord). With `only_user`, only that member's wallets are read; a `current` of a few
+        members (after Transfer logs) reads only theirs.
         """
         rules = await self.rules(guild_id)
         plan = SyncPlan()
@@ -289,6 +301,8 @@ class NftService:
             return plan
         if only_user is not None:
             docs = await self._wallets.of_member(guild_id, only_user)
+        elif len(current) <= 50:
+            docs = [doc for user in current for doc in await self._wallets.of_member(guild_id, user)]
         else:
             docs = await self._wallets.of_guild(guild_id)
         wallets: dict[int, list[str]] = defaultdict(list)
@@ -378,6 +392,57 @@ class NftService:
                                    "(RPC failure or no answer); their roles were left alone")
             for user, h in per_user.items():
                 holdings[user][rule.rule_id] = h
+
+    # --- following Transfer logs ---------------------------------------------------------------
+
+    async def scan_transfers(self, guild_id: int, *, span: int = 2_000, max_ranges: int = 5
+                             ) -> TransferScan:
+        """Which members' wallets sent or received rule tokens since the last scan.
+
+        Reads `eth_getLogs` from the block after each chain's cursor in ranges of `span` blocks
+        (at most `max_ranges` per call, so a long outage catches up over several polls). The first
+        scan only sets the cursor to the head: history is the full sync's job. A failed range stops
+        that chain's scan; its cursor stays, so the range is read again next time.
+        """
+        rules = await self.rules(guild_id)
+        doc = await self._repo.status(guild_id) or {}
+        scan = TransferScan(version=doc.get("log_version"),
+                            cursors=dict(doc.get("log_cursors") or {}))
+        contracts: dict[int, list[str]] = defaultdict(list)
+        for rule in rules:
+            if rule.contract not in contracts[rule.chain_id]:
+                contracts[rule.chain_id].append(rule.contract)
+        parties: set[str] = set()
+        for chain_id, addresses in contracts.items():
+            key = str(chain_id)
+            try:
+                reader = self.chains.reader(chain_id)
+                head = await reader.block_number()
+            except (ChainError, InvalidInput) as exc:
+                scan.errors.append(f"chain {chain_id}: {getattr(exc, 'message', exc)}")
+                continue
+            if key not in scan.cursors:
+                scan.cursors[key] = head
+                continue
+            start = scan.cursors[key] + 1
+            for _ in range(max_ranges):
+                if start > head:
+                    break
+                end = min(head, start + span - 1)
+                try:
+                    parties |= await reader.transfer_parties(addresses, start, end)
+                except ChainError as exc:
+                    scan.errors.append(f"chain {chain_id} logs {start}-{end}: {exc}")
+                    break
+                scan.cursors[key] = end
+                scan.ranges += 1
+                start = end + 1
+        scan.users = set((await self._wallets.owners_of(guild_id, parties)).values())
+        return scan
+
+    async def commit_scan(self, guild_id: int, scan: TransferScan) -> bool:
+        """Move the log cursors after the affected members were re-checked."""
+        return await self._repo.move_log_cursors(guild_id, scan.version, scan.cursors)
 
     # --- status ------------------------------------------------------------------------------
 

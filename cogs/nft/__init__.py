@@ -10,4 +10,6 @@ async def setup(bot) -> None:
     bot.web.add_routes(link_routes(cog))
     # Every minute: guilds whose next periodic sync (nft_sync_minutes) is due are claimed once.
     bot.jobs.add("nft-sync", cog.sync.sync_due, every_seconds=60)
+    # Every minute: Transfer logs of rule contracts since the last poll; only their parties.
+    bot.jobs.add("nft-transfers", cog.sync.follow_transfers, every_seconds=60)
     await bot.add_cog(cog)

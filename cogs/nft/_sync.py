@@ -63,6 +63,35 @@ class RoleSync:
                                            started=started)
             return plan, result
 
+    async def sync_members(self, guild: discord.Guild, user_ids: set[int], *, scope: str
+                           ) -> tuple[SyncPlan, ApplyResult]:
+        """Re-check a few members (those a Transfer log touched)."""
+        async with self._locks[guild.id]:
+            started = time.perf_counter()
+            managed = await self.managed_roles(guild.id)
+            current = {user: roles for user, roles in self.current(guild, managed).items()
+                       if user in user_ids}
+            plan = await self.services.nft.plan(guild.id, current)
+            result = await self.apply(guild, plan, managed)
+            await self.services.nft.record(guild.id, plan, result, scope=scope, started=started)
+            return plan, result
+
+    async def follow_transfers(self) -> None:
+        """The log-following job: re-check only members whose wallets moved rule tokens."""
+        for guild in list(self.bot.guilds):
+            if not await self.services.nft.rules(guild.id):
+                continue
+            try:
+                scan = await self.services.nft.scan_transfers(guild.id)
+                if scan.users:
+                    await self.sync_members(guild, scan.users,
+                                            scope=f"transfers ({len(scan.users)} member(s))")
+                await self.services.nft.commit_scan(guild.id, scan)
+                for error in scan.errors:
+                    log.warning("NFT transfer scan in guild %s: %s", guild.id, error)
+            except Exception:
+                log.exception("NFT transfer scan failed in guild %s", guild.id)
+
     async def apply(self, guild: discord.Guild, plan: SyncPlan, managed: set[int]) -> ApplyResult:
         """Apply the plan's changes; roles the bot cannot manage are skipped and reported once."""
         result = ApplyResult()

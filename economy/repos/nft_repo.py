@@ -74,6 +74,29 @@ class NftRepo:
             {"_id": guild_id, "next_due_ms": seen_due_ms}, {"$set": {"next_due_ms": next_due_ms}}))
         return result.modified_count == 1
 
+    async def move_log_cursors(self, guild_id: int, seen_version: int | None,
+                               cursors: dict[str, int]) -> bool:
+        """Store how far Transfer logs were followed per chain (`{"<chain id>": block}`).
+
+        Guarded by the `log_version` read with the old cursors: of two processes following the
+        same logs, one moves the cursor (both re-checked the same members: harmless).
+        """
+        if seen_version is None:
+            try:
+                await self.db.write(lambda: self.sync.insert_one(
+                    {"_id": guild_id, "guild_id": guild_id, "log_cursors": cursors,
+                     "log_version": 1}))
+                return True
+            except DuplicateKeyError:
+                result = await self.db.write(lambda: self.sync.update_one(
+                    {"_id": guild_id, "log_version": {"$exists": False}},
+                    {"$set": {"log_cursors": cursors, "log_version": 1}}))
+                return result.modified_count == 1
+        result = await self.db.write(lambda: self.sync.update_one(
+            {"_id": guild_id, "log_version": seen_version},
+            {"$set": {"log_cursors": cursors, "log_version": seen_version + 1}}))
+        return result.modified_count == 1
+
     async def first_report(self, guild_id: int, key: str, text: str) -> bool:
         """Record a problem; True only the first time it is seen (so it is reported once)."""
         try:

@@ -63,6 +63,15 @@ class WalletRepo:
         """The wallet record of an address in a guild."""
         return await find_first(self.wallets, {"guild_id": guild_id, "address": address})
 
+    async def owners_of(self, guild_id: int, addresses: set[str]) -> dict[str, int]:
+        """Address -> member, for the addresses linked in this guild (one index lookup each)."""
+        found: dict[str, int] = {}
+        for address in addresses:
+            doc = await self.by_address(guild_id, address)
+            if doc is not None:
+                found[address] = doc["user_id"]
+        return found
+
     async def of_guild(self, guild_id: int) -> list[Doc]:
         """Every linked wallet of a guild."""
         return await find_docs(self.wallets, {"guild_id": guild_id})

@@ -183,3 +183,29 @@ async def test_rule_test_list_remove_and_member_refresh(ngc):
     assert "Removed rule #1" in r.text
     r = await gc.slash("admin", "nft rule remove", rule=1)
     assert "no NFT rule #1" in r.text
+
+
+async def test_a_sale_shows_up_within_one_log_poll(ngc):
+    gc, chain = ngc, ngc.chain
+    holder = gc.sb.create_role(gc.guild, "Holder")
+    await gc.slash("admin", "nft rule add", contract=chain.erc721, standard="erc721", role=holder)
+    seller, buyer = Account.create(), Account.create()
+    wallets = {"alice": seller, "bob": buyer}
+    for name, account in wallets.items():
+        await gc.services.db["wallets"].insert_one({
+            "guild_id": gc.guild.id, "user_id": gc[name].id, "address": account.address,
+            "linked_ms": 0})
+    chain.mint721([seller.address], 1)
+    await gc.slash("admin", "nft sync")
+    cog = gc.bot.get_cog("NftCog")
+    await cog.sync.follow_transfers()  # starts following at the head
+    await gc.sb.settle()
+    assert holder.id in roles_of(gc, "alice") and holder.id not in roles_of(gc, "bob")
+    chain.transfer721(seller.address, buyer.address, 1)
+    chain.calls.clear()
+    await cog.sync.follow_transfers()
+    await gc.sb.settle()
+    assert holder.id not in roles_of(gc, "alice") and holder.id in roles_of(gc, "bob")
+    status = await gc.slash("admin", "nft status")
+    assert "transfers (2 member(s))" in status.text and "Wallets checked: 2" in status.text
+    assert chain.calls["eth_getLogs"] == 1 and chain.calls["eth_call"] == 1

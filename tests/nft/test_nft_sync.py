@@ -180,3 +180,44 @@ async def test_periodic_claim_is_won_once_by_racing_processes(store, clock):
     clock.advance(minutes=31)
     wins = await asyncio.gather(*(s.nft.claim_periodic(G, 30) for s in (a, b)))
     assert sum(wins) == 1
+
+
+async def test_transfer_logs_name_only_the_affected_members(nft, chain):
+    users = await link_many(nft, 30)
+    ids = list(users)
+    chain.mint721([users[u] for u in ids[:10]], 1)
+    chain.mint1155([users[ids[20]]], 7, amount=3)
+    await three_rules(nft, chain)
+    first = await nft.nft.scan_transfers(G)
+    assert first.users == set() and first.ranges == 0  # the first scan only starts following
+    assert await nft.nft.commit_scan(G, first)
+    outsider = Account.create().address
+    chain.transfer721(users[ids[0]], users[ids[25]], 1)
+    chain.transfer1155(users[ids[20]], outsider, 7, 1)
+    chain.calls.clear()
+    scan = await nft.nft.scan_transfers(G)
+    assert scan.users == {ids[0], ids[25], ids[20]} and scan.ranges == 1 and not scan.errors
+    assert chain.calls == {"eth_blockNumber": 1, "eth_getLogs": 1}
+    assert await nft.nft.commit_scan(G, scan)
+    assert not await nft.nft.commit_scan(G, scan)  # a second process with the same view loses
+    again = await nft.nft.scan_transfers(G)
+    assert again.users == set() and again.ranges == 0
+
+
+async def test_transfer_scan_is_bounded_and_retries_a_failed_range(nft, chain):
+    users = await link_many(nft, 4)
+    ids = list(users)
+    await three_rules(nft, chain)
+    assert await nft.nft.commit_scan(G, await nft.nft.scan_transfers(G))
+    chain.mint721([users[ids[0]]], 1)
+    chain.mint721([users[ids[1]]], 2)
+    chain.mint721([users[ids[2]]], 3)  # three new blocks
+    chain.inject("garbage", method="eth_getLogs")
+    failed = await nft.nft.scan_transfers(G, span=1, max_ranges=2)
+    assert failed.users == set() and failed.errors and failed.ranges == 0
+    await nft.nft.commit_scan(G, failed)
+    part = await nft.nft.scan_transfers(G, span=1, max_ranges=2)
+    assert part.users == {ids[0], ids[1]} and part.ranges == 2
+    await nft.nft.commit_scan(G, part)
+    rest = await nft.nft.scan_transfers(G, span=1, max_ranges=2)
+    assert rest.users == {ids[2]} and rest.ranges == 1
