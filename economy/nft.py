@@ -174,6 +174,18 @@ class ApplyResult:
 
 
 @dataclass
+class GalleryEntry:
+    """A member's holding of one collection: token ids (with amounts) when known, else a count."""
+
+    chain_id: int
+    contract: str
+    standard: str
+    tokens: list[tuple[int, int]] = field(default_factory=list)
+    count: int = 0
+    unknown: bool = False
+
+
+@dataclass
 class TransferScan:
     """Members touched by Transfer logs since the last scan, and where the scan got to."""
 
@@ -392,6 +404,61 @@ class NftService:
                                    "(RPC failure or no answer); their roles were left alone")
             for user, h in per_user.items():
                 holdings[user][rule.rule_id] = h
+
+    # --- gallery -----------------------------------------------------------------------------
+
+    async def gallery(self, guild_id: int, user_id: int) -> list[GalleryEntry]:
+        """What a member's linked wallets hold of each rule collection (token ids where the rules
+        name them; a count otherwise), read at one block per chain."""
+        addresses = [w["address"] for w in await self._wallets.of_member(guild_id, user_id)]
+        rules = await self.rules(guild_id)
+        collections: dict[tuple[int, str, str], set[int]] = {}
+        counted: set[tuple[int, str, str]] = set()  # ERC-721 collections with an any-id rule
+        for rule in rules:
+            key = (rule.chain_id, rule.contract, rule.standard)
+            collections.setdefault(key, set()).update(expand([list(r) for r in rule.ranges]))
+            if not rule.ranges:
+                counted.add(key)
+        entries: list[GalleryEntry] = []
+        blocks: dict[int, int] = {}
+        for (chain_id, contract, standard), ids in collections.items():
+            entry = GalleryEntry(chain_id, contract, standard)
+            entries.append(entry)
+            if not addresses:
+                continue
+            try:
+                reader = self.chains.reader(chain_id)
+                if chain_id not in blocks:
+                    blocks[chain_id] = await reader.block_number()
+                block = blocks[chain_id]
+            except (ChainError, InvalidInput):
+                entry.unknown = True
+                continue
+            if standard == "erc1155":
+                pairs = await reader.erc1155_balances(
+                    contract, [(a, tid) for a in addresses for tid in sorted(ids)], block)
+                held: dict[int, int] = defaultdict(int)
+                for (_, tid), amount in pairs.items():
+                    if amount is None:
+                        entry.unknown = True
+                    elif amount:
+                        held[tid] += amount
+                entry.tokens = sorted(held.items())
+                entry.count = sum(held.values())
+                continue
+            if ids:
+                owners = await reader.erc721_owners(contract, sorted(ids), block)
+                entry.unknown = any(owner is None for owner in owners.values())
+                entry.tokens = [(tid, 1) for tid, owner in sorted(owners.items())
+                                if owner and owner in addresses]
+                entry.count = len(entry.tokens)
+            if (chain_id, contract, standard) in counted:
+                # Without enumeration only the ids the rules name are known; the balance is
+                # the whole holding.
+                balances = await reader.erc721_balances(contract, addresses, block)
+                entry.unknown = entry.unknown or any(v is None for v in balances.values())
+                entry.count = max(entry.count, sum(v or 0 for v in balances.values()))
+        return entries
 
     # --- following Transfer logs ---------------------------------------------------------------
 

@@ -17,7 +17,7 @@ from cogs._shared.interaction import (
     require_moderator,
     safe_text,
 )
-from cogs.nft._render import rules_embed, status_embed, sync_text, test_text
+from cogs.nft._render import gallery_embed, rules_embed, status_embed, sync_text, test_text
 from cogs.nft._sync import RoleSync
 from economy.errors import InvalidInput, NotPermitted
 from economy.services import Services
@@ -103,6 +103,17 @@ class NftCog(commands.Cog):
         await interaction.response.defer(ephemeral=True, thinking=True)
         plan, result = await self.sync.sync_member(interaction.guild, interaction.user.id)
         await reply(interaction, sync_text(plan, result), ephemeral=True)
+
+    @wallet.command(name="gallery", description="NFTs of the server's collections held by a member")
+    @app_commands.describe(member="Whose gallery (default: yours)")
+    async def gallery(self, interaction: discord.Interaction, member: discord.Member | None = None):
+        guild_id = guild_id_of(interaction)
+        target = member or interaction.user
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        wallets = await self.services.wallets.wallets(guild_id, target.id)
+        entries = await self.services.nft.gallery(guild_id, target.id)
+        embed = gallery_embed(safe_text(target.display_name, limit=64), len(wallets), entries)
+        await reply(interaction, embed=embed, ephemeral=True)
 
     # --- /wallet-mod ------------------------------------------------------------------------
 

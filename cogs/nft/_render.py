@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import discord
 
-from economy.nft import ApplyResult, Rule, SyncPlan
+from economy.nft import STANDARDS, ApplyResult, GalleryEntry, Rule, SyncPlan
 
 
 def _ts(ms: int | None, style: str = "R") -> str:
@@ -75,3 +75,28 @@ def test_text(member: str, rules: list[Rule], plan: SyncPlan, user_id: int) -> s
     if plan.errors:
         lines.append("Errors: " + "; ".join(plan.errors)[:500])
     return "\n".join(lines)[:1900]
+
+
+def gallery_embed(member: str, wallets: int, entries: list[GalleryEntry]) -> discord.Embed:
+    """`/wallet gallery`: per collection, the token ids held (or how many)."""
+    embed = discord.Embed(title=f"{member}'s NFT gallery", colour=discord.Colour.teal())
+    if not wallets:
+        embed.description = "No linked wallets. Use `/wallet link`."
+        return embed
+    if not entries:
+        embed.description = "This server has no NFT collections configured yet."
+        return embed
+    embed.description = f"{wallets} linked wallet(s)."
+    for entry in entries[:25]:
+        name = f"{STANDARDS[entry.standard]} {entry.contract[:8]}…{entry.contract[-4:]} (chain {entry.chain_id})"
+        if entry.tokens:
+            shown = ", ".join(f"#{tid}" + (f" ×{n}" if n > 1 else "") for tid, n in entry.tokens[:40])
+            more = f" and {len(entry.tokens) - 40} more" if len(entry.tokens) > 40 else ""
+            label = ": " if entry.count == sum(n for _, n in entry.tokens) else ", among them "
+            value = f"{entry.count} token(s){label}{shown}{more}"
+        else:
+            value = f"{entry.count} token(s)" if entry.count else "none"
+        if entry.unknown:
+            value += " (the chain did not fully answer; may be more)"
+        embed.add_field(name=name[:256], value=value[:1024], inline=False)
+    return embed

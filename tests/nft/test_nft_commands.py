@@ -209,3 +209,25 @@ async def test_a_sale_shows_up_within_one_log_poll(ngc):
     status = await gc.slash("admin", "nft status")
     assert "transfers (2 member(s))" in status.text and "Wallets checked: 2" in status.text
     assert chain.calls["eth_getLogs"] == 1 and chain.calls["eth_call"] == 1
+
+
+async def test_gallery_lists_token_ids_per_collection(ngc):
+    gc, chain = ngc, ngc.chain
+    holder, rare, gem = (gc.sb.create_role(gc.guild, n) for n in ("Holder", "Rare", "Gem"))
+    await gc.slash("admin", "nft rule add", contract=chain.erc721, standard="erc721", role=holder)
+    await gc.slash("admin", "nft rule add", contract=chain.erc721, standard="erc721", role=rare,
+                   token_ids="1-3")
+    await gc.slash("admin", "nft rule add", contract=chain.erc1155, standard="erc1155", role=gem,
+                   token_ids="7-8")
+    w1, w2 = Account.create(), Account.create()
+    for account in (w1, w2):
+        await gc.services.db["wallets"].insert_one({
+            "guild_id": gc.guild.id, "user_id": gc["carol"].id, "address": account.address,
+            "linked_ms": 0})
+    chain.mint721([w1.address, gc.chain.accounts[3], w2.address, w1.address], 1)  # ids 1-4
+    chain.mint1155([w2.address], 8, amount=5)
+    r = await gc.slash("bob", "wallet gallery", member=gc["carol"])
+    assert r.ephemeral and "carol's NFT gallery" in r.text
+    assert "3 token(s), among them #1, #3" in r.text and "5 token(s): #8 ×5" in r.text, r.text
+    empty = await gc.slash("dave", "wallet gallery")
+    assert "No linked wallets" in empty.text
