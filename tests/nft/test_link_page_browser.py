@@ -83,7 +83,7 @@ async def test_member_links_a_wallet_in_chromium_and_gets_the_role(ngc, browser)
     r = await gc.slash("alice", "wallet link")
     await page.goto(link_url(r))
     await page.get_by_role("button", name="Sign with Test Wallet").click()
-    await page.wait_for_selector("#status.ok", timeout=15_000)
+    await page.wait_for_selector("#status.ok, #status.error", timeout=30_000)
     status = await page.text_content("#status")
     assert f"Linked {account.address}" in status and "Holder" in status, status
     assert not errors
