@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     multicall3_address: str = Field("0xcA11bde05977b3631167028862bE2a173976CA11",
                                     pattern=r"^0x[0-9a-fA-F]{40}$")
     chain_timeout_seconds: float = Field(10.0, gt=0, le=120)
+    # Hosts token metadata and images may be fetched from for /wallet gallery (plus the gateway).
+    nft_media_hosts: HostList = ["ipfs.io", "arweave.net"]
+    ipfs_gateway: str = Field("https://ipfs.io", pattern=r"^https?://[A-Za-z0-9.:-]+/?$")
 
     @field_validator("discord_token", "mongodb_uri", mode="before")
     @classmethod
@@ -79,7 +82,7 @@ class Settings(BaseSettings):
             return [part for part in parts if part]
         return value
 
-    @field_validator("attachment_hosts", mode="before")
+    @field_validator("attachment_hosts", "nft_media_hosts", mode="before")
     @classmethod
     def _split_hosts(cls, value: object) -> object:
         if isinstance(value, str):
@@ -108,6 +111,15 @@ class Settings(BaseSettings):
                 raise ValueError(f"expected CHAIN_ID=https://... entries, got {part!r}")
             urls[int(chain)] = url
         return urls
+
+    def nft_service_options(self) -> dict:
+        """build_services keywords for wallets and NFT roles (chains, media hosts, gateway)."""
+        from urllib.parse import urlsplit
+
+        gateway_host = (urlsplit(self.ipfs_gateway).hostname or "").lower()
+        hosts = list(dict.fromkeys([*self.nft_media_hosts, gateway_host]))
+        return {"chains": self.chain_registry(), "nft_media_hosts": hosts,
+                "ipfs_gateway": self.ipfs_gateway}
 
     def chain_registry(self):
         """The chains the bot can read, from CHAIN_RPC_URLS / MULTICALL3_ADDRESS."""

@@ -27,6 +27,8 @@ _AGGREGATE3 = function_signature_to_4byte_selector("aggregate3((address,bool,byt
 _BALANCE_OF = function_signature_to_4byte_selector("balanceOf(address)")
 _OWNER_OF = function_signature_to_4byte_selector("ownerOf(uint256)")
 _BALANCE_OF_BATCH = function_signature_to_4byte_selector("balanceOfBatch(address[],uint256[])")
+_TOKEN_URI = function_signature_to_4byte_selector("tokenURI(uint256)")
+_URI = function_signature_to_4byte_selector("uri(uint256)")
 
 # Log topics of ownership changes: ERC-721 Transfer (from, to in topics 1-2) and ERC-1155
 # TransferSingle/TransferBatch (operator, from, to in topics 1-3).
@@ -65,6 +67,8 @@ class ChainReader(Protocol):
 
     async def transfer_parties(self, contracts: list[str], from_block: int, to_block: int
                                ) -> set[str]: ...
+
+    async def token_uri(self, contract: str, standard: str, token_id: int) -> str | None: ...
 
 
 class Web3ChainReader:
@@ -226,6 +230,21 @@ class Web3ChainReader:
                     raise ChainError("eth_getLogs: malformed topic")
                 parties.add(to_checksum_address("0x" + topic[-40:]))
         return parties
+
+
+    async def token_uri(self, contract: str, standard: str, token_id: int) -> str | None:
+        """The metadata URI of a token (ERC-721 tokenURI, ERC-1155 uri with `{id}` filled in);
+        None when the contract does not answer one."""
+        selector = _URI if standard == "erc1155" else _TOKEN_URI
+        try:
+            raw = await self._eth_call(contract, selector + encode(["uint256"], [token_id]),
+                                       await self.block_number())
+            (uri,) = decode(["string"], raw)
+        except Exception:  # no answer, a revert, or not a string: no metadata
+            return None
+        if standard == "erc1155":
+            uri = uri.replace("{id}", f"{token_id:064x}")
+        return uri[:2000] or None
 
 
 def _uint(result: tuple[bool, bytes] | None) -> int | None:

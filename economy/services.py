@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from economy.activity import ActivityService
@@ -11,6 +12,7 @@ from economy.escrow import EscrowService
 from economy.ledger import LedgerService
 from economy.marketplace import MarketplaceService
 from economy.nft import NftService
+from economy.nft_media import NftMediaService
 from economy.repos.base import Database
 from economy.repos.ledger_repo import LedgerRepo
 from economy.repos.listing_repo import ListingRepo
@@ -42,10 +44,17 @@ class Services:
     # --- wallets and NFT roles
     wallets: WalletService
     nft: NftService
+    nft_media: NftMediaService
 
 
-def build_services(db: Database, clock: Clock, *, chains: ChainRegistry | None = None) -> Services:
-    """Wire repositories and services together (`chains`: the EVM chains the bot can read)."""
+def build_services(db: Database, clock: Clock, *, chains: ChainRegistry | None = None,
+                   nft_media_hosts: Sequence[str] = (), ipfs_gateway: str = "https://ipfs.io",
+                   ) -> Services:
+    """Wire repositories and services together.
+
+    `chains`: the EVM chains the bot can read; `nft_media_hosts`/`ipfs_gateway`: where token
+    metadata and images may be fetched from.
+    """
     ledger_repo = LedgerRepo(db)
     multipliers = MultiplierRepo(db)
     ledger = LedgerService(ledger_repo, multipliers, clock)
@@ -60,4 +69,6 @@ def build_services(db: Database, clock: Clock, *, chains: ChainRegistry | None =
                     ledger_repo=ledger_repo, multipliers=multipliers, escrow=escrow,
                     trade_repo=trade_repo, marketplace=marketplace, listing_repo=listing_repo,
                     wallets=WalletService(WalletRepo(db), clock),
-                    nft=NftService(NftRepo(db), WalletRepo(db), chains or ChainRegistry(), clock))
+                    nft=NftService(NftRepo(db), WalletRepo(db), chains or ChainRegistry(), clock),
+                    nft_media=NftMediaService(NftRepo(db), clock, hosts=nft_media_hosts,
+                                              gateway=ipfs_gateway))

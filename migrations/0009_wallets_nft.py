@@ -27,6 +27,9 @@ async def up(db) -> None:
     ])
     # nft_problems: report-once markers keyed by _id "{guild_id}:{problem}".
     await db["nft_problems"].create_indexes([_ix("guild_id", name="guild")])
+    await db["nft_media"].create_indexes([
+        _ix("guild_id", "key", name="guild_key_unique", unique=True),
+    ])
     await db["nft_sync"].create_indexes([
         _ix("guild_id", name="guild"),
         _ix("next_due_ms", name="due"),

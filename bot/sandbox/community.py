@@ -87,7 +87,7 @@ class GemsCommunity:
     async def start_bot(self) -> None:
         """Build services over the database and connect a fresh GemsBot."""
         self.services = build_services(self.db, self.clock,
-                                       chains=self.settings.chain_registry())
+                                       **self.settings.nft_service_options())
         self.bot = GemsBot(services=self.services, settings=self.settings)
         await self.sb.connect(self.bot)
 

@@ -9,6 +9,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from cogs._shared.fetch import fetch_capped
 from cogs._shared.interaction import (
     NO_PINGS,
     guild_id_of,
@@ -28,7 +29,6 @@ from cogs.marketplace._views import (
     review_view,
     show_listing,
 )
-from economy.errors import InvalidInput
 from economy.images import ImageLimits, ImageTooLarge, prepare_images
 from economy.marketplace import categories
 from economy.marketplace_models import (
@@ -102,20 +102,7 @@ class MarketplaceCog(commands.Cog):
     async def fetch(self, url: str, max_bytes: int) -> bytes:
         """Download one attachment (no redirects: they could leave the allow-listed host)."""
         assert self.http is not None
-        try:
-            async with self.http.get(url, allow_redirects=False) as response:
-                if response.status != 200:
-                    raise InvalidInput("I couldn't download one of the images; please try again.")
-                if (response.content_length or 0) > max_bytes:
-                    raise ImageTooLarge(f"Each image can be at most {max_bytes // 2**20} MB.")
-                body = bytearray()
-                async for chunk in response.content.iter_chunked(65536):
-                    body += chunk
-                    if len(body) > max_bytes:
-                        raise ImageTooLarge(f"Each image can be at most {max_bytes // 2**20} MB.")
-                return bytes(body)
-        except (aiohttp.ClientError, TimeoutError):
-            raise InvalidInput("I couldn't download one of the images; please try again.") from None
+        return await fetch_capped(self.http, url, max_bytes)
 
     # --- creating ------------------------------------------------------------------------------
     @app_commands.command(name="list-item", description="Put an item up for sale")

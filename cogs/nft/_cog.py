@@ -3,14 +3,18 @@ render."""
 
 from __future__ import annotations
 
+import io
 import logging
 from typing import Literal
 
+import aiohttp
 import discord
 from discord import app_commands
 from discord.ext import commands
 
+from cogs._shared.fetch import fetch_capped
 from cogs._shared.interaction import (
+    NO_PINGS,
     guild_id_of,
     reply,
     require_admin,
@@ -19,13 +23,16 @@ from cogs._shared.interaction import (
 )
 from cogs.nft._render import gallery_embed, rules_embed, status_embed, sync_text, test_text
 from cogs.nft._sync import RoleSync
-from economy.errors import InvalidInput, NotPermitted
+from economy.chain import ChainError
+from economy.errors import GemsError, InvalidInput, NotPermitted
+from economy.nft import GalleryEntry
 from economy.services import Services
 from economy.wallets import Linked, checksum
 
 log = logging.getLogger(__name__)
 
 ADMIN = discord.Permissions(manage_guild=True)
+GALLERY_IMAGES = 4  # token thumbnails attached to one gallery answer
 MODERATOR = discord.Permissions(manage_messages=True)
 
 
@@ -44,6 +51,38 @@ class NftCog(commands.Cog):
     def __init__(self, bot) -> None:
         self.bot = bot
         self.sync = RoleSync(bot)
+        self.http: aiohttp.ClientSession | None = None
+
+    async def cog_load(self) -> None:
+        """One HTTP session for token metadata and images, closed with the cog."""
+        self.http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
+
+    async def cog_unload(self) -> None:
+        if self.http is not None:
+            await self.http.close()
+
+    async def fetch(self, url: str, max_bytes: int) -> bytes:
+        """Download token metadata or an image (no redirects, size-capped)."""
+        assert self.http is not None
+        return await fetch_capped(self.http, url, max_bytes, what="a token image")
+
+    async def thumbnails(self, guild_id: int, entries: list[GalleryEntry]
+                         ) -> list[tuple[str, bytes]]:
+        """Up to GALLERY_IMAGES (file name, JPEG) of the listed tokens, cached by the service."""
+        files: list[tuple[str, bytes]] = []
+        for entry in entries:
+            for token_id, _ in entry.tokens:
+                if len(files) >= GALLERY_IMAGES:
+                    return files
+                try:
+                    reader = self.services.nft.chains.reader(entry.chain_id)
+                    thumb = await self.services.nft_media.thumbnail(
+                        guild_id, reader, entry.contract, entry.standard, token_id, self.fetch)
+                except (GemsError, ChainError):
+                    thumb = None
+                if thumb:
+                    files.append((f"{entry.contract[2:10].lower()}-{token_id}.jpg", thumb))
+        return files
 
     @property
     def services(self) -> Services:
@@ -113,7 +152,12 @@ class NftCog(commands.Cog):
         wallets = await self.services.wallets.wallets(guild_id, target.id)
         entries = await self.services.nft.gallery(guild_id, target.id)
         embed = gallery_embed(safe_text(target.display_name, limit=64), len(wallets), entries)
-        await reply(interaction, embed=embed, ephemeral=True)
+        images = await self.thumbnails(guild_id, entries)
+        if images:
+            embed.set_image(url=f"attachment://{images[0][0]}")
+        await interaction.followup.send(
+            embed=embed, files=[discord.File(io.BytesIO(data), filename=name) for name, data in images],
+            ephemeral=True, allowed_mentions=NO_PINGS)
 
     # --- /wallet-mod ------------------------------------------------------------------------
 

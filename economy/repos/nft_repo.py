@@ -14,6 +14,7 @@ class NftRepo:
 
     `nft_sync`: {_id: guild_id, guild_id, next_due_ms, last: {...written whole}}.
     `nft_problems`: {_id: "guild:key", guild_id, key, text}.
+    `nft_media`: {guild_id, key: "chain:contract:id", status: ok|none, thumb, fetched_ms}.
     """
 
     def __init__(self, db: Database) -> None:
@@ -21,6 +22,7 @@ class NftRepo:
         self.rules = db["nft_rules"]
         self.sync = db["nft_sync"]
         self.problems = db["nft_problems"]
+        self.media = db["nft_media"]
 
     async def rules_of(self, guild_id: int) -> list[Doc]:
         """A guild's rules, in creation order."""
@@ -113,3 +115,13 @@ class NftRepo:
     async def open_problems(self, guild_id: int) -> list[Doc]:
         """Problems seen and not yet resolved."""
         return await find_docs(self.problems, {"guild_id": guild_id})
+
+    async def cached_media(self, guild_id: int, key: str) -> Doc | None:
+        """A cached token image (or the note that it has none)."""
+        return await find_first(self.media, {"guild_id": guild_id, "key": key})
+
+    async def cache_media(self, guild_id: int, key: str, doc: Doc) -> None:
+        """Store (or refresh) a cached token image, replaced whole."""
+        full = dict(doc, guild_id=guild_id, key=key)
+        await self.db.write(lambda: self.media.replace_one(
+            {"guild_id": guild_id, "key": key}, full, upsert=True))

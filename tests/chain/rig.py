@@ -90,6 +90,15 @@ class ChainRig:
             self.transact(contract or self.erc721, "mintMany(address[],uint256)",
                           ["address[]", "uint256"], [chunk, first_id + start])
 
+    def set_token_uri(self, token_id: int, uri: str) -> None:
+        """Set an ERC-721 token's metadata URI."""
+        self.transact(self.erc721, "setTokenURI(uint256,string)", ["uint256", "string"],
+                      [token_id, uri])
+
+    def set_1155_uri(self, uri: str) -> None:
+        """Set the ERC-1155 metadata URI template (`{id}` is replaced by clients)."""
+        self.transact(self.erc1155, "setURI(string)", ["string"], [uri])
+
     def transfer721(self, sender: str, receiver: str, token_id: int) -> None:
         """Move an ERC-721 token (the minter may move any token)."""
         self.transact(self.erc721, "transferFrom(address,address,uint256)",

@@ -19,7 +19,8 @@ async def ngc(store, clock, chain):
     """A connected community whose bot reads the rig's chain and serves its web pages."""
     settings = Settings(_env_file=None, discord_token=None, attachment_hosts=["127.0.0.1"],
                         web_port=0, chain_rpc_urls={chain.chain_id: chain.url},
-                        multicall3_address=chain.aggregator, chain_timeout_seconds=3)
+                        multicall3_address=chain.aggregator, chain_timeout_seconds=30,
+                        nft_media_hosts=["127.0.0.1"])
     async with GemsCommunity.open(store.db, clock=clock, settings=settings) as community:
         community.chain = chain
         async with aiohttp.ClientSession() as http:

@@ -114,19 +114,24 @@ async def test_a_sale_moves_exactly_the_affected_roles(nft, chain):
 
 
 @pytest.mark.parametrize("mode", ["timeout", "garbage", "error", "bad_result"])
-async def test_rpc_failure_mid_sync_removes_nothing(nft, chain, mode):
-    users = await link_many(nft, 600)
+async def test_rpc_failure_mid_sync_removes_nothing(store, clock, chain, mode):
+    # Small batches keep every healthy call far below the 2 s timeout even on a busy machine.
+    registry = ChainRegistry(urls={chain.chain_id: chain.url}, aggregator=chain.aggregator,
+                             timeout=2.0, batch_size=100)
+    nft = build_services(store.db, clock, chains=registry)
+    users = await link_many(nft, 150)
     ids = list(users)
     await three_rules(nft, chain)
     current = {u: {ROLE_A, ROLE_B, ROLE_C} for u in ids}  # nobody holds anything on chain
-    chain.inject(mode, times=1, delay=3.5)  # the first aggregate3 batch fails
+    chain.inject(mode, times=1, delay=3.0)  # the first aggregate3 batch (100 wallets) fails
     plan = await nft.nft.plan(G, current)
+    await registry.close()
     removed_a = {c.user_id for c in plan.changes if c.role_id == ROLE_A}
     # The failed batch's members keep role A; everybody else definitely holds nothing.
-    assert len(removed_a) == 600 - 500 and plan.unknown >= 500 and plan.errors
+    assert len(removed_a) == 150 - 100 and plan.unknown >= 100 and plan.errors
     assert all(not c.add for c in plan.changes)
     # Role B (ownerOf of ids 1-300) and C were read fine: all removed.
-    assert sum(c.role_id == ROLE_B for c in plan.changes) == 600
+    assert sum(c.role_id == ROLE_B for c in plan.changes) == 150
 
 
 async def test_block_number_failure_changes_nothing(nft, chain):

@@ -10,6 +10,7 @@ event TransferSingle:
 
 minter: address
 balances: HashMap[uint256, HashMap[address, uint256]]
+uri_: String[200]
 
 
 @deploy
@@ -21,6 +22,18 @@ def __init__():
 @external
 def supportsInterface(interface_id: bytes4) -> bool:
     return interface_id in [0x01ffc9a7, 0xd9b67a26]
+
+
+@view
+@external
+def uri(id: uint256) -> String[200]:
+    return self.uri_
+
+
+@external
+def setURI(uri: String[200]):
+    assert msg.sender == self.minter
+    self.uri_ = uri
 
 
 @view

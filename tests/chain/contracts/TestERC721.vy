@@ -69,6 +69,12 @@ def mintMany(receivers: DynArray[address, 500], firstId: uint256):
 
 
 @external
+def setTokenURI(tokenId: uint256, uri: String[200]):
+    assert msg.sender == self.minter
+    self.uris[tokenId] = uri
+
+
+@external
 def transferFrom(sender: address, receiver: address, tokenId: uint256):
     assert self.ownerOf_[tokenId] == sender
     assert msg.sender == sender or msg.sender == self.minter
