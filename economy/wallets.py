@@ -25,6 +25,7 @@ from economy.siwe import Expected, SiweError, verify
 
 LINK_LIFETIME = timedelta(minutes=10)
 MAX_WALLETS = 10
+MAX_OPEN_LINKS = 3  # unexpired, unused tickets per member (no spamming the collection)
 _ALNUM = string.ascii_letters + string.digits
 
 
@@ -88,6 +89,11 @@ class WalletService:
         if await self._repo.count_of_member(guild_id, user_id) >= MAX_WALLETS:
             raise InvalidInput(f"You can link at most {MAX_WALLETS} wallets. Unlink one first.")
         now = self._clock.now()
+        open_links = [link for link in await self._repo.links_of(guild_id, user_id)
+                      if link["status"] == "open" and link["expires_ms"] > ms(now)]
+        if len(open_links) >= MAX_OPEN_LINKS:
+            raise InvalidInput("You already have several open wallet links. Use one of them, or "
+                               "wait until they expire (10 minutes).")
         token = secrets.token_urlsafe(24)
         statement = (f"Link this wallet to Discord member {_ascii_name(member_name)} "
                      f"(id {user_id}) in the server {_ascii_name(guild_name)} (id {guild_id}).")

@@ -23,6 +23,10 @@ class WalletRepo:
         """Store a new link ticket."""
         await self.db.write(lambda: self.links.insert_one(link))
 
+    async def links_of(self, guild_id: int, user_id: int) -> list[Doc]:
+        """A member's link tickets (open, used or expired)."""
+        return await find_docs(self.links, {"guild_id": guild_id, "user_id": user_id})
+
     async def link(self, token: str) -> Doc | None:
         """A link ticket by its token."""
         return await find_first(self.links, {"_id": token})

@@ -152,3 +152,13 @@ async def test_two_tabs_racing_one_ticket_link_once(services):
     assert sum(not isinstance(r, Exception) for r in results) == 1
     assert all(isinstance(r, InvalidInput) for r in results if isinstance(r, Exception))
     assert await linked(services) == 1
+
+
+async def test_open_links_per_member_are_capped(services, clock):
+    for _ in range(3):
+        await ticket(services)
+    with pytest.raises(InvalidInput, match="several open wallet links"):
+        await ticket(services)
+    await ticket(services, BOB, "bob")  # others are not affected
+    clock.advance(minutes=11)
+    await ticket(services)  # expired links no longer count
