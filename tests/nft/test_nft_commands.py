@@ -231,3 +231,26 @@ async def test_gallery_lists_token_ids_per_collection(ngc):
     assert "3 token(s), among them #1, #3" in r.text and "5 token(s): #8 ×5" in r.text, r.text
     empty = await gc.slash("dave", "wallet gallery")
     assert "No linked wallets" in empty.text
+
+
+@pytest.mark.parametrize("mode", ["garbage", "error"])
+async def test_a_node_failing_mid_sync_takes_no_role_away(ngc, mode):
+    gc, chain = ngc, ngc.chain
+    holder = gc.sb.create_role(gc.guild, "Holder")
+    await gc.slash("admin", "nft rule add", contract=chain.erc721, standard="erc721", role=holder)
+    for name in ("alice", "bob"):
+        account = Account.create()
+        chain.mint721([account.address], 10 if name == "alice" else 11)
+        await gc.services.db["wallets"].insert_one({
+            "guild_id": gc.guild.id, "user_id": gc[name].id, "address": account.address,
+            "linked_ms": 0})
+    await gc.slash("admin", "nft sync")
+    await gc.sb.settle()
+    assert holder.id in roles_of(gc, "alice") and holder.id in roles_of(gc, "bob")
+    edits = len(gc.sb.role_events)
+    chain.inject(mode)  # the aggregate3 read fails: every answer is unknown
+    r = await gc.slash("admin", "nft sync")
+    assert "0 role(s) given, 0 taken" in r.text and "unknown" in r.text, r.text
+    assert len(gc.sb.role_events) == edits
+    status = await gc.slash("admin", "nft status")
+    assert "left alone (unknown): 2" in status.text and "rule #1" in status.text
