@@ -89,6 +89,9 @@ async def test_every_attack_is_refused_and_links_nothing(services, clock):
         "outlives": (message_from(ch, acct.address, expiration_time="2030-01-01T00:00:00Z"), None),
         "future": (message_from(ch, acct.address, issued_at="2030-01-01T00:00:00Z"), None),
         "version": (message_from(ch, acct.address, version="2"), None),
+        "expired message": (message_from(ch, acct.address, expiration_time="2026-01-05T11:59:00Z"), None),
+        "not yet valid": (replace(message_from(ch, acct.address), not_before="2030-01-01T00:00:00Z"), None),
+        "no expiry": (message_from(ch, acct.address, expiration_time=None), None),
     }
     for what, (msg, signature) in cases.items():
         with pytest.raises(InvalidInput):
