@@ -12,6 +12,7 @@ from discord.ext import commands
 from bot.error_handler import install_error_handler
 from bot.jobs import Jobs
 from bot.settings import Settings
+from bot.web import WebServer
 from economy.services import Services
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,7 @@ class GemsBot(commands.AutoShardedBot):
     """
 
     def __init__(self, *, services: Services, settings: Settings, run_jobs: bool = True,
-                 **options) -> None:
+                 run_web: bool | None = None, **options) -> None:
         options.setdefault("intents", default_intents())
         if settings.shard_count is not None:
             options.setdefault("shard_count", settings.shard_count)
@@ -65,6 +66,9 @@ class GemsBot(commands.AutoShardedBot):
         self.settings = settings
         self.jobs = Jobs(services, settings)
         self._run_jobs = run_jobs
+        # The web server (health, wallet linking); feature packages add routes in `setup(bot)`.
+        self.web = WebServer(settings)
+        self._run_web = run_jobs if run_web is None else run_web
 
     async def setup_hook(self) -> None:
         """Load every cog, install the error handler and start scheduled jobs."""
@@ -73,6 +77,8 @@ class GemsBot(commands.AutoShardedBot):
             await self.load_extension(extension)
         if self._run_jobs:
             self.jobs.start()
+        if self._run_web:
+            await self.web.start()
         if self.settings.sync_commands_on_start:
             await self.sync_commands()
 
@@ -90,9 +96,11 @@ class GemsBot(commands.AutoShardedBot):
         return list(self.settings.dev_guild_ids)
 
     async def close(self) -> None:
-        """Stop jobs and write pending activity earnings before disconnecting."""
+        """Stop jobs and the web server; write pending activity earnings before disconnecting."""
         try:
             await self.jobs.stop()
+            await self.web.stop()
+            await self.services.nft.chains.close()
             credited = await self.services.activity.flush()
             if credited:
                 log.info("flushed %d pending activity GEMS on shutdown", credited)

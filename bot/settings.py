@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 IdList = Annotated[list[int], NoDecode]
 HostList = Annotated[list[str], NoDecode]
+ChainUrls = Annotated[dict[int, str], NoDecode]
 
 
 class SettingsError(Exception):
@@ -39,7 +40,7 @@ class Settings(BaseSettings):
     owner_ids: IdList = []
     dev_guild_ids: IdList = []
     web_host: str = "127.0.0.1"
-    web_port: int = Field(8080, ge=1, le=65535)
+    web_port: int = Field(8080, ge=0, le=65535)  # 0: any free port (tests)
     auto_migrate: bool = False
     sync_commands_on_start: bool = False
     shard_count: int | None = Field(None, ge=1, le=1000)
@@ -50,6 +51,18 @@ class Settings(BaseSettings):
     embedded_start_timeout: float = Field(20.0, gt=0, le=300)
     # Hosts the bot downloads listing images from (Discord's CDN); anything else is refused.
     attachment_hosts: HostList = ["cdn.discordapp.com", "media.discordapp.net"]
+    # --- wallets and NFT roles
+    # The address members reach the web server at (behind a reverse proxy), e.g. https://gems.example.org
+    public_url: str | None = None
+    # JSON-RPC endpoint per chain id: "1=https://eth.example/rpc, 8453=https://base.example/rpc".
+    chain_rpc_urls: ChainUrls = {}
+    # Multicall3-compatible aggregator (aggregate3) used for batched reads on every chain.
+    multicall3_address: str = Field("0xcA11bde05977b3631167028862bE2a173976CA11",
+                                    pattern=r"^0x[0-9a-fA-F]{40}$")
+    chain_timeout_seconds: float = Field(10.0, gt=0, le=120)
+    # Hosts token metadata and images may be fetched from for /wallet gallery (plus the gateway).
+    nft_media_hosts: HostList = ["ipfs.io", "arweave.net"]
+    ipfs_gateway: str = Field("https://ipfs.io", pattern=r"^https?://[A-Za-z0-9.:-]+/?$")
 
     @field_validator("discord_token", "mongodb_uri", mode="before")
     @classmethod
@@ -72,12 +85,51 @@ class Settings(BaseSettings):
             return [part for part in parts if part]
         return value
 
-    @field_validator("attachment_hosts", mode="before")
+    @field_validator("attachment_hosts", "nft_media_hosts", mode="before")
     @classmethod
     def _split_hosts(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip().lower() for part in value.replace(",", " ").split() if part]
         return value
+
+    @field_validator("public_url", mode="before")
+    @classmethod
+    def _public_url(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.strip().rstrip("/") or None
+        if isinstance(value, str) and not value.startswith(("https://", "http://")):
+            raise ValueError("must start with https:// (or http:// for local testing)")
+        return value
+
+    @field_validator("chain_rpc_urls", mode="before")
+    @classmethod
+    def _chain_urls(cls, value: object) -> object:
+        # "1=https://a, 8453=https://b" from an env file; a dict from code.
+        if not isinstance(value, str):
+            return value
+        urls: dict[int, str] = {}
+        for part in value.replace(",", " ").split():
+            chain, sep, url = part.partition("=")
+            if not sep or not chain.strip().isdigit() or not url.startswith(("http://", "https://")):
+                raise ValueError(f"expected CHAIN_ID=https://... entries, got {part!r}")
+            urls[int(chain)] = url
+        return urls
+
+    def nft_service_options(self) -> dict:
+        """build_services keywords for wallets and NFT roles (chains, media hosts, gateway)."""
+        from urllib.parse import urlsplit
+
+        gateway_host = (urlsplit(self.ipfs_gateway).hostname or "").lower()
+        hosts = list(dict.fromkeys([*self.nft_media_hosts, gateway_host]))
+        return {"chains": self.chain_registry(), "nft_media_hosts": hosts,
+                "ipfs_gateway": self.ipfs_gateway}
+
+    def chain_registry(self):
+        """The chains the bot can read, from CHAIN_RPC_URLS / MULTICALL3_ADDRESS."""
+        from economy.chain import ChainRegistry
+
+        return ChainRegistry(urls=dict(self.chain_rpc_urls), aggregator=self.multicall3_address,
+                             timeout=self.chain_timeout_seconds)
 
     @field_validator("mongodb_uri")
     @classmethod

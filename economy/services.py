@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from economy.activity import ActivityService
 from economy.anniversaries import AnniversaryService
 from economy.boosts import BoostService
+from economy.chain import ChainRegistry
 from economy.challenges.competitions import CompetitionService
 from economy.challenges.progress import ChallengeProgress
 from economy.challenges.service import ChallengeService
@@ -21,6 +23,8 @@ from economy.marketplace import MarketplaceService
 from economy.member_prefs import MemberPrefsService
 from economy.members import MemberService
 from economy.mentorship import MentorshipService
+from economy.nft import NftService
+from economy.nft_media import NftMediaService
 from economy.repos.base import Database
 from economy.repos.challenge_repo import ChallengeRepo
 from economy.repos.competition_repo import CompetitionRepo
@@ -34,11 +38,14 @@ from economy.repos.member_prefs_repo import MemberPrefsRepo
 from economy.repos.member_repo import MemberRepo
 from economy.repos.mentorship_repo import MentorshipRepo
 from economy.repos.multiplier_repo import MultiplierRepo
+from economy.repos.nft_repo import NftRepo
 from economy.repos.season_repo import SeasonRepo
 from economy.repos.settings_repo import SettingsRepo
 from economy.repos.trade_repo import TradeRepo
+from economy.repos.wallet_repo import WalletRepo
 from economy.seasons import SeasonService
 from economy.settings import SettingsService
+from economy.wallets import WalletService
 
 
 @dataclass
@@ -58,23 +65,36 @@ class Services:
     listing_repo: ListingRepo
     members: MemberService
     gifts: GiftService
+    # --- events and boosts
     boosts: BoostService
     events: EventService
+    seasons: SeasonService
+    anniversaries: AnniversaryService
+    goals: GoalService
+    # --- challenges
     member_prefs: MemberPrefsService
     challenge_repo: ChallengeRepo
     challenges: ChallengeService
     challenge_progress: ChallengeProgress
     competitions: CompetitionService
+    # --- mentorship
     mentorship: MentorshipService
     mentorship_repo: MentorshipRepo
     guides: GuideService
-    seasons: SeasonService
-    anniversaries: AnniversaryService
-    goals: GoalService
+    # --- wallets and NFT roles
+    wallets: WalletService
+    nft: NftService
+    nft_media: NftMediaService
 
 
-def build_services(db: Database, clock: Clock) -> Services:
-    """Wire repositories and services together."""
+def build_services(db: Database, clock: Clock, *, chains: ChainRegistry | None = None,
+                   nft_media_hosts: Sequence[str] = (), ipfs_gateway: str = "https://ipfs.io",
+                   ) -> Services:
+    """Wire repositories and services together.
+
+    `chains`: the EVM chains the bot can read; `nft_media_hosts`/`ipfs_gateway`: where token
+    metadata and images may be fetched from.
+    """
     ledger_repo = LedgerRepo(db)
     multipliers = MultiplierRepo(db)
     settings = SettingsService(SettingsRepo(db), clock)
@@ -93,18 +113,22 @@ def build_services(db: Database, clock: Clock) -> Services:
     challenge_repo = ChallengeRepo(db)
     challenges = ChallengeService(challenge_repo, ledger, settings, member_prefs, clock)
     mentorship_repo = MentorshipRepo(db)
-    mentorship = MentorshipService(mentorship_repo, ledger, settings, trade_repo, clock)
+    nft_repo, wallet_repo = NftRepo(db), WalletRepo(db)
     return Services(
         db=db, clock=clock, ledger=ledger, settings=settings, activity=activity,
         ledger_repo=ledger_repo, multipliers=multipliers, escrow=escrow, trade_repo=trade_repo,
         marketplace=marketplace, listing_repo=listing_repo, members=members,
-        gifts=GiftService(ledger, ledger_repo, member_repo, settings, clock), boosts=boosts,
-        events=EventService(EventRepo(db), ledger, settings, clock), member_prefs=member_prefs,
-        challenge_repo=challenge_repo, challenges=challenges,
-        challenge_progress=ChallengeProgress(challenges, challenge_repo, settings, clock),
-        competitions=CompetitionService(CompetitionRepo(db), ledger, settings, clock),
-        mentorship=mentorship, mentorship_repo=mentorship_repo,
-        guides=GuideService(GuideRepo(db), mentorship_repo, ledger, settings, clock),
+        gifts=GiftService(ledger, ledger_repo, member_repo, settings, clock),
+        boosts=boosts, events=EventService(EventRepo(db), ledger, settings, clock),
         seasons=SeasonService(SeasonRepo(db), multipliers, ledger, settings, clock),
         anniversaries=AnniversaryService(ledger, settings, clock),
-        goals=GoalService(GoalRepo(db), ledger, settings, clock))
+        goals=GoalService(GoalRepo(db), ledger, settings, clock),
+        member_prefs=member_prefs, challenge_repo=challenge_repo, challenges=challenges,
+        challenge_progress=ChallengeProgress(challenges, challenge_repo, settings, clock),
+        competitions=CompetitionService(CompetitionRepo(db), ledger, settings, clock),
+        mentorship=MentorshipService(mentorship_repo, ledger, settings, trade_repo, clock),
+        mentorship_repo=mentorship_repo,
+        guides=GuideService(GuideRepo(db), mentorship_repo, ledger, settings, clock),
+        wallets=WalletService(wallet_repo, clock),
+        nft=NftService(nft_repo, wallet_repo, chains or ChainRegistry(), clock),
+        nft_media=NftMediaService(nft_repo, clock, hosts=nft_media_hosts, gateway=ipfs_gateway))

@@ -122,6 +122,9 @@ class GuildSettings(BaseModel):
     season_prize_3rd: int = Field(100, ge=0, le=1_000_000, description="GEMS for the third earner of a season")
     anniversary_bonus: int = Field(100, ge=0, le=1_000_000, description="GEMS on each anniversary of joining the server (0 = off)")
     anniversary_announce: bool = Field(True, description="Announce anniversaries in the announcements channel")
+    # --- wallets and NFT roles
+    nft_sync_minutes: int = Field(30, ge=5, le=1440, description="Minutes between periodic NFT role syncs")
+    nft_log_channel_id: int | None = Field(None, description="Admin channel for NFT role sync problems (role hierarchy, permissions)")
 
     @field_validator("timezone")
     @classmethod
@@ -251,6 +254,7 @@ _ID_KEYS = {"admin_role_id", "moderator_role_id", "trade_channel_id", "dispute_c
             "announcements_channel_id", "event_manager_role_id",
             "challenge_channel_id", "challenge_gallery_channel_id", "challenge_manager_role_id"}
 _STR_LIST_KEYS = {"marketplace_categories", "boost_applies_to"}
+_ID_KEYS |= {"nft_log_channel_id"}
 _NONE_WORDS = {"none", "off", "-", "clear", "null"}
 # --- mentorship
 _ID_KEYS |= {"mentorship_lead_role_id", "mentorship_channel_id", "mentorship_queue_channel_id",

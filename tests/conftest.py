@@ -66,3 +66,21 @@ async def relax_offer_limits(services: Services, guild_id: int) -> None:
     (the limits themselves are tested in tests/test_abuse_limits.py)."""
     await services.settings.set(guild_id, 0, "offer_cooldown_seconds", "0")
     await services.settings.set(guild_id, 0, "offer_max_open_to_member", "50")
+# --- chain (wallets and NFT roles): one eth-tester JSON-RPC rig per session ---------------------
+@pytest.fixture(scope="session")
+def chain_rig():
+    """The session's EVM behind its JSON-RPC endpoint (contracts deployed once)."""
+    from tests.chain.rig import ChainRig
+
+    rig = ChainRig().start()
+    yield rig
+    rig.stop()
+
+
+@pytest.fixture
+def chain(chain_rig):
+    """The rig, rolled back to a clean state (counters and faults reset) after the test."""
+    snap = chain_rig.snapshot()
+    chain_rig.calls.clear()
+    yield chain_rig
+    chain_rig.revert(snap)

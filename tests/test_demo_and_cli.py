@@ -41,7 +41,7 @@ def test_migrate_then_audit_on_the_embedded_store(tmp_path):
 
 
 def test_bad_settings_print_one_line_each(tmp_path):
-    result = _cli(["audit"], tmp_path, WEB_PORT="0", LOG_LEVEL="loud")
+    result = _cli(["audit"], tmp_path, WEB_PORT="70000", LOG_LEVEL="loud")
     assert result.returncode == 2
     lines = [line for line in result.stderr.splitlines() if line.startswith("  ")]
     assert len(lines) == 2 and "WEB_PORT" in result.stderr and "LOG_LEVEL" in result.stderr

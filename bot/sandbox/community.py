@@ -57,7 +57,7 @@ class GemsCommunity:
         """Start a sandbox with the default community and connect a GemsBot to it."""
         # The sandbox serves attachments from its own loopback CDN, so that is the allowed host.
         settings = settings or Settings(  # type: ignore[call-arg]
-            _env_file=None, discord_token=None, attachment_hosts=["127.0.0.1"])
+            _env_file=None, discord_token=None, attachment_hosts=["127.0.0.1"], web_port=0)
         async with DiscordSandbox(strict=strict) as sb:
             guild = sb.create_guild("Gem Collectors")
             admin_role = sb.create_role(guild, "Admin", permissions=MANAGE_GUILD)
@@ -86,7 +86,8 @@ class GemsCommunity:
 
     async def start_bot(self) -> None:
         """Build services over the database and connect a fresh GemsBot."""
-        self.services = build_services(self.db, self.clock)
+        self.services = build_services(self.db, self.clock,
+                                       **self.settings.nft_service_options())
         self.bot = GemsBot(services=self.services, settings=self.settings)
         await self.sb.connect(self.bot)
 

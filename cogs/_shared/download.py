@@ -1,4 +1,4 @@
-"""Bounded downloads of member attachments (images for listings and guides)."""
+"""Bounded downloads: member attachments (listings, guides) and token media (NFT gallery)."""
 
 from __future__ import annotations
 
@@ -8,23 +8,26 @@ from economy.errors import InvalidInput
 from economy.images import ImageTooLarge
 
 
-async def download(http: aiohttp.ClientSession, url: str, max_bytes: int) -> bytes:
-    """Download one attachment, refusing more than `max_bytes`.
+async def download(http: aiohttp.ClientSession, url: str, max_bytes: int, *,
+                   what: str = "one of the images") -> bytes:
+    """GET `url`, refusing bodies over `max_bytes` while streaming.
 
     No redirects: they could leave the allow-listed host the URL was checked against.
+    InvalidInput / ImageTooLarge (friendly messages) on failure.
     """
-    failed = "I couldn't download one of the images; please try again."
+    failed = f"I couldn't download {what}; please try again."
+    too_large = f"Each image can be at most {max_bytes // 2**20} MB."
     try:
         async with http.get(url, allow_redirects=False) as response:
             if response.status != 200:
                 raise InvalidInput(failed)
             if (response.content_length or 0) > max_bytes:
-                raise ImageTooLarge(f"Each image can be at most {max_bytes // 2**20} MB.")
+                raise ImageTooLarge(too_large)
             body = bytearray()
             async for chunk in response.content.iter_chunked(65536):
                 body += chunk
                 if len(body) > max_bytes:
-                    raise ImageTooLarge(f"Each image can be at most {max_bytes // 2**20} MB.")
+                    raise ImageTooLarge(too_large)
             return bytes(body)
     except (aiohttp.ClientError, TimeoutError):
         raise InvalidInput(failed) from None

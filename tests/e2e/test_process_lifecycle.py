@@ -30,7 +30,7 @@ async def test_run_bot_serves_and_stops_cleanly(tmp_path):
         alice = sb.add_member(guild, "alice")
         channel = sb.create_channel(guild, "chat")
         settings = Settings(_env_file=None, discord_token=sb.token, data_dir=tmp_path,
-                            auto_migrate=True, activity_flush_seconds=3600)
+                            auto_migrate=True, activity_flush_seconds=3600, web_port=0)
         task = asyncio.create_task(run_bot(settings))
         await _wait_for(lambda: sb.server.gateway.sessions and (tmp_path / "nx-27017.pid").exists())
         server_pid = int((tmp_path / "nx-27017.pid").read_text())

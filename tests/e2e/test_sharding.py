@@ -13,7 +13,7 @@ pytestmark = pytest.mark.timeout(60)
 
 
 async def test_two_shards_serve_guilds_on_both(store, clock):
-    settings = Settings(_env_file=None, discord_token=None, shard_count=2)
+    settings = Settings(_env_file=None, discord_token=None, shard_count=2, web_port=0)
     async with DiscordSandbox() as sb:
         guilds = [sb.create_guild(f"Guild {i}") for i in range(4)]
         members = [sb.add_member(g, f"member{i}") for i, g in enumerate(guilds)]
