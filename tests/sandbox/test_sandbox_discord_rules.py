@@ -312,3 +312,50 @@ async def test_message_length_limits_are_refused(sb, world, bot):
         too_many.add_field(name=str(i), value="v")
     with pytest.raises(discord.HTTPException):
         await channel.send(embed=too_many)
+
+
+async def test_component_limits_are_refused(sb, world, bot):
+    channel = bot.get_channel(world.guild.text_channels()[0].id)
+
+    def view_with(*items):
+        view = discord.ui.View()
+        for item in items:
+            view.add_item(item)
+        return view
+
+    await channel.send("ok", view=view_with(discord.ui.Button(label="x" * 80, custom_id="a" * 100)))
+    for bad in (
+        {"components": [{"type": 1, "components": [
+            {"type": 2, "style": 1, "label": "x", "custom_id": "a" * 101}]}]},
+        {"components": [{"type": 1, "components": [
+            {"type": 2, "style": 1, "label": "x" * 81, "custom_id": "b"}]}]},
+        {"components": [{"type": 1, "components": [
+            {"type": 2, "style": 1, "label": str(i), "custom_id": f"c{i}"}]} for i in range(6)]},
+        {"components": [{"type": 1, "components": [
+            {"type": 3, "custom_id": "s", "options": [
+                {"label": str(i), "value": str(i)} for i in range(26)]}]}]},
+        {"components": [{"type": 1, "components": [
+            {"type": 3, "custom_id": "s", "options": [{"label": "a", "value": "a"}]},
+            {"type": 2, "style": 1, "label": "x", "custom_id": "d"}]}]},
+    ):
+        with pytest.raises(discord.HTTPException) as error:
+            await bot.http.request(
+                discord.http.Route("POST", "/channels/{channel_id}/messages",
+                                   channel_id=channel.id), json={"content": "bad", **bad})
+        assert error.value.status == 400 and error.value.code == 50035
+
+
+def test_modal_and_autocomplete_limits():
+    from bot.sandbox.limits import PayloadTooLarge, check_choices, check_modal
+
+    row = {"type": 1, "components": [{"type": 4, "custom_id": "t", "label": "Title", "style": 1}]}
+    check_modal({"title": "A form", "custom_id": "m", "components": [row]})
+    for bad in ({"title": "t" * 46, "components": [row]}, {"title": "ok", "components": []},
+                {"title": "ok", "components": [row] * 6}):
+        with pytest.raises(PayloadTooLarge):
+            check_modal(bad)
+    check_choices({"choices": [{"name": str(i), "value": i} for i in range(25)]})
+    with pytest.raises(PayloadTooLarge):
+        check_choices({"choices": [{"name": str(i), "value": i} for i in range(26)]})
+    with pytest.raises(PayloadTooLarge):
+        check_choices({"choices": [{"name": "", "value": 1}]})
