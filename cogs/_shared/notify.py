@@ -29,6 +29,19 @@ async def send_dm(bot: Any, guild_id: int, user_id: int, text: str, **kwargs: An
     return True
 
 
+async def resolve_channel(bot: Any, channel_id: int | None) -> Any:
+    """A channel (or thread) by id from the cache or the API; None when unknown or gone."""
+    if channel_id is None:
+        return None
+    channel = bot.get_channel(channel_id)
+    if channel is None:
+        try:
+            channel = await bot.fetch_channel(channel_id)
+        except discord.HTTPException:
+            return None
+    return channel
+
+
 async def post_to_moderators(bot: Any, guild_id: int, text: str, **kwargs: Any) -> bool:
     """A message in the moderators' queue (dispute channel, else the listing queue)."""
     settings = await bot.services.settings.get(guild_id)
@@ -36,12 +49,9 @@ async def post_to_moderators(bot: Any, guild_id: int, text: str, **kwargs: Any) 
     if channel_id is None:
         log.info("no moderators' queue channel configured in guild %s", guild_id)
         return False
-    channel = bot.get_channel(channel_id)
+    channel = await resolve_channel(bot, channel_id)
     if channel is None:
-        try:
-            channel = await bot.fetch_channel(channel_id)
-        except discord.HTTPException:
-            return False
+        return False
     try:
         await channel.send(text, allowed_mentions=NO_PINGS, **kwargs)
     except discord.HTTPException as error:

@@ -12,6 +12,7 @@ from discord.ext import commands
 
 from bot.render.boost_chart import render_boost_chart
 from cogs._shared.interaction import NO_PINGS, guild_id_of, reply, require_admin, services_of
+from cogs._shared.notify import resolve_channel
 from cogs.boosts._render import list_embed, notice_text, scheduled_text, stats_text
 from economy.boosts import BoostNotice, format_factor
 
@@ -101,12 +102,8 @@ class BoostsCog(commands.Cog):
         channel_id = settings.announcements_channel_id
         if channel_id is None:
             return
-        channel = self.bot.get_channel(channel_id)
+        channel = await resolve_channel(self.bot, channel_id)
         if channel is None:
-            try:
-                channel = await self.bot.fetch_channel(channel_id)
-            except discord.HTTPException:
-                log.info("announcements channel %s of guild %s is gone", channel_id,
-                         notice.guild_id)
-                return
+            log.info("announcements channel %s of guild %s is gone", channel_id, notice.guild_id)
+            return
         await channel.send(notice_text(notice, settings), allowed_mentions=NO_PINGS)

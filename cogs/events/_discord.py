@@ -11,6 +11,7 @@ from typing import Any
 import discord
 
 from cogs._shared.interaction import NO_PINGS
+from cogs._shared.notify import resolve_channel, send_dm
 from cogs.events._render import (
     event_embed,
     live_text,
@@ -45,15 +46,7 @@ class EventDesk:
 
     async def channel(self, channel_id: int | None) -> Any:
         """A channel by id (None when unknown or gone)."""
-        if channel_id is None:
-            return None
-        channel = self.bot.get_channel(channel_id)
-        if channel is None:
-            try:
-                channel = await self.bot.fetch_channel(channel_id)
-            except discord.HTTPException:
-                return None
-        return channel
+        return await resolve_channel(self.bot, channel_id)
 
     async def post(self, event: CommunityEvent, content: str | None = None, *,
                    embed: discord.Embed | None = None, view: discord.ui.View | None = None) -> None:
@@ -137,13 +130,9 @@ class EventDesk:
             log.warning("could not %s role %s for %s", "add" if add else "remove", role_id,
                         user_id, exc_info=True)
 
-    async def dm(self, user_id: int, text: str) -> None:
-        """DM a member; closed DMs are skipped."""
-        try:
-            user = self.bot.get_user(user_id) or await self.bot.fetch_user(user_id)
-            await user.send(text, allowed_mentions=NO_PINGS)
-        except discord.HTTPException:
-            log.info("could not DM %s about an event", user_id)
+    async def dm(self, guild_id: int, user_id: int, text: str) -> None:
+        """DM a member; closed or turned-off DMs are skipped."""
+        await send_dm(self.bot, guild_id, user_id, text)
 
     async def deliver(self, notice: EventNotice) -> None:
         """Act on one sweep notice."""
@@ -152,7 +141,7 @@ class EventDesk:
             guild = self.bot.get_guild(event.guild_id)
             lead = "24 hours" if notice.kind == "remind24" else "1 hour"
             for user_id in notice.users:
-                await self.dm(user_id, reminder_text(event, lead, guild.name if guild else "the server"))
+                await self.dm(event.guild_id, user_id, reminder_text(event, lead, guild.name if guild else "the server"))
         elif notice.kind == "live" and event is not None:
             await self.post(event, live_text(event), view=event_view(event))
             await self.mirror(event, status=2)

@@ -193,7 +193,7 @@ class MentorshipCog(commands.Cog):
         await reply(interaction, "📝 Your application was withdrawn. Apply again any time.",
                     ephemeral=True)
         if proposal is not None:
-            await self.rooms.dm(proposal.mentor_id, f"Proposal #{proposal.mentorship_id} was "
+            await self.rooms.dm(guild_id, proposal.mentor_id, f"Proposal #{proposal.mentorship_id} was "
                                 "withdrawn by the mentee.")
 
     # --- /mentorship --------------------------------------------------------------------------
@@ -257,7 +257,7 @@ class MentorshipCog(commands.Cog):
             is_lead=is_lead(interaction.user, settings))
         await reply(interaction, f"✔ Verified: <@{member.id}> — {name} {'★' * level}.",
                     ephemeral=True)
-        await self.rooms.dm(member.id, f"✔ <@{interaction.user.id}> verified your {name} skill "
+        await self.rooms.dm(guild_id, member.id, f"✔ <@{interaction.user.id}> verified your {name} skill "
                             f"at level {level}.")
 
     @verify.autocomplete("skill")

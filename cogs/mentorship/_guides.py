@@ -21,7 +21,8 @@ from cogs._shared.interaction import (
     safe_text,
     services_of,
 )
-from cogs._shared.ui import SafeButton
+from cogs._shared.notify import resolve_channel
+from cogs._shared.ui import SafeButton, store_int
 from cogs.mentorship._cog import skill_choices
 from cogs.mentorship._render import COLOUR
 from cogs.mentorship._views import is_lead
@@ -72,16 +73,7 @@ def review_view(guide: Guide) -> discord.ui.View:
     return view
 
 
-async def _channel(bot, channel_id: int | None):
-    if channel_id is None:
-        return None
-    channel = bot.get_channel(channel_id)
-    if channel is None:
-        try:
-            channel = await bot.fetch_channel(channel_id)
-        except discord.HTTPException:
-            return None
-    return channel
+_channel = resolve_channel
 
 
 async def publish(bot, guide: Guide) -> None:
@@ -104,7 +96,7 @@ async def publish(bot, guide: Guide) -> None:
                                              message.id)
 
 
-class ReviewButton(SafeButton, template=r"guide:rev:(?P<g>\d+):(?P<id>\d+):(?P<act>approve|reject)"):
+class ReviewButton(SafeButton, template=r"guide:rev:(?P<g>[0-9]+):(?P<id>[0-9]+):(?P<act>approve|reject)"):
     """A mentor or moderator decides a submitted guide."""
 
     def __init__(self, guild_id: int, guide_id: int, action: str) -> None:
@@ -116,7 +108,7 @@ class ReviewButton(SafeButton, template=r"guide:rev:(?P<g>\d+):(?P<id>\d+):(?P<a
 
     @classmethod
     async def from_custom_id(cls, interaction, item, match: re.Match[str]) -> ReviewButton:
-        return cls(int(match["g"]), int(match["id"]), match["act"])
+        return cls(store_int(match["g"]), store_int(match["id"]), match["act"])
 
     async def run(self, interaction: discord.Interaction) -> None:
         services = services_of(interaction)
@@ -138,12 +130,12 @@ class ReviewButton(SafeButton, template=r"guide:rev:(?P<g>\d+):(?P<id>\d+):(?P<a
             await publish(bot, guide)
         earned = f" You earned {settings.money(paid)}." if paid else ""
         await bot.mentorship_rooms.dm(  # type: ignore[attr-defined]
-            guide.author_id, f"📘 Your guide \"{safe_text(guide.title, limit=80)}\" was "
+            guide.guild_id, guide.author_id, f"📘 Your guide \"{safe_text(guide.title, limit=80)}\" was "
             + ("published!" if guide.status == "published" else "not accepted this time.")
             + earned)
 
 
-class UpvoteButton(SafeButton, template=r"guide:up:(?P<g>\d+):(?P<id>\d+)"):
+class UpvoteButton(SafeButton, template=r"guide:up:(?P<g>[0-9]+):(?P<id>[0-9]+)"):
     """Upvote a published guide (once each, not your own)."""
 
     def __init__(self, guild_id: int, guide_id: int) -> None:
@@ -153,7 +145,7 @@ class UpvoteButton(SafeButton, template=r"guide:up:(?P<g>\d+):(?P<id>\d+)"):
 
     @classmethod
     async def from_custom_id(cls, interaction, item, match: re.Match[str]) -> UpvoteButton:
-        return cls(int(match["g"]), int(match["id"]))
+        return cls(store_int(match["g"]), store_int(match["id"]))
 
     async def run(self, interaction: discord.Interaction) -> None:
         await vote(interaction, self.guild_id, self.guide_id)
@@ -175,7 +167,7 @@ async def vote(interaction: discord.Interaction, guild_id: int, guide_id: int) -
     if paid:
         settings = await services.settings.get(guild_id)
         await interaction.client.mentorship_rooms.dm(  # type: ignore[attr-defined]
-            guide.author_id, f"📘 Your guide #{guide_id} reached {guide.votes} upvotes: you "
+            guild_id, guide.author_id, f"📘 Your guide #{guide_id} reached {guide.votes} upvotes: you "
             f"earned {settings.money(paid)}.")
 
 

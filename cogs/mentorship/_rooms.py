@@ -11,6 +11,7 @@ from typing import Any
 import discord
 
 from cogs._shared.interaction import NO_PINGS, reply
+from cogs._shared.notify import resolve_channel, send_dm
 from cogs.mentorship._render import card_embed, proposal_embed, queue_text
 from cogs.mentorship._views import approval_view, proposal_view
 from economy.mentorship_models import MENTOR_LEVELS, Pairing, ResponseResult
@@ -55,7 +56,7 @@ class MentorshipRooms:
     async def propose(self, p: Pairing) -> None:
         """DM both sides a proposal with Accept / Decline."""
         for user_id, role in ((p.mentee_id, "mentor"), (p.mentor_id, "mentee")):
-            await self.dm(user_id, f"🤝 A {role} match was proposed to you. Accept or decline "
+            await self.dm(p.guild_id, user_id, f"🤝 A {role} match was proposed to you. Accept or decline "
                           "below.", embed=proposal_embed(p), view=proposal_view(p))
 
     async def after_response(self, clicker_id: int, result: ResponseResult) -> None:
@@ -63,12 +64,12 @@ class MentorshipRooms:
         p = result.pairing
         other = p.other(clicker_id)
         if result.note == "waiting":
-            await self.dm(other, f"🤝 <@{clicker_id}> accepted proposal #{p.mentorship_id}; "
+            await self.dm(p.guild_id, other, f"🤝 <@{clicker_id}> accepted proposal #{p.mentorship_id}; "
                           "it starts when you accept too.")
         elif result.note == "declined":
-            await self.dm(other, f"Proposal #{p.mentorship_id} was declined.")
+            await self.dm(p.guild_id, other, f"Proposal #{p.mentorship_id} was declined.")
         elif result.note == "slot_taken":
-            await self.dm(p.mentee_id, f"⌛ Sorry: <@{p.mentor_id}>'s last place was just taken "
+            await self.dm(p.guild_id, p.mentee_id, f"⌛ Sorry: <@{p.mentor_id}>'s last place was just taken "
                           f"by someone else (proposal #{p.mentorship_id}).")
         elif result.started:
             await self.open(p)
@@ -111,7 +112,7 @@ class MentorshipRooms:
             self._threads[thread.id] = True
         where = thread.mention if thread else "the server"
         for user_id in (p.mentor_id, p.mentee_id):
-            await self.dm(user_id, f"🌱 Mentorship #{p.mentorship_id} started! Meet in {where}.")
+            await self.dm(p.guild_id, user_id, f"🌱 Mentorship #{p.mentorship_id} started! Meet in {where}.")
         return thread
 
     async def refresh_card(self, guild_id: int, mentorship_id: int) -> None:
@@ -144,7 +145,7 @@ class MentorshipRooms:
         note = (f"🏁 <@{by}> ended this mentorship ({p.end_reason}). Thank you both! You can "
                 "rate each other with `/mentorship rate` once the rating window is open.")
         await self.post(p, note)
-        await self.dm(p.other(by), f"Mentorship #{p.mentorship_id}: {note}")
+        await self.dm(p.guild_id, p.other(by), f"Mentorship #{p.mentorship_id}: {note}")
         thread = await self._channel(p.thread_id)
         if isinstance(thread, discord.Thread):
             try:
@@ -165,7 +166,7 @@ class MentorshipRooms:
         note = (f"🏅 <@{p.mentor_id}> completed {threshold} mentorship"
                 f"{'s' if threshold != 1 else ''} and is now a **{name}**!")
         await self.post(p, note)
-        await self.dm(p.mentor_id, note)
+        await self.dm(p.guild_id, p.mentor_id, note)
         roles = settings.mentor_level_roles
         guild = self.bot.get_guild(p.guild_id)
         member = guild.get_member(p.mentor_id) if guild else None
@@ -189,7 +190,7 @@ class MentorshipRooms:
         report = await self._services.mentorship.sweep()
         for p in report.expired:
             for user_id in (p.mentee_id, p.mentor_id):
-                await self.dm(user_id, f"⌛ Proposal #{p.mentorship_id} expired without both "
+                await self.dm(p.guild_id, user_id, f"⌛ Proposal #{p.mentorship_id} expired without both "
                               "answers.")
         for p in report.proposed:
             await self.propose(p)
@@ -212,24 +213,12 @@ class MentorshipRooms:
                 + len(weekly) + len(spotlights))
 
     # --- low level ----------------------------------------------------------------------------
-    async def dm(self, user_id: int, text: str, **kwargs: Any) -> None:
-        """A direct message; members who closed their DMs are skipped."""
-        try:
-            user = self.bot.get_user(user_id) or await self.bot.fetch_user(user_id)
-            await user.send(text, allowed_mentions=NO_PINGS, **kwargs)
-        except discord.HTTPException:
-            log.info("could not DM user %s", user_id)
+    async def dm(self, guild_id: int, user_id: int, text: str, **kwargs: Any) -> None:
+        """A direct message; members who closed or turned off their DMs are skipped."""
+        await send_dm(self.bot, guild_id, user_id, text, **kwargs)
 
     async def _channel(self, channel_id: int | None) -> Any:
-        if channel_id is None:
-            return None
-        channel = self.bot.get_channel(channel_id)
-        if channel is None:
-            try:
-                channel = await self.bot.fetch_channel(channel_id)
-            except discord.HTTPException:
-                return None
-        return channel
+        return await resolve_channel(self.bot, channel_id)
 
 
 def _first_text_channel(guild: discord.Guild) -> discord.TextChannel | None:

@@ -14,7 +14,7 @@ import discord
 
 from bot.error_handler import handle_interaction_error
 from cogs._shared.interaction import NO_PINGS, is_admin, services_of
-from cogs._shared.ui import SafeButton
+from cogs._shared.ui import SafeButton, store_int
 from cogs.mentorship._render import proposal_embed
 from economy.mentorship_models import Pairing
 from economy.settings import GuildSettings
@@ -44,7 +44,7 @@ def approval_view(guild_id: int, user_id: int) -> discord.ui.View:
     return view
 
 
-class ProposalButton(SafeButton, template=r"mship:p:(?P<g>\d+):(?P<id>\d+):(?P<act>accept|decline)"):
+class ProposalButton(SafeButton, template=r"mship:p:(?P<g>[0-9]+):(?P<id>[0-9]+):(?P<act>accept|decline)"):
     """A side answers a proposal."""
 
     def __init__(self, guild_id: int, mentorship_id: int, action: str) -> None:
@@ -56,7 +56,7 @@ class ProposalButton(SafeButton, template=r"mship:p:(?P<g>\d+):(?P<id>\d+):(?P<a
 
     @classmethod
     async def from_custom_id(cls, interaction, item, match: re.Match[str]) -> ProposalButton:
-        return cls(int(match["g"]), int(match["id"]), match["act"])
+        return cls(store_int(match["g"]), store_int(match["id"]), match["act"])
 
     async def run(self, interaction: discord.Interaction) -> None:
         services = services_of(interaction)
@@ -69,7 +69,7 @@ class ProposalButton(SafeButton, template=r"mship:p:(?P<g>\d+):(?P<id>\d+):(?P<a
         await rooms.after_response(interaction.user.id, result)
 
 
-class ApprovalButton(SafeButton, template=r"mship:lead:(?P<g>\d+):(?P<u>\d+):(?P<act>approve|reject)"):
+class ApprovalButton(SafeButton, template=r"mship:lead:(?P<g>[0-9]+):(?P<u>[0-9]+):(?P<act>approve|reject)"):
     """The mentorship lead decides a mentor application."""
 
     def __init__(self, guild_id: int, user_id: int, action: str) -> None:
@@ -81,7 +81,7 @@ class ApprovalButton(SafeButton, template=r"mship:lead:(?P<g>\d+):(?P<u>\d+):(?P
 
     @classmethod
     async def from_custom_id(cls, interaction, item, match: re.Match[str]) -> ApprovalButton:
-        return cls(int(match["g"]), int(match["u"]), match["act"])
+        return cls(store_int(match["g"]), store_int(match["u"]), match["act"])
 
     async def run(self, interaction: discord.Interaction) -> None:
         services = services_of(interaction)
@@ -95,7 +95,7 @@ class ApprovalButton(SafeButton, template=r"mship:lead:(?P<g>\d+):(?P<u>\d+):(?P
             content=f"<@{self.user_id}>'s mentor application was {verdict} by "
                     f"<@{interaction.user.id}>.", view=None, allowed_mentions=NO_PINGS)
         rooms = interaction.client.mentorship_rooms  # type: ignore[attr-defined]
-        await rooms.dm(self.user_id, "🧑‍🏫 Your mentor application was "
+        await rooms.dm(self.guild_id, self.user_id, "🧑‍🏫 Your mentor application was "
                        + ("approved: you can now be matched with mentees."
                           if mentor.status == "active" else "not approved this time."))
 

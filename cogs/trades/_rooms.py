@@ -11,7 +11,7 @@ from typing import Any
 import discord
 
 from cogs._shared.interaction import NO_PINGS, guild_id_of, services_of
-from cogs._shared.notify import post_to_moderators, send_dm
+from cogs._shared.notify import post_to_moderators, resolve_channel, send_dm
 from cogs.trades._render import trade_embed
 from cogs.trades._views import card_view
 from economy.escrow import SweepEvent, Trade, TradeResult
@@ -186,15 +186,7 @@ class TradeRooms:
         await send_dm(self.bot, guild_id, user_id, text)
 
     async def _channel(self, channel_id: int | None) -> Any:
-        if channel_id is None:
-            return None
-        channel = self.bot.get_channel(channel_id)
-        if channel is None:
-            try:
-                channel = await self.bot.fetch_channel(channel_id)
-            except discord.HTTPException:
-                return None
-        return channel
+        return await resolve_channel(self.bot, channel_id)
 
 
 def _plain(text: str) -> str:
