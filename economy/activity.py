@@ -96,7 +96,8 @@ class ActivityService:
         if member.last_earned_at and message.at - member.last_earned_at < cooldown:
             return 0
         member.last_earned_at = message.at
-        applied = (await self._boosts.applied(message.guild_id, message.at, "activity")
+        applied = (await self._boosts.applied(message.guild_id, message.at, "activity",
+                                              message.role_ids)
                    if self._boosts else NO_BOOST)
         segment = EarnSegment(message.user_id, applied.factor_bps, applied.boost_ids)
         self._pending[message.guild_id][segment] += settings.activity_amount

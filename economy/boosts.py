@@ -129,6 +129,13 @@ def combine(windows: list[Window], stacking: str) -> Applied:
     return Applied(best.factor_bps, (best.boost_id,))
 
 
+def perk_windows(perks: dict[int, int], role_ids: frozenset[int]) -> list[Window]:
+    """The holder perks (role id -> factor in bps) of a member with `role_ids`, as windows."""
+    return [Window(boost_id=f"perk-{role_id}", factor_bps=factor, starts_ms=0,
+                   ends_ms=2**62, kind="perk")
+            for role_id, factor in sorted(perks.items()) if role_id in role_ids]
+
+
 def format_factor(bps: int) -> str:
     """x2, x1.5, x1.25."""
     return "x" + format(Decimal(bps) / ONE_X, "f").rstrip("0").rstrip(".")
@@ -240,8 +247,14 @@ class BoostService:
         self._weekend_cache: dict[int, tuple[GuildSettings, list[Window]]] = {}
 
     # --- the earning path --------------------------------------------------------------------
-    async def applied(self, guild_id: int, at: datetime, source: str) -> Applied:
-        """The factor for an earning of `source` (activity, daily, ...) made at `at`."""
+    async def applied(self, guild_id: int, at: datetime, source: str,
+                      role_ids: frozenset[int] = frozenset()) -> Applied:
+        """The factor for an earning of `source` (activity, daily, ...) made at `at`.
+
+        `role_ids` are the earning member's roles: a role with a holder perk
+        (`holder_perks`, e.g. an NFT-holder role) counts as one more active window, with the
+        boost id `perk-<role id>`, under the same stacking rule.
+        """
         settings = await self._settings.get(guild_id)
         if source not in settings.boost_applies_to:
             return NO_BOOST
@@ -250,6 +263,8 @@ class BoostService:
         if settings.double_weekend:
             active.extend(w for w in self._weekends(guild_id, settings, at, at_ms)
                           if w.active_at(at_ms))
+        if role_ids and settings.holder_perks:
+            active.extend(perk_windows(settings.perk_factors, role_ids))
         return combine(active, settings.boost_stacking)
 
     def _weekends(self, guild_id: int, settings: GuildSettings, at: datetime,

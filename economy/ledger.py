@@ -55,7 +55,8 @@ MULTIPLIED_KINDS = frozenset({"earn", "activity", "daily", "reward"})
 class BoostSource(Protocol):
     """What the ledger asks for the factor of an earning (economy.boosts.BoostService)."""
 
-    async def applied(self, guild_id: int, at: datetime, source: str) -> Applied: ...
+    async def applied(self, guild_id: int, at: datetime, source: str,
+                      role_ids: frozenset[int] = frozenset()) -> Applied: ...
 
 
 class EarnSegment(NamedTuple):
@@ -237,11 +238,13 @@ class LedgerService:
         return sum(amounts.values())
 
     async def claim_daily(self, guild_id: int, user_id: int, settings: GuildSettings, *,
-                          joined_at: datetime | None = None) -> DailyClaim:
+                          joined_at: datetime | None = None,
+                          role_ids: frozenset[int] = frozenset()) -> DailyClaim:
         """Pay the daily reward once per local day; streaks survive one missed day.
 
         The day boundary is `daily_reset_hour` in the guild's time zone. Raises Cooldown when the
         member already claimed today, NotPermitted when the account or membership is too new.
+        `role_ids` (the member's roles) let holder perks multiply the reward.
         """
         now = self._clock.now()
         require_established(settings, user_id, joined_at, now, "claim daily GEMS")
@@ -258,7 +261,7 @@ class LedgerService:
         base = settings.daily_amount + settings.daily_streak_bonus * min(
             streak - 1, settings.daily_streak_cap
         )
-        amount, applied = await self._multiplied(guild_id, base, "daily")
+        amount, applied = await self._multiplied(guild_id, base, "daily", role_ids=role_ids)
         legs = [_Leg(user_id, amount, "daily", mint=True, multiplier_bps=applied.factor_bps,
                      boost_ids=applied.boost_ids)]
         expected = last_day.isoformat() if last_day else None
@@ -361,11 +364,13 @@ class LedgerService:
 
     # --- internals ---------------------------------------------------------------------------
     async def _multiplied(
-        self, guild_id: int, base: int, kind: str, source: str | None = None
+        self, guild_id: int, base: int, kind: str, source: str | None = None,
+        role_ids: frozenset[int] = frozenset(),
     ) -> tuple[int, Applied]:
         if kind not in MULTIPLIED_KINDS:
             return base, NO_BOOST
-        applied = await self._multipliers.applied(guild_id, self._clock.now(), source or kind)
+        applied = await self._multipliers.applied(guild_id, self._clock.now(), source or kind,
+                                                  role_ids)
         return applied.apply(base), applied
 
     async def _apply(

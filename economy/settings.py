@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import time
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -123,6 +124,7 @@ class GuildSettings(BaseModel):
     anniversary_bonus: int = Field(100, ge=0, le=1_000_000, description="GEMS on each anniversary of joining the server (0 = off)")
     anniversary_announce: bool = Field(True, description="Announce anniversaries in the announcements channel")
     # --- wallets and NFT roles
+    holder_perks: str = Field("", max_length=400, description="Earning perks per role, e.g. @Holder:1.5, @Whale:2 (the boost stacking rule applies)")
     nft_sync_minutes: int = Field(30, ge=5, le=1440, description="Minutes between periodic NFT role syncs")
     nft_log_channel_id: int | None = Field(None, description="Admin channel for NFT role sync problems (role hierarchy, permissions)")
 
@@ -181,6 +183,18 @@ class GuildSettings(BaseModel):
                 names.append(name)
         return names
 
+    @field_validator("holder_perks")
+    @classmethod
+    def _perk_table(cls, value: str) -> str:
+        # Stored in the form it is typed in, so it validates again when read back.
+        return ",".join(f"{role}:{(Decimal(bps) / 10_000).normalize():f}"
+                        for role, bps in parse_perks(value).items())
+
+    @property
+    def perk_factors(self) -> dict[int, int]:
+        """Holder perks: role id -> earning factor in basis points."""
+        return parse_perks(self.holder_perks)
+
     @field_validator("challenge_streak_bonus")
     @classmethod
     def _streak_table(cls, value: str) -> str:
@@ -220,6 +234,25 @@ class GuildSettings(BaseModel):
     def money(self, amount: int) -> str:
         """Format an amount with the guild's emoji and currency name: `💎 1,250 GEMS`."""
         return f"{self.currency_emoji} {amount:,} {self.currency_name}"
+
+
+def parse_perks(text: str) -> dict[int, int]:
+    """`"<@&1>:1.5, 2:x2"` -> {1: 15000, 2: 20000} (factors 1.1-10); ValueError otherwise."""
+    perks: dict[int, int] = {}
+    text = text.strip()
+    if text.lower() in ("", "none", "off"):
+        return perks
+    for part in (p.strip() for p in text.split(",")):
+        match = re.fullmatch(r"(?:<@&)?(\d{1,20})>?\s*:\s*x?(\d{1,2}(?:\.\d{1,2})?)x?", part, re.I)
+        if not match:
+            raise ValueError(f"{part[:40]!r}: use role:factor pairs like @Holder:1.5")
+        bps = int(Decimal(match.group(2)) * 10_000)
+        if not 11_000 <= bps <= 100_000:
+            raise ValueError(f"{part[:40]!r}: a perk factor goes from 1.1 to 10")
+        perks[int(match.group(1))] = bps
+    if len(perks) > 20:
+        raise ValueError("at most 20 perk roles")
+    return perks
 
 
 def parse_streak_table(text: str) -> dict[int, int]:

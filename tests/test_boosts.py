@@ -151,3 +151,40 @@ async def test_only_windows_that_can_still_be_active_are_read(services, clock):
     docs = await services.multipliers.open_windows(G, to_ms(now))
     assert [d["factor_bps"] for d in docs] == [20_000]
     assert (await services.boosts.applied(G, now, "activity")).factor_bps == 20_000
+
+
+async def test_holder_perks_multiply_earnings_of_members_with_the_role(services, clock):
+    from economy.activity import ChatMessage
+    holder_role, whale_role = 777, 888
+    await services.settings.set(G, 1, "holder_perks", f"<@&{holder_role}>:1.5, {whale_role}:x2")
+    settings = await services.settings.get(G)
+    assert settings.perk_factors == {holder_role: 15_000, whale_role: 20_000}
+
+    def said(user, roles):
+        return ChatMessage(guild_id=G, user_id=user, channel_id=1, role_ids=frozenset(roles),
+                           content=f"hello from member {user}", author_is_bot=False,
+                           at=clock.now())
+
+    await services.activity.record(said(1, ()))
+    await services.activity.record(said(2, (holder_role,)))
+    await services.activity.record(said(3, (holder_role, whale_role)))  # highest applies
+    await services.activity.flush()
+    assert [await services.ledger.balance(G, u) for u in (1, 2, 3)] == [5, 7, 10]
+    entries = await services.db["ledger"].find({"guild_id": G, "user_id": 3}).to_list()
+    assert entries[0]["boost_ids"] == [f"perk-{whale_role}"] and entries[0]["multiplier_bps"] == 20_000
+    claim = await services.ledger.claim_daily(G, 2, settings, role_ids=frozenset({holder_role}))
+    assert claim.amount == settings.daily_amount * 3 // 2
+    await services.settings.set(G, 1, "boost_stacking", "multiply")
+    clock.advance(days=1)
+    claim = await services.ledger.claim_daily(G, 3, await services.settings.get(G),
+                                              role_ids=frozenset({holder_role, whale_role}))
+    assert claim.amount == settings.daily_amount * 3  # x1.5 * x2
+    report = await audit(services.ledger_repo)
+    assert report.ok, report.render()
+
+
+@pytest.mark.parametrize("bad", ["123:20", "123:1", "@Holder", "123:1.555", "abc:2"])
+async def test_bad_holder_perks_are_refused(services, bad):
+    with pytest.raises(InvalidInput, match="holder_perks"):
+        await services.settings.set(G, 1, "holder_perks", bad)
+    assert (await services.settings.get(G)).holder_perks == ""

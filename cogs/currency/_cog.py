@@ -74,7 +74,8 @@ class CurrencyCog(commands.Cog):
         settings = await services.settings.get(guild_id)
         claim = await services.ledger.claim_daily(
             guild_id, interaction.user.id, settings,
-            joined_at=getattr(interaction.user, "joined_at", None))
+            joined_at=getattr(interaction.user, "joined_at", None),
+            role_ids=frozenset(r.id for r in getattr(interaction.user, "roles", ())))
         await reply(interaction, daily_text(interaction.user.mention, claim, settings))
 
     @gems.command(name="dms", description="Turn the bot's direct messages (and trade offers to you) on or off")

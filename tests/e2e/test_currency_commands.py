@@ -195,3 +195,14 @@ async def test_dms_off_stops_offers_and_dms(gc):
                            description="A loupe")
     assert not offer.ephemeral and "offers you" in offer.content
     assert "offered you a trade" in gc.sb.dms(gc["bob"])[-1].content
+
+
+async def test_holder_perk_role_multiplies_the_daily(gc):
+    holder = gc.sb.create_role(gc.guild, "NFT Holder")
+    gc.sb.give_role(gc["bob"], holder)
+    await gc.sb.settle()
+    r = await gc.slash("admin", "settings set", key="holder_perks", value=f"<@&{holder.id}>:1.5")
+    assert r.ephemeral and "1.5" in r.content
+    bob = await gc.slash("bob", "gems daily")
+    carol = await gc.slash("carol", "gems daily")
+    assert "💎 150 GEMS" in bob.content and "💎 100 GEMS" in carol.content
