@@ -31,3 +31,29 @@ async def download(http: aiohttp.ClientSession, url: str, max_bytes: int, *,
             return bytes(body)
     except (aiohttp.ClientError, TimeoutError):
         raise InvalidInput(failed) from None
+
+
+class DownloadingCog:
+    """Mixin for cogs that download files: one HTTP session per cog, closed when it unloads.
+
+    Put it before `commands.Cog` in the bases; `fetch` is what the services are given.
+    """
+
+    download_timeout: float = 20
+    download_what: str = "one of the images"
+    http: aiohttp.ClientSession | None = None
+
+    async def cog_load(self) -> None:
+        """Open the cog's HTTP session."""
+        self.http = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=self.download_timeout))
+
+    async def cog_unload(self) -> None:
+        """Close the cog's HTTP session."""
+        if self.http is not None:
+            await self.http.close()
+
+    async def fetch(self, url: str, max_bytes: int) -> bytes:
+        """Download one file (no redirects, size-capped)."""
+        assert self.http is not None
+        return await download(self.http, url, max_bytes, what=self.download_what)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import logging
 
-import aiohttp
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs._shared.download import download
+from cogs._shared.download import DownloadingCog
 from cogs._shared.interaction import (
     NO_PINGS,
     guild_id_of,
@@ -75,7 +74,7 @@ class ListingModal(discord.ui.Modal, title="New listing"):
         await handle_interaction_error(interaction, error, where="ListingModal")
 
 
-class MarketplaceCog(commands.Cog):
+class MarketplaceCog(DownloadingCog, commands.Cog):
     """The members' marketplace."""
 
     listing = app_commands.Group(name="listing", description="Manage your listings",
@@ -89,20 +88,9 @@ class MarketplaceCog(commands.Cog):
 
     def __init__(self, bot) -> None:
         self.bot = bot
-        self.http: aiohttp.ClientSession | None = None
 
-    async def cog_load(self) -> None:
-        """One HTTP session for image downloads, closed with the cog."""
-        self.http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=20))
 
-    async def cog_unload(self) -> None:
-        if self.http is not None:
-            await self.http.close()
 
-    async def fetch(self, url: str, max_bytes: int) -> bytes:
-        """Download one attachment (no redirects: they could leave the allow-listed host)."""
-        assert self.http is not None
-        return await download(self.http, url, max_bytes)
 
     # --- creating ------------------------------------------------------------------------------
     @app_commands.command(name="list-item", description="Put an item up for sale")

@@ -6,13 +6,12 @@ import io
 import logging
 import re
 
-import aiohttp
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot.error_handler import handle_interaction_error
-from cogs._shared.download import download
+from cogs._shared.download import DownloadingCog
 from cogs._shared.interaction import (
     NO_PINGS,
     guild_id_of,
@@ -209,7 +208,7 @@ class GuideModal(discord.ui.Modal, title="Share a guide"):
         await handle_interaction_error(interaction, error, where="guide:submit")
 
 
-class GuidesCog(commands.Cog):
+class GuidesCog(DownloadingCog, commands.Cog):
     """/guide submit | search | view | upvote."""
 
     guide = app_commands.Group(name="guide", description="Guides written by members",
@@ -217,20 +216,9 @@ class GuidesCog(commands.Cog):
 
     def __init__(self, bot) -> None:
         self.bot = bot
-        self.http: aiohttp.ClientSession | None = None
 
-    async def cog_load(self) -> None:
-        """One HTTP session for image downloads, closed with the cog."""
-        self.http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=20))
 
-    async def cog_unload(self) -> None:
-        if self.http is not None:
-            await self.http.close()
 
-    async def fetch(self, url: str, max_bytes: int) -> bytes:
-        """Download one attachment from an allow-listed host."""
-        assert self.http is not None
-        return await download(self.http, url, max_bytes)
 
     @guide.command(name="submit", description="Share a guide; mentors or moderators review it")
     @app_commands.describe(skills="Skill tags, comma-separated, like: stone setting, cad",

@@ -7,12 +7,11 @@ import io
 import logging
 from typing import Literal
 
-import aiohttp
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs._shared.download import download
+from cogs._shared.download import DownloadingCog
 from cogs._shared.interaction import (
     NO_PINGS,
     guild_id_of,
@@ -36,8 +35,11 @@ GALLERY_IMAGES = 4  # token thumbnails attached to one gallery answer
 MODERATOR = discord.Permissions(manage_messages=True)
 
 
-class NftCog(commands.Cog):
+class NftCog(DownloadingCog, commands.Cog):
     """Wallet linking and NFT-holder roles."""
+
+    download_timeout = 10
+    download_what = "a token image"
 
     wallet = app_commands.Group(name="wallet", description="Link your crypto wallets",
                                 guild_only=True)
@@ -51,20 +53,9 @@ class NftCog(commands.Cog):
     def __init__(self, bot) -> None:
         self.bot = bot
         self.sync = RoleSync(bot)
-        self.http: aiohttp.ClientSession | None = None
 
-    async def cog_load(self) -> None:
-        """One HTTP session for token metadata and images, closed with the cog."""
-        self.http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
 
-    async def cog_unload(self) -> None:
-        if self.http is not None:
-            await self.http.close()
 
-    async def fetch(self, url: str, max_bytes: int) -> bytes:
-        """Download token metadata or an image (no redirects, size-capped)."""
-        assert self.http is not None
-        return await download(self.http, url, max_bytes, what="a token image")
 
     async def thumbnails(self, guild_id: int, entries: list[GalleryEntry]
                          ) -> list[tuple[str, bytes]]:
