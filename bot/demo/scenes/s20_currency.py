@@ -36,3 +36,12 @@ async def play(t, gc) -> None:
     await t.slash("carol", "gems leaderboard")
     await t.slash("bob", "gems balance")
     await t.slash("alice", "gems history")
+
+    from datetime import timedelta
+    gc.add_member("newcomer", created_at=gc.clock.now() - timedelta(days=1))
+    await gc.sb.settle()
+    t.note("An account created yesterday joins: it can't farm dailies or funnel GEMS yet.")
+    fresh = await t.slash("newcomer", "gems daily")
+    t.check("New members can't" in fresh.content, "brand-new accounts can't claim dailies")
+    await t.slash("dave", "gems dms", setting="off")
+    await t.slash("dave", "gems dms", setting="on")

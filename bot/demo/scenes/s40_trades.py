@@ -30,6 +30,14 @@ async def play(t, gc) -> None:
     pendant = next(m for m in gc.sb.channel_messages(_channel(gc, "marketplace"))
                    if m.embeds and "Ruby pendant" in m.embeds[0].title)
     quote = await t.click("erin", pendant, "Buy")
+    listing_id = int(pendant.embeds[0].title.split("#")[1].split()[0])
+    t.note("While erin looks at the quote, bob raises the price; erin's confirmation is refused.")
+    await t.slash("bob", "listing edit", listing=listing_id, price_gems=950)
+    refused = await t.click("erin", quote, "Confirm purchase")
+    t.check("changed from 900 to 950" in refused.last.content,
+            "a changed price is never charged: the buyer presses Buy again")
+    await t.slash("bob", "listing edit", listing=listing_id, price_gems=900)
+    quote = await t.click("erin", pendant, "Buy")
     await t.click("erin", quote, "Confirm purchase")
     trade = (await gc.services.escrow.for_member(gc.guild.id, gc["erin"].id))[0]
     thread = _thread(gc, trade.trade_id)
