@@ -36,13 +36,25 @@ def describe_error(error: BaseException) -> tuple[str, bool]:
         if error.type in (discord.AppCommandOptionType.user,) and "Member" in repr(error.transformer):
             return "That user isn't a member of this server.", True
         return f"I couldn't understand `{str(error.value)[:50]}` for that option.", True
-    if isinstance(error, app_commands.MissingPermissions | app_commands.CheckFailure):
-        return "You don't have permission to do that.", True
+    # Subclasses of CheckFailure first: a cooldown is not "no permission".
     if isinstance(error, app_commands.NoPrivateMessage):
         return "This command only works in a server.", True
     if isinstance(error, app_commands.CommandOnCooldown):
         return f"Slow down: try again in {error.retry_after:.0f} s.", True
+    if isinstance(error, app_commands.BotMissingPermissions):
+        return (f"I (the bot) am missing the {_permission_names(error.missing_permissions)} "
+                "permission here; ask an admin to grant it."), True
+    if isinstance(error, app_commands.MissingPermissions):
+        return (f"You need the {_permission_names(error.missing_permissions)} permission "
+                "to do that."), True
+    if isinstance(error, app_commands.CheckFailure):
+        return "You don't have permission to do that.", True
     return "", False
+
+
+def _permission_names(names: list[str]) -> str:
+    """`manage_roles` -> `Manage Roles`, joined for a sentence."""
+    return ", ".join(f"**{n.replace('_', ' ').replace('guild', 'server').title()}**" for n in names)
 
 
 async def handle_interaction_error(

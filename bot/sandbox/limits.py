@@ -135,3 +135,34 @@ def check_choices(data: dict[str, Any]) -> None:
     for i, choice in enumerate(choices):
         if not 1 <= len(choice.get("name") or "") <= 100:
             raise PayloadTooLarge(f"data.choices.{i}.name", "Must be between 1 and 100 in length.")
+
+
+_COMMAND_NAME = r"^[-_\w]{1,32}$"
+
+
+def check_commands(commands: list[dict[str, Any]]) -> None:
+    """A bulk command overwrite: names, descriptions, options and choices within Discord's limits."""
+    import re
+
+    if len(commands) > 100:
+        raise PayloadTooLarge("commands", "Must be 100 or fewer in length.")
+
+    def check(item: dict[str, Any], where: str, *, chat: bool) -> None:
+        name = item.get("name") or ""
+        # Context-menu (user/message) command names may hold spaces and capitals.
+        valid = (re.fullmatch(_COMMAND_NAME, name) and name == name.lower()) if chat \
+            else 1 <= len(name) <= 32
+        if not valid:
+            raise PayloadTooLarge(f"{where}.name", "Command name is invalid.")
+        if chat and not 1 <= len(item.get("description") or "") <= 100:
+            raise PayloadTooLarge(f"{where}.description", "Must be between 1 and 100 in length.")
+        options = item.get("options") or []
+        if len(options) > 25:
+            raise PayloadTooLarge(f"{where}.options", "Must be 25 or fewer in length.")
+        for i, option in enumerate(options):
+            check(option, f"{where}.options.{i}", chat=True)
+            if len(option.get("choices") or []) > CHOICES_MAX:
+                raise PayloadTooLarge(f"{where}.options.{i}.choices", "Must be 25 or fewer in length.")
+
+    for i, command in enumerate(commands):
+        check(command, str(i), chat=command.get("type", 1) == 1)

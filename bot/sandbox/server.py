@@ -31,7 +31,7 @@ from .interactions import (
     DeadlineViolation,
     InteractionRecord,
 )
-from .limits import check_choices, check_message, check_modal
+from .limits import check_choices, check_commands, check_message, check_modal
 from .scheduled_events import check_event
 from .state import (
     MANAGE_ROLES,
@@ -712,6 +712,7 @@ class DiscordServer:
         if guild_id is not None:
             self.world.guild(guild_id)
         body, _ = await read_body(request)
+        enforce_limits(check_commands, body or [])
         old = {(c["name"], c.get("type", 1)): c["id"] for c in self.commands.get(guild_id, [])}
         out = []
         for cmd in body or []:

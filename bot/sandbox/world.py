@@ -54,7 +54,7 @@ class DiscordError(Exception):
         return {"message": self.message, "code": self.code}
 
 
-def enforce_limits(check: Callable[[dict[str, Any]], None], payload: dict[str, Any]) -> None:
+def enforce_limits(check: Callable[[Any], None], payload: Any) -> None:
     """Run a `limits` check; a payload over a limit becomes Discord's 400 / 50035."""
     try:
         check(payload)

@@ -98,7 +98,8 @@ class MarketplaceCog(DownloadingCog, commands.Cog):
     @app_commands.describe(
         category="What kind of item", condition="Its condition", price_gems="Price in GEMS",
         price_usd="Price in USD, like 12.50 (if the server allows USD)",
-        tags="Comma-separated tags, like vintage, art-deco", image1="A photo (up to 10)")
+        tags="Comma-separated tags, like vintage, art-deco", image1="A photo (up to 10)",
+        **{f"image{n}": f"Photo {n} (optional)" for n in range(2, 11)})
     @app_commands.choices(condition=CONDITION_CHOICES)
     async def list_item(
         self, interaction: discord.Interaction, category: str, condition: str,

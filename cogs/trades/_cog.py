@@ -55,6 +55,7 @@ class TradesCog(commands.Cog):
             f"for {settings.money(price)}: accept or decline it in {interaction.channel.mention}.")
 
     @trades.command(name="list", description="Your trades")
+    @app_commands.describe(which="Which of your trades: active (default), completed, disputed or all")
     async def list_(self, interaction: discord.Interaction,
                     which: Literal["active", "completed", "disputed", "all"] = "active"):
         services, guild_id = services_of(interaction), guild_id_of(interaction)
@@ -64,6 +65,7 @@ class TradesCog(commands.Cog):
                     ephemeral=True)
 
     @trades.command(name="view", description="One trade with its full timeline")
+    @app_commands.describe(trade_id="The trade number, like 12 (see /trades list)")
     async def view(self, interaction: discord.Interaction, trade_id: app_commands.Range[int, 1]):
         services, guild_id = services_of(interaction), guild_id_of(interaction)
         settings = await services.settings.get(guild_id)
@@ -72,7 +74,8 @@ class TradesCog(commands.Cog):
         await reply(interaction, embed=trade_embed(trade, settings), ephemeral=True)
 
     @trades.command(name="rate", description="Rate the other side of a completed trade")
-    @app_commands.describe(stars="1 to 5", review="Optional short review")
+    @app_commands.describe(trade_id="The completed trade's number", stars="1 to 5",
+                           review="Optional short review")
     async def rate(self, interaction: discord.Interaction, trade_id: app_commands.Range[int, 1],
                    stars: app_commands.Range[int, 1, 5],
                    review: app_commands.Range[str, 1, 300] | None = None):
@@ -81,6 +84,7 @@ class TradesCog(commands.Cog):
         await reply(interaction, f"Thanks! You rated trade #{trade_id} {'★' * stars}.", ephemeral=True)
 
     @trades.command(name="profile", description="A member's trading reputation")
+    @app_commands.describe(member="Whose reputation to show (default: yours)")
     async def profile(self, interaction: discord.Interaction, member: discord.Member | None = None):
         services, guild_id = services_of(interaction), guild_id_of(interaction)
         target = member or interaction.user
@@ -90,7 +94,8 @@ class TradesCog(commands.Cog):
                                                      summary, recent), ephemeral=True)
 
     @trades.command(name="dispute", description="Ask a moderator to decide a trade (with evidence)")
-    @app_commands.describe(reason="What went wrong", evidence="A screenshot or photo (optional)")
+    @app_commands.describe(trade_id="The trade's number", reason="What went wrong",
+                           evidence="A screenshot or photo (optional)")
     async def dispute(self, interaction: discord.Interaction, trade_id: app_commands.Range[int, 1],
                       reason: app_commands.Range[str, 5, 500],
                       evidence: discord.Attachment | None = None):
@@ -119,6 +124,7 @@ class DisputesCog(commands.Cog):
         self.bot = bot
 
     @dispute.command(name="list", description="Open (or resolved) disputes")
+    @app_commands.describe(status="open (default) or resolved")
     async def list_(self, interaction: discord.Interaction,
                     status: Literal["open", "resolved"] = "open"):
         settings = await require_moderator(interaction)
@@ -127,6 +133,7 @@ class DisputesCog(commands.Cog):
                     ephemeral=True)
 
     @dispute.command(name="view", description="A dispute: timeline, reason, evidence, thread")
+    @app_commands.describe(trade_id="The disputed trade's number")
     async def view(self, interaction: discord.Interaction, trade_id: app_commands.Range[int, 1]):
         settings = await require_moderator(interaction)
         trade = await services_of(interaction).escrow.get(guild_id_of(interaction), trade_id,
@@ -141,7 +148,8 @@ class DisputesCog(commands.Cog):
         await reply(interaction, embed=embed, ephemeral=True)
 
     @dispute.command(name="resolve", description="Settle a dispute: refund, release or split")
-    @app_commands.describe(outcome="refund the buyer, release to the seller, or split",
+    @app_commands.describe(trade_id="The disputed trade's number",
+                           outcome="refund the buyer, release to the seller, or split",
                            percent="For split: the seller's share in percent (0-100)",
                            note="Explanation for both sides (recorded)")
     async def resolve(self, interaction: discord.Interaction, trade_id: app_commands.Range[int, 1],

@@ -1,0 +1,40 @@
+"""The whole command surface: within Discord's limits, and every option explained to members."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.sandbox.limits import check_commands
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def _options(payload: dict, path: str = ""):
+    for option in payload.get("options") or []:
+        where = f"{path} {option['name']}".strip()
+        if option["type"] in (1, 2):  # subcommand or group
+            yield from _options(option, where)
+        else:
+            yield where, option
+
+
+async def test_every_command_fits_discord_and_every_option_has_a_description(gc):
+    tree = gc.bot.tree
+    payloads = [command.to_dict(tree) for command in tree.get_commands()]
+    check_commands(payloads)  # what the sandbox (and Discord) check on sync
+    undescribed = [f"/{p['name']} {where}" for p in payloads if p.get("type", 1) == 1
+                   for where, option in _options(p) if option["description"] in ("…", "")]
+    assert undescribed == [], "\n".join(undescribed)
+
+
+def test_the_sandbox_refuses_commands_discord_refuses():
+    from bot.sandbox.limits import PayloadTooLarge
+
+    good = {"name": "gems", "description": "Wallet", "type": 1, "options": []}
+    check_commands([good])
+    for bad in ({**good, "name": "Gems"}, {**good, "name": "x" * 33}, {**good, "description": ""},
+                {**good, "description": "d" * 101},
+                {**good, "options": [{"name": f"o{i}", "description": "d", "type": 3}
+                                     for i in range(26)]}):
+        with pytest.raises(PayloadTooLarge):
+            check_commands([bad])
