@@ -21,6 +21,22 @@ log = logging.getLogger(__name__)
 Job = Callable[[], Awaitable[object]]
 
 
+def one_line_failures(name: str, job: Job) -> Job:
+    """`job`, logging a failure as one ERROR line (the traceback goes to DEBUG).
+
+    A sweep that fails every minute must not fill the log with tracebacks; the next run retries.
+    """
+
+    async def run() -> None:
+        try:
+            await job()
+        except Exception as error:
+            log.error("job %s failed: %s: %s", name, type(error).__name__, error)
+            log.debug("job %s traceback", name, exc_info=error)
+
+    return run
+
+
 class Jobs:
     """Owns the scheduler and the jobs the bot runs."""
 
@@ -49,8 +65,8 @@ class Jobs:
         """Register jobs and start the scheduler (call from inside the event loop)."""
         for name, (job, seconds) in self.jobs.items():
             self.scheduler.add_job(
-                job, "interval", id=name, seconds=seconds, max_instances=1, coalesce=True,
-                replace_existing=True,
+                one_line_failures(name, job), "interval", id=name, seconds=seconds,
+                max_instances=1, coalesce=True, replace_existing=True,
             )
         self.scheduler.start()
 

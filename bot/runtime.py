@@ -28,6 +28,14 @@ class StartupError(Exception):
 def setup_logging(level: str) -> None:
     """Readable logs on stderr (discord.py's formatter, our level)."""
     discord.utils.setup_logging(level=getattr(logging, level), root=True)
+    quiet_scheduler(getattr(logging, level))
+
+
+def quiet_scheduler(level: int) -> None:
+    """APScheduler logs two INFO lines per job run (thousands a day): show them only at DEBUG.
+    Failures are logged by bot.jobs, one line each."""
+    logging.getLogger("apscheduler.executors").setLevel(
+        logging.DEBUG if level <= logging.DEBUG else logging.WARNING)
 
 
 @contextlib.asynccontextmanager

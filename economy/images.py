@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import threading
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -29,12 +30,20 @@ class ImageTooLarge(InvalidInput):
     """A download or decoded image exceeds the limits."""
 
 
+#: The formats a photo may come in. Others (BMP, TIFF, EPS -> Ghostscript, ICO, ...) are not even
+#: opened: every extra decoder is attack surface.
+FORMATS = ("JPEG", "PNG", "WEBP", "GIF")
+#: Decodes at once in this process (each may need ~100 MB): ten members uploading ten images
+#: each wait their turn instead of exhausting memory.
+_DECODES = threading.BoundedSemaphore(2)
+
+
 @dataclass(frozen=True)
 class ImageLimits:
     """What an uploaded image may be."""
 
     max_bytes: int = 8 * 1024 * 1024
-    max_pixels: int = 40_000_000  # e.g. 8000 x 5000; a bomb claims far more
+    max_pixels: int = 24_000_000  # a 6000 x 4000 camera photo; a bomb claims far more
     max_count: int = MAX_IMAGES
     full_side: int = 1600
     thumb_side: int = 256
@@ -72,14 +81,21 @@ def process_image(data: bytes, limits: ImageLimits = ImageLimits()) -> Processed
     """
     if len(data) > limits.max_bytes:
         raise ImageTooLarge(f"Each image can be at most {limits.max_bytes // (1024 * 1024)} MB.")
+    with _DECODES:
+        return _process(data, limits)
+
+
+def _process(data: bytes, limits: ImageLimits) -> ProcessedImage:
     try:
-        with Image.open(io.BytesIO(data)) as probe:
+        with Image.open(io.BytesIO(data), formats=FORMATS) as probe:
             width, height = probe.size  # header only: nothing decoded yet
             if width <= 0 or height <= 0 or width * height > limits.max_pixels:
                 raise ImageTooLarge("That image has too many pixels (it may be a "
                                     "decompression bomb); please upload a normal photo.")
             probe.verify()  # structural check of the whole file
-        with Image.open(io.BytesIO(data)) as image:
+        with Image.open(io.BytesIO(data), formats=FORMATS) as image:
+            # JPEG can decode at a reduced scale straight away (far less memory for big photos).
+            image.draft("RGB", (limits.full_side * 2, limits.full_side * 2))
             image.load()
             image = ImageOps.exif_transpose(image)  # keep the orientation, then drop EXIF
             image = _flatten(image)
@@ -134,6 +150,9 @@ def _shrunk(image: Image.Image, side: int) -> Image.Image:
 
 def _jpeg(image: Image.Image, quality: int) -> bytes:
     out = io.BytesIO()
-    # No `exif=`/`icc_profile=` arguments: the new file carries no metadata blocks.
-    image.save(out, format="JPEG", quality=quality, optimize=True)
+    # Pillow writes back what `info` holds (a JPEG comment, an ICC profile, ...): start from a
+    # copy with none of it, so the new file carries no metadata block at all.
+    clean = image.copy()
+    clean.info.clear()
+    clean.save(out, format="JPEG", quality=quality, optimize=True)
     return out.getvalue()

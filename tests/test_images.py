@@ -113,3 +113,36 @@ async def test_prepare_checks_count_and_hosts_before_downloading():
     assert fetched == []
     done = await prepare_images(["https://cdn.discordapp.com/1.jpg"], fetch, allowed_hosts=hosts)
     assert len(done) == 1 and fetched == ["https://cdn.discordapp.com/1.jpg"]
+
+
+@pytest.mark.parametrize("fmt", ["BMP", "TIFF", "ICO", "PPM"])
+def test_formats_outside_the_allow_list_are_refused(fmt):
+    image = Image.new("RGB", (64, 64), (10, 20, 30))
+    out = io.BytesIO()
+    image.save(out, format=fmt)
+    with pytest.raises(InvalidInput, match="JPEG, PNG, WebP or GIF"):
+        process_image(out.getvalue())
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "GIF"])
+def test_allowed_formats_are_read(fmt):
+    image = Image.new("RGB", (64, 48), (10, 20, 30))
+    out = io.BytesIO()
+    image.save(out, format=fmt)
+    assert process_image(out.getvalue()).width == 64
+
+
+def test_jpeg_comment_and_icc_profile_do_not_survive():
+    from PIL import ImageCms
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    image = Image.new("RGB", (200, 100), (1, 2, 3))
+    out = io.BytesIO()
+    image.save(out, format="JPEG", comment=b"Jane Doe, 12 Gem Street", icc_profile=profile)
+    source = out.getvalue()
+    assert b"Jane Doe" in source
+    processed = process_image(source)
+    for stored in (processed.full, processed.thumb):
+        assert b"Jane Doe" not in stored
+        with Image.open(io.BytesIO(stored)) as again:
+            assert "comment" not in again.info and "icc_profile" not in again.info
+            assert "exif" not in again.info
