@@ -43,7 +43,8 @@ def _shown(key: str, value, limit: int) -> str:
 class SettingsCog(commands.Cog):
     """Per-guild configuration for admins (Manage Server or the configured admin role)."""
 
-    group = app_commands.Group(name="settings", description="Server settings for GEMS", guild_only=True)
+    group = app_commands.Group(name="settings", description="Server settings for GEMS", guild_only=True,
+                               default_permissions=discord.Permissions(manage_guild=True))
 
     def __init__(self, bot) -> None:
         self.bot = bot

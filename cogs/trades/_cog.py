@@ -118,7 +118,8 @@ class DisputesCog(commands.Cog):
     """Moderators list, inspect and resolve disputes."""
 
     dispute = app_commands.Group(name="dispute", description="Trade disputes (moderators)",
-                                 guild_only=True)
+                                 guild_only=True,
+                                 default_permissions=discord.Permissions(manage_messages=True))
 
     def __init__(self, bot) -> None:
         self.bot = bot

@@ -27,6 +27,18 @@ async def test_every_command_fits_discord_and_every_option_has_a_description(gc)
     assert undescribed == [], "\n".join(undescribed)
 
 
+async def test_privileged_groups_are_hidden_from_members_by_default(gc):
+    tree = gc.bot.tree
+    payloads = {c.name: c.to_dict(tree) for c in tree.get_commands()}
+    manage_guild, manage_messages = 1 << 5, 1 << 13
+    expected = {"settings": manage_guild, "boost": manage_guild, "challenge-admin": manage_guild,
+                "mentorlead": manage_guild, "nft": manage_guild, "dispute": manage_messages}
+    for name, permission in expected.items():
+        assert int(payloads[name]["default_member_permissions"]) == permission, name
+    # Member groups stay visible; their manager subcommands are checked by the services.
+    assert payloads["gems"]["default_member_permissions"] is None
+
+
 def test_the_sandbox_refuses_commands_discord_refuses():
     from bot.sandbox.limits import PayloadTooLarge
 
