@@ -26,8 +26,10 @@ async def ngc(store, clock, chain):
         async with aiohttp.ClientSession() as http:
             community.http = http
             yield community
+        late = list(community.sb.deadline_violations)
     report = await audit(community.services.ledger_repo)
     assert report.ok, report.render()
+    assert not late, f"interactions answered after Discord's 3 s deadline: {late}"
 
 
 def link_url(result) -> str:
