@@ -97,6 +97,9 @@ function startPage() {
   const statusEl = document.getElementById("status");
   const walletsEl = document.getElementById("wallets");
   let challenge = null;
+  // Set once the member presses a wallet button: the discovery timer must not overwrite the
+  // outcome of a link that finished (or failed) before it fired.
+  let started = false;
 
   function show(text, kind) {
     statusEl.textContent = text;
@@ -112,6 +115,7 @@ function startPage() {
   }
 
   async function link(provider) {
+    started = true;
     for (const b of walletsEl.querySelectorAll("button")) b.disabled = true;
     try {
       show("Asking your wallet for an account…");
@@ -159,6 +163,7 @@ function startPage() {
     document.getElementById("statement").textContent = challenge.statement;
     window.dispatchEvent(new Event("eip6963:requestProvider"));
     await new Promise((resolve) => setTimeout(resolve, 300));
+    if (started) return;
     if (!providers.size && window.ethereum) addWallet("your browser wallet", window.ethereum);
     if (!providers.size) show("No browser wallet found. Install one (or open this page in your wallet's browser).", "error");
     else show("Choose your wallet.");
