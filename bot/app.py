@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import logging
 import pkgutil
@@ -69,6 +70,7 @@ class GemsBot(commands.AutoShardedBot):
         # The web server (health, wallet linking); feature packages add routes in `setup(bot)`.
         self.web = WebServer(settings)
         self._run_web = run_jobs if run_web is None else run_web
+        self._closing: asyncio.Future | None = None
 
     async def setup_hook(self) -> None:
         """Load every cog, install the error handler and start scheduled jobs."""
@@ -96,14 +98,49 @@ class GemsBot(commands.AutoShardedBot):
         return list(self.settings.dev_guild_ids)
 
     async def close(self) -> None:
-        """Stop jobs and the web server; write pending activity earnings before disconnecting."""
+        """Stop cleanly: no new jobs, let handlers in flight finish, disconnect, then write every
+        pending in-memory count (activity GEMS, listing views, challenge progress).
+
+        Runs once: a signal handler and `async with` both call it, and the second caller must
+        wait for the first one's final writes before the store closes.
+        """
+        if self._closing is None:
+            self._closing = asyncio.ensure_future(self._close_once())
+        await asyncio.shield(self._closing)
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        # discord.py's own __aexit__ waits only for its part of close(), not for our final
+        # writes: the store would close under them.
+        await self.close()
+
+    async def _close_once(self) -> None:
         try:
             await self.jobs.stop()
             await self.web.stop()
-            await self.services.nft.chains.close()
-            credited = await self.services.activity.flush()
-            if credited:
-                log.info("flushed %d pending activity GEMS on shutdown", credited)
-            await self.services.marketplace.flush_views()
+            # Members whose command is running get their answer while the gateway is still up.
+            await _drain_event_handlers(timeout=10.0)
         finally:
             await super().close()
+        await _drain_event_handlers(timeout=5.0)  # events read just before the disconnect
+        await self.services.nft.chains.close()
+        await self.jobs.final_flush()
+
+
+_HANDLER_TASKS = ("discord.py: ", "CommandTree-invoker")
+
+
+async def _drain_event_handlers(timeout: float) -> None:
+    """Wait (at most `timeout` s) for discord.py's event and command tasks to finish."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    current = asyncio.current_task()
+    while True:
+        pending = [t for t in asyncio.all_tasks() if t is not current and not t.done()
+                   and t.get_name().startswith(_HANDLER_TASKS)]
+        remaining = deadline - loop.time()
+        if not pending:
+            return
+        if remaining <= 0:
+            log.warning("stopping with %d event handlers still running", len(pending))
+            return
+        await asyncio.wait(pending, timeout=remaining)

@@ -45,13 +45,15 @@ class Jobs:
         self._settings = settings
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         # name -> (job, interval seconds)
-        self.jobs: dict[str, tuple[Job, float]] = {
-            "activity-flush": (services.activity.flush, settings.activity_flush_seconds),
-            "listing-views-flush": (services.marketplace.flush_views,
-                                    settings.activity_flush_seconds),
-        }
+        self.jobs: dict[str, tuple[Job, float]] = {}
+        # Jobs that write in-memory counts: run once more when the bot stops (final_flush).
+        self._flushers: list[str] = []
+        self.add("activity-flush", services.activity.flush,
+                 every_seconds=settings.activity_flush_seconds, flush_on_stop=True)
+        self.add("listing-views-flush", services.marketplace.flush_views,
+                 every_seconds=settings.activity_flush_seconds, flush_on_stop=True)
 
-    def add(self, name: str, job: Job, *, every_seconds: float) -> None:
+    def add(self, name: str, job: Job, *, every_seconds: float, flush_on_stop: bool = False) -> None:
         """Register a job (feature packages call this from their `setup(bot)`).
 
         A job must be idempotent and safe when two bot processes run it at once: it acts on due
@@ -60,6 +62,8 @@ class Jobs:
         if name in self.jobs:
             raise ValueError(f"job {name!r} is already registered")
         self.jobs[name] = (job, every_seconds)
+        if flush_on_stop:
+            self._flushers.append(name)
 
     def start(self) -> None:
         """Register jobs and start the scheduler (call from inside the event loop)."""
@@ -77,6 +81,17 @@ class Jobs:
                 await job()
             except Exception:
                 log.exception("job %s failed", name)
+
+    async def final_flush(self) -> None:
+        """Run the flush jobs once more (the bot is stopping); each failure is one log line."""
+        for name in self._flushers:
+            try:
+                result = await self.jobs[name][0]()
+            except Exception:
+                log.exception("final %s failed", name)
+                continue
+            if isinstance(result, int) and result:
+                log.info("%s: wrote %d pending on shutdown", name, result)
 
     async def stop(self) -> None:
         """Stop scheduling (a running job finishes; pending work is flushed by the caller)."""

@@ -5,24 +5,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import discord
 
 from bot.app import GemsBot
+from bot.control import ControlServer, audit_running_bot
 from bot.settings import Settings
-from bot.store import Store, open_store
+from bot.shutdown import GracefulStop
+from bot.startup_errors import StartupError, start_bot
+from bot.store import EmbeddedServer, Store, open_store
 from economy.audit import AuditReport, audit
 from economy.clock import Clock, SystemClock
 from economy.migrations import Migrator
 from economy.services import Services, build_services
 
 log = logging.getLogger("gems")
-
-
-class StartupError(Exception):
-    """The bot cannot start; the message says what to do."""
 
 
 def setup_logging(level: str) -> None:
@@ -32,9 +31,9 @@ def setup_logging(level: str) -> None:
 
 
 def quiet_scheduler(level: int) -> None:
-    """APScheduler logs two INFO lines per job run (thousands a day): show them only at DEBUG.
-    Failures are logged by bot.jobs, one line each."""
-    logging.getLogger("apscheduler.executors").setLevel(
+    """APScheduler logs two INFO lines per job run (thousands a day) and two per job at start-up:
+    show them only at DEBUG. Failures are logged by bot.jobs, one line each."""
+    logging.getLogger("apscheduler").setLevel(
         logging.DEBUG if level <= logging.DEBUG else logging.WARNING)
 
 
@@ -68,16 +67,25 @@ async def ensure_migrated(store: Store, settings: Settings, clock: Clock) -> Non
 
 
 async def run_bot(settings: Settings) -> None:
-    """Run the bot until Ctrl-C / SIGTERM, then flush and stop everything."""
+    """Run the bot until Ctrl-C / SIGTERM, then flush and stop everything (returns normally)."""
     if settings.discord_token is None:
         raise StartupError("DISCORD_TOKEN is not set.")
     clock = SystemClock()
-    _cancel_on_sigterm()
-    async with opened_store(settings) as store:
-        await ensure_migrated(store, settings, clock)
-        services = build_services(store.db, clock, **settings.nft_service_options())
-        async with GemsBot(services=services, settings=settings) as bot:
-            await bot.start(settings.discord_token.get_secret_value())
+    stop = GracefulStop().install()
+    try:
+        async with opened_store(settings) as store:
+            await ensure_migrated(store, settings, clock)
+            services = build_services(store.db, clock, **settings.nft_service_options())
+            async with _control_server(store, services, settings), \
+                    GemsBot(services=services, settings=settings) as bot:
+                stop.on_stop(bot.close)
+                await start_bot(bot, settings.discord_token.get_secret_value())
+    except asyncio.CancelledError:
+        if not stop.requested:
+            raise
+        asyncio.current_task().uncancel()
+    finally:
+        stop.uninstall()
 
 
 async def migrate(settings: Settings) -> list[str]:
@@ -87,8 +95,38 @@ async def migrate(settings: Settings) -> list[str]:
         return [f"{m.version}_{m.name}" for m in applied]
 
 
+@contextlib.asynccontextmanager
+async def _control_server(store: Store, services: Services,
+                          settings: Settings) -> AsyncIterator[None]:
+    # Only the embedded store needs it: its readers see half-done transactions (see bot.control).
+    if store.server is None or str(settings.data_dir) == "memory":
+        yield
+        return
+    control = ControlServer(store.db, services.ledger_repo, Path(settings.data_dir))
+    await control.start()
+    try:
+        yield
+    finally:
+        await control.stop()
+
+
 async def run_audit(settings: Settings) -> AuditReport:
-    """Check the ledger invariant on the configured store."""
+    """Check the ledger invariant on the configured store.
+
+    While a bot runs on the embedded store, the running bot does the audit (under its write lock).
+    """
+    if settings.embedded and str(settings.data_dir) != "memory":
+        server = EmbeddedServer(data_dir=str(settings.data_dir), run_dir=Path(settings.data_dir))
+        pid = server.live_pid()
+        if pid is not None:
+            report = await audit_running_bot(Path(settings.data_dir))
+            if report is None:
+                raise StartupError(
+                    f"A GEMS store (pid {pid}) is serving {settings.data_dir} but no bot answers "
+                    "on its control socket (a migrate or another audit is running?). Try again "
+                    "when it has finished."
+                )
+            return report
     async with opened_store(settings) as store:
         await ensure_migrated(store, settings, SystemClock())
         return await audit(build_services(store.db, SystemClock()).ledger_repo)
@@ -104,10 +142,3 @@ async def sync_commands(settings: Settings) -> None:
             await bot.login(settings.discord_token.get_secret_value())
             await bot.sync_commands()
 
-
-def _cancel_on_sigterm() -> None:
-    # SIGTERM (systemd, docker stop) takes the same clean path as Ctrl-C.
-    task = asyncio.current_task()
-    with contextlib.suppress(NotImplementedError, RuntimeError):
-        if task is not None:
-            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)

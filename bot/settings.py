@@ -144,6 +144,15 @@ class Settings(BaseSettings):
         return self.mongodb_uri is None
 
 
+def _shown_input(key: str, value: object) -> str:
+    """What a settings error may echo: never a token or secret, URIs with the password masked."""
+    from bot.startup_errors import mask_secrets
+
+    if any(word in key.lower() for word in ("token", "secret", "password", "key")):
+        return "value hidden"
+    return f"got {mask_secrets(value)!r}" if isinstance(value, str) else f"got {value!r}"
+
+
 def load_settings(**overrides: object) -> Settings:
     """Load settings from the environment and `.env`, raising SettingsError on bad values."""
     try:
@@ -152,5 +161,5 @@ def load_settings(**overrides: object) -> Settings:
         problems = []
         for error in exc.errors():
             key = ".".join(str(part) for part in error["loc"]) or "settings"
-            problems.append(f"{key.upper()}: {error['msg']} (got {error.get('input')!r})")
+            problems.append(f"{key.upper()}: {error['msg']} ({_shown_input(key, error.get('input'))})")
         raise SettingsError(problems) from None

@@ -1,8 +1,11 @@
 """Opening the database: MongoDB when MONGODB_URI is set, else the embedded nx-27017 server.
 
-The embedded server runs as a child process on a free loopback port with its own pid and log files
-under the data directory. It is stopped when the store closes, and, because the child asks the
-kernel for SIGTERM when its parent dies, also when the bot crashes or is killed.
+The embedded server runs as a child process (bot.store_server) serving a Unix domain socket of mode
+0600 in the data directory (0700), with its own pid and log files there: no other local user can
+reach it or read its files. The child runs in its own session, so the Ctrl-C a terminal sends to the
+bot's process group does not kill it before the bot's final flush; it is stopped when the store
+closes, and, because the child asks the kernel for SIGTERM when its parent dies, also when the bot
+crashes or is killed.
 """
 
 from __future__ import annotations
@@ -10,19 +13,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import hashlib
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
+import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC
 from pathlib import Path
+from urllib.parse import quote
 
 from pymongo import AsyncMongoClient
-from pymongo.errors import PyMongoError
+from pymongo.errors import ConfigurationError, InvalidURI, OperationFailure, PyMongoError
 
 from economy.repos.base import Database
 
@@ -31,12 +36,6 @@ log = logging.getLogger(__name__)
 
 class StoreError(Exception):
     """The database could not be opened; the message says what to do."""
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
@@ -55,6 +54,72 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _is_store_process(pid: int) -> bool:
+    """True when `pid` runs an embedded store (ours or nx-27017's own CLI), as far as /proc tells."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+    except OSError:
+        return True  # cannot tell (no /proc): assume the worst and refuse
+    return b"store_server" in cmdline or b"nx_27017" in cmdline
+
+
+# Unix socket paths are limited to 107 bytes on Linux; longer data directories get a private
+# temporary directory for the socket instead.
+_SOCKET_PATH_MAX = 100
+
+
+def private_socket_path(run_dir: Path, name: str) -> Path:
+    """`run_dir/name`, or for a long `run_dir` a path in a private temp folder derived from it
+    alone, so other commands (`./gems audit`) find the sockets of a running bot."""
+    candidate = run_dir / name
+    if len(str(candidate)) <= _SOCKET_PATH_MAX:
+        return candidate
+    digest = hashlib.sha256(f"{run_dir.resolve()}/{name}".encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"gems-{os.getuid()}" / f"{digest}.sock"
+
+
+def prepare_socket_dir(socket: Path, run_dir: Path) -> None:
+    """Create the private temp folder of a socket outside `run_dir` (0700, ours alone)."""
+    folder = socket.parent
+    if folder == run_dir:
+        return
+    folder.mkdir(mode=0o700, exist_ok=True)
+    info = folder.stat()
+    if info.st_uid != os.getuid() or info.st_mode & 0o077:
+        raise StoreError(
+            f"{folder} (for the store's socket) belongs to another user or is open to others; "
+            "remove it, or use a shorter DATA_DIR path."
+        )
+
+
+def prepare_private_dir(path: Path) -> None:
+    """Create `path` as 0700 (or tighten it) and make the store's files in it owner-only.
+
+    Raises StoreError with what to do when the directory cannot be created or written.
+    """
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(
+            f"DATA_DIR {path} cannot be created ({exc.strerror}). Create it yourself, owned by "
+            "the user that runs the bot, or point DATA_DIR somewhere writable."
+        ) from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise StoreError(
+            f"DATA_DIR {path} is not writable by this user (uid {os.getuid()}). Fix its owner "
+            f"(`chown -R $(id -un) {path}`) or point DATA_DIR somewhere writable."
+        )
+    try:
+        if path.stat().st_uid == os.getuid():
+            path.chmod(0o700)
+            for child in path.iterdir():
+                if child.is_file() and child.suffix in {".db", ".db-wal", ".db-shm", ".log",
+                                                         ".pid", ".sock"}:
+                    child.chmod(0o600)
+    except OSError as exc:  # pragma: no cover - permissions of someone else's files
+        log.warning("could not tighten permissions in %s: %s", path, exc)
+
+
 @dataclass
 class EmbeddedServer:
     """An nx-27017 child process serving `data_dir` (one SQLite file per database name).
@@ -64,13 +129,20 @@ class EmbeddedServer:
 
     data_dir: str
     run_dir: Path
-    port: int = field(default_factory=_free_port)
     process: subprocess.Popen | None = None
 
     @property
+    def socket_path(self) -> Path:
+        """The Unix socket the server listens on (0600)."""
+        return private_socket_path(self.run_dir, "nx-27017.sock")
+
+    def _prepare_socket_dir(self) -> None:
+        prepare_socket_dir(self.socket_path, self.run_dir)
+
+    @property
     def uri(self) -> str:
-        """Connection string of the running server."""
-        return f"mongodb://127.0.0.1:{self.port}/?directConnection=true"
+        """Connection string of the running server (its socket path, percent-encoded)."""
+        return f"mongodb://{quote(str(self.socket_path), safe='')}/?directConnection=true"
 
     @property
     def pid_file(self) -> Path:
@@ -79,18 +151,30 @@ class EmbeddedServer:
 
     def start(self) -> None:
         """Start the server process (returns at once; use `wait_ready`)."""
-        self.run_dir.mkdir(parents=True, exist_ok=True)
+        prepare_private_dir(self.run_dir)
+        self._prepare_socket_dir()
         self._clear_stale_pid_file()
         cmd = [
-            sys.executable, "-m", "nx_27017.nx_27017", "--data-dir", self.data_dir,
-            "--host", "127.0.0.1", "--port", str(self.port),
+            sys.executable, "-m", "bot.store_server", "--data-dir", self.data_dir,
+            "--socket", str(self.socket_path),
             "--pid-file", str(self.pid_file), "--log-file", str(self.run_dir / "nx-27017.log"),
         ]
-        log.info("starting embedded store on 127.0.0.1:%s (%s)", self.port, self.data_dir)
+        log.info("starting embedded store on %s (%s)", self.socket_path, self.data_dir)
+        # start_new_session: Ctrl-C and systemd signal the bot's whole process group; the store
+        # must outlive that signal until the bot has written its last batch (bot.close()).
         self.process = subprocess.Popen(
             cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+            start_new_session=True, cwd=_project_root(),
         )
+
+    def live_pid(self) -> int | None:
+        """The pid of a running store serving this data directory, if there is one."""
+        try:
+            pid = int(self.pid_file.read_text().strip() or "0")
+        except (OSError, ValueError):
+            return None
+        return pid if pid and _pid_alive(pid) and _is_store_process(pid) else None
 
     def _clear_stale_pid_file(self) -> None:
         if not self.pid_file.exists():
@@ -99,12 +183,22 @@ class EmbeddedServer:
             pid = int(self.pid_file.read_text().strip() or "0")
         except ValueError:
             pid = 0
-        if pid and _pid_alive(pid):
+        if pid and _pid_alive(pid) and _is_store_process(pid):
             raise StoreError(
-                f"Another embedded GEMS store (pid {pid}) is already using {self.run_dir}. "
-                "Stop the other bot first: one bot process per data directory."
+                f"Another embedded GEMS store (pid {pid}) is already using {self.run_dir}: "
+                "one bot process per data directory, because the embedded store has one writer "
+                "and no network access. Stop the other bot first (or move to MongoDB to run "
+                f"several). If no GEMS bot is running, remove {self.pid_file}."
             )
-        self.pid_file.unlink(missing_ok=True)
+        if pid and _pid_alive(pid):
+            log.warning("removing stale pid file %s (pid %s is not a GEMS store)", self.pid_file, pid)
+        try:
+            self.pid_file.unlink(missing_ok=True)
+        except OSError as exc:
+            raise StoreError(
+                f"The stale pid file {self.pid_file} cannot be removed ({exc.strerror}): "
+                "remove it by hand and start again."
+            ) from None
 
     async def wait_ready(self, client: AsyncMongoClient, timeout: float) -> None:
         """Wait until the server answers `ping`, or raise StoreError."""
@@ -138,6 +232,13 @@ class EmbeddedServer:
             proc.kill()
             proc.wait()
         self.pid_file.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            self.socket_path.unlink(missing_ok=True)
+
+
+def _project_root() -> str:
+    # The child imports bot.store_server: run it from the directory that holds the `bot` package.
+    return str(Path(__file__).resolve().parent.parent)
 
 
 @dataclass
@@ -203,12 +304,35 @@ async def open_store(
 
 
 async def _open_mongodb(uri: str, database_name: str) -> Store:
-    client = _client(uri, serverSelectionTimeoutMS=10_000)
+    from bot.startup_errors import mask_secrets
+
+    try:
+        client = _client(uri, serverSelectionTimeoutMS=10_000)
+    except (InvalidURI, ConfigurationError) as exc:
+        # pymongo's message may quote the URI: mask the password in both.
+        raise StoreError(
+            f"MONGODB_URI ({mask_secrets(uri)}) is not a usable MongoDB connection string: "
+            f"{mask_secrets(str(exc))}. Check its form (mongodb://user:password@host:27017/"
+            "?replicaSet=rs0, or mongodb+srv://... for Atlas) and that a password with @ : / is "
+            "percent-encoded."
+        ) from None
     try:
         hello = await client.admin.command("hello")
+    except OperationFailure as exc:
+        await client.close()
+        raise StoreError(
+            f"MongoDB at {mask_secrets(uri)} refused the bot ({exc.code}: "
+            f"{mask_secrets(str(exc.details.get('errmsg', exc)) if exc.details else str(exc))}). "
+            "Check the user name, password and authSource in MONGODB_URI."
+        ) from None
     except PyMongoError as exc:
         await client.close()
-        raise StoreError(f"Could not reach MongoDB at MONGODB_URI: {exc}") from None
+        reason = mask_secrets(str(exc)).split(", Timeout:")[0][:300]
+        raise StoreError(
+            f"Could not reach MongoDB at {mask_secrets(uri)} within 10 s ({reason}). Check that "
+            "the server runs and this machine can reach its host and port (firewall, Atlas IP "
+            "access list, VPN), and the host names in MONGODB_URI."
+        ) from None
     if not hello.get("setName") and hello.get("msg") != "isdbgrid":
         await client.close()
         raise StoreError(

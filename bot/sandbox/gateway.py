@@ -35,6 +35,9 @@ OP_HEARTBEAT_ACK = 11
 HEARTBEAT_INTERVAL_MS = 41250
 HISTORY_LIMIT = 5000
 
+#: GUILD_MEMBERS, GUILD_PRESENCES and MESSAGE_CONTENT: off until enabled in the Developer Portal.
+PRIVILEGED_INTENTS = (1 << 1) | (1 << 8) | (1 << 15)
+
 
 @dataclass(eq=False)
 class GatewaySession:
@@ -51,6 +54,9 @@ class GatewaySession:
     history: deque[tuple[int, str]] = field(default_factory=lambda: deque(maxlen=HISTORY_LIMIT))
     outbox: asyncio.Queue[str | None] = field(default_factory=asyncio.Queue)
     resumes: int = 0
+    #: The highest sequence number the client reported in a heartbeat (what it has read).
+    acked_seq: int = 0
+    heartbeat_seen: asyncio.Event = field(default_factory=asyncio.Event)
 
     def serves_guild(self, guild_id: int | None) -> bool:
         """Discord's shard formula; DMs and guild-less events go to shard 0."""
@@ -96,6 +102,9 @@ class Gateway:
         self._on_identify = on_identify
         self._on_request_members = on_request_members
         self.sessions: dict[str, GatewaySession] = {}
+        #: Privileged intents enabled for the application (Developer Portal toggles); IDENTIFY
+        #: asking for any other privileged intent is closed with 4014, as Discord does.
+        self.allowed_privileged_intents = PRIVILEGED_INTENTS
         self.identifies = 0
         self.resumes = 0
         self._sockets: set[web.WebSocketResponse] = set()
@@ -122,6 +131,28 @@ class Gateway:
                 await ws.send_str(json.dumps({"op": OP_RECONNECT, "d": None}))
         return hit
 
+    async def sync(self, timeout: float = 10.0) -> None:
+        """Wait until every connected client has read every dispatch sent so far.
+
+        Sends op 1 (Discord's "heartbeat now" request) behind the queued frames; the client answers
+        with the last sequence it read, so afterwards its event handlers have been scheduled. This
+        works for a client in another process, where ``DiscordSandbox.settle`` cannot look.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        for session in list(self.sessions.values()):
+            if session.ws is None:
+                continue
+            target = session.seq
+            while session.acked_seq < target:
+                session.heartbeat_seen.clear()
+                session.outbox.put_nowait(json.dumps({"op": OP_HEARTBEAT, "d": None}))
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    raise TimeoutError(f"shard {session.shard_id} did not read sequence {target}")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(session.heartbeat_seen.wait(), min(remaining, 1.0))
+
     async def close(self) -> None:
         """Close every socket (server shutdown)."""
         for ws in list(self._sockets):
@@ -146,10 +177,16 @@ class Gateway:
                 frame = json.loads(msg.data)
                 op, d = frame.get("op"), frame.get("d")
                 if op == OP_HEARTBEAT:
+                    if session is not None and isinstance(d, int):
+                        session.acked_seq = max(session.acked_seq, d)
+                        session.heartbeat_seen.set()
                     await ws.send_str(json.dumps({"op": OP_HEARTBEAT_ACK}))
                 elif op == OP_IDENTIFY:
                     if not self._check_token(d.get("token", "")):
                         await ws.close(code=4004, message=b"Authentication failed.")
+                        break
+                    if int(d.get("intents") or 0) & PRIVILEGED_INTENTS & ~self.allowed_privileged_intents:
+                        await ws.close(code=4014, message=b"Disallowed intent(s).")
                         break
                     session = self._identify(ws, d)
                     writer = asyncio.create_task(self._writer(session, ws, session.outbox))

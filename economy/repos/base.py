@@ -70,6 +70,16 @@ class Database:
         async with self._lock:
             yield
 
+    @contextlib.asynccontextmanager
+    async def quiesced(self) -> AsyncIterator[None]:
+        """No write of this process runs inside the block (embedded store: holds the write lock).
+
+        The embedded store has no read isolation; a reader that must see no half-done transaction
+        (the audit of a running bot) reads inside this block. On MongoDB it is a no-op.
+        """
+        async with self._write_guard():
+            yield
+
     async def transaction(self, work: Callable[[AsyncClientSession], Awaitable[T]]) -> T:
         """Run `work(session)` in one multi-document transaction and return its result.
 
