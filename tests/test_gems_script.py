@@ -1,0 +1,40 @@
+"""The `gems` entry script: the bot installs only runtime packages; tests and lint add dev tools."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+FAKE_PYTHON = """#!/bin/sh
+echo "$@" >> "$(dirname "$0")/../calls.log"
+"""
+
+
+def _run(tmp_path: Path, *args: str) -> list[str]:
+    subprocess.run([str(tmp_path / "gems"), *args], check=True, timeout=60,
+                   capture_output=True, text=True)
+    return (tmp_path / ".venv" / "calls.log").read_text().splitlines()
+
+
+def test_run_installs_runtime_only_and_test_adds_dev(tmp_path):
+    shutil.copy(ROOT / "gems", tmp_path / "gems")
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    fake = tmp_path / ".venv" / "bin" / "python"
+    fake.parent.mkdir(parents=True)
+    fake.write_text(FAKE_PYTHON)
+    fake.chmod(0o755)
+    def installs(calls: list[str]) -> list[str]:
+        return [call for call in calls if " -e ." in call]
+
+    calls = _run(tmp_path, "migrate")
+    assert installs(calls) == ["-m pip install --quiet --disable-pip-version-check -e ."]
+    assert calls[-1] == "-m bot migrate"
+    calls = _run(tmp_path, "audit")
+    assert len(installs(calls)) == 1 and calls[-1] == "-m bot audit"  # installed once
+    calls = _run(tmp_path, "test", "-q")
+    assert installs(calls)[-1].endswith("-e .[dev]") and calls[-1] == "-m pytest -q"
+    calls = _run(tmp_path, "run")  # the dev set includes the runtime set: nothing more
+    assert len(installs(calls)) == 2 and calls[-1] == "-m bot run"
