@@ -1,7 +1,7 @@
 """Seasonal celebrations: yearly date ranges with an emoji, a colour and an optional boost.
 
 Shipped seasons live in `data/seasons/*.json`; a guild enables them (or adds its own) with
-`/season add`. While a season with a boost runs, the sweep materializes its boost as a multiplier
+`/season-admin add`. While a season with a boost runs, the sweep materializes its boost as a multiplier
 window (`s-<key>-<year>`), so earning, stacking, the ledger's boost ids and the run-once
 announcements are the boosts' own. When an occurrence ends, the sweep records its top three
 earners once (`season_results`, one document per occurrence), pays the season prizes under keys

@@ -43,7 +43,7 @@ async def resolve_channel(bot: Any, channel_id: int | None) -> Any:
 
 
 async def post_to_moderators(bot: Any, guild_id: int, text: str, **kwargs: Any) -> bool:
-    """A message in the moderators' queue (dispute channel, else the listing queue)."""
+    """A message in the moderators' queue (dispute channel, else the listing-mod queue)."""
     settings = await bot.services.settings.get(guild_id)
     channel_id = settings.dispute_channel_id or settings.marketplace_queue_channel_id
     if channel_id is None:

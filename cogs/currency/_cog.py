@@ -114,7 +114,31 @@ class CurrencyCog(commands.Cog):
         await reply(interaction, embed=embed, view=HistoryButton.view_for(owner, shown, pages),
                     ephemeral=True)
 
-    @gems.command(name="grant", description="Admin: create GEMS for a member")
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        """Chat activity earns GEMS (rules and coalescing live in the activity service)."""
+        if message.guild is None or not isinstance(message.author, discord.Member):
+            return
+        await self.bot.services.activity.record(ChatMessage(
+            guild_id=message.guild.id, user_id=message.author.id, channel_id=message.channel.id,
+            role_ids=frozenset(role.id for role in message.author.roles),
+            content=message.content, author_is_bot=message.author.bot,
+            at=self.bot.services.clock.now(), joined_at=message.author.joined_at,
+        ))
+
+
+class CurrencyAdminCog(commands.Cog):
+    """Admin grants, takes and the treasury, in their own group so members never see them
+    (Manage Server by default; server admins can re-assign it under Integrations)."""
+
+    admin = app_commands.Group(name="gems-admin", description="GEMS administration (admins)",
+                               guild_only=True,
+                               default_permissions=discord.Permissions(manage_guild=True))
+
+    def __init__(self, bot) -> None:
+        self.bot = bot
+
+    @admin.command(name="grant", description="Create GEMS for a member")
     @app_commands.describe(member="Who receives them", amount="How many", reason="Why (audit log)")
     async def grant(
         self, interaction: discord.Interaction, member: discord.Member, amount: Amount,
@@ -134,7 +158,7 @@ class CurrencyCog(commands.Cog):
             f"New balance: {new_balance:,}.",
         )
 
-    @gems.command(name="take", description="Admin: remove GEMS from a member")
+    @admin.command(name="take", description="Remove GEMS from a member (never below zero)")
     @app_commands.describe(member="From whom", amount="How many", reason="Why (audit log)")
     async def take(
         self, interaction: discord.Interaction, member: discord.Member, amount: Amount,
@@ -153,22 +177,10 @@ class CurrencyCog(commands.Cog):
             f"New balance: {new_balance:,}.",
         )
 
-    @gems.command(name="treasury", description="Admin: the server treasury (trade fees)")
+    @admin.command(name="treasury", description="The server treasury (trade fees)")
     async def treasury(self, interaction: discord.Interaction):
         settings = await require_admin(interaction)
         services, guild_id = services_of(interaction), guild_id_of(interaction)
         balance = await services.ledger.treasury_balance(guild_id)
         await reply(interaction, f"The treasury holds {settings.money(balance)} from trade fees.",
                     ephemeral=True)
-
-    @commands.Cog.listener()
-    async def on_message(self, message: discord.Message) -> None:
-        """Chat activity earns GEMS (rules and coalescing live in the activity service)."""
-        if message.guild is None or not isinstance(message.author, discord.Member):
-            return
-        await self.bot.services.activity.record(ChatMessage(
-            guild_id=message.guild.id, user_id=message.author.id, channel_id=message.channel.id,
-            role_ids=frozenset(role.id for role in message.author.roles),
-            content=message.content, author_is_bot=message.author.bot,
-            at=self.bot.services.clock.now(), joined_at=message.author.joined_at,
-        ))

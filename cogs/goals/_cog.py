@@ -35,11 +35,14 @@ class GoalsCog(commands.Cog):
     """Community goals."""
 
     goal = app_commands.Group(name="goal", description="Community goals", guild_only=True)
+    goal_admin = app_commands.Group(name="goal-admin", description="Community goals (admins)",
+                                    guild_only=True,
+                                    default_permissions=discord.Permissions(manage_guild=True))
 
     def __init__(self, bot) -> None:
         self.bot = bot
 
-    @goal.command(name="create", description="Admin: a goal the whole server works towards")
+    @goal_admin.command(name="create", description="A goal the whole server works towards")
     @app_commands.describe(
         target="The number to reach", metric="What counts",
         deadline="YYYY-MM-DD HH:MM (server time zone) or a duration like 30d",

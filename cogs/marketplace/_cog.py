@@ -85,6 +85,10 @@ class MarketplaceCog(DownloadingCog, commands.Cog):
                                parent=market)
     wishlist = app_commands.Group(name="wishlist", description="Listings you are watching",
                                   guild_only=True)
+    # Moderators only (Manage Messages by default; re-assignable under Integrations).
+    moderation = app_commands.Group(name="listing-mod", description="Listing moderation (moderators)",
+                                    guild_only=True,
+                                    default_permissions=discord.Permissions(manage_messages=True))
 
     def __init__(self, bot) -> None:
         self.bot = bot
@@ -190,7 +194,7 @@ class MarketplaceCog(DownloadingCog, commands.Cog):
         await reply(interaction, f"Listing #{listing} is {text}.", ephemeral=True)
         await post_published(self.bot, result)
 
-    @listing.command(name="queue", description="Moderators: listings waiting for approval")
+    @moderation.command(name="queue", description="Listings waiting for approval")
     async def queue(self, interaction: discord.Interaction):
         settings = await require_moderator(interaction)
         services, guild_id = services_of(interaction), guild_id_of(interaction)
@@ -203,7 +207,7 @@ class MarketplaceCog(DownloadingCog, commands.Cog):
         others = ", ".join(f"#{row.listing_id}" for row in waiting[1:])
         text = f"{len(waiting)} listing(s) waiting for review. Oldest first:"
         if others:
-            text += f" (then {others} — run `/listing queue` again after deciding)"
+            text += f" (then {others} — run `/listing-mod queue` again after deciding)"
         await interaction.response.send_message(text, embed=embed, files=files,
                                                 view=review_view(first.listing_id),
                                                 ephemeral=True, allowed_mentions=NO_PINGS)

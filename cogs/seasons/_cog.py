@@ -32,11 +32,14 @@ class SeasonsCog(commands.Cog):
 
     season = app_commands.Group(name="season", description="Seasonal celebrations",
                                 guild_only=True)
+    season_admin = app_commands.Group(name="season-admin", description="Seasons (admins)",
+                                      guild_only=True,
+                                      default_permissions=discord.Permissions(manage_guild=True))
 
     def __init__(self, bot) -> None:
         self.bot = bot
 
-    @season.command(name="add", description="Admin: enable a shipped season or add your own")
+    @season_admin.command(name="add", description="Enable a shipped season or add your own")
     @app_commands.describe(
         name="A shipped season (see /season list) or a new name",
         start="First day, MM-DD (new seasons only)", end="Last day, MM-DD (new seasons only)",
@@ -56,7 +59,7 @@ class SeasonsCog(commands.Cog):
         now = services_of(interaction).clock.now()
         await reply(interaction, "Enabled " + describe(season, settings.zone, now), ephemeral=True)
 
-    @season.command(name="remove", description="Admin: disable a season (past winners stay)")
+    @season_admin.command(name="remove", description="Disable a season (past winners stay)")
     @app_commands.describe(key="The season's key from /season list")
     async def remove(self, interaction: discord.Interaction, key: app_commands.Range[str, 1, 50]):
         await require_admin(interaction)
@@ -74,7 +77,7 @@ class SeasonsCog(commands.Cog):
         embed = discord.Embed(title="Seasons", colour=discord.Colour.from_rgb(64, 196, 255))
         embed.add_field(name="Enabled here", inline=False, value="\n".join(
             describe(s, settings.zone, now) for s in enabled)[:1024] or "none yet")
-        embed.add_field(name="Shipped (enable with /season add)", inline=False, value="\n".join(
+        embed.add_field(name="Shipped (enable with /season-admin add)", inline=False, value="\n".join(
             describe(s, settings.zone, now) for s in catalog().values() if s.key not in keys
         )[:1024] or "all enabled")
         await reply(interaction, embed=embed, ephemeral=True)

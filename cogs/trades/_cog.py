@@ -104,7 +104,18 @@ class TradesCog(commands.Cog):
         await self.bot.trade_rooms.dispute(interaction, trade_id, reason,
                                            [evidence] if evidence else [])
 
-    @trades.command(name="export", description="Admin: download every trade of this server as CSV")
+
+class TradesAdminCog(commands.Cog):
+    """Trade administration (admins; Manage Server by default)."""
+
+    admin = app_commands.Group(name="trades-admin", description="Trade administration (admins)",
+                               guild_only=True,
+                               default_permissions=discord.Permissions(manage_guild=True))
+
+    def __init__(self, bot) -> None:
+        self.bot = bot
+
+    @admin.command(name="export", description="Download every trade of this server as CSV")
     async def export(self, interaction: discord.Interaction):
         await require_admin(interaction)
         services, guild_id = services_of(interaction), guild_id_of(interaction)

@@ -32,11 +32,18 @@ async def test_privileged_groups_are_hidden_from_members_by_default(gc):
     payloads = {c.name: c.to_dict(tree) for c in tree.get_commands()}
     manage_guild, manage_messages = 1 << 5, 1 << 13
     expected = {"settings": manage_guild, "boost": manage_guild, "challenge-admin": manage_guild,
-                "mentorlead": manage_guild, "nft": manage_guild, "dispute": manage_messages}
+                "mentorlead": manage_guild, "nft": manage_guild, "dispute": manage_messages,
+                "gems-admin": manage_guild, "trades-admin": manage_guild}
     for name, permission in expected.items():
         assert int(payloads[name]["default_member_permissions"]) == permission, name
     # Member groups stay visible; their manager subcommands are checked by the services.
     assert payloads["gems"]["default_member_permissions"] is None
+    # No admin-only subcommand is left in a member group.
+    member_groups = {name for name, p in payloads.items() if p.get("default_member_permissions") is None}
+    admin_words = [f"/{name} {o['name']}" for name in member_groups
+                   for o in payloads[name].get("options", []) if o.get("type") == 1
+                   and o.get("description", "").lower().startswith(("admin", "moderator"))]
+    assert admin_words == []
 
 
 def test_the_sandbox_refuses_commands_discord_refuses():

@@ -108,16 +108,16 @@ async def test_history_is_private_and_paged_for_its_owner_only(gc):
 async def test_grant_and_take_need_admin(gc):
     before = await db_state(gc)
     for who in ("bob", "mod"):
-        r = await gc.slash(who, "gems grant", member=gc["carol"], amount=50, reason="prize")
+        r = await gc.slash(who, "gems-admin grant", member=gc["carol"], amount=50, reason="prize")
         assert r.ephemeral and "Only server admins" in r.content
-        r = await gc.slash(who, "gems take", member=gc["carol"], amount=1, reason="oops")
+        r = await gc.slash(who, "gems-admin take", member=gc["carol"], amount=1, reason="oops")
         assert r.ephemeral and "Only server admins" in r.content
     assert await db_state(gc) == before
-    r = await gc.slash("admin", "gems grant", member=gc["carol"], amount=50, reason="event prize")
+    r = await gc.slash("admin", "gems-admin grant", member=gc["carol"], amount=50, reason="event prize")
     assert "Granted 💎 50 GEMS" in r.content and "New balance: 50" in r.content
-    r = await gc.slash("admin", "gems take", member=gc["carol"], amount=80, reason="too much")
+    r = await gc.slash("admin", "gems-admin take", member=gc["carol"], amount=80, reason="too much")
     assert r.ephemeral and "Not enough GEMS" in r.content
-    r = await gc.slash("admin", "gems take", member=gc["carol"], amount=20, reason="correction")
+    r = await gc.slash("admin", "gems-admin take", member=gc["carol"], amount=20, reason="correction")
     assert "New balance: 30" in r.content
     history = await gc.services.ledger.history(gc.guild.id, gc["carol"].id)
     assert [(e.kind, e.note, e.actor_id) for e in history.rows] == [
@@ -130,7 +130,7 @@ async def test_configured_admin_role_may_grant(gc):
     await gc.sb.settle()
     shown = await gc.slash("admin", "settings set", key="admin_role_id", value=f"<@&{helpers.id}>")
     assert f"→ **<@&{helpers.id}>**" in shown.content and shown.message.allowed_mentions == {"parse": []}
-    r = await gc.slash(helper, "gems grant", member=gc["bob"], amount=5, reason="helping out")
+    r = await gc.slash(helper, "gems-admin grant", member=gc["bob"], amount=5, reason="helping out")
     assert "Granted" in r.content
 
 

@@ -20,11 +20,11 @@ async def test_goal_progress_and_reward_once(gc, clock):
         ("admin", {"deadline": "2020-01-01 10:00"}, "in the future"),
         ("admin", {"reward": 10**7}, "between 0"),
     ]:
-        r = await gc.slash(who, "goal create", **{"target": 12, "metric": "gems_earned",
+        r = await gc.slash(who, "goal-admin create", **{"target": 12, "metric": "gems_earned",
                                                   "deadline": "7d", "reward": 20, **options})
         assert r.ephemeral and expected in r.content, r.content
     assert (await db_state(gc), await gc.db["community_goals"].count_documents({})) == before
-    r = await gc.slash("admin", "goal create", target=12, metric="gems_earned", deadline="7d",
+    r = await gc.slash("admin", "goal-admin create", target=12, metric="gems_earned", deadline="7d",
                        reward=20, title="Chat up a storm")
     assert "Created goal **#1**" in r.content
     await gc.advance(minutes=1)

@@ -27,10 +27,10 @@ async def test_season_from_start_to_winners(gc, clock):
         ("admin", {"name": "Gem Week", "start": "02-29", "end": "03-07"}, "every year"),
         ("admin", {"name": "Gem Week"}, "needs `start` and `end`"),
     ]:
-        r = await gc.sb.slash(gc[who], "season add", options)  # `name` clashes with a keyword
+        r = await gc.sb.slash(gc[who], "season-admin add", options)  # `name` clashes with a keyword
         assert r.ephemeral and expected in r.content, r.content
     assert await _state(gc) == before
-    r = await gc.sb.slash(gc["admin"], "season add", {"name": "Spooky Gems"})
+    r = await gc.sb.slash(gc["admin"], "season-admin add", {"name": "Spooky Gems"})
     assert "Enabled 🎃 `spooky-gems`" in r.content
     listed = await gc.slash("bob", "season list")
     assert "spooky-gems" in listed.text and "winter-festival" in listed.text

@@ -78,9 +78,9 @@ async def test_direct_trade_happy_path_with_room_buttons_and_dms(gc):
     assert "already rated" in twice.content
     profile = await gc.slash("carol", "trades profile", member=gc["alice"])
     assert "★ 5.0 (1 rating, 1 trade)" in profile.text and "Lovely, fast" in profile.text
-    treasury = await gc.slash("admin", "gems treasury")
+    treasury = await gc.slash("admin", "gems-admin treasury")
     assert "💎 10 GEMS" in treasury.content
-    assert "Only server admins" in (await gc.slash("bob", "gems treasury")).content
+    assert "Only server admins" in (await gc.slash("bob", "gems-admin treasury")).content
 
 
 async def test_offer_bad_input_changes_nothing(gc):
@@ -171,10 +171,10 @@ async def test_mutual_cancel_and_export(gc):
     await gc.click("alice", card, "Mutual cancel")
     assert await balance(gc, "bob") == 1000
     assert "Cancelled" in card_of(gc, thread_of(gc, trade_id)).text
-    r = await gc.slash("admin", "trades export")
+    r = await gc.slash("admin", "trades-admin export")
     csv_bytes = next(iter(r.files.values()))
     assert b"trade_id" in csv_bytes and b"cancelled" in csv_bytes
-    assert "Only server admins" in (await gc.slash("bob", "trades export")).content
+    assert "Only server admins" in (await gc.slash("bob", "trades-admin export")).content
     mine = await gc.slash("bob", "trades list", which="all")
     assert f"#{trade_id}" in mine.text
     assert "Only the buyer, the seller" in (await gc.slash("carol", "trades view", trade_id=trade_id)).content

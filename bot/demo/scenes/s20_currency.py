@@ -29,8 +29,8 @@ async def play(t, gc) -> None:
     self_gift = await t.slash("carol", "gems give", member=gc["carol"], amount=5)
     t.check("yourself" in self_gift.content, "giving to yourself is refused")
 
-    await t.slash("admin", "gems grant", member=gc["dave"], amount=250, reason="welcome bonus")
-    denied = await t.slash("bob", "gems grant", member=gc["bob"], amount=1000, reason="I want it")
+    await t.slash("admin", "gems-admin grant", member=gc["dave"], amount=250, reason="welcome bonus")
+    denied = await t.slash("bob", "gems-admin grant", member=gc["bob"], amount=1000, reason="I want it")
     t.check("Only server admins" in denied.content, "members cannot grant GEMS")
 
     await t.slash("carol", "gems leaderboard")

@@ -26,7 +26,7 @@ async def play(t, gc) -> None:
     queue = _channel(gc, "mod-queue")
     await t.slash("admin", "settings set", key="dispute_channel_id", value=f"<#{queue.id}>")
 
-    await t.slash("admin", "gems grant", member=gc["erin"], amount=1000, reason="contest winner")
+    await t.slash("admin", "gems-admin grant", member=gc["erin"], amount=1000, reason="contest winner")
     pendant = next(m for m in gc.sb.channel_messages(_channel(gc, "marketplace"))
                    if m.embeds and "Ruby pendant" in m.embeds[0].title)
     quote = await t.click("erin", pendant, "Buy")
@@ -82,4 +82,4 @@ async def play(t, gc) -> None:
     await t.slash("mod", "dispute resolve", trade_id=trade_id, outcome="split", percent=60,
                   note="Chain fine, clasp needs repair")
     t.check(_thread(gc, trade_id).locked, "the trade room is locked after the resolution")
-    await t.slash("admin", "gems treasury")
+    await t.slash("admin", "gems-admin treasury")

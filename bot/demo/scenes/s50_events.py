@@ -61,7 +61,7 @@ async def play(t, gc) -> None:
     t.note(summary[0] if summary else "(no summary)")
 
     t.note("A community goal: earn 40 GEMS together this week; everyone who helps gets 15.")
-    await t.slash("admin", "goal create", target=40, metric="gems_earned", deadline="7d",
+    await t.slash("admin", "goal-admin create", target=40, metric="gems_earned", deadline="7d",
                   reward=15, title="Chatty week")
     await gc.advance(minutes=1)
     for name, text in (("dave", "What a quiz, I learned a lot about spinels"),
@@ -70,6 +70,6 @@ async def play(t, gc) -> None:
     await gc.advance(minutes=2)
     view = await t.slash("carol", "goal view", goal=1)
     t.check("goal.png" in view.files, "the goal shows a progress bar image")
-    await gc.sb.slash(gc["admin"], "season add", {"name": "winter-festival"})
+    await gc.sb.slash(gc["admin"], "season-admin add", {"name": "winter-festival"})
     listed = await t.slash("bob", "season list")
     t.check("Winter Festival" in listed.text, "seasons: the shipped winter festival is enabled")
