@@ -13,11 +13,13 @@ from decimal import Decimal
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import emoji
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from economy.clock import Clock
 from economy.errors import InvalidInput, NotFound
 from economy.repos.settings_repo import SettingsRepo
+from economy.text import strip_invisible
 
 MAX_AMOUNT = 1_000_000_000_000  # one trillion: far above any sane move, far below int64
 
@@ -322,6 +324,8 @@ def parse_value(key: str, raw: str) -> Any:
             value = []
         else:
             value = [_parse_id(key, part) for part in re.split(r"[\s,]+", text) if part]
+    if key in ("currency_emoji", "currency_name"):
+        _check_public_text(key, text)
     try:
         current = GuildSettings()
         setattr(current, key, value)
@@ -329,6 +333,25 @@ def parse_value(key: str, raw: str) -> Any:
     except ValidationError as exc:
         reason = exc.errors()[0]["msg"].removeprefix("Value error, ")
         raise InvalidInput(f"`{text[:100]}` is not a valid value for `{key}`: {reason}.") from None
+
+
+_CUSTOM_EMOJI = re.compile(r"<a?:[A-Za-z0-9_]{2,32}:\d{15,21}>")
+# Shown publicly beside every amount: no pings, markdown, links or line breaks.
+_CURRENCY_NAME = re.compile(r"[^\n\r@<>*_~`|\\#\[\]():/]+")
+
+
+def _check_public_text(key: str, text: str) -> None:
+    """Settings shown publicly (beside every amount) must be what they claim to be."""
+    if key == "currency_emoji" and not (_CUSTOM_EMOJI.fullmatch(text) or emoji.is_emoji(text)):
+        raise InvalidInput(
+            f"`{text[:100]}` is not a valid value for `currency_emoji`: it must be one emoji, "
+            "e.g. 💎, or one of this server's emojis (type it as :name: so Discord sends "
+            "<:name:id>).")
+    if key == "currency_name" and (
+            strip_invisible(text) != text or not _CURRENCY_NAME.fullmatch(text)):
+        raise InvalidInput(
+            f"`{text[:100]}` is not a valid value for `currency_name`: use letters, digits, "
+            "spaces and simple punctuation (no @, markdown, links or invisible characters).")
 
 
 def _parse_id(key: str, text: str) -> int:

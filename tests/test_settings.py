@@ -41,6 +41,12 @@ def test_process_settings_report_every_problem(monkeypatch):
         ("activity_excluded_channels", "none", []),
         ("timezone", "Europe/Berlin", "Europe/Berlin"),
         ("currency_name", "Shards", "Shards"),
+        ("currency_name", "Gold Coins", "Gold Coins"),
+        ("currency_emoji", "🔷", "🔷"),
+        ("currency_emoji", "👨‍👩‍👧", "👨‍👩‍👧"),  # a ZWJ sequence is one emoji
+        ("currency_emoji", "🇩🇪", "🇩🇪"),
+        ("currency_emoji", "<:gem:123456789012345678>", "<:gem:123456789012345678>"),
+        ("currency_emoji", "<a:spin:123456789012345678>", "<a:spin:123456789012345678>"),
     ],
 )
 def test_parse_value_accepts(key, raw, expected):
@@ -53,6 +59,10 @@ def test_parse_value_accepts(key, raw, expected):
         ("daily_amount", "lots"), ("daily_amount", "0"), ("daily_amount", "1.5"),
         ("daily_reset_hour", "24"), ("timezone", "Mars/Olympus"), ("admin_role_id", "@admins"),
         ("currency_name", "@everyone"), ("currency_name", "x" * 30),
+        ("currency_name", "**GEMS**"), ("currency_name", "Ge\u200bms"), ("currency_name", "<@1>"),
+        ("currency_name", "gems.example/x"), ("currency_emoji", "x"), ("currency_emoji", "💎💎"),
+        ("currency_emoji", "@everyone"), ("currency_emoji", "<@&123456789012345678>"),
+        ("currency_emoji", "[💎](https://evil.example)"), ("currency_emoji", "💎\u200b"),
     ],
 )
 def test_parse_value_rejects(key, raw):

@@ -139,6 +139,10 @@ async def test_currency_name_and_emoji_are_used_in_replies(gc):
     await gc.slash("admin", "settings set", key="currency_emoji", value="🔷")
     r = await gc.slash("alice", "gems daily")
     assert "🔷 100 Shards" in r.content
+    before = await db_state(gc)
+    refused = await gc.slash("admin", "settings set", key="currency_emoji", value="[x](https://a.b)")
+    assert refused.ephemeral and "must be one emoji" in refused.content
+    assert await db_state(gc) == before
 
 
 async def test_unexpected_errors_get_an_apology_with_an_id(gc, monkeypatch, caplog):
