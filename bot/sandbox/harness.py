@@ -375,6 +375,7 @@ class DiscordSandbox:
         *,
         owner: User | None = None,
         bot_permissions: int = DEFAULT_BOT_PERMISSIONS,
+        everyone_permissions: int | None = None,
     ) -> Guild:
         """A guild with @everyone, #general, an owner and the bot (managed role at position 1).
 
@@ -382,7 +383,13 @@ class DiscordSandbox:
         """
         owner = owner or self.create_user(f"{name.lower().replace(' ', '-')}-owner")
         guild = self.world.create_guild(name, owner=owner, bot_permissions=bot_permissions)
-        self.world.emit("GUILD_CREATE", guild.payload(self.bot_user.id), guild.id)
+        if everyone_permissions is not None:
+            guild.everyone.permissions = everyone_permissions
+        # A join carries no `unavailable` key (Discord sends `unavailable: false` only for guilds
+        # of the session that become available): discord.py tells on_guild_join by that.
+        payload = guild.payload(self.bot_user.id)
+        payload.pop("unavailable", None)
+        self.world.emit("GUILD_CREATE", payload, guild.id)
         return guild
 
     def create_role(

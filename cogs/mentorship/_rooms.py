@@ -15,6 +15,7 @@ from cogs._shared.notify import resolve_channel, send_dm
 from cogs.mentorship._render import card_embed, proposal_embed, queue_text
 from cogs.mentorship._views import approval_view, proposal_view
 from economy.mentorship_models import MENTOR_LEVELS, Pairing, ResponseResult
+from economy.text import strip_invisible
 
 log = logging.getLogger(__name__)
 
@@ -231,4 +232,4 @@ def _first_text_channel(guild: discord.Guild) -> discord.TextChannel | None:
 
 
 def _name(member: discord.Member | None) -> str:
-    return member.display_name[:30] if member else "member"
+    return strip_invisible(member.display_name)[:30] if member else "member"
