@@ -1,0 +1,32 @@
+"""The bot joins a new server: the admins' welcome, /setup, and /help."""
+
+ORDER = 5
+TITLE = "A new server: the welcome, /setup and /help"
+
+
+async def play(t, gc) -> None:
+    """First run: the welcome post, the two-step /setup, and what /help shows whom."""
+    guild = gc.sb.create_guild("Gem Collectors (new)")
+    await gc.sb.settle()
+    posts = [m for c in guild.text_channels() for m in gc.sb.channel_messages(c)]
+    t.check(len(posts) == 1 and "/setup" in posts[0].text, "the bot welcomes a new server once")
+    if posts:
+        t.note("the bot joined another server and posted its welcome:")
+        t.message(posts[0])
+    r = await t.slash("admin", "setup")
+    t.out.write(f"{'admin':>8} ▸ picks the moderator role\n")
+    r = await gc.sb.select(gc["admin"], r, "setup:role:moderator_role_id", [gc.mod_role])
+    t.answer(r)
+    r = await t.click("admin", r, "Currency & earning…")
+    t.out.write(f"{'admin':>8} ▸ fills in: Gems · 💎 · daily 100 · 5 per message\n")
+    r = await gc.sb.submit_modal(gc["admin"], r, {
+        "Currency name": "GEMS", "Emoji (one, e.g. 💎 or :yourgem:)": "💎",
+        "Daily claim amount": "100", "GEMS per chat message (0 = off)": "5"})
+    t.answer(r)
+    r = await t.click("admin", r, "Next: channels ▶")
+    r = await t.click("admin", r, "Done")
+    member = await t.slash("bob", "help")
+    t.check("/gems-admin" not in member.text, "members don't see admin commands in /help")
+    detail = await gc.sb.slash(gc["bob"], "help", {"command": "gems give"})
+    t.out.write(f"{'bob':>8} ▸ /help command:gems give\n")
+    t.answer(detail)
