@@ -14,6 +14,7 @@ import asyncio
 import io
 import threading
 from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -36,6 +37,10 @@ FORMATS = ("JPEG", "PNG", "WEBP", "GIF")
 #: Decodes at once in this process (each may need ~100 MB): ten members uploading ten images
 #: each wait their turn instead of exhausting memory.
 _DECODES = threading.BoundedSemaphore(2)
+#: The threads that decode. Only these two ever hold image buffers, so the C allocator keeps two
+#: arenas' worth of freed memory instead of one per thread of the default pool
+#: (bench/images_bench.py measures both).
+_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="image-decode")
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,11 @@ def process_image(data: bytes, limits: ImageLimits = ImageLimits()) -> Processed
         return _process(data, limits)
 
 
+async def process_image_off_loop(data: bytes, limits: ImageLimits = ImageLimits()) -> ProcessedImage:
+    """`process_image` on the two decode threads (never blocks the event loop)."""
+    return await asyncio.get_running_loop().run_in_executor(_POOL, process_image, data, limits)
+
+
 def _process(data: bytes, limits: ImageLimits) -> ProcessedImage:
     try:
         with Image.open(io.BytesIO(data), formats=FORMATS) as probe:
@@ -95,7 +105,7 @@ def _process(data: bytes, limits: ImageLimits) -> ProcessedImage:
             probe.verify()  # structural check of the whole file
         with Image.open(io.BytesIO(data), formats=FORMATS) as image:
             # JPEG can decode at a reduced scale straight away (far less memory for big photos).
-            image.draft("RGB", (limits.full_side * 2, limits.full_side * 2))
+            image.draft("RGB", (limits.full_side, limits.full_side))
             image.load()
             image = ImageOps.exif_transpose(image)  # keep the orientation, then drop EXIF
             image = _flatten(image)
@@ -126,7 +136,7 @@ async def prepare_images(
     out = []
     for url in urls:
         data = await fetch(url, limits.max_bytes)
-        out.append(await asyncio.to_thread(process_image, data, limits))
+        out.append(await process_image_off_loop(data, limits))
     return out
 
 

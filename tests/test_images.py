@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import struct
 import zlib
@@ -146,3 +147,44 @@ def test_jpeg_comment_and_icc_profile_do_not_survive():
         with Image.open(io.BytesIO(stored)) as again:
             assert "comment" not in again.info and "icc_profile" not in again.info
             assert "exif" not in again.info
+
+
+def test_a_camera_photo_is_decoded_at_a_reduced_scale(monkeypatch):
+    """A 6000x4000 JPEG decodes at 3000x2000 (draft), not full size: a quarter of the memory."""
+    from PIL import JpegImagePlugin as JpegImageFile
+
+    decoded: list[tuple[int, int]] = []
+    original = JpegImageFile.JpegImageFile.load
+
+    def recording_load(self):
+        decoded.append(self.size)
+        return original(self)
+
+    monkeypatch.setattr(JpegImageFile.JpegImageFile, "load", recording_load)
+    buf = io.BytesIO()
+    Image.new("RGB", (6000, 4000), (10, 120, 200)).save(buf, "JPEG", quality=80)
+    result = process_image(buf.getvalue())
+    assert decoded[-1] == (3000, 2000)
+    assert max(result.width, result.height) == 1600
+
+
+async def test_decodes_run_on_two_threads_at_most():
+    import threading
+
+    from economy import images
+
+    seen: set[str] = set()
+    original = images._process
+
+    def recording(data, limits):
+        seen.add(threading.current_thread().name)
+        return original(data, limits)
+
+    images._process = recording
+    try:
+        buf = io.BytesIO()
+        Image.new("RGB", (64, 64), (1, 2, 3)).save(buf, "PNG")
+        await asyncio.gather(*(images.process_image_off_loop(buf.getvalue()) for _ in range(12)))
+    finally:
+        images._process = original
+    assert 1 <= len(seen) <= 2 and all(name.startswith("image-decode") for name in seen)
