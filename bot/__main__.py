@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
         for line in exc.problems:
             print(f"  {line}", file=sys.stderr)
         return 2
-    setup_logging(settings.log_level)
+    setup_logging(settings.log_level, settings.log_format)
     try:
         return asyncio.run(_dispatch(args.command, settings))
     except KeyboardInterrupt:

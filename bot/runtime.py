@@ -25,9 +25,13 @@ class StartupError(Exception):
     """The bot cannot start; the message says what to do."""
 
 
-def setup_logging(level: str) -> None:
-    """Readable logs on stderr (discord.py's formatter, our level)."""
+def setup_logging(level: str, fmt: str = "text") -> None:
+    """Readable logs on stderr (discord.py's formatter, our level); `fmt="json"`: JSON lines."""
     discord.utils.setup_logging(level=getattr(logging, level), root=True)
+    if fmt == "json":
+        from bot.log_format import use_json_logs
+
+        use_json_logs(getattr(logging, level))
     quiet_scheduler(getattr(logging, level))
 
 
