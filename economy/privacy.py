@@ -55,7 +55,6 @@ class DeletionPreview:
 
     balance: int
     listings_to_withdraw: tuple[int, ...]
-    documents: int
     blockers: tuple[str, ...] = ()
 
 
@@ -116,11 +115,10 @@ class PrivacyService:
                 blockers.append(f"a live mentorship (as {role}): end it first")
         listings = await self._listings.by_seller(guild_id, user_id, ("pending", "active"),
                                                   limit=1000)
-        found = await self._mentions(guild_id, user_id)
         return DeletionPreview(
             balance=int(account.get("balance", 0)),
             listings_to_withdraw=tuple(int(doc["listing_id"]) for doc in listings),
-            documents=sum(len(docs) for docs in found.values()), blockers=tuple(blockers))
+            blockers=tuple(blockers))
 
     async def delete(self, guild_id: int, user_id: int, *, attempts: int = 3) -> DeletionResult:
         """Anonymise the member (see the module docstring). Raises NotPermitted while something
