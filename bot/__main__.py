@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description="GEMS Discord bot")
     parser.add_argument(
         "command", nargs="?", default="run",
-        choices=["run", "demo", "migrate", "audit", "sync-commands", *TOOLS],
+        choices=["run", "demo", "migrate", "audit", "sync-commands", "doctor", *TOOLS],
         help="run the bot (default), play the offline demo, apply migrations, "
              "check the ledger, sync slash commands, check the installation (doctor), "
              "export/import the data, or back up the embedded store",
@@ -32,7 +32,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--guild", type=int, help="export: only this guild's documents")
     parser.add_argument("--out", help="export: write to this file instead of stdout; "
                                       "backup: the directory for the copy")
+    parser.add_argument("--connect", action="store_true",
+                        help="doctor: also log in to Discord and check channels and roles")
     args = parser.parse_args(argv)
+    if args.command == "doctor":  # reports bad settings as findings, one line each
+        from bot.doctor import run_doctor
+
+        return asyncio.run(run_doctor(connect=args.connect))
     try:
         settings = load_settings()
     except SettingsError as exc:

@@ -79,7 +79,8 @@ class EmbeddedServer:
 
     def start(self) -> None:
         """Start the server process (returns at once; use `wait_ready`)."""
-        self.run_dir.mkdir(parents=True, exist_ok=True)
+        # A new data directory is private: it holds every member's data.
+        self.run_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._clear_stale_pid_file()
         cmd = [
             sys.executable, "-m", "nx_27017.nx_27017", "--data-dir", self.data_dir,

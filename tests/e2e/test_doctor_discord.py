@@ -1,0 +1,31 @@
+"""`./gems doctor --connect`'s Discord checks, against the sandbox."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.doctor import FAIL, OK, Report, check_discord
+from bot.sandbox.state import Overwrite
+
+pytestmark = pytest.mark.timeout(60)
+
+
+async def test_discord_check_names_missing_permissions_and_roles(gc):
+    report = Report()
+    await check_discord(gc.bot, report)
+    assert report.lines == [(OK, f"discord {gc.guild.name} ({gc.guild.id})",
+                             "configured channels and roles usable")]
+
+    locked = gc.sb.create_channel(gc.guild, "locked", overwrites=[
+        Overwrite(gc.sb.bot_user.id, 1, deny=1 << 11)])  # the bot may not send there
+    await gc.sb.settle()
+    admin = gc["admin"].id
+    await gc.services.settings.set(gc.guild.id, admin, "announcements_channel_id", str(locked.id))
+    await gc.services.settings.set(gc.guild.id, admin, "moderator_role_id", str(gc.mod_role.id))
+    await gc.services.settings.set(gc.guild.id, admin, "admin_role_id", "42")  # a deleted role
+    report = Report()
+    await check_discord(gc.bot, report)
+    (status, _, detail), = report.lines
+    assert status == FAIL
+    assert "announcements_channel_id #locked: missing send_messages" in detail
+    assert "admin_role_id: role 42 not found" in detail and "moderator_role_id" not in detail

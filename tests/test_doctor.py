@@ -1,0 +1,59 @@
+"""`./gems doctor` as a user runs it (subprocess), and its Discord checks through the sandbox."""
+
+from __future__ import annotations
+
+import base64
+import os
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.timeout(120)
+
+TOKEN = (base64.urlsafe_b64encode(b"123456789012345678").decode().rstrip("=")
+         + ".GaBcDe." + "x" * 38)
+
+
+def _doctor(tmp_path, **env) -> tuple[int, list[str]]:
+    full_env = {**os.environ, "DATA_DIR": str(tmp_path / "data"), "DISCORD_TOKEN": TOKEN, **env}
+    result = subprocess.run([sys.executable, "-m", "bot", "doctor"], cwd=tmp_path, env=full_env,
+                            capture_output=True, text=True, timeout=90)
+    return result.returncode, result.stdout.splitlines()
+
+
+def _line(lines: list[str], name: str) -> str:
+    found = [line for line in lines if line.split("] ", 1)[-1].startswith(name + ":")]
+    assert len(found) == 1, lines
+    return found[0]
+
+
+def test_doctor_one_line_per_check_and_exit_codes(tmp_path):
+    code, lines = _doctor(tmp_path)
+    assert code == 1
+    assert _line(lines, "config").startswith("[ ok ]")
+    assert "application 123456789012345678" in _line(lines, "token")
+    assert _line(lines, "store").startswith("[ ok ]")
+    assert _line(lines, "migrations").startswith("[FAIL]") and "./gems migrate" in lines[-1]
+
+    migrate = subprocess.run([sys.executable, "-m", "bot", "migrate"], cwd=tmp_path,
+                             env={**os.environ, "DATA_DIR": str(tmp_path / "data")},
+                             capture_output=True, timeout=90)
+    assert migrate.returncode == 0
+    code, lines = _doctor(tmp_path)
+    assert code == 0, lines
+    assert _line(lines, "data dir").startswith("[ ok ]")  # a new data dir is created private
+    assert "up to date" in _line(lines, "migrations")
+
+    (tmp_path / "data").chmod(0o777)
+    code, lines = _doctor(tmp_path, DISCORD_TOKEN="not-a-token")
+    assert code == 1
+    assert _line(lines, "token").startswith("[FAIL]")
+    assert _line(lines, "data dir").startswith("[FAIL]") and "chmod 700" in _line(lines, "data dir")
+
+
+def test_doctor_reports_bad_settings_as_findings(tmp_path):
+    code, lines = _doctor(tmp_path, WEB_PORT="70000", MONGODB_URI="http://nope")
+    assert code == 1
+    config = [line for line in lines if line.startswith("[FAIL] config:")]
+    assert len(config) == 2 and any("WEB_PORT" in c for c in config)
