@@ -160,8 +160,8 @@ class PrivacyService:
         token = _token(user_id)
         found: dict[str, list[dict]] = {}
         for name in await self._repo.collections():
-            docs = await self._repo.guild_documents(name, guild_id)
-            found[name] = [doc for doc in docs if _mentions(doc, user_id, token)]
+            found[name] = [doc async for doc in self._repo.guild_documents(name, guild_id)
+                           if _mentions(doc, user_id, token)]
         return found
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
 import subprocess
 import sys
@@ -57,3 +58,14 @@ def test_doctor_reports_bad_settings_as_findings(tmp_path):
     assert code == 1
     config = [line for line in lines if line.startswith("[FAIL] config:")]
     assert len(config) == 2 and any("WEB_PORT" in c for c in config)
+
+
+def test_json_log_format_writes_one_object_per_line(tmp_path):
+    env = {**os.environ, "DATA_DIR": str(tmp_path / "data"), "LOG_FORMAT": "json",
+           "DISCORD_TOKEN": ""}
+    result = subprocess.run([sys.executable, "-m", "bot", "migrate"], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=90)
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stderr.splitlines() if line.strip()]
+    assert records and all({"time", "level", "logger", "message"} <= set(r) for r in records)
+    assert any("starting embedded store" in r["message"] for r in records)

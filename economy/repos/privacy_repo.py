@@ -9,7 +9,7 @@ request, so no index is worth its upkeep.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,9 +44,11 @@ class PrivacyRepo:
         names = await self.db.raw.list_collection_names()
         return sorted(n for n in names if not n.startswith("system.") and n not in SKIPPED)
 
-    async def guild_documents(self, collection: str, guild_id: int) -> list[Doc]:
-        """Every document of a guild in `collection` (a scan, see the module docstring)."""
-        return await self.db[collection].find({"guild_id": guild_id}).to_list()
+    async def guild_documents(self, collection: str, guild_id: int) -> AsyncIterator[Doc]:
+        """Every document of a guild in `collection`, streamed (a scan, see the module
+        docstring)."""
+        async for doc in self.db[collection].find({"guild_id": guild_id}, batch_size=1000):
+            yield doc
 
     async def next_tombstone(self, guild_id: int) -> int:
         """A new per-guild tombstone number (1, 2, ...)."""

@@ -139,3 +139,16 @@ async def test_every_log_line_of_a_command_carries_its_ids(gc, monkeypatch):
     assert inside["guild_id"] == gc.guild.id and inside["user_id"] == gc["alice"].id
     assert inside["interaction_id"] == result.record.id
     assert "guild_id" not in outside and "interaction_id" not in outside
+
+
+async def test_unexpected_errors_count_as_error_outcomes(gc, monkeypatch):
+    async def broken(guild_id, user_id):
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(gc.services.ledger, "account", broken)
+    result = await gc.slash("alice", "gems balance")
+    assert "something went wrong" in result.text
+    samples = await _samples(gc)
+    assert samples[("gems_commands_total",
+                    (("command", "gems balance"), ("outcome", "error")))] == 1
+    assert ("gems_commands_total", (("command", "gems balance"), ("outcome", "ok"))) not in samples
