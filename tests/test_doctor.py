@@ -10,6 +10,9 @@ import sys
 
 import pytest
 
+from bot.doctor import FAIL, OK, WARN, Report, check_data_dir, check_token
+from bot.settings import Settings
+
 pytestmark = pytest.mark.timeout(120)
 
 TOKEN = (base64.urlsafe_b64encode(b"123456789012345678").decode().rstrip("=")
@@ -37,20 +40,44 @@ def test_doctor_one_line_per_check_and_exit_codes(tmp_path):
     assert _line(lines, "store").startswith("[ ok ]")
     assert _line(lines, "migrations").startswith("[FAIL]") and "./gems migrate" in lines[-1]
 
+    # Migrate, logging JSON lines (LOG_FORMAT=json): one object per line.
     migrate = subprocess.run([sys.executable, "-m", "bot", "migrate"], cwd=tmp_path,
-                             env={**os.environ, "DATA_DIR": str(tmp_path / "data")},
-                             capture_output=True, timeout=90)
-    assert migrate.returncode == 0
+                             env={**os.environ, "DATA_DIR": str(tmp_path / "data"),
+                                  "LOG_FORMAT": "json", "DISCORD_TOKEN": ""},
+                             capture_output=True, text=True, timeout=90)
+    assert migrate.returncode == 0, migrate.stderr
+    records = [json.loads(line) for line in migrate.stderr.splitlines() if line.strip()]
+    assert records and all({"time", "level", "logger", "message"} <= set(r) for r in records)
+    assert any("starting embedded store" in r["message"] for r in records)
     code, lines = _doctor(tmp_path)
     assert code == 0, lines
     assert _line(lines, "data dir").startswith("[ ok ]")  # a new data dir is created private
     assert "up to date" in _line(lines, "migrations")
 
-    (tmp_path / "data").chmod(0o777)
-    code, lines = _doctor(tmp_path, DISCORD_TOKEN="not-a-token")
-    assert code == 1
-    assert _line(lines, "token").startswith("[FAIL]")
-    assert _line(lines, "data dir").startswith("[FAIL]") and "chmod 700" in _line(lines, "data dir")
+
+
+def test_token_shape_and_data_dir_permissions(tmp_path):
+    def run(check, **values) -> tuple[str, str]:
+        report = Report()
+        check(Settings(_env_file=None, data_dir=tmp_path, **values), report)
+        (status, _, detail), = report.lines
+        return status, detail
+
+    assert run(check_token, discord_token=TOKEN)[0] == OK
+    for bad in ("not-a-token", "abc.def.ghi", "!!!!!!!!!!!!!!!!!!!!.GaBcDe." + "x" * 38):
+        assert run(check_token, discord_token=bad)[0] == FAIL, bad
+    assert run(check_token)[0] == WARN  # no token: the demo
+    tmp_path.chmod(0o700)
+    (tmp_path / "gems.db").write_bytes(b"")
+    (tmp_path / "gems.db").chmod(0o600)
+    assert run(check_data_dir)[0] == OK
+    tmp_path.chmod(0o755)
+    (tmp_path / "gems.db").chmod(0o644)
+    assert run(check_data_dir)[0] == WARN  # other users can read members' data
+    tmp_path.chmod(0o777)
+    status, detail = run(check_data_dir)
+    assert status == FAIL and "chmod 700" in detail
+    tmp_path.chmod(0o700)
 
 
 def test_doctor_reports_bad_settings_as_findings(tmp_path):
@@ -59,13 +86,3 @@ def test_doctor_reports_bad_settings_as_findings(tmp_path):
     config = [line for line in lines if line.startswith("[FAIL] config:")]
     assert len(config) == 2 and any("WEB_PORT" in c for c in config)
 
-
-def test_json_log_format_writes_one_object_per_line(tmp_path):
-    env = {**os.environ, "DATA_DIR": str(tmp_path / "data"), "LOG_FORMAT": "json",
-           "DISCORD_TOKEN": ""}
-    result = subprocess.run([sys.executable, "-m", "bot", "migrate"], cwd=tmp_path, env=env,
-                            capture_output=True, text=True, timeout=90)
-    assert result.returncode == 0, result.stderr
-    records = [json.loads(line) for line in result.stderr.splitlines() if line.strip()]
-    assert records and all({"time", "level", "logger", "message"} <= set(r) for r in records)
-    assert any("starting embedded store" in r["message"] for r in records)
