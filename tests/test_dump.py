@@ -33,6 +33,7 @@ async def _populate(services, clock) -> None:
         await ledger.grant(guild, 1, 10, 1_000, reason="seed", key=f"seed:{guild}")
         await ledger.transfer(guild, 10, 11, 250, key=f"t:{guild}", note="thanks")
         await services.settings.set(guild, 1, "currency_name", "Shards")
+        await services.escrow.offer(guild, 10, 11, 5, "A pebble")  # a per-guild counter
     await ledger.hold(GUILD, 10, 100, key="hold:1", ref="trade:1")
     clock.advance(days=1)
     await services.db.write(lambda: services.db["probe_types"].insert_one({
@@ -109,7 +110,9 @@ async def test_guild_export_holds_only_that_guild(store, services, clock, empty_
     await _populate(services, clock)
     lines = await _dump(store.db, OTHER)
     docs = [decode(line) for line in lines[1:-1]]
-    assert docs and all(d["d"]["guild_id"] == OTHER for d in docs)
+    assert docs and all(d["d"].get("guild_id") == OTHER or d["d"]["_id"].startswith(f"{OTHER}:")
+                        for d in docs)
+    assert {"c": "counters", "d": {"_id": f"{OTHER}:trades", "seq": 1}} in docs
     result = await DumpService(DumpRepo(empty_db), clock).import_lines(lambda: lines)
     assert result.audit.ok and result.audit.guilds == 1
     assert await build_services(empty_db, clock).ledger.balance(OTHER, 11) == 250

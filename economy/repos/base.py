@@ -141,6 +141,12 @@ class Database:
 # Writing datetimes: nx-27017 stores a top-level (or dotted) datetime written by `$set` as a
 # string; inserts, replacements and datetimes inside a `$set` subdocument keep their type. So
 # dates that change after insert live in a subdocument written as a whole.
+def guild_match(guild_id: int) -> Doc:
+    """Every document of one guild: its `guild_id`, or a string `_id` that starts with
+    `<guild_id>:` (the per-guild counters and keyed documents carry no guild_id field)."""
+    return {"$or": [{"guild_id": guild_id}, {"_id": {"$regex": f"^{guild_id}:"}}]}
+
+
 async def find_docs(
     collection: AsyncCollection, match: Doc, *, sort: Doc | None = None, skip: int = 0,
     limit: int = 0, session: AsyncClientSession | None = None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-from economy.repos.base import Database, Doc
+from economy.repos.base import Database, Doc, guild_match
 
 #: Collections that are bookkeeping, not data: the migration record is carried in the header.
 SKIPPED = ("_migrations",)
@@ -34,7 +34,7 @@ class DumpRepo:
 
         A whole-collection scan on purpose: an export reads everything once.
         """
-        match = {} if guild_id is None else {"guild_id": guild_id}
+        match = {} if guild_id is None else guild_match(guild_id)
         cursor = self.db[collection].find(match, session=session).sort("_id", 1)
         async for doc in cursor:
             yield doc

@@ -15,7 +15,7 @@ from typing import Any
 
 from pymongo import ReturnDocument
 
-from economy.repos.base import Database, Doc
+from economy.repos.base import Database, Doc, guild_match
 
 SKIPPED = ("_migrations", "privacy_deletions", "counters")
 
@@ -47,7 +47,7 @@ class PrivacyRepo:
     async def guild_documents(self, collection: str, guild_id: int) -> AsyncIterator[Doc]:
         """Every document of a guild in `collection`, streamed (a scan, see the module
         docstring)."""
-        async for doc in self.db[collection].find({"guild_id": guild_id}, batch_size=1000):
+        async for doc in self.db[collection].find(guild_match(guild_id), batch_size=1000):
             yield doc
 
     async def next_tombstone(self, guild_id: int) -> int:
