@@ -3,7 +3,7 @@
 Offline checks: settings, the token's shape, the store (reachable, replica set, transactions),
 pending migrations, the data directory's permissions. `--connect` also logs in to Discord and
 checks, in every server the bot is in, that each configured channel and role exists and that
-the bot holds the permissions GEMS needs there.
+the bot holds the permissions GEMS needs there, and that it can give the NFT rules' roles.
 """
 
 from __future__ import annotations
@@ -188,6 +188,13 @@ async def check_discord(bot: GemsBot, report: Report) -> None:
                 problems.append(f"{key}: role {value} not found")
         if not me.guild_permissions.manage_roles:
             problems.append("no Manage Roles permission (event, NFT and perk roles)")
+        for rule in await bot.services.nft.rules(guild.id):
+            role = guild.get_role(rule.role_id)
+            if role is None:
+                problems.append(f"NFT rule {rule.rule_id}: role {rule.role_id} not found")
+            elif role >= me.top_role:
+                problems.append(f"NFT rule {rule.rule_id}: role @{role.name} is not below the "
+                                "bot's highest role, so the bot can't give it")
         if problems:
             report.add(FAIL, where, "; ".join(problems))
         else:

@@ -23,9 +23,15 @@ async def test_discord_check_names_missing_permissions_and_roles(gc):
     await gc.services.settings.set(gc.guild.id, admin, "announcements_channel_id", str(locked.id))
     await gc.services.settings.set(gc.guild.id, admin, "moderator_role_id", str(gc.mod_role.id))
     await gc.services.settings.set(gc.guild.id, admin, "admin_role_id", "42")  # a deleted role
+    whale = gc.sb.create_role(gc.guild, "Whale", above_bot=True)
+    await gc.sb.settle()
+    await gc.services.db["nft_rules"].insert_one({
+        "guild_id": gc.guild.id, "rule_id": 1, "role_id": whale.id, "chain_id": 1,
+        "contract": "0x" + "11" * 20, "standard": "erc721", "ranges": [], "min_count": 1})
     report = Report()
     await check_discord(gc.bot, report)
     (status, _, detail), = report.lines
     assert status == FAIL
     assert "announcements_channel_id #locked: missing send_messages" in detail
     assert "admin_role_id: role 42 not found" in detail and "moderator_role_id" not in detail
+    assert "NFT rule 1: role @Whale is not below the bot's highest role" in detail
