@@ -14,7 +14,7 @@ import binascii
 import os
 import re
 import stat
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -201,11 +201,16 @@ async def check_discord(bot: GemsBot, report: Report) -> None:
             report.add(OK, where, "configured channels and roles usable")
 
 
-async def _connect_and_check(settings: Settings, report: Report) -> None:
+async def connect_and_check(settings: Settings, report: Report,
+                            connect: Callable[[Any], Awaitable[object]] | None = None) -> None:
+    """Log in with the configured store and token, run `check_discord`, log out.
+
+    `connect(bot)` replaces the real login (tests connect the bot to the sandbox).
+    """
     from bot.app import GemsBot
     from economy.services import build_services
 
-    if settings.discord_token is None:
+    if settings.discord_token is None and connect is None:
         report.add(FAIL, "discord", "--connect needs DISCORD_TOKEN")
         return
     async with await open_store(mongodb_uri=settings.mongodb_uri,
@@ -214,13 +219,19 @@ async def _connect_and_check(settings: Settings, report: Report) -> None:
         services = build_services(store.db, SystemClock())
         async with GemsBot(services=services, settings=settings, run_jobs=False,
                            run_web=False) as bot:
-            runner = asyncio.create_task(bot.start(settings.discord_token.get_secret_value()))
+            runner = None
+            if connect is None:
+                token = settings.discord_token.get_secret_value()  # type: ignore[union-attr]
+                runner = asyncio.create_task(bot.start(token))
             try:
+                if connect is not None:
+                    await connect(bot)
                 await asyncio.wait_for(bot.wait_until_ready(), 60)
                 await check_discord(bot, report)
             finally:
                 await bot.close()
-                await asyncio.gather(runner, return_exceptions=True)
+                if runner is not None:
+                    await asyncio.gather(runner, return_exceptions=True)
 
 
 async def run_doctor(connect: bool = False, echo: Callable[[str], None] = print) -> int:
@@ -238,7 +249,7 @@ async def run_doctor(connect: bool = False, echo: Callable[[str], None] = print)
     await check_store(settings, report)
     if connect:
         try:
-            await _connect_and_check(settings, report)
+            await connect_and_check(settings, report)
         except Exception as error:  # a login failure is a finding, not a crash
             report.add(FAIL, "discord", f"{type(error).__name__}: {error}")
     return 1 if report.failed else 0

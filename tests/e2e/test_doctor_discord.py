@@ -35,3 +35,19 @@ async def test_discord_check_names_missing_permissions_and_roles(gc):
     assert "announcements_channel_id #locked: missing send_messages" in detail
     assert "admin_role_id: role 42 not found" in detail and "moderator_role_id" not in detail
     assert "NFT rule 1: role @Whale is not below the bot's highest role" in detail
+
+
+async def test_connect_and_check_logs_in_checks_and_logs_out(tmp_path):
+    from bot.doctor import connect_and_check
+    from bot.sandbox.harness import DiscordSandbox
+    from bot.settings import Settings
+
+    settings = Settings(_env_file=None, data_dir=tmp_path / "data", auto_migrate=True)
+    async with DiscordSandbox() as sb:
+        guild = sb.create_guild("Doctor's Office", bot_permissions=1 << 10)  # view channels only
+        report = Report()
+        await connect_and_check(settings, report, connect=sb.connect)
+        assert sb.client is not None and sb.client.is_closed()
+    (status, where, detail), = report.lines
+    assert status == FAIL and where == f"discord Doctor's Office ({guild.id})"
+    assert "no Manage Roles permission" in detail
