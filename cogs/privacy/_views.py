@@ -40,11 +40,12 @@ class ConfirmDeleteButton(SafeButton, template=r"gems:privacy:delete:(?P<user>[0
     async def run(self, interaction: discord.Interaction) -> None:
         if interaction.user.id != self.user_id:
             raise NotPermitted("This button belongs to someone else's request.")
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        await interaction.response.defer()  # a big server's scan can take a few seconds
         result = await services_of(interaction).privacy.delete(guild_id_of(interaction),
                                                               self.user_id)
-        await interaction.followup.send(deleted_text(result), ephemeral=True,
-                                        allowed_mentions=NO_PINGS)
+        # The confirmation replaces the question, so the button can't be pressed again.
+        await interaction.edit_original_response(content=deleted_text(result), view=None,
+                                                 allowed_mentions=NO_PINGS)
 
 
 def confirm_view(user_id: int) -> discord.ui.View:
