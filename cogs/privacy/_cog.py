@@ -49,6 +49,7 @@ class PrivacyCog(commands.Cog):
         data = await services.privacy.export(guild_id, interaction.user.id)
         documents = sum(export_summary(data).values())
         server = safe_text(interaction.guild.name if interaction.guild else "this server", limit=100)
+        # Sent even with `/gems dms off`: the member asked for this very message.
         try:
             await interaction.user.send(
                 f"Your GEMS data in **{server}** ({documents:,} records, JSON).",
