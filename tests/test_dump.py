@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import gzip
 import os
@@ -13,7 +14,10 @@ import pytest
 from bson import Binary, Int64, ObjectId, json_util
 from bson.json_util import CANONICAL_JSON_OPTIONS
 
+from bot.backup import backup_embedded
+from bot.settings import Settings
 from bot.store import open_store
+from bot.tools import run_tool
 from economy.audit import audit
 from economy.clock import ManualClock
 from economy.dump import DumpService, decode, encode
@@ -145,14 +149,13 @@ async def test_cli_export_import_and_live_backup(tmp_path):
                 await asyncio.sleep(0.01)  # steady traffic, leaving CPU to the backup process
 
         writer = asyncio.create_task(traffic())
-        backup = await asyncio.to_thread(_cli, ["backup", "--out", str(tmp_path / "snap")],
-                                         tmp_path)
+        settings = Settings(_env_file=None, data_dir=tmp_path / "data")
+        copy = await asyncio.to_thread(backup_embedded, settings, tmp_path / "snap")
         await services.ledger.transfer(GUILD, 10, 11, 1, key="after-backup")
         stop.set()
         await writer
-        assert backup.returncode == 0, backup.stderr.decode()
-        assert (tmp_path / "snap" / "gems.db").is_file()
-        assert oct((tmp_path / "snap" / "gems.db").stat().st_mode & 0o777) == "0o600"
+        assert copy == tmp_path / "snap" / "gems.db" and copy.is_file()
+        assert oct(copy.stat().st_mode & 0o777) == "0o600"
         live_entries = await live.db["ledger"].count_documents({})
 
     # The bot is stopped now: export to stdout (redirected), import into another database.
@@ -164,6 +167,10 @@ async def test_cli_export_import_and_live_backup(tmp_path):
     imported = _cli(["import", str(tmp_path / "gems.jsonl.gz")], tmp_path, DATABASE_NAME="moved")
     assert imported.returncode == 0, imported.stderr.decode()
     assert b"OK: balances match" in imported.stdout
+    # The CLI wiring of `backup` (the copy itself is tested above while the store ran).
+    args = argparse.Namespace(command="backup", out=str(tmp_path / "snap2"), guild=None, file=None)
+    assert run_tool(args, Settings(_env_file=None, data_dir=tmp_path / "data")) == 0
+    assert (tmp_path / "snap2" / "gems.db").is_file()
 
     # The snapshot is a consistent store of its own: it audits clean.
     async with await open_store(mongodb_uri=None, database_name="gems",
