@@ -141,3 +141,25 @@ async def test_deletion_racing_transfers_keeps_the_audit_green(services, clock):
     tombstones = await services.db["accounts"].find(
         {"guild_id": G, "user_id": {"$lt": TOMBSTONE_BASE}}).to_list()
     assert tombstones and all(acc["system"] for acc in tombstones)
+
+
+async def test_live_mentorship_blocks_then_profiles_are_deleted(services, clock):
+    db = services.db
+    await db.write(lambda: db["mentors"].insert_one(
+        {"guild_id": G, "user_id": ALICE, "bio": "I polish gems", "status": "active",
+         "skills": [], "zone": "UTC", "availability": [], "languages": ["en"], "capacity": 2}))
+    await db.write(lambda: db["mentorships"].insert_one(
+        {"guild_id": G, "mentorship_id": 1, "mentor_id": ALICE, "mentee_id": BOB,
+         "status": "active", "score": 1.0, "explanation": "skills match"}))
+    preview = await services.privacy.preview(G, ALICE)
+    assert preview.blockers == ("a live mentorship (as mentor): end it first",)
+    with pytest.raises(NotPermitted, match="live mentorship"):
+        await services.privacy.delete(G, ALICE)
+
+    await db.write(lambda: db["mentorships"].update_one(
+        {"guild_id": G, "mentorship_id": 1}, {"$set": {"status": "ended"}}))
+    result = await services.privacy.delete(G, ALICE)
+    assert await db["mentors"].count_documents({"guild_id": G}) == 0  # the profile text is gone
+    pair = await db["mentorships"].find_one({"guild_id": G})
+    assert pair["mentor_id"] == result.tombstone and pair["mentee_id"] == BOB
+    await _ok(services)
