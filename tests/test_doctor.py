@@ -86,3 +86,38 @@ def test_doctor_reports_bad_settings_as_findings(tmp_path):
     config = [line for line in lines if line.startswith("[FAIL] config:")]
     assert len(config) == 2 and any("WEB_PORT" in c for c in config)
 
+
+
+class _FakeAdmin:
+    """Answers `hello` and `replSetGetStatus` like a MongoDB deployment would."""
+
+    def __init__(self, hello: dict, status: dict | Exception) -> None:
+        self.answers = {"hello": hello, "replSetGetStatus": status}
+
+    async def command(self, name: str) -> dict:
+        answer = self.answers[name]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+class _FakeClient:
+    def __init__(self, hello: dict, status: dict | Exception) -> None:
+        self.admin = _FakeAdmin(hello, status)
+
+
+@pytest.mark.parametrize(("states", "health", "expected"), [
+    (["PRIMARY"], [1], OK),
+    (["PRIMARY", "SECONDARY", "SECONDARY"], [1, 1, 0], WARN),
+    (["SECONDARY", "SECONDARY"], [1, 1], FAIL),
+])
+async def test_replica_set_status_lines(states, health, expected):
+    from bot.doctor import _replica_set
+
+    status = {"set": "rs0", "members": [{"stateStr": s, "health": h}
+                                         for s, h in zip(states, health, strict=True)]}
+    result, name, detail = await _replica_set(_FakeClient({"setName": "rs0"}, status))
+    assert (result, name) == (expected, "replica set") and detail.startswith("rs0: ")
+    # Without the privilege to read the status (Atlas), hello is enough.
+    atlas = _FakeClient({"setName": "atlas-x", "primary": "host:27017"}, PermissionError())
+    assert (await _replica_set(atlas))[0] == OK
