@@ -1,4 +1,4 @@
-"""`python -m bot run | demo | migrate | audit | sync-commands`."""
+"""`python -m bot run | demo | migrate | audit | sync-commands | doctor | export | import | backup`."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import sys
 from bot.runtime import StartupError, migrate, run_audit, run_bot, setup_logging, sync_commands
 from bot.settings import SettingsError, load_settings
 from bot.store import StoreError
+from bot.tools import TOOLS, run_tool
 
 NO_TOKEN = (
     "No DISCORD_TOKEN is set, so GEMS cannot connect to Discord.\n"
@@ -22,11 +23,22 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description="GEMS Discord bot")
     parser.add_argument(
         "command", nargs="?", default="run",
-        choices=["run", "demo", "migrate", "audit", "sync-commands"],
+        choices=["run", "demo", "migrate", "audit", "sync-commands", "doctor", *TOOLS],
         help="run the bot (default), play the offline demo, apply migrations, "
-             "check the ledger, or sync slash commands",
+             "check the ledger, sync slash commands, check the installation (doctor), "
+             "export/import the data, or back up the embedded store",
     )
+    parser.add_argument("file", nargs="?", help="import: the export file to read")
+    parser.add_argument("--guild", type=int, help="export: only this guild's documents")
+    parser.add_argument("--out", help="export: write to this file instead of stdout; "
+                                      "backup: the directory for the copy")
+    parser.add_argument("--connect", action="store_true",
+                        help="doctor: also log in to Discord and check channels and roles")
     args = parser.parse_args(argv)
+    if args.command == "doctor":  # reports bad settings as findings, one line each
+        from bot.doctor import run_doctor
+
+        return asyncio.run(run_doctor(connect=args.connect))
     try:
         settings = load_settings()
     except SettingsError as exc:
@@ -34,7 +46,9 @@ def main(argv: list[str] | None = None) -> int:
         for line in exc.problems:
             print(f"  {line}", file=sys.stderr)
         return 2
-    setup_logging(settings.log_level)
+    setup_logging(settings.log_level, settings.log_format)
+    if args.command in TOOLS:
+        return run_tool(args, settings)
     try:
         return asyncio.run(_dispatch(args.command, settings))
     except KeyboardInterrupt:

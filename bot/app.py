@@ -12,6 +12,7 @@ from discord.ext import commands
 
 from bot.error_handler import install_error_handler
 from bot.jobs import Jobs
+from bot.observability import install_observability
 from bot.settings import Settings
 from bot.web import WebServer
 from economy.services import Services
@@ -71,6 +72,7 @@ class GemsBot(commands.AutoShardedBot):
         self.web = WebServer(settings)
         self._run_web = run_jobs if run_web is None else run_web
         self._closing: asyncio.Future | None = None
+        self.metrics = install_observability(self)  # /healthz, /metrics, command metrics
 
     async def setup_hook(self) -> None:
         """Load every cog, install the error handler and start scheduled jobs."""
@@ -83,6 +85,11 @@ class GemsBot(commands.AutoShardedBot):
             await self.web.start()
         if self.settings.sync_commands_on_start:
             await self.sync_commands()
+
+    @property
+    def runs_jobs(self) -> bool:
+        """True when this process runs the scheduled jobs."""
+        return self._run_jobs
 
     async def sync_commands(self) -> list[int]:
         """Sync app commands to each DEV_GUILD_IDS guild (instant), or globally when none."""

@@ -14,6 +14,7 @@ from datetime import UTC
 import discord
 from discord import app_commands
 
+from bot.metrics import record_command_outcome
 from economy.errors import Cooldown, GemsError
 
 log = logging.getLogger("gems.errors")
@@ -62,6 +63,7 @@ async def handle_interaction_error(
 ) -> None:
     """Answer the member ephemerally and log unexpected errors with an id."""
     message, expected = describe_error(error)
+    record_command_outcome(interaction, "refused" if expected else "error")
     if not expected:
         error_id = secrets.token_hex(4)
         command = where or (interaction.command.qualified_name if interaction.command else "component")

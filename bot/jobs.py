@@ -44,6 +44,8 @@ class Jobs:
         self._services = services
         self._settings = settings
         self.scheduler = AsyncIOScheduler(timezone="UTC")
+        #: Counts runs, failures and durations when set (bot.metrics.Metrics).
+        self.metrics = None
         # name -> (job, interval seconds)
         self.jobs: dict[str, tuple[Job, float]] = {}
         # Jobs that write in-memory counts: run once more when the bot stops (final_flush).
@@ -69,7 +71,8 @@ class Jobs:
         """Register jobs and start the scheduler (call from inside the event loop)."""
         for name, (job, seconds) in self.jobs.items():
             self.scheduler.add_job(
-                one_line_failures(name, job), "interval", id=name, seconds=seconds,
+                one_line_failures(name, self._timed(name, job)), "interval", id=name,
+                seconds=seconds,
                 max_instances=1, coalesce=True, replace_existing=True,
             )
         self.scheduler.start()
@@ -78,7 +81,7 @@ class Jobs:
         """Run every job once now (each is idempotent)."""
         for name, (job, _) in self.jobs.items():
             try:
-                await job()
+                await self._timed(name, job)()
             except Exception:
                 log.exception("job %s failed", name)
 
@@ -92,6 +95,9 @@ class Jobs:
                 continue
             if isinstance(result, int) and result:
                 log.info("%s: wrote %d pending on shutdown", name, result)
+
+    def _timed(self, name: str, job: Job) -> Job:
+        return job if self.metrics is None else self.metrics.timed_job(name, job)
 
     async def stop(self) -> None:
         """Stop scheduling (a running job finishes; pending work is flushed by the caller)."""

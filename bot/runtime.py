@@ -24,9 +24,13 @@ from economy.services import Services, build_services
 log = logging.getLogger("gems")
 
 
-def setup_logging(level: str) -> None:
-    """Readable logs on stderr (discord.py's formatter, our level)."""
+def setup_logging(level: str, fmt: str = "text") -> None:
+    """Readable logs on stderr (discord.py's formatter, our level); `fmt="json"`: JSON lines."""
     discord.utils.setup_logging(level=getattr(logging, level), root=True)
+    if fmt == "json":
+        from bot.log_format import use_json_logs
+
+        use_json_logs(getattr(logging, level))
     quiet_scheduler(getattr(logging, level))
 
 

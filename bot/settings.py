@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     database_name: str = Field("gems", pattern=r"^[A-Za-z0-9_-]{1,60}$")
     data_dir: Path = Path("data")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"  # json: one object per line, with ids
     owner_ids: IdList = []
     dev_guild_ids: IdList = []
     web_host: str = "127.0.0.1"
@@ -75,6 +76,11 @@ class Settings(BaseSettings):
     @classmethod
     def _upper(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("owner_ids", "dev_guild_ids", mode="before")
     @classmethod

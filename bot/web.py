@@ -9,6 +9,7 @@ starts (aiohttp freezes the router on start).
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
@@ -44,6 +45,8 @@ class WebServer:
         self.app.router.add_get("/healthz", self._healthz)
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
+        #: What /healthz reports: (all ok, JSON body); set by bot.observability.
+        self.health: Callable[[], Awaitable[tuple[bool, dict]]] | None = None
 
     def add_routes(self, routes: list[web.RouteDef]) -> None:
         """Register a feature's routes (call before `start`)."""
@@ -87,4 +90,7 @@ class WebServer:
             await runner.cleanup()
 
     async def _healthz(self, request: web.Request) -> web.Response:
-        return web.json_response({"ok": True})
+        if self.health is None:
+            return web.json_response({"ok": True})
+        ok, body = await self.health()
+        return web.json_response(body, status=200 if ok else 503)

@@ -234,7 +234,9 @@ class LedgerService:
         try:
             await self._commit(guild_id, docs[0]["idempotency_key"], _credit)
         except DuplicateKeyError:
+            repo.db.observer.ledger_operation("activity", "replayed")
             return 0
+        repo.db.observer.ledger_operation("activity", "applied")
         return sum(amounts.values())
 
     async def claim_daily(self, guild_id: int, user_id: int, settings: GuildSettings, *,
@@ -386,6 +388,7 @@ class LedgerService:
         # Reads happen before the transaction, never inside it (see Database.transaction).
         existing = await repo.entries_for_key(guild_id, key)
         if existing:
+            repo.db.observer.ledger_operation(kind, "replayed")
             return self._replay(kind, key, existing, legs)
 
         async def work(session: Any) -> list[dict]:
@@ -406,13 +409,16 @@ class LedgerService:
         try:
             docs = await self._commit(guild_id, key, work)
         except OutcomeUnknown:
+            repo.db.observer.ledger_operation(kind, "unknown")
             raise
         except (DuplicateKeyError, _Short, GemsError) as error:
             # A concurrent call with the same key may have committed first; then its result is
             # the answer (not "insufficient funds" or "already claimed").
             existing = await repo.entries_for_key(guild_id, key)
             if existing:
+                repo.db.observer.ledger_operation(kind, "replayed")
                 return self._replay(kind, key, existing, legs)
+            repo.db.observer.ledger_operation(kind, "refused")
             if isinstance(error, _Short):
                 if error.held:
                     raise InsufficientFunds("Those GEMS are no longer held for this trade.") from None
@@ -422,6 +428,7 @@ class LedgerService:
                     balance=have, needed=error.needed,
                 ) from None
             raise
+        repo.db.observer.ledger_operation(kind, "applied")
         return Movement(kind=kind, idempotency_key=key,
                         entries=tuple(LedgerEntry.model_validate(doc) for doc in docs))
 

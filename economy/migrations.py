@@ -72,10 +72,13 @@ class Migrator:
         return [m for m in discover(self._package)
                 if applied.get(m.version, {}).get("status") != "done"]
 
-    async def apply_pending(self) -> list[Migration]:
-        """Apply every pending migration in order; returns what was applied."""
+    async def apply_pending(self, only: set[str] | None = None) -> list[Migration]:
+        """Apply every pending migration in order (only the versions in `only` when given);
+        returns what was applied."""
         done = []
         for migration in await self.pending():
+            if only is not None and migration.version not in only:
+                continue
             await self._claim(migration)
             try:
                 await migration.module.up(self._db.raw)

@@ -26,6 +26,7 @@ from economy.mentorship import MentorshipService
 from economy.nft import NftService
 from economy.nft_media import NftMediaService
 from economy.onboarding import OnboardingService
+from economy.privacy import PrivacyService
 from economy.repos.base import Database
 from economy.repos.challenge_repo import ChallengeRepo
 from economy.repos.competition_repo import CompetitionRepo
@@ -41,6 +42,7 @@ from economy.repos.mentorship_repo import MentorshipRepo
 from economy.repos.multiplier_repo import MultiplierRepo
 from economy.repos.nft_repo import NftRepo
 from economy.repos.onboarding_repo import OnboardingRepo
+from economy.repos.privacy_repo import PrivacyRepo
 from economy.repos.season_repo import SeasonRepo
 from economy.repos.settings_repo import SettingsRepo
 from economy.repos.trade_repo import TradeRepo
@@ -89,6 +91,8 @@ class Services:
     nft_media: NftMediaService
     # --- onboarding
     onboarding: OnboardingService
+    # --- data rights (/privacy)
+    privacy: PrivacyService
 
 
 def build_services(db: Database, clock: Clock, *, chains: ChainRegistry | None = None,
@@ -136,4 +140,6 @@ def build_services(db: Database, clock: Clock, *, chains: ChainRegistry | None =
         wallets=WalletService(wallet_repo, clock),
         nft=NftService(nft_repo, wallet_repo, chains or ChainRegistry(), clock),
         nft_media=NftMediaService(nft_repo, clock, hosts=nft_media_hosts, gateway=ipfs_gateway),
-        onboarding=OnboardingService(OnboardingRepo(db), clock))
+        onboarding=OnboardingService(OnboardingRepo(db), clock),
+        privacy=PrivacyService(PrivacyRepo(db), ledger_repo, trade_repo, listing_repo, marketplace,
+                               mentorship_repo, clock))

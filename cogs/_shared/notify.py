@@ -11,6 +11,7 @@ from typing import Any
 
 import discord
 
+from bot.metrics import record_dm
 from cogs._shared.interaction import NO_PINGS
 
 log = logging.getLogger(__name__)
@@ -19,13 +20,16 @@ log = logging.getLogger(__name__)
 async def send_dm(bot: Any, guild_id: int, user_id: int, text: str, **kwargs: Any) -> bool:
     """DM a member unless they turned bot DMs off; True when delivered."""
     if not await bot.services.members.dms_allowed(guild_id, user_id):
+        record_dm(bot, "opted_out")
         return False
     try:
         user = bot.get_user(user_id) or await bot.fetch_user(user_id)
         await user.send(text, allowed_mentions=NO_PINGS, **kwargs)
     except discord.HTTPException as error:
         log.info("could not DM user %s: %s", user_id, error)
+        record_dm(bot, "failed")
         return False
+    record_dm(bot, "sent")
     return True
 
 

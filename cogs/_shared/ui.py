@@ -7,6 +7,7 @@ from typing import Any
 import discord
 
 from bot.error_handler import handle_interaction_error
+from bot.log_format import bind_interaction
 
 INT64_MAX = 2**63 - 1
 
@@ -25,6 +26,7 @@ class SafeButton(discord.ui.DynamicItem[discord.ui.Button], template=r"__abstrac
     """Subclass with a `template=` and implement `run`; errors become friendly replies."""
 
     async def callback(self, interaction: discord.Interaction) -> Any:
+        bind_interaction(interaction)  # the click's ids on every log line it causes
         try:
             await self.run(interaction)
         except Exception as error:  # the one place that maps errors to friendly replies

@@ -19,6 +19,9 @@ from pymongo import AsyncMongoClient, WriteConcern
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
+
+from economy.observe import NULL_OBSERVER, Observer
 
 T = TypeVar("T")
 
@@ -53,11 +56,17 @@ class Database:
         self.name = name
         self.raw: AsyncDatabase = client[name]
         self._lock = write_lock
+        #: Told about retries and store errors (bot.metrics sets it; no-op by default).
+        self.observer: Observer = NULL_OBSERVER
 
     @property
     def serializes_writes(self) -> bool:
         """True when every write is serialized (embedded store)."""
         return self._lock is not None
+
+    async def ping(self) -> None:
+        """Raise a PyMongoError unless the deployment answers `ping`."""
+        await self.client.admin.command("ping")
 
     def __getitem__(self, collection: str) -> AsyncCollection:
         return self.raw[collection]
@@ -91,19 +100,45 @@ class Database:
         command is a read commits its later writes one by one and then fails to commit
         (probed on nx-27017 0.8.1; pinned by tests/test_store_fidelity.py).
         """
-        async with self._write_guard(), self.client.start_session() as session:
+        attempts = 0
+
+        async def counted(session: AsyncClientSession) -> T:
+            nonlocal attempts
+            attempts += 1
+            if attempts > 1:
+                self.observer.transaction_retry()
+            return await work(session)
+
+        async with self._observed("transaction"), self._write_guard(), \
+                self.client.start_session() as session:
             # On MongoDB a commit acknowledged by the majority cannot be rolled back by a
             # failover; the embedded server has one node, where the default is the same thing.
             concern = None if self.serializes_writes else MAJORITY
-            return await session.with_transaction(work, write_concern=concern)
+            return await session.with_transaction(counted, write_concern=concern)
 
     async def write(self, work: Callable[[], Awaitable[T]]) -> T:
         """Run a single write (or a bulk write) outside a transaction, serialized when needed.
 
         A write must not depend on an unlocked read: put the condition in the write's filter.
         """
-        async with self._write_guard():
+        async with self._observed("write"), self._write_guard():
             return await work()
+
+    @contextlib.asynccontextmanager
+    async def _observed(self, operation: str) -> AsyncIterator[None]:
+        # A duplicate key is an expected answer (idempotency), not a store error.
+        try:
+            yield
+        except DuplicateKeyError:
+            raise
+        except BulkWriteError as error:
+            if any(e.get("code") != 11000 for e in error.details.get("writeErrors", [])) or \
+                    not error.details.get("writeErrors"):
+                self.observer.store_error(operation)
+            raise
+        except PyMongoError:
+            self.observer.store_error(operation)
+            raise
 
 
 # Reads go through aggregation pipelines that start with an equality `$match`. On MongoDB this is
@@ -116,6 +151,12 @@ class Database:
 # Writing datetimes: nx-27017 stores a top-level (or dotted) datetime written by `$set` as a
 # string; inserts, replacements and datetimes inside a `$set` subdocument keep their type. So
 # dates that change after insert live in a subdocument written as a whole.
+def guild_match(guild_id: int) -> Doc:
+    """Every document of one guild: its `guild_id`, or a string `_id` that starts with
+    `<guild_id>:` (the per-guild counters and keyed documents carry no guild_id field)."""
+    return {"$or": [{"guild_id": guild_id}, {"_id": {"$regex": f"^{guild_id}:"}}]}
+
+
 async def find_docs(
     collection: AsyncCollection, match: Doc, *, sort: Doc | None = None, skip: int = 0,
     limit: int = 0, session: AsyncClientSession | None = None,
