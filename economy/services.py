@@ -23,6 +23,7 @@ from economy.marketplace import MarketplaceService
 from economy.member_prefs import MemberPrefsService
 from economy.members import MemberService
 from economy.mentorship import MentorshipService
+from economy.modules import ModuleService
 from economy.nft import NftService
 from economy.nft_media import NftMediaService
 from economy.repos.base import Database
@@ -31,6 +32,7 @@ from economy.repos.competition_repo import CompetitionRepo
 from economy.repos.event_repo import EventRepo
 from economy.repos.goal_repo import GoalRepo
 from economy.repos.guide_repo import GuideRepo
+from economy.repos.lease_repo import LeaseRepo
 from economy.repos.ledger_repo import LedgerRepo
 from economy.repos.listing_repo import ListingRepo
 from economy.repos.market_member_repo import MarketMemberRepo
@@ -39,6 +41,7 @@ from economy.repos.member_repo import MemberRepo
 from economy.repos.mentorship_repo import MentorshipRepo
 from economy.repos.multiplier_repo import MultiplierRepo
 from economy.repos.nft_repo import NftRepo
+from economy.repos.outbox_repo import OutboxRepo
 from economy.repos.season_repo import SeasonRepo
 from economy.repos.settings_repo import SettingsRepo
 from economy.repos.trade_repo import TradeRepo
@@ -85,6 +88,10 @@ class Services:
     wallets: WalletService
     nft: NftService
     nft_media: NftMediaService
+    # --- scale-out: scheduler lease, guild-work outbox, per-guild feature switches
+    lease_repo: LeaseRepo
+    outbox: OutboxRepo
+    modules: ModuleService
 
 
 def build_services(db: Database, clock: Clock, *, chains: ChainRegistry | None = None,
@@ -131,4 +138,5 @@ def build_services(db: Database, clock: Clock, *, chains: ChainRegistry | None =
         guides=GuideService(GuideRepo(db), mentorship_repo, ledger, settings, clock),
         wallets=WalletService(wallet_repo, clock),
         nft=NftService(nft_repo, wallet_repo, chains or ChainRegistry(), clock),
-        nft_media=NftMediaService(nft_repo, clock, hosts=nft_media_hosts, gateway=ipfs_gateway))
+        nft_media=NftMediaService(nft_repo, clock, hosts=nft_media_hosts, gateway=ipfs_gateway),
+        lease_repo=LeaseRepo(db), outbox=OutboxRepo(db), modules=ModuleService(settings))

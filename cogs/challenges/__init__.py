@@ -12,5 +12,5 @@ async def setup(bot) -> None:
     await bot.add_cog(cog)
     await bot.add_cog(ChallengeAdminCog(bot))
     bot.jobs.add("challenge-progress-flush", bot.services.challenge_progress.flush,
-                 every_seconds=bot.settings.challenge_flush_seconds)
+                 every_seconds=bot.settings.challenge_flush_seconds, per_process=True)
     bot.jobs.add("challenge-sweep", cog.sweep, every_seconds=60)
