@@ -8,3 +8,4 @@ async def setup(bot) -> None:
     cog = BoostsCog(bot)
     await bot.add_cog(cog)
     bot.jobs.add("boost-announce", cog.sweep, every_seconds=60)
+    bot.guild_work.register("boost-announce", "boosts", cog.announce_payload)

@@ -27,7 +27,7 @@ class LeaseRepo:
     async def create(self, name: str, owner: str, now_ms: int, expires_ms: int) -> bool:
         """Take a lease nobody held before (token 1); False when another process was first."""
         doc = {"_id": name, "owner": owner, "token": 1, "expires_at": expires_ms,
-               "acquired_at": now_ms, "renewed_at": now_ms}
+               "acquired_at": now_ms, "renewed_at": now_ms, "released": False}
         try:
             await self._db.write(lambda: self._col.insert_one(doc))
         except DuplicateKeyError:
@@ -41,8 +41,13 @@ class LeaseRepo:
         only one of several racing processes wins.
         """
         guard = {"_id": seen["_id"], "token": seen["token"], "expires_at": seen["expires_at"]}
+        # The previous term is kept for operators (and tests): who led, until when, and
+        # whether it handed over cleanly or was waited out.
         change = {"$set": {"owner": owner, "expires_at": expires_ms, "acquired_at": now_ms,
-                           "renewed_at": now_ms, "previous_owner": seen.get("owner")},
+                           "renewed_at": now_ms, "released": False,
+                           "previous": {"owner": seen.get("owner"), "token": seen["token"],
+                                        "expires_at": seen["expires_at"],
+                                        "released": bool(seen.get("released"))}},
                   "$inc": {"token": 1}}
         result = await self._db.write(lambda: self._col.update_one(guard, change))
         return seen["token"] + 1 if result.modified_count == 1 else None
@@ -50,7 +55,7 @@ class LeaseRepo:
     async def renew(self, name: str, owner: str, token: int, now_ms: int, expires_ms: int) -> bool:
         """Extend the lease held by (`owner`, `token`); False when it was taken over."""
         guard = {"_id": name, "owner": owner, "token": token}
-        change = {"$set": {"expires_at": expires_ms, "renewed_at": now_ms}}
+        change = {"$set": {"expires_at": expires_ms, "renewed_at": now_ms, "released": False}}
         result = await self._db.write(lambda: self._col.update_one(guard, change))
         # matched, not modified: with a clock that did not move the values are unchanged.
         return result.matched_count == 1
@@ -59,5 +64,5 @@ class LeaseRepo:
         """Give the lease up (clean shutdown) so another process takes over at once."""
         guard = {"_id": name, "owner": owner, "token": token}
         result = await self._db.write(
-            lambda: self._col.update_one(guard, {"$set": {"expires_at": now_ms}}))
+            lambda: self._col.update_one(guard, {"$set": {"expires_at": now_ms, "released": True}}))
         return result.matched_count == 1

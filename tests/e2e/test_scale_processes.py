@@ -1,0 +1,220 @@
+"""Several bot processes on one database: one scheduler leader (lease + fencing token), guild work
+run by the process that owns the guild's shard, every sweep applied and announced once, and a
+leader killed with SIGKILL replaced within the lease.
+
+Each bot is a real subprocess (tests/e2e/multiproc_bot.py) connected to the sandbox in this
+process and to the test's store, used as MongoDB is (no in-process lock). The tests poll for
+recorded facts (messages, lease and outbox documents) with generous deadlines; nothing is timed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.guild_work import shard_of
+from bot.sandbox.harness import DiscordSandbox
+from economy.clock import SystemClock
+from economy.repos.base import find_docs
+from economy.services import build_services
+from tests.procs import alive
+
+pytestmark = pytest.mark.timeout(120)
+
+ROOT = Path(__file__).resolve().parents[2]
+LEASE_SECONDS = 2.0
+
+
+async def until(predicate, what: str, within: float = 45.0):
+    """Poll `predicate` (sync or async) until it returns a truthy value; return that value."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while True:
+        value = predicate()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return value
+        if loop.time() > deadline:
+            raise AssertionError(f"not reached within {within:.0f} s: {what}")
+        await asyncio.sleep(0.1)
+
+
+class Fleet:
+    """The bot processes of one test."""
+
+    def __init__(self, sb: DiscordSandbox, uri: str, db_name: str, shard_count: int,
+                 logs: Path) -> None:
+        self.sb, self.uri, self.db_name, self.shard_count, self.logs = sb, uri, db_name, shard_count, logs
+        self.procs: list[tuple[subprocess.Popen, list[int]]] = []
+
+    def start(self, shard_ids: list[int]) -> subprocess.Popen:
+        env = dict(os.environ, PYTHONPATH=str(ROOT), GEMS_SANDBOX_URL=self.sb.base_url,
+                   GEMS_SANDBOX_GATEWAY=self.sb.server.gateway_url, GEMS_TOKEN=self.sb.token,
+                   GEMS_STORE_URI=self.uri, GEMS_DB=self.db_name,
+                   GEMS_SHARD_COUNT=str(self.shard_count),
+                   GEMS_SHARD_IDS=",".join(map(str, shard_ids)),
+                   GEMS_LEASE_SECONDS=str(LEASE_SECONDS), GEMS_JOB_SECONDS="0.5")
+        n = len(self.procs)
+        proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "tests/e2e/multiproc_bot.py")], cwd=ROOT, env=env,
+            stdin=subprocess.DEVNULL, stdout=open(self.logs / f"bot{n}.out", "w"),  # noqa: SIM115
+            stderr=open(self.logs / f"bot{n}.err", "w"))  # noqa: SIM115
+        self.procs.append((proc, shard_ids))
+        return proc
+
+    def stop_all(self) -> None:
+        for proc, _ in self.procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc, _ in self.procs:
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    def log_tail(self) -> str:
+        parts = []
+        for path in sorted(self.logs.glob("bot*.err")):
+            parts.append(f"--- {path.name}\n" + path.read_text()[-1500:])
+        return "\n".join(parts)
+
+
+@contextlib.asynccontextmanager
+async def community(store, mongo_uri, tmp_path, *, guilds: int, shard_count: int):
+    uri, _ = mongo_uri
+    services = build_services(store.db, SystemClock())
+    async with DiscordSandbox() as sb:
+        made = []
+        for i in range(guilds):
+            guild = sb.create_guild(f"Guild {i}")
+            channel = sb.create_channel(guild, "announcements")
+            await services.settings.set(guild.id, 0, "announcements_channel_id", str(channel.id))
+            made.append((guild, channel))
+        fleet = Fleet(sb, uri, store.db.name, shard_count, tmp_path)
+        try:
+            yield sb, services, made, fleet
+        except BaseException:
+            print(fleet.log_tail())
+            raise
+        finally:
+            fleet.stop_all()
+
+
+async def start_boosts(services, made, label: str) -> None:
+    """A running boost per guild: each start must be announced exactly once."""
+    now = services.clock.now()
+    for i, (guild, _) in enumerate(made):
+        await services.multipliers.add(guild.id, 200, starts_at=now - timedelta(minutes=1),
+                                       ends_at=now + timedelta(hours=1), reason=f"{label}-g{i}")
+
+
+def announced(sb, made, label: str) -> list[int]:
+    """How many messages announce `label`'s boost in each guild's channel."""
+    return [sum(f"{label}-g{i}" in (m.content or "") for m in sb.channel_messages(channel))
+            for i, (_, channel) in enumerate(made)]
+
+
+async def lease(store) -> dict:
+    docs = await find_docs(store.db["leases"], {"_id": "scheduler"})
+    return docs[0] if docs else {}
+
+
+def pid_of(owner: str) -> int:
+    return int(owner.split(":")[-2])
+
+
+async def outbox(store) -> list[dict]:
+    return await find_docs(store.db["outbox"], {"kind": "boost-announce"})
+
+
+async def test_three_processes_four_shards_leader_killed(store, mongo_uri, tmp_path):
+    async with community(store, mongo_uri, tmp_path, guilds=8, shard_count=4) as (
+            sb, services, made, fleet):
+        await start_boosts(services, made, "P1")
+        for ids in ([0, 1], [2], [3]):
+            fleet.start(ids)
+        await until(lambda: all(n >= 1 for n in announced(sb, made, "P1")), "P1 announced")
+        first = await until(lambda: lease(store), "a leader")
+        leader_pid = pid_of(first["owner"])
+        leader_proc, leader_shards = next((p, s) for p, s in fleet.procs if p.pid == leader_pid)
+
+        # SIGKILL: no clean shutdown, the lease stays until it expires.
+        os.kill(leader_pid, signal.SIGKILL)
+        assert await asyncio.to_thread(leader_proc.wait, 10) == -signal.SIGKILL
+        killed = await lease(store)
+        # A process manager restarts the dead process (its shards need an owner).
+        fleet.start(leader_shards)
+        await start_boosts(services, made, "P2")
+        await until(lambda: all(n >= 1 for n in announced(sb, made, "P2")), "P2 announced")
+        taken = await until(
+            lambda: _taken_over(store, killed), "another process took the lease over")
+
+        # Let the new leader sweep a few more times: nothing may be announced again.
+        last = int(taken["renewed_at"])
+        await until(lambda: _renewed_after(store, last + 3000), "three more seconds of sweeps")
+
+        assert announced(sb, made, "P1") == [1] * len(made)
+        assert announced(sb, made, "P2") == [1] * len(made)
+        assert pid_of(taken["owner"]) != leader_pid and alive(pid_of(taken["owner"]))
+        assert taken["token"] == killed["token"] + 1
+        previous = taken["previous"]
+        assert previous["owner"] == killed["owner"] and not previous["released"]
+        # The takeover waited for the dead leader's lease to run out (no two leaders at once).
+        assert taken["acquired_at"] >= previous["expires_at"]
+        await assert_outbox_run_once_by_owners(store, fleet, shard_count=4)
+
+
+async def assert_outbox_run_once_by_owners(store, fleet: Fleet, *, shard_count: int) -> None:
+    """Every handed-over announcement ran once, on a process that serves the guild's shard."""
+    items = await outbox(store)
+    assert items, "no announcement crossed processes through the outbox"
+    for item in items:
+        assert item["status"] == "done", item
+        runner = next(s for p, s in fleet.procs if p.pid == pid_of(item["owner"]))
+        assert shard_of(item["guild_id"], shard_count) in runner
+
+
+async def _taken_over(store, killed: dict):
+    doc = await lease(store)
+    return doc if doc.get("token", 0) > killed["token"] else None
+
+
+async def _renewed_after(store, ms: int) -> bool:
+    return int((await lease(store)).get("renewed_at", 0)) > ms
+
+
+async def test_two_processes_two_shards_clean_handover(store, mongo_uri, tmp_path):
+    async with community(store, mongo_uri, tmp_path, guilds=4, shard_count=2) as (
+            sb, services, made, fleet):
+        await start_boosts(services, made, "A")
+        for ids in ([0], [1]):
+            fleet.start(ids)
+        await until(lambda: all(n >= 1 for n in announced(sb, made, "A")), "A announced")
+        first = await lease(store)
+        leader = next(p for p, _ in fleet.procs if p.pid == pid_of(first["owner"]))
+        leader.send_signal(signal.SIGTERM)  # clean stop: the lease is released at once
+        await asyncio.to_thread(leader.wait, 20)
+        taken = await until(lambda: _taken_over(store, first), "the other process leads")
+        assert taken["token"] == first["token"] + 1
+        assert taken["previous"]["owner"] == first["owner"]
+        assert taken["previous"]["released"]  # handed over, not waited out
+        assert pid_of(taken["owner"]) != leader.pid
+        await start_boosts(services, made, "B")
+        # Guilds of the stopped process's shard get their announcement when it comes back.
+        fleet.start([0] if pid_of(first["owner"]) == fleet.procs[0][0].pid else [1])
+        await until(lambda: all(n >= 1 for n in announced(sb, made, "B")), "B announced")
+        last = int((await lease(store))["renewed_at"])
+        await until(lambda: _renewed_after(store, last + 2000), "two more seconds of sweeps")
+        assert announced(sb, made, "A") == [1] * len(made)
+        assert announced(sb, made, "B") == [1] * len(made)
+        await assert_outbox_run_once_by_owners(store, fleet, shard_count=2)
