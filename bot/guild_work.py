@@ -7,18 +7,22 @@ With one process (the default) every guild is local and work runs at once. With 
 most once, its outcome recorded. Each process polls the outbox for its own shards
 (OUTBOX_POLL_SECONDS). Work for a guild whose feature is switched off (/modules) is skipped.
 
-Payloads are plain documents; `dataclass_payload`/`from_payload` turn the features' notice
-dataclasses into documents and back, so a feature routes its notices without writing a codec.
+Payloads are plain documents; `encode`/`decode` turn the features' notices (dataclasses and
+pydantic models) into documents and back, so a feature routes its notices without a codec.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+import types
 import typing
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
+
+from pydantic import BaseModel
 
 from economy.modules import ModuleService
 from economy.repos.outbox_repo import OutboxRepo
@@ -35,10 +39,15 @@ def shard_of(guild_id: int, shard_count: int) -> int:
 
 @dataclasses.dataclass(frozen=True)
 class Route:
-    """A kind of guild work: its feature (for /modules) and the coroutine that performs it."""
+    """A kind of guild work: its feature (for /modules) and the coroutine that performs it.
+
+    With `notice_type`, the handler takes that notice object (rebuilt from the queued document);
+    without it, the plain payload document.
+    """
 
     feature: str
-    handler: Handler
+    handler: Callable[[Any], Awaitable[object]]
+    notice_type: type | None = None
 
 
 class GuildWork:
@@ -53,11 +62,34 @@ class GuildWork:
         self.routes: dict[str, Route] = {}
         self.ran_here = 0  # items this process performed (local or claimed)
 
-    def register(self, kind: str, feature: str, handler: Handler) -> None:
-        """Declare how `kind` work is performed (feature packages call this in `setup(bot)`)."""
+    def register(self, kind: str, feature: str, handler: Callable[[Any], Awaitable[object]], *,
+                 notice_type: type | None = None) -> None:
+        """Declare how `kind` work is performed (feature packages call this in `setup(bot)`).
+
+        `notice_type` (a dataclass or pydantic model): the handler receives that notice.
+        """
         if kind in self.routes:
             raise ValueError(f"guild work {kind!r} is already registered")
-        self.routes[kind] = Route(feature, handler)
+        self.routes[kind] = Route(feature, handler, notice_type)
+
+    async def hand_over(self, kind: str, guild_id: int, notice: Any, *, key: str | None = None,
+                        ) -> str:
+        """Deliver a sweep's notice on the process owning `guild_id` (see `submit`).
+
+        `key` names the notice for run-once queueing; by default every call is a new item (the
+        sweep's own guarded claim already made the notice unique).
+        """
+        route = self.routes[kind]
+        if route.notice_type is None:
+            raise ValueError(f"guild work {kind!r} takes payloads, not notices")
+        if not await self._modules.enabled(guild_id, route.feature):
+            return "skipped"
+        if self.owns(guild_id):
+            self.ran_here += 1
+            await route.handler(notice)
+            return "ran"
+        return await self.submit(kind, guild_id, key or uuid.uuid4().hex, encode(notice),
+                                 token=self._bot.jobs.lease.token)
 
     # -- ownership -------------------------------------------------------------------------------
 
@@ -68,6 +100,11 @@ class GuildWork:
         """The shards this process runs."""
         ids = self._bot.shard_ids
         return list(ids) if ids else list(range(self._shard_count()))
+
+    async def local_guilds(self, feature: str) -> list[Any]:
+        """The guilds this process serves where `feature` is on (per-process guild sweeps)."""
+        return [guild for guild in list(self._bot.guilds)
+                if await self._modules.enabled(guild.id, feature)]
 
     def owns(self, guild_id: int) -> bool:
         """True when this process runs the shard that serves `guild_id`."""
@@ -95,7 +132,10 @@ class GuildWork:
 
     async def _perform(self, kind: str, route: Route, payload: dict[str, Any]) -> None:
         self.ran_here += 1
-        await route.handler(payload)
+        if route.notice_type is not None:
+            await route.handler(decode(route.notice_type, payload))
+        else:
+            await route.handler(payload)
 
     # -- polling (every process, for its own shards) ---------------------------------------------
 
@@ -131,23 +171,28 @@ def _now_ms(bot: Any) -> int:
     return int(bot.services.clock.now().timestamp() * 1000)
 
 
-# -- payload codec for notice dataclasses ----------------------------------------------------------
+# -- payload codec for notices (dataclasses and pydantic models) -----------------------------------
 
-def dataclass_payload(obj: Any) -> Any:
-    """A BSON-friendly document for a (nested) dataclass; datetimes become epoch-ms."""
+def encode(obj: Any) -> Any:
+    """A BSON-friendly document for a notice (nested dataclasses/pydantic models, datetimes as
+    epoch-ms)."""
+    if isinstance(obj, BaseModel):
+        return encode(obj.model_dump(mode="python"))
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: dataclass_payload(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+        return {f.name: encode(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
     if isinstance(obj, datetime):
         return {"__ms__": int(obj.timestamp() * 1000)}
     if isinstance(obj, list | tuple):
-        return [dataclass_payload(v) for v in obj]
+        return [encode(v) for v in obj]
     if isinstance(obj, dict):
-        return {str(k): dataclass_payload(v) for k, v in obj.items()}
+        return {str(k): encode(v) for k, v in obj.items()}
     return obj
 
 
-def from_payload(cls: type, data: Any) -> Any:
-    """Rebuild a dataclass of type `cls` from `dataclass_payload`'s document."""
+def decode(cls: type, data: Any) -> Any:
+    """Rebuild a notice of type `cls` from `encode`'s document."""
+    if isinstance(cls, type) and issubclass(cls, BaseModel):
+        return cls.model_validate(_plain(data))
     hints = typing.get_type_hints(cls)
     values = {}
     for f in dataclasses.fields(cls):
@@ -156,20 +201,37 @@ def from_payload(cls: type, data: Any) -> Any:
     return cls(**values)
 
 
+def _plain(value: Any) -> Any:
+    """Datetimes back from epoch-ms (pydantic validates the rest)."""
+    if isinstance(value, dict):
+        if set(value) == {"__ms__"}:
+            return datetime.fromtimestamp(value["__ms__"] / 1000, UTC)
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _is_notice_type(hint: Any) -> bool:
+    return dataclasses.is_dataclass(hint) or (isinstance(hint, type) and issubclass(hint, BaseModel))
+
+
 def _decode(hint: Any, value: Any) -> Any:
     if isinstance(value, dict) and set(value) == {"__ms__"}:
         return datetime.fromtimestamp(value["__ms__"] / 1000, UTC)
     origin = typing.get_origin(hint)
     args = [a for a in typing.get_args(hint) if a is not type(None)]
-    if dataclasses.is_dataclass(hint) and isinstance(value, dict):
-        return from_payload(hint, value)
-    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)) and args:
+    if _is_notice_type(hint) and isinstance(value, dict):
+        return decode(hint, value)
+    if origin in (typing.Union, types.UnionType) and args:
         for arg in args:
-            if dataclasses.is_dataclass(arg) and isinstance(value, dict):
-                return from_payload(arg, value)
+            if _is_notice_type(arg) and isinstance(value, dict):
+                return decode(arg, value)
         return value
     if origin in (tuple, list) and isinstance(value, list):
+        if origin is tuple and len(args) > 1 and Ellipsis not in args:
+            return tuple(_decode(a, v) for a, v in zip(args, value, strict=False))
         inner = args[0] if args else Any
         items = [_decode(inner, v) for v in value]
         return tuple(items) if origin is tuple else items
-    return value
+    return _plain(value)

@@ -7,6 +7,8 @@ this switchboard) cannot be turned off.
 
 from __future__ import annotations
 
+import asyncio
+
 from economy.errors import InvalidInput
 from economy.settings import SettingsService
 
@@ -39,12 +41,23 @@ class ModuleService:
 
     def __init__(self, settings: SettingsService) -> None:
         self._settings = settings
+        self._loading: dict[int, asyncio.Task] = {}
 
     async def enabled(self, guild_id: int | None, feature: str) -> bool:
-        """True unless `feature` is switched off in the guild (DMs and core: always on)."""
+        """True unless `feature` is switched off in the guild (DMs and core: always on).
+
+        Asked before every interaction: concurrent questions about one guild whose settings
+        are not cached share one database read (a crowd pressing a button at once).
+        """
         if guild_id is None or feature not in FEATURES:
             return True
-        return feature not in (await self._settings.get(guild_id)).disabled_features
+        task = self._loading.get(guild_id)
+        if task is None:
+            task = asyncio.ensure_future(self._settings.get(guild_id))
+            self._loading[guild_id] = task
+            task.add_done_callback(lambda _: self._loading.pop(guild_id, None))
+        settings = await asyncio.shield(task)
+        return feature not in settings.disabled_features
 
     async def disabled(self, guild_id: int) -> list[str]:
         """The switched-off features of a guild, sorted."""

@@ -10,7 +10,6 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.guild_work import dataclass_payload, from_payload
 from bot.render.boost_chart import render_boost_chart
 from cogs._shared.interaction import NO_PINGS, guild_id_of, reply, require_admin, services_of
 from cogs._shared.notify import resolve_channel
@@ -94,17 +93,16 @@ class BoostsCog(commands.Cog):
         for notice in notices:
             try:
                 # Posted by the process that owns the guild's shard (here when it is ours).
-                await self.bot.guild_work.submit(
-                    "boost-announce", notice.guild_id,
-                    f"{notice.guild_id}:{notice.window.boost_id}:{notice.kind}",
-                    dataclass_payload(notice), token=self.bot.jobs.lease.token)
+                await self.bot.guild_work.hand_over(
+                    "boost-announce", notice.guild_id, notice,
+                    key=f"{notice.guild_id}:{notice.window.boost_id}:{notice.kind}")
             except Exception:
                 log.exception("could not announce boost %s", notice.window.boost_id)
         return len(notices)
 
-    async def announce_payload(self, payload: dict) -> None:
-        """Guild work `boost-announce`: post a notice handed over by the scheduler leader."""
-        await self._announce(from_payload(BoostNotice, payload))
+    async def announce(self, notice: BoostNotice) -> None:
+        """Guild work `boost-announce`: post a start or end (on the guild's own process)."""
+        await self._announce(notice)
 
     async def _announce(self, notice: BoostNotice) -> None:
         settings = await self.bot.services.settings.get(notice.guild_id)

@@ -13,4 +13,5 @@ async def setup(bot) -> None:
     await bot.add_cog(ChallengeAdminCog(bot))
     bot.jobs.add("challenge-progress-flush", bot.services.challenge_progress.flush,
                  every_seconds=bot.settings.challenge_flush_seconds, per_process=True)
-    bot.jobs.add("challenge-sweep", cog.sweep, every_seconds=60)
+    # Per process: each process draws and announces for the guilds of its own shards.
+    bot.jobs.add("challenge-sweep", cog.sweep, every_seconds=60, per_process=True)
