@@ -102,7 +102,10 @@ class EmbeddedServer:
         if pid and _pid_alive(pid):
             raise StoreError(
                 f"Another embedded GEMS store (pid {pid}) is already using {self.run_dir}. "
-                "Stop the other bot first: one bot process per data directory."
+                "Stop the other bot first: one bot process per data directory. The embedded "
+                "store cannot keep two processes' transactions apart, so a second bot on the "
+                "same data could lose or double GEMS. To run several bot processes (SHARD_IDS), "
+                "use MongoDB (MONGODB_URI); see \"Running several processes\" in the README."
             )
         self.pid_file.unlink(missing_ok=True)
 

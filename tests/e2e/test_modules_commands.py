@@ -86,3 +86,10 @@ async def test_jobs_skip_guild_work_of_a_switched_off_feature(gc, clock):
     await gc.advance(minutes=1)
     assert not [m for m in gc.sb.channel_messages(gc.general) if "Quiet launch" in (m.content or "")]
     assert gc.bot.guild_work.ran_here == 0
+    # Back on: the next boost is announced as usual (the sweep did run before, and skipped).
+    await gc.slash("admin", "modules enable", feature="boosts")
+    await gc.services.multipliers.add(gc.guild.id, 300, starts_at=clock.now(),
+                                      ends_at=clock.now().replace(year=2027), reason="Loud launch")
+    await gc.advance(minutes=1)
+    assert [m for m in gc.sb.channel_messages(gc.general) if "Loud launch" in (m.content or "")]
+    assert gc.bot.guild_work.ran_here == 1
