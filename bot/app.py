@@ -74,6 +74,7 @@ class GemsBot(commands.AutoShardedBot):
                                     owner=lambda: self.jobs.lease.owner)
         self.jobs.add("guild-work-poll", self.guild_work.poll,
                       every_seconds=settings.outbox_poll_seconds, per_process=True)
+        self.jobs.add("guild-work-prune", self.guild_work.prune, every_seconds=3600)
         self._run_jobs = run_jobs
         # The web server (health, wallet linking); feature packages add routes in `setup(bot)`.
         self.web = WebServer(settings)

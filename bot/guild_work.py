@@ -30,6 +30,7 @@ from economy.repos.outbox_repo import OutboxRepo
 log = logging.getLogger(__name__)
 
 Handler = Callable[[dict[str, Any]], Awaitable[object]]
+KEEP_DONE_MS = 7 * 24 * 3600 * 1000
 
 
 def shard_of(guild_id: int, shard_count: int) -> int:
@@ -146,6 +147,10 @@ class GuildWork:
             for item in await self._outbox.pending(shard):
                 ran += await self._run_item(item)
         return ran
+
+    async def prune(self) -> int:
+        """Forget finished items older than a week (a leader job)."""
+        return await self._outbox.prune(_now_ms(self._bot) - KEEP_DONE_MS)
 
     async def _run_item(self, item: dict[str, Any]) -> int:
         owner = self._owner()

@@ -79,3 +79,21 @@ async def test_switched_off_feature_skips_its_guild_work(services):
     notice = BoostNotice(gid, "start", Window("b1", 20000, 1, 2))
     assert await work.hand_over("boost-announce", gid, notice) == "skipped"
     assert done == []
+
+
+async def test_finished_items_are_pruned_after_a_week(services, clock):
+    outbox = services.outbox
+    now = int(clock.now().timestamp() * 1000)
+    week = 7 * 24 * 3600 * 1000
+    await outbox.enqueue("old", guild_id=1, shard=0, kind="x", payload={}, now_ms=now - week - 1,
+                         token=1)
+    await outbox.enqueue("waiting", guild_id=1, shard=0, kind="x", payload={},
+                         now_ms=now - week - 1, token=1)
+    await outbox.enqueue("new", guild_id=1, shard=0, kind="x", payload={}, now_ms=now, token=1)
+    for key in ("old", "new"):
+        assert await outbox.claim(key, "P", now)
+        assert await outbox.finish(key, "P", now, ok=True)
+    work = GuildWork(_bot(services, None, 1), outbox, services.modules, owner=lambda: "P")
+    assert await work.prune() == 1
+    left = {i["_id"] for i in await find_docs(services.db["outbox"], {"guild_id": 1})}
+    assert left == {"waiting", "new"}  # a pending item is never dropped

@@ -52,6 +52,12 @@ class OutboxRepo:
             {"_id": key, "status": "running", "owner": owner}, change))
         return result.modified_count == 1
 
+    async def prune(self, before_ms: int) -> int:
+        """Delete finished items older than `before_ms` (kept a while for inspection)."""
+        result = await self._db.write(lambda: self._col.delete_many(
+            {"status": {"$in": ["done", "failed"]}, "created_ms": {"$lt": before_ms}}))
+        return result.deleted_count
+
     async def items(self, match: Doc) -> list[Doc]:
         """Items matching `match` (status pages, tests)."""
         return await find_docs(self._col, match)

@@ -22,7 +22,8 @@ import pytest
 
 from bot.guild_work import shard_of
 from bot.sandbox.harness import DiscordSandbox
-from economy.clock import SystemClock
+from economy.audit import audit
+from economy.clock import ManualClock, SystemClock
 from economy.repos.base import find_docs
 from economy.services import build_services
 from tests.procs import alive
@@ -124,6 +125,32 @@ def announced(sb, made, label: str) -> list[int]:
             for i, (_, channel) in enumerate(made)]
 
 
+async def delivered_trades(store, sb, made) -> list[tuple]:
+    """A delivered trade per guild whose auto-release is long due (made a month ago on a manual
+    clock): the leader's escrow sweep must pay each seller exactly once and both sides hear of
+    it once, from the process that owns the guild."""
+    past = ManualClock(SystemClock().now() - timedelta(days=30))
+    services = build_services(store.db, past)
+    trades = []
+    for i, (guild, _) in enumerate(made):
+        seller, buyer = sb.add_member(guild, f"seller{i}"), sb.add_member(guild, f"buyer{i}")
+        await services.ledger.grant(guild.id, 0, buyer.id, 100, reason="seed", key=f"seed{i}")
+        trade = await services.escrow.offer(guild.id, seller.id, buyer.id, 40, f"Gem lot {i}")
+        await services.escrow.accept(guild.id, trade.trade_id, buyer.id)
+        await services.escrow.mark_delivered(guild.id, trade.trade_id, seller.id)
+        trades.append((guild, trade.trade_id, buyer, seller))
+    return trades
+
+
+async def settled(store, trades) -> bool:
+    docs = await find_docs(store.db["trades"], {"status": "completed"})
+    return len(docs) == len(trades)
+
+
+def release_dms(sb, member) -> int:
+    return sum("released to the seller" in (m.content or "") for m in sb.dms(member))
+
+
 async def lease(store) -> dict:
     docs = await find_docs(store.db["leases"], {"_id": "scheduler"})
     return docs[0] if docs else {}
@@ -141,9 +168,13 @@ async def test_three_processes_four_shards_leader_killed(store, mongo_uri, tmp_p
     async with community(store, mongo_uri, tmp_path, guilds=8, shard_count=4) as (
             sb, services, made, fleet):
         await start_boosts(services, made, "P1")
+        trades = await delivered_trades(store, sb, made)
         for ids in ([0, 1], [2], [3]):
             fleet.start(ids)
         await until(lambda: all(n >= 1 for n in announced(sb, made, "P1")), "P1 announced")
+        await until(lambda: settled(store, trades), "every due trade auto-released")
+        await until(lambda: all(release_dms(sb, b) and release_dms(sb, s) for _, _, b, s in trades),
+                    "both sides of every trade told")
         first = await until(lambda: lease(store), "a leader")
         leader_pid = pid_of(first["owner"])
         leader_proc, leader_shards = next((p, s) for p, s in fleet.procs if p.pid == leader_pid)
@@ -172,6 +203,13 @@ async def test_three_processes_four_shards_leader_killed(store, mongo_uri, tmp_p
         # The takeover waited for the dead leader's lease to run out (no two leaders at once).
         assert taken["acquired_at"] >= previous["expires_at"]
         await assert_outbox_run_once_by_owners(store, fleet, shard_count=4)
+        # The money sweep: each seller paid once, each side told once, the ledger balanced.
+        for guild, _trade_id, buyer, seller in trades:
+            assert await services.ledger.balance(guild.id, seller.id) == 40 - _fee(40)
+            assert await services.ledger.balance(guild.id, buyer.id) == 60
+            assert (release_dms(sb, buyer), release_dms(sb, seller)) == (1, 1)
+        report = await audit(services.ledger_repo)
+        assert report.ok, report.render()
 
 
 async def assert_outbox_run_once_by_owners(store, fleet: Fleet, *, shard_count: int) -> None:
@@ -182,6 +220,13 @@ async def assert_outbox_run_once_by_owners(store, fleet: Fleet, *, shard_count: 
         assert item["status"] == "done", item
         runner = next(s for p, s in fleet.procs if p.pid == pid_of(item["owner"]))
         assert shard_of(item["guild_id"], shard_count) in runner
+
+
+def _fee(price: int) -> int:
+    from economy.escrow import fee_for
+    from economy.settings import GuildSettings
+
+    return fee_for(price, GuildSettings().escrow_fee_bps)
 
 
 async def _taken_over(store, killed: dict):
