@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -90,8 +91,6 @@ class Jobs:
 
     def start(self) -> None:
         """Register jobs and start the scheduler (call from inside the event loop)."""
-        from datetime import UTC, datetime
-
         self.scheduler.add_job(
             one_line_failures("scheduler-lease", self.lease.tick), "interval",
             id="scheduler-lease", seconds=self.lease.ttl_ms / 3000, max_instances=1,

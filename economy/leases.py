@@ -87,6 +87,8 @@ class Lease:
         seen = await self._repo.get(self.name)
         if seen is None:
             if await self._repo.create(self.name, self.owner, now, expires):
+                await self._repo.record_term(self.name, 1, {"owner": self.owner,
+                                                            "acquired_at": now, "previous": None})
                 return self._won(1, expires)
             return False
         if seen.get("owner") == self.owner and isinstance(seen.get("token"), int):
@@ -100,7 +102,12 @@ class Lease:
         if token is None:
             return False
         log.info("took over the %s lease from %s (token %d)", self.name, seen.get("owner"), token)
-        return self._won(token, expires)
+        self._won(token, expires)
+        await self._repo.record_term(self.name, token, {
+            "owner": self.owner, "acquired_at": now,
+            "previous": {"owner": seen.get("owner"), "expires_at": seen["expires_at"],
+                         "released": bool(seen.get("released"))}})
+        return True
 
     def _won(self, token: int, expires: int) -> bool:
         self._state = LeaseState(token=token, expires_ms=expires)

@@ -46,6 +46,9 @@ async def test_takeover_only_after_expiry_with_a_new_token(services, clock):
     # The old holder wakes up: its renewal is refused (fencing token changed), it steps down.
     assert await old.confirm() is None and old.token is None
     assert not await old.tick()
+    terms = await services.lease_repo.terms("scheduler")
+    assert [(t["token"], t["owner"]) for t in terms] == [(1, "old"), (2, "new")]
+    assert terms[1]["previous"]["owner"] == "old" and not terms[1]["previous"]["released"]
 
 
 async def test_many_processes_race_for_an_expired_lease_one_wins(services, clock):

@@ -8,9 +8,11 @@ token changed).
 
 from __future__ import annotations
 
+import contextlib
+
 from pymongo.errors import DuplicateKeyError
 
-from economy.repos.base import Database, Doc, find_first
+from economy.repos.base import Database, Doc, find_docs, find_first
 
 
 class LeaseRepo:
@@ -51,6 +53,17 @@ class LeaseRepo:
                   "$inc": {"token": 1}}
         result = await self._db.write(lambda: self._col.update_one(guard, change))
         return seen["token"] + 1 if result.modified_count == 1 else None
+
+    async def record_term(self, name: str, token: int, doc: Doc) -> None:
+        """Keep a history line per leadership term (`lease_terms`, `_id` = name:token): who led
+        from when, and how the previous term ended. For operators and the multi-process tests."""
+        term = {"_id": f"{name}:{token}", "name": name, "token": token, **doc}
+        with contextlib.suppress(DuplicateKeyError):  # already recorded
+            await self._db.write(lambda: self._db["lease_terms"].insert_one(term))
+
+    async def terms(self, name: str) -> list[Doc]:
+        """The recorded terms of a lease, oldest first."""
+        return await find_docs(self._db["lease_terms"], {"name": name}, sort={"token": 1})
 
     async def renew(self, name: str, owner: str, token: int, now_ms: int, expires_ms: int) -> bool:
         """Extend the lease held by (`owner`, `token`); False when it was taken over."""
