@@ -97,3 +97,19 @@ async def test_finished_items_are_pruned_after_a_week(services, clock):
     assert await work.prune() == 1
     left = {i["_id"] for i in await find_docs(services.db["outbox"], {"guild_id": 1})}
     assert left == {"waiting", "new"}  # a pending item is never dropped
+
+
+async def test_switched_off_goals_wait_and_close_when_back_on(services, clock):
+    guild = 4
+    goal = await services.goals.create(guild, 1, target=10, metric="gems_earned", deadline="1d",
+                                       reward=5)
+    clock.advance(minutes=1)
+    await services.ledger.earn(guild, 50, 20, key="e50")
+    await services.modules.switch(guild, 1, "goals", on=False)
+    clock.advance(minutes=1)
+    assert await services.goals.sweep() == []  # paused: not closed, nobody paid
+    assert (await services.goals.view(guild, goal.goal_id)).status == "open"
+    await services.modules.switch(guild, 1, "goals", on=True)
+    notices = await services.goals.sweep()
+    assert [n.kind for n in notices] == ["reached"]
+    assert await services.ledger.balance(guild, 50) == 25

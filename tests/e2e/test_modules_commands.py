@@ -47,6 +47,8 @@ async def test_admin_switches_a_feature_off_and_on(gc):
 
 
 async def test_members_cannot_switch_features_and_core_cannot_be_switched(gc):
+    payload = gc.bot.tree.get_command("modules").to_dict(gc.bot.tree)
+    assert int(payload["default_member_permissions"]) == 1 << 5  # hidden: Manage Server
     before = await db_state(gc)
     r = await gc.slash("alice", "modules disable", feature="trades")
     assert r.ephemeral and "Only server admins" in r.content
