@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[dict[str, Any]], Awaitable[object]]
 KEEP_DONE_MS = 7 * 24 * 3600 * 1000
+LOST_AFTER_MS = 3600 * 1000  # a Discord post or DM never takes an hour
 
 
 def shard_of(guild_id: int, shard_count: int) -> int:
@@ -149,8 +150,12 @@ class GuildWork:
         return ran
 
     async def prune(self) -> int:
-        """Forget finished items older than a week (a leader job)."""
-        return await self._outbox.prune(_now_ms(self._bot) - KEEP_DONE_MS)
+        """Forget finished items older than a week and mark items whose process died while
+        running them as lost (a leader job)."""
+        now = _now_ms(self._bot)
+        for key in await self._outbox.mark_lost(now - LOST_AFTER_MS):
+            log.warning("guild work %s was lost: its process stopped while running it", key)
+        return await self._outbox.prune(now - KEEP_DONE_MS)
 
     async def _run_item(self, item: dict[str, Any]) -> int:
         owner = self._owner()

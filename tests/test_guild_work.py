@@ -93,10 +93,14 @@ async def test_finished_items_are_pruned_after_a_week(services, clock):
     for key in ("old", "new"):
         assert await outbox.claim(key, "P", now)
         assert await outbox.finish(key, "P", now, ok=True)
+    await outbox.enqueue("stuck", guild_id=1, shard=0, kind="x", payload={}, now_ms=now, token=1)
+    assert await outbox.claim("stuck", "dead", now - 2 * 3600 * 1000)  # its process died
     work = GuildWork(_bot(services, None, 1), outbox, services.modules, owner=lambda: "P")
     assert await work.prune() == 1
-    left = {i["_id"] for i in await find_docs(services.db["outbox"], {"guild_id": 1})}
-    assert left == {"waiting", "new"}  # a pending item is never dropped
+    docs = {i["_id"]: i for i in await find_docs(services.db["outbox"], {"guild_id": 1})}
+    assert set(docs) == {"waiting", "new", "stuck"}  # a pending item is never dropped
+    assert docs["stuck"]["status"] == "lost" and docs["new"]["status"] == "done"
+    assert not await outbox.finish("stuck", "dead", now, ok=True)  # never run again
 
 
 async def test_switched_off_goals_wait_and_close_when_back_on(services, clock):

@@ -2,7 +2,7 @@
 the guild's shard.
 
 An item is {_id: run-once key, guild_id, shard, kind, payload, status, created_ms, token}; status
-goes pending -> running -> done | failed, each step one guarded update on `_id` and the status
+goes pending -> running -> done | failed (| lost, when the process died mid-run), each step one guarded update on `_id` and the status
 read, so one owner runs an item at most once even when several processes poll the same shard.
 The `_id` is the work's own run-once key (e.g. `boost:b3:start`), so enqueueing twice is a no-op.
 """
@@ -52,10 +52,24 @@ class OutboxRepo:
             {"_id": key, "status": "running", "owner": owner}, change))
         return result.modified_count == 1
 
+    async def mark_lost(self, claimed_before_ms: int) -> list[str]:
+        """Items claimed before `claimed_before_ms` and never finished (their process died while
+        running them): marked `lost`, not run again (announcements are at most once)."""
+        lost = []
+        change = {"$set": {"status": "lost", "error": "its process stopped while running it"}}
+        for doc in await find_docs(self._col, {"status": "running"}):
+            if int(doc.get("claimed_ms") or 0) >= claimed_before_ms:
+                continue
+            result = await self._db.write(lambda d=doc: self._col.update_one(
+                {"_id": d["_id"], "status": "running", "owner": d.get("owner")}, change))
+            if result.modified_count == 1:
+                lost.append(doc["_id"])
+        return lost
+
     async def prune(self, before_ms: int) -> int:
         """Delete finished items older than `before_ms` (kept a while for inspection)."""
         result = await self._db.write(lambda: self._col.delete_many(
-            {"status": {"$in": ["done", "failed"]}, "created_ms": {"$lt": before_ms}}))
+            {"status": {"$in": ["done", "failed", "lost"]}, "created_ms": {"$lt": before_ms}}))
         return result.deleted_count
 
     async def items(self, match: Doc) -> list[Doc]:
