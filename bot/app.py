@@ -11,7 +11,9 @@ import discord
 from discord.ext import commands
 
 from bot.error_handler import install_error_handler
+from bot.guild_work import GuildWork
 from bot.jobs import Jobs
+from bot.modules_gate import install_modules_gate
 from bot.observability import install_observability
 from bot.settings import Settings
 from bot.web import WebServer
@@ -57,6 +59,8 @@ class GemsBot(commands.AutoShardedBot):
         options.setdefault("intents", default_intents())
         if settings.shard_count is not None:
             options.setdefault("shard_count", settings.shard_count)
+        if settings.shard_ids:  # this process runs a slice of the shards (several processes)
+            options.setdefault("shard_ids", list(settings.shard_ids))
         super().__init__(
             command_prefix=commands.when_mentioned,
             allowed_mentions=discord.AllowedMentions.none(),
@@ -67,6 +71,12 @@ class GemsBot(commands.AutoShardedBot):
         self.services = services
         self.settings = settings
         self.jobs = Jobs(services, settings)
+        # Announcements, DMs and role edits run on the process that owns the guild's shard.
+        self.guild_work = GuildWork(self, services.outbox, services.modules,
+                                    owner=lambda: self.jobs.lease.owner)
+        self.jobs.add("guild-work-poll", self.guild_work.poll,
+                      every_seconds=settings.outbox_poll_seconds, per_process=True)
+        self.jobs.add("guild-work-prune", self.guild_work.prune, every_seconds=3600)
         self._run_jobs = run_jobs
         # The web server (health, wallet linking); feature packages add routes in `setup(bot)`.
         self.web = WebServer(settings)
@@ -79,6 +89,7 @@ class GemsBot(commands.AutoShardedBot):
         install_error_handler(self.tree)
         for extension in discover_extensions():
             await self.load_extension(extension)
+        self.modules_gate = install_modules_gate(self)
         if self._run_jobs:
             self.jobs.start()
         if self._run_web:
@@ -133,7 +144,8 @@ class GemsBot(commands.AutoShardedBot):
         await self.jobs.final_flush()
 
 
-_HANDLER_TASKS = ("discord.py: ", "CommandTree-invoker")
+_HANDLER_TASKS = ("discord.py: ", "CommandTree-invoker", "discord-ui-view-dispatch-",
+                  "discord-ui-dynamic-item-")
 
 
 async def _drain_event_handlers(timeout: float) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 IdList = Annotated[list[int], NoDecode]
@@ -64,6 +64,14 @@ class Settings(BaseSettings):
     # Hosts token metadata and images may be fetched from for /wallet gallery (plus the gateway).
     nft_media_hosts: HostList = ["ipfs.io", "arweave.net"]
     ipfs_gateway: str = Field("https://ipfs.io", pattern=r"^https?://[A-Za-z0-9.:-]+/?$")
+    # --- several processes (MongoDB only): shards served here, scheduler lease, guild work
+    # Shards this process runs, e.g. "0,1" of SHARD_COUNT=4 (unset: all of them).
+    shard_ids: IdList = []
+    # Seconds a scheduler leader's lease lasts without renewal (it renews every third of it);
+    # after a crash another process leads within this time.
+    lease_seconds: float = Field(30.0, ge=1, le=600)
+    # How often each process picks up guild work (announcements, DMs) handed to its shards.
+    outbox_poll_seconds: float = Field(5.0, gt=0, le=600)
 
     @field_validator("discord_token", "mongodb_uri", mode="before")
     @classmethod
@@ -82,7 +90,7 @@ class Settings(BaseSettings):
     def _lower(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
 
-    @field_validator("owner_ids", "dev_guild_ids", mode="before")
+    @field_validator("owner_ids", "dev_guild_ids", "shard_ids", mode="before")
     @classmethod
     def _split_ids(cls, value: object) -> object:
         # "1, 2 3" from an env file; a list from code.
@@ -144,6 +152,22 @@ class Settings(BaseSettings):
             raise ValueError("must start with mongodb:// or mongodb+srv://")
         return value
 
+    @model_validator(mode="after")
+    def _shard_slice(self) -> Settings:
+        if self.shard_ids:
+            if self.shard_count is None:
+                raise ValueError("SHARD_IDS needs SHARD_COUNT (the total over all processes)")
+            bad = [i for i in self.shard_ids if i >= self.shard_count]
+            if bad or len(set(self.shard_ids)) != len(self.shard_ids):
+                raise ValueError(f"SHARD_IDS must be distinct numbers below SHARD_COUNT "
+                                 f"({self.shard_count}); got {self.shard_ids}")
+            if self.mongodb_uri is None and len(self.shard_ids) < self.shard_count:
+                raise ValueError(
+                    "SHARD_IDS runs only some shards, so other processes must run the rest, and "
+                    "several processes need MongoDB (MONGODB_URI): the embedded store serves one "
+                    "process only")
+        return self
+
     @property
     def embedded(self) -> bool:
         """True when the bot runs its own embedded store."""
@@ -167,5 +191,7 @@ def load_settings(**overrides: object) -> Settings:
         problems = []
         for error in exc.errors():
             key = ".".join(str(part) for part in error["loc"]) or "settings"
-            problems.append(f"{key.upper()}: {error['msg']} ({_shown_input(key, error.get('input'))})")
+            # A model-level error's input is every setting, token included: never echo it.
+            got = f" ({_shown_input(key, error.get('input'))})" if error["loc"] else ""
+            problems.append(f"{key.upper()}: {error['msg']}{got}")
         raise SettingsError(problems) from None

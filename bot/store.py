@@ -185,10 +185,12 @@ class EmbeddedServer:
             pid = 0
         if pid and _pid_alive(pid) and _is_store_process(pid):
             raise StoreError(
-                f"Another embedded GEMS store (pid {pid}) is already using {self.run_dir}: "
-                "one bot process per data directory, because the embedded store has one writer "
-                "and no network access. Stop the other bot first (or move to MongoDB to run "
-                f"several). If no GEMS bot is running, remove {self.pid_file}."
+                f"Another embedded GEMS store (pid {pid}) is already using {self.run_dir}. "
+                "Stop the other bot first: one bot process per data directory. The embedded "
+                "store cannot keep two processes' transactions apart, so a second bot on the "
+                "same data could lose or double GEMS. To run several bot processes (SHARD_IDS), "
+                "use MongoDB (MONGODB_URI); see \"Running several processes\" in the README. "
+                f"If no GEMS bot is running, remove {self.pid_file}."
             )
         if pid and _pid_alive(pid):
             log.warning("removing stale pid file %s (pid %s is not a GEMS store)", self.pid_file, pid)

@@ -118,6 +118,8 @@ class GoalService:
         now_ms = to_ms(self._clock.now())
         notices = []
         for guild_id in await self._repo.guild_ids():
+            if "goals" in (await self._settings.get(guild_id)).disabled_features:
+                continue  # switched off (/modules): goals close when it is back on
             for doc in await self._repo.by_status(guild_id, "open"):
                 counts = await self._contributions(doc)
                 if sum(counts.values()) >= doc["target"]:

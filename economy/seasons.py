@@ -211,6 +211,8 @@ class SeasonService:
         notices: list[SeasonNotice] = []
         for guild_id in await self._repo.guild_ids():
             settings = await self._settings.get(guild_id)
+            if "seasons" in settings.disabled_features:
+                continue  # switched off (/modules): boosts and prizes wait until it is back on
             for doc in await self._repo.list(guild_id):
                 season = Season.from_doc(doc)
                 await self._ensure_boost(guild_id, season, now, settings.zone)

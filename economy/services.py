@@ -23,6 +23,7 @@ from economy.marketplace import MarketplaceService
 from economy.member_prefs import MemberPrefsService
 from economy.members import MemberService
 from economy.mentorship import MentorshipService
+from economy.modules import ModuleService
 from economy.nft import NftService
 from economy.nft_media import NftMediaService
 from economy.onboarding import OnboardingService
@@ -33,6 +34,7 @@ from economy.repos.competition_repo import CompetitionRepo
 from economy.repos.event_repo import EventRepo
 from economy.repos.goal_repo import GoalRepo
 from economy.repos.guide_repo import GuideRepo
+from economy.repos.lease_repo import LeaseRepo
 from economy.repos.ledger_repo import LedgerRepo
 from economy.repos.listing_repo import ListingRepo
 from economy.repos.market_member_repo import MarketMemberRepo
@@ -42,6 +44,7 @@ from economy.repos.mentorship_repo import MentorshipRepo
 from economy.repos.multiplier_repo import MultiplierRepo
 from economy.repos.nft_repo import NftRepo
 from economy.repos.onboarding_repo import OnboardingRepo
+from economy.repos.outbox_repo import OutboxRepo
 from economy.repos.privacy_repo import PrivacyRepo
 from economy.repos.season_repo import SeasonRepo
 from economy.repos.settings_repo import SettingsRepo
@@ -93,6 +96,10 @@ class Services:
     onboarding: OnboardingService
     # --- data rights (/privacy)
     privacy: PrivacyService
+    # --- scale-out: scheduler lease, guild-work outbox, per-guild feature switches
+    lease_repo: LeaseRepo
+    outbox: OutboxRepo
+    modules: ModuleService
 
 
 def build_services(db: Database, clock: Clock, *, chains: ChainRegistry | None = None,
@@ -142,4 +149,5 @@ def build_services(db: Database, clock: Clock, *, chains: ChainRegistry | None =
         nft_media=NftMediaService(nft_repo, clock, hosts=nft_media_hosts, gateway=ipfs_gateway),
         onboarding=OnboardingService(OnboardingRepo(db), clock),
         privacy=PrivacyService(PrivacyRepo(db), ledger_repo, trade_repo, listing_repo, marketplace,
-                               mentorship_repo, clock))
+                               mentorship_repo, clock),
+        lease_repo=LeaseRepo(db), outbox=OutboxRepo(db), modules=ModuleService(settings))

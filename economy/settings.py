@@ -129,6 +129,21 @@ class GuildSettings(BaseModel):
     holder_perks: str = Field("", max_length=400, description="Earning perks per role, e.g. @Holder:1.5, @Whale:2 (the boost stacking rule applies)")
     nft_sync_minutes: int = Field(30, ge=5, le=1440, description="Minutes between periodic NFT role syncs")
     nft_log_channel_id: int | None = Field(None, description="Admin channel for NFT role sync problems (role hierarchy, permissions)")
+    # --- modules (per-guild feature switches; /modules enable|disable)
+    disabled_features: list[str] = Field(default_factory=list, description="Features switched off in this server, comma-separated (see /modules list)")
+
+    @field_validator("disabled_features")
+    @classmethod
+    def _known_features(cls, value: list[str]) -> list[str]:
+        from economy.modules import CORE, FEATURES
+
+        names = sorted({name.strip().lower() for name in value if name.strip()})
+        for name in names:
+            if name in CORE:
+                raise ValueError(f"{name} is part of the core and cannot be turned off")
+            if name not in FEATURES:
+                raise ValueError(f"unknown feature {name!r} (features: {', '.join(FEATURES)})")
+        return names
 
     @field_validator("timezone")
     @classmethod
@@ -296,6 +311,8 @@ _ID_KEYS |= {"mentorship_lead_role_id", "mentorship_channel_id", "mentorship_que
              "mentorship_spotlight_channel_id", "guides_channel_id"}
 _ID_LIST_KEYS |= {"mentor_level_roles"}
 _STR_LIST_KEYS |= {"mentorship_skills"}
+# --- modules
+_STR_LIST_KEYS |= {"disabled_features"}
 
 
 def describe(key: str) -> str:

@@ -1,6 +1,7 @@
 """Double-GEMS weekends and one-off earning boosts (/boost), with start/end announcements."""
 
 from cogs.boosts._cog import BoostsCog
+from economy.boosts import BoostNotice
 
 
 async def setup(bot) -> None:
@@ -8,3 +9,4 @@ async def setup(bot) -> None:
     cog = BoostsCog(bot)
     await bot.add_cog(cog)
     bot.jobs.add("boost-announce", cog.sweep, every_seconds=60)
+    bot.guild_work.register("boost-announce", "boosts", cog.announce, notice_type=BoostNotice)

@@ -92,10 +92,17 @@ class BoostsCog(commands.Cog):
         notices = await self.bot.services.boosts.sweep()
         for notice in notices:
             try:
-                await self._announce(notice)
+                # Posted by the process that owns the guild's shard (here when it is ours).
+                await self.bot.guild_work.hand_over(
+                    "boost-announce", notice.guild_id, notice,
+                    key=f"{notice.guild_id}:{notice.window.boost_id}:{notice.kind}")
             except Exception:
                 log.exception("could not announce boost %s", notice.window.boost_id)
         return len(notices)
+
+    async def announce(self, notice: BoostNotice) -> None:
+        """Guild work `boost-announce`: post a start or end (on the guild's own process)."""
+        await self._announce(notice)
 
     async def _announce(self, notice: BoostNotice) -> None:
         settings = await self.bot.services.settings.get(notice.guild_id)

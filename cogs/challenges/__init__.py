@@ -12,5 +12,7 @@ async def setup(bot) -> None:
     await bot.add_cog(cog)
     await bot.add_cog(ChallengeAdminCog(bot))
     bot.jobs.add("challenge-progress-flush", bot.services.challenge_progress.flush,
-                 every_seconds=bot.settings.challenge_flush_seconds, flush_on_stop=True)
-    bot.jobs.add("challenge-sweep", cog.sweep, every_seconds=60)
+                 every_seconds=bot.settings.challenge_flush_seconds, per_process=True,
+                 flush_on_stop=True)
+    # Per process: each process draws and announces for the guilds of its own shards.
+    bot.jobs.add("challenge-sweep", cog.sweep, every_seconds=60, per_process=True)

@@ -282,10 +282,10 @@ class ChallengeCog(commands.Cog):
     # --- jobs --------------------------------------------------------------------------------
     async def sweep(self) -> None:
         """Draw/complete/settle for every guild, then announce new days where configured."""
-        guild_ids = [guild.id for guild in self.bot.guilds]
+        guilds = await self.bot.guild_work.local_guilds("challenges")
         services = self.bot.services
-        await services.challenge_progress.sweep(guild_ids)
-        for guild in self.bot.guilds:
+        await services.challenge_progress.sweep([guild.id for guild in guilds])
+        for guild in guilds:
             settings = await services.settings.get(guild.id)
             channel = guild.get_channel(settings.challenge_channel_id or 0)
             try:

@@ -134,6 +134,10 @@ class EventDesk:
         """DM a member; closed or turned-off DMs are skipped."""
         await send_dm(self.bot, guild_id, user_id, text)
 
+    def register_work(self) -> None:
+        """Sweep notices are delivered by the process that owns the guild's shard."""
+        self.bot.guild_work.register("event-notice", "events", self.deliver, notice_type=EventNotice)
+
     async def deliver(self, notice: EventNotice) -> None:
         """Act on one sweep notice."""
         event = notice.event
@@ -159,7 +163,16 @@ class EventDesk:
         notices = await self.services.events.sweep()
         for notice in notices:
             try:
-                await self.deliver(notice)
+                await self.bot.guild_work.hand_over("event-notice", notice_guild(notice), notice)
             except Exception:
                 log.exception("could not deliver event notice %s", notice.kind)
         return len(notices)
+
+
+def notice_guild(notice: EventNotice) -> int:
+    """The guild an event notice concerns."""
+    if notice.event is not None:
+        return notice.event.guild_id
+    if notice.payout is not None:
+        return notice.payout.event.guild_id
+    return int(notice.guild_id or 0)

@@ -81,7 +81,7 @@ class GoalsCog(commands.Cog):
         notices = await self.bot.services.goals.sweep()
         for notice in notices:
             try:
-                await self._announce(notice)
+                await self.bot.guild_work.hand_over("goal-announce", notice.goal.guild_id, notice)
             except Exception:
                 log.exception("could not announce goal %s", notice.goal.goal_id)
         return len(notices)

@@ -2,6 +2,7 @@
 
 from cogs.marketplace._cog import MarketplaceCog
 from cogs.marketplace._views import ALL_ITEMS
+from economy.marketplace_models import Notice
 
 SWEEP_SECONDS = 300
 
@@ -12,3 +13,4 @@ async def setup(bot) -> None:
     cog = MarketplaceCog(bot)
     await bot.add_cog(cog)
     bot.jobs.add("marketplace-sweep", cog.sweep, every_seconds=SWEEP_SECONDS)
+    bot.guild_work.register("market-dm", "marketplace", cog.deliver_one, notice_type=Notice)

@@ -38,6 +38,7 @@ from economy.marketplace_models import (
     TITLE_MAX,
     TITLE_MIN,
     Listing,
+    Notice,
 )
 from economy.settings import MAX_AMOUNT
 
@@ -341,8 +342,15 @@ class MarketplaceCog(DownloadingCog, commands.Cog):
     async def sweep(self) -> None:
         """Expire listings, send reminders, drop abandoned drafts; then DM (job body)."""
         notices = await self.bot.services.marketplace.sweep()
-        if notices:
-            await deliver(self.bot, notices)
+        for notice in notices:  # DMs go out from the process owning the guild's shard
+            try:
+                await self.bot.guild_work.hand_over("market-dm", notice.listing.guild_id, notice)
+            except Exception:
+                log.exception("could not deliver marketplace notice %s", notice.kind)
+
+    async def deliver_one(self, notice: Notice) -> None:
+        """Guild work `market-dm`: one sweep DM (expiry, reminder, alert digest)."""
+        await deliver(self.bot, [notice])
 
 
 def _choice_name(listing: Listing) -> str:

@@ -14,7 +14,7 @@ from cogs._shared.interaction import NO_PINGS, reply
 from cogs._shared.notify import resolve_channel, send_dm
 from cogs.mentorship._render import card_embed, proposal_embed, queue_text
 from cogs.mentorship._views import approval_view, proposal_view
-from economy.mentorship_models import MENTOR_LEVELS, Pairing, ResponseResult
+from economy.mentorship_models import MENTOR_LEVELS, Pairing, ResponseResult, Spotlight
 from economy.text import strip_invisible
 
 log = logging.getLogger(__name__)
@@ -189,29 +189,51 @@ class MentorshipRooms:
     async def sweep(self) -> int:
         """The scheduled job: expire proposals, propose the next best, remind silent pairs."""
         report = await self._services.mentorship.sweep()
+        # Each message goes out from the process that owns the guild's shard.
+        work = self.bot.guild_work
         for p in report.expired:
-            for user_id in (p.mentee_id, p.mentor_id):
-                await self.dm(p.guild_id, user_id, f"⌛ Proposal #{p.mentorship_id} expired without both "
-                              "answers.")
+            await work.hand_over("mentorship-expired", p.guild_id, p)
         for p in report.proposed:
-            await self.propose(p)
+            await work.hand_over("mentorship-propose", p.guild_id, p)
         for p in report.checkins:
-            await self.post(p, f"👋 Check-in: it has been quiet here for a while, <@{p.mentor_id}> "
-                            f"and <@{p.mentee_id}>. How are your goals going?")
+            await work.hand_over("mentorship-checkin", p.guild_id, p)
         weekly = await self._services.mentorship.weekly_rounds()
         for p in weekly:
-            await self.propose(p)
+            await work.hand_over("mentorship-propose", p.guild_id, p)
         spotlights = await self._services.mentorship.spotlights()
         for spot in spotlights:
-            channel = await self._channel(spot.channel_id)
-            if channel is not None:
-                await channel.send(
-                    f"🌟 Mentor spotlight for {spot.month}: <@{spot.user_id}>, rated "
-                    f"★ {spot.average:.1f} by {spot.ratings} mentee"
-                    f"{'s' if spot.ratings != 1 else ''} this month. Thank you!",
-                    allowed_mentions=NO_PINGS)
+            await work.hand_over("mentorship-spotlight", spot.guild_id, spot)
         return (len(report.expired) + len(report.proposed) + len(report.checkins)
                 + len(weekly) + len(spotlights))
+
+    def register_work(self) -> None:
+        """The sweep's messages, as guild work (run by the guild's own process)."""
+        register = self.bot.guild_work.register
+        register("mentorship-expired", "mentorship", self.expired, notice_type=Pairing)
+        register("mentorship-propose", "mentorship", self.propose, notice_type=Pairing)
+        register("mentorship-checkin", "mentorship", self.checkin, notice_type=Pairing)
+        register("mentorship-spotlight", "mentorship", self.spotlight, notice_type=Spotlight)
+
+    async def expired(self, p: Pairing) -> None:
+        """Tell both sides a proposal expired."""
+        for user_id in (p.mentee_id, p.mentor_id):
+            await self.dm(p.guild_id, user_id, f"⌛ Proposal #{p.mentorship_id} expired without both "
+                          "answers.")
+
+    async def checkin(self, p: Pairing) -> None:
+        """Nudge a quiet pair in their room."""
+        await self.post(p, f"👋 Check-in: it has been quiet here for a while, <@{p.mentor_id}> "
+                        f"and <@{p.mentee_id}>. How are your goals going?")
+
+    async def spotlight(self, spot: Spotlight) -> None:
+        """Post the month's mentor spotlight."""
+        channel = await self._channel(spot.channel_id)
+        if channel is not None:
+            await channel.send(
+                f"🌟 Mentor spotlight for {spot.month}: <@{spot.user_id}>, rated "
+                f"★ {spot.average:.1f} by {spot.ratings} mentee"
+                f"{'s' if spot.ratings != 1 else ''} this month. Thank you!",
+                allowed_mentions=NO_PINGS)
 
     # --- low level ----------------------------------------------------------------------------
     async def dm(self, guild_id: int, user_id: int, text: str, **kwargs: Any) -> None:

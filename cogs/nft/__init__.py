@@ -9,7 +9,8 @@ async def setup(bot) -> None:
     cog = NftCog(bot)
     bot.web.add_routes(link_routes(cog))
     # Every minute: guilds whose next periodic sync (nft_sync_minutes) is due are claimed once.
-    bot.jobs.add("nft-sync", cog.sync.sync_due, every_seconds=60)
+    # Both per process: each process syncs the roles of the guilds of its own shards.
+    bot.jobs.add("nft-sync", cog.sync.sync_due, every_seconds=60, per_process=True)
     # Every minute: Transfer logs of rule contracts since the last poll; only their parties.
-    bot.jobs.add("nft-transfers", cog.sync.follow_transfers, every_seconds=60)
+    bot.jobs.add("nft-transfers", cog.sync.follow_transfers, every_seconds=60, per_process=True)
     await bot.add_cog(cog)

@@ -78,7 +78,7 @@ class RoleSync:
 
     async def follow_transfers(self) -> None:
         """The log-following job: re-check only members whose wallets moved rule tokens."""
-        for guild in list(self.bot.guilds):
+        for guild in await self.bot.guild_work.local_guilds("nft"):
             if not await self.services.nft.rules(guild.id):
                 continue
             try:
@@ -158,7 +158,7 @@ class RoleSync:
 
     async def sync_due(self) -> None:
         """The periodic job: sync every guild whose next sync is due (claimed once per guild)."""
-        for guild in list(self.bot.guilds):
+        for guild in await self.bot.guild_work.local_guilds("nft"):
             if not await self.services.nft.rules(guild.id):
                 continue
             settings = await self.services.settings.get(guild.id)

@@ -1,6 +1,7 @@
 """Seasonal celebrations: /season, seasonal leaderboards, end-of-season winners, anniversaries."""
 
 from cogs.seasons._cog import SeasonsCog
+from economy.seasons import SeasonNotice
 
 
 async def setup(bot) -> None:
@@ -8,4 +9,6 @@ async def setup(bot) -> None:
     cog = SeasonsCog(bot)
     await bot.add_cog(cog)
     bot.jobs.add("season-sweep", cog.sweep, every_seconds=60)
-    bot.jobs.add("anniversaries", cog.anniversaries, every_seconds=900)
+    bot.guild_work.register("season-announce", "seasons", cog._announce, notice_type=SeasonNotice)
+    # Per process: anniversaries need the member list, which each process has for its shards.
+    bot.jobs.add("anniversaries", cog.anniversaries, every_seconds=900, per_process=True)

@@ -107,7 +107,7 @@ class SeasonsCog(commands.Cog):
         notices = await self.bot.services.seasons.sweep()
         for notice in notices:
             try:
-                await self._announce(notice)
+                await self.bot.guild_work.hand_over("season-announce", notice.guild_id, notice)
             except Exception:
                 log.exception("could not announce season %s", notice.occurrence)
         return len(notices)
@@ -129,7 +129,7 @@ class SeasonsCog(commands.Cog):
     async def anniversaries(self) -> int:
         """Pay today's anniversary bonuses (job body); announce the ones this process paid."""
         services, count = self.bot.services, 0
-        for guild in self.bot.guilds:
+        for guild in await self.bot.guild_work.local_guilds("seasons"):
             members = [(m.id, m.joined_at) for m in guild.members if not m.bot]
             paid = await services.anniversaries.pay_due(guild.id, members)
             count += len(paid)

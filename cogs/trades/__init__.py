@@ -3,6 +3,7 @@
 from cogs.trades._cog import DisputesCog, TradesAdminCog, TradesCog
 from cogs.trades._rooms import TradeRooms
 from cogs.trades._views import BuyButton, ConfirmBuyButton, OfferButton, TradeActionButton
+from economy.escrow import SweepEvent
 
 
 async def setup(bot) -> None:
@@ -13,3 +14,5 @@ async def setup(bot) -> None:
     await bot.add_cog(DisputesCog(bot))
     await bot.add_cog(TradesAdminCog(bot))
     bot.jobs.add("escrow-sweep", bot.trade_rooms.sweep, every_seconds=60)
+    bot.guild_work.register("trade-announce", "trades", bot.trade_rooms.announce,
+                            notice_type=SweepEvent)

@@ -142,8 +142,8 @@ class TradeRooms:
         """The scheduled job: apply due timers, then announce what changed."""
         events = await self._services.escrow.sweep()
         for event in events:
-            try:
-                await self.announce(event)
+            try:  # announced by the process that owns the guild's shard
+                await self.bot.guild_work.hand_over("trade-announce", event.trade.guild_id, event)
             except Exception:
                 log.exception("could not announce %s for trade %s", event.kind, event.trade.trade_id)
         return len(events)

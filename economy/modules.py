@@ -1,0 +1,81 @@
+"""Per-guild feature switches (/modules): every feature package can be turned off in a server.
+
+The switches live in the guild settings (`disabled_features`), so they are recorded in the
+settings history and cached like every other setting. Core features (the currency, settings and
+this switchboard) cannot be turned off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from economy.errors import InvalidInput
+from economy.settings import SettingsService
+
+#: Features that can be switched off, with the name members read in messages. Kept equal to the
+#: cogs/ packages minus CORE by tests/test_modules.py.
+FEATURES: dict[str, str] = {
+    "boosts": "Boosts",
+    "challenges": "Challenges",
+    "events": "Events",
+    "goals": "Community goals",
+    "marketplace": "The marketplace",
+    "mentorship": "Mentorship",
+    "nft": "Wallets and NFT roles",
+    "profile": "Profiles",
+    "seasons": "Seasons",
+    "trades": "Trades",
+}
+CORE: frozenset[str] = frozenset({"currency", "settings", "modules"})
+
+
+def off_message(feature: str) -> str:
+    """What a member reads when they use a switched-off feature."""
+    label = FEATURES.get(feature, feature.capitalize())
+    verb = "are" if label.endswith("s") and not label.startswith("The ") else "is"
+    return f"{label} {verb} turned off in this server."
+
+
+class ModuleService:
+    """Reads and flips the per-guild feature switches."""
+
+    def __init__(self, settings: SettingsService) -> None:
+        self._settings = settings
+        self._loading: dict[int, asyncio.Task] = {}
+
+    async def enabled(self, guild_id: int | None, feature: str) -> bool:
+        """True unless `feature` is switched off in the guild (DMs and core: always on).
+
+        Asked before every interaction: concurrent questions about one guild whose settings
+        are not cached share one database read (a crowd pressing a button at once).
+        """
+        if guild_id is None or feature not in FEATURES:
+            return True
+        task = self._loading.get(guild_id)
+        if task is None:
+            task = asyncio.ensure_future(self._settings.get(guild_id))
+            self._loading[guild_id] = task
+            task.add_done_callback(lambda _: self._loading.pop(guild_id, None))
+        settings = await asyncio.shield(task)
+        return feature not in settings.disabled_features
+
+    async def disabled(self, guild_id: int) -> list[str]:
+        """The switched-off features of a guild, sorted."""
+        return sorted((await self._settings.get(guild_id)).disabled_features)
+
+    async def switch(self, guild_id: int, actor_id: int, feature: str, *, on: bool) -> bool:
+        """Turn a feature on or off; returns False when it already was. The caller checks that
+        the actor is an admin (as for /settings)."""
+        name = feature.strip().lower()
+        if name in CORE:
+            raise InvalidInput(f"`{name}` is part of the core of GEMS and cannot be turned off.")
+        if name not in FEATURES:
+            known = ", ".join(FEATURES)
+            raise InvalidInput(f"There is no feature called `{name[:30]}`. Features: {known}.")
+        current = set(await self.disabled(guild_id))
+        wanted = current - {name} if on else current | {name}
+        if wanted == current:
+            return False
+        await self._settings.set(guild_id, actor_id, "disabled_features",
+                                 ",".join(sorted(wanted)) or "none")
+        return True

@@ -1,0 +1,97 @@
+"""/modules: features switched off per server answer every command, button and modal with one
+clear ephemeral message and change nothing; jobs skip their guild work; core stays on."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.app import discover_extensions
+from economy.errors import InvalidInput
+from economy.modules import CORE, FEATURES
+from tests.e2e.conftest import db_state
+from tests.e2e.test_event_commands import _card, _create, _events_state
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def test_every_feature_package_can_be_switched_and_core_cannot():
+    packages = {name.split(".")[1] for name in discover_extensions()}
+    assert set(FEATURES) == packages - CORE
+    assert {"currency", "settings", "modules"} <= packages
+
+
+async def test_admin_switches_a_feature_off_and_on(gc):
+    r = await gc.slash("admin", "modules disable", feature="marketplace")
+    assert r.ephemeral and "turned **off**" in r.content
+    again = await gc.slash("admin", "modules disable", feature="marketplace")
+    assert "already off" in again.content
+    listed = await gc.slash("admin", "modules list")
+    assert listed.ephemeral and "⛔ off · `marketplace`" in listed.embeds[0].description
+    assert "✅ on · `trades`" in listed.embeds[0].description
+
+    before = await db_state(gc)
+    for command, options in (("marketplace browse", {}),
+                             ("list-item", {"category": "rings", "condition": "new"}),
+                             ("wishlist view", {}), ("marketplace alert list", {})):
+        refused = await gc.slash("alice", command, **options)
+        assert refused.ephemeral, command
+        assert refused.content == "The marketplace is turned off in this server.", command
+    assert await db_state(gc) == before
+    # Core features keep working, also members' other features.
+    assert "claimed their daily" in (await gc.slash("alice", "gems daily")).content
+
+    back = await gc.slash("admin", "modules enable", feature="marketplace")
+    assert "turned **on**" in back.content
+    browse = await gc.slash("alice", "marketplace browse")
+    assert "turned off" not in (browse.content or "")
+
+
+async def test_members_cannot_switch_features_and_core_cannot_be_switched(gc):
+    payload = gc.bot.tree.get_command("modules").to_dict(gc.bot.tree)
+    assert int(payload["default_member_permissions"]) == 1 << 5  # hidden: Manage Server
+    before = await db_state(gc)
+    r = await gc.slash("alice", "modules disable", feature="trades")
+    assert r.ephemeral and "Only server admins" in r.content
+    assert await db_state(gc) == before
+    with pytest.raises(InvalidInput):
+        await gc.services.modules.switch(gc.guild.id, gc["admin"].id, "currency", on=False)
+    r = await gc.slash("admin", "settings set", key="disabled_features", value="currency")
+    assert "core" in r.content and r.ephemeral
+    assert await db_state(gc) == before
+
+
+async def test_buttons_and_modals_of_a_switched_off_feature_are_refused(gc):
+    event_id = await _create(gc)
+    card = _card(gc)
+    opened = await gc.slash("admin", "event create", type="contest", start="2026-01-06 18:00",
+                            duration=60)
+    assert opened.modal is not None
+    await gc.slash("admin", "modules disable", feature="events")
+    before = await _events_state(gc)
+    clicked = await gc.click("alice", card, "Join")
+    assert clicked.ephemeral and clicked.content == "Events are turned off in this server."
+    submitted = await gc.sb.submit_modal(gc["admin"], opened, {"Title": "Late", "Description": ""})
+    assert submitted.ephemeral and "Events are turned off" in submitted.content
+    joined = await gc.slash("bob", "event join", event=event_id)
+    assert "Events are turned off" in joined.content
+    assert await _events_state(gc) == before
+    await gc.slash("admin", "modules enable", feature="events")
+    r = await gc.click("alice", card, "Join")
+    assert "You're going" in r.content
+
+
+async def test_jobs_skip_guild_work_of_a_switched_off_feature(gc, clock):
+    await gc.services.settings.set(gc.guild.id, 0, "announcements_channel_id", str(gc.general.id))
+    await gc.slash("admin", "modules disable", feature="boosts")
+    await gc.services.multipliers.add(gc.guild.id, 200, starts_at=clock.now(),
+                                      ends_at=clock.now().replace(year=2027), reason="Quiet launch")
+    await gc.advance(minutes=1)
+    assert not [m for m in gc.sb.channel_messages(gc.general) if "Quiet launch" in (m.content or "")]
+    assert gc.bot.guild_work.ran_here == 0
+    # Back on: the next boost is announced as usual (the sweep did run before, and skipped).
+    await gc.slash("admin", "modules enable", feature="boosts")
+    await gc.services.multipliers.add(gc.guild.id, 300, starts_at=clock.now(),
+                                      ends_at=clock.now().replace(year=2027), reason="Loud launch")
+    await gc.advance(minutes=1)
+    assert [m for m in gc.sb.channel_messages(gc.general) if "Loud launch" in (m.content or "")]
+    assert gc.bot.guild_work.ran_here == 1
