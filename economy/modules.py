@@ -13,7 +13,7 @@ from economy.errors import InvalidInput
 from economy.settings import SettingsService
 
 #: Features that can be switched off, with the name members read in messages. Kept equal to the
-#: cogs/ packages minus CORE by tests/test_modules.py.
+#: cogs/ packages minus CORE by tests/e2e/test_modules_commands.py.
 FEATURES: dict[str, str] = {
     "boosts": "Boosts",
     "challenges": "Challenges",
@@ -26,7 +26,10 @@ FEATURES: dict[str, str] = {
     "seasons": "Seasons",
     "trades": "Trades",
 }
-CORE: frozenset[str] = frozenset({"currency", "settings", "modules"})
+#: Always on: the wallet, settings, the switches themselves, and the way in (/help, /setup, the
+#: welcome). Data rights (/privacy) can never be switched off either.
+CORE: frozenset[str] = frozenset({"currency", "settings", "modules", "help", "setup_wizard",
+                                  "privacy"})
 
 
 def off_message(feature: str) -> str:
