@@ -9,7 +9,7 @@ TITLE = "Data rights: /privacy export and delete"
 async def play(t, gc) -> None:
     """Export by DM, a forged confirm click refused, deletion keeping the ledger exact."""
     frank = gc.add_member("frank")
-    await t.slash("admin", "gems grant", member=frank, amount=40, reason="welcome")
+    await t.slash("admin", "gems-admin grant", member=frank, amount=40, reason="welcome")
     await t.slash("carol", "gems give", member=frank, amount=15, note="welcome frank")
 
     exported = await t.slash("frank", "privacy export")
