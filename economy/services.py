@@ -25,6 +25,7 @@ from economy.members import MemberService
 from economy.mentorship import MentorshipService
 from economy.nft import NftService
 from economy.nft_media import NftMediaService
+from economy.payments import PaymentsService
 from economy.repos.base import Database
 from economy.repos.challenge_repo import ChallengeRepo
 from economy.repos.competition_repo import CompetitionRepo
@@ -39,6 +40,7 @@ from economy.repos.member_repo import MemberRepo
 from economy.repos.mentorship_repo import MentorshipRepo
 from economy.repos.multiplier_repo import MultiplierRepo
 from economy.repos.nft_repo import NftRepo
+from economy.repos.payment_repo import PaymentRepo
 from economy.repos.season_repo import SeasonRepo
 from economy.repos.settings_repo import SettingsRepo
 from economy.repos.trade_repo import TradeRepo
@@ -85,6 +87,8 @@ class Services:
     wallets: WalletService
     nft: NftService
     nft_media: NftMediaService
+    # --- card payments (Stripe)
+    payments: PaymentsService
 
 
 def build_services(db: Database, clock: Clock, *, chains: ChainRegistry | None = None,
@@ -114,6 +118,9 @@ def build_services(db: Database, clock: Clock, *, chains: ChainRegistry | None =
     challenges = ChallengeService(challenge_repo, ledger, settings, member_prefs, clock)
     mentorship_repo = MentorshipRepo(db)
     nft_repo, wallet_repo = NftRepo(db), WalletRepo(db)
+    payments = PaymentsService(PaymentRepo(db), trade_repo, listing_repo, escrow, ledger,
+                               settings, clock)
+    escrow.cash = payments  # card trades settle through the payments service
     return Services(
         db=db, clock=clock, ledger=ledger, settings=settings, activity=activity,
         ledger_repo=ledger_repo, multipliers=multipliers, escrow=escrow, trade_repo=trade_repo,
@@ -131,4 +138,5 @@ def build_services(db: Database, clock: Clock, *, chains: ChainRegistry | None =
         guides=GuideService(GuideRepo(db), mentorship_repo, ledger, settings, clock),
         wallets=WalletService(wallet_repo, clock),
         nft=NftService(nft_repo, wallet_repo, chains or ChainRegistry(), clock),
-        nft_media=NftMediaService(nft_repo, clock, hosts=nft_media_hosts, gateway=ipfs_gateway))
+        nft_media=NftMediaService(nft_repo, clock, hosts=nft_media_hosts, gateway=ipfs_gateway),
+        payments=payments)
