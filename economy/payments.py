@@ -22,6 +22,7 @@ did not create, or whose metadata disagrees with the checkout, change nothing.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import logging
@@ -53,6 +54,7 @@ log = logging.getLogger(__name__)
 CHECKOUT_MINUTES = 30  # Stripe's shortest session lifetime; the listing is reserved as long
 SWEEP_GRACE_MINUTES = 5  # the webhook normally releases first; the sweep catches a lost one
 MAX_PACK_GEMS = 1_000_000_000
+PAYOUT_INLINE_SECONDS = 2.0
 
 
 class _Missed(Exception):
@@ -462,7 +464,12 @@ class PaymentsService:
 
         await self._repo.db.transaction(work)
         for payout in payouts:
-            await self._carry_out(payout)
+            try:
+                # Bounded, so a slow Stripe cannot make a click miss Discord's deadline; a call
+                # cut short is retried by the sweep under the same idempotency key.
+                await asyncio.wait_for(self._carry_out(payout), PAYOUT_INLINE_SECONDS)
+            except TimeoutError:
+                log.warning("payout %s/%s left for the sweep", guild_id, payout["payout_id"])
 
     async def _carry_out(self, payout: Doc) -> bool:
         """Ask Stripe for a pending refund/transfer (keyed by its id); True when done now."""

@@ -162,9 +162,14 @@ class DisputesCog(commands.Cog):
         result = await services.escrow.resolve(guild_id, trade_id, interaction.user.id, outcome,
                                                percent=percent, note=note)
         res = result.trade.resolution or {}
+        t, settings = result.trade, await services.settings.get(guild_id)
+
+        def amount(value: int) -> str:
+            return f"{value:,}" if t.currency == "gems" else t.money(settings, value)
+
         await reply(interaction, f"Resolved trade #{trade_id}: **{outcome}** — seller gets "
-                    f"{res.get('to_seller', 0):,} (fee {res.get('fee', 0):,}), buyer gets "
-                    f"{result.trade.price - res.get('to_seller', 0):,} back.", ephemeral=True)
+                    f"{amount(res.get('to_seller', 0))} (fee {amount(res.get('fee', 0))}), "
+                    f"buyer gets {amount(t.price - res.get('to_seller', 0))} back.", ephemeral=True)
         await self.bot.trade_rooms.resolved(result.trade)
 
 

@@ -64,7 +64,7 @@ class TradeRooms:
             trade.guild_id, trade.trade_id, channel_id=channel.id,
             thread_id=thread.id if thread else None, card_message_id=card.id if card else None)
         where = thread.mention if thread else channel.mention
-        money = settings.money(trade.price)
+        money = trade.money(settings)
         await self.dm(trade.guild_id, trade.seller_id, f"🛒 Trade #{trade.trade_id}: {money} is now held for "
                       f"**{_plain(trade.title)}**. Deliver and mark it delivered in {where}.")
         await self.dm(trade.guild_id, trade.buyer_id, f"🔒 Trade #{trade.trade_id}: your {money} is held until "

@@ -1,0 +1,185 @@
+"""Card payments end to end: the real bot in the sandbox, the real stripe library against the API
+double, webhooks signed like Stripe posted to the bot's own web server."""
+
+from __future__ import annotations
+
+import aiohttp
+import pytest
+
+from bot.sandbox.community import GemsCommunity
+from bot.settings import Settings
+from economy.audit import audit
+from tests.e2e.conftest import db_state
+from tests.payments.conftest import SECRET_KEY, WEBHOOK_SECRET
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def stripe_settings(double=None) -> Settings:
+    keys = {"stripe_secret_key": SECRET_KEY, "stripe_webhook_secret": WEBHOOK_SECRET,
+            "stripe_api_base": double.url} if double else {}
+    return Settings(_env_file=None, discord_token=None, attachment_hosts=["127.0.0.1"],
+                    web_port=0, **keys)
+
+
+@pytest.fixture
+async def pgc(store, clock, double):
+    """A connected community whose bot has Stripe keys and talks to the double."""
+    async with GemsCommunity.open(store.db, clock=clock, settings=stripe_settings(double)) as gc:
+        gc.double = double
+        yield gc
+        late = list(gc.sb.deadline_violations)
+    report = await audit(gc.services.ledger_repo)
+    assert report.ok, report.render()
+    assert not late, f"interactions answered after Discord's 3 s deadline: {late}"
+
+
+async def usd_listing(gc, who="alice", usd="12.50", gems=None):
+    options = {"category": "rings", "condition": "new", "price_usd": usd}
+    if gems is not None:
+        options["price_gems"] = gems
+    opened = await gc.slash(who, "list-item", **options)
+    assert opened.modal is not None, opened.content
+    preview = await gc.sb.submit_modal(gc[who], opened, {
+        "Title": "Opal pendant", "Description": "A vintage opal pendant.",
+        "Specifications (one `key: value` per line)": "metal: silver"})
+    await gc.click(who, preview, "Publish")
+
+
+async def webhook(gc, event, **options):
+    url = f"{gc.bot.web.public_url}/stripe/webhook"
+    return await gc.double.deliver(url, event, WEBHOOK_SECRET, **options)
+
+
+def trade_thread(gc, trade_id):
+    return next(c for c in gc.sb.world.channels.values()
+                if c.is_thread and c.name.startswith(f"Trade #{trade_id} "))
+
+
+def card_in(gc, thread):
+    return next(m for m in gc.sb.channel_messages(thread)
+                if m.embeds and "Trade #" in m.embeds[0].title)
+
+
+async def pay_and_open_room(gc):
+    """bob pays listing #1 by card; returns (trade id, thread, session id)."""
+    detail = await gc.slash("bob", "marketplace view", listing=1)
+    pay = (await gc.click("bob", detail, "Pay $12.50")).last
+    assert pay.ephemeral and "Pay here" in pay.content
+    [link] = [b for b in pay.components if b.url]
+    session_id = link.url.rsplit("/", 1)[1]
+    status, body = await webhook(gc, gc.double.complete(session_id))
+    assert status == 200 and '"trade_paid"' in body, body
+    trade = (await gc.services.escrow.for_member(gc.guild.id, gc["bob"].id))[0]
+    return trade.trade_id, trade_thread(gc, trade.trade_id), session_id
+
+
+async def setup_usd(gc, mode="connect"):
+    for key, value in (("marketplace_usd", "yes"), ("payments_usd", "yes"),
+                       ("payments_payout_mode", mode)):
+        r = await gc.slash("admin", "settings set", key=key, value=value)
+        assert r.ephemeral, r.content
+
+
+async def test_usd_listing_paid_by_card_confirmed_and_transferred(pgc):
+    gc = pgc
+    await setup_usd(gc)
+    connect = await gc.slash("alice", "usd connect")
+    [onboard] = [b for b in connect.last.components if b.url]
+    account = onboard.url.rsplit("/", 1)[1]
+    gc.double.onboard(account)
+    await usd_listing(gc, gems=900)  # both prices: the buyer chooses
+    detail = await gc.slash("bob", "marketplace view", listing=1)
+    assert {"Buy", "Pay $12.50"} <= {b.label for b in detail.buttons}
+    trade_id, thread, session_id = await pay_and_open_room(gc)
+    card = card_in(gc, thread)
+    assert "$12.50" in card.text and "Paid by card" in card.text
+    assert any("$12.50 is now held" in m.content for m in gc.sb.dms(gc["alice"]))
+    opened = await gc.click("alice", card, "Mark delivered")
+    await gc.sb.submit_modal(gc["alice"], opened, {"Tracking number or note (optional)": "DHL 1"})
+    await gc.click("bob", card_in(gc, thread), "Confirm received")
+    assert "Completed" in card_in(gc, thread).text
+    [transfer] = gc.double.transfers
+    assert (transfer["amount"], transfer["destination"]) == (1250 - 62, account)
+    # A late replay of the payment changes nothing; GEMS never moved.
+    replay = await webhook(gc, gc.double.event("checkout.session.completed",
+                                               gc.double.sessions[session_id]))
+    assert replay[0] == 200 and '"duplicate"' in replay[1]
+    assert (await gc.services.escrow.get(gc.guild.id, trade_id, gc["bob"].id)).status == "completed"
+    assert len(gc.double.transfers) == 1
+    assert await gc.db["ledger"].count_documents({"guild_id": gc.guild.id}) == 0
+    status = await gc.slash("admin", "payments status")
+    assert "checkout.session.completed" in status.text and "configured" in status.text
+    history = await gc.slash("admin", "payments history")
+    assert "payments.csv" in history.files and b"transfer" in history.files["payments.csv"]
+
+
+async def test_dispute_refund_is_called_once(pgc):
+    gc = pgc
+    await setup_usd(gc, mode="manual")
+    await usd_listing(gc)
+    trade_id, _, session_id = await pay_and_open_room(gc)
+    again = await webhook(gc, gc.double.event("checkout.session.completed",
+                                              gc.double.sessions[session_id]))
+    assert again[0] == 200 and '"duplicate"' in again[1]
+    r = await gc.slash("bob", "trades dispute", trade_id=trade_id,
+                       reason="The pendant never arrived")
+    assert r.ephemeral, r.content
+    resolved = await gc.slash("mod", "dispute resolve", trade_id=trade_id, outcome="refund")
+    assert resolved.ephemeral and "refund" in resolved.content
+    twice = await gc.slash("mod", "dispute resolve", trade_id=trade_id, outcome="refund")
+    assert "no open dispute" in twice.content or "already" in twice.content
+    [refund] = gc.double.refunds
+    assert refund["amount"] == 1250
+    calls = gc.double.calls_to("POST", "/v1/refunds")
+    assert {c.idempotency_key for c in calls} == {f"gems-{gc.guild.id}-trade:{trade_id}:refund"}
+    assert (await gc.services.listing_repo.get(gc.guild.id, 1))["status"] == "active"
+
+
+async def test_bad_webhooks_are_rejected_over_http(pgc):
+    gc = pgc
+    await setup_usd(gc, mode="manual")
+    await usd_listing(gc)
+    detail = await gc.slash("bob", "marketplace view", listing=1)
+    pay = (await gc.click("bob", detail, "Pay $12.50")).last
+    session_id = next(b.url for b in pay.components if b.url).rsplit("/", 1)[1]
+    event = gc.double.complete(session_id)
+    url = f"{gc.bot.web.public_url}/stripe/webhook"
+    assert (await gc.double.deliver(url, event, "whsec_notthesecret000000"))[0] == 400
+    assert (await webhook(gc, event, timestamp=1_600_000_000))[0] == 400
+    async with aiohttp.ClientSession() as http:
+        async with http.post(url, data=b"not json at all") as resp:
+            assert resp.status == 400
+        async with http.get(url) as resp:
+            assert resp.status == 200
+    assert (await webhook(gc, "not json at all"))[0] == 400
+    assert await gc.db["trades"].count_documents({}) == 0
+    # The genuine event still works afterwards.
+    assert (await webhook(gc, event))[0] == 200
+    assert await gc.db["trades"].count_documents({}) == 1
+
+
+async def test_unconfigured_bot_and_pasted_keys_are_refused(store, clock):
+    async with GemsCommunity.open(store.db, clock=clock, settings=stripe_settings()) as gc:
+        await setup_usd(gc, mode="manual")
+        await usd_listing(gc)
+        before = (await db_state(gc), await gc.db["listings"].find(
+            {}, {"_id": 0, "status": 1, "version": 1}).to_list())
+        detail = await gc.slash("bob", "marketplace view", listing=1)
+        refused = (await gc.click("bob", detail, "Pay $12.50")).last
+        assert refused.ephemeral and "not set up" in refused.content
+        status = await gc.slash("admin", "payments status")
+        assert "not configured" in status.text
+        pasted = await gc.slash("admin", "settings set", key="currency_name",
+                                value="sk_live_abcdefghijklmnop")
+        assert pasted.ephemeral and "belong in the bot's environment" in pasted.content
+        assert "sk_live_abcdefghijklmnop" not in pasted.content
+        tree = gc.bot.tree
+        payloads = {c.name: c.to_dict(tree) for c in tree.get_commands()}
+        assert int(payloads["payments"]["default_member_permissions"]) == 1 << 5
+        assert payloads["usd"]["default_member_permissions"] is None
+        member = await gc.slash("bob", "payments status")
+        assert member.ephemeral and "Only server admins" in member.content
+        after = (await db_state(gc), await gc.db["listings"].find(
+            {}, {"_id": 0, "status": 1, "version": 1}).to_list())
+        assert after == before
