@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 IdList = Annotated[list[int], NoDecode]
@@ -102,6 +102,12 @@ class Settings(BaseSettings):
             check_webhook_secret(value.get_secret_value())
         return value
 
+    @model_validator(mode="after")
+    def _stripe_pair(self) -> Settings:
+        if (self.stripe_secret_key is None) != (self.stripe_webhook_secret is None):
+            raise ValueError("set both STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET, or neither")
+        return self
+
     def stripe_gateway(self):
         """The Stripe gateway when both keys are set (None otherwise: payments are off)."""
         if self.stripe_secret_key is None or self.stripe_webhook_secret is None:
@@ -193,6 +199,8 @@ def load_settings(**overrides: object) -> Settings:
         problems = []
         for error in exc.errors():
             key = ".".join(str(part) for part in error["loc"]) or "settings"
-            shown = "" if "secret" in key or "key" in key else f" (got {error.get('input')!r})"
+            # Secrets (and whole-model errors, whose input is every value) are never echoed.
+            secret = not error["loc"] or "secret" in key or "key" in key or "token" in key
+            shown = "" if secret else f" (got {error.get('input')!r})"
             problems.append(f"{key.upper()}: {error['msg']}{shown}")
         raise SettingsError(problems) from None

@@ -51,10 +51,13 @@ from economy.text import clean_text
 
 log = logging.getLogger(__name__)
 
-CHECKOUT_MINUTES = 30  # Stripe's shortest session lifetime; the listing is reserved as long
+# Stripe's shortest session lifetime is 30 minutes after creation; one more minute keeps the
+# request valid however long it takes to arrive. The listing is reserved exactly as long.
+CHECKOUT_MINUTES = 31
 SWEEP_GRACE_MINUTES = 5  # the webhook normally releases first; the sweep catches a lost one
 MAX_PACK_GEMS = 1_000_000_000
 PAYOUT_INLINE_SECONDS = 2.0
+RETRY_HOURS = 23  # within Stripe's 24-hour idempotency window
 
 
 class _Missed(Exception):
@@ -511,7 +514,19 @@ class PaymentsService:
             outcome = await self._sweep_checkout(checkout)
             if outcome is not None:
                 outcomes.append(outcome)
+        stale = _ms(self._clock.now() - timedelta(hours=RETRY_HOURS))
         for payout in await self._repo.pending_payouts():
+            if payout["created_ms"] <= stale:
+                # Stripe forgets idempotency keys after 24 h: a retry could pay twice. Stop and
+                # let an admin check in the Stripe dashboard.
+                if await self._repo.move_payout(payout["guild_id"], payout["payout_id"],
+                                                "pending", "stuck"):
+                    outcomes.append(PaymentOutcome("notice", guild_id=payout["guild_id"], notice=(
+                        f"⚠️ Stripe {payout['kind']} `{payout['payout_id']}` of "
+                        f"{format_cents(payout['amount'], payout['currency'])} failed for "
+                        f"{RETRY_HOURS} hours and is no longer retried. Check the Stripe "
+                        "dashboard and pay or refund it by hand.")))
+                continue
             await self._carry_out(payout)
         return outcomes
 
@@ -618,6 +633,7 @@ class PaymentsService:
             "last_event": last,
             "open_checkouts": sum(1 for c in checkouts if c["status"] == "open"),
             "pending_payouts": sum(1 for p in payouts if p["status"] == "pending"),
+            "stuck_payouts": [p for p in payouts if p["status"] == "stuck"],
             "manual_due": [p for p in payouts if p["status"] == "manual_due"],
         }
 

@@ -19,6 +19,8 @@ import stripe
 from economy.errors import GemsError
 
 log = logging.getLogger(__name__)
+# The library logs every request at INFO; GEMS logs what matters itself.
+logging.getLogger("stripe").setLevel(logging.WARNING)
 
 SECRET_KEY_RE = re.compile(r"^(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{10,250}$")
 WEBHOOK_SECRET_RE = re.compile(r"^whsec_[A-Za-z0-9+/=]{10,250}$")
@@ -146,6 +148,9 @@ class StripeGateway:
         """A payment-mode Checkout Session for one line item."""
         params = {
             "mode": "payment",
+            # Cards only: the payment is final when the session completes (no delayed methods
+            # whose session completes unpaid).
+            "payment_method_types": ["card"],
             "line_items": [{"quantity": 1, "price_data": {
                 "currency": currency, "unit_amount": amount,
                 "product_data": {"name": name[:250] or "Purchase"}}}],

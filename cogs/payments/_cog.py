@@ -43,6 +43,13 @@ class UsdCog(commands.Cog):
         """The bot's services."""
         return self.bot.services
 
+    async def cog_unload(self) -> None:
+        """Close the Stripe HTTP session with the bot."""
+        gateway = self.services.payments.gateway
+        close = getattr(gateway, "close", None)
+        if close is not None:
+            await close()
+
     @usd.command(name="packs", description="GEMS packs you can buy by card")
     async def packs(self, interaction: discord.Interaction):
         guild_id = guild_id_of(interaction)
@@ -171,7 +178,10 @@ class PaymentsAdminCog(commands.Cog):
             f"{st['open_checkouts']} open checkouts · {st['pending_payouts']} Stripe payouts "
             f"to retry · {len(due)} manual payouts due"
             + "".join(f"\n• {p['payout_id']}: {format_cents(p['amount'], p['currency'])} to "
-                      f"<@{p['user_id']}>" for p in due[:10])), inline=False)
+                      f"<@{p['user_id']}>" for p in due[:10])
+            + "".join(f"\n⚠️ {p['payout_id']}: {p['kind']} of "
+                      f"{format_cents(p['amount'], p['currency'])} failed for a day; check Stripe"
+                      for p in st["stuck_payouts"][:5])), inline=False)
         await reply(interaction, embed=embed, ephemeral=True)
 
     @payments.command(name="history", description="Card payments and payouts (CSV attached)")

@@ -183,3 +183,39 @@ async def test_unconfigured_bot_and_pasted_keys_are_refused(store, clock):
         after = (await db_state(gc), await gc.db["listings"].find(
             {}, {"_id": 0, "status": 1, "version": 1}).to_list())
         assert after == before
+
+
+async def test_pack_bought_with_the_button_is_minted_once(pgc):
+    gc = pgc
+    await gc.slash("admin", "settings set", key="payments_usd", value="yes")
+    refused = await gc.slash("bob", "payments pack add", gems=1000, price="4.99")
+    assert refused.ephemeral and "Only server admins" in refused.content
+    low = await gc.slash("admin", "payments pack add", gems=1000, price="0.20")
+    assert low.ephemeral and "at least $0.50" in low.content
+    added = await gc.slash("admin", "payments pack add", gems=1000, price="4.99")
+    assert "Pack #1" in added.content and "payments_packs" in added.content
+    await gc.slash("admin", "settings set", key="payments_packs", value="yes")
+    packs = await gc.slash("bob", "usd packs")
+    assert packs.ephemeral and "$4.99" in packs.text
+    bought = (await gc.click("bob", packs, packs.buttons[0].label)).last
+    session_id = next(b.url for b in bought.components if b.url).rsplit("/", 1)[1]
+    event = gc.double.complete(session_id)
+    results = [await webhook(gc, event) for _ in range(3)]
+    assert [r[0] for r in results] == [200, 200, 200]
+    assert await gc.services.ledger.balance(gc.guild.id, gc["bob"].id) == 1000
+    assert any("1,000 GEMS added" in m.content for m in gc.sb.dms(gc["bob"]))
+
+
+async def test_reservation_released_by_the_sweep_job_when_no_webhook_comes(pgc):
+    gc = pgc
+    await setup_usd(gc, mode="manual")
+    await usd_listing(gc)
+    detail = await gc.slash("bob", "marketplace view", listing=1)
+    seen_by_carol = await gc.slash("carol", "marketplace view", listing=1)
+    await gc.click("bob", detail, "Pay $12.50")
+    assert (await gc.services.listing_repo.get(gc.guild.id, 1))["status"] == "reserved"
+    taken = (await gc.click("carol", seen_by_carol, "Pay $12.50")).last
+    assert taken.ephemeral and "no longer available" in taken.content
+    await gc.advance(minutes=40)  # runs the scheduled jobs, the payments sweep among them
+    assert (await gc.services.listing_repo.get(gc.guild.id, 1))["status"] == "active"
+    assert any("link expired" in m.content for m in gc.sb.dms(gc["bob"]))

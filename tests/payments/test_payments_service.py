@@ -291,3 +291,28 @@ async def test_charge_notices_reach_moderators_by_payment_intent(pay, double):
     assert outcome.result == "notice" and f"trade #{trade.trade_id}" in outcome.notice
     outcome = await post_event(pay, double.charge_event("charge.refunded", sid))
     assert outcome.result == "notice" and "refunded $12.50" in outcome.notice
+
+
+async def test_payout_failing_for_a_day_is_marked_stuck_not_retried(pay, double):
+    trade, _ = await paid_trade(pay, double)
+    double.fail_next = 100
+    await pay.escrow.cancel(G, trade.trade_id, SELLER)
+    double.fail_next = 0
+    pay.clock.advance(hours=24)
+    outcomes = await pay.payments.sweep()
+    assert [o.result for o in outcomes] == ["notice"] and "no longer retried" in outcomes[0].notice
+    assert double.refunds == []
+    assert await pay.payments.sweep() == []
+    status = await pay.payments.status(G, admin=True)
+    assert [p["payout_id"] for p in status["stuck_payouts"]] == [f"trade:{trade.trade_id}:refund"]
+
+
+async def test_two_sweeps_retrying_one_refund_refund_once(pay, double):
+    trade, _ = await paid_trade(pay, double)
+    double.fail_next = 100
+    await pay.escrow.cancel(G, trade.trade_id, SELLER)
+    double.fail_next = 0
+    await asyncio.gather(pay.payments.sweep(), pay.payments.sweep())
+    assert [r["amount"] for r in double.refunds] == [1250]
+    [payout] = await pay.payments._repo.payouts_for_trade(G, trade.trade_id)
+    assert payout["status"] == "done"
