@@ -142,13 +142,15 @@ class PaymentsService:
 
     # --- buying a listing --------------------------------------------------------------------
     async def checkout_listing(self, guild_id: int, buyer_id: int, listing_id: int, *,
-                               expected_cents: int, expected_version: int,
+                               expected_cents: int, expected_version: int | None = None,
                                channel_id: int | None = None) -> CheckoutLink:
         """Reserve a USD-priced listing for the buyer and return a Checkout link.
 
-        The quote (USD price and listing version) travels in the button; a listing that changed
-        since is refused with QuoteChanged and nothing is reserved. Pressing again while the
-        buyer's session is open hands out the same link.
+        The quote (the USD price on the button, optionally a listing version) travels with the
+        click; a different price is refused with QuoteChanged and nothing is reserved. The
+        reservation is guarded by the version read here, so a change between this read and the
+        write is refused too. Pressing again while the buyer's session is open hands out the
+        same link.
         """
         settings, gateway = await self._ready(guild_id)
         listing = await self._listings.get(guild_id, listing_id)
@@ -166,7 +168,8 @@ class PaymentsService:
         cents = listing.get("price_usd_cents")
         if not cents:
             raise InvalidInput("This listing has no USD price; buy it with GEMS instead.")
-        if cents != expected_cents or int(listing.get("version", 0)) != expected_version:
+        version = int(listing.get("version", 0))
+        if cents != expected_cents or expected_version not in (None, version):
             raise QuoteChanged("This listing changed since it was shown to you — open it again "
                                "to see the current price. Nothing was charged.")
         currency = self._currency_for_usd(settings)
@@ -188,7 +191,7 @@ class PaymentsService:
 
         async def reserve(session: Any) -> None:
             if not await self._listings.reserve(guild_id, listing_id, buyer_id, trade_id, now,
-                                                 session=session, version=expected_version):
+                                                 session=session, version=version):
                 raise _Missed
             await self._repo.insert_checkout(doc, session=session)
 

@@ -123,7 +123,7 @@ def listing_view(listing: Listing, index: int) -> discord.ui.View:
         view.add_item(BuyButton(listing.listing_id))  # the escrow purchase (cogs/trades)
     if listing.price_usd_cents is not None and listing.status == "active":
         # Pay by card (cogs/payments); with both prices the buyer chooses.
-        view.add_item(PayUsdButton(listing.listing_id, listing.price_usd_cents, listing.version))
+        view.add_item(PayUsdButton(listing.listing_id, listing.price_usd_cents))
     return view
 
 

@@ -28,25 +28,28 @@ def link_answer(link: CheckoutLink, what: str) -> tuple[str, discord.ui.View | N
 
 
 class PayUsdButton(SafeButton,
-                   template=r"pay:usd:(?P<listing>[0-9]{1,19}):(?P<cents>[0-9]{1,12}):(?P<version>[0-9]{1,9})"):
-    """On a listing with a USD price: reserve it and hand out a Stripe Checkout link."""
+                   template=r"pay:usd:(?P<listing>[0-9]{1,19}):(?P<cents>[0-9]{1,12})"):
+    """On a listing with a USD price: reserve it and hand out a Stripe Checkout link.
 
-    def __init__(self, listing_id: int, cents: int, version: int) -> None:
+    The price on the button is the quote the member accepts by pressing; a listing whose USD
+    price changed since the button was drawn is refused and nothing is reserved.
+    """
+
+    def __init__(self, listing_id: int, cents: int) -> None:
         super().__init__(discord.ui.Button(
             label=f"Pay {format_usd(cents)}", style=discord.ButtonStyle.primary,
-            custom_id=f"pay:usd:{listing_id}:{cents}:{version}"))
-        self.listing_id, self.cents, self.version = listing_id, cents, version
+            custom_id=f"pay:usd:{listing_id}:{cents}"))
+        self.listing_id, self.cents = listing_id, cents
 
     @classmethod
     async def from_custom_id(cls, interaction, item, match: re.Match[str]) -> PayUsdButton:
-        return cls(store_int(match["listing"]), store_int(match["cents"]),
-                   store_int(match["version"]))
+        return cls(store_int(match["listing"]), store_int(match["cents"]))
 
     async def run(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         link = await services_of(interaction).payments.checkout_listing(
             guild_id_of(interaction), interaction.user.id, self.listing_id,
-            expected_cents=self.cents, expected_version=self.version,
+            expected_cents=self.cents,
             channel_id=interaction.channel_id)
         text, view = link_answer(link, f"listing #{self.listing_id}")
         kwargs = {"view": view} if view else {}

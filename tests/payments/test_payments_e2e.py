@@ -219,3 +219,21 @@ async def test_reservation_released_by_the_sweep_job_when_no_webhook_comes(pgc):
     await gc.advance(minutes=40)  # runs the scheduled jobs, the payments sweep among them
     assert (await gc.services.listing_repo.get(gc.guild.id, 1))["status"] == "active"
     assert any("link expired" in m.content for m in gc.sb.dms(gc["bob"]))
+
+
+async def test_stale_pay_button_after_a_price_change_reserves_nothing(pgc):
+    gc = pgc
+    await setup_usd(gc, mode="manual")
+    await usd_listing(gc)
+    detail = await gc.slash("bob", "marketplace view", listing=1)
+    edited = await gc.slash("alice", "listing edit", listing=1, price_usd="15.00")
+    assert edited.ephemeral and "Updated" in edited.content, edited.content
+    before = await gc.db["listings"].find({}, {"_id": 0, "status": 1, "version": 1}).to_list()
+    stale = (await gc.click("bob", detail, "Pay $12.50")).last
+    assert stale.ephemeral and "changed" in stale.content and "Nothing was charged" in stale.content
+    assert await gc.db["listings"].find({}, {"_id": 0, "status": 1, "version": 1}).to_list() == before
+    assert await gc.db["pay_checkouts"].count_documents({}) == 0
+    assert gc.double.calls_to("POST", "/v1/checkout/sessions") == []
+    fresh = await gc.slash("bob", "marketplace view", listing=1)
+    paid = (await gc.click("bob", fresh, "Pay $15.00")).last
+    assert "$15.00" in paid.content
