@@ -57,11 +57,16 @@ CHECKOUT_MINUTES = 31
 SWEEP_GRACE_MINUTES = 5  # the webhook normally releases first; the sweep catches a lost one
 MAX_PACK_GEMS = 1_000_000_000
 PAYOUT_INLINE_SECONDS = 2.0
+MAX_OPEN_CHECKOUTS = 2  # listings one buyer may hold reserved for card payment at once
 RETRY_HOURS = 23  # within Stripe's 24-hour idempotency window
 
 
 class _Missed(Exception):
     """A guarded checkout write missed inside a transaction (someone else moved it)."""
+
+
+class _TooMany(Exception):
+    """The buyer's open card checkouts are over the cap (raised inside the transaction)."""
 
 
 @dataclass(frozen=True)
@@ -91,6 +96,11 @@ class PaymentOutcome:
 
 def _ms(at: datetime) -> int:
     return int(at.timestamp() * 1000)
+
+
+def _listing_buyer(checkout: Doc) -> int | None:
+    """Whom to tell that a reservation ended (listings only; an unpaid pack needs no notice)."""
+    return checkout["buyer_id"] if checkout["kind"] == "listing" else None
 
 
 def _int(value: Any) -> int | None:
@@ -177,10 +187,14 @@ class PaymentsService:
         await self._escrow.check_pair_allowed(guild_id, buyer_id, listing["seller_id"])
         if settings.payments_payout_mode == "connect":
             seller = await self._repo.seller(guild_id, listing["seller_id"])
-            if not seller:
+            if seller and not seller.get("ready") and \
+                    await gateway.account_ready(seller["account_id"]):
+                await self._repo.mark_seller_ready(guild_id, listing["seller_id"])
+                seller = {**seller, "ready": True}
+            if not seller or not seller.get("ready"):
                 raise PaymentsUnavailable(
-                    "The seller hasn't connected a payout account yet (`/usd connect`), so this "
-                    "listing can't be paid by card right now. Nothing was charged.")
+                    "The seller hasn't finished connecting a payout account (`/usd connect`), "
+                    "so this listing can't be paid by card right now. Nothing was charged.")
         trade_id = await self._trades.next_trade_id(guild_id)
         checkout_no = await self._repo.next_number(guild_id, "checkouts")
         now = self._clock.now()
@@ -194,9 +208,18 @@ class PaymentsService:
                                                  session=session, version=version):
                 raise _Missed
             await self._repo.insert_checkout(doc, session=session)
+            # A guarded counter, so concurrent presses can't get around the cap (a buyer could
+            # otherwise lock up many listings for 31 minutes).
+            if not await self._repo.claim_open_slot(guild_id, buyer_id, MAX_OPEN_CHECKOUTS,
+                                                    session=session):
+                raise _TooMany
 
         try:
             await self._repo.db.transaction(reserve)
+        except _TooMany:
+            raise NotPermitted(f"You already have {MAX_OPEN_CHECKOUTS} card payments open; "
+                               "finish or cancel one first (links expire after 31 minutes)."
+                               ) from None
         except _Missed:
             raise TradeUnavailable("Sorry, someone else just reserved this listing (or it "
                                    "changed). Nothing was charged.") from None
@@ -333,6 +356,7 @@ class PaymentsService:
                         {"payment_intent": session.payment_intent, "paid_ms": _ms(now)},
                         session=s):
                     raise _Missed
+                await self._repo.free_open_slot(guild_id, checkout["buyer_id"], session=s)
                 await self._trades.insert(doc, self._escrow.paid_event(
                     now, checkout["buyer_id"], note), session=s)
 
@@ -398,7 +422,7 @@ class PaymentsService:
             return PaymentOutcome("ignored", guild_id=guild_id)  # e.g. expired after completed
         released = await self._release(checkout, "expired")
         return PaymentOutcome("released" if released else "duplicate", guild_id=guild_id,
-                              buyer_id=checkout["buyer_id"])
+                              buyer_id=_listing_buyer(checkout))
 
     async def _release(self, checkout: Doc, to_status: str) -> bool:
         """Open/creating checkout -> expired/failed, and its listing back to active, together."""
@@ -410,6 +434,7 @@ class PaymentsService:
                                                   {"ended_ms": _ms(now)}, session=s):
                 raise _Missed
             if checkout["kind"] == "listing":
+                await self._repo.free_open_slot(guild_id, checkout["buyer_id"], session=s)
                 # A miss is fine: the listing was already released or moved on.
                 await self._listings.unreserve(guild_id, checkout["target"], now,
                                                trade_id=checkout["trade_id"], session=s)
@@ -547,7 +572,7 @@ class PaymentsService:
             return await self._completed(checkout["guild_id"], session)
         released = await self._release(checkout, "expired")
         return PaymentOutcome("released", guild_id=checkout["guild_id"],
-                              buyer_id=checkout["buyer_id"]) if released else None
+                              buyer_id=_listing_buyer(checkout)) if released else None
 
     # --- sellers -----------------------------------------------------------------------------
     async def connect(self, guild_id: int, user_id: int) -> tuple[str, bool]:

@@ -68,6 +68,28 @@ class PaymentRepo:
             "guild_id": guild_id, "buyer_id": buyer_id, "status": "open", "kind": kind,
             "target": target})
 
+    async def claim_open_slot(self, guild_id: int, buyer_id: int, cap: int, *,
+                              session: Any) -> bool:
+        """Count one more open listing checkout for the buyer unless `cap` are open (guarded).
+
+        Inside the caller's transaction; the counter is released by `free_open_slot` in the
+        transaction that moves the checkout out of open.
+        """
+        try:
+            await self.counters.update_one(
+                {"_id": f"{guild_id}:pay_open:{buyer_id}", "open": {"$lt": cap}},
+                {"$inc": {"open": 1}, "$set": {"guild_id": guild_id}}, upsert=True,
+                session=session)
+        except DuplicateKeyError:
+            return False  # the counter exists and is at the cap
+        return True
+
+    async def free_open_slot(self, guild_id: int, buyer_id: int, *, session: Any) -> None:
+        """One open listing checkout of the buyer ended (inside the caller's transaction)."""
+        await self.counters.update_one(
+            {"_id": f"{guild_id}:pay_open:{buyer_id}", "open": {"$gt": 0}},
+            {"$inc": {"open": -1}}, session=session)
+
     async def move_checkout(self, guild_id: int, checkout_no: int, from_status: tuple[str, ...],
                             to_status: str, fields: Doc | None = None, *,
                             session: Any = None) -> bool:

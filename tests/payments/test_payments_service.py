@@ -73,7 +73,11 @@ async def test_completed_opens_a_paid_trade_and_confirm_transfers_once(pay, doub
     await pay.settings.set(G, 0, "payments_payout_mode", "connect")
     url, ready = await pay.payments.connect(G, SELLER)
     assert url.startswith(double.url) and not ready
-    trade, _ = await paid_trade(pay, double)
+    listing_id = await usd_listing(pay)
+    with pytest.raises(PaymentsUnavailable, match="finished connecting"):
+        await buy(pay, listing_id)  # onboarding not finished: no card sales yet
+    double.onboard(url.rsplit("/", 1)[1])
+    trade, _ = await paid_trade(pay, double, listing_id)
     assert (trade.status, trade.currency, trade.price, trade.fee_bps) == ("reserved", "usd", 1250, 500)
     await pay.escrow.mark_delivered(G, trade.trade_id, SELLER)
     result = await pay.escrow.confirm(G, trade.trade_id, BUYER)
@@ -316,3 +320,20 @@ async def test_two_sweeps_retrying_one_refund_refund_once(pay, double):
     assert [r["amount"] for r in double.refunds] == [1250]
     [payout] = await pay.payments._repo.payouts_for_trade(G, trade.trade_id)
     assert payout["status"] == "done"
+
+
+async def test_a_buyer_can_hold_at_most_two_card_reservations_even_racing(pay, double):
+    listings = [await usd_listing(pay, title=f"Ring {i}") for i in range(4)]
+    outcomes = await asyncio.gather(*[buy(pay, lid) for lid in listings], return_exceptions=True)
+    links = [o for o in outcomes if not isinstance(o, BaseException)]
+    assert len(links) == 2, outcomes
+    assert all(isinstance(o, NotPermitted | TradeUnavailable) for o in outcomes
+               if isinstance(o, BaseException)), outcomes
+    statuses = [await listing_status(pay, lid) for lid in listings]
+    assert statuses.count("reserved") == len(links)
+    assert await pay.trade_repo.db["pay_checkouts"].count_documents(
+        {"status": {"$in": ["open", "creating"]}}) == len(links)
+    # A reservation that ends frees its slot.
+    await post_event(pay, double.expire(session_id_of(links[0])))
+    third = next(lid for lid, st in zip(listings, statuses, strict=True) if st == "active")
+    assert (await buy(pay, third)).amount == 1250
