@@ -172,6 +172,9 @@ class PaymentsService:
                                                       target=listing_id)
         if existing and listing.get("status") == "reserved" \
                 and listing.get("trade_id") == existing["trade_id"] and existing.get("url"):
+            if existing["expires_ms"] <= _ms(self._clock.now()):
+                raise TradeUnavailable("Your payment link for this listing just expired; the "
+                                       "listing is released within a few minutes.")
             return self._link(existing, reused=True)
         if listing.get("status") != "active":
             raise TradeUnavailable("Sorry, this listing is no longer available.")
@@ -269,7 +272,7 @@ class PaymentsService:
             raise QuoteChanged("This pack's price changed; look at `/usd packs` again.")
         existing = await self._repo.open_checkout_for(guild_id, buyer_id, kind="pack",
                                                       target=pack_id)
-        if existing and existing.get("url"):
+        if existing and existing.get("url") and existing["expires_ms"] > _ms(self._clock.now()):
             return self._link(existing, reused=True)
         checkout_no = await self._repo.next_number(guild_id, "checkouts")
         now = self._clock.now()
