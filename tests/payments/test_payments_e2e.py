@@ -118,7 +118,14 @@ async def test_dispute_refund_is_called_once(pgc):
     gc = pgc
     await setup_usd(gc, mode="manual")
     await usd_listing(gc)
+    queue = gc.sb.create_channel(gc.guild, "mod-queue")
+    await gc.sb.settle()
+    await gc.slash("admin", "settings set", key="dispute_channel_id", value=f"<#{queue.id}>")
     trade_id, _, session_id = await pay_and_open_room(gc)
+    status, _ = await webhook(gc, gc.double.charge_event("charge.dispute.created", session_id))
+    assert status == 200
+    assert any(f"card dispute was opened for $12.50 (reason: fraudulent) on trade #{trade_id}"
+               in m.content for m in gc.sb.channel_messages(queue))
     again = await webhook(gc, gc.double.event("checkout.session.completed",
                                               gc.double.sessions[session_id]))
     assert again[0] == 200 and '"duplicate"' in again[1]
