@@ -7,6 +7,7 @@ import io
 import logging
 from datetime import UTC, datetime
 
+import aiohttp
 import discord
 from discord import app_commands
 from discord.ext import commands
@@ -27,6 +28,7 @@ from economy.settings import MAX_AMOUNT
 
 log = logging.getLogger(__name__)
 COLOUR = discord.Colour.from_rgb(99, 91, 255)
+PROBE_SECONDS = 5
 
 
 class UsdCog(commands.Cog):
@@ -114,6 +116,17 @@ class UsdCog(commands.Cog):
             await post_to_moderators(self.bot, guild_id, outcome.notice)
 
 
+async def probe(url: str) -> str:
+    """Whether the webhook endpoint answers at its public address (as seen from the bot)."""
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=PROBE_SECONDS)) \
+                as http, http.get(url, allow_redirects=False) as resp:
+            ok = resp.status == 200
+            return "✅ reachable" if ok else f"❌ answered HTTP {resp.status}"
+    except (aiohttp.ClientError, TimeoutError) as error:
+        return f"❌ not reachable ({type(error).__name__})"
+
+
 class PaymentsAdminCog(commands.Cog):
     """Admin commands for card payments (hidden from members by default_permissions)."""
 
@@ -157,6 +170,8 @@ class PaymentsAdminCog(commands.Cog):
     async def status(self, interaction: discord.Interaction):
         services, guild_id = services_of(interaction), guild_id_of(interaction)
         st = await services.payments.status(guild_id, admin=await self._admin(interaction))
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        reachable = await probe(st["webhook_url"])
         embed = discord.Embed(title="Card payments", colour=COLOUR)
         embed.add_field(name="Stripe keys", value=(
             ("✅ configured" + (" (test mode)" if st["test_mode"] else " (live)"))
@@ -169,7 +184,7 @@ class PaymentsAdminCog(commands.Cog):
             f"{st['fee_bps'] / 100:g}% · payouts: {st['payout_mode']}"), inline=False)
         last = st["last_event"]
         embed.add_field(name="Webhook", value=(
-            f"{st['webhook_url']}\nLast event: "
+            f"{st['webhook_url']} — {reachable}\nLast event: "
             + (f"`{last['type']}` {discord.utils.format_dt(datetime.fromtimestamp(last['received_ms'] / 1000, UTC), 'R')}"
                if last else "none received yet (is the endpoint registered in Stripe?)")),
             inline=False)

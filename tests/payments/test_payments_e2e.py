@@ -110,6 +110,7 @@ async def test_usd_listing_paid_by_card_confirmed_and_transferred(pgc):
     assert await gc.db["ledger"].count_documents({"guild_id": gc.guild.id}) == 0
     status = await gc.slash("admin", "payments status")
     assert "checkout.session.completed" in status.text and "configured" in status.text
+    assert "✅ reachable" in status.text
     history = await gc.slash("admin", "payments history")
     assert "payments.csv" in history.files and b"transfer" in history.files["payments.csv"]
 
