@@ -640,7 +640,8 @@ class EscrowService:
         writer = csv.writer(out)
         writer.writerow(["trade_id", "kind", "listing_id", "title", "buyer_id", "seller_id",
                          "price", "fee_bps", "status", "created_at", "delivered_at",
-                         "completed_at", "dispute_reason", "resolution", "seller_share"])
+                         "completed_at", "dispute_reason", "resolution", "seller_share",
+                         "currency"])  # gems, or a card currency (price in cents)
         for doc in await self._repo.all_for_guild(guild_id):
             t = Trade.model_validate(doc)
             res = t.resolution or {}
@@ -650,7 +651,7 @@ class EscrowService:
                 t.delivered_at.isoformat() if t.delivered_at else "",
                 t.completed_at.isoformat() if t.completed_at else "",
                 _csv_safe((t.dispute or {}).get("reason") or ""), res.get("outcome", ""),
-                res.get("to_seller", ""),
+                res.get("to_seller", ""), t.currency,
             ])
         await self._repo.log({"guild_id": guild_id, "at": self._clock.now(), "actor_id": actor_id,
                               "action": "trades.export", "target": "trades", "details": {}})

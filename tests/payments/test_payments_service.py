@@ -87,6 +87,8 @@ async def test_completed_opens_a_paid_trade_and_confirm_transfers_once(pay, doub
     [call] = double.calls_to("POST", "/v1/transfers")
     assert call.idempotency_key == f"gems-{G}-trade:{trade.trade_id}:payout"
     assert (await pay.listing_repo.get(G, trade.listing_id))["status"] == "sold"
+    exported = (await pay.escrow.export_csv(G, MOD)).splitlines()
+    assert exported[0].endswith(",currency") and exported[1].endswith(",usd")
     # GEMS never moved for the USD part.
     assert await pay.ledger_repo.db["ledger"].count_documents({"guild_id": G}) == 0
     with pytest.raises(TradeUnavailable):
