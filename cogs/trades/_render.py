@@ -27,6 +27,11 @@ def safe(text: str | None, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def amount_text(trade: Trade, s: GuildSettings, amount: int) -> str:
+    """A bare amount for GEMS trades (`1,250`), with its currency for card trades (`$12.50`)."""
+    return f"{amount:,}" if trade.currency == "gems" else trade.money(s, amount)
+
+
 def trade_embed(trade: Trade, s: GuildSettings) -> discord.Embed:
     """The trade card."""
     embed = discord.Embed(title=f"Trade #{trade.trade_id} · {safe(trade.title, 80)}", colour=COLOUR)

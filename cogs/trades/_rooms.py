@@ -12,7 +12,7 @@ import discord
 
 from cogs._shared.interaction import NO_PINGS, guild_id_of, services_of
 from cogs._shared.notify import post_to_moderators, resolve_channel, send_dm
-from cogs.trades._render import trade_embed
+from cogs.trades._render import amount_text, trade_embed
 from cogs.trades._views import card_view
 from economy.escrow import SweepEvent, Trade, TradeResult
 
@@ -107,14 +107,16 @@ class TradeRooms:
                          f"<@{interaction.user.id}>. Resolve with `/dispute resolve {trade_id}`.",
                          files=files)
         await self.after_action(interaction, result, f"⚖️ <@{interaction.user.id}> opened a dispute. "
-                                "The GEMS stay held until a moderator decides.")
+                                f"The {'GEMS stay' if result.trade.currency == 'gems' else 'payment stays'} "
+                                "held until a moderator decides.")
 
     async def resolved(self, trade: Trade) -> None:
         """Announce a resolution to both sides and lock the thread."""
         res = trade.resolution or {}
+        settings = await self._services.settings.get(trade.guild_id)
         note = (f"⚖️ A moderator resolved this dispute: **{res.get('outcome')}**. The seller "
-                f"received {res.get('to_seller', 0) - res.get('fee', 0):,}, the buyer got "
-                f"{trade.price - res.get('to_seller', 0):,} back.")
+                f"received {amount_text(trade, settings, res.get('to_seller', 0) - res.get('fee', 0))}, "
+                f"the buyer got {amount_text(trade, settings, trade.price - res.get('to_seller', 0))} back.")
         await self.refresh_card(trade)
         await self.post(trade, note)
         for user_id in (trade.buyer_id, trade.seller_id):

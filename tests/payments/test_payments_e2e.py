@@ -134,7 +134,8 @@ async def test_dispute_refund_is_called_once(pgc):
                        reason="The pendant never arrived")
     assert r.ephemeral, r.content
     resolved = await gc.slash("mod", "dispute resolve", trade_id=trade_id, outcome="refund")
-    assert resolved.ephemeral and "refund" in resolved.content
+    assert resolved.ephemeral and "buyer gets $12.50 back" in resolved.content
+    assert any("the buyer got $12.50 back" in m.content for m in gc.sb.dms(gc["bob"]))
     twice = await gc.slash("mod", "dispute resolve", trade_id=trade_id, outcome="refund")
     assert "no open dispute" in twice.content or "already" in twice.content
     [refund] = gc.double.refunds
