@@ -131,6 +131,9 @@ class TradeRooms:
     async def announce(self, event: SweepEvent) -> None:
         """Tell the trade room and both sides what a timer did."""
         trade, note = event.trade, SWEEP_NOTES[event.kind]
+        if trade.currency != "gems":  # paid by card: the payment is held, not GEMS
+            note = note.replace("held GEMS were", "held payment was").replace("held GEMS go",
+                                                                           "held payment goes")
         if event.kind != "release_reminder":
             await self.refresh_card(trade)
         await self.post(trade, note)

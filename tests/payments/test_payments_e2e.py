@@ -246,3 +246,21 @@ async def test_stale_pay_button_after_a_price_change_reserves_nothing(pgc):
     fresh = await gc.slash("bob", "marketplace view", listing=1)
     paid = (await gc.click("bob", fresh, "Pay $15.00")).last
     assert "$15.00" in paid.content
+
+
+async def test_auto_release_pays_the_seller_and_speaks_of_the_payment(pgc):
+    gc = pgc
+    await setup_usd(gc, mode="manual")
+    await usd_listing(gc)
+    trade_id, thread, _ = await pay_and_open_room(gc)
+    opened = await gc.click("alice", card_in(gc, thread), "Mark delivered")
+    await gc.sb.submit_modal(gc["alice"], opened, {})
+    await gc.advance(days=4)  # past escrow_auto_release_days: the escrow sweep releases
+    assert any("held payment was released" in m.content for m in gc.sb.dms(gc["alice"]))
+    status = await gc.services.payments.status(gc.guild.id, admin=True)
+    [due] = status["manual_due"]
+    assert (due["amount"], due["payout_id"]) == (1250 - 62, f"trade:{trade_id}:payout")
+    paid = await gc.slash("admin", "payments paid", trade_id=trade_id, note="bank transfer")
+    assert paid.ephemeral and "$11.88 paid to" in paid.content
+    again = await gc.slash("admin", "payments paid", trade_id=trade_id)
+    assert "no manual payout due" in again.content
