@@ -72,6 +72,11 @@ class Settings(BaseSettings):
     lease_seconds: float = Field(30.0, ge=1, le=600)
     # How often each process picks up guild work (announcements, DMs) handed to its shards.
     outbox_poll_seconds: float = Field(5.0, gt=0, le=600)
+    # --- card payments (Stripe); the keys are never logged (SecretStr, shape checked here)
+    stripe_secret_key: SecretStr | None = None
+    stripe_webhook_secret: SecretStr | None = None
+    # Only for tests and the offline demo (a local API double); unset = api.stripe.com.
+    stripe_api_base: str | None = Field(None, pattern=r"^https?://[A-Za-z0-9.:\[\]-]+/?$")
 
     @field_validator("discord_token", "mongodb_uri", mode="before")
     @classmethod
@@ -79,6 +84,48 @@ class Settings(BaseSettings):
         if isinstance(value, str) and not value.strip():
             return None
         return value
+
+    @field_validator("stripe_secret_key", "stripe_webhook_secret", "stripe_api_base",
+                     mode="before")
+    @classmethod
+    def _blank_stripe(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value.strip() if isinstance(value, str) else value
+
+    @field_validator("stripe_secret_key")
+    @classmethod
+    def _stripe_key_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        from economy.stripe_gateway import check_secret_key
+
+        if value is not None:
+            check_secret_key(value.get_secret_value())
+        return value
+
+    @field_validator("stripe_webhook_secret")
+    @classmethod
+    def _stripe_webhook_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        from economy.stripe_gateway import check_webhook_secret
+
+        if value is not None:
+            check_webhook_secret(value.get_secret_value())
+        return value
+
+    @model_validator(mode="after")
+    def _stripe_pair(self) -> Settings:
+        if (self.stripe_secret_key is None) != (self.stripe_webhook_secret is None):
+            raise ValueError("set both STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET, or neither")
+        return self
+
+    def stripe_gateway(self):
+        """The Stripe gateway when both keys are set (None otherwise: payments are off)."""
+        if self.stripe_secret_key is None or self.stripe_webhook_secret is None:
+            return None
+        from economy.stripe_gateway import StripeGateway
+
+        return StripeGateway(self.stripe_secret_key.get_secret_value(),
+                             self.stripe_webhook_secret.get_secret_value(),
+                             api_base=self.stripe_api_base)
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -35,6 +35,7 @@ from economy.errors import (
     NotPermitted,
 )
 from economy.ledger import LedgerService, check_amount
+from economy.marketplace_models import format_cents
 from economy.members import MemberService
 from economy.repos.base import Doc
 from economy.repos.trade_repo import TradeRepo
@@ -78,6 +79,14 @@ class _Unreserved(GemsError):
 
 class ListingOutOfStep(GemsError):
     """A settlement found the trade's listing not reserved for that trade; nothing moved."""
+
+
+class CashSettlement(Protocol):
+    """Settles trades paid outside the ledger (USD through Stripe): the trade's transition runs
+    in the same transaction as the record of the refund/transfer owed (economy/payments.py)."""
+
+    async def settle(self, trade: Trade, *, to_seller: int, fee: int, actor_id: int | None,
+                     also: Any) -> None: ...
 
 
 class ListingGate(Protocol):
@@ -132,6 +141,8 @@ class Trade(BaseModel):
     guild_id: int
     trade_id: int
     kind: Literal["listing", "direct"]
+    #: "gems" (held in the ledger) or an ISO currency paid by card (price in cents, no GEMS held).
+    currency: str = "gems"
     listing_id: int | None = None
     title: str
     buyer_id: int
@@ -167,6 +178,13 @@ class Trade(BaseModel):
     def fee(self) -> int:
         """The fee on a full release (rounded down, in the seller's favour)."""
         return fee_for(self.price, self.fee_bps)
+
+    def money(self, settings: GuildSettings, amount: int | None = None) -> str:
+        """`amount` (default: the price) in the trade's currency, e.g. `💎 1,000` or `$12.50`."""
+        amount = self.price if amount is None else amount
+        if self.currency == "gems":
+            return settings.money(amount)
+        return format_cents(amount, self.currency)
 
     def role_of(self, user_id: int) -> str | None:
         """'buyer', 'seller' or None."""
@@ -252,6 +270,8 @@ class EscrowService:
         self._settings = settings
         self._clock = clock
         self._listings = listings
+        #: Settles trades paid by card (set by economy/services.py when payments are wired).
+        self.cash: CashSettlement | None = None
 
     # --- creating trades --------------------------------------------------------------------
     async def purchase_quote(self, guild_id: int, buyer_id: int, listing_id: int) -> PurchaseQuote:
@@ -336,6 +356,25 @@ class EscrowService:
         if version is not None and int(listing.get("version", 0)) != version:
             raise QuoteChanged("This listing changed since you pressed **Buy** — press **Buy** "
                                "again to see it as it is now. Nothing was charged.")
+
+    async def check_pair_allowed(self, guild_id: int, buyer_id: int, seller_id: int) -> None:
+        """Refuse a pair over the repeated-trade limit (for purchases paid outside escrow holds)."""
+        await self._check_pair(guild_id, buyer_id, seller_id, await self._settings.get(guild_id))
+
+    def card_trade_doc(self, guild_id: int, trade_id: int, listing: Doc, buyer_id: int,
+                       cents: int, currency: str, fee_bps: int, settings: GuildSettings,
+                       now: datetime) -> Doc:
+        """A reserved (paid) trade for a listing bought by card: same state machine, no hold."""
+        doc = self._new_trade(guild_id, trade_id, "listing",
+                              listing.get("title", f"Listing #{listing['listing_id']}"),
+                              buyer_id, listing["seller_id"], cents, settings, now,
+                              status="reserved", listing_id=listing["listing_id"])
+        return {**doc, "currency": currency, "fee_bps": fee_bps}
+
+    @staticmethod
+    def paid_event(now: datetime, buyer_id: int, note: str) -> Doc:
+        """The first timeline line of a trade paid by card."""
+        return _event(now, "paid", buyer_id, note)
 
     async def offer(self, guild_id: int, seller_id: int, buyer_id: int, price: int,
                     description: str) -> Trade:
@@ -601,7 +640,8 @@ class EscrowService:
         writer = csv.writer(out)
         writer.writerow(["trade_id", "kind", "listing_id", "title", "buyer_id", "seller_id",
                          "price", "fee_bps", "status", "created_at", "delivered_at",
-                         "completed_at", "dispute_reason", "resolution", "seller_share"])
+                         "completed_at", "dispute_reason", "resolution", "seller_share",
+                         "currency"])  # gems, or a card currency (price in cents)
         for doc in await self._repo.all_for_guild(guild_id):
             t = Trade.model_validate(doc)
             res = t.resolution or {}
@@ -611,7 +651,7 @@ class EscrowService:
                 t.delivered_at.isoformat() if t.delivered_at else "",
                 t.completed_at.isoformat() if t.completed_at else "",
                 _csv_safe((t.dispute or {}).get("reason") or ""), res.get("outcome", ""),
-                res.get("to_seller", ""),
+                res.get("to_seller", ""), t.currency,
             ])
         await self._repo.log({"guild_id": guild_id, "at": self._clock.now(), "actor_id": actor_id,
                               "action": "trades.export", "target": "trades", "details": {}})
@@ -756,8 +796,9 @@ class EscrowService:
                 if listing_gate is not None:
                     moved = await (
                         listing_gate.mark_sold(guild_id, current.listing_id, current.buyer_id,
-                                               current.price, now, trade_id=trade_id,
-                                               session=session)
+                                               # only GEMS sales feed the GEMS price hint
+                                               current.price if current.currency == "gems" else 0,
+                                               now, trade_id=trade_id, session=session)
                         if to_seller > 0 else
                         listing_gate.unreserve(guild_id, current.listing_id, now,
                                                trade_id=trade_id, session=session))
@@ -769,6 +810,14 @@ class EscrowService:
                     await repo.log(audit, session=session)
 
             try:
+                if trade.currency != "gems":
+                    # Paid by card: no GEMS are held; the guarded transition makes it once.
+                    if self.cash is None:
+                        raise TradeUnavailable("Card payments are not set up on this bot.")
+                    await self.cash.settle(trade, to_seller=to_seller, fee=fee,
+                                           actor_id=actor_id, also=transition)
+                    changed = True
+                    break
                 movement = await self._ledger.settle_hold(
                     guild_id, buyer_id=trade.buyer_id, seller_id=trade.seller_id,
                     amount=trade.price, to_seller=to_seller, fee=fee,

@@ -159,6 +159,19 @@ class LedgerService:
         legs = [_Leg(user_id, amount, "grant", mint=True)]
         return await self._apply(guild_id, "grant", key, legs, actor_id=actor_id, note=reason)
 
+    async def purchase(
+        self, guild_id: int, user_id: int, amount: int, *, key: str, ref: str,
+        note: str | None = None, also: Callable[[Any], Awaitable[None]] | None = None,
+    ) -> Movement:
+        """Mint GEMS a member paid for (a GEMS pack bought by card), once per `key`.
+
+        A mint leg of kind `purchase`: it counts in the supply but not as lifetime earnings.
+        `also(session)` runs in the same transaction (the payment's record).
+        """
+        amount = check_amount(amount)
+        legs = [_Leg(user_id, amount, "purchase", mint=True)]
+        return await self._apply(guild_id, "purchase", key, legs, ref=ref, note=note, also=also)
+
     async def take(
         self, guild_id: int, actor_id: int, user_id: int, amount: int, *, reason: str, key: str
     ) -> Movement:

@@ -367,3 +367,10 @@ def format_usd(cents: int) -> str:
     return f"${cents // 100:,}.{cents % 100:02d}"
 
 
+
+
+def format_cents(cents: int, currency: str) -> str:
+    """Integer cents in `currency` -> `$12.50` (USD) or `12.50 EUR`."""
+    if currency.lower() == "usd":
+        return format_usd(cents)
+    return f"{cents // 100:,}.{cents % 100:02d} {currency.upper()}"

@@ -22,6 +22,7 @@ FEATURES: dict[str, str] = {
     "marketplace": "The marketplace",
     "mentorship": "Mentorship",
     "nft": "Wallets and NFT roles",
+    "payments": "Card payments",
     "profile": "Profiles",
     "seasons": "Seasons",
     "trades": "Trades",

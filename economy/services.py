@@ -28,6 +28,7 @@ from economy.nft import NftService
 from economy.nft_media import NftMediaService
 from economy.onboarding import OnboardingService
 from economy.privacy import PrivacyService
+from economy.payments import PaymentsService
 from economy.repos.base import Database
 from economy.repos.challenge_repo import ChallengeRepo
 from economy.repos.competition_repo import CompetitionRepo
@@ -46,6 +47,7 @@ from economy.repos.nft_repo import NftRepo
 from economy.repos.onboarding_repo import OnboardingRepo
 from economy.repos.outbox_repo import OutboxRepo
 from economy.repos.privacy_repo import PrivacyRepo
+from economy.repos.payment_repo import PaymentRepo
 from economy.repos.season_repo import SeasonRepo
 from economy.repos.settings_repo import SettingsRepo
 from economy.repos.trade_repo import TradeRepo
@@ -100,6 +102,8 @@ class Services:
     lease_repo: LeaseRepo
     outbox: OutboxRepo
     modules: ModuleService
+    # --- card payments (Stripe)
+    payments: PaymentsService
 
 
 def build_services(db: Database, clock: Clock, *, chains: ChainRegistry | None = None,
@@ -129,6 +133,9 @@ def build_services(db: Database, clock: Clock, *, chains: ChainRegistry | None =
     challenges = ChallengeService(challenge_repo, ledger, settings, member_prefs, clock)
     mentorship_repo = MentorshipRepo(db)
     nft_repo, wallet_repo = NftRepo(db), WalletRepo(db)
+    payments = PaymentsService(PaymentRepo(db), trade_repo, listing_repo, escrow, ledger,
+                               settings, clock)
+    escrow.cash = payments  # card trades settle through the payments service
     return Services(
         db=db, clock=clock, ledger=ledger, settings=settings, activity=activity,
         ledger_repo=ledger_repo, multipliers=multipliers, escrow=escrow, trade_repo=trade_repo,
@@ -150,4 +157,5 @@ def build_services(db: Database, clock: Clock, *, chains: ChainRegistry | None =
         onboarding=OnboardingService(OnboardingRepo(db), clock),
         privacy=PrivacyService(PrivacyRepo(db), ledger_repo, trade_repo, listing_repo, marketplace,
                                mentorship_repo, clock),
-        lease_repo=LeaseRepo(db), outbox=OutboxRepo(db), modules=ModuleService(settings))
+        lease_repo=LeaseRepo(db), outbox=OutboxRepo(db), modules=ModuleService(settings),
+        payments=payments)

@@ -22,6 +22,9 @@ from economy.repos.settings_repo import SettingsRepo
 from economy.text import strip_invisible
 
 MAX_AMOUNT = 1_000_000_000_000  # one trillion: far above any sane move, far below int64
+PAYMENT_CURRENCIES = ("usd", "eur", "gbp", "cad", "aud", "chf", "jpy")
+#: Anything shaped like a Stripe secret: it belongs in the environment, never in guild settings.
+_STRIPE_SECRET = re.compile(r"(?:sk|rk)_(?:live|test)_\w{6,}|whsec_\w{6,}")
 
 
 class GuildSettings(BaseModel):
@@ -144,6 +147,20 @@ class GuildSettings(BaseModel):
             if name not in FEATURES:
                 raise ValueError(f"unknown feature {name!r} (features: {', '.join(FEATURES)})")
         return names
+    # --- payments (Stripe)
+    payments_usd: bool = Field(False, description="Members can pay USD-priced listings by card (Stripe Checkout; needs the operator's Stripe keys)")
+    payments_currency: str = Field("usd", description="Currency of card payments: usd, eur, gbp, cad, aud, chf or jpy (USD listings need usd)")
+    payments_fee_bps: int = Field(500, ge=0, le=5000, description="Fee on card trades in basis points (500 = 5%), kept on the payment account")
+    payments_payout_mode: Literal["connect", "manual"] = Field("manual", description="Pay sellers by Stripe Connect transfer (connect) or yourselves, recorded with /payments paid (manual)")
+    payments_packs: bool = Field(False, description="Members can buy GEMS packs by card (/usd packs)")
+
+    @field_validator("payments_currency")
+    @classmethod
+    def _payment_currency(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value not in PAYMENT_CURRENCIES:
+            raise ValueError(f"one of {', '.join(PAYMENT_CURRENCIES)}")
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -330,6 +347,11 @@ def parse_value(key: str, raw: str) -> Any:
     if key not in GuildSettings.model_fields:
         raise NotFound(f"There is no setting called `{key}`. Use `/settings view` to see them all.")
     text = raw.strip()
+    if _STRIPE_SECRET.search(text):
+        # Never echoed back or stored: a pasted key would sit in the settings history.
+        raise InvalidInput("That looks like a Stripe secret key. Stripe keys belong in the bot's "
+                           "environment (STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET), not in server "
+                           "settings; nothing was saved. Roll the key in Stripe if others saw it.")
     value: Any = text
     if key in _ID_KEYS:
         value = None if text.lower() in _NONE_WORDS else _parse_id(key, text)

@@ -34,6 +34,7 @@ from cogs.marketplace._render import (
     notice_text,
     results_embed,
 )
+from cogs.payments._views import PayUsdButton
 from cogs.trades._views import BuyButton
 from economy.marketplace import PublishResult
 from economy.marketplace_models import Listing, Notice
@@ -120,6 +121,9 @@ def listing_view(listing: Listing, index: int) -> discord.ui.View:
         view.add_item(WishlistButton(listing.listing_id))
     if listing.price_gems is not None and listing.status == "active":
         view.add_item(BuyButton(listing.listing_id))  # the escrow purchase (cogs/trades)
+    if listing.price_usd_cents is not None and listing.status == "active":
+        # Pay by card (cogs/payments); with both prices the buyer chooses.
+        view.add_item(PayUsdButton(listing.listing_id, listing.price_usd_cents))
     return view
 
 

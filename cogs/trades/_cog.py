@@ -19,7 +19,7 @@ from cogs._shared.interaction import (
     safe_text,
     services_of,
 )
-from cogs.trades._render import profile_embed, trade_embed, trade_list_embed
+from cogs.trades._render import amount_text, profile_embed, trade_embed, trade_list_embed
 from cogs.trades._views import offer_view
 from economy.errors import InvalidInput
 from economy.settings import MAX_AMOUNT
@@ -173,9 +173,12 @@ class DisputesCog(commands.Cog):
         result = await services.escrow.resolve(guild_id, trade_id, interaction.user.id, outcome,
                                                percent=percent, note=note)
         res = result.trade.resolution or {}
+        t, settings = result.trade, await services.settings.get(guild_id)
         await reply(interaction, f"Resolved trade #{trade_id}: **{outcome}** — seller gets "
-                    f"{res.get('to_seller', 0):,} (fee {res.get('fee', 0):,}), buyer gets "
-                    f"{result.trade.price - res.get('to_seller', 0):,} back.", ephemeral=True)
+                    f"{amount_text(t, settings, res.get('to_seller', 0))} (fee "
+                    f"{amount_text(t, settings, res.get('fee', 0))}), buyer gets "
+                    f"{amount_text(t, settings, t.price - res.get('to_seller', 0))} back.",
+                    ephemeral=True)
         await self.bot.trade_rooms.resolved(result.trade)
 
 

@@ -27,12 +27,21 @@ def safe(text: str | None, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def amount_text(trade: Trade, s: GuildSettings, amount: int) -> str:
+    """A bare amount for GEMS trades (`1,250`), with its currency for card trades (`$12.50`)."""
+    return f"{amount:,}" if trade.currency == "gems" else trade.money(s, amount)
+
+
 def trade_embed(trade: Trade, s: GuildSettings) -> discord.Embed:
     """The trade card."""
     embed = discord.Embed(title=f"Trade #{trade.trade_id} · {safe(trade.title, 80)}", colour=COLOUR)
-    embed.add_field(name="Status", value=STATUS_LABELS.get(trade.status, trade.status), inline=False)
-    embed.add_field(name="Price", value=s.money(trade.price))
-    embed.add_field(name="Fee (seller pays)", value=f"{trade.fee:,} ({trade.fee_bps / 100:g}%)")
+    label = STATUS_LABELS.get(trade.status, trade.status)
+    if trade.currency != "gems" and trade.status == "reserved":
+        label = "💳 Paid by card, held until delivery — waiting for delivery"
+    embed.add_field(name="Status", value=label, inline=False)
+    embed.add_field(name="Price", value=trade.money(s))
+    fee = f"{trade.fee:,}" if trade.currency == "gems" else trade.money(s, trade.fee)
+    embed.add_field(name="Fee (seller pays)", value=f"{fee} ({trade.fee_bps / 100:g}%)")
     embed.add_field(name="Buyer · Seller", value=f"<@{trade.buyer_id}> · <@{trade.seller_id}>")
     if trade.status == "reserved" and trade.deliver_by:
         embed.add_field(name="Deliver by", value=discord.utils.format_dt(trade.deliver_by, "f"))
@@ -48,7 +57,9 @@ def trade_embed(trade: Trade, s: GuildSettings) -> discord.Embed:
         r = trade.resolution
         embed.add_field(
             name="Resolution",
-            value=f"**{r['outcome']}** — seller gets {r['to_seller']:,} (fee {r['fee']:,})"
+            value=f"**{r['outcome']}** — seller gets "
+                  + (f"{r['to_seller']:,} (fee {r['fee']:,})" if trade.currency == "gems" else
+                     f"{trade.money(s, r['to_seller'])} (fee {trade.money(s, r['fee'])})")
                   + (f"\n{safe(r.get('note'))}" if r.get("note") else ""),
             inline=False,
         )
@@ -90,7 +101,8 @@ def trade_list_embed(title: str, trades: list[Trade], s: GuildSettings) -> disco
         embed.description = "No trades here."
     else:
         embed.description = "\n".join(
-            f"**#{t.trade_id}** {safe(t.title, 50)} — {t.price:,} {s.currency_name} · "
+            f"**#{t.trade_id}** {safe(t.title, 50)} — "
+            f"{f'{t.price:,} {s.currency_name}' if t.currency == 'gems' else t.money(s)} · "
             f"{t.status} · <@{t.buyer_id}> ← <@{t.seller_id}>"
             for t in trades
         )

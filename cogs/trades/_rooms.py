@@ -12,7 +12,7 @@ import discord
 
 from cogs._shared.interaction import NO_PINGS, guild_id_of, services_of
 from cogs._shared.notify import post_to_moderators, resolve_channel, send_dm
-from cogs.trades._render import trade_embed
+from cogs.trades._render import amount_text, trade_embed
 from cogs.trades._views import card_view
 from economy.escrow import SweepEvent, Trade, TradeResult
 
@@ -64,7 +64,7 @@ class TradeRooms:
             trade.guild_id, trade.trade_id, channel_id=channel.id,
             thread_id=thread.id if thread else None, card_message_id=card.id if card else None)
         where = thread.mention if thread else channel.mention
-        money = settings.money(trade.price)
+        money = trade.money(settings)
         await self.dm(trade.guild_id, trade.seller_id, f"🛒 Trade #{trade.trade_id}: {money} is now held for "
                       f"**{_plain(trade.title)}**. Deliver and mark it delivered in {where}.")
         await self.dm(trade.guild_id, trade.buyer_id, f"🔒 Trade #{trade.trade_id}: your {money} is held until "
@@ -107,14 +107,16 @@ class TradeRooms:
                          f"<@{interaction.user.id}>. Resolve with `/dispute resolve {trade_id}`.",
                          files=files)
         await self.after_action(interaction, result, f"⚖️ <@{interaction.user.id}> opened a dispute. "
-                                "The GEMS stay held until a moderator decides.")
+                                f"The {'GEMS stay' if result.trade.currency == 'gems' else 'payment stays'} "
+                                "held until a moderator decides.")
 
     async def resolved(self, trade: Trade) -> None:
         """Announce a resolution to both sides and lock the thread."""
         res = trade.resolution or {}
+        settings = await self._services.settings.get(trade.guild_id)
         note = (f"⚖️ A moderator resolved this dispute: **{res.get('outcome')}**. The seller "
-                f"received {res.get('to_seller', 0) - res.get('fee', 0):,}, the buyer got "
-                f"{trade.price - res.get('to_seller', 0):,} back.")
+                f"received {amount_text(trade, settings, res.get('to_seller', 0) - res.get('fee', 0))}, "
+                f"the buyer got {amount_text(trade, settings, trade.price - res.get('to_seller', 0))} back.")
         await self.refresh_card(trade)
         await self.post(trade, note)
         for user_id in (trade.buyer_id, trade.seller_id):
@@ -129,6 +131,9 @@ class TradeRooms:
     async def announce(self, event: SweepEvent) -> None:
         """Tell the trade room and both sides what a timer did."""
         trade, note = event.trade, SWEEP_NOTES[event.kind]
+        if trade.currency != "gems":  # paid by card: the payment is held, not GEMS
+            note = note.replace("held GEMS were", "held payment was").replace("held GEMS go",
+                                                                           "held payment goes")
         if event.kind != "release_reminder":
             await self.refresh_card(trade)
         await self.post(trade, note)

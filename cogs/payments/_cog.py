@@ -1,0 +1,228 @@
+"""/usd (members: packs, seller onboarding) and /payments (admins: packs, status, history,
+manual payouts). Thin: parse -> call the payments service -> render."""
+
+from __future__ import annotations
+
+import io
+import logging
+from datetime import UTC, datetime
+
+import aiohttp
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from cogs._shared.interaction import (
+    NO_PINGS,
+    guild_id_of,
+    is_admin,
+    reply,
+    safe_text,
+    services_of,
+)
+from cogs._shared.notify import post_to_moderators, resolve_channel, send_dm
+from cogs.payments._views import BuyPackButton, PayUsdButton
+from economy.marketplace_models import format_cents
+from economy.payments import PaymentOutcome
+from economy.settings import MAX_AMOUNT
+
+log = logging.getLogger(__name__)
+COLOUR = discord.Colour.from_rgb(99, 91, 255)
+PROBE_SECONDS = 5
+
+
+class UsdCog(commands.Cog):
+    """Member commands for card payments, plus the announcements of payment events."""
+
+    usd = app_commands.Group(name="usd", description="Pay by card (Stripe)", guild_only=True)
+
+    def __init__(self, bot) -> None:
+        self.bot = bot
+        bot.add_dynamic_items(PayUsdButton, BuyPackButton)
+
+    @property
+    def services(self):
+        """The bot's services."""
+        return self.bot.services
+
+    async def cog_unload(self) -> None:
+        """Close the Stripe HTTP session with the bot."""
+        gateway = self.services.payments.gateway
+        close = getattr(gateway, "close", None)
+        if close is not None:
+            await close()
+
+    @usd.command(name="packs", description="GEMS packs you can buy by card")
+    async def packs(self, interaction: discord.Interaction):
+        guild_id = guild_id_of(interaction)
+        settings = await self.services.settings.get(guild_id)
+        packs = await self.services.payments.packs(guild_id) if settings.payments_packs else []
+        if not packs:
+            await reply(interaction, "No GEMS packs are on sale in this server.", ephemeral=True)
+            return
+        view = discord.ui.View(timeout=None)
+        lines = []
+        for pack in packs[:25]:
+            price = format_cents(pack["cents"], pack["currency"])
+            lines.append(f"**#{pack['pack_id']}** {settings.money(pack['gems'])} for {price}")
+            view.add_item(BuyPackButton(pack["pack_id"], pack["cents"],
+                                        f"{pack['gems']:,} for {price}"))
+        embed = discord.Embed(title="GEMS packs", description="\n".join(lines), colour=COLOUR)
+        await reply(interaction, embed=embed, view=view, ephemeral=True)
+
+    @usd.command(name="connect", description="Connect your payout account to sell for USD")
+    async def connect(self, interaction: discord.Interaction):
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        url, ready = await self.services.payments.connect(guild_id_of(interaction),
+                                                          interaction.user.id)
+        text = ("✅ Your payout account is ready; card sales are paid out to it. Use the link to "
+                "review it." if ready else
+                "Finish Stripe's onboarding form to receive card payouts. The link is yours "
+                "only and works once.")
+        view = discord.ui.View(timeout=None)
+        view.add_item(discord.ui.Button(label="Open Stripe onboarding", url=url))
+        await interaction.followup.send(text, view=view, ephemeral=True, allowed_mentions=NO_PINGS)
+
+    # --- announcements (webhook and sweep) ---------------------------------------------------
+    async def sweep(self) -> None:
+        """The payments sweep, then what it did announced."""
+        for outcome in await self.services.payments.sweep():
+            await self.announce(outcome)
+
+    async def announce(self, outcome: PaymentOutcome) -> None:
+        """Tell members and moderators what a payment event did (failures are only logged)."""
+        try:
+            await self._announce(outcome)
+        except Exception:
+            log.exception("announcing payment outcome %s failed", outcome.result)
+
+    async def _announce(self, outcome: PaymentOutcome) -> None:
+        guild_id = outcome.guild_id
+        if outcome.result == "trade_paid" and outcome.trade is not None:
+            rooms = getattr(self.bot, "trade_rooms", None)
+            fallback = await resolve_channel(self.bot, outcome.channel_id)
+            if rooms is not None and fallback is not None:
+                await rooms.open(outcome.trade, fallback=fallback)
+        elif outcome.result == "pack_minted" and guild_id and outcome.buyer_id:
+            settings = await self.services.settings.get(guild_id)
+            await send_dm(self.bot, guild_id, outcome.buyer_id,
+                          f"💳 Payment received: {settings.money(outcome.gems or 0)} added to "
+                          "your balance. Thank you!")
+        elif outcome.result == "released" and guild_id and outcome.buyer_id:
+            await send_dm(self.bot, guild_id, outcome.buyer_id,
+                          "⌛ Your card payment link expired, so the listing was released. "
+                          "Nothing was charged.")
+        if outcome.notice and guild_id:
+            await post_to_moderators(self.bot, guild_id, outcome.notice)
+
+
+async def probe(url: str) -> str:
+    """Whether the webhook endpoint answers at its public address (as seen from the bot)."""
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=PROBE_SECONDS)) \
+                as http, http.get(url, allow_redirects=False) as resp:
+            ok = resp.status == 200
+            return "✅ reachable" if ok else f"❌ answered HTTP {resp.status}"
+    except (aiohttp.ClientError, TimeoutError) as error:
+        return f"❌ not reachable ({type(error).__name__})"
+
+
+class PaymentsAdminCog(commands.Cog):
+    """Admin commands for card payments (hidden from members by default_permissions)."""
+
+    payments = app_commands.Group(name="payments", description="Card payments (admins)",
+                                  guild_only=True,
+                                  default_permissions=discord.Permissions(manage_guild=True))
+    pack = app_commands.Group(name="pack", description="GEMS packs sold by card",
+                              parent=payments)
+
+    def __init__(self, bot) -> None:
+        self.bot = bot
+
+    @staticmethod
+    async def _admin(interaction: discord.Interaction) -> bool:
+        settings = await services_of(interaction).settings.get(guild_id_of(interaction))
+        return is_admin(interaction.user, settings)
+
+    @pack.command(name="add", description="Sell a GEMS pack by card, e.g. 1000 GEMS for 4.99")
+    @app_commands.describe(gems="How many GEMS the pack mints", price="Price like 4.99")
+    async def pack_add(self, interaction: discord.Interaction,
+                       gems: app_commands.Range[int, 1, MAX_AMOUNT],
+                       price: app_commands.Range[str, 1, 20]):
+        services, guild_id = services_of(interaction), guild_id_of(interaction)
+        pack = await services.payments.add_pack(guild_id, interaction.user.id, gems, price,
+                                                admin=await self._admin(interaction))
+        settings = await services.settings.get(guild_id)
+        extra = "" if settings.payments_packs else \
+            " Packs are not on sale until `payments_packs` is on (`/settings set`)."
+        await reply(interaction, f"Pack #{pack['pack_id']}: {settings.money(gems)} for "
+                    f"{format_cents(pack['cents'], pack['currency'])}.{extra}", ephemeral=True)
+
+    @pack.command(name="remove", description="Stop selling a GEMS pack")
+    @app_commands.describe(pack_id="The pack's number (from /usd packs)")
+    async def pack_remove(self, interaction: discord.Interaction,
+                          pack_id: app_commands.Range[int, 1]):
+        await services_of(interaction).payments.remove_pack(
+            guild_id_of(interaction), pack_id, admin=await self._admin(interaction))
+        await reply(interaction, f"Pack #{pack_id} is no longer on sale.", ephemeral=True)
+
+    @payments.command(name="status", description="Stripe setup, webhook, last event, pending payouts")
+    async def status(self, interaction: discord.Interaction):
+        services, guild_id = services_of(interaction), guild_id_of(interaction)
+        st = await services.payments.status(guild_id, admin=await self._admin(interaction))
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        reachable = await probe(st["webhook_url"])
+        embed = discord.Embed(title="Card payments", colour=COLOUR)
+        embed.add_field(name="Stripe keys", value=(
+            ("✅ configured" + (" (test mode)" if st["test_mode"] else " (live)"))
+            if st["configured"] else
+            "❌ not configured: the operator sets STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET"),
+            inline=False)
+        embed.add_field(name="This server", value=(
+            f"USD listings by card: {'on' if st['enabled'] else 'off'} · packs: "
+            f"{'on' if st['packs'] else 'off'} · currency {st['currency'].upper()} · fee "
+            f"{st['fee_bps'] / 100:g}% · payouts: {st['payout_mode']}"), inline=False)
+        last = st["last_event"]
+        embed.add_field(name="Webhook", value=(
+            f"{st['webhook_url']} — {reachable}\nLast event: "
+            + (f"`{last['type']}` {discord.utils.format_dt(datetime.fromtimestamp(last['received_ms'] / 1000, UTC), 'R')}"
+               if last else "none received yet (is the endpoint registered in Stripe?)")),
+            inline=False)
+        due = st["manual_due"]
+        embed.add_field(name="Pending", value=(
+            f"{st['open_checkouts']} open checkouts · {st['pending_payouts']} Stripe payouts "
+            f"to retry · {len(due)} manual payouts due"
+            + "".join(f"\n• {p['payout_id']}: {format_cents(p['amount'], p['currency'])} to "
+                      f"<@{p['user_id']}>" for p in due[:10])
+            + "".join(f"\n⚠️ {p['payout_id']}: {p['kind']} of "
+                      f"{format_cents(p['amount'], p['currency'])} failed for a day; check Stripe"
+                      for p in st["stuck_payouts"][:5])), inline=False)
+        await reply(interaction, embed=embed, ephemeral=True)
+
+    @payments.command(name="history", description="Card payments and payouts (CSV attached)")
+    async def history(self, interaction: discord.Interaction):
+        services, guild_id = services_of(interaction), guild_id_of(interaction)
+        admin = await self._admin(interaction)
+        rows = await services.payments.history(guild_id, admin=admin)
+        text = await services.payments.history_csv(guild_id, admin=admin)
+        lines = [f"{r['what']} · {r['kind']} · {format_cents(r['amount'], r['currency'])} · "
+                 f"{r['status']}" + (f" · <@{r['member']}>" if r["member"] else "")
+                 for r in rows[:15]]
+        embed = discord.Embed(title="Card payment history",
+                              description="\n".join(lines) or "Nothing yet.", colour=COLOUR)
+        if len(rows) > 15:
+            embed.set_footer(text=f"… and {len(rows) - 15} more in the CSV")
+        file = discord.File(io.BytesIO(text.encode()), filename="payments.csv")
+        await interaction.response.send_message(embed=embed, file=file, ephemeral=True,
+                                                allowed_mentions=NO_PINGS)
+
+    @payments.command(name="paid", description="Record that you paid a seller yourself (manual payouts)")
+    @app_commands.describe(trade_id="The card trade's number", note="How it was paid (recorded)")
+    async def paid(self, interaction: discord.Interaction, trade_id: app_commands.Range[int, 1],
+                   note: app_commands.Range[str, 1, 200] | None = None):
+        payout = await services_of(interaction).payments.record_manual_payout(
+            guild_id_of(interaction), trade_id, interaction.user.id,
+            admin=await self._admin(interaction), note=note)
+        await reply(interaction, f"Recorded: {format_cents(payout['amount'], payout['currency'])} "
+                    f"paid to <@{payout['user_id']}> for trade #{trade_id}"
+                    + (f" ({safe_text(note)})" if note else "") + ".", ephemeral=True)
