@@ -27,8 +27,8 @@ from economy.modules import ModuleService
 from economy.nft import NftService
 from economy.nft_media import NftMediaService
 from economy.onboarding import OnboardingService
-from economy.privacy import PrivacyService
 from economy.payments import PaymentsService
+from economy.privacy import PrivacyService
 from economy.repos.base import Database
 from economy.repos.challenge_repo import ChallengeRepo
 from economy.repos.competition_repo import CompetitionRepo
@@ -46,8 +46,8 @@ from economy.repos.multiplier_repo import MultiplierRepo
 from economy.repos.nft_repo import NftRepo
 from economy.repos.onboarding_repo import OnboardingRepo
 from economy.repos.outbox_repo import OutboxRepo
-from economy.repos.privacy_repo import PrivacyRepo
 from economy.repos.payment_repo import PaymentRepo
+from economy.repos.privacy_repo import PrivacyRepo
 from economy.repos.season_repo import SeasonRepo
 from economy.repos.settings_repo import SettingsRepo
 from economy.repos.trade_repo import TradeRepo
