@@ -12,6 +12,7 @@ counters, the guild-work poll) run everywhere.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -36,6 +37,10 @@ def one_line_failures(name: str, job: Job) -> Job:
     async def run() -> None:
         try:
             await job()
+        except asyncio.CancelledError:
+            # The scheduler cancels a running job when the bot stops: every job is idempotent
+            # and guarded, so the next start (or another process) simply runs it again.
+            log.debug("job %s cancelled (the bot is stopping)", name)
         except Exception as error:
             log.error("job %s failed: %s: %s", name, type(error).__name__, error)
             log.debug("job %s traceback", name, exc_info=error)

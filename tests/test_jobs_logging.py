@@ -31,3 +31,20 @@ def test_scheduler_run_lines_show_only_at_debug():
     quiet_scheduler(logging.DEBUG)
     assert executor.isEnabledFor(logging.DEBUG)
     quiet_scheduler(logging.INFO)
+
+
+async def test_a_job_cancelled_at_shutdown_is_not_an_error(caplog):
+    import asyncio
+
+    started = asyncio.Event()
+
+    async def sweep():
+        started.set()
+        await asyncio.sleep(60)
+
+    caplog.set_level(logging.DEBUG, logger="bot.jobs")
+    task = asyncio.create_task(one_line_failures("scheduler-lease", sweep)())
+    await started.wait()
+    task.cancel()  # what the scheduler's shutdown does to a running job
+    await asyncio.wait_for(task, 5)
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
