@@ -52,6 +52,7 @@ from economy.marketplace_models import (
 from economy.members import MemberService
 from economy.repos.base import Doc
 from economy.repos.listing_repo import ListingRepo, OverCap, QuotaFull, epoch_ms
+from economy.repos.listing_terms import signature_filter
 from economy.repos.market_member_repo import MarketMemberRepo
 from economy.settings import GuildSettings, SettingsService
 
@@ -59,6 +60,8 @@ PAGE_SIZE = 10
 COUNT_CAP = 1000
 #: A multi-word search reads the rarest word's postings when it has at most this many.
 MULTI_WORD_CAP = 500
+#: Postings read per step of a signature walk (all-common multi-word search).
+SIGNATURE_CHUNK = 1000
 INLINE_QUERY_MAX = 60
 REASON_MIN, REASON_MAX = 3, 300
 EDITABLE = ("draft", "pending", "active")
@@ -423,18 +426,21 @@ class MarketplaceService:
         page = min(max(1, page), pages)
         docs = await self._repo.search(match, sort, skip=(page - 1) * page_size, limit=page_size)
         return SearchPage(rows=tuple(Listing.model_validate(d) for d in docs), page=page,
-                          page_size=page_size, total=total, total_capped=total >= COUNT_CAP)
+                          page_size=page_size, total=total, total_capped=total >= COUNT_CAP,
+                          plan="listings $all walk" if "keywords" in match else "listings index")
 
     async def _keyword_search(self, match: Doc, sort: dict[str, int], page: int,
                               page_size: int) -> SearchPage | None:
         """Keyword search through the postings (`listing_terms`); None -> use `listings`.
 
         One word: count and page are index walks over that word's postings (filters and sort
-        keys live on the postings). Several words: count each word's postings (capped), take the
-        rarest; when it has at most MULTI_WORD_CAP postings, read them (with the filters), keep
-        those whose listing has every other word (primary-key lookups of the other words'
-        postings), and sort and page here. When every word is common, matches are dense and the
-        `keywords: {$all}` walk over `listings` in sort order finds a page quickly: return None.
+        keys live on the postings). Several words: count each word's postings (capped) and start
+        from the rarest. When it has at most MULTI_WORD_CAP postings, read them (with the
+        filters), keep those whose listing has every other word (primary-key lookups of the other
+        words' postings), and sort and page here. When every word is common, walk the rarest
+        word's postings in sort order with the other words' signature bits as a store-side filter
+        (see `_signature_hits`). Either way the result equals the `keywords: {$all}` walk over
+        `listings`: the same count (capped at COUNT_CAP) and the same page in the same order.
         """
         guild_id = match["guild_id"]
         words = list(match["keywords"]["$all"])
@@ -446,31 +452,73 @@ class MarketplaceService:
             page = _clamp(page, total, page_size)
             postings = await terms.page(guild_id, words[0], filters, sort,
                                         skip=(page - 1) * page_size, limit=page_size)
-            return await self._page_of(postings, page, page_size, total)
+            return await self._page_of(postings, page, page_size, total, plan="one-word postings")
         counts = [await terms.count(guild_id, w, {}, MULTI_WORD_CAP + 1) for w in words]
         ranked = [w for _, w in sorted(zip(counts, words, strict=True))]
         if min(counts) > MULTI_WORD_CAP:
-            return None
-        candidates = [] if min(counts) == 0 else await terms.matching(
+            hits = await self._signature_hits(guild_id, ranked, filters, sort, page_size)
+            plan = f"signature walk of '{ranked[0]}' postings"
+        else:
+            hits = await self._rarest_hits(guild_id, ranked, filters, sort, empty=min(counts) == 0)
+            plan = f"rarest word '{ranked[0]}' ({min(counts)} postings)"
+        total = min(len(hits), COUNT_CAP)
+        page = _clamp(page, total, page_size)
+        return await self._page_of(hits[(page - 1) * page_size: page * page_size], page,
+                                   page_size, total, plan=plan)
+
+    async def _rarest_hits(self, guild_id: int, ranked: list[str], filters: Doc,
+                           sort: dict[str, int], *, empty: bool) -> list[Doc]:
+        """All postings of the rarest word (few) whose listing has every word, sorted here."""
+        terms = self._repo.terms
+        candidates = [] if empty else await terms.matching(
             guild_id, ranked[0], filters, limit=MULTI_WORD_CAP)
-        keep = {p["listing_id"] for p in candidates}
-        for word in ranked[1:]:
-            if not keep:
-                break
-            keep &= await terms.having(guild_id, word, keep)
+        keep = await self._confirm(guild_id, ranked[1:], candidates)
         hits = [p for p in candidates if p["listing_id"] in keep]
         fields = list(sort)
         hits.sort(key=lambda d: tuple(d.get(f) or 0 for f in fields),
                   reverse=next(iter(sort.values())) < 0)
-        page = _clamp(page, len(hits), page_size)
-        return await self._page_of(hits[(page - 1) * page_size: page * page_size], page,
-                                   page_size, len(hits))
+        return hits
+
+    async def _signature_hits(self, guild_id: int, ranked: list[str], filters: Doc,
+                              sort: dict[str, int], page_size: int) -> list[Doc]:
+        """The first matches (enough for the capped count and any page), in sort order.
+
+        Walks the rarest word's postings in `sort` order (index-backed) with a store-side filter
+        on the other words' signature bits, in chunks, and confirms each chunk exactly (a
+        signature bit may be a false positive). Stops at the first COUNT_CAP (rounded up to a
+        whole page) matches or when the walk ends, so the work is bounded by the rarest word's
+        postings that carry every other word's bits, never by the guild's listings.
+        """
+        terms = self._repo.terms
+        need = -(-COUNT_CAP // page_size) * page_size
+        walk = {**filters, **signature_filter(ranked[1:])}
+        hits: list[Doc] = []
+        skip = 0
+        while len(hits) < need:
+            chunk = await terms.page(guild_id, ranked[0], walk, sort, skip=skip,
+                                     limit=SIGNATURE_CHUNK)
+            keep = await self._confirm(guild_id, ranked[1:], chunk)
+            hits += [p for p in chunk if p["listing_id"] in keep]
+            if len(chunk) < SIGNATURE_CHUNK:
+                break
+            skip += len(chunk)
+        return hits[:need]
+
+    async def _confirm(self, guild_id: int, others: list[str], postings: list[Doc]) -> set[int]:
+        """Listing ids of `postings` whose listing also has every word of `others` (exact)."""
+        keep = {p["listing_id"] for p in postings}
+        for word in others:
+            if not keep:
+                break
+            keep &= await self._repo.terms.having(guild_id, word, keep)
+        return keep
 
     async def _page_of(self, postings: list[Doc], page: int, page_size: int,
-                       total: int) -> SearchPage:
+                       total: int, *, plan: str) -> SearchPage:
         docs = await self._repo.by_postings(postings)
         return SearchPage(rows=tuple(Listing.model_validate(d) for d in docs), page=page,
-                          page_size=page_size, total=total, total_capped=total >= COUNT_CAP)
+                          page_size=page_size, total=total, total_capped=total >= COUNT_CAP,
+                          plan=plan)
 
     async def _seller_search(self, match: Doc, sort: dict[str, int], page: int,
                              page_size: int) -> SearchPage:
@@ -492,7 +540,7 @@ class MarketplaceService:
         rows = docs[(page - 1) * page_size: page * page_size]
         return SearchPage(rows=tuple(Listing.model_validate(d) for d in rows), page=page,
                           page_size=page_size, total=len(docs),
-                          total_capped=len(docs) >= COUNT_CAP)
+                          total_capped=len(docs) >= COUNT_CAP, plan="seller's listings")
 
     def _plan(self, guild_id: int, query: ListingQuery) -> tuple[Doc, dict[str, int]]:
         """The `$match` and index-backed `$sort` of a query (see migrations/0002)."""

@@ -9,6 +9,7 @@ The backfill is re-runnable: it replaces the postings of each active listing by 
 from pymongo import ASCENDING, IndexModel
 
 from economy.repos.listing_terms import postings_of
+from economy.repos.paging import pages
 
 BATCH = 1000
 
@@ -30,27 +31,19 @@ async def create_indexes(db) -> None:
 async def backfill(db, *, batch: int = BATCH) -> int:
     """Write the postings of every active listing (all guilds); returns how many were written.
 
-    Pages through active listings by `_id` (primary key) and replaces their postings by `_id`, so
-    running it again, or after an interruption, converges to the same postings.
+    One linear pass (economy/repos/paging.py: index-backed pages by guild and listing id, a
+    progress line every 10,000 listings); each page's postings are replaced by `_id`, so running
+    it again, or after an interruption, converges to the same postings.
     """
-    fields = {"guild_id": 1, "listing_id": 1, "status": 1, "keywords": 1,
-              "seller_id": 1, "category": 1, "condition": 1, "price_gems": 1,
-              "price_usd_cents": 1, "listed_ts": 1, "popularity": 1}
-    written, last = 0, None
-    while True:
-        match: dict = {"status": "active"}
-        if last is not None:
-            match["_id"] = {"$gt": last}
-        cursor = db["listings"].find(match, fields).sort("_id", ASCENDING).limit(batch)
-        listings = await cursor.to_list()
-        if not listings:
-            return written
-        last = listings[-1]["_id"]
+    written = 0
+    async for listings in pages(db["listings"], "listing_id", batch=batch,
+                                label="postings backfill: listings read"):
         postings = [p for doc in listings for p in postings_of(doc)]
         if postings:
             await db["listing_terms"].delete_many({"_id": {"$in": [p["_id"] for p in postings]}})
             await db["listing_terms"].insert_many(postings, ordered=False)
             written += len(postings)
+    return written
 
 
 async def up(db) -> None:
