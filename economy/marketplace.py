@@ -52,16 +52,14 @@ from economy.marketplace_models import (
 from economy.members import MemberService
 from economy.repos.base import Doc
 from economy.repos.listing_repo import ListingRepo, OverCap, QuotaFull, epoch_ms
-from economy.repos.listing_terms import signature_filter
+from economy.repos.listing_terms import words_filter
 from economy.repos.market_member_repo import MarketMemberRepo
 from economy.settings import GuildSettings, SettingsService
 
 PAGE_SIZE = 10
 COUNT_CAP = 1000
-#: A multi-word search reads the rarest word's postings when it has at most this many.
+#: A multi-word search ranks its words by their postings, each counted up to this many (+1).
 MULTI_WORD_CAP = 500
-#: Postings read per step of a signature walk (all-common multi-word search).
-SIGNATURE_CHUNK = 1000
 INLINE_QUERY_MAX = 60
 REASON_MIN, REASON_MAX = 3, 300
 EDITABLE = ("draft", "pending", "active")
@@ -418,100 +416,47 @@ class MarketplaceService:
         if query.seller_id:
             return await self._seller_search(match, sort, page, page_size)
         if "keywords" in match:
-            found = await self._keyword_search(match, sort, page, page_size)
-            if found is not None:
-                return found
+            return await self._keyword_search(match, sort, page, page_size)
         total = await self._repo.count_capped(match, COUNT_CAP)
         pages = max(1, -(-total // page_size))
         page = min(max(1, page), pages)
         docs = await self._repo.search(match, sort, skip=(page - 1) * page_size, limit=page_size)
         return SearchPage(rows=tuple(Listing.model_validate(d) for d in docs), page=page,
                           page_size=page_size, total=total, total_capped=total >= COUNT_CAP,
-                          plan="listings $all walk" if "keywords" in match else "listings index")
+                          plan="listings index")
 
     async def _keyword_search(self, match: Doc, sort: dict[str, int], page: int,
-                              page_size: int) -> SearchPage | None:
-        """Keyword search through the postings (`listing_terms`); None -> use `listings`.
+                              page_size: int) -> SearchPage:
+        """Keyword search through the postings (`listing_terms`).
 
-        One word: count and page are index walks over that word's postings (filters and sort
-        keys live on the postings). Several words: count each word's postings (capped) and start
-        from the rarest. When it has at most MULTI_WORD_CAP postings, read them (with the
-        filters), keep those whose listing has every other word (primary-key lookups of the other
-        words' postings), and sort and page here. When every word is common, walk the rarest
-        word's postings in sort order with the other words' signature bits as a store-side filter
-        (see `_signature_hits`). Either way the result equals the `keywords: {$all}` walk over
-        `listings`: the same count (capped at COUNT_CAP) and the same page in the same order.
+        The walked word's postings carry the filters, the sort keys and the listing's whole
+        keyword set (`w`), so every keyword search is a capped count plus one page of index walk
+        over ONE word's postings: with several words, the rarest one's (the other words are the
+        equality filters `w.<word>: 1`, evaluated by the store inside that word's index range).
+        The work is bounded by the rarest word's postings, never by the guild's listings, and the
+        result equals the `keywords: {$all}` walk over `listings` (the same count, capped at
+        COUNT_CAP, and the same rows in the same order).
         """
         guild_id = match["guild_id"]
         words = list(match["keywords"]["$all"])
         filters = {k: v for k, v in match.items()
                    if k not in ("guild_id", "status", "keywords")}
         terms = self._repo.terms
-        if len(words) == 1:
-            total = await terms.count(guild_id, words[0], filters, COUNT_CAP)
-            page = _clamp(page, total, page_size)
-            postings = await terms.page(guild_id, words[0], filters, sort,
-                                        skip=(page - 1) * page_size, limit=page_size)
-            return await self._page_of(postings, page, page_size, total, plan="one-word postings")
-        counts = [await terms.count(guild_id, w, {}, MULTI_WORD_CAP + 1) for w in words]
-        ranked = [w for _, w in sorted(zip(counts, words, strict=True))]
-        if min(counts) > MULTI_WORD_CAP:
-            hits = await self._signature_hits(guild_id, ranked, filters, sort, page_size)
-            plan = f"signature walk of '{ranked[0]}' postings"
-        else:
-            hits = await self._rarest_hits(guild_id, ranked, filters, sort, empty=min(counts) == 0)
-            plan = f"rarest word '{ranked[0]}' ({min(counts)} postings)"
-        total = min(len(hits), COUNT_CAP)
+        plan = "one-word postings"
+        if len(words) > 1:
+            # Which word is rarest only decides how much is walked, never what is found.
+            counts = [await terms.count(guild_id, w, {}, MULTI_WORD_CAP + 1) for w in words]
+            ranked = [w for _, w in sorted(zip(counts, words, strict=True))]
+            words = ranked
+            filters.update(words_filter(ranked[1:]))
+            size = f"{min(counts)}" if min(counts) <= MULTI_WORD_CAP else f">{MULTI_WORD_CAP}"
+            plan = (f"postings of rarest word '{ranked[0]}' ({size}) filtered by "
+                    + ", ".join(f"w.{w}" for w in ranked[1:]))
+        total = await terms.count(guild_id, words[0], filters, COUNT_CAP)
         page = _clamp(page, total, page_size)
-        return await self._page_of(hits[(page - 1) * page_size: page * page_size], page,
-                                   page_size, total, plan=plan)
-
-    async def _rarest_hits(self, guild_id: int, ranked: list[str], filters: Doc,
-                           sort: dict[str, int], *, empty: bool) -> list[Doc]:
-        """All postings of the rarest word (few) whose listing has every word, sorted here."""
-        terms = self._repo.terms
-        candidates = [] if empty else await terms.matching(
-            guild_id, ranked[0], filters, limit=MULTI_WORD_CAP)
-        keep = await self._confirm(guild_id, ranked[1:], candidates)
-        hits = [p for p in candidates if p["listing_id"] in keep]
-        fields = list(sort)
-        hits.sort(key=lambda d: tuple(d.get(f) or 0 for f in fields),
-                  reverse=next(iter(sort.values())) < 0)
-        return hits
-
-    async def _signature_hits(self, guild_id: int, ranked: list[str], filters: Doc,
-                              sort: dict[str, int], page_size: int) -> list[Doc]:
-        """The first matches (enough for the capped count and any page), in sort order.
-
-        Walks the rarest word's postings in `sort` order (index-backed) with a store-side filter
-        on the other words' signature bits, in chunks, and confirms each chunk exactly (a
-        signature bit may be a false positive). Stops at the first COUNT_CAP (rounded up to a
-        whole page) matches or when the walk ends, so the work is bounded by the rarest word's
-        postings that carry every other word's bits, never by the guild's listings.
-        """
-        terms = self._repo.terms
-        need = -(-COUNT_CAP // page_size) * page_size
-        walk = {**filters, **signature_filter(ranked[1:])}
-        hits: list[Doc] = []
-        skip = 0
-        while len(hits) < need:
-            chunk = await terms.page(guild_id, ranked[0], walk, sort, skip=skip,
-                                     limit=SIGNATURE_CHUNK)
-            keep = await self._confirm(guild_id, ranked[1:], chunk)
-            hits += [p for p in chunk if p["listing_id"] in keep]
-            if len(chunk) < SIGNATURE_CHUNK:
-                break
-            skip += len(chunk)
-        return hits[:need]
-
-    async def _confirm(self, guild_id: int, others: list[str], postings: list[Doc]) -> set[int]:
-        """Listing ids of `postings` whose listing also has every word of `others` (exact)."""
-        keep = {p["listing_id"] for p in postings}
-        for word in others:
-            if not keep:
-                break
-            keep &= await self._repo.terms.having(guild_id, word, keep)
-        return keep
+        postings = await terms.page(guild_id, words[0], filters, sort,
+                                    skip=(page - 1) * page_size, limit=page_size)
+        return await self._page_of(postings, page, page_size, total, plan=plan)
 
     async def _page_of(self, postings: list[Doc], page: int, page_size: int,
                        total: int, *, plan: str) -> SearchPage:

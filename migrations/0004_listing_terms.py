@@ -40,10 +40,25 @@ async def backfill(db, *, batch: int = BATCH) -> int:
                                 label="postings backfill: listings read"):
         postings = [p for doc in listings for p in postings_of(doc)]
         if postings:
-            await db["listing_terms"].delete_many({"_id": {"$in": [p["_id"] for p in postings]}})
-            await db["listing_terms"].insert_many(postings, ordered=False)
+            await _replace(db, postings)
             written += len(postings)
     return written
+
+
+async def _replace(db, postings: list) -> None:
+    """Replace these postings by `_id`, in one transaction per page.
+
+    One commit per page instead of one per document: about half the time on the on-disk
+    embedded store, where each autocommitted insert is its own SQLite commit.
+    """
+    col = db["listing_terms"]
+
+    async def work(session) -> None:
+        await col.delete_many({"_id": {"$in": [p["_id"] for p in postings]}}, session=session)
+        await col.insert_many(postings, ordered=False, session=session)
+
+    async with db.client.start_session() as session:
+        await session.with_transaction(work)
 
 
 async def up(db) -> None:

@@ -26,7 +26,6 @@ nx-27017 notes (each form below is also the ordinary MongoDB form):
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from typing import Any
 
@@ -37,35 +36,19 @@ POSTING_FIELDS = ("seller_id", "category", "condition", "price_gems", "price_usd
                   "listed_ts", "popularity")
 
 
-#: Each posting carries a Bloom signature of ALL its listing's keywords in these integer fields
-#: (MASK_BITS bits each, one bit per keyword), so "postings of word A whose listing probably has
-#: words B and C" is one `$bitsAllSet` filter evaluated by the store while it walks A's index
-#: range. A set bit can be a false positive (another keyword with the same bit), never a false
-#: negative: the search confirms candidates exactly (primary-key lookups of B and C's postings).
-MASK_FIELDS = ("m0", "m1", "m2", "m3")
-#: 62 bits keep every signature a non-negative int64 (BSON and SQLite both store it exactly).
-MASK_BITS = 62
+#: Each posting carries the set of ALL its listing's keywords as a subdocument {word: 1}, so "the
+#: postings of word A whose listing also has words B and C" is an equality filter
+#: (`w.B: 1, w.C: 1`) that the store evaluates while it walks A's (guild_id, term, sort key)
+#: index range: the count is a capped `$count` and a page is `$sort`/`$skip`/`$limit`, exactly
+#: like a one-word search, on both stores. (nx-27017 cannot evaluate `$all` on arrays or
+#: `$bitsAllSet` in SQL: both fall back to Python over the whole collection.) Keywords are
+#: tokens of `[a-z0-9]`, so they are safe field names on both stores.
+WORDS_FIELD = "w"
 
 
-def term_bit(term: str) -> tuple[str, int]:
-    """The signature field and bit of a keyword (stable across processes, unlike `hash`)."""
-    digest = int.from_bytes(hashlib.blake2b(term.encode(), digest_size=8).digest(), "big")
-    slot = digest % (len(MASK_FIELDS) * MASK_BITS)
-    return MASK_FIELDS[slot // MASK_BITS], 1 << (slot % MASK_BITS)
-
-
-def signature(terms: Iterable[str]) -> dict[str, int]:
-    """The signature fields of a set of keywords (every field present, 0 when empty)."""
-    out = dict.fromkeys(MASK_FIELDS, 0)
-    for term in terms:
-        name, bit = term_bit(term)
-        out[name] |= bit
-    return out
-
-
-def signature_filter(terms: Iterable[str]) -> dict[str, Any]:
-    """Posting filter: the listing's signature has the bits of every one of `terms`."""
-    return {name: {"$bitsAllSet": bits} for name, bits in signature(terms).items() if bits}
+def words_filter(terms: Iterable[str]) -> dict[str, Any]:
+    """Posting filter: the posting's listing has every one of `terms` (exact)."""
+    return {f"{WORDS_FIELD}.{term}": 1 for term in terms}
 
 
 def posting_id(guild_id: int, listing_id: int, term: str) -> str:
@@ -79,7 +62,7 @@ def postings_of(listing: Doc | None) -> list[Doc]:
         return []
     guild_id, listing_id = listing["guild_id"], listing["listing_id"]
     terms = list(dict.fromkeys(listing.get("keywords") or ()))
-    base = {**{f: listing.get(f) for f in POSTING_FIELDS}, **signature(terms)}
+    base = {**{f: listing.get(f) for f in POSTING_FIELDS}, WORDS_FIELD: dict.fromkeys(terms, 1)}
     return [{"_id": posting_id(guild_id, listing_id, term), "guild_id": guild_id, "term": term,
              "listing_id": listing_id, "lid": listing["_id"], **base}
             for term in terms]
