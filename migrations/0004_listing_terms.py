@@ -7,7 +7,9 @@ The backfill is re-runnable: it replaces the postings of each active listing by 
 """
 
 from pymongo import ASCENDING, IndexModel
+from pymongo.errors import BulkWriteError
 
+from economy.repos.base import find_first
 from economy.repos.listing_terms import postings_of
 from economy.repos.paging import pages
 
@@ -36,16 +38,21 @@ async def backfill(db, *, batch: int = BATCH) -> int:
     it again, or after an interruption, converges to the same postings.
     """
     written = 0
+    # Into an empty collection (the first backfill) nothing needs replacing: plain inserts.
+    fresh = await find_first(db["listing_terms"], {}) is None
     async for listings in pages(db["listings"], "listing_id", batch=batch,
                                 label="postings backfill: listings read"):
         postings = [p for doc in listings for p in postings_of(doc)]
         if postings:
-            await _replace(db, postings)
+            try:
+                await _replace(db, postings, delete=not fresh)
+            except BulkWriteError:  # a posting appeared meanwhile: replace this page by `_id`
+                await _replace(db, postings, delete=True)
             written += len(postings)
     return written
 
 
-async def _replace(db, postings: list) -> None:
+async def _replace(db, postings: list, *, delete: bool) -> None:
     """Replace these postings by `_id`, in one transaction per page.
 
     One commit per page instead of one per document: about half the time on the on-disk
@@ -54,7 +61,9 @@ async def _replace(db, postings: list) -> None:
     col = db["listing_terms"]
 
     async def work(session) -> None:
-        await col.delete_many({"_id": {"$in": [p["_id"] for p in postings]}}, session=session)
+        if delete:
+            await col.delete_many({"_id": {"$in": [p["_id"] for p in postings]}},
+                                  session=session)
         await col.insert_many(postings, ordered=False, session=session)
 
     async with db.client.start_session() as session:
