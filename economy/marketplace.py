@@ -645,7 +645,7 @@ class MarketplaceService:
         settings = await self._settings.get(listing.guild_id)
         due_ms = epoch_ms(self._clock.now()) + settings.alert_digest_minutes * 60_000
         queued: set[int] = set()
-        for doc in await self._members.guild_alerts(listing.guild_id):
+        async for doc in self._members.guild_alerts(listing.guild_id):
             alert = Alert.model_validate(doc)
             if alert.user_id == listing.seller_id or alert.user_id in queued:
                 continue

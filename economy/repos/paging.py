@@ -40,7 +40,7 @@ async def guild_ids(collection: AsyncCollection) -> AsyncIterator[int]:
 
 
 async def pages(collection: AsyncCollection, key: str, *, batch: int = BATCH,
-                label: str = "", progress_every: int = PROGRESS_EVERY,
+                label: str = "", progress_every: int | None = None,
                 ) -> AsyncIterator[list[Doc]]:
     """Every document of `collection` in pages of at most `batch`, guild by guild in `key` order.
 
@@ -49,6 +49,7 @@ async def pages(collection: AsyncCollection, key: str, *, batch: int = BATCH,
     documents of this collection inserted behind the walk are not revisited. Logs a progress line
     (`label`) every `progress_every` documents.
     """
+    progress_every = progress_every or PROGRESS_EVERY
     seen = 0
     next_report = progress_every
     async for guild_id in guild_ids(collection):
