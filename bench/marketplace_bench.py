@@ -43,7 +43,7 @@ WORDS = ["sapphire", "ruby", "emerald", "diamond", "opal", "pearl", "gold", "sil
 CATEGORIES = ("rings", "necklaces", "earrings", "bracelets", "gemstones", "watches",
               "loose stones", "other")
 CONDITIONS = ("new", "like_new", "good", "fair")
-IMAGES = 300
+IMAGES = 60
 
 
 def pct(samples: list[float], q: float) -> float:
@@ -175,16 +175,21 @@ async def main() -> None:
     parser.add_argument("--listings", type=int, default=100_000)
     parser.add_argument("--noise", type=int, default=20_000)
     parser.add_argument("--runs", type=int, default=40)
+    parser.add_argument("--data-dir", default=None,
+                        help="store directory (default: a fresh temporary directory on disk; "
+                             "`memory` for an in-memory store)")
     args = parser.parse_args()
     rnd = random.Random(4)
     clock = ManualClock()
     run_started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="gems-bench-") as data_dir:
+    with tempfile.TemporaryDirectory(prefix="gems-bench-") as temp_dir:
+        data_dir = args.data_dir or temp_dir
         async with await open_store(mongodb_uri=None, database_name="bench",
                                     data_dir=data_dir) as store:
             await run(store, clock, rnd, args)
             server_pid = store.server.process.pid if store.server and store.server.process else None
-            print(f"\npeak RSS (VmHWM), {args.listings:,} listings on an on-disk store: "
+            where = "in memory" if data_dir == "memory" else "on disk"
+            print(f"\npeak RSS (VmHWM), {args.listings:,} listings, store {where}: "
                   f"bot process {vm_hwm_mib('self'):.0f} MiB (target < 300 MiB), "
                   f"embedded server {vm_hwm_mib(server_pid):.0f} MiB")
     print(f"whole run (seeding included): {time.perf_counter() - run_started:.0f} s "

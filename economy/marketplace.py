@@ -59,7 +59,11 @@ from economy.settings import GuildSettings, SettingsService
 PAGE_SIZE = 10
 COUNT_CAP = 1000
 #: A multi-word search ranks its words by their postings, each counted up to this many (+1).
-MULTI_WORD_CAP = 500
+MULTI_WORD_CAP = 20_000
+#: Word counts for that ranking are remembered this long (they only decide how much a search
+#: walks, never what it finds, so a stale count costs time, not correctness).
+RANK_TTL = timedelta(seconds=60)
+RANK_CACHE_MAX = 4096
 INLINE_QUERY_MAX = 60
 REASON_MIN, REASON_MAX = 3, 300
 EDITABLE = ("draft", "pending", "active")
@@ -101,6 +105,7 @@ class MarketplaceService:
         self._settings = settings
         self._clock = clock
         self._views: Counter[tuple[int, int]] = Counter()
+        self._word_counts: dict[tuple[int, str], tuple[int, datetime]] = {}
 
     # --- creating ------------------------------------------------------------------------------
     async def check_new_listing(
@@ -445,7 +450,7 @@ class MarketplaceService:
         plan = "one-word postings"
         if len(words) > 1:
             # Which word is rarest only decides how much is walked, never what is found.
-            counts = [await terms.count(guild_id, w, {}, MULTI_WORD_CAP + 1) for w in words]
+            counts = [await self._word_count(guild_id, w) for w in words]
             ranked = [w for _, w in sorted(zip(counts, words, strict=True))]
             words = ranked
             filters.update(words_filter(ranked[1:]))
@@ -457,6 +462,18 @@ class MarketplaceService:
         postings = await terms.page(guild_id, words[0], filters, sort,
                                     skip=(page - 1) * page_size, limit=page_size)
         return await self._page_of(postings, page, page_size, total, plan=plan)
+
+    async def _word_count(self, guild_id: int, word: str) -> int:
+        """How many postings `word` has (capped), remembered for RANK_TTL."""
+        now = self._clock.now()
+        cached = self._word_counts.get((guild_id, word))
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        n = await self._repo.terms.count(guild_id, word, {}, MULTI_WORD_CAP + 1)
+        if len(self._word_counts) >= RANK_CACHE_MAX:
+            self._word_counts.clear()
+        self._word_counts[(guild_id, word)] = (n, now + RANK_TTL)
+        return n
 
     async def _page_of(self, postings: list[Doc], page: int, page_size: int,
                        total: int, *, plan: str) -> SearchPage:
