@@ -64,6 +64,8 @@ MULTI_WORD_CAP = 20_000
 #: walks, never what it finds, so a stale count costs time, not correctness).
 RANK_TTL = timedelta(seconds=60)
 RANK_CACHE_MAX = 4096
+#: A multi-word search first reads up to this many matches in one walk; fewer means all of them.
+SPARSE_READ = 200
 INLINE_QUERY_MAX = 60
 REASON_MIN, REASON_MAX = 3, 300
 EDITABLE = ("draft", "pending", "active")
@@ -457,6 +459,15 @@ class MarketplaceService:
             size = f"{min(counts)}" if min(counts) <= MULTI_WORD_CAP else f">{MULTI_WORD_CAP}"
             plan = (f"postings of rarest word '{ranked[0]}' ({size}) filtered by "
                     + ", ".join(f"w.{w}" for w in ranked[1:]))
+            # Common words with few listings in common are the slow case (the whole walk finds
+            # little): read all the matches in that one walk when they are few, instead of
+            # walking once to count and again for the page.
+            hits = await terms.page(guild_id, words[0], filters, sort, skip=0, limit=SPARSE_READ)
+            if len(hits) < SPARSE_READ:
+                total = min(len(hits), COUNT_CAP)
+                page = _clamp(page, total, page_size)
+                return await self._page_of(hits[(page - 1) * page_size: page * page_size], page,
+                                           page_size, total, plan=plan + ", one walk")
         total = await terms.count(guild_id, words[0], filters, COUNT_CAP)
         page = _clamp(page, total, page_size)
         postings = await terms.page(guild_id, words[0], filters, sort,

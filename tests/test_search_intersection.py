@@ -88,11 +88,12 @@ async def seed(db, guild_id: int, listings: list[dict]) -> list[dict]:
 @given(listings=st.lists(listing_st, min_size=0, max_size=25),
        queries=st.lists(query_st, min_size=1, max_size=4),
        page=st.integers(1, 4), cap=st.sampled_from([4, 1000]),
-       rank_cap=st.sampled_from([1, 500]))
+       rank_cap=st.sampled_from([1, 500]), sparse_read=st.sampled_from([2, 200]))
 async def test_multi_word_search_equals_brute_force(services, monkeypatch, listings, queries,
-                                                    page, cap, rank_cap):
+                                                    page, cap, rank_cap, sparse_read):
     monkeypatch.setattr(mp, "COUNT_CAP", cap)
     monkeypatch.setattr(mp, "MULTI_WORD_CAP", rank_cap)
+    monkeypatch.setattr(mp, "SPARSE_READ", sparse_read)
     guild_id = next(_guilds)
     docs = await seed(services.db.raw, guild_id, listings)
     for q in queries:
@@ -112,7 +113,8 @@ async def test_the_rarest_word_is_walked_and_the_others_filter(services):
     docs = await seed(services.db.raw, guild_id, common)
     query = ListingQuery(keywords=("gold", "sapphire", "ruby"))
     got = await services.marketplace.search(guild_id, query, page_size=10)
-    assert got.plan == "postings of rarest word 'sapphire' (4) filtered by w.gold, w.ruby"
+    assert got.plan == ("postings of rarest word 'sapphire' (4) filtered by w.gold, w.ruby, "
+                        "one walk")
     assert [r.listing_id for r in got.rows] == brute_force(docs, query, 1, 10, 1000)[2]
 
 
