@@ -250,6 +250,16 @@ async def run(store, clock, rnd: random.Random, args: argparse.Namespace) -> Non
         mismatches = await check_against_listings(ms, guild_id)
         print(f"  keyword queries whose page 1/2 differ from the listings $all plan: "
               f"{mismatches or 'none'}")
+        old_plan = []
+        match, sort = ms._plan(guild_id, ListingQuery(keywords=("sapphire", "ruby", "emerald")))
+        for _ in range(5):
+            t0 = time.perf_counter()
+            await ms._repo.count_capped(match, 1000)
+            await ms._repo.search(match, sort, skip=0, limit=10)
+            old_plan.append((time.perf_counter() - t0) * 1000)
+        o50, _ = row("OLD PLAN: keywords x3 as a `$all` walk over listings", old_plan)
+        print(f"  -> old plan / postings plan, keywords x3 p50: "
+              f"{o50 / results['keywords x3 (common, sparse together)'][0]:.1f}x")
         control = []
         col = store.db["listings"]
         for _ in range(5):
