@@ -439,7 +439,8 @@ class MarketplaceService:
         The walked word's postings carry the filters, the sort keys and the listing's whole
         keyword set (`w`), so every keyword search is a capped count plus one page of index walk
         over ONE word's postings: with several words, the rarest one's (the other words are the
-        equality filters `w.<word>: 1`, evaluated by the store inside that word's index range).
+        equality filters `w.<word>: 1`, evaluated by the store inside that word's index range),
+        and when those match fewer than SPARSE_READ listings, a single walk that reads them all.
         The work is bounded by the rarest word's postings, never by the guild's listings, and the
         result equals the `keywords: {$all}` walk over `listings` (the same count, capped at
         COUNT_CAP, and the same rows in the same order).

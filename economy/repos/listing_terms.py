@@ -22,8 +22,9 @@ nx-27017 notes (each form below is also the ordinary MongoDB form):
   collection (measured ~1 s per `delete_many` at 700,000 postings). Filters on `_id` use the
   primary-key column. So a posting's `_id` is deterministic, "guild:listing:word", and postings are
   only ever written and checked by `_id`.
-- `$in` inside a pipeline `$match` is a per-row json_each test, never an index lookup, so "which of
-  these listings also have word X" is a `find` on `_id: {$in: [...]}` (primary key on both stores).
+- `$in` inside a pipeline `$match` is a per-row json_each test, never an index lookup, so the
+  listings behind a page of postings are a `find` on `_id: {$in: [...]}` (primary key on both
+  stores, `ListingRepo.by_postings`).
 - Every aggregate first counts the whole collection (to estimate its result size), so each
   pipeline on postings costs a fixed ~15 ms at 700,000 postings; the search keeps their number low.
 """
@@ -114,15 +115,3 @@ class ListingTerms:
         """Postings of `term` matching `filters`, in `sort` order, paged (index walk)."""
         return await find_docs(self.col, self._match(guild_id, term, filters), sort=sort,
                                skip=skip, limit=limit)
-
-    async def matching(self, guild_id: int, term: str, filters: Doc, *, limit: int) -> list[Doc]:
-        """Up to `limit` postings of `term` matching `filters` (any order)."""
-        return await find_docs(self.col, self._match(guild_id, term, filters), limit=limit)
-
-    async def having(self, guild_id: int, term: str, listing_ids: Iterable[int]) -> set[int]:
-        """Which of `listing_ids` are active listings with `term` (primary-key lookups)."""
-        ids = [posting_id(guild_id, lid, term) for lid in listing_ids]
-        if not ids:
-            return set()
-        cursor = self.col.find({"_id": {"$in": ids}}, {"listing_id": 1})
-        return {int(doc["listing_id"]) for doc in await cursor.to_list()}
