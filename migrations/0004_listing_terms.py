@@ -14,6 +14,9 @@ from economy.repos.listing_terms import postings_of
 from economy.repos.paging import pages
 
 BATCH = 1000
+#: Postings written per transaction (a listing has at most 64 keywords, so a page of listings
+#: can hold 64,000 postings, each carrying the listing's keyword set).
+POSTINGS_PER_WRITE = 5000
 
 
 def _ix(*keys: str, name: str) -> IndexModel:
@@ -40,16 +43,26 @@ async def backfill(db, *, batch: int = BATCH) -> int:
     written = 0
     # Into an empty collection (the first backfill) nothing needs replacing: plain inserts.
     fresh = await find_first(db["listing_terms"], {}) is None
+    postings: list = []
     async for listings in pages(db["listings"], "listing_id", batch=batch,
                                 label="postings backfill: listings read"):
-        postings = [p for doc in listings for p in postings_of(doc)]
-        if postings:
-            try:
-                await _replace(db, postings, delete=not fresh)
-            except BulkWriteError:  # a posting appeared meanwhile: replace this page by `_id`
-                await _replace(db, postings, delete=True)
-            written += len(postings)
+        for doc in listings:
+            postings += postings_of(doc)
+            # Bounded memory and transaction size even when listings have many keywords.
+            if len(postings) >= POSTINGS_PER_WRITE:
+                written += await _write(db, postings, fresh=fresh)
+                postings = []
+    if postings:
+        written += await _write(db, postings, fresh=fresh)
     return written
+
+
+async def _write(db, postings: list, *, fresh: bool) -> int:
+    try:
+        await _replace(db, postings, delete=not fresh)
+    except BulkWriteError:  # a posting appeared meanwhile: replace these by `_id`
+        await _replace(db, postings, delete=True)
+    return len(postings)
 
 
 async def _replace(db, postings: list, *, delete: bool) -> None:

@@ -109,7 +109,9 @@ async def test_postings_backfill_pages_linearly(watched, caplog, monkeypatch):
     # A line each time another 10 documents were read (pages end at guild boundaries).
     assert progress == [f"postings backfill: listings read: {n} documents" for n in (12, 22, 34)
                         ] + ["postings backfill: listings read: done, 34 documents"]
-    # Run again (an interrupted run, or migration 0010): replaces by `_id`, same result.
+    # Run again (an interrupted run, or migration 0010): replaces by `_id`, same result, also
+    # when the postings are written in small transactions.
+    monkeypatch.setattr(terms_migration, "POSTINGS_PER_WRITE", 7)
     await terms_migration.backfill(db, batch=7)
     assert sorted(await find_docs(db["listing_terms"], {}), key=lambda p: p["_id"]) == want
 
