@@ -37,8 +37,9 @@ from typing import Any
 from economy.repos.base import Database, Doc, find_docs
 
 #: Listing fields copied onto each posting (filters and sort keys of a search).
-POSTING_FIELDS = ("seller_id", "category", "condition", "price_gems", "price_usd_cents",
-                  "listed_ts", "popularity")
+#: (Not seller_id: a search by seller reads that seller's listings, never postings.)
+POSTING_FIELDS = ("category", "condition", "price_gems", "price_usd_cents", "listed_ts",
+                  "popularity")
 
 
 #: Each posting carries the set of ALL its listing's keywords as a subdocument {word: 1}, so "the
