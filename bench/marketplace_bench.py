@@ -5,23 +5,26 @@
 (`--listings 20000 --noise 4000 --runs 20` is a quick mode for iteration; report 100,000.)
 
 Seeds N listings in one guild (plus noise in 19 other guilds) with the document shape the service
-writes, then times typical filter + sort combinations: directly through MarketplaceService.search,
-and end to end as `/marketplace search` slash commands and Next-page clicks through the Discord
-sandbox (real GemsBot, grid image rendered). Prints p50/p99, the ratios between them, the index
-list, what `explain` says, and an unindexed control query that shows what a scan would cost.
-Keyword searches go through the `listing_terms` postings (migration 0004 backfills them after the
-seed); each keyword query's first page is checked against the `keywords: {$all}` walk over
-`listings` (the pre-postings plan), so the bench also proves both plans return the same rows.
+writes into a fresh ON-DISK embedded store (a temporary data directory), then applies every
+migration to that database (timed: index builds, the postings backfill of 0004, the listing pass
+of 0005, ...), then times typical filter + sort combinations: directly through
+MarketplaceService.search, and end to end as `/marketplace search` slash commands and Next-page
+clicks through the Discord sandbox (real GemsBot, grid image rendered). Prints p50/p99 and the plan
+each search chose, the ratios between them, the index list, what `explain` says, and an unindexed
+control query that shows what a scan would cost. Each keyword query's first pages are checked
+against the `keywords: {$all}` walk over `listings` (the pre-postings plan), so the bench also
+proves both plans return the same rows. Ends with the peak RSS (VmHWM) of this process (the bot)
+and of the embedded server process, and the whole run's wall time.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
 import random
 import statistics
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -40,7 +43,7 @@ WORDS = ["sapphire", "ruby", "emerald", "diamond", "opal", "pearl", "gold", "sil
 CATEGORIES = ("rings", "necklaces", "earrings", "bracelets", "gemstones", "watches",
               "loose stones", "other")
 CONDITIONS = ("new", "like_new", "good", "fair")
-IMAGES = 300
+IMAGES = 60
 
 
 def pct(samples: list[float], q: float) -> float:
@@ -98,10 +101,19 @@ async def seed(db, guild_id: int, n: int, noise: int, rnd: random.Random) -> Non
             "popularity": views + wishes,
         })
         if len(batch) == 10_000:
-            await db["listings"].insert_many(batch, ordered=False)
+            await insert_batch(db, batch)
             batch = []
     if batch:
-        await db["listings"].insert_many(batch, ordered=False)
+        await insert_batch(db, batch)
+
+
+async def insert_batch(db, docs: list[dict]) -> None:
+    """Insert listings in one transaction (one commit on the on-disk store, not one per doc)."""
+    async def work(session) -> None:
+        await db["listings"].insert_many(docs, ordered=False, session=session)
+
+    async with db.client.start_session() as session:
+        await session.with_transaction(work)
 
 
 QUERIES: list[tuple[str, dict]] = [
@@ -163,106 +175,150 @@ async def main() -> None:
     parser.add_argument("--listings", type=int, default=100_000)
     parser.add_argument("--noise", type=int, default=20_000)
     parser.add_argument("--runs", type=int, default=40)
+    parser.add_argument("--data-dir", default=None,
+                        help="store directory (default: a fresh temporary directory on disk; "
+                             "`memory` for an in-memory store)")
     args = parser.parse_args()
     rnd = random.Random(4)
     clock = ManualClock()
-    async with await open_store(mongodb_uri=None, database_name="bench", data_dir="memory") as store:
-        await Migrator(store.db, clock).apply_pending()
-        async with GemsCommunity.open(store.db, clock=clock) as gc:
-            guild_id = gc.guild.id
-            started = time.perf_counter()
-            await seed(store.db.raw, guild_id, args.listings, args.noise, rnd)
-            print(f"seeded {args.listings:,} listings in the guild + {args.noise:,} in 19 others "
-                  f"in {time.perf_counter() - started:.1f} s")
-            started = time.perf_counter()
-            terms = importlib.import_module("migrations.0004_listing_terms")
-            written = await terms.backfill(store.db.raw)
-            print(f"backfilled {written:,} keyword postings (migration 0004) in "
-                  f"{time.perf_counter() - started:.1f} s")
-            ms = gc.services.marketplace
-            print("\nindexes on listings:")
-            for name, info in (await store.db["listings"].index_information()).items():
-                print(f"  {name:<28} {info['key']}")
-            match, sort = ms._plan(guild_id, ListingQuery(category="rings", sort="price_asc"))
-            explain = await store.db.raw.command(
-                "explain", {"aggregate": "listings", "cursor": {},
-                            "pipeline": [{"$match": match}, {"$sort": sort}, {"$limit": 10}]})
-            print(f"\nexplain(aggregate) as the store reports it: {explain.get('queryPlanner')}")
-            print("  (nx-27017 answers aggregate explain with a stub; the control below shows the "
-                  "index effect instead)")
+    run_started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="gems-bench-") as temp_dir:
+        data_dir = args.data_dir or temp_dir
+        async with await open_store(mongodb_uri=None, database_name="bench",
+                                    data_dir=data_dir) as store:
+            await run(store, clock, rnd, args)
+            server_pid = store.server.process.pid if store.server and store.server.process else None
+            where = "in memory" if data_dir == "memory" else "on disk"
+            print(f"\npeak RSS (VmHWM), {args.listings:,} listings, store {where}: "
+                  f"bot process {vm_hwm_mib('self'):.0f} MiB (target < 300 MiB), "
+                  f"embedded server {vm_hwm_mib(server_pid):.0f} MiB")
+    print(f"whole run (seeding included): {time.perf_counter() - run_started:.0f} s "
+          "(target < 180 s)")
 
-            print(f"\nthrough the service (search = capped count + one page; {args.runs} runs):")
-            results = {}
-            for label, q in QUERIES:
-                query = ListingQuery(**q)
-                samples = []
-                for run in range(args.runs):
-                    t0 = time.perf_counter()
-                    await ms.search(guild_id, query, page=1 + run % 3)
-                    samples.append((time.perf_counter() - t0) * 1000)
-                results[label] = row(label, samples)
-            mismatches = await check_against_listings(ms, guild_id)
-            print(f"  keyword queries whose page 1/2 differ from the listings $all plan: "
-                  f"{mismatches or 'none'}")
-            control = []
-            col = store.db["listings"]
-            for _ in range(5):
+
+def vm_hwm_mib(pid: int | str | None) -> float:
+    """Peak resident set size of a process in MiB (Linux /proc), NaN when unknown."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError):
+        pass
+    return float("nan")
+
+
+async def run(store, clock, rnd: random.Random, args: argparse.Namespace) -> None:
+    """Seed, migrate, and time the searches (the store is open and empty)."""
+    async with GemsCommunity.open(store.db, clock=clock) as gc:
+        guild_id = gc.guild.id
+        started = time.perf_counter()
+        await seed(store.db.raw, guild_id, args.listings, args.noise, rnd)
+        print(f"seeded {args.listings:,} listings in the guild + {args.noise:,} in 19 others "
+              f"in {time.perf_counter() - started:.1f} s")
+        started = time.perf_counter()
+        applied = await Migrator(store.db, clock).apply_pending()
+        postings = await store.db["listing_terms"].estimated_document_count()
+        print(f"applied all {len(applied)} migrations ({applied[0].version}-"
+              f"{applied[-1].version}) to the seeded database in "
+              f"{time.perf_counter() - started:.1f} s (target < 120 s); "
+              f"{postings:,} keyword postings")
+        ms = gc.services.marketplace
+        print("\nindexes on listings:")
+        for name, info in (await store.db["listings"].index_information()).items():
+            print(f"  {name:<28} {info['key']}")
+        match, sort = ms._plan(guild_id, ListingQuery(category="rings", sort="price_asc"))
+        explain = await store.db.raw.command(
+            "explain", {"aggregate": "listings", "cursor": {},
+                        "pipeline": [{"$match": match}, {"$sort": sort}, {"$limit": 10}]})
+        print(f"\nexplain(aggregate) as the store reports it: {explain.get('queryPlanner')}")
+        print("  (nx-27017 answers aggregate explain with a stub; the control below shows the "
+              "index effect instead)")
+
+        print(f"\nthrough the service (search = capped count + one page; {args.runs} runs):")
+        results = {}
+        for label, q in QUERIES:
+            query = ListingQuery(**q)
+            samples = []
+            plans = set()
+            for run in range(args.runs):
                 t0 = time.perf_counter()
-                cursor = await col.aggregate([{"$match": {"guild_id": guild_id, "status": "active"}},
-                                              {"$sort": {"views": -1}}, {"$limit": 10}])
-                await cursor.to_list()
-                control.append((time.perf_counter() - t0) * 1000)
-            c50, _ = row("CONTROL: sort on an unindexed field (views)", control)
-            print(f"  -> unindexed control / indexed browse newest p50: "
-                  f"{c50 / results['browse newest'][0]:.0f}x")
+                found = await ms.search(guild_id, query, page=1 + run % 3)
+                samples.append((time.perf_counter() - t0) * 1000)
+                plans.add(found.plan)
+            results[label] = row(label, samples)
+            print(f"      plan: {'; '.join(sorted(plans))}")
+        mismatches = await check_against_listings(ms, guild_id)
+        print(f"  keyword queries whose page 1/2 differ from the listings $all plan: "
+              f"{mismatches or 'none'}")
+        old_plan = []
+        match, sort = ms._plan(guild_id, ListingQuery(keywords=("sapphire", "ruby", "emerald")))
+        for _ in range(5):
+            t0 = time.perf_counter()
+            await ms._repo.count_capped(match, 1000)
+            await ms._repo.search(match, sort, skip=0, limit=10)
+            old_plan.append((time.perf_counter() - t0) * 1000)
+        o50, _ = row("OLD PLAN: keywords x3 as a `$all` walk over listings", old_plan)
+        print(f"  -> old plan / postings plan, keywords x3 p50: "
+              f"{o50 / results['keywords x3 (common, sparse together)'][0]:.1f}x")
+        control = []
+        col = store.db["listings"]
+        for _ in range(5):
+            t0 = time.perf_counter()
+            cursor = await col.aggregate([{"$match": {"guild_id": guild_id, "status": "active"}},
+                                          {"$sort": {"views": -1}}, {"$limit": 10}])
+            await cursor.to_list()
+            control.append((time.perf_counter() - t0) * 1000)
+        c50, _ = row("CONTROL: sort on an unindexed field (views)", control)
+        print(f"  -> unindexed control / indexed browse newest p50: "
+              f"{c50 / results['browse newest'][0]:.0f}x")
 
-            print(f"\nthrough the sandbox (/marketplace search, grid image rendered; "
-                  f"{args.runs // 2} runs):")
-            sandbox = {}
-            slash_cases = [
-                ("/marketplace browse", "marketplace browse", {}),
-                ("/marketplace search category price_asc", "marketplace search",
-                 {"category": "rings", "sort": "price_asc"}),
-                ("/marketplace search keywords=sapphire gold", "marketplace search",
-                 {"keywords": "sapphire gold"}),
-                ("/marketplace search keyword+category+max", "marketplace search",
-                 {"keywords": "ruby", "category": "necklaces", "max_price": "50000"}),
-                ("/marketplace search rare keyword", "marketplace search", {"keywords": "zircon"}),
-                ("/marketplace search rare keyword price_asc", "marketplace search",
-                 {"keywords": "zircon", "sort": "price_asc"}),
-                ("/marketplace search keywords=sapphire", "marketplace search",
-                 {"keywords": "sapphire"}),
-                ("/marketplace search sapphire popular", "marketplace search",
-                 {"keywords": "sapphire", "sort": "popular"}),
-                ("/marketplace search zircon sapphire", "marketplace search",
-                 {"keywords": "zircon sapphire"}),
-                ("/marketplace search sapphire ruby emerald", "marketplace search",
-                 {"keywords": "sapphire ruby emerald"}),
-                ("/marketplace search gold+category+price", "marketplace search",
-                 {"keywords": "gold", "category": "rings", "min_price": "100",
-                  "max_price": "20000"}),
-            ]
-            last = None
-            for label, command, options in slash_cases:
-                samples = []
-                for _ in range(args.runs // 2):
-                    t0 = time.perf_counter()
-                    last = await gc.slash("bob", command, **options)
-                    samples.append((time.perf_counter() - t0) * 1000)
-                sandbox[label] = row(label, samples)
-            page = await gc.slash("bob", "marketplace browse")
+        print(f"\nthrough the sandbox (/marketplace search, grid image rendered; "
+              f"{args.runs // 2} runs):")
+        sandbox = {}
+        slash_cases = [
+            ("/marketplace browse", "marketplace browse", {}),
+            ("/marketplace search category price_asc", "marketplace search",
+             {"category": "rings", "sort": "price_asc"}),
+            ("/marketplace search keywords=sapphire gold", "marketplace search",
+             {"keywords": "sapphire gold"}),
+            ("/marketplace search keyword+category+max", "marketplace search",
+             {"keywords": "ruby", "category": "necklaces", "max_price": "50000"}),
+            ("/marketplace search rare keyword", "marketplace search", {"keywords": "zircon"}),
+            ("/marketplace search rare keyword price_asc", "marketplace search",
+             {"keywords": "zircon", "sort": "price_asc"}),
+            ("/marketplace search keywords=sapphire", "marketplace search",
+             {"keywords": "sapphire"}),
+            ("/marketplace search sapphire popular", "marketplace search",
+             {"keywords": "sapphire", "sort": "popular"}),
+            ("/marketplace search zircon sapphire", "marketplace search",
+             {"keywords": "zircon sapphire"}),
+            ("/marketplace search sapphire ruby emerald", "marketplace search",
+             {"keywords": "sapphire ruby emerald"}),
+            ("/marketplace search gold+category+price", "marketplace search",
+             {"keywords": "gold", "category": "rings", "min_price": "100",
+              "max_price": "20000"}),
+        ]
+        last = None
+        for label, command, options in slash_cases:
             samples = []
             for _ in range(args.runs // 2):
                 t0 = time.perf_counter()
-                page = await gc.click("carol", page, "Next ▶")
+                last = await gc.slash("bob", command, **options)
                 samples.append((time.perf_counter() - t0) * 1000)
-            sandbox["Next page click"] = row("Next ▶ click (browse)", samples)
-            assert last is not None
-            worst = max(p99 for _, p99 in sandbox.values())
-            print(f"\nsandbox/service ratio, browse p50: "
-                  f"{sandbox['/marketplace browse'][0] / results['browse newest'][0]:.1f}x")
-            print(f"worst sandbox p99: {worst:.1f} ms (target <= 150 ms) -> "
-                  f"{'OK' if worst <= 150 else 'OVER TARGET'}")
+            sandbox[label] = row(label, samples)
+        page = await gc.slash("bob", "marketplace browse")
+        samples = []
+        for _ in range(args.runs // 2):
+            t0 = time.perf_counter()
+            page = await gc.click("carol", page, "Next ▶")
+            samples.append((time.perf_counter() - t0) * 1000)
+        sandbox["Next page click"] = row("Next ▶ click (browse)", samples)
+        assert last is not None
+        worst = max(p99 for _, p99 in sandbox.values())
+        print(f"\nsandbox/service ratio, browse p50: "
+              f"{sandbox['/marketplace browse'][0] / results['browse newest'][0]:.1f}x")
+        print(f"worst sandbox p99: {worst:.1f} ms (target <= 150 ms) -> "
+              f"{'OK' if worst <= 150 else 'OVER TARGET'}")
 
 
 if __name__ == "__main__":

@@ -52,13 +52,20 @@ from economy.marketplace_models import (
 from economy.members import MemberService
 from economy.repos.base import Doc
 from economy.repos.listing_repo import ListingRepo, OverCap, QuotaFull, epoch_ms
+from economy.repos.listing_terms import words_filter
 from economy.repos.market_member_repo import MarketMemberRepo
 from economy.settings import GuildSettings, SettingsService
 
 PAGE_SIZE = 10
 COUNT_CAP = 1000
-#: A multi-word search reads the rarest word's postings when it has at most this many.
-MULTI_WORD_CAP = 500
+#: A multi-word search ranks its words by their postings, each counted up to this many (+1).
+MULTI_WORD_CAP = 20_000
+#: Word counts for that ranking are remembered this long (they only decide how much a search
+#: walks, never what it finds, so a stale count costs time, not correctness).
+RANK_TTL = timedelta(seconds=60)
+RANK_CACHE_MAX = 4096
+#: A multi-word search first reads up to this many matches in one walk; fewer means all of them.
+SPARSE_READ = 200
 INLINE_QUERY_MAX = 60
 REASON_MIN, REASON_MAX = 3, 300
 EDITABLE = ("draft", "pending", "active")
@@ -100,6 +107,7 @@ class MarketplaceService:
         self._settings = settings
         self._clock = clock
         self._views: Counter[tuple[int, int]] = Counter()
+        self._word_counts: dict[tuple[int, str], tuple[int, datetime]] = {}
 
     # --- creating ------------------------------------------------------------------------------
     async def check_new_listing(
@@ -415,62 +423,76 @@ class MarketplaceService:
         if query.seller_id:
             return await self._seller_search(match, sort, page, page_size)
         if "keywords" in match:
-            found = await self._keyword_search(match, sort, page, page_size)
-            if found is not None:
-                return found
+            return await self._keyword_search(match, sort, page, page_size)
         total = await self._repo.count_capped(match, COUNT_CAP)
         pages = max(1, -(-total // page_size))
         page = min(max(1, page), pages)
         docs = await self._repo.search(match, sort, skip=(page - 1) * page_size, limit=page_size)
         return SearchPage(rows=tuple(Listing.model_validate(d) for d in docs), page=page,
-                          page_size=page_size, total=total, total_capped=total >= COUNT_CAP)
+                          page_size=page_size, total=total, total_capped=total >= COUNT_CAP,
+                          plan="listings index")
 
     async def _keyword_search(self, match: Doc, sort: dict[str, int], page: int,
-                              page_size: int) -> SearchPage | None:
-        """Keyword search through the postings (`listing_terms`); None -> use `listings`.
+                              page_size: int) -> SearchPage:
+        """Keyword search through the postings (`listing_terms`).
 
-        One word: count and page are index walks over that word's postings (filters and sort
-        keys live on the postings). Several words: count each word's postings (capped), take the
-        rarest; when it has at most MULTI_WORD_CAP postings, read them (with the filters), keep
-        those whose listing has every other word (primary-key lookups of the other words'
-        postings), and sort and page here. When every word is common, matches are dense and the
-        `keywords: {$all}` walk over `listings` in sort order finds a page quickly: return None.
+        The walked word's postings carry the filters, the sort keys and the listing's whole
+        keyword set (`w`), so every keyword search is a capped count plus one page of index walk
+        over ONE word's postings: with several words, the rarest one's (the other words are the
+        equality filters `w.<word>: 1`, evaluated by the store inside that word's index range),
+        and when those match fewer than SPARSE_READ listings, a single walk that reads them all.
+        The work is bounded by the rarest word's postings, never by the guild's listings, and the
+        result equals the `keywords: {$all}` walk over `listings` (the same count, capped at
+        COUNT_CAP, and the same rows in the same order).
         """
         guild_id = match["guild_id"]
         words = list(match["keywords"]["$all"])
         filters = {k: v for k, v in match.items()
                    if k not in ("guild_id", "status", "keywords")}
         terms = self._repo.terms
-        if len(words) == 1:
-            total = await terms.count(guild_id, words[0], filters, COUNT_CAP)
-            page = _clamp(page, total, page_size)
-            postings = await terms.page(guild_id, words[0], filters, sort,
-                                        skip=(page - 1) * page_size, limit=page_size)
-            return await self._page_of(postings, page, page_size, total)
-        counts = [await terms.count(guild_id, w, {}, MULTI_WORD_CAP + 1) for w in words]
-        ranked = [w for _, w in sorted(zip(counts, words, strict=True))]
-        if min(counts) > MULTI_WORD_CAP:
-            return None
-        candidates = [] if min(counts) == 0 else await terms.matching(
-            guild_id, ranked[0], filters, limit=MULTI_WORD_CAP)
-        keep = {p["listing_id"] for p in candidates}
-        for word in ranked[1:]:
-            if not keep:
-                break
-            keep &= await terms.having(guild_id, word, keep)
-        hits = [p for p in candidates if p["listing_id"] in keep]
-        fields = list(sort)
-        hits.sort(key=lambda d: tuple(d.get(f) or 0 for f in fields),
-                  reverse=next(iter(sort.values())) < 0)
-        page = _clamp(page, len(hits), page_size)
-        return await self._page_of(hits[(page - 1) * page_size: page * page_size], page,
-                                   page_size, len(hits))
+        plan = "one-word postings"
+        if len(words) > 1:
+            # Which word is rarest only decides how much is walked, never what is found.
+            counts = [await self._word_count(guild_id, w) for w in words]
+            ranked = [w for _, w in sorted(zip(counts, words, strict=True))]
+            words = ranked
+            filters.update(words_filter(ranked[1:]))
+            size = f"{min(counts)}" if min(counts) <= MULTI_WORD_CAP else f">{MULTI_WORD_CAP}"
+            plan = (f"postings of rarest word '{ranked[0]}' ({size}) filtered by "
+                    + ", ".join(f"w.{w}" for w in ranked[1:]))
+            # Common words with few listings in common are the slow case (the whole walk finds
+            # little): read all the matches in that one walk when they are few, instead of
+            # walking once to count and again for the page.
+            hits = await terms.page(guild_id, words[0], filters, sort, skip=0, limit=SPARSE_READ)
+            if len(hits) < SPARSE_READ:
+                total = min(len(hits), COUNT_CAP)
+                page = _clamp(page, total, page_size)
+                return await self._page_of(hits[(page - 1) * page_size: page * page_size], page,
+                                           page_size, total, plan=plan + ", one walk")
+        total = await terms.count(guild_id, words[0], filters, COUNT_CAP)
+        page = _clamp(page, total, page_size)
+        postings = await terms.page(guild_id, words[0], filters, sort,
+                                    skip=(page - 1) * page_size, limit=page_size)
+        return await self._page_of(postings, page, page_size, total, plan=plan)
+
+    async def _word_count(self, guild_id: int, word: str) -> int:
+        """How many postings `word` has (capped), remembered for RANK_TTL."""
+        now = self._clock.now()
+        cached = self._word_counts.get((guild_id, word))
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        n = await self._repo.terms.count(guild_id, word, {}, MULTI_WORD_CAP + 1)
+        if len(self._word_counts) >= RANK_CACHE_MAX:
+            self._word_counts.clear()
+        self._word_counts[(guild_id, word)] = (n, now + RANK_TTL)
+        return n
 
     async def _page_of(self, postings: list[Doc], page: int, page_size: int,
-                       total: int) -> SearchPage:
+                       total: int, *, plan: str) -> SearchPage:
         docs = await self._repo.by_postings(postings)
         return SearchPage(rows=tuple(Listing.model_validate(d) for d in docs), page=page,
-                          page_size=page_size, total=total, total_capped=total >= COUNT_CAP)
+                          page_size=page_size, total=total, total_capped=total >= COUNT_CAP,
+                          plan=plan)
 
     async def _seller_search(self, match: Doc, sort: dict[str, int], page: int,
                              page_size: int) -> SearchPage:
@@ -492,7 +514,7 @@ class MarketplaceService:
         rows = docs[(page - 1) * page_size: page * page_size]
         return SearchPage(rows=tuple(Listing.model_validate(d) for d in rows), page=page,
                           page_size=page_size, total=len(docs),
-                          total_capped=len(docs) >= COUNT_CAP)
+                          total_capped=len(docs) >= COUNT_CAP, plan="seller's listings")
 
     def _plan(self, guild_id: int, query: ListingQuery) -> tuple[Doc, dict[str, int]]:
         """The `$match` and index-backed `$sort` of a query (see migrations/0002)."""
@@ -652,7 +674,7 @@ class MarketplaceService:
         settings = await self._settings.get(listing.guild_id)
         due_ms = epoch_ms(self._clock.now()) + settings.alert_digest_minutes * 60_000
         queued: set[int] = set()
-        for doc in await self._members.guild_alerts(listing.guild_id):
+        async for doc in self._members.guild_alerts(listing.guild_id):
             alert = Alert.model_validate(doc)
             if alert.user_id == listing.seller_id or alert.user_id in queued:
                 continue

@@ -222,6 +222,8 @@ class SearchPage(BaseModel):
     page_size: int
     total: int
     total_capped: bool = False
+    #: How the search found the rows (reported by bench/marketplace_bench.py).
+    plan: str = ""
 
     @property
     def pages(self) -> int:

@@ -7,10 +7,16 @@ The backfill is re-runnable: it replaces the postings of each active listing by 
 """
 
 from pymongo import ASCENDING, IndexModel
+from pymongo.errors import BulkWriteError
 
+from economy.repos.base import find_first
 from economy.repos.listing_terms import postings_of
+from economy.repos.paging import pages
 
 BATCH = 1000
+#: Postings written per transaction (a listing has at most 64 keywords, so a page of listings
+#: can hold 64,000 postings, each carrying the listing's keyword set).
+POSTINGS_PER_WRITE = 5000
 
 
 def _ix(*keys: str, name: str) -> IndexModel:
@@ -30,27 +36,51 @@ async def create_indexes(db) -> None:
 async def backfill(db, *, batch: int = BATCH) -> int:
     """Write the postings of every active listing (all guilds); returns how many were written.
 
-    Pages through active listings by `_id` (primary key) and replaces their postings by `_id`, so
-    running it again, or after an interruption, converges to the same postings.
+    One linear pass (economy/repos/paging.py: index-backed pages by guild and listing id, a
+    progress line every 10,000 listings); each page's postings are replaced by `_id`, so running
+    it again, or after an interruption, converges to the same postings.
     """
-    fields = {"guild_id": 1, "listing_id": 1, "status": 1, "keywords": 1,
-              "seller_id": 1, "category": 1, "condition": 1, "price_gems": 1,
-              "price_usd_cents": 1, "listed_ts": 1, "popularity": 1}
-    written, last = 0, None
-    while True:
-        match: dict = {"status": "active"}
-        if last is not None:
-            match["_id"] = {"$gt": last}
-        cursor = db["listings"].find(match, fields).sort("_id", ASCENDING).limit(batch)
-        listings = await cursor.to_list()
-        if not listings:
-            return written
-        last = listings[-1]["_id"]
-        postings = [p for doc in listings for p in postings_of(doc)]
-        if postings:
-            await db["listing_terms"].delete_many({"_id": {"$in": [p["_id"] for p in postings]}})
-            await db["listing_terms"].insert_many(postings, ordered=False)
-            written += len(postings)
+    written = 0
+    # Into an empty collection (the first backfill) nothing needs replacing: plain inserts.
+    fresh = await find_first(db["listing_terms"], {}) is None
+    postings: list = []
+    async for listings in pages(db["listings"], "listing_id", batch=batch,
+                                label="postings backfill: listings read"):
+        for doc in listings:
+            postings += postings_of(doc)
+            # Bounded memory and transaction size even when listings have many keywords.
+            if len(postings) >= POSTINGS_PER_WRITE:
+                written += await _write(db, postings, fresh=fresh)
+                postings = []
+    if postings:
+        written += await _write(db, postings, fresh=fresh)
+    return written
+
+
+async def _write(db, postings: list, *, fresh: bool) -> int:
+    try:
+        await _replace(db, postings, delete=not fresh)
+    except BulkWriteError:  # a posting appeared meanwhile: replace these by `_id`
+        await _replace(db, postings, delete=True)
+    return len(postings)
+
+
+async def _replace(db, postings: list, *, delete: bool) -> None:
+    """Replace these postings by `_id`, in one transaction per page.
+
+    One commit per page instead of one per document: about half the time on the on-disk
+    embedded store, where each autocommitted insert is its own SQLite commit.
+    """
+    col = db["listing_terms"]
+
+    async def work(session) -> None:
+        if delete:
+            await col.delete_many({"_id": {"$in": [p["_id"] for p in postings]}},
+                                  session=session)
+        await col.insert_many(postings, ordered=False, session=session)
+
+    async with db.client.start_session() as session:
+        await session.with_transaction(work)
 
 
 async def up(db) -> None:

@@ -7,18 +7,17 @@ collections of the abuse limits (member preferences, guarded per-member counters
   the embedded store, dates on MongoDB) and as epoch-ms mirrors. From now on only the `*_ts`
   integers are kept: `updated_ts` is filled from `updated_at`, and the datetime fields removed.
 
-Linear: one pass over each collection (a single streamed cursor), bulk writes by `_id` in
-batches, a progress line every BATCH documents. Re-runnable.
+Linear: one pass over each collection (index-backed pages, see economy/repos/paging.py), bulk
+writes by `_id` per page, a progress line every 10,000 documents. Re-runnable.
 """
 
 from __future__ import annotations
 
-import logging
 from datetime import UTC, datetime
 
 from pymongo import ASCENDING, IndexModel, UpdateOne
 
-log = logging.getLogger(__name__)
+from economy.repos.paging import pages
 
 BATCH = 1000
 LISTING_DATES = ("created_at", "listed_at", "sold_at", "expires_at", "updated_at")
@@ -34,25 +33,18 @@ def _epoch_ms(value: object) -> int | None:
     return None
 
 
-async def _stream(db, collection: str, projection: dict, fix) -> int:
-    """Apply `fix(doc) -> update or None` to every document, in bulk batches; returns changed."""
-    ops: list[UpdateOne] = []
-    seen = changed = 0
-    async with db[collection].find({}, projection) as cursor:
-        async for doc in cursor:
-            seen += 1
-            update = fix(doc)
-            if update:
-                ops.append(UpdateOne({"_id": doc["_id"]}, update))
-            if len(ops) >= BATCH:
-                await db[collection].bulk_write(ops, ordered=False)
-                changed += len(ops)
-                ops = []
-            if seen % BATCH == 0:
-                log.info("migration 0005: %s: %d documents read", collection, seen)
-    if ops:
-        await db[collection].bulk_write(ops, ordered=False)
-        changed += len(ops)
+async def _stream(db, collection: str, key: str, fix) -> int:
+    """Apply `fix(doc) -> update or None` to every document, in bulk batches; returns changed.
+
+    One linear pass through the (guild_id, `key`) index (economy/repos/paging.py).
+    """
+    changed = 0
+    async for docs in pages(db[collection], key, batch=BATCH,
+                            label=f"migration 0005: {collection} read"):
+        ops = [UpdateOne({"_id": doc["_id"]}, update) for doc in docs if (update := fix(doc))]
+        if ops:
+            await db[collection].bulk_write(ops, ordered=False)
+            changed += len(ops)
     return changed
 
 
@@ -91,7 +83,5 @@ async def create_indexes(db) -> None:
 async def up(db) -> None:
     """Add versions to trades and listings; keep listing dates as epoch-ms only; indexes."""
     await create_indexes(db)
-    await _stream(db, "trades", {"_id": 1, "version": 1}, _trade_fix)
-    projection = {"_id": 1, "version": 1, "updated_ts": 1, "created_ts": 1,
-                  **dict.fromkeys(LISTING_DATES, 1)}
-    await _stream(db, "listings", projection, _listing_fix)
+    await _stream(db, "trades", "trade_id", _trade_fix)
+    await _stream(db, "listings", "listing_id", _listing_fix)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
@@ -11,6 +12,11 @@ from pymongo.errors import DuplicateKeyError
 
 from economy.repos.base import Database, Doc, count, find_docs, find_first
 from economy.repos.listing_repo import ListingRepo
+
+#: Alerts read per page when a new listing is matched against a guild's alerts.
+ALERT_PAGE = 500
+#: Upper bound on one member's alerts read at once (members keep far fewer).
+ALERTS_MAX_READ = 1000
 
 
 class MarketMemberRepo:
@@ -88,9 +94,35 @@ class MarketMemberRepo:
             {"guild_id": guild_id, "user_id": user_id, "alert_id": alert_id}))
         return result.deleted_count == 1
 
-    async def guild_alerts(self, guild_id: int) -> list[Doc]:
-        """Every alert of a guild (matched in Python when a listing is published)."""
-        return await find_docs(self.alerts, {"guild_id": guild_id})
+    async def guild_alerts(self, guild_id: int, *, batch: int = ALERT_PAGE,
+                           ) -> AsyncIterator[Doc]:
+        """Every alert of a guild (matched in Python when a listing is published), streamed.
+
+        Read in index-backed pages of at most `batch` alerts, whole members per page (through
+        the unique (guild_id, user_id, alert_id) index), so a big guild's alerts are never all in
+        memory at once.
+        """
+        last_user: int | None = None
+        while True:
+            match: Doc = {"guild_id": guild_id}
+            if last_user is not None:
+                match["user_id"] = {"$gt": last_user}
+            docs = await find_docs(self.alerts, match, sort={"user_id": 1, "alert_id": 1},
+                                   limit=batch)
+            if len(docs) < batch:
+                for doc in docs:
+                    yield doc
+                return
+            # The page's last member may have more alerts on the next page: hand out whole
+            # members only, and read a member alone when one member fills a page.
+            cut = docs[-1]["user_id"]
+            whole = [d for d in docs if d["user_id"] != cut]
+            if not whole:
+                whole = await find_docs(self.alerts, {"guild_id": guild_id, "user_id": cut},
+                                        sort={"alert_id": 1}, limit=ALERTS_MAX_READ)
+            for doc in whole:
+                yield doc
+            last_user = whole[-1]["user_id"]
 
     # --- alert digests -------------------------------------------------------------------------
     async def queue_alert_match(self, doc: Doc) -> None:
@@ -100,8 +132,10 @@ class MarketMemberRepo:
 
     async def due_alert_members(self, now_ms: int, *, limit: int) -> list[tuple[int, int]]:
         """(guild, member) pairs whose oldest queued match is due."""
-        docs = await self.outbox.find({"due_ms": {"$lte": now_ms}}).sort("due_ms", ASCENDING) \
-            .limit(limit).to_list()
+        # A pipeline on the `due` index: `find().sort()` loads and sorts the whole outbox in the
+        # embedded server.
+        docs = await find_docs(self.outbox, {"due_ms": {"$lte": now_ms}},
+                               sort={"due_ms": ASCENDING}, limit=limit)
         return list(dict.fromkeys((int(d["guild_id"]), int(d["user_id"])) for d in docs))
 
     async def take_alert_matches(self, guild_id: int, user_id: int) -> list[Doc]:

@@ -1,0 +1,169 @@
+"""Migrations, backfills and guild-wide reads are linear and bounded: every read of a big
+collection is an index-backed page (`$match` on guild_id, `$limit`), never a `find` that the
+embedded store would scan and sort in Python, and the number of round trips is pages + guilds.
+
+The commands are recorded with PyMongo's command monitoring on a second client to the same
+database, so the tests count what actually went over the wire (no timing asserts).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import AsyncIterator
+
+import pytest
+from pymongo import AsyncMongoClient, monitoring
+
+from economy.repos import paging
+from economy.repos.base import Database, find_docs
+from economy.repos.listing_repo import ListingRepo
+from economy.repos.listing_terms import postings_of
+from economy.repos.market_member_repo import MarketMemberRepo
+
+pytestmark = pytest.mark.timeout(60)
+
+terms_migration = importlib.import_module("migrations.0004_listing_terms")
+dates_migration = importlib.import_module("migrations.0005_versions_and_dates")
+words_migration = importlib.import_module("migrations.0010_posting_words")
+
+
+class Recorder(monitoring.CommandListener):
+    """Every command sent, as (command name, collection, command document)."""
+
+    def __init__(self) -> None:
+        self.commands: list[tuple[str, str, dict]] = []
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        cmd = event.command
+        self.commands.append((event.command_name, str(cmd.get(event.command_name)), dict(cmd)))
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+    def reads(self, collection: str) -> list[tuple[str, dict]]:
+        """The commands on `collection` that are not writes."""
+        return [(name, cmd) for name, coll, cmd in self.commands
+                if coll == collection and name not in ("insert", "update", "delete")]
+
+
+@pytest.fixture
+async def watched(store, mongo_uri) -> AsyncIterator[tuple[object, Recorder]]:
+    """(raw database, recorder): the test database through a monitored client."""
+    recorder = Recorder()
+    client = AsyncMongoClient(mongo_uri[0], event_listeners=[recorder])
+    yield client[store.db.name], recorder
+    await client.close()
+
+
+SIZES = {11: 2, 12: 25, 13: 7}  # guild -> listings
+
+
+async def seed_listings(db) -> list[dict]:
+    docs = []
+    for guild_id, n in SIZES.items():
+        for i in range(1, n + 1):
+            docs.append({"guild_id": guild_id, "listing_id": i, "seller_id": 1,
+                         "status": "active" if i % 4 else "sold", "keywords": ["ruby", f"w{i}"],
+                         "category": "rings", "condition": "new", "price_gems": i,
+                         "price_usd_cents": None, "listed_ts": i, "popularity": 0,
+                         "updated_at": "2026-01-01T00:00:00+00:00", "created_ts": 5})
+    await db["listings"].insert_many(docs)
+    return docs
+
+
+def assert_paged(commands: list[tuple[str, dict]], *, batch: int) -> None:
+    """Only bounded aggregates: a `$limit` of at most `batch`, never a `find`."""
+    assert commands
+    for name, cmd in commands:
+        assert name == "aggregate", name
+        stages = {next(iter(stage)): stage[next(iter(stage))] for stage in cmd["pipeline"]}
+        assert "$match" in stages and 0 < stages.get("$limit", 0) <= batch, cmd["pipeline"]
+
+
+def expected_round_trips(batch: int) -> int:
+    # One index probe per guild plus the final empty probe, then pages: a short page ends a
+    # guild, a full one needs one more read.
+    return len(SIZES) + 1 + sum(n // batch + 1 for n in SIZES.values())
+
+
+async def test_postings_backfill_pages_linearly(watched, caplog, monkeypatch):
+    db, recorder = watched
+    docs = await seed_listings(db)
+    recorder.commands.clear()
+    monkeypatch.setattr(paging, "PROGRESS_EVERY", 10)
+    with caplog.at_level(logging.INFO, logger="economy.repos.paging"):
+        written = await terms_migration.backfill(db, batch=10)
+    listing_reads = recorder.reads("listings")
+    assert_paged(listing_reads, batch=10)
+    assert len(listing_reads) == expected_round_trips(10)
+    assert_paged(recorder.reads("listing_terms"), batch=1)  # one probe: is it empty?
+    want = sorted((p for d in docs for p in postings_of(d)), key=lambda p: p["_id"])
+    assert written == len(want)
+    got = await find_docs(db["listing_terms"], {})
+    assert sorted(got, key=lambda p: p["_id"]) == want
+    progress = [r.getMessage() for r in caplog.records if "documents" in r.getMessage()]
+    # A line each time another 10 documents were read (pages end at guild boundaries).
+    assert progress == [f"postings backfill: listings read: {n} documents" for n in (12, 22, 34)
+                        ] + ["postings backfill: listings read: done, 34 documents"]
+    # Run again (an interrupted run, or migration 0010): replaces by `_id`, same result, also
+    # when the postings are written in small transactions.
+    monkeypatch.setattr(terms_migration, "POSTINGS_PER_WRITE", 7)
+    await terms_migration.backfill(db, batch=7)
+    assert sorted(await find_docs(db["listing_terms"], {}), key=lambda p: p["_id"]) == want
+
+
+async def test_migration_0010_rewrites_postings_without_keyword_sets(watched):
+    db, _ = watched
+    docs = await seed_listings(db)
+    old = [{k: v for k, v in p.items() if k != "w"} for d in docs for p in postings_of(d)]
+    await db["listing_terms"].insert_many(old)
+    await words_migration.up(db)
+    want = sorted((p for d in docs for p in postings_of(d)), key=lambda p: p["_id"])
+    assert sorted(await find_docs(db["listing_terms"], {}), key=lambda p: p["_id"]) == want
+
+
+async def test_versions_and_dates_pass_is_paged(watched):
+    db, recorder = watched
+    await seed_listings(db)
+    recorder.commands.clear()
+    await dates_migration.up(db)
+    assert_paged(recorder.reads("listings"), batch=dates_migration.BATCH)
+    assert len(recorder.reads("listings")) == expected_round_trips(dates_migration.BATCH)
+    listings = await find_docs(db["listings"], {})
+    assert all(d["version"] == 0 and "updated_at" not in d and d["updated_ts"]
+               for d in listings)
+
+
+async def test_guild_alerts_are_streamed_in_bounded_pages(services, watched):
+    db, _ = watched
+    repo = MarketMemberRepo(services.db, services.listing_repo)
+    alerts_per_member = {5: 1, 6: 4, 7: 2, 8: 1, 9: 3}
+    for user_id, n in alerts_per_member.items():
+        for alert_id in range(1, n + 1):
+            await db["market_alerts"].insert_one(
+                {"guild_id": 77, "user_id": user_id, "alert_id": alert_id, "keywords": []})
+    await db["market_alerts"].insert_one({"guild_id": 78, "user_id": 5, "alert_id": 1})
+    seen = [(d["user_id"], d["alert_id"]) async for d in repo.guild_alerts(77, batch=3)]
+    assert seen == [(u, a) for u, n in alerts_per_member.items() for a in range(1, n + 1)]
+
+
+async def test_full_loads_do_not_come_back(watched):
+    """Guild-wide and sweep reads are bounded pipelines on the indexed side (no `find`)."""
+    db, recorder = watched
+    watched_db = Database(db.client, db.name, write_lock=None)
+    repo = MarketMemberRepo(watched_db, ListingRepo(watched_db))
+    for user_id in range(20):
+        await db["market_alerts"].insert_one(
+            {"guild_id": 77, "user_id": user_id, "alert_id": 1, "keywords": []})
+        await db["market_alert_outbox"].insert_one(
+            {"_id": f"77:{user_id}:1", "guild_id": 77, "user_id": user_id, "listing_id": 1,
+             "alert_id": 1, "due_ms": user_id})
+    recorder.commands.clear()
+    assert len([d async for d in repo.guild_alerts(77, batch=6)]) == 20
+    assert await repo.due_alert_members(100, limit=5) == [(77, u) for u in range(5)]
+    assert_paged(recorder.reads("market_alerts"), batch=6)
+    assert_paged(recorder.reads("market_alert_outbox"), batch=5)
