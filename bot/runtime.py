@@ -75,7 +75,8 @@ async def run_bot(settings: Settings) -> None:
     _cancel_on_sigterm()
     async with opened_store(settings) as store:
         await ensure_migrated(store, settings, clock)
-        services = build_services(store.db, clock, **settings.nft_service_options())
+        services = build_services(store.db, clock, **settings.nft_service_options(),
+                                  **settings.ledger_options())
         async with GemsBot(services=services, settings=settings) as bot:
             await bot.start(settings.discord_token.get_secret_value())
 

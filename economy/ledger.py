@@ -29,6 +29,8 @@ from economy.errors import (
     InvalidInput,
     OutcomeUnknown,
 )
+from economy.ledger_writer import LedgerWriter
+from economy.ledger_writer import Short as _Short
 from economy.models import BURN_KINDS, MINT_KINDS, Account, DailyClaim, LedgerEntry, Movement, Page
 from economy.repos.base import outcome_unknown
 from economy.repos.ledger_repo import LedgerRepo
@@ -123,10 +125,20 @@ class _Leg:
 class LedgerService:
     """Balance-changing operations and read models over accounts and the ledger."""
 
-    def __init__(self, repo: LedgerRepo, multipliers: BoostSource, clock: Clock) -> None:
+    def __init__(self, repo: LedgerRepo, multipliers: BoostSource, clock: Clock, *,
+                 batch_max: int = 256, batch_wait_ms: float = 2.0) -> None:
+        """`batch_max`/`batch_wait_ms`: group commit (economy.ledger_writer); a batch_max of 1
+        runs every operation as its own transaction instead."""
         self._repo = repo
         self._multipliers = multipliers
         self._clock = clock
+        self._writer = (LedgerWriter(repo, batch_max=batch_max, batch_wait_ms=batch_wait_ms)
+                        if batch_max > 1 else None)
+
+    @property
+    def writer(self) -> LedgerWriter | None:
+        """The process's group-commit writer (None when batching is off)."""
+        return self._writer
 
     # --- operations --------------------------------------------------------------------------
     async def transfer(
@@ -235,6 +247,9 @@ class LedgerService:
             await self._commit(guild_id, docs[0]["idempotency_key"], _credit)
         except DuplicateKeyError:
             return 0
+        finally:
+            if self._writer is not None:
+                self._writer.forget(guild_id, amounts)  # credited outside the writer
         return sum(amounts.values())
 
     async def claim_daily(self, guild_id: int, user_id: int, settings: GuildSettings, *,
@@ -383,6 +398,23 @@ class LedgerService:
             raise ValueError("an idempotency key of 1-200 characters is required")
         repo = self._repo
         now = self._clock.now()
+        if self._writer is not None:
+            def make_docs(balances_after: list[int]) -> list[dict]:
+                return [_entry_doc(guild_id, key, index, leg, at=now, actor_id=actor_id,
+                                   note=note, ref=ref, balance_after=after)
+                        for index, (leg, after) in enumerate(zip(legs, balances_after,
+                                                                  strict=True))]
+
+            # No pre-read of the key: the unique index rejects a repeat inside the batch's
+            # transaction, and a refused request looks for the first result below.
+            try:
+                docs = await self._writer.submit(guild_id, key, legs, make_docs, also)
+            except OutcomeUnknown:
+                raise
+            except (DuplicateKeyError, _Short, GemsError) as error:
+                return await self._refused(guild_id, kind, key, legs, error)
+            return Movement(kind=kind, idempotency_key=key,
+                            entries=tuple(LedgerEntry.model_validate(doc) for doc in docs))
         # Reads happen before the transaction, never inside it (see Database.transaction).
         existing = await repo.entries_for_key(guild_id, key)
         if existing:
@@ -408,22 +440,27 @@ class LedgerService:
         except OutcomeUnknown:
             raise
         except (DuplicateKeyError, _Short, GemsError) as error:
-            # A concurrent call with the same key may have committed first; then its result is
-            # the answer (not "insufficient funds" or "already claimed").
-            existing = await repo.entries_for_key(guild_id, key)
-            if existing:
-                return self._replay(kind, key, existing, legs)
-            if isinstance(error, _Short):
-                if error.held:
-                    raise InsufficientFunds("Those GEMS are no longer held for this trade.") from None
-                have = await self.balance(guild_id, error.user_id)
-                raise InsufficientFunds(
-                    f"Not enough GEMS: this needs {error.needed:,} and the balance is {have:,}.",
-                    balance=have, needed=error.needed,
-                ) from None
-            raise
+            return await self._refused(guild_id, kind, key, legs, error)
         return Movement(kind=kind, idempotency_key=key,
                         entries=tuple(LedgerEntry.model_validate(doc) for doc in docs))
+
+    async def _refused(self, guild_id: int, kind: str, key: str, legs: list[_Leg],
+                       error: Exception) -> Movement:
+        """Answer a refused operation: the first result under its key, or the refusal."""
+        # A concurrent call with the same key may have committed first; then its result is
+        # the answer (not "insufficient funds" or "already claimed").
+        existing = await self._repo.entries_for_key(guild_id, key)
+        if existing:
+            return self._replay(kind, key, existing, legs)
+        if isinstance(error, _Short):
+            if error.held:
+                raise InsufficientFunds("Those GEMS are no longer held for this trade.") from None
+            have = await self.balance(guild_id, error.user_id)
+            raise InsufficientFunds(
+                f"Not enough GEMS: this needs {error.needed:,} and the balance is {have:,}.",
+                balance=have, needed=error.needed,
+            ) from None
+        raise error
 
     async def _commit(self, guild_id: int, key: str,
                       work: Callable[[Any], Awaitable[list[dict]]]) -> list[dict]:
@@ -454,16 +491,6 @@ class LedgerService:
                             entries=tuple(LedgerEntry.model_validate(doc) for doc in docs))
         _check_same_operation(movement, legs)
         return movement
-
-
-class _Short(Exception):
-    """Raised inside a transaction to abort it when a debit does not fit the balance."""
-
-    def __init__(self, user_id: int, needed: int, *, held: bool = False) -> None:
-        super().__init__(user_id, needed)
-        self.user_id = user_id
-        self.needed = needed
-        self.held = held
 
 
 def _entry_doc(
