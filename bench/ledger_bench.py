@@ -21,6 +21,7 @@ import asyncio
 import statistics
 import time
 
+from ledger_compare import compare  # bench/ is the script's directory, so first on sys.path
 from pymongo import InsertOne
 
 from bot.store import open_store
@@ -29,7 +30,6 @@ from economy.audit import audit
 from economy.clock import ManualClock
 from economy.migrations import Migrator
 from economy.services import build_services
-from ledger_compare import compare  # bench/ is the script's directory, so first on sys.path
 
 G = 1
 

@@ -449,7 +449,8 @@ class LedgerService:
         """Answer a refused operation: the first result under its key, or the refusal."""
         # A concurrent call with the same key may have committed first; then its result is
         # the answer (not "insufficient funds" or "already claimed").
-        existing = await self._repo.entries_for_key(guild_id, key)
+        existing = getattr(error, "entries", None) or await self._repo.entries_for_key(
+            guild_id, key)
         if existing:
             return self._replay(kind, key, existing, legs)
         if isinstance(error, _Short):

@@ -223,6 +223,10 @@ class LedgerWriter:
             except _Rejected as rejected:
                 rejected.request.fail(rejected.error)
                 work = [r for r in work if r is not rejected.request]
+                if isinstance(rejected.error, DuplicateKeyError):
+                    # Keys recorded elsewhere come in crowds (members retrying after a restart,
+                    # another process): find them all now instead of aborting once for each.
+                    await self._fail_recorded(work)
                 continue
             if done:
                 return
@@ -297,6 +301,15 @@ class LedgerWriter:
         return True
 
     # --- steps -------------------------------------------------------------------------------
+    async def _fail_recorded(self, work: list[_Request]) -> None:
+        """Fail (as duplicates) the requests whose key the store already holds."""
+        pending = [r for r in work if not r.future.done()]
+        found = await asyncio.gather(
+            *[self._repo.entries_for_key(r.guild_id, r.key) for r in pending])
+        for request, entries in zip(pending, found, strict=True):
+            if entries:
+                request.fail(_duplicate(request.key, entries))
+
     async def _load(self, accounts: set[AccountKey]) -> set[AccountKey]:
         """Read the accounts the writer does not know; returns those it read."""
         missing = [a for a in accounts if a not in self._known]
@@ -422,8 +435,16 @@ def _guarded_update(account: AccountKey, before: _Known, balance: int, held: int
     return UpdateOne(guard, update)
 
 
-def _duplicate(key: str) -> DuplicateKeyError:
-    return DuplicateKeyError(f"idempotency key {key!r} was recorded already", 11000)
+class Recorded(DuplicateKeyError):
+    """The key was recorded already; `entries` holds its legs when the writer read them."""
+
+    def __init__(self, key: str, entries: list[dict] | None = None) -> None:
+        super().__init__(f"idempotency key {key!r} was recorded already", 11000)
+        self.entries = entries
 
 
-__all__ = ["LedgerWriter", "Short"]
+def _duplicate(key: str, entries: list[dict] | None = None) -> Recorded:
+    return Recorded(key, entries)
+
+
+__all__ = ["LedgerWriter", "Recorded", "Short"]
