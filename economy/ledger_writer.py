@@ -92,7 +92,11 @@ class _Request:
     docs: list[dict] = field(default_factory=list)  # entries as inserted
 
     def fail(self, error: BaseException) -> None:
-        if not self.future.done():
+        if self.future.done():
+            return
+        if isinstance(error, asyncio.CancelledError):
+            self.future.cancel()  # the writer was stopped (the loop is shutting down)
+        else:
             self.future.set_exception(error)
 
     def succeed(self, docs: list[dict]) -> None:
@@ -432,6 +436,11 @@ def _guarded_update(account: AccountKey, before: _Known, balance: int, held: int
         update["$set"] = {"system": user_id <= 0}
         return UpdateOne({"guild_id": guild_id, "user_id": user_id,
                           "balance": {"$exists": False}}, update, upsert=True)
+    if balance == old_balance and held == old_held and not earned:
+        # Money went in and out within the batch. An update that changes nothing does not
+        # conflict with a concurrent transaction on MongoDB, so the guard would not hold: change
+        # something (a counter nothing else reads).
+        update["$inc"]["ledger_touches"] = 1
     return UpdateOne(guard, update)
 
 

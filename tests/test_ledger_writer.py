@@ -215,3 +215,13 @@ async def test_batch_max_one_is_the_transaction_per_movement_path(store, clock):
         *[services.ledger.transfer(G, 10, 11, 7, key="same") for _ in range(5)])
     assert sum(not r.replayed for r in results) == 1
     await ok_audit(services)
+
+
+async def test_money_in_and_out_of_an_account_within_a_batch_still_writes_its_guard(services):
+    await seed(services, [10, 11], 100)
+    await asyncio.gather(services.ledger.transfer(G, 10, 11, 5, key="there"),
+                         services.ledger.transfer(G, 11, 10, 5, key="back"))
+    docs = await services.db["accounts"].find({"guild_id": G}, {"_id": 0}).to_list()
+    assert {d["user_id"]: (d["balance"], d.get("ledger_touches")) for d in docs} == {
+        10: (100, 1), 11: (100, 1)}
+    await ok_audit(services)
