@@ -5,6 +5,11 @@ seen before, (2) applies guarded balance updates (a debit only matches while `ba
 and (3) appends one ledger entry per touched account, under a unique (guild, key, leg) index that
 rejects a concurrent replay. So a double click, a retry or a crash between steps can neither move
 GEMS twice nor lose them, and `balance + held == sum(entries)` holds for every account.
+
+With group commit on (the default, see economy/ledger_writer.py) concurrent operations share one
+such transaction: the writer validates them in order, guards each account update by the balance it
+validated, and answers every caller exactly as a transaction of its own would (a refused request
+fails alone). The activity flush (`earn_batch`) keeps its own one-transaction bulk credit.
 """
 
 from __future__ import annotations

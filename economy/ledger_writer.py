@@ -205,8 +205,8 @@ class LedgerWriter:
                 continue
             if leader.future.done() and not leader.future.cancelled() \
                     and leader.future.exception() is None:
-                for follower in leader.followers:
-                    follower.fail(_duplicate(follower.key))  # answered by the first result
+                for follower in leader.followers:  # answered by the first result
+                    follower.fail(_duplicate(follower.key, leader.docs))
             else:
                 # The first attempt failed; each repeat gets its own try (in arrival order).
                 self._queue.extendleft(reversed(leader.followers))
@@ -384,8 +384,11 @@ class LedgerWriter:
             if request.also is not None:
                 try:
                     await request.also(session)
-                except PyMongoError:
-                    raise  # transient errors retry the whole transaction
+                except PyMongoError as error:
+                    if error.has_error_label("TransientTransactionError") \
+                            or outcome_unknown(error):
+                        raise  # the driver retries the whole transaction
+                    raise _Rejected(request, error) from None  # e.g. its own duplicate key
                 except Exception as error:  # a domain refusal belongs to this request alone
                     raise _Rejected(request, error) from None
             copies = [dict(doc) for doc in request.built]  # a retried callback inserts fresh ones

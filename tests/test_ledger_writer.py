@@ -14,6 +14,7 @@ import asyncio
 import random
 
 import pytest
+from pymongo.errors import DuplicateKeyError
 
 from bot.store import _client
 from economy.audit import audit
@@ -224,4 +225,24 @@ async def test_money_in_and_out_of_an_account_within_a_batch_still_writes_its_gu
     docs = await services.db["accounts"].find({"guild_id": G}, {"_id": 0}).to_list()
     assert {d["user_id"]: (d["balance"], d.get("ledger_touches")) for d in docs} == {
         10: (100, 1), 11: (100, 1)}
+    await ok_audit(services)
+
+
+async def test_a_duplicate_key_in_also_fails_only_its_own_request(services):
+    await seed(services, [10], 100)
+    await services.db["claims"].create_index([("guild_id", 1), ("name", 1)], unique=True)
+
+    def claim(name):
+        async def write(session):
+            await services.db["claims"].insert_one({"guild_id": G, "name": name}, session=session)
+        return write
+
+    await services.ledger.transfer(G, 10, 11, 1, key="first", also=claim("x"))
+    outcomes = await asyncio.gather(
+        services.ledger.transfer(G, 10, 11, 1, key="second", also=claim("x")),
+        services.ledger.transfer(G, 10, 12, 1, key="third", also=claim("y")),
+        return_exceptions=True)
+    assert isinstance(outcomes[0], DuplicateKeyError)
+    assert not isinstance(outcomes[1], Exception)
+    assert await services.ledger.balance(G, 10) == 98
     await ok_audit(services)
