@@ -79,6 +79,8 @@ async def run_ours(work: dict, *, batch_max: int) -> dict:
             await s.ledger.grant(G, 0, uid, work["seed_balance"], reason="seed", key=f"seed:{uid}")
         before = sum([await s.ledger.balance(G, u) for u in work["members"]])
         latencies: list[float] = []
+        writer = s.ledger.writer
+        batches_before = writer.batches if writer else 0
 
         async def one(i: int, sender: int, recipient: int, amount: int) -> bool:
             t = time.perf_counter()
@@ -95,12 +97,11 @@ async def run_ours(work: dict, *, batch_max: int) -> dict:
         seconds = time.perf_counter() - started
         after = sum([await s.ledger.balance(G, u) for u in work["members"]])
         report = await audit(s.ledger_repo)
-        writer = s.ledger.writer
     latencies.sort()
     return {"seconds": seconds, "ok": sum(results), "refused": len(results) - sum(results),
             "drift": after - before, "audit_ok": report.ok,
             "p50": latencies[len(latencies) // 2], "p99": latencies[int(len(latencies) * 0.99)],
-            "batches": writer.batches if writer else None}
+            "batches": writer.batches - batches_before if writer else None}
 
 
 async def compare(*, transfers: int, rounds: int, members: list[int], red: bool) -> None:
