@@ -2,11 +2,16 @@
 
 Prints absolute rates for this machine and ratios between them, which are what to compare
 across runs (the machines are shared and noisy):
-  - transfers/s: concurrent guarded transfers (one transaction each)
+  - side by side with Red-DiscordBot's bank (bench/ledger_compare.py): the same concurrent
+    transfers through Red 3.5.24 (JSON driver, in bench/.venv-red, created on first use) and
+    through ours with and without group commit, interleaved, medians; rates, ratios, drift
+    (money created or destroyed) and our latency per transfer under load
+  - transfers/s: concurrent guarded transfers (group commit, the process default)
   - activity messages/s: messages through the earning rules, plus the flush that writes them
   - leaderboard page latency at N accounts, first page vs a deep page
 
 Run: `.venv/bin/python bench/ledger_bench.py [--transfers 1000] [--accounts 50000]`
+     `[--rounds 3] [--compare-transfers 2000] [--members 20,200] [--no-red] [--compare-only]`
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import asyncio
 import statistics
 import time
 
+from ledger_compare import compare  # bench/ is the script's directory, so first on sys.path
 from pymongo import InsertOne
 
 from bot.store import open_store
@@ -96,8 +102,16 @@ def main() -> None:
     parser.add_argument("--transfers", type=int, default=1000)
     parser.add_argument("--accounts", type=int, default=50_000)
     parser.add_argument("--messages", type=int, default=5000)
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per comparison")
+    parser.add_argument("--compare-transfers", type=int, default=2000)
+    parser.add_argument("--members", default="20,200", help="member counts to compare at")
+    parser.add_argument("--no-red", action="store_true", help="compare ours only (no Red venv)")
+    parser.add_argument("--compare-only", action="store_true")
     args = parser.parse_args()
-    asyncio.run(bench(args.transfers, args.accounts, args.messages))
+    asyncio.run(compare(transfers=args.compare_transfers, rounds=args.rounds,
+                        members=[int(m) for m in args.members.split(",")], red=not args.no_red))
+    if not args.compare_only:
+        asyncio.run(bench(args.transfers, args.accounts, args.messages))
 
 
 if __name__ == "__main__":

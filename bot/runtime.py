@@ -79,7 +79,8 @@ async def run_bot(settings: Settings) -> None:
     try:
         async with opened_store(settings) as store:
             await ensure_migrated(store, settings, clock)
-            services = build_services(store.db, clock, **settings.nft_service_options())
+            services = build_services(store.db, clock, **settings.nft_service_options(),
+                                      **settings.ledger_options())
             async with _control_server(store, services, settings), \
                     GemsBot(services=services, settings=settings) as bot:
                 stop.on_stop(bot.close)

@@ -77,6 +77,11 @@ class Settings(BaseSettings):
     stripe_webhook_secret: SecretStr | None = None
     # Only for tests and the offline demo (a local API double); unset = api.stripe.com.
     stripe_api_base: str | None = Field(None, pattern=r"^https?://[A-Za-z0-9.:\[\]-]+/?$")
+    # --- ledger group commit (economy/ledger_writer.py): balance changes of this process are
+    # committed together, up to LEDGER_BATCH_MAX per transaction (1 = one transaction each),
+    # waiting at most LEDGER_BATCH_WAIT_MS for company while requests are arriving.
+    ledger_batch_max: int = Field(256, ge=1, le=10_000)
+    ledger_batch_wait_ms: float = Field(2.0, ge=0, le=1000)
 
     @field_validator("discord_token", "mongodb_uri", mode="before")
     @classmethod
@@ -184,6 +189,11 @@ class Settings(BaseSettings):
         hosts = list(dict.fromkeys([*self.nft_media_hosts, gateway_host]))
         return {"chains": self.chain_registry(), "nft_media_hosts": hosts,
                 "ipfs_gateway": self.ipfs_gateway}
+
+    def ledger_options(self) -> dict:
+        """build_services keywords for the ledger's group commit."""
+        return {"ledger_batch_max": self.ledger_batch_max,
+                "ledger_batch_wait_ms": self.ledger_batch_wait_ms}
 
     def chain_registry(self):
         """The chains the bot can read, from CHAIN_RPC_URLS / MULTICALL3_ADDRESS."""

@@ -5,6 +5,11 @@ seen before, (2) applies guarded balance updates (a debit only matches while `ba
 and (3) appends one ledger entry per touched account, under a unique (guild, key, leg) index that
 rejects a concurrent replay. So a double click, a retry or a crash between steps can neither move
 GEMS twice nor lose them, and `balance + held == sum(entries)` holds for every account.
+
+With group commit on (the default, see economy/ledger_writer.py) concurrent operations share one
+such transaction: the writer validates them in order, guards each account update by the balance it
+validated, and answers every caller exactly as a transaction of its own would (a refused request
+fails alone). The activity flush (`earn_batch`) keeps its own one-transaction bulk credit.
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ from economy.errors import (
     InvalidInput,
     OutcomeUnknown,
 )
+from economy.ledger_writer import LedgerWriter
+from economy.ledger_writer import Short as _Short
 from economy.models import BURN_KINDS, MINT_KINDS, Account, DailyClaim, LedgerEntry, Movement, Page
 from economy.repos.base import outcome_unknown
 from economy.repos.ledger_repo import LedgerRepo
@@ -123,10 +130,20 @@ class _Leg:
 class LedgerService:
     """Balance-changing operations and read models over accounts and the ledger."""
 
-    def __init__(self, repo: LedgerRepo, multipliers: BoostSource, clock: Clock) -> None:
+    def __init__(self, repo: LedgerRepo, multipliers: BoostSource, clock: Clock, *,
+                 batch_max: int = 256, batch_wait_ms: float = 2.0) -> None:
+        """`batch_max`/`batch_wait_ms`: group commit (economy.ledger_writer); a batch_max of 1
+        runs every operation as its own transaction instead."""
         self._repo = repo
         self._multipliers = multipliers
         self._clock = clock
+        self._writer = (LedgerWriter(repo, batch_max=batch_max, batch_wait_ms=batch_wait_ms)
+                        if batch_max > 1 else None)
+
+    @property
+    def writer(self) -> LedgerWriter | None:
+        """The process's group-commit writer (None when batching is off)."""
+        return self._writer
 
     # --- operations --------------------------------------------------------------------------
     async def transfer(
@@ -249,6 +266,9 @@ class LedgerService:
         except DuplicateKeyError:
             repo.db.observer.ledger_operation("activity", "replayed")
             return 0
+        finally:
+            if self._writer is not None:
+                self._writer.forget(guild_id, amounts)  # credited outside the writer
         repo.db.observer.ledger_operation("activity", "applied")
         return sum(amounts.values())
 
@@ -398,6 +418,25 @@ class LedgerService:
             raise ValueError("an idempotency key of 1-200 characters is required")
         repo = self._repo
         now = self._clock.now()
+        if self._writer is not None:
+            def make_docs(balances_after: list[int]) -> list[dict]:
+                return [_entry_doc(guild_id, key, index, leg, at=now, actor_id=actor_id,
+                                   note=note, ref=ref, balance_after=after)
+                        for index, (leg, after) in enumerate(zip(legs, balances_after,
+                                                                  strict=True))]
+
+            # No pre-read of the key: the unique index rejects a repeat inside the batch's
+            # transaction, and a refused request looks for the first result below.
+            try:
+                docs = await self._writer.submit(guild_id, key, legs, make_docs, also)
+            except OutcomeUnknown:
+                repo.db.observer.ledger_operation(kind, "unknown")
+                raise
+            except (DuplicateKeyError, _Short, GemsError) as error:
+                return await self._refused(guild_id, kind, key, legs, error)
+            repo.db.observer.ledger_operation(kind, "applied")
+            return Movement(kind=kind, idempotency_key=key,
+                            entries=tuple(LedgerEntry.model_validate(doc) for doc in docs))
         # Reads happen before the transaction, never inside it (see Database.transaction).
         existing = await repo.entries_for_key(guild_id, key)
         if existing:
@@ -425,25 +464,31 @@ class LedgerService:
             repo.db.observer.ledger_operation(kind, "unknown")
             raise
         except (DuplicateKeyError, _Short, GemsError) as error:
-            # A concurrent call with the same key may have committed first; then its result is
-            # the answer (not "insufficient funds" or "already claimed").
-            existing = await repo.entries_for_key(guild_id, key)
-            if existing:
-                repo.db.observer.ledger_operation(kind, "replayed")
-                return self._replay(kind, key, existing, legs)
-            repo.db.observer.ledger_operation(kind, "refused")
-            if isinstance(error, _Short):
-                if error.held:
-                    raise InsufficientFunds("Those GEMS are no longer held for this trade.") from None
-                have = await self.balance(guild_id, error.user_id)
-                raise InsufficientFunds(
-                    f"Not enough GEMS: this needs {error.needed:,} and the balance is {have:,}.",
-                    balance=have, needed=error.needed,
-                ) from None
-            raise
+            return await self._refused(guild_id, kind, key, legs, error)
         repo.db.observer.ledger_operation(kind, "applied")
         return Movement(kind=kind, idempotency_key=key,
                         entries=tuple(LedgerEntry.model_validate(doc) for doc in docs))
+
+    async def _refused(self, guild_id: int, kind: str, key: str, legs: list[_Leg],
+                       error: Exception) -> Movement:
+        """Answer a refused operation: the first result under its key, or the refusal."""
+        # A concurrent call with the same key may have committed first; then its result is
+        # the answer (not "insufficient funds" or "already claimed").
+        existing = getattr(error, "entries", None) or await self._repo.entries_for_key(
+            guild_id, key)
+        if existing:
+            self._repo.db.observer.ledger_operation(kind, "replayed")
+            return self._replay(kind, key, existing, legs)
+        self._repo.db.observer.ledger_operation(kind, "refused")
+        if isinstance(error, _Short):
+            if error.held:
+                raise InsufficientFunds("Those GEMS are no longer held for this trade.") from None
+            have = await self.balance(guild_id, error.user_id)
+            raise InsufficientFunds(
+                f"Not enough GEMS: this needs {error.needed:,} and the balance is {have:,}.",
+                balance=have, needed=error.needed,
+            ) from None
+        raise error
 
     async def _commit(self, guild_id: int, key: str,
                       work: Callable[[Any], Awaitable[list[dict]]]) -> list[dict]:
@@ -474,16 +519,6 @@ class LedgerService:
                             entries=tuple(LedgerEntry.model_validate(doc) for doc in docs))
         _check_same_operation(movement, legs)
         return movement
-
-
-class _Short(Exception):
-    """Raised inside a transaction to abort it when a debit does not fit the balance."""
-
-    def __init__(self, user_id: int, needed: int, *, held: bool = False) -> None:
-        super().__init__(user_id, needed)
-        self.user_id = user_id
-        self.needed = needed
-        self.held = held
 
 
 def _entry_doc(

@@ -108,17 +108,20 @@ class Services:
 
 def build_services(db: Database, clock: Clock, *, chains: ChainRegistry | None = None,
                    nft_media_hosts: Sequence[str] = (), ipfs_gateway: str = "https://ipfs.io",
+                   ledger_batch_max: int = 256, ledger_batch_wait_ms: float = 2.0,
                    ) -> Services:
     """Wire repositories and services together.
 
     `chains`: the EVM chains the bot can read; `nft_media_hosts`/`ipfs_gateway`: where token
-    metadata and images may be fetched from.
+    metadata and images may be fetched from. `ledger_batch_*`: the ledger's group commit
+    (economy/ledger_writer.py; batch max 1 turns it off).
     """
     ledger_repo = LedgerRepo(db)
     multipliers = MultiplierRepo(db)
     settings = SettingsService(SettingsRepo(db), clock)
     boosts = BoostService(multipliers, settings, clock)
-    ledger = LedgerService(ledger_repo, boosts, clock)
+    ledger = LedgerService(ledger_repo, boosts, clock, batch_max=ledger_batch_max,
+                           batch_wait_ms=ledger_batch_wait_ms)
     activity = ActivityService(ledger, settings, clock, boosts=boosts)
     trade_repo = TradeRepo(db)
     listing_repo = ListingRepo(db)

@@ -27,3 +27,14 @@ def wait_dead(pid: int, within: float = 10.0) -> bool:
             return True
         time.sleep(0.05)
     return False
+
+
+def read_until(stream, marker: str) -> list[str]:
+    """Lines read from a child's text `stream` up to and including the first starting with
+    `marker` (AssertionError if the child ends first)."""
+    lines = []
+    for line in stream:
+        lines.append(line.rstrip("\n"))
+        if line.startswith(marker):
+            return lines
+    raise AssertionError(f"the child ended before printing {marker!r}: {lines[-5:]}")
