@@ -64,10 +64,22 @@ def main(argv: list[str] | None = None) -> int:
     try:
         asyncio.run(serve(handler, Path(args.socket)))
     finally:
-        with contextlib.suppress(Exception):
-            handler.close_all()
+        close_rolling_back(handler)
         pid_file.unlink(missing_ok=True)
     return 0
+
+
+def close_rolling_back(handler: NeoSQLiteHandler) -> None:
+    """Close the databases, rolling back a transaction still open.
+
+    Not `handler.close_all()`: neosqlite's `Connection.close()` COMMITS a pending transaction, so
+    stopping the server while a bot's transaction is half written (the bot was killed mid-batch)
+    would make half a money movement permanent. Its garbage-collection path rolls back instead.
+    """
+    for conn in list(getattr(handler, "_conns", {}).values()):
+        with contextlib.suppress(Exception):
+            conn._close_rollback()
+
 
 
 if __name__ == "__main__":

@@ -144,3 +144,21 @@ async def test_a_data_dir_that_cannot_be_created_is_one_clear_error(tmp_path):
     blocker.write_text("")
     with pytest.raises(StoreError, match=r"DATA_DIR .* cannot be created"):
         await open_store(mongodb_uri=None, database_name="gems", data_dir=blocker / "data")
+
+
+async def test_stopping_the_server_rolls_back_an_open_transaction(tmp_path):
+    """The server stops (its bot died) while a transaction is written but not committed: none of
+    it may survive (neosqlite's close() would commit it)."""
+    store = await open_store(mongodb_uri=None, database_name="gems", data_dir=tmp_path)
+    await store.db.write(lambda: store.db["things"].insert_one({"x": "committed"}))
+    session = store.client.start_session()
+    await session.start_transaction()
+    await store.db["things"].insert_one({"x": "half"}, session=session)
+    pid = store.server.process.pid
+    store.server.process.terminate()  # what PR_SET_PDEATHSIG sends when the bot is killed
+    assert wait_dead(pid)
+    with contextlib.suppress(Exception):
+        await store.client.close()
+    async with await open_store(mongodb_uri=None, database_name="gems", data_dir=tmp_path) as again:
+        found = sorted(d["x"] for d in await again.db["things"].find({}).to_list(None))
+    assert found == ["committed"]
