@@ -13,6 +13,7 @@ from bot.error_handler import install_error_handler
 from bot.jobs import Jobs
 from bot.settings import Settings
 from bot.web import WebServer
+from cogs._shared.response_policy import install_response_policy
 from economy.services import Services
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,8 @@ class GemsBot(commands.AutoShardedBot):
         # The web server (health, wallet linking); feature packages add routes in `setup(bot)`.
         self.web = WebServer(settings)
         self._run_web = run_jobs if run_web is None else run_web
+        # Every interaction acknowledged within ~1 s under load (cogs/_shared/response_policy.py).
+        self.response_policy = install_response_policy(self)
 
     async def setup_hook(self) -> None:
         """Load every cog, install the error handler and start scheduled jobs."""
