@@ -44,8 +44,7 @@ class CurrencyCog(commands.Cog):
         services, guild_id = services_of(interaction), guild_id_of(interaction)
         target = member or interaction.user
         settings = await services.settings.get(guild_id)
-        account = await services.ledger.account(guild_id, target.id)
-        rank = await services.ledger.rank(guild_id, target.id)
+        account, rank = await services.ledger.account_and_rank(guild_id, target.id)
         embed = balance_embed(safe_text(target.display_name, limit=64), account, rank, settings)
         await reply(interaction, embed=embed, ephemeral=True)
 
