@@ -13,7 +13,7 @@ from bot.error_handler import install_error_handler
 from bot.jobs import Jobs
 from bot.settings import Settings
 from bot.web import WebServer
-from cogs._shared.response_policy import install_response_policy
+from cogs._shared.response_policy import http_connector, install_response_policy
 from economy.services import Services
 
 log = logging.getLogger(__name__)
@@ -72,6 +72,11 @@ class GemsBot(commands.AutoShardedBot):
         self._run_web = run_jobs if run_web is None else run_web
         # Every interaction acknowledged within ~1 s under load (cogs/_shared/response_policy.py).
         self.response_policy = install_response_policy(self)
+
+    async def login(self, token: str) -> None:
+        """Log in over a bounded keep-alive connection pool (cogs/_shared/response_policy.py)."""
+        self.http.connector = http_connector()
+        await super().login(token)
 
     async def setup_hook(self) -> None:
         """Load every cog, install the error handler and start scheduled jobs."""

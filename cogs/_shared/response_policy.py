@@ -32,9 +32,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 import discord
 from discord.interactions import Interaction
 from discord.utils import MISSING
@@ -88,8 +90,14 @@ class ResponsePolicy:
         """True when a new interaction should be deferred without waiting."""
         return len(self.pending) > self.busy_threshold
 
-    def arrived(self, interaction: Interaction) -> None:
-        """Track a new interaction and arm its defer (now when busy, else by the watchdog)."""
+    def arrived(self, interaction: Interaction, dispatch: Callable[[], None]) -> None:
+        """Track a new interaction, arm its defer and hand it to its handler.
+
+        Busy: the defer goes out first and the handler starts once it is sent. Under a burst the
+        handlers' work (queries, rendering) would otherwise share every loop turn with the defers
+        and delay them all by the whole burst's cost. Not busy: the handler starts at once and a
+        watchdog defers only if it is slow.
+        """
         now = time.monotonic()
         self._forget_stale(now)
         self.stats.received += 1
@@ -97,12 +105,15 @@ class ResponsePolicy:
         response = interaction.response
         assert isinstance(response, PolicyResponse)
         if self.hints.get(route_key(interaction)) == "modal":
-            return  # a modal must be the first response: never defer it
+            dispatch()  # a modal must be the first response: never defer it
+            return
         loop = asyncio.get_running_loop()
         if self.busy():
             self.stats.deferred_busy += 1
-            response.task = loop.create_task(response.auto_defer(), name=f"defer-{interaction.id}")
+            response.task = loop.create_task(response.defer_then(dispatch),
+                                             name=f"defer-{interaction.id}")
         else:
+            dispatch()
             response.timer = loop.call_later(self.watchdog_seconds, response.fire_watchdog)
 
     def answered(self, interaction: Interaction) -> None:
@@ -195,9 +206,16 @@ class PolicyResponse(discord.InteractionResponse):
                 await super().defer(ephemeral=ephemeral, thinking=kind == "thinking")
             except discord.HTTPException as error:
                 self.policy.stats.late_defers += 1
-                log.warning("could not defer interaction %s: %s", parent.id, error)
+                log.info("could not defer interaction %s: %s", parent.id, error)
                 return
             self.auto, self.auto_ephemeral = kind, ephemeral
+
+    async def defer_then(self, dispatch: Callable[[], None]) -> None:
+        """Defer, then start the handler(s) and wait for them (so callers can await one task)."""
+        await self.auto_defer()
+        tasks = _tasks_spawned_by(dispatch)
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     def _finish(self) -> None:
         self.handler_answered = True
@@ -337,6 +355,25 @@ class PolicyResponse(discord.InteractionResponse):
             log.warning("answer to interaction %s could not reach user %s", parent.id, parent.user.id)
 
 
+def _tasks_spawned_by(fn: Callable[[], None]) -> list[asyncio.Task[Any]]:
+    """Run fn (which schedules tasks, as discord.py's dispatchers do) and return those tasks."""
+    loop = asyncio.get_running_loop()
+    previous = loop.get_task_factory()
+    created: list[asyncio.Task[Any]] = []
+
+    def factory(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
+        task = previous(loop, coro, **kwargs) if previous else asyncio.Task(coro, loop=loop, **kwargs)
+        created.append(task)
+        return task
+
+    loop.set_task_factory(factory)
+    try:
+        fn()
+    finally:
+        loop.set_task_factory(previous)
+    return created
+
+
 _EDIT_KEYS = ("content", "embed", "embeds", "attachments", "view", "allowed_mentions", "poll")
 
 
@@ -363,6 +400,20 @@ def _followup_fields(kwargs: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
+#: Most HTTP connections the bot opens at once (REST, interaction callbacks, webhooks, gateway).
+HTTP_CONNECTIONS = 100
+
+
+def http_connector() -> aiohttp.TCPConnector:
+    """A bounded keep-alive connection pool for discord.py (which defaults to no limit).
+
+    Unbounded, a burst of 1,000 interactions opens 1,000 new connections at once: the SYNs
+    overflow the listen backlog and the retransmits (1 s, 3 s) alone miss Discord's deadline.
+    A bounded pool queues the requests on warm connections instead. Create it in a running loop.
+    """
+    return aiohttp.TCPConnector(limit=HTTP_CONNECTIONS, keepalive_timeout=30)
+
+
 def install_response_policy(bot: Any, **options: Any) -> ResponsePolicy:
     """Give every interaction the bot receives a PolicyResponse; returns the policy.
 
@@ -382,16 +433,20 @@ def install_response_policy(bot: Any, **options: Any) -> ResponsePolicy:
             return
         interaction = Interaction(data=data, state=state)
         interaction._cs_response = PolicyResponse(interaction, policy)
-        policy.arrived(interaction)
         inner = data["data"]
-        if data["type"] == 2:
-            state._command_tree._from_interaction(interaction)
-        elif data["type"] == 3:
-            state._view_store.dispatch_view(inner["component_type"], inner["custom_id"], interaction)
-        else:
-            state._view_store.dispatch_modal(
-                inner["custom_id"], interaction, inner["components"], inner.get("resolved", {})
-            )
+
+        def dispatch() -> None:
+            if data["type"] == 2:
+                state._command_tree._from_interaction(interaction)
+            elif data["type"] == 3:
+                state._view_store.dispatch_view(inner["component_type"], inner["custom_id"],
+                                                interaction)
+            else:
+                state._view_store.dispatch_modal(
+                    inner["custom_id"], interaction, inner["components"], inner.get("resolved", {})
+                )
+
+        policy.arrived(interaction, dispatch)
         state.dispatch("interaction", interaction)
 
     parsers["INTERACTION_CREATE"] = parse_interaction_create
