@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import time
 from pathlib import Path
@@ -213,12 +214,20 @@ def main() -> None:
     parser.add_argument("--port-file", type=Path, default=None)
     parser.add_argument("--lenient-deadline", action="store_true",
                         help="record late first responses but accept them")
+    parser.add_argument("--profile", type=Path, default=None, help="cProfile into this file")
     args = parser.parse_args()
     started = time.perf_counter()
-    try:
+    profiler = None
+    if args.profile is not None:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(args.port_file, strict_deadline=not args.lenient_deadline))
-    except KeyboardInterrupt:
-        pass
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(str(args.profile))
     print(f"sandbox stopped after {time.perf_counter() - started:.1f} s", flush=True)
 
 

@@ -30,6 +30,7 @@ Interactions known to answer with a modal are never deferred.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -47,6 +48,8 @@ log = logging.getLogger(__name__)
 BUSY_THRESHOLD = 8
 #: Defer an interaction whose handler has not responded after this many seconds.
 WATCHDOG_SECONDS = 0.8
+#: Longest a deferred handler waits for the rest of its burst's defers to go out.
+HOLD_AT_MOST = 0.5
 #: Stop counting an interaction as load after this long (one no handler answers, e.g. a stale
 #: button, must not keep the process "busy").
 FORGET_AFTER = 60.0
@@ -80,6 +83,9 @@ class ResponsePolicy:
     pending: dict[int, float] = field(default_factory=dict)
     #: route key -> "ephemeral" | "public" | "modal", learned from answers sent.
     hints: dict[str, str] = field(default_factory=dict)
+    #: Policy defers not sent yet; handlers of a burst start once none are left.
+    defers_waiting: int = 0
+    defers_done: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def in_flight(self) -> int:
@@ -110,6 +116,8 @@ class ResponsePolicy:
         loop = asyncio.get_running_loop()
         if self.busy():
             self.stats.deferred_busy += 1
+            self.defers_waiting += 1
+            self.defers_done.clear()
             response.task = loop.create_task(response.defer_then(dispatch),
                                              name=f"defer-{interaction.id}")
         else:
@@ -211,8 +219,23 @@ class PolicyResponse(discord.InteractionResponse):
             self.auto, self.auto_ephemeral = kind, ephemeral
 
     async def defer_then(self, dispatch: Callable[[], None]) -> None:
-        """Defer, then start the handler(s) and wait for them (so callers can await one task)."""
-        await self.auto_defer()
+        """Defer, then start the handler(s) and wait for them (so callers can await one task).
+
+        Handlers start once every defer of the burst is out (or after HOLD_AT_MOST seconds, so a
+        steady stream cannot starve them): every loop turn a handler takes delays the defers
+        still waiting, and the defers are what Discord's deadline is about.
+        """
+        policy = self.policy
+        try:
+            await self.auto_defer()
+        finally:
+            policy.defers_waiting -= 1
+            if policy.defers_waiting <= 0:
+                policy.defers_waiting = 0
+                policy.defers_done.set()
+        if not policy.defers_done.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(policy.defers_done.wait(), HOLD_AT_MOST)
         tasks = _tasks_spawned_by(dispatch)
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -326,10 +349,8 @@ class PolicyResponse(discord.InteractionResponse):
         await parent.edit_original_response(content=_NEUTRAL_DONE)
         await parent.followup.send(content, **_followup_fields(kwargs))
         if not self.auto_ephemeral:  # don't leave a public "Done." behind a private answer
-            try:
+            with contextlib.suppress(discord.HTTPException):
                 await parent.delete_original_response()
-            except discord.HTTPException:
-                pass
 
     async def _deliver_late(self, content: Any, kwargs: dict[str, Any]) -> None:
         """Discord no longer accepts an answer: DM it (unless the member turned DMs off)."""
@@ -337,7 +358,7 @@ class PolicyResponse(discord.InteractionResponse):
 
         parent = self._parent
         text = str(content) if content not in (None, MISSING) else ""
-        embeds = [e for e in ([kwargs.get("embed")] + list(kwargs.get("embeds") or []))
+        embeds = [e for e in (kwargs.get("embed"), *(kwargs.get("embeds") or ()))
                   if isinstance(e, discord.Embed)]
         if not text and not embeds:
             self.policy.stats.lost += 1
@@ -374,13 +395,58 @@ def _tasks_spawned_by(fn: Callable[[], None]) -> list[asyncio.Task[Any]]:
     return created
 
 
+class PolicyInteraction(Interaction):
+    """An Interaction whose webhook answers (edit of the original, followups) fall back to a DM.
+
+    A handler that deferred itself answers through the webhook; if the token is dead by then
+    (the defer itself came too late), the answer goes to the member by DM like any other.
+    """
+
+    __slots__ = ()
+
+    async def edit_original_response(self, **kwargs: Any) -> Any:
+        """Edit the original response; DM the content when Discord no longer takes it."""
+        try:
+            return await super().edit_original_response(**kwargs)
+        except discord.HTTPException as error:
+            if not _is_expired(error) or not isinstance(self.response, PolicyResponse):
+                raise
+            await self.response._deliver_late(kwargs.get("content"), kwargs)
+            return None
+
+    @property
+    def followup(self) -> Any:
+        """The followup webhook, with the same fallback on send."""
+        return _LateSafeFollowup(super().followup, self)
+
+
+class _LateSafeFollowup:
+    """Delegates to the interaction's followup webhook; `send` falls back to a DM."""
+
+    def __init__(self, hook: discord.Webhook, interaction: PolicyInteraction) -> None:
+        self._hook, self._interaction = hook, interaction
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._hook, name)
+
+    async def send(self, content: Any = MISSING, **kwargs: Any) -> Any:
+        try:
+            return await self._hook.send(content, **kwargs)
+        except discord.HTTPException as error:
+            response = self._interaction.response
+            if not _is_expired(error) or not isinstance(response, PolicyResponse):
+                raise
+            await response._deliver_late(content, kwargs)
+            return None
+
+
 _EDIT_KEYS = ("content", "embed", "embeds", "attachments", "view", "allowed_mentions", "poll")
 
 
 def _edit_fields(kwargs: dict[str, Any]) -> dict[str, Any]:
     """send_message/edit_message arguments an edit of the original accepts."""
     fields = {k: v for k, v in kwargs.items() if k in _EDIT_KEYS and v is not MISSING}
-    files = [f for f in ([kwargs.get("file")] + list(kwargs.get("files") or [])) if f]
+    files = [f for f in (kwargs.get("file"), *(kwargs.get("files") or ())) if f]
     if files and "attachments" not in fields:
         fields["attachments"] = files
     return fields
@@ -431,7 +497,7 @@ def install_response_policy(bot: Any, **options: Any) -> ResponsePolicy:
         if data.get("type") not in (2, 3, 5) or (data["type"] == 2 and not state._command_tree):
             original(data)
             return
-        interaction = Interaction(data=data, state=state)
+        interaction = PolicyInteraction(data=data, state=state)
         interaction._cs_response = PolicyResponse(interaction, policy)
         inner = data["data"]
 

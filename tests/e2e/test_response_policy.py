@@ -103,5 +103,11 @@ async def test_answer_too_late_for_discord_reaches_the_member_by_dm(gc):
         with pytest.raises(InteractionNotAnswered):
             await gc.slash("alice", "gems give", member=gc["bob"], amount=5)
         assert await balance(gc, "bob") == 35 and policy.stats.lost == 1
+        # A handler that defers itself and answers by followup: the late followup is DMed too.
+        before = len(gc.sb.dms(gc["carol"]))
+        with pytest.raises(InteractionNotAnswered):
+            await gc.slash("carol", "marketplace browse")
+        assert len(gc.sb.dms(gc["carol"])) == before + 1
+        assert "timed out" in gc.sb.dms(gc["carol"])[-1].text
     finally:
         gc.sb.server.log.deadline_violations.clear()  # provoked on purpose
