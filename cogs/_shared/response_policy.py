@@ -49,7 +49,7 @@ BUSY_THRESHOLD = 8
 #: Defer an interaction whose handler has not responded after this many seconds.
 WATCHDOG_SECONDS = 0.8
 #: Longest a deferred handler waits for the rest of its burst's defers to go out.
-HOLD_AT_MOST = 0.5
+HOLD_AT_MOST = 2.0
 #: Stop counting an interaction as load after this long (one no handler answers, e.g. a stale
 #: button, must not keep the process "busy").
 FORGET_AFTER = 60.0
