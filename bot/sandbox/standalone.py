@@ -183,8 +183,12 @@ def _json(data: Any) -> web.Response:
     return web.Response(body=json.dumps(data).encode(), content_type="application/json")
 
 
-async def serve(port_file: Path | None = None, *, strict_deadline: bool = True) -> None:
-    """Run a sandbox and its control API until ``POST /shutdown``."""
+async def serve(port_file: Path | None = None, *, strict_deadline: bool = True,
+                ready: asyncio.Future[int] | None = None) -> None:
+    """Run a sandbox and its control API until ``POST /shutdown``.
+
+    The control port is written to ``port_file`` and set on ``ready`` (for in-process callers).
+    """
     sb = DiscordSandbox(strict=False, strict_deadline=strict_deadline)
     sb.server = TimedServer(sb.world, token=sb.token, application_id=sb.world.bot_user.id,
                             strict_deadline=strict_deadline)
@@ -199,6 +203,8 @@ async def serve(port_file: Path | None = None, *, strict_deadline: bool = True) 
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     if port_file is not None:
         port_file.write_text(str(port))
+    if ready is not None:
+        ready.set_result(port)
     print(f"sandbox control on http://127.0.0.1:{port}, emulator on {sb.base_url}", flush=True)
     try:
         await controller.stopped.wait()
