@@ -35,16 +35,20 @@ async def test_busy_defers_then_edits_the_answer_with_matching_visibility(gc):
     assert r.response_type == DEFERRED_CHANNEL_MESSAGE
     assert r.ephemeral and "💎 500 GEMS" in r.text and "#1" in r.text
     assert not r.followups  # the deferred response itself was edited
-    # First give: nothing learned yet, so the defer guessed "private"; the public answer
-    # still reaches the channel as a public followup and the private placeholder says done.
+    # A command that declares its visibility (extras) defers that way and edits in place.
     first = await gc.slash("alice", "gems give", member=gc["bob"], amount=40)
     assert first.response_type == DEFERRED_CHANNEL_MESSAGE
-    public = [m for m in first.messages if not m.ephemeral and not m.deleted]
-    assert len(public) == 1 and "gave" in public[0].content and "💎 40 GEMS" in public[0].content
-    # Learned: the next give defers publicly and edits its answer in place.
+    assert not first.ephemeral and "💎 40 GEMS" in first.content and not first.followups
     second = await gc.slash("alice", "gems give", member=gc["bob"], amount=2)
-    assert second.response_type == DEFERRED_CHANNEL_MESSAGE
     assert not second.ephemeral and "💎 2 GEMS" in second.content and not second.followups
+    # Undeclared and not learned yet: the defer guesses "private"; the public answer still
+    # reaches the channel as a public followup and the private placeholder says done.
+    board = await gc.slash("bob", "gems leaderboard")
+    public = [m for m in board.messages if not m.ephemeral and not m.deleted]
+    assert len(public) == 1 and "leaderboard" in public[0].text
+    # Learned: the next one defers publicly and edits its answer in place.
+    again = await gc.slash("bob", "gems leaderboard")
+    assert not again.ephemeral and "leaderboard" in again.text and not again.followups
     assert (await balance(gc, "alice"), await balance(gc, "bob")) == (458, 42)
     # An error after a busy defer is still a private, friendly answer.
     refused = await gc.slash("carol", "gems give", member=gc["bob"], amount=1)
