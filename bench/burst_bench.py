@@ -10,7 +10,9 @@ which sends each burst through the sandbox's control API in one go and polls wha
 recorded. For each command and size it prints p50/p99 of the time to the first response (what
 Discord's 3 s deadline applies to), deadline misses, p99 of the time to the final answer,
 throughput (commands / time until the last final answer), and the ratio of the burst's p99 first
-response to the p99 of the same command sent one at a time.
+response to the p99 of the same command sent one at a time. The bot process reports its garbage
+collection time at the end; `BURST_GC=20000,50,1000` freezes the startup heap and sets those
+collection thresholds in the bot process (an experiment knob, not a bot setting).
 """
 
 from __future__ import annotations
@@ -99,13 +101,29 @@ async def run_bot(info: dict, ready_file: Path, profile: Path | None) -> None:
             import cProfile
             profiler = cProfile.Profile()
             profiler.enable()
+        import gc as _gc
+        gc_time = {"s": 0.0, "n": 0, "t": 0.0}
+
+        def _gc_clock(phase, info):
+            if phase == "start":
+                gc_time["t"] = time.perf_counter()
+            else:
+                gc_time["s"] += time.perf_counter() - gc_time["t"]
+                gc_time["n"] += info["generation"] == 2
+
+        _gc.callbacks.append(_gc_clock)
+        if os.environ.get("BURST_GC"):
+            import gc
+            gc.collect()
+            gc.freeze()
+            gc.set_threshold(*map(int, os.environ["BURST_GC"].split(",")))
         ready_file.write_text("ready")
         await stop.wait()
         if profiler is not None:
             profiler.disable()
             profiler.dump_stats(str(profile))
         stats = bot.response_policy.stats
-        print(f"policy: {stats}", flush=True)
+        print(f"policy: {stats}; GC {gc_time['s']:.2f} s ({gc_time['n']} full)", flush=True)
         await bot.close()
         connection.cancel()
 
