@@ -24,7 +24,9 @@ Defers are ephemeral or public to match the final answer: learned per command/bu
 answers already sent (the first answer of a kind teaches it), overridable with
 ``extras={"ephemeral": True|False}`` on an app command. Buttons and modals opened from a message
 use a deferred update, which suits both an edit of that message and a new (followup) message.
-Interactions known to answer with a modal are never deferred.
+Only routes known to answer with a message are deferred before their handler runs (a route never
+seen might open a modal, which must be the first response: it starts at once and only the
+watchdog may defer it); routes known to open a modal are never deferred.
 """
 
 from __future__ import annotations
@@ -81,7 +83,7 @@ class ResponsePolicy:
     stats: PolicyStats = field(default_factory=PolicyStats)
     #: interaction id -> monotonic arrival time, until its handler answered.
     pending: dict[int, float] = field(default_factory=dict)
-    #: route key -> "ephemeral" | "public" | "modal", learned from answers sent.
+    #: route key -> "ephemeral" | "public" | "update" | "modal", learned from answers sent.
     hints: dict[str, str] = field(default_factory=dict)
     #: Policy defers not sent yet; handlers of a burst start once none are left.
     defers_waiting: int = 0
@@ -110,11 +112,12 @@ class ResponsePolicy:
         self.pending[interaction.id] = now
         response = interaction.response
         assert isinstance(response, PolicyResponse)
-        if self.hints.get(route_key(interaction)) == "modal":
+        hint = self.hints.get(route_key(interaction))
+        if hint == "modal":
             dispatch()  # a modal must be the first response: never defer it
             return
         loop = asyncio.get_running_loop()
-        if self.busy():
+        if self.busy() and self.defer_safe(interaction, hint):
             self.stats.deferred_busy += 1
             self.defers_waiting += 1
             self.defers_done.clear()
@@ -127,6 +130,18 @@ class ResponsePolicy:
     def answered(self, interaction: Interaction) -> None:
         """The handler's answer went out (or was given up): no longer pending."""
         self.pending.pop(interaction.id, None)
+
+    def defer_safe(self, interaction: Interaction, hint: str | None) -> bool:
+        """Whether deferring before the handler runs is known not to break its answer.
+
+        A route seen answering with a message (or declaring its visibility in `extras`) is safe;
+        a route never seen might open a modal, which must be the first response, so it starts at
+        once and only the watchdog may defer it. Modal submits never open a modal.
+        """
+        if hint is not None or interaction.type is discord.InteractionType.modal_submit:
+            return True
+        extras = getattr(interaction.command, "extras", None) or {}
+        return "ephemeral" in extras
 
     def learn(self, interaction: Interaction, kind: str) -> None:
         """Remember how this command/button answers ("ephemeral", "public", "modal")."""
@@ -251,12 +266,11 @@ class PolicyResponse(discord.InteractionResponse):
 
     async def defer(self, *, ephemeral: bool = False, thinking: bool = False) -> Any:
         """The handler defers itself: absorbed when the policy already did."""
+        self._learn_answer(ephemeral)
         async with self.lock:
             if self.auto is not None and not self.handler_answered:
                 self._finish()
                 return None
-            if self._parent.type is discord.InteractionType.application_command or thinking:
-                self.policy.learn(self._parent, "ephemeral" if ephemeral else "public")
             try:
                 result = await super().defer(ephemeral=ephemeral, thinking=thinking)
             except discord.HTTPException as error:
@@ -269,11 +283,10 @@ class PolicyResponse(discord.InteractionResponse):
 
     async def send_message(self, content: Any = None, **kwargs: Any) -> Any:
         """The handler's answer: sent, converted after a policy defer, or DMed when too late."""
+        ephemeral = bool(kwargs.get("ephemeral", False))
+        self._learn_answer(ephemeral)
         async with self.lock:
-            ephemeral = bool(kwargs.get("ephemeral", False))
             if self.auto is None or self.handler_answered:
-                if self._parent.type is discord.InteractionType.application_command:
-                    self.policy.learn(self._parent, "ephemeral" if ephemeral else "public")
                 try:
                     result = await super().send_message(content, **kwargs)
                 except discord.HTTPException as error:
@@ -284,8 +297,6 @@ class PolicyResponse(discord.InteractionResponse):
                     return None
                 self._finish()
                 return result
-            if self._parent.type is discord.InteractionType.application_command:
-                self.policy.learn(self._parent, "ephemeral" if ephemeral else "public")
             try:
                 await self._converted_send(content, kwargs, ephemeral)
             except discord.HTTPException as error:
@@ -298,6 +309,7 @@ class PolicyResponse(discord.InteractionResponse):
 
     async def edit_message(self, **kwargs: Any) -> Any:
         """Edit the component's message; after a policy defer, through the webhook."""
+        self._learn_answer(False)
         async with self.lock:
             if self.auto is None or self.handler_answered:
                 try:
@@ -328,6 +340,15 @@ class PolicyResponse(discord.InteractionResponse):
             result = await super().send_modal(modal)
             self._finish()
             return result
+
+    def _learn_answer(self, ephemeral: bool) -> None:
+        """Remember that this route answers with a message (and, for commands, how visible)."""
+        if self.handler_answered:
+            return  # a second message says nothing about the first response
+        if self._parent.type is discord.InteractionType.application_command:
+            self.policy.learn(self._parent, "ephemeral" if ephemeral else "public")
+        else:
+            self.policy.learn(self._parent, "update")
 
     # -- conversions ---------------------------------------------------------------------------
 

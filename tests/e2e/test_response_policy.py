@@ -41,14 +41,20 @@ async def test_busy_defers_then_edits_the_answer_with_matching_visibility(gc):
     assert not first.ephemeral and "💎 40 GEMS" in first.content and not first.followups
     second = await gc.slash("alice", "gems give", member=gc["bob"], amount=2)
     assert not second.ephemeral and "💎 2 GEMS" in second.content and not second.followups
-    # Undeclared and not learned yet: the defer guesses "private"; the public answer still
-    # reaches the channel as a public followup and the private placeholder says done.
+    # Never seen: it might open a modal, so it is not deferred before its handler runs.
     board = await gc.slash("bob", "gems leaderboard")
-    public = [m for m in board.messages if not m.ephemeral and not m.deleted]
-    assert len(public) == 1 and "leaderboard" in public[0].text
-    # Learned: the next one defers publicly and edits its answer in place.
+    assert board.response_type == 4 and not board.ephemeral and "leaderboard" in board.text
+    # Seen (public): deferred publicly and edited in place.
     again = await gc.slash("bob", "gems leaderboard")
+    assert again.response_type == DEFERRED_CHANNEL_MESSAGE
     assert not again.ephemeral and "leaderboard" in again.text and not again.followups
+    # A defer that guessed "private" for a public answer: the answer still reaches the channel
+    # as a public followup and the private placeholder says done.
+    gc.bot.response_policy.hints["cmd:gems leaderboard"] = "ephemeral"
+    guessed = await gc.slash("bob", "gems leaderboard")
+    assert guessed.response_type == DEFERRED_CHANNEL_MESSAGE and guessed.ephemeral
+    public = [m for m in guessed.messages if not m.ephemeral and not m.deleted]
+    assert len(public) == 1 and "leaderboard" in public[0].text
     assert (await balance(gc, "alice"), await balance(gc, "bob")) == (458, 42)
     # An error after a busy defer is still a private, friendly answer.
     refused = await gc.slash("carol", "gems give", member=gc["bob"], amount=1)
@@ -64,10 +70,12 @@ async def test_busy_button_uses_a_deferred_update_and_edits_the_message(gc):
         await seed(gc, f"m{i:02d}", 1000 - i)
     await gc.sb.settle()
     r = await gc.slash("bob", "gems leaderboard")
+    page2 = await gc.click("carol", r, "Next ▶")  # teaches the policy: this button edits
+    back = await gc.click("carol", page2, "◀ Prev")
     busy(gc)
-    page2 = await gc.click("carol", r, "Next ▶")
-    assert page2.response_type == DEFERRED_UPDATE_MESSAGE
-    assert page2.message.id == r.message.id and "Page 2/2" in page2.message.text
+    again = await gc.click("carol", back, "Next ▶")
+    assert again.response_type == DEFERRED_UPDATE_MESSAGE
+    assert again.message.id == r.message.id and "Page 2/2" in again.message.text
 
 
 async def test_watchdog_and_handler_race_sends_exactly_one_initial_response(gc):
@@ -115,3 +123,13 @@ async def test_answer_too_late_for_discord_reaches_the_member_by_dm(gc):
         assert "timed out" in gc.sb.dms(gc["carol"])[-1].text
     finally:
         gc.sb.server.log.deadline_violations.clear()  # provoked on purpose
+
+
+async def test_busy_never_defers_a_command_that_may_open_a_form(gc):
+    """A modal must be the first response: unknown routes and known modal openers start at once."""
+    busy(gc)
+    opened = await gc.slash("admin", "event create", type="social", start="now", duration=60)
+    assert opened.modal is not None and opened.response_type == 9
+    assert gc.bot.response_policy.hints["cmd:event create"] == "modal"
+    again = await gc.slash("admin", "event create", type="social", start="now", duration=60)
+    assert again.modal is not None
