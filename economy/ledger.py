@@ -355,15 +355,15 @@ class LedgerService:
     # --- reads -------------------------------------------------------------------------------
     async def account(self, guild_id: int, user_id: int) -> Account:
         """A member's account (an empty one when they never held GEMS)."""
+        return _account_of(guild_id, user_id, await self._repo.account(guild_id, user_id))
+
+    async def account_and_rank(self, guild_id: int, user_id: int) -> tuple[Account, int | None]:
+        """The account and its leaderboard position from one account read (two round trips)."""
         doc = await self._repo.account(guild_id, user_id)
         if not doc:
-            return Account(guild_id=guild_id, user_id=user_id)
-        return Account(
-            guild_id=guild_id, user_id=user_id, balance=doc.get("balance", 0),
-            held=doc.get("held", 0), lifetime_earned=doc.get("lifetime_earned", 0),
-            daily_streak=doc.get("daily_streak", 0),
-            daily_last_day=_parse_day(doc.get("daily_last_day")),
-        )
+            return Account(guild_id=guild_id, user_id=user_id), None
+        rank = await self._repo.count_richer(guild_id, doc.get("balance", 0)) + 1
+        return _account_of(guild_id, user_id, doc), rank
 
     async def balance(self, guild_id: int, user_id: int) -> int:
         """A member's spendable balance."""
@@ -580,3 +580,15 @@ def _already_claimed(next_reset: datetime) -> Cooldown:
 
 
 __all__ = ["EarnSegment", "LedgerService", "apply_multipliers", "check_amount"]
+
+
+def _account_of(guild_id: int, user_id: int, doc: dict | None) -> Account:
+    """An Account model from its document (an empty one when there is none)."""
+    if not doc:
+        return Account(guild_id=guild_id, user_id=user_id)
+    return Account(
+        guild_id=guild_id, user_id=user_id, balance=doc.get("balance", 0),
+        held=doc.get("held", 0), lifetime_earned=doc.get("lifetime_earned", 0),
+        daily_streak=doc.get("daily_streak", 0),
+        daily_last_day=_parse_day(doc.get("daily_last_day")),
+    )

@@ -6,6 +6,7 @@ new default reaches every guild that never touched it.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from datetime import datetime
@@ -401,23 +402,61 @@ def _parse_id(key: str, text: str) -> int:
 
 
 class SettingsService:
-    """Reads and changes guild settings, recording who changed what."""
+    """Reads and changes guild settings, recording who changed what.
 
-    CACHE_SECONDS = 30.0
+    Settings are read by nearly every command, so they are cached per guild: a cached copy is
+    served as is for `FRESH_SECONDS`, then revalidated by the document's version stamp (a change
+    made by another process on the same MongoDB bumps it); only a changed stamp costs a new
+    parse. Concurrent misses for one guild share one read (a burst of commands after a start
+    makes one query, not a thousand). `set` drops this process's copy at once.
+    """
+
+    FRESH_SECONDS = 2.0
 
     def __init__(self, repo: SettingsRepo, clock: Clock) -> None:
         self._repo = repo
         self._clock = clock
-        self._cache: dict[int, tuple[float, GuildSettings]] = {}
+        #: guild -> (monotonic time checked, version stamp, settings)
+        self._cache: dict[int, tuple[float, int, GuildSettings]] = {}
+        self._loading: dict[int, asyncio.Future[GuildSettings]] = {}
+        #: Bumped by `set`/`invalidate`: a read that started before a change must not be cached.
+        self._generation: dict[int, int] = {}
+        #: How many times the store was read (tests and the bench count round trips).
+        self.reads = 0
 
     async def get(self, guild_id: int) -> GuildSettings:
         """The effective settings of a guild (defaults plus stored overrides)."""
         cached = self._cache.get(guild_id)
-        if cached and time.monotonic() - cached[0] < self.CACHE_SECONDS:
-            return cached[1]
-        overrides = await self._repo.overrides(guild_id)
-        settings = GuildSettings.model_validate(overrides)
-        self._cache[guild_id] = (time.monotonic(), settings)
+        if cached and time.monotonic() - cached[0] < self.FRESH_SECONDS:
+            return cached[2]
+        pending = self._loading.get(guild_id)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[GuildSettings] = asyncio.get_running_loop().create_future()
+        self._loading[guild_id] = future
+        try:
+            settings = await self._load(guild_id, cached)
+        except BaseException as error:
+            future.set_exception(error)
+            future.exception()  # retrieved here: waiters (if any) get it re-raised
+            raise
+        else:
+            future.set_result(settings)
+            return settings
+        finally:
+            if self._loading.get(guild_id) is future:
+                del self._loading[guild_id]
+
+    async def _load(self, guild_id: int, cached: tuple[float, int, GuildSettings] | None) -> GuildSettings:
+        self.reads += 1
+        generation = self._generation.get(guild_id, 0)
+        version, overrides = await self._repo.versioned(guild_id)
+        if cached and cached[1] == version and guild_id in self._cache:
+            settings = cached[2]  # unchanged: no parse
+        else:
+            settings = GuildSettings.model_validate(overrides)
+        if self._generation.get(guild_id, 0) == generation:
+            self._cache[guild_id] = (time.monotonic(), version, settings)
         return settings
 
     async def set(self, guild_id: int, actor_id: int, key: str, raw: str) -> tuple[Any, Any]:
@@ -429,7 +468,7 @@ class SettingsService:
             guild_id, key, new, old=old, actor_id=actor_id, at=self._clock.now(),
             is_default=new == default,
         )
-        self._cache.pop(guild_id, None)
+        self.invalidate(guild_id)
         return old, new
 
     async def history(self, guild_id: int, *, limit: int = 20) -> list[dict[str, Any]]:
@@ -437,8 +476,10 @@ class SettingsService:
         return await self._repo.history(guild_id, limit=limit)
 
     def invalidate(self, guild_id: int) -> None:
-        """Forget the cached settings of a guild."""
+        """Forget the cached settings of a guild (and any read of them still under way)."""
         self._cache.pop(guild_id, None)
+        self._generation[guild_id] = self._generation.get(guild_id, 0) + 1
+        self._loading.pop(guild_id, None)
 
 
 def format_value(value: Any) -> str:

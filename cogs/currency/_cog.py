@@ -38,18 +38,19 @@ class CurrencyCog(commands.Cog):
     def __init__(self, bot) -> None:
         self.bot = bot
 
-    @gems.command(name="balance", description="Show your (or another member's) GEMS")
+    @gems.command(name="balance", description="Show your (or another member's) GEMS",
+                  extras={"ephemeral": True})
     @app_commands.describe(member="Whose wallet to show (default: yours)")
     async def balance(self, interaction: discord.Interaction, member: discord.Member | None = None):
         services, guild_id = services_of(interaction), guild_id_of(interaction)
         target = member or interaction.user
         settings = await services.settings.get(guild_id)
-        account = await services.ledger.account(guild_id, target.id)
-        rank = await services.ledger.rank(guild_id, target.id)
+        account, rank = await services.ledger.account_and_rank(guild_id, target.id)
         embed = balance_embed(safe_text(target.display_name, limit=64), account, rank, settings)
         await reply(interaction, embed=embed, ephemeral=True)
 
-    @gems.command(name="give", description="Give some of your GEMS to another member")
+    @gems.command(name="give", description="Give some of your GEMS to another member",
+                  extras={"ephemeral": False})
     @app_commands.describe(member="Who receives them", amount="How many", note="Optional message")
     async def give(
         self, interaction: discord.Interaction, member: discord.Member, amount: Amount,
@@ -68,7 +69,8 @@ class CurrencyCog(commands.Cog):
         for flag in result.flags:
             await post_to_moderators(self.bot, guild_id, f"🚩 {flag}")
 
-    @gems.command(name="daily", description="Claim your daily GEMS (streaks pay more)")
+    @gems.command(name="daily", description="Claim your daily GEMS (streaks pay more)",
+                  extras={"ephemeral": False})
     async def daily(self, interaction: discord.Interaction):
         services, guild_id = services_of(interaction), guild_id_of(interaction)
         settings = await services.settings.get(guild_id)

@@ -20,8 +20,18 @@ class SettingsRepo:
 
     async def overrides(self, guild_id: int) -> dict[str, Any]:
         """The stored overrides of a guild ({} when none)."""
+        return (await self.versioned(guild_id))[1]
+
+    async def versioned(self, guild_id: int) -> tuple[int, dict[str, Any]]:
+        """(version stamp, overrides) of a guild; (0, {}) when it never changed a setting.
+
+        The stamp grows with every change, so a cache in any process can tell whether its copy
+        is still current by reading the stamp.
+        """
         doc = await find_first(self._settings, {"guild_id": guild_id})
-        return dict(doc["values"]) if doc and doc.get("values") else {}
+        if not doc:
+            return 0, {}
+        return int(doc.get("version", 0)), dict(doc.get("values") or {})
 
     async def change(
         self, guild_id: int, key: str, value: Any, *, old: Any, actor_id: int, at: datetime,
@@ -32,7 +42,8 @@ class SettingsRepo:
         async def work(session: Any) -> None:
             # Stored as {"changed": {"at": ...}}: a top-level datetime written with `$set` comes
             # back as a string from the embedded store (see repos/base.py).
-            update: dict[str, Any] = {"$set": {"changed": {"at": at, "by": actor_id}}}
+            update: dict[str, Any] = {"$set": {"changed": {"at": at, "by": actor_id}},
+                                      "$inc": {"version": 1}}
             if is_default:
                 update["$unset"] = {f"values.{key}": ""}
             else:

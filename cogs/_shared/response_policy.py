@@ -1,0 +1,540 @@
+"""Every interaction acknowledged within about a second, whatever the load.
+
+Discord drops an interaction that gets no first response within 3 s (10062 Unknown interaction);
+the member sees "The application did not respond" even when the GEMS moved. The policy lives
+here, once, so cogs keep calling ``interaction.response.send_message`` / ``edit_message`` /
+``defer`` as if they were always fast:
+
+- ``install_response_policy(bot)`` replaces the bot's INTERACTION_CREATE parser with one that
+  gives every command, component and modal interaction a :class:`PolicyResponse` before any
+  handler runs (autocomplete is left alone: it cannot be deferred).
+- The process is *busy* when more than ``busy_threshold`` interactions are waiting for their
+  answer: a new interaction is then deferred at once. Otherwise a watchdog defers it when the
+  handler has not responded after ``watchdog_seconds``.
+- A defer made by the policy is invisible to the handler: ``is_done()`` stays False until the
+  handler answers, and its answer is converted — ``send_message`` edits the deferred original
+  (or follows up after a deferred update), ``edit_message`` edits the component's message.
+- One lock per interaction makes the watchdog's defer and the handler's response mutually
+  exclusive, so exactly one initial callback is ever sent (never 40060).
+- When even that fails because the token is dead (10062, or an expired webhook token), the answer
+  is sent to the member by DM (honouring ``/gems dms off``), so nobody believes a movement failed
+  when it happened.
+
+Defers are ephemeral or public to match the final answer: learned per command/button from the
+answers already sent (the first answer of a kind teaches it), overridable with
+``extras={"ephemeral": True|False}`` on an app command. Buttons and modals opened from a message
+use a deferred update, which suits both an edit of that message and a new (followup) message.
+Only routes known to answer with a message are deferred before their handler runs (a route never
+seen might open a modal, which must be the first response: it starts at once and only the
+watchdog may defer it); routes known to open a modal are never deferred.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+import discord
+from discord.interactions import Interaction
+from discord.utils import MISSING
+
+log = logging.getLogger(__name__)
+
+#: More interactions waiting for an answer than this -> defer new ones at once.
+BUSY_THRESHOLD = 8
+#: Defer an interaction whose handler has not responded after this many seconds.
+WATCHDOG_SECONDS = 0.8
+#: Longest a deferred handler waits for the rest of its burst's defers to go out.
+HOLD_AT_MOST = 2.0
+#: Stop counting an interaction as load after this long (one no handler answers, e.g. a stale
+#: button, must not keep the process "busy").
+FORGET_AFTER = 60.0
+
+_EXPIRED_CODES = {10062, 10015, 50027}
+_NEUTRAL_DONE = "✅ Done."
+
+
+@dataclass
+class PolicyStats:
+    """What the policy did, for the bench and for tests."""
+
+    received: int = 0
+    deferred_busy: int = 0
+    deferred_watchdog: int = 0
+    converted: int = 0
+    dm_fallbacks: int = 0
+    lost: int = 0
+    late_defers: int = 0
+
+
+@dataclass
+class ResponsePolicy:
+    """The per-process state: thresholds, answers still pending, learned hints."""
+
+    bot: Any
+    busy_threshold: int = BUSY_THRESHOLD
+    watchdog_seconds: float = WATCHDOG_SECONDS
+    stats: PolicyStats = field(default_factory=PolicyStats)
+    #: interaction id -> monotonic arrival time, until its handler answered.
+    pending: dict[int, float] = field(default_factory=dict)
+    #: route key -> "ephemeral" | "public" | "update" | "modal", learned from answers sent.
+    hints: dict[str, str] = field(default_factory=dict)
+    #: Policy defers not sent yet; handlers of a burst start once none are left.
+    defers_waiting: int = 0
+    defers_done: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def in_flight(self) -> int:
+        """Interactions received whose handler has not answered yet."""
+        return len(self.pending)
+
+    def busy(self) -> bool:
+        """True when a new interaction should be deferred without waiting."""
+        return len(self.pending) > self.busy_threshold
+
+    def arrived(self, interaction: Interaction, dispatch: Callable[[], None]) -> None:
+        """Track a new interaction, arm its defer and hand it to its handler.
+
+        Busy: the defer goes out first and the handler starts once it is sent. Under a burst the
+        handlers' work (queries, rendering) would otherwise share every loop turn with the defers
+        and delay them all by the whole burst's cost. Not busy: the handler starts at once and a
+        watchdog defers only if it is slow.
+        """
+        now = time.monotonic()
+        self._forget_stale(now)
+        self.stats.received += 1
+        self.pending[interaction.id] = now
+        response = interaction.response
+        assert isinstance(response, PolicyResponse)
+        hint = self.hints.get(route_key(interaction))
+        if hint == "modal":
+            dispatch()  # a modal must be the first response: never defer it
+            return
+        loop = asyncio.get_running_loop()
+        if self.busy() and self.defer_safe(interaction, hint):
+            self.stats.deferred_busy += 1
+            self.defers_waiting += 1
+            self.defers_done.clear()
+            response.task = loop.create_task(response.defer_then(dispatch),
+                                             name=f"defer-{interaction.id}")
+        else:
+            dispatch()
+            response.timer = loop.call_later(self.watchdog_seconds, response.fire_watchdog)
+
+    def answered(self, interaction: Interaction) -> None:
+        """The handler's answer went out (or was given up): no longer pending."""
+        self.pending.pop(interaction.id, None)
+
+    def defer_safe(self, interaction: Interaction, hint: str | None) -> bool:
+        """Whether deferring before the handler runs is known not to break its answer.
+
+        A route seen answering with a message (or declaring its visibility in `extras`) is safe;
+        a route never seen might open a modal, which must be the first response, so it starts at
+        once and only the watchdog may defer it. Modal submits never open a modal.
+        """
+        if hint is not None or interaction.type is discord.InteractionType.modal_submit:
+            return True
+        extras = getattr(interaction.command, "extras", None) or {}
+        return "ephemeral" in extras
+
+    def learn(self, interaction: Interaction, kind: str) -> None:
+        """Remember how this command/button answers ("ephemeral", "public", "modal")."""
+        self.hints[route_key(interaction)] = kind
+
+    def ephemeral_hint(self, interaction: Interaction) -> bool:
+        """Whether a thinking defer should be ephemeral (explicit extras, else learned)."""
+        command = interaction.command
+        extras = getattr(command, "extras", None) or {}
+        if "ephemeral" in extras:
+            return bool(extras["ephemeral"])
+        # Unknown yet: private is the safe guess (a public answer then follows up).
+        return self.hints.get(route_key(interaction), "ephemeral") != "public"
+
+    def _forget_stale(self, now: float) -> None:
+        if self.pending and now - next(iter(self.pending.values())) > FORGET_AFTER:
+            for key, started in list(self.pending.items()):
+                if now - started <= FORGET_AFTER:
+                    break
+                del self.pending[key]
+
+
+def route_key(interaction: Interaction) -> str:
+    """A stable key per command (qualified name) or button/modal family (custom_id prefix)."""
+    data: dict[str, Any] = interaction.data or {}  # type: ignore[assignment]
+    if interaction.type is discord.InteractionType.application_command:
+        parts = [str(data.get("name", ""))]
+        options = data.get("options") or []
+        while options and options[0].get("type") in (1, 2):
+            parts.append(str(options[0].get("name", "")))
+            options = options[0].get("options") or []
+        return "cmd:" + " ".join(parts)
+    custom_id = str(data.get("custom_id", ""))
+    return "cid:" + ":".join(custom_id.split(":")[:2])
+
+
+def _is_expired(error: BaseException) -> bool:
+    return isinstance(error, discord.HTTPException) and getattr(error, "code", 0) in _EXPIRED_CODES
+
+
+class PolicyResponse(discord.InteractionResponse):
+    """An InteractionResponse that may have been deferred behind the handler's back."""
+
+    def __init__(self, parent: Interaction, policy: ResponsePolicy) -> None:
+        super().__init__(parent)
+        self.policy = policy
+        self.lock = asyncio.Lock()
+        #: "thinking" or "update" when the policy deferred; None otherwise.
+        self.auto: str | None = None
+        self.auto_ephemeral = False
+        #: True once the handler's own first response went out (converted or not).
+        self.handler_answered = False
+        self.timer: asyncio.TimerHandle | None = None
+        self.task: asyncio.Task[Any] | None = None
+
+    # -- the policy's side ---------------------------------------------------------------------
+
+    def is_done(self) -> bool:
+        """As the handler sees it: False until the handler itself answered."""
+        if self.auto is not None and not self.handler_answered:
+            return False
+        return super().is_done()
+
+    def fire_watchdog(self) -> None:
+        """Timer callback: defer unless the handler answered meanwhile."""
+        self.timer = None
+        if self.handler_answered or super().is_done():
+            return
+        self.policy.stats.deferred_watchdog += 1
+        self.task = asyncio.get_running_loop().create_task(self.auto_defer())
+
+    async def auto_defer(self) -> None:
+        """Send the policy's defer, unless the handler responded first (checked under the lock)."""
+        parent = self._parent
+        async with self.lock:
+            if self.handler_answered or super().is_done():
+                return
+            if parent.type is discord.InteractionType.application_command:
+                kind, ephemeral = "thinking", self.policy.ephemeral_hint(parent)
+            elif parent.message is not None:
+                kind, ephemeral = "update", False
+            else:  # a modal opened by a slash command: there is no message to update
+                kind, ephemeral = "thinking", self.policy.ephemeral_hint(parent)
+            try:
+                await super().defer(ephemeral=ephemeral, thinking=kind == "thinking")
+            except discord.HTTPException as error:
+                self.policy.stats.late_defers += 1
+                log.info("could not defer interaction %s: %s", parent.id, error)
+                return
+            self.auto, self.auto_ephemeral = kind, ephemeral
+
+    async def defer_then(self, dispatch: Callable[[], None]) -> None:
+        """Defer, then start the handler(s) and wait for them (so callers can await one task).
+
+        Handlers start once every defer of the burst is out (or after HOLD_AT_MOST seconds, so a
+        steady stream cannot starve them): every loop turn a handler takes delays the defers
+        still waiting, and the defers are what Discord's deadline is about.
+        """
+        policy = self.policy
+        try:
+            await self.auto_defer()
+        finally:
+            policy.defers_waiting -= 1
+            if policy.defers_waiting <= 0:
+                policy.defers_waiting = 0
+                policy.defers_done.set()
+        if not policy.defers_done.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(policy.defers_done.wait(), HOLD_AT_MOST)
+        tasks = _tasks_spawned_by(dispatch)
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _finish(self) -> None:
+        self.handler_answered = True
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        self.policy.answered(self._parent)
+
+    # -- the handler's side --------------------------------------------------------------------
+
+    async def defer(self, *, ephemeral: bool = False, thinking: bool = False) -> Any:
+        """The handler defers itself: absorbed when the policy already did."""
+        self._learn_answer(ephemeral)
+        async with self.lock:
+            if self.auto is not None and not self.handler_answered:
+                self._finish()
+                return None
+            try:
+                result = await super().defer(ephemeral=ephemeral, thinking=thinking)
+            except discord.HTTPException as error:
+                if not _is_expired(error):
+                    raise
+                self._finish()
+                return None  # the answer that follows goes out by DM (see _deliver_late)
+            self._finish()
+            return result
+
+    async def send_message(self, content: Any = None, **kwargs: Any) -> Any:
+        """The handler's answer: sent, converted after a policy defer, or DMed when too late."""
+        ephemeral = bool(kwargs.get("ephemeral", False))
+        self._learn_answer(ephemeral)
+        async with self.lock:
+            if self.auto is None or self.handler_answered:
+                try:
+                    result = await super().send_message(content, **kwargs)
+                except discord.HTTPException as error:
+                    if not _is_expired(error):
+                        raise
+                    self._finish()
+                    await self._deliver_late(content, kwargs)
+                    return None
+                self._finish()
+                return result
+            try:
+                await self._converted_send(content, kwargs, ephemeral)
+            except discord.HTTPException as error:
+                if not _is_expired(error):
+                    raise
+                await self._deliver_late(content, kwargs)
+            finally:
+                self._finish()
+            return None
+
+    async def edit_message(self, **kwargs: Any) -> Any:
+        """Edit the component's message; after a policy defer, through the webhook."""
+        self._learn_answer(False)
+        async with self.lock:
+            if self.auto is None or self.handler_answered:
+                try:
+                    result = await super().edit_message(**kwargs)
+                except discord.HTTPException as error:
+                    if not _is_expired(error):
+                        raise
+                    self._finish()
+                    await self._deliver_late(kwargs.get("content"), kwargs)
+                    return None
+                self._finish()
+                return result
+            try:
+                self.policy.stats.converted += 1
+                await self._parent.edit_original_response(**_edit_fields(kwargs))
+            except discord.HTTPException as error:
+                if not _is_expired(error):
+                    raise
+                await self._deliver_late(kwargs.get("content"), kwargs)
+            finally:
+                self._finish()
+            return None
+
+    async def send_modal(self, modal: discord.ui.Modal, /) -> Any:
+        """A modal must be the first response; remember it so this route is never deferred."""
+        self.policy.learn(self._parent, "modal")
+        async with self.lock:
+            result = await super().send_modal(modal)
+            self._finish()
+            return result
+
+    def _learn_answer(self, ephemeral: bool) -> None:
+        """Remember that this route answers with a message (and, for commands, how visible)."""
+        if self.handler_answered:
+            return  # a second message says nothing about the first response
+        if self._parent.type is discord.InteractionType.application_command:
+            self.policy.learn(self._parent, "ephemeral" if ephemeral else "public")
+        else:
+            self.policy.learn(self._parent, "update")
+
+    # -- conversions ---------------------------------------------------------------------------
+
+    async def _converted_send(self, content: Any, kwargs: dict[str, Any], ephemeral: bool) -> None:
+        parent = self._parent
+        self.policy.stats.converted += 1
+        if self.auto == "update":
+            # After a deferred update a followup is a new message, ephemeral as asked.
+            await parent.followup.send(content, **_followup_fields(kwargs))
+            return
+        if ephemeral == self.auto_ephemeral:
+            fields = _edit_fields(kwargs)
+            if content is not None:
+                fields["content"] = str(content)
+            await parent.edit_original_response(**fields)
+            return
+        # The defer guessed the wrong visibility: close the loading message with a neutral
+        # line and send the real answer as a followup with the visibility it asked for.
+        await parent.edit_original_response(content=_NEUTRAL_DONE)
+        await parent.followup.send(content, **_followup_fields(kwargs))
+        if not self.auto_ephemeral:  # don't leave a public "Done." behind a private answer
+            with contextlib.suppress(discord.HTTPException):
+                await parent.delete_original_response()
+
+    async def _deliver_late(self, content: Any, kwargs: dict[str, Any]) -> None:
+        """Discord no longer accepts an answer: DM it (unless the member turned DMs off)."""
+        from cogs._shared.notify import send_dm  # notify imports interaction helpers
+
+        parent = self._parent
+        text = str(content) if content not in (None, MISSING) else ""
+        embeds = [e for e in (kwargs.get("embed"), *(kwargs.get("embeds") or ()))
+                  if isinstance(e, discord.Embed)]
+        if not text and not embeds:
+            self.policy.stats.lost += 1
+            return
+        where = f" (in {parent.guild.name})" if parent.guild is not None else ""
+        text = (f"Discord timed out my answer{where}, so here it is:\n" + text)[:2000]
+        extra: dict[str, Any] = {"embeds": embeds[:10]} if embeds else {}
+        delivered = False
+        if parent.guild_id is not None:
+            delivered = await send_dm(self.policy.bot, parent.guild_id, parent.user.id, text, **extra)
+        if delivered:
+            self.policy.stats.dm_fallbacks += 1
+        else:
+            self.policy.stats.lost += 1
+            log.warning("answer to interaction %s could not reach user %s", parent.id, parent.user.id)
+
+
+def _tasks_spawned_by(fn: Callable[[], None]) -> list[asyncio.Task[Any]]:
+    """Run fn (which schedules tasks, as discord.py's dispatchers do) and return those tasks."""
+    loop = asyncio.get_running_loop()
+    previous = loop.get_task_factory()
+    created: list[asyncio.Task[Any]] = []
+
+    def factory(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
+        task = previous(loop, coro, **kwargs) if previous else asyncio.Task(coro, loop=loop, **kwargs)
+        created.append(task)
+        return task
+
+    loop.set_task_factory(factory)
+    try:
+        fn()
+    finally:
+        loop.set_task_factory(previous)
+    return created
+
+
+class PolicyInteraction(Interaction):
+    """An Interaction whose webhook answers (edit of the original, followups) fall back to a DM.
+
+    A handler that deferred itself answers through the webhook; if the token is dead by then
+    (the defer itself came too late), the answer goes to the member by DM like any other.
+    """
+
+    __slots__ = ()
+
+    async def edit_original_response(self, **kwargs: Any) -> Any:
+        """Edit the original response; DM the content when Discord no longer takes it."""
+        try:
+            return await super().edit_original_response(**kwargs)
+        except discord.HTTPException as error:
+            if not _is_expired(error) or not isinstance(self.response, PolicyResponse):
+                raise
+            await self.response._deliver_late(kwargs.get("content"), kwargs)
+            return None
+
+    @property
+    def followup(self) -> Any:
+        """The followup webhook, with the same fallback on send."""
+        return _LateSafeFollowup(super().followup, self)
+
+
+class _LateSafeFollowup:
+    """Delegates to the interaction's followup webhook; `send` falls back to a DM."""
+
+    def __init__(self, hook: discord.Webhook, interaction: PolicyInteraction) -> None:
+        self._hook, self._interaction = hook, interaction
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._hook, name)
+
+    async def send(self, content: Any = MISSING, **kwargs: Any) -> Any:
+        try:
+            return await self._hook.send(content, **kwargs)
+        except discord.HTTPException as error:
+            response = self._interaction.response
+            if not _is_expired(error) or not isinstance(response, PolicyResponse):
+                raise
+            await response._deliver_late(content, kwargs)
+            return None
+
+
+_EDIT_KEYS = ("content", "embed", "embeds", "attachments", "view", "allowed_mentions", "poll")
+
+
+def _edit_fields(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """send_message/edit_message arguments an edit of the original accepts."""
+    fields = {k: v for k, v in kwargs.items() if k in _EDIT_KEYS and v is not MISSING}
+    files = [f for f in (kwargs.get("file"), *(kwargs.get("files") or ())) if f]
+    if files and "attachments" not in fields:
+        fields["attachments"] = files
+    return fields
+
+
+_FOLLOWUP_KEYS = ("embed", "embeds", "file", "files", "view", "ephemeral", "allowed_mentions",
+                  "tts", "suppress_embeds", "silent", "poll")
+
+
+def _followup_fields(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """send_message arguments a webhook followup accepts."""
+    fields = {k: v for k, v in kwargs.items() if k in _FOLLOWUP_KEYS and v is not MISSING}
+    if fields.get("view") is None:
+        fields.pop("view", None)
+    if fields.get("embed") is None:
+        fields.pop("embed", None)
+    return fields
+
+
+#: Most HTTP connections the bot opens at once (REST, interaction callbacks, webhooks, gateway).
+HTTP_CONNECTIONS = 100
+
+
+def http_connector() -> aiohttp.TCPConnector:
+    """A bounded keep-alive connection pool for discord.py (which defaults to no limit).
+
+    Unbounded, a burst of 1,000 interactions opens 1,000 new connections at once: the SYNs
+    overflow the listen backlog and the retransmits (1 s, 3 s) alone miss Discord's deadline.
+    A bounded pool queues the requests on warm connections instead. Create it in a running loop.
+    """
+    return aiohttp.TCPConnector(limit=HTTP_CONNECTIONS, keepalive_timeout=30)
+
+
+def install_response_policy(bot: Any, **options: Any) -> ResponsePolicy:
+    """Give every interaction the bot receives a PolicyResponse; returns the policy.
+
+    Call it from the bot's constructor: the sandbox wraps the gateway parsers when it connects,
+    and must wrap this one.
+    """
+    policy = ResponsePolicy(bot, **options)
+    state = bot._connection
+    parsers: dict[str, Any] = state.parsers
+    original = parsers["INTERACTION_CREATE"]
+
+    def parse_interaction_create(data: Any) -> None:
+        # discord.py 2.7's ConnectionState.parse_interaction_create, with the policy installed
+        # between building the Interaction and dispatching it (no hook exists in between).
+        if data.get("type") not in (2, 3, 5) or (data["type"] == 2 and not state._command_tree):
+            original(data)
+            return
+        interaction = PolicyInteraction(data=data, state=state)
+        interaction._cs_response = PolicyResponse(interaction, policy)
+        inner = data["data"]
+
+        def dispatch() -> None:
+            if data["type"] == 2:
+                state._command_tree._from_interaction(interaction)
+            elif data["type"] == 3:
+                state._view_store.dispatch_view(inner["component_type"], inner["custom_id"],
+                                                interaction)
+            else:
+                state._view_store.dispatch_modal(
+                    inner["custom_id"], interaction, inner["components"], inner.get("resolved", {})
+                )
+
+        policy.arrived(interaction, dispatch)
+        state.dispatch("interaction", interaction)
+
+    parsers["INTERACTION_CREATE"] = parse_interaction_create
+    return policy
