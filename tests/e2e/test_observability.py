@@ -122,13 +122,13 @@ async def test_every_log_line_of_a_command_carries_its_ids(gc, monkeypatch):
     handler.addFilter(ContextFilter())
     logger = logging.getLogger("gems.test-probe")
     logger.addHandler(handler)
-    original = gc.services.ledger.account
+    original = gc.services.ledger.account_and_rank
 
     async def logged_account(guild_id, user_id):
         logger.warning("reading account %s", user_id)
         return await original(guild_id, user_id)
 
-    monkeypatch.setattr(gc.services.ledger, "account", logged_account)
+    monkeypatch.setattr(gc.services.ledger, "account_and_rank", logged_account)
     try:
         result = await gc.slash("alice", "gems balance")
         logger.warning("outside any command")
@@ -145,7 +145,7 @@ async def test_unexpected_errors_count_as_error_outcomes(gc, monkeypatch):
     async def broken(guild_id, user_id):
         raise RuntimeError("bug")
 
-    monkeypatch.setattr(gc.services.ledger, "account", broken)
+    monkeypatch.setattr(gc.services.ledger, "account_and_rank", broken)
     result = await gc.slash("alice", "gems balance")
     assert "something went wrong" in result.text
     samples = await _samples(gc)
