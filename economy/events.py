@@ -136,6 +136,10 @@ def check_reward(value: int | None, what: str) -> int:
     return value
 
 
+#: Joins retried when an edit changed the capacity between the read and the guarded write.
+JOIN_ATTEMPTS = 3
+
+
 class EventService:
     """Community events on the ledger."""
 
@@ -298,16 +302,21 @@ class EventService:
         """RSVP. Raises InvalidInput when full, cancelled, over or already joined."""
         event = await self.get(guild_id, event_id)
         now_ms = to_ms(self._clock.now())
-        self._check_open(event, now_ms)
-        outcome = await self._repo.join(guild_id, event_id, user_id, via=via, at_ms=now_ms,
-                                        capacity=event.capacity)
-        if outcome == "already":
-            raise InvalidInput(f"You already joined event #{event_id}.")
-        if outcome == "refused":
+        for _ in range(JOIN_ATTEMPTS):
+            self._check_open(event, now_ms)
+            outcome = await self._repo.join(guild_id, event_id, user_id, via=via, at_ms=now_ms,
+                                            capacity=event.capacity)
+            if outcome == "already":
+                raise InvalidInput(f"You already joined event #{event_id}.")
+            if outcome == "joined":
+                return await self.get(guild_id, event_id)
             fresh = await self.get(guild_id, event_id)
-            self._check_open(fresh, now_ms)
-            raise InvalidInput(f"Event #{event_id} is full ({fresh.capacity} places).")
-        return await self.get(guild_id, event_id)
+            if fresh.capacity == event.capacity:  # not an edit racing us: really full
+                self._check_open(fresh, now_ms)
+                break
+            event = fresh  # the capacity changed under us: check against the new one
+        places = f" ({event.capacity} places)" if event.capacity else ""
+        raise InvalidInput(f"Event #{event_id} is full{places}.")
 
     async def leave(self, guild_id: int, event_id: int, user_id: int) -> CommunityEvent:
         """Drop an RSVP. Raises InvalidInput when there was none."""

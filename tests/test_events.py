@@ -212,3 +212,30 @@ async def test_lowering_capacity_never_ends_below_the_joined_count(services):
     final = await services.events.get(G, event.event_id)
     assert final.rsvp_count <= (final.capacity or 0), (final, results)
     assert await services.db["event_rsvps"].count_documents({}) == final.rsvp_count
+
+
+async def test_a_join_that_read_the_old_capacity_is_checked_against_the_new_one(services):
+    """Deterministic form of the race above: the join reads capacity 10, an edit lowers it to 5
+    (5 joined), then the join writes. It must be refused, not make it 6 of 5."""
+    event = await _event(services, start="2026-01-06 12:00", capacity=10)
+    for u in range(5):
+        await services.events.join(G, event.event_id, 100 + u)
+    real_get = services.events.get
+    edited = False
+
+    async def get_then_edit(guild_id, event_id):
+        nonlocal edited
+        found = await real_get(guild_id, event_id)
+        if not edited:
+            edited = True
+            await services.events.edit(G, event.event_id, HOST, is_manager=False, capacity=5)
+        return found
+
+    services.events.get = get_then_edit
+    try:
+        with pytest.raises(InvalidInput, match="full"):
+            await services.events.join(G, event.event_id, 300)
+    finally:
+        services.events.get = real_get
+    final = await services.events.get(G, event.event_id)
+    assert (final.capacity, final.rsvp_count) == (5, 5)

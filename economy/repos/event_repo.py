@@ -149,7 +149,10 @@ class EventRepo:
 
         Returns "joined", "already" (an RSVP exists) or "refused" (full, or no longer open).
         """
-        guard: Doc = {"_id": _key(guild_id, event_id), "status": {"$in": ["scheduled", "live"]}}
+        # The capacity the caller checked is part of the guard: an edit that lowered it in the
+        # meantime makes this miss (the caller re-reads), instead of counting against a stale one.
+        guard: Doc = {"_id": _key(guild_id, event_id), "status": {"$in": ["scheduled", "live"]},
+                      "capacity": capacity}
         if capacity is not None:
             guard["rsvp_count"] = {"$lt": capacity}
 
