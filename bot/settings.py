@@ -83,7 +83,7 @@ class Settings(BaseSettings):
     ledger_batch_max: int = Field(256, ge=1, le=10_000)
     ledger_batch_wait_ms: float = Field(2.0, ge=0, le=1000)
 
-    @field_validator("discord_token", "mongodb_uri", mode="before")
+    @field_validator("discord_token", "mongodb_uri", "shard_count", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         if isinstance(value, str) and not value.strip():

@@ -94,3 +94,15 @@ async def test_set_records_history_and_bad_values_change_nothing(services):
 
 def test_money_formatting():
     assert GuildSettings().money(1250) == "💎 1,250 GEMS"
+
+
+def test_env_example_copied_as_is_loads(tmp_path, monkeypatch):
+    """The README's first step is `cp .env.example .env`: every key in it, blank or not, loads."""
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parent.parent / ".env.example"
+    (tmp_path / ".env").write_text(example.read_text())
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings()
+    assert settings.discord_token is None and settings.shard_count is None
+    assert settings.mongodb_uri is None and settings.shard_ids == []
