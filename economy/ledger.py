@@ -427,16 +427,8 @@ class LedgerService:
 
             # No pre-read of the key: the unique index rejects a repeat inside the batch's
             # transaction, and a refused request looks for the first result below.
-            try:
-                docs = await self._writer.submit(guild_id, key, legs, make_docs, also)
-            except OutcomeUnknown:
-                repo.db.observer.ledger_operation(kind, "unknown")
-                raise
-            except (DuplicateKeyError, _Short, GemsError) as error:
-                return await self._refused(guild_id, kind, key, legs, error)
-            repo.db.observer.ledger_operation(kind, "applied")
-            return Movement(kind=kind, idempotency_key=key,
-                            entries=tuple(LedgerEntry.model_validate(doc) for doc in docs))
+            return await self._answer(guild_id, kind, key, legs,
+                                      self._writer.submit(guild_id, key, legs, make_docs, also))
         # Reads happen before the transaction, never inside it (see Database.transaction).
         existing = await repo.entries_for_key(guild_id, key)
         if existing:
@@ -458,14 +450,20 @@ class LedgerService:
             await repo.insert_entries(docs, session=session)
             return docs
 
+        return await self._answer(guild_id, kind, key, legs, self._commit(guild_id, key, work))
+
+    async def _answer(self, guild_id: int, kind: str, key: str, legs: list[_Leg],
+                      attempt: Awaitable[list[dict]]) -> Movement:
+        """Await one commit attempt (batched or alone) and turn it into the caller's answer."""
+        observer = self._repo.db.observer
         try:
-            docs = await self._commit(guild_id, key, work)
+            docs = await attempt
         except OutcomeUnknown:
-            repo.db.observer.ledger_operation(kind, "unknown")
+            observer.ledger_operation(kind, "unknown")
             raise
         except (DuplicateKeyError, _Short, GemsError) as error:
             return await self._refused(guild_id, kind, key, legs, error)
-        repo.db.observer.ledger_operation(kind, "applied")
+        observer.ledger_operation(kind, "applied")
         return Movement(kind=kind, idempotency_key=key,
                         entries=tuple(LedgerEntry.model_validate(doc) for doc in docs))
 

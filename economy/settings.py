@@ -28,6 +28,20 @@ PAYMENT_CURRENCIES = ("usd", "eur", "gbp", "cad", "aud", "chf", "jpy")
 _STRIPE_SECRET = re.compile(r"(?:sk|rk)_(?:live|test)_\w{6,}|whsec_\w{6,}")
 
 
+def _name_list(value: list[str], pattern: str, what: str, plural: str, most: int) -> list[str]:
+    """Lower-cased, space-normalised, de-duplicated names that match `pattern`, at most `most`."""
+    names: list[str] = []
+    for raw in value:
+        name = " ".join(str(raw).lower().split())
+        if not re.fullmatch(pattern, name):
+            raise ValueError(f"{what} {name[:40]!r}: use 1-31 letters, digits, spaces or dashes")
+        if name not in names:
+            names.append(name)
+    if len(names) > most:
+        raise ValueError(f"at most {most} {plural}")
+    return names
+
+
 class GuildSettings(BaseModel):
     """Every setting a server admin can change, with its default and limits."""
 
@@ -182,16 +196,7 @@ class GuildSettings(BaseModel):
     @field_validator("marketplace_categories")
     @classmethod
     def _category_names(cls, value: list[str]) -> list[str]:
-        names: list[str] = []
-        for raw in value:
-            name = " ".join(str(raw).lower().split())
-            if not re.fullmatch(r"[a-z0-9][a-z0-9 -]{0,30}", name):
-                raise ValueError(f"category {name[:40]!r}: use 1-31 letters, digits, spaces or dashes")
-            if name not in names:
-                names.append(name)
-        if len(names) > 25:
-            raise ValueError("at most 25 categories")
-        return names
+        return _name_list(value, r"[a-z0-9][a-z0-9 -]{0,30}", "category", "categories", 25)
 
     @field_validator("double_weekend_start_day", "double_weekend_end_day", mode="before")
     @classmethod
@@ -250,16 +255,7 @@ class GuildSettings(BaseModel):
     @field_validator("mentorship_skills")
     @classmethod
     def _skill_names(cls, value: list[str]) -> list[str]:
-        names: list[str] = []
-        for raw in value:
-            name = " ".join(str(raw).lower().split())
-            if not re.fullmatch(r"[a-z0-9][a-z0-9 &+-]{0,30}", name):
-                raise ValueError(f"skill {name[:40]!r}: use 1-31 letters, digits, spaces or dashes")
-            if name not in names:
-                names.append(name)
-        if len(names) > 100:
-            raise ValueError("at most 100 skills")
-        return names
+        return _name_list(value, r"[a-z0-9][a-z0-9 &+-]{0,30}", "skill", "skills", 100)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -381,7 +377,11 @@ _CURRENCY_NAME = re.compile(r"[^\n\r@<>*_~`|\\#\[\]():/]+")
 
 
 def _check_public_text(key: str, text: str) -> None:
-    """Settings shown publicly (beside every amount) must be what they claim to be."""
+    """Settings shown publicly (beside every amount) must be what they claim to be.
+
+    Checked when a value is set, not in the model: a value stored by an older version must keep
+    loading (a model error would break every command of that server).
+    """
     if key == "currency_emoji" and not (_CUSTOM_EMOJI.fullmatch(text) or emoji.is_emoji(text)):
         raise InvalidInput(
             f"`{text[:100]}` is not a valid value for `currency_emoji`: it must be one emoji, "
