@@ -2,7 +2,9 @@
 
 The first signal asks the running bot to close (jobs stopped, pending activity GEMS and listing
 views written, then the store stopped) and the process exits 0. Before the bot is up there is
-nothing to write, so the start-up is cancelled. A second signal while stopping cancels at once.
+nothing to write, so the start-up is cancelled. A second signal while stopping exits at once
+(exit code 130): a stop that hangs must never make the process unkillable by Ctrl-C. The store
+child then gets SIGTERM from the kernel and rolls back any transaction still open.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 from collections.abc import Awaitable, Callable
 
@@ -21,8 +24,9 @@ SIGNALS = (signal.SIGINT, signal.SIGTERM)
 class GracefulStop:
     """Signal handlers for the main task; `on_stop` registers how to stop what is running."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, exit_now: Callable[[int], object] = os._exit) -> None:
         self.requested = False
+        self._exit_now = exit_now
         self._task = asyncio.current_task()
         self._stopper: Callable[[], Awaitable[object]] | None = None
         self._stopping: asyncio.Task | None = None
@@ -50,8 +54,9 @@ class GracefulStop:
 
     def _on_signal(self, sig: signal.Signals) -> None:
         if self.requested:
-            log.warning("%s again: stopping now", sig.name)
-            self._cancel()
+            log.warning("%s again: exiting now, without the final writes", sig.name)
+            logging.shutdown()
+            self._exit_now(130)
             return
         self.requested = True
         log.info("%s received: finishing pending work and stopping", sig.name)

@@ -127,3 +127,23 @@ async def test_a_settings_error_never_echoes_a_secret(tmp_path):
     proc = await _start_cli(tmp_path, None, MONGODB_URI="http://gems:hunter2@db")
     err = await _finished(proc, tmp_path)
     assert proc.returncode == 2 and "hunter2" not in err and "gems:****@db" in err
+
+
+async def test_a_second_signal_exits_at_once_even_when_the_stop_hangs():
+    from bot.shutdown import GracefulStop
+
+    exits: list[int] = []
+    stop = GracefulStop(exit_now=exits.append)
+    hung = asyncio.Event()
+
+    async def never_finishes():
+        hung.set()
+        await asyncio.Event().wait()
+
+    stop.on_stop(never_finishes)
+    stop._on_signal(signal.SIGINT)
+    await asyncio.wait_for(hung.wait(), 5)
+    assert exits == []  # the first signal asks for a clean stop
+    stop._on_signal(signal.SIGINT)
+    assert exits == [130]
+    stop._stopping.cancel()
