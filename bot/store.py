@@ -130,6 +130,8 @@ class EmbeddedServer:
     data_dir: str
     run_dir: Path
     process: subprocess.Popen | None = None
+    #: Names of bot.store_tuning.TUNINGS to apply; None applies all (benches compare).
+    tunings: tuple[str, ...] | None = None
 
     @property
     def socket_path(self) -> Path:
@@ -159,6 +161,8 @@ class EmbeddedServer:
             "--socket", str(self.socket_path),
             "--pid-file", str(self.pid_file), "--log-file", str(self.run_dir / "nx-27017.log"),
         ]
+        if self.tunings is not None:
+            cmd += ["--tunings", ",".join(self.tunings)]
         log.info("starting embedded store on %s (%s)", self.socket_path, self.data_dir)
         # start_new_session: Ctrl-C and systemd signal the bot's whole process group; the store
         # must outlive that signal until the bot has written its last batch (bot.close()).
@@ -277,11 +281,12 @@ def _client(uri: str, **kwargs: object) -> AsyncMongoClient:
 
 async def open_store(
     *, mongodb_uri: str | None, database_name: str, data_dir: Path | str,
-    start_timeout: float = 20.0,
+    start_timeout: float = 20.0, tunings: tuple[str, ...] | None = None,
 ) -> Store:
     """Open the configured store. Embedded unless `mongodb_uri` is given.
 
     `data_dir="memory"` runs a throwaway in-memory embedded store (run files in a temp dir).
+    `tunings`: which of bot.store_tuning.TUNINGS the embedded server applies (default: all).
     """
     if mongodb_uri:
         return await _open_mongodb(mongodb_uri, database_name)
@@ -289,10 +294,10 @@ async def open_store(
         import tempfile
 
         run_dir = Path(tempfile.mkdtemp(prefix="gems-store-"))
-        server = EmbeddedServer(data_dir="memory", run_dir=run_dir)
+        server = EmbeddedServer(data_dir="memory", run_dir=run_dir, tunings=tunings)
     else:
         path = Path(data_dir).resolve()
-        server = EmbeddedServer(data_dir=str(path), run_dir=path)
+        server = EmbeddedServer(data_dir=str(path), run_dir=path, tunings=tunings)
     server.start()
     client = _client(server.uri, serverSelectionTimeoutMS=2000)
     try:

@@ -23,6 +23,8 @@ from pathlib import Path
 from nx_27017.handler import NeoSQLiteHandler
 from nx_27017.server import handle_client
 
+from bot import store_tuning
+
 log = logging.getLogger("gems.store_server")
 
 
@@ -32,6 +34,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--socket", required=True, help="path of the Unix socket to serve")
     parser.add_argument("--pid-file", required=True)
     parser.add_argument("--log-file", required=True)
+    parser.add_argument("--tunings", default=None,
+                        help="comma-separated names of bot.store_tuning.TUNINGS to apply "
+                             "(default: all; empty: none) -- for benchmarks")
     return parser.parse_args(argv)
 
 
@@ -60,6 +65,9 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s")
     pid_file = Path(args.pid_file)
     pid_file.write_text(str(os.getpid()))
+    only = None if args.tunings is None else set(filter(None, args.tunings.split(",")))
+    for name in store_tuning.apply(only):
+        log.info("store tuning: %s", name)
     handler = NeoSQLiteHandler(":memory:", data_dir=args.data_dir)
     try:
         asyncio.run(serve(handler, Path(args.socket)))

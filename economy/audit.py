@@ -51,19 +51,9 @@ async def audit(repo: LedgerRepo) -> AuditReport:
 async def _audit_guild(repo: LedgerRepo, guild: int, report: AuditReport) -> None:
     sums = await repo.ledger_sums(guild)
     supply = 0
-    for acc in await repo.guild_accounts(guild):
-        user = acc["user_id"]
-        report.accounts += 1
-        balance, held = acc.get("balance", 0), acc.get("held", 0)
-        supply += balance + held
-        ledger_sum, ledger_held = sums.pop(user, (0, 0))
-        where = f"guild {guild} user {user}"
-        if balance < 0 or held < 0:
-            report.problems.append(f"{where}: negative balance {balance} / held {held}")
-        if balance + held != ledger_sum:
-            report.problems.append(f"{where}: balance+held {balance + held} != ledger {ledger_sum}")
-        if held != ledger_held:
-            report.problems.append(f"{where}: held {held} != ledger held {ledger_held}")
+    async for accounts in repo.guild_account_pages(guild):
+        for acc in accounts:
+            supply += _audit_account(acc, sums.pop(acc["user_id"], (0, 0)), guild, report)
     for user, (ledger_sum, _) in sums.items():
         if ledger_sum != 0:
             report.problems.append(f"guild {guild} user {user}: ledger {ledger_sum} but no account")
@@ -73,3 +63,19 @@ async def _audit_guild(repo: LedgerRepo, guild: int, report: AuditReport) -> Non
         report.problems.append(f"guild {guild}: supply {supply} != minted-burned {minted}")
     for op in await repo.unbalanced_operations(guild):
         report.problems.append(f"guild {guild} operation {op['_id']}: transfer legs sum to {op['sum']}")
+
+
+def _audit_account(acc: dict, ledger: tuple[int, int], guild: int, report: AuditReport) -> int:
+    """Check one account against its ledger (sum, held sum); returns its balance + held."""
+    user = acc["user_id"]
+    report.accounts += 1
+    balance, held = acc.get("balance", 0), acc.get("held", 0)
+    ledger_sum, ledger_held = ledger
+    where = f"guild {guild} user {user}"
+    if balance < 0 or held < 0:
+        report.problems.append(f"{where}: negative balance {balance} / held {held}")
+    if balance + held != ledger_sum:
+        report.problems.append(f"{where}: balance+held {balance + held} != ledger {ledger_sum}")
+    if held != ledger_held:
+        report.problems.append(f"{where}: held {held} != ledger held {ledger_held}")
+    return balance + held

@@ -58,8 +58,6 @@ from economy.settings import GuildSettings, SettingsService
 
 PAGE_SIZE = 10
 COUNT_CAP = 1000
-#: A multi-word search ranks its words by their postings, each counted up to this many (+1).
-MULTI_WORD_CAP = 20_000
 #: Word counts for that ranking are remembered this long (they only decide how much a search
 #: walks, never what it finds, so a stale count costs time, not correctness).
 RANK_TTL = timedelta(seconds=60)
@@ -457,8 +455,7 @@ class MarketplaceService:
             ranked = [w for _, w in sorted(zip(counts, words, strict=True))]
             words = ranked
             filters.update(words_filter(ranked[1:]))
-            size = f"{min(counts)}" if min(counts) <= MULTI_WORD_CAP else f">{MULTI_WORD_CAP}"
-            plan = (f"postings of rarest word '{ranked[0]}' ({size}) filtered by "
+            plan = (f"postings of rarest word '{ranked[0]}' ({min(counts)}) filtered by "
                     + ", ".join(f"w.{w}" for w in ranked[1:]))
             # Common words with few listings in common are the slow case (the whole walk finds
             # little): read all the matches in that one walk when they are few, instead of
@@ -476,12 +473,12 @@ class MarketplaceService:
         return await self._page_of(postings, page, page_size, total, plan=plan)
 
     async def _word_count(self, guild_id: int, word: str) -> int:
-        """How many postings `word` has (capped), remembered for RANK_TTL."""
+        """How many postings `word` has, remembered for RANK_TTL."""
         now = self._clock.now()
         cached = self._word_counts.get((guild_id, word))
         if cached is not None and cached[1] > now:
             return cached[0]
-        n = await self._repo.terms.count(guild_id, word, {}, MULTI_WORD_CAP + 1)
+        n = await self._repo.terms.word_count(guild_id, word)
         if len(self._word_counts) >= RANK_CACHE_MAX:
             self._word_counts.clear()
         self._word_counts[(guild_id, word)] = (n, now + RANK_TTL)

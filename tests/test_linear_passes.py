@@ -8,6 +8,7 @@ database, so the tests count what actually went over the wire (no timing asserts
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import logging
 from collections.abc import AsyncIterator
@@ -15,8 +16,10 @@ from collections.abc import AsyncIterator
 import pytest
 from pymongo import AsyncMongoClient, monitoring
 
+from economy.audit import audit
 from economy.repos import paging
 from economy.repos.base import Database, find_docs
+from economy.repos.ledger_repo import LedgerRepo
 from economy.repos.listing_repo import ListingRepo
 from economy.repos.listing_terms import postings_of
 from economy.repos.market_member_repo import MarketMemberRepo
@@ -84,10 +87,11 @@ def assert_paged(commands: list[tuple[str, dict]], *, batch: int) -> None:
         assert "$match" in stages and 0 < stages.get("$limit", 0) <= batch, cmd["pipeline"]
 
 
-def expected_round_trips(batch: int) -> int:
+def expected_round_trips(batch: int, *, active_only: bool = False) -> int:
     # One index probe per guild plus the final empty probe, then pages: a short page ends a
     # guild, a full one needs one more read.
-    return len(SIZES) + 1 + sum(n // batch + 1 for n in SIZES.values())
+    sizes = [n - n // 4 if active_only else n for n in SIZES.values()]  # i % 4 == 0: sold
+    return len(SIZES) + 1 + sum(n // batch + 1 for n in sizes)
 
 
 async def test_postings_backfill_pages_linearly(watched, caplog, monkeypatch):
@@ -99,7 +103,12 @@ async def test_postings_backfill_pages_linearly(watched, caplog, monkeypatch):
         written = await terms_migration.backfill(db, batch=10)
     listing_reads = recorder.reads("listings")
     assert_paged(listing_reads, batch=10)
-    assert len(listing_reads) == expected_round_trips(10)
+    # Only active listings are sent: the pages (not the guild probes) ask for them.
+    assert len(listing_reads) == expected_round_trips(10, active_only=True)
+    pages_read = [cmd for _, cmd in listing_reads if "listing_id" in cmd["pipeline"][0]["$match"]
+                  or cmd["pipeline"][0]["$match"].get("status")]
+    assert pages_read and all(cmd["pipeline"][0]["$match"]["status"] == "active"
+                              for cmd in pages_read)
     assert_paged(recorder.reads("listing_terms"), batch=1)  # one probe: is it empty?
     want = sorted((p for d in docs for p in postings_of(d)), key=lambda p: p["_id"])
     assert written == len(want)
@@ -107,8 +116,9 @@ async def test_postings_backfill_pages_linearly(watched, caplog, monkeypatch):
     assert sorted(got, key=lambda p: p["_id"]) == want
     progress = [r.getMessage() for r in caplog.records if "documents" in r.getMessage()]
     # A line each time another 10 documents were read (pages end at guild boundaries).
-    assert progress == [f"postings backfill: listings read: {n} documents" for n in (12, 22, 34)
-                        ] + ["postings backfill: listings read: done, 34 documents"]
+    label = "postings backfill: active listings read"
+    assert progress == [f"{label}: {n} documents" for n in (12, 21)] + [
+        f"{label}: done, 27 documents"]
     # Run again (an interrupted run, or migration 0010): replaces by `_id`, same result, also
     # when the postings are written in small transactions.
     monkeypatch.setattr(terms_migration, "POSTINGS_PER_WRITE", 7)
@@ -167,3 +177,50 @@ async def test_full_loads_do_not_come_back(watched):
     assert await repo.due_alert_members(100, limit=5) == [(77, u) for u in range(5)]
     assert_paged(recorder.reads("market_alerts"), batch=6)
     assert_paged(recorder.reads("market_alert_outbox"), batch=5)
+
+
+async def test_postings_are_indexed_after_a_fresh_backfill_and_before_a_rerun(watched):
+    db, recorder = watched
+    docs = await seed_listings(db)
+    await db["listing_terms"].drop()
+    want = sorted((p for d in docs for p in postings_of(d)), key=lambda p: p["_id"])
+
+    def order() -> list[str]:
+        names = [name for name, coll, _ in recorder.commands if coll == "listing_terms"]
+        return [name for name in names if name in ("insert", "createIndexes")]
+
+    recorder.commands.clear()
+    await terms_migration.up(db)
+    sent = order()
+    # Written first, indexed once at the end (one sorted build per index).
+    assert sent[-1] == "createIndexes" and sent.count("createIndexes") == 1 and "insert" in sent
+    keys = {tuple(k for k, _ in info["key"])
+            for info in (await db["listing_terms"].index_information()).values()}
+    assert {("guild_id", "term", sort, "listing_id") for sort in (
+        "listed_ts", "price_gems", "price_usd_cents", "popularity")} <= keys
+    assert sorted(await find_docs(db["listing_terms"], {}), key=lambda p: p["_id"]) == want
+
+    # An interrupted run left postings behind: index first, then replace them.
+    await db["listing_terms"].delete_many({"_id": {"$in": [p["_id"] for p in want[::2]]}})
+    recorder.commands.clear()
+    await terms_migration.up(db)
+    sent = order()
+    assert sent[0] == "createIndexes" and "insert" in sent
+    assert sorted(await find_docs(db["listing_terms"], {}), key=lambda p: p["_id"]) == want
+
+
+async def test_audit_reads_a_guilds_accounts_in_bounded_pages(watched):
+    db, recorder = watched
+    guild = 77
+    await db["accounts"].insert_many([{"guild_id": guild, "user_id": u, "balance": 0, "held": 0}
+                                      for u in range(1, 2502)])
+    # One account in the last page disagrees with its (empty) ledger.
+    await db["accounts"].update_one({"guild_id": guild, "user_id": 2501},
+                                    {"$set": {"balance": 5}})
+    recorder.commands.clear()
+    report = await audit(LedgerRepo(Database(db.client, db.name, write_lock=asyncio.Lock())))
+    account_pages = [r for r in recorder.reads("accounts") if r[0] == "aggregate"]
+    assert_paged(account_pages, batch=paging.BATCH)
+    assert len(account_pages) == 3  # 1,000 + 1,000 + 501
+    assert report.accounts == 2501
+    assert any("user 2501: balance+held 5 != ledger 0" in p for p in report.problems)

@@ -88,11 +88,10 @@ async def seed(db, guild_id: int, listings: list[dict]) -> list[dict]:
 @given(listings=st.lists(listing_st, min_size=0, max_size=25),
        queries=st.lists(query_st, min_size=1, max_size=4),
        page=st.integers(1, 4), cap=st.sampled_from([4, 1000]),
-       rank_cap=st.sampled_from([1, 500]), sparse_read=st.sampled_from([2, 200]))
+       sparse_read=st.sampled_from([2, 200]))
 async def test_multi_word_search_equals_brute_force(services, monkeypatch, listings, queries,
-                                                    page, cap, rank_cap, sparse_read):
+                                                    page, cap, sparse_read):
     monkeypatch.setattr(mp, "COUNT_CAP", cap)
-    monkeypatch.setattr(mp, "MULTI_WORD_CAP", rank_cap)
     monkeypatch.setattr(mp, "SPARSE_READ", sparse_read)
     guild_id = next(_guilds)
     docs = await seed(services.db.raw, guild_id, listings)

@@ -95,3 +95,17 @@ async def test_datetimes_written_inside_a_set_subdocument_keep_their_type(store,
     doc = await find_first(col, {"k": 1})
     assert doc["times"]["due"] == clock.now()
     assert await col.count_documents({"times.due": {"$lte": clock.now()}}) == 1
+
+
+async def test_pipeline_or_after_the_other_conditions_keeps_them(store):
+    """nx-27017 gap: in a pipeline `$match` whose FIRST key is `$or`, the keys after it are
+    dropped (a guild_id equality listed after `$or` matched other guilds). Repositories put `$or`
+    last, or alone; this pins the form that is correct on both stores."""
+    col = store.db["fidelity_or"]
+    await col.create_index([("g", 1), ("k", 1)])
+    await store.db.write(lambda: col.insert_many(
+        [{"g": 1, "k": 1}, {"g": 2, "k": 1}, {"g": 2, "k": 2, "v": 1}]))
+    either = [{"v": {"$exists": False}}, {"k": 5}]
+    docs = await find_docs(col, {"g": 1, "k": {"$gt": 0}, "$or": either}, sort={"k": 1},
+                           limit=10)
+    assert [(d["g"], d["k"]) for d in docs] == [(1, 1)]

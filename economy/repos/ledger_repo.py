@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
@@ -9,6 +10,7 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from economy.repos.base import Database, Doc, count, find_docs, find_first
+from economy.repos.paging import guild_pages
 
 
 class LedgerRepo:
@@ -149,9 +151,9 @@ class LedgerRepo:
         )
         return {doc["_id"]: (doc["sum"], doc["held"]) async for doc in cursor}
 
-    async def guild_accounts(self, guild_id: int) -> list[Doc]:
-        """Every account's balance and held amount in a guild."""
-        return await find_docs(self.accounts, {"guild_id": guild_id})
+    def guild_account_pages(self, guild_id: int) -> AsyncIterator[list[Doc]]:
+        """Every account of a guild, in pages by user id (bounded memory at any guild size)."""
+        return guild_pages(self.accounts, guild_id, "user_id")
 
     async def minted(self, guild_id: int) -> int:
         """Sum of mint/burn legs of a guild (its supply according to the ledger)."""

@@ -111,6 +111,20 @@ class ListingTerms:
         docs = await cursor.to_list()
         return docs[0]["n"] if docs else 0
 
+    async def word_count(self, guild_id: int, term: str) -> int:
+        """How many active listings of the guild have `term` (exact).
+
+        Deliberately without a `$limit` cap: a bare `$match` + `$count` on (guild_id, term) is an
+        index-only count on both stores (nx-27017: one SQL COUNT over the index range; MongoDB: a
+        COUNT_SCAN), measured at 100,000 listings on the embedded store as 1.6 ms for a word with
+        10,904 postings and 6.9 ms for one with 79,770, against 13.8 and 60 ms capped at 20,001
+        (a `$limit` makes nx read the documents). With filters the capped count stays faster.
+        """
+        cursor = await self.col.aggregate([{"$match": {"guild_id": guild_id, "term": term}},
+                                           {"$count": "n"}])
+        docs = await cursor.to_list()
+        return docs[0]["n"] if docs else 0
+
     async def page(self, guild_id: int, term: str, filters: Doc, sort: dict[str, int], *,
                    skip: int, limit: int) -> list[Doc]:
         """Postings of `term` matching `filters`, in `sort` order, paged (index walk)."""

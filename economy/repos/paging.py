@@ -40,12 +40,15 @@ async def guild_ids(collection: AsyncCollection) -> AsyncIterator[int]:
 
 
 async def pages(collection: AsyncCollection, key: str, *, batch: int = BATCH,
-                label: str = "", progress_every: int | None = None,
+                label: str = "", progress_every: int | None = None, where: Doc | None = None,
                 ) -> AsyncIterator[list[Doc]]:
     """Every document of `collection` in pages of at most `batch`, guild by guild in `key` order.
 
     `collection` needs an index on (guild_id, key) and `key` must be unique within a guild
-    (listing_id, trade_id, ...). Documents written to other collections meanwhile are fine;
+    (listing_id, trade_id, ...). `where` narrows the pass to the documents it matches: it is
+    evaluated by the store during the same index walk, so the documents left out are never
+    sent (a pass with nothing left to do reads one empty page per guild). Documents written to
+    other collections meanwhile are fine;
     documents of this collection inserted behind the walk are not revisited. Logs a progress line
     (`label`) every `progress_every` documents.
     """
@@ -53,20 +56,29 @@ async def pages(collection: AsyncCollection, key: str, *, batch: int = BATCH,
     seen = 0
     next_report = progress_every
     async for guild_id in guild_ids(collection):
-        last: Any = None
-        while True:
-            match: Doc = {"guild_id": guild_id}
-            if last is not None:
-                match[key] = {"$gt": last}
-            docs = await find_docs(collection, match, sort={key: 1}, limit=batch)
-            if not docs:
-                break
-            last = docs[-1][key]
+        async for docs in guild_pages(collection, guild_id, key, batch=batch, where=where):
             seen += len(docs)
             if seen >= next_report:
                 log.info("%s: %d documents", label or collection.name, seen)
                 next_report = (seen // progress_every + 1) * progress_every
             yield docs
-            if len(docs) < batch:
-                break
     log.info("%s: done, %d documents", label or collection.name, seen)
+
+
+async def guild_pages(collection: AsyncCollection, guild_id: int, key: str, *,
+                      batch: int = BATCH, where: Doc | None = None,
+                      ) -> AsyncIterator[list[Doc]]:
+    """One guild's documents (those `where` matches) in `key` order, in pages of at most
+    `batch`: index range reads on (guild_id, `key`), `key` unique within the guild."""
+    last: Any = None
+    while True:
+        match: Doc = {**(where or {}), "guild_id": guild_id}
+        if last is not None:
+            match[key] = {"$gt": last}
+        docs = await find_docs(collection, match, sort={key: 1}, limit=batch)
+        if not docs:
+            return
+        last = docs[-1][key]
+        yield docs
+        if len(docs) < batch:
+            return
