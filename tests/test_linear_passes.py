@@ -12,6 +12,7 @@ import asyncio
 import importlib
 import logging
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from pymongo import AsyncMongoClient, monitoring
@@ -23,6 +24,7 @@ from economy.repos.ledger_repo import LedgerRepo
 from economy.repos.listing_repo import ListingRepo
 from economy.repos.listing_terms import postings_of
 from economy.repos.market_member_repo import MarketMemberRepo
+from economy.repos.trade_repo import TradeRepo
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -224,3 +226,32 @@ async def test_audit_reads_a_guilds_accounts_in_bounded_pages(watched):
     assert len(account_pages) == 3  # 1,000 + 1,000 + 501
     assert report.accounts == 2501
     assert any("user 2501: balance+held 5 != ledger 0" in p for p in report.problems)
+
+
+async def test_due_trades_are_read_in_bounded_pages_and_ordered_by_date(watched):
+    db, recorder = watched
+    base = datetime(2026, 11, 1, tzinfo=UTC)
+    trades = []
+    for i in range(1, 1201):  # history: completed trades the sweep must never read
+        trades.append({"guild_id": 5, "trade_id": i, "status": "completed",
+                       "times": {"release_at": base}})
+    for i, hours in enumerate([5, -3, 2, None, -1, 9, -8], start=2001):
+        trades.append({"guild_id": 5, "trade_id": i, "status": "delivered",
+                       "reminder_sent": i % 2 == 0,
+                       "times": {"release_at": None if hours is None else base + timedelta(hours=hours)}})
+    trades.append({"guild_id": 6, "trade_id": 1, "status": "delivered",
+                   "times": {"release_at": base - timedelta(days=1)}})
+    await db["trades"].insert_many(trades)
+    repo = TradeRepo(Database(db.client, db.name, write_lock=asyncio.Lock()))
+    now = base + timedelta(hours=4)
+    recorder.commands.clear()
+    due = await repo.due(5, "delivered", "times.release_at", now)
+    # Earliest first; not the future ones (+5 h, +9 h), not the one without a date, not guild 6.
+    assert [d["trade_id"] for d in due] == [2007, 2002, 2005, 2003]
+    reads = recorder.reads("trades")
+    assert_paged(reads, batch=500)
+    assert all(cmd["pipeline"][0]["$match"]["status"] == "delivered" for _, cmd in reads)
+    due = await repo.due(5, "delivered", "times.release_at", now, {"reminder_sent": False})
+    assert [d["trade_id"] for d in due] == [2007, 2005, 2003]  # odd ids: no reminder yet
+    assert await repo.guild_ids() == [5, 6]
+    assert not [name for name, coll, _ in recorder.commands if name in ("find", "distinct")]

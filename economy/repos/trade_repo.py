@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 
 from economy.repos.base import Database, Doc, count, find_docs, find_first
+from economy.repos.paging import guild_ids as paging_guild_ids
+from economy.repos.paging import guild_pages
+
+#: A sweep handles at most this many due trades of one kind per guild (the next sweep the rest).
+DUE_MAX = 200
+DUE_PAGE = 500
+
+
+def _dotted(doc: Doc, path: list[str]) -> Any:
+    for name in path:
+        if not isinstance(doc, dict):
+            return None
+        doc = doc.get(name)
+    return doc
 
 
 class TradeRepo:
@@ -113,18 +127,33 @@ class TradeRepo:
         return await find_docs(self.trades, {"guild_id": guild_id}, sort={"trade_id": ASCENDING})
 
     async def guild_ids(self) -> list[int]:
-        """Guilds that have trades (the sweeper walks them one by one)."""
-        return sorted(await self.trades.distinct("guild_id"))
+        """Guilds that have trades (the sweeper walks them one by one): one index probe per
+        guild, not a `distinct` (a whole-collection scan on the embedded store)."""
+        return [guild_id async for guild_id in paging_guild_ids(self.trades)]
 
     async def due(self, guild_id: int, status: str, field: str, now: datetime,
                   extra: Doc | None = None) -> list[Doc]:
-        """Trades in `status` whose `field` date is due.
+        """Trades in `status` (and matching `extra`) whose `field` date is due, earliest first,
+        at most DUE_MAX.
 
-        Uses `find`: date ranges inside aggregation pipelines are wrong on the embedded store
-        (see repos/base.py); this query is correct on both.
+        The guild's trades in `status` are walked in index-backed pages (economy/repos/paging.py)
+        and their dates compared here. Not a date range in the query: inside pipelines those are
+        wrong on the embedded store (see repos/base.py), and a `find` with a range scans and sorts
+        the whole collection there, every trade the guild ever made, on every sweep. The swept
+        statuses hold only open trades, so this walk is bounded by the open trades, not the history.
         """
-        query: Doc = {"guild_id": guild_id, "status": status, field: {"$lte": now}, **(extra or {})}
-        return await self.trades.find(query).sort(field, ASCENDING).limit(200).to_list()
+        path = field.split(".")
+        due: list[tuple[datetime, int, Doc]] = []
+        async for page in guild_pages(self.trades, guild_id, "trade_id", batch=DUE_PAGE,
+                                      where={"status": status, **(extra or {})}):
+            for doc in page:
+                when = _dotted(doc, path)
+                if isinstance(when, datetime) and when.tzinfo is None:
+                    when = when.replace(tzinfo=UTC)  # a client without tz_aware: stored as UTC
+                if isinstance(when, datetime) and when <= now:
+                    due.append((when, doc["trade_id"], doc))
+        due.sort(key=lambda item: item[:2])
+        return [doc for _, _, doc in due[:DUE_MAX]]
 
     async def open_offers_to(self, guild_id: int, buyer_id: int, *, session: Any = None) -> int:
         """Offers waiting for `buyer_id`'s answer (in `session`, it sees that transaction's writes)."""
