@@ -12,9 +12,10 @@ by tests/test_store_tuning.py (same answers, and the waste measured gone).
   three). Without `quez` the estimate is skipped.
 - **The deep copy of every inserted document.** `_internal_insert` deep-copies the document so it
   can set `_id` without touching the caller's dict, then `_convert_bytes_to_binary` rebuilds
-  every dict and list of that copy anyway. The deep copy was about half of the server's time per
-  insert (profiled: 31.7 of 58.7 s inserting 237,000 keyword postings); a shallow copy of the top
-  level gives the same stored document and leaves the caller's nested values untouched all the
+  every dict and list of that copy anyway. The profiler put it at half of an insert (31.7 of
+  58.7 s for 237,000 keyword postings, inflated by the profiler's cost per call); measured without
+  the profiler, inserts are about 15 % slower with it (bench/store_tuning_bench.py). A shallow
+  copy of the top level gives the same stored document and leaves the caller's nested values untouched all the
   same (they are rebuilt, never mutated). The caller's dict still gets the generated `_id` when it
   had none, as before.
 - **The two conversion walks of every document.** nx-27017 turns BSON ObjectIds into neosqlite's

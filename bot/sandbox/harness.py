@@ -29,6 +29,8 @@ import discord
 import yarl
 from discord import app_commands
 
+from bot.task_capture import collect_tasks
+
 from .interactions import (
     APPLICATION_COMMAND,
     ATTACHMENT_SIZE_LIMIT,
@@ -281,7 +283,7 @@ class DiscordSandbox:
             def parse_and_track(data: Any) -> None:
                 spawned: list[asyncio.Task[Any]] = []
                 try:
-                    _collecting_tasks(spawned, parse, data)
+                    collect_tasks(spawned, parse, data)
                 finally:
                     for task in spawned:
                         self._bot_tasks.add(task)
@@ -1055,28 +1057,6 @@ class DiscordSandbox:
                 seen.add(id(exc))
                 texts.append(text)
         rec.errors[:] = texts
-
-
-def _collecting_tasks(into: list[asyncio.Task[Any]], fn: Callable[..., Any], *args: Any) -> None:
-    """Call fn(*args), appending every task it creates to `into`.
-
-    A task factory sees exactly the tasks created during the call, at O(1) each; diffing
-    `asyncio.all_tasks()` cost O(all tasks) per gateway event, which under a burst of hundreds
-    of interactions made the sandbox, not the bot, the slow part.
-    """
-    loop = asyncio.get_running_loop()
-    previous = loop.get_task_factory()
-
-    def factory(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
-        task = previous(loop, coro, **kwargs) if previous else asyncio.Task(coro, loop=loop, **kwargs)
-        into.append(task)
-        return task
-
-    loop.set_task_factory(factory)
-    try:
-        fn(*args)
-    finally:
-        loop.set_task_factory(previous)
 
 
 async def _identify_now(shard_id: int | None, *, initial: bool = False) -> None:

@@ -44,6 +44,8 @@ import discord
 from discord.interactions import Interaction
 from discord.utils import MISSING
 
+from bot.task_capture import collect_tasks
+
 log = logging.getLogger(__name__)
 
 #: More interactions waiting for an answer than this -> defer new ones at once.
@@ -251,7 +253,8 @@ class PolicyResponse(discord.InteractionResponse):
         if not policy.defers_done.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(policy.defers_done.wait(), HOLD_AT_MOST)
-        tasks = _tasks_spawned_by(dispatch)
+        tasks: list[asyncio.Task[Any]] = []
+        collect_tasks(tasks, dispatch)
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
 
@@ -395,25 +398,6 @@ class PolicyResponse(discord.InteractionResponse):
         else:
             self.policy.stats.lost += 1
             log.warning("answer to interaction %s could not reach user %s", parent.id, parent.user.id)
-
-
-def _tasks_spawned_by(fn: Callable[[], None]) -> list[asyncio.Task[Any]]:
-    """Run fn (which schedules tasks, as discord.py's dispatchers do) and return those tasks."""
-    loop = asyncio.get_running_loop()
-    previous = loop.get_task_factory()
-    created: list[asyncio.Task[Any]] = []
-
-    def factory(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
-        task = previous(loop, coro, **kwargs) if previous else asyncio.Task(coro, loop=loop, **kwargs)
-        created.append(task)
-        return task
-
-    loop.set_task_factory(factory)
-    try:
-        fn()
-    finally:
-        loop.set_task_factory(previous)
-    return created
 
 
 class PolicyInteraction(Interaction):

@@ -116,7 +116,7 @@ class ListingTerms:
 
         Deliberately without a `$limit` cap: a bare `$match` + `$count` on (guild_id, term) is an
         index-only count on both stores (nx-27017: one SQL COUNT over the index range; MongoDB: a
-        COUNT_SCAN), measured at 100,000 listings on the embedded store as 1.6 ms for a word with
+        covered scan of the index range), measured at 100,000 listings on the embedded store as 1.6 ms for a word with
         10,904 postings and 6.9 ms for one with 79,770, against 13.8 and 60 ms capped at 20,001
         (a `$limit` makes nx read the documents). With filters the capped count stays faster.
         """

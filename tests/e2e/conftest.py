@@ -26,6 +26,14 @@ async def seed(gc: GemsCommunity, name: str, amount: int) -> None:
                                    key=f"seed:{name}:{amount}")
 
 
+async def seed_ranked_members(gc: GemsCommunity, n: int) -> None:
+    """Members m00..m(n-1) with 1,000, 999, ... GEMS (a leaderboard of known order)."""
+    for i in range(n):
+        gc.add_member(f"m{i:02d}")
+        await seed(gc, f"m{i:02d}", 1000 - i)
+    await gc.sb.settle()
+
+
 async def balance(gc: GemsCommunity, name: str) -> int:
     """A member's balance straight from the service."""
     return await gc.services.ledger.balance(gc.guild.id, gc[name].id)

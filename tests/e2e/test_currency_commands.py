@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import balance, db_state, seed
+from tests.e2e.conftest import balance, db_state, seed, seed_ranked_members
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -78,10 +78,7 @@ async def test_daily_streak_and_cooldown(gc):
 
 
 async def test_leaderboard_pages_survive_a_restart(gc):
-    for i in range(23):
-        gc.add_member(f"m{i:02d}")
-        await seed(gc, f"m{i:02d}", 1000 - i)
-    await gc.sb.settle()
+    await seed_ranked_members(gc, 23)
     r = await gc.slash("bob", "gems leaderboard")
     assert not r.ephemeral and "Page 1/3" in r.text and f"<@{gc['m00'].id}> — 1,000" in r.text
     labels = [b.label for b in r.buttons]

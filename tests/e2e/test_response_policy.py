@@ -12,7 +12,7 @@ from bot.sandbox.interactions import (
     DEFERRED_UPDATE_MESSAGE,
     InteractionNotAnswered,
 )
-from tests.e2e.conftest import balance, seed
+from tests.e2e.conftest import balance, seed, seed_ranked_members
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -65,10 +65,7 @@ async def test_busy_defers_then_edits_the_answer_with_matching_visibility(gc):
 
 
 async def test_busy_button_uses_a_deferred_update_and_edits_the_message(gc):
-    for i in range(12):
-        gc.add_member(f"m{i:02d}")
-        await seed(gc, f"m{i:02d}", 1000 - i)
-    await gc.sb.settle()
+    await seed_ranked_members(gc, 12)
     r = await gc.slash("bob", "gems leaderboard")
     page2 = await gc.click("carol", r, "Next ▶")  # teaches the policy: this button edits
     back = await gc.click("carol", page2, "◀ Prev")
