@@ -30,7 +30,7 @@ KEY, HOOK = "sk_test_benchdouble000000000", "whsec_benchsecret00000000"
 async def bench(buyers: int) -> None:
     clock = ManualClock()
     async with await open_store(mongodb_uri=None, database_name="bench", data_dir="memory") as store, \
-            StripeDouble(KEY) as double:
+            StripeDouble(KEY, clock=lambda: clock.now().timestamp()) as double:
         await Migrator(store.db, clock).apply_pending()
         s = build_services(store.db, clock)
         gateway = StripeGateway(KEY, HOOK, api_base=double.url)

@@ -16,6 +16,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from economy.currency import format_amount
 from economy.errors import InvalidAmount, InvalidInput
 from economy.ledger import check_amount
 from economy.text import strip_invisible, visible_length
@@ -372,7 +373,6 @@ def format_usd(cents: int) -> str:
 
 
 def format_cents(cents: int, currency: str) -> str:
-    """Integer cents in `currency` -> `$12.50` (USD) or `12.50 EUR`."""
-    if currency.lower() == "usd":
-        return format_usd(cents)
-    return f"{cents // 100:,}.{cents % 100:02d} {currency.upper()}"
+    """An amount in `currency`'s minor unit as Stripe counts it -> `$12.50`, `500 JPY`,
+    `12.500 KWD` (economy/currency.py owns the rules)."""
+    return format_amount(cents, currency)

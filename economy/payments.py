@@ -32,17 +32,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from economy.clock import Clock
+from economy.currency import check_amount as check_charge
+from economy.currency import format_amount, parse_amount
 from economy.errors import InvalidInput, NotFound, NotPermitted
 from economy.escrow import EscrowService, QuoteChanged, Trade, TradeUnavailable
 from economy.ledger import LedgerService, check_amount
-from economy.marketplace_models import format_cents, parse_usd
 from economy.repos.base import Doc
 from economy.repos.listing_repo import ListingRepo
 from economy.repos.payment_repo import PaymentRepo
 from economy.repos.trade_repo import TradeRepo
 from economy.settings import GuildSettings, SettingsService
 from economy.stripe_gateway import (
-    MINIMUM_CHARGE,
     CheckoutSession,
     PaymentsGateway,
     PaymentsUnavailable,
@@ -85,7 +85,7 @@ class CheckoutLink:
 class PaymentOutcome:
     """What processing an event (or a sweep) did, for the bot to announce."""
 
-    result: str  # trade_paid | pack_minted | released | refund_due | notice | duplicate | ignored
+    result: str  # trade_paid | pack_minted | released | refund_due | mismatch_refunded | notice | duplicate | ignored
     guild_id: int | None = None
     trade: Trade | None = None
     buyer_id: int | None = None
@@ -231,13 +231,12 @@ class PaymentsService:
     # --- GEMS packs --------------------------------------------------------------------------
     async def add_pack(self, guild_id: int, actor_id: int, gems: int, price: str, *,
                        admin: bool) -> Doc:
-        """Admins: sell `gems` for `price` (like 4.99) in the guild's payment currency."""
+        """Admins: sell `gems` for `price` (like 4.99, or 500 in JPY) in the guild's payment
+        currency; stored in that currency's minor unit as Stripe counts it."""
         self._admin(admin)
         settings = await self._settings.get(guild_id)
         gems = check_amount(gems, limit=MAX_PACK_GEMS)
-        cents = parse_usd(price)
-        assert cents is not None
-        self._check_minimum(cents, settings.payments_currency)
+        cents = parse_amount(price, settings.payments_currency)  # minimum and granularity too
         pack_id = await self._repo.next_number(guild_id, "packs")
         doc = {"guild_id": guild_id, "pack_id": pack_id, "gems": gems, "cents": cents,
                "currency": settings.payments_currency, "active": True,
@@ -332,10 +331,7 @@ class PaymentsService:
             return PaymentOutcome("ignored", guild_id=guild_id)
         if session.amount_total != checkout["amount"] \
                 or (session.currency or "").lower() != checkout["currency"]:
-            note = (f"⚠️ Card payment for checkout #{checkout['checkout_no']} does not match: "
-                    f"expected {format_cents(checkout['amount'], checkout['currency'])}, got "
-                    f"{session.amount_total} {session.currency}. Nothing was applied.")
-            return PaymentOutcome("notice", guild_id=guild_id, notice=note)
+            return await self._refund_mismatch(checkout, session)
         if checkout["kind"] == "pack":
             return await self._mint_pack(checkout, session)
         return await self._open_paid_trade(checkout, session)
@@ -351,7 +347,7 @@ class PaymentsService:
                 checkout["currency"], settings.payments_fee_bps, settings, now)
             doc["payment"] = {"checkout_no": checkout["checkout_no"],
                               "payment_intent": session.payment_intent}
-            note = f"paid {format_cents(checkout['amount'], checkout['currency'])} by card"
+            note = f"paid {format_amount(checkout['amount'], checkout['currency'])} by card"
 
             async def pay(s: Any) -> None:
                 if not await self._repo.move_checkout(
@@ -372,7 +368,7 @@ class PaymentsService:
             except _Missed:
                 pass
         fresh = await self._repo.checkout(guild_id, checkout["checkout_no"])
-        if fresh is None or fresh["status"] in ("paid", "refund_due"):
+        if fresh is None or fresh["status"] in ("paid", "refund_due", "mismatched"):
             return PaymentOutcome("duplicate", guild_id=guild_id)
         # Paid after the listing was released (expired/failed locally): give the money back.
         return await self._refund_late_payment(fresh, session)
@@ -400,6 +396,65 @@ class PaymentsService:
             "refund_due", guild_id=guild_id, buyer_id=checkout["buyer_id"],
             notice=f"A card payment for checkout #{checkout['checkout_no']} arrived after its "
                    "reservation ended; it is refunded in full.")
+
+    async def _refund_mismatch(self, checkout: Doc, session: CheckoutSession) -> PaymentOutcome:
+        """A paid session whose amount or currency is not the checkout's: nothing is applied;
+        the checkout ends `mismatched` (its listing released) and the payment is refunded in
+        full, in one transaction that also records the refund owed (then asked of Stripe under
+        its own idempotency key; the sweep retries it). Moderators hear of it once: a replay
+        (or the sweep finding the session again) misses the guarded status change."""
+        guild_id, no = checkout["guild_id"], checkout["checkout_no"]
+        paid, currency = session.amount_total, (session.currency or "").lower()
+        got = (format_amount(paid, currency) if paid is not None and currency
+               else f"{paid} {session.currency}")
+        for _ in range(3):  # the status may move under us (sweep, expiry): re-read, retry
+            if checkout["status"] not in ("creating", "open", "expired", "failed"):
+                return PaymentOutcome("duplicate", guild_id=guild_id)
+            payout = self._payout_doc(guild_id, f"checkout:{no}:refund", "refund", paid or 0,
+                                      currency or checkout["currency"],
+                                      trade_id=checkout.get("trade_id"),
+                                      payment_intent=session.payment_intent, full=True)
+            if not await self._mark_mismatched(checkout, session, payout):
+                fresh = await self._repo.checkout(guild_id, no)
+                if fresh is None:
+                    return PaymentOutcome("duplicate", guild_id=guild_id)
+                checkout = fresh
+                continue
+            await self._carry_out(payout)
+            what = f"listing #{checkout['target']} was released" if checkout["kind"] == "listing" \
+                else f"pack #{checkout['target']} was not credited"
+            return PaymentOutcome("mismatch_refunded", guild_id=guild_id,
+                                  buyer_id=checkout["buyer_id"], notice=(
+                f"⚠️ Card payment for checkout #{no} (buyer <@{checkout['buyer_id']}>) did not "
+                f"match: expected {format_amount(checkout['amount'], checkout['currency'])}, got "
+                f"{got}. It is refunded in full automatically and the {what}."))
+        return PaymentOutcome("duplicate", guild_id=guild_id)
+
+    async def _mark_mismatched(self, checkout: Doc, session: CheckoutSession,
+                               payout: Doc) -> bool:
+        """checkout (in the status read) -> mismatched, its listing released if it was still
+        reserved, the refund recorded: one transaction, guarded by that status."""
+        guild_id, status, now = checkout["guild_id"], checkout["status"], self._clock.now()
+
+        async def mark(s: Any) -> None:
+            if not await self._repo.move_checkout(
+                    guild_id, checkout["checkout_no"], (status,), "mismatched",
+                    {"payment_intent": session.payment_intent,
+                     "paid_amount": session.amount_total,
+                     "paid_currency": (session.currency or "").lower(),
+                     "ended_ms": _ms(now)}, session=s):
+                raise _Missed
+            if checkout["kind"] == "listing" and status in ("creating", "open"):
+                await self._repo.free_open_slot(guild_id, checkout["buyer_id"], session=s)
+                await self._listings.unreserve(guild_id, checkout["target"], now,
+                                               trade_id=checkout["trade_id"], session=s)
+            await self._repo.insert_payout(payout, session=s)
+
+        try:
+            await self._repo.db.transaction(mark)
+            return True
+        except _Missed:
+            return False
 
     async def _mint_pack(self, checkout: Doc, session: CheckoutSession) -> PaymentOutcome:
         guild_id, now = checkout["guild_id"], self._clock.now()
@@ -458,7 +513,7 @@ class PaymentsService:
             checkout = await self._repo.checkout_by_intent_any(str(intent)) if intent else None
         if checkout is None:
             return PaymentOutcome("ignored", guild_id=guild_id)
-        amount = format_cents(int(obj.get("amount_refunded") or obj.get("amount") or 0),
+        amount = format_amount(int(obj.get("amount_refunded") or obj.get("amount") or 0),
                               checkout["currency"])
         what = (f"refunded {amount}" if kind == "charge.refunded"
                 else f"a card dispute was opened for {amount} (reason: {obj.get('reason', '?')})")
@@ -488,7 +543,7 @@ class PaymentsService:
             payouts.append(self._payout_doc(
                 guild_id, f"trade:{trade.trade_id}:payout", "manual" if manual else "transfer",
                 net, trade.currency, trade_id=trade.trade_id, fee=fee, user_id=trade.seller_id,
-                destination=None if manual else seller["account_id"],
+                destination=None if manual else seller["account_id"], payment_intent=intent,
                 status="manual_due" if manual else "pending"))
 
         async def work(s: Any) -> None:
@@ -512,16 +567,21 @@ class PaymentsService:
         key = f"gems-{payout['guild_id']}-{payout['payout_id']}"
         meta = {"guild_id": str(payout["guild_id"]), "payout": payout["payout_id"]}
         try:
+            if not payout.get("payment_intent"):
+                raise PaymentsUnavailable("no payment intent recorded")
             if payout["kind"] == "refund":
-                if not payout.get("payment_intent"):
-                    raise PaymentsUnavailable("no payment intent recorded")
+                # A full refund (a mismatched payment) lets Stripe refund what is left of it.
                 stripe_id = await self.gateway.refund(
-                    payment_intent=payout["payment_intent"], amount=payout["amount"],
+                    payment_intent=payout["payment_intent"],
+                    amount=None if payout.get("full") else payout["amount"],
                     idempotency_key=key, metadata=meta)
             else:
+                # Out of the buyer's own charge (its funds are still pending), not out of the
+                # platform's available balance.
+                charge = await self.gateway.charge_of(payout["payment_intent"])
                 stripe_id = await self.gateway.transfer(
                     amount=payout["amount"], currency=payout["currency"],
-                    destination=payout["destination"],
+                    destination=payout["destination"], source_transaction=charge,
                     transfer_group=f"gems-{payout['guild_id']}-trade-{payout['trade_id']}",
                     idempotency_key=key, metadata=meta)
         except PaymentsUnavailable as error:
@@ -554,7 +614,7 @@ class PaymentsService:
                                                 "pending", "stuck"):
                     outcomes.append(PaymentOutcome("notice", guild_id=payout["guild_id"], notice=(
                         f"⚠️ Stripe {payout['kind']} `{payout['payout_id']}` of "
-                        f"{format_cents(payout['amount'], payout['currency'])} failed for "
+                        f"{format_amount(payout['amount'], payout['currency'])} failed for "
                         f"{RETRY_HOURS} hours and is no longer retried. Check the Stripe "
                         "dashboard and pay or refund it by hand.")))
                 continue
@@ -686,10 +746,7 @@ class PaymentsService:
 
     @staticmethod
     def _check_minimum(cents: int, currency: str) -> None:
-        minimum = MINIMUM_CHARGE.get(currency, 50)
-        if cents < minimum:
-            raise InvalidInput(f"Card payments must be at least {format_cents(minimum, currency)} "
-                               "(Stripe's minimum charge).")
+        check_charge(cents, currency)  # Stripe's minimum, maximum and granularity
 
     def _checkout_doc(self, guild_id: int, checkout_no: int, kind: str, target: int,
                       buyer_id: int, cents: int, currency: str, expires: datetime,

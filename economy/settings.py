@@ -18,12 +18,13 @@ import emoji
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from economy.clock import Clock
+from economy.currency import CARD_CURRENCIES
 from economy.errors import InvalidInput, NotFound
 from economy.repos.settings_repo import SettingsRepo
 from economy.text import strip_invisible
 
 MAX_AMOUNT = 1_000_000_000_000  # one trillion: far above any sane move, far below int64
-PAYMENT_CURRENCIES = ("usd", "eur", "gbp", "cad", "aud", "chf", "jpy")
+PAYMENT_CURRENCIES = CARD_CURRENCIES  # Stripe's currencies with a documented minimum charge
 #: Anything shaped like a Stripe secret: it belongs in the environment, never in guild settings.
 _STRIPE_SECRET = re.compile(r"(?:sk|rk)_(?:live|test)_\w{6,}|whsec_\w{6,}")
 
@@ -164,7 +165,7 @@ class GuildSettings(BaseModel):
         return names
     # --- payments (Stripe)
     payments_usd: bool = Field(False, description="Members can pay USD-priced listings by card (Stripe Checkout; needs the operator's Stripe keys)")
-    payments_currency: str = Field("usd", description="Currency of card payments: usd, eur, gbp, cad, aud, chf or jpy (USD listings need usd)")
+    payments_currency: str = Field("usd", description="Currency of card payments (a Stripe currency with a documented minimum charge: usd, eur, gbp, jpy, chf, ...; USD listings need usd)")
     payments_fee_bps: int = Field(500, ge=0, le=5000, description="Fee on card trades in basis points (500 = 5%), kept on the payment account")
     payments_payout_mode: Literal["connect", "manual"] = Field("manual", description="Pay sellers by Stripe Connect transfer (connect) or yourselves, recorded with /payments paid (manual)")
     payments_packs: bool = Field(False, description="Members can buy GEMS packs by card (/usd packs)")

@@ -28,9 +28,6 @@ ACCOUNT_ID_RE = re.compile(r"^acct_[A-Za-z0-9]{8,64}$")
 #: Looks like any Stripe secret (used to refuse pasting one where it does not belong).
 ANY_SECRET_RE = re.compile(r"\b(?:sk|rk)_(?:live|test)_\w{6,}|\bwhsec_\w{6,}")
 WEBHOOK_TOLERANCE_SECONDS = 300
-#: Stripe's minimum charge per currency, in the smallest unit (stripe.com/docs/currencies).
-MINIMUM_CHARGE = {"usd": 50, "eur": 50, "gbp": 30, "cad": 50, "aud": 50, "chf": 50, "jpy": 50}
-CURRENCIES = tuple(MINIMUM_CHARGE)
 
 
 class PaymentsUnavailable(GemsError):
@@ -78,11 +75,13 @@ class PaymentsGateway(Protocol):
 
     async def expire_checkout(self, session_id: str) -> CheckoutSession: ...
 
-    async def refund(self, *, payment_intent: str, amount: int, idempotency_key: str,
+    async def refund(self, *, payment_intent: str, amount: int | None, idempotency_key: str,
                      metadata: dict[str, str]) -> str: ...
 
+    async def charge_of(self, payment_intent: str) -> str: ...
+
     async def transfer(self, *, amount: int, currency: str, destination: str,
-                       transfer_group: str, idempotency_key: str,
+                       source_transaction: str, transfer_group: str, idempotency_key: str,
                        metadata: dict[str, str]) -> str: ...
 
     async def create_account(self, *, idempotency_key: str, metadata: dict[str, str]) -> str: ...
@@ -145,12 +144,14 @@ class StripeGateway:
     async def create_checkout(self, *, amount: int, currency: str, name: str,
                               metadata: dict[str, str], success_url: str, cancel_url: str,
                               expires_at: int, idempotency_key: str) -> CheckoutSession:
-        """A payment-mode Checkout Session for one line item."""
+        """A payment-mode Checkout Session for one line item (`amount` in the currency's minor
+        unit as Stripe counts it, see economy/currency.py)."""
         params = {
             "mode": "payment",
-            # Cards only: the payment is final when the session completes (no delayed methods
-            # whose session completes unpaid).
-            "payment_method_types": ["card"],
+            # Dynamic payment methods, filtered to cards: the payment is final when the session
+            # completes (no delayed methods whose session completes unpaid). The static
+            # `payment_method_types` list was removed from Checkout in 2026-09-30.endive.
+            "allowed_payment_method_types": ["card"],
             "line_items": [{"quantity": 1, "price_data": {
                 "currency": currency, "unit_amount": amount,
                 "product_data": {"name": name[:250] or "Purchase"}}}],
@@ -177,28 +178,55 @@ class StripeGateway:
         except stripe.StripeError as error:
             return await self._call("checkout.expire", _raise(error))
 
-    async def refund(self, *, payment_intent: str, amount: int, idempotency_key: str,
+    async def refund(self, *, payment_intent: str, amount: int | None, idempotency_key: str,
                      metadata: dict[str, str]) -> str:
-        """Refund `amount` of a payment; returns the refund id."""
+        """Refund `amount` of a payment (None: all that is left of it); returns the refund id."""
+        params: dict[str, Any] = {"payment_intent": payment_intent, "metadata": metadata}
+        if amount is not None:
+            params["amount"] = amount
         refund = await self._call("refund", self._client.v1.refunds.create_async(
-            {"payment_intent": payment_intent, "amount": amount, "metadata": metadata},
-            {"idempotency_key": idempotency_key}))
+            params, {"idempotency_key": idempotency_key}))
         return refund.id
 
+    async def charge_of(self, payment_intent: str) -> str:
+        """The charge that paid a PaymentIntent (its `latest_charge`)."""
+        intent = await self._call("payment_intent.retrieve",
+                                  self._client.v1.payment_intents.retrieve_async(payment_intent))
+        charge = intent.to_dict().get("latest_charge")
+        if isinstance(charge, dict):
+            charge = charge.get("id")
+        if not charge:
+            raise PaymentsUnavailable("The payment has no charge yet; the transfer waits.")
+        return str(charge)
+
     async def transfer(self, *, amount: int, currency: str, destination: str,
-                       transfer_group: str, idempotency_key: str,
+                       source_transaction: str, transfer_group: str, idempotency_key: str,
                        metadata: dict[str, str]) -> str:
-        """A Connect transfer to a seller's account; returns the transfer id."""
+        """A Connect transfer to a seller's account out of the buyer's charge; returns its id.
+
+        `source_transaction` ties the transfer to the charge: card funds stay pending for days,
+        and a transfer without it would draw on the platform's available balance instead (and
+        fail, or pay out money the platform does not have yet).
+        """
         transfer = await self._call("transfer", self._client.v1.transfers.create_async(
             {"amount": amount, "currency": currency, "destination": destination,
-             "transfer_group": transfer_group, "metadata": metadata},
+             "source_transaction": source_transaction, "transfer_group": transfer_group,
+             "metadata": metadata},
             {"idempotency_key": idempotency_key}))
         return transfer.id
 
     async def create_account(self, *, idempotency_key: str, metadata: dict[str, str]) -> str:
-        """An Express connected account for a seller; returns its id."""
+        """A connected account for a seller, configured by controller properties as an
+        Express-style account (the `type` parameter is deprecated on the pinned version): the
+        platform pays Stripe's fees and carries losses, Stripe collects requirements, the seller
+        gets the Express dashboard; the `transfers` capability is requested. Returns its id."""
         account = await self._call("account.create", self._client.v1.accounts.create_async(
-            {"type": "express", "metadata": metadata}, {"idempotency_key": idempotency_key}))
+            {"controller": {"fees": {"payer": "application"},
+                            "losses": {"payments": "application"},
+                            "requirement_collection": "stripe",
+                            "stripe_dashboard": {"type": "express"}},
+             "capabilities": {"transfers": {"requested": True}},
+             "metadata": metadata}, {"idempotency_key": idempotency_key}))
         return account.id
 
     async def account_link(self, *, account: str, refresh_url: str, return_url: str) -> str:
@@ -209,11 +237,12 @@ class StripeGateway:
         return link.url
 
     async def account_ready(self, account: str) -> bool:
-        """True once the connected account can receive transfers."""
+        """True once the connected account can receive transfers (`transfers` capability
+        active)."""
         acct = await self._call("account.retrieve",
                                 self._client.v1.accounts.retrieve_async(account))
-        data = acct.to_dict()
-        return bool(data.get("payouts_enabled")) and bool(data.get("details_submitted"))
+        capabilities = acct.to_dict().get("capabilities") or {}
+        return capabilities.get("transfers") == "active"
 
     def verify(self, payload: bytes, signature: str | None) -> dict[str, Any]:
         """The event in a webhook request, or WebhookRejected (bad signature, stale, not JSON)."""

@@ -108,6 +108,10 @@ class UsdCog(commands.Cog):
             await send_dm(self.bot, guild_id, outcome.buyer_id,
                           f"💳 Payment received: {settings.money(outcome.gems or 0)} added to "
                           "your balance. Thank you!")
+        elif outcome.result == "mismatch_refunded" and guild_id and outcome.buyer_id:
+            await send_dm(self.bot, guild_id, outcome.buyer_id,
+                          "💳 Your card payment did not match the price shown, so nothing was "
+                          "applied and it is refunded in full.")
         elif outcome.result == "released" and guild_id and outcome.buyer_id:
             await send_dm(self.bot, guild_id, outcome.buyer_id,
                           "⌛ Your card payment link expired, so the listing was released. "

@@ -14,9 +14,9 @@ SELLER, BUYER, MOD = 1, 2, 9
 
 
 @pytest.fixture
-async def double():
-    """A running Stripe API double."""
-    async with StripeDouble(SECRET_KEY) as running:
+async def double(clock):
+    """A running Stripe API double on the tests' clock."""
+    async with StripeDouble(SECRET_KEY, clock=lambda: clock.now().timestamp()) as running:
         yield running
 
 

@@ -32,7 +32,8 @@ def _link(result) -> str:
 
 async def play(t, gc) -> None:
     """Connect a seller, pay a listing by card, confirm, buy a pack, refuse a forged webhook."""
-    async with StripeDouble(SECRET_KEY) as stripe:
+    async with StripeDouble(SECRET_KEY,
+                            clock=lambda: gc.services.clock.now().timestamp()) as stripe:
         # What STRIPE_SECRET_KEY / STRIPE_WEBHOOK_SECRET / STRIPE_API_BASE do at start-up.
         gateway = StripeGateway(SECRET_KEY, WEBHOOK_SECRET, api_base=stripe.url)
         payments = gc.services.payments
