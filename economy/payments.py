@@ -603,7 +603,7 @@ class PaymentsService:
         cutoff = self._clock.now() - timedelta(minutes=SWEEP_GRACE_MINUTES)
         for checkout in await self._repo.due_checkouts(_ms(cutoff)):
             outcome = await self._sweep_checkout(checkout)
-            if outcome is not None:
+            if outcome is not None and outcome.result != "duplicate":  # another got it first
                 outcomes.append(outcome)
         stale = _ms(self._clock.now() - timedelta(hours=RETRY_HOURS))
         for payout in await self._repo.pending_payouts():

@@ -264,3 +264,23 @@ async def test_auto_release_pays_the_seller_and_speaks_of_the_payment(pgc):
     assert paid.ephemeral and "$11.88 paid to" in paid.content
     again = await gc.slash("admin", "payments paid", trade_id=trade_id)
     assert "no manual payout due" in again.content
+
+
+async def test_yen_pack_below_stripes_minimum_is_refused_and_a_valid_one_shown_in_yen(pgc):
+    gc = pgc
+    await gc.slash("admin", "settings set", key="payments_currency", value="jpy")
+    await gc.slash("admin", "settings set", key="payments_packs", value="yes")
+    for price, why in (("49", "at least 50 JPY"), ("120.50", "no fractions")):
+        before = await gc.db["pay_packs"].count_documents({})
+        low = await gc.slash("admin", "payments pack add", gems=1000, price=price)
+        assert low.ephemeral and why in low.content, low.content
+        assert await gc.db["pay_packs"].count_documents({}) == before == 0
+    added = await gc.slash("admin", "payments pack add", gems=1000, price="500")
+    assert added.ephemeral and "500 JPY" in added.content and "500.00" not in added.content
+    await gc.slash("admin", "settings set", key="payments_usd", value="yes")
+    packs = await gc.slash("bob", "usd packs")
+    assert "500 JPY" in packs.text
+    bought = (await gc.click("bob", packs, packs.buttons[0].label)).last
+    assert "500 JPY" in bought.content
+    [call] = gc.double.calls_to("POST", "/v1/checkout/sessions")
+    assert call.params["line_items"][0]["price_data"]["unit_amount"] == "500"
