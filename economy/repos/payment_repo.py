@@ -2,10 +2,12 @@
 
 Collections (indexes in migrations/0011_payments.py):
 - `pay_checkouts`: one per Checkout Session GEMS created; status creating -> open -> paid |
-  expired | failed (| refund_due when a payment arrived after the listing was released).
+  expired | failed (| refund_due when a payment arrived after the listing was released;
+  | mismatched when the paid amount or currency differed: refunded in full, listing released).
 - `pay_events`: every verified webhook event, by id (replays are recognised).
 - `pay_payouts`: money owed after a card trade settles (refund / transfer / manual), written in
-  the settlement's transaction and then carried out with Stripe (pending -> done | manual_due).
+  the settlement's transaction and then carried out with Stripe (pending -> done | manual_due);
+  `full` marks a refund of everything left of the payment (a mismatched one).
 - `pay_packs`: GEMS packs admins sell; `pay_sellers`: a member's Stripe Connect account.
 Every status change is a guarded update (`status` in the filter).
 """

@@ -284,3 +284,25 @@ async def test_yen_pack_below_stripes_minimum_is_refused_and_a_valid_one_shown_i
     assert "500 JPY" in bought.content
     [call] = gc.double.calls_to("POST", "/v1/checkout/sessions")
     assert call.params["line_items"][0]["price_data"]["unit_amount"] == "500"
+
+
+async def test_mismatched_payment_is_refunded_and_moderators_told_once(pgc):
+    gc = pgc
+    await setup_usd(gc, mode="manual")
+    await usd_listing(gc)
+    queue = gc.sb.create_channel(gc.guild, "mod-queue")
+    await gc.sb.settle()
+    await gc.slash("admin", "settings set", key="dispute_channel_id", value=f"<#{queue.id}>")
+    detail = await gc.slash("bob", "marketplace view", listing=1)
+    pay = (await gc.click("bob", detail, "Pay $12.50")).last
+    session_id = next(b.url for b in pay.components if b.url).rsplit("/", 1)[1]
+    event = gc.double.complete(session_id, amount=1000, currency="eur")
+    for _ in range(2):
+        status, _ = await webhook(gc, event)
+        assert status == 200
+    notices = [m.content for m in gc.sb.channel_messages(queue) if "did not match" in m.content]
+    assert len(notices) == 1 and "got 10.00 EUR" in notices[0], notices
+    assert any("refunded in full" in m.content for m in gc.sb.dms(gc["bob"]))
+    assert [(r["amount"], r["currency"]) for r in gc.double.refunds] == [(1000, "eur")]
+    assert (await gc.services.listing_repo.get(gc.guild.id, 1))["status"] == "active"
+    assert await gc.db["trades"].count_documents({}) == 0
