@@ -367,7 +367,7 @@ def listing_keywords(title: str, tags: tuple[str, ...], category: str,
 
 def format_usd(cents: int) -> str:
     """Integer cents -> `$12.50`."""
-    return f"${cents // 100:,}.{cents % 100:02d}"
+    return format_amount(cents, "usd")
 
 
 
