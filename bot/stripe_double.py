@@ -420,10 +420,11 @@ class StripeDouble:
             if "unit_amount" not in data:
                 raise ContractError(f"Missing required param: {where}.", where,
                                     "parameter_missing")
-            cur = currency_rules(data["currency"])
+            cur = _currency(data["currency"], f"line_items[{i}][price_data][currency]")
             amount = int(data["unit_amount"])
+            quantity = _positive(item.get("quantity", "1"), f"line_items[{i}][quantity]")
             _check_charge_amount(amount, cur.code, where)
-            total += amount * int(item.get("quantity", "1"))
+            total += amount * quantity
             currency = currency or cur.code
         sid = f"cs_test_{next(self._ids):024d}"
         session = {
@@ -475,7 +476,7 @@ class StripeDouble:
         if "amount" not in p:
             raise ContractError("Missing required param: amount.", "amount", "parameter_missing")
         amount = _positive(p["amount"], "amount")
-        currency = currency_rules(p["currency"]).code
+        currency = _currency(p["currency"], "currency").code
         account = self.accounts.get(p["destination"])
         if account is None:
             return _error(f"No such destination: '{p['destination']}'",
@@ -535,6 +536,15 @@ class StripeDouble:
                    "metadata": p.get("metadata", {})}
         self.accounts[account["id"]] = account
         return account
+
+
+def _currency(code: str, param: str) -> Any:
+    """Stripe's rules for a currency code, or its 400 for a code that is not one."""
+    if not re.fullmatch(r"[a-z]{3}", code or ""):
+        raise ContractError(f"Invalid currency: {code}. Stripe currently supports these "
+                            "currencies: usd, eur, gbp, jpy, ... (three lowercase letters).",
+                            param)
+    return currency_rules(code)
 
 
 def _positive(value: Any, param: str) -> int:

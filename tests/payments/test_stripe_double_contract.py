@@ -135,6 +135,29 @@ async def test_wrong_enums_shapes_and_missing_params_are_refused(api):
         (400, "parameter_missing", "destination")
 
 
+@pytest.mark.parametrize("path,params", [
+    ("/v1/checkout/sessions", checkout(line_items=price(900, "US$"))),
+    ("/v1/checkout/sessions", checkout(line_items=[{"quantity": 0, "price_data": {
+        "currency": "usd", "unit_amount": 900, "product_data": {"name": "R"}}}])),
+    ("/v1/checkout/sessions", checkout(line_items=price("99999999999999999999999"))),
+    ("/v1/checkout/sessions", checkout(expires_at="soon")),
+    ("/v1/checkout/sessions", checkout(metadata="not a hash")),
+    ("/v1/checkout/sessions", {"line_items": "x"}),
+    ("/v1/refunds", {"payment_intent": "pi_x", "amount": "1.5"}),
+    ("/v1/refunds", {"amount": 5}),
+    ("/v1/transfers", {"amount": 5, "currency": "EURO", "destination": "acct_x"}),
+    ("/v1/transfers", {"amount": "five", "currency": "usd", "destination": "acct_x"}),
+    ("/v1/accounts", {"capabilities": {"transfers": {"requested": "maybe"}}}),
+    ("/v1/accounts", {"controller": {"stripe_dashboard": {"type": "fancy"}}}),
+    ("/v1/account_links", {"account": "acct_x", "type": "account_onboarding"}),
+    ("/v1/account_links", {"account": "acct_x", "type": "onboarding"}),
+])
+async def test_malformed_requests_get_stripes_400_never_a_500(api, path, params):
+    status, body = await call(api, "POST", path, params)
+    assert status == 400, body
+    assert body["error"]["type"] == "invalid_request_error" and body["error"]["message"]
+
+
 async def test_metadata_limits(api):
     too_many = {f"k{i}": "v" for i in range(51)}
     for metadata, ok in ((too_many, False), ({"k" * 41: "v"}, False),
