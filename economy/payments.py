@@ -405,8 +405,10 @@ class PaymentsService:
         (or the sweep finding the session again) misses the guarded status change."""
         guild_id, no = checkout["guild_id"], checkout["checkout_no"]
         paid, currency = session.amount_total, (session.currency or "").lower()
-        got = (format_amount(paid, currency) if paid is not None and currency
-               else f"{paid} {session.currency}")
+        try:
+            got = format_amount(paid, currency) if paid is not None else f"? {currency.upper()}"
+        except InvalidInput:  # not a currency code: show what Stripe sent
+            got = f"{paid} {session.currency}"
         for _ in range(3):  # the status may move under us (sweep, expiry): re-read, retry
             if checkout["status"] not in ("creating", "open", "expired", "failed"):
                 return PaymentOutcome("duplicate", guild_id=guild_id)
