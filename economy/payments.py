@@ -698,10 +698,10 @@ class PaymentsService:
         return rows
 
     async def history_csv(self, guild_id: int, *, admin: bool) -> str:
-        """The history as CSV (amounts in cents)."""
+        """The history as CSV (amounts in each currency's minor unit as Stripe counts it)."""
         out = io.StringIO()
         writer = csv.writer(out)
-        writer.writerow(["when_utc", "what", "kind", "member_id", "amount_cents", "currency",
+        writer.writerow(["when_utc", "what", "kind", "member_id", "amount_minor_units", "currency",
                          "status", "ref"])
         for r in await self.history(guild_id, admin=admin):
             when = datetime.fromtimestamp(r["when"] / 1000, UTC).isoformat()

@@ -149,7 +149,7 @@ class PaymentsAdminCog(commands.Cog):
         return is_admin(interaction.user, settings)
 
     @pack.command(name="add", description="Sell a GEMS pack by card, e.g. 1000 GEMS for 4.99")
-    @app_commands.describe(gems="How many GEMS the pack mints", price="Price like 4.99")
+    @app_commands.describe(gems="How many GEMS the pack mints", price="Price in the server's card currency, like 4.99 (or 500 for JPY)")
     async def pack_add(self, interaction: discord.Interaction,
                        gems: app_commands.Range[int, 1, MAX_AMOUNT],
                        price: app_commands.Range[str, 1, 20]):
