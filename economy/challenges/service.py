@@ -247,7 +247,9 @@ class ChallengeService:
 
     async def active_challenge(self, guild_id: int, user_id: int, challenge_id: str,
                                *, kind: str | None = None) -> tuple[DayWindow, ChallengeDef]:
-        """One of today's challenges the member can still complete; friendly errors otherwise."""
+        """One of today's challenges the member can still complete; friendly errors otherwise
+        (FeatureOff while challenges are switched off, before any attempt is used)."""
+        await require_on(self._settings, guild_id, "challenges")
         challenge = await self.todays_challenge(guild_id, challenge_id)
         window, _ = await self.todays_set(guild_id)
         if kind is not None and challenge.type != kind:
@@ -315,6 +317,7 @@ class ChallengeService:
             raise InvalidInput("You can't thank yourself: thank a member who helped you.")
         if helper_is_bot:
             raise InvalidInput("Bots can't be thanked for challenges: thank a member instead.")
+        await require_on(self._settings, guild_id, "challenges")
         window, defs = await self.todays_set(guild_id)
         recorded = await self._repo.insert_thanks({
             "guild_id": guild_id, "day": window.key, "thanker_id": thanker_id,
@@ -369,6 +372,7 @@ class ChallengeService:
 
     async def vote(self, guild_id: int, voter_id: int, submission_id: str) -> tuple[dict, Completion | None]:
         """One vote for a gallery entry (not your own, once each); completes it at the target."""
+        await require_on(self._settings, guild_id, "challenges")
         doc = await self._submission(guild_id, submission_id)
         if doc["user_id"] == voter_id:
             raise InvalidInput("You can't vote for your own entry.")
