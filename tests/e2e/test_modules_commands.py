@@ -137,3 +137,17 @@ async def test_an_open_trade_still_settles_while_trades_are_off(gc):
     await gc.click("bob", card_of(gc, thread_of(gc, trade_id)), "Confirm received")
     assert "Completed" in card_of(gc, thread_of(gc, trade_id)).text
     assert (await balance(gc, "alice"), await balance(gc, "bob")) == (390, 600)
+
+
+async def test_profile_off_moves_no_money_and_keeps_the_time_zone(gc):
+    """README modules table, profile row: `/my` is refused; the stored zone still counts."""
+    r = await gc.slash("alice", "my timezone", zone="Asia/Tokyo")
+    assert "Asia/Tokyo" in r.content
+    await gc.slash("admin", "modules disable", feature="profile")
+    before = await db_state(gc)
+    refused = await gc.slash("alice", "my timezone", zone="Europe/Paris")
+    assert refused.ephemeral and refused.content == "Profiles are turned off in this server."
+    assert await db_state(gc) == before
+    zone = await gc.services.member_prefs.member_zone(gc.guild.id, gc["alice"].id)
+    assert str(zone) == "Asia/Tokyo"  # streak days still follow it
+    assert "100 GEMS" in (await gc.slash("alice", "gems daily")).content
