@@ -73,6 +73,7 @@ async def test_a_disable_racing_earnings_never_half_multiplies_a_movement(store,
     await a.boosts.schedule(G, 1, factor="10", start="now", end="2h")
     switched = asyncio.Event()
     after_switch: list[str] = []
+    done = [0]
 
     async def earner(svc, worker: int) -> None:
         for n in range(25):
@@ -80,10 +81,12 @@ async def test_a_disable_racing_earnings_never_half_multiplies_a_movement(store,
             if switched.is_set():
                 after_switch.append(key)
             await svc.ledger.earn(G, 10 + worker, 7, key=key)
+            done[0] += 1
             await asyncio.sleep(0)
 
     async def switcher() -> None:
-        await asyncio.sleep(0.01)
+        while done[0] < 40:  # flip the switch in the middle of the earnings
+            await asyncio.sleep(0)
         await a.modules.switch(G, 1, "boosts", on=False)
         switched.set()
 
