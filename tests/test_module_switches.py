@@ -71,7 +71,7 @@ async def test_a_disable_racing_earnings_never_half_multiplies_a_movement(store,
     a, b = build_services(store.db, clock), build_services(store.db, clock)
     b.settings.FRESH_SECONDS = 0.0  # the other process revalidates every read (version stamp)
     await a.boosts.schedule(G, 1, factor="10", start="now", end="2h")
-    switched = asyncio.Event()
+    switched, midway = asyncio.Event(), asyncio.Event()
     after_switch: list[str] = []
     done = [0]
 
@@ -82,11 +82,12 @@ async def test_a_disable_racing_earnings_never_half_multiplies_a_movement(store,
                 after_switch.append(key)
             await svc.ledger.earn(G, 10 + worker, 7, key=key)
             done[0] += 1
+            if done[0] == 40:
+                midway.set()
             await asyncio.sleep(0)
 
     async def switcher() -> None:
-        while done[0] < 40:  # flip the switch in the middle of the earnings
-            await asyncio.sleep(0)
+        await midway.wait()  # flip the switch in the middle of the earnings
         await a.modules.switch(G, 1, "boosts", on=False)
         switched.set()
 
