@@ -28,6 +28,26 @@ STATIC_PREFIXES = {
     "guide": "mentorship",
 }
 
+#: Interactions that still run while their feature is off, because they only settle GEMS
+#: already held: the parties' trade-card buttons and modals (confirm, cancel, deliver, dispute)
+#: and the moderators' dispute commands. A member's held GEMS never wait on a switch; new
+#: trades (offers, accepting, buying) stay refused, in the gate and in economy/escrow.py.
+SETTLING_PREFIXES = ("trade:act:", "trade:delivered:", "trade:dispute:")
+SETTLING_COMMANDS = frozenset({"dispute", "trades dispute", "trades list", "trades view"})
+
+
+def settles(interaction: discord.Interaction) -> bool:
+    """True for an interaction in SETTLING_PREFIXES / SETTLING_COMMANDS."""
+    data = interaction.data or {}
+    if interaction.type in (discord.InteractionType.application_command,
+                            discord.InteractionType.autocomplete):
+        name = str(data.get("name", ""))
+        options = data.get("options") or []
+        if options and options[0].get("type") in (1, 2):  # a subcommand (or a group of them)
+            name = f"{name} {options[0].get('name', '')}"
+        return name in SETTLING_COMMANDS or name.split(" ")[0] in SETTLING_COMMANDS
+    return str(data.get("custom_id", "")).startswith(SETTLING_PREFIXES)
+
 
 def feature_of_module(module: str | None) -> str | None:
     """`cogs.marketplace._cog` -> `marketplace`; None outside a switchable feature package."""
@@ -93,6 +113,8 @@ class ModulesGate:
         if feature is None or interaction.guild_id is None:
             return False
         if await self._bot.services.modules.enabled(interaction.guild_id, feature):
+            return False
+        if settles(interaction):
             return False
         self.refused += 1
         if interaction.type is discord.InteractionType.autocomplete:

@@ -14,6 +14,7 @@ from datetime import date, datetime
 
 from economy.clock import Clock
 from economy.ledger import LedgerService
+from economy.modules import is_on
 from economy.settings import SettingsService
 
 
@@ -44,10 +45,12 @@ class AnniversaryService:
 
     async def pay_due(self, guild_id: int,
                       members: Iterable[tuple[int, datetime | None]]) -> list[AnniversaryPaid]:
-        """Pay every member (user id, joined at) whose anniversary is today; once per year."""
+        """Pay every member (user id, joined at) whose anniversary is today; once per year.
+
+        Nothing while seasons (which owns anniversaries) are switched off (/modules)."""
         settings = await self._settings.get(guild_id)
         bonus = settings.anniversary_bonus
-        if bonus <= 0:
+        if bonus <= 0 or not is_on(settings, "seasons"):
             return []
         today = self._clock.now().astimezone(settings.zone).date()
         paid = []

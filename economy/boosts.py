@@ -129,6 +129,15 @@ def combine(windows: list[Window], stacking: str) -> Applied:
     return Applied(best.factor_bps, (best.boost_id,))
 
 
+#: The /modules feature that owns each kind of window: switching it off stops its factor.
+WINDOW_FEATURES = {"season": "seasons", "perk": "nft"}
+
+
+def window_feature(window: Window) -> str:
+    """The feature whose switch governs `window` (one-off, weekend and legacy: boosts)."""
+    return WINDOW_FEATURES.get(window.kind, "boosts")
+
+
 def perk_windows(perks: dict[int, int], role_ids: frozenset[int]) -> list[Window]:
     """The holder perks (role id -> factor in bps) of a member with `role_ids`, as windows."""
     return [Window(boost_id=f"perk-{role_id}", factor_bps=factor, starts_ms=0,
@@ -258,12 +267,16 @@ class BoostService:
         settings = await self._settings.get(guild_id)
         if source not in settings.boost_applies_to:
             return NO_BOOST
+        # One settings snapshot decides every switch below, so an earning racing `/modules
+        # disable` is multiplied by a set that was in force at one moment, never half of each.
+        off = set(settings.disabled_features)
         at_ms = to_ms(at)
-        active = [w for w in await self._windows(guild_id) if w.active_at(at_ms)]
-        if settings.double_weekend:
+        active = [w for w in await self._windows(guild_id)
+                  if w.active_at(at_ms) and window_feature(w) not in off]
+        if settings.double_weekend and "boosts" not in off:
             active.extend(w for w in self._weekends(guild_id, settings, at, at_ms)
                           if w.active_at(at_ms))
-        if role_ids and settings.holder_perks:
+        if role_ids and settings.holder_perks and "nft" not in off:
             active.extend(perk_windows(settings.perk_factors, role_ids))
         return combine(active, settings.boost_stacking)
 
@@ -444,5 +457,5 @@ def _boost_id(text: str) -> str:
 __all__ = [
     "BOOST_SOURCES", "NO_BOOST", "WEEKDAYS", "Applied", "BoostNotice", "BoostService",
     "BoostStats", "Scheduled", "Window", "combine", "format_factor", "next_weekend_window",
-    "parse_factor", "weekend_window",
+    "parse_factor", "weekend_window", "window_feature",
 ]

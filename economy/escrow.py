@@ -37,6 +37,7 @@ from economy.errors import (
 from economy.ledger import LedgerService, check_amount
 from economy.marketplace_models import format_cents
 from economy.members import MemberService
+from economy.modules import require_on
 from economy.repos.base import Doc
 from economy.repos.trade_repo import TradeRepo
 from economy.settings import GuildSettings, SettingsService
@@ -318,7 +319,10 @@ class EscrowService:
         if expected_price is not None:
             self._check_quote(listing, expected_price, expected_version)
             price = expected_price
-        settings = await self._settings.get(guild_id)
+        # New holds stop while trades or the marketplace are switched off (/modules); trades
+        # already open still settle (confirm, cancel, disputes, timers).
+        await require_on(self._settings, guild_id, "marketplace")
+        settings = await require_on(self._settings, guild_id, "trades")
         await self._check_limits(guild_id, buyer_id, listing["seller_id"], price, settings)
         trade_id = await self._repo.next_trade_id(guild_id)
         now = self._clock.now()
@@ -383,9 +387,10 @@ class EscrowService:
         Abuse limits: members who turned DMs off get no offers; a member receives at most
         `offer_max_open_to_member` open offers; a seller waits `offer_cooldown_seconds` between
         offers. The last two are checked inside the insert's transaction (guarded counter and a
-        count after the write), so concurrent offers cannot get around them.
+        count after the write), so concurrent offers cannot get around them. FeatureOff while
+        trades are switched off (/modules).
         """
-        settings = await self._settings.get(guild_id)
+        settings = await require_on(self._settings, guild_id, "trades")
         price = check_amount(price, limit=settings.max_transfer)
         if seller_id == buyer_id:
             raise InvalidInput("You can't trade with yourself.")
@@ -433,7 +438,7 @@ class EscrowService:
         if expected_price is not None and expected_price != trade.price:
             raise QuoteChanged(f"This offer is for {trade.price:,}, not the {expected_price:,} "
                                "you confirmed; nothing was charged.")
-        settings = await self._settings.get(guild_id)
+        settings = await require_on(self._settings, guild_id, "trades")  # no new hold while off
         await self._check_limits(guild_id, trade.buyer_id, trade.seller_id, trade.price, settings)
 
         async def attempt(current: Trade) -> None:

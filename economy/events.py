@@ -22,6 +22,7 @@ from economy.boosts import parse_when
 from economy.clock import Clock
 from economy.errors import GemsError, InvalidInput, NotFound, NotPermitted
 from economy.ledger import LedgerService
+from economy.modules import require_on
 from economy.repos.event_repo import EventRepo
 from economy.repos.multiplier_repo import to_ms
 from economy.settings import SettingsService
@@ -331,7 +332,9 @@ class EventService:
                       code: str | None = None) -> int:
         """Check in during the window (15 min before start to the end); pays the attendance
         reward once. Events with a check-in code need it. Returns GEMS paid. Raises
-        InvalidInput outside the window, twice, or with a wrong code."""
+        InvalidInput outside the window, twice, or with a wrong code; FeatureOff while events
+        are switched off (/modules)."""
+        await require_on(self._settings, guild_id, "events")
         event = await self.get(guild_id, event_id)
         if event.checkin_code and (code or "").strip().upper() != event.checkin_code:
             raise InvalidInput("That check-in code is not right. Ask the host to read it out."
@@ -374,8 +377,11 @@ class EventService:
         """Complete the event with up to three winners (1st, 2nd, 3rd) and pay everyone once.
 
         Winners who did not check in need `confirm_absent`. A second completion (a double
-        press, another manager) pays nothing more and reports `already`.
+        press, another manager) pays nothing more and reports `already`. Refused (FeatureOff)
+        while events are switched off; a payout a completion already started still finishes in
+        the sweep (it is owed).
         """
+        await require_on(self._settings, guild_id, "events")
         event = await self.get(guild_id, event_id)
         self._check_host(event, actor_id, is_manager)
         if event.status == "completed":

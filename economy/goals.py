@@ -17,6 +17,7 @@ from economy.boosts import parse_end
 from economy.clock import Clock
 from economy.errors import InvalidInput, NotFound
 from economy.ledger import LedgerService
+from economy.modules import is_on
 from economy.repos.goal_repo import GoalRepo
 from economy.repos.multiplier_repo import to_ms
 from economy.settings import SettingsService
@@ -114,13 +115,17 @@ class GoalService:
                 for d in await self._repo.by_status(guild_id, "open")]
 
     async def sweep(self) -> list[GoalNotice]:
-        """Close reached or expired goals, pay contributors, announce (each once)."""
+        """Close reached or expired goals, pay contributors, announce (each once).
+
+        While goals are switched off (/modules) no goal closes (they close when it is back
+        on), but a goal already reached is owed: its contributors are paid, and the
+        announcement waits until the feature is on again.
+        """
         now_ms = to_ms(self._clock.now())
         notices = []
         for guild_id in await self._repo.guild_ids():
-            if "goals" in (await self._settings.get(guild_id)).disabled_features:
-                continue  # switched off (/modules): goals close when it is back on
-            for doc in await self._repo.by_status(guild_id, "open"):
+            on = is_on(await self._settings.get(guild_id), "goals")
+            for doc in await self._repo.by_status(guild_id, "open") if on else ():
                 counts = await self._contributions(doc)
                 if sum(counts.values()) >= doc["target"]:
                     await self._repo.transition(guild_id, doc["goal_id"], from_status="open",
@@ -129,24 +134,27 @@ class GoalService:
                     await self._repo.transition(guild_id, doc["goal_id"], from_status="open",
                                                 fields={"status": "expired"})
             for doc in await self._repo.unfinished(guild_id):
-                notice = await self._finish(doc)
+                notice = await self._finish(doc, announce=on)
                 if notice is not None:
                     notices.append(notice)
         return notices
 
-    async def _finish(self, doc: dict) -> GoalNotice | None:
+    async def _finish(self, doc: dict, *, announce: bool = True) -> GoalNotice | None:
         if doc["status"] == "open":
             return None
         g, n = doc["guild_id"], doc["goal_id"]
         counts = await self._contributions(doc, until_ms=doc.get("reached_ms"))
         paid = 0
+        # A goal whose payout was done waits only for its announcement (while switched off
+        # the sweep comes back every minute): no replayed earnings each time.
         if doc["status"] == "reached" and doc["reward"] > 0:
             for user_id in sorted(counts):
-                await self._ledger.earn(g, user_id, doc["reward"], key=f"goal:{n}:{user_id}",
-                                        kind="reward", source="goal", ref=f"goal:{n}")
+                if not doc.get("payout_done"):
+                    await self._ledger.earn(g, user_id, doc["reward"], key=f"goal:{n}:{user_id}",
+                                            kind="reward", source="goal", ref=f"goal:{n}")
                 paid += doc["reward"]
         await self._repo.claim(g, n, "payout_done")
-        if not await self._repo.claim(g, n, "announced"):
+        if not announce or not await self._repo.claim(g, n, "announced"):
             return None
         return GoalNotice(_goal(doc, counts), doc["status"], paid)
 

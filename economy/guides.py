@@ -20,6 +20,7 @@ from economy.ledger import LedgerService
 from economy.marketplace_models import tokens
 from economy.mentorship import skills_of
 from economy.mentorship_match import normalize_skill
+from economy.modules import require_on
 from economy.repos.guide_repo import GuideRepo
 from economy.repos.mentorship_repo import MentorshipRepo
 from economy.settings import SettingsService
@@ -117,7 +118,8 @@ class GuideService:
     async def review(self, guild_id: int, actor_id: int, guide_id: int, *, approve: bool,
                      moderator: bool) -> tuple[Guide, int]:
         """A mentor or moderator approves (publishes) or rejects a guide; returns the guide and
-        the GEMS its author earned."""
+        the GEMS its author earned. FeatureOff while mentorship is switched off (/modules)."""
+        await require_on(self._settings, guild_id, "mentorship")
         doc = await self._guide(guild_id, guide_id)
         if doc["author_id"] == actor_id:
             raise NotPermitted("You can't review your own guide.")
@@ -142,8 +144,8 @@ class GuideService:
 
     async def upvote(self, guild_id: int, guide_id: int, voter_id: int) -> tuple[Guide, int]:
         """Upvote a published guide once (not your own); returns the guide and GEMS its author
-        earned if this vote reached a milestone."""
-        settings = await self._settings.get(guild_id)
+        earned if this vote reached a milestone. FeatureOff while mentorship is switched off."""
+        settings = await require_on(self._settings, guild_id, "mentorship")
         for _ in range(VOTE_ATTEMPTS):
             doc = await self._guide(guild_id, guide_id)
             if doc["author_id"] == voter_id:

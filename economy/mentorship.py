@@ -48,6 +48,7 @@ from economy.mentorship_models import (
     Spotlight,
     SweepReport,
 )
+from economy.modules import require_on
 from economy.repos.base import Doc
 from economy.repos.mentorship_repo import MentorshipRepo, SlotTaken, StateChanged
 from economy.repos.trade_repo import TradeRepo
@@ -541,8 +542,10 @@ class MentorshipService:
     async def confirm_goal(self, pairing: Pairing, user_id: int, goal_no: int) -> GoalResult:
         """The mentee confirms a milestone; the mentor earns the reward once per milestone.
 
-        Paying and marking the goal done are one transaction keyed by the milestone.
+        Paying and marking the goal done are one transaction keyed by the milestone. Refused
+        (FeatureOff) while mentorship is switched off (/modules).
         """
+        await require_on(self._settings, pairing.guild_id, "mentorship")
         if pairing.role_of(user_id) != "mentee":
             raise NotPermitted("Only the mentee confirms a milestone: a mentor can't confirm "
                                "their own.")

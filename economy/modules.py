@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 
-from economy.errors import InvalidInput
-from economy.settings import SettingsService
+from economy.errors import GemsError, InvalidInput
+from economy.settings import GuildSettings, SettingsService
 
 #: Features that can be switched off, with the name members read in messages. Kept equal to the
 #: cogs/ packages minus CORE by tests/e2e/test_modules_commands.py.
@@ -38,6 +38,37 @@ def off_message(feature: str) -> str:
     label = FEATURES.get(feature, feature.capitalize())
     verb = "are" if label.endswith("s") and not label.startswith("The ") else "is"
     return f"{label} {verb} turned off in this server."
+
+
+class FeatureOff(GemsError):
+    """A switched-off feature was asked to change balances (a domain check, not the gate's)."""
+
+    def __init__(self, feature: str) -> None:
+        super().__init__(off_message(feature))
+        self.feature = feature
+
+
+def is_on(settings: GuildSettings, feature: str) -> bool:
+    """True unless `feature` is switched off in these settings (core features: always on).
+
+    The domain asks this of one settings snapshot, so one decision (multiply or not, pay or
+    not) is made from one consistent view of the switches.
+    """
+    return feature not in settings.disabled_features
+
+
+async def require_on(settings: SettingsService, guild_id: int, feature: str) -> GuildSettings:
+    """The guild's settings, or FeatureOff when `feature` is switched off there.
+
+    For the earning hooks that jobs, message listeners and other features reach without the
+    interaction gate (bot/modules_gate.py): the switch is read through the settings cache, so a
+    change made in this process counts at once and one made by another process within
+    `SettingsService.FRESH_SECONDS`.
+    """
+    current = await settings.get(guild_id)
+    if not is_on(current, feature):
+        raise FeatureOff(feature)
+    return current
 
 
 class ModuleService:

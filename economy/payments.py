@@ -37,6 +37,7 @@ from economy.currency import format_amount, parse_amount
 from economy.errors import InvalidInput, NotFound, NotPermitted
 from economy.escrow import EscrowService, QuoteChanged, Trade, TradeUnavailable
 from economy.ledger import LedgerService, check_amount
+from economy.modules import require_on
 from economy.repos.base import Doc
 from economy.repos.listing_repo import ListingRepo
 from economy.repos.payment_repo import PaymentRepo
@@ -144,7 +145,9 @@ class PaymentsService:
         return self.gateway
 
     async def _ready(self, guild_id: int) -> tuple[GuildSettings, PaymentsGateway]:
-        settings = await self._settings.get(guild_id)
+        # New checkouts stop while card payments are switched off (/modules); webhooks, refunds
+        # and payouts of checkouts already opened still settle (money a member already paid).
+        settings = await require_on(self._settings, guild_id, "payments")
         if not settings.payments_usd:
             raise PaymentsUnavailable("Card payments are turned off in this server "
                                       "(an admin can turn on `payments_usd`).")

@@ -21,6 +21,7 @@ from economy.boosts import format_factor, parse_factor
 from economy.clock import Clock
 from economy.errors import InvalidInput, NotFound
 from economy.ledger import LedgerService
+from economy.modules import is_on
 from economy.repos.multiplier_repo import MultiplierRepo, to_ms
 from economy.repos.season_repo import SeasonRepo
 from economy.settings import SettingsService
@@ -211,9 +212,11 @@ class SeasonService:
         notices: list[SeasonNotice] = []
         for guild_id in await self._repo.guild_ids():
             settings = await self._settings.get(guild_id)
-            if "seasons" in settings.disabled_features:
-                continue  # switched off (/modules): boosts and prizes wait until it is back on
-            for doc in await self._repo.list(guild_id):
+            # Switched off (/modules): no season boost starts and no occurrence is decided
+            # (that waits until it is back on), but prizes already decided are owed and paid;
+            # their announcement waits.
+            on = is_on(settings, "seasons")
+            for doc in await self._repo.list(guild_id) if on else ():
                 season = Season.from_doc(doc)
                 await self._ensure_boost(guild_id, season, now, settings.zone)
                 occ_id, start, end = season.last_ended(now, settings.zone)
@@ -221,7 +224,7 @@ class SeasonService:
                         guild_id, occ_id):
                     await self._record(guild_id, season, occ_id, start, end, settings)
             for result in await self._repo.unfinished_results(guild_id):
-                notice = await self._finish(guild_id, result)
+                notice = await self._finish(guild_id, result, announce=on)
                 if notice is not None:
                     notices.append(notice)
         return notices
@@ -247,15 +250,16 @@ class SeasonService:
                         for i, (u, e) in enumerate(top)],
             "paid": False, "announced": False})
 
-    async def _finish(self, guild_id: int, result: dict) -> SeasonNotice | None:
+    async def _finish(self, guild_id: int, result: dict, *,
+                      announce: bool = True) -> SeasonNotice | None:
         occ_id = result["occurrence"]
         for rank, row in enumerate(result.get("winners", []), start=1):
-            if row["prize"] > 0:
+            if row["prize"] > 0 and not result.get("paid"):  # paid: only the announcement waits
                 await self._ledger.earn(guild_id, int(row["user_id"]), int(row["prize"]),
                                         key=f"season:{occ_id}:place:{rank}", kind="reward",
                                         source="season", ref=f"season:{occ_id}")
         await self._repo.claim(result["_id"], "paid")
-        if not await self._repo.claim(result["_id"], "announced"):
+        if not announce or not await self._repo.claim(result["_id"], "announced"):
             return None
         season = Season(key=result["key"], name=result["name"], start_md="01-01", end_md="01-01",
                         emoji=result.get("emoji") or "🎉")

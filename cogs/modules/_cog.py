@@ -58,5 +58,7 @@ class ModulesCog(commands.Cog):
         if not changed:
             await reply(interaction, f"{label} was already {state}.", ephemeral=True)
             return
-        note = "" if on else " Its commands and buttons now answer that it is off; money in escrow still settles."
+        note = "" if on else (" Its commands and buttons now answer that it is off and it stops "
+                              "changing balances; money already owed (escrow, payouts, refunds) "
+                              "still settles.")
         await reply(interaction, f"{label}: turned **{state}**.{note}", ephemeral=True)

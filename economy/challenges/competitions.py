@@ -19,6 +19,7 @@ from economy.challenges.service import Actor, may_manage
 from economy.clock import Clock
 from economy.errors import InvalidInput, NotFound
 from economy.ledger import LedgerService, check_amount
+from economy.modules import is_on
 from economy.repos.competition_repo import CompetitionRepo
 from economy.settings import SettingsService
 
@@ -117,7 +118,12 @@ class CompetitionService:
         return [Standing(i + 1, uid, counts[uid], reached[uid]) for i, uid in enumerate(order[:limit])]
 
     async def settle_due(self, guild_id: int) -> list[Settled]:
-        """Pay and close every competition of the guild that has ended (idempotent)."""
+        """Pay and close every competition of the guild that has ended (idempotent).
+
+        While challenges are switched off (/modules) nothing is settled: ended competitions
+        are paid, from the standings they had at their end, when it is back on."""
+        if not is_on(await self._settings.get(guild_id), "challenges"):
+            return []
         now_ms = to_ms(self._clock.now())
         settled = []
         for doc in await self._repo.running(guild_id):

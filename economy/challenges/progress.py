@@ -22,6 +22,7 @@ from economy.challenges.days import DayWindow
 from economy.challenges.pool import ChallengeDef
 from economy.challenges.service import ChallengeService, Completion
 from economy.clock import Clock
+from economy.modules import is_on
 from economy.repos.challenge_repo import ChallengeRepo
 from economy.settings import SettingsService
 
@@ -87,6 +88,14 @@ class ChallengeProgress:
         self._days[guild_id] = day
         return day
 
+    async def _counting(self, guild_id: int) -> bool:
+        """False while challenges are switched off in the guild (/modules): nothing counts.
+
+        Read through the settings cache on every event (a dict lookup while fresh), so the
+        switch counts at once, not when the cached day is next refreshed.
+        """
+        return is_on(await self._settings.get(guild_id), "challenges")
+
     def _add(self, guild_id: int, day: _GuildDay, challenges: Iterable[ChallengeDef],
              user_id: int, channel_id: int | None, amount: int = 1) -> None:
         bucket = None
@@ -101,10 +110,10 @@ class ChallengeProgress:
     async def record_message(self, guild_id: int, user_id: int, channel_id: int, content: str,
                              *, author_is_bot: bool, at: datetime) -> None:
         """Count a message toward today's message challenges (bots and repeats never count)."""
-        if author_is_bot:
+        if author_is_bot or not await self._counting(guild_id):
             return
         day = self._days.get(guild_id)
-        if day is None or not day.current(at):  # the common case needs no await at all
+        if day is None or not day.current(at):  # the common case: no database read
             day = await self._guild_day(guild_id, at)
         if not day.messages:
             return
@@ -121,7 +130,7 @@ class ChallengeProgress:
     async def record_reaction(self, guild_id: int, user_id: int, channel_id: int, *,
                               author_is_bot: bool, own_message: bool, at: datetime) -> None:
         """Count a reaction given (not by a bot, not on one's own message)."""
-        if author_is_bot or own_message:
+        if author_is_bot or own_message or not await self._counting(guild_id):
             return
         day = await self._guild_day(guild_id, at)
         self._add(guild_id, day, day.reactions, user_id, channel_id)
@@ -143,6 +152,8 @@ class ChallengeProgress:
         if minutes <= 0:
             return
         session.since += timedelta(minutes=minutes)  # the partial minute keeps counting
+        if not await self._counting(guild_id):
+            return  # minutes spent while challenges are off are dropped, not saved for later
         day = await self._guild_day(guild_id, at)
         self._add(guild_id, day, day.voice, user_id, session.channel_id, amount=minutes)
 

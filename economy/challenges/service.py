@@ -24,6 +24,7 @@ from economy.errors import InvalidInput, NotFound, NotPermitted
 from economy.ledger import LedgerService
 from economy.member_prefs import MemberPrefsService
 from economy.models import Page
+from economy.modules import is_on, require_on
 from economy.repos.challenge_repo import ChallengeRepo
 from economy.settings import GuildSettings, SettingsService
 
@@ -246,7 +247,9 @@ class ChallengeService:
 
     async def active_challenge(self, guild_id: int, user_id: int, challenge_id: str,
                                *, kind: str | None = None) -> tuple[DayWindow, ChallengeDef]:
-        """One of today's challenges the member can still complete; friendly errors otherwise."""
+        """One of today's challenges the member can still complete; friendly errors otherwise
+        (FeatureOff while challenges are switched off, before any attempt is used)."""
+        await require_on(self._settings, guild_id, "challenges")
         challenge = await self.todays_challenge(guild_id, challenge_id)
         window, _ = await self.todays_set(guild_id)
         if kind is not None and challenge.type != kind:
@@ -314,6 +317,7 @@ class ChallengeService:
             raise InvalidInput("You can't thank yourself: thank a member who helped you.")
         if helper_is_bot:
             raise InvalidInput("Bots can't be thanked for challenges: thank a member instead.")
+        await require_on(self._settings, guild_id, "challenges")
         window, defs = await self.todays_set(guild_id)
         recorded = await self._repo.insert_thanks({
             "guild_id": guild_id, "day": window.key, "thanker_id": thanker_id,
@@ -368,6 +372,7 @@ class ChallengeService:
 
     async def vote(self, guild_id: int, voter_id: int, submission_id: str) -> tuple[dict, Completion | None]:
         """One vote for a gallery entry (not your own, once each); completes it at the target."""
+        await require_on(self._settings, guild_id, "challenges")
         doc = await self._submission(guild_id, submission_id)
         if doc["user_id"] == voter_id:
             raise InvalidInput("You can't vote for your own entry.")
@@ -409,7 +414,12 @@ class ChallengeService:
     # --- completion and rewards --------------------------------------------------------------
     async def complete(self, guild_id: int, user_id: int, window: DayWindow | str,
                        challenge: ChallengeDef, at: datetime | None = None) -> Completion | None:
-        """Record a completion once and pay it; None when it was already recorded."""
+        """Record a completion once and pay it; None when it was already recorded.
+
+        Raises FeatureOff while challenges are switched off (/modules): nothing is recorded,
+        so the counted progress completes when the feature is back on.
+        """
+        await require_on(self._settings, guild_id, "challenges")
         day = window.key if isinstance(window, DayWindow) else window
         at = at or self._clock.now()
         if isinstance(window, DayWindow) and at >= window.end:
@@ -515,7 +525,9 @@ class ChallengeService:
                                settings.challenge_grace_days)
 
     async def settle_unpaid(self, guild_id: int) -> int:
-        """Pay completions left unpaid by a crash (same idempotency keys); returns how many."""
+        """Pay completions left unpaid by a crash (same idempotency keys); returns how many.
+
+        Also while challenges are switched off: these rewards are already owed."""
         settled = 0
         for doc in await self._repo.unpaid(guild_id):
             try:
@@ -526,7 +538,10 @@ class ChallengeService:
         return settled
 
     async def complete_due(self, guild_id: int, day: str, challenge: ChallengeDef) -> list[Completion]:
-        """Complete every member whose counted progress reached the target."""
+        """Complete every member whose counted progress reached the target (none while
+        challenges are switched off: they complete when it is back on)."""
+        if not is_on(await self._settings.get(guild_id), "challenges"):
+            return []
         done = []
         for doc in await self._repo.due_progress(guild_id, day, challenge.id, challenge.target):
             completion = await self.complete(guild_id, doc["user_id"], day, challenge,

@@ -8,7 +8,7 @@ import pytest
 from bot.app import discover_extensions
 from economy.errors import InvalidInput
 from economy.modules import CORE, FEATURES
-from tests.e2e.conftest import db_state
+from tests.e2e.conftest import balance, db_state
 from tests.e2e.test_event_commands import _card, _create, _events_state
 
 pytestmark = pytest.mark.timeout(60)
@@ -95,3 +95,59 @@ async def test_jobs_skip_guild_work_of_a_switched_off_feature(gc, clock):
     await gc.advance(minutes=1)
     assert [m for m in gc.sb.channel_messages(gc.general) if "Loud launch" in (m.content or "")]
     assert gc.bot.guild_work.ran_here == 1
+
+
+async def _daily_entry(gc, name: str) -> tuple[int, int, list]:
+    entry = await gc.db["ledger"].find_one({"guild_id": gc.guild.id, "user_id": gc[name].id,
+                                            "kind": "daily"})
+    return entry["delta"], entry["multiplier_bps"], entry["boost_ids"]
+
+
+async def test_boosts_switched_off_during_a_x10_boost_pay_the_base_daily_then_resume(gc):
+    """README modules table, boosts row: the switch reaches the ledger's multiplier set."""
+    r = await gc.slash("admin", "boost schedule", factor="10", start="now", end="2d",
+                       reason="Launch")
+    assert "Scheduled boost `b1`" in r.content
+    assert "1,000 GEMS" in (await gc.slash("alice", "gems daily")).content
+    assert await _daily_entry(gc, "alice") == (1000, 100_000, ["b1"])
+    off = await gc.slash("admin", "modules disable", feature="boosts")
+    assert "turned **off**" in off.content
+    r = await gc.slash("bob", "gems daily")
+    assert "💎 100 GEMS" in r.content and "1,000" not in r.content
+    assert await _daily_entry(gc, "bob") == (100, 10_000, [])  # recorded unmultiplied
+    listed = await gc.slash("admin", "boost list")
+    assert listed.content == "Boosts are turned off in this server."
+    await gc.slash("admin", "modules enable", feature="boosts")
+    assert "1,000 GEMS" in (await gc.slash("carol", "gems daily")).content  # b1 still open
+    assert await _daily_entry(gc, "carol") == (1000, 100_000, ["b1"])
+
+
+async def test_an_open_trade_still_settles_while_trades_are_off(gc):
+    """README modules table, trades row: the card's buttons settle held GEMS; new offers stop."""
+    from tests.e2e.test_trade_commands import card_of, offer_and_accept, thread_of
+    trade_id, _ = await offer_and_accept(gc)
+    await gc.slash("admin", "modules disable", feature="trades")
+    refused = await gc.slash("alice", "trades offer", member=gc["carol"], price=5,
+                             description="A silver pin")
+    assert refused.content == "Trades are turned off in this server."
+    card = card_of(gc, thread_of(gc, trade_id))
+    opened = await gc.click("alice", card, "Mark delivered")
+    assert opened.modal is not None
+    await gc.sb.submit_modal(gc["alice"], opened, {"Tracking number or note (optional)": ""})
+    await gc.click("bob", card_of(gc, thread_of(gc, trade_id)), "Confirm received")
+    assert "Completed" in card_of(gc, thread_of(gc, trade_id)).text
+    assert (await balance(gc, "alice"), await balance(gc, "bob")) == (390, 600)
+
+
+async def test_profile_off_moves_no_money_and_keeps_the_time_zone(gc):
+    """README modules table, profile row: `/my` is refused; the stored zone still counts."""
+    r = await gc.slash("alice", "my timezone", zone="Asia/Tokyo")
+    assert "Asia/Tokyo" in r.content
+    await gc.slash("admin", "modules disable", feature="profile")
+    before = await db_state(gc)
+    refused = await gc.slash("alice", "my timezone", zone="Europe/Paris")
+    assert refused.ephemeral and refused.content == "Profiles are turned off in this server."
+    assert await db_state(gc) == before
+    zone = await gc.services.member_prefs.member_zone(gc.guild.id, gc["alice"].id)
+    assert str(zone) == "Asia/Tokyo"  # streak days still follow it
+    assert "100 GEMS" in (await gc.slash("alice", "gems daily")).content
