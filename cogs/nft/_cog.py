@@ -3,6 +3,7 @@ render."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 from typing import Literal
@@ -22,7 +23,7 @@ from cogs._shared.interaction import (
 )
 from cogs.nft._render import gallery_embed, rules_embed, status_embed, sync_text, test_text
 from cogs.nft._sync import RoleSync
-from economy.chain import ChainError
+from economy.chain import ChainError, ChainMismatch
 from economy.errors import GemsError, InvalidInput, NotPermitted
 from economy.nft import GalleryEntry
 from economy.services import Services
@@ -53,9 +54,30 @@ class NftCog(DownloadingCog, commands.Cog):
     def __init__(self, bot) -> None:
         self.bot = bot
         self.sync = RoleSync(bot)
+        self._chain_check: asyncio.Task | None = None
 
+    async def cog_load(self) -> None:
+        """Check every configured chain in the background (a slow node must not delay start-up)."""
+        self._chain_check = asyncio.create_task(self.check_chains(), name="nft-chain-check")
 
+    async def cog_unload(self) -> None:
+        if self._chain_check is not None:
+            self._chain_check.cancel()
 
+    async def check_chains(self) -> None:
+        """Log a clear error for each configured chain whose node serves another chain (that
+        chain is then refused for rules, syncs and wallet links until the node is fixed)."""
+        try:
+            results = await self.services.nft.check_chains()
+        except Exception:
+            log.exception("checking the configured chains failed")
+            return
+        for chain_id, error in results.items():
+            if isinstance(error, ChainMismatch):
+                log.error("chain %s is unusable: %s", chain_id, error)
+            elif error is not None:
+                log.warning("chain %s: could not check the RPC endpoint's chain id at start-up "
+                            "(checked again before each sync): %s", chain_id, error)
 
     async def thumbnails(self, guild_id: int, entries: list[GalleryEntry]
                          ) -> list[tuple[str, bytes]]:
