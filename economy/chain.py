@@ -65,6 +65,7 @@ class ChainReader(Protocol):
     chain_id: int
     rpc_calls: int
     problems: dict[str, str]
+    stopped: str | None
 
     async def block_number(self) -> int: ...
 
@@ -92,7 +93,7 @@ class Web3ChainReader:
 
     One HTTP request per RPC call; no retries: a failed batch is unknown and the next sync tries
     again. With a `deadline`, every wait is capped by what is left of it and the first timeout
-    stops all further requests of this reader (they fail at once).
+    stops all further requests of this reader (they fail at once; `stopped` says why).
     """
 
     def __init__(self, chain_id: int, rpc_url: str, *, aggregator: str = MULTICALL3_ADDRESS,
@@ -104,6 +105,8 @@ class Web3ChainReader:
         self.batch_size = batch_size
         self.rpc_calls = 0
         self.deadline = deadline
+        #: Why this reader sends no more requests (its first timeout, or the deadline passed).
+        self.stopped: str | None = None
         #: contract -> why some of its reads are unknown (the first reason seen).
         self.problems: dict[str, str] = {}
         self._timeout = timeout
@@ -123,20 +126,20 @@ class Web3ChainReader:
 
     async def request(self, method: str, params: list[Any]) -> Any:
         """One JSON-RPC request; its result, or ChainError (ChainTimeout when out of time)."""
+        if self.stopped:
+            raise ChainTimeout(f"{method}: not sent ({self.stopped})")
         timeout = self._timeout
         if self.deadline is not None:
-            if self.deadline.stopped:
-                raise ChainTimeout(f"{method}: not sent ({self.deadline.stopped})")
             timeout = min(timeout, self.deadline.remaining())
             if timeout <= 0:
-                self.deadline.stop(f"the sync's {self.deadline.seconds:g} s deadline passed")
-                raise ChainTimeout(f"{method}: not sent ({self.deadline.stopped})")
+                self.stopped = f"the sync's {self.deadline.seconds:g} s deadline passed"
+                raise ChainTimeout(f"{method}: not sent ({self.stopped})")
         self.rpc_calls += 1
         try:
             return await self.transport.call(method, params, timeout=timeout)
         except ChainTimeout as exc:
-            if self.deadline is not None:
-                self.deadline.stop(f"stopped after the first timeout ({exc})")
+            if self.deadline is not None:  # a shared reader (no deadline) keeps going
+                self.stopped = f"stopped after the first timeout ({exc})"
             raise
 
     async def block_number(self) -> int:

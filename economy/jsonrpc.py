@@ -41,24 +41,19 @@ class ChainMismatch(ChainError):
 class Deadline:
     """One time budget for every network wait of one sync, on a monotonic clock.
 
-    After the first timeout the deadline is `stopped`: later requests fail at once instead of
-    each waiting out its own timeout (a node that hangs costs one timeout, not one per batch).
+    Readers sharing it stop on their own after their first timeout (see Web3ChainReader), so a
+    node that hangs costs one timeout, not one per batch, and the other chains of the sync keep
+    what is left of the budget.
     """
 
     def __init__(self, seconds: float, *, monotonic: Callable[[], float] = time.monotonic) -> None:
         self.seconds = seconds
         self._monotonic = monotonic
         self._ends = monotonic() + seconds
-        self.stopped: str | None = None  # why no more requests are sent
 
     def remaining(self) -> float:
         """Seconds left (may be negative)."""
         return self._ends - self._monotonic()
-
-    def stop(self, reason: str) -> None:
-        """No further requests under this deadline (the first reason is kept)."""
-        if self.stopped is None:
-            self.stopped = reason
 
 
 class JsonRpcHttp:

@@ -30,6 +30,7 @@ MAX_RULES = 25
 MAX_IDS_721 = 5_000  # ownerOf reads per sync for one ERC-721 rule with token ids
 MAX_IDS_1155 = 50  # balanceOf pairs per wallet for one ERC-1155 rule
 Tri = bool | None
+LINK_CHECK_SECONDS = 3.0  # the chain id check before a wallet link
 
 
 def parse_token_ids(text: str | None) -> list[list[int]]:
@@ -306,7 +307,9 @@ class NftService:
         if chain_id not in self.chains.urls:
             return  # no node to disagree with (linking works without any chain configured)
         try:
-            await self.chains.verify(self.chains.for_sync(chain_id, self.chains.deadline()))
+            # A short budget: a hanging node must not hold the member's link page.
+            deadline = self.chains.deadline(min(LINK_CHECK_SECONDS, self.chains.timeout))
+            await self.chains.verify(self.chains.for_sync(chain_id, deadline))
         except ChainMismatch:
             pass
         except ChainError:
@@ -389,8 +392,8 @@ class NftService:
                 await self._read_chain(reader, block, chain_rules, wallets, owner_of,
                                        addresses, holdings, plan)
             plan.rpc_calls += reader.rpc_calls
-            if deadline.stopped:
-                plan.errors.append(f"chain {chain_id}: the reads stopped early: {deadline.stopped}")
+            if reader.stopped:
+                plan.errors.append(f"chain {chain_id}: the reads stopped early: {reader.stopped}")
         return holdings
 
     async def _read_chain(self, reader: ChainReader, block: int, rules: list[Rule],

@@ -23,7 +23,7 @@ from cogs._shared.interaction import (
 )
 from cogs.nft._render import gallery_embed, rules_embed, status_embed, sync_text, test_text
 from cogs.nft._sync import RoleSync
-from economy.chain import ChainError, ChainMismatch
+from economy.chain import ChainError, ChainMismatch, ChainReader
 from economy.errors import GemsError, InvalidInput, NotPermitted
 from economy.nft import GalleryEntry
 from economy.services import Services
@@ -83,12 +83,17 @@ class NftCog(DownloadingCog, commands.Cog):
                          ) -> list[tuple[str, bytes]]:
         """Up to GALLERY_IMAGES (file name, JPEG) of the listed tokens, cached by the service."""
         files: list[tuple[str, bytes]] = []
+        chains = self.services.nft.chains
+        deadline = chains.deadline()  # a hanging node costs one budget, then one timeout
+        readers: dict[int, ChainReader] = {}
         for entry in entries:
             for token_id, _ in entry.tokens:
                 if len(files) >= GALLERY_IMAGES:
                     return files
                 try:
-                    reader = self.services.nft.chains.reader(entry.chain_id)
+                    if entry.chain_id not in readers:
+                        readers[entry.chain_id] = chains.for_sync(entry.chain_id, deadline)
+                    reader = readers[entry.chain_id]
                     thumb = await self.services.nft_media.thumbnail(
                         guild_id, reader, entry.contract, entry.standard, token_id, self.fetch)
                 except (GemsError, ChainError):
