@@ -20,7 +20,9 @@ async def open_ngc(store, clock, chain, **overrides):
     """A connected community whose bot reads the rig's chain (settings overridable: another
     `chain_rpc_urls`, `multicall3_address`, `chain_sync_deadline_seconds`, ...)."""
     options = {"chain_rpc_urls": {chain.chain_id: chain.url},
-               "multicall3_address": chain.aggregator, "chain_timeout_seconds": 30}
+               "multicall3_address": chain.aggregator, "chain_timeout_seconds": 30,
+               # py-evm executes every call in Python: a busy test machine needs a long budget.
+               "chain_sync_deadline_seconds": 120}
     options.update(overrides)
     settings = Settings(_env_file=None, discord_token=None, attachment_hosts=["127.0.0.1"],
                         web_port=0, nft_media_hosts=["127.0.0.1"], **options)

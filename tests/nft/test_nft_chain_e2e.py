@@ -54,6 +54,20 @@ async def test_a_node_of_another_chain_is_refused_everywhere(store, clock, chain
                 "token": token, "message": "x", "signature": "0x00"}) as resp:
             assert resp.status == 400 and "paused" in (await resp.json())["error"]
         assert await rules_and_wallets(gc) == before
+        # A rule stored while the URL still pointed at chain 1: the sync reads nothing there.
+        await gc.services.db["nft_rules"].insert_one({
+            "guild_id": gc.guild.id, "rule_id": 1, "role_id": holder.id, "chain_id": 1,
+            "contract": chain.erc721, "standard": "erc721", "ranges": [], "min_count": 1,
+            "max_count": None, "group": None, "created_by": 0, "created_ms": 0})
+        await seed_wallets(gc, ["bob"])
+        gc.sb.give_role(gc.sb.member(gc.guild, gc["bob"]), holder)  # bob holds nothing
+        await gc.sb.settle()
+        r = await gc.slash("admin", "nft sync")
+        assert "0 role(s) given, 0 taken" in r.text and f"serves chain {chain.chain_id}" in r.text
+        await gc.sb.settle()
+        assert holder.id in gc.sb.member(gc.guild, gc["bob"]).roles
+        status = await gc.slash("admin", "nft status")
+        assert "configured for chain 1 serves chain" in status.text, status.text
 
 
 async def test_an_empty_answer_is_reported_and_recorded_not_a_crash(store, clock, chain, faulty):
