@@ -57,12 +57,15 @@ class NftCog(DownloadingCog, commands.Cog):
         self._chain_check: asyncio.Task | None = None
 
     async def cog_load(self) -> None:
-        """Check every configured chain in the background (a slow node must not delay start-up)."""
+        """Open the download session; check every configured chain in the background (a slow
+        node must not delay start-up)."""
+        await super().cog_load()
         self._chain_check = asyncio.create_task(self.check_chains(), name="nft-chain-check")
 
     async def cog_unload(self) -> None:
         if self._chain_check is not None:
             self._chain_check.cancel()
+        await super().cog_unload()
 
     async def check_chains(self) -> None:
         """Log a clear error for each configured chain whose node serves another chain (that

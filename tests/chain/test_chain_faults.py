@@ -116,6 +116,6 @@ async def test_a_hanging_node_costs_one_deadline_then_nothing_is_sent(chain, fau
         assert set(balances.values()) == {None} and set(pairs.values()) == {None}
         assert faulty.calls["eth_call"] == 1 and sync.rpc_calls == 1  # 29 batches never sent
         assert sync.stopped and "first timeout" in sync.stopped
-        assert elapsed < 1.5 + 3.0  # one deadline (generous slack), not 20 batches x 30 s
+        assert elapsed < 1.5 + 8.0  # one deadline (generous slack), not 20 batches x 30 s
     finally:
         await reader.close()

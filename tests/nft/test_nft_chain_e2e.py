@@ -157,7 +157,7 @@ async def test_a_hanging_node_ends_the_sync_at_its_deadline_while_others_write(
         link = await gc.slash("carol", "wallet link")  # stores a link ticket meanwhile
         assert "expires" in link.text and not sync.done()
         r = await sync
-        assert time.monotonic() - started < 2 + 4  # the 2 s deadline, generous slack
+        assert time.monotonic() - started < 2 + 10  # the 2 s deadline (generous), not 30 s
         assert "0 role(s) given, 0 taken" in r.text and "3 RPC call(s)" in r.text, r.text
         await gc.sb.settle()
         assert holder.id in gc.sb.member(gc.guild, gc["bob"]).roles  # unknown: kept

@@ -95,7 +95,7 @@ async def test_a_hanging_node_ends_the_sync_within_its_deadline_and_writes_go_on
         assert not sync.done() and writes < 1.5
         plan = await sync
         elapsed = time.monotonic() - started
-        assert elapsed < 2.0 + 3.0, elapsed  # one 2 s deadline (generous slack), not 30 s/batch
+        assert elapsed < 2.0 + 8.0, elapsed  # one 2 s deadline (generous slack), not 30 s/batch
         assert sum(faulty.calls.values()) == 3 and plan.rpc_calls == 3  # nothing after the hang
         assert plan.changes == [] and plan.unknown == 1041 * 3
         assert any("stopped after the first timeout" in e for e in plan.errors), plan.errors
