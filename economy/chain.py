@@ -217,19 +217,18 @@ class Web3ChainReader:
         results = await self.aggregate(calls, block)
         out: dict[str, int | None] = {}
         for owner, result in zip(owners, results, strict=True):
-            out[owner] = self._judge_word(contract, result, block, "balanceOf")
-            if out[owner] is not None:
-                out[owner] = int.from_bytes(result[1][:32], "big")  # type: ignore[index]
+            word = self._word(contract, result, block, "balanceOf")
+            out[owner] = None if word is None else int.from_bytes(word, "big")
         return out
 
-    def _judge_word(self, contract: str, result: tuple[bool, bytes] | None, block: int,
-                    what: str) -> int | None:
-        """1 when `result` is a successful 32-byte answer, else None (the reason noted)."""
+    def _word(self, contract: str, result: tuple[bool, bytes] | None, block: int,
+              what: str) -> bytes | None:
+        """The first 32 bytes of a successful answer, else None (the reason noted)."""
         if result is None:
-            return None
+            return None  # the batch failed; its reason is noted already
         ok, data = result
         if ok and len(data) >= 32:
-            return 1
+            return data[:32]
         if ok and not data:
             self._note(contract, self._no_code(contract, block))
         elif ok:
@@ -248,10 +247,10 @@ class Web3ChainReader:
         for tid, result in zip(token_ids, results, strict=True):
             if result is not None and not result[0]:
                 owners[tid] = NO_OWNER  # ERC-721: ownerOf throws for tokens nobody owns
-            elif self._judge_word(contract, result, block, "ownerOf") is None:
-                owners[tid] = None  # unknown (no code, malformed, or the batch failed)
-            else:
-                owners[tid] = to_checksum_address(result[1][12:32])  # type: ignore[index]
+                continue
+            word = self._word(contract, result, block, "ownerOf")
+            # None: unknown (no code, malformed, or the batch failed)
+            owners[tid] = None if word is None else to_checksum_address(word[12:])
         return owners
 
     async def erc1155_balances(self, contract: str, pairs: list[tuple[str, int]], block: int
