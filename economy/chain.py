@@ -356,7 +356,7 @@ class ChainRegistry:
         """A reader for one sync of a configured chain: its own RPC counter, `deadline`."""
         return self.reader(chain_id).for_sync(deadline)
 
-    async def verify(self, reader: Web3ChainReader) -> None:
+    async def verify(self, reader: ChainReader) -> None:
         """Check the node serves the reader's chain (ChainMismatch / ChainError); remembers it."""
         try:
             await reader.verify_chain()

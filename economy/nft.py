@@ -612,8 +612,9 @@ def _chain_failure(chain_id: int, exc: Exception) -> str:
     if isinstance(exc, InvalidInput):
         return exc.message
     if isinstance(exc, ChainMismatch):
-        return f"{exc}; nothing was changed"
-    return f"the RPC endpoint of chain {chain_id} failed: {exc}; nothing was changed"
+        return f"{exc}; roles that depend on it were left alone"
+    return (f"the RPC endpoint of chain {chain_id} failed: {exc}; roles that depend on it were "
+            "left alone")
 
 
 def _add(holding: Holding, value: int | None) -> None:

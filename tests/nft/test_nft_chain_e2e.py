@@ -92,7 +92,7 @@ async def test_an_empty_answer_is_reported_and_recorded_not_a_crash(store, clock
         # The latest sync is the one recorded, with its error (no block read).
         assert "Blocks: none" in status.text and "left alone (unknown): 2" in status.text
         assert "eth_blockNumber: the result is not a number" in status.text, status.text
-        assert "nothing was changed" in status.text
+        assert "roles that depend on it were left alone" in status.text
 
 
 async def test_status_tells_no_code_from_a_failed_network(store, clock, chain, faulty):
