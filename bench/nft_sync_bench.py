@@ -46,7 +46,7 @@ async def bench(wallets: int, batch: int) -> None:
     rig.mint1155([users[u] for u in rng.sample(list(users), wallets // 3)], 7, amount=2)
     setup_chain = time.perf_counter() - t
     registry = ChainRegistry(urls={rig.chain_id: rig.url}, aggregator=rig.aggregator,
-                             timeout=60, batch_size=batch)
+                             timeout=60, batch_size=batch, sync_deadline=600)  # py-evm is slow
     async with await open_store(mongodb_uri=None, database_name="bench", data_dir="memory") as store:
         await Migrator(store.db, clock).apply_pending()
         s = build_services(store.db, clock, chains=registry)

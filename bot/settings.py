@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     multicall3_address: str = Field("0xcA11bde05977b3631167028862bE2a173976CA11",
                                     pattern=r"^0x[0-9a-fA-F]{40}$")
     chain_timeout_seconds: float = Field(10.0, gt=0, le=120)
+    # One budget for all RPC waits of one NFT sync (a hanging node stops it after the first timeout).
+    chain_sync_deadline_seconds: float = Field(20.0, gt=0, le=600)
     # Hosts token metadata and images may be fetched from for /wallet gallery (plus the gateway).
     nft_media_hosts: HostList = ["ipfs.io", "arweave.net"]
     ipfs_gateway: str = Field("https://ipfs.io", pattern=r"^https?://[A-Za-z0-9.:-]+/?$")
@@ -200,7 +202,8 @@ class Settings(BaseSettings):
         from economy.chain import ChainRegistry
 
         return ChainRegistry(urls=dict(self.chain_rpc_urls), aggregator=self.multicall3_address,
-                             timeout=self.chain_timeout_seconds)
+                             timeout=self.chain_timeout_seconds,
+                             sync_deadline=self.chain_sync_deadline_seconds)
 
     @field_validator("mongodb_uri")
     @classmethod

@@ -1,17 +1,22 @@
 """Reading token ownership from EVM chains, batched, behind a small interface.
 
-Production talks JSON-RPC over HTTP through web3's AsyncHTTPProvider (tests run the same path
-against a local eth-tester endpoint). Reads are batched: ERC-721 `balanceOf`/`ownerOf` go through
-a Multicall3-style `aggregate3` (hundreds of calls in one `eth_call`), ERC-1155 balances through
+Production talks JSON-RPC over HTTP (economy.jsonrpc; tests run the same path against a local
+eth-tester endpoint). Reads are batched: ERC-721 `balanceOf`/`ownerOf` go through a
+Multicall3-style `aggregate3` (hundreds of calls in one `eth_call`), ERC-1155 balances through
 the token's own `balanceOfBatch`. Every read is pinned to one block number.
 
 A read that fails, times out, returns garbage, or hits an address without code is *unknown*
-(None), never zero: callers must not take a role away on unknown.
+(None), never zero: callers must not take a role away on unknown. Why a contract's reads were
+unknown is kept in `problems` (no code, no aggregator, or the network failed).
+
+One sync reads through its own reader (`ChainRegistry.for_sync`): its own RPC counter and one
+Deadline for all its requests, over the chain's shared HTTP session.
 """
 
 from __future__ import annotations
 
-import asyncio
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -19,6 +24,18 @@ from eth_abi import decode, encode
 from eth_utils import function_signature_to_4byte_selector, is_hex, keccak, to_checksum_address
 
 from economy.errors import InvalidInput
+from economy.jsonrpc import (
+    ChainError,
+    ChainMismatch,
+    ChainTimeout,
+    Deadline,
+    JsonRpcHttp,
+    parse_data,
+    parse_quantity,
+)
+
+__all__ = ["NO_OWNER", "ChainError", "ChainMismatch", "ChainReader", "ChainRegistry",
+           "ChainTimeout", "Deadline", "Web3ChainReader"]
 
 #: The canonical Multicall3 deployment (same address on most EVM chains).
 MULTICALL3_ADDRESS = "0xcA11bde05977b3631167028862bE2a173976CA11"
@@ -42,17 +59,17 @@ TRANSFER_BATCH_TOPIC = "0x" + keccak(
 NO_OWNER = ""
 
 
-class ChainError(Exception):
-    """An RPC request failed (timeout, HTTP error, JSON-RPC error, malformed answer)."""
-
-
 class ChainReader(Protocol):
     """Batched ownership reads on one chain. Every result may be None (unknown)."""
 
     chain_id: int
     rpc_calls: int
+    problems: dict[str, str]
+    stopped: str | None
 
     async def block_number(self) -> int: ...
+
+    async def verify_chain(self) -> None: ...
 
     async def has_code(self, address: str) -> bool: ...
 
@@ -72,78 +89,91 @@ class ChainReader(Protocol):
 
 
 class Web3ChainReader:
-    """ChainReader over JSON-RPC HTTP (web3's AsyncHTTPProvider).
+    """ChainReader over JSON-RPC HTTP.
 
-    Requests go straight to the provider (one HTTP request per RPC call; no web3 middleware
-    that would ask for the chain id again and again). web3's own retries are off: a failed batch
-    is unknown and the next sync tries again.
+    One HTTP request per RPC call; no retries: a failed batch is unknown and the next sync tries
+    again. With a `deadline`, every wait is capped by what is left of it and the first timeout
+    stops all further requests of this reader (they fail at once; `stopped` says why).
     """
 
     def __init__(self, chain_id: int, rpc_url: str, *, aggregator: str = MULTICALL3_ADDRESS,
-                 timeout: float = 10.0, batch_size: int = 500) -> None:
-        from aiohttp import ClientTimeout
-        from web3 import AsyncHTTPProvider
-
+                 timeout: float = 10.0, batch_size: int = 500,
+                 transport: JsonRpcHttp | None = None, deadline: Deadline | None = None) -> None:
         self.chain_id = chain_id
         self.rpc_url = rpc_url
         self.aggregator = to_checksum_address(aggregator)
         self.batch_size = batch_size
         self.rpc_calls = 0
+        self.deadline = deadline
+        #: Why this reader sends no more requests (its first timeout, or the deadline passed).
+        self.stopped: str | None = None
+        #: contract -> why some of its reads are unknown (the first reason seen).
+        self.problems: dict[str, str] = {}
         self._timeout = timeout
-        self._provider = AsyncHTTPProvider(
-            rpc_url, request_kwargs={"timeout": ClientTimeout(total=timeout)},
-            exception_retry_configuration=None,
-        )
+        self._own_transport = transport is None
+        self.transport = transport or JsonRpcHttp(rpc_url)
+
+    def for_sync(self, deadline: Deadline) -> Web3ChainReader:
+        """A reader for one sync: same chain and HTTP session, its own counter and deadline."""
+        return Web3ChainReader(self.chain_id, self.rpc_url, aggregator=self.aggregator,
+                               timeout=self._timeout, batch_size=self.batch_size,
+                               transport=self.transport, deadline=deadline)
 
     async def close(self) -> None:
-        """Close the provider's HTTP session."""
-        await self._provider.disconnect()
+        """Close the HTTP session (only a reader that opened its own)."""
+        if self._own_transport:
+            await self.transport.close()
 
     async def request(self, method: str, params: list[Any]) -> Any:
-        """One JSON-RPC request; its result, or ChainError."""
+        """One JSON-RPC request; its result, or ChainError (ChainTimeout when out of time)."""
+        if self.stopped:
+            raise ChainTimeout(f"{method}: not sent ({self.stopped})")
+        timeout = self._timeout
+        if self.deadline is not None:
+            timeout = min(timeout, self.deadline.remaining())
+            if timeout <= 0:
+                self.stopped = f"the sync's {self.deadline.seconds:g} s deadline passed"
+                raise ChainTimeout(f"{method}: not sent ({self.stopped})")
         self.rpc_calls += 1
         try:
-            response = await asyncio.wait_for(
-                self._provider.make_request(method, params),  # type: ignore[arg-type]
-                self._timeout + 1,
-            )
-        except Exception as exc:  # timeouts, connection errors, non-JSON bodies
-            raise ChainError(f"{method}: {type(exc).__name__}: {str(exc)[:200]}") from None
-        if not isinstance(response, dict):
-            raise ChainError(f"{method}: malformed response")
-        if response.get("error"):
-            error = response["error"]
-            message = error.get("message") if isinstance(error, dict) else str(error)
-            raise ChainError(f"{method}: {str(message)[:200]}")
-        if "result" not in response:
-            raise ChainError(f"{method}: response without a result")
-        return response["result"]
-
-    async def _hex_result(self, method: str, params: list[Any]) -> bytes:
-        result = await self.request(method, params)
-        if not isinstance(result, str) or not is_hex(result) or len(result) % 2:
-            raise ChainError(f"{method}: result is not hex data")
-        return bytes.fromhex(result[2:])
+            return await self.transport.call(method, params, timeout=timeout)
+        except ChainTimeout as exc:
+            if self.deadline is not None:  # a shared reader (no deadline) keeps going
+                self.stopped = f"stopped after the first timeout ({exc})"
+            raise
 
     async def block_number(self) -> int:
         """The latest block number (pin it for one sync)."""
-        result = await self.request("eth_blockNumber", [])
-        if isinstance(result, int):
-            return result
-        if not isinstance(result, str) or not is_hex(result):
-            raise ChainError("eth_blockNumber: result is not a number")
-        return int(result, 16)
+        return parse_quantity("eth_blockNumber", await self.request("eth_blockNumber", []))
 
     async def chain_id_of_node(self) -> int:
         """The chain id the node reports."""
-        return int(await self.request("eth_chainId", []), 16)
+        return parse_quantity("eth_chainId", await self.request("eth_chainId", []))
+
+    async def verify_chain(self) -> None:
+        """ChainMismatch unless the node serves the configured chain (ChainError on failure)."""
+        served = await self.chain_id_of_node()
+        if served != self.chain_id:
+            raise ChainMismatch(self.chain_id, served)
 
     async def has_code(self, address: str) -> bool:
         """True when `address` holds contract code (ChainError when the node fails)."""
-        return len(await self._hex_result("eth_getCode", [address, "latest"])) > 0
+        return len(await self._data("eth_getCode", [address, "latest"])) > 0
+
+    async def _data(self, method: str, params: list[Any]) -> bytes:
+        return parse_data(method, await self.request(method, params))
 
     async def _eth_call(self, to: str, data: bytes, block: int) -> bytes:
-        return await self._hex_result("eth_call", [{"to": to, "data": "0x" + data.hex()}, hex(block)])
+        return await self._data("eth_call", [{"to": to, "data": "0x" + data.hex()}, hex(block)])
+
+    def _note(self, contract: str, reason: str) -> None:
+        self.problems.setdefault(contract, reason)
+
+    def _network(self, exc: ChainError) -> str:
+        return f"the RPC endpoint of chain {self.chain_id} failed: {exc}"
+
+    def _no_code(self, contract: str, block: int) -> str:
+        return f"the contract {contract} has no code on chain {self.chain_id} at block {block}"
 
     async def aggregate(self, calls: list[tuple[str, bytes]], block: int
                         ) -> list[tuple[bool, bytes] | None]:
@@ -156,12 +186,28 @@ class Web3ChainReader:
             )
             try:
                 raw = await self._eth_call(self.aggregator, payload, block)
+            except ChainError as exc:
+                for to in {to for to, _ in chunk}:
+                    self._note(to, self._network(exc))
+                out.extend([None] * len(chunk))
+                continue
+            if not raw:  # a call to an address without code "succeeds" with no data
+                for to in {to for to, _ in chunk}:
+                    self._note(to, f"no aggregator (Multicall3) contract at {self.aggregator} on "
+                                   f"chain {self.chain_id}: check MULTICALL3_ADDRESS")
+                out.extend([None] * len(chunk))
+                continue
+            try:
                 (results,) = decode(["(bool,bytes)[]"], raw)
                 if len(results) != len(chunk):
-                    raise ChainError("aggregate3: wrong number of results")
-                out.extend((bool(ok), bytes(data)) for ok, data in results)
-            except (ChainError, Exception):  # a failed or undecodable batch is unknown
+                    raise ValueError(f"{len(results)} results for {len(chunk)} calls")
+            except Exception as exc:  # eth_abi raises several types on malformed data
+                for to in {to for to, _ in chunk}:
+                    self._note(to, self._network(ChainError(
+                        f"aggregate3: malformed answer ({type(exc).__name__})")))
                 out.extend([None] * len(chunk))
+                continue
+            out.extend((bool(ok), bytes(data)) for ok, data in results)
         return out
 
     async def erc721_balances(self, contract: str, owners: list[str], block: int
@@ -169,7 +215,28 @@ class Web3ChainReader:
         """balanceOf(owner) for each owner at `block`."""
         calls = [(contract, _BALANCE_OF + encode(["address"], [owner])) for owner in owners]
         results = await self.aggregate(calls, block)
-        return {owner: _uint(result) for owner, result in zip(owners, results, strict=True)}
+        out: dict[str, int | None] = {}
+        for owner, result in zip(owners, results, strict=True):
+            word = self._word(contract, result, block, "balanceOf")
+            out[owner] = None if word is None else int.from_bytes(word, "big")
+        return out
+
+    def _word(self, contract: str, result: tuple[bool, bytes] | None, block: int,
+              what: str) -> bytes | None:
+        """The first 32 bytes of a successful answer, else None (the reason noted)."""
+        if result is None:
+            return None  # the batch failed; its reason is noted already
+        ok, data = result
+        if ok and len(data) >= 32:
+            return data[:32]
+        if ok and not data:
+            self._note(contract, self._no_code(contract, block))
+        elif ok:
+            self._note(contract, f"the contract {contract} answered {what} with malformed data")
+        else:
+            self._note(contract, f"the contract {contract} rejected {what} (is it the right "
+                                 "standard?)")
+        return None
 
     async def erc721_owners(self, contract: str, token_ids: list[int], block: int
                             ) -> dict[int, str | None]:
@@ -178,14 +245,12 @@ class Web3ChainReader:
         results = await self.aggregate(calls, block)
         owners: dict[int, str | None] = {}
         for tid, result in zip(token_ids, results, strict=True):
-            if result is None:
-                owners[tid] = None
-            elif not result[0]:
+            if result is not None and not result[0]:
                 owners[tid] = NO_OWNER  # ERC-721: ownerOf throws for tokens nobody owns
-            elif len(result[1]) >= 32:
-                owners[tid] = to_checksum_address(result[1][12:32])
-            else:
-                owners[tid] = None  # no code at the address: empty answer
+                continue
+            word = self._word(contract, result, block, "ownerOf")
+            # None: unknown (no code, malformed, or the batch failed)
+            owners[tid] = None if word is None else to_checksum_address(word[12:])
         return owners
 
     async def erc1155_balances(self, contract: str, pairs: list[tuple[str, int]], block: int
@@ -200,14 +265,20 @@ class Web3ChainReader:
             values: list[int | None] = [None] * len(chunk)
             try:
                 raw = await self._eth_call(contract, payload, block)
-                (decoded,) = decode(["uint256[]"], raw)
-                if len(decoded) == len(chunk):
+                if not raw:
+                    self._note(contract, self._no_code(contract, block))
+                else:
+                    (decoded,) = decode(["uint256[]"], raw)
+                    if len(decoded) != len(chunk):
+                        raise ValueError(f"{len(decoded)} balances for {len(chunk)} pairs")
                     values = [int(v) for v in decoded]
-            except (ChainError, Exception):
-                pass  # unknown
+            except ChainError as exc:
+                self._note(contract, self._network(exc))
+            except Exception as exc:  # eth_abi raises several types on malformed data
+                self._note(contract, self._network(ChainError(
+                    f"balanceOfBatch: malformed answer ({type(exc).__name__})")))
             out.update(zip(chunk, values, strict=True))
         return out
-
 
     async def transfer_parties(self, contracts: list[str], from_block: int, to_block: int
                                ) -> set[str]:
@@ -247,12 +318,6 @@ class Web3ChainReader:
         return uri[:2000] or None
 
 
-def _uint(result: tuple[bool, bytes] | None) -> int | None:
-    if result is None or not result[0] or len(result[1]) < 32:
-        return None
-    return int.from_bytes(result[1][:32], "big")
-
-
 @dataclass
 class ChainRegistry:
     """The chains this bot can read (RPC URL per chain id, from process settings)."""
@@ -261,10 +326,15 @@ class ChainRegistry:
     aggregator: str = MULTICALL3_ADDRESS
     timeout: float = 10.0
     batch_size: int = 500
-    _readers: dict[int, ChainReader] = field(default_factory=dict)
+    #: One budget for all network waits of one sync (CHAIN_SYNC_DEADLINE_SECONDS).
+    sync_deadline: float = 20.0
+    monotonic: Callable[[], float] = time.monotonic
+    #: Configured chain id -> the chain its node served when last asked (mismatches only).
+    mismatched: dict[int, int] = field(default_factory=dict)
+    _readers: dict[int, Web3ChainReader] = field(default_factory=dict)
 
-    def reader(self, chain_id: int) -> ChainReader:
-        """The reader of a configured chain; InvalidInput when the bot has no RPC for it."""
+    def reader(self, chain_id: int) -> Web3ChainReader:
+        """The shared reader of a configured chain; InvalidInput when the bot has no RPC for it."""
         if chain_id not in self._readers:
             if chain_id not in self.urls:
                 known = ", ".join(str(c) for c in sorted(self.urls)) or "none"
@@ -277,19 +347,42 @@ class ChainRegistry:
             )
         return self._readers[chain_id]
 
+    def deadline(self, seconds: float | None = None) -> Deadline:
+        """A fresh deadline for one sync (the configured one unless `seconds` is given)."""
+        return Deadline(self.sync_deadline if seconds is None else seconds,
+                        monotonic=self.monotonic)
+
+    def for_sync(self, chain_id: int, deadline: Deadline) -> Web3ChainReader:
+        """A reader for one sync of a configured chain: its own RPC counter, `deadline`."""
+        return self.reader(chain_id).for_sync(deadline)
+
+    async def verify(self, reader: ChainReader) -> None:
+        """Check the node serves the reader's chain (ChainMismatch / ChainError); remembers it."""
+        try:
+            await reader.verify_chain()
+        except ChainMismatch as exc:
+            self.mismatched[reader.chain_id] = exc.served
+            raise
+        self.mismatched.pop(reader.chain_id, None)
+
+    async def check_all(self) -> dict[int, ChainError | None]:
+        """Ask every configured node its chain id (start-up): chain -> the error, or None."""
+        out: dict[int, ChainError | None] = {}
+        for chain_id in self.urls:
+            try:
+                await self.verify(self.for_sync(chain_id, self.deadline(self.timeout)))
+                out[chain_id] = None
+            except ChainError as exc:
+                out[chain_id] = exc
+        return out
+
     @property
     def default_chain_id(self) -> int:
         """The chain named in wallet-link messages (the first configured, else Ethereum)."""
         return next(iter(self.urls), 1)
 
-    def rpc_calls(self) -> int:
-        """RPC requests made so far over every chain."""
-        return sum(r.rpc_calls for r in self._readers.values())
-
     async def close(self) -> None:
         """Close every reader's HTTP session."""
         for reader in self._readers.values():
-            close = getattr(reader, "close", None)
-            if close is not None:
-                await close()
+            await reader.close()
         self._readers.clear()

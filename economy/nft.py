@@ -18,7 +18,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from economy.chain import NO_OWNER, ChainError, ChainReader, ChainRegistry
+from economy.chain import NO_OWNER, ChainError, ChainMismatch, ChainReader, ChainRegistry
 from economy.clock import Clock
 from economy.errors import InvalidInput, NotFound
 from economy.repos.nft_repo import NftRepo
@@ -30,6 +30,7 @@ MAX_RULES = 25
 MAX_IDS_721 = 5_000  # ownerOf reads per sync for one ERC-721 rule with token ids
 MAX_IDS_1155 = 50  # balanceOf pairs per wallet for one ERC-1155 rule
 Tri = bool | None
+LINK_CHECK_SECONDS = 3.0  # the chain id check before a wallet link
 
 
 def parse_token_ids(text: str | None) -> list[list[int]]:
@@ -275,9 +276,15 @@ class NftService:
             raise InvalidInput("A group name is 1-20 lowercase letters, digits, - or _.")
         if len(await self._repo.rules_of(guild_id)) >= MAX_RULES:
             raise InvalidInput(f"A server can have at most {MAX_RULES} NFT rules.")
-        reader = self.chains.reader(chain_id)
+        reader = self.chains.for_sync(chain_id, self.chains.deadline())
         try:
+            await self.chains.verify(reader)
             has_code = await reader.has_code(address)
+        except ChainMismatch as exc:
+            raise InvalidInput(
+                f"The RPC endpoint this bot has for chain {chain_id} serves chain {exc.served}, "
+                f"so chain {chain_id} cannot be read: ask the bot's operator to fix "
+                "CHAIN_RPC_URLS. No rule was added.") from None
         except ChainError:
             raise InvalidInput(f"I couldn't reach the RPC endpoint of chain {chain_id}. "
                                "Try again later.") from None
@@ -289,6 +296,35 @@ class NftService:
                "created_by": actor_id, "created_ms": ms(self._clock.now())}
         rule_id = await self._repo.insert_rule(doc)
         return Rule.from_doc(dict(doc, rule_id=rule_id))
+
+    async def check_link_chain(self, chain_id: int) -> None:
+        """Refuse wallet linking (InvalidInput) when the node of `chain_id` serves another chain.
+
+        The signed message names `chain_id`; a wrong node must not make members sign for one
+        chain while roles are read on another. An unreachable node does not stop linking (the
+        signature needs no node) unless the last answer it gave was a mismatch.
+        """
+        if chain_id not in self.chains.urls:
+            return  # no node to disagree with (linking works without any chain configured)
+        try:
+            # A short budget: a hanging node must not hold the member's link page.
+            deadline = self.chains.deadline(min(LINK_CHECK_SECONDS, self.chains.timeout))
+            await self.chains.verify(self.chains.for_sync(chain_id, deadline))
+        except ChainMismatch:
+            pass
+        except ChainError:
+            if chain_id not in self.chains.mismatched:
+                return
+        else:
+            return
+        raise InvalidInput(
+            f"Wallet linking is paused: the bot's RPC endpoint for chain {chain_id} serves "
+            f"chain {self.chains.mismatched[chain_id]}. Ask the server's admins to tell the "
+            "bot's operator (CHAIN_RPC_URLS).")
+
+    async def check_chains(self) -> dict[int, ChainError | None]:
+        """Ask every configured node its chain id (at start-up): chain -> the error, or None."""
+        return await self.chains.check_all()
 
     async def remove_rule(self, guild_id: int, rule_id: int) -> Rule:
         """Delete a rule (members keep roles until a sync decides otherwise)."""
@@ -322,9 +358,7 @@ class NftService:
             if doc["user_id"] in current:
                 wallets[doc["user_id"]].append(doc["address"])
         plan.wallets = sum(len(v) for v in wallets.values())
-        calls_before = self.chains.rpc_calls()
         plan.holdings = await self._read(rules, wallets, plan)
-        plan.rpc_calls = self.chains.rpc_calls() - calls_before
         plan.statuses = {user: role_statuses(rules, plan.holdings.get(user, {}))
                          for user in current}
         managed = {rule.role_id for rule in rules}
@@ -339,12 +373,16 @@ class NftService:
         by_chain: dict[int, list[Rule]] = defaultdict(list)
         for rule in rules:
             by_chain[rule.chain_id].append(rule)
+        deadline = self.chains.deadline()  # one budget for every chain of this sync
         for chain_id, chain_rules in by_chain.items():
+            reader: ChainReader | None = None
             try:
-                reader = self.chains.reader(chain_id)
+                reader = self.chains.for_sync(chain_id, deadline)
+                await self.chains.verify(reader)  # a wrong node must not decide any role
                 block = await reader.block_number()
             except (ChainError, InvalidInput) as exc:
-                plan.errors.append(f"chain {chain_id}: {getattr(exc, 'message', exc)}")
+                plan.rpc_calls += reader.rpc_calls if reader is not None else 0
+                plan.errors.append(f"chain {chain_id}: {_chain_failure(chain_id, exc)}")
                 for rule in chain_rules:
                     for user in wallets:
                         holdings[user][rule.rule_id] = Holding(0, True)
@@ -353,6 +391,9 @@ class NftService:
             if addresses:
                 await self._read_chain(reader, block, chain_rules, wallets, owner_of,
                                        addresses, holdings, plan)
+            plan.rpc_calls += reader.rpc_calls
+            if reader.stopped:
+                plan.errors.append(f"chain {chain_id}: the reads stopped early: {reader.stopped}")
         return holdings
 
     async def _read_chain(self, reader: ChainReader, block: int, rules: list[Rule],
@@ -400,8 +441,9 @@ class NftService:
                         _add(per_user[owner_of[addr]], table.get((addr, tid)))
             unknown = sum(h.unknown for h in per_user.values())
             if unknown:
-                plan.errors.append(f"rule #{rule.rule_id}: {unknown} member(s) unknown "
-                                   "(RPC failure or no answer); their roles were left alone")
+                why = reader.problems.get(rule.contract, "no answer")
+                plan.errors.append(f"rule #{rule.rule_id}: {unknown} member(s) unknown ({why}); "
+                                   "their roles were left alone")
             for user, h in per_user.items():
                 holdings[user][rule.rule_id] = h
 
@@ -421,16 +463,21 @@ class NftService:
                 counted.add(key)
         entries: list[GalleryEntry] = []
         blocks: dict[int, int] = {}
+        readers: dict[int, ChainReader] = {}
+        deadline = self.chains.deadline()
         for (chain_id, contract, standard), ids in collections.items():
             entry = GalleryEntry(chain_id, contract, standard)
             entries.append(entry)
             if not addresses:
                 continue
             try:
-                reader = self.chains.reader(chain_id)
-                if chain_id not in blocks:
-                    blocks[chain_id] = await reader.block_number()
-                block = blocks[chain_id]
+                if chain_id not in readers:
+                    readers[chain_id] = self.chains.for_sync(chain_id, deadline)
+                    await self.chains.verify(readers[chain_id])
+                    blocks[chain_id] = await readers[chain_id].block_number()
+                elif chain_id not in blocks:
+                    raise ChainError("this chain failed for an earlier collection")
+                reader, block = readers[chain_id], blocks[chain_id]
             except (ChainError, InvalidInput):
                 entry.unknown = True
                 continue
@@ -480,13 +527,15 @@ class NftService:
             if rule.contract not in contracts[rule.chain_id]:
                 contracts[rule.chain_id].append(rule.contract)
         parties: set[str] = set()
+        deadline = self.chains.deadline()
         for chain_id, addresses in contracts.items():
             key = str(chain_id)
             try:
-                reader = self.chains.reader(chain_id)
+                reader = self.chains.for_sync(chain_id, deadline)
+                await self.chains.verify(reader)  # logs of another chain would move nothing right
                 head = await reader.block_number()
             except (ChainError, InvalidInput) as exc:
-                scan.errors.append(f"chain {chain_id}: {getattr(exc, 'message', exc)}")
+                scan.errors.append(f"chain {chain_id}: {_chain_failure(chain_id, exc)}")
                 continue
             if key not in scan.cursors:
                 scan.cursors[key] = head
@@ -556,6 +605,16 @@ class NftService:
     async def guilds_with_rules(self, guild_ids: Iterable[int]) -> list[int]:
         """Which of these guilds have at least one rule."""
         return [g for g in guild_ids if await self._repo.rules_of(g)]
+
+
+def _chain_failure(chain_id: int, exc: Exception) -> str:
+    """Why a chain could not be read at all, in words for `/nft status`."""
+    if isinstance(exc, InvalidInput):
+        return exc.message
+    if isinstance(exc, ChainMismatch):
+        return f"{exc}; roles that depend on it were left alone"
+    return (f"the RPC endpoint of chain {chain_id} failed: {exc}; roles that depend on it were "
+            "left alone")
 
 
 def _add(holding: Holding, value: int | None) -> None:

@@ -84,3 +84,13 @@ def chain(chain_rig):
     chain_rig.calls.clear()
     yield chain_rig
     chain_rig.revert(snap)
+
+
+@pytest.fixture
+def faulty(chain):
+    """A faulty JSON-RPC proxy in front of the rig (tests/chain/proxy.py); no faults until set."""
+    from tests.chain.proxy import FaultyProxy
+
+    proxy = FaultyProxy(chain.url).start()
+    yield proxy
+    proxy.stop()

@@ -3,6 +3,7 @@ render."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 from typing import Literal
@@ -22,7 +23,7 @@ from cogs._shared.interaction import (
 )
 from cogs.nft._render import gallery_embed, rules_embed, status_embed, sync_text, test_text
 from cogs.nft._sync import RoleSync
-from economy.chain import ChainError
+from economy.chain import ChainError, ChainMismatch, ChainReader
 from economy.errors import GemsError, InvalidInput, NotPermitted
 from economy.nft import GalleryEntry
 from economy.services import Services
@@ -53,20 +54,49 @@ class NftCog(DownloadingCog, commands.Cog):
     def __init__(self, bot) -> None:
         self.bot = bot
         self.sync = RoleSync(bot)
+        self._chain_check: asyncio.Task | None = None
 
+    async def cog_load(self) -> None:
+        """Open the download session; check every configured chain in the background (a slow
+        node must not delay start-up)."""
+        await super().cog_load()
+        self._chain_check = asyncio.create_task(self.check_chains(), name="nft-chain-check")
 
+    async def cog_unload(self) -> None:
+        if self._chain_check is not None:
+            self._chain_check.cancel()
+        await super().cog_unload()
 
+    async def check_chains(self) -> None:
+        """Log a clear error for each configured chain whose node serves another chain (that
+        chain is then refused for rules, syncs and wallet links until the node is fixed)."""
+        try:
+            results = await self.services.nft.check_chains()
+        except Exception:
+            log.exception("checking the configured chains failed")
+            return
+        for chain_id, error in results.items():
+            if isinstance(error, ChainMismatch):
+                log.error("chain %s is unusable: %s", chain_id, error)
+            elif error is not None:
+                log.warning("chain %s: could not check the RPC endpoint's chain id at start-up "
+                            "(checked again before each sync): %s", chain_id, error)
 
     async def thumbnails(self, guild_id: int, entries: list[GalleryEntry]
                          ) -> list[tuple[str, bytes]]:
         """Up to GALLERY_IMAGES (file name, JPEG) of the listed tokens, cached by the service."""
         files: list[tuple[str, bytes]] = []
+        chains = self.services.nft.chains
+        deadline = chains.deadline()  # a hanging node costs one budget, then one timeout
+        readers: dict[int, ChainReader] = {}
         for entry in entries:
             for token_id, _ in entry.tokens:
                 if len(files) >= GALLERY_IMAGES:
                     return files
                 try:
-                    reader = self.services.nft.chains.reader(entry.chain_id)
+                    if entry.chain_id not in readers:
+                        readers[entry.chain_id] = chains.for_sync(entry.chain_id, deadline)
+                    reader = readers[entry.chain_id]
                     thumb = await self.services.nft_media.thumbnail(
                         guild_id, reader, entry.contract, entry.standard, token_id, self.fetch)
                 except (GemsError, ChainError):

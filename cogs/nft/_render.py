@@ -32,6 +32,8 @@ def sync_text(plan: SyncPlan, result: ApplyResult) -> str:
     text += "."
     if plan.unknown:
         text += f" {plan.unknown} member/role answer(s) were unknown, so those roles were left as they are."
+    if plan.errors:  # why answers were unknown: a wrong chain, no code, the node failed
+        text += "\n" + "\n".join(f"❗ {error}" for error in plan.errors[:3])
     if result.problems:
         text += "\n⚠️ " + "\n⚠️ ".join(result.problems.values())
     return text[:1900]

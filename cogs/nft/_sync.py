@@ -46,7 +46,7 @@ class RoleSync:
         async with self._locks[guild.id]:
             started = time.perf_counter()
             managed = await self.managed_roles(guild.id)
-            plan = await self.services.nft.plan(guild.id, self.current(guild, managed))
+            plan = await self._plan(guild.id, self.current(guild, managed))
             result = await self.apply(guild, plan, managed)
             await self.services.nft.record(guild.id, plan, result, scope="guild", started=started)
             return plan, result
@@ -57,7 +57,7 @@ class RoleSync:
             started = time.perf_counter()
             managed = await self.managed_roles(guild.id)
             current = self.current(guild, managed, only=user_id)
-            plan = await self.services.nft.plan(guild.id, current, only_user=user_id)
+            plan = await self._plan(guild.id, current, only_user=user_id)
             result = await self.apply(guild, plan, managed)
             await self.services.nft.record(guild.id, plan, result, scope=f"member {user_id}",
                                            started=started)
@@ -71,10 +71,20 @@ class RoleSync:
             managed = await self.managed_roles(guild.id)
             current = {user: roles for user, roles in self.current(guild, managed).items()
                        if user in user_ids}
-            plan = await self.services.nft.plan(guild.id, current)
+            plan = await self._plan(guild.id, current)
             result = await self.apply(guild, plan, managed)
             await self.services.nft.record(guild.id, plan, result, scope=scope, started=started)
             return plan, result
+
+    async def _plan(self, guild_id: int, current: dict[int, set[int]], **options) -> SyncPlan:
+        """The service's plan; an unexpected failure becomes a plan with that error and no
+        changes, so the status still records this sync and no role is touched."""
+        try:
+            return await self.services.nft.plan(guild_id, current, **options)
+        except Exception as exc:
+            log.exception("NFT role plan failed in guild %s", guild_id)
+            return SyncPlan(errors=[f"the sync failed ({type(exc).__name__}); nothing was "
+                                    "changed"])
 
     async def follow_transfers(self) -> None:
         """The log-following job: re-check only members whose wallets moved rule tokens."""

@@ -34,6 +34,7 @@ def link_routes(cog: NftCog) -> list[web.RouteDef]:
 
     async def challenge(request: web.Request) -> web.Response:
         try:
+            await cog.services.nft.check_link_chain(cog.services.nft.chains.default_chain_id)
             fields = await cog.services.wallets.challenge(
                 request.match_info["token"], public_url=cog.bot.web.public_url,
                 chain_id=cog.services.nft.chains.default_chain_id)
@@ -51,6 +52,7 @@ def link_routes(cog: NftCog) -> list[web.RouteDef]:
             return web.json_response({"error": "token, message and signature are required."},
                                      status=400)
         try:
+            await cog.services.nft.check_link_chain(cog.services.nft.chains.default_chain_id)
             linked = await cog.services.wallets.complete(
                 body["token"], body["message"], body["signature"],
                 public_url=cog.bot.web.public_url,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 
 import aiohttp
@@ -14,13 +15,17 @@ from economy.audit import audit
 from tests.nft.helpers import message_from, sign
 
 
-@pytest.fixture
-async def ngc(store, clock, chain):
-    """A connected community whose bot reads the rig's chain and serves its web pages."""
+@contextlib.asynccontextmanager
+async def open_ngc(store, clock, chain, **overrides):
+    """A connected community whose bot reads the rig's chain (settings overridable: another
+    `chain_rpc_urls`, `multicall3_address`, `chain_sync_deadline_seconds`, ...)."""
+    options = {"chain_rpc_urls": {chain.chain_id: chain.url},
+               "multicall3_address": chain.aggregator, "chain_timeout_seconds": 30,
+               # py-evm executes every call in Python: a busy test machine needs a long budget.
+               "chain_sync_deadline_seconds": 120}
+    options.update(overrides)
     settings = Settings(_env_file=None, discord_token=None, attachment_hosts=["127.0.0.1"],
-                        web_port=0, chain_rpc_urls={chain.chain_id: chain.url},
-                        multicall3_address=chain.aggregator, chain_timeout_seconds=30,
-                        nft_media_hosts=["127.0.0.1"])
+                        web_port=0, nft_media_hosts=["127.0.0.1"], **options)
     async with GemsCommunity.open(store.db, clock=clock, settings=settings) as community:
         community.chain = chain
         async with aiohttp.ClientSession() as http:
@@ -30,6 +35,13 @@ async def ngc(store, clock, chain):
     report = await audit(community.services.ledger_repo)
     assert report.ok, report.render()
     assert not late, f"interactions answered after Discord's 3 s deadline: {late}"
+
+
+@pytest.fixture
+async def ngc(store, clock, chain):
+    """A connected community whose bot reads the rig's chain and serves its web pages."""
+    async with open_ngc(store, clock, chain) as community:
+        yield community
 
 
 def link_url(result) -> str:

@@ -126,6 +126,12 @@ async def test_rpc_failure_mid_sync_removes_nothing(store, clock, chain, mode):
     chain.inject(mode, times=1, delay=3.0)  # the first aggregate3 batch (100 wallets) fails
     plan = await nft.nft.plan(G, current)
     await registry.close()
+    if mode == "timeout":
+        # The first timeout stops the sync's reads: nothing else is read, nothing is removed.
+        assert plan.changes == [] and plan.unknown == 450
+        assert any("stopped after the first timeout" in e for e in plan.errors), plan.errors
+        assert chain.calls["eth_call"] == 1
+        return
     removed_a = {c.user_id for c in plan.changes if c.role_id == ROLE_A}
     # The failed batch's members keep role A; everybody else definitely holds nothing.
     assert len(removed_a) == 150 - 100 and plan.unknown >= 100 and plan.errors
@@ -170,7 +176,7 @@ async def test_transfer_logs_name_only_the_affected_members(nft, chain):
     chain.calls.clear()
     scan = await nft.nft.scan_transfers(G)
     assert scan.users == {ids[0], ids[25], ids[20]} and scan.ranges == 1 and not scan.errors
-    assert chain.calls == {"eth_blockNumber": 1, "eth_getLogs": 1}
+    assert chain.calls == {"eth_chainId": 1, "eth_blockNumber": 1, "eth_getLogs": 1}
     assert await nft.nft.commit_scan(G, scan)
     assert not await nft.nft.commit_scan(G, scan)  # a second process with the same view loses
     again = await nft.nft.scan_transfers(G)
