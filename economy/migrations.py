@@ -72,6 +72,16 @@ class Migrator:
         return [m for m in discover(self._package)
                 if applied.get(m.version, {}).get("status") != "done"]
 
+    async def holds_data(self) -> bool:
+        """True when any collection besides `_migrations` holds a document (a database in use,
+        worth a backup before migrating; a fresh one has only empty collections and indexes)."""
+        for name in await self._db.raw.list_collection_names():
+            if name == "_migrations" or name.startswith("system."):
+                continue
+            if await self._db[name].find_one({}, projection={"_id": 1}) is not None:
+                return True
+        return False
+
     async def apply_pending(self, only: set[str] | None = None) -> list[Migration]:
         """Apply every pending migration in order (only the versions in `only` when given);
         returns what was applied."""
