@@ -21,6 +21,9 @@ from economy.repos.base import Database
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)$")
 
 
+_BOOKKEEPING = frozenset({"_migrations", "leases", "lease_terms"})
+
+
 class MigrationError(Exception):
     """A migration failed or the database is in an unknown migration state."""
 
@@ -73,10 +76,11 @@ class Migrator:
                 if applied.get(m.version, {}).get("status") != "done"]
 
     async def holds_data(self) -> bool:
-        """True when any collection besides `_migrations` holds a document (a database in use,
-        worth a backup before migrating; a fresh one has only empty collections and indexes)."""
+        """True when any collection besides the bookkeeping ones (`_migrations`, the leases taken
+        to migrate) holds a document: a database in use, worth a backup before migrating. A fresh
+        one has only empty collections and indexes."""
         for name in await self._db.raw.list_collection_names():
-            if name == "_migrations" or name.startswith("system."):
+            if name in _BOOKKEEPING or name.startswith("system."):
                 continue
             if await self._db[name].find_one({}, projection={"_id": 1}) is not None:
                 return True
