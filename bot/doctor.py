@@ -124,10 +124,13 @@ async def check_store(settings: Settings, report: Report) -> None:
         names = ", ".join(f"{m.version}_{m.name}" for m in pending)
         if not pending:
             report.add(OK, "migrations", "the database is up to date")
-        elif settings.auto_migrate:
-            report.add(WARN, "migrations", f"pending ({names}); AUTO_MIGRATE applies them at start")
+        elif settings.migrates_at_start:
+            backup = " (after a backup when it holds data)" if settings.embedded else ""
+            report.add(OK, "migrations", f"pending ({names}); `./gems run` applies them at "
+                       f"start{backup}")
         else:
-            report.add(FAIL, "migrations", f"pending ({names}): run `./gems migrate`")
+            report.add(FAIL, "migrations", f"pending ({names}): run `./gems migrate` (or set "
+                       "AUTO_MIGRATE=true)")
     finally:
         await store.close()
 
