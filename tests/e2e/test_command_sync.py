@@ -9,7 +9,9 @@ import pytest
 from discord import app_commands
 
 from bot.app import GemsBot
-from bot.command_sync import payload_hash, scope_key
+from bot.command_sync import COMMAND_SYNC_LEASE, payload_hash, scope_key
+from bot.doctor import WARN, Report, check_discord
+from bot.permissions import invite_url
 from bot.sandbox.harness import DiscordSandbox
 from bot.settings import Settings
 from economy.repos.command_sync_repo import CommandSyncRepo
@@ -106,4 +108,29 @@ async def test_a_dev_guild_the_bot_is_not_in_names_the_invite(store, clock, capl
         # In no server at all: one line with the invite link.
         invites = [r.getMessage() for r in caplog.records if "in no server yet" in r.getMessage()]
         assert len(invites) == 1 and "scope=bot+applications.commands" in invites[0]
+        report = Report()  # `./gems doctor --connect` says the same
+        await check_discord(sb.client, report)
+        assert report.lines == [(WARN, "discord", "the bot is in no server yet; invite it: "
+                                 + invite_url(sb.application_id))]
+        await _restart(sb)
+
+
+async def test_with_several_processes_only_the_lease_holder_syncs(store, clock, caplog):
+    async with DiscordSandbox() as sb:
+        sb.create_guild("Big")
+        settings = Settings(_env_file=None, discord_token=sb.token, lease_seconds=30,
+                            mongodb_uri="mongodb://db.example/?replicaSet=rs0")
+        now_ms = int(clock.now().timestamp() * 1000)
+        await store.db["leases"].insert_one({"_id": COMMAND_SYNC_LEASE, "owner": "other:1",
+                                             "token": 1, "expires_at": now_ms + 30_000})
+        with caplog.at_level(logging.INFO, logger="gems"):
+            await _start(sb, store, clock, settings)
+        assert _puts(sb) == []
+        assert any("another GEMS process is syncing" in r.getMessage() for r in caplog.records)
+        await _restart(sb)
+        await store.db["leases"].delete_one({"_id": COMMAND_SYNC_LEASE})  # that process is done
+        await _start(sb, store, clock, settings)
+        assert len(_puts(sb)) == 1
+        lease = await store.db["leases"].find_one({"_id": COMMAND_SYNC_LEASE})
+        assert lease["released"]  # handed back after the sync
         await _restart(sb)
