@@ -134,3 +134,14 @@ async def test_with_several_processes_only_the_lease_holder_syncs(store, clock, 
         lease = await store.db["leases"].find_one({"_id": COMMAND_SYNC_LEASE})
         assert lease["released"]  # handed back after the sync
         await _restart(sb)
+
+
+async def test_a_rate_limited_sync_is_waited_out_once_not_looped(store, clock):
+    async with DiscordSandbox() as sb:
+        sb.create_guild("Busy")
+        settings = Settings(_env_file=None, discord_token=sb.token)
+        sb.rate_limit("PUT /applications/{app_id}/commands", times=1, retry_after=0.3)
+        await _start(sb, store, clock, settings)
+        assert [p.status for p in _puts(sb)] == [429, 200]  # discord.py waited, then one retry
+        assert await CommandSyncRepo(store.db).get(scope_key(sb.application_id, None))
+        await _restart(sb)
