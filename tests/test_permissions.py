@@ -29,7 +29,7 @@ def test_the_invite_link_asks_for_exactly_the_needed_permissions():
 
 def test_readme_and_welcome_state_the_same_list():
     text = README.read_text()
-    section = text.split("### Permissions", 1)[1].split("\n\n**", 1)[0]
+    section = text.split("### Permissions", 1)[1].split("\n## ", 1)[0]
     rows = re.findall(r"^\| ([^|]+?) \| [^|]+ \|$", section, flags=re.MULTILINE)
     assert rows[1:] == [need.label for need in NEEDS]  # rows[0] is the header
     quick_start = text.split("## Quick start", 1)[1].split("### Docker compose", 1)[0]
