@@ -137,3 +137,11 @@ async def test_embedded_fresh_database_migrates_without_a_backup(tmp_path, caplo
     assert len(applied) == len(discover())
     assert not (data / "backups").exists()
     assert any("database migrated" in r.getMessage() for r in caplog.records)
+
+
+def test_auto_migrate_unset_means_embedded_yes_mongodb_no():
+    for value, embedded, mongodb in (("", True, False), ("false", False, False),
+                                     ("true", True, True)):
+        assert Settings(_env_file=None, auto_migrate=value).migrates_at_start is embedded
+        assert _mongo_settings(auto_migrate=value).migrates_at_start is mongodb
+    assert Settings(_env_file=None).migrates_at_start and not _mongo_settings().migrates_at_start
