@@ -68,6 +68,7 @@ async def test_run_alone_migrates_registers_commands_and_explains_the_invite(tmp
         proc = await _start(tmp_path, sb, 1, **older)
         await _wait_for_line(proc, tmp_path, 1, "slash commands globally")
         await _wait_for_line(proc, tmp_path, 1, "in no server yet")
+        assert any(s.ws is not None for s in sb.server.gateway.sessions.values())  # online
         log = await _stop(proc, tmp_path, 1)
         assert "database migrated: applied" in log and "backed up" not in log
         assert "synced" in log and "(first sync)" in log
