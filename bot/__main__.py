@@ -77,8 +77,14 @@ async def _dispatch(command: str, settings) -> int:
         report = await run_audit(settings)
         print(report.render())
         return 0 if report.ok else 1
-    await sync_commands(settings)
-    return 0
+    outcomes = await sync_commands(settings)
+    for outcome in outcomes:
+        if outcome.status == "failed":
+            print(f"could not sync the slash commands {outcome.where}: {outcome.error}",
+                  file=sys.stderr)
+        else:
+            print(f"synced {outcome.commands} slash commands {outcome.where}")
+    return 1 if any(o.status == "failed" for o in outcomes) else 0
 
 
 if __name__ == "__main__":

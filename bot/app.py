@@ -10,11 +10,13 @@ import pkgutil
 import discord
 from discord.ext import commands
 
+from bot.command_sync import SyncOutcome, sync_command_tree
 from bot.error_handler import install_error_handler
 from bot.guild_work import GuildWork
 from bot.jobs import Jobs
 from bot.modules_gate import install_modules_gate
 from bot.observability import install_observability
+from bot.permissions import invite_url
 from bot.settings import Settings
 from bot.web import WebServer
 from cogs._shared.response_policy import http_connector, install_response_policy
@@ -56,7 +58,7 @@ class GemsBot(commands.AutoShardedBot):
     """
 
     def __init__(self, *, services: Services, settings: Settings, run_jobs: bool = True,
-                 run_web: bool | None = None, **options) -> None:
+                 run_web: bool | None = None, sync_on_start: bool = False, **options) -> None:
         options.setdefault("intents", default_intents())
         if settings.shard_count is not None:
             options.setdefault("shard_count", settings.shard_count)
@@ -83,6 +85,11 @@ class GemsBot(commands.AutoShardedBot):
         self.web = WebServer(settings)
         self._run_web = run_jobs if run_web is None else run_web
         self._closing: asyncio.Future | None = None
+        # `./gems run` syncs the slash commands when they changed (bot/command_sync.py).
+        self._sync_on_start = sync_on_start
+        self.command_sync: asyncio.Task | None = None
+        self.add_listener(self._invite_hint, "on_ready")
+        self._invite_hinted = False
         self.metrics = install_observability(self)  # /healthz, /metrics, command metrics
         # Every interaction acknowledged within ~1 s under load (cogs/_shared/response_policy.py).
         self.response_policy = install_response_policy(self)
@@ -102,26 +109,32 @@ class GemsBot(commands.AutoShardedBot):
             self.jobs.start()
         if self._run_web:
             await self.web.start()
-        if self.settings.sync_commands_on_start:
-            await self.sync_commands()
+        if self._sync_on_start:  # in the background: a rate limit must not delay going online
+            self.command_sync = asyncio.create_task(self._sync_changed(), name="gems-command-sync")
 
     @property
     def runs_jobs(self) -> bool:
         """True when this process runs the scheduled jobs."""
         return self._run_jobs
 
-    async def sync_commands(self) -> list[int]:
-        """Sync app commands to each DEV_GUILD_IDS guild (instant), or globally when none."""
-        if not self.settings.dev_guild_ids:
-            synced = await self.tree.sync()
-            log.info("synced %d global commands", len(synced))
-            return []
-        for guild_id in self.settings.dev_guild_ids:
-            guild = discord.Object(id=guild_id)
-            self.tree.copy_global_to(guild=guild)
-            synced = await self.tree.sync(guild=guild)
-            log.info("synced %d commands to guild %s", len(synced), guild_id)
-        return list(self.settings.dev_guild_ids)
+    async def sync_commands(self, *, force: bool = True) -> list[SyncOutcome]:
+        """Sync the app commands to each DEV_GUILD_IDS guild (instant), or globally when none;
+        without `force` only scopes whose commands changed since their last sync."""
+        return await sync_command_tree(self, force=force)
+
+    async def _sync_changed(self) -> None:
+        try:
+            await self.sync_commands(force=False)
+        except Exception:  # never take the bot down; the next start tries again
+            log.exception("could not sync the slash commands")
+
+    async def _invite_hint(self) -> None:
+        """Once per process: in no server yet, say how to invite the bot (one line)."""
+        if self._invite_hinted or self.guilds or self.application_id is None:
+            return
+        self._invite_hinted = True
+        log.warning("GEMS is in no server yet. Invite it (as a server admin) with: %s",
+                    invite_url(self.application_id))
 
     async def close(self) -> None:
         """Stop cleanly: no new jobs, let handlers in flight finish, disconnect, then write every
@@ -140,6 +153,8 @@ class GemsBot(commands.AutoShardedBot):
         await self.close()
 
     async def _close_once(self) -> None:
+        if self.command_sync is not None and not self.command_sync.done():
+            self.command_sync.cancel()  # not recorded: the next start syncs again
         try:
             await self.jobs.stop()
             await self.web.stop()

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bot.permissions import channel_needs, invite_url, server_needs
 from bot.settings import Settings, SettingsError, load_settings
 from bot.store import StoreError, open_store
 from economy.clock import SystemClock
@@ -29,20 +30,6 @@ if TYPE_CHECKING:
 
 OK, WARN, FAIL = "ok", "warn", "FAIL"
 _TOKEN = re.compile(r"^([A-Za-z0-9_-]{17,40})\.([A-Za-z0-9_-]{4,10})\.([A-Za-z0-9_-]{20,})$")
-BASIC = ("view_channel", "send_messages", "embed_links")
-#: Permissions GEMS needs in each configured channel, beyond BASIC.
-CHANNEL_NEEDS: dict[str, tuple[str, ...]] = {
-    "trade_channel_id": ("create_private_threads", "send_messages_in_threads", "manage_threads"),
-    "mentorship_channel_id": ("create_private_threads", "send_messages_in_threads",
-                              "manage_threads"),
-    "marketplace_channel_id": ("attach_files",),
-    "marketplace_queue_channel_id": ("attach_files",),
-    "dispute_channel_id": ("attach_files",),
-    "challenge_gallery_channel_id": ("attach_files",),
-    "guides_channel_id": ("attach_files", "send_messages_in_threads"),
-}
-
-
 @dataclass
 class Report:
     """Check results, printed as they come."""
@@ -137,10 +124,13 @@ async def check_store(settings: Settings, report: Report) -> None:
         names = ", ".join(f"{m.version}_{m.name}" for m in pending)
         if not pending:
             report.add(OK, "migrations", "the database is up to date")
-        elif settings.auto_migrate:
-            report.add(WARN, "migrations", f"pending ({names}); AUTO_MIGRATE applies them at start")
+        elif settings.migrates_at_start:
+            backup = " (after a backup when it holds data)" if settings.embedded else ""
+            report.add(OK, "migrations", f"pending ({names}); `./gems run` applies them at "
+                       f"start{backup}")
         else:
-            report.add(FAIL, "migrations", f"pending ({names}): run `./gems migrate`")
+            report.add(FAIL, "migrations", f"pending ({names}): run `./gems migrate` (or set "
+                       "AUTO_MIGRATE=true)")
     finally:
         await store.close()
 
@@ -165,7 +155,8 @@ async def _replica_set(client: Any) -> tuple[str, str, str]:
 async def check_discord(bot: GemsBot, report: Report) -> None:
     """In every guild: each configured channel/role exists and the bot's permissions suffice."""
     if not bot.guilds:
-        report.add(WARN, "discord", "the bot is in no server yet (invite it first)")
+        link = f": {invite_url(bot.application_id)}" if bot.application_id else ""
+        report.add(WARN, "discord", f"the bot is in no server yet; invite it{link}")
     for guild in bot.guilds:
         settings = await bot.services.settings.get(guild.id)
         where = f"discord {guild.name} ({guild.id})"
@@ -180,14 +171,14 @@ async def check_discord(bot: GemsBot, report: Report) -> None:
                     problems.append(f"{key}: channel {value} not found")
                     continue
                 perms = channel.permissions_for(me)
-                missing = [p for p in (*BASIC, *CHANNEL_NEEDS.get(key, ()))
-                           if not getattr(perms, p)]
+                missing = [p for p in channel_needs(key) if not getattr(perms, p)]
                 if missing:
                     problems.append(f"{key} #{channel.name}: missing {', '.join(missing)}")
             elif key.endswith("_role_id") and guild.get_role(value) is None:
                 problems.append(f"{key}: role {value} not found")
-        if not me.guild_permissions.manage_roles:
-            problems.append("no Manage Roles permission (event, NFT and perk roles)")
+        for need in server_needs():
+            if not getattr(me.guild_permissions, need.flag):
+                problems.append(f"no {need.label} permission ({need.why})")
         for rule in await bot.services.nft.rules(guild.id):
             role = guild.get_role(rule.role_id)
             if role is None:

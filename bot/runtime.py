@@ -15,10 +15,10 @@ from bot.control import ControlServer, audit_running_bot
 from bot.settings import Settings
 from bot.shutdown import GracefulStop
 from bot.startup_errors import StartupError, start_bot
+from bot.startup_migrations import ensure_migrated
 from bot.store import EmbeddedServer, Store, open_store
 from economy.audit import AuditReport, audit
-from economy.clock import Clock, SystemClock
-from economy.migrations import Migrator
+from economy.clock import SystemClock
 from economy.services import Services, build_services
 
 log = logging.getLogger("gems")
@@ -54,22 +54,6 @@ async def opened_store(settings: Settings) -> AsyncIterator[Store]:
         await store.close()
 
 
-async def ensure_migrated(store: Store, settings: Settings, clock: Clock) -> None:
-    """Apply pending migrations when AUTO_MIGRATE is on; otherwise refuse to start."""
-    migrator = Migrator(store.db, clock)
-    pending = await migrator.pending()
-    if not pending:
-        return
-    names = ", ".join(f"{m.version}_{m.name}" for m in pending)
-    if not settings.auto_migrate:
-        raise StartupError(
-            f"The database needs migrations first ({names}). Run `./gems migrate` "
-            "(or set AUTO_MIGRATE=true to apply them at start-up)."
-        )
-    for migration in await migrator.apply_pending():
-        log.info("applied migration %s_%s", migration.version, migration.name)
-
-
 async def run_bot(settings: Settings) -> None:
     """Run the bot until Ctrl-C / SIGTERM, then flush and stop everything (returns normally)."""
     if settings.discord_token is None:
@@ -82,7 +66,7 @@ async def run_bot(settings: Settings) -> None:
             services = build_services(store.db, clock, **settings.nft_service_options(),
                                       **settings.ledger_options())
             async with _control_server(store, services, settings), \
-                    GemsBot(services=services, settings=settings) as bot:
+                    GemsBot(services=services, settings=settings, sync_on_start=True) as bot:
                 stop.on_stop(bot.close)
                 await start_bot(bot, settings.discord_token.get_secret_value())
     except asyncio.CancelledError:
@@ -94,10 +78,9 @@ async def run_bot(settings: Settings) -> None:
 
 
 async def migrate(settings: Settings) -> list[str]:
-    """Apply pending migrations; returns their names."""
+    """Apply pending migrations (`./gems migrate`); returns their names."""
     async with opened_store(settings) as store:
-        applied = await Migrator(store.db, SystemClock()).apply_pending()
-        return [f"{m.version}_{m.name}" for m in applied]
+        return await ensure_migrated(store, settings, SystemClock(), always=True)
 
 
 @contextlib.asynccontextmanager
@@ -133,17 +116,18 @@ async def run_audit(settings: Settings) -> AuditReport:
                 )
             return report
     async with opened_store(settings) as store:
-        await ensure_migrated(store, settings, SystemClock())
+        await ensure_migrated(store, settings, SystemClock(), apply=False)
         return await audit(build_services(store.db, SystemClock()).ledger_repo)
 
 
-async def sync_commands(settings: Settings) -> None:
-    """Log in, sync the app commands (to DEV_GUILD_IDS, or globally) and exit."""
+async def sync_commands(settings: Settings) -> list:
+    """Log in, sync the app commands (to DEV_GUILD_IDS, or globally) even when unchanged, and
+    exit; returns one bot.command_sync.SyncOutcome per scope."""
     if settings.discord_token is None:
         raise StartupError("DISCORD_TOKEN is not set: syncing commands needs the real bot.")
     async with opened_store(settings) as store:
         services: Services = build_services(store.db, SystemClock())
         async with GemsBot(services=services, settings=settings, run_jobs=False) as bot:
             await bot.login(settings.discord_token.get_secret_value())
-            await bot.sync_commands()
+            return await bot.sync_commands(force=True)
 

@@ -42,8 +42,10 @@ class Settings(BaseSettings):
     dev_guild_ids: IdList = []
     web_host: str = "127.0.0.1"
     web_port: int = Field(8080, ge=0, le=65535)  # 0: any free port (tests)
-    auto_migrate: bool = False
-    sync_commands_on_start: bool = False
+    # Apply pending migrations at start-up. Unset: yes on the embedded store (after a backup),
+    # no on MongoDB (run `./gems migrate`, or set it true: with several processes, only the
+    # holder of the `migrations` lease applies them; the others wait).
+    auto_migrate: bool | None = None
     shard_count: int | None = Field(None, ge=1, le=1000)
     activity_flush_seconds: float = Field(10.0, gt=0, le=3600)
     # Challenge progress is written less often than earnings (/challenge today adds what is
@@ -85,7 +87,7 @@ class Settings(BaseSettings):
     ledger_batch_max: int = Field(256, ge=1, le=10_000)
     ledger_batch_wait_ms: float = Field(2.0, ge=0, le=1000)
 
-    @field_validator("discord_token", "mongodb_uri", "shard_count", mode="before")
+    @field_validator("discord_token", "mongodb_uri", "shard_count", "auto_migrate", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         if isinstance(value, str) and not value.strip():
@@ -232,6 +234,11 @@ class Settings(BaseSettings):
     def embedded(self) -> bool:
         """True when the bot runs its own embedded store."""
         return self.mongodb_uri is None
+
+    @property
+    def migrates_at_start(self) -> bool:
+        """True when `run` applies pending migrations itself (AUTO_MIGRATE; unset: embedded)."""
+        return self.embedded if self.auto_migrate is None else self.auto_migrate
 
 
 def _shown_input(key: str, value: object) -> str:

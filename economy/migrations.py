@@ -21,6 +21,9 @@ from economy.repos.base import Database
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)$")
 
 
+_BOOKKEEPING = frozenset({"_migrations", "leases", "lease_terms"})
+
+
 class MigrationError(Exception):
     """A migration failed or the database is in an unknown migration state."""
 
@@ -71,6 +74,17 @@ class Migrator:
         applied = await self.applied()
         return [m for m in discover(self._package)
                 if applied.get(m.version, {}).get("status") != "done"]
+
+    async def holds_data(self) -> bool:
+        """True when any collection besides the bookkeeping ones (`_migrations`, the leases taken
+        to migrate) holds a document: a database in use, worth a backup before migrating. A fresh
+        one has only empty collections and indexes."""
+        for name in await self._db.raw.list_collection_names():
+            if name in _BOOKKEEPING or name.startswith("system."):
+                continue
+            if await self._db[name].find_one({}, projection={"_id": 1}) is not None:
+                return True
+        return False
 
     async def apply_pending(self, only: set[str] | None = None) -> list[Migration]:
         """Apply every pending migration in order (only the versions in `only` when given);

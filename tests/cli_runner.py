@@ -2,6 +2,8 @@
 
 Lifecycle tests run this as a subprocess so signals, exit codes and start-up errors are the real
 CLI's. (An unroutable GEMS_TEST_DISCORD_URL stands in for a machine without network.)
+GEMS_TEST_SKIP_EXTENSIONS (comma separated, e.g. `cogs.goals`) runs an older build without those
+features: the next start with every feature is an upgrade whose command tree changed.
 """
 
 import os
@@ -12,6 +14,14 @@ import discord
 base = os.environ.get("GEMS_TEST_DISCORD_URL")
 if base:
     discord.http.Route.BASE = base.rstrip("/") + "/api/v10"
+
+skipped = {name for name in os.environ.get("GEMS_TEST_SKIP_EXTENSIONS", "").split(",") if name}
+if skipped:
+    import bot.app
+
+    _all = bot.app.discover_extensions
+    bot.app.discover_extensions = lambda package="cogs": [
+        name for name in _all(package) if name not in skipped]
 
 from bot.__main__ import main  # noqa: E402  (after the patch, like the sandbox harness)
 

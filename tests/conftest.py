@@ -19,6 +19,11 @@ from economy.services import Services, build_services
 
 _counter = itertools.count()
 
+# CLI tests run `python -m bot` from temporary directories: make those processes import this
+# checkout (a worktree), not the one the shared virtualenv's editable install points at.
+_ROOT = str(Path(__file__).resolve().parent.parent)
+os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_ROOT, os.environ.get("PYTHONPATH")) if p)
+
 
 @pytest.fixture(scope="session")
 def mongo_uri():

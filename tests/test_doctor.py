@@ -33,12 +33,17 @@ def _line(lines: list[str], name: str) -> str:
 
 
 def test_doctor_one_line_per_check_and_exit_codes(tmp_path):
-    code, lines = _doctor(tmp_path)
+    code, lines = _doctor(tmp_path, AUTO_MIGRATE="false")
     assert code == 1
     assert _line(lines, "config").startswith("[ ok ]")
     assert "application 123456789012345678" in _line(lines, "token")
     assert _line(lines, "store").startswith("[ ok ]")
     assert _line(lines, "migrations").startswith("[FAIL]") and "./gems migrate" in lines[-1]
+    # By default the embedded store is migrated by `./gems run` itself: nothing to do first.
+    code, lines = _doctor(tmp_path)
+    assert code == 0, lines
+    assert _line(lines, "migrations").startswith("[ ok ]")
+    assert "`./gems run` applies them" in _line(lines, "migrations")
 
     # Migrate, logging JSON lines (LOG_FORMAT=json): one object per line.
     migrate = subprocess.run([sys.executable, "-m", "bot", "migrate"], cwd=tmp_path,

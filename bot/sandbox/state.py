@@ -15,6 +15,8 @@ from typing import Any
 
 import discord
 
+from bot.permissions import invite_permissions
+
 DISCORD_EPOCH_MS = 1420070400000
 
 # Permission bits the sandbox itself reasons about (Discord's values).
@@ -46,22 +48,9 @@ DEFAULT_EVERYONE_PERMISSIONS = discord.Permissions(
     change_nickname=True,
 ).value
 
-#: What the bot's managed role gets by default: what GEMS asks for in its invite link.
-DEFAULT_BOT_PERMISSIONS = discord.Permissions(
-    manage_roles=True,
-    manage_channels=True,
-    manage_threads=True,
-    create_private_threads=True,
-    send_messages_in_threads=True,
-    manage_events=True,
-    manage_messages=True,
-    view_channel=True,
-    send_messages=True,
-    embed_links=True,
-    attach_files=True,
-    read_message_history=True,
-    add_reactions=True,
-).value
+#: What the bot's managed role gets by default: what GEMS asks for in its invite link (Discord
+#: gives an invited bot's managed role exactly the permissions of the invite).
+DEFAULT_BOT_PERMISSIONS = invite_permissions().value
 
 
 class ChannelType:

@@ -7,6 +7,8 @@ import logging
 
 import discord
 
+from bot.permissions import labels_sentence
+
 log = logging.getLogger(__name__)
 
 WELCOME = (
@@ -15,8 +17,8 @@ WELCOME = (
     "**Admins, three steps:**\n"
     "1. `/setup`: the currency's name and emoji, the moderator role, and the channels for "
     "listings, trade rooms and the moderators' queue.\n"
-    "2. Check the bot's role: it needs Send Messages, Embed Links, Attach Files, Create Private "
-    "Threads and Manage Roles (for role rewards), and must sit above any role it hands out.\n"
+    f"2. Check the bot's role: it needs {labels_sentence()} (`./gems doctor --connect` checks "
+    "them), and must sit above any role it hands out.\n"
     "3. `/help` shows every command a member can run; admin commands (`/settings`, "
     "`/gems-admin`, ...) are visible only to Manage Server by default and can be re-assigned "
     "under Server Settings → Integrations → GEMS.\n\n"
