@@ -13,6 +13,7 @@ from discord.ext import commands
 from bot.error_handler import install_error_handler
 from bot.guild_work import GuildWork
 from bot.jobs import Jobs
+from bot.member_directory import CachedMemberDirectory
 from bot.modules_gate import install_modules_gate
 from bot.observability import install_observability
 from bot.settings import Settings
@@ -71,6 +72,8 @@ class GemsBot(commands.AutoShardedBot):
         )
         self.services = services
         self.settings = settings
+        # Who is a current human member (winners, prizes) is answered from this bot's cache.
+        services.members.use_directory(CachedMemberDirectory(self))
         self.jobs = Jobs(services, settings)
         # Announcements, DMs and role edits run on the process that owns the guild's shard.
         self.guild_work = GuildWork(self, services.outbox, services.modules,

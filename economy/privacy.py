@@ -24,14 +24,13 @@ from bson.json_util import RELAXED_JSON_OPTIONS
 from economy.clock import Clock
 from economy.errors import InvalidInput, NotPermitted
 from economy.marketplace import MarketplaceService
+from economy.models import TOMBSTONE_BASE
 from economy.repos.ledger_repo import LedgerRepo
 from economy.repos.listing_repo import ListingRepo
 from economy.repos.mentorship_repo import MentorshipRepo
 from economy.repos.privacy_repo import Change, ChangedMeanwhile, PrivacyRepo
 from economy.repos.trade_repo import TradeRepo
 
-#: Tombstone account ids: far below the treasury shards (0, -1..-16), one per deleted member.
-TOMBSTONE_BASE = -(10**12)
 #: Documents that are the member's personal data: deleted, not re-pointed.
 PERSONAL_COLLECTIONS = frozenset({
     "member_prefs", "member_quotas", "wallets", "wallet_links", "saved_queries", "wishlists",

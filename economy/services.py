@@ -144,7 +144,7 @@ def build_services(db: Database, clock: Clock, *, chains: ChainRegistry | None =
         ledger_repo=ledger_repo, multipliers=multipliers, escrow=escrow, trade_repo=trade_repo,
         marketplace=marketplace, listing_repo=listing_repo, members=members,
         gifts=GiftService(ledger, ledger_repo, member_repo, settings, clock),
-        boosts=boosts, events=EventService(EventRepo(db), ledger, settings, clock),
+        boosts=boosts, events=EventService(EventRepo(db), ledger, settings, clock, members),
         seasons=SeasonService(SeasonRepo(db), multipliers, ledger, settings, clock),
         anniversaries=AnniversaryService(ledger, settings, clock),
         goals=GoalService(GoalRepo(db), ledger, settings, clock),

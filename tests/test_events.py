@@ -11,6 +11,7 @@ from economy.audit import audit
 from economy.errors import InvalidInput, NotPermitted
 from economy.events import WinnersNeedConfirmation
 from economy.services import build_services
+from tests.directory import install
 
 pytestmark = pytest.mark.timeout(60)
 G, HOST = 3, 1
@@ -60,6 +61,7 @@ async def test_capacity_holds_under_a_join_race(services):
 
 
 async def test_completion_pays_once_with_two_managers_and_double_presses(services, clock):
+    install(services)
     event = await _event(services)
     for u in (20, 21, 22, 23):
         await services.events.checkin(G, event.event_id, u)
@@ -81,6 +83,7 @@ async def test_completion_pays_once_with_two_managers_and_double_presses(service
 
 async def test_restart_in_the_middle_of_a_payout_finishes_it_once(store, clock, monkeypatch):
     first = build_services(store.db, clock)
+    install(first)
     event = await _event(first)
     for u in range(30, 40):
         await first.events.checkin(G, event.event_id, u)
