@@ -27,8 +27,8 @@ from economy.clock import Clock
 from economy.eligibility import require_established
 from economy.errors import (
     Cooldown,
-    GemsError,
     DeletedAccount,
+    GemsError,
     IdempotencyConflict,
     InsufficientFunds,
     InvalidAmount,

@@ -50,6 +50,14 @@ class MemberService:
         """Answer membership questions from `directory` (the bot injects its member cache)."""
         self.directory = directory
 
+    def may_receive(self, guild_id: int, user_id: int) -> bool:
+        """For prizes computed from what members did (seasons, competitions, goals): False for
+        the treasury, a deleted member's account, a bot or someone who left; True otherwise
+        (also when this process can't tell: the member earned it themselves)."""
+        if is_system(user_id):
+            return False
+        return self.directory.is_human_member(guild_id, user_id) is not False
+
     def require_payable(self, guild_id: int, user_ids: Iterable[int], what: str = "winner") -> None:
         """Refuse (InvalidInput) unless every id is a current human member of the guild: not a
         bot, not someone who left, not the treasury or a deleted member's account. For anyone

@@ -23,7 +23,7 @@ from economy.clock import Clock
 from economy.errors import InvalidInput, NotFound, NotPermitted
 from economy.ledger import LedgerService
 from economy.member_prefs import MemberPrefsService
-from economy.models import Page
+from economy.models import Page, is_system
 from economy.repos.challenge_repo import ChallengeRepo
 from economy.settings import GuildSettings, SettingsService
 
@@ -410,6 +410,8 @@ class ChallengeService:
     async def complete(self, guild_id: int, user_id: int, window: DayWindow | str,
                        challenge: ChallengeDef, at: datetime | None = None) -> Completion | None:
         """Record a completion once and pay it; None when it was already recorded."""
+        if is_system(user_id):
+            return None  # a deleted member's anonymous record completes nothing more
         day = window.key if isinstance(window, DayWindow) else window
         at = at or self._clock.now()
         if isinstance(window, DayWindow) and at >= window.end:
