@@ -603,8 +603,9 @@ def _check_duration(minutes: int) -> None:
 
 
 def _no_place(event: CommunityEvent) -> str:
-    return (f"Event #{event.event_id} is full ({event.capacity} places) and you don't hold one: "
-            "only members who joined can check in. `/event join` again if a place frees up.")
+    places = f" ({event.capacity} places)" if event.capacity else ""
+    return (f"Event #{event.event_id} is full{places} and you don't hold one: only members who "
+            "joined can check in. `/event join` again if a place frees up.")
 
 
 def _already_checked_in(event_id: int) -> InvalidInput:

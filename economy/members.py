@@ -62,19 +62,21 @@ class MemberService:
         """Refuse (InvalidInput) unless every id is a current human member of the guild: not a
         bot, not someone who left, not the treasury or a deleted member's account. For anyone
         paid because someone else chose them (prizes, winners)."""
-        refused, unknown = [], False
+        refused: list[int] = []
+        unknown = False
         for user_id in user_ids:
-            answer = None if is_system(user_id) else self.directory.is_human_member(
+            answer = False if is_system(user_id) else self.directory.is_human_member(
                 guild_id, user_id)
-            if is_system(user_id) or answer is False:
+            if answer is False:
                 refused.append(user_id)
             elif answer is None:
                 unknown = True
         if refused:
-            names = ", ".join(f"<@{u}>" for u in refused) if all(u > 0 for u in refused) else \
-                "that account"
-            raise InvalidInput(f"Only current members of this server (not bots) can be a {what}: "
-                               f"{names} can't.")
+            # Mentions render as names in the ephemeral reply (which never pings); a system
+            # account has no member to mention.
+            names = ", ".join(f"<@{u}>" if u > 0 else "a server account" for u in refused)
+            raise InvalidInput(f"Only current members of this server (not bots) can be a {what}; "
+                               f"not {names}.")
         if unknown:
             raise InvalidInput("I can't check this server's members right now; try again in a "
                                "moment.")

@@ -69,8 +69,7 @@ async def test_deleted_members_and_leavers_count_but_are_not_paid(services, cloc
     account is paid nothing; nor is a member who left the server."""
     from tests.directory import install
     install(services, gone={72})
-    goal = await services.goals.create(G, 1, target=90, metric="gems_earned", deadline="7d",
-                                       reward=25)
+    await services.goals.create(G, 1, target=90, metric="gems_earned", deadline="7d", reward=25)
     clock.advance(minutes=1)
     for user in (70, 71, 72):
         await services.ledger.earn(G, user, 30, key=f"e{user}")

@@ -269,7 +269,7 @@ async def _forge(gc, who, message, custom_id):
     raw = {"type": 2, "style": 1, "label": "forged", "custom_id": custom_id}
     forged = dataclasses.replace(message, raw_components=[{"type": 1, "components": [raw]}])
     comp = Component(type=2, custom_id=custom_id, label="forged", raw=raw)
-    return await gc.sb._component(gc[who], forged, comp, [], None)  # noqa: SLF001
+    return await gc.sb._component(gc[who], forged, comp, [], None)
 
 
 async def test_twenty_members_without_a_place_press_check_in_at_a_two_place_event(gc, clock):
