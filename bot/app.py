@@ -14,6 +14,7 @@ from bot.command_sync import SyncOutcome, sync_command_tree
 from bot.error_handler import install_error_handler
 from bot.guild_work import GuildWork
 from bot.jobs import Jobs
+from bot.member_directory import CachedMemberDirectory
 from bot.modules_gate import install_modules_gate
 from bot.observability import install_observability
 from bot.permissions import invite_url
@@ -73,6 +74,8 @@ class GemsBot(commands.AutoShardedBot):
         )
         self.services = services
         self.settings = settings
+        # Who is a current human member (winners, prizes) is answered from this bot's cache.
+        services.members.use_directory(CachedMemberDirectory(self))
         self.jobs = Jobs(services, settings)
         # Announcements, DMs and role edits run on the process that owns the guild's shard.
         self.guild_work = GuildWork(self, services.outbox, services.modules,

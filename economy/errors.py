@@ -46,6 +46,10 @@ class InvalidInput(GemsError):
     """Input that fails validation (bad setting value, self-transfer, ...)."""
 
 
+class DeletedAccount(NotPermitted):
+    """A credit to the anonymous account of a member who deleted their data (/privacy)."""
+
+
 class IdempotencyConflict(GemsError):
     """An idempotency key was reused for a different operation."""
 

@@ -397,6 +397,8 @@ class EscrowService:
         description = clean_text(description, 200, "description") or ""
         if visible_length(description) < 3:
             raise InvalidInput("Describe what is traded in 3 to 200 characters.")
+        if self._members is not None and not self._members.may_receive(guild_id, buyer_id):
+            raise InvalidInput("Trades are with current members of this server (not bots).")
         if self._members is not None and not await self._members.dms_allowed(guild_id, buyer_id):
             raise NotPermitted(f"<@{buyer_id}> has turned off trade offers and DMs from the bot.")
         await self._check_pair(guild_id, buyer_id, seller_id, settings)

@@ -20,10 +20,12 @@ from pymongo.errors import DuplicateKeyError
 
 from economy.boosts import parse_when
 from economy.clock import Clock
-from economy.errors import GemsError, InvalidInput, NotFound, NotPermitted
+from economy.errors import DeletedAccount, GemsError, InvalidInput, NotFound, NotPermitted
 from economy.ledger import LedgerService
+from economy.members import MemberService
+from economy.models import is_tombstone
 from economy.modules import require_on
-from economy.repos.event_repo import EventRepo
+from economy.repos.event_repo import EventRepo, NoPlace
 from economy.repos.multiplier_repo import to_ms
 from economy.settings import SettingsService
 from economy.text import clean_text
@@ -145,11 +147,12 @@ class EventService:
     """Community events on the ledger."""
 
     def __init__(self, repo: EventRepo, ledger: LedgerService, settings: SettingsService,
-                 clock: Clock) -> None:
+                 clock: Clock, members: MemberService) -> None:
         self._repo = repo
         self._ledger = ledger
         self._settings = settings
         self._clock = clock
+        self._members = members
 
     # --- create / edit / cancel --------------------------------------------------------------
     async def draft(
@@ -302,22 +305,35 @@ class EventService:
                    via: str = "command") -> CommunityEvent:
         """RSVP. Raises InvalidInput when full, cancelled, over or already joined."""
         event = await self.get(guild_id, event_id)
-        now_ms = to_ms(self._clock.now())
-        for _ in range(JOIN_ATTEMPTS):
-            self._check_open(event, now_ms)
-            outcome = await self._repo.join(guild_id, event_id, user_id, via=via, at_ms=now_ms,
-                                            capacity=event.capacity)
-            if outcome == "already":
-                raise InvalidInput(f"You already joined event #{event_id}.")
-            if outcome == "joined":
-                return await self.get(guild_id, event_id)
-            fresh = await self.get(guild_id, event_id)
-            if fresh.capacity == event.capacity:  # not an edit racing us: really full
-                self._check_open(fresh, now_ms)
-                break
-            event = fresh  # the capacity changed under us: check against the new one
+        outcome, event = await self._take_place(event, user_id, via=via)
+        if outcome == "already":
+            raise InvalidInput(f"You already joined event #{event_id}.")
+        if outcome == "joined":
+            return await self.get(guild_id, event_id)
         places = f" ({event.capacity} places)" if event.capacity else ""
         raise InvalidInput(f"Event #{event_id} is full{places}.")
+
+    async def _take_place(self, event: CommunityEvent, user_id: int, *,
+                          via: str) -> tuple[str, CommunityEvent]:
+        """Take a place under the capacity guard (one transaction: the RSVP and the count).
+
+        Returns ("joined" | "already" | "full", the event as last read). Raises InvalidInput
+        when the event is cancelled or over.
+        """
+        now_ms = to_ms(self._clock.now())
+        g, e = event.guild_id, event.event_id
+        for _ in range(JOIN_ATTEMPTS):
+            self._check_open(event, now_ms)
+            outcome = await self._repo.join(g, e, user_id, via=via, at_ms=now_ms,
+                                            capacity=event.capacity)
+            if outcome in ("joined", "already"):
+                return outcome, event
+            fresh = await self.get(g, e)
+            if fresh.capacity == event.capacity:  # not an edit racing us: really full
+                self._check_open(fresh, now_ms)
+                return "full", fresh
+            event = fresh  # the capacity changed under us: check against the new one
+        return "full", event
 
     async def leave(self, guild_id: int, event_id: int, user_id: int) -> CommunityEvent:
         """Drop an RSVP. Raises InvalidInput when there was none."""
@@ -325,17 +341,31 @@ class EventService:
         if event.status not in ("scheduled", "live"):
             raise InvalidInput(f"Event #{event_id} is {event.status}.")
         if not await self._repo.leave(guild_id, event_id, user_id):
+            place = await self._repo.rsvp(guild_id, event_id, user_id)
+            if place is not None and place.get("checked_in"):
+                raise InvalidInput(f"You already checked in to event #{event_id}, so your place "
+                                   "stays yours.")
             raise InvalidInput(f"You haven't joined event #{event_id}.")
         return await self.get(guild_id, event_id)
 
     async def checkin(self, guild_id: int, event_id: int, user_id: int,
                       code: str | None = None) -> int:
         """Check in during the window (15 min before start to the end); pays the attendance
-        reward once. Events with a check-in code need it. Returns GEMS paid. Raises
-        InvalidInput outside the window, twice, or with a wrong code; FeatureOff while events
-        are switched off (/modules)."""
+        reward once. Returns GEMS paid.
+
+        Only members holding a place (an RSVP) check in: a member without one takes a free
+        place on the spot (the same capacity-guarded join), and is refused when the event is
+        full, so a 2-place event pays at most 2 attendance rewards. Without a capacity,
+        checking in counts as joining. The check-in marks the place used in the reward's
+        transaction, so a place that was left meanwhile pays nothing, and a used place can't
+        be left. Events with a check-in code need it. Raises InvalidInput outside the window,
+        twice, with a wrong code, or without a place; FeatureOff while events are switched off
+        (/modules).
+        """
         await require_on(self._settings, guild_id, "events")
         event = await self.get(guild_id, event_id)
+        if is_tombstone(user_id):
+            raise DeletedAccount("That member deleted their data; nothing more is paid to them.")
         if event.checkin_code and (code or "").strip().upper() != event.checkin_code:
             raise InvalidInput("That check-in code is not right. Ask the host to read it out."
                                if code else "This event needs the check-in code the host reads "
@@ -348,25 +378,32 @@ class EventService:
                                f"(<t:{event.starts_ms // 1000}:R>).")
         if now >= event.ends_at:
             raise InvalidInput(f"Event #{event_id} is over: check-in is closed.")
+        place = await self._repo.rsvp(guild_id, event_id, user_id)
+        if place is None:
+            outcome, event = await self._take_place(event, user_id, via="checkin")
+            if outcome == "full":
+                raise InvalidInput(_no_place(event))
+        elif place.get("checked_in"):
+            raise _already_checked_in(event_id)
         at_ms = to_ms(now)
         amount = event.reward("attend")
-        if amount <= 0:
-            try:
-                await self._repo.insert_attendance(guild_id, event_id, user_id, at_ms=at_ms)
-            except DuplicateKeyError:
-                raise _already_checked_in(event_id) from None
-            return 0
-
-        async def record(session: Any) -> None:
-            await self._repo.insert_attendance(guild_id, event_id, user_id, at_ms=at_ms,
-                                               session=session)
-
         try:
+            if amount <= 0:
+                await self._repo.insert_attendance(guild_id, event_id, user_id, at_ms=at_ms)
+                return 0
+
+            async def record(session: Any) -> None:
+                await self._repo.insert_attendance(guild_id, event_id, user_id, at_ms=at_ms,
+                                                   session=session)
+
             movement = await self._ledger.earn(
                 guild_id, user_id, amount, key=f"event:{event_id}:attend:{user_id}",
                 kind="reward", source="event", ref=f"event:{event_id}", also=record)
         except DuplicateKeyError:
             raise _already_checked_in(event_id) from None
+        except NoPlace:
+            raise InvalidInput(f"You no longer hold a place at event #{event_id}: join it "
+                               "again to check in.") from None
         if movement.replayed:
             raise _already_checked_in(event_id)
         return movement.entries[0].delta
@@ -393,6 +430,8 @@ class EventService:
         winners = list(dict.fromkeys(int(w) for w in winners))
         if len(winners) > MAX_WINNERS:
             raise InvalidInput("Pick at most three winners (1st, 2nd, 3rd).")
+        # Asked here, not in the picker: a forged confirm button carries any ids it likes.
+        self._members.require_payable(guild_id, winners, "winner")
         attendees = set(await self._repo.attendees(guild_id, event_id))
         absent = [w for w in winners if w not in attendees]
         if absent and not confirm_absent:
@@ -412,6 +451,8 @@ class EventService:
         attendees = await self._repo.attendees(g, e)
         result = Payout(event, attendees, list(event.winners), already=already)
         ref = f"event:{e}"
+        # A deleted member's check-in stays as an anonymous record and is paid nothing more.
+        attendees = [u for u in attendees if not is_tombstone(u)]
         for user_id in attendees:
             if event.reward("complete") > 0:
                 movement = await self._ledger.earn(g, user_id, event.reward("complete"),
@@ -420,7 +461,7 @@ class EventService:
                 result.paid += 0 if movement.replayed else movement.entries[0].delta
         for rank, user_id in enumerate(event.winners[:MAX_WINNERS], start=1):
             prize = event.reward(f"place{rank}")
-            if prize > 0:
+            if prize > 0 and not is_tombstone(user_id):
                 movement = await self._ledger.earn(g, user_id, prize, key=f"event:{e}:place:{rank}",
                                                    kind="reward", source="event", ref=ref)
                 result.paid += 0 if movement.replayed else movement.entries[0].delta
@@ -438,8 +479,11 @@ class EventService:
     async def paid_total(self, event: CommunityEvent) -> int:
         """Attendance and completion rewards and prizes an event paid (for the summary)."""
         attendees = await self._repo.attendees(event.guild_id, event.event_id)
-        total = len(attendees) * (event.reward("attend") + event.reward("complete"))
-        return total + sum(event.reward(f"place{r}") for r in range(1, len(event.winners[:3]) + 1))
+        living = [u for u in attendees if not is_tombstone(u)]  # deleted members: nothing more
+        total = len(attendees) * event.reward("attend") + len(living) * event.reward("complete")
+        return total + sum(event.reward(f"place{r}")
+                           for r, user_id in enumerate(event.winners[:3], start=1)
+                           if not is_tombstone(user_id))
 
     # --- the sweep ---------------------------------------------------------------------------
     async def sweep(self) -> list[EventNotice]:
@@ -562,6 +606,12 @@ def _check_duration(minutes: int) -> None:
         raise InvalidInput("The duration must be at least 1 minute.")
     if timedelta(minutes=minutes) > MAX_DURATION:
         raise InvalidInput("An event can last at most 31 days.")
+
+
+def _no_place(event: CommunityEvent) -> str:
+    places = f" ({event.capacity} places)" if event.capacity else ""
+    return (f"Event #{event.event_id} is full{places} and you don't hold one: only members who "
+            "joined can check in. `/event join` again if a place frees up.")
 
 
 def _already_checked_in(event_id: int) -> InvalidInput:

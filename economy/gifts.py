@@ -9,9 +9,9 @@ from typing import Any
 
 from economy.clock import Clock
 from economy.eligibility import is_young, require_established
-from economy.errors import Cooldown
+from economy.errors import Cooldown, InvalidInput
 from economy.ledger import LedgerService
-from economy.models import Movement
+from economy.models import Movement, is_system
 from economy.repos.ledger_repo import LedgerRepo
 from economy.repos.listing_repo import epoch_ms
 from economy.repos.member_repo import MemberRepo
@@ -51,6 +51,8 @@ class GiftService:
         The cap is a guarded per-day counter written in the transfer's own transaction, so
         concurrent gives cannot exceed it, and a refused give changes nothing.
         """
+        if is_system(recipient_id):  # the treasury or a deleted member's account is nobody
+            raise InvalidInput("GEMS can only be given to a member.")
         settings = await self._settings.get(guild_id)
         now = self._clock.now()
         require_established(settings, sender_id, sender_joined_at, now, "give GEMS")

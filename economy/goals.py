@@ -17,6 +17,7 @@ from economy.boosts import parse_end
 from economy.clock import Clock
 from economy.errors import InvalidInput, NotFound
 from economy.ledger import LedgerService
+from economy.members import MemberService
 from economy.modules import is_on
 from economy.repos.goal_repo import GoalRepo
 from economy.repos.multiplier_repo import to_ms
@@ -69,7 +70,8 @@ class GoalService:
     """Create goals, show progress, close them once."""
 
     def __init__(self, repo: GoalRepo, ledger: LedgerService, settings: SettingsService,
-                 clock: Clock) -> None:
+                 clock: Clock, members: MemberService) -> None:
+        self._members = members
         self._repo = repo
         self._ledger = ledger
         self._settings = settings
@@ -149,6 +151,10 @@ class GoalService:
         # the sweep comes back every minute): no replayed earnings each time.
         if doc["status"] == "reached" and doc["reward"] > 0:
             for user_id in sorted(counts):
+                # Deleted members' contributions count toward the goal but are paid nothing;
+                # nor are members who left or bots (their GEMS came from an admin's grant).
+                if not self._members.may_receive(g, user_id):
+                    continue
                 if not doc.get("payout_done"):
                     await self._ledger.earn(g, user_id, doc["reward"], key=f"goal:{n}:{user_id}",
                                             kind="reward", source="goal", ref=f"goal:{n}")

@@ -20,6 +20,7 @@ from economy.ledger import LedgerService
 from economy.marketplace_models import tokens
 from economy.mentorship import skills_of
 from economy.mentorship_match import normalize_skill
+from economy.models import is_system
 from economy.modules import require_on
 from economy.repos.guide_repo import GuideRepo
 from economy.repos.mentorship_repo import MentorshipRepo
@@ -182,7 +183,7 @@ class GuideService:
 
         A replayed reward key means another call already made this transition: raise `taken`.
         """
-        if reward <= 0:
+        if reward <= 0 or is_system(author_id):  # a deleted author's guide earns nothing more
             await self._repo.db.transaction(also)
             return 0
         movement = await self._ledger.earn(guild_id, author_id, reward, kind="reward", key=key,

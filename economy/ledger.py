@@ -27,6 +27,7 @@ from economy.clock import Clock
 from economy.eligibility import require_established
 from economy.errors import (
     Cooldown,
+    DeletedAccount,
     GemsError,
     IdempotencyConflict,
     InsufficientFunds,
@@ -36,7 +37,18 @@ from economy.errors import (
 )
 from economy.ledger_writer import LedgerWriter
 from economy.ledger_writer import Short as _Short
-from economy.models import BURN_KINDS, MINT_KINDS, Account, DailyClaim, LedgerEntry, Movement, Page
+from economy.models import (
+    BURN_KINDS,
+    MINT_KINDS,
+    NO_TOMBSTONE_KINDS,
+    Account,
+    DailyClaim,
+    LedgerEntry,
+    Movement,
+    Page,
+    is_system,
+    is_tombstone,
+)
 from economy.repos.base import outcome_unknown
 from economy.repos.ledger_repo import LedgerRepo
 from economy.repos.multiplier_repo import to_ms
@@ -173,6 +185,8 @@ class LedgerService:
         """Admin: create GEMS for a member, with a recorded reason."""
         amount = check_amount(amount)
         reason = _require_reason(reason)
+        if is_system(user_id):  # the treasury or a deleted member's account is nobody to pay
+            raise InvalidInput("GEMS can only be granted to a member.")
         legs = [_Leg(user_id, amount, "grant", mint=True)]
         return await self._apply(guild_id, "grant", key, legs, actor_id=actor_id, note=reason)
 
@@ -230,8 +244,8 @@ class LedgerService:
         now = self._clock.now()
         segments: dict[EarnSegment, int] = {}
         for key, base in base_amounts.items():
-            if base <= 0:
-                continue
+            if base <= 0 or is_tombstone(key.user_id if isinstance(key, EarnSegment) else key):
+                continue  # nothing, or a deleted member's account (never paid again)
             if not isinstance(key, EarnSegment):
                 applied = await self._multipliers.applied(guild_id, now, "activity")
                 key = EarnSegment(key, applied.factor_bps, applied.boost_ids)
@@ -416,6 +430,7 @@ class LedgerService:
         """Run one operation as a single transaction (see the module docstring)."""
         if not key or len(key) > 200:
             raise ValueError("an idempotency key of 1-200 characters is required")
+        _refuse_tombstone_credits(legs)
         repo = self._repo
         now = self._clock.now()
         if self._writer is not None:
@@ -547,6 +562,15 @@ def _check_same_operation(movement: Movement, legs: list[_Leg]) -> None:
     )
     if recorded != asked or not same_amounts:
         raise IdempotencyConflict("This request id was already used for a different operation.")
+
+
+def _refuse_tombstone_credits(legs: list[_Leg]) -> None:
+    """The lowest layer of "a deleted member is never paid again": no reward, prize, earning,
+    grant or gift lands on a tombstone, whichever feature asks (feature services skip them
+    first; this catches a path that forgot). Settlements of escrowed money still settle."""
+    for leg in legs:
+        if leg.delta > 0 and leg.kind in NO_TOMBSTONE_KINDS and is_tombstone(leg.user_id):
+            raise DeletedAccount("That member deleted their data; nothing more is paid to them.")
 
 
 def _require_reason(reason: str) -> str:

@@ -48,6 +48,7 @@ from economy.mentorship_models import (
     Spotlight,
     SweepReport,
 )
+from economy.models import is_system
 from economy.modules import require_on
 from economy.repos.base import Doc
 from economy.repos.mentorship_repo import MentorshipRepo, SlotTaken, StateChanged
@@ -566,7 +567,7 @@ class MentorshipService:
                 raise taken
 
         paid = 0
-        if reward > 0:
+        if reward > 0 and not is_system(pairing.mentor_id):  # never a deleted mentor's account
             # The reward and the guarded open -> done transition commit together, under a key
             # per milestone: a double click or two processes pay once.
             movement = await self._ledger.earn(

@@ -10,6 +10,22 @@ from pydantic import BaseModel, ConfigDict
 # moves GEMS between accounts and the legs of one operation sum to zero.
 MINT_KINDS = frozenset({"earn", "activity", "daily", "grant", "reward"})
 BURN_KINDS = frozenset({"take"})
+#: Tombstone account ids (economy/privacy.py): far below the treasury shards (0, -1..-16), one
+#: per deleted member. A tombstone keeps the member's history and balance, never new money.
+TOMBSTONE_BASE = -(10**12)
+#: Credits a tombstone never receives (rewards, prizes, earnings, grants, gifts). Settlements of
+#: a member's own money (escrow release/refund/split) still settle as the privacy design decides.
+NO_TOMBSTONE_KINDS = MINT_KINDS | {"transfer"}
+
+
+def is_tombstone(user_id: int) -> bool:
+    """True for the anonymous account of a deleted member."""
+    return user_id < TOMBSTONE_BASE
+
+
+def is_system(user_id: int) -> bool:
+    """True for the treasury, its shards and tombstones: accounts that are nobody."""
+    return user_id <= 0
 
 
 class Account(BaseModel):

@@ -8,6 +8,12 @@ totals and the audit stay exact. Personal documents (wallets, preferences, saved
 wishlists, alerts, mentorship profiles and the like) are deleted; the member's remaining
 balance stays on the tombstone account, out of circulation. Published listings are withdrawn
 first; open trades, escrow holds and live mentorships block deletion until settled.
+
+Rewards not paid yet are forfeited (FORFEITS): participation records (check-ins, completions,
+season results) stay as anonymous records, and nothing more is ever paid to the tombstone — the
+ledger refuses rewards, earnings, grants and gifts to it (economy/ledger.py) and every feature
+that pays later skips it. Escrow settlements of the member's own money are unaffected (and open
+ones block deletion anyway).
 """
 
 from __future__ import annotations
@@ -24,14 +30,13 @@ from bson.json_util import RELAXED_JSON_OPTIONS
 from economy.clock import Clock
 from economy.errors import InvalidInput, NotPermitted
 from economy.marketplace import MarketplaceService
+from economy.models import TOMBSTONE_BASE
 from economy.repos.ledger_repo import LedgerRepo
 from economy.repos.listing_repo import ListingRepo
 from economy.repos.mentorship_repo import MentorshipRepo
 from economy.repos.privacy_repo import Change, ChangedMeanwhile, PrivacyRepo
 from economy.repos.trade_repo import TradeRepo
 
-#: Tombstone account ids: far below the treasury shards (0, -1..-16), one per deleted member.
-TOMBSTONE_BASE = -(10**12)
 #: Documents that are the member's personal data: deleted, not re-pointed.
 PERSONAL_COLLECTIONS = frozenset({
     "member_prefs", "member_quotas", "wallets", "wallet_links", "saved_queries", "wishlists",
@@ -40,6 +45,11 @@ PERSONAL_COLLECTIONS = frozenset({
 })
 OPEN_TRADE_STATUSES = ("offered", "reserved", "delivered", "disputed")
 LIVE_MENTORSHIP_STATUSES = ("proposed", "active")
+#: What a member gives up by deleting (said in /privacy delete's question and confirmation): the
+#: anonymous account is never paid again (the ledger refuses it, features skip it).
+FORFEITS = ("You forfeit every reward not paid yet: event completion rewards and prizes, goal "
+            "rewards, challenge and competition prizes, mentorship and guide rewards, season "
+            "prizes and reward roles. Nothing more is ever paid to the anonymous account.")
 #: Largest data copy sent as one file (Discord's attachment limit is 10 MiB).
 MAX_EXPORT_BYTES = 8 * 1024 * 1024
 

@@ -21,6 +21,8 @@ from economy.boosts import format_factor, parse_factor
 from economy.clock import Clock
 from economy.errors import InvalidInput, NotFound
 from economy.ledger import LedgerService
+from economy.members import MemberService
+from economy.models import is_system
 from economy.modules import is_on
 from economy.repos.multiplier_repo import MultiplierRepo, to_ms
 from economy.repos.season_repo import SeasonRepo
@@ -130,7 +132,8 @@ class SeasonService:
     """Enable, add and remove seasons; seasonal leaderboards; the end-of-season payout."""
 
     def __init__(self, repo: SeasonRepo, windows: MultiplierRepo, ledger: LedgerService,
-                 settings: SettingsService, clock: Clock) -> None:
+                 settings: SettingsService, clock: Clock, members: MemberService) -> None:
+        self._members = members
         self._repo = repo
         self._windows = windows
         self._ledger = ledger
@@ -241,7 +244,9 @@ class SeasonService:
 
     async def _record(self, guild_id: int, season: Season, occ_id: str, start: datetime,
                       end: datetime, settings) -> None:
-        top = await self._repo.top_earners(guild_id, to_ms(start), to_ms(end), 3)
+        # The treasury and deleted members' accounts are nobody: they never hold a place.
+        top = [row for row in await self._repo.top_earners(guild_id, to_ms(start), to_ms(end),
+                                                            100) if not is_system(row[0])][:3]
         prizes = (settings.season_prize_1st, settings.season_prize_2nd, settings.season_prize_3rd)
         await self._repo.insert_result({
             "guild_id": guild_id, "occurrence": occ_id, "key": season.key, "name": season.name,
@@ -253,8 +258,12 @@ class SeasonService:
     async def _finish(self, guild_id: int, result: dict, *,
                       announce: bool = True) -> SeasonNotice | None:
         occ_id = result["occurrence"]
+        unpaid = set()
         for rank, row in enumerate(result.get("winners", []), start=1):
-            if row["prize"] > 0 and not result.get("paid"):  # paid: only the announcement waits
+            # Recorded before the winner deleted their data (or left): that prize is not paid.
+            if not self._members.may_receive(guild_id, int(row["user_id"])):
+                unpaid.add(rank)
+            elif row["prize"] > 0 and not result.get("paid"):  # paid: only the announcement waits
                 await self._ledger.earn(guild_id, int(row["user_id"]), int(row["prize"]),
                                         key=f"season:{occ_id}:place:{rank}", kind="reward",
                                         source="season", ref=f"season:{occ_id}")
@@ -264,8 +273,9 @@ class SeasonService:
         season = Season(key=result["key"], name=result["name"], start_md="01-01", end_md="01-01",
                         emoji=result.get("emoji") or "🎉")
         return SeasonNotice(guild_id, season, occ_id,
-                            [(int(r["user_id"]), int(r["earned"]), int(r["prize"]))
-                             for r in result.get("winners", [])])
+                            [(int(r["user_id"]), int(r["earned"]),
+                              0 if rank in unpaid else int(r["prize"]))
+                             for rank, r in enumerate(result.get("winners", []), start=1)])
 
 
 def describe(season: Season, zone, now: datetime) -> str:

@@ -79,10 +79,10 @@ async def test_forged_search_tokens_are_not_found(services, token):
 
 
 def test_forged_custom_id_numbers_become_ids_no_document_has():
-    from cogs._shared.ui import store_int
-    assert store_int("42") == 42
-    assert store_int("9" * 40) == -1
-    assert store_int(str(2**63)) == -1 and store_int(str(2**63 - 1)) == 2**63 - 1
+    from cogs._shared.custom_ids import parse_id
+    assert parse_id("42") == 42
+    assert parse_id("9" * 40) == -1
+    assert parse_id(str(2**63)) == -1 and parse_id(str(2**63 - 1)) == 2**63 - 1
 
 
 async def test_forged_huge_ids_get_not_found_from_the_services(services):

@@ -310,3 +310,21 @@ async def test_no_dispute_or_cancel_after_completion(services):
     with pytest.raises(TradeUnavailable):
         await services.escrow.vote_mutual_cancel(G, trade.trade_id, BUYER)
     assert await balances(services) == before
+
+
+@pytest.mark.parametrize("partner", [900, 901, 0, -(10**12) - 1])
+async def test_offers_go_only_to_current_human_members(services, partner):
+    """Issue 22: a trade counterparty is a current human member (not a bot, not someone who
+    left, not the treasury or a deleted member's account)."""
+    from tests.directory import install
+    install(services, bots={900}, gone={901})
+    with pytest.raises(InvalidInput, match="current members"):
+        await services.escrow.offer(G, SELLER, partner, 10, "A sapphire ring")
+    assert await services.db["trades"].count_documents({}) == 0
+
+
+async def test_gifts_to_a_deleted_members_account_are_refused(services):
+    await services.ledger.grant(G, 9, SELLER, 100, reason="seed", key="seed")
+    with pytest.raises(InvalidInput, match="only be given to a member"):
+        await services.gifts.give(G, SELLER, -(10**12) - 1, 10, key="gift")
+    assert await services.ledger.balance(G, SELLER) == 100

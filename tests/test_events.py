@@ -11,6 +11,7 @@ from economy.audit import audit
 from economy.errors import InvalidInput, NotPermitted
 from economy.events import WinnersNeedConfirmation
 from economy.services import build_services
+from tests.directory import install
 
 pytestmark = pytest.mark.timeout(60)
 G, HOST = 3, 1
@@ -60,6 +61,7 @@ async def test_capacity_holds_under_a_join_race(services):
 
 
 async def test_completion_pays_once_with_two_managers_and_double_presses(services, clock):
+    install(services)
     event = await _event(services)
     for u in (20, 21, 22, 23):
         await services.events.checkin(G, event.event_id, u)
@@ -81,6 +83,7 @@ async def test_completion_pays_once_with_two_managers_and_double_presses(service
 
 async def test_restart_in_the_middle_of_a_payout_finishes_it_once(store, clock, monkeypatch):
     first = build_services(store.db, clock)
+    install(first)
     event = await _event(first)
     for u in range(30, 40):
         await first.events.checkin(G, event.event_id, u)
@@ -239,3 +242,126 @@ async def test_a_join_that_read_the_old_capacity_is_checked_against_the_new_one(
         services.events.get = real_get
     final = await services.events.get(G, event.event_id)
     assert (final.capacity, final.rsvp_count) == (5, 5)
+
+
+# --- issue 22: fairness ---------------------------------------------------------------------
+async def test_twenty_strangers_at_a_two_place_event_get_two_places_and_two_rewards(services):
+    event = await _event(services, capacity=2, attend=50)
+    results = await asyncio.gather(*[services.events.checkin(G, event.event_id, u)
+                                     for u in range(400, 420)], return_exceptions=True)
+    paid = [r for r in results if r == 50]
+    refused = [r for r in results if isinstance(r, InvalidInput)]
+    assert len(paid) == 2 and len(refused) == 18, results
+    assert all("full (2 places)" in r.message and "only members who joined" in r.message
+               for r in refused)
+    assert (await services.events.get(G, event.event_id)).rsvp_count == 2
+    assert await services.db["event_rsvps"].count_documents({}) == 2
+    assert await services.db["event_attendance"].count_documents({}) == 2
+    assert await services.db["ledger"].count_documents({"kind": "reward"}) == 2
+    await _ok(services)
+
+
+async def test_place_holders_check_in_and_a_used_place_is_kept(services):
+    event = await _event(services, capacity=2, attend=50)
+    await services.events.join(G, event.event_id, 1)
+    await services.events.join(G, event.event_id, 2)
+    with pytest.raises(InvalidInput, match="full"):
+        await services.events.checkin(G, event.event_id, 3)
+    assert await services.events.checkin(G, event.event_id, 1) == 50
+    with pytest.raises(InvalidInput, match="already checked in"):
+        await services.events.leave(G, event.event_id, 1)  # the place can't go to someone else
+    await services.events.leave(G, event.event_id, 2)  # not checked in: the place frees up
+    assert await services.events.checkin(G, event.event_id, 3) == 50  # joins on the spot
+    with pytest.raises(InvalidInput, match="full"):
+        await services.events.checkin(G, event.event_id, 2)
+    assert sorted(await services.events.attendees(G, event.event_id)) == [[1, 3], [1, 3]]
+
+
+async def test_without_a_capacity_checking_in_counts_as_joining(services):
+    event = await _event(services, attend=5)
+    await services.events.join(G, event.event_id, 1)
+    assert await services.events.checkin(G, event.event_id, 1) == 5
+    assert await services.events.checkin(G, event.event_id, 2) == 5
+    rsvps, checkins = await services.events.attendees(G, event.event_id)
+    assert (rsvps, checkins) == ([1, 2], [1, 2])
+    assert (await services.events.get(G, event.event_id)).rsvp_count == 2
+
+
+async def test_a_member_who_left_between_the_read_and_the_write_is_not_paid(services):
+    event = await _event(services, capacity=2, attend=50)
+    await services.events.join(G, event.event_id, 1)
+    repo = services.events._repo
+    real_rsvp = repo.rsvp
+
+    async def rsvp_then_leave(g, e, u):
+        found = await real_rsvp(g, e, u)  # the check-in sees the place...
+        await repo.leave(g, e, u)  # ...and the leave lands before its transaction
+        return found
+
+    repo.rsvp = rsvp_then_leave
+    try:
+        with pytest.raises(InvalidInput, match="no longer hold a place"):
+            await services.events.checkin(G, event.event_id, 1)
+    finally:
+        repo.rsvp = real_rsvp
+    assert await services.db["ledger"].count_documents({"kind": "reward"}) == 0
+    assert await services.db["event_attendance"].count_documents({}) == 0
+    await _ok(services)
+
+
+@pytest.mark.parametrize(("winners", "expected"), [
+    ([900], "Only current members"),         # a bot
+    ([901], "Only current members"),         # left the server
+    ([0], "Only current members"),           # the treasury
+    ([-(10**12) - 1], "Only current members"),  # a deleted member's tombstone
+])
+async def test_winners_must_be_current_human_members(services, winners, expected):
+    install(services, bots={900}, gone={901})
+    event = await _event(services, prizes=(1_000_000, 0, 0))
+    await services.events.checkin(G, event.event_id, 20)
+    with pytest.raises(InvalidInput, match=expected):
+        await services.events.complete(G, event.event_id, HOST, winners, is_manager=False,
+                                       confirm_absent=True)
+    assert (await services.events.get(G, event.event_id)).status == "scheduled"
+    assert await services.db["ledger"].count_documents({"kind": "reward",
+                                                        "delta": 1_000_000}) == 0
+
+
+async def test_winners_are_refused_when_membership_is_unknown(services):
+    event = await _event(services)  # no directory: this process can't tell who is a member
+    with pytest.raises(InvalidInput, match="can't check this server's members"):
+        await services.events.complete(G, event.event_id, HOST, [20], is_manager=False,
+                                       confirm_absent=True)
+    install(services)
+    payout = await services.events.complete(G, event.event_id, HOST, [], is_manager=False)
+    assert payout.paid == 0  # no winners needs no directory answer
+
+
+async def test_a_deleted_attendee_and_winner_are_paid_nothing_more(services):
+    install(services)
+    event = await _event(services, attend=10, complete=5, prizes=(100, 0, 0))
+    for user in (20, 21):
+        await services.events.checkin(G, event.event_id, user)
+    await services.privacy.delete(G, 21)
+    payout = await services.events.complete(G, event.event_id, HOST, [20], is_manager=False)
+    assert payout.paid == 5 + 100
+    tomb = await services.db["accounts"].find_one({"guild_id": G, "user_id": {"$lt": -(10**12)}})
+    assert tomb["balance"] == 10  # what it held at deletion, nothing more
+    await _ok(services)
+
+
+async def test_the_ledger_never_credits_a_tombstone(services):
+    from economy.errors import DeletedAccount
+    tomb = -(10**12) - 7
+    for call in (
+        services.ledger.earn(G, tomb, 5, key="e", kind="reward"),
+        services.ledger.grant(G, 1, tomb, 5, reason="prize", key="g"),
+    ):
+        with pytest.raises((DeletedAccount, InvalidInput)):
+            await call
+    await services.ledger.grant(G, 1, 5, 50, reason="seed", key="s")
+    with pytest.raises(DeletedAccount):
+        await services.ledger.transfer(G, 5, tomb, 5, key="t")
+    assert await services.ledger.earn_batch(G, {tomb: 5, 6: 5}, batch_key="b") == 5
+    assert await services.db["ledger"].count_documents({"user_id": tomb}) == 0
+    await _ok(services)

@@ -62,3 +62,24 @@ async def test_checkin_goal_expires_without_paying(services, clock):
     notices = await services.goals.sweep()
     assert [(n.kind, n.paid) for n in notices] == [("expired", 0)]
     assert await services.ledger.balance(G, 60) == 0
+
+
+async def test_deleted_members_and_leavers_count_but_are_not_paid(services, clock):
+    """Issue 22: a deleted member's earnings still count toward the goal, but their anonymous
+    account is paid nothing; nor is a member who left the server."""
+    from tests.directory import install
+    install(services, gone={72})
+    await services.goals.create(G, 1, target=90, metric="gems_earned", deadline="7d", reward=25)
+    clock.advance(minutes=1)
+    for user in (70, 71, 72):
+        await services.ledger.earn(G, user, 30, key=f"e{user}")
+    await services.privacy.delete(G, 71)
+    clock.advance(minutes=1)
+    notices = await services.goals.sweep()
+    assert len(notices) == 1 and notices[0].kind == "reached" and notices[0].paid == 25
+    assert await services.ledger.balance(G, 70) == 55
+    assert await services.ledger.balance(G, 72) == 30  # left the server: no reward
+    tomb = await services.db["accounts"].find_one({"guild_id": G, "user_id": {"$lt": -(10**12)}})
+    assert tomb["balance"] == 30
+    report = await audit(services.ledger_repo)
+    assert report.ok, report.render()

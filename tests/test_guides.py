@@ -72,3 +72,16 @@ async def test_racing_upvotes_count_once_each_and_pay_each_milestone_once(servic
     assert await services.ledger.balance(G, 1) == 140
     assert sorted(p for _, p in (r for r in results if not isinstance(r, Exception)) if p) == [20, 20]
     assert (await audit(services.ledger_repo)).ok
+
+
+async def test_a_deleted_authors_guide_is_published_without_a_reward(services):
+    """Issue 22: a guide whose author deleted their data can still be approved, but its reward
+    is forfeited (never minted into the anonymous account)."""
+    guide = await submit(services, author=5)
+    await services.privacy.delete(G, 5)
+    _, paid = await services.guides.review(G, 3, guide.guide_id, approve=True, moderator=True)
+    assert paid == 0
+    assert [g.guide_id for g in await services.guides.search(G, "bezel")] == [guide.guide_id]
+    assert await services.db["ledger"].count_documents({"kind": "reward"}) == 0
+    report = await audit(services.ledger_repo)
+    assert report.ok, report.render()

@@ -109,3 +109,26 @@ async def test_anniversary_bonus_once_per_year(store, clock):
     clock.set(datetime(2027, 1, 5, 12, 30, tzinfo=UTC))
     assert await a.anniversaries.pay_due(G, members) == []
     assert await a.ledger.balance(G, 21) == 100
+
+
+async def test_season_places_never_go_to_deleted_members_or_leavers(services, clock):
+    """Issue 22: a deleted member's account never holds a season place, and a winner recorded
+    before they deleted their data (or left) is not paid."""
+    from tests.directory import install
+    directory = install(services)
+    clock.set(datetime(2026, 10, 20, 12, tzinfo=UTC))
+    await services.seasons.add(G, 1, "spooky-gems")
+    clock.set(datetime(2026, 10, 25, 12, tzinfo=UTC))  # no sweep yet: no boost, plain amounts
+    for user, amount in ((21, 900), (22, 800), (23, 700), (24, 600)):
+        await services.ledger.earn(G, user, amount, key=f"e{user}")
+    await services.privacy.delete(G, 21)  # the top earner deletes their data
+    directory.gone.add(23)                # and the third one leaves the server
+    clock.set(datetime(2026, 11, 1, 0, 5, tzinfo=UTC))
+    notices = await services.seasons.sweep()
+    assert [w[0] for w in notices[0].winners] == [22, 23, 24]  # no tombstone among them
+    assert [w[2] for w in notices[0].winners] == [500, 0, 100]  # 23 left: unpaid
+    assert await services.ledger.balance(G, 23) == 700
+    tomb = await services.db["accounts"].find_one({"guild_id": G, "user_id": {"$lt": -(10**12)}})
+    assert tomb["balance"] == 900
+    report = await audit(services.ledger_repo)
+    assert report.ok, report.render()

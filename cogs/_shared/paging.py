@@ -7,7 +7,8 @@ from typing import ClassVar
 
 import discord
 
-from cogs._shared.ui import SafeButton, store_int
+from cogs._shared.custom_ids import parse_id
+from cogs._shared.ui import SafeButton
 from economy.errors import NotPermitted
 
 
@@ -33,7 +34,7 @@ class PageButton(SafeButton, template=r"__abstract_page__"):
     async def from_custom_id(
         cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]
     ) -> PageButton:
-        return cls(store_int(match["owner"]), store_int(match["page"]), match["direction"])
+        return cls(parse_id(match["owner"]), parse_id(match["page"]), match["direction"])
 
     @classmethod
     async def render(cls, interaction: discord.Interaction, owner: int, page: int) -> tuple[

@@ -9,18 +9,6 @@ import discord
 from bot.error_handler import handle_interaction_error
 from bot.log_format import bind_interaction
 
-INT64_MAX = 2**63 - 1
-
-
-def store_int(digits: str) -> int:
-    """A number parsed from a custom id, or -1 when the store could not hold it.
-
-    Custom ids come back from the client and can be forged: an id no document has (-1) makes
-    the service answer "not found" instead of the driver failing on an integer over int64.
-    """
-    value = int(digits)
-    return value if value <= INT64_MAX else -1
-
 
 class SafeButton(discord.ui.DynamicItem[discord.ui.Button], template=r"__abstract_safe_button__"):
     """Subclass with a `template=` and implement `run`; errors become friendly replies."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import discord
 
+from cogs._shared.custom_ids import num
 from cogs._shared.interaction import guild_id_of, services_of
 from cogs._shared.paging import PageButton
 from economy.models import Page
@@ -34,7 +35,7 @@ async def board_page(interaction: discord.Interaction, board: str, page: int) ->
     return board_embed(board, result), result.pages, result.page
 
 
-class DailyBoardButton(PageButton, template=r"ch:lbd:(?P<owner>[0-9]+):(?P<page>[0-9]+):(?P<direction>prev|next)"):
+class DailyBoardButton(PageButton, template=rf"ch:lbd:{num('owner')}:{num('page')}:(?P<direction>prev|next)"):
     """Pages the daily board (anyone)."""
 
     prefix = "ch:lbd"
@@ -44,7 +45,7 @@ class DailyBoardButton(PageButton, template=r"ch:lbd:(?P<owner>[0-9]+):(?P<page>
         return await board_page(interaction, "daily", page)
 
 
-class WeeklyBoardButton(PageButton, template=r"ch:lbw:(?P<owner>[0-9]+):(?P<page>[0-9]+):(?P<direction>prev|next)"):
+class WeeklyBoardButton(PageButton, template=rf"ch:lbw:{num('owner')}:{num('page')}:(?P<direction>prev|next)"):
     """Pages the weekly board (anyone)."""
 
     prefix = "ch:lbw"
@@ -54,7 +55,7 @@ class WeeklyBoardButton(PageButton, template=r"ch:lbw:(?P<owner>[0-9]+):(?P<page
         return await board_page(interaction, "weekly", page)
 
 
-class AllTimeBoardButton(PageButton, template=r"ch:lba:(?P<owner>[0-9]+):(?P<page>[0-9]+):(?P<direction>prev|next)"):
+class AllTimeBoardButton(PageButton, template=rf"ch:lba:{num('owner')}:{num('page')}:(?P<direction>prev|next)"):
     """Pages the all-time board (anyone)."""
 
     prefix = "ch:lba"
@@ -64,7 +65,7 @@ class AllTimeBoardButton(PageButton, template=r"ch:lba:(?P<owner>[0-9]+):(?P<pag
         return await board_page(interaction, "all-time", page)
 
 
-class StreakBoardButton(PageButton, template=r"ch:lbs:(?P<owner>[0-9]+):(?P<page>[0-9]+):(?P<direction>prev|next)"):
+class StreakBoardButton(PageButton, template=rf"ch:lbs:{num('owner')}:{num('page')}:(?P<direction>prev|next)"):
     """Pages the streak board (anyone)."""
 
     prefix = "ch:lbs"

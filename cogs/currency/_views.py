@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import discord
 
+from cogs._shared.custom_ids import num
 from cogs._shared.interaction import guild_id_of, services_of
 from cogs._shared.paging import PageButton
 from cogs.currency._render import history_embed, leaderboard_embed
@@ -34,7 +35,7 @@ async def history_page(
 
 
 class LeaderboardButton(
-    PageButton, template=r"gems:lb:(?P<owner>[0-9]+):(?P<page>[0-9]+):(?P<direction>prev|next)"
+    PageButton, template=rf"gems:lb:{num('owner')}:{num('page')}:(?P<direction>prev|next)"
 ):
     """Anyone may page the public leaderboard."""
 
@@ -46,7 +47,7 @@ class LeaderboardButton(
 
 
 class HistoryButton(
-    PageButton, template=r"gems:hist:(?P<owner>[0-9]+):(?P<page>[0-9]+):(?P<direction>prev|next)"
+    PageButton, template=rf"gems:hist:{num('owner')}:{num('page')}:(?P<direction>prev|next)"
 ):
     """Only the member who asked may page their history."""
 

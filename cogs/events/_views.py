@@ -7,10 +7,11 @@ import re
 import discord
 
 from bot.error_handler import handle_interaction_error
+from cogs._shared.custom_ids import num, num_list, parse_id, parse_ids
 from cogs._shared.interaction import NO_PINGS, guild_id_of, reply, safe_text, services_of
-from cogs._shared.ui import SafeButton, store_int
+from cogs._shared.ui import SafeButton
 from economy.errors import NotPermitted
-from economy.events import EventDraft, WinnersNeedConfirmation
+from economy.events import MAX_WINNERS, EventDraft, WinnersNeedConfirmation
 
 LABELS = {"join": ("Join", discord.ButtonStyle.success),
           "leave": ("Leave", discord.ButtonStyle.secondary),
@@ -59,7 +60,7 @@ async def do_action(interaction: discord.Interaction, event_id: int, action: str
     await reply(interaction, text, ephemeral=True)
 
 
-class EventButton(SafeButton, template=r"ev:(?P<action>join|leave|checkin):(?P<event>[0-9]{1,12})"):
+class EventButton(SafeButton, template=rf"ev:(?P<action>join|leave|checkin):{num('event')}"):
     """Join / Leave / Check in on an event card; anyone may press, the service decides."""
 
     def __init__(self, event_id: int, action: str) -> None:
@@ -70,7 +71,7 @@ class EventButton(SafeButton, template=r"ev:(?P<action>join|leave|checkin):(?P<e
 
     @classmethod
     async def from_custom_id(cls, interaction, item, match: re.Match[str]) -> EventButton:
-        return cls(store_int(match["event"]), match["action"])
+        return cls(parse_id(match["event"]), match["action"])
 
     async def run(self, interaction: discord.Interaction) -> None:
         if self.action == "checkin":
@@ -123,7 +124,7 @@ async def finish(interaction: discord.Interaction, event_id: int, winners: list[
 
 
 class WinnerSelect(discord.ui.DynamicItem[discord.ui.UserSelect],
-                   template=r"ev:win:(?P<event>[0-9]{1,12}):(?P<actor>[0-9]{1,20})"):
+                   template=rf"ev:win:{num('event')}:{num('actor')}"):
     """Pick up to three winners in order (1st, 2nd, 3rd); only the member who asked may pick."""
 
     def __init__(self, event_id: int, actor_id: int) -> None:
@@ -134,7 +135,7 @@ class WinnerSelect(discord.ui.DynamicItem[discord.ui.UserSelect],
 
     @classmethod
     async def from_custom_id(cls, interaction, item, match: re.Match[str]) -> WinnerSelect:
-        return cls(store_int(match["event"]), store_int(match["actor"]))
+        return cls(parse_id(match["event"]), parse_id(match["actor"]))
 
     async def callback(self, interaction: discord.Interaction) -> None:
         try:
@@ -147,7 +148,7 @@ class WinnerSelect(discord.ui.DynamicItem[discord.ui.UserSelect],
 
 
 class ConfirmWinnersButton(
-    SafeButton, template=r"ev:winok:(?P<event>[0-9]{1,12}):(?P<actor>[0-9]{1,20}):(?P<ids>[0-9-]{0,64})"
+    SafeButton, template=rf"ev:winok:{num('event')}:{num('actor')}:{num_list('ids', MAX_WINNERS)}"
 ):
     """Confirms winners who did not check in."""
 
@@ -159,8 +160,8 @@ class ConfirmWinnersButton(
 
     @classmethod
     async def from_custom_id(cls, interaction, item, match: re.Match[str]) -> ConfirmWinnersButton:
-        winners = [store_int(w) for w in match["ids"].split("-") if w]
-        return cls(store_int(match["event"]), store_int(match["actor"]), winners)
+        winners = parse_ids(match["ids"])
+        return cls(parse_id(match["event"]), parse_id(match["actor"]), winners)
 
     async def run(self, interaction: discord.Interaction) -> None:
         if interaction.user.id != self.actor_id:

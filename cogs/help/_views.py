@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import discord
 
+from cogs._shared.custom_ids import num
 from cogs._shared.paging import PageButton
 from cogs.help._catalog import CommandInfo, catalog, runnable_by
 
@@ -42,7 +43,7 @@ def detail_embed(info: CommandInfo) -> discord.Embed:
 
 
 class HelpPageButton(
-    PageButton, template=r"help:page:(?P<owner>[0-9]+):(?P<page>[0-9]+):(?P<direction>prev|next)"
+    PageButton, template=rf"help:page:{num('owner')}:{num('page')}:(?P<direction>prev|next)"
 ):
     """Only the member who asked pages their own overview (it depends on their permissions)."""
 

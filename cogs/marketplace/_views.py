@@ -17,6 +17,7 @@ import discord
 
 from bot.error_handler import handle_interaction_error
 from bot.render.grid import render_grid
+from cogs._shared.custom_ids import num, parse_id
 from cogs._shared.interaction import (
     NO_PINGS,
     guild_id_of,
@@ -26,7 +27,7 @@ from cogs._shared.interaction import (
     services_of,
 )
 from cogs._shared.notify import send_dm
-from cogs._shared.ui import SafeButton, store_int
+from cogs._shared.ui import SafeButton
 from cogs.marketplace._render import (
     hint_text,
     image_name,
@@ -183,10 +184,10 @@ class ListingButton(SafeButton, template=r"__abstract_listing_button__"):
 
     @classmethod
     async def from_custom_id(cls, interaction, item, match: re.Match[str]):
-        return cls(store_int(match["id"]))
+        return cls(parse_id(match["id"]))
 
 
-class ResultsButton(SafeButton, template=r"mkt:r:(?P<page>[0-9]+):(?P<dir>prev|next):(?P<token>.+)"):
+class ResultsButton(SafeButton, template=rf"mkt:r:{num('page')}:(?P<dir>prev|next):(?P<token>.+)"):
     """Prev/Next on a result page; the query travels in the custom id (or a saved-query id)."""
 
     def __init__(self, page: int, direction: str, token: str, *, disabled: bool = False) -> None:
@@ -197,14 +198,14 @@ class ResultsButton(SafeButton, template=r"mkt:r:(?P<page>[0-9]+):(?P<dir>prev|n
 
     @classmethod
     async def from_custom_id(cls, interaction, item, match: re.Match[str]):
-        return cls(store_int(match["page"]), match["dir"], match["token"])
+        return cls(parse_id(match["page"]), match["dir"], match["token"])
 
     async def run(self, interaction: discord.Interaction) -> None:
         embed, files, view = await results_parts(interaction, self.token, self.page)
         await interaction.response.edit_message(embed=embed, attachments=files, view=view)
 
 
-class ShowButton(SafeButton, template=r"mkt:show:(?P<id>[0-9]+):(?P<n>[0-9]+)"):
+class ShowButton(SafeButton, template=rf"mkt:show:{num('id')}:{num('n')}"):
     """Open one result's detail (numbered like the grid tiles)."""
 
     def __init__(self, listing_id: int, number: int) -> None:
@@ -214,13 +215,13 @@ class ShowButton(SafeButton, template=r"mkt:show:(?P<id>[0-9]+):(?P<n>[0-9]+)"):
 
     @classmethod
     async def from_custom_id(cls, interaction, item, match: re.Match[str]):
-        return cls(store_int(match["id"]), store_int(match["n"]))
+        return cls(parse_id(match["id"]), parse_id(match["n"]))
 
     async def run(self, interaction: discord.Interaction) -> None:
         await show_listing(interaction, self.listing_id)
 
 
-class GalleryButton(SafeButton, template=r"mkt:img:(?P<id>[0-9]+):(?P<index>[0-9]+):(?P<dir>prev|next)"):
+class GalleryButton(SafeButton, template=rf"mkt:img:{num('id')}:{num('index')}:(?P<dir>prev|next)"):
     """Previous/next image; edits a private view, or opens one from a public announcement."""
 
     def __init__(self, listing_id: int, index: int, direction: str) -> None:
@@ -232,7 +233,7 @@ class GalleryButton(SafeButton, template=r"mkt:img:(?P<id>[0-9]+):(?P<index>[0-9
 
     @classmethod
     async def from_custom_id(cls, interaction, item, match: re.Match[str]):
-        return cls(store_int(match["id"]), store_int(match["index"]), match["dir"])
+        return cls(parse_id(match["id"]), parse_id(match["index"]), match["dir"])
 
     async def run(self, interaction: discord.Interaction) -> None:
         message = interaction.message
@@ -240,7 +241,7 @@ class GalleryButton(SafeButton, template=r"mkt:img:(?P<id>[0-9]+):(?P<index>[0-9
         await show_listing(interaction, self.listing_id, self.index, edit=private)
 
 
-class WishlistButton(ListingButton, template=r"mkt:wish:(?P<id>[0-9]+)"):
+class WishlistButton(ListingButton, template=rf"mkt:wish:{num('id')}"):
     """Add a listing to the clicker's wishlist."""
 
     prefix, label, style = "mkt:wish", "♡ Wishlist", discord.ButtonStyle.secondary
@@ -255,7 +256,7 @@ class WishlistButton(ListingButton, template=r"mkt:wish:(?P<id>[0-9]+)"):
         await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_PINGS)
 
 
-class PublishButton(ListingButton, template=r"mkt:pub:(?P<id>[0-9]+)"):
+class PublishButton(ListingButton, template=rf"mkt:pub:{num('id')}"):
     """Publish a previewed draft (only its seller; the service checks)."""
 
     prefix, label, style = "mkt:pub", "Publish", discord.ButtonStyle.success
@@ -272,7 +273,7 @@ class PublishButton(ListingButton, template=r"mkt:pub:(?P<id>[0-9]+)"):
         await post_published(interaction.client, result)
 
 
-class CancelButton(ListingButton, template=r"mkt:cancel:(?P<id>[0-9]+)"):
+class CancelButton(ListingButton, template=rf"mkt:cancel:{num('id')}"):
     """Discard a previewed draft."""
 
     prefix, label, style = "mkt:cancel", "Cancel", discord.ButtonStyle.danger
@@ -284,7 +285,7 @@ class CancelButton(ListingButton, template=r"mkt:cancel:(?P<id>[0-9]+)"):
                                                 embed=None, attachments=[], view=None)
 
 
-class ApproveButton(ListingButton, template=r"mkt:approve:(?P<id>[0-9]+)"):
+class ApproveButton(ListingButton, template=rf"mkt:approve:{num('id')}"):
     """A moderator approves a pending listing."""
 
     prefix, label, style = "mkt:approve", "Approve", discord.ButtonStyle.success
@@ -299,7 +300,7 @@ class ApproveButton(ListingButton, template=r"mkt:approve:(?P<id>[0-9]+)"):
         await post_published(interaction.client, result)
 
 
-class RejectButton(ListingButton, template=r"mkt:reject:(?P<id>[0-9]+)"):
+class RejectButton(ListingButton, template=rf"mkt:reject:{num('id')}"):
     """A moderator rejects a pending listing (asks for a reason first)."""
 
     prefix, label, style = "mkt:reject", "Reject", discord.ButtonStyle.danger

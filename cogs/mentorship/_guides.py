@@ -11,6 +11,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.error_handler import handle_interaction_error
+from cogs._shared.custom_ids import num, parse_id
 from cogs._shared.download import DownloadingCog
 from cogs._shared.interaction import (
     NO_PINGS,
@@ -21,7 +22,7 @@ from cogs._shared.interaction import (
     services_of,
 )
 from cogs._shared.notify import resolve_channel
-from cogs._shared.ui import SafeButton, store_int
+from cogs._shared.ui import SafeButton
 from cogs.mentorship._cog import skill_choices
 from cogs.mentorship._render import COLOUR
 from cogs.mentorship._views import is_lead
@@ -95,7 +96,7 @@ async def publish(bot, guide: Guide) -> None:
                                              message.id)
 
 
-class ReviewButton(SafeButton, template=r"guide:rev:(?P<g>[0-9]+):(?P<id>[0-9]+):(?P<act>approve|reject)"):
+class ReviewButton(SafeButton, template=rf"guide:rev:{num('g')}:{num('id')}:(?P<act>approve|reject)"):
     """A mentor or moderator decides a submitted guide."""
 
     def __init__(self, guild_id: int, guide_id: int, action: str) -> None:
@@ -107,7 +108,7 @@ class ReviewButton(SafeButton, template=r"guide:rev:(?P<g>[0-9]+):(?P<id>[0-9]+)
 
     @classmethod
     async def from_custom_id(cls, interaction, item, match: re.Match[str]) -> ReviewButton:
-        return cls(store_int(match["g"]), store_int(match["id"]), match["act"])
+        return cls(parse_id(match["g"]), parse_id(match["id"]), match["act"])
 
     async def run(self, interaction: discord.Interaction) -> None:
         services = services_of(interaction)
@@ -134,7 +135,7 @@ class ReviewButton(SafeButton, template=r"guide:rev:(?P<g>[0-9]+):(?P<id>[0-9]+)
             + earned)
 
 
-class UpvoteButton(SafeButton, template=r"guide:up:(?P<g>[0-9]+):(?P<id>[0-9]+)"):
+class UpvoteButton(SafeButton, template=rf"guide:up:{num('g')}:{num('id')}"):
     """Upvote a published guide (once each, not your own)."""
 
     def __init__(self, guild_id: int, guide_id: int) -> None:
@@ -144,7 +145,7 @@ class UpvoteButton(SafeButton, template=r"guide:up:(?P<g>[0-9]+):(?P<id>[0-9]+)"
 
     @classmethod
     async def from_custom_id(cls, interaction, item, match: re.Match[str]) -> UpvoteButton:
-        return cls(store_int(match["g"]), store_int(match["id"]))
+        return cls(parse_id(match["g"]), parse_id(match["id"]))
 
     async def run(self, interaction: discord.Interaction) -> None:
         await vote(interaction, self.guild_id, self.guide_id)

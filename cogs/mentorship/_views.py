@@ -13,8 +13,9 @@ from typing import Any
 import discord
 
 from bot.error_handler import handle_interaction_error
+from cogs._shared.custom_ids import num, parse_id
 from cogs._shared.interaction import NO_PINGS, is_admin, services_of
-from cogs._shared.ui import SafeButton, store_int
+from cogs._shared.ui import SafeButton
 from cogs.mentorship._render import proposal_embed
 from economy.mentorship_models import Pairing
 from economy.settings import GuildSettings
@@ -44,7 +45,7 @@ def approval_view(guild_id: int, user_id: int) -> discord.ui.View:
     return view
 
 
-class ProposalButton(SafeButton, template=r"mship:p:(?P<g>[0-9]+):(?P<id>[0-9]+):(?P<act>accept|decline)"):
+class ProposalButton(SafeButton, template=rf"mship:p:{num('g')}:{num('id')}:(?P<act>accept|decline)"):
     """A side answers a proposal."""
 
     def __init__(self, guild_id: int, mentorship_id: int, action: str) -> None:
@@ -56,7 +57,7 @@ class ProposalButton(SafeButton, template=r"mship:p:(?P<g>[0-9]+):(?P<id>[0-9]+)
 
     @classmethod
     async def from_custom_id(cls, interaction, item, match: re.Match[str]) -> ProposalButton:
-        return cls(store_int(match["g"]), store_int(match["id"]), match["act"])
+        return cls(parse_id(match["g"]), parse_id(match["id"]), match["act"])
 
     async def run(self, interaction: discord.Interaction) -> None:
         services = services_of(interaction)
@@ -69,7 +70,7 @@ class ProposalButton(SafeButton, template=r"mship:p:(?P<g>[0-9]+):(?P<id>[0-9]+)
         await rooms.after_response(interaction.user.id, result)
 
 
-class ApprovalButton(SafeButton, template=r"mship:lead:(?P<g>[0-9]+):(?P<u>[0-9]+):(?P<act>approve|reject)"):
+class ApprovalButton(SafeButton, template=rf"mship:lead:{num('g')}:{num('u')}:(?P<act>approve|reject)"):
     """The mentorship lead decides a mentor application."""
 
     def __init__(self, guild_id: int, user_id: int, action: str) -> None:
@@ -81,7 +82,7 @@ class ApprovalButton(SafeButton, template=r"mship:lead:(?P<g>[0-9]+):(?P<u>[0-9]
 
     @classmethod
     async def from_custom_id(cls, interaction, item, match: re.Match[str]) -> ApprovalButton:
-        return cls(store_int(match["g"]), store_int(match["u"]), match["act"])
+        return cls(parse_id(match["g"]), parse_id(match["u"]), match["act"])
 
     async def run(self, interaction: discord.Interaction) -> None:
         services = services_of(interaction)

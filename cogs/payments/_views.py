@@ -6,8 +6,9 @@ import re
 
 import discord
 
+from cogs._shared.custom_ids import num, parse_id
 from cogs._shared.interaction import NO_PINGS, guild_id_of, services_of
-from cogs._shared.ui import SafeButton, store_int
+from cogs._shared.ui import SafeButton
 from economy.marketplace_models import format_cents, format_usd
 from economy.payments import CheckoutLink
 
@@ -28,7 +29,7 @@ def link_answer(link: CheckoutLink, what: str) -> tuple[str, discord.ui.View | N
 
 
 class PayUsdButton(SafeButton,
-                   template=r"pay:usd:(?P<listing>[0-9]{1,19}):(?P<cents>[0-9]{1,12})"):
+                   template=rf"pay:usd:{num('listing')}:{num('cents')}"):
     """On a listing with a USD price: reserve it and hand out a Stripe Checkout link.
 
     The price on the button is the quote the member accepts by pressing; a listing whose USD
@@ -43,7 +44,7 @@ class PayUsdButton(SafeButton,
 
     @classmethod
     async def from_custom_id(cls, interaction, item, match: re.Match[str]) -> PayUsdButton:
-        return cls(store_int(match["listing"]), store_int(match["cents"]))
+        return cls(parse_id(match["listing"]), parse_id(match["cents"]))
 
     async def run(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
@@ -56,7 +57,7 @@ class PayUsdButton(SafeButton,
         await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_PINGS, **kwargs)
 
 
-class BuyPackButton(SafeButton, template=r"pay:pack:(?P<pack>[0-9]{1,19}):(?P<cents>[0-9]{1,12})"):
+class BuyPackButton(SafeButton, template=rf"pay:pack:{num('pack')}:{num('cents')}"):
     """Buy a GEMS pack by card."""
 
     def __init__(self, pack_id: int, cents: int, label: str) -> None:
@@ -66,7 +67,7 @@ class BuyPackButton(SafeButton, template=r"pay:pack:(?P<pack>[0-9]{1,19}):(?P<ce
 
     @classmethod
     async def from_custom_id(cls, interaction, item, match: re.Match[str]) -> BuyPackButton:
-        return cls(store_int(match["pack"]), store_int(match["cents"]), "Buy")
+        return cls(parse_id(match["pack"]), parse_id(match["cents"]), "Buy")
 
     async def run(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)

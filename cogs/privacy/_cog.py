@@ -11,7 +11,7 @@ from discord.ext import commands
 from bot.metrics import record_dm
 from cogs._shared.interaction import NO_PINGS, guild_id_of, reply, safe_text, services_of
 from cogs.privacy._views import confirm_view
-from economy.privacy import DeletionPreview, export_summary
+from economy.privacy import FORFEITS, DeletionPreview, export_summary
 
 
 def preview_text(preview: DeletionPreview) -> str:
@@ -28,6 +28,7 @@ def preview_text(preview: DeletionPreview) -> str:
         lines.append(f"• Your live listings are withdrawn: {numbers}.")
     if preview.balance:
         lines.append(f"• Your balance of {preview.balance:,} GEMS is retired (not paid out).")
+    lines.append(f"• {FORFEITS}")
     lines.append("Press the button to confirm.")
     return "\n".join(lines)
 

@@ -6,10 +6,11 @@ import re
 
 import discord
 
+from cogs._shared.custom_ids import num, parse_id
 from cogs._shared.interaction import NO_PINGS, guild_id_of, services_of
-from cogs._shared.ui import SafeButton, store_int
+from cogs._shared.ui import SafeButton
 from economy.errors import NotPermitted
-from economy.privacy import DeletionResult
+from economy.privacy import FORFEITS, DeletionResult
 
 
 def deleted_text(result: DeletionResult) -> str:
@@ -20,10 +21,11 @@ def deleted_text(result: DeletionResult) -> str:
         lines.append(f"Withdrawn listings: {', '.join(f'#{n}' for n in result.listings_withdrawn)}.")
     if result.forfeited:
         lines.append(f"Your remaining balance ({result.forfeited:,}) was retired with it.")
+    lines.append(FORFEITS)
     return "\n".join(lines)
 
 
-class ConfirmDeleteButton(SafeButton, template=r"gems:privacy:delete:(?P<user>[0-9]+)"):
+class ConfirmDeleteButton(SafeButton, template=rf"gems:privacy:delete:{num('user')}"):
     """Runs /privacy delete for the member in the custom id, and only for them."""
 
     def __init__(self, user_id: int) -> None:
@@ -35,7 +37,7 @@ class ConfirmDeleteButton(SafeButton, template=r"gems:privacy:delete:(?P<user>[0
     @classmethod
     async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button,
                              match: re.Match[str]) -> ConfirmDeleteButton:
-        return cls(store_int(match["user"]))
+        return cls(parse_id(match["user"]))
 
     async def run(self, interaction: discord.Interaction) -> None:
         if interaction.user.id != self.user_id:

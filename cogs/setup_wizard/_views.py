@@ -13,6 +13,7 @@ from typing import Any
 import discord
 
 from bot.error_handler import handle_interaction_error
+from cogs._shared.custom_ids import parse_id
 from cogs._shared.interaction import NO_PINGS, guild_id_of, require_admin, services_of
 from economy.errors import InvalidInput
 from economy.settings import GuildSettings, format_value, parse_value
@@ -137,7 +138,7 @@ class SetupButton(_Safe, discord.ui.DynamicItem[discord.ui.Button],
 
     @classmethod
     async def from_custom_id(cls, interaction, item, match: re.Match[str]):
-        return cls(int(match["step"]), match["action"])
+        return cls(parse_id(match["step"]), match["action"])
 
     async def run(self, interaction: discord.Interaction) -> None:
         settings = await require_admin(interaction)

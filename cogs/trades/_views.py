@@ -7,8 +7,9 @@ import re
 import discord
 
 from bot.error_handler import handle_interaction_error
+from cogs._shared.custom_ids import num, parse_id
 from cogs._shared.interaction import NO_PINGS, guild_id_of, services_of
-from cogs._shared.ui import SafeButton, store_int
+from cogs._shared.ui import SafeButton
 from cogs.trades._render import ACTIONS, quote_text, trade_embed
 from economy.escrow import FINAL_STATUSES, QuoteChanged, Trade
 
@@ -32,7 +33,7 @@ def offer_view(trade: Trade) -> discord.ui.View:
     return view
 
 
-class BuyButton(SafeButton, template=r"trade:buy:(?P<listing>[0-9]+)"):
+class BuyButton(SafeButton, template=rf"trade:buy:{num('listing')}"):
     """On a listing: shows the purchase confirmation (nothing is reserved yet)."""
 
     def __init__(self, listing_id: int) -> None:
@@ -42,7 +43,7 @@ class BuyButton(SafeButton, template=r"trade:buy:(?P<listing>[0-9]+)"):
 
     @classmethod
     async def from_custom_id(cls, interaction, item, match: re.Match[str]) -> BuyButton:
-        return cls(store_int(match["listing"]))
+        return cls(parse_id(match["listing"]))
 
     async def run(self, interaction: discord.Interaction) -> None:
         services, guild_id = services_of(interaction), guild_id_of(interaction)
@@ -55,7 +56,7 @@ class BuyButton(SafeButton, template=r"trade:buy:(?P<listing>[0-9]+)"):
 
 
 class ConfirmBuyButton(SafeButton,
-                       template=r"trade:buyok:(?P<listing>[0-9]{1,19})(?::(?P<price>[0-9]{1,13}):(?P<version>[0-9]{1,9}))?"):
+                       template=rf"trade:buyok:{num('listing')}(?::{num('price')}:{num('version')})?"):
     """Reserves the listing at the quoted price and opens the private trade room.
 
     The quote (price and listing version) travels in the button, and the reservation is refused
@@ -71,9 +72,9 @@ class ConfirmBuyButton(SafeButton,
 
     @classmethod
     async def from_custom_id(cls, interaction, item, match: re.Match[str]) -> ConfirmBuyButton:
-        price = store_int(match["price"]) if match["price"] else None
-        version = store_int(match["version"]) if match["version"] else None
-        return cls(store_int(match["listing"]), price, version)
+        price = parse_id(match["price"]) if match["price"] else None
+        version = parse_id(match["version"]) if match["version"] else None
+        return cls(parse_id(match["listing"]), price, version)
 
     async def run(self, interaction: discord.Interaction) -> None:
         if self.price is None or self.version is None:
@@ -92,7 +93,7 @@ class ConfirmBuyButton(SafeButton,
             allowed_mentions=NO_PINGS)
 
 
-class OfferButton(SafeButton, template=r"trade:offer:(?P<trade>[0-9]{1,19}):(?P<action>accept|decline)(?::(?P<price>[0-9]{1,13}))?"):
+class OfferButton(SafeButton, template=rf"trade:offer:{num('trade')}:(?P<action>accept|decline)(?::{num('price')})?"):
     """Accept or decline a direct trade offer."""
 
     def __init__(self, trade_id: int, action: str, price: int | None = None) -> None:
@@ -105,8 +106,8 @@ class OfferButton(SafeButton, template=r"trade:offer:(?P<trade>[0-9]{1,19}):(?P<
 
     @classmethod
     async def from_custom_id(cls, interaction, item, match: re.Match[str]) -> OfferButton:
-        return cls(store_int(match["trade"]), match["action"],
-                   store_int(match["price"]) if match["price"] else None)
+        return cls(parse_id(match["trade"]), match["action"],
+                   parse_id(match["price"]) if match["price"] else None)
 
     async def run(self, interaction: discord.Interaction) -> None:
         services, guild_id = services_of(interaction), guild_id_of(interaction)
@@ -126,7 +127,7 @@ class OfferButton(SafeButton, template=r"trade:offer:(?P<trade>[0-9]{1,19}):(?P<
         await rooms.open(result.trade, fallback=interaction.channel)
 
 
-class TradeActionButton(SafeButton, template=r"trade:act:(?P<trade>[0-9]+):(?P<action>[a-z]+)"):
+class TradeActionButton(SafeButton, template=rf"trade:act:{num('trade')}:(?P<action>[a-z]+)"):
     """The trade card's buttons."""
 
     def __init__(self, trade_id: int, action: str, *, label: str = "…",
@@ -138,7 +139,7 @@ class TradeActionButton(SafeButton, template=r"trade:act:(?P<trade>[0-9]+):(?P<a
 
     @classmethod
     async def from_custom_id(cls, interaction, item, match: re.Match[str]) -> TradeActionButton:
-        return cls(store_int(match["trade"]), match["action"], label=item.label or "…")
+        return cls(parse_id(match["trade"]), match["action"], label=item.label or "…")
 
     async def run(self, interaction: discord.Interaction) -> None:
         services, guild_id = services_of(interaction), guild_id_of(interaction)

@@ -19,6 +19,7 @@ from economy.challenges.service import Actor, may_manage
 from economy.clock import Clock
 from economy.errors import InvalidInput, NotFound
 from economy.ledger import LedgerService, check_amount
+from economy.members import MemberService
 from economy.modules import is_on
 from economy.repos.competition_repo import CompetitionRepo
 from economy.settings import SettingsService
@@ -51,7 +52,8 @@ class CompetitionService:
     """Create, rank and settle competitions."""
 
     def __init__(self, repo: CompetitionRepo, ledger: LedgerService, settings: SettingsService,
-                 clock: Clock) -> None:
+                 clock: Clock, members: MemberService) -> None:
+        self._members = members
         self._repo = repo
         self._ledger = ledger
         self._settings = settings
@@ -132,6 +134,10 @@ class CompetitionService:
             standings = (await self.standings(doc, limit=doc["places"]))[: doc["places"]]
             paid = []
             for standing in standings:
+                # A place held by a deleted member, a bot or someone who left stays unpaid
+                # (places don't shift: a repeated settle never pays a different set).
+                if not self._members.may_receive(guild_id, standing.user_id):
+                    continue
                 movement = await self._ledger.earn(
                     guild_id, standing.user_id, doc["prize"], kind="reward",
                     key=f"competition:{doc['competition_id']}:{standing.user_id}",

@@ -23,7 +23,7 @@ from economy.clock import Clock
 from economy.errors import InvalidInput, NotFound, NotPermitted
 from economy.ledger import LedgerService
 from economy.member_prefs import MemberPrefsService
-from economy.models import Page
+from economy.models import Page, is_system
 from economy.modules import is_on, require_on
 from economy.repos.challenge_repo import ChallengeRepo
 from economy.settings import GuildSettings, SettingsService
@@ -419,6 +419,8 @@ class ChallengeService:
         Raises FeatureOff while challenges are switched off (/modules): nothing is recorded,
         so the counted progress completes when the feature is back on.
         """
+        if is_system(user_id):
+            return None  # a deleted member's anonymous record completes nothing more
         await require_on(self._settings, guild_id, "challenges")
         day = window.key if isinstance(window, DayWindow) else window
         at = at or self._clock.now()

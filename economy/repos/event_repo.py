@@ -84,7 +84,11 @@ class EventRepo:
 
     async def has_rsvp(self, guild_id: int, event_id: int, user_id: int) -> bool:
         """True when the member RSVP'd."""
-        return await find_first(self.rsvps, {"_id": _key(guild_id, event_id, user_id)}) is not None
+        return await self.rsvp(guild_id, event_id, user_id) is not None
+
+    async def rsvp(self, guild_id: int, event_id: int, user_id: int) -> Doc | None:
+        """The member's RSVP (their place), if any."""
+        return await find_first(self.rsvps, {"_id": _key(guild_id, event_id, user_id)})
 
     async def due_grants(self, guild_id: int, now_ms: int) -> list[Doc]:
         """Reward roles whose time is up."""
@@ -159,7 +163,8 @@ class EventRepo:
         async def work(session: Any) -> str:
             await self.rsvps.insert_one(
                 {"_id": _key(guild_id, event_id, user_id), "guild_id": guild_id,
-                 "event_id": event_id, "user_id": user_id, "via": via, "at_ms": at_ms},
+                 "event_id": event_id, "user_id": user_id, "via": via, "at_ms": at_ms,
+                 "checked_in": False},
                 session=session)
             result = await self.events.update_one(guard, {"$inc": {"rsvp_count": 1}},
                                                   session=session)
@@ -175,11 +180,12 @@ class EventRepo:
             return "refused"
 
     async def leave(self, guild_id: int, event_id: int, user_id: int) -> bool:
-        """Drop an RSVP and its count in one transaction; False when there was none."""
+        """Drop an RSVP and its count in one transaction; False when there was none, or when
+        the member checked in (a place that was used is kept: it can't go to someone else)."""
 
         async def work(session: Any) -> bool:
-            result = await self.rsvps.delete_one({"_id": _key(guild_id, event_id, user_id)},
-                                                 session=session)
+            result = await self.rsvps.delete_one({"_id": _key(guild_id, event_id, user_id),
+                                                  "checked_in": False}, session=session)
             if result.deleted_count != 1:
                 return False
             await self.events.update_one({"_id": _key(guild_id, event_id)},
@@ -190,13 +196,26 @@ class EventRepo:
 
     async def insert_attendance(self, guild_id: int, event_id: int, user_id: int, *, at_ms: int,
                                 session: Any = None) -> None:
-        """Record a check-in; DuplicateKeyError when the member already checked in."""
-        doc = {"_id": _key(guild_id, event_id, user_id), "guild_id": guild_id,
-               "event_id": event_id, "user_id": user_id, "at_ms": at_ms}
+        """Record a check-in of a member holding a place (their RSVP), in the caller's
+        transaction or one of its own. DuplicateKeyError when the member already checked in;
+        NoPlace when they hold no place (the RSVP is gone: they left meanwhile)."""
+        key = _key(guild_id, event_id, user_id)
+        doc = {"_id": key, "guild_id": guild_id, "event_id": event_id, "user_id": user_id,
+               "at_ms": at_ms}
+
+        async def work(s: Any) -> None:
+            await self.attendance.insert_one(doc, session=s)
+            # The place is marked used in the same transaction: a concurrent leave either
+            # deleted it first (this misses: no check-in) or misses itself (the place is kept).
+            result = await self.rsvps.update_one({"_id": key, "checked_in": False},
+                                                 {"$set": {"checked_in": True}}, session=s)
+            if result.matched_count != 1:
+                raise NoPlace(key)
+
         if session is not None:
-            await self.attendance.insert_one(doc, session=session)
+            await work(session)
         else:
-            await self.db.write(lambda: self.attendance.insert_one(doc))
+            await self.db.transaction(work)
 
     async def insert_grant(self, guild_id: int, event_id: int, user_id: int, *, role_id: int,
                            expires_ms: int) -> bool:
@@ -215,6 +234,10 @@ class EventRepo:
         result = await self.db.write(lambda: self.grants.update_one(
             {"_id": grant_id, "state": "granted"}, {"$set": {"state": "removed"}}))
         return result.modified_count == 1
+
+
+class NoPlace(Exception):
+    """A check-in by a member who holds no place (no RSVP): aborts its transaction."""
 
 
 class _Refused(Exception):

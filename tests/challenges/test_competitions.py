@@ -64,3 +64,25 @@ async def test_most_and_first_settle_once(services, clock):
     assert await comps.settle_due(G) == []
     report = await audit(services.ledger_repo)
     assert report.ok, report.render()
+
+
+async def test_a_deleted_winner_is_not_paid_and_completes_nothing_more(services, clock):
+    """Issue 22: a competition place held by a member who deleted their data stays unpaid (the
+    tombstone is never paid), and their anonymous record completes no further challenge."""
+    comps, ch = services.competitions, services.challenges
+    await fix_day(services, G)
+    await comps.create(G, ADMIN, kind="any", mode="most", hours=48, prize=500, places=2)
+    day = (await ch.window(G)).key
+    await ch.complete(G, 10, day, QUIZ)
+    await ch.complete(G, 10, day, CHAT)
+    await ch.complete(G, 11, day, QUIZ)
+    deleted = await services.privacy.delete(G, 10)
+    assert await ch.complete(G, deleted.tombstone, day, REACT) is None
+    clock.advance(hours=49)
+    settled = await comps.settle_due(G)
+    assert [(s.user_id, amount) for s, amount in settled[0].winners] == [(11, 500)]
+    tomb = await services.db["ledger"].find({"user_id": deleted.tombstone}).to_list()
+    assert all(e.get("ref") != "competition:1" and "challenge:" + day + ":react" not in
+               e["idempotency_key"] for e in tomb)
+    report = await audit(services.ledger_repo)
+    assert report.ok, report.render()

@@ -207,3 +207,14 @@ async def test_holder_perk_role_multiplies_the_daily(gc):
     bob = await gc.slash("bob", "gems daily")
     carol = await gc.slash("carol", "gems daily")
     assert "💎 150 GEMS" in bob.content and "💎 100 GEMS" in carol.content
+
+
+async def test_admins_cannot_grant_gems_to_a_bot(gc):
+    """Issue 22: a grant to a bot (another one, or GEMS itself) is refused and changes nothing."""
+    me = gc.sb.member(gc.guild, gc.sb.bot_user)
+    before = await db_state(gc)
+    for target in (gc["otherbot"], me):
+        r = await gc.slash("admin", "gems-admin grant", member=target, amount=1_000_000,
+                           reason="prize")
+        assert r.ephemeral and "Bots don't hold GEMS" in r.content, r.content
+    assert await db_state(gc) == before

@@ -3,8 +3,12 @@ check-in, winners, the mirrored Discord event, reminders, summary and reward rol
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
+from bot.sandbox.interactions import InteractionNotAnswered
+from bot.sandbox.state import Component
 from tests.e2e.conftest import balance, db_state
 
 pytestmark = pytest.mark.timeout(60)
@@ -71,7 +75,9 @@ async def test_event_lifecycle_through_discord(gc, clock):
     await gc.advance(hours=1)                # live
     assert any("is live now" in m.content for m in _posts(gc))
     assert gc.sb.scheduled_events(gc.guild)[0]["status"] == 2
-    for name in ("alice", "bob", "erin"):
+    stranger = await gc.slash("erin", "event checkin", event=event_id)  # holds no place
+    assert stranger.ephemeral and "full (3 places)" in stranger.content, stranger.content
+    for name in ("alice", "bob", "carol"):
         r = await gc.slash(name, "event checkin", event=event_id)
         assert "Checked in" in r.content and "+💎 10 GEMS" in r.content, r.content
     twice = await gc.slash("alice", "event checkin", event=event_id)
@@ -90,7 +96,7 @@ async def test_event_lifecycle_through_discord(gc, clock):
     assert "completed" in done.text
     again = await gc.click("admin", asked, "Confirm winners")  # a double press pays nothing
     assert "already completed" in again.text
-    assert [await balance(gc, n) for n in ("alice", "bob", "erin", "dave", "carol")] == [
+    assert [await balance(gc, n) for n in ("alice", "bob", "carol", "dave", "erin")] == [
         15, 115, 15, 50, 0]
     summary = [m.content for m in _posts(gc) if "is complete" in m.content]
     assert len(summary) == 1 and "3 member(s) checked in" in summary[0]
@@ -254,3 +260,75 @@ async def test_a_long_event_list_fits_discord_limits(gc):
                             description=None)
     listed = await gc.slash("bob", "event list")
     assert not listed.errors and "more" in listed.text
+
+
+# --- issue 22: fairness ---------------------------------------------------------------------
+async def _forge(gc, who, message, custom_id):
+    """What a hostile client can send: a click whose message carries a button with a custom id
+    of its choosing (discord.py only runs a DynamicItem whose id is on the message)."""
+    raw = {"type": 2, "style": 1, "label": "forged", "custom_id": custom_id}
+    forged = dataclasses.replace(message, raw_components=[{"type": 1, "components": [raw]}])
+    comp = Component(type=2, custom_id=custom_id, label="forged", raw=raw)
+    return await gc.sb._component(gc[who], forged, comp, [], None)
+
+
+async def test_twenty_members_without_a_place_press_check_in_at_a_two_place_event(gc, clock):
+    import asyncio
+
+    event_id = await _create(gc, start="now", duration=60, capacity=2, reward_attend=50,
+                             reward_complete=0, prize_1st=0, prize_2nd=0)
+    crowd = [gc.add_member(f"walkin{i:02d}") for i in range(20)]
+    await gc.sb.settle()
+    card = _card(gc)
+    results = await asyncio.gather(*[gc.sb.click(m, card, "Check in", timeout=30) for m in crowd])
+    texts = [r.text for r in results]
+    assert sum("Checked in" in t and "+💎 50 GEMS" in t for t in texts) == 2, texts
+    refused = [t for t in texts if "Checked in" not in t]
+    assert len(refused) == 18 and all("full (2 places)" in t and "/event join" in t
+                                      for t in refused), refused
+    assert await gc.db["ledger"].count_documents({"kind": "reward"}) == 2
+    assert sum([await balance(gc, f"walkin{i:02d}") for i in range(20)]) == 100
+    going = await gc.slash("alice", "event attendees", event=event_id)
+    assert "Going (2)" in going.text
+    # A member who checked in keeps the place: leaving can't hand it to someone else.
+    winner = next(m for m, t in zip(crowd, texts, strict=True) if "Checked in" in t)
+    kept = await gc.sb.click(winner, card, "Leave")
+    assert "already checked in" in kept.text
+
+
+async def test_the_bot_leavers_and_forged_ids_win_no_prize(gc, clock):
+    event_id = await _create(gc, start="now", duration=60, reward_attend=0, reward_complete=0,
+                             prize_1st=1_000_000, prize_2nd=0)
+    await gc.slash("alice", "event checkin", event=event_id)
+    gc.add_member("leaver")
+    await gc.sb.settle()
+    leaver = gc["leaver"]
+    gc.sb.remove_member(gc.guild, leaver)
+    await gc.sb.settle()
+    before = await _events_state(gc)
+    picker = await gc.slash("admin", "event complete", event=event_id)
+    select = f"ev:win:{event_id}:{gc['admin'].id}"
+    me = gc.sb.member(gc.guild, gc.sb.bot_user)
+    for chosen in (me, gc["otherbot"]):
+        r = await gc.sb.select(gc["admin"], picker, select, [chosen])
+        assert "Only current members" in r.text, r.text
+    # A confirm button forged with arbitrary ids: the bot, the treasury, someone who left.
+    for ids in (str(gc.sb.bot_user.id), "0", str(leaver.id)):
+        r = await _forge(gc, "admin", picker.messages[0], f"ev:winok:{event_id}:{gc['admin'].id}:{ids}")
+        assert "Only current members" in r.text, (ids, r.text)
+    assert await _events_state(gc) == before  # nobody paid, the event still open
+    done = await gc.sb.select(gc["admin"], picker, select, [gc["alice"]])
+    assert "completed" in done.text
+    assert await balance(gc, "alice") == 1_000_000
+
+
+async def test_a_forged_event_id_with_leading_zeros_is_not_an_event(gc, clock):
+    event_id = await _create(gc, start="now", duration=60)
+    assert event_id == 1
+    before = await _events_state(gc)
+    for forged in ("ev:join:000000000001", "ev:join:01", "ev:join:+1", "ev:checkin:١"):
+        with pytest.raises(InteractionNotAnswered):  # no component has that id: nothing runs
+            await _forge(gc, "bob", _card(gc), forged)
+    assert await _events_state(gc) == before
+    r = await gc.click("bob", _card(gc), "Join")  # the genuine button still works
+    assert "You're going" in r.content

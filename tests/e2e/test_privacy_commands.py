@@ -66,3 +66,28 @@ async def test_open_trade_blocks_delete(gc):
     assert r.ephemeral and "can't be deleted yet" in r.text and f"#{offer.trade_id}" in r.text
     assert not r.buttons
     assert await db_state(gc) == before
+
+
+async def test_a_deleted_member_forfeits_pending_rewards(gc):
+    """Issue 22: the pending completion reward of a member who deleted their data is not minted
+    into their anonymous account, and the question and the confirmation say so."""
+    opened = await gc.slash("admin", "event create", type="social", start="now", duration=60,
+                            reward_attend=10, reward_complete=40)
+    done = await gc.sb.submit_modal(gc["admin"], opened, {"Title": "Gem swap"})
+    event_id = int(done.content.split("#")[1].split(":")[0])
+    for name in ("alice", "bob"):
+        r = await gc.slash(name, "event checkin", event=event_id)
+        assert "Checked in" in r.content
+    asked = await gc.slash("alice", "privacy delete")
+    assert "forfeit every reward not paid yet" in asked.text and "event completion" in asked.text
+    deleted = await gc.click("alice", asked, "Delete my data")
+    assert "forfeit every reward not paid yet" in deleted.content
+    picker = await gc.slash("admin", "event complete", event=event_id)
+    completed = await gc.sb.select(gc["admin"], picker, f"ev:win:{event_id}:{gc['admin'].id}", [])
+    assert "completed" in completed.text
+    assert await balance(gc, "bob") == 50
+    tomb = await gc.db["accounts"].find_one({"guild_id": gc.guild.id,
+                                             "user_id": {"$lt": TOMBSTONE_BASE}})
+    assert tomb["balance"] == 10  # the check-in it had; no completion reward after deletion
+    entries = await gc.db["ledger"].find({"user_id": tomb["user_id"]}).to_list()
+    assert [e["delta"] for e in entries] == [10], entries

@@ -51,6 +51,10 @@ async def play(t, gc) -> None:
         await t.slash(name, "event checkin", event=event_id)
     twice = await t.slash("alice", "event checkin", event=event_id)
     t.check("already checked in" in twice.content, "checking in twice pays nothing more")
+    walkin = await t.slash("dave", "event checkin", event=event_id)
+    t.check("Checked in" in walkin.content and "Going (4)" in (await t.slash(
+        "dave", "event attendees", event=event_id)).text,
+        "dave never joined: checking in takes a free place on the spot (a full event refuses)")
     picker = await t.slash("admin", "event complete", event=event_id)
     done = await gc.sb.select(gc["admin"], picker, f"ev:win:{event_id}:{gc['admin'].id}",
                               [gc["carol"], gc["alice"]])
