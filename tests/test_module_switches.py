@@ -16,6 +16,7 @@ from economy.modules import FeatureOff
 from economy.services import build_services
 from tests.challenges.helpers import CHAT, QUIZ, fix_day
 from tests.conftest import relax_offer_limits
+from tests.directory import install
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -214,6 +215,7 @@ async def test_events_off_stops_checkin_and_completion_but_finishes_a_started_pa
         store, clock, monkeypatch):
     G = 306
     a = build_services(store.db, clock)
+    install(a)  # winners must be current human members: this process can tell
     draft = await a.events.draft(G, type="contest", start="now", duration_minutes=60,
                                  channel_id=None, capacity=None, reward_attend=10,
                                  reward_complete=5, prizes=(100, 0, 0))
