@@ -16,6 +16,7 @@ from economy.clock import ManualClock
 from economy.migrations import Migrator
 from economy.repos.base import Database
 from economy.services import Services, build_services
+from tests.schema_guard import check_leftovers
 
 _counter = itertools.count()
 
@@ -45,8 +46,10 @@ async def store(mongo_uri):
     await Migrator(db, ManualClock()).apply_pending()
     store = Store(client=client, db=db)
     yield store
+    problems = await check_leftovers(db)  # tests/schema_guard.py
     await client.drop_database(name)
     await client.close()
+    assert not problems, "documents that break their declared schema:\n" + "\n".join(problems)
 
 
 @pytest.fixture
