@@ -1,5 +1,5 @@
-"""Declared document types: repair booleans stored as numbers, then install `$jsonSchema`
-validators (economy/repos/schemas.py).
+"""Declared document types: repair booleans stored as numbers and dates stored as text, then
+install `$jsonSchema` validators (economy/repos/schemas.py).
 
 1. Repair. The embedded store (before bot/store_tuning.py's correction) stored a boolean written
    by `$set` or a findAndModify upsert as the number 0/1. For every field a collection declares
@@ -10,6 +10,10 @@ validators (economy/repos/schemas.py).
    matches), then one bulk write by `_id`, guarded by the number read. Re-runnable: a second
    run finds nothing. A store that writes the number again makes a page return a document
    already repaired; that stops the migration with an error instead of looping.
+   Dates the same way: a date written by `$set` was stored as text (`2026-01-02
+   03:04:05.123000+00:00`); every field declared as a date that holds such text gets the date
+   (query `{field: {$type: "string"}}`, text that is not a date is left for the export to
+   refuse).
 2. Validators. On MongoDB every declared collection gets its schema as a validator
    (`collMod`, or `create` for a collection that does not exist yet) with
    `validationLevel: "moderate"` (existing documents that do not match can still be updated;
@@ -30,7 +34,7 @@ from pymongo import UpdateOne
 from pymongo.errors import CollectionInvalid, OperationFailure
 
 from economy.migrations import MigrationError
-from economy.repos.schema_check import bool_paths
+from economy.repos.schema_check import bool_paths, date_paths, stored_date
 from economy.repos.schemas import SCHEMAS, validator
 
 log = logging.getLogger(__name__)
@@ -76,6 +80,37 @@ async def repair_booleans(col, path: str, *, batch: int = BATCH) -> int:
     return len(repaired)
 
 
+async def repair_dates(col, path: str, *, batch: int = BATCH) -> int:
+    """Turn every datetime stored as text at `path` of `col` into the date; returns how many."""
+    repaired: set = set()
+    while True:
+        docs = await col.find({path: {"$type": "string"}}).limit(batch).to_list()
+        ops = []
+        for doc in docs:
+            text = _text_at(doc, path)
+            date = stored_date(text) if text is not None else None
+            if date is None:
+                continue
+            if doc["_id"] in repaired:
+                raise MigrationError(f"{col.name}.{path}: the store wrote the text again after "
+                                     "the repair; not looping")
+            repaired.add(doc["_id"])
+            ops.append(UpdateOne({"_id": doc["_id"], path: text}, {"$set": {path: date}}))
+        if not ops:
+            break
+        await col.bulk_write(ops, ordered=False)
+    if repaired:
+        log.info("migration 0013: %s.%s: %d texts made dates", col.name, path, len(repaired))
+    return len(repaired)
+
+
+def _text_at(doc: dict, path: str) -> str | None:
+    value: object = doc
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value if type(value) is str else None
+
+
 async def _keeps_validators(db, name: str) -> bool:
     async for info in await db.list_collections(filter={"name": name}):
         return bool(info.get("options", {}).get("validator"))
@@ -109,4 +144,6 @@ async def up(db) -> None:
         if name in existing:
             for path in bool_paths(SCHEMAS[name]):
                 await repair_booleans(db[name], path)
+            for path in date_paths(SCHEMAS[name]):
+                await repair_dates(db[name], path)
     await install_validators(db, existing)

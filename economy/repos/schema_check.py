@@ -74,11 +74,11 @@ def mismatches(schema: Doc, value: Any, path: str = "") -> Iterator[Mismatch]:
     """Every place where `value` breaks `schema` (nothing when it conforms)."""
     allowed = _allowed(schema)
     got = bson_type(value)
-    if allowed is not None and got not in allowed:
-        # "number" is MongoDB's alias for any numeric type.
-        if not ("number" in allowed and got in ("int", "long", "double", "decimal")):
-            yield Mismatch(path or "(document)", "/".join(allowed), f"{got} {value!r:.40}")
-            return
+    # ("number" is MongoDB's alias for any numeric type.)
+    if allowed is not None and got not in allowed \
+            and not ("number" in allowed and got in ("int", "long", "double", "decimal")):
+        yield Mismatch(path or "(document)", "/".join(allowed), f"{got} {value!r:.40}")
+        return
     if isinstance(value, dict):
         for name in schema.get("required", ()):
             if name not in value:
@@ -99,13 +99,33 @@ def _join(path: str, name: str) -> str:
     return f"{path}.{name}" if path else name
 
 
+def stored_date(text: str) -> datetime.datetime | None:
+    """The datetime the embedded store wrote as text for a date set by `$set` (Python's
+    `str(datetime)`, e.g. `2026-01-02 03:04:05.123000+00:00`), or None if `text` is not one.
+    A date without an offset is UTC (the bot writes only aware UTC dates)."""
+    try:
+        parsed = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=datetime.UTC)
+    return parsed
+
+
+def _is_date(allowed: tuple[str, ...] | None) -> bool:
+    return allowed is not None and "date" in allowed and "string" not in allowed
+
+
 def normalise(schema: Doc, value: Any) -> tuple[Any, int]:
-    """`value` with every int 0/1 where the schema declares only "bool" turned into a bool
-    (what the embedded store used to make of a boolean written with `$set`); returns the value
-    and how many fields changed. Nothing else is converted."""
+    """`value` with what the embedded store used to make of `$set` values undone: an int 0/1
+    where the schema declares only "bool" becomes the bool, and text that is a datetime where
+    the schema declares a date (and not a string) becomes the date. Returns the value and how
+    many fields changed. Nothing else is converted."""
     allowed = _allowed(schema)
     if allowed == ("bool",) and type(value) in (int, Int64) and value in (0, 1):
         return bool(value), 1
+    if type(value) is str and _is_date(allowed) and (date := stored_date(value)) is not None:
+        return date, 1
     if isinstance(value, dict):
         properties = schema.get("properties", {})
         changed = 0
@@ -136,6 +156,16 @@ def bool_paths(schema: Doc, prefix: str = "") -> Iterator[str]:
             yield path
         elif "properties" in sub:
             yield from bool_paths(sub, path)
+
+
+def date_paths(schema: Doc, prefix: str = "") -> Iterator[str]:
+    """Dotted paths of every field declared as a date (arrays not entered)."""
+    for name, sub in schema.get("properties", {}).items():
+        path = _join(prefix, name)
+        if _is_date(_allowed(sub)):
+            yield path
+        elif "properties" in sub:
+            yield from date_paths(sub, path)
 
 
 def survey(value: Any, path: str = "") -> Iterator[tuple[str, str]]:

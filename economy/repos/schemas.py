@@ -393,6 +393,12 @@ SCHEMAS: dict[str, Schema] = {
         user_id=INT,
         via=nullable(STR),
     ),
+    "guide_images": doc(
+        _id=OID,
+        guild_id=INT,
+        guide_id=nullable(INT),
+        full=nullable(BIN),
+    ),
     "guide_terms": doc(
         _id=STR,
         guide_id=nullable(INT),
@@ -560,6 +566,14 @@ SCHEMAS: dict[str, Schema] = {
         views=nullable(INT),
         wishlist_count=nullable(INT),
     ),
+    "market_alert_outbox": doc(
+        _id=STR,
+        guild_id=INT,
+        user_id=INT,
+        listing_id=nullable(INT),
+        alert_id=nullable(INT),
+        due_ms=nullable(INT),
+    ),
     "market_alerts": doc(
         _id=OID,
         alert_id=nullable(INT),
@@ -688,6 +702,20 @@ SCHEMAS: dict[str, Schema] = {
         starts_ms=nullable(INT),
         status=nullable(STR),
     ),
+    "nft_media": doc(
+        _id=OID,
+        fetched_ms=nullable(INT),
+        guild_id=INT,
+        key=nullable(STR),
+        status=nullable(STR),
+        thumb=nullable(BIN),
+    ),
+    "nft_problems": doc(
+        _id=STR,
+        guild_id=INT,
+        key=nullable(STR),
+        text=nullable(STR),
+    ),
     "nft_rules": doc(
         _id=OID,
         chain_id=nullable(INT),
@@ -719,6 +747,20 @@ SCHEMAS: dict[str, Schema] = {
             seconds=nullable(NUM),
             unknown=nullable(INT),
             wallets=nullable(INT))),
+    ),
+    "outbox": doc(
+        _id=STR,
+        claimed_ms=nullable(INT),
+        created_ms=nullable(INT),
+        done_ms=nullable(INT),
+        error=nullable(STR),
+        guild_id=INT,
+        kind=nullable(STR),
+        owner=nullable(STR),
+        payload=nullable(OBJ),  # its shape depends on `kind`
+        shard=nullable(INT),
+        status=nullable(STR),
+        token=nullable(INT),
     ),
     "pay_checkouts": doc(
         _id=OID,
@@ -797,6 +839,29 @@ SCHEMAS: dict[str, Schema] = {
         guild_id=INT,
         tombstone_id=nullable(INT),
     ),
+    "saved_queries": doc(
+        _id=OID,
+        guild_id=INT,
+        query=nullable(STR),
+        query_id=nullable(STR),
+        used_at=nullable(DATE),
+    ),
+    "season_results": doc(
+        _id=STR,
+        announced=BOOL,
+        emoji=nullable(STR),
+        ends_ms=nullable(INT),
+        guild_id=INT,
+        key=nullable(STR),
+        name=nullable(STR),
+        occurrence=nullable(STR),
+        paid=BOOL,
+        starts_ms=nullable(INT),
+        winners=nullable(arr(obj(
+                earned=nullable(INT),
+                prize=nullable(INT),
+                user_id=INT))),
+    ),
     "seasons": doc(
         _id=STR,
         added_by=nullable(INT),
@@ -819,6 +884,15 @@ SCHEMAS: dict[str, Schema] = {
         key=nullable(STR),
         # new: not declared (array/bool/int/long/string)
         # old: not declared (array/bool/int/null/string)
+    ),
+    "skill_verifications": doc(
+        _id=OID,
+        guild_id=INT,
+        user_id=INT,
+        skill=nullable(STR),
+        level=nullable(INT),
+        verified_by=nullable(INT),
+        at_ms=nullable(INT),
     ),
     "trade_events": doc(
         _id=OID,
