@@ -33,6 +33,10 @@ def test_a_number_where_a_boolean_is_declared_is_refused_and_normalised():
     fixed, changed = normalise(schema, doc)
     assert changed == 1 and fixed["paid"] is False and doc["paid"] == 0  # a copy
     assert list(mismatches(schema, fixed)) == []
+    # A date stored as text becomes the date where a date is declared.
+    query = {"_id": ObjectId(), "guild_id": 1, "used_at": "2026-01-02 03:04:05+00:00"}
+    fixed, changed = normalise(SCHEMAS["saved_queries"], query)
+    assert changed == 1 and fixed["used_at"] == datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     # Only 0/1 become booleans; any other number stays and is still refused.
     still, changed = normalise(schema, {**doc, "paid": 7})
     assert changed == 0 and [m.field for m in mismatches(schema, still)] == ["paid"]
@@ -75,6 +79,9 @@ async def _plant(db) -> None:
                                                 "daily_amount": 1}})
     await db["leases"].insert_one({"_id": "jobs", "released": 0, "token": 1,
                                    "previous": {"owner": "a", "released": 1}})
+    # A date written by `$set` was stored as Python's str() of the datetime.
+    await db["saved_queries"].insert_one({"guild_id": 1, "user_id": 2, "query": "ruby",
+                                          "used_at": "2026-01-02 03:04:05.123000+00:00"})
 
 
 async def test_migration_0013_repairs_planted_numbers_and_is_rerunnable(store, caplog):
@@ -94,6 +101,8 @@ async def test_migration_0013_repairs_planted_numbers_and_is_rerunnable(store, c
     assert values["double_weekend"] is True and type(values["daily_amount"]) is int
     lease = await db["leases"].find_one({"_id": "jobs"})
     assert lease["released"] is False and lease["previous"]["released"] is True
+    saved = await db["saved_queries"].find_one({"guild_id": 1})
+    assert saved["used_at"] == datetime(2026, 1, 2, 3, 4, 5, 123000, tzinfo=UTC)
     assert "validators skipped" in caplog.text  # the embedded store keeps none
     # Re-runnable: nothing left to repair.
     for name, path in [("challenge_completions", "paid"), ("community_events", "reminded_1h"),
