@@ -16,7 +16,7 @@ from economy.clock import ManualClock
 from economy.migrations import Migrator
 from economy.repos.base import Database
 from economy.services import Services, build_services
-from tests.schema_guard import check_leftovers
+from tests.schema_guard import WRITES, check_leftovers
 
 _counter = itertools.count()
 
@@ -40,7 +40,7 @@ def mongo_uri():
 async def store(mongo_uri):
     """A Store on a fresh, migrated database; dropped afterwards."""
     uri, embedded = mongo_uri
-    client = _client(uri)
+    client = _client(uri, event_listeners=[WRITES])  # for the leftover check below
     name = f"t{os.getpid()}_{next(_counter)}"
     db = Database(client, name, write_lock=asyncio.Lock() if embedded else None)
     await Migrator(db, ManualClock()).apply_pending()
