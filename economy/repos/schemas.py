@@ -166,7 +166,7 @@ SCHEMAS: dict[str, Schema] = {
                     user_id=INT))))),
         starts_ms=nullable(INT),
         status=nullable(STR),
-        # target: not declared (null)
+        # target: only null seen in the tests, type left open
     ),
     "challenge_completions": doc(
         _id=OID,
@@ -203,7 +203,7 @@ SCHEMAS: dict[str, Schema] = {
                 id=nullable(STR),
                 metric=nullable(STR),
                 reward=nullable(INT),
-                # season: not declared (null)
+                # season: only null seen in the tests, type left open
                 target=nullable(INT),
                 title=nullable(STR),
                 type=nullable(STR)))),
@@ -215,6 +215,7 @@ SCHEMAS: dict[str, Schema] = {
     "challenge_defs": doc(
         _id=OID,
         challenge_id=nullable(STR),
+        shipped=BOOL,  # a retired shipped challenge (no `def`)
         created=nullable(obj(
             at_ms=nullable(INT),
             by=nullable(INT))),
@@ -228,7 +229,7 @@ SCHEMAS: dict[str, Schema] = {
             id=nullable(STR),
             metric=nullable(STR),
             reward=nullable(INT),
-            # season: not declared (null)
+            # season: only null seen in the tests, type left open
             target=nullable(INT),
             title=nullable(STR),
             type=nullable(STR)))},
@@ -309,7 +310,7 @@ SCHEMAS: dict[str, Schema] = {
             ms=nullable(INT))),
         capacity=nullable(INT),
         channel_id=nullable(INT),
-        # checkin_code: not declared (null)
+        # checkin_code: only null seen in the tests, type left open
         completed=nullable(obj(
             by=nullable(INT),
             ms=nullable(INT))),
@@ -363,8 +364,9 @@ SCHEMAS: dict[str, Schema] = {
         target=nullable(INT),
         title=nullable(STR),
     ),
-    "counters": doc(
+    "counters": doc(  # sequences, slots and run-once markers (`{guild}:spotlight:...`)
         _id=STR,
+        claimed=BOOL,
         guild_id=INT,
         open=nullable(INT),
         seq=nullable(INT),
@@ -525,7 +527,7 @@ SCHEMAS: dict[str, Schema] = {
         listing_id=nullable(INT),
         popularity=nullable(INT),
         price_gems=nullable(INT),
-        # price_usd_cents: not declared (null)
+        # price_usd_cents: only null seen in the tests, type left open
         term=nullable(STR),
         w=OBJ,  # {term: weight}: keys are words
     ),
@@ -549,7 +551,7 @@ SCHEMAS: dict[str, Schema] = {
         popularity=nullable(INT),
         price_gems=nullable(INT),
         price_usd_cents=nullable(INT),
-        # rejected_reason: not declared (null)
+        # rejected_reason: only null seen in the tests, type left open
         remind_ts=nullable(INT),
         reminded=BOOL,
         seller_id=nullable(INT),
@@ -577,7 +579,7 @@ SCHEMAS: dict[str, Schema] = {
     "market_alerts": doc(
         _id=OID,
         alert_id=nullable(INT),
-        # category: not declared (null)
+        # category: only null seen in the tests, type left open
         created_at=nullable(DATE),
         guild_id=INT,
         keywords=nullable(arr(STR)),
@@ -722,9 +724,9 @@ SCHEMAS: dict[str, Schema] = {
         contract=nullable(STR),
         created_by=nullable(INT),
         created_ms=nullable(INT),
-        # group: not declared (null)
+        # group: only null seen in the tests, type left open
         guild_id=INT,
-        # max_count: not declared (null)
+        # max_count: only null seen in the tests, type left open
         min_count=nullable(INT),
         ranges=nullable(ARR),
         role_id=nullable(INT),
@@ -882,8 +884,8 @@ SCHEMAS: dict[str, Schema] = {
         at=nullable(DATE),
         guild_id=INT,
         key=nullable(STR),
-        # new: not declared (array/bool/int/long/string)
-        # old: not declared (array/bool/int/null/string)
+        # new: the setting's own type
+        # old: the setting's own type (or null)
     ),
     "skill_verifications": doc(
         _id=OID,
