@@ -5,7 +5,7 @@ install `$jsonSchema` validators (economy/repos/schemas.py).
    by `$set` or a findAndModify upsert as the number 0/1. For every field a collection declares
    as a boolean (nested ones included; arrays are not entered -- no repository writes a boolean
    into an array element with `$set`), the documents holding a number 0/1 there get the boolean.
-   In pages of 1,000: each page is a query for the documents still holding a number there
+   In pages of 5,000: each page is a query for the documents still holding a number there
    (`{field: {$type: "number", $in: [0, 1]}}`, valid on both stores; a repaired document no longer
    matches), then one bulk write by `_id`, guarded by the number read. Re-runnable: a second
    run finds nothing. A store that writes the number again makes a page return a document
@@ -13,7 +13,8 @@ install `$jsonSchema` validators (economy/repos/schemas.py).
    Dates the same way: a date written by `$set` was stored as text (`2026-01-02
    03:04:05.123000+00:00`); every field declared as a date that holds such text gets the date
    (query `{field: {$type: "string"}}`, text that is not a date is left for the export to
-   refuse).
+   refuse). A new database (`dbStats` counts no document beyond the migration records) has
+   nothing to repair and is not walked.
 2. Validators. On MongoDB every declared collection gets its schema as a validator
    (`collMod`, or `create` for a collection that does not exist yet) with
    `validationLevel: "moderate"` (existing documents that do not match can still be updated;
@@ -39,7 +40,9 @@ from economy.repos.schemas import SCHEMAS, validator
 
 log = logging.getLogger(__name__)
 
-BATCH = 1000
+#: Documents per page. On the embedded store each page's query scans the collection (~2.7 s at
+#: 50,000 documents), so the pages are large; the documents to repair are small.
+BATCH = 5000
 NAMESPACE_EXISTS = 48
 
 
@@ -137,11 +140,19 @@ async def install_validators(db, existing: set[str]) -> bool:
     return True
 
 
+async def holds_data(db) -> bool:
+    """True unless the database holds nothing but the migration records (a new database: one
+    `dbStats`, instead of a query per declared field -- ~230 ms on every test's database)."""
+    stats = await db.command({"dbStats": 1})
+    return int(stats.get("objects", 1)) > await db["_migrations"].count_documents({})
+
+
 async def up(db) -> None:
     """Repair declared booleans stored as numbers, then install the validators (re-runnable)."""
     existing = set(await db.list_collection_names())
+    repair = await holds_data(db)
     for name in sorted(SCHEMAS):
-        if name in existing:
+        if repair and name in existing:
             for path in bool_paths(SCHEMAS[name]):
                 await repair_booleans(db[name], path)
             for path in date_paths(SCHEMAS[name]):
