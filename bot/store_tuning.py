@@ -1,6 +1,8 @@
-"""Removals of wasted work inside the embedded store's child process (bot.store_server).
+"""Removals of wasted work, and one type correction, inside the embedded store's child process
+(bot.store_server).
 
-Each tuning removes work whose result neosqlite throws away, so what the store answers is the same;
+Each speed tuning removes work whose result neosqlite throws away, so what the store answers is
+the same; the type correction makes it store what MongoDB stores (last item below);
 each is applied only when the library still has the shape it was written against, and is pinned
 by tests/test_store_tuning.py (same answers, and the waste measured gone).
 
@@ -24,6 +26,16 @@ by tests/test_store_tuning.py (same answers, and the waste measured gone).
   scalars included: together 33 of 88 s profiled inserting 670,000 postings. Scalars (str, int,
   float, bool, None) are now returned without a call; every other value still goes through the
   library's own function.
+- **Booleans and dates written by `$set` keep their type** (a correction, not a speed-up). The SQL
+  tier of neosqlite's updates binds a `$set` scalar as an SQLite parameter inside `json_set`:
+  SQLite has no boolean, so `True` is stored as the number 1, and Python's sqlite3 adapts a
+  datetime to its ISO text, so a top-level or dotted date becomes a string. An inserted document
+  keeps both types (it is serialised as JSON), and so does a `$set` of a whole subdocument. Every
+  update of a stored document goes through `_internal_update`; after it, the bool and datetime
+  values of `$set` are written once more with their JSON form (`json_set(data, path, json(?))`,
+  the encoding inserts use), inside one SQLite savepoint with the update, so the document is never
+  left with the number. Without it a database written by the embedded store changes meaning when
+  moved to MongoDB (`{paid: false}` does not match 0 there; `{$ne: true}` matches 1).
 - **SQLite's page cache.** 2 MB by default, so index inserts into a collection of several hundred
   thousand documents re-read pages from the OS: 0.142 against 0.106 ms per posting at 300,000 with
   64 MiB (256 MiB was no faster).
@@ -140,11 +152,80 @@ def _larger_page_cache() -> bool:
     return True
 
 
+#: `$set` values the SQL tier of neosqlite's updates stores with the wrong JSON type.
+def _mistyped(value) -> bool:
+    import datetime
+
+    return isinstance(value, bool | datetime.datetime)
+
+
+def _typed_set_values() -> bool:
+    from neosqlite.collection import json_helpers, json_path_utils
+    from neosqlite.collection.query_helper import QueryHelper, update_operations, utils
+    from neosqlite.sql_utils import quote_table_name
+
+    mixin = getattr(update_operations, "UpdateOperationsMixin", None)
+    original = getattr(mixin, "_internal_update", None)
+    # The shape this correction is written against: every update of a stored document goes
+    # through `_internal_update(doc_id, update_spec, original_doc, ...)`, `doc_id` 0 being the
+    # upsert draft that the caller inserts itself (and inserts keep types).
+    needed = (getattr(json_helpers, "neosqlite_json_dumps", None),
+              getattr(json_path_utils, "parse_json_path", None),
+              getattr(utils, "_get_json_function", None))
+    if original is None or any(f is None for f in needed) \
+            or getattr(QueryHelper, "_internal_update", None) is not original \
+            or original.__code__.co_varnames[:4] != ("self", "doc_id", "update_spec",
+                                                     "original_doc") \
+            or "_perform_enhanced_sql_update" not in original.__code__.co_names \
+            or not hasattr(QueryHelper, "_get_integer_id_for_oid"):
+        return False
+    dumps, parse_json_path, json_function = needed
+
+    def _internal_update(self, doc_id, update_spec, original_doc, *args, **kwargs):
+        values = update_spec.get("$set") if doc_id != 0 else None
+        fixes = [(path, value) for path, value in values.items()
+                 if _mistyped(value) and "$" not in path] if isinstance(values, dict) else []
+        if not fixes:
+            return original(self, doc_id, update_spec, original_doc, *args, **kwargs)
+        db = self.collection.db
+        # One savepoint: the update and the correction commit together (or not at all), inside
+        # a session's transaction as well as outside one.
+        db.execute("SAVEPOINT gems_typed_set")
+        try:
+            updated, modified = original(self, doc_id, update_spec, original_doc,
+                                         *args, **kwargs)
+            clauses = ", ".join(f"'{parse_json_path(path)}', json(?)" for path, _ in fixes)
+            set_function = json_function("set", self.jsonb.jsonb_supported)
+            db.execute(
+                f"UPDATE {quote_table_name(self.collection.name)} "
+                f"SET data = {set_function}(data, {clauses}) WHERE id = ?",
+                [dumps(value) for _, value in fixes] + [self._get_integer_id_for_oid(doc_id)])
+        except BaseException:
+            db.execute("ROLLBACK TO gems_typed_set")
+            db.execute("RELEASE gems_typed_set")
+            raise
+        db.execute("RELEASE gems_typed_set")
+        for path, value in fixes:  # the answer as stored (it was read back with the numbers)
+            *parents, leaf = path.split(".")
+            target = updated
+            for part in parents:
+                target = target.get(part) if isinstance(target, dict) else None
+            if isinstance(target, dict) and leaf in target:
+                target[leaf] = value
+        return updated, modified
+
+    _internal_update.__wrapped__ = original
+    mixin._internal_update = _internal_update
+    QueryHelper._internal_update = _internal_update
+    return True
+
+
 TUNINGS = {
     "aggregate size estimate skipped (quez not installed)": _skip_unused_size_estimate,
     "inserts copy the document once, shallowly": _insert_without_deep_copy,
     "document conversions return scalars without a call": _conversions_skip_scalars,
     f"page cache {PAGE_CACHE_KIB // 1024} MiB per database": _larger_page_cache,
+    "booleans and dates written by $set keep their type": _typed_set_values,
 }
 
 

@@ -11,6 +11,13 @@ ObjectIds and binary data come back with exactly their BSON types):
 Import refuses anything but an empty database (bookkeeping aside), validates the whole file
 before writing, applies the export's migrations (indexes) first, inserts the documents, applies
 migrations newer than the export, and returns the ledger audit.
+
+Both check every document of a declared collection against its `$jsonSchema`
+(economy/repos/schemas.py), so a database moves to MongoDB with the types MongoDB's validators
+and queries expect: the export first turns an int 0/1 where a boolean is declared into the
+boolean (older embedded stores wrote booleans set by `$set` as numbers, where `{flag: false}`
+stops matching on MongoDB; the import does the same for exports made before), then refuses any document that still breaks the schema, naming the
+collection, `_id` and field. Collections without a declaration are carried unchecked.
 """
 
 from __future__ import annotations
@@ -28,6 +35,8 @@ from economy.errors import InvalidInput
 from economy.migrations import Migrator, discover
 from economy.repos.dump_repo import DumpRepo
 from economy.repos.ledger_repo import LedgerRepo
+from economy.repos.schema_check import mismatches, normalise
+from economy.repos.schemas import SCHEMAS
 
 FORMAT_VERSION = 1
 
@@ -72,7 +81,7 @@ class DumpService:
                 counts[name] = 0
                 async for doc in self._repo.documents(name, guild_id, session=session):
                     counts[name] += 1
-                    yield encode({"c": name, "d": doc})
+                    yield encode({"c": name, "d": conform(name, doc)})
         yield encode({"end": {"counts": counts}})
 
     async def import_lines(self, open_lines: Callable[[], Iterable[str]]) -> ImportResult:
@@ -114,6 +123,24 @@ class DumpService:
                 "import into a database that was never migrated.")
 
 
+def conform(collection: str, doc: dict, *, repair: bool = True) -> dict:
+    """`doc` as its collection's schema declares it: an int 0/1 where only a boolean is declared
+    becomes the boolean (when `repair`); raises InvalidInput naming the collection, `_id` and
+    field for anything else the schema refuses. Undeclared collections pass unchanged."""
+    schema = SCHEMAS.get(collection)
+    if schema is None:
+        return doc
+    if repair:
+        doc, _ = normalise(schema, doc)
+    problems = list(mismatches(schema, doc))
+    if problems:
+        listed = "; ".join(map(str, problems[:5]))
+        raise InvalidInput(f"`{collection}` document _id={doc.get('_id')!r} does not match its "
+                           f"declared schema: {listed}. Fix the document (or its declaration in "
+                           "economy/repos/schemas.py) and try again.")
+    return doc
+
+
 def _records(lines: Iterable[str]) -> Iterable[tuple[int, dict]]:
     for number, raw in enumerate(lines, start=1):
         line = raw.strip()
@@ -142,6 +169,10 @@ def _validate(lines: Iterable[str]) -> dict:
         elif "end" in obj:
             footer = obj["end"]
         elif obj.get("c") in counts and isinstance(obj.get("d"), dict):
+            try:
+                conform(obj["c"], obj["d"])  # an export made before the repair: repairable
+            except InvalidInput as error:
+                raise InvalidInput(f"line {number}: {error.message}") from None
             counts[obj["c"]] += 1
         else:
             raise InvalidInput(f"line {number}: unexpected record")
@@ -165,6 +196,6 @@ def _batches(lines: Iterable[str], size: int = 1000) -> Iterable[tuple[str, list
             if batch:
                 yield name, batch  # type: ignore[misc]
             name, batch = obj["c"], []
-        batch.append(obj["d"])
+        batch.append(conform(obj["c"], obj["d"]))
     if batch:
         yield name, batch  # type: ignore[misc]

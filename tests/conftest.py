@@ -16,6 +16,7 @@ from economy.clock import ManualClock
 from economy.migrations import Migrator
 from economy.repos.base import Database
 from economy.services import Services, build_services
+from tests.schema_guard import WRITES, check_leftovers
 
 _counter = itertools.count()
 
@@ -44,14 +45,16 @@ def mongo_uri():
 async def store(mongo_uri):
     """A Store on a fresh, migrated database; dropped afterwards."""
     uri, embedded = mongo_uri
-    client = _client(uri)
+    client = _client(uri, event_listeners=[WRITES])  # for the leftover check below
     name = f"t{os.getpid()}_{next(_counter)}"
     db = Database(client, name, write_lock=asyncio.Lock() if embedded else None)
     await Migrator(db, ManualClock()).apply_pending()
     store = Store(client=client, db=db)
     yield store
+    problems = await check_leftovers(db)  # tests/schema_guard.py
     await client.drop_database(name)
     await client.close()
+    assert not problems, "documents that break their declared schema:\n" + "\n".join(problems)
 
 
 @pytest.fixture

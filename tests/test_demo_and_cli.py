@@ -10,6 +10,12 @@ import sys
 import pytest
 
 from bot.demo import run_demo
+from bot.store import open_store
+from economy.clock import ManualClock
+from economy.dump import DumpService, decode
+from economy.repos.dump_repo import DumpRepo
+from economy.repos.schema_check import bool_paths, mismatches
+from economy.repos.schemas import SCHEMAS
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -21,6 +27,43 @@ async def test_demo_plays_every_scene_and_audits(tmp_path, monkeypatch):
     text = out.getvalue()
     assert "Ledger audit" in text and "OK: balances match" in text
     assert "✗" not in text
+
+
+async def test_the_demo_database_moves_to_mongodb_with_its_declared_types(tmp_path, monkeypatch):
+    """The whole offline demo on a kept embedded database, then its export: every document
+    matches its collection's declared `$jsonSchema` (no number where a boolean is declared) as
+    stored, without the export's repair, and as exported."""
+    monkeypatch.chdir(tmp_path)
+    out = io.StringIO()
+    assert await run_demo(out, data_dir=tmp_path / "db") == 0, out.getvalue()
+    async with await open_store(mongodb_uri=None, database_name="demo",
+                                data_dir=tmp_path / "db") as store:
+        repo = DumpRepo(store.db)
+        stored: dict[str, list] = {}
+        for name in await repo.collection_names():
+            stored[name] = [doc async for doc in repo.documents(name)]
+        lines = [line async for line in DumpService(repo, ManualClock()).export_lines()]
+    undeclared = sorted(set(stored) - set(SCHEMAS))
+    assert not undeclared, f"collections without a declared schema: {undeclared}"
+    broken = [(name, doc["_id"], str(m)) for name, docs in stored.items() for doc in docs
+              for m in mismatches(SCHEMAS[name], doc)]
+    assert not broken, broken
+    # The demo wrote booleans with `$set` and upserts (flags of sweeps, announcements, ...).
+    booleans = {(name, path): _at(doc, path) for name, docs in stored.items() for doc in docs
+                for path in bool_paths(SCHEMAS[name]) if _at(doc, path) is not None}
+    assert len(booleans) >= 15 and all(type(v) is bool for v in booleans.values())
+    for written in [("accounts", "system"), ("listings", "reminded"), ("leases", "released"),
+                    ("community_events", "reminded_24h"), ("challenge_progress", "completed")]:
+        assert written in booleans, written
+    records = [decode(line) for line in lines[1:-1]]
+    assert sum(len(docs) for docs in stored.values()) == len(records)
+    assert all(not list(mismatches(SCHEMAS[r["c"]], r["d"])) for r in records)
+
+
+def _at(doc: dict, path: str):
+    for part in path.split("."):
+        doc = doc.get(part) if isinstance(doc, dict) else None
+    return doc
 
 
 def _cli(args, tmp_path, **env):

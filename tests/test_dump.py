@@ -123,7 +123,11 @@ async def test_guild_export_holds_only_that_guild(store, services, clock, empty_
 
 
 def _cli(args, tmp_path, **env):
-    full_env = {**os.environ, "DATA_DIR": str(tmp_path / "data"), "DISCORD_TOKEN": "", **env}
+    # PYTHONPATH: the CLI runs the code under test (from another cwd, an editable install of
+    # another checkout would otherwise win).
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    full_env = {**os.environ, "DATA_DIR": str(tmp_path / "data"), "DISCORD_TOKEN": "",
+                "PYTHONPATH": root, **env}
     return subprocess.run([sys.executable, "-m", "bot", *args], cwd=tmp_path, env=full_env,
                           capture_output=True, timeout=90)
 
@@ -179,3 +183,45 @@ async def test_cli_export_import_and_live_backup(tmp_path):
         entries = await snap.db["ledger"].count_documents({})
     assert report.ok, report.render()
     assert 0 < entries < live_entries  # writes went on during and after the copy
+
+
+async def test_export_makes_declared_booleans_booleans_and_refuses_what_still_breaks(store):
+    col = store.db["challenge_completions"]
+    # As an embedded store before the correction left a boolean written with `$set`.
+    old = await col.insert_one({"guild_id": GUILD, "user_id": 5, "paid": 1, "reward": 3})
+    records = [decode(line) for line in await _dump(store.db)]
+    (exported,) = [r["d"] for r in records if r.get("c") == "challenge_completions"]
+    assert exported["paid"] is True
+    bad = await col.insert_one({"guild_id": GUILD, "user_id": 6, "paid": 7, "reward": 3})
+    with pytest.raises(InvalidInput) as refused:
+        await _dump(store.db)
+    message = refused.value.message
+    assert "`challenge_completions`" in message and repr(bad.inserted_id) in message
+    assert "`paid` is int 7, declared bool" in message
+    await col.delete_many({"_id": {"$in": [old.inserted_id, bad.inserted_id]}})
+
+
+async def test_import_repairs_old_exports_and_refuses_documents_that_break_the_schema(
+        store, services, clock, empty_db):
+    await _populate(services, clock)
+    lines = await _dump(store.db)
+    header, footer = decode(lines[0]), decode(lines[-1])
+    header["collections"] = sorted({*header["collections"], "challenge_completions"})
+    counts = footer["end"]["counts"] | {"challenge_completions": 1}
+
+    def export_with(paid):
+        doc = {"_id": ObjectId(), "guild_id": GUILD, "user_id": 5, "paid": paid, "reward": 3}
+        return [encode(header), *lines[1:-1], encode({"c": "challenge_completions", "d": doc}),
+                encode({"end": {"counts": counts}})]
+
+    service = DumpService(DumpRepo(empty_db), clock)
+    broken = export_with("yes")
+    with pytest.raises(InvalidInput, match=r"line \d+: `challenge_completions` document .*"
+                                           r"`paid` is string 'yes', declared bool"):
+        await service.import_lines(lambda: broken)
+    assert await _canonical(empty_db) == {}  # refused before writing anything
+    old = export_with(0)  # an export made from a store that wrote the boolean as 0
+    result = await service.import_lines(lambda: old)
+    assert result.audit is not None and result.audit.ok
+    (doc,) = await empty_db["challenge_completions"].find({}).to_list()
+    assert doc["paid"] is False

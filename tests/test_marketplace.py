@@ -299,17 +299,17 @@ async def test_escrow_interface_guards_each_transition(services, clock):
     async def tx(fn):
         return await db.transaction(fn)
 
-    assert not await tx(lambda s: repo.reserve(G, lid, ALICE, "t0", clock.now(), session=s))
-    assert await tx(lambda s: repo.reserve(G, lid, BOB, "t1", clock.now(), session=s))
-    assert not await tx(lambda s: repo.reserve(G, lid, CAROL, "t2", clock.now(), session=s))
+    assert not await tx(lambda s: repo.reserve(G, lid, ALICE, 0, clock.now(), session=s))
+    assert await tx(lambda s: repo.reserve(G, lid, BOB, 1, clock.now(), session=s))
+    assert not await tx(lambda s: repo.reserve(G, lid, CAROL, 2, clock.now(), session=s))
     assert (await services.marketplace.search(G, ListingQuery())).total == 0
-    assert not await tx(lambda s: repo.unreserve(G, lid, clock.now(), trade_id="t2", session=s))
-    assert await tx(lambda s: repo.unreserve(G, lid, clock.now(), trade_id="t1", session=s))
-    assert not await tx(lambda s: repo.unreserve(G, lid, clock.now(), trade_id="t1", session=s))
-    assert not await tx(lambda s: repo.mark_sold(G, lid, BOB, 500, clock.now(), trade_id="t1", session=s))
-    assert await tx(lambda s: repo.reserve(G, lid, BOB, "t3", clock.now(), session=s))
-    assert not await tx(lambda s: repo.mark_sold(G, lid, BOB, 480, clock.now(), trade_id="t1", session=s))
-    assert await tx(lambda s: repo.mark_sold(G, lid, BOB, 480, clock.now(), trade_id="t3", session=s))
+    assert not await tx(lambda s: repo.unreserve(G, lid, clock.now(), trade_id=2, session=s))
+    assert await tx(lambda s: repo.unreserve(G, lid, clock.now(), trade_id=1, session=s))
+    assert not await tx(lambda s: repo.unreserve(G, lid, clock.now(), trade_id=1, session=s))
+    assert not await tx(lambda s: repo.mark_sold(G, lid, BOB, 500, clock.now(), trade_id=1, session=s))
+    assert await tx(lambda s: repo.reserve(G, lid, BOB, 3, clock.now(), session=s))
+    assert not await tx(lambda s: repo.mark_sold(G, lid, BOB, 480, clock.now(), trade_id=1, session=s))
+    assert await tx(lambda s: repo.mark_sold(G, lid, BOB, 480, clock.now(), trade_id=3, session=s))
     sold = await repo.get(G, lid)
     assert sold["status"] == "sold" and sold["buyer_id"] == BOB and sold["sold_price_gems"] == 480
 
@@ -320,8 +320,8 @@ async def test_price_hint_needs_five_comparable_sales(services, clock):
     for i, price in enumerate(prices):
         lid = (await live(services, seller=ALICE + 100 + i, condition="like_new" if i else "new",
                           price_gems=price)).listing_id
-        await db.transaction(lambda s, lid=lid: repo.reserve(G, lid, BOB, "t", clock.now(), session=s))
-        await db.transaction(lambda s, lid=lid, p=price: repo.mark_sold(G, lid, BOB, p, clock.now(), trade_id="t", session=s))
+        await db.transaction(lambda s, lid=lid: repo.reserve(G, lid, BOB, 9, clock.now(), session=s))
+        await db.transaction(lambda s, lid=lid, p=price: repo.mark_sold(G, lid, BOB, p, clock.now(), trade_id=9, session=s))
         if i == 3:
             assert await services.marketplace.price_hint(G, "rings", "new") is None
     hint = await services.marketplace.price_hint(G, "rings", "new")

@@ -157,17 +157,17 @@ async def test_escrow_methods_keep_their_contract(services, clock):
     async def tx(fn):
         return await db.transaction(fn)
 
-    assert not await tx(lambda s: repo.reserve(G, lid, ALICE, "t0", clock.now(), session=s))
+    assert not await tx(lambda s: repo.reserve(G, lid, ALICE, 0, clock.now(), session=s))
     await assert_in_step(services)
     assert len(await postings(services)) > 0
-    assert await tx(lambda s: repo.reserve(G, lid, BOB, "t1", clock.now(), session=s))
+    assert await tx(lambda s: repo.reserve(G, lid, BOB, 1, clock.now(), session=s))
     assert await postings(services) == []
-    assert not await tx(lambda s: repo.reserve(G, lid, CAROL, "t2", clock.now(), session=s))
-    assert await tx(lambda s: repo.unreserve(G, lid, clock.now(), trade_id="t1", session=s))
+    assert not await tx(lambda s: repo.reserve(G, lid, CAROL, 2, clock.now(), session=s))
+    assert await tx(lambda s: repo.unreserve(G, lid, clock.now(), trade_id=1, session=s))
     await assert_in_step(services)
-    assert not await tx(lambda s: repo.unreserve(G, lid, clock.now(), trade_id="t1", session=s))
-    assert await tx(lambda s: repo.reserve(G, lid, BOB, "t3", clock.now(), session=s))
-    assert await tx(lambda s: repo.mark_sold(G, lid, BOB, 480, clock.now(), trade_id="t3", session=s))
+    assert not await tx(lambda s: repo.unreserve(G, lid, clock.now(), trade_id=1, session=s))
+    assert await tx(lambda s: repo.reserve(G, lid, BOB, 3, clock.now(), session=s))
+    assert await tx(lambda s: repo.mark_sold(G, lid, BOB, 480, clock.now(), trade_id=3, session=s))
     assert await postings(services) == []
 
 

@@ -150,3 +150,79 @@ async def test_the_embedded_store_runs_tuned():
         logged = (store.server.run_dir / "nx-27017.log").read_text()
     for name in store_tuning.TUNINGS:
         assert f"store tuning: {name}" in logged
+
+
+TYPES = textwrap.dedent(r'''
+    import datetime, json
+    from neosqlite import Connection
+    from bot import store_tuning
+
+    WHEN = datetime.datetime(2026, 11, 22, 9, 30, tzinfo=datetime.timezone.utc)
+
+    def run():
+        conn = Connection(":memory:")
+        col = conn["flags"]
+        col.insert_one({"_id": "a", "paid": False, "sub": {"n": 1}, "version": 1})
+        col.update_one({"_id": "a", "paid": False},  # the SQL tier, with another operator
+                       {"$set": {"paid": True, "sub.ok": False, "at": WHEN, "sub.at": WHEN},
+                        "$inc": {"version": 1}})
+        col.find_one_and_update({"_id": "b"}, {"$set": {"reminded": True, "at": WHEN}},
+                                upsert=True)  # findAndModify's upsert: insert, then $set
+        answer = col.find_one_and_update({"_id": "a"}, {"$set": {"paid": False}},
+                                         return_document=True)
+        stored = {row[0]: json.loads(row[1])
+                  for row in conn.db.execute("SELECT _id, json(data) FROM flags")}
+        return {"stored": stored, "answer_paid": repr(answer["paid"]),
+                "found": repr(col.find_one({"_id": "b"}))}
+
+    untuned = run()
+    applied = store_tuning.apply({"booleans and dates written by $set keep their type"})
+    print(json.dumps({"untuned": untuned, "tuned": run(), "applied": applied}))
+''')
+
+
+@pytest.fixture(scope="module")
+def types_report() -> dict:
+    out = subprocess.run([sys.executable, "-c", TYPES], cwd=ROOT, capture_output=True,
+                         text=True, timeout=60, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_untuned_set_stores_booleans_as_numbers_and_dates_as_text(types_report):
+    # The library's behaviour the correction exists for; if an upgrade fixes it, drop the tuning.
+    stored = types_report["untuned"]["stored"]
+    assert stored["a"]["paid"] == 0 and stored["a"]["paid"] is not False
+    assert stored["a"]["sub"]["ok"] == 0 and stored["a"]["sub"]["ok"] is not False
+    assert stored["b"]["reminded"] == 1 and stored["b"]["reminded"] is not True
+    assert isinstance(stored["a"]["at"], str) and isinstance(stored["b"]["at"], str)
+
+
+def test_tuned_set_and_upsert_keep_booleans_and_dates(types_report):
+    assert types_report["applied"] == ["booleans and dates written by $set keep their type"]
+    stored = types_report["tuned"]["stored"]
+    assert stored["a"]["paid"] is False and stored["a"]["sub"]["ok"] is False
+    assert stored["b"]["reminded"] is True
+    for date in (stored["a"]["at"], stored["a"]["sub"]["at"], stored["b"]["at"]):
+        assert date == {"$date": "2026-11-22T09:30:00+00:00"}  # the form an insert stores
+    assert stored["a"]["version"] == 2 and stored["a"]["sub"]["n"] == 1  # the rest applied
+    assert types_report["tuned"]["answer_paid"] == "False"  # the answer as stored
+    assert "datetime.datetime(2026, 11, 22, 9, 30" in types_report["tuned"]["found"]
+
+
+async def test_the_embedded_store_keeps_booleans_written_by_set_and_upsert():
+    from datetime import UTC, datetime
+
+    from pymongo import ReturnDocument
+
+    store = await open_store(mongodb_uri=None, database_name="types", data_dir="memory")
+    async with store:
+        col = store.db["flags"]
+        await col.insert_one({"_id": 1, "paid": False})
+        await col.update_one({"_id": 1, "paid": False}, {"$set": {"paid": True}})
+        await col.find_one_and_update({"_id": 2}, {"$set": {"announced": True}}, upsert=True,
+                                      return_document=ReturnDocument.AFTER)
+        when = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
+        await col.update_one({"_id": 1}, {"$set": {"due": when}})
+        docs = {d["_id"]: d for d in await col.find({}).to_list()}
+    assert docs[1]["paid"] is True and docs[2]["announced"] is True
+    assert isinstance(docs[1]["due"], datetime)

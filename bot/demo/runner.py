@@ -28,14 +28,18 @@ def scenes() -> list:
     return sorted(modules, key=lambda m: m.ORDER)
 
 
-async def run_demo(out=sys.stdout) -> int:
-    """Play every scene against the sandbox; 0 when all expectations and the audit hold."""
+async def run_demo(out=sys.stdout, *, data_dir: Path | str = "memory") -> int:
+    """Play every scene against the sandbox; 0 when all expectations and the audit hold.
+
+    `data_dir`: where the embedded store keeps the demo's database (`demo`); throwaway by
+    default, a directory to keep it (tests export it afterwards).
+    """
     for noisy in ("discord", "apscheduler", "bot.store"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     started = time.perf_counter()
     DEMO_DIR.mkdir(parents=True, exist_ok=True)
     clock = ManualClock()
-    async with await open_store(mongodb_uri=None, database_name="demo", data_dir="memory") as store:
+    async with await open_store(mongodb_uri=None, database_name="demo", data_dir=data_dir) as store:
         await Migrator(store.db, clock).apply_pending()
         async with GemsCommunity.open(store.db, clock=clock) as gc:
             out.write("GEMS offline demo — the real bot in a local Discord sandbox "

@@ -10,11 +10,11 @@ async def play(t, gc) -> None:
     t.check("turned **off**" in off.text, "an admin turns community goals off")
     listed = await t.slash("admin", "modules list")
     t.check("⛔ off · `goals`" in listed.text, "the list shows goals as off")
-    before = await gc.db["goals"].count_documents({})
+    before = await gc.db["community_goals"].count_documents({})
     refused = await t.slash("alice", "goal list")
     t.check(refused.ephemeral and "turned off in this server" in refused.text,
             "a member's goal command is answered privately: the feature is off")
-    t.check(await gc.db["goals"].count_documents({}) == before, "and nothing changed")
+    t.check(await gc.db["community_goals"].count_documents({}) == before, "and nothing changed")
     balance = await t.slash("alice", "gems balance")
     t.check("turned off" not in balance.text, "the currency is core and stays on")
     denied = await t.slash("bob", "modules enable", feature="goals")
