@@ -39,7 +39,7 @@ OBJ: Schema = {"bsonType": "object"}
 ARR: Schema = {"bsonType": "array"}
 
 #: Collections that are bookkeeping of the tools, not data (not declared, not checked).
-UNCHECKED = ("_migrations")
+UNCHECKED = ("_migrations",)
 
 
 def _types(kind: Any) -> list[str]:
@@ -303,6 +303,12 @@ SCHEMAS: dict[str, Schema] = {
         submission_id=nullable(STR),
         voter_id=nullable(INT),
     ),
+    "command_syncs": doc(
+        _id=STR,
+        commands=nullable(INT),
+        hash=nullable(STR),
+        synced_at_ms=nullable(INT),
+    ),
     "community_events": doc(
         _id=STR,
         cancelled=nullable(obj(
@@ -390,6 +396,7 @@ SCHEMAS: dict[str, Schema] = {
     "event_rsvps": doc(
         _id=STR,
         at_ms=nullable(INT),
+        checked_in=BOOL,
         event_id=nullable(INT),
         guild_id=INT,
         user_id=INT,
@@ -777,6 +784,8 @@ SCHEMAS: dict[str, Schema] = {
         guild_id=INT,
         kind=nullable(STR),
         paid_ms=nullable(INT),
+        paid_amount=nullable(INT),
+        paid_currency=nullable(STR),
         payment_intent=nullable(STR),
         session_id=nullable(STR),
         status=nullable(STR),
@@ -817,8 +826,10 @@ SCHEMAS: dict[str, Schema] = {
         destination=nullable(STR),
         done_ms=nullable(INT),
         fee=nullable(INT),
+        full=BOOL,
         guild_id=INT,
         kind=nullable(STR),
+        payment_intent=nullable(STR),
         payout_id=nullable(STR),
         status=nullable(STR),
         stripe_id=nullable(STR),
