@@ -38,9 +38,11 @@ BUTTON, SELECT_TYPES, TEXT_INPUT = 2, (3, 5, 6, 7, 8), 4
 class PayloadTooLarge(ValueError):
     """A payload over a Discord limit; `field` names it like Discord's error tree."""
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, message: str, code: str = "BASE_TYPE_MAX_LENGTH") -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
+        self.detail = message
+        self.code = code
 
 
 def _max(value: Any, limit: int, field: str) -> int:

@@ -191,7 +191,7 @@ async def serve(port_file: Path | None = None, *, strict_deadline: bool = True,
     """
     sb = DiscordSandbox(strict=False, strict_deadline=strict_deadline)
     sb.server = TimedServer(sb.world, token=sb.token, application_id=sb.world.bot_user.id,
-                            strict_deadline=strict_deadline)
+                            strict_deadline=strict_deadline, contract=sb.contract)
     await sb.start()
     controller = Controller(sb)
     app = web.Application(client_max_size=64 * 1024 * 1024)

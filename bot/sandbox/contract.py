@@ -1,0 +1,510 @@
+"""Discord's request-body contract, from its OpenAPI spec, checked on every body the sandbox serves.
+
+The schemas come from the npm package ``discord-api-spec`` (generated daily from Discord's OpenAPI
+spec), pinned in ``tests/contracts/discord/package.json``. ``export_schemas.mjs`` there converts
+them to JSON Schema once per package version into ``tests/contracts/discord/.cache/`` (git-ignored;
+built by :func:`ensure_schemas` with ``npm ci`` + ``node`` when missing). This module compiles the
+schemas into small Python closures (once, lazily per route) and answers a body Discord would refuse
+with Discord's error shape: HTTP 400 ``{"code": 50035, "message": "Invalid Form Body",
+"errors": {"content": {"_errors": [{"code": "BASE_TYPE_MAX_LENGTH", "message": ...}]}}}``.
+
+Where the sandbox deliberately differs from the spec's letter (the one place that lists them):
+
+- **Snowflakes** are typed as decimal strings in the spec, but Discord also accepts JSON integers,
+  and discord.py sends integers in a few places (``recipient_id``, attachment ids, overwrite ids).
+  :data:`SNOWFLAKE_REF` accepts both (an integer must be 0..2^64-1).
+- **Permission bit sets** (``default_member_permissions``, role ``permissions``, overwrite
+  ``allow``/``deny``) are numbers in the spec; Discord documents them as strings of digits and
+  discord.py sends strings. Both forms are accepted, within the spec's bounds.
+- **date-time** strings: zod's ISO pattern requires a trailing ``Z``; OpenAPI's ``date-time`` is
+  RFC 3339, and Discord accepts offsets (``+00:00``, what ``datetime.isoformat()`` writes).
+- **Unknown fields** are refused (the spec's objects, made strict), although Discord silently
+  drops most of them: a field Discord ignores is a silent bug in the bot, so a test should fail.
+  :data:`EXTRA_FIELDS` lists fields Discord does accept that the spec leaves out.
+- Limits the spec does not express stay hand-written in :mod:`bot.sandbox.limits` (bot message
+  content is 2,000 characters although the spec says 4,000 for users; total embed text 6,000; a
+  select alone in its row; command name characters).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+#: Where package.json, package-lock.json, export_schemas.mjs live (and node_modules/.cache).
+SPEC_DIR = Path(__file__).resolve().parents[2] / "tests" / "contracts" / "discord"
+PACKAGE = "discord-api-spec"
+SNOWFLAKE_REF = "SnowflakeType"
+#: Properties (by JSON name) that hold permission bit sets: a string of digits is accepted too.
+PERMISSION_FIELDS = frozenset({"default_member_permissions", "permissions", "allow", "deny"})
+#: Fields Discord accepts that the spec's request schemas leave out: (schema name, field) -> schema.
+EXTRA_FIELDS: dict[tuple[str, str], dict[str, Any]] = {}
+
+Errors = dict[str, Any]
+Validator = Callable[[Any], Errors | None]
+
+
+class ContractUnavailable(RuntimeError):
+    """The schemas are not built and cannot be (no node/npm, or the install failed)."""
+
+
+# -- building the schema file ----------------------------------------------------------------
+
+
+def pinned_version(spec_dir: Path = SPEC_DIR) -> str:
+    """The exact ``discord-api-spec`` version pinned in package.json."""
+    pkg = json.loads((spec_dir / "package.json").read_text())
+    return str(pkg["dependencies"][PACKAGE])
+
+
+def schema_path(spec_dir: Path = SPEC_DIR) -> Path:
+    """The cache file for the pinned version (keyed by it: a bump means a new file)."""
+    return spec_dir / ".cache" / f"{PACKAGE}-{pinned_version(spec_dir)}.json"
+
+
+def _installed_version(spec_dir: Path) -> str | None:
+    try:
+        pkg = json.loads((spec_dir / "node_modules" / PACKAGE / "package.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return str(pkg.get("version"))
+
+
+def ensure_schemas(spec_dir: Path = SPEC_DIR) -> Path:
+    """The JSON Schema file for the pinned spec, built with npm and node when missing.
+
+    Runs ``npm ci`` (exact versions from package-lock.json) when node_modules does not hold the
+    pinned version, then ``node export_schemas.mjs``. A file lock keeps parallel test processes
+    from building it twice. Raises :class:`ContractUnavailable` when node or npm is missing.
+    """
+    target = schema_path(spec_dir)
+    if target.exists():
+        return target
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if not node or not npm:
+        raise ContractUnavailable(
+            f"node and npm are needed to build Discord's request schemas ({target.name}); "
+            "install Node.js 20+ and run the tests again"
+        )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target.parent / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if target.exists():
+            return target
+        want = pinned_version(spec_dir)
+        if _installed_version(spec_dir) != want:
+            _run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], spec_dir)
+        if _installed_version(spec_dir) != want:
+            raise ContractUnavailable(f"npm ci did not install {PACKAGE}@{want}")
+        _run([node, "export_schemas.mjs", str(target)], spec_dir)
+    return target
+
+
+def _run(cmd: list[str], cwd: Path) -> None:
+    done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=600, check=False)
+    if done.returncode != 0:
+        raise ContractUnavailable(f"{' '.join(cmd[:2])} failed: {done.stderr.strip()[-2000:]}")
+
+
+def load_contract(*, required: bool, spec_dir: Path = SPEC_DIR) -> Contract | None:
+    """The contract, or None (with one log line) when it is unavailable and not ``required``.
+
+    Tests pass ``required=True`` (a missing node fails them loudly); the offline demo passes
+    False and runs without validation.
+    """
+    try:
+        path = ensure_schemas(spec_dir) if required else schema_path(spec_dir)
+        if not path.exists():
+            raise ContractUnavailable(f"{path.name} is not built (the test suite builds it)")
+        return Contract.from_file(path, pinned_version(spec_dir))
+    except (ContractUnavailable, OSError, ValueError) as error:
+        if required:
+            raise
+        log.warning("Discord contract validation is off: %s", error)
+        return None
+
+
+_SHARED: dict[bool, Contract | None] = {}
+
+
+def shared_contract(*, required: bool) -> Contract | None:
+    """One contract per process (validators compile once and are reused by every sandbox).
+
+    ``GEMS_SANDBOX_CONTRACT=off`` turns validation off, only to measure what it costs.
+    """
+    if env_disabled():
+        return None
+    if required not in _SHARED:
+        _SHARED[required] = load_contract(required=required)
+    return _SHARED[required]
+
+
+# -- the contract ----------------------------------------------------------------------------
+
+
+class Contract:
+    """Request-body validators for Discord routes, compiled once per route on first use."""
+
+    def __init__(self, doc: dict[str, Any]) -> None:
+        self.version = str(doc["version"])
+        self._defs: dict[str, Any] = doc["defs"]
+        self._bodies: dict[str, Any] = doc["routes"]
+        self._literals = frozenset(
+            seg for route in self._bodies for seg in route.partition(" ")[2].split("/")
+            if seg and not seg.startswith("{")
+        )
+        self._routes = {
+            (route.partition(" ")[0], self._route_key(route.partition(" ")[2])): route
+            for route in self._bodies
+        }
+        self._compiled: dict[str, Validator] = {}
+        self._by_route: dict[tuple[str, str], Validator | None] = {}
+
+    @classmethod
+    def from_file(cls, path: Path, expected_version: str) -> Contract:
+        """Load a schema file; refuse one built from another package version."""
+        doc = json.loads(path.read_text())
+        if doc.get("package") != PACKAGE or str(doc.get("version")) != expected_version:
+            raise ContractUnavailable(
+                f"{path.name} holds {doc.get('package')}@{doc.get('version')}, "
+                f"package.json pins {expected_version}: rebuild it (delete it and run the tests)"
+            )
+        return cls(doc)
+
+    def validate(self, method: str, path: str, body: Any) -> Errors | None:
+        """Discord's ``errors`` tree for a refused body, or None when it passes.
+
+        ``path`` is relative to ``/api/v10`` with concrete or ``{param}`` segments; a route the
+        spec gives no body schema accepts any body.
+        """
+        key = (method.upper(), self._route_key(path))
+        if key not in self._by_route:
+            name = self._routes.get(key)
+            self._by_route[key] = None if name is None else self._compile_route(name)
+        check = self._by_route[key]
+        return None if check is None else check(body)
+
+    def knows(self, method: str, path: str) -> bool:
+        """True when the spec declares a request body for this route."""
+        return (method.upper(), self._route_key(path)) in self._routes
+
+    def _route_key(self, path: str) -> str:
+        """``/channels/123/messages``, ``/channels/{channel_id}/messages`` -> ``/channels/{}/messages``.
+
+        Segments the spec spells literally (``messages``, ``@me``, ``@original``) stay; ids,
+        tokens and ``{params}`` become ``{}``.
+        """
+        parts = path.strip("/").split("/")
+        return "/" + "/".join(p if p in self._literals else "{}" for p in parts)
+
+    def _compile_route(self, name: str) -> Validator:
+        if name not in self._compiled:
+            self._compiled[name] = _Compiler(self._defs).compile(self._bodies[name])
+        return self._compiled[name]
+
+
+class _Compiler:
+    """JSON Schema (the subset zod 4 emits) -> closures returning Discord's error tree."""
+
+    def __init__(self, defs: dict[str, Any]) -> None:
+        self.defs = defs
+        self.refs: dict[str, Validator] = {}
+
+    def compile(self, schema: Any, *, prop: str | None = None) -> Validator:
+        if schema is True or schema == {}:
+            return _ok
+        if "$ref" in schema:
+            return self._ref(schema["$ref"].rsplit("/", 1)[-1])
+        if "anyOf" in schema:
+            return self._any_of(schema["anyOf"], prop)
+        if "allOf" in schema:
+            parts = [self.compile(s, prop=prop) for s in schema["allOf"]]
+            return lambda v: next((e for e in (p(v) for p in parts) if e), None)
+        if "not" in schema:
+            return lambda v: _error("BASE_TYPE_INVALID", "This field is not allowed here.")
+        if "const" in schema or "enum" in schema:
+            return _choices(schema.get("enum") or [schema["const"]])
+        types = schema.get("type")
+        types = [types] if isinstance(types, str) else list(types or [])
+        if prop in PERMISSION_FIELDS and "number" in types:
+            types.append("digits")
+        checks: list[Validator] = []
+        if "string" in types:
+            checks += _string_checks(schema)
+        if {"number", "integer"} & set(types):
+            checks += _number_checks(schema)
+        if "array" in types:
+            checks += self._array_checks(schema)
+        if "object" in types:
+            checks.append(self._object(schema))
+        return _typed(types, checks)
+
+    def _ref(self, name: str) -> Validator:
+        if name == SNOWFLAKE_REF:
+            return _snowflake
+        if name not in self.refs:
+            cell: list[Validator] = []
+            self.refs[name] = lambda v: cell[0](v)  # cycles: bound once compiled
+            cell.append(self.compile(self.defs[name]))
+            self.refs[name] = cell[0]
+        return self.refs[name]
+
+    def _resolve(self, schema: dict[str, Any]) -> dict[str, Any]:
+        while "$ref" in schema:
+            schema = self.defs[schema["$ref"].rsplit("/", 1)[-1]]
+        return schema
+
+    def _flatten(self, branches: list[Any]) -> list[Any]:
+        out: list[Any] = []
+        for b in branches:
+            out += self._flatten(b["anyOf"]) if "anyOf" in b and len(b) == 1 else [b]
+        return out
+
+    def _any_of(self, branches: list[Any], prop: str | None) -> Validator:
+        branches = self._flatten(branches)
+        nullable = any(b == {"type": "null"} for b in branches)
+        rest = [b for b in branches if b != {"type": "null"}]
+        if len(rest) == 1:
+            inner = self.compile(rest[0], prop=prop)
+        elif (table := self._discriminated(rest)) is not None:
+            inner = _dispatch({k: self.compile(s, prop=prop) for k, s in table.items()})
+        else:
+            inner = _first_match([self.compile(b, prop=prop) for b in rest])
+        if not nullable:
+            return inner
+        return lambda v: None if v is None else inner(v)
+
+    def _discriminated(self, branches: list[Any]) -> dict[Any, Any] | None:
+        """Object branches told apart by a constant ``type`` (components, callbacks, options)."""
+        table: dict[Any, Any] = {}
+        for b in branches:
+            kind = (self._resolve(b).get("properties") or {}).get("type") or {}
+            values = kind.get("enum") or ([kind["const"]] if "const" in kind else None)
+            if not values:
+                return None
+            for value in values:
+                if value in table:
+                    return None
+                table[value] = b
+        return table
+
+    def _array_checks(self, schema: dict[str, Any]) -> list[Validator]:
+        lo, hi = schema.get("minItems"), schema.get("maxItems")
+        item = self.compile(schema.get("items", {}))
+
+        def check(v: Any) -> Errors | None:
+            if not isinstance(v, list):
+                return None
+            if hi is not None and len(v) > hi:
+                return _error("BASE_TYPE_MAX_LENGTH", f"Must be {hi} or fewer in length.")
+            if lo is not None and len(v) < lo:
+                return _error("BASE_TYPE_MIN_LENGTH", f"Must be {lo} or more in length.")
+            errors = {str(i): e for i, x in enumerate(v) if (e := item(x))}
+            return errors or None
+
+        return [check]
+
+    def _object(self, schema: dict[str, Any]) -> Validator:
+        props = {k: self.compile(s, prop=k) for k, s in (schema.get("properties") or {}).items()}
+        required = tuple(schema.get("required") or ())
+        extra = schema.get("additionalProperties")
+        # zod writes no additionalProperties for z.object: the spec's objects are closed here.
+        if extra is None:
+            extra = False if "properties" in schema else True
+        extra_check = None if isinstance(extra, bool) else self.compile(extra)
+
+        def check(v: Any) -> Errors | None:
+            if not isinstance(v, dict):
+                return None
+            errors: Errors = {}
+            for key in required:
+                if key not in v:
+                    errors[key] = _error("BASE_TYPE_REQUIRED", "This field is required")
+            for key, value in v.items():
+                sub = props.get(key)
+                if sub is not None:
+                    e = sub(value)
+                elif extra_check is not None:
+                    e = extra_check(value)
+                elif extra is False:
+                    e = _error("UNKNOWN_FIELD", "This field is not part of Discord's API.")
+                else:
+                    e = None
+                if e:
+                    errors[key] = e
+            return errors or None
+
+        return check
+
+
+def _error(code: str, message: str) -> Errors:
+    return {"_errors": [{"code": code, "message": message}]}
+
+
+def _ok(value: Any) -> None:
+    return None
+
+
+_JSON_TYPES: dict[str, Callable[[Any], bool]] = {
+    "string": lambda v: isinstance(v, str),
+    "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+    "integer": lambda v: (isinstance(v, int) and not isinstance(v, bool))
+    or (isinstance(v, float) and v.is_integer()),
+    "boolean": lambda v: isinstance(v, bool),
+    "null": lambda v: v is None,
+    "object": lambda v: isinstance(v, dict),
+    "array": lambda v: isinstance(v, list),
+    "digits": lambda v: isinstance(v, str) and v.isdigit(),
+}
+_TYPE_CODES = {
+    "string": ("BASE_TYPE_STRING", "Must be a string."),
+    "number": ("NUMBER_TYPE_COERCE", "Must be a number."),
+    "integer": ("NUMBER_TYPE_COERCE", "Must be an integer."),
+    "boolean": ("BASE_TYPE_BOOLEAN", "Must be either true or false."),
+    "object": ("MODEL_TYPE_CONVERT", "Must be an object."),
+    "array": ("BASE_TYPE_ARRAY", "Must be an array."),
+}
+
+
+def _typed(types: list[str], checks: list[Validator]) -> Validator:
+    tests = [_JSON_TYPES[t] for t in types]
+    code, message = _TYPE_CODES.get(types[0] if types else "", ("BASE_TYPE_INVALID", "Invalid."))
+
+    def check(v: Any) -> Errors | None:
+        if tests and not any(t(v) for t in tests):
+            return _error(code, message)
+        for c in checks:
+            if e := c(v):
+                return e
+        return None
+
+    return check
+
+
+def _string_checks(schema: dict[str, Any]) -> list[Validator]:
+    lo, hi = schema.get("minLength"), schema.get("maxLength")
+    fmt = schema.get("format")
+    # zod's date-time pattern insists on "Z"; RFC 3339 (and Discord) accept offsets.
+    pattern = None if fmt == "date-time" else schema.get("pattern")
+    regex = re.compile(pattern) if pattern else None
+
+    def check(v: Any) -> Errors | None:
+        if not isinstance(v, str):
+            return None
+        if hi is not None and len(v) > hi:
+            if lo:
+                return _error("BASE_TYPE_BAD_LENGTH", f"Must be between {lo} and {hi} in length.")
+            return _error("BASE_TYPE_MAX_LENGTH", f"Must be {hi} or fewer in length.")
+        if lo is not None and len(v) < lo:
+            if hi is not None:
+                return _error("BASE_TYPE_BAD_LENGTH", f"Must be between {lo} and {hi} in length.")
+            return _error("BASE_TYPE_MIN_LENGTH", f"Must be {lo} or more in length.")
+        if regex is not None and not regex.search(v):
+            return _error("STRING_TYPE_REGEX", f'String value did not match validation regex "{pattern}".')
+        if fmt == "uri" and not _URI.match(v):
+            return _error("URL_TYPE_INVALID_URL", "Not a well formed URL.")
+        if fmt == "date-time" and not _is_datetime(v):
+            return _error("DATE_TYPE_PARSE", "Could not parse the date-time value.")
+        return None
+
+    return [check]
+
+
+_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s]+$")
+
+
+def _is_datetime(value: str) -> bool:
+    if "T" not in value:
+        return False
+    try:
+        datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
+
+
+def _number_checks(schema: dict[str, Any]) -> list[Validator]:
+    lo, hi = schema.get("minimum"), schema.get("maximum")
+
+    def check(v: Any) -> Errors | None:
+        if isinstance(v, str):  # a permission bit set written as digits
+            v = int(v)
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            return None
+        if hi is not None and v > hi:
+            return _error("NUMBER_TYPE_MAX", f"int value should be less than or equal to {_num(hi)}.")
+        if lo is not None and v < lo:
+            return _error("NUMBER_TYPE_MIN", f"int value should be greater than or equal to {_num(lo)}.")
+        return None
+
+    return [check]
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def _choices(values: list[Any]) -> Validator:
+    allowed = [(v, type(v)) for v in values]
+    shown = "(" + ", ".join(json.dumps(v) for v in values[:30]) + ")"
+
+    def check(v: Any) -> Errors | None:
+        # 1 == True in Python: compare types too (a JSON number is not a boolean).
+        for a, kind in allowed:
+            if v == a and (isinstance(v, bool) == (kind is bool)):
+                return None
+        return _error("BASE_TYPE_CHOICES", f"Value must be one of {shown}.")
+
+    return check
+
+
+def _dispatch(table: dict[Any, Validator]) -> Validator:
+    shown = "(" + ", ".join(json.dumps(k) for k in table) + ")"
+
+    def check(v: Any) -> Errors | None:
+        if not isinstance(v, dict):
+            return _error("MODEL_TYPE_CONVERT", "Must be an object.")
+        kind = v.get("type")
+        sub = table.get(kind) if not isinstance(kind, bool) else None
+        if sub is None:
+            return {"type": _error("BASE_TYPE_CHOICES", f"Value must be one of {shown}.")}
+        return sub(v)
+
+    return check
+
+
+def _first_match(options: list[Validator]) -> Validator:
+    def check(v: Any) -> Errors | None:
+        first: Errors | None = None
+        for option in options:
+            e = option(v)
+            if e is None:
+                return None
+            first = first or e
+        return first
+
+    return check
+
+
+def _snowflake(v: Any) -> Errors | None:
+    if isinstance(v, str) and v.isdigit() and (v == "0" or v[0] != "0"):
+        return None
+    if isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 2**64:
+        return None
+    return _error("NUMBER_TYPE_COERCE", f"Value \"{v}\" is not snowflake.")
+
+
+def env_disabled() -> bool:
+    """``GEMS_SANDBOX_CONTRACT=off`` turns validation off (to measure its cost)."""
+    return os.environ.get("GEMS_SANDBOX_CONTRACT", "").lower() in {"0", "off", "false", "no"}
