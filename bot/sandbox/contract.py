@@ -48,8 +48,24 @@ PACKAGE = "discord-api-spec"
 SNOWFLAKE_REF = "SnowflakeType"
 #: Properties (by JSON name) that hold permission bit sets: a string of digits is accepted too.
 PERMISSION_FIELDS = frozenset({"default_member_permissions", "permissions", "allow", "deny"})
-#: Fields Discord accepts that the spec's request schemas leave out: (schema name, field) -> schema.
-EXTRA_FIELDS: dict[tuple[str, str], dict[str, Any]] = {}
+_BOOL = {"type": ["boolean", "null"]}
+_NUMBER = {"type": ["number", "null"]}
+#: Fields discord.py 2.7 sends that Discord accepts but the spec's request schemas leave out:
+#: schema name -> {field: schema}. discord.py writes ``tts`` into every message body (edits and
+#: forum starter messages included, where Discord ignores it), ``flags`` into every embed (embed
+#: flags, documented by Discord), ``nsfw`` into every command (age-restricted commands,
+#: documented) and ``type: 11`` into forum posts.
+EXTRA_FIELDS: dict[str, dict[str, Any]] = {
+    "IncomingWebhookUpdateRequestPartial": {"tts": _BOOL},
+    "IncomingWebhookUpdateForInteractionCallbackRequestPartial": {"tts": _BOOL},
+    "MessageEditRequestPartial": {"tts": _BOOL},
+    "BaseCreateMessageCreateRequest": {"tts": _BOOL},
+    "RichEmbed": {"flags": _NUMBER},
+    "ApplicationCommandUpdateRequest": {"nsfw": _BOOL},
+    "ApplicationCommandCreateRequest": {"nsfw": _BOOL},
+    "ApplicationCommandPatchRequestPartial": {"nsfw": _BOOL},
+    "CreateForumThreadRequest": {"type": {"enum": [11]}},
+}
 
 Errors = dict[str, Any]
 Validator = Callable[[Any], Errors | None]
@@ -256,7 +272,11 @@ class _Compiler:
         if name not in self.refs:
             cell: list[Validator] = []
             self.refs[name] = lambda v: cell[0](v)  # cycles: bound once compiled
-            cell.append(self.compile(self.defs[name]))
+            schema = self.defs[name]
+            if name in EXTRA_FIELDS:
+                props = {**schema.get("properties", {}), **EXTRA_FIELDS[name]}
+                schema = {**schema, "properties": props}
+            cell.append(self.compile(schema))
             self.refs[name] = cell[0]
         return self.refs[name]
 

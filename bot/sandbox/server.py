@@ -997,6 +997,8 @@ async def read_body(request: web.Request) -> tuple[Any, list[Upload]]:
         uploads: list[Upload] = []
         for name, value in form.items():
             if name == "payload_json":
+                if not isinstance(value, str):
+                    value.file.seek(0)  # the contract check may have read it already
                 payload = json.loads(value if isinstance(value, str) else value.file.read())
             elif hasattr(value, "file"):
                 match = re.search(r"\[(\d+)\]", name)
@@ -1019,6 +1021,13 @@ async def _body_of(request: web.Request) -> Any:
     if not request.body_exists:
         return None
     try:
+        if request.content_type.startswith("multipart/"):
+            # Only the JSON part: file streams are left unread for the handler.
+            value = (await request.post()).get("payload_json")
+            if value is None or isinstance(value, str):
+                return json.loads(value) if value else None
+            value.file.seek(0)
+            return json.loads(value.file.read())
         return (await read_body(request))[0]
     except ValueError:
         raise DiscordError(400, "Invalid Form Body", 50035, errors={
