@@ -253,18 +253,30 @@ class _Compiler:
             return _choices(schema.get("enum") or [schema["const"]])
         types = schema.get("type")
         types = [types] if isinstance(types, str) else list(types or [])
-        if prop in PERMISSION_FIELDS and "number" in types:
-            types.append("digits")
-        checks: list[Validator] = []
-        if "string" in types:
-            checks += _string_checks(schema)
-        if {"number", "integer"} & set(types):
-            checks += _number_checks(schema)
-        if "array" in types:
-            checks += self._array_checks(schema)
-        if "object" in types:
-            checks.append(self._object(schema))
-        return _typed(types, checks)
+        if not types:
+            return _ok
+        # One dict lookup on the value's exact JSON type picks the check (bool is not an int).
+        by_type: dict[type, Validator | None] = {}
+        for kind in types:
+            if kind == "string":
+                by_type[str] = _string_check(schema)
+            elif kind in ("number", "integer"):
+                number = _number_check(schema)
+                by_type[int] = number
+                by_type[float] = number if kind == "number" else _integral(number)
+                if prop in PERMISSION_FIELDS:
+                    by_type[str] = _digits(number)
+            elif kind == "boolean":
+                by_type[bool] = None
+            elif kind == "null":
+                by_type[type(None)] = None
+            elif kind == "array":
+                by_type[list] = self._array_check(schema)
+            elif kind == "object":
+                by_type[dict] = self._object(schema)
+            else:
+                raise ValueError(f"unsupported JSON Schema type {kind!r}")
+        return _typed(types[0], by_type)
 
     def _ref(self, name: str) -> Validator:
         if name == SNOWFLAKE_REF:
@@ -303,6 +315,9 @@ class _Compiler:
             inner = _first_match([self.compile(b, prop=prop) for b in rest])
         if not nullable:
             return inner
+        by_type = getattr(inner, "by_type", None)
+        if by_type is not None:  # fold the null into the type table: one lookup, no extra call
+            return _typed(inner.first, {**by_type, type(None): None})  # type: ignore[attr-defined]
         return lambda v: None if v is None else inner(v)
 
     def _discriminated(self, branches: list[Any]) -> dict[Any, Any] | None:
@@ -319,21 +334,21 @@ class _Compiler:
                 table[value] = b
         return table
 
-    def _array_checks(self, schema: dict[str, Any]) -> list[Validator]:
+    def _array_check(self, schema: dict[str, Any]) -> Validator:
         lo, hi = schema.get("minItems"), schema.get("maxItems")
         item = self.compile(schema.get("items", {}))
 
         def check(v: Any) -> Errors | None:
-            if not isinstance(v, list):
-                return None
             if hi is not None and len(v) > hi:
                 return _error("BASE_TYPE_MAX_LENGTH", f"Must be {hi} or fewer in length.")
             if lo is not None and len(v) < lo:
                 return _error("BASE_TYPE_MIN_LENGTH", f"Must be {lo} or more in length.")
+            if item is _ok:
+                return None
             errors = {str(i): e for i, x in enumerate(v) if (e := item(x))}
             return errors or None
 
-        return [check]
+        return check
 
     def _object(self, schema: dict[str, Any]) -> Validator:
         props = {k: self.compile(s, prop=k) for k, s in (schema.get("properties") or {}).items()}
@@ -341,17 +356,27 @@ class _Compiler:
         extra = schema.get("additionalProperties")
         # zod writes no additionalProperties for z.object: the spec's objects are closed here.
         if extra is None:
-            extra = False if "properties" in schema else True
+            extra = "properties" not in schema
         extra_check = None if isinstance(extra, bool) else self.compile(extra)
+        # Typed properties are checked inline (their type table), saving a call per field.
+        inline = {k: (f.by_type, _TYPE_CODES[f.first]) for k, f in props.items()
+                  if hasattr(f, "by_type")}
 
         def check(v: Any) -> Errors | None:
-            if not isinstance(v, dict):
-                return None
             errors: Errors = {}
             for key in required:
                 if key not in v:
                     errors[key] = _error("BASE_TYPE_REQUIRED", "This field is required")
             for key, value in v.items():
+                known = inline.get(key)
+                if known is not None:
+                    sub = known[0].get(type(value), _MISSING)
+                    if sub is None:
+                        continue
+                    e = _error(*known[1]) if sub is _MISSING else sub(value)
+                    if e:
+                        errors[key] = e
+                    continue
                 sub = props.get(key)
                 if sub is not None:
                     e = sub(value)
@@ -376,17 +401,6 @@ def _ok(value: Any) -> None:
     return None
 
 
-_JSON_TYPES: dict[str, Callable[[Any], bool]] = {
-    "string": lambda v: isinstance(v, str),
-    "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
-    "integer": lambda v: (isinstance(v, int) and not isinstance(v, bool))
-    or (isinstance(v, float) and v.is_integer()),
-    "boolean": lambda v: isinstance(v, bool),
-    "null": lambda v: v is None,
-    "object": lambda v: isinstance(v, dict),
-    "array": lambda v: isinstance(v, list),
-    "digits": lambda v: isinstance(v, str) and v.isdigit(),
-}
 _TYPE_CODES = {
     "string": ("BASE_TYPE_STRING", "Must be a string."),
     "number": ("NUMBER_TYPE_COERCE", "Must be a number."),
@@ -394,34 +408,58 @@ _TYPE_CODES = {
     "boolean": ("BASE_TYPE_BOOLEAN", "Must be either true or false."),
     "object": ("MODEL_TYPE_CONVERT", "Must be an object."),
     "array": ("BASE_TYPE_ARRAY", "Must be an array."),
+    "null": ("BASE_TYPE_INVALID", "Must be null."),
 }
 
 
-def _typed(types: list[str], checks: list[Validator]) -> Validator:
-    tests = [_JSON_TYPES[t] for t in types]
-    code, message = _TYPE_CODES.get(types[0] if types else "", ("BASE_TYPE_INVALID", "Invalid."))
+_MISSING: Any = object()
+
+
+def _typed(first: str, by_type: dict[type, Validator | None]) -> Validator:
+    code, message = _TYPE_CODES[first]
 
     def check(v: Any) -> Errors | None:
-        if tests and not any(t(v) for t in tests):
+        sub = by_type.get(type(v), _MISSING)
+        if sub is None:
+            return None
+        if sub is _MISSING:
             return _error(code, message)
-        for c in checks:
-            if e := c(v):
-                return e
-        return None
+        return sub(v)
+
+    check.by_type = by_type  # type: ignore[attr-defined]
+    check.first = first  # type: ignore[attr-defined]
+    return check
+
+
+def _integral(number: Validator | None) -> Validator:
+    def check(v: float) -> Errors | None:
+        if not v.is_integer():
+            return _error("NUMBER_TYPE_COERCE", f'Value "{v}" is not int.')
+        return number(v) if number else None
 
     return check
 
 
-def _string_checks(schema: dict[str, Any]) -> list[Validator]:
+def _digits(number: Validator | None) -> Validator:
+    """A permission bit set written as a string of digits (how Discord documents them)."""
+    def check(v: str) -> Errors | None:
+        if not v.isdigit():
+            return _error("NUMBER_TYPE_COERCE", f'Value "{v}" is not int.')
+        return number(int(v)) if number else None
+
+    return check
+
+
+def _string_check(schema: dict[str, Any]) -> Validator | None:
     lo, hi = schema.get("minLength"), schema.get("maxLength")
     fmt = schema.get("format")
     # zod's date-time pattern insists on "Z"; RFC 3339 (and Discord) accept offsets.
     pattern = None if fmt == "date-time" else schema.get("pattern")
     regex = re.compile(pattern) if pattern else None
+    if lo is None and hi is None and regex is None and fmt is None:
+        return None
 
-    def check(v: Any) -> Errors | None:
-        if not isinstance(v, str):
-            return None
+    def check(v: str) -> Errors | None:
         if hi is not None and len(v) > hi:
             if lo:
                 return _error("BASE_TYPE_BAD_LENGTH", f"Must be between {lo} and {hi} in length.")
@@ -438,7 +476,7 @@ def _string_checks(schema: dict[str, Any]) -> list[Validator]:
             return _error("DATE_TYPE_PARSE", "Could not parse the date-time value.")
         return None
 
-    return [check]
+    return check
 
 
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s]+$")
@@ -454,21 +492,19 @@ def _is_datetime(value: str) -> bool:
     return True
 
 
-def _number_checks(schema: dict[str, Any]) -> list[Validator]:
+def _number_check(schema: dict[str, Any]) -> Validator | None:
     lo, hi = schema.get("minimum"), schema.get("maximum")
+    if lo is None and hi is None:
+        return None
 
-    def check(v: Any) -> Errors | None:
-        if isinstance(v, str):  # a permission bit set written as digits
-            v = int(v)
-        if isinstance(v, bool) or not isinstance(v, int | float):
-            return None
+    def check(v: float) -> Errors | None:
         if hi is not None and v > hi:
             return _error("NUMBER_TYPE_MAX", f"int value should be less than or equal to {_num(hi)}.")
         if lo is not None and v < lo:
             return _error("NUMBER_TYPE_MIN", f"int value should be greater than or equal to {_num(lo)}.")
         return None
 
-    return [check]
+    return check
 
 
 def _num(value: float) -> str:

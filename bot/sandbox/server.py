@@ -32,7 +32,7 @@ from .interactions import (
     DeadlineViolation,
     InteractionRecord,
 )
-from .limits import check_choices, check_commands, check_message, check_modal
+from .limits import check_commands, check_message, check_modal
 from .scheduled_events import check_event
 from .state import (
     MANAGE_ROLES,
@@ -810,8 +810,6 @@ class DiscordServer:
             enforce_limits(check_message, data)
         elif kind == MODAL:
             enforce_limits(check_modal, data)
-        elif kind == AUTOCOMPLETE_RESULT:
-            enforce_limits(check_choices, data)
         rec.answered_at = now
         rec.response_type = kind
         info: dict[str, Any] = {"id": str(rec.id), "type": rec.type}

@@ -8,7 +8,6 @@ go through ``emit``, which the server wires to the gateway.
 from __future__ import annotations
 
 import json
-
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime

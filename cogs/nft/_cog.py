@@ -26,13 +26,13 @@ from economy.chain import ChainError
 from economy.errors import GemsError, InvalidInput, NotPermitted
 from economy.nft import GalleryEntry
 from economy.services import Services
+from economy.wallets import Linked, checksum
+
+log = logging.getLogger(__name__)
 
 #: The largest integer option Discord accepts (2^53 - 1, its OpenAPI `Int53Type`): one option over
 #: it makes Discord refuse the whole command sync. EIP-155 chain ids in use are far below it.
 CHAIN_ID_MAX = 2**53 - 1
-from economy.wallets import Linked, checksum
-
-log = logging.getLogger(__name__)
 
 ADMIN = discord.Permissions(manage_guild=True)
 GALLERY_IMAGES = 4  # token thumbnails attached to one gallery answer
