@@ -35,6 +35,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -186,6 +187,9 @@ class Contract:
         }
         self._compiled: dict[str, Validator] = {}
         self._by_route: dict[tuple[str, str], Validator | None] = {}
+        #: Bodies validated and the seconds spent on them (to keep the cost measured).
+        self.calls = 0
+        self.seconds = 0.0
 
     @classmethod
     def from_file(cls, path: Path, expected_version: str) -> Contract:
@@ -204,12 +208,16 @@ class Contract:
         ``path`` is relative to ``/api/v10`` with concrete or ``{param}`` segments; a route the
         spec gives no body schema accepts any body.
         """
+        started = time.perf_counter()
         key = (method.upper(), self._route_key(path))
         if key not in self._by_route:
             name = self._routes.get(key)
             self._by_route[key] = None if name is None else self._compile_route(name)
         check = self._by_route[key]
-        return None if check is None else check(body)
+        errors = None if check is None else check(body)
+        self.calls += 1
+        self.seconds += time.perf_counter() - started
+        return errors
 
     def knows(self, method: str, path: str) -> bool:
         """True when the spec declares a request body for this route."""
