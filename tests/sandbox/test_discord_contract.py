@@ -21,6 +21,7 @@ from bot.sandbox.contract import (
     SPEC_DIR,
     Contract,
     ContractUnavailable,
+    ensure_schemas,
     load_contract,
     pinned_version,
     schema_path,
@@ -115,6 +116,7 @@ async def test_a_refused_interaction_callback_leaves_the_interaction_open(sb, wo
 
 def test_the_schema_file_matches_the_pinned_package_version():
     version = pinned_version()
+    ensure_schemas()
     lock = json.loads((SPEC_DIR / "package-lock.json").read_text())
     assert lock["packages"]["node_modules/discord-api-spec"]["version"] == version
     path = schema_path()
@@ -132,7 +134,7 @@ def test_a_version_bump_without_regenerating_is_refused(tmp_path):
     pkg = json.loads((SPEC_DIR / "package.json").read_text())
     pkg["dependencies"]["discord-api-spec"] = "10.0.999999"
     (spec / "package.json").write_text(json.dumps(pkg))
-    stale = schema_path().read_text()
+    stale = ensure_schemas().read_text()
     (spec / ".cache").mkdir()
     # The old file copied under the new version's name is refused by its content.
     (spec / ".cache" / "discord-api-spec-10.0.999999.json").write_text(stale)
@@ -154,7 +156,7 @@ def test_without_node_tests_fail_loudly_and_the_demo_runs_unvalidated(tmp_path, 
 
 
 def test_snowflakes_permissions_and_nulls_follow_discord_not_the_letter_of_the_spec():
-    c = Contract.from_file(schema_path(), pinned_version())
+    c = Contract.from_file(ensure_schemas(), pinned_version())
     role = "/guilds/{guild_id}/roles"
     assert c.validate("POST", role, {"name": "VIP", "permissions": "8", "color": 0}) is None
     assert c.validate("POST", role, {"name": "VIP", "permissions": 8}) is None
