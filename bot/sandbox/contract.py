@@ -186,6 +186,7 @@ class Contract:
             for route in self._bodies
         }
         self._compiled: dict[str, Validator] = {}
+        self._compiler = _Compiler(self._defs)  # shared: a schema used by many routes compiles once
         self._by_route: dict[tuple[str, str], Validator | None] = {}
         #: Bodies validated and the seconds spent on them (to keep the cost measured).
         self.calls = 0
@@ -234,8 +235,16 @@ class Contract:
 
     def _compile_route(self, name: str) -> Validator:
         if name not in self._compiled:
-            self._compiled[name] = _Compiler(self._defs).compile(self._bodies[name])
+            self._compiled[name] = self._compiler.compile(self._bodies[name])
         return self._compiled[name]
+
+
+#: The JSON Schema keywords zod 4 emits for the spec (and the TypeScript translation), all handled.
+_KEYWORDS = frozenset({
+    "$ref", "anyOf", "allOf", "not", "const", "enum", "type", "properties", "required",
+    "additionalProperties", "propertyNames", "items", "minItems", "maxItems", "minLength",
+    "maxLength", "minimum", "maximum", "pattern", "format",
+})
 
 
 class _Compiler:
@@ -248,6 +257,9 @@ class _Compiler:
     def compile(self, schema: Any, *, prop: str | None = None) -> Validator:
         if schema is True or schema == {}:
             return _ok
+        unknown = set(schema) - _KEYWORDS
+        if unknown:  # a newer spec uses something this compiler would silently ignore
+            raise ValueError(f"unsupported JSON Schema keywords {sorted(unknown)} in {schema}")
         if "$ref" in schema:
             return self._ref(schema["$ref"].rsplit("/", 1)[-1])
         if "anyOf" in schema:
@@ -461,6 +473,8 @@ def _digits(number: Validator | None) -> Validator:
 def _string_check(schema: dict[str, Any]) -> Validator | None:
     lo, hi = schema.get("minLength"), schema.get("maxLength")
     fmt = schema.get("format")
+    if fmt not in (None, "uri", "date-time"):
+        raise ValueError(f"unsupported string format {fmt!r}")
     # zod's date-time pattern insists on "Z"; RFC 3339 (and Discord) accept offsets.
     pattern = None if fmt == "date-time" else schema.get("pattern")
     regex = re.compile(pattern) if pattern else None

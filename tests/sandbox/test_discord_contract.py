@@ -167,3 +167,19 @@ def test_snowflakes_permissions_and_nulls_follow_discord_not_the_letter_of_the_s
     assert c.validate("PATCH", "/guilds/1/members/2", {"nick": None, "roles": ["1", 2]}) is None
     # PATCH .../members/@me takes only a nick: its own entry in the spec.
     assert c.validate("PATCH", "/guilds/1/members/@me", {"roles": []}) is not None
+
+
+def test_every_request_body_of_the_spec_compiles():
+    """After a bump, a schema keyword or format this validator does not know fails here, not as
+    a silently skipped check."""
+    c = Contract.from_file(ensure_schemas(), pinned_version())
+    routes = list(c._bodies)
+    assert len(routes) > 50
+    for route in routes:
+        c._compile_route(route)
+    for route in ("PUT /applications/{application_id}/commands",
+                  "POST /interactions/{interaction_id}/{interaction_token}/callback",
+                  "POST /channels/{channel_id}/messages",
+                  "PATCH /webhooks/{webhook_id}/{webhook_token}/messages/@original"):
+        method, _, path = route.partition(" ")
+        assert c.knows(method, path), route
