@@ -9,6 +9,8 @@ refuses although the spec allows it:
 - legacy components (no ``IS_COMPONENTS_V2`` flag): at most 5 action rows (the spec's 40 counts
   every v2 component), and a select menu alone in its row;
 - a modal: 1-5 top-level components (the spec says up to 40);
+- a member edit: nick at most 32 characters (the spec says so, but its body is typed inline and
+  the npm package's TypeScript types, which the route map is read from, drop the length);
 - a bulk command overwrite: at most 100 commands; chat-input command and option names match
   ``^[-_\\p{L}\\p{N}]{1,32}$`` in lower case; chat-input descriptions 1-100 (the spec allows an
   empty one, which only context-menu commands may have).
@@ -27,6 +29,7 @@ EMBEDS_TOTAL_MAX = 6000
 ACTION_ROWS_MAX = 5
 MODAL_ROWS_MAX = 5
 COMMANDS_MAX = 100
+NICK_MAX = 32
 #: Message flag: the message uses components v2 (no action-row limit of 5).
 IS_COMPONENTS_V2 = 1 << 15
 
@@ -91,6 +94,12 @@ def check_modal(data: dict[str, Any]) -> None:
     if not 1 <= len(rows) <= MODAL_ROWS_MAX:
         raise PayloadTooLarge("data.components", f"Must be between 1 and {MODAL_ROWS_MAX} in length.",
                               "BASE_TYPE_BAD_LENGTH")
+
+
+def check_member_edit(body: dict[str, Any]) -> None:
+    """``PATCH /guilds/{g}/members/{u}``: the nickname length."""
+    if _text(body.get("nick")) > NICK_MAX:
+        raise PayloadTooLarge("nick", f"Must be {NICK_MAX} or fewer in length.")
 
 
 _COMMAND_NAME = re.compile(r"^[-_\w]{1,32}$")

@@ -32,7 +32,7 @@ from .interactions import (
     DeadlineViolation,
     InteractionRecord,
 )
-from .limits import check_commands, check_message, check_modal
+from .limits import check_commands, check_member_edit, check_message, check_modal
 from .scheduled_events import check_event
 from .state import (
     MANAGE_ROLES,
@@ -634,6 +634,7 @@ class DiscordServer:
         member = self.world.member(guild, _int(request, "user_id"))
         body, _ = await read_body(request)
         body = body or {}
+        enforce_limits(check_member_edit, body)
         if "roles" in body:
             wanted = {int(r) for r in body["roles"]}
             for rid in wanted.symmetric_difference(member.roles):

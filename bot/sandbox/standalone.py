@@ -212,6 +212,9 @@ async def serve(port_file: Path | None = None, *, strict_deadline: bool = True,
     finally:
         await runner.cleanup()
         await sb.close()
+        if sb.contract is not None:
+            print(f"contract: {sb.contract.calls} request bodies validated in "
+                  f"{1e3 * sb.contract.seconds:.0f} ms", flush=True)
 
 
 def main() -> None:

@@ -183,3 +183,11 @@ def test_every_request_body_of_the_spec_compiles():
                   "PATCH /webhooks/{webhook_id}/{webhook_token}/messages/@original"):
         method, _, path = route.partition(" ")
         assert c.knows(method, path), route
+
+
+async def test_a_nickname_over_32_characters_is_refused(sb, world):
+    path = f"/guilds/{world.guild.id}/members/{world.bob.id}"
+    status, body = await _send(sb, "PATCH", path, {"nick": "n" * 33})
+    assert status == 400 and _leaf(body["errors"], "nick") == "BASE_TYPE_MAX_LENGTH"
+    status, body = await _send(sb, "PATCH", path, {"nick": "n" * 32})
+    assert status == 200 and body["nick"] == "n" * 32
