@@ -177,7 +177,9 @@ class Contract:
         self.version = str(doc["version"])
         self._defs: dict[str, Any] = doc["defs"]
         self._bodies: dict[str, Any] = doc["routes"]
-        self._literals = frozenset(
+        # Literal segments of every spec path, so ".../messages/pins/{id}" is never read as
+        # ".../messages/{id}/{id}" (files from before `literals` was exported: body routes only).
+        self._literals = frozenset(doc.get("literals") or ()) | frozenset(
             seg for route in self._bodies for seg in route.partition(" ")[2].split("/")
             if seg and not seg.startswith("{")
         )
