@@ -152,7 +152,7 @@ def load_contract(*, required: bool, spec_dir: Path = SPEC_DIR) -> Contract | No
         return None
 
 
-_SHARED: dict[bool, Contract | None] = {}
+_SHARED: dict[bool | str, Contract | None] = {}
 
 
 def shared_contract(*, required: bool) -> Contract | None:
@@ -161,6 +161,9 @@ def shared_contract(*, required: bool) -> Contract | None:
     ``GEMS_SANDBOX_CONTRACT=off`` turns validation off, only to measure what it costs.
     """
     if env_disabled():
+        if "off" not in _SHARED:
+            _SHARED["off"] = None
+            log.warning("Discord contract validation is off (GEMS_SANDBOX_CONTRACT=off)")
         return None
     if required not in _SHARED:
         _SHARED[required] = load_contract(required=required)
