@@ -41,7 +41,7 @@ async def run_demo(out=sys.stdout, *, data_dir: Path | str = "memory") -> int:
     clock = ManualClock()
     async with await open_store(mongodb_uri=None, database_name="demo", data_dir=data_dir) as store:
         await Migrator(store.db, clock).apply_pending()
-        async with GemsCommunity.open(store.db, clock=clock) as gc:
+        async with GemsCommunity.open(store.db, clock=clock, contract_required=False) as gc:
             out.write("GEMS offline demo — the real bot in a local Discord sandbox "
                       f"(guild '{gc.guild.name}', members: {', '.join(gc.members)})\n")
             t = Transcript(gc, out)

@@ -31,6 +31,7 @@ from discord import app_commands
 
 from bot.task_capture import collect_tasks
 
+from .contract import shared_contract
 from .interactions import (
     APPLICATION_COMMAND,
     ATTACHMENT_SIZE_LIMIT,
@@ -106,12 +107,16 @@ class DiscordSandbox:
         strict: bool = True,
         strict_deadline: bool = True,
         interaction_timeout: float = 10.0,
+        contract_required: bool = True,
     ) -> None:
         """Create (not start) a sandbox.
 
         ``strict``: on a clean exit, raise if the bot made requests the sandbox does not model.
         ``strict_deadline``: answer Discord's 404 to callbacks later than 3 s (always recorded).
         ``interaction_timeout``: default seconds to wait for the bot to finish an interaction.
+        ``contract_required``: validate every request body against Discord's OpenAPI spec
+        (:mod:`bot.sandbox.contract`), building the schemas if needed; raise when that is
+        impossible. False (the offline demo) validates only when the schemas are built.
         """
         self.token = token
         self.strict = strict
@@ -119,8 +124,10 @@ class DiscordSandbox:
         ids = Snowflakes()
         bot_user = User(ids.next(), bot_name, bot=True)
         self.world = World(bot_user=bot_user, base_url=lambda: self.base_url, ids=ids)
+        self.contract = shared_contract(required=contract_required)
         self.server = DiscordServer(
-            self.world, token=token, application_id=bot_user.id, strict_deadline=strict_deadline
+            self.world, token=token, application_id=bot_user.id, strict_deadline=strict_deadline,
+            contract=self.contract,
         )
         self.client: discord.Client | None = None
         self.tree: app_commands.CommandTree[Any] | None = None

@@ -17,6 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
+from .contract import Contract
 from .gateway import Gateway, GatewaySession
 from .interactions import (
     APPLICATION_COMMAND,
@@ -31,7 +32,7 @@ from .interactions import (
     DeadlineViolation,
     InteractionRecord,
 )
-from .limits import check_choices, check_commands, check_message, check_modal
+from .limits import check_commands, check_member_edit, check_message, check_modal
 from .scheduled_events import check_event
 from .state import (
     MANAGE_ROLES,
@@ -124,9 +125,12 @@ class DiscordServer:
     """REST + CDN + gateway endpoints over a :class:`World`."""
 
     def __init__(
-        self, world: World, *, token: str, application_id: int, strict_deadline: bool = True
+        self, world: World, *, token: str, application_id: int, strict_deadline: bool = True,
+        contract: Contract | None = None,
     ) -> None:
         self.world = world
+        #: Discord's request-body schemas (OpenAPI spec); None only in the offline demo.
+        self.contract = contract
         self.token = token
         self.application_id = application_id
         self.strict_deadline = strict_deadline
@@ -197,11 +201,30 @@ class DiscordServer:
             self.log.requests.append(RequestRecord(request.method, rel, 401, body))
             return json_response({"message": "401: Unauthorized", "code": 0}, 401)
         try:
+            await self._check_contract(request, rel)
             response = await handler(request)
         except DiscordError as exc:
             response = json_response(exc.body(), exc.status)
         self.log.requests.append(RequestRecord(request.method, rel, response.status, body))
         return response
+
+    async def _check_contract(self, request: web.Request, rel: str) -> None:
+        """Refuse a body Discord's OpenAPI spec refuses (400, 50035, Discord's ``errors`` tree).
+
+        Runs before the handler, so nothing changes and an interaction stays unanswered, as on
+        Discord. Unmodelled routes are left to the catch-all.
+        """
+        if self.contract is None or request.method in ("GET", "DELETE"):
+            return
+        if request.match_info.route.resource is None or rel.startswith("/cdn/"):
+            return
+        template = request.match_info.route.resource.canonical.removeprefix(API)
+        if "{tail" in template:
+            return
+        body = await _body_of(request)
+        errors = self.contract.validate(request.method, _concrete(template, rel), body)
+        if errors:
+            raise DiscordError(400, "Invalid Form Body", 50035, errors=errors)
 
     def _add_routes(self, app: web.Application) -> None:
         r = app.router
@@ -611,6 +634,7 @@ class DiscordServer:
         member = self.world.member(guild, _int(request, "user_id"))
         body, _ = await read_body(request)
         body = body or {}
+        enforce_limits(check_member_edit, body)
         if "roles" in body:
             wanted = {int(r) for r in body["roles"]}
             for rid in wanted.symmetric_difference(member.roles):
@@ -787,8 +811,6 @@ class DiscordServer:
             enforce_limits(check_message, data)
         elif kind == MODAL:
             enforce_limits(check_modal, data)
-        elif kind == AUTOCOMPLETE_RESULT:
-            enforce_limits(check_choices, data)
         rec.answered_at = now
         rec.response_type = kind
         info: dict[str, Any] = {"id": str(rec.id), "type": rec.type}
@@ -974,6 +996,8 @@ async def read_body(request: web.Request) -> tuple[Any, list[Upload]]:
         uploads: list[Upload] = []
         for name, value in form.items():
             if name == "payload_json":
+                if not isinstance(value, str):
+                    value.file.seek(0)  # the contract check may have read it already
                 payload = json.loads(value if isinstance(value, str) else value.file.read())
             elif hasattr(value, "file"):
                 match = re.search(r"\[(\d+)\]", name)
@@ -989,6 +1013,37 @@ async def read_body(request: web.Request) -> tuple[Any, list[Upload]]:
     # read() returns the cached body when the middleware already peeked at it.
     raw = await request.read() if request.body_exists else b""
     return (json.loads(raw) if raw else None), []
+
+
+async def _body_of(request: web.Request) -> Any:
+    """The JSON body (or a multipart ``payload_json``); aiohttp caches both for the handler."""
+    if not request.body_exists:
+        return None
+    try:
+        if request.content_type.startswith("multipart/"):
+            # Only the JSON part: file streams are left unread for the handler.
+            value = (await request.post()).get("payload_json")
+            if value is None or isinstance(value, str):
+                return json.loads(value) if value else None
+            value.file.seek(0)
+            return json.loads(value.file.read())
+        return (await read_body(request))[0]
+    except ValueError:
+        raise DiscordError(400, "Invalid Form Body", 50035, errors={
+            "_errors": [{"code": "JSON_PARSE", "message": "The request body is not valid JSON."}]
+        }) from None
+
+
+def _concrete(template: str, path: str) -> str:
+    """The route template with ``@me``/``@original`` segments of the real path kept.
+
+    The spec gives ``PATCH .../members/@me`` and ``.../messages/@original`` their own entries; other
+    parameters stay ``{param}`` so lookups are cached per route, not per id or token.
+    """
+    t, p = template.split("/"), path.split("/")
+    if len(t) != len(p):
+        return template
+    return "/".join(b if a.startswith("{") and b.startswith("@") else a for a, b in zip(t, p, strict=True))
 
 
 async def _peek_json(request: web.Request) -> Any:

@@ -191,7 +191,7 @@ async def serve(port_file: Path | None = None, *, strict_deadline: bool = True,
     """
     sb = DiscordSandbox(strict=False, strict_deadline=strict_deadline)
     sb.server = TimedServer(sb.world, token=sb.token, application_id=sb.world.bot_user.id,
-                            strict_deadline=strict_deadline)
+                            strict_deadline=strict_deadline, contract=sb.contract)
     await sb.start()
     controller = Controller(sb)
     app = web.Application(client_max_size=64 * 1024 * 1024)
@@ -212,6 +212,9 @@ async def serve(port_file: Path | None = None, *, strict_deadline: bool = True,
     finally:
         await runner.cleanup()
         await sb.close()
+        if sb.contract is not None:
+            print(f"contract: {sb.contract.calls} request bodies validated in "
+                  f"{1e3 * sb.contract.seconds:.0f} ms", flush=True)
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ go through ``emit``, which the server wires to the gateway.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -43,15 +44,23 @@ Emit = Callable[[str, dict[str, Any], int | None], None]
 class DiscordError(Exception):
     """An error Discord would answer with: HTTP status plus JSON ``{message, code}``."""
 
-    def __init__(self, status: int, message: str, code: int) -> None:
-        super().__init__(f"{status} {message} (code {code})")
+    def __init__(
+        self, status: int, message: str, code: int, *, errors: dict[str, Any] | None = None
+    ) -> None:
+        detail = f": {json.dumps(errors)[:2000]}" if errors else ""
+        super().__init__(f"{status} {message} (code {code}){detail}")
         self.status = status
         self.message = message
         self.code = code
+        #: Discord's per-field error tree (``{"content": {"_errors": [{code, message}]}}``).
+        self.errors = errors
 
     def body(self) -> dict[str, Any]:
         """Discord's JSON error body."""
-        return {"message": self.message, "code": self.code}
+        out: dict[str, Any] = {"message": self.message, "code": self.code}
+        if self.errors:
+            out["errors"] = self.errors
+        return out
 
 
 def enforce_limits(check: Callable[[Any], None], payload: Any) -> None:
@@ -59,7 +68,10 @@ def enforce_limits(check: Callable[[Any], None], payload: Any) -> None:
     try:
         check(payload)
     except PayloadTooLarge as error:
-        raise DiscordError(400, f"Invalid Form Body ({error})", 50035) from None
+        tree: dict[str, Any] = {"_errors": [{"code": error.code, "message": error.detail}]}
+        for key in reversed(error.field.split(".")):
+            tree = {key: tree}
+        raise DiscordError(400, "Invalid Form Body", 50035, errors=tree) from None
 
 
 def missing_permissions() -> DiscordError:

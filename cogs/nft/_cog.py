@@ -31,6 +31,10 @@ from economy.wallets import Linked, checksum
 
 log = logging.getLogger(__name__)
 
+#: The largest integer option Discord accepts (2^53 - 1, its OpenAPI `Int53Type`): one option over
+#: it makes Discord refuse the whole command sync. EIP-155 chain ids in use are far below it.
+CHAIN_ID_MAX = 2**53 - 1
+
 ADMIN = discord.Permissions(manage_guild=True)
 GALLERY_IMAGES = 4  # token thumbnails attached to one gallery answer
 MODERATOR = discord.Permissions(manage_messages=True)
@@ -218,7 +222,7 @@ class NftCog(DownloadingCog, commands.Cog):
         min_count: app_commands.Range[int, 1, 1_000_000] = 1,
         max_count: app_commands.Range[int, 1, 1_000_000] | None = None,
         group: app_commands.Range[str, 1, 20] | None = None,
-        chain: app_commands.Range[int, 1, 2**53] | None = None,
+        chain: app_commands.Range[int, 1, CHAIN_ID_MAX] | None = None,
     ):
         await require_admin(interaction)
         guild = interaction.guild

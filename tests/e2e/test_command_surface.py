@@ -27,6 +27,20 @@ async def test_every_command_fits_discord_and_every_option_has_a_description(gc)
     assert undescribed == [], "\n".join(undescribed)
 
 
+async def test_the_gems_command_tree_syncs_through_discords_contract(gc):
+    """The real sync (PUT .../commands) passes the sandbox's OpenAPI check; Discord validates the
+    whole body, so one bad option (e.g. an integer max_value over 2^53 - 1) would lose them all."""
+    assert gc.sb.contract is not None
+    synced = await gc.bot.tree.sync()
+    assert {c.name for c in synced} == {c.name for c in gc.bot.tree.get_commands()}
+    stored = gc.sb.server.commands[None]
+    assert len(stored) == len(synced)
+    chain = next(o for c in stored if c["name"] == "nft" for g in c["options"]
+                 if g["name"] == "rule" for s in g["options"] if s["name"] == "add"
+                 for o in s["options"] if o["name"] == "chain")
+    assert chain["max_value"] == 2**53 - 1
+
+
 async def test_privileged_groups_are_hidden_from_members_by_default(gc):
     tree = gc.bot.tree
     payloads = {c.name: c.to_dict(tree) for c in tree.get_commands()}
@@ -47,13 +61,23 @@ async def test_privileged_groups_are_hidden_from_members_by_default(gc):
 
 
 def test_the_sandbox_refuses_commands_discord_refuses():
+    from bot.sandbox.contract import shared_contract
     from bot.sandbox.limits import PayloadTooLarge
 
+    contract = shared_contract(required=True)
+    sync = "/applications/{application_id}/commands"
     good = {"name": "gems", "description": "Wallet", "type": 1, "options": []}
     check_commands([good])
+    assert contract.validate("PUT", sync, [good]) is None
+    # Checked by hand: what the spec does not say (name characters, chat-input descriptions).
     for bad in ({**good, "name": "Gems"}, {**good, "name": "x" * 33}, {**good, "description": ""},
-                {**good, "description": "d" * 101},
-                {**good, "options": [{"name": f"o{i}", "description": "d", "type": 3}
-                                     for i in range(26)]}):
+                {**good, "description": "d" * 101}):
         with pytest.raises(PayloadTooLarge):
             check_commands([bad])
+    # Checked against the spec: lengths, counts, integer bounds.
+    for bad in ({**good, "name": "x" * 33}, {**good, "description": "d" * 101},
+                {**good, "options": [{"name": f"o{i}", "description": "d", "type": 3}
+                                     for i in range(26)]},
+                {**good, "options": [{"name": "n", "description": "d", "type": 4,
+                                      "max_value": 2**53}]}):
+        assert contract.validate("PUT", sync, [bad]) is not None

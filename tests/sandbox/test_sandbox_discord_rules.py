@@ -346,16 +346,22 @@ async def test_component_limits_are_refused(sb, world, bot):
 
 
 def test_modal_and_autocomplete_limits():
-    from bot.sandbox.limits import PayloadTooLarge, check_choices, check_modal
+    from bot.sandbox.contract import shared_contract
+    from bot.sandbox.limits import PayloadTooLarge, check_modal
 
+    contract = shared_contract(required=True)
+    callback = "/interactions/{interaction_id}/{interaction_token}/callback"
     row = {"type": 1, "components": [{"type": 4, "custom_id": "t", "label": "Title", "style": 1}]}
-    check_modal({"title": "A form", "custom_id": "m", "components": [row]})
-    for bad in ({"title": "t" * 46, "components": [row]}, {"title": "ok", "components": []},
-                {"title": "ok", "components": [row] * 6}):
-        with pytest.raises(PayloadTooLarge):
-            check_modal(bad)
-    check_choices({"choices": [{"name": str(i), "value": i} for i in range(25)]})
+    good = {"title": "A form", "custom_id": "m", "components": [row]}
+    check_modal(good)
+    assert contract.validate("POST", callback, {"type": 9, "data": good}) is None
+    # The spec: title 1-45, at least one component.
+    for bad in ({**good, "title": "t" * 46}, {**good, "components": []}):
+        assert contract.validate("POST", callback, {"type": 9, "data": bad}) is not None
+    # By hand (the spec allows 40 top-level components, Discord 5).
     with pytest.raises(PayloadTooLarge):
-        check_choices({"choices": [{"name": str(i), "value": i} for i in range(26)]})
-    with pytest.raises(PayloadTooLarge):
-        check_choices({"choices": [{"name": "", "value": 1}]})
+        check_modal({**good, "components": [row] * 6})
+    choices = [{"name": str(i), "value": i} for i in range(25)]
+    assert contract.validate("POST", callback, {"type": 8, "data": {"choices": choices}}) is None
+    for bad_choices in ([*choices, {"name": "26", "value": 26}], [{"name": "", "value": 1}]):
+        assert contract.validate("POST", callback, {"type": 8, "data": {"choices": bad_choices}})
