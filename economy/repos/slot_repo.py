@@ -1,0 +1,141 @@
+"""Caps that hold under concurrency: one slot document per occupied place (`cap_slots`).
+
+A cap checked by counting and then inserting something else ("3 open offers, so a 4th may
+come") is write skew under snapshot isolation: on MongoDB two transactions both count 2, both
+insert, and the member has 4. The embedded store's global lock hides it. So every per-member
+(or per-guild) cap is held by a document both racers must write: place `n` (1..cap) of an owner
+is the document `_id = "<guild>:<kind>:<owner>:<n>"`. Racers that read the same free places pick
+the same lowest `n`; the unique `_id` lets one insert win (MongoDB: a write conflict, retried by
+`with_transaction`, then a duplicate key), the other reads again and finds the cap reached.
+
+The slot is written and deleted in the same transaction as the thing that holds it (a draft
+listing, an offer, an alert, a wallet, an NFT rule), keyed by that thing (`ref`, unique per guild
+and kind), so a path that frees the thing frees its slot by the thing's key without reading it.
+Nothing is counted up or down, so nothing can drift: `./gems audit` checks that the slots and
+their holders match one to one (economy/audit.py).
+
+Slot documents: {_id, guild_id, kind, owner, n, ref}. Indexes (migration 0014): unique
+(guild_id, kind, ref) and (guild_id, kind, owner, n).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from pymongo.errors import DuplicateKeyError
+
+from economy.repos.base import Database, Doc, find_docs
+
+T = TypeVar("T")
+
+COLLECTION = "cap_slots"
+#: A racer that lost this many places in a row gives up with SlotsBusy (nothing written).
+ATTEMPTS = 8
+
+
+class SlotsFull(Exception):
+    """The owner holds `cap` places already (nothing was written)."""
+
+
+class SlotsBusy(Exception):
+    """Other requests kept taking the free places first; nothing was written (try again)."""
+
+
+class SlotTaken(Exception):
+    """Raised inside a transaction when the chosen place was taken meanwhile (it aborts)."""
+
+
+def slot_id(guild_id: int, kind: str, owner: int, n: int) -> str:
+    """The `_id` of place `n` of `owner` for `kind` in a guild."""
+    return f"{guild_id}:{kind}:{owner}:{n}"
+
+
+def lowest_free(taken: list[int], cap: int) -> int | None:
+    """The place to take: the lowest of 1..cap not in `taken`, or None at the cap.
+
+    Counted places above `cap` (kept when an admin lowered the cap) count against it too.
+    """
+    if len(taken) >= cap:
+        return None
+    used = set(taken)
+    return next(n for n in range(1, cap + 1) if n not in used)
+
+
+class SlotRepo:
+    """Taking, releasing and reading places in `cap_slots`."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.col = db[COLLECTION]
+
+    async def taken(self, guild_id: int, kind: str, owner: int) -> list[int]:
+        """The places `owner` holds (index-backed read, outside any transaction)."""
+        docs = await find_docs(self.col, {"guild_id": guild_id, "kind": kind, "owner": owner},
+                               sort={"n": 1})
+        return [int(doc["n"]) for doc in docs]
+
+    async def place_of(self, guild_id: int, kind: str, ref: Any) -> int | None:
+        """The place `ref` holds, or None."""
+        docs = await find_docs(self.col, {"guild_id": guild_id, "kind": kind, "ref": ref},
+                               limit=1)
+        return int(docs[0]["n"]) if docs else None
+
+    async def held(self, guild_id: int, kind: str) -> list[Doc]:
+        """Every slot of `kind` in a guild (the audit)."""
+        return await find_docs(self.col, {"guild_id": guild_id, "kind": kind})
+
+    async def take(self, guild_id: int, kind: str, owner: int, n: int, ref: Any, *,
+                   session: Any) -> None:
+        """Insert place `n` for `ref` inside the caller's transaction; SlotTaken if it is held.
+
+        Make it the transaction's first write: a refused transaction then wrote nothing.
+        """
+        doc = {"_id": slot_id(guild_id, kind, owner, n), "guild_id": guild_id, "kind": kind,
+               "owner": owner, "n": n, "ref": ref}
+        try:
+            await self.col.insert_one(doc, session=session)
+        except DuplicateKeyError:
+            raise SlotTaken from None
+
+    async def release(self, guild_id: int, kind: str, ref: Any, *, session: Any) -> bool:
+        """Free the place `ref` holds (inside the caller's transaction); False if it held none."""
+        result = await self.col.delete_one({"guild_id": guild_id, "kind": kind, "ref": ref},
+                                           session=session)
+        return result.deleted_count == 1
+
+    async def claim(self, guild_id: int, kind: str, owner: int, ref: Any, cap: int,
+                    work: Callable[[Any], Awaitable[T]]) -> T:
+        """Take a place for `ref` and run `work(session)` in the same transaction.
+
+        Raises SlotsFull when `owner` holds `cap` places, SlotsBusy after ATTEMPTS lost races;
+        in both cases nothing was written. `work` may raise to abort (the place is not kept).
+        """
+        async def attempt(n: int) -> T:
+            async def tx(session: Any) -> T:
+                await self.take(guild_id, kind, owner, n, ref, session=session)
+                return await work(session)
+
+            return await self.db.transaction(tx)
+
+        return await self.retrying(guild_id, kind, owner, cap, attempt)
+
+    async def retrying(self, guild_id: int, kind: str, owner: int, cap: int,
+                       attempt: Callable[[int], Awaitable[T]], *, moving: int | None = None) -> T:
+        """Call `attempt(n)` with the lowest free place until it does not raise SlotTaken.
+
+        For callers whose transaction does more than `claim` allows (the place is taken inside
+        it with `take`). `moving`: the place the thing holds now and gives up in the same
+        transaction (it does not count against the cap). Raises SlotsFull / SlotsBusy like
+        `claim`.
+        """
+        for _ in range(ATTEMPTS):
+            taken = [n for n in await self.taken(guild_id, kind, owner) if n != moving]
+            n = lowest_free(taken, cap)
+            if n is None:
+                raise SlotsFull
+            try:
+                return await attempt(n)
+            except SlotTaken:
+                continue
+        raise SlotsBusy
