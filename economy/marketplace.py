@@ -54,7 +54,7 @@ from economy.repos.base import Doc
 from economy.repos.listing_repo import SLOT_KIND as LISTING_SLOT
 from economy.repos.listing_repo import ListingRepo, OverCap, QuotaFull, epoch_ms
 from economy.repos.listing_terms import words_filter
-from economy.repos.market_member_repo import MarketMemberRepo
+from economy.repos.market_member_repo import AlertsFull, MarketMemberRepo
 from economy.repos.slot_repo import SlotsBusy, SlotsFull
 from economy.settings import GuildSettings, SettingsService
 
@@ -661,8 +661,12 @@ class MarketplaceService:
             doc = {"guild_id": guild_id, "user_id": user_id, "alert_id": alert_id,
                    "keywords": list(words), "category": category or None,
                    "max_price_gems": max_price_gems, "created_at": self._clock.now()}
-            if await self._members.add_alert(doc):
-                return Alert.model_validate(doc)
+            try:
+                if await self._members.add_alert(doc, cap=ALERTS_PER_MEMBER):
+                    return Alert.model_validate(doc)
+            except AlertsFull:
+                raise InvalidInput(f"You can keep {ALERTS_PER_MEMBER} alerts; remove one "
+                                   "first.") from None
         raise InvalidInput("Please try again.")
 
     async def alerts(self, guild_id: int, user_id: int) -> list[Alert]:

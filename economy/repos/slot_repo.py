@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from economy.repos.base import Database, Doc, find_docs
@@ -40,6 +41,10 @@ class SlotsFull(Exception):
 
 class SlotsBusy(Exception):
     """Other requests kept taking the free places first; nothing was written (try again)."""
+
+
+class SlotHeld(Exception):
+    """The thing already holds a place of this kind (a concurrent request stored it first)."""
 
 
 class SlotTaken(Exception):
@@ -75,6 +80,31 @@ class SlotRepo:
                                sort={"n": 1})
         return [int(doc["n"]) for doc in docs]
 
+    async def live(self, guild_id: int, kind: str, owner: int, now_ms: int) -> list[int]:
+        """The places `owner` holds that have not expired (kinds whose places expire)."""
+        docs = await find_docs(self.col, {"guild_id": guild_id, "kind": kind, "owner": owner},
+                               sort={"n": 1})
+        return [int(d["n"]) for d in docs if int(d.get("expires_ms") or 0) > now_ms]
+
+    async def take_expiring(self, guild_id: int, kind: str, owner: int, n: int, ref: Any, *,
+                            expires_ms: int, now_ms: int, session: Any) -> None:
+        """Take place `n` until `expires_ms` when it is free or its holder expired (a guarded
+        upsert on the place's `_id`); SlotTaken when it is held.
+
+        MongoDB answers a held place with DuplicateKeyError (the upsert's insert); nx-27017
+        returns None instead. Both mean "taken".
+        """
+        try:
+            doc = await self.col.find_one_and_update(
+                {"_id": slot_id(guild_id, kind, owner, n), "expires_ms": {"$lte": now_ms}},
+                {"$set": {"guild_id": guild_id, "kind": kind, "owner": owner, "n": n,
+                          "ref": ref, "expires_ms": expires_ms}},
+                upsert=True, return_document=ReturnDocument.AFTER, session=session)
+        except DuplicateKeyError:
+            raise SlotTaken from None
+        if doc is None:
+            raise SlotTaken
+
     async def place_of(self, guild_id: int, kind: str, ref: Any) -> int | None:
         """The place `ref` holds, or None."""
         docs = await find_docs(self.col, {"guild_id": guild_id, "kind": kind, "ref": ref},
@@ -108,8 +138,9 @@ class SlotRepo:
                     work: Callable[[Any], Awaitable[T]]) -> T:
         """Take a place for `ref` and run `work(session)` in the same transaction.
 
-        Raises SlotsFull when `owner` holds `cap` places, SlotsBusy after ATTEMPTS lost races;
-        in both cases nothing was written. `work` may raise to abort (the place is not kept).
+        Raises SlotsFull when `owner` holds `cap` places, SlotsBusy after ATTEMPTS lost races,
+        SlotHeld when `ref` holds a place already; in each case nothing was written. `work` may
+        raise to abort (the place is not kept).
         """
         async def attempt(n: int) -> T:
             async def tx(session: Any) -> T:
@@ -118,16 +149,17 @@ class SlotRepo:
 
             return await self.db.transaction(tx)
 
-        return await self.retrying(guild_id, kind, owner, cap, attempt)
+        return await self.retrying(guild_id, kind, owner, cap, attempt, ref=ref)
 
     async def retrying(self, guild_id: int, kind: str, owner: int, cap: int,
-                       attempt: Callable[[int], Awaitable[T]], *, moving: int | None = None) -> T:
+                       attempt: Callable[[int], Awaitable[T]], *, moving: int | None = None,
+                       ref: Any = None) -> T:
         """Call `attempt(n)` with the lowest free place until it does not raise SlotTaken.
 
         For callers whose transaction does more than `claim` allows (the place is taken inside
         it with `take`). `moving`: the place the thing holds now and gives up in the same
-        transaction (it does not count against the cap). Raises SlotsFull / SlotsBusy like
-        `claim`.
+        transaction (it does not count against the cap). `ref`: the thing taking the place, to
+        tell a lost place from a thing that holds one already. Raises like `claim`.
         """
         for _ in range(ATTEMPTS):
             taken = [n for n in await self.taken(guild_id, kind, owner) if n != moving]
@@ -137,5 +169,7 @@ class SlotRepo:
             try:
                 return await attempt(n)
             except SlotTaken:
+                if ref is not None and await self.place_of(guild_id, kind, ref) is not None:
+                    raise SlotHeld from None
                 continue
         raise SlotsBusy
