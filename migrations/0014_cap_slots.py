@@ -1,8 +1,10 @@
 """Cap places (`cap_slots`, economy/repos/slot_repo.py): indexes, then one place per holder.
 
 Caps that were a count before an insert (open listings, open offers to a member, alerts, wallets,
-NFT rules per guild) are now held by one place document per holder, written and deleted with
-it. This backfills a place for everything that holds one today, numbered 1, 2, ... per owner in
+NFT rules per guild) or a counter (open card checkouts, `counters` `<guild>:pay_open:<buyer>`,
+removed here) are now held by one place document per holder, written and deleted with it.
+Open wallet-link tickets get no backfill: they expire within 10 minutes, after which their
+places are written as tickets are made. This backfills a place for everything that holds one today, numbered 1, 2, ... per owner in
 the holder's key order (an owner above a cap lowered earlier gets places above the cap; they
 still count against it).
 
@@ -76,6 +78,11 @@ def _sources(db):
         ("nft_rule", pages(db["nft_rules"], "rule_id", batch=BATCH,
                            label="migration 0014: NFT rules read"),
          lambda d: 0, lambda d: d["rule_id"], None),
+        ("checkout", pages(db["pay_checkouts"], "checkout_no", batch=BATCH,
+                           where={"kind": "listing"},
+                           label="migration 0014: listing checkouts read"),
+         lambda d: d["buyer_id"], lambda d: d["checkout_no"],
+         lambda d: d.get("status") in ("creating", "open")),
     ]
 
 
@@ -106,6 +113,7 @@ async def backfill(db) -> int:
 
 
 async def up(db) -> None:
-    """Create the indexes, then backfill the places."""
+    """Create the indexes, backfill the places, drop the open-checkout counters they replace."""
     await create_indexes(db)
     await backfill(db)
+    await db["counters"].delete_many({"_id": {"$regex": "^-?[0-9]+:pay_open:"}})
