@@ -12,7 +12,7 @@ from pymongo.errors import DuplicateKeyError
 
 from economy.repos.base import Database, Doc, count, find_docs, find_first
 from economy.repos.listing_repo import ListingRepo
-from economy.repos.slot_repo import SlotRepo, SlotsBusy, SlotsFull
+from economy.repos.slot_repo import SlotHeld, SlotRepo, SlotsBusy, SlotsFull
 
 #: The `cap_slots` kind of a saved alert (repos/slot_repo.py): owner user_id, ref "user:alert".
 ALERT_SLOT = "alert"
@@ -99,7 +99,7 @@ class MarketMemberRepo:
                                    cap, work)
         except (SlotsFull, SlotsBusy):
             raise AlertsFull from None
-        except DuplicateKeyError:
+        except (DuplicateKeyError, SlotHeld):  # the alert id was taken meanwhile
             return False
         return True
 

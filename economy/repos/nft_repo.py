@@ -44,7 +44,7 @@ class NftRepo:
         places (repos/slot_repo.py: two admins adding at once race on the place, so the cap
         holds on MongoDB too); returns that number. Raises RulesFull (nothing stored)."""
         guild_id = rule["guild_id"]
-        for _ in range(20):
+        for _ in range(cap + 20):  # each lost number is another admin's new rule
             existing = await find_docs(self.rules, {"guild_id": guild_id},
                                        sort={"rule_id": -1}, limit=1)
             rule_id = (existing[0]["rule_id"] + 1) if existing else 1

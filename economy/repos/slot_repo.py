@@ -20,6 +20,7 @@ Slot documents: {_id, guild_id, kind, owner, n, ref}. Indexes (migration 0014): 
 
 from __future__ import annotations
 
+import random
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -31,7 +32,9 @@ from economy.repos.base import Database, Doc, find_docs
 T = TypeVar("T")
 
 COLLECTION = "cap_slots"
-#: A racer that lost this many places in a row gives up with SlotsBusy (nothing written).
+#: A racer gives up with SlotsBusy (nothing written) after losing this many places in a row, or
+#: cap + 2 when that is more: each loss is another request's win, so without releases meanwhile
+#: the owner is full (SlotsFull) before that.
 ATTEMPTS = 8
 
 
@@ -57,14 +60,18 @@ def slot_id(guild_id: int, kind: str, owner: int, n: int) -> str:
 
 
 def lowest_free(taken: list[int], cap: int) -> int | None:
-    """The place to take: the lowest of 1..cap not in `taken`, or None at the cap.
+    """The place to take: one of 1..cap not in `taken`, or None at the cap.
 
-    Counted places above `cap` (kept when an admin lowered the cap) count against it too.
+    Counted places above `cap` (kept when an admin lowered the cap) count against it too. One of
+    the few lowest free places at random: racers that read the same places then mostly take
+    different ones (the cap is held by the unique place either way), instead of all colliding
+    on the lowest, one winner per round.
     """
     if len(taken) >= cap:
         return None
     used = set(taken)
-    return next(n for n in range(1, cap + 1) if n not in used)
+    free = [n for n in range(1, cap + 1) if n not in used][:8]
+    return random.choice(free)
 
 
 class SlotRepo:
@@ -161,7 +168,7 @@ class SlotRepo:
         transaction (it does not count against the cap). `ref`: the thing taking the place, to
         tell a lost place from a thing that holds one already. Raises like `claim`.
         """
-        for _ in range(ATTEMPTS):
+        for _ in range(max(ATTEMPTS, cap + 2)):
             taken = [n for n in await self.taken(guild_id, kind, owner) if n != moving]
             n = lowest_free(taken, cap)
             if n is None:
@@ -173,3 +180,46 @@ class SlotRepo:
                     raise SlotHeld from None
                 continue
         raise SlotsBusy
+
+
+#: What holds a place of each kind, for the audit: (collection, extra match, owner field or None
+#: for the guild itself, the ref of a holder). Wallet-link places expire and are not audited.
+HOLDERS: dict[str, tuple[str, Doc, str | None, Callable[[Doc], Any]]] = {
+    "listing": ("listings", {"status": {"$in": ["draft", "pending", "active", "reserved"]}},
+                "seller_id", lambda d: d["listing_id"]),
+    "offer": ("trades", {"status": "offered"}, "buyer_id", lambda d: d["trade_id"]),
+    "alert": ("market_alerts", {}, "user_id", lambda d: f"{d['user_id']}:{d['alert_id']}"),
+    "wallet": ("wallets", {}, "user_id", lambda d: d["address"]),
+    "nft_rule": ("nft_rules", {}, None, lambda d: d["rule_id"]),
+    "checkout": ("pay_checkouts", {"kind": "listing", "status": {"$in": ["creating", "open"]}},
+                 "buyer_id", lambda d: d["checkout_no"]),
+}
+
+
+async def mismatches(db: Database, guild_id: int) -> list[str]:
+    """Where a guild's places and their holders differ (each holder holds exactly one place of
+    its owner, and each place has a holder); empty when they match."""
+    slots = SlotRepo(db)
+    problems: list[str] = []
+    for kind, (collection, match, owner_field, ref_of) in HOLDERS.items():
+        places = {doc["ref"]: doc for doc in await slots.held(guild_id, kind)}
+        holders = await find_docs(db[collection], {"guild_id": guild_id, **match})
+        for doc in holders:
+            ref = ref_of(doc)
+            place = places.pop(ref, None)
+            owner = doc[owner_field] if owner_field else 0
+            if place is None:
+                problems.append(f"guild {guild_id}: {kind} {ref} holds no place")
+            elif place["owner"] != owner:
+                problems.append(f"guild {guild_id}: {kind} {ref} holds a place of {place['owner']}"
+                                f", not of {owner}")
+        for ref in places:
+            problems.append(f"guild {guild_id}: {kind} place for {ref}, which holds none")
+    return problems
+
+
+async def guilds_with_places(db: Database) -> list[int]:
+    """Guilds that have places (one index probe per guild)."""
+    from economy.repos.paging import guild_ids
+
+    return [g async for g in guild_ids(db[COLLECTION])]

@@ -59,7 +59,7 @@ class WalletRepo:
 
             await self.db.transaction(work)
 
-        for _ in range(ATTEMPTS):
+        for _ in range(max(ATTEMPTS, cap + 2)):
             n = lowest_free(await self.slots.live(g, LINK_SLOT, user, now_ms), cap)
             if n is None:
                 raise SlotsFull
