@@ -46,9 +46,10 @@ class EventRepo:
                    limit: int = 25) -> list[Doc]:
         """Events of a guild in some statuses, by start time."""
         docs: list[Doc] = []
+        order = DESCENDING if newest_first else ASCENDING
         for status in statuses:
             docs += await find_docs(self.events, {"guild_id": guild_id, "status": status},
-                                    sort={"starts_ms": DESCENDING if newest_first else ASCENDING},
+                                    sort={"starts_ms": order, "_id": order},
                                     limit=limit)
         docs.sort(key=lambda d: d["starts_ms"], reverse=newest_first)
         return docs[:limit]

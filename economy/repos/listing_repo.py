@@ -158,7 +158,7 @@ class ListingRepo:
         return await find_docs(
             self.listings,
             {"guild_id": guild_id, "seller_id": seller_id, "status": {"$in": list(statuses)}},
-            sort={"created_ts": DESCENDING}, limit=limit)
+            sort={"created_ts": DESCENDING, "_id": DESCENDING}, limit=limit)
 
     async def by_status(self, guild_id: int, status: str, *, limit: int) -> list[Doc]:
         """Listings in one status (e.g. the approval queue), unordered."""
@@ -179,14 +179,15 @@ class ListingRepo:
             self.listings,
             {"guild_id": guild_id, "status": "sold", "category": category,
              "condition": {"$in": list(conditions)}, "sold_price_gems": {"$gte": 1}},
-            sort={"sold_ts": DESCENDING}, limit=limit)
+            sort={"sold_ts": DESCENDING, "_id": DESCENDING}, limit=limit)
         return [int(doc["sold_price_gems"]) for doc in docs]
 
     async def due(self, status: str, field: str, now_ms: int, *, limit: int,
                   extra: Doc | None = None) -> list[Doc]:
         """Listings in `status` whose `field` (epoch ms) is due, across guilds (sweeps)."""
         match: Doc = {"status": status, field: {"$lte": now_ms}, **(extra or {})}
-        return await find_docs(self.listings, match, sort={field: ASCENDING}, limit=limit)
+        return await find_docs(self.listings, match, sort={field: ASCENDING, "_id": ASCENDING},
+                               limit=limit)
 
     async def image(self, guild_id: int, image_id: str) -> Doc | None:
         """A stored image (`full`/`thumb` bytes)."""

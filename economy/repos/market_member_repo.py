@@ -76,7 +76,7 @@ class MarketMemberRepo:
     async def wishes_of(self, guild_id: int, user_id: int, *, limit: int = 50) -> list[Doc]:
         """A member's wishlist entries, latest first."""
         return await find_docs(self.wishlists, {"guild_id": guild_id, "user_id": user_id},
-                               sort={"added_at": DESCENDING}, limit=limit)
+                               sort={"added_at": DESCENDING, "_id": DESCENDING}, limit=limit)
 
     async def wishers_of(self, guild_id: int, listing_id: int) -> list[int]:
         """Members who wishlisted a listing."""
@@ -167,7 +167,7 @@ class MarketMemberRepo:
         # A pipeline on the `due` index: `find().sort()` loads and sorts the whole outbox in the
         # embedded server.
         docs = await find_docs(self.outbox, {"due_ms": {"$lte": now_ms}},
-                               sort={"due_ms": ASCENDING}, limit=limit)
+                               sort={"due_ms": ASCENDING, "_id": ASCENDING}, limit=limit)
         return list(dict.fromkeys((int(d["guild_id"]), int(d["user_id"])) for d in docs))
 
     async def take_alert_matches(self, guild_id: int, user_id: int) -> list[Doc]:

@@ -131,7 +131,7 @@ class PaymentRepo:
     async def last_event(self, guild_id: int | None = None) -> Doc | None:
         """The latest received event (of a guild, or for events naming no known guild: 0)."""
         docs = await find_docs(self.events, {"guild_id": guild_id},
-                               sort={"received_ms": DESCENDING}, limit=1)
+                               sort={"received_ms": DESCENDING, "_id": DESCENDING}, limit=1)
         return docs[0] if docs else None
 
     # --- payouts -----------------------------------------------------------------------------

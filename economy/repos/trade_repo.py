@@ -203,7 +203,7 @@ class TradeRepo:
     async def reviews_for(self, guild_id: int, user_id: int, *, limit: int) -> list[Doc]:
         """Latest ratings a member received."""
         return await find_docs(self.ratings, {"guild_id": guild_id, "ratee_id": user_id},
-                               sort={"at": DESCENDING}, limit=limit)
+                               sort={"at": DESCENDING, "_id": DESCENDING}, limit=limit)
 
     async def ratings_for(self, guild_id: int, trade_id: int) -> list[Doc]:
         """Ratings left on a trade."""
@@ -219,5 +219,5 @@ class TradeRepo:
 
     async def audit_entries(self, guild_id: int, *, limit: int = 50) -> list[Doc]:
         """Latest audit-log entries."""
-        return await find_docs(self.audit, {"guild_id": guild_id}, sort={"at": DESCENDING},
-                               limit=limit)
+        return await find_docs(self.audit, {"guild_id": guild_id},
+                               sort={"at": DESCENDING, "_id": DESCENDING}, limit=limit)
