@@ -219,7 +219,11 @@ async def mismatches(db: Database, guild_id: int) -> list[str]:
 
 
 async def guilds_with_places(db: Database) -> list[int]:
-    """Guilds that have places (one index probe per guild)."""
+    """Guilds that have places or things that hold one (one index probe per guild and
+    collection)."""
     from economy.repos.paging import guild_ids
 
-    return [g async for g in guild_ids(db[COLLECTION])]
+    found: set[int] = set()
+    for name in (COLLECTION, *(holder[0] for holder in HOLDERS.values())):
+        found.update([g async for g in guild_ids(db[name])])
+    return sorted(found)
