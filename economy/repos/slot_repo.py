@@ -59,18 +59,19 @@ def slot_id(guild_id: int, kind: str, owner: int, n: int) -> str:
     return f"{guild_id}:{kind}:{owner}:{n}"
 
 
-def lowest_free(taken: list[int], cap: int) -> int | None:
-    """The place to take: one of 1..cap not in `taken`, or None at the cap.
+def lowest_free(taken: list[int], cap: int, *, spread: bool = False) -> int | None:
+    """The place to take: the lowest of 1..cap not in `taken`, or None at the cap.
 
-    Counted places above `cap` (kept when an admin lowered the cap) count against it too. One of
-    the few lowest free places at random: racers that read the same places then mostly take
-    different ones (the cap is held by the unique place either way), instead of all colliding
-    on the lowest, one winner per round.
+    Counted places above `cap` (kept when an admin lowered the cap) count against it too.
+    `spread` (after a lost race): one of the few lowest free places at random, so racers that
+    read the same places then mostly take different ones instead of all colliding on the lowest
+    again, one winner per round. The cap is held by the unique place either way; the lowest
+    first keeps places compact (a draft above a lowered cap must move down to be published).
     """
     if len(taken) >= cap:
         return None
     used = set(taken)
-    free = [n for n in range(1, cap + 1) if n not in used][:8]
+    free = [n for n in range(1, cap + 1) if n not in used][:8 if spread else 1]
     return random.choice(free)
 
 
@@ -161,16 +162,16 @@ class SlotRepo:
     async def retrying(self, guild_id: int, kind: str, owner: int, cap: int,
                        attempt: Callable[[int], Awaitable[T]], *, moving: int | None = None,
                        ref: Any = None) -> T:
-        """Call `attempt(n)` with the lowest free place until it does not raise SlotTaken.
+        """Call `attempt(n)` with a free place until it does not raise SlotTaken.
 
         For callers whose transaction does more than `claim` allows (the place is taken inside
         it with `take`). `moving`: the place the thing holds now and gives up in the same
         transaction (it does not count against the cap). `ref`: the thing taking the place, to
         tell a lost place from a thing that holds one already. Raises like `claim`.
         """
-        for _ in range(max(ATTEMPTS, cap + 2)):
+        for attempt_no in range(max(ATTEMPTS, cap + 2)):
             taken = [n for n in await self.taken(guild_id, kind, owner) if n != moving]
-            n = lowest_free(taken, cap)
+            n = lowest_free(taken, cap, spread=attempt_no > 0)
             if n is None:
                 raise SlotsFull
             try:

@@ -59,8 +59,9 @@ class WalletRepo:
 
             await self.db.transaction(work)
 
-        for _ in range(max(ATTEMPTS, cap + 2)):
-            n = lowest_free(await self.slots.live(g, LINK_SLOT, user, now_ms), cap)
+        for attempt_no in range(max(ATTEMPTS, cap + 2)):
+            n = lowest_free(await self.slots.live(g, LINK_SLOT, user, now_ms), cap,
+                            spread=attempt_no > 0)
             if n is None:
                 raise SlotsFull
             try:
