@@ -255,3 +255,29 @@ async def test_the_audit_reports_a_place_without_a_holder_and_a_holder_without_o
     report = await audit(services.ledger_repo)
     assert f"listing {listing.listing_id} holds no place" in report.render()
     assert "offer place for 77, which holds none" in report.render()
+
+
+async def test_privacy_delete_gives_back_the_event_places_of_the_member(services):
+    """An event's capacity is a guarded counter (`rsvp_count`): a member deleted with /privacy
+    leaves their RSVPs and the count drops with them, so the audit finds it exact."""
+    from tests.test_events import G as EG
+    from tests.test_events import _event
+
+    event = await _event(services, start="now", capacity=2)
+    await services.events.join(EG, event.event_id, 50)
+    await services.events.join(EG, event.event_id, 51)
+    await services.privacy.delete(EG, 50)
+    assert (await services.events.get(EG, event.event_id)).rsvp_count == 1
+    await assert_audit_ok(services)
+    await services.events.join(EG, event.event_id, 52)  # the freed place is usable
+
+
+async def test_the_audit_reports_counters_that_drifted(services):
+    from tests.test_events import G as EG
+    from tests.test_events import _event
+
+    event = await _event(services, start="now", capacity=3)
+    await services.events.join(EG, event.event_id, 50)
+    await services.db["event_rsvps"].delete_many({})  # a path that forgot the counter
+    report = await audit(services.ledger_repo)
+    assert f"event {event.event_id} counts 1 RSVPs but has 0" in report.render()

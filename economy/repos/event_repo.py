@@ -218,5 +218,19 @@ class EventRepo:
         return result.modified_count == 1
 
 
+async def rsvp_count_mismatches(db: Database, guild_id: int) -> list[str]:
+    """Open events whose `rsvp_count` (the guarded counter that holds the capacity) differs
+    from their RSVPs (the audit); empty when every count is exact."""
+    problems = []
+    open_events = {"guild_id": guild_id, "status": {"$in": ["scheduled", "live"]}}
+    for event in await find_docs(db["community_events"], open_events):
+        rsvps = await count(db["event_rsvps"], {"guild_id": guild_id,
+                                                "event_id": event["event_id"]})
+        if int(event.get("rsvp_count", 0)) != rsvps:
+            problems.append(f"guild {guild_id}: event {event['event_id']} counts "
+                            f"{event.get('rsvp_count', 0)} RSVPs but has {rsvps}")
+    return problems
+
+
 class _Refused(Exception):
     """Aborts the RSVP transaction when the guarded count update matched nothing."""

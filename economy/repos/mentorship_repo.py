@@ -359,3 +359,16 @@ class MentorshipRepo:
         for doc in await find_docs(self.verified, match):
             found.setdefault(doc["user_id"], {})[doc["skill"]] = int(doc["level"])
         return found
+
+
+async def load_mismatches(db: Database, guild_id: int) -> list[str]:
+    """Mentors whose `load` (the guarded counter that holds their capacity) differs from their
+    active mentorships (the audit); empty when every load is exact."""
+    problems = []
+    for mentor in await find_docs(db["mentors"], {"guild_id": guild_id}):
+        active = await count(db["mentorships"], {"guild_id": guild_id, "status": "active",
+                                                 "mentor_id": mentor["user_id"]})
+        if int(mentor.get("load", 0)) != active:
+            problems.append(f"guild {guild_id}: mentor {mentor['user_id']} has load "
+                            f"{mentor.get('load', 0)} but {active} active mentorships")
+    return problems

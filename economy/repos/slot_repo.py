@@ -219,12 +219,12 @@ async def mismatches(db: Database, guild_id: int) -> list[str]:
     return problems
 
 
-async def guilds_with_places(db: Database) -> list[int]:
-    """Guilds that have places or things that hold one (one index probe per guild and
-    collection)."""
+async def guilds_with_places(db: Database, *, also: tuple[str, ...] = ()) -> list[int]:
+    """Guilds that have places or things that hold one, or documents in `also` (one index
+    probe per guild and collection)."""
     from economy.repos.paging import guild_ids
 
     found: set[int] = set()
-    for name in (COLLECTION, *(holder[0] for holder in HOLDERS.values())):
+    for name in (COLLECTION, *(holder[0] for holder in HOLDERS.values()), *also):
         found.update([g async for g in guild_ids(db[name])])
     return sorted(found)
