@@ -152,11 +152,13 @@ class WalletRepo:
         """Bulk insert with their places (tests and benches seeding many linked wallets)."""
         places: list[Doc] = []
         used: dict[tuple[int, int], int] = {}
+        for guild_id in {w["guild_id"] for w in wallets}:  # one read per guild
+            for place in await self.slots.held(guild_id, WALLET_SLOT):
+                key = (guild_id, place["owner"])
+                used[key] = max(used.get(key, 0), int(place["n"]))
         for wallet in wallets:
             key = (wallet["guild_id"], wallet["user_id"])
-            if key not in used:
-                used[key] = len(await self.slots.taken(key[0], WALLET_SLOT, key[1]))
-            used[key] += 1
+            used[key] = used.get(key, 0) + 1
             places.append({"_id": slot_id(key[0], WALLET_SLOT, key[1], used[key]),
                            "guild_id": key[0], "kind": WALLET_SLOT, "owner": key[1],
                            "n": used[key], "ref": wallet["address"]})
