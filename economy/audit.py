@@ -3,13 +3,19 @@
 For every account: balance + held == sum of its ledger deltas, and neither is negative.
 For every guild: total GEMS held by accounts == sum of mint/burn legs (supply).
 For every operation: the account-to-account legs sum to zero.
+For every capped thing (open listing, open offer, alert, wallet, NFT rule, open card checkout):
+exactly one place of its owner in `cap_slots`, and no place without a holder. Every open event's
+`rsvp_count` and every mentor's `load` (caps held by guarded counters) equal what they count.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from economy.repos import slot_repo
+from economy.repos.event_repo import rsvp_count_mismatches
 from economy.repos.ledger_repo import LedgerRepo
+from economy.repos.mentorship_repo import load_mismatches
 
 
 @dataclass
@@ -40,11 +46,20 @@ class AuditReport:
 
 
 async def audit(repo: LedgerRepo) -> AuditReport:
-    """Check the ledger invariant across every guild in the database."""
+    """Check the ledger invariant across every guild in the database, and that the cap places
+    (repos/slot_repo.py) match what holds them."""
     report = AuditReport()
-    for guild in await repo.guild_ids():
+    guilds = await repo.guild_ids()
+    for guild in guilds:
         report.guilds += 1
         await _audit_guild(repo, guild, report)
+    counted = ("community_events", "mentors")
+    for guild in sorted(set(guilds) | set(await slot_repo.guilds_with_places(repo.db,
+                                                                            also=counted))):
+        report.problems += await slot_repo.mismatches(repo.db, guild)
+        # The two caps still held by guarded counters: an event's capacity, a mentor's.
+        report.problems += await rsvp_count_mismatches(repo.db, guild)
+        report.problems += await load_mismatches(repo.db, guild)
     return report
 
 

@@ -39,7 +39,8 @@ from economy.marketplace_models import format_cents
 from economy.members import MemberService
 from economy.modules import require_on
 from economy.repos.base import Doc
-from economy.repos.trade_repo import TradeRepo
+from economy.repos.slot_repo import SlotsBusy, SlotsFull
+from economy.repos.trade_repo import OFFER_SLOT, TradeRepo
 from economy.settings import GuildSettings, SettingsService
 from economy.text import clean_text, visible_length
 
@@ -386,9 +387,9 @@ class EscrowService:
 
         Abuse limits: members who turned DMs off get no offers; a member receives at most
         `offer_max_open_to_member` open offers; a seller waits `offer_cooldown_seconds` between
-        offers. The last two are checked inside the insert's transaction (guarded counter and a
-        count after the write), so concurrent offers cannot get around them. FeatureOff while
-        trades are switched off (/modules).
+        offers. The last two are written in the insert's transaction (a guarded interval and one
+        of the buyer's open-offer places), so concurrent offers cannot get around them.
+        FeatureOff while trades are switched off (/modules).
         """
         settings = await require_on(self._settings, guild_id, "trades")
         price = check_amount(price, limit=settings.max_transfer)
@@ -417,13 +418,17 @@ class EscrowService:
                         settings.offer_cooldown_seconds * 1000, session=session):
                 raise Cooldown("You just made a trade offer; wait a little before the next one.",
                                retry_at=now + timedelta(seconds=settings.offer_cooldown_seconds))
-            if await self._repo.open_offers_to(guild_id, buyer_id, session=session) \
-                    > settings.offer_max_open_to_member:
-                raise NotPermitted(
-                    f"<@{buyer_id}> already has {settings.offer_max_open_to_member} open offers; "
-                    "try again once they answered one.")
 
-        await self._repo.db.transaction(insert)
+        # The buyer's open-offer place is written in the insert's transaction (its first write):
+        # offers from different sellers to one member race on it, so the cap holds on MongoDB
+        # (a count inside the transaction would not: write skew).
+        try:
+            await self._repo.slots.claim(guild_id, OFFER_SLOT, buyer_id, trade_id,
+                                         settings.offer_max_open_to_member, insert)
+        except (SlotsFull, SlotsBusy):
+            raise NotPermitted(
+                f"<@{buyer_id}> already has {settings.offer_max_open_to_member} open offers; "
+                "try again once they answered one.") from None
         return await self._trade(guild_id, trade_id)
 
     async def accept(self, guild_id: int, trade_id: int, actor_id: int, *,

@@ -51,9 +51,11 @@ from economy.marketplace_models import (
 )
 from economy.members import MemberService
 from economy.repos.base import Doc
+from economy.repos.listing_repo import SLOT_KIND as LISTING_SLOT
 from economy.repos.listing_repo import ListingRepo, OverCap, QuotaFull, epoch_ms
 from economy.repos.listing_terms import words_filter
-from economy.repos.market_member_repo import MarketMemberRepo
+from economy.repos.market_member_repo import AlertsFull, MarketMemberRepo
+from economy.repos.slot_repo import SlotsBusy, SlotsFull
 from economy.settings import GuildSettings, SettingsService
 
 PAGE_SIZE = 10
@@ -199,8 +201,17 @@ class MarketplaceService:
         if not approval:
             set_.update(self._live_fields(now, settings))
         repo = self._repo
+        cap = settings.max_active_listings
+        # A draft holds its open-listing place already; an expired or withdrawn listing gave it
+        # up and takes one again in the same transaction (repos/slot_repo.py: a unique place
+        # document both of two racing relists write, so the cap holds on MongoDB too). A draft
+        # whose place is above a cap lowered since moves to a free place within the cap, or
+        # stays a draft.
+        held = None if "draft" not in from_status else \
+            await repo.open_place(guild_id, listing.listing_id)
+        place_needed = held is None or held > cap
 
-        async def work(session: Any) -> Doc:
+        async def work(session: Any, place: int | None) -> Doc:
             await repo.take_daily_slot(guild_id, listing.seller_id, day,
                                        settings.listings_per_day, session=session)
             after = await repo.transition(
@@ -208,17 +219,23 @@ class MarketplaceService:
                 set_=set_, where={"seller_id": listing.seller_id}, session=session)
             if after is None:
                 raise _Lost
-            # Checked again inside the transaction, after its writes: two publishes by one member
-            # both write that member's daily-slot document, so on MongoDB they conflict and one
-            # retries (no write skew); on the embedded store writes are serialized anyway.
-            # Published listings only: the draft being published already held its slot.
-            if await repo.count_open(guild_id, listing.seller_id, drafts=False,
-                                     session=session) > settings.max_active_listings:
-                raise OverCap
+            if place is not None:  # after the transition: a relist that lost it is _Lost
+                await repo.take_open_slot(guild_id, listing.seller_id, listing.listing_id, place,
+                                          session=session, moving=held is not None)
             return after
 
+        async def attempt(place: int | None) -> Doc:
+            return await repo.db.transaction(lambda session: work(session, place))
+
         try:
-            after = Listing.model_validate(await repo.db.transaction(work))
+            if place_needed:
+                doc = await repo.slots.retrying(guild_id, LISTING_SLOT, listing.seller_id, cap,
+                                                attempt, moving=held)
+            else:
+                doc = await attempt(None)
+            after = Listing.model_validate(doc)
+        except (SlotsFull, SlotsBusy):
+            raise self._over_cap(settings) from None
         except QuotaFull:
             tomorrow = datetime.combine(local.date() + timedelta(days=1), datetime.min.time(),
                                         settings.zone)
@@ -226,8 +243,6 @@ class MarketplaceService:
                            "and reached that limit.", retry_at=tomorrow) from None
         except _Lost:
             raise InvalidInput("This listing changed meanwhile (already published?).") from None
-        except OverCap:
-            raise self._over_cap(settings) from None
         notices = [] if approval else await self._alert_notices(after)
         return PublishResult(listing=after, needs_approval=approval, notices=notices)
 
@@ -646,8 +661,12 @@ class MarketplaceService:
             doc = {"guild_id": guild_id, "user_id": user_id, "alert_id": alert_id,
                    "keywords": list(words), "category": category or None,
                    "max_price_gems": max_price_gems, "created_at": self._clock.now()}
-            if await self._members.add_alert(doc):
-                return Alert.model_validate(doc)
+            try:
+                if await self._members.add_alert(doc, cap=ALERTS_PER_MEMBER):
+                    return Alert.model_validate(doc)
+            except AlertsFull:
+                raise InvalidInput(f"You can keep {ALERTS_PER_MEMBER} alerts; remove one "
+                                   "first.") from None
         raise InvalidInput("Please try again.")
 
     async def alerts(self, guild_id: int, user_id: int) -> list[Alert]:

@@ -524,16 +524,14 @@ class MentorshipService:
         text = clean_text(text, GOAL_TEXT_MAX, "goal") or ""
         if len(text) < 3:
             raise InvalidInput("Describe the goal in at least 3 characters.")
-        goals = await self._repo.goals_of(pairing.guild_id, pairing.mentorship_id)
-        if len(goals) >= MAX_GOALS:
-            raise InvalidInput(f"A mentorship can have at most {MAX_GOALS} goals.")
-        no = await self._repo.next_id(f"{pairing.guild_id}:mgoal:{pairing.mentorship_id}")
         doc = {"guild_id": pairing.guild_id, "mentorship_id": pairing.mentorship_id,
-               "goal_no": no, "text": text, "status": "open", "added_by": user_id,
+               "text": text, "status": "open", "added_by": user_id,
                "added_ms": _ms(self._clock.now())}
-        await self._repo.add_goal(doc)
+        no = await self._repo.add_goal(doc, cap=MAX_GOALS)
+        if no is None:
+            raise InvalidInput(f"A mentorship can have at most {MAX_GOALS} goals.")
         await self.touch(pairing)
-        return Goal.model_validate(doc)
+        return Goal.model_validate({**doc, "goal_no": no})
 
     async def goals(self, pairing: Pairing) -> list[Goal]:
         """The goals of a mentorship, in order."""

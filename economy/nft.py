@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from economy.chain import NO_OWNER, ChainError, ChainMismatch, ChainReader, ChainRegistry
 from economy.clock import Clock
 from economy.errors import InvalidInput, NotFound
-from economy.repos.nft_repo import NftRepo
+from economy.repos.nft_repo import NftRepo, RulesFull
 from economy.repos.wallet_repo import WalletRepo
 from economy.wallets import checksum, ms
 
@@ -294,7 +294,10 @@ class NftService:
                "contract": address, "standard": standard, "ranges": ranges,
                "min_count": min_count, "max_count": max_count, "group": group,
                "created_by": actor_id, "created_ms": ms(self._clock.now())}
-        rule_id = await self._repo.insert_rule(doc)
+        try:
+            rule_id = await self._repo.insert_rule(doc, cap=MAX_RULES)
+        except RulesFull:
+            raise InvalidInput(f"A server can have at most {MAX_RULES} NFT rules.") from None
         return Rule.from_doc(dict(doc, rule_id=rule_id))
 
     async def check_link_chain(self, chain_id: int) -> None:

@@ -40,7 +40,8 @@ from economy.ledger import LedgerService, check_amount
 from economy.modules import require_on
 from economy.repos.base import Doc
 from economy.repos.listing_repo import ListingRepo
-from economy.repos.payment_repo import PaymentRepo
+from economy.repos.payment_repo import CHECKOUT_SLOT, PaymentRepo
+from economy.repos.slot_repo import SlotsBusy, SlotsFull
 from economy.repos.trade_repo import TradeRepo
 from economy.settings import GuildSettings, SettingsService
 from economy.stripe_gateway import (
@@ -64,10 +65,6 @@ RETRY_HOURS = 23  # within Stripe's 24-hour idempotency window
 
 class _Missed(Exception):
     """A guarded checkout write missed inside a transaction (someone else moved it)."""
-
-
-class _TooMany(Exception):
-    """The buyer's open card checkouts are over the cap (raised inside the transaction)."""
 
 
 @dataclass(frozen=True)
@@ -209,20 +206,23 @@ class PaymentsService:
                                  currency, expires, now, trade_id=trade_id, channel_id=channel_id,
                                  title=listing.get("title", f"Listing #{listing_id}"))
 
-        async def reserve(session: Any) -> None:
+        async def reserve(session: Any, place: int) -> None:
             if not await self._listings.reserve(guild_id, listing_id, buyer_id, trade_id, now,
                                                  session=session, version=version):
                 raise _Missed
             await self._repo.insert_checkout(doc, session=session)
-            # A guarded counter, so concurrent presses can't get around the cap (a buyer could
-            # otherwise lock up many listings for 31 minutes).
-            if not await self._repo.claim_open_slot(guild_id, buyer_id, MAX_OPEN_CHECKOUTS,
-                                                    session=session):
-                raise _TooMany
+            # One of the buyer's open-checkout places, so concurrent presses can't get around
+            # the cap (a buyer could otherwise lock up many listings for 31 minutes).
+            await self._repo.take_open_slot(guild_id, buyer_id, checkout_no, place,
+                                            session=session)
+
+        async def attempt(place: int) -> None:
+            await self._repo.db.transaction(lambda s: reserve(s, place))
 
         try:
-            await self._repo.db.transaction(reserve)
-        except _TooMany:
+            await self._repo.slots.retrying(guild_id, CHECKOUT_SLOT, buyer_id,
+                                            MAX_OPEN_CHECKOUTS, attempt)
+        except (SlotsFull, SlotsBusy):
             raise NotPermitted(f"You already have {MAX_OPEN_CHECKOUTS} card payments open; "
                                "finish or cancel one first (links expire after 31 minutes)."
                                ) from None
@@ -358,7 +358,7 @@ class PaymentsService:
                         {"payment_intent": session.payment_intent, "paid_ms": _ms(now)},
                         session=s):
                     raise _Missed
-                await self._repo.free_open_slot(guild_id, checkout["buyer_id"], session=s)
+                await self._repo.free_open_slot(guild_id, checkout["checkout_no"], session=s)
                 await self._trades.insert(doc, self._escrow.paid_event(
                     now, checkout["buyer_id"], note), session=s)
 
@@ -497,7 +497,7 @@ class PaymentsService:
                                                   {"ended_ms": _ms(now)}, session=s):
                 raise _Missed
             if checkout["kind"] == "listing":
-                await self._repo.free_open_slot(guild_id, checkout["buyer_id"], session=s)
+                await self._repo.free_open_slot(guild_id, checkout["checkout_no"], session=s)
                 # A miss is fine: the listing was already released or moved on.
                 await self._listings.unreserve(guild_id, checkout["target"], now,
                                                trade_id=checkout["trade_id"], session=s)

@@ -43,6 +43,9 @@ PERSONAL_COLLECTIONS = frozenset({
     "market_alerts", "market_alert_outbox", "mentors", "mentees", "listing_quota",
     "event_rsvps",
 })
+#: Cap places (`cap_slots`) of personal things: deleted with them. The others (open listings
+#: kept as drafts) follow their holder to the tombstone.
+PERSONAL_SLOT_KINDS = frozenset({"alert", "wallet", "wallet_link"})
 OPEN_TRADE_STATUSES = ("offered", "reserved", "delivered", "disputed")
 LIVE_MENTORSHIP_STATUSES = ("proposed", "active")
 #: What a member gives up by deleting (said in /privacy delete's question and confirmation): the
@@ -213,7 +216,8 @@ def _changes(found: dict[str, list[dict]], user_id: int, tomb: int) -> list[Chan
     changes = []
     for name, docs in found.items():
         for doc in docs:
-            if name in PERSONAL_COLLECTIONS:
+            if name in PERSONAL_COLLECTIONS or (
+                    name == "cap_slots" and doc.get("kind") in PERSONAL_SLOT_KINDS):
                 changes.append(Change(name, doc))
                 continue
             new = _replaced(doc, user_id, tomb, token)

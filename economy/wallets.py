@@ -20,7 +20,8 @@ from pymongo.errors import DuplicateKeyError
 
 from economy.clock import Clock
 from economy.errors import InvalidInput, NotFound
-from economy.repos.wallet_repo import WalletRepo
+from economy.repos.slot_repo import SlotsBusy, SlotsFull
+from economy.repos.wallet_repo import WalletRepo, WalletsFull
 from economy.siwe import Expected, SiweError, verify
 
 LINK_LIFETIME = timedelta(minutes=10)
@@ -89,21 +90,24 @@ class WalletService:
         if await self._repo.count_of_member(guild_id, user_id) >= MAX_WALLETS:
             raise InvalidInput(f"You can link at most {MAX_WALLETS} wallets. Unlink one first.")
         now = self._clock.now()
-        open_links = [link for link in await self._repo.links_of(guild_id, user_id)
-                      if link["status"] == "open" and link["expires_ms"] > ms(now)]
-        if len(open_links) >= MAX_OPEN_LINKS:
-            raise InvalidInput("You already have several open wallet links. Use one of them, or "
-                               "wait until they expire (10 minutes).")
         token = secrets.token_urlsafe(24)
         statement = (f"Link this wallet to Discord member {_ascii_name(member_name)} "
                      f"(id {user_id}) in the server {_ascii_name(guild_name)} (id {guild_id}).")
-        await self._repo.insert_link({
-            "_id": token, "guild_id": guild_id, "user_id": user_id,
-            "nonce": "".join(secrets.choice(_ALNUM) for _ in range(16)),
-            "statement": statement, "created_ms": ms(now),
-            "expires_ms": ms(now + LINK_LIFETIME), "status": "open",
-        })
+        try:
+            await self._repo.insert_link({
+                "_id": token, "guild_id": guild_id, "user_id": user_id,
+                "nonce": "".join(secrets.choice(_ALNUM) for _ in range(16)),
+                "statement": statement, "created_ms": ms(now),
+                "expires_ms": ms(now + LINK_LIFETIME), "status": "open",
+            }, cap=MAX_OPEN_LINKS, now_ms=ms(now))
+        except (SlotsFull, SlotsBusy):
+            raise self._too_many_links() from None
         return LinkTicket(token, link_page_url(public_url, token), now + LINK_LIFETIME)
+
+    @staticmethod
+    def _too_many_links() -> InvalidInput:
+        return InvalidInput("You already have several open wallet links. Use one of them, or "
+                            "wait until they expire (10 minutes).")
 
     async def _open_link(self, token: str) -> dict:
         link = await self._repo.link(token) if isinstance(token, str) and len(token) < 100 else None
@@ -149,9 +153,12 @@ class WalletService:
         wallet = {"guild_id": guild_id, "user_id": user_id, "address": siwe.address,
                   "linked_ms": ms(self._clock.now())}
         try:
-            consumed = await self._repo.consume_link_and_add(token, wallet)
+            consumed = await self._repo.consume_link_and_add(token, wallet, cap=MAX_WALLETS)
         except DuplicateKeyError:
             raise InvalidInput("This wallet is already linked to a member of this server.") from None
+        except WalletsFull:
+            raise InvalidInput(f"You can link at most {MAX_WALLETS} wallets. Unlink one "
+                               "first.") from None
         if not consumed:
             raise InvalidInput("This link was already used. Run /wallet link for a new one.")
         return Linked(guild_id, user_id, siwe.address)

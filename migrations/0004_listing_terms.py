@@ -9,7 +9,7 @@ The backfill is re-runnable: it replaces the postings of each active listing by 
 from pymongo import ASCENDING, IndexModel
 from pymongo.errors import BulkWriteError
 
-from economy.repos.base import find_first
+from economy.repos.base import find_first, raw_transaction
 from economy.repos.listing_terms import postings_of
 from economy.repos.paging import pages
 
@@ -81,8 +81,8 @@ async def _replace(db, postings: list, *, delete: bool) -> None:
                                   session=session)
         await col.insert_many(postings, ordered=False, session=session)
 
-    async with db.client.start_session() as session:
-        await session.with_transaction(work)
+    # The same helper as every other transaction: retries, and a majority commit on MongoDB.
+    await raw_transaction(db, work)
 
 
 async def up(db) -> None:

@@ -37,3 +37,55 @@ async def test_0015_flags_rsvps_that_were_used_for_a_check_in(store):
     await up(raw)  # re-runnable
     flags = {d["_id"]: bool(d["checked_in"]) async for d in raw["event_rsvps"].find({})}
     assert flags == {"1:1:5": True, "1:1:6": False, "1:1:7": True}
+
+
+async def test_0004_writes_postings_through_the_transaction_helper(store, monkeypatch):
+    """Its backfill commits like every other transaction (retries, majority on MongoDB), not
+    through a bare `with_transaction`."""
+    import importlib
+
+    from economy.repos.base import MAJORITY, Database
+
+    m0004 = importlib.import_module("migrations.0004_listing_terms")
+    concerns = []
+    original = Database.transaction
+
+    async def spy(self, work):
+        concerns.append(None if self.serializes_writes else MAJORITY)
+        return await original(self, work)
+
+    monkeypatch.setattr(Database, "transaction", spy)
+    posting = {"_id": "p1", "guild_id": 1, "term": "ring", "lid": 1}
+    await m0004._replace(store.db.raw, [posting], delete=True)
+    assert concerns == [MAJORITY]
+    assert await store.db["listing_terms"].count_documents({"_id": "p1"}) == 1
+
+
+async def test_0014_backfills_one_place_per_holder(services, clock):
+    """Places for what holds one today, numbered per owner; the audit then finds them exact."""
+    import importlib
+
+    from economy.audit import audit
+
+    m0014 = importlib.import_module("migrations.0014_cap_slots")
+    ms, g = services.marketplace, 77
+    await services.settings.set(g, 0, "offer_cooldown_seconds", "0")
+    drafts = [await ms.create_draft(g, 5, category="rings", condition="new",
+                                    title="Blue sapphire ring", description="A lovely ring.",
+                                    price_gems=500) for _ in range(3)]
+    await ms.publish(g, 5, drafts[0].listing_id)
+    await ms.withdraw(g, 5, drafts[0].listing_id)  # holds none any more
+    await services.escrow.offer(g, 5, 6, 10, "a thing")
+    await ms.add_alert(g, 6, keywords="ruby", category=None, max_price_gems=None)
+    db = services.db
+    await db["cap_slots"].delete_many({})  # as before 0014
+    await db["counters"].insert_one({"_id": f"{g}:pay_open:6", "open": 1})
+    assert not (await audit(services.ledger_repo)).ok
+    await m0014.up(db.raw)
+    await m0014.up(db.raw)  # re-runnable
+    places = await db["cap_slots"].find({"guild_id": g}).to_list()
+    assert sorted((p["kind"], p["owner"], p["n"]) for p in places) == [
+        ("alert", 6, 1), ("listing", 5, 1), ("listing", 5, 2), ("offer", 6, 1)]
+    assert await db["counters"].count_documents({"_id": f"{g}:pay_open:6"}) == 0
+    report = await audit(services.ledger_repo)
+    assert report.ok, report.render()

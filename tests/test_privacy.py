@@ -37,8 +37,8 @@ async def _history(services, clock) -> None:
         specs="", tags="", price_gems=500)
     await services.marketplace.publish(G, ALICE, listing.listing_id)
     await services.member_prefs.set_dms(G, ALICE, False)
-    await services.db.write(lambda: services.db["wallets"].insert_one(
-        {"guild_id": G, "user_id": ALICE, "address": "0x" + "ab" * 20, "linked_ms": 1}))
+    await services.wallets._repo.insert_many(  # with its cap place, as a linked wallet has
+        [{"guild_id": G, "user_id": ALICE, "address": "0x" + "ab" * 20, "linked_ms": 1}])
     clock.advance(days=1)
 
 

@@ -141,6 +141,16 @@ class Database:
             raise
 
 
+async def raw_transaction(raw: AsyncDatabase,
+                          work: Callable[[AsyncClientSession], Awaitable[T]]) -> T:
+    """`Database.transaction` for code handed the raw PyMongo database (migrations): the same
+    retries of transient errors and the same majority commit on MongoDB.
+
+    Migrations run before the bot serves, in one process, so no write lock is taken.
+    """
+    return await Database(raw.client, raw.name, write_lock=None).transaction(work)
+
+
 # Reads go through aggregation pipelines that start with an equality `$match`. On MongoDB this is
 # the same index-backed query as `find`; on the embedded nx-27017 server `find`/`find_one` and
 # `count_documents` scan the whole collection (measured: 8-10 ms per lookup at 2,000 ledger rows,

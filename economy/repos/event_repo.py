@@ -46,9 +46,10 @@ class EventRepo:
                    limit: int = 25) -> list[Doc]:
         """Events of a guild in some statuses, by start time."""
         docs: list[Doc] = []
+        order = DESCENDING if newest_first else ASCENDING
         for status in statuses:
             docs += await find_docs(self.events, {"guild_id": guild_id, "status": status},
-                                    sort={"starts_ms": DESCENDING if newest_first else ASCENDING},
+                                    sort={"starts_ms": order, "_id": order},
                                     limit=limit)
         docs.sort(key=lambda d: d["starts_ms"], reverse=newest_first)
         return docs[:limit]
@@ -238,6 +239,20 @@ class EventRepo:
 
 class NoPlace(Exception):
     """A check-in by a member who holds no place (no RSVP): aborts its transaction."""
+
+
+async def rsvp_count_mismatches(db: Database, guild_id: int) -> list[str]:
+    """Open events whose `rsvp_count` (the guarded counter that holds the capacity) differs
+    from their RSVPs (the audit); empty when every count is exact."""
+    problems = []
+    open_events = {"guild_id": guild_id, "status": {"$in": ["scheduled", "live"]}}
+    for event in await find_docs(db["community_events"], open_events):
+        rsvps = await count(db["event_rsvps"], {"guild_id": guild_id,
+                                                "event_id": event["event_id"]})
+        if int(event.get("rsvp_count", 0)) != rsvps:
+            problems.append(f"guild {guild_id}: event {event['event_id']} counts "
+                            f"{event.get('rsvp_count', 0)} RSVPs but has {rsvps}")
+    return problems
 
 
 class _Refused(Exception):

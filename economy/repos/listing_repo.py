@@ -27,10 +27,13 @@ from pymongo.errors import DuplicateKeyError
 
 from economy.repos.base import Database, Doc, count, find_docs, find_first
 from economy.repos.listing_terms import ListingTerms, postings_of
+from economy.repos.slot_repo import SlotRepo, SlotsBusy, SlotsFull
 
 #: Listing statuses that hold one of the member's "open listing" slots. Drafts count: each
 #: stores up to ten images, so unpublished drafts must not be a way around the cap.
 OPEN_STATUSES = ("draft", "pending", "active", "reserved")
+#: The `cap_slots` kind of an open listing (repos/slot_repo.py): owner seller_id, ref listing_id.
+SLOT_KIND = "listing"
 
 
 def epoch_ms(at: datetime) -> int:
@@ -56,6 +59,7 @@ class ListingRepo:
         self.counters = db["listing_counters"]
         self.quota = db["listing_quota"]
         self.terms = ListingTerms(db)
+        self.slots = SlotRepo(db)
 
     # --- ids, creation, deletion ---------------------------------------------------------------
     async def next_listing_id(self, guild_id: int) -> int:
@@ -66,22 +70,37 @@ class ListingRepo:
         return int(doc["seq"])
 
     async def insert_draft(self, listing: Doc, images: list[Doc], *, cap: int) -> None:
-        """Store a draft listing and its images in one transaction.
+        """Store a draft listing and its images in one transaction, with one of the seller's
+        open-listing places (repos/slot_repo.py).
 
-        Raises OverCap (nothing stored) when the seller would then hold more than `cap` open
-        listings, drafts included; counted inside the transaction after its write, so
-        concurrent drafts cannot overshoot.
+        Raises OverCap (nothing stored) when the seller holds `cap` open listings, drafts
+        included. The place is a unique document both of two racing drafts write, so they
+        cannot overshoot on MongoDB either (a count inside the transaction could: write skew).
         """
 
         async def work(session: Any) -> None:
             await self.listings.insert_one(listing, session=session)
-            if await self.count_open(listing["guild_id"], listing["seller_id"],
-                                     session=session) > cap:
-                raise OverCap
             if images:
                 await self.images.insert_many(images, ordered=True, session=session)
 
-        await self.db.transaction(work)
+        try:
+            await self.slots.claim(listing["guild_id"], SLOT_KIND, listing["seller_id"],
+                                   listing["listing_id"], cap, work)
+        except (SlotsFull, SlotsBusy):
+            raise OverCap from None
+
+    async def open_place(self, guild_id: int, listing_id: int) -> int | None:
+        """The open-listing place a listing holds (drafts, pending, active, reserved), or None."""
+        return await self.slots.place_of(guild_id, SLOT_KIND, listing_id)
+
+    async def take_open_slot(self, guild_id: int, seller_id: int, listing_id: int, n: int, *,
+                             session: Any, moving: bool = False) -> None:
+        """Take open-listing place `n` for a listing inside the caller's transaction (a relist,
+        or with `moving` a draft giving up a place above a lowered cap); SlotTaken when another
+        request took it."""
+        if moving:
+            await self.slots.release(guild_id, SLOT_KIND, listing_id, session=session)
+        await self.slots.take(guild_id, SLOT_KIND, seller_id, n, listing_id, session=session)
 
     async def delete_draft(self, guild_id: int, listing_id: int, seller_id: int | None) -> bool:
         """Delete a draft (and its images); `seller_id=None` for the sweep. True if deleted."""
@@ -95,6 +114,7 @@ class ListingRepo:
                 return False
             await self.images.delete_many({"guild_id": guild_id, "listing_id": listing_id},
                                           session=session)
+            await self.slots.release(guild_id, SLOT_KIND, listing_id, session=session)
             return True
 
         return await self.db.transaction(work)
@@ -138,24 +158,19 @@ class ListingRepo:
         return await find_docs(
             self.listings,
             {"guild_id": guild_id, "seller_id": seller_id, "status": {"$in": list(statuses)}},
-            sort={"created_ts": DESCENDING}, limit=limit)
+            sort={"created_ts": DESCENDING, "_id": DESCENDING}, limit=limit)
 
     async def by_status(self, guild_id: int, status: str, *, limit: int) -> list[Doc]:
         """Listings in one status (e.g. the approval queue), unordered."""
         return await find_docs(self.listings, {"guild_id": guild_id, "status": status},
                                limit=limit)
 
-    async def count_open(self, guild_id: int, seller_id: int, *, drafts: bool = True,
-                         session: Any = None) -> int:
-        """A member's listings that hold a slot (drafts unless `drafts=False`, pending, active,
-        reserved).
-
-        With a session (after the transaction's first write) it sees that transaction's writes.
-        """
-        statuses = [s for s in OPEN_STATUSES if drafts or s != "draft"]
+    async def count_open(self, guild_id: int, seller_id: int) -> int:
+        """A member's listings that hold an open-listing place (drafts, pending, active,
+        reserved): the friendly early check. The binding one is the place itself
+        (`insert_draft`, `take_open_slot`)."""
         return await count(self.listings, {"guild_id": guild_id, "seller_id": seller_id,
-                                           "status": {"$in": statuses}},
-                           session=session)
+                                           "status": {"$in": list(OPEN_STATUSES)}})
 
     async def sold_prices(self, guild_id: int, category: str, conditions: tuple[str, ...],
                           *, limit: int = 50) -> list[int]:
@@ -164,14 +179,15 @@ class ListingRepo:
             self.listings,
             {"guild_id": guild_id, "status": "sold", "category": category,
              "condition": {"$in": list(conditions)}, "sold_price_gems": {"$gte": 1}},
-            sort={"sold_ts": DESCENDING}, limit=limit)
+            sort={"sold_ts": DESCENDING, "_id": DESCENDING}, limit=limit)
         return [int(doc["sold_price_gems"]) for doc in docs]
 
     async def due(self, status: str, field: str, now_ms: int, *, limit: int,
                   extra: Doc | None = None) -> list[Doc]:
         """Listings in `status` whose `field` (epoch ms) is due, across guilds (sweeps)."""
         match: Doc = {"status": status, field: {"$lte": now_ms}, **(extra or {})}
-        return await find_docs(self.listings, match, sort={field: ASCENDING}, limit=limit)
+        return await find_docs(self.listings, match, sort={field: ASCENDING, "_id": ASCENDING},
+                               limit=limit)
 
     async def image(self, guild_id: int, image_id: str) -> Doc | None:
         """A stored image (`full`/`thumb` bytes)."""
@@ -216,6 +232,11 @@ class ListingRepo:
             return None
         after = {**before, **fields, "version": int(before.get("version", 0)) + 1}
         await self.terms.sync(before, after, session=session)
+        if before.get("status") in OPEN_STATUSES and after.get("status") not in OPEN_STATUSES:
+            # Sold, expired, withdrawn, rejected...: the seller's place is free, in this same
+            # transaction (every status change of a listing passes here).
+            await self.slots.release(before["guild_id"], SLOT_KIND, before["listing_id"],
+                                     session=session)
         return after
 
     async def add_views(self, counts: dict[tuple[int, int], int]) -> int:

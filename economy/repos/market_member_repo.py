@@ -12,11 +12,23 @@ from pymongo.errors import DuplicateKeyError
 
 from economy.repos.base import Database, Doc, count, find_docs, find_first
 from economy.repos.listing_repo import ListingRepo
+from economy.repos.slot_repo import SlotHeld, SlotRepo, SlotsBusy, SlotsFull
+
+#: The `cap_slots` kind of a saved alert (repos/slot_repo.py): owner user_id, ref "user:alert".
+ALERT_SLOT = "alert"
 
 #: Alerts read per page when a new listing is matched against a guild's alerts.
 ALERT_PAGE = 500
 #: Upper bound on one member's alerts read at once (members keep far fewer).
 ALERTS_MAX_READ = 1000
+
+
+class AlertsFull(Exception):
+    """The member holds as many alerts as allowed (nothing was stored)."""
+
+
+def _alert_ref(doc: Doc) -> str:
+    return f"{doc['user_id']}:{doc['alert_id']}"
 
 
 class MarketMemberRepo:
@@ -29,6 +41,7 @@ class MarketMemberRepo:
         self.alerts = db["market_alerts"]
         self.outbox = db["market_alert_outbox"]
         self.queries = db["saved_queries"]
+        self.slots = SlotRepo(db)
 
     # --- wishlists -----------------------------------------------------------------------------
     async def add_wish(self, guild_id: int, user_id: int, listing_id: int, at: datetime) -> bool:
@@ -63,7 +76,7 @@ class MarketMemberRepo:
     async def wishes_of(self, guild_id: int, user_id: int, *, limit: int = 50) -> list[Doc]:
         """A member's wishlist entries, latest first."""
         return await find_docs(self.wishlists, {"guild_id": guild_id, "user_id": user_id},
-                               sort={"added_at": DESCENDING}, limit=limit)
+                               sort={"added_at": DESCENDING, "_id": DESCENDING}, limit=limit)
 
     async def wishers_of(self, guild_id: int, listing_id: int) -> list[int]:
         """Members who wishlisted a listing."""
@@ -71,11 +84,22 @@ class MarketMemberRepo:
         return [int(doc["user_id"]) for doc in docs]
 
     # --- alerts --------------------------------------------------------------------------------
-    async def add_alert(self, doc: Doc) -> bool:
-        """Store an alert; False when its id was taken (retry with the next id)."""
+    async def add_alert(self, doc: Doc, *, cap: int) -> bool:
+        """Store an alert with one of the member's `cap` alert places, in one transaction.
+
+        False when its id was taken (retry with the next id); AlertsFull when the member holds
+        `cap` alerts. The place is a unique document two racing adds both write, so they cannot
+        get past the cap on MongoDB (a count before the insert could).
+        """
+        async def work(session: Any) -> None:
+            await self.alerts.insert_one(doc, session=session)
+
         try:
-            await self.db.write(lambda: self.alerts.insert_one(doc))
-        except DuplicateKeyError:
+            await self.slots.claim(doc["guild_id"], ALERT_SLOT, doc["user_id"], _alert_ref(doc),
+                                   cap, work)
+        except (SlotsFull, SlotsBusy):
+            raise AlertsFull from None
+        except (DuplicateKeyError, SlotHeld):  # the alert id was taken meanwhile
             return False
         return True
 
@@ -89,10 +113,18 @@ class MarketMemberRepo:
         return await count(self.alerts, {"guild_id": guild_id, "user_id": user_id})
 
     async def remove_alert(self, guild_id: int, user_id: int, alert_id: int) -> bool:
-        """Delete one of a member's alerts."""
-        result = await self.db.write(lambda: self.alerts.delete_one(
-            {"guild_id": guild_id, "user_id": user_id, "alert_id": alert_id}))
-        return result.deleted_count == 1
+        """Delete one of a member's alerts and free its place (one transaction)."""
+        async def work(session: Any) -> bool:
+            result = await self.alerts.delete_one(
+                {"guild_id": guild_id, "user_id": user_id, "alert_id": alert_id},
+                session=session)
+            if result.deleted_count != 1:
+                return False
+            await self.slots.release(guild_id, ALERT_SLOT, f"{user_id}:{alert_id}",
+                                     session=session)
+            return True
+
+        return await self.db.transaction(work)
 
     async def guild_alerts(self, guild_id: int, *, batch: int = ALERT_PAGE,
                            ) -> AsyncIterator[Doc]:
@@ -135,7 +167,7 @@ class MarketMemberRepo:
         # A pipeline on the `due` index: `find().sort()` loads and sorts the whole outbox in the
         # embedded server.
         docs = await find_docs(self.outbox, {"due_ms": {"$lte": now_ms}},
-                               sort={"due_ms": ASCENDING}, limit=limit)
+                               sort={"due_ms": ASCENDING, "_id": ASCENDING}, limit=limit)
         return list(dict.fromkeys((int(d["guild_id"]), int(d["user_id"])) for d in docs))
 
     async def take_alert_matches(self, guild_id: int, user_id: int) -> list[Doc]:

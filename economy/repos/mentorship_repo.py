@@ -258,9 +258,28 @@ class MentorshipRepo:
         return result.modified_count == 1
 
     # --- goals --------------------------------------------------------------------------------
-    async def add_goal(self, doc: Doc) -> None:
-        """Store a goal (unique per mentorship and number)."""
-        await self.db.write(lambda: self.goals.insert_one(doc))
+    async def add_goal(self, doc: Doc, *, cap: int) -> int | None:
+        """Store a goal under the next number, at most `cap` per mentorship; returns its number
+        (None when the mentorship has `cap` goals; nothing stored).
+
+        The number is the goal's place: goals are never deleted, so the next one is the highest
+        plus one, and the unique (guild, mentorship, number) index makes two goals added at once
+        race for it (one retries with the next). A count before the insert could let both in on
+        MongoDB (write skew).
+        """
+        g, mid = doc["guild_id"], doc["mentorship_id"]
+        for _ in range(cap + 1):
+            last = await find_docs(self.goals, {"guild_id": g, "mentorship_id": mid},
+                                   sort={"goal_no": DESCENDING}, limit=1)
+            goal_no = (int(last[0]["goal_no"]) + 1) if last else 1
+            if goal_no > cap:
+                return None
+            try:
+                await self.db.write(lambda n=goal_no: self.goals.insert_one({**doc, "goal_no": n}))
+            except DuplicateKeyError:
+                continue  # the other side added one at the same moment
+            return goal_no
+        return None
 
     async def goals_of(self, guild_id: int, mentorship_id: int) -> list[Doc]:
         """A mentorship's goals in order."""
@@ -340,3 +359,16 @@ class MentorshipRepo:
         for doc in await find_docs(self.verified, match):
             found.setdefault(doc["user_id"], {})[doc["skill"]] = int(doc["level"])
         return found
+
+
+async def load_mismatches(db: Database, guild_id: int) -> list[str]:
+    """Mentors whose `load` (the guarded counter that holds their capacity) differs from their
+    active mentorships (the audit); empty when every load is exact."""
+    problems = []
+    for mentor in await find_docs(db["mentors"], {"guild_id": guild_id}):
+        active = await count(db["mentorships"], {"guild_id": guild_id, "status": "active",
+                                                 "mentor_id": mentor["user_id"]})
+        if int(mentor.get("load", 0)) != active:
+            problems.append(f"guild {guild_id}: mentor {mentor['user_id']} has load "
+                            f"{mentor.get('load', 0)} but {active} active mentorships")
+    return problems

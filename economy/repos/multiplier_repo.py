@@ -52,7 +52,7 @@ class MultiplierRepo:
     async def recent(self, guild_id: int, since_ms: int, *, limit: int = 25) -> list[Doc]:
         """Windows ending after `since_ms`, soonest end first."""
         return await find_docs(self._col, {"guild_id": guild_id, "ends_ms": {"$gt": since_ms}},
-                               sort={"ends_ms": ASCENDING}, limit=limit)
+                               sort={"ends_ms": ASCENDING, "_id": ASCENDING}, limit=limit)
 
     async def guild_ids(self) -> list[int]:
         """Guilds that have multiplier windows (the announcement sweep walks them)."""

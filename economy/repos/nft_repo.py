@@ -3,9 +3,19 @@ markers for role problems (`nft_problems`)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from pymongo.errors import DuplicateKeyError
 
 from economy.repos.base import Database, Doc, find_docs, find_first
+from economy.repos.slot_repo import SlotHeld, SlotRepo, SlotsBusy, SlotsFull
+
+#: The `cap_slots` kind of an NFT rule (repos/slot_repo.py): owner 0 (the guild), ref rule_id.
+RULE_SLOT = "nft_rule"
+
+
+class RulesFull(Exception):
+    """The guild has as many NFT rules as allowed (nothing was stored)."""
 
 
 class NftRepo:
@@ -23,29 +33,45 @@ class NftRepo:
         self.sync = db["nft_sync"]
         self.problems = db["nft_problems"]
         self.media = db["nft_media"]
+        self.slots = SlotRepo(db)
 
     async def rules_of(self, guild_id: int) -> list[Doc]:
         """A guild's rules, in creation order."""
         return await find_docs(self.rules, {"guild_id": guild_id}, sort={"rule_id": 1})
 
-    async def insert_rule(self, rule: Doc) -> int:
-        """Store a rule under the next free per-guild number; returns that number."""
-        for _ in range(20):
-            existing = await find_docs(self.rules, {"guild_id": rule["guild_id"]},
+    async def insert_rule(self, rule: Doc, *, cap: int) -> int:
+        """Store a rule under the next free per-guild number with one of the guild's `cap` rule
+        places (repos/slot_repo.py: two admins adding at once race on the place, so the cap
+        holds on MongoDB too); returns that number. Raises RulesFull (nothing stored)."""
+        guild_id = rule["guild_id"]
+        for _ in range(cap + 20):  # each lost number is another admin's new rule
+            existing = await find_docs(self.rules, {"guild_id": guild_id},
                                        sort={"rule_id": -1}, limit=1)
             rule_id = (existing[0]["rule_id"] + 1) if existing else 1
             doc = dict(rule, rule_id=rule_id)
+
+            async def work(session: Any, d: Doc = doc) -> None:
+                await self.rules.insert_one(d, session=session)
+
             try:
-                await self.db.write(lambda d=doc: self.rules.insert_one(d))
+                await self.slots.claim(guild_id, RULE_SLOT, 0, rule_id, cap, work)
                 return rule_id
-            except DuplicateKeyError:
+            except (SlotsFull, SlotsBusy):
+                raise RulesFull from None
+            except (DuplicateKeyError, SlotHeld):
                 continue  # another admin took that number at the same moment
         raise RuntimeError("could not allocate a rule number")
 
     async def delete_rule(self, guild_id: int, rule_id: int) -> Doc | None:
-        """Remove a rule; returns it (None when there was none)."""
-        return await self.db.write(lambda: self.rules.find_one_and_delete(
-            {"guild_id": guild_id, "rule_id": rule_id}))
+        """Remove a rule and free its place; returns it (None when there was none)."""
+        async def work(session: Any) -> Doc | None:
+            doc = await self.rules.find_one_and_delete(
+                {"guild_id": guild_id, "rule_id": rule_id}, session=session)
+            if doc is not None:
+                await self.slots.release(guild_id, RULE_SLOT, rule_id, session=session)
+            return doc
+
+        return await self.db.transaction(work)
 
     async def status(self, guild_id: int) -> Doc | None:
         """The guild's sync state."""

@@ -35,7 +35,7 @@ class OutboxRepo:
     async def pending(self, shard: int, *, limit: int = 50) -> list[Doc]:
         """The oldest pending items for one shard."""
         return await find_docs(self._col, {"status": "pending", "shard": shard},
-                               sort={"created_ms": 1}, limit=limit)
+                               sort={"created_ms": 1, "_id": 1}, limit=limit)
 
     async def claim(self, key: str, owner: str, now_ms: int) -> bool:
         """Take a pending item for this process; False when another process took it first."""

@@ -20,6 +20,11 @@ from pymongo import DESCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from economy.repos.base import Database, Doc, find_docs, find_first
+from economy.repos.slot_repo import SlotRepo
+
+#: The `cap_slots` kind of an open listing checkout (repos/slot_repo.py): owner buyer_id, ref
+#: checkout_no.
+CHECKOUT_SLOT = "checkout"
 
 
 class PaymentRepo:
@@ -33,6 +38,7 @@ class PaymentRepo:
         self.packs = db["pay_packs"]
         self.sellers = db["pay_sellers"]
         self.counters = db["counters"]
+        self.slots = SlotRepo(db)
 
     async def next_number(self, guild_id: int, what: str) -> int:
         """A per-guild sequence number (`checkouts`, `packs`)."""
@@ -70,27 +76,17 @@ class PaymentRepo:
             "guild_id": guild_id, "buyer_id": buyer_id, "status": "open", "kind": kind,
             "target": target})
 
-    async def claim_open_slot(self, guild_id: int, buyer_id: int, cap: int, *,
-                              session: Any) -> bool:
-        """Count one more open listing checkout for the buyer unless `cap` are open (guarded).
+    async def take_open_slot(self, guild_id: int, buyer_id: int, checkout_no: int, n: int, *,
+                             session: Any) -> None:
+        """Take open-checkout place `n` of the buyer for a listing checkout (repos/slot_repo.py),
+        inside the caller's transaction; SlotTaken when another press took it. Freed by
+        `free_open_slot` in the transaction that moves the checkout out of open."""
+        await self.slots.take(guild_id, CHECKOUT_SLOT, buyer_id, n, checkout_no, session=session)
 
-        Inside the caller's transaction; the counter is released by `free_open_slot` in the
-        transaction that moves the checkout out of open.
-        """
-        try:
-            await self.counters.update_one(
-                {"_id": f"{guild_id}:pay_open:{buyer_id}", "open": {"$lt": cap}},
-                {"$inc": {"open": 1}, "$set": {"guild_id": guild_id}}, upsert=True,
-                session=session)
-        except DuplicateKeyError:
-            return False  # the counter exists and is at the cap
-        return True
-
-    async def free_open_slot(self, guild_id: int, buyer_id: int, *, session: Any) -> None:
-        """One open listing checkout of the buyer ended (inside the caller's transaction)."""
-        await self.counters.update_one(
-            {"_id": f"{guild_id}:pay_open:{buyer_id}", "open": {"$gt": 0}},
-            {"$inc": {"open": -1}}, session=session)
+    async def free_open_slot(self, guild_id: int, checkout_no: int, *, session: Any) -> None:
+        """A listing checkout left creating/open: free its place (inside the caller's
+        transaction)."""
+        await self.slots.release(guild_id, CHECKOUT_SLOT, checkout_no, session=session)
 
     async def move_checkout(self, guild_id: int, checkout_no: int, from_status: tuple[str, ...],
                             to_status: str, fields: Doc | None = None, *,
@@ -137,7 +133,7 @@ class PaymentRepo:
     async def last_event(self, guild_id: int | None = None) -> Doc | None:
         """The latest received event (of a guild, or for events naming no known guild: 0)."""
         docs = await find_docs(self.events, {"guild_id": guild_id},
-                               sort={"received_ms": DESCENDING}, limit=1)
+                               sort={"received_ms": DESCENDING, "_id": DESCENDING}, limit=1)
         return docs[0] if docs else None
 
     # --- payouts -----------------------------------------------------------------------------

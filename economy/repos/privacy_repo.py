@@ -76,6 +76,8 @@ class PrivacyRepo:
                         raise ChangedMeanwhile(change.collection)
                     if change.new is not None:
                         await col.insert_one(change.new, session=session)
+                    elif change.collection == "event_rsvps":
+                        await self._free_event_place(change.old, session)
                 else:
                     result = await col.replace_one(guard, change.new, session=session)
                     if result.matched_count != 1:
@@ -83,6 +85,13 @@ class PrivacyRepo:
             await self.db["privacy_deletions"].insert_one(record, session=session)
 
         await self.db.transaction(work)
+
+    async def _free_event_place(self, rsvp: Doc, session: Any) -> None:
+        """A deleted RSVP gives its place back: the event's guarded `rsvp_count` (which holds the
+        capacity) drops with it, in the same transaction, so it stays exact."""
+        await self.db["community_events"].update_one(
+            {"_id": f"{rsvp['guild_id']}:{rsvp['event_id']}", "rsvp_count": {"$gt": 0}},
+            {"$inc": {"rsvp_count": -1}}, session=session)
 
 
 def _guard(doc: Doc) -> Doc:

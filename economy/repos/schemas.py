@@ -145,6 +145,15 @@ SCHEMAS: dict[str, Schema] = {
         guild_id=INT,
         target=nullable(STR),
     ),
+    "cap_slots": doc(  # one document per occupied place under a cap (economy/repos/slot_repo.py)
+        _id=STR,
+        expires_ms=nullable(INT),
+        guild_id=INT,
+        kind=STR,
+        n=INT,
+        owner=INT,
+        ref=one_of(INT, STR),
+    ),
     "challenge_competitions": doc(
         _id=OID,
         competition_id=nullable(INT),

@@ -62,7 +62,7 @@ class SeasonRepo:
 
     async def results_of(self, guild_id: int, limit: int = 10) -> list[Doc]:
         """Latest results first."""
-        return await find_docs(self.results, {"guild_id": guild_id}, sort={"ends_ms": DESCENDING},
+        return await find_docs(self.results, {"guild_id": guild_id}, sort={"ends_ms": DESCENDING, "_id": DESCENDING},
                                limit=limit)
 
     async def claim(self, result_id: str, flag: str) -> bool:

@@ -62,5 +62,5 @@ class SettingsRepo:
     async def history(self, guild_id: int, *, limit: int) -> list[dict[str, Any]]:
         """Latest changes first."""
         return await find_docs(
-            self._history, {"guild_id": guild_id}, sort={"at": DESCENDING}, limit=limit
+            self._history, {"guild_id": guild_id}, sort={"at": DESCENDING, "_id": DESCENDING}, limit=limit
         )

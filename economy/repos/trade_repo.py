@@ -10,6 +10,10 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from economy.repos.base import Database, Doc, count, find_docs, find_first
 from economy.repos.paging import guild_ids as paging_guild_ids
 from economy.repos.paging import guild_pages
+from economy.repos.slot_repo import SlotRepo
+
+#: The `cap_slots` kind of an open offer (repos/slot_repo.py): owner buyer_id, ref trade_id.
+OFFER_SLOT = "offer"
 
 #: A sweep handles at most this many due trades of one kind per guild (the next sweep the rest).
 DUE_MAX = 200
@@ -34,6 +38,7 @@ class TradeRepo:
         self.ratings = db["trade_ratings"]
         self.counters = db["counters"]
         self.audit = db["audit_log"]
+        self.slots = SlotRepo(db)
 
     async def next_trade_id(self, guild_id: int) -> int:
         """Allocate the next per-guild trade number (gaps are possible, reuse is not)."""
@@ -74,6 +79,10 @@ class TradeRepo:
         )
         if result.modified_count != 1:
             return False
+        if "offered" in from_status and to_status != "offered":
+            # Accepted, declined, expired...: the buyer's open-offer place is free, in this same
+            # transaction (a no-op when the trade was in another of `from_status`).
+            await self.slots.release(guild_id, OFFER_SLOT, trade_id, session=session)
         await self.events.insert_one(self._event_doc(guild_id, trade_id, event), session=session)
         return True
 
@@ -155,10 +164,9 @@ class TradeRepo:
         due.sort(key=lambda item: item[:2])
         return [doc for _, _, doc in due[:DUE_MAX]]
 
-    async def open_offers_to(self, guild_id: int, buyer_id: int, *, session: Any = None) -> int:
-        """Offers waiting for `buyer_id`'s answer (in `session`, it sees that transaction's writes)."""
-        return await count(self.trades, {"guild_id": guild_id, "buyer_id": buyer_id,
-                                         "status": "offered"}, session=session)
+    async def open_offers_to(self, guild_id: int, buyer_id: int) -> int:
+        """Offers waiting for `buyer_id`'s answer (their open-offer places)."""
+        return len(await self.slots.taken(guild_id, OFFER_SLOT, buyer_id))
 
     async def completed_count(self, guild_id: int, user_id: int) -> int:
         """Completed trades a member took part in."""
@@ -195,7 +203,7 @@ class TradeRepo:
     async def reviews_for(self, guild_id: int, user_id: int, *, limit: int) -> list[Doc]:
         """Latest ratings a member received."""
         return await find_docs(self.ratings, {"guild_id": guild_id, "ratee_id": user_id},
-                               sort={"at": DESCENDING}, limit=limit)
+                               sort={"at": DESCENDING, "_id": DESCENDING}, limit=limit)
 
     async def ratings_for(self, guild_id: int, trade_id: int) -> list[Doc]:
         """Ratings left on a trade."""
@@ -211,5 +219,5 @@ class TradeRepo:
 
     async def audit_entries(self, guild_id: int, *, limit: int = 50) -> list[Doc]:
         """Latest audit-log entries."""
-        return await find_docs(self.audit, {"guild_id": guild_id}, sort={"at": DESCENDING},
-                               limit=limit)
+        return await find_docs(self.audit, {"guild_id": guild_id},
+                               sort={"at": DESCENDING, "_id": DESCENDING}, limit=limit)

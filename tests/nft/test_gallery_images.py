@@ -72,9 +72,9 @@ async def test_gallery_shows_sanitized_cached_token_images(ngc, media_server):
     await gc.slash("admin", "nft rule add", contract=chain.erc1155, standard="erc1155", role=gem,
                    token_ids="8")
     account = Account.create()
-    await gc.services.db["wallets"].insert_one({
+    await gc.services.wallets._repo.insert_many([{
         "guild_id": gc.guild.id, "user_id": gc["carol"].id, "address": account.address,
-        "linked_ms": 0})
+        "linked_ms": 0}])
     chain.mint721([account.address] * 4, 1)
     for token_id in (1, 3, 4):
         chain.set_token_uri(token_id, f"{url}/meta/{token_id}.json")

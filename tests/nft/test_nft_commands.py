@@ -127,9 +127,9 @@ async def test_guild_sync_honours_429_reports_hierarchy_once_and_runs_periodical
     accounts = {}
     for name in ("alice", "bob", "carol", "dave"):
         accounts[name] = Account.create()
-        await gc.services.db["wallets"].insert_one({
+        await gc.services.wallets._repo.insert_many([{
             "guild_id": gc.guild.id, "user_id": gc[name].id, "address": accounts[name].address,
-            "linked_ms": 0})
+            "linked_ms": 0}])
     chain.mint721([accounts["alice"].address, accounts["alice"].address, accounts["bob"].address], 1)
     chain.mint1155([accounts["carol"].address], 7, amount=2)
     gc.sb.give_role(gc.sb.member(gc.guild, gc["dave"]), holder)  # dave holds nothing
@@ -169,9 +169,9 @@ async def test_rule_test_list_remove_and_member_refresh(ngc):
                    token_ids="1-5, 9", max_count=3)
     account = Account.create()
     chain.mint721([account.address] * 2, 1)
-    await gc.services.db["wallets"].insert_one({
+    await gc.services.wallets._repo.insert_many([{
         "guild_id": gc.guild.id, "user_id": gc["erin"].id, "address": account.address,
-        "linked_ms": 0})
+        "linked_ms": 0}])
     r = await gc.slash("admin", "nft rule test", member=gc["erin"])
     assert "holds 2" in r.text and "qualifies" in r.text and "❌" not in r.text, r.text
     assert holder.id not in roles_of(gc, "erin")  # a test changes nothing
@@ -192,9 +192,9 @@ async def test_a_sale_shows_up_within_one_log_poll(ngc):
     seller, buyer = Account.create(), Account.create()
     wallets = {"alice": seller, "bob": buyer}
     for name, account in wallets.items():
-        await gc.services.db["wallets"].insert_one({
+        await gc.services.wallets._repo.insert_many([{
             "guild_id": gc.guild.id, "user_id": gc[name].id, "address": account.address,
-            "linked_ms": 0})
+            "linked_ms": 0}])
     chain.mint721([seller.address], 1)
     await gc.slash("admin", "nft sync")
     cog = gc.bot.get_cog("NftCog")
@@ -221,9 +221,9 @@ async def test_gallery_lists_token_ids_per_collection(ngc):
                    token_ids="7-8")
     w1, w2 = Account.create(), Account.create()
     for account in (w1, w2):
-        await gc.services.db["wallets"].insert_one({
+        await gc.services.wallets._repo.insert_many([{
             "guild_id": gc.guild.id, "user_id": gc["carol"].id, "address": account.address,
-            "linked_ms": 0})
+            "linked_ms": 0}])
     chain.mint721([w1.address, gc.chain.accounts[3], w2.address, w1.address], 1)  # ids 1-4
     chain.mint1155([w2.address], 8, amount=5)
     r = await gc.slash("bob", "wallet gallery", member=gc["carol"])
@@ -241,9 +241,9 @@ async def test_a_node_failing_mid_sync_takes_no_role_away(ngc, mode):
     for name in ("alice", "bob"):
         account = Account.create()
         chain.mint721([account.address], 10 if name == "alice" else 11)
-        await gc.services.db["wallets"].insert_one({
+        await gc.services.wallets._repo.insert_many([{
             "guild_id": gc.guild.id, "user_id": gc[name].id, "address": account.address,
-            "linked_ms": 0})
+            "linked_ms": 0}])
     await gc.slash("admin", "nft sync")
     await gc.sb.settle()
     assert holder.id in roles_of(gc, "alice") and holder.id in roles_of(gc, "bob")

@@ -26,7 +26,7 @@ async def test_two_thousand_members_three_rules_exact_discord_edits(ngc):
     rng = random.Random(3)
     members = [gc.add_member(f"m{i:04d}") for i in range(N)]
     wallets = {m.id: Account.create().address for m in members}
-    await gc.services.db["wallets"].insert_many([
+    await gc.services.wallets._repo.insert_many([
         {"guild_id": gc.guild.id, "user_id": uid, "address": a, "linked_ms": 0}
         for uid, a in wallets.items()])
     holders = rng.sample(members, 900)

@@ -27,7 +27,7 @@ async def nft(store, clock, chain):
 async def link_many(services, n: int, *, first_user: int = 1000) -> dict[int, str]:
     """n members with one random linked wallet each (seeded straight into the repo)."""
     users = {first_user + i: Account.create().address for i in range(n)}
-    await services.db["wallets"].insert_many([
+    await services.wallets._repo.insert_many([
         {"guild_id": G, "user_id": u, "address": a, "linked_ms": 0} for u, a in users.items()])
     return users
 
