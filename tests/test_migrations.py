@@ -44,6 +44,8 @@ async def test_0004_writes_postings_through_the_transaction_helper(store, monkey
     through a bare `with_transaction`."""
     import importlib
 
+    from bson import ObjectId
+
     from economy.repos.base import MAJORITY, Database
 
     m0004 = importlib.import_module("migrations.0004_listing_terms")
@@ -55,7 +57,7 @@ async def test_0004_writes_postings_through_the_transaction_helper(store, monkey
         return await original(self, work)
 
     monkeypatch.setattr(Database, "transaction", spy)
-    posting = {"_id": "p1", "guild_id": 1, "term": "ring", "lid": 1}
+    posting = {"_id": "p1", "guild_id": 1, "term": "ring", "lid": ObjectId()}
     await m0004._replace(store.db.raw, [posting], delete=True)
     assert concerns == [MAJORITY]
     assert await store.db["listing_terms"].count_documents({"_id": "p1"}) == 1

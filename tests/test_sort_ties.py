@@ -11,6 +11,7 @@ and need every sort that pages or limits to end with a unique key (`_id`).
 from __future__ import annotations
 
 import random
+from datetime import UTC, datetime
 
 import pytest
 from pymongo.asynchronous.collection import AsyncCollection
@@ -24,6 +25,9 @@ from economy.repos.payment_repo import PaymentRepo
 from economy.repos.season_repo import SeasonRepo
 from economy.repos.settings_repo import SettingsRepo
 from economy.repos.trade_repo import TradeRepo
+
+#: Equal dates (a tie) of the type the bot writes.
+AT = datetime(2026, 1, 1, tzinfo=UTC)
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -79,7 +83,7 @@ async def test_the_shuffling_store_really_reorders_ties(store, ties_shuffled):
 async def test_paging_through_equal_keys_sees_each_document_once(store, ties_shuffled):
     ledger = LedgerRepo(store.db)
     await store.db["ledger"].insert_many(
-        [{"guild_id": G, "user_id": USER, "at": 1, "delta": i} for i in range(N)])
+        [{"guild_id": G, "user_id": USER, "at": AT, "delta": i} for i in range(N)])
     seen = []
     for page in range(0, N, 7):
         seen += [d["delta"] for d in await ledger.history(G, USER, skip=page, limit=7)]
@@ -97,6 +101,7 @@ async def test_paging_through_equal_keys_sees_each_document_once(store, ties_shu
     assert pages[0] == pages[1] == pages[2]
 
 
+@pytest.mark.planted_documents  # partial documents: only the sort keys matter here
 async def test_every_limited_read_is_the_same_on_every_query(store, ties_shuffled):
     db = store.db
     await db["listings"].insert_many(
@@ -108,11 +113,11 @@ async def test_every_limited_read_is_the_same_on_every_query(store, ties_shuffle
     await db["market_alert_outbox"].insert_many(
         [{"guild_id": G, "user_id": 1000 + i, "listing_id": i, "due_ms": 1} for i in range(N)])
     await db["settings_history"].insert_many(
-        [{"guild_id": G, "at": 1, "key": f"k{i}"} for i in range(N)])
+        [{"guild_id": G, "at": AT, "key": f"k{i}"} for i in range(N)])
     await db["trade_ratings"].insert_many(
-        [{"guild_id": G, "ratee_id": USER, "trade_id": i, "rater_id": i, "at": 1}
+        [{"guild_id": G, "ratee_id": USER, "trade_id": i, "rater_id": i, "at": AT}
          for i in range(N)])
-    await db["audit_log"].insert_many([{"guild_id": G, "at": 1, "n": i} for i in range(N)])
+    await db["audit_log"].insert_many([{"guild_id": G, "at": AT, "n": i} for i in range(N)])
     await db["outbox"].insert_many(
         [{"guild_id": G, "status": "pending", "shard": 0, "created_ms": 1, "n": i}
          for i in range(N)])
