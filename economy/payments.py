@@ -450,7 +450,7 @@ class PaymentsService:
                      "ended_ms": _ms(now)}, session=s):
                 raise _Missed
             if checkout["kind"] == "listing" and status in ("creating", "open"):
-                await self._repo.free_open_slot(guild_id, checkout["buyer_id"], session=s)
+                await self._repo.free_open_slot(guild_id, checkout["checkout_no"], session=s)
                 await self._listings.unreserve(guild_id, checkout["target"], now,
                                                trade_id=checkout["trade_id"], session=s)
             await self._repo.insert_payout(payout, session=s)

@@ -6,6 +6,7 @@ import pytest
 
 from bot.doctor import FAIL, OK, Report, check_discord
 from bot.sandbox.state import Overwrite
+from economy.repos.nft_repo import NftRepo
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -25,9 +26,9 @@ async def test_discord_check_names_missing_permissions_and_roles(gc):
     await gc.services.settings.set(gc.guild.id, admin, "admin_role_id", "42")  # a deleted role
     whale = gc.sb.create_role(gc.guild, "Whale", above_bot=True)
     await gc.sb.settle()
-    await gc.services.db["nft_rules"].insert_one({
-        "guild_id": gc.guild.id, "rule_id": 1, "role_id": whale.id, "chain_id": 1,
-        "contract": "0x" + "11" * 20, "standard": "erc721", "ranges": [], "min_count": 1})
+    await NftRepo(gc.services.db).insert_rule({
+        "guild_id": gc.guild.id, "role_id": whale.id, "chain_id": 1,
+        "contract": "0x" + "11" * 20, "standard": "erc721", "ranges": [], "min_count": 1}, cap=25)
     report = Report()
     await check_discord(gc.bot, report)
     (status, _, detail), = report.lines

@@ -10,6 +10,7 @@ import time
 import pytest
 from eth_account import Account
 
+from economy.repos.nft_repo import NftRepo
 from tests.nft.conftest import link_url, open_ngc
 
 pytestmark = pytest.mark.timeout(60)
@@ -23,7 +24,7 @@ async def rules_and_wallets(gc) -> tuple[list, list]:
 
 async def seed_wallets(gc, names: list[str]) -> dict[str, str]:
     addresses = {name: Account.create().address for name in names}
-    await gc.services.db["wallets"].insert_many([
+    await gc.services.wallets._repo.insert_many([  # with their cap places, as linking stores them
         {"guild_id": gc.guild.id, "user_id": gc[name].id, "address": address, "linked_ms": 0}
         for name, address in addresses.items()])
     return addresses
@@ -55,10 +56,10 @@ async def test_a_node_of_another_chain_is_refused_everywhere(store, clock, chain
             assert resp.status == 400 and "paused" in (await resp.json())["error"]
         assert await rules_and_wallets(gc) == before
         # A rule stored while the URL still pointed at chain 1: the sync reads nothing there.
-        await gc.services.db["nft_rules"].insert_one({
-            "guild_id": gc.guild.id, "rule_id": 1, "role_id": holder.id, "chain_id": 1,
+        await NftRepo(gc.services.db).insert_rule({
+            "guild_id": gc.guild.id, "role_id": holder.id, "chain_id": 1,
             "contract": chain.erc721, "standard": "erc721", "ranges": [], "min_count": 1,
-            "max_count": None, "group": None, "created_by": 0, "created_ms": 0})
+            "max_count": None, "group": None, "created_by": 0, "created_ms": 0}, cap=25)
         await seed_wallets(gc, ["bob"])
         gc.sb.give_role(gc.sb.member(gc.guild, gc["bob"]), holder)  # bob holds nothing
         await gc.sb.settle()
@@ -99,10 +100,10 @@ async def test_status_tells_no_code_from_a_failed_network(store, clock, chain, f
     async with open_ngc(store, clock, chain, chain_rpc_urls={chain.chain_id: faulty.url}) as gc:
         holder = gc.sb.create_role(gc.guild, "Holder")
         gone = Account.create().address  # a contract that is no longer there (or never was)
-        await gc.services.db["nft_rules"].insert_one({
-            "guild_id": gc.guild.id, "rule_id": 1, "role_id": holder.id,
+        await NftRepo(gc.services.db).insert_rule({
+            "guild_id": gc.guild.id, "role_id": holder.id,
             "chain_id": chain.chain_id, "contract": gone, "standard": "erc721", "ranges": [],
-            "min_count": 1, "max_count": None, "group": None, "created_by": 0, "created_ms": 0})
+            "min_count": 1, "max_count": None, "group": None, "created_by": 0, "created_ms": 0}, cap=25)
         await seed_wallets(gc, ["alice"])
         gc.sb.give_role(gc.sb.member(gc.guild, gc["alice"]), holder)
         await gc.sb.settle()
