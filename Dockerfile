@@ -17,6 +17,9 @@ COPY bot ./bot
 COPY cogs ./cogs
 COPY economy ./economy
 COPY migrations ./migrations
+# The offline Discord emulator: `run` without DISCORD_TOKEN plays the demo. devtools/ (the Stripe
+# double, the test chain) is not copied: the demo skips the scenes that need it.
+COPY discord_sandbox ./discord_sandbox
 COPY data/categories.json ./data/categories.json
 COPY data/challenges ./data/challenges
 COPY data/seasons ./data/seasons

@@ -4,7 +4,7 @@
                                           [--profile bot.prof] [--single 20]
 
 Three processes, so neither the emulator's nor the driver's work is counted against the bot:
-the Discord sandbox (`python -m bot.sandbox.standalone`), the bot (this file with `--role bot`:
+the Discord sandbox (`python -m discord_sandbox.standalone`), the bot (this file with `--role bot`:
 the real GemsBot over an embedded store, seeded with members, GEMS and listings) and this driver,
 which sends each burst through the sandbox's control API in one go and polls what the sandbox
 recorded. For each command and size it prints p50/p99 of the time to the first response (what
@@ -52,9 +52,9 @@ async def run_bot(info: dict, ready_file: Path, profile: Path | None) -> None:
     import logging
 
     from bot.app import GemsBot
-    from bot.sandbox.standalone import point_discord_at
     from bot.settings import Settings
     from bot.store import open_store
+    from discord_sandbox.standalone import point_discord_at
     from economy.clock import SystemClock
     from economy.migrations import Migrator
     from economy.services import build_services
@@ -227,7 +227,7 @@ async def drive(args: argparse.Namespace) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="burst-"))
     port_file, ready_file = tmp / "sandbox.port", tmp / "bot.ready"
     sandbox = subprocess.Popen(  # noqa: ASYNC220 - started once, before anything is timed
-        [py, "-m", "bot.sandbox.standalone", "--port-file", str(port_file),
+        [py, "-m", "discord_sandbox.standalone", "--port-file", str(port_file),
          *(["--profile", str(Path(args.sandbox_profile).resolve())] if args.sandbox_profile else [])],
         cwd=ROOT, stdout=subprocess.DEVNULL)
     bot = None

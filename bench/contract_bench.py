@@ -1,4 +1,4 @@
-"""What Discord-contract validation costs the sandbox per request (bot/sandbox/contract.py).
+"""What Discord-contract validation costs the sandbox per request (discord_sandbox/contract.py).
 
     .venv/bin/python bench/contract_bench.py [--n 20000]
 
@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.sandbox.contract import load_contract
+from discord_sandbox.contract import load_contract
 
 EMBED = {"title": "Marketplace", "description": "d" * 600, "color": 0x5865F2, "flags": 0,
          "timestamp": "2026-12-07T10:00:00+00:00", "footer": {"text": "Page 1/3"},

@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.sandbox.community import GemsCommunity
+from bot.demo.community import GemsCommunity
 from bot.store import open_store
 from economy.clock import ManualClock
 from economy.images import process_image

@@ -25,11 +25,11 @@ from eth_account import Account
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.store import open_store
+from devtools.chain.rig import ChainRig
 from economy.chain import ChainRegistry
 from economy.clock import ManualClock
 from economy.migrations import Migrator
 from economy.services import build_services
-from tests.chain.rig import ChainRig
 
 G = 1
 ROLE_ANY, ROLE_RARE, ROLE_1155 = 11, 12, 13

@@ -16,7 +16,7 @@ import asyncio
 import time
 
 from bot.store import open_store
-from bot.stripe_double import StripeDouble
+from devtools.stripe_double import StripeDouble
 from economy.audit import audit
 from economy.clock import ManualClock
 from economy.migrations import Migrator

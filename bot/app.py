@@ -18,9 +18,9 @@ from bot.member_directory import CachedMemberDirectory
 from bot.modules_gate import install_modules_gate
 from bot.observability import install_observability
 from bot.permissions import invite_url
+from bot.response_policy import http_connector, install_response_policy
 from bot.settings import Settings
 from bot.web import WebServer
-from cogs._shared.response_policy import http_connector, install_response_policy
 from economy.services import Services
 
 log = logging.getLogger(__name__)
@@ -94,11 +94,11 @@ class GemsBot(commands.AutoShardedBot):
         self.add_listener(self._invite_hint, "on_ready")
         self._invite_hinted = False
         self.metrics = install_observability(self)  # /healthz, /metrics, command metrics
-        # Every interaction acknowledged within ~1 s under load (cogs/_shared/response_policy.py).
+        # Every interaction acknowledged within ~1 s under load (bot/response_policy.py).
         self.response_policy = install_response_policy(self)
 
     async def login(self, token: str) -> None:
-        """Log in over a bounded keep-alive connection pool (cogs/_shared/response_policy.py)."""
+        """Log in over a bounded keep-alive connection pool (bot/response_policy.py)."""
         self.http.connector = http_connector()
         await super().login(token)
 

@@ -82,7 +82,7 @@ async def relax_offer_limits(services: Services, guild_id: int) -> None:
 @pytest.fixture(scope="session")
 def chain_rig():
     """The session's EVM behind its JSON-RPC endpoint (contracts deployed once)."""
-    from tests.chain.rig import ChainRig
+    from devtools.chain.rig import ChainRig
 
     rig = ChainRig().start()
     yield rig

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.sandbox import DiscordSandbox
 from bot.store import open_store
+from discord_sandbox import DiscordSandbox
 from economy.clock import SystemClock
 from economy.services import build_services
 

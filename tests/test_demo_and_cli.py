@@ -29,6 +29,21 @@ async def test_demo_plays_every_scene_and_audits(tmp_path, monkeypatch):
     assert "✗" not in text
 
 
+async def test_demo_without_devtools_skips_only_the_scenes_that_need_it(tmp_path, monkeypatch):
+    """The production image ships no devtools/ (Stripe double, test chain); `run` without a token
+    still plays the demo there, skipping the payments and NFT scenes with a note."""
+    monkeypatch.chdir(tmp_path)
+    for name in [n for n in sys.modules if n == "devtools" or n.startswith("devtools.")]:
+        monkeypatch.setitem(sys.modules, name, None)
+    monkeypatch.setitem(sys.modules, "devtools", None)  # `import devtools...` now fails
+    out = io.StringIO()
+    assert await run_demo(out) == 0, out.getvalue()
+    text = out.getvalue()
+    assert "the payments scene needs the local Stripe double; skipped." in text
+    assert "the NFT scene needs the local test chain; skipped." in text
+    assert "OK: balances match" in text and "✗" not in text
+
+
 async def test_the_demo_database_moves_to_mongodb_with_its_declared_types(tmp_path, monkeypatch):
     """The whole offline demo on a kept embedded database, then its export: every document
     matches its collection's declared `$jsonSchema` (no number where a boolean is declared) as

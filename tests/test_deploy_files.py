@@ -57,3 +57,12 @@ def test_dockerfile_is_slim_non_root_runtime_only():
         assert (ROOT / source).exists(), source  # every copied path exists
     ignored = (ROOT / ".dockerignore").read_text().split()
     assert {".venv", ".env", "tests", "data/*.db"} <= set(ignored)
+
+
+def test_image_ships_the_sandbox_but_not_the_dev_stand_ins():
+    """`run` without a token plays the demo (discord_sandbox); devtools/ stays out of the image."""
+    text = (ROOT / "Dockerfile").read_text()
+    copied = set(re.findall(r"^COPY (\S+) ", text, re.M))
+    assert "discord_sandbox" in copied
+    assert not {"devtools", "tests", "bench"} & copied
+    assert "devtools" in (ROOT / ".dockerignore").read_text().split()

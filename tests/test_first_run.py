@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.permissions import invite_permissions
-from bot.sandbox import DiscordSandbox
+from discord_sandbox import DiscordSandbox
 
 pytestmark = pytest.mark.timeout(180)
 

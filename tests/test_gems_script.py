@@ -38,3 +38,23 @@ def test_run_installs_runtime_only_and_test_adds_dev(tmp_path):
     assert installs(calls)[-1].endswith("-e .[dev]") and calls[-1] == "-m pytest -q"
     calls = _run(tmp_path, "run")  # the dev set includes the runtime set: nothing more
     assert len(installs(calls)) == 2 and calls[-1] == "-m bot run"
+
+
+def test_lint_runs_ruff_then_the_import_contracts(tmp_path):
+    """`./gems lint` (what CI runs) checks the style and the import contracts; a ruff failure
+    stops it with ruff's exit code."""
+    shutil.copy(ROOT / "gems", tmp_path / "gems")
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    bin_dir = tmp_path / ".venv" / "bin"
+    bin_dir.mkdir(parents=True)
+    for tool, status in (("python", 0), ("ruff", 0), ("lint-imports", 0)):
+        script = bin_dir / tool
+        script.write_text(f'#!/bin/sh\necho "{tool} $@" >> "$(dirname "$0")/../calls.log"\n'
+                          f'exit ${{FAKE_{tool.upper().replace("-", "_")}_STATUS:-{status}}}\n')
+        script.chmod(0o755)
+    calls = _run(tmp_path, "lint", "--fix")
+    assert calls[-2:] == ["ruff check . --fix", "lint-imports "]
+    failed = subprocess.run([str(tmp_path / "gems"), "lint"], timeout=60, capture_output=True,
+                            env={"PATH": "/usr/bin:/bin", "FAKE_RUFF_STATUS": "1"})
+    assert failed.returncode == 1
+    assert (tmp_path / ".venv" / "calls.log").read_text().splitlines()[-1] == "ruff check ."

@@ -9,8 +9,8 @@ from urllib.parse import parse_qs, urlsplit
 import discord
 
 from bot.permissions import NEEDS, SCOPES, channel_needs, invite_permissions, invite_url
-from bot.sandbox.state import DEFAULT_BOT_PERMISSIONS
 from cogs.help._welcome import WELCOME
+from discord_sandbox.state import DEFAULT_BOT_PERMISSIONS
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 

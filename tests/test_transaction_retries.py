@@ -131,7 +131,7 @@ async def test_activity_flush_with_transient_error_credits_once(faulty, clock):
 
 
 async def test_member_is_told_to_check_history_when_the_outcome_stays_unknown(store, clock):
-    from bot.sandbox.community import GemsCommunity
+    from bot.demo.community import GemsCommunity
 
     db = FaultyDatabase(store.db)
     async with GemsCommunity.open(db, clock=clock) as gc:

@@ -9,8 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+from bot.demo.community import GemsCommunity
 from bot.demo.transcript import Transcript
-from bot.sandbox.community import GemsCommunity
 from bot.store import open_store
 from economy.audit import audit
 from economy.clock import ManualClock

@@ -6,9 +6,9 @@ import re
 import sys
 from typing import TextIO
 
-from bot.sandbox.community import GemsCommunity
-from bot.sandbox.interactions import InteractionResult
-from bot.sandbox.state import Message
+from bot.demo.community import GemsCommunity
+from discord_sandbox.interactions import InteractionResult
+from discord_sandbox.state import Message
 
 
 class Transcript:

@@ -1,7 +1,8 @@
 """Direct messages and moderator-queue posts, in one place.
 
-Every DM goes through `send_dm`: it honours `/gems dms off`, never pings, and treats a closed DM
-channel as "not delivered" instead of an error.
+Every DM goes through `send_dm` (defined in bot/dm.py, since the bot's response policy DMs late
+answers too, and re-exported here for the cogs): it honours `/gems dms off`, never pings, and
+treats a closed DM channel as "not delivered" instead of an error.
 """
 
 from __future__ import annotations
@@ -11,26 +12,10 @@ from typing import Any
 
 import discord
 
-from bot.metrics import record_dm
+from bot.dm import send_dm as send_dm  # re-exported for the cogs
 from cogs._shared.interaction import NO_PINGS
 
 log = logging.getLogger(__name__)
-
-
-async def send_dm(bot: Any, guild_id: int, user_id: int, text: str, **kwargs: Any) -> bool:
-    """DM a member unless they turned bot DMs off; True when delivered."""
-    if not await bot.services.members.dms_allowed(guild_id, user_id):
-        record_dm(bot, "opted_out")
-        return False
-    try:
-        user = bot.get_user(user_id) or await bot.fetch_user(user_id)
-        await user.send(text, allowed_mentions=NO_PINGS, **kwargs)
-    except discord.HTTPException as error:
-        log.info("could not DM user %s: %s", user_id, error)
-        record_dm(bot, "failed")
-        return False
-    record_dm(bot, "sent")
-    return True
 
 
 async def resolve_channel(bot: Any, channel_id: int | None) -> Any:

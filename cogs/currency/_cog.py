@@ -99,7 +99,7 @@ class CurrencyCog(commands.Cog):
         board: Literal["balance", "season"] = "balance",
     ):
         if board == "season":
-            from cogs.seasons._cog import season_board  # the seasons feature renders it
+            from cogs.seasons import season_board  # the seasons feature renders it
 
             await reply(interaction, embed=await season_board(interaction))
             return

@@ -35,8 +35,8 @@ from cogs.marketplace._render import (
     notice_text,
     results_embed,
 )
-from cogs.payments._views import PayUsdButton
-from cogs.trades._views import BuyButton
+from cogs.payments import PayUsdButton
+from cogs.trades import BuyButton
 from economy.marketplace import PublishResult
 from economy.marketplace_models import Listing, Notice
 from economy.settings import GuildSettings

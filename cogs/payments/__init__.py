@@ -1,7 +1,11 @@
 """Card payments (Stripe): pay USD listings, GEMS packs, seller onboarding, the webhook."""
 
 from cogs.payments._cog import PaymentsAdminCog, UsdCog
+from cogs.payments._views import PayUsdButton
 from cogs.payments._web import payment_routes
+
+#: What other cogs may use (a marketplace listing card carries the Pay-by-card button).
+__all__ = ["PayUsdButton", "setup"]
 
 
 async def setup(bot) -> None:

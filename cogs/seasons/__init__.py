@@ -1,7 +1,10 @@
 """Seasonal celebrations: /season, seasonal leaderboards, end-of-season winners, anniversaries."""
 
-from cogs.seasons._cog import SeasonsCog
+from cogs.seasons._cog import SeasonsCog, season_board
 from economy.seasons import SeasonNotice
+
+#: What other cogs may use (the currency leaderboard shows the season board).
+__all__ = ["season_board", "setup"]
 
 
 async def setup(bot) -> None:

@@ -5,6 +5,9 @@ from cogs.trades._rooms import TradeRooms
 from cogs.trades._views import BuyButton, ConfirmBuyButton, OfferButton, TradeActionButton
 from economy.escrow import SweepEvent
 
+#: What other cogs may use (a marketplace listing card carries the Buy button).
+__all__ = ["BuyButton", "setup"]
+
 
 async def setup(bot) -> None:
     """Register cogs, persistent buttons and the timer sweep."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.sandbox.community import GemsCommunity
+from bot.demo.community import GemsCommunity
 from economy.audit import audit
 
 

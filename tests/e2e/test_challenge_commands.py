@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.sandbox import SandboxError
+from discord_sandbox import SandboxError
 from tests.challenges.helpers import CHAT, QUIZ, REACT, fix_day
 from tests.e2e.conftest import balance
 
@@ -174,7 +174,7 @@ async def test_thank_helper_context_menu(gc):
 
 
 async def test_voice_minutes_count_across_a_restart(gc):
-    from bot.sandbox import ChannelType
+    from discord_sandbox import ChannelType
     from tests.challenges.helpers import VOICE
     await fix_day(gc.services, gc.guild.id, defs=(QUIZ, VOICE, CHAT))
     lounge = gc.sb.create_channel(gc.guild, "gem-id-lounge", type=ChannelType.VOICE)

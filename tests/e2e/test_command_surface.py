@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.sandbox.limits import check_commands
+from discord_sandbox.limits import check_commands
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -61,8 +61,8 @@ async def test_privileged_groups_are_hidden_from_members_by_default(gc):
 
 
 def test_the_sandbox_refuses_commands_discord_refuses():
-    from bot.sandbox.contract import shared_contract
-    from bot.sandbox.limits import PayloadTooLarge
+    from discord_sandbox.contract import shared_contract
+    from discord_sandbox.limits import PayloadTooLarge
 
     contract = shared_contract(required=True)
     sync = "/applications/{application_id}/commands"

@@ -12,8 +12,8 @@ from bot.app import GemsBot
 from bot.command_sync import COMMAND_SYNC_LEASE, payload_hash, scope_key
 from bot.doctor import WARN, Report, check_discord
 from bot.permissions import invite_url
-from bot.sandbox.harness import DiscordSandbox
 from bot.settings import Settings
+from discord_sandbox.harness import DiscordSandbox
 from economy.repos.command_sync_repo import CommandSyncRepo
 from economy.services import build_services
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.doctor import FAIL, OK, Report, check_discord
-from bot.sandbox.state import Overwrite
+from discord_sandbox.state import Overwrite
 from economy.repos.nft_repo import NftRepo
 
 pytestmark = pytest.mark.timeout(60)
@@ -40,8 +40,8 @@ async def test_discord_check_names_missing_permissions_and_roles(gc):
 
 async def test_connect_and_check_logs_in_checks_and_logs_out(tmp_path):
     from bot.doctor import connect_and_check
-    from bot.sandbox.harness import DiscordSandbox
     from bot.settings import Settings
+    from discord_sandbox.harness import DiscordSandbox
 
     settings = Settings(_env_file=None, data_dir=tmp_path / "data", auto_migrate=True)
     async with DiscordSandbox() as sb:

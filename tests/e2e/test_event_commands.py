@@ -7,8 +7,8 @@ import dataclasses
 
 import pytest
 
-from bot.sandbox.interactions import InteractionNotAnswered
-from bot.sandbox.state import Component
+from discord_sandbox.interactions import InteractionNotAnswered
+from discord_sandbox.state import Component
 from tests.e2e.conftest import balance, db_state
 
 pytestmark = pytest.mark.timeout(60)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.sandbox.state import DEFAULT_BOT_PERMISSIONS
+from discord_sandbox.state import DEFAULT_BOT_PERMISSIONS
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -429,7 +429,7 @@ async def test_mentorship_commands_fit_discord_limits(gc):
 
 
 async def test_guides_channel_may_be_a_forum(gc):
-    from bot.sandbox import ChannelType
+    from discord_sandbox import ChannelType
 
     forum = gc.sb.create_channel(gc.guild, "guides", type=ChannelType.FORUM)
     await gc.sb.settle()

@@ -7,9 +7,9 @@ import asyncio
 import pytest
 
 from bot.runtime import run_bot
-from bot.sandbox.harness import DiscordSandbox
 from bot.settings import Settings
 from bot.store import open_store
+from discord_sandbox.harness import DiscordSandbox
 from economy.repos.base import find_first
 from tests.procs import alive
 

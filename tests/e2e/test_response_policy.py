@@ -7,7 +7,7 @@ import itertools
 
 import pytest
 
-from bot.sandbox.interactions import (
+from discord_sandbox.interactions import (
     DEFERRED_CHANNEL_MESSAGE,
     DEFERRED_UPDATE_MESSAGE,
     InteractionNotAnswered,

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from bot.guild_work import shard_of
-from bot.sandbox.harness import DiscordSandbox
+from discord_sandbox.harness import DiscordSandbox
 from economy.audit import audit
 from economy.clock import ManualClock, SystemClock
 from economy.repos.base import find_docs

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bot.app import GemsBot
-from bot.sandbox.harness import DiscordSandbox
 from bot.settings import Settings
+from discord_sandbox.harness import DiscordSandbox
 from economy.services import build_services
 
 pytestmark = pytest.mark.timeout(60)

@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 from eth_account import Account
 
-from bot.sandbox.community import GemsCommunity
+from bot.demo.community import GemsCommunity
 from bot.settings import Settings
 from economy.audit import audit
 from tests.nft.helpers import message_from, sign

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.stripe_double import StripeDouble
+from devtools.stripe_double import StripeDouble
 from economy.stripe_gateway import StripeGateway
 
 SECRET_KEY = "sk_test_gemsdouble0000000000"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import aiohttp
 import pytest
 
-from bot.sandbox.community import GemsCommunity
+from bot.demo.community import GemsCommunity
 from bot.settings import Settings
 from economy.audit import audit
 from tests.e2e.conftest import db_state

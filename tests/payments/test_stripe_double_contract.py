@@ -12,8 +12,8 @@ import pytest
 import stripe
 from stripe.params.checkout import SessionCreateParams
 
-from bot import stripe_contract
-from bot.stripe_double import SCHEMA_API_VERSION, StripeDouble, error_codes
+from devtools import stripe_contract
+from devtools.stripe_double import SCHEMA_API_VERSION, StripeDouble, error_codes
 from tests.payments.conftest import SECRET_KEY
 
 pytestmark = pytest.mark.timeout(60)
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.timeout(60)
 
 def test_the_double_follows_the_installed_packages_api_version():
     # A bump of the `stripe` package moves this: read its changelog for removals, re-check the
-    # endpoints in bot/stripe_double.ENDPOINTS, then move SCHEMA_API_VERSION.
+    # endpoints in devtools/stripe_double.ENDPOINTS, then move SCHEMA_API_VERSION.
     assert stripe.api_version == SCHEMA_API_VERSION
     assert stripe_contract.pinned_api_version() == SCHEMA_API_VERSION
 

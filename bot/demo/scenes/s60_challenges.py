@@ -1,6 +1,6 @@
 """Members play the daily challenges."""
 
-from bot.sandbox import ChannelType
+from discord_sandbox import ChannelType
 
 ORDER = 60
 TITLE = "Daily challenges: a quiz, chat and reactions"

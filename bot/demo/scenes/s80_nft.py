@@ -38,10 +38,11 @@ async def _browser_signs(http, link_text: str, account) -> tuple[int, dict, tupl
 
 async def play(t, gc) -> None:
     """A rule for an NFT collection, a signed wallet link, a replay refused, a guild sync."""
-    try:  # the local EVM is a dev tool (eth-tester); `./gems` installs it with the dev extra
-        from tests.chain.rig import ChainRig
+    try:  # the local EVM is a dev tool (devtools/, eth-tester); `./gems` installs the dev extra
+        from devtools.chain.rig import ChainRig
     except ImportError:
-        t.note("eth-tester is not installed: the NFT scene needs the local test chain; skipped.")
+        t.note("eth-tester or devtools/ is not installed: the NFT scene needs the local test "
+               "chain; skipped.")
         return
     logging.getLogger("web3").setLevel(logging.WARNING)
     rig = ChainRig().start()

@@ -1,6 +1,6 @@
 // Converts Discord's request-body contract, as published in the npm package `discord-api-spec`
 // (generated daily from Discord's OpenAPI spec), into one JSON Schema file the Python sandbox
-// validates against (bot/sandbox/contract.py).
+// validates against (discord_sandbox/contract.py).
 //
 //   node export_schemas.mjs OUT.json
 //

@@ -1,7 +1,7 @@
 """The sandbox refuses what Discord's OpenAPI spec refuses, with Discord's 400 / 50035 error tree.
 
 The schemas come from the npm package pinned in tests/contracts/discord/package.json (see
-bot/sandbox/contract.py and the README's "Contracts" paragraph).
+discord_sandbox/contract.py and the README's "Contracts" paragraph).
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.sandbox import DiscordSandbox
-from bot.sandbox import contract as contract_mod
-from bot.sandbox.contract import (
+from discord_sandbox import DiscordSandbox
+from discord_sandbox import contract as contract_mod
+from discord_sandbox.contract import (
     SPEC_DIR,
     Contract,
     ContractUnavailable,
@@ -150,7 +150,7 @@ def test_without_node_tests_fail_loudly_and_the_demo_runs_unvalidated(tmp_path, 
     monkeypatch.setattr(contract_mod.shutil, "which", lambda name: None)
     with pytest.raises(ContractUnavailable, match="node and npm"):
         load_contract(required=True, spec_dir=spec)
-    with caplog.at_level(logging.WARNING, logger="bot.sandbox.contract"):
+    with caplog.at_level(logging.WARNING, logger="discord_sandbox.contract"):
         assert load_contract(required=False, spec_dir=spec) is None
     assert [r.getMessage() for r in caplog.records if "validation is off" in r.getMessage()]
 

@@ -29,8 +29,6 @@ import discord
 import yarl
 from discord import app_commands
 
-from bot.task_capture import collect_tasks
-
 from .contract import shared_contract
 from .interactions import (
     APPLICATION_COMMAND,
@@ -68,6 +66,7 @@ from .state import (
     Snowflakes,
     User,
 )
+from .task_capture import collect_tasks
 from .world import DiscordError, RoleEvent, World
 
 log = logging.getLogger(__name__)
@@ -115,7 +114,7 @@ class DiscordSandbox:
         ``strict_deadline``: answer Discord's 404 to callbacks later than 3 s (always recorded).
         ``interaction_timeout``: default seconds to wait for the bot to finish an interaction.
         ``contract_required``: validate every request body against Discord's OpenAPI spec
-        (:mod:`bot.sandbox.contract`), building the schemas if needed; raise when that is
+        (:mod:`discord_sandbox.contract`), building the schemas if needed; raise when that is
         impossible. False (the offline demo) validates only when the schemas are built.
         """
         self.token = token

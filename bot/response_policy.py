@@ -44,6 +44,7 @@ import discord
 from discord.interactions import Interaction
 from discord.utils import MISSING
 
+from bot.dm import send_dm
 from bot.task_capture import collect_tasks
 
 log = logging.getLogger(__name__)
@@ -378,8 +379,6 @@ class PolicyResponse(discord.InteractionResponse):
 
     async def _deliver_late(self, content: Any, kwargs: dict[str, Any]) -> None:
         """Discord no longer accepts an answer: DM it (unless the member turned DMs off)."""
-        from cogs._shared.notify import send_dm  # notify imports interaction helpers
-
         parent = self._parent
         text = str(content) if content not in (None, MISSING) else ""
         embeds = [e for e in (kwargs.get("embed"), *(kwargs.get("embeds") or ()))

@@ -6,7 +6,7 @@ import discord
 import pytest
 from discord import app_commands
 
-from bot.sandbox import ChannelType, SandboxError
+from discord_sandbox import ChannelType, SandboxError
 
 pytestmark = pytest.mark.timeout(30)
 

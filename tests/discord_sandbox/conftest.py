@@ -16,7 +16,7 @@ import pytest
 from discord import app_commands
 from discord.ext import commands
 
-from bot.sandbox import ADMINISTRATOR, DiscordSandbox, Guild, Member, Role
+from discord_sandbox import ADMINISTRATOR, DiscordSandbox, Guild, Member, Role
 
 
 class BuyModal(discord.ui.Modal, title="Buy gems"):

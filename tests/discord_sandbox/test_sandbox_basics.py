@@ -58,7 +58,7 @@ async def test_subcommand_group_with_renamed_option(sb, world, bot):
 
 
 async def test_unknown_command_or_option_is_a_clear_error(sb, world, bot):
-    from bot.sandbox import SandboxError
+    from discord_sandbox import SandboxError
 
     with pytest.raises(SandboxError, match="no slash command 'nope'"):
         await sb.slash(world.alice, "nope")
@@ -69,7 +69,7 @@ async def test_unknown_command_or_option_is_a_clear_error(sb, world, bot):
 
 
 async def test_failing_command_shows_traceback(sb, world, bot):
-    from bot.sandbox import InteractionNotAnswered
+    from discord_sandbox import InteractionNotAnswered
 
     with pytest.raises(InteractionNotAnswered, match="kaboom"):
         await sb.slash(world.alice, "boom")
@@ -146,7 +146,7 @@ async def test_member_join_and_remove(sb, world, bot):
 
 
 async def test_patches_are_restored_on_exit():
-    from bot.sandbox import DiscordSandbox
+    from discord_sandbox import DiscordSandbox
 
     before = (discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY)
     async with DiscordSandbox() as sb:

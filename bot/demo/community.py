@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.app import GemsBot
-from bot.sandbox.harness import DiscordSandbox
-from bot.sandbox.interactions import InteractionResult
-from bot.sandbox.state import Channel, Guild, Member, Role
 from bot.settings import Settings
+from discord_sandbox.harness import DiscordSandbox
+from discord_sandbox.interactions import InteractionResult
+from discord_sandbox.state import Channel, Guild, Member, Role
 from economy.clock import ManualClock
 from economy.repos.base import Database
 from economy.services import Services, build_services

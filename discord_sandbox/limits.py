@@ -1,7 +1,7 @@
 """Discord limits that its OpenAPI spec does not express (API v10), checked by hand.
 
 Everything the spec states (field lengths, list sizes, types, required fields, unknown fields) is
-checked by :mod:`bot.sandbox.contract` against the spec itself. What is left here is what Discord
+checked by :mod:`discord_sandbox.contract` against the spec itself. What is left here is what Discord
 refuses although the spec allows it:
 
 - bot message content: at most 2,000 characters (the spec's 4,000 is a Nitro user's limit);

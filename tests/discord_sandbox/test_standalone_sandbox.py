@@ -11,8 +11,8 @@ import pytest
 import yarl
 
 from bot.app import GemsBot
-from bot.sandbox.standalone import serve
 from bot.settings import Settings
+from discord_sandbox.standalone import serve
 from economy.services import build_services
 
 pytestmark = pytest.mark.timeout(60)

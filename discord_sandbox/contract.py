@@ -21,7 +21,7 @@ Where the sandbox deliberately differs from the spec's letter (the one place tha
 - **Unknown fields** are refused (the spec's objects, made strict), although Discord silently
   drops most of them: a field Discord ignores is a silent bug in the bot, so a test should fail.
   :data:`EXTRA_FIELDS` lists fields Discord does accept that the spec leaves out.
-- Limits the spec does not express stay hand-written in :mod:`bot.sandbox.limits` (bot message
+- Limits the spec does not express stay hand-written in :mod:`discord_sandbox.limits` (bot message
   content is 2,000 characters although the spec says 4,000 for users; total embed text 6,000; a
   select alone in its row; command name characters).
 """
@@ -44,7 +44,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 #: Where package.json, package-lock.json, export_schemas.mjs live (and node_modules/.cache).
-SPEC_DIR = Path(__file__).resolve().parents[2] / "tests" / "contracts" / "discord"
+SPEC_DIR = Path(__file__).resolve().parents[1] / "tests" / "contracts" / "discord"
 PACKAGE = "discord-api-spec"
 SNOWFLAKE_REF = "SnowflakeType"
 #: Properties (by JSON name) that hold permission bit sets: a string of digits is accepted too.

@@ -4,7 +4,7 @@ The real `stripe` library talks to it (StripeClient pointed at its address), so 
 form-encoded exactly as the library sends them. It follows the contract of the API version the
 pinned package sends (SCHEMA_API_VERSION; a test fails when the installed package moves):
 - every endpoint's parameters are checked against the package's own generated parameter types
-  (bot/stripe_contract.py): unknown, missing, mistyped and out-of-enum parameters get Stripe's
+  (devtools/stripe_contract.py): unknown, missing, mistyped and out-of-enum parameters get Stripe's
   400 error, e.g. Checkout's `payment_method_types`, removed in 2026-09-30.endive;
 - Stripe's documented limits: metadata (50 keys, key 40 characters, value 500), Checkout
   `expires_at` 30 minutes to 24 hours ahead, `unit_amount` at or above the currency's minimum
@@ -54,8 +54,8 @@ from stripe.params.checkout import (
     SessionRetrieveParams,
 )
 
-from bot import stripe_contract
-from bot.stripe_contract import ContractError
+from devtools import stripe_contract
+from devtools.stripe_contract import ContractError
 from economy.currency import currency as currency_rules
 from economy.currency import format_amount
 

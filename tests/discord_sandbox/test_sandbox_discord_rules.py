@@ -8,7 +8,7 @@ import io
 import discord
 import pytest
 
-from bot.sandbox import InteractionNotAnswered, SandboxError
+from discord_sandbox import InteractionNotAnswered, SandboxError
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -269,7 +269,7 @@ async def test_scheduled_event_rules_and_interested_members(sb, world, bot):
         await bot.http.edit_scheduled_event(guild.id, event.id, name="Again")
     assert sb.scheduled_events(world.guild)[0]["status"] == 3
 async def test_pins_and_forum_posts(sb, world, bot):
-    from bot.sandbox import ChannelType
+    from discord_sandbox import ChannelType
 
     general = bot.get_channel(world.guild.channel_named("general").id)
     msg = await general.send("goals card")
@@ -346,8 +346,8 @@ async def test_component_limits_are_refused(sb, world, bot):
 
 
 def test_modal_and_autocomplete_limits():
-    from bot.sandbox.contract import shared_contract
-    from bot.sandbox.limits import PayloadTooLarge, check_modal
+    from discord_sandbox.contract import shared_contract
+    from discord_sandbox.limits import PayloadTooLarge, check_modal
 
     contract = shared_contract(required=True)
     callback = "/interactions/{interaction_id}/{interaction_token}/callback"

@@ -1,6 +1,6 @@
-"""Regenerate tests/chain/fixtures/contracts.json from the Vyper sources (dev-only tool).
+"""Regenerate devtools/chain/fixtures/contracts.json from the Vyper sources (dev-only tool).
 
-    .venv/bin/python tests/chain/build_fixtures.py
+    .venv/bin/python devtools/chain/build_fixtures.py
 
 vyper is a dev dependency only: the bot and the tests load the committed JSON.
 """

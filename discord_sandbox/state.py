@@ -15,8 +15,6 @@ from typing import Any
 
 import discord
 
-from bot.permissions import invite_permissions
-
 DISCORD_EPOCH_MS = 1420070400000
 
 # Permission bits the sandbox itself reasons about (Discord's values).
@@ -48,9 +46,23 @@ DEFAULT_EVERYONE_PERMISSIONS = discord.Permissions(
     change_nickname=True,
 ).value
 
-#: What the bot's managed role gets by default: what GEMS asks for in its invite link (Discord
-#: gives an invited bot's managed role exactly the permissions of the invite).
-DEFAULT_BOT_PERMISSIONS = invite_permissions().value
+#: What the bot's managed role gets by default (Discord gives an invited bot's managed role exactly
+#: the permissions of its invite link): a community bot's invite that posts cards with images,
+#: opens and locks private threads, pins, gives roles and creates scheduled events. Pass
+#: ``bot_permissions`` to a guild for another set. (GEMS's own invite is checked to be this set by
+#: tests/test_permissions.py, so the sandbox's default guild is a guild GEMS was invited to.)
+DEFAULT_BOT_PERMISSIONS = discord.Permissions(
+    view_channel=True,
+    send_messages=True,
+    embed_links=True,
+    attach_files=True,
+    send_messages_in_threads=True,
+    create_private_threads=True,
+    manage_threads=True,
+    pin_messages=True,
+    manage_roles=True,
+    create_events=True,
+).value
 
 
 class ChannelType:

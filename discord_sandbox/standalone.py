@@ -4,7 +4,7 @@ In tests the sandbox shares the bot's event loop, so its own work (dispatching g
 answering REST calls, keeping the world) is counted against the bot. For load measurements run it
 alone::
 
-    python -m bot.sandbox.standalone --port-file /tmp/sandbox.port
+    python -m discord_sandbox.standalone --port-file /tmp/sandbox.port
 
 It prints/writes the control port, then serves the Discord emulator (REST + gateway) on another
 port. The control API (JSON, loopback only):
@@ -218,7 +218,7 @@ async def serve(port_file: Path | None = None, *, strict_deadline: bool = True,
 
 
 def main() -> None:
-    """``python -m bot.sandbox.standalone [--port-file F] [--lenient-deadline]``."""
+    """``python -m discord_sandbox.standalone [--port-file F] [--lenient-deadline]``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port-file", type=Path, default=None)
     parser.add_argument("--lenient-deadline", action="store_true",
