@@ -20,22 +20,19 @@ from economy.repos.schemas import SCHEMAS
 pytestmark = pytest.mark.timeout(120)
 
 
-async def test_demo_plays_every_scene_and_audits(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
+@pytest.mark.slow
+async def test_demo_plays_every_scene_audits_and_its_database_keeps_declared_types(
+        tmp_path, monkeypatch):
+    """The whole offline demo (played once: it is the suite's longest single run) on a kept
+    embedded database: every scene's expectations and the ledger audit hold; then its export:
+    every document matches its collection's declared `$jsonSchema` (no number where a boolean
+    is declared) as stored, without the export's repair, and as exported."""
+    monkeypatch.chdir(tmp_path)  # the demo writes its files under the working directory
     out = io.StringIO()
-    assert await run_demo(out) == 0, out.getvalue()
+    assert await run_demo(out, data_dir=tmp_path / "db") == 0, out.getvalue()
     text = out.getvalue()
     assert "Ledger audit" in text and "OK: balances match" in text
     assert "✗" not in text
-
-
-async def test_the_demo_database_moves_to_mongodb_with_its_declared_types(tmp_path, monkeypatch):
-    """The whole offline demo on a kept embedded database, then its export: every document
-    matches its collection's declared `$jsonSchema` (no number where a boolean is declared) as
-    stored, without the export's repair, and as exported."""
-    monkeypatch.chdir(tmp_path)
-    out = io.StringIO()
-    assert await run_demo(out, data_dir=tmp_path / "db") == 0, out.getvalue()
     async with await open_store(mongodb_uri=None, database_name="demo",
                                 data_dir=tmp_path / "db") as store:
         repo = DumpRepo(store.db)
@@ -90,6 +87,7 @@ def test_bad_settings_print_one_line_each(tmp_path):
     assert len(lines) == 2 and "WEB_PORT" in result.stderr and "LOG_LEVEL" in result.stderr
 
 
+@pytest.mark.slow  # the demo again, in a child process: what `./gems run` without a token does
 def test_run_without_token_explains_and_plays_demo(tmp_path):
     result = _cli(["run"], tmp_path)
     assert "No DISCORD_TOKEN is set" in result.stderr
