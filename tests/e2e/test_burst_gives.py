@@ -13,7 +13,10 @@ import pytest
 
 from economy.audit import audit
 
-pytestmark = pytest.mark.timeout(120)
+# A deadline test (tests/e2e/conftest.py::gc): slow, and on the `deadline` xdist worker so the
+# bursts do not compete with each other.
+pytestmark = [pytest.mark.timeout(120), pytest.mark.slow, pytest.mark.deadline,
+              pytest.mark.xdist_group("deadline")]
 
 N = 500
 SEED = 100
