@@ -17,7 +17,7 @@ from economy.migrations import Migrator
 from economy.repos.base import Database
 from economy.services import Services, build_services
 from tests.schema_guard import WRITES, check_leftovers
-from tests.store_template_server import CLONE_PREFIX, TEMPLATE
+from tests.store_template_server import TEMPLATE, clone_name
 
 _counter = itertools.count()
 
@@ -61,7 +61,8 @@ async def store(mongo_uri):
     (tests/store_template_server.py), instead of running every migration per test."""
     uri, embedded = mongo_uri
     client = _client(uri, event_listeners=[WRITES])  # for the leftover check below
-    name = f"{CLONE_PREFIX if embedded else 't'}{os.getpid()}_{next(_counter)}"
+    n = next(_counter)
+    name = clone_name(os.getpid(), n) if embedded else f"t{os.getpid()}_{n}"
     db = Database(client, name, write_lock=asyncio.Lock() if embedded else None)
     if not embedded:
         await Migrator(db, ManualClock()).apply_pending()

@@ -4,6 +4,7 @@ must be exactly what migrating a fresh database gives, and independent of each o
 from __future__ import annotations
 
 import asyncio
+import os
 
 import pytest
 
@@ -11,7 +12,7 @@ from bot.store import _client
 from economy.clock import ManualClock
 from economy.migrations import Migrator
 from economy.repos.base import Database
-from tests.store_template_server import CLONE_PREFIX
+from tests.store_template_server import CLONE_PREFIX, clone_name
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -54,10 +55,13 @@ async def test_clones_do_not_share_documents(store, mongo_uri):
     await store.db.raw["accounts"].insert_one({"guild_id": 1, "user_id": 2, "balance": 0,
                                                 "held": 0})
     client = _client(uri)
+    other, derived = clone_name(os.getpid(), 10**9), store.db.name + "_import"
     try:
-        other = client[f"{CLONE_PREFIX}independence_check"]
-        assert await other["accounts"].count_documents({}) == 0
-        assert await other["_migrations"].count_documents({}) > 0
+        assert await client[other]["accounts"].count_documents({}) == 0
+        assert await client[other]["_migrations"].count_documents({}) > 0
+        # A name derived from a clone's (a database to migrate or import into) is born empty.
+        assert await client[derived].list_collection_names() == []
     finally:
-        await client.drop_database(f"{CLONE_PREFIX}independence_check")
+        for name in (other, derived):
+            await client.drop_database(name)
         await client.close()
