@@ -17,10 +17,9 @@ from economy.repos.dump_repo import DumpRepo
 from economy.repos.schema_check import bool_paths, mismatches
 from economy.repos.schemas import SCHEMAS
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.timeout(120), pytest.mark.slow]  # slow: the demo and `python -m bot` child processes
 
 
-@pytest.mark.slow
 async def test_demo_plays_every_scene_audits_and_its_database_keeps_declared_types(
         tmp_path, monkeypatch):
     """The whole offline demo (played once: it is the suite's longest single run) on a kept
@@ -87,7 +86,6 @@ def test_bad_settings_print_one_line_each(tmp_path):
     assert len(lines) == 2 and "WEB_PORT" in result.stderr and "LOG_LEVEL" in result.stderr
 
 
-@pytest.mark.slow  # the demo again, in a child process: what `./gems run` without a token does
 def test_run_without_token_explains_and_plays_demo(tmp_path):
     result = _cli(["run"], tmp_path)
     assert "No DISCORD_TOKEN is set" in result.stderr
