@@ -36,14 +36,16 @@ def test_run_installs_runtime_only_and_test_adds_dev(tmp_path):
     assert len(installs(calls)) == 1 and calls[-1] == "-m bot audit"  # installed once
     calls = _run(tmp_path, "test", "-q")
     assert installs(calls)[-1].endswith("-e .[dev]")
-    assert calls[-1] == "-m pytest -n auto --dist loadgroup -q"  # every core
+    # every core, then the deadline tests alone
+    assert calls[-2:] == ["-m pytest -n auto --dist loadgroup -m not deadline -q",
+                          "-m pytest -m deadline -q"]
     calls = _run(tmp_path, "test", "--fast", "-q")  # the inner loop: no `slow` tests
     assert calls[-1] == "-m pytest -n auto --dist loadgroup -m not slow -q"
     calls = _run(tmp_path, "run")  # the dev set includes the runtime set: nothing more
     assert len(installs(calls)) == 2 and calls[-1] == "-m bot run"
 
 
-def test_one_worker_count_or_none(tmp_path):
+def test_worker_count_deadline_phase_and_own_marks(tmp_path):
     shutil.copy(ROOT / "gems", tmp_path / "gems")
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
     fake = tmp_path / ".venv" / "bin" / "python"
@@ -56,5 +58,10 @@ def test_one_worker_count_or_none(tmp_path):
                        env={"PATH": "/usr/bin:/bin", "GEMS_TEST_WORKERS": workers})
         return (tmp_path / ".venv" / "calls.log").read_text().splitlines()[-1]
 
-    assert run("3") == "-m pytest -n 3 --dist loadgroup tests/x.py"
-    assert run("0") == "-m pytest tests/x.py"  # in this process: a debugger, -s, ...
+    assert run("3") == "-m pytest -m deadline tests/x.py"
+    calls = (tmp_path / ".venv" / "calls.log").read_text().splitlines()
+    assert calls[-2] == "-m pytest -n 3 --dist loadgroup -m not deadline tests/x.py"
+    subprocess.run([str(tmp_path / "gems"), "test", "-m", "slow", "-x"], check=True, timeout=60,
+                   env={"PATH": "/usr/bin:/bin", "GEMS_TEST_WORKERS": "0"})
+    calls = (tmp_path / ".venv" / "calls.log").read_text().splitlines()
+    assert calls[-1] == "-m pytest -m slow -x"  # own marks, no workers: one plain run

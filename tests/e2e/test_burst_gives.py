@@ -13,8 +13,8 @@ import pytest
 
 from economy.audit import audit
 
-# A deadline test (tests/e2e/conftest.py::gc): slow, and on the `deadline` xdist worker so the
-# bursts do not compete with each other.
+# A deadline test (tests/e2e/conftest.py::gc): slow; `./gems test` runs the deadline tests alone
+# after the parallel run, so no other worker competes with the burst (and one group if run with -n).
 pytestmark = [pytest.mark.timeout(120), pytest.mark.slow, pytest.mark.deadline,
               pytest.mark.xdist_group("deadline")]
 
