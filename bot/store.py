@@ -132,6 +132,8 @@ class EmbeddedServer:
     process: subprocess.Popen | None = None
     #: Names of bot.store_tuning.TUNINGS to apply; None applies all (benches compare).
     tunings: tuple[str, ...] | None = None
+    #: The module run as the server process (tests run a subclass: tests/store_template_server.py).
+    module: str = "bot.store_server"
 
     @property
     def socket_path(self) -> Path:
@@ -157,7 +159,7 @@ class EmbeddedServer:
         self._prepare_socket_dir()
         self._clear_stale_pid_file()
         cmd = [
-            sys.executable, "-m", "bot.store_server", "--data-dir", self.data_dir,
+            sys.executable, "-m", self.module, "--data-dir", self.data_dir,
             "--socket", str(self.socket_path),
             "--pid-file", str(self.pid_file), "--log-file", str(self.run_dir / "nx-27017.log"),
         ]

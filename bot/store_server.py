@@ -57,8 +57,10 @@ async def serve(handler: NeoSQLiteHandler, socket_path: Path) -> None:
     socket_path.unlink(missing_ok=True)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Start the server; returns the exit code."""
+def main(argv: list[str] | None = None,
+         handler_class: type[NeoSQLiteHandler] = NeoSQLiteHandler) -> int:
+    """Start the server; returns the exit code. `handler_class`: tests serve a subclass
+    (tests/store_template_server.py clones a migrated template database)."""
     args = _parse(argv)
     os.umask(0o077)  # every file the server creates (databases, WAL, log, socket): owner only
     logging.basicConfig(filename=args.log_file, level=logging.INFO,
@@ -68,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     only = None if args.tunings is None else set(filter(None, args.tunings.split(",")))
     for name in store_tuning.apply(only):
         log.info("store tuning: %s", name)
-    handler = NeoSQLiteHandler(":memory:", data_dir=args.data_dir)
+    handler = handler_class(":memory:", data_dir=args.data_dir)
     try:
         asyncio.run(serve(handler, Path(args.socket)))
     finally:

@@ -17,6 +17,7 @@ from economy.migrations import Migrator
 from economy.repos.base import Database
 from economy.services import Services, build_services
 from tests.schema_guard import WRITES, check_leftovers
+from tests.store_template_server import TEMPLATE, clone_name
 
 _counter = itertools.count()
 
@@ -33,25 +34,40 @@ def mongo_uri():
     if uri:
         yield uri, False
         return
-    server = EmbeddedServer(data_dir="memory", run_dir=Path(tempfile.mkdtemp(prefix="gems-test-")))
+    # One server per session, i.e. per xdist worker (its own private socket directory).
+    server = EmbeddedServer(data_dir="memory", run_dir=Path(tempfile.mkdtemp(prefix="gems-test-")),
+                            module="tests.store_template_server")
     server.start()
     with MongoClient(server.uri, serverSelectionTimeoutMS=20_000) as probe:
         probe.admin.command("ping")
+    asyncio.run(_migrate(server.uri, TEMPLATE))  # once; each test's database is a copy of it
     yield server.uri, True
     server.stop()
+
+
+async def _migrate(uri: str, name: str) -> None:
+    client = _client(uri)
+    try:
+        await Migrator(Database(client, name, write_lock=asyncio.Lock()), ManualClock()).apply_pending()
+    finally:
+        await client.close()
 
 
 @pytest.fixture
 async def store(mongo_uri, request):
     """A Store on a fresh, migrated database; dropped afterwards.
 
-    Every document the test leaves behind is checked against its declared schema, except in tests
-    marked `planted_documents` (they insert partial documents on purpose to probe one query)."""
+    On the embedded store the database is born migrated: a copy of the session's template
+    (tests/store_template_server.py), instead of running every migration per test. Every document
+    the test leaves behind is checked against its declared schema, except in tests marked
+    `planted_documents` (they insert partial documents on purpose to probe one query)."""
     uri, embedded = mongo_uri
     client = _client(uri, event_listeners=[WRITES])  # for the leftover check below
-    name = f"t{os.getpid()}_{next(_counter)}"
+    n = next(_counter)
+    name = clone_name(os.getpid(), n) if embedded else f"t{os.getpid()}_{n}"
     db = Database(client, name, write_lock=asyncio.Lock() if embedded else None)
-    await Migrator(db, ManualClock()).apply_pending()
+    if not embedded:
+        await Migrator(db, ManualClock()).apply_pending()
     store = Store(client=client, db=db)
     yield store
     planted = request.node.get_closest_marker("planted_documents") is not None

@@ -15,7 +15,7 @@ from discord_sandbox import DiscordSandbox
 from economy.clock import SystemClock
 from economy.services import build_services
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.timeout(120), pytest.mark.slow]  # slow: `python -m bot` child processes
 
 RUNNER = Path(__file__).with_name("cli_runner.py")
 TOKEN = "MTA.sandbox.cli-token"

@@ -17,40 +17,21 @@ from economy.repos.dump_repo import DumpRepo
 from economy.repos.schema_check import bool_paths, mismatches
 from economy.repos.schemas import SCHEMAS
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.timeout(120), pytest.mark.slow]  # slow: the demo and `python -m bot` child processes
 
 
-async def test_demo_plays_every_scene_and_audits(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
+async def test_demo_plays_every_scene_audits_and_its_database_keeps_declared_types(
+        tmp_path, monkeypatch):
+    """The whole offline demo (played once: it is the suite's longest single run) on a kept
+    embedded database: every scene's expectations and the ledger audit hold; then its export:
+    every document matches its collection's declared `$jsonSchema` (no number where a boolean
+    is declared) as stored, without the export's repair, and as exported."""
+    monkeypatch.chdir(tmp_path)  # the demo writes its files under the working directory
     out = io.StringIO()
-    assert await run_demo(out) == 0, out.getvalue()
+    assert await run_demo(out, data_dir=tmp_path / "db") == 0, out.getvalue()
     text = out.getvalue()
     assert "Ledger audit" in text and "OK: balances match" in text
     assert "✗" not in text
-
-
-async def test_demo_without_devtools_skips_only_the_scenes_that_need_it(tmp_path, monkeypatch):
-    """The production image ships no devtools/ (Stripe double, test chain); `run` without a token
-    still plays the demo there, skipping the payments and NFT scenes with a note."""
-    monkeypatch.chdir(tmp_path)
-    for name in [n for n in sys.modules if n == "devtools" or n.startswith("devtools.")]:
-        monkeypatch.setitem(sys.modules, name, None)
-    monkeypatch.setitem(sys.modules, "devtools", None)  # `import devtools...` now fails
-    out = io.StringIO()
-    assert await run_demo(out) == 0, out.getvalue()
-    text = out.getvalue()
-    assert "the payments scene needs the local Stripe double; skipped." in text
-    assert "the NFT scene needs the local test chain; skipped." in text
-    assert "OK: balances match" in text and "✗" not in text
-
-
-async def test_the_demo_database_moves_to_mongodb_with_its_declared_types(tmp_path, monkeypatch):
-    """The whole offline demo on a kept embedded database, then its export: every document
-    matches its collection's declared `$jsonSchema` (no number where a boolean is declared) as
-    stored, without the export's repair, and as exported."""
-    monkeypatch.chdir(tmp_path)
-    out = io.StringIO()
-    assert await run_demo(out, data_dir=tmp_path / "db") == 0, out.getvalue()
     async with await open_store(mongodb_uri=None, database_name="demo",
                                 data_dir=tmp_path / "db") as store:
         repo = DumpRepo(store.db)
@@ -73,6 +54,21 @@ async def test_the_demo_database_moves_to_mongodb_with_its_declared_types(tmp_pa
     records = [decode(line) for line in lines[1:-1]]
     assert sum(len(docs) for docs in stored.values()) == len(records)
     assert all(not list(mismatches(SCHEMAS[r["c"]], r["d"])) for r in records)
+
+
+async def test_demo_without_devtools_skips_only_the_scenes_that_need_it(tmp_path, monkeypatch):
+    """The production image ships no devtools/ (Stripe double, test chain); `run` without a token
+    still plays the demo there, skipping the payments and NFT scenes with a note."""
+    monkeypatch.chdir(tmp_path)
+    for name in [n for n in sys.modules if n == "devtools" or n.startswith("devtools.")]:
+        monkeypatch.setitem(sys.modules, name, None)
+    monkeypatch.setitem(sys.modules, "devtools", None)  # `import devtools...` now fails
+    out = io.StringIO()
+    assert await run_demo(out) == 0, out.getvalue()
+    text = out.getvalue()
+    assert "the payments scene needs the local Stripe double; skipped." in text
+    assert "the NFT scene needs the local test chain; skipped." in text
+    assert "OK: balances match" in text and "✗" not in text
 
 
 def _at(doc: dict, path: str):

@@ -32,6 +32,7 @@ def _line(lines: list[str], name: str) -> str:
     return found[0]
 
 
+@pytest.mark.slow
 def test_doctor_one_line_per_check_and_exit_codes(tmp_path):
     code, lines = _doctor(tmp_path, AUTO_MIGRATE="false")
     assert code == 1
@@ -85,6 +86,7 @@ def test_token_shape_and_data_dir_permissions(tmp_path):
     tmp_path.chmod(0o700)
 
 
+@pytest.mark.slow
 def test_doctor_reports_bad_settings_as_findings(tmp_path):
     code, lines = _doctor(tmp_path, WEB_PORT="70000", MONGODB_URI="http://nope")
     assert code == 1

@@ -132,6 +132,7 @@ def _cli(args, tmp_path, **env):
                           capture_output=True, timeout=90)
 
 
+@pytest.mark.slow
 async def test_cli_export_import_and_live_backup(tmp_path):
     async with await open_store(mongodb_uri=None, database_name="gems",
                                 data_dir=tmp_path / "data") as live:

@@ -31,6 +31,7 @@ async def _ok(services):
     assert report.ok, report.render()
 
 
+@pytest.mark.slow
 async def test_200_concurrent_checkins_pay_once_each(services):
     event = await _event(services)
     users = list(range(100, 300))

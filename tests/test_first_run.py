@@ -15,7 +15,7 @@ import pytest
 from bot.permissions import invite_permissions
 from discord_sandbox import DiscordSandbox
 
-pytestmark = pytest.mark.timeout(180)
+pytestmark = [pytest.mark.timeout(180), pytest.mark.slow]  # slow: a bot child process
 
 RUNNER = Path(__file__).with_name("cli_runner.py")
 TOKEN = "MTA.sandbox.first-run"

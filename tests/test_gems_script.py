@@ -35,7 +35,12 @@ def test_run_installs_runtime_only_and_test_adds_dev(tmp_path):
     calls = _run(tmp_path, "audit")
     assert len(installs(calls)) == 1 and calls[-1] == "-m bot audit"  # installed once
     calls = _run(tmp_path, "test", "-q")
-    assert installs(calls)[-1].endswith("-e .[dev]") and calls[-1] == "-m pytest -q"
+    assert installs(calls)[-1].endswith("-e .[dev]")
+    # every core, then the deadline tests alone
+    assert calls[-2:] == ["-m pytest -n auto --dist loadgroup -m not deadline -q",
+                          "-m pytest -m deadline -q"]
+    calls = _run(tmp_path, "test", "--fast", "-q")  # the inner loop: no `slow` tests
+    assert calls[-1] == "-m pytest -n auto --dist loadgroup -m not slow -q"
     calls = _run(tmp_path, "run")  # the dev set includes the runtime set: nothing more
     assert len(installs(calls)) == 2 and calls[-1] == "-m bot run"
 
@@ -58,3 +63,25 @@ def test_lint_runs_ruff_then_the_import_contracts(tmp_path):
                             env={"PATH": "/usr/bin:/bin", "FAKE_RUFF_STATUS": "1"})
     assert failed.returncode == 1
     assert (tmp_path / ".venv" / "calls.log").read_text().splitlines()[-1] == "ruff check ."
+
+
+def test_worker_count_deadline_phase_and_own_marks(tmp_path):
+    shutil.copy(ROOT / "gems", tmp_path / "gems")
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    fake = tmp_path / ".venv" / "bin" / "python"
+    fake.parent.mkdir(parents=True)
+    fake.write_text(FAKE_PYTHON)
+    fake.chmod(0o755)
+
+    def run(workers: str) -> str:
+        subprocess.run([str(tmp_path / "gems"), "test", "tests/x.py"], check=True, timeout=60,
+                       env={"PATH": "/usr/bin:/bin", "GEMS_TEST_WORKERS": workers})
+        return (tmp_path / ".venv" / "calls.log").read_text().splitlines()[-1]
+
+    assert run("3") == "-m pytest -m deadline tests/x.py"
+    calls = (tmp_path / ".venv" / "calls.log").read_text().splitlines()
+    assert calls[-2] == "-m pytest -n 3 --dist loadgroup -m not deadline tests/x.py"
+    subprocess.run([str(tmp_path / "gems"), "test", "-m", "slow", "-x"], check=True, timeout=60,
+                   env={"PATH": "/usr/bin:/bin", "GEMS_TEST_WORKERS": "0"})
+    calls = (tmp_path / ".venv" / "calls.log").read_text().splitlines()
+    assert calls[-1] == "-m pytest -m slow -x"  # own marks, no workers: one plain run

@@ -257,6 +257,7 @@ async def test_migration_0005_converts_old_listing_dates_and_adds_versions(store
 
 
 # --- 5. the treasury is not one hot document ----------------------------------------------------
+@pytest.mark.slow
 async def test_fees_spread_over_treasury_shards_and_sum_exactly(services):
     from economy.ledger import TREASURY_IDS
     await fund(services, BUYER, 100_000)

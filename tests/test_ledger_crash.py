@@ -24,7 +24,7 @@ from economy.clock import ManualClock
 from economy.services import build_services
 from tests.procs import read_until, wait_dead
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.timeout(120), pytest.mark.slow]  # slow: kill -9 of child processes
 
 G, USERS, SEED, IN_FLIGHT = 5, tuple(range(1, 11)), 1_000_000, 100
 COMMITTED_BATCHES = 3  # transfer batches committed (and answered) before the stall

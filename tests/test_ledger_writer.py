@@ -155,6 +155,7 @@ async def test_refusal_for_funds_is_decided_on_a_fresh_balance(services, second)
     await ok_audit(services)
 
 
+@pytest.mark.slow
 async def test_two_writers_racing_on_the_same_accounts_lose_and_duplicate_nothing(services,
                                                                                   second):
     users = list(range(100, 108))

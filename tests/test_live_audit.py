@@ -17,7 +17,7 @@ from economy.clock import SystemClock
 from economy.migrations import Migrator
 from economy.services import build_services
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.timeout(120), pytest.mark.slow]  # slow: a running bot process and the CLI
 
 GUILD = 77
 

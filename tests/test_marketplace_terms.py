@@ -203,6 +203,7 @@ async def test_search_after_a_restart_uses_stored_postings(services, store, cloc
 WORDS = ["sapphire", "ruby", "emerald", "gold", "silver", "vintage", "halo", "opal", "rare"]
 
 
+@pytest.mark.slow
 async def test_postings_plans_match_the_listings_plan(services, clock):
     """Random listings and queries: every plan (one word, rarest word, dense fallback) agrees."""
     await roomy(services)

@@ -230,6 +230,7 @@ async def test_checkin_reminder_once_per_silence(services, clock):
     assert (await ms.sweep()).checkins == []
 
 
+@pytest.mark.slow
 async def test_round_uses_global_assignment(services):
     ms = services.mentorship
     # Applications arrive while no mentor exists, so they wait for the round.

@@ -64,6 +64,7 @@ async def test_boosts_off_stops_one_off_and_weekend_factors_and_on_resumes(servi
     await ok_audit(services)
 
 
+@pytest.mark.slow
 async def test_a_disable_racing_earnings_never_half_multiplies_a_movement(store, clock):
     """Earnings from two processes race `/modules disable boosts`: every entry is multiplied
     or not as a whole (its delta, factor and boost ids agree), every earning that started after

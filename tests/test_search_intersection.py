@@ -89,6 +89,7 @@ async def seed(db, guild_id: int, listings: list[dict]) -> list[dict]:
        queries=st.lists(query_st, min_size=1, max_size=4),
        page=st.integers(1, 4), cap=st.sampled_from([4, 1000]),
        sparse_read=st.sampled_from([2, 200]))
+@pytest.mark.slow
 async def test_multi_word_search_equals_brute_force(services, monkeypatch, listings, queries,
                                                     page, cap, sparse_read):
     monkeypatch.setattr(mp, "COUNT_CAP", cap)

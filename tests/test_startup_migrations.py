@@ -99,6 +99,7 @@ async def test_the_lease_of_a_dead_holder_runs_out_and_a_waiter_migrates(store, 
     assert applied == ["9001_slow"] and sys.modules[package].RUNS == [1]
 
 
+@pytest.mark.slow
 async def test_embedded_backs_up_a_database_in_use_before_migrating(tmp_path, caplog):
     data = tmp_path / "data"
     settings = Settings(_env_file=None, data_dir=data)
@@ -125,6 +126,7 @@ async def test_embedded_backs_up_a_database_in_use_before_migrating(tmp_path, ca
         await old.close()
 
 
+@pytest.mark.slow
 async def test_embedded_fresh_database_migrates_without_a_backup(tmp_path, caplog):
     data = tmp_path / "data"
     store: Store = await open_store(mongodb_uri=None, database_name="gems", data_dir=data)

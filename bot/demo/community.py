@@ -52,17 +52,20 @@ class GemsCommunity:
     @contextlib.asynccontextmanager
     async def open(
         cls, db: Database, *, clock: ManualClock | None = None, settings: Settings | None = None,
-        strict: bool = True, contract_required: bool = True,
+        strict: bool = True, contract_required: bool = True, strict_deadline: bool = True,
     ) -> AsyncIterator[GemsCommunity]:
         """Start a sandbox with the default community and connect a GemsBot to it.
 
         ``contract_required=False`` (the offline demo) runs without Discord's request schemas
         when they are not built (no node): validation off, one log line.
+        ``strict_deadline=False``: a first response later than 3 s is recorded, not refused
+        (test suites check the deadline in dedicated tests, not in every test).
         """
         # The sandbox serves attachments from its own loopback CDN, so that is the allowed host.
         settings = settings or Settings(  # type: ignore[call-arg]
             _env_file=None, discord_token=None, attachment_hosts=["127.0.0.1"], web_port=0)
-        async with DiscordSandbox(strict=strict, contract_required=contract_required) as sb:
+        async with DiscordSandbox(strict=strict, contract_required=contract_required,
+                                  strict_deadline=strict_deadline) as sb:
             guild = sb.create_guild("Gem Collectors")
             admin_role = sb.create_role(guild, "Admin", permissions=MANAGE_GUILD)
             mod_role = sb.create_role(guild, "Moderator", permissions=MANAGE_MESSAGES | MODERATE_MEMBERS)

@@ -24,6 +24,7 @@ async def reader(chain):
     await r.close()
 
 
+@pytest.mark.slow
 async def test_balances_owners_and_1155_in_few_calls(chain, reader):
     holders = addresses(1001)
     chain.mint721(holders[:700], 1)

@@ -81,6 +81,7 @@ async def test_concurrent_answers_never_exceed_the_limit(services):
     assert (await services.db["challenge_progress"].find_one({"guild_id": G + 1}))["attempts"] == 3
 
 
+@pytest.mark.slow
 async def test_five_hundred_members_complete_concurrently(services):
     await fix_day(services, G)
     ch = services.challenges

@@ -10,14 +10,17 @@ from economy.audit import audit
 
 @pytest.fixture
 async def gc(store, clock):
-    """A connected community. When the test ends the ledger audit must pass and no interaction
-    may have missed Discord's 3-second first-response deadline (the sandbox records each)."""
-    async with GemsCommunity.open(store.db, clock=clock) as community:
+    """A connected community. When the test ends the ledger audit must pass and the bot must
+    have made no request the sandbox does not model (the sandbox's own exit check).
+
+    Discord's 3-second first-response deadline is wall-clock timing: the sandbox records a late
+    answer (`sb.deadline_violations`) but does not refuse it here, so a loaded machine or a busy
+    xdist neighbour does not fail tests about something else. Dedicated tests assert it
+    (marked `deadline`: the 500 concurrent gives, the 200 check-ins at once)."""
+    async with GemsCommunity.open(store.db, clock=clock, strict_deadline=False) as community:
         yield community
-        late = list(community.sb.deadline_violations)
     report = await audit(community.services.ledger_repo)
     assert report.ok, report.render()
-    assert not late, f"interactions answered after Discord's 3 s deadline: {late}"
 
 
 async def seed(gc: GemsCommunity, name: str, amount: int) -> None:

@@ -13,7 +13,10 @@ import pytest
 
 from economy.audit import audit
 
-pytestmark = pytest.mark.timeout(120)
+# A deadline test (tests/e2e/conftest.py::gc): slow; `./gems test` runs the deadline tests alone
+# after the parallel run, so no other worker competes with the burst (and one group if run with -n).
+pytestmark = [pytest.mark.timeout(120), pytest.mark.slow, pytest.mark.deadline,
+              pytest.mark.xdist_group("deadline")]
 
 N = 500
 SEED = 100

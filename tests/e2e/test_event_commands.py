@@ -201,6 +201,9 @@ async def test_weekly_event_posts_its_next_occurrence_once(gc, clock):
     assert len(gc.sb.scheduled_events(gc.guild)) == 2
 
 
+@pytest.mark.slow
+@pytest.mark.deadline  # see tests/e2e/test_burst_gives.py
+@pytest.mark.xdist_group("deadline")
 async def test_200_members_press_check_in_at_once(gc, clock):
     import asyncio
 

@@ -13,7 +13,7 @@ from discord_sandbox.harness import DiscordSandbox
 from economy.repos.base import find_first
 from tests.procs import alive
 
-pytestmark = pytest.mark.timeout(90)
+pytestmark = [pytest.mark.timeout(90), pytest.mark.slow]  # slow: bot child processes
 
 
 async def _wait_for(predicate, within=20.0):

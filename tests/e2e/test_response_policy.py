@@ -95,6 +95,7 @@ async def test_watchdog_and_handler_race_sends_exactly_one_initial_response(gc):
 
 async def test_answer_too_late_for_discord_reaches_the_member_by_dm(gc):
     """Discord answers 10062 (the token died): the give happened, so the member gets a DM."""
+    gc.sb.server.strict_deadline = True  # Discord's refusal is the subject (gc records only)
     await seed(gc, "alice", 100)
     policy = gc.bot.response_policy
     policy.busy_threshold, policy.watchdog_seconds = 10**6, 10**6

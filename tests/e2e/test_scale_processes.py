@@ -28,7 +28,7 @@ from economy.repos.base import find_docs
 from economy.services import build_services
 from tests.procs import alive
 
-pytestmark = pytest.mark.timeout(240)
+pytestmark = [pytest.mark.timeout(240), pytest.mark.slow]  # slow: several bot processes
 
 ROOT = Path(__file__).resolve().parents[2]
 LEASE_SECONDS = 3.0

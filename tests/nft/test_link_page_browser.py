@@ -24,6 +24,7 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
         "--disable-component-update", "--no-first-run"]
 
 pytestmark = [
+    pytest.mark.slow,  # a headless Chromium
     pytest.mark.timeout(60),
     pytest.mark.skipif(not CHROMIUM.exists() and not os.environ.get("CI"),
                        reason="Debian's chromium is not installed (CI installs it)"),

@@ -104,6 +104,7 @@ async def test_a_hanging_node_ends_the_sync_within_its_deadline_and_writes_go_on
         await registry.close()
 
 
+@pytest.mark.slow
 async def test_the_rpc_count_is_the_syncs_own(store, clock, chain):
     services, registry = await services_on(store, clock, {chain.chain_id: chain.url}, chain,
                                            batch_size=50)
