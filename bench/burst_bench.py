@@ -59,6 +59,7 @@ async def run_bot(info: dict, ready_file: Path, profile: Path | None) -> None:
     from economy.migrations import Migrator
     from economy.services import build_services
 
+    started = time.time()
     logging.basicConfig(level=logging.DEBUG if os.environ.get("BURST_DEBUG") else logging.WARNING)
     for noisy in ("discord.gateway", "discord.http", "discord.client", "discord.state", "pymongo", "asyncio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -71,19 +72,22 @@ async def run_bot(info: dict, ready_file: Path, profile: Path | None) -> None:
                                 data_dir="memory") as store:
         await Migrator(store.db, clock).apply_pending()
         services = build_services(store.db, clock, **settings.nft_service_options())
+        seed_started = time.time()
         for key, value in (("min_account_age_days", "0"), ("min_member_days", "0"),
                            ("marketplace_approval", "off")):
             with contextlib.suppress(Exception):  # a setting this version does not have
                 await services.settings.set(guild_id, 0, key, value)
         await asyncio.gather(*(services.ledger.grant(guild_id, 0, uid, GRANT, reason="bench seed",
                                                      key=f"seed:{uid}") for uid in members))
-        for i in range(LISTINGS):
+        photos = _bench_photos(info.get("photos", 0))
+        for i in range(info.get("listings", LISTINGS)):
             seller = members[i % len(members)]
             draft = await services.marketplace.create_draft(
                 guild_id, seller, category="rings", condition="new", title=f"Bench ring {i}",
                 description="A ring for the bench.", specs="metal: gold", tags="bench",
-                price_gems=100 + i)
+                price_gems=100 + i, images=[photos[i % len(photos)]] if photos else ())
             await services.marketplace.publish(guild_id, seller, draft.listing_id)
+        seeded = time.time() - seed_started
         bot = GemsBot(services=services, settings=settings, run_jobs=False, run_web=False)
         bot._connection.guild_ready_timeout = 0.05
 
@@ -117,7 +121,9 @@ async def run_bot(info: dict, ready_file: Path, profile: Path | None) -> None:
             gc.collect()
             gc.freeze()
             gc.set_threshold(*map(int, os.environ["BURST_GC"].split(",")))
-        ready_file.write_text("ready")
+        # Start-up to READY without the bench's own seeding (cost_bench.py reads this).
+        ready_file.write_text(json.dumps({"started": started, "ready": time.time(),
+                                          "seeding": seeded}))
         await stop.wait()
         if profiler is not None:
             profiler.disable()
@@ -126,6 +132,14 @@ async def run_bot(info: dict, ready_file: Path, profile: Path | None) -> None:
         print(f"policy: {stats}; GC {gc_time['s']:.2f} s ({gc_time['n']} full)", flush=True)
         await bot.close()
         connection.cancel()
+
+
+def _bench_photos(count: int) -> list:
+    """`count` distinct listing photos, processed as an upload is (full + thumbnail JPEGs)."""
+    from economy.images import process_image
+    from tests.test_images import photo
+    return [process_image(photo(640, 480, gps=False, colour=(40 + 23 * i % 200, 90, 160 - i % 100)))
+            for i in range(count)]
 
 
 # -- the driver --------------------------------------------------------------------------------
