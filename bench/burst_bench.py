@@ -1,7 +1,7 @@
 """Burst load: N concurrent commands, time to the first response, through an out-of-process sandbox.
 
     .venv/bin/python bench/burst_bench.py [--sizes 100,500,1000] [--commands balance,give,browse,click]
-                                          [--profile bot.prof] [--single 20]
+                                          [--profile bot.prof] [--single 20] [--hog]
 
 Three processes, so neither the emulator's nor the driver's work is counted against the bot:
 the Discord sandbox (`python -m bot.sandbox.standalone`), the bot (this file with `--role bot`:
@@ -12,7 +12,8 @@ Discord's 3 s deadline applies to), deadline misses, p99 of the time to the fina
 throughput (commands / time until the last final answer), and the ratio of the burst's p99 first
 response to the p99 of the same command sent one at a time. The bot process reports its garbage
 collection time at the end; `BURST_GC=20000,50,1000` freezes the startup heap and sets those
-collection thresholds in the bot process (an experiment knob, not a bot setting).
+collection thresholds in the bot process (an experiment knob, not a bot setting). `--hog` keeps
+one core busy with a CPU hog for the whole run (a loaded host).
 """
 
 from __future__ import annotations
@@ -245,6 +246,8 @@ async def drive(args: argparse.Namespace) -> int:
          *(["--profile", str(Path(args.sandbox_profile).resolve())] if args.sandbox_profile else [])],
         cwd=ROOT, stdout=subprocess.DEVNULL)
     bot = None
+    # --hog: one core kept busy for the whole run, as on a loaded host (issue 28).
+    hog = subprocess.Popen([py, "-c", "while True: pass"]) if args.hog else None  # noqa: ASYNC220
     try:
         for _ in range(300):
             if port_file.exists() and port_file.read_text():
@@ -271,7 +274,8 @@ async def drive(args: argparse.Namespace) -> int:
             driver = Driver(control, info, http)
             await driver.prepare_button()
             print(f"bot ready: {members} members, {LISTINGS} listings; sandbox and bot in their "
-                  f"own processes; cores: {os.cpu_count()}\n")
+                  f"own processes; cores: {os.cpu_count()}; load {os.getloadavg()[0]:.1f}"
+                  f"{'; one core busy with a CPU hog' if hog else ''}\n")
             single: dict[str, float] = {}
             round_no = 0
             for command in args.commands:
@@ -301,6 +305,9 @@ async def drive(args: argparse.Namespace) -> int:
             await driver.post("/shutdown", {})
         return 0 if worst_ok else 2
     finally:
+        if hog is not None:
+            hog.kill()
+            hog.wait()
         if bot is not None and bot.poll() is None:
             bot.send_signal(signal.SIGTERM)
             try:
@@ -320,6 +327,7 @@ def main() -> int:
     parser.add_argument("--single", type=int, default=20, help="one-at-a-time runs per command")
     parser.add_argument("--profile", default=None, help="cProfile the bot process into this file")
     parser.add_argument("--sandbox-profile", default=None, help="cProfile the sandbox into this file")
+    parser.add_argument("--hog", action="store_true", help="keep one core busy during the run")
     parser.add_argument("--role", default="driver", choices=["driver", "bot"])
     parser.add_argument("--info", default=None)
     parser.add_argument("--ready", default=None)
