@@ -12,9 +12,10 @@ playing Discord, as in `bench/burst_bench.py`, whose bot process and driver this
 For each command (balance, give, browse, a button click) and each mode (steady: one interaction
 every 1/rate s; burst: N in one loop turn) it measures the CPU time the processes used (utime +
 stime from /proc, the store process counted apart), in interleaved rounds (bare, GEMS, bare,
-GEMS, ...) and prints the medians per interaction and the ratios. Then RSS of both bots (and
-the store) before and after many browses, and start-up to READY (process start to READY minus
-the bench's own seeding). Absolute numbers depend on the machine's load (printed); ratios from
+GEMS, ...) and prints the medians per interaction and the ratios. Before the rounds it reads the
+RSS of both bots (and the store) at READY, after a warm-up and after many more browses (in
+batches of 100); at the end, start-up to READY (process start to READY minus the bench's own
+seeding). Absolute numbers depend on the machine's load (printed); ratios from
 one interleaved run are what to compare.
 
     PYTHONPATH=. .venv/bin/python bench/cost_bench.py [--rounds 3] [--steady 200] [--rate 100]
@@ -48,6 +49,7 @@ from burst_bench import Driver  # noqa: E402 - the bench folder is not a package
 TICK = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 BOARDS = 25
+WARM_UP = 200
 
 
 # -- /proc --------------------------------------------------------------------------------------
@@ -304,7 +306,16 @@ async def drive(args: argparse.Namespace) -> int:
             await gems.start(http)
             print(f"{args.members} members, {args.listings} listings ({args.photos} distinct photos); "
                   f"cores {os.cpu_count()}; load {load_start} at start\n", flush=True)
+            # Memory first, before the bursts inflate the heap (freed memory stays resident and
+            # would hide what browsing keeps): RSS after a warm-up, then after N more browses.
             rss_start = {side.name: side.rss() for side in (bare, gems)}
+            for side in (bare, gems):
+                await side.browse_many(WARM_UP)
+            rss_warm = {side.name: side.rss() for side in (bare, gems)}
+            for side in (bare, gems):
+                await side.browse_many(args.browses)
+            await asyncio.sleep(1.0)
+            rss_end = {side.name: side.rss() for side in (bare, gems)}
             results: dict[tuple[str, str], dict[str, list[float]]] = {}
             round_no = 0
             for rnd in range(args.rounds):
@@ -328,17 +339,14 @@ async def drive(args: argparse.Namespace) -> int:
                 b, g, s = (statistics.median(cell[k]) for k in ("bare", "gems", "store"))
                 label = f"{command}, {mode}" + (f" {args.burst}" if mode == "burst" else f" {args.rate}/s")
                 print(f"{label:<24}{b:>7.2f}{g:>10.2f}{g / b:>6.1f}x{s:>9.2f}{(g + s) / b:>12.1f}x")
-            rss_mid = {side.name: side.rss() for side in (bare, gems)}
-            for side in (bare, gems):
-                await side.browse_many(args.browses)
-            await asyncio.sleep(1.0)
-            rss_end = {side.name: side.rss() for side in (bare, gems)}
-            print(f"\nRSS MiB (bot / store): at READY, after the rounds, after {args.browses} more browses")
+            rss_after = {side.name: side.rss() for side in (bare, gems)}
+            print(f"\nRSS MiB (bot / store): at READY, after {WARM_UP} browses, after {args.browses} "
+                  "more browses (growth), after the rounds")
             for name in ("bare", "gems"):
-                (a, sa), (b_, sb), (c, sc) = rss_start[name], rss_mid[name], rss_end[name]
-                growth = (c - b_) / b_ * 100
+                (a, sa), (b_, sb), (c, sc), (d, sd) = (
+                    rss_start[name], rss_warm[name], rss_end[name], rss_after[name])
                 print(f"  {name:<5} {a:6.1f} / {sa:5.1f}   {b_:6.1f} / {sb:5.1f}   {c:6.1f} / {sc:5.1f}"
-                      f"   browse growth {c - b_:+.1f} MiB ({growth:+.1f} %)")
+                      f" ({c - b_:+.1f} MiB, {(c - b_) / b_ * 100:+.1f} %)   {d:6.1f} / {sd:5.1f}")
             print(f"\nstart-up to READY (process start, minus seeding): bare {bare.startup:.2f} s, "
                   f"GEMS {gems.startup:.2f} s ({gems.startup / bare.startup:.1f}x)")
             print(f"load at end: {load()}")
