@@ -1,7 +1,7 @@
 """Burst load: N concurrent commands, time to the first response, through an out-of-process sandbox.
 
     .venv/bin/python bench/burst_bench.py [--sizes 100,500,1000] [--commands balance,give,browse,click]
-                                          [--profile bot.prof] [--single 20]
+                                          [--profile bot.prof] [--single 20] [--hog]
 
 Three processes, so neither the emulator's nor the driver's work is counted against the bot:
 the Discord sandbox (`python -m discord_sandbox.standalone`), the bot (this file with `--role bot`:
@@ -12,7 +12,8 @@ Discord's 3 s deadline applies to), deadline misses, p99 of the time to the fina
 throughput (commands / time until the last final answer), and the ratio of the burst's p99 first
 response to the p99 of the same command sent one at a time. The bot process reports its garbage
 collection time at the end; `BURST_GC=20000,50,1000` freezes the startup heap and sets those
-collection thresholds in the bot process (an experiment knob, not a bot setting).
+collection thresholds in the bot process (an experiment knob, not a bot setting). `--hog` keeps
+one core busy with a CPU hog for the whole run (a loaded host).
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ async def run_bot(info: dict, ready_file: Path, profile: Path | None) -> None:
     from economy.migrations import Migrator
     from economy.services import build_services
 
+    started = time.time()
     logging.basicConfig(level=logging.DEBUG if os.environ.get("BURST_DEBUG") else logging.WARNING)
     for noisy in ("discord.gateway", "discord.http", "discord.client", "discord.state", "pymongo", "asyncio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -71,19 +73,22 @@ async def run_bot(info: dict, ready_file: Path, profile: Path | None) -> None:
                                 data_dir="memory") as store:
         await Migrator(store.db, clock).apply_pending()
         services = build_services(store.db, clock, **settings.nft_service_options())
+        seed_started = time.time()
         for key, value in (("min_account_age_days", "0"), ("min_member_days", "0"),
                            ("marketplace_approval", "off")):
             with contextlib.suppress(Exception):  # a setting this version does not have
                 await services.settings.set(guild_id, 0, key, value)
         await asyncio.gather(*(services.ledger.grant(guild_id, 0, uid, GRANT, reason="bench seed",
                                                      key=f"seed:{uid}") for uid in members))
-        for i in range(LISTINGS):
+        photos = _bench_photos(info.get("photos", 0))
+        for i in range(info.get("listings", LISTINGS)):
             seller = members[i % len(members)]
             draft = await services.marketplace.create_draft(
                 guild_id, seller, category="rings", condition="new", title=f"Bench ring {i}",
                 description="A ring for the bench.", specs="metal: gold", tags="bench",
-                price_gems=100 + i)
+                price_gems=100 + i, images=[photos[i % len(photos)]] if photos else ())
             await services.marketplace.publish(guild_id, seller, draft.listing_id)
+        seeded = time.time() - seed_started
         bot = GemsBot(services=services, settings=settings, run_jobs=False, run_web=False)
         bot._connection.guild_ready_timeout = 0.05
 
@@ -117,7 +122,9 @@ async def run_bot(info: dict, ready_file: Path, profile: Path | None) -> None:
             gc.collect()
             gc.freeze()
             gc.set_threshold(*map(int, os.environ["BURST_GC"].split(",")))
-        ready_file.write_text("ready")
+        # Start-up to READY without the bench's own seeding (cost_bench.py reads this).
+        ready_file.write_text(json.dumps({"started": started, "ready": time.time(),
+                                          "seeding": seeded}))
         await stop.wait()
         if profiler is not None:
             profiler.disable()
@@ -126,6 +133,14 @@ async def run_bot(info: dict, ready_file: Path, profile: Path | None) -> None:
         print(f"policy: {stats}; GC {gc_time['s']:.2f} s ({gc_time['n']} full)", flush=True)
         await bot.close()
         connection.cancel()
+
+
+def _bench_photos(count: int) -> list:
+    """`count` distinct listing photos, processed as an upload is (full + thumbnail JPEGs)."""
+    from economy.images import process_image
+    from tests.test_images import photo
+    return [process_image(photo(640, 480, gps=False, colour=(40 + 23 * i % 200, 90, 160 - i % 100)))
+            for i in range(count)]
 
 
 # -- the driver --------------------------------------------------------------------------------
@@ -231,6 +246,8 @@ async def drive(args: argparse.Namespace) -> int:
          *(["--profile", str(Path(args.sandbox_profile).resolve())] if args.sandbox_profile else [])],
         cwd=ROOT, stdout=subprocess.DEVNULL)
     bot = None
+    # --hog: one core kept busy for the whole run, as on a loaded host (issue 28).
+    hog = subprocess.Popen([py, "-c", "while True: pass"]) if args.hog else None  # noqa: ASYNC220
     try:
         for _ in range(300):
             if port_file.exists() and port_file.read_text():
@@ -257,7 +274,8 @@ async def drive(args: argparse.Namespace) -> int:
             driver = Driver(control, info, http)
             await driver.prepare_button()
             print(f"bot ready: {members} members, {LISTINGS} listings; sandbox and bot in their "
-                  f"own processes; cores: {os.cpu_count()}\n")
+                  f"own processes; cores: {os.cpu_count()}; load {os.getloadavg()[0]:.1f}"
+                  f"{'; one core busy with a CPU hog' if hog else ''}\n")
             single: dict[str, float] = {}
             round_no = 0
             for command in args.commands:
@@ -287,6 +305,9 @@ async def drive(args: argparse.Namespace) -> int:
             await driver.post("/shutdown", {})
         return 0 if worst_ok else 2
     finally:
+        if hog is not None:
+            hog.kill()
+            hog.wait()
         if bot is not None and bot.poll() is None:
             bot.send_signal(signal.SIGTERM)
             try:
@@ -306,6 +327,7 @@ def main() -> int:
     parser.add_argument("--single", type=int, default=20, help="one-at-a-time runs per command")
     parser.add_argument("--profile", default=None, help="cProfile the bot process into this file")
     parser.add_argument("--sandbox-profile", default=None, help="cProfile the sandbox into this file")
+    parser.add_argument("--hog", action="store_true", help="keep one core busy during the run")
     parser.add_argument("--role", default="driver", choices=["driver", "bot"])
     parser.add_argument("--info", default=None)
     parser.add_argument("--ready", default=None)

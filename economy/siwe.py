@@ -12,8 +12,6 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from eth_account import Account
-from eth_account.messages import encode_defunct
 from eth_utils import is_hex, to_checksum_address
 
 from economy.errors import InvalidInput
@@ -135,6 +133,11 @@ def recover(text: str, signature: str) -> str:
     if not isinstance(signature, str) or not re.fullmatch(r"0x[0-9a-fA-F]{130}", signature) \
             or not is_hex(signature):
         raise SiweError("The signature is malformed.")
+    # Imported here, not at module level: eth_account pulls in py_ecc (~0.3 s and ~20 MiB), and
+    # only linking a wallet needs it, so the bot starts without it.
+    from eth_account import Account
+    from eth_account.messages import encode_defunct
+
     try:
         return to_checksum_address(
             Account.recover_message(encode_defunct(text=text), signature=signature)

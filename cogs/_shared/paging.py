@@ -8,7 +8,7 @@ from typing import ClassVar
 import discord
 
 from cogs._shared.custom_ids import parse_id
-from cogs._shared.ui import SafeButton
+from cogs._shared.ui import RoutedView, SafeButton
 from economy.errors import NotPermitted
 
 
@@ -48,7 +48,7 @@ class PageButton(SafeButton, template=r"__abstract_page__"):
         """Prev/Next buttons for a page (None when there is only one page)."""
         if pages <= 1:
             return None
-        view = discord.ui.View(timeout=None)
+        view = RoutedView()
         view.add_item(cls(owner, max(1, page - 1), "prev", disabled=page <= 1))
         view.add_item(cls(owner, min(pages, page + 1), "next", disabled=page >= pages))
         return view

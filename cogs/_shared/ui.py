@@ -1,4 +1,5 @@
-"""A base for persistent buttons: `DynamicItem`s whose failures reach the one error handler."""
+"""Persistent buttons (`DynamicItem`s whose failures reach the one error handler) and the view
+that carries them without being kept in memory."""
 
 from __future__ import annotations
 
@@ -23,3 +24,29 @@ class SafeButton(discord.ui.DynamicItem[discord.ui.Button], template=r"__abstrac
     async def run(self, interaction: discord.Interaction) -> None:
         """The button's action."""
         raise NotImplementedError  # pragma: no cover - every subclass defines it
+
+
+class RoutedView(discord.ui.View):
+    """A view of persistent items only: the client routes their clicks, the view store keeps none.
+
+    Every clickable item is a `DynamicItem` registered with `bot.add_dynamic_items`, so a click is
+    dispatched from its custom id alone. discord.py would still store the view when it is sent
+    (and give a view on an ephemeral message a 15-minute timeout, keeping it and its buttons
+    alive that long: ~5 MiB per 500 result pages). A RoutedView reports itself finished, which
+    is what every send/edit path checks before storing a view, so nothing keeps it after the
+    send; clicks keep working through the dynamic items.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(timeout=None)
+
+    def add_item(self, item: discord.ui.Item[Any]) -> RoutedView:
+        """Add a DynamicItem (or a link button); any other clickable item would never be routed."""
+        if item.is_dispatchable() and not isinstance(item, discord.ui.DynamicItem):
+            raise TypeError(f"{type(item).__name__} is not a DynamicItem: its clicks would be lost")
+        super().add_item(item)
+        return self
+
+    def is_finished(self) -> bool:
+        """Always True: this view never listens itself (see the class docstring)."""
+        return True

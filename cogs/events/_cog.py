@@ -10,6 +10,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from cogs._shared.interaction import guild_id_of, reply, safe_text, services_of
+from cogs._shared.ui import RoutedView
 from cogs.events._render import attendees_embed, event_embed, list_embed
 from cogs.events._views import EventModal, WinnerSelect, desk_of, do_action, is_manager
 from economy.errors import GemsError, InvalidInput, NotPermitted
@@ -151,7 +152,7 @@ class EventsCog(commands.Cog):
         found = await services.events.get(guild_id, event)
         if not await is_manager(interaction) and interaction.user.id not in found.host_ids:
             raise NotPermitted("Only the event's host or an event manager can do that.")
-        view = discord.ui.View(timeout=None)
+        view = RoutedView()
         view.add_item(WinnerSelect(event, interaction.user.id))
         await reply(interaction, f"Pick the winners of event #{event} in order (1st, 2nd, 3rd), "
                     "or pick nobody to complete it without prizes.", view=view, ephemeral=True)

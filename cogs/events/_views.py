@@ -9,7 +9,7 @@ import discord
 from bot.error_handler import handle_interaction_error
 from cogs._shared.custom_ids import num, num_list, parse_id, parse_ids
 from cogs._shared.interaction import NO_PINGS, guild_id_of, reply, safe_text, services_of
-from cogs._shared.ui import SafeButton
+from cogs._shared.ui import RoutedView, SafeButton
 from economy.errors import NotPermitted
 from economy.events import MAX_WINNERS, EventDraft, WinnersNeedConfirmation
 
@@ -109,7 +109,7 @@ async def finish(interaction: discord.Interaction, event_id: int, winners: list[
             guild_id, event_id, interaction.user.id, winners, is_manager=await is_manager(interaction),
             confirm_absent=confirm_absent)
     except WinnersNeedConfirmation as error:
-        view = discord.ui.View(timeout=None)
+        view = RoutedView()
         view.add_item(ConfirmWinnersButton(event_id, interaction.user.id, winners))
         await interaction.followup.send(error.message, view=view, ephemeral=True,
                                         allowed_mentions=NO_PINGS)

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 import discord
 
 from bot.error_handler import handle_interaction_error
-from bot.render.grid import render_grid
+from bot.render.grid import GRIDS, render_grid
 from cogs._shared.custom_ids import num, parse_id
 from cogs._shared.interaction import (
     NO_PINGS,
@@ -27,7 +27,7 @@ from cogs._shared.interaction import (
     services_of,
 )
 from cogs._shared.notify import send_dm
-from cogs._shared.ui import SafeButton
+from cogs._shared.ui import RoutedView, SafeButton
 from cogs.marketplace._render import (
     hint_text,
     image_name,
@@ -81,7 +81,7 @@ async def post_published(client: discord.Client, result: PublishResult) -> None:
 
 def review_view(listing_id: int) -> discord.ui.View:
     """Approve / Reject for a pending listing (moderators)."""
-    view = discord.ui.View(timeout=None)
+    view = RoutedView()
     view.add_item(ApproveButton(listing_id))
     view.add_item(RejectButton(listing_id))
     return view
@@ -113,7 +113,7 @@ async def detail_parts(
 
 def listing_view(listing: Listing, index: int) -> discord.ui.View:
     """Gallery, Wishlist and (for GEMS-priced active listings) Buy buttons."""
-    view = discord.ui.View(timeout=None)
+    view = RoutedView()
     if len(listing.images) > 1:
         count = len(listing.images)
         view.add_item(GalleryButton(listing.listing_id, (index - 1) % count, "prev"))
@@ -155,11 +155,17 @@ async def results_parts(
     result = await services.marketplace.search(guild_id, query, page=page)
     files = []
     if result.rows:
-        thumbs = [await services.marketplace.image(guild_id, r.images[0].image_id, thumb=True)
-                  if r.images else None for r in result.rows]
-        grid = await asyncio.to_thread(render_grid, thumbs)
+        # Image ids are immutable (a new photo gets a new id), so they name the grid's content.
+        shown = tuple(r.images[0].image_id if r.images else None for r in result.rows)
+
+        async def render() -> bytes:
+            thumbs = [await services.marketplace.image(guild_id, image_id, thumb=True)
+                      if image_id else None for image_id in shown]
+            return await asyncio.to_thread(render_grid, thumbs)
+
+        grid = await GRIDS.get((guild_id, shown), render)
         files.append(discord.File(io.BytesIO(grid), filename="results.jpg"))
-    view = discord.ui.View(timeout=None)
+    view = RoutedView()
     for number, listing in enumerate(result.rows, 1):
         view.add_item(ShowButton(listing.listing_id, number))
     if result.pages > 1:
@@ -341,7 +347,7 @@ def _reviewed_embed(listing: Listing, settings: GuildSettings) -> discord.Embed:
 
 def preview_view(listing_id: int) -> discord.ui.View:
     """Publish / Cancel under a draft preview."""
-    view = discord.ui.View(timeout=None)
+    view = RoutedView()
     view.add_item(PublishButton(listing_id))
     view.add_item(CancelButton(listing_id))
     return view

@@ -21,6 +21,7 @@ from cogs._shared.interaction import (
     services_of,
 )
 from cogs._shared.notify import post_to_moderators, resolve_channel, send_dm
+from cogs._shared.ui import RoutedView
 from cogs.payments._views import BuyPackButton, PayUsdButton
 from economy.marketplace_models import format_cents
 from economy.payments import PaymentOutcome
@@ -60,7 +61,7 @@ class UsdCog(commands.Cog):
         if not packs:
             await reply(interaction, "No GEMS packs are on sale in this server.", ephemeral=True)
             return
-        view = discord.ui.View(timeout=None)
+        view = RoutedView()
         lines = []
         for pack in packs[:25]:
             price = format_cents(pack["cents"], pack["currency"])

@@ -8,7 +8,7 @@ import discord
 
 from cogs._shared.custom_ids import num, parse_id
 from cogs._shared.interaction import NO_PINGS, guild_id_of, services_of
-from cogs._shared.ui import SafeButton
+from cogs._shared.ui import RoutedView, SafeButton
 from economy.errors import NotPermitted
 from economy.privacy import FORFEITS, DeletionResult
 
@@ -52,6 +52,6 @@ class ConfirmDeleteButton(SafeButton, template=rf"gems:privacy:delete:{num('user
 
 def confirm_view(user_id: int) -> discord.ui.View:
     """The view carrying the confirm button."""
-    view = discord.ui.View(timeout=None)
+    view = RoutedView()
     view.add_item(ConfirmDeleteButton(user_id))
     return view

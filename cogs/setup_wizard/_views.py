@@ -15,6 +15,7 @@ import discord
 from bot.error_handler import handle_interaction_error
 from cogs._shared.custom_ids import parse_id
 from cogs._shared.interaction import NO_PINGS, guild_id_of, require_admin, services_of
+from cogs._shared.ui import RoutedView
 from economy.errors import InvalidInput
 from economy.settings import GuildSettings, format_value, parse_value
 
@@ -41,7 +42,7 @@ def _line(settings: GuildSettings, key: str, label: str, mention: str) -> str:
 
 def render_step(step: int, settings: GuildSettings) -> tuple[discord.Embed, discord.ui.View]:
     """The embed and controls of step 1 (currency, roles) or 2 (channels)."""
-    view = discord.ui.View(timeout=None)
+    view = RoutedView()
     if step == 1:
         lines = [f"✅ **Currency:** {settings.currency_emoji} {settings.currency_name} · daily "
                  f"{settings.daily_amount:,} · per message {settings.activity_amount:,}"]

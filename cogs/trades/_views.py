@@ -9,7 +9,7 @@ import discord
 from bot.error_handler import handle_interaction_error
 from cogs._shared.custom_ids import num, parse_id
 from cogs._shared.interaction import NO_PINGS, guild_id_of, services_of
-from cogs._shared.ui import SafeButton
+from cogs._shared.ui import RoutedView, SafeButton
 from cogs.trades._render import ACTIONS, quote_text, trade_embed
 from economy.escrow import FINAL_STATUSES, QuoteChanged, Trade
 
@@ -49,7 +49,7 @@ class BuyButton(SafeButton, template=rf"trade:buy:{num('listing')}"):
         services, guild_id = services_of(interaction), guild_id_of(interaction)
         quote = await services.escrow.purchase_quote(guild_id, interaction.user.id, self.listing_id)
         settings = await services.settings.get(guild_id)
-        view = discord.ui.View(timeout=None)
+        view = RoutedView()
         view.add_item(ConfirmBuyButton(self.listing_id, quote.price, quote.version))
         await interaction.response.send_message(quote_text(quote, settings), view=view,
                                                 ephemeral=True, allowed_mentions=NO_PINGS)
