@@ -144,21 +144,6 @@ def as_utc(value: object) -> object:
     return value
 
 
-class ListingDraft(BaseModel):
-    """Validated input for a new listing (before it gets an id)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    title: str
-    description: str
-    category: str
-    condition: str
-    tags: tuple[str, ...] = ()
-    specs: tuple[tuple[str, str], ...] = ()
-    price_gems: int | None = None
-    price_usd_cents: int | None = None
-
-
 class ListingQuery(BaseModel):
     """A browse/search query; small enough to travel inside a button's custom id."""
 

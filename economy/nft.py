@@ -605,10 +605,6 @@ class NftService:
             return False
         return await self._repo.claim_due(guild_id, seen, now + every_minutes * 60_000)
 
-    async def guilds_with_rules(self, guild_ids: Iterable[int]) -> list[int]:
-        """Which of these guilds have at least one rule."""
-        return [g for g in guild_ids if await self._repo.rules_of(g)]
-
 
 def _chain_failure(chain_id: int, exc: Exception) -> str:
     """Why a chain could not be read at all, in words for `/nft status`."""

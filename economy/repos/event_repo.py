@@ -79,14 +79,6 @@ class EventRepo:
                                sort={"at_ms": ASCENDING})
         return [int(d["user_id"]) for d in docs]
 
-    async def count_attendees(self, guild_id: int, event_id: int) -> int:
-        """How many checked in."""
-        return await count(self.attendance, {"guild_id": guild_id, "event_id": event_id})
-
-    async def has_rsvp(self, guild_id: int, event_id: int, user_id: int) -> bool:
-        """True when the member RSVP'd."""
-        return await self.rsvp(guild_id, event_id, user_id) is not None
-
     async def rsvp(self, guild_id: int, event_id: int, user_id: int) -> Doc | None:
         """The member's RSVP (their place), if any."""
         return await find_first(self.rsvps, {"_id": _key(guild_id, event_id, user_id)})

@@ -303,11 +303,6 @@ class MentorshipRepo:
             result = await self.db.write(lambda: self.goals.update_one(guard, update))
         return result.modified_count == 1
 
-    async def done_goals(self, guild_id: int, mentorship_id: int) -> int:
-        """How many goals of a mentorship are done."""
-        return await count(self.goals, {"guild_id": guild_id, "mentorship_id": mentorship_id,
-                                        "status": "done"})
-
     # --- ratings ------------------------------------------------------------------------------
     async def add_rating(self, doc: Doc) -> None:
         """Store a rating (DuplicateKeyError on a second one by the same rater)."""

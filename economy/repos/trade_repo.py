@@ -205,10 +205,6 @@ class TradeRepo:
         return await find_docs(self.ratings, {"guild_id": guild_id, "ratee_id": user_id},
                                sort={"at": DESCENDING, "_id": DESCENDING}, limit=limit)
 
-    async def ratings_for(self, guild_id: int, trade_id: int) -> list[Doc]:
-        """Ratings left on a trade."""
-        return await find_docs(self.ratings, {"guild_id": guild_id, "trade_id": trade_id})
-
     # --- audit log --------------------------------------------------------------------------
     async def log(self, entry: Doc, *, session: Any = None) -> None:
         """Append a moderation/admin action to the audit log (in `session`'s transaction if given)."""
