@@ -14,8 +14,6 @@ import json
 from collections.abc import Sequence
 from datetime import timedelta
 
-from bson import Binary
-
 from economy.chain import ChainReader
 from economy.clock import Clock
 from economy.errors import InvalidInput
@@ -57,7 +55,7 @@ class NftMediaService:
             return bytes(cached["thumb"]) if cached["status"] == "ok" else None
         thumb = await self._fetch_thumbnail(reader, contract, standard, token_id, fetch)
         doc = {"status": "ok" if thumb else "none", "fetched_ms": now,
-               "thumb": Binary(thumb) if thumb else None}
+               "thumb": thumb or None}
         await self._repo.cache_media(guild_id, key, doc)
         return thumb
 
