@@ -23,10 +23,10 @@ from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from pymongo.errors import DuplicateKeyError
 
 from economy.clock import Clock
 from economy.errors import (
+    AlreadyRecorded,
     Cooldown,
     GemsError,
     IdempotencyConflict,
@@ -609,7 +609,7 @@ class EscrowService:
                 "ratee_id": ratee, "role": role, "stars": stars, "text": text,
                 "at": self._clock.now(),
             })
-        except DuplicateKeyError:
+        except AlreadyRecorded:
             raise InvalidInput("You already rated this trade.") from None
         return trade
 

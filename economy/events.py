@@ -16,11 +16,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from pymongo.errors import DuplicateKeyError
 
 from economy.boosts import parse_when
 from economy.clock import Clock
-from economy.errors import DeletedAccount, GemsError, InvalidInput, NotFound, NotPermitted
+from economy.errors import (
+    AlreadyRecorded,
+    DeletedAccount,
+    GemsError,
+    InvalidInput,
+    NotFound,
+    NotPermitted,
+)
 from economy.ledger import LedgerService
 from economy.members import MemberService
 from economy.models import is_tombstone
@@ -399,7 +405,7 @@ class EventService:
             movement = await self._ledger.earn(
                 guild_id, user_id, amount, key=f"event:{event_id}:attend:{user_id}",
                 kind="reward", source="event", ref=f"event:{event_id}", also=record)
-        except DuplicateKeyError:
+        except AlreadyRecorded:
             raise _already_checked_in(event_id) from None
         except NoPlace:
             raise InvalidInput(f"You no longer hold a place at event #{event_id}: join it "

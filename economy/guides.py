@@ -12,10 +12,9 @@ import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from pymongo.errors import DuplicateKeyError
 
 from economy.clock import Clock
-from economy.errors import GemsError, InvalidInput, NotFound, NotPermitted
+from economy.errors import AlreadyRecorded, GemsError, InvalidInput, NotFound, NotPermitted
 from economy.ledger import LedgerService
 from economy.marketplace_models import tokens
 from economy.mentorship import skills_of
@@ -172,7 +171,7 @@ class GuideService:
             except _VoteRace:
                 await asyncio.sleep(random.uniform(0, 0.005))
                 continue
-            except DuplicateKeyError:
+            except AlreadyRecorded:
                 raise InvalidInput("You already upvoted this guide.") from None
             return Guide.model_validate({**doc, "votes": before + 1}), paid
         raise GuideUnavailable("Many members are voting right now; please try again.")

@@ -15,10 +15,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from pymongo.errors import DuplicateKeyError
-
 from economy.clock import Clock
-from economy.errors import GemsError, InvalidInput, NotFound, NotPermitted
+from economy.errors import AlreadyRecorded, GemsError, InvalidInput, NotFound, NotPermitted
 from economy.ledger import LedgerService
 from economy.mentorship_match import (
     DEFAULT_SKILLS,
@@ -117,10 +115,10 @@ class MentorshipService:
                 # A member who left (or was not approved) registers anew; their history stays.
                 if not await self._repo.replace_left_mentor(doc, status=previous["status"],
                                                             version=previous.get("version", 0)):
-                    raise DuplicateKeyError("registered meanwhile")
+                    raise AlreadyRecorded("registered meanwhile")
             else:
                 await self._repo.insert_mentor(doc)
-        except DuplicateKeyError:
+        except AlreadyRecorded:
             raise InvalidInput("You are already registered as a mentor. Use `/mentor profile` "
                                "to see it, or `/mentor leave` first to register anew.") from None
         reason = missing or ("this server asks the mentorship lead to approve every new mentor"
@@ -262,7 +260,7 @@ class MentorshipService:
         try:
             saved = await self._repo.save_application(
                 doc, previous_version=existing.get("version", 0) if existing else None)
-        except DuplicateKeyError:
+        except AlreadyRecorded:
             saved = False
         if not saved:
             raise InvalidInput("You already have an open application.")
@@ -657,7 +655,7 @@ class MentorshipService:
                 "rater_id": user_id, "ratee_id": pairing.other(user_id),
                 "ratee_role": "mentor" if role == "mentee" else "mentee", "stars": stars,
                 "review": review, "at": self._clock.now(), "at_ms": _ms(self._clock.now())})
-        except DuplicateKeyError:
+        except AlreadyRecorded:
             raise InvalidInput("You already rated this mentorship.") from None
 
     async def touch(self, pairing: Pairing) -> None:

@@ -16,10 +16,9 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 from eth_utils import is_address, to_checksum_address
-from pymongo.errors import DuplicateKeyError
 
 from economy.clock import Clock
-from economy.errors import InvalidInput, NotFound
+from economy.errors import AlreadyRecorded, InvalidInput, NotFound
 from economy.repos.slot_repo import SlotsBusy, SlotsFull
 from economy.repos.wallet_repo import WalletRepo, WalletsFull
 from economy.siwe import Expected, SiweError, verify
@@ -154,7 +153,7 @@ class WalletService:
                   "linked_ms": ms(self._clock.now())}
         try:
             consumed = await self._repo.consume_link_and_add(token, wallet, cap=MAX_WALLETS)
-        except DuplicateKeyError:
+        except AlreadyRecorded:
             raise InvalidInput("This wallet is already linked to a member of this server.") from None
         except WalletsFull:
             raise InvalidInput(f"You can link at most {MAX_WALLETS} wallets. Unlink one "
