@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from economy.boosts import parse_when
-from economy.clock import Clock
+from economy.clock import Clock, from_ms, to_ms
 from economy.errors import (
     AlreadyRecorded,
     DeletedAccount,
@@ -32,7 +32,6 @@ from economy.members import MemberService
 from economy.models import is_tombstone
 from economy.modules import require_on
 from economy.repos.event_repo import EventRepo, NoPlace
-from economy.repos.multiplier_repo import to_ms
 from economy.settings import SettingsService
 from economy.text import clean_text
 
@@ -77,12 +76,12 @@ class CommunityEvent(BaseModel):
     @property
     def starts_at(self) -> datetime:
         """Start (aware UTC)."""
-        return datetime.fromtimestamp(self.starts_ms / 1000, UTC)
+        return from_ms(self.starts_ms)
 
     @property
     def ends_at(self) -> datetime:
         """End (aware UTC)."""
-        return datetime.fromtimestamp(self.ends_ms / 1000, UTC)
+        return from_ms(self.ends_ms)
 
     def reward(self, name: str) -> int:
         """A GEMS reward (attend, complete, place1..place3); 0 when none."""
@@ -549,7 +548,7 @@ class EventService:
             next_id = reserved
         settings = await self._settings.get(g)
         rule = dict(doc["recurrence"])
-        starts = _next_start(datetime.fromtimestamp(doc["starts_ms"] / 1000, UTC),
+        starts = _next_start(from_ms(doc["starts_ms"]),
                              rule["freq"], settings.zone)
         starts_ms = to_ms(starts)
         rule["remaining"] = int(rule["remaining"]) - 1

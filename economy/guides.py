@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from economy.clock import Clock
+from economy.clock import Clock, to_ms
 from economy.errors import AlreadyRecorded, GemsError, InvalidInput, NotFound, NotPermitted
 from economy.ledger import LedgerService
 from economy.marketplace_models import tokens
@@ -72,7 +72,7 @@ class GuideService:
         self._clock = clock
 
     def _now_ms(self) -> int:
-        return int(self._clock.now().timestamp() * 1000)
+        return to_ms(self._clock.now())
 
     async def check_tags(self, guild_id: int, skills: str) -> list[str]:
         """Parse the skill tags of a guide (1-5 of the guild's skills)."""

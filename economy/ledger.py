@@ -21,7 +21,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple, Protocol
 
 from economy.boosts import NO_BOOST, Applied
-from economy.clock import Clock
+from economy.clock import Clock, to_ms
 from economy.eligibility import require_established
 from economy.errors import (
     AlreadyRecorded,
@@ -49,7 +49,6 @@ from economy.models import (
 from economy.repos.ledger_repo import LedgerRepo
 from economy.repos.ledger_writer import LedgerWriter
 from economy.repos.ledger_writer import Short as _Short
-from economy.repos.multiplier_repo import to_ms
 from economy.settings import MAX_AMOUNT, GuildSettings
 from economy.text import clean_text, visible_length
 
