@@ -24,6 +24,7 @@ import discord
 from discord import app_commands
 
 from bot.permissions import invite_url
+from economy.clock import to_ms
 from economy.leases import Lease, process_owner_id
 from economy.repos.command_sync_repo import CommandSyncRepo
 
@@ -126,7 +127,7 @@ async def _sync_scope(bot: GemsBot, repo: CommandSyncRepo, application_id: int,
         log.error("could not sync the slash commands %s (%s). The next start tries again.",
                   where, error)
         return SyncOutcome(where, "failed", error=error)
-    now_ms = int(bot.services.clock.now().timestamp() * 1000)
+    now_ms = to_ms(bot.services.clock.now())
     await repo.record(key, digest, len(synced), now_ms)
     reason = "forced" if force else ("first sync" if last is None else "the commands changed")
     log.info("synced %d slash commands %s (%s)", len(synced), where, reason)

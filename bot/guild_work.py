@@ -19,11 +19,12 @@ import types
 import typing
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
 
+from economy.clock import from_ms, to_ms
 from economy.modules import ModuleService
 from economy.repos.outbox_repo import OutboxRepo
 
@@ -178,7 +179,7 @@ class GuildWork:
 
 
 def _now_ms(bot: Any) -> int:
-    return int(bot.services.clock.now().timestamp() * 1000)
+    return to_ms(bot.services.clock.now())
 
 
 # -- payload codec for notices (dataclasses and pydantic models) -----------------------------------
@@ -191,7 +192,7 @@ def encode(obj: Any) -> Any:
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return {f.name: encode(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
     if isinstance(obj, datetime):
-        return {"__ms__": int(obj.timestamp() * 1000)}
+        return {"__ms__": to_ms(obj)}
     if isinstance(obj, list | tuple):
         return [encode(v) for v in obj]
     if isinstance(obj, dict):
@@ -215,7 +216,7 @@ def _plain(value: Any) -> Any:
     """Datetimes back from epoch-ms (pydantic validates the rest)."""
     if isinstance(value, dict):
         if set(value) == {"__ms__"}:
-            return datetime.fromtimestamp(value["__ms__"] / 1000, UTC)
+            return from_ms(value["__ms__"])
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_plain(v) for v in value]
@@ -228,7 +229,7 @@ def _is_notice_type(hint: Any) -> bool:
 
 def _decode(hint: Any, value: Any) -> Any:
     if isinstance(value, dict) and set(value) == {"__ms__"}:
-        return datetime.fromtimestamp(value["__ms__"] / 1000, UTC)
+        return from_ms(value["__ms__"])
     origin = typing.get_origin(hint)
     args = [a for a in typing.get_args(hint) if a is not type(None)]
     if _is_notice_type(hint) and isinstance(value, dict):

@@ -81,7 +81,7 @@ class Settings(BaseSettings):
     stripe_webhook_secret: SecretStr | None = None
     # Only for tests and the offline demo (a local API double); unset = api.stripe.com.
     stripe_api_base: str | None = Field(None, pattern=r"^https?://[A-Za-z0-9.:\[\]-]+/?$")
-    # --- ledger group commit (economy/ledger_writer.py): balance changes of this process are
+    # --- ledger group commit (economy/repos/ledger_writer.py): balance changes of this process are
     # committed together, up to LEDGER_BATCH_MAX per transaction (1 = one transaction each),
     # waiting at most LEDGER_BATCH_WAIT_MS for company while requests are arriving.
     ledger_batch_max: int = Field(256, ge=1, le=10_000)

@@ -462,12 +462,6 @@ class DiscordSandbox:
             self.world.guild(member.guild_id), member.id, role.id, add=True, by_bot=False
         )
 
-    def take_role(self, member: Member, role: Role) -> None:
-        """An admin (not the bot) removes a role."""
-        self.world.change_role(
-            self.world.guild(member.guild_id), member.id, role.id, add=False, by_bot=False
-        )
-
     def set_interested(self, member: Member, event_id: int, interested: bool = True) -> None:
         """A member presses (or un-presses) "Interested" on a guild scheduled event."""
         set_interested(self.world, self.world.guild(member.guild_id), event_id, member, interested)

@@ -586,13 +586,6 @@ class Guild:
                 return c
         raise KeyError(name)
 
-    def role_named(self, name: str) -> Role:
-        """Look a role up by name (KeyError when absent)."""
-        for r in self.roles.values():
-            if r.name == name:
-                return r
-        raise KeyError(name)
-
     def top_position(self, member: Member) -> int:
         """Position of the member's highest role (0 = only @everyone)."""
         return max((self.roles[r].position for r in member.roles if r in self.roles), default=0)

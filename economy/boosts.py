@@ -20,9 +20,9 @@ from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from decimal import Decimal, InvalidOperation
 
-from economy.clock import Clock
+from economy.clock import Clock, from_ms, to_ms
 from economy.errors import InvalidInput, NotFound
-from economy.repos.multiplier_repo import MultiplierRepo, to_ms
+from economy.repos.multiplier_repo import MultiplierRepo
 from economy.settings import GuildSettings, SettingsService
 from economy.text import clean_text
 
@@ -71,12 +71,12 @@ class Window:
     @property
     def starts_at(self) -> datetime:
         """Start as an aware UTC datetime."""
-        return datetime.fromtimestamp(self.starts_ms / 1000, UTC)
+        return from_ms(self.starts_ms)
 
     @property
     def ends_at(self) -> datetime:
         """End as an aware UTC datetime."""
-        return datetime.fromtimestamp(self.ends_ms / 1000, UTC)
+        return from_ms(self.ends_ms)
 
     @classmethod
     def from_doc(cls, doc: dict) -> Window:

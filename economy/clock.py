@@ -46,3 +46,24 @@ class ManualClock:
         if when.tzinfo is None:
             raise ValueError("ManualClock needs timezone-aware times")
         self._now = when.astimezone(UTC)
+
+
+#: The Unix epoch. Dates compared in queries are stored as epoch-ms integers (ARCHITECTURE §2).
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_MS = timedelta(milliseconds=1)
+
+
+def to_ms(when: datetime) -> int:
+    """Epoch milliseconds of a datetime, truncated to the millisecond (a naive one counts as UTC).
+
+    Exact integer arithmetic: `int(when.timestamp() * 1000)` goes through a float, whose
+    product can land one millisecond short (…400.123 s -> …400122.9998 ms).
+    """
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return (when - EPOCH) // _ONE_MS
+
+
+def from_ms(value: int) -> datetime:
+    """The timezone-aware UTC datetime of epoch milliseconds (exact, no float)."""
+    return EPOCH + timedelta(milliseconds=value)

@@ -26,29 +26,16 @@ import contextlib
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 
-from bson import json_util
-from bson.json_util import CANONICAL_JSON_OPTIONS
-
 from economy.audit import AuditReport, audit
 from economy.clock import Clock
 from economy.errors import InvalidInput
 from economy.migrations import Migrator, discover
-from economy.repos.dump_repo import DumpRepo
+from economy.repos.dump_repo import DumpRepo, decode, encode
 from economy.repos.ledger_repo import LedgerRepo
 from economy.repos.schema_check import mismatches, normalise
 from economy.repos.schemas import SCHEMAS
 
 FORMAT_VERSION = 1
-
-
-def encode(obj: dict) -> str:
-    """One line of the export (canonical Extended JSON, no newline)."""
-    return json_util.dumps(obj, json_options=CANONICAL_JSON_OPTIONS)
-
-
-def decode(line: str) -> dict:
-    """A line of the export back to Python/BSON values."""
-    return json_util.loads(line, json_options=CANONICAL_JSON_OPTIONS)
 
 
 @dataclass

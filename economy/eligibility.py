@@ -7,8 +7,9 @@ are guild settings (`min_account_age_days`, `min_member_days`; 0 turns a check o
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
+from economy.clock import from_ms
 from economy.errors import NotPermitted
 from economy.settings import GuildSettings
 
@@ -20,7 +21,7 @@ YOUNG_MEMBER_DAYS = 7
 
 def account_created_at(user_id: int) -> datetime:
     """When a Discord account was created (from its snowflake id)."""
-    return datetime.fromtimestamp(((user_id >> 22) + DISCORD_EPOCH_MS) / 1000, tz=UTC)
+    return from_ms((user_id >> 22) + DISCORD_EPOCH_MS)
 
 
 def not_established_reason(settings: GuildSettings, user_id: int, joined_at: datetime | None,

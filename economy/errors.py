@@ -60,3 +60,19 @@ class OutcomeUnknown(GemsError):
     The operation's idempotency key makes a retry safe; the member is told to check their
     history rather than that it failed.
     """
+
+
+class AlreadyRecorded(Exception):
+    """A write met a record that already exists under a unique key: an idempotency key, one
+    rating per rater, one vote per member, a wallet linked once.
+
+    Repositories raise it in place of the store's duplicate-key error, so services never see
+    the driver; each service turns it into its own answer (a replay or a friendly refusal).
+    Not a GemsError: its message is not meant for the member.
+    """
+
+    def __init__(self, message: str = "already recorded",
+                 entries: list[dict] | None = None) -> None:
+        super().__init__(message)
+        #: The ledger legs already recorded under the key, when the repository read them.
+        self.entries = entries

@@ -23,10 +23,10 @@ from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from pymongo.errors import DuplicateKeyError
 
-from economy.clock import Clock
+from economy.clock import Clock, to_ms
 from economy.errors import (
+    AlreadyRecorded,
     Cooldown,
     GemsError,
     IdempotencyConflict,
@@ -414,7 +414,7 @@ class EscrowService:
             await self._repo.insert(doc, _event(now, "offered", seller_id), session=session)
             if members is not None and settings.offer_cooldown_seconds and not \
                     await members.repo.claim_interval(
-                        guild_id, seller_id, "offer", int(now.timestamp() * 1000),
+                        guild_id, seller_id, "offer", to_ms(now),
                         settings.offer_cooldown_seconds * 1000, session=session):
                 raise Cooldown("You just made a trade offer; wait a little before the next one.",
                                retry_at=now + timedelta(seconds=settings.offer_cooldown_seconds))
@@ -609,7 +609,7 @@ class EscrowService:
                 "ratee_id": ratee, "role": role, "stars": stars, "text": text,
                 "at": self._clock.now(),
             })
-        except DuplicateKeyError:
+        except AlreadyRecorded:
             raise InvalidInput("You already rated this trade.") from None
         return trade
 

@@ -16,17 +16,22 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from pymongo.errors import DuplicateKeyError
 
 from economy.boosts import parse_when
-from economy.clock import Clock
-from economy.errors import DeletedAccount, GemsError, InvalidInput, NotFound, NotPermitted
+from economy.clock import Clock, from_ms, to_ms
+from economy.errors import (
+    AlreadyRecorded,
+    DeletedAccount,
+    GemsError,
+    InvalidInput,
+    NotFound,
+    NotPermitted,
+)
 from economy.ledger import LedgerService
 from economy.members import MemberService
 from economy.models import is_tombstone
 from economy.modules import require_on
 from economy.repos.event_repo import EventRepo, NoPlace
-from economy.repos.multiplier_repo import to_ms
 from economy.settings import SettingsService
 from economy.text import clean_text
 
@@ -71,12 +76,12 @@ class CommunityEvent(BaseModel):
     @property
     def starts_at(self) -> datetime:
         """Start (aware UTC)."""
-        return datetime.fromtimestamp(self.starts_ms / 1000, UTC)
+        return from_ms(self.starts_ms)
 
     @property
     def ends_at(self) -> datetime:
         """End (aware UTC)."""
-        return datetime.fromtimestamp(self.ends_ms / 1000, UTC)
+        return from_ms(self.ends_ms)
 
     def reward(self, name: str) -> int:
         """A GEMS reward (attend, complete, place1..place3); 0 when none."""
@@ -399,7 +404,7 @@ class EventService:
             movement = await self._ledger.earn(
                 guild_id, user_id, amount, key=f"event:{event_id}:attend:{user_id}",
                 kind="reward", source="event", ref=f"event:{event_id}", also=record)
-        except DuplicateKeyError:
+        except AlreadyRecorded:
             raise _already_checked_in(event_id) from None
         except NoPlace:
             raise InvalidInput(f"You no longer hold a place at event #{event_id}: join it "
@@ -543,7 +548,7 @@ class EventService:
             next_id = reserved
         settings = await self._settings.get(g)
         rule = dict(doc["recurrence"])
-        starts = _next_start(datetime.fromtimestamp(doc["starts_ms"] / 1000, UTC),
+        starts = _next_start(from_ms(doc["starts_ms"]),
                              rule["freq"], settings.zone)
         starts_ms = to_ms(starts)
         rule["remaining"] = int(rule["remaining"]) - 1

@@ -11,16 +11,15 @@ then announces once; a goal whose deadline passed first becomes `expired`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from economy.boosts import parse_end
-from economy.clock import Clock
+from economy.clock import Clock, from_ms, to_ms
 from economy.errors import InvalidInput, NotFound
 from economy.ledger import LedgerService
 from economy.members import MemberService
 from economy.modules import is_on
 from economy.repos.goal_repo import GoalRepo
-from economy.repos.multiplier_repo import to_ms
 from economy.settings import SettingsService
 from economy.text import clean_text
 
@@ -49,7 +48,7 @@ class Goal:
     @property
     def deadline(self) -> datetime:
         """The deadline (aware UTC)."""
-        return datetime.fromtimestamp(self.deadline_ms / 1000, UTC)
+        return from_ms(self.deadline_ms)
 
     @property
     def percent(self) -> int:

@@ -12,10 +12,9 @@ import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from pymongo.errors import DuplicateKeyError
 
-from economy.clock import Clock
-from economy.errors import GemsError, InvalidInput, NotFound, NotPermitted
+from economy.clock import Clock, to_ms
+from economy.errors import AlreadyRecorded, GemsError, InvalidInput, NotFound, NotPermitted
 from economy.ledger import LedgerService
 from economy.marketplace_models import tokens
 from economy.mentorship import skills_of
@@ -73,7 +72,7 @@ class GuideService:
         self._clock = clock
 
     def _now_ms(self) -> int:
-        return int(self._clock.now().timestamp() * 1000)
+        return to_ms(self._clock.now())
 
     async def check_tags(self, guild_id: int, skills: str) -> list[str]:
         """Parse the skill tags of a guide (1-5 of the guild's skills)."""
@@ -172,7 +171,7 @@ class GuideService:
             except _VoteRace:
                 await asyncio.sleep(random.uniform(0, 0.005))
                 continue
-            except DuplicateKeyError:
+            except AlreadyRecorded:
                 raise InvalidInput("You already upvoted this guide.") from None
             return Guide.model_validate({**doc, "votes": before + 1}), paid
         raise GuideUnavailable("Many members are voting right now; please try again.")

@@ -19,7 +19,7 @@ import secrets
 import socket
 from dataclasses import dataclass
 
-from economy.clock import Clock
+from economy.clock import Clock, to_ms
 from economy.repos.lease_repo import LeaseRepo
 
 log = logging.getLogger(__name__)
@@ -30,10 +30,6 @@ SCHEDULER = "scheduler"
 def process_owner_id() -> str:
     """A name for this process that no other process (here or on another host) shares."""
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
-
-
-def _ms(clock: Clock) -> int:
-    return int(clock.now().timestamp() * 1000)
 
 
 @dataclass
@@ -66,14 +62,14 @@ class Lease:
 
     def held(self) -> bool:
         """True while this process holds the lease and its own expiry has not passed."""
-        return self._state.token is not None and _ms(self._clock) < self._state.expires_ms
+        return self._state.token is not None and to_ms(self._clock.now()) < self._state.expires_ms
 
     async def tick(self) -> bool:
         """Renew the lease if held, else try to acquire it when free or expired.
 
         Call it every third of the time to live. Returns True while this process leads.
         """
-        now = _ms(self._clock)
+        now = to_ms(self._clock.now())
         expires = now + self.ttl_ms
         state = self._state
         if state.token is not None:
@@ -127,4 +123,4 @@ class Lease:
         """Give the lease up on clean shutdown so another process leads without waiting."""
         token, self._state = self._state.token, LeaseState()
         if token is not None:
-            await self._repo.release(self.name, self.owner, token, _ms(self._clock))
+            await self._repo.release(self.name, self.owner, token, to_ms(self._clock.now()))

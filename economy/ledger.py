@@ -6,7 +6,7 @@ and (3) appends one ledger entry per touched account, under a unique (guild, key
 rejects a concurrent replay. So a double click, a retry or a crash between steps can neither move
 GEMS twice nor lose them, and `balance + held == sum(entries)` holds for every account.
 
-With group commit on (the default, see economy/ledger_writer.py) concurrent operations share one
+With group commit on (the default, see economy/repos/ledger_writer.py) concurrent operations share one
 such transaction: the writer validates them in order, guards each account update by the balance it
 validated, and answers every caller exactly as a transaction of its own would (a refused request
 fails alone). The activity flush (`earn_batch`) keeps its own one-transaction bulk credit.
@@ -20,12 +20,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple, Protocol
 
-from pymongo.errors import DuplicateKeyError, PyMongoError
-
 from economy.boosts import NO_BOOST, Applied
-from economy.clock import Clock
+from economy.clock import Clock, to_ms
 from economy.eligibility import require_established
 from economy.errors import (
+    AlreadyRecorded,
     Cooldown,
     DeletedAccount,
     GemsError,
@@ -35,8 +34,6 @@ from economy.errors import (
     InvalidInput,
     OutcomeUnknown,
 )
-from economy.ledger_writer import LedgerWriter
-from economy.ledger_writer import Short as _Short
 from economy.models import (
     BURN_KINDS,
     MINT_KINDS,
@@ -49,9 +46,9 @@ from economy.models import (
     is_system,
     is_tombstone,
 )
-from economy.repos.base import outcome_unknown
 from economy.repos.ledger_repo import LedgerRepo
-from economy.repos.multiplier_repo import to_ms
+from economy.repos.ledger_writer import LedgerWriter
+from economy.repos.ledger_writer import Short as _Short
 from economy.settings import MAX_AMOUNT, GuildSettings
 from economy.text import clean_text, visible_length
 
@@ -144,7 +141,7 @@ class LedgerService:
 
     def __init__(self, repo: LedgerRepo, multipliers: BoostSource, clock: Clock, *,
                  batch_max: int = 256, batch_wait_ms: float = 2.0) -> None:
-        """`batch_max`/`batch_wait_ms`: group commit (economy.ledger_writer); a batch_max of 1
+        """`batch_max`/`batch_wait_ms`: group commit (economy.repos.ledger_writer); a batch_max of 1
         runs every operation as its own transaction instead."""
         self._repo = repo
         self._multipliers = multipliers
@@ -277,7 +274,7 @@ class LedgerService:
 
         try:
             await self._commit(guild_id, docs[0]["idempotency_key"], _credit)
-        except DuplicateKeyError:
+        except AlreadyRecorded:
             repo.db.observer.ledger_operation("activity", "replayed")
             return 0
         finally:
@@ -476,7 +473,7 @@ class LedgerService:
         except OutcomeUnknown:
             observer.ledger_operation(kind, "unknown")
             raise
-        except (DuplicateKeyError, _Short, GemsError) as error:
+        except (AlreadyRecorded, _Short, GemsError) as error:
             return await self._refused(guild_id, kind, key, legs, error)
         observer.ledger_operation(kind, "applied")
         return Movement(kind=kind, idempotency_key=key,
@@ -505,26 +502,8 @@ class LedgerService:
 
     async def _commit(self, guild_id: int, key: str,
                       work: Callable[[Any], Awaitable[list[dict]]]) -> list[dict]:
-        """Run `work` in a transaction; settle an ambiguous commit by the idempotency key.
-
-        Transient errors are retried by `with_transaction`. When the commit's outcome stays
-        unknown, the ledger entries under `key` tell whether it happened: found -> it committed
-        (our own result); not found -> one more attempt under the same key, which the unique
-        index keeps from applying twice. Still unknown -> OutcomeUnknown for the member.
-        """
-        for _ in range(2):
-            try:
-                return await self._repo.db.transaction(work)
-            except PyMongoError as error:
-                if not outcome_unknown(error):
-                    raise
-                committed = await self._repo.entries_for_key(guild_id, key)
-                if committed:
-                    return committed
-        raise OutcomeUnknown(
-            "The database didn't confirm this in time, so it may have gone through. "
-            "Check `/gems history` before trying again."
-        )
+        """Run `work` in a transaction (LedgerRepo.commit: AlreadyRecorded, OutcomeUnknown)."""
+        return await self._repo.commit(guild_id, key, work)
 
     @staticmethod
     def _replay(kind: str, key: str, docs: list[dict], legs: list[_Leg]) -> Movement:

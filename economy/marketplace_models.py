@@ -16,6 +16,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from economy.clock import from_ms
 from economy.currency import format_amount
 from economy.errors import InvalidAmount, InvalidInput
 from economy.ledger import check_amount
@@ -132,7 +133,7 @@ DATE_FIELDS = ("created", "listed", "sold", "expires", "updated")
 
 def from_epoch_ms(stamp: int) -> datetime:
     """Epoch milliseconds as an aware UTC datetime."""
-    return datetime.fromtimestamp(stamp / 1000, tz=UTC)
+    return from_ms(stamp)
 
 
 def as_utc(value: object) -> object:
@@ -142,21 +143,6 @@ def as_utc(value: object) -> object:
     if isinstance(value, datetime) and value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value
-
-
-class ListingDraft(BaseModel):
-    """Validated input for a new listing (before it gets an id)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    title: str
-    description: str
-    category: str
-    condition: str
-    tags: tuple[str, ...] = ()
-    specs: tuple[tuple[str, str], ...] = ()
-    price_gems: int | None = None
-    price_usd_cents: int | None = None
 
 
 class ListingQuery(BaseModel):
@@ -368,8 +354,6 @@ def listing_keywords(title: str, tags: tuple[str, ...], category: str,
 def format_usd(cents: int) -> str:
     """Integer cents -> `$12.50`."""
     return format_amount(cents, "usd")
-
-
 
 
 def format_cents(cents: int, currency: str) -> str:

@@ -15,10 +15,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from pymongo.errors import DuplicateKeyError
-
-from economy.clock import Clock
-from economy.errors import GemsError, InvalidInput, NotFound, NotPermitted
+from economy.clock import Clock, from_ms, to_ms
+from economy.errors import AlreadyRecorded, GemsError, InvalidInput, NotFound, NotPermitted
 from economy.ledger import LedgerService
 from economy.mentorship_match import (
     DEFAULT_SKILLS,
@@ -70,10 +68,6 @@ class MentorshipUnavailable(GemsError):
     """The proposal or mentorship is not in a state that allows this any more."""
 
 
-def _ms(when: datetime) -> int:
-    return int(when.timestamp() * 1000)
-
-
 def skills_of(settings: GuildSettings) -> tuple[str, ...]:
     """The guild's skill list (the shipped jewellery default when not set)."""
     return tuple(settings.mentorship_skills) or DEFAULT_SKILLS
@@ -111,16 +105,16 @@ class MentorshipService:
                "load": int((previous or {}).get("load", 0)),
                "completed": int((previous or {}).get("completed", 0)),
                "version": int((previous or {}).get("version", 0)) + 1,
-               "created_ms": _ms(self._clock.now())}
+               "created_ms": to_ms(self._clock.now())}
         try:
             if previous and previous["status"] in REREGISTER_STATUSES:
                 # A member who left (or was not approved) registers anew; their history stays.
                 if not await self._repo.replace_left_mentor(doc, status=previous["status"],
                                                             version=previous.get("version", 0)):
-                    raise DuplicateKeyError("registered meanwhile")
+                    raise AlreadyRecorded("registered meanwhile")
             else:
                 await self._repo.insert_mentor(doc)
-        except DuplicateKeyError:
+        except AlreadyRecorded:
             raise InvalidInput("You are already registered as a mentor. Use `/mentor profile` "
                                "to see it, or `/mentor leave` first to register anew.") from None
         reason = missing or ("this server asks the mentorship lead to approve every new mentor"
@@ -225,7 +219,7 @@ class MentorshipService:
                 raise NotPermitted(f"You can verify {name} up to your own level ({own}).")
         await self._repo.verify_skill({"guild_id": guild_id, "user_id": user_id, "skill": name,
                                        "level": level, "verified_by": actor_id,
-                                       "at_ms": _ms(self._clock.now())})
+                                       "at_ms": to_ms(self._clock.now())})
         return name
 
     async def verified(self, guild_id: int, user_id: int) -> dict[str, int]:
@@ -249,7 +243,7 @@ class MentorshipService:
             "languages": parse_languages(languages),
             "goals": clean_text(goals, GOALS_MAX, "goals") or "",
             "status": "open", "proposal_id": 0, "mentorship_id": 0,
-            "created_ms": _ms(self._clock.now()),
+            "created_ms": to_ms(self._clock.now()),
         }
         existing = await self._repo.mentee(guild_id, user_id)
         if existing and existing["status"] != "closed":
@@ -262,7 +256,7 @@ class MentorshipService:
         try:
             saved = await self._repo.save_application(
                 doc, previous_version=existing.get("version", 0) if existing else None)
-        except DuplicateKeyError:
+        except AlreadyRecorded:
             saved = False
         if not saved:
             raise InvalidInput("You already have an open application.")
@@ -279,7 +273,7 @@ class MentorshipService:
             raise InvalidInput("You have no open application to withdraw.")
         proposal_id = int(app.get("proposal_id") or 0)
         if not await self._repo.withdraw_application(guild_id, user_id, proposal_id=proposal_id,
-                                                     now_ms=_ms(self._clock.now())):
+                                                     now_ms=to_ms(self._clock.now())):
             raise MentorshipUnavailable("Your application changed meanwhile; try again.")
         return await self.get(guild_id, proposal_id) if proposal_id else None
 
@@ -402,8 +396,8 @@ class MentorshipService:
             "guild_id": guild_id, "mentorship_id": mid, "mentee_id": mentee_id,
             "mentor_id": mentor_id, "score": score.score, "explanation": score.explain(),
             "status": "proposed", "mentee_ok": False, "mentor_ok": False, "source": source,
-            "proposed_ms": _ms(now),
-            "expires_ms": _ms(now + timedelta(hours=settings.mentorship_proposal_hours)),
+            "proposed_ms": to_ms(now),
+            "expires_ms": to_ms(now + timedelta(hours=settings.mentorship_proposal_hours)),
             "started_ms": None, "ended_ms": None, "thread_id": None, "card_message_id": None,
             "version": 0,
         }
@@ -419,7 +413,7 @@ class MentorshipService:
         role = pairing.role_of(user_id)
         if role is None:
             raise NotPermitted("This proposal is for someone else.")
-        now_ms = _ms(self._clock.now())
+        now_ms = to_ms(self._clock.now())
         if pairing.status != "proposed" or pairing.expires_ms <= now_ms:
             raise MentorshipUnavailable("This proposal is no longer open (it expired or was "
                                         "already answered).")
@@ -452,10 +446,10 @@ class MentorshipService:
                 raise SlotTaken
             await self._repo.activate(
                 await self._repo.pair(g, mid), capacity=int(mentor_doc["capacity"]),
-                now_ms=_ms(now), checkin_ms=_ms(now) + settings.mentorship_checkin_days * DAY_MS)
+                now_ms=to_ms(now), checkin_ms=to_ms(now) + settings.mentorship_checkin_days * DAY_MS)
         except SlotTaken:
             if await self._repo.close_proposal(g, mid, pairing.mentee_id, to_status="lapsed",
-                                               fields={"decided_ms": _ms(now)}):
+                                               fields={"decided_ms": to_ms(now)}):
                 nxt = await self.propose_next(g, pairing.mentee_id)
                 return ResponseResult(await self.get(g, mid), next_proposal=nxt,
                                       note="slot_taken")
@@ -526,7 +520,7 @@ class MentorshipService:
             raise InvalidInput("Describe the goal in at least 3 characters.")
         doc = {"guild_id": pairing.guild_id, "mentorship_id": pairing.mentorship_id,
                "text": text, "status": "open", "added_by": user_id,
-               "added_ms": _ms(self._clock.now())}
+               "added_ms": to_ms(self._clock.now())}
         no = await self._repo.add_goal(doc, cap=MAX_GOALS)
         if no is None:
             raise InvalidInput(f"A mentorship can have at most {MAX_GOALS} goals.")
@@ -555,7 +549,7 @@ class MentorshipService:
             raise MentorshipUnavailable(f"Goal {goal_no} is already confirmed.")
         settings = await self._settings.get(pairing.guild_id)
         reward = settings.mentorship_milestone_reward
-        now_ms = _ms(self._clock.now())
+        now_ms = to_ms(self._clock.now())
         taken = MentorshipUnavailable(f"Goal {goal_no} is already confirmed.")
 
         async def mark_done(session: Any) -> None:
@@ -588,7 +582,7 @@ class MentorshipService:
         if reason not in END_REASONS:
             raise InvalidInput(f"Pick a reason: {', '.join(END_REASONS)}.")
         note = clean_text(note, REVIEW_MAX, "note")
-        fields = {"ended_ms": _ms(self._clock.now()), "ended_by": user_id, "end_reason": reason,
+        fields = {"ended_ms": to_ms(self._clock.now()), "ended_by": user_id, "end_reason": reason,
                   "end_note": note, "reported": reason == "report"}
         completed = await self._repo.end(
             await self._repo.pair(pairing.guild_id, pairing.mentorship_id), fields=fields,
@@ -623,7 +617,7 @@ class MentorshipService:
             settings = await self._settings.get(guild_id)
             if settings.mentorship_spotlight_channel_id is None:
                 continue
-            ratings = await self._repo.ratings_between(guild_id, "mentor", _ms(previous), _ms(first))
+            ratings = await self._repo.ratings_between(guild_id, "mentor", to_ms(previous), to_ms(first))
             per: dict[int, list[int]] = {}
             for r in ratings:
                 per.setdefault(r["ratee_id"], []).append(int(r["stars"]))
@@ -645,8 +639,8 @@ class MentorshipService:
             raise NotPermitted("Only the mentor and the mentee can rate this mentorship.")
         settings = await self._settings.get(pairing.guild_id)
         opens_ms = (pairing.started_ms or 0) + settings.mentorship_rating_weeks * 7 * DAY_MS
-        if pairing.started_ms is None or _ms(self._clock.now()) < opens_ms:
-            opens = datetime.fromtimestamp(opens_ms / 1000, tz=self._clock.now().tzinfo)
+        if pairing.started_ms is None or to_ms(self._clock.now()) < opens_ms:
+            opens = from_ms(opens_ms)
             raise InvalidInput("Ratings open "
                                f"{settings.mentorship_rating_weeks} weeks into a mentorship, "
                                f"on {opens:%d %b %Y}.")
@@ -656,14 +650,14 @@ class MentorshipService:
                 "guild_id": pairing.guild_id, "mentorship_id": pairing.mentorship_id,
                 "rater_id": user_id, "ratee_id": pairing.other(user_id),
                 "ratee_role": "mentor" if role == "mentee" else "mentee", "stars": stars,
-                "review": review, "at": self._clock.now(), "at_ms": _ms(self._clock.now())})
-        except DuplicateKeyError:
+                "review": review, "at": self._clock.now(), "at_ms": to_ms(self._clock.now())})
+        except AlreadyRecorded:
             raise InvalidInput("You already rated this mentorship.") from None
 
     async def touch(self, pairing: Pairing) -> None:
         """Note activity in a mentorship (pushes the next check-in reminder back)."""
         settings = await self._settings.get(pairing.guild_id)
-        now_ms = _ms(self._clock.now())
+        now_ms = to_ms(self._clock.now())
         await self._repo.set_pair_fields(
             pairing.guild_id, pairing.mentorship_id,
             guard={"status": "active", "last_activity_ms": {"$lt": now_ms - 3_600_000}},
@@ -682,7 +676,7 @@ class MentorshipService:
         check-in reminders. Idempotent: every step is a guarded transition, so two processes
         sweeping at once act on each proposal once."""
         report = SweepReport()
-        now_ms = _ms(self._clock.now())
+        now_ms = to_ms(self._clock.now())
         for guild_id in await self._repo.guild_ids():
             settings = await self._settings.get(guild_id)
             for doc in await self._repo.due_pairs(guild_id, "proposed", "expires_ms", now_ms):

@@ -13,15 +13,11 @@ import re
 from dataclasses import dataclass
 from types import ModuleType
 
-from pymongo.errors import DuplicateKeyError
-
 from economy.clock import Clock
 from economy.repos.base import Database
+from economy.repos.migration_repo import MigrationRepo
 
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)$")
-
-
-_BOOKKEEPING = frozenset({"_migrations", "leases", "lease_terms"})
 
 
 class MigrationError(Exception):
@@ -63,11 +59,11 @@ class Migrator:
         self._db = db
         self._clock = clock
         self._package = package
-        self._col = db["_migrations"]
+        self._repo = MigrationRepo(db)
 
     async def applied(self) -> dict[str, dict]:
         """Recorded migrations by version."""
-        return {doc["_id"]: doc async for doc in self._col.find({})}
+        return await self._repo.applied()
 
     async def pending(self) -> list[Migration]:
         """Migrations not yet applied (or left unfinished by a crash)."""
@@ -79,12 +75,7 @@ class Migrator:
         """True when any collection besides the bookkeeping ones (`_migrations`, the leases taken
         to migrate) holds a document: a database in use, worth a backup before migrating. A fresh
         one has only empty collections and indexes."""
-        for name in await self._db.raw.list_collection_names():
-            if name in _BOOKKEEPING or name.startswith("system."):
-                continue
-            if await self._db[name].find_one({}, projection={"_id": 1}) is not None:
-                return True
-        return False
+        return await self._repo.holds_data()
 
     async def apply_pending(self, only: set[str] | None = None) -> list[Migration]:
         """Apply every pending migration in order (only the versions in `only` when given);
@@ -97,23 +88,18 @@ class Migrator:
             try:
                 await migration.module.up(self._db.raw)
             except Exception as exc:
-                await self._db.write(lambda m=migration: self._col.delete_one({"_id": m.version}))
+                await self._repo.release(migration.version)
                 raise MigrationError(f"migration {migration.version}_{migration.name} failed: {exc}") from exc
-            await self._db.write(lambda m=migration: self._col.update_one(
-                {"_id": m.version}, {"$set": {"status": "done", "finished_at": self._clock.now()}}))
+            await self._repo.finish(migration.version, self._clock.now())
             done.append(migration)
         return done
 
     async def _claim(self, migration: Migration) -> None:
-        doc = {"_id": migration.version, "name": migration.name, "status": "running",
-               "started_at": self._clock.now()}
-        try:
-            await self._db.write(lambda: self._col.insert_one(doc))
-        except DuplicateKeyError:
-            existing = await self._col.find_one({"_id": migration.version})
-            if existing and existing.get("status") == "running":
+        existing = await self._repo.claim(migration.version, migration.name, self._clock.now())
+        if existing is not None:
+            if existing.get("status") == "running":
                 # A crash mid-migration: migrations are written to be re-runnable (indexes).
                 return
             raise MigrationError(
                 f"migration {migration.version} is being applied by another process"
-            ) from None
+            )

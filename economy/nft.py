@@ -19,11 +19,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from economy.chain import NO_OWNER, ChainError, ChainMismatch, ChainReader, ChainRegistry
-from economy.clock import Clock
+from economy.clock import Clock, to_ms
 from economy.errors import InvalidInput, NotFound
 from economy.repos.nft_repo import NftRepo, RulesFull
 from economy.repos.wallet_repo import WalletRepo
-from economy.wallets import checksum, ms
+from economy.wallets import checksum
 
 STANDARDS = {"erc721": "ERC-721", "erc1155": "ERC-1155"}
 MAX_RULES = 25
@@ -293,7 +293,7 @@ class NftService:
         doc = {"guild_id": guild_id, "role_id": role_id, "chain_id": chain_id,
                "contract": address, "standard": standard, "ranges": ranges,
                "min_count": min_count, "max_count": max_count, "group": group,
-               "created_by": actor_id, "created_ms": ms(self._clock.now())}
+               "created_by": actor_id, "created_ms": to_ms(self._clock.now())}
         try:
             rule_id = await self._repo.insert_rule(doc, cap=MAX_RULES)
         except RulesFull:
@@ -569,7 +569,7 @@ class NftService:
                      started: float) -> dict:
         """Store the summary `/nft status` shows; returns it."""
         last = {
-            "at_ms": ms(self._clock.now()), "scope": scope,
+            "at_ms": to_ms(self._clock.now()), "scope": scope,
             "blocks": {str(k): v for k, v in plan.blocks.items()}, "wallets": plan.wallets,
             "added": result.added, "removed": result.removed, "failed": result.failed,
             "unknown": plan.unknown, "rpc_calls": plan.rpc_calls,
@@ -599,15 +599,11 @@ class NftService:
     async def claim_periodic(self, guild_id: int, every_minutes: int) -> bool:
         """True when this process should run the guild's periodic sync now (claimed once)."""
         doc = await self._repo.status(guild_id)
-        now = ms(self._clock.now())
+        now = to_ms(self._clock.now())
         seen = doc.get("next_due_ms") if doc else None
         if seen is not None and seen > now:
             return False
         return await self._repo.claim_due(guild_id, seen, now + every_minutes * 60_000)
-
-    async def guilds_with_rules(self, guild_ids: Iterable[int]) -> list[int]:
-        """Which of these guilds have at least one rule."""
-        return [g for g in guild_ids if await self._repo.rules_of(g)]
 
 
 def _chain_failure(chain_id: int, exc: Exception) -> str:

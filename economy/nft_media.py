@@ -14,14 +14,11 @@ import json
 from collections.abc import Sequence
 from datetime import timedelta
 
-from bson import Binary
-
 from economy.chain import ChainReader
-from economy.clock import Clock
+from economy.clock import Clock, to_ms
 from economy.errors import InvalidInput
 from economy.images import Fetch, ImageLimits, check_host, process_image
 from economy.repos.nft_repo import NftRepo
-from economy.wallets import ms
 
 MAX_METADATA_BYTES = 64 * 1024
 MISS_TTL = timedelta(hours=1)
@@ -51,13 +48,13 @@ class NftMediaService:
         """A ≤256 px JPEG of the token's image, or None (no metadata, refused host, bad file)."""
         key = f"{reader.chain_id}:{contract}:{token_id}"
         cached = await self._repo.cached_media(guild_id, key)
-        now = ms(self._clock.now())
+        now = to_ms(self._clock.now())
         if cached is not None and (cached["status"] == "ok"
                                    or now - cached["fetched_ms"] < MISS_TTL.total_seconds() * 1000):
             return bytes(cached["thumb"]) if cached["status"] == "ok" else None
         thumb = await self._fetch_thumbnail(reader, contract, standard, token_id, fetch)
         doc = {"status": "ok" if thumb else "none", "fetched_ms": now,
-               "thumb": Binary(thumb) if thumb else None}
+               "thumb": thumb or None}
         await self._repo.cache_media(guild_id, key, doc)
         return thumb
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from economy.clock import Clock
+from economy.clock import Clock, to_ms
 from economy.repos.onboarding_repo import OnboardingRepo
 
 
@@ -15,4 +15,4 @@ class OnboardingService:
 
     async def first_join(self, guild_id: int) -> bool:
         """True the first time the bot joins `guild_id` (never again, even after a re-invite)."""
-        return await self._repo.claim_welcome(guild_id, int(self._clock.now().timestamp() * 1000))
+        return await self._repo.claim_welcome(guild_id, to_ms(self._clock.now()))

@@ -28,10 +28,10 @@ import io
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from economy.clock import Clock
+from economy.clock import Clock, from_ms, to_ms
 from economy.currency import check_amount as check_charge
 from economy.currency import format_amount, parse_amount
 from economy.errors import InvalidInput, NotFound, NotPermitted
@@ -90,10 +90,6 @@ class PaymentOutcome:
     gems: int | None = None
     channel_id: int | None = None
     notice: str | None = None
-
-
-def _ms(at: datetime) -> int:
-    return int(at.timestamp() * 1000)
 
 
 def _listing_buyer(checkout: Doc) -> int | None:
@@ -172,7 +168,7 @@ class PaymentsService:
                                                       target=listing_id)
         if existing and listing.get("status") == "reserved" \
                 and listing.get("trade_id") == existing["trade_id"] and existing.get("url"):
-            if existing["expires_ms"] <= _ms(self._clock.now()):
+            if existing["expires_ms"] <= to_ms(self._clock.now()):
                 raise TradeUnavailable("Your payment link for this listing just expired; the "
                                        "listing is released within a few minutes.")
             return self._link(existing, reused=True)
@@ -274,7 +270,7 @@ class PaymentsService:
             raise QuoteChanged("This pack's price changed; look at `/usd packs` again.")
         existing = await self._repo.open_checkout_for(guild_id, buyer_id, kind="pack",
                                                       target=pack_id)
-        if existing and existing.get("url") and existing["expires_ms"] > _ms(self._clock.now()):
+        if existing and existing.get("url") and existing["expires_ms"] > to_ms(self._clock.now()):
             return self._link(existing, reused=True)
         checkout_no = await self._repo.next_number(guild_id, "checkouts")
         now = self._clock.now()
@@ -298,7 +294,7 @@ class PaymentsService:
         now = self._clock.now()
         seen = await self._repo.record_event({
             "guild_id": guild_id, "event_id": event_id, "type": kind, "status": "received",
-            "received_at": now, "received_ms": _ms(now), "object_id": obj.get("id")})
+            "received_at": now, "received_ms": to_ms(now), "object_id": obj.get("id")})
         if seen is not None and seen.get("status") == "processed":
             return PaymentOutcome("duplicate", guild_id=guild_id)
         if kind == "checkout.session.completed":
@@ -355,7 +351,7 @@ class PaymentsService:
             async def pay(s: Any) -> None:
                 if not await self._repo.move_checkout(
                         guild_id, checkout["checkout_no"], ("creating", "open"), "paid",
-                        {"payment_intent": session.payment_intent, "paid_ms": _ms(now)},
+                        {"payment_intent": session.payment_intent, "paid_ms": to_ms(now)},
                         session=s):
                     raise _Missed
                 await self._repo.free_open_slot(guild_id, checkout["checkout_no"], session=s)
@@ -447,7 +443,7 @@ class PaymentsService:
                     {"payment_intent": session.payment_intent,
                      "paid_amount": session.amount_total,
                      "paid_currency": (session.currency or "").lower(),
-                     "ended_ms": _ms(now)}, session=s):
+                     "ended_ms": to_ms(now)}, session=s):
                 raise _Missed
             if checkout["kind"] == "listing" and status in ("creating", "open"):
                 await self._repo.free_open_slot(guild_id, checkout["checkout_no"], session=s)
@@ -468,7 +464,7 @@ class PaymentsService:
             # No raise on a miss: the ledger key already makes the mint happen once.
             await self._repo.move_checkout(
                 guild_id, checkout["checkout_no"], ("creating", "open", "expired"), "paid",
-                {"payment_intent": session.payment_intent, "paid_ms": _ms(now)}, session=s)
+                {"payment_intent": session.payment_intent, "paid_ms": to_ms(now)}, session=s)
 
         movement = await self._ledger.purchase(
             guild_id, checkout["buyer_id"], checkout["gems"],
@@ -494,7 +490,7 @@ class PaymentsService:
         async def release(s: Any) -> None:
             if not await self._repo.move_checkout(guild_id, checkout["checkout_no"],
                                                   ("creating", "open"), to_status,
-                                                  {"ended_ms": _ms(now)}, session=s):
+                                                  {"ended_ms": to_ms(now)}, session=s):
                 raise _Missed
             if checkout["kind"] == "listing":
                 await self._repo.free_open_slot(guild_id, checkout["checkout_no"], session=s)
@@ -595,7 +591,7 @@ class PaymentsService:
             return False
         return await self._repo.move_payout(payout["guild_id"], payout["payout_id"], "pending",
                                             "done", {"stripe_id": stripe_id,
-                                                     "done_ms": _ms(self._clock.now())})
+                                                     "done_ms": to_ms(self._clock.now())})
 
     # --- sweeps ------------------------------------------------------------------------------
     async def sweep(self) -> list[PaymentOutcome]:
@@ -606,11 +602,11 @@ class PaymentsService:
         """
         outcomes: list[PaymentOutcome] = []
         cutoff = self._clock.now() - timedelta(minutes=SWEEP_GRACE_MINUTES)
-        for checkout in await self._repo.due_checkouts(_ms(cutoff)):
+        for checkout in await self._repo.due_checkouts(to_ms(cutoff)):
             outcome = await self._sweep_checkout(checkout)
             if outcome is not None and outcome.result != "duplicate":  # another got it first
                 outcomes.append(outcome)
-        stale = _ms(self._clock.now() - timedelta(hours=RETRY_HOURS))
+        stale = to_ms(self._clock.now() - timedelta(hours=RETRY_HOURS))
         for payout in await self._repo.pending_payouts():
             if payout["created_ms"] <= stale:
                 # Stripe forgets idempotency keys after 24 h: a retry could pay twice. Stop and
@@ -676,7 +672,7 @@ class PaymentsService:
         note = clean_text(note, 200, "note")
         if not await self._repo.move_payout(guild_id, payout_id, "manual_due", "manual_paid",
                                             {"paid_by": actor_id, "note": note,
-                                             "done_ms": _ms(self._clock.now())}):
+                                             "done_ms": to_ms(self._clock.now())}):
             raise NotFound(f"Trade #{trade_id} has no manual payout due.")
         docs = [p for p in await self._repo.payouts_for_trade(guild_id, trade_id)
                 if p["payout_id"] == payout_id]
@@ -707,7 +703,7 @@ class PaymentsService:
         writer.writerow(["when_utc", "what", "kind", "member_id", "amount_minor_units", "currency",
                          "status", "ref"])
         for r in await self.history(guild_id, admin=admin):
-            when = datetime.fromtimestamp(r["when"] / 1000, UTC).isoformat()
+            when = from_ms(r["when"]).isoformat()
             writer.writerow([when, r["what"], r["kind"], r["member"], r["amount"],
                              r["currency"], r["status"], r["ref"]])
         return out.getvalue()
@@ -759,14 +755,14 @@ class PaymentsService:
         return {"guild_id": guild_id, "checkout_no": checkout_no, "kind": kind,
                 "target": target, "buyer_id": buyer_id, "amount": cents, "currency": currency,
                 "status": "creating", "session_id": None, "url": None,
-                "expires_ms": _ms(expires), "created_ms": _ms(now), "version": 0,
+                "expires_ms": to_ms(expires), "created_ms": to_ms(now), "version": 0,
                 "trade_id": None, "gems": None, "channel_id": None, **extra}
 
     def _payout_doc(self, guild_id: int, payout_id: str, kind: str, amount: int, currency: str,
                     *, status: str = "pending", **extra: Any) -> Doc:
         return {"guild_id": guild_id, "payout_id": payout_id, "kind": kind, "amount": amount,
                 "currency": currency, "status": status, "attempts": 0,
-                "created_ms": _ms(self._clock.now()), "stripe_id": None, **extra}
+                "created_ms": to_ms(self._clock.now()), "stripe_id": None, **extra}
 
     async def _create_session(self, gateway: PaymentsGateway, doc: Doc, *, name: str) -> CheckoutLink:
         guild_id, no = doc["guild_id"], doc["checkout_no"]
@@ -798,5 +794,5 @@ class PaymentsService:
     def _link(checkout: Doc, *, reused: bool) -> CheckoutLink:
         return CheckoutLink(url=checkout["url"], checkout_no=checkout["checkout_no"],
                             amount=checkout["amount"], currency=checkout["currency"],
-                            expires_at=datetime.fromtimestamp(checkout["expires_ms"] / 1000, UTC),
+                            expires_at=from_ms(checkout["expires_ms"]),
                             reused=reused)

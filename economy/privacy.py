@@ -24,9 +24,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bson import json_util
-from bson.json_util import RELAXED_JSON_OPTIONS
-
 from economy.clock import Clock
 from economy.errors import InvalidInput, NotPermitted
 from economy.marketplace import MarketplaceService
@@ -34,7 +31,7 @@ from economy.models import TOMBSTONE_BASE
 from economy.repos.ledger_repo import LedgerRepo
 from economy.repos.listing_repo import ListingRepo
 from economy.repos.mentorship_repo import MentorshipRepo
-from economy.repos.privacy_repo import Change, ChangedMeanwhile, PrivacyRepo
+from economy.repos.privacy_repo import Change, ChangedMeanwhile, PrivacyRepo, export_json
 from economy.repos.trade_repo import TradeRepo
 
 #: Documents that are the member's personal data: deleted, not re-pointed.
@@ -103,8 +100,7 @@ class PrivacyService:
         body = {"guild_id": guild_id, "user_id": user_id,
                 "exported_at": self._clock.now().isoformat(),
                 "collections": {name: docs for name, docs in found.items() if docs}}
-        text = json_util.dumps(body, json_options=RELAXED_JSON_OPTIONS, indent=1,
-                               ensure_ascii=False)
+        text = export_json(body)
         data = text.encode()
         if len(data) > MAX_EXPORT_BYTES:
             raise InvalidInput("Your data is larger than one Discord file; ask a server admin "

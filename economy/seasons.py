@@ -18,13 +18,13 @@ from functools import cache
 from pathlib import Path
 
 from economy.boosts import format_factor, parse_factor
-from economy.clock import Clock
+from economy.clock import Clock, to_ms
 from economy.errors import InvalidInput, NotFound
 from economy.ledger import LedgerService
 from economy.members import MemberService
 from economy.models import is_system
 from economy.modules import is_on
-from economy.repos.multiplier_repo import MultiplierRepo, to_ms
+from economy.repos.multiplier_repo import MultiplierRepo
 from economy.repos.season_repo import SeasonRepo
 from economy.settings import SettingsService
 from economy.text import clean_text

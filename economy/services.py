@@ -114,7 +114,7 @@ def build_services(db: Database, clock: Clock, *, chains: ChainRegistry | None =
 
     `chains`: the EVM chains the bot can read; `nft_media_hosts`/`ipfs_gateway`: where token
     metadata and images may be fetched from. `ledger_batch_*`: the ledger's group commit
-    (economy/ledger_writer.py; batch max 1 turns it off).
+    (economy/repos/ledger_writer.py; batch max 1 turns it off).
     """
     ledger_repo = LedgerRepo(db)
     multipliers = MultiplierRepo(db)

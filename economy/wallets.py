@@ -16,10 +16,9 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 from eth_utils import is_address, to_checksum_address
-from pymongo.errors import DuplicateKeyError
 
-from economy.clock import Clock
-from economy.errors import InvalidInput, NotFound
+from economy.clock import Clock, from_ms, to_ms
+from economy.errors import AlreadyRecorded, InvalidInput, NotFound
 from economy.repos.slot_repo import SlotsBusy, SlotsFull
 from economy.repos.wallet_repo import WalletRepo, WalletsFull
 from economy.siwe import Expected, SiweError, verify
@@ -46,16 +45,6 @@ class Linked:
     guild_id: int
     user_id: int
     address: str
-
-
-def ms(when: datetime) -> int:
-    """Epoch milliseconds (dates that are compared live as integers, see repos/base.py)."""
-    return int(when.timestamp() * 1000)
-
-
-def from_ms(value: int) -> datetime:
-    """A UTC datetime from epoch milliseconds."""
-    return datetime.fromtimestamp(value / 1000, UTC)
 
 
 def _ascii_name(text: str, limit: int = 40) -> str:
@@ -97,9 +86,9 @@ class WalletService:
             await self._repo.insert_link({
                 "_id": token, "guild_id": guild_id, "user_id": user_id,
                 "nonce": "".join(secrets.choice(_ALNUM) for _ in range(16)),
-                "statement": statement, "created_ms": ms(now),
-                "expires_ms": ms(now + LINK_LIFETIME), "status": "open",
-            }, cap=MAX_OPEN_LINKS, now_ms=ms(now))
+                "statement": statement, "created_ms": to_ms(now),
+                "expires_ms": to_ms(now + LINK_LIFETIME), "status": "open",
+            }, cap=MAX_OPEN_LINKS, now_ms=to_ms(now))
         except (SlotsFull, SlotsBusy):
             raise self._too_many_links() from None
         return LinkTicket(token, link_page_url(public_url, token), now + LINK_LIFETIME)
@@ -115,7 +104,7 @@ class WalletService:
             raise NotFound("This link is not valid. Run /wallet link in Discord for a new one.")
         if link["status"] != "open":
             raise InvalidInput("This link was already used. Run /wallet link for a new one.")
-        if ms(self._clock.now()) >= link["expires_ms"]:
+        if to_ms(self._clock.now()) >= link["expires_ms"]:
             raise InvalidInput("This link has expired. Run /wallet link for a new one.")
         return link
 
@@ -151,10 +140,10 @@ class WalletService:
                 raise InvalidInput("This wallet is already linked to you.")
             raise InvalidInput("This wallet is already linked to another member of this server.")
         wallet = {"guild_id": guild_id, "user_id": user_id, "address": siwe.address,
-                  "linked_ms": ms(self._clock.now())}
+                  "linked_ms": to_ms(self._clock.now())}
         try:
             consumed = await self._repo.consume_link_and_add(token, wallet, cap=MAX_WALLETS)
-        except DuplicateKeyError:
+        except AlreadyRecorded:
             raise InvalidInput("This wallet is already linked to a member of this server.") from None
         except WalletsFull:
             raise InvalidInput(f"You can link at most {MAX_WALLETS} wallets. Unlink one "

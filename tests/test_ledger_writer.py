@@ -1,4 +1,4 @@
-"""Group commit (economy/ledger_writer.py): batching, per-caller answers, two writers racing.
+"""Group commit (economy/repos/ledger_writer.py): batching, per-caller answers, two writers racing.
 
 Two writers stand for two bot processes: two LedgerServices over two Database handles (separate
 clients) on one store, each remembering balances on its own. The handles share the embedded
@@ -14,12 +14,11 @@ import asyncio
 import random
 
 import pytest
-from pymongo.errors import DuplicateKeyError
 
 from bot.store import _client
 from economy.audit import audit
 from economy.clock import ManualClock
-from economy.errors import InsufficientFunds, NotPermitted, OutcomeUnknown
+from economy.errors import AlreadyRecorded, InsufficientFunds, NotPermitted, OutcomeUnknown
 from economy.repos.base import Database
 from economy.services import build_services
 from tests.faults import FaultyDatabase
@@ -243,7 +242,7 @@ async def test_a_duplicate_key_in_also_fails_only_its_own_request(services):
         services.ledger.transfer(G, 10, 11, 1, key="second", also=claim("x")),
         services.ledger.transfer(G, 10, 12, 1, key="third", also=claim("y")),
         return_exceptions=True)
-    assert isinstance(outcomes[0], DuplicateKeyError)
+    assert isinstance(outcomes[0], AlreadyRecorded)  # the store error, translated
     assert not isinstance(outcomes[1], Exception)
     assert await services.ledger.balance(G, 10) == 98
     await ok_audit(services)

@@ -7,8 +7,8 @@ import discord
 from bot.render.challenge_card import CardRow
 from cogs._shared.interaction import safe_text
 from economy.challenges.competitions import Settled
-from economy.challenges.days import from_ms
 from economy.challenges.service import Completion, Today
+from economy.clock import from_ms
 from economy.models import Page
 from economy.settings import GuildSettings
 

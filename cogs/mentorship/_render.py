@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import discord
 
 from cogs._shared.interaction import safe_text
+from economy.clock import from_ms
 from economy.mentorship_match import format_ranges
 from economy.mentorship_models import Goal, Mentor, MentorSummary, Pairing
 
@@ -27,7 +26,7 @@ STATUS = {
 
 
 def _when(ms: int) -> str:
-    return discord.utils.format_dt(datetime.fromtimestamp(ms / 1000, tz=UTC), "R")
+    return discord.utils.format_dt(from_ms(ms), "R")
 
 
 def proposal_embed(p: Pairing) -> discord.Embed:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import logging
-from datetime import UTC, datetime
 
 import aiohttp
 import discord
@@ -23,6 +22,7 @@ from cogs._shared.interaction import (
 from cogs._shared.notify import post_to_moderators, resolve_channel, send_dm
 from cogs._shared.ui import RoutedView
 from cogs.payments._views import BuyPackButton, PayUsdButton
+from economy.clock import from_ms
 from economy.marketplace_models import format_cents
 from economy.payments import PaymentOutcome
 from economy.settings import MAX_AMOUNT
@@ -190,7 +190,7 @@ class PaymentsAdminCog(commands.Cog):
         last = st["last_event"]
         embed.add_field(name="Webhook", value=(
             f"{st['webhook_url']} — {reachable}\nLast event: "
-            + (f"`{last['type']}` {discord.utils.format_dt(datetime.fromtimestamp(last['received_ms'] / 1000, UTC), 'R')}"
+            + (f"`{last['type']}` {discord.utils.format_dt(from_ms(last['received_ms']), 'R')}"
                if last else "none received yet (is the endpoint registered in Stripe?)")),
             inline=False)
         due = st["manual_due"]

@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
 
-from economy.challenges.days import from_ms, to_ms
 from economy.challenges.service import Actor, may_manage
-from economy.clock import Clock
+from economy.clock import Clock, from_ms, to_ms
 from economy.errors import InvalidInput, NotFound
 from economy.ledger import LedgerService, check_amount
 from economy.members import MemberService

@@ -17,9 +17,9 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from economy.challenges import answers, rotation, streaks
-from economy.challenges.days import DayWindow, from_ms, guild_day, member_day, to_ms, week_key
+from economy.challenges.days import DayWindow, guild_day, member_day, week_key
 from economy.challenges.pool import ChallengeDef, parse_def, shipped_pool
-from economy.clock import Clock
+from economy.clock import Clock, from_ms, to_ms
 from economy.errors import InvalidInput, NotFound, NotPermitted
 from economy.ledger import LedgerService
 from economy.member_prefs import MemberPrefsService

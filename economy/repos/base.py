@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
 from pymongo import AsyncMongoClient, WriteConcern
@@ -21,6 +21,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
+from economy.errors import AlreadyRecorded
 from economy.observe import NULL_OBSERVER, Observer
 
 T = TypeVar("T")
@@ -40,6 +41,16 @@ def outcome_unknown(error: BaseException) -> bool:
     """
     has_label = getattr(error, "has_error_label", None)
     return bool(has_label) and any(has_label(label) for label in AMBIGUOUS_LABELS)
+
+
+@contextlib.contextmanager
+def recorded_once() -> Iterator[None]:
+    """Turn the store's duplicate-key error inside the block into the domain's AlreadyRecorded
+    (a unique record exists already), so services never handle driver errors."""
+    try:
+        yield
+    except DuplicateKeyError as error:
+        raise AlreadyRecorded(str(error)) from error
 
 
 class Database:

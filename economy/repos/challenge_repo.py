@@ -205,11 +205,6 @@ class ChallengeRepo:
         """A member's completions in one challenge week."""
         return await count(self.completions, {"guild_id": guild_id, "user_id": user_id, "week": week})
 
-    async def count_challenge(self, guild_id: int, day: str, challenge_id: str) -> int:
-        """How many members completed a challenge on a day."""
-        return await count(self.completions, {"guild_id": guild_id, "day": day,
-                                              "challenge_id": challenge_id})
-
     # --- community ---------------------------------------------------------------------------
     async def insert_thanks(self, doc: Doc) -> bool:
         """Record a thank-you; False when this member already thanked that helper that day."""

@@ -5,11 +5,24 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
+from bson import json_util
+from bson.json_util import CANONICAL_JSON_OPTIONS
+
 from economy.repos.base import Database, Doc, guild_match
 
 #: Collections that are bookkeeping, not data: the migration record is carried in the header.
 SKIPPED = ("_migrations",)
 BATCH = 500
+
+
+def encode(obj: dict) -> str:
+    """One line of the export (canonical Extended JSON, no newline)."""
+    return json_util.dumps(obj, json_options=CANONICAL_JSON_OPTIONS)
+
+
+def decode(line: str) -> dict:
+    """A line of the export back to Python/BSON values."""
+    return json_util.loads(line, json_options=CANONICAL_JSON_OPTIONS)
 
 
 class DumpRepo:

@@ -14,7 +14,7 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from economy.repos.base import Database, Doc, count, find_docs, find_first
+from economy.repos.base import Database, Doc, count, find_docs, find_first, recorded_once
 
 
 def _key(guild_id: int, event_id: int, user_id: int | None = None) -> str:
@@ -78,14 +78,6 @@ class EventRepo:
         docs = await find_docs(self.attendance, {"guild_id": guild_id, "event_id": event_id},
                                sort={"at_ms": ASCENDING})
         return [int(d["user_id"]) for d in docs]
-
-    async def count_attendees(self, guild_id: int, event_id: int) -> int:
-        """How many checked in."""
-        return await count(self.attendance, {"guild_id": guild_id, "event_id": event_id})
-
-    async def has_rsvp(self, guild_id: int, event_id: int, user_id: int) -> bool:
-        """True when the member RSVP'd."""
-        return await self.rsvp(guild_id, event_id, user_id) is not None
 
     async def rsvp(self, guild_id: int, event_id: int, user_id: int) -> Doc | None:
         """The member's RSVP (their place), if any."""
@@ -198,7 +190,7 @@ class EventRepo:
     async def insert_attendance(self, guild_id: int, event_id: int, user_id: int, *, at_ms: int,
                                 session: Any = None) -> None:
         """Record a check-in of a member holding a place (their RSVP), in the caller's
-        transaction or one of its own. DuplicateKeyError when the member already checked in;
+        transaction or one of its own. AlreadyRecorded when the member already checked in;
         NoPlace when they hold no place (the RSVP is gone: they left meanwhile)."""
         key = _key(guild_id, event_id, user_id)
         doc = {"_id": key, "guild_id": guild_id, "event_id": event_id, "user_id": user_id,
@@ -213,10 +205,11 @@ class EventRepo:
             if result.matched_count != 1:
                 raise NoPlace(key)
 
-        if session is not None:
-            await work(session)
-        else:
-            await self.db.transaction(work)
+        with recorded_once():
+            if session is not None:
+                await work(session)
+            else:
+                await self.db.transaction(work)
 
     async def insert_grant(self, guild_id: int, event_id: int, user_id: int, *, role_id: int,
                            expires_ms: int) -> bool:

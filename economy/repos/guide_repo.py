@@ -13,7 +13,7 @@ from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 
-from economy.repos.base import Database, Doc, find_docs, find_first
+from economy.repos.base import Database, Doc, find_docs, find_first, recorded_once
 
 
 def posting_id(guild_id: int, guide_id: int, term: str) -> str:
@@ -97,7 +97,7 @@ class GuideRepo:
 
     async def add_vote(self, vote: Doc, *, votes_before: int, session: Any) -> bool:
         """Record one upvote and count it, guarded by the count read before (inside the
-        caller's transaction). DuplicateKeyError when this member voted before; False when
+        caller's transaction). AlreadyRecorded when this member voted before; False when
         another vote landed meanwhile (the caller retries)."""
         result = await self.guides.update_one(
             {"guild_id": vote["guild_id"], "guide_id": vote["guide_id"], "status": "published",
@@ -105,7 +105,8 @@ class GuideRepo:
             {"$inc": {"votes": 1}}, session=session)
         if result.modified_count != 1:
             return False
-        await self.votes.insert_one(vote, session=session)
+        with recorded_once():
+            await self.votes.insert_one(vote, session=session)
         return True
 
     async def has_vote(self, guild_id: int, guide_id: int, voter_id: int) -> bool:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
-from economy.repos.base import Database, Doc, count, find_docs, find_first
+from economy.errors import AlreadyRecorded, OutcomeUnknown
+from economy.repos.base import Database, Doc, count, find_docs, find_first, outcome_unknown
 from economy.repos.paging import guild_pages
 
 
@@ -106,6 +107,33 @@ class LedgerRepo:
             session=session,
         )
         return result.modified_count == 1
+
+    async def commit(self, guild_id: int, key: str,
+                     work: Callable[[Any], Awaitable[list[Doc]]]) -> list[Doc]:
+        """Run `work` in a transaction; settle an ambiguous commit by the idempotency key.
+
+        Transient errors are retried by `with_transaction`. When the commit's outcome stays
+        unknown, the ledger entries under `key` tell whether it happened: found -> it committed
+        (our own result); not found -> one more attempt under the same key, which the unique
+        index keeps from applying twice. Still unknown -> OutcomeUnknown for the member. A
+        duplicate key anywhere in the transaction (the operation's key, or a unique record that
+        `work` writes) -> AlreadyRecorded.
+        """
+        for _ in range(2):
+            try:
+                return await self.db.transaction(work)
+            except DuplicateKeyError as error:
+                raise AlreadyRecorded(str(error)) from error
+            except PyMongoError as error:
+                if not outcome_unknown(error):
+                    raise
+                committed = await self.entries_for_key(guild_id, key)
+                if committed:
+                    return committed
+        raise OutcomeUnknown(
+            "The database didn't confirm this in time, so it may have gone through. "
+            "Check `/gems history` before trying again."
+        )
 
     async def insert_entries(self, entries: list[Doc], *, session: Any) -> None:
         """Append ledger legs; DuplicateKeyError when the operation's key was recorded already."""

@@ -25,6 +25,7 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateMany, UpdateOne
 from pymongo.errors import DuplicateKeyError
 
+from economy.clock import to_ms
 from economy.repos.base import Database, Doc, count, find_docs, find_first
 from economy.repos.listing_terms import ListingTerms, postings_of
 from economy.repos.slot_repo import SlotRepo, SlotsBusy, SlotsFull
@@ -38,7 +39,7 @@ SLOT_KIND = "listing"
 
 def epoch_ms(at: datetime) -> int:
     """An aware datetime as integer epoch milliseconds (for comparisons inside pipelines)."""
-    return int(at.timestamp() * 1000)
+    return to_ms(at)
 
 
 class OverCap(Exception):

@@ -10,7 +10,7 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import DuplicateKeyError
 
-from economy.repos.base import Database, Doc, count, find_docs, find_first
+from economy.repos.base import Database, Doc, find_docs, find_first
 from economy.repos.listing_repo import ListingRepo
 from economy.repos.slot_repo import SlotHeld, SlotRepo, SlotsBusy, SlotsFull
 
@@ -107,10 +107,6 @@ class MarketMemberRepo:
         """A member's alerts by id."""
         return await find_docs(self.alerts, {"guild_id": guild_id, "user_id": user_id},
                                sort={"alert_id": ASCENDING})
-
-    async def count_alerts(self, guild_id: int, user_id: int) -> int:
-        """How many alerts a member has."""
-        return await count(self.alerts, {"guild_id": guild_id, "user_id": user_id})
 
     async def remove_alert(self, guild_id: int, user_id: int, alert_id: int) -> bool:
         """Delete one of a member's alerts and free its place (one transaction)."""

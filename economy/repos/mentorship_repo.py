@@ -11,7 +11,7 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from economy.repos.base import Database, Doc, count, find_docs, find_first
+from economy.repos.base import Database, Doc, count, find_docs, find_first, recorded_once
 
 
 class SlotTaken(Exception):
@@ -51,15 +51,17 @@ class MentorshipRepo:
         return await find_docs(self.mentors, {"guild_id": guild_id, "status": status})
 
     async def insert_mentor(self, doc: Doc) -> None:
-        """Store a new mentor (DuplicateKeyError when the member registered before)."""
-        await self.db.write(lambda: self.mentors.insert_one(doc))
+        """Store a new mentor (AlreadyRecorded when the member registered before)."""
+        with recorded_once():
+            await self.db.write(lambda: self.mentors.insert_one(doc))
 
     async def replace_left_mentor(self, doc: Doc, *, status: str, version: int) -> bool:
         """Replace the profile of a mentor who left or was not approved (guarded by the status
         and version read before)."""
-        result = await self.db.write(lambda: self.mentors.replace_one(
-            {"guild_id": doc["guild_id"], "user_id": doc["user_id"], "status": status,
-             "version": version}, doc))
+        with recorded_once():
+            result = await self.db.write(lambda: self.mentors.replace_one(
+                {"guild_id": doc["guild_id"], "user_id": doc["user_id"], "status": status,
+                 "version": version}, doc))
         return result.modified_count == 1
 
     async def set_mentor_status(self, guild_id: int, user_id: int, *, from_status: tuple[str, ...],
@@ -81,13 +83,15 @@ class MentorshipRepo:
                                sort={"created_ms": ASCENDING})
 
     async def save_application(self, doc: Doc, *, previous_version: int | None) -> bool:
-        """Insert a first application or replace a closed one (guarded by its version)."""
-        if previous_version is None:
-            await self.db.write(lambda: self.mentees.insert_one(doc))
-            return True
-        result = await self.db.write(lambda: self.mentees.replace_one(
-            {"guild_id": doc["guild_id"], "user_id": doc["user_id"], "status": "closed",
-             "version": previous_version}, doc))
+        """Insert a first application or replace a closed one (guarded by its version);
+        AlreadyRecorded when another application was stored meanwhile."""
+        with recorded_once():
+            if previous_version is None:
+                await self.db.write(lambda: self.mentees.insert_one(doc))
+                return True
+            result = await self.db.write(lambda: self.mentees.replace_one(
+                {"guild_id": doc["guild_id"], "user_id": doc["user_id"], "status": "closed",
+                 "version": previous_version}, doc))
         return result.modified_count == 1
 
     async def withdraw_application(self, guild_id: int, user_id: int, *, proposal_id: int,
@@ -303,15 +307,11 @@ class MentorshipRepo:
             result = await self.db.write(lambda: self.goals.update_one(guard, update))
         return result.modified_count == 1
 
-    async def done_goals(self, guild_id: int, mentorship_id: int) -> int:
-        """How many goals of a mentorship are done."""
-        return await count(self.goals, {"guild_id": guild_id, "mentorship_id": mentorship_id,
-                                        "status": "done"})
-
     # --- ratings ------------------------------------------------------------------------------
     async def add_rating(self, doc: Doc) -> None:
-        """Store a rating (DuplicateKeyError on a second one by the same rater)."""
-        await self.db.write(lambda: self.ratings.insert_one(doc))
+        """Store a rating (AlreadyRecorded on a second one by the same rater)."""
+        with recorded_once():
+            await self.db.write(lambda: self.ratings.insert_one(doc))
 
     async def ratings_between(self, guild_id: int, role: str, start_ms: int, end_ms: int
                               ) -> list[Doc]:

@@ -20,12 +20,8 @@ from typing import Any
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
+from economy.clock import to_ms
 from economy.repos.base import Database, Doc, find_docs, find_first
-
-
-def to_ms(when: datetime) -> int:
-    """Epoch milliseconds of an aware datetime."""
-    return int(when.timestamp() * 1000)
 
 
 class MultiplierRepo:

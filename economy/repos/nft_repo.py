@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bson import Binary
 from pymongo.errors import DuplicateKeyError
 
 from economy.repos.base import Database, Doc, find_docs, find_first
@@ -147,7 +148,9 @@ class NftRepo:
         return await find_first(self.media, {"guild_id": guild_id, "key": key})
 
     async def cache_media(self, guild_id: int, key: str, doc: Doc) -> None:
-        """Store (or refresh) a cached token image, replaced whole."""
+        """Store (or refresh) a cached token image, replaced whole (`thumb`: JPEG bytes or None)."""
         full = dict(doc, guild_id=guild_id, key=key)
+        if full.get("thumb") is not None:
+            full["thumb"] = Binary(full["thumb"])
         await self.db.write(lambda: self.media.replace_one(
             {"guild_id": guild_id, "key": key}, full, upsert=True))

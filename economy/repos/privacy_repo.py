@@ -13,11 +13,18 @@ from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from bson import json_util
+from bson.json_util import RELAXED_JSON_OPTIONS
 from pymongo import ReturnDocument
 
 from economy.repos.base import Database, Doc, guild_match
 
 SKIPPED = ("_migrations", "privacy_deletions", "counters")
+
+
+def export_json(body: Doc) -> str:
+    """Stored documents as readable JSON (relaxed Extended JSON: dates, ObjectIds, binaries)."""
+    return json_util.dumps(body, json_options=RELAXED_JSON_OPTIONS, indent=1, ensure_ascii=False)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 
-from economy.repos.base import Database, Doc, count, find_docs, find_first
+from economy.repos.base import Database, Doc, count, find_docs, find_first, recorded_once
 from economy.repos.paging import guild_ids as paging_guild_ids
 from economy.repos.paging import guild_pages
 from economy.repos.slot_repo import SlotRepo
@@ -188,8 +188,9 @@ class TradeRepo:
 
     # --- ratings ----------------------------------------------------------------------------
     async def add_rating(self, rating: Doc) -> None:
-        """Store a rating (unique per trade and rater: DuplicateKeyError on a second one)."""
-        await self.db.write(lambda: self.ratings.insert_one(rating))
+        """Store a rating (unique per trade and rater: AlreadyRecorded on a second one)."""
+        with recorded_once():
+            await self.db.write(lambda: self.ratings.insert_one(rating))
 
     async def rating_summary(self, guild_id: int, user_id: int) -> tuple[int, int]:
         """(number of ratings, sum of stars) a member received."""
@@ -204,10 +205,6 @@ class TradeRepo:
         """Latest ratings a member received."""
         return await find_docs(self.ratings, {"guild_id": guild_id, "ratee_id": user_id},
                                sort={"at": DESCENDING, "_id": DESCENDING}, limit=limit)
-
-    async def ratings_for(self, guild_id: int, trade_id: int) -> list[Doc]:
-        """Ratings left on a trade."""
-        return await find_docs(self.ratings, {"guild_id": guild_id, "trade_id": trade_id})
 
     # --- audit log --------------------------------------------------------------------------
     async def log(self, entry: Doc, *, session: Any = None) -> None:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pymongo.errors import DuplicateKeyError
-
-from economy.repos.base import Database, Doc, count, find_docs, find_first
+from economy.errors import AlreadyRecorded
+from economy.repos.base import Database, Doc, count, find_docs, find_first, recorded_once
 from economy.repos.slot_repo import (
     ATTEMPTS,
     SlotHeld,
@@ -84,7 +83,7 @@ class WalletRepo:
 
         False when the ticket was no longer open (used concurrently); WalletsFull when the member
         has `cap` wallets (two tickets completed at once race on the place, so they cannot get
-        past the cap); DuplicateKeyError when the wallet is already linked in this guild (then
+        past the cap); AlreadyRecorded when the wallet is already linked in this guild (then
         the ticket stays open).
         """
 
@@ -100,12 +99,13 @@ class WalletRepo:
             await self.wallets.insert_one(wallet, session=session)
 
         try:
-            await self.slots.claim(wallet["guild_id"], WALLET_SLOT, wallet["user_id"],
-                                   wallet["address"], cap, work)
+            with recorded_once():
+                await self.slots.claim(wallet["guild_id"], WALLET_SLOT, wallet["user_id"],
+                                       wallet["address"], cap, work)
         except _Gone:
             return False
         except SlotHeld:
-            raise DuplicateKeyError("wallet already linked in this guild") from None
+            raise AlreadyRecorded("wallet already linked in this guild") from None
         except (SlotsFull, SlotsBusy):
             raise WalletsFull from None
         return True

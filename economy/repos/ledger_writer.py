@@ -36,7 +36,7 @@ from typing import Any
 from pymongo import UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure, PyMongoError
 
-from economy.errors import OutcomeUnknown
+from economy.errors import AlreadyRecorded, OutcomeUnknown
 from economy.models import MINT_KINDS
 from economy.repos.base import outcome_unknown
 from economy.repos.ledger_repo import LedgerRepo
@@ -150,7 +150,7 @@ class LedgerWriter:
                      also: Callable[[Any], Awaitable[None]] | None = None) -> list[dict]:
         """Queue one operation and wait for its batch; returns its ledger entries as written.
 
-        Raises Short (a debit does not fit), DuplicateKeyError (the key was recorded by another
+        Raises Short (a debit does not fit), AlreadyRecorded (the key was recorded by another
         operation: the caller answers from the store), whatever `also` raised, OutcomeUnknown,
         or the store's error. `make_docs(balances_after)` builds the entries, one per leg.
         """
@@ -227,7 +227,7 @@ class LedgerWriter:
             except _Rejected as rejected:
                 rejected.request.fail(rejected.error)
                 work = [r for r in work if r is not rejected.request]
-                if isinstance(rejected.error, DuplicateKeyError):
+                if isinstance(rejected.error, AlreadyRecorded):
                     # Keys recorded elsewhere come in crowds (members retrying after a restart,
                     # another process): find them all now instead of aborting once for each.
                     await self._fail_recorded(work)
@@ -388,7 +388,9 @@ class LedgerWriter:
                     if error.has_error_label("TransientTransactionError") \
                             or outcome_unknown(error):
                         raise  # the driver retries the whole transaction
-                    raise _Rejected(request, error) from None  # e.g. its own duplicate key
+                    if isinstance(error, DuplicateKeyError):  # e.g. its own unique record
+                        raise _Rejected(request, AlreadyRecorded(str(error))) from None
+                    raise _Rejected(request, error) from None
                 except Exception as error:  # a domain refusal belongs to this request alone
                     raise _Rejected(request, error) from None
             copies = [dict(doc) for doc in request.built]  # a retried callback inserts fresh ones
@@ -447,12 +449,11 @@ def _guarded_update(account: AccountKey, before: _Known, balance: int, held: int
     return UpdateOne(guard, update)
 
 
-class Recorded(DuplicateKeyError):
+class Recorded(AlreadyRecorded):
     """The key was recorded already; `entries` holds its legs when the writer read them."""
 
     def __init__(self, key: str, entries: list[dict] | None = None) -> None:
-        super().__init__(f"idempotency key {key!r} was recorded already", 11000)
-        self.entries = entries
+        super().__init__(f"idempotency key {key!r} was recorded already", entries)
 
 
 def _duplicate(key: str, entries: list[dict] | None = None) -> Recorded:

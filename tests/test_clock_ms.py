@@ -1,0 +1,26 @@
+"""The epoch-ms helpers of economy.clock: exact, UTC, inverse of each other."""
+
+from datetime import UTC, datetime, timedelta, timezone
+
+from economy.clock import from_ms, to_ms
+
+
+def test_to_ms_is_exact_where_the_float_product_falls_one_millisecond_short():
+    when = datetime(2038, 7, 9, 19, 20, 51, 101000, tzinfo=UTC)
+    assert int(when.timestamp() * 1000) == 2162316051100  # the old helpers' float answer
+    assert to_ms(when) == 2162316051101
+
+
+def test_round_trip_and_truncation():
+    for value in (0, 1_767_614_400_123, 2_162_316_051_101, 4_102_444_799_999):
+        assert to_ms(from_ms(value)) == value
+    at = datetime(2026, 1, 5, 12, 0, 0, 123999, tzinfo=UTC)
+    assert to_ms(at) == 1_767_614_400_123  # truncated to the millisecond, like int(...)
+
+
+def test_from_ms_is_aware_utc_and_to_ms_respects_offsets():
+    assert from_ms(1_767_614_400_000) == datetime(2026, 1, 5, 12, tzinfo=UTC)
+    assert from_ms(0).tzinfo is UTC
+    paris = datetime(2026, 1, 5, 13, tzinfo=timezone(timedelta(hours=1)))
+    assert to_ms(paris) == 1_767_614_400_000
+    assert to_ms(datetime(2026, 1, 5, 12)) == 1_767_614_400_000  # naive counts as UTC
