@@ -1,6 +1,6 @@
 """Cost per interaction: GEMS side by side with a bare discord.py bot on the same transport.
 
-Two bot processes, each against its own standalone sandbox process (`bot/sandbox/standalone.py`
+Two bot processes, each against its own standalone sandbox process (`discord_sandbox/standalone.py`
 playing Discord, as in `bench/burst_bench.py`, whose bot process and driver this reuses):
 
 - GEMS: `GemsBot` with the embedded store (its own child process) seeded with members, their
@@ -91,7 +91,7 @@ async def run_bare(info: dict, ready_file: Path) -> None:
     from discord import app_commands
     from discord.ext import commands
 
-    from bot.sandbox.standalone import point_discord_at
+    from discord_sandbox.standalone import point_discord_at
 
     logging.basicConfig(level=logging.WARNING)
     for noisy in ("discord.gateway", "discord.http", "discord.client", "discord.state", "pymongo", "asyncio"):
@@ -191,7 +191,7 @@ class Side:
         py = sys.executable
         port_file, ready_file = self.tmp / "sandbox.port", self.tmp / "bot.ready"
         self.sandbox = subprocess.Popen(  # noqa: ASYNC220 - started before anything is timed
-            [py, "-m", "bot.sandbox.standalone", "--port-file", str(port_file)],
+            [py, "-m", "discord_sandbox.standalone", "--port-file", str(port_file)],
             cwd=ROOT, stdout=subprocess.DEVNULL)
         for _ in range(300):
             if port_file.exists() and port_file.read_text():
