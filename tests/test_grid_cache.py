@@ -60,3 +60,20 @@ async def test_least_recently_used_grids_go_first_within_the_byte_budget():
 def test_the_grid_is_a_jpeg_with_one_tile_per_result():
     data = render_grid([None, None, None])
     assert data[:2] == b"\xff\xd8"
+
+
+async def test_forget_guild_drops_only_that_guilds_grids():
+    """/privacy delete drops a guild's rendered grids (a deleted member's photos) at once."""
+    cache = GridCache()
+
+    def make(data: bytes):
+        async def render() -> bytes:
+            return data
+        return render
+
+    await cache.get((1, ("img-a",)), make(b"one"))
+    await cache.get((1, ("img-b",)), make(b"two"))
+    await cache.get((2, ("img-a",)), make(b"other"))
+    assert cache.forget_guild(1) == 2
+    assert await cache.get((1, ("img-a",)), make(b"fresh")) == b"fresh"  # rendered again
+    assert await cache.get((2, ("img-a",)), make(b"fresh")) == b"other"  # untouched

@@ -104,6 +104,17 @@ class GridCache:
         self._store(key, grid)
         return grid
 
+    def forget_guild(self, guild_id: int) -> int:
+        """Drop every grid of a guild (keys start with the guild id); returns how many.
+
+        After /privacy delete, so no rendered copy of a deleted member's photos stays in memory
+        (those keys are never asked for again, but they would wait for eviction)."""
+        doomed = [key for key in self._grids
+                  if isinstance(key, tuple) and key and key[0] == guild_id]
+        for key in doomed:
+            self._size -= len(self._grids.pop(key))
+        return len(doomed)
+
     def _store(self, key: Hashable, grid: bytes) -> None:
         if len(grid) > self.max_bytes:
             return

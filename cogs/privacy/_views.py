@@ -6,6 +6,7 @@ import re
 
 import discord
 
+from bot.render.grid import GRIDS
 from cogs._shared.custom_ids import num, parse_id
 from cogs._shared.interaction import NO_PINGS, guild_id_of, services_of
 from cogs._shared.ui import RoutedView, SafeButton
@@ -45,6 +46,7 @@ class ConfirmDeleteButton(SafeButton, template=rf"gems:privacy:delete:{num('user
         await interaction.response.defer()  # a big server's scan can take a few seconds
         result = await services_of(interaction).privacy.delete(guild_id_of(interaction),
                                                               self.user_id)
+        GRIDS.forget_guild(guild_id_of(interaction))  # no rendered copy of their photos stays
         # The confirmation replaces the question, so the button can't be pressed again.
         await interaction.edit_original_response(content=deleted_text(result), view=None,
                                                  allowed_mentions=NO_PINGS)

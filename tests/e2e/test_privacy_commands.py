@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from bot.render import grid
 from economy.privacy import TOMBSTONE_BASE
 from tests.e2e.conftest import balance, db_state, seed
 
@@ -45,8 +46,13 @@ async def test_delete_asks_only_the_member_and_keeps_the_audit_green(gc):
     assert forged.ephemeral and "someone else's" in forged.text
     assert await db_state(gc) == before
 
+    async def rendered() -> bytes:
+        return b"jpeg"
+
+    await grid.GRIDS.get((gc.guild.id, ("a-photo",)), rendered)  # a rendered results page
     done = await gc.click("alice", r, "Delete my data")
     assert "anonymised" in done.content and not done.buttons  # the question is replaced
+    assert (gc.guild.id, ("a-photo",)) not in grid.GRIDS._grids  # no rendered copy stays
     assert await balance(gc, "alice") == 0 and await balance(gc, "bob") == 150
     accounts = await gc.db["accounts"].find({"guild_id": gc.guild.id}).to_list()
     assert gc["alice"].id not in {a["user_id"] for a in accounts}
