@@ -48,6 +48,21 @@ def pct(samples: list[float], q: float) -> float:
 
 # -- the bot process ---------------------------------------------------------------------------
 
+async def connect_until_ready(bot, token: str) -> asyncio.Task:
+    """Log `bot` in to the sandbox and connect it (no identify pause, no guild-ready wait);
+    returns the connection task once READY."""
+    bot._connection.guild_ready_timeout = 0.05
+
+    async def identify_now(shard_id, *, initial=False):
+        return None
+
+    bot.before_identify_hook = identify_now  # type: ignore[method-assign]
+    await bot.login(token)
+    connection = asyncio.create_task(bot.connect(reconnect=True))
+    await bot.wait_until_ready()
+    return connection
+
+
 async def run_bot(info: dict, ready_file: Path, profile: Path | None) -> None:
     """Seed an embedded store, connect GemsBot to the sandbox, serve until SIGTERM."""
     import logging
@@ -90,15 +105,7 @@ async def run_bot(info: dict, ready_file: Path, profile: Path | None) -> None:
             await services.marketplace.publish(guild_id, seller, draft.listing_id)
         seeded = time.time() - seed_started
         bot = GemsBot(services=services, settings=settings, run_jobs=False, run_web=False)
-        bot._connection.guild_ready_timeout = 0.05
-
-        async def identify_now(shard_id, *, initial=False):
-            return None
-
-        bot.before_identify_hook = identify_now  # type: ignore[method-assign]
-        await bot.login(info["token"])
-        connection = asyncio.create_task(bot.connect(reconnect=True))
-        await bot.wait_until_ready()
+        connection = await connect_until_ready(bot, info["token"])
         stop = asyncio.Event()
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
         profiler = None

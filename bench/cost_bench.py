@@ -44,7 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from burst_bench import Driver  # noqa: E402 - the bench folder is not a package
+from burst_bench import Driver, connect_until_ready  # noqa: E402 - the bench folder is not a package
 
 TICK = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -155,15 +155,7 @@ async def run_bare(info: dict, ready_file: Path) -> None:
 
     bot.tree.add_command(gems)
     bot.tree.add_command(market)
-    bot._connection.guild_ready_timeout = 0.05
-
-    async def identify_now(shard_id, *, initial=False):
-        return None
-
-    bot.before_identify_hook = identify_now  # type: ignore[method-assign]
-    await bot.login(info["token"])
-    connection = asyncio.create_task(bot.connect(reconnect=True))
-    await bot.wait_until_ready()
+    connection = await connect_until_ready(bot, info["token"])
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     ready_file.write_text(json.dumps({"started": started, "ready": time.time(), "seeding": 0.0}))

@@ -359,8 +359,7 @@ class StripeDouble:
         if path.startswith("/v1/checkout/sessions/"):
             session = self.sessions.get(ids[0])
             if session is None:
-                return _error(f"No such checkout.session: '{ids[0]}'", code="resource_missing",
-                              param="session"), 404
+                return _missing("checkout.session", ids[0], "session")
             if path.endswith("/expire"):
                 if session["status"] != "open":
                     return _error("Only Checkout Sessions with a status in [\"open\"] can be "
@@ -369,10 +368,8 @@ class StripeDouble:
             return _public(session), 200
         if path.startswith("/v1/payment_intents/"):
             intent = self.payment_intents.get(ids[0])
-            if intent is None:
-                return _error(f"No such payment_intent: '{ids[0]}'", code="resource_missing",
-                              param="intent"), 404
-            return intent, 200
+            return (intent, 200) if intent is not None else _missing("payment_intent", ids[0],
+                                                                     "intent")
         if path == "/v1/refunds":
             return self._refund(p)
         if path == "/v1/transfers":
@@ -381,10 +378,8 @@ class StripeDouble:
             return self._create_account(p), 200
         if path.startswith("/v1/accounts/"):
             account = self.accounts.get(ids[0])
-            if account is None:
-                return _error(f"No such account: '{ids[0]}'", code="resource_missing",
-                              param="account"), 404
-            return account, 200
+            return (account, 200) if account is not None else _missing("account", ids[0],
+                                                                       "account")
         if path == "/v1/account_links":
             if p.get("account") not in self.accounts:
                 return _error(f"No such account: '{p.get('account')}'", code="resource_missing",
@@ -596,6 +591,11 @@ def _check_metadata(node: Any, path: str) -> None:
 
 def _public(session: dict) -> dict:
     return {k: v for k, v in session.items() if not k.startswith("_")}
+
+
+def _missing(kind: str, object_id: str, param: str) -> tuple[dict, int]:
+    """Stripe's 404 for an id that names no object (`resource_missing`)."""
+    return _error(f"No such {kind}: '{object_id}'", code="resource_missing", param=param), 404
 
 
 def _error(message: str, kind: str = "invalid_request_error", code: str | None = None,
