@@ -71,8 +71,8 @@ async def run_bot(info: dict, ready_file: Path, profile: Path | None) -> None:
     from bot.settings import Settings
     from bot.store import open_store
     from discord_sandbox.standalone import point_discord_at
-    from economy.clock import SystemClock
-    from economy.migrations import Migrator
+    from economy.core.clock import SystemClock
+    from economy.core.migrations import Migrator
     from economy.services import build_services
 
     started = time.time()
@@ -144,7 +144,7 @@ async def run_bot(info: dict, ready_file: Path, profile: Path | None) -> None:
 
 def _bench_photos(count: int) -> list:
     """`count` distinct listing photos, processed as an upload is (full + thumbnail JPEGs)."""
-    from economy.images import process_image
+    from economy.core.images import process_image
     from tests.test_images import photo
     return [process_image(photo(640, 480, gps=False, colour=(40 + 23 * i % 200, 90, 160 - i % 100)))
             for i in range(count)]

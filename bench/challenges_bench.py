@@ -20,12 +20,12 @@ import statistics
 import time
 
 from bot.store import open_store
-from economy.activity import ChatMessage
-from economy.audit import audit
 from economy.challenges.days import to_ms
 from economy.challenges.pool import ChallengeDef
-from economy.clock import ManualClock
-from economy.migrations import Migrator
+from economy.core.audit import audit
+from economy.core.clock import ManualClock
+from economy.core.migrations import Migrator
+from economy.currency.activity import ChatMessage
 from economy.services import build_services
 
 G = 1

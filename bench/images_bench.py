@@ -1,7 +1,7 @@
 """Listing photos under load: peak memory and time when ten members upload ten images at once.
 
 Each scenario runs in a fresh subprocess, so its peak RSS (VmHWM) is its own:
-  bounded  - the bot's path: economy.images.process_image_off_loop (draft decode, 24 MP cap, two
+  bounded  - the bot's path: economy.core.images.process_image_off_loop (draft decode, 24 MP cap, two
              decode threads), 100 uploads started together;
   naive    - the same uploads with a plain full decode and no bound (what the bot did before);
   bomb     - ten members each upload the 124 KiB 8000x5000 PNG that used to cost ~400 MiB.
@@ -22,7 +22,7 @@ from pathlib import Path
 WORKER = r"""
 import asyncio, io, json, sys, time
 from PIL import Image
-from economy.images import process_image_off_loop, ImageTooLarge
+from economy.core.images import process_image_off_loop, ImageTooLarge
 
 def naive(data):
     with Image.open(io.BytesIO(data)) as img:

@@ -25,10 +25,10 @@ from ledger_compare import compare  # bench/ is the script's directory, so first
 from pymongo import InsertOne
 
 from bot.store import open_store
-from economy.activity import ChatMessage
-from economy.audit import audit
-from economy.clock import ManualClock
-from economy.migrations import Migrator
+from economy.core.audit import audit
+from economy.core.clock import ManualClock
+from economy.core.migrations import Migrator
+from economy.currency.activity import ChatMessage
 from economy.services import build_services
 
 G = 1

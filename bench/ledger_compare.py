@@ -23,10 +23,10 @@ import time
 from pathlib import Path
 
 from bot.store import open_store
-from economy.audit import audit
-from economy.clock import ManualClock
-from economy.errors import InsufficientFunds
-from economy.migrations import Migrator
+from economy.core.audit import audit
+from economy.core.clock import ManualClock
+from economy.core.errors import InsufficientFunds
+from economy.core.migrations import Migrator
 from economy.services import build_services
 
 RED_VERSION = "Red-DiscordBot==3.5.24"

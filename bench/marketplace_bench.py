@@ -33,11 +33,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.demo.community import GemsCommunity
 from bot.store import open_store
-from economy.clock import ManualClock
-from economy.images import process_image
-from economy.marketplace_models import ListingQuery, listing_keywords
-from economy.migrations import Migrator
-from economy.repos.listing_repo import epoch_ms
+from economy.core.clock import ManualClock
+from economy.core.images import process_image
+from economy.core.migrations import Migrator
+from economy.marketplace.models import ListingQuery, listing_keywords
+from economy.marketplace.repo import epoch_ms
 
 WORDS = ["sapphire", "ruby", "emerald", "diamond", "opal", "pearl", "gold", "silver", "platinum", "vintage", "antique", "art", "deco", "oval", "round", "cushion", "princess", "halo", "solitaire", "pendant", "chain", "hoop", "stud", "bangle", "cuff", "tennis", "marquise", "baguette", "filigree", "cameo", "garnet", "topaz", "amethyst", "citrine", "peridot", "onyx", "jade"]
 CATEGORIES = ("rings", "necklaces", "earrings", "bracelets", "gemstones", "watches",

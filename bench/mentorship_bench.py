@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from economy.mentorship_match import (
+from economy.mentorship.matching import (
     DEFAULT_SKILLS,
     Assignment,
     MenteeProfile,

@@ -26,9 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.store import open_store
 from devtools.chain.rig import ChainRig
-from economy.chain import ChainRegistry
-from economy.clock import ManualClock
-from economy.migrations import Migrator
+from economy.core.clock import ManualClock
+from economy.core.migrations import Migrator
+from economy.nft.chain import ChainRegistry
 from economy.services import build_services
 
 G = 1

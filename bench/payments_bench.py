@@ -17,11 +17,11 @@ import time
 
 from bot.store import open_store
 from devtools.stripe_double import StripeDouble
-from economy.audit import audit
-from economy.clock import ManualClock
-from economy.migrations import Migrator
+from economy.core.audit import audit
+from economy.core.clock import ManualClock
+from economy.core.migrations import Migrator
+from economy.payments.stripe_gateway import StripeGateway
 from economy.services import build_services
-from economy.stripe_gateway import StripeGateway
 
 G = 1
 KEY, HOOK = "sk_test_benchdouble000000000", "whsec_benchsecret00000000"

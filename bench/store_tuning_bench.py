@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot import store_tuning
 from bot.store import open_store
-from economy.repos.listing_terms import postings_of
+from economy.marketplace.terms_repo import postings_of
 
 WORDS = [f"word{i:02d}" for i in range(40)] + ["rare"]
 GUILD = 1

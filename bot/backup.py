@@ -1,6 +1,6 @@
 """`./gems export`, `./gems import` and `./gems backup`: moving and copying the data.
 
-- export: the configured database (or one guild) as gzipped JSON lines (economy/dump.py).
+- export: the configured database (or one guild) as gzipped JSON lines (economy/core/dump.py).
 - import: such a file into the configured database, which must be empty; then the audit.
 - backup: a consistent copy of the embedded store's SQLite file while the bot runs. nx-27017
   keeps one SQLite file per database, `DATA_DIR/<DATABASE_NAME>.db`, in WAL mode, and commits a
@@ -23,8 +23,8 @@ from typing import BinaryIO
 
 from bot.runtime import opened_store
 from bot.settings import Settings
-from economy.clock import SystemClock
-from economy.dump import DumpService, ImportResult
+from economy.core.clock import SystemClock
+from economy.core.dump import DumpService, ImportResult
 from economy.repos.dump_repo import DumpRepo
 
 

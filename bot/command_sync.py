@@ -24,8 +24,8 @@ import discord
 from discord import app_commands
 
 from bot.permissions import invite_url
-from economy.clock import to_ms
-from economy.leases import Lease, process_owner_id
+from economy.core.clock import to_ms
+from economy.core.leases import Lease, process_owner_id
 from economy.repos.command_sync_repo import CommandSyncRepo
 
 if TYPE_CHECKING:

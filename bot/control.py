@@ -17,7 +17,7 @@ import aiohttp
 from aiohttp import web
 
 from bot.store import prepare_socket_dir, private_socket_path
-from economy.audit import AuditReport, audit
+from economy.core.audit import AuditReport, audit
 from economy.repos.base import Database
 from economy.repos.ledger_repo import LedgerRepo
 

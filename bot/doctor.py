@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 from bot.permissions import channel_needs, invite_url, server_needs
 from bot.settings import Settings, SettingsError, load_settings
 from bot.store import StoreError, open_store
-from economy.clock import SystemClock
-from economy.migrations import Migrator
+from economy.core.clock import SystemClock
+from economy.core.migrations import Migrator
 
 if TYPE_CHECKING:
     from bot.app import GemsBot

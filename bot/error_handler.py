@@ -15,7 +15,7 @@ import discord
 from discord import app_commands
 
 from bot.metrics import record_command_outcome
-from economy.errors import Cooldown, GemsError
+from economy.core.errors import Cooldown, GemsError
 
 log = logging.getLogger("gems.errors")
 

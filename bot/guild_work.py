@@ -24,8 +24,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from economy.clock import from_ms, to_ms
-from economy.modules import ModuleService
+from economy.core.clock import from_ms, to_ms
+from economy.core.modules import ModuleService
 from economy.repos.outbox_repo import OutboxRepo
 
 log = logging.getLogger(__name__)

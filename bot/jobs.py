@@ -6,7 +6,7 @@ flushes its own in-memory accumulator). `run_due()` runs every job once right no
 `advance()` uses it after moving the clock, since APScheduler itself waits on real time.
 
 With several bot processes on one database only the holder of the scheduler lease
-(economy/leases.py) runs the cross-guild sweeps; per-process jobs (flushes of in-memory
+(economy/core/leases.py) runs the cross-guild sweeps; per-process jobs (flushes of in-memory
 counters, the guild-work poll) run everywhere.
 """
 
@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.settings import Settings
-from economy.leases import Lease, process_owner_id
+from economy.core.leases import Lease, process_owner_id
 from economy.services import Services
 
 log = logging.getLogger(__name__)

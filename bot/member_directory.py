@@ -1,4 +1,4 @@
-"""The member directory the domain asks "is this a current human member?" (economy/members.py),
+"""The member directory the domain asks "is this a current human member?" (economy/core/members.py),
 answered from discord.py's member cache (the bot runs with the members intent and chunks its
 guilds, so the cache holds every member of the guilds this process serves)."""
 

@@ -1,7 +1,7 @@
 """Every Prometheus metric the bot exports, in one place, on a registry of its own.
 
 One `Metrics` per bot (its own CollectorRegistry), so two bots in one test process never share
-counters. The domain reports through `economy.observe.Observer` (implemented here); the Discord
+counters. The domain reports through `economy.core.observe.Observer` (implemented here); the Discord
 adapter reports commands, DMs and jobs through the small helpers below.
 """
 
@@ -21,7 +21,7 @@ from prometheus_client import (
     generate_latest,
 )
 
-from economy.observe import Observer
+from economy.core.observe import Observer
 
 #: Interaction latency buckets (seconds): Discord wants a first answer within 3 s.
 LATENCY_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 30.0)
@@ -65,7 +65,7 @@ class Metrics(Observer):
         self.dms = Counter("gems_dms", "Direct messages by outcome (sent, failed, opted_out)",
                            ["outcome"], registry=r)
 
-    # --- economy.observe.Observer ------------------------------------------------------------
+    # --- economy.core.observe.Observer ------------------------------------------------------------
     def ledger_operation(self, kind: str, outcome: str) -> None:
         """Count one ledger operation."""
         self.ledger_operations.labels(kind, outcome).inc()

@@ -17,23 +17,20 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from economy.modules import FEATURES, off_message
+from economy.core.modules import FEATURES, off_message
+from economy.registry import FEATURES as REGISTERED
 
 log = logging.getLogger(__name__)
 
-#: custom_id prefixes of persistent components that are not dynamic items.
-STATIC_PREFIXES = {
-    "mkt": "marketplace", "trade": "trades", "ev": "events", "ch": "challenges",
-    "chvote": "challenges", "chaccept": "challenges", "mship": "mentorship",
-    "guide": "mentorship",
-}
+#: custom_id prefixes of persistent components that are not dynamic items (declared by features).
+STATIC_PREFIXES = {prefix: f.name for f in REGISTERED for prefix in f.custom_id_prefixes}
 
 #: Interactions that still run while their feature is off, because they only settle GEMS
-#: already held: the parties' trade-card buttons and modals (confirm, cancel, deliver, dispute)
-#: and the moderators' dispute commands. A member's held GEMS never wait on a switch; new
-#: trades (offers, accepting, buying) stay refused, in the gate and in economy/escrow.py.
-SETTLING_PREFIXES = ("trade:act:", "trade:delivered:", "trade:dispute:")
-SETTLING_COMMANDS = frozenset({"dispute", "trades dispute", "trades list", "trades view"})
+#: already held (declared by features: e.g. the parties' trade-card buttons and the moderators'
+#: dispute commands). A member's held GEMS never wait on a switch; new trades (offers,
+#: accepting, buying) stay refused, in the gate and in the trades service.
+SETTLING_PREFIXES = tuple(p for f in REGISTERED for p in f.settling_custom_ids)
+SETTLING_COMMANDS = frozenset(c for f in REGISTERED for c in f.settling_commands)
 
 
 def settles(interaction: discord.Interaction) -> bool:

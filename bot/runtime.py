@@ -17,8 +17,8 @@ from bot.shutdown import GracefulStop
 from bot.startup_errors import StartupError, start_bot
 from bot.startup_migrations import ensure_migrated
 from bot.store import EmbeddedServer, Store, open_store
-from economy.audit import AuditReport, audit
-from economy.clock import SystemClock
+from economy.core.audit import AuditReport, audit
+from economy.core.clock import SystemClock
 from economy.services import Services, build_services
 
 log = logging.getLogger("gems")

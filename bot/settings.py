@@ -105,7 +105,7 @@ class Settings(BaseSettings):
     @field_validator("stripe_secret_key")
     @classmethod
     def _stripe_key_shape(cls, value: SecretStr | None) -> SecretStr | None:
-        from economy.stripe_gateway import check_secret_key
+        from economy.payments.stripe_gateway import check_secret_key
 
         if value is not None:
             check_secret_key(value.get_secret_value())
@@ -114,7 +114,7 @@ class Settings(BaseSettings):
     @field_validator("stripe_webhook_secret")
     @classmethod
     def _stripe_webhook_shape(cls, value: SecretStr | None) -> SecretStr | None:
-        from economy.stripe_gateway import check_webhook_secret
+        from economy.payments.stripe_gateway import check_webhook_secret
 
         if value is not None:
             check_webhook_secret(value.get_secret_value())
@@ -130,7 +130,7 @@ class Settings(BaseSettings):
         """The Stripe gateway when both keys are set (None otherwise: payments are off)."""
         if self.stripe_secret_key is None or self.stripe_webhook_secret is None:
             return None
-        from economy.stripe_gateway import StripeGateway
+        from economy.payments.stripe_gateway import StripeGateway
 
         return StripeGateway(self.stripe_secret_key.get_secret_value(),
                              self.stripe_webhook_secret.get_secret_value(),
@@ -201,7 +201,7 @@ class Settings(BaseSettings):
 
     def chain_registry(self):
         """The chains the bot can read, from CHAIN_RPC_URLS / MULTICALL3_ADDRESS."""
-        from economy.chain import ChainRegistry
+        from economy.nft.chain import ChainRegistry
 
         return ChainRegistry(urls=dict(self.chain_rpc_urls), aggregator=self.multicall3_address,
                              timeout=self.chain_timeout_seconds,

@@ -3,10 +3,10 @@
 - Embedded store: `./gems run` applies them itself; when the database already holds data it first
   takes an online backup (bot/backup.py) and says where in one line.
 - MongoDB: `run` refuses and names the command, unless AUTO_MIGRATE=true. Several processes may
-  start together there, so only the holder of the `migrations` lease (economy/leases.py) applies
+  start together there, so only the holder of the `migrations` lease (economy/core/leases.py) applies
   them; the others log that they wait, poll until nothing is pending, and give up after a bound
   with a line that says what to do. A holder that dies stops renewing, its lease runs out, and a
-  waiting process takes over (migrations are re-runnable, see economy/migrations.py).
+  waiting process takes over (migrations are re-runnable, see economy/core/migrations.py).
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ import time
 from bot.settings import Settings
 from bot.startup_errors import StartupError
 from bot.store import Store
-from economy.clock import Clock
-from economy.leases import Lease, process_owner_id
-from economy.migrations import Migration, Migrator
+from economy.core.clock import Clock
+from economy.core.leases import Lease, process_owner_id
+from economy.core.migrations import Migration, Migrator
 from economy.repos.lease_repo import LeaseRepo
 
 log = logging.getLogger("gems")

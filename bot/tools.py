@@ -10,7 +10,7 @@ from pathlib import Path
 from bot.backup import ToolError, backup_embedded, export_stream, export_to, import_from
 from bot.settings import Settings
 from bot.store import StoreError
-from economy.errors import GemsError
+from economy.core.errors import GemsError
 
 TOOLS = ("export", "import", "backup")
 

@@ -8,7 +8,7 @@ pinned package sends (SCHEMA_API_VERSION; a test fails when the installed packag
   400 error, e.g. Checkout's `payment_method_types`, removed in 2026-09-30.endive;
 - Stripe's documented limits: metadata (50 keys, key 40 characters, value 500), Checkout
   `expires_at` 30 minutes to 24 hours ahead, `unit_amount` at or above the currency's minimum
-  charge and at most 8 digits (economy/currency.py holds Stripe's table), `client_reference_id`
+  charge and at most 8 digits (economy/payments/currencies.py holds Stripe's table), `client_reference_id`
   at most 200 characters, positive refund and transfer amounts, refunds no larger than what is
   left of the charge;
 - idempotency like Stripe: a key belongs to the endpoint it was first used on and to its
@@ -56,8 +56,8 @@ from stripe.params.checkout import (
 
 from devtools import stripe_contract
 from devtools.stripe_contract import ContractError
-from economy.currency import currency as currency_rules
-from economy.currency import format_amount
+from economy.payments.currencies import currency as currency_rules
+from economy.payments.currencies import format_amount
 
 #: The API version the parameter schema below was taken from (and re-checked against). A test
 #: fails when the installed `stripe` package sends another one: read its changelog, re-check

@@ -1,6 +1,6 @@
 """Keyword postings (`listing_terms`): indexes, then one posting per (active listing, keyword).
 
-See economy/repos/listing_terms.py. Each search sort has an index whose prefix is (guild_id, term)
+See economy/marketplace/terms_repo.py. Each search sort has an index whose prefix is (guild_id, term)
 and whose next key is the sort key, so a one-word search page is an index walk on both MongoDB and
 nx-27017 (which keeps only ascending index keys; SQLite walks them backwards for descending sorts).
 The backfill is re-runnable: it replaces the postings of each active listing by `_id`.
@@ -9,8 +9,8 @@ The backfill is re-runnable: it replaces the postings of each active listing by 
 from pymongo import ASCENDING, IndexModel
 from pymongo.errors import BulkWriteError
 
+from economy.marketplace.terms_repo import postings_of
 from economy.repos.base import find_first, raw_transaction
-from economy.repos.listing_terms import postings_of
 from economy.repos.paging import pages
 
 BATCH = 1000

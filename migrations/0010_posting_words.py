@@ -1,5 +1,5 @@
 """Keyword postings carry their listing's whole keyword set (`w`, see
-economy/repos/listing_terms.py), so a search whose every word is common walks only the rarest
+economy/marketplace/terms_repo.py), so a search whose every word is common walks only the rarest
 word's postings, with the other words as equality filters evaluated inside the store.
 
 Postings written before this version lack `w`: when any posting lacks it, the postings of every
@@ -10,8 +10,8 @@ whose postings already have it (a fresh one: 0004 writes it) is left alone.
 import importlib
 import logging
 
+from economy.marketplace.terms_repo import WORDS_FIELD
 from economy.repos.base import find_first
-from economy.repos.listing_terms import WORDS_FIELD
 
 log = logging.getLogger(__name__)
 

@@ -34,7 +34,7 @@ import logging
 from pymongo import UpdateOne
 from pymongo.errors import CollectionInvalid, OperationFailure
 
-from economy.migrations import MigrationError
+from economy.core.migrations import MigrationError
 from economy.repos.schema_check import bool_paths, date_paths, stored_date
 from economy.repos.schemas import SCHEMAS, validator
 

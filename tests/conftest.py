@@ -12,8 +12,8 @@ import pytest
 from pymongo import MongoClient
 
 from bot.store import EmbeddedServer, Store, _client
-from economy.clock import ManualClock
-from economy.migrations import Migrator
+from economy.core.clock import ManualClock
+from economy.core.migrations import Migrator
 from economy.repos.base import Database
 from economy.services import Services, build_services
 from tests.schema_guard import WRITES, check_leftovers

@@ -8,10 +8,11 @@ from datetime import timedelta
 
 import pytest
 
-from economy.activity import ChatMessage
-from economy.audit import audit
-from economy.eligibility import DISCORD_EPOCH_MS, account_created_at
-from economy.errors import Cooldown, NotPermitted
+from economy.core.audit import audit
+from economy.core.eligibility import DISCORD_EPOCH_MS, account_created_at
+from economy.core.errors import Cooldown, NotPermitted
+from economy.currency.activity import ChatMessage
+from economy.trades.repo import TradeRepo
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -152,7 +153,7 @@ async def test_offer_cooldown_and_cap_per_recipient(services, clock):
         *[services.escrow.offer(G, 100 + i, 8, 10, f"thing {i}") for i in range(6)],
         return_exceptions=True)
     assert sum(not isinstance(r, BaseException) for r in results) == 2
-    assert await services.trade_repo.open_offers_to(G, 8) == 2
+    assert await TradeRepo(services.db).open_offers_to(G, 8) == 2
 
 
 async def test_members_with_dms_off_get_no_offers(services):

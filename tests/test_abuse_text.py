@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from economy.errors import GemsError, InvalidInput
-from economy.text import clean_text, visible_length
+from economy.core.errors import GemsError, InvalidInput
+from economy.core.text import clean_text, visible_length
 from tests.conftest import relax_offer_limits
 
 pytestmark = pytest.mark.timeout(60)
@@ -73,7 +73,7 @@ async def test_price_bounds_the_store_cannot_hold_are_invalid_input(services, bo
 @pytest.mark.parametrize("token", ['{"price_min":1000000000000000000000}', '{"seller_id":-1}',
                                    '{"seller_id":99999999999999999999}', "not json", "~zzzz"])
 async def test_forged_search_tokens_are_not_found(services, token):
-    from economy.errors import NotFound
+    from economy.core.errors import NotFound
     with pytest.raises(NotFound):
         await services.marketplace.query_from_token(G, token)
 
@@ -86,7 +86,7 @@ def test_forged_custom_id_numbers_become_ids_no_document_has():
 
 
 async def test_forged_huge_ids_get_not_found_from_the_services(services):
-    from economy.errors import NotFound
+    from economy.core.errors import NotFound
     with pytest.raises(NotFound):
         await services.escrow.get(G, -1, 1)
     with pytest.raises(NotFound):

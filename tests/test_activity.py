@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from economy.activity import ChatMessage
-from economy.audit import audit
+from economy.core.audit import audit
+from economy.currency.activity import ChatMessage
 from economy.services import build_services
 
 G = 9

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from economy.audit import audit
+from economy.core.audit import audit
 
 G = 3
 

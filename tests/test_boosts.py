@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from economy.audit import audit
-from economy.boosts import Window, combine, parse_factor, weekend_window
-from economy.errors import InvalidInput
+from economy.boosts.service import Window, combine, parse_factor, weekend_window
+from economy.core.audit import audit
+from economy.core.errors import InvalidInput
+from economy.core.settings import GuildSettings
 from economy.services import build_services
-from economy.settings import GuildSettings
 
 pytestmark = pytest.mark.timeout(60)
 G = 5
@@ -93,7 +93,7 @@ async def test_two_processes_sweeping_announce_each_transition_once(store, clock
 
 
 async def test_activity_uses_the_factor_of_the_moment_the_message_was_sent(services, clock):
-    from economy.activity import ChatMessage
+    from economy.currency.activity import ChatMessage
 
     def msg(text):
         return ChatMessage(guild_id=G, user_id=1, channel_id=1, role_ids=frozenset(),
@@ -147,14 +147,14 @@ async def test_only_windows_that_can_still_be_active_are_read(services, clock):
                                        ends_at=now - timedelta(days=399 - i), reason="old")
     await services.multipliers.add(G, 200, starts_at=now, ends_at=now + timedelta(hours=1),
                                    reason="now")
-    from economy.repos.multiplier_repo import to_ms
+    from economy.boosts.repo import to_ms
     docs = await services.multipliers.open_windows(G, to_ms(now))
     assert [d["factor_bps"] for d in docs] == [20_000]
     assert (await services.boosts.applied(G, now, "activity")).factor_bps == 20_000
 
 
 async def test_holder_perks_multiply_earnings_of_members_with_the_role(services, clock):
-    from economy.activity import ChatMessage
+    from economy.currency.activity import ChatMessage
     holder_role, whale_role = 777, 888
     await services.settings.set(G, 1, "holder_perks", f"<@&{holder_role}>:1.5, {whale_role}:x2")
     settings = await services.settings.get(G)

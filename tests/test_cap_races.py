@@ -28,8 +28,9 @@ import asyncio
 
 import pytest
 
-from economy.audit import audit
-from economy.errors import InvalidInput, NotPermitted
+from economy.core.audit import audit
+from economy.core.errors import InvalidInput, NotPermitted
+from economy.marketplace.repo import ListingRepo
 from economy.repos.base import count
 from economy.repos.slot_repo import SlotRepo
 
@@ -104,7 +105,7 @@ async def test_racing_relists_get_exactly_the_free_places(services, monkeypatch)
     results = await asyncio.gather(*[ms.relist(G, SELLER, x.listing_id) for x in listings],
                                    return_exceptions=True)
     assert succeeded(results) == CAP, results
-    assert await services.listing_repo.count_open(G, SELLER) == CAP
+    assert await ListingRepo(services.db).count_open(G, SELLER) == CAP
     await assert_audit_ok(services)
 
 
@@ -126,7 +127,7 @@ async def test_racing_offers_from_different_sellers_get_exactly_the_free_places(
 
 
 async def test_racing_alerts_get_exactly_the_free_places(services, monkeypatch):
-    from economy.marketplace_models import ALERTS_PER_MEMBER
+    from economy.marketplace.models import ALERTS_PER_MEMBER
 
     for i in range(ALERTS_PER_MEMBER - 2):
         await services.marketplace.add_alert(G, BUYER, keywords=f"gem{i}", category=None,
@@ -143,8 +144,8 @@ async def test_racing_alerts_get_exactly_the_free_places(services, monkeypatch):
 
 async def test_racing_wallets_rules_and_link_tickets_get_exactly_the_free_places(
         services, clock, monkeypatch):
-    from economy.nft import MAX_RULES
-    from economy.wallets import MAX_OPEN_LINKS, MAX_WALLETS
+    from economy.nft.service import MAX_RULES
+    from economy.nft.wallets import MAX_OPEN_LINKS, MAX_WALLETS
 
     repo = services.wallets._repo
     now_ms = int(clock.now().timestamp() * 1000)
@@ -187,8 +188,8 @@ async def test_racing_wallets_rules_and_link_tickets_get_exactly_the_free_places
 
 
 async def test_racing_mentorship_goals_get_exactly_the_free_numbers(services, monkeypatch):
-    from economy.mentorship import MAX_GOALS
-    from economy.repos import mentorship_repo
+    from economy.mentorship import repo as mentorship_repo
+    from economy.mentorship.service import MAX_GOALS
     from tests.test_mentorship import G as MG
     from tests.test_mentorship import accept_both, apply, mentor
 

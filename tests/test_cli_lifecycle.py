@@ -12,7 +12,7 @@ import pytest
 
 from bot.store import open_store
 from discord_sandbox import DiscordSandbox
-from economy.clock import SystemClock
+from economy.core.clock import SystemClock
 from economy.services import build_services
 
 pytestmark = [pytest.mark.timeout(120), pytest.mark.slow]  # slow: `python -m bot` child processes

@@ -1,8 +1,8 @@
-"""The epoch-ms helpers of economy.clock: exact, UTC, inverse of each other."""
+"""The epoch-ms helpers of economy.core.clock: exact, UTC, inverse of each other."""
 
 from datetime import UTC, datetime, timedelta, timezone
 
-from economy.clock import from_ms, to_ms
+from economy.core.clock import from_ms, to_ms
 
 
 def test_to_ms_is_exact_where_the_float_product_falls_one_millisecond_short():

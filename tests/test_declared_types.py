@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 from bson import Int64, ObjectId
 
-from economy.migrations import MigrationError
+from economy.core.migrations import MigrationError
 from economy.repos.schema_check import bool_paths, bson_type, mismatches, normalise
 from economy.repos.schemas import SCHEMAS, validator
 

@@ -11,8 +11,8 @@ import pytest
 
 from bot.demo import run_demo
 from bot.store import open_store
-from economy.clock import ManualClock
-from economy.dump import DumpService, decode
+from economy.core.clock import ManualClock
+from economy.core.dump import DumpService, decode
 from economy.repos.dump_repo import DumpRepo
 from economy.repos.schema_check import bool_paths, mismatches
 from economy.repos.schemas import SCHEMAS

@@ -18,10 +18,10 @@ from bot.backup import backup_embedded
 from bot.settings import Settings
 from bot.store import open_store
 from bot.tools import run_tool
-from economy.audit import audit
-from economy.clock import ManualClock
-from economy.dump import DumpService, decode, encode
-from economy.errors import InvalidInput
+from economy.core.audit import audit
+from economy.core.clock import ManualClock
+from economy.core.dump import DumpService, decode, encode
+from economy.core.errors import InvalidInput
 from economy.repos.base import Database
 from economy.repos.dump_repo import DumpRepo
 from economy.services import build_services
@@ -136,7 +136,7 @@ def _cli(args, tmp_path, **env):
 async def test_cli_export_import_and_live_backup(tmp_path):
     async with await open_store(mongodb_uri=None, database_name="gems",
                                 data_dir=tmp_path / "data") as live:
-        from economy.migrations import Migrator
+        from economy.core.migrations import Migrator
 
         await Migrator(live.db, ManualClock()).apply_pending()
         clock = ManualClock()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from discord import app_commands
 
 from bot.error_handler import describe_error
-from economy.errors import InsufficientFunds
+from economy.core.errors import InsufficientFunds
 
 
 def test_cooldown_and_dm_are_not_reported_as_missing_permission():

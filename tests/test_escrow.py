@@ -8,10 +8,11 @@ import io
 
 import pytest
 
-from economy.audit import audit
-from economy.errors import InsufficientFunds, InvalidAmount, InvalidInput, NotPermitted
-from economy.escrow import TradeUnavailable, fee_for
-from economy.ledger import TREASURY_IDS
+from economy.core.audit import audit
+from economy.core.errors import InsufficientFunds, InvalidAmount, InvalidInput, NotPermitted
+from economy.core.ledger import TREASURY_IDS
+from economy.trades.repo import TradeRepo
+from economy.trades.service import TradeUnavailable, fee_for
 from tests.conftest import relax_offer_limits
 
 G = 77
@@ -148,7 +149,7 @@ async def test_dispute_resolution_outcomes(services, outcome, percent, expected)
                                            note="checked the chat logs")
     assert result.trade.status == "resolved" and result.trade.resolution["outcome"] == outcome
     assert await balances(services) == expected
-    log = await services.trade_repo.audit_entries(G)
+    log = await TradeRepo(services.db).audit_entries(G)
     assert log[0]["action"] == "dispute.resolve" and log[0]["actor_id"] == MOD
     await ok_audit(services)
 
@@ -298,7 +299,7 @@ async def test_csv_export_is_logged_and_injection_safe(services):
     text = await services.escrow.export_csv(G, MOD)
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[0][0] == "trade_id" and rows[1][3] == "'=HYPERLINK(evil)"
-    assert (await services.trade_repo.audit_entries(G))[0]["action"] == "trades.export"
+    assert (await TradeRepo(services.db).audit_entries(G))[0]["action"] == "trades.export"
 
 
 async def test_no_dispute_or_cancel_after_completion(services):

@@ -7,9 +7,10 @@ import time
 
 import pytest
 
-from economy.audit import audit
-from economy.errors import InsufficientFunds, InvalidInput, NotFound
-from economy.escrow import TradeUnavailable
+from economy.core.audit import audit
+from economy.core.errors import InsufficientFunds, InvalidInput, NotFound
+from economy.marketplace.repo import ListingRepo
+from economy.trades.service import TradeUnavailable
 
 G = 31
 SELLER = 1
@@ -28,7 +29,7 @@ async def fund(services, user, amount):
 
 
 async def status_of(services, listing_id):
-    return (await services.listing_repo.get(G, listing_id))["status"]
+    return (await ListingRepo(services.db).get(G, listing_id))["status"]
 
 
 async def test_twenty_buyers_race_one_wins(services):
@@ -68,7 +69,7 @@ async def test_listing_lifecycle_through_escrow(services):
     assert await status_of(services, listing_id) == "active"  # back on the market
     trade = (await services.escrow.buy_listing(G, 2, listing_id)).trade
     await services.escrow.confirm(G, trade.trade_id, 2)
-    listing = await services.listing_repo.get(G, listing_id)
+    listing = await ListingRepo(services.db).get(G, listing_id)
     assert listing["status"] == "sold" and listing["buyer_id"] == 2
     assert await services.ledger.balance(G, SELLER) == 488
     report = await audit(services.ledger_repo)

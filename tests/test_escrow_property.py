@@ -7,9 +7,11 @@ import random
 
 import pytest
 
-from economy.audit import audit
-from economy.errors import GemsError
-from economy.escrow import FINAL_STATUSES
+from economy.core.audit import audit
+from economy.core.errors import GemsError
+from economy.marketplace.repo import ListingRepo
+from economy.trades.repo import TradeRepo
+from economy.trades.service import FINAL_STATUSES
 from tests.conftest import relax_offer_limits
 
 G = 5
@@ -49,10 +51,10 @@ async def random_action(services, rng, trades, listings, clock):
         result = await escrow.buy_listing(G, rng.choice(USERS), rng.choice(listings))
         trades.append(result.trade.trade_id)
         return
-    open_ids = [d["trade_id"] for d in await services.trade_repo.by_status(
+    open_ids = [d["trade_id"] for d in await TradeRepo(services.db).by_status(
         G, ["offered", "reserved", "delivered", "disputed"], limit=60)]
     tid = rng.choice(open_ids) if open_ids and rng.random() < 0.85 else rng.choice(trades)
-    trade = await services.trade_repo.get(G, tid)
+    trade = await TradeRepo(services.db).get(G, tid)
     buyer, seller = trade["buyer_id"], trade["seller_id"]
     action = rng.choices(
         ["accept", "decline", "deliver", "confirm", "cancel", "mutual_b", "mutual_s", "dispute",
@@ -124,7 +126,7 @@ async def test_random_interleavings_keep_the_ledger_whole(services, clock, seed,
         assert settlements == (1 if trade.status in ("completed", "cancelled", "resolved")
                                and held else 0)
         if trade.listing_id is not None:
-            listing = await services.listing_repo.get(G, trade.listing_id)
+            listing = await ListingRepo(services.db).get(G, trade.listing_id)
             if trade.status == "completed" or (trade.status == "resolved"
                                                and trade.resolution["to_seller"] > 0):
                 assert listing["status"] == "sold" and listing["buyer_id"] == trade.buyer_id

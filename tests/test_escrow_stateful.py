@@ -17,12 +17,14 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from bot.store import _client
-from economy.audit import audit
-from economy.clock import ManualClock
-from economy.errors import GemsError
-from economy.migrations import Migrator
+from economy.core.audit import audit
+from economy.core.clock import ManualClock
+from economy.core.errors import GemsError
+from economy.core.migrations import Migrator
+from economy.marketplace.repo import ListingRepo
 from economy.repos.base import Database
 from economy.services import build_services
+from economy.trades.repo import TradeRepo
 from tests.conftest import relax_offer_limits
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
@@ -122,7 +124,7 @@ class EscrowMachine(RuleBasedStateMachine):
         lid = self.listings[pick % len(self.listings)]
 
         async def go():
-            doc = await self.services.listing_repo.get(G, lid)
+            doc = await ListingRepo(self.services.db).get(G, lid)
             await self.services.marketplace.edit(G, doc["seller_id"], lid, price_gems=price)
         self.attempt(go())
 
@@ -139,7 +141,7 @@ class EscrowMachine(RuleBasedStateMachine):
             self.trades.append(result.trade.trade_id)
 
         async def edit():
-            doc = await self.services.listing_repo.get(G, lid)
+            doc = await ListingRepo(self.services.db).get(G, lid)
             await self.services.marketplace.edit(G, doc["seller_id"], lid, price_gems=price)
         self.attempt(buy(), *([edit()] if with_edit else []))
 
@@ -148,7 +150,7 @@ class EscrowMachine(RuleBasedStateMachine):
         escrow = self.services.escrow
 
         async def go():
-            trade = await self.services.trade_repo.get(G, tid)
+            trade = await TradeRepo(self.services.db).get(G, tid)
             buyer, seller = trade["buyer_id"], trade["seller_id"]
             if action == "accept":
                 await escrow.accept(G, tid, buyer, expected_price=trade["price"])
@@ -200,7 +202,7 @@ class EscrowMachine(RuleBasedStateMachine):
             assert held == sum(t["price"] for t in holding)
             for t in holding:
                 if t.get("listing_id") is not None:
-                    listing = await self.services.listing_repo.get(G, t["listing_id"])
+                    listing = await ListingRepo(self.services.db).get(G, t["listing_id"])
                     assert listing["status"] == "reserved" and listing["trade_id"] == t["trade_id"]
         self.run(check())
 

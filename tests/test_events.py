@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from economy.audit import audit
-from economy.errors import InvalidInput, NotPermitted
-from economy.events import WinnersNeedConfirmation
+from economy.core.audit import audit
+from economy.core.errors import InvalidInput, NotPermitted
+from economy.events.service import WinnersNeedConfirmation
 from economy.services import build_services
 from tests.directory import install
 
@@ -197,7 +197,7 @@ async def test_weekly_series_expands_once_per_occurrence_across_dst(store, clock
 def test_monthly_occurrences_keep_the_day_or_the_last_day():
     from zoneinfo import ZoneInfo
 
-    from economy.events import _next_start
+    from economy.events.service import _next_start
     zone = ZoneInfo("UTC")
     assert _next_start(datetime(2026, 1, 31, 18, tzinfo=UTC), "monthly", zone) == datetime(
         2026, 2, 28, 18, tzinfo=UTC)
@@ -352,7 +352,7 @@ async def test_a_deleted_attendee_and_winner_are_paid_nothing_more(services):
 
 
 async def test_the_ledger_never_credits_a_tombstone(services):
-    from economy.errors import DeletedAccount
+    from economy.core.errors import DeletedAccount
     tomb = -(10**12) - 7
     for call in (
         services.ledger.earn(G, tomb, 5, key="e", kind="reward"),

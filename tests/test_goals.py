@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from economy.audit import audit
-from economy.errors import InvalidInput
+from economy.core.audit import audit
+from economy.core.errors import InvalidInput
 from economy.services import build_services
 
 pytestmark = pytest.mark.timeout(60)

@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-from economy.audit import audit
-from economy.errors import GemsError, InvalidInput, NotPermitted
-from economy.guides import GuideUnavailable
+from economy.core.audit import audit
+from economy.core.errors import GemsError, InvalidInput, NotPermitted
+from economy.mentorship.guides import GuideUnavailable
 
 pytestmark = pytest.mark.timeout(60)
 G = 9

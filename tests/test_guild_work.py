@@ -9,10 +9,10 @@ from types import SimpleNamespace
 import pytest
 
 from bot.guild_work import GuildWork, decode, encode, shard_of
-from economy.boosts import BoostNotice, Window
-from economy.events import CommunityEvent, EventNotice, Payout
+from economy.boosts.service import BoostNotice, Window
+from economy.events.service import CommunityEvent, EventNotice, Payout
 from economy.repos.base import find_docs
-from economy.seasons import Season, SeasonNotice
+from economy.seasons.service import Season, SeasonNotice
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -10,8 +10,8 @@ import zlib
 import pytest
 from PIL import Image
 
-from economy.errors import InvalidInput
-from economy.images import (
+from economy.core.errors import InvalidInput
+from economy.core.images import (
     ImageLimits,
     ImageTooLarge,
     check_host,
@@ -171,7 +171,7 @@ def test_a_camera_photo_is_decoded_at_a_reduced_scale(monkeypatch):
 async def test_decodes_run_on_two_threads_at_most():
     import threading
 
-    from economy import images
+    from economy.core import images
 
     seen: set[str] = set()
     original = images._process

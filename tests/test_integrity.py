@@ -10,9 +10,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from economy.audit import audit
-from economy.escrow import ListingOutOfStep, QuoteChanged, TradeUnavailable
-from economy.marketplace_models import listing_keywords
+from economy.core.audit import audit
+from economy.marketplace.models import listing_keywords
+from economy.marketplace.repo import ListingRepo
+from economy.trades.service import ListingOutOfStep, QuoteChanged, TradeUnavailable
 from tests.conftest import relax_offer_limits
 
 pytestmark = pytest.mark.timeout(60)
@@ -62,7 +63,7 @@ async def test_price_edited_between_quote_and_confirm_is_refused(services):
                                           expected_version=quote.version)
     assert "changed from 1 to 900" in info.value.message and "Buy" in info.value.message
     assert await held(services, BUYER) == (5_000, 0)
-    assert (await services.listing_repo.get(G, lid))["status"] == "active"
+    assert (await ListingRepo(services.db).get(G, lid))["status"] == "active"
     # A fresh quote buys at the new price.
     quote = await services.escrow.purchase_quote(G, BUYER, lid)
     result = await services.escrow.buy_listing(G, BUYER, lid, expected_price=quote.price,
@@ -169,7 +170,7 @@ async def test_concurrent_edits_keep_search_words_in_step_with_the_listing(servi
             services.marketplace.edit(G, SELLER, lid, title=f"Sapphire pendant {round_}"),
             services.marketplace.edit(G, SELLER, lid, tags="vintage, opal"),
             services.marketplace.edit(G, SELLER, lid, description="Tourmaline and platinum."))
-        doc = await services.listing_repo.get(G, lid)
+        doc = await ListingRepo(services.db).get(G, lid)
         expected = listing_keywords(doc["title"], tuple(doc["tags"]), doc["category"],
                                     tuple(tuple(s) for s in doc.get("specs", [])),
                                     doc["description"])
@@ -192,7 +193,7 @@ async def _disputed_trade(services):
 
 async def test_resolution_and_its_audit_record_commit_together(services, monkeypatch):
     trade_id = await _disputed_trade(services)
-    repo = services.trade_repo
+    repo = services.escrow._repo
     real_log = repo.log
 
     async def crash_on_log(entry, *, session=None):
@@ -231,7 +232,7 @@ async def test_settlement_aborts_when_the_listing_is_out_of_step(services):
 async def test_listing_dates_are_epoch_ms_only(services, clock):
     lid = await listing(services)
     await services.marketplace.edit(G, SELLER, lid, price_gems=150)
-    doc = await services.listing_repo.get(G, lid)
+    doc = await ListingRepo(services.db).get(G, lid)
     assert not [k for k in doc if k.endswith("_at")], doc
     assert all(isinstance(doc[k], int) for k in ("created_ts", "listed_ts", "updated_ts"))
     got = await services.marketplace.get(G, lid)
@@ -239,7 +240,7 @@ async def test_listing_dates_are_epoch_ms_only(services, clock):
 
 
 async def test_migration_0005_converts_old_listing_dates_and_adds_versions(store):
-    from economy.migrations import discover
+    from economy.core.migrations import discover
     up = next(m.module.up for m in discover() if m.version == "0005")
     db = store.db.raw
     when = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -259,7 +260,7 @@ async def test_migration_0005_converts_old_listing_dates_and_adds_versions(store
 # --- 5. the treasury is not one hot document ----------------------------------------------------
 @pytest.mark.slow
 async def test_fees_spread_over_treasury_shards_and_sum_exactly(services):
-    from economy.ledger import TREASURY_IDS
+    from economy.core.ledger import TREASURY_IDS
     await fund(services, BUYER, 100_000)
     trades = []
     for i in range(40):
@@ -298,7 +299,7 @@ async def test_views_are_counted_in_memory_and_flushed_in_one_transaction(servic
         assert await services.marketplace.flush_views() == 0
     finally:
         del services.db.transaction
-    views = [(await services.listing_repo.get(G, lid))["views"] for lid in lids]
+    views = [(await ListingRepo(services.db).get(G, lid))["views"] for lid in lids]
     assert views == [20, 20, 20] and writes_before is store.db.raw
     postings = await services.db["listing_terms"].find({"guild_id": G, "listing_id": lids[0]}).to_list()
     assert postings and all(p["popularity"] == 20 for p in postings)
@@ -311,9 +312,9 @@ async def test_a_failed_view_flush_keeps_the_counts(services, monkeypatch):
     async def down(counts):
         raise ConnectionError("store down")
 
-    monkeypatch.setattr(services.listing_repo, "add_views", down)
+    monkeypatch.setattr(services.marketplace._repo, "add_views", down)
     with pytest.raises(ConnectionError):
         await services.marketplace.flush_views()
     monkeypatch.undo()
     assert await services.marketplace.flush_views() == 1
-    assert (await services.listing_repo.get(G, lid))["views"] == 1
+    assert (await ListingRepo(services.db).get(G, lid))["views"] == 1

@@ -9,7 +9,7 @@ import pytest
 
 from bot.jobs import Jobs
 from bot.settings import Settings
-from economy.leases import Lease
+from economy.core.leases import Lease
 from economy.repos.base import find_docs
 
 pytestmark = pytest.mark.timeout(60)

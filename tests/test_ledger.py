@@ -8,16 +8,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from economy.audit import audit
-from economy.errors import (
+from economy.core.audit import audit
+from economy.core.errors import (
     Cooldown,
     IdempotencyConflict,
     InsufficientFunds,
     InvalidAmount,
     InvalidInput,
 )
-from economy.ledger import apply_multipliers
-from economy.settings import GuildSettings
+from economy.core.ledger import apply_multipliers
+from economy.core.settings import GuildSettings
 
 G = 42
 ADMIN = 1

@@ -19,8 +19,8 @@ import textwrap
 import pytest
 
 from bot.store import open_store
-from economy.audit import audit
-from economy.clock import ManualClock
+from economy.core.audit import audit
+from economy.core.clock import ManualClock
 from economy.services import build_services
 from tests.procs import read_until, wait_dead
 
@@ -32,8 +32,8 @@ COMMITTED_BATCHES = 3  # transfer batches committed (and answered) before the st
 CHILD = textwrap.dedent(f"""
     import asyncio, itertools, random, sys
     from bot.store import open_store
-    from economy.clock import ManualClock
-    from economy.migrations import Migrator
+    from economy.core.clock import ManualClock
+    from economy.core.migrations import Migrator
     from economy.services import build_services
 
     G, USERS, SEED, IN_FLIGHT = {G}, {USERS!r}, {SEED}, {IN_FLIGHT}

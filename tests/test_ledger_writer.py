@@ -16,9 +16,9 @@ import random
 import pytest
 
 from bot.store import _client
-from economy.audit import audit
-from economy.clock import ManualClock
-from economy.errors import AlreadyRecorded, InsufficientFunds, NotPermitted, OutcomeUnknown
+from economy.core.audit import audit
+from economy.core.clock import ManualClock
+from economy.core.errors import AlreadyRecorded, InsufficientFunds, NotPermitted, OutcomeUnknown
 from economy.repos.base import Database
 from economy.services import build_services
 from tests.faults import FaultyDatabase

@@ -17,14 +17,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pymongo import AsyncMongoClient, monitoring
 
-from economy.audit import audit
+from economy.core.audit import audit
+from economy.marketplace.member_repo import MarketMemberRepo
+from economy.marketplace.repo import ListingRepo
+from economy.marketplace.terms_repo import postings_of
 from economy.repos import paging
 from economy.repos.base import Database, find_docs
 from economy.repos.ledger_repo import LedgerRepo
-from economy.repos.listing_repo import ListingRepo
-from economy.repos.listing_terms import postings_of
-from economy.repos.market_member_repo import MarketMemberRepo
-from economy.repos.trade_repo import TradeRepo
+from economy.trades.repo import TradeRepo
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -152,7 +152,7 @@ async def test_versions_and_dates_pass_is_paged(watched):
 
 async def test_guild_alerts_are_streamed_in_bounded_pages(services, watched):
     db, _ = watched
-    repo = MarketMemberRepo(services.db, services.listing_repo)
+    repo = MarketMemberRepo(services.db, ListingRepo(services.db))
     alerts_per_member = {5: 1, 6: 4, 7: 2, 8: 1, 9: 3}
     for user_id, n in alerts_per_member.items():
         for alert_id in range(1, n + 1):

@@ -13,8 +13,8 @@ import pytest
 
 from bot.control import ControlServer, audit_running_bot
 from bot.store import open_store
-from economy.clock import SystemClock
-from economy.migrations import Migrator
+from economy.core.clock import SystemClock
+from economy.core.migrations import Migrator
 from economy.services import build_services
 
 pytestmark = [pytest.mark.timeout(120), pytest.mark.slow]  # slow: a running bot process and the CLI
@@ -59,8 +59,8 @@ import asyncio, sys
 from pathlib import Path
 from bot.control import ControlServer
 from bot.store import open_store
-from economy.clock import SystemClock
-from economy.migrations import Migrator
+from economy.core.clock import SystemClock
+from economy.core.migrations import Migrator
 from economy.services import build_services
 
 async def main():

@@ -7,9 +7,10 @@ from datetime import timedelta
 
 import pytest
 
-from economy.errors import Cooldown, InvalidAmount, InvalidInput, NotFound, NotPermitted
-from economy.images import process_image
-from economy.marketplace_models import ListingQuery, parse_usd
+from economy.core.errors import Cooldown, InvalidAmount, InvalidInput, NotFound, NotPermitted
+from economy.core.images import process_image
+from economy.marketplace.models import ListingQuery, parse_usd
+from economy.marketplace.repo import ListingRepo
 from economy.repos.base import count
 from tests.test_images import photo
 
@@ -292,7 +293,7 @@ async def test_sweep_deletes_abandoned_drafts(services, clock):
 
 
 async def test_escrow_interface_guards_each_transition(services, clock):
-    repo, db = services.listing_repo, services.db
+    repo, db = ListingRepo(services.db), services.db
     listing = await live(services)
     lid = listing.listing_id
 
@@ -315,7 +316,7 @@ async def test_escrow_interface_guards_each_transition(services, clock):
 
 
 async def test_price_hint_needs_five_comparable_sales(services, clock):
-    repo, db = services.listing_repo, services.db
+    repo, db = ListingRepo(services.db), services.db
     prices = [100, 300, 200, 500, 400]
     for i, price in enumerate(prices):
         lid = (await live(services, seller=ALICE + 100 + i, condition="like_new" if i else "new",
@@ -391,7 +392,7 @@ async def test_concurrent_drafts_cannot_overshoot_the_open_cap(services):
 
 
 async def test_a_moderator_cannot_approve_their_own_listing(services):
-    from economy.errors import NotPermitted
+    from economy.core.errors import NotPermitted
     await setting(services, "marketplace_approval", "on")
     pending = await draft(services, seller=BOB)
     await services.marketplace.publish(G, BOB, pending.listing_id)

@@ -11,10 +11,11 @@ import random
 
 import pytest
 
-from economy import marketplace as mp
-from economy.marketplace_models import ListingQuery
+from economy.marketplace import service as mp
+from economy.marketplace.models import ListingQuery
+from economy.marketplace.repo import ListingRepo
+from economy.marketplace.terms_repo import postings_of
 from economy.repos.base import find_docs
-from economy.repos.listing_terms import postings_of
 from economy.services import build_services
 
 pytestmark = pytest.mark.timeout(120)
@@ -44,8 +45,8 @@ async def reference(services, query: ListingQuery, page: int = 1):
     """(total, ids) of the pre-postings plan: `$all` over `listings` in sort order."""
     ms = services.marketplace
     match, sort = ms._plan(G, query)
-    total = await services.listing_repo.count_capped(match, mp.COUNT_CAP)
-    docs = await services.listing_repo.search(match, sort, skip=(page - 1) * mp.PAGE_SIZE,
+    total = await ListingRepo(services.db).count_capped(match, mp.COUNT_CAP)
+    docs = await ListingRepo(services.db).search(match, sort, skip=(page - 1) * mp.PAGE_SIZE,
                                               limit=mp.PAGE_SIZE)
     return total, [d["listing_id"] for d in docs]
 
@@ -145,13 +146,13 @@ async def test_postings_follow_escrow_reserve_cancel_and_sale(services):
     assert await found(services, "emerald") == [lid]
     trade = (await services.escrow.buy_listing(G, BOB, lid)).trade
     await services.escrow.confirm(G, trade.trade_id, BOB)  # mark_sold
-    assert (await services.listing_repo.get(G, lid))["status"] == "sold"
+    assert (await ListingRepo(services.db).get(G, lid))["status"] == "sold"
     await assert_in_step(services)
     assert await found(services, "emerald") == []
 
 
 async def test_escrow_methods_keep_their_contract(services, clock):
-    repo, db = services.listing_repo, services.db
+    repo, db = ListingRepo(services.db), services.db
     lid = await publish(services, title="Ruby ring")
 
     async def tx(fn):

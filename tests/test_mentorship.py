@@ -8,11 +8,12 @@ from datetime import timedelta
 
 import pytest
 
-from economy.audit import audit
-from economy.errors import GemsError, InvalidInput, NotPermitted
-from economy.mentorship import MentorshipService, MentorshipUnavailable
-from economy.repos.mentorship_repo import MentorshipRepo
+from economy.core.audit import audit
+from economy.core.errors import GemsError, InvalidInput, NotPermitted
+from economy.mentorship.repo import MentorshipRepo
+from economy.mentorship.service import MentorshipService, MentorshipUnavailable
 from economy.services import build_services
+from economy.trades.repo import TradeRepo
 
 pytestmark = pytest.mark.timeout(60)
 G = 7
@@ -92,7 +93,7 @@ async def test_qualification_goes_to_the_lead_or_is_refused(services):
     assert reg.needs_approval and "2 completed trades" in reg.reason
     # Or a trading reputation: member 9 has one 5-star trade rating.
     await services.settings.set(G, 0, "mentor_min_rating", "4")
-    await services.trade_repo.add_rating({"guild_id": G, "trade_id": 1, "rater_id": 3,
+    await TradeRepo(services.db).add_rating({"guild_id": G, "trade_id": 1, "rater_id": 3,
                                           "ratee_id": 9, "stars": 5, "at": services.clock.now()})
     assert not (await mentor(services, 9)).needs_approval
     reg = await mentor(services, 10)

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from economy.errors import InvalidInput
-from economy.mentorship_match import (
+from economy.core.errors import InvalidInput
+from economy.mentorship.matching import (
     DEFAULT_SKILLS,
     MenteeProfile,
     MentorProfile,

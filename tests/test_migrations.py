@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from economy.clock import ManualClock
-from economy.migrations import Migrator, discover
+from economy.core.clock import ManualClock
+from economy.core.migrations import Migrator, discover
 
 
 def test_discover_orders_versions():
@@ -67,7 +67,7 @@ async def test_0014_backfills_one_place_per_holder(services, clock):
     """Places for what holds one today, numbered per owner; the audit then finds them exact."""
     import importlib
 
-    from economy.audit import audit
+    from economy.core.audit import audit
 
     m0014 = importlib.import_module("migrations.0014_cap_slots")
     ms, g = services.marketplace, 77

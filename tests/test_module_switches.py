@@ -10,9 +10,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from economy.activity import ChatMessage
-from economy.audit import audit
-from economy.modules import FeatureOff
+from economy.challenges.repo import ChallengeRepo
+from economy.core.audit import audit
+from economy.core.modules import FeatureOff
+from economy.currency.activity import ChatMessage
 from economy.services import build_services
 from tests.challenges.helpers import CHAT, QUIZ, fix_day
 from tests.conftest import relax_offer_limits
@@ -181,7 +182,7 @@ async def test_challenges_off_stops_progress_completions_and_competitions(servic
         await prog.record_message(G, 1, 10, f"counted message {i}", author_is_bot=False,
                                   at=clock.now())
     # A completion recorded before the switch whose payment a crash interrupted: owed.
-    await services.challenge_repo.insert_completion({
+    await ChallengeRepo(services.db).insert_completion({
         "guild_id": G, "user_id": 8, "day": day, "challenge_id": "chat-test", "type": "activity",
         "title": "Talk shop", "reward": 50, "at_ms": 1, "week": "2026-W02", "paid": False})
     await off(services, G, "challenges")

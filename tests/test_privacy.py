@@ -8,9 +8,9 @@ import json
 
 import pytest
 
-from economy.audit import audit
-from economy.errors import InsufficientFunds, NotPermitted
-from economy.privacy import TOMBSTONE_BASE, _mentions, _token
+from economy.core.audit import audit
+from economy.core.errors import InsufficientFunds, NotPermitted
+from economy.privacy.service import TOMBSTONE_BASE, _mentions, _token
 from tests.conftest import relax_offer_limits
 
 pytestmark = pytest.mark.timeout(60)

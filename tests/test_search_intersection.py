@@ -14,9 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from economy import marketplace as mp
-from economy.marketplace_models import ListingQuery
-from economy.repos.listing_terms import postings_of, words_filter
+from economy.marketplace import service as mp
+from economy.marketplace.models import ListingQuery
+from economy.marketplace.terms_repo import postings_of, words_filter
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from economy.audit import audit
-from economy.errors import InvalidInput, NotFound
-from economy.seasons import catalog
+from economy.core.audit import audit
+from economy.core.errors import InvalidInput, NotFound
+from economy.seasons.service import catalog
 from economy.services import build_services
 
 pytestmark = pytest.mark.timeout(60)
@@ -85,7 +85,7 @@ async def test_a_season_added_late_does_not_pay_old_occurrences(services, clock)
 def test_leap_day_members_celebrate_on_the_28th():
     from datetime import date
 
-    from economy.anniversaries import celebrates_on
+    from economy.seasons.anniversaries import celebrates_on
     assert celebrates_on(date(2024, 2, 29), date(2027, 2, 28))
     assert not celebrates_on(date(2024, 2, 29), date(2028, 2, 28))
     assert celebrates_on(date(2024, 2, 29), date(2028, 2, 29))

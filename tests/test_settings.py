@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bot.settings import SettingsError, load_settings
-from economy.errors import InvalidInput, NotFound
-from economy.settings import GuildSettings, parse_value
+from economy.core.errors import InvalidInput, NotFound
+from economy.core.settings import GuildSettings, parse_value
 
 G = 5
 

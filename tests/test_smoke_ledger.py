@@ -1,4 +1,4 @@
-from economy.audit import audit
+from economy.core.audit import audit
 
 G = 1
 

@@ -16,15 +16,15 @@ from datetime import UTC, datetime
 import pytest
 from pymongo.asynchronous.collection import AsyncCollection
 
+from economy.boosts.repo import MultiplierRepo
+from economy.marketplace.member_repo import MarketMemberRepo
+from economy.marketplace.repo import ListingRepo
+from economy.payments.repo import PaymentRepo
 from economy.repos.ledger_repo import LedgerRepo
-from economy.repos.listing_repo import ListingRepo
-from economy.repos.market_member_repo import MarketMemberRepo
-from economy.repos.multiplier_repo import MultiplierRepo
 from economy.repos.outbox_repo import OutboxRepo
-from economy.repos.payment_repo import PaymentRepo
-from economy.repos.season_repo import SeasonRepo
 from economy.repos.settings_repo import SettingsRepo
-from economy.repos.trade_repo import TradeRepo
+from economy.seasons.repo import SeasonRepo
+from economy.trades.repo import TradeRepo
 
 #: Equal dates (a tie) of the type the bot writes.
 AT = datetime(2026, 1, 1, tzinfo=UTC)

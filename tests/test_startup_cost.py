@@ -32,7 +32,7 @@ def test_signature_recovery_still_works_after_the_lazy_import():
     from eth_account import Account
     from eth_account.messages import encode_defunct
 
-    from economy.siwe import recover
+    from economy.nft.siwe import recover
 
     account = Account.create()
     signed = account.sign_message(encode_defunct(text="hello"))

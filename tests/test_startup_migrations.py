@@ -15,8 +15,8 @@ from bot.settings import Settings
 from bot.startup_errors import StartupError
 from bot.startup_migrations import MIGRATIONS_LEASE, ensure_migrated
 from bot.store import Store, open_store
-from economy.clock import SystemClock
-from economy.migrations import Migrator, discover
+from economy.core.clock import SystemClock
+from economy.core.migrations import Migrator, discover
 
 pytestmark = pytest.mark.timeout(90)
 

@@ -9,8 +9,8 @@ import os
 import pytest
 
 from bot.store import _client
-from economy.clock import ManualClock
-from economy.migrations import Migrator
+from economy.core.clock import ManualClock
+from economy.core.migrations import Migrator
 from economy.repos.base import Database
 from tests.store_template_server import CLONE_PREFIX, clone_name
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from economy.audit import audit
-from economy.errors import OutcomeUnknown
+from economy.core.audit import audit
+from economy.core.errors import OutcomeUnknown
 from economy.services import build_services
 from tests.conftest import relax_offer_limits
 from tests.faults import FaultyDatabase
@@ -117,7 +117,7 @@ async def test_escrow_purchase_and_settlement_survive_retries(faulty, clock):
 
 async def test_activity_flush_with_transient_error_credits_once(faulty, clock):
     db, services = faulty
-    from economy.activity import ChatMessage
+    from economy.currency.activity import ChatMessage
     settings = await services.settings.get(G)
     for i in range(3):
         clock.advance(seconds=settings.activity_cooldown_seconds + 1)

@@ -20,7 +20,7 @@ from bot.settings import Settings
 from discord_sandbox.harness import DiscordSandbox
 from discord_sandbox.interactions import InteractionResult
 from discord_sandbox.state import Channel, Guild, Member, Role
-from economy.clock import ManualClock
+from economy.core.clock import ManualClock
 from economy.repos.base import Database
 from economy.services import Services, build_services
 

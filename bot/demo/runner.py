@@ -12,9 +12,9 @@ from pathlib import Path
 from bot.demo.community import GemsCommunity
 from bot.demo.transcript import Transcript
 from bot.store import open_store
-from economy.audit import audit
-from economy.clock import ManualClock
-from economy.migrations import Migrator
+from economy.core.audit import audit
+from economy.core.clock import ManualClock
+from economy.core.migrations import Migrator
 
 DEMO_DIR = Path("data") / "demo"
 

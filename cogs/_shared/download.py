@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import aiohttp
 
-from economy.errors import InvalidInput
-from economy.images import ImageTooLarge
+from economy.core.errors import InvalidInput
+from economy.core.images import ImageTooLarge
 
 
 async def download(http: aiohttp.ClientSession, url: str, max_bytes: int, *,

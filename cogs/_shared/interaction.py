@@ -6,12 +6,12 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from economy.errors import NotPermitted
+from economy.core.errors import NotPermitted
 
 if TYPE_CHECKING:
     from bot.app import GemsBot
+    from economy.core.settings import GuildSettings
     from economy.services import Services
-    from economy.settings import GuildSettings
 
 NO_PINGS = discord.AllowedMentions.none()
 

@@ -9,7 +9,7 @@ import discord
 
 from cogs._shared.custom_ids import parse_id
 from cogs._shared.ui import RoutedView, SafeButton
-from economy.errors import NotPermitted
+from economy.core.errors import NotPermitted
 
 
 class PageButton(SafeButton, template=r"__abstract_page__"):

@@ -1,7 +1,7 @@
 """Double-GEMS weekends and one-off earning boosts (/boost), with start/end announcements."""
 
 from cogs.boosts._cog import BoostsCog
-from economy.boosts import BoostNotice
+from economy.boosts.service import BoostNotice
 
 
 async def setup(bot) -> None:

@@ -14,7 +14,7 @@ from bot.render.boost_chart import render_boost_chart
 from cogs._shared.interaction import NO_PINGS, guild_id_of, reply, require_admin, services_of
 from cogs._shared.notify import resolve_channel
 from cogs.boosts._render import list_embed, notice_text, scheduled_text, stats_text
-from economy.boosts import BoostNotice, format_factor
+from economy.boosts.service import BoostNotice, format_factor
 
 log = logging.getLogger(__name__)
 

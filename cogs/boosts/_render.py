@@ -5,8 +5,8 @@ from __future__ import annotations
 import discord
 
 from cogs._shared.fit import fit_lines
-from economy.boosts import BoostNotice, BoostStats, Scheduled, Window, format_factor
-from economy.settings import GuildSettings
+from economy.boosts.service import BoostNotice, BoostStats, Scheduled, Window, format_factor
+from economy.core.settings import GuildSettings
 
 BOOST_COLOUR = discord.Colour.from_rgb(255, 196, 64)
 SOURCE_LABELS = {"activity": "Chat activity", "daily": "Daily", "earn": "Earned",

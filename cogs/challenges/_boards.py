@@ -7,7 +7,7 @@ import discord
 from cogs._shared.custom_ids import num
 from cogs._shared.interaction import guild_id_of, services_of
 from cogs._shared.paging import PageButton
-from economy.models import Page
+from economy.core.models import Page
 
 PAGE_SIZE = 10
 TITLES = {"daily": "Today's challenge champions", "weekly": "This week's challenge champions",

@@ -34,8 +34,8 @@ from cogs.challenges._render import (
 )
 from cogs.challenges._views import AddChallengeModal, AnswerModal, gallery_view
 from economy.challenges.service import Actor, Completion, may_manage
-from economy.errors import InvalidInput
-from economy.images import ImageLimits, check_host, process_image
+from economy.core.errors import InvalidInput
+from economy.core.images import ImageLimits, check_host, process_image
 
 log = logging.getLogger(__name__)
 POOL_PAGE = 15

@@ -8,9 +8,9 @@ from bot.render.challenge_card import CardRow
 from cogs._shared.interaction import safe_text
 from economy.challenges.competitions import Settled
 from economy.challenges.service import Completion, Today
-from economy.clock import from_ms
-from economy.models import Page
-from economy.settings import GuildSettings
+from economy.core.clock import from_ms
+from economy.core.models import Page
+from economy.core.settings import GuildSettings
 
 TYPE_ICONS = {"activity": "💬", "knowledge": "🧠", "creativity": "🎨", "community": "🤝"}
 

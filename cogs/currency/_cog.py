@@ -18,9 +18,9 @@ from cogs._shared.interaction import (
 from cogs._shared.notify import post_to_moderators
 from cogs.currency._render import balance_embed, daily_text
 from cogs.currency._views import HistoryButton, LeaderboardButton, history_page, leaderboard_page
-from economy.activity import ChatMessage
-from economy.errors import InvalidInput
-from economy.settings import MAX_AMOUNT
+from economy.core.errors import InvalidInput
+from economy.core.settings import MAX_AMOUNT
+from economy.currency.activity import ChatMessage
 
 Amount = app_commands.Range[int, 1, MAX_AMOUNT]
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import discord
 
-from economy.boosts import format_factor
-from economy.models import Account, DailyClaim, LedgerEntry, Page
-from economy.settings import GuildSettings
+from economy.boosts.service import format_factor
+from economy.core.models import Account, DailyClaim, LedgerEntry, Page
+from economy.core.settings import GuildSettings
 
 GEM_COLOUR = discord.Colour.from_rgb(64, 196, 255)
 

@@ -13,7 +13,7 @@ from cogs._shared.interaction import guild_id_of, reply, safe_text, services_of
 from cogs._shared.ui import RoutedView
 from cogs.events._render import attendees_embed, event_embed, list_embed
 from cogs.events._views import EventModal, WinnerSelect, desk_of, do_action, is_manager
-from economy.errors import GemsError, InvalidInput, NotPermitted
+from economy.core.errors import GemsError, InvalidInput, NotPermitted
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from cogs.events._render import (
     reminder_text,
     summary_text,
 )
-from economy.events import CommunityEvent, EventNotice, Payout
+from economy.events.service import CommunityEvent, EventNotice, Payout
 
 log = logging.getLogger(__name__)
 

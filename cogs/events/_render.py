@@ -5,8 +5,8 @@ from __future__ import annotations
 import discord
 
 from cogs._shared.fit import fit_lines
-from economy.events import CommunityEvent, Payout
-from economy.settings import GuildSettings
+from economy.core.settings import GuildSettings
+from economy.events.service import CommunityEvent, Payout
 
 EVENT_COLOUR = discord.Colour.from_rgb(160, 110, 255)
 STATUS_ICONS = {"scheduled": "🗓️", "live": "🔴", "completed": "🏁", "cancelled": "✖️"}

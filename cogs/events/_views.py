@@ -10,8 +10,8 @@ from bot.error_handler import handle_interaction_error
 from cogs._shared.custom_ids import num, num_list, parse_id, parse_ids
 from cogs._shared.interaction import NO_PINGS, guild_id_of, reply, safe_text, services_of
 from cogs._shared.ui import RoutedView, SafeButton
-from economy.errors import NotPermitted
-from economy.events import MAX_WINNERS, EventDraft, WinnersNeedConfirmation
+from economy.core.errors import NotPermitted
+from economy.events.service import MAX_WINNERS, EventDraft, WinnersNeedConfirmation
 
 LABELS = {"join": ("Join", discord.ButtonStyle.success),
           "leave": ("Leave", discord.ButtonStyle.secondary),

@@ -1,7 +1,7 @@
 """Community goals: /goal with a live progress bar; contributors rewarded once."""
 
 from cogs.goals._cog import GoalsCog
-from economy.goals import GoalNotice
+from economy.goals.service import GoalNotice
 
 
 async def setup(bot) -> None:

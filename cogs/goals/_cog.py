@@ -20,7 +20,7 @@ from cogs._shared.interaction import (
     safe_text,
     services_of,
 )
-from economy.goals import METRICS, Goal, GoalNotice
+from economy.goals.service import METRICS, Goal, GoalNotice
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from discord.ext import commands
 from cogs._shared.interaction import reply, safe_text
 from cogs.help._views import HelpPageButton, detail_embed, overview_page, visible_commands
 from cogs.help._welcome import send_welcome
-from economy.errors import NotFound
+from economy.core.errors import NotFound
 
 log = logging.getLogger(__name__)
 

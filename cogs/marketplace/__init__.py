@@ -2,7 +2,7 @@
 
 from cogs.marketplace._cog import MarketplaceCog
 from cogs.marketplace._views import ALL_ITEMS
-from economy.marketplace_models import Notice
+from economy.marketplace.models import Notice
 
 SWEEP_SECONDS = 300
 

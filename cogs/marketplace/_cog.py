@@ -28,9 +28,9 @@ from cogs.marketplace._views import (
     review_view,
     show_listing,
 )
-from economy.images import ImageLimits, ImageTooLarge, prepare_images
-from economy.marketplace import categories
-from economy.marketplace_models import (
+from economy.core.images import ImageLimits, ImageTooLarge, prepare_images
+from economy.core.settings import MAX_AMOUNT
+from economy.marketplace.models import (
     CONDITIONS,
     DESCRIPTION_MAX,
     SORTS,
@@ -40,7 +40,7 @@ from economy.marketplace_models import (
     Listing,
     Notice,
 )
-from economy.settings import MAX_AMOUNT
+from economy.marketplace.service import categories
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import discord
 
 from cogs._shared.interaction import safe_text
-from economy.marketplace_models import (
+from economy.core.settings import GuildSettings
+from economy.marketplace.models import (
     CONDITIONS,
     SORTS,
     Listing,
@@ -15,7 +16,6 @@ from economy.marketplace_models import (
     SearchPage,
     format_usd,
 )
-from economy.settings import GuildSettings
 
 MARKET_COLOUR = discord.Colour.from_rgb(255, 176, 59)
 STATUS_LABELS = {

@@ -37,9 +37,9 @@ from cogs.marketplace._render import (
 )
 from cogs.payments import PayUsdButton
 from cogs.trades import BuyButton
-from economy.marketplace import PublishResult
-from economy.marketplace_models import Listing, Notice
-from economy.settings import GuildSettings
+from economy.core.settings import GuildSettings
+from economy.marketplace.models import Listing, Notice
+from economy.marketplace.service import PublishResult
 
 log = logging.getLogger(__name__)
 

@@ -18,9 +18,9 @@ from cogs.mentorship._render import (
     verified_embed,
 )
 from cogs.mentorship._views import BioModal, approval_view, is_lead, proposal_view
-from economy.errors import InvalidInput, NotFound, NotPermitted
-from economy.mentorship import skills_of
-from economy.mentorship_models import Pairing, mentor_level
+from economy.core.errors import InvalidInput, NotFound, NotPermitted
+from economy.mentorship.models import Pairing, mentor_level
+from economy.mentorship.service import skills_of
 
 _ZONES = sorted(available_timezones())
 Reason = Literal["completed", "no longer needed", "not a good fit", "report"]

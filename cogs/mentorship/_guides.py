@@ -26,10 +26,10 @@ from cogs._shared.ui import SafeButton
 from cogs.mentorship._cog import skill_choices
 from cogs.mentorship._render import COLOUR
 from cogs.mentorship._views import is_lead
-from economy.errors import NotFound, NotPermitted
-from economy.guides import Guide
-from economy.images import ImageLimits, ImageTooLarge, prepare_images
-from economy.mentorship import skills_of
+from economy.core.errors import NotFound, NotPermitted
+from economy.core.images import ImageLimits, ImageTooLarge, prepare_images
+from economy.mentorship.guides import Guide
+from economy.mentorship.service import skills_of
 
 log = logging.getLogger(__name__)
 IMAGE_LIMITS = ImageLimits(max_count=1)

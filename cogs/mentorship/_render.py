@@ -5,9 +5,9 @@ from __future__ import annotations
 import discord
 
 from cogs._shared.interaction import safe_text
-from economy.clock import from_ms
-from economy.mentorship_match import format_ranges
-from economy.mentorship_models import Goal, Mentor, MentorSummary, Pairing
+from economy.core.clock import from_ms
+from economy.mentorship.matching import format_ranges
+from economy.mentorship.models import Goal, Mentor, MentorSummary, Pairing
 
 COLOUR = discord.Colour.from_rgb(120, 200, 160)
 STATUS = {

@@ -14,8 +14,8 @@ from cogs._shared.interaction import NO_PINGS, reply
 from cogs._shared.notify import resolve_channel, send_dm
 from cogs.mentorship._render import card_embed, proposal_embed, queue_text
 from cogs.mentorship._views import approval_view, proposal_view
-from economy.mentorship_models import MENTOR_LEVELS, Pairing, ResponseResult, Spotlight
-from economy.text import strip_invisible
+from economy.core.text import strip_invisible
+from economy.mentorship.models import MENTOR_LEVELS, Pairing, ResponseResult, Spotlight
 
 log = logging.getLogger(__name__)
 

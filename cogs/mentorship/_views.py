@@ -17,8 +17,8 @@ from cogs._shared.custom_ids import num, parse_id
 from cogs._shared.interaction import NO_PINGS, is_admin, services_of
 from cogs._shared.ui import SafeButton
 from cogs.mentorship._render import proposal_embed
-from economy.mentorship_models import Pairing
-from economy.settings import GuildSettings
+from economy.core.settings import GuildSettings
+from economy.mentorship.models import Pairing
 
 
 def is_lead(member: Any, settings: GuildSettings) -> bool:

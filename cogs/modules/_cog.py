@@ -10,7 +10,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from cogs._shared.interaction import guild_id_of, reply, require_admin, services_of
-from economy.modules import FEATURES
+from economy.core.modules import FEATURES
 
 COLOUR = discord.Colour.from_rgb(120, 130, 150)
 FEATURE_CHOICES = [app_commands.Choice(name=f"{key} — {label}"[:100], value=key)

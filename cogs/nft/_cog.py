@@ -23,11 +23,11 @@ from cogs._shared.interaction import (
 )
 from cogs.nft._render import gallery_embed, rules_embed, status_embed, sync_text, test_text
 from cogs.nft._sync import RoleSync
-from economy.chain import ChainError, ChainMismatch, ChainReader
-from economy.errors import GemsError, InvalidInput, NotPermitted
-from economy.nft import GalleryEntry
+from economy.core.errors import GemsError, InvalidInput, NotPermitted
+from economy.nft.chain import ChainError, ChainMismatch, ChainReader
+from economy.nft.service import GalleryEntry
+from economy.nft.wallets import Linked, checksum
 from economy.services import Services
-from economy.wallets import Linked, checksum
 
 log = logging.getLogger(__name__)
 

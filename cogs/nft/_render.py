@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import discord
 
-from economy.nft import STANDARDS, ApplyResult, GalleryEntry, Rule, SyncPlan
+from economy.nft.service import STANDARDS, ApplyResult, GalleryEntry, Rule, SyncPlan
 
 
 def _ts(ms: int | None, style: str = "R") -> str:

@@ -12,7 +12,7 @@ from collections import defaultdict
 import discord
 
 from cogs._shared.interaction import NO_PINGS
-from economy.nft import ApplyResult, SyncPlan
+from economy.nft.service import ApplyResult, SyncPlan
 from economy.services import Services
 
 log = logging.getLogger(__name__)

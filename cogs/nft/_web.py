@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from economy.errors import GemsError, NotFound
+from economy.core.errors import GemsError, NotFound
 
 if TYPE_CHECKING:
     from cogs.nft._cog import NftCog

@@ -22,10 +22,10 @@ from cogs._shared.interaction import (
 from cogs._shared.notify import post_to_moderators, resolve_channel, send_dm
 from cogs._shared.ui import RoutedView
 from cogs.payments._views import BuyPackButton, PayUsdButton
-from economy.clock import from_ms
-from economy.marketplace_models import format_cents
-from economy.payments import PaymentOutcome
-from economy.settings import MAX_AMOUNT
+from economy.core.clock import from_ms
+from economy.core.settings import MAX_AMOUNT
+from economy.marketplace.models import format_cents
+from economy.payments.service import PaymentOutcome
 
 log = logging.getLogger(__name__)
 COLOUR = discord.Colour.from_rgb(99, 91, 255)

@@ -9,8 +9,8 @@ import discord
 from cogs._shared.custom_ids import num, parse_id
 from cogs._shared.interaction import NO_PINGS, guild_id_of, services_of
 from cogs._shared.ui import SafeButton
-from economy.marketplace_models import format_cents, format_usd
-from economy.payments import CheckoutLink
+from economy.marketplace.models import format_cents, format_usd
+from economy.payments.service import CheckoutLink
 
 URL_MAX = 512  # Discord's limit for a link button's URL
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from economy.stripe_gateway import PaymentsUnavailable, WebhookRejected
+from economy.payments.stripe_gateway import PaymentsUnavailable, WebhookRejected
 
 if TYPE_CHECKING:
     from cogs.payments._cog import UsdCog

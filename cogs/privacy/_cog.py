@@ -11,7 +11,7 @@ from discord.ext import commands
 from bot.metrics import record_dm
 from cogs._shared.interaction import NO_PINGS, guild_id_of, reply, safe_text, services_of
 from cogs.privacy._views import confirm_view
-from economy.privacy import FORFEITS, DeletionPreview, export_summary
+from economy.privacy.service import FORFEITS, DeletionPreview, export_summary
 
 
 def preview_text(preview: DeletionPreview) -> str:

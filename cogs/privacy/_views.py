@@ -10,8 +10,8 @@ from bot.render.grid import GRIDS
 from cogs._shared.custom_ids import num, parse_id
 from cogs._shared.interaction import NO_PINGS, guild_id_of, services_of
 from cogs._shared.ui import RoutedView, SafeButton
-from economy.errors import NotPermitted
-from economy.privacy import FORFEITS, DeletionResult
+from economy.core.errors import NotPermitted
+from economy.privacy.service import FORFEITS, DeletionResult
 
 
 def deleted_text(result: DeletionResult) -> str:

@@ -7,7 +7,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from cogs._shared.interaction import guild_id_of, reply, services_of
-from economy.member_prefs import suggest_zones
+from economy.core.member_prefs import suggest_zones
 
 
 async def _zones(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:

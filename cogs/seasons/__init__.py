@@ -1,7 +1,7 @@
 """Seasonal celebrations: /season, seasonal leaderboards, end-of-season winners, anniversaries."""
 
 from cogs.seasons._cog import SeasonsCog, season_board
-from economy.seasons import SeasonNotice
+from economy.seasons.service import SeasonNotice
 
 #: What other cogs may use (the currency leaderboard shows the season board).
 __all__ = ["season_board", "setup"]

@@ -9,7 +9,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from cogs._shared.interaction import NO_PINGS, guild_id_of, reply, require_admin, services_of
-from economy.seasons import SeasonNotice, catalog, describe
+from economy.seasons.service import SeasonNotice, catalog, describe
 
 log = logging.getLogger(__name__)
 MEDALS = ("🥇", "🥈", "🥉")

@@ -7,8 +7,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from cogs._shared.interaction import guild_id_of, reply, require_admin, safe_text, services_of
-from economy.errors import InvalidInput
-from economy.settings import SETTING_KEYS, GuildSettings, describe, format_value
+from economy.core.errors import InvalidInput
+from economy.core.settings import SETTING_KEYS, GuildSettings, describe, format_value
 
 COLOUR = discord.Colour.from_rgb(120, 130, 150)
 PAGE_CHARS = 3800  # an embed description holds 4,096 characters

@@ -16,8 +16,8 @@ from bot.error_handler import handle_interaction_error
 from cogs._shared.custom_ids import parse_id
 from cogs._shared.interaction import NO_PINGS, guild_id_of, require_admin, services_of
 from cogs._shared.ui import RoutedView
-from economy.errors import InvalidInput
-from economy.settings import GuildSettings, format_value, parse_value
+from economy.core.errors import InvalidInput
+from economy.core.settings import GuildSettings, format_value, parse_value
 
 COLOR = 0x40C4FF
 ROLE_KEYS = {"moderator_role_id": "Moderator role", "admin_role_id": "Admin role"}

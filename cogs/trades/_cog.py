@@ -21,8 +21,8 @@ from cogs._shared.interaction import (
 )
 from cogs.trades._render import amount_text, profile_embed, trade_embed, trade_list_embed
 from cogs.trades._views import offer_view
-from economy.errors import InvalidInput
-from economy.settings import MAX_AMOUNT
+from economy.core.errors import InvalidInput
+from economy.core.settings import MAX_AMOUNT
 
 MAX_EVIDENCE_BYTES = 8 * 1024 * 1024
 

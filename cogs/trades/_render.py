@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import discord
 
-from economy.escrow import HELD_STATUSES, PurchaseQuote, RatingSummary, Trade
-from economy.settings import GuildSettings
+from economy.core.settings import GuildSettings
+from economy.trades.service import HELD_STATUSES, PurchaseQuote, RatingSummary, Trade
 
 COLOUR = discord.Colour.from_rgb(255, 196, 64)
 STATUS_LABELS = {

@@ -14,7 +14,7 @@ from cogs._shared.interaction import NO_PINGS, guild_id_of, services_of
 from cogs._shared.notify import post_to_moderators, resolve_channel, send_dm
 from cogs.trades._render import amount_text, trade_embed
 from cogs.trades._views import card_view
-from economy.escrow import SweepEvent, Trade, TradeResult
+from economy.trades.service import SweepEvent, Trade, TradeResult
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from cogs._shared.custom_ids import num, parse_id
 from cogs._shared.interaction import NO_PINGS, guild_id_of, services_of
 from cogs._shared.ui import RoutedView, SafeButton
 from cogs.trades._render import ACTIONS, quote_text, trade_embed
-from economy.escrow import FINAL_STATUSES, QuoteChanged, Trade
+from economy.trades.service import FINAL_STATUSES, QuoteChanged, Trade
 
 
 def card_view(trade: Trade) -> discord.ui.View | None:

@@ -7,7 +7,7 @@ import unicodedata
 
 from rapidfuzz.distance import Levenshtein
 
-from economy.errors import InvalidInput
+from economy.core.errors import InvalidInput
 
 ANSWER_LIMIT = 200
 

@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
 
+from economy.challenges.competition_repo import CompetitionRepo
 from economy.challenges.service import Actor, may_manage
-from economy.clock import Clock, from_ms, to_ms
-from economy.errors import InvalidInput, NotFound
-from economy.ledger import LedgerService, check_amount
-from economy.members import MemberService
-from economy.modules import is_on
-from economy.repos.competition_repo import CompetitionRepo
-from economy.settings import SettingsService
+from economy.core.clock import Clock, from_ms, to_ms
+from economy.core.errors import InvalidInput, NotFound
+from economy.core.ledger import LedgerService, check_amount
+from economy.core.members import MemberService
+from economy.core.modules import is_on
+from economy.core.settings import SettingsService
 
 Mode = Literal["most", "first"]
 KINDS = ("any", "activity", "knowledge", "creativity", "community")

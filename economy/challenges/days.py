@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 # Re-exported: challenge tests and benches import the epoch-ms helpers from here.
-from economy.clock import from_ms, to_ms  # noqa: F401
+from economy.core.clock import from_ms, to_ms  # noqa: F401
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from economy.errors import InvalidInput
+from economy.core.errors import InvalidInput
 
 POOL_DIR = Path(__file__).resolve().parents[2] / "data" / "challenges"
 

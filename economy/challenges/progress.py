@@ -20,11 +20,11 @@ from datetime import datetime, timedelta
 
 from economy.challenges.days import DayWindow
 from economy.challenges.pool import ChallengeDef
+from economy.challenges.repo import ChallengeRepo
 from economy.challenges.service import ChallengeService, Completion
-from economy.clock import Clock
-from economy.modules import is_on
-from economy.repos.challenge_repo import ChallengeRepo
-from economy.settings import SettingsService
+from economy.core.clock import Clock
+from economy.core.modules import is_on
+from economy.core.settings import SettingsService
 
 log = logging.getLogger(__name__)
 

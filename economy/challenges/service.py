@@ -19,14 +19,14 @@ from typing import Any
 from economy.challenges import answers, rotation, streaks
 from economy.challenges.days import DayWindow, guild_day, member_day, week_key
 from economy.challenges.pool import ChallengeDef, parse_def, shipped_pool
-from economy.clock import Clock, from_ms, to_ms
-from economy.errors import InvalidInput, NotFound, NotPermitted
-from economy.ledger import LedgerService
-from economy.member_prefs import MemberPrefsService
-from economy.models import Page, is_system
-from economy.modules import is_on, require_on
-from economy.repos.challenge_repo import ChallengeRepo
-from economy.settings import GuildSettings, SettingsService
+from economy.challenges.repo import ChallengeRepo
+from economy.core.clock import Clock, from_ms, to_ms
+from economy.core.errors import InvalidInput, NotFound, NotPermitted
+from economy.core.ledger import LedgerService
+from economy.core.member_prefs import MemberPrefsService
+from economy.core.models import Page, is_system
+from economy.core.modules import is_on, require_on
+from economy.core.settings import GuildSettings, SettingsService
 
 log = logging.getLogger(__name__)
 

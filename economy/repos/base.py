@@ -21,8 +21,8 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
-from economy.errors import AlreadyRecorded
-from economy.observe import NULL_OBSERVER, Observer
+from economy.core.errors import AlreadyRecorded
+from economy.core.observe import NULL_OBSERVER, Observer
 
 T = TypeVar("T")
 

@@ -1,4 +1,4 @@
-"""Whole-collection reads and bulk inserts for export/import (economy/dump.py)."""
+"""Whole-collection reads and bulk inserts for export/import (economy/core/dump.py)."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
-from economy.errors import AlreadyRecorded, OutcomeUnknown
+from economy.core.errors import AlreadyRecorded, OutcomeUnknown
 from economy.repos.base import Database, Doc, count, find_docs, find_first, outcome_unknown
 from economy.repos.paging import guild_pages
 

@@ -36,8 +36,8 @@ from typing import Any
 from pymongo import UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure, PyMongoError
 
-from economy.errors import AlreadyRecorded, OutcomeUnknown
-from economy.models import MINT_KINDS
+from economy.core.errors import AlreadyRecorded, OutcomeUnknown
+from economy.core.models import MINT_KINDS
 from economy.repos.base import outcome_unknown
 from economy.repos.ledger_repo import LedgerRepo
 
@@ -83,7 +83,7 @@ _ABSENT = _Known(None, None, False)
 class _Request:
     guild_id: int
     key: str
-    legs: list[Any]  # economy.ledger._Leg
+    legs: list[Any]  # economy.core.ledger._Leg
     make_docs: Callable[[list[int]], list[dict]]
     also: Callable[[Any], Awaitable[None]] | None
     future: asyncio.Future

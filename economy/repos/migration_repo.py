@@ -1,4 +1,4 @@
-"""The `_migrations` record: which numbered migrations are applied (economy/migrations.py)."""
+"""The `_migrations` record: which numbered migrations are applied (economy/core/migrations.py)."""
 
 from __future__ import annotations
 

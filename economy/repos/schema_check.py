@@ -7,7 +7,7 @@ checked only when the field is present), `required`, `items` (every element of a
 PyMongo sends for it: an `int` is "int" within 32 bits and "long" beyond, `bson.Int64` is
 "long", `bool` is "bool" (never a number), `datetime` is "date".
 
-Used by the export and import (economy/dump.py), migration 0013 (repairs) and the test suite's
+Used by the export and import (economy/core/dump.py), migration 0013 (repairs) and the test suite's
 leftover-document check (tests/schema_guard.py).
 """
 

@@ -3,7 +3,7 @@
 One declaration per collection (grouped by feature below; the restructuring moves them next to
 their features later). Migration 0013 installs them as validators on MongoDB
 (`validationLevel: "moderate"`), the export/import check every document against them
-(economy/dump.py), and the test suite checks every document a test leaves behind
+(economy/core/dump.py), and the test suite checks every document a test leaves behind
 (tests/schema_guard.py). Evaluated in Python by economy/repos/schema_check.py.
 
 Rules of the declarations:
@@ -85,7 +85,7 @@ def doc(**properties: Any) -> Schema:
 
 
 def _setting_kind(annotation: Any) -> Any:
-    """The stored type of one guild setting, from its annotation in economy/settings.py."""
+    """The stored type of one guild setting, from its annotation in economy/core/settings.py."""
     if annotation is bool:
         return BOOL
     if annotation is int:
@@ -104,7 +104,7 @@ def _setting_kind(annotation: Any) -> Any:
 def guild_setting_values() -> Schema:
     """`guild_settings.values`: one field per guild setting, typed as the settings model types
     it (the overrides are written with `$set values.<key>`, booleans included)."""
-    from economy.settings import GuildSettings  # the settings model is the declaration
+    from economy.core.settings import GuildSettings  # the settings model is the declaration
 
     return obj(**{name: _setting_kind(field.annotation)
                   for name, field in GuildSettings.model_fields.items()})

@@ -12,7 +12,7 @@ The slot is written and deleted in the same transaction as the thing that holds 
 listing, an offer, an alert, a wallet, an NFT rule), keyed by that thing (`ref`, unique per guild
 and kind), so a path that frees the thing frees its slot by the thing's key without reading it.
 Nothing is counted up or down, so nothing can drift: `./gems audit` checks that the slots and
-their holders match one to one (economy/audit.py).
+their holders match one to one (economy/core/audit.py).
 
 Slot documents: {_id, guild_id, kind, owner, n, ref}. Indexes (migration 0014): unique
 (guild_id, kind, ref) and (guild_id, kind, owner, n).

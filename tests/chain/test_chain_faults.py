@@ -12,7 +12,7 @@ import time
 import pytest
 from eth_account import Account
 
-from economy.chain import ChainError, ChainMismatch, ChainRegistry, Deadline, Web3ChainReader
+from economy.nft.chain import ChainError, ChainMismatch, ChainRegistry, Deadline, Web3ChainReader
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -1,4 +1,4 @@
-"""economy.chain over real JSON-RPC HTTP (web3 AsyncHTTPProvider) against the eth-tester rig."""
+"""economy.nft.chain over real JSON-RPC HTTP (web3 AsyncHTTPProvider) against the eth-tester rig."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import time
 import pytest
 from eth_account import Account
 
-from economy.chain import NO_OWNER, ChainError, ChainRegistry, Web3ChainReader
-from economy.errors import InvalidInput
+from economy.core.errors import InvalidInput
+from economy.nft.chain import NO_OWNER, ChainError, ChainRegistry, Web3ChainReader
 
 pytestmark = pytest.mark.timeout(60)
 

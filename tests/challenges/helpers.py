@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from economy.challenges.days import to_ms
 from economy.challenges.pool import ChallengeDef
+from economy.challenges.repo import ChallengeRepo
 
 QUIZ = ChallengeDef(id="quiz-test", type="knowledge", title="Muzo green", reward=40, attempts=3,
                     description="In which country are the Muzo emerald mines?",
@@ -29,7 +30,7 @@ ART = ChallengeDef(id="art-test", type="creativity", metric="votes", target=2, r
 async def fix_day(services, guild_id: int, defs=(QUIZ, CHAT, REACT), at=None) -> str:
     """Store today's draw for a guild (as the draw would), so a test knows the set."""
     window = await services.challenges.window(guild_id, at)
-    assert await services.challenge_repo.insert_day({
+    assert await ChallengeRepo(services.db).insert_day({
         "guild_id": guild_id, "day": window.key, "start_ms": to_ms(window.start),
         "end_ms": to_ms(window.end), "challenge_ids": [c.id for c in defs],
         "defs": [c.model_dump(mode="json") for c in defs], "announced": False, "drawn_ms": 0}), \

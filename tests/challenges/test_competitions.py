@@ -6,9 +6,9 @@ import asyncio
 
 import pytest
 
-from economy.audit import audit
 from economy.challenges.service import Actor
-from economy.errors import InvalidAmount, InvalidInput, NotPermitted
+from economy.core.audit import audit
+from economy.core.errors import InvalidAmount, InvalidInput, NotPermitted
 from economy.services import build_services
 from tests.challenges.helpers import CHAT, QUIZ, REACT, fix_day
 

@@ -12,7 +12,7 @@ from economy.challenges import answers, rotation
 from economy.challenges.days import guild_day
 from economy.challenges.pool import parse_def, shipped_pool
 from economy.challenges.service import SUPPORTED_METRICS
-from economy.errors import InvalidInput
+from economy.core.errors import InvalidInput
 
 pytestmark = pytest.mark.timeout(60)
 

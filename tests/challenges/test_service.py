@@ -6,9 +6,10 @@ import asyncio
 
 import pytest
 
-from economy.audit import audit
+from economy.challenges.repo import ChallengeRepo
 from economy.challenges.service import Actor
-from economy.errors import InvalidInput, NotFound, NotPermitted
+from economy.core.audit import audit
+from economy.core.errors import InvalidInput, NotFound, NotPermitted
 from economy.services import build_services
 from tests.challenges.helpers import CHAT, QUIZ, REACT, fix_day
 
@@ -128,7 +129,7 @@ async def test_progress_is_coalesced_and_survives_a_restart(services, clock):
 async def test_crash_between_completion_and_payment_is_settled(services, clock):
     day = await fix_day(services, G)
     # The completion was recorded, then the process died before the ledger write.
-    await services.challenge_repo.insert_completion({
+    await ChallengeRepo(services.db).insert_completion({
         "guild_id": G, "user_id": 7, "day": day, "challenge_id": "chat-test", "type": "activity",
         "title": "Talk shop", "reward": 50, "at_ms": 1, "week": "2026-W02", "paid": False})
     fresh = build_services(services.db, clock)
@@ -190,7 +191,7 @@ async def test_two_processes_draw_the_same_set(services, clock):
 async def test_two_processes_sweeping_complete_each_member_once(services, clock):
     day = await fix_day(services, G)
     # Progress written by some process (flushed), completion not made yet (it crashed).
-    await services.challenge_repo.add_progress(G, day, {(CHAT.id, uid): 6 for uid in range(1, 41)})
+    await ChallengeRepo(services.db).add_progress(G, day, {(CHAT.id, uid): 6 for uid in range(1, 41)})
     other = build_services(services.db, clock)
     results = await asyncio.gather(services.challenge_progress.sweep([G]),
                                    other.challenge_progress.sweep([G]))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.demo.community import GemsCommunity
-from economy.audit import audit
+from economy.core.audit import audit
 
 
 @pytest.fixture

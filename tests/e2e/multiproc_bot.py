@@ -21,7 +21,7 @@ import yarl
 from bot.app import GemsBot
 from bot.settings import Settings
 from bot.store import _client
-from economy.clock import SystemClock
+from economy.core.clock import SystemClock
 from economy.repos.base import Database
 from economy.services import build_services
 
@@ -76,6 +76,6 @@ async def main() -> None:
 if __name__ == "__main__":
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                         format=f"[{os.getpid()}] %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("economy.leases").setLevel(logging.INFO)
+    logging.getLogger("economy.core.leases").setLevel(logging.INFO)
     with contextlib.suppress(asyncio.CancelledError, KeyboardInterrupt):
         asyncio.run(main())

@@ -11,7 +11,7 @@ import asyncio
 
 import pytest
 
-from economy.audit import audit
+from economy.core.audit import audit
 
 # A deadline test (tests/e2e/conftest.py::gc): slow; `./gems test` runs the deadline tests alone
 # after the parallel run, so no other worker competes with the burst (and one group if run with -n).

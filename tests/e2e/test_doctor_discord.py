@@ -6,7 +6,7 @@ import pytest
 
 from bot.doctor import FAIL, OK, Report, check_discord
 from discord_sandbox.state import Overwrite
-from economy.repos.nft_repo import NftRepo
+from economy.nft.repo import NftRepo
 
 pytestmark = pytest.mark.timeout(60)
 

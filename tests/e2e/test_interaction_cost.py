@@ -8,7 +8,7 @@ import discord
 import pytest
 
 from bot.render import grid
-from economy.images import process_image
+from economy.core.images import process_image
 from tests.test_images import photo
 
 pytestmark = pytest.mark.timeout(120)

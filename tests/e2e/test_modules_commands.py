@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from bot.app import discover_extensions
-from economy.errors import InvalidInput
-from economy.modules import CORE, FEATURES
+from economy.core.errors import InvalidInput
+from economy.core.modules import CORE, FEATURES
 from tests.e2e.conftest import balance, db_state
 from tests.e2e.test_event_commands import _card, _create, _events_state
 

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from bot.render import grid
-from economy.privacy import TOMBSTONE_BASE
+from economy.privacy.service import TOMBSTONE_BASE
 from tests.e2e.conftest import balance, db_state, seed
 
 pytestmark = pytest.mark.timeout(60)

@@ -22,8 +22,8 @@ import pytest
 
 from bot.guild_work import shard_of
 from discord_sandbox.harness import DiscordSandbox
-from economy.audit import audit
-from economy.clock import ManualClock, SystemClock
+from economy.core.audit import audit
+from economy.core.clock import ManualClock, SystemClock
 from economy.repos.base import find_docs
 from economy.services import build_services
 from tests.procs import alive
@@ -232,8 +232,8 @@ async def assert_outbox_run_once_by_owners(store, fleet: Fleet, *, shard_count: 
 
 
 def _fee(price: int) -> int:
-    from economy.escrow import fee_for
-    from economy.settings import GuildSettings
+    from economy.core.settings import GuildSettings
+    from economy.trades.service import fee_for
 
     return fee_for(price, GuildSettings().escrow_fee_bps)
 

@@ -23,7 +23,7 @@ async def test_view_set_history(gc):
 
 
 async def test_view_pages_show_every_setting_within_discord_limits(gc):
-    from economy.settings import SETTING_KEYS
+    from economy.core.settings import SETTING_KEYS
     first = await gc.slash("admin", "settings view")
     total = int(first.message.embeds[0].footer.text.split("/")[1].split(" ")[0])
     assert total >= 2  # too many settings for one embed

@@ -6,6 +6,8 @@ import asyncio
 
 import pytest
 
+from economy.marketplace.repo import ListingRepo
+from economy.trades.repo import TradeRepo
 from tests.e2e.conftest import balance, db_state, seed
 
 pytestmark = pytest.mark.timeout(60)
@@ -133,7 +135,7 @@ async def test_dispute_with_evidence_resolved_by_split(gc):
     assert any("resolved this dispute" in m.content for m in gc.sb.dms(gc["alice"]))
     twice = await gc.slash("mod", "dispute resolve", trade_id=trade_id, outcome="refund")
     assert twice.ephemeral and "no open dispute" in twice.content
-    log = await gc.services.trade_repo.audit_entries(gc.guild.id)
+    log = await TradeRepo(gc.services.db).audit_entries(gc.guild.id)
     assert log[0]["action"] == "dispute.resolve" and log[0]["actor_id"] == gc["mod"].id
 
 
@@ -206,7 +208,7 @@ async def test_buying_a_listing_from_the_marketplace(gc):
     opened = await gc.click("alice", card_of(gc, thread), "Mark delivered")
     await gc.sb.submit_modal(gc["alice"], opened, {})
     await gc.click("bob", card_of(gc, thread), "Confirm received")
-    listing = await gc.services.listing_repo.get(gc.guild.id, trade.listing_id)
+    listing = await ListingRepo(gc.services.db).get(gc.guild.id, trade.listing_id)
     assert listing["status"] == "sold" and listing["buyer_id"] == gc["bob"].id
     assert (await balance(gc, "alice"), await balance(gc, "bob")) == (488, 300)
     view = await gc.slash("carol", "marketplace browse")

@@ -11,7 +11,7 @@ from eth_account import Account
 
 from bot.demo.community import GemsCommunity
 from bot.settings import Settings
-from economy.audit import audit
+from economy.core.audit import audit
 from tests.nft.helpers import message_from, sign
 
 

@@ -7,7 +7,7 @@ from dataclasses import replace
 from eth_account import Account
 from eth_account.messages import encode_defunct
 
-from economy.siwe import SiweMessage
+from economy.nft.siwe import SiweMessage
 
 PUBLIC_URL = "https://gems.example.org"
 

@@ -10,7 +10,7 @@ from aiohttp import web
 from eth_account import Account
 from PIL import Image
 
-from economy.nft_media import resolve
+from economy.nft.media import resolve
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -10,7 +10,7 @@ import time
 import pytest
 from eth_account import Account
 
-from economy.repos.nft_repo import NftRepo
+from economy.nft.repo import NftRepo
 from tests.nft.conftest import link_url, open_ngc
 
 pytestmark = pytest.mark.timeout(60)

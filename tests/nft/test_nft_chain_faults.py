@@ -9,8 +9,8 @@ import time
 import pytest
 from eth_account import Account
 
-from economy.chain import ChainRegistry
-from economy.errors import InvalidInput
+from economy.core.errors import InvalidInput
+from economy.nft.chain import ChainRegistry
 from economy.services import build_services
 from tests.nft.test_nft_sync import ROLE_A, ROLE_B, ROLE_C, G, link_many, three_rules
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from eth_account import Account
 
-from economy.chain import ChainRegistry
-from economy.errors import InvalidInput
-from economy.nft import Holding, Rule, judge, parse_token_ids, role_statuses
+from economy.core.errors import InvalidInput
+from economy.nft.chain import ChainRegistry
+from economy.nft.service import Holding, Rule, judge, parse_token_ids, role_statuses
 from economy.services import build_services
 
 pytestmark = pytest.mark.timeout(60)

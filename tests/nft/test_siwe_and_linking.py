@@ -8,8 +8,8 @@ from dataclasses import replace
 import pytest
 from eth_account import Account
 
-from economy.errors import InvalidInput, NotFound
-from economy.siwe import SiweError, SiweMessage, parse
+from economy.core.errors import InvalidInput, NotFound
+from economy.nft.siwe import SiweError, SiweMessage, parse
 from tests.nft.helpers import PUBLIC_URL, message_from, sign
 
 pytestmark = pytest.mark.timeout(60)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from devtools.stripe_double import StripeDouble
-from economy.stripe_gateway import StripeGateway
+from economy.marketplace.repo import ListingRepo
+from economy.payments.stripe_gateway import StripeGateway
 
 SECRET_KEY = "sk_test_gemsdouble0000000000"
 WEBHOOK_SECRET = "whsec_gemstestsecret000000"
@@ -43,7 +44,7 @@ async def usd_listing(services, cents: str = "12.50", gems: int | None = None,
 
 async def quote(services, listing_id: int) -> dict:
     """What the Pay button carries: price and version as shown."""
-    doc = await services.listing_repo.get(G, listing_id)
+    doc = await ListingRepo(services.db).get(G, listing_id)
     return {"expected_cents": doc["price_usd_cents"], "expected_version": doc["version"]}
 
 

@@ -1,4 +1,4 @@
-"""Stripe's minor units per currency: parsing, formatting, minimums (economy/currency.py)."""
+"""Stripe's minor units per currency: parsing, formatting, minimums (economy/payments/currencies.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,10 @@ import re
 
 import pytest
 
-from economy.currency import (
+from economy.core.errors import InvalidInput
+from economy.core.settings import parse_value
+from economy.marketplace.models import format_cents
+from economy.payments.currencies import (
     CARD_CURRENCIES,
     MINIMUM_CHARGE,
     check_amount,
@@ -15,9 +18,6 @@ from economy.currency import (
     minor_per_major,
     parse_amount,
 )
-from economy.errors import InvalidInput
-from economy.marketplace_models import format_cents
-from economy.settings import parse_value
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -7,8 +7,8 @@ import logging
 import pytest
 
 from bot.settings import SettingsError, load_settings
-from economy.errors import InvalidInput
-from economy.settings import parse_value
+from economy.core.errors import InvalidInput
+from economy.core.settings import parse_value
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -8,7 +8,8 @@ import pytest
 
 from bot.demo.community import GemsCommunity
 from bot.settings import Settings
-from economy.audit import audit
+from economy.core.audit import audit
+from economy.marketplace.repo import ListingRepo
 from tests.e2e.conftest import db_state
 from tests.payments.conftest import SECRET_KEY, WEBHOOK_SECRET
 
@@ -140,7 +141,7 @@ async def test_dispute_refund_is_called_once(pgc):
     assert refund["amount"] == 1250
     calls = gc.double.calls_to("POST", "/v1/refunds")
     assert {c.idempotency_key for c in calls} == {f"gems-{gc.guild.id}-trade:{trade_id}:refund"}
-    assert (await gc.services.listing_repo.get(gc.guild.id, 1))["status"] == "active"
+    assert (await ListingRepo(gc.services.db).get(gc.guild.id, 1))["status"] == "active"
 
 
 async def test_bad_webhooks_are_rejected_over_http(pgc):
@@ -220,11 +221,11 @@ async def test_reservation_released_by_the_sweep_job_when_no_webhook_comes(pgc):
     detail = await gc.slash("bob", "marketplace view", listing=1)
     seen_by_carol = await gc.slash("carol", "marketplace view", listing=1)
     await gc.click("bob", detail, "Pay $12.50")
-    assert (await gc.services.listing_repo.get(gc.guild.id, 1))["status"] == "reserved"
+    assert (await ListingRepo(gc.services.db).get(gc.guild.id, 1))["status"] == "reserved"
     taken = (await gc.click("carol", seen_by_carol, "Pay $12.50")).last
     assert taken.ephemeral and "no longer available" in taken.content
     await gc.advance(minutes=40)  # runs the scheduled jobs, the payments sweep among them
-    assert (await gc.services.listing_repo.get(gc.guild.id, 1))["status"] == "active"
+    assert (await ListingRepo(gc.services.db).get(gc.guild.id, 1))["status"] == "active"
     assert any("link expired" in m.content for m in gc.sb.dms(gc["bob"]))
 
 
@@ -302,5 +303,5 @@ async def test_mismatched_payment_is_refunded_and_moderators_told_once(pgc):
     assert len(notices) == 1 and "got 10.00 EUR" in notices[0], notices
     assert any("refunded in full" in m.content for m in gc.sb.dms(gc["bob"]))
     assert [(r["amount"], r["currency"]) for r in gc.double.refunds] == [(1000, "eur")]
-    assert (await gc.services.listing_repo.get(gc.guild.id, 1))["status"] == "active"
+    assert (await ListingRepo(gc.services.db).get(gc.guild.id, 1))["status"] == "active"
     assert await gc.db["trades"].count_documents({}) == 0

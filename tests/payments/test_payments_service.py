@@ -8,10 +8,11 @@ import time
 
 import pytest
 
-from economy.audit import audit
-from economy.errors import InvalidInput, NotPermitted
-from economy.escrow import QuoteChanged, TradeUnavailable
-from economy.stripe_gateway import PaymentsUnavailable, WebhookRejected
+from economy.core.audit import audit
+from economy.core.errors import InvalidInput, NotPermitted
+from economy.marketplace.repo import ListingRepo
+from economy.payments.stripe_gateway import PaymentsUnavailable, WebhookRejected
+from economy.trades.service import QuoteChanged, TradeUnavailable
 from tests.payments.conftest import (
     BUYER,
     MOD,
@@ -28,7 +29,7 @@ OTHER_BUYER = 3
 
 
 async def listing_status(services, listing_id):
-    return (await services.listing_repo.get(G, listing_id))["status"]
+    return (await ListingRepo(services.db).get(G, listing_id))["status"]
 
 
 async def buy(services, listing_id, buyer=BUYER):
@@ -86,7 +87,7 @@ async def test_completed_opens_a_paid_trade_and_confirm_transfers_once(pay, doub
     assert transfer["amount"] == 1250 - 62 and transfer["currency"] == "usd"
     [call] = double.calls_to("POST", "/v1/transfers")
     assert call.idempotency_key == f"gems-{G}-trade:{trade.trade_id}:payout"
-    assert (await pay.listing_repo.get(G, trade.listing_id))["status"] == "sold"
+    assert (await ListingRepo(pay.db).get(G, trade.listing_id))["status"] == "sold"
     exported = (await pay.escrow.export_csv(G, MOD)).splitlines()
     assert exported[0].endswith(",currency") and exported[1].endswith(",usd")
     # GEMS never moved for the USD part.
@@ -105,7 +106,7 @@ async def test_dispute_outcomes_refund_through_stripe_once(pay, double):
     assert refund["amount"] == 1250
     keys = {c.idempotency_key for c in double.calls_to("POST", "/v1/refunds")}
     assert keys == {f"gems-{G}-trade:{trade.trade_id}:refund"}
-    assert (await pay.listing_repo.get(G, trade.listing_id))["status"] == "active"
+    assert (await ListingRepo(pay.db).get(G, trade.listing_id))["status"] == "active"
 
 
 async def test_split_refunds_the_buyer_share_and_records_a_manual_payout(pay, double):
@@ -150,7 +151,7 @@ async def test_replayed_and_concurrent_completed_events_open_one_trade(pay, doub
     assert sorted(o.result for o in outcomes).count("trade_paid") == 1
     other_id = dict(event, id="evt_other")  # same session, another event id
     assert (await post_event(pay, other_id)).result == "duplicate"
-    assert await pay.trade_repo.db["trades"].count_documents({"guild_id": G}) == 1
+    assert await pay.db["trades"].count_documents({"guild_id": G}) == 1
 
 
 async def test_forged_stale_and_non_json_webhooks_are_rejected(pay, double):
@@ -169,8 +170,8 @@ async def test_forged_stale_and_non_json_webhooks_are_rejected(pay, double):
     with pytest.raises(WebhookRejected):
         await pay.payments.handle_webhook(b"{}", None)
     assert await listing_status(pay, listing_id) == "reserved"
-    assert await pay.trade_repo.db["trades"].count_documents({}) == 0
-    assert await pay.trade_repo.db["pay_events"].count_documents({}) == 0
+    assert await pay.db["trades"].count_documents({}) == 0
+    assert await pay.db["pay_events"].count_documents({}) == 0
 
 
 async def test_event_naming_another_guild_changes_nothing(pay, double):
@@ -186,7 +187,7 @@ async def test_event_naming_another_guild_changes_nothing(pay, double):
                                                          "buyer_id": "777"})
     assert (await post_event(pay, double.event("checkout.session.completed",
                                                wrong_buyer))).result == "ignored"
-    assert await pay.trade_repo.db["trades"].count_documents({}) == 0
+    assert await pay.db["trades"].count_documents({}) == 0
 
 
 async def test_sweep_releases_when_no_webhook_comes_once_with_two_processes(pay, double):
@@ -333,7 +334,7 @@ async def test_a_buyer_can_hold_at_most_two_card_reservations_even_racing(pay, d
                if isinstance(o, BaseException)), outcomes
     statuses = [await listing_status(pay, lid) for lid in listings]
     assert statuses.count("reserved") == len(links)
-    assert await pay.trade_repo.db["pay_checkouts"].count_documents(
+    assert await pay.db["pay_checkouts"].count_documents(
         {"status": {"$in": ["open", "creating"]}}) == len(links)
     # A reservation that ends frees its slot.
     await post_event(pay, double.expire(session_id_of(links[0])))

@@ -9,8 +9,9 @@ import asyncio
 
 import pytest
 
-from economy.audit import audit
-from economy.errors import InvalidInput
+from economy.core.audit import audit
+from economy.core.errors import InvalidInput
+from economy.marketplace.repo import ListingRepo
 from tests.payments.conftest import BUYER, SELLER, G, post_event, quote, usd_listing
 
 pytestmark = pytest.mark.timeout(60)
@@ -97,10 +98,10 @@ async def test_a_mismatched_payment_is_refunded_released_recorded_and_reported_o
         "payment_intent"]
     [call] = [c for c in double.calls_to("POST", "/v1/refunds") if c.status == 200]
     assert call.idempotency_key == f"gems-{G}-checkout:{link.checkout_no}:refund"
-    assert (await pay.listing_repo.get(G, listing_id))["status"] == "active"
+    assert (await ListingRepo(pay.db).get(G, listing_id))["status"] == "active"
     checkout = await pay.payments._repo.checkout(G, link.checkout_no)
     assert (checkout["status"], checkout["paid_amount"]) == ("mismatched", 999)
-    assert await pay.trade_repo.db["trades"].count_documents({"guild_id": G}) == 0
+    assert await pay.db["trades"].count_documents({"guild_id": G}) == 0
     # Redelivered under a new id, or found again by the sweep: nothing more happens.
     assert (await post_event(pay, dict(event, id="evt_again"))).result == "duplicate"
     pay.clock.advance(minutes=40)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from economy.audit import audit
-from economy.modules import FeatureOff
+from economy.core.audit import audit
+from economy.core.modules import FeatureOff
 from tests.payments.conftest import BUYER, SELLER, G, post_event, quote, usd_listing
 
 pytestmark = pytest.mark.timeout(60)

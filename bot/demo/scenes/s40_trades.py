@@ -1,5 +1,7 @@
 """A direct escrow trade, and a dispute a moderator settles."""
 
+from economy.marketplace.repo import ListingRepo
+
 ORDER = 40
 TITLE = "Escrow trades and a dispute"
 
@@ -47,7 +49,7 @@ async def play(t, gc) -> None:
     opened = await gc.click("bob", _card(gc, thread), "Mark delivered")
     await gc.sb.submit_modal(gc["bob"], opened, {"Tracking number or note (optional)": "DHL 00340"})
     await t.click("erin", _card(gc, thread), "Confirm received")
-    listing = await gc.services.listing_repo.get(gc.guild.id, trade.listing_id)
+    listing = await ListingRepo(gc.services.db).get(gc.guild.id, trade.listing_id)
     t.check(listing["status"] == "sold", "the listing is sold")
 
     offer = await t.slash("carol", "trades offer", member=gc["dave"], price=120,

@@ -7,7 +7,7 @@ talks to it, and its webhooks are signed like Stripe's and posted to the bot's o
 
 from __future__ import annotations
 
-from economy.stripe_gateway import StripeGateway
+from economy.payments.stripe_gateway import StripeGateway
 
 ORDER = 90
 TITLE = "Card payments (Stripe)"

@@ -1,0 +1,33 @@
+"""The wallet (/gems): balances, daily claims, earning by messages, gifts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from economy.core.features import Core, Feature
+from economy.currency.settings import CurrencySettings
+
+
+def build(core: Core) -> dict[str, Any]:
+    """The currency services, built from the core."""
+    from economy.currency.activity import ActivityService
+    from economy.currency.gifts import GiftService
+    from economy.repos.ledger_repo import LedgerRepo
+    from economy.repos.member_repo import MemberRepo
+
+    boosts = core.shared["boosts"]
+    return {
+        "activity": ActivityService(core.ledger, core.settings, core.clock, boosts=boosts),
+        "gifts": GiftService(core.ledger, LedgerRepo(core.db), MemberRepo(core.db), core.settings,
+                             core.clock),
+    }
+
+
+FEATURE = Feature(
+    name="currency",
+    label="The wallet",
+    switchable=False,
+    settings=CurrencySettings,
+    build=build,
+    personal_collections=frozenset({"member_quotas", "member_prefs"}),
+)

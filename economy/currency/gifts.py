@@ -1,0 +1,102 @@
+"""`/gems give` with its abuse limits: established senders only, a daily giving cap, and a flag
+to the moderators when many young accounts funnel GEMS into one member."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from economy.core.clock import Clock
+from economy.core.eligibility import is_young, require_established
+from economy.core.errors import Cooldown, InvalidInput
+from economy.core.ledger import LedgerService
+from economy.core.models import Movement, is_system
+from economy.core.settings import SettingsService
+from economy.marketplace.repo import epoch_ms
+from economy.repos.ledger_repo import LedgerRepo
+from economy.repos.member_repo import MemberRepo
+
+FAN_IN_WINDOW = timedelta(hours=24)
+
+
+class _OverDailyCap(Exception):
+    """Raised inside the transfer's transaction when the sender's daily cap would be exceeded."""
+
+
+@dataclass(frozen=True)
+class GiftResult:
+    """A completed gift and any abuse signals for the moderators."""
+
+    movement: Movement
+    flags: tuple[str, ...] = ()
+
+
+class GiftService:
+    """Gives GEMS from one member to another through the ledger."""
+
+    def __init__(self, ledger: LedgerService, ledger_repo: LedgerRepo, members: MemberRepo,
+                 settings: SettingsService, clock: Clock) -> None:
+        self._ledger = ledger
+        self._ledger_repo = ledger_repo
+        self._members = members
+        self._settings = settings
+        self._clock = clock
+
+    async def give(self, guild_id: int, sender_id: int, recipient_id: int, amount: int, *,
+                   key: str, note: str | None = None,
+                   sender_joined_at: datetime | None = None) -> GiftResult:
+        """Move `amount` GEMS; refuses new members and gifts over the sender's daily cap.
+
+        The cap is a guarded per-day counter written in the transfer's own transaction, so
+        concurrent gives cannot exceed it, and a refused give changes nothing.
+        """
+        if is_system(recipient_id):  # the treasury or a deleted member's account is nobody
+            raise InvalidInput("GEMS can only be given to a member.")
+        settings = await self._settings.get(guild_id)
+        now = self._clock.now()
+        require_established(settings, sender_id, sender_joined_at, now, "give GEMS")
+        local_day = now.astimezone(settings.zone).date()
+        bucket = f"give:{local_day.isoformat()}"
+        members = self._members
+
+        async def within_cap(session: Any) -> None:
+            if not await members.add_up_to(guild_id, sender_id, bucket, amount,
+                                           settings.give_daily_cap, session=session):
+                raise _OverDailyCap
+
+        try:
+            movement = await self._ledger.transfer(
+                guild_id, sender_id, recipient_id, amount, key=key, note=note,
+                limit=settings.max_transfer, also=within_cap)
+        except _OverDailyCap:
+            given = await members.bucket_total(guild_id, sender_id, bucket)
+            tomorrow = datetime.combine(local_day + timedelta(days=1), datetime.min.time(),
+                                        settings.zone)
+            raise Cooldown(
+                f"You can give at most {settings.money(settings.give_daily_cap)} per day and have "
+                f"given {given:,} today.", retry_at=tomorrow) from None
+        flags: tuple[str, ...] = ()
+        if not movement.replayed and is_young(sender_id, sender_joined_at, now):
+            flags = await self._fan_in_flags(guild_id, sender_id, recipient_id,
+                                             settings.fanin_flag_senders)
+        return GiftResult(movement=movement, flags=flags)
+
+    async def _fan_in_flags(self, guild_id: int, sender_id: int, recipient_id: int,
+                            threshold: int) -> tuple[str, ...]:
+        """One flag per recipient per day when `threshold` young accounts gave to them lately."""
+        if not threshold:
+            return ()
+        now = self._clock.now()
+        entries = await self._ledger_repo.history(guild_id, recipient_id, skip=0, limit=500)
+        senders = {e["counterparty_id"] for e in entries
+                   if e["kind"] == "transfer" and e["delta"] > 0 and e["at"] >= now - FAN_IN_WINDOW
+                   and e.get("counterparty_id") and is_young(e["counterparty_id"], None, now)}
+        senders.add(sender_id)  # young by account age or by membership (checked by the caller)
+        if len(senders) < threshold:
+            return ()
+        if not await self._members.claim_interval(guild_id, recipient_id, "flag:fan-in",
+                                                  epoch_ms(now), int(FAN_IN_WINDOW.total_seconds() * 1000)):
+            return ()
+        return (f"<@{recipient_id}> received GEMS from {len(senders)} young accounts in 24 h "
+                f"(possible alt farming): {', '.join(f'<@{s}>' for s in sorted(senders)[:10])}.",)

@@ -1,0 +1,36 @@
+"""Mentor/mentee matching, mentorship goals and ratings, and member guides."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from economy.core.features import Core, Feature
+from economy.mentorship.settings import MentorshipSettings
+
+
+def build(core: Core) -> dict[str, Any]:
+    """The mentorship services, built from the core."""
+    from economy.mentorship.guide_repo import GuideRepo
+    from economy.mentorship.guides import GuideService
+    from economy.mentorship.repo import MentorshipRepo
+    from economy.mentorship.service import MentorshipService
+    from economy.trades.repo import TradeRepo
+
+    repo = MentorshipRepo(core.db)
+    return {
+        "mentorship": MentorshipService(repo, core.ledger, core.settings, TradeRepo(core.db),
+                                        core.clock),
+        "guides": GuideService(GuideRepo(core.db), repo, core.ledger, core.settings, core.clock),
+        # Read by the mentorship cog directly until its reads move into the services.
+        "mentorship_repo": repo,
+    }
+
+
+FEATURE = Feature(
+    name="mentorship",
+    label="Mentorship",
+    settings=MentorshipSettings,
+    build=build,
+    personal_collections=frozenset({"mentors", "mentees"}),
+    custom_id_prefixes=("mship", "guide",),
+)
