@@ -81,7 +81,7 @@ async def bench(rounds: int, messages: int, earns: int) -> None:
             lookups[boosted] = (time.perf_counter() - start) / 20_000
         sample = await store.db["ledger"].find_one({"guild_id": G, "kind": "activity",
                                                     "multiplier_bps": 20_000})
-        report = await audit(s.ledger_repo)
+        report = await audit(s.db)
         assert report.ok, report.render()
     plain, boosted = statistics.median(times[False]), statistics.median(times[True])
     ratio = statistics.median(b / p for p, b in zip(times[False], times[True], strict=True))

@@ -153,7 +153,7 @@ async def bench(messages: int) -> None:
         done = await s.challenge_progress.flush()
         completion_ms = (time.perf_counter() - started) * 1000 / max(1, len(done))
         board = await leaderboard_latency(s, store.db)
-        report = await audit(s.ledger_repo)
+        report = await audit(s.db)
     print(f"{messages:,} messages per scenario, {USERS} members; earnings flushed every "
           f"{FLUSH_EVERY:,} messages, challenge progress every {PROGRESS_FLUSH_EVERY:,}")
     for heavy, (activity, progress) in results.items():

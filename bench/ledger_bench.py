@@ -63,7 +63,7 @@ async def bench(transfers: int, accounts: int, messages: int) -> None:
         flush_seconds = time.perf_counter() - t
         message_rate = messages / (messages / record_rate + flush_seconds)
 
-        report = await audit(s.ledger_repo)
+        report = await audit(s.db)
         assert report.ok, report.render()
 
         # Leaderboard at `accounts` accounts (bulk-seeded straight into the collection).

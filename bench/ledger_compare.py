@@ -96,7 +96,7 @@ async def run_ours(work: dict, *, batch_max: int) -> dict:
         results = await asyncio.gather(*[one(i, *t) for i, t in enumerate(work["transfers"])])
         seconds = time.perf_counter() - started
         after = sum([await s.ledger.balance(G, u) for u in work["members"]])
-        report = await audit(s.ledger_repo)
+        report = await audit(s.db)
     latencies.sort()
     return {"seconds": seconds, "ok": sum(results), "refused": len(results) - sum(results),
             "drift": after - before, "audit_ok": report.ok,

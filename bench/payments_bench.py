@@ -56,7 +56,7 @@ async def bench(buyers: int) -> None:
 
         minted = sum(o.result == "pack_minted" for o in first)
         replayed = sum(o.result == "duplicate" for o in again)
-        report = await audit(s.ledger_repo)
+        report = await audit(s.db)
         print(f"buyers: {buyers}")
         print(f"checkouts/s: {checkout_rate:,.0f}")
         print(f"webhooks/s (verified + minted): {webhook_rate:,.0f}")

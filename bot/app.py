@@ -21,6 +21,7 @@ from bot.permissions import invite_url
 from bot.response_policy import http_connector, install_response_policy
 from bot.settings import Settings
 from bot.web import WebServer
+from economy.repos.outbox_repo import OutboxRepo
 from economy.services import Services
 
 log = logging.getLogger(__name__)
@@ -78,7 +79,7 @@ class GemsBot(commands.AutoShardedBot):
         services.members.use_directory(CachedMemberDirectory(self))
         self.jobs = Jobs(services, settings)
         # Announcements, DMs and role edits run on the process that owns the guild's shard.
-        self.guild_work = GuildWork(self, services.outbox, services.modules,
+        self.guild_work = GuildWork(self, OutboxRepo(services.db), services.modules,
                                     owner=lambda: self.jobs.lease.owner)
         self.jobs.add("guild-work-poll", self.guild_work.poll,
                       every_seconds=settings.outbox_poll_seconds, per_process=True)

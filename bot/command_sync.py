@@ -27,6 +27,7 @@ from bot.permissions import invite_url
 from economy.core.clock import to_ms
 from economy.core.leases import Lease, process_owner_id
 from economy.repos.command_sync_repo import CommandSyncRepo
+from economy.repos.lease_repo import LeaseRepo
 
 if TYPE_CHECKING:
     from bot.app import GemsBot
@@ -88,7 +89,7 @@ async def sync_command_tree(bot: GemsBot, *, force: bool = False) -> list[SyncOu
     services, settings = bot.services, bot.settings
     lease = None
     if not force and not settings.embedded:
-        lease = Lease(services.lease_repo, services.clock, owner=process_owner_id(),
+        lease = Lease(LeaseRepo(services.db), services.clock, owner=process_owner_id(),
                       ttl_seconds=settings.lease_seconds, name=COMMAND_SYNC_LEASE)
         if not await lease.tick():
             log.info("another GEMS process is syncing the slash commands")

@@ -19,7 +19,6 @@ from aiohttp import web
 from bot.store import prepare_socket_dir, private_socket_path
 from economy.core.audit import AuditReport, audit
 from economy.repos.base import Database
-from economy.repos.ledger_repo import LedgerRepo
 
 log = logging.getLogger(__name__)
 
@@ -34,9 +33,8 @@ def control_socket(run_dir: Path) -> Path:
 class ControlServer:
     """Serves `POST /audit` on the control socket while the bot runs."""
 
-    def __init__(self, db: Database, ledger_repo: LedgerRepo, run_dir: Path) -> None:
+    def __init__(self, db: Database, run_dir: Path) -> None:
         self._db = db
-        self._repo = ledger_repo
         self.path = control_socket(run_dir)
         self._run_dir = run_dir.resolve()
         self._runner: web.AppRunner | None = None
@@ -66,7 +64,7 @@ class ControlServer:
 
     async def _audit(self, request: web.Request) -> web.Response:
         async with self._db.quiesced():
-            report = await audit(self._repo)
+            report = await audit(self._db)
         log.info("audit requested over the control socket: %s", "OK" if report.ok else "FAILED")
         return web.json_response({"ok": report.ok, "text": report.render()})
 

@@ -21,6 +21,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.settings import Settings
 from economy.core.leases import Lease, process_owner_id
+from economy.repos.lease_repo import LeaseRepo
 from economy.services import Services
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,7 @@ class Jobs:
         #: Counts runs, failures and durations when set (bot.metrics.Metrics).
         self.metrics = None
         # The scheduler leader lease; its owner id names this process in `leases`/`outbox`.
-        self.lease = lease or Lease(services.lease_repo, services.clock, owner=process_owner_id(),
+        self.lease = lease or Lease(LeaseRepo(services.db), services.clock, owner=process_owner_id(),
                                     ttl_seconds=settings.lease_seconds)
         # Jobs every process runs (each flushes its own memory); the rest need the lease.
         self.per_process: set[str] = {"activity-flush", "listing-views-flush"}

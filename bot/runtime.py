@@ -90,7 +90,7 @@ async def _control_server(store: Store, services: Services,
     if store.server is None or str(settings.data_dir) == "memory":
         yield
         return
-    control = ControlServer(store.db, services.ledger_repo, Path(settings.data_dir))
+    control = ControlServer(store.db, Path(settings.data_dir))
     await control.start()
     try:
         yield
@@ -117,7 +117,7 @@ async def run_audit(settings: Settings) -> AuditReport:
             return report
     async with opened_store(settings) as store:
         await ensure_migrated(store, settings, SystemClock(), apply=False)
-        return await audit(build_services(store.db, SystemClock()).ledger_repo)
+        return await audit(store.db)
 
 
 async def sync_commands(settings: Settings) -> list:

@@ -23,12 +23,10 @@ from economy.core.settings import SettingsService
 from economy.nft.chain import ChainRegistry
 from economy.registry import FEATURES
 from economy.repos.base import Database
-from economy.repos.lease_repo import LeaseRepo
 from economy.repos.ledger_repo import LedgerRepo
 from economy.repos.member_prefs_repo import MemberPrefsRepo
 from economy.repos.member_repo import MemberRepo
 from economy.repos.onboarding_repo import OnboardingRepo
-from economy.repos.outbox_repo import OutboxRepo
 from economy.repos.settings_repo import SettingsRepo
 
 
@@ -48,11 +46,6 @@ class Services:
     member_prefs: MemberPrefsService
     modules: ModuleService
     onboarding: OnboardingService
-    #: Process infrastructure: the scheduler's lease and the guild-work outbox.
-    lease_repo: LeaseRepo
-    outbox: OutboxRepo
-    #: The ledger's repository (audits and exports read the whole ledger through it).
-    ledger_repo: LedgerRepo
     #: The boosts' repository (boost windows; the ledger and seasons share one instance).
     multipliers: MultiplierRepo
     features: dict[str, Any] = field(default_factory=dict)
@@ -98,6 +91,5 @@ def build_services(db: Database, clock: Clock, *, chains: ChainRegistry | None =
     return Services(
         db=db, clock=clock, ledger=ledger, settings=settings, members=members,
         member_prefs=member_prefs, modules=ModuleService(settings),
-        onboarding=OnboardingService(OnboardingRepo(db), clock), lease_repo=LeaseRepo(db),
-        outbox=OutboxRepo(db), ledger_repo=ledger_repo, multipliers=multipliers,
+        onboarding=OnboardingService(OnboardingRepo(db), clock), multipliers=multipliers,
         features=core.built)

@@ -31,7 +31,7 @@ async def seed(services, user, amount):
 
 
 async def assert_audit_ok(services):
-    report = await audit(services.ledger_repo)
+    report = await audit(services.db)
     assert report.ok, report.render()
 
 

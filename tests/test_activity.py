@@ -45,7 +45,7 @@ async def test_flush_uses_multiplier_and_keeps_ledger_whole(services, clock):
     for user in range(1, 51):
         await services.activity.record(msg(clock, user=user))
     assert await services.activity.flush() == 50 * 10
-    report = await audit(services.ledger_repo)
+    report = await audit(services.db)
     assert report.ok, report.render()
 
 
@@ -65,7 +65,7 @@ async def test_earning_and_transfers_interleave_safely(services, clock):
 
     await asyncio.gather(chatter(), payer())
     await services.activity.flush()
-    report = await audit(services.ledger_repo)
+    report = await audit(services.db)
     assert report.ok, report.render()
     total = sum([await services.ledger.balance(G, u) for u in range(1, 30)])
     assert total == 10_000 + 20 * 28 * 5

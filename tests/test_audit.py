@@ -10,13 +10,13 @@ G = 3
 async def test_audit_detects_tampering(services):
     await services.ledger.grant(G, 1, 10, 100, reason="seed", key="s")
     await services.ledger.transfer(G, 10, 11, 30, key="t")
-    assert (await audit(services.ledger_repo)).ok
+    assert (await audit(services.db)).ok
     db = services.db
     await db["accounts"].update_one({"guild_id": G, "user_id": 10}, {"$inc": {"balance": 5}})
     await db["ledger"].insert_one({"guild_id": G, "user_id": 99, "delta": 7, "held_delta": 0,
                                    "mint": False, "idempotency_key": "ghost", "leg": 0})
     await db["accounts"].insert_one({"guild_id": G, "user_id": 12, "balance": -1, "held": 0})
-    report = await audit(services.ledger_repo)
+    report = await audit(services.db)
     text = report.render()
     assert not report.ok
     assert "user 10: balance+held 75 != ledger 70" in text

@@ -70,7 +70,7 @@ async def test_sources_decide_what_is_boosted(services, clock):
     assert reward.entries[0].delta == 50
     with pytest.raises(InvalidInput):
         await services.settings.set(G, 1, "boost_applies_to", "activity, everything")
-    report = await audit(services.ledger_repo)
+    report = await audit(services.db)
     assert report.ok, report.render()
 
 
@@ -179,7 +179,7 @@ async def test_holder_perks_multiply_earnings_of_members_with_the_role(services,
     claim = await services.ledger.claim_daily(G, 3, await services.settings.get(G),
                                               role_ids=frozenset({holder_role, whale_role}))
     assert claim.amount == settings.daily_amount * 3  # x1.5 * x2
-    report = await audit(services.ledger_repo)
+    report = await audit(services.db)
     assert report.ok, report.render()
 
 

@@ -74,7 +74,7 @@ def succeeded(results) -> int:
 
 
 async def assert_audit_ok(services) -> None:
-    report = await audit(services.ledger_repo)
+    report = await audit(services.db)
     assert report.ok, report.render()
 
 
@@ -253,7 +253,7 @@ async def test_the_audit_reports_a_place_without_a_holder_and_a_holder_without_o
     await services.db["cap_slots"].insert_one(
         {"_id": f"{G}:offer:{BUYER}:1", "guild_id": G, "kind": "offer", "owner": BUYER, "n": 1,
          "ref": 77})
-    report = await audit(services.ledger_repo)
+    report = await audit(services.db)
     assert f"listing {listing.listing_id} holds no place" in report.render()
     assert "offer place for 77, which holds none" in report.render()
 
@@ -280,5 +280,5 @@ async def test_the_audit_reports_counters_that_drifted(services):
     event = await _event(services, start="now", capacity=3)
     await services.events.join(EG, event.event_id, 50)
     await services.db["event_rsvps"].delete_many({})  # a path that forgot the counter
-    report = await audit(services.ledger_repo)
+    report = await audit(services.db)
     assert f"event {event.event_id} counts 1 RSVPs but has 0" in report.render()

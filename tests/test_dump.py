@@ -70,7 +70,7 @@ async def empty_db(store):
 
 async def test_export_import_round_trip_is_exact_and_audits(store, services, clock, empty_db):
     await _populate(services, clock)
-    before = await audit(services.ledger_repo)
+    before = await audit(services.db)
     assert before.ok
     lines = await _dump(store.db)
     header = decode(lines[0])
@@ -180,7 +180,7 @@ async def test_cli_export_import_and_live_backup(tmp_path):
     # The snapshot is a consistent store of its own: it audits clean.
     async with await open_store(mongodb_uri=None, database_name="gems",
                                 data_dir=tmp_path / "snap") as snap:
-        report = await audit(build_services(snap.db, ManualClock()).ledger_repo)
+        report = await audit(snap.db)
         entries = await snap.db["ledger"].count_documents({})
     assert report.ok, report.render()
     assert 0 < entries < live_entries  # writes went on during and after the copy

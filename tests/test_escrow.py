@@ -29,7 +29,7 @@ async def fund(services, user, amount):
 
 
 async def ok_audit(services):
-    report = await audit(services.ledger_repo)
+    report = await audit(services.db)
     assert report.ok, report.render()
 
 

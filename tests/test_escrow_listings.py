@@ -51,7 +51,7 @@ async def test_twenty_buyers_race_one_wins(services):
         assert (account.balance, account.held) == expected
     assert await status_of(services, listing_id) == "reserved"
     assert await services.db["trades"].count_documents({}) == 1
-    report = await audit(services.ledger_repo)
+    report = await audit(services.db)
     assert report.ok, report.render()
     assert elapsed < 30  # sanity only; the timing goes in the closing note
 
@@ -72,7 +72,7 @@ async def test_listing_lifecycle_through_escrow(services):
     listing = await ListingRepo(services.db).get(G, listing_id)
     assert listing["status"] == "sold" and listing["buyer_id"] == 2
     assert await services.ledger.balance(G, SELLER) == 488
-    report = await audit(services.ledger_repo)
+    report = await audit(services.db)
     assert report.ok, report.render()
 
 
@@ -107,5 +107,5 @@ async def test_dispute_refund_puts_the_listing_back_and_release_sells_it(service
     await services.escrow.resolve(G, t2.trade_id, 50, "split", percent=50)
     assert await status_of(services, first) == "active"
     assert await status_of(services, second) == "sold"
-    report = await audit(services.ledger_repo)
+    report = await audit(services.db)
     assert report.ok, report.render()

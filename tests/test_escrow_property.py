@@ -106,7 +106,7 @@ async def test_random_interleavings_keep_the_ledger_whole(services, clock, seed,
                 refused += 1
             elif isinstance(outcome, BaseException):
                 raise outcome
-        report = await audit(services.ledger_repo)
+        report = await audit(services.db)
         assert report.ok, report.render()
     # Finish everything: the timers settle whatever is still held.
     clock.advance(days=30)
@@ -141,5 +141,5 @@ async def test_random_interleavings_keep_the_ledger_whole(services, clock, seed,
     assert {"completed", "cancelled", "resolved"} <= statuses, statuses
     print(f"seed {seed}: {steps} actions, {refused} refused, {len(trades)} trades, "
           f"{len(listings)} listings, end states {sorted(statuses)}")
-    report = await audit(services.ledger_repo)
+    report = await audit(services.db)
     assert report.ok, report.render()

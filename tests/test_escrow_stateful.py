@@ -192,7 +192,7 @@ class EscrowMachine(RuleBasedStateMachine):
     @invariant()
     def ledger_is_whole(self):
         async def check():
-            report = await audit(self.services.ledger_repo)
+            report = await audit(self.services.db)
             assert report.ok, report.render()
             holding = await self.db["trades"].find(
                 {"guild_id": G, "status": {"$in": ["reserved", "delivered", "disputed"]}}).to_list()

@@ -27,7 +27,7 @@ async def _event(services, *, start="now", minutes=60, capacity=None, attend=10,
 
 
 async def _ok(services):
-    report = await audit(services.ledger_repo)
+    report = await audit(services.db)
     assert report.ok, report.render()
 
 

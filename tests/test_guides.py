@@ -71,7 +71,7 @@ async def test_racing_upvotes_count_once_each_and_pay_each_milestone_once(servic
     # Approval 100 + milestones at 5 and 10 votes (20 each).
     assert await services.ledger.balance(G, 1) == 140
     assert sorted(p for _, p in (r for r in results if not isinstance(r, Exception)) if p) == [20, 20]
-    assert (await audit(services.ledger_repo)).ok
+    assert (await audit(services.db)).ok
 
 
 async def test_a_deleted_authors_guide_is_published_without_a_reward(services):
@@ -83,5 +83,5 @@ async def test_a_deleted_authors_guide_is_published_without_a_reward(services):
     assert paid == 0
     assert [g.guide_id for g in await services.guides.search(G, "bezel")] == [guide.guide_id]
     assert await services.db["ledger"].count_documents({"kind": "reward"}) == 0
-    report = await audit(services.ledger_repo)
+    report = await audit(services.db)
     assert report.ok, report.render()

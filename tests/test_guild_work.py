@@ -12,6 +12,7 @@ from bot.guild_work import GuildWork, decode, encode, shard_of
 from economy.boosts.service import BoostNotice, Window
 from economy.events.service import CommunityEvent, EventNotice, Payout
 from economy.repos.base import find_docs
+from economy.repos.outbox_repo import OutboxRepo
 from economy.seasons.service import Season, SeasonNotice
 
 pytestmark = pytest.mark.timeout(60)
@@ -46,8 +47,8 @@ async def test_work_for_other_shards_is_queued_and_run_once_by_an_owner(services
         done.append(notice)
 
     guilds = [(i << 22) for i in range(4)]  # shards 0..3 of 4
-    leader = GuildWork(_bot(services, [0], 4), services.outbox, services.modules, owner=lambda: "L")
-    owners = [GuildWork(_bot(services, [1, 2, 3], 4), services.outbox, services.modules,
+    leader = GuildWork(_bot(services, [0], 4), OutboxRepo(services.db), services.modules, owner=lambda: "L")
+    owners = [GuildWork(_bot(services, [1, 2, 3], 4), OutboxRepo(services.db), services.modules,
                         owner=lambda i=i: f"O{i}") for i in range(5)]
     for work in (leader, *owners):
         work.register("boost-announce", "boosts", announce, notice_type=BoostNotice)
@@ -74,7 +75,7 @@ async def test_switched_off_feature_skips_its_guild_work(services):
 
     gid = 1 << 22
     await services.modules.switch(gid, 0, "boosts", on=False)
-    work = GuildWork(_bot(services, None, 1), services.outbox, services.modules, owner=lambda: "P")
+    work = GuildWork(_bot(services, None, 1), OutboxRepo(services.db), services.modules, owner=lambda: "P")
     work.register("boost-announce", "boosts", announce, notice_type=BoostNotice)
     notice = BoostNotice(gid, "start", Window("b1", 20000, 1, 2))
     assert await work.hand_over("boost-announce", gid, notice) == "skipped"
@@ -82,7 +83,7 @@ async def test_switched_off_feature_skips_its_guild_work(services):
 
 
 async def test_finished_items_are_pruned_after_a_week(services, clock):
-    outbox = services.outbox
+    outbox = OutboxRepo(services.db)
     now = int(clock.now().timestamp() * 1000)
     week = 7 * 24 * 3600 * 1000
     await outbox.enqueue("old", guild_id=1, shard=0, kind="x", payload={}, now_ms=now - week - 1,

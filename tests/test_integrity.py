@@ -13,6 +13,7 @@ import pytest
 from economy.core.audit import audit
 from economy.marketplace.models import listing_keywords
 from economy.marketplace.repo import ListingRepo
+from economy.repos.ledger_repo import LedgerRepo
 from economy.trades.service import ListingOutOfStep, QuoteChanged, TradeUnavailable
 from tests.conftest import relax_offer_limits
 
@@ -48,7 +49,7 @@ async def held(services, user):
 
 
 async def assert_audit_ok(services):
-    report = await audit(services.ledger_repo)
+    report = await audit(services.db)
     assert report.ok, report.render()
 
 
@@ -158,7 +159,7 @@ async def test_confirm_racing_mutual_cancel_vote_settles_once(services):
             return_exceptions=True)
         fresh = await services.escrow.get(G, trade.trade_id, BUYER)
         assert fresh.status == "completed" and fresh.completed_at is not None
-        settle = await services.ledger_repo.entries_for_key(G, f"trade:{trade.trade_id}:settle")
+        settle = await LedgerRepo(services.db).entries_for_key(G, f"trade:{trade.trade_id}:settle")
         assert settle and settle[0]["kind"] == "escrow_release"
     await assert_audit_ok(services)
 

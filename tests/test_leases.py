@@ -11,12 +11,13 @@ from bot.jobs import Jobs
 from bot.settings import Settings
 from economy.core.leases import Lease
 from economy.repos.base import find_docs
+from economy.repos.lease_repo import LeaseRepo
 
 pytestmark = pytest.mark.timeout(60)
 
 
 def lease_for(services, clock, owner: str, ttl: float = 30) -> Lease:
-    return Lease(services.lease_repo, clock, owner=owner, ttl_seconds=ttl)
+    return Lease(LeaseRepo(services.db), clock, owner=owner, ttl_seconds=ttl)
 
 
 async def test_one_of_many_racing_processes_wins_a_fresh_lease(services, clock):
@@ -46,7 +47,7 @@ async def test_takeover_only_after_expiry_with_a_new_token(services, clock):
     # The old holder wakes up: its renewal is refused (fencing token changed), it steps down.
     assert await old.confirm() is None and old.token is None
     assert not await old.tick()
-    terms = await services.lease_repo.terms("scheduler")
+    terms = await LeaseRepo(services.db).terms("scheduler")
     assert [(t["token"], t["owner"]) for t in terms] == [(1, "old"), (2, "new")]
     assert terms[1]["previous"]["owner"] == "old" and not terms[1]["previous"]["released"]
 

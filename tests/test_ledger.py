@@ -35,7 +35,7 @@ async def snapshot(services):
 
 
 async def assert_audit_ok(services):
-    report = await audit(services.ledger_repo)
+    report = await audit(services.db)
     assert report.ok, report.render()
 
 

@@ -21,6 +21,7 @@ import pytest
 from bot.store import open_store
 from economy.core.audit import audit
 from economy.core.clock import ManualClock
+from economy.repos.ledger_repo import LedgerRepo
 from economy.services import build_services
 from tests.procs import read_until, wait_dead
 
@@ -118,7 +119,7 @@ async def test_kill_9_mid_batch_loses_no_ack_and_applies_no_retry_twice(tmp_path
     async with await open_store(mongodb_uri=None, database_name="gems",
                                 data_dir=tmp_path) as store:
         s = build_services(store.db, ManualClock())
-        repo = s.ledger_repo
+        repo = LedgerRepo(s.db)
         legs = {i: len(await repo.entries_for_key(G, f"c:{i}")) for i in attempted}
         assert all(legs[i] == 2 for i in acked), "an acknowledged transfer was lost"
         assert set(legs.values()) <= {0, 2}, "a transfer was half applied"
@@ -127,7 +128,7 @@ async def test_kill_9_mid_batch_loses_no_ack_and_applies_no_retry_twice(tmp_path
             assert not unacked_committed  # the stalled batch was rolled back as a whole
         else:
             assert unacked_committed  # the stalled batch committed without answering anyone
-        report = await audit(repo)
+        report = await audit(s.db)
         assert report.ok, report.render()
 
         async def retry(i):
@@ -141,5 +142,5 @@ async def test_kill_9_mid_batch_loses_no_ack_and_applies_no_retry_twice(tmp_path
             assert len(await repo.entries_for_key(G, f"c:{i}")) == 2
         balances = [await s.ledger.balance(G, u) for u in USERS]
         assert sum(balances) == SEED * len(USERS)
-        report = await audit(repo)
+        report = await audit(s.db)
         assert report.ok, report.render()

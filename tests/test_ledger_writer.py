@@ -20,6 +20,7 @@ from economy.core.audit import audit
 from economy.core.clock import ManualClock
 from economy.core.errors import AlreadyRecorded, InsufficientFunds, NotPermitted, OutcomeUnknown
 from economy.repos.base import Database
+from economy.repos.ledger_repo import LedgerRepo
 from economy.services import build_services
 from tests.faults import FaultyDatabase
 
@@ -30,7 +31,7 @@ ADMIN = 1
 
 
 async def ok_audit(services):
-    report = await audit(services.ledger_repo)
+    report = await audit(services.db)
     assert report.ok, report.render()
 
 
@@ -49,7 +50,7 @@ async def second(store, mongo_uri):
 
 
 async def entries(services, key):
-    return await services.ledger_repo.entries_for_key(G, key)
+    return await LedgerRepo(services.db).entries_for_key(G, key)
 
 
 async def test_concurrent_transfers_share_transactions_and_each_caller_gets_its_answer(services):

@@ -29,7 +29,7 @@ async def test_audits_requested_during_transfers_never_see_half_done_ones(tmp_pa
         services = build_services(store.db, SystemClock())
         for user in range(1, 11):
             await services.ledger.grant(GUILD, 0, user, 1_000, reason="seed", key=f"seed-{user}")
-        control = ControlServer(store.db, services.ledger_repo, tmp_path / "data")
+        control = ControlServer(store.db, tmp_path / "data")
         await control.start()
         try:
             assert stat.S_IMODE(control.path.stat().st_mode) == 0o600
@@ -68,7 +68,7 @@ async def main():
         await Migrator(store.db, SystemClock()).apply_pending()
         services = build_services(store.db, SystemClock())
         await services.ledger.grant(5, 0, 1, 500, reason="seed", key="seed")
-        control = ControlServer(store.db, services.ledger_repo, Path({str(data)!r}))
+        control = ControlServer(store.db, Path({str(data)!r}))
         await control.start()
         print("ready", flush=True)
         await asyncio.to_thread(sys.stdin.readline)

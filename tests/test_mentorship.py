@@ -212,7 +212,7 @@ async def test_goals_rewards_once_end_and_rating_window(services, clock):
     await ms.rate(ended, 1, 4, None)
     summary = await ms.summary(G, 1)
     assert summary.render() == "★ 5.0 (1 rating) · 1 completed · 0 active"
-    assert (await audit(services.ledger_repo)).ok
+    assert (await audit(services.db)).ok
     # The mentee may apply again; the old pair is not proposed again.
     assert await apply(services, 10) is None
 

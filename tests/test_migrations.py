@@ -82,12 +82,12 @@ async def test_0014_backfills_one_place_per_holder(services, clock):
     db = services.db
     await db["cap_slots"].delete_many({})  # as before 0014
     await db["counters"].insert_one({"_id": f"{g}:pay_open:6", "open": 1})
-    assert not (await audit(services.ledger_repo)).ok
+    assert not (await audit(services.db)).ok
     await m0014.up(db.raw)
     await m0014.up(db.raw)  # re-runnable
     places = await db["cap_slots"].find({"guild_id": g}).to_list()
     assert sorted((p["kind"], p["owner"], p["n"]) for p in places) == [
         ("alert", 6, 1), ("listing", 5, 1), ("listing", 5, 2), ("offer", 6, 1)]
     assert await db["counters"].count_documents({"_id": f"{g}:pay_open:6"}) == 0
-    report = await audit(services.ledger_repo)
+    report = await audit(services.db)
     assert report.ok, report.render()

@@ -31,7 +31,7 @@ async def on(services, guild_id: int, feature: str) -> None:
 
 
 async def ok_audit(services) -> None:
-    report = await audit(services.ledger_repo)
+    report = await audit(services.db)
     assert report.ok, report.render()
 
 

@@ -51,7 +51,7 @@ async def _everything(services) -> list[dict]:
 
 
 async def _ok(services):
-    report = await audit(services.ledger_repo)
+    report = await audit(services.db)
     assert report.ok, report.render()
     return report
 

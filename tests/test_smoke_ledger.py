@@ -8,5 +8,5 @@ async def test_transfer_and_audit(services):
     m = await services.ledger.transfer(G, 1, 2, 30, key="t1")
     assert m.entry_for(1).balance_after == 70
     assert await services.ledger.balance(G, 2) == 30
-    report = await audit(services.ledger_repo)
+    report = await audit(services.db)
     assert report.ok, report.render()

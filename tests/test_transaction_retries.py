@@ -10,6 +10,7 @@ import pytest
 
 from economy.core.audit import audit
 from economy.core.errors import OutcomeUnknown
+from economy.repos.ledger_repo import LedgerRepo
 from economy.services import build_services
 from tests.conftest import relax_offer_limits
 from tests.faults import FaultyDatabase
@@ -31,12 +32,12 @@ async def _many_offers(faulty):
 
 
 async def _ok(services):
-    report = await audit(services.ledger_repo)
+    report = await audit(services.db)
     assert report.ok, report.render()
 
 
 async def _entries(services, key):
-    return await services.ledger_repo.entries_for_key(G, key)
+    return await LedgerRepo(services.db).entries_for_key(G, key)
 
 
 async def test_transient_error_retries_the_callback_once_and_moves_once(faulty):
@@ -146,5 +147,5 @@ async def test_member_is_told_to_check_history_when_the_outcome_stays_unknown(st
         assert "something went wrong" not in r.content.lower()
         assert await gc.services.ledger.balance(gc.guild.id, gc["bob"].id) == 10
         assert not gc.sb.deadline_violations
-    report = await audit(gc.services.ledger_repo)
+    report = await audit(gc.services.db)
     assert report.ok, report.render()

@@ -48,7 +48,7 @@ async def run_demo(out=sys.stdout, *, data_dir: Path | str = "memory") -> int:
             for scene in scenes():
                 t.scene(scene.TITLE)
                 await scene.play(t, gc)
-            report = await audit(gc.services.ledger_repo)
+            report = await audit(gc.services.db)
         out.write("\n━━ Ledger audit " + "━" * 56 + "\n" + report.render() + "\n")
     elapsed = time.perf_counter() - started
     ok = report.ok and not t.failures

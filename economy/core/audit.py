@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from economy.events.repo import rsvp_count_mismatches
 from economy.mentorship.repo import load_mismatches
 from economy.repos import slot_repo
+from economy.repos.base import Database
 from economy.repos.ledger_repo import LedgerRepo
 
 
@@ -45,9 +46,10 @@ class AuditReport:
         return "\n".join(lines)
 
 
-async def audit(repo: LedgerRepo) -> AuditReport:
+async def audit(db: Database) -> AuditReport:
     """Check the ledger invariant across every guild in the database, and that the cap places
     (repos/slot_repo.py) match what holds them."""
+    repo = LedgerRepo(db)
     report = AuditReport()
     guilds = await repo.guild_ids()
     for guild in guilds:

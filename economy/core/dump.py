@@ -31,7 +31,6 @@ from economy.core.clock import Clock
 from economy.core.errors import InvalidInput
 from economy.core.migrations import Migrator, discover
 from economy.repos.dump_repo import DumpRepo, decode, encode
-from economy.repos.ledger_repo import LedgerRepo
 from economy.repos.schema_check import mismatches, normalise
 from economy.repos.schemas import SCHEMAS
 
@@ -94,7 +93,7 @@ class DumpService:
             result.counts[name] = result.counts.get(name, 0) + len(batch)
         result.migrations_applied_after = [
             f"{m.version}_{m.name}" for m in await migrator.apply_pending()]
-        result.audit = await audit(LedgerRepo(self._repo.db))
+        result.audit = await audit(self._repo.db)
         return result
 
     async def _require_empty(self, export_migrations: list[str]) -> None:

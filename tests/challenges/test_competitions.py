@@ -62,7 +62,7 @@ async def test_most_and_first_settle_once(services, clock):
     assert sorted((e["ref"], e["user_id"], e["delta"]) for e in prizes) == [
         ("competition:1", 10, 500), ("competition:1", 11, 500), ("competition:2", 10, 300)]
     assert await comps.settle_due(G) == []
-    report = await audit(services.ledger_repo)
+    report = await audit(services.db)
     assert report.ok, report.render()
 
 
@@ -84,5 +84,5 @@ async def test_a_deleted_winner_is_not_paid_and_completes_nothing_more(services,
     tomb = await services.db["ledger"].find({"user_id": deleted.tombstone}).to_list()
     assert all(e.get("ref") != "competition:1" and "challenge:" + day + ":react" not in
                e["idempotency_key"] for e in tomb)
-    report = await audit(services.ledger_repo)
+    report = await audit(services.db)
     assert report.ok, report.render()

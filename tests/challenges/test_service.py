@@ -96,7 +96,7 @@ async def test_five_hundred_members_complete_concurrently(services):
                                                             "ref": "challenge:quiz-test"})
     assert entries == 500
     assert await services.db["challenge_completions"].count_documents({"guild_id": G}) == 500
-    report = await audit(services.ledger_repo)
+    report = await audit(services.db)
     assert report.ok, report.render()
 
 
@@ -199,5 +199,5 @@ async def test_two_processes_sweeping_complete_each_member_once(services, clock)
     rewards = await services.db["ledger"].count_documents({"guild_id": G, "kind": "reward"})
     assert rewards == 40
     assert await services.db["challenge_completions"].count_documents({"guild_id": G}) == 40
-    report = await audit(services.ledger_repo)
+    report = await audit(services.db)
     assert report.ok, report.render()

@@ -19,7 +19,7 @@ async def gc(store, clock):
     (marked `deadline`: the 500 concurrent gives, the 200 check-ins at once)."""
     async with GemsCommunity.open(store.db, clock=clock, strict_deadline=False) as community:
         yield community
-    report = await audit(community.services.ledger_repo)
+    report = await audit(community.services.db)
     assert report.ok, report.render()
 
 

@@ -51,7 +51,7 @@ async def test_500_concurrent_gives_all_acknowledged_and_answered(gc):
     for i, m in enumerate(members):
         expected = SEED - amounts[i] + amounts[i - 1]
         assert await gc.services.ledger.balance(guild, m.user.id) == expected
-    report = await audit(gc.services.ledger_repo)
+    report = await audit(gc.services.db)
     assert report.ok, report.render()
     # The burst was large enough to trip the policy (what the test is about), and nothing was
     # lost on the way.

@@ -25,6 +25,7 @@ from discord_sandbox.harness import DiscordSandbox
 from economy.core.audit import audit
 from economy.core.clock import ManualClock, SystemClock
 from economy.repos.base import find_docs
+from economy.repos.lease_repo import LeaseRepo
 from economy.services import build_services
 from tests.procs import alive
 
@@ -195,7 +196,7 @@ async def test_three_processes_four_shards_leader_killed(store, mongo_uri, tmp_p
         assert announced(sb, made, "P1") == [1] * len(made)
         assert announced(sb, made, "P2") == [1] * len(made)
         assert alive(pid_of(taken["owner"])) and pid_of(taken["owner"]) != leader_pid
-        terms = await services.lease_repo.terms("scheduler")
+        terms = await LeaseRepo(services.db).terms("scheduler")
         # The dead leader's term ended by expiry, and a survivor took over after it.
         assert any(t["previous"] and t["previous"]["owner"] == first["owner"]
                    and not t["previous"]["released"] for t in terms), terms
@@ -206,7 +207,7 @@ async def test_three_processes_four_shards_leader_killed(store, mongo_uri, tmp_p
             assert await services.ledger.balance(guild.id, seller.id) == 40 - _fee(40)
             assert await services.ledger.balance(guild.id, buyer.id) == 60
             assert (release_dms(sb, buyer), release_dms(sb, seller)) == (1, 1)
-        report = await audit(services.ledger_repo)
+        report = await audit(services.db)
         assert report.ok, report.render()
 
 
@@ -260,7 +261,7 @@ async def test_two_processes_two_shards_clean_handover(store, mongo_uri, tmp_pat
         await asyncio.to_thread(leader.wait, 20)
         taken = await until(lambda: _taken_over(store, first), "the other process leads")
         assert pid_of(taken["owner"]) != leader.pid
-        terms = await services.lease_repo.terms("scheduler")
+        terms = await LeaseRepo(services.db).terms("scheduler")
         # Handed over, not waited out.
         assert any(t["previous"] and t["previous"]["owner"] == first["owner"]
                    and t["previous"]["released"] for t in terms), terms

@@ -31,7 +31,7 @@ async def open_ngc(store, clock, chain, **overrides):
         async with aiohttp.ClientSession() as http:
             community.http = http
             yield community
-    report = await audit(community.services.ledger_repo)
+    report = await audit(community.services.db)
     assert report.ok, report.render()
 
 

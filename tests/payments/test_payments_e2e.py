@@ -29,7 +29,7 @@ async def pgc(store, clock, double):
     async with GemsCommunity.open(store.db, clock=clock, strict_deadline=False, settings=stripe_settings(double)) as gc:
         gc.double = double
         yield gc
-    report = await audit(gc.services.ledger_repo)
+    report = await audit(gc.services.db)
     assert report.ok, report.render()
 
 

@@ -91,7 +91,7 @@ async def test_completed_opens_a_paid_trade_and_confirm_transfers_once(pay, doub
     exported = (await pay.escrow.export_csv(G, MOD)).splitlines()
     assert exported[0].endswith(",currency") and exported[1].endswith(",usd")
     # GEMS never moved for the USD part.
-    assert await pay.ledger_repo.db["ledger"].count_documents({"guild_id": G}) == 0
+    assert await pay.db["ledger"].count_documents({"guild_id": G}) == 0
     with pytest.raises(TradeUnavailable):
         await pay.escrow.confirm(G, trade.trade_id, BUYER)
     assert len(double.transfers) == 1
@@ -271,10 +271,10 @@ async def test_pack_minted_once_under_ten_concurrent_deliveries(pay, double):
     renamed = dict(event, id="evt_redelivered")
     assert (await post_event(pay, renamed)).result == "duplicate"
     assert await pay.ledger.balance(G, BUYER) == 1000
-    [entry] = await pay.ledger_repo.db["ledger"].find({"guild_id": G}).to_list()
+    [entry] = await pay.db["ledger"].find({"guild_id": G}).to_list()
     assert entry["kind"] == "purchase" and entry["mint"] is True
     assert (await pay.ledger.account(G, BUYER)).lifetime_earned == 0
-    report = await audit(pay.ledger_repo)
+    report = await audit(pay.db)
     assert report.ok, report.render()
 
 

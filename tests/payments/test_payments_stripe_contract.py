@@ -124,5 +124,5 @@ async def test_a_payment_in_another_currency_found_by_the_sweep_is_refunded_once
     assert await pay.payments.sweep() == []  # the checkout is no longer open: no repeat
     assert [(r["amount"], r["currency"]) for r in double.refunds] == [(499, "eur")]
     assert await pay.ledger.balance(G, BUYER) == 0
-    report = await audit(pay.ledger_repo)
+    report = await audit(pay.db)
     assert report.ok, report.render()

@@ -38,5 +38,5 @@ async def test_payments_off_refuses_checkouts_but_settles_paid_ones(pay, double)
     assert done.trade.status == "completed"
     assert await pay.modules.switch(G, 0, "payments", on=True)
     assert (await pay.payments.checkout_pack(G, BUYER, pack["pack_id"])).url
-    report = await audit(pay.ledger_repo)
+    report = await audit(pay.db)
     assert report.ok, report.render()
