@@ -16,7 +16,7 @@ from economy.audit import audit
 from economy.clock import ManualClock
 from economy.migrations import Migrator
 
-DEMO_DIR = Path("data") / "demo"
+DEMO_DIR = Path("var") / "demo"  # runtime output, git-ignored
 
 
 def scenes() -> list:
