@@ -195,7 +195,7 @@ class EmbeddedServer:
                 "Stop the other bot first: one bot process per data directory. The embedded "
                 "store cannot keep two processes' transactions apart, so a second bot on the "
                 "same data could lose or double GEMS. To run several bot processes (SHARD_IDS), "
-                "use MongoDB (MONGODB_URI); see \"Running several processes\" in the README. "
+                "use MongoDB (MONGODB_URI); see \"Running several processes\" in docs/operations.md. "
                 f"If no GEMS bot is running, remove {self.pid_file}."
             )
         if pid and _pid_alive(pid):
