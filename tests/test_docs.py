@@ -77,6 +77,9 @@ def test_env_example_names_exactly_the_process_settings():
     fields = {name.upper() for name in Settings.model_fields}
     assert set(keys) - fields == set(), "in .env.example but not in bot/settings.py"
     assert fields - set(keys) == set(), "in bot/settings.py but not in .env.example"
+    operations = (ROOT / "docs" / "operations.md").read_text()
+    table = operations.split("## Environment variables", 1)[1].split("\n## ", 1)[0]
+    assert set(re.findall(r"`([A-Z][A-Z0-9_]+)`", table)) == fields
 
 
 def test_env_example_describes_the_store_as_it_is():
@@ -134,3 +137,9 @@ def test_invite_prints_the_link_with_exactly_the_needed_permissions(tmp_path):
     assert "DISCORD_APPLICATION_ID" in result.stderr
     assert _bot("invite", "abc", cwd=tmp_path).returncode == 2
     assert not (tmp_path / "var").exists()  # invite opens no store
+
+
+def test_relative_links_in_the_docs_resolve():
+    for doc in [ROOT / "README.md", *(ROOT / "docs").glob("*.md")]:
+        for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", doc.read_text(encoding="utf-8")):
+            assert (doc.parent / target).exists(), f"{doc.name}: {target}"
