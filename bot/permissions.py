@@ -1,8 +1,8 @@
 """The one definition of the Discord permissions GEMS needs, and its invite link.
 
-Every place that names the bot's permissions reads them from `NEEDS`: the invite URL the bot logs
-when it is in no server, `./gems doctor --connect`'s checks, the welcome message and (checked by
-tests/test_permissions.py) the README. Each permission is listed with the feature that uses it
+Every place that names the bot's permissions reads them from `NEEDS`: `./gems invite`, the invite
+URL the bot logs when it is in no server, `./gems doctor --connect`'s checks, the welcome message
+and (checked by tests/test_permissions.py) the README. Each permission is listed with the feature that uses it
 and the channels where that use happens (settings keys), so `doctor` checks it where it matters.
 
 Only what the features call is asked for: the bot never creates channels, deletes or reacts to
