@@ -34,6 +34,8 @@ def test_readme_and_welcome_state_the_same_list():
     rows = re.findall(r"^\| ([^|]+?) \| [^|]+ \|$", section, flags=re.MULTILINE)
     assert rows[1:] == [need.label for need in NEEDS]  # rows[0] is the header
     assert text.count("### Permissions") == 1  # one list, not three
+    for doc in (README.parent / "docs").glob("*.md"):  # the docs point at it, never copy it
+        assert "| Manage Roles |" not in doc.read_text(encoding="utf-8"), doc.name
     checklist = text.split("## Discord set-up checklist", 1)[1].split("\n## ", 1)[0]
     assert "./gems run" in checklist and "./gems invite" in checklist
     assert "./gems migrate" not in checklist and "sync-commands" not in checklist
