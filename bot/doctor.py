@@ -91,6 +91,10 @@ def check_data_dir(settings: Settings, report: Report) -> None:
     if not settings.embedded:
         report.add(OK, "data dir", "not used (MONGODB_URI is set)")
         return
+    if str(settings.data_dir) == "memory":
+        report.add(WARN, "data dir", "DATA_DIR=memory: the database lives in memory and is lost "
+                   "when the bot stops (for tests and the demo)")
+        return
     path = Path(settings.data_dir).resolve()
     try:
         move = planned_move(settings.data_dir)
@@ -155,6 +159,9 @@ async def check_store(settings: Settings, report: Report) -> None:
 
 
 async def _check_embedded(settings: Settings, report: Report) -> None:
+    if str(settings.data_dir) == "memory":
+        report.add(OK, "store", "in-memory embedded store: `./gems run` starts a fresh one")
+        return
     try:
         move = planned_move(settings.data_dir)
     except RuntimeDataError:
