@@ -13,7 +13,7 @@ from bot.settings import SettingsError, load_settings
 from bot.store import StoreError
 from bot.tools import TOOLS, run_tool
 
-#: Every command with its one-line description: `--help`, `help` and the README list these.
+#: Every command with its one-line description: `--help`, `help` and docs/operations.md list these.
 COMMANDS: dict[str, str] = {
     "run": "run the bot (DISCORD_TOKEN from .env; without one, the offline demo)",
     "demo": "play the offline demo: a scripted community on a local Discord stand-in",
