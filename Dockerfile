@@ -1,5 +1,5 @@
 # GEMS bot image: runtime dependencies only, runs as an unprivileged user.
-# Untested here (no Docker engine on the development machines); see README "Docker compose".
+# Untested here (no Docker engine on the development machines); see docs/operations.md "Docker compose".
 FROM python:3.12-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -26,7 +26,8 @@ COPY data/seasons ./data/seasons
 RUN pip install --editable .
 
 USER gems
-# The embedded store (when MONGODB_URI is unset) keeps its file in a volume, not in the image.
+# The embedded store (when MONGODB_URI is unset) keeps its runtime data in a volume, not in the
+# image (data/ holds only shipped content).
 ENV DATA_DIR=/var/lib/gems \
     WEB_HOST=0.0.0.0 \
     WEB_PORT=8080

@@ -1,15 +1,51 @@
-"""`python -m bot run | demo | migrate | audit | sync-commands | doctor | export | import | backup`."""
+"""`python -m bot <command>`: the bot's command line (`python -m bot help` lists the commands)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 
 from bot.runtime import StartupError, migrate, run_audit, run_bot, setup_logging, sync_commands
+from bot.runtime_data import RuntimeDataError, is_shipped_content_dir, move_legacy_data
 from bot.settings import SettingsError, load_settings
 from bot.store import StoreError
 from bot.tools import TOOLS, run_tool
+
+#: Every command with its one-line description: `--help`, `help` and docs/operations.md list these.
+COMMANDS: dict[str, str] = {
+    "run": "run the bot (DISCORD_TOKEN from .env; without one, the offline demo)",
+    "demo": "play the offline demo: a scripted community on a local Discord stand-in",
+    "test": "run the test suite (./gems only; `--fast` skips the slow tests)",
+    "lint": "ruff and the import contracts (./gems only)",
+    "migrate": "apply pending database migrations",
+    "audit": "check the ledger invariant (balances == sum of ledger entries)",
+    "sync-commands": "register the slash commands with Discord now",
+    "doctor": "check the installation without changing anything (--connect: Discord too)",
+    "invite": "print the invite link with exactly the permissions GEMS needs",
+    "export": "write the data (or --guild ID's) as gzipped JSON lines (--out FILE)",
+    "import": "load an export FILE into an empty database",
+    "backup": "copy the embedded database consistently (--out DIR)",
+    "docs": "regenerate docs/settings.md from the settings models",
+    "help": "list these commands",
+}
+#: Commands only the `gems` script runs (they need the dev tools it installs).
+SCRIPT_ONLY = ("test", "lint")
+
+
+def command_lines() -> str:
+    """`commands:` and one line per command."""
+    width = max(len(name) for name in COMMANDS)
+    return "\n".join(["commands:", *(f"  {name:<{width}}  {text}"
+                                     for name, text in COMMANDS.items())])
+
+
+def commands_help(prog: str = "./gems") -> str:
+    """The usage line and one line per command (`./gems help`)."""
+    return (f"usage: {prog} [command] [options]   (default command: run)\n\n{command_lines()}\n\n"
+            "More: README.md, docs/operations.md (every command's options).")
+
 
 NO_TOKEN = (
     "No DISCORD_TOKEN is set, so GEMS cannot connect to Discord.\n"
@@ -20,21 +56,30 @@ NO_TOKEN = (
 
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line, run the command, return the exit code."""
-    parser = argparse.ArgumentParser(prog="python -m bot", description="GEMS Discord bot")
+    parser = argparse.ArgumentParser(
+        prog="python -m bot", description="GEMS Discord bot\n\n" + command_lines(),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
         "command", nargs="?", default="run",
-        choices=["run", "demo", "migrate", "audit", "sync-commands", "doctor", *TOOLS],
-        help="run the bot (default), play the offline demo, apply migrations, "
-             "check the ledger, sync slash commands, check the installation (doctor), "
-             "export/import the data, or back up the embedded store",
+        choices=[name for name in COMMANDS if name not in SCRIPT_ONLY],
+        metavar="command", help="one of the commands above (default: run)",
     )
-    parser.add_argument("file", nargs="?", help="import: the export file to read")
+    parser.add_argument("file", nargs="?", help="import: the export file to read; "
+                                                "invite: the application id")
     parser.add_argument("--guild", type=int, help="export: only this guild's documents")
     parser.add_argument("--out", help="export: write to this file instead of stdout; "
                                       "backup: the directory for the copy")
     parser.add_argument("--connect", action="store_true",
                         help="doctor: also log in to Discord and check channels and roles")
     args = parser.parse_args(argv)
+    if args.command == "help":
+        print(commands_help())
+        return 0
+    if args.command == "docs":
+        from bot.settings_docs import write_settings_doc
+
+        print(f"wrote {write_settings_doc()}")
+        return 0
     if args.command == "doctor":  # reports bad settings as findings, one line each
         from bot.doctor import run_doctor
 
@@ -46,7 +91,20 @@ def main(argv: list[str] | None = None) -> int:
         for line in exc.problems:
             print(f"  {line}", file=sys.stderr)
         return 2
+    if args.command == "invite":
+        return _invite(args.file, settings)
     setup_logging(settings.log_level, settings.log_format)
+    if settings.embedded and args.command != "demo":
+        try:
+            move_legacy_data(settings.data_dir)
+        except RuntimeDataError as exc:
+            print(f"GEMS cannot start: {exc}", file=sys.stderr)
+            return 2
+        if is_shipped_content_dir(settings.data_dir):
+            logging.getLogger("gems").warning(
+                "DATA_DIR=%s is the folder of shipped content: remove DATA_DIR from .env (the "
+                "default is var/, git-ignored) and the database moves there once at start-up",
+                settings.data_dir)
     if args.command in TOOLS:
         return run_tool(args, settings)
     try:
@@ -56,6 +114,31 @@ def main(argv: list[str] | None = None) -> int:
     except (StartupError, StoreError) as exc:
         print(f"GEMS cannot start: {exc}", file=sys.stderr)
         return 2
+
+
+def _invite(given: str | None, settings) -> int:
+    """Print the invite link: the application id from the argument, DISCORD_APPLICATION_ID,
+    or the token (its first part encodes it)."""
+    from bot.permissions import application_id_from_token, invite_url, labels_sentence
+
+    app_id: int | None = None
+    if given is not None:
+        if not given.strip().isdigit():
+            print(f"invite: {given!r} is not an application id (a number)", file=sys.stderr)
+            return 2
+        app_id = int(given)
+    elif settings.discord_application_id is not None:
+        app_id = settings.discord_application_id
+    elif settings.discord_token is not None:
+        app_id = application_id_from_token(settings.discord_token.get_secret_value())
+    if app_id is None:
+        print("invite: which application? `./gems invite APPLICATION_ID`, or set "
+              "DISCORD_APPLICATION_ID (or DISCORD_TOKEN) in .env. The id is on the Developer "
+              "Portal -> your application -> General Information.", file=sys.stderr)
+        return 2
+    print(invite_url(app_id))
+    print(f"Permissions: {labels_sentence()}.", file=sys.stderr)
+    return 0
 
 
 async def _dispatch(command: str, settings) -> int:

@@ -1,8 +1,8 @@
 """The one definition of the Discord permissions GEMS needs, and its invite link.
 
-Every place that names the bot's permissions reads them from `NEEDS`: the invite URL the bot logs
-when it is in no server, `./gems doctor --connect`'s checks, the welcome message and (checked by
-tests/test_permissions.py) the README. Each permission is listed with the feature that uses it
+Every place that names the bot's permissions reads them from `NEEDS`: `./gems invite`, the invite
+URL the bot logs when it is in no server, `./gems doctor --connect`'s checks, the welcome message
+and (checked by tests/test_permissions.py) the README. Each permission is listed with the feature that uses it
 and the channels where that use happens (settings keys), so `doctor` checks it where it matters.
 
 Only what the features call is asked for: the bot never creates channels, deletes or reacts to
@@ -12,6 +12,9 @@ Channels, Manage Messages, Add Reactions and Read Message History are not reques
 
 from __future__ import annotations
 
+import base64
+import binascii
+import re
 from dataclasses import dataclass
 
 import discord
@@ -56,6 +59,23 @@ NEEDS: tuple[Need, ...] = (
          "(the bot's role must sit above the roles it gives)"),
     Need("create_events", "Create Events", "mirror community events as Discord scheduled events"),
 )
+
+
+#: A bot token: three dot-separated base64url parts, the first the application id (base64).
+TOKEN_SHAPE = re.compile(r"^([A-Za-z0-9_-]{17,40})\.([A-Za-z0-9_-]{4,10})\.([A-Za-z0-9_-]{20,})$")
+
+
+def application_id_from_token(token: str) -> int | None:
+    """The application id a bot token's first part encodes (None: not a token's shape)."""
+    match = TOKEN_SHAPE.match(token.strip())
+    if not match:
+        return None
+    head = match.group(1)
+    try:
+        decoded = base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return int(decoded) if decoded.isdigit() else None
 
 
 def invite_permissions() -> discord.Permissions:

@@ -33,9 +33,12 @@ class Settings(BaseSettings):
     )
 
     discord_token: SecretStr | None = None
+    # Only for `./gems invite` when no token is set (the token's first part encodes it).
+    discord_application_id: int | None = Field(None, ge=1)
     mongodb_uri: str | None = None
     database_name: str = Field("gems", pattern=r"^[A-Za-z0-9_-]{1,60}$")
-    data_dir: Path = Path("data")
+    # Runtime data (embedded database, its socket, backups, logs); data/ is shipped content.
+    data_dir: Path = Path("var")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"  # json: one object per line, with ids
     owner_ids: IdList = []
@@ -87,7 +90,8 @@ class Settings(BaseSettings):
     ledger_batch_max: int = Field(256, ge=1, le=10_000)
     ledger_batch_wait_ms: float = Field(2.0, ge=0, le=1000)
 
-    @field_validator("discord_token", "mongodb_uri", "shard_count", "auto_migrate", mode="before")
+    @field_validator("discord_token", "discord_application_id", "mongodb_uri", "shard_count",
+                     "auto_migrate", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         if isinstance(value, str) and not value.strip():

@@ -195,7 +195,7 @@ class EmbeddedServer:
                 "Stop the other bot first: one bot process per data directory. The embedded "
                 "store cannot keep two processes' transactions apart, so a second bot on the "
                 "same data could lose or double GEMS. To run several bot processes (SHARD_IDS), "
-                "use MongoDB (MONGODB_URI); see \"Running several processes\" in the README. "
+                "use MongoDB (MONGODB_URI); see \"Running several processes\" in docs/operations.md. "
                 f"If no GEMS bot is running, remove {self.pid_file}."
             )
         if pid and _pid_alive(pid):
@@ -284,11 +284,14 @@ def _client(uri: str, **kwargs: object) -> AsyncMongoClient:
 async def open_store(
     *, mongodb_uri: str | None, database_name: str, data_dir: Path | str,
     start_timeout: float = 20.0, tunings: tuple[str, ...] | None = None,
+    run_dir: Path | None = None,
 ) -> Store:
     """Open the configured store. Embedded unless `mongodb_uri` is given.
 
     `data_dir="memory"` runs a throwaway in-memory embedded store (run files in a temp dir).
     `tunings`: which of bot.store_tuning.TUNINGS the embedded server applies (default: all).
+    `run_dir`: where the embedded server's socket, pid and log go (default: `data_dir`, which is
+    then made private); `./gems doctor` passes a temporary folder so DATA_DIR stays untouched.
     """
     if mongodb_uri:
         return await _open_mongodb(mongodb_uri, database_name)
@@ -299,7 +302,7 @@ async def open_store(
         server = EmbeddedServer(data_dir="memory", run_dir=run_dir, tunings=tunings)
     else:
         path = Path(data_dir).resolve()
-        server = EmbeddedServer(data_dir=str(path), run_dir=path, tunings=tunings)
+        server = EmbeddedServer(data_dir=str(path), run_dir=run_dir or path, tunings=tunings)
     server.start()
     client = _client(server.uri, serverSelectionTimeoutMS=2000)
     try:

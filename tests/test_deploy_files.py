@@ -56,7 +56,15 @@ def test_dockerfile_is_slim_non_root_runtime_only():
     for source in re.findall(r"^COPY (\S+) ", text, re.M):
         assert (ROOT / source).exists(), source  # every copied path exists
     ignored = (ROOT / ".dockerignore").read_text().split()
-    assert {".venv", ".env", "tests", "data/*.db"} <= set(ignored)
+    assert {".venv", ".env", "tests", "var", "data/*.db"} <= set(ignored)
+    assert "ENV DATA_DIR=/var/lib/gems" in text  # runtime data in the volume, not in data/
+
+
+def test_runtime_data_is_ignored_and_apart_from_shipped_content():
+    """DATA_DIR defaults to var/ (git-ignored); data/ holds only shipped content."""
+    assert str(Settings(_env_file=None).data_dir) == "var"
+    assert "var/" in (ROOT / ".gitignore").read_text().split()
+    assert (ROOT / "data" / "categories.json").exists()
 
 
 def test_image_ships_the_sandbox_but_not_the_dev_stand_ins():

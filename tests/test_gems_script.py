@@ -85,3 +85,16 @@ def test_worker_count_deadline_phase_and_own_marks(tmp_path):
                    env={"PATH": "/usr/bin:/bin", "GEMS_TEST_WORKERS": "0"})
     calls = (tmp_path / ".venv" / "calls.log").read_text().splitlines()
     assert calls[-1] == "-m pytest -m slow -x"  # own marks, no workers: one plain run
+
+
+def test_help_in_every_spelling_asks_the_bot_for_its_one_list(tmp_path):
+    """`./gems help`, `--help` and `-h` all print bot/__main__.py's COMMANDS (test and lint
+    included), instead of argparse's usage without them."""
+    shutil.copy(ROOT / "gems", tmp_path / "gems")
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    fake = tmp_path / ".venv" / "bin" / "python"
+    fake.parent.mkdir(parents=True)
+    fake.write_text(FAKE_PYTHON)
+    fake.chmod(0o755)
+    for spelling in ("help", "--help", "-h"):
+        assert _run(tmp_path, spelling)[-1] == "-m bot help", spelling

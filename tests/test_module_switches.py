@@ -1,7 +1,7 @@
 """/modules in the domain: a switched-off feature stops changing balances at once (also on paths
 the interaction gate never sees: jobs, message listeners, other features' earnings), money
-already owed still settles, and switching back on resumes. One test per row of the README's
-table (the boosts row also end to end in tests/e2e/test_modules_commands.py)."""
+already owed still settles, and switching back on resumes. One test per row of the modules
+table in docs/features.md (the boosts row also end to end in tests/e2e/test_modules_commands.py)."""
 
 from __future__ import annotations
 

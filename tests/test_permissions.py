@@ -28,13 +28,17 @@ def test_the_invite_link_asks_for_exactly_the_needed_permissions():
 
 
 def test_readme_and_welcome_state_the_same_list():
+    """The README's one checklist lists exactly NEEDS, in order; the welcome names each one."""
     text = README.read_text()
     section = text.split("### Permissions", 1)[1].split("\n## ", 1)[0]
     rows = re.findall(r"^\| ([^|]+?) \| [^|]+ \|$", section, flags=re.MULTILINE)
     assert rows[1:] == [need.label for need in NEEDS]  # rows[0] is the header
-    quick_start = text.split("## Quick start", 1)[1].split("### Docker compose", 1)[0]
-    assert "./gems run" in quick_start and "./gems migrate" not in quick_start
-    assert "sync-commands" not in quick_start
+    assert text.count("### Permissions") == 1  # one list, not three
+    for doc in (README.parent / "docs").glob("*.md"):  # the docs point at it, never copy it
+        assert "| Manage Roles |" not in doc.read_text(encoding="utf-8"), doc.name
+    checklist = text.split("## Discord set-up checklist", 1)[1].split("\n## ", 1)[0]
+    assert "./gems run" in checklist and "./gems invite" in checklist
+    assert "./gems migrate" not in checklist and "sync-commands" not in checklist
     for need in NEEDS:
         assert need.label in WELCOME, need.label
 

@@ -16,7 +16,7 @@ from economy.core.audit import audit
 from economy.core.clock import ManualClock
 from economy.core.migrations import Migrator
 
-DEMO_DIR = Path("data") / "demo"
+DEMO_DIR = Path("var") / "demo"  # runtime output, git-ignored
 
 
 def scenes() -> list:

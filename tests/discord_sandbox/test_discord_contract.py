@@ -1,7 +1,7 @@
 """The sandbox refuses what Discord's OpenAPI spec refuses, with Discord's 400 / 50035 error tree.
 
 The schemas come from the npm package pinned in tests/contracts/discord/package.json (see
-discord_sandbox/contract.py and the README's "Contracts" paragraph).
+discord_sandbox/contract.py and the "Contracts" paragraph of docs/development.md).
 """
 
 from __future__ import annotations
@@ -125,7 +125,7 @@ def test_the_schema_file_matches_the_pinned_package_version():
     assert doc["package"] == "discord-api-spec" and doc["version"] == version
     installed = json.loads((SPEC_DIR / "node_modules/discord-api-spec/package.json").read_text())
     assert installed["version"] == version
-    assert f"discord-api-spec@{version}" in (REPO / "README.md").read_text()
+    assert f"discord-api-spec@{version}" in (REPO / "docs" / "development.md").read_text()
 
 
 def test_a_version_bump_without_regenerating_is_refused(tmp_path):

@@ -104,7 +104,7 @@ async def _daily_entry(gc, name: str) -> tuple[int, int, list]:
 
 
 async def test_boosts_switched_off_during_a_x10_boost_pay_the_base_daily_then_resume(gc):
-    """README modules table, boosts row: the switch reaches the ledger's multiplier set."""
+    """docs/features.md modules table, boosts row: the switch reaches the ledger's multiplier set."""
     r = await gc.slash("admin", "boost schedule", factor="10", start="now", end="2d",
                        reason="Launch")
     assert "Scheduled boost `b1`" in r.content
@@ -123,7 +123,7 @@ async def test_boosts_switched_off_during_a_x10_boost_pay_the_base_daily_then_re
 
 
 async def test_an_open_trade_still_settles_while_trades_are_off(gc):
-    """README modules table, trades row: the card's buttons settle held GEMS; new offers stop."""
+    """docs/features.md modules table, trades row: the card's buttons settle held GEMS; new offers stop."""
     from tests.e2e.test_trade_commands import card_of, offer_and_accept, thread_of
     trade_id, _ = await offer_and_accept(gc)
     await gc.slash("admin", "modules disable", feature="trades")
@@ -140,7 +140,7 @@ async def test_an_open_trade_still_settles_while_trades_are_off(gc):
 
 
 async def test_profile_off_moves_no_money_and_keeps_the_time_zone(gc):
-    """README modules table, profile row: `/my` is refused; the stored zone still counts."""
+    """docs/features.md modules table, profile row: `/my` is refused; the stored zone still counts."""
     r = await gc.slash("alice", "my timezone", zone="Asia/Tokyo")
     assert "Asia/Tokyo" in r.content
     await gc.slash("admin", "modules disable", feature="profile")

@@ -9,7 +9,7 @@ from PIL import Image, ImageDraw
 
 ORDER = 30
 TITLE = "The marketplace: list, approve, browse, search, wishlist"
-OUT = Path("data") / "demo"
+OUT = Path("var") / "demo"  # runtime output, git-ignored
 
 
 def gem_photo(colour: tuple[int, int, int], label: str) -> bytes:
