@@ -33,10 +33,12 @@ documented in [`.env.example`](../.env.example) and [operations.md](operations.m
 
 
 def settings_sections() -> list[tuple[str, type[BaseModel]]]:
-    """The sections of docs/settings.md, in order: (title, model)."""
-    from economy.core.settings import GuildSettings
+    """The sections of docs/settings.md, in order: (title, model), one per feature that declares
+    a settings section (economy/registry.py), the core first."""
+    from economy.registry import settings_sections as declared
 
-    return [("Server settings", GuildSettings)]
+    return [(title if name == "core" else f"{title} (`{name}`)", model)
+            for name, title, model in declared()]
 
 
 def _type_name(annotation: object) -> str:
