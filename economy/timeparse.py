@@ -53,9 +53,9 @@ def _clean(text: str) -> str:
     return " ".join(str(text).split()).lower()
 
 
-def _bad(text: str, hint: str = "") -> InvalidInput:
+def _bad(text: str) -> InvalidInput:
     shown = " ".join(str(text).split())[:40].replace("`", "'")
-    return InvalidInput(f"I couldn't read `{shown}` as a time{hint}. Try {EXAMPLES}.")
+    return InvalidInput(f"`{shown}` is not a date or time I can read. Try {EXAMPLES}.")
 
 
 # --- durations --------------------------------------------------------------------------------
@@ -269,7 +269,7 @@ def parse_month_day(text: str) -> tuple[int, int]:
         month, day = _MONTHS[words[1]], int(words[0])
     if month is None or day is None:
         shown = " ".join(str(text).split())[:20].replace("`", "'")
-        raise InvalidInput(f"`{shown}` is not a day of the year: use MM-DD like `12-24`, or "
+        raise InvalidInput(f"`{shown}` is not a date: use MM-DD like `12-24`, or "
                            "`Dec 24`.")
     try:
         date(2001, month, day)  # not a leap year
