@@ -113,3 +113,22 @@ async def test_an_event_start_is_pinned_when_the_form_opens(gc, clock):
     assert "Created event #" in done.content, done.content
     event = await gc.db["community_events"].find_one({})
     assert event["starts_ms"] == to_ms(datetime(2026, 1, 5, 13, 0, tzinfo=UTC))
+
+
+async def test_season_days_accept_month_names_and_full_dates(gc):
+    """Seasons repeat every year: a day of the year, written `12-24`, `Dec 24` or a full date
+    (its year dropped)."""
+    async def seasons():
+        return [d async for d in gc.db["seasons"].find({}, {"_id": 0, "start_md": 1, "end_md": 1})]
+
+    for start, end, expected in [("christmas", "12-31", "not a date"),
+                                 ("Feb 29", "03-07", "every year"),
+                                 ("tomorrow", "12-31", "not a date")]:
+        r = await gc.sb.slash(gc["admin"], "season-admin add",
+                              {"name": "Gem Fair", "start": start, "end": end})
+        assert r.ephemeral and expected in r.content, r.content
+    assert await seasons() == []
+    r = await gc.sb.slash(gc["admin"], "season-admin add",
+                          {"name": "Gem Fair", "start": "Dec 24", "end": "2027-01-02"})
+    assert "Enabled" in r.content, r.content
+    assert await seasons() == [{"start_md": "12-24", "end_md": "01-02"}]
