@@ -70,14 +70,16 @@ class TimeOption(app_commands.Transformer):
 
     async def autocomplete(self, interaction: discord.Interaction,
                            value: str) -> list[app_commands.Choice[str]]:
-        """The typed text with its meaning, then a few examples with theirs."""
+        """What the typed text means, then a few examples, each shown as its meaning.
+
+        A choice shows its name (`Fri 24 Dec 19:00 (Europe/Berlin) — in 3 days`) and sends its
+        value (the text), so the service reads exactly what the member confirmed."""
         zone = await member_zone(interaction)
         now = services_of(interaction).clock.now()
         typed = " ".join(str(value).split())[:100]
         hints = DURATION_HINTS if self.kind == "duration" else MOMENT_HINTS
         texts = ([typed] if typed else []) + [h for h in hints if typed.lower() in h and h != typed]
-        return [_choice(f"{text}: {self._meaning(text, now, zone, interaction)}", text)
-                for text in texts][:25]
+        return [_choice(self._meaning(text, now, zone, interaction), text) for text in texts][:25]
 
     def _meaning(self, text: str, now, zone: tzinfo, interaction: discord.Interaction) -> str:
         if self.kind == "duration":

@@ -248,8 +248,8 @@ async def test_200_members_press_check_in_at_once(gc, clock):
 
 async def test_check_in_with_the_code_the_host_reads_out(gc, clock):
     _opened, done = await event_form.create(gc, "admin", type="educational", start="now",
-                                           duration="1h", reward_attend=3, require_code=True,
-                                           title="Cutting class")
+                                            duration="1h", reward_attend=3, require_code=True,
+                                            title="Cutting class")
     code = done.content.split("**")[-2]
     assert len(code) == 6 and "Check-in code" in done.content
     event_id = int(done.content.split("#")[1].split(":")[0])

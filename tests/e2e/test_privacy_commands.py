@@ -79,7 +79,7 @@ async def test_a_deleted_member_forfeits_pending_rewards(gc):
     """Issue 22: the pending completion reward of a member who deleted their data is not minted
     into their anonymous account, and the question and the confirmation say so."""
     _, done = await event_form.create(gc, "admin", type="social", start="now", duration=60,
-                                           reward_attend=10, reward_complete=40, title="Gem swap")
+                                      reward_attend=10, reward_complete=40, title="Gem swap")
     event_id = int(done.content.split("#")[1].split(":")[0])
     for name in ("alice", "bob"):
         r = await gc.slash(name, "event checkin", event=event_id)
