@@ -4,7 +4,8 @@ Use as an option annotation:
 
     start: When            # a moment: `now`, `tomorrow 18:00`, `friday 9pm`, `<t:…>`, `2h`
     end: EndOrDuration     # a moment, or a duration after the `start` option (`48h`)
-    duration: Duration     # a length: `90m`, `2h`, `1h30m` (MinutesDuration: `90` = minutes)
+    duration: Duration     # a length: `90m`, `2h`, `1h30m` (MinutesDuration: `90` = minutes,
+                           # HoursDuration: `48` = hours)
 
 The autocomplete line shows what the text means in the member's zone (`/my timezone`, else the
 server's), e.g. "Fri 24 Dec 19:00 (Europe/Berlin) — in 3 days", or why it means nothing. The
@@ -99,3 +100,4 @@ EndOrDuration = app_commands.Transform[str, TimeOption("end", after="start")]
 DeadlineOrDuration = app_commands.Transform[str, TimeOption("end", after="")]
 Duration = app_commands.Transform[str, TimeOption("duration")]
 MinutesDuration = app_commands.Transform[str, TimeOption("duration", bare="minutes")]
+HoursDuration = app_commands.Transform[str, TimeOption("duration", bare="hours")]

@@ -78,17 +78,26 @@ async def test_a_boost_is_scheduled_in_the_members_own_zone(gc):
     ("event create", {"type": "social", "start": "today 8:00", "duration": "1h"}, "in the past"),
     ("event create", {"type": "social", "start": "now", "duration": "1 fortnight"},
      "as a duration"),
+    ("challenge-admin competition", {"kind": "any", "mode": "most", "prize": 100,
+                                     "duration": "90m"}, "whole hours"),
+    ("challenge-admin competition", {"kind": "any", "mode": "most", "prize": 100,
+                                     "duration": "31d"}, "1 to 720 hours"),
+    ("challenge-admin competition", {"kind": "any", "mode": "most", "prize": 100,
+                                     "duration": "soon"}, "as a duration"),
 ])
 async def test_bad_times_are_refused_privately_and_store_nothing(gc, command, options, expected):
-    before = (await _boosts(gc), await gc.db["community_goals"].count_documents({}),
-              await gc.db["community_events"].count_documents({}))
+    async def state():
+        return (await _boosts(gc), await gc.db["community_goals"].count_documents({}),
+                await gc.db["community_events"].count_documents({}),
+                await gc.db["challenge_competitions"].count_documents({}))
+
+    before = await state()
     r = await gc.slash("admin", command, **options)
     if expected is None:
         assert "Created goal" in r.content, r.content
         return
     assert r.modal is None and r.ephemeral and expected in r.content, r.content
-    assert (await _boosts(gc), await gc.db["community_goals"].count_documents({}),
-            await gc.db["community_events"].count_documents({})) == before
+    assert await state() == before
 
 
 async def test_old_inputs_keep_working(gc):
@@ -103,6 +112,13 @@ async def test_old_inputs_keep_working(gc):
     assert "Scheduled" in r.content, r.content
     [boost] = await _boosts(gc)
     assert boost["starts_ms"] == to_ms(datetime(2026, 1, 7, 9, 0, tzinfo=UTC))
+    # a competition's plain number is still hours; `2d` is new
+    for duration, hours in ((6, 6), ("2d", 48)):
+        r = await gc.slash("admin", "challenge-admin competition", kind="any", mode="most",
+                           prize=10, duration=duration)
+        assert "Competition #" in r.content, r.content
+        doc = await gc.db["challenge_competitions"].find_one({}, sort=[("_id", -1)])
+        assert doc["ends_ms"] - doc["starts_ms"] == hours * 3_600_000, doc
 
 
 async def test_an_event_start_is_pinned_when_the_form_opens(gc, clock):
