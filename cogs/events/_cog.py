@@ -87,8 +87,8 @@ class EventsCog(commands.Cog):
         # the moment it meant now (`in 1h` must not drift while the form is filled in).
         draft = await services.events.draft(guild_id, capacity=None,
                                             role_days=1 if reward_role else 0, **options)
-        if draft.starts_ms > to_ms(services.clock.now()) + 60_000:
-            options["start"] = from_ms(draft.starts_ms).isoformat()
+        starts_now = draft.starts_ms <= to_ms(services.clock.now()) + 60_000
+        options["start"] = "now" if starts_now else from_ms(draft.starts_ms).isoformat()
         await interaction.response.send_modal(EventModal(options))
 
     @event.command(name="edit", description="Host or manager: change a scheduled event")
