@@ -881,10 +881,13 @@ class DiscordSandbox:
         source = opened.record.source_message_id
         msg = self.world.find_message(source) if source else None
         chan = self.world.channel(opened.record.channel_id)
-        data = {
+        resolved: dict[str, Any] = {}
+        data: dict[str, Any] = {
             "custom_id": modal["custom_id"],
-            "components": modal_submit_components(modal, values),
+            "components": modal_submit_components(modal, values, resolved),
         }
+        if resolved:
+            data["resolved"] = resolved
         rec = self._send_interaction(MODAL_SUBMIT, actor, chan, data, message=msg)
         return await self._finish(rec, timeout)
 

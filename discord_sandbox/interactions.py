@@ -406,11 +406,14 @@ def _resolve_user(value: Member | User, ctx: OptionContext) -> int:
     return user.id
 
 
-def modal_submit_components(modal: dict[str, Any], values: dict[str, Any]) -> list[dict[str, Any]]:
+def modal_submit_components(
+    modal: dict[str, Any], values: dict[str, Any], resolved: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
     """Build a modal-submit ``data.components`` tree mirroring the modal's own layout.
 
     ``values`` keys may be a field's custom_id or its label; missing fields are submitted empty.
-    Select menus inside the modal take a list of values.
+    Select menus inside the modal take a list of values; a file upload takes a list of
+    :class:`Attachment` (from :meth:`DiscordSandbox.attachment`), which go in ``resolved``.
     """
     used: set[str] = set()
 
@@ -427,6 +430,9 @@ def modal_submit_components(modal: dict[str, Any], values: dict[str, Any]) -> li
             _check_text_input(node, text)
             return {"type": 4, "custom_id": custom_id, "value": text}
         picked = value if isinstance(value, list | tuple) else ([] if value is None else [value])
+        if node.get("type") == FILE_UPLOAD:
+            return {"type": FILE_UPLOAD, "custom_id": custom_id,
+                    "values": _uploaded(node, list(picked), resolved)}
         return {"type": node["type"], "custom_id": custom_id, "values": [str(v) for v in picked]}
 
     out: list[dict[str, Any]] = []
@@ -446,6 +452,30 @@ def modal_submit_components(modal: dict[str, Any], values: dict[str, Any]) -> li
     if unknown:
         raise SandboxError(f"modal {modal.get('title')!r} has no field(s) {sorted(unknown)}")
     return out
+
+
+FILE_UPLOAD = 19
+
+
+def _uploaded(node: dict[str, Any], files: list[Any], resolved: dict[str, Any] | None) -> list[str]:
+    """A file upload's submitted ids; the files go in ``resolved.attachments``.
+
+    Discord's client submits between ``min_values`` (default 1; 0 when not required) and
+    ``max_values`` (default 1) files.
+    """
+    label = node.get("custom_id")
+    if any(not isinstance(f, Attachment) for f in files):
+        raise SandboxError(f"file upload {label!r} takes sandbox attachments (sb.attachment(...))")
+    required = node.get("required", True)
+    least = node.get("min_values", 1) if required else 0
+    most = node.get("max_values", 1)
+    if not least <= len(files) <= most:
+        raise SandboxError(f"file upload {label!r} takes {least}-{most} files; Discord would not "
+                           f"submit {len(files)}")
+    for f in files:
+        if resolved is not None:
+            resolved.setdefault("attachments", {})[str(f.id)] = f.payload()
+    return [str(f.id) for f in files]
 
 
 def _check_text_input(node: dict[str, Any], text: str) -> None:

@@ -13,6 +13,7 @@ from discord.ext import commands
 from bot.render.boost_chart import render_boost_chart
 from cogs._shared.interaction import NO_PINGS, guild_id_of, reply, require_admin, services_of
 from cogs._shared.notify import resolve_channel
+from cogs._shared.time_option import EndOrDuration, When, member_zone
 from cogs.boosts._render import list_embed, notice_text, scheduled_text, stats_text
 from economy.boosts.service import BoostNotice, format_factor
 
@@ -32,18 +33,18 @@ class BoostsCog(commands.Cog):
     @boost.command(name="schedule", description="Admin: schedule a boost window")
     @app_commands.describe(
         factor="Multiplier from 1.1 to 10, e.g. 2 for double GEMS",
-        start="Start: `now` or YYYY-MM-DD HH:MM in the server's time zone",
-        end="End: YYYY-MM-DD HH:MM, or a duration like 48h, 3d or 90m",
+        start="Start in your time zone: `now`, `tomorrow 18:00`, `friday 9pm`, `2026-12-24 19:00`",
+        end="End: a duration after the start (`48h`, `3d`) or a time (`sunday 23:59`)",
         reason="Shown in the announcement, e.g. Launch party")
     async def schedule(
         self, interaction: discord.Interaction, factor: app_commands.Range[str, 1, 12],
-        start: app_commands.Range[str, 1, 40], end: app_commands.Range[str, 1, 40],
+        start: When, end: EndOrDuration,
         reason: app_commands.Range[str, 1, 100] | None = None,
     ):
         await require_admin(interaction)
         result = await services_of(interaction).boosts.schedule(
             guild_id_of(interaction), interaction.user.id, factor=factor, start=start, end=end,
-            reason=reason)
+            reason=reason, zone=await member_zone(interaction))
         await reply(interaction, scheduled_text(result), ephemeral=True)
         await self.sweep()  # a boost starting now is announced at once
 

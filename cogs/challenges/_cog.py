@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+from datetime import timedelta
 from typing import Literal
 
 import discord
@@ -21,6 +22,7 @@ from cogs._shared.interaction import (
     safe_text,
     services_of,
 )
+from cogs._shared.time_option import HoursDuration
 from cogs.challenges._boards import BOARD_BUTTONS, board_page
 from cogs.challenges._render import (
     card_rows,
@@ -36,6 +38,7 @@ from cogs.challenges._views import AddChallengeModal, AnswerModal, gallery_view
 from economy.challenges.service import Actor, Completion, may_manage
 from economy.core.errors import InvalidInput
 from economy.core.images import ImageLimits, check_host, process_image
+from economy.core.timeparse import parse_duration
 
 log = logging.getLogger(__name__)
 POOL_PAGE = 15
@@ -59,6 +62,14 @@ def _voice_counts(member: discord.Member, state: discord.VoiceState | None) -> b
         return False
     return state.channel != member.guild.afk_channel
 
+
+
+def _whole_hours(duration: str) -> int:
+    """A competition's duration option in whole hours (competitions run by the hour)."""
+    span = parse_duration(duration, bare="hours")
+    if span % timedelta(hours=1):
+        raise InvalidInput("A competition runs whole hours, like `6h`, `2d` or `1w`.")
+    return span // timedelta(hours=1)
 
 class ChallengeCog(commands.Cog):
     """Members: today's set, answers, history. Chat and reactions feed progress."""
@@ -358,19 +369,21 @@ class ChallengeAdminCog(commands.Cog):
 
     @admin.command(name="competition", description="Start a timed contest over a challenge type")
     @app_commands.describe(kind="Which challenges count", mode="most completions, or first to reach a target",
-                           hours="How long it runs", prize="GEMS for each winner",
+                           duration="How long it runs: `6h`, `2d`, `1w` (a plain number is hours)",
+                           prize="GEMS for each winner",
                            places="How many winners (1-3)", target="first mode: completions to reach")
     async def competition(self, interaction: discord.Interaction,
                           kind: Literal["any", "activity", "knowledge", "creativity", "community"],
                           mode: Literal["most", "first"],
-                          hours: app_commands.Range[int, 1, 720],
+                          duration: HoursDuration,
                           prize: app_commands.Range[int, 1, 1_000_000],
                           places: app_commands.Range[int, 1, 3] = 1,
                           target: app_commands.Range[int, 1, 100] | None = None):
         services, guild_id = services_of(interaction), guild_id_of(interaction)
         settings = await services.settings.get(guild_id)
         doc = await services.competitions.create(
-            guild_id, await self._actor(interaction), kind=kind, mode=mode, hours=hours,
+            guild_id, await self._actor(interaction), kind=kind, mode=mode,
+            hours=_whole_hours(duration),
             prize=prize, places=places, target=target)
         await reply(interaction, competition_text(doc, settings))
 

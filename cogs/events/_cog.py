@@ -10,10 +10,14 @@ from discord import app_commands
 from discord.ext import commands
 
 from cogs._shared.interaction import guild_id_of, reply, safe_text, services_of
+from cogs._shared.time_option import MinutesDuration, When, member_zone
 from cogs._shared.ui import RoutedView
+from cogs.events._form import EventModal
 from cogs.events._render import attendees_embed, event_embed, list_embed
-from cogs.events._views import EventModal, WinnerSelect, desk_of, do_action, is_manager
+from cogs.events._views import WinnerSelect, desk_of, do_action, is_manager
+from economy.core.clock import from_ms, to_ms
 from economy.core.errors import GemsError, InvalidInput, NotPermitted
+from economy.core.timeparse import parse_duration
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +47,12 @@ def _check_reward_role(role: discord.Role) -> None:
         raise InvalidInput("I can't give that role: move my role above it in Server Settings.")
 
 
+def _minutes(duration: str) -> int:
+    """A duration option (`90m`, `2h`, `90`) in whole minutes (rounded up)."""
+    seconds = parse_duration(duration, bare="minutes").total_seconds()
+    return int(-(-seconds // 60))
+
+
 class EventsCog(commands.Cog):
     """Community events: create, RSVP, check in, complete with rewards."""
 
@@ -53,47 +63,48 @@ class EventsCog(commands.Cog):
 
     @event.command(name="create", description="Event managers: create an event (opens a form)")
     @app_commands.describe(
-        type="What kind of event", start="`now` or YYYY-MM-DD HH:MM in the server's time zone",
-        duration="Length in minutes (up to 31 days)", channel="Where it happens (default: here)",
-        capacity="Most members who can join (empty: no limit)",
-        reward_attend="GEMS for checking in", reward_complete="GEMS for every attendee at the end",
-        prize_1st="GEMS for 1st place", prize_2nd="GEMS for 2nd place", prize_3rd="GEMS for 3rd place",
-        reward_role="A role for attendees when it completes", role_days="Days the role lasts",
-        repeat="Repeat weekly or monthly (each occurrence appears once the previous one starts)",
-        repeat_count="How many occurrences in all (2-52) when it repeats",
+        type="What kind of event",
+        start="When, in your time zone: `now`, `tomorrow 18:00`, `friday 9pm`, `2026-12-24 19:00`",
+        duration="How long: `90m`, `2h`, `1h30m` (a plain number is minutes; up to 31 days)",
+        channel="Where it happens (default: here)",
+        reward_role="A role for attendees when it completes (how long: `role 7d` in the form)",
         require_code="Check-in needs a code the host reads out (shown to you after creating)")
     async def create(
-        self, interaction: discord.Interaction, type: EventType, start: app_commands.Range[str, 1, 40],
-        duration: int, channel: discord.TextChannel | None = None, capacity: int | None = None,
-        reward_attend: int = 0, reward_complete: int = 0, prize_1st: int = 0, prize_2nd: int = 0,
-        prize_3rd: int = 0, reward_role: discord.Role | None = None, role_days: int = 0,
-        repeat: Literal["none", "weekly", "monthly"] = "none", repeat_count: int = 4,
-        require_code: bool = False,
+        self, interaction: discord.Interaction, type: EventType, start: When,
+        duration: MinutesDuration, channel: discord.TextChannel | None = None,
+        reward_role: discord.Role | None = None, require_code: bool = False,
     ):
         await _require_manager(interaction)
         if reward_role is not None:
             _check_reward_role(reward_role)
-        draft = await services_of(interaction).events.draft(
-            guild_id_of(interaction), type=type, start=start, duration_minutes=duration,
-            channel_id=(channel.id if channel else interaction.channel_id), capacity=capacity,
-            reward_attend=reward_attend, reward_complete=reward_complete,
-            prizes=(prize_1st, prize_2nd, prize_3rd),
-            role_id=reward_role.id if reward_role else None, role_days=role_days, repeat=repeat,
-            repeat_count=repeat_count, require_code=require_code)
-        await interaction.response.send_modal(EventModal(draft))
+        services, guild_id = services_of(interaction), guild_id_of(interaction)
+        zone = await member_zone(interaction)
+        options = {"type": type, "start": start, "duration_minutes": _minutes(duration),
+                   "channel_id": channel.id if channel else interaction.channel_id,
+                   "role_id": reward_role.id if reward_role else None,
+                   "require_code": require_code, "zone": zone}
+        # Checked before the form opens, so a mistake costs no typing; the start is pinned to
+        # the moment it meant now (`in 1h` must not drift while the form is filled in).
+        draft = await services.events.draft(guild_id, capacity=None,
+                                            role_days=1 if reward_role else 0, **options)
+        starts_now = draft.starts_ms <= to_ms(services.clock.now()) + 60_000
+        options["start"] = "now" if starts_now else from_ms(draft.starts_ms).isoformat()
+        await interaction.response.send_modal(EventModal(options))
 
     @event.command(name="edit", description="Host or manager: change a scheduled event")
     @app_commands.describe(event="Event number", title="New title",
-                           start="New start (YYYY-MM-DD HH:MM, server time zone)",
-                           duration="New length in minutes", capacity="New capacity")
+                           start="New start in your time zone (`friday 18:00`, `2026-12-24 19:00`)",
+                           duration="New length: `90m`, `2h` (a plain number is minutes)",
+                           capacity="New capacity")
     async def edit(self, interaction: discord.Interaction, event: EventId,
                    title: app_commands.Range[str, 1, 100] | None = None,
-                   start: app_commands.Range[str, 1, 40] | None = None,
-                   duration: int | None = None, capacity: int | None = None):
+                   start: When | None = None,
+                   duration: MinutesDuration | None = None, capacity: int | None = None):
         updated = await services_of(interaction).events.edit(
             guild_id_of(interaction), event, interaction.user.id,
             is_manager=await is_manager(interaction), title=title, start=start,
-            duration_minutes=duration, capacity=capacity)
+            duration_minutes=_minutes(duration) if duration is not None else None,
+            capacity=capacity, zone=await member_zone(interaction))
         await desk_of(interaction).mirror_times(updated)
         settings = await services_of(interaction).settings.get(guild_id_of(interaction))
         await reply(interaction, f"Updated event #{event}.", embed=event_embed(updated, settings),

@@ -1,4 +1,4 @@
-"""Persistent event buttons, the winners select, and the create form."""
+"""Persistent event buttons and the winners select (the create form is in _form.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from cogs._shared.custom_ids import num, num_list, parse_id, parse_ids
 from cogs._shared.interaction import NO_PINGS, guild_id_of, reply, safe_text, services_of
 from cogs._shared.ui import RoutedView, SafeButton
 from economy.core.errors import NotPermitted
-from economy.events.service import MAX_WINNERS, EventDraft, WinnersNeedConfirmation
+from economy.events.service import MAX_WINNERS, WinnersNeedConfirmation
 
 LABELS = {"join": ("Join", discord.ButtonStyle.success),
           "leave": ("Leave", discord.ButtonStyle.secondary),
@@ -168,27 +168,3 @@ class ConfirmWinnersButton(
             raise NotPermitted("This confirmation belongs to someone else.")
         await finish(interaction, self.event_id, self.winners, confirm_absent=True)
 
-
-class EventModal(discord.ui.Modal, title="New community event"):
-    """Title and description; the options were checked before the form opened."""
-
-    name = discord.ui.TextInput(label="Title", min_length=3, max_length=100)
-    details = discord.ui.TextInput(label="Description", style=discord.TextStyle.paragraph,
-                                   required=False, max_length=1000)
-
-    def __init__(self, draft: EventDraft) -> None:
-        super().__init__(timeout=900)
-        self.draft = draft
-
-    async def on_submit(self, interaction: discord.Interaction) -> None:
-        services, guild_id = services_of(interaction), guild_id_of(interaction)
-        event = await services.events.create(guild_id, interaction.user.id, self.draft,
-                                             title=self.name.value, description=self.details.value)
-        text = f"Created event #{event.event_id}: **{safe_text(event.title, limit=100)}**."
-        if event.checkin_code:
-            text += f"\nCheck-in code (read it out at the event): **{event.checkin_code}**"
-        await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_PINGS)
-        await desk_of(interaction).announce_new(event)
-
-    async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:
-        await handle_interaction_error(interaction, error, where="event:create")

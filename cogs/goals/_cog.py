@@ -20,6 +20,7 @@ from cogs._shared.interaction import (
     safe_text,
     services_of,
 )
+from cogs._shared.time_option import DeadlineOrDuration, member_zone
 from economy.goals.service import METRICS, Goal, GoalNotice
 
 log = logging.getLogger(__name__)
@@ -45,16 +46,16 @@ class GoalsCog(commands.Cog):
     @goal_admin.command(name="create", description="A goal the whole server works towards")
     @app_commands.describe(
         target="The number to reach", metric="What counts",
-        deadline="YYYY-MM-DD HH:MM (server time zone) or a duration like 30d",
+        deadline="A duration like `30d`, or a time in your zone: `friday 18:00`, `2026-12-24 19:00`",
         reward="GEMS for every contributor when it is reached", title="A short title")
     async def create(self, interaction: discord.Interaction, target: int,
                      metric: Literal["gems_earned", "event_checkins"],
-                     deadline: app_commands.Range[str, 1, 40], reward: int,
+                     deadline: DeadlineOrDuration, reward: int,
                      title: app_commands.Range[str, 1, 100] | None = None):
         await require_admin(interaction)
         goal = await services_of(interaction).goals.create(
             guild_id_of(interaction), interaction.user.id, target=target, metric=metric,
-            deadline=deadline, reward=reward, title=title)
+            deadline=deadline, reward=reward, title=title, zone=await member_zone(interaction))
         await reply(interaction, f"Created goal {_line(goal)}", ephemeral=True)
 
     @goal.command(name="view", description="A goal's progress bar")

@@ -33,6 +33,7 @@ from economy.core.settings import MAX_AMOUNT
 from economy.marketplace.models import (
     CONDITIONS,
     DESCRIPTION_MAX,
+    MAX_IMAGES,
     SORTS,
     SPECS_MAX_CHARS,
     TITLE_MAX,
@@ -52,7 +53,8 @@ LIMITS = ImageLimits()
 
 
 class ListingModal(discord.ui.Modal, title="New listing"):
-    """Title, description and specifications (the slash options carry the rest)."""
+    """Title, description, specifications, tags and up to 10 photos (the command carries the
+    category, condition and price). Five components: Discord's limit for a modal."""
 
     item_title: discord.ui.TextInput = discord.ui.TextInput(
         label="Title", min_length=TITLE_MIN, max_length=TITLE_MAX,
@@ -62,10 +64,22 @@ class ListingModal(discord.ui.Modal, title="New listing"):
     specs: discord.ui.TextInput = discord.ui.TextInput(
         label="Specifications (one `key: value` per line)", style=discord.TextStyle.paragraph,
         required=False, max_length=SPECS_MAX_CHARS, placeholder="metal: platinum\nsize: 6")
+    tags: discord.ui.TextInput = discord.ui.TextInput(
+        label="Tags (optional)", required=False, max_length=300,
+        placeholder="Comma-separated, like vintage, art-deco")
+    photos: discord.ui.Label = discord.ui.Label(
+        text="Photos (up to 10)", description="JPEG, PNG or WebP; the first one is the cover",
+        component=discord.ui.FileUpload(min_values=0, max_values=MAX_IMAGES, required=False))
 
-    def __init__(self, cog: MarketplaceCog, options: dict, attachments: list[discord.Attachment]):
+    def __init__(self, cog: MarketplaceCog, options: dict):
         super().__init__(timeout=900)
-        self.cog, self.options, self.attachments = cog, options, attachments
+        self.cog, self.options = cog, options
+
+    @property
+    def attachments(self) -> list[discord.Attachment]:
+        """The photos the member uploaded in the form."""
+        upload = self.photos.component
+        return list(upload.values) if isinstance(upload, discord.ui.FileUpload) else []
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
         await self.cog.create_from_modal(interaction, self)
@@ -102,45 +116,42 @@ class MarketplaceCog(DownloadingCog, commands.Cog):
     @app_commands.guild_only()
     @app_commands.describe(
         category="What kind of item", condition="Its condition", price_gems="Price in GEMS",
-        price_usd="Price in USD, like 12.50 (if the server allows USD)",
-        tags="Comma-separated tags, like vintage, art-deco", image1="A photo (up to 10)",
-        **{f"image{n}": f"Photo {n} (optional)" for n in range(2, 11)})
+        price_usd="Price in USD, like 12.50 (if the server allows USD)")
     @app_commands.choices(condition=CONDITION_CHOICES)
     async def list_item(
         self, interaction: discord.Interaction, category: str, condition: str,
         price_gems: int | None = None, price_usd: app_commands.Range[str, 1, 20] | None = None,
-        tags: app_commands.Range[str, 1, 300] | None = None,
-        image1: discord.Attachment | None = None, image2: discord.Attachment | None = None,
-        image3: discord.Attachment | None = None, image4: discord.Attachment | None = None,
-        image5: discord.Attachment | None = None, image6: discord.Attachment | None = None,
-        image7: discord.Attachment | None = None, image8: discord.Attachment | None = None,
-        image9: discord.Attachment | None = None, image10: discord.Attachment | None = None,
     ):
-        attachments = [a for a in (image1, image2, image3, image4, image5, image6, image7,
-                                   image8, image9, image10) if a is not None]
         services = services_of(interaction)
+        # What the command knows is checked before the form opens (no typing lost on a typo).
         await services.marketplace.check_new_listing(
             guild_id_of(interaction), interaction.user.id, category=category,
-            condition=condition, price_gems=price_gems, price_usd=price_usd, tags=tags,
-            image_count=len(attachments))
-        for attachment in attachments:  # cheap checks before anything is downloaded
-            if attachment.size > LIMITS.max_bytes:
-                raise ImageTooLarge(f"Each image can be at most {LIMITS.max_bytes // 2**20} MB.")
+            condition=condition, price_gems=price_gems, price_usd=price_usd, tags=None,
+            image_count=0)
         options = {"category": category, "condition": condition, "price_gems": price_gems,
-                       "price_usd": price_usd, "tags": tags}
-        await interaction.response.send_modal(ListingModal(self, options, attachments))
+                   "price_usd": price_usd}
+        await interaction.response.send_modal(ListingModal(self, options))
 
     async def create_from_modal(self, interaction: discord.Interaction, modal: ListingModal):
-        """Download and clean the images, store the draft, show the preview."""
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        """Check the form, download and clean the photos, store the draft, show the preview."""
         services, guild_id = services_of(interaction), guild_id_of(interaction)
+        attachments, tags = modal.attachments, modal.tags.value or None
+        # cheap checks before anything is downloaded (and before the answer is deferred, so a
+        # refusal is one private message)
+        await services.marketplace.check_new_listing(
+            guild_id, interaction.user.id, tags=tags, image_count=len(attachments),
+            **modal.options)
+        for attachment in attachments:
+            if attachment.size > LIMITS.max_bytes:
+                raise ImageTooLarge(f"Each image can be at most {LIMITS.max_bytes // 2**20} MB.")
+        await interaction.response.defer(ephemeral=True, thinking=True)
         images = await prepare_images(
             [a.url for a in modal.attachments], self.fetch,
             allowed_hosts=self.bot.settings.attachment_hosts, limits=LIMITS)
         listing = await services.marketplace.create_draft(
             guild_id, interaction.user.id, title=modal.item_title.value,
             description=modal.description.value, specs=modal.specs.value, images=images,
-            **modal.options)
+            tags=tags, **modal.options)
         settings = await services.settings.get(guild_id)
         hint = await services.marketplace.price_hint(guild_id, listing.category, listing.condition)
         embed, files, _ = await detail_parts(self.bot, listing, settings, 0)

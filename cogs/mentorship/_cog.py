@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from typing import Literal
-from zoneinfo import available_timezones
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from cogs._shared.interaction import NO_PINGS, guild_id_of, reply, safe_text, services_of
+from cogs._shared.time_option import member_zone
 from cogs.mentorship._render import (
     COLOUR,
     card_embed,
@@ -19,10 +19,10 @@ from cogs.mentorship._render import (
 )
 from cogs.mentorship._views import BioModal, approval_view, is_lead, proposal_view
 from economy.core.errors import InvalidInput, NotFound, NotPermitted
+from economy.core.timeparse import zone_name
 from economy.mentorship.models import Pairing, mentor_level
 from economy.mentorship.service import skills_of
 
-_ZONES = sorted(available_timezones())
 Reason = Literal["completed", "no longer needed", "not a good fit", "report"]
 
 
@@ -68,14 +68,15 @@ class MentorshipCog(commands.Cog):
     @mentor.command(name="register", description="Offer to mentor: skills, hours, languages, capacity")
     @app_commands.describe(
         skills="Skills with your level 1-5, like: cad:4, stone setting:5",
-        timezone="Your time zone, like Europe/Paris",
-        availability="Free hours each week in your time, like: mon-fri 18-21, sat 10-14",
+        availability="Free hours each week in your time zone (/my timezone), like: mon-fri 18-21",
         languages="Languages you mentor in, like: English, French",
         capacity="How many mentees at once (1-10)")
-    async def register(self, interaction: discord.Interaction, skills: str, timezone: str,
+    async def register(self, interaction: discord.Interaction, skills: str,
                        availability: str, languages: str, capacity: int):
         services, guild_id = services_of(interaction), guild_id_of(interaction)
-        options = {"skills": skills, "zone": timezone, "availability": availability,
+        # The zone is asked once, by /my timezone (else the server's), not per command.
+        zone = zone_name(await member_zone(interaction))
+        options = {"skills": skills, "zone": zone, "availability": availability,
                    "languages": languages, "capacity": capacity}
         # Everything is checked before the form opens, so a mistake costs no typing.
         await services.mentorship.validate_mentor(guild_id, interaction.user.id, **options)
@@ -162,22 +163,24 @@ class MentorshipCog(commands.Cog):
     @mentee.command(name="apply", description="Ask for a mentor: skills, hours, languages, goals")
     @app_commands.describe(
         skills="Skills to learn, most wanted first, with your level 0-5: cad:1, casting",
-        timezone="Your time zone, like Europe/Paris",
-        availability="Free hours each week in your time, like: mon-fri 18-21, sat 10-14",
+        availability="Free hours each week in your time zone (/my timezone), like: mon-fri 18-21",
         languages="Languages you speak, like: English, French",
         goals="What you want to achieve (optional)",
         mentor="A mentor you'd like (optional; otherwise the best match is proposed)")
-    async def apply(self, interaction: discord.Interaction, skills: str, timezone: str,
+    async def apply(self, interaction: discord.Interaction, skills: str,
                     availability: str, languages: str, goals: str | None = None,
                     mentor: discord.Member | None = None):
         services, guild_id = services_of(interaction), guild_id_of(interaction)
+        zone = zone_name(await member_zone(interaction))
         proposal = await services.mentorship.apply(
-            guild_id, interaction.user.id, wanted=skills, zone=timezone,
+            guild_id, interaction.user.id, wanted=skills, zone=zone,
             availability=availability, languages=languages, goals=goals,
             mentor_id=mentor.id if mentor else None)
         if proposal is None:
-            await reply(interaction, "📝 Your application is in. No mentor with a free place fits "
-                        "it right now; you'll get a DM as soon as one is proposed.", ephemeral=True)
+            await reply(interaction, "📝 Your application is in (your hours are read in "
+                        f"`{zone}`; change it with `/my timezone`). No mentor with a free place "
+                        "fits it right now; you'll get a DM as soon as one is proposed.",
+                        ephemeral=True)
             return
         settings = await services.settings.get(guild_id)
         await reply(interaction, f"🤝 Proposed: <@{proposal.mentor_id}> — "
@@ -324,12 +327,6 @@ class MentorshipCog(commands.Cog):
     async def _skills(self, interaction: discord.Interaction, current: str):
         settings = await services_of(interaction).settings.get(guild_id_of(interaction))
         return skill_choices(current, skills_of(settings))
-
-    @register.autocomplete("timezone")
-    @apply.autocomplete("timezone")
-    async def _zones(self, interaction: discord.Interaction, current: str):
-        needle = current.lower().replace(" ", "_")
-        return [app_commands.Choice(name=z, value=z) for z in _ZONES if needle in z.lower()][:25]
 
     @goal_add.autocomplete("mentorship")
     @goal_done.autocomplete("mentorship")

@@ -38,9 +38,12 @@ class MentorshipRooms:
         """Store a registration (from the bio form) and queue it for the lead if needed."""
         reg = await self._services.mentorship.register_mentor(
             guild_id, interaction.user.id, joined_at=joined_at, bio=bio, **options)
+        zone = (f" Your hours are read in `{options['zone']}` (change it with `/my timezone`)."
+                if options.get("zone") else "")
         if not reg.needs_approval:
             await reply(interaction, "🧑‍🏫 You are a mentor now. Mentees who fit your skills, "
-                        "hours and languages will be proposed to you by DM.", ephemeral=True)
+                        f"hours and languages will be proposed to you by DM.{zone}",
+                        ephemeral=True)
             return
         await reply(interaction, "⏳ Thanks! Your mentor application waits for the mentorship "
                     f"lead's approval ({reg.reason}). You'll get a DM.", ephemeral=True)

@@ -1,4 +1,5 @@
-"""/my: a member's own preferences (today: their time zone, used for their streak days)."""
+"""/my: a member's own preferences (today: their time zone, the one place it is asked; every
+time option and mentoring hours read it, and it sets their streak days)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ class ProfileCog(commands.Cog):
     def __init__(self, bot) -> None:
         self.bot = bot
 
-    @my.command(name="timezone", description="Show or set your time zone (for your streak days)")
+    @my.command(name="timezone", description="Show or set your time zone (for times you type and your streak days)")
     @app_commands.describe(zone="An IANA time zone like Europe/Paris, or `reset` for the server's")
     @app_commands.autocomplete(zone=_zones)
     async def timezone(self, interaction: discord.Interaction,
@@ -37,6 +38,8 @@ class ProfileCog(commands.Cog):
             await reply(interaction, text, ephemeral=True)
             return
         stored = await prefs.set_zone(guild_id, interaction.user.id, zone)
-        text = (f"Your time zone is now `{stored}`; your challenge streak counts your days there."
+        text = (f"Your time zone is now `{stored}`: times you type (like `tomorrow 18:00`) and "
+                "mentoring hours you register from now on are read there, and your challenge "
+                "streak counts your days there."
                 if stored else "Your time zone now follows the server's.")
         await reply(interaction, text, ephemeral=True)

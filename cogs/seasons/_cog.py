@@ -42,12 +42,13 @@ class SeasonsCog(commands.Cog):
     @season_admin.command(name="add", description="Enable a shipped season or add your own")
     @app_commands.describe(
         name="A shipped season (see /season list) or a new name",
-        start="First day, MM-DD (new seasons only)", end="Last day, MM-DD (new seasons only)",
+        start="First day every year: `12-24` or `Dec 24` (new seasons only)",
+        end="Last day every year: `12-31` or `Dec 31` (new seasons only)",
         emoji="Emoji shown with the season", colour="Accent colour like #FFAA00",
         boost="Earning factor while it runs, 1.1-10 (optional)")
     async def add(self, interaction: discord.Interaction, name: app_commands.Range[str, 1, 50],
-                  start: app_commands.Range[str, 1, 10] | None = None,
-                  end: app_commands.Range[str, 1, 10] | None = None,
+                  start: app_commands.Range[str, 1, 20] | None = None,
+                  end: app_commands.Range[str, 1, 20] | None = None,
                   emoji: app_commands.Range[str, 1, 32] | None = None,
                   colour: app_commands.Range[str, 1, 10] | None = None,
                   boost: app_commands.Range[str, 1, 12] | None = None):

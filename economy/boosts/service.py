@@ -16,11 +16,12 @@ import contextlib
 import re
 import time
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from datetime import time as dtime
 from decimal import Decimal, InvalidOperation
 
 from economy.boosts.repo import MultiplierRepo
+from economy.core import timeparse
 from economy.core.clock import Clock, from_ms, to_ms
 from economy.core.errors import InvalidInput, NotFound
 from economy.core.settings import GuildSettings, SettingsService
@@ -166,32 +167,18 @@ def parse_factor(text: str) -> int:
     return bps
 
 
-_DURATION = re.compile(r"^\+?\s*(\d{1,4})\s*(m|min|h|d)$")
-
-
 def parse_when(text: str, zone, now: datetime) -> datetime:
-    """`now`, `2026-01-09 18:00` (the guild's time zone) or ISO with an offset -> aware UTC."""
-    raw = " ".join(str(text).split())
-    if raw.lower() == "now":
-        return now
-    try:
-        parsed = datetime.fromisoformat(raw.replace(" ", "T", 1) if "T" not in raw else raw)
-    except ValueError:
-        raise InvalidInput(f"`{raw[:40]}` is not a date and time: use `YYYY-MM-DD HH:MM` "
-                           "(server time zone) or `now`.") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=zone)
-    return parsed.astimezone(UTC)
+    """Any moment of the time grammar (economy/core/timeparse.py) in `zone` -> aware UTC.
+
+    No range check: each caller refuses past or far times with its own limits.
+    """
+    return timeparse.parse_moment(text, now, zone)
 
 
 def parse_end(text: str, start: datetime, zone, now: datetime) -> datetime:
-    """An end time, or a duration after `start` like `48h`, `2d`, `90m`."""
-    match = _DURATION.match(str(text).strip().lower())
-    if match:
-        amount, unit = int(match.group(1)), match.group(2)
-        step = {"m": timedelta(minutes=1), "min": timedelta(minutes=1), "h": timedelta(hours=1),
-                "d": timedelta(days=1)}[unit]
-        return start + amount * step
+    """An end time, or a duration after `start` like `48h`, `2d`, `90m`, `1h30m`."""
+    if timeparse.is_duration(text):
+        return start + timeparse.parse_duration(text)
     return parse_when(text, zone, now)
 
 
@@ -311,14 +298,17 @@ class BoostService:
     # --- admin operations --------------------------------------------------------------------
     async def schedule(
         self, guild_id: int, actor_id: int, *, factor: str, start: str, end: str,
-        reason: str | None = None,
+        reason: str | None = None, zone: tzinfo | None = None,
     ) -> Scheduled:
-        """Validate and store a one-off boost window. Raises InvalidInput (nothing stored)."""
+        """Validate and store a one-off boost window. Raises InvalidInput (nothing stored).
+
+        `start`/`end` are read in `zone` (the member's; default the guild's)."""
         settings = await self._settings.get(guild_id)
         now = self._clock.now()
         factor_bps = parse_factor(factor)
-        starts_at = parse_when(start, settings.zone, now)
-        ends_at = parse_end(end, starts_at, settings.zone, now)
+        zone = zone or settings.zone
+        starts_at = parse_when(start, zone, now)
+        ends_at = parse_end(end, starts_at, zone, now)
         if starts_at < now - timedelta(minutes=1):
             raise InvalidInput("The start is in the past. Use `now` or a later time.")
         if starts_at > now + timedelta(days=MAX_LEAD_DAYS):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -165,14 +165,14 @@ class EventService:
         channel_id: int | None, capacity: int | None, reward_attend: int = 0,
         reward_complete: int = 0, prizes: tuple[int, int, int] = (0, 0, 0),
         role_id: int | None = None, role_days: int = 0, repeat: str = "none",
-        repeat_count: int = 1, require_code: bool = False,
+        repeat_count: int = 1, require_code: bool = False, zone: tzinfo | None = None,
     ) -> EventDraft:
         """Validate the command options (before the form opens). Raises InvalidInput."""
         settings = await self._settings.get(guild_id)
         now = self._clock.now()
         if type not in EVENT_TYPES:
             raise InvalidInput(f"Event type must be one of: {', '.join(EVENT_TYPES)}.")
-        starts_at = parse_when(start, settings.zone, now)
+        starts_at = parse_when(start, zone or settings.zone, now)
         if starts_at < now - timedelta(minutes=1):
             raise InvalidInput("The start is in the past. Pick a later time.")
         if starts_at > now + timedelta(days=365):
@@ -226,7 +226,7 @@ class EventService:
     async def edit(self, guild_id: int, event_id: int, actor_id: int, *, is_manager: bool,
                    title: str | None = None, start: str | None = None,
                    duration_minutes: int | None = None, capacity: int | None = None,
-                   ) -> CommunityEvent:
+                   zone: tzinfo | None = None) -> CommunityEvent:
         """Change a scheduled event (host or manager). Guarded by the version read."""
         event = await self.get(guild_id, event_id)
         self._check_host(event, actor_id, is_manager)
@@ -239,7 +239,7 @@ class EventService:
             fields["title"] = _title(title)
         starts_ms = event.starts_ms
         if start is not None:
-            starts_at = parse_when(start, settings.zone, now)
+            starts_at = parse_when(start, zone or settings.zone, now)
             if starts_at < now - timedelta(minutes=1):
                 raise InvalidInput("The start is in the past. Pick a later time.")
             starts_ms = to_ms(max(starts_at, now))

@@ -11,7 +11,7 @@ then announces once; a goal whose deadline passed first becomes `expired`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 
 from economy.boosts.service import parse_end
 from economy.core.clock import Clock, from_ms, to_ms
@@ -77,8 +77,11 @@ class GoalService:
         self._clock = clock
 
     async def create(self, guild_id: int, actor_id: int, *, target: int, metric: str,
-                     deadline: str, reward: int, title: str | None = None) -> Goal:
-        """Validate and store a goal. Raises InvalidInput (nothing stored)."""
+                     deadline: str, reward: int, title: str | None = None,
+                     zone: tzinfo | None = None) -> Goal:
+        """Validate and store a goal. Raises InvalidInput (nothing stored).
+
+        `deadline` is a moment read in `zone` (the member's; default the guild's) or a duration."""
         if metric not in METRICS:
             raise InvalidInput(f"The metric must be one of: {', '.join(METRICS)}.")
         if not 1 <= target <= MAX_TARGET:
@@ -87,7 +90,7 @@ class GoalService:
             raise InvalidInput(f"The reward must be between 0 and {MAX_REWARD:,} GEMS.")
         settings = await self._settings.get(guild_id)
         now = self._clock.now()
-        due = parse_end(deadline, now, settings.zone, now)
+        due = parse_end(deadline, now, zone or settings.zone, now)
         if due <= now:
             raise InvalidInput("The deadline must be in the future.")
         if due - now > timedelta(days=MAX_DAYS):

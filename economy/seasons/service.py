@@ -27,10 +27,10 @@ from economy.core.models import is_system
 from economy.core.modules import is_on
 from economy.core.settings import SettingsService
 from economy.core.text import clean_text
+from economy.core.timeparse import parse_month_day
 from economy.seasons.repo import SeasonRepo
 
 SEASON_DIR = Path(__file__).resolve().parents[2] / "data" / "seasons"
-_MD = re.compile(r"^(\d{1,2})-(\d{1,2})$")
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
@@ -93,15 +93,8 @@ class SeasonNotice:
 
 
 def _md(text: str) -> tuple[int, int]:
-    match = _MD.match(str(text).strip())
-    if not match:
-        raise InvalidInput(f"`{str(text)[:20]}` is not a date: use MM-DD, like 12-24.")
-    month, day = int(match.group(1)), int(match.group(2))
-    try:
-        date(2001, month, day)  # not a leap year: 02-29 is refused (it would skip years)
-    except ValueError:
-        raise InvalidInput(f"`{text}` is not a date every year has (use MM-DD, like 12-24).") from None
-    return month, day
+    """A yearly day (`12-24`, `Dec 24`, a full date with its year ignored); never 02-29."""
+    return parse_month_day(text)
 
 
 def _normalize_md(text: str) -> str:

@@ -33,6 +33,21 @@ class BuyModal(discord.ui.Modal, title="Buy gems"):
         )
 
 
+class UploadModal(discord.ui.Modal, title="Upload photos"):
+    """A labelled file upload (1-3 files), as GEMS's listing form uses it."""
+
+    photos: discord.ui.Label[Any] = discord.ui.Label(
+        text="Photos", component=discord.ui.FileUpload(custom_id="photos", min_values=1,
+                                                       max_values=3))
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        assert isinstance(self.photos.component, discord.ui.FileUpload)
+        files = self.photos.component.values
+        sizes = [len(await f.read()) for f in files]
+        await interaction.response.send_message(
+            " ".join(f"{f.filename}:{n}" for f, n in zip(files, sizes, strict=True)))
+
+
 class ShopView(discord.ui.View):
     """Buttons and a select, as GEMS's shop uses them."""
 
@@ -151,6 +166,10 @@ def add_commands(tree: app_commands.CommandTree[Any]) -> None:
     ) -> list[app_commands.Choice[str]]:
         fruits = ["apple", "apricot", "banana", "cherry"]
         return [app_commands.Choice(name=f, value=f) for f in fruits if f.startswith(current)]
+
+    @tree.command(description="Upload photos in a form")
+    async def upload(interaction: discord.Interaction) -> None:
+        await interaction.response.send_modal(UploadModal())
 
     @tree.command(description="Pick a fruit")
     @app_commands.autocomplete(fruit=fruit_complete)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import discord
 import pytest
 
+from discord_sandbox import SandboxError
+
 pytestmark = pytest.mark.timeout(30)
 
 
@@ -95,6 +97,20 @@ async def test_first_followup_after_defer_replaces_thinking_message(sb, world, b
 async def test_autocomplete(sb, world, bot):
     choices = await sb.autocomplete(world.alice, "pick", "fruit", "ap")
     assert [c["value"] for c in choices] == ["apple", "apricot"]
+
+
+async def test_modal_file_upload(sb, world, bot):
+    """Files submitted in a modal arrive as resolved attachments the bot can download; the
+    client's limits (min/max files, only files) hold."""
+    one = sb.attachment("a.jpg", b"x" * 10, "image/jpeg")
+    two = sb.attachment("b.png", b"y" * 3, "image/png")
+    opened = await sb.slash(world.alice, "upload")
+    assert opened.modal["components"][0]["component"]["type"] == 19
+    done = await sb.submit_modal(world.alice, opened, {"Photos": [one, two]})
+    assert done.content == "a.jpg:10 b.png:3"
+    for files in ([], [one, two, one, two], ["not-a-file"]):
+        with pytest.raises(SandboxError):
+            await sb.submit_modal(world.alice, opened, {"Photos": files})
 
 
 async def test_buttons_select_and_modal(sb, world, bot):

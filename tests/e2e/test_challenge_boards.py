@@ -51,15 +51,15 @@ async def test_competition_end_to_end(gc):
     await gc.services.settings.set(gc.guild.id, 0, "challenge_channel_id", str(announce.id))
     await fix_day(gc.services, gc.guild.id)
     before = await state(gc)
-    denied = await gc.slash("bob", "challenge-admin competition", kind="any", mode="most", hours=2,
+    denied = await gc.slash("bob", "challenge-admin competition", kind="any", mode="most", duration=2,
                             prize=100)
     assert denied.ephemeral and "Only admins" in denied.content
     no_target = await gc.slash("admin", "challenge-admin competition", kind="any", mode="first",
-                               hours=2, prize=100)
+                               duration="2h", prize=100)
     assert no_target.ephemeral and "target" in no_target.content
     assert await state(gc) == before
     made = await gc.slash("admin", "challenge-admin competition", kind="knowledge", mode="most",
-                          hours=2, prize=250)
+                          duration="2h", prize=250)
     assert not made.ephemeral and "Competition #1" in made.content
     await answer(gc, "carol", QUIZ.id, "Colombia")
     standings = await gc.slash("dave", "challenge competitions", number=1)

@@ -9,6 +9,7 @@ import pytest
 
 from discord_sandbox.interactions import InteractionNotAnswered
 from discord_sandbox.state import Component
+from tests.e2e import event_form
 from tests.e2e.conftest import balance, db_state
 
 pytestmark = pytest.mark.timeout(60)
@@ -18,10 +19,9 @@ async def _create(gc, who="admin", **options):
     options = {"type": "contest", "start": "2026-01-06 18:00", "duration": 120,
                "reward_attend": 10, "reward_complete": 5, "prize_1st": 100, "prize_2nd": 50,
                **options}
-    opened = await gc.slash(who, "event create", **options)
+    opened, done = await event_form.create(gc, who, title="Gem ID quiz @everyone",
+                                           description="Bring a loupe", **options)
     assert opened.modal is not None, opened.content
-    done = await gc.sb.submit_modal(gc[who], opened, {"Title": "Gem ID quiz @everyone",
-                                                      "Description": "Bring a loupe"})
     assert "Created event #" in done.content, done.content
     return int(done.content.split("#")[1].split(":")[0])
 
@@ -114,21 +114,45 @@ async def test_event_lifecycle_through_discord(gc, clock):
 
 async def test_event_refusals_change_nothing(gc, clock):
     before = await _events_state(gc)
+    # refused by the command itself: no form opens
     for options, expected in [
         ({"start": "2026-01-01 10:00"}, "in the past"),
+        ({"start": "yesterday"}, "not a date or time"),
+        ({"start": "2030-01-01 10:00"}, "at most a year ahead"),
         ({"duration": 31 * 24 * 60 + 1}, "at most 31 days"),
-        ({"duration": 0}, "at least 1 minute"),
-        ({"capacity": 0}, "capacity must be at least 1"),
-        ({"capacity": -4}, "capacity must be at least 1"),
-        ({"reward_attend": -5}, "between 0 and"),
+        ({"duration": "32d"}, "at most 31 days"),
+        ({"duration": 0}, "longer than zero"),
+        ({"duration": "a while"}, "as a duration"),
     ]:
         r = await gc.slash("admin", "event create", **{"type": "social", "start": "now",
                                                        "duration": 60, **options})
         assert r.modal is None and r.ephemeral and expected in r.content, (options, r.content)
+    # refused when the form is submitted: a friendly private answer, nothing stored
+    for options, expected in [
+        ({"capacity": 0}, "capacity must be at least 1"),
+        ({"capacity": -4}, "capacity must be at least 1"),
+        ({"capacity": "lots"}, "whole number"),
+        ({"reward_attend": -5}, "between 0 and"),
+        ({"reward_attend": "ten"}, "not a whole number"),
+        ({"role_days": 3}, "reward_role"),
+        ({"repeat": "weekly", "repeat_count": 99}, "2 to 52"),
+    ]:
+        opened, done = await event_form.create(gc, "admin", type="social", start="now",
+                                               duration=60, **options)
+        assert opened.modal is not None, (options, opened.content)
+        assert done.ephemeral and expected in done.content, (options, done.content)
+    opened = await event_form.open_form(gc, "admin", type="social", start="now", duration=60)
+    done = await gc.sb.submit_modal(gc["admin"], opened, {"Title": "Swap",
+                                                          "Rewards in GEMS (optional)": "tips 5"})
+    assert done.ephemeral and "couldn't read `tips 5`" in done.content
+    opened = await event_form.open_form(gc, "admin", type="social", start="now", duration=60)
+    done = await gc.sb.submit_modal(gc["admin"], opened, {"Title": "Swap",
+                                                          "Repeat (optional)": "daily"})
+    assert done.ephemeral and "weekly 4" in done.content
     r = await gc.slash("bob", "event create", type="social", start="now", duration=60)
     assert r.ephemeral and "Only event managers" in r.content
     r = await gc.slash("admin", "event create", type="social", start="now", duration=60,
-                       reward_role=gc.mod_role, role_days=3)
+                       reward_role=gc.mod_role)
     assert r.modal is None and "moderation or admin permissions" in r.content
     assert await _events_state(gc) == before
     event_id = await _create(gc, start="now", duration=30)
@@ -223,9 +247,9 @@ async def test_200_members_press_check_in_at_once(gc, clock):
 
 
 async def test_check_in_with_the_code_the_host_reads_out(gc, clock):
-    opened = await gc.slash("admin", "event create", type="educational", start="now",
-                            duration=60, reward_attend=3, require_code=True)
-    done = await gc.sb.submit_modal(gc["admin"], opened, {"Title": "Cutting class"})
+    _opened, done = await event_form.create(gc, "admin", type="educational", start="now",
+                                            duration="1h", reward_attend=3, require_code=True,
+                                            title="Cutting class")
     code = done.content.split("**")[-2]
     assert len(code) == 6 and "Check-in code" in done.content
     event_id = int(done.content.split("#")[1].split(":")[0])

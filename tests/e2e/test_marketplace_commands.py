@@ -26,19 +26,21 @@ async def listing_state(gc) -> tuple:
 
 
 async def create(gc, who="alice", *, title="Blue sapphire ring", description="Lovely stone.",
-                 specs=SPEC, images=(), publish=True, **options):
-    """/list-item -> modal -> preview (-> Publish). Returns (modal result, preview result)."""
+                 specs=SPEC, images=(), tags=None, publish=True, **options):
+    """/list-item -> form (text, tags, photos) -> preview (-> Publish).
+    Returns (preview result, published result)."""
     options.setdefault("category", "rings")
     options.setdefault("condition", "new")
     options.setdefault("price_gems", 500)
-    for i, data in enumerate(images, 1):
-        options[f"image{i}"] = gc.sb.attachment(f"photo{i}.jpg", data, "image/jpeg")
+    photos = [gc.sb.attachment(f"photo{i}.jpg", data, "image/jpeg")
+              for i, data in enumerate(images, 1)]
     options = {k: v for k, v in options.items() if v is not None}
     opened = await gc.slash(who, "list-item", **options)
     assert opened.modal is not None, opened.content
     preview = await gc.sb.submit_modal(gc[who], opened, {
         "Title": title, "Description": description,
-        "Specifications (one `key: value` per line)": specs})
+        "Specifications (one `key: value` per line)": specs, "Tags (optional)": tags or "",
+        "Photos (up to 10)": photos})
     if publish and preview.buttons:
         published = await gc.click(who, preview, "Publish")
         return preview, published
@@ -98,6 +100,7 @@ async def test_cancel_leaves_nothing_and_only_the_seller_can_publish(gc):
     ({}, {"title": "ab"}, "title must be 3-100"),
     ({}, {"description": "   "}, "description must be 1-2000"),
     ({}, {"specs": "just words"}, "key: value"),
+    ({}, {"Tags (optional)": ",".join(f"t{i}" for i in range(30))}, "tags"),
 ])
 async def test_bad_input_is_refused_privately_and_stores_nothing(gc, options, fields, expected):
     before = await listing_state(gc)
@@ -126,8 +129,10 @@ async def test_bad_input_is_refused_privately_and_stores_nothing(gc, options, fi
 async def test_bad_images_are_refused_and_store_nothing(gc, name, data, content_type, expected):
     before = await listing_state(gc)
     opened = await gc.slash("alice", "list-item", category="rings", condition="new",
-                            price_gems=5, image1=gc.sb.attachment(name, data, content_type))
-    result = await gc.sb.submit_modal(gc["alice"], opened, {"Title": "Ring", "Description": "x"})
+                            price_gems=5)
+    result = await gc.sb.submit_modal(gc["alice"], opened, {
+        "Title": "Ring", "Description": "x",
+        "Photos (up to 10)": [gc.sb.attachment(name, data, content_type)]})
     assert result.ephemeral and expected in result.text, result.text
     assert await listing_state(gc) == before
 

@@ -16,14 +16,16 @@ HOURS = "mon-fri 18-21"
 
 
 async def register(gc, who, skills="cad:4, casting:3", capacity=1, bio="Bench jeweller, 20 years"):
-    opened = await gc.slash(who, "mentor register", skills=skills, timezone="Europe/Paris",
+    await gc.slash(who, "my timezone", zone="Europe/Paris")  # asked once, reused
+    opened = await gc.slash(who, "mentor register", skills=skills,
                             availability=HOURS, languages="English, French", capacity=capacity)
     assert opened.modal is not None, opened.content
     return await gc.sb.submit_modal(gc[who], opened, {"A short bio for mentees": bio})
 
 
 async def apply(gc, who, skills="cad:1", **extra):
-    return await gc.slash(who, "mentee apply", skills=skills, timezone="Europe/Paris",
+    await gc.slash(who, "my timezone", zone="Europe/Paris")
+    return await gc.slash(who, "mentee apply", skills=skills,
                           availability=HOURS, languages="fr", goals="Design my first ring",
                           **extra)
 
@@ -120,15 +122,15 @@ async def test_bad_input_is_refused_and_changes_nothing(gc):
     assert "Proposed" in applied.content
     before = await mentorship_state(gc)
     cases = [
-        (lambda: gc.slash("alice", "mentor register", skills="cad:3", timezone="Europe/Paris",
+        (lambda: gc.slash("alice", "mentor register", skills="cad:3",
                           availability=HOURS, languages="en", capacity=2), "already registered"),
-        (lambda: gc.slash("carol", "mentor register", skills="knitting:3", timezone="UTC",
+        (lambda: gc.slash("carol", "mentor register", skills="knitting:3",
                           availability=HOURS, languages="en", capacity=2), "not a skill"),
-        (lambda: gc.slash("carol", "mentor register", skills="cad:3", timezone="UTC",
+        (lambda: gc.slash("carol", "mentor register", skills="cad:3",
                           availability=HOURS, languages="en", capacity=0), "1 to 10"),
-        (lambda: gc.slash("carol", "mentor register", skills="cad:3", timezone="UTC",
+        (lambda: gc.slash("carol", "mentor register", skills="cad:3",
                           availability=HOURS, languages="en", capacity=50), "1 to 10"),
-        (lambda: gc.slash("carol", "mentor register", skills="cad:3", timezone="UTC",
+        (lambda: gc.slash("carol", "mentor register", skills="cad:3",
                           availability="mon 21-18", languages="en", capacity=2),
          "end must be after"),
         (lambda: apply(gc, "carol", mentor=gc["carol"]), "own mentor"),
@@ -148,7 +150,7 @@ async def test_bad_input_is_refused_and_changes_nothing(gc):
     assert late.ephemeral and "no longer open" in late.content
     assert await mentorship_state(gc) == before
     # Overlapping ranges are not an error: they are merged.
-    opened = await gc.slash("carol", "mentor register", skills="casting:3", timezone="UTC",
+    opened = await gc.slash("carol", "mentor register", skills="casting:3",
                             availability="mon 18-21, mon 20-22, tue 9-10", languages="en",
                             capacity=1)
     await gc.sb.submit_modal(gc["carol"], opened, {})
@@ -230,11 +232,27 @@ async def test_lead_approval_queue_and_round(gc):
     assert proposal_dm(gc, "bob")
 
 
-async def test_skill_and_zone_autocomplete(gc):
+async def test_skill_autocomplete_and_the_zone_asked_once(gc):
     choices = await gc.sb.autocomplete(gc["alice"], "mentor register", "skills", "cad:3, sto")
     assert [c["value"] for c in choices] == ["cad:3, stone setting", "cad:3, stone cutting"]
-    zones = await gc.sb.autocomplete(gc["alice"], "mentee apply", "timezone", "paris")
-    assert [c["value"] for c in zones] == ["Europe/Paris"]
+    # No command asks for a zone but /my timezone (issue 24): mentoring reuses it.
+    for name in ("mentor register", "mentee apply"):
+        group, sub = name.split()
+        leaf = gc.bot.tree.get_command(group).get_command(sub)
+        assert "timezone" not in [p.name for p in leaf.parameters], name
+    await gc.slash("alice", "my timezone", zone="Asia/Tokyo")
+    opened = await gc.slash("alice", "mentor register", skills="cad:4", availability=HOURS,
+                            languages="en", capacity=1)
+    done = await gc.sb.submit_modal(gc["alice"], opened, {})
+    assert "`Asia/Tokyo`" in done.content, done.content
+    profile = await gc.slash("alice", "mentor profile")
+    assert "Asia/Tokyo" in profile.text
+    # without their own zone, a member's hours are read in the server's
+    applied = await gc.slash("erin", "mentee apply", skills="cad:1", availability=HOURS,
+                             languages="en")
+    assert applied.ephemeral and "read in `UTC`" in applied.content, applied.content
+    mentee = await gc.db["mentees"].find_one({"user_id": gc["erin"].id})
+    assert mentee["zone"] == "UTC"
 
 
 async def test_levels_roles_leaderboard_and_monthly_spotlight_once(gc):

@@ -8,6 +8,7 @@ import pytest
 
 from bot.render import grid
 from economy.privacy.service import TOMBSTONE_BASE
+from tests.e2e import event_form
 from tests.e2e.conftest import balance, db_state, seed
 
 pytestmark = pytest.mark.timeout(60)
@@ -77,9 +78,8 @@ async def test_open_trade_blocks_delete(gc):
 async def test_a_deleted_member_forfeits_pending_rewards(gc):
     """Issue 22: the pending completion reward of a member who deleted their data is not minted
     into their anonymous account, and the question and the confirmation say so."""
-    opened = await gc.slash("admin", "event create", type="social", start="now", duration=60,
-                            reward_attend=10, reward_complete=40)
-    done = await gc.sb.submit_modal(gc["admin"], opened, {"Title": "Gem swap"})
+    _, done = await event_form.create(gc, "admin", type="social", start="now", duration=60,
+                                      reward_attend=10, reward_complete=40, title="Gem swap")
     event_id = int(done.content.split("#")[1].split(":")[0])
     for name in ("alice", "bob"):
         r = await gc.slash(name, "event checkin", event=event_id)

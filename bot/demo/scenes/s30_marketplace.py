@@ -42,11 +42,13 @@ async def play(t, gc) -> None:
     for who, title, colour, price, tags in items:
         photo = gc.sb.attachment("gem.jpg", gem_photo(colour, title), "image/jpeg")
         opened = await t.slash(who, "list-item", category="rings" if "ring" in title else "necklaces",
-                               condition="like_new", price_gems=price, tags=tags, image1=photo)
-        t.note(f"{who} fills in the listing form (title, description, specifications).")
+                               condition="like_new", price_gems=price)
+        t.note(f"{who} fills in the listing form (title, description, specifications, tags, "
+               "a photo).")
         preview = await gc.sb.submit_modal(gc[who], opened, {
             "Title": title, "Description": f"{title}, photographed in daylight. **No** flaws.",
-            "Specifications (one `key: value` per line)": "metal: 18k gold\nweight: 3.1 g"})
+            "Specifications (one `key: value` per line)": "metal: 18k gold\nweight: 3.1 g",
+            "Tags (optional)": tags, "Photos (up to 10)": [photo]})
         t.answer(preview)
         t.check("preview" in preview.text and bool(preview.files), "a private preview with the photo")
         await t.click(who, preview, "Publish")

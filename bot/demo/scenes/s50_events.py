@@ -30,11 +30,11 @@ async def play(t, gc) -> None:
     await t.slash("admin", "boost stats", boost="b1")
 
     t.note("The admin starts a gem-identification quiz (members join with the button or in Discord).")
-    opened = await t.slash("admin", "event create", type="contest", start="now", duration=90,
-                           capacity=10, reward_attend=10, reward_complete=5, prize_1st=100,
-                           prize_2nd=50)
+    opened = await t.slash("admin", "event create", type="contest", start="now", duration="90m")
     created = await gc.sb.submit_modal(gc["admin"], opened, {
-        "Title": "Gem ID quiz", "Description": "Bring a loupe; ten stones to identify."})
+        "Title": "Gem ID quiz", "Description": "Bring a loupe; ten stones to identify.",
+        "Rewards in GEMS (optional)": "attend 10, complete 5, 1st 100, 2nd 50",
+        "Places (empty: no limit)": "10"})
     t.answer(created)
     event_id = int(created.content.split("#")[1].split(":")[0])
     card = next(m for c in gc.guild.channels.values() for m in gc.sb.channel_messages(c)

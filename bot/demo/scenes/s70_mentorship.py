@@ -17,7 +17,8 @@ def _thread(gc, number):
 
 
 async def _register(t, gc, who, skills, zone, hours, languages, capacity, bio):
-    opened = await t.slash(who, "mentor register", skills=skills, timezone=zone,
+    await t.slash(who, "my timezone", zone=zone)  # asked once; mentoring reuses it
+    opened = await t.slash(who, "mentor register", skills=skills,
                            availability=hours, languages=languages, capacity=capacity)
     t.note(f"{who} fills in the bio form: \"{bio}\"")
     done = await gc.sb.submit_modal(gc[who], opened, {"A short bio for mentees": bio})
@@ -33,12 +34,13 @@ async def play(t, gc) -> None:
                     "Bench jeweller for 20 years; I teach setting and CAD.")
     await _register(t, gc, "dave", "cad:2, photography:4", "America/New_York",
                     "weekends 9-12", "English", 1, "Product photographer.")
-    bad = await t.slash("bob", "mentor register", skills="cad:3", timezone="Europe/Paris",
+    bad = await t.slash("bob", "mentor register", skills="cad:3",
                         availability="mon 21-18", languages="en", capacity=50)
     t.check(bad.ephemeral and bad.modal is None, "a backwards time range is refused before the form")
 
+    await t.slash("erin", "my timezone", zone="Europe/Berlin")
     applied = await t.slash("erin", "mentee apply", skills="stone setting:1, cad:2",
-                            timezone="Europe/Berlin", availability="tue-thu 19-22",
+                            availability="tue-thu 19-22",
                             languages="German, French", goals="Set my first bezel")
     t.check("2 of 2 skills" in applied.text and "both speak French" in applied.text,
             "the proposal explains itself")
