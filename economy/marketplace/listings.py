@@ -72,7 +72,7 @@ class ListingService:
         """Validate what `/list-item` knows before its modal opens (fail fast, store nothing).
 
         Raises: InvalidInput (category, condition, price, tags, too many images, or the seller
-        holds as many open listings as allowed); InvalidAmount (a bad GEMS price).
+        holds as many open listings as allowed); InvalidAmount (a bad GEMS or USD price).
         """
         settings = await self._settings.get(guild_id)
         check_category(settings, category)
@@ -94,7 +94,7 @@ class ListingService:
 
         Raises: InvalidInput (any field, too many images, or the seller holds as many open
         listings as allowed, checked again inside the storing transaction); InvalidAmount (a
-        bad GEMS price).
+        bad GEMS or USD price).
         """
         settings = await self._settings.get(guild_id)
         category = check_category(settings, category)
@@ -295,7 +295,7 @@ class ListingService:
 
         Raises: NotFound; NotPermitted (someone else's); InvalidInput (a bad field, nothing to
         change, a status that can't be edited, USD off, or too many concurrent writes);
-        InvalidAmount (a bad GEMS price).
+        InvalidAmount (a bad GEMS or USD price).
         """
         settings = await self._settings.get(guild_id)
         gems = check_price_gems(price_gems) if price_gems is not None else None

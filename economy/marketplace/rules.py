@@ -47,8 +47,8 @@ def check_prices(settings: GuildSettings, price_gems: object,
                  price_usd: str | None) -> tuple[int | None, int | None]:
     """(GEMS, USD cents) of a new listing; at least one of them.
 
-    Raises InvalidInput (or InvalidAmount) for a bad amount, a USD price where USD is off, or no
-    price at all.
+    Raises: InvalidAmount (a bad GEMS or USD amount); InvalidInput (a USD price where USD is
+    off, or no price at all).
     """
     gems = check_price_gems(price_gems)
     if price_usd not in (None, "") and not settings.marketplace_usd:

@@ -57,16 +57,19 @@ class ViewCounter:
         self._counts: Counter[tuple[int, int]] = Counter()
 
     def count(self, guild_id: int, listing_id: int) -> None:
-        """One more view of a listing."""
+        """One more view of a listing. Raises: nothing."""
         self._counts[(guild_id, listing_id)] += 1
 
     def take(self) -> Counter[tuple[int, int]]:
-        """Every count so far, leaving the counter empty."""
+        """Every count so far, leaving the counter empty. Raises: nothing."""
         counts, self._counts = self._counts, Counter()
         return counts
 
     def put_back(self, counts: Counter[tuple[int, int]]) -> None:
-        """Return counts a failed flush did not write (the next flush writes them)."""
+        """Return counts a failed flush did not write (the next flush writes them).
+
+        Raises: nothing.
+        """
         self._counts.update(counts)
 
 
@@ -261,7 +264,7 @@ class SearchService:
         """Validate search options into a query.
 
         Raises: InvalidInput (unknown category, condition, currency or sort, bad or crossed
-        price bounds, bad tags).
+        price bounds, bad tags); InvalidAmount (a bad USD bound).
         """
         if category:
             category = check_category(settings, category)
