@@ -98,11 +98,11 @@ async def run_bot(info: dict, ready_file: Path, profile: Path | None) -> None:
         photos = _bench_photos(info.get("photos", 0))
         for i in range(info.get("listings", LISTINGS)):
             seller = members[i % len(members)]
-            draft = await services.marketplace.create_draft(
+            draft = await services.marketplace.listings.create_draft(
                 guild_id, seller, category="rings", condition="new", title=f"Bench ring {i}",
                 description="A ring for the bench.", specs="metal: gold", tags="bench",
                 price_gems=100 + i, images=[photos[i % len(photos)]] if photos else ())
-            await services.marketplace.publish(guild_id, seller, draft.listing_id)
+            await services.marketplace.listings.publish(guild_id, seller, draft.listing_id)
         seeded = time.time() - seed_started
         bot = GemsBot(services=services, settings=settings, run_jobs=False, run_web=False)
         connection = await connect_until_ready(bot, info["token"])

@@ -8,7 +8,7 @@ Seeds N listings in one guild (plus noise in 19 other guilds) with the document 
 writes into a fresh ON-DISK embedded store (a temporary data directory), then applies every
 migration to that database (timed: index builds, the postings backfill of 0004, the listing pass
 of 0005, ...), then times typical filter + sort combinations: directly through
-MarketplaceService.search, and end to end as `/marketplace search` slash commands and Next-page
+SearchService.search, and end to end as `/marketplace search` slash commands and Next-page
 clicks through the Discord sandbox (real GemsBot, grid image rendered). Prints p50/p99 and the plan
 each search chose, the ratios between them, the index list, what `explain` says, and an unindexed
 control query that shows what a scan would cost. Each keyword query's first pages are checked
@@ -222,7 +222,7 @@ async def run(store, clock, rnd: random.Random, args: argparse.Namespace) -> Non
               f"{applied[-1].version}) to the seeded database in "
               f"{time.perf_counter() - started:.1f} s (target < 120 s); "
               f"{postings:,} keyword postings")
-        ms = gc.services.marketplace
+        ms = gc.services.marketplace.search
         print("\nindexes on listings:")
         for name, info in (await store.db["listings"].index_information()).items():
             print(f"  {name:<28} {info['key']}")

@@ -70,7 +70,7 @@ class Jobs:
         self._flushers: list[str] = []
         self.add("activity-flush", services.activity.flush,
                  every_seconds=settings.activity_flush_seconds, flush_on_stop=True)
-        self.add("listing-views-flush", services.marketplace.flush_views,
+        self.add("listing-views-flush", services.marketplace.sweeps.flush_views,
                  every_seconds=settings.activity_flush_seconds, flush_on_stop=True)
 
     def add(self, name: str, job: Job, *, every_seconds: float, per_process: bool = False,

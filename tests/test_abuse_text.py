@@ -45,10 +45,10 @@ async def test_every_text_field_refuses_invisible_text(services, blank):
         services.escrow.offer(G, 2, 1, 100, blank),
         services.escrow.open_dispute(G, trade.trade_id, 1, blank),
         services.ledger.grant(G, 0, 1, 5, reason=blank, key="g"),
-        services.marketplace.add_alert(G, 1, keywords=blank, category=None, max_price_gems=None),
-        services.marketplace.create_draft(G, 1, category="rings", condition="new", title=blank,
+        services.marketplace.watch.add_alert(G, 1, keywords=blank, category=None, max_price_gems=None),
+        services.marketplace.listings.create_draft(G, 1, category="rings", condition="new", title=blank,
                                           description="fine", price_gems=5),
-        services.marketplace.create_draft(G, 1, category="rings", condition="new",
+        services.marketplace.listings.create_draft(G, 1, category="rings", condition="new",
                                           title="Fine title", description=blank, price_gems=5),
     ]
     for attempt in attempts:
@@ -59,7 +59,7 @@ async def test_every_text_field_refuses_invisible_text(services, blank):
 
 async def test_alert_keywords_are_capped(services):
     with pytest.raises(InvalidInput, match="at most 100"):
-        await services.marketplace.add_alert(G, 1, keywords="ruby " * 30, category=None,
+        await services.marketplace.watch.add_alert(G, 1, keywords="ruby " * 30, category=None,
                                              max_price_gems=None)
 
 
@@ -67,7 +67,7 @@ async def test_alert_keywords_are_capped(services):
 async def test_price_bounds_the_store_cannot_hold_are_invalid_input(services, bound):
     settings = await services.settings.get(G)
     with pytest.raises(InvalidInput, match="whole numbers"):
-        services.marketplace.build_query(settings, min_price=bound)
+        services.marketplace.search.build_query(settings, min_price=bound)
 
 
 @pytest.mark.parametrize("token", ['{"price_min":1000000000000000000000}', '{"seller_id":-1}',
@@ -75,7 +75,7 @@ async def test_price_bounds_the_store_cannot_hold_are_invalid_input(services, bo
 async def test_forged_search_tokens_are_not_found(services, token):
     from economy.core.errors import NotFound
     with pytest.raises(NotFound):
-        await services.marketplace.query_from_token(G, token)
+        await services.marketplace.search.query_from_token(G, token)
 
 
 def test_forged_custom_id_numbers_become_ids_no_document_has():
@@ -90,4 +90,4 @@ async def test_forged_huge_ids_get_not_found_from_the_services(services):
     with pytest.raises(NotFound):
         await services.escrow.get(G, -1, 1)
     with pytest.raises(NotFound):
-        await services.marketplace.get(G, -1)
+        await services.marketplace.listings.get(G, -1)

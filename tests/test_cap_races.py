@@ -43,7 +43,7 @@ CAP = 3
 
 
 async def draft(svc, seller=SELLER):
-    return await svc.marketplace.create_draft(
+    return await svc.marketplace.listings.create_draft(
         G, seller, category="rings", condition="new", title="Blue sapphire ring",
         description="A lovely 2 ct sapphire.", price_gems=500)
 
@@ -98,11 +98,11 @@ async def test_racing_relists_get_exactly_the_free_places(services, monkeypatch)
     await services.settings.set(G, 0, "listings_per_day", "100")
     listings = [await draft(services) for _ in range(RACERS)]
     for listing in listings:
-        await ms.publish(G, SELLER, listing.listing_id)
-        await ms.withdraw(G, SELLER, listing.listing_id)
+        await ms.listings.publish(G, SELLER, listing.listing_id)
+        await ms.listings.withdraw(G, SELLER, listing.listing_id)
     await services.settings.set(G, 0, "max_active_listings", str(CAP))
     Rendezvous(monkeypatch, SlotRepo, "taken", RACERS)
-    results = await asyncio.gather(*[ms.relist(G, SELLER, x.listing_id) for x in listings],
+    results = await asyncio.gather(*[ms.listings.relist(G, SELLER, x.listing_id) for x in listings],
                                    return_exceptions=True)
     assert succeeded(results) == CAP, results
     assert await ListingRepo(services.db).count_open(G, SELLER) == CAP
@@ -130,11 +130,11 @@ async def test_racing_alerts_get_exactly_the_free_places(services, monkeypatch):
     from economy.marketplace.models import ALERTS_PER_MEMBER
 
     for i in range(ALERTS_PER_MEMBER - 2):
-        await services.marketplace.add_alert(G, BUYER, keywords=f"gem{i}", category=None,
+        await services.marketplace.watch.add_alert(G, BUYER, keywords=f"gem{i}", category=None,
                                              max_price_gems=None)
     Rendezvous(monkeypatch, SlotRepo, "taken", RACERS)
     results = await asyncio.gather(
-        *[services.marketplace.add_alert(G, BUYER, keywords=f"ring{i}", category=None,
+        *[services.marketplace.watch.add_alert(G, BUYER, keywords=f"ring{i}", category=None,
                                          max_price_gems=None) for i in range(RACERS)],
         return_exceptions=True)
     assert succeeded(results) == 2, results
@@ -217,32 +217,32 @@ async def test_every_path_that_ends_an_open_listing_frees_its_place(services, cl
     drafts = [await draft(services) for _ in range(4)]
     with pytest.raises(InvalidInput, match="open listings"):
         await draft(services)
-    await ms.cancel_draft(G, SELLER, drafts[0].listing_id)           # discarded
-    await ms.publish(G, SELLER, drafts[1].listing_id)
-    await ms.withdraw(G, SELLER, drafts[1].listing_id)               # withdrawn
+    await ms.listings.cancel_draft(G, SELLER, drafts[0].listing_id)           # discarded
+    await ms.listings.publish(G, SELLER, drafts[1].listing_id)
+    await ms.listings.withdraw(G, SELLER, drafts[1].listing_id)               # withdrawn
     assert await places() == 2
-    await ms.relist(G, SELLER, drafts[1].listing_id)                 # back: a place again
-    await ms.publish(G, SELLER, drafts[2].listing_id)
+    await ms.listings.relist(G, SELLER, drafts[1].listing_id)                 # back: a place again
+    await ms.listings.publish(G, SELLER, drafts[2].listing_id)
     clock.advance(days=31)
-    await ms.sweep()                         # both expired, the last draft swept as abandoned
+    await ms.sweeps.sweep()                         # both expired, the last draft swept as abandoned
     assert await places() == 0
     await assert_audit_ok(services)
     await services.settings.set(G, 0, "marketplace_approval", "on")
     pending = await draft(services)
-    await ms.publish(G, SELLER, pending.listing_id)
+    await ms.listings.publish(G, SELLER, pending.listing_id)
     assert await places() == 1
-    await ms.reject(G, 99, pending.listing_id, "Not a real ring, sorry")  # rejected
+    await ms.listings.reject(G, 99, pending.listing_id, "Not a real ring, sorry")  # rejected
     assert await places() == 0
     await services.settings.set(G, 0, "marketplace_approval", "off")
     sold = await draft(services)
-    await ms.publish(G, SELLER, sold.listing_id)
+    await ms.listings.publish(G, SELLER, sold.listing_id)
     await services.ledger.grant(G, 0, BUYER, 1000, reason="seed", key="seed")
     trade = (await services.escrow.buy_listing(G, BUYER, sold.listing_id)).trade
     assert await places() == 1                                       # reserved holds it
     await assert_audit_ok(services)
     await services.escrow.mark_delivered(G, trade.trade_id, SELLER)
     await services.escrow.confirm(G, trade.trade_id, BUYER)          # sold
-    assert (await ms.get(G, sold.listing_id)).status == "sold"
+    assert (await ms.listings.get(G, sold.listing_id)).status == "sold"
     assert await places() == 0
     await assert_audit_ok(services)
 

@@ -17,10 +17,10 @@ SELLER = 1
 
 
 async def active_listing(services, price=500, title="Emerald ring"):
-    draft = await services.marketplace.create_draft(
+    draft = await services.marketplace.listings.create_draft(
         G, SELLER, category="rings", condition="new", title=title,
         description="A lovely emerald ring in 18k gold.", price_gems=price)
-    await services.marketplace.publish(G, SELLER, draft.listing_id)
+    await services.marketplace.listings.publish(G, SELLER, draft.listing_id)
     return draft.listing_id
 
 
@@ -87,7 +87,7 @@ async def test_refusals_leave_money_and_listing_alone(services):
         await services.escrow.buy_listing(G, 2, 999)
     assert await status_of(services, listing_id) == "active"
     assert (await services.ledger.account(G, 2)).held == 0
-    await services.marketplace.withdraw(G, SELLER, listing_id)
+    await services.marketplace.listings.withdraw(G, SELLER, listing_id)
     await fund(services, 3, 1000)
     with pytest.raises(TradeUnavailable):
         await services.escrow.buy_listing(G, 3, listing_id)

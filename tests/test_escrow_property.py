@@ -41,10 +41,10 @@ async def random_action(services, rng, trades, listings, clock):
         return
     if roll < 0.20:
         seller = rng.choice(USERS)
-        draft = await services.marketplace.create_draft(
+        draft = await services.marketplace.listings.create_draft(
             G, seller, category="rings", condition="good", title=f"Ring {rng.randint(1, 10**6)}",
             description="A ring for the property test.", price_gems=rng.randint(1, 400))
-        await services.marketplace.publish(G, seller, draft.listing_id)
+        await services.marketplace.listings.publish(G, seller, draft.listing_id)
         listings.append(draft.listing_id)
         return
     if roll < 0.30 and listings:

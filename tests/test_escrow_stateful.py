@@ -99,10 +99,10 @@ class EscrowMachine(RuleBasedStateMachine):
     @rule(seller=users, price=st.integers(1, 900))
     def publish(self, seller, price):
         async def go():
-            draft = await self.services.marketplace.create_draft(
+            draft = await self.services.marketplace.listings.create_draft(
                 G, seller, category="rings", condition="good", title="Opal ring",
                 description="A ring for the machine.", price_gems=price)
-            await self.services.marketplace.publish(G, seller, draft.listing_id)
+            await self.services.marketplace.listings.publish(G, seller, draft.listing_id)
             self.listings.append(draft.listing_id)
         self.attempt(go())
 
@@ -125,7 +125,7 @@ class EscrowMachine(RuleBasedStateMachine):
 
         async def go():
             doc = await ListingRepo(self.services.db).get(G, lid)
-            await self.services.marketplace.edit(G, doc["seller_id"], lid, price_gems=price)
+            await self.services.marketplace.listings.edit(G, doc["seller_id"], lid, price_gems=price)
         self.attempt(go())
 
     @rule(pick=st.integers(0, 1_000), with_edit=st.booleans(), price=st.integers(1, 900))
@@ -142,7 +142,7 @@ class EscrowMachine(RuleBasedStateMachine):
 
         async def edit():
             doc = await ListingRepo(self.services.db).get(G, lid)
-            await self.services.marketplace.edit(G, doc["seller_id"], lid, price_gems=price)
+            await self.services.marketplace.listings.edit(G, doc["seller_id"], lid, price_gems=price)
         self.attempt(buy(), *([edit()] if with_edit else []))
 
     # --- moving trades -------------------------------------------------------------------------

@@ -29,10 +29,10 @@ SELLER, BUYER, MOD = 1, 2, 9
 
 
 async def listing(services, price=100, title="Emerald ring"):
-    draft = await services.marketplace.create_draft(
+    draft = await services.marketplace.listings.create_draft(
         G, SELLER, category="rings", condition="new", title=title,
         description="A lovely emerald ring in 18k gold.", price_gems=price)
-    await services.marketplace.publish(G, SELLER, draft.listing_id)
+    await services.marketplace.listings.publish(G, SELLER, draft.listing_id)
     return draft.listing_id
 
 
@@ -58,7 +58,7 @@ async def test_price_edited_between_quote_and_confirm_is_refused(services):
     lid = await listing(services, price=1)
     await fund(services, BUYER, 5_000)
     quote = await services.escrow.purchase_quote(G, BUYER, lid)
-    await services.marketplace.edit(G, SELLER, lid, price_gems=900)
+    await services.marketplace.listings.edit(G, SELLER, lid, price_gems=900)
     with pytest.raises(QuoteChanged) as info:
         await services.escrow.buy_listing(G, BUYER, lid, expected_price=quote.price,
                                           expected_version=quote.version)
@@ -77,7 +77,7 @@ async def test_other_edits_between_quote_and_confirm_are_refused_too(services):
     lid = await listing(services, price=100)
     await fund(services, BUYER, 500)
     quote = await services.escrow.purchase_quote(G, BUYER, lid)
-    await services.marketplace.edit(G, SELLER, lid, title="Emerald ring (chipped)")
+    await services.marketplace.listings.edit(G, SELLER, lid, title="Emerald ring (chipped)")
     with pytest.raises(QuoteChanged, match="changed since you pressed"):
         await services.escrow.buy_listing(G, BUYER, lid, expected_price=quote.price,
                                           expected_version=quote.version)
@@ -104,7 +104,7 @@ async def test_edit_racing_confirm_never_charges_a_changed_price(services, new_p
         outcomes = await asyncio.gather(
             services.escrow.buy_listing(G, buyer, lid, expected_price=quote.price,
                                         expected_version=quote.version),
-            services.marketplace.edit(G, SELLER, lid, price_gems=new_price),
+            services.marketplace.listings.edit(G, SELLER, lid, price_gems=new_price),
             return_exceptions=True)
         bought, edited = outcomes
         balance, on_hold = await held(services, buyer)
@@ -168,9 +168,9 @@ async def test_concurrent_edits_keep_search_words_in_step_with_the_listing(servi
     for round_ in range(6):
         lid = await listing(services, title=f"Plain band {round_}")
         await asyncio.gather(
-            services.marketplace.edit(G, SELLER, lid, title=f"Sapphire pendant {round_}"),
-            services.marketplace.edit(G, SELLER, lid, tags="vintage, opal"),
-            services.marketplace.edit(G, SELLER, lid, description="Tourmaline and platinum."))
+            services.marketplace.listings.edit(G, SELLER, lid, title=f"Sapphire pendant {round_}"),
+            services.marketplace.listings.edit(G, SELLER, lid, tags="vintage, opal"),
+            services.marketplace.listings.edit(G, SELLER, lid, description="Tourmaline and platinum."))
         doc = await ListingRepo(services.db).get(G, lid)
         expected = listing_keywords(doc["title"], tuple(doc["tags"]), doc["category"],
                                     tuple(tuple(s) for s in doc.get("specs", [])),
@@ -232,11 +232,11 @@ async def test_settlement_aborts_when_the_listing_is_out_of_step(services):
 # --- 7. dates keep one type on both stores ------------------------------------------------------
 async def test_listing_dates_are_epoch_ms_only(services, clock):
     lid = await listing(services)
-    await services.marketplace.edit(G, SELLER, lid, price_gems=150)
+    await services.marketplace.listings.edit(G, SELLER, lid, price_gems=150)
     doc = await ListingRepo(services.db).get(G, lid)
     assert not [k for k in doc if k.endswith("_at")], doc
     assert all(isinstance(doc[k], int) for k in ("created_ts", "listed_ts", "updated_ts"))
-    got = await services.marketplace.get(G, lid)
+    got = await services.marketplace.listings.get(G, lid)
     assert got.listed_at == clock.now() and got.updated_at.tzinfo is not None
 
 
@@ -292,12 +292,12 @@ async def test_views_are_counted_in_memory_and_flushed_in_one_transaction(servic
     services.db.transaction = counting  # type: ignore[method-assign]
     try:
         for i in range(60):
-            await services.marketplace.view(G, lids[i % 3], 1000 + i)
-        await services.marketplace.view(G, lids[0], SELLER)  # the seller's own views don't count
+            await services.marketplace.search.view(G, lids[i % 3], 1000 + i)
+        await services.marketplace.search.view(G, lids[0], SELLER)  # the seller's own views don't count
         assert calls == []  # no transaction per view
-        assert await services.marketplace.flush_views() == 60
+        assert await services.marketplace.sweeps.flush_views() == 60
         assert len(calls) == 1
-        assert await services.marketplace.flush_views() == 0
+        assert await services.marketplace.sweeps.flush_views() == 0
     finally:
         del services.db.transaction
     views = [(await ListingRepo(services.db).get(G, lid))["views"] for lid in lids]
@@ -308,14 +308,14 @@ async def test_views_are_counted_in_memory_and_flushed_in_one_transaction(servic
 
 async def test_a_failed_view_flush_keeps_the_counts(services, monkeypatch):
     lid = await listing(services)
-    await services.marketplace.view(G, lid, 500)
+    await services.marketplace.search.view(G, lid, 500)
 
     async def down(counts):
         raise ConnectionError("store down")
 
-    monkeypatch.setattr(services.marketplace._repo, "add_views", down)
+    monkeypatch.setattr(services.marketplace.sweeps._repo, "add_views", down)
     with pytest.raises(ConnectionError):
-        await services.marketplace.flush_views()
+        await services.marketplace.sweeps.flush_views()
     monkeypatch.undo()
-    assert await services.marketplace.flush_views() == 1
+    assert await services.marketplace.sweeps.flush_views() == 1
     assert (await ListingRepo(services.db).get(G, lid))["views"] == 1

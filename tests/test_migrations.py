@@ -72,13 +72,13 @@ async def test_0014_backfills_one_place_per_holder(services, clock):
     m0014 = importlib.import_module("migrations.0014_cap_slots")
     ms, g = services.marketplace, 77
     await services.settings.set(g, 0, "offer_cooldown_seconds", "0")
-    drafts = [await ms.create_draft(g, 5, category="rings", condition="new",
+    drafts = [await ms.listings.create_draft(g, 5, category="rings", condition="new",
                                     title="Blue sapphire ring", description="A lovely ring.",
                                     price_gems=500) for _ in range(3)]
-    await ms.publish(g, 5, drafts[0].listing_id)
-    await ms.withdraw(g, 5, drafts[0].listing_id)  # holds none any more
+    await ms.listings.publish(g, 5, drafts[0].listing_id)
+    await ms.listings.withdraw(g, 5, drafts[0].listing_id)  # holds none any more
     await services.escrow.offer(g, 5, 6, 10, "a thing")
-    await ms.add_alert(g, 6, keywords="ruby", category=None, max_price_gems=None)
+    await ms.watch.add_alert(g, 6, keywords="ruby", category=None, max_price_gems=None)
     db = services.db
     await db["cap_slots"].delete_many({})  # as before 0014
     await db["counters"].insert_one({"_id": f"{g}:pay_open:6", "open": 1})

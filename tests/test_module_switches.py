@@ -318,10 +318,10 @@ async def test_trades_and_marketplace_off_refuse_new_holds_and_settle_open_trade
     G, SELLER, BUYER = 308, 1, 2
     await relax_offer_limits(services, G)
     await services.ledger.grant(G, 0, BUYER, 5000, reason="seed", key="seed")
-    draft = await services.marketplace.create_draft(
+    draft = await services.marketplace.listings.create_draft(
         G, SELLER, category="rings", condition="new", title="Emerald ring",
         description="A lovely emerald ring in 18k gold.", price_gems=500)
-    await services.marketplace.publish(G, SELLER, draft.listing_id)
+    await services.marketplace.listings.publish(G, SELLER, draft.listing_id)
     offered = await services.escrow.offer(G, SELLER, BUYER, 300, "A sapphire ring, size 7")
     delivered = (await services.escrow.accept(
         G, (await services.escrow.offer(G, SELLER, BUYER, 1000, "A pearl")).trade_id,

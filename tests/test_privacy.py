@@ -32,10 +32,10 @@ async def _history(services, clock) -> None:
     await services.escrow.accept(G, offer.trade_id, BOB)
     await services.escrow.mark_delivered(G, offer.trade_id, ALICE, "sent")
     await services.escrow.confirm(G, offer.trade_id, BOB)
-    listing = await services.marketplace.create_draft(
+    listing = await services.marketplace.listings.create_draft(
         G, ALICE, category="rings", condition="new", title="Blue ring", description="Lovely",
         specs="", tags="", price_gems=500)
-    await services.marketplace.publish(G, ALICE, listing.listing_id)
+    await services.marketplace.listings.publish(G, ALICE, listing.listing_id)
     await services.member_prefs.set_dms(G, ALICE, False)
     await services.wallets._repo.insert_many(  # with its cap place, as a linked wallet has
         [{"guild_id": G, "user_id": ALICE, "address": "0x" + "ab" * 20, "linked_ms": 1}])

@@ -41,7 +41,7 @@ from economy.marketplace.models import (
     Listing,
     Notice,
 )
-from economy.marketplace.service import categories
+from economy.marketplace.rules import categories
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +124,7 @@ class MarketplaceCog(DownloadingCog, commands.Cog):
     ):
         services = services_of(interaction)
         # What the command knows is checked before the form opens (no typing lost on a typo).
-        await services.marketplace.check_new_listing(
+        await services.marketplace.listings.check_new_listing(
             guild_id_of(interaction), interaction.user.id, category=category,
             condition=condition, price_gems=price_gems, price_usd=price_usd, tags=None,
             image_count=0)
@@ -138,7 +138,7 @@ class MarketplaceCog(DownloadingCog, commands.Cog):
         attachments, tags = modal.attachments, modal.tags.value or None
         # cheap checks before anything is downloaded (and before the answer is deferred, so a
         # refusal is one private message)
-        await services.marketplace.check_new_listing(
+        await services.marketplace.listings.check_new_listing(
             guild_id, interaction.user.id, tags=tags, image_count=len(attachments),
             **modal.options)
         for attachment in attachments:
@@ -148,12 +148,12 @@ class MarketplaceCog(DownloadingCog, commands.Cog):
         images = await prepare_images(
             [a.url for a in modal.attachments], self.fetch,
             allowed_hosts=self.bot.settings.attachment_hosts, limits=LIMITS)
-        listing = await services.marketplace.create_draft(
+        listing = await services.marketplace.listings.create_draft(
             guild_id, interaction.user.id, title=modal.item_title.value,
             description=modal.description.value, specs=modal.specs.value, images=images,
             tags=tags, **modal.options)
         settings = await services.settings.get(guild_id)
-        hint = await services.marketplace.price_hint(guild_id, listing.category, listing.condition)
+        hint = await services.marketplace.search.price_hint(guild_id, listing.category, listing.condition)
         embed, files, _ = await detail_parts(self.bot, listing, settings, 0)
         await interaction.followup.send(
             preview_text(listing, hint, settings), embed=embed, files=files,
@@ -182,7 +182,7 @@ class MarketplaceCog(DownloadingCog, commands.Cog):
         tags: app_commands.Range[str, 1, 300] | None = None,
     ):
         services, guild_id = services_of(interaction), guild_id_of(interaction)
-        updated, notices = await services.marketplace.edit(
+        updated, notices = await services.marketplace.listings.edit(
             guild_id, interaction.user.id, listing, title=title, description=description,
             tags=tags, price_gems=price_gems, price_usd=price_usd)
         await reply(interaction, f"Updated listing #{updated.listing_id} "
@@ -192,7 +192,7 @@ class MarketplaceCog(DownloadingCog, commands.Cog):
     @listing.command(name="withdraw", description="Take one of your listings down")
     @app_commands.describe(listing="Your listing")
     async def withdraw(self, interaction: discord.Interaction, listing: int):
-        done = await services_of(interaction).marketplace.withdraw(
+        done = await services_of(interaction).marketplace.listings.withdraw(
             guild_id_of(interaction), interaction.user.id, listing)
         await reply(interaction, f"Withdrew listing #{done.listing_id} "
                                  f"**{safe_text(done.title, limit=100)}**.", ephemeral=True)
@@ -200,7 +200,7 @@ class MarketplaceCog(DownloadingCog, commands.Cog):
     @listing.command(name="relist", description="Put an expired or withdrawn listing back up")
     @app_commands.describe(listing="Your listing")
     async def relist(self, interaction: discord.Interaction, listing: int):
-        result = await services_of(interaction).marketplace.relist(
+        result = await services_of(interaction).marketplace.listings.relist(
             guild_id_of(interaction), interaction.user.id, listing)
         text = ("sent to the moderators for approval" if result.needs_approval else "live again")
         await reply(interaction, f"Listing #{listing} is {text}.", ephemeral=True)
@@ -210,7 +210,7 @@ class MarketplaceCog(DownloadingCog, commands.Cog):
     async def queue(self, interaction: discord.Interaction):
         settings = await require_moderator(interaction)
         services, guild_id = services_of(interaction), guild_id_of(interaction)
-        waiting = await services.marketplace.pending(guild_id)
+        waiting = await services.marketplace.listings.pending(guild_id)
         if not waiting:
             await reply(interaction, "No listings are waiting for review.", ephemeral=True)
             return
@@ -227,7 +227,7 @@ class MarketplaceCog(DownloadingCog, commands.Cog):
     @listing.command(name="mine", description="Your listings and their status")
     async def mine(self, interaction: discord.Interaction):
         services, guild_id = services_of(interaction), guild_id_of(interaction)
-        rows = await services.marketplace.mine(guild_id, interaction.user.id)
+        rows = await services.marketplace.listings.mine(guild_id, interaction.user.id)
         settings = await services.settings.get(guild_id)
         await reply(interaction, embed=mine_embed(rows, settings), ephemeral=True)
 
@@ -235,7 +235,7 @@ class MarketplaceCog(DownloadingCog, commands.Cog):
     @withdraw.autocomplete("listing")
     @relist.autocomplete("listing")
     async def _own_listing_autocomplete(self, interaction: discord.Interaction, current: str):
-        rows = await services_of(interaction).marketplace.own_choices(
+        rows = await services_of(interaction).marketplace.listings.own_choices(
             guild_id_of(interaction), interaction.user.id, current)
         return [app_commands.Choice(name=_choice_name(r), value=r.listing_id) for r in rows]
 
@@ -272,8 +272,8 @@ class MarketplaceCog(DownloadingCog, commands.Cog):
     async def _search(self, interaction: discord.Interaction, **options) -> None:
         services, guild_id = services_of(interaction), guild_id_of(interaction)
         settings = await services.settings.get(guild_id)
-        query = services.marketplace.build_query(settings, **options)
-        token = await services.marketplace.query_token(guild_id, query)
+        query = services.marketplace.search.build_query(settings, **options)
+        token = await services.marketplace.search.query_token(guild_id, query)
         await interaction.response.defer(ephemeral=True, thinking=True)
         embed, files, view = await results_parts(interaction, token, 1)
         await interaction.followup.send(embed=embed, files=files, view=view, ephemeral=True,
@@ -298,7 +298,7 @@ class MarketplaceCog(DownloadingCog, commands.Cog):
                         keywords: app_commands.Range[str, 1, 100] | None = None,
                         category: str | None = None,
                         max_price: app_commands.Range[int, 1, MAX_AMOUNT] | None = None):
-        made = await services_of(interaction).marketplace.add_alert(
+        made = await services_of(interaction).marketplace.watch.add_alert(
             guild_id_of(interaction), interaction.user.id, keywords=keywords, category=category,
             max_price_gems=max_price)
         await reply(interaction, f"Alert #{made.alert_id} saved: {_alert_text(made)}. "
@@ -311,7 +311,7 @@ class MarketplaceCog(DownloadingCog, commands.Cog):
 
     @alert.command(name="list", description="Your saved alerts")
     async def alert_list(self, interaction: discord.Interaction):
-        rows = await services_of(interaction).marketplace.alerts(guild_id_of(interaction),
+        rows = await services_of(interaction).marketplace.watch.alerts(guild_id_of(interaction),
                                                                   interaction.user.id)
         text = "\n".join(f"**#{a.alert_id}** {_alert_text(a)}" for a in rows)
         await reply(interaction, text or "You have no alerts. Add one with `/marketplace alert add`.",
@@ -321,7 +321,7 @@ class MarketplaceCog(DownloadingCog, commands.Cog):
     @app_commands.describe(alert="Alert number from /marketplace alert list")
     async def alert_remove(self, interaction: discord.Interaction,
                            alert: app_commands.Range[int, 1, 1000]):
-        await services_of(interaction).marketplace.remove_alert(
+        await services_of(interaction).marketplace.watch.remove_alert(
             guild_id_of(interaction), interaction.user.id, alert)
         await reply(interaction, f"Alert #{alert} removed.", ephemeral=True)
 
@@ -329,7 +329,7 @@ class MarketplaceCog(DownloadingCog, commands.Cog):
     @wishlist.command(name="view", description="Listings on your wishlist")
     async def wishlist_view(self, interaction: discord.Interaction):
         services, guild_id = services_of(interaction), guild_id_of(interaction)
-        rows = await services.marketplace.wishlist(guild_id, interaction.user.id)
+        rows = await services.marketplace.watch.wishlist(guild_id, interaction.user.id)
         settings = await services.settings.get(guild_id)
         await reply(interaction, embed=wishlist_embed(rows, settings), ephemeral=True)
 
@@ -337,13 +337,13 @@ class MarketplaceCog(DownloadingCog, commands.Cog):
     @app_commands.describe(listing="Listing number")
     async def wishlist_remove(self, interaction: discord.Interaction,
                               listing: app_commands.Range[int, 1, 10**12]):
-        await services_of(interaction).marketplace.unwish(
+        await services_of(interaction).marketplace.watch.unwish(
             guild_id_of(interaction), interaction.user.id, listing)
         await reply(interaction, f"Removed #{listing} from your wishlist.", ephemeral=True)
 
     @wishlist_remove.autocomplete("listing")
     async def _wishlist_autocomplete(self, interaction: discord.Interaction, current: str):
-        rows = await services_of(interaction).marketplace.wishlist(
+        rows = await services_of(interaction).marketplace.watch.wishlist(
             guild_id_of(interaction), interaction.user.id)
         needle = current.lower().lstrip("#")
         return [app_commands.Choice(name=_choice_name(r), value=r.listing_id) for r in rows
@@ -352,7 +352,7 @@ class MarketplaceCog(DownloadingCog, commands.Cog):
     # --- the sweep job -------------------------------------------------------------------------
     async def sweep(self) -> None:
         """Expire listings, send reminders, drop abandoned drafts; then DM (job body)."""
-        notices = await self.bot.services.marketplace.sweep()
+        notices = await self.bot.services.marketplace.sweeps.sweep()
         for notice in notices:  # DMs go out from the process owning the guild's shard
             try:
                 await self.bot.guild_work.hand_over("market-dm", notice.listing.guild_id, notice)

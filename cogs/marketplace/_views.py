@@ -38,8 +38,7 @@ from cogs.marketplace._render import (
 from cogs.payments import PayUsdButton
 from cogs.trades import BuyButton
 from economy.core.settings import GuildSettings
-from economy.marketplace.models import Listing, Notice
-from economy.marketplace.service import PublishResult
+from economy.marketplace.models import Listing, Notice, PublishResult
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +103,7 @@ async def detail_parts(
     shown: int | None = None
     if listing.images:
         shown = max(0, min(index, len(listing.images) - 1))
-        data = await services.marketplace.image(listing.guild_id,
+        data = await services.marketplace.search.image(listing.guild_id,
                                                 listing.images[shown].image_id)
         files.append(discord.File(io.BytesIO(data), filename=image_name(listing, shown)))
     embed = listing_embed(listing, settings, image_index=shown, seller_rating=seller_rating)
@@ -133,7 +132,7 @@ async def show_listing(interaction: discord.Interaction, listing_id: int, index:
     """Answer with a listing's detail (ephemeral), or edit the message in place."""
     services, guild_id = services_of(interaction), guild_id_of(interaction)
     settings = await services.settings.get(guild_id)
-    listing = await services.marketplace.view(
+    listing = await services.marketplace.search.view(
         guild_id, listing_id, interaction.user.id,
         moderator=is_moderator(interaction.user, settings))
     embed, files, view = await detail_parts(interaction.client, listing, settings, index)
@@ -151,15 +150,15 @@ async def results_parts(
     """Embed, grid image and buttons for page `page` of the query behind `token`."""
     services, guild_id = services_of(interaction), guild_id_of(interaction)
     settings = await services.settings.get(guild_id)
-    query = await services.marketplace.query_from_token(guild_id, token)
-    result = await services.marketplace.search(guild_id, query, page=page)
+    query = await services.marketplace.search.query_from_token(guild_id, token)
+    result = await services.marketplace.search.search(guild_id, query, page=page)
     files = []
     if result.rows:
         # Image ids are immutable (a new photo gets a new id), so they name the grid's content.
         shown = tuple(r.images[0].image_id if r.images else None for r in result.rows)
 
         async def render() -> bytes:
-            thumbs = [await services.marketplace.image(guild_id, image_id, thumb=True)
+            thumbs = [await services.marketplace.search.image(guild_id, image_id, thumb=True)
                       if image_id else None for image_id in shown]
             return await asyncio.to_thread(render_grid, thumbs)
 
@@ -254,7 +253,7 @@ class WishlistButton(ListingButton, template=rf"mkt:wish:{num('id')}"):
 
     async def run(self, interaction: discord.Interaction) -> None:
         services = services_of(interaction)
-        added = await services.marketplace.wish(guild_id_of(interaction), interaction.user.id,
+        added = await services.marketplace.watch.wish(guild_id_of(interaction), interaction.user.id,
                                                 self.listing_id)
         text = (f"Added #{self.listing_id} to your wishlist: you'll hear about price drops "
                 "and when it is about to expire." if added
@@ -269,7 +268,7 @@ class PublishButton(ListingButton, template=rf"mkt:pub:{num('id')}"):
 
     async def run(self, interaction: discord.Interaction) -> None:
         services = services_of(interaction)
-        result = await services.marketplace.publish(guild_id_of(interaction),
+        result = await services.marketplace.listings.publish(guild_id_of(interaction),
                                                     interaction.user.id, self.listing_id)
         text = (f"Listing #{self.listing_id} was sent to the moderators for approval; "
                 "you'll get a DM when it is reviewed." if result.needs_approval
@@ -285,7 +284,7 @@ class CancelButton(ListingButton, template=rf"mkt:cancel:{num('id')}"):
     prefix, label, style = "mkt:cancel", "Cancel", discord.ButtonStyle.danger
 
     async def run(self, interaction: discord.Interaction) -> None:
-        await services_of(interaction).marketplace.cancel_draft(
+        await services_of(interaction).marketplace.listings.cancel_draft(
             guild_id_of(interaction), interaction.user.id, self.listing_id)
         await interaction.response.edit_message(content="Draft discarded; nothing was listed.",
                                                 embed=None, attachments=[], view=None)
@@ -298,7 +297,7 @@ class ApproveButton(ListingButton, template=rf"mkt:approve:{num('id')}"):
 
     async def run(self, interaction: discord.Interaction) -> None:
         settings = await require_moderator(interaction)
-        result = await services_of(interaction).marketplace.approve(
+        result = await services_of(interaction).marketplace.listings.approve(
             guild_id_of(interaction), interaction.user.id, self.listing_id)
         await interaction.response.edit_message(
             content=f"Approved by {interaction.user.mention}.", view=None,
@@ -329,7 +328,7 @@ class RejectModal(discord.ui.Modal, title="Reject listing"):
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
         settings = await require_moderator(interaction)
-        notice = await services_of(interaction).marketplace.reject(
+        notice = await services_of(interaction).marketplace.listings.reject(
             guild_id_of(interaction), interaction.user.id, self.listing_id, self.reason.value)
         await interaction.response.edit_message(
             content=f"Rejected by {interaction.user.mention}: {safe_text(notice.detail or '')}",

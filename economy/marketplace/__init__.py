@@ -9,14 +9,12 @@ from economy.marketplace.settings import MarketplaceSettings
 
 
 def build(core: Core) -> dict[str, Any]:
-    """The marketplace services, built from the core."""
-    from economy.marketplace.member_repo import MarketMemberRepo
-    from economy.marketplace.repo import ListingRepo
-    from economy.marketplace.service import MarketplaceService
+    """The marketplace's services, built from the core: one namespace, `services.marketplace`
+    (`.listings`, `.search`, `.watch`, `.sweeps`; see economy/marketplace/services.py)."""
+    from economy.marketplace.services import build_marketplace
 
-    listings = ListingRepo(core.db)
-    return {"marketplace": MarketplaceService(listings, MarketMemberRepo(core.db, listings),
-                                              core.settings, core.clock, throttles=core.members)}
+    return {"marketplace": build_marketplace(core.db, core.settings, core.clock,
+                                             throttles=core.members)}
 
 
 FEATURE = Feature(

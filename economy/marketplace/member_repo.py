@@ -180,9 +180,12 @@ class MarketMemberRepo:
     # --- saved queries -------------------------------------------------------------------------
     async def save_query(self, guild_id: int, query_id: str, text: str, at: datetime) -> None:
         """Store a query under its content hash (idempotent)."""
-        await self.db.write(lambda: self.queries.update_one(
-            {"guild_id": guild_id, "query_id": query_id},
-            {"$set": {"query": text, "used_at": at}}, upsert=True))
+        # Two members saving the same query at once: the upsert that lost the unique index
+        # finds it stored by the other, with the same text (the id is the text's hash).
+        with contextlib.suppress(DuplicateKeyError):
+            await self.db.write(lambda: self.queries.update_one(
+                {"guild_id": guild_id, "query_id": query_id},
+                {"$set": {"query": text, "used_at": at}}, upsert=True))
 
     async def load_query(self, guild_id: int, query_id: str) -> str | None:
         """The stored query text, or None."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -186,6 +187,15 @@ class Notice(BaseModel):
     detail: str | None = None
     #: Further listings of the same notice (an alert digest lists every match).
     more: tuple[Listing, ...] = ()
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    """A listing that went live or into the queue, and who should hear about it."""
+
+    listing: Listing
+    needs_approval: bool
+    notices: list[Notice] = field(default_factory=list)
 
 
 class PriceHint(BaseModel):

@@ -65,9 +65,19 @@ class ListingRepo:
     # --- ids, creation, deletion ---------------------------------------------------------------
     async def next_listing_id(self, guild_id: int) -> int:
         """Allocate the next per-guild listing id (a guarded `$inc`; gaps are harmless)."""
-        doc = await self.db.write(lambda: self.counters.find_one_and_update(
-            {"guild_id": guild_id, "name": "listing"}, {"$inc": {"seq": 1}},
-            upsert=True, return_document=ReturnDocument.AFTER))
+
+        async def bump() -> Doc:
+            return await self.db.write(lambda: self.counters.find_one_and_update(
+                {"guild_id": guild_id, "name": "listing"}, {"$inc": {"seq": 1}},
+                upsert=True, return_document=ReturnDocument.AFTER))
+
+        try:
+            doc = await bump()
+        except DuplicateKeyError:
+            # A guild's first two listings at once: both upserts inserted and one lost the
+            # unique index (MongoDB only retries that itself from 4.2 on). The counter exists
+            # now, so the second try is a plain `$inc`.
+            doc = await bump()
         return int(doc["seq"])
 
     async def insert_draft(self, listing: Doc, images: list[Doc], *, cap: int) -> None:

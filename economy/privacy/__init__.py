@@ -18,7 +18,7 @@ def build(core: Core) -> dict[str, Any]:
 
     return {"privacy": PrivacyService(PrivacyRepo(core.db), LedgerRepo(core.db),
                                       TradeRepo(core.db), ListingRepo(core.db),
-                                      core.built["marketplace"], MentorshipRepo(core.db),
+                                      core.built["marketplace"].listings, MentorshipRepo(core.db),
                                       core.clock)}
 
 

@@ -27,8 +27,8 @@ from typing import Any
 from economy.core.clock import Clock
 from economy.core.errors import InvalidInput, NotPermitted
 from economy.core.models import TOMBSTONE_BASE
+from economy.marketplace.listings import ListingService
 from economy.marketplace.repo import ListingRepo
-from economy.marketplace.service import MarketplaceService
 from economy.mentorship.repo import MentorshipRepo
 from economy.privacy.repo import Change, ChangedMeanwhile, PrivacyRepo, export_json
 from economy.registry import personal_collections, personal_slot_kinds
@@ -80,7 +80,7 @@ class PrivacyService:
     """Copies and anonymisation of a member's data in one guild."""
 
     def __init__(self, repo: PrivacyRepo, ledger_repo: LedgerRepo, trades: TradeRepo,
-                 listings: ListingRepo, marketplace: MarketplaceService,
+                 listings: ListingRepo, marketplace: ListingService,
                  mentorship: MentorshipRepo, clock: Clock) -> None:
         self._repo = repo
         self._ledger = ledger_repo

@@ -25,10 +25,10 @@ async def seed(gc, count: int) -> None:
         await gc.services.settings.set(gc.guild.id, 0, key, "100")
     images = [process_image(photo(320, 240, gps=False, colour=(30 * i, 90, 120))) for i in range(4)]
     for i in range(count):
-        draft = await gc.services.marketplace.create_draft(
+        draft = await gc.services.marketplace.listings.create_draft(
             gc.guild.id, gc["alice"].id, category="rings", condition="new", title=f"Ring {i:02d}",
             description="d", price_gems=100 + i, images=[images[i % len(images)]])
-        await gc.services.marketplace.publish(gc.guild.id, gc["alice"].id, draft.listing_id)
+        await gc.services.marketplace.listings.publish(gc.guild.id, gc["alice"].id, draft.listing_id)
 
 
 async def test_many_browses_leave_a_bounded_number_of_live_buttons(gc):

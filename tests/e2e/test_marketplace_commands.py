@@ -181,7 +181,7 @@ async def test_approval_workflow(gc):
     done = await gc.sb.submit_modal(gc["mod"], opened, {"Reason (sent to the seller)": "looks fake"})
     assert "Rejected by" in done.message.content
     assert "looks fake" in gc.sb.dms(gc["alice"])[-1].content
-    assert (await gc.services.marketplace.get(gc.guild.id, 2)).status == "rejected"
+    assert (await gc.services.marketplace.listings.get(gc.guild.id, 2)).status == "rejected"
 
 
 async def test_configured_moderator_role_may_approve(gc):
@@ -200,8 +200,8 @@ async def test_browse_and_search_pages_survive_a_restart(gc):
     for key in ("listings_per_day", "max_active_listings"):
         await gc.services.settings.set(gc.guild.id, 0, key, "100")
     for i in range(23):
-        await gc.services.marketplace.publish(gc.guild.id, gc["alice"].id, (
-            await gc.services.marketplace.create_draft(
+        await gc.services.marketplace.listings.publish(gc.guild.id, gc["alice"].id, (
+            await gc.services.marketplace.listings.create_draft(
                 gc.guild.id, gc["alice"].id, category="rings" if i % 2 else "necklaces",
                 condition="new", title=f"Item {i:02d} sapphire", description="d",
                 price_gems=100 + i)).listing_id)
@@ -270,7 +270,7 @@ async def test_manage_someone_elses_listing_is_refused(gc):
         r = await gc.slash("bob", command, listing=1, **extra)
         assert r.ephemeral and "someone else" in r.content, r.content
     assert await listing_state(gc) == before
-    assert (await gc.services.marketplace.get(gc.guild.id, 1)).price_gems == 500
+    assert (await gc.services.marketplace.listings.get(gc.guild.id, 1)).price_gems == 500
     choices = await gc.sb.autocomplete(gc["alice"], "listing withdraw", "listing", "sapph")
     assert choices == [{"name": "#1 Blue sapphire ring (active)", "value": 1}]
     assert await gc.sb.autocomplete(gc["bob"], "listing withdraw", "listing", "") == []
@@ -310,7 +310,7 @@ async def test_expiry_sweep_after_a_restart(gc):
     dm_count = len(gc.sb.dms(gc["alice"]))
     await gc.advance(minutes=10)  # the sweep runs again: nothing new
     assert len(gc.sb.dms(gc["alice"])) == dm_count
-    assert (await gc.services.marketplace.get(gc.guild.id, 1)).status == "expired"
+    assert (await gc.services.marketplace.listings.get(gc.guild.id, 1)).status == "expired"
     r = await gc.slash("bob", "marketplace browse")
     assert "Nothing matches" in r.text
 

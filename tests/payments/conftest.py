@@ -35,10 +35,10 @@ async def usd_listing(services, cents: str = "12.50", gems: int | None = None,
                       title: str = "Emerald ring") -> int:
     """An active listing with a USD price (and optionally a GEMS price)."""
     await services.settings.set(G, 0, "marketplace_usd", "yes")
-    draft = await services.marketplace.create_draft(
+    draft = await services.marketplace.listings.create_draft(
         G, SELLER, category="rings", condition="new", title=title,
         description="A lovely emerald ring in 18k gold.", price_gems=gems, price_usd=cents)
-    await services.marketplace.publish(G, SELLER, draft.listing_id)
+    await services.marketplace.listings.publish(G, SELLER, draft.listing_id)
     return draft.listing_id
 
 

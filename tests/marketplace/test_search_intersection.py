@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from economy.marketplace import service as mp
+from economy.marketplace import search as mp
 from economy.marketplace.models import ListingQuery
 from economy.marketplace.terms_repo import postings_of, words_filter
 
@@ -98,7 +98,7 @@ async def test_multi_word_search_equals_brute_force(services, monkeypatch, listi
     docs = await seed(services.db.raw, guild_id, listings)
     for q in queries:
         query = ListingQuery(**q)
-        got = await services.marketplace.search(guild_id, query, page=page, page_size=3)
+        got = await services.marketplace.search.search(guild_id, query, page=page, page_size=3)
         want = brute_force(docs, query, page, 3, cap)
         assert (got.total, got.page, [r.listing_id for r in got.rows]) == want, q
         assert got.total_capped == (got.total >= cap)
@@ -112,7 +112,7 @@ async def test_the_rarest_word_is_walked_and_the_others_filter(services):
                "listed_ts": i, "popularity": 0} for i in range(12)]
     docs = await seed(services.db.raw, guild_id, common)
     query = ListingQuery(keywords=("gold", "sapphire", "ruby"))
-    got = await services.marketplace.search(guild_id, query, page_size=10)
+    got = await services.marketplace.search.search(guild_id, query, page_size=10)
     assert got.plan == ("postings of rarest word 'sapphire' (4) filtered by w.gold, w.ruby, "
                         "one walk")
     assert [r.listing_id for r in got.rows] == brute_force(docs, query, 1, 10, 1000)[2]

@@ -11,7 +11,7 @@ import random
 
 import pytest
 
-from economy.marketplace import service as mp
+from economy.marketplace import search as mp
 from economy.marketplace.models import ListingQuery
 from economy.marketplace.repo import ListingRepo
 from economy.marketplace.terms_repo import postings_of
@@ -44,7 +44,7 @@ async def assert_in_step(services) -> None:
 async def reference(services, query: ListingQuery, page: int = 1):
     """(total, ids) of the pre-postings plan: `$all` over `listings` in sort order."""
     ms = services.marketplace
-    match, sort = ms._plan(G, query)
+    match, sort = ms.search._plan(G, query)
     total = await ListingRepo(services.db).count_capped(match, mp.COUNT_CAP)
     docs = await ListingRepo(services.db).search(match, sort, skip=(page - 1) * mp.PAGE_SIZE,
                                               limit=mp.PAGE_SIZE)
@@ -53,7 +53,7 @@ async def reference(services, query: ListingQuery, page: int = 1):
 
 async def found(services, *words: str, **options) -> list[int]:
     query = ListingQuery(keywords=words, **options)
-    page = await services.marketplace.search(G, query)
+    page = await services.marketplace.search.search(G, query)
     assert (page.total, [r.listing_id for r in page.rows]) == await reference(services, query)
     return [r.listing_id for r in page.rows]
 
@@ -66,8 +66,8 @@ async def publish(services, seller=ALICE, **over) -> int:
     fields = {"category": "rings", "condition": "new", "title": "Blue sapphire ring",
               "description": "A lovely sapphire.", "tags": "vintage", "price_gems": 500}
     fields.update(over)
-    draft = await services.marketplace.create_draft(G, seller, **fields)
-    await services.marketplace.publish(G, seller, draft.listing_id)
+    draft = await services.marketplace.listings.create_draft(G, seller, **fields)
+    await services.marketplace.listings.publish(G, seller, draft.listing_id)
     return draft.listing_id
 
 
@@ -78,47 +78,47 @@ async def roomy(services):
 
 async def test_postings_follow_publish_edit_withdraw_relist_expire(services, clock):
     ms = services.marketplace
-    draft = await ms.create_draft(G, ALICE, category="rings", condition="new",
+    draft = await ms.listings.create_draft(G, ALICE, category="rings", condition="new",
                                   title="Blue sapphire ring", description="Lovely.",
                                   tags="vintage", price_gems=500)
     assert await postings(services) == [] and await found(services, "sapphire") == []
-    await ms.publish(G, ALICE, draft.listing_id)
+    await ms.listings.publish(G, ALICE, draft.listing_id)
     lid = draft.listing_id
     await assert_in_step(services)
     assert await found(services, "sapphire") == [lid]
     assert await found(services, "vintage") == [lid]
     # Edit the title: the old word disappears, the new one is found.
-    await ms.edit(G, ALICE, lid, title="Green emerald ring")
+    await ms.listings.edit(G, ALICE, lid, title="Green emerald ring")
     await assert_in_step(services)
     assert await found(services, "sapphire") == [] and await found(services, "emerald") == [lid]
     # Edit the tags.
-    await ms.edit(G, ALICE, lid, tags="antique, deco")
+    await ms.listings.edit(G, ALICE, lid, tags="antique, deco")
     await assert_in_step(services)
     assert await found(services, "vintage") == [] and await found(services, "deco") == [lid]
     # Edit the price: price filters and sorts on the postings follow.
     assert await found(services, "emerald", price_max=400) == []
-    await ms.edit(G, ALICE, lid, price_gems=300)
+    await ms.listings.edit(G, ALICE, lid, price_gems=300)
     await assert_in_step(services)
     assert await found(services, "emerald", price_max=400, sort="price_asc") == [lid]
     # Withdraw and relist.
-    await ms.withdraw(G, ALICE, lid)
+    await ms.listings.withdraw(G, ALICE, lid)
     await assert_in_step(services)
     assert await postings(services) == [] and await found(services, "emerald") == []
-    await ms.relist(G, ALICE, lid)
+    await ms.listings.relist(G, ALICE, lid)
     await assert_in_step(services)
     assert await found(services, "emerald") == [lid]
     # Expire through the sweep, then relist again.
     clock.advance(days=31)
-    notices = await ms.sweep()
+    notices = await ms.sweeps.sweep()
     assert any(n.kind == "expired" for n in notices)
     await assert_in_step(services)
     assert await found(services, "emerald") == []
-    await ms.relist(G, ALICE, lid)
+    await ms.listings.relist(G, ALICE, lid)
     await assert_in_step(services)
     assert await found(services, "emerald") == [lid]
     # The reminder sweep (no posted field changes) leaves the postings as they are.
     clock.advance(days=29)
-    await ms.sweep()
+    await ms.sweeps.sweep()
     await assert_in_step(services)
 
 
@@ -129,8 +129,8 @@ async def test_approval_queue_posts_on_approve_only(services):
     b = await publish(services, title="Opal brooch")
     await assert_in_step(services)
     assert await found(services, "opal") == []
-    await ms.approve(G, 99, a)
-    await ms.reject(G, 99, b, "looks fake")
+    await ms.listings.approve(G, 99, a)
+    await ms.listings.reject(G, 99, b, "looks fake")
     await assert_in_step(services)
     assert await found(services, "opal") == [a]
 
@@ -177,17 +177,17 @@ async def test_popularity_sort_follows_views_and_wishlists(services):
     a = await publish(services, title="Pearl necklace")
     b = await publish(services, title="Pearl earrings")
     assert await found(services, "pearl", sort="popular") == [b, a]  # ties: newest id first
-    await services.marketplace.view(G, a, BOB)
+    await services.marketplace.search.view(G, a, BOB)
     assert await found(services, "pearl", sort="popular") == [b, a]  # counted, not yet written
-    assert await services.marketplace.flush_views() == 1
+    assert await services.marketplace.sweeps.flush_views() == 1
     await assert_in_step(services)
     assert await found(services, "pearl", sort="popular") == [a, b]
-    await services.marketplace.wish(G, CAROL, b)
-    await services.marketplace.wish(G, BOB, b)
+    await services.marketplace.watch.wish(G, CAROL, b)
+    await services.marketplace.watch.wish(G, BOB, b)
     await assert_in_step(services)
     assert await found(services, "pearl", sort="popular") == [b, a]
-    await services.marketplace.unwish(G, BOB, b)
-    await services.marketplace.unwish(G, CAROL, b)
+    await services.marketplace.watch.unwish(G, BOB, b)
+    await services.marketplace.watch.unwish(G, CAROL, b)
     await assert_in_step(services)
     assert await found(services, "pearl", sort="popular") == [a, b]
 
@@ -195,10 +195,10 @@ async def test_popularity_sort_follows_views_and_wishlists(services):
 async def test_search_after_a_restart_uses_stored_postings(services, store, clock):
     lid = await publish(services, title="Topaz ring")
     restarted = build_services(store.db, clock)  # a new process over the same database
-    page = await restarted.marketplace.search(G, ListingQuery(keywords=("topaz",)))
+    page = await restarted.marketplace.search.search(G, ListingQuery(keywords=("topaz",)))
     assert [r.listing_id for r in page.rows] == [lid]
-    await restarted.marketplace.withdraw(G, ALICE, lid)
-    assert (await services.marketplace.search(G, ListingQuery(keywords=("topaz",)))).total == 0
+    await restarted.marketplace.listings.withdraw(G, ALICE, lid)
+    assert (await services.marketplace.search.search(G, ListingQuery(keywords=("topaz",)))).total == 0
 
 
 WORDS = ["sapphire", "ruby", "emerald", "gold", "silver", "vintage", "halo", "opal", "rare"]
@@ -215,20 +215,20 @@ async def test_postings_plans_match_the_listings_plan(services, clock):
     for i in range(60):
         words = rnd.sample(WORDS[:-1], 3) + (["rare"] if i % 17 == 0 else [])
         seller = (ALICE, BOB, CAROL)[i % 3]
-        draft = await ms.create_draft(
+        draft = await ms.listings.create_draft(
             G, seller, category=rnd.choice(["rings", "necklaces"]),
             condition=rnd.choice(["new", "good"]), title=" ".join(words[:2]) + " piece",
             description=" ".join(words), tags=words[2],
             price_gems=rnd.choice([None, rnd.randrange(1, 1000)]) or 7,
             price_usd=rnd.choice([None, "12.50", "3.00"]))
-        await ms.publish(G, seller, draft.listing_id)
+        await ms.listings.publish(G, seller, draft.listing_id)
         ids.append(draft.listing_id)
         clock.advance(minutes=1)
     for lid in rnd.sample(ids, 10):
-        await ms.view(G, lid, 99)
+        await ms.search.view(G, lid, 99)
     for lid in rnd.sample(ids, 8):
-        seller = (await ms.get(G, lid)).seller_id
-        await ms.withdraw(G, seller, lid)
+        seller = (await ms.listings.get(G, lid)).seller_id
+        await ms.listings.withdraw(G, seller, lid)
     await assert_in_step(services)
     for _ in range(60):
         words = tuple(rnd.sample(WORDS, rnd.choice([1, 1, 2, 3])))
@@ -238,7 +238,7 @@ async def test_postings_plans_match_the_listings_plan(services, clock):
                               {"currency": "usd", "sort": "price_asc"}])
         query = ListingQuery(keywords=words, **options)
         for page in (1, 2):
-            got = await ms.search(G, query, page=page, page_size=mp.PAGE_SIZE)
+            got = await ms.search.search(G, query, page=page, page_size=mp.PAGE_SIZE)
             if got.page != page:
                 continue
             assert (got.total, [r.listing_id for r in got.rows]) == \
@@ -248,7 +248,7 @@ async def test_postings_plans_match_the_listings_plan(services, clock):
 async def test_migration_backfills_and_is_rerunnable(services):
     await roomy(services)
     kept = [await publish(services, title=f"Garnet ring {i}") for i in range(3)]
-    await services.marketplace.withdraw(G, ALICE, kept[1])
+    await services.marketplace.listings.withdraw(G, ALICE, kept[1])
     raw = services.db.raw
     await raw["listing_terms"].delete_many({})  # a database from before 0004
     assert await postings(services) == []
