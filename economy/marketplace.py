@@ -57,6 +57,7 @@ from economy.repos.listing_terms import words_filter
 from economy.repos.market_member_repo import AlertsFull, MarketMemberRepo
 from economy.repos.slot_repo import SlotsBusy, SlotsFull
 from economy.settings import GuildSettings, SettingsService
+from economy.wording import plural
 
 PAGE_SIZE = 10
 COUNT_CAP = 1000
@@ -239,7 +240,7 @@ class MarketplaceService:
         except QuotaFull:
             tomorrow = datetime.combine(local.date() + timedelta(days=1), datetime.min.time(),
                                         settings.zone)
-            raise Cooldown(f"You can publish {settings.listings_per_day} listing(s) per day "
+            raise Cooldown(f"You can publish {plural(settings.listings_per_day, 'listing')} per day "
                            "and reached that limit.", retry_at=tomorrow) from None
         except _Lost:
             raise InvalidInput("This listing changed meanwhile (already published?).") from None

@@ -24,6 +24,7 @@ from economy.errors import InvalidInput, NotFound
 from economy.repos.nft_repo import NftRepo, RulesFull
 from economy.repos.wallet_repo import WalletRepo
 from economy.wallets import checksum
+from economy.wording import plural
 
 STANDARDS = {"erc721": "ERC-721", "erc1155": "ERC-1155"}
 MAX_RULES = 25
@@ -445,7 +446,7 @@ class NftService:
             unknown = sum(h.unknown for h in per_user.values())
             if unknown:
                 why = reader.problems.get(rule.contract, "no answer")
-                plan.errors.append(f"rule #{rule.rule_id}: {unknown} member(s) unknown ({why}); "
+                plan.errors.append(f"rule #{rule.rule_id}: {plural(unknown, 'member')} unknown ({why}); "
                                    "their roles were left alone")
             for user, h in per_user.items():
                 holdings[user][rule.rule_id] = h

@@ -15,6 +15,7 @@ from bot.store import open_store
 from economy.audit import audit
 from economy.clock import ManualClock
 from economy.migrations import Migrator
+from economy.wording import plural
 
 DEMO_DIR = Path("data") / "demo"
 
@@ -41,7 +42,8 @@ async def run_demo(out=sys.stdout, *, data_dir: Path | str = "memory") -> int:
     clock = ManualClock()
     async with await open_store(mongodb_uri=None, database_name="demo", data_dir=data_dir) as store:
         await Migrator(store.db, clock).apply_pending()
-        async with GemsCommunity.open(store.db, clock=clock, contract_required=False) as gc:
+        async with GemsCommunity.open(store.db, clock=clock, contract_required=False,
+                                      fixed_ids=True) as gc:
             out.write("GEMS offline demo — the real bot in a local Discord sandbox "
                       f"(guild '{gc.guild.name}', members: {', '.join(gc.members)})\n")
             t = Transcript(gc, out)
@@ -52,6 +54,6 @@ async def run_demo(out=sys.stdout, *, data_dir: Path | str = "memory") -> int:
         out.write("\n━━ Ledger audit " + "━" * 56 + "\n" + report.render() + "\n")
     elapsed = time.perf_counter() - started
     ok = report.ok and not t.failures
-    out.write(f"\nDemo {'finished' if ok else 'FAILED'} in {elapsed:.1f} s"
-              f"{'' if not t.failures else f' ({len(t.failures)} expectation(s) failed)'}.\n")
+    failed = f" ({plural(len(t.failures), 'expectation')} failed)" if t.failures else ""
+    out.write(f"\nDemo {'finished' if ok else 'FAILED'} in {elapsed:.1f} s{failed}.\n")
     return 0 if ok else 1

@@ -7,6 +7,7 @@ import discord
 from economy.boosts import format_factor
 from economy.models import Account, DailyClaim, LedgerEntry, Page
 from economy.settings import GuildSettings
+from economy.wording import plural
 
 GEM_COLOUR = discord.Colour.from_rgb(64, 196, 255)
 
@@ -25,7 +26,7 @@ def balance_embed(name: str, account: Account, rank: int | None, s: GuildSetting
     embed.add_field(name="Lifetime earned", value=f"{account.lifetime_earned:,}")
     embed.add_field(name="Rank", value=f"#{rank}" if rank else "—")
     if account.daily_streak:
-        embed.add_field(name="Daily streak", value=f"{account.daily_streak} day(s)")
+        embed.add_field(name="Daily streak", value=plural(account.daily_streak, "day"))
     return embed
 
 

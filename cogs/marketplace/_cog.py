@@ -41,6 +41,7 @@ from economy.marketplace_models import (
     Notice,
 )
 from economy.settings import MAX_AMOUNT
+from economy.wording import plural
 
 log = logging.getLogger(__name__)
 
@@ -206,7 +207,7 @@ class MarketplaceCog(DownloadingCog, commands.Cog):
         first = waiting[0]
         embed, files, _ = await detail_parts(self.bot, first, settings, 0)
         others = ", ".join(f"#{row.listing_id}" for row in waiting[1:])
-        text = f"{len(waiting)} listing(s) waiting for review. Oldest first:"
+        text = f"{plural(len(waiting), 'listing')} waiting for review. Oldest first:"
         if others:
             text += f" (then {others} — run `/listing-mod queue` again after deciding)"
         await interaction.response.send_message(text, embed=embed, files=files,

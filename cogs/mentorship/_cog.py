@@ -21,6 +21,7 @@ from cogs.mentorship._views import BioModal, approval_view, is_lead, proposal_vi
 from economy.errors import InvalidInput, NotFound, NotPermitted
 from economy.mentorship import skills_of
 from economy.mentorship_models import Pairing, mentor_level
+from economy.wording import plural
 
 _ZONES = sorted(available_timezones())
 Reason = Literal["completed", "no longer needed", "not a good fit", "report"]
@@ -290,7 +291,7 @@ class MentorshipCog(commands.Cog):
         if not waiting:
             await reply(interaction, "No mentor applications are waiting.", ephemeral=True)
             return
-        await reply(interaction, f"{len(waiting)} mentor application(s) waiting; the oldest "
+        await reply(interaction, f"{plural(len(waiting), 'mentor application')} waiting; the oldest "
                     f"{min(len(waiting), 5)}:", ephemeral=True)
         for doc in sorted(waiting, key=lambda d: d.get("created_ms", 0))[:5]:
             skills = ", ".join(f"{s['skill']} {s['level']}" for s in doc["skills"])

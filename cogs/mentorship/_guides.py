@@ -30,6 +30,7 @@ from economy.errors import NotFound, NotPermitted
 from economy.guides import Guide
 from economy.images import ImageLimits, ImageTooLarge, prepare_images
 from economy.mentorship import skills_of
+from economy.wording import plural
 
 log = logging.getLogger(__name__)
 IMAGE_LIMITS = ImageLimits(max_count=1)
@@ -241,7 +242,7 @@ class GuidesCog(DownloadingCog, commands.Cog):
         if not waiting:
             await reply(interaction, "No guides are waiting for review.", ephemeral=True)
             return
-        await reply(interaction, f"{len(waiting)} guide(s) waiting; the oldest "
+        await reply(interaction, f"{plural(len(waiting), 'guide')} waiting; the oldest "
                     f"{min(len(waiting), 5)}:", ephemeral=True)
         for guide in waiting[:5]:
             await interaction.followup.send(embed=guide_embed(guide), view=review_view(guide),

@@ -14,6 +14,7 @@ import discord
 from cogs._shared.interaction import NO_PINGS
 from economy.nft import ApplyResult, SyncPlan
 from economy.services import Services
+from economy.wording import plural
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +96,7 @@ class RoleSync:
                 scan = await self.services.nft.scan_transfers(guild.id)
                 if scan.users:
                     await self.sync_members(guild, scan.users,
-                                            scope=f"transfers ({len(scan.users)} member(s))")
+                                            scope=f"transfers ({plural(len(scan.users), 'member')})")
                 await self.services.nft.commit_scan(guild.id, scan)
                 for error in scan.errors:
                     log.warning("NFT transfer scan in guild %s: %s", guild.id, error)

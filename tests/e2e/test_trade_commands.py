@@ -126,7 +126,7 @@ async def test_dispute_with_evidence_resolved_by_split(gc):
 
     done = await gc.slash("mod", "dispute resolve", trade_id=trade_id, outcome="split", percent=30,
                           note="Partial damage, seller keeps 30%")
-    assert "seller gets 300" in done.content
+    assert "seller gets 💎 300 GEMS" in done.content
     assert (await balance(gc, "alice"), await balance(gc, "bob")) == (293, 700)
     thread = thread_of(gc, trade_id)
     assert thread.locked and thread.archived

@@ -59,7 +59,7 @@ async def play(t, gc) -> None:
     await t.click("mod", queued[1], "Approve")
     t.check(len(gc.sb.channel_messages(market)) == 2, "approved listings are announced")
     t.note("Saved-search matches arrive as one digest DM a few minutes later (no DM spam).")
-    await gc.advance(minutes=5)
+    await t.advance(minutes=5)
     t.check(any("alert" in m.content for m in gc.sb.dms(gc["carol"])), "carol's alert fired")
 
     browse = await t.slash("dave", "marketplace browse")
