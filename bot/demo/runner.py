@@ -35,7 +35,10 @@ async def run_demo(out=sys.stdout, *, data_dir: Path | str = "memory") -> int:
     `data_dir`: where the embedded store keeps the demo's database (`demo`); throwaway by
     default, a directory to keep it (tests export it afterwards).
     """
-    for noisy in ("discord", "apscheduler", "bot.store"):
+    # Start-up chatter (migrations, the web server, job flushes) is not part of the story; the
+    # one log line a scene causes on purpose (a forged Stripe webhook) is narrated there.
+    for noisy in ("discord", "apscheduler", "bot.store", "bot.web", "bot.jobs", "economy",
+                  "migrations"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     started = time.perf_counter()
     DEMO_DIR.mkdir(parents=True, exist_ok=True)

@@ -81,7 +81,7 @@ class Transcript:
     def act(self, who: str, what: str) -> None:
         """Narrate something a member does outside a command (fills a form, picks a role)."""
         self.posts()
-        self.out.write(f"{who:>8} ▸ {what}\n")
+        self.out.write(f"{who:>8} ▸ {self._names(what)}\n")
 
     async def slash(self, who: str, command: str, **options) -> InteractionResult:
         """Run and print a slash command and its answer."""

@@ -16,6 +16,7 @@ from economy.marketplace_models import (
     format_usd,
 )
 from economy.settings import GuildSettings
+from economy.wording import noun
 
 MARKET_COLOUR = discord.Colour.from_rgb(255, 176, 59)
 STATUS_LABELS = {
@@ -95,7 +96,7 @@ def results_embed(page: SearchPage, query: ListingQuery, s: GuildSettings) -> di
         embed.set_image(url="attachment://results.jpg")
     total = f"{page.total:,}+" if page.total_capped else f"{page.total:,}"
     embed.set_footer(text=f"Page {page.page}/{page.pages}{'+' if page.total_capped else ''} · "
-                          f"{total} listings · {describe_query(query)}")
+                          f"{total} {noun(page.total, 'listing')} · {describe_query(query)}")
     return embed
 
 
