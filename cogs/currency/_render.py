@@ -14,6 +14,8 @@ GEM_COLOUR = discord.Colour.from_rgb(64, 196, 255)
 KIND_LABELS = {
     "transfer": "Transfer", "grant": "Admin grant", "take": "Admin removal", "daily": "Daily",
     "activity": "Chat activity", "earn": "Earned", "reward": "Reward",
+    "escrow_hold": "Held in escrow", "escrow_release": "Paid from escrow", "refund": "Refund",
+    "fee": "Fee", "purchase": "Purchase",
 }
 
 
