@@ -125,6 +125,8 @@ class Transcript:
         tag = tag or ("GEMS (only you)" if message.ephemeral else "GEMS")
         lines = [line for line in self._names(message.text).splitlines() if line.strip()]
         self._lines(tag, lines or ["(no text)"])
+        if message.files:
+            self.out.write(f"{'':>17} " + " ".join(f"📎{name}" for name in message.files) + "\n")
         if message.buttons:
             labels = [f"[{b.label}]" if not b.disabled else f"[({b.label})]" for b in message.buttons]
             self.out.write(f"{'':>17} " + " ".join(labels) + "\n")
