@@ -34,6 +34,11 @@ async def test_demo_plays_every_scene_audits_and_its_database_keeps_declared_typ
     assert "Ledger audit" in text and "OK: balances match" in text
     assert "✗" not in text
     assert_reads_like_discord(text)
+    shown = re.search(r"Commands shown: (\d+) of (\d+)", text)
+    assert shown and shown.group(1) == shown.group(2), "a scene (or a line) for every command"
+    for feature in ("repeat:weekly", "Double-GEMS weekend — starts now", "Competition #1 ended",
+                    "/wallet gallery", "/nft rule test", "2 new listings match your alerts"):
+        assert feature in text, feature
     async with await open_store(mongodb_uri=None, database_name="demo",
                                 data_dir=tmp_path / "db") as store:
         repo = DumpRepo(store.db)
@@ -97,6 +102,7 @@ def _normalised(text: str) -> str:
     return re.sub(r"\d+\.\d+ s\b", "N s", text)
 
 
+@pytest.mark.timeout(300)  # two full demos
 async def test_the_demo_tells_the_same_story_on_every_run(tmp_path, monkeypatch):
     """Two runs print the same transcript (the challenge draw, ids and wallet addresses are
     fixed), apart from ports, one-time link tokens and timings."""

@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+from discord import app_commands
+
 from bot.demo.community import GemsCommunity
 from bot.demo.transcript import Transcript
 from bot.store import open_store
@@ -27,6 +29,15 @@ def scenes() -> list:
     modules = [importlib.import_module(f"{package.__name__}.{info.name}")
                for info in pkgutil.iter_modules(package.__path__)]
     return sorted(modules, key=lambda m: m.ORDER)
+
+
+def coverage(gc: GemsCommunity, t: Transcript) -> str:
+    """How many of the bot's slash commands the script ran, and which it did not."""
+    leaves = sorted(c.qualified_name for c in gc.bot.tree.walk_commands()
+                    if not isinstance(c, app_commands.Group))
+    missing = [name for name in leaves if name not in t.commands]
+    line = f"Commands shown: {len(leaves) - len(missing)} of {len(leaves)}"
+    return line + (f" (not shown: {', '.join('/' + m for m in missing)})" if missing else "")
 
 
 async def run_demo(out=sys.stdout, *, data_dir: Path | str = "memory") -> int:
@@ -54,6 +65,7 @@ async def run_demo(out=sys.stdout, *, data_dir: Path | str = "memory") -> int:
                 t.scene(scene.TITLE)
                 await scene.play(t, gc)
             report = await audit(gc.services.ledger_repo)
+            out.write("\n" + coverage(gc, t) + "\n")
         out.write("\n━━ Ledger audit " + "━" * 56 + "\n" + report.render() + "\n")
     elapsed = time.perf_counter() - started
     ok = report.ok and not t.failures

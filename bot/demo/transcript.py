@@ -61,6 +61,8 @@ class Transcript:
         self.out = out
         self.failures: list[str] = []
         self._seen: set[int] = set()
+        #: Qualified names of the slash commands the script ran (`gems give`, ...).
+        self.commands: set[str] = set()
         self.posts(show=False)  # what existed before the script starts is not news
 
     def scene(self, title: str) -> None:
@@ -85,9 +87,12 @@ class Transcript:
 
     async def slash(self, who: str, command: str, **options) -> InteractionResult:
         """Run and print a slash command and its answer."""
+        self.commands.add(command)
         shown = " ".join(f"{k}:{self._option(v)}" for k, v in options.items())
         self.act(who, f"/{command} {shown}".rstrip())
-        result = await self.gc.slash(who, command, **options)
+        # Options go as a dict: an option may be called `name` like the sandbox's own argument.
+        extra = {key: options.pop(key) for key in ("in_channel", "timeout") if key in options}
+        result = await self.gc.sb.slash(self.gc[who], command, options, **extra)
         self.answer(result)
         return result
 
@@ -168,6 +173,8 @@ class Transcript:
     def _option(self, value) -> str:
         if hasattr(value, "filename"):
             return f"📎{value.filename}"
+        if hasattr(value, "is_thread"):  # a channel or thread
+            return f"#{value.name}"
         name = getattr(getattr(value, "user", value), "name", None)
         return f"@{name}" if name else str(value)
 

@@ -43,7 +43,7 @@ async def play(t, gc) -> None:
         photo = gc.sb.attachment("gem.jpg", gem_photo(colour, title), "image/jpeg")
         opened = await t.slash(who, "list-item", category="rings" if "ring" in title else "necklaces",
                                condition="like_new", price_gems=price, tags=tags, image1=photo)
-        t.note(f"{who} fills in the listing form (title, description, specifications).")
+        t.act(who, "fills in the listing form (title, description, specifications)")
         preview = await gc.sb.submit_modal(gc[who], opened, {
             "Title": title, "Description": f"{title}, photographed in daylight. **No** flaws.",
             "Specifications (one `key: value` per line)": "metal: 18k gold\nweight: 3.1 g"})

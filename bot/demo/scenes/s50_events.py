@@ -75,6 +75,6 @@ async def play(t, gc) -> None:
     await t.advance(minutes=2)
     view = await t.slash("carol", "goal view", goal=1)
     t.check("goal.png" in view.files, "the goal shows a progress bar image")
-    await gc.sb.slash(gc["admin"], "season-admin add", {"name": "winter-festival"})
+    await t.slash("admin", "season-admin add", name="winter-festival")
     listed = await t.slash("bob", "season list")
     t.check("Winter Festival" in listed.text, "seasons: the shipped winter festival is enabled")

@@ -108,3 +108,7 @@ async def _scene(t, gc, stripe) -> None:
     t.check(after - before == 1000, "three deliveries of one payment mint 1,000 GEMS once")
     await t.slash("admin", "payments status")
     await t.slash("admin", "payments history")
+    t.note("Connect paid alice automatically; `/payments paid` is for servers that pay sellers "
+           "themselves (payout mode manual), so here it is refused.")
+    await t.slash("admin", "payments paid", trade_id=trade.trade_id, note="bank transfer")
+    await t.slash("admin", "payments pack remove", pack_id=1)
