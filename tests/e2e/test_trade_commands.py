@@ -69,6 +69,7 @@ async def test_direct_trade_happy_path_with_room_buttons_and_dms(gc):
                                    or "can't be confirmed now" in refusals[0]), refusals
     card = card_of(gc, thread)
     assert "Completed" in card.text and not card.buttons
+    assert "Fee (seller pays)" in card.text and "💎 10 GEMS (2.5%)" in card.text  # with its unit
     assert (await balance(gc, "alice"), await balance(gc, "bob")) == (390, 600)
     assert await gc.services.ledger.treasury_balance(gc.guild.id) == 10
 
