@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -33,6 +34,7 @@ def test_absolute_styles():
     assert timestamp(when, "d", NOW) == "2026-01-06"
     assert timestamp(when, "t", NOW) == "13:05 UTC"
     assert timestamp(when, "R", NOW) == "in a day"
+    assert timestamp(when, "f", NOW, ZoneInfo("Europe/Amsterdam")) == "6 January 2026 14:05 CET"
 
 
 def test_plural_words():

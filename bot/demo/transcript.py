@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import TextIO
+from zoneinfo import ZoneInfo
 
 from bot.demo.community import GemsCommunity
 from discord_sandbox.interactions import InteractionResult
@@ -39,13 +40,13 @@ def relative(when: datetime, now: datetime) -> str:
     return f"in {words}" if seconds > 0 else f"{words} ago"
 
 
-def timestamp(when: datetime, style: str, now: datetime) -> str:
-    """Discord's `<t:unix:style>` markup as a reader sees it (absolute times in UTC)."""
+def timestamp(when: datetime, style: str, now: datetime, zone: tzinfo = UTC) -> str:
+    """Discord's `<t:unix:style>` markup as a reader in `zone` sees it (`13:05 CET`)."""
     if style == "R":
         return relative(when, now)
-    formats = {"t": "%H:%M UTC", "T": "%H:%M:%S UTC", "d": "%Y-%m-%d", "D": "%-d %B %Y",
-               "f": "%-d %B %Y %H:%M UTC", "F": "%A, %-d %B %Y %H:%M UTC"}
-    return when.strftime(formats.get(style, formats["f"]))
+    formats = {"t": "%H:%M %Z", "T": "%H:%M:%S %Z", "d": "%Y-%m-%d", "D": "%-d %B %Y",
+               "f": "%-d %B %Y %H:%M %Z", "F": "%A, %-d %B %Y %H:%M %Z"}
+    return when.astimezone(zone).strftime(formats.get(style, formats["f"]))
 
 
 class Transcript:
@@ -63,6 +64,8 @@ class Transcript:
         self._seen: set[int] = set()
         #: Qualified names of the slash commands the script ran (`gems give`, ...).
         self.commands: set[str] = set()
+        #: Discord shows a timestamp in the reader's time zone; the transcript uses the server's.
+        self.zone: tzinfo = UTC
         self.posts(show=False)  # what existed before the script starts is not news
 
     def scene(self, title: str) -> None:
@@ -93,6 +96,7 @@ class Transcript:
         # Options go as a dict: an option may be called `name` like the sandbox's own argument.
         extra = {key: options.pop(key) for key in ("in_channel", "timeout") if key in options}
         result = await self.gc.sb.slash(self.gc[who], command, options, **extra)
+        await self._follow_zone()
         self.answer(result)
         return result
 
@@ -100,6 +104,7 @@ class Transcript:
         """Click a button and print what the bot answered."""
         self.act(who, f"clicks [{label}]")
         clicked = await self.gc.click(who, result, label)
+        await self._follow_zone()
         if clicked.message is not None:
             self.answer(clicked)
         elif result.message is not None:
@@ -117,6 +122,11 @@ class Transcript:
         """Time passes (jobs run); what the bot posts meanwhile is printed."""
         await self.gc.advance(**units)
         self.posts()
+
+    async def _follow_zone(self) -> None:
+        """Read the server's time zone (an admin may just have changed it)."""
+        settings = await self.gc.services.settings.get(self.gc.guild.id)
+        self.zone = ZoneInfo(settings.timezone)
 
     def answer(self, result: InteractionResult) -> None:
         """Print an interaction's visible answer."""
@@ -194,5 +204,5 @@ class Transcript:
         now = self.gc.clock.now()
         text = re.sub(r"<t:(-?\d+)(?::([tTdDfFR]))?>",
                       lambda m: timestamp(datetime.fromtimestamp(int(m.group(1)), UTC),
-                                          m.group(2) or "f", now), text)
+                                          m.group(2) or "f", now, self.zone), text)
         return text.replace("\\", "")
