@@ -267,7 +267,7 @@ class NftService:
         address = checksum(contract)
         ranges = parse_token_ids(token_ids)
         if standard == "erc1155" and not ranges:
-            raise InvalidInput("ERC-1155 rules need the token id(s), e.g. `1` or `1-3`.")
+            raise InvalidInput("ERC-1155 rules need the token ids, e.g. `1` or `1-3`.")
         limit = MAX_IDS_1155 if standard == "erc1155" else MAX_IDS_721
         if token_count(ranges) > limit:
             raise InvalidInput(f"A {STANDARDS[standard]} rule can check at most {limit:,} token ids.")
