@@ -91,10 +91,11 @@ class Transcript:
     async def slash(self, who: str, command: str, **options) -> InteractionResult:
         """Run and print a slash command and its answer."""
         self.commands.add(command)
-        shown = " ".join(f"{k}:{self._option(v)}" for k, v in options.items())
-        self.act(who, f"/{command} {shown}".rstrip())
         # Options go as a dict: an option may be called `name` like the sandbox's own argument.
         extra = {key: options.pop(key) for key in ("in_channel", "timeout") if key in options}
+        shown = " ".join(f"{k}:{self._option(v)}" for k, v in options.items())
+        where = f" (in {self._option(extra['in_channel'])})" if "in_channel" in extra else ""
+        self.act(who, f"/{command} {shown}".rstrip() + where)
         result = await self.gc.sb.slash(self.gc[who], command, options, **extra)
         await self._follow_zone()
         self.answer(result)
@@ -107,10 +108,10 @@ class Transcript:
         await self._follow_zone()
         if clicked.message is not None:
             self.answer(clicked)
-        elif result.message is not None:
-            self.message(result.message)
         elif isinstance(result, Message):
             self.message(result)  # a post whose button updated it in place
+        elif result.message is not None:
+            self.message(result.message)
         return clicked
 
     async def say(self, who: str, text: str) -> None:
