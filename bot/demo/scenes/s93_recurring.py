@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -13,8 +14,6 @@ TITLE = "Recurring events and the automatic double-GEMS weekend"
 
 
 def _event_ids(text: str) -> list[int]:
-    import re
-
     return [int(n) for n in re.findall(r"#(\d+)", text)]
 
 
@@ -40,7 +39,7 @@ async def play(t, gc) -> None:
     await t.slash("bob", "event leave", event=first)
     await t.slash("admin", "event edit", event=first, capacity=12)
     t.note("A day passes and the first evening starts: the next week's occurrence appears.")
-    await t.advance(seconds=timedelta_to(gc, start) + 60)
+    await t.advance(seconds=max(0.0, (start - gc.clock.now()).total_seconds()) + 60)
     await t.slash("erin", "event checkin", event=first)
     listed = await t.slash("erin", "event list", which="upcoming")
     following = [n for n in _event_ids(listed.text) if n > first]
@@ -78,8 +77,3 @@ async def play(t, gc) -> None:
                       end="3h", reason="Mid-week bonus")
     boost = r.content.split("`")[1] if "`" in r.content else "b2"
     await t.slash("admin", "boost cancel", boost=boost)
-
-
-def timedelta_to(gc, when) -> float:
-    """Seconds from the demo clock to `when` (never negative)."""
-    return max(0.0, (when - gc.clock.now()).total_seconds())
