@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -25,13 +27,24 @@ log = logging.getLogger("gems")
 
 
 def setup_logging(level: str, fmt: str = "text") -> None:
-    """Readable logs on stderr (discord.py's formatter, our level); `fmt="json"`: JSON lines."""
-    discord.utils.setup_logging(level=getattr(logging, level), root=True)
+    """Readable logs on stderr (discord.py's formatter, our level); `fmt="json"`: JSON lines.
+
+    Colour only when stderr is a terminal and NO_COLOR is unset (discord.py also colours inside
+    Docker, which puts escape codes into piped logs and files).
+    """
+    options = {} if use_colour(sys.stderr) else {"formatter": logging.Formatter(
+        "[{asctime}] [{levelname:<8}] {name}: {message}", "%Y-%m-%d %H:%M:%S", style="{")}
+    discord.utils.setup_logging(level=getattr(logging, level), root=True, **options)
     if fmt == "json":
         from bot.log_format import use_json_logs
 
         use_json_logs(getattr(logging, level))
     quiet_scheduler(getattr(logging, level))
+
+
+def use_colour(stream) -> bool:
+    """True when `stream` is a terminal and the NO_COLOR convention (no-color.org) is not set."""
+    return bool(getattr(stream, "isatty", lambda: False)()) and not os.environ.get("NO_COLOR")
 
 
 def quiet_scheduler(level: int) -> None:

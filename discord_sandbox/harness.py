@@ -107,6 +107,7 @@ class DiscordSandbox:
         strict_deadline: bool = True,
         interaction_timeout: float = 10.0,
         contract_required: bool = True,
+        ids_from: datetime | None = None,
     ) -> None:
         """Create (not start) a sandbox.
 
@@ -116,11 +117,13 @@ class DiscordSandbox:
         ``contract_required``: validate every request body against Discord's OpenAPI spec
         (:mod:`discord_sandbox.contract`), building the schemas if needed; raise when that is
         impossible. False (the offline demo) validates only when the schemas are built.
+        ``ids_from``: snowflakes start at this time instead of the wall clock, so a scripted run
+        gets the same ids (guild, channels, messages) every time.
         """
         self.token = token
         self.strict = strict
         self.interaction_timeout = interaction_timeout
-        ids = Snowflakes()
+        ids = Snowflakes(ids_from)
         bot_user = User(ids.next(), bot_name, bot=True)
         self.world = World(bot_user=bot_user, base_url=lambda: self.base_url, ids=ids)
         self.contract = shared_contract(required=contract_required)

@@ -92,8 +92,11 @@ class Snowflakes:
     (``(guild_id >> 22) % shard_count``): with two shards, guilds alternate between them.
     """
 
-    def __init__(self) -> None:
-        self._ms = int(time.time() * 1000) - DISCORD_EPOCH_MS
+    def __init__(self, start: datetime | None = None) -> None:
+        """Ids start at the wall clock, or at `start` (a script that must print the same ids,
+        and so make the same id-seeded choices, on every run)."""
+        when = start.timestamp() if start is not None else time.time()
+        self._ms = int(when * 1000) - DISCORD_EPOCH_MS
         self._inc = itertools.count()
 
     def next(self, *, new_ms: bool = False) -> int:

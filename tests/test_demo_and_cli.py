@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import subprocess
 import sys
 
@@ -32,6 +33,12 @@ async def test_demo_plays_every_scene_audits_and_its_database_keeps_declared_typ
     text = out.getvalue()
     assert "Ledger audit" in text and "OK: balances match" in text
     assert "✗" not in text
+    assert_reads_like_discord(text)
+    shown = re.search(r"Commands shown: (\d+) of (\d+)", text)
+    assert shown and shown.group(1) == shown.group(2), "a scene (or a line) for every command"
+    for feature in ("repeat:weekly", "Double-GEMS weekend — starts now", "Competition #1 ended",
+                    "/wallet gallery", "/nft rule test", "2 new listings match your alerts"):
+        assert feature in text, feature
     async with await open_store(mongodb_uri=None, database_name="demo",
                                 data_dir=tmp_path / "db") as store:
         repo = DumpRepo(store.db)
@@ -69,6 +76,41 @@ async def test_demo_without_devtools_skips_only_the_scenes_that_need_it(tmp_path
     assert "the payments scene needs the local Stripe double; skipped." in text
     assert "the NFT scene needs the local test chain; skipped." in text
     assert "OK: balances match" in text and "✗" not in text
+
+
+def assert_reads_like_discord(text: str) -> None:
+    """What a reader of the transcript sees: times, names and counts as Discord shows them."""
+    assert "(a time)" not in text and "<t:" not in text, "timestamps are rendered"
+    assert "(s)" not in text, "counts take singular or plural"
+    assert not re.search(r"<@[!&]?\u200b?\d+>|<#\d+>", text), "mentions are rendered as names"
+    assert "\x1b[" not in text, "no colour codes in a transcript that is not a terminal"
+    assert not re.search(r"^ {3}· .*\*\*", text, re.M), "narration is plain text"
+    assert not re.search(r"\b1 (?:day|member|attempt|listing|role|wallet|guild|account)s\b", text)
+    assert "✉ GEMS posts in #announcements" in text and "✉ GEMS sends a DM to" in text
+    assert "The seller pays the 💎 22 GEMS fee" in text, "amounts carry their unit"
+    assert "**off** → **on**" in text and "False" not in text, "booleans read on/off"
+    history = text.split("Settings history", 1)[1].split("━━", 1)[0]
+    assert "100 → 100" not in history and "GEMS → GEMS" not in history, "only real changes"
+    for who in ("alice", "bob"):
+        assert f"{who:>8} ▸ clicks [Join]\n" in text, "who clicked is narrated"
+
+
+def _normalised(text: str) -> str:
+    """A transcript without what honestly differs between runs: ports, one-time tokens, timings."""
+    text = re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:PORT", text)
+    text = re.sub(r"/wallet/link/\S+", "/wallet/link/TOKEN", text)
+    return re.sub(r"\d+\.\d+ s\b", "N s", text)
+
+
+@pytest.mark.timeout(300)  # two full demos
+async def test_the_demo_tells_the_same_story_on_every_run(tmp_path, monkeypatch):
+    """Two runs print the same transcript (the challenge draw, ids and wallet addresses are
+    fixed), apart from ports, one-time link tokens and timings."""
+    monkeypatch.chdir(tmp_path)
+    first, second = io.StringIO(), io.StringIO()
+    assert await run_demo(first) == 0, first.getvalue()
+    assert await run_demo(second) == 0, second.getvalue()
+    assert _normalised(first.getvalue()).splitlines() == _normalised(second.getvalue()).splitlines()
 
 
 def _at(doc: dict, path: str):

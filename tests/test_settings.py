@@ -6,7 +6,7 @@ import pytest
 
 from bot.settings import SettingsError, load_settings
 from economy.core.errors import InvalidInput, NotFound
-from economy.core.settings import GuildSettings, parse_value
+from economy.core.settings import GuildSettings, format_value, parse_value
 
 G = 5
 
@@ -90,6 +90,23 @@ async def test_set_records_history_and_bad_values_change_nothing(services):
     await services.settings.set(G, 77, "daily_amount", "100")  # back to default drops override
     assert await services.db["guild_settings"].find_one({"guild_id": G, "values.daily_amount": {"$exists": True}}) is None
     assert (await services.settings.get(G + 1)) == GuildSettings()
+
+
+async def test_setting_a_value_it_already_has_records_nothing(services):
+    """`/setup` submits every field of its form: unchanged ones are not history (issue 24)."""
+    await services.settings.set(G, 77, "daily_amount", "250")
+    version = (await services.db["guild_settings"].find_one({"guild_id": G}))["version"]
+    assert await services.settings.set(G, 77, "daily_amount", "250") == (250, 250)
+    assert await services.settings.set(G, 77, "currency_name", "GEMS") == ("GEMS", "GEMS")
+    assert await services.settings.set(G, 77, "marketplace_approval", "off") == (False, False)
+    history = await services.settings.history(G)
+    assert [(h["key"], h["old"], h["new"]) for h in history] == [("daily_amount", 100, 250)]
+    assert (await services.db["guild_settings"].find_one({"guild_id": G}))["version"] == version
+
+
+def test_booleans_are_shown_as_on_and_off():
+    assert (format_value(True), format_value(False)) == ("on", "off")
+    assert parse_value("marketplace_approval", "on") is True
 
 
 def test_money_formatting():

@@ -53,6 +53,7 @@ class GemsCommunity:
     async def open(
         cls, db: Database, *, clock: ManualClock | None = None, settings: Settings | None = None,
         strict: bool = True, contract_required: bool = True, strict_deadline: bool = True,
+        fixed_ids: bool = False,
     ) -> AsyncIterator[GemsCommunity]:
         """Start a sandbox with the default community and connect a GemsBot to it.
 
@@ -60,17 +61,22 @@ class GemsCommunity:
         when they are not built (no node): validation off, one log line.
         ``strict_deadline=False``: a first response later than 3 s is recorded, not refused
         (test suites check the deadline in dedicated tests, not in every test).
+        ``fixed_ids=True`` (the demo): Discord ids start at the clock's time instead of the wall
+        clock, so every run has the same guild id and therefore the same (guild, day)-seeded
+        challenge draw, and prints the same ids.
         """
+        clock = clock or ManualClock()
         # The sandbox serves attachments from its own loopback CDN, so that is the allowed host.
         settings = settings or Settings(  # type: ignore[call-arg]
             _env_file=None, discord_token=None, attachment_hosts=["127.0.0.1"], web_port=0)
         async with DiscordSandbox(strict=strict, contract_required=contract_required,
-                                  strict_deadline=strict_deadline) as sb:
+                                  strict_deadline=strict_deadline,
+                                  ids_from=clock.now() if fixed_ids else None) as sb:
             guild = sb.create_guild("Gem Collectors")
             admin_role = sb.create_role(guild, "Admin", permissions=MANAGE_GUILD)
             mod_role = sb.create_role(guild, "Moderator", permissions=MANAGE_MESSAGES | MODERATE_MEMBERS)
             general = sb.create_channel(guild, "general")
-            community = cls(sb=sb, db=db, clock=clock or ManualClock(), settings=settings,
+            community = cls(sb=sb, db=db, clock=clock, settings=settings,
                             guild=guild, general=general, admin_role=admin_role, mod_role=mod_role)
             community.members["admin"] = sb.add_member(guild, "admin", roles=[admin_role])
             community.members["mod"] = sb.add_member(guild, "mod", roles=[mod_role])

@@ -8,20 +8,21 @@ from cogs._shared.custom_ids import num
 from cogs._shared.interaction import guild_id_of, services_of
 from cogs._shared.paging import PageButton
 from economy.core.models import Page
+from economy.core.wording import plural
 
 PAGE_SIZE = 10
 TITLES = {"daily": "Today's challenge champions", "weekly": "This week's challenge champions",
           "all-time": "All-time challenge champions", "streaks": "Longest current challenge streaks"}
-UNITS = {"streaks": "day(s)"}
+UNITS = {"streaks": "day"}
 
 
 def board_embed(board: str, result: Page) -> discord.Embed:
     """One page of a leaderboard (mentions render as names and never ping)."""
-    unit = UNITS.get(board, "completed")
-    lines = [f"**#{rank}** <@{user_id}> · {value:,} {unit}" for rank, user_id, value in result.rows]
+    unit = UNITS.get(board)
+    lines = [f"**#{rank}** <@{user_id}> · {plural(value, unit) if unit else f'{value:,} completed'}" for rank, user_id, value in result.rows]
     embed = discord.Embed(title=TITLES[board], colour=discord.Colour.gold(),
                           description="\n".join(lines) or "Nobody yet: see `/challenge today`.")
-    embed.set_footer(text=f"Page {result.page}/{result.pages} · {result.total:,} member(s)")
+    embed.set_footer(text=f"Page {result.page}/{result.pages} · {plural(result.total, 'member')}")
     return embed
 
 

@@ -39,6 +39,7 @@ from economy.challenges.service import Actor, Completion, may_manage
 from economy.core.errors import InvalidInput
 from economy.core.images import ImageLimits, check_host, process_image
 from economy.core.timeparse import parse_duration
+from economy.core.wording import plural
 
 log = logging.getLogger(__name__)
 POOL_PAGE = 15
@@ -104,7 +105,7 @@ class ChallengeCog(commands.Cog):
         if today.items and interaction.app_permissions.attach_files:
             png = await asyncio.to_thread(
                 render_today, f"Challenges · {today.window.key}", card_rows(today, settings),
-                f"Streak: {today.streak} day(s)")
+                f"Streak: {plural(today.streak, 'day')}")
             kwargs["file"] = discord.File(io.BytesIO(png), filename="challenges.png")
             embed.set_image(url="attachment://challenges.png")
         await interaction.response.send_message(**kwargs)
@@ -199,7 +200,7 @@ class ChallengeCog(commands.Cog):
         elif result.correct:
             await reply(interaction, "Correct, but this challenge was already completed.", ephemeral=True)
         else:
-            await reply(interaction, f"Not quite. {result.attempts_left} attempt(s) left.",
+            await reply(interaction, f"Not quite. {plural(result.attempts_left, 'attempt')} left.",
                         ephemeral=True)
 
     @challenge.command(name="history", description="Your completed challenges and streak")

@@ -11,6 +11,7 @@ from economy.challenges.service import Completion, Today
 from economy.core.clock import from_ms
 from economy.core.models import Page
 from economy.core.settings import GuildSettings
+from economy.core.wording import noun, plural
 
 TYPE_ICONS = {"activity": "💬", "knowledge": "🧠", "creativity": "🎨", "community": "🤝"}
 
@@ -25,7 +26,7 @@ def today_embed(today: Today, settings: GuildSettings) -> discord.Embed:
     """Today's set with progress bars (the text version of the card)."""
     ends = discord.utils.format_dt(today.window.end, "R")
     embed = discord.Embed(title=f"Today's challenges · {today.window.key}",
-                          description=f"New challenges {ends}. Streak: **{today.streak}** day(s).",
+                          description=f"New challenges {ends}. Streak: **{today.streak}** {noun(today.streak, 'day')}.",
                           colour=discord.Colour.gold())
     if not today.items:
         embed.description += "\nNo challenges today."
@@ -33,7 +34,7 @@ def today_embed(today: Today, settings: GuildSettings) -> discord.Embed:
         c = item.challenge
         status = "✅ done" if item.completed else f"{bar(item.progress, c.target)} {item.progress}/{c.target}"
         how = {"knowledge": f"Answer with `/challenge submit {c.id}`"
-               + (f" ({item.attempts_left} attempt(s) left)" if item.attempts_left is not None else ""),
+               + (f" ({plural(item.attempts_left, 'attempt')} left)" if item.attempts_left is not None else ""),
                "activity": f"Counted automatically ({c.progress_label()})",
                "community": "The member you helped uses Apps › **Thank helper** on you",
                "creativity": f"`/challenge submit {c.id}` with an image and a caption; "
@@ -58,7 +59,7 @@ def completion_text(completion: Completion, settings: GuildSettings) -> str:
     text = (f"🎉 Challenge **{safe_text(completion.title, limit=80)}** completed: "
             f"{settings.money(completion.reward)}.")
     if completion.streak:
-        text += f" Streak: **{completion.streak}** day(s)."
+        text += f" Streak: **{completion.streak}** {noun(completion.streak, 'day')}."
     for label, amount in completion.bonuses:
         text += f"\n➕ {label}: {settings.money(amount)}"
     return text
@@ -70,7 +71,7 @@ def history_embed(page: Page, settings: GuildSettings, streak: int) -> discord.E
     lines = [f"`{doc['day']}` **{safe_text(doc.get('title', doc['challenge_id']), limit=80)}** "
              f"({doc['type']}) · {settings.money(int(doc.get('paid_amount') or doc['reward']))}"
              for doc in page.rows]
-    embed.description = (f"Current streak: **{streak}** day(s) · {page.total} completed\n\n"
+    embed.description = (f"Current streak: **{streak}** {noun(streak, 'day')} · {page.total} completed\n\n"
                          + ("\n".join(lines) or "Nothing yet: see `/challenge today`."))[:4096]
     embed.set_footer(text=f"Page {page.page}/{page.pages}")
     return embed
@@ -91,7 +92,8 @@ def competition_text(doc: dict, settings: GuildSettings) -> str:
     """The announcement of a new competition."""
     what = "all challenges" if doc["kind"] == "any" else f"{doc['kind']} challenges"
     how = (f"the first {doc['places']} to complete {doc['target']} of them" if doc["mode"] == "first"
-           else f"the {doc['places']} member(s) completing the most")
+           else ("the member completing the most" if doc["places"] == 1
+                 else f"the {doc['places']} members completing the most"))
     ends = discord.utils.format_dt(from_ms(doc["ends_ms"]), "R")
     return (f"🏆 Competition #{doc['competition_id']} over {what}: {how} win "
             f"{settings.money(doc['prize'])} each. Ends {ends}. Standings: "

@@ -7,12 +7,15 @@ import discord
 from economy.boosts.service import format_factor
 from economy.core.models import Account, DailyClaim, LedgerEntry, Page
 from economy.core.settings import GuildSettings
+from economy.core.wording import plural
 
 GEM_COLOUR = discord.Colour.from_rgb(64, 196, 255)
 
 KIND_LABELS = {
     "transfer": "Transfer", "grant": "Admin grant", "take": "Admin removal", "daily": "Daily",
     "activity": "Chat activity", "earn": "Earned", "reward": "Reward",
+    "escrow_hold": "Held in escrow", "escrow_release": "Paid from escrow", "refund": "Refund",
+    "fee": "Fee", "purchase": "Purchase",
 }
 
 
@@ -22,10 +25,10 @@ def balance_embed(name: str, account: Account, rank: int | None, s: GuildSetting
     embed.add_field(name="Balance", value=s.money(account.balance), inline=False)
     if account.held:
         embed.add_field(name="Held in escrow", value=s.money(account.held))
-    embed.add_field(name="Lifetime earned", value=f"{account.lifetime_earned:,}")
+    embed.add_field(name="Lifetime earned", value=s.money(account.lifetime_earned))
     embed.add_field(name="Rank", value=f"#{rank}" if rank else "—")
     if account.daily_streak:
-        embed.add_field(name="Daily streak", value=f"{account.daily_streak} day(s)")
+        embed.add_field(name="Daily streak", value=plural(account.daily_streak, "day"))
     return embed
 
 
@@ -60,7 +63,7 @@ def history_embed(page: Page, s: GuildSettings) -> discord.Embed:
         embed.description = "No movements yet."
     else:
         embed.description = "\n".join(_history_line(entry) for entry in page.rows)
-    embed.set_footer(text=f"Page {page.page}/{page.pages} · {page.total:,} entries · {s.currency_name}")
+    embed.set_footer(text=f"Page {page.page}/{page.pages} · {plural(page.total, 'entry', 'entries')} · {s.currency_name}")
     return embed
 
 

@@ -6,6 +6,7 @@ import discord
 
 from cogs._shared.fit import fit_lines
 from economy.core.settings import GuildSettings
+from economy.core.wording import plural
 from economy.events.service import CommunityEvent, Payout
 
 EVENT_COLOUR = discord.Colour.from_rgb(160, 110, 255)
@@ -82,7 +83,7 @@ def summary_text(payout: Payout, total_paid: int, s: GuildSettings) -> str:
     event = payout.event
     medals = ("🥇", "🥈", "🥉")
     lines = [f"🏁 **{_title(event)}** (event #{event.event_id}) is complete! "
-             f"{len(payout.attendees)} member(s) checked in."]
+             f"{plural(len(payout.attendees), 'member')} checked in."]
     if payout.winners:
         lines.append("Winners: " + "  ".join(f"{medals[i]} <@{u}>"
                                             for i, u in enumerate(payout.winners[:3])))

@@ -21,6 +21,7 @@ from cogs._shared.interaction import (
     services_of,
 )
 from cogs._shared.time_option import DeadlineOrDuration, member_zone
+from economy.core.wording import plural
 from economy.goals.service import METRICS, Goal, GoalNotice
 
 log = logging.getLogger(__name__)
@@ -65,8 +66,8 @@ class GoalsCog(commands.Cog):
         found = await services_of(interaction).goals.view(guild_id_of(interaction), goal)
         png = await asyncio.to_thread(render_progress, found.progress, found.target,
                                       title=found.title)
-        text = (f"{_line(found)}\nStatus: **{found.status}** · {found.contributors:,} "
-                f"contributor(s) · reward {found.reward:,} each")
+        text = (f"{_line(found)}\nStatus: **{found.status}** · "
+                f"{plural(found.contributors, 'contributor')} · reward {found.reward:,} each")
         await interaction.response.send_message(
             text, file=discord.File(io.BytesIO(png), filename="goal.png"), ephemeral=True,
             allowed_mentions=NO_PINGS)
@@ -96,7 +97,7 @@ class GoalsCog(commands.Cog):
             return
         if notice.kind == "reached":
             text = (f"🏆 Goal reached: **{safe_text(goal.title, limit=100)}**! "
-                    f"{goal.contributors:,} contributor(s) each get {settings.money(goal.reward)}.")
+                    f"{plural(goal.contributors, 'contributor')} each get {settings.money(goal.reward)}.")
         else:
             text = (f"The goal **{safe_text(goal.title, limit=100)}** ended at {goal.progress:,}/"
                     f"{goal.target:,}. Next time!")

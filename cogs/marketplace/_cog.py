@@ -30,6 +30,7 @@ from cogs.marketplace._views import (
 )
 from economy.core.images import ImageLimits, ImageTooLarge, prepare_images
 from economy.core.settings import MAX_AMOUNT
+from economy.core.wording import plural
 from economy.marketplace.models import (
     CONDITIONS,
     DESCRIPTION_MAX,
@@ -217,7 +218,7 @@ class MarketplaceCog(DownloadingCog, commands.Cog):
         first = waiting[0]
         embed, files, _ = await detail_parts(self.bot, first, settings, 0)
         others = ", ".join(f"#{row.listing_id}" for row in waiting[1:])
-        text = f"{len(waiting)} listing(s) waiting for review. Oldest first:"
+        text = f"{plural(len(waiting), 'listing')} waiting for review. Oldest first:"
         if others:
             text += f" (then {others} — run `/listing-mod queue` again after deciding)"
         await interaction.response.send_message(text, embed=embed, files=files,

@@ -6,6 +6,7 @@ import discord
 
 from cogs._shared.interaction import safe_text
 from economy.core.settings import GuildSettings
+from economy.core.wording import noun
 from economy.marketplace.models import (
     CONDITIONS,
     SORTS,
@@ -95,7 +96,7 @@ def results_embed(page: SearchPage, query: ListingQuery, s: GuildSettings) -> di
         embed.set_image(url="attachment://results.jpg")
     total = f"{page.total:,}+" if page.total_capped else f"{page.total:,}"
     embed.set_footer(text=f"Page {page.page}/{page.pages}{'+' if page.total_capped else ''} · "
-                          f"{total} listings · {describe_query(query)}")
+                          f"{total} {noun(page.total, 'listing')} · {describe_query(query)}")
     return embed
 
 

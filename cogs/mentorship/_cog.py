@@ -20,6 +20,7 @@ from cogs.mentorship._render import (
 from cogs.mentorship._views import BioModal, approval_view, is_lead, proposal_view
 from economy.core.errors import InvalidInput, NotFound, NotPermitted
 from economy.core.timeparse import zone_name
+from economy.core.wording import plural
 from economy.mentorship.models import Pairing, mentor_level
 from economy.mentorship.service import skills_of
 
@@ -293,7 +294,7 @@ class MentorshipCog(commands.Cog):
         if not waiting:
             await reply(interaction, "No mentor applications are waiting.", ephemeral=True)
             return
-        await reply(interaction, f"{len(waiting)} mentor application(s) waiting; the oldest "
+        await reply(interaction, f"{plural(len(waiting), 'mentor application')} waiting; the oldest "
                     f"{min(len(waiting), 5)}:", ephemeral=True)
         for doc in sorted(waiting, key=lambda d: d.get("created_ms", 0))[:5]:
             skills = ", ".join(f"{s['skill']} {s['level']}" for s in doc["skills"])

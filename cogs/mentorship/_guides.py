@@ -28,6 +28,7 @@ from cogs.mentorship._render import COLOUR
 from cogs.mentorship._views import is_lead
 from economy.core.errors import NotFound, NotPermitted
 from economy.core.images import ImageLimits, ImageTooLarge, prepare_images
+from economy.core.wording import plural
 from economy.mentorship.guides import Guide
 from economy.mentorship.service import skills_of
 
@@ -241,7 +242,7 @@ class GuidesCog(DownloadingCog, commands.Cog):
         if not waiting:
             await reply(interaction, "No guides are waiting for review.", ephemeral=True)
             return
-        await reply(interaction, f"{len(waiting)} guide(s) waiting; the oldest "
+        await reply(interaction, f"{plural(len(waiting), 'guide')} waiting; the oldest "
                     f"{min(len(waiting), 5)}:", ephemeral=True)
         for guide in waiting[:5]:
             await interaction.followup.send(embed=guide_embed(guide), view=review_view(guide),

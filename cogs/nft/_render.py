@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import discord
 
+from economy.core.wording import plural
 from economy.nft.service import STANDARDS, ApplyResult, GalleryEntry, Rule, SyncPlan
 
 
@@ -25,13 +26,13 @@ def rules_embed(rules: list[Rule]) -> discord.Embed:
 def sync_text(plan: SyncPlan, result: ApplyResult) -> str:
     """One paragraph after a sync."""
     blocks = ", ".join(f"chain {c} block {b}" for c, b in plan.blocks.items()) or "no chain read"
-    text = (f"Checked {plan.wallets} wallet(s) at {blocks} with {plan.rpc_calls} RPC call(s): "
-            f"{result.added} role(s) given, {result.removed} taken")
+    text = (f"Checked {plural(plan.wallets, 'wallet')} at {blocks} with {plural(plan.rpc_calls, 'RPC call')}: "
+            f"{plural(result.added, 'role')} given, {result.removed} taken")
     if result.failed:
         text += f", {result.failed} could not be changed"
     text += "."
     if plan.unknown:
-        text += f" {plan.unknown} member/role answer(s) were unknown, so those roles were left as they are."
+        text += f" {plural(plan.unknown, 'member/role answer')} were unknown, so those roles were left as they are."
     if plan.errors:  # why answers were unknown: a wrong chain, no code, the node failed
         text += "\n" + "\n".join(f"❗ {error}" for error in plan.errors[:3])
     if result.problems:
@@ -66,7 +67,7 @@ def test_text(member: str, rules: list[Rule], plan: SyncPlan, user_id: int) -> s
     if not rules:
         return "There are no NFT rules yet."
     holdings = plan.holdings.get(user_id, {})
-    lines = [f"**{member}** has {plan.wallets} linked wallet(s)."]
+    lines = [f"**{member}** has {plural(plan.wallets, 'linked wallet')}."]
     for rule in rules:
         h = holdings.get(rule.rule_id)
         count = "no wallets" if h is None else f"holds {h.count}{'+ (some unknown)' if h.unknown else ''}"
@@ -88,16 +89,16 @@ def gallery_embed(member: str, wallets: int, entries: list[GalleryEntry]) -> dis
     if not entries:
         embed.description = "This server has no NFT collections configured yet."
         return embed
-    embed.description = f"{wallets} linked wallet(s)."
+    embed.description = f"{plural(wallets, 'linked wallet')}."
     for entry in entries[:25]:
         name = f"{STANDARDS[entry.standard]} {entry.contract[:8]}…{entry.contract[-4:]} (chain {entry.chain_id})"
         if entry.tokens:
             shown = ", ".join(f"#{tid}" + (f" ×{n}" if n > 1 else "") for tid, n in entry.tokens[:40])
             more = f" and {len(entry.tokens) - 40} more" if len(entry.tokens) > 40 else ""
             label = ": " if entry.count == sum(n for _, n in entry.tokens) else ", among them "
-            value = f"{entry.count} token(s){label}{shown}{more}"
+            value = f"{plural(entry.count, 'token')}{label}{shown}{more}"
         else:
-            value = f"{entry.count} token(s)" if entry.count else "none"
+            value = plural(entry.count, "token") if entry.count else "none"
         if entry.unknown:
             value += " (the chain did not fully answer; may be more)"
         embed.add_field(name=name[:256], value=value[:1024], inline=False)

@@ -12,6 +12,7 @@ from collections import defaultdict
 import discord
 
 from cogs._shared.interaction import NO_PINGS
+from economy.core.wording import plural
 from economy.nft.service import ApplyResult, SyncPlan
 from economy.services import Services
 
@@ -95,7 +96,7 @@ class RoleSync:
                 scan = await self.services.nft.scan_transfers(guild.id)
                 if scan.users:
                     await self.sync_members(guild, scan.users,
-                                            scope=f"transfers ({len(scan.users)} member(s))")
+                                            scope=f"transfers ({plural(len(scan.users), 'member')})")
                 await self.services.nft.commit_scan(guild.id, scan)
                 for error in scan.errors:
                     log.warning("NFT transfer scan in guild %s: %s", guild.id, error)

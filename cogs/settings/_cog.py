@@ -83,6 +83,10 @@ class SettingsCog(commands.Cog):
         await require_admin(interaction)
         services = services_of(interaction)
         old, new = await services.settings.set(guild_id_of(interaction), interaction.user.id, key, value)
+        if old == new:  # nothing was written or recorded
+            await reply(interaction, f"`{key}` is already **{_shown(key, new, 80)}**; nothing changed.",
+                        ephemeral=True)
+            return
         await reply(
             interaction,
             f"`{key}`: **{_shown(key, old, 80)}** → "

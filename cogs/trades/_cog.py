@@ -61,7 +61,8 @@ class TradesCog(commands.Cog):
         services, guild_id = services_of(interaction), guild_id_of(interaction)
         found = await services.escrow.for_member(guild_id, interaction.user.id, which)
         settings = await services.settings.get(guild_id)
-        await reply(interaction, embed=trade_list_embed(f"Your {which} trades", found, settings),
+        await reply(interaction, embed=trade_list_embed(
+            "All your trades" if which == "all" else f"Your {which} trades", found, settings),
                     ephemeral=True)
 
     @trades.command(name="view", description="One trade with its full timeline")

@@ -28,8 +28,8 @@ def safe(text: str | None, limit: int = 200) -> str:
 
 
 def amount_text(trade: Trade, s: GuildSettings, amount: int) -> str:
-    """A bare amount for GEMS trades (`1,250`), with its currency for card trades (`$12.50`)."""
-    return f"{amount:,}" if trade.currency == "gems" else trade.money(s, amount)
+    """An amount with its unit: `💎 1,250 GEMS` for GEMS trades, `$12.50` for card trades."""
+    return trade.money(s, amount)
 
 
 def trade_embed(trade: Trade, s: GuildSettings) -> discord.Embed:
@@ -40,8 +40,8 @@ def trade_embed(trade: Trade, s: GuildSettings) -> discord.Embed:
         label = "💳 Paid by card, held until delivery — waiting for delivery"
     embed.add_field(name="Status", value=label, inline=False)
     embed.add_field(name="Price", value=trade.money(s))
-    fee = f"{trade.fee:,}" if trade.currency == "gems" else trade.money(s, trade.fee)
-    embed.add_field(name="Fee (seller pays)", value=f"{fee} ({trade.fee_bps / 100:g}%)")
+    embed.add_field(name="Fee (seller pays)",
+                    value=f"{trade.money(s, trade.fee)} ({trade.fee_bps / 100:g}%)")
     embed.add_field(name="Buyer · Seller", value=f"<@{trade.buyer_id}> · <@{trade.seller_id}>")
     if trade.status == "reserved" and trade.deliver_by:
         embed.add_field(name="Deliver by", value=discord.utils.format_dt(trade.deliver_by, "f"))
@@ -58,8 +58,7 @@ def trade_embed(trade: Trade, s: GuildSettings) -> discord.Embed:
         embed.add_field(
             name="Resolution",
             value=f"**{r['outcome']}** — seller gets "
-                  + (f"{r['to_seller']:,} (fee {r['fee']:,})" if trade.currency == "gems" else
-                     f"{trade.money(s, r['to_seller'])} (fee {trade.money(s, r['fee'])})")
+                  + f"{trade.money(s, r['to_seller'])} (fee {trade.money(s, r['fee'])})"
                   + (f"\n{safe(r.get('note'))}" if r.get("note") else ""),
             inline=False,
         )
@@ -78,9 +77,9 @@ def quote_text(quote: PurchaseQuote, s: GuildSettings) -> str:
     """The confirmation shown before a purchase."""
     return (
         f"Buy **{safe(quote.title, 80)}** from <@{quote.seller_id}> for {s.money(quote.price)}?\n"
-        f"Seller: {quote.seller_rating.render()}. The seller pays the {quote.fee:,} fee.\n"
+        f"Seller: {quote.seller_rating.render()}. The seller pays the {s.money(quote.fee)} fee.\n"
         f"Your GEMS are **held by the bot** until you confirm the item arrived (or a moderator "
-        f"decides a dispute). Your balance: {quote.balance:,}."
+        f"decides a dispute). Your balance: {s.money(quote.balance)}."
     )
 
 

@@ -89,7 +89,8 @@ class TradeRooms:
             await self.refresh_card(trade)
         await self.post(trade, note)
         other = trade.seller_id if interaction.user.id == trade.buyer_id else trade.buyer_id
-        await self.dm(trade.guild_id, other, f"Trade #{trade.trade_id} ({_plain(trade.title)}): {_plain(note)}")
+        # The note is the bot's own text (mentions of the two sides), so it is sent whole.
+        await self.dm(trade.guild_id, other, f"Trade #{trade.trade_id} ({_plain(trade.title)}): {note}")
         await self.flag(trade, result.flags)
 
     async def dispute(self, interaction: discord.Interaction, trade_id: int, reason: str,

@@ -155,8 +155,11 @@ class TradeActionButton(SafeButton, template=rf"trade:act:{num('trade')}:(?P<act
         rooms = interaction.client.trade_rooms  # type: ignore[attr-defined]
         if self.action == "confirm":
             result = await escrow.confirm(guild_id, self.trade_id, user)
-            note = (f"✅ <@{user}> confirmed receipt. The seller received "
-                    f"{result.trade.price - result.trade.fee:,} GEMS. Rate each other with "
+            settings = await services.settings.get(guild_id)
+            # In the trade's currency: a card trade pays the seller dollars, not GEMS.
+            paid = result.trade.money(settings, result.trade.price - result.trade.fee)
+            note = (f"✅ <@{user}> confirmed receipt. The seller received {paid}. "
+                    "Rate each other with "
                     f"`/trades rate {self.trade_id}`.")
         elif self.action == "cancel":
             result = await escrow.cancel(guild_id, self.trade_id, user)

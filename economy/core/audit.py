@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from economy.core.wording import plural
 from economy.events.repo import rsvp_count_mismatches
 from economy.mentorship.repo import load_mismatches
 from economy.repos import slot_repo
@@ -35,11 +36,11 @@ class AuditReport:
 
     def render(self) -> str:
         """A readable report."""
-        head = (f"Audited {self.accounts} accounts in {self.guilds} guilds; "
+        head = (f"Audited {plural(self.accounts, 'account')} in {plural(self.guilds, 'guild')}; "
                 f"ledger total {self.entries_total:,}.")
         if self.ok:
             return head + "\nOK: balances match the ledger and supply matches mints/burns."
-        lines = [head, f"FAILED: {len(self.problems)} problem(s):"]
+        lines = [head, f"FAILED: {plural(len(self.problems), 'problem')}:"]
         lines += [f"  - {p}" for p in self.problems[:100]]
         if len(self.problems) > 100:
             lines.append(f"  ... and {len(self.problems) - 100} more")

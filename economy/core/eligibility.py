@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from economy.core.clock import from_ms
 from economy.core.errors import NotPermitted
 from economy.core.settings import GuildSettings
+from economy.core.wording import plural
 
 DISCORD_EPOCH_MS = 1_420_070_400_000
 #: Accounts younger than this (or members newer than a week) count as "young" for the fan-in flag.
@@ -32,13 +33,13 @@ def not_established_reason(settings: GuildSettings, user_id: int, joined_at: dat
     """
     age = now - account_created_at(user_id)
     if settings.min_account_age_days and age < timedelta(days=settings.min_account_age_days):
-        return (f"your Discord account must be at least {settings.min_account_age_days} day(s) "
-                f"old (it is {max(age.days, 0)} day(s) old)")
+        return (f"your Discord account must be at least {plural(settings.min_account_age_days, 'day')} "
+                f"old (it is {plural(max(age.days, 0), 'day')} old)")
     if joined_at is not None and settings.min_member_days:
         stay = now - joined_at
         if stay < timedelta(days=settings.min_member_days):
             return (f"you need to have been in this server for at least "
-                    f"{settings.min_member_days} day(s)")
+                    f"{plural(settings.min_member_days, 'day')}")
     return None
 
 

@@ -180,9 +180,14 @@ class SettingsService:
         return settings
 
     async def set(self, guild_id: int, actor_id: int, key: str, raw: str) -> tuple[Any, Any]:
-        """Validate and store one setting; returns (old, new). Raises NotFound/InvalidInput."""
+        """Validate and store one setting; returns (old, new). Raises NotFound/InvalidInput.
+
+        A value equal to the current one is not written: the history records only real changes.
+        """
         new = parse_value(key, raw)
         old = getattr(await self.get(guild_id), key)
+        if new == old:
+            return old, new
         default = GuildSettings.model_fields[key].get_default(call_default_factory=True)
         await self._repo.change(
             guild_id, key, new, old=old, actor_id=actor_id, at=self._clock.now(),
@@ -206,6 +211,8 @@ def format_value(value: Any) -> str:
     """Render a setting value for display."""
     if value is None:
         return "not set"
+    if isinstance(value, bool):  # admins type on/off; show the same words back
+        return "on" if value else "off"
     if isinstance(value, list):
         return ", ".join(str(v) for v in value) if value else "none"
     if isinstance(value, datetime):

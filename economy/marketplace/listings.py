@@ -17,6 +17,7 @@ from economy.core.clock import Clock
 from economy.core.errors import Cooldown, InvalidInput, NotPermitted
 from economy.core.images import ProcessedImage
 from economy.core.settings import GuildSettings, SettingsService
+from economy.core.wording import plural
 from economy.marketplace.models import (
     MAX_IMAGES,
     Listing,
@@ -216,7 +217,7 @@ class ListingService:
         except QuotaFull:
             tomorrow = datetime.combine(local.date() + timedelta(days=1), datetime.min.time(),
                                         settings.zone)
-            raise Cooldown(f"You can publish {settings.listings_per_day} listing(s) per day "
+            raise Cooldown(f"You can publish {plural(settings.listings_per_day, 'listing')} per day "
                            "and reached that limit.", retry_at=tomorrow) from None
         except _Lost:
             raise InvalidInput("This listing changed meanwhile (already published?).") from None

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from economy.core.clock import Clock, to_ms
 from economy.core.errors import InvalidInput, NotFound
+from economy.core.wording import plural
 from economy.nft.chain import NO_OWNER, ChainError, ChainMismatch, ChainReader, ChainRegistry
 from economy.nft.repo import NftRepo, RulesFull
 from economy.nft.wallet_repo import WalletRepo
@@ -266,7 +267,7 @@ class NftService:
         address = checksum(contract)
         ranges = parse_token_ids(token_ids)
         if standard == "erc1155" and not ranges:
-            raise InvalidInput("ERC-1155 rules need the token id(s), e.g. `1` or `1-3`.")
+            raise InvalidInput("ERC-1155 rules need the token ids, e.g. `1` or `1-3`.")
         limit = MAX_IDS_1155 if standard == "erc1155" else MAX_IDS_721
         if token_count(ranges) > limit:
             raise InvalidInput(f"A {STANDARDS[standard]} rule can check at most {limit:,} token ids.")
@@ -445,7 +446,7 @@ class NftService:
             unknown = sum(h.unknown for h in per_user.values())
             if unknown:
                 why = reader.problems.get(rule.contract, "no answer")
-                plan.errors.append(f"rule #{rule.rule_id}: {unknown} member(s) unknown ({why}); "
+                plan.errors.append(f"rule #{rule.rule_id}: {plural(unknown, 'member')} unknown ({why}); "
                                    "their roles were left alone")
             for user, h in per_user.items():
                 holdings[user][rule.rule_id] = h

@@ -33,7 +33,7 @@ async def test_today_card_and_knowledge_answer(gc):
     assert r.ephemeral and "challenges.png" in r.files and r.files["challenges.png"][:4] == b"\x89PNG"
     assert "Muzo green" in r.text and "quiz-test" in r.text and "0/5" in r.text
     wrong = await answer(gc, "alice", "quiz-test", "Brazil")
-    assert wrong.ephemeral and "2 attempt(s) left" in wrong.content
+    assert wrong.ephemeral and "2 attempts left" in wrong.content
     right = await answer(gc, "alice", "quiz-test", "colômbia")
     assert "completed" in right.content and "💎 40 GEMS" in right.content
     assert await balance(gc, "alice") == 40

@@ -99,7 +99,7 @@ async def test_event_lifecycle_through_discord(gc, clock):
     assert [await balance(gc, n) for n in ("alice", "bob", "carol", "dave", "erin")] == [
         15, 115, 15, 50, 0]
     summary = [m.content for m in _posts(gc) if "is complete" in m.content]
-    assert len(summary) == 1 and "3 member(s) checked in" in summary[0]
+    assert len(summary) == 1 and "3 members checked in" in summary[0]
     assert "🥇" in summary[0] and "💎 195 GEMS" in summary[0], summary
     assert gc.sb.scheduled_events(gc.guild)[0]["status"] == 3
     member = gc.sb.member(gc.guild, gc["alice"])

@@ -40,7 +40,7 @@ async def test_goal_progress_and_reward_once(gc, clock):
     await gc.restart_bot()
     await gc.advance(minutes=1)
     posts = [m for m in gc.sb.channel_messages(announce) if "Goal reached" in m.content]
-    assert len(posts) == 1 and "2 contributor(s)" in posts[0].content
+    assert len(posts) == 1 and "2 contributors" in posts[0].content
     assert (await balance(gc, "alice"), await balance(gc, "bob")) == (10 + 20, 5 + 20)
     done = await gc.slash("carol", "goal view", goal=1)
     assert "Status: **reached**" in done.content

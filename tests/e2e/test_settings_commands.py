@@ -22,6 +22,15 @@ async def test_view_set_history(gc):
     assert "💎 250 GEMS" in daily.content
 
 
+async def test_set_says_on_off_and_records_only_real_changes(gc):
+    r = await gc.slash("admin", "settings set", key="marketplace_approval", value="on")
+    assert "`marketplace_approval`: **off** → **on**" in r.content
+    again = await gc.slash("admin", "settings set", key="marketplace_approval", value="on")
+    assert again.ephemeral and "already **on**; nothing changed" in again.content
+    history = await gc.slash("admin", "settings history")
+    assert history.text.count("marketplace_approval") == 1 and "off → on" in history.text
+
+
 async def test_view_pages_show_every_setting_within_discord_limits(gc):
     from economy.core.settings import SETTING_KEYS
     first = await gc.slash("admin", "settings view")

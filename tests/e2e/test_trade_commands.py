@@ -71,6 +71,7 @@ async def test_direct_trade_happy_path_with_room_buttons_and_dms(gc):
                                    or "can't be confirmed now" in refusals[0]), refusals
     card = card_of(gc, thread)
     assert "Completed" in card.text and not card.buttons
+    assert "Fee (seller pays)" in card.text and "💎 10 GEMS (2.5%)" in card.text  # with its unit
     assert (await balance(gc, "alice"), await balance(gc, "bob")) == (390, 600)
     assert await gc.services.ledger.treasury_balance(gc.guild.id) == 10
 
@@ -128,7 +129,7 @@ async def test_dispute_with_evidence_resolved_by_split(gc):
 
     done = await gc.slash("mod", "dispute resolve", trade_id=trade_id, outcome="split", percent=30,
                           note="Partial damage, seller keeps 30%")
-    assert "seller gets 300" in done.content
+    assert "seller gets 💎 300 GEMS" in done.content
     assert (await balance(gc, "alice"), await balance(gc, "bob")) == (293, 700)
     thread = thread_of(gc, trade_id)
     assert thread.locked and thread.archived

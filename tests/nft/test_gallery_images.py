@@ -84,7 +84,7 @@ async def test_gallery_shows_sanitized_cached_token_images(ngc, media_server):
     r = await gc.slash("carol", "wallet gallery")
     files = r.last.files
     assert len(files) == 2, (r.text, hits)  # token 1 and the gem; 2, 3, 4 have no usable image
-    assert "4 token(s): #1, #2, #3, #4" in r.text and "2 token(s): #8 ×2" in r.text
+    assert "4 tokens: #1, #2, #3, #4" in r.text and "2 tokens: #8 ×2" in r.text
     first = hits.copy()
     assert first["/meta/1.json"] == 1 and first["/img/1.png"] == 1 and first["/moved"] == 1
     for data in files.values():  # re-encoded thumbnails, not the served files

@@ -98,6 +98,8 @@ async def test_usd_listing_paid_by_card_confirmed_and_transferred(pgc):
     await gc.sb.submit_modal(gc["alice"], opened, {"Tracking number or note (optional)": "DHL 1"})
     await gc.click("bob", card_in(gc, thread), "Confirm received")
     assert "Completed" in card_in(gc, thread).text
+    # The seller is told what they get in the trade's currency (dollars, not GEMS).
+    assert any("The seller received $11.88." in m.content for m in gc.sb.dms(gc["alice"]))
     [transfer] = gc.double.transfers
     assert (transfer["amount"], transfer["destination"]) == (1250 - 62, account)
     # A late replay of the payment changes nothing; GEMS never moved.

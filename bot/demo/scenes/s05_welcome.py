@@ -14,11 +14,11 @@ async def play(t, gc) -> None:
         t.note("the bot joined another server and posted its welcome:")
         t.message(posts[0])
     r = await t.slash("admin", "setup")
-    t.out.write(f"{'admin':>8} ▸ picks the moderator role\n")
+    t.act("admin", "picks the moderator role")
     r = await gc.sb.select(gc["admin"], r, "setup:role:moderator_role_id", [gc.mod_role])
     t.answer(r)
     r = await t.click("admin", r, "Currency & earning…")
-    t.out.write(f"{'admin':>8} ▸ fills in: Gems · 💎 · daily 100 · 5 per message\n")
+    t.act("admin", "fills in: GEMS · 💎 · daily 100 · 5 per message")
     r = await gc.sb.submit_modal(gc["admin"], r, {
         "Currency name": "GEMS", "Emoji (one, e.g. 💎 or :yourgem:)": "💎",
         "Daily claim amount": "100", "GEMS per chat message (0 = off)": "5"})
@@ -27,6 +27,5 @@ async def play(t, gc) -> None:
     r = await t.click("admin", r, "Done")
     member = await t.slash("bob", "help")
     t.check("/gems-admin" not in member.text, "members don't see admin commands in /help")
-    detail = await gc.sb.slash(gc["bob"], "help", {"command": "gems give"})
-    t.out.write(f"{'bob':>8} ▸ /help command:gems give\n")
-    t.answer(detail)
+    t.act("bob", "/help command:gems give")
+    t.answer(await gc.sb.slash(gc["bob"], "help", {"command": "gems give"}))

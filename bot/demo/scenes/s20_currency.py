@@ -11,7 +11,7 @@ async def play(t, gc) -> None:
     again = await t.slash("alice", "gems daily")
     t.check(again.ephemeral, "a second daily the same day is refused")
     t.note("A day passes…")
-    await gc.advance(hours=24)
+    await t.advance(hours=24)
     streak = await t.slash("alice", "gems daily")
     t.check("streak **2**" in streak.content, "alice's streak grows to 2")
 
@@ -19,7 +19,7 @@ async def play(t, gc) -> None:
     await t.say("bob", "Congrats! What cut is it?")
     await t.say("bob", "Congrats! What cut is it?")
     t.note("Chat earns GEMS (not the repeated message); earnings are written every few seconds.")
-    await gc.advance(seconds=30)
+    await t.advance(seconds=30)
 
     gift = await t.slash("alice", "gems give", member=gc["bob"], amount=60,
                          note="for the polishing tips @everyone")

@@ -43,8 +43,7 @@ async def play(t, gc) -> None:
         photo = gc.sb.attachment("gem.jpg", gem_photo(colour, title), "image/jpeg")
         opened = await t.slash(who, "list-item", category="rings" if "ring" in title else "necklaces",
                                condition="like_new", price_gems=price)
-        t.note(f"{who} fills in the listing form (title, description, specifications, tags, "
-               "a photo).")
+        t.act(who, "fills in the listing form (title, description, specifications, tags, a photo)")
         preview = await gc.sb.submit_modal(gc[who], opened, {
             "Title": title, "Description": f"{title}, photographed in daylight. **No** flaws.",
             "Specifications (one `key: value` per line)": "metal: 18k gold\nweight: 3.1 g",
@@ -61,7 +60,7 @@ async def play(t, gc) -> None:
     await t.click("mod", queued[1], "Approve")
     t.check(len(gc.sb.channel_messages(market)) == 2, "approved listings are announced")
     t.note("Saved-search matches arrive as one digest DM a few minutes later (no DM spam).")
-    await gc.advance(minutes=5)
+    await t.advance(minutes=5)
     t.check(any("alert" in m.content for m in gc.sb.dms(gc["carol"])), "carol's alert fired")
 
     browse = await t.slash("dave", "marketplace browse")

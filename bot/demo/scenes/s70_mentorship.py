@@ -20,7 +20,7 @@ async def _register(t, gc, who, skills, zone, hours, languages, capacity, bio):
     await t.slash(who, "my timezone", zone=zone)  # asked once; mentoring reuses it
     opened = await t.slash(who, "mentor register", skills=skills,
                            availability=hours, languages=languages, capacity=capacity)
-    t.note(f"{who} fills in the bio form: \"{bio}\"")
+    t.act(who, f"fills in the bio form: \"{bio}\"")
     done = await gc.sb.submit_modal(gc[who], opened, {"A short bio for mentees": bio})
     t.answer(done)
 
@@ -72,7 +72,7 @@ async def play(t, gc) -> None:
     await t.slash("admin", "settings set", key="guides_channel_id", value=f"<#{guides.id}>")
     await t.slash("admin", "settings set", key="mentorship_queue_channel_id", value=f"<#{queue.id}>")
     opened = await t.slash("erin", "guide submit", skills="stone setting")
-    t.note("erin writes her first guide in the form.")
+    t.act("erin", "writes her first guide in the form")
     t.answer(await gc.sb.submit_modal(gc["erin"], opened, {
         "Title": "Bezel setting in five steps",
         "The guide": "1. Check the seat. 2. Burnish opposite sides. 3. Work around. "

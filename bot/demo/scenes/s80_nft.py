@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 
@@ -60,7 +61,9 @@ async def play(t, gc) -> None:
                                 role=whale, chain=rig.chain_id)
         t.check("above my highest role" in refused.text, "a role above the bot's is refused")
 
-        alice, bob = Account.create(), Account.create()
+        # Fixed keys: the same addresses on every run (the demo prints them).
+        alice, bob = (Account.from_key(hashlib.sha256(f"gems demo {name}".encode()).digest())
+                      for name in ("alice", "bob"))
         rig.mint721([alice.address], 1)
         link = await t.slash("alice", "wallet link")
         async with aiohttp.ClientSession() as http:
@@ -80,9 +83,23 @@ async def play(t, gc) -> None:
         t.note("bob buys an Emerald on the chain.")
         rig.mint721([bob.address], 2)
         synced = await t.slash("admin", "nft sync")
-        t.check("1 role(s) given, 0 taken" in synced.text, "a guild sync gives bob the role, nothing else")
+        t.check("1 role given, 0 taken" in synced.text, "a guild sync gives bob the role, nothing else")
         await t.slash("admin", "nft status")
         await t.slash("alice", "wallet list")
+        await t.slash("admin", "nft rule list")
+        tested = await t.slash("admin", "nft rule test", member=gc["bob"])
+        t.check("qualifies" in tested.text, "a rule test explains what bob gets and why")
+        gallery = await t.slash("bob", "wallet gallery", member=gc["alice"])
+        t.check("token" in gallery.text, "the gallery lists alice's Emeralds")
+        await t.slash("mod", "wallet-mod lookup", member=gc["alice"])
+        await t.slash("mod", "wallet-mod lookup", address=bob.address)
+        t.note("bob sells his Emerald on the chain and asks for a re-check at once.")
+        rig.transfer721(bob.address, alice.address, 2)
+        await t.slash("bob", "wallet refresh")
+        await t.slash("bob", "wallet unlink", address=bob.address)
+        t.note("The demo's chain goes away after this scene, so the admin removes its rule "
+               "(otherwise the periodic re-sync would warn that the chain has no RPC endpoint).")
+        await t.slash("admin", "nft rule remove", rule=1)
     finally:
         chains.urls.pop(rig.chain_id, None)
         await chains.close()

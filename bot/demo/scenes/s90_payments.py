@@ -87,6 +87,8 @@ async def _scene(t, gc, stripe) -> None:
     trade = (await gc.services.escrow.for_member(gc.guild.id, gc["carol"].id, "active"))[0]
     thread = _thread(gc, trade.trade_id)
     t.message(_card(gc, thread))
+    t.note("Someone replays that webhook signed with another secret: the bot answers HTTP 400 "
+           "and logs one line ('stripe webhook rejected: signature verification failed').")
     forged = await stripe.deliver(webhook_url, stripe.complete(session_id), "whsec_forgedsecret0000")
     t.check(forged[0] == 400, "a webhook signed with another secret is refused (HTTP 400)")
     opened = await gc.click("alice", _card(gc, thread), "Mark delivered")
@@ -106,3 +108,7 @@ async def _scene(t, gc, stripe) -> None:
     t.check(after - before == 1000, "three deliveries of one payment mint 1,000 GEMS once")
     await t.slash("admin", "payments status")
     await t.slash("admin", "payments history")
+    t.note("Connect paid alice automatically; `/payments paid` is for servers that pay sellers "
+           "themselves (payout mode manual), so here it is refused.")
+    await t.slash("admin", "payments paid", trade_id=trade.trade_id, note="bank transfer")
+    await t.slash("admin", "payments pack remove", pack_id=1)
