@@ -25,11 +25,12 @@ async def play(t, gc) -> None:
     start = (gc.clock.now() + timedelta(days=1)).astimezone(zone).replace(
         hour=19, minute=0, second=0, microsecond=0)
     opened = await t.slash("admin", "event create", type="social",
-                           start=start.strftime("%Y-%m-%d %H:%M"), duration=60, reward_attend=5,
-                           repeat="weekly", repeat_count=3)
-    t.act("admin", "fills in the form: Polishing circle · Bring a cloth; we polish together.")
+                           start=start.strftime("%Y-%m-%d %H:%M"), duration="60m")
+    t.act("admin", "fills in the form: Polishing circle · Bring a cloth; we polish together. "
+          "· attend 5 · weekly 3")
     created = await gc.sb.submit_modal(gc["admin"], opened, {
-        "Title": "Polishing circle", "Description": "Bring a cloth; we polish together."})
+        "Title": "Polishing circle", "Description": "Bring a cloth; we polish together.",
+        "Rewards in GEMS (optional)": "attend 5", "Repeat (optional)": "weekly 3"})
     t.answer(created)
     first = int(created.content.split("#")[1].split(":")[0])
     await t.slash("bob", "event list")

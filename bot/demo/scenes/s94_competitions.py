@@ -29,7 +29,7 @@ async def play(t, gc) -> None:
     await t.slash("admin", "challenge-admin retire", challenge_id="voice-gem-id")
 
     started = await t.slash("admin", "challenge-admin competition", kind="any", mode="most",
-                            hours=24, prize=40, places=2)
+                            duration="24h", prize=40, places=2)
     t.check(not started.ephemeral or "competition" in started.text.lower(),
             "the admin starts a competition")
     _, defs = await gc.services.challenges.todays_set(gc.guild.id)

@@ -14,12 +14,12 @@ def _channel(gc, name):
 
 
 async def _list(t, gc, who: str, title: str, price: int) -> int:
-    opened = await t.slash(who, "list-item", category="rings", condition="good", price_gems=price,
-                           tags="opal")
+    opened = await t.slash(who, "list-item", category="rings", condition="good", price_gems=price)
     t.act(who, f"fills in the listing form: {title}")
     preview = await gc.sb.submit_modal(gc[who], opened, {
         "Title": title, "Description": f"{title}, with a play of colour.",
-        "Specifications (one `key: value` per line)": "metal: silver"})
+        "Specifications (one `key: value` per line)": "metal: silver",
+        "Tags (optional)": "opal"})
     listing_id = int(re.search(r"#(\d+) · ", preview.text).group(1))
     await t.click(who, preview, "Publish")
     return listing_id

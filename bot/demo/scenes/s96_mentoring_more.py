@@ -16,7 +16,7 @@ async def play(t, gc) -> None:
     await t.slash("dave", "mentor pause")
     await t.slash("dave", "mentor resume")
     t.note("bob asks for help with enamelling, which no mentor teaches yet.")
-    await t.slash("bob", "mentee apply", skills="enamelling:1", timezone="Europe/London",
+    await t.slash("bob", "mentee apply", skills="enamelling:1",
                   availability="sat 10-12", languages="English", goals="Enamel a pendant")
     await t.slash("admin", "mentorlead queue")
     await t.slash("admin", "mentorlead round")
