@@ -107,11 +107,11 @@ class Outlet(commands.Cog):
         return await resolve_channel(self.bot, channel_id)
 
     async def send_to(self, where: Any, content: str | None = None, *, about: str,
-                   embed: discord.Embed | None = None, view: discord.ui.View | None = None,
-                   files: list[discord.File] | None = None) -> discord.Message | None:
+                      embed: discord.Embed | None = None, view: discord.ui.View | None = None,
+                      files: list[discord.File] | None = None) -> discord.Message | None:
         """A message (never pinging) in a channel, given as an object or an id; None when the
         channel is gone or Discord refused. `about` names the subject for the log."""
-        channel = where if where is None or hasattr(where, "send") else await self.channel(where)
+        channel = await self.channel(where) if where is None or isinstance(where, int) else where
         if channel is None:
             return None
         try:
@@ -122,8 +122,8 @@ class Outlet(commands.Cog):
             return None
 
     async def edit_card(self, channel_id: int | None, message_id: int | None, *, about: str,
-                           embed: discord.Embed = MISSING,
-                           view: discord.ui.View | None = MISSING) -> bool:
+                        embed: discord.Embed = MISSING,
+                        view: discord.ui.View | None = MISSING) -> bool:
         """Redraw a card message in place, found again by its stored ids (so it survives a
         restart); only what is given changes. False when it is gone or Discord refused."""
         channel = await self.channel(channel_id)

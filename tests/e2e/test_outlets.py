@@ -11,6 +11,7 @@ import pytest
 
 from cogs._shared.outlets import Outlet, find_outlet, outlet_of
 from discord_sandbox.state import Overwrite
+from tests.e2e.conftest import balance, seed
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -196,3 +197,26 @@ async def test_outlets_are_found_by_feature_not_attached_to_the_bot(gc):
     before = outlet_of(bot, "events")
     await gc.restart_bot()
     assert outlet_of(gc.bot, "events") is not before  # one per bot, nothing global
+
+
+async def test_a_trade_room_without_thread_permission_works_from_the_channel(gc):
+    """TradeRooms on the base: the card falls back into the channel, its buttons work there and
+    every redraw finds it (the trade stores no thread)."""
+    market = await channel(gc, "market", deny=NO_PRIVATE_THREADS)
+    await seed(gc, "bob", 1000)
+    escrow, guild_id = gc.services.escrow, gc.guild.id
+    trade = await escrow.offer(guild_id, gc["alice"].id, gc["bob"].id, 400, "Opal pendant")
+    result = await escrow.accept(guild_id, trade.trade_id, gc["bob"].id, expected_price=400)
+    assert await outlet_of(gc.bot, "trades").open(result.trade, fallback=market) is None
+    stored = await escrow.get(guild_id, trade.trade_id, gc["bob"].id)
+    assert (stored.thread_id, stored.channel_id) == (None, market.id)
+    [card] = gc.sb.channel_messages(gc.sb.world.channel(market.id))
+    assert card.id == stored.card_message_id and "Mark delivered" in [b.label for b in card.buttons]
+    assert any(market.mention in m.content for m in gc.sb.dms(gc["alice"]))
+    opened = await gc.click("alice", card, "Mark delivered")
+    await gc.sb.submit_modal(gc["alice"], opened, {"Tracking number or note (optional)": "by hand"})
+    card = gc.sb.world.find_message(card.id)
+    assert "Delivered" in card.text
+    await gc.click("bob", card, "Confirm received")
+    assert "Completed" in gc.sb.world.find_message(card.id).text
+    assert await balance(gc, "alice") == 390
