@@ -506,6 +506,7 @@ class DiscordServer:
         if parent.type == ChannelType.FORUM:
             return await self._forum_post(parent, body, files)
         kind = ChannelType.PUBLIC_THREAD if from_message else int(body.get("type") or 12)
+        self.world.check_can_start_thread(parent, kind)
         thread = self.world.create_thread(
             parent,
             str(body.get("name", "thread")),

@@ -15,6 +15,8 @@ from typing import Any
 
 from .limits import PayloadTooLarge, check_message
 from .state import (
+    CREATE_PRIVATE_THREADS,
+    CREATE_PUBLIC_THREADS,
     DEFAULT_ACCOUNT_CREATED,
     DEFAULT_BOT_PERMISSIONS,
     DEFAULT_EVERYONE_PERMISSIONS,
@@ -434,6 +436,19 @@ class World:
             raise missing_permissions()
         if chan.is_thread and chan.archived and chan.locked:
             raise DiscordError(400, "Thread is locked", 50083)
+
+    def check_can_start_thread(self, parent: Channel, kind: int) -> None:
+        """Refuse a bot thread Discord would refuse: the parent must be visible, and a private
+        thread needs CREATE_PRIVATE_THREADS, a public one CREATE_PUBLIC_THREADS (50013)."""
+        guild = self.guild(parent.guild_id) if parent.guild_id else None
+        if guild is None:
+            return
+        perms = guild.channel_permissions(self.member(guild, self.bot_user.id), parent)
+        if not perms & VIEW_CHANNEL:
+            raise missing_access()
+        needed = CREATE_PRIVATE_THREADS if kind == ChannelType.PRIVATE_THREAD else CREATE_PUBLIC_THREADS
+        if not perms & needed:
+            raise missing_permissions()
 
     def store_attachment(
         self,

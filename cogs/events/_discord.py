@@ -10,8 +10,7 @@ from typing import Any
 
 import discord
 
-from cogs._shared.interaction import NO_PINGS
-from cogs._shared.notify import resolve_channel, send_dm
+from cogs._shared.outlets import Outlet
 from cogs.events._render import (
     event_embed,
     live_text,
@@ -33,36 +32,17 @@ def event_view(event: CommunityEvent) -> discord.ui.View:
     return view
 
 
-class EventDesk:
+class EventDesk(Outlet):
     """Everything the events feature says or changes on Discord."""
 
-    def __init__(self, bot) -> None:
-        self.bot = bot
-
-    @property
-    def services(self):
-        """The bot's services."""
-        return self.bot.services
-
-    async def channel(self, channel_id: int | None) -> Any:
-        """A channel by id (None when unknown or gone)."""
-        return await resolve_channel(self.bot, channel_id)
+    feature = "events"
+    sweep_job = "event-sweep"
 
     async def post(self, event: CommunityEvent, content: str | None = None, *,
                    embed: discord.Embed | None = None, view: discord.ui.View | None = None) -> None:
         """Post in the event's channel."""
-        channel = await self.channel(event.channel_id)
-        if channel is None:
-            return
-        kwargs: dict[str, Any] = {"allowed_mentions": NO_PINGS}
-        if embed is not None:
-            kwargs["embed"] = embed
-        if view is not None:
-            kwargs["view"] = view
-        try:
-            await channel.send(content, **kwargs)
-        except discord.HTTPException:
-            log.warning("could not post about event %s", event.event_id, exc_info=True)
+        await self.send_to(event.channel_id, content, embed=embed, view=view,
+                           about=f"event {event.event_id}")
 
     async def announce_new(self, event: CommunityEvent) -> None:
         """The public card with RSVP buttons, and the mirrored Discord scheduled event."""
@@ -118,25 +98,9 @@ class EventDesk:
             await self.set_role(event.guild_id, user_id, int(role_id), add=True,
                                 reason=f"event #{event.event_id} reward")
 
-    async def set_role(self, guild_id: int, user_id: int, role_id: int, *, add: bool,
-                       reason: str) -> None:
-        """Give or take a reward role (logged when Discord refuses)."""
-        try:
-            if add:
-                await self.bot.http.add_role(guild_id, user_id, role_id, reason=reason)
-            else:
-                await self.bot.http.remove_role(guild_id, user_id, role_id, reason=reason)
-        except discord.HTTPException:
-            log.warning("could not %s role %s for %s", "add" if add else "remove", role_id,
-                        user_id, exc_info=True)
-
-    async def dm(self, guild_id: int, user_id: int, text: str) -> None:
-        """DM a member; closed or turned-off DMs are skipped."""
-        await send_dm(self.bot, guild_id, user_id, text)
-
     def register_work(self) -> None:
         """Sweep notices are delivered by the process that owns the guild's shard."""
-        self.bot.guild_work.register("event-notice", "events", self.deliver, notice_type=EventNotice)
+        self.work("event-notice", self.deliver, EventNotice)
 
     async def deliver(self, notice: EventNotice) -> None:
         """Act on one sweep notice."""
@@ -161,12 +125,7 @@ class EventDesk:
     async def sweep(self) -> int:
         """The scheduled job: reminders, going live, unfinished payouts, expired roles."""
         notices = await self.services.events.sweep()
-        for notice in notices:
-            try:
-                await self.bot.guild_work.hand_over("event-notice", notice_guild(notice), notice)
-            except Exception:
-                log.exception("could not deliver event notice %s", notice.kind)
-        return len(notices)
+        return await self.hand_over("event-notice", notices, notice_guild)
 
 
 def notice_guild(notice: EventNotice) -> int:

@@ -9,6 +9,7 @@ import discord
 from bot.error_handler import handle_interaction_error
 from cogs._shared.custom_ids import num, num_list, parse_id, parse_ids
 from cogs._shared.interaction import NO_PINGS, guild_id_of, reply, safe_text, services_of
+from cogs._shared.outlets import outlet_of
 from cogs._shared.ui import RoutedView, SafeButton
 from economy.core.errors import NotPermitted
 from economy.events.service import MAX_WINNERS, WinnersNeedConfirmation
@@ -19,8 +20,8 @@ LABELS = {"join": ("Join", discord.ButtonStyle.success),
 
 
 def desk_of(interaction: discord.Interaction):
-    """The bot's EventDesk."""
-    return interaction.client.event_desk  # type: ignore[attr-defined]
+    """The events feature's outlet (its EventDesk)."""
+    return outlet_of(interaction.client, "events")
 
 
 async def is_manager(interaction: discord.Interaction) -> bool:

@@ -9,9 +9,7 @@ from cogs.mentorship._views import ApprovalButton, ProposalButton
 
 async def setup(bot) -> None:
     """Register the cog, its persistent buttons and the proposal/check-in sweep."""
-    bot.mentorship_rooms = MentorshipRooms(bot)
-    bot.mentorship_rooms.register_work()
     bot.add_dynamic_items(ProposalButton, ApprovalButton, ReviewButton, UpvoteButton)
     await bot.add_cog(MentorshipCog(bot))
     await bot.add_cog(GuidesCog(bot))
-    bot.jobs.add("mentorship-sweep", bot.mentorship_rooms.sweep, every_seconds=60)
+    await bot.add_cog(MentorshipRooms(bot))  # the rooms, their notices and the sweep

@@ -9,6 +9,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from cogs._shared.interaction import NO_PINGS, guild_id_of, reply, safe_text, services_of
+from cogs._shared.outlets import outlet_of
 from cogs._shared.time_option import member_zone
 from cogs.mentorship._render import (
     COLOUR,
@@ -63,7 +64,7 @@ class MentorshipCog(commands.Cog):
 
     @property
     def rooms(self):
-        return self.bot.mentorship_rooms
+        return outlet_of(self.bot, "mentorship")
 
     # --- /mentor ------------------------------------------------------------------------------
     @mentor.command(name="register", description="Offer to mentor: skills, hours, languages, capacity")

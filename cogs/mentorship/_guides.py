@@ -22,6 +22,7 @@ from cogs._shared.interaction import (
     services_of,
 )
 from cogs._shared.notify import resolve_channel
+from cogs._shared.outlets import outlet_of
 from cogs._shared.ui import SafeButton
 from cogs.mentorship._cog import skill_choices
 from cogs.mentorship._render import COLOUR
@@ -130,7 +131,7 @@ class ReviewButton(SafeButton, template=rf"guide:rev:{num('g')}:{num('id')}:(?P<
         if guide.status == "published":
             await publish(bot, guide)
         earned = f" You earned {settings.money(paid)}." if paid else ""
-        await bot.mentorship_rooms.dm(  # type: ignore[attr-defined]
+        await outlet_of(bot, "mentorship").dm(
             guide.guild_id, guide.author_id, f"📘 Your guide \"{safe_text(guide.title, limit=80)}\" was "
             + ("published!" if guide.status == "published" else "not accepted this time.")
             + earned)
@@ -167,7 +168,7 @@ async def vote(interaction: discord.Interaction, guild_id: int, guide_id: int) -
             log.warning("could not refresh guide %s", guide_id)
     if paid:
         settings = await services.settings.get(guild_id)
-        await interaction.client.mentorship_rooms.dm(  # type: ignore[attr-defined]
+        await outlet_of(interaction.client, "mentorship").dm(
             guild_id, guide.author_id, f"📘 Your guide #{guide_id} reached {guide.votes} upvotes: you "
             f"earned {settings.money(paid)}.")
 

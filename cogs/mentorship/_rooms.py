@@ -10,8 +10,8 @@ from typing import Any
 
 import discord
 
-from cogs._shared.interaction import NO_PINGS, reply
-from cogs._shared.notify import resolve_channel, send_dm
+from cogs._shared.interaction import reply
+from cogs._shared.outlets import Outlet
 from cogs.mentorship._render import card_embed, proposal_embed, queue_text
 from cogs.mentorship._views import approval_view, proposal_view
 from economy.core.text import strip_invisible
@@ -20,23 +20,22 @@ from economy.mentorship.models import MENTOR_LEVELS, Pairing, ResponseResult, Sp
 log = logging.getLogger(__name__)
 
 
-class MentorshipRooms:
+class MentorshipRooms(Outlet):
     """Opens pair threads and posts/DMs what happens in a mentorship."""
 
-    def __init__(self, bot: Any) -> None:
-        self.bot = bot
-        self._threads: dict[int, bool] = {}  # thread id -> is a mentorship thread (cache)
+    feature = "mentorship"
+    sweep_job = "mentorship-sweep"
 
-    @property
-    def _services(self):
-        return self.bot.services
+    def __init__(self, bot: Any) -> None:
+        super().__init__(bot)
+        self._threads: dict[int, bool] = {}  # thread id -> is a mentorship thread (cache)
 
     # --- registration -------------------------------------------------------------------------
     async def registered(self, interaction: discord.Interaction, guild_id: int,
                          joined_at: datetime | None, options: dict[str, Any],
                          bio: str | None) -> None:
         """Store a registration (from the bio form) and queue it for the lead if needed."""
-        reg = await self._services.mentorship.register_mentor(
+        reg = await self.services.mentorship.register_mentor(
             guild_id, interaction.user.id, joined_at=joined_at, bio=bio, **options)
         zone = (f" Your hours are read in `{options['zone']}` (change it with `/my timezone`)."
                 if options.get("zone") else "")
@@ -47,14 +46,14 @@ class MentorshipRooms:
             return
         await reply(interaction, "⏳ Thanks! Your mentor application waits for the mentorship "
                     f"lead's approval ({reg.reason}). You'll get a DM.", ephemeral=True)
-        settings = await self._services.settings.get(guild_id)
-        channel = await self._channel(settings.mentorship_queue_channel_id)
-        if channel is not None:
-            await channel.send(queue_text(interaction.user.id, reg.reason),
-                               view=approval_view(guild_id, interaction.user.id),
-                               allowed_mentions=NO_PINGS)
-        else:
+        settings = await self.services.settings.get(guild_id)
+        channel = await self.channel(settings.mentorship_queue_channel_id)
+        if channel is None:
             log.info("no mentorship queue channel in guild %s", guild_id)
+            return
+        await self.send_to(channel, queue_text(interaction.user.id, reg.reason),
+                           view=approval_view(guild_id, interaction.user.id),
+                           about=f"the mentor application of {interaction.user.id}")
 
     # --- proposals ----------------------------------------------------------------------------
     async def propose(self, p: Pairing) -> None:
@@ -87,61 +86,41 @@ class MentorshipRooms:
         if guild is None:
             log.warning("guild %s is not available for mentorship %s", p.guild_id, p.mentorship_id)
             return None
-        settings = await self._services.settings.get(p.guild_id)
-        channel = (guild.get_channel(settings.mentorship_channel_id)
-                   if settings.mentorship_channel_id else None) or _first_text_channel(guild)
-        thread = card = None
-        if channel is not None:
-            try:
-                mentor, mentee = guild.get_member(p.mentor_id), guild.get_member(p.mentee_id)
-                names = f"{_name(mentor)} & {_name(mentee)}"
-                thread = await channel.create_thread(
-                    name=f"Mentorship #{p.mentorship_id} · {names}"[:100],
-                    type=discord.ChannelType.private_thread, invitable=False)
-                for user_id in (p.mentor_id, p.mentee_id):
-                    await thread.add_user(discord.Object(id=user_id))
-                card = await thread.send(
-                    f"Welcome <@{p.mentor_id}> (mentor) and <@{p.mentee_id}> (mentee)! This "
+        settings = await self.services.settings.get(p.guild_id)
+        channel = self.room_channel(p.guild_id, settings.mentorship_channel_id)
+        mentor, mentee = guild.get_member(p.mentor_id), guild.get_member(p.mentee_id)
+        room = await self.open_room(
+            channel, name=f"Mentorship #{p.mentorship_id} · {_name(mentor)} & {_name(mentee)}",
+            members=(p.mentor_id, p.mentee_id), about=f"mentorship {p.mentorship_id}",
+            content=f"Welcome <@{p.mentor_id}> (mentor) and <@{p.mentee_id}> (mentee)! This "
                     "thread is private to you two. Set goals with `/mentor goal add`.",
-                    embed=card_embed(p, [], settings.money(settings.mentorship_milestone_reward)),
-                    allowed_mentions=NO_PINGS)
-                await card.pin()
-            except discord.HTTPException:
-                log.warning("could not open the room of mentorship %s", p.mentorship_id,
-                            exc_info=True)
-        await self._services.mentorship.attach_room(
-            p.guild_id, p.mentorship_id, thread_id=thread.id if thread else None,
-            card_message_id=card.id if card else None)
-        if thread is not None:
-            self._threads[thread.id] = True
-        where = thread.mention if thread else "the server"
+            embed=card_embed(p, [], settings.money(settings.mentorship_milestone_reward)),
+            pin=True)
+        await self.services.mentorship.attach_room(
+            p.guild_id, p.mentorship_id, thread_id=room.thread.id if room.thread else None,
+            card_message_id=room.card.id if room.card else None)
+        if room.thread is not None:
+            self._threads[room.thread.id] = True
+        where = room.where("the server")
         for user_id in (p.mentor_id, p.mentee_id):
             await self.dm(p.guild_id, user_id, f"🌱 Mentorship #{p.mentorship_id} started! Meet in {where}.")
-        return thread
+        return room.thread
 
     async def refresh_card(self, guild_id: int, mentorship_id: int) -> None:
         """Redraw the pinned goals card."""
-        services = self._services
+        services = self.services
         p = await services.mentorship.get(guild_id, mentorship_id)
-        channel = await self._channel(p.thread_id)
-        if channel is None or p.card_message_id is None:
+        if p.thread_id is None or p.card_message_id is None:
             return
         settings = await services.settings.get(guild_id)
         goals = await services.mentorship.goals(p)
-        try:
-            await channel.get_partial_message(p.card_message_id).edit(
-                embed=card_embed(p, goals, settings.money(settings.mentorship_milestone_reward)))
-        except discord.HTTPException:
-            log.warning("could not refresh the card of mentorship %s", mentorship_id)
+        await self.edit_card(p.thread_id, p.card_message_id, about=f"mentorship {mentorship_id}",
+                             embed=card_embed(p, goals,
+                                              settings.money(settings.mentorship_milestone_reward)))
 
     async def post(self, p: Pairing, text: str) -> None:
         """A message in the pair's thread."""
-        channel = await self._channel(p.thread_id)
-        if channel is not None:
-            try:
-                await channel.send(text, allowed_mentions=NO_PINGS)
-            except discord.HTTPException:
-                log.warning("could not post to mentorship %s", p.mentorship_id)
+        await self.send_to(p.thread_id, text, about=f"mentorship {p.mentorship_id}")
 
     async def ended(self, p: Pairing, by: int) -> None:
         """Tell the thread and the other side that a mentorship ended; archive the thread."""
@@ -150,22 +129,17 @@ class MentorshipRooms:
                 "rate each other with `/mentorship rate` once the rating window is open.")
         await self.post(p, note)
         await self.dm(p.guild_id, p.other(by), f"Mentorship #{p.mentorship_id}: {note}")
-        thread = await self._channel(p.thread_id)
-        if isinstance(thread, discord.Thread):
-            try:
-                await thread.edit(archived=True)
-            except discord.HTTPException:
-                log.warning("could not archive the thread of mentorship %s", p.mentorship_id)
+        await self.close_room(p.thread_id, about=f"mentorship {p.mentorship_id}")
         if p.end_reason == "report":
-            settings = await self._services.settings.get(p.guild_id)
-            queue = await self._channel(settings.mentorship_queue_channel_id)
-            if queue is not None:
-                await queue.send(f"🚩 <@{by}> ended mentorship #{p.mentorship_id} with a report. "
-                                 "The pair will not be matched again.", allowed_mentions=NO_PINGS)
+            settings = await self.services.settings.get(p.guild_id)
+            await self.send_to(settings.mentorship_queue_channel_id,
+                               f"🚩 <@{by}> ended mentorship #{p.mentorship_id} with a report. "
+                               "The pair will not be matched again.",
+                               about=f"the report on mentorship {p.mentorship_id}")
 
     async def level_up(self, p: Pairing, level: int) -> None:
         """Congratulate a mentor who reached a level, and grant the level's role if set."""
-        settings = await self._services.settings.get(p.guild_id)
+        settings = await self.services.settings.get(p.guild_id)
         threshold, name = MENTOR_LEVELS[level - 1]
         note = (f"🏅 <@{p.mentor_id}> completed {threshold} mentorship"
                 f"{'s' if threshold != 1 else ''} and is now a **{name}**!")
@@ -175,47 +149,35 @@ class MentorshipRooms:
         guild = self.bot.get_guild(p.guild_id)
         member = guild.get_member(p.mentor_id) if guild else None
         if member is not None and len(roles) >= level:
-            try:
-                await member.add_roles(discord.Object(id=roles[level - 1]),
-                                       reason=f"Mentor level: {name}")
-            except discord.HTTPException:
-                log.warning("could not grant the mentor level role in guild %s", p.guild_id)
+            await self.set_role(p.guild_id, p.mentor_id, roles[level - 1], add=True,
+                                reason=f"Mentor level: {name}")
 
     async def is_room(self, guild_id: int, thread_id: int) -> bool:
         """Whether a thread is a mentorship room (cached per process)."""
         if thread_id not in self._threads:
-            doc = await self._services.mentorship_repo.pair_by_thread(guild_id, thread_id)
+            doc = await self.services.mentorship_repo.pair_by_thread(guild_id, thread_id)
             self._threads[thread_id] = doc is not None
         return self._threads[thread_id]
 
     # --- the sweep ----------------------------------------------------------------------------
     async def sweep(self) -> int:
         """The scheduled job: expire proposals, propose the next best, remind silent pairs."""
-        report = await self._services.mentorship.sweep()
+        mentorship = self.services.mentorship
+        report = await mentorship.sweep()
         # Each message goes out from the process that owns the guild's shard.
-        work = self.bot.guild_work
-        for p in report.expired:
-            await work.hand_over("mentorship-expired", p.guild_id, p)
-        for p in report.proposed:
-            await work.hand_over("mentorship-propose", p.guild_id, p)
-        for p in report.checkins:
-            await work.hand_over("mentorship-checkin", p.guild_id, p)
-        weekly = await self._services.mentorship.weekly_rounds()
-        for p in weekly:
-            await work.hand_over("mentorship-propose", p.guild_id, p)
-        spotlights = await self._services.mentorship.spotlights()
-        for spot in spotlights:
-            await work.hand_over("mentorship-spotlight", spot.guild_id, spot)
-        return (len(report.expired) + len(report.proposed) + len(report.checkins)
-                + len(weekly) + len(spotlights))
+        count = await self.hand_over("mentorship-expired", report.expired, _guild)
+        count += await self.hand_over("mentorship-propose", report.proposed, _guild)
+        count += await self.hand_over("mentorship-checkin", report.checkins, _guild)
+        count += await self.hand_over("mentorship-propose", await mentorship.weekly_rounds(), _guild)
+        count += await self.hand_over("mentorship-spotlight", await mentorship.spotlights(), _guild)
+        return count
 
     def register_work(self) -> None:
         """The sweep's messages, as guild work (run by the guild's own process)."""
-        register = self.bot.guild_work.register
-        register("mentorship-expired", "mentorship", self.expired, notice_type=Pairing)
-        register("mentorship-propose", "mentorship", self.propose, notice_type=Pairing)
-        register("mentorship-checkin", "mentorship", self.checkin, notice_type=Pairing)
-        register("mentorship-spotlight", "mentorship", self.spotlight, notice_type=Spotlight)
+        self.work("mentorship-expired", self.expired, Pairing)
+        self.work("mentorship-propose", self.propose, Pairing)
+        self.work("mentorship-checkin", self.checkin, Pairing)
+        self.work("mentorship-spotlight", self.spotlight, Spotlight)
 
     async def expired(self, p: Pairing) -> None:
         """Tell both sides a proposal expired."""
@@ -230,30 +192,15 @@ class MentorshipRooms:
 
     async def spotlight(self, spot: Spotlight) -> None:
         """Post the month's mentor spotlight."""
-        channel = await self._channel(spot.channel_id)
-        if channel is not None:
-            await channel.send(
-                f"🌟 Mentor spotlight for {spot.month}: <@{spot.user_id}>, rated "
-                f"★ {spot.average:.1f} by {spot.ratings} mentee"
-                f"{'s' if spot.ratings != 1 else ''} this month. Thank you!",
-                allowed_mentions=NO_PINGS)
-
-    # --- low level ----------------------------------------------------------------------------
-    async def dm(self, guild_id: int, user_id: int, text: str, **kwargs: Any) -> None:
-        """A direct message; members who closed or turned off their DMs are skipped."""
-        await send_dm(self.bot, guild_id, user_id, text, **kwargs)
-
-    async def _channel(self, channel_id: int | None) -> Any:
-        return await resolve_channel(self.bot, channel_id)
+        await self.send_to(spot.channel_id,
+                           f"🌟 Mentor spotlight for {spot.month}: <@{spot.user_id}>, rated "
+                           f"★ {spot.average:.1f} by {spot.ratings} mentee"
+                           f"{'s' if spot.ratings != 1 else ''} this month. Thank you!",
+                           about=f"the {spot.month} mentor spotlight")
 
 
-def _first_text_channel(guild: discord.Guild) -> discord.TextChannel | None:
-    me = guild.me
-    for channel in guild.text_channels:
-        perms = channel.permissions_for(me)
-        if perms.create_private_threads and perms.send_messages_in_threads:
-            return channel
-    return None
+def _guild(notice: Pairing | Spotlight) -> int:
+    return notice.guild_id
 
 
 def _name(member: discord.Member | None) -> str:

@@ -15,6 +15,7 @@ import discord
 from bot.error_handler import handle_interaction_error
 from cogs._shared.custom_ids import num, parse_id
 from cogs._shared.interaction import NO_PINGS, is_admin, services_of
+from cogs._shared.outlets import outlet_of
 from cogs._shared.ui import SafeButton
 from cogs.mentorship._render import proposal_embed
 from economy.core.settings import GuildSettings
@@ -64,7 +65,7 @@ class ProposalButton(SafeButton, template=rf"mship:p:{num('g')}:{num('id')}:(?P<
         result = await services.mentorship.respond(self.guild_id, self.mentorship_id,
                                                    interaction.user.id,
                                                    accept=self.action == "accept")
-        rooms = interaction.client.mentorship_rooms  # type: ignore[attr-defined]
+        rooms = outlet_of(interaction.client, "mentorship")
         await interaction.response.edit_message(embed=proposal_embed(result.pairing), view=None,
                                                 allowed_mentions=NO_PINGS)
         await rooms.after_response(interaction.user.id, result)
@@ -95,7 +96,7 @@ class ApprovalButton(SafeButton, template=rf"mship:lead:{num('g')}:{num('u')}:(?
         await interaction.response.edit_message(
             content=f"<@{self.user_id}>'s mentor application was {verdict} by "
                     f"<@{interaction.user.id}>.", view=None, allowed_mentions=NO_PINGS)
-        rooms = interaction.client.mentorship_rooms  # type: ignore[attr-defined]
+        rooms = outlet_of(interaction.client, "mentorship")
         await rooms.dm(self.guild_id, self.user_id, "🧑‍🏫 Your mentor application was "
                        + ("approved: you can now be matched with mentees."
                           if mentor.status == "active" else "not approved this time."))
@@ -113,7 +114,7 @@ class BioModal(discord.ui.Modal, title="Your mentor profile"):
         self.guild_id, self.joined_at, self.options = guild_id, joined_at, options
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
-        rooms = interaction.client.mentorship_rooms  # type: ignore[attr-defined]
+        rooms = outlet_of(interaction.client, "mentorship")
         await rooms.registered(interaction, self.guild_id, self.joined_at, self.options,
                                self.bio.value or None)
 

@@ -20,6 +20,7 @@ from cogs._shared.interaction import (
     services_of,
 )
 from cogs._shared.notify import post_to_moderators, resolve_channel, send_dm
+from cogs._shared.outlets import find_outlet
 from cogs._shared.ui import RoutedView
 from cogs.payments._views import BuyPackButton, PayUsdButton
 from economy.core.clock import from_ms
@@ -100,7 +101,7 @@ class UsdCog(commands.Cog):
     async def _announce(self, outcome: PaymentOutcome) -> None:
         guild_id = outcome.guild_id
         if outcome.result == "trade_paid" and outcome.trade is not None:
-            rooms = getattr(self.bot, "trade_rooms", None)
+            rooms = find_outlet(self.bot, "trades")  # TradeRooms, when trades is loaded
             fallback = await resolve_channel(self.bot, outcome.channel_id)
             if rooms is not None and fallback is not None:
                 await rooms.open(outcome.trade, fallback=fallback)

@@ -19,6 +19,7 @@ from cogs._shared.interaction import (
     safe_text,
     services_of,
 )
+from cogs._shared.outlets import outlet_of
 from cogs.trades._render import amount_text, profile_embed, trade_embed, trade_list_embed
 from cogs.trades._views import offer_view
 from economy.core.errors import InvalidInput
@@ -49,7 +50,7 @@ class TradesCog(commands.Cog):
                     f"**{safe_text(description)}** for {settings.money(price)}. Your GEMS would be "
                     "held by the bot until you confirm delivery.",
                     embed=trade_embed(trade, settings), view=offer_view(trade))
-        await interaction.client.trade_rooms.dm(  # type: ignore[attr-defined]
+        await outlet_of(interaction.client, "trades").dm(
             guild_id, member.id,
             f"🕊️ {safe_text(interaction.user.display_name, limit=64)} offered you a trade (#{trade.trade_id}) "
             f"for {settings.money(price)}: accept or decline it in {interaction.channel.mention}.")
@@ -102,8 +103,8 @@ class TradesCog(commands.Cog):
                       evidence: discord.Attachment | None = None):
         if evidence is not None and evidence.size > MAX_EVIDENCE_BYTES:
             raise InvalidInput("Evidence files can be at most 8 MB.")
-        await self.bot.trade_rooms.dispute(interaction, trade_id, reason,
-                                           [evidence] if evidence else [])
+        await outlet_of(self.bot, "trades").dispute(interaction, trade_id, reason,
+                                                    [evidence] if evidence else [])
 
 
 class TradesAdminCog(commands.Cog):
@@ -180,6 +181,6 @@ class DisputesCog(commands.Cog):
                     f"{amount_text(t, settings, res.get('fee', 0))}), buyer gets "
                     f"{amount_text(t, settings, t.price - res.get('to_seller', 0))} back.",
                     ephemeral=True)
-        await self.bot.trade_rooms.resolved(result.trade)
+        await outlet_of(self.bot, "trades").resolved(result.trade)
 
 

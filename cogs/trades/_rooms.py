@@ -5,18 +5,14 @@ Discord side effects only; the decisions were made by the escrow service before 
 
 from __future__ import annotations
 
-import logging
-from typing import Any
-
 import discord
 
 from cogs._shared.interaction import NO_PINGS, guild_id_of, services_of
-from cogs._shared.notify import post_to_moderators, resolve_channel, send_dm
+from cogs._shared.notify import post_to_moderators
+from cogs._shared.outlets import Outlet
 from cogs.trades._render import amount_text, trade_embed
 from cogs.trades._views import card_view
 from economy.trades.service import SweepEvent, Trade, TradeResult
-
-log = logging.getLogger(__name__)
 
 SWEEP_NOTES = {
     "auto_release": "⏱️ The buyer did not respond in time, so the held GEMS were released to the seller.",
@@ -26,56 +22,40 @@ SWEEP_NOTES = {
 }
 
 
-class TradeRooms:
+class TradeRooms(Outlet):
     """Creates trade threads and posts/DMs what happens in a trade."""
 
-    def __init__(self, bot: Any) -> None:
-        self.bot = bot
+    feature = "trades"
+    sweep_job = "escrow-sweep"
 
-    @property
-    def _services(self):
-        return self.bot.services
-
-    async def open(self, trade: Trade, *, fallback: Any) -> discord.Thread | None:
+    async def open(self, trade: Trade, *, fallback: object) -> discord.Thread | None:
         """Open the private thread for a trade, post its card and tell both sides."""
-        guild = self.bot.get_guild(trade.guild_id)
-        settings = await self._services.settings.get(trade.guild_id)
-        channel = (guild.get_channel(settings.trade_channel_id)
-                   if guild and settings.trade_channel_id else None) or fallback
-        thread: discord.Thread | None = None
-        card: discord.Message | None = None
-        embed, view = trade_embed(trade, settings), card_view(trade)
-        try:
-            thread = await channel.create_thread(
-                name=f"Trade #{trade.trade_id} · {trade.title[:60]}",
-                type=discord.ChannelType.private_thread, invitable=False,
-            )
-            for user_id in (trade.buyer_id, trade.seller_id):
-                await thread.add_user(discord.Object(id=user_id))
-            card = await thread.send(
-                f"Trade room for <@{trade.buyer_id}> (buyer) and <@{trade.seller_id}> (seller). "
-                "Only you two and the moderators can see it.",
-                embed=embed, view=view, allowed_mentions=NO_PINGS)
-        except discord.HTTPException:
-            # No thread permission: the card goes in the channel itself.
-            log.warning("could not open a trade thread for trade %s", trade.trade_id, exc_info=True)
-            card = await channel.send(embed=embed, view=view, allowed_mentions=NO_PINGS)
-        await self._services.escrow.attach_room(
-            trade.guild_id, trade.trade_id, channel_id=channel.id,
-            thread_id=thread.id if thread else None, card_message_id=card.id if card else None)
-        where = thread.mention if thread else channel.mention
+        settings = await self.services.settings.get(trade.guild_id)
+        channel = self.room_channel(trade.guild_id, settings.trade_channel_id, fallback=fallback)
+        # No thread permission: the card goes in the channel itself.
+        room = await self.open_room(
+            channel, name=f"Trade #{trade.trade_id} · {trade.title[:60]}",
+            members=(trade.buyer_id, trade.seller_id), about=f"trade {trade.trade_id}",
+            content=f"Trade room for <@{trade.buyer_id}> (buyer) and <@{trade.seller_id}> "
+                    "(seller). Only you two and the moderators can see it.",
+            embed=trade_embed(trade, settings), view=card_view(trade), card_in_channel=True)
+        await self.services.escrow.attach_room(
+            trade.guild_id, trade.trade_id, channel_id=channel.id if channel else None,
+            thread_id=room.thread.id if room.thread else None,
+            card_message_id=room.card.id if room.card else None)
+        where = room.where("the server")
         money = trade.money(settings)
         await self.dm(trade.guild_id, trade.seller_id, f"🛒 Trade #{trade.trade_id}: {money} is now held for "
                       f"**{_plain(trade.title)}**. Deliver and mark it delivered in {where}.")
         await self.dm(trade.guild_id, trade.buyer_id, f"🔒 Trade #{trade.trade_id}: your {money} is held until "
                       f"you confirm delivery in {where}.")
-        return thread
+        return room.thread
 
     async def after_action(self, interaction: discord.Interaction, result: TradeResult,
                            note: str) -> None:
         """Refresh the card, answer the clicker, post the note, DM the other side."""
         trade = result.trade
-        settings = await self._services.settings.get(trade.guild_id)
+        settings = await self.services.settings.get(trade.guild_id)
         on_card = interaction.message is not None and interaction.message.id == trade.card_message_id
         if on_card and not interaction.response.is_done():
             await interaction.response.edit_message(embed=trade_embed(trade, settings),
@@ -114,7 +94,7 @@ class TradeRooms:
     async def resolved(self, trade: Trade) -> None:
         """Announce a resolution to both sides and lock the thread."""
         res = trade.resolution or {}
-        settings = await self._services.settings.get(trade.guild_id)
+        settings = await self.services.settings.get(trade.guild_id)
         note = (f"⚖️ A moderator resolved this dispute: **{res.get('outcome')}**. The seller "
                 f"received {amount_text(trade, settings, res.get('to_seller', 0) - res.get('fee', 0))}, "
                 f"the buyer got {amount_text(trade, settings, trade.price - res.get('to_seller', 0))} back.")
@@ -122,12 +102,7 @@ class TradeRooms:
         await self.post(trade, note)
         for user_id in (trade.buyer_id, trade.seller_id):
             await self.dm(trade.guild_id, user_id, f"Trade #{trade.trade_id} ({_plain(trade.title)}): {note}")
-        thread = await self._channel(trade.thread_id)
-        if isinstance(thread, discord.Thread):
-            try:
-                await thread.edit(locked=True, archived=True)
-            except discord.HTTPException:
-                log.warning("could not lock the thread of trade %s", trade.trade_id)
+        await self.close_room(trade.thread_id, lock=True, about=f"trade {trade.trade_id}")
 
     async def announce(self, event: SweepEvent) -> None:
         """Tell the trade room and both sides what a timer did."""
@@ -144,41 +119,30 @@ class TradeRooms:
             await self.dm(trade.guild_id, user_id, f"Trade #{trade.trade_id} ({_plain(trade.title)}): {note}")
         await self.flag(trade, event.flags)
 
+    def register_work(self) -> None:
+        """Timer notices are announced by the process that owns the guild's shard."""
+        self.work("trade-announce", self.announce, SweepEvent)
+
     async def sweep(self) -> int:
         """The scheduled job: apply due timers, then announce what changed."""
-        events = await self._services.escrow.sweep()
-        for event in events:
-            try:  # announced by the process that owns the guild's shard
-                await self.bot.guild_work.hand_over("trade-announce", event.trade.guild_id, event)
-            except Exception:
-                log.exception("could not announce %s for trade %s", event.kind, event.trade.trade_id)
-        return len(events)
+        events = await self.services.escrow.sweep()
+        return await self.hand_over("trade-announce", events, lambda e: e.trade.guild_id)
 
     # --- low-level notices ------------------------------------------------------------------
     async def refresh_card(self, trade: Trade) -> None:
         """Redraw the trade card in place."""
-        channel = await self._channel(trade.thread_id or trade.channel_id)
-        if channel is None or trade.card_message_id is None:
-            return
-        settings = await self._services.settings.get(trade.guild_id)
-        try:
-            await channel.get_partial_message(trade.card_message_id).edit(
-                embed=trade_embed(trade, settings), view=card_view(trade))
-        except discord.HTTPException:
-            log.warning("could not refresh the card of trade %s", trade.trade_id)
+        settings = await self.services.settings.get(trade.guild_id)
+        await self.edit_card(trade.thread_id or trade.channel_id, trade.card_message_id,
+                                about=f"trade {trade.trade_id}",
+                                embed=trade_embed(trade, settings), view=card_view(trade))
 
     async def post(self, trade: Trade, text: str) -> None:
         """A message in the trade room."""
-        channel = await self._channel(trade.thread_id or trade.channel_id)
-        if channel is not None:
-            try:
-                await channel.send(text, allowed_mentions=NO_PINGS)
-            except discord.HTTPException:
-                log.warning("could not post to the room of trade %s", trade.trade_id)
+        await self.send_to(trade.thread_id or trade.channel_id, text, about=f"trade {trade.trade_id}")
 
     async def queue(self, trade: Trade, text: str, *, files: list[discord.File] | None = None) -> None:
         """A message in the moderators' queue channel (disputes, flags)."""
-        settings = await self._services.settings.get(trade.guild_id)
+        settings = await self.services.settings.get(trade.guild_id)
         await post_to_moderators(self.bot, trade.guild_id, text,
                                  embed=trade_embed(trade, settings), files=files or [])
 
@@ -186,13 +150,6 @@ class TradeRooms:
         """Report abuse signals to the moderators."""
         for text in flags:
             await self.queue(trade, f"🚩 {text}")
-
-    async def dm(self, guild_id: int, user_id: int, text: str) -> None:
-        """A direct message; members who closed or turned off their DMs are skipped."""
-        await send_dm(self.bot, guild_id, user_id, text)
-
-    async def _channel(self, channel_id: int | None) -> Any:
-        return await resolve_channel(self.bot, channel_id)
 
 
 def _plain(text: str) -> str:

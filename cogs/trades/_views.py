@@ -9,6 +9,7 @@ import discord
 from bot.error_handler import handle_interaction_error
 from cogs._shared.custom_ids import num, parse_id
 from cogs._shared.interaction import NO_PINGS, guild_id_of, services_of
+from cogs._shared.outlets import outlet_of
 from cogs._shared.ui import RoutedView, SafeButton
 from cogs.trades._render import ACTIONS, quote_text, trade_embed
 from economy.trades.service import FINAL_STATUSES, QuoteChanged, Trade
@@ -84,7 +85,7 @@ class ConfirmBuyButton(SafeButton,
         result = await services.escrow.buy_listing(
             guild_id, interaction.user.id, self.listing_id, expected_price=self.price,
             expected_version=self.version)
-        rooms = interaction.client.trade_rooms  # type: ignore[attr-defined]
+        rooms = outlet_of(interaction.client, "trades")
         thread = await rooms.open(result.trade, fallback=interaction.channel)
         where = thread.mention if thread else "this channel"
         await interaction.followup.send(
@@ -123,7 +124,7 @@ class OfferButton(SafeButton, template=rf"trade:offer:{num('trade')}:(?P<action>
                                      expected_price=self.price)
         await interaction.edit_original_response(embed=trade_embed(result.trade, settings), view=None,
                                                  allowed_mentions=NO_PINGS)
-        rooms = interaction.client.trade_rooms  # type: ignore[attr-defined]
+        rooms = outlet_of(interaction.client, "trades")
         await rooms.open(result.trade, fallback=interaction.channel)
 
 
@@ -152,7 +153,7 @@ class TradeActionButton(SafeButton, template=rf"trade:act:{num('trade')}:(?P<act
         if self.action == "dispute":
             await interaction.response.send_modal(DisputeModal(self.trade_id))
             return
-        rooms = interaction.client.trade_rooms  # type: ignore[attr-defined]
+        rooms = outlet_of(interaction.client, "trades")
         if self.action == "confirm":
             result = await escrow.confirm(guild_id, self.trade_id, user)
             settings = await services.settings.get(guild_id)
@@ -189,7 +190,7 @@ class DeliveredModal(discord.ui.Modal, title="Mark as delivered"):
         services, guild_id = services_of(interaction), guild_id_of(interaction)
         result = await services.escrow.mark_delivered(
             guild_id, self.trade_id, interaction.user.id, self.tracking.value or None)
-        rooms = interaction.client.trade_rooms  # type: ignore[attr-defined]
+        rooms = outlet_of(interaction.client, "trades")
         await rooms.after_action(interaction, result, f"📦 <@{interaction.user.id}> marked the item "
                                  "as delivered. Buyer: press **Confirm received** when it arrives.")
 
@@ -208,7 +209,7 @@ class DisputeModal(discord.ui.Modal, title="Open a dispute"):
         self.trade_id = trade_id
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
-        rooms = interaction.client.trade_rooms  # type: ignore[attr-defined]
+        rooms = outlet_of(interaction.client, "trades")
         await rooms.dispute(interaction, self.trade_id, self.reason.value, [])
 
     async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:

@@ -9,6 +9,7 @@ import discord
 import pytest
 
 from discord_sandbox import InteractionNotAnswered, SandboxError
+from discord_sandbox.state import Overwrite
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -87,6 +88,23 @@ async def test_private_thread(sb, world, bot):
     assert world.alice.id in thread.thread_members
     assert [m.content for m in sb.channel_messages(thread)] == ["welcome"]
     assert [t.id for t in bot.threads] == [thread_id]
+
+
+async def test_threads_need_the_thread_permissions(sb, world, bot):
+    """Discord answers 50013 to a private thread without CREATE_PRIVATE_THREADS, and to a public
+    one without CREATE_PUBLIC_THREADS."""
+    no_threads = discord.Permissions(create_private_threads=True, create_public_threads=True)
+    denied = sb.create_channel(world.guild, "no-threads", overwrites=[
+        Overwrite(sb.bot_user.id, 1, deny=no_threads.value)])
+    await sb.settle()
+    channel = bot.get_channel(denied.id)
+    for kind in (discord.ChannelType.private_thread, discord.ChannelType.public_thread):
+        with pytest.raises(discord.Forbidden) as refused:
+            await channel.create_thread(name="trade-room", type=kind)
+        assert refused.value.code == 50013
+    assert not [c for c in world.guild.channels.values() if c.is_thread]
+    general = bot.get_channel(world.guild.channel_named("general").id)
+    assert (await general.create_thread(name="room")).type == discord.ChannelType.private_thread
 
 
 async def test_channel_create_with_overwrites_and_scheduled_events(sb, world, bot):
