@@ -29,7 +29,7 @@ from cogs.mentorship._views import is_lead
 from economy.core.errors import NotFound, NotPermitted
 from economy.core.images import ImageLimits, ImageTooLarge, prepare_images
 from economy.mentorship.guides import Guide
-from economy.mentorship.service import skills_of
+from economy.mentorship.rules import skills_of
 
 log = logging.getLogger(__name__)
 IMAGE_LIMITS = ImageLimits(max_count=1)

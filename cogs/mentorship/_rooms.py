@@ -36,7 +36,7 @@ class MentorshipRooms:
                          joined_at: datetime | None, options: dict[str, Any],
                          bio: str | None) -> None:
         """Store a registration (from the bio form) and queue it for the lead if needed."""
-        reg = await self._services.mentorship.register_mentor(
+        reg = await self._services.mentorship.mentors.register_mentor(
             guild_id, interaction.user.id, joined_at=joined_at, bio=bio, **options)
         zone = (f" Your hours are read in `{options['zone']}` (change it with `/my timezone`)."
                 if options.get("zone") else "")
@@ -109,7 +109,7 @@ class MentorshipRooms:
             except discord.HTTPException:
                 log.warning("could not open the room of mentorship %s", p.mentorship_id,
                             exc_info=True)
-        await self._services.mentorship.attach_room(
+        await self._services.mentorship.pairings.attach_room(
             p.guild_id, p.mentorship_id, thread_id=thread.id if thread else None,
             card_message_id=card.id if card else None)
         if thread is not None:
@@ -122,12 +122,12 @@ class MentorshipRooms:
     async def refresh_card(self, guild_id: int, mentorship_id: int) -> None:
         """Redraw the pinned goals card."""
         services = self._services
-        p = await services.mentorship.get(guild_id, mentorship_id)
+        p = await services.mentorship.pairings.get(guild_id, mentorship_id)
         channel = await self._channel(p.thread_id)
         if channel is None or p.card_message_id is None:
             return
         settings = await services.settings.get(guild_id)
-        goals = await services.mentorship.goals(p)
+        goals = await services.mentorship.pairings.goals(p)
         try:
             await channel.get_partial_message(p.card_message_id).edit(
                 embed=card_embed(p, goals, settings.money(settings.mentorship_milestone_reward)))
@@ -184,14 +184,14 @@ class MentorshipRooms:
     async def is_room(self, guild_id: int, thread_id: int) -> bool:
         """Whether a thread is a mentorship room (cached per process)."""
         if thread_id not in self._threads:
-            doc = await self._services.mentorship_repo.pair_by_thread(guild_id, thread_id)
-            self._threads[thread_id] = doc is not None
+            self._threads[thread_id] = await self._services.mentorship.pairings.is_room(guild_id,
+                                                                                     thread_id)
         return self._threads[thread_id]
 
     # --- the sweep ----------------------------------------------------------------------------
     async def sweep(self) -> int:
         """The scheduled job: expire proposals, propose the next best, remind silent pairs."""
-        report = await self._services.mentorship.sweep()
+        report = await self._services.mentorship.proposals.sweep()
         # Each message goes out from the process that owns the guild's shard.
         work = self.bot.guild_work
         for p in report.expired:
@@ -200,10 +200,10 @@ class MentorshipRooms:
             await work.hand_over("mentorship-propose", p.guild_id, p)
         for p in report.checkins:
             await work.hand_over("mentorship-checkin", p.guild_id, p)
-        weekly = await self._services.mentorship.weekly_rounds()
+        weekly = await self._services.mentorship.proposals.weekly_rounds()
         for p in weekly:
             await work.hand_over("mentorship-propose", p.guild_id, p)
-        spotlights = await self._services.mentorship.spotlights()
+        spotlights = await self._services.mentorship.recognition.spotlights()
         for spot in spotlights:
             await work.hand_over("mentorship-spotlight", spot.guild_id, spot)
         return (len(report.expired) + len(report.proposed) + len(report.checkins)

@@ -24,7 +24,7 @@ from economy.marketplace.models import tokens
 from economy.mentorship.guide_repo import GuideRepo
 from economy.mentorship.matching import normalize_skill
 from economy.mentorship.repo import MentorshipRepo
-from economy.mentorship.service import skills_of
+from economy.mentorship.rules import skills_of
 
 TITLE_MIN, TITLE_MAX = 3, 100
 BODY_MIN, BODY_MAX = 20, 4000
