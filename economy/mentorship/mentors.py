@@ -44,7 +44,12 @@ class MentorService:
         availability: str, languages: str, capacity: int, bio: str | None,
     ) -> Registration:
         """Register a mentor. Qualified members start active; others wait for the lead's approval
-        when a lead role exists, else are refused with the rule they miss."""
+        when a lead role exists, else are refused with the rule they miss.
+
+        Raises: InvalidInput (already registered, capacity, skills, zone, hours, languages, a bio
+        over 500 characters); NotPermitted (a rule the member misses and no lead role to approve
+        them).
+        """
         draft = await self.validate_mentor(guild_id, user_id, skills=skills, zone=zone,
                                            availability=availability, languages=languages,
                                            capacity=capacity)
@@ -77,7 +82,10 @@ class MentorService:
 
     async def validate_mentor(self, guild_id: int, user_id: int, *, skills: str, zone: str,
                               availability: str, languages: str, capacity: int) -> Doc:
-        """Check a registration before the bio form opens; returns the profile fields."""
+        """Check a registration before the bio form opens; returns the profile fields.
+
+        Raises: InvalidInput (already registered, capacity, skills, zone, hours or languages).
+        """
         existing = await self._repo.mentor(guild_id, user_id)
         if existing and existing["status"] not in REREGISTER_STATUSES:
             raise InvalidInput("You are already registered as a mentor. Use `/mentor profile` "
@@ -116,7 +124,11 @@ class MentorService:
 
     async def decide_mentor(self, guild_id: int, actor_id: int, user_id: int, *, approve: bool,
                             is_lead: bool) -> Mentor:
-        """The lead approves or rejects a pending mentor (`is_lead`: the caller holds the role)."""
+        """The lead approves or rejects a pending mentor (`is_lead`: the caller holds the role).
+
+        Raises: NotPermitted (not the lead, or their own application); MentorshipUnavailable
+        (already decided).
+        """
         if not is_lead:
             raise NotPermitted("Only the mentorship lead (or an admin) can approve mentors.")
         if actor_id == user_id:
@@ -130,7 +142,10 @@ class MentorService:
         return Mentor.model_validate(doc)
 
     async def set_mentor_state(self, guild_id: int, user_id: int, action: Literal["pause", "resume", "leave"]) -> Mentor:
-        """Pause (no new proposals), resume, or leave (profile closed; active pairs continue)."""
+        """Pause (no new proposals), resume, or leave (profile closed; active pairs continue).
+
+        Raises: NotFound (never registered); InvalidInput (not possible from the profile's status).
+        """
         mentor = await self.mentor(guild_id, user_id)
         allowed = {"pause": (("active",), "paused"), "resume": (("paused",), "active"),
                    "leave": (("active", "paused", "pending"), "left")}
@@ -141,14 +156,20 @@ class MentorService:
         return await self.mentor(guild_id, user_id)
 
     async def mentor(self, guild_id: int, user_id: int) -> Mentor:
-        """A mentor profile; NotFound when the member never registered."""
+        """A mentor profile; NotFound when the member never registered.
+
+        Raises: NotFound (the member never registered).
+        """
         doc = await self._repo.mentor(guild_id, user_id)
         if not doc:
             raise NotFound("That member is not registered as a mentor.")
         return Mentor.model_validate(doc)
 
     async def pending(self, guild_id: int) -> list[Mentor]:
-        """Mentor applications waiting for the lead's approval, oldest first."""
+        """Mentor applications waiting for the lead's approval, oldest first.
+
+        Raises: nothing of its own (the caller checked the lead role).
+        """
         docs = await self._repo.mentors_in(guild_id, "pending")
         return [Mentor.model_validate(d)
                 for d in sorted(docs, key=lambda d: d.get("created_ms", 0))]
@@ -156,7 +177,11 @@ class MentorService:
     async def verify_skill(self, guild_id: int, actor_id: int, user_id: int, skill: str,
                            level: int, *, is_lead: bool) -> str:
         """A mentor (up to their own level in that skill) or the lead verifies a member's skill
-        level. Verified levels replace self-declared ones in matching and show on profiles."""
+        level. Verified levels replace self-declared ones in matching and show on profiles.
+
+        Raises: InvalidInput (not a skill of the server, a level outside 1-5, one's own skill);
+        NotPermitted (not a mentor of that skill, or above the verifier's own level).
+        """
         settings = await self._settings.get(guild_id)
         name = normalize_skill(skill, skills_of(settings))
         if isinstance(level, bool) or not isinstance(level, int) or not 1 <= level <= 5:
@@ -177,5 +202,8 @@ class MentorService:
         return name
 
     async def verified(self, guild_id: int, user_id: int) -> dict[str, int]:
-        """A member's verified skill levels."""
+        """A member's verified skill levels.
+
+        Raises: nothing of its own.
+        """
         return (await self._repo.verified_levels(guild_id, [user_id])).get(user_id, {})

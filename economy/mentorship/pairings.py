@@ -35,7 +35,10 @@ class PairingService:
         self._clock = clock
 
     async def get(self, guild_id: int, mentorship_id: int) -> Pairing:
-        """A proposal or mentorship; NotFound when there is none with that number."""
+        """A proposal or mentorship; NotFound when there is none with that number.
+
+        Raises: NotFound (no proposal or mentorship with that number).
+        """
         doc = await self._repo.pair(guild_id, mentorship_id)
         if not doc:
             raise NotFound(f"There is no mentorship #{mentorship_id}.")
@@ -43,13 +46,19 @@ class PairingService:
 
     async def attach_room(self, guild_id: int, mentorship_id: int, *, thread_id: int | None,
                           card_message_id: int | None) -> None:
-        """Remember the private thread and the pinned goals card of a mentorship."""
+        """Remember the private thread and the pinned goals card of a mentorship.
+
+        Raises: nothing of its own (a mentorship no longer active is left as it is).
+        """
         await self._repo.set_pair_fields(guild_id, mentorship_id, guard={"status": "active"},
                                          fields={"thread_id": thread_id,
                                                  "card_message_id": card_message_id})
 
     async def active_for(self, guild_id: int, user_id: int) -> list[Pairing]:
-        """A member's active mentorships (as mentee or mentor)."""
+        """A member's active mentorships (as mentee or mentor).
+
+        Raises: nothing of its own.
+        """
         found = []
         for role in ("mentee", "mentor"):
             found += [Pairing.model_validate(d)
@@ -60,20 +69,31 @@ class PairingService:
     async def history(self, guild_id: int, user_id: int,
                       statuses: tuple[str, ...] | None = None) -> list[Pairing]:
         """A member's proposals and mentorships (as mentee or mentor), newest first; only those
-        in `statuses` when given."""
+        in `statuses` when given.
+
+        Raises: nothing of its own.
+        """
         docs = (await self._repo.pairs_of(guild_id, user_id, role="mentee")
                 + await self._repo.pairs_of(guild_id, user_id, role="mentor"))
         return [Pairing.model_validate(d) for d in sorted(docs, key=lambda d: -d["mentorship_id"])
                 if statuses is None or d["status"] in statuses]
 
     async def is_room(self, guild_id: int, thread_id: int) -> bool:
-        """Whether a thread is the private room of a mentorship (any status)."""
+        """Whether a thread is the private room of a mentorship (any status).
+
+        Raises: nothing of its own.
+        """
         return await self._repo.pair_by_thread(guild_id, thread_id) is not None
 
     async def resolve(self, guild_id: int, user_id: int, *, mentorship_id: int | None,
                       thread_id: int | None, statuses: tuple[str, ...] = ("active",)) -> Pairing:
         """Which mentorship a command means: the given number, the thread it runs in, or the
-        member's only active one. Only the two members of a pair may act on it."""
+        member's only active one. Only the two members of a pair may act on it.
+
+        Raises: NotFound (no active mentorship, or no such number); InvalidInput (several
+        mentorships and none named); NotPermitted (not one of the pair); MentorshipUnavailable (not
+        in one of `statuses`).
+        """
         if mentorship_id is None and thread_id is not None:
             doc = await self._repo.pair_by_thread(guild_id, thread_id)
             mentorship_id = doc["mentorship_id"] if doc else None
@@ -94,7 +114,11 @@ class PairingService:
         return pairing
 
     async def add_goal(self, pairing: Pairing, user_id: int, text: str) -> Goal:
-        """Add a goal (milestone) to an active mentorship; either side may."""
+        """Add a goal (milestone) to an active mentorship; either side may.
+
+        Raises: InvalidInput (a goal under 3 or over 200 characters, or the mentorship has 20
+        goals).
+        """
         text = clean_text(text, GOAL_TEXT_MAX, "goal") or ""
         if len(text) < 3:
             raise InvalidInput("Describe the goal in at least 3 characters.")
@@ -108,7 +132,10 @@ class PairingService:
         return Goal.model_validate({**doc, "goal_no": no})
 
     async def goals(self, pairing: Pairing) -> list[Goal]:
-        """The goals of a mentorship, in order."""
+        """The goals of a mentorship, in order.
+
+        Raises: nothing of its own.
+        """
         return [Goal.model_validate(d)
                 for d in await self._repo.goals_of(pairing.guild_id, pairing.mentorship_id)]
 
@@ -117,6 +144,9 @@ class PairingService:
 
         Paying and marking the goal done are one transaction keyed by the milestone. Refused
         (FeatureOff) while mentorship is switched off (/modules).
+
+        Raises: FeatureOff (mentorship switched off); NotPermitted (not the mentee); NotFound (no
+        such goal); MentorshipUnavailable (already confirmed).
         """
         await require_on(self._settings, pairing.guild_id, "mentorship")
         if pairing.role_of(user_id) != "mentee":
@@ -158,7 +188,11 @@ class PairingService:
     async def end(self, pairing: Pairing, user_id: int, reason: str, note: str | None
                   ) -> EndResult:
         """Either side ends an active mentorship with a reason (`report` bars the pair for good
-        and tells the lead). A `completed` ending counts for the mentor's level."""
+        and tells the lead). A `completed` ending counts for the mentor's level.
+
+        Raises: InvalidInput (not one of the reasons, a note over 300 characters);
+        MentorshipUnavailable (already ended).
+        """
         if reason not in END_REASONS:
             raise InvalidInput(f"Pick a reason: {', '.join(END_REASONS)}.")
         note = clean_text(note, REVIEW_MAX, "note")
@@ -176,7 +210,10 @@ class PairingService:
         return EndResult(await self.get(pairing.guild_id, pairing.mentorship_id), reached)
 
     async def touch(self, pairing: Pairing) -> None:
-        """Note activity in a mentorship (pushes the next check-in reminder back)."""
+        """Note activity in a mentorship (pushes the next check-in reminder back).
+
+        Raises: nothing of its own.
+        """
         settings = await self._settings.get(pairing.guild_id)
         now_ms = to_ms(self._clock.now())
         await self._repo.set_pair_fields(
@@ -186,7 +223,10 @@ class PairingService:
                     "checkin_ms": now_ms + settings.mentorship_checkin_days * DAY_MS})
 
     async def touch_thread(self, guild_id: int, thread_id: int) -> None:
-        """A message in a mentorship thread counts as activity."""
+        """A message in a mentorship thread counts as activity.
+
+        Raises: nothing of its own.
+        """
         doc = await self._repo.pair_by_thread(guild_id, thread_id)
         if doc and doc["status"] == "active":
             await self.touch(Pairing.model_validate(doc))
@@ -194,7 +234,10 @@ class PairingService:
     async def due_checkins(self, guild_id: int) -> list[Pairing]:
         """Active mentorships whose check-in reminder is due, each pushed to the next check-in.
         Idempotent: the push is guarded by the due time read, so two processes sweeping at once
-        remind a pair once."""
+        remind a pair once.
+
+        Raises: nothing of its own.
+        """
         settings = await self._settings.get(guild_id)
         now_ms = to_ms(self._clock.now())
         due = []

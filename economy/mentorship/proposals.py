@@ -61,7 +61,11 @@ class ProposalService:
                     mentor_id: int | None = None) -> Pairing | None:
         """Apply for a mentor; proposes the best available one at once, or the requested
         `mentor_id` when they fit (None when nobody fits: the application waits for a round).
-        Everything is checked before anything is stored."""
+        Everything is checked before anything is stored.
+
+        Raises: InvalidInput (any field, an open application or a mentor already, or a requested
+        mentor who is oneself, not active, full, matched before or does not fit).
+        """
         settings = await self._settings.get(guild_id)
         levels = parse_skill_levels(wanted, skills_of(settings), mentee=True)
         doc = {
@@ -96,7 +100,10 @@ class ProposalService:
 
     async def withdraw(self, guild_id: int, user_id: int) -> Pairing | None:
         """A mentee withdraws an open application (and its pending proposal, returned so the
-        mentor can be told)."""
+        mentor can be told).
+
+        Raises: InvalidInput (no open application); MentorshipUnavailable (it changed meanwhile).
+        """
         app = await self._repo.mentee(guild_id, user_id)
         if not app or app["status"] != "open":
             raise InvalidInput("You have no open application to withdraw.")
@@ -130,6 +137,8 @@ class ProposalService:
         Mentors with an unreserved slot come first; when every fitting mentor's slots are only
         offered to others, the best of them is proposed anyway and the first pair to accept gets
         the slot.
+
+        Raises: nothing of its own (None when nobody fits).
         """
         app = await self._repo.mentee(guild_id, mentee_id)
         if not app or app["status"] != "open" or app.get("proposal_id"):
@@ -150,7 +159,10 @@ class ProposalService:
 
     async def round(self, guild_id: int, *, is_lead: bool) -> list[Pairing]:
         """A batch round: the global best assignment of every open application to free slots
-        (slots already offered in pending proposals are not counted as free)."""
+        (slots already offered in pending proposals are not counted as free).
+
+        Raises: NotPermitted (not the lead).
+        """
         if not is_lead:
             raise NotPermitted("Only the mentorship lead (or an admin) can run a matching round.")
         settings = await self._settings.get(guild_id)
@@ -177,7 +189,10 @@ class ProposalService:
 
     async def weekly_rounds(self) -> list[Pairing]:
         """Run the weekly round (`mentorship_weekly_round`) once per guild and ISO week, from
-        Monday 00:00 UTC on; two processes cannot both run it (a run-once marker)."""
+        Monday 00:00 UTC on; two processes cannot both run it (a run-once marker).
+
+        Raises: nothing of its own.
+        """
         year, week, _ = self._clock.now().isocalendar()
         made: list[Pairing] = []
         for guild_id in await self._repo.guild_ids():
@@ -237,7 +252,11 @@ class ProposalService:
     async def respond(self, guild_id: int, mentorship_id: int, user_id: int, *, accept: bool
                       ) -> ResponseResult:
         """A side accepts or declines a proposal. Both accepted -> the mentorship starts
-        (if the mentor still has a slot); a decline proposes the mentee's next best mentor."""
+        (if the mentor still has a slot); a decline proposes the mentee's next best mentor.
+
+        Raises: NotFound (no such proposal); NotPermitted (the proposal is for others);
+        MentorshipUnavailable (expired, already answered, or this side accepted already).
+        """
         pairing = await self._pairings.get(guild_id, mentorship_id)
         role = pairing.role_of(user_id)
         if role is None:
@@ -298,7 +317,10 @@ class ProposalService:
     async def sweep(self) -> SweepReport:
         """Expire proposals past their deadline (then propose the next best) and schedule
         check-in reminders. Idempotent: every step is a guarded transition, so two processes
-        sweeping at once act on each proposal once."""
+        sweeping at once act on each proposal once.
+
+        Raises: nothing of its own.
+        """
         report = SweepReport()
         now_ms = to_ms(self._clock.now())
         for guild_id in await self._repo.guild_ids():

@@ -23,7 +23,11 @@ class RecognitionService:
         self._clock = clock
 
     async def rate(self, pairing: Pairing, user_id: int, stars: int, review: str | None) -> None:
-        """Rate the other side once, from `mentorship_rating_weeks` after the start."""
+        """Rate the other side once, from `mentorship_rating_weeks` after the start.
+
+        Raises: InvalidInput (stars outside 1-5, the rating window not open yet, a review over 300
+        characters, already rated); NotPermitted (not one of the pair).
+        """
         if isinstance(stars, bool) or not isinstance(stars, int) or not 1 <= stars <= 5:
             raise InvalidInput("Stars go from 1 to 5.")
         role = pairing.role_of(user_id)
@@ -47,14 +51,20 @@ class RecognitionService:
             raise InvalidInput("You already rated this mentorship.") from None
 
     async def summary(self, guild_id: int, user_id: int) -> MentorSummary:
-        """A mentor's reputation: ratings by mentees, completed and active mentorships."""
+        """A mentor's reputation: ratings by mentees, completed and active mentorships.
+
+        Raises: nothing of its own.
+        """
         n, stars = await self._repo.rating_summary(guild_id, user_id, "mentor")
         doc = await self._repo.mentor(guild_id, user_id) or {}
         return MentorSummary(n, stars, int(doc.get("completed", 0)), int(doc.get("load", 0)))
 
     async def leaderboard(self, guild_id: int, *, limit: int = 10
                           ) -> list[tuple[int, MentorSummary]]:
-        """Mentors with the most completed mentorships (then the best rated), with reputations."""
+        """Mentors with the most completed mentorships (then the best rated), with reputations.
+
+        Raises: nothing of its own.
+        """
         rows = []
         for doc in await self._repo.top_mentors(guild_id, limit=limit * 3):
             rows.append((doc["user_id"], await self.summary(guild_id, doc["user_id"])))
@@ -64,7 +74,10 @@ class RecognitionService:
 
     async def spotlights(self) -> list[Spotlight]:
         """The monthly mentor spotlight: once per guild and month (for the month before now),
-        the top-rated mentor of that month (ratings by mentees; at least one)."""
+        the top-rated mentor of that month (ratings by mentees; at least one).
+
+        Raises: nothing of its own.
+        """
         now = self._clock.now()
         first = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
         previous = (first - timedelta(days=1)).replace(day=1)
