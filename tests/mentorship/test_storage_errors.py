@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from economy.mentorship.guide_repo import GuideRepo
 from economy.mentorship.repo import MentorshipRepo
 from tests.marketplace.test_storage_errors import LosesRaceOnce
 from tests.mentorship.test_mentorship import G, mentor
@@ -33,3 +34,11 @@ async def test_verifying_a_skill_another_mentor_verified_at_the_same_moment(serv
     assert await mentors.verify_skill(G, 1, 10, "cad", 3, is_lead=False) == "cad"
     assert repo.verified.raised == 1
     assert await mentors.verified(G, 10) == {"cad": 3}
+
+
+async def test_first_guide_numbers_of_a_guild_survive_a_lost_counter_upsert(services):
+    repo = GuideRepo(services.db)
+    repo.counters = LosesRaceOnce(repo.counters, "find_one_and_update")
+    assert await repo.next_id(G) == 2
+    assert repo.counters.raised == 1
+    assert await repo.next_id(G) == 3
