@@ -338,3 +338,25 @@ async def test_withdraw_closes_the_application_and_its_proposal(services):
     with pytest.raises(MentorshipUnavailable):
         await ms.proposals.respond(G, p.mentorship_id, 1, accept=True)
     assert (await apply(services, 10)) is None  # applying again; the old pair is not re-proposed
+
+
+async def test_reads_the_cog_makes_history_pending_and_rooms(services):
+    ms = services.mentorship
+    await services.settings.set(G, 0, "mentorship_lead_role_id", "999")
+    await services.settings.set(G, 0, "mentor_min_days", "30")
+    await mentor(services, 5, joined_days=3)
+    await mentor(services, 6, joined_days=3)
+    assert [m.user_id for m in await ms.mentors.pending(G)] == [5, 6]  # oldest first
+    await ms.mentors.decide_mentor(G, 9, 5, approve=True, is_lead=True)
+    assert [m.user_id for m in await ms.mentors.pending(G)] == [6]
+    first = await apply(services, 10)
+    declined = await ms.proposals.respond(G, first.mentorship_id, 5, accept=False)
+    assert declined.next_proposal is None
+    await mentor(services, 1)
+    second = (await accept_both(ms, await apply(services, 11))).pairing
+    assert [p.mentorship_id for p in await ms.pairings.history(G, 10)] == [first.mentorship_id]
+    assert [(p.mentorship_id, p.status) for p in await ms.pairings.history(G, 1)] == [
+        (second.mentorship_id, "active")]
+    assert await ms.pairings.history(G, 10, ("active", "ended")) == []
+    await ms.pairings.attach_room(G, second.mentorship_id, thread_id=4242, card_message_id=None)
+    assert await ms.pairings.is_room(G, 4242) and not await ms.pairings.is_room(G, 4243)
