@@ -189,17 +189,17 @@ async def test_racing_wallets_rules_and_link_tickets_get_exactly_the_free_places
 
 async def test_racing_mentorship_goals_get_exactly_the_free_numbers(services, monkeypatch):
     from economy.mentorship import repo as mentorship_repo
-    from economy.mentorship.service import MAX_GOALS
-    from tests.test_mentorship import G as MG
-    from tests.test_mentorship import accept_both, apply, mentor
+    from economy.mentorship.rules import MAX_GOALS
+    from tests.mentorship.test_mentorship import G as MG
+    from tests.mentorship.test_mentorship import accept_both, apply, mentor
 
     ms = services.mentorship
     await mentor(services, 1)
     pairing = (await accept_both(ms, await apply(services, 10))).pairing
     for i in range(MAX_GOALS - 2):
-        await ms.add_goal(pairing, 1, f"Goal number {i}")
+        await ms.pairings.add_goal(pairing, 1, f"Goal number {i}")
     Rendezvous(monkeypatch, mentorship_repo, "find_docs", RACERS)
-    results = await asyncio.gather(*[ms.add_goal(pairing, 10, f"Racing goal {i}")
+    results = await asyncio.gather(*[ms.pairings.add_goal(pairing, 10, f"Racing goal {i}")
                                      for i in range(RACERS)], return_exceptions=True)
     assert succeeded(results) == 2, results
     assert await count(services.db["mentor_goals"], {"guild_id": MG}) == MAX_GOALS

@@ -292,23 +292,23 @@ async def test_goals_off_closes_nothing_new_but_pays_a_reached_goal(store, clock
 # --- mentorship --------------------------------------------------------------------------------
 
 async def test_mentorship_off_stops_milestone_and_guide_rewards(services):
-    from tests.test_mentorship import accept_both, apply, mentor
+    from tests.mentorship.test_mentorship import accept_both, apply, mentor
     G = 7  # the mentorship helpers' guild
     ms = services.mentorship
     await mentor(services, 1)
     pairing = (await accept_both(ms, await apply(services, 10))).pairing
-    await ms.add_goal(pairing, 1, "Model a simple band ring in CAD")
+    await ms.pairings.add_goal(pairing, 1, "Model a simple band ring in CAD")
     guide = await services.guides.submit(G, 10, title="Carving a bezel seat",
                                          body="Warm the wax, carve the bezel seat first, then "
                                               "the shoulders.", skills="cad")
     await off(services, G, "mentorship")
     with pytest.raises(FeatureOff):
-        await ms.confirm_goal(pairing, 10, 1)
+        await ms.pairings.confirm_goal(pairing, 10, 1)
     with pytest.raises(FeatureOff):
         await services.guides.review(G, 1, guide.guide_id, approve=True, moderator=True)
     assert await services.ledger.balance(G, 1) == 0 and await services.ledger.balance(G, 10) == 0
     await on(services, G, "mentorship")
-    assert (await ms.confirm_goal(pairing, 10, 1)).reward == 50
+    assert (await ms.pairings.confirm_goal(pairing, 10, 1)).reward == 50
     await ok_audit(services)
 
 

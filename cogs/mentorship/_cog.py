@@ -23,7 +23,7 @@ from economy.core.errors import InvalidInput, NotFound, NotPermitted
 from economy.core.timeparse import zone_name
 from economy.core.wording import plural
 from economy.mentorship.models import Pairing, mentor_level
-from economy.mentorship.service import skills_of
+from economy.mentorship.rules import skills_of
 
 Reason = Literal["completed", "no longer needed", "not a good fit", "report"]
 
@@ -81,7 +81,7 @@ class MentorshipCog(commands.Cog):
         options = {"skills": skills, "zone": zone, "availability": availability,
                    "languages": languages, "capacity": capacity}
         # Everything is checked before the form opens, so a mistake costs no typing.
-        await services.mentorship.validate_mentor(guild_id, interaction.user.id, **options)
+        await services.mentorship.mentors.validate_mentor(guild_id, interaction.user.id, **options)
         joined_at = getattr(interaction.user, "joined_at", None)
         await interaction.response.send_modal(BioModal(guild_id=guild_id, joined_at=joined_at,
                                                        options=options))
@@ -92,16 +92,16 @@ class MentorshipCog(commands.Cog):
         services, guild_id = services_of(interaction), guild_id_of(interaction)
         target = member or interaction.user
         name = safe_text(target.display_name, limit=64)
-        verified = await services.mentorship.verified(guild_id, target.id)
+        verified = await services.mentorship.mentors.verified(guild_id, target.id)
         try:
-            profile = await services.mentorship.mentor(guild_id, target.id)
+            profile = await services.mentorship.mentors.mentor(guild_id, target.id)
         except NotFound:
             if not verified:
                 raise
             # Not a mentor, but with verified skills: show those.
             await reply(interaction, embed=verified_embed(name, verified), ephemeral=True)
             return
-        summary = await services.mentorship.summary(guild_id, target.id)
+        summary = await services.mentorship.recognition.summary(guild_id, target.id)
         await reply(interaction, embed=profile_embed(name, profile, summary, verified),
                     ephemeral=True)
 
@@ -120,7 +120,7 @@ class MentorshipCog(commands.Cog):
 
     async def _state(self, interaction: discord.Interaction, action, text: str) -> None:
         services, guild_id = services_of(interaction), guild_id_of(interaction)
-        await services.mentorship.set_mentor_state(guild_id, interaction.user.id, action)
+        await services.mentorship.mentors.set_mentor_state(guild_id, interaction.user.id, action)
         await reply(interaction, text, ephemeral=True)
 
     # --- /mentor goal -------------------------------------------------------------------------
@@ -130,7 +130,7 @@ class MentorshipCog(commands.Cog):
     async def goal_add(self, interaction: discord.Interaction, text: str,
                        mentorship: int | None = None):
         p = await self._pair(interaction, mentorship)
-        goal = await services_of(interaction).mentorship.add_goal(p, interaction.user.id, text)
+        goal = await services_of(interaction).mentorship.pairings.add_goal(p, interaction.user.id, text)
         await reply(interaction, f"🎯 Goal {goal.goal_no} added to mentorship #{p.mentorship_id}.",
                     ephemeral=True)
         await self.rooms.refresh_card(p.guild_id, p.mentorship_id)
@@ -144,7 +144,7 @@ class MentorshipCog(commands.Cog):
                         mentorship: int | None = None):
         services = services_of(interaction)
         p = await self._pair(interaction, mentorship)
-        result = await services.mentorship.confirm_goal(p, interaction.user.id, number)
+        result = await services.mentorship.pairings.confirm_goal(p, interaction.user.id, number)
         settings = await services.settings.get(p.guild_id)
         earned = f" <@{p.mentor_id}> earned {settings.money(result.reward)}." if result.reward else ""
         await reply(interaction, f"✅ Goal {number} confirmed.{earned}", ephemeral=True)
@@ -157,7 +157,7 @@ class MentorshipCog(commands.Cog):
         services = services_of(interaction)
         p = await self._pair(interaction, mentorship, statuses=("active", "ended"))
         settings = await services.settings.get(p.guild_id)
-        goals = await services.mentorship.goals(p)
+        goals = await services.mentorship.pairings.goals(p)
         await reply(interaction, embed=card_embed(
             p, goals, settings.money(settings.mentorship_milestone_reward)), ephemeral=True)
 
@@ -174,7 +174,7 @@ class MentorshipCog(commands.Cog):
                     mentor: discord.Member | None = None):
         services, guild_id = services_of(interaction), guild_id_of(interaction)
         zone = zone_name(await member_zone(interaction))
-        proposal = await services.mentorship.apply(
+        proposal = await services.mentorship.proposals.apply(
             guild_id, interaction.user.id, wanted=skills, zone=zone,
             availability=availability, languages=languages, goals=goals,
             mentor_id=mentor.id if mentor else None)
@@ -194,7 +194,7 @@ class MentorshipCog(commands.Cog):
     @mentee.command(name="withdraw", description="Withdraw your open application")
     async def withdraw(self, interaction: discord.Interaction):
         services, guild_id = services_of(interaction), guild_id_of(interaction)
-        proposal = await services.mentorship.withdraw(guild_id, interaction.user.id)
+        proposal = await services.mentorship.proposals.withdraw(guild_id, interaction.user.id)
         await reply(interaction, "📝 Your application was withdrawn. Apply again any time.",
                     ephemeral=True)
         if proposal is not None:
@@ -209,7 +209,7 @@ class MentorshipCog(commands.Cog):
     async def end(self, interaction: discord.Interaction, reason: Reason,
                   note: str | None = None, mentorship: int | None = None):
         p = await self._pair(interaction, mentorship)
-        result = await services_of(interaction).mentorship.end(p, interaction.user.id, reason,
+        result = await services_of(interaction).mentorship.pairings.end(p, interaction.user.id, reason,
                                                                note)
         await reply(interaction, f"🏁 Mentorship #{p.mentorship_id} ended ({reason}).",
                     ephemeral=True)
@@ -223,24 +223,22 @@ class MentorshipCog(commands.Cog):
     async def rate(self, interaction: discord.Interaction, stars: int, review: str | None = None,
                    mentorship: int | None = None):
         p = await self._pair(interaction, mentorship, statuses=("active", "ended"), any_state=True)
-        await services_of(interaction).mentorship.rate(p, interaction.user.id, stars, review)
+        await services_of(interaction).mentorship.recognition.rate(p, interaction.user.id, stars, review)
         await reply(interaction, f"Thanks! You rated <@{p.other(interaction.user.id)}> "
                     f"{'★' * stars}.", ephemeral=True)
 
     @mentorship.command(name="list", description="Your proposals and mentorships")
     async def list_(self, interaction: discord.Interaction):
         services, guild_id = services_of(interaction), guild_id_of(interaction)
-        repo = services.mentorship_repo
-        docs = (await repo.pairs_of(guild_id, interaction.user.id, role="mentee")
-                + await repo.pairs_of(guild_id, interaction.user.id, role="mentor"))
-        lines = [f"#{d['mentorship_id']} · mentor <@{d['mentor_id']}> · mentee <@{d['mentee_id']}>"
-                 f" · {d['status']}" for d in sorted(docs, key=lambda d: -d["mentorship_id"])[:20]]
+        pairs = await services.mentorship.pairings.history(guild_id, interaction.user.id)
+        lines = [f"#{p.mentorship_id} · mentor <@{p.mentor_id}> · mentee <@{p.mentee_id}>"
+                 f" · {p.status}" for p in pairs[:20]]
         await reply(interaction, "\n".join(lines) or "You have no mentorships yet.", ephemeral=True)
 
     @mentor.command(name="leaderboard", description="Mentors with the most completed mentorships")
     async def leaderboard(self, interaction: discord.Interaction):
         services, guild_id = services_of(interaction), guild_id_of(interaction)
-        rows = await services.mentorship.leaderboard(guild_id)
+        rows = await services.mentorship.recognition.leaderboard(guild_id)
         lines = []
         for rank, (user_id, summary) in enumerate(rows, start=1):
             level = mentor_level(summary.completed)
@@ -257,7 +255,7 @@ class MentorshipCog(commands.Cog):
                      level: int):
         services, guild_id = services_of(interaction), guild_id_of(interaction)
         settings = await services.settings.get(guild_id)
-        name = await services.mentorship.verify_skill(
+        name = await services.mentorship.mentors.verify_skill(
             guild_id, interaction.user.id, member.id, skill, level,
             is_lead=is_lead(interaction.user, settings))
         await reply(interaction, f"✔ Verified: <@{member.id}> — {name} {'★' * level}.",
@@ -277,7 +275,7 @@ class MentorshipCog(commands.Cog):
         services, guild_id = services_of(interaction), guild_id_of(interaction)
         settings = await services.settings.get(guild_id)
         await interaction.response.defer(ephemeral=True, thinking=True)
-        made = await services.mentorship.round(guild_id, is_lead=is_lead(interaction.user, settings))
+        made = await services.mentorship.proposals.round(guild_id, is_lead=is_lead(interaction.user, settings))
         for proposal in made:
             await self.rooms.propose(proposal)
         total = sum(p.score for p in made)
@@ -291,18 +289,18 @@ class MentorshipCog(commands.Cog):
         settings = await services.settings.get(guild_id)
         if not is_lead(interaction.user, settings):
             raise NotPermitted("Only the mentorship lead (or an admin) can see the queue.")
-        waiting = await services.mentorship_repo.mentors_in(guild_id, "pending")
+        waiting = await services.mentorship.mentors.pending(guild_id)
         if not waiting:
             await reply(interaction, "No mentor applications are waiting.", ephemeral=True)
             return
         await reply(interaction, f"{plural(len(waiting), 'mentor application')} waiting; the oldest "
                     f"{min(len(waiting), 5)}:", ephemeral=True)
-        for doc in sorted(waiting, key=lambda d: d.get("created_ms", 0))[:5]:
-            skills = ", ".join(f"{s['skill']} {s['level']}" for s in doc["skills"])
+        for m in waiting[:5]:
+            skills = ", ".join(f"{s['skill']} {s['level']}" for s in m.skills)
             await interaction.followup.send(
-                f"<@{doc['user_id']}> · {safe_text(skills, limit=300)} · "
-                f"{safe_text(doc.get('bio') or '', limit=300)}",
-                view=approval_view(guild_id, doc["user_id"]), ephemeral=True,
+                f"<@{m.user_id}> · {safe_text(skills, limit=300)} · "
+                f"{safe_text(m.bio or '', limit=300)}",
+                view=approval_view(guild_id, m.user_id), ephemeral=True,
                 allowed_mentions=NO_PINGS)
 
     # --- shared -------------------------------------------------------------------------------
@@ -312,16 +310,14 @@ class MentorshipCog(commands.Cog):
         thread_id = interaction.channel_id if isinstance(interaction.channel, discord.Thread) else None
         if any_state and mentorship is None and thread_id is None:
             # Rating usually happens after the end: default to the latest pair of the member.
-            docs = (await services.mentorship_repo.pairs_of(guild_id, interaction.user.id, role="mentee")
-                    + await services.mentorship_repo.pairs_of(guild_id, interaction.user.id,
-                                                              role="mentor"))
-            docs = [d for d in docs if d["status"] in statuses]
-            if not docs:
+            pairs = await services.mentorship.pairings.history(guild_id, interaction.user.id,
+                                                               statuses)
+            if not pairs:
                 raise InvalidInput("You have no mentorship to rate.")
-            mentorship = max(docs, key=lambda d: d["mentorship_id"])["mentorship_id"]
-        return await services.mentorship.resolve(guild_id, interaction.user.id,
-                                                 mentorship_id=mentorship, thread_id=thread_id,
-                                                 statuses=statuses)
+            mentorship = pairs[0].mentorship_id  # newest first
+        return await services.mentorship.pairings.resolve(guild_id, interaction.user.id,
+                                                          mentorship_id=mentorship,
+                                                          thread_id=thread_id, statuses=statuses)
 
     # --- autocomplete -------------------------------------------------------------------------
     @register.autocomplete("skills")
@@ -337,7 +333,7 @@ class MentorshipCog(commands.Cog):
     @rate.autocomplete("mentorship")
     async def _pairs(self, interaction: discord.Interaction, current: str):
         services, guild_id = services_of(interaction), guild_id_of(interaction)
-        active = await services.mentorship.active_for(guild_id, interaction.user.id)
+        active = await services.mentorship.pairings.active_for(guild_id, interaction.user.id)
         guild = interaction.guild
         choices = []
         for p in active:
@@ -355,4 +351,4 @@ class MentorshipCog(commands.Cog):
                                                                           discord.Thread):
             return
         if await self.rooms.is_room(message.guild.id, message.channel.id):
-            await self.bot.services.mentorship.touch_thread(message.guild.id, message.channel.id)
+            await self.bot.services.mentorship.pairings.touch_thread(message.guild.id, message.channel.id)

@@ -31,7 +31,7 @@ from economy.core.errors import NotFound, NotPermitted
 from economy.core.images import ImageLimits, ImageTooLarge, prepare_images
 from economy.core.wording import plural
 from economy.mentorship.guides import Guide
-from economy.mentorship.service import skills_of
+from economy.mentorship.rules import skills_of
 
 log = logging.getLogger(__name__)
 IMAGE_LIMITS = ImageLimits(max_count=1)

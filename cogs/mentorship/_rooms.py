@@ -35,7 +35,7 @@ class MentorshipRooms(Outlet):
                          joined_at: datetime | None, options: dict[str, Any],
                          bio: str | None) -> None:
         """Store a registration (from the bio form) and queue it for the lead if needed."""
-        reg = await self.services.mentorship.register_mentor(
+        reg = await self.services.mentorship.mentors.register_mentor(
             guild_id, interaction.user.id, joined_at=joined_at, bio=bio, **options)
         zone = (f" Your hours are read in `{options['zone']}` (change it with `/my timezone`)."
                 if options.get("zone") else "")
@@ -96,7 +96,7 @@ class MentorshipRooms(Outlet):
                     "thread is private to you two. Set goals with `/mentor goal add`.",
             embed=card_embed(p, [], settings.money(settings.mentorship_milestone_reward)),
             pin=True)
-        await self.services.mentorship.attach_room(
+        await self.services.mentorship.pairings.attach_room(
             p.guild_id, p.mentorship_id, thread_id=room.thread.id if room.thread else None,
             card_message_id=room.card.id if room.card else None)
         if room.thread is not None:
@@ -109,11 +109,11 @@ class MentorshipRooms(Outlet):
     async def refresh_card(self, guild_id: int, mentorship_id: int) -> None:
         """Redraw the pinned goals card."""
         services = self.services
-        p = await services.mentorship.get(guild_id, mentorship_id)
+        p = await services.mentorship.pairings.get(guild_id, mentorship_id)
         if p.thread_id is None or p.card_message_id is None:
             return
         settings = await services.settings.get(guild_id)
-        goals = await services.mentorship.goals(p)
+        goals = await services.mentorship.pairings.goals(p)
         await self.edit_card(p.thread_id, p.card_message_id, about=f"mentorship {mentorship_id}",
                              embed=card_embed(p, goals,
                                               settings.money(settings.mentorship_milestone_reward)))
@@ -155,21 +155,21 @@ class MentorshipRooms(Outlet):
     async def is_room(self, guild_id: int, thread_id: int) -> bool:
         """Whether a thread is a mentorship room (cached per process)."""
         if thread_id not in self._threads:
-            doc = await self.services.mentorship_repo.pair_by_thread(guild_id, thread_id)
-            self._threads[thread_id] = doc is not None
+            self._threads[thread_id] = await self.services.mentorship.pairings.is_room(
+                guild_id, thread_id)
         return self._threads[thread_id]
 
     # --- the sweep ----------------------------------------------------------------------------
     async def sweep(self) -> int:
         """The scheduled job: expire proposals, propose the next best, remind silent pairs."""
         mentorship = self.services.mentorship
-        report = await mentorship.sweep()
+        report = await mentorship.proposals.sweep()
         # Each message goes out from the process that owns the guild's shard.
         count = await self.hand_over("mentorship-expired", report.expired, _guild)
         count += await self.hand_over("mentorship-propose", report.proposed, _guild)
         count += await self.hand_over("mentorship-checkin", report.checkins, _guild)
-        count += await self.hand_over("mentorship-propose", await mentorship.weekly_rounds(), _guild)
-        count += await self.hand_over("mentorship-spotlight", await mentorship.spotlights(), _guild)
+        count += await self.hand_over("mentorship-propose", await mentorship.proposals.weekly_rounds(), _guild)
+        count += await self.hand_over("mentorship-spotlight", await mentorship.recognition.spotlights(), _guild)
         return count
 
     def register_work(self) -> None:

@@ -62,7 +62,7 @@ class ProposalButton(SafeButton, template=rf"mship:p:{num('g')}:{num('id')}:(?P<
 
     async def run(self, interaction: discord.Interaction) -> None:
         services = services_of(interaction)
-        result = await services.mentorship.respond(self.guild_id, self.mentorship_id,
+        result = await services.mentorship.proposals.respond(self.guild_id, self.mentorship_id,
                                                    interaction.user.id,
                                                    accept=self.action == "accept")
         rooms = outlet_of(interaction.client, "mentorship")
@@ -89,7 +89,7 @@ class ApprovalButton(SafeButton, template=rf"mship:lead:{num('g')}:{num('u')}:(?
         services = services_of(interaction)
         settings = await services.settings.get(self.guild_id)
         lead = interaction.guild_id == self.guild_id and is_lead(interaction.user, settings)
-        mentor = await services.mentorship.decide_mentor(
+        mentor = await services.mentorship.mentors.decide_mentor(
             self.guild_id, interaction.user.id, self.user_id, approve=self.action == "approve",
             is_lead=lead)
         verdict = "approved ✅" if mentor.status == "active" else "not approved ✖️"

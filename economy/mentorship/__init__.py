@@ -9,20 +9,20 @@ from economy.mentorship.settings import MentorshipSettings
 
 
 def build(core: Core) -> dict[str, Any]:
-    """The mentorship services, built from the core."""
+    """The mentorship services, built from the core: one namespace, `services.mentorship`
+    (`.mentors`, `.proposals`, `.pairings`, `.recognition`; see economy/mentorship/services.py),
+    and the member guides, `services.guides`."""
     from economy.mentorship.guide_repo import GuideRepo
     from economy.mentorship.guides import GuideService
     from economy.mentorship.repo import MentorshipRepo
-    from economy.mentorship.service import MentorshipService
+    from economy.mentorship.services import build_mentorship
     from economy.trades.repo import TradeRepo
 
     repo = MentorshipRepo(core.db)
     return {
-        "mentorship": MentorshipService(repo, core.ledger, core.settings, TradeRepo(core.db),
-                                        core.clock),
+        "mentorship": build_mentorship(repo, core.ledger, core.settings, TradeRepo(core.db),
+                                       core.clock),
         "guides": GuideService(GuideRepo(core.db), repo, core.ledger, core.settings, core.clock),
-        # Read by the mentorship cog directly until its reads move into the services.
-        "mentorship_repo": repo,
     }
 
 

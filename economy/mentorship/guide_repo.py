@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo.errors import DuplicateKeyError
 
 from economy.repos.base import Database, Doc, find_docs, find_first, recorded_once
 
@@ -34,9 +35,18 @@ class GuideRepo:
 
     async def next_id(self, guild_id: int) -> int:
         """Allocate the next guide number of a guild."""
-        doc = await self.db.write(lambda: self.counters.find_one_and_update(
-            {"_id": f"{guild_id}:guides"}, {"$inc": {"seq": 1}}, upsert=True,
-            return_document=ReturnDocument.AFTER))
+
+        async def bump() -> Doc:
+            return await self.db.write(lambda: self.counters.find_one_and_update(
+                {"_id": f"{guild_id}:guides"}, {"$inc": {"seq": 1}}, upsert=True,
+                return_document=ReturnDocument.AFTER))
+
+        try:
+            doc = await bump()
+        except DuplicateKeyError:
+            # A guild's first two guides at once: one upsert lost the unique _id (a server that
+            # does not retry it itself). The counter exists now: the second try is a plain `$inc`.
+            doc = await bump()
         return int(doc["seq"])
 
     async def insert(self, doc: Doc, image: bytes | None = None) -> None:

@@ -24,7 +24,7 @@ from economy.marketplace.models import tokens
 from economy.mentorship.guide_repo import GuideRepo
 from economy.mentorship.matching import normalize_skill
 from economy.mentorship.repo import MentorshipRepo
-from economy.mentorship.service import skills_of
+from economy.mentorship.rules import skills_of
 
 TITLE_MIN, TITLE_MAX = 3, 100
 BODY_MIN, BODY_MAX = 20, 4000
@@ -75,7 +75,10 @@ class GuideService:
         return to_ms(self._clock.now())
 
     async def check_tags(self, guild_id: int, skills: str) -> list[str]:
-        """Parse the skill tags of a guide (1-5 of the guild's skills)."""
+        """Parse the skill tags of a guide (1-5 of the guild's skills).
+
+        Raises: InvalidInput (no tag, a tag that is not a skill of the server, more than 5).
+        """
         settings = await self._settings.get(guild_id)
         names = [normalize_skill(part, skills_of(settings))
                  for part in re.split(r"[,;]", skills or "") if part.strip()]
@@ -87,7 +90,10 @@ class GuideService:
 
     async def submit(self, guild_id: int, author_id: int, *, title: str, body: str,
                      skills: str, image: bytes | None = None) -> Guide:
-        """Store a guide for review (`image`: an already sanitized JPEG, see economy/images)."""
+        """Store a guide for review (`image`: an already sanitized JPEG, see economy/images).
+
+        Raises: InvalidInput (tags, a title outside 3-100 characters, a text outside 20-4,000).
+        """
         tags = await self.check_tags(guild_id, skills)
         title = clean_text(title, TITLE_MAX, "title") or ""
         if len(title) < TITLE_MIN:
@@ -111,14 +117,21 @@ class GuideService:
             raise NotPermitted("Only mentors and moderators can review guides.")
 
     async def pending(self, guild_id: int, actor_id: int, *, moderator: bool) -> list[Guide]:
-        """Guides waiting for review, oldest first (for mentors and moderators)."""
+        """Guides waiting for review, oldest first (for mentors and moderators).
+
+        Raises: NotPermitted (neither a mentor nor a moderator).
+        """
         await self._check_reviewer(guild_id, actor_id, moderator)
         return [Guide.model_validate(d) for d in await self._repo.pending(guild_id)]
 
     async def review(self, guild_id: int, actor_id: int, guide_id: int, *, approve: bool,
                      moderator: bool) -> tuple[Guide, int]:
         """A mentor or moderator approves (publishes) or rejects a guide; returns the guide and
-        the GEMS its author earned. FeatureOff while mentorship is switched off (/modules)."""
+        the GEMS its author earned. FeatureOff while mentorship is switched off (/modules).
+
+        Raises: FeatureOff (mentorship switched off); NotFound (no such guide); NotPermitted (one's
+        own guide, or neither a mentor nor a moderator); GuideUnavailable (already reviewed).
+        """
         await require_on(self._settings, guild_id, "mentorship")
         doc = await self._guide(guild_id, guide_id)
         if doc["author_id"] == actor_id:
@@ -144,7 +157,11 @@ class GuideService:
 
     async def upvote(self, guild_id: int, guide_id: int, voter_id: int) -> tuple[Guide, int]:
         """Upvote a published guide once (not your own); returns the guide and GEMS its author
-        earned if this vote reached a milestone. FeatureOff while mentorship is switched off."""
+        earned if this vote reached a milestone. FeatureOff while mentorship is switched off.
+
+        Raises: FeatureOff (mentorship switched off); NotFound (no such guide); InvalidInput (one's
+        own guide, already upvoted); GuideUnavailable (not published, or too many votes at once).
+        """
         settings = await require_on(self._settings, guild_id, "mentorship")
         for _ in range(VOTE_ATTEMPTS):
             doc = await self._guide(guild_id, guide_id)
@@ -193,20 +210,32 @@ class GuideService:
 
     async def attach_message(self, guild_id: int, guide_id: int, channel_id: int,
                              message_id: int) -> None:
-        """Remember where a published guide was posted."""
+        """Remember where a published guide was posted.
+
+        Raises: nothing of its own.
+        """
         await self._repo.set_message(guild_id, guide_id, channel_id, message_id)
 
     async def image(self, guild_id: int, guide_id: int) -> bytes | None:
-        """A guide's image, if it has one."""
+        """A guide's image, if it has one.
+
+        Raises: nothing of its own.
+        """
         return await self._repo.image(guild_id, guide_id)
 
     async def get(self, guild_id: int, guide_id: int) -> Guide:
-        """A guide; NotFound when there is none."""
+        """A guide; NotFound when there is none.
+
+        Raises: NotFound (no such guide).
+        """
         return Guide.model_validate(await self._guide(guild_id, guide_id))
 
     async def search(self, guild_id: int, query: str | None, *, skill: str | None = None
                      ) -> list[Guide]:
-        """Published guides with every word of `query` (and the skill tag), most upvoted first."""
+        """Published guides with every word of `query` (and the skill tag), most upvoted first.
+
+        Raises: nothing of its own.
+        """
         words = tokens(" ".join(filter(None, [query, skill])))
         if not words:
             return [Guide.model_validate(d)

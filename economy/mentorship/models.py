@@ -1,4 +1,4 @@
-"""Mentorship read models and results (plain data returned by economy/mentorship/service.py)."""
+"""Mentorship read models and results (plain data returned by the mentorship services)."""
 
 from __future__ import annotations
 

@@ -37,8 +37,19 @@ class MentorshipRepo:
 
     async def next_id(self, key: str) -> int:
         """Allocate the next number of a per-guild sequence (`{guild}:mentorships`, ...)."""
-        doc = await self.db.write(lambda: self.counters.find_one_and_update(
-            {"_id": key}, {"$inc": {"seq": 1}}, upsert=True, return_document=ReturnDocument.AFTER))
+
+        async def bump() -> Doc:
+            return await self.db.write(lambda: self.counters.find_one_and_update(
+                {"_id": key}, {"$inc": {"seq": 1}}, upsert=True,
+                return_document=ReturnDocument.AFTER))
+
+        try:
+            doc = await bump()
+        except DuplicateKeyError:
+            # A guild's first two proposals at once: both upserts inserted and one lost the
+            # unique _id (a server that does not retry it itself). The counter exists now, so
+            # the second try is a plain `$inc`.
+            doc = await bump()
         return int(doc["seq"])
 
     # --- mentors ------------------------------------------------------------------------------
@@ -343,9 +354,19 @@ class MentorshipRepo:
     # --- skill verification -------------------------------------------------------------------
     async def verify_skill(self, doc: Doc) -> None:
         """Store (or replace) the verified level of one member's skill."""
-        await self.db.write(lambda: self.verified.update_one(
-            {"guild_id": doc["guild_id"], "user_id": doc["user_id"], "skill": doc["skill"]},
-            {"$set": doc}, upsert=True))
+
+        async def upsert() -> None:
+            await self.db.write(lambda: self.verified.update_one(
+                {"guild_id": doc["guild_id"], "user_id": doc["user_id"], "skill": doc["skill"]},
+                {"$set": doc}, upsert=True))
+
+        try:
+            await upsert()
+        except DuplicateKeyError:
+            # Two verifiers of the same skill at once lost the unique (guild, user, skill)
+            # index: the record exists now, so the second try replaces it (the last one wins,
+            # as it would have one moment later).
+            await upsert()
 
     async def verified_levels(self, guild_id: int, user_ids: list[int] | None = None
                               ) -> dict[int, dict[str, int]]:

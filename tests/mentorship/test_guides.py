@@ -37,7 +37,7 @@ async def test_review_rights_reward_once_and_search(services):
         await guides.review(G, 1, guide.guide_id, approve=True, moderator=True)
     with pytest.raises(NotPermitted, match="Only mentors and moderators"):
         await guides.review(G, 2, guide.guide_id, approve=True, moderator=False)
-    await services.mentorship.register_mentor(
+    await services.mentorship.mentors.register_mentor(
         G, 2, joined_at=services.clock.now() - timedelta(days=9), skills="cad:4",
         zone="UTC", availability="mon 9-12", languages="en", capacity=1, bio=None)
     results = await asyncio.gather(

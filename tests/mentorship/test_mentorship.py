@@ -11,7 +11,8 @@ import pytest
 from economy.core.audit import audit
 from economy.core.errors import GemsError, InvalidInput, NotPermitted
 from economy.mentorship.repo import MentorshipRepo
-from economy.mentorship.service import MentorshipService, MentorshipUnavailable
+from economy.mentorship.rules import MentorshipUnavailable
+from economy.mentorship.services import Mentorship
 from economy.services import build_services
 from economy.trades.repo import TradeRepo
 
@@ -22,20 +23,20 @@ EVENINGS = "mon-fri 18-21"
 
 async def mentor(services, uid, skills="cad:4, casting:3", *, capacity=1, langs="en",
                  zone="Europe/Paris", hours=EVENINGS, joined_days=400):
-    return await services.mentorship.register_mentor(
+    return await services.mentorship.mentors.register_mentor(
         G, uid, joined_at=services.clock.now() - timedelta(days=joined_days), skills=skills,
         zone=zone, availability=hours, languages=langs, capacity=capacity, bio="I set stones.")
 
 
 async def apply(services, uid, wanted="cad:1", *, langs="en", zone="Europe/Paris",
                 hours=EVENINGS, mentor_id=None):
-    return await services.mentorship.apply(G, uid, wanted=wanted, zone=zone, availability=hours,
+    return await services.mentorship.proposals.apply(G, uid, wanted=wanted, zone=zone, availability=hours,
                                            languages=langs, goals="Learn CAD", mentor_id=mentor_id)
 
 
-async def accept_both(ms: MentorshipService, proposal):
-    await ms.respond(G, proposal.mentorship_id, proposal.mentor_id, accept=True)
-    return await ms.respond(G, proposal.mentorship_id, proposal.mentee_id, accept=True)
+async def accept_both(ms: Mentorship, proposal):
+    await ms.proposals.respond(G, proposal.mentorship_id, proposal.mentor_id, accept=True)
+    return await ms.proposals.respond(G, proposal.mentorship_id, proposal.mentee_id, accept=True)
 
 
 async def snapshot(services):
@@ -80,12 +81,12 @@ async def test_qualification_goes_to_the_lead_or_is_refused(services):
     reg = await mentor(services, 5, joined_days=3)
     assert reg.needs_approval and reg.mentor.status == "pending" and "30 days" in reg.reason
     with pytest.raises(NotPermitted):
-        await ms.decide_mentor(G, 6, 5, approve=True, is_lead=False)
-    assert (await ms.decide_mentor(G, 6, 5, approve=True, is_lead=True)).status == "active"
+        await ms.mentors.decide_mentor(G, 6, 5, approve=True, is_lead=False)
+    assert (await ms.mentors.decide_mentor(G, 6, 5, approve=True, is_lead=True)).status == "active"
     with pytest.raises(MentorshipUnavailable):
-        await ms.decide_mentor(G, 6, 5, approve=False, is_lead=True)
+        await ms.mentors.decide_mentor(G, 6, 5, approve=False, is_lead=True)
     await mentor(services, 7, joined_days=3)
-    assert (await ms.decide_mentor(G, 6, 7, approve=False, is_lead=True)).status == "rejected"
+    assert (await ms.mentors.decide_mentor(G, 6, 7, approve=False, is_lead=True)).status == "rejected"
     assert (await mentor(services, 7, joined_days=3)).needs_approval  # may apply again
     await services.settings.set(G, 0, "mentor_min_days", "0")
     await services.settings.set(G, 0, "mentor_min_trades", "2")
@@ -107,27 +108,27 @@ async def test_propose_accept_decline_and_never_again(services):
     p = await apply(services, 10)
     assert p.mentor_id == 1 and p.explanation == "1 of 1 skill, 15 h/week overlap, both speak English"
     with pytest.raises(NotPermitted, match="someone else"):
-        await ms.respond(G, p.mentorship_id, 99, accept=True)
-    r = await ms.respond(G, p.mentorship_id, 10, accept=False)
+        await ms.proposals.respond(G, p.mentorship_id, 99, accept=True)
+    r = await ms.proposals.respond(G, p.mentorship_id, 10, accept=False)
     assert r.pairing.status == "declined" and r.next_proposal.mentor_id == 2
     with pytest.raises(MentorshipUnavailable):
-        await ms.respond(G, p.mentorship_id, 1, accept=True)
-    r = await ms.respond(G, r.next_proposal.mentorship_id, 2, accept=False)  # mentor declines
+        await ms.proposals.respond(G, p.mentorship_id, 1, accept=True)
+    r = await ms.proposals.respond(G, r.next_proposal.mentorship_id, 2, accept=False)  # mentor declines
     assert r.next_proposal is None  # mentor 1 was declined before: never re-proposed
-    assert (await services.mentorship_repo.mentee(G, 10))["proposal_id"] == 0
+    assert (await MentorshipRepo(services.db).mentee(G, 10))["proposal_id"] == 0
 
 
 async def test_both_accept_starts_and_slot_is_counted(services):
     ms = services.mentorship
     await mentor(services, 1, capacity=1)
     p = await apply(services, 10)
-    waiting = await ms.respond(G, p.mentorship_id, 10, accept=True)
+    waiting = await ms.proposals.respond(G, p.mentorship_id, 10, accept=True)
     assert waiting.note == "waiting" and not waiting.started
     with pytest.raises(MentorshipUnavailable, match="already accepted"):
-        await ms.respond(G, p.mentorship_id, 10, accept=True)
-    done = await ms.respond(G, p.mentorship_id, 1, accept=True)
+        await ms.proposals.respond(G, p.mentorship_id, 10, accept=True)
+    done = await ms.proposals.respond(G, p.mentorship_id, 1, accept=True)
     assert done.started and done.pairing.status == "active"
-    assert (await ms.mentor(G, 1)).load == 1
+    assert (await ms.mentors.mentor(G, 1)).load == 1
     assert await apply(services, 11) is None  # the only mentor is full
 
 
@@ -138,14 +139,14 @@ async def test_two_mentees_race_for_the_last_slot(services):
     p2 = await apply(services, 11)  # no other mentor fits: offered too, first to accept wins
     assert p1.mentor_id == p2.mentor_id == 1
     for p in (p1, p2):
-        await ms.respond(G, p.mentorship_id, 1, accept=True)
-    results = await asyncio.gather(*(ms.respond(G, p.mentorship_id, p.mentee_id, accept=True)
+        await ms.proposals.respond(G, p.mentorship_id, 1, accept=True)
+    results = await asyncio.gather(*(ms.proposals.respond(G, p.mentorship_id, p.mentee_id, accept=True)
                                      for p in (p1, p2)))
     assert sorted(r.note for r in results) == ["slot_taken", "started"]
-    assert (await ms.mentor(G, 1)).load == 1
+    assert (await ms.mentors.mentor(G, 1)).load == 1
     lapsed = next(r for r in results if r.note == "slot_taken")
     assert lapsed.pairing.status == "lapsed"
-    assert (await services.mentorship_repo.mentee(G, lapsed.pairing.mentee_id))["status"] == "open"
+    assert (await MentorshipRepo(services.db).mentee(G, lapsed.pairing.mentee_id))["status"] == "open"
 
 
 async def test_many_racers_for_few_slots(services):
@@ -154,11 +155,11 @@ async def test_many_racers_for_few_slots(services):
     proposals = [await apply(services, 100 + i) for i in range(8)]
     assert all(p.mentor_id == 1 for p in proposals)
     for p in proposals:
-        await ms.respond(G, p.mentorship_id, 1, accept=True)
-    results = await asyncio.gather(*(ms.respond(G, p.mentorship_id, p.mentee_id, accept=True)
+        await ms.proposals.respond(G, p.mentorship_id, 1, accept=True)
+    results = await asyncio.gather(*(ms.proposals.respond(G, p.mentorship_id, p.mentee_id, accept=True)
                                      for p in proposals))
     assert sum(r.started for r in results) == 3
-    assert (await ms.mentor(G, 1)).load == 3
+    assert (await ms.mentors.mentor(G, 1)).load == 3
 
 
 async def test_timeouts_swept_by_two_processes_propose_the_next(services, store, clock):
@@ -166,16 +167,16 @@ async def test_timeouts_swept_by_two_processes_propose_the_next(services, store,
     await mentor(services, 2, "cad:2")
     p = await apply(services, 10)
     clock.advance(hours=47)
-    assert (await services.mentorship.sweep()).expired == []
+    assert (await services.mentorship.proposals.sweep()).expired == []
     clock.advance(hours=2)
     with pytest.raises(MentorshipUnavailable, match="no longer open"):
-        await services.mentorship.respond(G, p.mentorship_id, 10, accept=True)
+        await services.mentorship.proposals.respond(G, p.mentorship_id, 10, accept=True)
     other = build_services(store.db, clock)  # a second bot process on the same database
-    a, b = await asyncio.gather(services.mentorship.sweep(), other.mentorship.sweep())
+    a, b = await asyncio.gather(services.mentorship.proposals.sweep(), other.mentorship.proposals.sweep())
     assert len(a.expired) + len(b.expired) == 1
     proposed = a.proposed + b.proposed
     assert [x.mentor_id for x in proposed] == [2]
-    pending = await services.mentorship_repo.pairs_in(G, "proposed")
+    pending = await MentorshipRepo(services.db).pairs_in(G, "proposed")
     assert len(pending) == 1
 
 
@@ -184,33 +185,33 @@ async def test_goals_rewards_once_end_and_rating_window(services, clock):
     await mentor(services, 1)
     p = await apply(services, 10)
     pairing = (await accept_both(ms, p)).pairing
-    goal = await ms.add_goal(pairing, 1, "Model a simple band ring in CAD")
+    goal = await ms.pairings.add_goal(pairing, 1, "Model a simple band ring in CAD")
     assert goal.goal_no == 1 and goal.status == "open"
     with pytest.raises(NotPermitted, match="can't confirm their own"):
-        await ms.confirm_goal(pairing, 1, 1)
-    results = await asyncio.gather(*(ms.confirm_goal(pairing, 10, 1) for _ in range(5)),
+        await ms.pairings.confirm_goal(pairing, 1, 1)
+    results = await asyncio.gather(*(ms.pairings.confirm_goal(pairing, 10, 1) for _ in range(5)),
                                    return_exceptions=True)
     ok = [r for r in results if not isinstance(r, Exception)]
     assert len(ok) == 1 and ok[0].reward == 50
     assert all(isinstance(r, MentorshipUnavailable) for r in results if isinstance(r, Exception))
     assert await services.ledger.balance(G, 1) == 50
     with pytest.raises(MentorshipUnavailable):
-        await ms.confirm_goal(pairing, 10, 1)
+        await ms.pairings.confirm_goal(pairing, 10, 1)
     with pytest.raises(InvalidInput, match="Ratings open 4 weeks"):
-        await ms.rate(pairing, 10, 5, "great")
-    result = await ms.end(pairing, 10, "completed", "Learned a lot")
+        await ms.recognition.rate(pairing, 10, 5, "great")
+    result = await ms.pairings.end(pairing, 10, "completed", "Learned a lot")
     ended = result.pairing
     assert ended.status == "ended" and result.reached_level == 1
     with pytest.raises(MentorshipUnavailable):
-        await ms.end(pairing, 1, "completed", None)
-    mentor_after = await ms.mentor(G, 1)
+        await ms.pairings.end(pairing, 1, "completed", None)
+    mentor_after = await ms.mentors.mentor(G, 1)
     assert (mentor_after.load, mentor_after.completed) == (0, 1)
     clock.advance(days=28)
-    await ms.rate(ended, 10, 5, "Patient and clear")
+    await ms.recognition.rate(ended, 10, 5, "Patient and clear")
     with pytest.raises(InvalidInput, match="already rated"):
-        await ms.rate(ended, 10, 4, None)
-    await ms.rate(ended, 1, 4, None)
-    summary = await ms.summary(G, 1)
+        await ms.recognition.rate(ended, 10, 4, None)
+    await ms.recognition.rate(ended, 1, 4, None)
+    summary = await ms.recognition.summary(G, 1)
     assert summary.render() == "★ 5.0 (1 rating) · 1 completed · 0 active"
     assert (await audit(services.db)).ok
     # The mentee may apply again; the old pair is not proposed again.
@@ -222,13 +223,13 @@ async def test_checkin_reminder_once_per_silence(services, clock):
     await mentor(services, 1)
     pairing = (await accept_both(ms, await apply(services, 10))).pairing
     clock.advance(days=6)
-    assert (await ms.sweep()).checkins == []
+    assert (await ms.proposals.sweep()).checkins == []
     clock.advance(days=1, minutes=1)
-    assert [c.mentorship_id for c in (await ms.sweep()).checkins] == [pairing.mentorship_id]
-    assert (await ms.sweep()).checkins == []
-    await ms.touch(pairing)
+    assert [c.mentorship_id for c in (await ms.proposals.sweep()).checkins] == [pairing.mentorship_id]
+    assert (await ms.proposals.sweep()).checkins == []
+    await ms.pairings.touch(pairing)
     clock.advance(days=6)
-    assert (await ms.sweep()).checkins == []
+    assert (await ms.proposals.sweep()).checkins == []
 
 
 @pytest.mark.slow
@@ -240,10 +241,10 @@ async def test_round_uses_global_assignment(services):
     await mentor(services, 1, "cad:2")
     await mentor(services, 2, "cad:1")
     with pytest.raises(NotPermitted):
-        await ms.round(G, is_lead=False)
-    made = await ms.round(G, is_lead=True)
+        await ms.proposals.round(G, is_lead=False)
+    made = await ms.proposals.round(G, is_lead=True)
     assert {(p.mentee_id, p.mentor_id) for p in made} == {(10, 2), (11, 1)}
-    assert await ms.round(G, is_lead=True) == []  # pending proposals are not proposed twice
+    assert await ms.proposals.round(G, is_lead=True) == []  # pending proposals are not proposed twice
 
 
 async def test_requested_mentor(services):
@@ -254,18 +255,18 @@ async def test_requested_mentor(services):
     with pytest.raises(InvalidInput, match="not an active mentor"):
         await apply(services, 10, mentor_id=3)
     p = await apply(services, 10, mentor_id=1)
-    assert p.mentor_id == 1 and MentorshipRepo
+    assert p.mentor_id == 1
 
 
 async def test_pause_resume_leave(services):
     ms = services.mentorship
     await mentor(services, 1)
-    assert (await ms.set_mentor_state(G, 1, "pause")).status == "paused"
+    assert (await ms.mentors.set_mentor_state(G, 1, "pause")).status == "paused"
     assert await apply(services, 10) is None  # paused mentors get no proposals
     with pytest.raises(InvalidInput, match="can't pause"):
-        await ms.set_mentor_state(G, 1, "pause")
-    assert (await ms.set_mentor_state(G, 1, "resume")).status == "active"
-    assert (await ms.set_mentor_state(G, 1, "leave")).status == "left"
+        await ms.mentors.set_mentor_state(G, 1, "pause")
+    assert (await ms.mentors.set_mentor_state(G, 1, "resume")).status == "active"
+    assert (await ms.mentors.set_mentor_state(G, 1, "leave")).status == "left"
     reg = await mentor(services, 1, capacity=2)  # may register anew
     assert reg.mentor.capacity == 2
 
@@ -277,14 +278,14 @@ async def test_spotlight_once_with_two_processes(services, store, clock):
     for mentor_id, mentee_id, stars in ((1, 10, 4), (2, 11, 5)):
         await mentor(services, mentor_id)
         p = (await accept_both(ms, await apply(services, mentee_id))).pairing
-        await ms.rate(p, mentee_id, stars, None)
+        await ms.recognition.rate(p, mentee_id, stars, None)
     clock.advance(days=27)  # 2026-02-01
     other = build_services(store.db, clock)
-    a, b = await asyncio.gather(ms.spotlights(), other.mentorship.spotlights())
+    a, b = await asyncio.gather(ms.recognition.spotlights(), other.mentorship.recognition.spotlights())
     spots = a + b
     assert [(s.month, s.user_id, s.average, s.channel_id) for s in spots] == [
         ("2026-01", 2, 5.0, 555)]
-    assert await ms.spotlights() == []
+    assert await ms.recognition.spotlights() == []
 
 
 async def test_weekly_round_runs_once_per_week(services, store, clock):
@@ -292,15 +293,15 @@ async def test_weekly_round_runs_once_per_week(services, store, clock):
     assert await apply(services, 10) is None             # cad gap 3 with either mentor: 0.9
     assert await apply(services, 11, "cad:3") is None    # gap 1: 0.7
     await mentor(services, 1, capacity=1)
-    assert await ms.weekly_rounds() == []  # off by default
+    assert await ms.proposals.weekly_rounds() == []  # off by default
     await services.settings.set(G, 0, "mentorship_weekly_round", "yes")
     other = build_services(store.db, clock)
-    a, b = await asyncio.gather(ms.weekly_rounds(), other.mentorship.weekly_rounds())
+    a, b = await asyncio.gather(ms.proposals.weekly_rounds(), other.mentorship.proposals.weekly_rounds())
     assert [p.mentee_id for p in a + b] == [10]
     await mentor(services, 2, capacity=1)
-    assert await ms.weekly_rounds() == []  # this week's round already ran
+    assert await ms.proposals.weekly_rounds() == []  # this week's round already ran
     clock.advance(days=7)
-    assert [p.mentee_id for p in await ms.weekly_rounds()] == [11]
+    assert [p.mentee_id for p in await ms.proposals.weekly_rounds()] == [11]
 
 
 async def test_both_sides_accepting_at_once_start_it_once(services):
@@ -308,32 +309,54 @@ async def test_both_sides_accepting_at_once_start_it_once(services):
     for capacity, mentee in ((1, 10), (2, 11)):
         await mentor(services, mentee - 9, capacity=capacity)
         p = await apply(services, mentee)
-        a, b = await asyncio.gather(ms.respond(G, p.mentorship_id, p.mentor_id, accept=True),
-                                    ms.respond(G, p.mentorship_id, p.mentee_id, accept=True))
+        a, b = await asyncio.gather(ms.proposals.respond(G, p.mentorship_id, p.mentor_id, accept=True),
+                                    ms.proposals.respond(G, p.mentorship_id, p.mentee_id, accept=True))
         notes = sorted(r.note for r in (a, b))
         assert notes in (["already_started", "started"], ["started", "waiting"]), notes
-        assert (await ms.get(G, p.mentorship_id)).status == "active"
-        assert (await ms.mentor(G, p.mentor_id)).load == 1
+        assert (await ms.pairings.get(G, p.mentorship_id)).status == "active"
+        assert (await ms.mentors.mentor(G, p.mentor_id)).load == 1
     # Force the interleaving: both answers saw both acceptances and start at the same moment.
     for capacity, mentee in ((1, 20), (2, 21)):
         await mentor(services, mentee + 10, capacity=capacity)
         p = await apply(services, mentee, mentor_id=mentee + 10)
         for side in ("mentor", "mentee"):
-            await services.mentorship_repo.mark_side(G, p.mentorship_id, side, 0)
-        ready = await ms.get(G, p.mentorship_id)
-        a, b = await asyncio.gather(ms._start(ready), ms._start(ready))
+            await MentorshipRepo(services.db).mark_side(G, p.mentorship_id, side, 0)
+        ready = await ms.pairings.get(G, p.mentorship_id)
+        a, b = await asyncio.gather(ms.proposals._start(ready), ms.proposals._start(ready))
         assert sorted(r.note for r in (a, b)) == ["already_started", "started"]
-        assert (await ms.mentor(G, p.mentor_id)).load == 1
+        assert (await ms.mentors.mentor(G, p.mentor_id)).load == 1
 
 
 async def test_withdraw_closes_the_application_and_its_proposal(services):
     ms = services.mentorship
     await mentor(services, 1)
     p = await apply(services, 10)
-    withdrawn = await ms.withdraw(G, 10)
+    withdrawn = await ms.proposals.withdraw(G, 10)
     assert withdrawn.mentorship_id == p.mentorship_id and withdrawn.status == "withdrawn"
     with pytest.raises(InvalidInput, match="no open application"):
-        await ms.withdraw(G, 10)
+        await ms.proposals.withdraw(G, 10)
     with pytest.raises(MentorshipUnavailable):
-        await ms.respond(G, p.mentorship_id, 1, accept=True)
+        await ms.proposals.respond(G, p.mentorship_id, 1, accept=True)
     assert (await apply(services, 10)) is None  # applying again; the old pair is not re-proposed
+
+
+async def test_reads_the_cog_makes_history_pending_and_rooms(services):
+    ms = services.mentorship
+    await services.settings.set(G, 0, "mentorship_lead_role_id", "999")
+    await services.settings.set(G, 0, "mentor_min_days", "30")
+    await mentor(services, 5, joined_days=3)
+    await mentor(services, 6, joined_days=3)
+    assert [m.user_id for m in await ms.mentors.pending(G)] == [5, 6]  # oldest first
+    await ms.mentors.decide_mentor(G, 9, 5, approve=True, is_lead=True)
+    assert [m.user_id for m in await ms.mentors.pending(G)] == [6]
+    first = await apply(services, 10)
+    declined = await ms.proposals.respond(G, first.mentorship_id, 5, accept=False)
+    assert declined.next_proposal is None
+    await mentor(services, 1)
+    second = (await accept_both(ms, await apply(services, 11))).pairing
+    assert [p.mentorship_id for p in await ms.pairings.history(G, 10)] == [first.mentorship_id]
+    assert [(p.mentorship_id, p.status) for p in await ms.pairings.history(G, 1)] == [
+        (second.mentorship_id, "active")]
+    assert await ms.pairings.history(G, 10, ("active", "ended")) == []
+    await ms.pairings.attach_room(G, second.mentorship_id, thread_id=4242, card_message_id=None)
+    assert await ms.pairings.is_room(G, 4242) and not await ms.pairings.is_room(G, 4243)
