@@ -1,4 +1,4 @@
-"""/settings commands: view, set (validated, recorded), history."""
+"""/settings commands: edit (pages you click), view, set (validated, recorded), history."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from cogs._shared.interaction import guild_id_of, reply, require_admin, safe_text, services_of
+from cogs._shared.settings_fields import sections
+from cogs._shared.settings_pages import enabled_sections, render
 from economy.core.errors import InvalidInput
 from economy.core.settings import SETTING_KEYS, GuildSettings, describe, format_value
 
@@ -74,6 +76,27 @@ class SettingsCog(commands.Cog):
         embed.set_footer(text=f"Page {page}/{len(pages)} · /settings view page:N (or search:) · "
                               "change one with /settings set key value")
         await reply(interaction, embed=embed, ephemeral=True)
+
+    @group.command(name="edit", description="Change settings by clicking: a page per feature")
+    @app_commands.describe(page="The page to open (default: the core)")
+    async def edit(self, interaction: discord.Interaction, page: str | None = None):
+        settings = await require_admin(interaction)
+        names = enabled_sections(settings)
+        if page is not None and page not in names:
+            raise InvalidInput(f"There is no settings page `{safe_text(page, limit=40)}` "
+                               "(a switched-off feature has none): pick one from the list.")
+        embed, view = render(settings, page or names[0], 0, setup=False)
+        await reply(interaction, embed=embed, view=view, ephemeral=True)
+
+    @edit.autocomplete("page")
+    async def _page_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        settings = await services_of(interaction).settings.get(guild_id_of(interaction))
+        current = current.lower().strip()
+        return [app_commands.Choice(name=sections()[name][0], value=name)
+                for name in enabled_sections(settings)
+                if current in name or current in sections()[name][0].lower()][:25]
 
     @group.command(name="set", description="Change one setting")
     @app_commands.describe(key="The setting to change", value="The new value (`none` clears ids)")

@@ -180,9 +180,14 @@ class SettingsService:
         return settings
 
     async def set(self, guild_id: int, actor_id: int, key: str, raw: str) -> tuple[Any, Any]:
-        """Validate and store one setting; returns (old, new). Raises NotFound/InvalidInput."""
+        """Validate and store one setting; returns (old, new). Raises NotFound/InvalidInput.
+
+        A value equal to the current one is not stored (the history holds real changes only).
+        """
         new = parse_value(key, raw)
         old = getattr(await self.get(guild_id), key)
+        if new == old:
+            return old, new  # a no-op: nothing stored, nothing recorded in the history
         default = GuildSettings.model_fields[key].get_default(call_default_factory=True)
         await self._repo.change(
             guild_id, key, new, old=old, actor_id=actor_id, at=self._clock.now(),
