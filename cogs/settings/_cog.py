@@ -74,7 +74,7 @@ class SettingsCog(commands.Cog):
         page = min(page, len(pages))
         embed = discord.Embed(title="GEMS settings", description=pages[page - 1], colour=COLOUR)
         embed.set_footer(text=f"Page {page}/{len(pages)} · /settings view page:N (or search:) · "
-                              "change one with /settings set key value")
+                              "change one with /settings set key value or /settings edit")
         await reply(interaction, embed=embed, ephemeral=True)
 
     @group.command(name="edit", description="Change settings by clicking: a page per feature")
