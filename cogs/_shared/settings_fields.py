@@ -56,6 +56,12 @@ class SettingField:
         return GuildSettings.model_fields[self.key].annotation is int
 
     @property
+    def required(self) -> bool:
+        """True when an empty form line can never be valid (a number, a text with min_length)."""
+        metadata = GuildSettings.model_fields[self.key].metadata
+        return self.numeric or any(getattr(item, "min_length", 0) for item in metadata)
+
+    @property
     def max_length(self) -> int:
         """The longest text a form line takes (the model's max_length, else 400 like /settings set)."""
         for item in GuildSettings.model_fields[self.key].metadata:

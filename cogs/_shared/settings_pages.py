@@ -19,6 +19,7 @@ import discord
 
 from bot.error_handler import handle_interaction_error
 from bot.log_format import bind_interaction
+from bot.permissions import channel_needs
 from cogs._shared.custom_ids import num, parse_id
 from cogs._shared.interaction import NO_PINGS, guild_id_of, require_admin, safe_text, services_of
 from cogs._shared.settings_fields import (
@@ -169,7 +170,26 @@ def _describe_change(key: str, old: Any, new: Any) -> str:
     return f"**{field_of(key).label}:** {shown(key, old, 40)} → {shown(key, new, 40)}"
 
 
-async def apply(interaction: discord.Interaction, changes: dict[str, str], *, setup: bool) -> None:
+def missing_in(interaction: discord.Interaction, key: str, channel_ids: list[int]) -> str:
+    """A warning when the bot lacks what it needs (bot/permissions.py) in a picked channel."""
+    guild = interaction.guild
+    if guild is None:
+        return ""
+    lines = []
+    for channel_id in channel_ids:
+        channel = guild.get_channel(channel_id)
+        if channel is None:
+            continue
+        have = channel.permissions_for(guild.me)
+        lacking = [flag for flag in channel_needs(key) if not getattr(have, flag, False)]
+        if lacking:
+            names = ", ".join(flag.replace("_", " ").title() for flag in lacking)
+            lines.append(f"⚠️ I can't work in <#{channel_id}> yet: give my role **{names}** there.")
+    return "\n".join(lines)
+
+
+async def apply(interaction: discord.Interaction, changes: dict[str, str], *, setup: bool,
+                warning: str = "") -> None:
     """Check the clicker and every change first (nothing is stored if one is bad), store the real
     changes through the settings service, and re-render the page that shows the first key."""
     settings = await require_admin(interaction)
@@ -185,6 +205,8 @@ async def apply(interaction: discord.Interaction, changes: dict[str, str], *, se
         if old != new:
             done.append(_describe_change(key, old, new))
     notice = ("✅ Saved: " + "; ".join(done)) if done else "No change."
+    if warning:
+        notice += "\n" + warning
     settings = await services.settings.get(guild_id)
     embed, view = render(settings, section, part_of(next(iter(changes)), setup=setup),
                          setup=setup, notice=notice)
@@ -257,8 +279,9 @@ class ChannelPick(_Safe, discord.ui.DynamicItem[discord.ui.ChannelSelect],
 
     async def run(self, interaction: discord.Interaction) -> None:
         f = _field(self.key, ("channel", "channels"))
-        raw = " ".join(str(c.id) for c in self.item.values) or "none"
-        await apply(interaction, {f.key: raw}, setup=self.mode == "w")
+        ids = [c.id for c in self.item.values]
+        await apply(interaction, {f.key: " ".join(map(str, ids)) or "none"}, setup=self.mode == "w",
+                    warning=missing_in(interaction, f.key, ids))
 
 
 class RolePick(_Safe, discord.ui.DynamicItem[discord.ui.RoleSelect],
@@ -396,7 +419,7 @@ class SettingsForm(discord.ui.Modal):
             text_input: discord.ui.TextInput = discord.ui.TextInput(
                 label=f.label[:45], placeholder=f.description[:100],
                 default=form_text(f.key, getattr(settings, f.key))[: f.max_length] or None,
-                required=f.numeric, max_length=f.max_length)
+                required=f.required, max_length=f.max_length)
             self.inputs[f.key] = text_input
             self.add_item(text_input)
 

@@ -177,3 +177,20 @@ async def test_setting_a_value_to_what_it_is_records_nothing(gc):
     await gc.slash("admin", "settings set", key="double_weekend", value="off")
     assert await gc.services.settings.history(gc.guild.id) == []
     assert await gc.db["guild_settings"].count_documents({}) == 0
+
+
+async def test_a_channel_the_bot_cannot_post_in_is_saved_with_a_warning(gc):
+    from discord_sandbox import Overwrite
+
+    send = 1 << 11
+    hidden = gc.sb.create_channel(gc.guild, "staff-only", overwrites=[
+        Overwrite(gc.sb.bot_user.id, 1, deny=send)])
+    r = await gc.slash("admin", "settings edit", page="trades")
+    picked = await gc.sb.select(gc["admin"], r, "gset:s:ch:dispute_channel_id", [hidden])
+    assert f"✅ Saved: **Dispute channel:** not set → <#{hidden.id}>" in picked.text
+    # No Send Messages also means no Embed Links / Attach Files (Discord's implicit denial).
+    assert (f"⚠️ I can't work in <#{hidden.id}> yet: give my role **Send Messages, Embed Links, "
+            "Attach Files** there.") in picked.text
+    fine = gc.sb.create_channel(gc.guild, "disputes")
+    picked = await gc.sb.select(gc["admin"], picked, "gset:s:ch:dispute_channel_id", [fine])
+    assert "⚠️" not in picked.text
