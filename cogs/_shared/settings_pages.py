@@ -25,6 +25,7 @@ from cogs._shared.interaction import NO_PINGS, guild_id_of, require_admin, safe_
 from cogs._shared.settings_fields import (
     CHANNEL_TYPES,
     TEXT,
+    Part,
     SettingField,
     field_of,
     form_text,
@@ -81,8 +82,28 @@ def setup_steps(settings: GuildSettings) -> list[tuple[str, int]]:
 
 # -- rendering -------------------------------------------------------------------------------
 
-def _picker_line(settings: GuildSettings, f: SettingField) -> str:
-    return f"**{f.label}:** {shown(f.key, getattr(settings, f.key))}\n-# {safe_text(f.description, limit=150)}"
+def _line(settings: GuildSettings, f: SettingField, number: int = 0) -> str:
+    prefix = f"`{number}.` " if number else ""
+    return (f"{prefix}**{f.label}:** {shown(f.key, getattr(settings, f.key))}\n"
+            f"-# {safe_text(f.description, limit=150)}")
+
+
+def _lines(settings: GuildSettings, here: Part) -> list[str]:
+    """A line per select, then the form lines numbered as the form buttons name them."""
+    lines = [_line(settings, f) for f in here.pickers]
+    form_lines = [f for form in here.forms for f in form]
+    return lines + [_line(settings, f, n) for n, f in enumerate(form_lines, start=1)]
+
+
+def _form_buttons(mode: str, section: str, part: int, here: Part) -> list[discord.ui.Item[Any]]:
+    buttons: list[discord.ui.Item[Any]] = []
+    first = 1
+    for index, form in enumerate(here.forms):
+        last = first + len(form) - 1
+        label = f"Edit {first}" if first == last else f"Edit {first}–{last}"
+        buttons.append(FormButton(mode, section, part, index, label))
+        first = last + 1
+    return buttons
 
 
 def render(settings: GuildSettings, section: str, part: int, *, setup: bool,
@@ -91,49 +112,34 @@ def render(settings: GuildSettings, section: str, part: int, *, setup: bool,
     title, _ = sections()[section]
     parts = layout(section, setup=setup)
     part = min(max(part, 0), len(parts) - 1)
-    here = parts[part]
-    mode = "w" if setup else "s"
-    lines = [_picker_line(settings, f) for f in here.pickers]
-    number = 0
-    for form in here.forms:
-        for f in form:
-            number += 1
-            lines.append(f"`{number}.` **{f.label}:** {shown(f.key, getattr(settings, f.key))}\n"
-                         f"-# {safe_text(f.description, limit=150)}")
+    here, mode = parts[part], "w" if setup else "s"
     view = RoutedView()
     if not setup:
         view.add_item(SectionSelect(enabled_sections(settings), section))
     for f in here.pickers:
         view.add_item(_picker(mode, f, getattr(settings, f.key)))
-    buttons: list[discord.ui.Item[Any]] = []
+    forms = _form_buttons(mode, section, part, here)
     if setup:
         steps = setup_steps(settings)
         index = steps.index((section, part)) if (section, part) in steps else 0
-        back = steps[max(index - 1, 0)]
-        buttons.append(GoButton(mode, *back, "b", "◀ Back", disabled=index == 0))
+        back = GoButton(mode, *steps[max(index - 1, 0)], "b", "◀ Back", disabled=index == 0)
+        after = _next_step(settings, section, part)
+        ahead = GoButton(mode, *after, "n", "Next ▶", style=discord.ButtonStyle.primary) \
+            if after else DoneButton()
+        buttons = [back, *forms, ahead]
         heading = f"GEMS setup · {index + 1}/{len(steps)} · {title}"
         hint = "Pick below; the buttons open forms for the numbers. Skip what you don't need."
     else:
+        buttons = forms
         if len(parts) > 1:
-            buttons.append(GoButton(mode, section, max(part - 1, 0), "b", "◀", disabled=part == 0))
-            buttons.append(GoButton(mode, section, min(part + 1, len(parts) - 1), "n", "▶",
-                                    disabled=part == len(parts) - 1))
+            buttons = [GoButton(mode, section, max(part - 1, 0), "b", "◀", disabled=part == 0),
+                       GoButton(mode, section, min(part + 1, len(parts) - 1), "n", "▶",
+                                disabled=part == len(parts) - 1), *forms]
         heading = f"Settings · {title}" + (f" · {part + 1}/{len(parts)}" if len(parts) > 1 else "")
         hint = "Pick a page above; selects change a setting at once, the buttons open forms."
-    first = 1
-    for index, form in enumerate(here.forms):
-        last = first + len(form) - 1
-        label = f"Edit {first}" if first == last else f"Edit {first}–{last}"
-        buttons.append(FormButton(mode, section, part, index, label))
-        first = last + 1
-    if setup:
-        if index_next := _next_step(settings, section, part):
-            buttons.append(GoButton(mode, *index_next, "n", "Next ▶", style=discord.ButtonStyle.primary))
-        else:
-            buttons.append(DoneButton())
     for button in buttons:
         view.add_item(button)
-    body = ("\n".join(lines) or "Nothing to set here.") + f"\n\n{hint}"
+    body = ("\n".join(_lines(settings, here)) or "Nothing to set here.") + f"\n\n{hint}"
     if notice:
         body = f"{notice}\n\n{body}"
     embed = discord.Embed(title=heading, description=body, colour=SETUP_COLOUR if setup else COLOUR)
