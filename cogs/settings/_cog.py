@@ -8,9 +8,9 @@ from discord.ext import commands
 
 from cogs._shared.interaction import guild_id_of, reply, require_admin, safe_text, services_of
 from cogs._shared.settings_fields import sections
-from cogs._shared.settings_pages import enabled_sections, render
+from cogs._shared.settings_pages import enabled_sections, render, shown
 from economy.core.errors import InvalidInput
-from economy.core.settings import SETTING_KEYS, GuildSettings, describe, format_value
+from economy.core.settings import SETTING_KEYS, GuildSettings, describe
 
 COLOUR = discord.Colour.from_rgb(120, 130, 150)
 PAGE_CHARS = 3800  # an embed description holds 4,096 characters
@@ -29,17 +29,9 @@ def pack_pages(lines: list[str], budget: int) -> list[str]:
     return ["\n".join(page) for page in pages]
 
 
-def _mention(key: str, item_id: int) -> str:
-    return f"<#{item_id}>" if "channel" in key else f"<@&{item_id}>"
-
-
 def _shown(key: str, value, limit: int) -> str:
-    """A setting value for display: channels and roles as (non-pinging) mentions."""
-    if key.endswith(("_channel_id", "_role_id")) and isinstance(value, int):
-        return _mention(key, value)
-    if key.endswith(("_channels", "_roles")) and isinstance(value, list) and value:
-        return ", ".join(_mention(key, v) for v in value if isinstance(v, int))
-    return safe_text(format_value(value), limit=limit)
+    """A setting value for display: mentions for channels and roles, on/off for switches."""
+    return shown(key, value, limit)
 
 
 class SettingsCog(commands.Cog):

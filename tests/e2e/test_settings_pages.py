@@ -194,3 +194,10 @@ async def test_a_channel_the_bot_cannot_post_in_is_saved_with_a_warning(gc):
     fine = gc.sb.create_channel(gc.guild, "disputes")
     picked = await gc.sb.select(gc["admin"], picked, "gset:s:ch:dispute_channel_id", [fine])
     assert "⚠️" not in picked.text
+
+
+async def test_switches_read_on_and_off_in_the_typed_commands_too(gc):
+    r = await gc.slash("admin", "settings set", key="marketplace_approval", value="on")
+    assert "**off** → **on**" in r.content
+    history = await gc.slash("admin", "settings history")
+    assert "`marketplace_approval`: off → on" in history.text
