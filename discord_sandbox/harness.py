@@ -80,6 +80,45 @@ _SELECT_VALUE_TYPES = {
 }
 
 
+#: What each auto-populated select offers (Discord's client lists nothing else).
+_SELECT_OFFERS: dict[int, tuple[type, ...]] = {
+    5: (Member, User),
+    6: (Role,),
+    7: (Member, User, Role),
+    8: (Channel,),
+}
+
+
+def _check_picks(name: str, comp: Component, values: Sequence[Any]) -> None:
+    """Refuse a pick Discord's client cannot make: a value the select does not offer (an
+    option it lacks, an object of the wrong kind, a channel type outside ``channel_types``),
+    a repeated value, or fewer than ``min_values`` / more than ``max_values`` (both default 1)."""
+    raw = comp.raw
+    low, high = raw.get("min_values", 1), raw.get("max_values", 1)
+    if not low <= len(values) <= high:
+        raise SandboxError(f"select {name!r} takes {low}..{high} value(s), not {len(values)}")
+    if comp.type == 3:
+        allowed = {o.get("value") for o in comp.options}
+        bad = [v for v in values if v not in allowed]
+        if bad:
+            raise SandboxError(f"select {name!r} has no option(s) {bad}; has {allowed}")
+        keys = list(values)
+    else:
+        offers = _SELECT_OFFERS[comp.type]
+        bad = [v for v in values if not isinstance(v, offers)]
+        if bad:
+            kinds = "/".join(t.__name__ for t in offers)
+            raise SandboxError(f"select {name!r} offers {kinds} only, not {bad}")
+        types = raw.get("channel_types")
+        wrong = [v for v in values if types and isinstance(v, Channel) and v.type not in types]
+        if wrong:
+            raise SandboxError(f"select {name!r} offers channel types {types} only; "
+                               f"#{wrong[0].name} is type {wrong[0].type}")
+        keys = [v.user.id if isinstance(v, Member) else v.id for v in values]
+    if len(set(keys)) != len(keys):
+        raise SandboxError(f"select {name!r}: a value can be picked once")
+
+
 class _ErrorLog(logging.Handler):
     """Collects logged errors with tracebacks (discord.py logs, and does not raise, failures)."""
 
@@ -684,7 +723,7 @@ class DiscordSandbox:
         tree = self._require_tree()
         guild, chan = self._where(actor, in_channel)
         chain = find_command(tree, name, guild.id if guild else None)
-        ctx = self._option_context(guild, chan)
+        ctx = self._option_context(guild, chan, actor)
         leaf = chain[-1]
         assert isinstance(leaf, app_commands.Command)
         data: dict[str, Any] = {
@@ -771,7 +810,7 @@ class DiscordSandbox:
         if command is None:
             known = sorted(c.name for c in tree.get_commands(type=user_type))
             raise SandboxError(f"no user command {name!r}; the tree has {known}")
-        ctx = self._option_context(guild, chan)
+        ctx = self._option_context(guild, chan, actor)
         target_id = _resolve_user(target, ctx)
         data: dict[str, Any] = {
             "id": str(self._context_command_id(name, guild.id if guild else None, 2)),
@@ -812,7 +851,7 @@ class DiscordSandbox:
         tree = self._require_tree()
         guild, chan = self._where(actor, in_channel)
         chain = find_command(tree, name, guild.id if guild else None)
-        ctx = self._option_context(guild, chan)
+        ctx = self._option_context(guild, chan, actor)
         leaf = chain[-1]
         assert isinstance(leaf, app_commands.Command)
         values = dict(options, **{option: current})
@@ -859,11 +898,7 @@ class DiscordSandbox:
         String selects take option values; user/role/channel selects take sandbox objects.
         """
         msg, comp = self._find_component(target, select, types=(3, 5, 6, 7, 8))
-        if comp.type == 3:
-            allowed = {o.get("value") for o in comp.options}
-            bad = [v for v in values if v not in allowed]
-            if bad:
-                raise SandboxError(f"select {select!r} has no option(s) {bad}; has {allowed}")
+        _check_picks(select, comp, values)
         return await self._component(actor, msg, comp, list(values), timeout)
 
     async def submit_modal(
@@ -913,11 +948,19 @@ class DiscordSandbox:
             return guild, channel
         return None, channel or self.world.open_dm(actor)
 
-    def _option_context(self, guild: Guild | None, chan: Channel) -> OptionContext:
+    def _option_context(
+        self, guild: Guild | None, chan: Channel, actor: Member | User
+    ) -> OptionContext:
         def perms(member: Member) -> int:
             return guild.channel_permissions(member, chan) if guild else 0
 
-        return OptionContext(self.world, guild.id if guild else None, perms)
+        def invoker_in(channel: Channel) -> int:
+            # A resolved channel carries the invoking user's permissions in THAT channel.
+            if guild is None or not isinstance(actor, Member) or channel.guild_id != guild.id:
+                return 0
+            return guild.channel_permissions(actor, channel)
+
+        return OptionContext(self.world, guild.id if guild else None, perms, invoker_in=invoker_in)
 
     def _find_component(
         self, target: InteractionResult | Message, key: str, types: tuple[int, ...]
@@ -948,7 +991,7 @@ class DiscordSandbox:
         data: dict[str, Any] = {"custom_id": comp.custom_id, "component_type": comp.type}
         if comp.type != 2:
             guild = self.world.guilds.get(chan.guild_id) if chan.guild_id else None
-            ctx = self._option_context(guild, chan)
+            ctx = self._option_context(guild, chan, actor)
             kind = _SELECT_VALUE_TYPES.get(comp.type)
             data["values"] = [
                 str(v) if kind is None else _option_value(kind, v, ctx) for v in values

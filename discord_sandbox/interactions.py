@@ -293,6 +293,8 @@ class OptionContext:
     guild_id: int | None
     permissions_in: Callable[[Member], int]
     resolved: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: The invoking user's permissions in a given channel (for resolved channels).
+    invoker_in: Callable[[Channel], int] | None = None
 
     def resolve(self, kind: str, key: int, data: dict[str, Any]) -> None:
         """Add an entry to ``data.resolved``."""
@@ -380,12 +382,9 @@ def _option_value(kind: discord.AppCommandOptionType, value: Any, ctx: OptionCon
         return str(value.id)
     if kind is t.channel and isinstance(value, Channel):
         data = value.payload()
-        member = (
-            ctx.world.guilds[value.guild_id].members.get(ctx.world.bot_user.id)
-            if value.guild_id
-            else None
-        )
-        data["permissions"] = str(ctx.permissions_in(member) if member else 0)
+        # Discord: "computed permissions for the invoking user in the channel, including
+        # overwrites" (the channel object's `permissions`, sent in resolved data).
+        data["permissions"] = str(ctx.invoker_in(value) if ctx.invoker_in else 0)
         ctx.resolve("channels", value.id, data)
         return str(value.id)
     if kind is t.attachment and isinstance(value, Attachment):
@@ -411,7 +410,8 @@ def modal_submit_components(
 ) -> list[dict[str, Any]]:
     """Build a modal-submit ``data.components`` tree mirroring the modal's own layout.
 
-    ``values`` keys may be a field's custom_id or its label; missing fields are submitted empty.
+    ``values`` keys may be a field's custom_id or its label; a missing field is submitted as the
+    user found it: its pre-filled ``value``, else empty.
     Select menus inside the modal take a list of values; a file upload takes a list of
     :class:`Attachment` (from :meth:`DiscordSandbox.attachment`), which go in ``resolved``.
     """
@@ -426,7 +426,8 @@ def modal_submit_components(
             used.add(key)
         value = values.get(key) if key is not None else None
         if node.get("type") == 4:
-            text = "" if value is None else str(value)
+            # A field the user leaves alone is submitted with what it was pre-filled with.
+            text = str(node.get("value") or "") if key is None else "" if value is None else str(value)
             _check_text_input(node, text)
             return {"type": 4, "custom_id": custom_id, "value": text}
         picked = value if isinstance(value, list | tuple) else ([] if value is None else [value])

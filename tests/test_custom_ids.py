@@ -41,9 +41,13 @@ SAMPLES = {
     "StreakBoardButton": "ch:lbs:0:2:next",
     "VoteButton": "chvote:abcdef012345",
     "AcceptButton": "chaccept:abcdef012345",
-    "SetupRoleSelect": "setup:role:admin_role_id",
-    "SetupChannelSelect": "setup:chan:log_channel_id",
-    "SetupButton": "setup:btn:1:goto",
+    "SectionSelect": "gset:s:sec",
+    "ChannelPick": "gset:s:ch:trade_channel_id",
+    "RolePick": "gset:w:ro:admin_role_id",
+    "OptionPick": "gset:s:op:double_weekend",
+    "GoButton": "gset:s:go:trades:1:n",
+    "FormButton": "gset:w:form:core:0:0",
+    "DoneButton": "gset:w:done",
     "EventButton": "ev:join:1",
     "WinnerSelect": "ev:win:1:123",
     "ConfirmWinnersButton": "ev:winok:1:123:5-6",
@@ -94,8 +98,8 @@ def test_each_number_of_each_custom_id_has_one_spelling(name):
             custom_id = SAMPLES[name][:start] + spelling + SAMPLES[name][end:]
             assert pattern.fullmatch(custom_id) is None, (name, custom_id)
             forged += 1
-    assert forged or name in ("SetupRoleSelect", "SetupChannelSelect", "VoteButton",
-                              "AcceptButton"), name
+    assert forged or name in ("SectionSelect", "ChannelPick", "RolePick", "OptionPick",
+                              "DoneButton", "VoteButton", "AcceptButton"), name
 
 
 def test_the_forged_event_join_of_the_issue_is_refused():

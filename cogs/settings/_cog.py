@@ -1,4 +1,4 @@
-"""/settings commands: view, set (validated, recorded), history."""
+"""/settings commands: edit (pages you click), view, set (validated, recorded), history."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ from discord import app_commands
 from discord.ext import commands
 
 from cogs._shared.interaction import guild_id_of, reply, require_admin, safe_text, services_of
+from cogs._shared.settings_fields import sections
+from cogs._shared.settings_pages import enabled_sections, render, shown
 from economy.core.errors import InvalidInput
-from economy.core.settings import SETTING_KEYS, GuildSettings, describe, format_value
+from economy.core.settings import SETTING_KEYS, GuildSettings, describe
 
 COLOUR = discord.Colour.from_rgb(120, 130, 150)
 PAGE_CHARS = 3800  # an embed description holds 4,096 characters
@@ -27,17 +29,9 @@ def pack_pages(lines: list[str], budget: int) -> list[str]:
     return ["\n".join(page) for page in pages]
 
 
-def _mention(key: str, item_id: int) -> str:
-    return f"<#{item_id}>" if "channel" in key else f"<@&{item_id}>"
-
-
 def _shown(key: str, value, limit: int) -> str:
-    """A setting value for display: channels and roles as (non-pinging) mentions."""
-    if key.endswith(("_channel_id", "_role_id")) and isinstance(value, int):
-        return _mention(key, value)
-    if key.endswith(("_channels", "_roles")) and isinstance(value, list) and value:
-        return ", ".join(_mention(key, v) for v in value if isinstance(v, int))
-    return safe_text(format_value(value), limit=limit)
+    """A setting value for display: mentions for channels and roles, on/off for switches."""
+    return shown(key, value, limit)
 
 
 class SettingsCog(commands.Cog):
@@ -72,8 +66,29 @@ class SettingsCog(commands.Cog):
         page = min(page, len(pages))
         embed = discord.Embed(title="GEMS settings", description=pages[page - 1], colour=COLOUR)
         embed.set_footer(text=f"Page {page}/{len(pages)} · /settings view page:N (or search:) · "
-                              "change one with /settings set key value")
+                              "change one with /settings set key value or /settings edit")
         await reply(interaction, embed=embed, ephemeral=True)
+
+    @group.command(name="edit", description="Change settings by clicking: a page per feature")
+    @app_commands.describe(page="The page to open (default: the core)")
+    async def edit(self, interaction: discord.Interaction, page: str | None = None):
+        settings = await require_admin(interaction)
+        names = enabled_sections(settings)
+        if page is not None and page not in names:
+            raise InvalidInput(f"There is no settings page `{safe_text(page, limit=40)}` "
+                               "(a switched-off feature has none): pick one from the list.")
+        embed, view = render(settings, page or names[0], 0, setup=False)
+        await reply(interaction, embed=embed, view=view, ephemeral=True)
+
+    @edit.autocomplete("page")
+    async def _page_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        settings = await services_of(interaction).settings.get(guild_id_of(interaction))
+        current = current.lower().strip()
+        return [app_commands.Choice(name=sections()[name][0], value=name)
+                for name in enabled_sections(settings)
+                if current in name or current in sections()[name][0].lower()][:25]
 
     @group.command(name="set", description="Change one setting")
     @app_commands.describe(key="The setting to change", value="The new value (`none` clears ids)")

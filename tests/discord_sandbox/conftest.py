@@ -76,6 +76,28 @@ class ShopView(discord.ui.View):
         await interaction.response.send_message(f"color={select.values[0]}")
 
 
+class PickerView(discord.ui.View):
+    """Auto-populated selects (types 5, 6, 8): the bot answers what it resolved."""
+
+    def __init__(self) -> None:
+        super().__init__(timeout=60)
+
+    @discord.ui.select(cls=discord.ui.ChannelSelect, custom_id="pick:chan",
+                       channel_types=[discord.ChannelType.text], min_values=0, max_values=2)
+    async def chan(self, interaction: discord.Interaction, select: Any) -> None:
+        picked = [f"{c.name}:{c.type.name}:{c.permissions.value}" for c in select.values]
+        await interaction.response.send_message(f"channels {';'.join(picked)}".strip(), ephemeral=True)
+
+    @discord.ui.select(cls=discord.ui.RoleSelect, custom_id="pick:role")
+    async def role(self, interaction: discord.Interaction, select: Any) -> None:
+        await interaction.response.send_message(f"role {select.values[0].name}", ephemeral=True)
+
+    @discord.ui.select(cls=discord.ui.UserSelect, custom_id="pick:user", max_values=3)
+    async def user(self, interaction: discord.Interaction, select: Any) -> None:
+        await interaction.response.send_message(
+            f"users {sorted(u.name for u in select.values)}", ephemeral=True)
+
+
 class SandboxBot(commands.Bot):
     """Records what reached it so tests can assert on gateway events."""
 
@@ -213,6 +235,10 @@ def add_commands(tree: app_commands.CommandTree[Any]) -> None:
         await thread.add_user(interaction.user)
         await thread.send("welcome")
         await interaction.response.send_message(f"thread {thread.id}", ephemeral=True)
+
+    @tree.command(description="Channel, role and user selects")
+    async def pickers(interaction: discord.Interaction) -> None:
+        await interaction.response.send_message("pick", view=PickerView(), ephemeral=True)
 
     gems = app_commands.Group(name="gems", description="Gem commands")
 
