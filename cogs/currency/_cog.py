@@ -78,7 +78,9 @@ class CurrencyCog(commands.Cog):
             guild_id, interaction.user.id, settings,
             joined_at=getattr(interaction.user, "joined_at", None),
             role_ids=frozenset(r.id for r in getattr(interaction.user, "roles", ())))
-        await reply(interaction, daily_text(interaction.user.mention, claim, settings))
+        # Public by default (others see the streak); a server can keep claims private.
+        await reply(interaction, daily_text(interaction.user.mention, claim, settings),
+                    ephemeral=not settings.daily_public)
 
     @gems.command(name="dms", description="Turn the bot's direct messages (and trade offers to you) on or off")
     @app_commands.describe(setting="on: DMs and trade offers allowed; off: none")

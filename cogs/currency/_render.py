@@ -30,8 +30,10 @@ def balance_embed(name: str, account: Account, rank: int | None, s: GuildSetting
 
 
 def daily_text(mention: str, claim: DailyClaim, s: GuildSettings) -> str:
-    """The public line after a daily claim."""
-    text = f"{mention} claimed their daily {s.money(claim.amount)} — streak **{claim.streak}**"
+    """The line after a daily claim: public by default, addressed to the member when the
+    server keeps claims private (`daily_public` off)."""
+    who = f"{mention} claimed their" if s.daily_public else "You claimed your"
+    text = f"{who} daily {s.money(claim.amount)} — streak **{claim.streak}**"
     if claim.streak_kept_by_grace:
         text += " (kept by the one-day grace)"
     boost = claim.movement.entries[0].multiplier_pct

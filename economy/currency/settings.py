@@ -17,6 +17,7 @@ class CurrencySettings(Section):
     daily_amount: int = Field(100, ge=1, le=1_000_000, description="GEMS for a daily claim")
     daily_streak_bonus: int = Field(10, ge=0, le=100_000, description="Extra GEMS per streak day")
     daily_streak_cap: int = Field(7, ge=0, le=365, description="Streak days that count for the bonus")
+    daily_public: bool = Field(True, description="Post /gems daily claims in the channel (off: only the member sees theirs)")
     daily_reset_hour: int = Field(0, ge=0, le=23, description="Local hour at which the daily resets")
     activity_amount: int = Field(5, ge=0, le=10_000, description="GEMS per qualifying message (0 = off)")
     activity_cooldown_seconds: int = Field(60, ge=0, le=86_400, description="Seconds between earning messages")
