@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Literal
 
 import discord
@@ -15,12 +16,15 @@ from cogs._shared.interaction import (
     safe_text,
     services_of,
 )
-from cogs._shared.notify import post_to_moderators
-from cogs.currency._render import balance_embed, daily_text
+from cogs._shared.notify import post_to_moderators, send_dm
+from cogs.currency._render import balance_embed, daily_text, gift_digest_text
 from cogs.currency._views import HistoryButton, LeaderboardButton, history_page, leaderboard_page
 from economy.core.errors import InvalidInput
 from economy.core.settings import MAX_AMOUNT
 from economy.currency.activity import ChatMessage
+from economy.currency.gifts import GiftDigest
+
+log = logging.getLogger(__name__)
 
 Amount = app_commands.Range[int, 1, MAX_AMOUNT]
 
@@ -117,6 +121,28 @@ class CurrencyCog(commands.Cog):
         embed, pages, shown = await history_page(interaction, owner, page)
         await reply(interaction, embed=embed, view=HistoryButton.view_for(owner, shown, pages),
                     ephemeral=True)
+
+    # --- gift DMs (the sweep job and its guild work) ---------------------------------------------
+    async def sweep_gift_dms(self) -> None:
+        """Job body: the due gift digests, each delivered by the process owning its guild."""
+        for digest in await self.bot.services.gifts.due_digests():
+            try:
+                await self.bot.guild_work.hand_over("gift-dm", digest.guild_id, digest)
+            except Exception:
+                log.exception("could not deliver a gift DM in guild %s", digest.guild_id)
+
+    async def deliver_gifts(self, digest: GiftDigest) -> None:
+        """Guild work `gift-dm`: one DM to the recipient (skipped when they turned DMs off)."""
+        guild = self.bot.get_guild(digest.guild_id)
+        settings = await self.bot.services.settings.get(digest.guild_id)
+
+        def name_of(user_id: int) -> str:
+            member = guild.get_member(user_id) if guild else None
+            return safe_text(member.display_name, limit=64) if member else f"<@{user_id}>"
+
+        text = gift_digest_text(digest, settings, safe_text(guild.name, limit=100)
+                                if guild else "the server", name_of)
+        await send_dm(self.bot, digest.guild_id, digest.user_id, text)
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:

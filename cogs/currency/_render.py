@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import discord
 
+from cogs._shared.interaction import safe_text
 from economy.boosts.service import format_factor
 from economy.core.models import Account, DailyClaim, LedgerEntry, Page
 from economy.core.settings import GuildSettings
+from economy.currency.gifts import GiftDigest
 
 GEM_COLOUR = discord.Colour.from_rgb(64, 196, 255)
 
@@ -78,3 +82,35 @@ def _history_line(entry: LedgerEntry) -> str:
     if entry.multiplier_bps != 10_000:  # earned under a boost (double-GEMS weekend, event, ...)
         parts.append(f"· boost {format_factor(entry.multiplier_bps)}")
     return " ".join(parts) + f" · {when}"
+
+
+#: Senders named one by one in a gift DM; the rest are counted.
+GIFT_DM_SENDERS = 10
+
+
+def gift_digest_text(digest: GiftDigest, s: GuildSettings, guild_name: str,
+                     name_of: Callable[[int], str]) -> str:
+    """The DM telling a member about the gifts they received (one DM for several gifts).
+
+    `name_of` gives a sender's display name, already made safe (no markdown, no mentions).
+    """
+    lines = digest.lines
+    where = f"in **{guild_name}**"
+    if len(lines) == 1 and lines[0].count == 1:
+        line = lines[0]
+        text = f"🎁 {name_of(line.sender_id)} gave you {s.money(line.amount)} {where}"
+        return text + (f": “{safe_text(line.note, limit=100)}”" if line.note else ".")
+    members = f"{len(lines)} member{'s' if len(lines) != 1 else ''}"
+    shown = []
+    for line in lines[:GIFT_DM_SENDERS]:
+        item = f"- {name_of(line.sender_id)}: {s.money(line.amount)}"
+        if line.count > 1:
+            item += f" ({line.count} gifts)"
+        if line.note:
+            item += f" “{safe_text(line.note, limit=100)}”"
+        shown.append(item)
+    if len(lines) > GIFT_DM_SENDERS:
+        shown.append(f"- and {len(lines) - GIFT_DM_SENDERS} more")
+    return (f"🎁 You received {s.money(digest.total)} {where} from {members}:\n"
+            + "\n".join(shown))
+

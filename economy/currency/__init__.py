@@ -12,6 +12,7 @@ def build(core: Core) -> dict[str, Any]:
     """The currency services, built from the core."""
     from economy.currency.activity import ActivityService
     from economy.currency.gifts import GiftService
+    from economy.currency.repo import GiftNoticeRepo
     from economy.repos.ledger_repo import LedgerRepo
     from economy.repos.member_repo import MemberRepo
 
@@ -19,7 +20,7 @@ def build(core: Core) -> dict[str, Any]:
     return {
         "activity": ActivityService(core.ledger, core.settings, core.clock, boosts=boosts),
         "gifts": GiftService(core.ledger, LedgerRepo(core.db), MemberRepo(core.db), core.settings,
-                             core.clock),
+                             core.clock, notices=GiftNoticeRepo(core.db)),
     }
 
 
@@ -29,5 +30,5 @@ FEATURE = Feature(
     switchable=False,
     settings=CurrencySettings,
     build=build,
-    personal_collections=frozenset({"member_quotas", "member_prefs"}),
+    personal_collections=frozenset({"member_quotas", "member_prefs", "gift_notices"}),
 )
