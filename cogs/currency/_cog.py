@@ -17,12 +17,18 @@ from cogs._shared.interaction import (
     services_of,
 )
 from cogs._shared.notify import post_to_moderators, send_dm
-from cogs.currency._render import balance_embed, daily_text, gift_digest_text
+from cogs.currency._render import (
+    balance_embed,
+    daily_text,
+    gift_digest_text,
+    member_review_embed,
+)
 from cogs.currency._views import HistoryButton, LeaderboardButton, history_page, leaderboard_page
 from economy.core.errors import InvalidInput
 from economy.core.settings import MAX_AMOUNT
 from economy.currency.activity import ChatMessage
 from economy.currency.gifts import GiftDigest
+from economy.currency.review import Viewer
 
 log = logging.getLogger(__name__)
 
@@ -214,3 +220,23 @@ class CurrencyAdminCog(commands.Cog):
         balance = await services.ledger.treasury_balance(guild_id)
         await reply(interaction, f"The treasury holds {settings.money(balance)} from trade fees.",
                     ephemeral=True)
+
+    @admin.command(name="member", extras={"ephemeral": True},
+                   description="A member's balance, ledger, trades, disputes, flags and wallets (private)")
+    @app_commands.describe(member="Whose records to show")
+    async def member(self, interaction: discord.Interaction, member: discord.Member):
+        _check_recipient(member)
+        services, guild_id = services_of(interaction), guild_id_of(interaction)
+        review = await services.member_review.review(guild_id, _viewer(interaction), member.id)
+        settings = await services.settings.get(guild_id)
+        embed = member_review_embed(safe_text(member.display_name, limit=64), review, settings)
+        await reply(interaction, embed=embed, ephemeral=True)
+
+
+def _viewer(interaction: discord.Interaction) -> Viewer:
+    """The asking member's permissions and roles, for the service's own staff check."""
+    user = interaction.user
+    perms = user.guild_permissions if isinstance(user, discord.Member) else discord.Permissions.none()
+    return Viewer(user.id, manage_guild=perms.manage_guild or perms.administrator,
+                  manage_messages=perms.manage_messages,
+                  role_ids=frozenset(role.id for role in getattr(user, "roles", ())))

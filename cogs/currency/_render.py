@@ -11,12 +11,15 @@ from economy.boosts.service import format_factor
 from economy.core.models import Account, DailyClaim, LedgerEntry, Page
 from economy.core.settings import GuildSettings
 from economy.currency.gifts import GiftDigest
+from economy.currency.review import MemberReview
+from economy.trades.service import Trade
 
 GEM_COLOUR = discord.Colour.from_rgb(64, 196, 255)
 
 KIND_LABELS = {
     "transfer": "Transfer", "grant": "Admin grant", "take": "Admin removal", "daily": "Daily",
     "activity": "Chat activity", "earn": "Earned", "reward": "Reward",
+    "escrow_hold": "Held in escrow", "escrow_release": "Escrow release", "purchase": "Purchase",
 }
 
 
@@ -74,7 +77,10 @@ def _history_line(entry: LedgerEntry) -> str:
     sign = "+" if entry.delta >= 0 else "−"
     label = KIND_LABELS.get(entry.kind, entry.kind.title())
     when = discord.utils.format_dt(entry.at, "d")
-    parts = [f"`{sign}{abs(entry.delta):,}` {label}"]
+    if entry.delta == 0 and entry.held_delta:  # moved between balance and escrow hold
+        parts = [f"`{abs(entry.held_delta):,}` {label}"]
+    else:
+        parts = [f"`{sign}{abs(entry.delta):,}` {label}"]
     if entry.counterparty_id:
         parts.append(("to" if entry.delta < 0 else "from") + f" <@{entry.counterparty_id}>")
     if entry.note:
@@ -114,3 +120,55 @@ def gift_digest_text(digest: GiftDigest, s: GuildSettings, guild_name: str,
     return (f"🎁 You received {s.money(digest.total)} {where} from {members}:\n"
             + "\n".join(shown))
 
+
+
+def member_review_embed(name: str, review: MemberReview, s: GuildSettings) -> discord.Embed:
+    """Staff's private look at one member (`/gems-admin member`)."""
+    account = review.account
+    embed = discord.Embed(title=f"{name}: member records", colour=GEM_COLOUR)
+    wallet = [f"Balance {s.money(account.balance)}", f"lifetime earned {account.lifetime_earned:,}",
+              f"rank #{review.rank}" if review.rank else "unranked"]
+    if account.held:
+        wallet.insert(1, f"held in escrow {account.held:,}")
+    if account.daily_streak:
+        wallet.append(f"daily streak {account.daily_streak}")
+    embed.description = f"<@{review.user_id}> · " + " · ".join(wallet)
+    entries = "\n".join(_history_line(e) for e in review.entries) or "No movements yet."
+    if review.entry_count > len(review.entries):
+        entries += f"\n…{review.entry_count - len(review.entries):,} older"
+    embed.add_field(name=f"Recent ledger ({review.entry_count:,} entries)",
+                    value=_cap(entries), inline=False)
+    trades = "\n".join(_trade_line(t, review.user_id, s) for t in review.trades) or "None."
+    embed.add_field(name="Trades", value=_cap(trades), inline=False)
+    disputes = "\n".join(_dispute_line(t) for t in review.disputes) or "None."
+    embed.add_field(name="Disputes", value=_cap(disputes), inline=False)
+    flags = "\n".join(
+        f"🚩 {f.text}" + (f" · {discord.utils.format_dt(f.at, 'R')}" if f.at else "")
+        for f in review.flags) or "None."
+    embed.add_field(name="Flags", value=_cap(flags), inline=False)
+    wallets = "\n".join(f"`{address}`" for address in review.wallets) or "None linked."
+    embed.add_field(name="Linked wallets", value=_cap(wallets), inline=False)
+    return embed
+
+
+def _trade_line(trade: Trade, user_id: int, s: GuildSettings) -> str:
+    role = trade.role_of(user_id) or "party"
+    other = trade.seller_id if role == "buyer" else trade.buyer_id
+    title = safe_text(trade.title, limit=40)
+    return (f"#{trade.trade_id} {title} · {trade.money(s)} · {role} with <@{other}> · "
+            f"{trade.status} · {discord.utils.format_dt(trade.created_at, 'd')}")
+
+
+def _dispute_line(trade: Trade) -> str:
+    reason = safe_text(str((trade.dispute or {}).get("reason") or ""), limit=80)
+    outcome = (trade.resolution or {}).get("outcome")
+    state = f"resolved: {outcome}" if outcome else trade.status
+    return f"#{trade.trade_id} · {state}" + (f" · “{reason}”" if reason else "")
+
+
+def _cap(text: str, limit: int = 1024) -> str:
+    # An embed field holds 1,024 characters; cut at a line so no mention or link is split.
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 2].rsplit("\n", 1)[0]
+    return cut + "\n…"
