@@ -64,3 +64,14 @@ async def test_a_gift_within_the_window_joins_the_waiting_digest(services, clock
     clock.advance(minutes=1)
     [digest] = await services.gifts.due_digests()  # the oldest is due: both go together
     assert [(line.amount, line.count, line.note) for line in digest.lines] == [(30, 2, "late")]
+
+
+async def test_a_double_click_at_once_moves_and_tells_once(services, clock):
+    await seed(services, 1, 100)
+    results = await asyncio.gather(
+        *[services.gifts.give(G, 1, 9, 30, key="double-click") for _ in range(4)])
+    assert {r.movement.entries[0].delta for r in results} == {-30}
+    assert await services.ledger.balance(G, 9) == 30
+    clock.advance(minutes=2)
+    [digest] = await services.gifts.due_digests()
+    assert [(line.amount, line.count) for line in digest.lines] == [(30, 1)]
