@@ -75,3 +75,11 @@ async def test_a_double_click_at_once_moves_and_tells_once(services, clock):
     clock.advance(minutes=2)
     [digest] = await services.gifts.due_digests()
     assert [(line.amount, line.count) for line in digest.lines] == [(30, 1)]
+
+
+def test_a_digest_survives_the_hand_over_to_another_process():
+    from bot.guild_work import decode, encode
+    from economy.currency.gifts import GiftDigest, GiftLine
+
+    digest = GiftDigest(guild_id=G, user_id=9, lines=(GiftLine(1, 30, 2, "hi"), GiftLine(2, 5)))
+    assert decode(GiftDigest, encode(digest)) == digest
