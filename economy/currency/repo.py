@@ -32,11 +32,12 @@ class GiftNoticeRepo:
                                sort={"due_ms": ASCENDING, "_id": ASCENDING}, limit=limit)
         return list(dict.fromkeys((int(d["guild_id"]), int(d["user_id"])) for d in docs))
 
-    async def take(self, guild_id: int, user_id: int) -> list[Doc]:
-        """Claim every queued gift of a recipient, oldest first (each deleted by this caller)."""
+    async def take(self, guild_id: int, user_id: int, *, limit: int = 1000) -> list[Doc]:
+        """Claim a recipient's queued gifts, oldest first (each deleted by this caller); a flood
+        beyond `limit` stays queued for the next DM."""
         claimed = []
         for doc in await find_docs(self.notices, {"guild_id": guild_id, "user_id": user_id},
-                                   sort={"at_ms": ASCENDING, "_id": ASCENDING}):
+                                   sort={"at_ms": ASCENDING, "_id": ASCENDING}, limit=limit):
             result = await self.db.write(
                 lambda d=doc: self.notices.delete_one({"_id": d["_id"]}))
             if result.deleted_count == 1:
