@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Literal
 
 import discord
@@ -15,12 +16,21 @@ from cogs._shared.interaction import (
     safe_text,
     services_of,
 )
-from cogs._shared.notify import post_to_moderators
-from cogs.currency._render import balance_embed, daily_text
+from cogs._shared.notify import post_to_moderators, send_dm
+from cogs.currency._render import (
+    balance_embed,
+    daily_text,
+    gift_digest_text,
+    member_review_embed,
+)
 from cogs.currency._views import HistoryButton, LeaderboardButton, history_page, leaderboard_page
 from economy.core.errors import InvalidInput
 from economy.core.settings import MAX_AMOUNT
 from economy.currency.activity import ChatMessage
+from economy.currency.gifts import GiftDigest
+from economy.currency.review import Viewer
+
+log = logging.getLogger(__name__)
 
 Amount = app_commands.Range[int, 1, MAX_AMOUNT]
 
@@ -78,7 +88,9 @@ class CurrencyCog(commands.Cog):
             guild_id, interaction.user.id, settings,
             joined_at=getattr(interaction.user, "joined_at", None),
             role_ids=frozenset(r.id for r in getattr(interaction.user, "roles", ())))
-        await reply(interaction, daily_text(interaction.user.mention, claim, settings))
+        # Public by default (others see the streak); a server can keep claims private.
+        await reply(interaction, daily_text(interaction.user.mention, claim, settings),
+                    ephemeral=not settings.daily_public)
 
     @gems.command(name="dms", description="Turn the bot's direct messages (and trade offers to you) on or off")
     @app_commands.describe(setting="on: DMs and trade offers allowed; off: none")
@@ -115,6 +127,28 @@ class CurrencyCog(commands.Cog):
         embed, pages, shown = await history_page(interaction, owner, page)
         await reply(interaction, embed=embed, view=HistoryButton.view_for(owner, shown, pages),
                     ephemeral=True)
+
+    # --- gift DMs (the sweep job and its guild work) ---------------------------------------------
+    async def sweep_gift_dms(self) -> None:
+        """Job body: the due gift digests, each delivered by the process owning its guild."""
+        for digest in await self.bot.services.gifts.due_digests():
+            try:
+                await self.bot.guild_work.hand_over("gift-dm", digest.guild_id, digest)
+            except Exception:
+                log.exception("could not deliver a gift DM in guild %s", digest.guild_id)
+
+    async def deliver_gifts(self, digest: GiftDigest) -> None:
+        """Guild work `gift-dm`: one DM to the recipient (skipped when they turned DMs off)."""
+        guild = self.bot.get_guild(digest.guild_id)
+        settings = await self.bot.services.settings.get(digest.guild_id)
+
+        def name_of(user_id: int) -> str:
+            member = guild.get_member(user_id) if guild else None
+            return safe_text(member.display_name, limit=64) if member else f"<@{user_id}>"
+
+        text = gift_digest_text(digest, settings, safe_text(guild.name, limit=100)
+                                if guild else "the server", name_of)
+        await send_dm(self.bot, digest.guild_id, digest.user_id, text)
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
@@ -186,3 +220,23 @@ class CurrencyAdminCog(commands.Cog):
         balance = await services.ledger.treasury_balance(guild_id)
         await reply(interaction, f"The treasury holds {settings.money(balance)} from trade fees.",
                     ephemeral=True)
+
+    @admin.command(name="member", extras={"ephemeral": True},
+                   description="A member's balance, ledger, trades, disputes, flags and wallets (private)")
+    @app_commands.describe(member="Whose records to show")
+    async def member(self, interaction: discord.Interaction, member: discord.Member):
+        _check_recipient(member)
+        services, guild_id = services_of(interaction), guild_id_of(interaction)
+        review = await services.member_review.review(guild_id, _viewer(interaction), member.id)
+        settings = await services.settings.get(guild_id)
+        embed = member_review_embed(safe_text(member.display_name, limit=64), review, settings)
+        await reply(interaction, embed=embed, ephemeral=True)
+
+
+def _viewer(interaction: discord.Interaction) -> Viewer:
+    """The asking member's permissions and roles, for the service's own staff check."""
+    user = interaction.user
+    perms = user.guild_permissions if isinstance(user, discord.Member) else discord.Permissions.none()
+    return Viewer(user.id, manage_guild=perms.manage_guild or perms.administrator,
+                  manage_messages=perms.manage_messages,
+                  role_ids=frozenset(role.id for role in getattr(user, "roles", ())))

@@ -12,14 +12,22 @@ def build(core: Core) -> dict[str, Any]:
     """The currency services, built from the core."""
     from economy.currency.activity import ActivityService
     from economy.currency.gifts import GiftService
+    from economy.currency.repo import GiftNoticeRepo
+    from economy.currency.review import MemberReviewService
+    from economy.nft.wallet_repo import WalletRepo
     from economy.repos.ledger_repo import LedgerRepo
     from economy.repos.member_repo import MemberRepo
+    from economy.trades.repo import TradeRepo
 
     boosts = core.shared["boosts"]
     return {
         "activity": ActivityService(core.ledger, core.settings, core.clock, boosts=boosts),
         "gifts": GiftService(core.ledger, LedgerRepo(core.db), MemberRepo(core.db), core.settings,
-                             core.clock),
+                             core.clock, notices=GiftNoticeRepo(core.db)),
+        # Staff's look at one member reads the trades' and wallets' repositories directly: it
+        # works whatever those features' switches say (records stay records).
+        "member_review": MemberReviewService(core.ledger, TradeRepo(core.db), MemberRepo(core.db),
+                                             WalletRepo(core.db), core.settings, core.clock),
     }
 
 
@@ -29,5 +37,5 @@ FEATURE = Feature(
     switchable=False,
     settings=CurrencySettings,
     build=build,
-    personal_collections=frozenset({"member_quotas", "member_prefs"}),
+    personal_collections=frozenset({"member_quotas", "member_prefs", "gift_notices"}),
 )

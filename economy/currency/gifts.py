@@ -1,5 +1,12 @@
 """`/gems give` with its abuse limits: established senders only, a daily giving cap, and a flag
-to the moderators when many young accounts funnel GEMS into one member."""
+to the moderators when many young accounts funnel GEMS into one member.
+
+The recipient is told by DM, coalesced like the marketplace's alert digest: each gift is queued
+(`gift_notices`, in the gift's own transaction) due `gift_dm_minutes` later, and the sweep sends
+each recipient ONE DM of everything queued meanwhile once their oldest gift is due. A member
+showered with gifts therefore gets at most one gift DM per window (no DM spam by gifting), and
+the DM goes through bot/dm.py, which honours `/gems dms off`.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +20,7 @@ from economy.core.errors import Cooldown, InvalidInput
 from economy.core.ledger import LedgerService
 from economy.core.models import Movement, is_system
 from economy.core.settings import SettingsService
+from economy.currency.repo import GiftNoticeRepo
 from economy.marketplace.repo import epoch_ms
 from economy.repos.ledger_repo import LedgerRepo
 from economy.repos.member_repo import MemberRepo
@@ -22,6 +30,43 @@ FAN_IN_WINDOW = timedelta(hours=24)
 
 class _OverDailyCap(Exception):
     """Raised inside the transfer's transaction when the sender's daily cap would be exceeded."""
+
+
+@dataclass(frozen=True)
+class GiftLine:
+    """One sender's gifts within a recipient's DM: the total, how many gifts, the last note."""
+
+    sender_id: int
+    amount: int
+    count: int = 1
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class GiftDigest:
+    """One DM to a recipient: every gift queued for them since their last gift DM."""
+
+    guild_id: int
+    user_id: int
+    lines: tuple[GiftLine, ...] = ()
+
+    @property
+    def total(self) -> int:
+        """GEMS received in all."""
+        return sum(line.amount for line in self.lines)
+
+
+def digest_of(guild_id: int, user_id: int, docs: list[dict]) -> GiftDigest:
+    """Group queued gifts by sender, in the order the senders first gave."""
+    by_sender: dict[int, GiftLine] = {}
+    for doc in docs:
+        sender = int(doc["sender_id"])
+        before = by_sender.get(sender)
+        note = doc.get("note") or (before.note if before else None)
+        by_sender[sender] = GiftLine(
+            sender_id=sender, amount=int(doc["amount"]) + (before.amount if before else 0),
+            count=1 + (before.count if before else 0), note=note)
+    return GiftDigest(guild_id=guild_id, user_id=user_id, lines=tuple(by_sender.values()))
 
 
 @dataclass(frozen=True)
@@ -36,12 +81,14 @@ class GiftService:
     """Gives GEMS from one member to another through the ledger."""
 
     def __init__(self, ledger: LedgerService, ledger_repo: LedgerRepo, members: MemberRepo,
-                 settings: SettingsService, clock: Clock) -> None:
+                 settings: SettingsService, clock: Clock,
+                 notices: GiftNoticeRepo | None = None) -> None:
         self._ledger = ledger
         self._ledger_repo = ledger_repo
         self._members = members
         self._settings = settings
         self._clock = clock
+        self._notices = notices
 
     async def give(self, guild_id: int, sender_id: int, recipient_id: int, amount: int, *,
                    key: str, note: str | None = None,
@@ -59,11 +106,19 @@ class GiftService:
         local_day = now.astimezone(settings.zone).date()
         bucket = f"give:{local_day.isoformat()}"
         members = self._members
+        notices = self._notices
+        now_ms = epoch_ms(now)
+        tell = {"_id": f"{guild_id}:{recipient_id}:{key}", "guild_id": guild_id,
+                "user_id": recipient_id, "sender_id": sender_id, "amount": amount,
+                "note": note or None, "at_ms": now_ms,
+                "due_ms": now_ms + settings.gift_dm_minutes * 60_000}
 
         async def within_cap(session: Any) -> None:
             if not await members.add_up_to(guild_id, sender_id, bucket, amount,
                                            settings.give_daily_cap, session=session):
                 raise _OverDailyCap
+            if notices is not None:  # told once, and only when the gift happened
+                await notices.queue(tell, session=session)
 
         try:
             movement = await self._ledger.transfer(
@@ -81,6 +136,22 @@ class GiftService:
             flags = await self._fan_in_flags(guild_id, sender_id, recipient_id,
                                              settings.fanin_flag_senders)
         return GiftResult(movement=movement, flags=flags)
+
+    async def due_digests(self, *, batch: int = 200) -> list[GiftDigest]:
+        """The gift DMs due now: one per recipient whose oldest queued gift waited its window.
+
+        Each queued gift is claimed by one delete, so a digest goes out once even when two
+        bot processes sweep together (the sweep is a leader job anyway).
+        """
+        if self._notices is None:
+            return []
+        digests = []
+        now_ms = epoch_ms(self._clock.now())
+        for guild_id, user_id in await self._notices.due_recipients(now_ms, limit=batch):
+            docs = await self._notices.take(guild_id, user_id)
+            if docs:
+                digests.append(digest_of(guild_id, user_id, docs))
+        return digests
 
     async def _fan_in_flags(self, guild_id: int, sender_id: int, recipient_id: int,
                             threshold: int) -> tuple[str, ...]:

@@ -56,3 +56,9 @@ class MemberRepo:
         doc = await find_first(self.quotas, {"guild_id": guild_id, "user_id": user_id,
                                              "bucket": bucket})
         return int(doc.get("n", 0)) if doc else 0
+
+    async def last_claim(self, guild_id: int, user_id: int, bucket: str) -> int | None:
+        """When an interval bucket was last claimed (epoch ms), or None when never."""
+        doc = await find_first(self.quotas, {"guild_id": guild_id, "user_id": user_id,
+                                             "bucket": bucket})
+        return int(doc["last_ms"]) if doc and doc.get("last_ms") is not None else None

@@ -411,6 +411,16 @@ SCHEMAS: dict[str, Schema] = {
         user_id=INT,
         via=nullable(STR),
     ),
+    "gift_notices": doc(
+        _id=STR,
+        guild_id=INT,
+        user_id=INT,
+        sender_id=INT,
+        amount=INT,
+        note=nullable(STR),
+        at_ms=INT,
+        due_ms=INT,
+    ),
     "guide_images": doc(
         _id=OID,
         guild_id=INT,

@@ -218,3 +218,14 @@ async def test_admins_cannot_grant_gems_to_a_bot(gc):
                            reason="prize")
         assert r.ephemeral and "Bots don't hold GEMS" in r.content, r.content
     assert await db_state(gc) == before
+
+
+async def test_daily_is_private_when_the_server_turns_daily_public_off(gc):
+    await gc.services.settings.set(gc.guild.id, 0, "daily_public", "off")
+    r = await gc.slash("alice", "gems daily")
+    assert r.ephemeral and r.content.startswith("You claimed your daily 💎 100 GEMS"), r.content
+    assert await balance(gc, "alice") == 100
+    await gc.services.settings.set(gc.guild.id, 0, "daily_public", "on")
+    await gc.advance(hours=24)
+    r = await gc.slash("alice", "gems daily")
+    assert not r.ephemeral and f"<@{gc['alice'].id}> claimed their daily" in r.content

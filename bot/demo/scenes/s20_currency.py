@@ -28,6 +28,12 @@ async def play(t, gc) -> None:
     t.check("Not enough GEMS" in broke.content, "dave cannot give what he does not have")
     self_gift = await t.slash("carol", "gems give", member=gc["carol"], amount=5)
     t.check("yourself" in self_gift.content, "giving to yourself is refused")
+    await gc.advance(minutes=2)
+    told = [m for m in gc.sb.dms(gc["bob"]) if "gave you" in m.content]
+    t.note("Two minutes later bob is told by DM (several gifts in a row arrive as one DM):")
+    for message in told[-1:]:
+        t.message(message)
+    t.check(bool(told), "the recipient of a gift is told by DM")
 
     await t.slash("admin", "gems-admin grant", member=gc["dave"], amount=250, reason="welcome bonus")
     denied = await t.slash("bob", "gems-admin grant", member=gc["bob"], amount=1000, reason="I want it")
@@ -36,6 +42,8 @@ async def play(t, gc) -> None:
     await t.slash("carol", "gems leaderboard")
     await t.slash("bob", "gems balance")
     await t.slash("alice", "gems history")
+    review = await t.slash("mod", "gems-admin member", member=gc["bob"])
+    t.check(review.ephemeral, "staff see a member's records privately")
 
     from datetime import timedelta
     gc.add_member("newcomer", created_at=gc.clock.now() - timedelta(days=1))
