@@ -9,6 +9,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from cogs._shared.feature_cog import FeatureCog, admin_group, member_group, service_checked
 from cogs._shared.interaction import guild_id_of, reply, safe_text, services_of
 from cogs._shared.ui import RoutedView
 from cogs.events._render import attendees_embed, event_embed, list_embed
@@ -43,15 +44,15 @@ def _check_reward_role(role: discord.Role) -> None:
         raise InvalidInput("I can't give that role: move my role above it in Server Settings.")
 
 
-class EventsCog(commands.Cog):
+class EventsCog(FeatureCog):
     """Community events: create, RSVP, check in, complete with rewards."""
 
-    event = app_commands.Group(name="event", description="Community events", guild_only=True)
+    event = member_group("event", "Community events")
+    # Event managers (admins or `event_manager_role_id`) and hosts; the service checks who.
+    event_admin = admin_group("event-admin", "Create and run community events (event managers)")
 
-    def __init__(self, bot) -> None:
-        self.bot = bot
-
-    @event.command(name="create", description="Event managers: create an event (opens a form)")
+    @event_admin.command(name="create", description="Event managers: create an event (opens a form)")
+    @service_checked("admin")
     @app_commands.describe(
         type="What kind of event", start="`now` or YYYY-MM-DD HH:MM in the server's time zone",
         duration="Length in minutes (up to 31 days)", channel="Where it happens (default: here)",
@@ -82,7 +83,8 @@ class EventsCog(commands.Cog):
             repeat_count=repeat_count, require_code=require_code)
         await interaction.response.send_modal(EventModal(draft))
 
-    @event.command(name="edit", description="Host or manager: change a scheduled event")
+    @event_admin.command(name="edit", description="Host or manager: change a scheduled event")
+    @service_checked("admin")
     @app_commands.describe(event="Event number", title="New title",
                            start="New start (YYYY-MM-DD HH:MM, server time zone)",
                            duration="New length in minutes", capacity="New capacity")
@@ -99,7 +101,8 @@ class EventsCog(commands.Cog):
         await reply(interaction, f"Updated event #{event}.", embed=event_embed(updated, settings),
                     ephemeral=True)
 
-    @event.command(name="cancel", description="Host or manager: cancel an event")
+    @event_admin.command(name="cancel", description="Host or manager: cancel an event")
+    @service_checked("admin")
     @app_commands.describe(event="Event number")
     async def cancel(self, interaction: discord.Interaction, event: EventId):
         cancelled = await services_of(interaction).events.cancel(
@@ -145,7 +148,8 @@ class EventsCog(commands.Cog):
                       code: app_commands.Range[str, 1, 12] | None = None):
         await do_action(interaction, event, "checkin", code=code)
 
-    @event.command(name="complete", description="Host or manager: finish an event and pick winners")
+    @event_admin.command(name="complete", description="Host or manager: finish an event and pick winners")
+    @service_checked("admin")
     @app_commands.describe(event="Event number")
     async def complete(self, interaction: discord.Interaction, event: EventId):
         services, guild_id = services_of(interaction), guild_id_of(interaction)

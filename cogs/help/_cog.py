@@ -8,6 +8,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from cogs._shared.feature_cog import FeatureCog
 from cogs._shared.interaction import reply, safe_text
 from cogs.help._views import HelpPageButton, detail_embed, overview_page, visible_commands
 from cogs.help._welcome import send_welcome
@@ -16,11 +17,8 @@ from economy.core.errors import NotFound
 log = logging.getLogger(__name__)
 
 
-class HelpCog(commands.Cog):
+class HelpCog(FeatureCog):
     """What a member can run, and a welcome for the admin when the bot joins a server."""
-
-    def __init__(self, bot) -> None:
-        self.bot = bot
 
     @app_commands.command(name="help", description="What you can do with GEMS, or one command in detail")
     @app_commands.describe(command="A command to explain, e.g. gems give (leave empty for all)")

@@ -2,7 +2,7 @@
 recognition, guides and skill verification."""
 
 from cogs.mentorship._cog import MentorshipCog
-from cogs.mentorship._guides import GuidesCog, ReviewButton, UpvoteButton
+from cogs.mentorship._guides import ReviewButton, UpvoteButton
 from cogs.mentorship._rooms import MentorshipRooms
 from cogs.mentorship._views import ApprovalButton, ProposalButton
 
@@ -13,5 +13,4 @@ async def setup(bot) -> None:
     bot.mentorship_rooms.register_work()
     bot.add_dynamic_items(ProposalButton, ApprovalButton, ReviewButton, UpvoteButton)
     await bot.add_cog(MentorshipCog(bot))
-    await bot.add_cog(GuidesCog(bot))
     bot.jobs.add("mentorship-sweep", bot.mentorship_rooms.sweep, every_seconds=60)
