@@ -1,4 +1,4 @@
-"""/boost commands (admins) and the boost announcement sweep. Thin: parse, call, render."""
+"""/boost-admin commands (admins) and the boost announcement sweep. Thin: parse, call, render."""
 
 from __future__ import annotations
 

@@ -296,11 +296,11 @@ class MarketplaceCog(DownloadingCog, FeatureCog):
         rows = await services_of(interaction).marketplace.alerts(guild_id_of(interaction),
                                                                   interaction.user.id)
         text = "\n".join(f"**#{a.alert_id}** {_alert_text(a)}" for a in rows)
-        await reply(interaction, text or "You have no alerts. Add one with `/marketplace alert add`.",
+        await reply(interaction, text or "You have no alerts. Add one with `/market alert add`.",
                     ephemeral=True)
 
     @alert.command(name="remove", description="Delete one of your alerts")
-    @app_commands.describe(alert="Alert number from /marketplace alert list")
+    @app_commands.describe(alert="Alert number from /market alert list")
     async def alert_remove(self, interaction: discord.Interaction,
                            alert: app_commands.Range[int, 1, 1000]):
         await services_of(interaction).marketplace.remove_alert(

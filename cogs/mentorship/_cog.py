@@ -95,7 +95,7 @@ class MentorshipCog(GuideCommands, FeatureCog):
         await services.mentorship.set_mentor_state(guild_id, interaction.user.id, action)
         await reply(interaction, text, ephemeral=True)
 
-    # --- /mentor goal -------------------------------------------------------------------------
+    # --- /mentor milestone -------------------------------------------------------------------------
     @milestone.command(name="add", description="Add a milestone to your mentorship")
     @app_commands.describe(text="The goal, like: model a band ring in CAD",
                            mentorship="Which mentorship (default: this thread or your only one)")
@@ -110,7 +110,7 @@ class MentorshipCog(GuideCommands, FeatureCog):
                               f"{safe_text(goal.text)}")
 
     @milestone.command(name="done", description="Mentee: confirm a milestone reached (your mentor earns GEMS)")
-    @app_commands.describe(number="The goal's number (see /mentor goal list)",
+    @app_commands.describe(number="The goal's number (see /mentor milestone list)",
                            mentorship="Which mentorship (default: this thread or your only one)")
     async def goal_done(self, interaction: discord.Interaction, number: int,
                         mentorship: int | None = None):
@@ -133,7 +133,7 @@ class MentorshipCog(GuideCommands, FeatureCog):
         await reply(interaction, embed=card_embed(
             p, goals, settings.money(settings.mentorship_milestone_reward)), ephemeral=True)
 
-    # --- /mentee ------------------------------------------------------------------------------
+    # --- /mentor ------------------------------------------------------------------------------
     @mentor.command(name="find", description="Ask for a mentor: skills, hours, languages, goals")
     @app_commands.describe(
         skills="Skills to learn, most wanted first, with your level 0-5: cad:1, casting",
@@ -171,7 +171,7 @@ class MentorshipCog(GuideCommands, FeatureCog):
             await self.rooms.dm(guild_id, proposal.mentor_id, f"Proposal #{proposal.mentorship_id} was "
                                 "withdrawn by the mentee.")
 
-    # --- /mentorship --------------------------------------------------------------------------
+    # --- /mentor --------------------------------------------------------------------------
     @mentor.command(name="end", description="End your mentorship, with a reason")
     @app_commands.describe(reason="Why it ends ('report' tells the lead and never pairs you again)",
                            note="A few words (optional)",
@@ -220,7 +220,7 @@ class MentorshipCog(GuideCommands, FeatureCog):
                               description="\n".join(lines) or "No mentors yet.")
         await reply(interaction, embed=embed)
 
-    # --- /skill ---------------------------------------------------------------------------------
+    # --- /mentor-admin ---------------------------------------------------------------------------------
     @mentor_admin.command(name="verify", description="Mentors/lead: confirm a member's level in a skill")
     @service_checked("moderator")
     @app_commands.describe(member="Whose skill", skill="The skill", level="The level you saw (1-5)")
@@ -242,7 +242,7 @@ class MentorshipCog(GuideCommands, FeatureCog):
         return [app_commands.Choice(name=s, value=s) for s in skills_of(settings)
                 if current.lower() in s][:25]
 
-    # --- /mentorlead --------------------------------------------------------------------------
+    # --- /mentor-admin --------------------------------------------------------------------------
     @mentor_admin.command(name="round", description="Lead: match every waiting mentee with the best free mentors")
     @service_checked("admin")
     async def round(self, interaction: discord.Interaction):

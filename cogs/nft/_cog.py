@@ -233,7 +233,7 @@ class NftCog(DownloadingCog, FeatureCog):
             guild.id, interaction.user.id, chain_id=chain or self.services.nft.chains.default_chain_id,
             contract=contract, standard=standard, role_id=role.id, token_ids=token_ids,
             min_count=min_count, max_count=max_count, group=group.lower() if group else None)
-        await reply(interaction, f"Added rule {created.describe()}. Run `/nft sync` to apply it "
+        await reply(interaction, f"Added rule {created.describe()}. Run `/wallet-admin sync` to apply it "
                     "to everyone now (it also runs periodically).", ephemeral=True)
 
     @rule.command(name="list", description="Admin: the NFT role rules")
@@ -244,7 +244,7 @@ class NftCog(DownloadingCog, FeatureCog):
 
     @rule.command(name="remove", description="Admin: delete an NFT role rule")
     @admin_only
-    @app_commands.describe(rule="Rule number (see /nft rule list)")
+    @app_commands.describe(rule="Rule number (see /wallet-admin rule list)")
     async def rule_remove(self, interaction: discord.Interaction,
                           rule: app_commands.Range[int, 1, 10_000]):
         removed = await self.services.nft.remove_rule(guild_id_of(interaction), rule)

@@ -157,7 +157,7 @@ class PaymentsAdminCog(FeatureCog):
 
     @pack.command(name="remove", description="Stop selling a GEMS pack")
     @service_checked("admin")
-    @app_commands.describe(pack_id="The pack's number (from /usd packs)")
+    @app_commands.describe(pack_id="The pack's number (from /pay packs)")
     async def pack_remove(self, interaction: discord.Interaction,
                           pack_id: app_commands.Range[int, 1]):
         await services_of(interaction).payments.remove_pack(

@@ -346,7 +346,7 @@ class BoostService:
         boost_id = _boost_id(boost_id)
         doc = await self._repo.get(guild_id, boost_id)
         if not doc:
-            raise NotFound(f"There is no boost `{boost_id}`. `/boost list` shows them.")
+            raise NotFound(f"There is no boost `{boost_id}`. `/boost-admin list` shows them.")
         window = Window.from_doc(doc)
         if window.kind == "weekend":
             raise InvalidInput("That is the double-GEMS weekend: turn it off with "
@@ -388,7 +388,7 @@ class BoostService:
             window = next_weekend_window(settings, day) if day else None
             if window is not None and window.boost_id == boost_id:
                 return window
-        raise NotFound(f"There is no boost `{boost_id}`. `/boost list` shows them.")
+        raise NotFound(f"There is no boost `{boost_id}`. `/boost-admin list` shows them.")
 
     async def stats(self, guild_id: int, boost_id: str) -> BoostStats:
         """GEMS earned during the window (so far) vs the same hours one week before."""
@@ -450,7 +450,7 @@ def _boost_id(text: str) -> str:
     if raw.isdigit():
         raw = f"b{raw}"
     if not re.fullmatch(r"b\d{1,9}|wk-\d{8}|s-[a-z0-9-]{1,60}", raw):
-        raise NotFound(f"`{str(text)[:20]}` is not a boost id (like `b3`). `/boost list` shows them.")
+        raise NotFound(f"`{str(text)[:20]}` is not a boost id (like `b3`). `/boost-admin list` shows them.")
     return raw
 
 

@@ -23,8 +23,8 @@ async def test_help_lists_only_what_the_member_may_run(gc):
     while any(b.label == "Next ▶" and not b.disabled for b in member.buttons):
         member = await gc.click("bob", member, "Next ▶")
         seen += _pages_text(member)
-    assert "`/gems balance`" in seen and "`/marketplace browse`" in seen
-    for hidden in ("/gems-admin grant", "/settings set", "/dispute resolve", "/listing-mod queue"):
+    assert "`/gems balance`" in seen and "`/market browse`" in seen
+    for hidden in ("/gems-admin grant", "/settings set", "/trades-admin dispute resolve", "/market-admin queue"):
         assert f"`{hidden}`" not in seen, hidden
     admin = await gc.slash("admin", "help")
     shown = _pages_text(admin)

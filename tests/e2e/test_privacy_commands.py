@@ -77,7 +77,7 @@ async def test_open_trade_blocks_delete(gc):
 async def test_a_deleted_member_forfeits_pending_rewards(gc):
     """Issue 22: the pending completion reward of a member who deleted their data is not minted
     into their anonymous account, and the question and the confirmation say so."""
-    opened = await gc.slash("admin", "event create", type="social", start="now", duration=60,
+    opened = await gc.slash("admin", "event-admin create", type="social", start="now", duration=60,
                             reward_attend=10, reward_complete=40)
     done = await gc.sb.submit_modal(gc["admin"], opened, {"Title": "Gem swap"})
     event_id = int(done.content.split("#")[1].split(":")[0])
@@ -88,7 +88,7 @@ async def test_a_deleted_member_forfeits_pending_rewards(gc):
     assert "forfeit every reward not paid yet" in asked.text and "event completion" in asked.text
     deleted = await gc.click("alice", asked, "Delete my data")
     assert "forfeit every reward not paid yet" in deleted.content
-    picker = await gc.slash("admin", "event complete", event=event_id)
+    picker = await gc.slash("admin", "event-admin complete", event=event_id)
     completed = await gc.sb.select(gc["admin"], picker, f"ev:win:{event_id}:{gc['admin'].id}", [])
     assert "completed" in completed.text
     assert await balance(gc, "bob") == 50

@@ -53,10 +53,10 @@ async def play(t, gc) -> None:
     try:
         holder = gc.sb.create_role(gc.guild, "Emerald holder")
         whale = gc.sb.create_role(gc.guild, "Whale", above_bot=True)
-        added = await t.slash("admin", "nft rule add", contract=rig.erc721, standard="erc721",
+        added = await t.slash("admin", "wallet-admin rule add", contract=rig.erc721, standard="erc721",
                               role=holder, chain=rig.chain_id)
         t.check("Added rule #1" in added.text, "admins add a holder rule")
-        refused = await t.slash("admin", "nft rule add", contract=rig.erc721, standard="erc721",
+        refused = await t.slash("admin", "wallet-admin rule add", contract=rig.erc721, standard="erc721",
                                 role=whale, chain=rig.chain_id)
         t.check("above my highest role" in refused.text, "a role above the bot's is refused")
 
@@ -79,9 +79,9 @@ async def play(t, gc) -> None:
         t.check(holder.id in gc.sb.member(gc.guild, gc["alice"]).roles, "alice holds the role")
         t.note("bob buys an Emerald on the chain.")
         rig.mint721([bob.address], 2)
-        synced = await t.slash("admin", "nft sync")
+        synced = await t.slash("admin", "wallet-admin sync")
         t.check("1 role(s) given, 0 taken" in synced.text, "a guild sync gives bob the role, nothing else")
-        await t.slash("admin", "nft status")
+        await t.slash("admin", "wallet-admin status")
         await t.slash("alice", "wallet list")
     finally:
         chains.urls.pop(rig.chain_id, None)
