@@ -139,6 +139,17 @@ async def test_an_open_trade_still_settles_while_trades_are_off(gc):
     assert (await balance(gc, "alice"), await balance(gc, "bob")) == (390, 600)
 
 
+async def test_moderators_settle_disputes_while_trades_are_off(gc):
+    """The settling commands (economy/trades `settling_commands`) follow the grammar: the
+    moderators' `/trades-admin dispute ...` still runs while trades are off; the rest does not."""
+    await gc.slash("admin", "settings modules disable", feature="trades")
+    listed = await gc.slash("mod", "trades-admin dispute list")
+    assert listed.ephemeral and "turned off" not in (listed.content or "")
+    assert listed.embeds and "disputes" in listed.embeds[0].title.lower()
+    export = await gc.slash("admin", "trades-admin export")
+    assert export.content == "Trades are turned off in this server."
+
+
 async def test_profile_off_moves_no_money_and_keeps_the_time_zone(gc):
     """README modules table, profile row: `/my` is refused; the stored zone still counts."""
     r = await gc.slash("alice", "my timezone", zone="Asia/Tokyo")
