@@ -5,7 +5,8 @@
 Two forms are rewritten, from the map in `cogs.help.RENAMED` (longest names first):
 - `/old name` in text (messages, docs, comments): a slash not inside a word or path;
 - `"old name ...` as a quoted command path, as tests and scenes pass it
-  (`gc.slash(who, "listing mine")`); only multi-word names, so plain words stay.
+  (`gc.slash(who, "listing mine")`), and `"cmd:old name"` route keys; only multi-word names,
+  so plain words stay.
 Files the parallel outlet work owns are skipped (see SKIP); run this again after merging it.
 `--check` lists what would change and exits 1 if anything would.
 """
@@ -18,7 +19,9 @@ from pathlib import Path
 
 from cogs.help import RENAMED
 
-DEFAULT_PATHS = ("tests", "bot/demo", "bench", "docs", "README.md", "cogs", "economy", "bot")
+#: Where old names were rewritten. Docstrings and comments in economy/ and bot/ still say
+#: "/modules" etc. (left so parallel branches merge cleanly): pass `economy bot` after merging.
+DEFAULT_PATHS = ("tests", "bot/demo", "bench", "docs", "README.md", "cogs")
 SUFFIXES = {".py", ".md", ".txt", ".toml", ".yml", ".yaml", ".json"}
 #: Old names that are not commands in the text (the map itself, its table, this script).
 SKIP = {"cogs/help/_renames.py", "docs/renamed-commands.md", "devtools/rename_commands.py",
@@ -35,6 +38,8 @@ def _rules() -> list[tuple[re.Pattern[str], str]]:
         rules.append((re.compile(r"(?<![\w/.-])/" + re.escape(old) + r"(?![\w-])"), "/" + new))
         if " " in old:
             rules.append((re.compile(r"(?<=[\"'])" + re.escape(old) + r"(?=[\"' ])"), new))
+            # bot/response_policy.py's route keys (`cmd:<qualified name>`)
+            rules.append((re.compile(r"(?<=[\"']cmd:)" + re.escape(old) + r"(?=[\"'])"), new))
     return rules
 
 

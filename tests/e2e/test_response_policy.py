@@ -128,6 +128,6 @@ async def test_busy_never_defers_a_command_that_may_open_a_form(gc):
     busy(gc)
     opened = await gc.slash("admin", "event-admin create", type="social", start="now", duration=60)
     assert opened.modal is not None and opened.response_type == 9
-    assert gc.bot.response_policy.hints["cmd:event create"] == "modal"
+    assert gc.bot.response_policy.hints["cmd:event-admin create"] == "modal"
     again = await gc.slash("admin", "event-admin create", type="social", start="now", duration=60)
     assert again.modal is not None
