@@ -129,7 +129,7 @@ async def run_bare(info: dict, ready_file: Path) -> None:
     bot = Bare(command_prefix=commands.when_mentioned, intents=intents, help_command=None,
                allowed_mentions=discord.AllowedMentions.none())
     gems = app_commands.Group(name="gems", description="GEMS")
-    market = app_commands.Group(name="marketplace", description="Marketplace")
+    market = app_commands.Group(name="market", description="Marketplace")
 
     @gems.command(name="balance", description="Your balance")
     async def balance(interaction: discord.Interaction) -> None:
