@@ -154,3 +154,14 @@ def test_the_renamed_commands_doc_lists_the_whole_map():
     doc = (Path(__file__).parents[2] / "docs" / "renamed-commands.md").read_text()
     rows = dict(re.findall(r"^\| `/([^`]+)` \| `/([^`]+)` \|$", doc, flags=re.M))
     assert rows == RENAMED
+
+
+async def test_every_feature_cog_knows_its_feature(gc):
+    from cogs._shared.feature_cog import FeatureCog
+    from economy.registry import FEATURES
+
+    cogs = [cog for cog in gc.bot.cogs.values() if isinstance(cog, FeatureCog)]
+    assert len(cogs) >= 15
+    for cog in cogs:
+        assert cog.feature in {f.name for f in FEATURES} | {"help"}, cog
+        assert cog.services is gc.bot.services
