@@ -178,7 +178,7 @@ class Driver:
                     {"type": 4, "name": "amount", "value": 1},
                     {"type": 3, "name": "note", "value": f"burst {round_no}"}]}]}
             elif command == "browse":
-                data = {"name": "marketplace", "options": [{"type": 1, "name": "browse", "options": []}]}
+                data = {"name": "market", "options": [{"type": 1, "name": "browse", "options": []}]}
             else:
                 assert self.button is not None
                 message_id, custom_id = self.button

@@ -7,7 +7,7 @@ playing Discord, as in `bench/burst_bench.py`, whose bot process and driver this
   grants and listings with photos;
 - bare: an `AutoShardedBot` written here with the same intents, member cache, HTTP pool,
   logging, gateway settings and transport, whose commands (`/gems balance|give|leaderboard`,
-  `/marketplace browse`) reply with text, and a persistent Next button that edits its message.
+  `/market browse`) reply with text, and a persistent Next button that edits its message.
 
 For each command (balance, give, browse, a button click) and each mode (steady: one interaction
 every 1/rate s; burst: N in one loop turn) it measures the CPU time the processes used (utime +
@@ -129,7 +129,7 @@ async def run_bare(info: dict, ready_file: Path) -> None:
     bot = Bare(command_prefix=commands.when_mentioned, intents=intents, help_command=None,
                allowed_mentions=discord.AllowedMentions.none())
     gems = app_commands.Group(name="gems", description="GEMS")
-    market = app_commands.Group(name="marketplace", description="Marketplace")
+    market = app_commands.Group(name="market", description="Marketplace")
 
     @gems.command(name="balance", description="Your balance")
     async def balance(interaction: discord.Interaction) -> None:

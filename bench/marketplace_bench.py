@@ -8,7 +8,7 @@ Seeds N listings in one guild (plus noise in 19 other guilds) with the document 
 writes into a fresh ON-DISK embedded store (a temporary data directory), then applies every
 migration to that database (timed: index builds, the postings backfill of 0004, the listing pass
 of 0005, ...), then times typical filter + sort combinations: directly through
-SearchService.search, and end to end as `/marketplace search` slash commands and Next-page
+SearchService.search, and end to end as `/market search` slash commands and Next-page
 clicks through the Discord sandbox (real GemsBot, grid image rendered). Prints p50/p99 and the plan
 each search chose, the ratios between them, the index list, what `explain` says, and an unindexed
 control query that shows what a scan would cost. Each keyword query's first pages are checked
@@ -272,29 +272,29 @@ async def run(store, clock, rnd: random.Random, args: argparse.Namespace) -> Non
         print(f"  -> unindexed control / indexed browse newest p50: "
               f"{c50 / results['browse newest'][0]:.0f}x")
 
-        print(f"\nthrough the sandbox (/marketplace search, grid image rendered; "
+        print(f"\nthrough the sandbox (/market search, grid image rendered; "
               f"{args.runs // 2} runs):")
         sandbox = {}
         slash_cases = [
-            ("/marketplace browse", "marketplace browse", {}),
-            ("/marketplace search category price_asc", "marketplace search",
+            ("/market browse", "market browse", {}),
+            ("/market search category price_asc", "market search",
              {"category": "rings", "sort": "price_asc"}),
-            ("/marketplace search keywords=sapphire gold", "marketplace search",
+            ("/market search keywords=sapphire gold", "market search",
              {"keywords": "sapphire gold"}),
-            ("/marketplace search keyword+category+max", "marketplace search",
+            ("/market search keyword+category+max", "market search",
              {"keywords": "ruby", "category": "necklaces", "max_price": "50000"}),
-            ("/marketplace search rare keyword", "marketplace search", {"keywords": "zircon"}),
-            ("/marketplace search rare keyword price_asc", "marketplace search",
+            ("/market search rare keyword", "market search", {"keywords": "zircon"}),
+            ("/market search rare keyword price_asc", "market search",
              {"keywords": "zircon", "sort": "price_asc"}),
-            ("/marketplace search keywords=sapphire", "marketplace search",
+            ("/market search keywords=sapphire", "market search",
              {"keywords": "sapphire"}),
-            ("/marketplace search sapphire popular", "marketplace search",
+            ("/market search sapphire popular", "market search",
              {"keywords": "sapphire", "sort": "popular"}),
-            ("/marketplace search zircon sapphire", "marketplace search",
+            ("/market search zircon sapphire", "market search",
              {"keywords": "zircon sapphire"}),
-            ("/marketplace search sapphire ruby emerald", "marketplace search",
+            ("/market search sapphire ruby emerald", "market search",
              {"keywords": "sapphire ruby emerald"}),
-            ("/marketplace search gold+category+price", "marketplace search",
+            ("/market search gold+category+price", "market search",
              {"keywords": "gold", "category": "rings", "min_price": "100",
               "max_price": "20000"}),
         ]
@@ -306,7 +306,7 @@ async def run(store, clock, rnd: random.Random, args: argparse.Namespace) -> Non
                 last = await gc.slash("bob", command, **options)
                 samples.append((time.perf_counter() - t0) * 1000)
             sandbox[label] = row(label, samples)
-        page = await gc.slash("bob", "marketplace browse")
+        page = await gc.slash("bob", "market browse")
         samples = []
         for _ in range(args.runs // 2):
             t0 = time.perf_counter()
@@ -316,7 +316,7 @@ async def run(store, clock, rnd: random.Random, args: argparse.Namespace) -> Non
         assert last is not None
         worst = max(p99 for _, p99 in sandbox.values())
         print(f"\nsandbox/service ratio, browse p50: "
-              f"{sandbox['/marketplace browse'][0] / results['browse newest'][0]:.1f}x")
+              f"{sandbox['/market browse'][0] / results['browse newest'][0]:.1f}x")
         print(f"worst sandbox p99: {worst:.1f} ms (target <= 150 ms) -> "
               f"{'OK' if worst <= 150 else 'OVER TARGET'}")
 

@@ -22,9 +22,9 @@ log = logging.getLogger("gems.errors")
 
 def describe_error(error: BaseException) -> tuple[str, bool]:
     """The message for the member and whether the error was expected (no log needed)."""
-    if isinstance(error, app_commands.CommandInvokeError | app_commands.TransformerError) and isinstance(
-        error.__cause__, GemsError
-    ):
+    # A staff check (cogs/_shared/feature_cog.py) carries the domain error as its cause.
+    if isinstance(error, app_commands.CommandInvokeError | app_commands.TransformerError
+                  | app_commands.CheckFailure) and isinstance(error.__cause__, GemsError):
         error = error.__cause__
     if isinstance(error, app_commands.CommandInvokeError) and error.original is not None:
         error = error.original

@@ -5,7 +5,7 @@ With one process (the default) every guild is local and work runs at once. With 
 (SHARD_IDS), the scheduler leader hands work for other processes' guilds to them through the
 `outbox` collection: one item per run-once key, claimed by an owner with a guarded update, run at
 most once, its outcome recorded. Each process polls the outbox for its own shards
-(OUTBOX_POLL_SECONDS). Work for a guild whose feature is switched off (/modules) is skipped.
+(OUTBOX_POLL_SECONDS). Work for a guild whose feature is switched off (/settings modules) is skipped.
 
 Payloads are plain documents; `encode`/`decode` turn the features' notices (dataclasses and
 pydantic models) into documents and back, so a feature routes its notices without a codec.
@@ -42,7 +42,7 @@ def shard_of(guild_id: int, shard_count: int) -> int:
 
 @dataclasses.dataclass(frozen=True)
 class Route:
-    """A kind of guild work: its feature (for /modules) and the coroutine that performs it.
+    """A kind of guild work: its feature (for /settings modules) and the coroutine that performs it.
 
     With `notice_type`, the handler takes that notice object (rebuilt from the queued document);
     without it, the plain payload document.

@@ -1,4 +1,4 @@
-"""The one place switched-off features are refused (/modules): slash commands, context menus,
+"""The one place switched-off features are refused (/settings modules): slash commands, context menus,
 autocomplete, buttons, selects and modals.
 
 A slash command's feature is the cogs/ package that defines its root group; a component's is

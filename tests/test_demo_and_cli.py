@@ -37,7 +37,7 @@ async def test_demo_plays_every_scene_audits_and_its_database_keeps_declared_typ
     shown = re.search(r"Commands shown: (\d+) of (\d+)", text)
     assert shown and shown.group(1) == shown.group(2), "a scene (or a line) for every command"
     for feature in ("weekly 3", "Double-GEMS weekend — starts now", "Competition #1 ended",
-                    "/wallet gallery", "/nft rule test", "2 new listings match your alerts"):
+                    "/wallet gallery", "/wallet-admin rule test", "2 new listings match your alerts"):
         assert feature in text, feature
     async with await open_store(mongodb_uri=None, database_name="demo",
                                 data_dir=tmp_path / "db") as store:

@@ -1,4 +1,4 @@
-"""/modules in the domain: a switched-off feature stops changing balances at once (also on paths
+"""/settings modules in the domain: a switched-off feature stops changing balances at once (also on paths
 the interaction gate never sees: jobs, message listeners, other features' earnings), money
 already owed still settles, and switching back on resumes. One test per row of the modules
 table in docs/features.md (the boosts row also end to end in tests/e2e/test_modules_commands.py)."""
@@ -67,7 +67,7 @@ async def test_boosts_off_stops_one_off_and_weekend_factors_and_on_resumes(servi
 
 @pytest.mark.slow
 async def test_a_disable_racing_earnings_never_half_multiplies_a_movement(store, clock):
-    """Earnings from two processes race `/modules disable boosts`: every entry is multiplied
+    """Earnings from two processes race `/settings modules disable boosts`: every entry is multiplied
     or not as a whole (its delta, factor and boost ids agree), every earning that started after
     the switch returned is plain, and balances equal the ledger."""
     G = 302

@@ -1,4 +1,4 @@
-"""Double-GEMS weekends and one-off earning boosts (/boost), with start/end announcements."""
+"""Double-GEMS weekends and one-off earning boosts (/boost-admin), with start/end announcements."""
 
 from cogs.boosts._cog import BoostsCog
 from economy.boosts.service import BoostNotice

@@ -1,4 +1,4 @@
-"""/boost commands (admins) and the boost announcement sweep. Thin: parse, call, render."""
+"""/boost-admin commands (admins) and the boost announcement sweep. Thin: parse, call, render."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import logging
 
 import discord
 from discord import app_commands
-from discord.ext import commands
 
 from bot.render.boost_chart import render_boost_chart
-from cogs._shared.interaction import NO_PINGS, guild_id_of, reply, require_admin, services_of
+from cogs._shared.feature_cog import FeatureCog, admin_group, admin_only, settings_of
+from cogs._shared.interaction import NO_PINGS, guild_id_of, reply, services_of
 from cogs._shared.notify import resolve_channel
 from cogs._shared.time_option import EndOrDuration, When, member_zone
 from cogs.boosts._render import list_embed, notice_text, scheduled_text, stats_text
@@ -20,17 +20,13 @@ from economy.boosts.service import BoostNotice, format_factor
 log = logging.getLogger(__name__)
 
 
-class BoostsCog(commands.Cog):
+class BoostsCog(FeatureCog):
     """Schedule, list, cancel and measure earning boosts; announce their start and end."""
 
-    boost = app_commands.Group(
-        name="boost", description="Earning boosts and double-GEMS windows (admins)",
-        guild_only=True, default_permissions=discord.Permissions(manage_guild=True))
-
-    def __init__(self, bot) -> None:
-        self.bot = bot
+    boost = admin_group("boost-admin", "Earning boosts and double-GEMS windows (admins)")
 
     @boost.command(name="schedule", description="Admin: schedule a boost window")
+    @admin_only
     @app_commands.describe(
         factor="Multiplier from 1.1 to 10, e.g. 2 for double GEMS",
         start="Start in your time zone: `now`, `tomorrow 18:00`, `friday 9pm`, `2026-12-24 19:00`",
@@ -41,7 +37,6 @@ class BoostsCog(commands.Cog):
         start: When, end: EndOrDuration,
         reason: app_commands.Range[str, 1, 100] | None = None,
     ):
-        await require_admin(interaction)
         result = await services_of(interaction).boosts.schedule(
             guild_id_of(interaction), interaction.user.id, factor=factor, start=start, end=end,
             reason=reason, zone=await member_zone(interaction))
@@ -49,26 +44,28 @@ class BoostsCog(commands.Cog):
         await self.sweep()  # a boost starting now is announced at once
 
     @boost.command(name="list", description="Admin: active and upcoming boosts")
+    @admin_only
     async def list_(self, interaction: discord.Interaction):
-        settings = await require_admin(interaction)
+        settings = await settings_of(interaction)
         windows = await services_of(interaction).boosts.upcoming(guild_id_of(interaction))
         await reply(interaction, embed=list_embed(windows, settings), ephemeral=True)
 
     @boost.command(name="cancel", description="Admin: cancel a boost that has not ended")
-    @app_commands.describe(boost="The boost id from /boost list, e.g. b3")
+    @admin_only
+    @app_commands.describe(boost="The boost id from /boost-admin list, e.g. b3")
     async def cancel(self, interaction: discord.Interaction,
                      boost: app_commands.Range[str, 1, 20]):
-        await require_admin(interaction)
         window = await services_of(interaction).boosts.cancel(
             guild_id_of(interaction), interaction.user.id, boost)
         await reply(interaction, f"Cancelled boost `{window.boost_id}`.", ephemeral=True)
         await self.sweep()
 
     @boost.command(name="stats", description="Admin: GEMS earned during a boost vs a week before")
+    @admin_only
     @app_commands.describe(boost="The boost id, e.g. b3 (or wk-20260109 for a weekend)")
     async def stats(self, interaction: discord.Interaction,
                     boost: app_commands.Range[str, 1, 20]):
-        settings = await require_admin(interaction)
+        settings = await settings_of(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
         figures = await services_of(interaction).boosts.stats(guild_id_of(interaction), boost)
         text, sources, before, during = stats_text(figures, settings)

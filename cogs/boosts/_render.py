@@ -1,4 +1,4 @@
-"""Texts and embeds for /boost (presentation only)."""
+"""Texts and embeds for /boost-admin (presentation only)."""
 
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ def notice_text(notice: BoostNotice, settings: GuildSettings) -> str:
 
 
 def stats_text(stats: BoostStats, settings: GuildSettings) -> tuple[str, list[str], list[int], list[int]]:
-    """The numbers of /boost stats, and the chart series (sources, before, during)."""
+    """The numbers of /boost-admin stats, and the chart series (sources, before, during)."""
     sources = sorted(set(stats.during) | set(stats.week_before))
     before = [stats.week_before.get(s, 0) for s in sources]
     during = [stats.during.get(s, 0) for s in sources]

@@ -13,6 +13,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.render.challenge_card import render_today
+from cogs._shared.feature_cog import FeatureCog, admin_group, member_group, service_checked
 from cogs._shared.interaction import (
     NO_PINGS,
     guild_id_of,
@@ -72,14 +73,13 @@ def _whole_hours(duration: str) -> int:
         raise InvalidInput("A competition runs whole hours, like `6h`, `2d` or `1w`.")
     return span // timedelta(hours=1)
 
-class ChallengeCog(commands.Cog):
+class ChallengeCog(FeatureCog):
     """Members: today's set, answers, history. Chat and reactions feed progress."""
 
-    challenge = app_commands.Group(name="challenge", description="Daily challenges",
-                                   guild_only=True)
+    challenge = member_group("challenge", "Daily challenges")
 
     def __init__(self, bot) -> None:
-        self.bot = bot
+        super().__init__(bot)
         self.thank_menu = app_commands.ContextMenu(name="Thank helper", callback=self.thank_helper)
         self.thank_menu.guild_only = True
         bot.tree.add_command(self.thank_menu)
@@ -320,15 +320,11 @@ class ChallengeCog(commands.Cog):
                 + "\nSee your progress with `/challenge today`.", allowed_mentions=NO_PINGS)
 
 
-class ChallengeAdminCog(commands.Cog):
-    """Admins and challenge managers: add, list and retire challenges."""
+class ChallengeAdminCog(FeatureCog):
+    """Admins and challenge managers: add, list and retire challenges (the service decides who
+    manages: admins or the challenge manager role)."""
 
-    admin = app_commands.Group(name="challenge-admin", description="Manage the challenge pool",
-                               guild_only=True,
-                               default_permissions=discord.Permissions(manage_guild=True))
-
-    def __init__(self, bot) -> None:
-        self.bot = bot
+    admin = admin_group("challenge-admin", "Manage the challenge pool")
 
     @staticmethod
     async def _actor(interaction: discord.Interaction) -> Actor:
@@ -337,6 +333,7 @@ class ChallengeAdminCog(commands.Cog):
         return Actor(interaction.user.id, is_admin=is_admin(interaction.user, settings), role_ids=roles)
 
     @admin.command(name="add", description="Add a custom challenge (a form asks for its texts)")
+    @service_checked("admin")
     @app_commands.describe(kind="What the member does", difficulty="How hard it is",
                            reward="GEMS paid on completion",
                            channel="Activity only: count only this channel")
@@ -369,6 +366,7 @@ class ChallengeAdminCog(commands.Cog):
                     ephemeral=True)
 
     @admin.command(name="competition", description="Start a timed contest over a challenge type")
+    @service_checked("admin")
     @app_commands.describe(kind="Which challenges count", mode="most completions, or first to reach a target",
                            duration="How long it runs: `6h`, `2d`, `1w` (a plain number is hours)",
                            prize="GEMS for each winner",
@@ -389,6 +387,7 @@ class ChallengeAdminCog(commands.Cog):
         await reply(interaction, competition_text(doc, settings))
 
     @admin.command(name="pool", description="List the challenges this server can draw")
+    @service_checked("admin")
     @app_commands.describe(page="Page number (15 per page)")
     async def pool(self, interaction: discord.Interaction,
                    page: app_commands.Range[int, 1, 1000] = 1):
@@ -403,6 +402,7 @@ class ChallengeAdminCog(commands.Cog):
         await reply(interaction, embed=pool_embed(shown, page, pages, settings), ephemeral=True)
 
     @admin.command(name="retire", description="Take a challenge out of future draws")
+    @service_checked("admin")
     @app_commands.describe(challenge_id="The challenge id (see /challenge-admin pool)")
     @app_commands.rename(challenge_id="id")
     async def retire(self, interaction: discord.Interaction,

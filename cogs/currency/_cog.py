@@ -9,13 +9,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs._shared.interaction import (
-    guild_id_of,
-    reply,
-    require_admin,
-    safe_text,
-    services_of,
-)
+from cogs._shared.feature_cog import FeatureCog, admin_group, admin_only, member_group, settings_of
+from cogs._shared.interaction import guild_id_of, reply, safe_text, services_of
 from cogs._shared.notify import post_to_moderators, send_dm
 from cogs.currency._render import (
     balance_embed,
@@ -40,13 +35,10 @@ def _check_recipient(member: discord.Member) -> None:
         raise InvalidInput("Bots don't hold GEMS. Pick a member instead.")
 
 
-class CurrencyCog(commands.Cog):
+class CurrencyCog(FeatureCog):
     """Balances, gifts, dailies, leaderboard, history and admin grants."""
 
-    gems = app_commands.Group(name="gems", description="Your GEMS wallet", guild_only=True)
-
-    def __init__(self, bot) -> None:
-        self.bot = bot
+    gems = member_group("gems", "Your GEMS wallet")
 
     @gems.command(name="balance", description="Show your (or another member's) GEMS",
                   extras={"ephemeral": True})
@@ -104,17 +96,11 @@ class CurrencyCog(commands.Cog):
         await reply(interaction, text, ephemeral=True)
 
     @gems.command(name="leaderboard", description="The richest members")
-    @app_commands.describe(page="Page number (10 members per page)",
-                           board="balance (default) or season: GEMS earned in the running season")
+    @app_commands.describe(page="Page number (10 members per page)")
     async def leaderboard(
         self, interaction: discord.Interaction, page: app_commands.Range[int, 1, 100_000] = 1,
-        board: Literal["balance", "season"] = "balance",
     ):
-        if board == "season":
-            from cogs.seasons import season_board  # the seasons feature renders it
-
-            await reply(interaction, embed=await season_board(interaction))
-            return
+        # The season's board is `/season leaderboard` (one place for it).
         embed, pages, shown = await leaderboard_page(interaction, page)
         await reply(interaction, embed=embed, view=LeaderboardButton.view_for(0, shown, pages))
 
@@ -163,24 +149,20 @@ class CurrencyCog(commands.Cog):
         ))
 
 
-class CurrencyAdminCog(commands.Cog):
+class CurrencyAdminCog(FeatureCog):
     """Admin grants, takes and the treasury, in their own group so members never see them
     (Manage Server by default; server admins can re-assign it under Integrations)."""
 
-    admin = app_commands.Group(name="gems-admin", description="GEMS administration (admins)",
-                               guild_only=True,
-                               default_permissions=discord.Permissions(manage_guild=True))
-
-    def __init__(self, bot) -> None:
-        self.bot = bot
+    admin = admin_group("gems-admin", "GEMS administration (admins)")
 
     @admin.command(name="grant", description="Create GEMS for a member")
+    @admin_only
     @app_commands.describe(member="Who receives them", amount="How many", reason="Why (audit log)")
     async def grant(
         self, interaction: discord.Interaction, member: discord.Member, amount: Amount,
         reason: app_commands.Range[str, 3, 200],
     ):
-        settings = await require_admin(interaction)
+        settings = await settings_of(interaction)
         _check_recipient(member)
         services, guild_id = services_of(interaction), guild_id_of(interaction)
         movement = await services.ledger.grant(
@@ -195,12 +177,13 @@ class CurrencyAdminCog(commands.Cog):
         )
 
     @admin.command(name="take", description="Remove GEMS from a member (never below zero)")
+    @admin_only
     @app_commands.describe(member="From whom", amount="How many", reason="Why (audit log)")
     async def take(
         self, interaction: discord.Interaction, member: discord.Member, amount: Amount,
         reason: app_commands.Range[str, 3, 200],
     ):
-        settings = await require_admin(interaction)
+        settings = await settings_of(interaction)
         services, guild_id = services_of(interaction), guild_id_of(interaction)
         movement = await services.ledger.take(
             guild_id, interaction.user.id, member.id, amount, reason=reason,
@@ -214,8 +197,9 @@ class CurrencyAdminCog(commands.Cog):
         )
 
     @admin.command(name="treasury", description="The server treasury (trade fees)")
+    @admin_only
     async def treasury(self, interaction: discord.Interaction):
-        settings = await require_admin(interaction)
+        settings = await settings_of(interaction)
         services, guild_id = services_of(interaction), guild_id_of(interaction)
         balance = await services.ledger.treasury_balance(guild_id)
         await reply(interaction, f"The treasury holds {settings.money(balance)} from trade fees.",

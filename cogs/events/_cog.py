@@ -9,6 +9,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from cogs._shared.feature_cog import FeatureCog, admin_group, member_group, service_checked
 from cogs._shared.interaction import guild_id_of, reply, safe_text, services_of
 from cogs._shared.time_option import MinutesDuration, When, member_zone
 from cogs._shared.ui import RoutedView
@@ -53,15 +54,15 @@ def _minutes(duration: str) -> int:
     return int(-(-seconds // 60))
 
 
-class EventsCog(commands.Cog):
+class EventsCog(FeatureCog):
     """Community events: create, RSVP, check in, complete with rewards."""
 
-    event = app_commands.Group(name="event", description="Community events", guild_only=True)
+    event = member_group("event", "Community events")
+    # Event managers (admins or `event_manager_role_id`) and hosts; the service checks who.
+    event_admin = admin_group("event-admin", "Create and run community events (event managers)")
 
-    def __init__(self, bot) -> None:
-        self.bot = bot
-
-    @event.command(name="create", description="Event managers: create an event (opens a form)")
+    @event_admin.command(name="create", description="Event managers: create an event (opens a form)")
+    @service_checked("admin")
     @app_commands.describe(
         type="What kind of event",
         start="When, in your time zone: `now`, `tomorrow 18:00`, `friday 9pm`, `2026-12-24 19:00`",
@@ -91,7 +92,8 @@ class EventsCog(commands.Cog):
         options["start"] = "now" if starts_now else from_ms(draft.starts_ms).isoformat()
         await interaction.response.send_modal(EventModal(options))
 
-    @event.command(name="edit", description="Host or manager: change a scheduled event")
+    @event_admin.command(name="edit", description="Host or manager: change a scheduled event")
+    @service_checked("admin")
     @app_commands.describe(event="Event number", title="New title",
                            start="New start in your time zone (`friday 18:00`, `2026-12-24 19:00`)",
                            duration="New length: `90m`, `2h` (a plain number is minutes)",
@@ -110,7 +112,8 @@ class EventsCog(commands.Cog):
         await reply(interaction, f"Updated event #{event}.", embed=event_embed(updated, settings),
                     ephemeral=True)
 
-    @event.command(name="cancel", description="Host or manager: cancel an event")
+    @event_admin.command(name="cancel", description="Host or manager: cancel an event")
+    @service_checked("admin")
     @app_commands.describe(event="Event number")
     async def cancel(self, interaction: discord.Interaction, event: EventId):
         cancelled = await services_of(interaction).events.cancel(
@@ -156,7 +159,8 @@ class EventsCog(commands.Cog):
                       code: app_commands.Range[str, 1, 12] | None = None):
         await do_action(interaction, event, "checkin", code=code)
 
-    @event.command(name="complete", description="Host or manager: finish an event and pick winners")
+    @event_admin.command(name="complete", description="Host or manager: finish an event and pick winners")
+    @service_checked("admin")
     @app_commands.describe(event="Event number")
     async def complete(self, interaction: discord.Interaction, event: EventId):
         services, guild_id = services_of(interaction), guild_id_of(interaction)

@@ -1,4 +1,4 @@
-"""The `/event create` form: the command takes what it needs to check first (type, start,
+"""The `/event-admin create` form: the command takes what it needs to check first (type, start,
 duration, channel, reward role, code); the form takes the rest (title, description, rewards,
 capacity, repeat). Five text inputs: Discord's limit for a modal."""
 

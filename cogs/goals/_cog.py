@@ -9,14 +9,13 @@ from typing import Literal
 
 import discord
 from discord import app_commands
-from discord.ext import commands
 
 from bot.render.progress_bar import render_progress
+from cogs._shared.feature_cog import FeatureCog, admin_group, admin_only, member_group
 from cogs._shared.interaction import (
     NO_PINGS,
     guild_id_of,
     reply,
-    require_admin,
     safe_text,
     services_of,
 )
@@ -33,18 +32,14 @@ def _line(goal: Goal) -> str:
             f"{goal.target:,} {METRICS[goal.metric]} ({goal.percent}%) · ends {due}")
 
 
-class GoalsCog(commands.Cog):
+class GoalsCog(FeatureCog):
     """Community goals."""
 
-    goal = app_commands.Group(name="goal", description="Community goals", guild_only=True)
-    goal_admin = app_commands.Group(name="goal-admin", description="Community goals (admins)",
-                                    guild_only=True,
-                                    default_permissions=discord.Permissions(manage_guild=True))
-
-    def __init__(self, bot) -> None:
-        self.bot = bot
+    goal = member_group("goal", "Community goals the whole server works towards")
+    goal_admin = admin_group("goal-admin", "Community goals (admins)")
 
     @goal_admin.command(name="create", description="A goal the whole server works towards")
+    @admin_only
     @app_commands.describe(
         target="The number to reach", metric="What counts",
         deadline="A duration like `30d`, or a time in your zone: `friday 18:00`, `2026-12-24 19:00`",
@@ -53,7 +48,6 @@ class GoalsCog(commands.Cog):
                      metric: Literal["gems_earned", "event_checkins"],
                      deadline: DeadlineOrDuration, reward: int,
                      title: app_commands.Range[str, 1, 100] | None = None):
-        await require_admin(interaction)
         goal = await services_of(interaction).goals.create(
             guild_id_of(interaction), interaction.user.id, target=target, metric=metric,
             deadline=deadline, reward=reward, title=title, zone=await member_zone(interaction))

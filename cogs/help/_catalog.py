@@ -16,6 +16,12 @@ class CommandInfo:
     description: str
     options: tuple[tuple[str, bool, str], ...]  # (name, required, description)
     permissions: discord.Permissions | None
+    feature: str = ""  # the cogs/ package of its root command (`marketplace` for /market)
+
+    @property
+    def root(self) -> str:
+        """The top-level command: `market` for `/market alert add`."""
+        return self.path[1:].split(" ", 1)[0]
 
     @property
     def who(self) -> str:
@@ -26,20 +32,28 @@ class CommandInfo:
         return "members with " + " / ".join(names)
 
 
-def _leaves(command: app_commands.Command | app_commands.Group, root_perms, prefix: str):
+def _leaves(command: app_commands.Command | app_commands.Group, root_perms, prefix: str,
+            feature: str):
     if isinstance(command, app_commands.Group):
         for child in command.commands:
-            yield from _leaves(child, root_perms, f"{prefix}{command.name} ")
+            yield from _leaves(child, root_perms, f"{prefix}{command.name} ", feature)
         return
     options = tuple((p.display_name, p.required, p.description) for p in command.parameters)
-    yield CommandInfo(f"/{prefix}{command.name}", command.description, options, root_perms)
+    yield CommandInfo(f"/{prefix}{command.name}", command.description, options, root_perms,
+                      feature)
+
+
+def feature_of(command: app_commands.Command | app_commands.Group) -> str:
+    """The cogs/ package that defines a root command (`cogs.marketplace._cog` -> marketplace)."""
+    parts = (command.module or "").split(".")
+    return parts[1] if len(parts) > 1 and parts[0] == "cogs" else ""
 
 
 def catalog(tree: app_commands.CommandTree) -> list[CommandInfo]:
     """Every slash command of the bot, sorted by name."""
     found: list[CommandInfo] = []
     for command in tree.get_commands(type=discord.AppCommandType.chat_input):
-        found.extend(_leaves(command, command.default_permissions, ""))
+        found.extend(_leaves(command, command.default_permissions, "", feature_of(command)))
     return sorted(found, key=lambda c: c.path)
 
 

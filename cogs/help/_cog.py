@@ -8,7 +8,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from cogs._shared.feature_cog import FeatureCog
 from cogs._shared.interaction import reply, safe_text
+from cogs.help._renames import renamed_to
 from cogs.help._views import HelpPageButton, detail_embed, overview_page, visible_commands
 from cogs.help._welcome import send_welcome
 from economy.core.errors import NotFound
@@ -16,11 +18,8 @@ from economy.core.errors import NotFound
 log = logging.getLogger(__name__)
 
 
-class HelpCog(commands.Cog):
+class HelpCog(FeatureCog):
     """What a member can run, and a welcome for the admin when the bot joins a server."""
-
-    def __init__(self, bot) -> None:
-        self.bot = bot
 
     @app_commands.command(name="help", description="What you can do with GEMS, or one command in detail")
     @app_commands.describe(command="A command to explain, e.g. gems give (leave empty for all)")
@@ -29,6 +28,13 @@ class HelpCog(commands.Cog):
         if command:
             wanted = "/" + command.strip().lstrip("/").lower()
             match = next((c for c in visible if c.path == wanted), None)
+            renamed = renamed_to(wanted) if match is None else None
+            if renamed is not None:  # an old name (docs/renamed-commands.md)
+                new = next((c for c in visible if c.path == f"/{renamed}"), None)
+                await reply(interaction, f"`{safe_text(wanted, limit=60)}` was renamed to "
+                            f"`/{renamed}`.", embed=detail_embed(new) if new else None,
+                            ephemeral=True)
+                return
             if match is None:
                 raise NotFound(f"There is no command `{safe_text(wanted, limit=60)}` that you can "
                                "run here. `/help` lists them all.")

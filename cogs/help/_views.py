@@ -7,9 +7,15 @@ import discord
 from cogs._shared.custom_ids import num
 from cogs._shared.paging import PageButton
 from cogs.help._catalog import CommandInfo, catalog, runnable_by
+from economy.registry import FEATURES as REGISTERED
 
-PER_PAGE = 12
+FEATURES_PER_PAGE = 8  # a member sees ~13 features: two pages
 COLOR = 0x40C4FF
+#: Feature titles: the feature declarations' labels plus the core adapters.
+TITLES = {f.name: f.label for f in REGISTERED} | {
+    "settings": "Settings", "setup_wizard": "Setup", "help": "Help"}
+#: Features in the order members meet them (the registry's order), then the core adapters.
+ORDER = [f.name for f in REGISTERED] + ["help", "settings", "setup_wizard"]
 
 
 def visible_commands(interaction: discord.Interaction) -> list[CommandInfo]:
@@ -18,15 +24,35 @@ def visible_commands(interaction: discord.Interaction) -> list[CommandInfo]:
                        interaction.guild is not None)
 
 
+def by_feature(commands: list[CommandInfo]) -> list[tuple[str, list[str]]]:
+    """One (title, lines) per feature: a line per top-level command with its subcommands,
+    member group first, then its `-admin` group."""
+    roots: dict[str, dict[str, list[CommandInfo]]] = {}
+    for info in commands:
+        roots.setdefault(info.feature, {}).setdefault(info.root, []).append(info)
+    rank = {name: i for i, name in enumerate(ORDER)}
+    sections = []
+    for feature in sorted(roots, key=lambda f: (rank.get(f, len(rank)), f)):
+        lines = []
+        for root in sorted(roots[feature], key=lambda r: (r.endswith("-admin"), r)):
+            leaves = roots[feature][root]
+            if len(leaves) == 1 and leaves[0].path == f"/{root}":
+                lines.append(f"`/{root}` — {leaves[0].description}")
+            else:
+                subs = " · ".join(c.path[len(root) + 2:] for c in leaves)
+                lines.append(f"`/{root}` {subs}")
+        sections.append((TITLES.get(feature, feature.replace("_", " ").title()), lines))
+    return sections
+
+
 def overview_page(commands: list[CommandInfo], page: int) -> tuple[discord.Embed, int, int]:
-    """One page of the overview; returns (embed, pages, page shown)."""
-    pages = max(1, -(-len(commands) // PER_PAGE))
+    """One page of the overview, grouped by feature; returns (embed, pages, page shown)."""
+    sections = by_feature(commands)
+    pages = max(1, -(-len(sections) // FEATURES_PER_PAGE))
     page = min(max(1, page), pages)
-    shown = commands[(page - 1) * PER_PAGE: page * PER_PAGE]
-    embed = discord.Embed(
-        title="GEMS commands you can use",
-        description="\n".join(f"`{c.path}` — {c.description}" for c in shown)[:4000],
-        color=COLOR)
+    embed = discord.Embed(title="GEMS commands you can use", color=COLOR)
+    for title, lines in sections[(page - 1) * FEATURES_PER_PAGE: page * FEATURES_PER_PAGE]:
+        embed.add_field(name=title, value="\n".join(lines)[:1024], inline=False)
     embed.set_footer(text=f"Page {page}/{pages} · /help command:<name> for the details")
     return embed, pages, page
 

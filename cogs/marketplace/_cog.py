@@ -1,4 +1,4 @@
-"""/list-item, /listing, /marketplace and /wishlist. Thin: parse, call the service, render."""
+"""/list-item, /market (browse, your listings, alerts, wishlist) and /market-admin. Thin: parse, call the service, render."""
 
 from __future__ import annotations
 
@@ -6,17 +6,16 @@ import logging
 
 import discord
 from discord import app_commands
-from discord.ext import commands
 
 from cogs._shared.download import DownloadingCog
-from cogs._shared.interaction import (
-    NO_PINGS,
-    guild_id_of,
-    reply,
-    require_moderator,
-    safe_text,
-    services_of,
+from cogs._shared.feature_cog import (
+    FeatureCog,
+    admin_group,
+    member_group,
+    moderator_only,
+    settings_of,
 )
+from cogs._shared.interaction import NO_PINGS, guild_id_of, reply, safe_text, services_of
 from cogs.marketplace._render import mine_embed, wishlist_embed
 from cogs.marketplace._views import (
     deliver,
@@ -90,24 +89,17 @@ class ListingModal(discord.ui.Modal, title="New listing"):
         await handle_interaction_error(interaction, error, where="ListingModal")
 
 
-class MarketplaceCog(DownloadingCog, commands.Cog):
+class MarketplaceCog(DownloadingCog, FeatureCog):
     """The members' marketplace."""
 
-    listing = app_commands.Group(name="listing", description="Manage your listings",
-                                 guild_only=True)
-    market = app_commands.Group(name="marketplace", description="Browse and search listings",
-                                guild_only=True)
+    # /market: browse, search and your own listings (creating one is /list-item).
+    market = member_group("market", "Browse, search and manage listings")
     alert = app_commands.Group(name="alert", description="Saved searches that DM you",
                                parent=market)
     wishlist = app_commands.Group(name="wishlist", description="Listings you are watching",
-                                  guild_only=True)
+                                  parent=market)
     # Moderators only (Manage Messages by default; re-assignable under Integrations).
-    moderation = app_commands.Group(name="listing-mod", description="Listing moderation (moderators)",
-                                    guild_only=True,
-                                    default_permissions=discord.Permissions(manage_messages=True))
-
-    def __init__(self, bot) -> None:
-        self.bot = bot
+    moderation = admin_group("market-admin", "Listing moderation (moderators)", moderators=True)
 
 
 
@@ -171,7 +163,7 @@ class MarketplaceCog(DownloadingCog, commands.Cog):
                 if needle in c][:25]
 
     # --- managing ------------------------------------------------------------------------------
-    @listing.command(name="edit", description="Change the price, title, description or tags")
+    @market.command(name="edit", description="Change the price, title, description or tags")
     @app_commands.describe(listing="Your listing", price_gems="New GEMS price",
                            price_usd="New USD price", title="New title",
                            description="New description", tags="New tags (replaces them)")
@@ -190,7 +182,7 @@ class MarketplaceCog(DownloadingCog, commands.Cog):
                                  f"**{safe_text(updated.title, limit=100)}**.", ephemeral=True)
         await deliver(self.bot, notices)
 
-    @listing.command(name="withdraw", description="Take one of your listings down")
+    @market.command(name="withdraw", description="Take one of your listings down")
     @app_commands.describe(listing="Your listing")
     async def withdraw(self, interaction: discord.Interaction, listing: int):
         done = await services_of(interaction).marketplace.listings.withdraw(
@@ -198,7 +190,7 @@ class MarketplaceCog(DownloadingCog, commands.Cog):
         await reply(interaction, f"Withdrew listing #{done.listing_id} "
                                  f"**{safe_text(done.title, limit=100)}**.", ephemeral=True)
 
-    @listing.command(name="relist", description="Put an expired or withdrawn listing back up")
+    @market.command(name="relist", description="Put an expired or withdrawn listing back up")
     @app_commands.describe(listing="Your listing")
     async def relist(self, interaction: discord.Interaction, listing: int):
         result = await services_of(interaction).marketplace.listings.relist(
@@ -208,8 +200,9 @@ class MarketplaceCog(DownloadingCog, commands.Cog):
         await post_published(self.bot, result)
 
     @moderation.command(name="queue", description="Listings waiting for approval")
+    @moderator_only
     async def queue(self, interaction: discord.Interaction):
-        settings = await require_moderator(interaction)
+        settings = await settings_of(interaction)
         services, guild_id = services_of(interaction), guild_id_of(interaction)
         waiting = await services.marketplace.listings.pending(guild_id)
         if not waiting:
@@ -220,12 +213,12 @@ class MarketplaceCog(DownloadingCog, commands.Cog):
         others = ", ".join(f"#{row.listing_id}" for row in waiting[1:])
         text = f"{plural(len(waiting), 'listing')} waiting for review. Oldest first:"
         if others:
-            text += f" (then {others} — run `/listing-mod queue` again after deciding)"
+            text += f" (then {others} — run `/market-admin queue` again after deciding)"
         await interaction.response.send_message(text, embed=embed, files=files,
                                                 view=review_view(first.listing_id),
                                                 ephemeral=True, allowed_mentions=NO_PINGS)
 
-    @listing.command(name="mine", description="Your listings and their status")
+    @market.command(name="mine", description="Your listings and their status")
     async def mine(self, interaction: discord.Interaction):
         services, guild_id = services_of(interaction), guild_id_of(interaction)
         rows = await services.marketplace.listings.mine(guild_id, interaction.user.id)
@@ -315,11 +308,11 @@ class MarketplaceCog(DownloadingCog, commands.Cog):
         rows = await services_of(interaction).marketplace.watch.alerts(guild_id_of(interaction),
                                                                   interaction.user.id)
         text = "\n".join(f"**#{a.alert_id}** {_alert_text(a)}" for a in rows)
-        await reply(interaction, text or "You have no alerts. Add one with `/marketplace alert add`.",
+        await reply(interaction, text or "You have no alerts. Add one with `/market alert add`.",
                     ephemeral=True)
 
     @alert.command(name="remove", description="Delete one of your alerts")
-    @app_commands.describe(alert="Alert number from /marketplace alert list")
+    @app_commands.describe(alert="Alert number from /market alert list")
     async def alert_remove(self, interaction: discord.Interaction,
                            alert: app_commands.Range[int, 1, 1000]):
         await services_of(interaction).marketplace.watch.remove_alert(

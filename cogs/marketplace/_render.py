@@ -151,7 +151,7 @@ def notice_text(notice: Notice, s: GuildSettings, guild_name: str) -> str:
         return (f"Your listing {name} was not approved{where}. Reason: "
                 f"{safe_text(notice.detail or '', limit=300)}")
     if notice.kind == "expired":
-        return f"Your listing {name} expired{where}. Use `/listing relist` to put it back up."
+        return f"Your listing {name} expired{where}. Use `/market relist` to put it back up."
     if notice.kind == "expiring":
         return (f"Your listing {name} expires "
                 f"{discord.utils.format_dt(listing.expires_at, 'R') if listing.expires_at else 'soon'}"
@@ -163,12 +163,12 @@ def notice_text(notice: Notice, s: GuildSettings, guild_name: str) -> str:
     if notice.kind == "alert":
         if not notice.more:
             return (f"New listing matching your alert #{notice.detail}{where}: {name} — "
-                    f"{price_text(listing, s)}. Use `/marketplace view listing:{listing.listing_id}`.")
+                    f"{price_text(listing, s)}. Use `/market view listing:{listing.listing_id}`.")
         shown = (listing, *notice.more)
         lines = [f"• #{item.listing_id} **{safe_text(item.title, limit=80)}** — {price_text(item, s)}"
                  for item in shown[:15]]
         if len(shown) > 15:
-            lines.append(f"… and {len(shown) - 15} more: `/marketplace search`.")
+            lines.append(f"… and {len(shown) - 15} more: `/market search`.")
         return (f"{len(shown)} new listings match your alerts (#{notice.detail}){where}:\n"
-                + "\n".join(lines) + "\nUse `/marketplace view listing:<id>` to see one.")
+                + "\n".join(lines) + "\nUse `/market view listing:<id>` to see one.")
     return f"Update about {name}{where}."

@@ -272,7 +272,7 @@ class PublishButton(ListingButton, template=rf"mkt:pub:{num('id')}"):
                                                     interaction.user.id, self.listing_id)
         text = (f"Listing #{self.listing_id} was sent to the moderators for approval; "
                 "you'll get a DM when it is reviewed." if result.needs_approval
-                else f"Listing #{self.listing_id} is live! Find it with `/marketplace browse`.")
+                else f"Listing #{self.listing_id} is live! Find it with `/market browse`.")
         await interaction.response.edit_message(content=text, embed=None, attachments=[],
                                                 view=None)
         await post_published(interaction.client, result)

@@ -1,4 +1,4 @@
-"""/mentor, /mentee, /mentorship and /mentorlead. Thin: parse, call the mentorship service, render."""
+"""/mentor (members) and /mentor-admin (lead and reviewers). Thin: parse, call the mentorship service, render."""
 
 from __future__ import annotations
 
@@ -8,9 +8,12 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from cogs._shared.feature_cog import FeatureCog, service_checked
 from cogs._shared.interaction import NO_PINGS, guild_id_of, reply, safe_text, services_of
 from cogs._shared.outlets import outlet_of
 from cogs._shared.time_option import member_zone
+from cogs.mentorship._groups import mentor, mentor_admin, milestone, skill_choices
+from cogs.mentorship._guides import GuideCommands
 from cogs.mentorship._render import (
     COLOUR,
     card_embed,
@@ -28,39 +31,11 @@ from economy.mentorship.rules import skills_of
 Reason = Literal["completed", "no longer needed", "not a good fit", "report"]
 
 
-def skill_choices(current: str, skills: tuple[str, ...]) -> list[app_commands.Choice[str]]:
-    """Autocomplete the last item of a comma-separated skill list."""
-    head, sep, last = current.rpartition(",")
-    prefix = f"{head}{sep} " if sep else ""
-    name_part, colon, level = last.strip().partition(":")
-    fragment = name_part.strip().lower()
-    used = {part.split(":")[0].strip().lower() for part in head.split(",")}
-    choices = []
-    for skill in skills:
-        if fragment in skill and skill not in used:
-            value = f"{prefix}{skill}{colon}{level.strip()}".strip()
-            if len(value) <= 100:
-                choices.append(app_commands.Choice(name=value, value=value))
-    return choices[:25]
+class MentorshipCog(GuideCommands, FeatureCog):
+    """Mentors, mentees, proposals, milestones, endings and ratings (guides: GuideCommands)."""
 
-
-class MentorshipCog(commands.Cog):
-    """Mentors, mentees, proposals, goals, endings and ratings."""
-
-    mentor = app_commands.Group(name="mentor", description="Mentoring: your mentor profile and goals",
-                                guild_only=True)
-    goal = app_commands.Group(name="goal", description="Goals (milestones) of a mentorship",
-                              parent=mentor)
-    mentee = app_commands.Group(name="mentee", description="Find a mentor", guild_only=True)
-    mentorship = app_commands.Group(name="mentorship", description="Your mentorships",
-                                    guild_only=True)
-    skill = app_commands.Group(name="skill", description="Skill verification", guild_only=True)
-    lead = app_commands.Group(name="mentorlead", description="Mentorship lead tools",
-                              guild_only=True,
-                              default_permissions=discord.Permissions(manage_guild=True))
-
-    def __init__(self, bot) -> None:
-        self.bot = bot
+    mentor = mentor
+    mentor_admin = mentor_admin
 
     @property
     def rooms(self):
@@ -123,8 +98,8 @@ class MentorshipCog(commands.Cog):
         await services.mentorship.mentors.set_mentor_state(guild_id, interaction.user.id, action)
         await reply(interaction, text, ephemeral=True)
 
-    # --- /mentor goal -------------------------------------------------------------------------
-    @goal.command(name="add", description="Add a goal (milestone) to your mentorship")
+    # --- /mentor milestone -------------------------------------------------------------------------
+    @milestone.command(name="add", description="Add a milestone to your mentorship")
     @app_commands.describe(text="The goal, like: model a band ring in CAD",
                            mentorship="Which mentorship (default: this thread or your only one)")
     async def goal_add(self, interaction: discord.Interaction, text: str,
@@ -137,8 +112,8 @@ class MentorshipCog(commands.Cog):
         await self.rooms.post(p, f"🎯 <@{interaction.user.id}> added goal {goal.goal_no}: "
                               f"{safe_text(goal.text)}")
 
-    @goal.command(name="done", description="Mentee: confirm a goal reached (your mentor earns GEMS)")
-    @app_commands.describe(number="The goal's number (see /mentor goal list)",
+    @milestone.command(name="done", description="Mentee: confirm a milestone reached (your mentor earns GEMS)")
+    @app_commands.describe(number="The goal's number (see /mentor milestone list)",
                            mentorship="Which mentorship (default: this thread or your only one)")
     async def goal_done(self, interaction: discord.Interaction, number: int,
                         mentorship: int | None = None):
@@ -151,7 +126,7 @@ class MentorshipCog(commands.Cog):
         await self.rooms.refresh_card(p.guild_id, p.mentorship_id)
         await self.rooms.post(p, f"✅ Goal {number} reached: {safe_text(result.goal.text)}.{earned}")
 
-    @goal.command(name="list", description="The goals of your mentorship")
+    @milestone.command(name="list", description="The milestones of your mentorship")
     @app_commands.describe(mentorship="Which mentorship (default: this thread or your only one)")
     async def goal_list(self, interaction: discord.Interaction, mentorship: int | None = None):
         services = services_of(interaction)
@@ -161,8 +136,8 @@ class MentorshipCog(commands.Cog):
         await reply(interaction, embed=card_embed(
             p, goals, settings.money(settings.mentorship_milestone_reward)), ephemeral=True)
 
-    # --- /mentee ------------------------------------------------------------------------------
-    @mentee.command(name="apply", description="Ask for a mentor: skills, hours, languages, goals")
+    # --- /mentor ------------------------------------------------------------------------------
+    @mentor.command(name="find", description="Ask for a mentor: skills, hours, languages, goals")
     @app_commands.describe(
         skills="Skills to learn, most wanted first, with your level 0-5: cad:1, casting",
         availability="Free hours each week in your time zone (/my timezone), like: mon-fri 18-21",
@@ -191,7 +166,7 @@ class MentorshipCog(commands.Cog):
                     embed=proposal_embed(proposal), view=proposal_view(proposal), ephemeral=True)
         await self.rooms.propose(proposal)
 
-    @mentee.command(name="withdraw", description="Withdraw your open application")
+    @mentor.command(name="find-cancel", description="Withdraw your open request for a mentor")
     async def withdraw(self, interaction: discord.Interaction):
         services, guild_id = services_of(interaction), guild_id_of(interaction)
         proposal = await services.mentorship.proposals.withdraw(guild_id, interaction.user.id)
@@ -201,8 +176,8 @@ class MentorshipCog(commands.Cog):
             await self.rooms.dm(guild_id, proposal.mentor_id, f"Proposal #{proposal.mentorship_id} was "
                                 "withdrawn by the mentee.")
 
-    # --- /mentorship --------------------------------------------------------------------------
-    @mentorship.command(name="end", description="End your mentorship, with a reason")
+    # --- /mentor --------------------------------------------------------------------------
+    @mentor.command(name="end", description="End your mentorship, with a reason")
     @app_commands.describe(reason="Why it ends ('report' tells the lead and never pairs you again)",
                            note="A few words (optional)",
                            mentorship="Which mentorship (default: this thread or your only one)")
@@ -217,7 +192,7 @@ class MentorshipCog(commands.Cog):
         if result.reached_level:
             await self.rooms.level_up(result.pairing, result.reached_level)
 
-    @mentorship.command(name="rate", description="Rate the other side of your mentorship (1-5)")
+    @mentor.command(name="rate", description="Rate the other side of your mentorship (1-5)")
     @app_commands.describe(stars="1 to 5", review="A short review (optional)",
                            mentorship="Which mentorship (default: this thread or your only one)")
     async def rate(self, interaction: discord.Interaction, stars: int, review: str | None = None,
@@ -227,7 +202,7 @@ class MentorshipCog(commands.Cog):
         await reply(interaction, f"Thanks! You rated <@{p.other(interaction.user.id)}> "
                     f"{'★' * stars}.", ephemeral=True)
 
-    @mentorship.command(name="list", description="Your proposals and mentorships")
+    @mentor.command(name="list", description="Your proposals and mentorships")
     async def list_(self, interaction: discord.Interaction):
         services, guild_id = services_of(interaction), guild_id_of(interaction)
         pairs = await services.mentorship.pairings.history(guild_id, interaction.user.id)
@@ -248,8 +223,9 @@ class MentorshipCog(commands.Cog):
                               description="\n".join(lines) or "No mentors yet.")
         await reply(interaction, embed=embed)
 
-    # --- /skill ---------------------------------------------------------------------------------
-    @skill.command(name="verify", description="Mentors/lead: confirm a member's level in a skill")
+    # --- /mentor-admin ---------------------------------------------------------------------------------
+    @mentor_admin.command(name="verify", description="Mentors/lead: confirm a member's level in a skill")
+    @service_checked("moderator")
     @app_commands.describe(member="Whose skill", skill="The skill", level="The level you saw (1-5)")
     async def verify(self, interaction: discord.Interaction, member: discord.Member, skill: str,
                      level: int):
@@ -269,8 +245,9 @@ class MentorshipCog(commands.Cog):
         return [app_commands.Choice(name=s, value=s) for s in skills_of(settings)
                 if current.lower() in s][:25]
 
-    # --- /mentorlead --------------------------------------------------------------------------
-    @lead.command(name="round", description="Match every waiting mentee with the best free mentors")
+    # --- /mentor-admin --------------------------------------------------------------------------
+    @mentor_admin.command(name="round", description="Lead: match every waiting mentee with the best free mentors")
+    @service_checked("admin")
     async def round(self, interaction: discord.Interaction):
         services, guild_id = services_of(interaction), guild_id_of(interaction)
         settings = await services.settings.get(guild_id)
@@ -283,7 +260,8 @@ class MentorshipCog(commands.Cog):
             f"🔄 Round done: {len(made)} proposal{'s' if len(made) != 1 else ''} sent "
             f"(total score {total:.2f}).", ephemeral=True)
 
-    @lead.command(name="queue", description="Mentor applications waiting for approval")
+    @mentor_admin.command(name="applications", description="Lead: mentor applications waiting for approval")
+    @service_checked("admin")
     async def queue(self, interaction: discord.Interaction):
         services, guild_id = services_of(interaction), guild_id_of(interaction)
         settings = await services.settings.get(guild_id)

@@ -1,4 +1,4 @@
-"""/guide: submit (form), review queue buttons, publication with an Upvote button, search."""
+"""/mentor guide: submit (form), review queue buttons, publication with an Upvote button, search."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ import re
 
 import discord
 from discord import app_commands
-from discord.ext import commands
 
 from bot.error_handler import handle_interaction_error
 from cogs._shared.custom_ids import num, parse_id
 from cogs._shared.download import DownloadingCog
+from cogs._shared.feature_cog import service_checked
 from cogs._shared.interaction import (
     NO_PINGS,
     guild_id_of,
@@ -24,7 +24,8 @@ from cogs._shared.interaction import (
 from cogs._shared.notify import resolve_channel
 from cogs._shared.outlets import outlet_of
 from cogs._shared.ui import SafeButton
-from cogs.mentorship._cog import skill_choices
+from cogs.mentorship._groups import guide as guide_group
+from cogs.mentorship._groups import mentor_admin, skill_choices
 from cogs.mentorship._render import COLOUR
 from cogs.mentorship._views import is_lead
 from economy.core.errors import NotFound, NotPermitted
@@ -180,7 +181,7 @@ class GuideModal(discord.ui.Modal, title="Share a guide"):
     body = discord.ui.TextInput(label="The guide", style=discord.TextStyle.paragraph,
                                 min_length=20, max_length=4000)
 
-    def __init__(self, cog: GuidesCog, guild_id: int, skills: str,
+    def __init__(self, cog: GuideCommands, guild_id: int, skills: str,
                  image: discord.Attachment | None) -> None:
         super().__init__(timeout=None)
         self.cog, self.guild_id, self.skills, self.image = cog, guild_id, skills, image
@@ -211,22 +212,14 @@ class GuideModal(discord.ui.Modal, title="Share a guide"):
         await handle_interaction_error(interaction, error, where="guide:submit")
 
 
-class GuidesCog(DownloadingCog, commands.Cog):
-    """/guide submit | search | view | upvote."""
+class GuideCommands(DownloadingCog):
+    """/mentor guide submit | search | view | upvote and /mentor-admin guides (the review
+    queue); mixed into MentorshipCog so they share the /mentor groups."""
 
-    guide = app_commands.Group(name="guide", description="Guides written by members",
-                               guild_only=True)
-
-    def __init__(self, bot) -> None:
-        self.bot = bot
-
-
-
-
-    @guide.command(name="submit", description="Share a guide; mentors or moderators review it")
+    @guide_group.command(name="submit", description="Share a guide; mentors or moderators review it")
     @app_commands.describe(skills="Skill tags, comma-separated, like: stone setting, cad",
                            image="A photo or diagram (optional)")
-    async def submit(self, interaction: discord.Interaction, skills: str,
+    async def guide_submit(self, interaction: discord.Interaction, skills: str,
                      image: discord.Attachment | None = None):
         services, guild_id = services_of(interaction), guild_id_of(interaction)
         await services.guides.check_tags(guild_id, skills)
@@ -234,8 +227,9 @@ class GuidesCog(DownloadingCog, commands.Cog):
             raise ImageTooLarge(f"The image can be at most {IMAGE_LIMITS.max_bytes // 2**20} MB.")
         await interaction.response.send_modal(GuideModal(self, guild_id, skills, image))
 
-    @guide.command(name="queue", description="Mentors/moderators: guides waiting for review")
-    async def queue(self, interaction: discord.Interaction):
+    @mentor_admin.command(name="guides", description="Mentors/moderators: guides waiting for review")
+    @service_checked("moderator")
+    async def guide_queue(self, interaction: discord.Interaction):
         services, guild_id = services_of(interaction), guild_id_of(interaction)
         settings = await services.settings.get(guild_id)
         moderator = is_moderator(interaction.user, settings) or is_lead(interaction.user, settings)
@@ -250,9 +244,9 @@ class GuidesCog(DownloadingCog, commands.Cog):
                                             files=await image_files(self.bot, guide),
                                             ephemeral=True, allowed_mentions=NO_PINGS)
 
-    @guide.command(name="search", description="Find published guides by words and skill")
+    @guide_group.command(name="search", description="Find published guides by words and skill")
     @app_commands.describe(query="Words to look for (all must match)", skill="Only this skill")
-    async def search(self, interaction: discord.Interaction, query: str | None = None,
+    async def guide_search(self, interaction: discord.Interaction, query: str | None = None,
                      skill: str | None = None):
         services, guild_id = services_of(interaction), guild_id_of(interaction)
         found = await services.guides.search(guild_id, query, skill=skill)
@@ -264,9 +258,9 @@ class GuidesCog(DownloadingCog, commands.Cog):
                               description="\n".join(lines) or "No guide matches.")
         await reply(interaction, embed=embed, ephemeral=True)
 
-    @guide.command(name="view", description="Read a published guide")
+    @guide_group.command(name="view", description="Read a published guide")
     @app_commands.describe(guide_id="The guide's number")
-    async def view(self, interaction: discord.Interaction, guide_id: int):
+    async def guide_view(self, interaction: discord.Interaction, guide_id: int):
         services, guild_id = services_of(interaction), guild_id_of(interaction)
         guide = await services.guides.get(guild_id, guide_id)
         if guide.status != "published" and guide.author_id != interaction.user.id:
@@ -276,13 +270,13 @@ class GuidesCog(DownloadingCog, commands.Cog):
             embed=guide_embed(guide), files=await image_files(self.bot, guide), ephemeral=True,
             allowed_mentions=NO_PINGS, **kwargs)
 
-    @guide.command(name="upvote", description="Upvote a helpful guide (once; not your own)")
+    @guide_group.command(name="upvote", description="Upvote a helpful guide (once; not your own)")
     @app_commands.describe(guide_id="The guide's number")
-    async def upvote(self, interaction: discord.Interaction, guide_id: int):
+    async def guide_upvote(self, interaction: discord.Interaction, guide_id: int):
         await vote(interaction, guild_id_of(interaction), guide_id)
 
-    @search.autocomplete("skill")
-    @submit.autocomplete("skills")
-    async def _skills(self, interaction: discord.Interaction, current: str):
+    @guide_search.autocomplete("skill")
+    @guide_submit.autocomplete("skills")
+    async def _guide_skills(self, interaction: discord.Interaction, current: str):
         settings = await services_of(interaction).settings.get(guild_id_of(interaction))
         return skill_choices(current, skills_of(settings))

@@ -51,9 +51,9 @@ def card_embed(p: Pairing, goals: list[Goal], settings_money) -> discord.Embed:
     lines = [f"{'✅' if g.status == 'done' else '⬜'} **{g.goal_no}.** {safe_text(g.text, limit=150)}"
              for g in goals]
     embed.add_field(name="Goals", value="\n".join(lines)[:1024] if lines else
-                    "No goals yet: add one with `/mentor goal add`.", inline=False)
+                    "No goals yet: add one with `/mentor milestone add`.", inline=False)
     embed.add_field(name="Status", value=STATUS.get(p.status, p.status))
-    embed.set_footer(text=f"The mentee confirms a goal with /mentor goal done; the mentor earns "
+    embed.set_footer(text=f"The mentee confirms a goal with /mentor milestone done; the mentor earns "
                           f"{settings_money} per goal.")
     return embed
 

@@ -1,5 +1,5 @@
-"""/wallet (members), /wallet-mod (moderators) and /nft (admins). Thin: parse, call a service,
-render."""
+"""/wallet (members) and /wallet-admin (lookups for moderators, NFT roles for admins).
+Thin: parse, call a service, render."""
 
 from __future__ import annotations
 
@@ -10,15 +10,19 @@ from typing import Literal
 
 import discord
 from discord import app_commands
-from discord.ext import commands
 
 from cogs._shared.download import DownloadingCog
+from cogs._shared.feature_cog import (
+    FeatureCog,
+    admin_group,
+    admin_only,
+    member_group,
+    moderator_only,
+)
 from cogs._shared.interaction import (
     NO_PINGS,
     guild_id_of,
     reply,
-    require_admin,
-    require_moderator,
     safe_text,
 )
 from cogs.nft._render import gallery_embed, rules_embed, status_embed, sync_text, test_text
@@ -27,7 +31,6 @@ from economy.core.errors import GemsError, InvalidInput, NotPermitted
 from economy.nft.chain import ChainError, ChainMismatch, ChainReader
 from economy.nft.service import GalleryEntry
 from economy.nft.wallets import Linked, checksum
-from economy.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -35,28 +38,24 @@ log = logging.getLogger(__name__)
 #: it makes Discord refuse the whole command sync. EIP-155 chain ids in use are far below it.
 CHAIN_ID_MAX = 2**53 - 1
 
-ADMIN = discord.Permissions(manage_guild=True)
 GALLERY_IMAGES = 4  # token thumbnails attached to one gallery answer
-MODERATOR = discord.Permissions(manage_messages=True)
 
 
-class NftCog(DownloadingCog, commands.Cog):
+class NftCog(DownloadingCog, FeatureCog):
     """Wallet linking and NFT-holder roles."""
 
     download_timeout = 10
     download_what = "a token image"
 
-    wallet = app_commands.Group(name="wallet", description="Link your crypto wallets",
-                                guild_only=True)
-    wallet_mod = app_commands.Group(name="wallet-mod", description="Wallet lookups (moderators)",
-                                    guild_only=True, default_permissions=MODERATOR)
-    nft = app_commands.Group(name="nft", description="NFT-holder roles (admins)", guild_only=True,
-                             default_permissions=ADMIN)
-    rule = app_commands.Group(name="rule", description="Rules that grant roles to holders",
-                              parent=nft)
+    wallet = member_group("wallet", "Link your crypto wallets")
+    # Wallet lookups (moderators) and NFT-holder roles (admins, checked per subcommand).
+    wallet_admin = admin_group("wallet-admin", "Wallet lookups (moderators), NFT-holder roles (admins)",
+                               moderators=True)
+    rule = app_commands.Group(name="rule", description="Admin: rules that grant roles to holders",
+                              parent=wallet_admin)
 
     def __init__(self, bot) -> None:
-        self.bot = bot
+        super().__init__(bot)
         self.sync = RoleSync(bot)
         self._chain_check: asyncio.Task | None = None
 
@@ -108,10 +107,6 @@ class NftCog(DownloadingCog, commands.Cog):
                 if thumb:
                     files.append((f"{entry.contract[2:10].lower()}-{token_id}.jpg", thumb))
         return files
-
-    @property
-    def services(self) -> Services:
-        return self.bot.services
 
     async def after_link(self, linked: Linked) -> str:
         """Sync the member's roles right after a wallet was linked; a short text for the page."""
@@ -184,14 +179,14 @@ class NftCog(DownloadingCog, commands.Cog):
             embed=embed, files=[discord.File(io.BytesIO(data), filename=name) for name, data in images],
             ephemeral=True, allowed_mentions=NO_PINGS)
 
-    # --- /wallet-mod ------------------------------------------------------------------------
+    # --- /wallet-admin lookup ----------------------------------------------------------------
 
-    @wallet_mod.command(name="lookup", description="Who holds a wallet, or a member's wallets")
+    @wallet_admin.command(name="lookup", description="Who holds a wallet, or a member's wallets")
+    @moderator_only
     @app_commands.describe(member="A member whose wallets to show",
                            address="A wallet address to find the member of")
     async def lookup(self, interaction: discord.Interaction, member: discord.Member | None = None,
                      address: app_commands.Range[str, 1, 100] | None = None):
-        await require_moderator(interaction)
         guild_id = guild_id_of(interaction)
         if (member is None) == (address is None):
             raise InvalidInput("Give either a member or an address.")
@@ -205,9 +200,10 @@ class NftCog(DownloadingCog, commands.Cog):
                 f"linked to <@{owner}>." if owner else "not linked to anyone here.")
         await reply(interaction, text[:1900], ephemeral=True)
 
-    # --- /nft ---------------------------------------------------------------------------------
+    # --- /wallet-admin rule, sync, status -----------------------------------------------------
 
-    @rule.command(name="add", description="Give a role to holders of an NFT collection")
+    @rule.command(name="add", description="Admin: give a role to holders of an NFT collection")
+    @admin_only
     @app_commands.describe(
         contract="Token contract address (0x…)", standard="Token standard", role="Role to give",
         token_ids="Only these token ids, e.g. 1-100, 150 (required for ERC-1155)",
@@ -224,7 +220,6 @@ class NftCog(DownloadingCog, commands.Cog):
         group: app_commands.Range[str, 1, 20] | None = None,
         chain: app_commands.Range[int, 1, CHAIN_ID_MAX] | None = None,
     ):
-        await require_admin(interaction)
         guild = interaction.guild
         assert guild is not None
         me = guild.me
@@ -238,29 +233,29 @@ class NftCog(DownloadingCog, commands.Cog):
             guild.id, interaction.user.id, chain_id=chain or self.services.nft.chains.default_chain_id,
             contract=contract, standard=standard, role_id=role.id, token_ids=token_ids,
             min_count=min_count, max_count=max_count, group=group.lower() if group else None)
-        await reply(interaction, f"Added rule {created.describe()}. Run `/nft sync` to apply it "
+        await reply(interaction, f"Added rule {created.describe()}. Run `/wallet-admin sync` to apply it "
                     "to everyone now (it also runs periodically).", ephemeral=True)
 
-    @rule.command(name="list", description="The NFT role rules")
+    @rule.command(name="list", description="Admin: the NFT role rules")
+    @admin_only
     async def rule_list(self, interaction: discord.Interaction):
-        await require_admin(interaction)
         rules = await self.services.nft.rules(guild_id_of(interaction))
         await reply(interaction, embed=rules_embed(rules), ephemeral=True)
 
-    @rule.command(name="remove", description="Delete an NFT role rule")
-    @app_commands.describe(rule="Rule number (see /nft rule list)")
+    @rule.command(name="remove", description="Admin: delete an NFT role rule")
+    @admin_only
+    @app_commands.describe(rule="Rule number (see /wallet-admin rule list)")
     async def rule_remove(self, interaction: discord.Interaction,
                           rule: app_commands.Range[int, 1, 10_000]):
-        await require_admin(interaction)
         removed = await self.services.nft.remove_rule(guild_id_of(interaction), rule)
         await reply(interaction, f"Removed rule {removed.describe()}. Members who hold the role "
                     "keep it unless another rule manages that role (remove it by hand if needed).",
                     ephemeral=True)
 
-    @rule.command(name="test", description="What a member would get from the rules, and why")
+    @rule.command(name="test", description="Admin: what a member would get from the rules, and why")
+    @admin_only
     @app_commands.describe(member="The member to check (nothing is changed)")
     async def rule_test(self, interaction: discord.Interaction, member: discord.Member):
-        await require_admin(interaction)
         guild_id = guild_id_of(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
         rules = await self.services.nft.rules(guild_id)
@@ -271,11 +266,11 @@ class NftCog(DownloadingCog, commands.Cog):
         await reply(interaction, test_text(safe_text(member.display_name, limit=64), rules, plan,
                                            member.id), ephemeral=True)
 
-    @nft.command(name="sync", description="Re-check holder roles now (one member or everyone)")
+    @wallet_admin.command(name="sync", description="Admin: re-check holder roles now (one member or everyone)")
+    @admin_only
     @app_commands.describe(member="Only this member (default: everyone)")
     async def sync_now(self, interaction: discord.Interaction,
                        member: discord.Member | None = None):
-        await require_admin(interaction)
         guild = interaction.guild
         if guild is None:
             raise NotPermitted("This command only works in a server.")
@@ -286,8 +281,8 @@ class NftCog(DownloadingCog, commands.Cog):
             plan, result = await self.sync.sync_guild(guild)
         await reply(interaction, sync_text(plan, result), ephemeral=True)
 
-    @nft.command(name="status", description="Last sync: time, block, wallets, roles, RPC calls, errors")
+    @wallet_admin.command(name="status", description="Admin: last sync: time, block, wallets, roles, RPC calls, errors")
+    @admin_only
     async def status(self, interaction: discord.Interaction):
-        await require_admin(interaction)
         status = await self.services.nft.status(guild_id_of(interaction))
         await reply(interaction, embed=status_embed(status), ephemeral=True)

@@ -13,10 +13,10 @@ def _ts(ms: int | None, style: str = "R") -> str:
 
 
 def rules_embed(rules: list[Rule]) -> discord.Embed:
-    """`/nft rule list`."""
+    """`/wallet-admin rule list`."""
     embed = discord.Embed(title="NFT role rules", colour=discord.Colour.blurple())
     if not rules:
-        embed.description = "No rules yet. Add one with `/nft rule add`."
+        embed.description = "No rules yet. Add one with `/wallet-admin rule add`."
         return embed
     embed.description = "\n".join(rule.describe() for rule in rules)[:4000]
     embed.set_footer(text="Rules for one role are alternatives; rules sharing a group must all hold.")
@@ -41,7 +41,7 @@ def sync_text(plan: SyncPlan, result: ApplyResult) -> str:
 
 
 def status_embed(status: dict | None) -> discord.Embed:
-    """`/nft status`."""
+    """`/wallet-admin status`."""
     embed = discord.Embed(title="NFT role sync", colour=discord.Colour.blurple())
     if status is None or not status.get("last"):
         embed.description = "No sync has run yet."
@@ -63,7 +63,7 @@ def status_embed(status: dict | None) -> discord.Embed:
 
 
 def test_text(member: str, rules: list[Rule], plan: SyncPlan, user_id: int) -> str:
-    """`/nft rule test member`: what the member would get, and why."""
+    """`/wallet-admin rule test member`: what the member would get, and why."""
     if not rules:
         return "There are no NFT rules yet."
     holdings = plan.holdings.get(user_id, {})

@@ -1,4 +1,4 @@
-"""/usd (members: packs, seller onboarding) and /payments (admins: packs, status, history,
+"""/pay (members: packs, seller onboarding) and /pay-admin (admins: packs, status, history,
 manual payouts). Thin: parse -> call the payments service -> render."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import logging
 import aiohttp
 import discord
 from discord import app_commands
-from discord.ext import commands
 
+from cogs._shared.feature_cog import FeatureCog, admin_group, member_group, service_checked
 from cogs._shared.interaction import (
     NO_PINGS,
     guild_id_of,
@@ -33,19 +33,14 @@ COLOUR = discord.Colour.from_rgb(99, 91, 255)
 PROBE_SECONDS = 5
 
 
-class UsdCog(commands.Cog):
+class UsdCog(FeatureCog):
     """Member commands for card payments, plus the announcements of payment events."""
 
-    usd = app_commands.Group(name="usd", description="Pay by card (Stripe)", guild_only=True)
+    usd = member_group("pay", "Pay by card (Stripe): GEMS packs, selling for money")
 
     def __init__(self, bot) -> None:
-        self.bot = bot
+        super().__init__(bot)
         bot.add_dynamic_items(PayUsdButton, BuyPackButton)
-
-    @property
-    def services(self):
-        """The bot's services."""
-        return self.bot.services
 
     async def cog_unload(self) -> None:
         """Close the Stripe HTTP session with the bot."""
@@ -133,17 +128,13 @@ async def probe(url: str) -> str:
         return f"❌ not reachable ({type(error).__name__})"
 
 
-class PaymentsAdminCog(commands.Cog):
-    """Admin commands for card payments (hidden from members by default_permissions)."""
+class PaymentsAdminCog(FeatureCog):
+    """Admin commands for card payments (hidden from members by default_permissions; the
+    payments service checks `admin`)."""
 
-    payments = app_commands.Group(name="payments", description="Card payments (admins)",
-                                  guild_only=True,
-                                  default_permissions=discord.Permissions(manage_guild=True))
+    payments = admin_group("pay-admin", "Card payments (admins)")
     pack = app_commands.Group(name="pack", description="GEMS packs sold by card",
                               parent=payments)
-
-    def __init__(self, bot) -> None:
-        self.bot = bot
 
     @staticmethod
     async def _admin(interaction: discord.Interaction) -> bool:
@@ -151,6 +142,7 @@ class PaymentsAdminCog(commands.Cog):
         return is_admin(interaction.user, settings)
 
     @pack.command(name="add", description="Sell a GEMS pack by card, e.g. 1000 GEMS for 4.99")
+    @service_checked("admin")
     @app_commands.describe(gems="How many GEMS the pack mints", price="Price in the server's card currency, like 4.99 (or 500 for JPY)")
     async def pack_add(self, interaction: discord.Interaction,
                        gems: app_commands.Range[int, 1, MAX_AMOUNT],
@@ -165,7 +157,8 @@ class PaymentsAdminCog(commands.Cog):
                     f"{format_cents(pack['cents'], pack['currency'])}.{extra}", ephemeral=True)
 
     @pack.command(name="remove", description="Stop selling a GEMS pack")
-    @app_commands.describe(pack_id="The pack's number (from /usd packs)")
+    @service_checked("admin")
+    @app_commands.describe(pack_id="The pack's number (from /pay packs)")
     async def pack_remove(self, interaction: discord.Interaction,
                           pack_id: app_commands.Range[int, 1]):
         await services_of(interaction).payments.remove_pack(
@@ -173,6 +166,7 @@ class PaymentsAdminCog(commands.Cog):
         await reply(interaction, f"Pack #{pack_id} is no longer on sale.", ephemeral=True)
 
     @payments.command(name="status", description="Stripe setup, webhook, last event, pending payouts")
+    @service_checked("admin")
     async def status(self, interaction: discord.Interaction):
         services, guild_id = services_of(interaction), guild_id_of(interaction)
         st = await services.payments.status(guild_id, admin=await self._admin(interaction))
@@ -206,6 +200,7 @@ class PaymentsAdminCog(commands.Cog):
         await reply(interaction, embed=embed, ephemeral=True)
 
     @payments.command(name="history", description="Card payments and payouts (CSV attached)")
+    @service_checked("admin")
     async def history(self, interaction: discord.Interaction):
         services, guild_id = services_of(interaction), guild_id_of(interaction)
         admin = await self._admin(interaction)
@@ -223,6 +218,7 @@ class PaymentsAdminCog(commands.Cog):
                                                 allowed_mentions=NO_PINGS)
 
     @payments.command(name="paid", description="Record that you paid a seller yourself (manual payouts)")
+    @service_checked("admin")
     @app_commands.describe(trade_id="The card trade's number", note="How it was paid (recorded)")
     async def paid(self, interaction: discord.Interaction, trade_id: app_commands.Range[int, 1],
                    note: app_commands.Range[str, 1, 200] | None = None):

@@ -20,9 +20,9 @@ PAGES = {
                      "Discord: the bot opens your trade room (or credits your pack) in a moment."),
     "/stripe/cancelled": ("Payment cancelled", "Nothing was charged. The listing stays reserved "
                           "for you until the payment link expires; press Pay again to return."),
-    "/stripe/connect/done": ("Payout account", "Thanks! Back in Discord, run /usd connect again "
+    "/stripe/connect/done": ("Payout account", "Thanks! Back in Discord, run /pay connect again "
                              "to check that your payout account is ready."),
-    "/stripe/connect/refresh": ("Payout account", "This onboarding link expired. Run /usd "
+    "/stripe/connect/refresh": ("Payout account", "This onboarding link expired. Run /pay "
                                 "connect in Discord for a fresh one."),
 }
 

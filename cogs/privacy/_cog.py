@@ -6,9 +6,9 @@ import io
 
 import discord
 from discord import app_commands
-from discord.ext import commands
 
 from bot.metrics import record_dm
+from cogs._shared.feature_cog import FeatureCog, member_group
 from cogs._shared.interaction import NO_PINGS, guild_id_of, reply, safe_text, services_of
 from cogs.privacy._views import confirm_view
 from economy.privacy.service import FORFEITS, DeletionPreview, export_summary
@@ -33,14 +33,10 @@ def preview_text(preview: DeletionPreview) -> str:
     return "\n".join(lines)
 
 
-class PrivacyCog(commands.Cog):
+class PrivacyCog(FeatureCog):
     """Members get a copy of their data or have it anonymised."""
 
-    privacy = app_commands.Group(name="privacy", description="Your data in this server",
-                                 guild_only=True)
-
-    def __init__(self, bot) -> None:
-        self.bot = bot
+    privacy = member_group("privacy", "Your data in this server")
 
     @privacy.command(name="export", description="Get a copy of your data in this server by DM")
     @app_commands.checks.cooldown(1, 120, key=lambda i: (i.guild_id, i.user.id))

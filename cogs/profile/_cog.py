@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import discord
 from discord import app_commands
-from discord.ext import commands
 
+from cogs._shared.feature_cog import FeatureCog, member_group
 from cogs._shared.interaction import guild_id_of, reply, services_of
 from economy.core.member_prefs import suggest_zones
 
@@ -15,13 +15,10 @@ async def _zones(interaction: discord.Interaction, current: str) -> list[app_com
     return [app_commands.Choice(name=z, value=z) for z in suggest_zones(current)]
 
 
-class ProfileCog(commands.Cog):
+class ProfileCog(FeatureCog):
     """Member settings."""
 
-    my = app_commands.Group(name="my", description="Your own settings", guild_only=True)
-
-    def __init__(self, bot) -> None:
-        self.bot = bot
+    my = member_group("my", "Your own settings")
 
     @my.command(name="timezone", description="Show or set your time zone (for times you type and your streak days)")
     @app_commands.describe(zone="An IANA time zone like Europe/Paris, or `reset` for the server's")

@@ -3,7 +3,7 @@
 from cogs.seasons._cog import SeasonsCog, season_board
 from economy.seasons.service import SeasonNotice
 
-#: What other cogs may use (the currency leaderboard shows the season board).
+#: What other cogs may use.
 __all__ = ["season_board", "setup"]
 
 

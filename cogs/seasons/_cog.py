@@ -6,9 +6,9 @@ import logging
 
 import discord
 from discord import app_commands
-from discord.ext import commands
 
-from cogs._shared.interaction import NO_PINGS, guild_id_of, reply, require_admin, services_of
+from cogs._shared.feature_cog import FeatureCog, admin_group, admin_only, member_group
+from cogs._shared.interaction import NO_PINGS, guild_id_of, reply, services_of
 from economy.seasons.service import SeasonNotice, catalog, describe
 
 log = logging.getLogger(__name__)
@@ -16,7 +16,7 @@ MEDALS = ("🥇", "🥈", "🥉")
 
 
 async def season_board(interaction: discord.Interaction, key: str | None = None) -> discord.Embed:
-    """The seasonal leaderboard embed (also behind `/gems leaderboard board:season`)."""
+    """The seasonal leaderboard embed (`/season leaderboard`)."""
     services, guild_id = services_of(interaction), guild_id_of(interaction)
     season, occurrence, rows, running = await services.seasons.leaderboard(guild_id, key)
     embed = discord.Embed(title=f"{season.emoji} {season.name} leaderboard"[:256],
@@ -27,19 +27,14 @@ async def season_board(interaction: discord.Interaction, key: str | None = None)
     return embed
 
 
-class SeasonsCog(commands.Cog):
+class SeasonsCog(FeatureCog):
     """Seasons: enable shipped ones, add custom ones, leaderboards and winners."""
 
-    season = app_commands.Group(name="season", description="Seasonal celebrations",
-                                guild_only=True)
-    season_admin = app_commands.Group(name="season-admin", description="Seasons (admins)",
-                                      guild_only=True,
-                                      default_permissions=discord.Permissions(manage_guild=True))
-
-    def __init__(self, bot) -> None:
-        self.bot = bot
+    season = member_group("season", "Seasonal celebrations")
+    season_admin = admin_group("season-admin", "Seasons (admins)")
 
     @season_admin.command(name="add", description="Enable a shipped season or add your own")
+    @admin_only
     @app_commands.describe(
         name="A shipped season (see /season list) or a new name",
         start="First day every year: `12-24` or `Dec 24` (new seasons only)",
@@ -52,7 +47,6 @@ class SeasonsCog(commands.Cog):
                   emoji: app_commands.Range[str, 1, 32] | None = None,
                   colour: app_commands.Range[str, 1, 10] | None = None,
                   boost: app_commands.Range[str, 1, 12] | None = None):
-        await require_admin(interaction)
         season = await services_of(interaction).seasons.add(
             guild_id_of(interaction), interaction.user.id, name, start=start, end=end,
             emoji=emoji, colour=colour, boost=boost)
@@ -61,9 +55,9 @@ class SeasonsCog(commands.Cog):
         await reply(interaction, "Enabled " + describe(season, settings.zone, now), ephemeral=True)
 
     @season_admin.command(name="remove", description="Disable a season (past winners stay)")
+    @admin_only
     @app_commands.describe(key="The season's key from /season list")
     async def remove(self, interaction: discord.Interaction, key: app_commands.Range[str, 1, 50]):
-        await require_admin(interaction)
         await services_of(interaction).seasons.remove(guild_id_of(interaction), key)
         await reply(interaction, f"Disabled the season `{discord.utils.escape_markdown(key)}`.",
                     ephemeral=True)

@@ -1,4 +1,4 @@
-"""/trades (members) and /dispute (moderators). Thin: parse, call the escrow service, render."""
+"""/trades (members) and /trades-admin (disputes for moderators, export for admins). Thin: parse, call the escrow service, render."""
 
 from __future__ import annotations
 
@@ -7,15 +7,20 @@ from typing import Literal
 
 import discord
 from discord import app_commands
-from discord.ext import commands
 
+from cogs._shared.feature_cog import (
+    FeatureCog,
+    admin_group,
+    admin_only,
+    member_group,
+    moderator_only,
+    settings_of,
+)
 from cogs._shared.interaction import (
     NO_PINGS,
     guild_id_of,
     is_moderator,
     reply,
-    require_admin,
-    require_moderator,
     safe_text,
     services_of,
 )
@@ -28,13 +33,10 @@ from economy.core.settings import MAX_AMOUNT
 MAX_EVIDENCE_BYTES = 8 * 1024 * 1024
 
 
-class TradesCog(commands.Cog):
+class TradesCog(FeatureCog):
     """Direct offers, trade history, ratings, disputes by members, CSV export."""
 
-    trades = app_commands.Group(name="trades", description="Escrow trades", guild_only=True)
-
-    def __init__(self, bot) -> None:
-        self.bot = bot
+    trades = member_group("trades", "Escrow trades")
 
     @trades.command(name="offer", description="Offer to sell something to a member, paid through escrow")
     @app_commands.describe(member="Who would buy", price="Price in GEMS", description="What you sell")
@@ -107,49 +109,29 @@ class TradesCog(commands.Cog):
                                                     [evidence] if evidence else [])
 
 
-class TradesAdminCog(commands.Cog):
-    """Trade administration (admins; Manage Server by default)."""
+class TradesAdminCog(FeatureCog):
+    """Staff tools: moderators list, inspect and resolve disputes; admins export every trade."""
 
-    admin = app_commands.Group(name="trades-admin", description="Trade administration (admins)",
-                               guild_only=True,
-                               default_permissions=discord.Permissions(manage_guild=True))
-
-    def __init__(self, bot) -> None:
-        self.bot = bot
-
-    @admin.command(name="export", description="Download every trade of this server as CSV")
-    async def export(self, interaction: discord.Interaction):
-        await require_admin(interaction)
-        services, guild_id = services_of(interaction), guild_id_of(interaction)
-        text = await services.escrow.export_csv(guild_id, interaction.user.id)
-        await interaction.response.send_message(
-            "Here are all trades of this server.", ephemeral=True, allowed_mentions=NO_PINGS,
-            file=discord.File(io.BytesIO(text.encode("utf-8")), filename=f"trades-{guild_id}.csv"))
-
-
-class DisputesCog(commands.Cog):
-    """Moderators list, inspect and resolve disputes."""
-
+    admin = admin_group("trades-admin", "Trade disputes (moderators) and export (admins)",
+                        moderators=True)
     dispute = app_commands.Group(name="dispute", description="Trade disputes (moderators)",
-                                 guild_only=True,
-                                 default_permissions=discord.Permissions(manage_messages=True))
-
-    def __init__(self, bot) -> None:
-        self.bot = bot
+                                 parent=admin)
 
     @dispute.command(name="list", description="Open (or resolved) disputes")
+    @moderator_only
     @app_commands.describe(status="open (default) or resolved")
     async def list_(self, interaction: discord.Interaction,
                     status: Literal["open", "resolved"] = "open"):
-        settings = await require_moderator(interaction)
+        settings = await settings_of(interaction)
         found = await services_of(interaction).escrow.disputes(guild_id_of(interaction), status)
         await reply(interaction, embed=trade_list_embed(f"{status.title()} disputes", found, settings),
                     ephemeral=True)
 
     @dispute.command(name="view", description="A dispute: timeline, reason, evidence, thread")
+    @moderator_only
     @app_commands.describe(trade_id="The disputed trade's number")
     async def view(self, interaction: discord.Interaction, trade_id: app_commands.Range[int, 1]):
-        settings = await require_moderator(interaction)
+        settings = await settings_of(interaction)
         trade = await services_of(interaction).escrow.get(guild_id_of(interaction), trade_id,
                                                           interaction.user.id, moderator=True)
         embed = trade_embed(trade, settings)
@@ -162,6 +144,7 @@ class DisputesCog(commands.Cog):
         await reply(interaction, embed=embed, ephemeral=True)
 
     @dispute.command(name="resolve", description="Settle a dispute: refund, release or split")
+    @moderator_only
     @app_commands.describe(trade_id="The disputed trade's number",
                            outcome="refund the buyer, release to the seller, or split",
                            percent="For split: the seller's share in percent (0-100)",
@@ -170,7 +153,6 @@ class DisputesCog(commands.Cog):
                       outcome: Literal["refund", "release", "split"],
                       percent: app_commands.Range[int, 0, 100] | None = None,
                       note: app_commands.Range[str, 1, 300] | None = None):
-        await require_moderator(interaction)
         services, guild_id = services_of(interaction), guild_id_of(interaction)
         result = await services.escrow.resolve(guild_id, trade_id, interaction.user.id, outcome,
                                                percent=percent, note=note)
@@ -183,4 +165,11 @@ class DisputesCog(commands.Cog):
                     ephemeral=True)
         await outlet_of(self.bot, "trades").resolved(result.trade)
 
-
+    @admin.command(name="export", description="Admin: download every trade of this server as CSV")
+    @admin_only
+    async def export(self, interaction: discord.Interaction):
+        services, guild_id = services_of(interaction), guild_id_of(interaction)
+        text = await services.escrow.export_csv(guild_id, interaction.user.id)
+        await interaction.response.send_message(
+            "Here are all trades of this server.", ephemeral=True, allowed_mentions=NO_PINGS,
+            file=discord.File(io.BytesIO(text.encode("utf-8")), filename=f"trades-{guild_id}.csv"))

@@ -90,7 +90,7 @@ class Window:
 
 @dataclass(frozen=True)
 class Scheduled:
-    """The result of `/boost schedule`: the new window, the ones it overlaps, the stacking rule."""
+    """The result of `/boost-admin schedule`: the new window, the ones it overlaps, the stacking rule."""
 
     window: Window
     overlapping: tuple[Window, ...]
@@ -130,7 +130,7 @@ def combine(windows: list[Window], stacking: str) -> Applied:
     return Applied(best.factor_bps, (best.boost_id,))
 
 
-#: The /modules feature that owns each kind of window: switching it off stops its factor.
+#: The /settings modules feature that owns each kind of window: switching it off stops its factor.
 WINDOW_FEATURES = {"season": "seasons", "perk": "nft"}
 
 
@@ -254,7 +254,7 @@ class BoostService:
         settings = await self._settings.get(guild_id)
         if source not in settings.boost_applies_to:
             return NO_BOOST
-        # One settings snapshot decides every switch below, so an earning racing `/modules
+        # One settings snapshot decides every switch below, so an earning racing `/settings modules
         # disable` is multiplied by a set that was in force at one moment, never half of each.
         off = set(settings.disabled_features)
         at_ms = to_ms(at)
@@ -336,7 +336,7 @@ class BoostService:
         boost_id = _boost_id(boost_id)
         doc = await self._repo.get(guild_id, boost_id)
         if not doc:
-            raise NotFound(f"There is no boost `{boost_id}`. `/boost list` shows them.")
+            raise NotFound(f"There is no boost `{boost_id}`. `/boost-admin list` shows them.")
         window = Window.from_doc(doc)
         if window.kind == "weekend":
             raise InvalidInput("That is the double-GEMS weekend: turn it off with "
@@ -378,7 +378,7 @@ class BoostService:
             window = next_weekend_window(settings, day) if day else None
             if window is not None and window.boost_id == boost_id:
                 return window
-        raise NotFound(f"There is no boost `{boost_id}`. `/boost list` shows them.")
+        raise NotFound(f"There is no boost `{boost_id}`. `/boost-admin list` shows them.")
 
     async def stats(self, guild_id: int, boost_id: str) -> BoostStats:
         """GEMS earned during the window (so far) vs the same hours one week before."""
@@ -440,7 +440,7 @@ def _boost_id(text: str) -> str:
     if raw.isdigit():
         raw = f"b{raw}"
     if not re.fullmatch(r"b\d{1,9}|wk-\d{8}|s-[a-z0-9-]{1,60}", raw):
-        raise NotFound(f"`{str(text)[:20]}` is not a boost id (like `b3`). `/boost list` shows them.")
+        raise NotFound(f"`{str(text)[:20]}` is not a boost id (like `b3`). `/boost-admin list` shows them.")
     return raw
 
 

@@ -121,7 +121,7 @@ class CompetitionService:
     async def settle_due(self, guild_id: int) -> list[Settled]:
         """Pay and close every competition of the guild that has ended (idempotent).
 
-        While challenges are switched off (/modules) nothing is settled: ended competitions
+        While challenges are switched off (/settings modules) nothing is settled: ended competitions
         are paid, from the standings they had at their end, when it is back on."""
         if not is_on(await self._settings.get(guild_id), "challenges"):
             return []

@@ -89,7 +89,7 @@ class ChallengeProgress:
         return day
 
     async def _counting(self, guild_id: int) -> bool:
-        """False while challenges are switched off in the guild (/modules): nothing counts.
+        """False while challenges are switched off in the guild (/settings modules): nothing counts.
 
         Read through the settings cache on every event (a dict lookup while fresh), so the
         switch counts at once, not when the cached day is next refreshed.

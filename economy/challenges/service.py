@@ -416,7 +416,7 @@ class ChallengeService:
                        challenge: ChallengeDef, at: datetime | None = None) -> Completion | None:
         """Record a completion once and pay it; None when it was already recorded.
 
-        Raises FeatureOff while challenges are switched off (/modules): nothing is recorded,
+        Raises FeatureOff while challenges are switched off (/settings modules): nothing is recorded,
         so the counted progress completes when the feature is back on.
         """
         if is_system(user_id):

@@ -1,7 +1,7 @@
 """What a feature declares about itself, so the central lists are derived, not edited.
 
 Every feature package (`economy/<feature>/__init__.py`) exports one `Feature`; economy/registry.py
-lists them in build order. From the declarations come: the module switches (/modules), the
+lists them in build order. From the declarations come: the module switches (/settings modules), the
 interaction gate's custom-id prefixes (bot/modules_gate.py), the personal-data collections of
 /privacy, the guild settings model and its reference (`/settings`, docs/settings.md), and the
 services (economy/services.py). A feature's `__init__` stays light: it imports its settings
@@ -51,7 +51,7 @@ Builder = Callable[[Core], Mapping[str, Any]]
 class Feature:
     """One feature's declaration.
 
-    name: the package name, the same under economy/, cogs/ and tests/ (and the /modules key).
+    name: the package name, the same under economy/, cogs/ and tests/ (and the /settings modules key).
     label: what members read ("The marketplace", "Events").
     switchable: False for the core features a server cannot turn off.
     settings: the feature's settings section (None: it has no settings of its own).

@@ -1,4 +1,4 @@
-"""Per-guild feature switches (/modules): every feature package can be turned off in a server.
+"""Per-guild feature switches (/settings modules): every feature package can be turned off in a server.
 
 The switches live in the guild settings (`disabled_features`), so they are recorded in the
 settings history and cached like every other setting. Core features (the currency, settings and

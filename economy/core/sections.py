@@ -45,7 +45,7 @@ class CoreSettings(Section):
     timezone: str = Field("UTC", description="IANA time zone for daily resets, e.g. Europe/Berlin")
     moderator_role_id: int | None = Field(None, description="Role that resolves disputes and moderates (besides Manage Messages)")
     announcements_channel_id: int | None = Field(None, description="Channel where boosts, events and seasons are announced")
-    disabled_features: list[str] = Field(default_factory=list, description="Features switched off in this server, comma-separated (see /modules list)")
+    disabled_features: list[str] = Field(default_factory=list, description="Features switched off in this server, comma-separated (see /settings modules list)")
 
     @field_validator("disabled_features")
     @classmethod

@@ -365,7 +365,7 @@ class EventService:
         transaction, so a place that was left meanwhile pays nothing, and a used place can't
         be left. Events with a check-in code need it. Raises InvalidInput outside the window,
         twice, with a wrong code, or without a place; FeatureOff while events are switched off
-        (/modules).
+        (/settings modules).
         """
         await require_on(self._settings, guild_id, "events")
         event = await self.get(guild_id, event_id)

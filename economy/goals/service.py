@@ -121,7 +121,7 @@ class GoalService:
     async def sweep(self) -> list[GoalNotice]:
         """Close reached or expired goals, pay contributors, announce (each once).
 
-        While goals are switched off (/modules) no goal closes (they close when it is back
+        While goals are switched off (/settings modules) no goal closes (they close when it is back
         on), but a goal already reached is owed: its contributors are paid, and the
         announcement waits until the feature is on again.
         """

@@ -127,7 +127,7 @@ class GuideService:
     async def review(self, guild_id: int, actor_id: int, guide_id: int, *, approve: bool,
                      moderator: bool) -> tuple[Guide, int]:
         """A mentor or moderator approves (publishes) or rejects a guide; returns the guide and
-        the GEMS its author earned. FeatureOff while mentorship is switched off (/modules).
+        the GEMS its author earned. FeatureOff while mentorship is switched off (/settings modules).
 
         Raises: FeatureOff (mentorship switched off); NotFound (no such guide); NotPermitted (one's
         own guide, or neither a mentor nor a moderator); GuideUnavailable (already reviewed).

@@ -143,7 +143,7 @@ class PairingService:
         """The mentee confirms a milestone; the mentor earns the reward once per milestone.
 
         Paying and marking the goal done are one transaction keyed by the milestone. Refused
-        (FeatureOff) while mentorship is switched off (/modules).
+        (FeatureOff) while mentorship is switched off (/settings modules).
 
         Raises: FeatureOff (mentorship switched off); NotPermitted (not the mentee); NotFound (no
         such goal); MentorshipUnavailable (already confirmed).

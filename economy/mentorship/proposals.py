@@ -81,7 +81,7 @@ class ProposalService:
         existing = await self._repo.mentee(guild_id, user_id)
         if existing and existing["status"] != "closed":
             raise InvalidInput("You already have an open application or a mentor. "
-                               "Use `/mentorship end` to finish a mentorship first.")
+                               "Use `/mentor end` to finish a mentorship first.")
         requested = None
         if mentor_id is not None:
             requested = await self._requested_score(guild_id, doc, mentor_id)

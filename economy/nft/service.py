@@ -568,7 +568,7 @@ class NftService:
 
     async def record(self, guild_id: int, plan: SyncPlan, result: ApplyResult, *, scope: str,
                      started: float) -> dict:
-        """Store the summary `/nft status` shows; returns it."""
+        """Store the summary `/wallet-admin status` shows; returns it."""
         last = {
             "at_ms": to_ms(self._clock.now()), "scope": scope,
             "blocks": {str(k): v for k, v in plan.blocks.items()}, "wallets": plan.wallets,
@@ -608,7 +608,7 @@ class NftService:
 
 
 def _chain_failure(chain_id: int, exc: Exception) -> str:
-    """Why a chain could not be read at all, in words for `/nft status`."""
+    """Why a chain could not be read at all, in words for `/wallet-admin status`."""
     if isinstance(exc, InvalidInput):
         return exc.message
     if isinstance(exc, ChainMismatch):

@@ -138,7 +138,7 @@ class PaymentsService:
         return self.gateway
 
     async def _ready(self, guild_id: int) -> tuple[GuildSettings, PaymentsGateway]:
-        # New checkouts stop while card payments are switched off (/modules); webhooks, refunds
+        # New checkouts stop while card payments are switched off (/settings modules); webhooks, refunds
         # and payouts of checkouts already opened still settle (money a member already paid).
         settings = await require_on(self._settings, guild_id, "payments")
         if not settings.payments_usd:
@@ -192,7 +192,7 @@ class PaymentsService:
                 seller = {**seller, "ready": True}
             if not seller or not seller.get("ready"):
                 raise PaymentsUnavailable(
-                    "The seller hasn't finished connecting a payout account (`/usd connect`), "
+                    "The seller hasn't finished connecting a payout account (`/pay connect`), "
                     "so this listing can't be paid by card right now. Nothing was charged.")
         trade_id = await self._trades.next_trade_id(guild_id)
         checkout_no = await self._repo.next_number(guild_id, "checkouts")
@@ -267,7 +267,7 @@ class PaymentsService:
                                f"server now takes {settings.payments_currency.upper()}; ask an "
                                "admin to re-create it.")
         if expected_cents is not None and expected_cents != pack["cents"]:
-            raise QuoteChanged("This pack's price changed; look at `/usd packs` again.")
+            raise QuoteChanged("This pack's price changed; look at `/pay packs` again.")
         existing = await self._repo.open_checkout_for(guild_id, buyer_id, kind="pack",
                                                       target=pack_id)
         if existing and existing.get("url") and existing["expires_ms"] > to_ms(self._clock.now()):

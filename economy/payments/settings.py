@@ -20,8 +20,8 @@ class PaymentsSettings(Section):
     payments_usd: bool = Field(False, description="Members can pay USD-priced listings by card (Stripe Checkout; needs the operator's Stripe keys)")
     payments_currency: str = Field("usd", description="Currency of card payments (a Stripe currency with a documented minimum charge: usd, eur, gbp, jpy, chf, ...; USD listings need usd)")
     payments_fee_bps: int = Field(500, ge=0, le=5000, description="Fee on card trades in basis points (500 = 5%), kept on the payment account")
-    payments_payout_mode: Literal["connect", "manual"] = Field("manual", description="Pay sellers by Stripe Connect transfer (connect) or yourselves, recorded with /payments paid (manual)")
-    payments_packs: bool = Field(False, description="Members can buy GEMS packs by card (/usd packs)")
+    payments_payout_mode: Literal["connect", "manual"] = Field("manual", description="Pay sellers by Stripe Connect transfer (connect) or yourselves, recorded with /pay-admin paid (manual)")
+    payments_packs: bool = Field(False, description="Members can buy GEMS packs by card (/pay packs)")
 
     @field_validator("payments_currency")
     @classmethod

@@ -208,7 +208,7 @@ class SeasonService:
         notices: list[SeasonNotice] = []
         for guild_id in await self._repo.guild_ids():
             settings = await self._settings.get(guild_id)
-            # Switched off (/modules): no season boost starts and no occurrence is decided
+            # Switched off (/settings modules): no season boost starts and no occurrence is decided
             # (that waits until it is back on), but prizes already decided are owed and paid;
             # their announcement waits.
             on = is_on(settings, "seasons")

@@ -26,5 +26,5 @@ FEATURE = Feature(
     build=build,
     custom_id_prefixes=("trade",),
     settling_custom_ids=("trade:act:", "trade:delivered:", "trade:dispute:",),
-    settling_commands=("dispute", "trades dispute", "trades list", "trades view",),
+    settling_commands=("trades-admin dispute", "trades dispute", "trades list", "trades view",),
 )

@@ -320,7 +320,7 @@ class EscrowService:
         if expected_price is not None:
             self._check_quote(listing, expected_price, expected_version)
             price = expected_price
-        # New holds stop while trades or the marketplace are switched off (/modules); trades
+        # New holds stop while trades or the marketplace are switched off (/settings modules); trades
         # already open still settle (confirm, cancel, disputes, timers).
         await require_on(self._settings, guild_id, "marketplace")
         settings = await require_on(self._settings, guild_id, "trades")
@@ -389,7 +389,7 @@ class EscrowService:
         `offer_max_open_to_member` open offers; a seller waits `offer_cooldown_seconds` between
         offers. The last two are written in the insert's transaction (a guarded interval and one
         of the buyer's open-offer places), so concurrent offers cannot get around them.
-        FeatureOff while trades are switched off (/modules).
+        FeatureOff while trades are switched off (/settings modules).
         """
         settings = await require_on(self._settings, guild_id, "trades")
         price = check_amount(price, limit=settings.max_transfer)

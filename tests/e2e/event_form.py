@@ -1,4 +1,4 @@
-"""Create an event the way a manager does: the short `/event create`, then its form.
+"""Create an event the way a manager does: the short `/event-admin create`, then its form.
 
 Tests keep writing the old option names (reward_attend=10, capacity=3, repeat="weekly"); this
 splits them between the command and the form fields."""
@@ -27,8 +27,8 @@ def form_values(options: dict) -> dict:
 
 
 async def open_form(gc, who: str, **options):
-    """Run `/event create` with the command's options only."""
-    return await gc.slash(who, "event create", **{k: v for k, v in options.items() if k in COMMAND})
+    """Run `/event-admin create` with the command's options only."""
+    return await gc.slash(who, "event-admin create", **{k: v for k, v in options.items() if k in COMMAND})
 
 
 async def create(gc, who: str, **options):

@@ -1,4 +1,4 @@
-"""Double-GEMS weekends and /boost through the sandbox with the injected clock."""
+"""Double-GEMS weekends and /boost-admin through the sandbox with the injected clock."""
 
 from __future__ import annotations
 
@@ -77,7 +77,7 @@ async def test_weekend_across_the_dst_change_in_berlin(gc, clock):
 
 async def test_boost_restart_and_two_sweeps_announce_once(gc, clock):
     announce = await _setup(gc, "UTC", weekend=False)
-    r = await gc.slash("admin", "boost schedule", factor="3", start="now", end="2h",
+    r = await gc.slash("admin", "boost-admin schedule", factor="3", start="now", end="2h",
                        reason="Launch party @everyone")
     assert r.ephemeral and "Scheduled boost `b1`" in r.content and "x3" in r.content
     texts = _texts(gc, announce)
@@ -119,32 +119,32 @@ async def _boost_state(gc):
 ])
 async def test_bad_boost_input_changes_nothing(gc, options, expected):
     before = await _boost_state(gc)
-    r = await gc.slash("admin", "boost schedule", **options)
+    r = await gc.slash("admin", "boost-admin schedule", **options)
     assert r.ephemeral and expected in r.content, r.content
     assert await _boost_state(gc) == before
 
 
 async def test_members_cannot_manage_boosts_and_overlaps_state_the_rule(gc):
     before = await _boost_state(gc)
-    for command, options in (("boost schedule", {"factor": "2", "start": "now", "end": "1h"}),
-                             ("boost list", {}), ("boost cancel", {"boost": "b1"}),
-                             ("boost stats", {"boost": "b1"})):
+    for command, options in (("boost-admin schedule", {"factor": "2", "start": "now", "end": "1h"}),
+                             ("boost-admin list", {}), ("boost-admin cancel", {"boost": "b1"}),
+                             ("boost-admin stats", {"boost": "b1"})):
         r = await gc.slash("bob", command, **options)
         assert r.ephemeral and "Only server admins" in r.content
     assert await _boost_state(gc) == before
-    await gc.slash("admin", "boost schedule", factor="2", start="now", end="3h")
-    r = await gc.slash("admin", "boost schedule", factor="1.5", start="now", end="1h")
+    await gc.slash("admin", "boost-admin schedule", factor="2", start="now", end="3h")
+    r = await gc.slash("admin", "boost-admin schedule", factor="1.5", start="now", end="1h")
     assert "overlaps `b1`" in r.content and "highest factor applies" in r.content
-    listed = await gc.slash("admin", "boost list")
+    listed = await gc.slash("admin", "boost-admin list")
     assert "`b1`" in listed.text and "`b2`" in listed.text and "x1.5" in listed.text
     await gc.say("dave", "the highest of two boosts applies")
     await gc.advance(minutes=1)
     assert await _activity(gc, "dave") == [(10, 20_000, ["b1"])]
-    r = await gc.slash("admin", "boost cancel", boost="b1")
+    r = await gc.slash("admin", "boost-admin cancel", boost="b1")
     assert "Cancelled boost `b1`" in r.content
-    again = await gc.slash("admin", "boost cancel", boost="b1")
+    again = await gc.slash("admin", "boost-admin cancel", boost="b1")
     assert again.ephemeral and "already cancelled" in again.content
-    missing = await gc.slash("admin", "boost cancel", boost="b99")
+    missing = await gc.slash("admin", "boost-admin cancel", boost="b99")
     assert "no boost `b99`" in missing.content
     await gc.say("dave", "now only the smaller boost is left")
     await gc.advance(minutes=2)
@@ -160,10 +160,10 @@ async def test_boost_stats_compare_with_the_week_before(gc, clock):
 
     await an_hour_of_earning("a normal monday message")
     await gc.advance(days=7, minutes=-2)
-    await gc.slash("admin", "boost schedule", factor="2", start="now", end="1h", reason="Test")
+    await gc.slash("admin", "boost-admin schedule", factor="2", start="now", end="1h", reason="Test")
     await an_hour_of_earning("a boosted monday message")
     await gc.advance(minutes=30)
-    r = await gc.slash("admin", "boost stats", boost="b1")
+    r = await gc.slash("admin", "boost-admin stats", boost="b1")
     assert r.ephemeral and "Chat activity: 10 during vs 5 before" in r.text, r.text
     assert "Daily: 200 during vs 100 before" in r.text and "+100 %" in r.text
     png = r.files["boost-stats.png"]
@@ -172,14 +172,14 @@ async def test_boost_stats_compare_with_the_week_before(gc, clock):
 
 async def test_many_long_boosts_still_list_within_discord_limits(gc):
     for i in range(30):
-        r = await gc.slash("admin", "boost schedule", factor="1.5", start=f"2026-02-{i % 27 + 1:02d} 10:00",
+        r = await gc.slash("admin", "boost-admin schedule", factor="1.5", start=f"2026-02-{i % 27 + 1:02d} 10:00",
                            end="2h", reason="*" * 100)
         assert "Scheduled" in r.content
-    listed = await gc.slash("admin", "boost list")
+    listed = await gc.slash("admin", "boost-admin list")
     assert not listed.errors and "more" in listed.text
 
 
 async def test_boost_ids_autocomplete(gc):
-    await gc.slash("admin", "boost schedule", factor="2", start="now", end="1h", reason="Launch")
-    choices = await gc.sb.autocomplete(gc["admin"], "boost cancel", "boost", "laun")
+    await gc.slash("admin", "boost-admin schedule", factor="2", start="now", end="1h", reason="Launch")
+    choices = await gc.sb.autocomplete(gc["admin"], "boost-admin cancel", "boost", "laun")
     assert [c["value"] for c in choices] == ["b1"] and "x2 Launch" in choices[0]["name"]

@@ -26,7 +26,7 @@ def _leaves(command, path: tuple[str, ...] = ()):
 
 
 def _documented(path: tuple[str, ...], lines: list[str]) -> bool:
-    # The table writes related subcommands compactly (`/listing edit|withdraw|relist`), so a
+    # The table writes related subcommands compactly (`/market edit|withdraw|relist`), so a
     # leaf counts as documented when one line names its group path and its own word.
     group, leaf = "/" + " ".join(path[:-1]), path[-1]
     if len(path) == 1:

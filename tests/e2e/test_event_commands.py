@@ -83,9 +83,9 @@ async def test_event_lifecycle_through_discord(gc, clock):
     twice = await gc.slash("alice", "event checkin", event=event_id)
     assert twice.ephemeral and "already checked in" in twice.content
     # Complete: only the host/managers; winners through a user select; absent winners confirmed.
-    denied = await gc.slash("bob", "event complete", event=event_id)
+    denied = await gc.slash("bob", "event-admin complete", event=event_id)
     assert denied.ephemeral and "host or an event manager" in denied.content
-    picker = await gc.slash("admin", "event complete", event=event_id)
+    picker = await gc.slash("admin", "event-admin complete", event=event_id)
     stranger = await gc.sb.select(gc["bob"], picker, f"ev:win:{event_id}:{gc['admin'].id}",
                                   [gc["bob"]])
     assert "belongs to someone else" in stranger.content
@@ -124,7 +124,7 @@ async def test_event_refusals_change_nothing(gc, clock):
         ({"duration": 0}, "longer than zero"),
         ({"duration": "a while"}, "as a duration"),
     ]:
-        r = await gc.slash("admin", "event create", **{"type": "social", "start": "now",
+        r = await gc.slash("admin", "event-admin create", **{"type": "social", "start": "now",
                                                        "duration": 60, **options})
         assert r.modal is None and r.ephemeral and expected in r.content, (options, r.content)
     # refused when the form is submitted: a friendly private answer, nothing stored
@@ -149,26 +149,26 @@ async def test_event_refusals_change_nothing(gc, clock):
     done = await gc.sb.submit_modal(gc["admin"], opened, {"Title": "Swap",
                                                           "Repeat (optional)": "daily"})
     assert done.ephemeral and "weekly 4" in done.content
-    r = await gc.slash("bob", "event create", type="social", start="now", duration=60)
+    r = await gc.slash("bob", "event-admin create", type="social", start="now", duration=60)
     assert r.ephemeral and "Only event managers" in r.content
-    r = await gc.slash("admin", "event create", type="social", start="now", duration=60,
+    r = await gc.slash("admin", "event-admin create", type="social", start="now", duration=60,
                        reward_role=gc.mod_role)
     assert r.modal is None and "moderation or admin permissions" in r.content
     assert await _events_state(gc) == before
     event_id = await _create(gc, start="now", duration=30)
     before = await _events_state(gc)
     for who, command, options, expected in [
-        ("bob", "event cancel", {}, "host or an event manager"),
-        ("bob", "event edit", {"title": "Mine now"}, "host or an event manager"),
-        ("admin", "event edit", {"capacity": 0}, "at least 1"),
-        ("admin", "event edit", {"start": "2020-01-01 00:00"}, "in the past"),
+        ("bob", "event-admin cancel", {}, "host or an event manager"),
+        ("bob", "event-admin edit", {"title": "Mine now"}, "host or an event manager"),
+        ("admin", "event-admin edit", {"capacity": 0}, "at least 1"),
+        ("admin", "event-admin edit", {"start": "2020-01-01 00:00"}, "in the past"),
         ("carol", "event leave", {}, "haven't joined"),
         ("carol", "event view", {"event": 999}, "doesn't exist"),
     ]:
         r = await gc.slash(who, command, **{"event": event_id, **options})
         assert r.ephemeral and expected in r.content, (command, r.content)
     assert await _events_state(gc) == before
-    await gc.slash("admin", "event cancel", event=event_id)
+    await gc.slash("admin", "event-admin cancel", event=event_id)
     assert gc.sb.scheduled_events(gc.guild)[0]["status"] == 4
     for command, expected in [("event join", "cancelled"), ("event checkin", "cancelled")]:
         r = await gc.slash("dave", command, event=event_id)
@@ -183,7 +183,7 @@ async def test_managers_by_role_and_edit_mirrors_discord(gc, clock):
     await gc.sb.settle()
     await gc.services.settings.set(gc.guild.id, 0, "event_manager_role_id", str(helpers.id))
     event_id = await _create(gc, who="carol")
-    r = await gc.slash("carol", "event edit", event=event_id, title="Gem ID quiz, round 2",
+    r = await gc.slash("carol", "event-admin edit", event=event_id, title="Gem ID quiz, round 2",
                        start="2026-01-07 18:00", duration=90)
     assert "Updated event" in r.text
     mirrored = gc.sb.scheduled_events(gc.guild)[0]
@@ -272,7 +272,7 @@ async def test_event_ids_autocomplete_and_history_shows_boosts(gc, clock):
     event_id = await _create(gc, start="2026-01-06 18:00")
     choices = await gc.sb.autocomplete(gc["bob"], "event join", "event", "quiz")
     assert [c["value"] for c in choices] == [event_id] and "Gem ID quiz" in choices[0]["name"]
-    await gc.slash("admin", "boost schedule", factor="2", start="now", end="1h")
+    await gc.slash("admin", "boost-admin schedule", factor="2", start="now", end="1h")
     await gc.slash("bob", "gems daily")
     history = await gc.slash("bob", "gems history")
     assert "boost x2" in history.text
@@ -333,7 +333,7 @@ async def test_the_bot_leavers_and_forged_ids_win_no_prize(gc, clock):
     gc.sb.remove_member(gc.guild, leaver)
     await gc.sb.settle()
     before = await _events_state(gc)
-    picker = await gc.slash("admin", "event complete", event=event_id)
+    picker = await gc.slash("admin", "event-admin complete", event=event_id)
     select = f"ev:win:{event_id}:{gc['admin'].id}"
     me = gc.sb.member(gc.guild, gc.sb.bot_user)
     for chosen in (me, gc["otherbot"]):

@@ -34,12 +34,12 @@ async def seed(gc, count: int) -> None:
 async def test_many_browses_leave_a_bounded_number_of_live_buttons(gc):
     """Ephemeral result pages are not kept by discord.py for 15 minutes, and still page."""
     await seed(gc, 12)
-    first = await gc.slash("bob", "marketplace browse")
+    first = await gc.slash("bob", "market browse")
     assert "Page 1/2" in first.text and len(first.buttons) == 12
     before = live_buttons()
     for i in range(20):
         who = "bob" if i % 2 else "carol"
-        await gc.click(who, await gc.slash(who, "marketplace browse"), "Next ▶")
+        await gc.click(who, await gc.slash(who, "market browse"), "Next ▶")
     # Before the fix: every page's 12 buttons stayed alive (20 x 2 pages x 12 = 480 here).
     assert live_buttons() - before < 24
     page1 = await gc.click("carol", first, "Next ▶")  # an old page's buttons still work
@@ -51,10 +51,10 @@ async def test_many_browses_leave_a_bounded_number_of_live_buttons(gc):
 async def test_a_results_grid_is_rendered_once_per_distinct_page(gc):
     await seed(gc, 3)
     hits, misses = grid.GRIDS.hits, grid.GRIDS.misses
-    pages = [await gc.slash(who, "marketplace browse") for who in ("bob", "carol", "bob")]
+    pages = [await gc.slash(who, "market browse") for who in ("bob", "carol", "bob")]
     assert all("results.jpg" in p.files for p in pages)
     assert (grid.GRIDS.misses - misses, grid.GRIDS.hits - hits) == (1, 2)
     # A new listing changes the page's content: a new grid, not the cached one.
     await seed(gc, 1)
-    await gc.slash("bob", "marketplace browse")
+    await gc.slash("bob", "market browse")
     assert grid.GRIDS.misses - misses == 2

@@ -153,7 +153,7 @@ async def test_mentions_and_markdown_never_ping_and_render_escaped(gc):
     assert announced.allowed_mentions == {"parse": []}
     assert "@\u200beveryone" in announced.text and "\\*\\*FREE\\*\\*" in announced.text
     assert "@everyone" not in announced.text.replace("@\u200beveryone", "")
-    mine = await gc.slash("alice", "listing mine")
+    mine = await gc.slash("alice", "market mine")
     assert "\\*\\*FREE\\*\\*" in mine.text and mine.message.allowed_mentions == {"parse": []}
 
 
@@ -206,19 +206,19 @@ async def test_browse_and_search_pages_survive_a_restart(gc):
                 condition="new", title=f"Item {i:02d} sapphire", description="d",
                 price_gems=100 + i)).listing_id)
         gc.clock.advance(minutes=1)
-    r = await gc.slash("bob", "marketplace browse")
+    r = await gc.slash("bob", "market browse")
     assert r.ephemeral and "Page 1/3" in r.text and "#23 · Item 22" in r.text
     assert "results.jpg" in r.files
     assert [b.label for b in r.buttons][-2:] == ["◀ Prev", "Next ▶"]
     await gc.restart_bot()
     page2 = await gc.click("bob", r, "Next ▶")
     assert "Page 2/3" in page2.message.text and "#13 · Item 12" in page2.message.text
-    s = await gc.slash("bob", "marketplace search", keywords="sapphire", category="rings",
+    s = await gc.slash("bob", "market search", keywords="sapphire", category="rings",
                        sort="price_desc", min_price="105", max_price="200", tags="sapphire")
     assert "Page 1/1" in s.text and "#22 · Item 21" in s.text and "#6 · Item 05" in s.text
     assert "Item 03" not in s.text and "Item 04" not in s.text
     # A long query is saved server-side; its buttons still work after another restart.
-    long = await gc.slash("bob", "marketplace search", keywords="item sapphire",
+    long = await gc.slash("bob", "market search", keywords="item sapphire",
                           min_price="1", max_price="999999", sort="price_asc", tags="sapphire")
     assert any(b.custom_id.startswith("mkt:r:2:next:~") for b in long.buttons)
     await gc.restart_bot()
@@ -226,59 +226,59 @@ async def test_browse_and_search_pages_survive_a_restart(gc):
     assert "Page 2/3" in nxt.message.text
     detail = await gc.click("carol", nxt, "1")
     assert detail.ephemeral and "#11 · Item 10 sapphire" in detail.text
-    none = await gc.slash("bob", "marketplace search", keywords="emerald")
+    none = await gc.slash("bob", "market search", keywords="emerald")
     assert "Nothing matches" in none.text
 
 
 async def test_wishlist_price_drop_and_alerts(gc):
-    await gc.slash("carol", "marketplace alert add", keywords="sapphire", max_price=600)
-    alerts = await gc.slash("carol", "marketplace alert list")
+    await gc.slash("carol", "market alert add", keywords="sapphire", max_price=600)
+    alerts = await gc.slash("carol", "market alert list")
     assert "#1" in alerts.content and "sapphire" in alerts.content
     await create(gc)
     assert gc.sb.dms(gc["carol"]) == []  # matches wait for the digest window
     await gc.advance(minutes=5)
     assert "matching your alert #1" in gc.sb.dms(gc["carol"])[-1].content
-    detail = await gc.slash("bob", "marketplace view", listing=1)
+    detail = await gc.slash("bob", "market view", listing=1)
     wished = await gc.click("bob", detail, "♡ Wishlist")
     assert "Added #1" in wished.content
     again = await gc.click("bob", detail, "♡ Wishlist")
     assert "already" in again.content
-    view = await gc.slash("bob", "wishlist view")
+    view = await gc.slash("bob", "market wishlist view")
     assert "Blue sapphire ring" in view.text
-    edited = await gc.slash("alice", "listing edit", listing=1, price_gems=450)
+    edited = await gc.slash("alice", "market edit", listing=1, price_gems=450)
     assert edited.ephemeral and "Updated listing #1" in edited.content
     assert "Price drop" in gc.sb.dms(gc["bob"])[-1].content and "450" in gc.sb.dms(gc["bob"])[-1].content
     dms_before = len(gc.sb.dms(gc["bob"]))
-    await gc.slash("alice", "listing edit", listing=1, price_gems=400)
+    await gc.slash("alice", "market edit", listing=1, price_gems=400)
     assert len(gc.sb.dms(gc["bob"])) == dms_before  # one price-drop DM per 12 h
     await gc.slash("bob", "gems dms", setting="off")
     await gc.advance(hours=13)
-    await gc.slash("alice", "listing edit", listing=1, price_gems=350)
+    await gc.slash("alice", "market edit", listing=1, price_gems=350)
     assert len(gc.sb.dms(gc["bob"])) == dms_before  # DMs turned off
     await gc.slash("bob", "gems dms", setting="on")
-    await gc.slash("bob", "wishlist remove", listing=1)
-    assert "empty" in (await gc.slash("bob", "wishlist view")).text
-    await gc.slash("carol", "marketplace alert remove", alert=1)
-    assert "no alerts" in (await gc.slash("carol", "marketplace alert list")).content
+    await gc.slash("bob", "market wishlist remove", listing=1)
+    assert "empty" in (await gc.slash("bob", "market wishlist view")).text
+    await gc.slash("carol", "market alert remove", alert=1)
+    assert "no alerts" in (await gc.slash("carol", "market alert list")).content
 
 
 async def test_manage_someone_elses_listing_is_refused(gc):
     await create(gc)
     before = await listing_state(gc)
-    for command, extra in (("listing edit", {"price_gems": 1}), ("listing withdraw", {}),
-                           ("listing relist", {})):
+    for command, extra in (("market edit", {"price_gems": 1}), ("market withdraw", {}),
+                           ("market relist", {})):
         r = await gc.slash("bob", command, listing=1, **extra)
         assert r.ephemeral and "someone else" in r.content, r.content
     assert await listing_state(gc) == before
     assert (await gc.services.marketplace.listings.get(gc.guild.id, 1)).price_gems == 500
-    choices = await gc.sb.autocomplete(gc["alice"], "listing withdraw", "listing", "sapph")
+    choices = await gc.sb.autocomplete(gc["alice"], "market withdraw", "listing", "sapph")
     assert choices == [{"name": "#1 Blue sapphire ring (active)", "value": 1}]
-    assert await gc.sb.autocomplete(gc["bob"], "listing withdraw", "listing", "") == []
-    done = await gc.slash("alice", "listing withdraw", listing=1)
+    assert await gc.sb.autocomplete(gc["bob"], "market withdraw", "listing", "") == []
+    done = await gc.slash("alice", "market withdraw", listing=1)
     assert "Withdrew listing #1" in done.content
-    mine = await gc.slash("alice", "listing mine")
+    mine = await gc.slash("alice", "market mine")
     assert "Withdrawn" in mine.text
-    back = await gc.slash("alice", "listing relist", listing=1)
+    back = await gc.slash("alice", "market relist", listing=1)
     assert "live again" in back.content
 
 
@@ -298,7 +298,7 @@ async def test_caps_are_enforced_with_friendly_errors(gc):
 
 async def test_expiry_sweep_after_a_restart(gc):
     await create(gc)
-    detail = await gc.slash("bob", "marketplace view", listing=1)
+    detail = await gc.slash("bob", "market view", listing=1)
     await gc.click("bob", detail, "♡ Wishlist")
     await gc.restart_bot()
     await gc.advance(days=28, minutes=1)
@@ -311,16 +311,16 @@ async def test_expiry_sweep_after_a_restart(gc):
     await gc.advance(minutes=10)  # the sweep runs again: nothing new
     assert len(gc.sb.dms(gc["alice"])) == dm_count
     assert (await gc.services.marketplace.listings.get(gc.guild.id, 1)).status == "expired"
-    r = await gc.slash("bob", "marketplace browse")
+    r = await gc.slash("bob", "market browse")
     assert "Nothing matches" in r.text
 
 
 async def test_usd_prices_when_enabled(gc):
     await gc.slash("admin", "settings set", key="marketplace_usd", value="on")
     await create(gc, price_gems=None, price_usd="12.50")
-    r = await gc.slash("bob", "marketplace search", currency="usd", max_price="20")
+    r = await gc.slash("bob", "market search", currency="usd", max_price="20")
     assert "$12.50" in r.text
-    detail = await gc.slash("bob", "marketplace view", listing=1)
+    detail = await gc.slash("bob", "market view", listing=1)
     assert "Buy" not in [b.label for b in detail.buttons]  # GEMS-only escrow
 
 
@@ -328,13 +328,13 @@ async def test_moderators_review_from_the_queue_command(gc):
     await gc.slash("admin", "settings set", key="marketplace_approval", value="on")
     await create(gc, "alice", title="Pink tourmaline")
     await create(gc, "bob", title="Onyx cufflinks")
-    denied = await gc.slash("carol", "listing-mod queue")
+    denied = await gc.slash("carol", "market-admin queue")
     assert denied.ephemeral and "Only moderators" in denied.content
-    queue = await gc.slash("mod", "listing-mod queue")
+    queue = await gc.slash("mod", "market-admin queue")
     assert queue.ephemeral and "2 listings waiting" in queue.content and "#2" in queue.content
     assert "Pink tourmaline" in queue.text and [b.label for b in queue.buttons] == ["Approve", "Reject"]
     await gc.click("mod", queue, "Approve")
-    again = await gc.slash("mod", "listing-mod queue")
+    again = await gc.slash("mod", "market-admin queue")
     assert "1 listing waiting" in again.content and "Onyx cufflinks" in again.text
-    found = await gc.slash("dave", "marketplace search", keywords="tourmaline")
+    found = await gc.slash("dave", "market search", keywords="tourmaline")
     assert "Pink tourmaline" in found.text

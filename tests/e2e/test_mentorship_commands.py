@@ -25,7 +25,7 @@ async def register(gc, who, skills="cad:4, casting:3", capacity=1, bio="Bench je
 
 async def apply(gc, who, skills="cad:1", **extra):
     await gc.slash(who, "my timezone", zone="Europe/Paris")
-    return await gc.slash(who, "mentee apply", skills=skills,
+    return await gc.slash(who, "mentor find", skills=skills,
                           availability=HOURS, languages="fr", goals="Design my first ring",
                           **extra)
 
@@ -82,34 +82,34 @@ async def test_full_flow_register_apply_accept_goal_reward_end_rate(gc):
     assert len(pinned) == 1 and "goals" in pinned[0].embeds[0].title
     assert any("started" in m.content for m in gc.sb.dms(gc["alice"]))
 
-    added = await gc.slash("alice", "mentor goal add", text="Model a band ring in CAD",
+    added = await gc.slash("alice", "mentor milestone add", text="Model a band ring in CAD",
                            in_channel=thread)
     assert added.ephemeral and "Goal 1 added" in added.content
     assert "Model a band ring in CAD" in gc.sb.pinned(thread)[0].text
     before = await mentorship_state(gc)
-    own = await gc.slash("alice", "mentor goal done", number=1, in_channel=thread)
+    own = await gc.slash("alice", "mentor milestone done", number=1, in_channel=thread)
     assert own.ephemeral and "can't confirm their own" in own.content
     assert await mentorship_state(gc) == before
-    confirmed = await gc.slash("bob", "mentor goal done", number=1, in_channel=thread)
+    confirmed = await gc.slash("bob", "mentor milestone done", number=1, in_channel=thread)
     assert confirmed.ephemeral and "earned 💎 50 GEMS" in confirmed.content
     assert "✅" in gc.sb.pinned(thread)[0].text
-    again = await gc.slash("bob", "mentor goal done", number=1)
+    again = await gc.slash("bob", "mentor milestone done", number=1)
     assert again.ephemeral and "already confirmed" in again.content
     assert await balance(gc, "alice") == 50
-    listed = await gc.slash("bob", "mentor goal list")
+    listed = await gc.slash("bob", "mentor milestone list")
     assert "Model a band ring" in listed.text
 
     before = await mentorship_state(gc)
-    early = await gc.slash("bob", "mentorship rate", stars=5, review="Great")
+    early = await gc.slash("bob", "mentor rate", stars=5, review="Great")
     assert early.ephemeral and "Ratings open 4 weeks" in early.content
     assert await mentorship_state(gc) == before
-    ended = await gc.slash("bob", "mentorship end", reason="completed", note="Learned a lot",
+    ended = await gc.slash("bob", "mentor end", reason="completed", note="Learned a lot",
                            in_channel=thread)
     assert ended.ephemeral and "ended (completed)" in ended.content
     assert thread.archived
     assert any("ended this mentorship" in m.content for m in gc.sb.dms(gc["alice"]))
     await gc.advance(days=28)
-    rated = await gc.slash("bob", "mentorship rate", stars=5, review="Patient and clear")
+    rated = await gc.slash("bob", "mentor rate", stars=5, review="Patient and clear")
     assert rated.ephemeral and "★★★★★" in rated.content
     profile = await gc.slash("carol", "mentor profile", member=gc["alice"])
     assert "★ 5.0 (1 rating) · 1 completed · 0 active" in profile.text
@@ -135,8 +135,8 @@ async def test_bad_input_is_refused_and_changes_nothing(gc):
          "end must be after"),
         (lambda: apply(gc, "carol", mentor=gc["carol"]), "own mentor"),
         (lambda: apply(gc, "bob"), "already have an open application"),
-        (lambda: gc.slash("dave", "mentor goal add", text="Something"), "no active mentorship"),
-        (lambda: gc.slash("dave", "mentee withdraw"), "no open application"),
+        (lambda: gc.slash("dave", "mentor milestone add", text="Something"), "no active mentorship"),
+        (lambda: gc.slash("dave", "mentor find-cancel"), "no open application"),
     ]
     for run, expected in cases:
         r = await run()
@@ -156,7 +156,7 @@ async def test_bad_input_is_refused_and_changes_nothing(gc):
     await gc.sb.submit_modal(gc["carol"], opened, {})
     profile = await gc.slash("carol", "mentor profile")
     assert "mon 18-22, tue 9-10" in profile.text
-    done = await gc.slash("bob", "mentee withdraw")
+    done = await gc.slash("bob", "mentor find-cancel")
     assert done.ephemeral and "withdrawn" in done.content
     assert any("withdrawn by the mentee" in m.content for m in gc.sb.dms(gc["alice"]))
 
@@ -209,10 +209,10 @@ async def test_lead_approval_queue_and_round(gc):
                    value=f"<@&{gc.mod_role.id}>")
     done = await register(gc, "alice")
     assert "waits for the mentorship lead" in done.last.content
-    listed = await gc.slash("mod", "mentorlead queue")
+    listed = await gc.slash("mod", "mentor-admin applications")
     assert "1 mentor application waiting" in listed.messages[0].content
     assert [b.label for b in listed.messages[-1].buttons] == ["Approve", "Reject"]
-    assert "Only the mentorship lead" in (await gc.slash("bob", "mentorlead queue")).content
+    assert "Only the mentorship lead" in (await gc.slash("bob", "mentor-admin applications")).content
     posted = gc.sb.channel_messages(queue)[-1]
     refused = await gc.click("bob", posted, "Approve")
     assert refused.ephemeral and "Only the mentorship lead" in refused.content
@@ -225,9 +225,9 @@ async def test_lead_approval_queue_and_round(gc):
     waiting = await apply(gc, "bob")
     assert "No mentor with a free place" in waiting.content
     await gc.slash("alice", "mentor resume")
-    denied = await gc.slash("bob", "mentorlead round")
+    denied = await gc.slash("bob", "mentor-admin round")
     assert denied.ephemeral and "Only the mentorship lead" in denied.last.content
-    r = await gc.slash("mod", "mentorlead round")
+    r = await gc.slash("mod", "mentor-admin round")
     assert "1 proposal sent" in r.last.content
     assert proposal_dm(gc, "bob")
 
@@ -236,7 +236,7 @@ async def test_skill_autocomplete_and_the_zone_asked_once(gc):
     choices = await gc.sb.autocomplete(gc["alice"], "mentor register", "skills", "cad:3, sto")
     assert [c["value"] for c in choices] == ["cad:3, stone setting", "cad:3, stone cutting"]
     # No command asks for a zone but /my timezone (issue 24): mentoring reuses it.
-    for name in ("mentor register", "mentee apply"):
+    for name in ("mentor register", "mentor find"):
         group, sub = name.split()
         leaf = gc.bot.tree.get_command(group).get_command(sub)
         assert "timezone" not in [p.name for p in leaf.parameters], name
@@ -248,7 +248,7 @@ async def test_skill_autocomplete_and_the_zone_asked_once(gc):
     profile = await gc.slash("alice", "mentor profile")
     assert "Asia/Tokyo" in profile.text
     # without their own zone, a member's hours are read in the server's
-    applied = await gc.slash("erin", "mentee apply", skills="cad:1", availability=HOURS,
+    applied = await gc.slash("erin", "mentor find", skills="cad:1", availability=HOURS,
                              languages="en")
     assert applied.ephemeral and "read in `UTC`" in applied.content, applied.content
     mentee = await gc.db["mentees"].find_one({"user_id": gc["erin"].id})
@@ -267,10 +267,10 @@ async def test_levels_roles_leaderboard_and_monthly_spotlight_once(gc):
     await apply(gc, "bob")
     await gc.click("alice", proposal_dm(gc, "alice"), "Accept")
     await gc.click("bob", proposal_dm(gc, "bob"), "Accept")
-    await gc.slash("bob", "mentorship end", reason="completed")
+    await gc.slash("bob", "mentor end", reason="completed")
     assert role.id in gc.sb.member(gc.guild, gc["alice"]).roles
     assert any("is now a **Mentor**" in m.content for m in gc.sb.dms(gc["alice"]))
-    await gc.slash("bob", "mentorship rate", stars=4, review="Helpful")
+    await gc.slash("bob", "mentor rate", stars=4, review="Helpful")
     board = await gc.slash("carol", "mentor leaderboard")
     assert "★ 4.0 (1 rating) · 1 completed · 0 active · Mentor" in board.text
     assert not board.ephemeral and board.message.allowed_mentions == {"parse": []}
@@ -318,14 +318,14 @@ async def test_skill_verification_rules_profile_and_matching(gc):
         ("alice", {"member": gc["bob"], "skill": "casting", "level": 2}, "Only mentors of casting"),
         ("carol", {"member": gc["bob"], "skill": "cad", "level": 1}, "Only mentors of cad"),
     ]:
-        r = await gc.slash(who, "skill verify", **options)
+        r = await gc.slash(who, "mentor-admin verify", **options)
         assert r.ephemeral and expected in r.content, (expected, r.content)
     assert await mentorship_state(gc) == before
     # dave claims cad 3; alice verifies him at 2. Bob says he is at level 0 but is verified at 1.
-    ok = await gc.slash("alice", "skill verify", member=gc["dave"], skill="cad", level=2)
+    ok = await gc.slash("alice", "mentor-admin verify", member=gc["dave"], skill="cad", level=2)
     assert ok.ephemeral and "Verified" in ok.content
     await gc.slash("admin", "settings set", key="mentorship_lead_role_id", value=f"<@&{gc.mod_role.id}>")
-    lead = await gc.slash("mod", "skill verify", member=gc["bob"], skill="cad", level=1)
+    lead = await gc.slash("mod", "mentor-admin verify", member=gc["bob"], skill="cad", level=1)
     assert "Verified" in lead.content
     profile = await gc.slash("bob", "mentor profile", member=gc["dave"])
     assert "cad ★★ ✔" in profile.text
@@ -345,9 +345,9 @@ async def test_guides_submit_review_publish_upvote_search(gc):
     await gc.sb.settle()
     await gc.slash("admin", "settings set", key="mentorship_queue_channel_id", value=f"<#{queue.id}>")
     await gc.slash("admin", "settings set", key="guides_channel_id", value=f"<#{guides.id}>")
-    bad = await gc.slash("bob", "guide submit", skills="knitting")
+    bad = await gc.slash("bob", "mentor guide submit", skills="knitting")
     assert bad.ephemeral and bad.modal is None and "not a skill" in bad.content
-    opened = await gc.slash("bob", "guide submit", skills="wax carving, cad")
+    opened = await gc.slash("bob", "mentor guide submit", skills="wax carving, cad")
     done = await gc.sb.submit_modal(gc["bob"], opened, {
         "Title": "Carving a bezel seat @everyone",
         "The guide": "Warm the wax, carve the bezel seat first, then the shoulders."})
@@ -359,8 +359,8 @@ async def test_guides_submit_review_publish_upvote_search(gc):
     nobody = await gc.click("carol", queued, "Approve")
     assert nobody.ephemeral and "Only mentors and moderators" in nobody.content
     await register(gc, "alice")  # mentors may review
-    assert "Only mentors and moderators" in (await gc.slash("carol", "guide queue")).content
-    listed = await gc.slash("alice", "guide queue")
+    assert "Only mentors and moderators" in (await gc.slash("carol", "mentor-admin guides")).content
+    listed = await gc.slash("alice", "mentor-admin guides")
     assert "1 guide waiting" in listed.messages[0].content
     assert [b.label for b in listed.messages[-1].buttons] == ["Approve", "Reject"]
     await gc.click("alice", queued, "Approve")
@@ -377,13 +377,13 @@ async def test_guides_submit_review_publish_upvote_search(gc):
     liked = await gc.click("carol", post, "👍 Upvote")
     assert liked.ephemeral and "has 1 upvote" in liked.content
     assert "Upvotes\n1" in post.text
-    twice = await gc.slash("carol", "guide upvote", guide_id=1)
+    twice = await gc.slash("carol", "mentor guide upvote", guide_id=1)
     assert twice.ephemeral and "already upvoted" in twice.content
     await gc.restart_bot()  # the Upvote button survives restarts
     await gc.click("dave", post, "👍 Upvote")
-    found = await gc.slash("erin", "guide search", query="bezels", skill="cad")
+    found = await gc.slash("erin", "mentor guide search", query="bezels", skill="cad")
     assert "Carving a bezel seat" in found.text and "👍 2" in found.text
-    assert "No guide matches" in (await gc.slash("erin", "guide search", query="platinum")).text
+    assert "No guide matches" in (await gc.slash("erin", "mentor guide search", query="platinum")).text
 
 
 async def test_guide_with_an_image_is_cleaned_and_published_with_it(gc):
@@ -398,14 +398,14 @@ async def test_guide_with_an_image_is_cleaned_and_published_with_it(gc):
     await gc.slash("admin", "settings set", key="guides_channel_id", value=f"<#{guides.id}>")
     text = {"Title": "Polishing with tripoli", "The guide": "Start coarse, clean between compounds."}
     fake = gc.sb.attachment("diagram.png", b"%PDF-1.4 not an image", "image/png")
-    opened = await gc.slash("bob", "guide submit", skills="polishing", image=fake)
+    opened = await gc.slash("bob", "mentor guide submit", skills="polishing", image=fake)
     refused = await gc.sb.submit_modal(gc["bob"], opened, text)
     assert refused.last.ephemeral and "image" in refused.last.content.lower()
     assert await gc.db["guides"].count_documents({}) == 0
     png = io.BytesIO()
     Image.new("RGB", (40, 30), (200, 30, 30)).save(png, "PNG")
     photo = gc.sb.attachment("diagram.png", png.getvalue(), "image/png")
-    opened = await gc.slash("bob", "guide submit", skills="polishing", image=photo)
+    opened = await gc.slash("bob", "mentor guide submit", skills="polishing", image=photo)
     await gc.sb.submit_modal(gc["bob"], opened, text)
     queued = gc.sb.channel_messages(queue)[-1]
     assert "guide-1.jpg" in queued.files
@@ -413,7 +413,7 @@ async def test_guide_with_an_image_is_cleaned_and_published_with_it(gc):
     post = gc.sb.channel_messages(guides)[-1]
     assert post.files["guide-1.jpg"][:2] == b"\xff\xd8"  # re-encoded as JPEG
     assert post.raw_embeds[0]["image"]["url"] == "attachment://guide-1.jpg"
-    viewed = await gc.slash("erin", "guide view", guide_id=1)
+    viewed = await gc.slash("erin", "mentor guide view", guide_id=1)
     assert "guide-1.jpg" in viewed.message.files
 
 
@@ -452,7 +452,7 @@ async def test_guides_channel_may_be_a_forum(gc):
     forum = gc.sb.create_channel(gc.guild, "guides", type=ChannelType.FORUM)
     await gc.sb.settle()
     await gc.slash("admin", "settings set", key="guides_channel_id", value=f"<#{forum.id}>")
-    opened = await gc.slash("bob", "guide submit", skills="appraisal")
+    opened = await gc.slash("bob", "mentor guide submit", skills="appraisal")
     await gc.sb.submit_modal(gc["bob"], opened, {
         "Title": "Reading a hallmark", "The guide": "Look for the maker's mark, then the assay."})
     await gc.services.guides.review(gc.guild.id, gc["mod"].id, 1, approve=True, moderator=True)

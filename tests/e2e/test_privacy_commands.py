@@ -88,7 +88,7 @@ async def test_a_deleted_member_forfeits_pending_rewards(gc):
     assert "forfeit every reward not paid yet" in asked.text and "event completion" in asked.text
     deleted = await gc.click("alice", asked, "Delete my data")
     assert "forfeit every reward not paid yet" in deleted.content
-    picker = await gc.slash("admin", "event complete", event=event_id)
+    picker = await gc.slash("admin", "event-admin complete", event=event_id)
     completed = await gc.sb.select(gc["admin"], picker, f"ev:win:{event_id}:{gc['admin'].id}", [])
     assert "completed" in completed.text
     assert await balance(gc, "bob") == 50

@@ -55,6 +55,6 @@ async def test_sync_commands_registers_every_command_per_dev_guild(tmp_path):
                             dev_guild_ids=[guild.id])
         await sync_commands(settings)
         names = {c["name"] for c in sb.synced_commands[guild.id]}
-        assert {"gems", "settings", "trades", "dispute", "list-item", "listing",
-                "marketplace", "wishlist"} <= names
+        assert {"gems", "settings", "trades", "trades-admin", "list-item", "market",
+                "market-admin"} <= names
         assert not sb.synced_commands.get(None)  # nothing registered globally

@@ -116,7 +116,7 @@ async def test_answer_too_late_for_discord_reaches_the_member_by_dm(gc):
         # A handler that defers itself and answers by followup: the late followup is DMed too.
         before = len(gc.sb.dms(gc["carol"]))
         with pytest.raises(InteractionNotAnswered):
-            await gc.slash("carol", "marketplace browse")
+            await gc.slash("carol", "market browse")
         assert len(gc.sb.dms(gc["carol"])) == before + 1
         assert "timed out" in gc.sb.dms(gc["carol"])[-1].text
     finally:
@@ -126,8 +126,8 @@ async def test_answer_too_late_for_discord_reaches_the_member_by_dm(gc):
 async def test_busy_never_defers_a_command_that_may_open_a_form(gc):
     """A modal must be the first response: unknown routes and known modal openers start at once."""
     busy(gc)
-    opened = await gc.slash("admin", "event create", type="social", start="now", duration=60)
+    opened = await gc.slash("admin", "event-admin create", type="social", start="now", duration=60)
     assert opened.modal is not None and opened.response_type == 9
-    assert gc.bot.response_policy.hints["cmd:event create"] == "modal"
-    again = await gc.slash("admin", "event create", type="social", start="now", duration=60)
+    assert gc.bot.response_policy.hints["cmd:event-admin create"] == "modal"
+    again = await gc.slash("admin", "event-admin create", type="social", start="now", duration=60)
     assert again.modal is not None

@@ -23,27 +23,27 @@ async def _boosts(gc) -> list[dict]:
 
 async def test_autocomplete_previews_the_time_in_the_members_zone(gc):
     await gc.slash("admin", "my timezone", zone="America/New_York")
-    choices = await gc.sb.autocomplete(gc["admin"], "boost schedule", "start", "tomorrow 18:00")
+    choices = await gc.sb.autocomplete(gc["admin"], "boost-admin schedule", "start", "tomorrow 18:00")
     assert choices[0] == {"name": "Tue 6 Jan 18:00 (America/New_York) — in 1 day 11 h",
                           "value": "tomorrow 18:00"}
     # without a zone of their own, a member sees the server's
     await gc.slash("admin", "my timezone", zone="reset")
     await gc.slash("admin", "settings set", key="timezone", value="Europe/Berlin")
-    choices = await gc.sb.autocomplete(gc["admin"], "boost schedule", "start", "friday 9pm")
+    choices = await gc.sb.autocomplete(gc["admin"], "boost-admin schedule", "start", "friday 9pm")
     assert choices[0]["name"] == "Fri 9 Jan 21:00 (Europe/Berlin) — in 4 days 8 h"
     # nonsense is explained right in the list; an empty field offers examples with meanings
-    choices = await gc.sb.autocomplete(gc["admin"], "boost schedule", "start", "someday")
+    choices = await gc.sb.autocomplete(gc["admin"], "boost-admin schedule", "start", "someday")
     assert "⚠️" in choices[0]["name"] and "not a date or time" in choices[0]["name"]
-    choices = await gc.sb.autocomplete(gc["admin"], "boost schedule", "start", "")
+    choices = await gc.sb.autocomplete(gc["admin"], "boost-admin schedule", "start", "")
     assert any(c["value"] == "tomorrow 18:00" and "(Europe/Berlin)" in c["name"] for c in choices)
     assert all(1 <= len(c["name"]) <= 100 and 1 <= len(c["value"]) <= 100 for c in choices)
 
 
 async def test_end_and_duration_previews(gc):
-    choices = await gc.sb.autocomplete(gc["admin"], "boost schedule", "end", "48h",
+    choices = await gc.sb.autocomplete(gc["admin"], "boost-admin schedule", "end", "48h",
                                        start="tomorrow 18:00")
     assert choices[0]["name"] == "Thu 8 Jan 18:00 (UTC) — in 3 days 6 h"
-    choices = await gc.sb.autocomplete(gc["admin"], "event create", "duration", "90",
+    choices = await gc.sb.autocomplete(gc["admin"], "event-admin create", "duration", "90",
                                        type="social", start="now")
     assert choices[0] == {"name": "1 h 30 min", "value": "90"}
     choices = await gc.sb.autocomplete(gc["admin"], "goal-admin create", "deadline", "30d",
@@ -53,7 +53,7 @@ async def test_end_and_duration_previews(gc):
 
 async def test_a_boost_is_scheduled_in_the_members_own_zone(gc):
     await gc.slash("admin", "my timezone", zone="Asia/Kolkata")
-    r = await gc.slash("admin", "boost schedule", factor="2", start="tomorrow 18:00", end="2h")
+    r = await gc.slash("admin", "boost-admin schedule", factor="2", start="tomorrow 18:00", end="2h")
     assert "Scheduled" in r.content, r.content
     [boost] = await _boosts(gc)
     starts = datetime(2026, 1, 6, 18, 0, tzinfo=ZoneInfo("Asia/Kolkata"))
@@ -61,22 +61,22 @@ async def test_a_boost_is_scheduled_in_the_members_own_zone(gc):
     assert boost["ends_ms"] - boost["starts_ms"] == 2 * 3600 * 1000
     # a Discord timestamp is absolute: no zone involved
     stamp = int(datetime(2026, 1, 10, 9, 0, tzinfo=UTC).timestamp())
-    r = await gc.slash("admin", "boost schedule", factor="2", start=f"<t:{stamp}:F>", end="1d")
+    r = await gc.slash("admin", "boost-admin schedule", factor="2", start=f"<t:{stamp}:F>", end="1d")
     assert "Scheduled" in r.content, r.content
     assert (await _boosts(gc))[1]["starts_ms"] == stamp * 1000
 
 
 @pytest.mark.parametrize(("command", "options", "expected"), [
-    ("boost schedule", {"factor": "2", "start": "someday", "end": "2h"}, "not a date or time"),
-    ("boost schedule", {"factor": "2", "start": "now", "end": "whenever"}, "not a date or time"),
-    ("boost schedule", {"factor": "2", "start": "2025-12-24 10:00", "end": "2h"}, "in the past"),
-    ("boost schedule", {"factor": "2", "start": "now", "end": "0h"}, "longer than zero"),
+    ("boost-admin schedule", {"factor": "2", "start": "someday", "end": "2h"}, "not a date or time"),
+    ("boost-admin schedule", {"factor": "2", "start": "now", "end": "whenever"}, "not a date or time"),
+    ("boost-admin schedule", {"factor": "2", "start": "2025-12-24 10:00", "end": "2h"}, "in the past"),
+    ("boost-admin schedule", {"factor": "2", "start": "now", "end": "0h"}, "longer than zero"),
     ("goal-admin create", {"target": 10, "metric": "gems_earned", "reward": 5,
                            "deadline": "yesterday"}, "not a date or time"),
     ("goal-admin create", {"target": 10, "metric": "gems_earned", "reward": 5,
                            "deadline": "monday 9:00"}, None),  # next Monday: fine
-    ("event create", {"type": "social", "start": "today 8:00", "duration": "1h"}, "in the past"),
-    ("event create", {"type": "social", "start": "now", "duration": "1 fortnight"},
+    ("event-admin create", {"type": "social", "start": "today 8:00", "duration": "1h"}, "in the past"),
+    ("event-admin create", {"type": "social", "start": "now", "duration": "1 fortnight"},
      "as a duration"),
     ("challenge-admin competition", {"kind": "any", "mode": "most", "prize": 100,
                                      "duration": "90m"}, "whole hours"),
@@ -107,7 +107,7 @@ async def test_old_inputs_keep_working(gc):
     assert "Created event #" in done.content, done.content
     event = await gc.db["community_events"].find_one({})
     assert event["ends_ms"] - event["starts_ms"] == 90 * 60_000
-    r = await gc.slash("admin", "boost schedule", factor="2", start="2026-01-07T10:00+01:00",
+    r = await gc.slash("admin", "boost-admin schedule", factor="2", start="2026-01-07T10:00+01:00",
                        end="48h")
     assert "Scheduled" in r.content, r.content
     [boost] = await _boosts(gc)

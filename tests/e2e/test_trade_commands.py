@@ -118,23 +118,23 @@ async def test_dispute_with_evidence_resolved_by_split(gc):
     posted = gc.sb.channel_messages(queue)
     assert posted and "Dispute on trade" in posted[-1].content and "broken.png" in posted[-1].files
 
-    listed = await gc.slash("mod", "dispute list")
+    listed = await gc.slash("mod", "trades-admin dispute list")
     assert f"#{trade_id}" in listed.text
-    denied = await gc.slash("bob", "dispute resolve", trade_id=trade_id, outcome="refund")
+    denied = await gc.slash("bob", "trades-admin dispute resolve", trade_id=trade_id, outcome="refund")
     assert denied.ephemeral and "Only moderators" in denied.content
-    viewed = await gc.slash("mod", "dispute view", trade_id=trade_id)
+    viewed = await gc.slash("mod", "trades-admin dispute view", trade_id=trade_id)
     assert "broken.png" in viewed.text and "The pendant arrived broken" in viewed.text
-    bad = await gc.slash("mod", "dispute resolve", trade_id=trade_id, outcome="split")
+    bad = await gc.slash("mod", "trades-admin dispute resolve", trade_id=trade_id, outcome="split")
     assert bad.ephemeral and "percent" in bad.content
 
-    done = await gc.slash("mod", "dispute resolve", trade_id=trade_id, outcome="split", percent=30,
+    done = await gc.slash("mod", "trades-admin dispute resolve", trade_id=trade_id, outcome="split", percent=30,
                           note="Partial damage, seller keeps 30%")
     assert "seller gets 💎 300 GEMS" in done.content
     assert (await balance(gc, "alice"), await balance(gc, "bob")) == (293, 700)
     thread = thread_of(gc, trade_id)
     assert thread.locked and thread.archived
     assert any("resolved this dispute" in m.content for m in gc.sb.dms(gc["alice"]))
-    twice = await gc.slash("mod", "dispute resolve", trade_id=trade_id, outcome="refund")
+    twice = await gc.slash("mod", "trades-admin dispute resolve", trade_id=trade_id, outcome="refund")
     assert twice.ephemeral and "no open dispute" in twice.content
     log = await TradeRepo(gc.services.db).audit_entries(gc.guild.id)
     assert log[0]["action"] == "dispute.resolve" and log[0]["actor_id"] == gc["mod"].id
@@ -143,7 +143,7 @@ async def test_dispute_with_evidence_resolved_by_split(gc):
 async def test_moderator_party_cannot_resolve(gc):
     trade_id, _ = await offer_and_accept(gc, seller="mod", buyer="bob")
     await gc.slash("bob", "trades dispute", trade_id=trade_id, reason="Never arrived at all")
-    r = await gc.slash("mod", "dispute resolve", trade_id=trade_id, outcome="release")
+    r = await gc.slash("mod", "trades-admin dispute resolve", trade_id=trade_id, outcome="release")
     assert r.ephemeral and "another moderator" in r.content
 
 
@@ -212,7 +212,7 @@ async def test_buying_a_listing_from_the_marketplace(gc):
     listing = await ListingRepo(gc.services.db).get(gc.guild.id, trade.listing_id)
     assert listing["status"] == "sold" and listing["buyer_id"] == gc["bob"].id
     assert (await balance(gc, "alice"), await balance(gc, "bob")) == (488, 300)
-    view = await gc.slash("carol", "marketplace browse")
+    view = await gc.slash("carol", "market browse")
     assert "Blue sapphire ring" not in view.text
 
 
@@ -258,7 +258,7 @@ async def test_price_changed_between_buy_and_confirm_is_refused(gc):
     await seed(gc, "bob", 5_000)
     quote = await gc.click("bob", announced, "Buy")
     assert "💎 500 GEMS" in quote.content
-    edited = await gc.slash("alice", "listing edit", listing=1, price_gems=900)
+    edited = await gc.slash("alice", "market edit", listing=1, price_gems=900)
     assert edited.ephemeral
     before = await db_state(gc)
     refused = await gc.click("bob", quote, "Confirm purchase")

@@ -67,9 +67,9 @@ async def test_gallery_shows_sanitized_cached_token_images(ngc, media_server):
     gc, chain = ngc, ngc.chain
     url, hits = media_server
     holder, gem = gc.sb.create_role(gc.guild, "Holder"), gc.sb.create_role(gc.guild, "Gem")
-    await gc.slash("admin", "nft rule add", contract=chain.erc721, standard="erc721", role=holder,
+    await gc.slash("admin", "wallet-admin rule add", contract=chain.erc721, standard="erc721", role=holder,
                    token_ids="1-4")
-    await gc.slash("admin", "nft rule add", contract=chain.erc1155, standard="erc1155", role=gem,
+    await gc.slash("admin", "wallet-admin rule add", contract=chain.erc1155, standard="erc1155", role=gem,
                    token_ids="8")
     account = Account.create()
     await gc.services.wallets._repo.insert_many([{

@@ -64,7 +64,7 @@ async def browser():
 async def test_member_links_a_wallet_in_chromium_and_gets_the_role(ngc, browser):
     gc, chain = ngc, ngc.chain
     holder = gc.sb.create_role(gc.guild, "Holder")
-    await gc.slash("admin", "nft rule add", contract=chain.erc721, standard="erc721", role=holder)
+    await gc.slash("admin", "wallet-admin rule add", contract=chain.erc721, standard="erc721", role=holder)
     account = Account.create()
     chain.mint721([account.address], 1)
     signed: list[str] = []

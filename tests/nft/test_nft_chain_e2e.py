@@ -40,7 +40,7 @@ async def test_a_node_of_another_chain_is_refused_everywhere(store, clock, chain
                    f"{chain.chain_id}" in e for e in errors), errors
         holder = gc.sb.create_role(gc.guild, "Holder")
         before = await rules_and_wallets(gc)
-        r = await gc.slash("admin", "nft rule add", contract=chain.erc721, standard="erc721",
+        r = await gc.slash("admin", "wallet-admin rule add", contract=chain.erc721, standard="erc721",
                            role=holder)
         assert r.ephemeral and f"serves chain {chain.chain_id}" in r.text, r.text
         assert "No rule was added" in r.text and "Added rule" not in r.text
@@ -63,33 +63,33 @@ async def test_a_node_of_another_chain_is_refused_everywhere(store, clock, chain
         await seed_wallets(gc, ["bob"])
         gc.sb.give_role(gc.sb.member(gc.guild, gc["bob"]), holder)  # bob holds nothing
         await gc.sb.settle()
-        r = await gc.slash("admin", "nft sync")
+        r = await gc.slash("admin", "wallet-admin sync")
         assert "0 roles given, 0 taken" in r.text and f"serves chain {chain.chain_id}" in r.text
         await gc.sb.settle()
         assert holder.id in gc.sb.member(gc.guild, gc["bob"]).roles
-        status = await gc.slash("admin", "nft status")
+        status = await gc.slash("admin", "wallet-admin status")
         assert "configured for chain 1 serves chain" in status.text, status.text
 
 
 async def test_an_empty_answer_is_reported_and_recorded_not_a_crash(store, clock, chain, faulty):
     async with open_ngc(store, clock, chain, chain_rpc_urls={chain.chain_id: faulty.url}) as gc:
         holder = gc.sb.create_role(gc.guild, "Holder")
-        await gc.slash("admin", "nft rule add", contract=chain.erc721, standard="erc721",
+        await gc.slash("admin", "wallet-admin rule add", contract=chain.erc721, standard="erc721",
                        role=holder)
         wallets = await seed_wallets(gc, ["alice", "bob"])
         chain.mint721(list(wallets.values()), 1)
-        r = await gc.slash("admin", "nft sync")
+        r = await gc.slash("admin", "wallet-admin sync")
         assert "2 roles given" in r.text, r.text
         await gc.sb.settle()
         edits = len(gc.sb.role_events)
         faulty.fault("empty", method="eth_blockNumber")  # "0x": no number at all
         clock.advance(minutes=5)
-        r = await gc.slash("admin", "nft sync")
+        r = await gc.slash("admin", "wallet-admin sync")
         assert "something went wrong" not in r.text.lower(), r.text
         assert "0 roles given, 0 taken" in r.text and "unknown" in r.text, r.text
         await gc.sb.settle()
         assert len(gc.sb.role_events) == edits
-        status = await gc.slash("admin", "nft status")
+        status = await gc.slash("admin", "wallet-admin status")
         # The latest sync is the one recorded, with its error (no block read).
         assert "Blocks: none" in status.text and "left alone (unknown): 2" in status.text
         assert "eth_blockNumber: the result is not a number" in status.text, status.text
@@ -107,16 +107,16 @@ async def test_status_tells_no_code_from_a_failed_network(store, clock, chain, f
         await seed_wallets(gc, ["alice"])
         gc.sb.give_role(gc.sb.member(gc.guild, gc["alice"]), holder)
         await gc.sb.settle()
-        await gc.slash("admin", "nft sync")
-        status = await gc.slash("admin", "nft status")
+        await gc.slash("admin", "wallet-admin sync")
+        status = await gc.slash("admin", "wallet-admin status")
         assert f"the contract {gone} has no code on chain {chain.chain_id}" in status.text, \
             status.text
-        await gc.slash("admin", "nft rule remove", rule=1)
-        await gc.slash("admin", "nft rule add", contract=chain.erc721, standard="erc721",
+        await gc.slash("admin", "wallet-admin rule remove", rule=1)
+        await gc.slash("admin", "wallet-admin rule add", contract=chain.erc721, standard="erc721",
                        role=holder)
         faulty.fault("html", method="eth_call")  # a gateway's error page instead of JSON
-        await gc.slash("admin", "nft sync")
-        status = await gc.slash("admin", "nft status")
+        await gc.slash("admin", "wallet-admin sync")
+        status = await gc.slash("admin", "wallet-admin status")
         assert f"the RPC endpoint of chain {chain.chain_id} failed: eth_call: the answer is " \
                "not JSON" in status.text, status.text
         assert "has no code" not in status.text and "aggregator" not in status.text
@@ -127,14 +127,14 @@ async def test_status_names_a_missing_aggregator(store, clock, chain):
     wrong = Account.create().address
     async with open_ngc(store, clock, chain, multicall3_address=wrong) as gc:
         holder = gc.sb.create_role(gc.guild, "Holder")
-        await gc.slash("admin", "nft rule add", contract=chain.erc721, standard="erc721",
+        await gc.slash("admin", "wallet-admin rule add", contract=chain.erc721, standard="erc721",
                        role=holder)
         await seed_wallets(gc, ["alice"])
         gc.sb.give_role(gc.sb.member(gc.guild, gc["alice"]), holder)
         await gc.sb.settle()
-        r = await gc.slash("admin", "nft sync")
+        r = await gc.slash("admin", "wallet-admin sync")
         assert "0 roles given, 0 taken" in r.text
-        status = await gc.slash("admin", "nft status")
+        status = await gc.slash("admin", "wallet-admin status")
         assert f"no aggregator (Multicall3) contract at {wrong}" in status.text, status.text
         assert "MULTICALL3_ADDRESS" in status.text and "has no code" not in status.text
 
@@ -144,7 +144,7 @@ async def test_a_hanging_node_ends_the_sync_at_its_deadline_while_others_write(
     async with open_ngc(store, clock, chain, chain_rpc_urls={chain.chain_id: faulty.url},
                         chain_timeout_seconds=30, chain_sync_deadline_seconds=2) as gc:
         holder = gc.sb.create_role(gc.guild, "Holder")
-        await gc.slash("admin", "nft rule add", contract=chain.erc721, standard="erc721",
+        await gc.slash("admin", "wallet-admin rule add", contract=chain.erc721, standard="erc721",
                        role=holder)
         wallets = await seed_wallets(gc, ["alice", "bob"])
         chain.mint721([wallets["alice"]], 1)
@@ -153,7 +153,7 @@ async def test_a_hanging_node_ends_the_sync_at_its_deadline_while_others_write(
         faulty.calls.clear()
         faulty.fault("hang", after=2)  # eth_chainId, eth_blockNumber, then nothing
         started = time.monotonic()
-        sync = asyncio.create_task(gc.slash("admin", "nft sync", timeout=30))
+        sync = asyncio.create_task(gc.slash("admin", "wallet-admin sync", timeout=30))
         assert await asyncio.to_thread(faulty.hanging.wait, 10)
         link = await gc.slash("carol", "wallet link")  # stores a link ticket meanwhile
         assert "expires" in link.text and not sync.done()
@@ -162,5 +162,5 @@ async def test_a_hanging_node_ends_the_sync_at_its_deadline_while_others_write(
         assert "0 roles given, 0 taken" in r.text and "3 RPC calls" in r.text, r.text
         await gc.sb.settle()
         assert holder.id in gc.sb.member(gc.guild, gc["bob"]).roles  # unknown: kept
-        status = await gc.slash("admin", "nft status")
+        status = await gc.slash("admin", "wallet-admin status")
         assert "stopped after the first timeout" in status.text and "RPC calls: 3" in status.text

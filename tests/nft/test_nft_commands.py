@@ -37,7 +37,7 @@ async def test_healthz_and_security_headers(ngc):
 async def test_link_gives_the_holder_role_at_once(ngc):
     gc, chain = ngc, ngc.chain
     holder = gc.sb.create_role(gc.guild, "Holder")
-    r = await gc.slash("admin", "nft rule add", contract=chain.erc721, standard="erc721", role=holder)
+    r = await gc.slash("admin", "wallet-admin rule add", contract=chain.erc721, standard="erc721", role=holder)
     assert r.ephemeral and "Added rule #1" in r.text, r.text
     account = Account.create()
     chain.mint721([account.address], 1)
@@ -47,9 +47,9 @@ async def test_link_gives_the_holder_role_at_once(ngc):
     assert holder.id in roles_of(gc, "alice")
     r = await gc.slash("alice", "wallet list")
     assert account.address in r.content and r.ephemeral
-    looked = await gc.slash("mod", "wallet-mod lookup", address=account.address.lower())
+    looked = await gc.slash("mod", "wallet-admin lookup", address=account.address.lower())
     assert f"<@{gc['alice'].id}>" in looked.content
-    denied = await gc.slash("bob", "wallet-mod lookup", member=gc["alice"])
+    denied = await gc.slash("bob", "wallet-admin lookup", member=gc["alice"])
     assert "Only moderators" in denied.content
     # Unlinking takes the role away again (a definite answer: no wallets, no tokens).
     r = await gc.slash("alice", "wallet unlink", address=account.address)
@@ -96,18 +96,18 @@ async def test_rule_refusals_change_nothing(ngc):
     above = gc.sb.create_role(gc.guild, "Whale", above_bot=True)
     holder = gc.sb.create_role(gc.guild, "Holder")
     before = await nft_state(gc)
-    r = await gc.slash("admin", "nft rule add", contract=chain.erc721, standard="erc721", role=above)
+    r = await gc.slash("admin", "wallet-admin rule add", contract=chain.erc721, standard="erc721", role=above)
     assert r.ephemeral and "above my highest role" in r.text
-    r = await gc.slash("admin", "nft rule add", contract=Account.create().address,
+    r = await gc.slash("admin", "wallet-admin rule add", contract=Account.create().address,
                        standard="erc721", role=holder)
     assert "is not a contract" in r.text
-    r = await gc.slash("admin", "nft rule add", contract=chain.erc1155, standard="erc1155",
+    r = await gc.slash("admin", "wallet-admin rule add", contract=chain.erc1155, standard="erc1155",
                        role=holder)
     assert "need the token id" in r.text
-    r = await gc.slash("admin", "nft rule add", contract=chain.erc721, standard="erc721",
+    r = await gc.slash("admin", "wallet-admin rule add", contract=chain.erc721, standard="erc721",
                        role=holder, chain=5)
     assert "no RPC endpoint for chain 5" in r.text
-    r = await gc.slash("bob", "nft rule add", contract=chain.erc721, standard="erc721", role=holder)
+    r = await gc.slash("bob", "wallet-admin rule add", contract=chain.erc721, standard="erc721", role=holder)
     assert "Only server admins" in r.text
     assert await nft_state(gc) == before
 
@@ -118,8 +118,8 @@ async def test_guild_sync_honours_429_reports_hierarchy_once_and_runs_periodical
     await gc.slash("admin", "settings set", key="nft_log_channel_id", value=str(log_channel.id))
     holder = gc.sb.create_role(gc.guild, "Holder")
     rare = gc.sb.create_role(gc.guild, "Rare holder")
-    await gc.slash("admin", "nft rule add", contract=chain.erc721, standard="erc721", role=holder)
-    await gc.slash("admin", "nft rule add", contract=chain.erc1155, standard="erc1155", role=rare,
+    await gc.slash("admin", "wallet-admin rule add", contract=chain.erc721, standard="erc721", role=holder)
+    await gc.slash("admin", "wallet-admin rule add", contract=chain.erc1155, standard="erc1155", role=rare,
                    token_ids="7", min_count=2)
     whale = gc.sb.create_role(gc.guild, "Whale", above_bot=True)  # moved above the bot later
     await gc.services.nft.add_rule(gc.guild.id, 0, chain_id=chain.chain_id, contract=chain.erc721,
@@ -137,7 +137,7 @@ async def test_guild_sync_honours_429_reports_hierarchy_once_and_runs_periodical
     gc.sb.rate_limit("PUT /guilds/{guild_id}/members/{user_id}/roles/{role_id}", times=2,
                      retry_after=0.05)
     edits_before = len(gc.sb.role_events)
-    r = await gc.slash("admin", "nft sync")
+    r = await gc.slash("admin", "wallet-admin sync")
     assert "3 roles given, 1 taken" in r.text and "above my highest role" in r.text, r.text
     assert len(gc.sb.rate_limited) == 2
     events = [(e.user_id, e.role_id, e.action) for e in gc.sb.role_events[edits_before:]]
@@ -147,11 +147,11 @@ async def test_guild_sync_honours_429_reports_hierarchy_once_and_runs_periodical
     warnings = [m for m in gc.sb.channel_messages(log_channel) if "Whale" in m.content or str(whale.id) in m.content]
     assert len(warnings) == 1
     # Nothing changed on chain: a second sync makes zero edits and does not report again.
-    r = await gc.slash("admin", "nft sync")
+    r = await gc.slash("admin", "wallet-admin sync")
     assert "0 roles given, 0 taken" in r.text
     assert len(gc.sb.role_events) == edits_before + 4
     assert len([m for m in gc.sb.channel_messages(log_channel) if str(whale.id) in m.content]) == 1
-    status = await gc.slash("admin", "nft status")
+    status = await gc.slash("admin", "wallet-admin status")
     assert "Wallets checked: 4" in status.text and "RPC calls" in status.text
     assert "above my highest role" in status.text
     # Bob sells his token to dave; the periodic sweep picks it up after nft_sync_minutes.
@@ -165,30 +165,30 @@ async def test_guild_sync_honours_429_reports_hierarchy_once_and_runs_periodical
 async def test_rule_test_list_remove_and_member_refresh(ngc):
     gc, chain = ngc, ngc.chain
     holder = gc.sb.create_role(gc.guild, "Holder")
-    await gc.slash("admin", "nft rule add", contract=chain.erc721, standard="erc721", role=holder,
+    await gc.slash("admin", "wallet-admin rule add", contract=chain.erc721, standard="erc721", role=holder,
                    token_ids="1-5, 9", max_count=3)
     account = Account.create()
     chain.mint721([account.address] * 2, 1)
     await gc.services.wallets._repo.insert_many([{
         "guild_id": gc.guild.id, "user_id": gc["erin"].id, "address": account.address,
         "linked_ms": 0}])
-    r = await gc.slash("admin", "nft rule test", member=gc["erin"])
+    r = await gc.slash("admin", "wallet-admin rule test", member=gc["erin"])
     assert "holds 2" in r.text and "qualifies" in r.text and "❌" not in r.text, r.text
     assert holder.id not in roles_of(gc, "erin")  # a test changes nothing
     r = await gc.slash("erin", "wallet refresh")
     assert "1 role given" in r.text
-    listed = await gc.slash("admin", "nft rule list")
+    listed = await gc.slash("admin", "wallet-admin rule list")
     assert "ids 1-5, 9" in listed.text and "1–3" in listed.text
-    r = await gc.slash("admin", "nft rule remove", rule=1)
+    r = await gc.slash("admin", "wallet-admin rule remove", rule=1)
     assert "Removed rule #1" in r.text
-    r = await gc.slash("admin", "nft rule remove", rule=1)
+    r = await gc.slash("admin", "wallet-admin rule remove", rule=1)
     assert "no NFT rule #1" in r.text
 
 
 async def test_a_sale_shows_up_within_one_log_poll(ngc):
     gc, chain = ngc, ngc.chain
     holder = gc.sb.create_role(gc.guild, "Holder")
-    await gc.slash("admin", "nft rule add", contract=chain.erc721, standard="erc721", role=holder)
+    await gc.slash("admin", "wallet-admin rule add", contract=chain.erc721, standard="erc721", role=holder)
     seller, buyer = Account.create(), Account.create()
     wallets = {"alice": seller, "bob": buyer}
     for name, account in wallets.items():
@@ -196,7 +196,7 @@ async def test_a_sale_shows_up_within_one_log_poll(ngc):
             "guild_id": gc.guild.id, "user_id": gc[name].id, "address": account.address,
             "linked_ms": 0}])
     chain.mint721([seller.address], 1)
-    await gc.slash("admin", "nft sync")
+    await gc.slash("admin", "wallet-admin sync")
     cog = gc.bot.get_cog("NftCog")
     await cog.sync.follow_transfers()  # starts following at the head
     await gc.sb.settle()
@@ -206,7 +206,7 @@ async def test_a_sale_shows_up_within_one_log_poll(ngc):
     await cog.sync.follow_transfers()
     await gc.sb.settle()
     assert holder.id not in roles_of(gc, "alice") and holder.id in roles_of(gc, "bob")
-    status = await gc.slash("admin", "nft status")
+    status = await gc.slash("admin", "wallet-admin status")
     assert "transfers (2 members)" in status.text and "Wallets checked: 2" in status.text
     assert chain.calls["eth_getLogs"] == 1 and chain.calls["eth_call"] == 1
 
@@ -214,10 +214,10 @@ async def test_a_sale_shows_up_within_one_log_poll(ngc):
 async def test_gallery_lists_token_ids_per_collection(ngc):
     gc, chain = ngc, ngc.chain
     holder, rare, gem = (gc.sb.create_role(gc.guild, n) for n in ("Holder", "Rare", "Gem"))
-    await gc.slash("admin", "nft rule add", contract=chain.erc721, standard="erc721", role=holder)
-    await gc.slash("admin", "nft rule add", contract=chain.erc721, standard="erc721", role=rare,
+    await gc.slash("admin", "wallet-admin rule add", contract=chain.erc721, standard="erc721", role=holder)
+    await gc.slash("admin", "wallet-admin rule add", contract=chain.erc721, standard="erc721", role=rare,
                    token_ids="1-3")
-    await gc.slash("admin", "nft rule add", contract=chain.erc1155, standard="erc1155", role=gem,
+    await gc.slash("admin", "wallet-admin rule add", contract=chain.erc1155, standard="erc1155", role=gem,
                    token_ids="7-8")
     w1, w2 = Account.create(), Account.create()
     for account in (w1, w2):
@@ -237,20 +237,20 @@ async def test_gallery_lists_token_ids_per_collection(ngc):
 async def test_a_node_failing_mid_sync_takes_no_role_away(ngc, mode):
     gc, chain = ngc, ngc.chain
     holder = gc.sb.create_role(gc.guild, "Holder")
-    await gc.slash("admin", "nft rule add", contract=chain.erc721, standard="erc721", role=holder)
+    await gc.slash("admin", "wallet-admin rule add", contract=chain.erc721, standard="erc721", role=holder)
     for name in ("alice", "bob"):
         account = Account.create()
         chain.mint721([account.address], 10 if name == "alice" else 11)
         await gc.services.wallets._repo.insert_many([{
             "guild_id": gc.guild.id, "user_id": gc[name].id, "address": account.address,
             "linked_ms": 0}])
-    await gc.slash("admin", "nft sync")
+    await gc.slash("admin", "wallet-admin sync")
     await gc.sb.settle()
     assert holder.id in roles_of(gc, "alice") and holder.id in roles_of(gc, "bob")
     edits = len(gc.sb.role_events)
     chain.inject(mode)  # the aggregate3 read fails: every answer is unknown
-    r = await gc.slash("admin", "nft sync")
+    r = await gc.slash("admin", "wallet-admin sync")
     assert "0 roles given, 0 taken" in r.text and "unknown" in r.text, r.text
     assert len(gc.sb.role_events) == edits
-    status = await gc.slash("admin", "nft status")
+    status = await gc.slash("admin", "wallet-admin status")
     assert "left alone (unknown): 2" in status.text and "rule #1" in status.text

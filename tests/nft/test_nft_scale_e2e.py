@@ -18,10 +18,10 @@ async def test_two_thousand_members_three_rules_exact_discord_edits(ngc):
     gc, chain = ngc, ngc.chain
     started = time.perf_counter()
     any_role, rare, gem = (gc.sb.create_role(gc.guild, n) for n in ("Holder", "Rare", "Gem"))
-    await gc.slash("admin", "nft rule add", contract=chain.erc721, standard="erc721", role=any_role)
-    await gc.slash("admin", "nft rule add", contract=chain.erc721, standard="erc721", role=rare,
+    await gc.slash("admin", "wallet-admin rule add", contract=chain.erc721, standard="erc721", role=any_role)
+    await gc.slash("admin", "wallet-admin rule add", contract=chain.erc721, standard="erc721", role=rare,
                    token_ids="1-300")
-    await gc.slash("admin", "nft rule add", contract=chain.erc1155, standard="erc1155", role=gem,
+    await gc.slash("admin", "wallet-admin rule add", contract=chain.erc1155, standard="erc1155", role=gem,
                    token_ids="7", min_count=2)
     rng = random.Random(3)
     members = [gc.add_member(f"m{i:04d}") for i in range(N)]
@@ -41,7 +41,7 @@ async def test_two_thousand_members_three_rules_exact_discord_edits(ngc):
 
     chain.calls.clear()
     edits_before = len(gc.sb.role_events)
-    r = await gc.slash("admin", "nft sync", timeout=90)
+    r = await gc.slash("admin", "wallet-admin sync", timeout=90)
     expected = ({(m.id, any_role.id, "add") for m in holders[100:]}
                 | {(m.id, any_role.id, "remove") for m in stale}
                 | {(m.id, rare.id, "add") for m in holders[:300]}
@@ -53,7 +53,7 @@ async def test_two_thousand_members_three_rules_exact_discord_edits(ngc):
     assert f"Checked {N:,} wallets" in r.text and f"{chain.total_calls:,} RPC calls" in r.text
 
     chain.calls.clear()
-    r = await gc.slash("admin", "nft sync", timeout=90)
+    r = await gc.slash("admin", "wallet-admin sync", timeout=90)
     assert "0 roles given, 0 taken" in r.text
     assert len(gc.sb.role_events) == edits_before + len(expected)
     print(f"setup {setup:.1f} s, {len(expected)} edits, RPC calls per 1,000 wallets per rule "

@@ -62,7 +62,7 @@ def card_in(gc, thread):
 
 async def pay_and_open_room(gc):
     """bob pays listing #1 by card; returns (trade id, thread, session id)."""
-    detail = await gc.slash("bob", "marketplace view", listing=1)
+    detail = await gc.slash("bob", "market view", listing=1)
     pay = (await gc.click("bob", detail, "Pay $12.50")).last
     assert pay.ephemeral and "Pay here" in pay.content
     [link] = [b for b in pay.components if b.url]
@@ -83,12 +83,12 @@ async def setup_usd(gc, mode="connect"):
 async def test_usd_listing_paid_by_card_confirmed_and_transferred(pgc):
     gc = pgc
     await setup_usd(gc)
-    connect = await gc.slash("alice", "usd connect")
+    connect = await gc.slash("alice", "pay connect")
     [onboard] = [b for b in connect.last.components if b.url]
     account = onboard.url.rsplit("/", 1)[1]
     gc.double.onboard(account)
     await usd_listing(gc, gems=900)  # both prices: the buyer chooses
-    detail = await gc.slash("bob", "marketplace view", listing=1)
+    detail = await gc.slash("bob", "market view", listing=1)
     assert {"Buy", "Pay $12.50"} <= {b.label for b in detail.buttons}
     trade_id, thread, session_id = await pay_and_open_room(gc)
     card = card_in(gc, thread)
@@ -109,10 +109,10 @@ async def test_usd_listing_paid_by_card_confirmed_and_transferred(pgc):
     assert (await gc.services.escrow.get(gc.guild.id, trade_id, gc["bob"].id)).status == "completed"
     assert len(gc.double.transfers) == 1
     assert await gc.db["ledger"].count_documents({"guild_id": gc.guild.id}) == 0
-    status = await gc.slash("admin", "payments status")
+    status = await gc.slash("admin", "pay-admin status")
     assert "checkout.session.completed" in status.text and "configured" in status.text
     assert "✅ reachable" in status.text
-    history = await gc.slash("admin", "payments history")
+    history = await gc.slash("admin", "pay-admin history")
     assert "payments.csv" in history.files and b"transfer" in history.files["payments.csv"]
 
 
@@ -134,10 +134,10 @@ async def test_dispute_refund_is_called_once(pgc):
     r = await gc.slash("bob", "trades dispute", trade_id=trade_id,
                        reason="The pendant never arrived")
     assert r.ephemeral, r.content
-    resolved = await gc.slash("mod", "dispute resolve", trade_id=trade_id, outcome="refund")
+    resolved = await gc.slash("mod", "trades-admin dispute resolve", trade_id=trade_id, outcome="refund")
     assert resolved.ephemeral and "buyer gets $12.50 back" in resolved.content
     assert any("the buyer got $12.50 back" in m.content for m in gc.sb.dms(gc["bob"]))
-    twice = await gc.slash("mod", "dispute resolve", trade_id=trade_id, outcome="refund")
+    twice = await gc.slash("mod", "trades-admin dispute resolve", trade_id=trade_id, outcome="refund")
     assert "no open dispute" in twice.content or "already" in twice.content
     [refund] = gc.double.refunds
     assert refund["amount"] == 1250
@@ -150,7 +150,7 @@ async def test_bad_webhooks_are_rejected_over_http(pgc):
     gc = pgc
     await setup_usd(gc, mode="manual")
     await usd_listing(gc)
-    detail = await gc.slash("bob", "marketplace view", listing=1)
+    detail = await gc.slash("bob", "market view", listing=1)
     pay = (await gc.click("bob", detail, "Pay $12.50")).last
     session_id = next(b.url for b in pay.components if b.url).rsplit("/", 1)[1]
     event = gc.double.complete(session_id)
@@ -175,10 +175,10 @@ async def test_unconfigured_bot_and_pasted_keys_are_refused(store, clock):
         await usd_listing(gc)
         before = (await db_state(gc), await gc.db["listings"].find(
             {}, {"_id": 0, "status": 1, "version": 1}).to_list())
-        detail = await gc.slash("bob", "marketplace view", listing=1)
+        detail = await gc.slash("bob", "market view", listing=1)
         refused = (await gc.click("bob", detail, "Pay $12.50")).last
         assert refused.ephemeral and "not set up" in refused.content
-        status = await gc.slash("admin", "payments status")
+        status = await gc.slash("admin", "pay-admin status")
         assert "not configured" in status.text
         pasted = await gc.slash("admin", "settings set", key="currency_name",
                                 value="sk_live_abcdefghijklmnop")
@@ -186,9 +186,9 @@ async def test_unconfigured_bot_and_pasted_keys_are_refused(store, clock):
         assert "sk_live_abcdefghijklmnop" not in pasted.content
         tree = gc.bot.tree
         payloads = {c.name: c.to_dict(tree) for c in tree.get_commands()}
-        assert int(payloads["payments"]["default_member_permissions"]) == 1 << 5
-        assert payloads["usd"]["default_member_permissions"] is None
-        member = await gc.slash("bob", "payments status")
+        assert int(payloads["pay-admin"]["default_member_permissions"]) == 1 << 5
+        assert payloads["pay"]["default_member_permissions"] is None
+        member = await gc.slash("bob", "pay-admin status")
         assert member.ephemeral and "Only server admins" in member.content
         after = (await db_state(gc), await gc.db["listings"].find(
             {}, {"_id": 0, "status": 1, "version": 1}).to_list())
@@ -198,14 +198,14 @@ async def test_unconfigured_bot_and_pasted_keys_are_refused(store, clock):
 async def test_pack_bought_with_the_button_is_minted_once(pgc):
     gc = pgc
     await gc.slash("admin", "settings set", key="payments_usd", value="yes")
-    refused = await gc.slash("bob", "payments pack add", gems=1000, price="4.99")
+    refused = await gc.slash("bob", "pay-admin pack add", gems=1000, price="4.99")
     assert refused.ephemeral and "Only server admins" in refused.content
-    low = await gc.slash("admin", "payments pack add", gems=1000, price="0.20")
+    low = await gc.slash("admin", "pay-admin pack add", gems=1000, price="0.20")
     assert low.ephemeral and "at least $0.50" in low.content
-    added = await gc.slash("admin", "payments pack add", gems=1000, price="4.99")
+    added = await gc.slash("admin", "pay-admin pack add", gems=1000, price="4.99")
     assert "Pack #1" in added.content and "payments_packs" in added.content
     await gc.slash("admin", "settings set", key="payments_packs", value="yes")
-    packs = await gc.slash("bob", "usd packs")
+    packs = await gc.slash("bob", "pay packs")
     assert packs.ephemeral and "$4.99" in packs.text
     bought = (await gc.click("bob", packs, packs.buttons[0].label)).last
     session_id = next(b.url for b in bought.components if b.url).rsplit("/", 1)[1]
@@ -220,8 +220,8 @@ async def test_reservation_released_by_the_sweep_job_when_no_webhook_comes(pgc):
     gc = pgc
     await setup_usd(gc, mode="manual")
     await usd_listing(gc)
-    detail = await gc.slash("bob", "marketplace view", listing=1)
-    seen_by_carol = await gc.slash("carol", "marketplace view", listing=1)
+    detail = await gc.slash("bob", "market view", listing=1)
+    seen_by_carol = await gc.slash("carol", "market view", listing=1)
     await gc.click("bob", detail, "Pay $12.50")
     assert (await ListingRepo(gc.services.db).get(gc.guild.id, 1))["status"] == "reserved"
     taken = (await gc.click("carol", seen_by_carol, "Pay $12.50")).last
@@ -235,8 +235,8 @@ async def test_stale_pay_button_after_a_price_change_reserves_nothing(pgc):
     gc = pgc
     await setup_usd(gc, mode="manual")
     await usd_listing(gc)
-    detail = await gc.slash("bob", "marketplace view", listing=1)
-    edited = await gc.slash("alice", "listing edit", listing=1, price_usd="15.00")
+    detail = await gc.slash("bob", "market view", listing=1)
+    edited = await gc.slash("alice", "market edit", listing=1, price_usd="15.00")
     assert edited.ephemeral and "Updated" in edited.content, edited.content
     before = await gc.db["listings"].find({}, {"_id": 0, "status": 1, "version": 1}).to_list()
     stale = (await gc.click("bob", detail, "Pay $12.50")).last
@@ -244,7 +244,7 @@ async def test_stale_pay_button_after_a_price_change_reserves_nothing(pgc):
     assert await gc.db["listings"].find({}, {"_id": 0, "status": 1, "version": 1}).to_list() == before
     assert await gc.db["pay_checkouts"].count_documents({}) == 0
     assert gc.double.calls_to("POST", "/v1/checkout/sessions") == []
-    fresh = await gc.slash("bob", "marketplace view", listing=1)
+    fresh = await gc.slash("bob", "market view", listing=1)
     paid = (await gc.click("bob", fresh, "Pay $15.00")).last
     assert "$15.00" in paid.content
 
@@ -261,9 +261,9 @@ async def test_auto_release_pays_the_seller_and_speaks_of_the_payment(pgc):
     status = await gc.services.payments.status(gc.guild.id, admin=True)
     [due] = status["manual_due"]
     assert (due["amount"], due["payout_id"]) == (1250 - 62, f"trade:{trade_id}:payout")
-    paid = await gc.slash("admin", "payments paid", trade_id=trade_id, note="bank transfer")
+    paid = await gc.slash("admin", "pay-admin paid", trade_id=trade_id, note="bank transfer")
     assert paid.ephemeral and "$11.88 paid to" in paid.content
-    again = await gc.slash("admin", "payments paid", trade_id=trade_id)
+    again = await gc.slash("admin", "pay-admin paid", trade_id=trade_id)
     assert "no manual payout due" in again.content
 
 
@@ -273,13 +273,13 @@ async def test_yen_pack_below_stripes_minimum_is_refused_and_a_valid_one_shown_i
     await gc.slash("admin", "settings set", key="payments_packs", value="yes")
     for price, why in (("49", "at least 50 JPY"), ("120.50", "no fractions")):
         before = await gc.db["pay_packs"].count_documents({})
-        low = await gc.slash("admin", "payments pack add", gems=1000, price=price)
+        low = await gc.slash("admin", "pay-admin pack add", gems=1000, price=price)
         assert low.ephemeral and why in low.content, low.content
         assert await gc.db["pay_packs"].count_documents({}) == before == 0
-    added = await gc.slash("admin", "payments pack add", gems=1000, price="500")
+    added = await gc.slash("admin", "pay-admin pack add", gems=1000, price="500")
     assert added.ephemeral and "500 JPY" in added.content and "500.00" not in added.content
     await gc.slash("admin", "settings set", key="payments_usd", value="yes")
-    packs = await gc.slash("bob", "usd packs")
+    packs = await gc.slash("bob", "pay packs")
     assert "500 JPY" in packs.text
     bought = (await gc.click("bob", packs, packs.buttons[0].label)).last
     assert "500 JPY" in bought.content
@@ -294,7 +294,7 @@ async def test_mismatched_payment_is_refunded_and_moderators_told_once(pgc):
     queue = gc.sb.create_channel(gc.guild, "mod-queue")
     await gc.sb.settle()
     await gc.slash("admin", "settings set", key="dispute_channel_id", value=f"<#{queue.id}>")
-    detail = await gc.slash("bob", "marketplace view", listing=1)
+    detail = await gc.slash("bob", "market view", listing=1)
     pay = (await gc.click("bob", detail, "Pay $12.50")).last
     session_id = next(b.url for b in pay.components if b.url).rsplit("/", 1)[1]
     event = gc.double.complete(session_id, amount=1000, currency="eur")

@@ -1,4 +1,4 @@
-"""/modules disable payments: new checkouts stop; what a member already paid still settles."""
+"""/settings modules disable payments: new checkouts stop; what a member already paid still settles."""
 
 from __future__ import annotations
 

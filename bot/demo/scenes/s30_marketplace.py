@@ -35,7 +35,7 @@ async def play(t, gc) -> None:
     await t.slash("admin", "settings set", key="marketplace_channel_id", value=f"<#{market.id}>")
     await t.slash("admin", "settings set", key="marketplace_queue_channel_id", value=f"<#{queue.id}>")
     await t.slash("admin", "settings set", key="marketplace_approval", value="on")
-    await t.slash("carol", "marketplace alert add", keywords="sapphire", max_price=2000)
+    await t.slash("carol", "market alert add", keywords="sapphire", max_price=2000)
 
     items = [("alice", "Art deco sapphire ring", (30, 60, 200), 1500, "vintage, art-deco"),
              ("bob", "Ruby pendant on gold chain", (190, 20, 40), 900, "ruby")]
@@ -63,18 +63,18 @@ async def play(t, gc) -> None:
     await t.advance(minutes=5)
     t.check(any("alert" in m.content for m in gc.sb.dms(gc["carol"])), "carol's alert fired")
 
-    browse = await t.slash("dave", "marketplace browse")
+    browse = await t.slash("dave", "market browse")
     grid = browse.files.get("results.jpg")
     if grid:
         OUT.mkdir(parents=True, exist_ok=True)
         (OUT / "marketplace_grid.jpg").write_bytes(grid)
         t.note(f"The result page carries a thumbnail grid image ({OUT / 'marketplace_grid.jpg'}).")
-    found = await t.slash("erin", "marketplace search", keywords="sapphire", sort="price_asc")
+    found = await t.slash("erin", "market search", keywords="sapphire", sort="price_asc")
     t.check("Art deco sapphire ring" in found.text, "search finds the sapphire ring")
     detail = await t.click("erin", found, "1")
     await t.click("erin", detail, "♡ Wishlist")
-    await t.slash("alice", "listing edit", listing=1, price_gems=1200)
+    await t.slash("alice", "market edit", listing=1, price_gems=1200)
     t.check(any("Price drop" in m.content for m in gc.sb.dms(gc["erin"])),
             "erin hears about the price drop")
-    await t.slash("erin", "wishlist view")
-    await t.slash("alice", "listing mine")
+    await t.slash("erin", "market wishlist view")
+    await t.slash("alice", "market mine")

@@ -34,11 +34,11 @@ async def play(t, gc) -> None:
     quote = await t.click("erin", pendant, "Buy")
     listing_id = int(pendant.embeds[0].title.split("#")[1].split()[0])
     t.note("While erin looks at the quote, bob raises the price; erin's confirmation is refused.")
-    await t.slash("bob", "listing edit", listing=listing_id, price_gems=950)
+    await t.slash("bob", "market edit", listing=listing_id, price_gems=950)
     refused = await t.click("erin", quote, "Confirm purchase")
     t.check("changed from 900 to 950" in refused.last.content,
             "a changed price is never charged: the buyer presses Buy again")
-    await t.slash("bob", "listing edit", listing=listing_id, price_gems=900)
+    await t.slash("bob", "market edit", listing=listing_id, price_gems=900)
     quote = await t.click("erin", pendant, "Buy")
     await t.click("erin", quote, "Confirm purchase")
     trade = (await gc.services.escrow.for_member(gc.guild.id, gc["erin"].id))[0]
@@ -80,8 +80,8 @@ async def play(t, gc) -> None:
                   evidence=gc.sb.attachment("clasp.jpg", b"(photo bytes)", "image/jpeg"))
     t.check(any("Dispute on trade" in m.content for m in gc.sb.channel_messages(queue)),
             "the dispute reached the moderators' queue with its evidence")
-    await t.slash("mod", "dispute list")
-    await t.slash("mod", "dispute resolve", trade_id=trade_id, outcome="split", percent=60,
+    await t.slash("mod", "trades-admin dispute list")
+    await t.slash("mod", "trades-admin dispute resolve", trade_id=trade_id, outcome="split", percent=60,
                   note="Chain fine, clasp needs repair")
     t.check(_thread(gc, trade_id).locked, "the trade room is locked after the resolution")
     await t.slash("admin", "gems-admin treasury")

@@ -9,9 +9,9 @@ async def play(t, gc) -> None:
     announce = gc.sb.create_channel(gc.guild, "announcements")
     await gc.sb.settle()
     await t.slash("admin", "settings set", key="announcements_channel_id", value=f"<#{announce.id}>")
-    bad = await t.slash("admin", "boost schedule", factor="25", start="now", end="1h")
+    bad = await t.slash("admin", "boost-admin schedule", factor="25", start="now", end="1h")
     t.check("between 1.1 and 10" in bad.content, "a factor out of range is refused")
-    r = await t.slash("admin", "boost schedule", factor="2", start="now", end="1h",
+    r = await t.slash("admin", "boost-admin schedule", factor="2", start="now", end="1h",
                       reason="Launch party")
     t.check("Scheduled boost" in r.content, "the admin schedules a x2 boost for one hour")
     posted = [m.content for m in gc.sb.channel_messages(announce)]
@@ -22,15 +22,15 @@ async def play(t, gc) -> None:
                                            sort=[("at_ms", -1)])
     t.check(entry is not None and entry["multiplier_bps"] == 20_000,
             "carol's chat earned double, recorded with the factor and the boost id")
-    await t.slash("admin", "boost list")
+    await t.slash("admin", "boost-admin list")
     t.note("An hour passes…")
     await t.advance(hours=1)
     posted = [m.content for m in gc.sb.channel_messages(announce)]
     t.check(len(posted) == 2 and "has ended" in posted[1], "the end is announced once")
-    await t.slash("admin", "boost stats", boost="b1")
+    await t.slash("admin", "boost-admin stats", boost="b1")
 
     t.note("The admin starts a gem-identification quiz (members join with the button or in Discord).")
-    opened = await t.slash("admin", "event create", type="contest", start="now", duration="90m")
+    opened = await t.slash("admin", "event-admin create", type="contest", start="now", duration="90m")
     t.act("admin", "fills in the form: Gem ID quiz · Bring a loupe; ten stones to identify.")
     created = await gc.sb.submit_modal(gc["admin"], opened, {
         "Title": "Gem ID quiz", "Description": "Bring a loupe; ten stones to identify.",
@@ -56,7 +56,7 @@ async def play(t, gc) -> None:
     t.check("Checked in" in walkin.content and "Going (4)" in (await t.slash(
         "dave", "event attendees", event=event_id)).text,
         "dave never joined: checking in takes a free place on the spot (a full event refuses)")
-    picker = await t.slash("admin", "event complete", event=event_id)
+    picker = await t.slash("admin", "event-admin complete", event=event_id)
     t.act("admin", "picks the winners in order: carol, alice")
     done = await gc.sb.select(gc["admin"], picker, f"ev:win:{event_id}:{gc['admin'].id}",
                               [gc["carol"], gc["alice"]])

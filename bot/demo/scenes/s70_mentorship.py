@@ -39,7 +39,7 @@ async def play(t, gc) -> None:
     t.check(bad.ephemeral and bad.modal is None, "a backwards time range is refused before the form")
 
     await t.slash("erin", "my timezone", zone="Europe/Berlin")
-    applied = await t.slash("erin", "mentee apply", skills="stone setting:1, cad:2",
+    applied = await t.slash("erin", "mentor find", skills="stone setting:1, cad:2",
                             availability="tue-thu 19-22",
                             languages="German, French", goals="Set my first bezel")
     t.check("2 of 2 skills" in applied.text and "both speak French" in applied.text,
@@ -55,14 +55,14 @@ async def play(t, gc) -> None:
     t.note(f"A private thread '{thread.name}' opened for carol and erin; its goals card is pinned.")
     t.check(len(gc.sb.pinned(thread)) == 1, "the goals card is pinned")
 
-    await t.slash("carol", "mentor goal add", text="Set a 6 mm bezel in silver", in_channel=thread)
-    own = await t.slash("carol", "mentor goal done", number=1, in_channel=thread)
+    await t.slash("carol", "mentor milestone add", text="Set a 6 mm bezel in silver", in_channel=thread)
+    own = await t.slash("carol", "mentor milestone done", number=1, in_channel=thread)
     t.check("can't confirm their own" in own.content, "a mentor cannot confirm their own milestone")
-    await t.slash("erin", "mentor goal done", number=1, in_channel=thread)
+    await t.slash("erin", "mentor milestone done", number=1, in_channel=thread)
     t.message(gc.sb.pinned(thread)[0])
-    await t.slash("erin", "mentorship end", reason="completed", note="Bezel done, thank you!",
+    await t.slash("erin", "mentor end", reason="completed", note="Bezel done, thank you!",
                   in_channel=thread)
-    await t.slash("erin", "mentorship rate", stars=5, review="Patient and precise")
+    await t.slash("erin", "mentor rate", stars=5, review="Patient and precise")
     await t.slash("alice", "mentor profile", member=gc["carol"])
     await t.slash("carol", "mentor leaderboard")
 
@@ -71,7 +71,7 @@ async def play(t, gc) -> None:
     await gc.sb.settle()
     await t.slash("admin", "settings set", key="guides_channel_id", value=f"<#{guides.id}>")
     await t.slash("admin", "settings set", key="mentorship_queue_channel_id", value=f"<#{queue.id}>")
-    opened = await t.slash("erin", "guide submit", skills="stone setting")
+    opened = await t.slash("erin", "mentor guide submit", skills="stone setting")
     t.act("erin", "writes her first guide in the form")
     t.answer(await gc.sb.submit_modal(gc["erin"], opened, {
         "Title": "Bezel setting in five steps",
@@ -84,4 +84,4 @@ async def play(t, gc) -> None:
     own = await gc.click("erin", post, "👍 Upvote")
     t.check("own guide" in own.content, "authors cannot upvote their own guide")
     await t.click("alice", post, "👍 Upvote")
-    await t.slash("bob", "guide search", query="bezel", skill="stone setting")
+    await t.slash("bob", "mentor guide search", query="bezel", skill="stone setting")

@@ -54,10 +54,10 @@ async def play(t, gc) -> None:
     try:
         holder = gc.sb.create_role(gc.guild, "Emerald holder")
         whale = gc.sb.create_role(gc.guild, "Whale", above_bot=True)
-        added = await t.slash("admin", "nft rule add", contract=rig.erc721, standard="erc721",
+        added = await t.slash("admin", "wallet-admin rule add", contract=rig.erc721, standard="erc721",
                               role=holder, chain=rig.chain_id)
         t.check("Added rule #1" in added.text, "admins add a holder rule")
-        refused = await t.slash("admin", "nft rule add", contract=rig.erc721, standard="erc721",
+        refused = await t.slash("admin", "wallet-admin rule add", contract=rig.erc721, standard="erc721",
                                 role=whale, chain=rig.chain_id)
         t.check("above my highest role" in refused.text, "a role above the bot's is refused")
 
@@ -82,24 +82,24 @@ async def play(t, gc) -> None:
         t.check(holder.id in gc.sb.member(gc.guild, gc["alice"]).roles, "alice holds the role")
         t.note("bob buys an Emerald on the chain.")
         rig.mint721([bob.address], 2)
-        synced = await t.slash("admin", "nft sync")
+        synced = await t.slash("admin", "wallet-admin sync")
         t.check("1 role given, 0 taken" in synced.text, "a guild sync gives bob the role, nothing else")
-        await t.slash("admin", "nft status")
+        await t.slash("admin", "wallet-admin status")
         await t.slash("alice", "wallet list")
-        await t.slash("admin", "nft rule list")
-        tested = await t.slash("admin", "nft rule test", member=gc["bob"])
+        await t.slash("admin", "wallet-admin rule list")
+        tested = await t.slash("admin", "wallet-admin rule test", member=gc["bob"])
         t.check("qualifies" in tested.text, "a rule test explains what bob gets and why")
         gallery = await t.slash("bob", "wallet gallery", member=gc["alice"])
         t.check("token" in gallery.text, "the gallery lists alice's Emeralds")
-        await t.slash("mod", "wallet-mod lookup", member=gc["alice"])
-        await t.slash("mod", "wallet-mod lookup", address=bob.address)
+        await t.slash("mod", "wallet-admin lookup", member=gc["alice"])
+        await t.slash("mod", "wallet-admin lookup", address=bob.address)
         t.note("bob sells his Emerald on the chain and asks for a re-check at once.")
         rig.transfer721(bob.address, alice.address, 2)
         await t.slash("bob", "wallet refresh")
         await t.slash("bob", "wallet unlink", address=bob.address)
         t.note("The demo's chain goes away after this scene, so the admin removes its rule "
                "(otherwise the periodic re-sync would warn that the chain has no RPC endpoint).")
-        await t.slash("admin", "nft rule remove", rule=1)
+        await t.slash("admin", "wallet-admin rule remove", rule=1)
     finally:
         chains.urls.pop(rig.chain_id, None)
         await chains.close()

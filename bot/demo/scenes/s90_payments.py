@@ -62,7 +62,7 @@ async def _scene(t, gc, stripe) -> None:
     pasted = await t.slash("admin", "settings set", key="currency_name", value="sk_live_51Hxyzabcdefg")
     t.check("environment" in pasted.content, "a pasted Stripe key is refused, never echoed")
 
-    connect = await t.slash("alice", "usd connect")
+    connect = await t.slash("alice", "pay connect")
     account = _link(connect).rsplit("/", 1)[1]
     stripe.onboard(account)
     t.note(f"alice finishes Stripe's onboarding form; her payout account is {account}.")
@@ -75,7 +75,7 @@ async def _scene(t, gc, stripe) -> None:
     await t.click("alice", listed, "Publish")
     listing = max(d["listing_id"] for d in await gc.db["listings"].find(
         {"guild_id": gc.guild.id}, {"listing_id": 1}).to_list())
-    detail = await t.slash("carol", "marketplace view", listing=listing)
+    detail = await t.slash("carol", "market view", listing=listing)
     t.check({"Buy", "Pay $24.00"} <= {b.label for b in detail.buttons},
             "a listing with both prices: the buyer chooses GEMS or card")
     pay = await t.click("carol", detail, "Pay $24.00")
@@ -97,8 +97,8 @@ async def _scene(t, gc, stripe) -> None:
     t.check([tr["amount"] for tr in stripe.transfers] == [2400 - 120],
             "confirming sends the seller $22.80 (price minus the 5% fee) by Connect transfer")
 
-    await t.slash("admin", "payments pack add", gems=1000, price="4.99")
-    packs = await t.slash("dave", "usd packs")
+    await t.slash("admin", "pay-admin pack add", gems=1000, price="4.99")
+    packs = await t.slash("dave", "pay packs")
     before = await gc.services.ledger.balance(gc.guild.id, gc["dave"].id)
     bought = await t.click("dave", packs, packs.buttons[0].label)
     completed = stripe.complete(_link(bought).rsplit("/", 1)[1])
@@ -106,9 +106,9 @@ async def _scene(t, gc, stripe) -> None:
         await stripe.deliver(webhook_url, completed, WEBHOOK_SECRET)
     after = await gc.services.ledger.balance(gc.guild.id, gc["dave"].id)
     t.check(after - before == 1000, "three deliveries of one payment mint 1,000 GEMS once")
-    await t.slash("admin", "payments status")
-    await t.slash("admin", "payments history")
-    t.note("Connect paid alice automatically; `/payments paid` is for servers that pay sellers "
+    await t.slash("admin", "pay-admin status")
+    await t.slash("admin", "pay-admin history")
+    t.note("Connect paid alice automatically; `/pay-admin paid` is for servers that pay sellers "
            "themselves (payout mode manual), so here it is refused.")
-    await t.slash("admin", "payments paid", trade_id=trade.trade_id, note="bank transfer")
-    await t.slash("admin", "payments pack remove", pack_id=1)
+    await t.slash("admin", "pay-admin paid", trade_id=trade.trade_id, note="bank transfer")
+    await t.slash("admin", "pay-admin pack remove", pack_id=1)

@@ -24,7 +24,7 @@ async def play(t, gc) -> None:
     zone = ZoneInfo(settings.timezone)
     start = (gc.clock.now() + timedelta(days=1)).astimezone(zone).replace(
         hour=19, minute=0, second=0, microsecond=0)
-    opened = await t.slash("admin", "event create", type="social",
+    opened = await t.slash("admin", "event-admin create", type="social",
                            start=start.strftime("%Y-%m-%d %H:%M"), duration="60m")
     t.act("admin", "fills in the form: Polishing circle · Bring a cloth; we polish together. "
           "· attend 5 · weekly 3")
@@ -38,7 +38,7 @@ async def play(t, gc) -> None:
     await t.slash("bob", "event join", event=first)
     await t.slash("erin", "event join", event=first)
     await t.slash("bob", "event leave", event=first)
-    await t.slash("admin", "event edit", event=first, capacity=12)
+    await t.slash("admin", "event-admin edit", event=first, capacity=12)
     t.note("A day passes and the first evening starts: the next week's occurrence appears.")
     await t.advance(seconds=max(0.0, (start - gc.clock.now()).total_seconds()) + 60)
     await t.slash("erin", "event checkin", event=first)
@@ -46,7 +46,7 @@ async def play(t, gc) -> None:
     following = [n for n in _event_ids(listed.text) if n > first]
     t.check(bool(following), "the weekly series schedules its next occurrence")
     if following:
-        cancelled = await t.slash("admin", "event cancel", event=following[0])
+        cancelled = await t.slash("admin", "event-admin cancel", event=following[0])
         t.check(cancelled.ephemeral, "the host cancels one evening of the series")
 
     t.note("The double-GEMS weekend: switched on once, it returns every week by itself.")
@@ -56,7 +56,7 @@ async def play(t, gc) -> None:
     t.check(window is not None, "the weekend has a next window")
     if window is None:
         return
-    await t.slash("admin", "boost list")
+    await t.slash("admin", "boost-admin list")
     t.note(f"Time passes until the weekend starts ({from_ms(window.starts_ms).astimezone(zone):%A %H:%M} "
            f"{settings.timezone}).")
     await t.advance(seconds=(window.starts_ms / 1000 - gc.clock.now().timestamp()) + 60)
@@ -74,7 +74,7 @@ async def play(t, gc) -> None:
     t.note("A x1.5 mid-week bonus is scheduled, then called off before it starts.")
     later = (gc.clock.now() + timedelta(days=3)).astimezone(zone).replace(minute=0, second=0,
                                                                            microsecond=0)
-    r = await t.slash("admin", "boost schedule", factor="1.5", start=later.strftime("%Y-%m-%d %H:%M"),
+    r = await t.slash("admin", "boost-admin schedule", factor="1.5", start=later.strftime("%Y-%m-%d %H:%M"),
                       end="3h", reason="Mid-week bonus")
     boost = r.content.split("`")[1] if "`" in r.content else "b2"
-    await t.slash("admin", "boost cancel", boost=boost)
+    await t.slash("admin", "boost-admin cancel", boost=boost)

@@ -1,4 +1,4 @@
-"""/modules: admins switch whole features off (and on) in their server.
+"""/settings modules: admins switch whole features off (and on) in their server.
 
 The refusal itself lives in bot/modules_gate.py, in front of every command and component.
 """
@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import discord
 from discord import app_commands
-from discord.ext import commands
 
-from cogs._shared.interaction import guild_id_of, reply, require_admin, services_of
+from cogs._shared.feature_cog import admin_only
+from cogs._shared.interaction import guild_id_of, reply, services_of
 from economy.core.modules import FEATURES
 
 COLOUR = discord.Colour.from_rgb(120, 130, 150)
@@ -17,40 +17,39 @@ FEATURE_CHOICES = [app_commands.Choice(name=f"{key} — {label}"[:100], value=ke
                    for key, label in FEATURES.items()]
 
 
-class ModulesCog(commands.Cog):
-    """Turn GEMS features on or off per server (Manage Server or the admin role)."""
+class ModulesGroup(app_commands.Group):
+    """Turn GEMS features on or off per server (Manage Server or the admin role): the subgroup
+    `/settings modules`, attached to the /settings group when the settings cog loads."""
 
-    group = app_commands.Group(name="modules", description="Turn GEMS features on or off in this server",
-                               guild_only=True, default_permissions=discord.Permissions(manage_guild=True))
+    def __init__(self) -> None:
+        super().__init__(name="modules", description="Turn GEMS features on or off in this server")
 
-    def __init__(self, bot) -> None:
-        self.bot = bot
-
-    @group.command(name="list", description="Which features are on and which are off")
+    @app_commands.command(name="list", description="Which features are on and which are off")
+    @admin_only
     async def list_(self, interaction: discord.Interaction):
-        await require_admin(interaction)
         off = set(await services_of(interaction).modules.disabled(guild_id_of(interaction)))
         lines = [f"{'⛔ off' if key in off else '✅ on'} · `{key}` — {label}"
                  for key, label in FEATURES.items()]
         embed = discord.Embed(title="GEMS features", description="\n".join(lines), colour=COLOUR)
-        embed.set_footer(text="/modules disable feature: … turns one off; the currency and "
+        embed.set_footer(text="/settings modules disable feature: … turns one off; the currency and "
                               "settings are always on")
         await reply(interaction, embed=embed, ephemeral=True)
 
-    @group.command(name="enable", description="Turn a feature back on")
+    @app_commands.command(name="enable", description="Turn a feature back on")
+    @admin_only
     @app_commands.describe(feature="The feature to turn on")
     @app_commands.choices(feature=FEATURE_CHOICES)
     async def enable(self, interaction: discord.Interaction, feature: str):
         await self._switch(interaction, feature, on=True)
 
-    @group.command(name="disable", description="Turn a feature off: its commands and buttons stop")
+    @app_commands.command(name="disable", description="Turn a feature off: its commands and buttons stop")
+    @admin_only
     @app_commands.describe(feature="The feature to turn off")
     @app_commands.choices(feature=FEATURE_CHOICES)
     async def disable(self, interaction: discord.Interaction, feature: str):
         await self._switch(interaction, feature, on=False)
 
     async def _switch(self, interaction: discord.Interaction, feature: str, *, on: bool) -> None:
-        await require_admin(interaction)
         changed = await services_of(interaction).modules.switch(
             guild_id_of(interaction), interaction.user.id, feature, on=on)
         state = "on" if on else "off"
