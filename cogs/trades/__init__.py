@@ -3,7 +3,7 @@
 from cogs.trades._cog import DisputesCog, TradesAdminCog, TradesCog
 from cogs.trades._rooms import TradeRooms
 from cogs.trades._views import BuyButton, ConfirmBuyButton, OfferButton, TradeActionButton
-from economy.trades.service import SweepEvent
+from economy.trades.models import SweepEvent
 
 #: What other cogs may use (a marketplace listing card carries the Buy button).
 __all__ = ["BuyButton", "setup"]

@@ -14,7 +14,7 @@ from cogs._shared.interaction import NO_PINGS, guild_id_of, services_of
 from cogs._shared.notify import post_to_moderators, resolve_channel, send_dm
 from cogs.trades._render import amount_text, trade_embed
 from cogs.trades._views import card_view
-from economy.trades.service import SweepEvent, Trade, TradeResult
+from economy.trades.models import SweepEvent, Trade, TradeResult
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ class TradeRooms:
             # No thread permission: the card goes in the channel itself.
             log.warning("could not open a trade thread for trade %s", trade.trade_id, exc_info=True)
             card = await channel.send(embed=embed, view=view, allowed_mentions=NO_PINGS)
-        await self._services.escrow.attach_room(
+        await self._services.trades.attach_room(
             trade.guild_id, trade.trade_id, channel_id=channel.id,
             thread_id=thread.id if thread else None, card_message_id=card.id if card else None)
         where = thread.mention if thread else channel.mention
@@ -100,8 +100,8 @@ class TradeRooms:
             # Re-uploading evidence can take longer than Discord's 3-second first-response limit.
             await interaction.response.defer(ephemeral=True, thinking=True)
         evidence = [{"filename": a.filename, "url": a.url} for a in attachments]
-        result = await services.escrow.open_dispute(guild_id, trade_id, interaction.user.id,
-                                                    reason, evidence)
+        result = await services.disputes.open(guild_id, trade_id, interaction.user.id,
+                                              reason, evidence)
         files = [await a.to_file() for a in attachments]
         await self.queue(result.trade, f"⚖️ Dispute on trade #{trade_id} opened by "
                          f"<@{interaction.user.id}>. Resolve with `/dispute resolve {trade_id}`.",
@@ -145,7 +145,7 @@ class TradeRooms:
 
     async def sweep(self) -> int:
         """The scheduled job: apply due timers, then announce what changed."""
-        events = await self._services.escrow.sweep()
+        events = await self._services.trades.sweep()
         for event in events:
             try:  # announced by the process that owns the guild's shard
                 await self.bot.guild_work.hand_over("trade-announce", event.trade.guild_id, event)
