@@ -15,7 +15,7 @@ in economy/trades/transitions.py.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -192,3 +192,17 @@ class SweepEvent(BaseModel):
 def fee_for(amount: int, fee_bps: int) -> int:
     """The fee in whole GEMS: amount × bps / 10,000, rounded down."""
     return amount * fee_bps // 10_000
+
+
+def new_trade_doc(guild_id: int, trade_id: int, kind: str, title: str, buyer_id: int,
+                  seller_id: int, price: int, settings: GuildSettings, now: datetime, *,
+                  status: str, listing_id: int | None = None) -> dict[str, Any]:
+    """A new trade as stored, with the delivery deadline and fee of the guild's settings."""
+    return {
+        "guild_id": guild_id, "trade_id": trade_id, "kind": kind, "listing_id": listing_id,
+        "title": title[:200], "buyer_id": buyer_id, "seller_id": seller_id, "price": price,
+        "fee_bps": settings.escrow_fee_bps, "status": status, "created_at": now,
+        "times": {**dict.fromkeys(TIME_FIELDS), "updated_at": now,
+                  "deliver_by": now + timedelta(days=settings.escrow_delivery_days)},
+        "cancel_buyer": False, "cancel_seller": False, "reminder_sent": False, "version": 0,
+    }

@@ -1,8 +1,9 @@
 """Trades from offer to settlement: direct offers, listing purchases (quote, hold), delivery,
 confirmation, cancels and the timers (offer expiry, auto-cancel, release reminder, auto-release).
 
-The guarded writes and the settlement are shared with the disputes (economy/trades/transitions.py);
-the state machine is drawn in economy/trades/models.py.
+The guarded writes and the settlement are shared with the disputes (economy/trades/transitions.py),
+the abuse limits are in economy/trades/limits.py; the state machine is drawn in
+economy/trades/models.py.
 """
 
 from __future__ import annotations
@@ -20,11 +21,11 @@ from economy.core.settings import GuildSettings
 from economy.core.text import clean_text, visible_length
 from economy.repos.base import Doc
 from economy.repos.slot_repo import SlotsBusy, SlotsFull
+from economy.trades.limits import TradeLimits
 from economy.trades.models import (
     HELD_STATUSES,
     OPEN_STATUSES,
     TEXT_MAX,
-    TIME_FIELDS,
     ListingOutOfStep,
     PurchaseQuote,
     QuoteChanged,
@@ -33,6 +34,7 @@ from economy.trades.models import (
     TradeResult,
     TradeUnavailable,
     fee_for,
+    new_trade_doc,
 )
 from economy.trades.ratings import RatingService
 from economy.trades.repo import OFFER_SLOT
@@ -68,6 +70,7 @@ class TradeService:
         self._settings = transitions.settings
         self._clock = transitions.clock
         self._listings = transitions.listings
+        self._limits = TradeLimits(transitions.repo, transitions.clock)
 
     def settle_cards_with(self, cash: CashSettlement) -> None:
         """Settle trades paid by card through `cash` (economy/payments/__init__.py wires it)."""
@@ -122,12 +125,12 @@ class TradeService:
         # already open still settle (confirm, cancel, disputes, timers).
         await require_on(self._settings, guild_id, "marketplace")
         settings = await require_on(self._settings, guild_id, "trades")
-        await self._check_limits(guild_id, buyer_id, listing["seller_id"], price, settings)
+        await self._limits.check(guild_id, buyer_id, listing["seller_id"], price, settings)
         trade_id = await self._repo.next_trade_id(guild_id)
         now = self._clock.now()
-        doc = self._new_trade(guild_id, trade_id, "listing", listing.get("title", f"Listing #{listing_id}"),
-                              buyer_id, listing["seller_id"], price, settings, now,
-                              status="reserved", listing_id=listing_id)
+        doc = new_trade_doc(guild_id, trade_id, "listing", listing.get("title", f"Listing #{listing_id}"),
+                            buyer_id, listing["seller_id"], price, settings, now,
+                            status="reserved", listing_id=listing_id)
         gate = self._listings
         assert gate is not None
 
@@ -162,16 +165,16 @@ class TradeService:
 
     async def check_pair_allowed(self, guild_id: int, buyer_id: int, seller_id: int) -> None:
         """Refuse a pair over the repeated-trade limit (for purchases paid outside escrow holds)."""
-        await self._check_pair(guild_id, buyer_id, seller_id, await self._settings.get(guild_id))
+        await self._limits.check_pair(guild_id, buyer_id, seller_id, await self._settings.get(guild_id))
 
     def card_trade_doc(self, guild_id: int, trade_id: int, listing: Doc, buyer_id: int,
                        cents: int, currency: str, fee_bps: int, settings: GuildSettings,
                        now: datetime) -> Doc:
         """A reserved (paid) trade for a listing bought by card: same state machine, no hold."""
-        doc = self._new_trade(guild_id, trade_id, "listing",
-                              listing.get("title", f"Listing #{listing['listing_id']}"),
-                              buyer_id, listing["seller_id"], cents, settings, now,
-                              status="reserved", listing_id=listing["listing_id"])
+        doc = new_trade_doc(guild_id, trade_id, "listing",
+                            listing.get("title", f"Listing #{listing['listing_id']}"),
+                            buyer_id, listing["seller_id"], cents, settings, now,
+                            status="reserved", listing_id=listing["listing_id"])
         return {**doc, "currency": currency, "fee_bps": fee_bps}
 
     @staticmethod
@@ -200,11 +203,11 @@ class TradeService:
             raise InvalidInput("Trades are with current members of this server (not bots).")
         if self._members is not None and not await self._members.dms_allowed(guild_id, buyer_id):
             raise NotPermitted(f"<@{buyer_id}> has turned off trade offers and DMs from the bot.")
-        await self._check_pair(guild_id, buyer_id, seller_id, settings)
+        await self._limits.check_pair(guild_id, buyer_id, seller_id, settings)
         trade_id = await self._repo.next_trade_id(guild_id)
         now = self._clock.now()
-        doc = self._new_trade(guild_id, trade_id, "direct", description, buyer_id, seller_id,
-                              price, settings, now, status="offered")
+        doc = new_trade_doc(guild_id, trade_id, "direct", description, buyer_id, seller_id,
+                            price, settings, now, status="offered")
         doc["times"].update(offer_expires_at=now + timedelta(hours=OFFER_HOURS), deliver_by=None)
         members = self._members
 
@@ -244,7 +247,7 @@ class TradeService:
             raise QuoteChanged(f"This offer is for {trade.price:,}, not the {expected_price:,} "
                                "you confirmed; nothing was charged.")
         settings = await require_on(self._settings, guild_id, "trades")  # no new hold while off
-        await self._check_limits(guild_id, trade.buyer_id, trade.seller_id, trade.price, settings)
+        await self._limits.check(guild_id, trade.buyer_id, trade.seller_id, trade.price, settings)
 
         async def attempt(current: Trade) -> None:
             self._t.expect(current, ("offered",), "This offer is no longer open.")
@@ -411,41 +414,3 @@ class TradeService:
                                        event=timeline_event(now, event, None), version=trade.version):
             return await self._t.load(doc["guild_id"], doc["trade_id"])
         return None
-
-    # --- limits -----------------------------------------------------------------------------
-    async def _check_pair(self, guild_id: int, buyer_id: int, seller_id: int,
-                          settings: GuildSettings) -> None:
-        """With `escrow_wash_trade_block` on, a pair over the repeated-trade limit can't trade."""
-        if not settings.escrow_wash_trade_block:
-            return
-        since = self._clock.now() - timedelta(days=settings.escrow_wash_trade_days)
-        if await self._repo.recent_pair_trades(guild_id, buyer_id, seller_id, since) \
-                >= settings.escrow_wash_trade_count:
-            raise NotPermitted(
-                f"You two completed {settings.escrow_wash_trade_count} or more trades in "
-                f"{settings.escrow_wash_trade_days} days, which this server limits (repeated "
-                "trades between the same pair). Ask a moderator if this is a mistake.")
-
-    async def _check_limits(self, guild_id: int, buyer_id: int, seller_id: int, price: int,
-                            settings: GuildSettings) -> None:
-        await self._check_pair(guild_id, buyer_id, seller_id, settings)
-        if price <= settings.escrow_new_member_max:
-            return
-        for user_id in (buyer_id, seller_id):
-            if await self._repo.completed_count(guild_id, user_id) < settings.escrow_new_member_trades:
-                raise NotPermitted(
-                    f"Members with fewer than {settings.escrow_new_member_trades} completed trades "
-                    f"can trade up to {settings.money(settings.escrow_new_member_max)} at a time."
-                )
-
-    def _new_trade(self, guild_id: int, trade_id: int, kind: str, title: str, buyer_id: int,
-                   seller_id: int, price: int, settings: GuildSettings, now: datetime, *,
-                   status: str, listing_id: int | None = None) -> Doc:
-        return {
-            "guild_id": guild_id, "trade_id": trade_id, "kind": kind, "listing_id": listing_id,
-            "title": title[:200], "buyer_id": buyer_id, "seller_id": seller_id, "price": price,
-            "fee_bps": settings.escrow_fee_bps, "status": status, "created_at": now,
-            "times": {**dict.fromkeys(TIME_FIELDS), "updated_at": now,
-                      "deliver_by": now + timedelta(days=settings.escrow_delivery_days)},
-            "cancel_buyer": False, "cancel_seller": False, "reminder_sent": False, "version": 0,
-        }
