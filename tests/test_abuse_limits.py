@@ -139,18 +139,18 @@ async def test_fan_in_from_young_accounts_is_flagged_once(services, clock):
 # --- trade offers -----------------------------------------------------------------------------------
 async def test_offer_cooldown_and_cap_per_recipient(services, clock):
     await services.settings.set(G, 0, "offer_max_open_to_member", "2")
-    await services.escrow.offer(G, 1, 9, 10, "first thing")
+    await services.trades.offer(G, 1, 9, 10, "first thing")
     with pytest.raises(Cooldown, match="wait a little"):
-        await services.escrow.offer(G, 1, 9, 10, "second thing")
+        await services.trades.offer(G, 1, 9, 10, "second thing")
     clock.advance(seconds=31)
-    await services.escrow.offer(G, 1, 9, 10, "second thing")
+    await services.trades.offer(G, 1, 9, 10, "second thing")
     clock.advance(seconds=31)
     with pytest.raises(NotPermitted, match="already has 2 open offers"):
-        await services.escrow.offer(G, 2, 9, 10, "third thing")
+        await services.trades.offer(G, 2, 9, 10, "third thing")
     assert await services.db["trades"].count_documents({"guild_id": G}) == 2
     # Concurrent offers from many members cannot get past the cap either.
     results = await asyncio.gather(
-        *[services.escrow.offer(G, 100 + i, 8, 10, f"thing {i}") for i in range(6)],
+        *[services.trades.offer(G, 100 + i, 8, 10, f"thing {i}") for i in range(6)],
         return_exceptions=True)
     assert sum(not isinstance(r, BaseException) for r in results) == 2
     assert await TradeRepo(services.db).open_offers_to(G, 8) == 2
@@ -159,9 +159,9 @@ async def test_offer_cooldown_and_cap_per_recipient(services, clock):
 async def test_members_with_dms_off_get_no_offers(services):
     await services.member_prefs.set_dms(G, 9, False)
     with pytest.raises(NotPermitted, match="turned off trade offers"):
-        await services.escrow.offer(G, 1, 9, 10, "a thing")
+        await services.trades.offer(G, 1, 9, 10, "a thing")
     await services.member_prefs.set_dms(G, 9, True)
-    await services.escrow.offer(G, 1, 9, 10, "a thing")
+    await services.trades.offer(G, 1, 9, 10, "a thing")
 
 
 async def test_wash_trade_block_refuses_a_flagged_pair(services, clock):
@@ -169,13 +169,13 @@ async def test_wash_trade_block_refuses_a_flagged_pair(services, clock):
     await services.settings.set(G, 0, "offer_cooldown_seconds", "0")
     await seed(services, 2, 1000)
     for i in range(2):
-        trade = await services.escrow.offer(G, 1, 2, 10, f"lot {i}")
-        await services.escrow.accept(G, trade.trade_id, 2)
-        await services.escrow.confirm(G, trade.trade_id, 2)
-    await services.escrow.offer(G, 1, 2, 10, "lot 3")  # reported only (default)
+        trade = await services.trades.offer(G, 1, 2, 10, f"lot {i}")
+        await services.trades.accept(G, trade.trade_id, 2)
+        await services.trades.confirm(G, trade.trade_id, 2)
+    await services.trades.offer(G, 1, 2, 10, "lot 3")  # reported only (default)
     await services.settings.set(G, 0, "escrow_wash_trade_block", "on")
     with pytest.raises(NotPermitted, match="repeated"):
-        await services.escrow.offer(G, 1, 2, 10, "lot 4")
+        await services.trades.offer(G, 1, 2, 10, "lot 4")
     with pytest.raises(NotPermitted, match="repeated"):
-        await services.escrow.offer(G, 2, 1, 10, "reverse")
-    await services.escrow.offer(G, 1, 3, 10, "someone else")
+        await services.trades.offer(G, 2, 1, 10, "reverse")
+    await services.trades.offer(G, 1, 3, 10, "someone else")

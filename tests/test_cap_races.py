@@ -114,15 +114,15 @@ async def test_racing_offers_from_different_sellers_get_exactly_the_free_places(
     await services.settings.set(G, 0, "offer_max_open_to_member", str(CAP))
     Rendezvous(monkeypatch, SlotRepo, "taken", RACERS)
     results = await asyncio.gather(
-        *[services.escrow.offer(G, 1000 + i, BUYER, 10, f"thing {i}") for i in range(RACERS)],
+        *[services.trades.offer(G, 1000 + i, BUYER, 10, f"thing {i}") for i in range(RACERS)],
         return_exceptions=True)
     assert succeeded(results) == CAP, results
     assert all(isinstance(r, NotPermitted) for r in results if isinstance(r, BaseException))
     assert await count(services.db["trades"], {"guild_id": G, "status": "offered"}) == CAP
     # Answering one frees its place for the next offer.
     trade = next(r for r in results if not isinstance(r, BaseException))
-    await services.escrow.decline(G, trade.trade_id, BUYER)
-    await services.escrow.offer(G, 5000, BUYER, 10, "one more thing")
+    await services.trades.decline(G, trade.trade_id, BUYER)
+    await services.trades.offer(G, 5000, BUYER, 10, "one more thing")
     await assert_audit_ok(services)
 
 
@@ -237,11 +237,11 @@ async def test_every_path_that_ends_an_open_listing_frees_its_place(services, cl
     sold = await draft(services)
     await ms.listings.publish(G, SELLER, sold.listing_id)
     await services.ledger.grant(G, 0, BUYER, 1000, reason="seed", key="seed")
-    trade = (await services.escrow.buy_listing(G, BUYER, sold.listing_id)).trade
+    trade = (await services.trades.buy_listing(G, BUYER, sold.listing_id)).trade
     assert await places() == 1                                       # reserved holds it
     await assert_audit_ok(services)
-    await services.escrow.mark_delivered(G, trade.trade_id, SELLER)
-    await services.escrow.confirm(G, trade.trade_id, BUYER)          # sold
+    await services.trades.mark_delivered(G, trade.trade_id, SELLER)
+    await services.trades.confirm(G, trade.trade_id, BUYER)          # sold
     assert (await ms.listings.get(G, sold.listing_id)).status == "sold"
     assert await places() == 0
     await assert_audit_ok(services)

@@ -37,7 +37,7 @@ async def _populate(services, clock) -> None:
         await ledger.grant(guild, 1, 10, 1_000, reason="seed", key=f"seed:{guild}")
         await ledger.transfer(guild, 10, 11, 250, key=f"t:{guild}", note="thanks")
         await services.settings.set(guild, 1, "currency_name", "Shards")
-        await services.escrow.offer(guild, 10, 11, 5, "A pebble")  # a per-guild counter
+        await services.trades.offer(guild, 10, 11, 5, "A pebble")  # a per-guild counter
     await ledger.hold(GUILD, 10, 100, key="hold:1", ref="trade:1")
     clock.advance(days=1)
     await services.db.write(lambda: services.db["probe_types"].insert_one({

@@ -11,8 +11,8 @@ import pytest
 from economy.core.audit import audit
 from economy.core.errors import InsufficientFunds, InvalidAmount, InvalidInput, NotPermitted
 from economy.core.ledger import TREASURY_IDS
+from economy.trades.models import TradeUnavailable, fee_for
 from economy.trades.repo import TradeRepo
-from economy.trades.service import TradeUnavailable, fee_for
 from tests.conftest import relax_offer_limits
 
 G = 77
@@ -35,8 +35,8 @@ async def ok_audit(services):
 
 async def reserved_trade(services, price=1000):
     await fund(services, BUYER, 5000)
-    offer = await services.escrow.offer(G, SELLER, BUYER, price, "A sapphire ring, size 7")
-    return (await services.escrow.accept(G, offer.trade_id, BUYER)).trade
+    offer = await services.trades.offer(G, SELLER, BUYER, price, "A sapphire ring, size 7")
+    return (await services.trades.accept(G, offer.trade_id, BUYER)).trade
 
 
 async def balances(services):
@@ -55,9 +55,9 @@ async def test_happy_path_releases_minus_fee_to_treasury(services, clock):
     trade = await reserved_trade(services)
     assert trade.status == "reserved"
     assert await balances(services) == (4000, 1000, 0, 0)
-    delivered = await services.escrow.mark_delivered(G, trade.trade_id, SELLER, "tracking ABC123")
+    delivered = await services.trades.mark_delivered(G, trade.trade_id, SELLER, "tracking ABC123")
     assert delivered.trade.status == "delivered" and delivered.trade.tracking == "tracking ABC123"
-    done = await services.escrow.confirm(G, trade.trade_id, BUYER)
+    done = await services.trades.confirm(G, trade.trade_id, BUYER)
     assert done.trade.status == "completed" and done.changed
     assert await balances(services) == (4000, 0, 975, 25)
     events = [e.event for e in done.trade.timeline]
@@ -72,24 +72,24 @@ async def test_offer_bad_input_and_permissions(services):
     before = await services.db["trades"].count_documents({})
     for amount in (0, -1, 1.5, 2**63):
         with pytest.raises(InvalidAmount):
-            await services.escrow.offer(G, SELLER, BUYER, amount, "ring")
+            await services.trades.offer(G, SELLER, BUYER, amount, "ring")
     with pytest.raises(InvalidInput):
-        await services.escrow.offer(G, SELLER, SELLER, 10, "my own ring")
+        await services.trades.offer(G, SELLER, SELLER, 10, "my own ring")
     with pytest.raises(InvalidInput):
-        await services.escrow.offer(G, SELLER, BUYER, 10, "x")
+        await services.trades.offer(G, SELLER, BUYER, 10, "x")
     assert await services.db["trades"].count_documents({}) == before
-    offer = await services.escrow.offer(G, SELLER, BUYER, 10, "a ring")
+    offer = await services.trades.offer(G, SELLER, BUYER, 10, "a ring")
     with pytest.raises(NotPermitted):
-        await services.escrow.accept(G, offer.trade_id, STRANGER)
+        await services.trades.accept(G, offer.trade_id, STRANGER)
     with pytest.raises(NotPermitted):
-        await services.escrow.accept(G, offer.trade_id, SELLER)
+        await services.trades.accept(G, offer.trade_id, SELLER)
     with pytest.raises(InsufficientFunds):
-        await services.escrow.accept(G, offer.trade_id, BUYER)  # buyer has no GEMS
-    assert (await services.escrow.get(G, offer.trade_id, BUYER)).status == "offered"
-    declined = await services.escrow.decline(G, offer.trade_id, BUYER)
+        await services.trades.accept(G, offer.trade_id, BUYER)  # buyer has no GEMS
+    assert (await services.trades.get(G, offer.trade_id, BUYER)).status == "offered"
+    declined = await services.trades.decline(G, offer.trade_id, BUYER)
     assert declined.trade.status == "declined"
     with pytest.raises(TradeUnavailable):
-        await services.escrow.accept(G, offer.trade_id, BUYER)
+        await services.trades.accept(G, offer.trade_id, BUYER)
     await ok_audit(services)
 
 
@@ -97,35 +97,35 @@ async def test_only_the_right_party_may_act(services):
     trade = await reserved_trade(services)
     tid = trade.trade_id
     with pytest.raises(NotPermitted):
-        await services.escrow.mark_delivered(G, tid, BUYER)
+        await services.trades.mark_delivered(G, tid, BUYER)
     with pytest.raises(NotPermitted):
-        await services.escrow.confirm(G, tid, SELLER)
+        await services.trades.confirm(G, tid, SELLER)
     with pytest.raises(NotPermitted):
-        await services.escrow.confirm(G, tid, STRANGER)
+        await services.trades.confirm(G, tid, STRANGER)
     with pytest.raises(NotPermitted):
-        await services.escrow.cancel(G, tid, BUYER)
+        await services.trades.cancel(G, tid, BUYER)
     with pytest.raises(NotPermitted):
-        await services.escrow.open_dispute(G, tid, STRANGER, "I want to meddle")
+        await services.disputes.open(G, tid, STRANGER, "I want to meddle")
     with pytest.raises(NotPermitted):
-        await services.escrow.get(G, tid, STRANGER)
-    assert (await services.escrow.get(G, tid, STRANGER, moderator=True)).trade_id == tid
+        await services.trades.get(G, tid, STRANGER)
+    assert (await services.trades.get(G, tid, STRANGER, moderator=True)).trade_id == tid
     assert await balances(services) == (4000, 1000, 0, 0)
 
 
 async def test_seller_cancel_refunds_and_mutual_cancel_needs_both(services):
     trade = await reserved_trade(services)
-    cancelled = await services.escrow.cancel(G, trade.trade_id, SELLER)
+    cancelled = await services.trades.cancel(G, trade.trade_id, SELLER)
     assert cancelled.trade.status == "cancelled"
     assert await balances(services) == (5000, 0, 0, 0)
 
-    second = (await services.escrow.accept(
-        G, (await services.escrow.offer(G, SELLER, BUYER, 300, "earrings")).trade_id, BUYER)).trade
-    await services.escrow.mark_delivered(G, second.trade_id, SELLER)
+    second = (await services.trades.accept(
+        G, (await services.trades.offer(G, SELLER, BUYER, 300, "earrings")).trade_id, BUYER)).trade
+    await services.trades.mark_delivered(G, second.trade_id, SELLER)
     with pytest.raises(TradeUnavailable):
-        await services.escrow.cancel(G, second.trade_id, SELLER)  # after delivery: both must agree
-    half = await services.escrow.vote_mutual_cancel(G, second.trade_id, BUYER)
+        await services.trades.cancel(G, second.trade_id, SELLER)  # after delivery: both must agree
+    half = await services.trades.vote_mutual_cancel(G, second.trade_id, BUYER)
     assert half.trade.status == "delivered" and half.trade.cancel_buyer and not half.trade.cancel_seller
-    both = await services.escrow.vote_mutual_cancel(G, second.trade_id, SELLER)
+    both = await services.trades.vote_mutual_cancel(G, second.trade_id, SELLER)
     assert both.trade.status == "cancelled"
     assert await balances(services) == (5000, 0, 0, 0)
     await ok_audit(services)
@@ -140,13 +140,13 @@ async def test_seller_cancel_refunds_and_mutual_cancel_needs_both(services):
 ])
 async def test_dispute_resolution_outcomes(services, outcome, percent, expected):
     trade = await reserved_trade(services)
-    disputed = await services.escrow.open_dispute(
+    disputed = await services.disputes.open(
         G, trade.trade_id, BUYER, "Item never arrived", [{"filename": "chat.png", "url": "http://x"}])
     assert disputed.trade.status == "disputed" and disputed.trade.dispute["evidence"]
     with pytest.raises(TradeUnavailable):
-        await services.escrow.confirm(G, trade.trade_id, BUYER)  # held until a moderator decides
-    result = await services.escrow.resolve(G, trade.trade_id, MOD, outcome, percent=percent,
-                                           note="checked the chat logs")
+        await services.trades.confirm(G, trade.trade_id, BUYER)  # held until a moderator decides
+    result = await services.disputes.resolve(G, trade.trade_id, MOD, outcome, percent=percent,
+                                             note="checked the chat logs")
     assert result.trade.status == "resolved" and result.trade.resolution["outcome"] == outcome
     assert await balances(services) == expected
     log = await TradeRepo(services.db).audit_entries(G)
@@ -157,25 +157,25 @@ async def test_dispute_resolution_outcomes(services, outcome, percent, expected)
 async def test_resolve_refusals(services):
     trade = await reserved_trade(services)
     with pytest.raises(TradeUnavailable):
-        await services.escrow.resolve(G, trade.trade_id, MOD, "refund")  # no dispute yet
-    await services.escrow.open_dispute(G, trade.trade_id, SELLER, "Buyer stopped answering")
+        await services.disputes.resolve(G, trade.trade_id, MOD, "refund")  # no dispute yet
+    await services.disputes.open(G, trade.trade_id, SELLER, "Buyer stopped answering")
     for bad in (-1, 101, None, 50.5, True):
         with pytest.raises(InvalidInput):
-            await services.escrow.resolve(G, trade.trade_id, MOD, "split", percent=bad)
+            await services.disputes.resolve(G, trade.trade_id, MOD, "split", percent=bad)
     with pytest.raises(NotPermitted):
-        await services.escrow.resolve(G, trade.trade_id, SELLER, "release")
+        await services.disputes.resolve(G, trade.trade_id, SELLER, "release")
     assert await balances(services) == (4000, 1000, 0, 0)
-    await services.escrow.resolve(G, trade.trade_id, MOD, "refund")
+    await services.disputes.resolve(G, trade.trade_id, MOD, "refund")
     with pytest.raises(TradeUnavailable):
-        await services.escrow.resolve(G, trade.trade_id, MOD, "release")  # resolving twice
+        await services.disputes.resolve(G, trade.trade_id, MOD, "release")  # resolving twice
 
 
 async def test_two_moderators_resolving_at_once_apply_once(services):
     trade = await reserved_trade(services)
-    await services.escrow.open_dispute(G, trade.trade_id, BUYER, "Wrong stone in the ring")
+    await services.disputes.open(G, trade.trade_id, BUYER, "Wrong stone in the ring")
     outcomes = await asyncio.gather(
-        services.escrow.resolve(G, trade.trade_id, MOD, "refund"),
-        services.escrow.resolve(G, trade.trade_id, MOD + 10, "release"),
+        services.disputes.resolve(G, trade.trade_id, MOD, "refund"),
+        services.disputes.resolve(G, trade.trade_id, MOD + 10, "release"),
         return_exceptions=True,
     )
     assert sum(not isinstance(o, BaseException) for o in outcomes) == 1
@@ -187,8 +187,8 @@ async def test_two_moderators_resolving_at_once_apply_once(services):
 async def test_double_confirm_and_confirm_racing_cancel(services):
     trade = await reserved_trade(services)
     outcomes = await asyncio.gather(
-        *[services.escrow.confirm(G, trade.trade_id, BUYER) for _ in range(5)],
-        services.escrow.cancel(G, trade.trade_id, SELLER),
+        *[services.trades.confirm(G, trade.trade_id, BUYER) for _ in range(5)],
+        services.trades.cancel(G, trade.trade_id, SELLER),
         return_exceptions=True,
     )
     winners = [o for o in outcomes if not isinstance(o, BaseException)]
@@ -200,30 +200,30 @@ async def test_double_confirm_and_confirm_racing_cancel(services):
 
 async def test_timers_auto_release_remind_and_auto_cancel(services, clock):
     trade = await reserved_trade(services)
-    await services.escrow.mark_delivered(G, trade.trade_id, SELLER)
+    await services.trades.mark_delivered(G, trade.trade_id, SELLER)
     clock.advance(days=1)
-    assert await services.escrow.sweep() == []
+    assert await services.trades.sweep() == []
     clock.advance(days=1, hours=1)  # 24 h before the 3-day release
-    events = await services.escrow.sweep()
+    events = await services.trades.sweep()
     assert [e.kind for e in events] == ["release_reminder"]
-    assert await services.escrow.sweep() == []  # reminded once
+    assert await services.trades.sweep() == []  # reminded once
     clock.advance(days=1)
-    events = await services.escrow.sweep()
+    events = await services.trades.sweep()
     assert [e.kind for e in events] == ["auto_release"]
     assert events[0].trade.status == "completed"
     assert await balances(services) == (4000, 0, 975, 25)
-    assert await services.escrow.sweep() == []
+    assert await services.trades.sweep() == []
 
-    late = (await services.escrow.accept(
-        G, (await services.escrow.offer(G, SELLER, BUYER, 500, "a watch")).trade_id, BUYER)).trade
+    late = (await services.trades.accept(
+        G, (await services.trades.offer(G, SELLER, BUYER, 500, "a watch")).trade_id, BUYER)).trade
     clock.advance(days=7, seconds=1)
-    events = await services.escrow.sweep()
+    events = await services.trades.sweep()
     assert [(e.kind, e.trade.trade_id) for e in events] == [("auto_cancel", late.trade_id)]
     assert (await balances(services))[:2] == (4000, 0)
 
-    offer = await services.escrow.offer(G, SELLER, BUYER, 5, "a pin")
+    offer = await services.trades.offer(G, SELLER, BUYER, 5, "a pin")
     clock.advance(hours=25)
-    events = await services.escrow.sweep()
+    events = await services.trades.sweep()
     assert [(e.kind, e.trade.trade_id) for e in events] == [("offer_expired", offer.trade_id)]
     await ok_audit(services)
 
@@ -233,9 +233,9 @@ async def test_sweeps_in_two_processes_release_once(store, clock):
 
     first, second = build_services(store.db, clock), build_services(store.db, clock)
     trade = await reserved_trade(first)
-    await first.escrow.mark_delivered(G, trade.trade_id, SELLER)
+    await first.trades.mark_delivered(G, trade.trade_id, SELLER)
     clock.advance(days=4)
-    a, b = await asyncio.gather(first.escrow.sweep(), second.escrow.sweep())
+    a, b = await asyncio.gather(first.trades.sweep(), second.trades.sweep())
     kinds = sorted(e.kind for e in a + b)
     assert kinds == ["auto_release", "release_reminder"]
     assert await balances(first) == (4000, 0, 975, 25)
@@ -247,29 +247,29 @@ async def test_restart_between_delivery_and_release(store, clock):
 
     before = build_services(store.db, clock)
     trade = await reserved_trade(before)
-    await before.escrow.mark_delivered(G, trade.trade_id, SELLER)
+    await before.trades.mark_delivered(G, trade.trade_id, SELLER)
     clock.advance(days=3, seconds=1)
     after = build_services(store.db, clock)  # a new process: timers come from the database
-    events = await after.escrow.sweep()
+    events = await after.trades.sweep()
     assert "auto_release" in [e.kind for e in events]
-    assert await after.escrow.sweep() == []
+    assert await after.trades.sweep() == []
     assert await balances(after) == (4000, 0, 975, 25)
 
 
 async def test_ratings_once_per_side_after_completion(services):
     trade = await reserved_trade(services)
     with pytest.raises(TradeUnavailable):
-        await services.escrow.rate(G, trade.trade_id, BUYER, 5)
-    await services.escrow.confirm(G, trade.trade_id, BUYER)
+        await services.ratings.rate(G, trade.trade_id, BUYER, 5)
+    await services.trades.confirm(G, trade.trade_id, BUYER)
     with pytest.raises(InvalidInput):
-        await services.escrow.rate(G, trade.trade_id, BUYER, 6)
+        await services.ratings.rate(G, trade.trade_id, BUYER, 6)
     with pytest.raises(NotPermitted):
-        await services.escrow.rate(G, trade.trade_id, STRANGER, 5)
-    await services.escrow.rate(G, trade.trade_id, BUYER, 5, "fast shipping")
+        await services.ratings.rate(G, trade.trade_id, STRANGER, 5)
+    await services.ratings.rate(G, trade.trade_id, BUYER, 5, "fast shipping")
     with pytest.raises(InvalidInput):
-        await services.escrow.rate(G, trade.trade_id, BUYER, 1)
-    await services.escrow.rate(G, trade.trade_id, SELLER, 4)
-    summary = await services.escrow.rating_summary(G, SELLER)
+        await services.ratings.rate(G, trade.trade_id, BUYER, 1)
+    await services.ratings.rate(G, trade.trade_id, SELLER, 4)
+    summary = await services.ratings.summary(G, SELLER)
     assert (summary.count, summary.average, summary.completed_trades) == (1, 5.0, 1)
     assert summary.render() == "★ 5.0 (1 rating, 1 trade)"
 
@@ -279,24 +279,24 @@ async def test_new_member_cap_and_wash_trading_flag(services):
     await services.settings.set(G, 0, "escrow_new_member_trades", "2")
     await services.settings.set(G, 0, "escrow_wash_trade_count", "2")
     await fund(services, BUYER, 10_000)
-    big = await services.escrow.offer(G, SELLER, BUYER, 600, "a big diamond")
+    big = await services.trades.offer(G, SELLER, BUYER, 600, "a big diamond")
     with pytest.raises(NotPermitted):
-        await services.escrow.accept(G, big.trade_id, BUYER)
+        await services.trades.accept(G, big.trade_id, BUYER)
     flags = []
     for i in range(2):
-        offer = await services.escrow.offer(G, SELLER, BUYER, 100, f"small stone {i}")
-        await services.escrow.accept(G, offer.trade_id, BUYER)
-        flags.append((await services.escrow.confirm(G, offer.trade_id, BUYER)).flags)
+        offer = await services.trades.offer(G, SELLER, BUYER, 100, f"small stone {i}")
+        await services.trades.accept(G, offer.trade_id, BUYER)
+        flags.append((await services.trades.confirm(G, offer.trade_id, BUYER)).flags)
     assert flags[0] == () and "possible wash trading" in flags[1][0]
-    await services.escrow.accept(G, big.trade_id, BUYER)  # now experienced enough
+    await services.trades.accept(G, big.trade_id, BUYER)  # now experienced enough
     await ok_audit(services)
 
 
 async def test_csv_export_is_logged_and_injection_safe(services):
     await fund(services, BUYER, 100)
-    offer = await services.escrow.offer(G, SELLER, BUYER, 10, "=HYPERLINK(evil)")
-    await services.escrow.accept(G, offer.trade_id, BUYER)
-    text = await services.escrow.export_csv(G, MOD)
+    offer = await services.trades.offer(G, SELLER, BUYER, 10, "=HYPERLINK(evil)")
+    await services.trades.accept(G, offer.trade_id, BUYER)
+    text = await services.trade_export.to_csv(G, MOD)
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[0][0] == "trade_id" and rows[1][3] == "'=HYPERLINK(evil)"
     assert (await TradeRepo(services.db).audit_entries(G))[0]["action"] == "trades.export"
@@ -304,12 +304,12 @@ async def test_csv_export_is_logged_and_injection_safe(services):
 
 async def test_no_dispute_or_cancel_after_completion(services):
     trade = await reserved_trade(services)
-    await services.escrow.confirm(G, trade.trade_id, BUYER)
+    await services.trades.confirm(G, trade.trade_id, BUYER)
     before = await balances(services)
     with pytest.raises(TradeUnavailable):
-        await services.escrow.open_dispute(G, trade.trade_id, BUYER, "Changed my mind later")
+        await services.disputes.open(G, trade.trade_id, BUYER, "Changed my mind later")
     with pytest.raises(TradeUnavailable):
-        await services.escrow.vote_mutual_cancel(G, trade.trade_id, BUYER)
+        await services.trades.vote_mutual_cancel(G, trade.trade_id, BUYER)
     assert await balances(services) == before
 
 
@@ -320,7 +320,7 @@ async def test_offers_go_only_to_current_human_members(services, partner):
     from tests.directory import install
     install(services, bots={900}, gone={901})
     with pytest.raises(InvalidInput, match="current members"):
-        await services.escrow.offer(G, SELLER, partner, 10, "A sapphire ring")
+        await services.trades.offer(G, SELLER, partner, 10, "A sapphire ring")
     assert await services.db["trades"].count_documents({}) == 0
 
 

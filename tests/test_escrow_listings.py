@@ -10,7 +10,7 @@ import pytest
 from economy.core.audit import audit
 from economy.core.errors import InsufficientFunds, InvalidInput, NotFound
 from economy.marketplace.repo import ListingRepo
-from economy.trades.service import TradeUnavailable
+from economy.trades.models import TradeUnavailable
 
 G = 31
 SELLER = 1
@@ -39,7 +39,7 @@ async def test_twenty_buyers_race_one_wins(services):
         await fund(services, buyer, 1000)
     started = time.perf_counter()
     outcomes = await asyncio.gather(
-        *[services.escrow.buy_listing(G, b, listing_id) for b in buyers], return_exceptions=True)
+        *[services.trades.buy_listing(G, b, listing_id) for b in buyers], return_exceptions=True)
     elapsed = time.perf_counter() - started
     winners = [o for o in outcomes if not isinstance(o, BaseException)]
     assert len(winners) == 1, outcomes
@@ -59,16 +59,16 @@ async def test_twenty_buyers_race_one_wins(services):
 async def test_listing_lifecycle_through_escrow(services):
     listing_id = await active_listing(services)
     await fund(services, 2, 1000)
-    quote = await services.escrow.purchase_quote(G, 2, listing_id)
+    quote = await services.trades.purchase_quote(G, 2, listing_id)
     assert (quote.price, quote.fee, quote.balance) == (500, 12, 1000)
-    trade = (await services.escrow.buy_listing(G, 2, listing_id)).trade
+    trade = (await services.trades.buy_listing(G, 2, listing_id)).trade
     assert trade.kind == "listing" and trade.listing_id == listing_id
     with pytest.raises(TradeUnavailable):
-        await services.escrow.buy_listing(G, 3, listing_id)  # reserved
-    await services.escrow.cancel(G, trade.trade_id, SELLER)
+        await services.trades.buy_listing(G, 3, listing_id)  # reserved
+    await services.trades.cancel(G, trade.trade_id, SELLER)
     assert await status_of(services, listing_id) == "active"  # back on the market
-    trade = (await services.escrow.buy_listing(G, 2, listing_id)).trade
-    await services.escrow.confirm(G, trade.trade_id, 2)
+    trade = (await services.trades.buy_listing(G, 2, listing_id)).trade
+    await services.trades.confirm(G, trade.trade_id, 2)
     listing = await ListingRepo(services.db).get(G, listing_id)
     assert listing["status"] == "sold" and listing["buyer_id"] == 2
     assert await services.ledger.balance(G, SELLER) == 488
@@ -80,17 +80,17 @@ async def test_refusals_leave_money_and_listing_alone(services):
     listing_id = await active_listing(services)
     await fund(services, 2, 100)
     with pytest.raises(InvalidInput):
-        await services.escrow.buy_listing(G, SELLER, listing_id)
+        await services.trades.buy_listing(G, SELLER, listing_id)
     with pytest.raises(InsufficientFunds):
-        await services.escrow.buy_listing(G, 2, listing_id)
+        await services.trades.buy_listing(G, 2, listing_id)
     with pytest.raises(NotFound):
-        await services.escrow.buy_listing(G, 2, 999)
+        await services.trades.buy_listing(G, 2, 999)
     assert await status_of(services, listing_id) == "active"
     assert (await services.ledger.account(G, 2)).held == 0
     await services.marketplace.listings.withdraw(G, SELLER, listing_id)
     await fund(services, 3, 1000)
     with pytest.raises(TradeUnavailable):
-        await services.escrow.buy_listing(G, 3, listing_id)
+        await services.trades.buy_listing(G, 3, listing_id)
     assert await services.ledger.balance(G, 3) == 1000
     assert await services.db["trades"].count_documents({}) == 0
 
@@ -99,12 +99,12 @@ async def test_dispute_refund_puts_the_listing_back_and_release_sells_it(service
     first = await active_listing(services, title="Opal")
     second = await active_listing(services, title="Pearl")
     await fund(services, 2, 2000)
-    t1 = (await services.escrow.buy_listing(G, 2, first)).trade
-    t2 = (await services.escrow.buy_listing(G, 2, second)).trade
+    t1 = (await services.trades.buy_listing(G, 2, first)).trade
+    t2 = (await services.trades.buy_listing(G, 2, second)).trade
     for trade in (t1, t2):
-        await services.escrow.open_dispute(G, trade.trade_id, 2, "Not as described")
-    await services.escrow.resolve(G, t1.trade_id, 50, "refund")
-    await services.escrow.resolve(G, t2.trade_id, 50, "split", percent=50)
+        await services.disputes.open(G, trade.trade_id, 2, "Not as described")
+    await services.disputes.resolve(G, t1.trade_id, 50, "refund")
+    await services.disputes.resolve(G, t2.trade_id, 50, "split", percent=50)
     assert await status_of(services, first) == "active"
     assert await status_of(services, second) == "sold"
     report = await audit(services.db)

@@ -10,8 +10,8 @@ import pytest
 from economy.core.audit import audit
 from economy.core.errors import GemsError
 from economy.marketplace.repo import ListingRepo
+from economy.trades.models import FINAL_STATUSES
 from economy.trades.repo import TradeRepo
-from economy.trades.service import FINAL_STATUSES
 from tests.conftest import relax_offer_limits
 
 G = 5
@@ -32,7 +32,7 @@ LEGAL = {
 
 
 async def random_action(services, rng, trades, listings, clock):
-    escrow = services.escrow
+    escrow = services.trades
     roll = rng.random()
     if roll < 0.12 or not trades:
         seller, buyer = rng.sample(USERS, 2)
@@ -75,10 +75,10 @@ async def random_action(services, rng, trades, listings, clock):
     elif action == "mutual_s":
         await escrow.vote_mutual_cancel(G, tid, seller)
     elif action == "dispute":
-        await escrow.open_dispute(G, tid, rng.choice([buyer, seller]), "something went wrong")
+        await services.disputes.open(G, tid, rng.choice([buyer, seller]), "something went wrong")
     elif action == "resolve":
         outcome = rng.choice(["refund", "release", "split"])
-        await escrow.resolve(G, tid, MOD + rng.randint(0, 2), outcome, percent=rng.randint(0, 100))
+        await services.disputes.resolve(G, tid, MOD + rng.randint(0, 2), outcome, percent=rng.randint(0, 100))
     elif action == "sweep":
         clock.advance(hours=rng.choices([1, 6, 30, 80], weights=[6, 3, 2, 1])[0])
         await escrow.sweep()
@@ -110,15 +110,15 @@ async def test_random_interleavings_keep_the_ledger_whole(services, clock, seed,
         assert report.ok, report.render()
     # Finish everything: the timers settle whatever is still held.
     clock.advance(days=30)
-    await services.escrow.sweep()
+    await services.trades.sweep()
     clock.advance(days=30)
-    await services.escrow.sweep()
+    await services.trades.sweep()
     held_total = 0
     for user in USERS:
         held_total += (await services.ledger.account(G, user)).held
     open_disputes = await services.db["trades"].count_documents({"status": "disputed"})
     for tid in trades:
-        trade = await services.escrow.get(G, tid, 0, moderator=True)
+        trade = await services.trades.get(G, tid, 0, moderator=True)
         assert trade.status in FINAL_STATUSES or trade.status == "disputed", trade.status
         settlements = await services.db["ledger"].count_documents(
             {"idempotency_key": f"trade:{tid}:settle", "leg": 0})
@@ -137,7 +137,7 @@ async def test_random_interleavings_keep_the_ledger_whole(services, clock, seed,
     treasury = await services.ledger.treasury_balance(G)
     assert total + treasury == 3000 * len(USERS)
     assert steps > 400 * batches / 150 and refused < steps
-    statuses = {(await services.escrow.get(G, t, 0, moderator=True)).status for t in trades}
+    statuses = {(await services.trades.get(G, t, 0, moderator=True)).status for t in trades}
     assert {"completed", "cancelled", "resolved"} <= statuses, statuses
     print(f"seed {seed}: {steps} actions, {refused} refused, {len(trades)} trades, "
           f"{len(listings)} listings, end states {sorted(statuses)}")

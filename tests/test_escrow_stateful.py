@@ -92,7 +92,7 @@ class EscrowMachine(RuleBasedStateMachine):
     @rule(seller=users, buyer=users, price=st.integers(1, 900))
     def offer(self, seller, buyer, price):
         async def go():
-            trade = await self.services.escrow.offer(G, seller, buyer, price, "a ring box")
+            trade = await self.services.trades.offer(G, seller, buyer, price, "a ring box")
             self.trades.append(trade.trade_id)
         self.attempt(go())
 
@@ -113,7 +113,7 @@ class EscrowMachine(RuleBasedStateMachine):
 
         async def go():
             lid = self.listings[pick % len(self.listings)]
-            q = await self.services.escrow.purchase_quote(G, buyer, lid)
+            q = await self.services.trades.purchase_quote(G, buyer, lid)
             self.quotes.append((buyer, lid, q.price, q.version))
         self.attempt(go())
 
@@ -135,7 +135,7 @@ class EscrowMachine(RuleBasedStateMachine):
         buyer, lid, quoted, version = self.quotes[pick % len(self.quotes)]
 
         async def buy():
-            result = await self.services.escrow.buy_listing(
+            result = await self.services.trades.buy_listing(
                 G, buyer, lid, expected_price=quoted, expected_version=version)
             assert result.trade.price == quoted  # never charged anything but the quote
             self.trades.append(result.trade.trade_id)
@@ -147,7 +147,7 @@ class EscrowMachine(RuleBasedStateMachine):
 
     # --- moving trades -------------------------------------------------------------------------
     def _act(self, tid: int, action: str):
-        escrow = self.services.escrow
+        escrow = self.services.trades
 
         async def go():
             trade = await TradeRepo(self.services.db).get(G, tid)
@@ -167,9 +167,9 @@ class EscrowMachine(RuleBasedStateMachine):
             elif action == "mutual_s":
                 await escrow.vote_mutual_cancel(G, tid, seller)
             elif action == "dispute":
-                await escrow.open_dispute(G, tid, buyer, "not as described")
+                await self.services.disputes.open(G, tid, buyer, "not as described")
             else:
-                await escrow.resolve(G, tid, MOD, "split", percent=40)
+                await self.services.disputes.resolve(G, tid, MOD, "split", percent=40)
         return go()
 
     @rule(pick=st.integers(0, 1_000), action=actions)
@@ -186,7 +186,7 @@ class EscrowMachine(RuleBasedStateMachine):
     @rule(hours=st.sampled_from([1, 30, 80, 200]))
     def sweep(self, hours):
         self.clock.advance(hours=hours)
-        self.attempt(self.services.escrow.sweep(), self.services.escrow.sweep())
+        self.attempt(self.services.trades.sweep(), self.services.trades.sweep())
 
     # --- after every step ----------------------------------------------------------------------
     @invariant()

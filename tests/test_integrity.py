@@ -14,7 +14,7 @@ from economy.core.audit import audit
 from economy.marketplace.models import listing_keywords
 from economy.marketplace.repo import ListingRepo
 from economy.repos.ledger_repo import LedgerRepo
-from economy.trades.service import ListingOutOfStep, QuoteChanged, TradeUnavailable
+from economy.trades.models import ListingOutOfStep, QuoteChanged, TradeUnavailable
 from tests.conftest import relax_offer_limits
 
 pytestmark = pytest.mark.timeout(60)
@@ -57,17 +57,17 @@ async def assert_audit_ok(services):
 async def test_price_edited_between_quote_and_confirm_is_refused(services):
     lid = await listing(services, price=1)
     await fund(services, BUYER, 5_000)
-    quote = await services.escrow.purchase_quote(G, BUYER, lid)
+    quote = await services.trades.purchase_quote(G, BUYER, lid)
     await services.marketplace.listings.edit(G, SELLER, lid, price_gems=900)
     with pytest.raises(QuoteChanged) as info:
-        await services.escrow.buy_listing(G, BUYER, lid, expected_price=quote.price,
+        await services.trades.buy_listing(G, BUYER, lid, expected_price=quote.price,
                                           expected_version=quote.version)
     assert "changed from 1 to 900" in info.value.message and "Buy" in info.value.message
     assert await held(services, BUYER) == (5_000, 0)
     assert (await ListingRepo(services.db).get(G, lid))["status"] == "active"
     # A fresh quote buys at the new price.
-    quote = await services.escrow.purchase_quote(G, BUYER, lid)
-    result = await services.escrow.buy_listing(G, BUYER, lid, expected_price=quote.price,
+    quote = await services.trades.purchase_quote(G, BUYER, lid)
+    result = await services.trades.buy_listing(G, BUYER, lid, expected_price=quote.price,
                                                expected_version=quote.version)
     assert result.trade.price == 900 and await held(services, BUYER) == (4_100, 900)
     await assert_audit_ok(services)
@@ -76,10 +76,10 @@ async def test_price_edited_between_quote_and_confirm_is_refused(services):
 async def test_other_edits_between_quote_and_confirm_are_refused_too(services):
     lid = await listing(services, price=100)
     await fund(services, BUYER, 500)
-    quote = await services.escrow.purchase_quote(G, BUYER, lid)
+    quote = await services.trades.purchase_quote(G, BUYER, lid)
     await services.marketplace.listings.edit(G, SELLER, lid, title="Emerald ring (chipped)")
     with pytest.raises(QuoteChanged, match="changed since you pressed"):
-        await services.escrow.buy_listing(G, BUYER, lid, expected_price=quote.price,
+        await services.trades.buy_listing(G, BUYER, lid, expected_price=quote.price,
                                           expected_version=quote.version)
     assert await held(services, BUYER) == (500, 0)
 
@@ -87,9 +87,9 @@ async def test_other_edits_between_quote_and_confirm_are_refused_too(services):
 async def test_forged_lower_price_is_refused(services):
     lid = await listing(services, price=400)
     await fund(services, BUYER, 500)
-    quote = await services.escrow.purchase_quote(G, BUYER, lid)
+    quote = await services.trades.purchase_quote(G, BUYER, lid)
     with pytest.raises(QuoteChanged):
-        await services.escrow.buy_listing(G, BUYER, lid, expected_price=1,
+        await services.trades.buy_listing(G, BUYER, lid, expected_price=1,
                                           expected_version=quote.version)
     assert await held(services, BUYER) == (500, 0)
 
@@ -100,9 +100,9 @@ async def test_edit_racing_confirm_never_charges_a_changed_price(services, new_p
         lid = await listing(services, price=100, title=f"Ruby ring {round_}")
         buyer = 100 + round_
         await fund(services, buyer, 10_000)
-        quote = await services.escrow.purchase_quote(G, buyer, lid)
+        quote = await services.trades.purchase_quote(G, buyer, lid)
         outcomes = await asyncio.gather(
-            services.escrow.buy_listing(G, buyer, lid, expected_price=quote.price,
+            services.trades.buy_listing(G, buyer, lid, expected_price=quote.price,
                                         expected_version=quote.version),
             services.marketplace.listings.edit(G, SELLER, lid, price_gems=new_price),
             return_exceptions=True)
@@ -119,11 +119,11 @@ async def test_edit_racing_confirm_never_charges_a_changed_price(services, new_p
 
 async def test_offer_accept_with_a_different_quoted_price_is_refused(services):
     await fund(services, BUYER, 1_000)
-    trade = await services.escrow.offer(G, SELLER, BUYER, 300, "a loupe")
+    trade = await services.trades.offer(G, SELLER, BUYER, 300, "a loupe")
     with pytest.raises(QuoteChanged):
-        await services.escrow.accept(G, trade.trade_id, BUYER, expected_price=30)
+        await services.trades.accept(G, trade.trade_id, BUYER, expected_price=30)
     assert await held(services, BUYER) == (1_000, 0)
-    await services.escrow.accept(G, trade.trade_id, BUYER, expected_price=300)
+    await services.trades.accept(G, trade.trade_id, BUYER, expected_price=300)
     assert await held(services, BUYER) == (700, 300)
 
 
@@ -131,13 +131,13 @@ async def test_offer_accept_with_a_different_quoted_price_is_refused(services):
 async def test_dispute_racing_delivery_keeps_the_delivery_dates(services):
     for round_ in range(10):
         await fund(services, BUYER, 100)
-        trade = await services.escrow.offer(G, SELLER, BUYER, 100, f"item {round_}")
-        await services.escrow.accept(G, trade.trade_id, BUYER)
+        trade = await services.trades.offer(G, SELLER, BUYER, 100, f"item {round_}")
+        await services.trades.accept(G, trade.trade_id, BUYER)
         await asyncio.gather(
-            services.escrow.mark_delivered(G, trade.trade_id, SELLER, "tracked"),
-            services.escrow.open_dispute(G, trade.trade_id, BUYER, "it never arrived at all"),
+            services.trades.mark_delivered(G, trade.trade_id, SELLER, "tracked"),
+            services.disputes.open(G, trade.trade_id, BUYER, "it never arrived at all"),
             return_exceptions=True)
-        fresh = await services.escrow.get(G, trade.trade_id, BUYER)
+        fresh = await services.trades.get(G, trade.trade_id, BUYER)
         events = [e.event for e in fresh.timeline]
         if "delivered" in events:
             assert fresh.delivered_at is not None and fresh.release_at is not None, fresh
@@ -150,14 +150,14 @@ async def test_dispute_racing_delivery_keeps_the_delivery_dates(services):
 async def test_confirm_racing_mutual_cancel_vote_settles_once(services):
     for round_ in range(6):
         await fund(services, BUYER, 100)
-        trade = await services.escrow.offer(G, SELLER, BUYER, 100, f"thing {round_}")
-        await services.escrow.accept(G, trade.trade_id, BUYER)
-        await services.escrow.mark_delivered(G, trade.trade_id, SELLER)
+        trade = await services.trades.offer(G, SELLER, BUYER, 100, f"thing {round_}")
+        await services.trades.accept(G, trade.trade_id, BUYER)
+        await services.trades.mark_delivered(G, trade.trade_id, SELLER)
         await asyncio.gather(
-            services.escrow.vote_mutual_cancel(G, trade.trade_id, SELLER),
-            services.escrow.confirm(G, trade.trade_id, BUYER),
+            services.trades.vote_mutual_cancel(G, trade.trade_id, SELLER),
+            services.trades.confirm(G, trade.trade_id, BUYER),
             return_exceptions=True)
-        fresh = await services.escrow.get(G, trade.trade_id, BUYER)
+        fresh = await services.trades.get(G, trade.trade_id, BUYER)
         assert fresh.status == "completed" and fresh.completed_at is not None
         settle = await LedgerRepo(services.db).entries_for_key(G, f"trade:{trade.trade_id}:settle")
         assert settle and settle[0]["kind"] == "escrow_release"
@@ -186,15 +186,15 @@ async def test_concurrent_edits_keep_search_words_in_step_with_the_listing(servi
 # --- 3. everything a settlement records is in its transaction ------------------------------------
 async def _disputed_trade(services):
     await fund(services, BUYER, 200)
-    trade = await services.escrow.offer(G, SELLER, BUYER, 200, "a gem scale")
-    await services.escrow.accept(G, trade.trade_id, BUYER)
-    await services.escrow.open_dispute(G, trade.trade_id, BUYER, "the scale is broken")
+    trade = await services.trades.offer(G, SELLER, BUYER, 200, "a gem scale")
+    await services.trades.accept(G, trade.trade_id, BUYER)
+    await services.disputes.open(G, trade.trade_id, BUYER, "the scale is broken")
     return trade.trade_id
 
 
 async def test_resolution_and_its_audit_record_commit_together(services, monkeypatch):
     trade_id = await _disputed_trade(services)
-    repo = services.escrow._repo
+    repo = services.disputes._repo
     real_log = repo.log
 
     async def crash_on_log(entry, *, session=None):
@@ -202,11 +202,11 @@ async def test_resolution_and_its_audit_record_commit_together(services, monkeyp
 
     monkeypatch.setattr(repo, "log", crash_on_log)
     with pytest.raises(RuntimeError):
-        await services.escrow.resolve(G, trade_id, MOD, "refund")
-    assert (await services.escrow.get(G, trade_id, BUYER)).status == "disputed"
+        await services.disputes.resolve(G, trade_id, MOD, "refund")
+    assert (await services.trades.get(G, trade_id, BUYER)).status == "disputed"
     assert await held(services, BUYER) == (0, 200)
     monkeypatch.setattr(repo, "log", real_log)
-    await services.escrow.resolve(G, trade_id, MOD, "refund")
+    await services.disputes.resolve(G, trade_id, MOD, "refund")
     records = await repo.audit_entries(G)
     assert [r["action"] for r in records] == ["dispute.resolve"]
     assert await held(services, BUYER) == (200, 0)
@@ -216,15 +216,15 @@ async def test_resolution_and_its_audit_record_commit_together(services, monkeyp
 async def test_settlement_aborts_when_the_listing_is_out_of_step(services):
     lid = await listing(services, price=100)
     await fund(services, BUYER, 100)
-    quote = await services.escrow.purchase_quote(G, BUYER, lid)
-    result = await services.escrow.buy_listing(G, BUYER, lid, expected_price=quote.price,
+    quote = await services.trades.purchase_quote(G, BUYER, lid)
+    result = await services.trades.buy_listing(G, BUYER, lid, expected_price=quote.price,
                                                expected_version=quote.version)
     # Corrupt the listing's reservation (as a bug or a manual edit could).
     await services.db["listings"].update_one({"guild_id": G, "listing_id": lid},
                                              {"$set": {"trade_id": 999}})
     with pytest.raises(ListingOutOfStep):
-        await services.escrow.confirm(G, result.trade.trade_id, BUYER)
-    assert (await services.escrow.get(G, result.trade.trade_id, BUYER)).status == "reserved"
+        await services.trades.confirm(G, result.trade.trade_id, BUYER)
+    assert (await services.trades.get(G, result.trade.trade_id, BUYER)).status == "reserved"
     assert await held(services, BUYER) == (0, 100)
     await assert_audit_ok(services)
 
@@ -265,9 +265,9 @@ async def test_fees_spread_over_treasury_shards_and_sum_exactly(services):
     await fund(services, BUYER, 100_000)
     trades = []
     for i in range(40):
-        offer = await services.escrow.offer(G, SELLER, BUYER, 1_000, f"lot {i}")
-        trades.append((await services.escrow.accept(G, offer.trade_id, BUYER)).trade)
-    await asyncio.gather(*[services.escrow.confirm(G, t.trade_id, BUYER) for t in trades])
+        offer = await services.trades.offer(G, SELLER, BUYER, 1_000, f"lot {i}")
+        trades.append((await services.trades.accept(G, offer.trade_id, BUYER)).trade)
+    await asyncio.gather(*[services.trades.confirm(G, t.trade_id, BUYER) for t in trades])
     accounts = await services.db["accounts"].find(
         {"guild_id": G, "user_id": {"$in": list(TREASURY_IDS)}}).to_list()
     assert len(accounts) >= 8  # 40 settlements wrote many shard documents, not one

@@ -77,7 +77,7 @@ async def test_0014_backfills_one_place_per_holder(services, clock):
                                     price_gems=500) for _ in range(3)]
     await ms.listings.publish(g, 5, drafts[0].listing_id)
     await ms.listings.withdraw(g, 5, drafts[0].listing_id)  # holds none any more
-    await services.escrow.offer(g, 5, 6, 10, "a thing")
+    await services.trades.offer(g, 5, 6, 10, "a thing")
     await ms.watch.add_alert(g, 6, keywords="ruby", category=None, max_price_gems=None)
     db = services.db
     await db["cap_slots"].delete_many({})  # as before 0014

@@ -322,25 +322,25 @@ async def test_trades_and_marketplace_off_refuse_new_holds_and_settle_open_trade
         G, SELLER, category="rings", condition="new", title="Emerald ring",
         description="A lovely emerald ring in 18k gold.", price_gems=500)
     await services.marketplace.listings.publish(G, SELLER, draft.listing_id)
-    offered = await services.escrow.offer(G, SELLER, BUYER, 300, "A sapphire ring, size 7")
-    delivered = (await services.escrow.accept(
-        G, (await services.escrow.offer(G, SELLER, BUYER, 1000, "A pearl")).trade_id,
+    offered = await services.trades.offer(G, SELLER, BUYER, 300, "A sapphire ring, size 7")
+    delivered = (await services.trades.accept(
+        G, (await services.trades.offer(G, SELLER, BUYER, 1000, "A pearl")).trade_id,
         BUYER)).trade
-    await services.escrow.mark_delivered(G, delivered.trade_id, SELLER)
-    waiting = (await services.escrow.accept(
-        G, (await services.escrow.offer(G, SELLER, BUYER, 200, "A pin")).trade_id, BUYER)).trade
+    await services.trades.mark_delivered(G, delivered.trade_id, SELLER)
+    waiting = (await services.trades.accept(
+        G, (await services.trades.offer(G, SELLER, BUYER, 200, "A pin")).trade_id, BUYER)).trade
     await off(services, G, "marketplace")
     with pytest.raises(FeatureOff, match="marketplace"):
-        await services.escrow.buy_listing(G, BUYER, draft.listing_id)
+        await services.trades.buy_listing(G, BUYER, draft.listing_id)
     await off(services, G, "trades")
     with pytest.raises(FeatureOff, match="Trades"):
-        await services.escrow.offer(G, SELLER, BUYER, 100, "A brooch")
+        await services.trades.offer(G, SELLER, BUYER, 100, "A brooch")
     with pytest.raises(FeatureOff):
-        await services.escrow.accept(G, offered.trade_id, BUYER)
+        await services.trades.accept(G, offered.trade_id, BUYER)
     # Open trades settle: the buyer confirms, a timer refunds the undelivered one.
-    assert (await services.escrow.confirm(G, delivered.trade_id, BUYER)).trade.status == "completed"
+    assert (await services.trades.confirm(G, delivered.trade_id, BUYER)).trade.status == "completed"
     clock.advance(days=8)
-    events = await services.escrow.sweep()
+    events = await services.trades.sweep()
     assert ("auto_cancel", waiting.trade_id) in [(e.kind, e.trade.trade_id) for e in events]
     buyer = await services.ledger.account(G, BUYER)
     assert (buyer.balance, buyer.held) == (4000, 0)

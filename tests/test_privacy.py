@@ -28,10 +28,10 @@ async def _history(services, clock) -> None:
     await ledger.transfer(G, ALICE, BOB, 300, key="gift:1", note=f"thanks <@{BOB}>")
     await ledger.transfer(G, BOB, ALICE, 120, key="gift:2")
     await ledger.claim_daily(G, ALICE, await services.settings.get(G))
-    offer = await services.escrow.offer(G, ALICE, BOB, 1_000, "A sapphire ring")
-    await services.escrow.accept(G, offer.trade_id, BOB)
-    await services.escrow.mark_delivered(G, offer.trade_id, ALICE, "sent")
-    await services.escrow.confirm(G, offer.trade_id, BOB)
+    offer = await services.trades.offer(G, ALICE, BOB, 1_000, "A sapphire ring")
+    await services.trades.accept(G, offer.trade_id, BOB)
+    await services.trades.mark_delivered(G, offer.trade_id, ALICE, "sent")
+    await services.trades.confirm(G, offer.trade_id, BOB)
     listing = await services.marketplace.listings.create_draft(
         G, ALICE, category="rings", condition="new", title="Blue ring", description="Lovely",
         specs="", tags="", price_gems=500)
@@ -113,8 +113,8 @@ async def test_delete_anonymises_keeps_the_ledger_exact_and_withdraws_listings(s
 
 async def test_open_trades_block_deletion_and_change_nothing(services, clock):
     await _history(services, clock)
-    offer = await services.escrow.offer(G, ALICE, BOB, 200, "Another ring")
-    await services.escrow.accept(G, offer.trade_id, BOB)
+    offer = await services.trades.offer(G, ALICE, BOB, 200, "Another ring")
+    await services.trades.accept(G, offer.trade_id, BOB)
     before = sorted(map(repr, await _everything(services)))
     preview = await services.privacy.preview(G, ALICE)
     assert any(f"#{offer.trade_id}" in b for b in preview.blockers)

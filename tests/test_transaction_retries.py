@@ -96,17 +96,17 @@ async def test_outcome_that_stays_unknown_tells_the_member_to_check_history(faul
 async def test_escrow_purchase_and_settlement_survive_retries(faulty, clock):
     db, services = faulty
     await services.ledger.grant(G, 1, 20, 1_000, reason="seed", key="seed")
-    trade = await services.escrow.offer(G, seller_id=21, buyer_id=20, price=400,
+    trade = await services.trades.offer(G, seller_id=21, buyer_id=20, price=400,
                                         description="a loupe")
     db.plan = ["transient"]
-    accepted = await services.escrow.accept(G, trade.trade_id, 20)
+    accepted = await services.trades.accept(G, trade.trade_id, 20)
     assert accepted.trade.status == "reserved"
     account = await services.ledger.account(G, 20)
     assert (account.balance, account.held) == (600, 400)
     db.plan = ["transient"]  # the delivery transition (no money) is retried too
-    await services.escrow.mark_delivered(G, trade.trade_id, 21)
+    await services.trades.mark_delivered(G, trade.trade_id, 21)
     db.plan = ["unknown_after_commit"]
-    confirmed = await services.escrow.confirm(G, trade.trade_id, 20)
+    confirmed = await services.trades.confirm(G, trade.trade_id, 20)
     assert confirmed.changed and confirmed.trade.status == "completed"
     fee = 400 * 250 // 10_000
     assert await services.ledger.balance(G, 21) == 400 - fee

@@ -13,7 +13,7 @@ from economy.core.settings import GuildSettings
 from economy.core.wording import plural
 from economy.currency.gifts import GiftDigest
 from economy.currency.review import MemberReview
-from economy.trades.service import Trade
+from economy.trades.models import Trade
 
 GEM_COLOUR = discord.Colour.from_rgb(64, 196, 255)
 

@@ -97,7 +97,7 @@ async def detail_parts(
     """Embed (with the seller's trading reputation), attached image and buttons for a listing
     showing image `index`."""
     services = client.services  # type: ignore[attr-defined]
-    rating = await services.escrow.rating_summary(listing.guild_id, listing.seller_id)
+    rating = await services.ratings.summary(listing.guild_id, listing.seller_id)
     seller_rating = rating.render()
     files = []
     shown: int | None = None

@@ -46,7 +46,7 @@ class TradesCog(FeatureCog):
         if member.bot:
             raise InvalidInput("Bots don't trade. Pick a member instead.")
         services, guild_id = services_of(interaction), guild_id_of(interaction)
-        trade = await services.escrow.offer(guild_id, interaction.user.id, member.id, price, description)
+        trade = await services.trades.offer(guild_id, interaction.user.id, member.id, price, description)
         settings = await services.settings.get(guild_id)
         await reply(interaction, f"{member.mention}, {interaction.user.mention} offers you "
                     f"**{safe_text(description)}** for {settings.money(price)}. Your GEMS would be "
@@ -62,7 +62,7 @@ class TradesCog(FeatureCog):
     async def list_(self, interaction: discord.Interaction,
                     which: Literal["active", "completed", "disputed", "all"] = "active"):
         services, guild_id = services_of(interaction), guild_id_of(interaction)
-        found = await services.escrow.for_member(guild_id, interaction.user.id, which)
+        found = await services.trades.for_member(guild_id, interaction.user.id, which)
         settings = await services.settings.get(guild_id)
         await reply(interaction, embed=trade_list_embed(
             "All your trades" if which == "all" else f"Your {which} trades", found, settings),
@@ -73,7 +73,7 @@ class TradesCog(FeatureCog):
     async def view(self, interaction: discord.Interaction, trade_id: app_commands.Range[int, 1]):
         services, guild_id = services_of(interaction), guild_id_of(interaction)
         settings = await services.settings.get(guild_id)
-        trade = await services.escrow.get(guild_id, trade_id, interaction.user.id,
+        trade = await services.trades.get(guild_id, trade_id, interaction.user.id,
                                           moderator=is_moderator(interaction.user, settings))
         await reply(interaction, embed=trade_embed(trade, settings), ephemeral=True)
 
@@ -84,7 +84,7 @@ class TradesCog(FeatureCog):
                    stars: app_commands.Range[int, 1, 5],
                    review: app_commands.Range[str, 1, 300] | None = None):
         services, guild_id = services_of(interaction), guild_id_of(interaction)
-        await services.escrow.rate(guild_id, trade_id, interaction.user.id, stars, review)
+        await services.ratings.rate(guild_id, trade_id, interaction.user.id, stars, review)
         await reply(interaction, f"Thanks! You rated trade #{trade_id} {'★' * stars}.", ephemeral=True)
 
     @trades.command(name="profile", description="A member's trading reputation")
@@ -92,8 +92,8 @@ class TradesCog(FeatureCog):
     async def profile(self, interaction: discord.Interaction, member: discord.Member | None = None):
         services, guild_id = services_of(interaction), guild_id_of(interaction)
         target = member or interaction.user
-        summary = await services.escrow.rating_summary(guild_id, target.id)
-        recent = await services.escrow.recent_reviews(guild_id, target.id)
+        summary = await services.ratings.summary(guild_id, target.id)
+        recent = await services.ratings.recent_reviews(guild_id, target.id)
         await reply(interaction, embed=profile_embed(safe_text(target.display_name, limit=64),
                                                      summary, recent), ephemeral=True)
 
@@ -123,7 +123,7 @@ class TradesAdminCog(FeatureCog):
     async def list_(self, interaction: discord.Interaction,
                     status: Literal["open", "resolved"] = "open"):
         settings = await settings_of(interaction)
-        found = await services_of(interaction).escrow.disputes(guild_id_of(interaction), status)
+        found = await services_of(interaction).disputes.find(guild_id_of(interaction), status)
         await reply(interaction, embed=trade_list_embed(f"{status.title()} disputes", found, settings),
                     ephemeral=True)
 
@@ -132,8 +132,7 @@ class TradesAdminCog(FeatureCog):
     @app_commands.describe(trade_id="The disputed trade's number")
     async def view(self, interaction: discord.Interaction, trade_id: app_commands.Range[int, 1]):
         settings = await settings_of(interaction)
-        trade = await services_of(interaction).escrow.get(guild_id_of(interaction), trade_id,
-                                                          interaction.user.id, moderator=True)
+        trade = await services_of(interaction).disputes.view(guild_id_of(interaction), trade_id)
         embed = trade_embed(trade, settings)
         evidence = (trade.dispute or {}).get("evidence") or []
         if evidence:
@@ -154,8 +153,8 @@ class TradesAdminCog(FeatureCog):
                       percent: app_commands.Range[int, 0, 100] | None = None,
                       note: app_commands.Range[str, 1, 300] | None = None):
         services, guild_id = services_of(interaction), guild_id_of(interaction)
-        result = await services.escrow.resolve(guild_id, trade_id, interaction.user.id, outcome,
-                                               percent=percent, note=note)
+        result = await services.disputes.resolve(guild_id, trade_id, interaction.user.id, outcome,
+                                                 percent=percent, note=note)
         res = result.trade.resolution or {}
         t, settings = result.trade, await services.settings.get(guild_id)
         await reply(interaction, f"Resolved trade #{trade_id}: **{outcome}** — seller gets "
@@ -169,7 +168,7 @@ class TradesAdminCog(FeatureCog):
     @admin_only
     async def export(self, interaction: discord.Interaction):
         services, guild_id = services_of(interaction), guild_id_of(interaction)
-        text = await services.escrow.export_csv(guild_id, interaction.user.id)
+        text = await services.trade_export.to_csv(guild_id, interaction.user.id)
         await interaction.response.send_message(
             "Here are all trades of this server.", ephemeral=True, allowed_mentions=NO_PINGS,
             file=discord.File(io.BytesIO(text.encode("utf-8")), filename=f"trades-{guild_id}.csv"))

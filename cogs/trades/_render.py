@@ -5,7 +5,7 @@ from __future__ import annotations
 import discord
 
 from economy.core.settings import GuildSettings
-from economy.trades.service import HELD_STATUSES, PurchaseQuote, RatingSummary, Trade
+from economy.trades.models import HELD_STATUSES, PurchaseQuote, RatingSummary, Trade
 
 COLOUR = discord.Colour.from_rgb(255, 196, 64)
 STATUS_LABELS = {

@@ -12,7 +12,7 @@ from cogs._shared.notify import post_to_moderators
 from cogs._shared.outlets import Outlet
 from cogs.trades._render import amount_text, trade_embed
 from cogs.trades._views import card_view
-from economy.trades.service import SweepEvent, Trade, TradeResult
+from economy.trades.models import SweepEvent, Trade, TradeResult
 
 SWEEP_NOTES = {
     "auto_release": "⏱️ The buyer did not respond in time, so the held GEMS were released to the seller.",
@@ -39,7 +39,7 @@ class TradeRooms(Outlet):
             content=f"Trade room for <@{trade.buyer_id}> (buyer) and <@{trade.seller_id}> "
                     "(seller). Only you two and the moderators can see it.",
             embed=trade_embed(trade, settings), view=card_view(trade), card_in_channel=True)
-        await self.services.escrow.attach_room(
+        await self.services.trades.attach_room(
             trade.guild_id, trade.trade_id, channel_id=channel.id if channel else None,
             thread_id=room.thread.id if room.thread else None,
             card_message_id=room.card.id if room.card else None)
@@ -81,8 +81,8 @@ class TradeRooms(Outlet):
             # Re-uploading evidence can take longer than Discord's 3-second first-response limit.
             await interaction.response.defer(ephemeral=True, thinking=True)
         evidence = [{"filename": a.filename, "url": a.url} for a in attachments]
-        result = await services.escrow.open_dispute(guild_id, trade_id, interaction.user.id,
-                                                    reason, evidence)
+        result = await services.disputes.open(guild_id, trade_id, interaction.user.id,
+                                              reason, evidence)
         files = [await a.to_file() for a in attachments]
         await self.queue(result.trade, f"⚖️ Dispute on trade #{trade_id} opened by "
                          f"<@{interaction.user.id}>. Resolve with `/dispute resolve {trade_id}`.",
@@ -125,7 +125,7 @@ class TradeRooms(Outlet):
 
     async def sweep(self) -> int:
         """The scheduled job: apply due timers, then announce what changed."""
-        events = await self.services.escrow.sweep()
+        events = await self.services.trades.sweep()
         return await self.hand_over("trade-announce", events, lambda e: e.trade.guild_id)
 
     # --- low-level notices ------------------------------------------------------------------

@@ -12,7 +12,7 @@ from cogs._shared.interaction import NO_PINGS, guild_id_of, services_of
 from cogs._shared.outlets import outlet_of
 from cogs._shared.ui import RoutedView, SafeButton
 from cogs.trades._render import ACTIONS, quote_text, trade_embed
-from economy.trades.service import FINAL_STATUSES, QuoteChanged, Trade
+from economy.trades.models import FINAL_STATUSES, QuoteChanged, Trade
 
 
 def card_view(trade: Trade) -> discord.ui.View | None:
@@ -48,7 +48,7 @@ class BuyButton(SafeButton, template=rf"trade:buy:{num('listing')}"):
 
     async def run(self, interaction: discord.Interaction) -> None:
         services, guild_id = services_of(interaction), guild_id_of(interaction)
-        quote = await services.escrow.purchase_quote(guild_id, interaction.user.id, self.listing_id)
+        quote = await services.trades.purchase_quote(guild_id, interaction.user.id, self.listing_id)
         settings = await services.settings.get(guild_id)
         view = RoutedView()
         view.add_item(ConfirmBuyButton(self.listing_id, quote.price, quote.version))
@@ -82,7 +82,7 @@ class ConfirmBuyButton(SafeButton,
             raise QuoteChanged("This confirmation is out of date — press **Buy** again.")
         await interaction.response.defer(ephemeral=True, thinking=True)
         services, guild_id = services_of(interaction), guild_id_of(interaction)
-        result = await services.escrow.buy_listing(
+        result = await services.trades.buy_listing(
             guild_id, interaction.user.id, self.listing_id, expected_price=self.price,
             expected_version=self.version)
         rooms = outlet_of(interaction.client, "trades")
@@ -113,7 +113,7 @@ class OfferButton(SafeButton, template=rf"trade:offer:{num('trade')}:(?P<action>
     async def run(self, interaction: discord.Interaction) -> None:
         services, guild_id = services_of(interaction), guild_id_of(interaction)
         settings = await services.settings.get(guild_id)
-        escrow = services.escrow
+        escrow = services.trades
         if self.action == "decline":
             result = await escrow.decline(guild_id, self.trade_id, interaction.user.id)
             await interaction.response.edit_message(embed=trade_embed(result.trade, settings),
@@ -144,7 +144,7 @@ class TradeActionButton(SafeButton, template=rf"trade:act:{num('trade')}:(?P<act
 
     async def run(self, interaction: discord.Interaction) -> None:
         services, guild_id = services_of(interaction), guild_id_of(interaction)
-        escrow, user = services.escrow, interaction.user.id
+        escrow, user = services.trades, interaction.user.id
         trade = await escrow.get(guild_id, self.trade_id, user)  # parties only
         if self.action == "deliver":
             escrow.check_can_deliver(trade, user)
@@ -188,7 +188,7 @@ class DeliveredModal(discord.ui.Modal, title="Mark as delivered"):
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
         services, guild_id = services_of(interaction), guild_id_of(interaction)
-        result = await services.escrow.mark_delivered(
+        result = await services.trades.mark_delivered(
             guild_id, self.trade_id, interaction.user.id, self.tracking.value or None)
         rooms = outlet_of(interaction.client, "trades")
         await rooms.after_action(interaction, result, f"📦 <@{interaction.user.id}> marked the item "

@@ -20,8 +20,8 @@ from economy.core.sections import CoreSettings
 from economy.core.settings import GuildSettings, SettingsService
 from economy.nft.wallet_repo import WalletRepo
 from economy.repos.member_repo import MemberRepo
+from economy.trades.models import Trade
 from economy.trades.repo import TradeRepo
-from economy.trades.service import Trade
 
 #: Rows of each list shown (the answer is one embed; the member's own commands page further).
 RECENT = 10

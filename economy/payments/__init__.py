@@ -15,10 +15,10 @@ def build(core: Core) -> dict[str, Any]:
     from economy.payments.service import PaymentsService
     from economy.trades.repo import TradeRepo
 
-    escrow = core.built["escrow"]
+    trades = core.built["trades"]
     payments = PaymentsService(PaymentRepo(core.db), TradeRepo(core.db), ListingRepo(core.db),
-                               escrow, core.ledger, core.settings, core.clock)
-    escrow.cash = payments  # card trades settle through the payments service
+                               trades, core.ledger, core.settings, core.clock)
+    trades.settle_cards_with(payments)  # card trades settle through the payments service
     return {"payments": payments}
 
 

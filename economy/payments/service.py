@@ -7,7 +7,7 @@ Flows:
   trade number) and hands the buyer its link. The reservation lasts the session's 30 minutes.
 - `checkout.session.completed` turns the checkout into a paid trade (status `reserved`, currency
   usd) in one transaction guarded by the checkout's status; from there the trade follows the
-  escrow state machine (economy/trades/service.py). `expired` (or the sweep, when no webhook comes)
+  escrow state machine (economy/trades/trades.py). `expired` (or the sweep, when no webhook comes)
   releases the listing.
 - When a card trade settles (confirm, auto-release, cancel, dispute outcome), escrow calls
   `settle`: the trade transition and the record of what is owed (refund / transfer / manual
@@ -48,8 +48,9 @@ from economy.payments.stripe_gateway import (
 )
 from economy.repos.base import Doc
 from economy.repos.slot_repo import SlotsBusy, SlotsFull
+from economy.trades.models import QuoteChanged, Trade, TradeUnavailable
 from economy.trades.repo import TradeRepo
-from economy.trades.service import EscrowService, QuoteChanged, Trade, TradeUnavailable
+from economy.trades.trades import TradeService
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +109,7 @@ class PaymentsService:
     """Card payments for one bot (one Stripe account, many guilds)."""
 
     def __init__(self, repo: PaymentRepo, trade_repo: TradeRepo, listings: ListingRepo,
-                 escrow: EscrowService, ledger: LedgerService, settings: SettingsService,
+                 escrow: TradeService, ledger: LedgerService, settings: SettingsService,
                  clock: Clock) -> None:
         self._repo = repo
         self._trades = trade_repo

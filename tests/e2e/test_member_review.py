@@ -18,11 +18,11 @@ async def _records(gc):
     await seed(gc, "alice", 1000)
     await seed(gc, "bob", 500)
     await gc.slash("alice", "gems give", member=gc["carol"], amount=30, note="for @everyone")
-    trades = gc.services.escrow
+    trades = gc.services.trades
     trade = await trades.offer(g, gc["bob"].id, gc["alice"].id, 200, "Blue sapphire ring")
     await trades.accept(g, trade.trade_id, gc["alice"].id)
     await trades.mark_delivered(g, trade.trade_id, gc["bob"].id)
-    await trades.open_dispute(g, trade.trade_id, gc["alice"].id, "It never arrived **at all**")
+    await gc.services.disputes.open(g, trade.trade_id, gc["alice"].id, "It never arrived **at all**")
     await gc.services.members.repo.claim_interval(g, gc["alice"].id, "flag:fan-in",
                                                   to_ms(gc.clock.now()), 1)
     await gc.services.wallets._repo.insert_many([{

@@ -204,7 +204,7 @@ async def test_a_trade_room_without_thread_permission_works_from_the_channel(gc)
     every redraw finds it (the trade stores no thread)."""
     market = await channel(gc, "market", deny=NO_PRIVATE_THREADS)
     await seed(gc, "bob", 1000)
-    escrow, guild_id = gc.services.escrow, gc.guild.id
+    escrow, guild_id = gc.services.trades, gc.guild.id
     trade = await escrow.offer(guild_id, gc["alice"].id, gc["bob"].id, 400, "Opal pendant")
     result = await escrow.accept(guild_id, trade.trade_id, gc["bob"].id, expected_price=400)
     assert await outlet_of(gc.bot, "trades").open(result.trade, fallback=market) is None

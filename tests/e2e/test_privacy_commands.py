@@ -65,9 +65,9 @@ async def test_delete_asks_only_the_member_and_keeps_the_audit_green(gc):
 
 async def test_open_trade_blocks_delete(gc):
     await seed(gc, "bob", 500)
-    offer = await gc.services.escrow.offer(gc.guild.id, gc["alice"].id, gc["bob"].id, 100,
+    offer = await gc.services.trades.offer(gc.guild.id, gc["alice"].id, gc["bob"].id, 100,
                                            "A ring")
-    await gc.services.escrow.accept(gc.guild.id, offer.trade_id, gc["bob"].id)
+    await gc.services.trades.accept(gc.guild.id, offer.trade_id, gc["bob"].id)
     before = await db_state(gc)
     r = await gc.slash("alice", "privacy delete")
     assert r.ephemeral and "can't be deleted yet" in r.text and f"#{offer.trade_id}" in r.text

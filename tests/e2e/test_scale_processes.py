@@ -136,9 +136,9 @@ async def delivered_trades(store, sb, made) -> list[tuple]:
     for i, (guild, _) in enumerate(made):
         seller, buyer = sb.add_member(guild, f"seller{i}"), sb.add_member(guild, f"buyer{i}")
         await services.ledger.grant(guild.id, 0, buyer.id, 100, reason="seed", key=f"seed{i}")
-        trade = await services.escrow.offer(guild.id, seller.id, buyer.id, 40, f"Gem lot {i}")
-        await services.escrow.accept(guild.id, trade.trade_id, buyer.id)
-        await services.escrow.mark_delivered(guild.id, trade.trade_id, seller.id)
+        trade = await services.trades.offer(guild.id, seller.id, buyer.id, 40, f"Gem lot {i}")
+        await services.trades.accept(guild.id, trade.trade_id, buyer.id)
+        await services.trades.mark_delivered(guild.id, trade.trade_id, seller.id)
         trades.append((guild, trade.trade_id, buyer, seller))
     return trades
 
@@ -234,7 +234,7 @@ async def assert_outbox_run_once_by_owners(store, fleet: Fleet, *, shard_count: 
 
 def _fee(price: int) -> int:
     from economy.core.settings import GuildSettings
-    from economy.trades.service import fee_for
+    from economy.trades.models import fee_for
 
     return fee_for(price, GuildSettings().escrow_fee_bps)
 

@@ -204,7 +204,7 @@ async def test_buying_a_listing_from_the_marketplace(gc):
     assert late.ephemeral and "no longer available" in late.content
     assert await balance(gc, "carol") == 800
 
-    trade = (await gc.services.escrow.for_member(gc.guild.id, gc["bob"].id))[0]
+    trade = (await gc.services.trades.for_member(gc.guild.id, gc["bob"].id))[0]
     thread = thread_of(gc, trade.trade_id)
     opened = await gc.click("alice", card_of(gc, thread), "Mark delivered")
     await gc.sb.submit_modal(gc["alice"], opened, {})

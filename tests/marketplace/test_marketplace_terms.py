@@ -138,14 +138,14 @@ async def test_approval_queue_posts_on_approve_only(services):
 async def test_postings_follow_escrow_reserve_cancel_and_sale(services):
     lid = await publish(services, title="Emerald ring", price_gems=500)
     await fund(services, BOB, 2000)
-    trade = (await services.escrow.buy_listing(G, BOB, lid)).trade  # reserve
+    trade = (await services.trades.buy_listing(G, BOB, lid)).trade  # reserve
     await assert_in_step(services)
     assert await found(services, "emerald") == []
-    await services.escrow.cancel(G, trade.trade_id, ALICE)  # unreserve
+    await services.trades.cancel(G, trade.trade_id, ALICE)  # unreserve
     await assert_in_step(services)
     assert await found(services, "emerald") == [lid]
-    trade = (await services.escrow.buy_listing(G, BOB, lid)).trade
-    await services.escrow.confirm(G, trade.trade_id, BOB)  # mark_sold
+    trade = (await services.trades.buy_listing(G, BOB, lid)).trade
+    await services.trades.confirm(G, trade.trade_id, BOB)  # mark_sold
     assert (await ListingRepo(services.db).get(G, lid))["status"] == "sold"
     await assert_in_step(services)
     assert await found(services, "emerald") == []

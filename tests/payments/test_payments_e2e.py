@@ -69,7 +69,7 @@ async def pay_and_open_room(gc):
     session_id = link.url.rsplit("/", 1)[1]
     status, body = await webhook(gc, gc.double.complete(session_id))
     assert status == 200 and '"trade_paid"' in body, body
-    trade = (await gc.services.escrow.for_member(gc.guild.id, gc["bob"].id))[0]
+    trade = (await gc.services.trades.for_member(gc.guild.id, gc["bob"].id))[0]
     return trade.trade_id, trade_thread(gc, trade.trade_id), session_id
 
 
@@ -106,7 +106,7 @@ async def test_usd_listing_paid_by_card_confirmed_and_transferred(pgc):
     replay = await webhook(gc, gc.double.event("checkout.session.completed",
                                                gc.double.sessions[session_id]))
     assert replay[0] == 200 and '"duplicate"' in replay[1]
-    assert (await gc.services.escrow.get(gc.guild.id, trade_id, gc["bob"].id)).status == "completed"
+    assert (await gc.services.trades.get(gc.guild.id, trade_id, gc["bob"].id)).status == "completed"
     assert len(gc.double.transfers) == 1
     assert await gc.db["ledger"].count_documents({"guild_id": gc.guild.id}) == 0
     status = await gc.slash("admin", "pay-admin status")

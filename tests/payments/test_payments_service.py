@@ -12,7 +12,7 @@ from economy.core.audit import audit
 from economy.core.errors import InvalidInput, NotPermitted
 from economy.marketplace.repo import ListingRepo
 from economy.payments.stripe_gateway import PaymentsUnavailable, WebhookRejected
-from economy.trades.service import QuoteChanged, TradeUnavailable
+from economy.trades.models import QuoteChanged, TradeUnavailable
 from tests.payments.conftest import (
     BUYER,
     MOD,
@@ -80,27 +80,27 @@ async def test_completed_opens_a_paid_trade_and_confirm_transfers_once(pay, doub
     double.onboard(url.rsplit("/", 1)[1])
     trade, _ = await paid_trade(pay, double, listing_id)
     assert (trade.status, trade.currency, trade.price, trade.fee_bps) == ("reserved", "usd", 1250, 500)
-    await pay.escrow.mark_delivered(G, trade.trade_id, SELLER)
-    result = await pay.escrow.confirm(G, trade.trade_id, BUYER)
+    await pay.trades.mark_delivered(G, trade.trade_id, SELLER)
+    result = await pay.trades.confirm(G, trade.trade_id, BUYER)
     assert result.trade.status == "completed"
     [transfer] = double.transfers
     assert transfer["amount"] == 1250 - 62 and transfer["currency"] == "usd"
     [call] = double.calls_to("POST", "/v1/transfers")
     assert call.idempotency_key == f"gems-{G}-trade:{trade.trade_id}:payout"
     assert (await ListingRepo(pay.db).get(G, trade.listing_id))["status"] == "sold"
-    exported = (await pay.escrow.export_csv(G, MOD)).splitlines()
+    exported = (await pay.trade_export.to_csv(G, MOD)).splitlines()
     assert exported[0].endswith(",currency") and exported[1].endswith(",usd")
     # GEMS never moved for the USD part.
     assert await pay.db["ledger"].count_documents({"guild_id": G}) == 0
     with pytest.raises(TradeUnavailable):
-        await pay.escrow.confirm(G, trade.trade_id, BUYER)
+        await pay.trades.confirm(G, trade.trade_id, BUYER)
     assert len(double.transfers) == 1
 
 
 async def test_dispute_outcomes_refund_through_stripe_once(pay, double):
     trade, _ = await paid_trade(pay, double)
-    await pay.escrow.open_dispute(G, trade.trade_id, BUYER, "It never arrived at all")
-    await asyncio.gather(*[pay.escrow.resolve(G, trade.trade_id, MOD, "refund")
+    await pay.disputes.open(G, trade.trade_id, BUYER, "It never arrived at all")
+    await asyncio.gather(*[pay.disputes.resolve(G, trade.trade_id, MOD, "refund")
                            for _ in range(5)], return_exceptions=True)
     [refund] = double.refunds
     assert refund["amount"] == 1250
@@ -111,8 +111,8 @@ async def test_dispute_outcomes_refund_through_stripe_once(pay, double):
 
 async def test_split_refunds_the_buyer_share_and_records_a_manual_payout(pay, double):
     trade, _ = await paid_trade(pay, double)
-    await pay.escrow.open_dispute(G, trade.trade_id, SELLER, "Buyer says half is missing")
-    await pay.escrow.resolve(G, trade.trade_id, MOD, "split", percent=40)
+    await pay.disputes.open(G, trade.trade_id, SELLER, "Buyer says half is missing")
+    await pay.disputes.resolve(G, trade.trade_id, MOD, "split", percent=40)
     assert [r["amount"] for r in double.refunds] == [750]
     assert double.transfers == []  # manual mode: the guild pays the seller itself
     status = await pay.payments.status(G, admin=True)
@@ -138,7 +138,7 @@ async def test_expired_after_completed_is_a_no_op(pay, double):
     sid = session_id_of(link)
     assert (await post_event(pay, double.event("checkout.session.expired",
                                                double.sessions[sid]))).result == "ignored"
-    fresh = await pay.escrow.get(G, trade.trade_id, BUYER)
+    fresh = await pay.trades.get(G, trade.trade_id, BUYER)
     assert fresh.status == "reserved"
     assert await listing_status(pay, trade.listing_id) == "reserved"
 
@@ -212,7 +212,7 @@ async def test_sweep_finds_a_payment_whose_webhook_was_lost(pay, double):
 async def test_failed_refund_stays_pending_and_the_sweep_retries(pay, double):
     trade, _ = await paid_trade(pay, double)
     double.fail_next = 10  # Stripe is down (the library retries twice per call)
-    await pay.escrow.cancel(G, trade.trade_id, SELLER)
+    await pay.trades.cancel(G, trade.trade_id, SELLER)
     assert double.refunds == []
     double.fail_next = 0
     await pay.payments.sweep()
@@ -303,7 +303,7 @@ async def test_charge_notices_reach_moderators_by_payment_intent(pay, double):
 async def test_payout_failing_for_a_day_is_marked_stuck_not_retried(pay, double):
     trade, _ = await paid_trade(pay, double)
     double.fail_next = 100
-    await pay.escrow.cancel(G, trade.trade_id, SELLER)
+    await pay.trades.cancel(G, trade.trade_id, SELLER)
     double.fail_next = 0
     pay.clock.advance(hours=24)
     outcomes = await pay.payments.sweep()
@@ -317,7 +317,7 @@ async def test_payout_failing_for_a_day_is_marked_stuck_not_retried(pay, double)
 async def test_two_sweeps_retrying_one_refund_refund_once(pay, double):
     trade, _ = await paid_trade(pay, double)
     double.fail_next = 100
-    await pay.escrow.cancel(G, trade.trade_id, SELLER)
+    await pay.trades.cancel(G, trade.trade_id, SELLER)
     double.fail_next = 0
     await asyncio.gather(pay.payments.sweep(), pay.payments.sweep())
     assert [r["amount"] for r in double.refunds] == [1250]

@@ -73,8 +73,8 @@ async def test_connect_transfer_comes_out_of_the_buyers_charge(pay, double):
     link = await buy(pay, listing_id)
     outcome = await post_event(pay, double.complete(session_id_of(link)))
     trade = outcome.trade
-    await pay.escrow.mark_delivered(G, trade.trade_id, SELLER)
-    await pay.escrow.confirm(G, trade.trade_id, BUYER)
+    await pay.trades.mark_delivered(G, trade.trade_id, SELLER)
+    await pay.trades.confirm(G, trade.trade_id, BUYER)
     [transfer] = double.transfers
     intent = double.sessions[session_id_of(link)]["payment_intent"]
     assert transfer["source_transaction"] == double.payment_intents[intent]["latest_charge"]

@@ -33,8 +33,8 @@ async def test_payments_off_refuses_checkouts_but_settles_paid_ones(pay, double)
     assert minted.result == "pack_minted" and await pay.ledger.balance(G, BUYER) == 1000
     paid = await post_event(pay, double.complete(session_id_of(listing_link)))
     assert paid.result == "trade_paid"
-    await pay.escrow.mark_delivered(G, paid.trade.trade_id, SELLER)
-    done = await pay.escrow.confirm(G, paid.trade.trade_id, BUYER)
+    await pay.trades.mark_delivered(G, paid.trade.trade_id, SELLER)
+    done = await pay.trades.confirm(G, paid.trade.trade_id, BUYER)
     assert done.trade.status == "completed"
     assert await pay.modules.switch(G, 0, "payments", on=True)
     assert (await pay.payments.checkout_pack(G, BUYER, pack["pack_id"])).url

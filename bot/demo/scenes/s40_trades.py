@@ -41,7 +41,7 @@ async def play(t, gc) -> None:
     await t.slash("bob", "market edit", listing=listing_id, price_gems=900)
     quote = await t.click("erin", pendant, "Buy")
     await t.click("erin", quote, "Confirm purchase")
-    trade = (await gc.services.escrow.for_member(gc.guild.id, gc["erin"].id))[0]
+    trade = (await gc.services.trades.for_member(gc.guild.id, gc["erin"].id))[0]
     thread = _thread(gc, trade.trade_id)
     t.note(f"erin's 900 GEMS are held; the listing is reserved; room '{thread.name}' is open.")
     late = await t.click("dave", pendant, "Buy")

@@ -84,7 +84,7 @@ async def _scene(t, gc, stripe) -> None:
            "minutes. She pays on Stripe's page; Stripe posts a signed webhook to the bot.")
     status, body = await stripe.deliver(webhook_url, stripe.complete(session_id), WEBHOOK_SECRET)
     t.check(status == 200 and "trade_paid" in body, "the webhook is verified and opens the trade")
-    trade = (await gc.services.escrow.for_member(gc.guild.id, gc["carol"].id, "active"))[0]
+    trade = (await gc.services.trades.for_member(gc.guild.id, gc["carol"].id, "active"))[0]
     thread = _thread(gc, trade.trade_id)
     t.message(_card(gc, thread))
     t.note("Someone replays that webhook signed with another secret: the bot answers HTTP 400 "
