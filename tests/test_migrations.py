@@ -39,6 +39,25 @@ async def test_0015_flags_rsvps_that_were_used_for_a_check_in(store):
     assert flags == {"1:1:5": True, "1:1:6": False, "1:1:7": True}
 
 
+async def test_0016_indexes_the_gift_queue_and_its_schema_is_the_declared_one(store):
+    """The sweep's two reads have their indexes; re-runnable on a collection that already holds
+    notices; the frozen validator equals the declaration it was written from."""
+    import importlib
+
+    from economy.repos.schemas import validator
+    migration = importlib.import_module("migrations.0016_gift_notices")
+    raw = store.db.raw
+    await raw["gift_notices"].insert_one({"_id": "1:5:1", "guild_id": 1, "user_id": 5,
+                                          "sender_id": 6, "amount": 10, "note": None,
+                                          "at_ms": 1, "due_ms": 2})
+    await migration.up(raw)
+    await migration.up(raw)  # re-runnable
+    keys = {tuple(k for k, _ in info["key"])
+            for info in (await raw["gift_notices"].index_information()).values()}
+    assert {("due_ms",), ("guild_id", "user_id", "at_ms")} <= keys
+    assert migration.VALIDATOR == validator("gift_notices")
+
+
 async def test_0004_writes_postings_through_the_transaction_helper(store, monkeypatch):
     """Its backfill commits like every other transaction (retries, majority on MongoDB), not
     through a bare `with_transaction`."""
