@@ -55,7 +55,7 @@ async def test_0016_indexes_the_gift_queue_and_its_schema_is_the_declared_one(st
     keys = {tuple(k for k, _ in info["key"])
             for info in (await raw["gift_notices"].index_information()).values()}
     assert {("due_ms",), ("guild_id", "user_id", "at_ms")} <= keys
-    assert migration.VALIDATOR == validator("gift_notices")
+    assert validator("gift_notices") == migration.VALIDATOR
 
 
 async def test_0004_writes_postings_through_the_transaction_helper(store, monkeypatch):
