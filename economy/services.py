@@ -46,8 +46,6 @@ class Services:
     member_prefs: MemberPrefsService
     modules: ModuleService
     onboarding: OnboardingService
-    #: The boosts' repository (boost windows; the ledger and seasons share one instance).
-    multipliers: MultiplierRepo
     features: dict[str, Any] = field(default_factory=dict)
 
     def __getattr__(self, name: str) -> Any:
@@ -91,5 +89,5 @@ def build_services(db: Database, clock: Clock, *, chains: ChainRegistry | None =
     return Services(
         db=db, clock=clock, ledger=ledger, settings=settings, members=members,
         member_prefs=member_prefs, modules=ModuleService(settings),
-        onboarding=OnboardingService(OnboardingRepo(db), clock), multipliers=multipliers,
+        onboarding=OnboardingService(OnboardingRepo(db), clock),
         features=core.built)

@@ -40,7 +40,7 @@ async def test_rules(services, clock):
 
 
 async def test_flush_uses_multiplier_and_keeps_ledger_whole(services, clock):
-    await services.multipliers.add(G, 200, starts_at=clock.now(), ends_at=clock.now() + timedelta(days=2),
+    await services.boosts.windows.add(G, 200, starts_at=clock.now(), ends_at=clock.now() + timedelta(days=2),
                                    reason="double weekend")
     for user in range(1, 51):
         await services.activity.record(msg(clock, user=user))

@@ -58,7 +58,7 @@ def test_weekend_window_is_local_and_dst_correct():
 
 
 async def test_sources_decide_what_is_boosted(services, clock):
-    await services.multipliers.add(G, 200, starts_at=clock.now(), ends_at=clock.now() + timedelta(hours=5),
+    await services.boosts.windows.add(G, 200, starts_at=clock.now(), ends_at=clock.now() + timedelta(hours=5),
                                    reason="x")
     daily = await services.ledger.claim_daily(G, 1, await services.settings.get(G))
     assert daily.amount == 200 and daily.movement.entries[0].boost_ids == ("b1",)
@@ -124,17 +124,17 @@ async def test_legacy_percent_windows_are_converted(store, clock):
 async def test_windows_are_cached_and_changes_are_seen_at_once(services, clock):
     boosts = services.boosts
     calls = {"n": 0}
-    real = services.multipliers.open_windows
+    real = services.boosts.windows.open_windows
 
     async def counting(*args, **kwargs):
         calls["n"] += 1
         return await real(*args, **kwargs)
 
-    services.multipliers.open_windows = counting
+    services.boosts.windows.open_windows = counting
     for _ in range(50):
         assert (await boosts.applied(1, clock.now(), "activity")).factor_bps == 10_000
     assert calls["n"] == 1
-    await services.multipliers.add(1, 200, starts_at=clock.now(), ends_at=clock.now().replace(hour=23),
+    await services.boosts.windows.add(1, 200, starts_at=clock.now(), ends_at=clock.now().replace(hour=23),
                                    reason="x")
     assert (await boosts.applied(1, clock.now(), "activity")).factor_bps == 20_000
     assert calls["n"] == 2
@@ -143,12 +143,12 @@ async def test_windows_are_cached_and_changes_are_seen_at_once(services, clock):
 async def test_only_windows_that_can_still_be_active_are_read(services, clock):
     now = clock.now()
     for i in range(300):  # a long history of ended boosts
-        await services.multipliers.add(G, 150, starts_at=now - timedelta(days=400 - i),
+        await services.boosts.windows.add(G, 150, starts_at=now - timedelta(days=400 - i),
                                        ends_at=now - timedelta(days=399 - i), reason="old")
-    await services.multipliers.add(G, 200, starts_at=now, ends_at=now + timedelta(hours=1),
+    await services.boosts.windows.add(G, 200, starts_at=now, ends_at=now + timedelta(hours=1),
                                    reason="now")
     from economy.boosts.repo import to_ms
-    docs = await services.multipliers.open_windows(G, to_ms(now))
+    docs = await services.boosts.windows.open_windows(G, to_ms(now))
     assert [d["factor_bps"] for d in docs] == [20_000]
     assert (await services.boosts.applied(G, now, "activity")).factor_bps == 20_000
 

@@ -144,7 +144,7 @@ def test_multipliers_are_integer_and_round_down():
 
 async def test_earn_applies_active_multiplier(services, clock):
     now = clock.now()
-    await services.multipliers.add(G, 200, starts_at=now - timedelta(hours=1),
+    await services.boosts.windows.add(G, 200, starts_at=now - timedelta(hours=1),
                                    ends_at=now + timedelta(hours=1), reason="double weekend")
     movement = await services.ledger.earn(G, 7, 25, key="e1")
     assert movement.entries[0].delta == 50 and movement.entries[0].multiplier_pct == 200

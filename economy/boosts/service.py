@@ -242,6 +242,12 @@ class BoostService:
         self._cache: dict[int, tuple[float, int, list[Window]]] = {}
         self._weekend_cache: dict[int, tuple[GuildSettings, list[Window]]] = {}
 
+    @property
+    def windows(self) -> MultiplierRepo:
+        """The boost windows' store. Seasons (and tests) write windows through this one object,
+        so its version stamp, which invalidates this service's cache, moves with every write."""
+        return self._repo
+
     # --- the earning path --------------------------------------------------------------------
     async def applied(self, guild_id: int, at: datetime, source: str,
                       role_ids: frozenset[int] = frozenset()) -> Applied:

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.timeout(60)
 def test_every_feature_package_can_be_switched_and_core_cannot():
     packages = {name.split(".")[1] for name in discover_extensions()}
     assert set(FEATURES) == packages - CORE
-    assert {"currency", "settings", "modules"} <= packages
+    assert {"currency", "settings"} <= packages
 
 
 async def test_admin_switches_a_feature_off_and_on(gc):
@@ -47,7 +47,7 @@ async def test_admin_switches_a_feature_off_and_on(gc):
 
 
 async def test_members_cannot_switch_features_and_core_cannot_be_switched(gc):
-    payload = gc.bot.tree.get_command("modules").to_dict(gc.bot.tree)
+    payload = gc.bot.tree.get_command("settings").to_dict(gc.bot.tree)
     assert int(payload["default_member_permissions"]) == 1 << 5  # hidden: Manage Server
     before = await db_state(gc)
     r = await gc.slash("alice", "settings modules disable", feature="trades")
@@ -83,14 +83,14 @@ async def test_buttons_and_modals_of_a_switched_off_feature_are_refused(gc):
 async def test_jobs_skip_guild_work_of_a_switched_off_feature(gc, clock):
     await gc.services.settings.set(gc.guild.id, 0, "announcements_channel_id", str(gc.general.id))
     await gc.slash("admin", "settings modules disable", feature="boosts")
-    await gc.services.multipliers.add(gc.guild.id, 200, starts_at=clock.now(),
+    await gc.services.boosts.windows.add(gc.guild.id, 200, starts_at=clock.now(),
                                       ends_at=clock.now().replace(year=2027), reason="Quiet launch")
     await gc.advance(minutes=1)
     assert not [m for m in gc.sb.channel_messages(gc.general) if "Quiet launch" in (m.content or "")]
     assert gc.bot.guild_work.ran_here == 0
     # Back on: the next boost is announced as usual (the sweep did run before, and skipped).
     await gc.slash("admin", "settings modules enable", feature="boosts")
-    await gc.services.multipliers.add(gc.guild.id, 300, starts_at=clock.now(),
+    await gc.services.boosts.windows.add(gc.guild.id, 300, starts_at=clock.now(),
                                       ends_at=clock.now().replace(year=2027), reason="Loud launch")
     await gc.advance(minutes=1)
     assert [m for m in gc.sb.channel_messages(gc.general) if "Loud launch" in (m.content or "")]
@@ -137,6 +137,17 @@ async def test_an_open_trade_still_settles_while_trades_are_off(gc):
     await gc.click("bob", card_of(gc, thread_of(gc, trade_id)), "Confirm received")
     assert "Completed" in card_of(gc, thread_of(gc, trade_id)).text
     assert (await balance(gc, "alice"), await balance(gc, "bob")) == (390, 600)
+
+
+async def test_moderators_settle_disputes_while_trades_are_off(gc):
+    """The settling commands (economy/trades `settling_commands`) follow the grammar: the
+    moderators' `/trades-admin dispute ...` still runs while trades are off; the rest does not."""
+    await gc.slash("admin", "settings modules disable", feature="trades")
+    listed = await gc.slash("mod", "trades-admin dispute list")
+    assert listed.ephemeral and "turned off" not in (listed.content or "")
+    assert listed.embeds and "disputes" in listed.embeds[0].title.lower()
+    export = await gc.slash("admin", "trades-admin export")
+    assert export.content == "Trades are turned off in this server."
 
 
 async def test_profile_off_moves_no_money_and_keeps_the_time_zone(gc):

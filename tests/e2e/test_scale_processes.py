@@ -116,7 +116,7 @@ async def start_boosts(services, made, label: str) -> None:
     """A running boost per guild: each start must be announced exactly once."""
     now = services.clock.now()
     for i, (guild, _) in enumerate(made):
-        await services.multipliers.add(guild.id, 200, starts_at=now - timedelta(minutes=1),
+        await services.boosts.windows.add(guild.id, 200, starts_at=now - timedelta(minutes=1),
                                        ends_at=now + timedelta(hours=1), reason=f"{label}-g{i}")
 
 
