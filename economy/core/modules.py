@@ -17,10 +17,10 @@ from economy.registry import switchable
 #: Features that can be switched off, with the name members read in messages: derived from the
 #: feature declarations (economy/registry.py).
 FEATURES: dict[str, str] = switchable()
-#: Always on: the core features (the wallet, data rights) and the core adapters (settings, the
-#: switches themselves, and the way in: /help, /setup, the welcome).
+#: Always on: the core features (the wallet, data rights) and the core adapters (settings with
+#: the switches themselves, and the way in: /help, /setup, the welcome).
 CORE: frozenset[str] = frozenset(
-    {f.name for f in REGISTERED if not f.switchable} | {"settings", "modules", "help", "setup_wizard"})
+    {f.name for f in REGISTERED if not f.switchable} | {"settings", "help", "setup_wizard"})
 
 
 def off_message(feature: str) -> str:
