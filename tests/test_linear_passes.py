@@ -23,7 +23,6 @@ from economy.marketplace.repo import ListingRepo
 from economy.marketplace.terms_repo import postings_of
 from economy.repos import paging
 from economy.repos.base import Database, find_docs
-from economy.repos.ledger_repo import LedgerRepo
 from economy.trades.repo import TradeRepo
 
 pytestmark = pytest.mark.timeout(60)
@@ -220,7 +219,7 @@ async def test_audit_reads_a_guilds_accounts_in_bounded_pages(watched):
     await db["accounts"].update_one({"guild_id": guild, "user_id": 2501},
                                     {"$set": {"balance": 5}})
     recorder.commands.clear()
-    report = await audit(LedgerRepo(Database(db.client, db.name, write_lock=asyncio.Lock())))
+    report = await audit(Database(db.client, db.name, write_lock=asyncio.Lock()))
     account_pages = [r for r in recorder.reads("accounts") if r[0] == "aggregate"]
     assert_paged(account_pages, batch=paging.BATCH)
     assert len(account_pages) == 3  # 1,000 + 1,000 + 501

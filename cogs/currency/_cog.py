@@ -9,7 +9,14 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs._shared.feature_cog import FeatureCog, admin_group, admin_only, member_group, settings_of
+from cogs._shared.feature_cog import (
+    FeatureCog,
+    admin_group,
+    admin_only,
+    member_group,
+    moderator_only,
+    settings_of,
+)
 from cogs._shared.interaction import guild_id_of, reply, safe_text, services_of
 from cogs._shared.notify import post_to_moderators, send_dm
 from cogs.currency._render import (
@@ -207,6 +214,7 @@ class CurrencyAdminCog(FeatureCog):
 
     @admin.command(name="member", extras={"ephemeral": True},
                    description="A member's balance, ledger, trades, disputes, flags and wallets (private)")
+    @moderator_only
     @app_commands.describe(member="Whose records to show")
     async def member(self, interaction: discord.Interaction, member: discord.Member):
         _check_recipient(member)

@@ -173,7 +173,7 @@ async def test_a_switched_off_feature_has_no_page(gc):
 
 async def test_setting_a_value_to_what_it_is_records_nothing(gc):
     same = await gc.slash("admin", "settings set", key="daily_amount", value="100")
-    assert same.ephemeral and "**100** → **100**" in same.content
+    assert same.ephemeral and "already **100**; nothing changed" in same.content
     await gc.slash("admin", "settings set", key="double_weekend", value="off")
     assert await gc.services.settings.history(gc.guild.id) == []
     assert await gc.db["guild_settings"].count_documents({}) == 0

@@ -8,7 +8,10 @@ async def play(t, gc) -> None:
     """Admin schedules a x2 boost; chat earns double while it runs; stats compare the week."""
     announce = gc.sb.create_channel(gc.guild, "announcements")
     await gc.sb.settle()
-    await t.slash("admin", "settings set", key="announcements_channel_id", value=f"<#{announce.id}>")
+    page = await t.slash("admin", "settings edit")
+    t.act("admin", "picks #announcements as the announcements channel")
+    picked = await gc.sb.select(gc["admin"], page, "gset:s:ch:announcements_channel_id", [announce])
+    t.answer(picked)
     bad = await t.slash("admin", "boost-admin schedule", factor="25", start="now", end="1h")
     t.check("between 1.1 and 10" in bad.content, "a factor out of range is refused")
     r = await t.slash("admin", "boost-admin schedule", factor="2", start="now", end="1h",
