@@ -34,7 +34,10 @@ class StripeLink:
 
     @property
     def configured(self) -> bool:
-        """True when the operator gave Stripe keys."""
+        """True when the operator gave Stripe keys.
+
+        Raises: nothing.
+        """
         return self.gateway is not None
 
     def base_url(self) -> str:
@@ -57,7 +60,10 @@ class StripeLink:
 
 
 def require_admin(admin: bool) -> None:
-    """Refuse a member who is not a payments admin (NotPermitted)."""
+    """Refuse a member who is not a payments admin.
+
+    Raises: NotPermitted (`admin` is false).
+    """
     if not admin:
         raise NotPermitted("Only server admins (Manage Server) or the configured admin role "
                            "can manage payments.")
@@ -65,14 +71,20 @@ def require_admin(admin: bool) -> None:
 
 def payout_doc(clock: Clock, guild_id: int, payout_id: str, kind: str, amount: int,
                currency: str, *, status: str = "pending", **extra: Any) -> Doc:
-    """A new `pay_payouts` record (refund / transfer / manual) owed now."""
+    """A new `pay_payouts` record (refund / transfer / manual) owed now.
+
+    Raises: nothing.
+    """
     return {"guild_id": guild_id, "payout_id": payout_id, "kind": kind, "amount": amount,
             "currency": currency, "status": status, "attempts": 0,
             "created_ms": to_ms(clock.now()), "stripe_id": None, **extra}
 
 
 def int_or_none(value: Any) -> int | None:
-    """`value` as an int (Stripe metadata is text), None when it is not one."""
+    """`value` as an int (Stripe metadata is text), None when it is not one.
+
+    Raises: nothing.
+    """
     try:
         return int(str(value))
     except (TypeError, ValueError):
@@ -80,5 +92,8 @@ def int_or_none(value: Any) -> int | None:
 
 
 def listing_buyer(checkout: Doc) -> int | None:
-    """Whom to tell that a reservation ended (listings only; an unpaid pack needs no notice)."""
+    """Whom to tell that a reservation ended (listings only; an unpaid pack needs no notice).
+
+    Raises: nothing.
+    """
     return checkout["buyer_id"] if checkout["kind"] == "listing" else None

@@ -44,7 +44,10 @@ class Payments:
 def build_payments(db: Database, escrow: TradeService, ledger: LedgerService,
                    settings: SettingsService, clock: Clock) -> Payments:
     """Wire the payments services over one database; `escrow` is the trades service card
-    trades go through."""
+    trades go through.
+
+    Raises: nothing.
+    """
     repo, trade_repo, listings = PaymentRepo(db), TradeRepo(db), ListingRepo(db)
     stripe = StripeLink()
     payouts = PayoutService(repo, trade_repo, settings, clock, stripe)
