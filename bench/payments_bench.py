@@ -34,23 +34,23 @@ async def bench(buyers: int) -> None:
         await Migrator(store.db, clock).apply_pending()
         s = build_services(store.db, clock)
         gateway = StripeGateway(KEY, HOOK, api_base=double.url)
-        s.payments.configure(gateway, lambda: "http://bench.test")
+        s.payments.stripe.configure(gateway, lambda: "http://bench.test")
         for key in ("payments_usd", "payments_packs"):
             await s.settings.set(G, 0, key, "yes")
-        pack = await s.payments.add_pack(G, 0, 500, "2.99", admin=True)
+        pack = await s.payments.packs.add(G, 0, 500, "2.99", admin=True)
 
         t = time.perf_counter()
-        links = await asyncio.gather(*[s.payments.checkout_pack(G, 100 + b, pack["pack_id"])
+        links = await asyncio.gather(*[s.payments.checkout.for_pack(G, 100 + b, pack["pack_id"])
                                        for b in range(buyers)])
         checkout_rate = buyers / (time.perf_counter() - t)
 
         bodies = [double.signed(double.complete(link.url.rsplit("/", 1)[1]), HOOK)
                   for link in links]
         t = time.perf_counter()
-        first = await asyncio.gather(*[s.payments.handle_webhook(b.encode(), h) for b, h in bodies])
+        first = await asyncio.gather(*[s.payments.settlement.handle_webhook(b.encode(), h) for b, h in bodies])
         webhook_rate = buyers / (time.perf_counter() - t)
         t = time.perf_counter()
-        again = await asyncio.gather(*[s.payments.handle_webhook(b.encode(), h) for b, h in bodies])
+        again = await asyncio.gather(*[s.payments.settlement.handle_webhook(b.encode(), h) for b, h in bodies])
         replay_rate = buyers / (time.perf_counter() - t)
         await gateway.close()
 

@@ -11,7 +11,7 @@ __all__ = ["PayUsdButton", "setup"]
 async def setup(bot) -> None:
     """Attach the Stripe gateway (from STRIPE_* settings), the web routes and the sweep."""
     cog = UsdCog(bot)
-    bot.services.payments.configure(bot.settings.stripe_gateway(), lambda: bot.web.public_url)
+    bot.services.payments.stripe.configure(bot.settings.stripe_gateway(), lambda: bot.web.public_url)
     bot.web.add_routes(payment_routes(cog))
     # Every minute: reservations whose session ended without a webhook; payouts to retry.
     bot.jobs.add("payments-sweep", cog.sweep, every_seconds=60)

@@ -26,7 +26,7 @@ from cogs.payments._views import BuyPackButton, PayUsdButton
 from economy.core.clock import from_ms
 from economy.core.settings import MAX_AMOUNT
 from economy.marketplace.models import format_cents
-from economy.payments.service import PaymentOutcome
+from economy.payments.models import PaymentOutcome
 
 log = logging.getLogger(__name__)
 COLOUR = discord.Colour.from_rgb(99, 91, 255)
@@ -44,7 +44,7 @@ class UsdCog(FeatureCog):
 
     async def cog_unload(self) -> None:
         """Close the Stripe HTTP session with the bot."""
-        gateway = self.services.payments.gateway
+        gateway = self.services.payments.stripe.gateway
         close = getattr(gateway, "close", None)
         if close is not None:
             await close()
@@ -53,7 +53,7 @@ class UsdCog(FeatureCog):
     async def packs(self, interaction: discord.Interaction):
         guild_id = guild_id_of(interaction)
         settings = await self.services.settings.get(guild_id)
-        packs = await self.services.payments.packs(guild_id) if settings.payments_packs else []
+        packs = await self.services.payments.packs.on_sale(guild_id) if settings.payments_packs else []
         if not packs:
             await reply(interaction, "No GEMS packs are on sale in this server.", ephemeral=True)
             return
@@ -70,7 +70,7 @@ class UsdCog(FeatureCog):
     @usd.command(name="connect", description="Connect your payout account to sell for USD")
     async def connect(self, interaction: discord.Interaction):
         await interaction.response.defer(ephemeral=True, thinking=True)
-        url, ready = await self.services.payments.connect(guild_id_of(interaction),
+        url, ready = await self.services.payments.payouts.connect(guild_id_of(interaction),
                                                           interaction.user.id)
         text = ("✅ Your payout account is ready; card sales are paid out to it. Use the link to "
                 "review it." if ready else
@@ -83,7 +83,7 @@ class UsdCog(FeatureCog):
     # --- announcements (webhook and sweep) ---------------------------------------------------
     async def sweep(self) -> None:
         """The payments sweep, then what it did announced."""
-        for outcome in await self.services.payments.sweep():
+        for outcome in await self.services.payments.settlement.sweep():
             await self.announce(outcome)
 
     async def announce(self, outcome: PaymentOutcome) -> None:
@@ -148,7 +148,7 @@ class PaymentsAdminCog(FeatureCog):
                        gems: app_commands.Range[int, 1, MAX_AMOUNT],
                        price: app_commands.Range[str, 1, 20]):
         services, guild_id = services_of(interaction), guild_id_of(interaction)
-        pack = await services.payments.add_pack(guild_id, interaction.user.id, gems, price,
+        pack = await services.payments.packs.add(guild_id, interaction.user.id, gems, price,
                                                 admin=await self._admin(interaction))
         settings = await services.settings.get(guild_id)
         extra = "" if settings.payments_packs else \
@@ -161,7 +161,7 @@ class PaymentsAdminCog(FeatureCog):
     @app_commands.describe(pack_id="The pack's number (from /pay packs)")
     async def pack_remove(self, interaction: discord.Interaction,
                           pack_id: app_commands.Range[int, 1]):
-        await services_of(interaction).payments.remove_pack(
+        await services_of(interaction).payments.packs.remove(
             guild_id_of(interaction), pack_id, admin=await self._admin(interaction))
         await reply(interaction, f"Pack #{pack_id} is no longer on sale.", ephemeral=True)
 
@@ -169,7 +169,7 @@ class PaymentsAdminCog(FeatureCog):
     @service_checked("admin")
     async def status(self, interaction: discord.Interaction):
         services, guild_id = services_of(interaction), guild_id_of(interaction)
-        st = await services.payments.status(guild_id, admin=await self._admin(interaction))
+        st = await services.payments.reports.status(guild_id, admin=await self._admin(interaction))
         await interaction.response.defer(ephemeral=True, thinking=True)
         reachable = await probe(st["webhook_url"])
         embed = discord.Embed(title="Card payments", colour=COLOUR)
@@ -204,8 +204,8 @@ class PaymentsAdminCog(FeatureCog):
     async def history(self, interaction: discord.Interaction):
         services, guild_id = services_of(interaction), guild_id_of(interaction)
         admin = await self._admin(interaction)
-        rows = await services.payments.history(guild_id, admin=admin)
-        text = await services.payments.history_csv(guild_id, admin=admin)
+        rows = await services.payments.reports.history(guild_id, admin=admin)
+        text = await services.payments.reports.history_csv(guild_id, admin=admin)
         lines = [f"{r['what']} · {r['kind']} · {format_cents(r['amount'], r['currency'])} · "
                  f"{r['status']}" + (f" · <@{r['member']}>" if r["member"] else "")
                  for r in rows[:15]]
@@ -222,7 +222,7 @@ class PaymentsAdminCog(FeatureCog):
     @app_commands.describe(trade_id="The card trade's number", note="How it was paid (recorded)")
     async def paid(self, interaction: discord.Interaction, trade_id: app_commands.Range[int, 1],
                    note: app_commands.Range[str, 1, 200] | None = None):
-        payout = await services_of(interaction).payments.record_manual_payout(
+        payout = await services_of(interaction).payments.payouts.record_manual_payout(
             guild_id_of(interaction), trade_id, interaction.user.id,
             admin=await self._admin(interaction), note=note)
         await reply(interaction, f"Recorded: {format_cents(payout['amount'], payout['currency'])} "

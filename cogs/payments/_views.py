@@ -10,7 +10,7 @@ from cogs._shared.custom_ids import num, parse_id
 from cogs._shared.interaction import NO_PINGS, guild_id_of, services_of
 from cogs._shared.ui import SafeButton
 from economy.marketplace.models import format_cents, format_usd
-from economy.payments.service import CheckoutLink
+from economy.payments.models import CheckoutLink
 
 URL_MAX = 512  # Discord's limit for a link button's URL
 
@@ -48,7 +48,7 @@ class PayUsdButton(SafeButton,
 
     async def run(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        link = await services_of(interaction).payments.checkout_listing(
+        link = await services_of(interaction).payments.checkout.for_listing(
             guild_id_of(interaction), interaction.user.id, self.listing_id,
             expected_cents=self.cents,
             channel_id=interaction.channel_id)
@@ -71,7 +71,7 @@ class BuyPackButton(SafeButton, template=rf"pay:pack:{num('pack')}:{num('cents')
 
     async def run(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        link = await services_of(interaction).payments.checkout_pack(
+        link = await services_of(interaction).payments.checkout.for_pack(
             guild_id_of(interaction), interaction.user.id, self.pack_id,
             expected_cents=self.cents)
         text, view = link_answer(link, f"pack #{self.pack_id}")

@@ -34,7 +34,7 @@ def payment_routes(cog: UsdCog) -> list[web.RouteDef]:
     async def webhook(request: web.Request) -> web.Response:
         payload = await request.read()
         try:
-            outcome = await cog.services.payments.handle_webhook(
+            outcome = await cog.services.payments.settlement.handle_webhook(
                 payload, request.headers.get("Stripe-Signature"))
         except WebhookRejected as error:
             log.info("stripe webhook rejected: %s", error.message)

@@ -9,16 +9,14 @@ from economy.payments.settings import PaymentsSettings
 
 
 def build(core: Core) -> dict[str, Any]:
-    """The payments services, built from the core."""
-    from economy.marketplace.repo import ListingRepo
-    from economy.payments.repo import PaymentRepo
-    from economy.payments.service import PaymentsService
-    from economy.trades.repo import TradeRepo
+    """The payments services, built from the core: one namespace, `services.payments`
+    (`.stripe`, `.checkout`, `.packs`, `.settlement`, `.payouts`, `.reports`; see
+    economy/payments/services.py)."""
+    from economy.payments.services import build_payments
 
     trades = core.built["trades"]
-    payments = PaymentsService(PaymentRepo(core.db), TradeRepo(core.db), ListingRepo(core.db),
-                               trades, core.ledger, core.settings, core.clock)
-    trades.settle_cards_with(payments)  # card trades settle through the payments service
+    payments = build_payments(core.db, trades, core.ledger, core.settings, core.clock)
+    trades.settle_cards_with(payments.payouts)  # card trades settle through the payouts service
     return {"payments": payments}
 
 

@@ -34,7 +34,7 @@ class StaleTrade(GemsError):
 
 class CashSettlement(Protocol):
     """Settles trades paid outside the ledger (USD through Stripe): the trade's transition runs
-    in the same transaction as the record of the refund/transfer owed (economy/payments/service.py)."""
+    in the same transaction as the record of the refund/transfer owed (economy/payments/payouts.py)."""
 
     async def settle(self, trade: Trade, *, to_seller: int, fee: int, actor_id: int | None,
                      also: Any) -> None: ...

@@ -25,7 +25,7 @@ async def double(clock):
 async def pay(services, double):
     """Services whose payments gateway is the real stripe library pointed at the double."""
     gateway = StripeGateway(SECRET_KEY, WEBHOOK_SECRET, api_base=double.url)
-    services.payments.configure(gateway, lambda: "http://gems.test")
+    services.payments.stripe.configure(gateway, lambda: "http://gems.test")
     await services.settings.set(G, 0, "payments_usd", "yes")
     yield services
     await gateway.close()
@@ -52,4 +52,4 @@ async def post_event(services, event: dict, *, secret: str = WEBHOOK_SECRET,
                      timestamp: int | None = None):
     """Sign an event like Stripe and hand the raw body to the service."""
     body, header = StripeDouble.signed(event, secret, timestamp)
-    return await services.payments.handle_webhook(body.encode(), header)
+    return await services.payments.settlement.handle_webhook(body.encode(), header)

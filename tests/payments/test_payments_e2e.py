@@ -258,7 +258,7 @@ async def test_auto_release_pays_the_seller_and_speaks_of_the_payment(pgc):
     await gc.sb.submit_modal(gc["alice"], opened, {})
     await gc.advance(days=4)  # past escrow_auto_release_days: the escrow sweep releases
     assert any("held payment was released" in m.content for m in gc.sb.dms(gc["alice"]))
-    status = await gc.services.payments.status(gc.guild.id, admin=True)
+    status = await gc.services.payments.reports.status(gc.guild.id, admin=True)
     [due] = status["manual_due"]
     assert (due["amount"], due["payout_id"]) == (1250 - 62, f"trade:{trade_id}:payout")
     paid = await gc.slash("admin", "pay-admin paid", trade_id=trade_id, note="bank transfer")

@@ -11,6 +11,7 @@ import pytest
 from economy.core.audit import audit
 from economy.core.errors import InvalidInput, NotPermitted
 from economy.marketplace.repo import ListingRepo
+from economy.payments.repo import PaymentRepo
 from economy.payments.stripe_gateway import PaymentsUnavailable, WebhookRejected
 from economy.trades.models import QuoteChanged, TradeUnavailable
 from tests.payments.conftest import (
@@ -33,7 +34,7 @@ async def listing_status(services, listing_id):
 
 
 async def buy(services, listing_id, buyer=BUYER):
-    return await services.payments.checkout_listing(G, buyer, listing_id,
+    return await services.payments.checkout.for_listing(G, buyer, listing_id,
                                                     **await quote(services, listing_id))
 
 
@@ -72,7 +73,7 @@ async def test_checkout_reserves_listing_and_sends_stripe_the_quote(pay, double)
 
 async def test_completed_opens_a_paid_trade_and_confirm_transfers_once(pay, double):
     await pay.settings.set(G, 0, "payments_payout_mode", "connect")
-    url, ready = await pay.payments.connect(G, SELLER)
+    url, ready = await pay.payments.payouts.connect(G, SELLER)
     assert url.startswith(double.url) and not ready
     listing_id = await usd_listing(pay)
     with pytest.raises(PaymentsUnavailable, match="finished connecting"):
@@ -115,12 +116,12 @@ async def test_split_refunds_the_buyer_share_and_records_a_manual_payout(pay, do
     await pay.disputes.resolve(G, trade.trade_id, MOD, "split", percent=40)
     assert [r["amount"] for r in double.refunds] == [750]
     assert double.transfers == []  # manual mode: the guild pays the seller itself
-    status = await pay.payments.status(G, admin=True)
+    status = await pay.payments.reports.status(G, admin=True)
     [due] = status["manual_due"]
     assert due["amount"] == 500 - 25 and due["user_id"] == SELLER
-    await pay.payments.record_manual_payout(G, trade.trade_id, 0, admin=True, note="paypal")
+    await pay.payments.payouts.record_manual_payout(G, trade.trade_id, 0, admin=True, note="paypal")
     with pytest.raises(Exception, match="no manual payout due"):
-        await pay.payments.record_manual_payout(G, trade.trade_id, 0, admin=True)
+        await pay.payments.payouts.record_manual_payout(G, trade.trade_id, 0, admin=True)
 
 
 async def test_expired_releases_and_late_events_are_no_ops(pay, double):
@@ -163,12 +164,12 @@ async def test_forged_stale_and_non_json_webhooks_are_rejected(pay, double):
     with pytest.raises(WebhookRejected):
         await post_event(pay, event, timestamp=int(time.time()) - 301)
     with pytest.raises(WebhookRejected):
-        await pay.payments.handle_webhook(b"{not json", "t=1,v1=00")
+        await pay.payments.settlement.handle_webhook(b"{not json", "t=1,v1=00")
     body, header = double.signed("this is not json", "whsec_gemstestsecret000000")
     with pytest.raises(WebhookRejected):
-        await pay.payments.handle_webhook(body.encode(), header)
+        await pay.payments.settlement.handle_webhook(body.encode(), header)
     with pytest.raises(WebhookRejected):
-        await pay.payments.handle_webhook(b"{}", None)
+        await pay.payments.settlement.handle_webhook(b"{}", None)
     assert await listing_status(pay, listing_id) == "reserved"
     assert await pay.db["trades"].count_documents({}) == 0
     assert await pay.db["pay_events"].count_documents({}) == 0
@@ -194,7 +195,7 @@ async def test_sweep_releases_when_no_webhook_comes_once_with_two_processes(pay,
     listing_id = await usd_listing(pay)
     link = await buy(pay, listing_id)
     pay.clock.advance(minutes=36)
-    outcomes = await asyncio.gather(pay.payments.sweep(), pay.payments.sweep())
+    outcomes = await asyncio.gather(pay.payments.settlement.sweep(), pay.payments.settlement.sweep())
     assert sum(len(o) for o in outcomes) == 1
     assert await listing_status(pay, listing_id) == "active"
     assert double.sessions[session_id_of(link)]["status"] == "expired"
@@ -205,7 +206,7 @@ async def test_sweep_finds_a_payment_whose_webhook_was_lost(pay, double):
     link = await buy(pay, listing_id)
     double.complete(session_id_of(link))  # paid, but the webhook never arrives
     pay.clock.advance(minutes=36)
-    [outcome] = await pay.payments.sweep()
+    [outcome] = await pay.payments.settlement.sweep()
     assert outcome.result == "trade_paid" and outcome.trade.status == "reserved"
 
 
@@ -215,8 +216,8 @@ async def test_failed_refund_stays_pending_and_the_sweep_retries(pay, double):
     await pay.trades.cancel(G, trade.trade_id, SELLER)
     assert double.refunds == []
     double.fail_next = 0
-    await pay.payments.sweep()
-    await pay.payments.sweep()
+    await pay.payments.settlement.sweep()
+    await pay.payments.settlement.sweep()
     assert [r["amount"] for r in double.refunds] == [1250]
 
 
@@ -227,7 +228,7 @@ async def test_bad_input_is_refused_with_nothing_reserved(pay, double, services)
     assert await listing_status(pay, listing_id) == "active"
     listing_id = await usd_listing(pay, "20.00", title="Ruby ring")
     with pytest.raises(QuoteChanged):
-        await pay.payments.checkout_listing(G, BUYER, listing_id, expected_cents=1000,
+        await pay.payments.checkout.for_listing(G, BUYER, listing_id, expected_cents=1000,
                                             expected_version=(await quote(pay, listing_id))["expected_version"])
     await pay.settings.set(G, 0, "payments_currency", "eur")
     with pytest.raises(InvalidInput, match="priced in USD"):
@@ -237,7 +238,7 @@ async def test_bad_input_is_refused_with_nothing_reserved(pay, double, services)
     with pytest.raises(PaymentsUnavailable, match="turned off"):
         await buy(pay, listing_id)
     await pay.settings.set(G, 0, "payments_usd", "yes")
-    pay.payments.configure(None, lambda: "http://gems.test")
+    pay.payments.stripe.configure(None, lambda: "http://gems.test")
     with pytest.raises(PaymentsUnavailable, match="not set up"):
         await buy(pay, listing_id)
     assert await listing_status(pay, listing_id) == "active"
@@ -262,8 +263,8 @@ async def test_stripe_down_at_checkout_releases_the_reservation(pay, double):
 
 async def test_pack_minted_once_under_ten_concurrent_deliveries(pay, double):
     await pay.settings.set(G, 0, "payments_packs", "yes")
-    pack = await pay.payments.add_pack(G, 0, 1000, "4.99", admin=True)
-    link = await pay.payments.checkout_pack(G, BUYER, pack["pack_id"])
+    pack = await pay.payments.packs.add(G, 0, 1000, "4.99", admin=True)
+    link = await pay.payments.checkout.for_pack(G, BUYER, pack["pack_id"])
     event = double.complete(session_id_of(link))
     outcomes = await asyncio.gather(*[post_event(pay, event) for _ in range(10)])
     assert [o.result for o in outcomes].count("pack_minted") == 1
@@ -280,14 +281,14 @@ async def test_pack_minted_once_under_ten_concurrent_deliveries(pay, double):
 
 async def test_pack_admin_checks_and_minimum(pay, double):
     with pytest.raises(NotPermitted):
-        await pay.payments.add_pack(G, 5, 1000, "4.99", admin=False)
+        await pay.payments.packs.add(G, 5, 1000, "4.99", admin=False)
     with pytest.raises(InvalidInput, match="at least"):
-        await pay.payments.add_pack(G, 0, 1000, "0.10", admin=True)
-    pack = await pay.payments.add_pack(G, 0, 1000, "4.99", admin=True)
+        await pay.payments.packs.add(G, 0, 1000, "0.10", admin=True)
+    pack = await pay.payments.packs.add(G, 0, 1000, "4.99", admin=True)
     with pytest.raises(PaymentsUnavailable, match="packs"):
-        await pay.payments.checkout_pack(G, BUYER, pack["pack_id"])
-    assert await pay.payments.history(G, admin=True) == []
-    csv_text = await pay.payments.history_csv(G, admin=True)
+        await pay.payments.checkout.for_pack(G, BUYER, pack["pack_id"])
+    assert await pay.payments.reports.history(G, admin=True) == []
+    csv_text = await pay.payments.reports.history_csv(G, admin=True)
     assert csv_text.startswith("when_utc,")
 
 
@@ -306,11 +307,11 @@ async def test_payout_failing_for_a_day_is_marked_stuck_not_retried(pay, double)
     await pay.trades.cancel(G, trade.trade_id, SELLER)
     double.fail_next = 0
     pay.clock.advance(hours=24)
-    outcomes = await pay.payments.sweep()
+    outcomes = await pay.payments.settlement.sweep()
     assert [o.result for o in outcomes] == ["notice"] and "no longer retried" in outcomes[0].notice
     assert double.refunds == []
-    assert await pay.payments.sweep() == []
-    status = await pay.payments.status(G, admin=True)
+    assert await pay.payments.settlement.sweep() == []
+    status = await pay.payments.reports.status(G, admin=True)
     assert [p["payout_id"] for p in status["stuck_payouts"]] == [f"trade:{trade.trade_id}:refund"]
 
 
@@ -319,9 +320,9 @@ async def test_two_sweeps_retrying_one_refund_refund_once(pay, double):
     double.fail_next = 100
     await pay.trades.cancel(G, trade.trade_id, SELLER)
     double.fail_next = 0
-    await asyncio.gather(pay.payments.sweep(), pay.payments.sweep())
+    await asyncio.gather(pay.payments.settlement.sweep(), pay.payments.settlement.sweep())
     assert [r["amount"] for r in double.refunds] == [1250]
-    [payout] = await pay.payments._repo.payouts_for_trade(G, trade.trade_id)
+    [payout] = await PaymentRepo(pay.db).payouts_for_trade(G, trade.trade_id)
     assert payout["status"] == "done"
 
 

@@ -12,6 +12,7 @@ import pytest
 from economy.core.audit import audit
 from economy.core.errors import InvalidInput
 from economy.marketplace.repo import ListingRepo
+from economy.payments.repo import PaymentRepo
 from tests.payments.conftest import BUYER, SELLER, G, post_event, quote, usd_listing
 
 pytestmark = pytest.mark.timeout(60)
@@ -22,16 +23,16 @@ def session_id_of(link) -> str:
 
 
 async def buy(services, listing_id):
-    return await services.payments.checkout_listing(G, BUYER, listing_id,
+    return await services.payments.checkout.for_listing(G, BUYER, listing_id,
                                                     **await quote(services, listing_id))
 
 
 async def test_a_yen_pack_is_sent_and_shown_in_yen(pay, double):
     await pay.settings.set(G, 0, "payments_currency", "jpy")
     await pay.settings.set(G, 0, "payments_packs", "yes")
-    pack = await pay.payments.add_pack(G, 0, 1000, "500", admin=True)
+    pack = await pay.payments.packs.add(G, 0, 1000, "500", admin=True)
     assert (pack["cents"], pack["currency"]) == (500, "jpy")
-    link = await pay.payments.checkout_pack(G, BUYER, pack["pack_id"])
+    link = await pay.payments.checkout.for_pack(G, BUYER, pack["pack_id"])
     assert (link.amount, link.currency) == (500, "jpy")
     [call] = double.calls_to("POST", "/v1/checkout/sessions")
     item = call.params["line_items"][0]["price_data"]
@@ -40,18 +41,18 @@ async def test_a_yen_pack_is_sent_and_shown_in_yen(pay, double):
     assert call.params["allowed_payment_method_types"] == ["card"]
     outcome = await post_event(pay, double.complete(session_id_of(link)))
     assert outcome.result == "pack_minted" and await pay.ledger.balance(G, BUYER) == 1000
-    history = await pay.payments.history(G, admin=True)
+    history = await pay.payments.reports.history(G, admin=True)
     assert history[0]["amount"] == 500
     for price, message in (("500.5", "no fractions"), ("49", "at least 50 JPY")):
         with pytest.raises(InvalidInput, match=message):
-            await pay.payments.add_pack(G, 0, 1000, price, admin=True)
-    assert [p["pack_id"] for p in await pay.payments.packs(G)] == [pack["pack_id"]]
+            await pay.payments.packs.add(G, 0, 1000, price, admin=True)
+    assert [p["pack_id"] for p in await pay.payments.packs.on_sale(G)] == [pack["pack_id"]]
 
 
 async def test_connected_accounts_use_controller_and_are_ready_by_transfers_capability(pay,
                                                                                        double):
     await pay.settings.set(G, 0, "payments_payout_mode", "connect")
-    url, ready = await pay.payments.connect(G, SELLER)
+    url, ready = await pay.payments.payouts.connect(G, SELLER)
     assert not ready
     [call] = double.calls_to("POST", "/v1/accounts")
     assert "type" not in call.params  # deprecated on the pinned version
@@ -60,14 +61,14 @@ async def test_connected_accounts_use_controller_and_are_ready_by_transfers_capa
     account = url.rsplit("/", 1)[1]
     # Details submitted and payouts enabled are not enough: transfers must be active.
     double.accounts[account].update(details_submitted=True, payouts_enabled=True)
-    assert not (await pay.payments.connect(G, SELLER))[1]
+    assert not (await pay.payments.payouts.connect(G, SELLER))[1]
     double.onboard(account)
-    assert (await pay.payments.connect(G, SELLER))[1]
+    assert (await pay.payments.payouts.connect(G, SELLER))[1]
 
 
 async def test_connect_transfer_comes_out_of_the_buyers_charge(pay, double):
     await pay.settings.set(G, 0, "payments_payout_mode", "connect")
-    url, _ = await pay.payments.connect(G, SELLER)
+    url, _ = await pay.payments.payouts.connect(G, SELLER)
     double.onboard(url.rsplit("/", 1)[1])
     listing_id = await usd_listing(pay)
     link = await buy(pay, listing_id)
@@ -79,7 +80,7 @@ async def test_connect_transfer_comes_out_of_the_buyers_charge(pay, double):
     intent = double.sessions[session_id_of(link)]["payment_intent"]
     assert transfer["source_transaction"] == double.payment_intents[intent]["latest_charge"]
     assert transfer["amount"] == 1250 - 62
-    [payout] = await pay.payments._repo.payouts_for_trade(G, trade.trade_id)
+    [payout] = await PaymentRepo(pay.db).payouts_for_trade(G, trade.trade_id)
     assert payout["status"] == "done" and payout["stripe_id"] == transfer["id"]
 
 
@@ -99,13 +100,13 @@ async def test_a_mismatched_payment_is_refunded_released_recorded_and_reported_o
     [call] = [c for c in double.calls_to("POST", "/v1/refunds") if c.status == 200]
     assert call.idempotency_key == f"gems-{G}-checkout:{link.checkout_no}:refund"
     assert (await ListingRepo(pay.db).get(G, listing_id))["status"] == "active"
-    checkout = await pay.payments._repo.checkout(G, link.checkout_no)
+    checkout = await PaymentRepo(pay.db).checkout(G, link.checkout_no)
     assert (checkout["status"], checkout["paid_amount"]) == ("mismatched", 999)
     assert await pay.db["trades"].count_documents({"guild_id": G}) == 0
     # Redelivered under a new id, or found again by the sweep: nothing more happens.
     assert (await post_event(pay, dict(event, id="evt_again"))).result == "duplicate"
     pay.clock.advance(minutes=40)
-    assert await pay.payments.sweep() == []
+    assert await pay.payments.settlement.sweep() == []
     assert len(double.refunds) == 1
     # The buyer's reservation slot was freed with the listing.
     assert (await buy(pay, listing_id)).amount == 1250
@@ -113,15 +114,15 @@ async def test_a_mismatched_payment_is_refunded_released_recorded_and_reported_o
 
 async def test_a_payment_in_another_currency_found_by_the_sweep_is_refunded_once(pay, double):
     await pay.settings.set(G, 0, "payments_packs", "yes")
-    pack = await pay.payments.add_pack(G, 0, 1000, "4.99", admin=True)
-    link = await pay.payments.checkout_pack(G, BUYER, pack["pack_id"])
+    pack = await pay.payments.packs.add(G, 0, 1000, "4.99", admin=True)
+    link = await pay.payments.checkout.for_pack(G, BUYER, pack["pack_id"])
     double.complete(session_id_of(link), currency="eur")  # the webhook never arrives
     pay.clock.advance(minutes=36)
-    outcomes = await asyncio.gather(pay.payments.sweep(), pay.payments.sweep())
+    outcomes = await asyncio.gather(pay.payments.settlement.sweep(), pay.payments.settlement.sweep())
     [outcome] = [o for found in outcomes for o in found]
     assert outcome.result == "mismatch_refunded" and "4.99 EUR" in outcome.notice
     pay.clock.advance(minutes=1)
-    assert await pay.payments.sweep() == []  # the checkout is no longer open: no repeat
+    assert await pay.payments.settlement.sweep() == []  # the checkout is no longer open: no repeat
     assert [(r["amount"], r["currency"]) for r in double.refunds] == [(499, "eur")]
     assert await pay.ledger.balance(G, BUYER) == 0
     report = await audit(pay.db)

@@ -17,17 +17,17 @@ def session_id_of(link) -> str:
 
 async def test_payments_off_refuses_checkouts_but_settles_paid_ones(pay, double):
     await pay.settings.set(G, 0, "payments_packs", "yes")
-    pack = await pay.payments.add_pack(G, 0, 1000, "4.99", admin=True)
-    pack_link = await pay.payments.checkout_pack(G, BUYER, pack["pack_id"])
+    pack = await pay.payments.packs.add(G, 0, 1000, "4.99", admin=True)
+    pack_link = await pay.payments.checkout.for_pack(G, BUYER, pack["pack_id"])
     listing_id = await usd_listing(pay)
-    listing_link = await pay.payments.checkout_listing(G, BUYER, listing_id,
+    listing_link = await pay.payments.checkout.for_listing(G, BUYER, listing_id,
                                                        **await quote(pay, listing_id))
     other = await usd_listing(pay, title="Ruby ring")
     assert await pay.modules.switch(G, 0, "payments", on=False)
     with pytest.raises(FeatureOff, match="Card payments"):
-        await pay.payments.checkout_pack(G, BUYER, pack["pack_id"])
+        await pay.payments.checkout.for_pack(G, BUYER, pack["pack_id"])
     with pytest.raises(FeatureOff):
-        await pay.payments.checkout_listing(G, BUYER, other, **await quote(pay, other))
+        await pay.payments.checkout.for_listing(G, BUYER, other, **await quote(pay, other))
     # Stripe's webhooks for checkouts opened before the switch still settle, once.
     minted = await post_event(pay, double.complete(session_id_of(pack_link)))
     assert minted.result == "pack_minted" and await pay.ledger.balance(G, BUYER) == 1000
@@ -37,6 +37,6 @@ async def test_payments_off_refuses_checkouts_but_settles_paid_ones(pay, double)
     done = await pay.trades.confirm(G, paid.trade.trade_id, BUYER)
     assert done.trade.status == "completed"
     assert await pay.modules.switch(G, 0, "payments", on=True)
-    assert (await pay.payments.checkout_pack(G, BUYER, pack["pack_id"])).url
+    assert (await pay.payments.checkout.for_pack(G, BUYER, pack["pack_id"])).url
     report = await audit(pay.db)
     assert report.ok, report.render()

@@ -43,13 +43,13 @@ async def play(t, gc) -> None:
                             clock=lambda: gc.services.clock.now().timestamp()) as stripe:
         # What STRIPE_SECRET_KEY / STRIPE_WEBHOOK_SECRET / STRIPE_API_BASE do at start-up.
         gateway = StripeGateway(SECRET_KEY, WEBHOOK_SECRET, api_base=stripe.url)
-        payments = gc.services.payments
-        previous = payments.gateway
-        payments.configure(gateway, lambda: gc.bot.web.public_url)
+        link = gc.services.payments.stripe  # the bot's Stripe connection
+        previous = link.gateway
+        link.configure(gateway, lambda: gc.bot.web.public_url)
         try:
             await _scene(t, gc, stripe)
         finally:
-            payments.configure(previous, lambda: gc.bot.web.public_url)
+            link.configure(previous, lambda: gc.bot.web.public_url)
             await gateway.close()
 
 
