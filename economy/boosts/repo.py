@@ -17,11 +17,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, ReturnDocument
+from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
 from economy.core.clock import to_ms
-from economy.repos.base import Database, Doc, find_docs, find_first
+from economy.repos.base import Database, Doc, find_docs, find_first, next_in_sequence
 
 
 class MultiplierRepo:
@@ -76,10 +76,7 @@ class MultiplierRepo:
     # --- writes ------------------------------------------------------------------------------
     async def next_number(self, guild_id: int) -> int:
         """Allocate the next per-guild boost number (gaps possible, reuse never)."""
-        doc = await self._db.write(lambda: self._counters.find_one_and_update(
-            {"_id": f"{guild_id}:boosts"}, {"$inc": {"seq": 1}}, upsert=True,
-            return_document=ReturnDocument.AFTER))
-        return int(doc["seq"])
+        return await next_in_sequence(self._db, self._counters, {"_id": f"{guild_id}:boosts"})
 
     async def insert(self, doc: Doc) -> bool:
         """Store a window; False when a window with that id exists (weekend windows race)."""

@@ -25,7 +25,7 @@ from typing import Any
 from pymongo import DESCENDING, ReturnDocument, UpdateOne
 from pymongo.errors import DuplicateKeyError
 
-from economy.repos.base import Database, Doc, count, find_docs, find_first
+from economy.repos.base import Database, Doc, count, find_docs, find_first, next_in_sequence
 
 
 def progress_id(guild_id: int, day: str, challenge_id: str, user_id: int) -> str:
@@ -61,10 +61,7 @@ class ChallengeRepo:
 
     async def next_custom_number(self, guild_id: int) -> int:
         """The next number for a custom challenge id (atomic, never reused)."""
-        doc = await self.db.write(lambda: self.counters.find_one_and_update(
-            {"guild_id": guild_id}, {"$inc": {"seq": 1}}, upsert=True,
-            return_document=ReturnDocument.AFTER))
-        return int(doc["seq"])
+        return await next_in_sequence(self.db, self.counters, {"guild_id": guild_id})
 
     async def insert_def(self, doc: Doc) -> None:
         """Store a custom challenge."""

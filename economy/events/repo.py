@@ -11,10 +11,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import DuplicateKeyError
 
-from economy.repos.base import Database, Doc, count, find_docs, find_first, recorded_once
+from economy.repos.base import (
+    Database,
+    Doc,
+    count,
+    find_docs,
+    find_first,
+    next_in_sequence,
+    recorded_once,
+)
 
 
 def _key(guild_id: int, event_id: int, user_id: int | None = None) -> str:
@@ -95,10 +103,7 @@ class EventRepo:
     # --- writes ------------------------------------------------------------------------------
     async def next_id(self, guild_id: int) -> int:
         """Allocate the next per-guild event number."""
-        doc = await self.db.write(lambda: self._counters.find_one_and_update(
-            {"_id": f"{guild_id}:events"}, {"$inc": {"seq": 1}}, upsert=True,
-            return_document=ReturnDocument.AFTER))
-        return int(doc["seq"])
+        return await next_in_sequence(self.db, self._counters, {"_id": f"{guild_id}:events"})
 
     async def insert(self, doc: Doc) -> None:
         """Store a new event."""

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pymongo import ASCENDING, ReturnDocument
+from pymongo import ASCENDING
 
-from economy.repos.base import Database, Doc, find_docs, find_first
+from economy.repos.base import Database, Doc, find_docs, find_first, next_in_sequence
 from economy.seasons.repo import EARNING_KINDS
 
 
@@ -21,10 +21,7 @@ class GoalRepo:
 
     async def next_id(self, guild_id: int) -> int:
         """Allocate the next per-guild goal number."""
-        doc = await self.db.write(lambda: self._counters.find_one_and_update(
-            {"_id": f"{guild_id}:goals"}, {"$inc": {"seq": 1}}, upsert=True,
-            return_document=ReturnDocument.AFTER))
-        return int(doc["seq"])
+        return await next_in_sequence(self.db, self._counters, {"_id": f"{guild_id}:goals"})
 
     async def insert(self, doc: Doc) -> None:
         """Store a goal."""

@@ -27,7 +27,7 @@ from pymongo.errors import DuplicateKeyError
 
 from economy.core.clock import to_ms
 from economy.marketplace.terms_repo import ListingTerms, postings_of
-from economy.repos.base import Database, Doc, count, find_docs, find_first
+from economy.repos.base import Database, Doc, count, find_docs, find_first, next_in_sequence
 from economy.repos.slot_repo import SlotRepo, SlotsBusy, SlotsFull
 
 #: Listing statuses that hold one of the member's "open listing" slots. Drafts count: each
@@ -65,20 +65,7 @@ class ListingRepo:
     # --- ids, creation, deletion ---------------------------------------------------------------
     async def next_listing_id(self, guild_id: int) -> int:
         """Allocate the next per-guild listing id (a guarded `$inc`; gaps are harmless)."""
-
-        async def bump() -> Doc:
-            return await self.db.write(lambda: self.counters.find_one_and_update(
-                {"guild_id": guild_id, "name": "listing"}, {"$inc": {"seq": 1}},
-                upsert=True, return_document=ReturnDocument.AFTER))
-
-        try:
-            doc = await bump()
-        except DuplicateKeyError:
-            # A guild's first two listings at once: both upserts inserted and one lost the
-            # unique index (MongoDB only retries that itself from 4.2 on). The counter exists
-            # now, so the second try is a plain `$inc`.
-            doc = await bump()
-        return int(doc["seq"])
+        return await next_in_sequence(self.db, self.counters, {"guild_id": guild_id, "name": "listing"})
 
     async def insert_draft(self, listing: Doc, images: list[Doc], *, cap: int) -> None:
         """Store a draft listing and its images in one transaction, with one of the seller's

@@ -11,10 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, ReturnDocument
-from pymongo.errors import DuplicateKeyError
+from pymongo import ASCENDING, DESCENDING
 
-from economy.repos.base import Database, Doc, find_docs, find_first, recorded_once
+from economy.repos.base import Database, Doc, find_docs, find_first, next_in_sequence, recorded_once
 
 
 def posting_id(guild_id: int, guide_id: int, term: str) -> str:
@@ -35,19 +34,7 @@ class GuideRepo:
 
     async def next_id(self, guild_id: int) -> int:
         """Allocate the next guide number of a guild."""
-
-        async def bump() -> Doc:
-            return await self.db.write(lambda: self.counters.find_one_and_update(
-                {"_id": f"{guild_id}:guides"}, {"$inc": {"seq": 1}}, upsert=True,
-                return_document=ReturnDocument.AFTER))
-
-        try:
-            doc = await bump()
-        except DuplicateKeyError:
-            # A guild's first two guides at once: one upsert lost the unique _id (a server that
-            # does not retry it itself). The counter exists now: the second try is a plain `$inc`.
-            doc = await bump()
-        return int(doc["seq"])
+        return await next_in_sequence(self.db, self.counters, {"_id": f"{guild_id}:guides"})
 
     async def insert(self, doc: Doc, image: bytes | None = None) -> None:
         """Store a submitted guide (and its sanitized image, kept apart so guide reads stay

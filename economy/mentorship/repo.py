@@ -11,7 +11,15 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from economy.repos.base import Database, Doc, count, find_docs, find_first, recorded_once
+from economy.repos.base import (
+    Database,
+    Doc,
+    count,
+    find_docs,
+    find_first,
+    next_in_sequence,
+    recorded_once,
+)
 
 
 class SlotTaken(Exception):
@@ -37,20 +45,7 @@ class MentorshipRepo:
 
     async def next_id(self, key: str) -> int:
         """Allocate the next number of a per-guild sequence (`{guild}:mentorships`, ...)."""
-
-        async def bump() -> Doc:
-            return await self.db.write(lambda: self.counters.find_one_and_update(
-                {"_id": key}, {"$inc": {"seq": 1}}, upsert=True,
-                return_document=ReturnDocument.AFTER))
-
-        try:
-            doc = await bump()
-        except DuplicateKeyError:
-            # A guild's first two proposals at once: both upserts inserted and one lost the
-            # unique _id (a server that does not retry it itself). The counter exists now, so
-            # the second try is a plain `$inc`.
-            doc = await bump()
-        return int(doc["seq"])
+        return await next_in_sequence(self.db, self.counters, {"_id": key})
 
     # --- mentors ------------------------------------------------------------------------------
     async def mentor(self, guild_id: int, user_id: int) -> Doc | None:

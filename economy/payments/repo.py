@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pymongo import DESCENDING, ReturnDocument
+from pymongo import DESCENDING
 from pymongo.errors import DuplicateKeyError
 
-from economy.repos.base import Database, Doc, find_docs, find_first
+from economy.repos.base import Database, Doc, find_docs, find_first, next_in_sequence
 from economy.repos.slot_repo import SlotRepo
 
 #: The `cap_slots` kind of an open listing checkout (repos/slot_repo.py): owner buyer_id, ref
@@ -42,10 +42,7 @@ class PaymentRepo:
 
     async def next_number(self, guild_id: int, what: str) -> int:
         """A per-guild sequence number (`checkouts`, `packs`)."""
-        doc = await self.db.write(lambda: self.counters.find_one_and_update(
-            {"_id": f"{guild_id}:pay_{what}"}, {"$inc": {"seq": 1}}, upsert=True,
-            return_document=ReturnDocument.AFTER))
-        return int(doc["seq"])
+        return await next_in_sequence(self.db, self.counters, {"_id": f"{guild_id}:pay_{what}"})
 
     # --- checkouts ---------------------------------------------------------------------------
     async def insert_checkout(self, doc: Doc, *, session: Any) -> None:

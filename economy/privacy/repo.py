@@ -15,9 +15,8 @@ from typing import Any
 
 from bson import json_util
 from bson.json_util import RELAXED_JSON_OPTIONS
-from pymongo import ReturnDocument
 
-from economy.repos.base import Database, Doc, guild_match
+from economy.repos.base import Database, Doc, guild_match, next_in_sequence
 
 SKIPPED = ("_migrations", "privacy_deletions", "counters")
 
@@ -59,10 +58,7 @@ class PrivacyRepo:
 
     async def next_tombstone(self, guild_id: int) -> int:
         """A new per-guild tombstone number (1, 2, ...)."""
-        doc = await self.db.write(lambda: self.db["counters"].find_one_and_update(
-            {"_id": f"{guild_id}:tombstones"}, {"$inc": {"seq": 1}}, upsert=True,
-            return_document=ReturnDocument.AFTER))
-        return int(doc["seq"])
+        return await next_in_sequence(self.db, self.db["counters"], {"_id": f"{guild_id}:tombstones"})
 
     async def apply(self, changes: Iterable[Change], record: Doc) -> None:
         """Apply every change and insert `record` (into `privacy_deletions`) in one transaction.

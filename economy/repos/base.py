@@ -15,7 +15,7 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
-from pymongo import AsyncMongoClient, WriteConcern
+from pymongo import AsyncMongoClient, ReturnDocument, WriteConcern
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
@@ -209,3 +209,23 @@ async def count(
     cursor = await collection.aggregate([{"$match": match}, {"$count": "n"}], session=session)
     docs = await cursor.to_list()
     return docs[0]["n"] if docs else 0
+
+
+async def next_in_sequence(db: Database, counters: AsyncCollection, match: Doc) -> int:
+    """Allocate the next number of the counter document `match` (created at 1 on first use).
+
+    A guarded `$inc` (gaps are possible, reuse never). A guild's first two allocations at once
+    can both try to insert the counter; the one that loses the unique key is retried once as a
+    plain `$inc` (MongoDB retries such an upsert itself only for some filters, the embedded store
+    never).
+    """
+
+    async def bump() -> Doc:
+        return await db.write(lambda: counters.find_one_and_update(
+            match, {"$inc": {"seq": 1}}, upsert=True, return_document=ReturnDocument.AFTER))
+
+    try:
+        doc = await bump()
+    except DuplicateKeyError:
+        doc = await bump()
+    return int(doc["seq"])

@@ -5,9 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo import ASCENDING, DESCENDING
 
-from economy.repos.base import Database, Doc, count, find_docs, find_first, recorded_once
+from economy.repos.base import (
+    Database,
+    Doc,
+    count,
+    find_docs,
+    find_first,
+    next_in_sequence,
+    recorded_once,
+)
 from economy.repos.paging import guild_ids as paging_guild_ids
 from economy.repos.paging import guild_pages
 from economy.repos.slot_repo import SlotRepo
@@ -42,10 +50,7 @@ class TradeRepo:
 
     async def next_trade_id(self, guild_id: int) -> int:
         """Allocate the next per-guild trade number (gaps are possible, reuse is not)."""
-        doc = await self.db.write(lambda: self.counters.find_one_and_update(
-            {"_id": f"{guild_id}:trades"}, {"$inc": {"seq": 1}}, upsert=True,
-            return_document=ReturnDocument.AFTER))
-        return int(doc["seq"])
+        return await next_in_sequence(self.db, self.counters, {"_id": f"{guild_id}:trades"})
 
     # --- writes inside a transaction --------------------------------------------------------
     async def insert(self, trade: Doc, event: Doc, *, session: Any) -> None:
