@@ -145,7 +145,7 @@ async def run_bot(info: dict, ready_file: Path, profile: Path | None) -> None:
 def _bench_photos(count: int) -> list:
     """`count` distinct listing photos, processed as an upload is (full + thumbnail JPEGs)."""
     from economy.core.images import process_image
-    from tests.test_images import photo
+    from tests.core.test_images import photo
     return [process_image(photo(640, 480, gps=False, colour=(40 + 23 * i % 200, 90, 160 - i % 100)))
             for i in range(count)]
 

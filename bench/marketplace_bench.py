@@ -60,7 +60,7 @@ def row(label: str, samples: list[float]) -> tuple[float, float]:
 
 async def seed(db, guild_id: int, n: int, noise: int, rnd: random.Random) -> None:
     """Listings with the service's document shape, inserted in batches."""
-    from tests.test_images import photo
+    from tests.core.test_images import photo
     now = datetime(2026, 1, 5, 12, tzinfo=UTC)
     images = []
     for i in range(IMAGES):

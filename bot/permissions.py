@@ -2,7 +2,7 @@
 
 Every place that names the bot's permissions reads them from `NEEDS`: `./gems invite`, the invite
 URL the bot logs when it is in no server, `./gems doctor --connect`'s checks, the welcome message
-and (checked by tests/test_permissions.py) the README. Each permission is listed with the feature that uses it
+and (checked by tests/bot/test_permissions.py) the README. Each permission is listed with the feature that uses it
 and the channels where that use happens (settings keys), so `doctor` checks it where it matters.
 
 Only what the features call is asked for: the bot never creates channels, deletes or reacts to

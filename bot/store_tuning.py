@@ -4,7 +4,7 @@
 Each speed tuning removes work whose result neosqlite throws away, so what the store answers is
 the same; the type correction makes it store what MongoDB stores (last item below);
 each is applied only when the library still has the shape it was written against, and is pinned
-by tests/test_store_tuning.py (same answers, and the waste measured gone).
+by tests/bot/test_store_tuning.py (same answers, and the waste measured gone).
 
 - **The size estimate of every aggregate.** `AggregationCursor._execute` first estimates the
   result size, to choose memory-constrained processing when the optional `quez` package is

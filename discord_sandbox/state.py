@@ -52,7 +52,7 @@ DEFAULT_EVERYONE_PERMISSIONS = discord.Permissions(
 #: the permissions of its invite link): a community bot's invite that posts cards with images,
 #: opens and locks private threads, pins, gives roles and creates scheduled events. Pass
 #: ``bot_permissions`` to a guild for another set. (GEMS's own invite is checked to be this set by
-#: tests/test_permissions.py, so the sandbox's default guild is a guild GEMS was invited to.)
+#: tests/bot/test_permissions.py, so the sandbox's default guild is a guild GEMS was invited to.)
 DEFAULT_BOT_PERMISSIONS = discord.Permissions(
     view_channel=True,
     send_messages=True,

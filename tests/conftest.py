@@ -19,6 +19,9 @@ from economy.services import Services, build_services
 from tests.schema_guard import WRITES, check_leftovers
 from tests.store_template_server import TEMPLATE, clone_name
 
+# The end-to-end fixtures (`gc`: the real bot on the Discord sandbox), for every folder.
+pytest_plugins = ["tests.e2e_fixtures"]
+
 _counter = itertools.count()
 
 # CLI tests run `python -m bot` from temporary directories: make those processes import this
@@ -91,7 +94,7 @@ def services(store: Store, clock: ManualClock) -> Services:
 
 async def relax_offer_limits(services: Services, guild_id: int) -> None:
     """Turn off the per-member offer cooldown and cap, for tests that create many offers quickly
-    (the limits themselves are tested in tests/test_abuse_limits.py)."""
+    (the limits themselves are tested in tests/cross/test_abuse_limits.py)."""
     await services.settings.set(guild_id, 0, "offer_cooldown_seconds", "0")
     await services.settings.set(guild_id, 0, "offer_max_open_to_member", "50")
 # --- chain (wallets and NFT roles): one eth-tester JSON-RPC rig per session ---------------------

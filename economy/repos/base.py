@@ -109,7 +109,7 @@ class Database:
         `work` must only write (conditions go in the write filters); do the reads before. The
         embedded server does not start a transaction on an aggregate: a transaction whose first
         command is a read commits its later writes one by one and then fails to commit
-        (probed on nx-27017 0.8.1; pinned by tests/test_store_fidelity.py).
+        (probed on nx-27017 0.8.1; pinned by tests/core/test_store_fidelity.py).
         """
         attempts = 0
 

@@ -48,7 +48,7 @@ async def pages(collection: AsyncCollection, key: str, *, batch: int = BATCH,
     (listing_id, trade_id, ...). `where` narrows the pass to the documents it matches, evaluated
     by the store during the same walk, so the others are never sent. Keep it to equality filters:
     nx-27017 evaluates `$exists` in Python (5 s per walk of 120,000 listings) and drops the keys
-    after a leading `$or` (tests/test_store_fidelity.py). Documents written to other collections
+    after a leading `$or` (tests/core/test_store_fidelity.py). Documents written to other collections
     meanwhile are fine; documents of this collection inserted behind the walk are not revisited.
     Logs a progress line (`label`) every `progress_every` documents.
     """

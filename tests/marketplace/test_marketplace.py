@@ -12,7 +12,7 @@ from economy.core.images import process_image
 from economy.marketplace.models import ListingQuery, parse_usd
 from economy.marketplace.repo import ListingRepo
 from economy.repos.base import count
-from tests.test_images import photo
+from tests.core.test_images import photo
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -10,7 +10,7 @@ from bot.demo.community import GemsCommunity
 from bot.settings import Settings
 from economy.core.audit import audit
 from economy.marketplace.repo import ListingRepo
-from tests.e2e.conftest import db_state
+from tests.e2e_fixtures import db_state
 from tests.payments.conftest import SECRET_KEY, WEBHOOK_SECRET
 
 pytestmark = pytest.mark.timeout(60)
