@@ -3,15 +3,17 @@
 See economy/marketplace/terms_repo.py. Each search sort has an index whose prefix is (guild_id, term)
 and whose next key is the sort key, so a one-word search page is an index walk on both MongoDB and
 nx-27017 (which keeps only ascending index keys; SQLite walks them backwards for descending sorts).
-The backfill is re-runnable: it replaces the postings of each active listing by `_id`.
+The backfill is re-runnable: it replaces the postings of each active listing by `_id`. The
+postings are built by the frozen copy in migrations/_frozen/listing_terms.py, so this migration
+writes the same postings whatever the live repository does later.
 """
 
 from pymongo import ASCENDING, IndexModel
 from pymongo.errors import BulkWriteError
 
-from economy.marketplace.terms_repo import postings_of
 from economy.repos.base import find_first, raw_transaction
 from economy.repos.paging import pages
+from migrations._frozen.listing_terms import postings_of
 
 BATCH = 1000
 ACTIVE = {"status": "active"}

@@ -10,8 +10,8 @@ whose postings already have it (a fresh one: 0004 writes it) is left alone.
 import importlib
 import logging
 
-from economy.marketplace.terms_repo import WORDS_FIELD
 from economy.repos.base import find_first
+from migrations._frozen.listing_terms import WORDS_FIELD
 
 log = logging.getLogger(__name__)
 

@@ -23,8 +23,12 @@ install `$jsonSchema` validators (economy/repos/schemas.py).
    first collection the migration checks whether the validator was kept and, when it was not,
    skips the rest and logs so; the repair above still ran.
 
-The declarations are read from economy/repos/schemas.py when this runs: a later migration that
-changes a declaration installs the validators again the same way.
+Frozen and live parts (migrations/README.md): the repair is data history, so the fields it
+repairs are a frozen list (migrations/_frozen/declared_types.py) -- a field declared a boolean
+later was never written as 0/1 by the old store and must not be converted by this migration.
+The validators are the current contract, not data: they are read from economy/repos/schemas.py
+when this runs (moderate validation, extra fields allowed), and a later migration that changes a
+declaration installs them again the same way.
 """
 
 from __future__ import annotations
@@ -35,8 +39,8 @@ from pymongo import UpdateOne
 from pymongo.errors import CollectionInvalid, OperationFailure
 
 from economy.core.migrations import MigrationError
-from economy.repos.schema_check import bool_paths, date_paths, stored_date
 from economy.repos.schemas import SCHEMAS, validator
+from migrations._frozen.declared_types import BOOLEANS, DATES, stored_date
 
 log = logging.getLogger(__name__)
 
@@ -151,10 +155,10 @@ async def up(db) -> None:
     """Repair declared booleans stored as numbers, then install the validators (re-runnable)."""
     existing = set(await db.list_collection_names())
     repair = await holds_data(db)
-    for name in sorted(SCHEMAS):
+    for name in sorted(set(BOOLEANS) | set(DATES)):
         if repair and name in existing:
-            for path in bool_paths(SCHEMAS[name]):
+            for path in BOOLEANS.get(name, ()):
                 await repair_booleans(db[name], path)
-            for path in date_paths(SCHEMAS[name]):
+            for path in DATES.get(name, ()):
                 await repair_dates(db[name], path)
     await install_validators(db, existing)

@@ -110,3 +110,26 @@ async def test_0014_backfills_one_place_per_holder(services, clock):
     assert await db["counters"].count_documents({"_id": f"{g}:pay_open:6"}) == 0
     report = await audit(services.db)
     assert report.ok, report.render()
+
+
+#: What a migration may import from the live code (migrations/README.md): storage
+#: infrastructure only; feature logic is kept as a frozen copy in migrations/_frozen/.
+MIGRATION_IMPORTS = {"economy.repos.base", "economy.repos.paging", "economy.core.migrations",
+                     "economy.repos.schemas"}
+
+
+def test_migrations_import_only_infrastructure():
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "migrations"
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([node.module] if isinstance(node, ast.ImportFrom) and node.module
+                     else [a.name for a in node.names] if isinstance(node, ast.Import) else [])
+            for name in names:
+                if name.split(".")[0] in ("economy", "bot", "cogs"):
+                    assert name in MIGRATION_IMPORTS, f"{path.name} imports {name}"
+        if path.name.startswith("0013"):
+            continue
+        assert "economy.repos.schemas" not in path.read_text(), path.name
