@@ -74,6 +74,8 @@ class PolicyStats:
     dm_fallbacks: int = 0
     lost: int = 0
     late_defers: int = 0
+    #: Handler tasks a burst defer waited for (captured from discord.py's dispatch).
+    handlers_awaited: int = 0
 
 
 @dataclass
@@ -256,6 +258,7 @@ class PolicyResponse(discord.InteractionResponse):
                 await asyncio.wait_for(policy.defers_done.wait(), HOLD_AT_MOST)
         tasks: list[asyncio.Task[Any]] = []
         collect_tasks(tasks, dispatch)
+        policy.stats.handlers_awaited += len(tasks)
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
 
