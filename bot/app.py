@@ -11,6 +11,7 @@ import discord
 from discord.ext import commands
 
 from bot.command_sync import SyncOutcome, sync_command_tree
+from bot.discord_internals import silence_voice_warnings, use_connector
 from bot.error_handler import install_error_handler
 from bot.guild_work import GuildWork
 from bot.jobs import Jobs
@@ -20,6 +21,7 @@ from bot.observability import install_observability
 from bot.permissions import invite_url
 from bot.response_policy import http_connector, install_response_policy
 from bot.settings import Settings
+from bot.tree import GemsTree
 from bot.web import WebServer
 from economy.repos.outbox_repo import OutboxRepo
 from economy.services import Services
@@ -47,9 +49,7 @@ def default_intents() -> discord.Intents:
     return intents
 
 
-# GEMS has no voice features; don't warn about missing voice libraries at every start.
-discord.VoiceClient.warn_nacl = False
-discord.VoiceClient.warn_dave = False
+silence_voice_warnings()  # GEMS has no voice features (bot/discord_internals.py)
 
 
 class GemsBot(commands.AutoShardedBot):
@@ -71,6 +71,7 @@ class GemsBot(commands.AutoShardedBot):
             allowed_mentions=discord.AllowedMentions.none(),
             owner_ids=set(settings.owner_ids) or None,
             help_command=None,
+            tree_cls=GemsTree,
             **options,
         )
         self.services = services
@@ -100,7 +101,7 @@ class GemsBot(commands.AutoShardedBot):
 
     async def login(self, token: str) -> None:
         """Log in over a bounded keep-alive connection pool (bot/response_policy.py)."""
-        self.http.connector = http_connector()
+        use_connector(self, http_connector())
         await super().login(token)
 
     async def setup_hook(self) -> None:
@@ -172,7 +173,7 @@ class GemsBot(commands.AutoShardedBot):
 
 
 _HANDLER_TASKS = ("discord.py: ", "CommandTree-invoker", "discord-ui-view-dispatch-",
-                  "discord-ui-dynamic-item-", "gems-modules-gate", "defer-")
+                  "discord-ui-dynamic-item-", "discord-ui-modal-dispatch-", "defer-")
 
 
 async def _drain_event_handlers(timeout: float) -> None:

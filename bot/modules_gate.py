@@ -1,28 +1,31 @@
 """The one place switched-off features are refused (/settings modules): slash commands, context menus,
 autocomplete, buttons, selects and modals.
 
-A slash command's feature is the cogs/ package that defines its root group; a component's is
-found from its custom_id prefix (`mkt:...` -> marketplace), learned from the registered dynamic
-items plus the persistent prefixes below; a modal's from the class of the open modal. Refused
-interactions get one clear ephemeral answer and reach no cog code, so they change no state.
+A slash command's feature is the cogs/ package that defines its root group; a button's, select's
+or modal's is the cogs/ package of its class (else its custom_id prefix, declared by the
+features). Refused interactions get one clear ephemeral answer and reach no cog code, so they
+change no state.
+
+Everything goes through discord.py's public hooks: the command tree's `interaction_check`
+(`GemsTree.add_check`: slash commands, context menus, autocomplete) and the `interaction_check`
+of the shared component and modal bases (`gated` below, called by `cogs/_shared/ui.py`), which
+discord.py runs before an item's or modal's callback.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import re
 from typing import Any
 
 import discord
-from discord import app_commands
 
 from economy.core.modules import FEATURES, off_message
 from economy.registry import FEATURES as REGISTERED
 
 log = logging.getLogger(__name__)
 
-#: custom_id prefixes of persistent components that are not dynamic items (declared by features).
+#: custom_id prefix -> feature (declared by features): the feature of a control whose class lives
+#: outside a feature package.
 STATIC_PREFIXES = {prefix: f.name for f in REGISTERED for prefix in f.custom_id_prefixes}
 
 #: Interactions that still run while their feature is off, because they only settle GEMS
@@ -60,7 +63,6 @@ class ModulesGate:
     def __init__(self, bot: Any) -> None:
         self._bot = bot
         self._commands: dict[str, str] | None = None
-        self._prefixes: dict[str, str] | None = None
         self.refused = 0
 
     # -- mapping -----------------------------------------------------------------------------------
@@ -76,37 +78,28 @@ class ModulesGate:
             self._commands = found
         return self._commands
 
-    def prefix_features(self) -> dict[str, str]:
-        """custom_id prefix -> feature (dynamic items' templates plus STATIC_PREFIXES)."""
-        if self._prefixes is None:
-            found = dict(STATIC_PREFIXES)
-            store = self._bot._connection._view_store
-            for pattern, item_cls in getattr(store, "_dynamic_items", {}).items():
-                match = re.match(r"\^?([A-Za-z0-9_-]+):", pattern.pattern)
-                feature = feature_of_module(item_cls.__module__)
-                if match and feature:
-                    found[match.group(1)] = feature
-            self._prefixes = found
-        return self._prefixes
+    def feature_of(self, interaction: discord.Interaction, owner: object = None) -> str | None:
+        """The switchable feature an interaction belongs to, or None (core or unknown).
 
-    def feature_of(self, interaction: discord.Interaction) -> str | None:
-        """The switchable feature an interaction belongs to, or None (core or unknown)."""
+        `owner` is the component or modal being run: its class's cogs/ package names the
+        feature; without one (or outside a feature package) the custom_id prefix does.
+        """
         data = interaction.data or {}
         if interaction.type in (discord.InteractionType.application_command,
                                 discord.InteractionType.autocomplete):
             return self.command_features().get(str(data.get("name", "")))
+        if owner is not None:
+            feature = feature_of_module(type(owner).__module__)
+            if feature is not None:
+                return feature
         custom_id = str(data.get("custom_id", ""))
-        if interaction.type is discord.InteractionType.modal_submit:
-            modal = self._bot._connection._view_store._modals.get(custom_id)
-            if modal is not None:
-                return feature_of_module(type(modal).__module__)
-        return self.prefix_features().get(custom_id.split(":", 1)[0])
+        return STATIC_PREFIXES.get(custom_id.split(":", 1)[0])
 
     # -- checking ----------------------------------------------------------------------------------
 
-    async def refuse_if_off(self, interaction: discord.Interaction) -> bool:
+    async def refuse_if_off(self, interaction: discord.Interaction, owner: object = None) -> bool:
         """Answer and return True when the interaction's feature is off in its guild."""
-        feature = self.feature_of(interaction)
+        feature = self.feature_of(interaction, owner)
         if feature is None or interaction.guild_id is None:
             return False
         if await self._bot.services.modules.enabled(interaction.guild_id, feature):
@@ -121,44 +114,30 @@ class ModulesGate:
                 off_message(feature), ephemeral=True, allowed_mentions=discord.AllowedMentions.none())
         return True
 
+    async def allows(self, interaction: discord.Interaction, owner: object = None) -> bool:
+        """The check form of `refuse_if_off`: False when refused (and answered).
 
-def install_modules_gate(bot: Any) -> ModulesGate:
-    """Hook the gate in front of the command tree and the component/modal dispatch."""
-    gate = ModulesGate(bot)
-    tree: app_commands.CommandTree = bot.tree
-    previous_check = tree.interaction_check
-
-    async def interaction_check(interaction: discord.Interaction) -> bool:
-        if await gate.refuse_if_off(interaction):
-            return False
-        return await previous_check(interaction)
-
-    tree.interaction_check = interaction_check  # type: ignore[method-assign]
-
-    store = bot._connection._view_store
-    dispatch_view, dispatch_modal = store.dispatch_view, store.dispatch_modal
-
-    def gated(dispatch):
-        def run(*args: Any) -> None:
-            interaction = next(a for a in args if isinstance(a, discord.Interaction))
-            store.add_task(asyncio.create_task(_check_then(dispatch, args, interaction),
-                                               name="gems-modules-gate"))
-        return run
-
-    async def _check_then(dispatch, args: tuple, interaction: discord.Interaction) -> None:
+        A failure of the gate itself is logged and lets the interaction through, as a feature
+        switch must never break a working feature.
+        """
         try:
-            if await gate.refuse_if_off(interaction):
-                return
+            return not await self.refuse_if_off(interaction, owner)
         except Exception:
             log.exception("modules gate failed; handling the interaction normally")
-        # The feature is on: dispatch as discord.py would, and finish only when the work
-        # started by it ends (so whoever waits on this task waits on the whole interaction).
-        before = asyncio.all_tasks()
-        dispatch(*args)
-        spawned = asyncio.all_tasks() - before
-        if spawned:
-            await asyncio.wait(spawned)
+            return True
 
-    store.dispatch_view = gated(dispatch_view)  # type: ignore[method-assign]
-    store.dispatch_modal = gated(dispatch_modal)  # type: ignore[method-assign]
+
+def install_modules_gate(bot: Any) -> ModulesGate:
+    """Put the gate in front of every app command (the tree's first check); components and
+    modals call `gated` from their `interaction_check`."""
+    gate = ModulesGate(bot)
+    bot.tree.add_check(gate.allows, first=True)
     return gate
+
+
+async def gated(interaction: discord.Interaction, owner: object) -> bool:
+    """For a component's or modal's `interaction_check`: False when its feature is off here."""
+    gate = getattr(interaction.client, "modules_gate", None)
+    if gate is None:  # a client without the gate (not a GemsBot)
+        return True
+    return await gate.allows(interaction, owner)

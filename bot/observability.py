@@ -32,25 +32,23 @@ def install_observability(bot: GemsBot) -> Metrics:
     bot.metrics = metrics
     bot.services.db.observer = metrics
     bot.jobs.metrics = metrics
-    _wrap_interaction_check(bot.tree, metrics)
+    bot.tree.add_check(_command_clock(metrics))
     bot.add_listener(_completion_listener(metrics), "on_app_command_completion")
     bot.web.health = lambda: health(bot)
     bot.web.add_routes([web.get("/metrics", _metrics_handler(bot, metrics))])
     return metrics
 
 
-def _wrap_interaction_check(tree: discord.app_commands.CommandTree, metrics: Metrics) -> None:
-    # The check runs first, in the command's own task: the place to start the clock and bind
-    # the log context (a listener of on_interaction runs in another task).
-    previous = tree.interaction_check
-
+def _command_clock(metrics: Metrics):
+    # The tree's check runs first, in the command's own task: the place to start the clock and
+    # bind the log context (a listener of on_interaction runs in another task).
     async def check(interaction: discord.Interaction) -> bool:
         if interaction.type is discord.InteractionType.application_command:
             bind_interaction(interaction)
             metrics.command_started(interaction)
-        return await previous(interaction)
+        return True
 
-    tree.interaction_check = check  # type: ignore[method-assign]
+    return check
 
 
 def _completion_listener(metrics: Metrics):

@@ -5,9 +5,9 @@ the member sees "The application did not respond" even when the GEMS moved. The 
 here, once, so cogs keep calling ``interaction.response.send_message`` / ``edit_message`` /
 ``defer`` as if they were always fast:
 
-- ``install_response_policy(bot)`` replaces the bot's INTERACTION_CREATE parser with one that
-  gives every command, component and modal interaction a :class:`PolicyResponse` before any
-  handler runs (autocomplete is left alone: it cannot be deferred).
+- ``install_response_policy(bot)`` gives every command, component and modal interaction a
+  :class:`PolicyResponse` before any handler runs, through the INTERACTION_CREATE hook of
+  bot/discord_internals.py (autocomplete is left alone: it cannot be deferred).
 - The process is *busy* when more than ``busy_threshold`` interactions are waiting for their
   answer: a new interaction is then deferred at once. Otherwise a watchdog defers it when the
   handler has not responded after ``watchdog_seconds``.
@@ -44,8 +44,8 @@ import discord
 from discord.interactions import Interaction
 from discord.utils import MISSING
 
+from bot.discord_internals import collect_tasks, install_interaction_hook, set_response
 from bot.dm import send_dm
-from bot.task_capture import collect_tasks
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +74,8 @@ class PolicyStats:
     dm_fallbacks: int = 0
     lost: int = 0
     late_defers: int = 0
+    #: Handler tasks a burst defer waited for (captured from discord.py's dispatch).
+    handlers_awaited: int = 0
 
 
 @dataclass
@@ -256,6 +258,7 @@ class PolicyResponse(discord.InteractionResponse):
                 await asyncio.wait_for(policy.defers_done.wait(), HOLD_AT_MOST)
         tasks: list[asyncio.Task[Any]] = []
         collect_tasks(tasks, dispatch)
+        policy.stats.handlers_awaited += len(tasks)
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
 
@@ -488,36 +491,14 @@ def install_response_policy(bot: Any, **options: Any) -> ResponsePolicy:
     """Give every interaction the bot receives a PolicyResponse; returns the policy.
 
     Call it from the bot's constructor: the sandbox wraps the gateway parsers when it connects,
-    and must wrap this one.
+    and must wrap this one. The hook itself is one of the patches kept in bot/discord_internals.py.
     """
     policy = ResponsePolicy(bot, **options)
-    state = bot._connection
-    parsers: dict[str, Any] = state.parsers
-    original = parsers["INTERACTION_CREATE"]
 
-    def parse_interaction_create(data: Any) -> None:
-        # discord.py 2.7's ConnectionState.parse_interaction_create, with the policy installed
-        # between building the Interaction and dispatching it (no hook exists in between).
-        if data.get("type") not in (2, 3, 5) or (data["type"] == 2 and not state._command_tree):
-            original(data)
-            return
+    def make_interaction(data: Any, state: Any) -> Interaction:
         interaction = PolicyInteraction(data=data, state=state)
-        interaction._cs_response = PolicyResponse(interaction, policy)
-        inner = data["data"]
+        set_response(interaction, PolicyResponse(interaction, policy))
+        return interaction
 
-        def dispatch() -> None:
-            if data["type"] == 2:
-                state._command_tree._from_interaction(interaction)
-            elif data["type"] == 3:
-                state._view_store.dispatch_view(inner["component_type"], inner["custom_id"],
-                                                interaction)
-            else:
-                state._view_store.dispatch_modal(
-                    inner["custom_id"], interaction, inner["components"], inner.get("resolved", {})
-                )
-
-        policy.arrived(interaction, dispatch)
-        state.dispatch("interaction", interaction)
-
-    parsers["INTERACTION_CREATE"] = parse_interaction_create
+    install_interaction_hook(bot, make_interaction, policy.arrived)
     return policy

@@ -1,6 +1,6 @@
 """Capturing the asyncio tasks a synchronous call creates (discord.py's dispatchers spawn them).
 
-The sandbox keeps its own copy (GEMS's bot has the same helper in ``bot/task_capture.py``) so the
+The sandbox keeps its own copy (GEMS's bot has the same helper in ``bot/discord_internals.py``) so the
 emulator imports nothing of the project that uses it.
 """
 

@@ -9,8 +9,9 @@ service). `member_group` / `admin_group` build those groups; `admin_only` / `mod
 a staff subcommand and check who may run it before its body runs (the service checks again).
 
 Switched-off features stay refused by `bot/modules_gate.py`: one place for slash commands,
-autocomplete, buttons, selects and modals. A cog `interaction_check` cannot replace it, since
-discord.py runs it neither for autocomplete nor for components and modals.
+autocomplete, buttons, selects and modals, reached through the command tree's check
+(`GemsTree`) and the `Gated` bases of cogs/_shared/ui.py. A cog `interaction_check` cannot
+replace it, since discord.py runs it neither for autocomplete nor for components and modals.
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ from cogs._shared.settings_fields import (
     part_of,
     sections,
 )
-from cogs._shared.ui import RoutedView
+from cogs._shared.ui import Gated, GatedModal, RoutedView
 from economy.core.errors import InvalidInput
 from economy.core.settings import GuildSettings, format_value, parse_value
 from economy.registry import section_of
@@ -230,7 +230,7 @@ def _field(key: str, kinds: tuple[str, ...]) -> SettingField:
     return found
 
 
-class _Safe:
+class _Safe(Gated):
     """Errors of a control reach the one error handler (a friendly ephemeral reply)."""
 
     async def callback(self, interaction: discord.Interaction) -> Any:
@@ -413,7 +413,7 @@ class DoneButton(_Safe, discord.ui.DynamicItem[discord.ui.Button], template=r"gs
         await interaction.response.edit_message(embed=embed, view=None)
 
 
-class SettingsForm(discord.ui.Modal):
+class SettingsForm(GatedModal):
     """Up to five numbers or texts of one section, checked together before any is stored."""
 
     def __init__(self, settings: GuildSettings, section: str, fields: tuple[SettingField, ...],

@@ -1,5 +1,6 @@
-"""Persistent buttons (`DynamicItem`s whose failures reach the one error handler) and the view
-that carries them without being kept in memory."""
+"""Persistent buttons (`DynamicItem`s whose failures reach the one error handler), the view that
+carries them without being kept in memory, and the bases every component and modal derives from
+so that switched-off features are refused (`Gated`, `GatedModal`)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,27 @@ import discord
 
 from bot.error_handler import handle_interaction_error
 from bot.log_format import bind_interaction
+from bot.modules_gate import gated
 
 
-class SafeButton(discord.ui.DynamicItem[discord.ui.Button], template=r"__abstract_safe_button__"):
+class Gated:
+    """Mixin for a component or modal: refused (with one ephemeral answer) while its feature is
+    switched off in the guild.
+
+    discord.py runs `interaction_check` before every callback of an item or modal (public API);
+    the feature is the cogs/ package of the class. Put it first among the bases.
+    """
+
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        """False (after answering) when this control's feature is off in the guild."""
+        return await gated(interaction, self)
+
+
+class GatedModal(Gated, discord.ui.Modal):
+    """The base of every modal: refused while its feature is off (see `Gated`)."""
+
+
+class SafeButton(Gated, discord.ui.DynamicItem[discord.ui.Button], template=r"__abstract_safe_button__"):
     """Subclass with a `template=` and implement `run`; errors become friendly replies."""
 
     async def callback(self, interaction: discord.Interaction) -> Any:

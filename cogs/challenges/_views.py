@@ -8,11 +8,11 @@ from typing import Any
 import discord
 
 from bot.error_handler import handle_interaction_error
-from cogs._shared.ui import SafeButton
+from cogs._shared.ui import GatedModal, SafeButton
 from economy.challenges.answers import ANSWER_LIMIT
 
 
-class _SafeModal(discord.ui.Modal):
+class _SafeModal(GatedModal):
     """A modal whose failures reach the one error handler."""
 
     async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:

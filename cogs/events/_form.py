@@ -11,6 +11,7 @@ import discord
 
 from bot.error_handler import handle_interaction_error
 from cogs._shared.interaction import NO_PINGS, guild_id_of, safe_text, services_of
+from cogs._shared.ui import GatedModal
 from economy.core import timeparse
 from economy.core.errors import InvalidInput
 
@@ -75,7 +76,7 @@ def parse_repeat(text: str | None) -> tuple[str, int]:
     return match.group(1), int(match.group(2) or 4)
 
 
-class EventModal(discord.ui.Modal, title="New community event"):
+class EventModal(GatedModal, title="New community event"):
     """The rest of a new event; the command's options were checked before it opened."""
 
     name = discord.ui.TextInput(label="Title", min_length=3, max_length=100)

@@ -10,7 +10,7 @@ from bot.error_handler import handle_interaction_error
 from cogs._shared.custom_ids import num, num_list, parse_id, parse_ids
 from cogs._shared.interaction import NO_PINGS, guild_id_of, reply, safe_text, services_of
 from cogs._shared.outlets import outlet_of
-from cogs._shared.ui import RoutedView, SafeButton
+from cogs._shared.ui import Gated, GatedModal, RoutedView, SafeButton
 from economy.core.errors import NotPermitted
 from economy.events.service import MAX_WINNERS, WinnersNeedConfirmation
 
@@ -84,7 +84,7 @@ class EventButton(SafeButton, template=rf"ev:(?P<action>join|leave|checkin):{num
         await do_action(interaction, self.event_id, self.action)
 
 
-class CodeModal(discord.ui.Modal, title="Check in"):
+class CodeModal(GatedModal, title="Check in"):
     """The code the host reads out."""
 
     code = discord.ui.TextInput(label="Check-in code", min_length=1, max_length=12)
@@ -124,7 +124,7 @@ async def finish(interaction: discord.Interaction, event_id: int, winners: list[
                                     ephemeral=True)
 
 
-class WinnerSelect(discord.ui.DynamicItem[discord.ui.UserSelect],
+class WinnerSelect(Gated, discord.ui.DynamicItem[discord.ui.UserSelect],
                    template=rf"ev:win:{num('event')}:{num('actor')}"):
     """Pick up to three winners in order (1st, 2nd, 3rd); only the member who asked may pick."""
 

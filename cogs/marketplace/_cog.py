@@ -16,6 +16,7 @@ from cogs._shared.feature_cog import (
     settings_of,
 )
 from cogs._shared.interaction import NO_PINGS, guild_id_of, reply, safe_text, services_of
+from cogs._shared.ui import GatedModal
 from cogs.marketplace._render import mine_embed, wishlist_embed
 from cogs.marketplace._views import (
     deliver,
@@ -52,7 +53,7 @@ CURRENCY_CHOICES = [app_commands.Choice(name="GEMS", value="gems"),
 LIMITS = ImageLimits()
 
 
-class ListingModal(discord.ui.Modal, title="New listing"):
+class ListingModal(GatedModal, title="New listing"):
     """Title, description, specifications, tags and up to 10 photos (the command carries the
     category, condition and price). Five components: Discord's limit for a modal."""
 

@@ -27,7 +27,7 @@ from cogs._shared.interaction import (
     services_of,
 )
 from cogs._shared.notify import send_dm
-from cogs._shared.ui import RoutedView, SafeButton
+from cogs._shared.ui import GatedModal, RoutedView, SafeButton
 from cogs.marketplace._render import (
     hint_text,
     image_name,
@@ -315,7 +315,7 @@ class RejectButton(ListingButton, template=rf"mkt:reject:{num('id')}"):
         await interaction.response.send_modal(RejectModal(self.listing_id))
 
 
-class RejectModal(discord.ui.Modal, title="Reject listing"):
+class RejectModal(GatedModal, title="Reject listing"):
     """The reason the seller is told."""
 
     reason: discord.ui.TextInput = discord.ui.TextInput(

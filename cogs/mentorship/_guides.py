@@ -23,7 +23,7 @@ from cogs._shared.interaction import (
 )
 from cogs._shared.notify import resolve_channel
 from cogs._shared.outlets import outlet_of
-from cogs._shared.ui import SafeButton
+from cogs._shared.ui import GatedModal, SafeButton
 from cogs.mentorship._groups import guide as guide_group
 from cogs.mentorship._groups import mentor_admin, skill_choices
 from cogs.mentorship._render import COLOUR
@@ -174,7 +174,7 @@ async def vote(interaction: discord.Interaction, guild_id: int, guide_id: int) -
             f"earned {settings.money(paid)}.")
 
 
-class GuideModal(discord.ui.Modal, title="Share a guide"):
+class GuideModal(GatedModal, title="Share a guide"):
     """Title and text of a guide (skills were checked before the form opened)."""
 
     guide_title = discord.ui.TextInput(label="Title", min_length=3, max_length=100)

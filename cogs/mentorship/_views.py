@@ -16,7 +16,7 @@ from bot.error_handler import handle_interaction_error
 from cogs._shared.custom_ids import num, parse_id
 from cogs._shared.interaction import NO_PINGS, is_admin, services_of
 from cogs._shared.outlets import outlet_of
-from cogs._shared.ui import SafeButton
+from cogs._shared.ui import GatedModal, SafeButton
 from cogs.mentorship._render import proposal_embed
 from economy.core.settings import GuildSettings
 from economy.mentorship.models import Pairing
@@ -102,7 +102,7 @@ class ApprovalButton(SafeButton, template=rf"mship:lead:{num('g')}:{num('u')}:(?
                           if mentor.status == "active" else "not approved this time."))
 
 
-class BioModal(discord.ui.Modal, title="Your mentor profile"):
+class BioModal(GatedModal, title="Your mentor profile"):
     """The short bio, asked after the options were checked."""
 
     bio = discord.ui.TextInput(label="A short bio for mentees", style=discord.TextStyle.paragraph,

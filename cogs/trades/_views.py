@@ -10,7 +10,7 @@ from bot.error_handler import handle_interaction_error
 from cogs._shared.custom_ids import num, parse_id
 from cogs._shared.interaction import NO_PINGS, guild_id_of, services_of
 from cogs._shared.outlets import outlet_of
-from cogs._shared.ui import RoutedView, SafeButton
+from cogs._shared.ui import GatedModal, RoutedView, SafeButton
 from cogs.trades._render import ACTIONS, quote_text, trade_embed
 from economy.trades.models import FINAL_STATUSES, QuoteChanged, Trade
 
@@ -176,7 +176,7 @@ class TradeActionButton(SafeButton, template=rf"trade:act:{num('trade')}:(?P<act
         await rooms.after_action(interaction, result, note)
 
 
-class DeliveredModal(discord.ui.Modal, title="Mark as delivered"):
+class DeliveredModal(GatedModal, title="Mark as delivered"):
     """Optional tracking note when the seller marks delivery."""
 
     tracking = discord.ui.TextInput(label="Tracking number or note (optional)", required=False,
@@ -198,7 +198,7 @@ class DeliveredModal(discord.ui.Modal, title="Mark as delivered"):
         await handle_interaction_error(interaction, error, where="trade:delivered")
 
 
-class DisputeModal(discord.ui.Modal, title="Open a dispute"):
+class DisputeModal(GatedModal, title="Open a dispute"):
     """The reason for a dispute (evidence files: `/trades dispute` with attachments)."""
 
     reason = discord.ui.TextInput(label="What went wrong?", style=discord.TextStyle.paragraph,
