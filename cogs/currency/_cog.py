@@ -14,7 +14,7 @@ from cogs._shared.feature_cog import (
     admin_group,
     admin_only,
     member_group,
-    moderator_only,
+    service_checked,
     settings_of,
 )
 from cogs._shared.interaction import guild_id_of, reply, safe_text, services_of
@@ -214,7 +214,9 @@ class CurrencyAdminCog(FeatureCog):
 
     @admin.command(name="member", extras={"ephemeral": True},
                    description="A member's balance, ledger, trades, disputes, flags and wallets (private)")
-    @moderator_only
+    # Shown to Manage Server by default (one default permission per top-level command); the
+    # service also admits moderators, for servers that allow their role for /gems-admin.
+    @service_checked("admin")
     @app_commands.describe(member="Whose records to show")
     async def member(self, interaction: discord.Interaction, member: discord.Member):
         _check_recipient(member)
