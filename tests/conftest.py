@@ -16,6 +16,7 @@ from economy.core.clock import ManualClock
 from economy.core.migrations import Migrator
 from economy.repos.base import Database
 from economy.services import Services, build_services
+from tests.cog_modules import keep_cog_modules
 from tests.schema_guard import WRITES, check_leftovers
 from tests.store_template_server import TEMPLATE, clone_name
 
@@ -28,6 +29,13 @@ _counter = itertools.count()
 # checkout (a worktree), not the one the shared virtualenv's editable install points at.
 _ROOT = str(Path(__file__).resolve().parent.parent)
 os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_ROOT, os.environ.get("PYTHONPATH")) if p)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cog_modules_once():
+    """Each process executes the cog modules once, not once per test bot (tests/cog_modules.py)."""
+    with keep_cog_modules():
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import os
 import re
 import subprocess
 import sys
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -21,16 +24,36 @@ from economy.repos.schemas import SCHEMAS
 pytestmark = [pytest.mark.timeout(120), pytest.mark.slow]  # slow: the demo and `python -m bot` child processes
 
 
-async def test_demo_plays_every_scene_audits_and_its_database_keeps_declared_types(
-        tmp_path, monkeypatch):
-    """The whole offline demo (played once: it is the suite's longest single run) on a kept
-    embedded database: every scene's expectations and the ledger audit hold; then its export:
-    every document matches its collection's declared `$jsonSchema` (no number where a boolean
-    is declared) as stored, without the export's repair, and as exported."""
-    monkeypatch.chdir(tmp_path)  # the demo writes its files under the working directory
+@dataclass(frozen=True)
+class DemoRun:
+    """One played demo: its working directory, its kept database and its transcript."""
+
+    cwd: Path
+    data_dir: Path
+    text: str
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory) -> DemoRun:
+    """The whole offline demo, played once per process for the tests that only read what it left
+    (the transcript, the database): it is the suite's longest single run. Those tests share an
+    xdist group, so one worker plays it."""
+    cwd = tmp_path_factory.mktemp("demo")
     out = io.StringIO()
-    assert await run_demo(out, data_dir=tmp_path / "db") == 0, out.getvalue()
-    text = out.getvalue()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(cwd)  # the demo writes its files under the working directory
+        code = asyncio.run(run_demo(out, data_dir=cwd / "db"))
+    assert code == 0, out.getvalue()
+    return DemoRun(cwd=cwd, data_dir=cwd / "db", text=out.getvalue())
+
+
+@pytest.mark.xdist_group("demo")
+async def test_demo_plays_every_scene_audits_and_its_database_keeps_declared_types(demo_run):
+    """The whole offline demo on a kept embedded database: every scene's expectations and the
+    ledger audit hold; then its export: every document matches its collection's declared
+    `$jsonSchema` (no number where a boolean is declared) as stored, without the export's repair,
+    and as exported."""
+    text = demo_run.text
     assert "Ledger audit" in text and "OK: balances match" in text
     assert "✗" not in text
     assert_reads_like_discord(text)
@@ -40,7 +63,7 @@ async def test_demo_plays_every_scene_audits_and_its_database_keeps_declared_typ
                     "/wallet gallery", "/wallet-admin rule test", "2 new listings match your alerts"):
         assert feature in text, feature
     async with await open_store(mongodb_uri=None, database_name="demo",
-                                data_dir=tmp_path / "db") as store:
+                                data_dir=demo_run.data_dir) as store:
         repo = DumpRepo(store.db)
         stored: dict[str, list] = {}
         for name in await repo.collection_names():
@@ -102,15 +125,16 @@ def _normalised(text: str) -> str:
     return re.sub(r"\d+\.\d+ s\b", "N s", text)
 
 
+@pytest.mark.xdist_group("demo")
 @pytest.mark.timeout(300)  # two full demos
-async def test_the_demo_tells_the_same_story_on_every_run(tmp_path, monkeypatch):
+async def test_the_demo_tells_the_same_story_on_every_run(demo_run, monkeypatch):
     """Two runs print the same transcript (the challenge draw, ids and wallet addresses are
-    fixed), apart from ports, one-time link tokens and timings."""
-    monkeypatch.chdir(tmp_path)
-    first, second = io.StringIO(), io.StringIO()
-    assert await run_demo(first) == 0, first.getvalue()
+    fixed), apart from ports, one-time link tokens and timings: the shared run (on a kept
+    database) and a second one in the same working directory (throwaway database)."""
+    monkeypatch.chdir(demo_run.cwd)
+    second = io.StringIO()
     assert await run_demo(second) == 0, second.getvalue()
-    assert _normalised(first.getvalue()).splitlines() == _normalised(second.getvalue()).splitlines()
+    assert _normalised(demo_run.text).splitlines() == _normalised(second.getvalue()).splitlines()
 
 
 def _at(doc: dict, path: str):

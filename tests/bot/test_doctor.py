@@ -80,6 +80,7 @@ def _snapshot(folder) -> dict[str, int]:
     return {str(p.relative_to(folder)): p.stat().st_mode for p in [folder, *folder.rglob("*")]}
 
 
+@pytest.mark.slow  # a git clone and `./gems doctor` child processes
 def test_doctor_leaves_a_fresh_clone_unchanged(tmp_path):
     """On a fresh clone (no .env, no var/), `./gems doctor` reports and changes nothing:
     `git status` stays clean, ignored files included."""

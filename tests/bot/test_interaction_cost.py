@@ -31,6 +31,7 @@ async def seed(gc, count: int) -> None:
         await gc.services.marketplace.listings.publish(gc.guild.id, gc["alice"].id, draft.listing_id)
 
 
+@pytest.mark.slow  # 40 interactions with rendered grids
 async def test_many_browses_leave_a_bounded_number_of_live_buttons(gc):
     """Ephemeral result pages are not kept by discord.py for 15 minutes, and still page."""
     await seed(gc, 12)

@@ -21,6 +21,7 @@ print(sorted(m for m in sys.modules if m.split(".")[0] in ("eth_account", "py_ec
 """
 
 
+@pytest.mark.slow  # a child process importing every module
 def test_no_module_of_the_bot_imports_the_wallet_signing_stack():
     """eth_account/py_ecc (~0.3 s of start-up) load only when a member links a wallet."""
     out = subprocess.run([sys.executable, "-c", _PROBE], capture_output=True, text=True,

@@ -165,6 +165,7 @@ def test_relative_inputs_are_never_past_nor_too_far(now, zone, text):
     assert now - timedelta(minutes=1) <= when <= now + MAX_AHEAD
 
 
+@pytest.mark.slow  # many examples
 @settings(max_examples=200, deadline=None)
 @given(text=st.text(max_size=30), now=moments, zone=st.sampled_from(ZONES))
 def test_any_text_parses_or_is_refused_politely(text, now, zone):

@@ -142,6 +142,7 @@ async def test_racing_alerts_get_exactly_the_free_places(services, monkeypatch):
     await assert_audit_ok(services)
 
 
+@pytest.mark.slow  # bursts of racing writers
 async def test_racing_wallets_rules_and_link_tickets_get_exactly_the_free_places(
         services, clock, monkeypatch):
     from economy.nft.service import MAX_RULES

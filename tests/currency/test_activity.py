@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import pytest
+
 from economy.core.audit import audit
 from economy.currency.activity import ChatMessage
 from economy.services import build_services
@@ -49,6 +51,7 @@ async def test_flush_uses_multiplier_and_keeps_ledger_whole(services, clock):
     assert report.ok, report.render()
 
 
+@pytest.mark.slow  # 560 earnings racing transfers
 async def test_earning_and_transfers_interleave_safely(services, clock):
     await services.ledger.grant(G, 1, 1, 10_000, reason="seed", key="seed")
 

@@ -27,6 +27,7 @@ print("gems:", loaded)
 """
 
 
+@pytest.mark.slow  # a child process
 def test_loading_every_sandbox_module_loads_no_gems_module():
     out = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, capture_output=True, text=True,
                          timeout=50, check=True).stdout

@@ -109,6 +109,7 @@ def _bot(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess:
                           text=True, timeout=60, env={**base, **env})
 
 
+@pytest.mark.slow  # a `python -m bot` child process each
 @pytest.mark.parametrize("ask", ["help", "--help", "-h"])
 def test_help_lists_every_command_one_line_each(tmp_path, ask):
     result = _bot(ask, cwd=tmp_path)
@@ -120,6 +121,7 @@ def test_help_lists_every_command_one_line_each(tmp_path, ask):
     assert set(SCRIPT_ONLY) <= set(COMMANDS)  # test and lint are listed too
 
 
+@pytest.mark.slow  # five `python -m bot` child processes
 def test_invite_prints_the_link_with_exactly_the_needed_permissions(tmp_path):
     import base64
 

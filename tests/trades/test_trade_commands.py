@@ -216,6 +216,7 @@ async def test_buying_a_listing_from_the_marketplace(gc):
     assert "Blue sapphire ring" not in view.text
 
 
+@pytest.mark.slow  # a burst
 async def test_twenty_members_press_buy_at_once(gc):
     from tests.marketplace.test_marketplace_commands import channels, create
 

@@ -1,0 +1,44 @@
+"""Execute every cog module once per test process, not once per test bot.
+
+Every test that talks to the Discord sandbox starts its own GemsBot, and a bot that closes
+unloads its extensions: discord.py deletes each `cogs.<feature>` package *and all its submodules*
+from `sys.modules`, so the next bot's `discover_extensions()` executes every cog module again
+(class bodies, decorators, command trees: ~0.4 s per bot, most of an e2e test's set-up).
+
+`keep_cog_modules()` puts the modules of the first load back into `sys.modules` before each later
+discovery. Each bot still runs its own `load_extension` (the package's `setup(bot)` executes
+again) and gets its own cog instances: discord.py copies every app command, group and listener
+per cog instance (`Cog.__new__`, `_copy_with(binding=self)`), which is what lets several bots in
+one process share cog classes. Only the module bodies are shared, as they are in one bot process.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import ModuleType
+
+import pytest
+
+import bot.app
+
+
+@contextmanager
+def keep_cog_modules() -> Iterator[None]:
+    """While open, `bot.app.discover_extensions` reuses the cog modules it imported first."""
+    kept: dict[str, ModuleType] = {}
+    discover = bot.app.discover_extensions
+
+    def discover_kept(package: str = "cogs") -> list[str]:
+        prefix = package + "."
+        for name, module in kept.items():
+            if name.startswith(prefix):
+                sys.modules.setdefault(name, module)  # a module still loaded stays as it is
+        found = discover(package)
+        kept.update((n, m) for n, m in list(sys.modules.items()) if n.startswith(prefix))
+        return found
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(bot.app, "discover_extensions", discover_kept)
+        yield
