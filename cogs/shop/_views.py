@@ -56,7 +56,7 @@ def catalogue_view(owner: int, found: Page) -> discord.ui.View | None:
     """Buy buttons for the page's items, then Prev/Next."""
     view = RoutedView()
     for item in found.rows:
-        view.add_item(BuyButton(item.item_id))
+        view.add_item(ShopBuyButton(item.item_id))
     if found.pages > 1:
         view.add_item(ShopPageButton(owner, max(1, found.page - 1), "prev",
                                      disabled=found.page <= 1))
@@ -91,12 +91,12 @@ async def send_quote(interaction: discord.Interaction, item_id: int) -> None:
     quote = await services.shop.quote(guild_id, interaction.user.id, item_id, roles)
     settings = await services.settings.get(guild_id)
     view = RoutedView()
-    view.add_item(ConfirmBuyButton(item_id, quote.item.price, quote.item.version, quote.nonce))
+    view.add_item(ShopConfirmButton(item_id, quote.item.price, quote.item.version, quote.nonce))
     await interaction.response.send_message(quote_text(quote, settings), view=view,
                                             ephemeral=True, allowed_mentions=NO_PINGS)
 
 
-class BuyButton(SafeButton, template=rf"shop:buy:{num('item')}"):
+class ShopBuyButton(SafeButton, template=rf"shop:buy:{num('item')}"):
     """On the catalogue: shows the quote (nothing is charged yet)."""
 
     def __init__(self, item_id: int) -> None:
@@ -106,14 +106,14 @@ class BuyButton(SafeButton, template=rf"shop:buy:{num('item')}"):
         self.item_id = item_id
 
     @classmethod
-    async def from_custom_id(cls, interaction, item, match: re.Match[str]) -> BuyButton:
+    async def from_custom_id(cls, interaction, item, match: re.Match[str]) -> ShopBuyButton:
         return cls(parse_id(match["item"]))
 
     async def run(self, interaction: discord.Interaction) -> None:
         await send_quote(interaction, self.item_id)
 
 
-class ConfirmBuyButton(SafeButton, template=(rf"shop:ok:{num('item')}:{num('price')}:"
+class ShopConfirmButton(SafeButton, template=(rf"shop:ok:{num('item')}:{num('price')}:"
                                              rf"{num('version')}:{num('nonce')}")):
     """Buys at the quoted price and version; a role is given right after the purchase."""
 
@@ -124,7 +124,7 @@ class ConfirmBuyButton(SafeButton, template=(rf"shop:ok:{num('item')}:{num('pric
         self.item_id, self.price, self.version, self.nonce = item_id, price, version, nonce
 
     @classmethod
-    async def from_custom_id(cls, interaction, item, match: re.Match[str]) -> ConfirmBuyButton:
+    async def from_custom_id(cls, interaction, item, match: re.Match[str]) -> ShopConfirmButton:
         return cls(parse_id(match["item"]), parse_id(match["price"]),
                    parse_id(match["version"]), parse_id(match["nonce"]))
 
@@ -157,4 +157,4 @@ class ConfirmBuyButton(SafeButton, template=(rf"shop:ok:{num('item')}:{num('pric
         await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_PINGS)
 
 
-DYNAMIC_ITEMS = (ShopPageButton, BuyButton, ConfirmBuyButton)
+DYNAMIC_ITEMS = (ShopPageButton, ShopBuyButton, ShopConfirmButton)
