@@ -197,3 +197,16 @@ async def test_streak_freeze_covers_one_more_missed_day(services, clock):
     assert claim.streak == 4
     with pytest.raises(InvalidInput, match="no \\*\\*Freeze\\*\\* left"):
         await services.shop.use(G, 5, item.item_id)
+
+
+async def test_privacy_delete_removes_the_inventory_and_keeps_the_ledger_exact(services):
+    item = await services.shop.add(G, ADMIN, name="Freeze", price=10, kind="consumable",
+                                   effect="streak_freeze")
+    await _seed(services, 5, 100)
+    await _buy(services, 5, item)
+    await services.privacy.delete(G, 5)
+    for name in ("shop_holdings", "shop_purchases"):  # deleted, not re-pointed
+        assert await services.db[name].count_documents({"guild_id": G}) == 0, name
+    stored = await services.db["shop_items"].find_one({"item_id": item.item_id})
+    assert stored["sold"] == 1
+    assert (await audit(services.db)).ok
