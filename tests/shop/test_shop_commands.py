@@ -54,7 +54,7 @@ async def test_role_bought_given_and_refunded_when_discord_refuses(gc):
     assert await gc.db["shop_purchases"].count_documents({"status": "granted"}) == 1
     # Discord now refuses the role (moved above the bot; the bot's cache has not seen it).
     me = gc.guild.members[gc.sb.bot_user.id]
-    gold.position = gc.guild.top_position(me) + 1
+    below, gold.position = gold.position, gc.guild.top_position(me) + 1
     await seed(gc, "bob", 100)
     quote = await gc.slash("bob", "shop buy", item=1)
     done = (await gc.click("bob", quote, "Confirm purchase")).last
@@ -63,6 +63,17 @@ async def test_role_bought_given_and_refunded_when_discord_refuses(gc):
     item = await gc.db["shop_items"].find_one({"item_id": 1})
     assert (item["stock"], item["sold"]) == (1, 1)
     assert await gc.db["shop_purchases"].count_documents({"status": "refunded"}) == 1
+    # The timed role ends: the minute sweep takes it back (once Discord lets it again).
+    await gc.advance(days=3, minutes=1)
+    assert gold.id in gc.sb.member(gc.guild, gc["alice"]).roles  # refused: tried again later
+    gold.position = below
+    await gc.advance(days=3, minutes=1)
+    await gc.advance(minutes=1)
+    assert gold.id not in gc.sb.member(gc.guild, gc["alice"]).roles
+    holding = await gc.db["shop_holdings"].find_one({"user_id": gc["alice"].id})
+    assert holding["role_until_ms"] is None
+    inventory = await gc.slash("alice", "shop inventory")
+    assert "Nothing yet" in inventory.content
 
 
 async def test_forged_ids_bad_input_and_permissions_change_nothing(gc):
