@@ -116,3 +116,13 @@ async def test_forged_ids_bad_input_and_permissions_change_nothing(gc):
     assert await _shop_state(gc) == before
     ok = (await gc.click("alice", quote, "Confirm purchase")).last
     assert "Bought" in ok.content and await balance(gc, "alice") == 70
+    history = await gc.slash("alice", "gems history")
+    assert "Shop purchase" in str([e.to_dict() for e in history.embeds]) + history.content
+    # The module switch: off, the shop answers every command with one message, changes nothing.
+    await gc.slash("admin", "settings modules disable", feature="shop")
+    before = await _shop_state(gc)
+    for command, options in (("shop browse", {}), ("shop inventory", {}), ("shop use", {"item": 1}),
+                             ("shop buy", {"item": 1})):
+        refused = await _slash(gc, "alice", command, **options)
+        assert refused.ephemeral and "turned off" in refused.content, (command, refused.content)
+    assert await _shop_state(gc) == before
