@@ -35,7 +35,9 @@ async def play(t, gc) -> None:
     t.check("Streak freeze" in inv.text and "VIP lounge pass" in inv.text,
             "the inventory holds the role and the freeze")
     used = await t.slash("erin", "shop use", item=2)
-    t.check("streak" in used.text.lower(), "using a freeze answers what it did")
+    kept = await gc.db["shop_holdings"].find_one({"user_id": gc["erin"].id, "item_id": 2})
+    t.check("no daily streak" in used.text and kept["quantity"] == 1,
+            "with no streak to protect the freeze is refused and stays in the inventory")
     await t.slash("admin", "shop-admin restock", item=1, amount=5)
     await t.slash("admin", "shop-admin remove", item=2)
     listed = await t.slash("admin", "shop-admin list")
