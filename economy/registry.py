@@ -20,6 +20,7 @@ from economy import (
     privacy,
     profile,
     seasons,
+    shop,
     trades,
 )
 from economy.core.features import Feature
@@ -39,12 +40,13 @@ FEATURES: tuple[Feature, ...] = (
     mentorship.FEATURE,
     nft.FEATURE,
     profile.FEATURE,
+    shop.FEATURE,
     privacy.FEATURE,
 )
 
 #: The order sections are shown in (/settings, docs/settings.md): the core, then by feature.
 SECTION_ORDER = ("currency", "trades", "marketplace", "boosts", "events", "seasons", "goals",
-                 "challenges", "mentorship", "nft", "payments", "profile", "privacy")
+                 "challenges", "mentorship", "nft", "payments", "shop", "profile", "privacy")
 
 
 def feature(name: str) -> Feature:

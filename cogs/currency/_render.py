@@ -21,7 +21,7 @@ KIND_LABELS = {
     "transfer": "Transfer", "grant": "Admin grant", "take": "Admin removal", "daily": "Daily",
     "activity": "Chat activity", "earn": "Earned", "reward": "Reward",
     "escrow_hold": "Held in escrow", "escrow_release": "Paid from escrow", "refund": "Refund",
-    "fee": "Fee", "purchase": "Purchase",
+    "fee": "Fee", "purchase": "Purchase", "spend": "Shop purchase", "sink": "Shop sales",
 }
 
 

@@ -200,6 +200,40 @@ class LedgerService:
         legs = [_Leg(user_id, amount, "purchase", mint=True)]
         return await self._apply(guild_id, "purchase", key, legs, ref=ref, note=note, also=also)
 
+    async def spend(
+        self, guild_id: int, user_id: int, amount: int, *, key: str, ref: str, burn: bool,
+        note: str | None = None, also: Callable[[Any], Awaitable[None]] | None = None,
+    ) -> Movement:
+        """A member pays the guild (a shop purchase), once per `key`: the GEMS go to a treasury
+        shard, or are burned (`burn`: one burn leg, so the supply shrinks). `also(session)` runs
+        in the same transaction (the item's grant) and raises to abort the payment."""
+        amount = check_amount(amount)
+        if is_system(user_id):
+            raise InvalidInput("Only a member can buy.")
+        if burn:
+            legs = [_Leg(user_id, -amount, "spend", mint=True)]
+        else:
+            shard = treasury_shard(key)
+            legs = [_Leg(user_id, -amount, "spend", counterparty_id=shard),
+                    _Leg(shard, amount, "sink", counterparty_id=user_id)]
+        return await self._apply(guild_id, "spend", key, legs, ref=ref, note=note, also=also)
+
+    async def refund_spend(
+        self, guild_id: int, user_id: int, amount: int, *, key: str, spend_key: str, ref: str,
+        burn: bool, note: str | None = None,
+        also: Callable[[Any], Awaitable[None]] | None = None,
+    ) -> Movement:
+        """Give back what `spend` took under `spend_key` (from the same treasury shard, or minted
+        again when it was burned), once per `key`."""
+        amount = check_amount(amount)
+        if burn:
+            legs = [_Leg(user_id, amount, "refund", mint=True)]
+        else:
+            shard = treasury_shard(spend_key)
+            legs = [_Leg(shard, -amount, "refund", counterparty_id=user_id),
+                    _Leg(user_id, amount, "refund", counterparty_id=shard)]
+        return await self._apply(guild_id, "refund", key, legs, ref=ref, note=note, also=also)
+
     async def take(
         self, guild_id: int, actor_id: int, user_id: int, amount: int, *, reason: str, key: str
     ) -> Movement:
@@ -325,6 +359,36 @@ class LedgerService:
             raise _already_claimed(next_reset)
         return DailyClaim(movement=movement, amount=amount, streak=streak,
                           streak_kept_by_grace=grace, next_reset=next_reset)
+
+    async def cover_missed_day(self, guild_id: int, user_id: int, settings: GuildSettings, *,
+                               also: Callable[[Any], Awaitable[None]]) -> date:
+        """A streak freeze: count the day after the member's last daily claim as claimed (no GEMS
+        paid), so one more missed day does not break the streak. `also(session)` runs in the
+        same transaction (the freeze taken from the inventory). Returns the day covered.
+
+        Refused (InvalidInput) without a streak, or while the streak is safe anyway (a claim
+        today, yesterday, or the day before: one missed day is already forgiven).
+        """
+        today, _ = _daily_window(self._clock.now(), settings)
+        account = await self._repo.account(guild_id, user_id)
+        last_day = _parse_day(account.get("daily_last_day")) if account else None
+        if last_day is None:
+            raise InvalidInput("You have no daily streak to protect yet.")
+        if (today - last_day).days < 3:
+            raise InvalidInput("Your streak is safe: it survives one missed day on its own. "
+                               "Keep the freeze for when you miss two.")
+        streak = int(account.get("daily_streak", 0))
+        covered = last_day + timedelta(days=1)
+        repo = self._repo
+
+        async def work(session: Any) -> None:
+            if not await repo.set_daily(guild_id, user_id, expected_last_day=last_day.isoformat(),
+                                        day=covered.isoformat(), streak=streak, session=session):
+                raise InvalidInput("Your daily streak just changed; try again.")
+            await also(session)
+
+        await repo.db.transaction(work)
+        return covered
 
     # --- escrow ------------------------------------------------------------------------------
     async def hold(

@@ -53,6 +53,9 @@ SAMPLES = {
     "ConfirmWinnersButton": "ev:winok:1:123:5-6",
     "PayUsdButton": "pay:usd:1:500",
     "BuyPackButton": "pay:pack:1:500",
+    "ShopPageButton": "shop:page:0:2:next",
+    "ShopBuyButton": "shop:buy:1",
+    "ShopConfirmButton": "shop:ok:1:30:2:123",
 }
 
 

@@ -1,0 +1,44 @@
+"""The shop: an admin stocks it, members buy a timed role and a streak freeze."""
+
+ORDER = 97
+TITLE = "Spending GEMS: the shop (/shop, /shop-admin)"
+
+
+async def play(t, gc) -> None:
+    """Stock, browse, a quote and its confirmation, a changed price refused, inventory, use."""
+    vip = gc.sb.create_role(gc.guild, "VIP lounge")
+    await gc.sb.settle()
+    await t.slash("admin", "gems-admin grant", member=gc["erin"], amount=200, reason="shop money")
+    added = await t.slash("admin", "shop-admin add", name="VIP lounge pass", price=60,
+                          kind="role", role=vip, days=7, stock=5,
+                          description="A week in the VIP lounge")
+    t.check("On sale" in added.text, "an admin puts a 7-day role on sale (5 units)")
+    await t.slash("admin", "shop-admin add", name="Streak freeze", price=20, kind="consumable",
+                  effect="streak_freeze", per_member_limit=3)
+    page = await t.slash("erin", "shop browse")
+    t.check("VIP lounge pass" in page.text or any("VIP" in e.description for e in page.embeds
+                                                    if e.description), "members see the catalogue")
+    quote = await t.click("erin", page, "Buy #1")
+    t.check("Buy **VIP lounge pass**" in quote.text, "Buy shows the price to confirm")
+    done = await t.click("erin", quote, "Confirm purchase")
+    member = gc.sb.member(gc.guild, gc["erin"])
+    t.check(vip.id in member.roles and "you now have" in done.text,
+            "one confirmation: 60 GEMS paid and the role given at once")
+    stale = await t.slash("erin", "shop buy", item=2)
+    await t.slash("admin", "shop-admin edit", item=2, price=25)
+    refused = await t.click("erin", stale, "Confirm purchase")
+    t.check("changed since you were quoted" in refused.text,
+            "the price changed after the quote: refused, nothing charged")
+    fresh = await t.slash("erin", "shop buy", item=2)
+    await t.click("erin", fresh, "Confirm purchase")
+    inv = await t.slash("erin", "shop inventory")
+    t.check("Streak freeze" in inv.text and "VIP lounge pass" in inv.text,
+            "the inventory holds the role and the freeze")
+    used = await t.slash("erin", "shop use", item=2)
+    kept = await gc.db["shop_holdings"].find_one({"user_id": gc["erin"].id, "item_id": 2})
+    t.check("no daily streak" in used.text and kept["quantity"] == 1,
+            "with no streak to protect the freeze is refused and stays in the inventory")
+    await t.slash("admin", "shop-admin restock", item=1, amount=5)
+    await t.slash("admin", "shop-admin remove", item=2)
+    listed = await t.slash("admin", "shop-admin list")
+    t.check("off sale" in listed.text, "the staff list shows every item with its sales")

@@ -1,0 +1,115 @@
+"""The shop's items, holdings and purchases."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from economy.core.clock import from_ms
+from economy.core.errors import InvalidInput
+
+Kind = Literal["role", "consumable"]
+#: Consumable effects (what `/shop use` does). One today: a streak freeze.
+EFFECTS = {"streak_freeze": "Streak freeze: covers one more missed daily claim"}
+DAY_MS = 86_400_000
+MAX_STOCK = 1_000_000
+MAX_DAYS = 3650
+
+
+class QuoteChanged(InvalidInput):
+    """The item changed (price, version, withdrawn) between the quote and the confirmation."""
+
+
+@dataclass(frozen=True)
+class Item:
+    """One item of a guild's shop."""
+
+    guild_id: int
+    item_id: int
+    name: str
+    description: str | None
+    kind: Kind
+    price: int
+    version: int
+    active: bool
+    sold: int = 0
+    stock: int | None = None  # units left; None = unlimited
+    per_member_limit: int | None = None
+    required_role_id: int | None = None
+    role_id: int | None = None
+    days: int | None = None  # a role for N days; None = permanent
+    effect: str | None = None
+    from_ms: int | None = None
+    until_ms: int | None = None
+
+    @classmethod
+    def of(cls, doc: dict[str, Any]) -> Item:
+        """The item stored in `doc`."""
+        fields = cls.__dataclass_fields__
+        return cls(**{k: v for k, v in doc.items() if k in fields})
+
+    def what_you_get(self) -> str:
+        """One line: what a buyer receives."""
+        if self.kind == "role":
+            span = f"for {self.days} day{'s' if self.days != 1 else ''}" if self.days else "permanently"
+            return f"the role <@&{self.role_id}> {span}"
+        return EFFECTS.get(self.effect or "", "an item for your inventory")
+
+    def availability(self, now_ms: int) -> str | None:
+        """Why the item cannot be bought now (None when it can)."""
+        if not self.active:
+            return "That item was removed from the shop."
+        if self.from_ms is not None and now_ms < self.from_ms:
+            return f"That item is not on sale yet: it is available from <t:{self.from_ms // 1000}:f>."
+        if self.until_ms is not None and now_ms >= self.until_ms:
+            return "That item is no longer on sale."
+        if self.stock is not None and self.stock <= 0:
+            return "That item is sold out."
+        return None
+
+
+@dataclass(frozen=True)
+class Holding:
+    """What one member holds of one item."""
+
+    item_id: int
+    bought: int
+    quantity: int
+    role_until_ms: int | None
+
+    @property
+    def role_until(self) -> datetime | None:
+        """When a timed role ends."""
+        return from_ms(self.role_until_ms) if self.role_until_ms is not None else None
+
+
+@dataclass(frozen=True)
+class Purchase:
+    """One purchase: `status` done (consumable), granting (a role to give), granted, refunded."""
+
+    key: str
+    guild_id: int
+    user_id: int
+    item_id: int
+    price: int
+    status: str
+    role_id: int | None = None
+    until_ms: int | None = None
+    replayed: bool = False
+
+    @classmethod
+    def of(cls, doc: dict[str, Any], *, replayed: bool = False) -> Purchase:
+        """The purchase stored in `doc`."""
+        return cls(key=doc["_id"], guild_id=doc["guild_id"], user_id=doc["user_id"],
+                   item_id=doc["item_id"], price=doc["price"], status=doc["status"],
+                   role_id=doc.get("role_id"), until_ms=doc.get("until_ms"), replayed=replayed)
+
+
+@dataclass(frozen=True)
+class Quote:
+    """What a member is asked to confirm: the price and the item's version travel together."""
+
+    item: Item
+    balance: int
+    nonce: int

@@ -1,0 +1,373 @@
+"""The shop's rules: the catalogue staff keep, quotes, purchases, refunds, consumables, and
+the timed roles that end.
+
+A purchase is ONE ledger transaction (LedgerService.spend, idempotent by its key) whose `also`
+writes take a unit (guarded by the quoted price and version, and by the stock), count it in the
+member's holding (guarded by the count read) and record the purchase. A role is given by the
+Discord adapter after the commit; when it cannot be given the purchase is refunded in one
+transaction (money back, unit back, holding undone).
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, tzinfo
+from typing import Any
+
+from economy.core import timeparse
+from economy.core.clock import Clock, to_ms
+from economy.core.errors import InvalidInput, NotFound, NotPermitted
+from economy.core.ledger import LedgerService, check_amount
+from economy.core.models import Page
+from economy.core.modules import require_on
+from economy.core.settings import SettingsService
+from economy.core.text import clean_text
+from economy.shop.models import (
+    DAY_MS,
+    EFFECTS,
+    MAX_DAYS,
+    MAX_STOCK,
+    Holding,
+    Item,
+    Purchase,
+    Quote,
+    QuoteChanged,
+)
+from economy.shop.repo import ShopRepo
+
+PAGE_SIZE = 5
+NAME_MAX = 60
+DESCRIPTION_MAX = 200
+_UNSET: Any = object()
+
+
+def _count(value: int | None, what: str, *, most: int) -> int | None:
+    """A positive whole number up to `most`, or None (no limit)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= most:
+        raise InvalidInput(f"The {what} must be a whole number from 1 to {most:,} (leave it "
+                           "empty for no limit).")
+    return value
+
+
+class ShopService:
+    """Catalogue, purchases and inventories of the guilds' shops."""
+
+    def __init__(self, repo: ShopRepo, ledger: LedgerService, settings: SettingsService,
+                 clock: Clock) -> None:
+        self._repo = repo
+        self._ledger = ledger
+        self._settings = settings
+        self._clock = clock
+
+    # --- staff --------------------------------------------------------------------------------
+    async def add(self, guild_id: int, actor_id: int, *, name: str, price: int, kind: str,
+                  role_id: int | None = None, days: int | None = None, effect: str | None = None,
+                  stock: int | None = None, per_member_limit: int | None = None,
+                  required_role_id: int | None = None, description: str | None = None,
+                  available_from: str | None = None, available_until: str | None = None,
+                  zone: tzinfo | None = None) -> Item:
+        """Put a new item on sale (admin). Raises InvalidInput on bad input, nothing stored."""
+        settings = await require_on(self._settings, guild_id, "shop")
+        fields = self._checked(name=name, price=price, description=description,
+                               per_member_limit=per_member_limit, required_role_id=required_role_id)
+        if kind == "role":
+            if role_id is None:
+                raise InvalidInput("A role item needs the role to give.")
+            days = _count(days, "number of days", most=MAX_DAYS)
+            effect = None
+        elif kind == "consumable":
+            if effect not in EFFECTS:
+                raise InvalidInput(f"A consumable needs an effect: {', '.join(EFFECTS)}.")
+            role_id = days = None
+        else:
+            raise InvalidInput("The kind must be `role` or `consumable`.")
+        stock = _count(stock, "stock", most=MAX_STOCK)
+        fields.update(self._window(available_from, available_until, zone or settings.zone))
+        item_id = await self._repo.next_item_id(guild_id)
+        now = self._clock.now()
+        doc = {"guild_id": guild_id, "item_id": item_id, "kind": kind, "role_id": role_id,
+               "days": days, "effect": effect, "stock": stock, "sold": 0, "active": True,
+               "version": 1, "created_by": actor_id, "created_ms": to_ms(now), **fields}
+        await self._repo.insert_item(doc)
+        return Item.of(doc)
+
+    async def edit(self, guild_id: int, actor_id: int, item_id: int, *, name: Any = _UNSET,
+                   price: Any = _UNSET, description: Any = _UNSET, per_member_limit: Any = _UNSET,
+                   required_role_id: Any = _UNSET, available_from: Any = _UNSET,
+                   available_until: Any = _UNSET, zone: tzinfo | None = None) -> Item:
+        """Change an item (admin); its version rises, so open quotes are refused."""
+        settings = await require_on(self._settings, guild_id, "shop")
+        item = await self._item(guild_id, item_id, active=True)
+        given = {k: v for k, v in {"name": name, "price": price, "description": description,
+                                   "per_member_limit": per_member_limit,
+                                   "required_role_id": required_role_id}.items()
+                 if v is not _UNSET}
+        fields = self._checked(**{"name": item.name, "price": item.price, **given})
+        fields = {k: v for k, v in fields.items() if k in given}
+        if available_from is not _UNSET or available_until is not _UNSET:
+            zone = zone or settings.zone
+            start = available_from if available_from is not _UNSET else None
+            end = available_until if available_until is not _UNSET else None
+            window = self._window(start, end, zone)
+            if available_from is _UNSET:
+                window["from_ms"] = item.from_ms
+            if available_until is _UNSET:
+                window["until_ms"] = item.until_ms
+            if (window["from_ms"] is not None and window["until_ms"] is not None
+                    and window["until_ms"] <= window["from_ms"]):
+                raise InvalidInput("The end of the sale must come after its start.")
+            fields.update(window)
+        if not fields:
+            raise InvalidInput("Nothing to change: give at least one option.")
+        return await self._update(item, fields)
+
+    async def remove(self, guild_id: int, actor_id: int, item_id: int) -> Item:
+        """Take an item off sale (admin). Holders keep what they bought."""
+        await require_on(self._settings, guild_id, "shop")
+        item = await self._item(guild_id, item_id, active=True)
+        return await self._update(item, {"active": False})
+
+    async def restock(self, guild_id: int, actor_id: int, item_id: int, amount: int) -> Item:
+        """Add units to a limited item (admin)."""
+        await require_on(self._settings, guild_id, "shop")
+        amount = _count(amount, "amount to add", most=MAX_STOCK)
+        if amount is None:
+            raise InvalidInput("Give how many units to add.")
+        item = await self._item(guild_id, item_id, active=True)
+        if item.stock is None:
+            raise InvalidInput("That item has unlimited stock already.")
+        if item.stock + amount > MAX_STOCK:
+            raise InvalidInput(f"The stock can be at most {MAX_STOCK:,}.")
+        return await self._update(item, {}, inc={"stock": amount})
+
+    async def all_items(self, guild_id: int) -> list[Item]:
+        """Every item, withdrawn ones included (staff list)."""
+        return [Item.of(d) for d in await self._repo.catalogue(guild_id, active_only=False)]
+
+    # --- members ------------------------------------------------------------------------------
+    async def catalogue(self, guild_id: int, page: int = 1) -> Page:
+        """Items on sale, PAGE_SIZE per page."""
+        await require_on(self._settings, guild_id, "shop")
+        total = await self._repo.count_items(guild_id, active_only=True)
+        pages = max(1, -(-total // PAGE_SIZE))
+        page = min(max(1, page), pages)
+        docs = await self._repo.catalogue(guild_id, active_only=True, skip=(page - 1) * PAGE_SIZE,
+                                          limit=PAGE_SIZE)
+        return Page(rows=tuple(Item.of(d) for d in docs), page=page, page_size=PAGE_SIZE,
+                    total=total)
+
+    async def quote(self, guild_id: int, user_id: int, item_id: int,
+                    role_ids: frozenset[int] = frozenset()) -> Quote:
+        """What buying `item_id` costs now, with a fresh nonce for the confirmation (nothing is
+        reserved). Refuses what the purchase would refuse."""
+        await require_on(self._settings, guild_id, "shop")
+        item = await self._item(guild_id, item_id)
+        holding = await self._repo.holding(guild_id, user_id, item_id)
+        self._check_buyable(item, holding, role_ids)
+        return Quote(item=item, balance=await self._ledger.balance(guild_id, user_id),
+                     nonce=secrets.randbelow(10**12))
+
+    async def buy(self, guild_id: int, user_id: int, item_id: int, *, expected_price: int,
+                  expected_version: int, nonce: int,
+                  role_ids: frozenset[int] = frozenset()) -> Purchase:
+        """Buy one unit at the quoted price and version, once per (member, item, nonce).
+
+        Raises QuoteChanged, InsufficientFunds, NotPermitted, InvalidInput, NotFound; a repeated
+        confirmation answers the first purchase (`replayed`).
+        """
+        settings = await require_on(self._settings, guild_id, "shop")
+        key = f"shop:{item_id}:{user_id}:{nonce}"
+        done = await self._repo.purchase(guild_id, key)
+        if done is not None:
+            return Purchase.of(done, replayed=True)
+        item = await self._item(guild_id, item_id)
+        if item.price != expected_price or item.version != expected_version or not item.active:
+            raise QuoteChanged("This item changed since you were quoted "
+                               f"(it now costs {item.price:,} GEMS): nothing was charged. "
+                               "Press **Buy** again to see the new offer.")
+        holding = await self._repo.holding(guild_id, user_id, item_id)
+        self._check_buyable(item, holding, role_ids)
+        now_ms = to_ms(self._clock.now())
+        prev_until = holding.get("role_until_ms") if holding else None
+        until = None
+        if item.kind == "role" and item.days:
+            until = max(now_ms, prev_until or 0) + item.days * DAY_MS
+        burn = settings.shop_sink == "burn"
+        status = "granting" if item.kind == "role" else "done"
+        record = {"_id": key, "guild_id": guild_id, "user_id": user_id, "item_id": item_id,
+                  "price": item.price, "kind": item.kind, "role_id": item.role_id,
+                  "days": item.days, "burn": burn, "status": status, "at_ms": now_ms,
+                  "until_ms": until, "prev_until_ms": prev_until}
+        repo = self._repo
+
+        async def grant(session: Any) -> None:
+            if not await repo.take_unit(guild_id, item_id, version=item.version, price=item.price,
+                                        limited=item.stock is not None, session=session):
+                raise QuoteChanged("Someone was faster: that item just sold out or changed. "
+                                   "Nothing was charged.")
+            quantity = 1 if item.kind == "consumable" else 0
+            if not await repo.add_holding(guild_id, user_id, item_id, expected=holding,
+                                          quantity=quantity, role_until_ms=until, session=session):
+                raise InvalidInput("Another purchase of yours is going through; try again.")
+            await repo.insert_purchase(record, session=session)
+
+        movement = await self._ledger.spend(guild_id, user_id, item.price, key=key,
+                                            ref=f"shop:{item_id}", burn=burn,
+                                            note=item.name, also=grant)
+        if movement.replayed:
+            return Purchase.of(await repo.purchase(guild_id, key) or record, replayed=True)
+        return Purchase.of(record)
+
+    async def role_granted(self, guild_id: int, key: str) -> bool:
+        """The adapter gave the purchased role."""
+        return await self._repo.set_purchase_status(guild_id, key, from_status="granting",
+                                                    to_status="granted")
+
+    async def refund(self, guild_id: int, key: str, reason: str) -> Purchase | None:
+        """Undo a purchase whose role could not be given: GEMS back, unit back, holding undone,
+        once (None when it was granted or refunded already)."""
+        doc = await self._repo.purchase(guild_id, key)
+        if doc is None or doc["status"] != "granting":
+            return None
+        repo = self._repo
+
+        async def undo(session: Any) -> None:
+            if not await repo.set_purchase_status(guild_id, key, from_status="granting",
+                                                  to_status="refunded", session=session):
+                raise InvalidInput("That purchase was settled already.")
+            await repo.return_unit(guild_id, doc["item_id"], session=session)
+            await repo.undo_holding(guild_id, doc["user_id"], doc["item_id"],
+                                    quantity=1 if doc["kind"] == "consumable" else 0,
+                                    until_ms=doc.get("until_ms"),
+                                    prev_until_ms=doc.get("prev_until_ms"),
+                                    days_ms=(doc.get("days") or 0) * DAY_MS, session=session)
+
+        try:
+            movement = await self._ledger.refund_spend(guild_id, doc["user_id"], doc["price"],
+                                            key=f"{key}:refund", spend_key=key,
+                                            ref=f"shop:{doc['item_id']}", burn=doc["burn"],
+                                            note=reason[:200], also=undo)
+        except InvalidInput:
+            return None
+        if movement.replayed:  # a concurrent refund of the same purchase made it
+            return None
+        return Purchase.of({**doc, "status": "refunded"})
+
+    async def inventory(self, guild_id: int, user_id: int) -> list[tuple[Item, Holding]]:
+        """What a member holds: consumables left and roles still running (or permanent)."""
+        await require_on(self._settings, guild_id, "shop")
+        now_ms = to_ms(self._clock.now())
+        found = []
+        for doc in await self._repo.holdings_of(guild_id, user_id):
+            item_doc = await self._repo.item(guild_id, doc["item_id"])
+            if item_doc is None:
+                continue
+            item = Item.of(item_doc)
+            holding = Holding(item_id=doc["item_id"], bought=doc["bought"],
+                              quantity=doc.get("quantity", 0),
+                              role_until_ms=doc.get("role_until_ms"))
+            if item.kind == "consumable" and holding.quantity <= 0:
+                continue
+            if item.kind == "role" and (holding.bought <= 0 or (
+                    item.days and (holding.role_until_ms or 0) <= now_ms)):
+                continue
+            found.append((item, holding))
+        return found
+
+    async def use(self, guild_id: int, user_id: int, item_id: int) -> str:
+        """Use one consumable from the inventory; returns what it did."""
+        settings = await require_on(self._settings, guild_id, "shop")
+        item = await self._item(guild_id, item_id)
+        if item.kind != "consumable":
+            raise InvalidInput("That item is not something you use: roles work by themselves.")
+        holding = await self._repo.holding(guild_id, user_id, item_id)
+        left = holding.get("quantity", 0) if holding else 0
+        if left <= 0:
+            raise InvalidInput(f"You have no **{item.name}** left.")
+        repo = self._repo
+
+        async def consume(session: Any) -> None:
+            if not await repo.consume(guild_id, user_id, item_id, expected_quantity=left,
+                                      session=session):
+                raise InvalidInput("Your inventory just changed; try again.")
+
+        if item.effect == "streak_freeze":
+            day = await self._ledger.cover_missed_day(guild_id, user_id, settings, also=consume)
+            return (f"Streak freeze used: {day.isoformat()} counts as claimed, so your daily "
+                    f"streak goes on. {left - 1} left.")
+        raise InvalidInput("That item has no effect to use.")
+
+    async def due_roles(self, guild_id: int) -> list[tuple[int, int, int, int]]:
+        """(user, item, role, until_ms) of timed roles that have ended."""
+        now_ms = to_ms(self._clock.now())
+        found = []
+        for doc in await self._repo.due_roles(guild_id, now_ms):
+            item_doc = await self._repo.item(guild_id, doc["item_id"])
+            if item_doc and item_doc.get("role_id"):
+                found.append((doc["user_id"], doc["item_id"], item_doc["role_id"],
+                              doc["role_until_ms"]))
+        return found
+
+    async def role_ended(self, guild_id: int, user_id: int, item_id: int, until_ms: int) -> bool:
+        """Record a timed role removed (False when it was extended since)."""
+        return await self._repo.end_role(guild_id, user_id, item_id, until_ms)
+
+    async def stale_grants(self, guild_id: int, older_than_ms: int = 120_000) -> list[Purchase]:
+        """Role purchases still waiting for their role (a restart between commit and grant)."""
+        before = to_ms(self._clock.now()) - older_than_ms
+        return [Purchase.of(d) for d in await self._repo.stale_grants(guild_id, before)]
+
+    async def guild_ids(self) -> list[int]:
+        """Guilds with shop holdings (for the sweep)."""
+        return await self._repo.guild_ids()
+
+    # --- internals ----------------------------------------------------------------------------
+    async def _item(self, guild_id: int, item_id: int, *, active: bool = False) -> Item:
+        doc = await self._repo.item(guild_id, item_id)
+        if doc is None or (active and not doc.get("active")):
+            raise NotFound(f"There is no item #{item_id} in the shop.")
+        return Item.of(doc)
+
+    async def _update(self, item: Item, fields: dict[str, Any],
+                      inc: dict[str, int] | None = None) -> Item:
+        doc = await self._repo.update_item(item.guild_id, item.item_id, item.version, fields, inc)
+        if doc is None:
+            raise InvalidInput("The item changed while you edited it; look again and retry.")
+        return Item.of(doc)
+
+    def _check_buyable(self, item: Item, holding: dict | None,
+                       role_ids: frozenset[int]) -> None:
+        why = item.availability(to_ms(self._clock.now()))
+        if why:
+            raise InvalidInput(why)
+        if item.required_role_id is not None and item.required_role_id not in role_ids:
+            raise NotPermitted(f"Only members with <@&{item.required_role_id}> can buy that.")
+        bought = holding.get("bought", 0) if holding else 0
+        if item.per_member_limit is not None and bought >= item.per_member_limit:
+            raise InvalidInput(f"You already bought the most allowed ({item.per_member_limit}) "
+                               "of that item.")
+        if item.kind == "role" and not item.days and bought > 0:
+            raise InvalidInput("You already own that role for good.")
+
+    @staticmethod
+    def _checked(*, name: str, price: int, description: str | None = None,
+                 per_member_limit: int | None = None,
+                 required_role_id: int | None = None) -> dict[str, Any]:
+        clean = clean_text(name, NAME_MAX, "name")
+        if not clean:
+            raise InvalidInput("Give the item a name.")
+        return {"name": clean, "price": check_amount(price, what="price"),
+                "description": clean_text(description, DESCRIPTION_MAX, "description"),
+                "per_member_limit": _count(per_member_limit, "per-member limit", most=MAX_STOCK),
+                "required_role_id": required_role_id}
+
+    def _window(self, start: str | None, end: str | None, zone: tzinfo) -> dict[str, int | None]:
+        now = self._clock.now()
+        begin: datetime | None = timeparse.parse_when(start, now, zone, allow_past=True) if start else None
+        finish = (timeparse.parse_end(end, begin or now, now, zone) if end else None)
+        if begin and finish and finish <= begin:
+            raise InvalidInput("The end of the sale must come after its start.")
+        return {"from_ms": to_ms(begin) if begin else None,
+                "until_ms": to_ms(finish) if finish else None}

@@ -1,0 +1,18 @@
+"""Settings section of the shop: where the GEMS members spend go.
+
+Part of the guild settings (economy/registry.py composes them); keys are stored flat.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from economy.core.sections import Section
+
+
+class ShopSettings(Section):
+    """The shop."""
+
+    shop_sink: Literal["treasury", "burn"] = Field("treasury", description="What happens to the GEMS members spend in the shop: they go to the server treasury, or are burned (removed from the supply)")

@@ -1,0 +1,212 @@
+"""The shop's rules against the embedded store: purchases as one ledger transaction, guarded
+stock and limits under concurrency, quotes, refunds, timed roles and the streak freeze."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from economy.core.audit import audit
+from economy.core.errors import (
+    InsufficientFunds,
+    InvalidAmount,
+    InvalidInput,
+    NotFound,
+    NotPermitted,
+)
+from economy.core.ledger import TREASURY_IDS
+from economy.shop.models import QuoteChanged
+
+pytestmark = pytest.mark.timeout(120)
+G = 7
+ADMIN = 1
+ROLE = 900
+
+
+async def _seed(services, user: int, amount: int) -> None:
+    await services.ledger.grant(G, 0, user, amount, reason="seed", key=f"seed:{user}")
+
+
+async def _buy(services, user, item, *, nonce=1, price=None, version=None, roles=frozenset()):
+    return await services.shop.buy(G, user, item.item_id,
+                                   expected_price=item.price if price is None else price,
+                                   expected_version=item.version if version is None else version,
+                                   nonce=nonce, role_ids=roles)
+
+
+async def test_100_members_race_for_the_last_10_units(services):
+    item = await services.shop.add(G, ADMIN, name="Golden ticket", price=30, kind="consumable",
+                                   effect="streak_freeze", stock=10)
+    buyers = range(1000, 1100)
+    for user in buyers:
+        await _seed(services, user, 100)
+    results = await asyncio.gather(*(_buy(services, u, item) for u in buyers),
+                                   return_exceptions=True)
+    sold = [r for r in results if not isinstance(r, BaseException)]
+    refused = [r for r in results if isinstance(r, BaseException)]
+    assert len(sold) == 10 and all(isinstance(r, QuoteChanged) for r in refused), refused[:3]
+    balances = [await services.ledger.balance(G, u) for u in buyers]
+    assert sorted(balances) == [70] * 10 + [100] * 90
+    stored = await services.db["shop_items"].find_one({"item_id": item.item_id})
+    assert (stored["stock"], stored["sold"]) == (0, 10)
+    assert await services.db["shop_purchases"].count_documents({}) == 10
+    assert await services.ledger.treasury_balance(G) == 300
+    report = await audit(services.db)
+    assert report.ok, report.render()
+
+
+async def test_double_confirm_buys_once_and_replays(services):
+    item = await services.shop.add(G, ADMIN, name="Freeze", price=25, kind="consumable",
+                                   effect="streak_freeze")
+    await _seed(services, 5, 100)
+    first, second = await asyncio.gather(_buy(services, 5, item, nonce=42),
+                                         _buy(services, 5, item, nonce=42))
+    assert {first.replayed, second.replayed} == {False, True}
+    again = await _buy(services, 5, item, nonce=42)
+    assert again.replayed and again.key == first.key
+    assert await services.ledger.balance(G, 5) == 75
+    [(_, holding)] = await services.shop.inventory(G, 5)
+    assert (holding.bought, holding.quantity) == (1, 1)
+
+
+async def test_changed_quote_refused_and_nothing_charged(services):
+    item = await services.shop.add(G, ADMIN, name="Freeze", price=25, kind="consumable",
+                                   effect="streak_freeze")
+    await _seed(services, 5, 100)
+    edited = await services.shop.edit(G, ADMIN, item.item_id, price=40)
+    assert edited.version == item.version + 1
+    with pytest.raises(QuoteChanged, match="40"):
+        await _buy(services, 5, item)  # the old quote: old price and version
+    with pytest.raises(QuoteChanged):
+        await _buy(services, 5, item, price=40)  # the new price with the old version
+    assert await services.ledger.balance(G, 5) == 100
+    assert await services.db["shop_purchases"].count_documents({}) == 0
+    done = await _buy(services, 5, edited)
+    assert done.price == 40 and await services.ledger.balance(G, 5) == 60
+
+
+async def test_refusals_change_nothing(services, clock):
+    await _seed(services, 5, 20)
+    limited = await services.shop.add(G, ADMIN, name="One each", price=10, kind="consumable",
+                                      effect="streak_freeze", per_member_limit=1)
+    vip = await services.shop.add(G, ADMIN, name="VIP only", price=5, kind="consumable",
+                                  effect="streak_freeze", required_role_id=77)
+    later = await services.shop.add(G, ADMIN, name="Next week", price=5, kind="consumable",
+                                    effect="streak_freeze", available_from="3d")
+    pricey = await services.shop.add(G, ADMIN, name="Pricey", price=500, kind="consumable",
+                                     effect="streak_freeze")
+    await _buy(services, 5, limited)
+    before = await services.ledger.balance(G, 5)
+    cases = [(limited, {"nonce": 2}, InvalidInput, "most allowed"),
+             (vip, {}, NotPermitted, "Only members with"),
+             (later, {}, InvalidInput, "not on sale yet"),
+             (pricey, {}, InsufficientFunds, "Not enough GEMS")]
+    for item, extra, error, text in cases:
+        with pytest.raises(error, match=text):
+            await _buy(services, 5, item, **extra)
+    assert await services.ledger.balance(G, 5) == before
+    assert await services.db["shop_purchases"].count_documents({}) == 1
+    with pytest.raises(NotFound):
+        await services.shop.quote(G, 5, 999)
+    assert (await _buy(services, 5, vip, roles=frozenset({77}))).price == 5
+    clock.advance(days=3, minutes=1)
+    assert (await _buy(services, 5, later)).price == 5
+
+
+@pytest.mark.parametrize(("options", "expected"), [
+    ({"price": 0}, "at least 1"), ({"price": -5}, "at least 1"), ({"stock": 0}, "stock"),
+    ({"stock": -3}, "stock"), ({"name": "   "}, "name"), ({"kind": "badge"}, "kind"),
+    ({"effect": "flying"}, "effect"), ({"per_member_limit": 0}, "per-member"),
+    ({"available_from": "whenever"}, "not a date"),
+    ({"available_from": "2d", "available_until": "tomorrow 00:00"}, "after its start"),
+])
+async def test_bad_items_refused(services, options, expected):
+    args = {"name": "Thing", "price": 10, "kind": "consumable", "effect": "streak_freeze",
+            **options}
+    with pytest.raises((InvalidInput, InvalidAmount), match=expected):
+        await services.shop.add(G, ADMIN, **args)
+    assert await services.db["shop_items"].count_documents({}) == 0
+
+
+async def test_role_refund_gives_everything_back_once(services):
+    item = await services.shop.add(G, ADMIN, name="Gold", price=50, kind="role", role_id=ROLE,
+                                   days=7, stock=3)
+    await _seed(services, 5, 100)
+    bought = await _buy(services, 5, item)
+    assert bought.status == "granting" and await services.ledger.balance(G, 5) == 50
+    refunds = await asyncio.gather(services.shop.refund(G, bought.key, "role above the bot"),
+                                   services.shop.refund(G, bought.key, "role above the bot"))
+    assert sum(r is not None for r in refunds) == 1
+    assert await services.ledger.balance(G, 5) == 100
+    assert await services.ledger.treasury_balance(G) == 0
+    stored = await services.db["shop_items"].find_one({"item_id": item.item_id})
+    assert (stored["stock"], stored["sold"]) == (3, 0)
+    holding = await services.db["shop_holdings"].find_one({"user_id": 5})
+    assert (holding["bought"], holding["role_until_ms"]) == (0, None)
+    assert await services.shop.inventory(G, 5) == []
+    assert (await audit(services.db)).ok
+
+
+async def test_timed_role_extends_and_ends(services, clock):
+    item = await services.shop.add(G, ADMIN, name="Gold", price=10, kind="role", role_id=ROLE,
+                                   days=2)
+    await _seed(services, 5, 100)
+    first = await _buy(services, 5, item, nonce=1)
+    assert await services.shop.role_granted(G, first.key)
+    clock.advance(days=1)
+    second = await _buy(services, 5, item, nonce=2)
+    assert second.until_ms == first.until_ms + 2 * 86_400_000  # extended, not restarted
+    clock.advance(days=2)
+    assert await services.shop.due_roles(G) == []
+    clock.advance(days=1, minutes=1)
+    [(user, item_id, role, until)] = await services.shop.due_roles(G)
+    assert (user, item_id, role) == (5, item.item_id, ROLE)
+    assert await services.shop.role_ended(G, user, item_id, until)
+    assert not await services.shop.role_ended(G, user, item_id, until)
+    assert await services.shop.due_roles(G) == []
+
+
+async def test_burn_sink_shrinks_the_supply(services):
+    await services.settings.set(G, ADMIN, "shop_sink", "burn")
+    item = await services.shop.add(G, ADMIN, name="Freeze", price=30, kind="consumable",
+                                   effect="streak_freeze")
+    await _seed(services, 5, 100)
+    await _buy(services, 5, item)
+    assert await services.ledger.balance(G, 5) == 70
+    assert await services.db["accounts"].count_documents(
+        {"guild_id": G, "user_id": {"$in": list(TREASURY_IDS)}, "balance": {"$ne": 0}}) == 0
+    assert (await audit(services.db)).ok
+
+
+async def test_streak_freeze_covers_one_more_missed_day(services, clock):
+    item = await services.shop.add(G, ADMIN, name="Freeze", price=10, kind="consumable",
+                                   effect="streak_freeze")
+    settings = await services.settings.get(G)
+    await _seed(services, 5, 100)
+    await _buy(services, 5, item)
+    for _ in range(3):
+        await services.ledger.claim_daily(G, 5, settings)
+        clock.advance(days=1)
+    with pytest.raises(InvalidInput, match="safe"):
+        await services.shop.use(G, 5, item.item_id)
+    clock.advance(days=2)  # two days missed: the grace covers one, the freeze the other
+    said = await services.shop.use(G, 5, item.item_id)
+    assert "streak freeze used" in said.lower()
+    claim = await services.ledger.claim_daily(G, 5, settings)
+    assert claim.streak == 4
+    with pytest.raises(InvalidInput, match="no \\*\\*Freeze\\*\\* left"):
+        await services.shop.use(G, 5, item.item_id)
+
+
+async def test_privacy_delete_removes_the_inventory_and_keeps_the_ledger_exact(services):
+    item = await services.shop.add(G, ADMIN, name="Freeze", price=10, kind="consumable",
+                                   effect="streak_freeze")
+    await _seed(services, 5, 100)
+    await _buy(services, 5, item)
+    await services.privacy.delete(G, 5)
+    for name in ("shop_holdings", "shop_purchases"):  # deleted, not re-pointed
+        assert await services.db[name].count_documents({"guild_id": G}) == 0, name
+    stored = await services.db["shop_items"].find_one({"item_id": item.item_id})
+    assert stored["sold"] == 1
+    assert (await audit(services.db)).ok
