@@ -10,7 +10,7 @@ import pytest
 
 from discord_sandbox.interactions import InteractionNotAnswered
 from discord_sandbox.state import Component
-from tests.e2e.conftest import balance, db_state, seed
+from tests.e2e_fixtures import balance, db_state, seed
 
 pytestmark = pytest.mark.timeout(90)
 
