@@ -8,6 +8,7 @@ gate's prefixes, the personal-data collections and the services.
 from __future__ import annotations
 
 from economy import (
+    badges,
     boosts,
     challenges,
     currency,
@@ -39,12 +40,13 @@ FEATURES: tuple[Feature, ...] = (
     mentorship.FEATURE,
     nft.FEATURE,
     profile.FEATURE,
+    badges.FEATURE,
     privacy.FEATURE,
 )
 
 #: The order sections are shown in (/settings, docs/settings.md): the core, then by feature.
 SECTION_ORDER = ("currency", "trades", "marketplace", "boosts", "events", "seasons", "goals",
-                 "challenges", "mentorship", "nft", "payments", "profile", "privacy")
+                 "challenges", "mentorship", "nft", "payments", "profile", "badges", "privacy")
 
 
 def feature(name: str) -> Feature:
