@@ -11,4 +11,3 @@ class BadgesSettings(Section):
     """Badges: achievements awarded by rules or by staff."""
 
     badge_reward_default: int = Field(0, ge=0, le=1_000_000, description="GEMS paid with an automatic badge whose rule sets no reward (0 = none)")
-    badge_announce_channel_id: int | None = Field(None, description="Where new badges are announced (none = not announced)")

@@ -23,7 +23,7 @@ CORE_ADMIN_COMMANDS = {"settings", "setup"}
 EXTRA_MEMBER_COMMANDS = {"list-item", "help"}
 #: The top-level member commands, all of them (at most 15).
 MEMBER_COMMANDS = {"gems", "trades", "market", "list-item", "mentor", "event", "goal", "challenge",
-                   "season", "wallet", "pay", "privacy", "my", "help"}
+                   "season", "wallet", "pay", "privacy", "my", "help", "badge"}
 #: In a Manage Messages group an admin-only subcommand says so to the moderators who see it.
 ADMIN_WORDS = ("Admin:", "Lead:")
 STAFF_WORDS = ("admin", "moderator", "lead:", "event managers", "mentors/", "host or manager")
