@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import io
 from typing import Literal
 
 import discord
 from discord import app_commands
 
+from bot.render.profile_card import CardBadge, render_profile_card
 from cogs._shared.feature_cog import (
     FeatureCog,
     admin_group,
@@ -14,7 +17,14 @@ from cogs._shared.feature_cog import (
     member_group,
     settings_of,
 )
-from cogs._shared.interaction import guild_id_of, is_admin, reply, safe_text, services_of
+from cogs._shared.interaction import (
+    NO_PINGS,
+    guild_id_of,
+    is_admin,
+    reply,
+    safe_text,
+    services_of,
+)
 from cogs.badges._render import badge_line, list_embed, profile_embed
 from economy.core.errors import InvalidInput
 
@@ -74,9 +84,18 @@ class BadgesCog(FeatureCog):
         who = member or interaction.user
         found = await services.badges.profile(guild_id, who.id)
         settings = await services.settings.get(guild_id)
-        avatar = who.display_avatar.url if getattr(who, "display_avatar", None) else None
-        await reply(interaction, embed=profile_embed(safe_text(who.display_name, limit=60), avatar,
-                                                     found, settings.money(found.balance)))
+        embed = profile_embed(safe_text(who.display_name, limit=60), None, found,
+                              settings.money(found.balance))
+        png = await asyncio.to_thread(
+            render_profile_card, who.display_name[:60],
+            balance=f"{found.balance:,} {settings.currency_name}", rank=found.rank,
+            streak=found.daily_streak, badges_held=found.held,
+            showcase=[CardBadge(a.badge.name, a.badge.rarity, a.serial) for a in found.showcase])
+        embed.set_image(url="attachment://profile.png")
+        await interaction.response.send_message(
+            embed=embed, file=discord.File(io.BytesIO(png), filename="profile.png",
+                                           description=f"Profile card of {who.display_name[:60]}"),
+            allowed_mentions=NO_PINGS)
 
     # --- admins ------------------------------------------------------------------------------
     @badge_admin.command(name="create", description="Create a server badge (a limited edition with a supply)")

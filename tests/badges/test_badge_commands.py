@@ -52,6 +52,7 @@ async def test_create_give_list_showcase_profile_and_revoke(gc):
     assert not card.ephemeral
     fields = {f.name: f.value for f in card.embeds[0].fields}
     assert "Founder" in fields["Showcase"] and fields["Badges"] == "1"
+    assert card.files["profile.png"].startswith(b"\x89PNG")
     r = await gc.slash("admin", "badge-admin revoke", badge="c1", member=gc["bob"],
                        reason="left the server")
     assert "Took 🌟 **Founder** back" in r.content
