@@ -25,15 +25,15 @@ FACTS_OF_SIGNAL: dict[str, frozenset[Fact]] = {
     "guide_published": frozenset({"guides", "earned"}),
 }
 
-#: How each fact reads to members ("10 completed trades").
-FACT_WORDS: dict[str, str] = {
-    "sales": "sales completed as the seller",
-    "trades": "completed trades",
-    "daily_streak": "days of daily streak",
-    "earned": "GEMS earned in total",
-    "events_attended": "events attended",
-    "challenges": "challenges completed",
-    "guides": "guides published",
+#: How each fact reads to members: (one, many) ("1 guide published", "10 completed trades").
+FACT_WORDS: dict[str, tuple[str, str]] = {
+    "sales": ("sale completed as the seller", "sales completed as the seller"),
+    "trades": ("completed trade", "completed trades"),
+    "daily_streak": ("day of daily streak", "days of daily streak"),
+    "earned": ("GEMS earned in total", "GEMS earned in total"),
+    "events_attended": ("event attended", "events attended"),
+    "challenges": ("challenge completed", "challenges completed"),
+    "guides": ("guide published", "guides published"),
 }
 
 
@@ -66,7 +66,8 @@ def rule_text(badge: Badge) -> str:
     """The rule in words ("10 completed trades"), or how a custom badge is given."""
     if badge.rule is None:
         return "given by staff"
-    return f"{badge.rule.at_least:,} {FACT_WORDS[badge.rule.fact]}"
+    one, many = FACT_WORDS[badge.rule.fact]
+    return f"{badge.rule.at_least:,} {one if badge.rule.at_least == 1 else many}"
 
 
 def custom_key(no: int) -> str:

@@ -1,8 +1,11 @@
 """Badges: earned by what members did, a limited edition given by an admin, a showcase and
 the profile card."""
 
+from pathlib import Path
+
 ORDER = 98
 TITLE = "Badges and the profile card (/badge)"
+OUT = Path("var") / "demo"  # runtime output, git-ignored
 
 
 async def play(t, gc) -> None:
@@ -37,6 +40,12 @@ async def play(t, gc) -> None:
     card = await t.slash("bob", "badge profile", member=gc["alice"])
     t.check("Founding member" in card.text and "Balance" in card.text,
             "the profile card shows balance, rank, streak and the showcase")
+    picture = card.files.get("profile.png")
+    t.check(bool(picture) and picture.startswith(b"\x89PNG"), "the card comes as an image too")
+    if picture:
+        OUT.mkdir(parents=True, exist_ok=True)
+        (OUT / "profile_card.png").write_bytes(picture)
+        t.note(f"The profile card image is saved as {OUT / 'profile_card.png'}.")
     taken = await t.slash("admin", "badge-admin revoke", badge=key, member=gc["bob"],
                           reason="given by mistake")
     t.check("back from" in taken.text, "an admin takes a badge back, with a recorded reason")
