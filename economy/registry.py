@@ -8,6 +8,7 @@ gate's prefixes, the personal-data collections and the services.
 from __future__ import annotations
 
 from economy import (
+    badges,
     boosts,
     challenges,
     currency,
@@ -41,12 +42,14 @@ FEATURES: tuple[Feature, ...] = (
     nft.FEATURE,
     profile.FEATURE,
     shop.FEATURE,
+    badges.FEATURE,
     privacy.FEATURE,
 )
 
 #: The order sections are shown in (/settings, docs/settings.md): the core, then by feature.
 SECTION_ORDER = ("currency", "trades", "marketplace", "boosts", "events", "seasons", "goals",
-                 "challenges", "mentorship", "nft", "payments", "shop", "profile", "privacy")
+                 "challenges", "mentorship", "nft", "payments", "shop", "profile", "badges",
+                 "privacy")
 
 
 def feature(name: str) -> Feature:

@@ -20,6 +20,7 @@ from economy.core.members import MemberService
 from economy.core.modules import ModuleService
 from economy.core.onboarding import OnboardingService
 from economy.core.settings import SettingsService
+from economy.core.signals import Signals
 from economy.nft.chain import ChainRegistry
 from economy.registry import FEATURES
 from economy.repos.base import Database
@@ -70,15 +71,17 @@ def build_services(db: Database, clock: Clock, *, chains: ChainRegistry | None =
     settings = SettingsService(SettingsRepo(db), clock)
     # The ledger multiplies earnings by the active boosts, so boosts are built with the core.
     boosts = BoostService(multipliers, settings, clock)
+    signals = Signals()
     ledger = LedgerService(ledger_repo, boosts, clock, batch_max=ledger_batch_max,
-                           batch_wait_ms=ledger_batch_wait_ms)
+                           batch_wait_ms=ledger_batch_wait_ms, signals=signals)
     member_prefs = MemberPrefsService(MemberPrefsRepo(db), settings)
     members = MemberService(MemberRepo(db), member_prefs, clock)
     core = Core(db=db, clock=clock, settings=settings, ledger=ledger, members=members,
                 options={"chains": chains, "nft_media_hosts": tuple(nft_media_hosts),
                          "ipfs_gateway": ipfs_gateway},
                 shared={"boosts": boosts, "multipliers": multipliers,
-                        "member_prefs": member_prefs})
+                        "member_prefs": member_prefs},
+                signals=signals)
     for feature in FEATURES:
         if feature.build is None:
             continue

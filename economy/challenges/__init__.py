@@ -17,7 +17,8 @@ def build(core: Core) -> dict[str, Any]:
     from economy.challenges.service import ChallengeService
 
     repo = ChallengeRepo(core.db)
-    challenges = ChallengeService(repo, core.ledger, core.settings, core.shared["member_prefs"], core.clock)
+    challenges = ChallengeService(repo, core.ledger, core.settings, core.shared["member_prefs"], core.clock,
+                                   signals=core.signals)
     return {
         "challenges": challenges,
         "challenge_progress": ChallengeProgress(challenges, repo, core.settings, core.clock),

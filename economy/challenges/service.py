@@ -27,6 +27,7 @@ from economy.core.member_prefs import MemberPrefsService
 from economy.core.models import Page, is_system
 from economy.core.modules import is_on, require_on
 from economy.core.settings import GuildSettings, SettingsService
+from economy.core.signals import NO_SIGNALS, Signals
 
 log = logging.getLogger(__name__)
 
@@ -88,8 +89,10 @@ class ChallengeService:
 
     def __init__(self, repo: ChallengeRepo, ledger: LedgerService, settings: SettingsService,
                  prefs: MemberPrefsService, clock: Clock,
-                 pool: Sequence[ChallengeDef] | None = None) -> None:
+                 pool: Sequence[ChallengeDef] | None = None,
+                 signals: Signals = NO_SIGNALS) -> None:
         self._repo = repo
+        self._signals = signals
         self._ledger = ledger
         self._settings = settings
         self._prefs = prefs
@@ -433,7 +436,9 @@ class ChallengeService:
         await self._repo.mark_progress_completed(guild_id, day, challenge.id, user_id)
         if not recorded:
             return None
-        return await self._pay(doc)
+        completion = await self._pay(doc)
+        await self._signals.send("challenge_completed", guild_id, user_id)
+        return completion
 
     async def _pay(self, doc: dict) -> Completion:
         guild_id, user_id, day = doc["guild_id"], doc["user_id"], doc["day"]

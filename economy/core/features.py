@@ -14,6 +14,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from economy.core.signals import Signals
+
 if TYPE_CHECKING:
     from economy.core.clock import Clock
     from economy.core.ledger import LedgerService
@@ -40,6 +42,8 @@ class Core:
     built: dict[str, Any] = field(default_factory=dict)
     options: Mapping[str, Any] = field(default_factory=dict)
     shared: dict[str, Any] = field(default_factory=dict)
+    #: What just happened to members (economy/core/signals.py): senders and listeners meet here.
+    signals: Signals = field(default_factory=Signals)
 
 
 #: Builds a feature's services: name -> service object (each name is reachable as

@@ -47,6 +47,7 @@ from economy.core.models import (
     is_tombstone,
 )
 from economy.core.settings import MAX_AMOUNT, GuildSettings
+from economy.core.signals import NO_SIGNALS, Signals
 from economy.core.text import clean_text, visible_length
 from economy.repos.ledger_repo import LedgerRepo
 from economy.repos.ledger_writer import LedgerWriter
@@ -140,10 +141,12 @@ class LedgerService:
     """Balance-changing operations and read models over accounts and the ledger."""
 
     def __init__(self, repo: LedgerRepo, multipliers: BoostSource, clock: Clock, *,
-                 batch_max: int = 256, batch_wait_ms: float = 2.0) -> None:
+                 batch_max: int = 256, batch_wait_ms: float = 2.0,
+                 signals: Signals = NO_SIGNALS) -> None:
         """`batch_max`/`batch_wait_ms`: group commit (economy.repos.ledger_writer); a batch_max of 1
-        runs every operation as its own transaction instead."""
+        runs every operation as its own transaction instead. `signals`: told of daily claims."""
         self._repo = repo
+        self._signals = signals
         self._multipliers = multipliers
         self._clock = clock
         self._writer = (LedgerWriter(repo, batch_max=batch_max, batch_wait_ms=batch_wait_ms)
@@ -357,6 +360,7 @@ class LedgerService:
         )
         if movement.replayed:
             raise _already_claimed(next_reset)
+        await self._signals.send("daily_claimed", guild_id, user_id)
         return DailyClaim(movement=movement, amount=amount, streak=streak,
                           streak_kept_by_grace=grace, next_reset=next_reset)
 

@@ -14,7 +14,7 @@ def build(core: Core) -> dict[str, Any]:
     from economy.events.service import EventService
 
     return {"events": EventService(EventRepo(core.db), core.ledger, core.settings, core.clock,
-                                   core.members)}
+                                   core.members, signals=core.signals)}
 
 
 FEATURE = Feature(

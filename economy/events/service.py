@@ -32,6 +32,7 @@ from economy.core.members import MemberService
 from economy.core.models import is_tombstone
 from economy.core.modules import require_on
 from economy.core.settings import SettingsService
+from economy.core.signals import NO_SIGNALS, Signals
 from economy.core.text import clean_text
 from economy.events.repo import EventRepo, NoPlace
 
@@ -152,8 +153,9 @@ class EventService:
     """Community events on the ledger."""
 
     def __init__(self, repo: EventRepo, ledger: LedgerService, settings: SettingsService,
-                 clock: Clock, members: MemberService) -> None:
+                 clock: Clock, members: MemberService, signals: Signals = NO_SIGNALS) -> None:
         self._repo = repo
+        self._signals = signals
         self._ledger = ledger
         self._settings = settings
         self._clock = clock
@@ -395,6 +397,7 @@ class EventService:
         try:
             if amount <= 0:
                 await self._repo.insert_attendance(guild_id, event_id, user_id, at_ms=at_ms)
+                await self._signals.send("event_attended", guild_id, user_id)
                 return 0
 
             async def record(session: Any) -> None:
@@ -411,6 +414,7 @@ class EventService:
                                "again to check in.") from None
         if movement.replayed:
             raise _already_checked_in(event_id)
+        await self._signals.send("event_attended", guild_id, user_id)
         return movement.entries[0].delta
 
     # --- completion --------------------------------------------------------------------------

@@ -22,7 +22,8 @@ def build(core: Core) -> dict[str, Any]:
     return {
         "mentorship": build_mentorship(repo, core.ledger, core.settings, TradeRepo(core.db),
                                        core.clock),
-        "guides": GuideService(GuideRepo(core.db), repo, core.ledger, core.settings, core.clock),
+        "guides": GuideService(GuideRepo(core.db), repo, core.ledger, core.settings, core.clock,
+                               signals=core.signals),
     }
 
 

@@ -19,6 +19,7 @@ from economy.core.ledger import LedgerService
 from economy.core.models import is_system
 from economy.core.modules import require_on
 from economy.core.settings import SettingsService
+from economy.core.signals import NO_SIGNALS, Signals
 from economy.core.text import clean_text
 from economy.marketplace.models import tokens
 from economy.mentorship.guide_repo import GuideRepo
@@ -64,8 +65,9 @@ class GuideService:
     """Submitting, reviewing, searching and upvoting guides."""
 
     def __init__(self, repo: GuideRepo, mentors: MentorshipRepo, ledger: LedgerService,
-                 settings: SettingsService, clock: Clock) -> None:
+                 settings: SettingsService, clock: Clock, signals: Signals = NO_SIGNALS) -> None:
         self._repo = repo
+        self._signals = signals
         self._mentors = mentors
         self._ledger = ledger
         self._settings = settings
@@ -153,6 +155,7 @@ class GuideService:
         reward = (await self._settings.get(guild_id)).guide_approval_reward
         paid = await self._pay(guild_id, doc["author_id"], reward, f"guide-approve:{guide_id}",
                                guide_id, publish, taken)
+        await self._signals.send("guide_published", guild_id, doc["author_id"])
         return Guide.model_validate({**doc, "status": "published"}), paid
 
     async def upvote(self, guild_id: int, guide_id: int, voter_id: int) -> tuple[Guide, int]:

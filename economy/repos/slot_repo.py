@@ -194,6 +194,8 @@ HOLDERS: dict[str, tuple[str, Doc, str | None, Callable[[Doc], Any]]] = {
     "nft_rule": ("nft_rules", {}, None, lambda d: d["rule_id"]),
     "checkout": ("pay_checkouts", {"kind": "listing", "status": {"$in": ["creating", "open"]}},
                  "buyer_id", lambda d: d["checkout_no"]),
+    "badge_edition": ("badge_awards", {"edition": {"$gte": 1}}, "edition",
+                      lambda d: f"{d['badge']}:{d['user_id']}"),
 }
 
 

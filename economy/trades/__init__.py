@@ -23,7 +23,7 @@ def build(core: Core) -> dict[str, Any]:
 
     repo = TradeRepo(core.db)
     transitions = TradeTransitions(repo, core.ledger, core.settings, core.clock,
-                                   listings=ListingRepo(core.db))
+                                   listings=ListingRepo(core.db), signals=core.signals)
     ratings = RatingService(transitions)
     return {
         "trades": TradeService(transitions, ratings, members=core.members),

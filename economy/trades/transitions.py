@@ -18,6 +18,7 @@ from economy.core.clock import Clock
 from economy.core.errors import GemsError, IdempotencyConflict, NotFound
 from economy.core.ledger import LedgerService
 from economy.core.settings import SettingsService
+from economy.core.signals import NO_SIGNALS, Signals
 from economy.repos.base import Doc
 from economy.trades.models import ListingOutOfStep, Trade, TradeResult, TradeUnavailable, fee_for
 from economy.trades.repo import TradeRepo
@@ -65,8 +66,10 @@ class TradeTransitions:
     """The guarded writes of the trade state machine, one instance shared by the trade services."""
 
     def __init__(self, repo: TradeRepo, ledger: LedgerService, settings: SettingsService,
-                 clock: Clock, listings: ListingGate | None = None) -> None:
+                 clock: Clock, listings: ListingGate | None = None,
+                 signals: Signals = NO_SIGNALS) -> None:
         self.repo = repo
+        self.signals = signals
         self.ledger = ledger
         self.settings = settings
         self.clock = clock
@@ -197,6 +200,7 @@ class TradeTransitions:
         flags: tuple[str, ...] = ()
         if changed and to_status == "completed":
             flags = await self.wash_flags(fresh)
+            await self.signals.send("trade_completed", guild_id, fresh.seller_id, fresh.buyer_id)
         return TradeResult(trade=fresh, changed=changed, flags=flags)
 
     async def wash_flags(self, trade: Trade) -> tuple[str, ...]:

@@ -48,7 +48,7 @@ async def test_privileged_groups_are_hidden_from_members_by_default(gc):
     # Every staff group (tests/surface/test_command_grammar.py checks the grammar itself).
     expected = {"settings": manage_guild, "setup": manage_guild, "boost-admin": manage_guild,
                 "challenge-admin": manage_guild, "event-admin": manage_guild,
-                "goal-admin": manage_guild, "season-admin": manage_guild,
+                "goal-admin": manage_guild, "season-admin": manage_guild, "badge-admin": manage_guild,
                 "gems-admin": manage_guild, "pay-admin": manage_guild, "shop-admin": manage_guild,
                 # groups that hold moderator tools are visible to moderators
                 "trades-admin": manage_messages, "market-admin": manage_messages,

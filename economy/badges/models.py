@@ -1,0 +1,81 @@
+"""The badges' models: a badge design, its award rule, a member's award."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+RARITIES = ("common", "rare", "epic", "legendary")
+Rarity = Literal["common", "rare", "epic", "legendary"]
+#: What a rule counts (economy/badges/rules.py says where each number comes from).
+Fact = Literal["sales", "trades", "daily_streak", "earned", "events_attended", "challenges",
+               "guides"]
+#: Badges a member pins on their profile.
+SHOWCASE_MAX = 3
+#: Custom badges one server may create.
+CUSTOM_MAX = 100
+
+
+class Rule(BaseModel):
+    """Award the badge when `fact` reaches `at_least`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    fact: Fact
+    at_least: int = Field(ge=1, le=10**12)
+
+
+class Badge(BaseModel):
+    """A badge design: shipped (`key` from data/badges) or a server's own (`key` "c<no>")."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    key: str = Field(pattern=r"^[a-z0-9_]{1,40}$")
+    name: str = Field(min_length=1, max_length=40)
+    description: str = Field(min_length=1, max_length=200)
+    emoji: str = Field(min_length=1, max_length=64)
+    rarity: Rarity
+    rule: Rule | None = None
+    #: Limited edition: at most this many members hold it (None = unlimited).
+    supply: int | None = Field(None, ge=1, le=100_000)
+    #: The custom badge's number in its server (its editions' owner in `cap_slots`); None when shipped.
+    no: int | None = None
+
+    @property
+    def custom(self) -> bool:
+        """True for a server's own badge."""
+        return self.no is not None
+
+
+class Award(BaseModel):
+    """One member holds one badge."""
+
+    model_config = ConfigDict(frozen=True)
+    badge: Badge
+    user_id: int
+    at_ms: int
+    serial: int | None = None
+    by: int | None = None
+    reason: str | None = None
+    reward: int = 0
+
+
+class RuleState(BaseModel):
+    """A server's choice for one automatic badge: on or off, and the GEMS it pays."""
+
+    model_config = ConfigDict(frozen=True)
+    key: str
+    enabled: bool = True
+    reward: int | None = None  # None: the server's default (badge_reward_default)
+
+
+class Profile(BaseModel):
+    """What `/badge profile` shows of a member."""
+
+    model_config = ConfigDict(frozen=True)
+    user_id: int
+    balance: int
+    rank: int | None
+    daily_streak: int
+    lifetime_earned: int
+    held: int
+    showcase: tuple[Award, ...]

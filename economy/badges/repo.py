@@ -1,0 +1,139 @@
+"""Every query of the badges: custom designs, awards, rule choices, showcases, the staff log,
+and the counts the award rules read from other features' records.
+
+Collections (migration 0018): `badge_defs` (a server's own designs, `_id` "<guild>:c<no>"),
+`badge_awards` (one per member and badge, `_id` "<guild>:<badge>:<user>": the unique `_id` makes
+awarding idempotent), `badge_rules` (a server's on/off and reward per automatic badge),
+`badge_showcases` (a member's pinned badges) and `badge_log` (gives and revokes, with reasons).
+Limited editions hold one `cap_slots` place per award (kind `badge_edition`, owner = the
+badge's number, ref "<badge>:<user>"), taken in the award's transaction.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pymongo.errors import DuplicateKeyError
+
+from economy.core.errors import AlreadyRecorded
+from economy.repos.base import Database, Doc, count, find_docs, find_first
+from economy.repos.slot_repo import SlotRepo
+
+EDITION = "badge_edition"
+
+
+def award_id(guild_id: int, key: str, user_id: int) -> str:
+    """The `_id` of `user_id`'s award of badge `key`."""
+    return f"{guild_id}:{key}:{user_id}"
+
+
+class BadgeRepo:
+    """Storage of the badges feature."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.defs = db["badge_defs"]
+        self.awards = db["badge_awards"]
+        self.rules = db["badge_rules"]
+        self.showcases = db["badge_showcases"]
+        self.log = db["badge_log"]
+        self.slots = SlotRepo(db)
+
+    # --- custom designs ----------------------------------------------------------------------
+    async def custom(self, guild_id: int) -> list[Doc]:
+        """A server's own badges, oldest first."""
+        return await find_docs(self.defs, {"guild_id": guild_id}, sort={"no": 1, "_id": 1})
+
+    async def insert_custom(self, doc: Doc) -> bool:
+        """Store a new design; False when its number was taken meanwhile."""
+        try:
+            await self.db.write(lambda: self.defs.insert_one(doc))
+        except DuplicateKeyError:
+            return False
+        return True
+
+    # --- awards ------------------------------------------------------------------------------
+    async def held(self, guild_id: int, user_id: int) -> list[Doc]:
+        """A member's awards, oldest first."""
+        return await find_docs(self.awards, {"guild_id": guild_id, "user_id": user_id},
+                               sort={"at_ms": 1, "_id": 1})
+
+    async def award(self, guild_id: int, key: str, user_id: int) -> Doc | None:
+        """One award, or None."""
+        return await find_first(self.awards, {"_id": award_id(guild_id, key, user_id)})
+
+    async def holders(self, guild_id: int, key: str) -> int:
+        """How many members hold badge `key`."""
+        return await count(self.awards, {"guild_id": guild_id, "badge": key})
+
+    async def insert_award(self, doc: Doc, *, session: Any) -> None:
+        """Record an award inside the caller's transaction; AlreadyRecorded when it exists."""
+        try:
+            await self.awards.insert_one(doc, session=session)
+        except DuplicateKeyError as error:
+            raise AlreadyRecorded(str(error)) from error
+
+    async def delete_award(self, guild_id: int, key: str, user_id: int, *, session: Any) -> bool:
+        """Remove an award (and its edition place) inside the caller's transaction."""
+        result = await self.awards.delete_one({"_id": award_id(guild_id, key, user_id)},
+                                              session=session)
+        await self.slots.release(guild_id, EDITION, f"{key}:{user_id}", session=session)
+        return result.deleted_count == 1
+
+    async def write_log(self, doc: Doc, *, session: Any) -> None:
+        """Record a give or a revoke (inside the caller's transaction)."""
+        await self.log.insert_one(doc, session=session)
+
+    async def transaction(self, work) -> Any:
+        """Run `work(session)` in one transaction."""
+        return await self.db.transaction(work)
+
+    # --- rule choices and showcases ----------------------------------------------------------
+    async def rule_states(self, guild_id: int) -> list[Doc]:
+        """A server's choices per automatic badge."""
+        return await find_docs(self.rules, {"guild_id": guild_id})
+
+    async def set_rule(self, guild_id: int, key: str, *, state: str, reward: int | None,
+                       by: int, at_ms: int) -> None:
+        """Store a server's choice for badge `key` (the whole document: last write wins)."""
+        doc = {"_id": f"{guild_id}:{key}", "guild_id": guild_id, "badge": key, "state": state,
+               "reward": reward, "by": by, "at_ms": at_ms}
+        await self.db.write(lambda: self.rules.replace_one({"_id": doc["_id"]}, doc, upsert=True))
+
+    async def showcase(self, guild_id: int, user_id: int) -> list[str]:
+        """The badge keys a member pinned, in order."""
+        doc = await find_first(self.showcases, {"_id": f"{guild_id}:{user_id}"})
+        return list(doc.get("badges") or []) if doc else []
+
+    async def set_showcase(self, guild_id: int, user_id: int, keys: list[str], at_ms: int) -> None:
+        """Replace a member's pinned badges."""
+        doc = {"_id": f"{guild_id}:{user_id}", "guild_id": guild_id, "user_id": user_id,
+               "badges": keys, "at_ms": at_ms}
+        await self.db.write(lambda: self.showcases.replace_one({"_id": doc["_id"]}, doc,
+                                                               upsert=True))
+
+    # --- facts the rules read (other features' records, read only) ---------------------------
+    async def fact(self, guild_id: int, user_id: int, fact: str) -> int:
+        """The member's count of `fact` (economy/badges/rules.py FACT_WORDS)."""
+        db = self.db
+        if fact == "sales":
+            return await count(db["trades"], {"guild_id": guild_id, "seller_id": user_id,
+                                              "status": "completed"})
+        if fact == "trades":
+            return (await count(db["trades"], {"guild_id": guild_id, "seller_id": user_id,
+                                               "status": "completed"})
+                    + await count(db["trades"], {"guild_id": guild_id, "buyer_id": user_id,
+                                                 "status": "completed"}))
+        if fact in ("daily_streak", "earned"):
+            doc = await find_first(db["accounts"], {"guild_id": guild_id, "user_id": user_id})
+            field = "daily_streak" if fact == "daily_streak" else "lifetime_earned"
+            return int((doc or {}).get(field) or 0)
+        if fact == "events_attended":
+            return await count(db["event_attendance"], {"guild_id": guild_id, "user_id": user_id})
+        if fact == "challenges":
+            return await count(db["challenge_completions"], {"guild_id": guild_id,
+                                                             "user_id": user_id})
+        if fact == "guides":
+            return await count(db["guides"], {"guild_id": guild_id, "author_id": user_id,
+                                              "status": "published"})
+        raise ValueError(f"unknown fact {fact!r}")

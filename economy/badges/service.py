@@ -1,0 +1,333 @@
+"""Badges: the catalogue, awarding (by rules or by staff), showcases and the profile.
+
+Awarding is one transaction per (member, badge): the award document's unique `_id` makes it
+happen once; a limited edition takes one `cap_slots` place (1..supply) in the same transaction,
+so no more than `supply` members ever hold it, whoever races (economy/repos/slot_repo.py); a
+GEMS reward is paid by the ledger in that same transaction (`also`), with the idempotency key
+`badge:<badge>:<member>`, so a member is paid once per badge even when it is revoked and given
+again.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from economy.badges.models import (
+    CUSTOM_MAX,
+    RARITIES,
+    SHOWCASE_MAX,
+    Award,
+    Badge,
+    Profile,
+    RuleState,
+)
+from economy.badges.repo import EDITION, BadgeRepo, award_id
+from economy.badges.rules import custom_key, rules_for, satisfied, shipped
+from economy.core.clock import Clock, to_ms
+from economy.core.errors import (
+    AlreadyRecorded,
+    GemsError,
+    InvalidInput,
+    NotFound,
+    NotPermitted,
+)
+from economy.core.ledger import LedgerService
+from economy.core.models import is_system
+from economy.core.modules import is_on, require_on
+from economy.core.settings import SettingsService
+from economy.core.text import clean_text, visible_length
+from economy.repos.slot_repo import SlotHeld, SlotsBusy, SlotsFull
+
+CUSTOM_EMOJI = re.compile(r"<a?:\w{2,32}:\d{15,21}>")
+REASON_MAX = 200
+
+
+class SoldOut(GemsError):
+    """Every edition of a limited badge is held."""
+
+
+class AlreadyHeld(GemsError):
+    """The member holds that badge already."""
+
+
+def check_emoji(value: str) -> str:
+    """A Unicode emoji (no letters, digits or spaces) or a server emoji `<:name:id>`."""
+    emoji = (value or "").strip()
+    if CUSTOM_EMOJI.fullmatch(emoji) or (
+            0 < len(emoji) <= 16 and not any(ch.isascii() or ch.isspace() for ch in emoji)):
+        return emoji
+    raise InvalidInput("The emoji must be one emoji (like 🏅) or a server emoji (`<:name:id>`).")
+
+
+def _reason(reason: str | None) -> str:
+    text = clean_text(reason, REASON_MAX, "reason") or ""
+    if visible_length(text) < 3:
+        raise InvalidInput("Please give a reason (at least 3 characters); it is recorded.")
+    return text
+
+
+class BadgeService:
+    """The badges of every server."""
+
+    def __init__(self, repo: BadgeRepo, ledger: LedgerService, settings: SettingsService,
+                 clock: Clock) -> None:
+        self._repo = repo
+        self._ledger = ledger
+        self._settings = settings
+        self._clock = clock
+
+    # --- the catalogue -----------------------------------------------------------------------
+    async def catalogue(self, guild_id: int) -> dict[str, Badge]:
+        """Every badge of a server: the shipped ones, then its own."""
+        found = dict(shipped())
+        for doc in await self._repo.custom(guild_id):
+            badge = _custom_badge(doc)
+            found[badge.key] = badge
+        return found
+
+    async def badge(self, guild_id: int, key: str) -> Badge:
+        """One badge by key (NotFound when the server has none by that key)."""
+        badge = (await self.catalogue(guild_id)).get((key or "").strip().lower())
+        if badge is None:
+            raise NotFound(f"There is no badge `{clean_text(key, 40, 'badge') or '?'}` here. "
+                           "`/badge list` shows the badges.")
+        return badge
+
+    async def create(self, guild_id: int, actor_id: int, *, is_admin: bool, name: str,
+                     description: str, emoji: str, rarity: str,
+                     supply: int | None = None) -> Badge:
+        """Admin: a server's own badge (given with `give`), optionally a limited edition."""
+        await require_on(self._settings, guild_id, "badges")
+        if not is_admin:
+            raise NotPermitted("Only server admins can create badges.")
+        name = clean_text(name, 40, "name") or ""
+        description = clean_text(description, 200, "description") or ""
+        if visible_length(name) < 2 or visible_length(description) < 3:
+            raise InvalidInput("A badge needs a name (2-40 characters) and a description.")
+        if rarity not in RARITIES:
+            raise InvalidInput(f"Rarity is one of: {', '.join(RARITIES)}.")
+        if supply is not None and not 1 <= supply <= 100_000:
+            raise InvalidInput("A limited edition has a supply of 1 to 100,000.")
+        emoji = check_emoji(emoji)
+        existing = await self._repo.custom(guild_id)
+        if any(doc["name"].lower() == name.lower() for doc in existing) or any(
+                b.name.lower() == name.lower() for b in shipped().values()):
+            raise InvalidInput(f"A badge named “{name}” exists already.")
+        if len(existing) >= CUSTOM_MAX:
+            raise InvalidInput(f"A server has at most {CUSTOM_MAX} badges of its own.")
+        no = max((int(doc["no"]) for doc in existing), default=0) + 1
+        for _ in range(5):  # a concurrent create took the number: take the next
+            doc = {"_id": f"{guild_id}:{custom_key(no)}", "guild_id": guild_id, "no": no,
+                   "key": custom_key(no), "name": name, "description": description,
+                   "emoji": emoji, "rarity": rarity, "supply": supply, "created_by": actor_id,
+                   "created_ms": to_ms(self._clock.now())}
+            if await self._repo.insert_custom(doc):
+                return _custom_badge(doc)
+            no += 1
+        raise InvalidInput("Badges are being created quickly right now; please try again.")
+
+    # --- rules -------------------------------------------------------------------------------
+    async def rule_states(self, guild_id: int) -> dict[str, RuleState]:
+        """Every automatic badge's state in a server (on, with the default reward, unless set)."""
+        stored = {doc["badge"]: doc for doc in await self._repo.rule_states(guild_id)}
+        states = {}
+        for key in shipped():
+            doc = stored.get(key)
+            states[key] = RuleState(key=key, enabled=(doc or {}).get("state", "on") == "on",
+                                    reward=(doc or {}).get("reward"))
+        return states
+
+    async def set_rule(self, guild_id: int, actor_id: int, key: str, *, is_admin: bool,
+                       enabled: bool, reward: int | None) -> RuleState:
+        """Admin: switch an automatic badge's rule on or off and set the GEMS it pays."""
+        if not is_admin:
+            raise NotPermitted("Only server admins can change badge rules.")
+        badge = await self.badge(guild_id, key)
+        if badge.rule is None:
+            raise InvalidInput(f"{badge.name} has no rule: staff give it with `/badge-admin give`.")
+        if reward is not None and not 0 <= reward <= 1_000_000:
+            raise InvalidInput("A badge reward is 0 to 1,000,000 GEMS.")
+        await self._repo.set_rule(guild_id, badge.key, state="on" if enabled else "off",
+                                  reward=reward, by=actor_id, at_ms=to_ms(self._clock.now()))
+        return RuleState(key=badge.key, enabled=enabled, reward=reward)
+
+    # --- awarding ----------------------------------------------------------------------------
+    async def on_signal(self, signal: str, guild_id: int, user_ids: tuple[int, ...]) -> None:
+        """Listener (economy/core/signals.py): award the badges whose rules the action met."""
+        candidates = rules_for(signal)
+        if not candidates:
+            return
+        settings = await self._settings.get(guild_id)
+        if not is_on(settings, "badges"):
+            return
+        states = await self.rule_states(guild_id)
+        candidates = [b for b in candidates if states[b.key].enabled]
+        for user_id in dict.fromkeys(user_ids):
+            if not is_system(user_id):
+                await self.evaluate(guild_id, user_id, candidates, states,
+                                    settings.badge_reward_default)
+
+    async def evaluate(self, guild_id: int, user_id: int, candidates: list[Badge],
+                       states: dict[str, RuleState], default_reward: int) -> list[Award]:
+        """Award `user_id` every candidate badge whose rule is met and that they lack."""
+        held = {doc["badge"] for doc in await self._repo.held(guild_id, user_id)}
+        counts: dict[str, int] = {}
+        awarded = []
+        for badge in candidates:
+            if badge.key in held or badge.rule is None:
+                continue
+            fact = badge.rule.fact
+            if fact not in counts:
+                counts[fact] = await self._repo.fact(guild_id, user_id, fact)
+            if not satisfied(badge, counts):
+                continue
+            reward = states[badge.key].reward
+            award = await self._award(guild_id, badge, user_id,
+                                      reward=default_reward if reward is None else reward)
+            if award is not None:
+                awarded.append(award)
+        return awarded
+
+    async def give(self, guild_id: int, actor_id: int, key: str, user_id: int, *,
+                   is_admin: bool, reason: str) -> Award:
+        """Admin: give a member a badge, with a recorded reason (no GEMS reward)."""
+        await require_on(self._settings, guild_id, "badges")
+        if not is_admin:
+            raise NotPermitted("Only server admins can give badges.")
+        if is_system(user_id):
+            raise InvalidInput("Badges go to members.")
+        reason = _reason(reason)
+        badge = await self.badge(guild_id, key)
+        log = {"guild_id": guild_id, "user_id": user_id, "badge": badge.key, "action": "give",
+               "actor_id": actor_id, "reason": reason, "at_ms": to_ms(self._clock.now())}
+        award = await self._award(guild_id, badge, user_id, reward=0, by=actor_id,
+                                  reason=reason, log=log)
+        if award is None:
+            raise AlreadyHeld(f"<@{user_id}> holds {badge.emoji} {badge.name} already.")
+        return award
+
+    async def revoke(self, guild_id: int, actor_id: int, key: str, user_id: int, *,
+                     is_admin: bool, reason: str) -> Badge:
+        """Admin: take a badge back, with a recorded reason (a reward paid stays paid; a
+        limited edition's place is freed)."""
+        await require_on(self._settings, guild_id, "badges")
+        if not is_admin:
+            raise NotPermitted("Only server admins can revoke badges.")
+        reason = _reason(reason)
+        badge = await self.badge(guild_id, key)
+        log = {"guild_id": guild_id, "user_id": user_id, "badge": badge.key, "action": "revoke",
+               "actor_id": actor_id, "reason": reason, "at_ms": to_ms(self._clock.now())}
+        repo = self._repo
+
+        async def work(session: Any) -> bool:
+            if not await repo.delete_award(guild_id, badge.key, user_id, session=session):
+                return False
+            await repo.write_log(dict(log), session=session)
+            return True
+
+        if not await repo.transaction(work):
+            raise InvalidInput(f"<@{user_id}> does not hold {badge.emoji} {badge.name}.")
+        return badge
+
+    async def _award(self, guild_id: int, badge: Badge, user_id: int, *, reward: int,
+                     by: int | None = None, reason: str | None = None,
+                     log: dict | None = None) -> Award | None:
+        """Record the award (and its edition place, its log line and its reward) at once;
+        None when the member holds it already. SoldOut when a limited edition is gone."""
+        repo = self._repo
+        at_ms = to_ms(self._clock.now())
+
+        def write(serial: int | None):
+            async def work(session: Any) -> None:
+                if serial is not None:
+                    await repo.slots.take(guild_id, EDITION, int(badge.no or 0), serial,
+                                          f"{badge.key}:{user_id}", session=session)
+                await repo.insert_award(
+                    {"_id": award_id(guild_id, badge.key, user_id), "guild_id": guild_id,
+                     "user_id": user_id, "badge": badge.key, "at_ms": at_ms, "serial": serial,
+                     "edition": badge.no if serial is not None else None,
+                     "by": by, "reason": reason, "reward": reward}, session=session)
+                if log is not None:
+                    await repo.write_log(dict(log), session=session)
+            return work
+
+        async def attempt(serial: int | None) -> None:
+            if reward > 0:
+                movement = await self._ledger.earn(
+                    guild_id, user_id, reward, key=f"badge:{badge.key}:{user_id}",
+                    kind="reward", source="reward", ref=f"badge:{badge.key}",
+                    also=write(serial))
+                if not movement.replayed:
+                    return
+                # Paid before (the badge was revoked and is earned again): award, no payment.
+            await repo.transaction(write(serial))
+
+        try:
+            if badge.supply is None:
+                await attempt(None)
+            else:
+                await repo.slots.retrying(guild_id, EDITION, int(badge.no or 0), badge.supply,
+                                          attempt, ref=f"{badge.key}:{user_id}")
+        except (AlreadyRecorded, SlotHeld):  # held already (perhaps awarded just now, concurrently)
+            return None
+        except SlotsFull:
+            raise SoldOut(f"{badge.emoji} {badge.name} is sold out: all {badge.supply:,} "
+                          "editions are held.") from None
+        except SlotsBusy:
+            raise InvalidInput("Many members are getting this badge right now; "
+                               "please try again.") from None
+        doc = await repo.award(guild_id, badge.key, user_id)
+        return _award_of(doc, badge) if doc else None
+
+    # --- members' views ----------------------------------------------------------------------
+    async def awards(self, guild_id: int, user_id: int) -> list[Award]:
+        """A member's badges, oldest first."""
+        catalogue = await self.catalogue(guild_id)
+        return [_award_of(doc, catalogue[doc["badge"]])
+                for doc in await self._repo.held(guild_id, user_id) if doc["badge"] in catalogue]
+
+    async def supply_left(self, guild_id: int, badge: Badge) -> int | None:
+        """Editions of a limited badge still free (None: unlimited)."""
+        if badge.supply is None:
+            return None
+        return max(0, badge.supply - await self._repo.holders(guild_id, badge.key))
+
+    async def set_showcase(self, guild_id: int, user_id: int, keys: list[str]) -> list[Award]:
+        """Pin up to SHOWCASE_MAX of one's own badges on the profile (an empty list unpins)."""
+        await require_on(self._settings, guild_id, "badges")
+        wanted = list(dict.fromkeys(k.strip().lower() for k in keys if k and k.strip()))
+        if len(wanted) > SHOWCASE_MAX:
+            raise InvalidInput(f"Pin at most {SHOWCASE_MAX} badges.")
+        own = {a.badge.key: a for a in await self.awards(guild_id, user_id)}
+        missing = [k for k in wanted if k not in own]
+        if missing:
+            raise InvalidInput(f"You don't hold `{clean_text(missing[0], 40, 'badge')}`: "
+                               "`/badge list` shows your badges.")
+        await self._repo.set_showcase(guild_id, user_id, wanted, to_ms(self._clock.now()))
+        return [own[k] for k in wanted]
+
+    async def showcase(self, guild_id: int, user_id: int) -> list[Award]:
+        """A member's pinned badges that they still hold, in order."""
+        own = {a.badge.key: a for a in await self.awards(guild_id, user_id)}
+        return [own[k] for k in await self._repo.showcase(guild_id, user_id) if k in own]
+
+    async def profile(self, guild_id: int, user_id: int) -> Profile:
+        """A member's standing: balance and rank, streak, earnings and showcased badges."""
+        account, rank = await self._ledger.account_and_rank(guild_id, user_id)
+        return Profile(user_id=user_id, balance=account.balance, rank=rank,
+                       daily_streak=account.daily_streak, lifetime_earned=account.lifetime_earned,
+                       held=len(await self._repo.held(guild_id, user_id)),
+                       showcase=tuple(await self.showcase(guild_id, user_id)))
+
+
+def _custom_badge(doc: dict) -> Badge:
+    return Badge(key=doc["key"], name=doc["name"], description=doc["description"],
+                 emoji=doc["emoji"], rarity=doc["rarity"], supply=doc.get("supply"),
+                 no=int(doc["no"]))
+
+
+def _award_of(doc: dict, badge: Badge) -> Award:
+    return Award(badge=badge, user_id=doc["user_id"], at_ms=int(doc["at_ms"]),
+                 serial=doc.get("serial"), by=doc.get("by"), reason=doc.get("reason"),
+                 reward=int(doc.get("reward") or 0))

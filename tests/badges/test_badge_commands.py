@@ -1,0 +1,72 @@
+"""/badge and /badge-admin end to end through the Discord sandbox: a limited badge created,
+given and refused when sold out, the list, the showcase, the profile embed, rules switched and
+paid, refusals that change nothing, and the module switch."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e_fixtures import db_state
+
+pytestmark = pytest.mark.timeout(90)
+
+
+async def badge_state(gc) -> tuple:
+    names = ("badge_defs", "badge_awards", "badge_rules", "badge_showcases", "badge_log")
+    return await db_state(gc), [await gc.db[n].count_documents({}) for n in names]
+
+
+async def test_create_give_list_showcase_profile_and_revoke(gc):
+    before = await badge_state(gc)
+    for who, command, options, expected in [
+        ("bob", "badge-admin create", {"name": "Helper", "description": "Helped out",
+                                       "emoji": "🛟", "rarity": "rare"}, "Only server admins"),
+        ("admin", "badge-admin create", {"name": "Helper", "description": "Helped out",
+                                         "emoji": "hi", "rarity": "rare"}, "one emoji"),
+        ("admin", "badge-admin give", {"badge": "nope", "member": gc["bob"],
+                                       "reason": "because"}, "no badge `nope`"),
+        ("bob", "badge showcase", {"first": "first_sale"}, "don't hold"),
+        ("admin", "badge-admin revoke", {"badge": "first_sale", "member": gc["bob"],
+                                         "reason": "because"}, "does not hold"),
+    ]:
+        r = await gc.sb.slash(gc[who], command, options)
+        assert r.ephemeral and expected in r.content, (command, r.content)
+    assert await badge_state(gc) == before
+
+    r = await gc.sb.slash(gc["admin"], "badge-admin create", {
+        "name": "Founder", "description": "One of two", "emoji": "🌟", "rarity": "legendary",
+        "supply": 2})
+    assert r.ephemeral and "**Founder** `c1` (legendary) · limited to 2" in r.content
+    for who in ("alice", "bob"):
+        r = await gc.slash("admin", "badge-admin give", badge="c1", member=gc[who],
+                           reason="was here first")
+        assert "now holds" in r.content and "of 2" in r.content
+    r = await gc.slash("admin", "badge-admin give", badge="c1", member=gc["carol"], reason="me too")
+    assert r.ephemeral and "sold out" in r.content
+    listed = await gc.slash("carol", "badge list", member=gc["alice"])
+    assert "Founder" in listed.embeds[0].description and "#1 of 2" in listed.embeds[0].description
+    assert "First sale" in listed.embeds[0].fields[0].value  # still to earn
+    r = await gc.slash("alice", "badge showcase", first="c1")
+    assert "Your showcase: 🌟 Founder" in r.content
+    card = await gc.slash("bob", "badge profile", member=gc["alice"])
+    assert not card.ephemeral
+    fields = {f.name: f.value for f in card.embeds[0].fields}
+    assert "Founder" in fields["Showcase"] and fields["Badges"] == "1"
+    assert card.files["profile.png"].startswith(b"\x89PNG")
+    r = await gc.slash("admin", "badge-admin revoke", badge="c1", member=gc["bob"],
+                       reason="left the server")
+    assert "Took 🌟 **Founder** back" in r.content
+    r = await gc.slash("admin", "badge-admin give", badge="c1", member=gc["carol"], reason="next")
+    assert "now holds" in r.content
+
+
+async def test_rule_reward_pays_on_the_daily_claim_and_the_switch_turns_it_off(gc):
+    r = await gc.slash("admin", "badge-admin rule", badge="earned_1k", enabled=True, reward=30)
+    assert "`earned_1k` is on; it pays" in r.content and "30" in r.content
+    await gc.services.ledger.earn(gc.guild.id, gc["alice"].id, 1000, key="work")
+    await gc.slash("alice", "gems daily")
+    awards = await gc.services.badges.awards(gc.guild.id, gc["alice"].id)
+    assert [a.badge.key for a in awards] == ["earned_1k"] and awards[0].reward == 30
+    await gc.slash("admin", "settings modules disable", feature="badges")
+    r = await gc.slash("alice", "badge list")
+    assert r.ephemeral and "turned off" in r.content
