@@ -14,7 +14,7 @@ from economy.core.audit import audit
 from economy.core.errors import InvalidInput, NotFound, NotPermitted
 from economy.repos.slot_repo import SlotRepo
 from tests.conftest import relax_offer_limits
-from tests.test_cap_races import Rendezvous
+from tests.cross.test_cap_races import Rendezvous
 
 pytestmark = pytest.mark.timeout(120)
 G = 251
