@@ -48,11 +48,21 @@ async def run_demo(out=sys.stdout, *, data_dir: Path | str = "memory") -> int:
     """
     # Start-up chatter (migrations, the web server, job flushes) is not part of the story; the
     # one log line a scene causes on purpose (a forged Stripe webhook) is narrated there.
-    for noisy in ("discord", "apscheduler", "bot.store", "bot.web", "bot.jobs", "economy",
-                  "migrations"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-    # Said in the transcript's header instead (a warning on stderr reads like a fault).
-    logging.getLogger("discord_sandbox.contract").setLevel(logging.ERROR)
+    # Said in the transcript's header instead: the contract warning (on stderr it reads like a
+    # fault). The levels are put back afterwards (a process that plays the demo keeps logging).
+    quiet = dict.fromkeys(("discord", "apscheduler", "bot.store", "bot.web", "bot.jobs", "economy", "migrations"), logging.WARNING)
+    quiet["discord_sandbox.contract"] = logging.ERROR
+    before = {name: logging.getLogger(name).level for name in quiet}
+    for name, level in quiet.items():
+        logging.getLogger(name).setLevel(level)
+    try:
+        return await _play(out, data_dir)
+    finally:
+        for name, level in before.items():
+            logging.getLogger(name).setLevel(level)
+
+
+async def _play(out, data_dir: Path | str) -> int:
     started = time.perf_counter()
     DEMO_DIR.mkdir(parents=True, exist_ok=True)
     clock = ManualClock()
