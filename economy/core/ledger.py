@@ -66,6 +66,15 @@ TREASURY_IDS = (TREASURY_ID, *range(-1, -TREASURY_SHARDS - 1, -1))
 def treasury_shard(key: str) -> int:
     """The treasury shard account that receives the fee of the operation `key`."""
     return -1 - zlib.crc32(key.encode()) % TREASURY_SHARDS
+def spend_shard(user_id: int) -> int:
+    """The treasury shard that receives a member's purchases (and pays their refunds).
+
+    Chosen by the member, not by the purchase key: a key carries the quote's random nonce, so a
+    shard chosen by key would create a different set of shard accounts on every run.
+    """
+    return treasury_shard(f"spend:{user_id}")
+
+
 MULTIPLIED_KINDS = frozenset({"earn", "activity", "daily", "reward"})
 
 
@@ -216,7 +225,7 @@ class LedgerService:
         if burn:
             legs = [_Leg(user_id, -amount, "spend", mint=True)]
         else:
-            shard = treasury_shard(key)
+            shard = spend_shard(user_id)
             legs = [_Leg(user_id, -amount, "spend", counterparty_id=shard),
                     _Leg(shard, amount, "sink", counterparty_id=user_id)]
         return await self._apply(guild_id, "spend", key, legs, ref=ref, note=note, also=also)
@@ -226,13 +235,13 @@ class LedgerService:
         burn: bool, note: str | None = None,
         also: Callable[[Any], Awaitable[None]] | None = None,
     ) -> Movement:
-        """Give back what `spend` took under `spend_key` (from the same treasury shard, or minted
-        again when it was burned), once per `key`."""
+        """Give back what `spend` took under `spend_key` (from the same treasury shard: the
+        member's, or minted again when it was burned), once per `key`."""
         amount = check_amount(amount)
         if burn:
             legs = [_Leg(user_id, amount, "refund", mint=True)]
         else:
-            shard = treasury_shard(spend_key)
+            shard = spend_shard(user_id)
             legs = [_Leg(shard, -amount, "refund", counterparty_id=user_id),
                     _Leg(user_id, amount, "refund", counterparty_id=shard)]
         return await self._apply(guild_id, "refund", key, legs, ref=ref, note=note, also=also)
