@@ -27,7 +27,7 @@ from economy.badges.rules import custom_key, rules_for, satisfied, shipped
 from economy.core.clock import Clock, to_ms
 from economy.core.errors import (
     AlreadyRecorded,
-    GemsError,
+    Conflict,
     InvalidInput,
     NotFound,
     NotPermitted,
@@ -43,11 +43,11 @@ CUSTOM_EMOJI = re.compile(r"<a?:\w{2,32}:\d{15,21}>")
 REASON_MAX = 200
 
 
-class SoldOut(GemsError):
+class SoldOut(Conflict):
     """Every edition of a limited badge is held."""
 
 
-class AlreadyHeld(GemsError):
+class AlreadyHeld(Conflict):
     """The member holds that badge already."""
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 
-from economy.core.errors import GemsError, InvalidInput
+from economy.core.errors import InvalidInput, Unavailable
 from economy.core.settings import GuildSettings, SettingsService
 from economy.registry import FEATURES as REGISTERED
 from economy.registry import switchable
@@ -30,7 +30,7 @@ def off_message(feature: str) -> str:
     return f"{label} {verb} turned off in this server."
 
 
-class FeatureOff(GemsError):
+class FeatureOff(Unavailable):
     """A switched-off feature was asked to change balances (a domain check, not the gate's)."""
 
     def __init__(self, feature: str) -> None:

@@ -22,8 +22,8 @@ from economy.core.clock import Clock, from_ms, to_ms
 from economy.core.errors import (
     AlreadyRecorded,
     DeletedAccount,
-    GemsError,
     InvalidInput,
+    NeedsConfirmation,
     NotFound,
     NotPermitted,
 )
@@ -128,7 +128,7 @@ class EventNotice:
     guild_id: int | None = None
 
 
-class WinnersNeedConfirmation(GemsError):
+class WinnersNeedConfirmation(NeedsConfirmation):
     """Winners who did not check in: allowed only after the manager confirms."""
 
     def __init__(self, absent: list[int]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from economy.core.errors import GemsError
+from economy.core.errors import Conflict
 from economy.core.settings import GuildSettings
 from economy.mentorship.matching import (
     DEFAULT_SKILLS,
@@ -28,7 +28,7 @@ REREGISTER_STATUSES = ("left", "rejected")  # profiles a member may replace by r
 END_REASONS = ("completed", "no longer needed", "not a good fit", "report")
 
 
-class MentorshipUnavailable(GemsError):
+class MentorshipUnavailable(Conflict):
     """The proposal or mentorship is not in a state that allows this any more."""
 
 

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 import stripe
 
-from economy.core.errors import GemsError
+from economy.core.errors import InvalidInput, Unavailable
 
 log = logging.getLogger(__name__)
 # The library logs every request at INFO; GEMS logs what matters itself.
@@ -30,11 +30,11 @@ ANY_SECRET_RE = re.compile(r"\b(?:sk|rk)_(?:live|test)_\w{6,}|\bwhsec_\w{6,}")
 WEBHOOK_TOLERANCE_SECONDS = 300
 
 
-class PaymentsUnavailable(GemsError):
+class PaymentsUnavailable(Unavailable):
     """Card payments cannot be used right now (not configured, or Stripe refused)."""
 
 
-class WebhookRejected(GemsError):
+class WebhookRejected(InvalidInput):
     """A webhook request that is not a valid, signed Stripe event (answered with HTTP 400)."""
 
 

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from economy.core.clock import to_ms
-from economy.core.errors import Cooldown, GemsError, InvalidInput, NotFound, NotPermitted
+from economy.core.errors import Conflict, Cooldown, InvalidInput, NotFound, NotPermitted
 from economy.core.ledger import check_amount
 from economy.core.members import MemberService
 from economy.core.modules import require_on
@@ -50,7 +50,7 @@ log = logging.getLogger(__name__)
 OFFER_HOURS = 24
 
 
-class _Unreserved(GemsError):
+class _Unreserved(Conflict):
     """The listing's guarded reservation missed inside the purchase transaction."""
 
     def __init__(self) -> None:

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from economy.core.clock import Clock
-from economy.core.errors import GemsError, IdempotencyConflict, NotFound
+from economy.core.errors import Conflict, IdempotencyConflict, NotFound
 from economy.core.ledger import LedgerService
 from economy.core.settings import SettingsService
 from economy.core.signals import NO_SIGNALS, Signals
@@ -26,7 +26,7 @@ from economy.trades.repo import TradeRepo
 RETRIES = 5  # re-reads of a trade another writer changed between our read and our write
 
 
-class StaleTrade(GemsError):
+class StaleTrade(Conflict):
     """A guarded trade write missed: someone wrote the trade after we read it (retry)."""
 
     def __init__(self) -> None:
