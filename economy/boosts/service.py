@@ -22,7 +22,7 @@ from decimal import Decimal, InvalidOperation
 
 from economy.boosts.repo import MultiplierRepo
 from economy.core import timeparse
-from economy.core.clock import Clock, from_ms, to_ms
+from economy.core.clock import Clock, from_ms, span_ms, to_ms
 from economy.core.errors import InvalidInput, NotFound
 from economy.core.settings import GuildSettings, SettingsService
 from economy.core.text import clean_text
@@ -291,7 +291,7 @@ class BoostService:
         if cached and cached[1] == self._repo.version and now_mono - cached[0] < CACHE_SECONDS:
             return cached[2]
         version = self._repo.version
-        docs = await self._repo.open_windows(guild_id, to_ms(self._clock.now()) - 86_400_000)
+        docs = await self._repo.open_windows(guild_id, to_ms(self._clock.now() - timedelta(days=1)))
         # Weekend documents only carry announcement flags; the weekend factor is computed.
         windows = [Window.from_doc(d) for d in docs if d.get("kind") != "weekend"]
         self._cache[guild_id] = (now_mono, version, windows)
@@ -393,10 +393,10 @@ class BoostService:
         end_ms = min(window.ends_ms, now_ms)
         if end_ms <= window.starts_ms:
             raise InvalidInput(f"Boost `{window.boost_id}` has not started yet: no figures.")
-        week = 7 * 86_400_000
+        week = span_ms(timedelta(weeks=1))
         during = await self._repo.earned_by_kind(guild_id, window.starts_ms, end_ms)
         before = await self._repo.earned_by_kind(guild_id, window.starts_ms - week, end_ms - week)
-        return BoostStats(window, during, before, (end_ms - window.starts_ms) / 3_600_000)
+        return BoostStats(window, during, before, (end_ms - window.starts_ms) / span_ms(timedelta(hours=1)))
 
     # --- announcements -----------------------------------------------------------------------
     async def sweep(self) -> list[BoostNotice]:

@@ -18,8 +18,9 @@ import os
 import secrets
 import socket
 from dataclasses import dataclass
+from datetime import timedelta
 
-from economy.core.clock import Clock, to_ms
+from economy.core.clock import Clock, span_ms, to_ms
 from economy.repos.lease_repo import LeaseRepo
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ class Lease:
         self._clock = clock
         self.owner = owner
         self.name = name
-        self.ttl_ms = int(ttl_seconds * 1000)
+        self.ttl_ms = span_ms(timedelta(seconds=ttl_seconds))
         self._state = LeaseState()
         self.terms = 0  # how many times this process became leader
 

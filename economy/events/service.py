@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from economy.boosts.service import parse_when
-from economy.core.clock import Clock, from_ms, to_ms
+from economy.core.clock import Clock, from_ms, span_ms, to_ms, unix_seconds
 from economy.core.errors import (
     AlreadyRecorded,
     DeletedAccount,
@@ -42,7 +42,7 @@ MAX_DURATION = timedelta(days=31)
 CHECKIN_EARLY = timedelta(minutes=15)
 MAX_REWARD = 1_000_000
 MAX_WINNERS = 3
-HOUR_MS = 3_600_000
+HOUR_MS = span_ms(timedelta(hours=1))
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: easy to read out
 MAX_OCCURRENCES = 52
 
@@ -198,7 +198,7 @@ class EventService:
         recurrence = None if repeat == "none" else {"freq": repeat, "remaining": repeat_count - 1}
         starts_ms = to_ms(max(starts_at, now))
         code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(6)) if require_code else None
-        return EventDraft(type, starts_ms, starts_ms + duration_minutes * 60_000, channel_id,
+        return EventDraft(type, starts_ms, starts_ms + span_ms(timedelta(minutes=duration_minutes)), channel_id,
                           capacity, rewards, recurrence, code)
 
     async def create(self, guild_id: int, actor_id: int, draft: EventDraft, *, title: str,
@@ -247,10 +247,10 @@ class EventService:
             starts_ms = to_ms(max(starts_at, now))
             fields.update(starts_ms=starts_ms, reminded_24h=False, reminded_1h=False)
         minutes = duration_minutes if duration_minutes is not None else (
-            (event.ends_ms - event.starts_ms) // 60_000)
+            (event.ends_ms - event.starts_ms) // span_ms(timedelta(minutes=1)))
         _check_duration(minutes)
         if start is not None or duration_minutes is not None:
-            fields["ends_ms"] = starts_ms + minutes * 60_000
+            fields["ends_ms"] = starts_ms + span_ms(timedelta(minutes=minutes))
         if capacity is not None:
             if capacity <= 0:
                 raise InvalidInput("The capacity must be at least 1.")
@@ -382,7 +382,7 @@ class EventService:
             raise InvalidInput(f"Event #{event_id} is {event.status}: check-in is closed.")
         if now < event.starts_at - CHECKIN_EARLY:
             raise InvalidInput(f"Check-in opens 15 minutes before the start "
-                               f"(<t:{event.starts_ms // 1000}:R>).")
+                               f"(<t:{unix_seconds(event.starts_ms)}:R>).")
         if now >= event.ends_at:
             raise InvalidInput(f"Event #{event_id} is over: check-in is closed.")
         place = await self._repo.rsvp(guild_id, event_id, user_id)

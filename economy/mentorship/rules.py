@@ -3,8 +3,9 @@ application and a mentor are scored for matching (the pure scoring lives in matc
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from economy.core.clock import span_ms
 from economy.core.errors import Conflict
 from economy.core.settings import GuildSettings
 from economy.mentorship.matching import (
@@ -23,7 +24,7 @@ GOALS_MAX = 500
 GOAL_TEXT_MAX = 200
 MAX_GOALS = 20
 REVIEW_MAX = 300
-DAY_MS = 86_400_000
+DAY_MS = span_ms(timedelta(days=1))
 REREGISTER_STATUSES = ("left", "rejected")  # profiles a member may replace by registering
 END_REASONS = ("completed", "no longer needed", "not a good fit", "report")
 

@@ -14,7 +14,7 @@ import json
 from collections.abc import Sequence
 from datetime import timedelta
 
-from economy.core.clock import Clock, to_ms
+from economy.core.clock import Clock, span_ms, to_ms
 from economy.core.errors import InvalidInput
 from economy.core.images import Fetch, ImageLimits, check_host, process_image
 from economy.nft.chain import ChainReader
@@ -50,7 +50,7 @@ class NftMediaService:
         cached = await self._repo.cached_media(guild_id, key)
         now = to_ms(self._clock.now())
         if cached is not None and (cached["status"] == "ok"
-                                   or now - cached["fetched_ms"] < MISS_TTL.total_seconds() * 1000):
+                                   or now - cached["fetched_ms"] < span_ms(MISS_TTL)):
             return bytes(cached["thumb"]) if cached["status"] == "ok" else None
         thumb = await self._fetch_thumbnail(reader, contract, standard, token_id, fetch)
         doc = {"status": "ok" if thumb else "none", "fetched_ms": now,

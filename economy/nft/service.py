@@ -17,8 +17,9 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
-from economy.core.clock import Clock, to_ms
+from economy.core.clock import Clock, span_ms, to_ms
 from economy.core.errors import InvalidInput, NotFound
 from economy.core.wording import plural
 from economy.nft.chain import NO_OWNER, ChainError, ChainMismatch, ChainReader, ChainRegistry
@@ -604,7 +605,7 @@ class NftService:
         seen = doc.get("next_due_ms") if doc else None
         if seen is not None and seen > now:
             return False
-        return await self._repo.claim_due(guild_id, seen, now + every_minutes * 60_000)
+        return await self._repo.claim_due(guild_id, seen, now + span_ms(timedelta(minutes=every_minutes)))
 
 
 def _chain_failure(chain_id: int, exc: Exception) -> str:

@@ -11,11 +11,11 @@ transaction (money back, unit back, holding undone).
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from economy.core import timeparse
-from economy.core.clock import Clock, to_ms
+from economy.core.clock import Clock, span_ms, to_ms
 from economy.core.errors import InvalidInput, NotFound, NotPermitted
 from economy.core.ledger import LedgerService, check_amount
 from economy.core.models import Page
@@ -314,7 +314,7 @@ class ShopService:
         """Record a timed role removed (False when it was extended since)."""
         return await self._repo.end_role(guild_id, user_id, item_id, until_ms)
 
-    async def stale_grants(self, guild_id: int, older_than_ms: int = 120_000) -> list[Purchase]:
+    async def stale_grants(self, guild_id: int, older_than_ms: int = span_ms(timedelta(minutes=2))) -> list[Purchase]:
         """Role purchases still waiting for their role (a restart between commit and grant)."""
         before = to_ms(self._clock.now()) - older_than_ms
         return [Purchase.of(d) for d in await self._repo.stale_grants(guild_id, before)]

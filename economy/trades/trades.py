@@ -12,7 +12,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from economy.core.clock import to_ms
+from economy.core.clock import span_ms, to_ms
 from economy.core.errors import Conflict, Cooldown, InvalidInput, NotFound, NotPermitted
 from economy.core.ledger import check_amount
 from economy.core.members import MemberService
@@ -216,7 +216,7 @@ class TradeService:
             if members is not None and settings.offer_cooldown_seconds and not \
                     await members.repo.claim_interval(
                         guild_id, seller_id, "offer", to_ms(now),
-                        settings.offer_cooldown_seconds * 1000, session=session):
+                        span_ms(timedelta(seconds=settings.offer_cooldown_seconds)), session=session):
                 raise Cooldown("You just made a trade offer; wait a little before the next one.",
                                retry_at=now + timedelta(seconds=settings.offer_cooldown_seconds))
 
