@@ -256,6 +256,8 @@ class BoostService:
         `role_ids` are the earning member's roles: a role with a holder perk
         (`holder_perks`, e.g. an NFT-holder role) counts as one more active window, with the
         boost id `perk-<role id>`, under the same stacking rule.
+
+        Raises: nothing expected.
         """
         settings = await self._settings.get(guild_id)
         if source not in settings.boost_applies_to:
@@ -358,7 +360,10 @@ class BoostService:
         return Window.from_doc({**doc, "status": "cancelled"})
 
     async def upcoming(self, guild_id: int) -> list[Window]:
-        """One-off boosts that are active or still to come, plus the current/next weekend."""
+        """One-off boosts that are active or still to come, plus the current/next weekend.
+
+        Raises: nothing expected.
+        """
         now = self._clock.now()
         docs = await self._repo.open_windows(guild_id, to_ms(now))
         windows = [Window.from_doc(d) for d in docs
@@ -387,7 +392,10 @@ class BoostService:
         raise NotFound(f"There is no boost `{boost_id}`. `/boost-admin list` shows them.")
 
     async def stats(self, guild_id: int, boost_id: str) -> BoostStats:
-        """GEMS earned during the window (so far) vs the same hours one week before."""
+        """GEMS earned during the window (so far) vs the same hours one week before.
+
+        Raises: InvalidInput, NotFound.
+        """
         window = await self.get(guild_id, boost_id)
         now_ms = to_ms(self._clock.now())
         end_ms = min(window.ends_ms, now_ms)
@@ -404,6 +412,8 @@ class BoostService:
 
         A start is announced only while the window still runs (a bot that was down all weekend
         does not announce a stale start); an end only after its start was announced.
+
+        Raises: nothing expected.
         """
         now = self._clock.now()
         now_ms = to_ms(now)

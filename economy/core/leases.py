@@ -69,6 +69,8 @@ class Lease:
         """Renew the lease if held, else try to acquire it when free or expired.
 
         Call it every third of the time to live. Returns True while this process leads.
+
+        Raises: nothing expected.
         """
         now = to_ms(self._clock.now())
         expires = now + self.ttl_ms
@@ -115,13 +117,18 @@ class Lease:
         """Renew now and return the fencing token if this process still leads, else None.
 
         Jobs call this right before they run, so a stale leader skips instead of overlapping.
+
+        Raises: nothing expected.
         """
         if self._state.token is None:
             return None
         return self._state.token if await self.tick() else None
 
     async def release(self) -> None:
-        """Give the lease up on clean shutdown so another process leads without waiting."""
+        """Give the lease up on clean shutdown so another process leads without waiting.
+
+        Raises: nothing expected.
+        """
         token, self._state = self._state.token, LeaseState()
         if token is not None:
             await self._repo.release(self.name, self.owner, token, to_ms(self._clock.now()))

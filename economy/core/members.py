@@ -82,11 +82,17 @@ class MemberService:
                                "moment.")
 
     async def dms_allowed(self, guild_id: int, user_id: int) -> bool:
-        """False when the member turned DMs off with `/gems dms off`."""
+        """False when the member turned DMs off with `/gems dms off`.
+
+        Raises: nothing expected.
+        """
         return await self.prefs.dms_allowed(guild_id, user_id)
 
     async def claim_notice(self, guild_id: int, user_id: int, kind: str, *, hours: int) -> bool:
-        """True (and recorded) when no notice of `kind` went to the member in the last `hours`."""
+        """True (and recorded) when no notice of `kind` went to the member in the last `hours`.
+
+        Raises: nothing expected.
+        """
         now_ms = to_ms(self._clock.now())
         return await self.repo.claim_interval(guild_id, user_id, f"notice:{kind}", now_ms,
                                               span_ms(timedelta(hours=hours)))

@@ -96,6 +96,9 @@ class GiftService:
 
         The cap is a guarded per-day counter written in the transfer's own transaction, so
         concurrent gives cannot exceed it, and a refused give changes nothing.
+
+        Raises: Cooldown, DeletedAccount, IdempotencyConflict, InsufficientFunds, InvalidAmount,
+            InvalidInput, NotPermitted, OutcomeUnknown.
         """
         if is_system(recipient_id):  # the treasury or a deleted member's account is nobody
             raise InvalidInput("GEMS can only be given to a member.")
@@ -141,6 +144,8 @@ class GiftService:
 
         Each queued gift is claimed by one delete, so a digest goes out once even when two
         bot processes sweep together (the sweep is a leader job anyway).
+
+        Raises: nothing expected.
         """
         if self._notices is None:
             return []

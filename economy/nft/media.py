@@ -45,7 +45,10 @@ class NftMediaService:
 
     async def thumbnail(self, guild_id: int, reader: ChainReader, contract: str, standard: str,
                         token_id: int, fetch: Fetch) -> bytes | None:
-        """A ≤256 px JPEG of the token's image, or None (no metadata, refused host, bad file)."""
+        """A ≤256 px JPEG of the token's image, or None (no metadata, refused host, bad file).
+
+        Raises: nothing expected.
+        """
         key = f"{reader.chain_id}:{contract}:{token_id}"
         cached = await self._repo.cached_media(guild_id, key)
         now = to_ms(self._clock.now())
