@@ -1,5 +1,9 @@
 """The one error handler: domain errors become friendly ephemeral replies, the rest are logged.
 
+Domain errors are one tree (economy/core/errors.py: InvalidInput, NotFound, NotPermitted,
+InsufficientFunds, Cooldown, Conflict, Unavailable, NeedsConfirmation, OutcomeUnknown); each
+carries a message written for the member, shown as is (a Cooldown also says when).
+
 The order of checks: our domain errors (GemsError) first, then discord.py's check and transform
 failures, then anything else, which is logged with context and answered with an apology that
 carries an error id the admin can find in the log.

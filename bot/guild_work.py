@@ -19,20 +19,20 @@ import types
 import typing
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
 
-from economy.core.clock import from_ms, to_ms
+from economy.core.clock import from_ms, span_ms, to_ms
 from economy.core.modules import ModuleService
 from economy.repos.outbox_repo import OutboxRepo
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[dict[str, Any]], Awaitable[object]]
-KEEP_DONE_MS = 7 * 24 * 3600 * 1000
-LOST_AFTER_MS = 3600 * 1000  # a Discord post or DM never takes an hour
+KEEP_DONE_MS = span_ms(timedelta(days=7))
+LOST_AFTER_MS = span_ms(timedelta(hours=1))  # a Discord post or DM never takes an hour
 
 
 def shard_of(guild_id: int, shard_count: int) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Literal
 
 import discord
@@ -88,7 +89,7 @@ class EventsCog(FeatureCog):
         # the moment it meant now (`in 1h` must not drift while the form is filled in).
         draft = await services.events.draft(guild_id, capacity=None,
                                             role_days=1 if reward_role else 0, **options)
-        starts_now = draft.starts_ms <= to_ms(services.clock.now()) + 60_000
+        starts_now = draft.starts_ms <= to_ms(services.clock.now() + timedelta(minutes=1))
         options["start"] = "now" if starts_now else from_ms(draft.starts_ms).isoformat()
         await interaction.response.send_modal(EventModal(options))
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import discord
 
+from economy.core.clock import unix_seconds
 from economy.core.wording import plural
 from economy.nft.service import STANDARDS, ApplyResult, GalleryEntry, Rule, SyncPlan
 
 
 def _ts(ms: int | None, style: str = "R") -> str:
-    return f"<t:{ms // 1000}:{style}>" if ms else "never"
+    return f"<t:{unix_seconds(ms)}:{style}>" if ms else "never"
 
 
 def rules_embed(rules: list[Rule]) -> discord.Embed:

@@ -13,6 +13,7 @@ from cogs._shared.interaction import guild_id_of, reply, safe_text, services_of
 from cogs._shared.time_option import DeadlineOrDuration, When, member_zone
 from cogs.shop._roles import deliver, role_problem
 from cogs.shop._views import catalogue_page, catalogue_view, item_line, send_quote
+from economy.core.clock import unix_seconds
 from economy.core.errors import InvalidInput
 
 log = logging.getLogger(__name__)
@@ -58,7 +59,7 @@ class ShopCog(FeatureCog):
                 lines.append(f"**#{item.item_id} {safe_text(item.name, limit=60)}** × "
                              f"{holding.quantity}")
             else:
-                until = (f" until <t:{holding.role_until_ms // 1000}:f>"
+                until = (f" until <t:{unix_seconds(holding.role_until_ms)}:f>"
                          if holding.role_until_ms else " (permanent)")
                 lines.append(f"**#{item.item_id} {safe_text(item.name, limit=60)}** — "
                              f"<@&{item.role_id}>{until}")

@@ -15,6 +15,7 @@ from cogs._shared.interaction import NO_PINGS, guild_id_of, safe_text, services_
 from cogs._shared.paging import PageButton
 from cogs._shared.ui import RoutedView, SafeButton
 from cogs.shop._roles import deliver
+from economy.core.clock import unix_seconds
 from economy.core.models import Page
 from economy.core.settings import GuildSettings
 from economy.shop.models import Item, Quote, QuoteChanged
@@ -29,9 +30,9 @@ def item_line(item: Item, settings: GuildSettings) -> str:
     if item.required_role_id:
         extra.append(f"needs <@&{item.required_role_id}>")
     if item.from_ms:
-        extra.append(f"from <t:{item.from_ms // 1000}:f>")
+        extra.append(f"from <t:{unix_seconds(item.from_ms)}:f>")
     if item.until_ms:
-        extra.append(f"until <t:{item.until_ms // 1000}:f>")
+        extra.append(f"until <t:{unix_seconds(item.until_ms)}:f>")
     desc = f"\n  {safe_text(item.description, limit=200)}" if item.description else ""
     more = f" · {' · '.join(extra)}" if extra else ""
     return (f"**#{item.item_id} {safe_text(item.name, limit=60)}** — {settings.money(item.price)}"
@@ -147,7 +148,7 @@ class ShopConfirmButton(SafeButton, template=(rf"shop:ok:{num('item')}:{num('pri
         else:
             problem = await deliver(interaction.client, interaction.guild, purchase)
             if problem is None:
-                until = (f" until <t:{purchase.until_ms // 1000}:f>" if purchase.until_ms
+                until = (f" until <t:{unix_seconds(purchase.until_ms)}:f>" if purchase.until_ms
                          else "")
                 text = (f"Bought for {settings.money(purchase.price)}: you now have "
                         f"<@&{purchase.role_id}>{until}.")

@@ -27,7 +27,7 @@ from economy.badges.rules import custom_key, rules_for, satisfied, shipped
 from economy.core.clock import Clock, to_ms
 from economy.core.errors import (
     AlreadyRecorded,
-    GemsError,
+    Conflict,
     InvalidInput,
     NotFound,
     NotPermitted,
@@ -43,11 +43,11 @@ CUSTOM_EMOJI = re.compile(r"<a?:\w{2,32}:\d{15,21}>")
 REASON_MAX = 200
 
 
-class SoldOut(GemsError):
+class SoldOut(Conflict):
     """Every edition of a limited badge is held."""
 
 
-class AlreadyHeld(GemsError):
+class AlreadyHeld(Conflict):
     """The member holds that badge already."""
 
 
@@ -79,7 +79,7 @@ class BadgeService:
 
     # --- the catalogue -----------------------------------------------------------------------
     async def catalogue(self, guild_id: int) -> dict[str, Badge]:
-        """Every badge of a server: the shipped ones, then its own."""
+        """Every badge of a server: the shipped ones, then its own. Raises: nothing expected."""
         found = dict(shipped())
         for doc in await self._repo.custom(guild_id):
             badge = _custom_badge(doc)
@@ -87,7 +87,7 @@ class BadgeService:
         return found
 
     async def badge(self, guild_id: int, key: str) -> Badge:
-        """One badge by key (NotFound when the server has none by that key)."""
+        """One badge by key (NotFound when the server has none by that key). Raises: InvalidInput, NotFound."""
         badge = (await self.catalogue(guild_id)).get((key or "").strip().lower())
         if badge is None:
             raise NotFound(f"There is no badge `{clean_text(key, 40, 'badge') or '?'}` here. "
@@ -97,7 +97,7 @@ class BadgeService:
     async def create(self, guild_id: int, actor_id: int, *, is_admin: bool, name: str,
                      description: str, emoji: str, rarity: str,
                      supply: int | None = None) -> Badge:
-        """Admin: a server's own badge (given with `give`), optionally a limited edition."""
+        """Admin: a server's own badge (given with `give`), optionally a limited edition. Raises: FeatureOff, InvalidInput, NotPermitted."""
         await require_on(self._settings, guild_id, "badges")
         if not is_admin:
             raise NotPermitted("Only server admins can create badges.")
@@ -129,7 +129,7 @@ class BadgeService:
 
     # --- rules -------------------------------------------------------------------------------
     async def rule_states(self, guild_id: int) -> dict[str, RuleState]:
-        """Every automatic badge's state in a server (on, with the default reward, unless set)."""
+        """Every automatic badge's state in a server (on, with the default reward, unless set). Raises: nothing expected."""
         stored = {doc["badge"]: doc for doc in await self._repo.rule_states(guild_id)}
         states = {}
         for key in shipped():
@@ -140,7 +140,7 @@ class BadgeService:
 
     async def set_rule(self, guild_id: int, actor_id: int, key: str, *, is_admin: bool,
                        enabled: bool, reward: int | None) -> RuleState:
-        """Admin: switch an automatic badge's rule on or off and set the GEMS it pays."""
+        """Admin: switch an automatic badge's rule on or off and set the GEMS it pays. Raises: InvalidInput, NotFound, NotPermitted."""
         if not is_admin:
             raise NotPermitted("Only server admins can change badge rules.")
         badge = await self.badge(guild_id, key)
@@ -154,7 +154,7 @@ class BadgeService:
 
     # --- awarding ----------------------------------------------------------------------------
     async def on_signal(self, signal: str, guild_id: int, user_ids: tuple[int, ...]) -> None:
-        """Listener (economy/core/signals.py): award the badges whose rules the action met."""
+        """Listener (economy/core/signals.py): award the badges whose rules the action met. Raises: InvalidInput, SoldOut."""
         candidates = rules_for(signal)
         if not candidates:
             return
@@ -170,7 +170,7 @@ class BadgeService:
 
     async def evaluate(self, guild_id: int, user_id: int, candidates: list[Badge],
                        states: dict[str, RuleState], default_reward: int) -> list[Award]:
-        """Award `user_id` every candidate badge whose rule is met and that they lack."""
+        """Award `user_id` every candidate badge whose rule is met and that they lack. Raises: InvalidInput, SoldOut."""
         held = {doc["badge"] for doc in await self._repo.held(guild_id, user_id)}
         counts: dict[str, int] = {}
         awarded = []
@@ -191,7 +191,7 @@ class BadgeService:
 
     async def give(self, guild_id: int, actor_id: int, key: str, user_id: int, *,
                    is_admin: bool, reason: str) -> Award:
-        """Admin: give a member a badge, with a recorded reason (no GEMS reward)."""
+        """Admin: give a member a badge, with a recorded reason (no GEMS reward). Raises: AlreadyHeld, FeatureOff, InvalidInput, NotFound, NotPermitted, SoldOut."""
         await require_on(self._settings, guild_id, "badges")
         if not is_admin:
             raise NotPermitted("Only server admins can give badges.")
@@ -210,7 +210,7 @@ class BadgeService:
     async def revoke(self, guild_id: int, actor_id: int, key: str, user_id: int, *,
                      is_admin: bool, reason: str) -> Badge:
         """Admin: take a badge back, with a recorded reason (a reward paid stays paid; a
-        limited edition's place is freed)."""
+        limited edition's place is freed). Raises: FeatureOff, InvalidInput, NotFound, NotPermitted."""
         await require_on(self._settings, guild_id, "badges")
         if not is_admin:
             raise NotPermitted("Only server admins can revoke badges.")
@@ -282,19 +282,19 @@ class BadgeService:
 
     # --- members' views ----------------------------------------------------------------------
     async def awards(self, guild_id: int, user_id: int) -> list[Award]:
-        """A member's badges, oldest first."""
+        """A member's badges, oldest first. Raises: nothing expected."""
         catalogue = await self.catalogue(guild_id)
         return [_award_of(doc, catalogue[doc["badge"]])
                 for doc in await self._repo.held(guild_id, user_id) if doc["badge"] in catalogue]
 
     async def supply_left(self, guild_id: int, badge: Badge) -> int | None:
-        """Editions of a limited badge still free (None: unlimited)."""
+        """Editions of a limited badge still free (None: unlimited). Raises: nothing expected."""
         if badge.supply is None:
             return None
         return max(0, badge.supply - await self._repo.holders(guild_id, badge.key))
 
     async def set_showcase(self, guild_id: int, user_id: int, keys: list[str]) -> list[Award]:
-        """Pin up to SHOWCASE_MAX of one's own badges on the profile (an empty list unpins)."""
+        """Pin up to SHOWCASE_MAX of one's own badges on the profile (an empty list unpins). Raises: FeatureOff, InvalidInput."""
         await require_on(self._settings, guild_id, "badges")
         wanted = list(dict.fromkeys(k.strip().lower() for k in keys if k and k.strip()))
         if len(wanted) > SHOWCASE_MAX:
@@ -308,12 +308,12 @@ class BadgeService:
         return [own[k] for k in wanted]
 
     async def showcase(self, guild_id: int, user_id: int) -> list[Award]:
-        """A member's pinned badges that they still hold, in order."""
+        """A member's pinned badges that they still hold, in order. Raises: nothing expected."""
         own = {a.badge.key: a for a in await self.awards(guild_id, user_id)}
         return [own[k] for k in await self._repo.showcase(guild_id, user_id) if k in own]
 
     async def profile(self, guild_id: int, user_id: int) -> Profile:
-        """A member's standing: balance and rank, streak, earnings and showcased badges."""
+        """A member's standing: balance and rank, streak, earnings and showcased badges. Raises: nothing expected."""
         account, rank = await self._ledger.account_and_rank(guild_id, user_id)
         return Profile(user_id=user_id, balance=account.balance, rank=rank,
                        daily_streak=account.daily_streak, lifetime_earned=account.lifetime_earned,

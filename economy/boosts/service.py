@@ -22,7 +22,7 @@ from decimal import Decimal, InvalidOperation
 
 from economy.boosts.repo import MultiplierRepo
 from economy.core import timeparse
-from economy.core.clock import Clock, from_ms, to_ms
+from economy.core.clock import Clock, from_ms, span_ms, to_ms
 from economy.core.errors import InvalidInput, NotFound
 from economy.core.settings import GuildSettings, SettingsService
 from economy.core.text import clean_text
@@ -256,6 +256,8 @@ class BoostService:
         `role_ids` are the earning member's roles: a role with a holder perk
         (`holder_perks`, e.g. an NFT-holder role) counts as one more active window, with the
         boost id `perk-<role id>`, under the same stacking rule.
+
+        Raises: nothing expected.
         """
         settings = await self._settings.get(guild_id)
         if source not in settings.boost_applies_to:
@@ -291,7 +293,7 @@ class BoostService:
         if cached and cached[1] == self._repo.version and now_mono - cached[0] < CACHE_SECONDS:
             return cached[2]
         version = self._repo.version
-        docs = await self._repo.open_windows(guild_id, to_ms(self._clock.now()) - 86_400_000)
+        docs = await self._repo.open_windows(guild_id, to_ms(self._clock.now() - timedelta(days=1)))
         # Weekend documents only carry announcement flags; the weekend factor is computed.
         windows = [Window.from_doc(d) for d in docs if d.get("kind") != "weekend"]
         self._cache[guild_id] = (now_mono, version, windows)
@@ -358,7 +360,10 @@ class BoostService:
         return Window.from_doc({**doc, "status": "cancelled"})
 
     async def upcoming(self, guild_id: int) -> list[Window]:
-        """One-off boosts that are active or still to come, plus the current/next weekend."""
+        """One-off boosts that are active or still to come, plus the current/next weekend.
+
+        Raises: nothing expected.
+        """
         now = self._clock.now()
         docs = await self._repo.open_windows(guild_id, to_ms(now))
         windows = [Window.from_doc(d) for d in docs
@@ -387,16 +392,19 @@ class BoostService:
         raise NotFound(f"There is no boost `{boost_id}`. `/boost-admin list` shows them.")
 
     async def stats(self, guild_id: int, boost_id: str) -> BoostStats:
-        """GEMS earned during the window (so far) vs the same hours one week before."""
+        """GEMS earned during the window (so far) vs the same hours one week before.
+
+        Raises: InvalidInput, NotFound.
+        """
         window = await self.get(guild_id, boost_id)
         now_ms = to_ms(self._clock.now())
         end_ms = min(window.ends_ms, now_ms)
         if end_ms <= window.starts_ms:
             raise InvalidInput(f"Boost `{window.boost_id}` has not started yet: no figures.")
-        week = 7 * 86_400_000
+        week = span_ms(timedelta(weeks=1))
         during = await self._repo.earned_by_kind(guild_id, window.starts_ms, end_ms)
         before = await self._repo.earned_by_kind(guild_id, window.starts_ms - week, end_ms - week)
-        return BoostStats(window, during, before, (end_ms - window.starts_ms) / 3_600_000)
+        return BoostStats(window, during, before, (end_ms - window.starts_ms) / span_ms(timedelta(hours=1)))
 
     # --- announcements -----------------------------------------------------------------------
     async def sweep(self) -> list[BoostNotice]:
@@ -404,6 +412,8 @@ class BoostService:
 
         A start is announced only while the window still runs (a bot that was down all weekend
         does not announce a stale start); an end only after its start was announced.
+
+        Raises: nothing expected.
         """
         now = self._clock.now()
         now_ms = to_ms(now)

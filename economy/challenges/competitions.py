@@ -60,7 +60,10 @@ class CompetitionService:
 
     async def create(self, guild_id: int, actor: Actor, *, kind: str, mode: str, hours: int,
                      prize: int, places: int = 1, target: int | None = None) -> dict:
-        """Start a competition now, ending in `hours` (admins and challenge managers)."""
+        """Start a competition now, ending in `hours` (admins and challenge managers).
+
+        Raises: InvalidAmount, InvalidInput, NotPermitted.
+        """
         may_manage(actor, await self._settings.get(guild_id))
         if kind not in KINDS:
             raise InvalidInput(f"Pick a challenge type: {', '.join(KINDS)}.")
@@ -87,18 +90,27 @@ class CompetitionService:
         return doc
 
     async def get(self, guild_id: int, competition_id: int) -> dict:
-        """One competition; NotFound otherwise."""
+        """One competition; NotFound otherwise.
+
+        Raises: NotFound.
+        """
         doc = await self._repo.get(guild_id, competition_id)
         if doc is None:
             raise NotFound(f"There is no competition #{competition_id}.")
         return doc
 
     async def recent(self, guild_id: int, limit: int = 5) -> list[dict]:
-        """The latest competitions."""
+        """The latest competitions.
+
+        Raises: nothing expected.
+        """
         return await self._repo.recent(guild_id, limit)
 
     async def standings(self, doc: dict, limit: int = 10) -> list[Standing]:
-        """The current (or final) ranking of a competition."""
+        """The current (or final) ranking of a competition.
+
+        Raises: nothing expected.
+        """
         end = min(doc["ends_ms"], to_ms(self._clock.now()) + 1)
         kind = None if doc["kind"] == "any" else doc["kind"]
         rows = await self._repo.completions_between(doc["guild_id"], kind, doc["starts_ms"], end)
@@ -122,7 +134,11 @@ class CompetitionService:
         """Pay and close every competition of the guild that has ended (idempotent).
 
         While challenges are switched off (/settings modules) nothing is settled: ended competitions
-        are paid, from the standings they had at their end, when it is back on."""
+        are paid, from the standings they had at their end, when it is back on.
+
+        Raises: DeletedAccount, IdempotencyConflict, InsufficientFunds, InvalidAmount,
+            OutcomeUnknown.
+        """
         if not is_on(await self._settings.get(guild_id), "challenges"):
             return []
         now_ms = to_ms(self._clock.now())

@@ -109,7 +109,10 @@ class ChallengeProgress:
 
     async def record_message(self, guild_id: int, user_id: int, channel_id: int, content: str,
                              *, author_is_bot: bool, at: datetime) -> None:
-        """Count a message toward today's message challenges (bots and repeats never count)."""
+        """Count a message toward today's message challenges (bots and repeats never count).
+
+        Raises: nothing expected.
+        """
         if author_is_bot or not await self._counting(guild_id):
             return
         day = self._days.get(guild_id)
@@ -129,7 +132,10 @@ class ChallengeProgress:
 
     async def record_reaction(self, guild_id: int, user_id: int, channel_id: int, *,
                               author_is_bot: bool, own_message: bool, at: datetime) -> None:
-        """Count a reaction given (not by a bot, not on one's own message)."""
+        """Count a reaction given (not by a bot, not on one's own message).
+
+        Raises: nothing expected.
+        """
         if author_is_bot or own_message or not await self._counting(guild_id):
             return
         day = await self._guild_day(guild_id, at)
@@ -139,7 +145,10 @@ class ChallengeProgress:
                            counts: bool, at: datetime) -> None:
         """A member's voice state changed: credit the minutes so far, then start (or stop)
         counting. `channel_id` None means they left voice; `counts` is False for bots, deafened
-        members and the AFK channel."""
+        members and the AFK channel.
+
+        Raises: nothing expected.
+        """
         session = self._voice.pop((guild_id, user_id), None)
         if session is not None:
             await self._credit_voice(guild_id, user_id, session, at)
@@ -176,6 +185,9 @@ class ChallengeProgress:
         """Write pending progress and complete whoever reached a target; returns completions.
 
         A guild day whose write fails stays pending and is retried by the next flush.
+
+        Raises: DeletedAccount, FeatureOff, IdempotencyConflict, InsufficientFunds, InvalidAmount,
+            OutcomeUnknown.
         """
         now = self._clock.now()
         for (guild_id, user_id), session in list(self._voice.items()):
@@ -220,7 +232,11 @@ class ChallengeProgress:
 
     async def sweep(self, guild_ids: Iterable[int]) -> list[Completion]:
         """Flush, then for each guild: complete due counted challenges of today and pay
-        completions a crash left unpaid. Idempotent; safe in two processes at once."""
+        completions a crash left unpaid. Idempotent; safe in two processes at once.
+
+        Raises: DeletedAccount, FeatureOff, IdempotencyConflict, InsufficientFunds, InvalidAmount,
+            OutcomeUnknown.
+        """
         completions = await self.flush()
         for guild_id in guild_ids:
             try:

@@ -104,12 +104,18 @@ class ChallengeService:
 
     # --- the daily draw ----------------------------------------------------------------------
     async def window(self, guild_id: int, at: datetime | None = None) -> DayWindow:
-        """The guild's challenge day containing `at` (default now)."""
+        """The guild's challenge day containing `at` (default now).
+
+        Raises: nothing expected.
+        """
         settings = await self._settings.get(guild_id)
         return guild_day(at or self._clock.now(), settings.zone, settings.challenge_reset_hour)
 
     async def todays_set(self, guild_id: int, at: datetime | None = None) -> tuple[DayWindow, tuple[ChallengeDef, ...]]:
-        """Today's challenges of a guild, drawing them when nobody has yet."""
+        """Today's challenges of a guild, drawing them when nobody has yet.
+
+        Raises: nothing expected.
+        """
         at = at or self._clock.now()
         cached = self._days.get(guild_id)
         if cached and cached.window.contains(at):
@@ -124,7 +130,10 @@ class ChallengeService:
         return window, defs
 
     async def day_defs(self, guild_id: int, day: str) -> dict[str, ChallengeDef]:
-        """The challenges drawn for a given day (empty when none was drawn)."""
+        """The challenges drawn for a given day (empty when none was drawn).
+
+        Raises: nothing expected.
+        """
         cached = self._days.get(guild_id)
         if cached and cached.window.key == day:
             return cached.by_id
@@ -155,7 +164,10 @@ class ChallengeService:
         return doc
 
     async def claim_announcement(self, guild_id: int) -> tuple[DayWindow, tuple[ChallengeDef, ...]] | None:
-        """Today's set if this caller won the right to announce it (once per guild day)."""
+        """Today's set if this caller won the right to announce it (once per guild day).
+
+        Raises: nothing expected.
+        """
         window, defs = await self.todays_set(guild_id)
         if not defs or not await self._repo.mark_announced(guild_id, window.key):
             return None
@@ -163,7 +175,10 @@ class ChallengeService:
 
     # --- the pool ----------------------------------------------------------------------------
     async def pool(self, guild_id: int) -> dict[str, ChallengeDef]:
-        """Every challenge the guild can draw: shipped ones not retired plus active custom ones."""
+        """Every challenge the guild can draw: shipped ones not retired plus active custom ones.
+
+        Raises: nothing expected.
+        """
         docs = await self._repo.guild_defs(guild_id)
         retired = {d["challenge_id"] for d in docs if d.get("status") == "retired"}
         defs = {c.id: c for c in self._shipped if c.id not in retired}
@@ -174,7 +189,10 @@ class ChallengeService:
         return dict(sorted(defs.items()))
 
     async def add_custom(self, guild_id: int, actor: Actor, fields: dict[str, Any]) -> ChallengeDef:
-        """Validate and store a custom challenge (admins and challenge managers only)."""
+        """Validate and store a custom challenge (admins and challenge managers only).
+
+        Raises: InvalidInput, NotPermitted.
+        """
         may_manage(actor, await self._settings.get(guild_id))
         fields = dict(fields)
         ctype = fields.get("type")
@@ -203,7 +221,10 @@ class ChallengeService:
         return challenge
 
     async def retire(self, guild_id: int, actor: Actor, challenge_id: str) -> ChallengeDef:
-        """Take a challenge out of future draws (today's set is not changed)."""
+        """Take a challenge out of future draws (today's set is not changed).
+
+        Raises: NotFound, NotPermitted.
+        """
         may_manage(actor, await self._settings.get(guild_id))
         actor_id = actor.user_id
         challenge_id = challenge_id.strip().lower()
@@ -226,6 +247,8 @@ class ChallengeService:
         """Today's challenges with the member's progress and streak.
 
         `pending(day)` adds counted progress still in memory (not yet flushed) by challenge id.
+
+        Raises: nothing expected.
         """
         window, defs = await self.todays_set(guild_id)
         unwritten = pending(window.key) if pending else {}
@@ -251,7 +274,10 @@ class ChallengeService:
     async def active_challenge(self, guild_id: int, user_id: int, challenge_id: str,
                                *, kind: str | None = None) -> tuple[DayWindow, ChallengeDef]:
         """One of today's challenges the member can still complete; friendly errors otherwise
-        (FeatureOff while challenges are switched off, before any attempt is used)."""
+        (FeatureOff while challenges are switched off, before any attempt is used).
+
+        Raises: FeatureOff, InvalidInput, NotFound.
+        """
         await require_on(self._settings, guild_id, "challenges")
         challenge = await self.todays_challenge(guild_id, challenge_id)
         window, _ = await self.todays_set(guild_id)
@@ -265,7 +291,10 @@ class ChallengeService:
         return window, challenge
 
     async def todays_challenge(self, guild_id: int, challenge_id: str) -> ChallengeDef:
-        """One of today's challenges by id; NotFound otherwise."""
+        """One of today's challenges by id; NotFound otherwise.
+
+        Raises: NotFound.
+        """
         challenge_id = (challenge_id or "").strip().lower()[:40]
         _, defs = await self.todays_set(guild_id)
         for challenge in defs:
@@ -275,7 +304,10 @@ class ChallengeService:
                        "day; see `/challenge today`).")
 
     async def answerable(self, guild_id: int, user_id: int, challenge_id: str) -> ChallengeDef:
-        """Today's knowledge challenge the member may still answer (before opening the form)."""
+        """Today's knowledge challenge the member may still answer (before opening the form).
+
+        Raises: FeatureOff, InvalidInput, NotFound.
+        """
         window, challenge = await self.active_challenge(guild_id, user_id, challenge_id,
                                                         kind="knowledge")
         docs = await self._repo.member_progress(guild_id, window.key, user_id)
@@ -286,7 +318,11 @@ class ChallengeService:
         return challenge
 
     async def answer(self, guild_id: int, user_id: int, challenge_id: str, text: str | None) -> AnswerResult:
-        """Check an answer to one of today's knowledge challenges, within the attempt limit."""
+        """Check an answer to one of today's knowledge challenges, within the attempt limit.
+
+        Raises: DeletedAccount, FeatureOff, IdempotencyConflict, InsufficientFunds, InvalidAmount,
+            InvalidInput, NotFound, OutcomeUnknown.
+        """
         text = answers.check_answer_text(text)
         window, challenge = await self.active_challenge(guild_id, user_id, challenge_id,
                                                         kind="knowledge")
@@ -315,6 +351,9 @@ class ChallengeService:
         Returns (completions, counted): counted is False when no community challenge is drawn
         today (the thanks is still recorded). Refuses thanking yourself or a bot, and the same
         pair twice in one day.
+
+        Raises: DeletedAccount, FeatureOff, IdempotencyConflict, InsufficientFunds, InvalidAmount,
+            InvalidInput, OutcomeUnknown.
         """
         if helper_id == thanker_id:
             raise InvalidInput("You can't thank yourself: thank a member who helped you.")
@@ -344,6 +383,8 @@ class ChallengeService:
 
         The caller posts the entry in the gallery, then calls `publish_submission` (or
         `drop_submission` when posting failed).
+
+        Raises: FeatureOff, InvalidInput, NotFound.
         """
         caption = " ".join((caption or "").split())
         if not caption:
@@ -366,15 +407,25 @@ class ChallengeService:
         return challenge, doc
 
     async def publish_submission(self, doc: dict, channel_id: int, message_id: int) -> None:
-        """The entry is in the gallery: open it for votes."""
+        """The entry is in the gallery: open it for votes.
+
+        Raises: nothing expected.
+        """
         await self._repo.publish_submission(doc["_id"], channel_id, message_id)
 
     async def drop_submission(self, doc: dict) -> None:
-        """Posting the entry failed: forget it so the member can submit again."""
+        """Posting the entry failed: forget it so the member can submit again.
+
+        Raises: nothing expected.
+        """
         await self._repo.drop_submission(doc["_id"])
 
     async def vote(self, guild_id: int, voter_id: int, submission_id: str) -> tuple[dict, Completion | None]:
-        """One vote for a gallery entry (not your own, once each); completes it at the target."""
+        """One vote for a gallery entry (not your own, once each); completes it at the target.
+
+        Raises: DeletedAccount, FeatureOff, IdempotencyConflict, InsufficientFunds, InvalidAmount,
+            InvalidInput, NotFound, OutcomeUnknown.
+        """
         await require_on(self._settings, guild_id, "challenges")
         doc = await self._submission(guild_id, submission_id)
         if doc["user_id"] == voter_id:
@@ -391,7 +442,11 @@ class ChallengeService:
         return after, completion
 
     async def accept(self, guild_id: int, actor: Actor, submission_id: str) -> tuple[dict, Completion | None]:
-        """A moderator accepts an entry without waiting for votes."""
+        """A moderator accepts an entry without waiting for votes.
+
+        Raises: DeletedAccount, FeatureOff, IdempotencyConflict, InsufficientFunds, InvalidAmount,
+            InvalidInput, NotFound, NotPermitted, OutcomeUnknown.
+        """
         if not (actor.is_moderator or actor.is_admin):
             raise NotPermitted("Only moderators can accept entries; members vote instead.")
         doc = await self._submission(guild_id, submission_id)
@@ -487,7 +542,10 @@ class ChallengeService:
     async def leaderboard(self, guild_id: int, board: str, *, page: int = 1,
                           page_size: int = 10) -> Page:
         """Rows (rank, user_id, value) of a leaderboard: `daily`, `weekly`, `all-time` completions
-        or `streaks` (current streaks: a completion within the last two days)."""
+        or `streaks` (current streaks: a completion within the last two days).
+
+        Raises: InvalidInput.
+        """
         page = max(1, page)
         skip = (page - 1) * page_size
         window = await self.window(guild_id)
@@ -521,7 +579,10 @@ class ChallengeService:
         raise RuntimeError("streak update kept conflicting")  # pragma: no cover
 
     async def current_streak(self, guild_id: int, user_id: int) -> int:
-        """The member's challenge streak as it stands now (in their own zone)."""
+        """The member's challenge streak as it stands now (in their own zone).
+
+        Raises: nothing expected.
+        """
         doc = await self._repo.streak(guild_id, user_id)
         if not doc:
             return 0
@@ -534,7 +595,11 @@ class ChallengeService:
     async def settle_unpaid(self, guild_id: int) -> int:
         """Pay completions left unpaid by a crash (same idempotency keys); returns how many.
 
-        Also while challenges are switched off: these rewards are already owed."""
+        Also while challenges are switched off: these rewards are already owed.
+
+        Raises: DeletedAccount, IdempotencyConflict, InsufficientFunds, InvalidAmount,
+            OutcomeUnknown.
+        """
         settled = 0
         for doc in await self._repo.unpaid(guild_id):
             try:
@@ -546,7 +611,11 @@ class ChallengeService:
 
     async def complete_due(self, guild_id: int, day: str, challenge: ChallengeDef) -> list[Completion]:
         """Complete every member whose counted progress reached the target (none while
-        challenges are switched off: they complete when it is back on)."""
+        challenges are switched off: they complete when it is back on).
+
+        Raises: DeletedAccount, FeatureOff, IdempotencyConflict, InsufficientFunds, InvalidAmount,
+            OutcomeUnknown.
+        """
         if not is_on(await self._settings.get(guild_id), "challenges"):
             return []
         done = []
@@ -559,7 +628,10 @@ class ChallengeService:
 
     # --- history -----------------------------------------------------------------------------
     async def history(self, guild_id: int, user_id: int, *, page: int = 1, page_size: int = 10) -> Page:
-        """A member's completions, newest first; rows are completion documents."""
+        """A member's completions, newest first; rows are completion documents.
+
+        Raises: nothing expected.
+        """
         page = max(1, page)
         total = await self._repo.count_history(guild_id, user_id)
         docs = await self._repo.history(guild_id, user_id, skip=(page - 1) * page_size, limit=page_size)

@@ -67,3 +67,13 @@ def to_ms(when: datetime) -> int:
 def from_ms(value: int) -> datetime:
     """The timezone-aware UTC datetime of epoch milliseconds (exact, no float)."""
     return EPOCH + timedelta(milliseconds=value)
+
+
+def span_ms(delta: timedelta) -> int:
+    """A duration in whole milliseconds (exact, no float), for windows compared with epoch-ms."""
+    return delta // _ONE_MS
+
+
+def unix_seconds(value: int) -> int:
+    """Whole Unix seconds of epoch milliseconds (Discord's `<t:…>` markup, Stripe's times)."""
+    return value // 1000

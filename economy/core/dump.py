@@ -54,7 +54,10 @@ class DumpService:
         self._clock = clock
 
     async def export_lines(self, guild_id: int | None = None) -> AsyncIterator[str]:
-        """The export, line by line (header, documents, footer)."""
+        """The export, line by line (header, documents, footer).
+
+        Raises: InvalidInput.
+        """
         names = await self._repo.collection_names()
         header = {"gems_export": FORMAT_VERSION, "database": self._repo.db.name,
                   "guild_id": guild_id, "migrations": await self._repo.applied_migrations(),

@@ -1,4 +1,24 @@
-"""Domain errors. Each carries a message that is safe and friendly to show the member."""
+"""Domain errors. Each carries a message that is safe and friendly to show the member.
+
+One tree: every failure a member can cause derives from `GemsError` through one of these
+branches (features subclass a branch, never `GemsError` itself; tests/core/test_error_tree.py
+checks it). bot/error_handler.py shows the message ephemerally; a Cooldown also says when.
+
+- InvalidInput: the request itself is wrong (InvalidAmount, a bad setting, a bad webhook...).
+- NotFound: what was asked for does not exist in this guild.
+- NotPermitted: this member may not do this (DeletedAccount).
+- InsufficientFunds: not enough GEMS for the debit.
+- Cooldown: not again until `retry_at`.
+- Conflict: the thing changed meanwhile or is no longer in a state that allows this (a double
+  click, a race, already decided: TradeUnavailable, QuoteChanged, MentorshipUnavailable,
+  GuideUnavailable, a badge SoldOut or AlreadyHeld, IdempotencyConflict...).
+- Unavailable: the feature is switched off or not set up (FeatureOff, PaymentsUnavailable).
+- NeedsConfirmation: allowed only after the member confirms (WinnersNeedConfirmation).
+- OutcomeUnknown: the store could not confirm a money movement (retry is safe).
+
+Storage errors never reach a service: repositories translate them (AlreadyRecorded below, or a
+branch of this tree).
+"""
 
 from __future__ import annotations
 
@@ -13,7 +33,11 @@ class GemsError(Exception):
         self.message = message
 
 
-class InvalidAmount(GemsError):
+class InvalidInput(GemsError):
+    """Input that fails validation (bad setting value, self-transfer, ...)."""
+
+
+class InvalidAmount(InvalidInput):
     """An amount that is not a positive whole number within limits."""
 
 
@@ -42,15 +66,23 @@ class NotFound(GemsError):
     """The thing asked for does not exist (in this guild)."""
 
 
-class InvalidInput(GemsError):
-    """Input that fails validation (bad setting value, self-transfer, ...)."""
-
-
 class DeletedAccount(NotPermitted):
     """A credit to the anonymous account of a member who deleted their data (/privacy)."""
 
 
-class IdempotencyConflict(GemsError):
+class Conflict(GemsError):
+    """The thing changed meanwhile, or is no longer in a state that allows this action."""
+
+
+class Unavailable(GemsError):
+    """The feature is switched off in this guild or not set up on this bot."""
+
+
+class NeedsConfirmation(GemsError):
+    """The action is allowed only after the member confirms it (a button says so)."""
+
+
+class IdempotencyConflict(Conflict):
     """An idempotency key was reused for a different operation."""
 
 

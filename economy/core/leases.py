@@ -18,8 +18,9 @@ import os
 import secrets
 import socket
 from dataclasses import dataclass
+from datetime import timedelta
 
-from economy.core.clock import Clock, to_ms
+from economy.core.clock import Clock, span_ms, to_ms
 from economy.repos.lease_repo import LeaseRepo
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ class Lease:
         self._clock = clock
         self.owner = owner
         self.name = name
-        self.ttl_ms = int(ttl_seconds * 1000)
+        self.ttl_ms = span_ms(timedelta(seconds=ttl_seconds))
         self._state = LeaseState()
         self.terms = 0  # how many times this process became leader
 
@@ -68,6 +69,8 @@ class Lease:
         """Renew the lease if held, else try to acquire it when free or expired.
 
         Call it every third of the time to live. Returns True while this process leads.
+
+        Raises: nothing expected.
         """
         now = to_ms(self._clock.now())
         expires = now + self.ttl_ms
@@ -114,13 +117,18 @@ class Lease:
         """Renew now and return the fencing token if this process still leads, else None.
 
         Jobs call this right before they run, so a stale leader skips instead of overlapping.
+
+        Raises: nothing expected.
         """
         if self._state.token is None:
             return None
         return self._state.token if await self.tick() else None
 
     async def release(self) -> None:
-        """Give the lease up on clean shutdown so another process leads without waiting."""
+        """Give the lease up on clean shutdown so another process leads without waiting.
+
+        Raises: nothing expected.
+        """
         token, self._state = self._state.token, LeaseState()
         if token is not None:
             await self._repo.release(self.name, self.owner, token, to_ms(self._clock.now()))

@@ -191,7 +191,11 @@ class LedgerService:
     async def grant(
         self, guild_id: int, actor_id: int, user_id: int, amount: int, *, reason: str, key: str
     ) -> Movement:
-        """Admin: create GEMS for a member, with a recorded reason."""
+        """Admin: create GEMS for a member, with a recorded reason.
+
+        Raises: DeletedAccount, IdempotencyConflict, InsufficientFunds, InvalidAmount, InvalidInput,
+            OutcomeUnknown.
+        """
         amount = check_amount(amount)
         reason = _require_reason(reason)
         if is_system(user_id):  # the treasury or a deleted member's account is nobody to pay
@@ -207,6 +211,9 @@ class LedgerService:
 
         A mint leg of kind `purchase`: it counts in the supply but not as lifetime earnings.
         `also(session)` runs in the same transaction (the payment's record).
+
+        Raises: DeletedAccount, IdempotencyConflict, InsufficientFunds, InvalidAmount,
+            OutcomeUnknown.
         """
         amount = check_amount(amount)
         legs = [_Leg(user_id, amount, "purchase", mint=True)]
@@ -218,7 +225,11 @@ class LedgerService:
     ) -> Movement:
         """A member pays the guild (a shop purchase), once per `key`: the GEMS go to a treasury
         shard, or are burned (`burn`: one burn leg, so the supply shrinks). `also(session)` runs
-        in the same transaction (the item's grant) and raises to abort the payment."""
+        in the same transaction (the item's grant) and raises to abort the payment.
+
+        Raises: DeletedAccount, IdempotencyConflict, InsufficientFunds, InvalidAmount, InvalidInput,
+            OutcomeUnknown.
+        """
         amount = check_amount(amount)
         if is_system(user_id):
             raise InvalidInput("Only a member can buy.")
@@ -236,7 +247,11 @@ class LedgerService:
         also: Callable[[Any], Awaitable[None]] | None = None,
     ) -> Movement:
         """Give back what `spend` took under `spend_key` (from the same treasury shard: the
-        member's, or minted again when it was burned), once per `key`."""
+        member's, or minted again when it was burned), once per `key`.
+
+        Raises: DeletedAccount, IdempotencyConflict, InsufficientFunds, InvalidAmount,
+            OutcomeUnknown.
+        """
         amount = check_amount(amount)
         if burn:
             legs = [_Leg(user_id, amount, "refund", mint=True)]
@@ -249,7 +264,11 @@ class LedgerService:
     async def take(
         self, guild_id: int, actor_id: int, user_id: int, amount: int, *, reason: str, key: str
     ) -> Movement:
-        """Admin: remove GEMS from a member (never below zero), with a recorded reason."""
+        """Admin: remove GEMS from a member (never below zero), with a recorded reason.
+
+        Raises: DeletedAccount, IdempotencyConflict, InsufficientFunds, InvalidAmount, InvalidInput,
+            OutcomeUnknown.
+        """
         amount = check_amount(amount)
         reason = _require_reason(reason)
         legs = [_Leg(user_id, -amount, "take", mint=True)]
@@ -265,6 +284,9 @@ class LedgerService:
         `source` names the earning for the `boost_applies_to` setting (activity, daily,
         challenge, earn, reward, event); it defaults to `kind`. `also(session)` runs in the same
         transaction (e.g. recording the check-in the reward is for).
+
+        Raises: DeletedAccount, IdempotencyConflict, InsufficientFunds, InvalidAmount,
+            OutcomeUnknown.
         """
         if kind not in MINT_KINDS:
             raise ValueError(f"{kind!r} is not an earning kind")
@@ -283,6 +305,8 @@ class LedgerService:
         (the factor in force now). A member with several segments gets one entry per segment
         (legs 0, 1, ... of one key). Idempotent by `batch_key` (a retried flush credits nothing
         twice). Returns GEMS credited.
+
+        Raises: OutcomeUnknown.
         """
         now = self._clock.now()
         segments: dict[EarnSegment, int] = {}
@@ -381,6 +405,8 @@ class LedgerService:
 
         Refused (InvalidInput) without a streak, or while the streak is safe anyway (a claim
         today, yesterday, or the day before: one missed day is already forgiven).
+
+        Raises: InvalidInput.
         """
         today, _ = _daily_window(self._clock.now(), settings)
         account = await self._repo.account(guild_id, user_id)
@@ -412,6 +438,9 @@ class LedgerService:
 
         `also(session)` runs in the same transaction (the guarded trade/listing transition); it
         raises a GemsError to abort everything.
+
+        Raises: DeletedAccount, IdempotencyConflict, InsufficientFunds, InvalidAmount,
+            OutcomeUnknown.
         """
         amount = check_amount(amount)
         legs = [_Leg(user_id, 0, "escrow_hold", held_delta=amount)]
@@ -427,6 +456,9 @@ class LedgerService:
 
         A full release is to_seller == amount, a refund is to_seller == 0, anything between is a
         split. Legs sum to zero; the fee goes to a treasury shard (see TREASURY_SHARDS).
+
+        Raises: DeletedAccount, IdempotencyConflict, InsufficientFunds, InvalidAmount,
+            OutcomeUnknown.
         """
         amount = check_amount(amount)
         if not 0 <= to_seller <= amount or not 0 <= fee <= to_seller:
@@ -442,11 +474,17 @@ class LedgerService:
 
     # --- reads -------------------------------------------------------------------------------
     async def account(self, guild_id: int, user_id: int) -> Account:
-        """A member's account (an empty one when they never held GEMS)."""
+        """A member's account (an empty one when they never held GEMS).
+
+        Raises: nothing expected.
+        """
         return _account_of(guild_id, user_id, await self._repo.account(guild_id, user_id))
 
     async def account_and_rank(self, guild_id: int, user_id: int) -> tuple[Account, int | None]:
-        """The account and its leaderboard position from one account read (two round trips)."""
+        """The account and its leaderboard position from one account read (two round trips).
+
+        Raises: nothing expected.
+        """
         doc = await self._repo.account(guild_id, user_id)
         if not doc:
             return Account(guild_id=guild_id, user_id=user_id), None
@@ -454,22 +492,34 @@ class LedgerService:
         return _account_of(guild_id, user_id, doc), rank
 
     async def balance(self, guild_id: int, user_id: int) -> int:
-        """A member's spendable balance."""
+        """A member's spendable balance.
+
+        Raises: nothing expected.
+        """
         return (await self.account(guild_id, user_id)).balance
 
     async def treasury_balance(self, guild_id: int) -> int:
-        """The guild treasury: account 0 plus every treasury shard."""
+        """The guild treasury: account 0 plus every treasury shard.
+
+        Raises: nothing expected.
+        """
         return await self._repo.sum_balances(guild_id, TREASURY_IDS)
 
     async def rank(self, guild_id: int, user_id: int) -> int | None:
-        """1-based leaderboard position, or None without an account."""
+        """1-based leaderboard position, or None without an account.
+
+        Raises: nothing expected.
+        """
         doc = await self._repo.account(guild_id, user_id)
         if not doc:
             return None
         return await self._repo.count_richer(guild_id, doc.get("balance", 0)) + 1
 
     async def history(self, guild_id: int, user_id: int, *, page: int = 1, page_size: int = 10) -> Page:
-        """A member's ledger entries, newest first, one page at a time."""
+        """A member's ledger entries, newest first, one page at a time.
+
+        Raises: nothing expected.
+        """
         page = max(1, page)
         total = await self._repo.count_history(guild_id, user_id)
         docs = await self._repo.history(guild_id, user_id, skip=(page - 1) * page_size, limit=page_size)
@@ -477,7 +527,10 @@ class LedgerService:
         return Page(rows=rows, page=page, page_size=page_size, total=total)
 
     async def leaderboard(self, guild_id: int, *, page: int = 1, page_size: int = 10) -> Page:
-        """Richest members first; rows are (rank, user_id, balance)."""
+        """Richest members first; rows are (rank, user_id, balance).
+
+        Raises: nothing expected.
+        """
         page = max(1, page)
         total = await self._repo.count_accounts(guild_id)
         skip = (page - 1) * page_size

@@ -55,19 +55,28 @@ class MemberPrefsService:
         self._settings = settings
 
     async def member_zone(self, guild_id: int, user_id: int) -> ZoneInfo:
-        """The member's time zone, or the guild's when they never chose one."""
+        """The member's time zone, or the guild's when they never chose one.
+
+        Raises: nothing expected.
+        """
         name = await self.own_zone(guild_id, user_id)
         if name:
             return ZoneInfo(name)
         return (await self._settings.get(guild_id)).zone
 
     async def own_zone(self, guild_id: int, user_id: int) -> str | None:
-        """The zone the member chose, or None."""
+        """The zone the member chose, or None.
+
+        Raises: nothing expected.
+        """
         doc = await self._repo.prefs(guild_id, user_id)
         return doc.get("timezone") if doc else None
 
     async def set_zone(self, guild_id: int, user_id: int, name: str) -> str | None:
-        """Set the member's zone (`reset` clears it); returns the stored name or None."""
+        """Set the member's zone (`reset` clears it); returns the stored name or None.
+
+        Raises: InvalidInput.
+        """
         if name.strip().lower() in _RESET_WORDS:
             await self._repo.set_timezone(guild_id, user_id, None)
             return None
@@ -76,10 +85,16 @@ class MemberPrefsService:
         return zone.key
 
     async def set_dms(self, guild_id: int, user_id: int, allowed: bool) -> None:
-        """Turn the bot's DMs (and trade offers to this member) on or off."""
+        """Turn the bot's DMs (and trade offers to this member) on or off.
+
+        Raises: nothing expected.
+        """
         await self._repo.set_dms(guild_id, user_id, allowed)
 
     async def dms_allowed(self, guild_id: int, user_id: int) -> bool:
-        """False when the member turned DMs off with `/gems dms off`."""
+        """False when the member turned DMs off with `/gems dms off`.
+
+        Raises: nothing expected.
+        """
         doc = await self._repo.prefs(guild_id, user_id)
         return bool(doc.get("dms", True)) if doc else True

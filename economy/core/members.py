@@ -9,13 +9,13 @@ cannot tell, so it refuses to pay anyone chosen by someone else (fail closed).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import Protocol
 
-from economy.core.clock import Clock
+from economy.core.clock import Clock, span_ms, to_ms
 from economy.core.errors import InvalidInput
 from economy.core.member_prefs import MemberPrefsService
 from economy.core.models import is_system
-from economy.marketplace.repo import epoch_ms
 from economy.repos.member_repo import MemberRepo
 
 
@@ -82,11 +82,17 @@ class MemberService:
                                "moment.")
 
     async def dms_allowed(self, guild_id: int, user_id: int) -> bool:
-        """False when the member turned DMs off with `/gems dms off`."""
+        """False when the member turned DMs off with `/gems dms off`.
+
+        Raises: nothing expected.
+        """
         return await self.prefs.dms_allowed(guild_id, user_id)
 
     async def claim_notice(self, guild_id: int, user_id: int, kind: str, *, hours: int) -> bool:
-        """True (and recorded) when no notice of `kind` went to the member in the last `hours`."""
-        now_ms = epoch_ms(self._clock.now())
+        """True (and recorded) when no notice of `kind` went to the member in the last `hours`.
+
+        Raises: nothing expected.
+        """
+        now_ms = to_ms(self._clock.now())
         return await self.repo.claim_interval(guild_id, user_id, f"notice:{kind}", now_ms,
-                                              hours * 3_600_000)
+                                              span_ms(timedelta(hours=hours)))

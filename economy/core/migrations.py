@@ -62,11 +62,17 @@ class Migrator:
         self._repo = MigrationRepo(db)
 
     async def applied(self) -> dict[str, dict]:
-        """Recorded migrations by version."""
+        """Recorded migrations by version.
+
+        Raises: nothing expected.
+        """
         return await self._repo.applied()
 
     async def pending(self) -> list[Migration]:
-        """Migrations not yet applied (or left unfinished by a crash)."""
+        """Migrations not yet applied (or left unfinished by a crash).
+
+        Raises: MigrationError.
+        """
         applied = await self.applied()
         return [m for m in discover(self._package)
                 if applied.get(m.version, {}).get("status") != "done"]
@@ -74,12 +80,18 @@ class Migrator:
     async def holds_data(self) -> bool:
         """True when any collection besides the bookkeeping ones (`_migrations`, the leases taken
         to migrate) holds a document: a database in use, worth a backup before migrating. A fresh
-        one has only empty collections and indexes."""
+        one has only empty collections and indexes.
+
+        Raises: nothing expected.
+        """
         return await self._repo.holds_data()
 
     async def apply_pending(self, only: set[str] | None = None) -> list[Migration]:
         """Apply every pending migration in order (only the versions in `only` when given);
-        returns what was applied."""
+        returns what was applied.
+
+        Raises: MigrationError.
+        """
         done = []
         for migration in await self.pending():
             if only is not None and migration.version not in only:

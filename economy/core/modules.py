@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 
-from economy.core.errors import GemsError, InvalidInput
+from economy.core.errors import InvalidInput, Unavailable
 from economy.core.settings import GuildSettings, SettingsService
 from economy.registry import FEATURES as REGISTERED
 from economy.registry import switchable
@@ -30,7 +30,7 @@ def off_message(feature: str) -> str:
     return f"{label} {verb} turned off in this server."
 
 
-class FeatureOff(GemsError):
+class FeatureOff(Unavailable):
     """A switched-off feature was asked to change balances (a domain check, not the gate's)."""
 
     def __init__(self, feature: str) -> None:
@@ -73,6 +73,8 @@ class ModuleService:
 
         Asked before every interaction: concurrent questions about one guild whose settings
         are not cached share one database read (a crowd pressing a button at once).
+
+        Raises: nothing expected.
         """
         if guild_id is None or feature not in FEATURES:
             return True
@@ -85,12 +87,18 @@ class ModuleService:
         return feature not in settings.disabled_features
 
     async def disabled(self, guild_id: int) -> list[str]:
-        """The switched-off features of a guild, sorted."""
+        """The switched-off features of a guild, sorted.
+
+        Raises: nothing expected.
+        """
         return sorted((await self._settings.get(guild_id)).disabled_features)
 
     async def switch(self, guild_id: int, actor_id: int, feature: str, *, on: bool) -> bool:
         """Turn a feature on or off; returns False when it already was. The caller checks that
-        the actor is an admin (as for /settings)."""
+        the actor is an admin (as for /settings).
+
+        Raises: InvalidInput, NotFound.
+        """
         name = feature.strip().lower()
         if name in CORE:
             raise InvalidInput(f"`{name}` is part of the core of GEMS and cannot be turned off.")

@@ -14,5 +14,8 @@ class OnboardingService:
         self._clock = clock
 
     async def first_join(self, guild_id: int) -> bool:
-        """True the first time the bot joins `guild_id` (never again, even after a re-invite)."""
+        """True the first time the bot joins `guild_id` (never again, even after a re-invite).
+
+        Raises: nothing expected.
+        """
         return await self._repo.claim_welcome(guild_id, to_ms(self._clock.now()))

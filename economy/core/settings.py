@@ -145,7 +145,10 @@ class SettingsService:
         self.reads = 0
 
     async def get(self, guild_id: int) -> GuildSettings:
-        """The effective settings of a guild (defaults plus stored overrides)."""
+        """The effective settings of a guild (defaults plus stored overrides).
+
+        Raises: nothing expected.
+        """
         cached = self._cache.get(guild_id)
         if cached and time.monotonic() - cached[0] < self.FRESH_SECONDS:
             return cached[2]
@@ -197,7 +200,10 @@ class SettingsService:
         return old, new
 
     async def history(self, guild_id: int, *, limit: int = 20) -> list[dict[str, Any]]:
-        """The latest setting changes, newest first."""
+        """The latest setting changes, newest first.
+
+        Raises: nothing expected.
+        """
         return await self._repo.history(guild_id, limit=limit)
 
     def invalidate(self, guild_id: int) -> None:

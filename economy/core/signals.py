@@ -42,7 +42,10 @@ class Signals:
         self._listeners.setdefault(name, []).append(listener)
 
     async def send(self, name: str, guild_id: int, *user_ids: int) -> None:
-        """Tell every listener of `name` (in order); never raises (errors are logged)."""
+        """Tell every listener of `name` (in order); never raises (errors are logged).
+
+        Raises: nothing expected.
+        """
         for listener in self._listeners.get(name, ()):
             try:
                 await listener(name, guild_id, tuple(user_ids))

@@ -70,7 +70,10 @@ class ActivityService:
         self.messages_earning = 0
 
     async def record(self, message: ChatMessage) -> int:
-        """Count a message; returns the GEMS it earned (0 when a rule says no)."""
+        """Count a message; returns the GEMS it earned (0 when a rule says no).
+
+        Raises: nothing expected.
+        """
         self.messages_seen += 1
         if message.author_is_bot:
             return 0
@@ -110,7 +113,10 @@ class ActivityService:
         return queued + sum(sum(amounts.values()) for _, amounts in self._inflight.values())
 
     async def flush(self) -> int:
-        """Write all pending earnings; returns the GEMS credited. Failed guilds stay pending."""
+        """Write all pending earnings; returns the GEMS credited. Failed guilds stay pending.
+
+        Raises: OutcomeUnknown.
+        """
         async with self._flush_lock:
             for guild_id, users in list(self._pending.items()):
                 if guild_id in self._inflight:

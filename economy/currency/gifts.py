@@ -14,14 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from economy.core.clock import Clock
+from economy.core.clock import Clock, span_ms, to_ms
 from economy.core.eligibility import is_young, require_established
 from economy.core.errors import Cooldown, InvalidInput
 from economy.core.ledger import LedgerService
 from economy.core.models import Movement, is_system
 from economy.core.settings import SettingsService
 from economy.currency.repo import GiftNoticeRepo
-from economy.marketplace.repo import epoch_ms
 from economy.repos.ledger_repo import LedgerRepo
 from economy.repos.member_repo import MemberRepo
 
@@ -97,6 +96,9 @@ class GiftService:
 
         The cap is a guarded per-day counter written in the transfer's own transaction, so
         concurrent gives cannot exceed it, and a refused give changes nothing.
+
+        Raises: Cooldown, DeletedAccount, IdempotencyConflict, InsufficientFunds, InvalidAmount,
+            InvalidInput, NotPermitted, OutcomeUnknown.
         """
         if is_system(recipient_id):  # the treasury or a deleted member's account is nobody
             raise InvalidInput("GEMS can only be given to a member.")
@@ -107,11 +109,11 @@ class GiftService:
         bucket = f"give:{local_day.isoformat()}"
         members = self._members
         notices = self._notices
-        now_ms = epoch_ms(now)
+        now_ms = to_ms(now)
         tell = {"_id": f"{guild_id}:{recipient_id}:{key}", "guild_id": guild_id,
                 "user_id": recipient_id, "sender_id": sender_id, "amount": amount,
                 "note": note or None, "at_ms": now_ms,
-                "due_ms": now_ms + settings.gift_dm_minutes * 60_000}
+                "due_ms": now_ms + span_ms(timedelta(minutes=settings.gift_dm_minutes))}
 
         async def within_cap(session: Any) -> None:
             if not await members.add_up_to(guild_id, sender_id, bucket, amount,
@@ -142,11 +144,13 @@ class GiftService:
 
         Each queued gift is claimed by one delete, so a digest goes out once even when two
         bot processes sweep together (the sweep is a leader job anyway).
+
+        Raises: nothing expected.
         """
         if self._notices is None:
             return []
         digests = []
-        now_ms = epoch_ms(self._clock.now())
+        now_ms = to_ms(self._clock.now())
         for guild_id, user_id in await self._notices.due_recipients(now_ms, limit=batch):
             docs = await self._notices.take(guild_id, user_id)
             if docs:
@@ -167,7 +171,7 @@ class GiftService:
         if len(senders) < threshold:
             return ()
         if not await self._members.claim_interval(guild_id, recipient_id, "flag:fan-in",
-                                                  epoch_ms(now), int(FAN_IN_WINDOW.total_seconds() * 1000)):
+                                                  to_ms(now), span_ms(FAN_IN_WINDOW)):
             return ()
         return (f"<@{recipient_id}> received GEMS from {len(senders)} young accounts in 24 h "
                 f"(possible alt farming): {', '.join(f'<@{s}>' for s in sorted(senders)[:10])}.",)

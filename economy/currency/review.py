@@ -85,7 +85,10 @@ class MemberReviewService:
         self._clock = clock
 
     async def review(self, guild_id: int, viewer: Viewer, user_id: int) -> MemberReview:
-        """The member's review for a moderator or admin; NotPermitted for anyone else."""
+        """The member's review for a moderator or admin; NotPermitted for anyone else.
+
+        Raises: InvalidInput, NotPermitted.
+        """
         settings = await self._settings.get(guild_id)
         if not is_staff(viewer, settings):
             raise NotPermitted("Only moderators and admins can look at a member's records.")

@@ -18,12 +18,12 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from economy.boosts.service import parse_when
-from economy.core.clock import Clock, from_ms, to_ms
+from economy.core.clock import Clock, from_ms, span_ms, to_ms, unix_seconds
 from economy.core.errors import (
     AlreadyRecorded,
     DeletedAccount,
-    GemsError,
     InvalidInput,
+    NeedsConfirmation,
     NotFound,
     NotPermitted,
 )
@@ -42,7 +42,7 @@ MAX_DURATION = timedelta(days=31)
 CHECKIN_EARLY = timedelta(minutes=15)
 MAX_REWARD = 1_000_000
 MAX_WINNERS = 3
-HOUR_MS = 3_600_000
+HOUR_MS = span_ms(timedelta(hours=1))
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: easy to read out
 MAX_OCCURRENCES = 52
 
@@ -128,7 +128,7 @@ class EventNotice:
     guild_id: int | None = None
 
 
-class WinnersNeedConfirmation(GemsError):
+class WinnersNeedConfirmation(NeedsConfirmation):
     """Winners who did not check in: allowed only after the manager confirms."""
 
     def __init__(self, absent: list[int]) -> None:
@@ -198,12 +198,15 @@ class EventService:
         recurrence = None if repeat == "none" else {"freq": repeat, "remaining": repeat_count - 1}
         starts_ms = to_ms(max(starts_at, now))
         code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(6)) if require_code else None
-        return EventDraft(type, starts_ms, starts_ms + duration_minutes * 60_000, channel_id,
+        return EventDraft(type, starts_ms, starts_ms + span_ms(timedelta(minutes=duration_minutes)), channel_id,
                           capacity, rewards, recurrence, code)
 
     async def create(self, guild_id: int, actor_id: int, draft: EventDraft, *, title: str,
                      description: str | None) -> CommunityEvent:
-        """Store an event from a validated draft and the form's texts."""
+        """Store an event from a validated draft and the form's texts.
+
+        Raises: InvalidInput.
+        """
         title = _title(title)
         description = clean_text(description, DESCRIPTION_MAX, "description") or ""
         event_id = await self._repo.next_id(guild_id)
@@ -221,7 +224,10 @@ class EventService:
         return CommunityEvent.model_validate(doc)
 
     async def attach_discord(self, guild_id: int, event_id: int, discord_event_id: int) -> None:
-        """Remember the Discord scheduled event that mirrors this one."""
+        """Remember the Discord scheduled event that mirrors this one.
+
+        Raises: nothing expected.
+        """
         await self._repo.update(guild_id, event_id, guard={},
                                 fields={"discord_event_id": discord_event_id})
 
@@ -229,7 +235,10 @@ class EventService:
                    title: str | None = None, start: str | None = None,
                    duration_minutes: int | None = None, capacity: int | None = None,
                    zone: tzinfo | None = None) -> CommunityEvent:
-        """Change a scheduled event (host or manager). Guarded by the version read."""
+        """Change a scheduled event (host or manager). Guarded by the version read.
+
+        Raises: InvalidInput, NotFound, NotPermitted.
+        """
         event = await self.get(guild_id, event_id)
         self._check_host(event, actor_id, is_manager)
         if event.status != "scheduled":
@@ -247,10 +256,10 @@ class EventService:
             starts_ms = to_ms(max(starts_at, now))
             fields.update(starts_ms=starts_ms, reminded_24h=False, reminded_1h=False)
         minutes = duration_minutes if duration_minutes is not None else (
-            (event.ends_ms - event.starts_ms) // 60_000)
+            (event.ends_ms - event.starts_ms) // span_ms(timedelta(minutes=1)))
         _check_duration(minutes)
         if start is not None or duration_minutes is not None:
-            fields["ends_ms"] = starts_ms + minutes * 60_000
+            fields["ends_ms"] = starts_ms + span_ms(timedelta(minutes=minutes))
         if capacity is not None:
             if capacity <= 0:
                 raise InvalidInput("The capacity must be at least 1.")
@@ -269,7 +278,10 @@ class EventService:
 
     async def cancel(self, guild_id: int, event_id: int, actor_id: int, *,
                      is_manager: bool) -> CommunityEvent:
-        """Cancel a scheduled or live event (host or manager). Nobody is paid."""
+        """Cancel a scheduled or live event (host or manager). Nobody is paid.
+
+        Raises: InvalidInput, NotFound, NotPermitted.
+        """
         event = await self.get(guild_id, event_id)
         self._check_host(event, actor_id, is_manager)
         if event.status not in ("scheduled", "live"):
@@ -290,19 +302,28 @@ class EventService:
         return CommunityEvent.model_validate(doc)
 
     async def by_discord_id(self, guild_id: int, discord_event_id: int) -> CommunityEvent | None:
-        """The event mirrored by a Discord scheduled event, if any."""
+        """The event mirrored by a Discord scheduled event, if any.
+
+        Raises: nothing expected.
+        """
         doc = await self._repo.by_discord_id(guild_id, discord_event_id)
         return CommunityEvent.model_validate(doc) if doc else None
 
     async def list(self, guild_id: int, which: str) -> list[CommunityEvent]:
-        """upcoming (scheduled), live, or past (completed and cancelled)."""
+        """upcoming (scheduled), live, or past (completed and cancelled).
+
+        Raises: nothing expected.
+        """
         statuses = {"upcoming": ["scheduled"], "live": ["live"],
                     "past": ["completed", "cancelled"]}[which]
         docs = await self._repo.list(guild_id, statuses, newest_first=which == "past")
         return [CommunityEvent.model_validate(d) for d in docs]
 
     async def attendees(self, guild_id: int, event_id: int) -> tuple[list[int], list[int]]:
-        """(RSVPs, check-ins) of an event."""
+        """(RSVPs, check-ins) of an event.
+
+        Raises: NotFound.
+        """
         await self.get(guild_id, event_id)
         return (await self._repo.rsvp_users(guild_id, event_id),
                 await self._repo.attendees(guild_id, event_id))
@@ -382,7 +403,7 @@ class EventService:
             raise InvalidInput(f"Event #{event_id} is {event.status}: check-in is closed.")
         if now < event.starts_at - CHECKIN_EARLY:
             raise InvalidInput(f"Check-in opens 15 minutes before the start "
-                               f"(<t:{event.starts_ms // 1000}:R>).")
+                               f"(<t:{unix_seconds(event.starts_ms)}:R>).")
         if now >= event.ends_at:
             raise InvalidInput(f"Event #{event_id} is over: check-in is closed.")
         place = await self._repo.rsvp(guild_id, event_id, user_id)
@@ -426,6 +447,9 @@ class EventService:
         press, another manager) pays nothing more and reports `already`. Refused (FeatureOff)
         while events are switched off; a payout a completion already started still finishes in
         the sweep (it is owed).
+
+        Raises: DeletedAccount, FeatureOff, IdempotencyConflict, InsufficientFunds, InvalidAmount,
+            InvalidInput, NotFound, NotPermitted, OutcomeUnknown, WinnersNeedConfirmation.
         """
         await require_on(self._settings, guild_id, "events")
         event = await self.get(guild_id, event_id)
@@ -486,7 +510,10 @@ class EventService:
         return result
 
     async def paid_total(self, event: CommunityEvent) -> int:
-        """Attendance and completion rewards and prizes an event paid (for the summary)."""
+        """Attendance and completion rewards and prizes an event paid (for the summary).
+
+        Raises: nothing expected.
+        """
         attendees = await self._repo.attendees(event.guild_id, event.event_id)
         living = [u for u in attendees if not is_tombstone(u)]  # deleted members: nothing more
         total = len(attendees) * event.reward("attend") + len(living) * event.reward("complete")
@@ -496,7 +523,11 @@ class EventService:
 
     # --- the sweep ---------------------------------------------------------------------------
     async def sweep(self) -> list[EventNotice]:
-        """Reminders, going live, unfinished payouts, expired reward roles (each once)."""
+        """Reminders, going live, unfinished payouts, expired reward roles (each once).
+
+        Raises: DeletedAccount, IdempotencyConflict, InsufficientFunds, InvalidAmount, NotFound,
+            OutcomeUnknown.
+        """
         notices: list[EventNotice] = []
         now = self._clock.now()
         now_ms = to_ms(now)

@@ -114,7 +114,10 @@ class GoalService:
         return _goal(doc, counts)
 
     async def open_goals(self, guild_id: int) -> list[Goal]:
-        """Open goals with progress."""
+        """Open goals with progress.
+
+        Raises: nothing expected.
+        """
         return [_goal(d, await self._contributions(d))
                 for d in await self._repo.by_status(guild_id, "open")]
 
@@ -124,6 +127,9 @@ class GoalService:
         While goals are switched off (/settings modules) no goal closes (they close when it is back
         on), but a goal already reached is owed: its contributors are paid, and the
         announcement waits until the feature is on again.
+
+        Raises: DeletedAccount, IdempotencyConflict, InsufficientFunds, InvalidAmount,
+            OutcomeUnknown.
         """
         now_ms = to_ms(self._clock.now())
         notices = []

@@ -72,7 +72,7 @@ def live_fields(now: datetime, settings: GuildSettings) -> Doc:
     """The date fields a listing gets when it goes live at `now` (expiry, 2-day reminder)."""
     expires = now + timedelta(days=settings.listing_lifetime_days)
     return {"listed_ts": epoch_ms(now), "expires_ts": epoch_ms(expires),
-            "remind_ts": epoch_ms(expires) - REMIND_BEFORE_SECONDS * 1000,
+            "remind_ts": epoch_ms(expires - timedelta(seconds=REMIND_BEFORE_SECONDS)),
             "reminded": False}
 
 

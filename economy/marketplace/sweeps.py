@@ -7,7 +7,9 @@ design (each process writes the views it counted).
 
 from __future__ import annotations
 
-from economy.core.clock import Clock
+from datetime import timedelta
+
+from economy.core.clock import Clock, span_ms
 from economy.marketplace.member_repo import MarketMemberRepo
 from economy.marketplace.models import DRAFT_TTL_SECONDS, Listing, Notice
 from economy.marketplace.repo import ListingRepo, epoch_ms
@@ -56,7 +58,7 @@ class SweepService:
             for user_id in await self._members.wishers_of(listing.guild_id, listing.listing_id):
                 notices.append(Notice(user_id=user_id, kind="wish_expiring", listing=listing))
         notices += await self._watch.due_digests(now_ms, batch=batch)
-        stale_ms = now_ms - DRAFT_TTL_SECONDS * 1000
+        stale_ms = now_ms - span_ms(timedelta(seconds=DRAFT_TTL_SECONDS))
         for doc in await self._repo.due("draft", "created_ts", stale_ms, limit=batch):
             await self._repo.delete_draft(doc["guild_id"], doc["listing_id"], None)
         return notices

@@ -6,7 +6,9 @@ them), so a change that did not apply never produces a message.
 
 from __future__ import annotations
 
-from economy.core.clock import Clock
+from datetime import timedelta
+
+from economy.core.clock import Clock, span_ms, to_ms
 from economy.core.errors import InvalidInput, NotFound
 from economy.core.members import MemberService
 from economy.core.settings import GuildSettings, SettingsService
@@ -21,7 +23,7 @@ from economy.marketplace.models import (
     listing_keywords,
     tokens,
 )
-from economy.marketplace.repo import ListingRepo, epoch_ms
+from economy.marketplace.repo import ListingRepo
 from economy.marketplace.rules import check_category, load_listing
 
 ALERT_KEYWORDS_MAX = 100
@@ -160,7 +162,7 @@ class WatchService:
         keywords = set(listing_keywords(listing.title, listing.tags, listing.category,
                                         listing.specs, listing.description))
         settings = await self._settings.get(listing.guild_id)
-        due_ms = epoch_ms(self._clock.now()) + settings.alert_digest_minutes * 60_000
+        due_ms = to_ms(self._clock.now()) + span_ms(timedelta(minutes=settings.alert_digest_minutes))
         queued: set[int] = set()
         async for doc in self._members.guild_alerts(listing.guild_id):
             alert = Alert.model_validate(doc)

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from economy.core.clock import Clock, to_ms
-from economy.core.errors import AlreadyRecorded, GemsError, InvalidInput, NotFound, NotPermitted
+from economy.core.errors import AlreadyRecorded, Conflict, InvalidInput, NotFound, NotPermitted
 from economy.core.ledger import LedgerService
 from economy.core.models import is_system
 from economy.core.modules import require_on
@@ -35,7 +35,7 @@ SEARCH_LIMIT = 10
 VOTE_ATTEMPTS = 50  # optimistic retries when votes on one guide race (jittered)
 
 
-class GuideUnavailable(GemsError):
+class GuideUnavailable(Conflict):
     """The guide is not in a state that allows this (already reviewed, not published)."""
 
 

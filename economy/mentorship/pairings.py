@@ -3,9 +3,10 @@ with a GEMS reward for the mentor), activity and check-in reminders, and the end
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
-from economy.core.clock import Clock, to_ms
+from economy.core.clock import Clock, span_ms, to_ms
 from economy.core.errors import InvalidInput, NotFound, NotPermitted
 from economy.core.ledger import LedgerService
 from economy.core.models import is_system
@@ -218,7 +219,7 @@ class PairingService:
         now_ms = to_ms(self._clock.now())
         await self._repo.set_pair_fields(
             pairing.guild_id, pairing.mentorship_id,
-            guard={"status": "active", "last_activity_ms": {"$lt": now_ms - 3_600_000}},
+            guard={"status": "active", "last_activity_ms": {"$lt": now_ms - span_ms(timedelta(hours=1))}},
             fields={"last_activity_ms": now_ms,
                     "checkin_ms": now_ms + settings.mentorship_checkin_days * DAY_MS})
 

@@ -3,9 +3,10 @@ application and a mentor are scored for matching (the pure scoring lives in matc
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from economy.core.errors import GemsError
+from economy.core.clock import span_ms
+from economy.core.errors import Conflict
 from economy.core.settings import GuildSettings
 from economy.mentorship.matching import (
     DEFAULT_SKILLS,
@@ -23,12 +24,12 @@ GOALS_MAX = 500
 GOAL_TEXT_MAX = 200
 MAX_GOALS = 20
 REVIEW_MAX = 300
-DAY_MS = 86_400_000
+DAY_MS = span_ms(timedelta(days=1))
 REREGISTER_STATUSES = ("left", "rejected")  # profiles a member may replace by registering
 END_REASONS = ("completed", "no longer needed", "not a good fit", "report")
 
 
-class MentorshipUnavailable(GemsError):
+class MentorshipUnavailable(Conflict):
     """The proposal or mentorship is not in a state that allows this any more."""
 
 

@@ -120,12 +120,18 @@ class Web3ChainReader:
                                transport=self.transport, deadline=deadline)
 
     async def close(self) -> None:
-        """Close the HTTP session (only a reader that opened its own)."""
+        """Close the HTTP session (only a reader that opened its own).
+
+        Raises: nothing expected.
+        """
         if self._own_transport:
             await self.transport.close()
 
     async def request(self, method: str, params: list[Any]) -> Any:
-        """One JSON-RPC request; its result, or ChainError (ChainTimeout when out of time)."""
+        """One JSON-RPC request; its result, or ChainError (ChainTimeout when out of time).
+
+        Raises: ChainTimeout.
+        """
         if self.stopped:
             raise ChainTimeout(f"{method}: not sent ({self.stopped})")
         timeout = self._timeout
@@ -143,21 +149,33 @@ class Web3ChainReader:
             raise
 
     async def block_number(self) -> int:
-        """The latest block number (pin it for one sync)."""
+        """The latest block number (pin it for one sync).
+
+        Raises: ChainError, ChainTimeout.
+        """
         return parse_quantity("eth_blockNumber", await self.request("eth_blockNumber", []))
 
     async def chain_id_of_node(self) -> int:
-        """The chain id the node reports."""
+        """The chain id the node reports.
+
+        Raises: ChainError, ChainTimeout.
+        """
         return parse_quantity("eth_chainId", await self.request("eth_chainId", []))
 
     async def verify_chain(self) -> None:
-        """ChainMismatch unless the node serves the configured chain (ChainError on failure)."""
+        """ChainMismatch unless the node serves the configured chain (ChainError on failure).
+
+        Raises: ChainError, ChainMismatch, ChainTimeout.
+        """
         served = await self.chain_id_of_node()
         if served != self.chain_id:
             raise ChainMismatch(self.chain_id, served)
 
     async def has_code(self, address: str) -> bool:
-        """True when `address` holds contract code (ChainError when the node fails)."""
+        """True when `address` holds contract code (ChainError when the node fails).
+
+        Raises: ChainError, ChainTimeout.
+        """
         return len(await self._data("eth_getCode", [address, "latest"])) > 0
 
     async def _data(self, method: str, params: list[Any]) -> bytes:
@@ -177,7 +195,10 @@ class Web3ChainReader:
 
     async def aggregate(self, calls: list[tuple[str, bytes]], block: int
                         ) -> list[tuple[bool, bytes] | None]:
-        """Run (target, calldata) reads through aggregate3 in batches; None where unknown."""
+        """Run (target, calldata) reads through aggregate3 in batches; None where unknown.
+
+        Raises: nothing expected.
+        """
         out: list[tuple[bool, bytes] | None] = []
         for start in range(0, len(calls), self.batch_size):
             chunk = calls[start:start + self.batch_size]
@@ -212,7 +233,10 @@ class Web3ChainReader:
 
     async def erc721_balances(self, contract: str, owners: list[str], block: int
                               ) -> dict[str, int | None]:
-        """balanceOf(owner) for each owner at `block`."""
+        """balanceOf(owner) for each owner at `block`.
+
+        Raises: nothing expected.
+        """
         calls = [(contract, _BALANCE_OF + encode(["address"], [owner])) for owner in owners]
         results = await self.aggregate(calls, block)
         out: dict[str, int | None] = {}
@@ -240,7 +264,10 @@ class Web3ChainReader:
 
     async def erc721_owners(self, contract: str, token_ids: list[int], block: int
                             ) -> dict[int, str | None]:
-        """ownerOf(id) for each id: an address, NO_OWNER (the contract reverted), or None."""
+        """ownerOf(id) for each id: an address, NO_OWNER (the contract reverted), or None.
+
+        Raises: nothing expected.
+        """
         calls = [(contract, _OWNER_OF + encode(["uint256"], [tid])) for tid in token_ids]
         results = await self.aggregate(calls, block)
         owners: dict[int, str | None] = {}
@@ -255,7 +282,10 @@ class Web3ChainReader:
 
     async def erc1155_balances(self, contract: str, pairs: list[tuple[str, int]], block: int
                                ) -> dict[tuple[str, int], int | None]:
-        """balanceOf(owner, id) for each pair, through balanceOfBatch in batches."""
+        """balanceOf(owner, id) for each pair, through balanceOfBatch in batches.
+
+        Raises: nothing expected.
+        """
         out: dict[tuple[str, int], int | None] = {}
         for start in range(0, len(pairs), self.batch_size * 2):
             chunk = pairs[start:start + self.batch_size * 2]
@@ -283,7 +313,10 @@ class Web3ChainReader:
     async def transfer_parties(self, contracts: list[str], from_block: int, to_block: int
                                ) -> set[str]:
         """Addresses that sent or received tokens of `contracts` in the block range (one
-        eth_getLogs); ChainError when the node fails or answers something else than logs."""
+        eth_getLogs); ChainError when the node fails or answers something else than logs.
+
+        Raises: ChainError, ChainTimeout.
+        """
         result = await self.request("eth_getLogs", [{
             "fromBlock": hex(from_block), "toBlock": hex(to_block), "address": contracts,
             "topics": [[TRANSFER_TOPIC, TRANSFER_SINGLE_TOPIC, TRANSFER_BATCH_TOPIC]],
@@ -305,7 +338,10 @@ class Web3ChainReader:
 
     async def token_uri(self, contract: str, standard: str, token_id: int) -> str | None:
         """The metadata URI of a token (ERC-721 tokenURI, ERC-1155 uri with `{id}` filled in);
-        None when the contract does not answer one."""
+        None when the contract does not answer one.
+
+        Raises: ChainError, ChainTimeout.
+        """
         selector = _URI if standard == "erc1155" else _TOKEN_URI
         try:
             raw = await self._eth_call(contract, selector + encode(["uint256"], [token_id]),
@@ -357,7 +393,10 @@ class ChainRegistry:
         return self.reader(chain_id).for_sync(deadline)
 
     async def verify(self, reader: ChainReader) -> None:
-        """Check the node serves the reader's chain (ChainMismatch / ChainError); remembers it."""
+        """Check the node serves the reader's chain (ChainMismatch / ChainError); remembers it.
+
+        Raises: ChainMismatch.
+        """
         try:
             await reader.verify_chain()
         except ChainMismatch as exc:
@@ -366,7 +405,10 @@ class ChainRegistry:
         self.mismatched.pop(reader.chain_id, None)
 
     async def check_all(self) -> dict[int, ChainError | None]:
-        """Ask every configured node its chain id (start-up): chain -> the error, or None."""
+        """Ask every configured node its chain id (start-up): chain -> the error, or None.
+
+        Raises: InvalidInput.
+        """
         out: dict[int, ChainError | None] = {}
         for chain_id in self.urls:
             try:
@@ -382,7 +424,10 @@ class ChainRegistry:
         return next(iter(self.urls), 1)
 
     async def close(self) -> None:
-        """Close every reader's HTTP session."""
+        """Close every reader's HTTP session.
+
+        Raises: nothing expected.
+        """
         for reader in self._readers.values():
             await reader.close()
         self._readers.clear()

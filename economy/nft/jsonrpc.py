@@ -66,7 +66,10 @@ class JsonRpcHttp:
         self._ids = itertools.count(1)
 
     async def close(self) -> None:
-        """Close the HTTP session."""
+        """Close the HTTP session.
+
+        Raises: nothing expected.
+        """
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -80,7 +83,10 @@ class JsonRpcHttp:
         return self._session
 
     async def call(self, method: str, params: list[Any], *, timeout: float) -> Any:
-        """The `result` of one request; ChainError (ChainTimeout after `timeout` s) otherwise."""
+        """The `result` of one request; ChainError (ChainTimeout after `timeout` s) otherwise.
+
+        Raises: ChainError, ChainTimeout.
+        """
         import aiohttp
 
         rid = next(self._ids)

@@ -14,7 +14,7 @@ import json
 from collections.abc import Sequence
 from datetime import timedelta
 
-from economy.core.clock import Clock, to_ms
+from economy.core.clock import Clock, span_ms, to_ms
 from economy.core.errors import InvalidInput
 from economy.core.images import Fetch, ImageLimits, check_host, process_image
 from economy.nft.chain import ChainReader
@@ -45,12 +45,15 @@ class NftMediaService:
 
     async def thumbnail(self, guild_id: int, reader: ChainReader, contract: str, standard: str,
                         token_id: int, fetch: Fetch) -> bytes | None:
-        """A ≤256 px JPEG of the token's image, or None (no metadata, refused host, bad file)."""
+        """A ≤256 px JPEG of the token's image, or None (no metadata, refused host, bad file).
+
+        Raises: nothing expected.
+        """
         key = f"{reader.chain_id}:{contract}:{token_id}"
         cached = await self._repo.cached_media(guild_id, key)
         now = to_ms(self._clock.now())
         if cached is not None and (cached["status"] == "ok"
-                                   or now - cached["fetched_ms"] < MISS_TTL.total_seconds() * 1000):
+                                   or now - cached["fetched_ms"] < span_ms(MISS_TTL)):
             return bytes(cached["thumb"]) if cached["status"] == "ok" else None
         thumb = await self._fetch_thumbnail(reader, contract, standard, token_id, fetch)
         doc = {"status": "ok" if thumb else "none", "fetched_ms": now,

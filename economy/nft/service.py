@@ -17,8 +17,9 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
-from economy.core.clock import Clock, to_ms
+from economy.core.clock import Clock, span_ms, to_ms
 from economy.core.errors import InvalidInput, NotFound
 from economy.core.wording import plural
 from economy.nft.chain import NO_OWNER, ChainError, ChainMismatch, ChainReader, ChainRegistry
@@ -254,14 +255,20 @@ class NftService:
     # --- rules ------------------------------------------------------------------------------
 
     async def rules(self, guild_id: int) -> list[Rule]:
-        """A guild's rules."""
+        """A guild's rules.
+
+        Raises: nothing expected.
+        """
         return [Rule.from_doc(doc) for doc in await self._repo.rules_of(guild_id)]
 
     async def add_rule(self, guild_id: int, actor_id: int, *, chain_id: int, contract: str,
                        standard: str, role_id: int, token_ids: str | None = None,
                        min_count: int = 1, max_count: int | None = None,
                        group: str | None = None) -> Rule:
-        """Validate and store a rule. The contract must have code on that chain."""
+        """Validate and store a rule. The contract must have code on that chain.
+
+        Raises: InvalidInput.
+        """
         if standard not in STANDARDS:
             raise InvalidInput("The standard must be ERC-721 or ERC-1155.")
         address = checksum(contract)
@@ -307,6 +314,8 @@ class NftService:
         The signed message names `chain_id`; a wrong node must not make members sign for one
         chain while roles are read on another. An unreachable node does not stop linking (the
         signature needs no node) unless the last answer it gave was a mismatch.
+
+        Raises: InvalidInput.
         """
         if chain_id not in self.chains.urls:
             return  # no node to disagree with (linking works without any chain configured)
@@ -327,11 +336,17 @@ class NftService:
             "bot's operator (CHAIN_RPC_URLS).")
 
     async def check_chains(self) -> dict[int, ChainError | None]:
-        """Ask every configured node its chain id (at start-up): chain -> the error, or None."""
+        """Ask every configured node its chain id (at start-up): chain -> the error, or None.
+
+        Raises: InvalidInput.
+        """
         return await self.chains.check_all()
 
     async def remove_rule(self, guild_id: int, rule_id: int) -> Rule:
-        """Delete a rule (members keep roles until a sync decides otherwise)."""
+        """Delete a rule (members keep roles until a sync decides otherwise).
+
+        Raises: NotFound.
+        """
         doc = await self._repo.delete_rule(guild_id, rule_id)
         if doc is None:
             raise NotFound(f"There is no NFT rule #{rule_id}.")
@@ -346,6 +361,8 @@ class NftService:
         `current` maps each member to consider to the roles they hold now (the adapter reads
         Discord). With `only_user`, only that member's wallets are read; a `current` of a few
         members (after Transfer logs) reads only theirs.
+
+        Raises: nothing expected.
         """
         rules = await self.rules(guild_id)
         plan = SyncPlan()
@@ -455,7 +472,10 @@ class NftService:
 
     async def gallery(self, guild_id: int, user_id: int) -> list[GalleryEntry]:
         """What a member's linked wallets hold of each rule collection (token ids where the rules
-        name them; a count otherwise), read at one block per chain."""
+        name them; a count otherwise), read at one block per chain.
+
+        Raises: nothing expected.
+        """
         addresses = [w["address"] for w in await self._wallets.of_member(guild_id, user_id)]
         rules = await self.rules(guild_id)
         collections: dict[tuple[int, str, str], set[int]] = {}
@@ -521,6 +541,8 @@ class NftService:
         (at most `max_ranges` per call, so a long outage catches up over several polls). The first
         scan only sets the cursor to the head: history is the full sync's job. A failed range stops
         that chain's scan; its cursor stays, so the range is read again next time.
+
+        Raises: nothing expected.
         """
         rules = await self.rules(guild_id)
         doc = await self._repo.status(guild_id) or {}
@@ -561,14 +583,20 @@ class NftService:
         return scan
 
     async def commit_scan(self, guild_id: int, scan: TransferScan) -> bool:
-        """Move the log cursors after the affected members were re-checked."""
+        """Move the log cursors after the affected members were re-checked.
+
+        Raises: nothing expected.
+        """
         return await self._repo.move_log_cursors(guild_id, scan.version, scan.cursors)
 
     # --- status ------------------------------------------------------------------------------
 
     async def record(self, guild_id: int, plan: SyncPlan, result: ApplyResult, *, scope: str,
                      started: float) -> dict:
-        """Store the summary `/wallet-admin status` shows; returns it."""
+        """Store the summary `/wallet-admin status` shows; returns it.
+
+        Raises: nothing expected.
+        """
         last = {
             "at_ms": to_ms(self._clock.now()), "scope": scope,
             "blocks": {str(k): v for k, v in plan.blocks.items()}, "wallets": plan.wallets,
@@ -581,7 +609,10 @@ class NftService:
         return last
 
     async def status(self, guild_id: int) -> dict | None:
-        """The latest sync summary and when the next periodic sync is due."""
+        """The latest sync summary and when the next periodic sync is due.
+
+        Raises: nothing expected.
+        """
         doc = await self._repo.status(guild_id)
         problems = await self._repo.open_problems(guild_id)
         if doc is None and not problems:
@@ -590,21 +621,30 @@ class NftService:
                 "problems": [p["text"] for p in problems]}
 
     async def first_report(self, guild_id: int, key: str, text: str) -> bool:
-        """True the first time a problem is seen (report it then, and only then)."""
+        """True the first time a problem is seen (report it then, and only then).
+
+        Raises: nothing expected.
+        """
         return await self._repo.first_report(guild_id, key, text)
 
     async def clear_problem(self, guild_id: int, key: str) -> None:
-        """A problem went away."""
+        """A problem went away.
+
+        Raises: nothing expected.
+        """
         await self._repo.clear_problem(guild_id, key)
 
     async def claim_periodic(self, guild_id: int, every_minutes: int) -> bool:
-        """True when this process should run the guild's periodic sync now (claimed once)."""
+        """True when this process should run the guild's periodic sync now (claimed once).
+
+        Raises: nothing expected.
+        """
         doc = await self._repo.status(guild_id)
         now = to_ms(self._clock.now())
         seen = doc.get("next_due_ms") if doc else None
         if seen is not None and seen > now:
             return False
-        return await self._repo.claim_due(guild_id, seen, now + every_minutes * 60_000)
+        return await self._repo.claim_due(guild_id, seen, now + span_ms(timedelta(minutes=every_minutes)))
 
 
 def _chain_failure(chain_id: int, exc: Exception) -> str:

@@ -75,7 +75,10 @@ class WalletService:
 
     async def start_link(self, guild_id: int, user_id: int, *, member_name: str,
                          guild_name: str, public_url: str) -> LinkTicket:
-        """Create a one-time link ticket for the member."""
+        """Create a one-time link ticket for the member.
+
+        Raises: InvalidInput.
+        """
         if await self._repo.count_of_member(guild_id, user_id) >= MAX_WALLETS:
             raise InvalidInput(f"You can link at most {MAX_WALLETS} wallets. Unlink one first.")
         now = self._clock.now()
@@ -109,7 +112,10 @@ class WalletService:
         return link
 
     async def challenge(self, token: str, *, public_url: str, chain_id: int) -> dict:
-        """The EIP-4361 fields the page puts in the message for this ticket."""
+        """The EIP-4361 fields the page puts in the message for this ticket.
+
+        Raises: InvalidInput, NotFound.
+        """
         link = await self._open_link(token)
         return {
             "domain": urlsplit(public_url).netloc,
@@ -125,7 +131,10 @@ class WalletService:
 
     async def complete(self, token: str, message: str, signature: str, *, public_url: str,
                        chain_id: int) -> Linked:
-        """Verify the signed message for the ticket and link the wallet (once)."""
+        """Verify the signed message for the ticket and link the wallet (once).
+
+        Raises: InvalidInput, NotFound, SiweError.
+        """
         link = await self._open_link(token)
         expected = Expected(
             domain=urlsplit(public_url).netloc, uri=link_page_url(public_url, token),
@@ -153,18 +162,27 @@ class WalletService:
         return Linked(guild_id, user_id, siwe.address)
 
     async def wallets(self, guild_id: int, user_id: int) -> list[str]:
-        """A member's linked addresses."""
+        """A member's linked addresses.
+
+        Raises: nothing expected.
+        """
         return [w["address"] for w in await self._repo.of_member(guild_id, user_id)]
 
     async def unlink(self, guild_id: int, user_id: int, address: str) -> str:
-        """Unlink one of the member's wallets; returns the checksummed address."""
+        """Unlink one of the member's wallets; returns the checksummed address.
+
+        Raises: InvalidInput, NotFound.
+        """
         address = checksum(address)
         if not await self._repo.remove(guild_id, user_id, address):
             raise NotFound("You have no linked wallet with that address.")
         return address
 
     async def owner_of(self, guild_id: int, address: str) -> int | None:
-        """The member a wallet is linked to in this guild."""
+        """The member a wallet is linked to in this guild.
+
+        Raises: InvalidInput.
+        """
         doc = await self._repo.by_address(guild_id, checksum(address))
         return doc["user_id"] if doc else None
 

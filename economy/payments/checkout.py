@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from economy.core.clock import Clock, from_ms, to_ms
+from economy.core.clock import Clock, from_ms, to_ms, unix_seconds
 from economy.core.errors import InvalidInput, NotFound, NotPermitted
 from economy.core.modules import require_on
 from economy.core.settings import GuildSettings, SettingsService
@@ -237,7 +237,7 @@ class CheckoutService:
                 amount=doc["amount"], currency=doc["currency"], name=name, metadata=metadata,
                 success_url=f"{base}/stripe/done?c={guild_id}-{no}",
                 cancel_url=f"{base}/stripe/cancelled?c={guild_id}-{no}",
-                expires_at=doc["expires_ms"] // 1000,
+                expires_at=unix_seconds(doc["expires_ms"]),
                 idempotency_key=f"gems-{guild_id}-{doc['kind']}-{doc['target']}-buyer-"
                                 f"{doc['buyer_id']}-checkout-{no}")
         except PaymentsUnavailable:

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 import stripe
 
-from economy.core.errors import GemsError
+from economy.core.errors import InvalidInput, Unavailable
 
 log = logging.getLogger(__name__)
 # The library logs every request at INFO; GEMS logs what matters itself.
@@ -30,11 +30,11 @@ ANY_SECRET_RE = re.compile(r"\b(?:sk|rk)_(?:live|test)_\w{6,}|\bwhsec_\w{6,}")
 WEBHOOK_TOLERANCE_SECONDS = 300
 
 
-class PaymentsUnavailable(GemsError):
+class PaymentsUnavailable(Unavailable):
     """Card payments cannot be used right now (not configured, or Stripe refused)."""
 
 
-class WebhookRejected(GemsError):
+class WebhookRejected(InvalidInput):
     """A webhook request that is not a valid, signed Stripe event (answered with HTTP 400)."""
 
 
@@ -126,7 +126,10 @@ class StripeGateway:
         self.test_mode = "_test_" in secret_key
 
     async def close(self) -> None:
-        """Close the HTTP session."""
+        """Close the HTTP session.
+
+        Raises: nothing expected.
+        """
         await self._http.close_async()
 
     async def _call(self, what: str, coro: Any) -> Any:
@@ -145,7 +148,10 @@ class StripeGateway:
                               metadata: dict[str, str], success_url: str, cancel_url: str,
                               expires_at: int, idempotency_key: str) -> CheckoutSession:
         """A payment-mode Checkout Session for one line item (`amount` in the currency's minor
-        unit as Stripe counts it, see economy/payments/currencies.py)."""
+        unit as Stripe counts it, see economy/payments/currencies.py).
+
+        Raises: PaymentsUnavailable.
+        """
         params = {
             "mode": "payment",
             # Dynamic payment methods, filtered to cards: the payment is final when the session
@@ -164,12 +170,18 @@ class StripeGateway:
         return CheckoutSession.of(session)
 
     async def retrieve_checkout(self, session_id: str) -> CheckoutSession:
-        """A session as Stripe has it now."""
+        """A session as Stripe has it now.
+
+        Raises: PaymentsUnavailable.
+        """
         return CheckoutSession.of(await self._call(
             "checkout.retrieve", self._client.v1.checkout.sessions.retrieve_async(session_id)))
 
     async def expire_checkout(self, session_id: str) -> CheckoutSession:
-        """Expire an open session; one that is no longer open is returned as it is."""
+        """Expire an open session; one that is no longer open is returned as it is.
+
+        Raises: PaymentsUnavailable.
+        """
         try:
             return CheckoutSession.of(
                 await self._client.v1.checkout.sessions.expire_async(session_id))
@@ -180,7 +192,10 @@ class StripeGateway:
 
     async def refund(self, *, payment_intent: str, amount: int | None, idempotency_key: str,
                      metadata: dict[str, str]) -> str:
-        """Refund `amount` of a payment (None: all that is left of it); returns the refund id."""
+        """Refund `amount` of a payment (None: all that is left of it); returns the refund id.
+
+        Raises: PaymentsUnavailable.
+        """
         params: dict[str, Any] = {"payment_intent": payment_intent, "metadata": metadata}
         if amount is not None:
             params["amount"] = amount
@@ -189,7 +204,10 @@ class StripeGateway:
         return refund.id
 
     async def charge_of(self, payment_intent: str) -> str:
-        """The charge that paid a PaymentIntent (its `latest_charge`)."""
+        """The charge that paid a PaymentIntent (its `latest_charge`).
+
+        Raises: PaymentsUnavailable.
+        """
         intent = await self._call("payment_intent.retrieve",
                                   self._client.v1.payment_intents.retrieve_async(payment_intent))
         charge = intent.to_dict().get("latest_charge")
@@ -207,6 +225,8 @@ class StripeGateway:
         `source_transaction` ties the transfer to the charge: card funds stay pending for days,
         and a transfer without it would draw on the platform's available balance instead (and
         fail, or pay out money the platform does not have yet).
+
+        Raises: PaymentsUnavailable.
         """
         transfer = await self._call("transfer", self._client.v1.transfers.create_async(
             {"amount": amount, "currency": currency, "destination": destination,
@@ -219,7 +239,10 @@ class StripeGateway:
         """A connected account for a seller, configured by controller properties as an
         Express-style account (the `type` parameter is deprecated on the pinned version): the
         platform pays Stripe's fees and carries losses, Stripe collects requirements, the seller
-        gets the Express dashboard; the `transfers` capability is requested. Returns its id."""
+        gets the Express dashboard; the `transfers` capability is requested. Returns its id.
+
+        Raises: PaymentsUnavailable.
+        """
         account = await self._call("account.create", self._client.v1.accounts.create_async(
             {"controller": {"fees": {"payer": "application"},
                             "losses": {"payments": "application"},
@@ -230,7 +253,10 @@ class StripeGateway:
         return account.id
 
     async def account_link(self, *, account: str, refresh_url: str, return_url: str) -> str:
-        """A one-time onboarding link for a connected account."""
+        """A one-time onboarding link for a connected account.
+
+        Raises: PaymentsUnavailable.
+        """
         link = await self._call("account_link", self._client.v1.account_links.create_async(
             {"account": account, "refresh_url": refresh_url, "return_url": return_url,
              "type": "account_onboarding"}))
@@ -238,7 +264,10 @@ class StripeGateway:
 
     async def account_ready(self, account: str) -> bool:
         """True once the connected account can receive transfers (`transfers` capability
-        active)."""
+        active).
+
+        Raises: PaymentsUnavailable.
+        """
         acct = await self._call("account.retrieve",
                                 self._client.v1.accounts.retrieve_async(account))
         capabilities = acct.to_dict().get("capabilities") or {}

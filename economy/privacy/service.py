@@ -92,7 +92,10 @@ class PrivacyService:
 
     # --- export ------------------------------------------------------------------------------
     async def export(self, guild_id: int, user_id: int) -> bytes:
-        """The member's data in this guild as a JSON document (UTF-8 bytes)."""
+        """The member's data in this guild as a JSON document (UTF-8 bytes).
+
+        Raises: InvalidInput.
+        """
         found = await self._mentions(guild_id, user_id)
         body = {"guild_id": guild_id, "user_id": user_id,
                 "exported_at": self._clock.now().isoformat(),
@@ -106,7 +109,10 @@ class PrivacyService:
 
     # --- delete ------------------------------------------------------------------------------
     async def preview(self, guild_id: int, user_id: int) -> DeletionPreview:
-        """What deletion would change and what blocks it now."""
+        """What deletion would change and what blocks it now.
+
+        Raises: nothing expected.
+        """
         blockers = []
         trades = await self._trades.for_member(guild_id, user_id, list(OPEN_TRADE_STATUSES))
         if trades:

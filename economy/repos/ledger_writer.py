@@ -31,6 +31,7 @@ import asyncio
 import collections
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from pymongo import UpdateOne
@@ -136,7 +137,7 @@ class LedgerWriter:
             raise ValueError("batch_max must be at least 1")
         self._repo = repo
         self._max = batch_max
-        self._wait = max(0.0, batch_wait_ms) / 1000
+        self._wait = timedelta(milliseconds=max(0.0, batch_wait_ms)).total_seconds()  # asyncio's seconds
         self._queue: collections.deque[_Request] = collections.deque()
         self._drainer: asyncio.Task | None = None
         self._drainer_loop: asyncio.AbstractEventLoop | None = None

@@ -47,7 +47,11 @@ class AnniversaryService:
                       members: Iterable[tuple[int, datetime | None]]) -> list[AnniversaryPaid]:
         """Pay every member (user id, joined at) whose anniversary is today; once per year.
 
-        Nothing while seasons (which owns anniversaries) are switched off (/settings modules)."""
+        Nothing while seasons (which owns anniversaries) are switched off (/settings modules).
+
+        Raises: DeletedAccount, IdempotencyConflict, InsufficientFunds, InvalidAmount,
+            OutcomeUnknown.
+        """
         settings = await self._settings.get(guild_id)
         bonus = settings.anniversary_bonus
         if bonus <= 0 or not is_on(settings, "seasons"):

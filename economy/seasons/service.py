@@ -134,13 +134,19 @@ class SeasonService:
         self._clock = clock
 
     async def seasons(self, guild_id: int) -> list[Season]:
-        """The guild's enabled seasons."""
+        """The guild's enabled seasons.
+
+        Raises: nothing expected.
+        """
         return [Season.from_doc(d) for d in await self._repo.list(guild_id)]
 
     async def add(self, guild_id: int, actor_id: int, name: str, *, start: str | None = None,
                   end: str | None = None, emoji: str | None = None, colour: str | None = None,
                   boost: str | None = None) -> Season:
-        """Enable a shipped season (by key or name, no dates) or add a custom one."""
+        """Enable a shipped season (by key or name, no dates) or add a custom one.
+
+        Raises: InvalidInput.
+        """
         shipped = {**catalog(), **{s.name.lower(): s for s in catalog().values()}}
         name = clean_text(name, 50, "season name") or ""
         if start is None and end is None and name.lower() in shipped:
@@ -177,7 +183,10 @@ class SeasonService:
 
     async def leaderboard(self, guild_id: int, key: str | None = None,
                           limit: int = 10) -> tuple[Season, str, list[tuple[int, int]], bool]:
-        """(season, occurrence, rows, running) for the running season (or `key`'s latest)."""
+        """(season, occurrence, rows, running) for the running season (or `key`'s latest).
+
+        Raises: NotFound.
+        """
         settings = await self._settings.get(guild_id)
         now = self._clock.now()
         seasons = await self.seasons(guild_id)
@@ -198,12 +207,19 @@ class SeasonService:
         return season, occ[0], rows, False
 
     async def winners(self, guild_id: int) -> list[dict]:
-        """Recorded results, latest first."""
+        """Recorded results, latest first.
+
+        Raises: nothing expected.
+        """
         return await self._repo.results_of(guild_id)
 
     async def sweep(self) -> list[SeasonNotice]:
         """Season boosts begin; finished occurrences get their winners recorded, paid and
-        announced (each once, also with two processes and across restarts)."""
+        announced (each once, also with two processes and across restarts).
+
+        Raises: DeletedAccount, IdempotencyConflict, InsufficientFunds, InvalidAmount,
+            OutcomeUnknown.
+        """
         now = self._clock.now()
         notices: list[SeasonNotice] = []
         for guild_id in await self._repo.guild_ids():

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from economy.core.clock import from_ms
+from economy.core.clock import from_ms, span_ms, unix_seconds
 from economy.core.errors import InvalidInput
 
 Kind = Literal["role", "consumable"]
 #: Consumable effects (what `/shop use` does). One today: a streak freeze.
 EFFECTS = {"streak_freeze": "Streak freeze: covers one more missed daily claim"}
-DAY_MS = 86_400_000
+DAY_MS = span_ms(timedelta(days=1))
 MAX_STOCK = 1_000_000
 MAX_DAYS = 3650
 
@@ -61,7 +61,7 @@ class Item:
         if not self.active:
             return "That item was removed from the shop."
         if self.from_ms is not None and now_ms < self.from_ms:
-            return f"That item is not on sale yet: it is available from <t:{self.from_ms // 1000}:f>."
+            return f"That item is not on sale yet: it is available from <t:{unix_seconds(self.from_ms)}:f>."
         if self.until_ms is not None and now_ms >= self.until_ms:
             return "That item is no longer on sale."
         if self.stock is not None and self.stock <= 0:

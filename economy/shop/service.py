@@ -11,11 +11,11 @@ transaction (money back, unit back, holding undone).
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from economy.core import timeparse
-from economy.core.clock import Clock, to_ms
+from economy.core.clock import Clock, span_ms, to_ms
 from economy.core.errors import InvalidInput, NotFound, NotPermitted
 from economy.core.ledger import LedgerService, check_amount
 from economy.core.models import Page
@@ -97,7 +97,10 @@ class ShopService:
                    price: Any = _UNSET, description: Any = _UNSET, per_member_limit: Any = _UNSET,
                    required_role_id: Any = _UNSET, available_from: Any = _UNSET,
                    available_until: Any = _UNSET, zone: tzinfo | None = None) -> Item:
-        """Change an item (admin); its version rises, so open quotes are refused."""
+        """Change an item (admin); its version rises, so open quotes are refused.
+
+        Raises: FeatureOff, InvalidAmount, InvalidInput, NotFound.
+        """
         settings = await require_on(self._settings, guild_id, "shop")
         item = await self._item(guild_id, item_id, active=True)
         given = {k: v for k, v in {"name": name, "price": price, "description": description,
@@ -124,13 +127,19 @@ class ShopService:
         return await self._update(item, fields)
 
     async def remove(self, guild_id: int, actor_id: int, item_id: int) -> Item:
-        """Take an item off sale (admin). Holders keep what they bought."""
+        """Take an item off sale (admin). Holders keep what they bought.
+
+        Raises: FeatureOff, InvalidInput, NotFound.
+        """
         await require_on(self._settings, guild_id, "shop")
         item = await self._item(guild_id, item_id, active=True)
         return await self._update(item, {"active": False})
 
     async def restock(self, guild_id: int, actor_id: int, item_id: int, amount: int) -> Item:
-        """Add units to a limited item (admin)."""
+        """Add units to a limited item (admin).
+
+        Raises: FeatureOff, InvalidInput, NotFound.
+        """
         await require_on(self._settings, guild_id, "shop")
         amount = _count(amount, "amount to add", most=MAX_STOCK)
         if amount is None:
@@ -143,12 +152,18 @@ class ShopService:
         return await self._update(item, {}, inc={"stock": amount})
 
     async def all_items(self, guild_id: int) -> list[Item]:
-        """Every item, withdrawn ones included (staff list)."""
+        """Every item, withdrawn ones included (staff list).
+
+        Raises: nothing expected.
+        """
         return [Item.of(d) for d in await self._repo.catalogue(guild_id, active_only=False)]
 
     # --- members ------------------------------------------------------------------------------
     async def catalogue(self, guild_id: int, page: int = 1) -> Page:
-        """Items on sale, PAGE_SIZE per page."""
+        """Items on sale, PAGE_SIZE per page.
+
+        Raises: FeatureOff.
+        """
         await require_on(self._settings, guild_id, "shop")
         total = await self._repo.count_items(guild_id, active_only=True)
         pages = max(1, -(-total // PAGE_SIZE))
@@ -161,7 +176,10 @@ class ShopService:
     async def quote(self, guild_id: int, user_id: int, item_id: int,
                     role_ids: frozenset[int] = frozenset()) -> Quote:
         """What buying `item_id` costs now, with a fresh nonce for the confirmation (nothing is
-        reserved). Refuses what the purchase would refuse."""
+        reserved). Refuses what the purchase would refuse.
+
+        Raises: FeatureOff, InvalidInput, NotFound, NotPermitted.
+        """
         await require_on(self._settings, guild_id, "shop")
         item = await self._item(guild_id, item_id)
         holding = await self._repo.holding(guild_id, user_id, item_id)
@@ -221,13 +239,19 @@ class ShopService:
         return Purchase.of(record)
 
     async def role_granted(self, guild_id: int, key: str) -> bool:
-        """The adapter gave the purchased role."""
+        """The adapter gave the purchased role.
+
+        Raises: nothing expected.
+        """
         return await self._repo.set_purchase_status(guild_id, key, from_status="granting",
                                                     to_status="granted")
 
     async def refund(self, guild_id: int, key: str, reason: str) -> Purchase | None:
         """Undo a purchase whose role could not be given: GEMS back, unit back, holding undone,
-        once (None when it was granted or refunded already)."""
+        once (None when it was granted or refunded already).
+
+        Raises: DeletedAccount, IdempotencyConflict, InsufficientFunds, OutcomeUnknown.
+        """
         doc = await self._repo.purchase(guild_id, key)
         if doc is None or doc["status"] != "granting":
             return None
@@ -256,7 +280,10 @@ class ShopService:
         return Purchase.of({**doc, "status": "refunded"})
 
     async def inventory(self, guild_id: int, user_id: int) -> list[tuple[Item, Holding]]:
-        """What a member holds: consumables left and roles still running (or permanent)."""
+        """What a member holds: consumables left and roles still running (or permanent).
+
+        Raises: FeatureOff.
+        """
         await require_on(self._settings, guild_id, "shop")
         now_ms = to_ms(self._clock.now())
         found = []
@@ -277,7 +304,10 @@ class ShopService:
         return found
 
     async def use(self, guild_id: int, user_id: int, item_id: int) -> str:
-        """Use one consumable from the inventory; returns what it did."""
+        """Use one consumable from the inventory; returns what it did.
+
+        Raises: FeatureOff, InvalidInput, NotFound.
+        """
         settings = await require_on(self._settings, guild_id, "shop")
         item = await self._item(guild_id, item_id)
         if item.kind != "consumable":
@@ -300,7 +330,10 @@ class ShopService:
         raise InvalidInput("That item has no effect to use.")
 
     async def due_roles(self, guild_id: int) -> list[tuple[int, int, int, int]]:
-        """(user, item, role, until_ms) of timed roles that have ended."""
+        """(user, item, role, until_ms) of timed roles that have ended.
+
+        Raises: nothing expected.
+        """
         now_ms = to_ms(self._clock.now())
         found = []
         for doc in await self._repo.due_roles(guild_id, now_ms):
@@ -311,16 +344,25 @@ class ShopService:
         return found
 
     async def role_ended(self, guild_id: int, user_id: int, item_id: int, until_ms: int) -> bool:
-        """Record a timed role removed (False when it was extended since)."""
+        """Record a timed role removed (False when it was extended since).
+
+        Raises: nothing expected.
+        """
         return await self._repo.end_role(guild_id, user_id, item_id, until_ms)
 
-    async def stale_grants(self, guild_id: int, older_than_ms: int = 120_000) -> list[Purchase]:
-        """Role purchases still waiting for their role (a restart between commit and grant)."""
+    async def stale_grants(self, guild_id: int, older_than_ms: int = span_ms(timedelta(minutes=2))) -> list[Purchase]:
+        """Role purchases still waiting for their role (a restart between commit and grant).
+
+        Raises: nothing expected.
+        """
         before = to_ms(self._clock.now()) - older_than_ms
         return [Purchase.of(d) for d in await self._repo.stale_grants(guild_id, before)]
 
     async def guild_ids(self) -> list[int]:
-        """Guilds with shop holdings (for the sweep)."""
+        """Guilds with shop holdings (for the sweep).
+
+        Raises: nothing expected.
+        """
         return await self._repo.guild_ids()
 
     # --- internals ----------------------------------------------------------------------------

@@ -28,7 +28,10 @@ class DisputeService:
 
     async def open(self, guild_id: int, trade_id: int, actor_id: int, reason: str,
                    evidence: list[dict[str, str]] | None = None) -> TradeResult:
-        """Either side asks a moderator to decide; the timers stop."""
+        """Either side asks a moderator to decide; the timers stop.
+
+        Raises: InvalidInput, NotFound, NotPermitted, TradeUnavailable.
+        """
         trade = await self._t.load(guild_id, trade_id)
         if trade.role_of(actor_id) is None:
             raise NotPermitted("Only the buyer and the seller can open a dispute on this trade.")
@@ -48,6 +51,9 @@ class DisputeService:
         """A moderator settles a dispute. `percent` (split) is the seller's share, 0-100.
 
         The caller has checked the moderator role; a party to the trade may not resolve it.
+
+        Raises: DeletedAccount, InsufficientFunds, InvalidAmount, InvalidInput, NotFound,
+            NotPermitted, OutcomeUnknown, TradeUnavailable.
         """
         trade = await self._t.load(guild_id, trade_id)
         if trade.role_of(moderator_id) is not None:
@@ -79,10 +85,16 @@ class DisputeService:
 
     # --- moderator views --------------------------------------------------------------------
     async def find(self, guild_id: int, status: Literal["open", "resolved"] = "open") -> list[Trade]:
-        """Disputes for moderators."""
+        """Disputes for moderators.
+
+        Raises: nothing expected.
+        """
         docs = await self._repo.by_status(guild_id, ["disputed" if status == "open" else "resolved"])
         return [Trade.model_validate(doc) for doc in docs]
 
     async def view(self, guild_id: int, trade_id: int) -> Trade:
-        """Any trade with its timeline, for a moderator (the caller checked the role)."""
+        """Any trade with its timeline, for a moderator (the caller checked the role).
+
+        Raises: NotFound.
+        """
         return await self._t.load(guild_id, trade_id)

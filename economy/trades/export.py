@@ -18,7 +18,10 @@ class TradeExport:
         self._clock = clock
 
     async def to_csv(self, guild_id: int, actor_id: int) -> str:
-        """Every trade of the guild as CSV (admins), recorded in the audit log."""
+        """Every trade of the guild as CSV (admins), recorded in the audit log.
+
+        Raises: nothing expected.
+        """
         out = io.StringIO()
         writer = csv.writer(out)
         writer.writerow(["trade_id", "kind", "listing_id", "title", "buyer_id", "seller_id",

@@ -21,7 +21,10 @@ class TradeLimits:
 
     async def check_pair(self, guild_id: int, buyer_id: int, seller_id: int,
                          settings: GuildSettings) -> None:
-        """With `escrow_wash_trade_block` on, a pair over the repeated-trade limit can't trade."""
+        """With `escrow_wash_trade_block` on, a pair over the repeated-trade limit can't trade.
+
+        Raises: NotPermitted.
+        """
         if not settings.escrow_wash_trade_block:
             return
         since = self._clock.now() - timedelta(days=settings.escrow_wash_trade_days)
@@ -35,7 +38,10 @@ class TradeLimits:
     async def check(self, guild_id: int, buyer_id: int, seller_id: int, price: int,
                     settings: GuildSettings) -> None:
         """Refuse a pair over the repeated-trade limit, and a price over the new-trader cap when
-        either side has fewer completed trades than `escrow_new_member_trades`."""
+        either side has fewer completed trades than `escrow_new_member_trades`.
+
+        Raises: NotPermitted.
+        """
         await self.check_pair(guild_id, buyer_id, seller_id, settings)
         if price <= settings.escrow_new_member_max:
             return

@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from economy.core.errors import GemsError
+from economy.core.errors import Conflict
 from economy.core.settings import GuildSettings
 from economy.marketplace.models import format_cents
 
@@ -30,7 +30,7 @@ FINAL_STATUSES = ("completed", "cancelled", "resolved", "declined", "expired")
 TEXT_MAX = 300
 
 
-class TradeUnavailable(GemsError):
+class TradeUnavailable(Conflict):
     """The listing or trade is not in a state that allows this action any more."""
 
 
@@ -38,7 +38,7 @@ class QuoteChanged(TradeUnavailable):
     """What the member confirmed (a price, a listing version) is no longer what is on offer."""
 
 
-class ListingOutOfStep(GemsError):
+class ListingOutOfStep(Conflict):
     """A settlement found the trade's listing not reserved for that trade; nothing moved."""
 
 

@@ -18,7 +18,10 @@ class RatingService:
 
     async def rate(self, guild_id: int, trade_id: int, rater_id: int, stars: int,
                    text: str | None = None) -> Trade:
-        """Rate the other side of a finished trade, once."""
+        """Rate the other side of a finished trade, once.
+
+        Raises: InvalidInput, NotFound, NotPermitted, TradeUnavailable.
+        """
         trade = await self._t.load(guild_id, trade_id)
         role = trade.role_of(rater_id)
         if role is None:
@@ -40,12 +43,18 @@ class RatingService:
         return trade
 
     async def recent_reviews(self, guild_id: int, user_id: int, limit: int = 5) -> list[tuple[int, str]]:
-        """(stars, text) of the latest written reviews a member received."""
+        """(stars, text) of the latest written reviews a member received.
+
+        Raises: nothing expected.
+        """
         docs = await self._repo.reviews_for(guild_id, user_id, limit=limit)
         return [(d["stars"], d["text"]) for d in docs if d.get("text")]
 
     async def summary(self, guild_id: int, user_id: int) -> RatingSummary:
-        """How a member is rated as a trading partner."""
+        """How a member is rated as a trading partner.
+
+        Raises: nothing expected.
+        """
         n, stars = await self._repo.rating_summary(guild_id, user_id)
         completed = await self._repo.completed_count(guild_id, user_id)
         return RatingSummary(count=n, stars_total=stars, completed_trades=completed)

@@ -12,8 +12,8 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from economy.core.clock import to_ms
-from economy.core.errors import Cooldown, GemsError, InvalidInput, NotFound, NotPermitted
+from economy.core.clock import span_ms, to_ms
+from economy.core.errors import Conflict, Cooldown, InvalidInput, NotFound, NotPermitted
 from economy.core.ledger import check_amount
 from economy.core.members import MemberService
 from economy.core.modules import require_on
@@ -50,7 +50,7 @@ log = logging.getLogger(__name__)
 OFFER_HOURS = 24
 
 
-class _Unreserved(GemsError):
+class _Unreserved(Conflict):
     """The listing's guarded reservation missed inside the purchase transaction."""
 
     def __init__(self) -> None:
@@ -78,7 +78,10 @@ class TradeService:
 
     # --- creating trades --------------------------------------------------------------------
     async def purchase_quote(self, guild_id: int, buyer_id: int, listing_id: int) -> PurchaseQuote:
-        """Check that a listing can be bought and describe the purchase (nothing changes)."""
+        """Check that a listing can be bought and describe the purchase (nothing changes).
+
+        Raises: InvalidInput, NotFound, TradeUnavailable.
+        """
         listing = await self._buyable_listing(guild_id, buyer_id, listing_id)
         settings = await self._settings.get(guild_id)
         price = listing["price_gems"]
@@ -115,6 +118,8 @@ class TradeService:
         seller's edit between quote and confirm — even at the same moment — is refused with
         QuoteChanged and nothing is held. Without a quote the price read here is the guard.
         When several buyers race, exactly one wins; the others keep their GEMS.
+
+        Raises: FeatureOff, InvalidInput, NotFound, NotPermitted, QuoteChanged, TradeUnavailable.
         """
         listing = await self._buyable_listing(guild_id, buyer_id, listing_id)
         price = listing["price_gems"]
@@ -164,7 +169,10 @@ class TradeService:
                                "again to see it as it is now. Nothing was charged.")
 
     async def check_pair_allowed(self, guild_id: int, buyer_id: int, seller_id: int) -> None:
-        """Refuse a pair over the repeated-trade limit (for purchases paid outside escrow holds)."""
+        """Refuse a pair over the repeated-trade limit (for purchases paid outside escrow holds).
+
+        Raises: NotPermitted.
+        """
         await self._limits.check_pair(guild_id, buyer_id, seller_id, await self._settings.get(guild_id))
 
     def card_trade_doc(self, guild_id: int, trade_id: int, listing: Doc, buyer_id: int,
@@ -191,6 +199,8 @@ class TradeService:
         offers. The last two are written in the insert's transaction (a guarded interval and one
         of the buyer's open-offer places), so concurrent offers cannot get around them.
         FeatureOff while trades are switched off (/settings modules).
+
+        Raises: FeatureOff, InvalidAmount, InvalidInput, NotFound, NotPermitted.
         """
         settings = await require_on(self._settings, guild_id, "trades")
         price = check_amount(price, limit=settings.max_transfer)
@@ -216,7 +226,7 @@ class TradeService:
             if members is not None and settings.offer_cooldown_seconds and not \
                     await members.repo.claim_interval(
                         guild_id, seller_id, "offer", to_ms(now),
-                        settings.offer_cooldown_seconds * 1000, session=session):
+                        span_ms(timedelta(seconds=settings.offer_cooldown_seconds)), session=session):
                 raise Cooldown("You just made a trade offer; wait a little before the next one.",
                                retry_at=now + timedelta(seconds=settings.offer_cooldown_seconds))
 
@@ -238,6 +248,8 @@ class TradeService:
 
         `expected_price` is the price the buyer was shown (it travels in the Accept button);
         when it differs from the trade's, nothing is charged.
+
+        Raises: FeatureOff, NotFound, NotPermitted, QuoteChanged, TradeUnavailable.
         """
         trade = await self._t.load(guild_id, trade_id)
         if actor_id != trade.buyer_id:
@@ -272,7 +284,10 @@ class TradeService:
         return TradeResult(trade=await self._t.load(guild_id, trade_id))
 
     async def decline(self, guild_id: int, trade_id: int, actor_id: int) -> TradeResult:
-        """The buyer declines (or the seller withdraws) a direct offer."""
+        """The buyer declines (or the seller withdraws) a direct offer.
+
+        Raises: NotFound, NotPermitted, TradeUnavailable.
+        """
         trade = await self._t.load(guild_id, trade_id)
         if trade.role_of(actor_id) is None:
             raise NotPermitted("Only the two members of this offer can decline it.")
@@ -282,7 +297,10 @@ class TradeService:
     # --- moving trades along ----------------------------------------------------------------
     async def mark_delivered(self, guild_id: int, trade_id: int, actor_id: int,
                              tracking: str | None = None) -> TradeResult:
-        """The seller says the item is on its way; the auto-release timer starts."""
+        """The seller says the item is on its way; the auto-release timer starts.
+
+        Raises: InvalidInput, NotFound, NotPermitted, TradeUnavailable.
+        """
         trade = await self._t.load(guild_id, trade_id)
         self.check_can_deliver(trade, actor_id)
         tracking = clean_text(tracking, TEXT_MAX, "tracking note")
@@ -304,7 +322,11 @@ class TradeService:
         TradeTransitions.expect(trade, ("reserved",), "This trade can't be marked delivered now.")
 
     async def confirm(self, guild_id: int, trade_id: int, actor_id: int) -> TradeResult:
-        """The buyer confirms receipt: held GEMS go to the seller minus the fee."""
+        """The buyer confirms receipt: held GEMS go to the seller minus the fee.
+
+        Raises: DeletedAccount, InsufficientFunds, InvalidAmount, NotFound, NotPermitted,
+            OutcomeUnknown, TradeUnavailable.
+        """
         trade = await self._t.load(guild_id, trade_id)
         if actor_id != trade.buyer_id:
             raise NotPermitted("Only the buyer can confirm that the item arrived.")
@@ -313,7 +335,11 @@ class TradeService:
                                   from_status=HELD_STATUSES, actor_id=actor_id, event="confirmed")
 
     async def cancel(self, guild_id: int, trade_id: int, actor_id: int) -> TradeResult:
-        """The seller cancels before delivery: the buyer is refunded."""
+        """The seller cancels before delivery: the buyer is refunded.
+
+        Raises: DeletedAccount, InsufficientFunds, InvalidAmount, NotFound, NotPermitted,
+            OutcomeUnknown, TradeUnavailable.
+        """
         trade = await self._t.load(guild_id, trade_id)
         if actor_id != trade.seller_id:
             raise NotPermitted("Only the seller can cancel; the buyer can ask for a mutual cancel.")
@@ -322,7 +348,11 @@ class TradeService:
                                   from_status=("reserved",), actor_id=actor_id, event="cancelled by seller")
 
     async def vote_mutual_cancel(self, guild_id: int, trade_id: int, actor_id: int) -> TradeResult:
-        """One side asks to cancel; when both have asked, the buyer is refunded."""
+        """One side asks to cancel; when both have asked, the buyer is refunded.
+
+        Raises: DeletedAccount, InsufficientFunds, InvalidAmount, NotFound, NotPermitted,
+            OutcomeUnknown, TradeUnavailable.
+        """
         trade = await self._t.load(guild_id, trade_id)
         if trade.role_of(actor_id) is None:
             raise NotPermitted("Only the buyer and the seller can cancel this trade.")
@@ -342,7 +372,10 @@ class TradeService:
     # --- reads ------------------------------------------------------------------------------
     async def get(self, guild_id: int, trade_id: int, viewer_id: int, *,
                   moderator: bool = False) -> Trade:
-        """A trade, visible to its two parties and to moderators."""
+        """A trade, visible to its two parties and to moderators.
+
+        Raises: NotFound, NotPermitted.
+        """
         trade = await self._t.load(guild_id, trade_id)
         if not moderator and trade.role_of(viewer_id) is None:
             raise NotPermitted("Only the buyer, the seller and moderators can see this trade.")
@@ -350,7 +383,10 @@ class TradeService:
 
     async def for_member(self, guild_id: int, user_id: int,
                          which: Literal["active", "completed", "disputed", "all"] = "active") -> list[Trade]:
-        """A member's trades by group."""
+        """A member's trades by group.
+
+        Raises: nothing expected.
+        """
         statuses = {"active": list(OPEN_STATUSES[:3]), "completed": ["completed", "resolved"],
                     "disputed": ["disputed"], "all": None}[which]
         docs = await self._repo.for_member(guild_id, user_id, statuses)
@@ -358,13 +394,20 @@ class TradeService:
 
     async def attach_room(self, guild_id: int, trade_id: int, *, channel_id: int,
                           thread_id: int | None, card_message_id: int | None) -> None:
-        """Remember where the trade's private thread and its trade card live."""
+        """Remember where the trade's private thread and its trade card live.
+
+        Raises: nothing expected.
+        """
         await self._repo.update_fields(guild_id, trade_id, guard={}, fields={
             "channel_id": channel_id, "thread_id": thread_id, "card_message_id": card_message_id})
 
     # --- timers -----------------------------------------------------------------------------
     async def sweep(self) -> list[SweepEvent]:
-        """Apply every due timer once (idempotent; safe with several bot processes)."""
+        """Apply every due timer once (idempotent; safe with several bot processes).
+
+        Raises: DeletedAccount, InsufficientFunds, InvalidAmount, NotFound, OutcomeUnknown,
+            TradeUnavailable.
+        """
         events: list[SweepEvent] = []
         now = self._clock.now()
         for guild_id in await self._repo.guild_ids():

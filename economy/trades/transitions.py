@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from economy.core.clock import Clock
-from economy.core.errors import GemsError, IdempotencyConflict, NotFound
+from economy.core.errors import Conflict, IdempotencyConflict, NotFound
 from economy.core.ledger import LedgerService
 from economy.core.settings import SettingsService
 from economy.core.signals import NO_SIGNALS, Signals
@@ -26,7 +26,7 @@ from economy.trades.repo import TradeRepo
 RETRIES = 5  # re-reads of a trade another writer changed between our read and our write
 
 
-class StaleTrade(GemsError):
+class StaleTrade(Conflict):
     """A guarded trade write missed: someone wrote the trade after we read it (retry)."""
 
     def __init__(self) -> None:
@@ -78,7 +78,10 @@ class TradeTransitions:
         self.cash: CashSettlement | None = None
 
     async def load(self, guild_id: int, trade_id: int) -> Trade:
-        """The trade with its timeline (NotFound when there is none)."""
+        """The trade with its timeline (NotFound when there is none).
+
+        Raises: NotFound.
+        """
         doc = await self.repo.get(guild_id, trade_id)
         if not doc:
             raise NotFound(f"Trade #{trade_id} doesn't exist.")
@@ -93,7 +96,10 @@ class TradeTransitions:
     async def simple(self, trade: Trade, from_status: tuple[str, ...], to_status: str,
                      actor_id: int, message: str, *, fields: Doc | None = None,
                      times: Doc | None = None, note: str | None = None) -> TradeResult:
-        """A transition that moves no GEMS; `times` are changes to the trade's dates."""
+        """A transition that moves no GEMS; `times` are changes to the trade's dates.
+
+        Raises: NotFound, TradeUnavailable.
+        """
 
         async def attempt(current: Trade) -> None:
             self.expect(current, from_status, message)
@@ -113,6 +119,8 @@ class TradeTransitions:
 
         `attempt` checks the status it needs first, so a trade that moved on is refused with
         that status; one that was only written (a vote, a room id) is retried on the new read.
+
+        Raises: NotFound, TradeUnavailable.
         """
         for _ in range(RETRIES):
             try:
@@ -132,6 +140,9 @@ class TradeTransitions:
         Everything the settlement records is in its one transaction: the trade transition
         (guarded by the status and version read), the listing's sold/unreserved transition (a
         miss aborts), the audit-log record and the ledger legs.
+
+        Raises: DeletedAccount, InsufficientFunds, InvalidAmount, NotFound, OutcomeUnknown,
+            TradeUnavailable.
         """
         guild_id, trade_id = trade.guild_id, trade.trade_id
         fee = fee_for(to_seller, trade.fee_bps)
@@ -204,7 +215,10 @@ class TradeTransitions:
         return TradeResult(trade=fresh, changed=changed, flags=flags)
 
     async def wash_flags(self, trade: Trade) -> tuple[str, ...]:
-        """Moderator flags for a completed trade whose pair traded often lately (wash trading)."""
+        """Moderator flags for a completed trade whose pair traded often lately (wash trading).
+
+        Raises: nothing expected.
+        """
         settings = await self.settings.get(trade.guild_id)
         since = self.clock.now() - timedelta(days=settings.escrow_wash_trade_days)
         pair = await self.repo.recent_pair_trades(trade.guild_id, trade.buyer_id, trade.seller_id, since)

@@ -59,7 +59,7 @@ async def play(t, gc) -> None:
     await t.slash("admin", "boost-admin list")
     t.note(f"Time passes until the weekend starts ({from_ms(window.starts_ms).astimezone(zone):%A %H:%M} "
            f"{settings.timezone}).")
-    await t.advance(seconds=(window.starts_ms / 1000 - gc.clock.now().timestamp()) + 60)
+    await t.advance(seconds=(from_ms(window.starts_ms) - gc.clock.now()).total_seconds() + 60)
     posted = [m for c in gc.guild.channels.values() for m in gc.sb.channel_messages(c)
               if "weekend" in m.content.lower()]
     t.check(bool(posted), "the weekend start is announced")
