@@ -242,12 +242,12 @@ class LedgerService:
         return await self._apply(guild_id, "spend", key, legs, ref=ref, note=note, also=also)
 
     async def refund_spend(
-        self, guild_id: int, user_id: int, amount: int, *, key: str, spend_key: str, ref: str,
+        self, guild_id: int, user_id: int, amount: int, *, key: str, ref: str,
         burn: bool, note: str | None = None,
         also: Callable[[Any], Awaitable[None]] | None = None,
     ) -> Movement:
-        """Give back what `spend` took under `spend_key` (from the same treasury shard: the
-        member's, or minted again when it was burned), once per `key`.
+        """Give back what a `spend` took (from the same treasury shard: the member's, or minted
+        again when it was burned), once per `key`.
 
         Raises: DeletedAccount, IdempotencyConflict, InsufficientFunds, InvalidAmount,
             OutcomeUnknown.

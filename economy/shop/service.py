@@ -269,10 +269,9 @@ class ShopService:
                                     days_ms=(doc.get("days") or 0) * DAY_MS, session=session)
 
         try:
-            movement = await self._ledger.refund_spend(guild_id, doc["user_id"], doc["price"],
-                                            key=f"{key}:refund", spend_key=key,
-                                            ref=f"shop:{doc['item_id']}", burn=doc["burn"],
-                                            note=reason[:200], also=undo)
+            movement = await self._ledger.refund_spend(
+                guild_id, doc["user_id"], doc["price"], key=f"{key}:refund",
+                ref=f"shop:{doc['item_id']}", burn=doc["burn"], note=reason[:200], also=undo)
         except InvalidInput:
             return None
         if movement.replayed:  # a concurrent refund of the same purchase made it
