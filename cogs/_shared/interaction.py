@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import discord
 
+from economy.core.actor import Actor
 from economy.core.errors import NotPermitted
 
 if TYPE_CHECKING:
@@ -46,17 +47,15 @@ def is_admin(member: discord.abc.User, settings: GuildSettings) -> bool:
     )
 
 
-async def _require(interaction: discord.Interaction, allowed, message: str) -> GuildSettings:
-    settings = await services_of(interaction).settings.get(guild_id_of(interaction))
-    if not allowed(interaction.user, settings):
-        raise NotPermitted(message)
-    return settings
-
-
 async def require_admin(interaction: discord.Interaction) -> GuildSettings:
-    """Return the guild settings if the user may run admin commands; else raise NotPermitted."""
-    return await _require(interaction, is_admin,
-                          "Only server admins (Manage Server) or the configured admin role can do that.")
+    """Return the guild settings if the user may run admin commands; else raise NotPermitted.
+
+    An early refusal for a friendly answer (before a form opens); the service checks the
+    interaction's Actor again.
+    """
+    guild_id = guild_id_of(interaction)
+    (await actor_of(interaction)).require_admin(guild_id)
+    return await services_of(interaction).settings.get(guild_id)
 
 
 def is_moderator(member: discord.abc.User, settings: GuildSettings) -> bool:
@@ -71,9 +70,35 @@ def is_moderator(member: discord.abc.User, settings: GuildSettings) -> bool:
 
 
 async def require_moderator(interaction: discord.Interaction) -> GuildSettings:
-    """Return the guild settings if the user is a moderator; else raise NotPermitted."""
-    return await _require(interaction, is_moderator,
-                          "Only moderators (Manage Messages) or the configured moderator role can do that.")
+    """Return the guild settings if the user is a moderator; else raise NotPermitted (an early
+    refusal; the service checks the interaction's Actor again)."""
+    guild_id = guild_id_of(interaction)
+    (await actor_of(interaction)).require_moderator(guild_id)
+    return await services_of(interaction).settings.get(guild_id)
+
+
+#: Where `actor_of` keeps the interaction's Actor (computed once per interaction).
+_ACTOR_KEY = "gems_actor"
+
+
+async def actor_of(interaction: discord.Interaction) -> Actor:
+    """Who is acting, computed once per interaction: the staff flags from Discord's permissions
+    and the guild's configured admin/moderator roles, and the member's role ids (from which the
+    services decide feature roles). Services check the Actor again; in a DM it has no authority.
+    """
+    cached = interaction.extras.get(_ACTOR_KEY)
+    if isinstance(cached, Actor):
+        return cached
+    user = interaction.user
+    if interaction.guild_id is None or not isinstance(user, discord.Member):
+        actor = Actor(user.id, guild_id=interaction.guild_id or 0)
+    else:
+        settings = await services_of(interaction).settings.get(interaction.guild_id)
+        actor = Actor(user.id, guild_id=interaction.guild_id,
+                      is_admin=is_admin(user, settings), is_moderator=is_moderator(user, settings),
+                      role_ids=frozenset(role.id for role in user.roles))
+    interaction.extras[_ACTOR_KEY] = actor
+    return actor
 
 
 async def reply(
