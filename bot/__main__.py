@@ -7,11 +7,11 @@ import asyncio
 import logging
 import sys
 
-from bot.runtime import StartupError, migrate, run_audit, run_bot, setup_logging, sync_commands
 from bot.runtime_data import RuntimeDataError, is_shipped_content_dir, move_legacy_data
 from bot.settings import SettingsError, load_settings
-from bot.store import StoreError
-from bot.tools import TOOLS, run_tool
+
+# The bot's runtime (discord.py, pymongo, every feature) is imported by the commands that run
+# it, not by `help`, `invite`, `docs` or a settings error: those answer in a fraction of the time.
 
 #: Every command with its one-line description: `--help`, `help` and docs/operations.md list these.
 COMMANDS: dict[str, str] = {
@@ -93,6 +93,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.command == "invite":
         return _invite(args.file, settings)
+    from bot.runtime import StartupError, setup_logging
+    from bot.store import StoreError
+    from bot.tools import TOOLS, run_tool
+
     setup_logging(settings.log_level, settings.log_format)
     if settings.embedded and args.command != "demo":
         try:
@@ -142,6 +146,8 @@ def _invite(given: str | None, settings) -> int:
 
 
 async def _dispatch(command: str, settings) -> int:
+    from bot.runtime import migrate, run_audit, run_bot, sync_commands
+
     if command == "run" and settings.discord_token is None:
         print(NO_TOKEN, file=sys.stderr)
         command = "demo"

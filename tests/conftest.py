@@ -31,6 +31,19 @@ _ROOT = str(Path(__file__).resolve().parent.parent)
 os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_ROOT, os.environ.get("PYTHONPATH")) if p)
 
 
+def pytest_collection_modifyitems(config, items):
+    """Long tests first (those marked `slow`, the demo group leading), the rest in file order.
+
+    The xdist scheduler hands tests out in collection order as workers free up: a long test
+    collected last would run alone at the end while the other workers sit idle.
+    """
+    def rank(item) -> int:
+        if item.get_closest_marker("xdist_group") is not None:
+            return 0
+        return 1 if item.get_closest_marker("slow") is not None else 2
+    items.sort(key=rank)  # stable: file order within each rank
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _cog_modules_once():
     """Each process executes the cog modules once, not once per test bot (tests/cog_modules.py)."""

@@ -127,13 +127,15 @@ def _normalised(text: str) -> str:
 
 @pytest.mark.xdist_group("demo")
 @pytest.mark.timeout(300)  # two full demos
-async def test_the_demo_tells_the_same_story_on_every_run(demo_run, tmp_path):
-    """Two runs print the same transcript (the challenge draw, ids and wallet addresses are
-    fixed), apart from ports, one-time link tokens and timings: the shared run, and
-    `python -m bot demo` in a fresh process and working directory (nothing the first run left
-    in memory, such as a command's cooldown for a fixed member id, can count)."""
-    result = await asyncio.to_thread(_cli, ["demo"], tmp_path)
-    assert result.returncode == 0, result.stdout + result.stderr
+async def test_run_without_token_explains_and_tells_the_same_story_on_every_run(demo_run, tmp_path):
+    """`python -m bot run` without a token says so and plays the demo; two runs print the same
+    transcript (the challenge draw, ids and wallet addresses are fixed), apart from ports,
+    one-time link tokens and timings: the shared run, and this one in a fresh process and working
+    directory (nothing the first run left in memory, such as a command's cooldown for a fixed
+    member id, can count)."""
+    result = await asyncio.to_thread(_cli, ["run"], tmp_path)
+    assert "No DISCORD_TOKEN is set" in result.stderr
+    assert result.returncode == 0 and "Demo finished" in result.stdout, result.stderr
     assert _normalised(demo_run.text).splitlines() == _normalised(result.stdout).splitlines()
 
 
@@ -149,7 +151,7 @@ def _cli(args, tmp_path, **env):
                           capture_output=True, text=True, timeout=90)
 
 
-def test_migrate_then_audit_on_the_embedded_store(tmp_path):
+async def test_migrate_then_audit_on_the_embedded_store(tmp_path):
     refused = _cli(["audit"], tmp_path)
     assert refused.returncode == 2 and "./gems migrate" in refused.stderr
     migrated = _cli(["migrate"], tmp_path)
@@ -158,23 +160,7 @@ def test_migrate_then_audit_on_the_embedded_store(tmp_path):
     audited = _cli(["audit"], tmp_path)
     assert audited.returncode == 0 and "OK" in audited.stdout
     assert (tmp_path / "data" / "gems.db").exists()
-
-
-def test_bad_settings_print_one_line_each(tmp_path):
-    result = _cli(["audit"], tmp_path, WEB_PORT="70000", LOG_LEVEL="loud")
-    assert result.returncode == 2
-    lines = [line for line in result.stderr.splitlines() if line.startswith("  ")]
-    assert len(lines) == 2 and "WEB_PORT" in result.stderr and "LOG_LEVEL" in result.stderr
-
-
-def test_run_without_token_explains_and_plays_demo(tmp_path):
-    result = _cli(["run"], tmp_path)
-    assert "No DISCORD_TOKEN is set" in result.stderr
-    assert result.returncode == 0 and "Demo finished" in result.stdout
-
-
-async def test_audit_exits_non_zero_with_a_readable_report(tmp_path):
-    assert _cli(["migrate"], tmp_path).returncode == 0
+    # A balance with no ledger entry behind it: the audit exits non-zero with a readable report.
     from bot.store import open_store
 
     async with await open_store(mongodb_uri=None, database_name="gems",
@@ -183,3 +169,10 @@ async def test_audit_exits_non_zero_with_a_readable_report(tmp_path):
     result = _cli(["audit"], tmp_path)
     assert result.returncode == 1
     assert "FAILED" in result.stdout and "guild 1 user 2: balance+held 50 != ledger 0" in result.stdout
+
+
+def test_bad_settings_print_one_line_each(tmp_path):
+    result = _cli(["audit"], tmp_path, WEB_PORT="70000", LOG_LEVEL="loud")
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if line.startswith("  ")]
+    assert len(lines) == 2 and "WEB_PORT" in result.stderr and "LOG_LEVEL" in result.stderr

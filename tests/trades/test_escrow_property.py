@@ -13,6 +13,7 @@ from economy.marketplace.repo import ListingRepo
 from economy.trades.models import FINAL_STATUSES
 from economy.trades.repo import TradeRepo
 from tests.conftest import relax_offer_limits
+from tests.depth import deep
 
 G = 5
 
@@ -87,7 +88,7 @@ async def random_action(services, rng, trades, listings, clock):
         await escrow.confirm(G, tid, stranger)
 
 
-@pytest.mark.parametrize(("seed", "batches"), [(1, 300), (2, 150)])
+@pytest.mark.parametrize(("seed", "batches"), [(1, deep(100, 300)), (2, deep(50, 150))])
 async def test_random_interleavings_keep_the_ledger_whole(services, clock, seed, batches):
     rng = random.Random(seed)
     for user in USERS:

@@ -26,6 +26,8 @@ from economy.repos.base import Database
 from economy.services import build_services
 from economy.trades.repo import TradeRepo
 from tests.conftest import relax_offer_limits
+from tests.depth import deep
+from tests.store_template_server import clone_name
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -33,6 +35,8 @@ G = 3
 USERS = (1, 2, 3, 4)
 MOD = 50
 _names = itertools.count()
+#: Clone numbers apart from the `store` fixture's (tests/conftest.py counts from 0 per process).
+CLONES = 1_000_000
 
 users = st.sampled_from(USERS)
 actions = st.sampled_from(["accept", "decline", "deliver", "confirm", "cancel", "mutual_b",
@@ -49,7 +53,10 @@ class EscrowMachine(RuleBasedStateMachine):
         super().__init__()
         self.loop = asyncio.new_event_loop()
         self.client = _client(self.uri)
-        self.name = f"hyp{os.getpid()}_{next(_names)}"
+        # On the embedded store a clone of the session's migrated template (no migrations run
+        # per example); on MongoDB a database migrated here.
+        n = next(_names)
+        self.name = clone_name(os.getpid(), CLONES + n) if self.embedded else f"hyp{os.getpid()}_{n}"
         lock = asyncio.Lock() if self.embedded else None
         self.db = self.run(self._open(lock))
         self.clock = ManualClock()
@@ -60,7 +67,8 @@ class EscrowMachine(RuleBasedStateMachine):
 
     async def _open(self, lock: asyncio.Lock | None) -> Database:
         db = Database(self.client, self.name, write_lock=lock)
-        await Migrator(db, ManualClock()).apply_pending()
+        if not self.embedded:
+            await Migrator(db, ManualClock()).apply_pending()
         return db
 
     def run(self, coro):
@@ -210,6 +218,6 @@ class EscrowMachine(RuleBasedStateMachine):
 def test_escrow_state_machine(mongo_uri):
     EscrowMachine.uri, EscrowMachine.embedded = mongo_uri
     runner = EscrowMachine.TestCase
-    runner.settings = settings(max_examples=20, stateful_step_count=40, deadline=None,
+    runner.settings = settings(max_examples=deep(6, 20), stateful_step_count=40, deadline=None,
                                suppress_health_check=list(HealthCheck))
     runner("runTest").runTest()
