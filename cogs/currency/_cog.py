@@ -17,7 +17,7 @@ from cogs._shared.feature_cog import (
     service_checked,
     settings_of,
 )
-from cogs._shared.interaction import guild_id_of, reply, safe_text, services_of
+from cogs._shared.interaction import actor_of, guild_id_of, reply, safe_text, services_of
 from cogs._shared.notify import post_to_moderators, send_dm
 from cogs.currency._render import (
     balance_embed,
@@ -173,7 +173,7 @@ class CurrencyAdminCog(FeatureCog):
         _check_recipient(member)
         services, guild_id = services_of(interaction), guild_id_of(interaction)
         movement = await services.ledger.grant(
-            guild_id, interaction.user.id, member.id, amount, reason=reason,
+            guild_id, await actor_of(interaction), member.id, amount, reason=reason,
             key=f"grant:{interaction.id}",
         )
         new_balance = movement.entries[0].balance_after
@@ -193,7 +193,7 @@ class CurrencyAdminCog(FeatureCog):
         settings = await settings_of(interaction)
         services, guild_id = services_of(interaction), guild_id_of(interaction)
         movement = await services.ledger.take(
-            guild_id, interaction.user.id, member.id, amount, reason=reason,
+            guild_id, await actor_of(interaction), member.id, amount, reason=reason,
             key=f"take:{interaction.id}",
         )
         new_balance = movement.entries[0].balance_after
