@@ -57,7 +57,7 @@ def test_no_service_method_takes_an_authority_flag(services):
                 continue
             flags = FLAG_NAMES & set(inspect.signature(method).parameters)
             if flags:
-                offenders.append(f"{type(obj).__qualname__}.{method_name}({', '.join(sorted(flags))}) "
+                offenders.append(f"services.{name}: {type(obj).__qualname__}.{method_name}({', '.join(sorted(flags))}) "
                                  f"[{module}]")
     assert not offenders, ("take `actor: Actor` and check it in the service instead of a flag "
                            "the caller computed:\n" + "\n".join(sorted(set(offenders))))
