@@ -60,6 +60,7 @@ import asyncio, sys
 from pathlib import Path
 from bot.control import ControlServer
 from bot.store import open_store
+from economy.core.actor import Actor
 from economy.core.clock import SystemClock
 from economy.core.migrations import Migrator
 from economy.services import build_services
