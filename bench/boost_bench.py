@@ -19,6 +19,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from bot.store import open_store
+from economy.core.actor import Actor
 from economy.core.audit import audit
 from economy.core.clock import ManualClock
 from economy.core.migrations import Migrator
@@ -59,13 +60,13 @@ async def bench(rounds: int, messages: int, earns: int) -> None:
     async with await open_store(mongodb_uri=None, database_name="bench", data_dir="memory") as store:
         await Migrator(store.db, clock).apply_pending()
         s = build_services(store.db, clock)
-        await s.settings.set(G, 0, "double_weekend", "on")
+        await s.settings.set(G, Actor.system(), "double_weekend", "on")
         await _round(s, clock, -1, messages, earns)  # warm up: accounts exist from here on
         times: dict[bool, list[float]] = {False: [], True: []}
         for number, (when, boosted) in enumerate(_schedule(rounds)):
             clock.set(when)
             if boosted:  # a one-off boost overlapping the weekend: stacking on every earning
-                await s.boosts.schedule(G, 0, factor="1.5", start="now", end="2h", reason="bench")
+                await s.boosts.schedule(G, Actor.system(), factor="1.5", start="now", end="2h", reason="bench")
             applied = await s.boosts.applied(G, clock.now(), "activity")
             assert (applied.factor_bps > 10_000) == boosted
             times[boosted].append(await _round(s, clock, number, messages, earns))

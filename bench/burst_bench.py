@@ -33,6 +33,8 @@ from pathlib import Path
 
 import aiohttp
 
+from economy.core.actor import Actor
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -92,8 +94,8 @@ async def run_bot(info: dict, ready_file: Path, profile: Path | None) -> None:
         for key, value in (("min_account_age_days", "0"), ("min_member_days", "0"),
                            ("marketplace_approval", "off")):
             with contextlib.suppress(Exception):  # a setting this version does not have
-                await services.settings.set(guild_id, 0, key, value)
-        await asyncio.gather(*(services.ledger.grant(guild_id, 0, uid, GRANT, reason="bench seed",
+                await services.settings.set(guild_id, Actor.system(), key, value)
+        await asyncio.gather(*(services.ledger.grant(guild_id, Actor.system(), uid, GRANT, reason="bench seed",
                                                      key=f"seed:{uid}") for uid in members))
         photos = _bench_photos(info.get("photos", 0))
         for i in range(info.get("listings", LISTINGS)):

@@ -25,6 +25,7 @@ from ledger_compare import compare  # bench/ is the script's directory, so first
 from pymongo import InsertOne
 
 from bot.store import open_store
+from economy.core.actor import Actor
 from economy.core.audit import audit
 from economy.core.clock import ManualClock
 from economy.core.migrations import Migrator
@@ -41,7 +42,7 @@ async def bench(transfers: int, accounts: int, messages: int) -> None:
         s = build_services(store.db, clock)
         users = list(range(1, 21))
         for u in users:
-            await s.ledger.grant(G, 0, u, 10_000, reason="seed", key=f"seed:{u}")
+            await s.ledger.grant(G, Actor.system(), u, 10_000, reason="seed", key=f"seed:{u}")
 
         t = time.perf_counter()
         await asyncio.gather(*[

@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 from bot.store import open_store
+from economy.core.actor import Actor
 from economy.core.audit import audit
 from economy.core.clock import ManualClock
 from economy.core.errors import InsufficientFunds
@@ -76,7 +77,7 @@ async def run_ours(work: dict, *, batch_max: int) -> dict:
         await Migrator(store.db, clock).apply_pending()
         s = build_services(store.db, clock, ledger_batch_max=batch_max)
         for uid in work["members"]:
-            await s.ledger.grant(G, 0, uid, work["seed_balance"], reason="seed", key=f"seed:{uid}")
+            await s.ledger.grant(G, Actor.system(), uid, work["seed_balance"], reason="seed", key=f"seed:{uid}")
         before = sum([await s.ledger.balance(G, u) for u in work["members"]])
         latencies: list[float] = []
         writer = s.ledger.writer

@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.store import open_store
 from devtools.chain.rig import ChainRig
+from economy.core.actor import Actor
 from economy.core.clock import ManualClock
 from economy.core.migrations import Migrator
 from economy.nft.chain import ChainRegistry
@@ -53,10 +54,10 @@ async def bench(wallets: int, batch: int) -> None:
         await s.wallets._repo.insert_many([
             {"guild_id": G, "user_id": u, "address": a, "linked_ms": 0} for u, a in users.items()])
         c = rig.chain_id
-        await s.nft.add_rule(G, 0, chain_id=c, contract=rig.erc721, standard="erc721", role_id=ROLE_ANY)
-        await s.nft.add_rule(G, 0, chain_id=c, contract=rig.erc721, standard="erc721",
+        await s.nft.add_rule(G, Actor.system(), chain_id=c, contract=rig.erc721, standard="erc721", role_id=ROLE_ANY)
+        await s.nft.add_rule(G, Actor.system(), chain_id=c, contract=rig.erc721, standard="erc721",
                              role_id=ROLE_RARE, token_ids="1-500")
-        await s.nft.add_rule(G, 0, chain_id=c, contract=rig.erc1155, standard="erc1155",
+        await s.nft.add_rule(G, Actor.system(), chain_id=c, contract=rig.erc1155, standard="erc1155",
                              role_id=ROLE_1155, token_ids="7", min_count=2)
         current: dict[int, set[int]] = {u: set() for u in users}
         rig.calls.clear()

@@ -17,6 +17,7 @@ import time
 
 from bot.store import open_store
 from devtools.stripe_double import StripeDouble
+from economy.core.actor import Actor
 from economy.core.audit import audit
 from economy.core.clock import ManualClock
 from economy.core.migrations import Migrator
@@ -36,8 +37,8 @@ async def bench(buyers: int) -> None:
         gateway = StripeGateway(KEY, HOOK, api_base=double.url)
         s.payments.stripe.configure(gateway, lambda: "http://bench.test")
         for key in ("payments_usd", "payments_packs"):
-            await s.settings.set(G, 0, key, "yes")
-        pack = await s.payments.packs.add(G, 0, 500, "2.99", admin=True)
+            await s.settings.set(G, Actor.system(), key, "yes")
+        pack = await s.payments.packs.add(G, Actor.system(), 500, "2.99")
 
         t = time.perf_counter()
         links = await asyncio.gather(*[s.payments.checkout.for_pack(G, 100 + b, pack["pack_id"])

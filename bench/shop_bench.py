@@ -18,6 +18,7 @@ import time
 from datetime import UTC, datetime
 
 from bot.store import open_store
+from economy.core.actor import Actor
 from economy.core.audit import audit
 from economy.core.clock import ManualClock
 from economy.core.migrations import Migrator
@@ -46,7 +47,7 @@ async def bench(rounds: int, ops: int, concurrency: int) -> None:
         item = await s.shop.add(G, 0, name="Freeze", price=1, kind="consumable",
                                 effect="streak_freeze", stock=rounds * ops + ops)
         for user in range(10_000, 10_000 + ops):
-            await s.ledger.grant(G, 0, user, 10 * (rounds + 1), reason="bench", key=f"seed:{user}")
+            await s.ledger.grant(G, Actor.system(), user, 10 * (rounds + 1), reason="bench", key=f"seed:{user}")
         times: dict[str, list[float]] = {"transfer": [], "purchase": []}
         for number in range(-1, rounds):  # round -1 warms up
             transfers = [

@@ -12,6 +12,7 @@ import pytest
 from pymongo import MongoClient
 
 from bot.store import EmbeddedServer, Store, _client
+from economy.core.actor import Actor
 from economy.core.clock import ManualClock
 from economy.core.migrations import Migrator
 from economy.repos.base import Database
@@ -116,8 +117,8 @@ def services(store: Store, clock: ManualClock) -> Services:
 async def relax_offer_limits(services: Services, guild_id: int) -> None:
     """Turn off the per-member offer cooldown and cap, for tests that create many offers quickly
     (the limits themselves are tested in tests/cross/test_abuse_limits.py)."""
-    await services.settings.set(guild_id, 0, "offer_cooldown_seconds", "0")
-    await services.settings.set(guild_id, 0, "offer_max_open_to_member", "50")
+    await services.settings.set(guild_id, Actor.system(), "offer_cooldown_seconds", "0")
+    await services.settings.set(guild_id, Actor.system(), "offer_max_open_to_member", "50")
 # --- chain (wallets and NFT roles): one eth-tester JSON-RPC rig per session ---------------------
 @pytest.fixture(scope="session")
 def chain_rig():

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from bot.demo.community import GemsCommunity
+from economy.core.actor import Actor
 from economy.core.audit import audit
 
 
@@ -28,7 +29,7 @@ async def gc(store, clock):
 
 async def seed(gc: GemsCommunity, name: str, amount: int) -> None:
     """Give a member GEMS through the service (not under test here)."""
-    await gc.services.ledger.grant(gc.guild.id, 0, gc[name].id, amount, reason="seed",
+    await gc.services.ledger.grant(gc.guild.id, Actor.system(), gc[name].id, amount, reason="seed",
                                    key=f"seed:{name}:{amount}")
 
 

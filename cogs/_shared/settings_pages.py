@@ -21,7 +21,14 @@ from bot.error_handler import handle_interaction_error
 from bot.log_format import bind_interaction
 from bot.permissions import channel_needs
 from cogs._shared.custom_ids import num, parse_id
-from cogs._shared.interaction import NO_PINGS, guild_id_of, require_admin, safe_text, services_of
+from cogs._shared.interaction import (
+    NO_PINGS,
+    actor_of,
+    guild_id_of,
+    require_admin,
+    safe_text,
+    services_of,
+)
 from cogs._shared.settings_fields import (
     CHANNEL_TYPES,
     TEXT,
@@ -207,7 +214,7 @@ async def apply(interaction: discord.Interaction, changes: dict[str, str], *, se
     for key, raw in changes.items():
         if parsed[key] == getattr(settings, key):
             continue  # unchanged: nothing to store or record
-        old, new = await services.settings.set(guild_id, interaction.user.id, key, raw)
+        old, new = await services.settings.set(guild_id, await actor_of(interaction), key, raw)
         if old != new:
             done.append(_describe_change(key, old, new))
     notice = ("✅ Saved: " + "; ".join(done)) if done else "No change."

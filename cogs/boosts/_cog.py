@@ -11,7 +11,7 @@ from discord import app_commands
 
 from bot.render.boost_chart import render_boost_chart
 from cogs._shared.feature_cog import FeatureCog, admin_group, admin_only, settings_of
-from cogs._shared.interaction import NO_PINGS, guild_id_of, reply, services_of
+from cogs._shared.interaction import NO_PINGS, actor_of, guild_id_of, reply, services_of
 from cogs._shared.notify import resolve_channel
 from cogs._shared.time_option import EndOrDuration, When, member_zone
 from cogs.boosts._render import list_embed, notice_text, scheduled_text, stats_text
@@ -38,7 +38,7 @@ class BoostsCog(FeatureCog):
         reason: app_commands.Range[str, 1, 100] | None = None,
     ):
         result = await services_of(interaction).boosts.schedule(
-            guild_id_of(interaction), interaction.user.id, factor=factor, start=start, end=end,
+            guild_id_of(interaction), await actor_of(interaction), factor=factor, start=start, end=end,
             reason=reason, zone=await member_zone(interaction))
         await reply(interaction, scheduled_text(result), ephemeral=True)
         await self.sweep()  # a boost starting now is announced at once
@@ -56,7 +56,7 @@ class BoostsCog(FeatureCog):
     async def cancel(self, interaction: discord.Interaction,
                      boost: app_commands.Range[str, 1, 20]):
         window = await services_of(interaction).boosts.cancel(
-            guild_id_of(interaction), interaction.user.id, boost)
+            guild_id_of(interaction), await actor_of(interaction), boost)
         await reply(interaction, f"Cancelled boost `{window.boost_id}`.", ephemeral=True)
         await self.sweep()
 

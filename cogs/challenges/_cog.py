@@ -16,9 +16,8 @@ from bot.render.challenge_card import render_today
 from cogs._shared.feature_cog import FeatureCog, admin_group, member_group, service_checked
 from cogs._shared.interaction import (
     NO_PINGS,
+    actor_of,
     guild_id_of,
-    is_admin,
-    is_moderator,
     reply,
     safe_text,
     services_of,
@@ -36,7 +35,8 @@ from cogs.challenges._render import (
     today_embed,
 )
 from cogs.challenges._views import AddChallengeModal, AnswerModal, gallery_view
-from economy.challenges.service import Actor, Completion, may_manage
+from economy.challenges.service import Completion, may_manage
+from economy.core.actor import Actor
 from economy.core.errors import InvalidInput
 from economy.core.images import ImageLimits, check_host, process_image
 from economy.core.timeparse import parse_duration
@@ -174,10 +174,8 @@ class ChallengeCog(FeatureCog):
     async def accept_clicked(self, interaction: discord.Interaction, submission_id: str) -> None:
         """✅ by a moderator on a gallery entry."""
         services, guild_id = services_of(interaction), guild_id_of(interaction)
-        settings = await services.settings.get(guild_id)
-        actor = Actor(interaction.user.id, is_admin=is_admin(interaction.user, settings),
-                      is_moderator=is_moderator(interaction.user, settings))
-        doc, completion = await services.challenges.accept(guild_id, actor, submission_id)
+        doc, completion = await services.challenges.accept(guild_id, await actor_of(interaction),
+                                                           submission_id)
         await reply(interaction, "Entry accepted.", ephemeral=True)
         await self._announce_entry(interaction, doc, completion)
 
@@ -328,9 +326,7 @@ class ChallengeAdminCog(FeatureCog):
 
     @staticmethod
     async def _actor(interaction: discord.Interaction) -> Actor:
-        settings = await services_of(interaction).settings.get(guild_id_of(interaction))
-        roles = frozenset(r.id for r in getattr(interaction.user, "roles", []))
-        return Actor(interaction.user.id, is_admin=is_admin(interaction.user, settings), role_ids=roles)
+        return await actor_of(interaction)
 
     @admin.command(name="add", description="Add a custom challenge (a form asks for its texts)")
     @service_checked("admin")
@@ -344,7 +340,7 @@ class ChallengeAdminCog(FeatureCog):
                   channel: discord.TextChannel | None = None):
         actor = await self._actor(interaction)
         settings = await services_of(interaction).settings.get(guild_id_of(interaction))
-        may_manage(actor, settings)  # fail before the form, the service checks again
+        may_manage(actor, settings, guild_id_of(interaction))  # fail before the form, the service checks again
         ctype, metric = KIND_FIELDS[kind]
         options = {"type": ctype, "metric": metric, "difficulty": difficulty, "reward": reward,
                    "channels": [channel.id] if channel and ctype == "activity" else []}
@@ -394,7 +390,7 @@ class ChallengeAdminCog(FeatureCog):
         services, guild_id = services_of(interaction), guild_id_of(interaction)
         actor = await self._actor(interaction)
         settings = await services.settings.get(guild_id)
-        may_manage(actor, settings)
+        may_manage(actor, settings, guild_id_of(interaction))
         rows = list((await services.challenges.pool(guild_id)).values())
         pages = max(1, -(-len(rows) // POOL_PAGE))
         page = min(page, pages)

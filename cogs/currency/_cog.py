@@ -17,7 +17,7 @@ from cogs._shared.feature_cog import (
     service_checked,
     settings_of,
 )
-from cogs._shared.interaction import guild_id_of, reply, safe_text, services_of
+from cogs._shared.interaction import actor_of, guild_id_of, reply, safe_text, services_of
 from cogs._shared.notify import post_to_moderators, send_dm
 from cogs.currency._render import (
     balance_embed,
@@ -30,7 +30,6 @@ from economy.core.errors import InvalidInput
 from economy.core.settings import MAX_AMOUNT
 from economy.currency.activity import ChatMessage
 from economy.currency.gifts import GiftDigest
-from economy.currency.review import Viewer
 
 log = logging.getLogger(__name__)
 
@@ -173,7 +172,7 @@ class CurrencyAdminCog(FeatureCog):
         _check_recipient(member)
         services, guild_id = services_of(interaction), guild_id_of(interaction)
         movement = await services.ledger.grant(
-            guild_id, interaction.user.id, member.id, amount, reason=reason,
+            guild_id, await actor_of(interaction), member.id, amount, reason=reason,
             key=f"grant:{interaction.id}",
         )
         new_balance = movement.entries[0].balance_after
@@ -193,7 +192,7 @@ class CurrencyAdminCog(FeatureCog):
         settings = await settings_of(interaction)
         services, guild_id = services_of(interaction), guild_id_of(interaction)
         movement = await services.ledger.take(
-            guild_id, interaction.user.id, member.id, amount, reason=reason,
+            guild_id, await actor_of(interaction), member.id, amount, reason=reason,
             key=f"take:{interaction.id}",
         )
         new_balance = movement.entries[0].balance_after
@@ -221,16 +220,7 @@ class CurrencyAdminCog(FeatureCog):
     async def member(self, interaction: discord.Interaction, member: discord.Member):
         _check_recipient(member)
         services, guild_id = services_of(interaction), guild_id_of(interaction)
-        review = await services.member_review.review(guild_id, _viewer(interaction), member.id)
+        review = await services.member_review.review(guild_id, await actor_of(interaction), member.id)
         settings = await services.settings.get(guild_id)
         embed = member_review_embed(safe_text(member.display_name, limit=64), review, settings)
         await reply(interaction, embed=embed, ephemeral=True)
-
-
-def _viewer(interaction: discord.Interaction) -> Viewer:
-    """The asking member's permissions and roles, for the service's own staff check."""
-    user = interaction.user
-    perms = user.guild_permissions if isinstance(user, discord.Member) else discord.Permissions.none()
-    return Viewer(user.id, manage_guild=perms.manage_guild or perms.administrator,
-                  manage_messages=perms.manage_messages,
-                  role_ids=frozenset(role.id for role in getattr(user, "roles", ())))

@@ -11,14 +11,14 @@ from discord import app_commands
 from discord.ext import commands
 
 from cogs._shared.feature_cog import FeatureCog, admin_group, member_group, service_checked
-from cogs._shared.interaction import guild_id_of, reply, safe_text, services_of
+from cogs._shared.interaction import actor_of, guild_id_of, reply, safe_text, services_of
 from cogs._shared.time_option import MinutesDuration, When, member_zone
 from cogs._shared.ui import RoutedView
 from cogs.events._form import EventModal
 from cogs.events._render import attendees_embed, event_embed, list_embed
-from cogs.events._views import WinnerSelect, desk_of, do_action, is_manager
+from cogs.events._views import WinnerSelect, desk_of, do_action
 from economy.core.clock import from_ms, to_ms
-from economy.core.errors import GemsError, InvalidInput, NotPermitted
+from economy.core.errors import GemsError, InvalidInput
 from economy.core.timeparse import parse_duration
 
 log = logging.getLogger(__name__)
@@ -28,9 +28,8 @@ EventType = Literal["challenge", "contest", "educational", "social", "ama"]
 
 
 async def _require_manager(interaction: discord.Interaction) -> None:
-    if not await is_manager(interaction):
-        raise NotPermitted("Only event managers (admins or the `event_manager_role_id` role) "
-                           "can do that.")
+    await services_of(interaction).events.require_manager(guild_id_of(interaction),
+                                                          await actor_of(interaction))
 
 
 _POWERFUL = discord.Permissions(administrator=True, manage_guild=True, manage_roles=True,
@@ -104,8 +103,7 @@ class EventsCog(FeatureCog):
                    start: When | None = None,
                    duration: MinutesDuration | None = None, capacity: int | None = None):
         updated = await services_of(interaction).events.edit(
-            guild_id_of(interaction), event, interaction.user.id,
-            is_manager=await is_manager(interaction), title=title, start=start,
+            guild_id_of(interaction), event, await actor_of(interaction), title=title, start=start,
             duration_minutes=_minutes(duration) if duration is not None else None,
             capacity=capacity, zone=await member_zone(interaction))
         await desk_of(interaction).mirror_times(updated)
@@ -118,8 +116,7 @@ class EventsCog(FeatureCog):
     @app_commands.describe(event="Event number")
     async def cancel(self, interaction: discord.Interaction, event: EventId):
         cancelled = await services_of(interaction).events.cancel(
-            guild_id_of(interaction), event, interaction.user.id,
-            is_manager=await is_manager(interaction))
+            guild_id_of(interaction), event, await actor_of(interaction))
         desk = desk_of(interaction)
         await desk.mirror(cancelled, status=4)
         await reply(interaction, f"Cancelled event #{event}.", ephemeral=True)
@@ -166,8 +163,7 @@ class EventsCog(FeatureCog):
     async def complete(self, interaction: discord.Interaction, event: EventId):
         services, guild_id = services_of(interaction), guild_id_of(interaction)
         found = await services.events.get(guild_id, event)
-        if not await is_manager(interaction) and interaction.user.id not in found.host_ids:
-            raise NotPermitted("Only the event's host or an event manager can do that.")
+        await services.events.check_host(found, await actor_of(interaction))
         view = RoutedView()
         view.add_item(WinnerSelect(event, interaction.user.id))
         await reply(interaction, f"Pick the winners of event #{event} in order (1st, 2nd, 3rd), "

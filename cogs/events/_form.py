@@ -10,7 +10,7 @@ from datetime import timedelta
 import discord
 
 from bot.error_handler import handle_interaction_error
-from cogs._shared.interaction import NO_PINGS, guild_id_of, safe_text, services_of
+from cogs._shared.interaction import NO_PINGS, actor_of, guild_id_of, safe_text, services_of
 from cogs._shared.ui import GatedModal
 from economy.core import timeparse
 from economy.core.errors import InvalidInput
@@ -104,7 +104,7 @@ class EventModal(GatedModal, title="New community event"):
             guild_id, capacity=parse_capacity(self.capacity.value),
             prizes=(rewards.pop("prize_1st"), rewards.pop("prize_2nd"), rewards.pop("prize_3rd")),
             repeat=repeat, repeat_count=count, **rewards, **self.options)
-        event = await services.events.create(guild_id, interaction.user.id, draft,
+        event = await services.events.create(guild_id, await actor_of(interaction), draft,
                                              title=self.name.value, description=self.details.value)
         text = f"Created event #{event.event_id}: **{safe_text(event.title, limit=100)}**."
         if event.checkin_code:

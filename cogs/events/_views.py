@@ -8,7 +8,7 @@ import discord
 
 from bot.error_handler import handle_interaction_error
 from cogs._shared.custom_ids import num, num_list, parse_id, parse_ids
-from cogs._shared.interaction import NO_PINGS, guild_id_of, reply, safe_text, services_of
+from cogs._shared.interaction import NO_PINGS, actor_of, guild_id_of, reply, safe_text, services_of
 from cogs._shared.outlets import outlet_of
 from cogs._shared.ui import Gated, GatedModal, RoutedView, SafeButton
 from economy.core.errors import NotPermitted
@@ -25,16 +25,10 @@ def desk_of(interaction: discord.Interaction):
 
 
 async def is_manager(interaction: discord.Interaction) -> bool:
-    """Admins or holders of `event_manager_role_id`."""
-    from cogs._shared.interaction import is_admin
-
-    member = interaction.user
-    settings = await services_of(interaction).settings.get(guild_id_of(interaction))
-    if is_admin(member, settings):
-        return True
-    role = settings.event_manager_role_id
-    return role is not None and isinstance(member, discord.Member) and any(
-        r.id == role for r in member.roles)
+    """Admins or holders of `event_manager_role_id` (decided by the events service from the
+    interaction's Actor)."""
+    return await services_of(interaction).events.is_manager(guild_id_of(interaction),
+                                                            await actor_of(interaction))
 
 
 async def do_action(interaction: discord.Interaction, event_id: int, action: str, *,
@@ -107,7 +101,7 @@ async def finish(interaction: discord.Interaction, event_id: int, winners: list[
     services, guild_id = services_of(interaction), guild_id_of(interaction)
     try:
         payout = await services.events.complete(
-            guild_id, event_id, interaction.user.id, winners, is_manager=await is_manager(interaction),
+            guild_id, event_id, await actor_of(interaction), winners,
             confirm_absent=confirm_absent)
     except WinnersNeedConfirmation as error:
         view = RoutedView()

@@ -14,6 +14,7 @@ from bot.render.progress_bar import render_progress
 from cogs._shared.feature_cog import FeatureCog, admin_group, admin_only, member_group
 from cogs._shared.interaction import (
     NO_PINGS,
+    actor_of,
     guild_id_of,
     reply,
     safe_text,
@@ -49,7 +50,7 @@ class GoalsCog(FeatureCog):
                      deadline: DeadlineOrDuration, reward: int,
                      title: app_commands.Range[str, 1, 100] | None = None):
         goal = await services_of(interaction).goals.create(
-            guild_id_of(interaction), interaction.user.id, target=target, metric=metric,
+            guild_id_of(interaction), await actor_of(interaction), target=target, metric=metric,
             deadline=deadline, reward=reward, title=title, zone=await member_zone(interaction))
         await reply(interaction, f"Created goal {_line(goal)}", ephemeral=True)
 

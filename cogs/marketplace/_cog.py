@@ -15,7 +15,14 @@ from cogs._shared.feature_cog import (
     moderator_only,
     settings_of,
 )
-from cogs._shared.interaction import NO_PINGS, guild_id_of, reply, safe_text, services_of
+from cogs._shared.interaction import (
+    NO_PINGS,
+    actor_of,
+    guild_id_of,
+    reply,
+    safe_text,
+    services_of,
+)
 from cogs._shared.ui import GatedModal
 from cogs.marketplace._render import mine_embed, wishlist_embed
 from cogs.marketplace._views import (
@@ -205,7 +212,7 @@ class MarketplaceCog(DownloadingCog, FeatureCog):
     async def queue(self, interaction: discord.Interaction):
         settings = await settings_of(interaction)
         services, guild_id = services_of(interaction), guild_id_of(interaction)
-        waiting = await services.marketplace.listings.pending(guild_id)
+        waiting = await services.marketplace.listings.pending(guild_id, await actor_of(interaction))
         if not waiting:
             await reply(interaction, "No listings are waiting for review.", ephemeral=True)
             return

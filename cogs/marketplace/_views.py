@@ -20,8 +20,8 @@ from bot.render.grid import GRIDS, render_grid
 from cogs._shared.custom_ids import num, parse_id
 from cogs._shared.interaction import (
     NO_PINGS,
+    actor_of,
     guild_id_of,
-    is_moderator,
     require_moderator,
     safe_text,
     services_of,
@@ -132,9 +132,8 @@ async def show_listing(interaction: discord.Interaction, listing_id: int, index:
     """Answer with a listing's detail (ephemeral), or edit the message in place."""
     services, guild_id = services_of(interaction), guild_id_of(interaction)
     settings = await services.settings.get(guild_id)
-    listing = await services.marketplace.search.view(
-        guild_id, listing_id, interaction.user.id,
-        moderator=is_moderator(interaction.user, settings))
+    listing = await services.marketplace.search.view(guild_id, listing_id,
+                                                     await actor_of(interaction))
     embed, files, view = await detail_parts(interaction.client, listing, settings, index)
     if edit:
         await interaction.response.edit_message(embed=embed, attachments=files, view=view)
@@ -298,7 +297,7 @@ class ApproveButton(ListingButton, template=rf"mkt:approve:{num('id')}"):
     async def run(self, interaction: discord.Interaction) -> None:
         settings = await require_moderator(interaction)
         result = await services_of(interaction).marketplace.listings.approve(
-            guild_id_of(interaction), interaction.user.id, self.listing_id)
+            guild_id_of(interaction), await actor_of(interaction), self.listing_id)
         await interaction.response.edit_message(
             content=f"Approved by {interaction.user.mention}.", view=None,
             embed=_reviewed_embed(result.listing, settings), allowed_mentions=NO_PINGS)
@@ -329,7 +328,8 @@ class RejectModal(GatedModal, title="Reject listing"):
     async def on_submit(self, interaction: discord.Interaction) -> None:
         settings = await require_moderator(interaction)
         notice = await services_of(interaction).marketplace.listings.reject(
-            guild_id_of(interaction), interaction.user.id, self.listing_id, self.reason.value)
+            guild_id_of(interaction), await actor_of(interaction), self.listing_id,
+            self.reason.value)
         await interaction.response.edit_message(
             content=f"Rejected by {interaction.user.mention}: {safe_text(notice.detail or '')}",
             view=None, embed=_reviewed_embed(notice.listing, settings), allowed_mentions=NO_PINGS)

@@ -9,7 +9,14 @@ from discord import app_commands
 from discord.ext import commands
 
 from cogs._shared.feature_cog import FeatureCog, service_checked
-from cogs._shared.interaction import NO_PINGS, guild_id_of, reply, safe_text, services_of
+from cogs._shared.interaction import (
+    NO_PINGS,
+    actor_of,
+    guild_id_of,
+    reply,
+    safe_text,
+    services_of,
+)
 from cogs._shared.outlets import outlet_of
 from cogs._shared.time_option import member_zone
 from cogs.mentorship._groups import mentor, mentor_admin, milestone, skill_choices
@@ -21,8 +28,8 @@ from cogs.mentorship._render import (
     proposal_embed,
     verified_embed,
 )
-from cogs.mentorship._views import BioModal, approval_view, is_lead, proposal_view
-from economy.core.errors import InvalidInput, NotFound, NotPermitted
+from cogs.mentorship._views import BioModal, approval_view, proposal_view
+from economy.core.errors import InvalidInput, NotFound
 from economy.core.timeparse import zone_name
 from economy.core.wording import plural
 from economy.mentorship.models import Pairing, mentor_level
@@ -230,10 +237,8 @@ class MentorshipCog(GuideCommands, FeatureCog):
     async def verify(self, interaction: discord.Interaction, member: discord.Member, skill: str,
                      level: int):
         services, guild_id = services_of(interaction), guild_id_of(interaction)
-        settings = await services.settings.get(guild_id)
         name = await services.mentorship.mentors.verify_skill(
-            guild_id, interaction.user.id, member.id, skill, level,
-            is_lead=is_lead(interaction.user, settings))
+            guild_id, await actor_of(interaction), member.id, skill, level)
         await reply(interaction, f"✔ Verified: <@{member.id}> — {name} {'★' * level}.",
                     ephemeral=True)
         await self.rooms.dm(guild_id, member.id, f"✔ <@{interaction.user.id}> verified your {name} skill "
@@ -250,9 +255,8 @@ class MentorshipCog(GuideCommands, FeatureCog):
     @service_checked("admin")
     async def round(self, interaction: discord.Interaction):
         services, guild_id = services_of(interaction), guild_id_of(interaction)
-        settings = await services.settings.get(guild_id)
         await interaction.response.defer(ephemeral=True, thinking=True)
-        made = await services.mentorship.proposals.round(guild_id, is_lead=is_lead(interaction.user, settings))
+        made = await services.mentorship.proposals.round(guild_id, await actor_of(interaction))
         for proposal in made:
             await self.rooms.propose(proposal)
         total = sum(p.score for p in made)
@@ -264,10 +268,7 @@ class MentorshipCog(GuideCommands, FeatureCog):
     @service_checked("admin")
     async def queue(self, interaction: discord.Interaction):
         services, guild_id = services_of(interaction), guild_id_of(interaction)
-        settings = await services.settings.get(guild_id)
-        if not is_lead(interaction.user, settings):
-            raise NotPermitted("Only the mentorship lead (or an admin) can see the queue.")
-        waiting = await services.mentorship.mentors.pending(guild_id)
+        waiting = await services.mentorship.mentors.pending(guild_id, await actor_of(interaction))
         if not waiting:
             await reply(interaction, "No mentor applications are waiting.", ephemeral=True)
             return

@@ -15,8 +15,8 @@ from cogs._shared.download import DownloadingCog
 from cogs._shared.feature_cog import service_checked
 from cogs._shared.interaction import (
     NO_PINGS,
+    actor_of,
     guild_id_of,
-    is_moderator,
     reply,
     safe_text,
     services_of,
@@ -27,7 +27,6 @@ from cogs._shared.ui import GatedModal, SafeButton
 from cogs.mentorship._groups import guide as guide_group
 from cogs.mentorship._groups import mentor_admin, skill_choices
 from cogs.mentorship._render import COLOUR
-from cogs.mentorship._views import is_lead
 from economy.core.errors import NotFound, NotPermitted
 from economy.core.images import ImageLimits, ImageTooLarge, prepare_images
 from economy.core.wording import plural
@@ -115,20 +114,17 @@ class ReviewButton(SafeButton, template=rf"guide:rev:{num('g')}:{num('id')}:(?P<
 
     async def run(self, interaction: discord.Interaction) -> None:
         services = services_of(interaction)
-        settings = await services.settings.get(self.guild_id)
-        in_guild = interaction.guild_id == self.guild_id
-        moderator = in_guild and (is_moderator(interaction.user, settings)
-                                  or is_lead(interaction.user, settings))
-        if not in_guild:
+        if interaction.guild_id != self.guild_id:
             raise NotPermitted("This button belongs to another server.")
         guide, paid = await services.guides.review(
-            self.guild_id, interaction.user.id, self.guide_id, approve=self.action == "approve",
-            moderator=moderator)
+            self.guild_id, await actor_of(interaction), self.guide_id,
+            approve=self.action == "approve")
         verdict = "approved ✅" if guide.status == "published" else "rejected ✖️"
         await interaction.response.edit_message(
             content=f"Guide #{guide.guide_id} was {verdict} by <@{interaction.user.id}>.",
             view=None, allowed_mentions=NO_PINGS)
         bot = interaction.client
+        settings = await services.settings.get(self.guild_id)
         if guide.status == "published":
             await publish(bot, guide)
         earned = f" You earned {settings.money(paid)}." if paid else ""
@@ -231,9 +227,7 @@ class GuideCommands(DownloadingCog):
     @service_checked("moderator")
     async def guide_queue(self, interaction: discord.Interaction):
         services, guild_id = services_of(interaction), guild_id_of(interaction)
-        settings = await services.settings.get(guild_id)
-        moderator = is_moderator(interaction.user, settings) or is_lead(interaction.user, settings)
-        waiting = await services.guides.pending(guild_id, interaction.user.id, moderator=moderator)
+        waiting = await services.guides.pending(guild_id, await actor_of(interaction))
         if not waiting:
             await reply(interaction, "No guides are waiting for review.", ephemeral=True)
             return

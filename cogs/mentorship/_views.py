@@ -14,20 +14,11 @@ import discord
 
 from bot.error_handler import handle_interaction_error
 from cogs._shared.custom_ids import num, parse_id
-from cogs._shared.interaction import NO_PINGS, is_admin, services_of
+from cogs._shared.interaction import NO_PINGS, actor_of, services_of
 from cogs._shared.outlets import outlet_of
 from cogs._shared.ui import GatedModal, SafeButton
 from cogs.mentorship._render import proposal_embed
-from economy.core.settings import GuildSettings
 from economy.mentorship.models import Pairing
-
-
-def is_lead(member: Any, settings: GuildSettings) -> bool:
-    """Admins, or members with the mentorship lead role."""
-    if is_admin(member, settings):
-        return True
-    role_id = settings.mentorship_lead_role_id
-    return role_id is not None and any(r.id == role_id for r in getattr(member, "roles", []))
 
 
 def proposal_view(p: Pairing) -> discord.ui.View:
@@ -87,11 +78,11 @@ class ApprovalButton(SafeButton, template=rf"mship:lead:{num('g')}:{num('u')}:(?
 
     async def run(self, interaction: discord.Interaction) -> None:
         services = services_of(interaction)
-        settings = await services.settings.get(self.guild_id)
-        lead = interaction.guild_id == self.guild_id and is_lead(interaction.user, settings)
+        # The Actor is bound to the interaction's guild: a button from another server decides
+        # nothing here.
         mentor = await services.mentorship.mentors.decide_mentor(
-            self.guild_id, interaction.user.id, self.user_id, approve=self.action == "approve",
-            is_lead=lead)
+            self.guild_id, await actor_of(interaction), self.user_id,
+            approve=self.action == "approve")
         verdict = "approved ✅" if mentor.status == "active" else "not approved ✖️"
         await interaction.response.edit_message(
             content=f"<@{self.user_id}>'s mentor application was {verdict} by "

@@ -21,6 +21,7 @@ from cogs._shared.feature_cog import (
 )
 from cogs._shared.interaction import (
     NO_PINGS,
+    actor_of,
     guild_id_of,
     reply,
     safe_text,
@@ -230,7 +231,7 @@ class NftCog(DownloadingCog, FeatureCog):
                                "Move my role above it first.")
         await interaction.response.defer(ephemeral=True, thinking=True)
         created = await self.services.nft.add_rule(
-            guild.id, interaction.user.id, chain_id=chain or self.services.nft.chains.default_chain_id,
+            guild.id, await actor_of(interaction), chain_id=chain or self.services.nft.chains.default_chain_id,
             contract=contract, standard=standard, role_id=role.id, token_ids=token_ids,
             min_count=min_count, max_count=max_count, group=group.lower() if group else None)
         await reply(interaction, f"Added rule {created.describe()}. Run `/wallet-admin sync` to apply it "
@@ -247,7 +248,8 @@ class NftCog(DownloadingCog, FeatureCog):
     @app_commands.describe(rule="Rule number (see /wallet-admin rule list)")
     async def rule_remove(self, interaction: discord.Interaction,
                           rule: app_commands.Range[int, 1, 10_000]):
-        removed = await self.services.nft.remove_rule(guild_id_of(interaction), rule)
+        removed = await self.services.nft.remove_rule(guild_id_of(interaction),
+                                                     await actor_of(interaction), rule)
         await reply(interaction, f"Removed rule {removed.describe()}. Members who hold the role "
                     "keep it unless another rule manages that role (remove it by hand if needed).",
                     ephemeral=True)

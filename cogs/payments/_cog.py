@@ -13,8 +13,8 @@ from discord import app_commands
 from cogs._shared.feature_cog import FeatureCog, admin_group, member_group, service_checked
 from cogs._shared.interaction import (
     NO_PINGS,
+    actor_of,
     guild_id_of,
-    is_admin,
     reply,
     safe_text,
     services_of,
@@ -136,11 +136,6 @@ class PaymentsAdminCog(FeatureCog):
     pack = app_commands.Group(name="pack", description="GEMS packs sold by card",
                               parent=payments)
 
-    @staticmethod
-    async def _admin(interaction: discord.Interaction) -> bool:
-        settings = await services_of(interaction).settings.get(guild_id_of(interaction))
-        return is_admin(interaction.user, settings)
-
     @pack.command(name="add", description="Sell a GEMS pack by card, e.g. 1000 GEMS for 4.99")
     @service_checked("admin")
     @app_commands.describe(gems="How many GEMS the pack mints", price="Price in the server's card currency, like 4.99 (or 500 for JPY)")
@@ -148,8 +143,7 @@ class PaymentsAdminCog(FeatureCog):
                        gems: app_commands.Range[int, 1, MAX_AMOUNT],
                        price: app_commands.Range[str, 1, 20]):
         services, guild_id = services_of(interaction), guild_id_of(interaction)
-        pack = await services.payments.packs.add(guild_id, interaction.user.id, gems, price,
-                                                admin=await self._admin(interaction))
+        pack = await services.payments.packs.add(guild_id, await actor_of(interaction), gems, price)
         settings = await services.settings.get(guild_id)
         extra = "" if settings.payments_packs else \
             " Packs are not on sale until `payments_packs` is on (`/settings set`)."
@@ -162,14 +156,14 @@ class PaymentsAdminCog(FeatureCog):
     async def pack_remove(self, interaction: discord.Interaction,
                           pack_id: app_commands.Range[int, 1]):
         await services_of(interaction).payments.packs.remove(
-            guild_id_of(interaction), pack_id, admin=await self._admin(interaction))
+            guild_id_of(interaction), await actor_of(interaction), pack_id)
         await reply(interaction, f"Pack #{pack_id} is no longer on sale.", ephemeral=True)
 
     @payments.command(name="status", description="Stripe setup, webhook, last event, pending payouts")
     @service_checked("admin")
     async def status(self, interaction: discord.Interaction):
         services, guild_id = services_of(interaction), guild_id_of(interaction)
-        st = await services.payments.reports.status(guild_id, admin=await self._admin(interaction))
+        st = await services.payments.reports.status(guild_id, await actor_of(interaction))
         await interaction.response.defer(ephemeral=True, thinking=True)
         reachable = await probe(st["webhook_url"])
         embed = discord.Embed(title="Card payments", colour=COLOUR)
@@ -203,9 +197,9 @@ class PaymentsAdminCog(FeatureCog):
     @service_checked("admin")
     async def history(self, interaction: discord.Interaction):
         services, guild_id = services_of(interaction), guild_id_of(interaction)
-        admin = await self._admin(interaction)
-        rows = await services.payments.reports.history(guild_id, admin=admin)
-        text = await services.payments.reports.history_csv(guild_id, admin=admin)
+        actor = await actor_of(interaction)
+        rows = await services.payments.reports.history(guild_id, actor)
+        text = await services.payments.reports.history_csv(guild_id, actor)
         lines = [f"{r['what']} · {r['kind']} · {format_cents(r['amount'], r['currency'])} · "
                  f"{r['status']}" + (f" · <@{r['member']}>" if r["member"] else "")
                  for r in rows[:15]]
@@ -223,8 +217,7 @@ class PaymentsAdminCog(FeatureCog):
     async def paid(self, interaction: discord.Interaction, trade_id: app_commands.Range[int, 1],
                    note: app_commands.Range[str, 1, 200] | None = None):
         payout = await services_of(interaction).payments.payouts.record_manual_payout(
-            guild_id_of(interaction), trade_id, interaction.user.id,
-            admin=await self._admin(interaction), note=note)
+            guild_id_of(interaction), trade_id, await actor_of(interaction), note=note)
         await reply(interaction, f"Recorded: {format_cents(payout['amount'], payout['currency'])} "
                     f"paid to <@{payout['user_id']}> for trade #{trade_id}"
                     + (f" ({safe_text(note)})" if note else "") + ".", ephemeral=True)

@@ -8,7 +8,7 @@ import discord
 from discord import app_commands
 
 from cogs._shared.feature_cog import FeatureCog, admin_group, admin_only, member_group
-from cogs._shared.interaction import NO_PINGS, guild_id_of, reply, services_of
+from cogs._shared.interaction import NO_PINGS, actor_of, guild_id_of, reply, services_of
 from economy.seasons.service import SeasonNotice, catalog, describe
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ class SeasonsCog(FeatureCog):
                   colour: app_commands.Range[str, 1, 10] | None = None,
                   boost: app_commands.Range[str, 1, 12] | None = None):
         season = await services_of(interaction).seasons.add(
-            guild_id_of(interaction), interaction.user.id, name, start=start, end=end,
+            guild_id_of(interaction), await actor_of(interaction), name, start=start, end=end,
             emoji=emoji, colour=colour, boost=boost)
         settings = await services_of(interaction).settings.get(guild_id_of(interaction))
         now = services_of(interaction).clock.now()
@@ -58,7 +58,8 @@ class SeasonsCog(FeatureCog):
     @admin_only
     @app_commands.describe(key="The season's key from /season list")
     async def remove(self, interaction: discord.Interaction, key: app_commands.Range[str, 1, 50]):
-        await services_of(interaction).seasons.remove(guild_id_of(interaction), key)
+        await services_of(interaction).seasons.remove(guild_id_of(interaction),
+                                                      await actor_of(interaction), key)
         await reply(interaction, f"Disabled the season `{discord.utils.escape_markdown(key)}`.",
                     ephemeral=True)
 

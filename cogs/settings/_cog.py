@@ -6,7 +6,14 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from cogs._shared.interaction import guild_id_of, reply, require_admin, safe_text, services_of
+from cogs._shared.interaction import (
+    actor_of,
+    guild_id_of,
+    reply,
+    require_admin,
+    safe_text,
+    services_of,
+)
 from cogs._shared.settings_fields import sections
 from cogs._shared.settings_pages import enabled_sections, render, shown
 from economy.core.errors import InvalidInput
@@ -97,7 +104,8 @@ class SettingsCog(commands.Cog):
     ):
         await require_admin(interaction)
         services = services_of(interaction)
-        old, new = await services.settings.set(guild_id_of(interaction), interaction.user.id, key, value)
+        old, new = await services.settings.set(guild_id_of(interaction),
+                                               await actor_of(interaction), key, value)
         if old == new:  # nothing was written or recorded
             await reply(interaction, f"`{key}` is already **{_shown(key, new, 80)}**; nothing changed.",
                         ephemeral=True)

@@ -9,7 +9,7 @@ import discord
 from discord import app_commands
 
 from cogs._shared.feature_cog import admin_only
-from cogs._shared.interaction import guild_id_of, reply, services_of
+from cogs._shared.interaction import actor_of, guild_id_of, reply, services_of
 from economy.core.modules import FEATURES
 
 COLOUR = discord.Colour.from_rgb(120, 130, 150)
@@ -51,7 +51,7 @@ class ModulesGroup(app_commands.Group):
 
     async def _switch(self, interaction: discord.Interaction, feature: str, *, on: bool) -> None:
         changed = await services_of(interaction).modules.switch(
-            guild_id_of(interaction), interaction.user.id, feature, on=on)
+            guild_id_of(interaction), await actor_of(interaction), feature, on=on)
         state = "on" if on else "off"
         label = FEATURES.get(feature, feature)
         if not changed:

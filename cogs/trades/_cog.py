@@ -18,8 +18,8 @@ from cogs._shared.feature_cog import (
 )
 from cogs._shared.interaction import (
     NO_PINGS,
+    actor_of,
     guild_id_of,
-    is_moderator,
     reply,
     safe_text,
     services_of,
@@ -73,8 +73,7 @@ class TradesCog(FeatureCog):
     async def view(self, interaction: discord.Interaction, trade_id: app_commands.Range[int, 1]):
         services, guild_id = services_of(interaction), guild_id_of(interaction)
         settings = await services.settings.get(guild_id)
-        trade = await services.trades.get(guild_id, trade_id, interaction.user.id,
-                                          moderator=is_moderator(interaction.user, settings))
+        trade = await services.trades.get(guild_id, trade_id, await actor_of(interaction))
         await reply(interaction, embed=trade_embed(trade, settings), ephemeral=True)
 
     @trades.command(name="rate", description="Rate the other side of a completed trade")
@@ -123,7 +122,8 @@ class TradesAdminCog(FeatureCog):
     async def list_(self, interaction: discord.Interaction,
                     status: Literal["open", "resolved"] = "open"):
         settings = await settings_of(interaction)
-        found = await services_of(interaction).disputes.find(guild_id_of(interaction), status)
+        found = await services_of(interaction).disputes.find(guild_id_of(interaction),
+                                                            await actor_of(interaction), status)
         await reply(interaction, embed=trade_list_embed(f"{status.title()} disputes", found, settings),
                     ephemeral=True)
 
@@ -132,7 +132,8 @@ class TradesAdminCog(FeatureCog):
     @app_commands.describe(trade_id="The disputed trade's number")
     async def view(self, interaction: discord.Interaction, trade_id: app_commands.Range[int, 1]):
         settings = await settings_of(interaction)
-        trade = await services_of(interaction).disputes.view(guild_id_of(interaction), trade_id)
+        trade = await services_of(interaction).disputes.view(guild_id_of(interaction),
+                                                            await actor_of(interaction), trade_id)
         embed = trade_embed(trade, settings)
         evidence = (trade.dispute or {}).get("evidence") or []
         if evidence:
@@ -153,7 +154,7 @@ class TradesAdminCog(FeatureCog):
                       percent: app_commands.Range[int, 0, 100] | None = None,
                       note: app_commands.Range[str, 1, 300] | None = None):
         services, guild_id = services_of(interaction), guild_id_of(interaction)
-        result = await services.disputes.resolve(guild_id, trade_id, interaction.user.id, outcome,
+        result = await services.disputes.resolve(guild_id, trade_id, await actor_of(interaction), outcome,
                                                  percent=percent, note=note)
         res = result.trade.resolution or {}
         t, settings = result.trade, await services.settings.get(guild_id)
@@ -168,7 +169,7 @@ class TradesAdminCog(FeatureCog):
     @admin_only
     async def export(self, interaction: discord.Interaction):
         services, guild_id = services_of(interaction), guild_id_of(interaction)
-        text = await services.trade_export.to_csv(guild_id, interaction.user.id)
+        text = await services.trade_export.to_csv(guild_id, await actor_of(interaction))
         await interaction.response.send_message(
             "Here are all trades of this server.", ephemeral=True, allowed_mentions=NO_PINGS,
             file=discord.File(io.BytesIO(text.encode("utf-8")), filename=f"trades-{guild_id}.csv"))

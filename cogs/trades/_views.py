@@ -12,6 +12,7 @@ from cogs._shared.interaction import NO_PINGS, guild_id_of, services_of
 from cogs._shared.outlets import outlet_of
 from cogs._shared.ui import GatedModal, RoutedView, SafeButton
 from cogs.trades._render import ACTIONS, quote_text, trade_embed
+from economy.core.actor import Actor
 from economy.trades.models import FINAL_STATUSES, QuoteChanged, Trade
 
 
@@ -145,7 +146,9 @@ class TradeActionButton(SafeButton, template=rf"trade:act:{num('trade')}:(?P<act
     async def run(self, interaction: discord.Interaction) -> None:
         services, guild_id = services_of(interaction), guild_id_of(interaction)
         escrow, user = services.trades, interaction.user.id
-        trade = await escrow.get(guild_id, self.trade_id, user)  # parties only
+        # parties only: the room's buttons act for the buyer or the seller, so the viewer is
+        # asked for as a plain member (a moderator's flags would not make them a party)
+        trade = await escrow.get(guild_id, self.trade_id, Actor(user))
         if self.action == "deliver":
             escrow.check_can_deliver(trade, user)
             await interaction.response.send_modal(DeliveredModal(self.trade_id))

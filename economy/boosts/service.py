@@ -22,6 +22,7 @@ from decimal import Decimal, InvalidOperation
 
 from economy.boosts.repo import MultiplierRepo
 from economy.core import timeparse
+from economy.core.actor import Actor
 from economy.core.clock import Clock, from_ms, span_ms, to_ms
 from economy.core.errors import InvalidInput, NotFound
 from economy.core.settings import GuildSettings, SettingsService
@@ -305,12 +306,15 @@ class BoostService:
 
     # --- admin operations --------------------------------------------------------------------
     async def schedule(
-        self, guild_id: int, actor_id: int, *, factor: str, start: str, end: str,
+        self, guild_id: int, actor: Actor, *, factor: str, start: str, end: str,
         reason: str | None = None, zone: tzinfo | None = None,
     ) -> Scheduled:
-        """Validate and store a one-off boost window. Raises InvalidInput (nothing stored).
+        """Validate and store a one-off boost window (admins of the guild). Raises NotPermitted
+        (not an admin), InvalidInput (nothing stored).
 
         `start`/`end` are read in `zone` (the member's; default the guild's)."""
+        actor.require_admin(guild_id)
+        actor_id = actor.user_id
         settings = await self._settings.get(guild_id)
         now = self._clock.now()
         factor_bps = parse_factor(factor)
@@ -339,8 +343,11 @@ class BoostService:
         self.invalidate(guild_id)
         return Scheduled(window, tuple(overlapping), settings.boost_stacking)
 
-    async def cancel(self, guild_id: int, actor_id: int, boost_id: str) -> Window:
-        """Cancel a boost that has not ended. Raises NotFound/InvalidInput."""
+    async def cancel(self, guild_id: int, actor: Actor, boost_id: str) -> Window:
+        """Cancel a boost that has not ended (admins of the guild). Raises NotPermitted (not an
+        admin), NotFound/InvalidInput."""
+        actor.require_admin(guild_id)
+        actor_id = actor.user_id
         boost_id = _boost_id(boost_id)
         doc = await self._repo.get(guild_id, boost_id)
         if not doc:

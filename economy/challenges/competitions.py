@@ -15,7 +15,8 @@ from datetime import timedelta
 from typing import Literal
 
 from economy.challenges.competition_repo import CompetitionRepo
-from economy.challenges.service import Actor, may_manage
+from economy.challenges.service import may_manage
+from economy.core.actor import Actor
 from economy.core.clock import Clock, from_ms, to_ms
 from economy.core.errors import InvalidInput, NotFound
 from economy.core.ledger import LedgerService, check_amount
@@ -64,7 +65,7 @@ class CompetitionService:
 
         Raises: InvalidAmount, InvalidInput, NotPermitted.
         """
-        may_manage(actor, await self._settings.get(guild_id))
+        may_manage(actor, await self._settings.get(guild_id), guild_id)
         if kind not in KINDS:
             raise InvalidInput(f"Pick a challenge type: {', '.join(KINDS)}.")
         if mode not in ("most", "first"):

@@ -20,6 +20,7 @@ from economy.challenges import answers, rotation, streaks
 from economy.challenges.days import DayWindow, guild_day, member_day, week_key
 from economy.challenges.pool import ChallengeDef, parse_def, shipped_pool
 from economy.challenges.repo import ChallengeRepo
+from economy.core.actor import Actor
 from economy.core.clock import Clock, from_ms, to_ms
 from economy.core.errors import InvalidInput, NotFound, NotPermitted
 from economy.core.ledger import LedgerService
@@ -193,7 +194,7 @@ class ChallengeService:
 
         Raises: InvalidInput, NotPermitted.
         """
-        may_manage(actor, await self._settings.get(guild_id))
+        may_manage(actor, await self._settings.get(guild_id), guild_id)
         fields = dict(fields)
         ctype = fields.get("type")
         if ctype == "knowledge":
@@ -225,7 +226,7 @@ class ChallengeService:
 
         Raises: NotFound, NotPermitted.
         """
-        may_manage(actor, await self._settings.get(guild_id))
+        may_manage(actor, await self._settings.get(guild_id), guild_id)
         actor_id = actor.user_id
         challenge_id = challenge_id.strip().lower()
         pool = await self.pool(guild_id)
@@ -447,8 +448,7 @@ class ChallengeService:
         Raises: DeletedAccount, FeatureOff, IdempotencyConflict, InsufficientFunds, InvalidAmount,
             InvalidInput, NotFound, NotPermitted, OutcomeUnknown.
         """
-        if not (actor.is_moderator or actor.is_admin):
-            raise NotPermitted("Only moderators can accept entries; members vote instead.")
+        actor.require_moderator(guild_id, "Only moderators can accept entries; members vote instead.")
         doc = await self._submission(guild_id, submission_id)
         if doc["status"] == "accepted":
             raise InvalidInput("This entry was already accepted.")
@@ -638,20 +638,9 @@ class ChallengeService:
         return Page(rows=tuple(docs), page=page, page_size=page_size, total=total)
 
 
-@dataclass(frozen=True)
-class Actor:
-    """Who asks for a management action, as the Discord adapter saw them."""
-
-    user_id: int
-    is_admin: bool = False
-    role_ids: frozenset[int] = frozenset()
-    is_moderator: bool = False
-
-
-def may_manage(actor: Actor, settings: GuildSettings) -> None:
-    """Raise NotPermitted unless the member is an admin or holds the challenge manager role."""
-    if actor.is_admin:
-        return
-    if settings.challenge_manager_role_id and settings.challenge_manager_role_id in actor.role_ids:
+def may_manage(actor: Actor, settings: GuildSettings, guild_id: int) -> None:
+    """Raise NotPermitted unless the member is an admin of `guild_id` or holds its challenge
+    manager role."""
+    if actor.admin_or(guild_id, settings.challenge_manager_role_id):
         return
     raise NotPermitted("Only admins or the challenge managers can change the challenge pool.")

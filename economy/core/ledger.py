@@ -21,6 +21,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple, Protocol
 
 from economy.boosts.service import NO_BOOST, Applied
+from economy.core.actor import Actor
 from economy.core.clock import Clock, to_ms
 from economy.core.eligibility import require_established
 from economy.core.errors import (
@@ -189,13 +190,16 @@ class LedgerService:
                                  also=also)
 
     async def grant(
-        self, guild_id: int, actor_id: int, user_id: int, amount: int, *, reason: str, key: str
+        self, guild_id: int, actor: Actor, user_id: int, amount: int, *, reason: str, key: str
     ) -> Movement:
-        """Admin: create GEMS for a member, with a recorded reason.
+        """Admin: create GEMS for a member, with a recorded reason (the actor's admin rights in
+        `guild_id` are checked here, whatever the caller checked).
 
-        Raises: DeletedAccount, IdempotencyConflict, InsufficientFunds, InvalidAmount, InvalidInput,
-            OutcomeUnknown.
+        Raises: NotPermitted (not an admin of the guild), DeletedAccount, IdempotencyConflict,
+            InsufficientFunds, InvalidAmount, InvalidInput, OutcomeUnknown.
         """
+        actor.require_admin(guild_id)
+        actor_id = actor.user_id
         amount = check_amount(amount)
         reason = _require_reason(reason)
         if is_system(user_id):  # the treasury or a deleted member's account is nobody to pay
@@ -262,13 +266,16 @@ class LedgerService:
         return await self._apply(guild_id, "refund", key, legs, ref=ref, note=note, also=also)
 
     async def take(
-        self, guild_id: int, actor_id: int, user_id: int, amount: int, *, reason: str, key: str
+        self, guild_id: int, actor: Actor, user_id: int, amount: int, *, reason: str, key: str
     ) -> Movement:
-        """Admin: remove GEMS from a member (never below zero), with a recorded reason.
+        """Admin: remove GEMS from a member (never below zero), with a recorded reason (the
+        actor's admin rights in `guild_id` are checked here).
 
-        Raises: DeletedAccount, IdempotencyConflict, InsufficientFunds, InvalidAmount, InvalidInput,
-            OutcomeUnknown.
+        Raises: NotPermitted (not an admin of the guild), DeletedAccount, IdempotencyConflict,
+            InsufficientFunds, InvalidAmount, InvalidInput, OutcomeUnknown.
         """
+        actor.require_admin(guild_id)
+        actor_id = actor.user_id
         amount = check_amount(amount)
         reason = _require_reason(reason)
         legs = [_Leg(user_id, -amount, "take", mint=True)]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 
+from economy.core.actor import Actor
 from economy.core.errors import InvalidInput, Unavailable
 from economy.core.settings import GuildSettings, SettingsService
 from economy.registry import FEATURES as REGISTERED
@@ -93,12 +94,13 @@ class ModuleService:
         """
         return sorted((await self._settings.get(guild_id)).disabled_features)
 
-    async def switch(self, guild_id: int, actor_id: int, feature: str, *, on: bool) -> bool:
-        """Turn a feature on or off; returns False when it already was. The caller checks that
-        the actor is an admin (as for /settings).
+    async def switch(self, guild_id: int, actor: Actor, feature: str, *, on: bool) -> bool:
+        """Turn a feature on or off (admins of the guild, as for /settings); returns False when
+        it already was.
 
-        Raises: InvalidInput, NotFound.
+        Raises: NotPermitted (not an admin of the guild), InvalidInput, NotFound.
         """
+        actor.require_admin(guild_id)
         name = feature.strip().lower()
         if name in CORE:
             raise InvalidInput(f"`{name}` is part of the core of GEMS and cannot be turned off.")
@@ -109,6 +111,6 @@ class ModuleService:
         wanted = current - {name} if on else current | {name}
         if wanted == current:
             return False
-        await self._settings.set(guild_id, actor_id, "disabled_features",
+        await self._settings.set(guild_id, actor, "disabled_features",
                                  ",".join(sorted(wanted)) or "none")
         return True

@@ -18,6 +18,7 @@ from typing import Any
 import emoji
 from pydantic import ValidationError
 
+from economy.core.actor import Actor
 from economy.core.clock import Clock
 from economy.core.errors import InvalidInput, NotFound
 from economy.core.sections import MAX_AMOUNT, Section
@@ -182,11 +183,15 @@ class SettingsService:
             self._cache[guild_id] = (time.monotonic(), version, settings)
         return settings
 
-    async def set(self, guild_id: int, actor_id: int, key: str, raw: str) -> tuple[Any, Any]:
-        """Validate and store one setting; returns (old, new). Raises NotFound/InvalidInput.
+    async def set(self, guild_id: int, actor: Actor, key: str, raw: str) -> tuple[Any, Any]:
+        """Validate and store one setting (admins of the guild only); returns (old, new).
 
         A value equal to the current one is not written: the history records only real changes.
+
+        Raises: NotPermitted (not an admin of the guild), NotFound, InvalidInput.
         """
+        actor.require_admin(guild_id)
+        actor_id = actor.user_id
         new = parse_value(key, raw)
         old = getattr(await self.get(guild_id), key)
         if new == old:

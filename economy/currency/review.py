@@ -12,11 +12,11 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from economy.core.actor import Actor
 from economy.core.clock import Clock, from_ms
-from economy.core.errors import InvalidInput, NotPermitted
+from economy.core.errors import InvalidInput
 from economy.core.ledger import LedgerService
 from economy.core.models import Account, LedgerEntry, is_system
-from economy.core.sections import CoreSettings
 from economy.core.settings import GuildSettings, SettingsService
 from economy.nft.wallet_repo import WalletRepo
 from economy.repos.member_repo import MemberRepo
@@ -28,25 +28,6 @@ RECENT = 10
 #: Stored moderator flags (`member_quotas` buckets claimed when a flag is raised) and their text.
 STORED_FLAGS = {"flag:fan-in": "Received GEMS from several young accounts within 24 h"}
 DISPUTE_STATUSES = ["disputed", "resolved"]
-
-
-@dataclass(frozen=True)
-class Viewer:
-    """Who asks, as the Discord adapter saw them (permissions and roles in this server)."""
-
-    user_id: int
-    manage_guild: bool = False
-    manage_messages: bool = False
-    role_ids: frozenset[int] = frozenset()
-
-
-def is_staff(viewer: Viewer, settings: CoreSettings) -> bool:
-    """Admins (Manage Server or the admin role) and moderators (Manage Messages or the
-    moderator role), the same people the moderator commands accept."""
-    if viewer.manage_guild or viewer.manage_messages:
-        return True
-    return any(role is not None and role in viewer.role_ids
-               for role in (settings.admin_role_id, settings.moderator_role_id))
 
 
 @dataclass(frozen=True)
@@ -84,14 +65,15 @@ class MemberReviewService:
         self._settings = settings
         self._clock = clock
 
-    async def review(self, guild_id: int, viewer: Viewer, user_id: int) -> MemberReview:
-        """The member's review for a moderator or admin; NotPermitted for anyone else.
+    async def review(self, guild_id: int, actor: Actor, user_id: int) -> MemberReview:
+        """The member's review for a moderator or admin of the guild; NotPermitted for anyone
+        else (the Actor's flags come from Discord's permissions and the configured admin and
+        moderator roles, decided once at the edge).
 
         Raises: InvalidInput, NotPermitted.
         """
+        actor.require_moderator(guild_id, "Only moderators and admins can look at a member's records.")
         settings = await self._settings.get(guild_id)
-        if not is_staff(viewer, settings):
-            raise NotPermitted("Only moderators and admins can look at a member's records.")
         if is_system(user_id):
             raise InvalidInput("That account is not a member (the treasury or a deleted member).")
         account, rank = await self._ledger.account_and_rank(guild_id, user_id)

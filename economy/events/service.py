@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from economy.boosts.service import parse_when
+from economy.core.actor import Actor
 from economy.core.clock import Clock, from_ms, span_ms, to_ms, unix_seconds
 from economy.core.errors import (
     AlreadyRecorded,
@@ -201,12 +202,15 @@ class EventService:
         return EventDraft(type, starts_ms, starts_ms + span_ms(timedelta(minutes=duration_minutes)), channel_id,
                           capacity, rewards, recurrence, code)
 
-    async def create(self, guild_id: int, actor_id: int, draft: EventDraft, *, title: str,
+    async def create(self, guild_id: int, actor: Actor, draft: EventDraft, *, title: str,
                      description: str | None) -> CommunityEvent:
-        """Store an event from a validated draft and the form's texts.
+        """Store an event from a validated draft and the form's texts; the actor hosts it.
 
-        Raises: InvalidInput.
+        Raises: NotPermitted (no event manager: an admin or a holder of
+            `event_manager_role_id`), InvalidInput.
         """
+        await self.require_manager(guild_id, actor)
+        actor_id = actor.user_id
         title = _title(title)
         description = clean_text(description, DESCRIPTION_MAX, "description") or ""
         event_id = await self._repo.next_id(guild_id)
@@ -231,7 +235,7 @@ class EventService:
         await self._repo.update(guild_id, event_id, guard={},
                                 fields={"discord_event_id": discord_event_id})
 
-    async def edit(self, guild_id: int, event_id: int, actor_id: int, *, is_manager: bool,
+    async def edit(self, guild_id: int, event_id: int, actor: Actor, *,
                    title: str | None = None, start: str | None = None,
                    duration_minutes: int | None = None, capacity: int | None = None,
                    zone: tzinfo | None = None) -> CommunityEvent:
@@ -240,7 +244,7 @@ class EventService:
         Raises: InvalidInput, NotFound, NotPermitted.
         """
         event = await self.get(guild_id, event_id)
-        self._check_host(event, actor_id, is_manager)
+        await self.check_host(event, actor)
         if event.status != "scheduled":
             raise InvalidInput(f"Event #{event_id} is {event.status}; only scheduled events can be edited.")
         fields: dict[str, Any] = {}
@@ -276,14 +280,14 @@ class EventService:
             raise InvalidInput("The event changed at the same moment; please try again.")
         return await self.get(guild_id, event_id)
 
-    async def cancel(self, guild_id: int, event_id: int, actor_id: int, *,
-                     is_manager: bool) -> CommunityEvent:
+    async def cancel(self, guild_id: int, event_id: int, actor: Actor) -> CommunityEvent:
         """Cancel a scheduled or live event (host or manager). Nobody is paid.
 
         Raises: InvalidInput, NotFound, NotPermitted.
         """
         event = await self.get(guild_id, event_id)
-        self._check_host(event, actor_id, is_manager)
+        await self.check_host(event, actor)
+        actor_id = actor.user_id
         if event.status not in ("scheduled", "live"):
             raise InvalidInput(f"Event #{event_id} is already {event.status}.")
         if not await self._repo.update(guild_id, event_id, guard={"status": event.status},
@@ -439,8 +443,8 @@ class EventService:
         return movement.entries[0].delta
 
     # --- completion --------------------------------------------------------------------------
-    async def complete(self, guild_id: int, event_id: int, actor_id: int, winners: list[int], *,
-                       is_manager: bool, confirm_absent: bool = False) -> Payout:
+    async def complete(self, guild_id: int, event_id: int, actor: Actor, winners: list[int], *,
+                       confirm_absent: bool = False) -> Payout:
         """Complete the event with up to three winners (1st, 2nd, 3rd) and pay everyone once.
 
         Winners who did not check in need `confirm_absent`. A second completion (a double
@@ -453,7 +457,8 @@ class EventService:
         """
         await require_on(self._settings, guild_id, "events")
         event = await self.get(guild_id, event_id)
-        self._check_host(event, actor_id, is_manager)
+        await self.check_host(event, actor)
+        actor_id = actor.user_id
         if event.status == "completed":
             return await self._payout(event, already=True)
         if event.status not in ("scheduled", "live"):
@@ -603,10 +608,31 @@ class EventService:
         return CommunityEvent.model_validate(fresh) if inserted else None
 
     # --- rules -------------------------------------------------------------------------------
-    @staticmethod
-    def _check_host(event: CommunityEvent, actor_id: int, is_manager: bool) -> None:
-        if not is_manager and actor_id not in event.host_ids:
-            raise NotPermitted("Only the event's host or an event manager can do that.")
+    async def is_manager(self, guild_id: int, actor: Actor) -> bool:
+        """An admin of the guild or a holder of its `event_manager_role_id`.
+
+        Raises: nothing expected.
+        """
+        settings = await self._settings.get(guild_id)
+        return actor.admin_or(guild_id, settings.event_manager_role_id)
+
+    async def require_manager(self, guild_id: int, actor: Actor) -> None:
+        """Refuse anyone but an event manager (create, and the cog's early refusal).
+
+        Raises: NotPermitted (neither an admin nor a holder of `event_manager_role_id`).
+        """
+        if not await self.is_manager(guild_id, actor):
+            raise NotPermitted("Only event managers (admins or the `event_manager_role_id` "
+                               "role) can do that.")
+
+    async def check_host(self, event: CommunityEvent, actor: Actor) -> None:
+        """Refuse anyone but the event's host or an event manager (edit, cancel, complete).
+
+        Raises: NotPermitted (neither the host nor an event manager).
+        """
+        if actor.user_id in event.host_ids or await self.is_manager(event.guild_id, actor):
+            return
+        raise NotPermitted("Only the event's host or an event manager can do that.")
 
     @staticmethod
     def _check_open(event: CommunityEvent, now_ms: int) -> None:

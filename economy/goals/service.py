@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
 from economy.boosts.service import parse_end
+from economy.core.actor import Actor
 from economy.core.clock import Clock, from_ms, to_ms
 from economy.core.errors import InvalidInput, NotFound
 from economy.core.ledger import LedgerService
@@ -76,12 +77,15 @@ class GoalService:
         self._settings = settings
         self._clock = clock
 
-    async def create(self, guild_id: int, actor_id: int, *, target: int, metric: str,
+    async def create(self, guild_id: int, actor: Actor, *, target: int, metric: str,
                      deadline: str, reward: int, title: str | None = None,
                      zone: tzinfo | None = None) -> Goal:
-        """Validate and store a goal. Raises InvalidInput (nothing stored).
+        """Validate and store a goal (admins of the guild). Raises NotPermitted (not an admin),
+        InvalidInput (nothing stored).
 
         `deadline` is a moment read in `zone` (the member's; default the guild's) or a duration."""
+        actor.require_admin(guild_id)
+        actor_id = actor.user_id
         if metric not in METRICS:
             raise InvalidInput(f"The metric must be one of: {', '.join(METRICS)}.")
         if not 1 <= target <= MAX_TARGET:

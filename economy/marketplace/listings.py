@@ -13,6 +13,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+from economy.core.actor import Actor
 from economy.core.clock import Clock
 from economy.core.errors import Cooldown, InvalidInput, NotPermitted
 from economy.core.images import ProcessedImage
@@ -226,13 +227,15 @@ class ListingService:
         return PublishResult(listing=after, needs_approval=approval, notices=[])
 
     # --- moderation ----------------------------------------------------------------------------
-    async def approve(self, guild_id: int, moderator_id: int, listing_id: int) -> PublishResult:
-        """pending -> active. The caller checked the moderator permission; a moderator may not
-        approve their own listing (another moderator has to).
+    async def approve(self, guild_id: int, actor: Actor, listing_id: int) -> PublishResult:
+        """pending -> active, by a moderator of the guild (checked here, whatever the caller
+        checked); a moderator may not approve their own listing (another moderator has to).
 
-        Raises: NotPermitted (the moderator's own listing); InvalidInput (no such listing, or
-        it is no longer pending).
+        Raises: NotPermitted (not a moderator of the guild, or the moderator's own listing);
+        InvalidInput (no such listing, or it is no longer pending).
         """
+        actor.require_moderator(guild_id)
+        moderator_id = actor.user_id
         settings = await self._settings.get(guild_id)
         now = self._clock.now()
         after = await self._repo.transition(
@@ -249,13 +252,15 @@ class ListingService:
         notices = [Notice(user_id=listing.seller_id, kind="approved", listing=listing)]
         return PublishResult(listing=listing, needs_approval=False, notices=notices)
 
-    async def reject(self, guild_id: int, moderator_id: int, listing_id: int,
+    async def reject(self, guild_id: int, actor: Actor, listing_id: int,
                      reason: str) -> Notice:
-        """pending -> rejected with a reason the seller is told.
+        """pending -> rejected with a reason the seller is told (moderators of the guild).
 
-        Raises: InvalidInput (a reason shorter than 3 or longer than 300 characters, no such
-        listing, or it is no longer pending).
+        Raises: NotPermitted (not a moderator of the guild); InvalidInput (a reason shorter
+        than 3 or longer than 300 characters, no such listing, or it is no longer pending).
         """
+        actor.require_moderator(guild_id)
+        moderator_id = actor.user_id
         reason = clean_line(reason)
         if not REASON_MIN <= len(reason) <= REASON_MAX:
             raise InvalidInput(f"Please give a reason of {REASON_MIN}-{REASON_MAX} characters.")
@@ -273,11 +278,12 @@ class ListingService:
             return f"Listing #{listing_id} does not exist."
         return f"Listing #{listing_id} is no longer waiting for review (it is {doc['status']})."
 
-    async def pending(self, guild_id: int, *, limit: int = 25) -> list[Listing]:
-        """Listings waiting for a moderator, oldest first (the caller checked the role).
+    async def pending(self, guild_id: int, actor: Actor, *, limit: int = 25) -> list[Listing]:
+        """Listings waiting for a moderator, oldest first (moderators of the guild).
 
-        Raises: nothing of its own.
+        Raises: NotPermitted (not a moderator of the guild).
         """
+        actor.require_moderator(guild_id)
         docs = await self._repo.by_status(guild_id, "pending", limit=500)
         rows = sorted((Listing.model_validate(d) for d in docs), key=lambda r: r.listing_id)
         return rows[:limit]

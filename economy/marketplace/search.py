@@ -14,6 +14,7 @@ import statistics
 from collections import Counter
 from datetime import datetime, timedelta
 
+from economy.core.actor import Actor
 from economy.core.clock import Clock
 from economy.core.errors import InvalidInput, NotFound
 from economy.core.settings import GuildSettings
@@ -85,14 +86,15 @@ class SearchService:
         self._word_counts: dict[tuple[int, str], tuple[int, datetime]] = {}
 
     # --- one listing ---------------------------------------------------------------------------
-    async def view(self, guild_id: int, listing_id: int, viewer_id: int, *,
-                   moderator: bool = False) -> Listing:
-        """A listing as `viewer_id` may see it; counts a view of an active listing by others.
+    async def view(self, guild_id: int, listing_id: int, viewer: Actor) -> Listing:
+        """A listing as `viewer` may see it (a listing that is not open: its seller and the
+        guild's moderators); counts a view of an active listing by others.
 
         Raises: NotFound (no such listing, or one that is not open and not the viewer's).
         """
+        viewer_id = viewer.user_id
         listing = await load_listing(self._repo, guild_id, listing_id)
-        if not listing.is_open and viewer_id != listing.seller_id and not moderator:
+        if not listing.is_open and viewer_id != listing.seller_id and not viewer.moderator(guild_id):
             raise NotFound(f"Listing #{listing_id} is not available.")
         if listing.status == "active" and viewer_id != listing.seller_id:
             # Counted in memory and flushed in bulk (SweepService.flush_views): a view never

@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from economy.core.actor import Actor
 from economy.core.clock import Clock, to_ms
 from economy.core.errors import AlreadyRecorded, Conflict, InvalidInput, NotFound, NotPermitted
 from economy.core.ledger import LedgerService
@@ -111,34 +112,37 @@ class GuideService:
         await self._repo.insert(doc, image)
         return Guide.model_validate(doc)
 
-    async def _check_reviewer(self, guild_id: int, actor_id: int, moderator: bool) -> None:
-        if moderator:
+    async def _check_reviewer(self, guild_id: int, actor: Actor) -> None:
+        """Moderators, the mentorship lead (or admins) and mentors review guides."""
+        settings = await self._settings.get(guild_id)
+        if actor.moderator(guild_id) or actor.admin_or(guild_id, settings.mentorship_lead_role_id):
             return
-        mentor = await self._mentors.mentor(guild_id, actor_id)
+        mentor = await self._mentors.mentor(guild_id, actor.user_id)
         if not mentor or mentor["status"] not in ("active", "paused"):
             raise NotPermitted("Only mentors and moderators can review guides.")
 
-    async def pending(self, guild_id: int, actor_id: int, *, moderator: bool) -> list[Guide]:
+    async def pending(self, guild_id: int, actor: Actor) -> list[Guide]:
         """Guides waiting for review, oldest first (for mentors and moderators).
 
         Raises: NotPermitted (neither a mentor nor a moderator).
         """
-        await self._check_reviewer(guild_id, actor_id, moderator)
+        await self._check_reviewer(guild_id, actor)
         return [Guide.model_validate(d) for d in await self._repo.pending(guild_id)]
 
-    async def review(self, guild_id: int, actor_id: int, guide_id: int, *, approve: bool,
-                     moderator: bool) -> tuple[Guide, int]:
+    async def review(self, guild_id: int, actor: Actor, guide_id: int, *,
+                     approve: bool) -> tuple[Guide, int]:
         """A mentor or moderator approves (publishes) or rejects a guide; returns the guide and
         the GEMS its author earned. FeatureOff while mentorship is switched off (/settings modules).
 
         Raises: FeatureOff (mentorship switched off); NotFound (no such guide); NotPermitted (one's
         own guide, or neither a mentor nor a moderator); GuideUnavailable (already reviewed).
         """
+        actor_id = actor.user_id
         await require_on(self._settings, guild_id, "mentorship")
         doc = await self._guide(guild_id, guide_id)
         if doc["author_id"] == actor_id:
             raise NotPermitted("You can't review your own guide.")
-        await self._check_reviewer(guild_id, actor_id, moderator)
+        await self._check_reviewer(guild_id, actor)
         if doc["status"] != "pending":
             raise GuideUnavailable("That guide was already reviewed.")
         now_ms = self._now_ms()

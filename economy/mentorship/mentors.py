@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
+from economy.core.actor import Actor
 from economy.core.clock import Clock, to_ms
 from economy.core.errors import AlreadyRecorded, InvalidInput, NotFound, NotPermitted
 from economy.core.settings import GuildSettings, SettingsService
@@ -122,14 +123,23 @@ class MentorService:
                         f"(you have {trades})")
         return ""
 
-    async def decide_mentor(self, guild_id: int, actor_id: int, user_id: int, *, approve: bool,
-                            is_lead: bool) -> Mentor:
-        """The lead approves or rejects a pending mentor (`is_lead`: the caller holds the role).
+    async def is_lead(self, guild_id: int, actor: Actor) -> bool:
+        """An admin of the guild or a holder of its `mentorship_lead_role_id`.
+
+        Raises: nothing expected.
+        """
+        settings = await self._settings.get(guild_id)
+        return actor.admin_or(guild_id, settings.mentorship_lead_role_id)
+
+    async def decide_mentor(self, guild_id: int, actor: Actor, user_id: int, *,
+                            approve: bool) -> Mentor:
+        """The lead approves or rejects a pending mentor.
 
         Raises: NotPermitted (not the lead, or their own application); MentorshipUnavailable
         (already decided).
         """
-        if not is_lead:
+        actor_id = actor.user_id
+        if not await self.is_lead(guild_id, actor):
             raise NotPermitted("Only the mentorship lead (or an admin) can approve mentors.")
         if actor_id == user_id:
             raise NotPermitted("You can't approve your own mentor application.")
@@ -165,24 +175,28 @@ class MentorService:
             raise NotFound("That member is not registered as a mentor.")
         return Mentor.model_validate(doc)
 
-    async def pending(self, guild_id: int) -> list[Mentor]:
-        """Mentor applications waiting for the lead's approval, oldest first.
+    async def pending(self, guild_id: int, actor: Actor) -> list[Mentor]:
+        """Mentor applications waiting for the lead's approval, oldest first (the lead only).
 
-        Raises: nothing of its own (the caller checked the lead role).
+        Raises: NotPermitted (not the lead or an admin).
         """
+        if not await self.is_lead(guild_id, actor):
+            raise NotPermitted("Only the mentorship lead (or an admin) can see the queue.")
         docs = await self._repo.mentors_in(guild_id, "pending")
         return [Mentor.model_validate(d)
                 for d in sorted(docs, key=lambda d: d.get("created_ms", 0))]
 
-    async def verify_skill(self, guild_id: int, actor_id: int, user_id: int, skill: str,
-                           level: int, *, is_lead: bool) -> str:
+    async def verify_skill(self, guild_id: int, actor: Actor, user_id: int, skill: str,
+                           level: int) -> str:
         """A mentor (up to their own level in that skill) or the lead verifies a member's skill
         level. Verified levels replace self-declared ones in matching and show on profiles.
 
         Raises: InvalidInput (not a skill of the server, a level outside 1-5, one's own skill);
         NotPermitted (not a mentor of that skill, or above the verifier's own level).
         """
+        actor_id = actor.user_id
         settings = await self._settings.get(guild_id)
+        is_lead = actor.admin_or(guild_id, settings.mentorship_lead_role_id)
         name = normalize_skill(skill, skills_of(settings))
         if isinstance(level, bool) or not isinstance(level, int) or not 1 <= level <= 5:
             raise InvalidInput("The verified level must be from 1 to 5.")

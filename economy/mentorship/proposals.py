@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from economy.core.actor import Actor
 from economy.core.clock import Clock, to_ms
 from economy.core.errors import AlreadyRecorded, InvalidInput, NotPermitted
 from economy.core.settings import GuildSettings, SettingsService
@@ -157,15 +158,15 @@ class ProposalService:
         return await self._create_proposal(guild_id, mentee_id, mentor.user_id, score, settings,
                                            source="on_demand")
 
-    async def round(self, guild_id: int, *, is_lead: bool) -> list[Pairing]:
+    async def round(self, guild_id: int, actor: Actor) -> list[Pairing]:
         """A batch round: the global best assignment of every open application to free slots
         (slots already offered in pending proposals are not counted as free).
 
-        Raises: NotPermitted (not the lead).
+        Raises: NotPermitted (not the lead or an admin).
         """
-        if not is_lead:
-            raise NotPermitted("Only the mentorship lead (or an admin) can run a matching round.")
         settings = await self._settings.get(guild_id)
+        if not actor.admin_or(guild_id, settings.mentorship_lead_role_id):
+            raise NotPermitted("Only the mentorship lead (or an admin) can run a matching round.")
         now = self._clock.now()
         mentors, pending = await self._mentor_profiles(guild_id, now)
         free = [MentorProfile(m.user_id, m.skills, m.mask, m.languages,
@@ -200,7 +201,7 @@ class ProposalService:
             if not settings.mentorship_weekly_round:
                 continue
             if await self._repo.claim_once(f"{guild_id}:round:{year}-W{week:02d}"):
-                made += await self.round(guild_id, is_lead=True)
+                made += await self.round(guild_id, Actor.system())
         return made
 
     async def _all_pairs(self, guild_id: int) -> list[Doc]:

@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from economy.core.actor import Actor
 from economy.core.clock import Clock, span_ms, to_ms
 from economy.core.errors import InvalidInput, NotFound
 from economy.core.wording import plural
@@ -261,14 +262,17 @@ class NftService:
         """
         return [Rule.from_doc(doc) for doc in await self._repo.rules_of(guild_id)]
 
-    async def add_rule(self, guild_id: int, actor_id: int, *, chain_id: int, contract: str,
+    async def add_rule(self, guild_id: int, actor: Actor, *, chain_id: int, contract: str,
                        standard: str, role_id: int, token_ids: str | None = None,
                        min_count: int = 1, max_count: int | None = None,
                        group: str | None = None) -> Rule:
-        """Validate and store a rule. The contract must have code on that chain.
+        """Validate and store a rule (admins of the guild). The contract must have code on
+        that chain.
 
-        Raises: InvalidInput.
+        Raises: NotPermitted (not an admin of the guild), InvalidInput.
         """
+        actor.require_admin(guild_id)
+        actor_id = actor.user_id
         if standard not in STANDARDS:
             raise InvalidInput("The standard must be ERC-721 or ERC-1155.")
         address = checksum(contract)
@@ -342,11 +346,12 @@ class NftService:
         """
         return await self.chains.check_all()
 
-    async def remove_rule(self, guild_id: int, rule_id: int) -> Rule:
-        """Delete a rule (members keep roles until a sync decides otherwise).
+    async def remove_rule(self, guild_id: int, actor: Actor, rule_id: int) -> Rule:
+        """Delete a rule (admins; members keep roles until a sync decides otherwise).
 
-        Raises: NotFound.
+        Raises: NotPermitted (not an admin of the guild), NotFound.
         """
+        actor.require_admin(guild_id)
         doc = await self._repo.delete_rule(guild_id, rule_id)
         if doc is None:
             raise NotFound(f"There is no NFT rule #{rule_id}.")

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from economy.core.actor import Actor
 from economy.core.clock import Clock, to_ms
-from economy.core.errors import NotPermitted
 from economy.payments.stripe_gateway import PaymentsGateway, PaymentsUnavailable
 from economy.repos.base import Doc
 
@@ -59,14 +59,13 @@ class StripeLink:
         return self.gateway
 
 
-def require_admin(admin: bool) -> None:
-    """Refuse a member who is not a payments admin.
+def require_admin(actor: Actor, guild_id: int) -> None:
+    """Refuse a member who is not an admin of `guild_id` (payments admin views and packs).
 
-    Raises: NotPermitted (`admin` is false).
+    Raises: NotPermitted (the actor is not an admin of the guild).
     """
-    if not admin:
-        raise NotPermitted("Only server admins (Manage Server) or the configured admin role "
-                           "can manage payments.")
+    actor.require_admin(guild_id, "Only server admins (Manage Server) or the configured admin "
+                                  "role can manage payments.")
 
 
 def payout_doc(clock: Clock, guild_id: int, payout_id: str, kind: str, amount: int,

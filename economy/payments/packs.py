@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from economy.core.actor import Actor
 from economy.core.clock import Clock
 from economy.core.errors import NotFound
 from economy.core.ledger import check_amount
@@ -23,15 +24,15 @@ class PackService:
         self._settings = settings
         self._clock = clock
 
-    async def add(self, guild_id: int, actor_id: int, gems: int, price: str, *,
-                  admin: bool) -> Doc:
+    async def add(self, guild_id: int, actor: Actor, gems: int, price: str) -> Doc:
         """Admins: sell `gems` for `price` (like 4.99, or 500 in JPY) in the guild's payment
         currency; stored in that currency's minor unit as Stripe counts it.
 
         Raises: NotPermitted (not an admin); InvalidAmount (gems out of range); InvalidInput
         (a price Stripe would refuse in that currency: format, minimum, granularity).
         """
-        require_admin(admin)
+        require_admin(actor, guild_id)
+        actor_id = actor.user_id
         settings = await self._settings.get(guild_id)
         gems = check_amount(gems, limit=MAX_PACK_GEMS)
         cents = parse_amount(price, settings.payments_currency)  # minimum and granularity too
@@ -42,12 +43,12 @@ class PackService:
         await self._repo.insert_pack(doc)
         return doc
 
-    async def remove(self, guild_id: int, pack_id: int, *, admin: bool) -> None:
+    async def remove(self, guild_id: int, actor: Actor, pack_id: int) -> None:
         """Admins: stop selling a pack.
 
         Raises: NotPermitted (not an admin); NotFound (no such pack on sale).
         """
-        require_admin(admin)
+        require_admin(actor, guild_id)
         if not await self._repo.retire_pack(guild_id, pack_id):
             raise NotFound(f"There is no pack #{pack_id} on sale.")
 

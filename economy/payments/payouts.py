@@ -15,6 +15,7 @@ import logging
 from datetime import timedelta
 from typing import Any
 
+from economy.core.actor import Actor
 from economy.core.clock import Clock, to_ms
 from economy.core.errors import InvalidInput, NotFound
 from economy.core.settings import SettingsService
@@ -190,14 +191,15 @@ class PayoutService:
         return outcomes
 
     # --- manual payouts ----------------------------------------------------------------------
-    async def record_manual_payout(self, guild_id: int, trade_id: int, actor_id: int, *,
-                                   admin: bool, note: str | None = None) -> Doc:
+    async def record_manual_payout(self, guild_id: int, trade_id: int, actor: Actor, *,
+                                   note: str | None = None) -> Doc:
         """Admins: the guild paid a seller itself (manual mode); recorded once.
 
         Raises: NotPermitted (not an admin); InvalidInput (the note is too long); NotFound (no
         manual payout due for that trade, or it is recorded already).
         """
-        require_admin(admin)
+        require_admin(actor, guild_id)
+        actor_id = actor.user_id
         payout_id = f"trade:{trade_id}:payout"
         note = clean_text(note, 200, "note")
         if not await self._repo.move_payout(guild_id, payout_id, "manual_due", "manual_paid",

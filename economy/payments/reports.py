@@ -7,6 +7,7 @@ import csv
 import io
 from typing import Any
 
+from economy.core.actor import Actor
 from economy.core.clock import from_ms
 from economy.core.settings import SettingsService
 from economy.payments._shared import StripeLink, require_admin
@@ -22,12 +23,12 @@ class ReportService:
         self._settings = settings
         self._stripe = stripe
 
-    async def history(self, guild_id: int, *, admin: bool) -> list[Doc]:
+    async def history(self, guild_id: int, actor: Actor) -> list[Doc]:
         """Admins: every checkout and payout of the guild, newest first.
 
         Raises: NotPermitted (not an admin).
         """
-        require_admin(admin)
+        require_admin(actor, guild_id)
         rows = []
         for c in await self._repo.checkouts_for_guild(guild_id):
             rows.append({"when": c["created_ms"], "what": f"checkout #{c['checkout_no']}",
@@ -43,7 +44,7 @@ class ReportService:
         rows.sort(key=lambda r: r["when"], reverse=True)
         return rows
 
-    async def history_csv(self, guild_id: int, *, admin: bool) -> str:
+    async def history_csv(self, guild_id: int, actor: Actor) -> str:
         """The history as CSV (amounts in each currency's minor unit as Stripe counts it).
 
         Raises: NotPermitted (not an admin).
@@ -52,18 +53,18 @@ class ReportService:
         writer = csv.writer(out)
         writer.writerow(["when_utc", "what", "kind", "member_id", "amount_minor_units", "currency",
                          "status", "ref"])
-        for r in await self.history(guild_id, admin=admin):
+        for r in await self.history(guild_id, actor):
             when = from_ms(r["when"]).isoformat()
             writer.writerow([when, r["what"], r["kind"], r["member"], r["amount"],
                              r["currency"], r["status"], r["ref"]])
         return out.getvalue()
 
-    async def status(self, guild_id: int, *, admin: bool) -> dict[str, Any]:
+    async def status(self, guild_id: int, actor: Actor) -> dict[str, Any]:
         """Admins: configuration, the last event received, pending work.
 
         Raises: NotPermitted (not an admin).
         """
-        require_admin(admin)
+        require_admin(actor, guild_id)
         settings = await self._settings.get(guild_id)
         last = await self._repo.last_event(guild_id)
         payouts = await self._repo.payouts_for_guild(guild_id)

@@ -19,6 +19,7 @@ import logging
 from datetime import timedelta
 from typing import Any
 
+from economy.core.actor import Actor
 from economy.core.clock import Clock, to_ms
 from economy.core.errors import InvalidInput
 from economy.core.ledger import LedgerService
@@ -147,7 +148,7 @@ class SettlementService:
 
             try:
                 await self._repo.db.transaction(pay)
-                trade = await self._escrow.get(guild_id, trade_id, 0, moderator=True)
+                trade = await self._escrow.get(guild_id, trade_id, Actor.system())
                 return PaymentOutcome("trade_paid", guild_id=guild_id, trade=trade,
                                       buyer_id=checkout["buyer_id"],
                                       channel_id=checkout.get("channel_id"))

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from economy.boosts.repo import MultiplierRepo
 from economy.boosts.service import format_factor, parse_factor
+from economy.core.actor import Actor
 from economy.core.clock import Clock, to_ms
 from economy.core.errors import InvalidInput, NotFound
 from economy.core.ledger import LedgerService
@@ -140,13 +141,15 @@ class SeasonService:
         """
         return [Season.from_doc(d) for d in await self._repo.list(guild_id)]
 
-    async def add(self, guild_id: int, actor_id: int, name: str, *, start: str | None = None,
+    async def add(self, guild_id: int, actor: Actor, name: str, *, start: str | None = None,
                   end: str | None = None, emoji: str | None = None, colour: str | None = None,
                   boost: str | None = None) -> Season:
-        """Enable a shipped season (by key or name, no dates) or add a custom one.
+        """Enable a shipped season (by key or name, no dates) or add a custom one (admins).
 
-        Raises: InvalidInput.
+        Raises: NotPermitted (not an admin of the guild), InvalidInput.
         """
+        actor.require_admin(guild_id)
+        actor_id = actor.user_id
         shipped = {**catalog(), **{s.name.lower(): s for s in catalog().values()}}
         name = clean_text(name, 50, "season name") or ""
         if start is None and end is None and name.lower() in shipped:
@@ -176,8 +179,10 @@ class SeasonService:
             raise InvalidInput(f"The season `{season.key}` is already enabled.")
         return season
 
-    async def remove(self, guild_id: int, key: str) -> None:
-        """Disable a season (past winners stay recorded). Raises NotFound."""
+    async def remove(self, guild_id: int, actor: Actor, key: str) -> None:
+        """Disable a season (past winners stay recorded; admins). Raises NotPermitted (not an
+        admin of the guild), NotFound."""
+        actor.require_admin(guild_id)
         if not await self._repo.delete(guild_id, _slug(key)):
             raise NotFound(f"No enabled season `{str(key)[:40]}`. `/season list` shows them.")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+from economy.core.actor import Actor
 from economy.core.errors import InvalidInput, NotPermitted
 from economy.core.text import clean_text, visible_length
 from economy.trades.models import HELD_STATUSES, TEXT_MAX, Trade, TradeResult, fee_for
@@ -45,16 +46,19 @@ class DisputeService:
                                     "Disputes can only be opened while the GEMS are still held.",
                                     fields={"dispute": dispute}, note=reason)
 
-    async def resolve(self, guild_id: int, trade_id: int, moderator_id: int,
+    async def resolve(self, guild_id: int, trade_id: int, actor: Actor,
                       outcome: Literal["refund", "release", "split"], *, percent: int | None = None,
                       note: str | None = None) -> TradeResult:
         """A moderator settles a dispute. `percent` (split) is the seller's share, 0-100.
 
-        The caller has checked the moderator role; a party to the trade may not resolve it.
+        The actor must be a moderator of the guild (checked here, whatever the caller checked);
+        a party to the trade may not resolve it.
 
         Raises: DeletedAccount, InsufficientFunds, InvalidAmount, InvalidInput, NotFound,
-            NotPermitted, OutcomeUnknown, TradeUnavailable.
+            NotPermitted (no moderator, or a party), OutcomeUnknown, TradeUnavailable.
         """
+        actor.require_moderator(guild_id)
+        moderator_id = actor.user_id
         trade = await self._t.load(guild_id, trade_id)
         if trade.role_of(moderator_id) is not None:
             raise NotPermitted("You are part of this trade, so another moderator has to resolve it.")
@@ -84,17 +88,20 @@ class DisputeService:
                                     fields={"resolution": resolution}, note=note, audit=record)
 
     # --- moderator views --------------------------------------------------------------------
-    async def find(self, guild_id: int, status: Literal["open", "resolved"] = "open") -> list[Trade]:
-        """Disputes for moderators.
+    async def find(self, guild_id: int, actor: Actor,
+                   status: Literal["open", "resolved"] = "open") -> list[Trade]:
+        """Disputes, for moderators of the guild.
 
-        Raises: nothing expected.
+        Raises: NotPermitted (not a moderator of the guild).
         """
+        actor.require_moderator(guild_id)
         docs = await self._repo.by_status(guild_id, ["disputed" if status == "open" else "resolved"])
         return [Trade.model_validate(doc) for doc in docs]
 
-    async def view(self, guild_id: int, trade_id: int) -> Trade:
-        """Any trade with its timeline, for a moderator (the caller checked the role).
+    async def view(self, guild_id: int, actor: Actor, trade_id: int) -> Trade:
+        """Any trade with its timeline, for a moderator of the guild.
 
-        Raises: NotFound.
+        Raises: NotPermitted (not a moderator of the guild), NotFound.
         """
+        actor.require_moderator(guild_id)
         return await self._t.load(guild_id, trade_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
+from economy.core.actor import Actor
 from economy.core.clock import Clock
 from economy.trades.models import Trade
 from economy.trades.repo import TradeRepo
@@ -17,11 +18,13 @@ class TradeExport:
         self._repo = repo
         self._clock = clock
 
-    async def to_csv(self, guild_id: int, actor_id: int) -> str:
-        """Every trade of the guild as CSV (admins), recorded in the audit log.
+    async def to_csv(self, guild_id: int, actor: Actor) -> str:
+        """Every trade of the guild as CSV (admins of the guild), recorded in the audit log.
 
-        Raises: nothing expected.
+        Raises: NotPermitted (not an admin of the guild).
         """
+        actor.require_admin(guild_id)
+        actor_id = actor.user_id
         out = io.StringIO()
         writer = csv.writer(out)
         writer.writerow(["trade_id", "kind", "listing_id", "title", "buyer_id", "seller_id",

@@ -12,6 +12,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from economy.core.actor import Actor
 from economy.core.clock import span_ms, to_ms
 from economy.core.errors import Conflict, Cooldown, InvalidInput, NotFound, NotPermitted
 from economy.core.ledger import check_amount
@@ -370,14 +371,13 @@ class TradeService:
         )
 
     # --- reads ------------------------------------------------------------------------------
-    async def get(self, guild_id: int, trade_id: int, viewer_id: int, *,
-                  moderator: bool = False) -> Trade:
-        """A trade, visible to its two parties and to moderators.
+    async def get(self, guild_id: int, trade_id: int, viewer: Actor) -> Trade:
+        """A trade, visible to its two parties and to moderators of the guild.
 
         Raises: NotFound, NotPermitted.
         """
         trade = await self._t.load(guild_id, trade_id)
-        if not moderator and trade.role_of(viewer_id) is None:
+        if not viewer.moderator(guild_id) and trade.role_of(viewer.user_id) is None:
             raise NotPermitted("Only the buyer, the seller and moderators can see this trade.")
         return trade
 

@@ -10,6 +10,7 @@ import pytest
 
 from economy.badges.rules import shipped
 from economy.badges.service import AlreadyHeld, SoldOut
+from economy.core.actor import Actor
 from economy.core.audit import audit
 from economy.core.errors import InvalidInput, NotFound, NotPermitted
 from economy.repos.slot_repo import SlotRepo
@@ -31,7 +32,7 @@ async def held(services, user: int) -> set[str]:
 
 
 async def complete_trade(services, price: int = 100) -> None:
-    await services.ledger.grant(G, ADMIN, BUYER, price, reason="seed", key=f"seed:{price}")
+    await services.ledger.grant(G, Actor(ADMIN, is_admin=True), BUYER, price, reason="seed", key=f"seed:{price}")
     offer = await services.trades.offer(G, SELLER, BUYER, price, "A hand-made ring, size 7")
     await services.trades.accept(G, offer.trade_id, BUYER)
     await services.trades.mark_delivered(G, offer.trade_id, SELLER, "tracking ABC123")
@@ -72,10 +73,10 @@ async def test_a_switched_off_rule_or_feature_awards_nothing(services):
     assert await held(services, SELLER) == set()
     await services.badges.set_rule(G, ADMIN, "first_sale", is_admin=True, enabled=True,
                                    reward=None)
-    await services.modules.switch(G, ADMIN, "badges", on=False)
+    await services.modules.switch(G, Actor(ADMIN, is_admin=True), "badges", on=False)
     await complete_trade(services, price=300)
     assert await held(services, SELLER) == set()
-    await services.modules.switch(G, ADMIN, "badges", on=True)
+    await services.modules.switch(G, Actor(ADMIN, is_admin=True), "badges", on=True)
     await complete_trade(services, price=400)  # the next sale catches up: 3 sales >= 1
     assert await held(services, SELLER) == {"first_sale"}
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from economy.core.actor import Actor
 from economy.services import build_services
 from tests.e2e_fixtures import balance, db_state
 
@@ -17,10 +18,10 @@ async def _setup(gc, zone: str, *, weekend: bool = True):
     s = gc.services.settings
     g = gc.guild.id
     announce = gc.sb.create_channel(gc.guild, "announcements")
-    await s.set(g, 0, "timezone", zone)
-    await s.set(g, 0, "announcements_channel_id", str(announce.id))
+    await s.set(g, Actor.system(), "timezone", zone)
+    await s.set(g, Actor.system(), "announcements_channel_id", str(announce.id))
     if weekend:
-        await s.set(g, 0, "double_weekend", "on")
+        await s.set(g, Actor.system(), "double_weekend", "on")
     await gc.sb.settle()
     return announce
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from economy.boosts.service import Window, combine, parse_factor, weekend_window
+from economy.core.actor import Actor
 from economy.core.audit import audit
 from economy.core.errors import InvalidInput
 from economy.core.settings import GuildSettings
@@ -62,24 +63,24 @@ async def test_sources_decide_what_is_boosted(services, clock):
                                    reason="x")
     daily = await services.ledger.claim_daily(G, 1, await services.settings.get(G))
     assert daily.amount == 200 and daily.movement.entries[0].boost_ids == ("b1",)
-    await services.settings.set(G, 1, "boost_applies_to", "activity")
+    await services.settings.set(G, Actor(1, is_admin=True), "boost_applies_to", "activity")
     clock.advance(days=1)
     daily = await services.ledger.claim_daily(G, 1, await services.settings.get(G))
     assert daily.amount == 110 and daily.movement.entries[0].multiplier_bps == 10_000
     reward = await services.ledger.earn(G, 2, 50, key="r1", kind="reward", source="event")
     assert reward.entries[0].delta == 50
     with pytest.raises(InvalidInput):
-        await services.settings.set(G, 1, "boost_applies_to", "activity, everything")
+        await services.settings.set(G, Actor(1, is_admin=True), "boost_applies_to", "activity, everything")
     report = await audit(services.db)
     assert report.ok, report.render()
 
 
 async def test_two_processes_sweeping_announce_each_transition_once(store, clock):
     first, second = build_services(store.db, clock), build_services(store.db, clock)
-    await first.settings.set(G, 1, "double_weekend", "on")
-    await first.boosts.schedule(G, 1, factor="2", start="now", end="1h")
+    await first.settings.set(G, Actor(1, is_admin=True), "double_weekend", "on")
+    await first.boosts.schedule(G, Actor(1, is_admin=True), factor="2", start="now", end="1h")
     clock.set(datetime(2026, 1, 9, 18, 30, tzinfo=UTC))  # inside b1? no: b1 ended; weekend on
-    await first.boosts.schedule(G, 1, factor="1.5", start="now", end="30m")
+    await first.boosts.schedule(G, Actor(1, is_admin=True), factor="1.5", start="now", end="30m")
     results = await asyncio.gather(*[svc.boosts.sweep() for svc in (first, second) * 5])
     kinds = sorted((n.window.boost_id, n.kind) for batch in results for n in batch)
     # b1 ended before any sweep saw it: retired silently, never announced.
@@ -99,7 +100,7 @@ async def test_activity_uses_the_factor_of_the_moment_the_message_was_sent(servi
         return ChatMessage(guild_id=G, user_id=1, channel_id=1, role_ids=frozenset(),
                            content=text, author_is_bot=False, at=clock.now())
 
-    await services.boosts.schedule(G, 1, factor="2", start="now", end="1h")
+    await services.boosts.schedule(G, Actor(1, is_admin=True), factor="2", start="now", end="1h")
     await services.activity.record(msg("during the boost"))
     clock.advance(hours=1)
     await services.activity.record(msg("after the boost"))
@@ -156,7 +157,7 @@ async def test_only_windows_that_can_still_be_active_are_read(services, clock):
 async def test_holder_perks_multiply_earnings_of_members_with_the_role(services, clock):
     from economy.currency.activity import ChatMessage
     holder_role, whale_role = 777, 888
-    await services.settings.set(G, 1, "holder_perks", f"<@&{holder_role}>:1.5, {whale_role}:x2")
+    await services.settings.set(G, Actor(1, is_admin=True), "holder_perks", f"<@&{holder_role}>:1.5, {whale_role}:x2")
     settings = await services.settings.get(G)
     assert settings.perk_factors == {holder_role: 15_000, whale_role: 20_000}
 
@@ -174,7 +175,7 @@ async def test_holder_perks_multiply_earnings_of_members_with_the_role(services,
     assert entries[0]["boost_ids"] == [f"perk-{whale_role}"] and entries[0]["multiplier_bps"] == 20_000
     claim = await services.ledger.claim_daily(G, 2, settings, role_ids=frozenset({holder_role}))
     assert claim.amount == settings.daily_amount * 3 // 2
-    await services.settings.set(G, 1, "boost_stacking", "multiply")
+    await services.settings.set(G, Actor(1, is_admin=True), "boost_stacking", "multiply")
     clock.advance(days=1)
     claim = await services.ledger.claim_daily(G, 3, await services.settings.get(G),
                                               role_ids=frozenset({holder_role, whale_role}))
@@ -186,5 +187,5 @@ async def test_holder_perks_multiply_earnings_of_members_with_the_role(services,
 @pytest.mark.parametrize("bad", ["123:20", "123:1", "@Holder", "123:1.555", "abc:2"])
 async def test_bad_holder_perks_are_refused(services, bad):
     with pytest.raises(InvalidInput, match="holder_perks"):
-        await services.settings.set(G, 1, "holder_perks", bad)
+        await services.settings.set(G, Actor(1, is_admin=True), "holder_perks", bad)
     assert (await services.settings.get(G)).holder_perks == ""

@@ -11,6 +11,7 @@ import asyncio
 
 import pytest
 
+from economy.core.actor import Actor
 from economy.core.audit import audit
 
 # A deadline test (tests/e2e_fixtures.py::gc): slow; `./gems test` runs the deadline tests alone
@@ -28,7 +29,7 @@ async def test_500_concurrent_gives_all_acknowledged_and_answered(gc):
     members = [gc.add_member(name) for name in names]
     await gc.sb.settle()
     for m in members:
-        await gc.services.ledger.grant(guild, 0, m.user.id, SEED, reason="seed", key=f"seed:{m.user.id}")
+        await gc.services.ledger.grant(guild, Actor.system(), m.user.id, SEED, reason="seed", key=f"seed:{m.user.id}")
     amounts = [1 + i % 3 for i in range(N)]
 
     async def give(i: int):

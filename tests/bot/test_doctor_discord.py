@@ -6,6 +6,7 @@ import pytest
 
 from bot.doctor import FAIL, OK, Report, check_discord
 from discord_sandbox.state import Overwrite
+from economy.core.actor import Actor
 from economy.nft.repo import NftRepo
 
 pytestmark = pytest.mark.timeout(60)
@@ -21,9 +22,9 @@ async def test_discord_check_names_missing_permissions_and_roles(gc):
         Overwrite(gc.sb.bot_user.id, 1, deny=1 << 11)])  # the bot may not send there
     await gc.sb.settle()
     admin = gc["admin"].id
-    await gc.services.settings.set(gc.guild.id, admin, "announcements_channel_id", str(locked.id))
-    await gc.services.settings.set(gc.guild.id, admin, "moderator_role_id", str(gc.mod_role.id))
-    await gc.services.settings.set(gc.guild.id, admin, "admin_role_id", "42")  # a deleted role
+    await gc.services.settings.set(gc.guild.id, Actor(admin, is_admin=True), "announcements_channel_id", str(locked.id))
+    await gc.services.settings.set(gc.guild.id, Actor(admin, is_admin=True), "moderator_role_id", str(gc.mod_role.id))
+    await gc.services.settings.set(gc.guild.id, Actor(admin, is_admin=True), "admin_role_id", "42")  # a deleted role
     whale = gc.sb.create_role(gc.guild, "Whale", above_bot=True)
     await gc.sb.settle()
     await NftRepo(gc.services.db).insert_rule({

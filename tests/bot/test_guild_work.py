@@ -10,6 +10,7 @@ import pytest
 
 from bot.guild_work import GuildWork, decode, encode, shard_of
 from economy.boosts.service import BoostNotice, Window
+from economy.core.actor import Actor
 from economy.events.service import CommunityEvent, EventNotice, Payout
 from economy.repos.base import find_docs
 from economy.repos.outbox_repo import OutboxRepo
@@ -74,7 +75,7 @@ async def test_switched_off_feature_skips_its_guild_work(services):
         done.append(notice)
 
     gid = 1 << 22
-    await services.modules.switch(gid, 0, "boosts", on=False)
+    await services.modules.switch(gid, Actor.system(), "boosts", on=False)
     work = GuildWork(_bot(services, None, 1), OutboxRepo(services.db), services.modules, owner=lambda: "P")
     work.register("boost-announce", "boosts", announce, notice_type=BoostNotice)
     notice = BoostNotice(gid, "start", Window("b1", 20000, 1, 2))
@@ -106,15 +107,15 @@ async def test_finished_items_are_pruned_after_a_week(services, clock):
 
 async def test_switched_off_goals_wait_and_close_when_back_on(services, clock):
     guild = 4
-    goal = await services.goals.create(guild, 1, target=10, metric="gems_earned", deadline="1d",
+    goal = await services.goals.create(guild, Actor(1, is_admin=True), target=10, metric="gems_earned", deadline="1d",
                                        reward=5)
     clock.advance(minutes=1)
     await services.ledger.earn(guild, 50, 20, key="e50")
-    await services.modules.switch(guild, 1, "goals", on=False)
+    await services.modules.switch(guild, Actor(1, is_admin=True), "goals", on=False)
     clock.advance(minutes=1)
     assert await services.goals.sweep() == []  # paused: not closed, nobody paid
     assert (await services.goals.view(guild, goal.goal_id)).status == "open"
-    await services.modules.switch(guild, 1, "goals", on=True)
+    await services.modules.switch(guild, Actor(1, is_admin=True), "goals", on=True)
     notices = await services.goals.sweep()
     assert [n.kind for n in notices] == ["reached"]
     assert await services.ledger.balance(guild, 50) == 25

@@ -8,6 +8,7 @@ import discord
 import pytest
 
 from bot.render import grid
+from economy.core.actor import Actor
 from economy.core.images import process_image
 from tests.core.test_images import photo
 
@@ -22,7 +23,7 @@ def live_buttons() -> int:
 async def seed(gc, count: int) -> None:
     """`count` live listings with a photo each (a page of results has buttons and a grid)."""
     for key in ("listings_per_day", "max_active_listings"):
-        await gc.services.settings.set(gc.guild.id, 0, key, "100")
+        await gc.services.settings.set(gc.guild.id, Actor.system(), key, "100")
     images = [process_image(photo(320, 240, gps=False, colour=(30 * i, 90, 120))) for i in range(4)]
     for i in range(count):
         draft = await gc.services.marketplace.listings.create_draft(

@@ -13,6 +13,7 @@ import pytest
 
 from bot.control import ControlServer, audit_running_bot
 from bot.store import open_store
+from economy.core.actor import Actor
 from economy.core.clock import SystemClock
 from economy.core.migrations import Migrator
 from economy.services import build_services
@@ -28,7 +29,7 @@ async def test_audits_requested_during_transfers_never_see_half_done_ones(tmp_pa
         await Migrator(store.db, SystemClock()).apply_pending()
         services = build_services(store.db, SystemClock())
         for user in range(1, 11):
-            await services.ledger.grant(GUILD, 0, user, 1_000, reason="seed", key=f"seed-{user}")
+            await services.ledger.grant(GUILD, Actor.system(), user, 1_000, reason="seed", key=f"seed-{user}")
         control = ControlServer(store.db, tmp_path / "data")
         await control.start()
         try:
@@ -59,6 +60,7 @@ import asyncio, sys
 from pathlib import Path
 from bot.control import ControlServer
 from bot.store import open_store
+from economy.core.actor import Actor
 from economy.core.clock import SystemClock
 from economy.core.migrations import Migrator
 from economy.services import build_services
@@ -67,7 +69,7 @@ async def main():
     async with await open_store(mongodb_uri=None, database_name="gems", data_dir={str(data)!r}) as store:
         await Migrator(store.db, SystemClock()).apply_pending()
         services = build_services(store.db, SystemClock())
-        await services.ledger.grant(5, 0, 1, 500, reason="seed", key="seed")
+        await services.ledger.grant(5, Actor.system(), 1, 500, reason="seed", key="seed")
         control = ControlServer(store.db, Path({str(data)!r}))
         await control.start()
         print("ready", flush=True)

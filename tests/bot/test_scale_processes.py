@@ -22,6 +22,7 @@ import pytest
 
 from bot.guild_work import shard_of
 from discord_sandbox.harness import DiscordSandbox
+from economy.core.actor import Actor
 from economy.core.audit import audit
 from economy.core.clock import ManualClock, SystemClock
 from economy.repos.base import find_docs
@@ -100,7 +101,7 @@ async def community(store, mongo_uri, tmp_path, *, guilds: int, shard_count: int
         for i in range(guilds):
             guild = sb.create_guild(f"Guild {i}")
             channel = sb.create_channel(guild, "announcements")
-            await services.settings.set(guild.id, 0, "announcements_channel_id", str(channel.id))
+            await services.settings.set(guild.id, Actor.system(), "announcements_channel_id", str(channel.id))
             made.append((guild, channel))
         fleet = Fleet(sb, uri, store.db.name, shard_count, tmp_path)
         try:
@@ -135,7 +136,7 @@ async def delivered_trades(store, sb, made) -> list[tuple]:
     trades = []
     for i, (guild, _) in enumerate(made):
         seller, buyer = sb.add_member(guild, f"seller{i}"), sb.add_member(guild, f"buyer{i}")
-        await services.ledger.grant(guild.id, 0, buyer.id, 100, reason="seed", key=f"seed{i}")
+        await services.ledger.grant(guild.id, Actor.system(), buyer.id, 100, reason="seed", key=f"seed{i}")
         trade = await services.trades.offer(guild.id, seller.id, buyer.id, 40, f"Gem lot {i}")
         await services.trades.accept(guild.id, trade.trade_id, buyer.id)
         await services.trades.mark_delivered(guild.id, trade.trade_id, seller.id)

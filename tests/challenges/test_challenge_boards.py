@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from economy.core.actor import Actor
 from tests.challenges.helpers import CHAT, QUIZ, REACT, fix_day
 
 pytestmark = pytest.mark.timeout(60)
@@ -48,7 +49,7 @@ async def test_competition_end_to_end(gc):
     from tests.challenges.test_challenge_commands import answer, state
     announce = gc.sb.create_channel(gc.guild, "challenges")
     await gc.sb.settle()
-    await gc.services.settings.set(gc.guild.id, 0, "challenge_channel_id", str(announce.id))
+    await gc.services.settings.set(gc.guild.id, Actor.system(), "challenge_channel_id", str(announce.id))
     await fix_day(gc.services, gc.guild.id)
     before = await state(gc)
     denied = await gc.slash("bob", "challenge-admin competition", kind="any", mode="most", duration=2,

@@ -7,6 +7,7 @@ import io
 import pytest
 from PIL import Image
 
+from economy.core.actor import Actor
 from tests.challenges.helpers import ART, CHAT, QUIZ, fix_day
 from tests.challenges.test_challenge_commands import state
 
@@ -22,7 +23,7 @@ def png() -> bytes:
 async def setup_gallery(gc):
     gallery = gc.sb.create_channel(gc.guild, "gallery")
     await gc.sb.settle()
-    await gc.services.settings.set(gc.guild.id, 0, "challenge_gallery_channel_id", str(gallery.id))
+    await gc.services.settings.set(gc.guild.id, Actor.system(), "challenge_gallery_channel_id", str(gallery.id))
     await fix_day(gc.services, gc.guild.id, defs=(QUIZ, ART, CHAT))
     return gallery
 
@@ -99,7 +100,7 @@ async def test_creativity_is_drawn_only_with_a_gallery(gc):
         assert all(c.type != "creativity" for c in defs)
         await gc.advance(hours=24)
     gallery = gc.sb.create_channel(gc.guild, "gallery")
-    await gc.services.settings.set(gc.guild.id, 0, "challenge_gallery_channel_id", str(gallery.id))
+    await gc.services.settings.set(gc.guild.id, Actor.system(), "challenge_gallery_channel_id", str(gallery.id))
     kinds = set()
     for _ in range(6):
         await gc.advance(hours=24)

@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from economy.core.actor import Actor
+
 pytestmark = pytest.mark.timeout(60)
 
 
@@ -29,7 +31,7 @@ async def goto(gc, when: datetime) -> None:
 
 async def configure(gc, **values) -> None:
     for key, value in values.items():
-        await gc.services.settings.set(gc.guild.id, 0, key, str(value))
+        await gc.services.settings.set(gc.guild.id, Actor.system(), key, str(value))
 
 
 async def test_streaks_on_both_sides_of_utc_with_grace_and_weekly_bonus(gc):

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from economy.challenges.service import Actor
+from economy.core.actor import Actor
 from economy.core.audit import audit
 from economy.core.errors import InvalidAmount, InvalidInput, NotPermitted
 from economy.services import build_services

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from economy.challenges.repo import ChallengeRepo
-from economy.challenges.service import Actor
+from economy.core.actor import Actor
 from economy.core.audit import audit
 from economy.core.errors import InvalidInput, NotFound, NotPermitted
 from economy.services import build_services

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from economy.core.actor import Actor
 from economy.core.audit import audit
 
 G = 3
 
 
 async def test_audit_detects_tampering(services):
-    await services.ledger.grant(G, 1, 10, 100, reason="seed", key="s")
+    await services.ledger.grant(G, Actor(1, is_admin=True), 10, 100, reason="seed", key="s")
     await services.ledger.transfer(G, 10, 11, 30, key="t")
     assert (await audit(services.db)).ok
     db = services.db

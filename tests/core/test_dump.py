@@ -18,6 +18,7 @@ from bot.backup import backup_embedded
 from bot.settings import Settings
 from bot.store import open_store
 from bot.tools import run_tool
+from economy.core.actor import Actor
 from economy.core.audit import audit
 from economy.core.clock import ManualClock
 from economy.core.dump import DumpService, decode, encode
@@ -34,9 +35,9 @@ GUILD, OTHER = 111, 222
 async def _populate(services, clock) -> None:
     ledger = services.ledger
     for guild in (GUILD, OTHER):
-        await ledger.grant(guild, 1, 10, 1_000, reason="seed", key=f"seed:{guild}")
+        await ledger.grant(guild, Actor(1, is_admin=True), 10, 1_000, reason="seed", key=f"seed:{guild}")
         await ledger.transfer(guild, 10, 11, 250, key=f"t:{guild}", note="thanks")
-        await services.settings.set(guild, 1, "currency_name", "Shards")
+        await services.settings.set(guild, Actor(1, is_admin=True), "currency_name", "Shards")
         await services.trades.offer(guild, 10, 11, 5, "A pebble")  # a per-guild counter
     await ledger.hold(GUILD, 10, 100, key="hold:1", ref="trade:1")
     clock.advance(days=1)

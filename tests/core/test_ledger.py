@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from economy.core.actor import Actor
 from economy.core.audit import audit
 from economy.core.errors import (
     Cooldown,
@@ -24,7 +25,7 @@ ADMIN = 1
 
 
 async def seed(services, user, amount, key=None):
-    await services.ledger.grant(G, ADMIN, user, amount, reason="seed", key=key or f"seed:{user}:{amount}")
+    await services.ledger.grant(G, Actor(ADMIN, is_admin=True), user, amount, reason="seed", key=key or f"seed:{user}:{amount}")
 
 
 async def snapshot(services):
@@ -46,7 +47,7 @@ async def test_bad_amounts_change_nothing(services, amount):
     with pytest.raises(InvalidAmount):
         await services.ledger.transfer(G, 1, 2, amount, key="bad")
     with pytest.raises(InvalidAmount):
-        await services.ledger.grant(G, ADMIN, 2, amount, reason="because", key="bad2")
+        await services.ledger.grant(G, Actor(ADMIN, is_admin=True), 2, amount, reason="because", key="bad2")
     assert await snapshot(services) == before
 
 
@@ -61,15 +62,15 @@ async def test_self_transfer_and_insufficient_funds_change_nothing(services):
     with pytest.raises(InsufficientFunds):
         await services.ledger.transfer(G, 3, 2, 1, key="nobody")
     with pytest.raises(InsufficientFunds):
-        await services.ledger.take(G, ADMIN, 1, 101, reason="too much", key="take")
+        await services.ledger.take(G, Actor(ADMIN, is_admin=True), 1, 101, reason="too much", key="take")
     assert await snapshot(services) == before
 
 
 async def test_grant_take_need_reason_and_are_recorded(services):
     with pytest.raises(InvalidInput):
-        await services.ledger.grant(G, ADMIN, 5, 10, reason=" ", key="g")
-    await services.ledger.grant(G, ADMIN, 5, 10, reason="event prize", key="g")
-    await services.ledger.take(G, ADMIN, 5, 4, reason="correction", key="t")
+        await services.ledger.grant(G, Actor(ADMIN, is_admin=True), 5, 10, reason=" ", key="g")
+    await services.ledger.grant(G, Actor(ADMIN, is_admin=True), 5, 10, reason="event prize", key="g")
+    await services.ledger.take(G, Actor(ADMIN, is_admin=True), 5, 4, reason="correction", key="t")
     page = await services.ledger.history(G, 5)
     assert [(e.kind, e.delta, e.note, e.actor_id) for e in page.rows] == [
         ("take", -4, "correction", ADMIN), ("grant", 10, "event prize", ADMIN)]
@@ -214,7 +215,7 @@ async def test_leaderboard_and_rank(services):
 
 async def test_guilds_are_isolated(services):
     await seed(services, 1, 100)
-    await services.ledger.grant(G + 1, ADMIN, 1, 5, reason="other guild", key="seed:1:100")
+    await services.ledger.grant(G + 1, Actor(ADMIN, is_admin=True), 1, 5, reason="other guild", key="seed:1:100")
     assert await services.ledger.balance(G, 1) == 100
     assert await services.ledger.balance(G + 1, 1) == 5
     await assert_audit_ok(services)

@@ -33,6 +33,7 @@ COMMITTED_BATCHES = 3  # transfer batches committed (and answered) before the st
 CHILD = textwrap.dedent(f"""
     import asyncio, itertools, random, sys
     from bot.store import open_store
+    from economy.core.actor import Actor
     from economy.core.clock import ManualClock
     from economy.core.migrations import Migrator
     from economy.services import build_services
@@ -51,7 +52,7 @@ CHILD = textwrap.dedent(f"""
         await Migrator(store.db, clock).apply_pending()
         s = build_services(store.db, clock)
         for u in USERS:
-            await s.ledger.grant(G, 0, u, SEED, reason="seed", key=f"seed:{{u}}")
+            await s.ledger.grant(G, Actor.system(), u, SEED, reason="seed", key=f"seed:{{u}}")
         real = store.db.transaction
         count = itertools.count(1)
         stall_at = {COMMITTED_BATCHES} + 1  # transactions from here on (seeding is done)

@@ -16,6 +16,7 @@ import random
 import pytest
 
 from bot.store import _client
+from economy.core.actor import Actor
 from economy.core.audit import audit
 from economy.core.clock import ManualClock
 from economy.core.errors import AlreadyRecorded, InsufficientFunds, NotPermitted, OutcomeUnknown
@@ -37,7 +38,7 @@ async def ok_audit(services):
 
 async def seed(services, users, amount):
     for user in users:
-        await services.ledger.grant(G, ADMIN, user, amount, reason="seed", key=f"seed:{user}")
+        await services.ledger.grant(G, Actor(ADMIN, is_admin=True), user, amount, reason="seed", key=f"seed:{user}")
 
 
 @pytest.fixture
@@ -131,7 +132,7 @@ async def test_guard_miss_reloads_and_the_request_that_now_lacks_funds_fails_alo
                                                                                    second):
     await seed(services, [10, 30], 100)
     await services.ledger.transfer(G, 10, 11, 1, key="warm")  # this writer now knows 10 has 99
-    await second.ledger.take(G, ADMIN, 10, 80, reason="moved elsewhere", key="elsewhere")
+    await second.ledger.take(G, Actor(ADMIN, is_admin=True), 10, 80, reason="moved elsewhere", key="elsewhere")
     misses = services.ledger.writer.guard_misses
     outcomes = await asyncio.gather(
         services.ledger.transfer(G, 10, 11, 50, key="too-much"),  # fits 99, not the real 19
@@ -149,7 +150,7 @@ async def test_guard_miss_reloads_and_the_request_that_now_lacks_funds_fails_alo
 async def test_refusal_for_funds_is_decided_on_a_fresh_balance(services, second):
     await seed(services, [10], 5)
     await services.ledger.transfer(G, 10, 11, 5, key="drain")  # this writer knows 10 has 0
-    await second.ledger.grant(G, ADMIN, 10, 50, reason="topped up elsewhere", key="top")
+    await second.ledger.grant(G, Actor(ADMIN, is_admin=True), 10, 50, reason="topped up elsewhere", key="top")
     movement = await services.ledger.transfer(G, 10, 11, 20, key="after-top-up")
     assert movement.entries[0].balance_after == 30
     await ok_audit(services)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from economy.core.actor import Actor
 from economy.core.clock import ManualClock
 from economy.core.migrations import Migrator, discover
 
@@ -90,7 +91,7 @@ async def test_0014_backfills_one_place_per_holder(services, clock):
 
     m0014 = importlib.import_module("migrations.0014_cap_slots")
     ms, g = services.marketplace, 77
-    await services.settings.set(g, 0, "offer_cooldown_seconds", "0")
+    await services.settings.set(g, Actor.system(), "offer_cooldown_seconds", "0")
     drafts = [await ms.listings.create_draft(g, 5, category="rings", condition="new",
                                     title="Blue sapphire ring", description="A lovely ring.",
                                     price_gems=500) for _ in range(3)]

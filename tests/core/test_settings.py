@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.settings import SettingsError, load_settings
+from economy.core.actor import Actor
 from economy.core.errors import InvalidInput, NotFound
 from economy.core.settings import GuildSettings, format_value, parse_value
 
@@ -77,28 +78,28 @@ def test_unknown_key_is_not_found():
 
 async def test_set_records_history_and_bad_values_change_nothing(services):
     assert (await services.settings.get(G)).daily_amount == 100
-    old, new = await services.settings.set(G, 77, "daily_amount", "250")
+    old, new = await services.settings.set(G, Actor(77, is_admin=True), "daily_amount", "250")
     assert (old, new) == (100, 250)
     assert (await services.settings.get(G)).daily_amount == 250
     with pytest.raises(InvalidInput):
-        await services.settings.set(G, 77, "daily_amount", "-1")
+        await services.settings.set(G, Actor(77, is_admin=True), "daily_amount", "-1")
     with pytest.raises(NotFound):
-        await services.settings.set(G, 77, "nope", "1")
+        await services.settings.set(G, Actor(77, is_admin=True), "nope", "1")
     history = await services.settings.history(G)
     assert [(h["key"], h["old"], h["new"], h["actor_id"]) for h in history] == [
         ("daily_amount", 100, 250, 77)]
-    await services.settings.set(G, 77, "daily_amount", "100")  # back to default drops override
+    await services.settings.set(G, Actor(77, is_admin=True), "daily_amount", "100")  # back to default drops override
     assert await services.db["guild_settings"].find_one({"guild_id": G, "values.daily_amount": {"$exists": True}}) is None
     assert (await services.settings.get(G + 1)) == GuildSettings()
 
 
 async def test_setting_a_value_it_already_has_records_nothing(services):
     """`/setup` submits every field of its form: unchanged ones are not history (issue 24)."""
-    await services.settings.set(G, 77, "daily_amount", "250")
+    await services.settings.set(G, Actor(77, is_admin=True), "daily_amount", "250")
     version = (await services.db["guild_settings"].find_one({"guild_id": G}))["version"]
-    assert await services.settings.set(G, 77, "daily_amount", "250") == (250, 250)
-    assert await services.settings.set(G, 77, "currency_name", "GEMS") == ("GEMS", "GEMS")
-    assert await services.settings.set(G, 77, "marketplace_approval", "off") == (False, False)
+    assert await services.settings.set(G, Actor(77, is_admin=True), "daily_amount", "250") == (250, 250)
+    assert await services.settings.set(G, Actor(77, is_admin=True), "currency_name", "GEMS") == ("GEMS", "GEMS")
+    assert await services.settings.set(G, Actor(77, is_admin=True), "marketplace_approval", "off") == (False, False)
     history = await services.settings.history(G)
     assert [(h["key"], h["old"], h["new"]) for h in history] == [("daily_amount", 100, 250)]
     assert (await services.db["guild_settings"].find_one({"guild_id": G}))["version"] == version

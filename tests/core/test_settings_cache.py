@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 
+from economy.core.actor import Actor
 from economy.services import build_services
 
 pytestmark = pytest.mark.timeout(60)
@@ -23,7 +24,7 @@ async def test_burst_of_reads_makes_one_store_read(services):
 
 async def test_set_invalidates_this_process_at_once(services):
     assert (await services.settings.get(G)).currency_name == "GEMS"
-    await services.settings.set(G, 1, "currency_name", "Shards")
+    await services.settings.set(G, Actor(1, is_admin=True), "currency_name", "Shards")
     settings = await services.settings.get(G)
     assert settings.currency_name == "Shards"
     assert settings.money(1200) == "💎 1,200 Shards"
@@ -33,22 +34,22 @@ async def test_other_process_change_seen_by_version_stamp(store, clock):
     """Two services over one database (two bot processes): B's change reaches A's cache."""
     a, b = build_services(store.db, clock), build_services(store.db, clock)
     assert (await a.settings.get(G)).daily_amount == (await b.settings.get(G)).daily_amount
-    await b.settings.set(G, 1, "daily_amount", "777")
+    await b.settings.set(G, Actor(1, is_admin=True), "daily_amount", "777")
     # Within the fresh window A may still serve its copy; once it revalidates it must see 777.
     a.settings.FRESH_SECONDS = 0.0
     assert (await a.settings.get(G)).daily_amount == 777
     # An unchanged stamp keeps the parsed object (no new parse), a changed one replaces it.
     same = await a.settings.get(G)
     assert same is await a.settings.get(G)
-    await b.settings.set(G, 1, "daily_amount", "778")
+    await b.settings.set(G, Actor(1, is_admin=True), "daily_amount", "778")
     assert (await a.settings.get(G)).daily_amount == 778
 
 
 async def test_version_stamp_grows_with_every_change(services):
     repo = services.settings._repo
     assert (await repo.versioned(G))[0] == 0
-    await services.settings.set(G, 1, "currency_name", "Shards")
-    await services.settings.set(G, 1, "currency_name", "GEMS")  # back to the default
+    await services.settings.set(G, Actor(1, is_admin=True), "currency_name", "Shards")
+    await services.settings.set(G, Actor(1, is_admin=True), "currency_name", "GEMS")  # back to the default
     version, values = await repo.versioned(G)
     assert version == 2 and "currency_name" not in values
 

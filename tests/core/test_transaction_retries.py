@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from economy.core.actor import Actor
 from economy.core.audit import audit
 from economy.core.errors import OutcomeUnknown
 from economy.repos.ledger_repo import LedgerRepo
@@ -42,7 +43,7 @@ async def _entries(services, key):
 
 async def test_transient_error_retries_the_callback_once_and_moves_once(faulty):
     db, services = faulty
-    await services.ledger.grant(G, 1, 10, 100, reason="seed", key="seed")
+    await services.ledger.grant(G, Actor(1, is_admin=True), 10, 100, reason="seed", key="seed")
     db.plan = ["transient"]
     calls_before = db.callback_calls
     movement = await services.ledger.transfer(G, 10, 11, 30, key="t1")
@@ -56,7 +57,7 @@ async def test_transient_error_retries_the_callback_once_and_moves_once(faulty):
 
 async def test_commit_reply_lost_after_commit_answers_success_without_second_movement(faulty):
     db, services = faulty
-    await services.ledger.grant(G, 1, 10, 100, reason="seed", key="seed")
+    await services.ledger.grant(G, Actor(1, is_admin=True), 10, 100, reason="seed", key="seed")
     db.plan = ["unknown_after_commit"]
     before = db.transactions
     movement = await services.ledger.transfer(G, 10, 11, 30, key="t2")
@@ -69,7 +70,7 @@ async def test_commit_reply_lost_after_commit_answers_success_without_second_mov
 
 async def test_commit_reply_lost_before_commit_retries_under_the_same_key(faulty):
     db, services = faulty
-    await services.ledger.grant(G, 1, 10, 100, reason="seed", key="seed")
+    await services.ledger.grant(G, Actor(1, is_admin=True), 10, 100, reason="seed", key="seed")
     db.plan = ["unknown_before_commit"]
     movement = await services.ledger.transfer(G, 10, 11, 30, key="t3")
     assert not movement.replayed
@@ -80,7 +81,7 @@ async def test_commit_reply_lost_before_commit_retries_under_the_same_key(faulty
 
 async def test_outcome_that_stays_unknown_tells_the_member_to_check_history(faulty):
     db, services = faulty
-    await services.ledger.grant(G, 1, 10, 100, reason="seed", key="seed")
+    await services.ledger.grant(G, Actor(1, is_admin=True), 10, 100, reason="seed", key="seed")
     db.plan = ["unknown_before_commit", "unknown_before_commit"]
     with pytest.raises(OutcomeUnknown) as info:
         await services.ledger.transfer(G, 10, 11, 30, key="t4")
@@ -95,7 +96,7 @@ async def test_outcome_that_stays_unknown_tells_the_member_to_check_history(faul
 
 async def test_escrow_purchase_and_settlement_survive_retries(faulty, clock):
     db, services = faulty
-    await services.ledger.grant(G, 1, 20, 1_000, reason="seed", key="seed")
+    await services.ledger.grant(G, Actor(1, is_admin=True), 20, 1_000, reason="seed", key="seed")
     trade = await services.trades.offer(G, seller_id=21, buyer_id=20, price=400,
                                         description="a loupe")
     db.plan = ["transient"]
@@ -136,7 +137,7 @@ async def test_member_is_told_to_check_history_when_the_outcome_stays_unknown(st
 
     db = FaultyDatabase(store.db)
     async with GemsCommunity.open(db, clock=clock) as gc:
-        await gc.services.ledger.grant(gc.guild.id, 0, gc["alice"].id, 100, reason="seed",
+        await gc.services.ledger.grant(gc.guild.id, Actor.system(), gc["alice"].id, 100, reason="seed",
                                        key="seed")
         db.plan = ["unknown_after_commit"]  # applied, reply lost: the member sees success
         r = await gc.slash("alice", "gems give", member=gc["bob"], amount=10)

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 
+from economy.core.actor import Actor
 from economy.core.audit import audit
 from economy.core.eligibility import DISCORD_EPOCH_MS, account_created_at
 from economy.core.errors import Cooldown, NotPermitted
@@ -27,7 +28,7 @@ def account(clock, days_old: float) -> int:
 
 
 async def seed(services, user, amount):
-    await services.ledger.grant(G, 0, user, amount, reason="seed", key=f"seed:{user}:{next(_seq)}")
+    await services.ledger.grant(G, Actor.system(), user, amount, reason="seed", key=f"seed:{user}:{next(_seq)}")
 
 
 async def assert_audit_ok(services):
@@ -59,7 +60,7 @@ async def test_young_accounts_and_new_members_neither_claim_nor_give(services, c
     claim = await services.ledger.claim_daily(G, old, settings,
                                               joined_at=clock.now() - timedelta(days=2))
     assert claim.amount == settings.daily_amount
-    await services.settings.set(G, 0, "min_account_age_days", "0")
+    await services.settings.set(G, Actor.system(), "min_account_age_days", "0")
     fresh = account(clock, 0)
     assert (await services.ledger.claim_daily(G, fresh, await services.settings.get(G))).amount
 
@@ -88,13 +89,13 @@ async def test_repeat_guard_remembers_the_last_k_messages(services, clock):
     texts = ["first macro text", "second macro text", "third macro text"]
     assert [await act.record(said(t)) for t in texts] == [5, 5, 5]
     assert [await act.record(said(t)) for t in texts] == [0, 0, 0]  # cycling 3 texts earns nothing
-    await services.settings.set(G, 0, "activity_repeat_memory", "2")
+    await services.settings.set(G, Actor.system(), "activity_repeat_memory", "2")
     assert await act.record(said("first macro text")) == 5  # older than the last 2
 
 
 # --- giving caps and fan-in -----------------------------------------------------------------------
 async def test_daily_giving_cap_holds_under_concurrency(services, clock):
-    await services.settings.set(G, 0, "give_daily_cap", "1000")
+    await services.settings.set(G, Actor.system(), "give_daily_cap", "1000")
     await seed(services, 1, 10_000)
     results = await asyncio.gather(
         *[services.gifts.give(G, 1, 2, 300, key=f"cap:{i}") for i in range(8)],
@@ -113,7 +114,7 @@ async def test_daily_giving_cap_holds_under_concurrency(services, clock):
 
 
 async def test_a_replayed_give_does_not_count_twice_against_the_cap(services):
-    await services.settings.set(G, 0, "give_daily_cap", "500")
+    await services.settings.set(G, Actor.system(), "give_daily_cap", "500")
     await seed(services, 1, 10_000)
     for _ in range(3):
         await services.gifts.give(G, 1, 2, 400, key="same-click")
@@ -138,7 +139,7 @@ async def test_fan_in_from_young_accounts_is_flagged_once(services, clock):
 
 # --- trade offers -----------------------------------------------------------------------------------
 async def test_offer_cooldown_and_cap_per_recipient(services, clock):
-    await services.settings.set(G, 0, "offer_max_open_to_member", "2")
+    await services.settings.set(G, Actor.system(), "offer_max_open_to_member", "2")
     await services.trades.offer(G, 1, 9, 10, "first thing")
     with pytest.raises(Cooldown, match="wait a little"):
         await services.trades.offer(G, 1, 9, 10, "second thing")
@@ -165,15 +166,15 @@ async def test_members_with_dms_off_get_no_offers(services):
 
 
 async def test_wash_trade_block_refuses_a_flagged_pair(services, clock):
-    await services.settings.set(G, 0, "escrow_wash_trade_count", "2")
-    await services.settings.set(G, 0, "offer_cooldown_seconds", "0")
+    await services.settings.set(G, Actor.system(), "escrow_wash_trade_count", "2")
+    await services.settings.set(G, Actor.system(), "offer_cooldown_seconds", "0")
     await seed(services, 2, 1000)
     for i in range(2):
         trade = await services.trades.offer(G, 1, 2, 10, f"lot {i}")
         await services.trades.accept(G, trade.trade_id, 2)
         await services.trades.confirm(G, trade.trade_id, 2)
     await services.trades.offer(G, 1, 2, 10, "lot 3")  # reported only (default)
-    await services.settings.set(G, 0, "escrow_wash_trade_block", "on")
+    await services.settings.set(G, Actor.system(), "escrow_wash_trade_block", "on")
     with pytest.raises(NotPermitted, match="repeated"):
         await services.trades.offer(G, 1, 2, 10, "lot 4")
     with pytest.raises(NotPermitted, match="repeated"):

@@ -28,6 +28,7 @@ import asyncio
 
 import pytest
 
+from economy.core.actor import Actor
 from economy.core.audit import audit
 from economy.core.errors import InvalidInput, NotPermitted
 from economy.marketplace.repo import ListingRepo
@@ -80,7 +81,7 @@ async def assert_audit_ok(services) -> None:
 
 async def test_racing_drafts_that_all_saw_room_get_exactly_the_free_places(services,
                                                                             monkeypatch):
-    await services.settings.set(G, 0, "max_active_listings", str(CAP))
+    await services.settings.set(G, Actor.system(), "max_active_listings", str(CAP))
     for _ in range(CAP - 1):
         await draft(services)
     Rendezvous(monkeypatch, SlotRepo, "taken", RACERS)
@@ -94,13 +95,13 @@ async def test_racing_drafts_that_all_saw_room_get_exactly_the_free_places(servi
 
 async def test_racing_relists_get_exactly_the_free_places(services, monkeypatch):
     ms = services.marketplace
-    await services.settings.set(G, 0, "max_active_listings", str(RACERS))
-    await services.settings.set(G, 0, "listings_per_day", "100")
+    await services.settings.set(G, Actor.system(), "max_active_listings", str(RACERS))
+    await services.settings.set(G, Actor.system(), "listings_per_day", "100")
     listings = [await draft(services) for _ in range(RACERS)]
     for listing in listings:
         await ms.listings.publish(G, SELLER, listing.listing_id)
         await ms.listings.withdraw(G, SELLER, listing.listing_id)
-    await services.settings.set(G, 0, "max_active_listings", str(CAP))
+    await services.settings.set(G, Actor.system(), "max_active_listings", str(CAP))
     Rendezvous(monkeypatch, SlotRepo, "taken", RACERS)
     results = await asyncio.gather(*[ms.listings.relist(G, SELLER, x.listing_id) for x in listings],
                                    return_exceptions=True)
@@ -111,7 +112,7 @@ async def test_racing_relists_get_exactly_the_free_places(services, monkeypatch)
 
 async def test_racing_offers_from_different_sellers_get_exactly_the_free_places(services,
                                                                                  monkeypatch):
-    await services.settings.set(G, 0, "offer_max_open_to_member", str(CAP))
+    await services.settings.set(G, Actor.system(), "offer_max_open_to_member", str(CAP))
     Rendezvous(monkeypatch, SlotRepo, "taken", RACERS)
     results = await asyncio.gather(
         *[services.trades.offer(G, 1000 + i, BUYER, 10, f"thing {i}") for i in range(RACERS)],
@@ -209,7 +210,7 @@ async def test_racing_mentorship_goals_get_exactly_the_free_numbers(services, mo
 async def test_every_path_that_ends_an_open_listing_frees_its_place(services, clock):
     """Sold, expired, withdrawn, rejected, discarded, relisted: the places always match."""
     ms = services.marketplace
-    await services.settings.set(G, 0, "max_active_listings", "4")
+    await services.settings.set(G, Actor.system(), "max_active_listings", "4")
 
     async def places() -> int:
         return await count(services.db["cap_slots"], {"guild_id": G, "kind": "listing",
@@ -228,16 +229,16 @@ async def test_every_path_that_ends_an_open_listing_frees_its_place(services, cl
     await ms.sweeps.sweep()                         # both expired, the last draft swept as abandoned
     assert await places() == 0
     await assert_audit_ok(services)
-    await services.settings.set(G, 0, "marketplace_approval", "on")
+    await services.settings.set(G, Actor.system(), "marketplace_approval", "on")
     pending = await draft(services)
     await ms.listings.publish(G, SELLER, pending.listing_id)
     assert await places() == 1
-    await ms.listings.reject(G, 99, pending.listing_id, "Not a real ring, sorry")  # rejected
+    await ms.listings.reject(G, Actor(99, is_moderator=True), pending.listing_id, "Not a real ring, sorry")  # rejected
     assert await places() == 0
-    await services.settings.set(G, 0, "marketplace_approval", "off")
+    await services.settings.set(G, Actor.system(), "marketplace_approval", "off")
     sold = await draft(services)
     await ms.listings.publish(G, SELLER, sold.listing_id)
-    await services.ledger.grant(G, 0, BUYER, 1000, reason="seed", key="seed")
+    await services.ledger.grant(G, Actor.system(), BUYER, 1000, reason="seed", key="seed")
     trade = (await services.trades.buy_listing(G, BUYER, sold.listing_id)).trade
     assert await places() == 1                                       # reserved holds it
     await assert_audit_ok(services)

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from economy.core.actor import Actor
 from economy.core.audit import audit
 from economy.marketplace.models import listing_keywords
 from economy.marketplace.repo import ListingRepo
@@ -40,7 +41,7 @@ _seeds = iter(range(10**9))
 
 
 async def fund(services, user, amount):
-    await services.ledger.grant(G, 0, user, amount, reason="seed", key=f"seed:{next(_seeds)}")
+    await services.ledger.grant(G, Actor.system(), user, amount, reason="seed", key=f"seed:{next(_seeds)}")
 
 
 async def held(services, user):
@@ -137,7 +138,7 @@ async def test_dispute_racing_delivery_keeps_the_delivery_dates(services):
             services.trades.mark_delivered(G, trade.trade_id, SELLER, "tracked"),
             services.disputes.open(G, trade.trade_id, BUYER, "it never arrived at all"),
             return_exceptions=True)
-        fresh = await services.trades.get(G, trade.trade_id, BUYER)
+        fresh = await services.trades.get(G, trade.trade_id, Actor(BUYER))
         events = [e.event for e in fresh.timeline]
         if "delivered" in events:
             assert fresh.delivered_at is not None and fresh.release_at is not None, fresh
@@ -157,7 +158,7 @@ async def test_confirm_racing_mutual_cancel_vote_settles_once(services):
             services.trades.vote_mutual_cancel(G, trade.trade_id, SELLER),
             services.trades.confirm(G, trade.trade_id, BUYER),
             return_exceptions=True)
-        fresh = await services.trades.get(G, trade.trade_id, BUYER)
+        fresh = await services.trades.get(G, trade.trade_id, Actor(BUYER))
         assert fresh.status == "completed" and fresh.completed_at is not None
         settle = await LedgerRepo(services.db).entries_for_key(G, f"trade:{trade.trade_id}:settle")
         assert settle and settle[0]["kind"] == "escrow_release"
@@ -202,11 +203,11 @@ async def test_resolution_and_its_audit_record_commit_together(services, monkeyp
 
     monkeypatch.setattr(repo, "log", crash_on_log)
     with pytest.raises(RuntimeError):
-        await services.disputes.resolve(G, trade_id, MOD, "refund")
-    assert (await services.trades.get(G, trade_id, BUYER)).status == "disputed"
+        await services.disputes.resolve(G, trade_id, Actor(MOD, is_moderator=True), "refund")
+    assert (await services.trades.get(G, trade_id, Actor(BUYER))).status == "disputed"
     assert await held(services, BUYER) == (0, 200)
     monkeypatch.setattr(repo, "log", real_log)
-    await services.disputes.resolve(G, trade_id, MOD, "refund")
+    await services.disputes.resolve(G, trade_id, Actor(MOD, is_moderator=True), "refund")
     records = await repo.audit_entries(G)
     assert [r["action"] for r in records] == ["dispute.resolve"]
     assert await held(services, BUYER) == (200, 0)
@@ -224,7 +225,7 @@ async def test_settlement_aborts_when_the_listing_is_out_of_step(services):
                                              {"$set": {"trade_id": 999}})
     with pytest.raises(ListingOutOfStep):
         await services.trades.confirm(G, result.trade.trade_id, BUYER)
-    assert (await services.trades.get(G, result.trade.trade_id, BUYER)).status == "reserved"
+    assert (await services.trades.get(G, result.trade.trade_id, Actor(BUYER))).status == "reserved"
     assert await held(services, BUYER) == (0, 100)
     await assert_audit_ok(services)
 
@@ -292,8 +293,8 @@ async def test_views_are_counted_in_memory_and_flushed_in_one_transaction(servic
     services.db.transaction = counting  # type: ignore[method-assign]
     try:
         for i in range(60):
-            await services.marketplace.search.view(G, lids[i % 3], 1000 + i)
-        await services.marketplace.search.view(G, lids[0], SELLER)  # the seller's own views don't count
+            await services.marketplace.search.view(G, lids[i % 3], Actor(1000 + i))
+        await services.marketplace.search.view(G, lids[0], Actor(SELLER))  # the seller's own views don't count
         assert calls == []  # no transaction per view
         assert await services.marketplace.sweeps.flush_views() == 60
         assert len(calls) == 1
@@ -308,7 +309,7 @@ async def test_views_are_counted_in_memory_and_flushed_in_one_transaction(servic
 
 async def test_a_failed_view_flush_keeps_the_counts(services, monkeypatch):
     lid = await listing(services)
-    await services.marketplace.search.view(G, lid, 500)
+    await services.marketplace.search.view(G, lid, Actor(500))
 
     async def down(counts):
         raise ConnectionError("store down")

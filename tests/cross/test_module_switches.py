@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import pytest
 
 from economy.challenges.repo import ChallengeRepo
+from economy.core.actor import Actor
 from economy.core.audit import audit
 from economy.core.modules import FeatureOff
 from economy.currency.activity import ChatMessage
@@ -23,11 +24,11 @@ pytestmark = pytest.mark.timeout(60)
 
 
 async def off(services, guild_id: int, feature: str) -> None:
-    assert await services.modules.switch(guild_id, 1, feature, on=False)
+    assert await services.modules.switch(guild_id, Actor(1, is_admin=True), feature, on=False)
 
 
 async def on(services, guild_id: int, feature: str) -> None:
-    assert await services.modules.switch(guild_id, 1, feature, on=True)
+    assert await services.modules.switch(guild_id, Actor(1, is_admin=True), feature, on=True)
 
 
 async def ok_audit(services) -> None:
@@ -44,8 +45,8 @@ def said(guild_id: int, user_id: int, text: str, at: datetime, roles=()) -> Chat
 
 async def test_boosts_off_stops_one_off_and_weekend_factors_and_on_resumes(services, clock):
     G = 301
-    await services.settings.set(G, 1, "double_weekend", "on")
-    await services.boosts.schedule(G, 1, factor="10", start="now", end="7d")
+    await services.settings.set(G, Actor(1, is_admin=True), "double_weekend", "on")
+    await services.boosts.schedule(G, Actor(1, is_admin=True), factor="10", start="now", end="7d")
     assert (await services.ledger.earn(G, 1, 100, key="e1")).entries[0].delta == 1000
     await off(services, G, "boosts")
     # The ledger's multiplier set (earn, daily, activity at send time) drops every boost window.
@@ -73,7 +74,7 @@ async def test_a_disable_racing_earnings_never_half_multiplies_a_movement(store,
     G = 302
     a, b = build_services(store.db, clock), build_services(store.db, clock)
     b.settings.FRESH_SECONDS = 0.0  # the other process revalidates every read (version stamp)
-    await a.boosts.schedule(G, 1, factor="10", start="now", end="2h")
+    await a.boosts.schedule(G, Actor(1, is_admin=True), factor="10", start="now", end="2h")
     switched, midway = asyncio.Event(), asyncio.Event()
     after_switch: list[str] = []
     done = [0]
@@ -91,7 +92,7 @@ async def test_a_disable_racing_earnings_never_half_multiplies_a_movement(store,
 
     async def switcher() -> None:
         await midway.wait()  # flip the switch in the middle of the earnings
-        await a.modules.switch(G, 1, "boosts", on=False)
+        await a.modules.switch(G, Actor(1, is_admin=True), "boosts", on=False)
         switched.set()
 
     await asyncio.gather(*(earner(svc, w) for w, svc in enumerate((a, b) * 4)), switcher())
@@ -113,7 +114,7 @@ async def test_seasons_off_stops_the_season_boost_and_anniversaries_but_pays_dec
     G = 303
     a = build_services(store.db, clock)
     clock.set(datetime(2026, 10, 20, 12, tzinfo=UTC))
-    await a.seasons.add(G, 1, "spooky-gems")  # 10-24 .. 10-31, boost x1.25
+    await a.seasons.add(G, Actor(1, is_admin=True), "spooky-gems")  # 10-24 .. 10-31, boost x1.25
     clock.set(datetime(2026, 10, 25, 12, tzinfo=UTC))
     await a.seasons.sweep()
     assert (await a.ledger.earn(G, 10, 100, key="e1")).entries[0].delta == 125
@@ -150,7 +151,7 @@ async def test_seasons_off_stops_the_season_boost_and_anniversaries_but_pays_dec
 
 async def test_nft_off_stops_holder_perks_and_on_resumes(services, clock):
     G, holder = 304, 777
-    await services.settings.set(G, 1, "holder_perks", f"{holder}:2")
+    await services.settings.set(G, Actor(1, is_admin=True), "holder_perks", f"{holder}:2")
     await services.activity.record(said(G, 1, "a holder says hello", clock.now(), (holder,)))
     await off(services, G, "nft")
     clock.advance(minutes=2)
@@ -207,7 +208,7 @@ async def test_challenges_off_stops_progress_completions_and_competitions(servic
 
 
 def _admin():
-    from economy.challenges.service import Actor
+    from economy.core.actor import Actor
     return Actor(1, is_admin=True)
 
 
@@ -221,8 +222,8 @@ async def test_events_off_stops_checkin_and_completion_but_finishes_a_started_pa
     draft = await a.events.draft(G, type="contest", start="now", duration_minutes=60,
                                  channel_id=None, capacity=None, reward_attend=10,
                                  reward_complete=5, prizes=(100, 0, 0))
-    first = await a.events.create(G, 1, draft, title="Gem quiz", description=None)
-    second = await a.events.create(G, 1, draft, title="Second quiz", description=None)
+    first = await a.events.create(G, Actor(1, is_admin=True), draft, title="Gem quiz", description=None)
+    second = await a.events.create(G, Actor(1, is_admin=True), draft, title="Second quiz", description=None)
     for user in (20, 21):
         await a.events.checkin(G, first.event_id, user)
     await a.events.checkin(G, second.event_id, 20)
@@ -237,13 +238,13 @@ async def test_events_off_stops_checkin_and_completion_but_finishes_a_started_pa
 
     monkeypatch.setattr(a.ledger, "earn", crash_after_one)
     with pytest.raises(ConnectionError):
-        await a.events.complete(G, first.event_id, 1, [21], is_manager=True)
+        await a.events.complete(G, first.event_id, Actor(1, is_admin=True), [21])
     monkeypatch.setattr(a.ledger, "earn", real)
     await off(a, G, "events")
     with pytest.raises(FeatureOff):
         await a.events.checkin(G, first.event_id, 22)
     with pytest.raises(FeatureOff):
-        await a.events.complete(G, second.event_id, 1, [20], is_manager=True)
+        await a.events.complete(G, second.event_id, Actor(1, is_admin=True), [20])
     fresh = build_services(store.db, clock)
     await fresh.events.sweep()  # the completed event's payout is owed: it finishes
     assert [await fresh.ledger.balance(G, u) for u in (20, 21, 22)] == [10 + 10 + 5,
@@ -258,7 +259,7 @@ async def test_events_off_stops_checkin_and_completion_but_finishes_a_started_pa
 async def test_goals_off_closes_nothing_new_but_pays_a_reached_goal(store, clock, monkeypatch):
     G = 307
     a = build_services(store.db, clock)
-    goal = await a.goals.create(G, 1, target=50, metric="gems_earned", deadline="7d", reward=25)
+    goal = await a.goals.create(G, Actor(1, is_admin=True), target=50, metric="gems_earned", deadline="7d", reward=25)
     clock.advance(minutes=1)
     await a.ledger.earn(G, 52, 60, key="e52")
     clock.advance(minutes=1)
@@ -271,7 +272,7 @@ async def test_goals_off_closes_nothing_new_but_pays_a_reached_goal(store, clock
     with pytest.raises(ConnectionError):
         await a.goals.sweep()  # reached, then died before paying
     monkeypatch.setattr(a.ledger, "earn", real)
-    late = await a.goals.create(G, 1, target=10, metric="gems_earned", deadline="7d", reward=5)
+    late = await a.goals.create(G, Actor(1, is_admin=True), target=10, metric="gems_earned", deadline="7d", reward=5)
     clock.advance(minutes=1)
     await a.ledger.earn(G, 53, 20, key="e53")
     clock.advance(minutes=1)
@@ -305,7 +306,7 @@ async def test_mentorship_off_stops_milestone_and_guide_rewards(services):
     with pytest.raises(FeatureOff):
         await ms.pairings.confirm_goal(pairing, 10, 1)
     with pytest.raises(FeatureOff):
-        await services.guides.review(G, 1, guide.guide_id, approve=True, moderator=True)
+        await services.guides.review(G, Actor(1, is_moderator=True), guide.guide_id, approve=True)
     assert await services.ledger.balance(G, 1) == 0 and await services.ledger.balance(G, 10) == 0
     await on(services, G, "mentorship")
     assert (await ms.pairings.confirm_goal(pairing, 10, 1)).reward == 50
@@ -317,7 +318,7 @@ async def test_mentorship_off_stops_milestone_and_guide_rewards(services):
 async def test_trades_and_marketplace_off_refuse_new_holds_and_settle_open_trades(services, clock):
     G, SELLER, BUYER = 308, 1, 2
     await relax_offer_limits(services, G)
-    await services.ledger.grant(G, 0, BUYER, 5000, reason="seed", key="seed")
+    await services.ledger.grant(G, Actor.system(), BUYER, 5000, reason="seed", key="seed")
     draft = await services.marketplace.listings.create_draft(
         G, SELLER, category="rings", condition="new", title="Emerald ring",
         description="A lovely emerald ring in 18k gold.", price_gems=500)

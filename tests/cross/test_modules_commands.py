@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bot.app import discover_extensions
+from economy.core.actor import Actor
 from economy.core.errors import InvalidInput
 from economy.core.modules import CORE, FEATURES
 from tests.e2e_fixtures import balance, db_state
@@ -54,7 +55,7 @@ async def test_members_cannot_switch_features_and_core_cannot_be_switched(gc):
     assert r.ephemeral and "Only server admins" in r.content
     assert await db_state(gc) == before
     with pytest.raises(InvalidInput):
-        await gc.services.modules.switch(gc.guild.id, gc["admin"].id, "currency", on=False)
+        await gc.services.modules.switch(gc.guild.id, Actor(gc["admin"].id, is_admin=True), "currency", on=False)
     r = await gc.slash("admin", "settings set", key="disabled_features", value="currency")
     assert "core" in r.content and r.ephemeral
     assert await db_state(gc) == before
@@ -81,7 +82,7 @@ async def test_buttons_and_modals_of_a_switched_off_feature_are_refused(gc):
 
 
 async def test_jobs_skip_guild_work_of_a_switched_off_feature(gc, clock):
-    await gc.services.settings.set(gc.guild.id, 0, "announcements_channel_id", str(gc.general.id))
+    await gc.services.settings.set(gc.guild.id, Actor.system(), "announcements_channel_id", str(gc.general.id))
     await gc.slash("admin", "settings modules disable", feature="boosts")
     await gc.services.boosts.windows.add(gc.guild.id, 200, starts_at=clock.now(),
                                       ends_at=clock.now().replace(year=2027), reason="Quiet launch")

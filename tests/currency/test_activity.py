@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from economy.core.actor import Actor
 from economy.core.audit import audit
 from economy.currency.activity import ChatMessage
 from economy.services import build_services
@@ -20,8 +21,8 @@ def msg(clock, user=1, content="hello there friends", channel=10, roles=(), bot=
 
 
 async def test_rules(services, clock):
-    await services.settings.set(G, 1, "activity_excluded_channels", "99")
-    await services.settings.set(G, 1, "activity_excluded_roles", "55")
+    await services.settings.set(G, Actor(1, is_admin=True), "activity_excluded_channels", "99")
+    await services.settings.set(G, Actor(1, is_admin=True), "activity_excluded_roles", "55")
     act = services.activity
     assert await act.record(msg(clock)) == 5
     assert await act.record(msg(clock, content="another message")) == 0  # cooldown
@@ -53,7 +54,7 @@ async def test_flush_uses_multiplier_and_keeps_ledger_whole(services, clock):
 
 @pytest.mark.slow  # 560 earnings racing transfers
 async def test_earning_and_transfers_interleave_safely(services, clock):
-    await services.ledger.grant(G, 1, 1, 10_000, reason="seed", key="seed")
+    await services.ledger.grant(G, Actor(1, is_admin=True), 1, 10_000, reason="seed", key="seed")
 
     async def chatter():
         for round_ in range(20):

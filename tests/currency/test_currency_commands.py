@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from economy.core.actor import Actor
 from tests.e2e_fixtures import balance, db_state, seed, seed_ranked_members
 
 pytestmark = pytest.mark.timeout(60)
@@ -221,11 +222,11 @@ async def test_admins_cannot_grant_gems_to_a_bot(gc):
 
 
 async def test_daily_is_private_when_the_server_turns_daily_public_off(gc):
-    await gc.services.settings.set(gc.guild.id, 0, "daily_public", "off")
+    await gc.services.settings.set(gc.guild.id, Actor.system(), "daily_public", "off")
     r = await gc.slash("alice", "gems daily")
     assert r.ephemeral and r.content.startswith("You claimed your daily 💎 100 GEMS"), r.content
     assert await balance(gc, "alice") == 100
-    await gc.services.settings.set(gc.guild.id, 0, "daily_public", "on")
+    await gc.services.settings.set(gc.guild.id, Actor.system(), "daily_public", "on")
     await gc.advance(hours=24)
     r = await gc.slash("alice", "gems daily")
     assert not r.ephemeral and f"<@{gc['alice'].id}> claimed their daily" in r.content

@@ -7,6 +7,7 @@ import itertools
 
 import pytest
 
+from economy.core.actor import Actor
 from economy.core.errors import Cooldown, InsufficientFunds
 
 pytestmark = pytest.mark.timeout(60)
@@ -16,11 +17,11 @@ _seq = itertools.count(1)
 
 
 async def seed(services, user, amount):
-    await services.ledger.grant(G, 0, user, amount, reason="seed", key=f"seed:{user}:{next(_seq)}")
+    await services.ledger.grant(G, Actor.system(), user, amount, reason="seed", key=f"seed:{user}:{next(_seq)}")
 
 
 async def test_concurrent_gifts_are_told_exactly_once_in_one_digest(services, clock):
-    await services.settings.set(G, 0, "give_daily_cap", "1000")
+    await services.settings.set(G, Actor.system(), "give_daily_cap", "1000")
     for sender in (1, 2, 3):
         await seed(services, sender, 10_000)
     gives = [services.gifts.give(G, sender, 9, 300, key=f"g:{sender}:{i}", note=f"n{i}")
@@ -55,7 +56,7 @@ async def test_replays_and_refusals_queue_nothing_more(services, clock):
 
 
 async def test_a_gift_within_the_window_joins_the_waiting_digest(services, clock):
-    await services.settings.set(G, 0, "gift_dm_minutes", "5")
+    await services.settings.set(G, Actor.system(), "gift_dm_minutes", "5")
     await seed(services, 1, 100)
     await services.gifts.give(G, 1, 9, 10, key="a")
     clock.advance(minutes=4)

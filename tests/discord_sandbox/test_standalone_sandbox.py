@@ -13,6 +13,7 @@ import yarl
 from bot.app import GemsBot
 from bot.settings import Settings
 from discord_sandbox.standalone import serve
+from economy.core.actor import Actor
 from economy.services import build_services
 
 pytestmark = pytest.mark.timeout(60)
@@ -42,7 +43,7 @@ async def test_control_api_bursts_and_reports(store, clock, tmp_path, monkeypatc
             services = build_services(store.db, clock)
             guild, members = info["guild_id"], info["members"]
             for uid in members:
-                await services.ledger.grant(guild, 0, uid, 50, reason="seed", key=f"s:{uid}")
+                await services.ledger.grant(guild, Actor.system(), uid, 50, reason="seed", key=f"s:{uid}")
             settings = Settings(_env_file=None, discord_token=None, web_port=0)  # type: ignore[call-arg]
             bot = GemsBot(services=services, settings=settings, run_jobs=False, run_web=False)
             bot._connection.guild_ready_timeout = 0.05

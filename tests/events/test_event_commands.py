@@ -9,6 +9,7 @@ import pytest
 
 from discord_sandbox.interactions import InteractionNotAnswered
 from discord_sandbox.state import Component
+from economy.core.actor import Actor
 from tests.e2e_fixtures import balance, db_state
 from tests.events import event_form
 
@@ -181,7 +182,7 @@ async def test_managers_by_role_and_edit_mirrors_discord(gc, clock):
     helpers = gc.sb.create_role(gc.guild, "Event team")
     gc.sb.give_role(gc["carol"], helpers)
     await gc.sb.settle()
-    await gc.services.settings.set(gc.guild.id, 0, "event_manager_role_id", str(helpers.id))
+    await gc.services.settings.set(gc.guild.id, Actor.system(), "event_manager_role_id", str(helpers.id))
     event_id = await _create(gc, who="carol")
     r = await gc.slash("carol", "event-admin edit", event=event_id, title="Gem ID quiz, round 2",
                        start="2026-01-07 18:00", duration=90)
@@ -283,7 +284,7 @@ async def test_a_long_event_list_fits_discord_limits(gc):
     for i in range(25):
         draft = await events.draft(gc.guild.id, type="social", start="2026-02-01 10:00",
                                    duration_minutes=60, channel_id=None, capacity=None)
-        await events.create(gc.guild.id, gc["admin"].id, draft, title=f"{i} " + "_" * 97,
+        await events.create(gc.guild.id, Actor(gc["admin"].id, is_admin=True), draft, title=f"{i} " + "_" * 97,
                             description=None)
     listed = await gc.slash("bob", "event list")
     assert not listed.errors and "more" in listed.text

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from economy.core.actor import Actor
 from economy.core.audit import audit
 from economy.core.errors import InvalidInput, NotPermitted
 from economy.events.service import WinnersNeedConfirmation
@@ -23,7 +24,7 @@ async def _event(services, *, start="now", minutes=60, capacity=None, attend=10,
         G, type="contest", start=start, duration_minutes=minutes, channel_id=None,
         capacity=capacity, reward_attend=attend, reward_complete=complete, prizes=prizes,
         role_id=role_id, role_days=role_days)
-    return await services.events.create(G, HOST, draft, title="Gem quiz", description="Fun")
+    return await services.events.create(G, Actor(HOST, is_admin=True), draft, title="Gem quiz", description="Fun")
 
 
 async def _ok(services):
@@ -67,16 +68,16 @@ async def test_completion_pays_once_with_two_managers_and_double_presses(service
     for u in (20, 21, 22, 23):
         await services.events.checkin(G, event.event_id, u)
     with pytest.raises(NotPermitted):
-        await services.events.complete(G, event.event_id, 20, [20], is_manager=False)
+        await services.events.complete(G, event.event_id, Actor(20), [20])
     with pytest.raises(WinnersNeedConfirmation):
-        await services.events.complete(G, event.event_id, HOST, [20, 77], is_manager=False)
+        await services.events.complete(G, event.event_id, Actor(HOST), [20, 77])
     results = await asyncio.gather(*[
-        services.events.complete(G, event.event_id, actor, [21, 20, 22], is_manager=actor != HOST)
+        services.events.complete(G, event.event_id, Actor(actor, is_admin=actor != HOST), [21, 20, 22])
         for actor in (HOST, 2, HOST, 2)])
     assert sum(not r.already for r in results) == 1
     balances = [await services.ledger.balance(G, u) for u in (20, 21, 22, 23)]
     assert balances == [10 + 5 + 50, 10 + 5 + 100, 10 + 5 + 25, 15]
-    again = await services.events.complete(G, event.event_id, HOST, [23], is_manager=True)
+    again = await services.events.complete(G, event.event_id, Actor(HOST, is_admin=True), [23])
     assert again.already and again.paid == 0
     assert (await services.events.get(G, event.event_id)).winners == [21, 20, 22]
     await _ok(services)
@@ -99,7 +100,7 @@ async def test_restart_in_the_middle_of_a_payout_finishes_it_once(store, clock, 
 
     monkeypatch.setattr(first.ledger, "earn", crash_after_three)
     with pytest.raises(ConnectionError):
-        await first.events.complete(G, event.event_id, HOST, [30], is_manager=False)
+        await first.events.complete(G, event.event_id, Actor(HOST), [30])
     second, third = build_services(store.db, clock), build_services(store.db, clock)
     notices = await asyncio.gather(second.events.sweep(), third.events.sweep())
     assert sum(n.kind == "payout" for batch in notices for n in batch) >= 1
@@ -124,7 +125,7 @@ async def test_reminders_live_and_role_expiry_happen_once(store, clock):
     batches = await asyncio.gather(a.events.sweep(), b.events.sweep())
     assert [n.kind for batch in batches for n in batch] == ["live"]
     await a.events.checkin(G, event.event_id, 50)
-    payout = await a.events.complete(G, event.event_id, HOST, [], is_manager=False)
+    payout = await a.events.complete(G, event.event_id, Actor(HOST), [])
     assert payout.role_grants == [50]
     clock.advance(days=2, minutes=1)
     batches = await asyncio.gather(a.events.sweep(), b.events.sweep())
@@ -162,7 +163,7 @@ async def test_join_and_checkin_refusals(services, clock):
     with pytest.raises(InvalidInput, match="over"):
         await services.events.join(G, event.event_id, 6)
     other = await _event(services, start="2026-01-09 12:00")
-    await services.events.cancel(G, other.event_id, HOST, is_manager=False)
+    await services.events.cancel(G, other.event_id, Actor(HOST))
     with pytest.raises(InvalidInput, match="cancelled"):
         await services.events.join(G, other.event_id, 6)
     await _ok(services)
@@ -171,11 +172,11 @@ async def test_join_and_checkin_refusals(services, clock):
 async def test_weekly_series_expands_once_per_occurrence_across_dst(store, clock):
 
     a, b = build_services(store.db, clock), build_services(store.db, clock)
-    await a.settings.set(G, 1, "timezone", "Europe/Berlin")
+    await a.settings.set(G, Actor(1, is_admin=True), "timezone", "Europe/Berlin")
     clock.set(datetime(2026, 3, 20, 12, tzinfo=UTC))
     draft = await a.events.draft(G, type="social", start="2026-03-24 19:00", duration_minutes=60,
                                  channel_id=None, capacity=None, repeat="weekly", repeat_count=3)
-    first = await a.events.create(G, HOST, draft, title="Tuesday chat", description=None)
+    first = await a.events.create(G, Actor(HOST, is_admin=True), draft, title="Tuesday chat", description=None)
     assert await a.events.sweep() == []  # not started: nothing expanded yet
     starts = [first.starts_at]
     for _ in range(4):
@@ -210,7 +211,7 @@ async def test_lowering_capacity_never_ends_below_the_joined_count(services):
     for u in range(5):
         await services.events.join(G, event.event_id, 100 + u)
     results = await asyncio.gather(
-        services.events.edit(G, event.event_id, HOST, is_manager=False, capacity=5),
+        services.events.edit(G, event.event_id, Actor(HOST), capacity=5),
         *[services.events.join(G, event.event_id, 200 + u) for u in range(3)],
         return_exceptions=True)
     final = await services.events.get(G, event.event_id)
@@ -232,7 +233,7 @@ async def test_a_join_that_read_the_old_capacity_is_checked_against_the_new_one(
         found = await real_get(guild_id, event_id)
         if not edited:
             edited = True
-            await services.events.edit(G, event.event_id, HOST, is_manager=False, capacity=5)
+            await services.events.edit(G, event.event_id, Actor(HOST), capacity=5)
         return found
 
     services.events.get = get_then_edit
@@ -321,7 +322,7 @@ async def test_winners_must_be_current_human_members(services, winners, expected
     event = await _event(services, prizes=(1_000_000, 0, 0))
     await services.events.checkin(G, event.event_id, 20)
     with pytest.raises(InvalidInput, match=expected):
-        await services.events.complete(G, event.event_id, HOST, winners, is_manager=False,
+        await services.events.complete(G, event.event_id, Actor(HOST), winners,
                                        confirm_absent=True)
     assert (await services.events.get(G, event.event_id)).status == "scheduled"
     assert await services.db["ledger"].count_documents({"kind": "reward",
@@ -331,10 +332,10 @@ async def test_winners_must_be_current_human_members(services, winners, expected
 async def test_winners_are_refused_when_membership_is_unknown(services):
     event = await _event(services)  # no directory: this process can't tell who is a member
     with pytest.raises(InvalidInput, match="can't check this server's members"):
-        await services.events.complete(G, event.event_id, HOST, [20], is_manager=False,
+        await services.events.complete(G, event.event_id, Actor(HOST), [20],
                                        confirm_absent=True)
     install(services)
-    payout = await services.events.complete(G, event.event_id, HOST, [], is_manager=False)
+    payout = await services.events.complete(G, event.event_id, Actor(HOST), [])
     assert payout.paid == 0  # no winners needs no directory answer
 
 
@@ -344,7 +345,7 @@ async def test_a_deleted_attendee_and_winner_are_paid_nothing_more(services):
     for user in (20, 21):
         await services.events.checkin(G, event.event_id, user)
     await services.privacy.delete(G, 21)
-    payout = await services.events.complete(G, event.event_id, HOST, [20], is_manager=False)
+    payout = await services.events.complete(G, event.event_id, Actor(HOST), [20])
     assert payout.paid == 5 + 100
     tomb = await services.db["accounts"].find_one({"guild_id": G, "user_id": {"$lt": -(10**12)}})
     assert tomb["balance"] == 10  # what it held at deletion, nothing more
@@ -356,11 +357,11 @@ async def test_the_ledger_never_credits_a_tombstone(services):
     tomb = -(10**12) - 7
     for call in (
         services.ledger.earn(G, tomb, 5, key="e", kind="reward"),
-        services.ledger.grant(G, 1, tomb, 5, reason="prize", key="g"),
+        services.ledger.grant(G, Actor(1, is_admin=True), tomb, 5, reason="prize", key="g"),
     ):
         with pytest.raises((DeletedAccount, InvalidInput)):
             await call
-    await services.ledger.grant(G, 1, 5, 50, reason="seed", key="s")
+    await services.ledger.grant(G, Actor(1, is_admin=True), 5, 50, reason="seed", key="s")
     with pytest.raises(DeletedAccount):
         await services.ledger.transfer(G, 5, tomb, 5, key="t")
     assert await services.ledger.earn_batch(G, {tomb: 5, 6: 5}, batch_key="b") == 5

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from economy.core.actor import Actor
 from tests.e2e_fixtures import balance, db_state
 
 pytestmark = pytest.mark.timeout(60)
@@ -12,7 +13,7 @@ pytestmark = pytest.mark.timeout(60)
 async def test_goal_progress_and_reward_once(gc, clock):
     announce = gc.sb.create_channel(gc.guild, "announcements")
     await gc.sb.settle()
-    await gc.services.settings.set(gc.guild.id, 0, "announcements_channel_id", str(announce.id))
+    await gc.services.settings.set(gc.guild.id, Actor.system(), "announcements_channel_id", str(announce.id))
     before = await db_state(gc), await gc.db["community_goals"].count_documents({})
     for who, options, expected in [
         ("bob", {}, "Only server admins"),

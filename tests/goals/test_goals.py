@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 
+from economy.core.actor import Actor
 from economy.core.audit import audit
 from economy.core.errors import InvalidInput
 from economy.services import build_services
@@ -22,7 +23,7 @@ G = 4
 async def test_bad_goals_are_refused(services, options, expected):
     args = {"target": 100, "metric": "gems_earned", "deadline": "7d", "reward": 10, **options}
     with pytest.raises(InvalidInput, match=expected):
-        await services.goals.create(G, 1, **args)
+        await services.goals.create(G, Actor(1, is_admin=True), **args)
     assert await services.db["community_goals"].count_documents({}) == 0
 
 
@@ -30,9 +31,9 @@ async def test_gems_goal_pays_every_contributor_once(store, clock):
     a, b = build_services(store.db, clock), build_services(store.db, clock)
     await a.ledger.earn(G, 50, 500, key="before")  # before the goal: does not count
     clock.advance(minutes=1)
-    goal = await a.goals.create(G, 1, target=100, metric="gems_earned", deadline="7d", reward=25)
+    goal = await a.goals.create(G, Actor(1, is_admin=True), target=100, metric="gems_earned", deadline="7d", reward=25)
     clock.advance(minutes=1)
-    await a.ledger.grant(G, 1, 51, 1000, reason="grants do not count", key="g")
+    await a.ledger.grant(G, Actor(1, is_admin=True), 51, 1000, reason="grants do not count", key="g")
     for user, amount in ((52, 40), (53, 30)):
         await a.ledger.earn(G, user, amount, key=f"e{user}")
     assert await a.goals.sweep() == []
@@ -49,12 +50,12 @@ async def test_gems_goal_pays_every_contributor_once(store, clock):
 
 
 async def test_checkin_goal_expires_without_paying(services, clock):
-    goal = await services.goals.create(G, 1, target=3, metric="event_checkins", deadline="1d",
+    goal = await services.goals.create(G, Actor(1, is_admin=True), target=3, metric="event_checkins", deadline="1d",
                                        reward=10, title="Three check-ins")
     clock.advance(minutes=1)
     draft = await services.events.draft(G, type="social", start="now", duration_minutes=60,
                                         channel_id=None, capacity=None)
-    event = await services.events.create(G, 1, draft, title="Coffee chat", description=None)
+    event = await services.events.create(G, Actor(1, is_admin=True), draft, title="Coffee chat", description=None)
     for user in (60, 61):
         await services.events.checkin(G, event.event_id, user)
     assert (await services.goals.view(G, goal.goal_id)).progress == 2
@@ -69,7 +70,7 @@ async def test_deleted_members_and_leavers_count_but_are_not_paid(services, cloc
     account is paid nothing; nor is a member who left the server."""
     from tests.directory import install
     install(services, gone={72})
-    await services.goals.create(G, 1, target=90, metric="gems_earned", deadline="7d", reward=25)
+    await services.goals.create(G, Actor(1, is_admin=True), target=90, metric="gems_earned", deadline="7d", reward=25)
     clock.advance(minutes=1)
     for user in (70, 71, 72):
         await services.ledger.earn(G, user, 30, key=f"e{user}")

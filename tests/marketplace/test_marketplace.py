@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from economy.core.actor import Actor
 from economy.core.errors import Cooldown, InvalidAmount, InvalidInput, NotFound, NotPermitted
 from economy.core.images import process_image
 from economy.marketplace.models import ListingQuery, parse_usd
@@ -21,7 +22,7 @@ ALICE, BOB, CAROL = 11, 12, 13
 
 
 async def setting(services, key, value):
-    await services.settings.set(G, 0, key, value)
+    await services.settings.set(G, Actor.system(), key, value)
 
 
 async def draft(services, seller=ALICE, **over):
@@ -175,17 +176,17 @@ async def test_approval_flow(services, clock):
     result = await services.marketplace.listings.publish(G, ALICE, (await draft(services)).listing_id)
     assert result.needs_approval and result.listing.status == "pending" and not result.notices
     assert (await services.marketplace.search.search(G, ListingQuery())).total == 0
-    approved = await services.marketplace.listings.approve(G, 99, result.listing.listing_id)
+    approved = await services.marketplace.listings.approve(G, Actor(99, is_moderator=True), result.listing.listing_id)
     assert approved.listing.status == "active"
     assert [(n.user_id, n.kind) for n in approved.notices] == [(ALICE, "approved")]
     clock.advance(minutes=5)  # alert matches arrive as a digest once their window closes
     assert [(n.user_id, n.kind) for n in await services.marketplace.sweeps.sweep()] == [(CAROL, "alert")]
     with pytest.raises(InvalidInput, match="no longer waiting"):
-        await services.marketplace.listings.approve(G, 99, result.listing.listing_id)
+        await services.marketplace.listings.approve(G, Actor(99, is_moderator=True), result.listing.listing_id)
     second = await services.marketplace.listings.publish(G, ALICE, (await draft(services)).listing_id)
     with pytest.raises(InvalidInput, match="reason"):
-        await services.marketplace.listings.reject(G, 99, second.listing.listing_id, " ")
-    notice = await services.marketplace.listings.reject(G, 99, second.listing.listing_id, "blurry photos")
+        await services.marketplace.listings.reject(G, Actor(99, is_moderator=True), second.listing.listing_id, " ")
+    notice = await services.marketplace.listings.reject(G, Actor(99, is_moderator=True), second.listing.listing_id, "blurry photos")
     assert notice.kind == "rejected" and notice.detail == "blurry photos"
 
 
@@ -193,7 +194,7 @@ async def test_two_moderators_racing_approve_only_once(services):
     await setting(services, "marketplace_approval", "on")
     pending = (await services.marketplace.listings.publish(G, ALICE, (await draft(services)).listing_id)).listing
     results = await asyncio.gather(
-        *[services.marketplace.listings.approve(G, m, pending.listing_id) for m in range(5)],
+        *[services.marketplace.listings.approve(G, Actor(m, is_moderator=True), pending.listing_id) for m in range(5)],
         return_exceptions=True)
     assert sum(not isinstance(r, Exception) for r in results) == 1
 
@@ -219,7 +220,7 @@ async def test_search_filters_sorts_and_pages(services, clock):
     assert await found(keywords=("ring", "vintage")) == [ids[0]]
     assert await found(condition="new") == [ids[2], ids[0]]
     assert await found(seller_id=BOB) == []
-    await ms.search.view(G, ids[2], BOB)
+    await ms.search.view(G, ids[2], Actor(BOB))
     await ms.sweeps.flush_views()
     await ms.watch.wish(G, CAROL, ids[4])
     await ms.watch.wish(G, BOB, ids[4])
@@ -397,9 +398,9 @@ async def test_a_moderator_cannot_approve_their_own_listing(services):
     pending = await draft(services, seller=BOB)
     await services.marketplace.listings.publish(G, BOB, pending.listing_id)
     with pytest.raises(NotPermitted, match="your own listing"):
-        await services.marketplace.listings.approve(G, BOB, pending.listing_id)
+        await services.marketplace.listings.approve(G, Actor(BOB, is_moderator=True), pending.listing_id)
     assert (await services.marketplace.listings.get(G, pending.listing_id)).status == "pending"
-    approved = await services.marketplace.listings.approve(G, CAROL, pending.listing_id)
+    approved = await services.marketplace.listings.approve(G, Actor(CAROL, is_moderator=True), pending.listing_id)
     assert approved.listing.status == "active"
 
 

@@ -7,6 +7,7 @@ import io
 import pytest
 from PIL import Image
 
+from economy.core.actor import Actor
 from tests.core.test_images import photo, png_bomb
 
 pytestmark = pytest.mark.timeout(60)
@@ -198,7 +199,7 @@ async def test_configured_moderator_role_may_approve(gc):
 
 async def test_browse_and_search_pages_survive_a_restart(gc):
     for key in ("listings_per_day", "max_active_listings"):
-        await gc.services.settings.set(gc.guild.id, 0, key, "100")
+        await gc.services.settings.set(gc.guild.id, Actor.system(), key, "100")
     for i in range(23):
         await gc.services.marketplace.listings.publish(gc.guild.id, gc["alice"].id, (
             await gc.services.marketplace.listings.create_draft(

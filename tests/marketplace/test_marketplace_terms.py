@@ -11,6 +11,7 @@ import random
 
 import pytest
 
+from economy.core.actor import Actor
 from economy.marketplace import search as mp
 from economy.marketplace.models import ListingQuery
 from economy.marketplace.repo import ListingRepo
@@ -59,7 +60,7 @@ async def found(services, *words: str, **options) -> list[int]:
 
 
 async def fund(services, user, amount):
-    await services.ledger.grant(G, 0, user, amount, reason="seed", key=f"seed:{user}")
+    await services.ledger.grant(G, Actor.system(), user, amount, reason="seed", key=f"seed:{user}")
 
 
 async def publish(services, seller=ALICE, **over) -> int:
@@ -73,7 +74,7 @@ async def publish(services, seller=ALICE, **over) -> int:
 
 async def roomy(services):
     for key in ("listings_per_day", "max_active_listings"):
-        await services.settings.set(G, 0, key, "500")
+        await services.settings.set(G, Actor.system(), key, "500")
 
 
 async def test_postings_follow_publish_edit_withdraw_relist_expire(services, clock):
@@ -124,13 +125,13 @@ async def test_postings_follow_publish_edit_withdraw_relist_expire(services, clo
 
 async def test_approval_queue_posts_on_approve_only(services):
     ms = services.marketplace
-    await services.settings.set(G, 0, "marketplace_approval", "yes")
+    await services.settings.set(G, Actor.system(), "marketplace_approval", "yes")
     a = await publish(services, title="Opal pendant")
     b = await publish(services, title="Opal brooch")
     await assert_in_step(services)
     assert await found(services, "opal") == []
-    await ms.listings.approve(G, 99, a)
-    await ms.listings.reject(G, 99, b, "looks fake")
+    await ms.listings.approve(G, Actor(99, is_moderator=True), a)
+    await ms.listings.reject(G, Actor(99, is_moderator=True), b, "looks fake")
     await assert_in_step(services)
     assert await found(services, "opal") == [a]
 
@@ -177,7 +178,7 @@ async def test_popularity_sort_follows_views_and_wishlists(services):
     a = await publish(services, title="Pearl necklace")
     b = await publish(services, title="Pearl earrings")
     assert await found(services, "pearl", sort="popular") == [b, a]  # ties: newest id first
-    await services.marketplace.search.view(G, a, BOB)
+    await services.marketplace.search.view(G, a, Actor(BOB))
     assert await found(services, "pearl", sort="popular") == [b, a]  # counted, not yet written
     assert await services.marketplace.sweeps.flush_views() == 1
     await assert_in_step(services)
@@ -208,7 +209,7 @@ WORDS = ["sapphire", "ruby", "emerald", "gold", "silver", "vintage", "halo", "op
 async def test_postings_plans_match_the_listings_plan(services, clock):
     """Random listings and queries: every plan (one word, rarest word, dense fallback) agrees."""
     await roomy(services)
-    await services.settings.set(G, 0, "marketplace_usd", "yes")
+    await services.settings.set(G, Actor.system(), "marketplace_usd", "yes")
     rnd = random.Random(7)
     ms = services.marketplace
     ids = []
@@ -225,7 +226,7 @@ async def test_postings_plans_match_the_listings_plan(services, clock):
         ids.append(draft.listing_id)
         clock.advance(minutes=1)
     for lid in rnd.sample(ids, 10):
-        await ms.search.view(G, lid, 99)
+        await ms.search.view(G, lid, Actor(99))
     for lid in rnd.sample(ids, 8):
         seller = (await ms.listings.get(G, lid)).seller_id
         await ms.listings.withdraw(G, seller, lid)

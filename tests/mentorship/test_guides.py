@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from economy.core.actor import Actor
 from economy.core.audit import audit
 from economy.core.errors import GemsError, InvalidInput, NotPermitted
 from economy.mentorship.guides import GuideUnavailable
@@ -34,14 +35,14 @@ async def test_review_rights_reward_once_and_search(services):
     guides = services.guides
     guide = await submit(services)
     with pytest.raises(NotPermitted, match="own guide"):
-        await guides.review(G, 1, guide.guide_id, approve=True, moderator=True)
+        await guides.review(G, Actor(1, is_moderator=True), guide.guide_id, approve=True)
     with pytest.raises(NotPermitted, match="Only mentors and moderators"):
-        await guides.review(G, 2, guide.guide_id, approve=True, moderator=False)
+        await guides.review(G, Actor(2), guide.guide_id, approve=True)
     await services.mentorship.mentors.register_mentor(
         G, 2, joined_at=services.clock.now() - timedelta(days=9), skills="cad:4",
         zone="UTC", availability="mon 9-12", languages="en", capacity=1, bio=None)
     results = await asyncio.gather(
-        *(guides.review(G, 2, guide.guide_id, approve=True, moderator=False) for _ in range(4)),
+        *(guides.review(G, Actor(2), guide.guide_id, approve=True) for _ in range(4)),
         return_exceptions=True)
     ok = [r for r in results if not isinstance(r, Exception)]
     assert len(ok) == 1 and ok[0][1] == 100
@@ -56,9 +57,9 @@ async def test_review_rights_reward_once_and_search(services):
 
 async def test_racing_upvotes_count_once_each_and_pay_each_milestone_once(services):
     guides = services.guides
-    await services.settings.set(G, 0, "guide_vote_milestone", "5")
+    await services.settings.set(G, Actor.system(), "guide_vote_milestone", "5")
     guide = await submit(services)
-    await guides.review(G, 99, guide.guide_id, approve=True, moderator=True)
+    await guides.review(G, Actor(99, is_moderator=True), guide.guide_id, approve=True)
     with pytest.raises(InvalidInput, match="own guide"):
         await guides.upvote(G, guide.guide_id, 1)
     voters = list(range(100, 112))
@@ -79,7 +80,7 @@ async def test_a_deleted_authors_guide_is_published_without_a_reward(services):
     is forfeited (never minted into the anonymous account)."""
     guide = await submit(services, author=5)
     await services.privacy.delete(G, 5)
-    _, paid = await services.guides.review(G, 3, guide.guide_id, approve=True, moderator=True)
+    _, paid = await services.guides.review(G, Actor(3, is_moderator=True), guide.guide_id, approve=True)
     assert paid == 0
     assert [g.guide_id for g in await services.guides.search(G, "bezel")] == [guide.guide_id]
     assert await services.db["ledger"].count_documents({"kind": "reward"}) == 0

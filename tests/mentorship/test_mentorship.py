@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 
+from economy.core.actor import Actor
 from economy.core.audit import audit
 from economy.core.errors import GemsError, InvalidInput, NotPermitted
 from economy.mentorship.repo import MentorshipRepo
@@ -74,26 +75,26 @@ async def test_registration_rules_and_bad_input_change_nothing(services):
 
 async def test_qualification_goes_to_the_lead_or_is_refused(services):
     ms = services.mentorship
-    await services.settings.set(G, 0, "mentor_min_days", "30")
+    await services.settings.set(G, Actor.system(), "mentor_min_days", "30")
     with pytest.raises(NotPermitted, match="30 days in the server"):
         await mentor(services, 5, joined_days=3)
-    await services.settings.set(G, 0, "mentorship_lead_role_id", "999")
+    await services.settings.set(G, Actor.system(), "mentorship_lead_role_id", "999")
     reg = await mentor(services, 5, joined_days=3)
     assert reg.needs_approval and reg.mentor.status == "pending" and "30 days" in reg.reason
     with pytest.raises(NotPermitted):
-        await ms.mentors.decide_mentor(G, 6, 5, approve=True, is_lead=False)
-    assert (await ms.mentors.decide_mentor(G, 6, 5, approve=True, is_lead=True)).status == "active"
+        await ms.mentors.decide_mentor(G, Actor(6), 5, approve=True)
+    assert (await ms.mentors.decide_mentor(G, Actor(6, is_admin=True), 5, approve=True)).status == "active"
     with pytest.raises(MentorshipUnavailable):
-        await ms.mentors.decide_mentor(G, 6, 5, approve=False, is_lead=True)
+        await ms.mentors.decide_mentor(G, Actor(6, is_admin=True), 5, approve=False)
     await mentor(services, 7, joined_days=3)
-    assert (await ms.mentors.decide_mentor(G, 6, 7, approve=False, is_lead=True)).status == "rejected"
+    assert (await ms.mentors.decide_mentor(G, Actor(6, is_admin=True), 7, approve=False)).status == "rejected"
     assert (await mentor(services, 7, joined_days=3)).needs_approval  # may apply again
-    await services.settings.set(G, 0, "mentor_min_days", "0")
-    await services.settings.set(G, 0, "mentor_min_trades", "2")
+    await services.settings.set(G, Actor.system(), "mentor_min_days", "0")
+    await services.settings.set(G, Actor.system(), "mentor_min_trades", "2")
     reg = await mentor(services, 8)
     assert reg.needs_approval and "2 completed trades" in reg.reason
     # Or a trading reputation: member 9 has one 5-star trade rating.
-    await services.settings.set(G, 0, "mentor_min_rating", "4")
+    await services.settings.set(G, Actor.system(), "mentor_min_rating", "4")
     await TradeRepo(services.db).add_rating({"guild_id": G, "trade_id": 1, "rater_id": 3,
                                           "ratee_id": 9, "stars": 5, "at": services.clock.now()})
     assert not (await mentor(services, 9)).needs_approval
@@ -241,10 +242,10 @@ async def test_round_uses_global_assignment(services):
     await mentor(services, 1, "cad:2")
     await mentor(services, 2, "cad:1")
     with pytest.raises(NotPermitted):
-        await ms.proposals.round(G, is_lead=False)
-    made = await ms.proposals.round(G, is_lead=True)
+        await ms.proposals.round(G, Actor(1))
+    made = await ms.proposals.round(G, Actor.system())
     assert {(p.mentee_id, p.mentor_id) for p in made} == {(10, 2), (11, 1)}
-    assert await ms.proposals.round(G, is_lead=True) == []  # pending proposals are not proposed twice
+    assert await ms.proposals.round(G, Actor.system()) == []  # pending proposals are not proposed twice
 
 
 async def test_requested_mentor(services):
@@ -273,8 +274,8 @@ async def test_pause_resume_leave(services):
 
 async def test_spotlight_once_with_two_processes(services, store, clock):
     ms = services.mentorship
-    await services.settings.set(G, 0, "mentorship_spotlight_channel_id", "555")
-    await services.settings.set(G, 0, "mentorship_rating_weeks", "0")
+    await services.settings.set(G, Actor.system(), "mentorship_spotlight_channel_id", "555")
+    await services.settings.set(G, Actor.system(), "mentorship_rating_weeks", "0")
     for mentor_id, mentee_id, stars in ((1, 10, 4), (2, 11, 5)):
         await mentor(services, mentor_id)
         p = (await accept_both(ms, await apply(services, mentee_id))).pairing
@@ -294,7 +295,7 @@ async def test_weekly_round_runs_once_per_week(services, store, clock):
     assert await apply(services, 11, "cad:3") is None    # gap 1: 0.7
     await mentor(services, 1, capacity=1)
     assert await ms.proposals.weekly_rounds() == []  # off by default
-    await services.settings.set(G, 0, "mentorship_weekly_round", "yes")
+    await services.settings.set(G, Actor.system(), "mentorship_weekly_round", "yes")
     other = build_services(store.db, clock)
     a, b = await asyncio.gather(ms.proposals.weekly_rounds(), other.mentorship.proposals.weekly_rounds())
     assert [p.mentee_id for p in a + b] == [10]
@@ -342,13 +343,13 @@ async def test_withdraw_closes_the_application_and_its_proposal(services):
 
 async def test_reads_the_cog_makes_history_pending_and_rooms(services):
     ms = services.mentorship
-    await services.settings.set(G, 0, "mentorship_lead_role_id", "999")
-    await services.settings.set(G, 0, "mentor_min_days", "30")
+    await services.settings.set(G, Actor.system(), "mentorship_lead_role_id", "999")
+    await services.settings.set(G, Actor.system(), "mentor_min_days", "30")
     await mentor(services, 5, joined_days=3)
     await mentor(services, 6, joined_days=3)
-    assert [m.user_id for m in await ms.mentors.pending(G)] == [5, 6]  # oldest first
-    await ms.mentors.decide_mentor(G, 9, 5, approve=True, is_lead=True)
-    assert [m.user_id for m in await ms.mentors.pending(G)] == [6]
+    assert [m.user_id for m in await ms.mentors.pending(G, Actor.system())] == [5, 6]  # oldest first
+    await ms.mentors.decide_mentor(G, Actor(9, is_admin=True), 5, approve=True)
+    assert [m.user_id for m in await ms.mentors.pending(G, Actor.system())] == [6]
     first = await apply(services, 10)
     declined = await ms.proposals.respond(G, first.mentorship_id, 5, accept=False)
     assert declined.next_proposal is None

@@ -8,6 +8,7 @@ import asyncio
 
 import pytest
 
+from economy.core.actor import Actor
 from tests.e2e_fixtures import balance
 
 pytestmark = pytest.mark.timeout(60)
@@ -455,7 +456,7 @@ async def test_guides_channel_may_be_a_forum(gc):
     opened = await gc.slash("bob", "mentor guide submit", skills="appraisal")
     await gc.sb.submit_modal(gc["bob"], opened, {
         "Title": "Reading a hallmark", "The guide": "Look for the maker's mark, then the assay."})
-    await gc.services.guides.review(gc.guild.id, gc["mod"].id, 1, approve=True, moderator=True)
+    await gc.services.guides.review(gc.guild.id, Actor(gc["mod"].id, is_moderator=True), 1, approve=True)
     from cogs.mentorship._guides import publish
 
     await publish(gc.bot, await gc.services.guides.get(gc.guild.id, 1))

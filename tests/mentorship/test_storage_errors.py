@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from economy.core.actor import Actor
 from economy.mentorship.guide_repo import GuideRepo
 from economy.mentorship.repo import MentorshipRepo
 from tests.marketplace.test_storage_errors import LosesRaceOnce
@@ -31,7 +32,7 @@ async def test_verifying_a_skill_another_mentor_verified_at_the_same_moment(serv
     repo = MentorshipRepo(services.db)
     repo.verified = LosesRaceOnce(repo.verified, "update_one")
     mentors._repo = repo
-    assert await mentors.verify_skill(G, 1, 10, "cad", 3, is_lead=False) == "cad"
+    assert await mentors.verify_skill(G, Actor(1), 10, "cad", 3) == "cad"
     assert repo.verified.raised == 1
     assert await mentors.verified(G, 10) == {"cad": 3}
 

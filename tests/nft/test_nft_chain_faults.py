@@ -9,6 +9,7 @@ import time
 import pytest
 from eth_account import Account
 
+from economy.core.actor import Actor
 from economy.core.errors import InvalidInput
 from economy.nft.chain import ChainRegistry
 from economy.services import build_services
@@ -39,7 +40,7 @@ async def test_a_node_of_another_chain_adds_no_rule_and_changes_no_role(store, c
     services, registry = await services_on(store, clock, {1: chain.url}, chain)
     try:
         with pytest.raises(InvalidInput, match=f"serves chain {chain.chain_id}"):
-            await services.nft.add_rule(G, 1, chain_id=1, contract=chain.erc721,
+            await services.nft.add_rule(G, Actor(1, is_admin=True), chain_id=1, contract=chain.erc721,
                                         standard="erc721", role_id=ROLE_A)
         assert await services.nft.rules(G) == []
         users = await link_many(services, 20)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from eth_account import Account
 
+from economy.core.actor import Actor
 from tests.nft.conftest import challenge_for, link_url, link_wallet, post_signed
 from tests.nft.helpers import message_from, sign
 
@@ -122,7 +123,7 @@ async def test_guild_sync_honours_429_reports_hierarchy_once_and_runs_periodical
     await gc.slash("admin", "wallet-admin rule add", contract=chain.erc1155, standard="erc1155", role=rare,
                    token_ids="7", min_count=2)
     whale = gc.sb.create_role(gc.guild, "Whale", above_bot=True)  # moved above the bot later
-    await gc.services.nft.add_rule(gc.guild.id, 0, chain_id=chain.chain_id, contract=chain.erc721,
+    await gc.services.nft.add_rule(gc.guild.id, Actor.system(), chain_id=chain.chain_id, contract=chain.erc721,
                                    standard="erc721", role_id=whale.id, min_count=2)
     accounts = {}
     for name in ("alice", "bob", "carol", "dave"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from eth_account import Account
 
+from economy.core.actor import Actor
 from economy.core.errors import InvalidInput
 from economy.nft.chain import ChainRegistry
 from economy.nft.service import Holding, Rule, judge, parse_token_ids, role_statuses
@@ -56,24 +57,24 @@ async def test_rule_add_validates_contract_chain_and_ids(nft, chain):
     s = nft.nft
     eoa = Account.create().address
     with pytest.raises(InvalidInput, match="not a contract"):
-        await s.add_rule(G, 1, chain_id=chain.chain_id, contract=eoa, standard="erc721", role_id=ROLE_A)
+        await s.add_rule(G, Actor(1, is_admin=True), chain_id=chain.chain_id, contract=eoa, standard="erc721", role_id=ROLE_A)
     with pytest.raises(InvalidInput, match="no RPC endpoint"):
-        await s.add_rule(G, 1, chain_id=5, contract=chain.erc721, standard="erc721", role_id=ROLE_A)
+        await s.add_rule(G, Actor(1, is_admin=True), chain_id=5, contract=chain.erc721, standard="erc721", role_id=ROLE_A)
     with pytest.raises(InvalidInput, match="need the token id"):
-        await s.add_rule(G, 1, chain_id=chain.chain_id, contract=chain.erc1155, standard="erc1155",
+        await s.add_rule(G, Actor(1, is_admin=True), chain_id=chain.chain_id, contract=chain.erc1155, standard="erc1155",
                          role_id=ROLE_A)
     with pytest.raises(InvalidInput, match="at most 5,000"):
-        await s.add_rule(G, 1, chain_id=chain.chain_id, contract=chain.erc721, standard="erc721",
+        await s.add_rule(G, Actor(1, is_admin=True), chain_id=chain.chain_id, contract=chain.erc721, standard="erc721",
                          role_id=ROLE_A, token_ids="1-6000")
     with pytest.raises(InvalidInput, match="valid wallet address"):
-        await s.add_rule(G, 1, chain_id=chain.chain_id, contract="0x123", standard="erc721",
+        await s.add_rule(G, Actor(1, is_admin=True), chain_id=chain.chain_id, contract="0x123", standard="erc721",
                          role_id=ROLE_A)
     chain.inject("error", method="eth_getCode")
     with pytest.raises(InvalidInput, match="couldn't reach"):
-        await s.add_rule(G, 1, chain_id=chain.chain_id, contract=chain.erc721, standard="erc721",
+        await s.add_rule(G, Actor(1, is_admin=True), chain_id=chain.chain_id, contract=chain.erc721, standard="erc721",
                          role_id=ROLE_A)
     assert await s.rules(G) == []
-    rule = await s.add_rule(G, 1, chain_id=chain.chain_id, contract=chain.erc721.lower(),
+    rule = await s.add_rule(G, Actor(1, is_admin=True), chain_id=chain.chain_id, contract=chain.erc721.lower(),
                             standard="erc721", role_id=ROLE_A, token_ids="1-10", max_count=3)
     assert rule.rule_id == 1 and rule.contract == chain.erc721 and rule.ranges == ((1, 10),)
     assert "ids 1-10" in rule.describe() and "1–3" in rule.describe()
@@ -82,10 +83,10 @@ async def test_rule_add_validates_contract_chain_and_ids(nft, chain):
 async def three_rules(nft, chain):
     """Role A: any ERC-721; role B: ERC-721 ids 1-300 (rarity tier); role C: ERC-1155 id 7 ≥ 2."""
     c = chain.chain_id
-    await nft.nft.add_rule(G, 1, chain_id=c, contract=chain.erc721, standard="erc721", role_id=ROLE_A)
-    await nft.nft.add_rule(G, 1, chain_id=c, contract=chain.erc721, standard="erc721",
+    await nft.nft.add_rule(G, Actor(1, is_admin=True), chain_id=c, contract=chain.erc721, standard="erc721", role_id=ROLE_A)
+    await nft.nft.add_rule(G, Actor(1, is_admin=True), chain_id=c, contract=chain.erc721, standard="erc721",
                            role_id=ROLE_B, token_ids="1-300")
-    await nft.nft.add_rule(G, 1, chain_id=c, contract=chain.erc1155, standard="erc1155",
+    await nft.nft.add_rule(G, Actor(1, is_admin=True), chain_id=c, contract=chain.erc1155, standard="erc1155",
                            role_id=ROLE_C, token_ids="7", min_count=2)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from devtools.stripe_double import StripeDouble
+from economy.core.actor import Actor
 from economy.marketplace.repo import ListingRepo
 from economy.payments.stripe_gateway import StripeGateway
 
@@ -26,7 +27,7 @@ async def pay(services, double):
     """Services whose payments gateway is the real stripe library pointed at the double."""
     gateway = StripeGateway(SECRET_KEY, WEBHOOK_SECRET, api_base=double.url)
     services.payments.stripe.configure(gateway, lambda: "http://gems.test")
-    await services.settings.set(G, 0, "payments_usd", "yes")
+    await services.settings.set(G, Actor.system(), "payments_usd", "yes")
     yield services
     await gateway.close()
 
@@ -34,7 +35,7 @@ async def pay(services, double):
 async def usd_listing(services, cents: str = "12.50", gems: int | None = None,
                       title: str = "Emerald ring") -> int:
     """An active listing with a USD price (and optionally a GEMS price)."""
-    await services.settings.set(G, 0, "marketplace_usd", "yes")
+    await services.settings.set(G, Actor.system(), "marketplace_usd", "yes")
     draft = await services.marketplace.listings.create_draft(
         G, SELLER, category="rings", condition="new", title=title,
         description="A lovely emerald ring in 18k gold.", price_gems=gems, price_usd=cents)

@@ -8,6 +8,7 @@ import pytest
 
 from bot.demo.community import GemsCommunity
 from bot.settings import Settings
+from economy.core.actor import Actor
 from economy.core.audit import audit
 from economy.marketplace.repo import ListingRepo
 from tests.e2e_fixtures import db_state
@@ -106,7 +107,7 @@ async def test_usd_listing_paid_by_card_confirmed_and_transferred(pgc):
     replay = await webhook(gc, gc.double.event("checkout.session.completed",
                                                gc.double.sessions[session_id]))
     assert replay[0] == 200 and '"duplicate"' in replay[1]
-    assert (await gc.services.trades.get(gc.guild.id, trade_id, gc["bob"].id)).status == "completed"
+    assert (await gc.services.trades.get(gc.guild.id, trade_id, Actor(gc["bob"].id))).status == "completed"
     assert len(gc.double.transfers) == 1
     assert await gc.db["ledger"].count_documents({"guild_id": gc.guild.id}) == 0
     status = await gc.slash("admin", "pay-admin status")
@@ -258,7 +259,7 @@ async def test_auto_release_pays_the_seller_and_speaks_of_the_payment(pgc):
     await gc.sb.submit_modal(gc["alice"], opened, {})
     await gc.advance(days=4)  # past escrow_auto_release_days: the escrow sweep releases
     assert any("held payment was released" in m.content for m in gc.sb.dms(gc["alice"]))
-    status = await gc.services.payments.reports.status(gc.guild.id, admin=True)
+    status = await gc.services.payments.reports.status(gc.guild.id, Actor.system())
     [due] = status["manual_due"]
     assert (due["amount"], due["payout_id"]) == (1250 - 62, f"trade:{trade_id}:payout")
     paid = await gc.slash("admin", "pay-admin paid", trade_id=trade_id, note="bank transfer")

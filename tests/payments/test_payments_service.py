@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from economy.core.actor import Actor
 from economy.core.audit import audit
 from economy.core.errors import InvalidInput, NotPermitted
 from economy.marketplace.repo import ListingRepo
@@ -72,7 +73,7 @@ async def test_checkout_reserves_listing_and_sends_stripe_the_quote(pay, double)
 
 
 async def test_completed_opens_a_paid_trade_and_confirm_transfers_once(pay, double):
-    await pay.settings.set(G, 0, "payments_payout_mode", "connect")
+    await pay.settings.set(G, Actor.system(), "payments_payout_mode", "connect")
     url, ready = await pay.payments.payouts.connect(G, SELLER)
     assert url.startswith(double.url) and not ready
     listing_id = await usd_listing(pay)
@@ -89,7 +90,7 @@ async def test_completed_opens_a_paid_trade_and_confirm_transfers_once(pay, doub
     [call] = double.calls_to("POST", "/v1/transfers")
     assert call.idempotency_key == f"gems-{G}-trade:{trade.trade_id}:payout"
     assert (await ListingRepo(pay.db).get(G, trade.listing_id))["status"] == "sold"
-    exported = (await pay.trade_export.to_csv(G, MOD)).splitlines()
+    exported = (await pay.trade_export.to_csv(G, Actor(MOD, is_admin=True))).splitlines()
     assert exported[0].endswith(",currency") and exported[1].endswith(",usd")
     # GEMS never moved for the USD part.
     assert await pay.db["ledger"].count_documents({"guild_id": G}) == 0
@@ -101,7 +102,7 @@ async def test_completed_opens_a_paid_trade_and_confirm_transfers_once(pay, doub
 async def test_dispute_outcomes_refund_through_stripe_once(pay, double):
     trade, _ = await paid_trade(pay, double)
     await pay.disputes.open(G, trade.trade_id, BUYER, "It never arrived at all")
-    await asyncio.gather(*[pay.disputes.resolve(G, trade.trade_id, MOD, "refund")
+    await asyncio.gather(*[pay.disputes.resolve(G, trade.trade_id, Actor(MOD, is_moderator=True), "refund")
                            for _ in range(5)], return_exceptions=True)
     [refund] = double.refunds
     assert refund["amount"] == 1250
@@ -113,15 +114,15 @@ async def test_dispute_outcomes_refund_through_stripe_once(pay, double):
 async def test_split_refunds_the_buyer_share_and_records_a_manual_payout(pay, double):
     trade, _ = await paid_trade(pay, double)
     await pay.disputes.open(G, trade.trade_id, SELLER, "Buyer says half is missing")
-    await pay.disputes.resolve(G, trade.trade_id, MOD, "split", percent=40)
+    await pay.disputes.resolve(G, trade.trade_id, Actor(MOD, is_moderator=True), "split", percent=40)
     assert [r["amount"] for r in double.refunds] == [750]
     assert double.transfers == []  # manual mode: the guild pays the seller itself
-    status = await pay.payments.reports.status(G, admin=True)
+    status = await pay.payments.reports.status(G, Actor.system())
     [due] = status["manual_due"]
     assert due["amount"] == 500 - 25 and due["user_id"] == SELLER
-    await pay.payments.payouts.record_manual_payout(G, trade.trade_id, 0, admin=True, note="paypal")
+    await pay.payments.payouts.record_manual_payout(G, trade.trade_id, Actor.system(), note="paypal")
     with pytest.raises(Exception, match="no manual payout due"):
-        await pay.payments.payouts.record_manual_payout(G, trade.trade_id, 0, admin=True)
+        await pay.payments.payouts.record_manual_payout(G, trade.trade_id, Actor.system())
 
 
 async def test_expired_releases_and_late_events_are_no_ops(pay, double):
@@ -139,7 +140,7 @@ async def test_expired_after_completed_is_a_no_op(pay, double):
     sid = session_id_of(link)
     assert (await post_event(pay, double.event("checkout.session.expired",
                                                double.sessions[sid]))).result == "ignored"
-    fresh = await pay.trades.get(G, trade.trade_id, BUYER)
+    fresh = await pay.trades.get(G, trade.trade_id, Actor(BUYER))
     assert fresh.status == "reserved"
     assert await listing_status(pay, trade.listing_id) == "reserved"
 
@@ -230,14 +231,14 @@ async def test_bad_input_is_refused_with_nothing_reserved(pay, double, services)
     with pytest.raises(QuoteChanged):
         await pay.payments.checkout.for_listing(G, BUYER, listing_id, expected_cents=1000,
                                             expected_version=(await quote(pay, listing_id))["expected_version"])
-    await pay.settings.set(G, 0, "payments_currency", "eur")
+    await pay.settings.set(G, Actor.system(), "payments_currency", "eur")
     with pytest.raises(InvalidInput, match="priced in USD"):
         await buy(pay, listing_id)
-    await pay.settings.set(G, 0, "payments_currency", "usd")
-    await pay.settings.set(G, 0, "payments_usd", "no")
+    await pay.settings.set(G, Actor.system(), "payments_currency", "usd")
+    await pay.settings.set(G, Actor.system(), "payments_usd", "no")
     with pytest.raises(PaymentsUnavailable, match="turned off"):
         await buy(pay, listing_id)
-    await pay.settings.set(G, 0, "payments_usd", "yes")
+    await pay.settings.set(G, Actor.system(), "payments_usd", "yes")
     pay.payments.stripe.configure(None, lambda: "http://gems.test")
     with pytest.raises(PaymentsUnavailable, match="not set up"):
         await buy(pay, listing_id)
@@ -246,7 +247,7 @@ async def test_bad_input_is_refused_with_nothing_reserved(pay, double, services)
 
 
 async def test_connect_required_before_card_sales_in_connect_mode(pay, double):
-    await pay.settings.set(G, 0, "payments_payout_mode", "connect")
+    await pay.settings.set(G, Actor.system(), "payments_payout_mode", "connect")
     listing_id = await usd_listing(pay)
     with pytest.raises(PaymentsUnavailable, match="payout account"):
         await buy(pay, listing_id)
@@ -262,8 +263,8 @@ async def test_stripe_down_at_checkout_releases_the_reservation(pay, double):
 
 
 async def test_pack_minted_once_under_ten_concurrent_deliveries(pay, double):
-    await pay.settings.set(G, 0, "payments_packs", "yes")
-    pack = await pay.payments.packs.add(G, 0, 1000, "4.99", admin=True)
+    await pay.settings.set(G, Actor.system(), "payments_packs", "yes")
+    pack = await pay.payments.packs.add(G, Actor.system(), 1000, "4.99")
     link = await pay.payments.checkout.for_pack(G, BUYER, pack["pack_id"])
     event = double.complete(session_id_of(link))
     outcomes = await asyncio.gather(*[post_event(pay, event) for _ in range(10)])
@@ -281,14 +282,14 @@ async def test_pack_minted_once_under_ten_concurrent_deliveries(pay, double):
 
 async def test_pack_admin_checks_and_minimum(pay, double):
     with pytest.raises(NotPermitted):
-        await pay.payments.packs.add(G, 5, 1000, "4.99", admin=False)
+        await pay.payments.packs.add(G, Actor(5), 1000, "4.99")
     with pytest.raises(InvalidInput, match="at least"):
-        await pay.payments.packs.add(G, 0, 1000, "0.10", admin=True)
-    pack = await pay.payments.packs.add(G, 0, 1000, "4.99", admin=True)
+        await pay.payments.packs.add(G, Actor.system(), 1000, "0.10")
+    pack = await pay.payments.packs.add(G, Actor.system(), 1000, "4.99")
     with pytest.raises(PaymentsUnavailable, match="packs"):
         await pay.payments.checkout.for_pack(G, BUYER, pack["pack_id"])
-    assert await pay.payments.reports.history(G, admin=True) == []
-    csv_text = await pay.payments.reports.history_csv(G, admin=True)
+    assert await pay.payments.reports.history(G, Actor.system()) == []
+    csv_text = await pay.payments.reports.history_csv(G, Actor.system())
     assert csv_text.startswith("when_utc,")
 
 
@@ -311,7 +312,7 @@ async def test_payout_failing_for_a_day_is_marked_stuck_not_retried(pay, double)
     assert [o.result for o in outcomes] == ["notice"] and "no longer retried" in outcomes[0].notice
     assert double.refunds == []
     assert await pay.payments.settlement.sweep() == []
-    status = await pay.payments.reports.status(G, admin=True)
+    status = await pay.payments.reports.status(G, Actor.system())
     assert [p["payout_id"] for p in status["stuck_payouts"]] == [f"trade:{trade.trade_id}:refund"]
 
 

@@ -9,6 +9,7 @@ import asyncio
 
 import pytest
 
+from economy.core.actor import Actor
 from economy.core.audit import audit
 from economy.core.errors import InvalidInput
 from economy.marketplace.repo import ListingRepo
@@ -28,9 +29,9 @@ async def buy(services, listing_id):
 
 
 async def test_a_yen_pack_is_sent_and_shown_in_yen(pay, double):
-    await pay.settings.set(G, 0, "payments_currency", "jpy")
-    await pay.settings.set(G, 0, "payments_packs", "yes")
-    pack = await pay.payments.packs.add(G, 0, 1000, "500", admin=True)
+    await pay.settings.set(G, Actor.system(), "payments_currency", "jpy")
+    await pay.settings.set(G, Actor.system(), "payments_packs", "yes")
+    pack = await pay.payments.packs.add(G, Actor.system(), 1000, "500")
     assert (pack["cents"], pack["currency"]) == (500, "jpy")
     link = await pay.payments.checkout.for_pack(G, BUYER, pack["pack_id"])
     assert (link.amount, link.currency) == (500, "jpy")
@@ -41,17 +42,17 @@ async def test_a_yen_pack_is_sent_and_shown_in_yen(pay, double):
     assert call.params["allowed_payment_method_types"] == ["card"]
     outcome = await post_event(pay, double.complete(session_id_of(link)))
     assert outcome.result == "pack_minted" and await pay.ledger.balance(G, BUYER) == 1000
-    history = await pay.payments.reports.history(G, admin=True)
+    history = await pay.payments.reports.history(G, Actor.system())
     assert history[0]["amount"] == 500
     for price, message in (("500.5", "no fractions"), ("49", "at least 50 JPY")):
         with pytest.raises(InvalidInput, match=message):
-            await pay.payments.packs.add(G, 0, 1000, price, admin=True)
+            await pay.payments.packs.add(G, Actor.system(), 1000, price)
     assert [p["pack_id"] for p in await pay.payments.packs.on_sale(G)] == [pack["pack_id"]]
 
 
 async def test_connected_accounts_use_controller_and_are_ready_by_transfers_capability(pay,
                                                                                        double):
-    await pay.settings.set(G, 0, "payments_payout_mode", "connect")
+    await pay.settings.set(G, Actor.system(), "payments_payout_mode", "connect")
     url, ready = await pay.payments.payouts.connect(G, SELLER)
     assert not ready
     [call] = double.calls_to("POST", "/v1/accounts")
@@ -67,7 +68,7 @@ async def test_connected_accounts_use_controller_and_are_ready_by_transfers_capa
 
 
 async def test_connect_transfer_comes_out_of_the_buyers_charge(pay, double):
-    await pay.settings.set(G, 0, "payments_payout_mode", "connect")
+    await pay.settings.set(G, Actor.system(), "payments_payout_mode", "connect")
     url, _ = await pay.payments.payouts.connect(G, SELLER)
     double.onboard(url.rsplit("/", 1)[1])
     listing_id = await usd_listing(pay)
@@ -113,8 +114,8 @@ async def test_a_mismatched_payment_is_refunded_released_recorded_and_reported_o
 
 
 async def test_a_payment_in_another_currency_found_by_the_sweep_is_refunded_once(pay, double):
-    await pay.settings.set(G, 0, "payments_packs", "yes")
-    pack = await pay.payments.packs.add(G, 0, 1000, "4.99", admin=True)
+    await pay.settings.set(G, Actor.system(), "payments_packs", "yes")
+    pack = await pay.payments.packs.add(G, Actor.system(), 1000, "4.99")
     link = await pay.payments.checkout.for_pack(G, BUYER, pack["pack_id"])
     double.complete(session_id_of(link), currency="eur")  # the webhook never arrives
     pay.clock.advance(minutes=36)

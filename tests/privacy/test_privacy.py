@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from economy.core.actor import Actor
 from economy.core.audit import audit
 from economy.core.errors import InsufficientFunds, NotPermitted
 from economy.privacy.service import TOMBSTONE_BASE, _mentions, _token
@@ -24,7 +25,7 @@ async def _history(services, clock) -> None:
     await relax_offer_limits(services, G)
     ledger = services.ledger
     for user in (ALICE, BOB):
-        await ledger.grant(G, 1, user, 5_000, reason="seed", key=f"seed:{user}")
+        await ledger.grant(G, Actor(1, is_admin=True), user, 5_000, reason="seed", key=f"seed:{user}")
     await ledger.transfer(G, ALICE, BOB, 300, key="gift:1", note=f"thanks <@{BOB}>")
     await ledger.transfer(G, BOB, ALICE, 120, key="gift:2")
     await ledger.claim_daily(G, ALICE, await services.settings.get(G))

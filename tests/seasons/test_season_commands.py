@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from economy.core.actor import Actor
 from tests.e2e_fixtures import db_state
 
 pytestmark = pytest.mark.timeout(60)
@@ -18,7 +19,7 @@ async def _state(gc):
 async def test_season_from_start_to_winners(gc, clock):
     announce = gc.sb.create_channel(gc.guild, "announcements")
     await gc.sb.settle()
-    await gc.services.settings.set(gc.guild.id, 0, "announcements_channel_id", str(announce.id))
+    await gc.services.settings.set(gc.guild.id, Actor.system(), "announcements_channel_id", str(announce.id))
     clock.set(datetime(2026, 10, 20, 12, tzinfo=UTC))
     before = await _state(gc)
     for who, options, expected in [
@@ -57,7 +58,7 @@ async def test_season_from_start_to_winners(gc, clock):
 async def test_anniversary_bonus_is_paid_and_announced_once(gc, clock):
     announce = gc.sb.create_channel(gc.guild, "announcements")
     gc.sb.member(gc.guild, gc["erin"]).joined_at = datetime(2025, 1, 5, 9, tzinfo=UTC)
-    await gc.services.settings.set(gc.guild.id, 0, "announcements_channel_id", str(announce.id))
+    await gc.services.settings.set(gc.guild.id, Actor.system(), "announcements_channel_id", str(announce.id))
     await gc.restart_bot()  # the new session's member list carries the join date
     await gc.advance(minutes=15)
     await gc.restart_bot()

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from economy.core.actor import Actor
 from economy.core.audit import audit
 from economy.core.errors import InvalidInput, NotFound
 from economy.seasons.service import catalog
@@ -29,31 +30,31 @@ def test_shipped_catalog():
 ])
 async def test_unparseable_season_dates_are_refused(services, start, end, expected):
     with pytest.raises(InvalidInput, match=expected):
-        await services.seasons.add(G, 1, "Gem Week", start=start, end=end)
+        await services.seasons.add(G, Actor(1, is_admin=True), "Gem Week", start=start, end=end)
     assert await services.db["seasons"].count_documents({}) == 0
 
 
 async def test_add_remove_and_duplicates(services):
-    await services.seasons.add(G, 1, "spooky-gems")
-    custom = await services.seasons.add(G, 1, "Gem Week", start="5-1", end="05-07", boost="2",
+    await services.seasons.add(G, Actor(1, is_admin=True), "spooky-gems")
+    custom = await services.seasons.add(G, Actor(1, is_admin=True), "Gem Week", start="5-1", end="05-07", boost="2",
                                         emoji="💎", colour="#112233")
     assert (custom.key, custom.start_md, custom.boost_bps) == ("gem-week", "05-01", 20_000)
     with pytest.raises(InvalidInput, match="already enabled"):
-        await services.seasons.add(G, 1, "Spooky Gems")
+        await services.seasons.add(G, Actor(1, is_admin=True), "Spooky Gems")
     with pytest.raises(InvalidInput, match=r"between 1\.1 and 10"):
-        await services.seasons.add(G, 1, "Big Week", start="06-01", end="06-07", boost="50")
+        await services.seasons.add(G, Actor(1, is_admin=True), "Big Week", start="06-01", end="06-07", boost="50")
     with pytest.raises(InvalidInput, match="colour"):
-        await services.seasons.add(G, 1, "Red Week", start="06-01", end="06-07", colour="red")
-    await services.seasons.remove(G, "gem-week")
+        await services.seasons.add(G, Actor(1, is_admin=True), "Red Week", start="06-01", end="06-07", colour="red")
+    await services.seasons.remove(G, Actor(1, is_admin=True), "gem-week")
     with pytest.raises(NotFound):
-        await services.seasons.remove(G, "gem-week")
+        await services.seasons.remove(G, Actor(1, is_admin=True), "gem-week")
     assert [s.key for s in await services.seasons.seasons(G)] == ["spooky-gems"]
 
 
 async def test_season_boost_leaderboard_and_prizes_once(store, clock):
     a, b = build_services(store.db, clock), build_services(store.db, clock)
     clock.set(datetime(2026, 10, 20, 12, tzinfo=UTC))
-    await a.seasons.add(G, 1, "spooky-gems")  # 10-24 .. 10-31, boost x1.25
+    await a.seasons.add(G, Actor(1, is_admin=True), "spooky-gems")  # 10-24 .. 10-31, boost x1.25
     clock.set(datetime(2026, 10, 25, 12, tzinfo=UTC))
     await a.seasons.sweep()
     movement = await a.ledger.earn(G, 10, 100, key="e10")
@@ -77,7 +78,7 @@ async def test_season_boost_leaderboard_and_prizes_once(store, clock):
 
 
 async def test_a_season_added_late_does_not_pay_old_occurrences(services, clock):
-    await services.seasons.add(G, 1, "summer-solstice")
+    await services.seasons.add(G, Actor(1, is_admin=True), "summer-solstice")
     assert await services.seasons.sweep() == []
     assert await services.db["season_results"].count_documents({}) == 0
 
@@ -94,7 +95,7 @@ def test_leap_day_members_celebrate_on_the_28th():
 
 async def test_anniversary_bonus_once_per_year(store, clock):
     a, b = build_services(store.db, clock), build_services(store.db, clock)
-    await a.settings.set(G, 1, "timezone", "Pacific/Auckland")
+    await a.settings.set(G, Actor(1, is_admin=True), "timezone", "Pacific/Auckland")
     joined = datetime(2024, 1, 5, 20, tzinfo=UTC)  # 6 January in Auckland
     members = [(21, joined), (22, datetime(2025, 12, 1, tzinfo=UTC)), (23, None)]
     clock.set(datetime(2026, 1, 5, 10, 30, tzinfo=UTC))  # 23:30 on 5 January in Auckland
@@ -105,7 +106,7 @@ async def test_anniversary_bonus_once_per_year(store, clock):
     rows = [p for batch in paid for p in batch]
     assert [(p.user_id, p.years, p.amount) for p in rows] == [(21, 2, 100)]
     assert await a.anniversaries.pay_due(G, members) == []
-    await a.settings.set(G, 1, "anniversary_bonus", "0")
+    await a.settings.set(G, Actor(1, is_admin=True), "anniversary_bonus", "0")
     clock.set(datetime(2027, 1, 5, 12, 30, tzinfo=UTC))
     assert await a.anniversaries.pay_due(G, members) == []
     assert await a.ledger.balance(G, 21) == 100
@@ -117,7 +118,7 @@ async def test_season_places_never_go_to_deleted_members_or_leavers(services, cl
     from tests.directory import install
     directory = install(services)
     clock.set(datetime(2026, 10, 20, 12, tzinfo=UTC))
-    await services.seasons.add(G, 1, "spooky-gems")
+    await services.seasons.add(G, Actor(1, is_admin=True), "spooky-gems")
     clock.set(datetime(2026, 10, 25, 12, tzinfo=UTC))  # no sweep yet: no boost, plain amounts
     for user, amount in ((21, 900), (22, 800), (23, 700), (24, 600)):
         await services.ledger.earn(G, user, amount, key=f"e{user}")

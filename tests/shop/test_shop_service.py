@@ -7,6 +7,7 @@ import asyncio
 
 import pytest
 
+from economy.core.actor import Actor
 from economy.core.audit import audit
 from economy.core.errors import (
     InsufficientFunds,
@@ -25,7 +26,7 @@ ROLE = 900
 
 
 async def _seed(services, user: int, amount: int) -> None:
-    await services.ledger.grant(G, 0, user, amount, reason="seed", key=f"seed:{user}")
+    await services.ledger.grant(G, Actor.system(), user, amount, reason="seed", key=f"seed:{user}")
 
 
 async def _buy(services, user, item, *, nonce=1, price=None, version=None, roles=frozenset()):
@@ -168,7 +169,7 @@ async def test_timed_role_extends_and_ends(services, clock):
 
 
 async def test_burn_sink_shrinks_the_supply(services):
-    await services.settings.set(G, ADMIN, "shop_sink", "burn")
+    await services.settings.set(G, Actor(ADMIN, is_admin=True), "shop_sink", "burn")
     item = await services.shop.add(G, ADMIN, name="Freeze", price=30, kind="consumable",
                                    effect="streak_freeze")
     await _seed(services, 5, 100)

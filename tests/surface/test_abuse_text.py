@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from economy.core.actor import Actor
 from economy.core.errors import GemsError, InvalidInput
 from economy.core.text import clean_text, visible_length
 from tests.conftest import relax_offer_limits
@@ -37,14 +38,14 @@ async def snapshot(services):
 @pytest.mark.parametrize("blank", BLANKS)
 async def test_every_text_field_refuses_invisible_text(services, blank):
     await relax_offer_limits(services, G)
-    await services.ledger.grant(G, 0, 1, 500, reason="seed", key="seed")
+    await services.ledger.grant(G, Actor.system(), 1, 500, reason="seed", key="seed")
     trade = await services.trades.offer(G, 2, 1, 100, "a real description")
     await services.trades.accept(G, trade.trade_id, 1)
     before = await snapshot(services)
     attempts = [
         services.trades.offer(G, 2, 1, 100, blank),
         services.disputes.open(G, trade.trade_id, 1, blank),
-        services.ledger.grant(G, 0, 1, 5, reason=blank, key="g"),
+        services.ledger.grant(G, Actor.system(), 1, 5, reason=blank, key="g"),
         services.marketplace.watch.add_alert(G, 1, keywords=blank, category=None, max_price_gems=None),
         services.marketplace.listings.create_draft(G, 1, category="rings", condition="new", title=blank,
                                           description="fine", price_gems=5),
@@ -88,6 +89,6 @@ def test_forged_custom_id_numbers_become_ids_no_document_has():
 async def test_forged_huge_ids_get_not_found_from_the_services(services):
     from economy.core.errors import NotFound
     with pytest.raises(NotFound):
-        await services.trades.get(G, -1, 1)
+        await services.trades.get(G, -1, Actor(1))
     with pytest.raises(NotFound):
         await services.marketplace.listings.get(G, -1)

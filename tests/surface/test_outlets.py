@@ -11,6 +11,7 @@ import pytest
 
 from cogs._shared.outlets import Outlet, find_outlet, outlet_of
 from discord_sandbox.state import Overwrite
+from economy.core.actor import Actor
 from tests.e2e_fixtures import balance, seed
 
 pytestmark = pytest.mark.timeout(60)
@@ -208,7 +209,7 @@ async def test_a_trade_room_without_thread_permission_works_from_the_channel(gc)
     trade = await escrow.offer(guild_id, gc["alice"].id, gc["bob"].id, 400, "Opal pendant")
     result = await escrow.accept(guild_id, trade.trade_id, gc["bob"].id, expected_price=400)
     assert await outlet_of(gc.bot, "trades").open(result.trade, fallback=market) is None
-    stored = await escrow.get(guild_id, trade.trade_id, gc["bob"].id)
+    stored = await escrow.get(guild_id, trade.trade_id, Actor(gc["bob"].id))
     assert (stored.thread_id, stored.channel_id) == (None, market.id)
     [card] = gc.sb.channel_messages(gc.sb.world.channel(market.id))
     assert card.id == stored.card_message_id and "Mark delivered" in [b.label for b in card.buttons]

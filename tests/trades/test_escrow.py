@@ -8,6 +8,7 @@ import io
 
 import pytest
 
+from economy.core.actor import Actor
 from economy.core.audit import audit
 from economy.core.errors import InsufficientFunds, InvalidAmount, InvalidInput, NotPermitted
 from economy.core.ledger import TREASURY_IDS
@@ -25,7 +26,7 @@ SELLER, BUYER, MOD, STRANGER = 1, 2, 3, 4
 
 
 async def fund(services, user, amount):
-    await services.ledger.grant(G, 0, user, amount, reason="seed", key=f"seed:{user}:{amount}")
+    await services.ledger.grant(G, Actor.system(), user, amount, reason="seed", key=f"seed:{user}:{amount}")
 
 
 async def ok_audit(services):
@@ -85,7 +86,7 @@ async def test_offer_bad_input_and_permissions(services):
         await services.trades.accept(G, offer.trade_id, SELLER)
     with pytest.raises(InsufficientFunds):
         await services.trades.accept(G, offer.trade_id, BUYER)  # buyer has no GEMS
-    assert (await services.trades.get(G, offer.trade_id, BUYER)).status == "offered"
+    assert (await services.trades.get(G, offer.trade_id, Actor(BUYER))).status == "offered"
     declined = await services.trades.decline(G, offer.trade_id, BUYER)
     assert declined.trade.status == "declined"
     with pytest.raises(TradeUnavailable):
@@ -107,8 +108,8 @@ async def test_only_the_right_party_may_act(services):
     with pytest.raises(NotPermitted):
         await services.disputes.open(G, tid, STRANGER, "I want to meddle")
     with pytest.raises(NotPermitted):
-        await services.trades.get(G, tid, STRANGER)
-    assert (await services.trades.get(G, tid, STRANGER, moderator=True)).trade_id == tid
+        await services.trades.get(G, tid, Actor(STRANGER))
+    assert (await services.trades.get(G, tid, Actor(STRANGER, is_moderator=True))).trade_id == tid
     assert await balances(services) == (4000, 1000, 0, 0)
 
 
@@ -145,7 +146,7 @@ async def test_dispute_resolution_outcomes(services, outcome, percent, expected)
     assert disputed.trade.status == "disputed" and disputed.trade.dispute["evidence"]
     with pytest.raises(TradeUnavailable):
         await services.trades.confirm(G, trade.trade_id, BUYER)  # held until a moderator decides
-    result = await services.disputes.resolve(G, trade.trade_id, MOD, outcome, percent=percent,
+    result = await services.disputes.resolve(G, trade.trade_id, Actor(MOD, is_moderator=True), outcome, percent=percent,
                                              note="checked the chat logs")
     assert result.trade.status == "resolved" and result.trade.resolution["outcome"] == outcome
     assert await balances(services) == expected
@@ -157,25 +158,25 @@ async def test_dispute_resolution_outcomes(services, outcome, percent, expected)
 async def test_resolve_refusals(services):
     trade = await reserved_trade(services)
     with pytest.raises(TradeUnavailable):
-        await services.disputes.resolve(G, trade.trade_id, MOD, "refund")  # no dispute yet
+        await services.disputes.resolve(G, trade.trade_id, Actor(MOD, is_moderator=True), "refund")  # no dispute yet
     await services.disputes.open(G, trade.trade_id, SELLER, "Buyer stopped answering")
     for bad in (-1, 101, None, 50.5, True):
         with pytest.raises(InvalidInput):
-            await services.disputes.resolve(G, trade.trade_id, MOD, "split", percent=bad)
+            await services.disputes.resolve(G, trade.trade_id, Actor(MOD, is_moderator=True), "split", percent=bad)
     with pytest.raises(NotPermitted):
-        await services.disputes.resolve(G, trade.trade_id, SELLER, "release")
+        await services.disputes.resolve(G, trade.trade_id, Actor(SELLER, is_moderator=True), "release")
     assert await balances(services) == (4000, 1000, 0, 0)
-    await services.disputes.resolve(G, trade.trade_id, MOD, "refund")
+    await services.disputes.resolve(G, trade.trade_id, Actor(MOD, is_moderator=True), "refund")
     with pytest.raises(TradeUnavailable):
-        await services.disputes.resolve(G, trade.trade_id, MOD, "release")  # resolving twice
+        await services.disputes.resolve(G, trade.trade_id, Actor(MOD, is_moderator=True), "release")  # resolving twice
 
 
 async def test_two_moderators_resolving_at_once_apply_once(services):
     trade = await reserved_trade(services)
     await services.disputes.open(G, trade.trade_id, BUYER, "Wrong stone in the ring")
     outcomes = await asyncio.gather(
-        services.disputes.resolve(G, trade.trade_id, MOD, "refund"),
-        services.disputes.resolve(G, trade.trade_id, MOD + 10, "release"),
+        services.disputes.resolve(G, trade.trade_id, Actor(MOD, is_moderator=True), "refund"),
+        services.disputes.resolve(G, trade.trade_id, Actor(MOD + 10, is_moderator=True), "release"),
         return_exceptions=True,
     )
     assert sum(not isinstance(o, BaseException) for o in outcomes) == 1
@@ -275,9 +276,9 @@ async def test_ratings_once_per_side_after_completion(services):
 
 
 async def test_new_member_cap_and_wash_trading_flag(services):
-    await services.settings.set(G, 0, "escrow_new_member_max", "500")
-    await services.settings.set(G, 0, "escrow_new_member_trades", "2")
-    await services.settings.set(G, 0, "escrow_wash_trade_count", "2")
+    await services.settings.set(G, Actor.system(), "escrow_new_member_max", "500")
+    await services.settings.set(G, Actor.system(), "escrow_new_member_trades", "2")
+    await services.settings.set(G, Actor.system(), "escrow_wash_trade_count", "2")
     await fund(services, BUYER, 10_000)
     big = await services.trades.offer(G, SELLER, BUYER, 600, "a big diamond")
     with pytest.raises(NotPermitted):
@@ -296,7 +297,7 @@ async def test_csv_export_is_logged_and_injection_safe(services):
     await fund(services, BUYER, 100)
     offer = await services.trades.offer(G, SELLER, BUYER, 10, "=HYPERLINK(evil)")
     await services.trades.accept(G, offer.trade_id, BUYER)
-    text = await services.trade_export.to_csv(G, MOD)
+    text = await services.trade_export.to_csv(G, Actor(MOD, is_admin=True))
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[0][0] == "trade_id" and rows[1][3] == "'=HYPERLINK(evil)"
     assert (await TradeRepo(services.db).audit_entries(G))[0]["action"] == "trades.export"
@@ -325,7 +326,7 @@ async def test_offers_go_only_to_current_human_members(services, partner):
 
 
 async def test_gifts_to_a_deleted_members_account_are_refused(services):
-    await services.ledger.grant(G, 9, SELLER, 100, reason="seed", key="seed")
+    await services.ledger.grant(G, Actor(9, is_admin=True), SELLER, 100, reason="seed", key="seed")
     with pytest.raises(InvalidInput, match="only be given to a member"):
         await services.gifts.give(G, SELLER, -(10**12) - 1, 10, key="gift")
     assert await services.ledger.balance(G, SELLER) == 100

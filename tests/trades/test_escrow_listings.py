@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from economy.core.actor import Actor
 from economy.core.audit import audit
 from economy.core.errors import InsufficientFunds, InvalidInput, NotFound
 from economy.marketplace.repo import ListingRepo
@@ -25,7 +26,7 @@ async def active_listing(services, price=500, title="Emerald ring"):
 
 
 async def fund(services, user, amount):
-    await services.ledger.grant(G, 0, user, amount, reason="seed", key=f"seed:{user}")
+    await services.ledger.grant(G, Actor.system(), user, amount, reason="seed", key=f"seed:{user}")
 
 
 async def status_of(services, listing_id):
@@ -103,8 +104,8 @@ async def test_dispute_refund_puts_the_listing_back_and_release_sells_it(service
     t2 = (await services.trades.buy_listing(G, 2, second)).trade
     for trade in (t1, t2):
         await services.disputes.open(G, trade.trade_id, 2, "Not as described")
-    await services.disputes.resolve(G, t1.trade_id, 50, "refund")
-    await services.disputes.resolve(G, t2.trade_id, 50, "split", percent=50)
+    await services.disputes.resolve(G, t1.trade_id, Actor(50, is_moderator=True), "refund")
+    await services.disputes.resolve(G, t2.trade_id, Actor(50, is_moderator=True), "split", percent=50)
     assert await status_of(services, first) == "active"
     assert await status_of(services, second) == "sold"
     report = await audit(services.db)

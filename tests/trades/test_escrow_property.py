@@ -7,6 +7,7 @@ import random
 
 import pytest
 
+from economy.core.actor import Actor
 from economy.core.audit import audit
 from economy.core.errors import GemsError
 from economy.marketplace.repo import ListingRepo
@@ -79,7 +80,7 @@ async def random_action(services, rng, trades, listings, clock):
         await services.disputes.open(G, tid, rng.choice([buyer, seller]), "something went wrong")
     elif action == "resolve":
         outcome = rng.choice(["refund", "release", "split"])
-        await services.disputes.resolve(G, tid, MOD + rng.randint(0, 2), outcome, percent=rng.randint(0, 100))
+        await services.disputes.resolve(G, tid, Actor(MOD + rng.randint(0, 2), is_moderator=True), outcome, percent=rng.randint(0, 100))
     elif action == "sweep":
         clock.advance(hours=rng.choices([1, 6, 30, 80], weights=[6, 3, 2, 1])[0])
         await escrow.sweep()
@@ -92,8 +93,8 @@ async def random_action(services, rng, trades, listings, clock):
 async def test_random_interleavings_keep_the_ledger_whole(services, clock, seed, batches):
     rng = random.Random(seed)
     for user in USERS:
-        await services.ledger.grant(G, 0, user, 3000, reason="seed", key=f"seed:{user}")
-    await services.settings.set(G, 0, "escrow_new_member_trades", "0")
+        await services.ledger.grant(G, Actor.system(), user, 3000, reason="seed", key=f"seed:{user}")
+    await services.settings.set(G, Actor.system(), "escrow_new_member_trades", "0")
     trades: list[int] = []
     listings: list[int] = []
     steps = 0
@@ -119,7 +120,7 @@ async def test_random_interleavings_keep_the_ledger_whole(services, clock, seed,
         held_total += (await services.ledger.account(G, user)).held
     open_disputes = await services.db["trades"].count_documents({"status": "disputed"})
     for tid in trades:
-        trade = await services.trades.get(G, tid, 0, moderator=True)
+        trade = await services.trades.get(G, tid, Actor.system())
         assert trade.status in FINAL_STATUSES or trade.status == "disputed", trade.status
         settlements = await services.db["ledger"].count_documents(
             {"idempotency_key": f"trade:{tid}:settle", "leg": 0})
@@ -138,7 +139,7 @@ async def test_random_interleavings_keep_the_ledger_whole(services, clock, seed,
     treasury = await services.ledger.treasury_balance(G)
     assert total + treasury == 3000 * len(USERS)
     assert steps > 400 * batches / 150 and refused < steps
-    statuses = {(await services.trades.get(G, t, 0, moderator=True)).status for t in trades}
+    statuses = {(await services.trades.get(G, t, Actor.system())).status for t in trades}
     assert {"completed", "cancelled", "resolved"} <= statuses, statuses
     print(f"seed {seed}: {steps} actions, {refused} refused, {len(trades)} trades, "
           f"{len(listings)} listings, end states {sorted(statuses)}")

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from bot.store import _client
+from economy.core.actor import Actor
 from economy.core.audit import audit
 from economy.core.clock import ManualClock
 from economy.core.errors import GemsError
@@ -83,8 +84,8 @@ class EscrowMachine(RuleBasedStateMachine):
     def fund(self) -> None:
         async def go():
             for user in USERS:
-                await self.services.ledger.grant(G, 0, user, 2_000, reason="seed", key=f"s{user}")
-            await self.services.settings.set(G, 0, "escrow_new_member_trades", "0")
+                await self.services.ledger.grant(G, Actor.system(), user, 2_000, reason="seed", key=f"s{user}")
+            await self.services.settings.set(G, Actor.system(), "escrow_new_member_trades", "0")
             await relax_offer_limits(self.services, G)
         self.run(go())
 
@@ -177,7 +178,7 @@ class EscrowMachine(RuleBasedStateMachine):
             elif action == "dispute":
                 await self.services.disputes.open(G, tid, buyer, "not as described")
             else:
-                await self.services.disputes.resolve(G, tid, MOD, "split", percent=40)
+                await self.services.disputes.resolve(G, tid, Actor(MOD, is_moderator=True), "split", percent=40)
         return go()
 
     @rule(pick=st.integers(0, 1_000), action=actions)
