@@ -1,6 +1,9 @@
-"""Badges: /badge (list, showcase, profile) and /badge-admin (create, give, revoke, rule)."""
+"""Badges: /badge-admin (create, give, revoke, rule); members see theirs under /profile."""
 
 from cogs.badges._cog import BadgesCog
+from cogs.badges._render import badge_line, list_embed
+
+__all__ = ["badge_line", "list_embed", "setup"]
 
 
 async def setup(bot) -> None:

@@ -66,16 +66,3 @@ class RuleState(BaseModel):
     key: str
     enabled: bool = True
     reward: int | None = None  # None: the server's default (badge_reward_default)
-
-
-class Profile(BaseModel):
-    """What `/badge profile` shows of a member."""
-
-    model_config = ConfigDict(frozen=True)
-    user_id: int
-    balance: int
-    rank: int | None
-    daily_streak: int
-    lifetime_earned: int
-    held: int
-    showcase: tuple[Award, ...]

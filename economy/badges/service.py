@@ -1,4 +1,4 @@
-"""Badges: the catalogue, awarding (by rules or by staff), showcases and the profile.
+"""Badges: the catalogue, awarding (by rules or by staff) and showcases.
 
 Awarding is one transaction per (member, badge): the award document's unique `_id` makes it
 happen once; a limited edition takes one `cap_slots` place (1..supply) in the same transaction,
@@ -19,7 +19,6 @@ from economy.badges.models import (
     SHOWCASE_MAX,
     Award,
     Badge,
-    Profile,
     RuleState,
 )
 from economy.badges.repo import EDITION, BadgeRepo, award_id
@@ -311,14 +310,6 @@ class BadgeService:
         """A member's pinned badges that they still hold, in order. Raises: nothing expected."""
         own = {a.badge.key: a for a in await self.awards(guild_id, user_id)}
         return [own[k] for k in await self._repo.showcase(guild_id, user_id) if k in own]
-
-    async def profile(self, guild_id: int, user_id: int) -> Profile:
-        """A member's standing: balance and rank, streak, earnings and showcased badges. Raises: nothing expected."""
-        account, rank = await self._ledger.account_and_rank(guild_id, user_id)
-        return Profile(user_id=user_id, balance=account.balance, rank=rank,
-                       daily_streak=account.daily_streak, lifetime_earned=account.lifetime_earned,
-                       held=len(await self._repo.held(guild_id, user_id)),
-                       showcase=tuple(await self.showcase(guild_id, user_id)))
 
 
 def _custom_badge(doc: dict) -> Badge:

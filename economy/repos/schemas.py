@@ -922,6 +922,13 @@ SCHEMAS: dict[str, Schema] = {
         guild_id=INT,
         tombstone_id=nullable(INT),
     ),
+    "profile_privacy": doc(  # the parts of a profile a member hides (economy/profile/repo.py)
+        _id=STR,
+        at_ms=INT,
+        guild_id=INT,
+        hidden=arr(STR),
+        user_id=INT,
+    ),
     "saved_queries": doc(
         _id=OID,
         guild_id=INT,

@@ -184,8 +184,8 @@ async def test_showcase_pins_up_to_three_own_badges(services):
     with pytest.raises(InvalidInput, match="don't hold"):
         await services.badges.set_showcase(G, SELLER, keys[:1])
     assert [a.badge.key for a in await services.badges.showcase(G, BUYER)] == keys[:3]
-    profile = await services.badges.profile(G, BUYER)
-    assert profile.held == 4 and len(profile.showcase) == 3
+    profile = await services.profiles.view(G, SELLER, BUYER)
+    assert profile.badges_held == 4 and len(profile.showcase) == 3
 
 
 @pytest.mark.parametrize(("fields", "error", "match"), [

@@ -4,13 +4,13 @@ the profile card."""
 from pathlib import Path
 
 ORDER = 98
-TITLE = "Badges and the profile card (/badge)"
+TITLE = "Badges and the profile card (/profile)"
 OUT = Path("var") / "demo"  # runtime output, git-ignored
 
 
 async def play(t, gc) -> None:
     """Rules awarded during the earlier scenes; /badge-admin create|give|revoke|rule;
-    /badge list|showcase|profile; a sold-out edition refused."""
+    /profile badges|showcase|profile; a sold-out edition refused."""
     guild = gc.guild.id
     earned = {m: [a.badge.key for a in await gc.services.badges.awards(guild, gc[m].id)]
               for m in ("alice", "bob", "carol")}
@@ -33,11 +33,11 @@ async def play(t, gc) -> None:
     sold = await t.slash("admin", "badge-admin give", badge=key, member=gc["carol"],
                          reason="here since day two")
     t.check(sold.ephemeral and "sold out" in sold.text, "the third is refused: sold out")
-    listed = await t.slash("carol", "badge list", member=gc["alice"])
+    listed = await t.slash("carol", "profile badges", member=gc["alice"])
     t.check("Founding member" in listed.text, "anyone sees a member's badges")
-    pinned = await t.slash("alice", "badge showcase", first=key)
+    pinned = await t.slash("alice", "profile showcase", first=key)
     t.check("Your showcase" in pinned.text, "alice pins the edition on her profile")
-    card = await t.slash("bob", "badge profile", member=gc["alice"])
+    card = await t.slash("bob", "profile view", member=gc["alice"])
     t.check("Founding member" in card.text and "Balance" in card.text,
             "the profile card shows balance, rank, streak and the showcase")
     picture = card.files.get("profile.png")

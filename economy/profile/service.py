@@ -1,0 +1,131 @@
+"""Profiles: what a member shows of themselves (standing, streak, badges, seller rating, mentor
+level, NFT holdings, season standing), and what they hide.
+
+A member sees all of their own profile. Others see what the member did not hide; a profile
+hidden as a whole ("all") is refused to others with a clear message. The profile only reads:
+every number comes from the feature that owns it (the ledger, badges, ratings, seasons...).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from economy.badges.models import Award
+from economy.core.clock import Clock, to_ms
+from economy.core.errors import InvalidInput, NotPermitted
+from economy.core.ledger import LedgerService
+from economy.core.modules import is_on, require_on
+from economy.core.settings import SettingsService
+from economy.mentorship.models import mentor_level
+from economy.profile.models import PARTS, NftStanding, ProfileView, SeasonStanding
+from economy.profile.repo import ProfileRepo
+
+#: How deep the season board is read to find a member's position.
+BOARD_DEPTH = 100
+
+
+class ProfileHidden(NotPermitted):
+    """The member hides their profile (or that part of it) from others."""
+
+
+class ProfileService:
+    """Members' profiles in every server."""
+
+    def __init__(self, repo: ProfileRepo, ledger: LedgerService, settings: SettingsService,
+                 clock: Clock, *, badges: Any, ratings: Any, seasons: Any) -> None:
+        self._repo = repo
+        self._ledger = ledger
+        self._settings = settings
+        self._clock = clock
+        self._badges = badges
+        self._ratings = ratings
+        self._seasons = seasons
+
+    # --- privacy -----------------------------------------------------------------------------
+    async def hidden(self, guild_id: int, user_id: int) -> frozenset[str]:
+        """The parts `user_id` hides from other members. Raises: nothing expected."""
+        return frozenset(p for p in await self._repo.hidden(guild_id, user_id) if p in PARTS)
+
+    async def set_hidden(self, guild_id: int, user_id: int, part: str,
+                         hide: bool) -> frozenset[str]:
+        """Hide (or show again) one part of one's own profile from others; returns what is
+        hidden now. Raises: FeatureOff, InvalidInput."""
+        await require_on(self._settings, guild_id, "profile")
+        part = (part or "").strip().lower()
+        if part not in PARTS:
+            raise InvalidInput(f"A profile part is one of: {', '.join(PARTS)}.")
+        now = set(await self.hidden(guild_id, user_id))
+        now = now | {part} if hide else now - {part}
+        ordered = [p for p in PARTS if p in now]
+        await self._repo.set_hidden(guild_id, user_id, ordered, to_ms(self._clock.now()))
+        return frozenset(ordered)
+
+    async def _withheld(self, guild_id: int, viewer_id: int, user_id: int,
+                        part: str | None = None) -> frozenset[str]:
+        """What `viewer_id` may not see of `user_id`'s profile; ProfileHidden when the whole
+        profile (or the one `part` asked for) is hidden from them."""
+        if viewer_id == user_id:
+            return frozenset()
+        hidden = await self.hidden(guild_id, user_id)
+        if "all" in hidden:
+            raise ProfileHidden(f"<@{user_id}> keeps their profile private.")
+        if part is not None and part in hidden:
+            raise ProfileHidden(f"<@{user_id}> keeps their {PARTS[part]} private.")
+        return hidden
+
+    # --- views -------------------------------------------------------------------------------
+    async def view(self, guild_id: int, viewer_id: int, user_id: int, *,
+                   role_ids: frozenset[int] = frozenset()) -> ProfileView:
+        """What `viewer_id` sees of `user_id`'s profile (`role_ids`: the member's Discord roles,
+        for the NFT rules they hold). Raises: FeatureOff, ProfileHidden."""
+        await require_on(self._settings, guild_id, "profile")
+        withheld = await self._withheld(guild_id, viewer_id, user_id)
+        settings = await self._settings.get(guild_id)
+        shows = {p for p in PARTS if p not in withheld}
+        fields: dict[str, Any] = {}
+        if shows & {"balance", "streak"}:
+            account, rank = await self._ledger.account_and_rank(guild_id, user_id)
+            if "balance" in shows:
+                fields.update(balance=account.balance, rank=rank)
+            if "streak" in shows:
+                fields["daily_streak"] = account.daily_streak
+        if "badges" in shows and is_on(settings, "badges"):
+            awards = await self._badges.awards(guild_id, user_id)
+            fields.update(badges_held=len(awards),
+                          showcase=tuple(await self._badges.showcase(guild_id, user_id)))
+        if "trading" in shows and is_on(settings, "trades"):
+            summary = await self._ratings.summary(guild_id, user_id)
+            fields.update(rating_average=summary.average, ratings=summary.count,
+                          completed_trades=summary.completed_trades)
+        if "mentoring" in shows and is_on(settings, "mentorship"):
+            fields["mentor_level"] = mentor_level(
+                await self._repo.mentorships_completed(guild_id, user_id))
+        if "nft" in shows and is_on(settings, "nft"):
+            wallets = await self._repo.wallets(guild_id, user_id)
+            if wallets:
+                held = sorted(await self._repo.nft_rule_roles(guild_id) & set(role_ids))
+                fields["nft"] = NftStanding(wallets=wallets, rule_roles=tuple(held))
+        if "season" in shows and is_on(settings, "seasons"):
+            fields["season"] = await self._season(guild_id, user_id)
+        return ProfileView(user_id=user_id, own=viewer_id == user_id,
+                           hidden=await self.hidden(guild_id, user_id), withheld=withheld,
+                           **fields)
+
+    async def _season(self, guild_id: int, user_id: int) -> SeasonStanding | None:
+        from economy.core.errors import NotFound
+
+        try:
+            season, _, rows, running = await self._seasons.leaderboard(guild_id,
+                                                                      limit=BOARD_DEPTH)
+        except NotFound:  # no season running
+            return None
+        for position, (member, earned) in enumerate(rows, start=1):
+            if member == user_id:
+                return SeasonStanding(season.name, position, earned, running)
+        return SeasonStanding(season.name, None, 0, running)
+
+    async def badges_of(self, guild_id: int, viewer_id: int, user_id: int) -> list[Award]:
+        """A member's badges as `viewer_id` may see them. Raises: FeatureOff, ProfileHidden."""
+        await require_on(self._settings, guild_id, "badges")
+        await self._withheld(guild_id, viewer_id, user_id, "badges")
+        return await self._badges.awards(guild_id, user_id)
