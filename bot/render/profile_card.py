@@ -24,7 +24,7 @@ from functools import cache
 
 from PIL import Image, ImageDraw, ImageFont
 
-WIDTH, HEIGHT = 800, 330
+WIDTH, HEIGHT = 800, 262
 AVATAR = 112
 BACKGROUND = (35, 39, 46)
 PANEL = (47, 52, 61)
@@ -78,8 +78,21 @@ def _mask() -> Image.Image:
     return big.resize((AVATAR, AVATAR), Image.Resampling.LANCZOS)
 
 
+#: Characters outside Latin the bundled font draws; anything else (emoji, other scripts) it
+#: would draw as empty boxes, so it is left out of the picture (the embed and alt text keep it).
+_EXTRA_GLYPHS = frozenset("…‘’“”")
+
+
+def drawable(text: str) -> str:
+    """`text` without the characters the font cannot draw (spaces tidied)."""
+    kept = "".join(ch for ch in text if ch.isprintable() and (ord(ch) < 0x250
+                                                              or ch in _EXTRA_GLYPHS))
+    return " ".join(kept.split())
+
+
 def _fit(draw: ImageDraw.ImageDraw, text: str, font, width: int) -> str:
-    """`text` shortened with an ellipsis until it fits `width` pixels."""
+    """`text` (drawable characters only) shortened with an ellipsis to fit `width` pixels."""
+    text = drawable(text)
     if draw.textlength(text, font=font) <= width:
         return text
     while text and draw.textlength(text + "…", font=font) > width:
@@ -117,15 +130,16 @@ def render_profile_card(data: CardData, avatar: Image.Image | None = None) -> by
         image.paste(avatar, (24, 24), _mask())
     else:
         draw.ellipse((24, 24, 24 + AVATAR, 24 + AVATAR), fill=(88, 101, 242))
-        initial = (data.name.strip()[:1] or "?").upper()
+        initial = (drawable(data.name)[:1] or "?").upper()
         draw.text((24 + AVATAR // 2, 24 + AVATAR // 2), initial, fill=TEXT, font=big,
                   anchor="mm")
     left = 24 + AVATAR + 24
-    draw.text((left, 24), _fit(draw, data.name, big, WIDTH - left - 24), fill=TEXT, font=big)
-    for index, line in enumerate(data.lines[:6]):
-        column, row = divmod(index, 3)
+    draw.text((left, 24), _fit(draw, data.name, big, WIDTH - left - 24) or "?", fill=TEXT,
+              font=big)
+    for index, line in enumerate(data.lines[:8]):
+        column, row = divmod(index, 4)
         x = left + column * ((WIDTH - left - 24) // 2)
-        draw.text((x, 66 + row * 24), _fit(draw, line, mid, (WIDTH - left - 40) // 2),
+        draw.text((x, 64 + row * 23), _fit(draw, line, mid, (WIDTH - left - 40) // 2),
                   fill=MUTED, font=mid)
     slot_w = (WIDTH - 48 - 2 * 16) // 3
     top = 166
@@ -146,8 +160,10 @@ def render_profile_card(data: CardData, avatar: Image.Image | None = None) -> by
         edition = f" · #{badge.serial}" if badge.serial else ""
         draw.text((x + 14, top + 46), f"{badge.rarity}{edition}", fill=colour, font=small)
     out = io.BytesIO()
-    # Level 1: a card is flat colour and text, so the fast setting costs little size.
-    image.save(out, format="PNG", compress_level=1)
+    # A card is flat colour, text and one small avatar: 256 colours show it all, and a palette
+    # PNG skips the per-row filtering that makes an RGB PNG cost ~20 ms (bench/profile_bench.py).
+    image.quantize(256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE).save(
+        out, format="PNG", compress_level=1)
     return out.getvalue()
 
 

@@ -84,7 +84,7 @@ class ProfileCog(DownloadingCog, FeatureCog):
 
         name = who.display_name[:60]
         embed = profile_embed(safe_text(name, limit=60), found, settings.money, role_name)
-        data = card_data(name, found, settings.money, role_name)
+        data = card_data(name, found, lambda n: f"{n:,} {settings.currency_name}", role_name)
         file = None
         try:
             url = avatar_url(who)

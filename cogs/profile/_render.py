@@ -18,9 +18,10 @@ RARITY_COLOURS = {"common": 0x9AA5B1, "rare": 0x3B82F6, "epic": 0xA855F7,
 RoleName = Callable[[int], str]
 
 
-def standing_lines(view: ProfileView, money: Callable[[int], str],
-                   role_name: RoleName) -> list[tuple[str, str]]:
-    """(label, value) for every part the viewer may see and that has something to say."""
+def standing_lines(view: ProfileView, money: Callable[[int], str], role_name: RoleName, *,
+                   card: bool = False) -> list[tuple[str, str]]:
+    """(label, value) for every part the viewer may see and that has something to say
+    (`card`: in the words the card's font can draw, no emoji or stars)."""
     rows: list[tuple[str, str]] = []
     if view.balance is not None:
         rank = f"rank #{view.rank:,}" if view.rank else "unranked"
@@ -30,9 +31,11 @@ def standing_lines(view: ProfileView, money: Callable[[int], str],
     if view.badges_held is not None:
         rows.append(("Badges", f"{view.badges_held:,} held"))
     if view.ratings is not None:
-        rating = (f"★ {view.rating_average:.1f} ({view.ratings:,} ratings)"
+        stars = (f"{view.rating_average:.1f}/5" if card else f"★ {view.rating_average:.1f}"
+                 ) if view.rating_average is not None else ""
+        rating = (f"{stars} ({view.ratings:,} ratings)"
                   if view.rating_average is not None else "no ratings yet")
-        rows.append(("Seller rating", f"{rating} · {view.completed_trades or 0:,} trades"))
+        rows.append(("Seller", f"{rating} · {view.completed_trades or 0:,} trades"))
     if view.mentor_level is not None:
         level, name = view.mentor_level
         rows.append(("Mentor", f"{name} (level {level})"))
@@ -50,8 +53,9 @@ def standing_lines(view: ProfileView, money: Callable[[int], str],
 
 def card_data(name: str, view: ProfileView, money: Callable[[int], str],
               role_name: RoleName) -> CardData:
-    """What the card draws (and its alt text says)."""
-    lines = tuple(f"{label}: {value}" for label, value in standing_lines(view, money, role_name))
+    """What the card draws (and its alt text says); `money` without the currency's emoji."""
+    lines = tuple(f"{label}: {value}"
+                  for label, value in standing_lines(view, money, role_name, card=True))
     note = None
     if "badges" in view.withheld:
         note = "Badges hidden"

@@ -10,6 +10,7 @@ again.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
@@ -308,8 +309,16 @@ class BadgeService:
 
     async def showcase(self, guild_id: int, user_id: int) -> list[Award]:
         """A member's pinned badges that they still hold, in order. Raises: nothing expected."""
-        own = {a.badge.key: a for a in await self.awards(guild_id, user_id)}
-        return [own[k] for k in await self._repo.showcase(guild_id, user_id) if k in own]
+        return (await self.held_and_showcase(guild_id, user_id))[1]
+
+    async def held_and_showcase(self, guild_id: int,
+                                user_id: int) -> tuple[list[Award], list[Award]]:
+        """A member's badges and, of them, the pinned ones in order (one read of each).
+        Raises: nothing expected."""
+        awards, pinned = await asyncio.gather(self.awards(guild_id, user_id),
+                                              self._repo.showcase(guild_id, user_id))
+        own = {a.badge.key: a for a in awards}
+        return awards, [own[k] for k in pinned if k in own]
 
 
 def _custom_badge(doc: dict) -> Badge:

@@ -8,11 +8,12 @@ every number comes from the feature that owns it (the ledger, badges, ratings, s
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from economy.badges.models import Award
 from economy.core.clock import Clock, to_ms
-from economy.core.errors import InvalidInput, NotPermitted
+from economy.core.errors import InvalidInput, NotFound, NotPermitted
 from economy.core.ledger import LedgerService
 from economy.core.modules import is_on, require_on
 from economy.core.settings import SettingsService
@@ -22,6 +23,9 @@ from economy.profile.repo import ProfileRepo
 
 #: How deep the season board is read to find a member's position.
 BOARD_DEPTH = 100
+#: The feature a profile part comes from (a switched-off feature's part is left out).
+_FEATURE_OF = {"badges": "badges", "trading": "trades", "mentoring": "mentorship", "nft": "nft",
+               "season": "seasons"}
 
 
 class ProfileHidden(NotPermitted):
@@ -82,38 +86,53 @@ class ProfileService:
         withheld = await self._withheld(guild_id, viewer_id, user_id)
         settings = await self._settings.get(guild_id)
         shows = {p for p in PARTS if p not in withheld}
+        on = {p: is_on(settings, f) for p, f in _FEATURE_OF.items()}
+        parts = {p for p in shows if on.get(p, True)}
+        # The parts are independent reads: asked at once, so a card costs one round trip's wait.
+        readers = {"hidden": self.hidden(guild_id, user_id)}
+        if parts & {"balance", "streak"}:
+            readers["account"] = self._ledger.account_and_rank(guild_id, user_id)
+        if "badges" in parts:
+            readers["badges"] = self._badges.held_and_showcase(guild_id, user_id)
+        if "trading" in parts:
+            readers["trading"] = self._ratings.summary(guild_id, user_id)
+        if "mentoring" in parts:
+            readers["mentoring"] = self._repo.mentorships_completed(guild_id, user_id)
+        if "nft" in parts:
+            readers["nft"] = self._nft(guild_id, user_id, role_ids)
+        if "season" in parts:
+            readers["season"] = self._season(guild_id, user_id)
+        found = dict(zip(readers, await asyncio.gather(*readers.values()), strict=True))
         fields: dict[str, Any] = {}
-        if shows & {"balance", "streak"}:
-            account, rank = await self._ledger.account_and_rank(guild_id, user_id)
-            if "balance" in shows:
+        if "account" in found:
+            account, rank = found["account"]
+            if "balance" in parts:
                 fields.update(balance=account.balance, rank=rank)
-            if "streak" in shows:
+            if "streak" in parts:
                 fields["daily_streak"] = account.daily_streak
-        if "badges" in shows and is_on(settings, "badges"):
-            awards = await self._badges.awards(guild_id, user_id)
-            fields.update(badges_held=len(awards),
-                          showcase=tuple(await self._badges.showcase(guild_id, user_id)))
-        if "trading" in shows and is_on(settings, "trades"):
-            summary = await self._ratings.summary(guild_id, user_id)
+        if "badges" in found:
+            awards, pinned = found["badges"]
+            fields.update(badges_held=len(awards), showcase=tuple(pinned))
+        if "trading" in found:
+            summary = found["trading"]
             fields.update(rating_average=summary.average, ratings=summary.count,
                           completed_trades=summary.completed_trades)
-        if "mentoring" in shows and is_on(settings, "mentorship"):
-            fields["mentor_level"] = mentor_level(
-                await self._repo.mentorships_completed(guild_id, user_id))
-        if "nft" in shows and is_on(settings, "nft"):
-            wallets = await self._repo.wallets(guild_id, user_id)
-            if wallets:
-                held = sorted(await self._repo.nft_rule_roles(guild_id) & set(role_ids))
-                fields["nft"] = NftStanding(wallets=wallets, rule_roles=tuple(held))
-        if "season" in shows and is_on(settings, "seasons"):
-            fields["season"] = await self._season(guild_id, user_id)
-        return ProfileView(user_id=user_id, own=viewer_id == user_id,
-                           hidden=await self.hidden(guild_id, user_id), withheld=withheld,
-                           **fields)
+        if "mentoring" in found:
+            fields["mentor_level"] = mentor_level(found["mentoring"])
+        fields["nft"] = found.get("nft")
+        fields["season"] = found.get("season")
+        return ProfileView(user_id=user_id, own=viewer_id == user_id, hidden=found["hidden"],
+                           withheld=withheld, **fields)
+
+    async def _nft(self, guild_id: int, user_id: int,
+                   role_ids: frozenset[int]) -> NftStanding | None:
+        wallets = await self._repo.wallets(guild_id, user_id)
+        if not wallets:
+            return None
+        held = sorted(await self._repo.nft_rule_roles(guild_id) & set(role_ids))
+        return NftStanding(wallets=wallets, rule_roles=tuple(held))
 
     async def _season(self, guild_id: int, user_id: int) -> SeasonStanding | None:
-        from economy.core.errors import NotFound
-
         try:
             season, _, rows, running = await self._seasons.leaderboard(guild_id,
                                                                       limit=BOARD_DEPTH)
