@@ -24,6 +24,7 @@ from PIL import Image
 from bot.demo.community import GemsCommunity
 from bot.render.profile_card import CardBadge, CardData, avatar_image, render_profile_card
 from bot.store import open_store
+from economy.core.actor import Actor
 from economy.core.clock import ManualClock
 from economy.core.migrations import Migrator
 
@@ -60,11 +61,12 @@ async def bench(n: int) -> None:
             guild = gc.guild.id
             alice = gc["alice"].id
             await gc.services.ledger.earn(guild, alice, 1234, key="bench")
+            staff = Actor(gc["admin"].id, is_admin=True, guild_id=guild)
             badge = await gc.services.badges.create(
-                guild, gc["admin"].id, is_admin=True, name="Founder",
+                guild, staff, name="Founder",
                 description="First ones", emoji="🌟", rarity="legendary")
-            await gc.services.badges.give(guild, gc["admin"].id, badge.key, alice,
-                                          is_admin=True, reason="bench")
+            await gc.services.badges.give(guild, staff, badge.key, alice,
+                                          reason="bench")
             await gc.services.badges.set_showcase(guild, alice, [badge.key])
             gc.sb.set_avatar(gc["alice"], avatar_png())
             await gc.sb.settle()

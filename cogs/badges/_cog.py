@@ -15,8 +15,8 @@ from cogs._shared.feature_cog import (
     settings_of,
 )
 from cogs._shared.interaction import (
+    actor_of,
     guild_id_of,
-    is_admin,
     reply,
     safe_text,
     services_of,
@@ -50,8 +50,7 @@ class BadgesCog(FeatureCog):
                      rarity: Literal["common", "rare", "epic", "legendary"],
                      supply: app_commands.Range[int, 1, 100_000] | None = None):
         badge = await services_of(interaction).badges.create(
-            guild_id_of(interaction), interaction.user.id,
-            is_admin=is_admin(interaction.user, await settings_of(interaction)), name=name,
+            guild_id_of(interaction), await actor_of(interaction), name=name,
             description=description, emoji=emoji, rarity=rarity, supply=supply)
         await reply(interaction, f"Created {badge_line(badge)}. Give it with "
                     f"`/badge-admin give badge:{badge.key}`.", ephemeral=True)
@@ -65,8 +64,8 @@ class BadgesCog(FeatureCog):
         if member.bot:
             raise InvalidInput("Badges go to members, not bots.")
         award = await services_of(interaction).badges.give(
-            guild_id_of(interaction), interaction.user.id, badge, member.id,
-            is_admin=is_admin(interaction.user, await settings_of(interaction)), reason=reason)
+            guild_id_of(interaction), await actor_of(interaction), badge, member.id,
+            reason=reason)
         await reply(interaction, f"{member.mention} now holds {badge_line(award.badge, award)}.",
                     ephemeral=True)
 
@@ -77,8 +76,8 @@ class BadgesCog(FeatureCog):
     async def revoke(self, interaction: discord.Interaction, badge: app_commands.Range[str, 1, 40],
                      member: discord.Member, reason: app_commands.Range[str, 3, 200]):
         found = await services_of(interaction).badges.revoke(
-            guild_id_of(interaction), interaction.user.id, badge, member.id,
-            is_admin=is_admin(interaction.user, await settings_of(interaction)), reason=reason)
+            guild_id_of(interaction), await actor_of(interaction), badge, member.id,
+            reason=reason)
         await reply(interaction, f"Took {found.emoji} **{safe_text(found.name, limit=40)}** back "
                     f"from {member.mention}.", ephemeral=True)
 
@@ -91,9 +90,7 @@ class BadgesCog(FeatureCog):
                    enabled: bool, reward: app_commands.Range[int, 0, 1_000_000] | None = None):
         services, guild_id = services_of(interaction), guild_id_of(interaction)
         state = await services.badges.set_rule(
-            guild_id, interaction.user.id, badge,
-            is_admin=is_admin(interaction.user, await settings_of(interaction)),
-            enabled=enabled, reward=reward)
+            guild_id, await actor_of(interaction), badge, enabled=enabled, reward=reward)
         settings = await settings_of(interaction)
         pays = settings.money(state.reward if state.reward is not None
                               else settings.badge_reward_default)

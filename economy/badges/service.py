@@ -24,13 +24,13 @@ from economy.badges.models import (
 )
 from economy.badges.repo import EDITION, BadgeRepo, award_id
 from economy.badges.rules import custom_key, rules_for, satisfied, shipped
+from economy.core.actor import Actor
 from economy.core.clock import Clock, to_ms
 from economy.core.errors import (
     AlreadyRecorded,
     Conflict,
     InvalidInput,
     NotFound,
-    NotPermitted,
 )
 from economy.core.ledger import LedgerService
 from economy.core.models import is_system
@@ -94,13 +94,12 @@ class BadgeService:
                            "`/badge list` shows the badges.")
         return badge
 
-    async def create(self, guild_id: int, actor_id: int, *, is_admin: bool, name: str,
-                     description: str, emoji: str, rarity: str,
-                     supply: int | None = None) -> Badge:
+    async def create(self, guild_id: int, actor: Actor, *, name: str, description: str,
+                     emoji: str, rarity: str, supply: int | None = None) -> Badge:
         """Admin: a server's own badge (given with `give`), optionally a limited edition. Raises: FeatureOff, InvalidInput, NotPermitted."""
         await require_on(self._settings, guild_id, "badges")
-        if not is_admin:
-            raise NotPermitted("Only server admins can create badges.")
+        actor.require_admin(guild_id, "Only server admins can create badges.")
+        actor_id = actor.user_id
         name = clean_text(name, 40, "name") or ""
         description = clean_text(description, 200, "description") or ""
         if visible_length(name) < 2 or visible_length(description) < 3:
@@ -138,11 +137,11 @@ class BadgeService:
                                     reward=(doc or {}).get("reward"))
         return states
 
-    async def set_rule(self, guild_id: int, actor_id: int, key: str, *, is_admin: bool,
-                       enabled: bool, reward: int | None) -> RuleState:
+    async def set_rule(self, guild_id: int, actor: Actor, key: str, *, enabled: bool,
+                       reward: int | None) -> RuleState:
         """Admin: switch an automatic badge's rule on or off and set the GEMS it pays. Raises: InvalidInput, NotFound, NotPermitted."""
-        if not is_admin:
-            raise NotPermitted("Only server admins can change badge rules.")
+        actor.require_admin(guild_id, "Only server admins can change badge rules.")
+        actor_id = actor.user_id
         badge = await self.badge(guild_id, key)
         if badge.rule is None:
             raise InvalidInput(f"{badge.name} has no rule: staff give it with `/badge-admin give`.")
@@ -189,12 +188,12 @@ class BadgeService:
                 awarded.append(award)
         return awarded
 
-    async def give(self, guild_id: int, actor_id: int, key: str, user_id: int, *,
-                   is_admin: bool, reason: str) -> Award:
+    async def give(self, guild_id: int, actor: Actor, key: str, user_id: int, *,
+                   reason: str) -> Award:
         """Admin: give a member a badge, with a recorded reason (no GEMS reward). Raises: AlreadyHeld, FeatureOff, InvalidInput, NotFound, NotPermitted, SoldOut."""
         await require_on(self._settings, guild_id, "badges")
-        if not is_admin:
-            raise NotPermitted("Only server admins can give badges.")
+        actor.require_admin(guild_id, "Only server admins can give badges.")
+        actor_id = actor.user_id
         if is_system(user_id):
             raise InvalidInput("Badges go to members.")
         reason = _reason(reason)
@@ -207,13 +206,13 @@ class BadgeService:
             raise AlreadyHeld(f"<@{user_id}> holds {badge.emoji} {badge.name} already.")
         return award
 
-    async def revoke(self, guild_id: int, actor_id: int, key: str, user_id: int, *,
-                     is_admin: bool, reason: str) -> Badge:
+    async def revoke(self, guild_id: int, actor: Actor, key: str, user_id: int, *,
+                     reason: str) -> Badge:
         """Admin: take a badge back, with a recorded reason (a reward paid stays paid; a
         limited edition's place is freed). Raises: FeatureOff, InvalidInput, NotFound, NotPermitted."""
         await require_on(self._settings, guild_id, "badges")
-        if not is_admin:
-            raise NotPermitted("Only server admins can revoke badges.")
+        actor.require_admin(guild_id, "Only server admins can revoke badges.")
+        actor_id = actor.user_id
         reason = _reason(reason)
         badge = await self.badge(guild_id, key)
         log = {"guild_id": guild_id, "user_id": user_id, "badge": badge.key, "action": "revoke",
