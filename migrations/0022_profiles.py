@@ -1,6 +1,6 @@
 """Profiles (economy/profile/) and the badges' further rules (issue 25): the index of
 `profile_privacy` (one document per member, `_id` "<guild>:<user>"), and the indexes the new
-award rules read (a member's ratings received, event wins). Every index starts with guild_id.
+award rules read (event wins, season podiums). Every index starts with guild_id.
 Re-runnable (create_indexes with the same names and keys is a no-op)."""
 
 from __future__ import annotations
@@ -13,5 +13,10 @@ def _ix(*keys: str, name: str) -> IndexModel:
 
 
 async def up(db) -> None:
-    """The profile's privacy choices by member."""
+    """The profile's privacy choices by member; the new rules' counts by member."""
     await db["profile_privacy"].create_indexes([_ix("guild_id", "user_id", name="guild_user")])
+    # Events a member won, seasons a member finished in the top 3 (multikey on the winners).
+    await db["community_events"].create_indexes([_ix("guild_id", "winners",
+                                                     name="guild_winners")])
+    await db["season_results"].create_indexes([_ix("guild_id", "winners.user_id",
+                                                   name="guild_winner_users")])

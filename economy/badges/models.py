@@ -10,7 +10,8 @@ RARITIES = ("common", "rare", "epic", "legendary")
 Rarity = Literal["common", "rare", "epic", "legendary"]
 #: What a rule counts (economy/badges/rules.py says where each number comes from).
 Fact = Literal["sales", "trades", "daily_streak", "earned", "events_attended", "challenges",
-               "guides"]
+               "guides", "well_rated_trades", "event_wins", "season_podiums", "mentorships",
+               "nft_holder"]
 #: Badges a member pins on their profile.
 SHOWCASE_MAX = 3
 #: Custom badges one server may create.

@@ -136,4 +136,32 @@ class BadgeRepo:
         if fact == "guides":
             return await count(db["guides"], {"guild_id": guild_id, "author_id": user_id,
                                               "status": "published"})
+        if fact == "well_rated_trades":
+            return await self._well_rated_trades(guild_id, user_id)
+        if fact == "event_wins":
+            # `$all`/`$elemMatch`, not element equality: the embedded store matches no array
+            # element by equality inside a pipeline (notes/store-fidelity.md); both are MongoDB.
+            return await count(db["community_events"], {"guild_id": guild_id,
+                                                        "status": "completed",
+                                                        "winners": {"$all": [user_id]}})
+        if fact == "season_podiums":
+            return await count(db["season_results"], {
+                "guild_id": guild_id, "winners": {"$elemMatch": {"user_id": user_id}}})
+        if fact == "mentorships":
+            doc = await find_first(db["mentors"], {"guild_id": guild_id, "user_id": user_id})
+            return int((doc or {}).get("completed") or 0)
+        if fact == "nft_holder":  # proven by the sync's signal only (nothing stored per member)
+            return 0
         raise ValueError(f"unknown fact {fact!r}")
+
+    async def _well_rated_trades(self, guild_id: int, user_id: int) -> int:
+        """Completed trades (either side) while the stars received average >= 4.5; else 0."""
+        cursor = await self.db["trade_ratings"].aggregate([
+            {"$match": {"guild_id": guild_id, "ratee_id": user_id}},
+            {"$group": {"_id": None, "n": {"$sum": 1}, "stars": {"$sum": "$stars"}}},
+        ])
+        found = await cursor.to_list()
+        n, stars = (int(found[0]["n"]), int(found[0]["stars"])) if found else (0, 0)
+        if n == 0 or stars * 2 < 9 * n:  # integer form of stars / n >= 4.5
+            return 0
+        return await self.fact(guild_id, user_id, "trades")

@@ -23,7 +23,7 @@ from economy.badges.models import (
     RuleState,
 )
 from economy.badges.repo import EDITION, BadgeRepo, award_id
-from economy.badges.rules import custom_key, rules_for, satisfied, shipped
+from economy.badges.rules import IMPLIED_BY_SIGNAL, custom_key, rules_for, satisfied, shipped
 from economy.core.actor import Actor
 from economy.core.clock import Clock, to_ms
 from economy.core.errors import (
@@ -162,16 +162,19 @@ class BadgeService:
             return
         states = await self.rule_states(guild_id)
         candidates = [b for b in candidates if states[b.key].enabled]
+        implied = IMPLIED_BY_SIGNAL.get(signal, {})
         for user_id in dict.fromkeys(user_ids):
             if not is_system(user_id):
                 await self.evaluate(guild_id, user_id, candidates, states,
-                                    settings.badge_reward_default)
+                                    settings.badge_reward_default, implied=implied)
 
     async def evaluate(self, guild_id: int, user_id: int, candidates: list[Badge],
-                       states: dict[str, RuleState], default_reward: int) -> list[Award]:
-        """Award `user_id` every candidate badge whose rule is met and that they lack. Raises: InvalidInput, SoldOut."""
+                       states: dict[str, RuleState], default_reward: int, *,
+                       implied: dict[str, int] | None = None) -> list[Award]:
+        """Award `user_id` every candidate badge whose rule is met and that they lack
+        (`implied`: counts the signal itself proves). Raises: InvalidInput, SoldOut."""
         held = {doc["badge"] for doc in await self._repo.held(guild_id, user_id)}
-        counts: dict[str, int] = {}
+        counts: dict[str, int] = dict(implied or {})
         awarded = []
         for badge in candidates:
             if badge.key in held or badge.rule is None:
