@@ -7,5 +7,8 @@ __all__ = ["badge_line", "list_embed", "setup"]
 
 
 async def setup(bot) -> None:
-    """Register the cog."""
-    await bot.add_cog(BadgesCog(bot))
+    """Register the cog and the backfill job."""
+    cog = BadgesCog(bot)
+    await bot.add_cog(cog)
+    # Per process: each process backfills the servers of its own shards.
+    bot.jobs.add("badge-backfill", cog.backfill, every_seconds=60, per_process=True)

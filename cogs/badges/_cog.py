@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Literal
 
 import discord
@@ -22,7 +23,16 @@ from cogs._shared.interaction import (
     services_of,
 )
 from cogs.badges._render import badge_line
+from economy.badges.rules import rule_facts
 from economy.core.errors import InvalidInput
+
+log = logging.getLogger(__name__)
+#: What a server's automatic badge may count (economy/badges/rules.py FACT_WORDS).
+RuleFact = Literal["sales", "trades", "daily_streak", "earned", "events_attended", "challenges",
+                   "guides", "well_rated_trades", "event_wins", "season_podiums", "mentorships",
+                   "nft_holder"]
+#: Backfill pages per server per run (each BACKFILL_PAGE members).
+BACKFILL_PAGES_PER_RUN = 5
 
 
 async def _any_badge(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
@@ -37,23 +47,45 @@ class BadgesCog(FeatureCog):
 
     badge_admin = admin_group("badge-admin", "Badges (admins)")
 
+    async def backfill(self) -> int:
+        """Job: a few bounded backfill pages for each server this process serves (a server
+        with badges off only parks its cursor, so switching them on starts it again)."""
+        looked = 0
+        for guild in list(self.bot.guilds):
+            for _ in range(BACKFILL_PAGES_PER_RUN):
+                try:
+                    found = await self.services.badges.backfill_page(guild.id)
+                except Exception:  # one server's failure never stops the others
+                    log.exception("badge backfill failed for guild %s", guild.id)
+                    break
+                looked += found
+                if not found:
+                    break
+        return looked
+
     # --- admins ------------------------------------------------------------------------------
-    @badge_admin.command(name="create", description="Create a server badge (a limited edition with a supply)")
+    @badge_admin.command(name="create", description="Create a server badge (automatic with a rule; a limited edition with a supply)")
     @admin_only
     @app_commands.describe(name="Its name", description="What it is for", emoji="One emoji",
                            rarity="How rare it is",
-                           supply="Limited edition: at most this many members hold it")
+                           supply="Limited edition: at most this many members hold it",
+                           rule="Award it automatically when a member's count of this reaches at_least",
+                           at_least="The count the rule needs")
     async def create(self, interaction: discord.Interaction,
                      name: app_commands.Range[str, 2, 40],
                      description: app_commands.Range[str, 3, 200],
                      emoji: app_commands.Range[str, 1, 64],
                      rarity: Literal["common", "rare", "epic", "legendary"],
-                     supply: app_commands.Range[int, 1, 100_000] | None = None):
+                     supply: app_commands.Range[int, 1, 100_000] | None = None,
+                     rule: RuleFact | None = None,
+                     at_least: app_commands.Range[int, 1, 1_000_000_000] | None = None):
         badge = await services_of(interaction).badges.create(
             guild_id_of(interaction), await actor_of(interaction), name=name,
-            description=description, emoji=emoji, rarity=rarity, supply=supply)
-        await reply(interaction, f"Created {badge_line(badge)}. Give it with "
-                    f"`/badge-admin give badge:{badge.key}`.", ephemeral=True)
+            description=description, emoji=emoji, rarity=rarity, supply=supply, rule=rule,
+            at_least=at_least)
+        how = ("It is awarded automatically." if badge.rule is not None else
+               f"Give it with `/badge-admin give badge:{badge.key}`.")
+        await reply(interaction, f"Created {badge_line(badge)}. {how}", ephemeral=True)
 
     @badge_admin.command(name="give", description="Give a member a badge, with a reason (recorded)")
     @admin_only
@@ -96,3 +128,6 @@ class BadgesCog(FeatureCog):
                               else settings.badge_reward_default)
         await reply(interaction, f"`{state.key}` is {'on' if state.enabled else 'off'}; "
                     f"it pays {pays}.", ephemeral=True)
+
+
+assert set(RuleFact.__args__) == set(rule_facts())  # type: ignore[attr-defined]

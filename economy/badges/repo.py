@@ -37,6 +37,7 @@ class BadgeRepo:
         self.rules = db["badge_rules"]
         self.showcases = db["badge_showcases"]
         self.log = db["badge_log"]
+        self.backfills = db["badge_backfill"]
         self.slots = SlotRepo(db)
 
     # --- custom designs ----------------------------------------------------------------------
@@ -111,6 +112,44 @@ class BadgeRepo:
                "badges": keys, "at_ms": at_ms}
         await self.db.write(lambda: self.showcases.replace_one({"_id": doc["_id"]}, doc,
                                                                upsert=True))
+
+    # --- backfill ----------------------------------------------------------------------------
+    async def backfill(self, guild_id: int) -> Doc | None:
+        """A server's backfill cursor (`badge_backfill`, `_id` the guild id), or None."""
+        return await find_first(self.backfills, {"_id": guild_id})
+
+    async def start_backfill(self, guild_id: int, seen: Doc | None, *, rules_key: str | None,
+                             state: str, at_ms: int) -> bool:
+        """(Re)start a server's backfill from the first member (or park it, `state` "off"),
+        guarded by the cursor read (`seen`): False when another process moved it meanwhile."""
+        doc = {"_id": guild_id, "guild_id": guild_id, "rules_key": rules_key, "after": 0,
+               "state": state, "version": int((seen or {}).get("version") or 0) + 1,
+               "at_ms": at_ms}
+        if seen is None:
+            try:
+                await self.db.write(lambda: self.backfills.insert_one(doc))
+            except DuplicateKeyError:
+                return False
+            return True
+        result = await self.db.write(lambda: self.backfills.replace_one(
+            {"_id": guild_id, "version": seen.get("version")}, doc))
+        return result.modified_count == 1
+
+    async def advance_backfill(self, guild_id: int, seen: Doc, *, after: int, done: bool,
+                               at_ms: int) -> bool:
+        """Move the cursor past a page (guarded by the version read); False when moved already."""
+        fields = {"after": after, "state": "done" if done else "running", "at_ms": at_ms,
+                  "version": int(seen.get("version") or 0) + 1}
+        result = await self.db.write(lambda: self.backfills.update_one(
+            {"_id": guild_id, "version": seen.get("version")}, {"$set": fields}))
+        return result.modified_count == 1
+
+    async def member_page(self, guild_id: int, after: int, limit: int) -> list[int]:
+        """Up to `limit` member ids with an account, above `after`, in order (one page)."""
+        docs = await find_docs(self.db["accounts"], {"guild_id": guild_id,
+                                                     "user_id": {"$gt": after}},
+                               sort={"user_id": 1}, limit=limit)
+        return [int(doc["user_id"]) for doc in docs]
 
     # --- facts the rules read (other features' records, read only) ---------------------------
     async def fact(self, guild_id: int, user_id: int, fact: str) -> int:

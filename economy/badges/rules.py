@@ -66,14 +66,22 @@ def shipped() -> dict[str, Badge]:
             raise ValueError(f"{path.name}: the key must be the file name and not c<number>")
         if badge.rule is None:
             raise ValueError(f"{path.name}: a shipped badge needs a rule")
+        if badge.supply is not None:  # editions are numbered under a server's own badge number
+            raise ValueError(f"{path.name}: limited editions are a server's own badges")
         found[badge.key] = badge
     return found
 
 
-def rules_for(signal: str) -> list[Badge]:
-    """The shipped badges whose rule a signal may satisfy."""
+def rules_for(signal: str, catalogue: dict[str, Badge] | None = None) -> list[Badge]:
+    """The badges (of `catalogue`, default the shipped ones) whose rule a signal may satisfy."""
     facts = FACTS_OF_SIGNAL.get(signal, frozenset())
-    return [b for b in shipped().values() if b.rule is not None and b.rule.fact in facts]
+    badges = shipped() if catalogue is None else catalogue
+    return [b for b in badges.values() if b.rule is not None and b.rule.fact in facts]
+
+
+def rule_facts() -> tuple[str, ...]:
+    """The facts a rule may count, in the order members read them."""
+    return tuple(FACT_WORDS)
 
 
 def satisfied(badge: Badge, counts: dict[str, int]) -> bool:

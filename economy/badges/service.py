@@ -20,10 +20,20 @@ from economy.badges.models import (
     SHOWCASE_MAX,
     Award,
     Badge,
+    Rule,
     RuleState,
 )
 from economy.badges.repo import EDITION, BadgeRepo, award_id
-from economy.badges.rules import IMPLIED_BY_SIGNAL, custom_key, rules_for, satisfied, shipped
+from economy.badges.rules import (
+    FACTS_OF_SIGNAL,
+    IMPLIED_BY_SIGNAL,
+    STORED_FACTS,
+    custom_key,
+    rule_facts,
+    rules_for,
+    satisfied,
+    shipped,
+)
 from economy.core.actor import Actor
 from economy.core.clock import Clock, to_ms
 from economy.core.errors import (
@@ -40,6 +50,8 @@ from economy.core.text import clean_text, visible_length
 from economy.repos.slot_repo import SlotHeld, SlotsBusy, SlotsFull
 
 CUSTOM_EMOJI = re.compile(r"<a?:\w{2,32}:\d{15,21}>")
+#: Members one backfill page looks at.
+BACKFILL_PAGE = 200
 REASON_MAX = 200
 
 
@@ -95,11 +107,20 @@ class BadgeService:
         return badge
 
     async def create(self, guild_id: int, actor: Actor, *, name: str, description: str,
-                     emoji: str, rarity: str, supply: int | None = None) -> Badge:
-        """Admin: a server's own badge (given with `give`), optionally a limited edition. Raises: FeatureOff, InvalidInput, NotPermitted."""
+                     emoji: str, rarity: str, supply: int | None = None,
+                     rule: str | None = None, at_least: int | None = None) -> Badge:
+        """Admin: a server's own badge, given by staff (`give`) or, with a `rule` (a fact and
+        `at_least`), awarded automatically like the shipped ones; optionally a limited edition
+        (numbered 1..supply). Raises: FeatureOff, InvalidInput, NotPermitted."""
         await require_on(self._settings, guild_id, "badges")
         actor.require_admin(guild_id, "Only server admins can create badges.")
         actor_id = actor.user_id
+        if (rule is None) != (at_least is None):
+            raise InvalidInput("An automatic badge needs both a rule and `at_least`.")
+        if rule is not None and rule not in rule_facts():
+            raise InvalidInput(f"A rule counts one of: {', '.join(rule_facts())}.")
+        if at_least is not None and not 1 <= at_least <= 10**12:
+            raise InvalidInput("`at_least` is 1 or more.")
         name = clean_text(name, 40, "name") or ""
         description = clean_text(description, 200, "description") or ""
         if visible_length(name) < 2 or visible_length(description) < 3:
@@ -120,7 +141,8 @@ class BadgeService:
             doc = {"_id": f"{guild_id}:{custom_key(no)}", "guild_id": guild_id, "no": no,
                    "key": custom_key(no), "name": name, "description": description,
                    "emoji": emoji, "rarity": rarity, "supply": supply, "created_by": actor_id,
-                   "created_ms": to_ms(self._clock.now())}
+                   "created_ms": to_ms(self._clock.now()),
+                   "rule": {"fact": rule, "at_least": at_least} if rule else None}
             if await self._repo.insert_custom(doc):
                 return _custom_badge(doc)
             no += 1
@@ -131,7 +153,9 @@ class BadgeService:
         """Every automatic badge's state in a server (on, with the default reward, unless set). Raises: nothing expected."""
         stored = {doc["badge"]: doc for doc in await self._repo.rule_states(guild_id)}
         states = {}
-        for key in shipped():
+        automatic = [key for key, badge in (await self.catalogue(guild_id)).items()
+                     if badge.rule is not None]
+        for key in automatic:
             doc = stored.get(key)
             states[key] = RuleState(key=key, enabled=(doc or {}).get("state", "on") == "on",
                                     reward=(doc or {}).get("reward"))
@@ -153,8 +177,10 @@ class BadgeService:
 
     # --- awarding ----------------------------------------------------------------------------
     async def on_signal(self, signal: str, guild_id: int, user_ids: tuple[int, ...]) -> None:
-        """Listener (economy/core/signals.py): award the badges whose rules the action met. Raises: InvalidInput, SoldOut."""
-        candidates = rules_for(signal)
+        """Listener (economy/core/signals.py): award the badges whose rules the action met. Raises: InvalidInput."""
+        if signal not in FACTS_OF_SIGNAL:
+            return
+        candidates = rules_for(signal, await self.catalogue(guild_id))
         if not candidates:
             return
         settings = await self._settings.get(guild_id)
@@ -172,7 +198,8 @@ class BadgeService:
                        states: dict[str, RuleState], default_reward: int, *,
                        implied: dict[str, int] | None = None) -> list[Award]:
         """Award `user_id` every candidate badge whose rule is met and that they lack
-        (`implied`: counts the signal itself proves). Raises: InvalidInput, SoldOut."""
+        (`implied`: counts the signal itself proves; a sold-out limited edition is skipped).
+        Raises: InvalidInput."""
         held = {doc["badge"] for doc in await self._repo.held(guild_id, user_id)}
         counts: dict[str, int] = dict(implied or {})
         awarded = []
@@ -185,11 +212,50 @@ class BadgeService:
             if not satisfied(badge, counts):
                 continue
             reward = states[badge.key].reward
-            award = await self._award(guild_id, badge, user_id,
-                                      reward=default_reward if reward is None else reward)
+            try:
+                award = await self._award(guild_id, badge, user_id,
+                                          reward=default_reward if reward is None else reward)
+            except SoldOut:  # a limited edition all held: the rule awards it no more
+                continue
             if award is not None:
                 awarded.append(award)
         return awarded
+
+    async def backfill_page(self, guild_id: int, *, page: int = BACKFILL_PAGE) -> int:
+        """One bounded page of the backfill: members who met an enabled rule before it (or the
+        feature) was switched on get their badges now, `page` members at a time, from the
+        history the rules count. The cursor restarts when the feature comes back on or the set
+        of enabled rules changes; awarding is idempotent, so two processes at once are safe.
+        Returns how many members this page looked at (0: nothing to do).
+
+        Raises: InvalidInput."""
+        settings = await self._settings.get(guild_id)
+        now_ms = to_ms(self._clock.now())
+        seen = await self._repo.backfill(guild_id)
+        if not is_on(settings, "badges"):  # parked: switching the feature on starts it again
+            if seen is None or seen.get("state") != "off":
+                await self._repo.start_backfill(guild_id, seen, rules_key=None, state="off",
+                                                at_ms=now_ms)
+            return 0
+        states = await self.rule_states(guild_id)
+        candidates = [b for b in (await self.catalogue(guild_id)).values() if b.rule is not None
+                      and b.rule.fact in STORED_FACTS and states[b.key].enabled]
+        rules_key = ",".join(sorted(b.key for b in candidates))
+        if seen is None or seen.get("rules_key") != rules_key or seen.get("state") == "off":
+            if not await self._repo.start_backfill(guild_id, seen, rules_key=rules_key,
+                                                   state="running", at_ms=now_ms):
+                return 0  # another process (re)started it just now
+            seen = await self._repo.backfill(guild_id)
+        if seen is None or seen.get("state") == "done" or not candidates:
+            return 0
+        members = await self._repo.member_page(guild_id, int(seen.get("after") or 0), page)
+        for user_id in members:
+            if not is_system(user_id):
+                await self.evaluate(guild_id, user_id, candidates, states,
+                                    settings.badge_reward_default)
+        await self._repo.advance_backfill(guild_id, seen, after=members[-1] if members else 0,
+                                          done=len(members) < page, at_ms=now_ms)
+        return len(members)
 
     async def give(self, guild_id: int, actor: Actor, key: str, user_id: int, *,
                    reason: str) -> Award:
@@ -324,9 +390,10 @@ class BadgeService:
 
 
 def _custom_badge(doc: dict) -> Badge:
+    rule = doc.get("rule")
     return Badge(key=doc["key"], name=doc["name"], description=doc["description"],
                  emoji=doc["emoji"], rarity=doc["rarity"], supply=doc.get("supply"),
-                 no=int(doc["no"]))
+                 no=int(doc["no"]), rule=Rule(**rule) if rule else None)
 
 
 def _award_of(doc: dict, badge: Badge) -> Award:

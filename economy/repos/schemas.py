@@ -157,6 +157,15 @@ SCHEMAS: dict[str, Schema] = {
         serial=nullable(INT),
         user_id=INT,
     ),
+    "badge_backfill": doc(  # a server's backfill cursor over its members (economy/badges/repo.py)
+        _id=INT,
+        after=INT,
+        at_ms=INT,
+        guild_id=INT,
+        rules_key=nullable(STR),
+        state=STR,
+        version=INT,
+    ),
     "badge_defs": doc(  # a server's own badge designs
         _id=STR,
         created_by=INT,
@@ -168,6 +177,7 @@ SCHEMAS: dict[str, Schema] = {
         name=STR,
         no=INT,
         rarity=STR,
+        rule=nullable(obj(at_least=INT, fact=STR)),  # an automatic server badge's rule
         supply=nullable(INT),
     ),
     "badge_log": doc(  # staff gives and revokes, with their reasons

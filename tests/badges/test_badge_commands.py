@@ -70,3 +70,16 @@ async def test_rule_reward_pays_on_the_daily_claim_and_the_switch_turns_it_off(g
     await gc.slash("admin", "settings modules disable", feature="badges")
     r = await gc.slash("alice", "profile badges")
     assert r.ephemeral and "turned off" in r.content
+
+
+async def test_an_admin_creates_an_automatic_limited_badge(gc):
+    r = await gc.sb.slash(gc["admin"], "badge-admin create", {
+        "name": "Early bird", "description": "First to 1k", "emoji": "🐦", "rarity": "epic",
+        "supply": 1, "rule": "earned", "at_least": 1000})
+    assert r.ephemeral and "awarded automatically" in r.content and "limited to 1" in r.content
+    for who in ("alice", "bob"):
+        await gc.services.ledger.earn(gc.guild.id, gc[who].id, 1000, key=f"work:{who}")
+        await gc.slash(who, "gems daily")
+    listed = await gc.slash("carol", "profile badges", member=gc["alice"])
+    assert "Early bird" in listed.embeds[0].description and "#1 of 1" in listed.embeds[0].description
+    assert await gc.db["badge_awards"].count_documents({"badge": "c1"}) == 1  # bob: sold out
