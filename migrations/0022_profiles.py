@@ -1,6 +1,6 @@
 """Profiles (economy/profile/) and the badges' further rules (issue 25): the index of
 `profile_privacy` (one document per member, `_id` "<guild>:<user>"), and the indexes the new
-award rules read (event wins, season podiums). Every index starts with guild_id.
+award rules read (event wins, season podiums) and of the role rewards still to give. Every index starts with guild_id.
 Re-runnable (create_indexes with the same names and keys is a no-op)."""
 
 from __future__ import annotations
@@ -20,3 +20,6 @@ async def up(db) -> None:
                                                      name="guild_winners")])
     await db["season_results"].create_indexes([_ix("guild_id", "winners.user_id",
                                                    name="guild_winner_users")])
+    # Awards whose role the bot has still to give (the `badge-roles` job).
+    await db["badge_awards"].create_indexes([_ix("guild_id", "role_state", "at_ms",
+                                                 name="guild_role_state")])

@@ -113,21 +113,57 @@ class BadgesCog(FeatureCog):
         await reply(interaction, f"Took {found.emoji} **{safe_text(found.name, limit=40)}** back "
                     f"from {member.mention}.", ephemeral=True)
 
-    @badge_admin.command(name="rule", description="Switch an automatic badge on or off and set the GEMS it pays")
+    @badge_admin.command(name="rule", description="Switch an automatic badge on or off; set the GEMS and the role it gives")
     @admin_only
     @app_commands.describe(badge="An automatic badge", enabled="Award it automatically",
-                           reward="GEMS paid with it (empty: the server's default)")
+                           reward="GEMS paid with it (empty: the server's default)",
+                           role="A role given with it (empty: none)")
     @app_commands.autocomplete(badge=_any_badge)
     async def rule(self, interaction: discord.Interaction, badge: app_commands.Range[str, 1, 40],
-                   enabled: bool, reward: app_commands.Range[int, 0, 1_000_000] | None = None):
+                   enabled: bool, reward: app_commands.Range[int, 0, 1_000_000] | None = None,
+                   role: discord.Role | None = None):
         services, guild_id = services_of(interaction), guild_id_of(interaction)
+        if role is not None:
+            check_givable(role)
         state = await services.badges.set_rule(
-            guild_id, await actor_of(interaction), badge, enabled=enabled, reward=reward)
+            guild_id, await actor_of(interaction), badge, enabled=enabled, reward=reward,
+            role_id=role.id if role else None)
         settings = await settings_of(interaction)
         pays = settings.money(state.reward if state.reward is not None
                               else settings.badge_reward_default)
+        gives = f" and gives {role.mention}" if role else ""
         await reply(interaction, f"`{state.key}` is {'on' if state.enabled else 'off'}; "
-                    f"it pays {pays}.", ephemeral=True)
+                    f"it pays {pays}{gives}.", ephemeral=True)
+
+    async def grant_roles(self) -> int:
+        """Job: give the roles of badges awarded since the last run (each once: the award's
+        `role_state` moves from pending to given, or to failed when Discord refuses)."""
+        given = 0
+        for guild in list(self.bot.guilds):
+            for award in await self.services.badges.pending_roles(guild.id):
+                role = guild.get_role(award.role_id or 0)
+                member = guild.get_member(award.user_id)
+                ok = False
+                if role is not None and member is not None:
+                    try:
+                        await member.add_roles(role, reason=f"Badge: {award.badge.name}"[:100])
+                        ok = True
+                    except discord.HTTPException as error:  # hierarchy, permissions, gone
+                        log.warning("badge role %s for %s in %s refused: %s", role.id,
+                                    member.id, guild.id, error)
+                if await self.services.badges.role_done(guild.id, award, given=ok) and ok:
+                    given += 1
+        return given
+
+
+def check_givable(role: discord.Role) -> None:
+    """Refuse a role the bot cannot give (everyone's, a bot's or integration's, above its own)."""
+    if role.is_default() or role.managed:
+        raise InvalidInput("Pick a normal role (not @everyone or a bot's own role).")
+    me = role.guild.me
+    if me is not None and (not me.guild_permissions.manage_roles or role >= me.top_role):
+        raise InvalidInput(f"I can't give {role.mention}: I need *Manage Roles* and my role "
+                           "above it in the server's role list.")
 
 
 assert set(RuleFact.__args__) == set(rule_facts())  # type: ignore[attr-defined]

@@ -58,6 +58,9 @@ class Award(BaseModel):
     by: int | None = None
     reason: str | None = None
     reward: int = 0
+    role_id: int | None = None
+    #: pending -> given | failed (the bot gives the role; None when the badge gives none)
+    role_state: str | None = None
 
 
 class RuleState(BaseModel):
@@ -67,3 +70,4 @@ class RuleState(BaseModel):
     key: str
     enabled: bool = True
     reward: int | None = None  # None: the server's default (badge_reward_default)
+    role_id: int | None = None  # a role given with the badge (by the bot, `badge-roles` job)

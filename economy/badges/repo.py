@@ -95,10 +95,10 @@ class BadgeRepo:
         return await find_docs(self.rules, {"guild_id": guild_id})
 
     async def set_rule(self, guild_id: int, key: str, *, state: str, reward: int | None,
-                       by: int, at_ms: int) -> None:
+                       role_id: int | None, by: int, at_ms: int) -> None:
         """Store a server's choice for badge `key` (the whole document: last write wins)."""
         doc = {"_id": f"{guild_id}:{key}", "guild_id": guild_id, "badge": key, "state": state,
-               "reward": reward, "by": by, "at_ms": at_ms}
+               "reward": reward, "role_id": role_id, "by": by, "at_ms": at_ms}
         await self.db.write(lambda: self.rules.replace_one({"_id": doc["_id"]}, doc, upsert=True))
 
     async def showcase(self, guild_id: int, user_id: int) -> list[str]:
@@ -112,6 +112,18 @@ class BadgeRepo:
                "badges": keys, "at_ms": at_ms}
         await self.db.write(lambda: self.showcases.replace_one({"_id": doc["_id"]}, doc,
                                                                upsert=True))
+
+    # --- role rewards ------------------------------------------------------------------------
+    async def pending_roles(self, guild_id: int, limit: int) -> list[Doc]:
+        """Awards whose role the bot has still to give, oldest first."""
+        return await find_docs(self.awards, {"guild_id": guild_id, "role_state": "pending"},
+                               sort={"at_ms": 1, "_id": 1}, limit=limit)
+
+    async def finish_role(self, award: str, state: str) -> bool:
+        """Mark an award's role given or failed, once (guarded by `pending`)."""
+        result = await self.db.write(lambda: self.awards.update_one(
+            {"_id": award, "role_state": "pending"}, {"$set": {"role_state": state}}))
+        return result.modified_count == 1
 
     # --- backfill ----------------------------------------------------------------------------
     async def backfill(self, guild_id: int) -> Doc | None:

@@ -158,12 +158,14 @@ class BadgeService:
         for key in automatic:
             doc = stored.get(key)
             states[key] = RuleState(key=key, enabled=(doc or {}).get("state", "on") == "on",
-                                    reward=(doc or {}).get("reward"))
+                                    reward=(doc or {}).get("reward"),
+                                    role_id=(doc or {}).get("role_id"))
         return states
 
     async def set_rule(self, guild_id: int, actor: Actor, key: str, *, enabled: bool,
-                       reward: int | None) -> RuleState:
-        """Admin: switch an automatic badge's rule on or off and set the GEMS it pays. Raises: InvalidInput, NotFound, NotPermitted."""
+                       reward: int | None, role_id: int | None = None) -> RuleState:
+        """Admin: switch an automatic badge's rule on or off and set the GEMS it pays and the
+        role it gives (the bot gives it; None: no role). Raises: InvalidInput, NotFound, NotPermitted."""
         actor.require_admin(guild_id, "Only server admins can change badge rules.")
         actor_id = actor.user_id
         badge = await self.badge(guild_id, key)
@@ -172,8 +174,9 @@ class BadgeService:
         if reward is not None and not 0 <= reward <= 1_000_000:
             raise InvalidInput("A badge reward is 0 to 1,000,000 GEMS.")
         await self._repo.set_rule(guild_id, badge.key, state="on" if enabled else "off",
-                                  reward=reward, by=actor_id, at_ms=to_ms(self._clock.now()))
-        return RuleState(key=badge.key, enabled=enabled, reward=reward)
+                                  reward=reward, role_id=role_id, by=actor_id,
+                                  at_ms=to_ms(self._clock.now()))
+        return RuleState(key=badge.key, enabled=enabled, reward=reward, role_id=role_id)
 
     # --- awarding ----------------------------------------------------------------------------
     async def on_signal(self, signal: str, guild_id: int, user_ids: tuple[int, ...]) -> None:
@@ -214,12 +217,26 @@ class BadgeService:
             reward = states[badge.key].reward
             try:
                 award = await self._award(guild_id, badge, user_id,
-                                          reward=default_reward if reward is None else reward)
+                                          reward=default_reward if reward is None else reward,
+                                          role_id=states[badge.key].role_id)
             except SoldOut:  # a limited edition all held: the rule awards it no more
                 continue
             if award is not None:
                 awarded.append(award)
         return awarded
+
+    async def pending_roles(self, guild_id: int, limit: int = 100) -> list[Award]:
+        """Awards whose role the bot has still to give. Raises: nothing expected."""
+        catalogue = await self.catalogue(guild_id)
+        return [_award_of(doc, catalogue[doc["badge"]])
+                for doc in await self._repo.pending_roles(guild_id, limit)
+                if doc["badge"] in catalogue]
+
+    async def role_done(self, guild_id: int, award: Award, *, given: bool) -> bool:
+        """Record that the bot gave an award's role (or could not: `given` False), once.
+        Raises: nothing expected."""
+        return await self._repo.finish_role(award_id(guild_id, award.badge.key, award.user_id),
+                                            "given" if given else "failed")
 
     async def backfill_page(self, guild_id: int, *, page: int = BACKFILL_PAGE) -> int:
         """One bounded page of the backfill: members who met an enabled rule before it (or the
@@ -300,7 +317,7 @@ class BadgeService:
 
     async def _award(self, guild_id: int, badge: Badge, user_id: int, *, reward: int,
                      by: int | None = None, reason: str | None = None,
-                     log: dict | None = None) -> Award | None:
+                     log: dict | None = None, role_id: int | None = None) -> Award | None:
         """Record the award (and its edition place, its log line and its reward) at once;
         None when the member holds it already. SoldOut when a limited edition is gone."""
         repo = self._repo
@@ -315,7 +332,8 @@ class BadgeService:
                     {"_id": award_id(guild_id, badge.key, user_id), "guild_id": guild_id,
                      "user_id": user_id, "badge": badge.key, "at_ms": at_ms, "serial": serial,
                      "edition": badge.no if serial is not None else None,
-                     "by": by, "reason": reason, "reward": reward}, session=session)
+                     "by": by, "reason": reason, "reward": reward, "role_id": role_id,
+                     "role_state": "pending" if role_id else None}, session=session)
                 if log is not None:
                     await repo.write_log(dict(log), session=session)
             return work
@@ -399,4 +417,5 @@ def _custom_badge(doc: dict) -> Badge:
 def _award_of(doc: dict, badge: Badge) -> Award:
     return Award(badge=badge, user_id=doc["user_id"], at_ms=int(doc["at_ms"]),
                  serial=doc.get("serial"), by=doc.get("by"), reason=doc.get("reason"),
-                 reward=int(doc.get("reward") or 0))
+                 reward=int(doc.get("reward") or 0), role_id=doc.get("role_id"),
+                 role_state=doc.get("role_state"))

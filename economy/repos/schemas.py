@@ -154,6 +154,8 @@ SCHEMAS: dict[str, Schema] = {
         guild_id=INT,
         reason=nullable(STR),
         reward=INT,
+        role_id=nullable(INT),  # a role the rule gives with the badge
+        role_state=nullable(STR),  # pending -> given | failed
         serial=nullable(INT),
         user_id=INT,
     ),
@@ -197,6 +199,7 @@ SCHEMAS: dict[str, Schema] = {
         by=INT,
         guild_id=INT,
         reward=nullable(INT),
+        role_id=nullable(INT),
         state=STR,
     ),
     "badge_showcases": doc(  # a member's pinned badges, in order

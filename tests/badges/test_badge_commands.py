@@ -83,3 +83,26 @@ async def test_an_admin_creates_an_automatic_limited_badge(gc):
     listed = await gc.slash("carol", "profile badges", member=gc["alice"])
     assert "Early bird" in listed.embeds[0].description and "#1 of 1" in listed.embeds[0].description
     assert await gc.db["badge_awards"].count_documents({"badge": "c1"}) == 1  # bob: sold out
+
+
+async def test_a_rule_gives_its_role_once_through_the_roles_job(gc):
+    helper = gc.sb.create_role(gc.guild, "Thousandaire")
+    r = await gc.sb.slash(gc["admin"], "badge-admin rule", {"badge": "earned_1k", "enabled": True,
+                                                            "role": helper})
+    assert r.ephemeral and "gives" in r.content
+    await gc.services.ledger.earn(gc.guild.id, gc["alice"].id, 1000, key="work")
+    await gc.slash("alice", "gems daily")
+    cog = gc.bot.get_cog("BadgesCog")
+    assert await cog.grant_roles() == 1
+    await gc.sb.settle()
+    assert helper.id in gc.sb.member(gc.guild, gc["alice"]).roles
+    assert await cog.grant_roles() == 0  # given once
+    award = await gc.db["badge_awards"].find_one({"badge": "earned_1k"})
+    assert award["role_state"] == "given"
+    # The bot's own managed role (or @everyone) is refused, nothing stored.
+    before = await gc.db["badge_rules"].find_one({"badge": "earned_1k"})
+    everyone = gc.sb.world.guild(gc.guild.id).roles[gc.guild.id]
+    r = await gc.sb.slash(gc["admin"], "badge-admin rule", {"badge": "earned_1k", "enabled": True,
+                                                            "role": everyone})
+    assert r.ephemeral and "normal role" in r.content
+    assert await gc.db["badge_rules"].find_one({"badge": "earned_1k"}) == before
