@@ -5,6 +5,7 @@ their streak days). Thin: parse, call one service, render."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import logging
 from typing import Literal
@@ -29,6 +30,8 @@ from economy.core.member_prefs import suggest_zones
 from economy.profile.models import PARTS
 
 log = logging.getLogger(__name__)
+#: How long a card waits for an avatar download (Discord wants an answer within 3 s).
+AVATAR_WAIT = 1.5
 
 Part = Literal["all", "balance", "streak", "badges", "trading", "mentoring", "nft", "season"]
 assert set(Part.__args__) == set(PARTS)  # type: ignore[attr-defined]
@@ -59,7 +62,7 @@ class ProfileCog(DownloadingCog, FeatureCog):
     """Members' profiles."""
 
     download_what = "the avatar"
-    download_timeout = 5
+    download_timeout = 2
     profile = member_group("profile", "Your profile: card, badges, showcase, privacy and time zone")
 
     def __init__(self, bot) -> None:
@@ -88,7 +91,10 @@ class ProfileCog(DownloadingCog, FeatureCog):
         file = None
         try:
             url = avatar_url(who)
-            avatar = await self.avatars.get(url) if url else None
+            avatar = None
+            if url:  # a slow CDN never costs the 3-second answer: the initial instead
+                with contextlib.suppress(TimeoutError):
+                    avatar = await asyncio.wait_for(self.avatars.get(url), AVATAR_WAIT)
             png = await asyncio.to_thread(self.cards.render, data, avatar, url)
             file = discord.File(io.BytesIO(png), filename="profile.png",
                                 description=data.alt_text())

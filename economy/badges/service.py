@@ -149,12 +149,13 @@ class BadgeService:
         raise InvalidInput("Badges are being created quickly right now; please try again.")
 
     # --- rules -------------------------------------------------------------------------------
-    async def rule_states(self, guild_id: int) -> dict[str, RuleState]:
+    async def rule_states(self, guild_id: int, catalogue: dict[str, Badge] | None = None
+                          ) -> dict[str, RuleState]:
         """Every automatic badge's state in a server (on, with the default reward, unless set). Raises: nothing expected."""
         stored = {doc["badge"]: doc for doc in await self._repo.rule_states(guild_id)}
         states = {}
-        automatic = [key for key, badge in (await self.catalogue(guild_id)).items()
-                     if badge.rule is not None]
+        catalogue = catalogue if catalogue is not None else await self.catalogue(guild_id)
+        automatic = [key for key, badge in catalogue.items() if badge.rule is not None]
         for key in automatic:
             doc = stored.get(key)
             states[key] = RuleState(key=key, enabled=(doc or {}).get("state", "on") == "on",
@@ -183,13 +184,14 @@ class BadgeService:
         """Listener (economy/core/signals.py): award the badges whose rules the action met. Raises: InvalidInput."""
         if signal not in FACTS_OF_SIGNAL:
             return
-        candidates = rules_for(signal, await self.catalogue(guild_id))
+        catalogue = await self.catalogue(guild_id)
+        candidates = rules_for(signal, catalogue)
         if not candidates:
             return
         settings = await self._settings.get(guild_id)
         if not is_on(settings, "badges"):
             return
-        states = await self.rule_states(guild_id)
+        states = await self.rule_states(guild_id, catalogue)
         candidates = [b for b in candidates if states[b.key].enabled]
         implied = IMPLIED_BY_SIGNAL.get(signal, {})
         for user_id in dict.fromkeys(user_ids):
@@ -254,8 +256,9 @@ class BadgeService:
                 await self._repo.start_backfill(guild_id, seen, rules_key=None, state="off",
                                                 at_ms=now_ms)
             return 0
-        states = await self.rule_states(guild_id)
-        candidates = [b for b in (await self.catalogue(guild_id)).values() if b.rule is not None
+        catalogue = await self.catalogue(guild_id)
+        states = await self.rule_states(guild_id, catalogue)
+        candidates = [b for b in catalogue.values() if b.rule is not None
                       and b.rule.fact in STORED_FACTS and states[b.key].enabled]
         rules_key = ",".join(sorted(b.key for b in candidates))
         if seen is None or seen.get("rules_key") != rules_key or seen.get("state") == "off":
