@@ -32,5 +32,16 @@ def list_embed(name: str, awards: list[Award], catalogue: dict[str, Badge]) -> d
     embed.description = "\n".join(lines)[:4000]
     todo = [badge_line(b) for b in catalogue.values() if b.key not in held and b.rule is not None]
     if todo:
-        embed.add_field(name="Still to earn", value="\n".join(todo)[:1024], inline=False)
+        embed.add_field(name="Still to earn", value=_fitting(todo, 1024), inline=False)
     return embed
+
+
+def _fitting(lines: list[str], limit: int) -> str:
+    """Whole lines within `limit` characters, and how many more did not fit."""
+    shown: list[str] = []
+    for index, line in enumerate(lines):
+        more = f"\n…and {len(lines) - index} more"
+        if len("\n".join([*shown, line])) + len(more) > limit:
+            return "\n".join([*shown, more.strip()])
+        shown.append(line)
+    return "\n".join(shown)

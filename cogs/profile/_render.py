@@ -35,7 +35,8 @@ def standing_lines(view: ProfileView, money: Callable[[int], str], role_name: Ro
                  ) if view.rating_average is not None else ""
         rating = (f"{stars} ({view.ratings:,} ratings)"
                   if view.rating_average is not None else "no ratings yet")
-        rows.append(("Seller", f"{rating} · {view.completed_trades or 0:,} trades"))
+        trades = view.completed_trades or 0
+        rows.append(("Seller", f"{rating} · {trades:,} trade{'' if trades == 1 else 's'}"))
     if view.mentor_level is not None:
         level, name = view.mentor_level
         rows.append(("Mentor", f"{name} (level {level})"))
