@@ -65,17 +65,17 @@ class ProfileService:
         return frozenset(ordered)
 
     async def _withheld(self, guild_id: int, viewer_id: int, user_id: int,
-                        part: str | None = None) -> frozenset[str]:
-        """What `viewer_id` may not see of `user_id`'s profile; ProfileHidden when the whole
-        profile (or the one `part` asked for) is hidden from them."""
-        if viewer_id == user_id:
-            return frozenset()
+                        part: str | None = None) -> tuple[frozenset[str], frozenset[str]]:
+        """(what the member hides, what `viewer_id` may not see of it: nothing of their own);
+        ProfileHidden when the whole profile (or the `part` asked for) is hidden from them."""
         hidden = await self.hidden(guild_id, user_id)
+        if viewer_id == user_id:
+            return hidden, frozenset()
         if "all" in hidden:
             raise ProfileHidden(f"<@{user_id}> keeps their profile private.")
         if part is not None and part in hidden:
             raise ProfileHidden(f"<@{user_id}> keeps their {PARTS[part]} private.")
-        return hidden
+        return hidden, hidden
 
     # --- views -------------------------------------------------------------------------------
     async def view(self, guild_id: int, viewer_id: int, user_id: int, *,
@@ -83,13 +83,13 @@ class ProfileService:
         """What `viewer_id` sees of `user_id`'s profile (`role_ids`: the member's Discord roles,
         for the NFT rules they hold). Raises: FeatureOff, ProfileHidden."""
         await require_on(self._settings, guild_id, "profile")
-        withheld = await self._withheld(guild_id, viewer_id, user_id)
+        hidden, withheld = await self._withheld(guild_id, viewer_id, user_id)
         settings = await self._settings.get(guild_id)
         shows = {p for p in PARTS if p not in withheld}
         on = {p: is_on(settings, f) for p, f in _FEATURE_OF.items()}
         parts = {p for p in shows if on.get(p, True)}
         # The parts are independent reads: asked at once, so a card costs one round trip's wait.
-        readers = {"hidden": self.hidden(guild_id, user_id)}
+        readers: dict[str, Any] = {}
         if parts & {"balance", "streak"}:
             readers["account"] = self._ledger.account_and_rank(guild_id, user_id)
         if "badges" in parts:
@@ -121,7 +121,7 @@ class ProfileService:
             fields["mentor_level"] = mentor_level(found["mentoring"])
         fields["nft"] = found.get("nft")
         fields["season"] = found.get("season")
-        return ProfileView(user_id=user_id, own=viewer_id == user_id, hidden=found["hidden"],
+        return ProfileView(user_id=user_id, own=viewer_id == user_id, hidden=hidden,
                            withheld=withheld, **fields)
 
     async def _nft(self, guild_id: int, user_id: int,
