@@ -490,6 +490,12 @@ class DiscordSandbox:
             )
         return self.world.add_member(guild, user, role_ids, nick, joined_at)
 
+    def set_avatar(self, user: User | Member, image: bytes, *, animated: bool = False) -> str:
+        """The user uploads an avatar (PNG/JPEG/WebP bytes; GIF with ``animated``): returns its
+        hash; the CDN serves it at ``avatars/{id}/{hash}.png`` and the bot's cache learns it
+        from GUILD_MEMBER_UPDATE."""
+        return self.world.set_avatar(user.id, image, animated=animated)
+
     def remove_member(self, guild: Guild, user: User | Member) -> None:
         """The user leaves ``guild``; dispatches GUILD_MEMBER_REMOVE."""
         self.world.remove_member(guild, user.id)

@@ -17,6 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
+from .cdn import serve_avatar
 from .contract import Contract
 from .gateway import Gateway, GatewaySession
 from .interactions import (
@@ -933,9 +934,13 @@ class DiscordServer:
     async def cdn(self, request: web.Request) -> web.Response:
         """Files the sandbox stored (attachments); 404 otherwise."""
         path = request.match_info["path"]
+        avatar = serve_avatar(self.world.avatars, path, request.query.get("size"))
+        if avatar is not None:  # a user's uploaded avatar, as Discord's CDN serves it
+            status, body, content_type = avatar
+            return web.Response(status=status, body=body, content_type=content_type)
         item = self.world.cdn.get(path)
-        if item is None and path.startswith(("embed/avatars/", "avatars/", "icons/")):
-            # Default avatars, user avatars and guild icons: any image will do offline.
+        if item is None and path.startswith(("embed/avatars/", "icons/")):
+            # Default avatars and guild icons: any image will do offline.
             item = (_PNG_1X1, "image/png")
         if item is None:
             self.log.unhandled.append(RequestRecord("GET", "/cdn/" + path, 404))

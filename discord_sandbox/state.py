@@ -130,6 +130,8 @@ class User:
     global_name: str | None = None
     #: When True, ``POST /channels/{dm}/messages`` to this user answers 403 code 50007.
     dms_closed: bool = False
+    #: The avatar's hash (None: Discord's default avatar); see ``World.set_avatar``.
+    avatar: str | None = None
 
     @property
     def mention(self) -> str:
@@ -143,7 +145,7 @@ class User:
             "username": self.name,
             "global_name": self.global_name or self.name,
             "discriminator": "0",
-            "avatar": None,
+            "avatar": self.avatar,
             "bot": self.bot,
             "public_flags": 0,
         }

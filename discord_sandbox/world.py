@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from .cdn import avatar_hash
 from .limits import PayloadTooLarge, check_message
 from .state import (
     CREATE_PRIVATE_THREADS,
@@ -113,6 +114,8 @@ class World:
     dm_channels: dict[int, Channel] = field(default_factory=dict)
     role_events: list[RoleEvent] = field(default_factory=list)
     cdn: dict[str, tuple[bytes, str | None]] = field(default_factory=dict)
+    #: Uploaded avatars by (user id, hash), served as the CDN does (cdn.py).
+    avatars: dict[tuple[int, str], bytes] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.users[self.bot_user.id] = self.bot_user
@@ -236,6 +239,17 @@ class World:
             guild.id,
         )
         return member
+
+    def set_avatar(self, user_id: int, data: bytes, *, animated: bool = False) -> str:
+        """The user uploads an avatar: it gets a new hash (so a new CDN URL) and every guild
+        they are in gets GUILD_MEMBER_UPDATE with the new user object."""
+        user = self.user(user_id)
+        user.avatar = avatar_hash(data, animated=animated)
+        self.avatars[(user_id, user.avatar)] = data
+        for guild in self.guilds.values():
+            if user_id in guild.members:
+                self.member_update(guild, guild.members[user_id])
+        return user.avatar
 
     def member_update(self, guild: Guild, member: Member) -> None:
         """Dispatch GUILD_MEMBER_UPDATE: discord.py only updates its cache from this event."""

@@ -40,9 +40,9 @@ FEATURES: tuple[Feature, ...] = (
     challenges.FEATURE,
     mentorship.FEATURE,
     nft.FEATURE,
-    profile.FEATURE,
     shop.FEATURE,
     badges.FEATURE,
+    profile.FEATURE,
     privacy.FEATURE,
 )
 

@@ -7,7 +7,7 @@ Use as an option annotation:
     duration: Duration     # a length: `90m`, `2h`, `1h30m` (MinutesDuration: `90` = minutes,
                            # HoursDuration: `48` = hours)
 
-The autocomplete line shows what the text means in the member's zone (`/my timezone`, else the
+The autocomplete line shows what the text means in the member's zone (`/profile timezone`, else the
 server's), e.g. "Fri 24 Dec 19:00 (Europe/Berlin) — in 3 days", or why it means nothing. The
 option's value stays the member's text; the service reads it again with `member_zone()` so the
 rules (past, too far ahead) live in one place.
@@ -30,7 +30,7 @@ DURATION_HINTS = ("30m", "1h", "90m", "2h", "1d", "1w")
 
 
 async def member_zone(interaction: discord.Interaction) -> tzinfo:
-    """The member's own zone (`/my timezone`), or the server's when they never set one."""
+    """The member's own zone (`/profile timezone`), or the server's when they never set one."""
     return await services_of(interaction).member_prefs.member_zone(
         guild_id_of(interaction), interaction.user.id)
 

@@ -1,11 +1,11 @@
-"""How badges read in Discord: one line per badge, the list and the profile embeds."""
+"""How badges read in Discord: one line per badge, and a member's list."""
 
 from __future__ import annotations
 
 import discord
 
 from cogs._shared.interaction import safe_text
-from economy.badges.models import Award, Badge, Profile
+from economy.badges.models import Award, Badge
 from economy.badges.rules import rule_text
 
 RARITY_COLOURS = {"common": 0x9AA5B1, "rare": 0x3B82F6, "epic": 0xA855F7,
@@ -32,23 +32,16 @@ def list_embed(name: str, awards: list[Award], catalogue: dict[str, Badge]) -> d
     embed.description = "\n".join(lines)[:4000]
     todo = [badge_line(b) for b in catalogue.values() if b.key not in held and b.rule is not None]
     if todo:
-        embed.add_field(name="Still to earn", value="\n".join(todo)[:1024], inline=False)
+        embed.add_field(name="Still to earn", value=_fitting(todo, 1024), inline=False)
     return embed
 
 
-def profile_embed(name: str, avatar: str | None, profile: Profile, money: str) -> discord.Embed:
-    """The profile card as a rich embed: standing, streak and the showcased badges."""
-    top = profile.showcase[0].badge.rarity if profile.showcase else "common"
-    embed = discord.Embed(title=name, colour=RARITY_COLOURS[top])
-    if avatar:
-        embed.set_thumbnail(url=avatar)
-    rank = f"#{profile.rank:,}" if profile.rank else "unranked"
-    embed.add_field(name="Balance", value=f"{money} · {rank}")
-    embed.add_field(name="Daily streak", value=f"{profile.daily_streak:,} days")
-    embed.add_field(name="Badges", value=f"{profile.held:,}")
-    shown = "\n".join(f"{a.badge.emoji} **{safe_text(a.badge.name, limit=40)}** · "
-                      f"{a.badge.rarity}" + (f" #{a.serial}" if a.serial else "")
-                      for a in profile.showcase)
-    embed.add_field(name="Showcase", value=shown or "Nothing pinned (`/badge showcase`).",
-                    inline=False)
-    return embed
+def _fitting(lines: list[str], limit: int) -> str:
+    """Whole lines within `limit` characters, and how many more did not fit."""
+    shown: list[str] = []
+    for index, line in enumerate(lines):
+        more = f"\n…and {len(lines) - index} more"
+        if len("\n".join([*shown, line])) + len(more) > limit:
+            return "\n".join([*shown, more.strip()])
+        shown.append(line)
+    return "\n".join(shown)

@@ -96,6 +96,13 @@ RENAMED: dict[str, str] = {
     "dispute view": "trades-admin dispute view",
     "dispute resolve": "trades-admin dispute resolve",
     "dispute": "trades-admin dispute",
+    # profile: one /profile group for a member's card, badges, privacy and time zone (issue 25)
+    "my timezone": "profile timezone",
+    "my": "profile",
+    "badge list": "profile badges",
+    "badge showcase": "profile showcase",
+    "badge profile": "profile view",
+    "badge": "profile",
 }
 
 

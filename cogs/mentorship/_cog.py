@@ -52,13 +52,13 @@ class MentorshipCog(GuideCommands, FeatureCog):
     @mentor.command(name="register", description="Offer to mentor: skills, hours, languages, capacity")
     @app_commands.describe(
         skills="Skills with your level 1-5, like: cad:4, stone setting:5",
-        availability="Free hours each week in your time zone (/my timezone), like: mon-fri 18-21",
+        availability="Free hours each week in your time zone (/profile timezone), like: mon-fri 18-21",
         languages="Languages you mentor in, like: English, French",
         capacity="How many mentees at once (1-10)")
     async def register(self, interaction: discord.Interaction, skills: str,
                        availability: str, languages: str, capacity: int):
         services, guild_id = services_of(interaction), guild_id_of(interaction)
-        # The zone is asked once, by /my timezone (else the server's), not per command.
+        # The zone is asked once, by /profile timezone (else the server's), not per command.
         zone = zone_name(await member_zone(interaction))
         options = {"skills": skills, "zone": zone, "availability": availability,
                    "languages": languages, "capacity": capacity}
@@ -147,7 +147,7 @@ class MentorshipCog(GuideCommands, FeatureCog):
     @mentor.command(name="find", description="Ask for a mentor: skills, hours, languages, goals")
     @app_commands.describe(
         skills="Skills to learn, most wanted first, with your level 0-5: cad:1, casting",
-        availability="Free hours each week in your time zone (/my timezone), like: mon-fri 18-21",
+        availability="Free hours each week in your time zone (/profile timezone), like: mon-fri 18-21",
         languages="Languages you speak, like: English, French",
         goals="What you want to achieve (optional)",
         mentor="A mentor you'd like (optional; otherwise the best match is proposed)")
@@ -162,7 +162,7 @@ class MentorshipCog(GuideCommands, FeatureCog):
             mentor_id=mentor.id if mentor else None)
         if proposal is None:
             await reply(interaction, "📝 Your application is in (your hours are read in "
-                        f"`{zone}`; change it with `/my timezone`). No mentor with a free place "
+                        f"`{zone}`; change it with `/profile timezone`). No mentor with a free place "
                         "fits it right now; you'll get a DM as soon as one is proposed.",
                         ephemeral=True)
             return

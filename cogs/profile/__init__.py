@@ -1,4 +1,4 @@
-"""Member preferences: `/my timezone`."""
+"""Member preferences: `/profile timezone`."""
 
 from cogs.profile._cog import ProfileCog
 

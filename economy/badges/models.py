@@ -10,7 +10,8 @@ RARITIES = ("common", "rare", "epic", "legendary")
 Rarity = Literal["common", "rare", "epic", "legendary"]
 #: What a rule counts (economy/badges/rules.py says where each number comes from).
 Fact = Literal["sales", "trades", "daily_streak", "earned", "events_attended", "challenges",
-               "guides"]
+               "guides", "well_rated_trades", "event_wins", "season_podiums", "mentorships",
+               "nft_holder"]
 #: Badges a member pins on their profile.
 SHOWCASE_MAX = 3
 #: Custom badges one server may create.
@@ -57,6 +58,9 @@ class Award(BaseModel):
     by: int | None = None
     reason: str | None = None
     reward: int = 0
+    role_id: int | None = None
+    #: pending -> given | failed (the bot gives the role; None when the badge gives none)
+    role_state: str | None = None
 
 
 class RuleState(BaseModel):
@@ -66,16 +70,4 @@ class RuleState(BaseModel):
     key: str
     enabled: bool = True
     reward: int | None = None  # None: the server's default (badge_reward_default)
-
-
-class Profile(BaseModel):
-    """What `/badge profile` shows of a member."""
-
-    model_config = ConfigDict(frozen=True)
-    user_id: int
-    balance: int
-    rank: int | None
-    daily_streak: int
-    lifetime_earned: int
-    held: int
-    showcase: tuple[Award, ...]
+    role_id: int | None = None  # a role given with the badge (by the bot, `badge-roles` job)

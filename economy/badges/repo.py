@@ -37,6 +37,7 @@ class BadgeRepo:
         self.rules = db["badge_rules"]
         self.showcases = db["badge_showcases"]
         self.log = db["badge_log"]
+        self.backfills = db["badge_backfill"]
         self.slots = SlotRepo(db)
 
     # --- custom designs ----------------------------------------------------------------------
@@ -94,10 +95,10 @@ class BadgeRepo:
         return await find_docs(self.rules, {"guild_id": guild_id})
 
     async def set_rule(self, guild_id: int, key: str, *, state: str, reward: int | None,
-                       by: int, at_ms: int) -> None:
+                       role_id: int | None, by: int, at_ms: int) -> None:
         """Store a server's choice for badge `key` (the whole document: last write wins)."""
         doc = {"_id": f"{guild_id}:{key}", "guild_id": guild_id, "badge": key, "state": state,
-               "reward": reward, "by": by, "at_ms": at_ms}
+               "reward": reward, "role_id": role_id, "by": by, "at_ms": at_ms}
         await self.db.write(lambda: self.rules.replace_one({"_id": doc["_id"]}, doc, upsert=True))
 
     async def showcase(self, guild_id: int, user_id: int) -> list[str]:
@@ -111,6 +112,56 @@ class BadgeRepo:
                "badges": keys, "at_ms": at_ms}
         await self.db.write(lambda: self.showcases.replace_one({"_id": doc["_id"]}, doc,
                                                                upsert=True))
+
+    # --- role rewards ------------------------------------------------------------------------
+    async def pending_roles(self, guild_id: int, limit: int) -> list[Doc]:
+        """Awards whose role the bot has still to give, oldest first."""
+        return await find_docs(self.awards, {"guild_id": guild_id, "role_state": "pending"},
+                               sort={"at_ms": 1, "_id": 1}, limit=limit)
+
+    async def finish_role(self, award: str, state: str) -> bool:
+        """Mark an award's role given or failed, once (guarded by `pending`)."""
+        result = await self.db.write(lambda: self.awards.update_one(
+            {"_id": award, "role_state": "pending"}, {"$set": {"role_state": state}}))
+        return result.modified_count == 1
+
+    # --- backfill ----------------------------------------------------------------------------
+    async def backfill(self, guild_id: int) -> Doc | None:
+        """A server's backfill cursor (`badge_backfill`, `_id` the guild id), or None."""
+        return await find_first(self.backfills, {"_id": guild_id})
+
+    async def start_backfill(self, guild_id: int, seen: Doc | None, *, rules_key: str | None,
+                             state: str, at_ms: int) -> bool:
+        """(Re)start a server's backfill from the first member (or park it, `state` "off"),
+        guarded by the cursor read (`seen`): False when another process moved it meanwhile."""
+        doc = {"_id": guild_id, "guild_id": guild_id, "rules_key": rules_key, "after": 0,
+               "state": state, "version": int((seen or {}).get("version") or 0) + 1,
+               "at_ms": at_ms}
+        if seen is None:
+            try:
+                await self.db.write(lambda: self.backfills.insert_one(doc))
+            except DuplicateKeyError:
+                return False
+            return True
+        result = await self.db.write(lambda: self.backfills.replace_one(
+            {"_id": guild_id, "version": seen.get("version")}, doc))
+        return result.modified_count == 1
+
+    async def advance_backfill(self, guild_id: int, seen: Doc, *, after: int, done: bool,
+                               at_ms: int) -> bool:
+        """Move the cursor past a page (guarded by the version read); False when moved already."""
+        fields = {"after": after, "state": "done" if done else "running", "at_ms": at_ms,
+                  "version": int(seen.get("version") or 0) + 1}
+        result = await self.db.write(lambda: self.backfills.update_one(
+            {"_id": guild_id, "version": seen.get("version")}, {"$set": fields}))
+        return result.modified_count == 1
+
+    async def member_page(self, guild_id: int, after: int, limit: int) -> list[int]:
+        """Up to `limit` member ids with an account, above `after`, in order (one page)."""
+        docs = await find_docs(self.db["accounts"], {"guild_id": guild_id,
+                                                     "user_id": {"$gt": after}},
+                               sort={"user_id": 1}, limit=limit)
+        return [int(doc["user_id"]) for doc in docs]
 
     # --- facts the rules read (other features' records, read only) ---------------------------
     async def fact(self, guild_id: int, user_id: int, fact: str) -> int:
@@ -136,4 +187,32 @@ class BadgeRepo:
         if fact == "guides":
             return await count(db["guides"], {"guild_id": guild_id, "author_id": user_id,
                                               "status": "published"})
+        if fact == "well_rated_trades":
+            return await self._well_rated_trades(guild_id, user_id)
+        if fact == "event_wins":
+            # `$all`/`$elemMatch`, not element equality: the embedded store matches no array
+            # element by equality inside a pipeline (notes/store-fidelity.md); both are MongoDB.
+            return await count(db["community_events"], {"guild_id": guild_id,
+                                                        "status": "completed",
+                                                        "winners": {"$all": [user_id]}})
+        if fact == "season_podiums":
+            return await count(db["season_results"], {
+                "guild_id": guild_id, "winners": {"$elemMatch": {"user_id": user_id}}})
+        if fact == "mentorships":
+            doc = await find_first(db["mentors"], {"guild_id": guild_id, "user_id": user_id})
+            return int((doc or {}).get("completed") or 0)
+        if fact == "nft_holder":  # proven by the sync's signal only (nothing stored per member)
+            return 0
         raise ValueError(f"unknown fact {fact!r}")
+
+    async def _well_rated_trades(self, guild_id: int, user_id: int) -> int:
+        """Completed trades (either side) while the stars received average >= 4.5; else 0."""
+        cursor = await self.db["trade_ratings"].aggregate([
+            {"$match": {"guild_id": guild_id, "ratee_id": user_id}},
+            {"$group": {"_id": None, "n": {"$sum": 1}, "stars": {"$sum": "$stars"}}},
+        ])
+        found = await cursor.to_list()
+        n, stars = (int(found[0]["n"]), int(found[0]["stars"])) if found else (0, 0)
+        if n == 0 or stars * 2 < 9 * n:  # integer form of stars / n >= 4.5
+            return 0
+        return await self.fact(guild_id, user_id, "trades")

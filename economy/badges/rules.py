@@ -18,12 +18,25 @@ CATALOGUE_DIR = Path(__file__).resolve().parents[2] / "data" / "badges"
 #: The facts each signal can change. Lifetime earnings change with almost every action that pays,
 #: so every signal looks at them too.
 FACTS_OF_SIGNAL: dict[str, frozenset[Fact]] = {
-    "trade_completed": frozenset({"sales", "trades", "earned"}),
+    "trade_completed": frozenset({"sales", "trades", "earned", "well_rated_trades"}),
+    "trade_rated": frozenset({"well_rated_trades"}),
     "daily_claimed": frozenset({"daily_streak", "earned"}),
     "event_attended": frozenset({"events_attended", "earned"}),
+    "event_completed": frozenset({"event_wins", "earned"}),
     "challenge_completed": frozenset({"challenges", "earned"}),
     "guide_published": frozenset({"guides", "earned"}),
+    "season_finished": frozenset({"season_podiums", "earned"}),
+    "mentorship_completed": frozenset({"mentorships", "earned"}),
+    "nft_role_granted": frozenset({"nft_holder"}),
 }
+
+#: Facts a signal itself proves for the members it names (nothing stored counts them again):
+#: the NFT sync grants a rule's role because the member holds its tokens at that block.
+IMPLIED_BY_SIGNAL: dict[str, dict[str, int]] = {"nft_role_granted": {"nft_holder": 1}}
+
+#: The facts a backfill can count again from stored history (all but the implied ones).
+STORED_FACTS: frozenset[str] = frozenset(
+    f for facts in FACTS_OF_SIGNAL.values() for f in facts) - {"nft_holder"}
 
 #: How each fact reads to members: (one, many) ("1 guide published", "10 completed trades").
 FACT_WORDS: dict[str, tuple[str, str]] = {
@@ -34,6 +47,12 @@ FACT_WORDS: dict[str, tuple[str, str]] = {
     "events_attended": ("event attended", "events attended"),
     "challenges": ("challenge completed", "challenges completed"),
     "guides": ("guide published", "guides published"),
+    "well_rated_trades": ("completed trade with an average of 4.5 stars or more",
+                          "completed trades with an average of 4.5 stars or more"),
+    "event_wins": ("event won (1st, 2nd or 3rd)", "events won (1st, 2nd or 3rd)"),
+    "season_podiums": ("season finished in the top 3", "seasons finished in the top 3"),
+    "mentorships": ("mentorship completed as a mentor", "mentorships completed as a mentor"),
+    "nft_holder": ("NFT rule held (its role granted)", "NFT rules held"),
 }
 
 
@@ -47,14 +66,22 @@ def shipped() -> dict[str, Badge]:
             raise ValueError(f"{path.name}: the key must be the file name and not c<number>")
         if badge.rule is None:
             raise ValueError(f"{path.name}: a shipped badge needs a rule")
+        if badge.supply is not None:  # editions are numbered under a server's own badge number
+            raise ValueError(f"{path.name}: limited editions are a server's own badges")
         found[badge.key] = badge
     return found
 
 
-def rules_for(signal: str) -> list[Badge]:
-    """The shipped badges whose rule a signal may satisfy."""
+def rules_for(signal: str, catalogue: dict[str, Badge] | None = None) -> list[Badge]:
+    """The badges (of `catalogue`, default the shipped ones) whose rule a signal may satisfy."""
     facts = FACTS_OF_SIGNAL.get(signal, frozenset())
-    return [b for b in shipped().values() if b.rule is not None and b.rule.fact in facts]
+    badges = shipped() if catalogue is None else catalogue
+    return [b for b in badges.values() if b.rule is not None and b.rule.fact in facts]
+
+
+def rule_facts() -> tuple[str, ...]:
+    """The facts a rule may count, in the order members read them."""
+    return tuple(FACT_WORDS)
 
 
 def satisfied(badge: Badge, counts: dict[str, int]) -> bool:

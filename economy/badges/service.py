@@ -1,4 +1,4 @@
-"""Badges: the catalogue, awarding (by rules or by staff), showcases and the profile.
+"""Badges: the catalogue, awarding (by rules or by staff) and showcases.
 
 Awarding is one transaction per (member, badge): the award document's unique `_id` makes it
 happen once; a limited edition takes one `cap_slots` place (1..supply) in the same transaction,
@@ -10,6 +10,7 @@ again.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
@@ -19,18 +20,27 @@ from economy.badges.models import (
     SHOWCASE_MAX,
     Award,
     Badge,
-    Profile,
+    Rule,
     RuleState,
 )
 from economy.badges.repo import EDITION, BadgeRepo, award_id
-from economy.badges.rules import custom_key, rules_for, satisfied, shipped
+from economy.badges.rules import (
+    FACTS_OF_SIGNAL,
+    IMPLIED_BY_SIGNAL,
+    STORED_FACTS,
+    custom_key,
+    rule_facts,
+    rules_for,
+    satisfied,
+    shipped,
+)
+from economy.core.actor import Actor
 from economy.core.clock import Clock, to_ms
 from economy.core.errors import (
     AlreadyRecorded,
     Conflict,
     InvalidInput,
     NotFound,
-    NotPermitted,
 )
 from economy.core.ledger import LedgerService
 from economy.core.models import is_system
@@ -40,6 +50,8 @@ from economy.core.text import clean_text, visible_length
 from economy.repos.slot_repo import SlotHeld, SlotsBusy, SlotsFull
 
 CUSTOM_EMOJI = re.compile(r"<a?:\w{2,32}:\d{15,21}>")
+#: Members one backfill page looks at.
+BACKFILL_PAGE = 200
 REASON_MAX = 200
 
 
@@ -94,13 +106,21 @@ class BadgeService:
                            "`/badge list` shows the badges.")
         return badge
 
-    async def create(self, guild_id: int, actor_id: int, *, is_admin: bool, name: str,
-                     description: str, emoji: str, rarity: str,
-                     supply: int | None = None) -> Badge:
-        """Admin: a server's own badge (given with `give`), optionally a limited edition. Raises: FeatureOff, InvalidInput, NotPermitted."""
+    async def create(self, guild_id: int, actor: Actor, *, name: str, description: str,
+                     emoji: str, rarity: str, supply: int | None = None,
+                     rule: str | None = None, at_least: int | None = None) -> Badge:
+        """Admin: a server's own badge, given by staff (`give`) or, with a `rule` (a fact and
+        `at_least`), awarded automatically like the shipped ones; optionally a limited edition
+        (numbered 1..supply). Raises: FeatureOff, InvalidInput, NotPermitted."""
         await require_on(self._settings, guild_id, "badges")
-        if not is_admin:
-            raise NotPermitted("Only server admins can create badges.")
+        actor.require_admin(guild_id, "Only server admins can create badges.")
+        actor_id = actor.user_id
+        if (rule is None) != (at_least is None):
+            raise InvalidInput("An automatic badge needs both a rule and `at_least`.")
+        if rule is not None and rule not in rule_facts():
+            raise InvalidInput(f"A rule counts one of: {', '.join(rule_facts())}.")
+        if at_least is not None and not 1 <= at_least <= 10**12:
+            raise InvalidInput("`at_least` is 1 or more.")
         name = clean_text(name, 40, "name") or ""
         description = clean_text(description, 200, "description") or ""
         if visible_length(name) < 2 or visible_length(description) < 3:
@@ -121,58 +141,72 @@ class BadgeService:
             doc = {"_id": f"{guild_id}:{custom_key(no)}", "guild_id": guild_id, "no": no,
                    "key": custom_key(no), "name": name, "description": description,
                    "emoji": emoji, "rarity": rarity, "supply": supply, "created_by": actor_id,
-                   "created_ms": to_ms(self._clock.now())}
+                   "created_ms": to_ms(self._clock.now()),
+                   "rule": {"fact": rule, "at_least": at_least} if rule else None}
             if await self._repo.insert_custom(doc):
                 return _custom_badge(doc)
             no += 1
         raise InvalidInput("Badges are being created quickly right now; please try again.")
 
     # --- rules -------------------------------------------------------------------------------
-    async def rule_states(self, guild_id: int) -> dict[str, RuleState]:
+    async def rule_states(self, guild_id: int, catalogue: dict[str, Badge] | None = None
+                          ) -> dict[str, RuleState]:
         """Every automatic badge's state in a server (on, with the default reward, unless set). Raises: nothing expected."""
         stored = {doc["badge"]: doc for doc in await self._repo.rule_states(guild_id)}
         states = {}
-        for key in shipped():
+        catalogue = catalogue if catalogue is not None else await self.catalogue(guild_id)
+        automatic = [key for key, badge in catalogue.items() if badge.rule is not None]
+        for key in automatic:
             doc = stored.get(key)
             states[key] = RuleState(key=key, enabled=(doc or {}).get("state", "on") == "on",
-                                    reward=(doc or {}).get("reward"))
+                                    reward=(doc or {}).get("reward"),
+                                    role_id=(doc or {}).get("role_id"))
         return states
 
-    async def set_rule(self, guild_id: int, actor_id: int, key: str, *, is_admin: bool,
-                       enabled: bool, reward: int | None) -> RuleState:
-        """Admin: switch an automatic badge's rule on or off and set the GEMS it pays. Raises: InvalidInput, NotFound, NotPermitted."""
-        if not is_admin:
-            raise NotPermitted("Only server admins can change badge rules.")
+    async def set_rule(self, guild_id: int, actor: Actor, key: str, *, enabled: bool,
+                       reward: int | None, role_id: int | None = None) -> RuleState:
+        """Admin: switch an automatic badge's rule on or off and set the GEMS it pays and the
+        role it gives (the bot gives it; None: no role). Raises: InvalidInput, NotFound, NotPermitted."""
+        actor.require_admin(guild_id, "Only server admins can change badge rules.")
+        actor_id = actor.user_id
         badge = await self.badge(guild_id, key)
         if badge.rule is None:
             raise InvalidInput(f"{badge.name} has no rule: staff give it with `/badge-admin give`.")
         if reward is not None and not 0 <= reward <= 1_000_000:
             raise InvalidInput("A badge reward is 0 to 1,000,000 GEMS.")
         await self._repo.set_rule(guild_id, badge.key, state="on" if enabled else "off",
-                                  reward=reward, by=actor_id, at_ms=to_ms(self._clock.now()))
-        return RuleState(key=badge.key, enabled=enabled, reward=reward)
+                                  reward=reward, role_id=role_id, by=actor_id,
+                                  at_ms=to_ms(self._clock.now()))
+        return RuleState(key=badge.key, enabled=enabled, reward=reward, role_id=role_id)
 
     # --- awarding ----------------------------------------------------------------------------
     async def on_signal(self, signal: str, guild_id: int, user_ids: tuple[int, ...]) -> None:
-        """Listener (economy/core/signals.py): award the badges whose rules the action met. Raises: InvalidInput, SoldOut."""
-        candidates = rules_for(signal)
+        """Listener (economy/core/signals.py): award the badges whose rules the action met. Raises: InvalidInput."""
+        if signal not in FACTS_OF_SIGNAL:
+            return
+        catalogue = await self.catalogue(guild_id)
+        candidates = rules_for(signal, catalogue)
         if not candidates:
             return
         settings = await self._settings.get(guild_id)
         if not is_on(settings, "badges"):
             return
-        states = await self.rule_states(guild_id)
+        states = await self.rule_states(guild_id, catalogue)
         candidates = [b for b in candidates if states[b.key].enabled]
+        implied = IMPLIED_BY_SIGNAL.get(signal, {})
         for user_id in dict.fromkeys(user_ids):
             if not is_system(user_id):
                 await self.evaluate(guild_id, user_id, candidates, states,
-                                    settings.badge_reward_default)
+                                    settings.badge_reward_default, implied=implied)
 
     async def evaluate(self, guild_id: int, user_id: int, candidates: list[Badge],
-                       states: dict[str, RuleState], default_reward: int) -> list[Award]:
-        """Award `user_id` every candidate badge whose rule is met and that they lack. Raises: InvalidInput, SoldOut."""
+                       states: dict[str, RuleState], default_reward: int, *,
+                       implied: dict[str, int] | None = None) -> list[Award]:
+        """Award `user_id` every candidate badge whose rule is met and that they lack
+        (`implied`: counts the signal itself proves; a sold-out limited edition is skipped).
+        Raises: InvalidInput."""
         held = {doc["badge"] for doc in await self._repo.held(guild_id, user_id)}
-        counts: dict[str, int] = {}
+        counts: dict[str, int] = dict(implied or {})
         awarded = []
         for badge in candidates:
             if badge.key in held or badge.rule is None:
@@ -183,18 +217,72 @@ class BadgeService:
             if not satisfied(badge, counts):
                 continue
             reward = states[badge.key].reward
-            award = await self._award(guild_id, badge, user_id,
-                                      reward=default_reward if reward is None else reward)
+            try:
+                award = await self._award(guild_id, badge, user_id,
+                                          reward=default_reward if reward is None else reward,
+                                          role_id=states[badge.key].role_id)
+            except SoldOut:  # a limited edition all held: the rule awards it no more
+                continue
             if award is not None:
                 awarded.append(award)
         return awarded
 
-    async def give(self, guild_id: int, actor_id: int, key: str, user_id: int, *,
-                   is_admin: bool, reason: str) -> Award:
+    async def pending_roles(self, guild_id: int, limit: int = 100) -> list[Award]:
+        """Awards whose role the bot has still to give. Raises: nothing expected."""
+        catalogue = await self.catalogue(guild_id)
+        return [_award_of(doc, catalogue[doc["badge"]])
+                for doc in await self._repo.pending_roles(guild_id, limit)
+                if doc["badge"] in catalogue]
+
+    async def role_done(self, guild_id: int, award: Award, *, given: bool) -> bool:
+        """Record that the bot gave an award's role (or could not: `given` False), once.
+        Raises: nothing expected."""
+        return await self._repo.finish_role(award_id(guild_id, award.badge.key, award.user_id),
+                                            "given" if given else "failed")
+
+    async def backfill_page(self, guild_id: int, *, page: int = BACKFILL_PAGE) -> int:
+        """One bounded page of the backfill: members who met an enabled rule before it (or the
+        feature) was switched on get their badges now, `page` members at a time, from the
+        history the rules count. The cursor restarts when the feature comes back on or the set
+        of enabled rules changes; awarding is idempotent, so two processes at once are safe.
+        Returns how many members this page looked at (0: nothing to do).
+
+        Raises: InvalidInput."""
+        settings = await self._settings.get(guild_id)
+        now_ms = to_ms(self._clock.now())
+        seen = await self._repo.backfill(guild_id)
+        if not is_on(settings, "badges"):  # parked: switching the feature on starts it again
+            if seen is None or seen.get("state") != "off":
+                await self._repo.start_backfill(guild_id, seen, rules_key=None, state="off",
+                                                at_ms=now_ms)
+            return 0
+        catalogue = await self.catalogue(guild_id)
+        states = await self.rule_states(guild_id, catalogue)
+        candidates = [b for b in catalogue.values() if b.rule is not None
+                      and b.rule.fact in STORED_FACTS and states[b.key].enabled]
+        rules_key = ",".join(sorted(b.key for b in candidates))
+        if seen is None or seen.get("rules_key") != rules_key or seen.get("state") == "off":
+            if not await self._repo.start_backfill(guild_id, seen, rules_key=rules_key,
+                                                   state="running", at_ms=now_ms):
+                return 0  # another process (re)started it just now
+            seen = await self._repo.backfill(guild_id)
+        if seen is None or seen.get("state") == "done" or not candidates:
+            return 0
+        members = await self._repo.member_page(guild_id, int(seen.get("after") or 0), page)
+        for user_id in members:
+            if not is_system(user_id):
+                await self.evaluate(guild_id, user_id, candidates, states,
+                                    settings.badge_reward_default)
+        await self._repo.advance_backfill(guild_id, seen, after=members[-1] if members else 0,
+                                          done=len(members) < page, at_ms=now_ms)
+        return len(members)
+
+    async def give(self, guild_id: int, actor: Actor, key: str, user_id: int, *,
+                   reason: str) -> Award:
         """Admin: give a member a badge, with a recorded reason (no GEMS reward). Raises: AlreadyHeld, FeatureOff, InvalidInput, NotFound, NotPermitted, SoldOut."""
         await require_on(self._settings, guild_id, "badges")
-        if not is_admin:
-            raise NotPermitted("Only server admins can give badges.")
+        actor.require_admin(guild_id, "Only server admins can give badges.")
+        actor_id = actor.user_id
         if is_system(user_id):
             raise InvalidInput("Badges go to members.")
         reason = _reason(reason)
@@ -207,13 +295,13 @@ class BadgeService:
             raise AlreadyHeld(f"<@{user_id}> holds {badge.emoji} {badge.name} already.")
         return award
 
-    async def revoke(self, guild_id: int, actor_id: int, key: str, user_id: int, *,
-                     is_admin: bool, reason: str) -> Badge:
+    async def revoke(self, guild_id: int, actor: Actor, key: str, user_id: int, *,
+                     reason: str) -> Badge:
         """Admin: take a badge back, with a recorded reason (a reward paid stays paid; a
         limited edition's place is freed). Raises: FeatureOff, InvalidInput, NotFound, NotPermitted."""
         await require_on(self._settings, guild_id, "badges")
-        if not is_admin:
-            raise NotPermitted("Only server admins can revoke badges.")
+        actor.require_admin(guild_id, "Only server admins can revoke badges.")
+        actor_id = actor.user_id
         reason = _reason(reason)
         badge = await self.badge(guild_id, key)
         log = {"guild_id": guild_id, "user_id": user_id, "badge": badge.key, "action": "revoke",
@@ -232,7 +320,7 @@ class BadgeService:
 
     async def _award(self, guild_id: int, badge: Badge, user_id: int, *, reward: int,
                      by: int | None = None, reason: str | None = None,
-                     log: dict | None = None) -> Award | None:
+                     log: dict | None = None, role_id: int | None = None) -> Award | None:
         """Record the award (and its edition place, its log line and its reward) at once;
         None when the member holds it already. SoldOut when a limited edition is gone."""
         repo = self._repo
@@ -247,7 +335,8 @@ class BadgeService:
                     {"_id": award_id(guild_id, badge.key, user_id), "guild_id": guild_id,
                      "user_id": user_id, "badge": badge.key, "at_ms": at_ms, "serial": serial,
                      "edition": badge.no if serial is not None else None,
-                     "by": by, "reason": reason, "reward": reward}, session=session)
+                     "by": by, "reason": reason, "reward": reward, "role_id": role_id,
+                     "role_state": "pending" if role_id else None}, session=session)
                 if log is not None:
                     await repo.write_log(dict(log), session=session)
             return work
@@ -309,25 +398,27 @@ class BadgeService:
 
     async def showcase(self, guild_id: int, user_id: int) -> list[Award]:
         """A member's pinned badges that they still hold, in order. Raises: nothing expected."""
-        own = {a.badge.key: a for a in await self.awards(guild_id, user_id)}
-        return [own[k] for k in await self._repo.showcase(guild_id, user_id) if k in own]
+        return (await self.held_and_showcase(guild_id, user_id))[1]
 
-    async def profile(self, guild_id: int, user_id: int) -> Profile:
-        """A member's standing: balance and rank, streak, earnings and showcased badges. Raises: nothing expected."""
-        account, rank = await self._ledger.account_and_rank(guild_id, user_id)
-        return Profile(user_id=user_id, balance=account.balance, rank=rank,
-                       daily_streak=account.daily_streak, lifetime_earned=account.lifetime_earned,
-                       held=len(await self._repo.held(guild_id, user_id)),
-                       showcase=tuple(await self.showcase(guild_id, user_id)))
+    async def held_and_showcase(self, guild_id: int,
+                                user_id: int) -> tuple[list[Award], list[Award]]:
+        """A member's badges and, of them, the pinned ones in order (one read of each).
+        Raises: nothing expected."""
+        awards, pinned = await asyncio.gather(self.awards(guild_id, user_id),
+                                              self._repo.showcase(guild_id, user_id))
+        own = {a.badge.key: a for a in awards}
+        return awards, [own[k] for k in pinned if k in own]
 
 
 def _custom_badge(doc: dict) -> Badge:
+    rule = doc.get("rule")
     return Badge(key=doc["key"], name=doc["name"], description=doc["description"],
                  emoji=doc["emoji"], rarity=doc["rarity"], supply=doc.get("supply"),
-                 no=int(doc["no"]))
+                 no=int(doc["no"]), rule=Rule(**rule) if rule else None)
 
 
 def _award_of(doc: dict, badge: Badge) -> Award:
     return Award(badge=badge, user_id=doc["user_id"], at_ms=int(doc["at_ms"]),
                  serial=doc.get("serial"), by=doc.get("by"), reason=doc.get("reason"),
-                 reward=int(doc.get("reward") or 0))
+                 reward=int(doc.get("reward") or 0), role_id=doc.get("role_id"),
+                 role_state=doc.get("role_state"))

@@ -26,6 +26,11 @@ NAMES = frozenset({
     "event_attended",       # members: who checked in
     "challenge_completed",  # members: who completed it
     "guide_published",      # members: the author
+    "trade_rated",          # members: the member who was rated
+    "event_completed",      # members: the winners (1st, 2nd, 3rd)
+    "season_finished",      # members: the season's top 3
+    "mentorship_completed", # members: the mentor, the mentee
+    "nft_role_granted",     # members: who just got an NFT rule's role (they hold its tokens)
 })
 
 

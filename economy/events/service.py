@@ -481,7 +481,10 @@ class EventService:
         event = await self.get(guild_id, event_id)
         if not changed and event.status != "completed":
             raise InvalidInput(f"Event #{event_id} changed just now; look at it again.")
-        return await self._payout(event, already=not changed)
+        payout = await self._payout(event, already=not changed)
+        if changed and event.winners:
+            await self._signals.send("event_completed", guild_id, *event.winners)
+        return payout
 
     async def _payout(self, event: CommunityEvent, *, already: bool = False) -> Payout:
         """Pay every completion reward under its key (idempotent), then mark the payout done."""

@@ -21,7 +21,7 @@ def build(core: Core) -> dict[str, Any]:
     repo = MentorshipRepo(core.db)
     return {
         "mentorship": build_mentorship(repo, core.ledger, core.settings, TradeRepo(core.db),
-                                       core.clock),
+                                       core.clock, signals=core.signals),
         "guides": GuideService(GuideRepo(core.db), repo, core.ledger, core.settings, core.clock,
                                signals=core.signals),
     }

@@ -12,6 +12,7 @@ from economy.core.ledger import LedgerService
 from economy.core.models import is_system
 from economy.core.modules import require_on
 from economy.core.settings import SettingsService
+from economy.core.signals import NO_SIGNALS, Signals
 from economy.core.text import clean_text
 from economy.mentorship.models import MENTOR_LEVELS, EndResult, Goal, GoalResult, Pairing
 from economy.mentorship.repo import MentorshipRepo
@@ -29,7 +30,8 @@ class PairingService:
     """Proposals and mentorships once made: lookups, the pair at work, endings."""
 
     def __init__(self, repo: MentorshipRepo, ledger: LedgerService, settings: SettingsService,
-                 clock: Clock) -> None:
+                 clock: Clock, *, signals: Signals = NO_SIGNALS) -> None:
+        self._signals = signals
         self._repo = repo
         self._ledger = ledger
         self._settings = settings
@@ -208,6 +210,8 @@ class PairingService:
         if reason == "completed":
             reached = next((i + 1 for i, (n, _) in enumerate(MENTOR_LEVELS) if n == completed),
                            None)
+            await self._signals.send("mentorship_completed", pairing.guild_id,
+                                     pairing.mentor_id, pairing.mentee_id)
         return EndResult(await self.get(pairing.guild_id, pairing.mentorship_id), reached)
 
     async def touch(self, pairing: Pairing) -> None:

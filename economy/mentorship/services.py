@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from economy.core.clock import Clock
 from economy.core.ledger import LedgerService
 from economy.core.settings import SettingsService
+from economy.core.signals import NO_SIGNALS, Signals
 from economy.mentorship.mentors import MentorService
 from economy.mentorship.pairings import PairingService
 from economy.mentorship.proposals import ProposalService
@@ -34,10 +35,11 @@ class Mentorship:
 
 
 def build_mentorship(repo: MentorshipRepo, ledger: LedgerService, settings: SettingsService,
-                     trades: TradeRepo, clock: Clock) -> Mentorship:
+                     trades: TradeRepo, clock: Clock, *,
+                     signals: Signals = NO_SIGNALS) -> Mentorship:
     """Wire mentorship's services over one repository (`trades`: mentor qualification)."""
     mentors = MentorService(repo, settings, trades, clock)
-    pairings = PairingService(repo, ledger, settings, clock)
+    pairings = PairingService(repo, ledger, settings, clock, signals=signals)
     return Mentorship(
         mentors=mentors,
         proposals=ProposalService(repo, settings, clock, mentors, pairings),

@@ -22,7 +22,7 @@ def build(core: Core) -> dict[str, Any]:
     return {
         "wallets": WalletService(wallet_repo, core.clock),
         "nft": NftService(nft_repo, wallet_repo, options.get("chains") or ChainRegistry(),
-                          core.clock),
+                          core.clock, signals=core.signals),
         "nft_media": NftMediaService(nft_repo, core.clock,
                                      hosts=options.get("nft_media_hosts", ()),
                                      gateway=options.get("ipfs_gateway", "https://ipfs.io")),

@@ -22,6 +22,7 @@ from datetime import timedelta
 from economy.core.actor import Actor
 from economy.core.clock import Clock, span_ms, to_ms
 from economy.core.errors import InvalidInput, NotFound
+from economy.core.signals import NO_SIGNALS, Signals
 from economy.core.wording import plural
 from economy.nft.chain import NO_OWNER, ChainError, ChainMismatch, ChainReader, ChainRegistry
 from economy.nft.repo import NftRepo, RulesFull
@@ -247,7 +248,8 @@ class NftService:
     """Rules, holdings and role plans for NFT-holder roles."""
 
     def __init__(self, repo: NftRepo, wallets: WalletRepo, chains: ChainRegistry,
-                 clock: Clock) -> None:
+                 clock: Clock, *, signals: Signals = NO_SIGNALS) -> None:
+        self._signals = signals
         self._repo = repo
         self._wallets = wallets
         self.chains = chains
@@ -611,6 +613,9 @@ class NftService:
             "seconds": round(time.perf_counter() - started, 3),
         }
         await self._repo.record_sync(guild_id, last)
+        granted = sorted({c.user_id for c in plan.changes if c.add})
+        if granted:  # members the sync found holding a rule's tokens (badges listen)
+            await self._signals.send("nft_role_granted", guild_id, *granted)
         return last
 
     async def status(self, guild_id: int) -> dict | None:

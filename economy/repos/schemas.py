@@ -154,8 +154,19 @@ SCHEMAS: dict[str, Schema] = {
         guild_id=INT,
         reason=nullable(STR),
         reward=INT,
+        role_id=nullable(INT),  # a role the rule gives with the badge
+        role_state=nullable(STR),  # pending -> given | failed
         serial=nullable(INT),
         user_id=INT,
+    ),
+    "badge_backfill": doc(  # a server's backfill cursor over its members (economy/badges/repo.py)
+        _id=INT,
+        after=INT,
+        at_ms=INT,
+        guild_id=INT,
+        rules_key=nullable(STR),
+        state=STR,
+        version=INT,
     ),
     "badge_defs": doc(  # a server's own badge designs
         _id=STR,
@@ -168,6 +179,7 @@ SCHEMAS: dict[str, Schema] = {
         name=STR,
         no=INT,
         rarity=STR,
+        rule=nullable(obj(at_least=INT, fact=STR)),  # an automatic server badge's rule
         supply=nullable(INT),
     ),
     "badge_log": doc(  # staff gives and revokes, with their reasons
@@ -187,6 +199,7 @@ SCHEMAS: dict[str, Schema] = {
         by=INT,
         guild_id=INT,
         reward=nullable(INT),
+        role_id=nullable(INT),
         state=STR,
     ),
     "badge_showcases": doc(  # a member's pinned badges, in order
@@ -921,6 +934,13 @@ SCHEMAS: dict[str, Schema] = {
         forfeited=nullable(INT),
         guild_id=INT,
         tombstone_id=nullable(INT),
+    ),
+    "profile_privacy": doc(  # the parts of a profile a member hides (economy/profile/repo.py)
+        _id=STR,
+        at_ms=INT,
+        guild_id=INT,
+        hidden=arr(STR),
+        user_id=INT,
     ),
     "saved_queries": doc(
         _id=OID,

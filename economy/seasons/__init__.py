@@ -16,7 +16,8 @@ def build(core: Core) -> dict[str, Any]:
 
     return {
         "seasons": SeasonService(SeasonRepo(core.db), core.shared["multipliers"], core.ledger,
-                                 core.settings, core.clock, core.members),
+                                 core.settings, core.clock, core.members,
+                                 signals=core.signals),
         "anniversaries": AnniversaryService(core.ledger, core.settings, core.clock),
     }
 

@@ -27,6 +27,7 @@ from economy.core.members import MemberService
 from economy.core.models import is_system
 from economy.core.modules import is_on
 from economy.core.settings import SettingsService
+from economy.core.signals import NO_SIGNALS, Signals
 from economy.core.text import clean_text
 from economy.core.timeparse import parse_month_day
 from economy.seasons.repo import SeasonRepo
@@ -126,8 +127,10 @@ class SeasonService:
     """Enable, add and remove seasons; seasonal leaderboards; the end-of-season payout."""
 
     def __init__(self, repo: SeasonRepo, windows: MultiplierRepo, ledger: LedgerService,
-                 settings: SettingsService, clock: Clock, members: MemberService) -> None:
+                 settings: SettingsService, clock: Clock, members: MemberService, *,
+                 signals: Signals = NO_SIGNALS) -> None:
         self._members = members
+        self._signals = signals
         self._repo = repo
         self._windows = windows
         self._ledger = ledger
@@ -262,12 +265,14 @@ class SeasonService:
         top = [row for row in await self._repo.top_earners(guild_id, to_ms(start), to_ms(end),
                                                             100) if not is_system(row[0])][:3]
         prizes = (settings.season_prize_1st, settings.season_prize_2nd, settings.season_prize_3rd)
-        await self._repo.insert_result({
+        recorded = await self._repo.insert_result({
             "guild_id": guild_id, "occurrence": occ_id, "key": season.key, "name": season.name,
             "emoji": season.emoji, "starts_ms": to_ms(start), "ends_ms": to_ms(end),
             "winners": [{"user_id": u, "earned": e, "prize": prizes[i]}
                         for i, (u, e) in enumerate(top)],
             "paid": False, "announced": False})
+        if recorded and top:
+            await self._signals.send("season_finished", guild_id, *(u for u, _ in top))
 
     async def _finish(self, guild_id: int, result: dict, *,
                       announce: bool = True) -> SeasonNotice | None:

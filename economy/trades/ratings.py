@@ -40,6 +40,7 @@ class RatingService:
             })
         except AlreadyRecorded:
             raise InvalidInput("You already rated this trade.") from None
+        await self._t.signals.send("trade_rated", guild_id, ratee)
         return trade
 
     async def recent_reviews(self, guild_id: int, user_id: int, limit: int = 5) -> list[tuple[int, str]]:

@@ -20,6 +20,7 @@ from tests.cross.test_cap_races import Rendezvous
 pytestmark = pytest.mark.timeout(120)
 G = 251
 ADMIN, SELLER, BUYER = 1, 2, 3
+STAFF = Actor(ADMIN, is_admin=True, guild_id=G)
 
 
 async def ok_audit(services) -> None:
@@ -48,7 +49,7 @@ def test_the_shipped_catalogue_has_rules_on_at_least_six_facts():
 
 async def test_a_completed_trade_awards_first_sale_with_its_reward_once(services):
     await relax_offer_limits(services, G)
-    await services.badges.set_rule(G, ADMIN, "first_sale", is_admin=True, enabled=True,
+    await services.badges.set_rule(G, STAFF, "first_sale", enabled=True,
                                    reward=50)
     await complete_trade(services)
     assert await held(services, SELLER) == {"first_sale"}
@@ -67,11 +68,11 @@ async def test_a_completed_trade_awards_first_sale_with_its_reward_once(services
 
 async def test_a_switched_off_rule_or_feature_awards_nothing(services):
     await relax_offer_limits(services, G)
-    await services.badges.set_rule(G, ADMIN, "first_sale", is_admin=True, enabled=False,
+    await services.badges.set_rule(G, STAFF, "first_sale", enabled=False,
                                    reward=None)
     await complete_trade(services)
     assert await held(services, SELLER) == set()
-    await services.badges.set_rule(G, ADMIN, "first_sale", is_admin=True, enabled=True,
+    await services.badges.set_rule(G, STAFF, "first_sale", enabled=True,
                                    reward=None)
     await services.modules.switch(G, Actor(ADMIN, is_admin=True), "badges", on=False)
     await complete_trade(services, price=300)
@@ -106,29 +107,29 @@ async def test_events_challenges_and_guides_count_what_is_recorded(services):
 
 
 async def test_staff_give_and_revoke_with_reasons(services):
-    badge = await services.badges.create(G, ADMIN, is_admin=True, name="Helper",
+    badge = await services.badges.create(G, STAFF, name="Helper",
                                          description="Helped a newcomer", emoji="🛟",
                                          rarity="rare")
-    award = await services.badges.give(G, ADMIN, badge.key, BUYER, is_admin=True,
+    award = await services.badges.give(G, STAFF, badge.key, BUYER,
                                        reason="welcomed five newcomers")
     assert award.by == ADMIN and award.reason == "welcomed five newcomers"
     with pytest.raises(AlreadyHeld):
-        await services.badges.give(G, ADMIN, badge.key, BUYER, is_admin=True, reason="again!")
-    await services.badges.revoke(G, ADMIN, badge.key, BUYER, is_admin=True, reason="mistake")
+        await services.badges.give(G, STAFF, badge.key, BUYER, reason="again!")
+    await services.badges.revoke(G, STAFF, badge.key, BUYER, reason="mistake")
     assert await held(services, BUYER) == set()
     log = await services.db["badge_log"].find({"guild_id": G}).sort("at_ms", 1).to_list()
     assert [(d["action"], d["reason"]) for d in log] == [("give", "welcomed five newcomers"),
                                                           ("revoke", "mistake")]
     with pytest.raises(InvalidInput, match="does not hold"):
-        await services.badges.revoke(G, ADMIN, badge.key, BUYER, is_admin=True, reason="twice")
+        await services.badges.revoke(G, STAFF, badge.key, BUYER, reason="twice")
 
 
 async def test_a_revoked_rewarded_badge_earned_again_pays_nothing_twice(services):
-    await services.badges.set_rule(G, ADMIN, "earned_1k", is_admin=True, enabled=True,
+    await services.badges.set_rule(G, STAFF, "earned_1k", enabled=True,
                                    reward=25)
     await services.ledger.earn(G, BUYER, 1000, key="work")
     await services.badges.on_signal("daily_claimed", G, (BUYER,))
-    await services.badges.revoke(G, ADMIN, "earned_1k", BUYER, is_admin=True, reason="oops")
+    await services.badges.revoke(G, STAFF, "earned_1k", BUYER, reason="oops")
     await services.badges.on_signal("daily_claimed", G, (BUYER,))
     assert await held(services, BUYER) == {"earned_1k"}
     assert (await services.ledger.account(G, BUYER)).balance == 1025
@@ -136,7 +137,7 @@ async def test_a_revoked_rewarded_badge_earned_again_pays_nothing_twice(services
 
 
 async def test_twenty_signals_at_once_award_and_pay_once(services):
-    await services.badges.set_rule(G, ADMIN, "earned_1k", is_admin=True, enabled=True,
+    await services.badges.set_rule(G, STAFF, "earned_1k", enabled=True,
                                    reward=40)
     await services.ledger.earn(G, BUYER, 1000, key="work")
     await asyncio.gather(*[services.badges.on_signal("daily_claimed", G, (BUYER,))
@@ -148,14 +149,14 @@ async def test_twenty_signals_at_once_award_and_pay_once(services):
 
 async def test_a_limited_edition_never_exceeds_its_supply_when_100_qualify_at_once(
         services, monkeypatch):
-    badge = await services.badges.create(G, ADMIN, is_admin=True, name="Founder",
+    badge = await services.badges.create(G, STAFF, name="Founder",
                                          description="One of the first ten", emoji="🌟",
                                          rarity="legendary", supply=10)
     # Every racer reads the free places before any writes (as under snapshot isolation): all
     # pick place 1 first, and the unique place decides.
     Rendezvous(monkeypatch, SlotRepo, "taken", 100)
     results = await asyncio.gather(*[
-        services.badges.give(G, ADMIN, badge.key, 1000 + n, is_admin=True, reason="founder")
+        services.badges.give(G, STAFF, badge.key, 1000 + n, reason="founder")
         for n in range(100)], return_exceptions=True)
     won = [r for r in results if not isinstance(r, BaseException)]
     assert len(won) == 10
@@ -164,9 +165,9 @@ async def test_a_limited_edition_never_exceeds_its_supply_when_100_qualify_at_on
     assert await services.db["badge_awards"].count_documents({"badge": badge.key}) == 10
     assert await services.badges.supply_left(G, badge) == 0
     # Revoking frees an edition for someone else.
-    await services.badges.revoke(G, ADMIN, badge.key, won[0].user_id, is_admin=True,
+    await services.badges.revoke(G, STAFF, badge.key, won[0].user_id,
                                  reason="left the server")
-    again = await services.badges.give(G, ADMIN, badge.key, 2000, is_admin=True, reason="next")
+    again = await services.badges.give(G, STAFF, badge.key, 2000, reason="next")
     assert again.serial == won[0].serial
     await ok_audit(services)
 
@@ -174,9 +175,9 @@ async def test_a_limited_edition_never_exceeds_its_supply_when_100_qualify_at_on
 async def test_showcase_pins_up_to_three_own_badges(services):
     keys = []
     for n in range(4):
-        badge = await services.badges.create(G, ADMIN, is_admin=True, name=f"Star {n}",
+        badge = await services.badges.create(G, STAFF, name=f"Star {n}",
                                              description="A star", emoji="⭐", rarity="common")
-        await services.badges.give(G, ADMIN, badge.key, BUYER, is_admin=True, reason="shine")
+        await services.badges.give(G, STAFF, badge.key, BUYER, reason="shine")
         keys.append(badge.key)
     pinned = await services.badges.set_showcase(G, BUYER, keys[:3])
     assert [a.badge.key for a in pinned] == keys[:3]
@@ -185,12 +186,12 @@ async def test_showcase_pins_up_to_three_own_badges(services):
     with pytest.raises(InvalidInput, match="don't hold"):
         await services.badges.set_showcase(G, SELLER, keys[:1])
     assert [a.badge.key for a in await services.badges.showcase(G, BUYER)] == keys[:3]
-    profile = await services.badges.profile(G, BUYER)
-    assert profile.held == 4 and len(profile.showcase) == 3
+    profile = await services.profiles.view(G, SELLER, BUYER)
+    assert profile.badges_held == 4 and len(profile.showcase) == 3
 
 
 @pytest.mark.parametrize(("fields", "error", "match"), [
-    ({"is_admin": False}, NotPermitted, "admins"),
+    ({"actor": Actor(BUYER, guild_id=G)}, NotPermitted, "admins"),
     ({"name": " "}, InvalidInput, "name"),
     ({"emoji": "abc"}, InvalidInput, "emoji"),
     ({"rarity": "mythic"}, InvalidInput, "Rarity"),
@@ -198,35 +199,35 @@ async def test_showcase_pins_up_to_three_own_badges(services):
     ({"name": "First sale"}, InvalidInput, "exists"),
 ])
 async def test_bad_creates_are_refused_and_store_nothing(services, fields, error, match):
-    args = {"is_admin": True, "name": "Helper", "description": "Helped out", "emoji": "🛟",
+    args = {"actor": STAFF, "name": "Helper", "description": "Helped out", "emoji": "🛟",
             "rarity": "rare", **fields}
     with pytest.raises(error, match=match):
-        await services.badges.create(G, ADMIN, **args)
+        await services.badges.create(G, **args)
     assert await services.db["badge_defs"].count_documents({}) == 0
 
 
 async def test_bad_gives_are_refused_and_store_nothing(services):
     with pytest.raises(NotFound, match="no badge"):
-        await services.badges.give(G, ADMIN, "nope", BUYER, is_admin=True, reason="because")
+        await services.badges.give(G, STAFF, "nope", BUYER, reason="because")
     with pytest.raises(NotPermitted):
-        await services.badges.give(G, BUYER, "first_sale", BUYER, is_admin=False, reason="me!")
+        await services.badges.give(G, Actor(BUYER, guild_id=G), "first_sale", BUYER, reason="me!")
     with pytest.raises(InvalidInput, match="reason"):
-        await services.badges.give(G, ADMIN, "first_sale", BUYER, is_admin=True, reason=" ")
+        await services.badges.give(G, STAFF, "first_sale", BUYER, reason=" ")
     with pytest.raises(InvalidInput, match="no rule"):
-        badge = await services.badges.create(G, ADMIN, is_admin=True, name="Helper",
+        badge = await services.badges.create(G, STAFF, name="Helper",
                                              description="Helped", emoji="🛟", rarity="rare")
-        await services.badges.set_rule(G, ADMIN, badge.key, is_admin=True, enabled=False,
+        await services.badges.set_rule(G, STAFF, badge.key, enabled=False,
                                        reward=None)
     assert await services.db["badge_awards"].count_documents({}) == 0
     assert await services.db["badge_rules"].count_documents({}) == 0
 
 
 async def test_privacy_delete_removes_awards_and_keeps_the_ledger_exact(services):
-    badge = await services.badges.create(G, ADMIN, is_admin=True, name="Founder",
+    badge = await services.badges.create(G, STAFF, name="Founder",
                                          description="First ten", emoji="🌟",
                                          rarity="legendary", supply=2)
-    await services.badges.give(G, ADMIN, badge.key, BUYER, is_admin=True, reason="founder")
-    await services.badges.set_rule(G, ADMIN, "earned_1k", is_admin=True, enabled=True, reward=5)
+    await services.badges.give(G, STAFF, badge.key, BUYER, reason="founder")
+    await services.badges.set_rule(G, STAFF, "earned_1k", enabled=True, reward=5)
     await services.ledger.earn(G, BUYER, 1000, key="work")
     await services.badges.on_signal("daily_claimed", G, (BUYER,))
     await services.badges.set_showcase(G, BUYER, [badge.key])

@@ -1,4 +1,4 @@
-"""/challenge, /challenge-admin and /my timezone end to end through the sandbox."""
+"""/challenge, /challenge-admin and /profile timezone end to end through the sandbox."""
 
 from __future__ import annotations
 
@@ -94,7 +94,7 @@ async def test_bad_input_is_refused_privately_and_changes_nothing(gc):
         await gc.sb.submit_modal(gc["erin"], opened, {"answer": ""})
     with pytest.raises(SandboxError):
         await gc.sb.submit_modal(gc["erin"], opened, {"answer": "x" * 10_000})
-    r = await gc.slash("alice", "my timezone", zone="Mars/Olympus_Mons")
+    r = await gc.slash("alice", "profile timezone", zone="Mars/Olympus_Mons")
     assert r.ephemeral and "don't know the time zone" in r.content
     r = await gc.slash("bob", "challenge-admin retire", challenge_id="quiz-beryl")
     assert r.ephemeral and "Only admins" in r.content
@@ -134,16 +134,16 @@ async def test_admin_adds_lists_and_retires(gc):
 
 
 async def test_member_time_zone(gc):
-    r = await gc.slash("alice", "my timezone")
+    r = await gc.slash("alice", "profile timezone")
     assert "server's time zone (`UTC`)" in r.content
-    r = await gc.slash("alice", "my timezone", zone="Europe/Paris")
+    r = await gc.slash("alice", "profile timezone", zone="Europe/Paris")
     assert r.ephemeral and "Europe/Paris" in r.content
     zone = await gc.services.member_prefs.member_zone(gc.guild.id, gc["alice"].id)
     assert zone.key == "Europe/Paris"
     assert (await gc.services.member_prefs.member_zone(gc.guild.id, gc["bob"].id)).key == "UTC"
-    choices = await gc.sb.autocomplete(gc["alice"], "my timezone", "zone", "paris")
+    choices = await gc.sb.autocomplete(gc["alice"], "profile timezone", "zone", "paris")
     assert [c["value"] for c in choices] == ["Europe/Paris"]
-    r = await gc.slash("alice", "my timezone", zone="reset")
+    r = await gc.slash("alice", "profile timezone", zone="reset")
     assert "follows the server's" in r.content
     assert (await gc.services.member_prefs.member_zone(gc.guild.id, gc["alice"].id)).key == "UTC"
 

@@ -37,8 +37,8 @@ async def configure(gc, **values) -> None:
 async def test_streaks_on_both_sides_of_utc_with_grace_and_weekly_bonus(gc):
     await configure(gc, challenge_weekly_target=3, challenge_weekly_bonus=100,
                     challenge_streak_bonus="3:50", challenge_grace_days=1)
-    await gc.slash("alice", "my timezone", zone="Pacific/Auckland")  # UTC+13 in January
-    await gc.slash("bob", "my timezone", zone="America/Los_Angeles")  # UTC-8
+    await gc.slash("alice", "profile timezone", zone="Pacific/Auckland")  # UTC+13 in January
+    await gc.slash("bob", "profile timezone", zone="America/Los_Angeles")  # UTC-8
     texts = {}
     for day in (5, 6, 7):  # Mon-Wed, 12:00 UTC: Auckland is already the next day, LA the same
         await goto(gc, datetime(2026, 1, day, 12, tzinfo=UTC))
@@ -74,7 +74,7 @@ async def test_streaks_on_both_sides_of_utc_with_grace_and_weekly_bonus(gc):
 async def test_streak_days_follow_dst(gc):
     # New York leaves EST (UTC-5) for EDT (UTC-4) at 02:00 on 2026-03-08.
     await configure(gc, challenge_grace_days=0)
-    await gc.slash("carol", "my timezone", zone="America/New_York")
+    await gc.slash("carol", "profile timezone", zone="America/New_York")
     await goto(gc, datetime(2026, 3, 8, 5, 30, tzinfo=UTC))  # 00:30 EST on the 8th
     assert "Streak: **1**" in (await answer_today(gc, "carol")).content
     # 04:30 UTC on the 9th is 00:30 EDT on the 9th: a new local day (with a fixed -5 offset it

@@ -16,7 +16,6 @@ FLAG_NAMES = frozenset({"admin", "moderator", "is_admin", "is_moderator", "staff
 
 #: Packages whose services are converted by their own branches (issue 23); one line each, why.
 ALLOWED = {
-    "economy.badges": "badges is being converted to the Actor on its own branch",
     "economy.shop": "the shop is being converted to the Actor on its own branch",
 }
 

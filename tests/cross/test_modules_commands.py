@@ -152,12 +152,12 @@ async def test_moderators_settle_disputes_while_trades_are_off(gc):
 
 
 async def test_profile_off_moves_no_money_and_keeps_the_time_zone(gc):
-    """docs/features.md modules table, profile row: `/my` is refused; the stored zone still counts."""
-    r = await gc.slash("alice", "my timezone", zone="Asia/Tokyo")
+    """docs/features.md modules table, profile row: `/profile` is refused; the stored zone still counts."""
+    r = await gc.slash("alice", "profile timezone", zone="Asia/Tokyo")
     assert "Asia/Tokyo" in r.content
     await gc.slash("admin", "settings modules disable", feature="profile")
     before = await db_state(gc)
-    refused = await gc.slash("alice", "my timezone", zone="Europe/Paris")
+    refused = await gc.slash("alice", "profile timezone", zone="Europe/Paris")
     assert refused.ephemeral and refused.content == "Profiles are turned off in this server."
     assert await db_state(gc) == before
     zone = await gc.services.member_prefs.member_zone(gc.guild.id, gc["alice"].id)

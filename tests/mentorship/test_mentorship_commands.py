@@ -17,7 +17,7 @@ HOURS = "mon-fri 18-21"
 
 
 async def register(gc, who, skills="cad:4, casting:3", capacity=1, bio="Bench jeweller, 20 years"):
-    await gc.slash(who, "my timezone", zone="Europe/Paris")  # asked once, reused
+    await gc.slash(who, "profile timezone", zone="Europe/Paris")  # asked once, reused
     opened = await gc.slash(who, "mentor register", skills=skills,
                             availability=HOURS, languages="English, French", capacity=capacity)
     assert opened.modal is not None, opened.content
@@ -25,7 +25,7 @@ async def register(gc, who, skills="cad:4, casting:3", capacity=1, bio="Bench je
 
 
 async def apply(gc, who, skills="cad:1", **extra):
-    await gc.slash(who, "my timezone", zone="Europe/Paris")
+    await gc.slash(who, "profile timezone", zone="Europe/Paris")
     return await gc.slash(who, "mentor find", skills=skills,
                           availability=HOURS, languages="fr", goals="Design my first ring",
                           **extra)
@@ -236,12 +236,12 @@ async def test_lead_approval_queue_and_round(gc):
 async def test_skill_autocomplete_and_the_zone_asked_once(gc):
     choices = await gc.sb.autocomplete(gc["alice"], "mentor register", "skills", "cad:3, sto")
     assert [c["value"] for c in choices] == ["cad:3, stone setting", "cad:3, stone cutting"]
-    # No command asks for a zone but /my timezone (issue 24): mentoring reuses it.
+    # No command asks for a zone but /profile timezone (issue 24): mentoring reuses it.
     for name in ("mentor register", "mentor find"):
         group, sub = name.split()
         leaf = gc.bot.tree.get_command(group).get_command(sub)
         assert "timezone" not in [p.name for p in leaf.parameters], name
-    await gc.slash("alice", "my timezone", zone="Asia/Tokyo")
+    await gc.slash("alice", "profile timezone", zone="Asia/Tokyo")
     opened = await gc.slash("alice", "mentor register", skills="cad:4", availability=HOURS,
                             languages="en", capacity=1)
     done = await gc.sb.submit_modal(gc["alice"], opened, {})

@@ -1,5 +1,5 @@
 """Issue 24 (inputs): every date/duration option reads one grammar in the member's own zone
-(`/my timezone`, else the server's), previews it while typing, and refuses nonsense privately
+(`/profile timezone`, else the server's), previews it while typing, and refuses nonsense privately
 with nothing stored."""
 
 from __future__ import annotations
@@ -22,12 +22,12 @@ async def _boosts(gc) -> list[dict]:
 
 
 async def test_autocomplete_previews_the_time_in_the_members_zone(gc):
-    await gc.slash("admin", "my timezone", zone="America/New_York")
+    await gc.slash("admin", "profile timezone", zone="America/New_York")
     choices = await gc.sb.autocomplete(gc["admin"], "boost-admin schedule", "start", "tomorrow 18:00")
     assert choices[0] == {"name": "Tue 6 Jan 18:00 (America/New_York) — in 1 day 11 h",
                           "value": "tomorrow 18:00"}
     # without a zone of their own, a member sees the server's
-    await gc.slash("admin", "my timezone", zone="reset")
+    await gc.slash("admin", "profile timezone", zone="reset")
     await gc.slash("admin", "settings set", key="timezone", value="Europe/Berlin")
     choices = await gc.sb.autocomplete(gc["admin"], "boost-admin schedule", "start", "friday 9pm")
     assert choices[0]["name"] == "Fri 9 Jan 21:00 (Europe/Berlin) — in 4 days 8 h"
@@ -52,7 +52,7 @@ async def test_end_and_duration_previews(gc):
 
 
 async def test_a_boost_is_scheduled_in_the_members_own_zone(gc):
-    await gc.slash("admin", "my timezone", zone="Asia/Kolkata")
+    await gc.slash("admin", "profile timezone", zone="Asia/Kolkata")
     r = await gc.slash("admin", "boost-admin schedule", factor="2", start="tomorrow 18:00", end="2h")
     assert "Scheduled" in r.content, r.content
     [boost] = await _boosts(gc)

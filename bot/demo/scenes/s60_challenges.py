@@ -8,8 +8,8 @@ TITLE = "Daily challenges: a quiz, chat and reactions"
 
 async def play(t, gc) -> None:
     """Today's set, a knowledge answer (with a typo), an activity challenge completed by chat."""
-    await t.slash("carol", "my timezone", zone="Pacific/Auckland")
-    bad_zone = await t.slash("dave", "my timezone", zone="Atlantis/Capital")
+    await t.slash("carol", "profile timezone", zone="Pacific/Auckland")
+    bad_zone = await t.slash("dave", "profile timezone", zone="Atlantis/Capital")
     t.check(bad_zone.ephemeral and "don't know" in bad_zone.content, "an unknown time zone is refused")
     today = await t.slash("carol", "challenge today")
     t.check("challenges.png" in today.files, "today's challenges come as an image card with text")

@@ -17,7 +17,7 @@ def _thread(gc, number):
 
 
 async def _register(t, gc, who, skills, zone, hours, languages, capacity, bio):
-    await t.slash(who, "my timezone", zone=zone)  # asked once; mentoring reuses it
+    await t.slash(who, "profile timezone", zone=zone)  # asked once; mentoring reuses it
     opened = await t.slash(who, "mentor register", skills=skills,
                            availability=hours, languages=languages, capacity=capacity)
     t.act(who, f"fills in the bio form: \"{bio}\"")
@@ -38,7 +38,7 @@ async def play(t, gc) -> None:
                         availability="mon 21-18", languages="en", capacity=50)
     t.check(bad.ephemeral and bad.modal is None, "a backwards time range is refused before the form")
 
-    await t.slash("erin", "my timezone", zone="Europe/Berlin")
+    await t.slash("erin", "profile timezone", zone="Europe/Berlin")
     applied = await t.slash("erin", "mentor find", skills="stone setting:1, cad:2",
                             availability="tue-thu 19-22",
                             languages="German, French", goals="Set my first bezel")

@@ -1,16 +1,32 @@
 """Badges: earned by what members did, a limited edition given by an admin, a showcase and
-the profile card."""
+the profile card (with alice's avatar, served by the sandbox's CDN as Discord's would)."""
 
+import io
 from pathlib import Path
 
+from PIL import Image, ImageDraw
+
 ORDER = 98
-TITLE = "Badges and the profile card (/badge)"
+TITLE = "Badges and the profile card (/profile)"
 OUT = Path("var") / "demo"  # runtime output, git-ignored
+
+
+def demo_avatar() -> bytes:
+    """A made-up avatar: a gem on a gradient (what alice uploaded to Discord)."""
+    image = Image.new("RGB", (256, 256))
+    draw = ImageDraw.Draw(image)
+    for y in range(256):
+        draw.line((0, y, 255, y), fill=(30 + y // 3, 60 + y // 4, 140 + y // 3))
+    draw.polygon([(128, 40), (210, 110), (128, 220), (46, 110)], fill=(80, 220, 200),
+                 outline=(255, 255, 255), width=6)
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
 
 
 async def play(t, gc) -> None:
     """Rules awarded during the earlier scenes; /badge-admin create|give|revoke|rule;
-    /badge list|showcase|profile; a sold-out edition refused."""
+    /profile badges|showcase|view|hide; a sold-out edition refused."""
     guild = gc.guild.id
     earned = {m: [a.badge.key for a in await gc.services.badges.awards(guild, gc[m].id)]
               for m in ("alice", "bob", "carol")}
@@ -33,11 +49,13 @@ async def play(t, gc) -> None:
     sold = await t.slash("admin", "badge-admin give", badge=key, member=gc["carol"],
                          reason="here since day two")
     t.check(sold.ephemeral and "sold out" in sold.text, "the third is refused: sold out")
-    listed = await t.slash("carol", "badge list", member=gc["alice"])
+    listed = await t.slash("carol", "profile badges", member=gc["alice"])
     t.check("Founding member" in listed.text, "anyone sees a member's badges")
-    pinned = await t.slash("alice", "badge showcase", first=key)
+    pinned = await t.slash("alice", "profile showcase", first=key)
     t.check("Your showcase" in pinned.text, "alice pins the edition on her profile")
-    card = await t.slash("bob", "badge profile", member=gc["alice"])
+    gc.sb.set_avatar(gc["alice"], demo_avatar())
+    await gc.sb.settle()
+    card = await t.slash("bob", "profile view", member=gc["alice"])
     t.check("Founding member" in card.text and "Balance" in card.text,
             "the profile card shows balance, rank, streak and the showcase")
     picture = card.files.get("profile.png")
@@ -46,6 +64,11 @@ async def play(t, gc) -> None:
         OUT.mkdir(parents=True, exist_ok=True)
         (OUT / "profile_card.png").write_bytes(picture)
         t.note(f"The profile card image is saved as {OUT / 'profile_card.png'}.")
+    hid = await t.slash("alice", "profile hide", part="balance")
+    t.check(hid.ephemeral and "balance and rank" in hid.text, "alice hides her balance")
+    seen = await t.slash("bob", "profile view", member=gc["alice"])
+    t.check("Balance" not in seen.text and "Founding member" in seen.text,
+            "others no longer see it; the rest of her profile stays")
     taken = await t.slash("admin", "badge-admin revoke", badge=key, member=gc["bob"],
                           reason="given by mistake")
     t.check("back from" in taken.text, "an admin takes a badge back, with a recorded reason")
