@@ -28,7 +28,7 @@ async def drain(services, page: int) -> list[int]:
 
 async def test_history_from_before_the_switch_is_awarded_in_pages_once(services):
     await relax_offer_limits(services, G)
-    await services.modules.switch(G, 1, "badges", on=False)
+    await services.modules.switch(G, STAFF, "badges", on=False)
     assert await services.badges.backfill_page(G) == 0  # off: parked
     assert (await services.db["badge_backfill"].find_one({"_id": G}))["state"] == "off"
     await complete_trade(services)  # SELLER's first sale, while badges were off
@@ -37,7 +37,7 @@ async def test_history_from_before_the_switch_is_awarded_in_pages_once(services)
         await services.ledger.earn(G, 500 + n, 5, key=f"small:{n}")
     assert await held(services, SELLER) == set()
     await services.badges.set_rule(G, STAFF, "earned_1k", enabled=True, reward=10)
-    await services.modules.switch(G, 1, "badges", on=True)
+    await services.modules.switch(G, STAFF, "badges", on=True)
     sizes = await drain(services, page=2)
     assert all(size <= 2 for size in sizes) and sum(sizes) >= 5
     assert await held(services, SELLER) == {"first_sale"}
@@ -55,10 +55,10 @@ async def test_history_from_before_the_switch_is_awarded_in_pages_once(services)
 
 async def test_two_processes_backfilling_at_once_award_once(services):
     await relax_offer_limits(services, G)
-    await services.modules.switch(G, 1, "badges", on=False)
+    await services.modules.switch(G, STAFF, "badges", on=False)
     await complete_trade(services)
     await services.badges.set_rule(G, STAFF, "first_sale", enabled=True, reward=15)
-    await services.modules.switch(G, 1, "badges", on=True)
+    await services.modules.switch(G, STAFF, "badges", on=True)
     await asyncio.gather(drain(services, page=1), drain(services, page=1))
     assert await held(services, SELLER) == {"first_sale"}
     assert await services.db["ledger"].count_documents({"ref": "badge:first_sale"}) == 1

@@ -62,16 +62,16 @@ async def test_event_winners_get_the_event_winner_badge(services):
     draft = await services.events.draft(
         G, type="contest", start="now", duration_minutes=60, channel_id=None, capacity=None,
         reward_attend=0, reward_complete=0, prizes=(10, 0, 0), role_id=None, role_days=0)
-    event = await services.events.create(G, 1, draft, title="Gem quiz", description="Fun")
+    event = await services.events.create(G, STAFF, draft, title="Gem quiz", description="Fun")
     await services.events.checkin(G, event.event_id, BUYER)
-    await services.events.complete(G, event.event_id, 1, [BUYER], is_manager=True)
+    await services.events.complete(G, event.event_id, STAFF, [BUYER])
     assert "event_winner" in await held(services, BUYER)
     assert "event_winner" not in await held(services, SELLER)
 
 
 async def test_a_seasons_top_three_get_the_podium_badge(services, clock):
     clock.set(datetime(2026, 10, 20, 12, tzinfo=UTC))
-    await services.seasons.add(G, 1, "spooky-gems")  # 10-24 .. 10-31
+    await services.seasons.add(G, STAFF, "spooky-gems")  # 10-24 .. 10-31
     clock.set(datetime(2026, 10, 25, 12, tzinfo=UTC))
     for user, amount in ((11, 300), (12, 200), (13, 50), (14, 10)):
         await services.ledger.earn(G, user, amount, key=f"e{user}")

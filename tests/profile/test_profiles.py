@@ -10,7 +10,7 @@ import pytest
 
 from economy.core.errors import InvalidInput
 from economy.profile.service import ProfileHidden
-from tests.badges.test_badges import ADMIN, BUYER, SELLER, complete_trade
+from tests.badges.test_badges import ADMIN, BUYER, SELLER, STAFF, complete_trade
 from tests.conftest import relax_offer_limits
 
 pytestmark = pytest.mark.timeout(120)
@@ -32,7 +32,7 @@ async def test_a_profile_gathers_every_feature_number(services):
         {"guild_id": G, "rule_id": 1, "role_id": 777, "chain_id": 1, "contract": "0x" + "cd" * 20,
          "standard": "erc721", "min_count": 1}))
     await services.badges.set_showcase(G, SELLER, ["first_sale"])
-    await services.seasons.add(G, ADMIN, "winter-festival")  # running on the clock's 5 January
+    await services.seasons.add(G, STAFF, "winter-festival")  # running on the clock's 5 January
     await services.ledger.earn(G, SELLER, 50, key="work")  # earned (a sale is not earnings)
     view = await services.profiles.view(G, OTHER, SELLER, role_ids=frozenset({777, 5}))
     balance = (await services.ledger.account(G, SELLER)).balance
