@@ -12,6 +12,7 @@ from economy import (
     boosts,
     challenges,
     currency,
+    dashboard,
     events,
     goals,
     marketplace,
@@ -43,6 +44,7 @@ FEATURES: tuple[Feature, ...] = (
     profile.FEATURE,
     shop.FEATURE,
     badges.FEATURE,
+    dashboard.FEATURE,
     privacy.FEATURE,
 )
 
