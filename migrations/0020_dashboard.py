@@ -1,8 +1,12 @@
 """The web dashboard (economy/dashboard/): `dashboard_sessions` and `dashboard_login_states`,
-each with a TTL index on `expires_at` (MongoDB deletes a document once its `expires_at` has
-passed; reads compare it too, as TTL deletion runs about once a minute), sessions indexed by
-member for `/dashboard logout-all`, and their `$jsonSchema` validators (frozen copies of
-economy/repos/schemas.py's declarations as this migration was written). Re-runnable."""
+each with an expiry index on `expires_at` (the hourly `dashboard-prune` job deletes what has
+expired by the bot's clock, and every read compares `expires_at`), sessions indexed by member
+for `/dashboard logout-all`, and their `$jsonSchema` validators (frozen copies of
+economy/repos/schemas.py's declarations as this migration was written). Re-runnable.
+
+Not a TTL index: MongoDB's TTL monitor deletes by the server's wall clock, while the bot decides
+expiry by its own (injected) clock; the demo and the tests run on a clock of their own, and a
+TTL monitor would delete their sessions the moment they are made."""
 
 from __future__ import annotations
 
@@ -33,7 +37,7 @@ async def _install_validator(db, name: str) -> None:
 
 
 def _expiry() -> IndexModel:
-    return IndexModel([("expires_at", ASCENDING)], name="expiry", expireAfterSeconds=0)
+    return IndexModel([("expires_at", ASCENDING)], name="expiry")
 
 
 async def up(db) -> None:

@@ -63,10 +63,10 @@ class DiscordOAuth:
         Raises OAuthFailed when Discord refuses or does not answer.
         """
         form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
-        auth = aiohttp.BasicAuth(str(self.client_id), self._secret)
+        auth = {"Authorization": aiohttp.encode_basic_auth(str(self.client_id), self._secret)}
         try:
             async with aiohttp.ClientSession(timeout=TIMEOUT) as http:
-                async with http.post(f"{api_base()}/oauth2/token", data=form, auth=auth) as resp:
+                async with http.post(f"{api_base()}/oauth2/token", data=form, headers=auth) as resp:
                     body = await resp.json(content_type=None)
                     if resp.status != 200 or not isinstance(body, dict):
                         raise OAuthFailed(f"token exchange refused ({resp.status})")

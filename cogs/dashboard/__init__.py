@@ -9,4 +9,6 @@ async def setup(bot) -> None:
     """Register the cog, and the web routes when the dashboard is configured."""
     if bot.settings.dashboard_enabled:
         bot.web.add_routes(dashboard_routes(bot))
+    # Expired sessions and login states are forgotten by the bot's own clock (not a TTL index).
+    bot.jobs.add("dashboard-prune", bot.services.dashboard.prune, every_seconds=3600)
     await bot.add_cog(DashboardCog(bot))

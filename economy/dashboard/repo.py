@@ -9,7 +9,7 @@ a copy of the database opens no browser session. Both expire through a TTL index
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from pymongo import DESCENDING
 
@@ -39,10 +39,12 @@ class DashboardRepo:
             {"_id": digest, "created_at": at, "expires_at": expires_at}))
 
     async def take_state(self, digest: str, now: datetime) -> bool:
-        """Delete a live login state; True when it existed (single use: one caller wins)."""
-        doc = await self.db.write(lambda: self.states.find_one_and_delete(
-            {"_id": digest, "expires_at": {"$gt": now}}))
-        return doc is not None
+        """Delete a login state; True when it existed and had not expired (single use: one
+        caller wins the delete)."""
+        doc = await self.db.write(lambda: self.states.find_one_and_delete({"_id": digest}))
+        # Compared here, not in the filter: the embedded store's lookup by `_id` ignores the
+        # filter's other conditions (see /work/shared/notes/store-fidelity.md).
+        return doc is not None and _aware(doc["expires_at"]) > now
 
     # --- sessions ---------------------------------------------------------------------------
     async def add_session(self, doc: Doc) -> None:
@@ -50,8 +52,11 @@ class DashboardRepo:
         await self.db.write(lambda: self.sessions.insert_one(dict(doc)))
 
     async def session(self, digest: str, now: datetime) -> Doc | None:
-        """A live session by its digest."""
-        return await find_first(self.sessions, {"_id": digest, "expires_at": {"$gt": now}})
+        """A live session by its digest (None: unknown or expired)."""
+        doc = await find_first(self.sessions, {"_id": digest})
+        # Compared here, not in the filter: the embedded store's lookup by `_id` ignores the
+        # filter's other conditions.
+        return doc if doc is not None and _aware(doc["expires_at"]) > now else None
 
     async def delete_session(self, digest: str) -> None:
         """End one session."""
@@ -61,6 +66,15 @@ class DashboardRepo:
         """End every session of a user; how many there were."""
         result = await self.db.write(lambda: self.sessions.delete_many({"user_id": user_id}))
         return int(result.deleted_count)
+
+    async def delete_expired(self, now: datetime) -> int:
+        """Forget expired sessions and login states; how many documents went."""
+        gone = 0
+        for collection in (self.sessions, self.states):
+            result = await self.db.write(
+                lambda c=collection: c.delete_many({"expires_at": {"$lte": now}}))
+            gone += int(result.deleted_count)
+        return gone
 
     # --- audit ------------------------------------------------------------------------------
     async def log(self, entry: Doc) -> None:
@@ -92,3 +106,8 @@ class DashboardRepo:
     async def count_listings(self, guild_id: int, status: str) -> int:
         """Listings of the guild in this status."""
         return await count(self._listings, {"guild_id": guild_id, "status": status})
+
+
+def _aware(at: datetime) -> datetime:
+    """MongoDB hands dates back naive (UTC); the embedded store aware."""
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)

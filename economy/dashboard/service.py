@@ -158,6 +158,13 @@ class DashboardService:
         """
         return await self._repo.delete_sessions_of(actor.user_id)
 
+    async def prune(self) -> int:
+        """Delete expired sessions and login states (an hourly job); how many went.
+
+        Raises: nothing expected.
+        """
+        return await self._repo.delete_expired(self._clock.now())
+
     # --- reading ----------------------------------------------------------------------------
     async def health(self, guild_id: int, actor: Actor) -> Health:
         """The guild's live numbers for its admins.

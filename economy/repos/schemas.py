@@ -440,12 +440,12 @@ SCHEMAS: dict[str, Schema] = {
     "dashboard_login_states": doc(  # OAuth2 states in flight (economy/dashboard/repo.py)
         _id=STR,  # SHA-256 of the state
         created_at=DATE,
-        expires_at=DATE,  # TTL index (migration 0020)
+        expires_at=DATE,  # expiry index (migration 0020), pruned hourly
     ),
     "dashboard_sessions": doc(  # logged-in browsers (economy/dashboard/repo.py)
         _id=STR,  # SHA-256 of the session token
         created_at=DATE,
-        expires_at=DATE,  # TTL index (migration 0020)
+        expires_at=DATE,  # expiry index (migration 0020), pruned hourly
         guild_ids=arr(INT),
         name=STR,
         user_id=INT,
