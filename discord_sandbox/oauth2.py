@@ -247,6 +247,7 @@ def _with_query(url: str, query: dict[str, Any]) -> str:
 
 
 def _page(body: str, status: int = 200) -> web.Response:
-    text = (f"<!doctype html><html><head><meta charset=utf-8><title>Discord</title></head>"
+    text = (f"<!doctype html><html><head><meta charset=utf-8><title>Discord</title>"
+            '<link rel="icon" href="data:,"></head>'
             f"<body>{body}</body></html>")
     return web.Response(text=text, status=status, content_type="text/html")

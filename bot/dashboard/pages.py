@@ -15,6 +15,7 @@ import io
 import logging
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import jinja2
 from aiohttp import web
@@ -301,7 +302,7 @@ class Dashboard:
                 raise InvalidInput("Approve or reject?")
         except GemsError as exc:
             return await self.moderation(request, error=exc.message, status=400)
-        raise web.HTTPSeeOther(f"/dashboard/g/{guild_id}/moderation?done={done}")
+        raise web.HTTPSeeOther(f"/dashboard/g/{guild_id}/moderation?{urlencode({'done': done})}")
 
     async def _hand_over(self, kind: str, guild_id: int, notice: Any) -> None:
         """The announcement and DMs the Discord buttons send, through the marketplace's guild
