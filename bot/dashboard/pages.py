@@ -229,10 +229,13 @@ class Dashboard:
         return [(name, title) for name, (title, _) in sections().items()
                 if name == "core" or name not in off]
 
-    async def settings_page(self, request: web.Request, *, error: str = "",
-                            status: int = 200) -> web.Response:
+    async def settings_page(self, request: web.Request) -> web.Response:
         """One section's settings as a form (admins)."""
         access, session, token = await self._enter(request, ADMIN)
+        return await self._settings_view(request, access, session, token)
+
+    async def _settings_view(self, request: web.Request, access: Access, session: Session,
+                             token: str, *, error: str = "", status: int = 200) -> web.Response:
         section = request.match_info["section"]
         enabled = dict(self._sections(access))
         if section not in enabled:
@@ -241,7 +244,8 @@ class Dashboard:
         settings = await self.services.settings.get(access.guild.id)
         fields = [_field_view(f, getattr(settings, f.key), access) for f in sections()[section][1]]
         history = await self.services.settings.history(access.guild.id)
-        saved = [k for k in request.query.get("saved", "").split(",") if k]
+        keys = {f.key for f in sections()[section][1]}  # a crafted link shows nothing else
+        saved = [k for k in request.query.get("saved", "").split(",") if k in keys]
         notice = ("Saved: " + ", ".join(saved)) if saved else (
             "No change." if "saved" in request.query else "")
         return self.page("settings.html", status=status, title=enabled[section],
@@ -252,7 +256,7 @@ class Dashboard:
 
     async def settings_save(self, request: web.Request) -> web.Response:
         """Save a section's form through the settings service (admins, CSRF, rate limit)."""
-        access, _, _ = await self._enter(request, ADMIN)
+        access, session, token = await self._enter(request, ADMIN)
         section = request.match_info["section"]
         if section not in dict(self._sections(access)):
             raise web.HTTPNotFound()
@@ -263,16 +267,20 @@ class Dashboard:
             done = await self.services.dashboard.change_settings(access.guild.id, access.actor,
                                                                  changes)
         except GemsError as exc:
-            return await self.settings_page(request, error=exc.message, status=400)
+            return await self._settings_view(request, access, session, token, error=exc.message,
+                                             status=400)
         raise web.HTTPSeeOther(f"/dashboard/g/{access.guild.id}/settings/{section}?saved="
                                + ",".join(c.key for c in done))
 
     # --- moderation -----------------------------------------------------------------------
-    async def moderation(self, request: web.Request, *, error: str = "", notice: str = "",
-                         status: int = 200) -> web.Response:
+    async def moderation(self, request: web.Request) -> web.Response:
         """Listings awaiting approval and open disputes (moderators and admins)."""
         access, session, token = await self._enter(request, MODERATOR)
-        notice = notice or request.query.get("done", "")[:200]
+        return await self._moderation_view(request, access, session, token)
+
+    async def _moderation_view(self, request: web.Request, access: Access, session: Session,
+                               token: str, *, error: str = "", status: int = 200) -> web.Response:
+        notice = request.query.get("done", "")[:200]
         pending = await self.services.dashboard.pending_listings(access.guild.id, access.actor)
         disputes = await self.services.disputes.find(access.guild.id, "open")
         return self.page("moderation.html", status=status, title="Moderation",
@@ -283,7 +291,7 @@ class Dashboard:
 
     async def review_listing(self, request: web.Request) -> web.Response:
         """Approve or reject a pending listing, as the queue's buttons do."""
-        access, _, _ = await self._enter(request, MODERATOR)
+        access, session, token = await self._enter(request, MODERATOR)
         form = await request.post()
         listing_id = int(request.match_info["listing_id"])
         guild_id = access.guild.id
@@ -301,7 +309,8 @@ class Dashboard:
             else:
                 raise InvalidInput("Approve or reject?")
         except GemsError as exc:
-            return await self.moderation(request, error=exc.message, status=400)
+            return await self._moderation_view(request, access, session, token,
+                                               error=exc.message, status=400)
         raise web.HTTPSeeOther(f"/dashboard/g/{guild_id}/moderation?{urlencode({'done': done})}")
 
     async def _hand_over(self, kind: str, guild_id: int, notice: Any) -> None:
