@@ -283,10 +283,12 @@ class Dashboard:
         notice = request.query.get("done", "")[:200]
         pending = await self.services.dashboard.pending_listings(access.guild.id, access.actor)
         disputes = await self.services.disputes.find(access.guild.id, "open")
+        flags = await self.services.dashboard.recent_flags(access.guild.id, access.actor)
         return self.page("moderation.html", status=status, title="Moderation",
                          pending=[(item, _name(access, item.seller_id)) for item in pending],
                          disputes=[(t, _name(access, t.buyer_id), _name(access, t.seller_id))
                                    for t in disputes],
+                         flags=[(flag, _name(access, flag.user_id)) for flag in flags],
                          error=error, notice=notice, **self._context(access, session, token))
 
     async def review_listing(self, request: web.Request) -> web.Response:

@@ -31,6 +31,7 @@ class DashboardRepo:
         self._accounts = db["accounts"]
         self._trades = db["trades"]
         self._listings = db["listings"]
+        self._quotas = db["member_quotas"]
 
     # --- login states -----------------------------------------------------------------------
     async def add_state(self, digest: str, at: datetime, expires_at: datetime) -> None:
@@ -102,6 +103,12 @@ class DashboardRepo:
     async def count_trades(self, guild_id: int, statuses: list[str]) -> int:
         """Trades of the guild in these statuses."""
         return await count(self._trades, {"guild_id": guild_id, "status": {"$in": statuses}})
+
+    async def recent_flags(self, guild_id: int, buckets: list[str], *, limit: int) -> list[Doc]:
+        """The latest stored moderator flags of the guild (`member_quotas` buckets claimed
+        when a flag was raised), newest first."""
+        return await find_docs(self._quotas, {"guild_id": guild_id, "bucket": {"$in": buckets}},
+                               sort={"last_ms": DESCENDING, "user_id": DESCENDING}, limit=limit)
 
     async def count_listings(self, guild_id: int, status: str) -> int:
         """Listings of the guild in this status."""

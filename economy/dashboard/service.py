@@ -16,10 +16,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from economy.core.actor import Actor
-from economy.core.clock import Clock
+from economy.core.clock import Clock, from_ms
 from economy.core.errors import InvalidInput, NotPermitted
 from economy.core.ledger import LedgerService
 from economy.core.settings import GuildSettings, SettingsService, parse_value
+from economy.currency.review import STORED_FLAGS
 from economy.dashboard.repo import DashboardRepo
 from economy.marketplace.listings import ListingService
 from economy.marketplace.models import Listing, Notice, PublishResult
@@ -69,6 +70,15 @@ class Health:
     def supply(self) -> int:
         """Every GEMS that exists in the guild: members' spendable and held, and the treasury."""
         return self.member_gems + self.escrow_gems + self.treasury
+
+
+@dataclass(frozen=True)
+class Flag:
+    """A flag raised to moderators about a member (what the moderator queue is told)."""
+
+    user_id: int
+    text: str
+    at: datetime
 
 
 @dataclass(frozen=True)
@@ -243,6 +253,17 @@ class DashboardService:
         """
         actor.require_moderator(guild_id)
         return await self._listings.pending(guild_id, limit=50)
+
+    async def recent_flags(self, guild_id: int, actor: Actor, *, limit: int = 20) -> list[Flag]:
+        """The latest flags raised about members (the ones `/gems-admin member` shows).
+
+        Raises:
+            NotPermitted: the actor is not a moderator (or admin) of the guild.
+        """
+        actor.require_moderator(guild_id)
+        docs = await self._repo.recent_flags(guild_id, list(STORED_FLAGS), limit=limit)
+        return [Flag(int(d["user_id"]), STORED_FLAGS[d["bucket"]], from_ms(int(d["last_ms"])))
+                for d in docs if d.get("last_ms") is not None]
 
     async def approve_listing(self, guild_id: int, actor: Actor, listing_id: int) -> PublishResult:
         """Approve a pending listing, as the Approve button does (the listing records the

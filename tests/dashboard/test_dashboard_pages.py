@@ -278,3 +278,23 @@ async def test_member_lookup_and_formula_safe_exports(dgc):
         {"guild_id": dgc.guild.id}).to_list())
     assert ["dashboard.export", "export:balances"] in actions
     assert ["trades.export", "trades"] in actions  # the trade export audits itself too
+
+
+async def test_moderators_see_the_flags_raised_about_members(dgc):
+    from economy.core.clock import to_ms
+    from economy.repos.member_repo import MemberRepo
+
+    quotas = MemberRepo(dgc.db)
+    now = to_ms(dgc.clock.now())
+    assert await quotas.claim_interval(dgc.guild.id, dgc["carol"].id, "flag:fan-in", now, 0)
+    # Another guild's flag (same member) and an ordinary cooldown bucket are not shown.
+    assert await quotas.claim_interval(dgc.guild.id + 1, dgc["dave"].id, "flag:fan-in", now, 0)
+    assert await quotas.claim_interval(dgc.guild.id, dgc["erin"].id, "daily", now, 0)
+    async with browser_session() as http:
+        await login(dgc, http, "mod")
+        status, page = await get(http, f"{dgc.base}/dashboard/g/{dgc.guild.id}/moderation")
+    assert status == 200
+    flags = page.split("<h2>Flags</h2>")[1]
+    assert "carol" in flags and "several young accounts" in flags
+    assert "dave" not in flags and "erin" not in flags
+    assert "/members?q=" not in flags  # moderators get no member-lookup link
