@@ -158,3 +158,30 @@ async def test_the_cookie_is_secure_behind_https(store, clock):
             query = parse_qs(urlsplit(resp.headers["Location"]).query)
             assert query["redirect_uri"] == ["https://gems.example.org/dashboard/callback"]
             assert resp.cookies["gems_login"]["secure"]
+
+
+async def test_without_its_settings_the_dashboard_is_off(gc):
+    async with browser_session() as http:
+        status, _ = await get(http, gc.bot.web.public_url + "/dashboard")
+    assert status == 404
+    r = await gc.slash("admin", "dashboard link")
+    assert r.ephemeral and "not set up" in r.text
+    r = await gc.slash("admin", "dashboard logout-all")
+    assert "not logged in" in r.text
+
+
+def test_the_three_settings_come_together_and_the_secret_is_long():
+    from pydantic import ValidationError
+
+    from bot.settings import Settings
+
+    with pytest.raises(ValidationError, match="together"):
+        Settings(_env_file=None, dashboard_client_id=1, dashboard_client_secret="x")
+    with pytest.raises(ValidationError, match="32 random characters"):
+        Settings(_env_file=None, dashboard_client_id=1, dashboard_client_secret="x",
+                 dashboard_session_secret="short")
+    on = Settings(_env_file=None, dashboard_client_id=1, dashboard_client_secret="x",
+                  dashboard_session_secret="y" * 32)
+    assert on.dashboard_enabled and "y" * 32 not in repr(on)
+    assert not Settings(_env_file=None, dashboard_client_id="", dashboard_client_secret=" ",
+                        dashboard_session_secret="").dashboard_enabled
