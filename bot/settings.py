@@ -89,6 +89,12 @@ class Settings(BaseSettings):
     # waiting at most LEDGER_BATCH_WAIT_MS for company while requests are arriving.
     ledger_batch_max: int = Field(256, ge=1, le=10_000)
     ledger_batch_wait_ms: float = Field(2.0, ge=0, le=1000)
+    # --- the web dashboard (PUBLIC_URL/dashboard): the Discord application's OAuth2 client id and
+    # secret (developer portal, OAuth2 page) and a random secret that signs the session cookies.
+    # All three set: the dashboard is on; none: off.
+    dashboard_client_id: int | None = Field(None, ge=1)
+    dashboard_client_secret: SecretStr | None = None
+    dashboard_session_secret: SecretStr | None = None
 
     @field_validator("discord_token", "discord_application_id", "mongodb_uri", "shard_count",
                      "auto_migrate", mode="before")
@@ -97,6 +103,35 @@ class Settings(BaseSettings):
         if isinstance(value, str) and not value.strip():
             return None
         return value
+
+    @field_validator("dashboard_client_id", "dashboard_client_secret",
+                     "dashboard_session_secret", mode="before")
+    @classmethod
+    def _blank_dashboard(cls, value: object) -> object:
+        if isinstance(value, str):
+            return value.strip() or None
+        return value
+
+    @field_validator("dashboard_session_secret")
+    @classmethod
+    def _session_secret_length(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("use at least 32 random characters (e.g. `openssl rand -hex 32`)")
+        return value
+
+    @model_validator(mode="after")
+    def _dashboard_all_or_none(self) -> Settings:
+        given = [self.dashboard_client_id is not None, self.dashboard_client_secret is not None,
+                 self.dashboard_session_secret is not None]
+        if any(given) and not all(given):
+            raise ValueError("set DASHBOARD_CLIENT_ID, DASHBOARD_CLIENT_SECRET and "
+                             "DASHBOARD_SESSION_SECRET together, or none of them")
+        return self
+
+    @property
+    def dashboard_enabled(self) -> bool:
+        """True when the web dashboard's three settings are given."""
+        return self.dashboard_session_secret is not None
 
     @field_validator("stripe_secret_key", "stripe_webhook_secret", "stripe_api_base",
                      mode="before")

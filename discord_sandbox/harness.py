@@ -50,6 +50,7 @@ from .interactions import (
     nest_options,
     new_token,
 )
+from .oauth2 import OAuth2
 from .scheduled_events import set_interested
 from .server import DiscordServer, RateLimitRule, RequestRecord, compile_route
 from .state import (
@@ -245,6 +246,11 @@ class DiscordSandbox:
     def bot_user(self) -> User:
         """The bot's user."""
         return self.world.bot_user
+
+    @property
+    def oauth2(self) -> OAuth2:
+        """Discord's OAuth2 (log in with Discord): register redirect URIs, read the secret."""
+        return self.server.oauth2
 
     @property
     def application_id(self) -> int:

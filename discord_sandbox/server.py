@@ -34,6 +34,7 @@ from .interactions import (
     InteractionRecord,
 )
 from .limits import check_commands, check_member_edit, check_message, check_modal
+from .oauth2 import OAuth2
 from .scheduled_events import check_event
 from .state import (
     MANAGE_ROLES,
@@ -152,6 +153,8 @@ class DiscordServer:
             event, data, guild_id=guild_id
         )
         self._runner: web.AppRunner | None = None
+        #: "Log in with Discord" (the authorization code flow; discord_sandbox/oauth2.py).
+        self.oauth2 = OAuth2(world, application_id, clock=lambda: self.clock())
 
     @property
     def gateway_url(self) -> str:
@@ -198,6 +201,11 @@ class DiscordServer:
                 return _rate_limited(rule)
         token_routes = rel.startswith(("/interactions/", "/webhooks/"))
         auth = request.headers.get("Authorization")
+        if rel == "/oauth2/token" or (auth or "").startswith("Bearer "):
+            # A user's bearer token (or the token exchange): the OAuth2 side answers.
+            response = await self.oauth2.handle(request, rel)
+            self.log.requests.append(RequestRecord(request.method, rel, response.status, None))
+            return response
         if not token_routes and auth != f"Bot {self.token}":
             self.log.requests.append(RequestRecord(request.method, rel, 401, body))
             return json_response({"message": "401: Unauthorized", "code": 0}, 401)
@@ -297,6 +305,8 @@ class DiscordServer:
         ]
         for method, path, handler in routes:
             r.add_route(method, a + path, handler)
+        r.add_get("/oauth2/authorize", self.oauth2.authorize_page)
+        r.add_post("/oauth2/authorize", self.oauth2.authorize_submit)
         r.add_get(GATEWAY_PATH, self.gateway.handle)
         r.add_get("/cdn/{path:.*}", self.cdn)
         r.add_route("*", "/{tail:.*}", self.unhandled)

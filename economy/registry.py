@@ -12,6 +12,7 @@ from economy import (
     boosts,
     challenges,
     currency,
+    dashboard,
     events,
     goals,
     marketplace,
@@ -43,6 +44,7 @@ FEATURES: tuple[Feature, ...] = (
     shop.FEATURE,
     badges.FEATURE,
     profile.FEATURE,
+    dashboard.FEATURE,
     privacy.FEATURE,
 )
 

@@ -13,6 +13,7 @@ from discord import app_commands
 
 from bot.demo.community import GemsCommunity
 from bot.demo.transcript import Transcript
+from bot.settings import Settings
 from bot.store import open_store
 from economy.core.audit import audit
 from economy.core.clock import ManualClock
@@ -69,7 +70,7 @@ async def _play(out, data_dir: Path | str) -> int:
     async with await open_store(mongodb_uri=None, database_name="demo", data_dir=data_dir) as store:
         await Migrator(store.db, clock).apply_pending()
         async with GemsCommunity.open(store.db, clock=clock, contract_required=False,
-                                      fixed_ids=True) as gc:
+                                      fixed_ids=True, settings=_demo_settings()) as gc:
             out.write("GEMS offline demo — the real bot in a local Discord sandbox "
                       f"(guild '{gc.guild.name}', members: {', '.join(gc.members)})\n")
             if gc.sb.contract is None:
@@ -88,3 +89,11 @@ async def _play(out, data_dir: Path | str) -> int:
     failed = f" ({plural(len(t.failures), 'expectation')} failed)" if t.failures else ""
     out.write(f"\nDemo {'finished' if ok else 'FAILED'} in {elapsed:.1f} s{failed}.\n")
     return 0 if ok else 1
+
+
+def _demo_settings() -> Settings:
+    """The demo's process settings: the sandbox's loopback CDN, any free port, and the web
+    dashboard on (demo-only secrets; the sandbox plays Discord's OAuth2)."""
+    return Settings(_env_file=None, discord_token=None, attachment_hosts=["127.0.0.1"],
+                    web_port=0, dashboard_client_id=1, dashboard_client_secret="demo-client-secret",
+                    dashboard_session_secret="demo-only-session-secret-" + "0" * 16)

@@ -1,117 +1,39 @@
 """How each setting is edited by clicking, derived from the settings sections' field types.
 
-No per-setting list: a field's control comes from its annotation and name.
-- `int | None` named `*_channel_id` / `*_role_id`: a channel / role select (pick none to clear);
-- `list[int]` named `*_channels` / `*_roles`: a multi channel / role select;
-- `bool`: an On/Off select; `Literal[...]`: a select of the literal's choices;
-- every other field (numbers, text, comma lists): a line in a form (a modal, at most 5 lines).
-The one list whose choices come from elsewhere is `disabled_features` (the switchable
-features, a multi select).
-
-`layout(section, setup=...)` splits a section into parts that fit Discord's message limits
-(5 action rows, a select alone in its row, 5 buttons a row). The same derivation drives
+The controls themselves (a field's kind, label and choices) are derived in
+economy/core/setting_fields.py, shared with the web dashboard; this module lays them out for
+Discord. `layout(section, setup=...)` splits a section into parts that fit Discord's message
+limits (5 action rows, a select alone in its row, 5 buttons a row). The same derivation drives
 `/settings edit` and `/setup` (setup shows every select of a section and its first form).
 """
 
 from __future__ import annotations
 
-import types
-import typing
 from dataclasses import dataclass
 from functools import cache
 
-from economy.core.settings import describe, format_value
-from economy.registry import GuildSettings, section_of, settings_sections, switchable
+from economy.core.setting_fields import (
+    CHANNEL_TYPES,
+    FORUM,
+    PICKERS,
+    TEXT,
+    SettingField,
+    field_of,
+    form_text,
+    label_of,
+    sections,
+)
+from economy.registry import section_of
+
+__all__ = ["CHANNEL_TYPES", "FORUM", "MAX_BUTTONS", "MAX_FORM_LINES", "MAX_OPTIONS", "MAX_ROWS",
+           "PICKERS", "TEXT", "Part", "SettingField", "field_of", "form_text", "label_of",
+           "layout", "part_of", "sections"]
 
 #: Discord's limits for legacy components (a message; a modal).
 MAX_ROWS = 5
 MAX_BUTTONS = 5
 MAX_FORM_LINES = 5
 MAX_OPTIONS = 25
-#: A channel setting's allowed channel types (Discord's ChannelType values): text channels
-#: (threads open there), except where the feature also publishes into a forum.
-TEXT, FORUM = 0, 15
-CHANNEL_TYPES: dict[str, tuple[int, ...]] = {"guides_channel_id": (TEXT, FORUM)}
-#: Select kinds (one row each) and the form kind.
-PICKERS = ("channel", "channels", "role", "roles", "bool", "choice", "choices")
-
-
-@dataclass(frozen=True)
-class SettingField:
-    """One setting as a control: its key, kind, label and (for selects of text) its options."""
-
-    key: str
-    kind: str  # one of PICKERS, or "form"
-    label: str
-    options: tuple[tuple[str, str], ...] = ()  # (value, label) for bool/choice/choices
-
-    @property
-    def description(self) -> str:
-        """The setting's help text (from the section model)."""
-        return describe(self.key)
-
-    @property
-    def numeric(self) -> bool:
-        """True for an integer setting (its form line says so)."""
-        return GuildSettings.model_fields[self.key].annotation is int
-
-    @property
-    def required(self) -> bool:
-        """True when an empty form line can never be valid (a number, a text with min_length)."""
-        metadata = GuildSettings.model_fields[self.key].metadata
-        return self.numeric or any(getattr(item, "min_length", 0) for item in metadata)
-
-    @property
-    def max_length(self) -> int:
-        """The longest text a form line takes (the model's max_length, else 400 like /settings set)."""
-        for item in GuildSettings.model_fields[self.key].metadata:
-            if hasattr(item, "max_length"):
-                return min(int(item.max_length), 400)
-        return 400
-
-
-def label_of(key: str) -> str:
-    """A readable name from a key: `daily_streak_cap` -> `Daily streak cap`."""
-    words = key.removesuffix("_id").replace("_", " ")
-    return words[:1].upper() + words[1:]
-
-
-def _kind(key: str) -> tuple[str, tuple[tuple[str, str], ...]]:
-    annotation = GuildSettings.model_fields[key].annotation
-    args = typing.get_args(annotation)
-    if key == "disabled_features":
-        return "choices", tuple(switchable().items())
-    if annotation is bool:
-        return "bool", (("on", "On"), ("off", "Off"))
-    if typing.get_origin(annotation) is typing.Literal:
-        return "choice", tuple((str(a), str(a)) for a in args)
-    if isinstance(annotation, types.UnionType) and int in args:
-        if key.endswith("_channel_id"):
-            return "channel", ()
-        if key.endswith("_role_id"):
-            return "role", ()
-    if typing.get_origin(annotation) is list and args and args[0] is int:
-        if key.endswith("_channels"):
-            return "channels", ()
-        if key.endswith("_roles"):
-            return "roles", ()
-    return "form", ()
-
-
-@cache
-def field_of(key: str) -> SettingField:
-    """The control of setting `key` (KeyError for an unknown key)."""
-    if key not in GuildSettings.model_fields:
-        raise KeyError(key)
-    kind, options = _kind(key)
-    return SettingField(key, kind, label_of(key), options)
-
-
-@cache
-def sections() -> dict[str, tuple[str, tuple[SettingField, ...]]]:
-    """Feature name -> (title, its settings as controls), in display order, core first."""
-    return {name: (title, tuple(field_of(k) for k in model.model_fields))
-            for name, title, model in settings_sections() if model.model_fields}
 
 
 @dataclass(frozen=True)
@@ -154,12 +76,3 @@ def part_of(key: str, *, setup: bool = False) -> int:
         if any(f.key == key for f in part.pickers) or any(f.key == key for form in part.forms for f in form):
             return index
     return 0
-
-
-def form_text(key: str, value: typing.Any) -> str:
-    """A value as an admin would type it back into a form line (lists comma-separated)."""
-    if value is None:
-        return ""
-    if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
-    return format_value(value)

@@ -16,6 +16,8 @@ TITLES = {f.name: f.label for f in REGISTERED} | {
     "settings": "Settings", "setup_wizard": "Setup", "help": "Help"}
 #: Features in the order members meet them (the registry's order), then the core adapters.
 ORDER = [f.name for f in REGISTERED] + ["help", "settings", "setup_wizard"]
+#: Adapters shown under another one's title (the web dashboard's commands sit with Settings).
+SHOWN_WITH = {"dashboard": "settings"}
 
 
 def visible_commands(interaction: discord.Interaction) -> list[CommandInfo]:
@@ -29,7 +31,8 @@ def by_feature(commands: list[CommandInfo]) -> list[tuple[str, list[str]]]:
     member group first, then its `-admin` group."""
     roots: dict[str, dict[str, list[CommandInfo]]] = {}
     for info in commands:
-        roots.setdefault(info.feature, {}).setdefault(info.root, []).append(info)
+        section = SHOWN_WITH.get(info.feature, info.feature)
+        roots.setdefault(section, {}).setdefault(info.root, []).append(info)
     rank = {name: i for i, name in enumerate(ORDER)}
     sections = []
     for feature in sorted(roots, key=lambda f: (rank.get(f, len(rank)), f)):

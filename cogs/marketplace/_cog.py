@@ -48,6 +48,7 @@ from economy.marketplace.models import (
     TITLE_MIN,
     Listing,
     Notice,
+    PublishResult,
 )
 from economy.marketplace.rules import categories
 
@@ -360,6 +361,11 @@ class MarketplaceCog(DownloadingCog, FeatureCog):
                 await self.bot.guild_work.hand_over("market-dm", notice.listing.guild_id, notice)
             except Exception:
                 log.exception("could not deliver marketplace notice %s", notice.kind)
+
+    async def after_review(self, result: PublishResult) -> None:
+        """Guild work `market-reviewed`: a listing approved elsewhere (the web dashboard) is
+        announced and its seller told, as the Approve button does."""
+        await post_published(self.bot, result)
 
     async def deliver_one(self, notice: Notice) -> None:
         """Guild work `market-dm`: one sweep DM (expiry, reminder, alert digest)."""

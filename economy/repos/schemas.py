@@ -450,6 +450,19 @@ SCHEMAS: dict[str, Schema] = {
         open=nullable(INT),
         seq=nullable(INT),
     ),
+    "dashboard_login_states": doc(  # OAuth2 states in flight (economy/dashboard/repo.py)
+        _id=STR,  # SHA-256 of the state
+        created_at=DATE,
+        expires_at=DATE,  # expiry index (migration 0020), pruned hourly
+    ),
+    "dashboard_sessions": doc(  # logged-in browsers (economy/dashboard/repo.py)
+        _id=STR,  # SHA-256 of the session token
+        created_at=DATE,
+        expires_at=DATE,  # expiry index (migration 0020), pruned hourly
+        guild_ids=arr(INT),
+        name=STR,
+        user_id=INT,
+    ),
     "event_attendance": doc(
         _id=STR,
         at_ms=nullable(INT),

@@ -18,7 +18,7 @@ from cogs.help._catalog import feature_of
 pytestmark = pytest.mark.timeout(60)
 
 #: Core admin commands that keep their names (no `-admin` suffix): hidden by Manage Server.
-CORE_ADMIN_COMMANDS = {"settings", "setup"}
+CORE_ADMIN_COMMANDS = {"settings", "setup", "dashboard"}
 #: Member commands besides a feature's one member group (the seed names `/list-item`).
 EXTRA_MEMBER_COMMANDS = {"list-item", "help"}
 #: The top-level member commands, all of them (issue 24: at most ~15; the shop added a group,

@@ -46,7 +46,8 @@ async def test_privileged_groups_are_hidden_from_members_by_default(gc):
     payloads = {c.name: c.to_dict(tree) for c in tree.get_commands()}
     manage_guild, manage_messages = 1 << 5, 1 << 13
     # Every staff group (tests/surface/test_command_grammar.py checks the grammar itself).
-    expected = {"settings": manage_guild, "setup": manage_guild, "boost-admin": manage_guild,
+    expected = {"settings": manage_guild, "setup": manage_guild, "dashboard": manage_guild,
+                "boost-admin": manage_guild,
                 "challenge-admin": manage_guild, "event-admin": manage_guild,
                 "goal-admin": manage_guild, "season-admin": manage_guild, "badge-admin": manage_guild,
                 "gems-admin": manage_guild, "pay-admin": manage_guild, "shop-admin": manage_guild,

@@ -1,0 +1,49 @@
+"""The web dashboard (economy/dashboard/): `dashboard_sessions` and `dashboard_login_states`,
+each with an expiry index on `expires_at` (the hourly `dashboard-prune` job deletes what has
+expired by the bot's clock, and every read compares `expires_at`), sessions indexed by member
+for `/dashboard logout-all`, and their `$jsonSchema` validators (frozen copies of
+economy/repos/schemas.py's declarations as this migration was written). Re-runnable.
+
+Not a TTL index: MongoDB's TTL monitor deletes by the server's wall clock, while the bot decides
+expiry by its own (injected) clock; the demo and the tests run on a clock of their own, and a
+TTL monitor would delete their sessions the moment they are made."""
+
+from __future__ import annotations
+
+from pymongo import ASCENDING, IndexModel
+from pymongo.errors import CollectionInvalid, OperationFailure
+
+NAMESPACE_EXISTS = 48
+_INT = {"bsonType": ["int", "long"]}
+_DATE = {"bsonType": "date"}
+_STR = {"bsonType": "string"}
+VALIDATORS = {
+    "dashboard_login_states": {"$jsonSchema": {"bsonType": "object", "properties": {
+        "_id": _STR, "created_at": _DATE, "expires_at": _DATE}}},
+    "dashboard_sessions": {"$jsonSchema": {"bsonType": "object", "properties": {
+        "_id": _STR, "created_at": _DATE, "expires_at": _DATE,
+        "guild_ids": {"bsonType": "array", "items": _INT}, "name": _STR, "user_id": _INT}}},
+}
+
+
+async def _install_validator(db, name: str) -> None:
+    spec = {"validator": VALIDATORS[name], "validationLevel": "moderate"}
+    try:
+        await db.create_collection(name, **spec)
+    except (CollectionInvalid, OperationFailure) as error:  # the collection exists already
+        if getattr(error, "code", NAMESPACE_EXISTS) != NAMESPACE_EXISTS:
+            raise
+        await db.command({"collMod": name, **spec})
+
+
+def _expiry() -> IndexModel:
+    return IndexModel([("expires_at", ASCENDING)], name="expiry")
+
+
+async def up(db) -> None:
+    """Create both collections with their validators and indexes (re-runnable)."""
+    for name in VALIDATORS:
+        await _install_validator(db, name)
+    await db["dashboard_login_states"].create_indexes([_expiry()])
+    await db["dashboard_sessions"].create_indexes([
+        _expiry(), IndexModel([("user_id", ASCENDING)], name="user")])
