@@ -34,7 +34,6 @@ from bot.dashboard.security import (
 from economy.core.errors import GemsError, InvalidInput, NotPermitted
 from economy.core.setting_fields import CHANNEL_TYPES, TEXT, SettingField, form_text, sections
 from economy.core.settings import format_value
-from economy.currency.review import Viewer
 from economy.dashboard.service import SESSION_TTL, STATE_TTL, Session
 from economy.trades.export import csv_safe
 
@@ -282,7 +281,7 @@ class Dashboard:
                                token: str, *, error: str = "", status: int = 200) -> web.Response:
         notice = request.query.get("done", "")[:200]
         pending = await self.services.dashboard.pending_listings(access.guild.id, access.actor)
-        disputes = await self.services.disputes.find(access.guild.id, "open")
+        disputes = await self.services.disputes.find(access.guild.id, access.actor, "open")
         flags = await self.services.dashboard.recent_flags(access.guild.id, access.actor)
         return self.page("moderation.html", status=status, title="Moderation",
                          pending=[(item, _name(access, item.seller_id)) for item in pending],
@@ -334,12 +333,9 @@ class Dashboard:
         if query:
             matches = _find_members(access, query)
             if len(matches) == 1:
-                viewer = Viewer(session.user_id, manage_guild=access.actor.is_admin,
-                                manage_messages=access.actor.is_moderator,
-                                role_ids=access.actor.role_ids)
                 try:
                     review = await self.services.member_review.review(
-                        access.guild.id, viewer, matches[0].id)
+                        access.guild.id, access.actor, matches[0].id)
                 except GemsError as exc:
                     error = exc.message
             elif not matches:
@@ -361,7 +357,7 @@ class Dashboard:
         kind = request.match_info["kind"]
         guild_id = access.guild.id
         if kind == "trades":
-            text = await self.services.trade_export.to_csv(guild_id, access.actor.user_id)
+            text = await self.services.trade_export.to_csv(guild_id, access.actor)
         elif kind == "balances":
             text = await self._balances_csv(access)
         else:

@@ -239,7 +239,7 @@ class DashboardService:
         for key, raw in changes.items():
             if parsed[key] == getattr(settings, key):
                 continue
-            old, new = await self._settings.set(guild_id, actor.user_id, key, raw)
+            old, new = await self._settings.set(guild_id, actor, key, raw)
             if old != new:
                 done.append(Change(key, old, new))
                 await self._log(guild_id, actor, "dashboard.settings", f"setting:{key}")
@@ -252,7 +252,7 @@ class DashboardService:
             NotPermitted: the actor is not a moderator (or admin) of the guild.
         """
         actor.require_moderator(guild_id)
-        return await self._listings.pending(guild_id, limit=50)
+        return await self._listings.pending(guild_id, actor, limit=50)
 
     async def recent_flags(self, guild_id: int, actor: Actor, *, limit: int = 20) -> list[Flag]:
         """The latest flags raised about members (the ones `/gems-admin member` shows).
@@ -274,7 +274,7 @@ class DashboardService:
             InvalidInput: no such listing, or it is no longer pending.
         """
         actor.require_moderator(guild_id)
-        result = await self._listings.approve(guild_id, actor.user_id, listing_id)
+        result = await self._listings.approve(guild_id, actor, listing_id)
         await self._log(guild_id, actor, "dashboard.listing.approve", f"listing:{listing_id}")
         return result
 
@@ -287,7 +287,7 @@ class DashboardService:
             InvalidInput: a reason of the wrong length, no such listing, or not pending.
         """
         actor.require_moderator(guild_id)
-        notice = await self._listings.reject(guild_id, actor.user_id, listing_id, reason)
+        notice = await self._listings.reject(guild_id, actor, listing_id, reason)
         await self._log(guild_id, actor, "dashboard.listing.reject", f"listing:{listing_id}",
                         notice.detail)
         return notice

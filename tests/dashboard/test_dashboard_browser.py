@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from economy.core.actor import Actor
 from tests.dashboard.test_dashboard_pages import pending_listing
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -57,7 +58,7 @@ async def log_in(page, gc, who: str) -> None:
 
 
 async def test_admin_logs_in_changes_a_setting_and_discord_sees_it(dgc, browser):
-    await dgc.services.ledger.grant(dgc.guild.id, 0, dgc["alice"].id, 1200, reason="seed",
+    await dgc.services.ledger.grant(dgc.guild.id, Actor.system(), dgc["alice"].id, 1200, reason="seed",
                                     key="seed:alice")
     page = await browser.new_page()
     errors: list[str] = []
@@ -91,7 +92,7 @@ async def test_admin_logs_in_changes_a_setting_and_discord_sees_it(dgc, browser)
 
 async def test_moderator_approves_a_listing_at_phone_width(dgc, browser):
     listing_id = await pending_listing(dgc)
-    await dgc.services.settings.set(dgc.guild.id, 0, "marketplace_channel_id", str(dgc.general.id))
+    await dgc.services.settings.set(dgc.guild.id, Actor.system(), "marketplace_channel_id", str(dgc.general.id))
     context = await browser.new_context(viewport=PHONE)
     page = await context.new_page()
     errors: list[str] = []

@@ -9,6 +9,7 @@ import re
 import pytest
 
 from discord_sandbox import ADMINISTRATOR
+from economy.core.actor import Actor
 from tests.dashboard.conftest import browser_session, csrf_of, get, login
 
 pytestmark = pytest.mark.timeout(90)
@@ -17,7 +18,7 @@ pytestmark = pytest.mark.timeout(90)
 async def pending_listing(gc, seller: str = "alice", title: str = "Blue sapphire ring") -> int:
     """A listing of `seller` waiting for a moderator."""
     services, guild = gc.services, gc.guild.id
-    await services.settings.set(guild, 0, "marketplace_approval", "on")
+    await services.settings.set(guild, Actor.system(), "marketplace_approval", "on")
     draft = await services.marketplace.listings.create_draft(
         guild, gc[seller].id, category="rings", condition="new", title=title,
         description="A lovely 2 ct sapphire.", specs="metal: platinum", tags="sapphire",
@@ -62,7 +63,7 @@ async def test_access_is_checked_again_at_every_request(dgc):
         # The GEMS admin role (a setting, not a Discord permission) lets them in again.
         helper = dgc.sb.create_role(dgc.guild, "GEMS staff")
         dgc.sb.give_role(dgc["admin"], helper)
-        await dgc.services.settings.set(dgc.guild.id, 0, "admin_role_id", str(helper.id))
+        await dgc.services.settings.set(dgc.guild.id, Actor.system(), "admin_role_id", str(helper.id))
         await dgc.sb.settle()
         assert (await get(http, overview))[0] == 200
         # Leaving the server ends it too.
@@ -143,7 +144,7 @@ async def test_forged_guild_ids_in_urls_and_forms_reach_nothing_of_another_guild
     foreign_role = sb.create_role(other, "Elsewhere role")
     await sb.settle()
     # A listing pending in the other guild (its id may equal one of ours: ids are per guild).
-    await dgc.services.settings.set(other.id, 0, "marketplace_approval", "on")
+    await dgc.services.settings.set(other.id, Actor.system(), "marketplace_approval", "on")
     draft = await dgc.services.marketplace.listings.create_draft(
         other.id, stranger.id, category="rings", condition="new", title="Foreign ring",
         description="Not yours to approve.", specs="", tags="", price_gems=10)
@@ -182,7 +183,7 @@ async def test_forged_guild_ids_in_urls_and_forms_reach_nothing_of_another_guild
     theirs = await dgc.services.settings.get(other.id)
     assert mine.admin_role_id is None and mine.marketplace_channel_id is None
     assert theirs.currency_name != "Stolen"
-    foreign = await dgc.services.marketplace.listings.pending(other.id)
+    foreign = await dgc.services.marketplace.listings.pending(other.id, Actor.system())
     assert [item.listing_id for item in foreign] == [draft.listing_id]
 
 
@@ -203,7 +204,7 @@ async def test_a_moderator_approves_and_rejects_through_the_listing_service(dgc)
     first = await pending_listing(dgc)
     second = await pending_listing(dgc, title="Green emerald brooch")
     own = await pending_listing(dgc, seller="mod", title="Mod's own opal")
-    await dgc.services.settings.set(dgc.guild.id, 0, "marketplace_channel_id", str(dgc.general.id))
+    await dgc.services.settings.set(dgc.guild.id, Actor.system(), "marketplace_channel_id", str(dgc.general.id))
     async with browser_session() as http:
         await login(dgc, http, "mod")
         url = f"{dgc.base}/dashboard/g/{dgc.guild.id}/moderation"
@@ -227,7 +228,7 @@ async def test_a_moderator_approves_and_rejects_through_the_listing_service(dgc)
         assert status == 400 and "own listing" in page
     await dgc.sb.settle()
     listings = dgc.services.marketplace.listings
-    assert [item.listing_id for item in await listings.pending(dgc.guild.id)] == [own]
+    assert [item.listing_id for item in await listings.pending(dgc.guild.id, Actor.system())] == [own]
     approved = await dgc.db["listings"].find_one({"guild_id": dgc.guild.id, "listing_id": first})
     assert approved["status"] == "active" and approved["moderated_by"] == dgc["mod"].id
     rejected = await dgc.db["listings"].find_one({"guild_id": dgc.guild.id, "listing_id": second})
@@ -257,8 +258,8 @@ async def test_writes_are_rate_limited_per_member(dgc):
 async def test_member_lookup_and_formula_safe_exports(dgc):
     evil = dgc.add_member("=HYPERLINK(x)")
     await dgc.sb.settle()
-    await dgc.services.ledger.grant(dgc.guild.id, 0, evil.id, 70, reason="seed", key="seed:evil")
-    await dgc.services.ledger.grant(dgc.guild.id, 0, dgc["alice"].id, 250, reason="seed",
+    await dgc.services.ledger.grant(dgc.guild.id, Actor.system(), evil.id, 70, reason="seed", key="seed:evil")
+    await dgc.services.ledger.grant(dgc.guild.id, Actor.system(), dgc["alice"].id, 250, reason="seed",
                                     key="seed:alice")
     async with browser_session() as http:
         await login(dgc, http, "admin")

@@ -96,9 +96,9 @@ async def test_settings_change_checks_every_value_first_and_records_real_changes
 
 async def test_health_numbers_are_the_ledgers(services):
     ledger = services.ledger
-    await ledger.grant(G, 0, 21, 300, reason="seed", key="h:21")
-    await ledger.grant(G, 0, 22, 200, reason="seed", key="h:22")
-    await ledger.grant(OTHER, 0, 23, 999, reason="seed", key="h:23")  # another guild: not counted
+    await ledger.grant(G, Actor.system(), 21, 300, reason="seed", key="h:21")
+    await ledger.grant(G, Actor.system(), 22, 200, reason="seed", key="h:22")
+    await ledger.grant(OTHER, Actor.system(), 23, 999, reason="seed", key="h:23")  # another guild: not counted
     health = await services.dashboard.health(G, ADMIN)
     assert (health.members_with_balance, health.member_gems, health.escrow_gems) == (2, 500, 0)
     assert health.supply == 500 + health.treasury
