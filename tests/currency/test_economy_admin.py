@@ -186,3 +186,24 @@ async def test_grant_role_refuses_bad_amounts_and_empty_roles(services, amount):
     with pytest.raises(InvalidInput, match="Nobody"):
         await services.economy_admin.grant_role(G, ADMIN, [], 5, key="x", reason="why")
     assert await services.db["ledger"].count_documents({}) == 0
+
+
+async def test_give_cooldown_setting_spaces_gives_even_when_sent_at_once(services, clock):
+    from datetime import timedelta
+
+    from economy.core.errors import Cooldown
+
+    await services.settings.set(G, 0, "give_cooldown_seconds", "60")
+    await services.settings.set(G, 0, "min_account_age_days", "0")
+    await services.settings.set(G, 0, "min_member_days", "0")
+    sender = 10**17  # an old-enough snowflake is not needed with the limits off
+    await _seed(services, sender, 100)
+    results = await asyncio.gather(
+        *(services.gifts.give(G, sender, 20 + i, 5, key=f"give{i}") for i in range(5)),
+        return_exceptions=True)
+    assert sum(not isinstance(r, BaseException) for r in results) == 1
+    assert all(isinstance(r, Cooldown) for r in results if isinstance(r, BaseException)), results
+    assert await services.ledger.balance(G, sender) == 95
+    clock.advance(timedelta(seconds=61))
+    await services.gifts.give(G, sender, 30, 5, key="later")
+    assert await services.ledger.balance(G, sender) == 90
