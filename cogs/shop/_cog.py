@@ -12,7 +12,13 @@ from cogs._shared.feature_cog import FeatureCog, admin_group, admin_only, member
 from cogs._shared.interaction import guild_id_of, reply, safe_text, services_of
 from cogs._shared.time_option import DeadlineOrDuration, When, member_zone
 from cogs.shop._roles import deliver, role_problem
-from cogs.shop._views import catalogue_page, catalogue_view, item_line, send_quote
+from cogs.shop._views import (
+    catalogue_page,
+    catalogue_view,
+    item_line,
+    send_gift_quote,
+    send_quote,
+)
 from economy.core.clock import unix_seconds
 from economy.core.errors import InvalidInput
 
@@ -46,6 +52,11 @@ class ShopCog(FeatureCog):
     @app_commands.describe(item="Item number (see /shop browse)")
     async def buy(self, interaction: discord.Interaction, item: ItemId):
         await send_quote(interaction, item)
+
+    @shop.command(name="gift", description="Buy an item for another member (you confirm the price first)")
+    @app_commands.describe(member="Who gets it", item="Item number (see /shop browse)")
+    async def gift(self, interaction: discord.Interaction, member: discord.Member, item: ItemId):
+        await send_gift_quote(interaction, item, member)
 
     @shop.command(name="inventory", description="What you (or another member) own from the shop")
     @app_commands.describe(member="Whose inventory (default: yours)")

@@ -1009,6 +1009,7 @@ SCHEMAS: dict[str, Schema] = {
         kind=STR,
         prev_until_ms=nullable(INT),
         price=INT,
+        recipient_id=INT,  # a gift's recipient (absent: the buyer holds it)
         role_id=nullable(INT),
         status=STR,
         until_ms=nullable(INT),
