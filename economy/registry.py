@@ -20,6 +20,7 @@ from economy import (
     payments,
     privacy,
     profile,
+    raffles,
     seasons,
     shop,
     trades,
@@ -42,13 +43,14 @@ FEATURES: tuple[Feature, ...] = (
     nft.FEATURE,
     profile.FEATURE,
     shop.FEATURE,
+    raffles.FEATURE,
     badges.FEATURE,
     privacy.FEATURE,
 )
 
 #: The order sections are shown in (/settings, docs/settings.md): the core, then by feature.
 SECTION_ORDER = ("currency", "trades", "marketplace", "boosts", "events", "seasons", "goals",
-                 "challenges", "mentorship", "nft", "payments", "shop", "profile", "badges",
+                 "challenges", "mentorship", "nft", "payments", "shop", "raffles", "profile", "badges",
                  "privacy")
 
 
