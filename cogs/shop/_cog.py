@@ -11,6 +11,7 @@ from discord import app_commands
 from cogs._shared.feature_cog import FeatureCog, admin_group, admin_only, member_group, settings_of
 from cogs._shared.interaction import guild_id_of, reply, safe_text, services_of
 from cogs._shared.time_option import DeadlineOrDuration, When, member_zone
+from cogs.raffles import raffle_line
 from cogs.shop._roles import deliver, role_problem
 from cogs.shop._views import (
     catalogue_page,
@@ -76,6 +77,35 @@ class ShopCog(FeatureCog):
                              f"<@&{item.role_id}>{until}")
         title = "Your inventory" if who.id == interaction.user.id else f"{who.mention}'s inventory"
         await reply(interaction, f"{title}:\n" + ("\n".join(lines) or "Nothing yet."),
+                    ephemeral=True)
+
+    @shop.command(name="raffles", description="Open raffles: prize, ticket price, end, your tickets")
+    async def raffles(self, interaction: discord.Interaction):
+        services, guild_id = services_of(interaction), guild_id_of(interaction)
+        settings = await services.settings.get(guild_id)
+        found = await services.raffles.open_raffles(guild_id)
+        mine = {r.raffle_id: n for r, n in await services.raffles.my_tickets(
+            guild_id, interaction.user.id)}
+        lines = [raffle_line(r, settings, mine.get(r.raffle_id)) for r in found]
+        text = ("🎟️ Open raffles (buy with `/shop tickets`):\n" + "\n".join(lines) if lines
+                else "No raffle is open right now.")
+        await reply(interaction, text, ephemeral=True)
+
+    @shop.command(name="tickets", description="Buy raffle tickets with GEMS")
+    @app_commands.describe(raffle="Raffle number (see /shop raffles)", count="How many tickets")
+    async def tickets(self, interaction: discord.Interaction,
+                      raffle: app_commands.Range[int, 1, 10**12],
+                      count: app_commands.Range[int, 1, 10_000] = 1):
+        services, guild_id = services_of(interaction), guild_id_of(interaction)
+        settings = await services.settings.get(guild_id)
+        bought = await services.raffles.buy(guild_id, interaction.user.id, raffle, count,
+                                            key=str(interaction.id))
+        balance = (f" Your balance: {settings.money(bought.balance)}."
+                   if bought.balance is not None else "")
+        await reply(interaction,
+                    f"🎟️ {bought.count} ticket(s) for raffle #{raffle} "
+                    f"(**{safe_text(bought.raffle.prize, limit=100)}**) for "
+                    f"{settings.money(bought.paid)}: you hold {bought.total}.{balance}",
                     ephemeral=True)
 
     @shop.command(name="use", description="Use an item from your inventory")

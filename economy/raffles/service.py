@@ -19,7 +19,7 @@ from typing import Any
 from economy.core import timeparse
 from economy.core.actor import Actor
 from economy.core.clock import Clock, to_ms
-from economy.core.errors import Conflict, InvalidInput, NotFound
+from economy.core.errors import Conflict, InsufficientFunds, InvalidInput, NotFound
 from economy.core.ledger import LedgerService, check_amount
 from economy.core.models import is_system
 from economy.core.modules import require_on
@@ -216,6 +216,12 @@ class RaffleService:
             raise OverTicketCap(self._cap_text(raffle, have))
         cost = raffle.price * count
         if held is None:
+            # Refuse the obvious shortfall before the member's (empty) ticket document is made;
+            # the ledger's guarded debit still decides under concurrency.
+            have_gems = await self._ledger.balance(guild_id, user_id)
+            if have_gems < cost:
+                raise InsufficientFunds(f"Not enough GEMS: this needs {cost:,} and the balance "
+                                        f"is {have_gems:,}.", balance=have_gems, needed=cost)
             await self._repo.ensure_ticket(guild_id, raffle_id, user_id)
         repo = self._repo
         after: dict[str, Any] = {}
