@@ -8,9 +8,11 @@ so concurrent buyers on MongoDB cannot pass the cap or buy into a closed raffle.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from pymongo import ASCENDING, ReturnDocument
+from pymongo.errors import DuplicateKeyError
 
 from economy.repos.base import Database, Doc, find_docs, find_first
 
@@ -96,12 +98,13 @@ class RaffleRepo:
     async def ensure_ticket(self, guild_id: int, raffle_id: int, user_id: int) -> None:
         """Create a member's (empty) ticket document once, outside the money transaction, so
         the guarded increment inside it never has to insert."""
-        tid = self._ticket_id(guild_id, raffle_id, user_id)
-        await self.db.write(lambda: self.tickets.update_one(
-            {"_id": tid},
-            {"$setOnInsert": {"guild_id": guild_id, "raffle_id": raffle_id, "user_id": user_id,
-                              "count": 0, "paid": 0, "refunded": False}},
-            upsert=True))
+        doc = {"_id": self._ticket_id(guild_id, raffle_id, user_id), "guild_id": guild_id,
+               "raffle_id": raffle_id, "user_id": user_id, "count": 0, "paid": 0,
+               "refunded": False}
+        # An insert, not an upsert with $setOnInsert (ignored by the embedded store); a
+        # duplicate was made by a concurrent purchase of the same member.
+        with contextlib.suppress(DuplicateKeyError):
+            await self.db.write(lambda: self.tickets.insert_one(dict(doc)))
 
     async def add_tickets(self, guild_id: int, raffle_id: int, user_id: int, n: int, cost: int,
                           cap: int, *, session: Any) -> Doc | None:

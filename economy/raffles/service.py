@@ -135,7 +135,7 @@ class RaffleService:
         if doc["status"] != "cancelled":
             raise RaffleClosed(f"Raffle #{raffle_id} is not cancelled.")
         repo = self._repo
-        members = amount = 0
+        members = amount = left = 0
         for ticket in await repo.tickets_of(guild_id, raffle_id):
             paid = ticket.get("paid", 0)
             if ticket.get("refunded") or paid <= 0:
@@ -154,10 +154,17 @@ class RaffleService:
                     note=f"raffle #{raffle_id} cancelled", also=mark)
             except Conflict:
                 continue  # refunded by a concurrent run
+            except InsufficientFunds:
+                # The treasury shard looked short: a concurrent run's refund in flight (the
+                # embedded store lets a read see another transaction's uncommitted write). Left
+                # for the next sweep, which finds this raffle again (refunds_done stays false).
+                left += 1
+                continue
             if not movement.replayed:
                 members += 1
                 amount += paid
-        await repo.set_flag(guild_id, raffle_id, "refunds_done", status="cancelled")
+        if not left:
+            await repo.set_flag(guild_id, raffle_id, "refunds_done", status="cancelled")
         return Refunds(Raffle.of(await self._doc(guild_id, raffle_id)), members, amount)
 
     async def all_raffles(self, guild_id: int, actor: Actor) -> list[Raffle]:

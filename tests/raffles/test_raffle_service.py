@@ -166,3 +166,45 @@ async def test_cancel_refunds_every_ticket_exactly_once(services):
         await services.raffles.cancel(G, ADMIN, raffle.raffle_id)
     assert await services.raffles.pending() == []
     await _audit_ok(services)
+
+
+async def test_two_processes_sweeping_at_once_draw_announce_and_refund_once(services, clock):
+    """Two bot processes (two sets of services, each with its own ledger writer) run the sweep's
+    steps together: every raffle is drawn once, announced once, refunded once."""
+    from economy.services import build_services
+
+    other = build_services(services.db, clock)
+    drawn = await _raffle(services, price=4, cap=3)
+    cancelled = await _raffle(services, price=6, cap=3)
+    for user in range(300, 320):
+        await _seed(services, user, 50)
+        await services.raffles.buy(G, user, drawn.raffle_id, 1 + user % 3, key="d")
+        await services.raffles.buy(G, user, cancelled.raffle_id, 2, key="c")
+    # A cancel that crashed after its status change: the refunds are left to the sweeps.
+    await services.db["raffles"].update_one({"raffle_id": cancelled.raffle_id},
+                                            {"$set": {"status": "cancelled"}})
+    clock.advance(timedelta(hours=1))
+
+    async def sweep(svc):
+        done = []
+        for guild_id, raffle_id, status in await svc.raffles.pending():
+            if status == "cancelled":
+                await svc.raffles.finish_refunds(guild_id, raffle_id)
+                continue
+            await svc.raffles.draw(guild_id, raffle_id)
+            if await svc.raffles.claim_announcement(guild_id, raffle_id) is not None:
+                done.append(raffle_id)
+        return done
+
+    first, second = await asyncio.gather(sweep(services), sweep(other))
+    assert sorted(first + second) == [drawn.raffle_id]
+    for _ in range(3):  # a refund that looked short (the other run's in flight) waits one sweep
+        if not await services.raffles.pending():
+            break
+        await asyncio.gather(sweep(services), sweep(other))
+    assert await services.raffles.pending() == []
+    spent = sum(4 * (1 + u % 3) for u in range(300, 320))
+    assert sum([await services.ledger.balance(G, u) for u in range(300, 320)]) == 20 * 50 - spent
+    assert await services.db["ledger"].count_documents({"ref": f"raffle:{cancelled.raffle_id}",
+                                                        "kind": "refund"}) == 20 * 2
+    await _audit_ok(services)
