@@ -14,6 +14,7 @@ from economy import (
     currency,
     events,
     goals,
+    income,
     marketplace,
     mentorship,
     nft,
@@ -44,13 +45,14 @@ FEATURES: tuple[Feature, ...] = (
     profile.FEATURE,
     shop.FEATURE,
     raffles.FEATURE,
+    income.FEATURE,
     badges.FEATURE,
     privacy.FEATURE,
 )
 
 #: The order sections are shown in (/settings, docs/settings.md): the core, then by feature.
 SECTION_ORDER = ("currency", "trades", "marketplace", "boosts", "events", "seasons", "goals",
-                 "challenges", "mentorship", "nft", "payments", "shop", "raffles", "profile", "badges",
+                 "challenges", "mentorship", "nft", "payments", "shop", "raffles", "income", "profile", "badges",
                  "privacy")
 
 

@@ -1,5 +1,6 @@
-"""Raffles (economy/raffles): indexes of `raffles` and `raffle_tickets` (their `$jsonSchema` is
-declared in economy/repos/schemas.py and installed as validators here, as 0017 does)."""
+"""Raffles (economy/raffles) and role income (economy/income): indexes of `raffles`,
+`raffle_tickets` and `income_rules` (their `$jsonSchema` is declared in economy/repos/schemas.py
+and installed as validators here, as 0017 does)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pymongo.errors import CollectionInvalid, OperationFailure
 
 from economy.repos.schemas import validator
 
-COLLECTIONS = ("raffle_tickets", "raffles")
+COLLECTIONS = ("income_rules", "raffle_tickets", "raffles")
 NAMESPACE_EXISTS = 48
 
 
@@ -48,4 +49,7 @@ async def up(db) -> None:
     await db["raffle_tickets"].create_indexes([
         _ix("guild_id", "raffle_id", "user_id", name="guild_raffle_user_unique", unique=True),
         _ix("guild_id", "user_id", "raffle_id", name="guild_user_raffle"),
+    ])
+    await db["income_rules"].create_indexes([
+        _ix("guild_id", "active", "role_id", name="guild_active_role"),
     ])

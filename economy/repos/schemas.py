@@ -523,6 +523,17 @@ SCHEMAS: dict[str, Schema] = {
         values=guild_setting_values(),
         version=nullable(INT),
     ),
+    "income_rules": doc(  # _id = "<guild>:<role>:<period>": one role's income
+        _id=STR,
+        active=BOOL,
+        amount=INT,
+        created_by=INT,
+        created_ms=INT,
+        guild_id=INT,
+        period=STR,
+        role_id=INT,
+        version=INT,
+    ),
     "lease_terms": doc(
         _id=STR,
         acquired_at=nullable(INT),
