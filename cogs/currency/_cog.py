@@ -28,6 +28,7 @@ from cogs.currency._render import (
     member_review_embed,
 )
 from cogs.currency._views import HistoryButton, LeaderboardButton, history_page, leaderboard_page
+from economy.core.clock import to_ms, unix_seconds
 from economy.core.errors import InvalidInput
 from economy.core.ledger import check_amount
 from economy.core.settings import MAX_AMOUNT
@@ -94,6 +95,19 @@ class CurrencyCog(FeatureCog):
         # Public by default (others see the streak); a server can keep claims private.
         await reply(interaction, daily_text(interaction.user.mention, claim, settings),
                     ephemeral=not settings.daily_public)
+
+    @gems.command(name="collect", description="Collect the income your roles earn",
+                  extras={"ephemeral": True})
+    async def collect(self, interaction: discord.Interaction):
+        services, guild_id = services_of(interaction), guild_id_of(interaction)
+        settings = await services.settings.get(guild_id)
+        done = await services.income.collect(
+            guild_id, interaction.user.id,
+            frozenset(r.id for r in getattr(interaction.user, "roles", ())))
+        lines = [f"<@&{rule.role_id}> ({rule.period}): {settings.money(amount)}"
+                 for rule, amount in done.paid]
+        await reply(interaction, f"Collected {settings.money(done.total)}:\n" + "\n".join(lines)
+                    + f"\nNext income <t:{unix_seconds(to_ms(done.next_at))}:R>.", ephemeral=True)
 
     @gems.command(name="dms", description="Turn the bot's direct messages (and trade offers to you) on or off")
     @app_commands.describe(setting="on: DMs and trade offers allowed; off: none")
