@@ -16,6 +16,7 @@ from cogs._shared.time_option import DeadlineOrDuration, member_zone
 from cogs.raffles._render import raffle_line, result_text
 from economy.core.clock import unix_seconds
 from economy.core.settings import MAX_AMOUNT
+from economy.core.wording import plural
 from economy.raffles.models import MAX_TICKETS, MAX_WINNERS
 
 log = logging.getLogger(__name__)
@@ -72,7 +73,7 @@ class RafflesCog(FeatureCog):
         done = await services_of(interaction).raffles.cancel(
             guild_id_of(interaction), await actor_of(interaction), raffle)
         await reply(interaction, f"Raffle #{raffle} is cancelled: {settings.money(done.amount)} "
-                                 f"refunded to {done.members} member(s).", ephemeral=True)
+                                 f"refunded to {plural(done.members, 'member')}.", ephemeral=True)
 
     @raffle_admin.command(name="list", description="The latest raffles, every state")
     @admin_only

@@ -5,6 +5,7 @@ from __future__ import annotations
 from cogs._shared.interaction import safe_text
 from economy.core.clock import unix_seconds
 from economy.core.settings import GuildSettings
+from economy.core.wording import plural
 from economy.raffles.models import Draw, Raffle
 
 
@@ -32,7 +33,7 @@ def result_text(draw: Draw) -> str:
     else:
         head = (f"🎟️ Raffle #{raffle.raffle_id} **{safe_text(raffle.prize, limit=100)}** ended "
                 "without tickets: no winner.")
-    return (f"{head}\n{sold:,} ticket(s) from {members} member(s).\n"
+    return (f"{head}\n{plural(sold, 'ticket')} from {plural(members, 'member')}.\n"
             f"Check it: seed `{raffle.seed}` has SHA-256 `{raffle.seed_hash}` (published when the "
             "raffle opened). Tickets sorted by member id, one entry per ticket; place *i* wins "
             "entry SHA-256(`seed:i`) mod the number of entries, and the winner's other tickets "

@@ -22,6 +22,7 @@ from cogs.shop._views import (
 )
 from economy.core.clock import unix_seconds
 from economy.core.errors import InvalidInput
+from economy.core.wording import plural
 
 log = logging.getLogger(__name__)
 ItemId = app_commands.Range[int, 1, 10**12]
@@ -103,7 +104,7 @@ class ShopCog(FeatureCog):
         balance = (f" Your balance: {settings.money(bought.balance)}."
                    if bought.balance is not None else "")
         await reply(interaction,
-                    f"🎟️ {bought.count} ticket(s) for raffle #{raffle} "
+                    f"🎟️ {plural(bought.count, 'ticket')} for raffle #{raffle} "
                     f"(**{safe_text(bought.raffle.prize, limit=100)}**) for "
                     f"{settings.money(bought.paid)}: you hold {bought.total}.{balance}",
                     ephemeral=True)

@@ -12,6 +12,7 @@ once do each step once; the draw itself is a pure function of the stored seed an
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import tzinfo
 from typing import Any
@@ -25,6 +26,7 @@ from economy.core.models import is_system
 from economy.core.modules import require_on
 from economy.core.settings import MAX_AMOUNT, SettingsService
 from economy.core.text import clean_text
+from economy.core.wording import plural
 from economy.raffles.models import (
     MAX_TICKETS,
     MAX_WINNERS,
@@ -70,6 +72,9 @@ class RaffleService:
         self._ledger = ledger
         self._settings = settings
         self._clock = clock
+        #: Where draw seeds come from (256 random bits as hex). The offline demo replaces it so
+        #: that its transcript reads the same on every run; nothing else should.
+        self.seeds: Callable[[], str] = lambda: secrets.token_hex(32)
 
     # --- staff --------------------------------------------------------------------------------
     async def create(self, guild_id: int, actor: Actor, *, prize: str, price: int,
@@ -95,7 +100,7 @@ class RaffleService:
         end = timeparse.parse_end(ends, now, now, zone or settings.zone)
         if end <= now:
             raise InvalidInput("The raffle must end in the future.")
-        seed = secrets.token_hex(32)
+        seed = self.seeds()
         raffle_id = await self._repo.next_raffle_id(guild_id)
         doc = {"guild_id": guild_id, "raffle_id": raffle_id, "prize": text, "price": price,
                "max_per_member": max_per_member, "winners_count": winners,
@@ -244,7 +249,7 @@ class RaffleService:
 
         movement = await self._ledger.spend(
             guild_id, user_id, cost, key=op_key, ref=f"raffle:{raffle_id}",
-            burn=bool(stored.get("burn")), note=f"{count} raffle ticket(s)",
+            burn=bool(stored.get("burn")), note=plural(count, "raffle ticket"),
             also=count_tickets)
         if movement.replayed:
             mine = await self._repo.ticket(guild_id, raffle_id, user_id)
@@ -329,5 +334,5 @@ class RaffleService:
     @staticmethod
     def _cap_text(raffle: Raffle, have: int | None) -> str:
         held = f" and you have {have}" if have is not None else ""
-        return (f"A member can hold at most {raffle.max_per_member} ticket(s) in raffle "
+        return (f"A member can hold at most {plural(raffle.max_per_member, 'ticket')} in raffle "
                 f"#{raffle.raffle_id}{held}: nothing was charged.")
