@@ -46,7 +46,7 @@ async def bench(rounds: int, ops: int, concurrency: int) -> None:
     async with await open_store(mongodb_uri=None, database_name="bench", data_dir="memory") as store:
         await Migrator(store.db, clock).apply_pending()
         s = build_services(store.db, clock)
-        item = await s.shop.add(G, 0, name="Freeze", price=1, kind="consumable",
+        item = await s.shop.add(G, Actor.system(), name="Freeze", price=1, kind="consumable",
                                 effect="streak_freeze", stock=rounds * ops + ops)
         raffle = await s.raffles.create(G, Actor.system(), prize="Bench prize", price=1,
                                         max_per_member=rounds + 1, ends="7d")

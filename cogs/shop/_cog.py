@@ -9,7 +9,7 @@ import discord
 from discord import app_commands
 
 from cogs._shared.feature_cog import FeatureCog, admin_group, admin_only, member_group, settings_of
-from cogs._shared.interaction import guild_id_of, reply, safe_text, services_of
+from cogs._shared.interaction import actor_of, guild_id_of, reply, safe_text, services_of
 from cogs._shared.time_option import DeadlineOrDuration, When, member_zone
 from cogs.raffles import raffle_line
 from cogs.shop._roles import deliver, role_problem
@@ -140,7 +140,7 @@ class ShopCog(FeatureCog):
                   description: app_commands.Range[str, 1, 200] | None = None):
         _check_role(interaction, role)
         item = await services_of(interaction).shop.add(
-            guild_id_of(interaction), interaction.user.id, name=name, price=price, kind=kind,
+            guild_id_of(interaction), await actor_of(interaction), name=name, price=price, kind=kind,
             role_id=role.id if role else None, days=days, effect=effect, stock=stock,
             per_member_limit=per_member_limit,
             required_role_id=required_role.id if required_role else None,
@@ -170,7 +170,7 @@ class ShopCog(FeatureCog):
                  "available_from": available_from, "available_until": available_until}
         changes = {k: v for k, v in given.items() if v is not None}
         edited = await services_of(interaction).shop.edit(
-            guild_id_of(interaction), interaction.user.id, item,
+            guild_id_of(interaction), await actor_of(interaction), item,
             zone=await member_zone(interaction), **changes)
         settings = await settings_of(interaction)
         await reply(interaction, f"Changed:\n{item_line(edited, settings)}", ephemeral=True)
@@ -180,7 +180,7 @@ class ShopCog(FeatureCog):
     @app_commands.describe(item="Item number")
     async def remove(self, interaction: discord.Interaction, item: ItemId):
         gone = await services_of(interaction).shop.remove(guild_id_of(interaction),
-                                                          interaction.user.id, item)
+                                                          await actor_of(interaction), item)
         await reply(interaction, f"**#{gone.item_id} {safe_text(gone.name, limit=60)}** is off "
                     "sale.", ephemeral=True)
 
@@ -188,15 +188,16 @@ class ShopCog(FeatureCog):
     @admin_only
     @app_commands.describe(item="Item number", amount="Units to add")
     async def restock(self, interaction: discord.Interaction, item: ItemId, amount: Count):
-        found = await services_of(interaction).shop.restock(guild_id_of(interaction),
-                                                            interaction.user.id, item, amount)
+        found = await services_of(interaction).shop.restock(
+            guild_id_of(interaction), await actor_of(interaction), item, amount)
         await reply(interaction, f"Restocked: **#{found.item_id}** now has {found.stock:,} left.",
                     ephemeral=True)
 
     @shop_admin.command(name="list", description="Every item, off-sale ones too, with sales")
     @admin_only
     async def list_(self, interaction: discord.Interaction):
-        items = await services_of(interaction).shop.all_items(guild_id_of(interaction))
+        items = await services_of(interaction).shop.all_items(guild_id_of(interaction),
+                                                              await actor_of(interaction))
         settings = await settings_of(interaction)
         lines = [f"{item_line(i, settings)}\n  Sold: {i.sold:,} · version {i.version}"
                  + ("" if i.active else " · **off sale**") for i in items]

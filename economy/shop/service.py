@@ -15,6 +15,7 @@ from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from economy.core import timeparse
+from economy.core.actor import Actor
 from economy.core.clock import Clock, span_ms, to_ms
 from economy.core.errors import InvalidInput, NotFound, NotPermitted
 from economy.core.ledger import LedgerService, check_amount
@@ -62,13 +63,17 @@ class ShopService:
         self._clock = clock
 
     # --- staff --------------------------------------------------------------------------------
-    async def add(self, guild_id: int, actor_id: int, *, name: str, price: int, kind: str,
+    async def add(self, guild_id: int, actor: Actor, *, name: str, price: int, kind: str,
                   role_id: int | None = None, days: int | None = None, effect: str | None = None,
                   stock: int | None = None, per_member_limit: int | None = None,
                   required_role_id: int | None = None, description: str | None = None,
                   available_from: str | None = None, available_until: str | None = None,
                   zone: tzinfo | None = None) -> Item:
-        """Put a new item on sale (admin). Raises InvalidInput on bad input, nothing stored."""
+        """Put a new item on sale (admin). Raises InvalidInput on bad input, nothing stored.
+
+        Raises: FeatureOff, InvalidAmount, InvalidInput, NotPermitted.
+        """
+        actor.require_admin(guild_id)
         settings = await require_on(self._settings, guild_id, "shop")
         fields = self._checked(name=name, price=price, description=description,
                                per_member_limit=per_member_limit, required_role_id=required_role_id)
@@ -89,18 +94,19 @@ class ShopService:
         now = self._clock.now()
         doc = {"guild_id": guild_id, "item_id": item_id, "kind": kind, "role_id": role_id,
                "days": days, "effect": effect, "stock": stock, "sold": 0, "active": True,
-               "version": 1, "created_by": actor_id, "created_ms": to_ms(now), **fields}
+               "version": 1, "created_by": actor.user_id, "created_ms": to_ms(now), **fields}
         await self._repo.insert_item(doc)
         return Item.of(doc)
 
-    async def edit(self, guild_id: int, actor_id: int, item_id: int, *, name: Any = _UNSET,
+    async def edit(self, guild_id: int, actor: Actor, item_id: int, *, name: Any = _UNSET,
                    price: Any = _UNSET, description: Any = _UNSET, per_member_limit: Any = _UNSET,
                    required_role_id: Any = _UNSET, available_from: Any = _UNSET,
                    available_until: Any = _UNSET, zone: tzinfo | None = None) -> Item:
         """Change an item (admin); its version rises, so open quotes are refused.
 
-        Raises: FeatureOff, InvalidAmount, InvalidInput, NotFound.
+        Raises: FeatureOff, InvalidAmount, InvalidInput, NotFound, NotPermitted.
         """
+        actor.require_admin(guild_id)
         settings = await require_on(self._settings, guild_id, "shop")
         item = await self._item(guild_id, item_id, active=True)
         given = {k: v for k, v in {"name": name, "price": price, "description": description,
@@ -126,20 +132,22 @@ class ShopService:
             raise InvalidInput("Nothing to change: give at least one option.")
         return await self._update(item, fields)
 
-    async def remove(self, guild_id: int, actor_id: int, item_id: int) -> Item:
+    async def remove(self, guild_id: int, actor: Actor, item_id: int) -> Item:
         """Take an item off sale (admin). Holders keep what they bought.
 
-        Raises: FeatureOff, InvalidInput, NotFound.
+        Raises: FeatureOff, InvalidInput, NotFound, NotPermitted.
         """
+        actor.require_admin(guild_id)
         await require_on(self._settings, guild_id, "shop")
         item = await self._item(guild_id, item_id, active=True)
         return await self._update(item, {"active": False})
 
-    async def restock(self, guild_id: int, actor_id: int, item_id: int, amount: int) -> Item:
+    async def restock(self, guild_id: int, actor: Actor, item_id: int, amount: int) -> Item:
         """Add units to a limited item (admin).
 
-        Raises: FeatureOff, InvalidInput, NotFound.
+        Raises: FeatureOff, InvalidInput, NotFound, NotPermitted.
         """
+        actor.require_admin(guild_id)
         await require_on(self._settings, guild_id, "shop")
         amount = _count(amount, "amount to add", most=MAX_STOCK)
         if amount is None:
@@ -151,11 +159,12 @@ class ShopService:
             raise InvalidInput(f"The stock can be at most {MAX_STOCK:,}.")
         return await self._update(item, {}, inc={"stock": amount})
 
-    async def all_items(self, guild_id: int) -> list[Item]:
+    async def all_items(self, guild_id: int, actor: Actor) -> list[Item]:
         """Every item, withdrawn ones included (staff list).
 
-        Raises: nothing expected.
+        Raises: NotPermitted.
         """
+        actor.require_admin(guild_id)
         return [Item.of(d) for d in await self._repo.catalogue(guild_id, active_only=False)]
 
     # --- members ------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import asyncio
 
 import pytest
 
+from economy.core.actor import Actor
 from economy.core.audit import audit
 from economy.core.errors import (
     InsufficientFunds,
@@ -20,7 +21,7 @@ from economy.shop.models import QuoteChanged
 
 pytestmark = pytest.mark.timeout(120)
 G = 7
-ADMIN = 1
+ADMIN = Actor(1, is_admin=True, guild_id=G)
 ROLE = 900
 
 
@@ -168,7 +169,7 @@ async def test_timed_role_extends_and_ends(services, clock):
 
 
 async def test_burn_sink_shrinks_the_supply(services):
-    await services.settings.set(G, ADMIN, "shop_sink", "burn")
+    await services.settings.set(G, ADMIN.user_id, "shop_sink", "burn")
     item = await services.shop.add(G, ADMIN, name="Freeze", price=30, kind="consumable",
                                    effect="streak_freeze")
     await _seed(services, 5, 100)
@@ -284,3 +285,23 @@ async def test_gifts_race_for_the_last_units(services):
     assert sorted([await services.ledger.balance(G, u) for u in payers]) == [0] * 5 + [10] * 35
     report = await audit(services.db)
     assert report.ok, report.render()
+
+
+async def test_staff_methods_check_the_actor_themselves(services):
+    item = await services.shop.add(G, ADMIN, name="Freeze", price=25, kind="consumable",
+                                   effect="streak_freeze", stock=2)
+    member, elsewhere = Actor(5, guild_id=G), Actor(1, is_admin=True, guild_id=G + 1)
+    for actor in (member, elsewhere):
+        with pytest.raises(NotPermitted):
+            await services.shop.add(G, actor, name="X", price=1, kind="consumable",
+                                    effect="streak_freeze")
+        with pytest.raises(NotPermitted):
+            await services.shop.edit(G, actor, item.item_id, price=1)
+        with pytest.raises(NotPermitted):
+            await services.shop.restock(G, actor, item.item_id, 5)
+        with pytest.raises(NotPermitted):
+            await services.shop.remove(G, actor, item.item_id)
+        with pytest.raises(NotPermitted):
+            await services.shop.all_items(G, actor)
+    [stored] = await services.shop.all_items(G, ADMIN)
+    assert (stored.price, stored.stock, stored.active, stored.version) == (25, 2, True, 1)
