@@ -16,7 +16,7 @@ from typing import Any
 
 from economy.core.clock import Clock, from_ms, span_ms, to_ms
 from economy.core.eligibility import is_young, require_established
-from economy.core.errors import Cooldown, GemsError, InvalidInput
+from economy.core.errors import Cooldown, InvalidInput
 from economy.core.ledger import LedgerService
 from economy.core.models import Movement, is_system
 from economy.core.settings import SettingsService
@@ -27,7 +27,7 @@ from economy.repos.member_repo import MemberRepo
 FAN_IN_WINDOW = timedelta(hours=24)
 
 
-class _GiveCooldown(GemsError):
+class _GiveCooldown(Cooldown):
     """The sender gave less than `give_cooldown_seconds` ago (aborts the transfer; a domain
     error, so a repeat of an applied give is still answered with its first result)."""
 
@@ -127,7 +127,7 @@ class GiftService:
             # both pass it, and a refused give leaves no claim behind.
             if cooldown_ms and not await members.claim_interval(
                     guild_id, sender_id, "give:cooldown", now_ms, cooldown_ms, session=session):
-                raise _GiveCooldown("give cooldown")
+                raise _GiveCooldown("give cooldown", retry_at=now)
             if not await members.add_up_to(guild_id, sender_id, bucket, amount,
                                            settings.give_daily_cap, session=session):
                 raise _OverDailyCap
