@@ -221,23 +221,28 @@ class CurrencyAdminCog(FeatureCog):
             f"New balance: {new_balance:,}.",
         )
 
-    @admin.command(name="reset", extras={"ephemeral": True},
+    @admin.command(name="reset",
                    description="Burn a member's (or everyone's) GEMS; you confirm with the server name")
     @admin_only
     @app_commands.describe(scope="One member, or every member of the server",
                            member="Whose GEMS (with scope member)")
     async def reset(self, interaction: discord.Interaction, scope: Literal["member", "all"],
                     member: discord.Member | None = None):
-        if scope == "member":
-            if member is None:
-                raise InvalidInput("Pick the member whose GEMS to reset (the `member` option).")
-            _check_recipient(member)
-        await interaction.response.send_modal(
-            ResetModal(member.id if scope == "member" and member else None))
+        # Always the form first (a modal must be the first answer, and the response policy
+        # learns this command as one that opens a modal); the choice is checked on submit.
+        target = "all" if scope == "all" else ("bot" if member is not None and member.bot
+                                               else member.id if member else "none")
+        await interaction.response.send_modal(ResetModal(target))
 
-    async def run_reset(self, interaction: discord.Interaction, user_id: int | None,
+    async def run_reset(self, interaction: discord.Interaction, target: int | str,
                         typed: str) -> None:
         """The reset form was sent: burn through the service, say what happened."""
+        if target == "none":
+            raise InvalidInput("Pick the member whose GEMS to reset (the `member` option); "
+                               "nothing was reset.")
+        if target == "bot":
+            raise InvalidInput("Bots don't hold GEMS; nothing was reset.")
+        user_id = None if target == "all" else int(target)
         services, guild_id = services_of(interaction), guild_id_of(interaction)
         settings = await services.settings.get(guild_id)
         actor = await actor_of(interaction)
@@ -295,7 +300,7 @@ class CurrencyAdminCog(FeatureCog):
         if not holders:
             raise InvalidInput(f"Nobody (apart from bots) holds {role.mention}.")
         check_amount(amount)  # refused privately, before the public "thinking..."
-        if len(holders) > 100:
+        if len(holders) > 100 and not interaction.response.is_done():
             await interaction.response.defer(thinking=True)  # a big role takes a while
         result = await services.economy_admin.grant_role(
             guild_id, await actor_of(interaction), holders, amount,
@@ -336,13 +341,13 @@ class ResetModal(GatedModal, title="Reset GEMS"):
     server_name = discord.ui.TextInput(label="Type the server's name to confirm",
                                        custom_id="server_name", max_length=100)
 
-    def __init__(self, user_id: int | None) -> None:
-        super().__init__(timeout=600, custom_id=f"gems:reset:{user_id or 'all'}")
-        self.user_id = user_id
+    def __init__(self, target: int | str) -> None:
+        super().__init__(timeout=600, custom_id=f"gems:reset:{target}")
+        self.target = target  # a member id, "all", or what was wrong with the choice
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
         cog = interaction.client.get_cog("CurrencyAdminCog")
-        await cog.run_reset(interaction, self.user_id, self.server_name.value)
+        await cog.run_reset(interaction, self.target, self.server_name.value)
 
     async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:
         await handle_interaction_error(interaction, error, where="gems:reset")

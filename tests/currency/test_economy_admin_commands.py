@@ -33,8 +33,11 @@ async def test_reset_all_with_the_server_name_burns_every_balance(gc):
 async def test_reset_one_member(gc):
     await seed(gc, "alice", 120)
     await seed(gc, "bob", 30)
-    r = await gc.slash("admin", "gems-admin reset", scope="member")
+    r = await _reset(gc, "admin", gc.guild.name, scope="member")
     assert r.ephemeral and "Pick the member" in r.content
+    r = await _reset(gc, "admin", gc.guild.name, scope="member", member=gc["otherbot"])
+    assert r.ephemeral and "Bots don't hold GEMS" in r.content
+    assert (await balance(gc, "alice"), await balance(gc, "bob")) == (120, 30)
     done = await _reset(gc, "admin", gc.guild.name, scope="member", member=gc["alice"])
     assert "120 GEMS burned" in done.content, done.content
     assert (await balance(gc, "alice"), await balance(gc, "bob")) == (0, 30)
