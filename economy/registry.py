@@ -15,12 +15,14 @@ from economy import (
     dashboard,
     events,
     goals,
+    income,
     marketplace,
     mentorship,
     nft,
     payments,
     privacy,
     profile,
+    raffles,
     seasons,
     shop,
     trades,
@@ -42,6 +44,8 @@ FEATURES: tuple[Feature, ...] = (
     mentorship.FEATURE,
     nft.FEATURE,
     shop.FEATURE,
+    raffles.FEATURE,
+    income.FEATURE,
     badges.FEATURE,
     profile.FEATURE,
     dashboard.FEATURE,
@@ -50,7 +54,7 @@ FEATURES: tuple[Feature, ...] = (
 
 #: The order sections are shown in (/settings, docs/settings.md): the core, then by feature.
 SECTION_ORDER = ("currency", "trades", "marketplace", "boosts", "events", "seasons", "goals",
-                 "challenges", "mentorship", "nft", "payments", "shop", "profile", "badges",
+                 "challenges", "mentorship", "nft", "payments", "shop", "raffles", "income", "profile", "badges",
                  "privacy")
 
 

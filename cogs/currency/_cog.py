@@ -9,6 +9,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.error_handler import handle_interaction_error
 from cogs._shared.feature_cog import (
     FeatureCog,
     admin_group,
@@ -19,6 +20,7 @@ from cogs._shared.feature_cog import (
 )
 from cogs._shared.interaction import actor_of, guild_id_of, reply, safe_text, services_of
 from cogs._shared.notify import post_to_moderators, send_dm
+from cogs._shared.ui import GatedModal
 from cogs.currency._render import (
     balance_embed,
     daily_text,
@@ -26,8 +28,11 @@ from cogs.currency._render import (
     member_review_embed,
 )
 from cogs.currency._views import HistoryButton, LeaderboardButton, history_page, leaderboard_page
+from economy.core.clock import to_ms, unix_seconds
 from economy.core.errors import InvalidInput
+from economy.core.ledger import check_amount
 from economy.core.settings import MAX_AMOUNT
+from economy.core.wording import plural
 from economy.currency.activity import ChatMessage
 from economy.currency.gifts import GiftDigest
 
@@ -89,6 +94,19 @@ class CurrencyCog(FeatureCog):
         # Public by default (others see the streak); a server can keep claims private.
         await reply(interaction, daily_text(interaction.user.mention, claim, settings),
                     ephemeral=not settings.daily_public)
+
+    @gems.command(name="collect", description="Collect the income your roles earn",
+                  extras={"ephemeral": True})
+    async def collect(self, interaction: discord.Interaction):
+        services, guild_id = services_of(interaction), guild_id_of(interaction)
+        settings = await services.settings.get(guild_id)
+        done = await services.income.collect(
+            guild_id, interaction.user.id,
+            frozenset(r.id for r in getattr(interaction.user, "roles", ())))
+        lines = [f"<@&{rule.role_id}> ({rule.period}): {settings.money(amount)}"
+                 for rule, amount in done.paid]
+        await reply(interaction, f"Collected {settings.money(done.total)}:\n" + "\n".join(lines)
+                    + f"\nNext income <t:{unix_seconds(to_ms(done.next_at))}:R>.", ephemeral=True)
 
     @gems.command(name="dms", description="Turn the bot's direct messages (and trade offers to you) on or off")
     @app_commands.describe(setting="on: DMs and trade offers allowed; off: none")
@@ -202,6 +220,96 @@ class CurrencyAdminCog(FeatureCog):
             f"New balance: {new_balance:,}.",
         )
 
+    @admin.command(name="reset",
+                   description="Burn a member's (or everyone's) GEMS; you confirm with the server name")
+    @admin_only
+    @app_commands.describe(scope="One member, or every member of the server",
+                           member="Whose GEMS (with scope member)")
+    async def reset(self, interaction: discord.Interaction, scope: Literal["member", "all"],
+                    member: discord.Member | None = None):
+        # Always the form first (a modal must be the first answer, and the response policy
+        # learns this command as one that opens a modal); the choice is checked on submit.
+        target = "all" if scope == "all" else ("bot" if member is not None and member.bot
+                                               else member.id if member else "none")
+        await interaction.response.send_modal(ResetModal(target))
+
+    async def run_reset(self, interaction: discord.Interaction, target: int | str,
+                        typed: str) -> None:
+        """The reset form was sent: burn through the service, say what happened."""
+        if target == "none":
+            raise InvalidInput("Pick the member whose GEMS to reset (the `member` option); "
+                               "nothing was reset.")
+        if target == "bot":
+            raise InvalidInput("Bots don't hold GEMS; nothing was reset.")
+        user_id = None if target == "all" else int(target)
+        services, guild_id = services_of(interaction), guild_id_of(interaction)
+        settings = await services.settings.get(guild_id)
+        actor = await actor_of(interaction)
+        name = interaction.guild.name if interaction.guild else ""
+        key = str(interaction.id)
+        admin = services.economy_admin
+        if user_id is None:
+            result = await admin.reset_all(guild_id, actor, typed_name=typed, server_name=name,
+                                           key=key)
+            text = (f"Economy reset: {settings.money(result.burned)} burned from "
+                    f"{plural(result.members, 'member')}.")
+        else:
+            result = await admin.reset_member(guild_id, actor, user_id, typed_name=typed,
+                                              server_name=name, key=key)
+            text = f"Reset <@{user_id}>: {settings.money(result.burned)} burned."
+        if result.missed:
+            text += (f" Not reset (their balance kept changing): "
+                     f"{', '.join(f'<@{u}>' for u in result.missed[:20])}; run it again.")
+        await reply(interaction, text, ephemeral=True)
+
+    @admin.command(name="set-balance", extras={"ephemeral": True},
+                   description="Set a member's GEMS to an exact amount (the difference is minted or burned)")
+    @admin_only
+    @app_commands.describe(member="Whose balance", amount="The new balance (0 or more)",
+                           reason="Why (audit log, optional)")
+    async def set_balance(
+        self, interaction: discord.Interaction, member: discord.Member,
+        amount: app_commands.Range[int, 0, MAX_AMOUNT],
+        reason: app_commands.Range[str, 3, 150] | None = None,
+    ):
+        _check_recipient(member)
+        services, guild_id = services_of(interaction), guild_id_of(interaction)
+        settings = await services.settings.get(guild_id)
+        done = await services.economy_admin.set_balance(
+            guild_id, await actor_of(interaction), member.id, amount,
+            key=f"setbal:{interaction.id}", reason=reason)
+        if done.before == done.after:
+            text = f"{member.mention} already has {settings.money(done.after)}; nothing changed."
+        else:
+            text = (f"{member.mention}'s balance: {settings.money(done.before)} → "
+                    f"{settings.money(done.after)}.")
+        await reply(interaction, text, ephemeral=True)
+
+    @admin.command(name="grant-role", description="Create GEMS for every member holding a role")
+    @admin_only
+    @app_commands.describe(role="Whose holders receive them", amount="How many each",
+                           reason="Why (audit log)")
+    async def grant_role(
+        self, interaction: discord.Interaction, role: discord.Role, amount: Amount,
+        reason: app_commands.Range[str, 3, 200],
+    ):
+        services, guild_id = services_of(interaction), guild_id_of(interaction)
+        settings = await services.settings.get(guild_id)
+        holders = [m.id for m in role.members if not m.bot]
+        if not holders:
+            raise InvalidInput(f"Nobody (apart from bots) holds {role.mention}.")
+        check_amount(amount)  # refused privately, before the public "thinking..."
+        if len(holders) > 100 and not interaction.response.is_done():
+            await interaction.response.defer(thinking=True)  # a big role takes a while
+        result = await services.economy_admin.grant_role(
+            guild_id, await actor_of(interaction), holders, amount,
+            key=str(interaction.id), reason=reason)
+        text = (f"Granted {settings.money(amount)} to each of {plural(result.granted, 'member')} "
+                f"holding {role.mention} ({safe_text(reason)}).")
+        if result.repeated:
+            text += f" {plural(result.repeated, 'member')} had it already from this grant."
+        await reply(interaction, text)
+
     @admin.command(name="treasury", description="The server treasury (trade fees)")
     @admin_only
     async def treasury(self, interaction: discord.Interaction):
@@ -224,3 +332,22 @@ class CurrencyAdminCog(FeatureCog):
         settings = await services.settings.get(guild_id)
         embed = member_review_embed(safe_text(member.display_name, limit=64), review, settings)
         await reply(interaction, embed=embed, ephemeral=True)
+
+
+class ResetModal(GatedModal, title="Reset GEMS"):
+    """The confirmation of a reset: the admin types the server's name."""
+
+    server_name = discord.ui.TextInput(label="Type the server's name to confirm",
+                                       custom_id="server_name", max_length=100)
+
+    def __init__(self, target: int | str) -> None:
+        super().__init__(timeout=600, custom_id=f"gems:reset:{target}")
+        self.target = target  # a member id, "all", or what was wrong with the choice
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        cog = interaction.client.get_cog("CurrencyAdminCog")
+        await cog.run_reset(interaction, self.target, self.server_name.value)
+
+    async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:
+        await handle_interaction_error(interaction, error, where="gems:reset")
+

@@ -9,12 +9,20 @@ import discord
 from discord import app_commands
 
 from cogs._shared.feature_cog import FeatureCog, admin_group, admin_only, member_group, settings_of
-from cogs._shared.interaction import guild_id_of, reply, safe_text, services_of
+from cogs._shared.interaction import actor_of, guild_id_of, reply, safe_text, services_of
 from cogs._shared.time_option import DeadlineOrDuration, When, member_zone
+from cogs.raffles import raffle_line
 from cogs.shop._roles import deliver, role_problem
-from cogs.shop._views import catalogue_page, catalogue_view, item_line, send_quote
+from cogs.shop._views import (
+    catalogue_page,
+    catalogue_view,
+    item_line,
+    send_gift_quote,
+    send_quote,
+)
 from economy.core.clock import unix_seconds
 from economy.core.errors import InvalidInput
+from economy.core.wording import plural
 
 log = logging.getLogger(__name__)
 ItemId = app_commands.Range[int, 1, 10**12]
@@ -47,6 +55,11 @@ class ShopCog(FeatureCog):
     async def buy(self, interaction: discord.Interaction, item: ItemId):
         await send_quote(interaction, item)
 
+    @shop.command(name="gift", description="Buy an item for another member (you confirm the price first)")
+    @app_commands.describe(member="Who gets it", item="Item number (see /shop browse)")
+    async def gift(self, interaction: discord.Interaction, member: discord.Member, item: ItemId):
+        await send_gift_quote(interaction, item, member)
+
     @shop.command(name="inventory", description="What you (or another member) own from the shop")
     @app_commands.describe(member="Whose inventory (default: yours)")
     async def inventory(self, interaction: discord.Interaction,
@@ -65,6 +78,35 @@ class ShopCog(FeatureCog):
                              f"<@&{item.role_id}>{until}")
         title = "Your inventory" if who.id == interaction.user.id else f"{who.mention}'s inventory"
         await reply(interaction, f"{title}:\n" + ("\n".join(lines) or "Nothing yet."),
+                    ephemeral=True)
+
+    @shop.command(name="raffles", description="Open raffles: prize, ticket price, end, your tickets")
+    async def raffles(self, interaction: discord.Interaction):
+        services, guild_id = services_of(interaction), guild_id_of(interaction)
+        settings = await services.settings.get(guild_id)
+        found = await services.raffles.open_raffles(guild_id)
+        mine = {r.raffle_id: n for r, n in await services.raffles.my_tickets(
+            guild_id, interaction.user.id)}
+        lines = [raffle_line(r, settings, mine.get(r.raffle_id)) for r in found]
+        text = ("🎟️ Open raffles (buy with `/shop tickets`):\n" + "\n".join(lines) if lines
+                else "No raffle is open right now.")
+        await reply(interaction, text, ephemeral=True)
+
+    @shop.command(name="tickets", description="Buy raffle tickets with GEMS")
+    @app_commands.describe(raffle="Raffle number (see /shop raffles)", count="How many tickets")
+    async def tickets(self, interaction: discord.Interaction,
+                      raffle: app_commands.Range[int, 1, 10**12],
+                      count: app_commands.Range[int, 1, 10_000] = 1):
+        services, guild_id = services_of(interaction), guild_id_of(interaction)
+        settings = await services.settings.get(guild_id)
+        bought = await services.raffles.buy(guild_id, interaction.user.id, raffle, count,
+                                            key=str(interaction.id))
+        balance = (f" Your balance: {settings.money(bought.balance)}."
+                   if bought.balance is not None else "")
+        await reply(interaction,
+                    f"🎟️ {plural(bought.count, 'ticket')} for raffle #{raffle} "
+                    f"(**{safe_text(bought.raffle.prize, limit=100)}**) for "
+                    f"{settings.money(bought.paid)}: you hold {bought.total}.{balance}",
                     ephemeral=True)
 
     @shop.command(name="use", description="Use an item from your inventory")
@@ -98,7 +140,7 @@ class ShopCog(FeatureCog):
                   description: app_commands.Range[str, 1, 200] | None = None):
         _check_role(interaction, role)
         item = await services_of(interaction).shop.add(
-            guild_id_of(interaction), interaction.user.id, name=name, price=price, kind=kind,
+            guild_id_of(interaction), await actor_of(interaction), name=name, price=price, kind=kind,
             role_id=role.id if role else None, days=days, effect=effect, stock=stock,
             per_member_limit=per_member_limit,
             required_role_id=required_role.id if required_role else None,
@@ -128,7 +170,7 @@ class ShopCog(FeatureCog):
                  "available_from": available_from, "available_until": available_until}
         changes = {k: v for k, v in given.items() if v is not None}
         edited = await services_of(interaction).shop.edit(
-            guild_id_of(interaction), interaction.user.id, item,
+            guild_id_of(interaction), await actor_of(interaction), item,
             zone=await member_zone(interaction), **changes)
         settings = await settings_of(interaction)
         await reply(interaction, f"Changed:\n{item_line(edited, settings)}", ephemeral=True)
@@ -138,7 +180,7 @@ class ShopCog(FeatureCog):
     @app_commands.describe(item="Item number")
     async def remove(self, interaction: discord.Interaction, item: ItemId):
         gone = await services_of(interaction).shop.remove(guild_id_of(interaction),
-                                                          interaction.user.id, item)
+                                                          await actor_of(interaction), item)
         await reply(interaction, f"**#{gone.item_id} {safe_text(gone.name, limit=60)}** is off "
                     "sale.", ephemeral=True)
 
@@ -146,15 +188,16 @@ class ShopCog(FeatureCog):
     @admin_only
     @app_commands.describe(item="Item number", amount="Units to add")
     async def restock(self, interaction: discord.Interaction, item: ItemId, amount: Count):
-        found = await services_of(interaction).shop.restock(guild_id_of(interaction),
-                                                            interaction.user.id, item, amount)
+        found = await services_of(interaction).shop.restock(
+            guild_id_of(interaction), await actor_of(interaction), item, amount)
         await reply(interaction, f"Restocked: **#{found.item_id}** now has {found.stock:,} left.",
                     ephemeral=True)
 
     @shop_admin.command(name="list", description="Every item, off-sale ones too, with sales")
     @admin_only
     async def list_(self, interaction: discord.Interaction):
-        items = await services_of(interaction).shop.all_items(guild_id_of(interaction))
+        items = await services_of(interaction).shop.all_items(guild_id_of(interaction),
+                                                              await actor_of(interaction))
         settings = await settings_of(interaction)
         lines = [f"{item_line(i, settings)}\n  Sold: {i.sold:,} · version {i.version}"
                  + ("" if i.active else " · **off sale**") for i in items]

@@ -32,10 +32,10 @@ async def deliver(bot, guild: discord.Guild, purchase: Purchase) -> str | None:
     role = guild.get_role(purchase.role_id or 0)
     problem = role_problem(guild, role)
     if problem is None:
-        member = guild.get_member(purchase.user_id)
+        member = guild.get_member(purchase.holder_id)
         if member is None:
             try:
-                member = await guild.fetch_member(purchase.user_id)
+                member = await guild.fetch_member(purchase.holder_id)
             except discord.HTTPException:
                 member = None
         if member is None:

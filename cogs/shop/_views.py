@@ -12,10 +12,12 @@ import discord
 
 from cogs._shared.custom_ids import num, parse_id
 from cogs._shared.interaction import NO_PINGS, guild_id_of, safe_text, services_of
+from cogs._shared.notify import send_dm
 from cogs._shared.paging import PageButton
 from cogs._shared.ui import RoutedView, SafeButton
 from cogs.shop._roles import deliver
 from economy.core.clock import unix_seconds
+from economy.core.errors import InvalidInput
 from economy.core.models import Page
 from economy.core.settings import GuildSettings
 from economy.shop.models import Item, Quote, QuoteChanged
@@ -158,4 +160,76 @@ class ShopConfirmButton(SafeButton, template=(rf"shop:ok:{num('item')}:{num('pri
         await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_PINGS)
 
 
-DYNAMIC_ITEMS = (ShopPageButton, ShopBuyButton, ShopConfirmButton)
+async def send_gift_quote(interaction: discord.Interaction, item_id: int,
+                          member: discord.Member) -> None:
+    """Answer with the price of a gift to confirm and a Confirm button carrying it."""
+    if member.bot:
+        raise InvalidInput("Bots don't hold items. Pick a member instead.")
+    services, guild_id = services_of(interaction), guild_id_of(interaction)
+    roles = frozenset(r.id for r in member.roles)
+    quote = await services.shop.quote(guild_id, interaction.user.id, item_id, roles,
+                                      recipient_id=member.id)
+    settings = await services.settings.get(guild_id)
+    view = RoutedView()
+    view.add_item(ShopGiftButton(item_id, member.id, quote.item.price, quote.item.version,
+                                 quote.nonce))
+    item = quote.item
+    text = (f"Gift **{safe_text(item.name, limit=60)}** to {member.mention} for "
+            f"{settings.money(item.price)}?\nThey get: {item.what_you_get()}.\n"
+            f"Your balance: {settings.money(quote.balance)}.")
+    await interaction.response.send_message(text, view=view, ephemeral=True,
+                                            allowed_mentions=NO_PINGS)
+
+
+class ShopGiftButton(SafeButton, template=(rf"shop:gift:{num('item')}:{num('to')}:"
+                                          rf"{num('price')}:{num('version')}:{num('nonce')}")):
+    """Pays for a gift at the quoted price and version; the recipient gets the item (a role is
+    given right after; if it cannot be, the payer is refunded) and a DM."""
+
+    def __init__(self, item_id: int, recipient_id: int, price: int, version: int,
+                 nonce: int) -> None:
+        super().__init__(discord.ui.Button(
+            label="Confirm gift", style=discord.ButtonStyle.success,
+            custom_id=f"shop:gift:{item_id}:{recipient_id}:{price}:{version}:{nonce}"))
+        self.item_id, self.recipient_id = item_id, recipient_id
+        self.price, self.version, self.nonce = price, version, nonce
+
+    @classmethod
+    async def from_custom_id(cls, interaction, item, match: re.Match[str]) -> ShopGiftButton:
+        return cls(parse_id(match["item"]), parse_id(match["to"]), parse_id(match["price"]),
+                   parse_id(match["version"]), parse_id(match["nonce"]))
+
+    async def run(self, interaction: discord.Interaction) -> None:
+        if min(self.item_id, self.recipient_id, self.price, self.version, self.nonce) < 0:
+            raise QuoteChanged("This confirmation is not valid — press **Gift** again.")
+        guild = interaction.guild
+        member = guild.get_member(self.recipient_id) if guild else None
+        if member is None or member.bot:
+            raise InvalidInput("That member is no longer in the server: nothing was charged.")
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        services, guild_id = services_of(interaction), guild_id_of(interaction)
+        purchase = await services.shop.buy(
+            guild_id, interaction.user.id, self.item_id, expected_price=self.price,
+            expected_version=self.version, nonce=self.nonce,
+            role_ids=frozenset(r.id for r in member.roles), recipient_id=member.id)
+        settings = await services.settings.get(guild_id)
+        if purchase.replayed:
+            text = "You already confirmed this gift: it went through once."
+        else:
+            problem = None
+            if purchase.role_id is not None:
+                problem = await deliver(interaction.client, guild, purchase)
+            if problem is None:
+                text = f"Gift sent: {member.mention} got it for {settings.money(purchase.price)}."
+                item = await services.shop.item(guild_id, self.item_id)
+                await send_dm(interaction.client, guild_id, member.id,
+                              f"🎁 {safe_text(interaction.user.display_name, limit=64)} gave you "
+                              f"**{safe_text(item.name, limit=60)}** from the shop of "
+                              f"{safe_text(guild.name, limit=100)}: {item.what_you_get()}.")
+            else:
+                text = (f"The role could not be given ({problem}), so your "
+                        f"{settings.money(purchase.price)} were refunded. Staff can fix it.")
+        await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_PINGS)
+
+
+DYNAMIC_ITEMS = (ShopPageButton, ShopBuyButton, ShopConfirmButton, ShopGiftButton)

@@ -23,7 +23,7 @@ class BoostsSettings(Section):
     double_weekend_end_hour: int = Field(24, ge=1, le=24, description="Weekend end hour, local (24 = midnight after the end day)")
     double_weekend_factor_bps: int = Field(20_000, ge=11_000, le=100_000, description="Weekend factor in basis points (20000 = x2)")
     boost_stacking: Literal["highest", "multiply"] = Field("highest", description="Overlapping boosts: highest factor applies, or multiply (capped at x10)")
-    boost_applies_to: list[str] = Field(default_factory=lambda: ["activity", "daily", "challenge", "earn"], description="Earnings that boosts multiply: activity, daily, challenge, earn, reward, event")
+    boost_applies_to: list[str] = Field(default_factory=lambda: ["activity", "daily", "challenge", "earn", "income"], description="Earnings that boosts multiply: activity, daily, challenge, earn, reward, event, income")
 
     @field_validator("double_weekend_start_day", "double_weekend_end_day", mode="before")
     @classmethod
@@ -40,7 +40,7 @@ class BoostsSettings(Section):
     @field_validator("boost_applies_to")
     @classmethod
     def _boost_sources(cls, value: list[str]) -> list[str]:
-        allowed = ("activity", "daily", "challenge", "earn", "reward", "event")
+        allowed = ("activity", "daily", "challenge", "earn", "reward", "event", "income")
         names = []
         for raw in value:
             name = str(raw).strip().lower()

@@ -26,6 +26,7 @@ from economy.core.clock import Clock, to_ms
 from economy.core.eligibility import require_established
 from economy.core.errors import (
     AlreadyRecorded,
+    Conflict,
     Cooldown,
     DeletedAccount,
     GemsError,
@@ -92,6 +93,10 @@ class EarnSegment(NamedTuple):
     user_id: int
     factor_bps: int = 10_000
     boost_ids: tuple[str, ...] = ()
+
+
+class BalanceChanged(Conflict):
+    """A balance moved between the read a change was computed from and the write."""
 
 
 def check_amount(amount: object, *, limit: int = MAX_AMOUNT, what: str = "amount") -> int:
@@ -280,6 +285,60 @@ class LedgerService:
         reason = _require_reason(reason)
         legs = [_Leg(user_id, -amount, "take", mint=True)]
         return await self._apply(guild_id, "take", key, legs, actor_id=actor_id, note=reason)
+
+    async def set_balance(
+        self, guild_id: int, actor_id: int, user_id: int, *, expected: int, target: int,
+        key: str, reason: str, burn_kind: str = "take",
+    ) -> Movement | None:
+        """Admin: make a member's spendable balance `target` by minting (`grant`) or burning
+        (`burn_kind`: `take`, or `reset`) the difference from `expected`, the balance the caller
+        read. The write is conditioned on the balance still being `expected`, so a concurrent
+        change (a give, a purchase, another set) is never overwritten: BalanceChanged instead.
+        Once per `key` (a repeat answers the first result). None when there is nothing to do.
+
+        Runs as its own transaction, outside the group-commit writer (like `earn_batch`), which
+        then forgets the account: its next guarded update reloads it.
+
+        Raises: BalanceChanged, DeletedAccount, IdempotencyConflict, InvalidAmount, InvalidInput,
+            OutcomeUnknown.
+        """
+        existing = await self._repo.entries_for_key(guild_id, key)
+        if existing:
+            return Movement(kind=existing[0]["kind"], idempotency_key=key, replayed=True,
+                            entries=tuple(LedgerEntry.model_validate(d) for d in existing))
+        if isinstance(target, bool) or not isinstance(target, int) or not 0 <= target <= MAX_AMOUNT:
+            raise InvalidAmount(f"The balance must be a whole number from 0 to {MAX_AMOUNT:,}.")
+        if burn_kind not in BURN_KINDS:
+            raise ValueError(f"{burn_kind!r} is not a burn kind")
+        if is_system(user_id):
+            raise InvalidInput("Only a member's balance can be set.")
+        reason = _require_reason(reason)
+        delta = target - expected
+        if delta == 0:
+            return None
+        kind = "grant" if delta > 0 else burn_kind
+        legs = [_Leg(user_id, delta, kind, mint=True)]
+        _refuse_tombstone_credits(legs)
+        repo = self._repo
+        now = self._clock.now()
+
+        async def work(session: Any) -> list[dict]:
+            after = await repo.move_exact(guild_id, user_id, expected=expected, delta=delta,
+                                          earned=max(delta, 0), session=session)
+            if after is None:
+                raise BalanceChanged(
+                    "That balance changed while you were setting it; nothing was changed. "
+                    "Check it and try again.")
+            docs = [_entry_doc(guild_id, key, 0, legs[0], at=now, actor_id=actor_id,
+                               note=reason, balance_after=after.get("balance"))]
+            await repo.insert_entries(docs, session=session)
+            return docs
+
+        try:
+            return await self._answer(guild_id, kind, key, legs, self._commit(guild_id, key, work))
+        finally:
+            if self._writer is not None:
+                self._writer.forget(guild_id, [user_id])  # written outside the writer
 
     async def earn(
         self, guild_id: int, user_id: int, base_amount: int, *, key: str, kind: str = "earn",
@@ -717,7 +776,7 @@ def _already_claimed(next_reset: datetime) -> Cooldown:
     return Cooldown("You already claimed your daily GEMS.", retry_at=next_reset)
 
 
-__all__ = ["EarnSegment", "LedgerService", "apply_multipliers", "check_amount"]
+__all__ = ["BalanceChanged", "EarnSegment", "LedgerService", "apply_multipliers", "check_amount"]
 
 
 def _account_of(guild_id: int, user_id: int, doc: dict | None) -> Account:

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict
 # Entry kinds that create GEMS out of nothing (mint) or destroy them (burn). Every other kind
 # moves GEMS between accounts and the legs of one operation sum to zero.
 MINT_KINDS = frozenset({"earn", "activity", "daily", "grant", "reward"})
-BURN_KINDS = frozenset({"take"})
+BURN_KINDS = frozenset({"take", "reset"})
 #: Tombstone account ids (economy/privacy/service.py): far below the treasury shards (0, -1..-16), one
 #: per deleted member. A tombstone keeps the member's history and balance, never new money.
 TOMBSTONE_BASE = -(10**12)

@@ -20,7 +20,11 @@ def build(core: Core) -> dict[str, Any]:
     from economy.trades.repo import TradeRepo
 
     boosts = core.shared["boosts"]
+    from economy.currency.admin import EconomyAdminService
+
     return {
+        "economy_admin": EconomyAdminService(core.ledger, LedgerRepo(core.db), core.settings,
+                                             core.clock),
         "activity": ActivityService(core.ledger, core.settings, core.clock, boosts=boosts),
         "gifts": GiftService(core.ledger, LedgerRepo(core.db), MemberRepo(core.db), core.settings,
                              core.clock, notices=GiftNoticeRepo(core.db)),

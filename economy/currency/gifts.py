@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from economy.core.clock import Clock, span_ms, to_ms
+from economy.core.clock import Clock, from_ms, span_ms, to_ms
 from economy.core.eligibility import is_young, require_established
 from economy.core.errors import Cooldown, InvalidInput
 from economy.core.ledger import LedgerService
@@ -25,6 +25,11 @@ from economy.repos.ledger_repo import LedgerRepo
 from economy.repos.member_repo import MemberRepo
 
 FAN_IN_WINDOW = timedelta(hours=24)
+
+
+class _GiveCooldown(Cooldown):
+    """The sender gave less than `give_cooldown_seconds` ago (aborts the transfer; a domain
+    error, so a repeat of an applied give is still answered with its first result)."""
 
 
 class _OverDailyCap(Exception):
@@ -115,7 +120,14 @@ class GiftService:
                 "note": note or None, "at_ms": now_ms,
                 "due_ms": now_ms + span_ms(timedelta(minutes=settings.gift_dm_minutes))}
 
+        cooldown_ms = settings.give_cooldown_seconds * 1000
+
         async def within_cap(session: Any) -> None:
+            # The cooldown is claimed in the transfer's transaction: two gives at once cannot
+            # both pass it, and a refused give leaves no claim behind.
+            if cooldown_ms and not await members.claim_interval(
+                    guild_id, sender_id, "give:cooldown", now_ms, cooldown_ms, session=session):
+                raise _GiveCooldown("give cooldown", retry_at=now)
             if not await members.add_up_to(guild_id, sender_id, bucket, amount,
                                            settings.give_daily_cap, session=session):
                 raise _OverDailyCap
@@ -126,6 +138,11 @@ class GiftService:
             movement = await self._ledger.transfer(
                 guild_id, sender_id, recipient_id, amount, key=key, note=note,
                 limit=settings.max_transfer, also=within_cap)
+        except _GiveCooldown:
+            last = await members.last_claim(guild_id, sender_id, "give:cooldown") or now_ms
+            raise Cooldown("You gave GEMS a moment ago; this server allows one give every "
+                           f"{settings.give_cooldown_seconds:,} s.",
+                           retry_at=from_ms(last + cooldown_ms)) from None
         except _OverDailyCap:
             given = await members.bucket_total(guild_id, sender_id, bucket)
             tomorrow = datetime.combine(local_day + timedelta(days=1), datetime.min.time(),

@@ -28,6 +28,7 @@ class CurrencySettings(Section):
     min_account_age_days: int = Field(7, ge=0, le=365, description="Discord account age (days) before a member earns, claims dailies or gives (0 = off)")
     min_member_days: int = Field(1, ge=0, le=365, description="Days in this server before a member earns, claims dailies or gives (0 = off)")
     give_daily_cap: int = Field(50_000, ge=1, le=MAX_AMOUNT, description="Most GEMS one member may give away per day")
+    give_cooldown_seconds: int = Field(0, ge=0, le=86_400, description="Seconds a member waits between two /gems give (0 = off)")
     gift_dm_minutes: int = Field(2, ge=1, le=60, description="Gifts to one member within this many minutes arrive as one DM (at most one gift DM per window)")
     fanin_flag_senders: int = Field(3, ge=0, le=100, description="Young accounts giving to one member within 24 h before moderators are told (0 = off)")
     activity_repeat_memory: int = Field(5, ge=1, le=50, description="Recent messages a member can't repeat to earn")

@@ -96,6 +96,30 @@ class LedgerRepo:
             guard, update, upsert=creates, return_document=ReturnDocument.AFTER, session=session
         )
 
+    async def move_exact(
+        self, guild_id: int, user_id: int, *, expected: int, delta: int, earned: int,
+        session: Any,
+    ) -> Doc | None:
+        """Change an account's balance by `delta` only while it is exactly `expected` (the value
+        the caller computed `delta` from); None when it moved meanwhile, nothing changed.
+
+        An account that does not exist yet counts as balance 0: it is created, and one that
+        another writer created meanwhile hits the unique (guild, user) index (also None).
+        """
+        update: Doc = {"$inc": {"balance": delta, "held": 0, "lifetime_earned": earned}}
+        doc = await self.accounts.find_one_and_update(
+            {"guild_id": guild_id, "user_id": user_id, "balance": expected}, update,
+            return_document=ReturnDocument.AFTER, session=session)
+        if doc is not None or expected != 0 or delta < 0:
+            return doc
+        try:
+            return await self.accounts.find_one_and_update(
+                {"guild_id": guild_id, "user_id": user_id, "balance": {"$exists": False}},
+                {**update, "$set": {"system": user_id <= 0}}, upsert=True,
+                return_document=ReturnDocument.AFTER, session=session)
+        except DuplicateKeyError:
+            return None
+
     async def set_daily(
         self, guild_id: int, user_id: int, *, expected_last_day: str | None, day: str,
         streak: int, session: Any,

@@ -97,13 +97,21 @@ class Purchase:
     role_id: int | None = None
     until_ms: int | None = None
     replayed: bool = False
+    #: A gift's recipient (None: the buyer keeps what they bought).
+    recipient_id: int | None = None
+
+    @property
+    def holder_id(self) -> int:
+        """Who holds the item (and gets its role): the recipient of a gift, else the buyer."""
+        return self.recipient_id or self.user_id
 
     @classmethod
     def of(cls, doc: dict[str, Any], *, replayed: bool = False) -> Purchase:
         """The purchase stored in `doc`."""
         return cls(key=doc["_id"], guild_id=doc["guild_id"], user_id=doc["user_id"],
                    item_id=doc["item_id"], price=doc["price"], status=doc["status"],
-                   role_id=doc.get("role_id"), until_ms=doc.get("until_ms"), replayed=replayed)
+                   role_id=doc.get("role_id"), until_ms=doc.get("until_ms"), replayed=replayed,
+                   recipient_id=doc.get("recipient_id"))
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,11 @@ from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from economy.core import timeparse
+from economy.core.actor import Actor
 from economy.core.clock import Clock, span_ms, to_ms
 from economy.core.errors import InvalidInput, NotFound, NotPermitted
 from economy.core.ledger import LedgerService, check_amount
-from economy.core.models import Page
+from economy.core.models import Page, is_system
 from economy.core.modules import require_on
 from economy.core.settings import SettingsService
 from economy.core.text import clean_text
@@ -62,13 +63,17 @@ class ShopService:
         self._clock = clock
 
     # --- staff --------------------------------------------------------------------------------
-    async def add(self, guild_id: int, actor_id: int, *, name: str, price: int, kind: str,
+    async def add(self, guild_id: int, actor: Actor, *, name: str, price: int, kind: str,
                   role_id: int | None = None, days: int | None = None, effect: str | None = None,
                   stock: int | None = None, per_member_limit: int | None = None,
                   required_role_id: int | None = None, description: str | None = None,
                   available_from: str | None = None, available_until: str | None = None,
                   zone: tzinfo | None = None) -> Item:
-        """Put a new item on sale (admin). Raises InvalidInput on bad input, nothing stored."""
+        """Put a new item on sale (admin). Raises InvalidInput on bad input, nothing stored.
+
+        Raises: FeatureOff, InvalidAmount, InvalidInput, NotPermitted.
+        """
+        actor.require_admin(guild_id)
         settings = await require_on(self._settings, guild_id, "shop")
         fields = self._checked(name=name, price=price, description=description,
                                per_member_limit=per_member_limit, required_role_id=required_role_id)
@@ -89,18 +94,19 @@ class ShopService:
         now = self._clock.now()
         doc = {"guild_id": guild_id, "item_id": item_id, "kind": kind, "role_id": role_id,
                "days": days, "effect": effect, "stock": stock, "sold": 0, "active": True,
-               "version": 1, "created_by": actor_id, "created_ms": to_ms(now), **fields}
+               "version": 1, "created_by": actor.user_id, "created_ms": to_ms(now), **fields}
         await self._repo.insert_item(doc)
         return Item.of(doc)
 
-    async def edit(self, guild_id: int, actor_id: int, item_id: int, *, name: Any = _UNSET,
+    async def edit(self, guild_id: int, actor: Actor, item_id: int, *, name: Any = _UNSET,
                    price: Any = _UNSET, description: Any = _UNSET, per_member_limit: Any = _UNSET,
                    required_role_id: Any = _UNSET, available_from: Any = _UNSET,
                    available_until: Any = _UNSET, zone: tzinfo | None = None) -> Item:
         """Change an item (admin); its version rises, so open quotes are refused.
 
-        Raises: FeatureOff, InvalidAmount, InvalidInput, NotFound.
+        Raises: FeatureOff, InvalidAmount, InvalidInput, NotFound, NotPermitted.
         """
+        actor.require_admin(guild_id)
         settings = await require_on(self._settings, guild_id, "shop")
         item = await self._item(guild_id, item_id, active=True)
         given = {k: v for k, v in {"name": name, "price": price, "description": description,
@@ -126,20 +132,22 @@ class ShopService:
             raise InvalidInput("Nothing to change: give at least one option.")
         return await self._update(item, fields)
 
-    async def remove(self, guild_id: int, actor_id: int, item_id: int) -> Item:
+    async def remove(self, guild_id: int, actor: Actor, item_id: int) -> Item:
         """Take an item off sale (admin). Holders keep what they bought.
 
-        Raises: FeatureOff, InvalidInput, NotFound.
+        Raises: FeatureOff, InvalidInput, NotFound, NotPermitted.
         """
+        actor.require_admin(guild_id)
         await require_on(self._settings, guild_id, "shop")
         item = await self._item(guild_id, item_id, active=True)
         return await self._update(item, {"active": False})
 
-    async def restock(self, guild_id: int, actor_id: int, item_id: int, amount: int) -> Item:
+    async def restock(self, guild_id: int, actor: Actor, item_id: int, amount: int) -> Item:
         """Add units to a limited item (admin).
 
-        Raises: FeatureOff, InvalidInput, NotFound.
+        Raises: FeatureOff, InvalidInput, NotFound, NotPermitted.
         """
+        actor.require_admin(guild_id)
         await require_on(self._settings, guild_id, "shop")
         amount = _count(amount, "amount to add", most=MAX_STOCK)
         if amount is None:
@@ -151,14 +159,22 @@ class ShopService:
             raise InvalidInput(f"The stock can be at most {MAX_STOCK:,}.")
         return await self._update(item, {}, inc={"stock": amount})
 
-    async def all_items(self, guild_id: int) -> list[Item]:
+    async def all_items(self, guild_id: int, actor: Actor) -> list[Item]:
         """Every item, withdrawn ones included (staff list).
 
-        Raises: nothing expected.
+        Raises: NotPermitted.
         """
+        actor.require_admin(guild_id)
         return [Item.of(d) for d in await self._repo.catalogue(guild_id, active_only=False)]
 
     # --- members ------------------------------------------------------------------------------
+    async def item(self, guild_id: int, item_id: int) -> Item:
+        """One item (withdrawn ones too).
+
+        Raises: NotFound.
+        """
+        return await self._item(guild_id, item_id)
+
     async def catalogue(self, guild_id: int, page: int = 1) -> Page:
         """Items on sale, PAGE_SIZE per page.
 
@@ -174,29 +190,40 @@ class ShopService:
                     total=total)
 
     async def quote(self, guild_id: int, user_id: int, item_id: int,
-                    role_ids: frozenset[int] = frozenset()) -> Quote:
+                    role_ids: frozenset[int] = frozenset(), *,
+                    recipient_id: int | None = None) -> Quote:
         """What buying `item_id` costs now, with a fresh nonce for the confirmation (nothing is
-        reserved). Refuses what the purchase would refuse.
+        reserved). Refuses what the purchase would refuse. With `recipient_id` it is a gift:
+        `user_id` pays, the recipient (whose roles are `role_ids`) gets the item.
 
         Raises: FeatureOff, InvalidInput, NotFound, NotPermitted.
         """
         await require_on(self._settings, guild_id, "shop")
+        holder = self._holder(user_id, recipient_id)
         item = await self._item(guild_id, item_id)
-        holding = await self._repo.holding(guild_id, user_id, item_id)
-        self._check_buyable(item, holding, role_ids)
+        holding = await self._repo.holding(guild_id, holder, item_id)
+        self._check_buyable(item, holding, role_ids, gift=holder != user_id)
         return Quote(item=item, balance=await self._ledger.balance(guild_id, user_id),
                      nonce=secrets.randbelow(10**12))
 
     async def buy(self, guild_id: int, user_id: int, item_id: int, *, expected_price: int,
                   expected_version: int, nonce: int,
-                  role_ids: frozenset[int] = frozenset()) -> Purchase:
+                  role_ids: frozenset[int] = frozenset(),
+                  recipient_id: int | None = None) -> Purchase:
         """Buy one unit at the quoted price and version, once per (member, item, nonce).
+
+        With `recipient_id` it is a gift: `user_id` pays (and is refunded if a role cannot be
+        given), the recipient gets the item in the same transaction; the item's limits and
+        required role apply to the recipient (`role_ids` are then theirs).
 
         Raises QuoteChanged, InsufficientFunds, NotPermitted, InvalidInput, NotFound; a repeated
         confirmation answers the first purchase (`replayed`).
         """
         settings = await require_on(self._settings, guild_id, "shop")
-        key = f"shop:{item_id}:{user_id}:{nonce}"
+        holder = self._holder(user_id, recipient_id)
+        gift = holder != user_id
+        key = (f"shop:{item_id}:{user_id}:{nonce}" if not gift
+               else f"shopgift:{item_id}:{user_id}:{holder}:{nonce}")
         done = await self._repo.purchase(guild_id, key)
         if done is not None:
             return Purchase.of(done, replayed=True)
@@ -205,8 +232,8 @@ class ShopService:
             raise QuoteChanged("This item changed since you were quoted "
                                f"(it now costs {item.price:,} GEMS): nothing was charged. "
                                "Press **Buy** again to see the new offer.")
-        holding = await self._repo.holding(guild_id, user_id, item_id)
-        self._check_buyable(item, holding, role_ids)
+        holding = await self._repo.holding(guild_id, holder, item_id)
+        self._check_buyable(item, holding, role_ids, gift=gift)
         now_ms = to_ms(self._clock.now())
         prev_until = holding.get("role_until_ms") if holding else None
         until = None
@@ -218,6 +245,8 @@ class ShopService:
                   "price": item.price, "kind": item.kind, "role_id": item.role_id,
                   "days": item.days, "burn": burn, "status": status, "at_ms": now_ms,
                   "until_ms": until, "prev_until_ms": prev_until}
+        if gift:
+            record["recipient_id"] = holder
         repo = self._repo
 
         async def grant(session: Any) -> None:
@@ -226,7 +255,7 @@ class ShopService:
                 raise QuoteChanged("Someone was faster: that item just sold out or changed. "
                                    "Nothing was charged.")
             quantity = 1 if item.kind == "consumable" else 0
-            if not await repo.add_holding(guild_id, user_id, item_id, expected=holding,
+            if not await repo.add_holding(guild_id, holder, item_id, expected=holding,
                                           quantity=quantity, role_until_ms=until, session=session):
                 raise InvalidInput("Another purchase of yours is going through; try again.")
             await repo.insert_purchase(record, session=session)
@@ -262,7 +291,8 @@ class ShopService:
                                                   to_status="refunded", session=session):
                 raise InvalidInput("That purchase was settled already.")
             await repo.return_unit(guild_id, doc["item_id"], session=session)
-            await repo.undo_holding(guild_id, doc["user_id"], doc["item_id"],
+            await repo.undo_holding(guild_id, doc.get("recipient_id") or doc["user_id"],
+                                    doc["item_id"],
                                     quantity=1 if doc["kind"] == "consumable" else 0,
                                     until_ms=doc.get("until_ms"),
                                     prev_until_ms=doc.get("prev_until_ms"),
@@ -378,19 +408,32 @@ class ShopService:
             raise InvalidInput("The item changed while you edited it; look again and retry.")
         return Item.of(doc)
 
+    @staticmethod
+    def _holder(user_id: int, recipient_id: int | None) -> int:
+        """Who gets the item: the buyer, or the member a gift is for (never oneself)."""
+        if recipient_id is None:
+            return user_id
+        if recipient_id == user_id:
+            raise InvalidInput("You can't gift an item to yourself: use `/shop buy`.")
+        if is_system(recipient_id):
+            raise InvalidInput("Items can only be gifted to a member.")
+        return recipient_id
+
     def _check_buyable(self, item: Item, holding: dict | None,
-                       role_ids: frozenset[int]) -> None:
+                       role_ids: frozenset[int], *, gift: bool = False) -> None:
         why = item.availability(to_ms(self._clock.now()))
         if why:
             raise InvalidInput(why)
         if item.required_role_id is not None and item.required_role_id not in role_ids:
-            raise NotPermitted(f"Only members with <@&{item.required_role_id}> can buy that.")
+            raise NotPermitted(f"Only members with <@&{item.required_role_id}> can "
+                               f"{'receive' if gift else 'buy'} that.")
         bought = holding.get("bought", 0) if holding else 0
+        who = "That member" if gift else "You"
         if item.per_member_limit is not None and bought >= item.per_member_limit:
-            raise InvalidInput(f"You already bought the most allowed ({item.per_member_limit}) "
+            raise InvalidInput(f"{who} already got the most allowed ({item.per_member_limit}) "
                                "of that item.")
         if item.kind == "role" and not item.days and bought > 0:
-            raise InvalidInput("You already own that role for good.")
+            raise InvalidInput(f"{who} already own{'s' if gift else ''} that role for good.")
 
     @staticmethod
     def _checked(*, name: str, price: int, description: str | None = None,

@@ -126,3 +126,37 @@ async def test_forged_ids_bad_input_and_permissions_change_nothing(gc):
         refused = await _slash(gc, "alice", command, **options)
         assert refused.ephemeral and "turned off" in refused.content, (command, refused.content)
     assert await _shop_state(gc) == before
+
+
+async def test_gift_an_item_to_a_member_who_is_told_by_dm(gc):
+    await seed(gc, "alice", 100)
+    await _slash(gc, "admin", "shop-admin add", name="Streak freeze", price=30,
+                 kind="consumable", effect="streak_freeze")
+    before = await _shop_state(gc)
+    for target, why in ((gc["alice"], "yourself"), (gc["otherbot"], "Bots don't hold items")):
+        r = await gc.slash("alice", "shop gift", member=target, item=1)
+        assert r.ephemeral and why in r.content, r.content
+    assert await _shop_state(gc) == before
+    quote = await gc.slash("alice", "shop gift", member=gc["bob"], item=1)
+    assert "Gift **Streak freeze**" in quote.content and quote.ephemeral
+    first, second = await asyncio.gather(gc.click("alice", quote, "Confirm gift"),
+                                         gc.click("alice", quote, "Confirm gift"))
+    texts = sorted([first.last.content, second.last.content])
+    assert any("Gift sent" in t for t in texts) and any("went through once" in t for t in texts)
+    assert (await balance(gc, "alice"), await balance(gc, "bob")) == (70, 0)
+    inv = await gc.slash("alice", "shop inventory", member=gc["bob"])
+    assert "Streak freeze** × 1" in inv.content
+    dms = gc.sb.dms(gc["bob"])
+    assert len(dms) == 1 and "alice gave you **Streak freeze**" in dms[0].content
+    assert dms[0].allowed_mentions == {"parse": []}
+
+
+async def test_gift_with_too_little_gems_charges_nothing(gc):
+    await seed(gc, "alice", 10)
+    await _slash(gc, "admin", "shop-admin add", name="Streak freeze", price=30,
+                 kind="consumable", effect="streak_freeze")
+    quote = await gc.slash("alice", "shop gift", member=gc["bob"], item=1)
+    before = await _shop_state(gc)
+    done = (await gc.click("alice", quote, "Confirm gift")).last
+    assert "Not enough GEMS" in done.content and done.ephemeral
+    assert await _shop_state(gc) == before

@@ -21,7 +21,7 @@ from economy.shop.models import QuoteChanged
 
 pytestmark = pytest.mark.timeout(120)
 G = 7
-ADMIN = 1
+ADMIN = Actor(1, is_admin=True, guild_id=G)
 ROLE = 900
 
 
@@ -169,7 +169,7 @@ async def test_timed_role_extends_and_ends(services, clock):
 
 
 async def test_burn_sink_shrinks_the_supply(services):
-    await services.settings.set(G, Actor(ADMIN, is_admin=True), "shop_sink", "burn")
+    await services.settings.set(G, ADMIN, "shop_sink", "burn")
     item = await services.shop.add(G, ADMIN, name="Freeze", price=30, kind="consumable",
                                    effect="streak_freeze")
     await _seed(services, 5, 100)
@@ -211,3 +211,97 @@ async def test_privacy_delete_removes_the_inventory_and_keeps_the_ledger_exact(s
     stored = await services.db["shop_items"].find_one({"item_id": item.item_id})
     assert stored["sold"] == 1
     assert (await audit(services.db)).ok
+
+
+# --- gifts ----------------------------------------------------------------------------------------
+async def _gift(services, payer, to, item, *, nonce=1, roles=frozenset()):
+    return await services.shop.buy(G, payer, item.item_id, expected_price=item.price,
+                                   expected_version=item.version, nonce=nonce, role_ids=roles,
+                                   recipient_id=to)
+
+
+async def test_gift_charges_the_payer_and_the_recipient_holds_it(services):
+    item = await services.shop.add(G, ADMIN, name="Freeze", price=25, kind="consumable",
+                                   effect="streak_freeze", stock=3, per_member_limit=1)
+    await _seed(services, 5, 100)
+    quote = await services.shop.quote(G, 5, item.item_id, recipient_id=6)
+    assert quote.balance == 100
+    first, again = await asyncio.gather(_gift(services, 5, 6, item, nonce=9),
+                                        _gift(services, 5, 6, item, nonce=9))
+    assert {first.replayed, again.replayed} == {False, True}
+    assert (first.user_id, first.holder_id) == (5, 6)
+    assert await services.ledger.balance(G, 5) == 75
+    assert await services.shop.inventory(G, 5) == []
+    [(_, holding)] = await services.shop.inventory(G, 6)
+    assert holding.quantity == 1
+    # The per-member limit counts what the recipient holds, not what the payer bought.
+    with pytest.raises(InvalidInput, match="That member already got the most"):
+        await _gift(services, 5, 6, item, nonce=10)
+    await _buy(services, 5, item, nonce=11)  # the payer may still buy their own
+    report = await audit(services.db)
+    assert report.ok, report.render()
+
+
+async def test_gift_to_yourself_or_nobody_is_refused_and_changes_nothing(services):
+    item = await services.shop.add(G, ADMIN, name="Freeze", price=25, kind="consumable",
+                                   effect="streak_freeze")
+    await _seed(services, 5, 100)
+    for to in (5, 0, -3):
+        with pytest.raises(InvalidInput):
+            await _gift(services, 5, to, item)
+        with pytest.raises(InvalidInput):
+            await services.shop.quote(G, 5, item.item_id, recipient_id=to)
+    with pytest.raises(InsufficientFunds):
+        await _gift(services, 7, 6, item)  # nothing to pay with
+    assert await services.ledger.balance(G, 5) == 100
+    assert await services.db["shop_purchases"].count_documents({}) == 0
+
+
+async def test_gift_of_a_role_refunds_the_payer_and_takes_the_recipient_holding_back(services):
+    item = await services.shop.add(G, ADMIN, name="Gold", price=40, kind="role", role_id=ROLE,
+                                   days=3, stock=1)
+    await _seed(services, 5, 100)
+    purchase = await _gift(services, 5, 6, item)
+    assert purchase.status == "granting" and await services.ledger.balance(G, 5) == 60
+    refunded = await services.shop.refund(G, purchase.key, "role not given")
+    assert refunded is not None and await services.shop.refund(G, purchase.key, "again") is None
+    assert await services.ledger.balance(G, 5) == 100
+    assert await services.shop.inventory(G, 6) == []
+    stored = await services.db["shop_items"].find_one({"item_id": item.item_id})
+    assert (stored["stock"], stored["sold"]) == (1, 0)
+    report = await audit(services.db)
+    assert report.ok, report.render()
+
+
+async def test_gifts_race_for_the_last_units(services):
+    item = await services.shop.add(G, ADMIN, name="Ticket", price=10, kind="consumable",
+                                   effect="streak_freeze", stock=5)
+    payers = range(2000, 2040)
+    for user in payers:
+        await _seed(services, user, 10)
+    results = await asyncio.gather(*(_gift(services, u, u + 1000, item) for u in payers),
+                                   return_exceptions=True)
+    assert sum(not isinstance(r, BaseException) for r in results) == 5
+    assert sorted([await services.ledger.balance(G, u) for u in payers]) == [0] * 5 + [10] * 35
+    report = await audit(services.db)
+    assert report.ok, report.render()
+
+
+async def test_staff_methods_check_the_actor_themselves(services):
+    item = await services.shop.add(G, ADMIN, name="Freeze", price=25, kind="consumable",
+                                   effect="streak_freeze", stock=2)
+    member, elsewhere = Actor(5, guild_id=G), Actor(1, is_admin=True, guild_id=G + 1)
+    for actor in (member, elsewhere):
+        with pytest.raises(NotPermitted):
+            await services.shop.add(G, actor, name="X", price=1, kind="consumable",
+                                    effect="streak_freeze")
+        with pytest.raises(NotPermitted):
+            await services.shop.edit(G, actor, item.item_id, price=1)
+        with pytest.raises(NotPermitted):
+            await services.shop.restock(G, actor, item.item_id, 5)
+        with pytest.raises(NotPermitted):
+            await services.shop.remove(G, actor, item.item_id)
+        with pytest.raises(NotPermitted):
+            await services.shop.all_items(G, actor)
+    [stored] = await services.shop.all_items(G, ADMIN)
+    assert (stored.price, stored.stock, stored.active, stored.version) == (25, 2, True, 1)

@@ -51,6 +51,7 @@ async def test_privileged_groups_are_hidden_from_members_by_default(gc):
                 "challenge-admin": manage_guild, "event-admin": manage_guild,
                 "goal-admin": manage_guild, "season-admin": manage_guild, "badge-admin": manage_guild,
                 "gems-admin": manage_guild, "pay-admin": manage_guild, "shop-admin": manage_guild,
+                "raffle-admin": manage_guild, "income-admin": manage_guild,
                 # groups that hold moderator tools are visible to moderators
                 "trades-admin": manage_messages, "market-admin": manage_messages,
                 "mentor-admin": manage_messages, "wallet-admin": manage_messages}

@@ -56,6 +56,7 @@ SAMPLES = {
     "ShopPageButton": "shop:page:0:2:next",
     "ShopBuyButton": "shop:buy:1",
     "ShopConfirmButton": "shop:ok:1:30:2:123",
+    "ShopGiftButton": "shop:gift:1:5:30:2:123",
 }
 
 

@@ -38,6 +38,10 @@ async def play(t, gc) -> None:
     kept = await gc.db["shop_holdings"].find_one({"user_id": gc["erin"].id, "item_id": 2})
     t.check("no daily streak" in used.text and kept["quantity"] == 1,
             "with no streak to protect the freeze is refused and stays in the inventory")
+    await t.slash("admin", "gems-admin grant", member=gc["alice"], amount=100, reason="gift money")
+    gift = await t.slash("alice", "shop gift", member=gc["bob"], item=2)
+    sent = await t.click("alice", gift, "Confirm gift")
+    t.check("Gift sent" in sent.text, "alice buys bob a streak freeze (bob is told by DM)")
     await t.slash("admin", "shop-admin restock", item=1, amount=5)
     await t.slash("admin", "shop-admin remove", item=2)
     listed = await t.slash("admin", "shop-admin list")

@@ -1,0 +1,128 @@
+"""/raffle-admin commands (admins), the raffle sweep and the result posts. Thin: parse, call the
+raffle service, render."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import discord
+from discord import app_commands
+
+from cogs._shared.feature_cog import FeatureCog, admin_group, admin_only, settings_of
+from cogs._shared.interaction import NO_PINGS, actor_of, guild_id_of, reply, safe_text, services_of
+from cogs._shared.notify import resolve_channel, send_dm
+from cogs._shared.time_option import DeadlineOrDuration, member_zone
+from cogs.raffles._render import raffle_line, result_text
+from economy.core.clock import unix_seconds
+from economy.core.settings import MAX_AMOUNT
+from economy.core.wording import plural
+from economy.raffles.models import MAX_TICKETS, MAX_WINNERS
+
+log = logging.getLogger(__name__)
+RaffleId = app_commands.Range[int, 1, 10**12]
+
+
+@dataclass(frozen=True)
+class RaffleNotice:
+    """A drawn raffle whose result is to be posted (guild work `raffle-result`)."""
+
+    guild_id: int
+    raffle_id: int
+
+
+class RafflesCog(FeatureCog):
+    """Create, cancel and list raffles; draw and announce them when they end."""
+
+    raffle_admin = admin_group("raffle-admin", "Raffles (admins)")
+
+    @raffle_admin.command(name="create", description="Open a raffle members buy tickets for with GEMS")
+    @admin_only
+    @app_commands.describe(
+        prize="What the winner gets (text)", price="GEMS per ticket",
+        max_per_member="Most tickets one member may hold",
+        ends="When it is drawn: a duration (`3d`) or a time (`friday 9pm`)",
+        winners="How many winners (default 1; one prize per member)",
+        channel="Where the result is posted (default: the raffle channel setting, else here)")
+    async def create(
+        self, interaction: discord.Interaction, prize: app_commands.Range[str, 1, 200],
+        price: app_commands.Range[int, 1, MAX_AMOUNT],
+        max_per_member: app_commands.Range[int, 1, MAX_TICKETS], ends: DeadlineOrDuration,
+        winners: app_commands.Range[int, 1, MAX_WINNERS] = 1,
+        channel: discord.TextChannel | None = None,
+    ):
+        settings = await settings_of(interaction)
+        raffle = await services_of(interaction).raffles.create(
+            guild_id_of(interaction), await actor_of(interaction), prize=prize, price=price,
+            max_per_member=max_per_member, ends=ends, winners=winners,
+            channel_id=(channel.id if channel else settings.raffle_channel_id
+                        or interaction.channel_id),
+            zone=await member_zone(interaction))
+        await reply(interaction,
+                    f"Raffle #{raffle.raffle_id} is open: **{safe_text(raffle.prize)}**, "
+                    f"{settings.money(raffle.price)} a ticket, at most {raffle.max_per_member} "
+                    f"each, drawn <t:{unix_seconds(raffle.ends_ms)}:f>. Members buy with "
+                    f"`/shop tickets raffle:{raffle.raffle_id}`.\nFairness: the draw's seed is "
+                    f"fixed now; its SHA-256 is `{raffle.seed_hash}` (revealed at the draw).")
+
+    @raffle_admin.command(name="cancel", description="Cancel a raffle and refund every ticket")
+    @admin_only
+    @app_commands.describe(raffle="Raffle number (see /raffle-admin list)")
+    async def cancel(self, interaction: discord.Interaction, raffle: RaffleId):
+        settings = await settings_of(interaction)
+        done = await services_of(interaction).raffles.cancel(
+            guild_id_of(interaction), await actor_of(interaction), raffle)
+        await reply(interaction, f"Raffle #{raffle} is cancelled: {settings.money(done.amount)} "
+                                 f"refunded to {plural(done.members, 'member')}.", ephemeral=True)
+
+    @raffle_admin.command(name="list", description="The latest raffles, every state")
+    @admin_only
+    async def list_(self, interaction: discord.Interaction):
+        settings = await settings_of(interaction)
+        found = await services_of(interaction).raffles.all_raffles(
+            guild_id_of(interaction), await actor_of(interaction))
+        lines = [raffle_line(r, settings) for r in found]
+        await reply(interaction, "\n".join(lines) or "No raffles yet: `/raffle-admin create`.",
+                    ephemeral=True)
+
+    # --- the sweep (one process) and the posts (the guild's process) --------------------------
+    async def sweep(self) -> int:
+        """Job body: draw ended raffles, finish cancellations, hand results over to be posted.
+        Every step is a guarded transition, so a second run (or process) does nothing twice."""
+        raffles = self.bot.services.raffles
+        done = 0
+        for guild_id, raffle_id, status in await raffles.pending():
+            try:
+                if status == "cancelled":
+                    await raffles.finish_refunds(guild_id, raffle_id)
+                    continue
+                if status in ("open", "closed"):
+                    await raffles.draw(guild_id, raffle_id)
+                if await raffles.claim_announcement(guild_id, raffle_id) is not None:
+                    await self.bot.guild_work.hand_over(
+                        "raffle-result", guild_id, RaffleNotice(guild_id, raffle_id),
+                        key=f"{guild_id}:raffle:{raffle_id}")
+                    done += 1
+            except Exception:
+                log.exception("raffle %s of guild %s: sweep step failed", raffle_id, guild_id)
+        return done
+
+    async def announce(self, notice: RaffleNotice) -> None:
+        """Guild work `raffle-result`: post the result (no pings) and DM the winners (those who
+        allow bot DMs)."""
+        services = self.bot.services
+        draw = await services.raffles.result(notice.guild_id, notice.raffle_id)
+        settings = await services.settings.get(notice.guild_id)
+        channel_id = draw.raffle.channel_id or settings.raffle_channel_id
+        channel = await resolve_channel(self.bot, channel_id) if channel_id else None
+        if channel is not None:
+            await channel.send(result_text(draw), allowed_mentions=NO_PINGS)
+        else:
+            log.info("raffle %s of guild %s: no channel to post the result", notice.raffle_id,
+                     notice.guild_id)
+        guild = self.bot.get_guild(notice.guild_id)
+        where = safe_text(guild.name, limit=100) if guild else "the server"
+        for user_id in draw.raffle.winners:
+            await send_dm(self.bot, notice.guild_id, user_id,
+                          f"🎉 You won raffle #{draw.raffle.raffle_id} in {where}: "
+                          f"**{safe_text(draw.raffle.prize, limit=100)}**. Staff will be in touch.")
