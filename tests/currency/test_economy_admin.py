@@ -21,7 +21,7 @@ NAME = "Gem Cave"
 
 
 async def _seed(services, user: int, amount: int) -> None:
-    await services.ledger.grant(G, 0, user, amount, reason="seed", key=f"seed:{user}:{amount}")
+    await services.ledger.grant(G, Actor.system(), user, amount, reason="seed", key=f"seed:{user}:{amount}")
 
 
 async def _audit_ok(services) -> None:
@@ -193,9 +193,9 @@ async def test_give_cooldown_setting_spaces_gives_even_when_sent_at_once(service
 
     from economy.core.errors import Cooldown
 
-    await services.settings.set(G, 0, "give_cooldown_seconds", "60")
-    await services.settings.set(G, 0, "min_account_age_days", "0")
-    await services.settings.set(G, 0, "min_member_days", "0")
+    await services.settings.set(G, Actor.system(), "give_cooldown_seconds", "60")
+    await services.settings.set(G, Actor.system(), "min_account_age_days", "0")
+    await services.settings.set(G, Actor.system(), "min_member_days", "0")
     sender = 10**17  # an old-enough snowflake is not needed with the limits off
     await _seed(services, sender, 100)
     results = await asyncio.gather(

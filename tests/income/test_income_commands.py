@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from economy.core.actor import Actor
 from tests.e2e_fixtures import balance, db_state
 
 pytestmark = pytest.mark.timeout(90)
@@ -47,7 +48,7 @@ async def test_automatic_payment_pays_holders_once(gc):
     for name in ("alice", "bob"):
         gc.sb.give_role(gc[name], crew)
     await gc.sb.settle()
-    await gc.services.settings.set(gc.guild.id, 0, "income_auto_pay", "on")
+    await gc.services.settings.set(gc.guild.id, Actor.system(), "income_auto_pay", "on")
     await gc.sb.slash(gc["admin"], "income-admin add",
                       {"role": crew, "amount": 70, "period": "weekly"})
     await gc.advance(minutes=10)

@@ -62,7 +62,7 @@ async def test_boosts_apply_to_income(services):
     entry = (await services.ledger.history(G, 5)).rows[0]
     assert entry.multiplier_bps >= 30_000 and done.total == entry.delta == 40 * entry.multiplier_bps // 10_000
     # A server that leaves income out of `boost_applies_to` pays the plain amount.
-    await services.settings.set(G, 0, "boost_applies_to", "daily")
+    await services.settings.set(G, Actor.system(), "boost_applies_to", "daily")
     await services.income.add(G, ADMIN, CREW, 40, "daily")
     plain = await services.income.collect(G, 5, frozenset({CREW}))
     assert plain.total == 40

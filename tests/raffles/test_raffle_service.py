@@ -22,7 +22,7 @@ MEMBER = Actor(2, guild_id=G)
 
 
 async def _seed(services, user: int, amount: int) -> None:
-    await services.ledger.grant(G, 0, user, amount, reason="seed", key=f"seed:{user}")
+    await services.ledger.grant(G, Actor.system(), user, amount, reason="seed", key=f"seed:{user}")
 
 
 async def _raffle(services, *, price=10, cap=5, ends="1h", winners=1):

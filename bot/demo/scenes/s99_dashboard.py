@@ -8,7 +8,7 @@ from pathlib import Path
 
 import aiohttp
 
-ORDER = 99
+ORDER = 99.9
 TITLE = "The web dashboard (log in with Discord)"
 OUT = Path("var") / "demo"  # runtime output, git-ignored
 

@@ -8,13 +8,14 @@ async def play(t, gc) -> None:
     """Create (seed hash shown), buy, the cap refused, the draw re-derived, a cancel refunded."""
     import hashlib
 
+    from economy.core.actor import Actor
     from economy.raffles.models import commitment, derive_winners
 
     # Fixed seeds, so the transcript is the same on every run (the bot draws 256 random bits).
     counter = iter(range(1, 1_000))
     gc.services.raffles.seeds = lambda: hashlib.sha256(f"demo-{next(counter)}".encode()).hexdigest()
     for name in ("alice", "bob", "carol"):
-        await gc.services.ledger.grant(gc.guild.id, 0, gc[name].id, 100, reason="raffle money",
+        await gc.services.ledger.grant(gc.guild.id, Actor.system(), gc[name].id, 100, reason="raffle money",
                                        key=f"demo:raffle-money:{name}")
     made = await t.slash("admin", "raffle-admin create", prize="Hand-cut amethyst", price=10,
                          max_per_member=3, ends="1h", in_channel=gc.general)
