@@ -287,7 +287,7 @@ class LedgerService:
         return await self._apply(guild_id, "take", key, legs, actor_id=actor_id, note=reason)
 
     async def set_balance(
-        self, guild_id: int, actor_id: int, user_id: int, *, expected: int, target: int,
+        self, guild_id: int, actor: Actor, user_id: int, *, expected: int, target: int,
         key: str, reason: str, burn_kind: str = "take",
     ) -> Movement | None:
         """Admin: make a member's spendable balance `target` by minting (`grant`) or burning
@@ -299,9 +299,11 @@ class LedgerService:
         Runs as its own transaction, outside the group-commit writer (like `earn_batch`), which
         then forgets the account: its next guarded update reloads it.
 
-        Raises: BalanceChanged, DeletedAccount, IdempotencyConflict, InvalidAmount, InvalidInput,
-            OutcomeUnknown.
+        Raises: NotPermitted (not an admin of the guild), BalanceChanged, DeletedAccount,
+            IdempotencyConflict, InvalidAmount, InvalidInput, OutcomeUnknown.
         """
+        actor.require_admin(guild_id)
+        actor_id = actor.user_id
         existing = await self._repo.entries_for_key(guild_id, key)
         if existing:
             return Movement(kind=existing[0]["kind"], idempotency_key=key, replayed=True,

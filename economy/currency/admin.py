@@ -138,7 +138,7 @@ class EconomyAdminService:
             raise InvalidInput("Only a member's balance can be set.")
         before = (await self._ledger.account(guild_id, user_id)).balance
         note = f"balance set to {amount:,}" + (f": {reason}" if reason else "")
-        movement = await self._ledger.set_balance(guild_id, actor.user_id, user_id,
+        movement = await self._ledger.set_balance(guild_id, actor, user_id,
                                                   expected=before, target=amount, key=key,
                                                   reason=note)
         if movement is None:
@@ -167,7 +167,7 @@ class EconomyAdminService:
         for start in range(0, len(members), CHUNK * 4):
             chunk = members[start:start + CHUNK * 4]
             movements: list[Movement] = await asyncio.gather(*(
-                self._ledger.grant(guild_id, actor.user_id, user_id, amount, reason=reason,
+                self._ledger.grant(guild_id, actor, user_id, amount, reason=reason,
                                    key=f"grant-role:{key}:{user_id}")
                 for user_id in chunk))
             for movement in movements:
@@ -191,7 +191,7 @@ class EconomyAdminService:
             balance = (await self._ledger.account(guild_id, user_id)).balance
             try:
                 movement = await self._ledger.set_balance(
-                    guild_id, actor.user_id, user_id, expected=balance, target=0, key=op_key,
+                    guild_id, actor, user_id, expected=balance, target=0, key=op_key,
                     reason="economy reset", burn_kind="reset")
             except BalanceChanged:
                 continue  # a give or a purchase landed in between: burn what is there now

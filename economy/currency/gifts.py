@@ -120,7 +120,7 @@ class GiftService:
                 "note": note or None, "at_ms": now_ms,
                 "due_ms": now_ms + span_ms(timedelta(minutes=settings.gift_dm_minutes))}
 
-        cooldown_ms = settings.give_cooldown_seconds * 1000
+        cooldown_ms = span_ms(timedelta(seconds=settings.give_cooldown_seconds))
 
         async def within_cap(session: Any) -> None:
             # The cooldown is claimed in the transfer's transaction: two gives at once cannot

@@ -154,7 +154,7 @@ async def test_a_stale_read_is_refused_not_applied(services):
     read = await services.ledger.balance(G, 10)
     await services.ledger.transfer(G, 20, 10, 30, key="between")  # lands after the read
     with pytest.raises(BalanceChanged):
-        await services.ledger.set_balance(G, 1, 10, expected=read, target=0, key="late",
+        await services.ledger.set_balance(G, ADMIN, 10, expected=read, target=0, key="late",
                                           reason="set")
     assert await services.ledger.balance(G, 10) == 130
     assert await services.db["ledger"].count_documents({"idempotency_key": "late"}) == 0

@@ -57,7 +57,7 @@ async def test_automatic_payment_retried_or_run_twice_pays_once(services):
 
 async def test_boosts_apply_to_income(services):
     await services.income.add(G, ADMIN, VIP, 40, "daily")
-    await services.boosts.schedule(G, 1, factor="3", start="now", end="2h")
+    await services.boosts.schedule(G, Actor.system(), factor="3", start="now", end="2h")
     done = await services.income.collect(G, 5, frozenset({VIP}))
     entry = (await services.ledger.history(G, 5)).rows[0]
     assert entry.multiplier_bps >= 30_000 and done.total == entry.delta == 40 * entry.multiplier_bps // 10_000
