@@ -88,6 +88,7 @@ class Dashboard:
             web.post(g + "/settings/{section}", self.settings_save),
             web.get(g + "/moderation", self.moderation),
             web.post(g + "/moderation/listings/{listing_id:\\d{1,12}}", self.review_listing),
+            web.post(g + "/moderation/disputes/{trade_id:\\d{1,12}}", self.resolve_dispute),
             web.get(g + "/members", self.members),
             web.get(g + "/exports", self.exports),
             web.get(g + "/exports/{kind}.csv", self.export_csv),
@@ -312,6 +313,29 @@ class Dashboard:
         except GemsError as exc:
             return await self._moderation_view(request, access, session, token,
                                                error=exc.message, status=400)
+        raise web.HTTPSeeOther(f"/dashboard/g/{guild_id}/moderation?{urlencode({'done': done})}")
+
+    async def resolve_dispute(self, request: web.Request) -> web.Response:
+        """Settle an open dispute, as `/trades-admin dispute resolve` does; the trade room and
+        both sides are told by the trades feature."""
+        access, session, token = await self._enter(request, MODERATOR)
+        form = await request.post()
+        trade_id = int(request.match_info["trade_id"])
+        guild_id = access.guild.id
+        outcome = _one(form, "outcome") or ""
+        raw_percent = (_one(form, "percent") or "").strip()
+        note = (_one(form, "note") or "").strip() or None
+        try:
+            if raw_percent and not raw_percent.isdigit():
+                raise InvalidInput("The seller's share is a whole percent from 0 to 100.")
+            percent = int(raw_percent) if raw_percent and outcome == "split" else None
+            result = await self.services.dashboard.resolve_dispute(
+                guild_id, access.actor, trade_id, outcome, percent=percent, note=note)
+        except GemsError as exc:
+            return await self._moderation_view(request, access, session, token,
+                                               error=exc.message, status=400)
+        await self._hand_over("trade-resolved", guild_id, result.trade)
+        done = f"Trade #{trade_id} resolved: {outcome}."
         raise web.HTTPSeeOther(f"/dashboard/g/{guild_id}/moderation?{urlencode({'done': done})}")
 
     async def _hand_over(self, kind: str, guild_id: int, notice: Any) -> None:

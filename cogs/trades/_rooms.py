@@ -122,6 +122,9 @@ class TradeRooms(Outlet):
     def register_work(self) -> None:
         """Timer notices are announced by the process that owns the guild's shard."""
         self.work("trade-announce", self.announce, SweepEvent)
+        # A dispute resolved on the web dashboard: the room and both sides hear it as from
+        # `/trades-admin dispute resolve`.
+        self.work("trade-resolved", self.resolved, Trade)
 
     async def sweep(self) -> int:
         """The scheduled job: apply due timers, then announce what changed."""

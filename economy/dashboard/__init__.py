@@ -19,7 +19,8 @@ def build(core: Core) -> dict[str, Any]:
     from economy.dashboard.service import DashboardService
 
     return {"dashboard": DashboardService(DashboardRepo(core.db), core.ledger, core.settings,
-                                          core.clock, listings=core.built["marketplace"].listings)}
+                                          core.clock, listings=core.built["marketplace"].listings,
+                                          disputes=core.built["disputes"])}
 
 
 FEATURE = Feature(name="dashboard", label="Web dashboard", switchable=False, build=build)

@@ -25,6 +25,8 @@ from economy.dashboard.repo import DashboardRepo
 from economy.marketplace.listings import ListingService
 from economy.marketplace.models import Listing, Notice, PublishResult
 from economy.registry import section_of, switchable
+from economy.trades.disputes import DisputeService
+from economy.trades.models import TradeResult
 
 #: How long a login lasts; after it the member logs in with Discord again.
 SESSION_TTL = timedelta(hours=12)
@@ -94,9 +96,10 @@ class DashboardService:
     """Logins, sessions, health numbers and audited staff actions of the web dashboard."""
 
     def __init__(self, repo: DashboardRepo, ledger: LedgerService, settings: SettingsService,
-                 clock: Clock, *, listings: ListingService) -> None:
+                 clock: Clock, *, listings: ListingService, disputes: DisputeService) -> None:
         self._repo = repo
         self._listings = listings
+        self._disputes = disputes
         self._ledger = ledger
         self._settings = settings
         self._clock = clock
@@ -291,6 +294,34 @@ class DashboardService:
         await self._log(guild_id, actor, "dashboard.listing.reject", f"listing:{listing_id}",
                         notice.detail)
         return notice
+
+    async def resolve_dispute(self, guild_id: int, actor: Actor, trade_id: int, outcome: str,
+                              *, percent: int | None, note: str | None) -> TradeResult:
+        """Settle a dispute as `/trades-admin dispute resolve` does (the same service call and
+        rules: a moderator of the guild, not a party; split takes the seller's percent), and
+        audit it.
+
+        Raises:
+            NotPermitted: not a moderator of the guild, or a party to the trade.
+            InvalidInput: an unknown outcome, a percent without a split, or a split without one.
+            NotFound: no such trade in this guild.
+            TradeUnavailable: the trade is not disputed (any more).
+            InsufficientFunds, InvalidAmount, DeletedAccount, OutcomeUnknown: as the settlement.
+        """
+        actor.require_moderator(guild_id)
+        if outcome not in ("refund", "release", "split"):
+            raise InvalidInput("Refund the buyer, release to the seller, or split?")
+        if (outcome == "split") != (percent is not None):
+            raise InvalidInput("A split needs the seller's share in percent (0-100); refund and "
+                               "release take none.")
+        if percent is not None and not 0 <= percent <= 100:
+            raise InvalidInput("The seller's share is a percent from 0 to 100.")
+        result = await self._disputes.resolve(guild_id, trade_id, actor, outcome,  # type: ignore[arg-type]
+                                              percent=percent, note=note)
+        await self._log(guild_id, actor, "dashboard.dispute.resolve", f"trade:{trade_id}",
+                        f"{outcome}{f' {percent}%' if percent is not None else ''}"
+                        f"{f': {note}' if note else ''}")
+        return result
 
     async def record(self, guild_id: int, actor: Actor, action: str, target: str,
                      note: str | None = None) -> None:

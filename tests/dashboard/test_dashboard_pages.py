@@ -299,3 +299,70 @@ async def test_moderators_see_the_flags_raised_about_members(dgc):
     assert "carol" in flags and "several young accounts" in flags
     assert "dave" not in flags and "erin" not in flags
     assert "/members?q=" not in flags  # moderators get no member-lookup link
+
+
+async def disputed_trade(gc, price: int = 300) -> int:
+    """alice sells bob something for `price` GEMS; bob disputes it (all through the services)."""
+    guild = gc.guild.id
+    await gc.services.settings.set(guild, Actor.system(), "escrow_new_member_trades", "0")
+    await gc.services.ledger.grant(guild, Actor.system(), gc["bob"].id, price, reason="seed",
+                                   key=f"seed:bob:{price}")
+    trade = await gc.services.trades.offer(guild, gc["alice"].id, gc["bob"].id, price,
+                                           "A carved jade figure")
+    await gc.services.trades.accept(guild, trade.trade_id, gc["bob"].id)
+    await gc.services.disputes.open(guild, trade.trade_id, gc["bob"].id, "It never arrived")
+    return trade.trade_id
+
+
+async def test_a_moderator_resolves_a_dispute_as_the_discord_command_does(dgc):
+    trade_id = await disputed_trade(dgc)
+    bob_before = (await dgc.services.ledger.account(dgc.guild.id, dgc["bob"].id))
+    async with browser_session() as http:
+        await login(dgc, http, "mod")
+        url = f"{dgc.base}/dashboard/g/{dgc.guild.id}/moderation"
+        _, page = await get(http, url)
+        assert f"Resolve #{trade_id}" in page
+        token = csrf_of(page)
+        target = f"{url}/disputes/{trade_id}"
+        # Bad input first: nothing changes.
+        for form, words in (({"outcome": "split"}, "percent"),
+                            ({"outcome": "split", "percent": "140"}, "0 to 100"),
+                            ({"outcome": "split", "percent": "-5"}, "whole percent"),
+                            ({"outcome": "burn"}, "Refund the buyer")):
+            status, page = await post(http, target, {"csrf": token, **form})
+            assert status == 400 and words in page, (form, page[-400:])
+        status, _ = await post(http, target, {"outcome": "refund"})  # no CSRF token
+        assert status == 403
+        assert (await dgc.services.ledger.account(dgc.guild.id, dgc["bob"].id)) == bob_before
+        status, _ = await post(http, target, {"csrf": token, "outcome": "refund",
+                                              "note": "No tracking number"})
+        assert status == 303
+        status, page = await post(http, target, {"csrf": token, "outcome": "release"})
+        assert status == 400  # a double click settles nothing twice
+    await dgc.sb.settle()
+    trade = await dgc.services.disputes.view(dgc.guild.id, Actor.system(), trade_id)
+    assert trade.status == "resolved" and trade.resolution["outcome"] == "refund"
+    bob = await dgc.services.ledger.account(dgc.guild.id, dgc["bob"].id)
+    assert bob.held == 0 and bob.balance == bob_before.balance + bob_before.held
+    logged = [(e["action"], e["target"], e["actor_id"])
+              async for e in dgc.db["audit_log"].find({"action": "dashboard.dispute.resolve"})]
+    assert logged == [("dashboard.dispute.resolve", f"trade:{trade_id}", dgc["mod"].id)]
+    for name in ("alice", "bob"):  # both sides hear it as from /trades-admin dispute resolve
+        assert any("resolved this dispute" in m.text for m in dgc.sb.dms(dgc[name]))
+
+
+async def test_a_party_to_the_dispute_cannot_resolve_it_on_the_web(dgc):
+    trade_id = await disputed_trade(dgc)
+    role = dgc.sb.create_role(dgc.guild, "Mods")
+    await dgc.services.settings.set(dgc.guild.id, Actor.system(), "moderator_role_id", str(role.id))
+    dgc.sb.give_role(dgc["alice"], role)
+    await dgc.sb.settle()
+    async with browser_session() as http:
+        await login(dgc, http, "alice")
+        url = f"{dgc.base}/dashboard/g/{dgc.guild.id}/moderation"
+        _, page = await get(http, url)
+        status, page = await post(http, f"{url}/disputes/{trade_id}",
+                                  {"csrf": csrf_of(page), "outcome": "release"})
+        assert status == 400
+    trade = await dgc.services.disputes.view(dgc.guild.id, Actor.system(), trade_id)
+    assert trade.status == "disputed"
