@@ -65,6 +65,7 @@ async def test_two_processes_backfilling_at_once_award_once(services):
     await ok_audit(services)
 
 
+@pytest.mark.slow  # 100 members at once
 async def test_a_limited_rule_badge_never_exceeds_its_supply_when_100_qualify_at_once(
         services, monkeypatch):
     badge = await services.badges.create(G, STAFF, name="Early earner",

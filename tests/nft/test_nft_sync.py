@@ -18,8 +18,11 @@ ROLE_A, ROLE_B, ROLE_C = 501, 502, 503
 
 @pytest.fixture
 async def nft(store, clock, chain):
+    # A generous timeout: these tests are about what a plan changes, and a healthy call to the
+    # in-memory EVM can take seconds on a loaded CI machine (a timed-out read plans nothing for
+    # its wallets). Timeouts themselves are tested with their own registries below.
     registry = ChainRegistry(urls={chain.chain_id: chain.url}, aggregator=chain.aggregator,
-                             timeout=3.0)
+                             timeout=15.0)
     services = build_services(store.db, clock, chains=registry)
     yield services
     await registry.close()

@@ -36,6 +36,7 @@ async def _buy(services, user, item, *, nonce=1, price=None, version=None, roles
                                    nonce=nonce, role_ids=roles)
 
 
+@pytest.mark.slow  # 100 members at once
 async def test_100_members_race_for_the_last_10_units(services):
     item = await services.shop.add(G, ADMIN, name="Golden ticket", price=30, kind="consumable",
                                    effect="streak_freeze", stock=10)
