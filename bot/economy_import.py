@@ -19,7 +19,7 @@ from economy.core.actor import Actor
 from economy.core.audit import AuditReport, audit
 from economy.core.clock import SystemClock
 from economy.currency.importing.parse import SOURCES
-from economy.currency.importing.service import ImportReport
+from economy.currency.importing.service import ImportReport, checked_file
 from economy.services import build_services
 
 USAGE = ("./gems import-economy --from unbelievaboat|red FILE --guild SERVER_ID "
@@ -43,7 +43,10 @@ def read_request(args: argparse.Namespace) -> tuple[str, bytes]:
 
 async def import_economy(settings: Settings, source: str, data: bytes, guild_id: int, *,
                          merge: bool, dry_run: bool) -> tuple[ImportReport, AuditReport | None]:
-    """Run the import on the configured store; the audit after a real import (None on a dry run)."""
+    """Run the import on the configured store; the audit after a real import (None on a dry run).
+
+    A bad file is refused (ImportRefused) before the store is opened."""
+    checked_file(source, data, guild_id)
     clock = SystemClock()
     async with opened_store(settings) as store:
         try:

@@ -89,6 +89,20 @@ def import_key(digest: str, user_id: int) -> str:
     return f"import:{digest}:{user_id}"
 
 
+def checked_file(source: str, data: bytes, guild_id: int) -> Parsed:
+    """The file's rows, or ImportRefused listing every problem (InvalidInput for an unknown
+    source). Callers may check a file before opening the store; `run` checks it again."""
+    if source not in SOURCES:
+        raise InvalidInput(f"Unknown source {source!r}: one of {', '.join(SOURCES)}.")
+    parsed = parse(source, data, guild_id)
+    if parsed.problems:
+        count = len(parsed.problems)
+        raise ImportRefused(f"The {SOURCES[source]} file has {count} problem"
+                            f"{'s' if count > 1 else ''}; nothing was imported.",
+                            parsed.problems)
+    return parsed
+
+
 class EconomyImportService:
     """Imports balances exported by another bot (see the module docstring)."""
 
@@ -106,14 +120,7 @@ class EconomyImportService:
             OutcomeUnknown.
         """
         actor.require_admin(guild_id)
-        if source not in SOURCES:
-            raise InvalidInput(f"Unknown source {source!r}: one of {', '.join(SOURCES)}.")
-        parsed: Parsed = parse(source, data, guild_id)
-        if parsed.problems:
-            count = len(parsed.problems)
-            raise ImportRefused(f"The {SOURCES[source]} file has {count} problem"
-                                f"{'s' if count > 1 else ''}; nothing was imported.",
-                                parsed.problems)
+        parsed = checked_file(source, data, guild_id)
         digest = file_digest(data)
         keys = [import_key(digest, row.user_id) for row in parsed.rows]
         done = await self._repo.recorded_keys(guild_id, keys)
