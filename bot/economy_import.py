@@ -18,7 +18,7 @@ from bot.startup_migrations import ensure_migrated
 from economy.core.actor import Actor
 from economy.core.audit import AuditReport, audit
 from economy.core.clock import SystemClock
-from economy.currency.importing.parse import SOURCES
+from economy.currency.importing.parse import SOURCES, snowflake
 from economy.currency.importing.service import ImportReport, checked_file
 from economy.services import build_services
 
@@ -35,6 +35,8 @@ def read_request(args: argparse.Namespace) -> tuple[str, bytes]:
     if args.guild is None:
         raise ToolError(f"Into which server? --guild SERVER_ID (right-click the server -> Copy "
                         f"Server ID). Usage: {USAGE}")
+    if snowflake(args.guild) is None:
+        raise ToolError(f"--guild {args.guild} is not a Discord server id (17 to 20 digits).")
     path = Path(args.file)
     if not path.is_file():
         raise ToolError(f"No such file: {path}")

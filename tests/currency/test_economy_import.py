@@ -235,6 +235,7 @@ def test_the_command_asks_for_what_is_missing(tmp_path):
     assert read_request(args())[0] == "red"
     for missing, words in (({"source": None}, "--from unbelievaboat"),
                            ({"file": None}, "Which file?"), ({"guild": None}, "--guild"),
+                           ({"guild": 11}, "not a Discord server id"),
                            ({"file": str(tmp_path / "nope.csv")}, "No such file")):
         with pytest.raises(ToolError, match=words):
             read_request(args(**missing))
