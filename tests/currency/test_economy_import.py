@@ -54,6 +54,7 @@ def test_unbelievaboat_export_mints_totals_and_leaves_negative_totals_out_with_t
     f"rank,user_id,cash,bank,total\n1,{ALICE},5,10,15\n",  # UnbelievaBoat's API field names
     f"User ID,Total\n{ALICE},15\n",
     f"user_id,cash,bank\n{ALICE},5,10\n",
+    f"User ID;Cash;Bank;Total\r\n{ALICE};5;10;15\r\n",  # saved by a spreadsheet in a `;` locale
 ])
 def test_unbelievaboat_columns_as_the_export_or_the_api_names_them(text):
     parsed = parse_unbelievaboat(text.encode())

@@ -146,7 +146,10 @@ def parse_unbelievaboat(data: bytes) -> Parsed:
         return Parsed(problems=(Problem(0, "the file is not UTF-8 text (is it the CSV export?)"),))
     if not text.strip():
         return Parsed(problems=(Problem(0, "the file is empty"),))
-    reader = csv.reader(io.StringIO(text, newline=""))
+    first = text.split("\n", 1)[0]
+    # A spreadsheet saving CSV in a locale whose decimal mark is a comma separates with `;`.
+    delimiter = next((d for d in (",", ";", "\t") if d in first), ",")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         header = next(reader)
     except csv.Error as exc:
