@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "export": "write the data (or --guild ID's) as gzipped JSON lines (--out FILE)",
     "import": "load an export FILE into an empty database",
     "backup": "copy the embedded database consistently (--out DIR)",
+    "import-economy": "mint balances from another bot: --from unbelievaboat|red FILE --guild ID",
     "docs": "regenerate docs/settings.md from the settings models",
     "help": "list these commands",
 }
@@ -64,14 +65,21 @@ def main(argv: list[str] | None = None) -> int:
         choices=[name for name in COMMANDS if name not in SCRIPT_ONLY],
         metavar="command", help="one of the commands above (default: run)",
     )
-    parser.add_argument("file", nargs="?", help="import: the export file to read; "
+    parser.add_argument("file", nargs="?", help="import, import-economy: the file to read; "
                                                 "invite: the application id")
-    parser.add_argument("--guild", type=int, help="export: only this guild's documents")
+    parser.add_argument("--guild", type=int, help="export: only this guild's documents; "
+                                                  "import-economy: the server to import into")
+    parser.add_argument("--from", dest="source", choices=("unbelievaboat", "red"),
+                        help="import-economy: the bot the file comes from")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="import-economy: print what would be minted, change nothing")
+    parser.add_argument("--merge", action="store_true",
+                        help="import-economy: add to a server whose members already hold GEMS")
     parser.add_argument("--out", help="export: write to this file instead of stdout; "
                                       "backup: the directory for the copy")
     parser.add_argument("--connect", action="store_true",
                         help="doctor: also log in to Discord and check channels and roles")
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)  # `import-economy --from red FILE --guild ID`
     if args.command == "help":
         print(commands_help())
         return 0

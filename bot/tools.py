@@ -1,4 +1,5 @@
-"""The maintenance commands beside `run`: doctor, export, import, backup (exit codes, output)."""
+"""The maintenance commands beside `run`: doctor, export, import, backup, import-economy (exit
+codes, output)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from bot.settings import Settings
 from bot.store import StoreError
 from economy.core.errors import GemsError
 
-TOOLS = ("export", "import", "backup")
+TOOLS = ("export", "import", "backup", "import-economy")
 
 
 def run_tool(args: argparse.Namespace, settings: Settings) -> int:
@@ -23,6 +24,8 @@ def run_tool(args: argparse.Namespace, settings: Settings) -> int:
             return _export(args, settings)
         if args.command == "import":
             return _import(args, settings)
+        if args.command == "import-economy":
+            return _import_economy(args, settings)
         if args.command == "backup":
             target = backup_embedded(settings, Path(args.out) if args.out else None)
             print(f"Backed up the embedded store to {target}")
@@ -34,6 +37,8 @@ def run_tool(args: argparse.Namespace, settings: Settings) -> int:
         return 130
     except (ToolError, StoreError, GemsError) as error:
         print(f"{args.command}: {getattr(error, 'message', error)}", file=sys.stderr)
+        for problem in getattr(error, "problems", ()):  # a refused import: where and why
+            print(f"  {problem}", file=sys.stderr)
         return 2
 
 
@@ -61,3 +66,16 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
     assert result.audit is not None
     print(result.audit.render())
     return 0 if result.audit.ok else 1
+
+
+def _import_economy(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.economy_import import import_economy, read_request, render
+
+    source, data = read_request(args)
+    report, audited = asyncio.run(import_economy(settings, source, data, args.guild,
+                                                 merge=args.merge, dry_run=args.dry_run))
+    print(render(report, Path(args.file).name))
+    if audited is None:
+        return 0
+    print(audited.render())
+    return 0 if audited.ok else 1

@@ -21,8 +21,10 @@ def build(core: Core) -> dict[str, Any]:
 
     boosts = core.shared["boosts"]
     from economy.currency.admin import EconomyAdminService
+    from economy.currency.importing.service import EconomyImportService
 
     return {
+        "economy_import": EconomyImportService(core.ledger, LedgerRepo(core.db)),
         "economy_admin": EconomyAdminService(core.ledger, LedgerRepo(core.db), core.settings,
                                              core.clock),
         "activity": ActivityService(core.ledger, core.settings, core.clock, boosts=boosts),

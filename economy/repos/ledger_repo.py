@@ -70,6 +70,21 @@ class LedgerRepo:
             self.accounts, {"guild_id": guild_id, "system": False, "balance": {"$gt": balance}}
         )
 
+    async def has_member_balances(self, guild_id: int) -> bool:
+        """True when any member (not a system account) of the guild holds or has held-back GEMS."""
+        return await find_first(self.accounts, {"guild_id": guild_id, "system": False,
+                                                "$or": [{"balance": {"$gt": 0}},
+                                                        {"held": {"$gt": 0}}]}) is not None
+
+    async def recorded_keys(self, guild_id: int, keys: list[str]) -> set[str]:
+        """Which of `keys` have ledger entries in the guild (asked in chunks of 500)."""
+        found: set[str] = set()
+        for start in range(0, len(keys), 500):
+            docs = await find_docs(self.ledger, {"guild_id": guild_id, "idempotency_key":
+                                                 {"$in": keys[start:start + 500]}})
+            found.update(doc["idempotency_key"] for doc in docs)
+        return found
+
     # --- writes (inside a transaction) -------------------------------------------------------
     async def move(
         self, guild_id: int, user_id: int, *, balance: int, held: int, earned: int,
