@@ -11,9 +11,9 @@ itself through its own migration.
 from __future__ import annotations
 
 from pymongo import ASCENDING, IndexModel
-from pymongo.errors import CollectionInvalid, OperationFailure
 
-NAMESPACE_EXISTS = 48
+from migrations._frozen.validators import install_validators
+
 _INT = {"bsonType": ["int", "long"]}
 #: Frozen copy of economy/repos/schemas.py's "gift_notices" declaration.
 VALIDATOR = {"$jsonSchema": {"bsonType": "object", "properties": {
@@ -26,19 +26,9 @@ def _ix(*keys: str, name: str) -> IndexModel:
     return IndexModel([(k, ASCENDING) for k in keys], name=name)
 
 
-async def _install_validator(db) -> None:
-    spec = {"validator": VALIDATOR, "validationLevel": "moderate"}
-    try:
-        await db.create_collection("gift_notices", **spec)
-    except (CollectionInvalid, OperationFailure) as error:  # the collection exists already
-        if getattr(error, "code", NAMESPACE_EXISTS) != NAMESPACE_EXISTS:
-            raise
-        await db.command({"collMod": "gift_notices", **spec})
-
-
 async def up(db) -> None:
     """Create the queue's indexes and its validator (re-runnable)."""
-    await _install_validator(db)
+    await install_validators(db, {"gift_notices": VALIDATOR})
     await db["gift_notices"].create_indexes([
         # No `_id` in the keys: the embedded store refuses every later insert into a collection
         # with `_id` in a compound index ("JSON path error near '_id'"); `_id` breaks only ties.

@@ -4,39 +4,21 @@ economy/repos/schemas.py and installed by the validator step of the migrations r
 from __future__ import annotations
 
 from pymongo import ASCENDING, IndexModel
-from pymongo.errors import CollectionInvalid, OperationFailure
 
 from economy.repos.schemas import validator
+from migrations._frozen.validators import install_validators
 
 COLLECTIONS = ("shop_holdings", "shop_items", "shop_purchases")
-NAMESPACE_EXISTS = 48
 
 
 def _ix(*keys: str, name: str, unique: bool = False) -> IndexModel:
     return IndexModel([(k, ASCENDING) for k in keys], name=name, unique=unique)
 
 
-async def install_validators(db) -> None:
-    """The collections' declared `$jsonSchema` as validators (kept by MongoDB, accepted and
-    not kept by the embedded store), as migration 0013 does for the others."""
-    existing = set(await db.list_collection_names())
-    for name in COLLECTIONS:
-        spec = {"validator": validator(name), "validationLevel": "moderate"}
-        if name in existing:
-            await db.command({"collMod": name, **spec})
-            continue
-        try:
-            await db.create_collection(name, **spec)
-        except (CollectionInvalid, OperationFailure) as error:  # created meanwhile
-            if getattr(error, "code", NAMESPACE_EXISTS) != NAMESPACE_EXISTS:
-                raise
-            await db.command({"collMod": name, **spec})
-
-
 async def up(db) -> None:
     """Validators, then the indexes: items by number; a member's holdings; timed roles by end;
     purchases by status."""
-    await install_validators(db)
+    await install_validators(db, {name: validator(name) for name in COLLECTIONS})
     await db["shop_items"].create_indexes([
         _ix("guild_id", "item_id", name="guild_item_unique", unique=True),
         _ix("guild_id", "active", "item_id", name="guild_active_item"),

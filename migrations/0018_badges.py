@@ -6,36 +6,20 @@ store keeps none). Every index starts with guild_id. Re-runnable."""
 from __future__ import annotations
 
 from pymongo import ASCENDING, IndexModel
-from pymongo.errors import CollectionInvalid, OperationFailure
 
 from economy.repos.schemas import validator
+from migrations._frozen.validators import install_validators
 
 COLLECTIONS = ("badge_awards", "badge_defs", "badge_log", "badge_rules", "badge_showcases")
-NAMESPACE_EXISTS = 48
 
 
 def _ix(*keys: str, name: str, unique: bool = False) -> IndexModel:
     return IndexModel([(k, ASCENDING) for k in keys], name=name, unique=unique)
 
 
-async def _validate(db, name: str, existing: set[str]) -> None:
-    spec = {"validator": validator(name), "validationLevel": "moderate"}
-    if name in existing:
-        await db.command({"collMod": name, **spec})
-        return
-    try:
-        await db.create_collection(name, **spec)
-    except (CollectionInvalid, OperationFailure) as error:  # created meanwhile
-        if getattr(error, "code", NAMESPACE_EXISTS) != NAMESPACE_EXISTS:
-            raise
-        await db.command({"collMod": name, **spec})
-
-
 async def up(db) -> None:
     """Validators first (a collection created with its validator), then the indexes."""
-    existing = set(await db.list_collection_names())
-    for name in COLLECTIONS:
-        await _validate(db, name, existing)
+    await install_validators(db, {name: validator(name) for name in COLLECTIONS})
     # Awards have `_id` "<guild>:<badge>:<user>" (one per member and badge).
     await db["badge_awards"].create_indexes([
         _ix("guild_id", "user_id", "at_ms", name="guild_user_at"),

@@ -11,9 +11,9 @@ TTL monitor would delete their sessions the moment they are made."""
 from __future__ import annotations
 
 from pymongo import ASCENDING, IndexModel
-from pymongo.errors import CollectionInvalid, OperationFailure
 
-NAMESPACE_EXISTS = 48
+from migrations._frozen.validators import install_validators
+
 _INT = {"bsonType": ["int", "long"]}
 _DATE = {"bsonType": "date"}
 _STR = {"bsonType": "string"}
@@ -26,24 +26,13 @@ VALIDATORS = {
 }
 
 
-async def _install_validator(db, name: str) -> None:
-    spec = {"validator": VALIDATORS[name], "validationLevel": "moderate"}
-    try:
-        await db.create_collection(name, **spec)
-    except (CollectionInvalid, OperationFailure) as error:  # the collection exists already
-        if getattr(error, "code", NAMESPACE_EXISTS) != NAMESPACE_EXISTS:
-            raise
-        await db.command({"collMod": name, **spec})
-
-
 def _expiry() -> IndexModel:
     return IndexModel([("expires_at", ASCENDING)], name="expiry")
 
 
 async def up(db) -> None:
     """Create both collections with their validators and indexes (re-runnable)."""
-    for name in VALIDATORS:
-        await _install_validator(db, name)
+    await install_validators(db, VALIDATORS)
     await db["dashboard_login_states"].create_indexes([_expiry()])
     await db["dashboard_sessions"].create_indexes([
         _expiry(), IndexModel([("user_id", ASCENDING)], name="user")])

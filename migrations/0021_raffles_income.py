@@ -5,40 +5,22 @@ and installed as validators here, as 0017 does)."""
 from __future__ import annotations
 
 from pymongo import ASCENDING, IndexModel
-from pymongo.errors import CollectionInvalid, OperationFailure
 
 from economy.repos.schemas import validator
+from migrations._frozen.validators import install_validators
 
 COLLECTIONS = ("income_rules", "raffle_tickets", "raffles")
-NAMESPACE_EXISTS = 48
 
 
 def _ix(*keys: str, name: str, unique: bool = False) -> IndexModel:
     return IndexModel([(k, ASCENDING) for k in keys], name=name, unique=unique)
 
 
-async def install_validators(db) -> None:
-    """The collections' declared `$jsonSchema` as validators (kept by MongoDB, accepted and
-    not kept by the embedded store)."""
-    existing = set(await db.list_collection_names())
-    for name in COLLECTIONS:
-        spec = {"validator": validator(name), "validationLevel": "moderate"}
-        if name in existing:
-            await db.command({"collMod": name, **spec})
-            continue
-        try:
-            await db.create_collection(name, **spec)
-        except (CollectionInvalid, OperationFailure) as error:  # created meanwhile
-            if getattr(error, "code", NAMESPACE_EXISTS) != NAMESPACE_EXISTS:
-                raise
-            await db.command({"collMod": name, **spec})
-
-
 async def up(db) -> None:
     """Validators, then the indexes: raffles by number and by status (the sweep's work list:
     ended open raffles by end, closed, drawn not announced, cancelled with refunds left); a
     raffle's tickets by member; a member's tickets by raffle."""
-    await install_validators(db)
+    await install_validators(db, {name: validator(name) for name in COLLECTIONS})
     await db["raffles"].create_indexes([
         _ix("guild_id", "raffle_id", name="guild_raffle_unique", unique=True),
         _ix("guild_id", "status", "raffle_id", name="guild_status_raffle"),
