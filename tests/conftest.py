@@ -21,8 +21,9 @@ from tests.cog_modules import keep_cog_modules
 from tests.schema_guard import WRITES, check_leftovers
 from tests.store_template_server import TEMPLATE, clone_name
 
-# The end-to-end fixtures (`gc`: the real bot on the Discord sandbox), for every folder.
-pytest_plugins = ["tests.e2e_fixtures"]
+# The end-to-end fixtures (`gc`: the real bot on the Discord sandbox) and `browser` (headless
+# Chromium), for every folder.
+pytest_plugins = ["tests.e2e_fixtures", "tests.browser"]
 
 _counter = itertools.count()
 

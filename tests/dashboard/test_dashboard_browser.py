@@ -9,38 +9,18 @@ Skipped only off CI when /usr/bin/chromium is missing; on CI a missing browser f
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
 from economy.core.actor import Actor
+from tests.browser import CHROMIUM_MARKS
 from tests.dashboard.test_dashboard_pages import pending_listing
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run"]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "var" / "test-artifacts" / "dashboard"
 PHONE = {"width": 390, "height": 844}
 
-pytestmark = [
-    pytest.mark.slow,  # a headless Chromium
-    pytest.mark.timeout(120),
-    pytest.mark.skipif(not CHROMIUM.exists() and not os.environ.get("CI"),
-                       reason="Debian's chromium is not installed (CI installs it)"),
-]
-
-
-@pytest.fixture
-async def browser():
-    from playwright.async_api import async_playwright
-
-    assert CHROMIUM.exists(), "chromium is missing: .ci/run installs it with apt-get"
-    async with async_playwright() as pw:
-        launched = await pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS,
-                                            headless=True)
-        yield launched
-        await launched.close()
+pytestmark = [*CHROMIUM_MARKS, pytest.mark.timeout(120)]
 
 
 async def shot(page, name: str) -> None:

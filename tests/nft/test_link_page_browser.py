@@ -10,25 +10,14 @@ fails: `.ci/run` installs it.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 from eth_account import Account
 from eth_account.messages import encode_defunct
 
+from tests.browser import CHROMIUM_MARKS
 from tests.nft.conftest import link_url
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run"]
-
-pytestmark = [
-    pytest.mark.slow,  # a headless Chromium
-    pytest.mark.timeout(60),
-    pytest.mark.skipif(not CHROMIUM.exists() and not os.environ.get("CI"),
-                       reason="Debian's chromium is not installed (CI installs it)"),
-]
+pytestmark = [*CHROMIUM_MARKS, pytest.mark.timeout(60)]
 
 INJECTED_WALLET = """
 (() => {
@@ -47,18 +36,6 @@ INJECTED_WALLET = """
   window.addEventListener("eip6963:requestProvider", announce);
 })();
 """
-
-
-@pytest.fixture
-async def browser():
-    from playwright.async_api import async_playwright
-
-    assert CHROMIUM.exists(), "chromium is missing: .ci/run installs it with apt-get"
-    async with async_playwright() as pw:
-        launched = await pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS,
-                                            headless=True)
-        yield launched
-        await launched.close()
 
 
 async def test_member_links_a_wallet_in_chromium_and_gets_the_role(ngc, browser):
