@@ -117,6 +117,21 @@ class ProfileCog(DownloadingCog, FeatureCog):
         await reply(interaction, embed=list_embed(safe_text(who.display_name, limit=60), awards,
                                                   catalogue), ephemeral=True)
 
+    @profile.command(name="collectible", description="A collectible's owner and its history (who, when, which trade)")
+    @app_commands.describe(item="The collectible's id, like c3#17 (`/profile badges` shows it)")
+    async def collectible(self, interaction: discord.Interaction,
+                          item: app_commands.Range[str, 3, 50]):
+        services, guild_id = services_of(interaction), guild_id_of(interaction)
+        doc, moves = await services.collectibles.history(guild_id, item)
+        badge = (await services.badges.catalogue(guild_id)).get(doc["badge"])
+        name = f"{badge.emoji} {safe_text(badge.name, limit=40)}" if badge else doc["badge"]
+        first = moves[0].from_id if moves else doc["user_id"]
+        lines = [f"**{name} #{doc['serial']}** · owned by <@{doc['user_id']}>",
+                 f"<t:{int(doc['at_ms']) // 1000}:d> given to <@{first}>"]
+        lines += [f"<t:{m.at_ms // 1000}:d> <@{m.from_id}> → <@{m.to_id}> (trade #{m.trade_id})"
+                  for m in moves[-20:]]
+        await reply(interaction, "\n".join(lines), ephemeral=True)
+
     @profile.command(name="showcase", description="Pin up to 3 of your badges on your profile")
     @app_commands.describe(first="A badge you hold, or `none` to unpin all",
                            second="Another badge you hold", third="A third badge you hold")

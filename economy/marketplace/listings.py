@@ -102,14 +102,20 @@ class ListingService:
     async def check_new_listing(
         self, guild_id: int, seller_id: int, *, category: str, condition: str,
         price_gems: object, price_usd: str | None, tags: str | None, image_count: int,
+        collectible: str | None = None,
     ) -> GuildSettings:
         """Validate what `/list-item` knows before its modal opens (fail fast, store nothing).
 
         Raises: InvalidInput (category, condition, price, tags, too many images, or the seller
-        holds as many open listings as allowed); InvalidAmount (a bad GEMS or USD price).
+        holds as many open listings as allowed); InvalidAmount (a bad GEMS or USD price);
+        NotFound, NotPermitted, Conflict (a collectible that does not exist, is not the
+        seller's, or is listed already).
         """
         settings = await self._settings.get(guild_id)
-        check_category(settings, category)
+        if collectible is not None:
+            await self._item(guild_id, seller_id, collectible)
+        else:
+            check_category(settings, category)
         check_condition(condition)
         check_prices(settings, price_gems, price_usd)
         parse_tags(tags)
