@@ -35,9 +35,9 @@ async def fund(services, user: int, amount: int) -> None:
                                 key=f"seed:{user}")
 
 
-async def minted(services, *, tradeable: bool = True, to: int = SELLER) -> str:
+async def minted(services, *, tradeable: bool = True, to: int = SELLER, name: str = "Gold") -> str:
     """A limited badge given to `to`; its edition id ("c1#1")."""
-    badge = await services.badges.create(G, STAFF, name=f"Gold {tradeable}",
+    badge = await services.badges.create(G, STAFF, name=f"{name} {tradeable}",
                                          description="A numbered edition", emoji="🥇",
                                          rarity="epic", supply=100, tradeable=tradeable)
     award = await services.badges.give(G, STAFF, badge.key, to, reason="launch")
@@ -234,3 +234,48 @@ async def test_a_settlement_whose_collectible_was_moved_settles_nothing(services
     account = await services.ledger.account(G, 90)
     assert (account.balance, account.held) == (700, 300)
     assert (await services.db["trades"].find_one({"guild_id": G}))["status"] == "reserved"
+
+
+async def test_privacy_export_covers_collectibles_and_delete_keeps_the_buyers(services):
+    """Export: the member's collectibles and their moves. Delete of the first owner: the
+    edition they still own is removed (its place freed), the one they sold stays the buyer's,
+    the move names a tombstone; delete of the buyer removes theirs. The audit holds."""
+    import json
+
+    from economy.privacy.service import _mentions, _token
+    from economy.registry import feature
+
+    alice, bob = 310_000_000_000_000_001, 310_000_000_000_000_002
+    item = await minted(services, to=alice)
+    kept = (await services.badges.give(G, STAFF, item.split("#")[0], bob, reason="launch"))
+    # bob holds #2; alice sells #1 to bob (a collector may own several editions)
+    await fund(services, bob, 1000)
+    trade = (await services.trades.buy_listing(G, bob, await listed(services, item,
+                                                                    seller=alice))).trade
+    await services.trades.confirm(G, trade.trade_id, bob)
+    second = await minted(services, to=alice, name="Silver")  # another design, still alice's
+    assert "badge_awards" in feature("badges").personal_collections
+
+    body = json.loads(await services.privacy.export(G, bob))["collections"]
+    assert {d["serial"] for d in body["badge_awards"] if d["serial"]} == {1, 2}
+    assert [d["trade_id"] for d in body["badge_transfers"]] == [trade.trade_id]
+    body = json.loads(await services.privacy.export(G, alice))["collections"]
+    assert [(d["badge"], d["serial"]) for d in body["badge_awards"] if d["serial"]] == [
+        (second.split("#")[0], 1)]
+    assert [d["from_id"] for d in body["badge_transfers"]] == [alice]
+
+    result = await services.privacy.delete(G, alice)
+    doc, moves = await services.collectibles.history(G, item)
+    assert doc["user_id"] == bob and moves[0].from_id == result.tombstone
+    with pytest.raises(NotFound):  # alice's own edition went with her data
+        await services.collectibles.history(G, second)
+    token = _token(alice)
+    for name in ("badge_awards", "badge_transfers", "cap_slots"):
+        assert not [d for d in await services.db[name].find({"guild_id": G}).to_list()
+                    if _mentions(d, alice, token)]
+    await ok_audit(services)
+    await services.privacy.delete(G, bob)
+    assert await services.db["badge_awards"].count_documents(
+        {"guild_id": G, "badge": item.split("#")[0]}) == 0
+    assert kept.serial == 2
+    await ok_audit(services)
