@@ -36,6 +36,7 @@ from economy.marketplace.models import (
 from economy.marketplace.repo import SLOT_KIND as LISTING_SLOT
 from economy.marketplace.repo import ItemTaken, ListingRepo, OverCap, QuotaFull, epoch_ms
 from economy.marketplace.rules import (
+    ITEM_CATEGORY,
     check_category,
     check_condition,
     check_prices,
@@ -54,10 +55,6 @@ EDIT_RETRIES = 5  # re-reads when another write lands between an edit's read and
 
 class ItemListed(Conflict):
     """The item a listing sells was claimed by another listing (or moved) meanwhile."""
-
-
-#: The category of listings that sell an item another feature owns (a collectible badge).
-ITEM_CATEGORY = "collectibles"
 
 
 class _Lost(Exception):

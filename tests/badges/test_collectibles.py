@@ -279,3 +279,16 @@ async def test_privacy_export_covers_collectibles_and_delete_keeps_the_buyers(se
         {"guild_id": G, "badge": item.split("#")[0]}) == 0
     assert kept.serial == 2
     await ok_audit(services)
+
+
+async def test_collectibles_are_found_under_their_category(services):
+    item = await minted(services)
+    listing_id = await listed(services, item)
+    settings = await services.settings.get(G)
+    search = services.marketplace.search
+    query = search.build_query(settings, category="Collectibles")
+    page = await search.search(G, query)
+    assert [r.listing_id for r in page.rows] == [listing_id]
+    with pytest.raises(InvalidInput):  # a member cannot pick it for an ordinary listing
+        await services.marketplace.listings.create_draft(G, SELLER, **{**FIELDS,
+                                                                     "category": "collectibles"})
