@@ -107,7 +107,8 @@ class CollectibleGate:
     async def claim(self, guild_id: int, ticket: ItemTicket, listing_id: int, *,
                     session: Any) -> bool:
         """Claim the collectible for `listing_id` inside the listing's transaction (guarded by
-        what `prepare` read); False when another listing or a move got there first."""
+        what `prepare` read); False when another listing or a move got there first.
+        Raises: nothing expected."""
         return await self._repo.claim(guild_id, ticket.seen, listing_id, session=session)
 
 
