@@ -26,6 +26,7 @@ from cogs._shared.interaction import (
 from cogs.badges import list_embed
 from cogs.profile._avatars import SIZE, AvatarCache
 from cogs.profile._render import card_data, profile_embed
+from economy.core.clock import unix_seconds
 from economy.core.member_prefs import suggest_zones
 from economy.profile.models import PARTS
 
@@ -127,8 +128,9 @@ class ProfileCog(DownloadingCog, FeatureCog):
         name = f"{badge.emoji} {safe_text(badge.name, limit=40)}" if badge else doc["badge"]
         first = moves[0].from_id if moves else doc["user_id"]
         lines = [f"**{name} #{doc['serial']}** · owned by <@{doc['user_id']}>",
-                 f"<t:{int(doc['at_ms']) // 1000}:d> given to <@{first}>"]
-        lines += [f"<t:{m.at_ms // 1000}:d> <@{m.from_id}> → <@{m.to_id}> (trade #{m.trade_id})"
+                 f"<t:{unix_seconds(int(doc['at_ms']))}:d> given to <@{first}>"]
+        lines += [f"<t:{unix_seconds(m.at_ms)}:d> <@{m.from_id}> → <@{m.to_id}> "
+                  f"(trade #{m.trade_id})"
                   for m in moves[-20:]]
         await reply(interaction, "\n".join(lines), ephemeral=True)
 
