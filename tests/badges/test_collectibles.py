@@ -292,3 +292,22 @@ async def test_collectibles_are_found_under_their_category(services):
     with pytest.raises(InvalidInput):  # a member cannot pick it for an ordinary listing
         await services.marketplace.listings.create_draft(G, SELLER, **{**FIELDS,
                                                                      "category": "collectibles"})
+
+
+async def test_confirm_racing_two_auto_release_sweeps_moves_it_once(services, clock):
+    """The buyer confirms while two bot processes' sweeps auto-release the same trade: one
+    settlement wins, the collectible moves once, the ledger holds."""
+    item = await minted(services)
+    await fund(services, 95, 1000)
+    trade = (await services.trades.buy_listing(G, 95, await listed(services, item))).trade
+    await services.trades.mark_delivered(G, trade.trade_id, SELLER, "in your profile")
+    clock.advance(days=4)  # past escrow_auto_release_days
+    outcomes = await asyncio.gather(services.trades.confirm(G, trade.trade_id, 95),
+                                    services.trades.sweep(), services.trades.sweep(),
+                                    return_exceptions=True)
+    assert not [o for o in outcomes if isinstance(o, BaseException)
+                and not isinstance(o, TradeUnavailable)], outcomes
+    assert await owner(services, item) == 95
+    assert await services.db["badge_transfers"].count_documents({"guild_id": G}) == 1
+    assert await services.ledger.balance(G, SELLER) == 300 - 7
+    await ok_audit(services)
