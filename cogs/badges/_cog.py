@@ -70,7 +70,9 @@ class BadgesCog(FeatureCog):
                            rarity="How rare it is",
                            supply="Limited edition: at most this many members hold it",
                            rule="Award it automatically when a member's count of this reaches at_least",
-                           at_least="The count the rule needs")
+                           at_least="The count the rule needs",
+                           tradeable="Its numbered editions can be sold on the marketplace "
+                                     "(needs a supply; default: soulbound)")
     async def create(self, interaction: discord.Interaction,
                      name: app_commands.Range[str, 2, 40],
                      description: app_commands.Range[str, 3, 200],
@@ -78,11 +80,12 @@ class BadgesCog(FeatureCog):
                      rarity: Literal["common", "rare", "epic", "legendary"],
                      supply: app_commands.Range[int, 1, 100_000] | None = None,
                      rule: RuleFact | None = None,
-                     at_least: app_commands.Range[int, 1, 1_000_000_000] | None = None):
+                     at_least: app_commands.Range[int, 1, 1_000_000_000] | None = None,
+                     tradeable: bool = False):
         badge = await services_of(interaction).badges.create(
             guild_id_of(interaction), await actor_of(interaction), name=name,
             description=description, emoji=emoji, rarity=rarity, supply=supply, rule=rule,
-            at_least=at_least)
+            at_least=at_least, tradeable=tradeable)
         how = ("It is awarded automatically." if badge.rule is not None else
                f"Give it with `/badge-admin give badge:{badge.key}`.")
         await reply(interaction, f"Created {badge_line(badge)}. {how}", ephemeral=True)

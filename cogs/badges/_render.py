@@ -13,10 +13,15 @@ RARITY_COLOURS = {"common": 0x9AA5B1, "rare": 0x3B82F6, "epic": 0xA855F7,
 
 
 def badge_line(badge: Badge, award: Award | None = None) -> str:
-    """`🏷️ **First sale** (common) · 1 sales completed as the seller`, with the edition number."""
+    """`🏷️ **First sale** (common) · 1 sales completed as the seller`, with the edition number
+    (and a collectible's id, which `/list-item collectible:` and `/profile collectible` take)."""
     edition = ""
     if award is not None and award.serial is not None:
         edition = f" · #{award.serial} of {badge.supply:,}"
+        if award.collectible:
+            edition += f" · collectible `{award.edition_id}`"
+    elif badge.tradeable:
+        edition = f" · tradeable, limited to {badge.supply:,}"
     elif badge.supply is not None:
         edition = f" · limited to {badge.supply:,}"
     how = rule_text(badge) if badge.rule is not None else safe_text(badge.description, limit=100)

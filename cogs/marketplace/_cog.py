@@ -118,20 +118,22 @@ class MarketplaceCog(DownloadingCog, FeatureCog):
     @app_commands.guild_only()
     @app_commands.describe(
         category="What kind of item", condition="Its condition", price_gems="Price in GEMS",
-        price_usd="Price in USD, like 12.50 (if the server allows USD)")
+        price_usd="Price in USD, like 12.50 (if the server allows USD)",
+        collectible="Sell one of your collectible badges, like c3#17 (category: collectibles)")
     @app_commands.choices(condition=CONDITION_CHOICES)
     async def list_item(
         self, interaction: discord.Interaction, category: str, condition: str,
         price_gems: int | None = None, price_usd: app_commands.Range[str, 1, 20] | None = None,
+        collectible: app_commands.Range[str, 3, 50] | None = None,
     ):
         services = services_of(interaction)
         # What the command knows is checked before the form opens (no typing lost on a typo).
         await services.marketplace.listings.check_new_listing(
             guild_id_of(interaction), interaction.user.id, category=category,
             condition=condition, price_gems=price_gems, price_usd=price_usd, tags=None,
-            image_count=0)
+            image_count=0, collectible=collectible)
         options = {"category": category, "condition": condition, "price_gems": price_gems,
-                   "price_usd": price_usd}
+                   "price_usd": price_usd, "collectible": collectible}
         await interaction.response.send_modal(ListingModal(self, options))
 
     async def create_from_modal(self, interaction: discord.Interaction, modal: ListingModal):

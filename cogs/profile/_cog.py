@@ -26,6 +26,7 @@ from cogs._shared.interaction import (
 from cogs.badges import list_embed
 from cogs.profile._avatars import SIZE, AvatarCache
 from cogs.profile._render import card_data, profile_embed
+from economy.core.clock import unix_seconds
 from economy.core.member_prefs import suggest_zones
 from economy.profile.models import PARTS
 
@@ -116,6 +117,22 @@ class ProfileCog(DownloadingCog, FeatureCog):
         catalogue = await services.badges.catalogue(guild_id)
         await reply(interaction, embed=list_embed(safe_text(who.display_name, limit=60), awards,
                                                   catalogue), ephemeral=True)
+
+    @profile.command(name="collectible", description="A collectible's owner and its history (who, when, which trade)")
+    @app_commands.describe(item="The collectible's id, like c3#17 (`/profile badges` shows it)")
+    async def collectible(self, interaction: discord.Interaction,
+                          item: app_commands.Range[str, 3, 50]):
+        services, guild_id = services_of(interaction), guild_id_of(interaction)
+        doc, moves = await services.collectibles.history(guild_id, item)
+        badge = (await services.badges.catalogue(guild_id)).get(doc["badge"])
+        name = f"{badge.emoji} {safe_text(badge.name, limit=40)}" if badge else doc["badge"]
+        first = moves[0].from_id if moves else doc["user_id"]
+        lines = [f"**{name} #{doc['serial']}** · owned by <@{doc['user_id']}>",
+                 f"<t:{unix_seconds(int(doc['at_ms']))}:d> given to <@{first}>"]
+        lines += [f"<t:{unix_seconds(m.at_ms)}:d> <@{m.from_id}> → <@{m.to_id}> "
+                  f"(trade #{m.trade_id})"
+                  for m in moves[-20:]]
+        await reply(interaction, "\n".join(lines), ephemeral=True)
 
     @profile.command(name="showcase", description="Pin up to 3 of your badges on your profile")
     @app_commands.describe(first="A badge you hold, or `none` to unpin all",

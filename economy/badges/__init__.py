@@ -11,14 +11,26 @@ from economy.core.features import Core, Feature
 
 def build(core: Core) -> dict[str, Any]:
     """The badges service, listening to the signals of the features it rewards."""
+    from economy.badges.collectibles import (
+        CollectibleGate,
+        CollectibleSettlement,
+        CollectibleViews,
+    )
     from economy.badges.repo import BadgeRepo
     from economy.badges.rules import FACTS_OF_SIGNAL
     from economy.badges.service import BadgeService
 
-    badges = BadgeService(BadgeRepo(core.db), core.ledger, core.settings, core.clock)
+    repo = BadgeRepo(core.db)
+    badges = BadgeService(repo, core.ledger, core.settings, core.clock)
     for signal in FACTS_OF_SIGNAL:
         core.signals.connect(signal, badges.on_signal)
-    return {"badges": badges}
+    # Collectibles: listed through the marketplace's item gate, moved by the trades'
+    # settlement hook (neither of them imports badges).
+    if "marketplace" in core.built:
+        core.built["marketplace"].listings.attach_items(CollectibleGate(repo, badges))
+    if "trades" in core.built:
+        core.built["trades"].settle_items_with(CollectibleSettlement(repo, core.clock))
+    return {"badges": badges, "collectibles": CollectibleViews(repo, badges)}
 
 
 FEATURE = Feature(
@@ -28,6 +40,9 @@ FEATURE = Feature(
     build=build,
     # Awards, showcases and the staff log are one member's data; the rewards they paid stay in
     # the ledger (anonymised like every entry), so balances still equal their entries.
+    # A collectible is its owner's award: /privacy delete removes it like any award (the
+    # edition's place is freed). Its ownership history (`badge_transfers`) names two members
+    # and the trade; it is exported to both and kept, like the trades it records.
     personal_collections=frozenset({"badge_awards", "badge_showcases", "badge_log"}),
     personal_slot_kinds=frozenset({"badge_edition"}),
 )

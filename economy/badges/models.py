@@ -40,6 +40,8 @@ class Badge(BaseModel):
     supply: int | None = Field(None, ge=1, le=100_000)
     #: The custom badge's number in its server (its editions' owner in `cap_slots`); None when shipped.
     no: int | None = None
+    #: Its editions are collectibles members trade on the marketplace (soulbound when False).
+    tradeable: bool = False
 
     @property
     def custom(self) -> bool:
@@ -55,12 +57,24 @@ class Award(BaseModel):
     user_id: int
     at_ms: int
     serial: int | None = None
+    #: The award's `_id` ("<guild>:<badge>:<member>"; "<guild>:<badge>#<serial>" once traded).
+    award_id: str = ""
     by: int | None = None
     reason: str | None = None
     reward: int = 0
     role_id: int | None = None
     #: pending -> given | failed (the bot gives the role; None when the badge gives none)
     role_state: str | None = None
+
+    @property
+    def collectible(self) -> bool:
+        """A numbered edition of a tradeable badge (the member may sell it)."""
+        return self.badge.tradeable and self.serial is not None
+
+    @property
+    def edition_id(self) -> str | None:
+        """The edition's id a listing names ("c3#17"), or None for a badge that is no edition."""
+        return f"{self.badge.key}#{self.serial}" if self.serial is not None else None
 
 
 class RuleState(BaseModel):

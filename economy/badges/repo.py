@@ -6,7 +6,13 @@ Collections (migration 0018): `badge_defs` (a server's own designs, `_id` "<guil
 awarding idempotent), `badge_rules` (a server's on/off and reward per automatic badge),
 `badge_showcases` (a member's pinned badges) and `badge_log` (gives and revokes, with reasons).
 Limited editions hold one `cap_slots` place per award (kind `badge_edition`, owner = the
-badge's number, ref "<badge>:<user>"), taken in the award's transaction.
+badge's number, ref "<badge>:<user>" = the award `_id` after the guild), taken in the award's
+transaction.
+
+Collectibles (economy/badges/collectibles.py): an award of a tradeable badge; `user_id` is its
+owner; on its first move it is re-keyed "<guild>:<badge>#<serial>" and its place follows. `listing_id` names the
+listing that claimed it and `claim_v` counts claims (a claim is guarded by the version read);
+`badge_transfers` (migration 0023) holds one document per move, `_id` "<guild>:trade:<trade>".
 """
 
 from __future__ import annotations
@@ -27,6 +33,17 @@ def award_id(guild_id: int, key: str, user_id: int) -> str:
     return f"{guild_id}:{key}:{user_id}"
 
 
+def edition_key(guild_id: int, key: str, serial: int) -> str:
+    """The `_id` of a collectible that changed hands (and the `award_id` of its moves)."""
+    return f"{guild_id}:{key}#{serial}"
+
+
+def edition_ref(award: str) -> str:
+    """The `cap_slots` ref of an award's edition: its `_id` after the guild (it never changes,
+    also when a collectible changes hands)."""
+    return award.split(":", 1)[1]
+
+
 class BadgeRepo:
     """Storage of the badges feature."""
 
@@ -38,6 +55,7 @@ class BadgeRepo:
         self.showcases = db["badge_showcases"]
         self.log = db["badge_log"]
         self.backfills = db["badge_backfill"]
+        self.transfers = db["badge_transfers"]
         self.slots = SlotRepo(db)
 
     # --- custom designs ----------------------------------------------------------------------
@@ -74,12 +92,87 @@ class BadgeRepo:
         except DuplicateKeyError as error:
             raise AlreadyRecorded(str(error)) from error
 
-    async def delete_award(self, guild_id: int, key: str, user_id: int, *, session: Any) -> bool:
-        """Remove an award (and its edition place) inside the caller's transaction."""
-        result = await self.awards.delete_one({"_id": award_id(guild_id, key, user_id)},
-                                              session=session)
-        await self.slots.release(guild_id, EDITION, f"{key}:{user_id}", session=session)
-        return result.deleted_count == 1
+    async def delete_award(self, guild_id: int, doc: Doc, *, session: Any) -> bool:
+        """Remove the award read as `doc` (and its edition place) inside the caller's
+        transaction, guarded by its owner and claim version read (False: it changed meanwhile)."""
+        result = await self.awards.delete_one(
+            {"_id": doc["_id"], "guild_id": guild_id, "user_id": doc["user_id"],
+             "claim_v": doc.get("claim_v")}, session=session)
+        if result.deleted_count != 1:
+            return False
+        await self.slots.release(guild_id, EDITION, edition_ref(doc["_id"]), session=session)
+        return True
+
+    async def held_of(self, guild_id: int, user_id: int, key: str) -> list[Doc]:
+        """The awards of badge `key` a member owns (a collector may own several editions)."""
+        return [doc for doc in await self.held(guild_id, user_id) if doc["badge"] == key]
+
+    # --- collectibles ------------------------------------------------------------------------
+    async def edition(self, guild_id: int, key: str, serial: int) -> Doc | None:
+        """The award that is edition `serial` of badge `key`, or None."""
+        return await find_first(self.awards, {"guild_id": guild_id, "badge": key,
+                                              "serial": serial})
+
+    async def listing_state(self, guild_id: int, listing_id: int) -> Doc | None:
+        """The marketplace listing a collectible names (read only): status and collectible."""
+        return await find_first(self.db["listings"], {"guild_id": guild_id,
+                                                      "listing_id": listing_id})
+
+    async def claim(self, guild_id: int, seen: Doc, listing_id: int, *, session: Any) -> bool:
+        """Point the collectible read as `seen` at `listing_id`, guarded by its owner and the
+        claim version read: of two racing claims one writes, the other matches nothing."""
+        result = await self.awards.update_one(
+            {"_id": seen["_id"], "guild_id": guild_id, "user_id": seen["user_id"],
+             "claim_v": seen.get("claim_v")},
+            {"$set": {"listing_id": listing_id, "claim_v": int(seen.get("claim_v") or 0) + 1}},
+            session=session)
+        return result.modified_count == 1
+
+    async def move(self, guild_id: int, seen: Doc, *, seller_id: int, buyer_id: int,
+                   listing_id: int, transfer: Doc, session: Any) -> bool:
+        """Give the collectible read as `seen` to `buyer_id` and record the move, inside the
+        settlement's transaction: guarded by its owner (the seller), the listing that claimed
+        it and the claim version read, so a second settlement or a retry matches nothing (the
+        transfer's `_id`, the trade, is unique too). On its first move the award is re-keyed
+        by its edition ("<guild>:<badge>#<serial>", its place follows with the new owner as
+        `holder_id`), so its first owner's id is in it no more (/privacy delete of the first
+        owner leaves it alone). False when a guard missed (the caller aborts)."""
+        guard = {"_id": seen["_id"], "guild_id": guild_id, "user_id": seller_id,
+                 "listing_id": listing_id, "claim_v": seen.get("claim_v")}
+        fields = {"user_id": buyer_id, "listing_id": None,
+                  "claim_v": int(seen.get("claim_v") or 0) + 1}
+        new_id = edition_key(guild_id, seen["badge"], int(seen["serial"]))
+        if seen["_id"] == new_id:
+            result = await self.awards.update_one(guard, {"$set": fields}, session=session)
+            if result.modified_count != 1:
+                return False
+            await self.slots.rename(guild_id, EDITION, edition_ref(new_id), edition_ref(new_id),
+                                    holder_id=buyer_id, session=session)
+        else:
+            result = await self.awards.delete_one(guard, session=session)
+            if result.deleted_count != 1:
+                return False
+            await self.awards.insert_one({**seen, **fields, "_id": new_id}, session=session)
+            if not await self.slots.rename(guild_id, EDITION, edition_ref(seen["_id"]),
+                                           edition_ref(new_id), holder_id=buyer_id,
+                                           session=session):
+                return False
+        try:
+            await self.transfers.insert_one(transfer, session=session)
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def history(self, guild_id: int, award: str) -> list[Doc]:
+        """A collectible's moves, oldest first."""
+        return await find_docs(self.transfers, {"guild_id": guild_id, "award_id": award},
+                               sort={"at_ms": 1, "_id": 1})
+
+    async def transfers_of(self, guild_id: int, user_id: int) -> list[Doc]:
+        """Moves a member sold or bought (their export)."""
+        sold = await find_docs(self.transfers, {"guild_id": guild_id, "from_id": user_id})
+        bought = await find_docs(self.transfers, {"guild_id": guild_id, "to_id": user_id})
+        return sorted(sold + bought, key=lambda d: (d["at_ms"], d["_id"]))
 
     async def write_log(self, doc: Doc, *, session: Any) -> None:
         """Record a give or a revoke (inside the caller's transaction)."""

@@ -14,6 +14,7 @@ import asyncio
 import re
 from typing import Any
 
+from economy.badges.collectibles import open_listing
 from economy.badges.models import (
     CUSTOM_MAX,
     RARITIES,
@@ -108,15 +109,22 @@ class BadgeService:
 
     async def create(self, guild_id: int, actor: Actor, *, name: str, description: str,
                      emoji: str, rarity: str, supply: int | None = None,
-                     rule: str | None = None, at_least: int | None = None) -> Badge:
+                     rule: str | None = None, at_least: int | None = None,
+                     tradeable: bool = False) -> Badge:
         """Admin: a server's own badge, given by staff (`give`) or, with a `rule` (a fact and
         `at_least`), awarded automatically like the shipped ones; optionally a limited edition
-        (numbered 1..supply). Raises: FeatureOff, InvalidInput, NotPermitted."""
+        (numbered 1..supply). `tradeable`: its editions are collectibles members sell on the
+        marketplace (a numbered limited edition given by staff, so it needs a supply and no
+        rule: a rule would award a seller a new one after each sale); soulbound otherwise.
+        Raises: FeatureOff, InvalidInput, NotPermitted."""
         await require_on(self._settings, guild_id, "badges")
         actor.require_admin(guild_id, "Only server admins can create badges.")
         actor_id = actor.user_id
         if (rule is None) != (at_least is None):
             raise InvalidInput("An automatic badge needs both a rule and `at_least`.")
+        if tradeable and (supply is None or rule is not None):
+            raise InvalidInput("A tradeable badge is a numbered limited edition given by staff: "
+                               "give it a supply and no rule.")
         if rule is not None and rule not in rule_facts():
             raise InvalidInput(f"A rule counts one of: {', '.join(rule_facts())}.")
         if at_least is not None and not 1 <= at_least <= 10**12:
@@ -142,7 +150,8 @@ class BadgeService:
                    "key": custom_key(no), "name": name, "description": description,
                    "emoji": emoji, "rarity": rarity, "supply": supply, "created_by": actor_id,
                    "created_ms": to_ms(self._clock.now()),
-                   "rule": {"fact": rule, "at_least": at_least} if rule else None}
+                   "rule": {"fact": rule, "at_least": at_least} if rule else None,
+                   "tradeable": bool(tradeable)}
             if await self._repo.insert_custom(doc):
                 return _custom_badge(doc)
             no += 1
@@ -237,8 +246,9 @@ class BadgeService:
     async def role_done(self, guild_id: int, award: Award, *, given: bool) -> bool:
         """Record that the bot gave an award's role (or could not: `given` False), once.
         Raises: nothing expected."""
-        return await self._repo.finish_role(award_id(guild_id, award.badge.key, award.user_id),
-                                            "given" if given else "failed")
+        return await self._repo.finish_role(
+            award.award_id or award_id(guild_id, award.badge.key, award.user_id),
+            "given" if given else "failed")
 
     async def backfill_page(self, guild_id: int, *, page: int = BACKFILL_PAGE) -> int:
         """One bounded page of the backfill: members who met an enabled rule before it (or the
@@ -298,7 +308,9 @@ class BadgeService:
     async def revoke(self, guild_id: int, actor: Actor, key: str, user_id: int, *,
                      reason: str) -> Badge:
         """Admin: take a badge back, with a recorded reason (a reward paid stays paid; a
-        limited edition's place is freed). Raises: FeatureOff, InvalidInput, NotFound, NotPermitted."""
+        limited edition's place is freed). A collectible on an open listing (or in its trade)
+        is refused: the listing ends first. Raises: Conflict, FeatureOff, InvalidInput,
+        NotFound, NotPermitted."""
         await require_on(self._settings, guild_id, "badges")
         actor.require_admin(guild_id, "Only server admins can revoke badges.")
         actor_id = actor.user_id
@@ -307,15 +319,25 @@ class BadgeService:
         log = {"guild_id": guild_id, "user_id": user_id, "badge": badge.key, "action": "revoke",
                "actor_id": actor_id, "reason": reason, "at_ms": to_ms(self._clock.now())}
         repo = self._repo
+        owned = await repo.held_of(guild_id, user_id, badge.key)
+        if not owned:
+            raise InvalidInput(f"<@{user_id}> does not hold {badge.emoji} {badge.name}.")
+        doc = owned[0]
+        listing = await open_listing(repo, guild_id, doc)
+        if listing is not None:
+            # Listed or held in a trade: the buyer may have paid for it. Staff end the listing
+            # (or resolve the trade) first, so escrow never settles an edition that is gone.
+            raise Conflict(f"{badge.emoji} {badge.name} #{doc.get('serial')} is on listing "
+                           f"#{listing}: remove the listing (or resolve its trade) first.")
 
         async def work(session: Any) -> bool:
-            if not await repo.delete_award(guild_id, badge.key, user_id, session=session):
+            if not await repo.delete_award(guild_id, doc, session=session):
                 return False
             await repo.write_log(dict(log), session=session)
             return True
 
         if not await repo.transaction(work):
-            raise InvalidInput(f"<@{user_id}> does not hold {badge.emoji} {badge.name}.")
+            raise Conflict(f"{badge.emoji} {badge.name} changed meanwhile; please try again.")
         return badge
 
     async def _award(self, guild_id: int, badge: Badge, user_id: int, *, reward: int,
@@ -414,11 +436,12 @@ def _custom_badge(doc: dict) -> Badge:
     rule = doc.get("rule")
     return Badge(key=doc["key"], name=doc["name"], description=doc["description"],
                  emoji=doc["emoji"], rarity=doc["rarity"], supply=doc.get("supply"),
-                 no=int(doc["no"]), rule=Rule(**rule) if rule else None)
+                 no=int(doc["no"]), rule=Rule(**rule) if rule else None,
+                 tradeable=bool(doc.get("tradeable")))
 
 
 def _award_of(doc: dict, badge: Badge) -> Award:
     return Award(badge=badge, user_id=doc["user_id"], at_ms=int(doc["at_ms"]),
-                 serial=doc.get("serial"), by=doc.get("by"), reason=doc.get("reason"),
+                 serial=doc.get("serial"), award_id=str(doc["_id"]), by=doc.get("by"), reason=doc.get("reason"),
                  reward=int(doc.get("reward") or 0), role_id=doc.get("role_id"),
                  role_state=doc.get("role_state"))

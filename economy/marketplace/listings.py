@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from economy.core.actor import Actor
 from economy.core.clock import Clock
-from economy.core.errors import Cooldown, InvalidInput, NotPermitted
+from economy.core.errors import Conflict, Cooldown, InvalidInput, NotPermitted
 from economy.core.images import ProcessedImage
 from economy.core.settings import GuildSettings, SettingsService
 from economy.core.wording import plural
@@ -34,8 +34,9 @@ from economy.marketplace.models import (
     parse_usd,
 )
 from economy.marketplace.repo import SLOT_KIND as LISTING_SLOT
-from economy.marketplace.repo import ListingRepo, OverCap, QuotaFull, epoch_ms
+from economy.marketplace.repo import ItemTaken, ListingRepo, OverCap, QuotaFull, epoch_ms
 from economy.marketplace.rules import (
+    ITEM_CATEGORY,
     check_category,
     check_condition,
     check_prices,
@@ -52,8 +53,24 @@ EDITABLE = ("draft", "pending", "active")
 EDIT_RETRIES = 5  # re-reads when another write lands between an edit's read and its write
 
 
+class ItemListed(Conflict):
+    """The item a listing sells was claimed by another listing (or moved) meanwhile."""
+
+
 class _Lost(Exception):
     """A guarded transition inside a transaction matched nothing (abort and explain)."""
+
+
+class ItemGate(Protocol):
+    """What the marketplace needs from a feature whose items members sell (the badges'
+    collectibles, economy/badges/collectibles.py): a check before the listing's transaction
+    and a claim inside it, so one item is on at most one open listing."""
+
+    async def prepare(self, guild_id: int, seller_id: int, item: str,
+                      listing_id: int | None = None) -> Any: ...
+
+    async def claim(self, guild_id: int, ticket: Any, listing_id: int, *,
+                    session: Any) -> bool: ...
 
 
 class ListingService:
@@ -65,19 +82,37 @@ class ListingService:
         self._settings = settings
         self._clock = clock
         self._watch = watch
+        #: Items members sell (set by economy/badges/__init__.py when badges are built).
+        self._items: ItemGate | None = None
+
+    def attach_items(self, gate: ItemGate) -> None:
+        """Let listings sell the items `gate` checks and claims (one feature's, e.g. badges)."""
+        self._items = gate
+
+    async def _item(self, guild_id: int, seller_id: int, item: str,
+                    listing_id: int | None = None) -> Any:
+        if self._items is None:
+            raise InvalidInput("Collectibles can't be listed on this bot.")
+        return await self._items.prepare(guild_id, seller_id, item, listing_id)
 
     # --- creating ------------------------------------------------------------------------------
     async def check_new_listing(
         self, guild_id: int, seller_id: int, *, category: str, condition: str,
         price_gems: object, price_usd: str | None, tags: str | None, image_count: int,
+        collectible: str | None = None,
     ) -> GuildSettings:
         """Validate what `/list-item` knows before its modal opens (fail fast, store nothing).
 
         Raises: InvalidInput (category, condition, price, tags, too many images, or the seller
-        holds as many open listings as allowed); InvalidAmount (a bad GEMS or USD price).
+        holds as many open listings as allowed); InvalidAmount (a bad GEMS or USD price);
+        NotFound, NotPermitted, Conflict (a collectible that does not exist, is not the
+        seller's, or is listed already).
         """
         settings = await self._settings.get(guild_id)
-        check_category(settings, category)
+        if collectible is not None:
+            await self._item(guild_id, seller_id, collectible)
+        else:
+            check_category(settings, category)
         check_condition(condition)
         check_prices(settings, price_gems, price_usd)
         parse_tags(tags)
@@ -91,15 +126,24 @@ class ListingService:
         description: str, specs: str | None = None, tags: str | None = None,
         price_gems: object = None, price_usd: str | None = None,
         images: list[ProcessedImage] | tuple[ProcessedImage, ...] = (),
+        collectible: str | None = None,
     ) -> Listing:
         """Validate everything and store a draft with its images (only the seller sees it).
+        `collectible`: the badge edition it sells ("c3#17"): only its owner lists it, one open
+        listing per edition (claimed in the draft's transaction), category "collectibles".
 
         Raises: InvalidInput (any field, too many images, or the seller holds as many open
         listings as allowed, checked again inside the storing transaction); InvalidAmount (a
-        bad GEMS or USD price).
+        bad GEMS or USD price); NotFound, NotPermitted, Conflict (the collectible does not
+        exist, is not the seller's, or is listed already).
         """
         settings = await self._settings.get(guild_id)
-        category = check_category(settings, category)
+        ticket = None
+        if collectible is not None:
+            ticket = await self._item(guild_id, seller_id, collectible)
+            category = ITEM_CATEGORY
+        else:
+            category = check_category(settings, category)
         condition = check_condition(condition)
         gems, cents = check_prices(settings, price_gems, price_usd)
         title, description = check_title(title), check_description(description)
@@ -128,11 +172,22 @@ class ListingService:
             "listed_ts": None, "expires_ts": None,
             "remind_ts": None, "reminded": False, "sold_ts": None,
             "views": 0, "wishlist_count": 0, "popularity": 0,
+            "collectible": ticket.item if ticket is not None else None,
         }
+        also = None
+        if ticket is not None and self._items is not None:
+            gate = self._items
+
+            async def also(session: Any) -> bool:
+                return await gate.claim(guild_id, ticket, listing_id, session=session)
         try:
-            await self._repo.insert_draft(doc, image_docs, cap=settings.max_active_listings)
+            await self._repo.insert_draft(doc, image_docs, cap=settings.max_active_listings,
+                                          also=also)
         except OverCap:
             raise over_cap(settings) from None
+        except ItemTaken:
+            raise ItemListed("This collectible was listed meanwhile (one listing per "
+                             "collectible).") from None
         return Listing.model_validate(doc)
 
     async def cancel_draft(self, guild_id: int, seller_id: int, listing_id: int) -> None:
@@ -189,6 +244,11 @@ class ListingService:
         held = None if "draft" not in from_status else \
             await repo.open_place(guild_id, listing.listing_id)
         place_needed = held is None or held > cap
+        # A collectible's listing (re)claims it in the same transaction: still the seller's,
+        # and no other open listing took it meanwhile.
+        ticket = None if listing.collectible is None else await self._item(
+            guild_id, listing.seller_id, listing.collectible, listing.listing_id)
+        gate = self._items
 
         async def work(session: Any, place: int | None) -> Doc:
             await repo.take_daily_slot(guild_id, listing.seller_id, day,
@@ -201,6 +261,9 @@ class ListingService:
             if place is not None:  # after the transition: a relist that lost it is _Lost
                 await repo.take_open_slot(guild_id, listing.seller_id, listing.listing_id, place,
                                           session=session, moving=held is not None)
+            if ticket is not None and gate is not None and not await gate.claim(
+                    guild_id, ticket, listing.listing_id, session=session):
+                raise ItemTaken
             return after
 
         async def attempt(place: int | None) -> Doc:
@@ -222,6 +285,8 @@ class ListingService:
                            "and reached that limit.", retry_at=tomorrow) from None
         except _Lost:
             raise InvalidInput("This listing changed meanwhile (already published?).") from None
+        except ItemTaken:
+            raise ItemListed("This collectible was listed or moved meanwhile.") from None
         if not approval:
             await self._watch.queue_matches(after)
         return PublishResult(listing=after, needs_approval=approval, notices=[])

@@ -97,6 +97,8 @@ class Listing(BaseModel):
     wishlist_count: int = 0
     rejected_reason: str | None = None
     version: int = 0
+    #: The collectible it sells ("c3#17", a badge edition; economy/badges/collectibles.py).
+    collectible: str | None = None
 
     @model_validator(mode="before")
     @classmethod

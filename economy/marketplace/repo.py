@@ -46,6 +46,10 @@ class OverCap(Exception):
     """Raised inside a transaction when a member would hold more open listings than allowed."""
 
 
+class ItemTaken(Exception):
+    """Raised inside a listing's transaction when the item it sells was claimed meanwhile."""
+
+
 class QuotaFull(Exception):
     """Raised inside a publish transaction when the member used today's listing slots."""
 
@@ -67,19 +71,24 @@ class ListingRepo:
         """Allocate the next per-guild listing id (a guarded `$inc`; gaps are harmless)."""
         return await next_in_sequence(self.db, self.counters, {"guild_id": guild_id, "name": "listing"})
 
-    async def insert_draft(self, listing: Doc, images: list[Doc], *, cap: int) -> None:
+    async def insert_draft(self, listing: Doc, images: list[Doc], *, cap: int,
+                           also: Any = None) -> None:
         """Store a draft listing and its images in one transaction, with one of the seller's
         open-listing places (repos/slot_repo.py).
 
         Raises OverCap (nothing stored) when the seller holds `cap` open listings, drafts
         included. The place is a unique document both of two racing drafts write, so they
         cannot overshoot on MongoDB either (a count inside the transaction could: write skew).
+        `also(session)`: the claim of the item the listing sells, in the same transaction;
+        ItemTaken (nothing stored) when it returns False.
         """
 
         async def work(session: Any) -> None:
             await self.listings.insert_one(listing, session=session)
             if images:
                 await self.images.insert_many(images, ordered=True, session=session)
+            if also is not None and not await also(session):
+                raise ItemTaken
 
         try:
             await self.slots.claim(listing["guild_id"], SLOT_KIND, listing["seller_id"],

@@ -27,6 +27,11 @@ def categories(settings: GuildSettings) -> tuple[str, ...]:
     return tuple(settings.marketplace_categories) or default_categories()
 
 
+#: The category of listings that sell an item another feature owns (a collectible badge): set
+#: by the listing itself, never picked; searchable like the guild's own categories.
+ITEM_CATEGORY = "collectibles"
+
+
 def check_category(settings: GuildSettings, category: str) -> str:
     """The category name, normalized. Raises InvalidInput when it is not one of the guild's."""
     name = " ".join((category or "").lower().split())

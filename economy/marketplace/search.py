@@ -32,7 +32,12 @@ from economy.marketplace.models import (
     tokens,
 )
 from economy.marketplace.repo import ListingRepo
-from economy.marketplace.rules import check_category, check_condition, load_listing
+from economy.marketplace.rules import (
+    ITEM_CATEGORY,
+    check_category,
+    check_condition,
+    load_listing,
+)
 from economy.marketplace.terms_repo import words_filter
 from economy.repos.base import Doc
 
@@ -268,7 +273,9 @@ class SearchService:
         Raises: InvalidInput (unknown category, condition, currency or sort, bad or crossed
         price bounds, bad tags); InvalidAmount (a bad USD bound).
         """
-        if category:
+        if category and " ".join(category.lower().split()) == ITEM_CATEGORY:
+            category = ITEM_CATEGORY  # collectibles: not one of the guild's categories
+        elif category:
             category = check_category(settings, category)
         if condition:
             condition = check_condition(condition)

@@ -150,8 +150,10 @@ SCHEMAS: dict[str, Schema] = {
         at_ms=INT,
         badge=STR,
         by=nullable(INT),
+        claim_v=nullable(INT),  # a collectible's listing-claim version (guards the claim)
         edition=nullable(INT),  # the limited badge's number (its `cap_slots` owner)
         guild_id=INT,
+        listing_id=nullable(INT),  # a collectible: the listing that claimed it (if still open)
         reason=nullable(STR),
         reward=INT,
         role_id=nullable(INT),  # a role the rule gives with the badge
@@ -181,6 +183,19 @@ SCHEMAS: dict[str, Schema] = {
         rarity=STR,
         rule=nullable(obj(at_least=INT, fact=STR)),  # an automatic server badge's rule
         supply=nullable(INT),
+        tradeable=BOOL,  # its editions are collectibles (soulbound when false)
+    ),
+    "badge_transfers": doc(  # a collectible's ownership history: one per move (a trade)
+        _id=STR,
+        at_ms=INT,
+        award_id=STR,
+        badge=STR,
+        from_id=INT,
+        guild_id=INT,
+        listing_id=nullable(INT),
+        serial=INT,
+        to_id=INT,
+        trade_id=INT,
     ),
     "badge_log": doc(  # staff gives and revokes, with their reasons
         _id=OID,
@@ -213,6 +228,7 @@ SCHEMAS: dict[str, Schema] = {
         _id=STR,
         expires_ms=nullable(INT),
         guild_id=INT,
+        holder_id=nullable(INT),  # a collectible's owner after it changed hands (economy/badges)
         kind=STR,
         n=INT,
         owner=INT,
@@ -649,6 +665,7 @@ SCHEMAS: dict[str, Schema] = {
         _id=OID,
         buyer_id=nullable(INT),
         category=nullable(STR),
+        collectible=nullable(STR),  # a badge edition ("c3#17") the listing sells (economy/badges)
         condition=nullable(STR),
         created_ts=nullable(INT),
         description=nullable(STR),

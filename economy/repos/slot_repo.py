@@ -142,6 +142,16 @@ class SlotRepo:
                                            session=session)
         return result.deleted_count == 1
 
+    async def rename(self, guild_id: int, kind: str, ref: Any, new_ref: Any, *, session: Any,
+                     holder_id: int | None = None) -> bool:
+        """Give the place `ref` holds to `new_ref` (the thing was re-keyed, e.g. a collectible
+        that changed hands; `holder_id` names the member it belongs to now) inside the caller's
+        transaction; False when `ref` holds no place."""
+        result = await self.col.update_one({"guild_id": guild_id, "kind": kind, "ref": ref},
+                                           {"$set": {"ref": new_ref, "holder_id": holder_id}},
+                                           session=session)
+        return result.modified_count == 1
+
     async def claim(self, guild_id: int, kind: str, owner: int, ref: Any, cap: int,
                     work: Callable[[Any], Awaitable[T]]) -> T:
         """Take a place for `ref` and run `work(session)` in the same transaction.
@@ -194,8 +204,9 @@ HOLDERS: dict[str, tuple[str, Doc, str | None, Callable[[Doc], Any]]] = {
     "nft_rule": ("nft_rules", {}, None, lambda d: d["rule_id"]),
     "checkout": ("pay_checkouts", {"kind": "listing", "status": {"$in": ["creating", "open"]}},
                  "buyer_id", lambda d: d["checkout_no"]),
+    # ref: the award `_id` after the guild, kept when a collectible changes hands.
     "badge_edition": ("badge_awards", {"edition": {"$gte": 1}}, "edition",
-                      lambda d: f"{d['badge']}:{d['user_id']}"),
+                      lambda d: str(d["_id"]).split(":", 1)[1]),
 }
 
 

@@ -41,6 +41,7 @@ from economy.trades.ratings import RatingService
 from economy.trades.repo import OFFER_SLOT
 from economy.trades.transitions import (
     CashSettlement,
+    ItemSettlement,
     StaleTrade,
     TradeTransitions,
     timeline_event,
@@ -76,6 +77,11 @@ class TradeService:
     def settle_cards_with(self, cash: CashSettlement) -> None:
         """Settle trades paid by card through `cash` (economy/payments/__init__.py wires it)."""
         self._t.cash = cash
+
+    def settle_items_with(self, hook: ItemSettlement) -> None:
+        """Move the items a listing sells with its settlement, in its transaction, through
+        `hook` (economy/badges/__init__.py wires the collectibles)."""
+        self._t.items.append(hook)
 
     # --- creating trades --------------------------------------------------------------------
     async def purchase_quote(self, guild_id: int, buyer_id: int, listing_id: int) -> PurchaseQuote:

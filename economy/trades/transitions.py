@@ -57,6 +57,14 @@ class ListingGate(Protocol):
                         session: Any) -> bool: ...
 
 
+class ItemSettlement(Protocol):
+    """A feature whose items are sold through escrow (the badges' collectibles): `plan` reads
+    what it needs before the settlement's transaction and returns the write to run inside it
+    (or None); the write raises to abort the whole settlement, GEMS included."""
+
+    async def plan(self, trade: Trade, *, to_seller: int, to_status: str) -> Any: ...
+
+
 def timeline_event(at: datetime, event: str, actor_id: int | None, note: str | None = None) -> Doc:
     """One timeline line, as stored."""
     return {"at": at, "event": event, "actor_id": actor_id, "note": note}
@@ -76,6 +84,8 @@ class TradeTransitions:
         self.listings = listings
         #: Settles trades paid by card (set by economy/payments/__init__.py when payments are wired).
         self.cash: CashSettlement | None = None
+        #: Items that change hands with the settlement (economy/badges/__init__.py adds one).
+        self.items: list[ItemSettlement] = []
 
     async def load(self, guild_id: int, trade_id: int) -> Trade:
         """The trade with its timeline (NotFound when there is none).
@@ -139,7 +149,8 @@ class TradeTransitions:
 
         Everything the settlement records is in its one transaction: the trade transition
         (guarded by the status and version read), the listing's sold/unreserved transition (a
-        miss aborts), the audit-log record and the ledger legs.
+        miss aborts), the items that change hands (`items` hooks; a miss aborts), the
+        audit-log record and the ledger legs.
 
         Raises: DeletedAccount, InsufficientFunds, InvalidAmount, NotFound, OutcomeUnknown,
             TradeUnavailable.
@@ -157,9 +168,13 @@ class TradeTransitions:
             current = trade
             set_fields = {**(fields or {}), "times": current.times(
                 now, completed_at=now if done else current.completed_at)}
+            # Item moves read first (transactions only write), then write inside the settlement.
+            steps = [step for hook in self.items
+                     if (step := await hook.plan(current, to_seller=to_seller,
+                                                 to_status=to_status)) is not None]
 
             async def transition(session: Any, current: Trade = current, now: datetime = now,
-                                 set_fields: Doc = set_fields) -> None:
+                                 set_fields: Doc = set_fields, steps: list = steps) -> None:
                 if not await repo.transition(guild_id, trade_id, from_status=from_status,
                                              to_status=to_status, fields=set_fields,
                                              event=timeline_event(now, event, actor_id, note),
@@ -179,6 +194,8 @@ class TradeTransitions:
                         raise ListingOutOfStep(
                             f"Listing #{current.listing_id} is not reserved for trade #{trade_id}, "
                             "so nothing was settled. Please tell a moderator.")
+                for step in steps:  # after the guarded trade and listing writes
+                    await step(session)
                 if audit is not None:
                     await repo.log(audit, session=session)
 

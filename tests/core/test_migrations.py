@@ -134,3 +134,26 @@ def test_migrations_import_only_infrastructure():
         if path.name.startswith("0013"):
             continue
         assert "economy.repos.schemas" not in path.read_text(), path.name
+
+
+async def test_0023_indexes_collectibles_and_its_schema_is_the_declared_one(store):
+    """An edition by (badge, serial) and a collectible's moves have their indexes; re-runnable;
+    the frozen validator of `badge_transfers` equals its declaration."""
+    import importlib
+
+    from economy.repos.schemas import validator
+    migration = importlib.import_module("migrations.0023_collectibles")
+    raw = store.db.raw
+    await raw["badge_transfers"].insert_one({
+        "_id": "1:trade:5", "guild_id": 1, "award_id": "1:c1#1", "badge": "c1", "serial": 1,
+        "from_id": 5, "to_id": 6, "trade_id": 5, "listing_id": 3, "at_ms": 1})
+    await migration.up(raw)
+    await migration.up(raw)  # re-runnable
+    keys = {tuple(k for k, _ in info["key"])
+            for info in (await raw["badge_transfers"].index_information()).values()}
+    assert {("guild_id", "award_id", "at_ms"), ("guild_id", "from_id"),
+            ("guild_id", "to_id")} <= keys
+    keys = {tuple(k for k, _ in info["key"])
+            for info in (await raw["badge_awards"].index_information()).values()}
+    assert ("guild_id", "badge", "serial") in keys
+    assert validator("badge_transfers") == migration.VALIDATOR
