@@ -6,10 +6,55 @@ from __future__ import annotations
 
 from pymongo import ASCENDING, IndexModel
 
-from economy.repos.schemas import validator
 from migrations._frozen.validators import install_validators
 
 COLLECTIONS = ("income_rules", "raffle_tickets", "raffles")
+#: The collections' `$jsonSchema` as declared on 2026-12-07, frozen here (a later
+#: change to economy/repos/schemas.py must not change what this migration installs).
+VALIDATORS = {'income_rules': {'$jsonSchema': {'bsonType': 'object',
+                                  'properties': {'_id': {'bsonType': 'string'},
+                                                 'active': {'bsonType': 'bool'},
+                                                 'amount': {'bsonType': ['int', 'long']},
+                                                 'created_by': {'bsonType': ['int', 'long']},
+                                                 'created_ms': {'bsonType': ['int', 'long']},
+                                                 'guild_id': {'bsonType': ['int', 'long']},
+                                                 'period': {'bsonType': 'string'},
+                                                 'role_id': {'bsonType': ['int', 'long']},
+                                                 'version': {'bsonType': ['int', 'long']}}}},
+ 'raffle_tickets': {'$jsonSchema': {'bsonType': 'object',
+                                    'properties': {'_id': {'bsonType': 'string'},
+                                                   'count': {'bsonType': ['int', 'long']},
+                                                   'guild_id': {'bsonType': ['int', 'long']},
+                                                   'paid': {'bsonType': ['int', 'long']},
+                                                   'raffle_id': {'bsonType': ['int', 'long']},
+                                                   'refunded': {'bsonType': 'bool'},
+                                                   'user_id': {'bsonType': ['int', 'long']}}}},
+ 'raffles': {'$jsonSchema': {'bsonType': 'object',
+                             'properties': {'_id': {'bsonType': 'string'},
+                                            'announced': {'bsonType': 'bool'},
+                                            'burn': {'bsonType': 'bool'},
+                                            'channel_id': {'bsonType': ['int', 'long', 'null']},
+                                            'created_by': {'bsonType': ['int', 'long']},
+                                            'created_ms': {'bsonType': ['int', 'long']},
+                                            'drawn_ms': {'bsonType': ['int', 'long', 'null']},
+                                            'ends_ms': {'bsonType': ['int', 'long']},
+                                            'guild_id': {'bsonType': ['int', 'long']},
+                                            'max_per_member': {'bsonType': ['int', 'long']},
+                                            'price': {'bsonType': ['int', 'long']},
+                                            'prize': {'bsonType': 'string'},
+                                            'raffle_id': {'bsonType': ['int', 'long']},
+                                            'refunds_done': {'bsonType': 'bool'},
+                                            'seed': {'bsonType': 'string'},
+                                            'seed_hash': {'bsonType': 'string'},
+                                            'status': {'bsonType': 'string'},
+                                            'ticket_list': {'bsonType': 'array',
+                                                            'items': {'bsonType': 'array',
+                                                                      'items': {'bsonType': ['int',
+                                                                                             'long']}}},
+                                            'tickets_sold': {'bsonType': ['int', 'long']},
+                                            'winners': {'bsonType': 'array',
+                                                        'items': {'bsonType': ['int', 'long']}},
+                                            'winners_count': {'bsonType': ['int', 'long']}}}}}
 
 
 def _ix(*keys: str, name: str, unique: bool = False) -> IndexModel:
@@ -20,7 +65,7 @@ async def up(db) -> None:
     """Validators, then the indexes: raffles by number and by status (the sweep's work list:
     ended open raffles by end, closed, drawn not announced, cancelled with refunds left); a
     raffle's tickets by member; a member's tickets by raffle."""
-    await install_validators(db, {name: validator(name) for name in COLLECTIONS})
+    await install_validators(db, VALIDATORS)
     await db["raffles"].create_indexes([
         _ix("guild_id", "raffle_id", name="guild_raffle_unique", unique=True),
         _ix("guild_id", "status", "raffle_id", name="guild_status_raffle"),
