@@ -14,6 +14,7 @@ from economy import (
     currency,
     events,
     goals,
+    insights,
     marketplace,
     mentorship,
     nft,
@@ -43,13 +44,14 @@ FEATURES: tuple[Feature, ...] = (
     profile.FEATURE,
     shop.FEATURE,
     badges.FEATURE,
+    insights.FEATURE,
     privacy.FEATURE,
 )
 
 #: The order sections are shown in (/settings, docs/settings.md): the core, then by feature.
 SECTION_ORDER = ("currency", "trades", "marketplace", "boosts", "events", "seasons", "goals",
                  "challenges", "mentorship", "nft", "payments", "shop", "profile", "badges",
-                 "privacy")
+                 "insights", "privacy")
 
 
 def feature(name: str) -> Feature:
