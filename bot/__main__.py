@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "export": "write the data (or --guild ID's) as gzipped JSON lines (--out FILE)",
     "import": "load an export FILE into an empty database",
     "backup": "copy the embedded database consistently (--out DIR)",
+    "rollup": "recompute the daily insights from --since YYYY-MM-DD (--guild ID: one guild)",
     "docs": "regenerate docs/settings.md from the settings models",
     "help": "list these commands",
 }
@@ -66,7 +67,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("file", nargs="?", help="import: the export file to read; "
                                                 "invite: the application id")
-    parser.add_argument("--guild", type=int, help="export: only this guild's documents")
+    parser.add_argument("--guild", type=int, help="export: only this guild's documents; "
+                                                  "rollup: only this guild")
+    parser.add_argument("--since", help="rollup: the first day to compute (YYYY-MM-DD)")
     parser.add_argument("--out", help="export: write to this file instead of stdout; "
                                       "backup: the directory for the copy")
     parser.add_argument("--connect", action="store_true",

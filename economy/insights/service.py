@@ -131,7 +131,7 @@ class InsightsService:
 
         Raises: nothing expected.
         """
-        return await self._src.ledger.guild_ids()
+        return await self._src.ledger.account_guild_ids()
 
     # --- anomalies -----------------------------------------------------------------------------
     async def _check(self, settings: GuildSettings, result: DayResult, accounts: Accounts) -> None:

@@ -11,6 +11,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
 from economy.core.errors import AlreadyRecorded, OutcomeUnknown
 from economy.repos.base import Database, Doc, count, find_docs, find_first, outcome_unknown
+from economy.repos.paging import guild_ids as paging_guild_ids
 from economy.repos.paging import guild_pages
 
 
@@ -224,6 +225,10 @@ class LedgerRepo:
         """One member's legs with `at_ms` in [start_ms, end_ms) (their /stats)."""
         return await find_docs(self.ledger, {"guild_id": guild_id, "user_id": user_id,
                                              "at_ms": {"$gte": start_ms, "$lt": end_ms}})
+
+    async def account_guild_ids(self) -> list[int]:
+        """Every guild with accounts (one index probe per guild, unlike a `distinct`)."""
+        return [guild_id async for guild_id in paging_guild_ids(self.accounts)]
 
     async def first_entry_ms(self, guild_id: int) -> int | None:
         """When the guild's first leg was written (None: no ledger yet)."""
