@@ -114,3 +114,8 @@ def personal_collections() -> frozenset[str]:
 def personal_slot_kinds() -> frozenset[str]:
     """Kinds of cap places that are personal (deleted with their holder's data)."""
     return frozenset().union(*(f.personal_slot_kinds for f in FEATURES))
+
+
+def shared_collections() -> frozenset[str]:
+    """Collections that hold many members' data per document (left out of /privacy export)."""
+    return frozenset().union(*(f.shared_collections for f in FEATURES))

@@ -46,4 +46,7 @@ FEATURE = Feature(
     label="Insights",
     settings=InsightsSettings,
     build=build,
+    # A snapshot chunk holds 20,000 members' GEMS and an active set a day's members: a member's
+    # /privacy export must not carry them; /privacy delete re-points the member's id in them.
+    shared_collections=frozenset({"insights_snapshots", "insights_active"}),
 )

@@ -10,6 +10,7 @@ end, so recomputing a day writes the same document (runs only cover days that ar
 
 from __future__ import annotations
 
+import asyncio
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -71,17 +72,26 @@ class RollupEngine:
         accounts = await self._accounts_at(guild_id, days[0].start_ms)
         window = deque(await self._previous_active(guild_id, settings, first), maxlen=6)
         results = []
-        for day in days:
-            result = await self._day(guild_id, settings, day, accounts, window)
-            doc = result.rollup.model_dump(mode="python")
-            doc["categories"] = [dict(c) for c in doc["categories"]]
-            doc["card_revenue"] = [{"currency": k, "amount": v}
-                                   for k, v in sorted(doc["card_revenue"].items())]
-            await self._repo.save_day(doc, sorted(result.active))
-            window.append(result.active)
-            results.append(result)
-            if on_day is not None:
-                await on_day(result, accounts)
+        # The next day's legs are read while this day is computed and stored (the store and
+        # this process work at the same time).
+        pending = asyncio.ensure_future(self._legs(guild_id, days[0]))
+        try:
+            for index, day in enumerate(days):
+                legs = await pending
+                if index + 1 < len(days):
+                    pending = asyncio.ensure_future(self._legs(guild_id, days[index + 1]))
+                result = await self._day(guild_id, settings, day, legs, accounts, window)
+                doc = result.rollup.model_dump(mode="python")
+                doc["categories"] = [dict(c) for c in doc["categories"]]
+                doc["card_revenue"] = [{"currency": k, "amount": v}
+                                       for k, v in sorted(doc["card_revenue"].items())]
+                await self._repo.save_day(doc, sorted(result.active))
+                window.append(result.active)
+                results.append(result)
+                if on_day is not None:
+                    await on_day(result, accounts)
+        finally:
+            pending.cancel()  # a failed day leaves no read running
         state = await self._repo.state_of(guild_id)
         if state is None or int(state.get("snapshot_ms") or 0) < days[-1].end_ms:
             await self._repo.save_snapshot(guild_id, days[-1].end_ms, days[-1].key,
@@ -130,9 +140,11 @@ class RollupEngine:
                          and (metrics.earned(leg) or metrics.spent(leg) or metrics.traded(leg))})
         return sets
 
-    async def _day(self, guild_id: int, settings: GuildSettings, day: Day, accounts: Accounts,
-                   window: deque) -> DayResult:
-        legs = await self._src.ledger.entries_between(guild_id, day.start_ms, day.end_ms)
+    async def _legs(self, guild_id: int, day: Day) -> list[dict]:
+        return await self._src.ledger.entries_between(guild_id, day.start_ms, day.end_ms)
+
+    async def _day(self, guild_id: int, settings: GuildSettings, day: Day, legs: list[dict],
+                   accounts: Accounts, window: deque) -> DayResult:
         supply_before = sum(acc[0] for acc in accounts.values())
         known = set(accounts)
         n = _Counts()
@@ -149,9 +161,16 @@ class RollupEngine:
         supply = sum(acc[0] for acc in accounts.values())
         active = n.earned_set | n.spent_set | n.traded_set
         weekly = set(active).union(*window)
-        market = await self._market(guild_id, day)
-        disputes = await self._src.trades.disputes_opened_between(
-            guild_id, from_ms(day.start_ms), from_ms(day.end_ms))
+        lo, hi = day.start_ms, day.end_ms
+        market, disputes, attended, completions, matches, milestones, revenue = \
+            await asyncio.gather(
+                self._market(guild_id, day),
+                self._src.trades.disputes_opened_between(guild_id, from_ms(lo), from_ms(hi)),
+                self._src.events.attended_between(guild_id, lo, hi),
+                self._src.challenges.completions_between(guild_id, lo, hi),
+                self._src.mentorship.matches_between(guild_id, lo, hi),
+                self._src.mentorship.milestones_between(guild_id, lo, hi),
+                self._card_revenue(guild_id, settings, day))
         settled = n.released + n.refunded + n.split
         rollup = DailyRollup(
             guild_id=guild_id, day=day.key, start_ms=day.start_ms, end_ms=day.end_ms,
@@ -167,15 +186,8 @@ class RollupEngine:
             escrow_refunded=n.refunded, escrow_split=n.split,
             disputes_opened=len(disputes),
             dispute_rate=round(len(disputes) / settled, 6) if settled else 0.0,
-            event_attendance=await self._src.events.attended_between(
-                guild_id, day.start_ms, day.end_ms),
-            challenge_completions=await self._src.challenges.completions_between(
-                guild_id, day.start_ms, day.end_ms),
-            mentorship_matches=await self._src.mentorship.matches_between(
-                guild_id, day.start_ms, day.end_ms),
-            mentorship_milestones=await self._src.mentorship.milestones_between(
-                guild_id, day.start_ms, day.end_ms),
-            card_revenue=await self._card_revenue(guild_id, settings, day),
+            event_attendance=attended, challenge_completions=completions,
+            mentorship_matches=matches, mentorship_milestones=milestones, card_revenue=revenue,
             **market,
         )
         return DayResult(rollup, active, n.earned_by, supply_before, n.partners)

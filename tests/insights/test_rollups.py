@@ -159,3 +159,23 @@ async def test_backfilled_old_days_raise_no_flags(services, clock):
     clock.set(datetime(2026, 3, 20, 1, tzinfo=UTC))
     await services.insights.backfill(DAY1, [G])
     assert await services.insights.pending_flags(G) == []
+
+
+async def test_privacy_export_leaves_out_other_members_and_delete_keeps_rollups_exact(
+        services, clock):
+    import json
+
+    await day_one(services, clock)
+    clock.set(datetime(2026, 3, 2, 1, tzinfo=UTC))
+    (before,) = await services.insights.rollup(G, DAY1)
+    body = json.loads(await services.privacy.export(G, A))
+    # A snapshot chunk and an active set list other members: never in A's copy.
+    assert not {"insights_snapshots", "insights_active"} & set(body["collections"])
+    assert "ledger" in body["collections"]
+    result = await services.privacy.delete(G, A)
+    (after,) = await services.insights.rollup(G, DAY1)  # from the re-pointed snapshot
+    assert after.supply == before.supply and after.minted == before.minted
+    # The member is now the tombstone, a system account: one member fewer.
+    assert after.members == before.members - 1
+    snapshot = await services.db["insights_snapshots"].find_one({"guild_id": G})
+    assert A not in snapshot["users"] and result.tombstone in snapshot["users"]
