@@ -213,8 +213,12 @@ class RollupEngine:
             return {}
         revenue: dict[str, int] = {}
         for doc in await self._src.payments.paid_between(guild_id, day.start_ms, day.end_ms):
+            if doc.get("status") == "mismatched":
+                continue  # refunded: the amount paid did not match the checkout
             currency = str(doc.get("paid_currency") or doc.get("currency") or "usd").lower()
-            revenue[currency] = revenue.get(currency, 0) + int(doc.get("paid_amount") or 0)
+            # A settled checkout was paid exactly its `amount` (settlement checks it).
+            paid = doc.get("paid_amount") if doc.get("paid_amount") is not None else doc.get("amount")
+            revenue[currency] = revenue.get(currency, 0) + int(paid or 0)
         return revenue
 
 

@@ -148,7 +148,8 @@ class InsightsService:
                               f"<@{user}> earned {amount:,} on {day.day}: "
                               f"{amount // median}x the median earner ({median:,})."))
         before = result.supply_before
-        if before > 0 and (day.supply - before) * 100 > settings.insights_supply_jump_pct * before:
+        if before > 0 and before >= settings.insights_supply_min \
+                and (day.supply - before) * 100 > settings.insights_supply_jump_pct * before:
             found.append((f"supply:{day.day}", "supply", None,
                           f"Supply jumped {100 * (day.supply - before) // before}% on {day.day} "
                           f"({before:,} -> {day.supply:,}; minted {day.minted:,})."))

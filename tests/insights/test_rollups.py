@@ -128,6 +128,7 @@ async def test_cohorts_count_members_by_first_week(services, clock):
 async def test_an_anomaly_is_flagged_once(services, clock):
     await services.settings.set(G, ADMIN, "insights_earning_multiple", "3")
     await services.settings.set(G, ADMIN, "insights_earning_min", "100")
+    await services.settings.set(G, ADMIN, "insights_supply_min", "500")
     clock.set(datetime(2026, 3, 1, 9, tzinfo=UTC))
     for user, amount in ((A, 10), (B, 10), (C, 500)):
         await services.ledger.earn(G, user, amount, key=f"e:{user}", kind="reward")
