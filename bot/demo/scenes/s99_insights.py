@@ -30,6 +30,8 @@ async def play(t, gc) -> None:
     csv_name = next((n for n in economy.files if n.endswith(".csv")), None)
     t.check(csv_name is not None, "/stats economy attaches a CSV")
     _save(t, "insights_economy.csv", economy.files.get(csv_name or ""))
+    engagement = await t.slash("mod", "stats engagement", days=7)
+    t.check("chart.png" in engagement.files, "/stats engagement attaches a chart")
     market = await t.slash("mod", "stats marketplace", days=30)
     _save(t, "insights_marketplace.png", market.files.get("chart.png"))
     await t.slash("bob", "stats economy")  # a member: refused, privately
