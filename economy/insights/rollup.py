@@ -65,7 +65,10 @@ class RollupEngine:
                   on_day: Callable[[DayResult, Accounts], Any] | None = None) -> list[DayResult]:
         """Compute, store and return the days first..last (inclusive, all complete).
 
-        `on_day(result, accounts)` runs after each day is stored (the anomaly checks)."""
+        `on_day(result, accounts)` runs after each day is stored (the anomaly checks).
+
+        Raises: nothing expected (store errors propagate; the days stored so far stay valid).
+        """
         days = [day_of(settings, first + timedelta(days=n)) for n in range((last - first).days + 1)]
         if not days:
             return []
