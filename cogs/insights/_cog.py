@@ -19,9 +19,10 @@ log = logging.getLogger(__name__)
 Days = app_commands.Range[int, 1, 90]
 
 
-def report_embed(report: StatsReport, days: int) -> discord.Embed:
+def report_embed(report: StatsReport) -> discord.Embed:
     """The key numbers beside the chart."""
-    embed = discord.Embed(title=f"{report.title} — last {days} days", colour=0x40C4FF)
+    days = f"{report.days} day" + ("" if report.days == 1 else "s")
+    embed = discord.Embed(title=f"{report.title} — last {days}", colour=0x40C4FF)
     for name, value in report.numbers:
         embed.add_field(name=name, value=value, inline=True)
     embed.set_image(url="attachment://chart.png")
@@ -34,10 +35,10 @@ class InsightsCog(FeatureCog):
 
     stats = member_group("stats", "Charts and numbers of GEMS in this server")
 
-    async def _send(self, interaction: discord.Interaction, report: StatsReport, days: int) -> None:
+    async def _send(self, interaction: discord.Interaction, report: StatsReport) -> None:
         files = [discord.File(io.BytesIO(report.png), filename="chart.png"),
                  discord.File(io.BytesIO(report.csv.encode()), filename=report.filename)]
-        await interaction.followup.send(embed=report_embed(report, days), files=files,
+        await interaction.followup.send(embed=report_embed(report), files=files,
                                         ephemeral=True, allowed_mentions=NO_PINGS)
 
     @stats.command(name="me", description="Your own GEMS earned and spent over time")
@@ -46,14 +47,14 @@ class InsightsCog(FeatureCog):
         await interaction.response.defer(ephemeral=True, thinking=True)
         report = await services_of(interaction).insights.my_stats(
             guild_id_of(interaction), interaction.user.id, days)
-        await self._send(interaction, report, days)
+        await self._send(interaction, report)
 
     async def _staff(self, interaction: discord.Interaction, view: str, days: int) -> None:
         actor = await actor_of(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
         report = await services_of(interaction).insights.staff_stats(
             guild_id_of(interaction), actor, view, days)
-        await self._send(interaction, report, days)
+        await self._send(interaction, report)
 
     @stats.command(name="economy",
                    description="Staff: supply, minted, burned, velocity and Gini, day by day")

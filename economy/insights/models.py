@@ -104,6 +104,7 @@ class StatsReport(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     title: str
+    days: int  # days shown (fewer than asked when the rollups start later)
     numbers: tuple[tuple[str, str], ...]
     png: bytes
     csv: str

@@ -293,7 +293,7 @@ class InsightsService:
                    ("Net", f"{earned - spent:+,}"),
                    ("Best day", max(rows, key=lambda r: r.earned).day))
         body = _csv(["day", "earned", "spent"], [[r.day, r.earned, r.spent] for r in rows])
-        return StatsReport(title=f"Your {settings.currency_name}", numbers=numbers, png=png,
+        return StatsReport(title=f"Your {settings.currency_name}", days=len(rows), numbers=numbers, png=png,
                            csv=body, filename=f"my-stats-{labels[-1]}.csv")
 
     async def staff_stats(self, guild_id: int, actor: Actor, view: str, days: int) -> StatsReport:
@@ -357,7 +357,7 @@ def _economy(settings: GuildSettings, rows: list[DailyRollup]) -> StatsReport:
                 [[r.day, r.minted, r.burned, r.transferred, r.earned, r.supply, r.escrow_held,
                   r.velocity, r.gini, r.members,
                   " ".join(f"{k}:{v}" for k, v in sorted(r.card_revenue.items()))] for r in rows])
-    return StatsReport(title="Economy", numbers=numbers, png=png, csv=body,
+    return StatsReport(title="Economy", days=len(rows), numbers=numbers, png=png, csv=body,
                        filename=f"economy-{labels[-1]}.csv")
 
 
@@ -381,7 +381,7 @@ def _engagement(settings: GuildSettings, rows: list[DailyRollup]) -> StatsReport
                   r.weekly_active, r.new_members, r.messages_earned, r.event_attendance,
                   r.challenge_completions, r.mentorship_matches, r.mentorship_milestones]
                  for r in rows])
-    return StatsReport(title="Engagement", numbers=numbers, png=png, csv=body,
+    return StatsReport(title="Engagement", days=len(rows), numbers=numbers, png=png, csv=body,
                        filename=f"engagement-{labels[-1]}.csv")
 
 
@@ -400,7 +400,7 @@ def _marketplace(settings: GuildSettings, rows: list[DailyRollup]) -> StatsRepor
     body = _csv(["day", "category", "listings", "sales", "volume", "median_price"],
                 [[r.day, c.category, c.listings, c.sales, c.volume, c.median_price]
                  for r in rows for c in r.categories])
-    return StatsReport(title="Marketplace", numbers=numbers, png=png, csv=body,
+    return StatsReport(title="Marketplace", days=len(rows), numbers=numbers, png=png, csv=body,
                        filename=f"marketplace-{labels[-1]}.csv")
 
 
