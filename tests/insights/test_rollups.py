@@ -180,3 +180,19 @@ async def test_privacy_export_leaves_out_other_members_and_delete_keeps_rollups_
     assert after.members == before.members - 1
     snapshot = await services.db["insights_snapshots"].find_one({"guild_id": G})
     assert A not in snapshot["users"] and result.tombstone in snapshot["users"]
+
+
+def test_csv_cells_never_run_as_formulas():
+    from economy.core.settings import GuildSettings
+    from economy.insights.models import CategoryStats, DailyRollup
+    from economy.insights.service import _csv, _marketplace
+
+    text = _csv(["name", "n"], [["=HYPERLINK(\"http://x\")", 1], ["+1", 2], ["@SUM(A1)", 3],
+                                ["-2", -2], ["plain", 4]])
+    rows = [line.split(",", 1)[0] for line in text.splitlines()[1:]]
+    assert rows == ['"\'=HYPERLINK(""http://x"")"', "'+1", "'@SUM(A1)", "'-2", "plain"]
+    assert text.splitlines()[4].endswith(",-2")  # numbers stay numbers
+    day = DailyRollup(guild_id=G, day="2026-03-01", start_ms=0, end_ms=1, categories=(
+        CategoryStats(category="=cmd|' /C calc'!A0", listings=1),))
+    report = _marketplace(GuildSettings(), [day])
+    assert "'=cmd" in report.csv and "\n2026-03-01,=cmd" not in report.csv
