@@ -20,6 +20,7 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import DuplicateKeyError
 
+from economy.core.errors import Conflict
 from economy.repos.base import Database, Doc, find_docs, find_first
 
 CHUNK = 20_000  # accounts per snapshot document (3 x 20k integers: far below 16 MB)
@@ -70,9 +71,14 @@ class InsightsRepo:
         return await find_first(self.state, {"_id": str(guild_id)})
 
     async def load_snapshot(self, guild_id: int, as_of_ms: int) -> dict[int, tuple[int, int, int]]:
-        """user -> (GEMS, held, first activity ms) at `as_of_ms` ({} when none is stored)."""
+        """user -> (GEMS, held, first activity ms) at `as_of_ms` ({} for as_of_ms 0).
+
+        Raises Conflict when the snapshot is incomplete (pruned while read)."""
         found: dict[int, tuple[int, int, int]] = {}
         docs = await find_docs(self.snapshots, {"guild_id": guild_id, "as_of_ms": as_of_ms})
+        if as_of_ms and (not docs or len(docs) != int(docs[0]["chunks"])):
+            # Pruned by a run that moved two days ahead meanwhile: start again from the state.
+            raise Conflict("The rollup snapshot changed while it was read; try again.")
         for doc in docs:
             for user, wealth, held, first in zip(doc["users"], doc["wealth"], doc["held"],
                                                  doc["first_ms"], strict=True):

@@ -18,6 +18,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from economy.core.clock import from_ms
+from economy.core.errors import Conflict
 from economy.core.modules import is_on
 from economy.core.settings import GuildSettings
 from economy.insights import metrics
@@ -67,7 +68,8 @@ class RollupEngine:
 
         `on_day(result, accounts)` runs after each day is stored (the anomaly checks).
 
-        Raises: nothing expected (store errors propagate; the days stored so far stay valid).
+        Raises: Conflict (the snapshot kept changing under concurrent runs; the days stored so
+            far stay valid, the next run continues).
         """
         days = [day_of(settings, first + timedelta(days=n)) for n in range((last - first).days + 1)]
         if not days:
@@ -103,12 +105,16 @@ class RollupEngine:
 
     async def _accounts_at(self, guild_id: int, at_ms: int) -> Accounts:
         """Every account that existed at `at_ms`: (GEMS, held, first activity)."""
-        state = await self._repo.state_of(guild_id)
-        snap_ms = int(state["snapshot_ms"]) if state else 0
-        accounts: Accounts = {}
-        if state:
-            accounts = {u: list(v) for u, v in
-                        (await self._repo.load_snapshot(guild_id, snap_ms)).items()}
+        for attempt in range(3):  # a concurrent run may prune the snapshot being read
+            state = await self._repo.state_of(guild_id)
+            snap_ms = int(state["snapshot_ms"]) if state else 0
+            try:
+                stored = await self._repo.load_snapshot(guild_id, snap_ms) if state else {}
+                break
+            except Conflict:
+                if attempt == 2:
+                    raise
+        accounts: Accounts = {u: list(v) for u, v in stored.items()}
         if at_ms >= snap_ms:
             for user, (total, held, first_ms) in (
                     await self._src.ledger.sums_between(guild_id, snap_ms, at_ms)).items():

@@ -61,7 +61,8 @@ class InsightsService:
         """Compute and store the days first..last (default: the last complete day); days that
         have not ended are left out. Idempotent: recomputing a day stores the same document.
 
-        Raises: InvalidInput (first after last).
+        Raises: InvalidInput (first after last), Conflict (concurrent runs kept pruning the
+            snapshot; retried by the next run).
         """
         settings = await self._settings.get(guild_id)
         newest = self.last_complete_day(settings)

@@ -196,3 +196,20 @@ def test_csv_cells_never_run_as_formulas():
         CategoryStats(category="=cmd|' /C calc'!A0", listings=1),))
     report = _marketplace(GuildSettings(), [day])
     assert "'=cmd" in report.csv and "\n2026-03-01,=cmd" not in report.csv
+
+
+async def test_a_pruned_snapshot_is_never_read_half(services, clock):
+    from economy.core.errors import Conflict
+
+    await day_one(services, clock)
+    clock.set(datetime(2026, 3, 2, 1, tzinfo=UTC))
+    await services.insights.rollup(G, DAY1)
+    state = await services.db["insights_state"].find_one({"_id": str(G)})
+    await services.db["insights_snapshots"].update_many({"guild_id": G}, {"$set": {"chunks": 2}})
+    repo = services.insights._repo
+    with pytest.raises(Conflict):
+        await repo.load_snapshot(G, state["snapshot_ms"])
+    with pytest.raises(Conflict):
+        await services.insights.rollup(G, DAY1)
+    await services.db["insights_snapshots"].update_many({"guild_id": G}, {"$set": {"chunks": 1}})
+    assert len(await services.insights.rollup(G, DAY1)) == 1
