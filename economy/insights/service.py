@@ -230,15 +230,22 @@ class InsightsService:
         last = date.fromisoformat(state["last_day"])
         start = monday(last) - timedelta(weeks=weeks - 1)
         snapshot = await self._repo.load_snapshot(guild_id, int(state["snapshot_ms"]))
+        newcomers = {user for user, (_, _, first_ms) in snapshot.items()
+                     if metrics.is_member(user)
+                     and monday(day_at(settings, from_ms(first_ms))) >= start}
+        # A member's cohort is the week of their first active day (earned, spent or traded);
+        # a newcomer who only ever received a grant is in no cohort.
         members: dict[date, set[int]] = {}
-        for user, (_, _, first_ms) in snapshot.items():
-            week = monday(day_at(settings, from_ms(first_ms)))
-            if metrics.is_member(user) and week >= start:
-                members.setdefault(week, set()).add(user)
         active: dict[date, set[int]] = {}
-        for day, users in (await self._repo.active_sets(guild_id, start.isoformat(),
-                                                        last.isoformat())).items():
-            active.setdefault(monday(date.fromisoformat(day)), set()).update(users)
+        cohort_of: dict[int, date] = {}
+        days = await self._repo.active_sets(guild_id, start.isoformat(), last.isoformat())
+        for day in sorted(days):
+            week = monday(date.fromisoformat(day))
+            active.setdefault(week, set()).update(days[day])
+            for user in days[day]:
+                if user in newcomers and user not in cohort_of:
+                    cohort_of[user] = week
+                    members.setdefault(week, set()).add(user)
         cohorts = []
         for week in sorted(members):
             size = len(members[week])
@@ -311,13 +318,27 @@ class InsightsService:
         if not rollups:
             raise NotFound("No daily rollups yet: the first one is computed after this server's "
                            "first full day (the host can backfill with `./gems rollup --since`).")
-        return await asyncio.to_thread(_REPORTS[view], settings, rollups)
+        report = await asyncio.to_thread(_REPORTS[view], settings, rollups)
+        if view != "engagement":
+            return report
+        cohorts = await self.cohorts(guild_id, min(12, max(2, days // 7 + 1)))
+        return report.model_copy(update={"numbers": (*report.numbers,
+                                                     ("Retention by first week", _cohort_text(cohorts)))})
 
 
 def _on(settings: GuildSettings) -> bool:
     from economy.core.modules import is_on
 
     return is_on(settings, "insights")
+
+
+def _cohort_text(cohorts: list[Cohort]) -> str:
+    """The newest cohorts: `2026-03-02: 40 → 100% · 55% · 30%` (share active in each week)."""
+    if not cohorts:
+        return "no members yet"
+    lines = [f"{c.week}: {c.size} → " + " · ".join(f"{round(r * 100)}%" for r in c.retention[:6])
+             for c in cohorts[-4:]]
+    return "\n".join(lines)
 
 
 def _days_ok(days: int) -> None:

@@ -38,8 +38,9 @@ async def test_stats_me_is_a_private_chart_with_a_csv(gc, clock):
 
 
 async def test_staff_views_are_refused_to_members_and_wait_for_a_rollup(gc, clock):
-    clock.set(datetime(2026, 3, 1, 9, tzinfo=UTC))
+    clock.set(datetime(2026, 3, 1, 9, tzinfo=UTC))  # a Sunday
     await seed(gc, "bob", 500)
+    await gc.services.ledger.transfer(gc.guild.id, gc["bob"].id, gc["carol"].id, 100, key="t:1")
     r = await gc.slash("bob", "stats economy")
     assert r.ephemeral and "moderator" in r.text.lower() and not r.files
     r = await gc.slash("mod", "stats economy", days=7)
@@ -50,9 +51,13 @@ async def test_staff_views_are_refused_to_members_and_wait_for_a_rollup(gc, cloc
         r = await gc.slash("mod", f"stats {view}", days=7)
         assert r.ephemeral and r.files["chart.png"].startswith(PNG), (view, r.text)
         assert f"{view}-2026-03-02.csv" in r.files, r.files.keys()
+    r = await gc.slash("mod", "stats engagement", days=7)
+    fields = {f.name: f.value for f in r.embeds[0].fields}
+    # bob and carol first traded in the week of Monday 2026-02-23; nobody came back the next.
+    assert fields["Retention by first week"] == "2026-02-23: 2 → 100% · 0%"
     r = await gc.slash("admin", "stats economy", days=2)
     fields = {f.name: f.value for f in r.embeds[0].fields}
-    assert "500" in fields["Supply"] and fields["Members"] == "1"
+    assert "500" in fields["Supply"] and fields["Members"] == "2"
     rows = _rows(r, "economy-2026-03-02.csv")
     assert rows[0][:4] == ["day", "minted", "burned", "transferred"]
     assert rows[1][:2] == ["2026-03-01", "500"] and rows[2][:2] == ["2026-03-02", "0"]
