@@ -213,3 +213,32 @@ async def test_a_pruned_snapshot_is_never_read_half(services, clock):
         await services.insights.rollup(G, DAY1)
     await services.db["insights_snapshots"].update_many({"guild_id": G}, {"$set": {"chunks": 1}})
     assert len(await services.insights.rollup(G, DAY1)) == 1
+
+
+async def test_new_accounts_trading_with_one_member_and_a_disputed_seller_are_flagged(
+        services, clock):
+    from tests.conftest import relax_offer_limits
+
+    await services.settings.set(G, ADMIN, "insights_new_traders", "3")
+    await services.settings.set(G, ADMIN, "insights_dispute_min_trades", "2")
+    await services.settings.set(G, ADMIN, "insights_dispute_rate_pct", "40")
+    await relax_offer_limits(services, G)
+    clock.set(datetime(2026, 3, 1, 9, tzinfo=UTC))
+    await services.ledger.grant(G, ADMIN, A, 5000, reason="seed", key="g:a")
+    for n, user in enumerate((21, 22, 23)):  # three brand-new accounts, each paid by A
+        await services.ledger.transfer(G, A, user, 10, key=f"fan:{n}")
+    # Seller B: two trades with A, one of them disputed (50% > 40%).
+    for n in range(2):
+        offer = await services.trades.offer(G, B, A, 100, f"A hand-made ring, number {n}")
+        await services.trades.accept(G, offer.trade_id, A)
+        if n == 0:
+            await services.disputes.open(G, offer.trade_id, A, "It never arrived at all")
+    clock.set(datetime(2026, 3, 2, 1, tzinfo=UTC))
+    for _ in range(2):
+        await services.insights.rollup(G, DAY1)
+    flags = {f.kind: f for f in await services.insights.pending_flags(G)}
+    assert set(flags) == {"new_accounts", "disputes"}, flags
+    assert flags["new_accounts"].user_id == A and "3 new accounts" in flags["new_accounts"].text
+    assert flags["disputes"].user_id == B and "1 of 2 trades" in flags["disputes"].text
+    (day,) = await services.insights.daily(G, 1)
+    assert day.disputes_opened == 1 and day.escrow_held == 200
