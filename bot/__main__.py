@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "import": "load an export FILE into an empty database",
     "backup": "copy the embedded database consistently (--out DIR)",
     "import-economy": "mint balances from another bot: --from unbelievaboat|red FILE --guild ID",
+    "rollup": "recompute the daily insights from --since YYYY-MM-DD (--guild ID: one guild)",
     "docs": "regenerate docs/settings.md from the settings models",
     "help": "list these commands",
 }
@@ -68,13 +69,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("file", nargs="?", help="import, import-economy: the file to read; "
                                                 "invite: the application id")
     parser.add_argument("--guild", type=int, help="export: only this guild's documents; "
-                                                  "import-economy: the server to import into")
+                                                  "import-economy: the server to import into; "
+                                                  "rollup: only this guild")
     parser.add_argument("--from", dest="source", choices=("unbelievaboat", "red"),
                         help="import-economy: the bot the file comes from")
     parser.add_argument("--dry-run", action="store_true",
                         help="import-economy: print what would be minted, change nothing")
     parser.add_argument("--merge", action="store_true",
                         help="import-economy: add to a server whose members already hold GEMS")
+    parser.add_argument("--since", help="rollup: the first day to compute (YYYY-MM-DD)")
     parser.add_argument("--out", help="export: write to this file instead of stdout; "
                                       "backup: the directory for the copy")
     parser.add_argument("--connect", action="store_true",

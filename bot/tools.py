@@ -13,7 +13,7 @@ from bot.settings import Settings
 from bot.store import StoreError
 from economy.core.errors import GemsError
 
-TOOLS = ("export", "import", "backup", "import-economy")
+TOOLS = ("export", "import", "backup", "import-economy", "rollup")
 
 
 def run_tool(args: argparse.Namespace, settings: Settings) -> int:
@@ -26,6 +26,8 @@ def run_tool(args: argparse.Namespace, settings: Settings) -> int:
             return _import(args, settings)
         if args.command == "import-economy":
             return _import_economy(args, settings)
+        if args.command == "rollup":
+            return _rollup(args, settings)
         if args.command == "backup":
             target = backup_embedded(settings, Path(args.out) if args.out else None)
             print(f"Backed up the embedded store to {target}")
@@ -79,3 +81,42 @@ def _import_economy(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     print(audited.render())
     return 0 if audited.ok else 1
+
+
+def _rollup(args: argparse.Namespace, settings: Settings) -> int:
+    """`./gems rollup --since YYYY-MM-DD [--guild ID]`: recompute the insights rollups."""
+    from datetime import date
+
+    if not args.since:
+        raise ToolError("From which day? `./gems rollup --since 2026-01-01` (--guild ID: one guild).")
+    try:
+        since = date.fromisoformat(args.since)
+    except ValueError:
+        raise ToolError(f"{args.since!r} is not a date like 2026-01-01.") from None
+    days = asyncio.run(_run_rollup(settings, since, args.guild))
+    for guild_id, count in sorted(days.items()):
+        print(f"guild {guild_id}: {count} days rolled up")
+    if not days:
+        print("No guild has GEMS accounts yet: nothing to roll up.")
+    return 0
+
+
+async def _run_rollup(settings: Settings, since, guild_id: int | None) -> dict[int, int]:
+    from bot.runtime import opened_store
+    from bot.startup_migrations import ensure_migrated
+    from bot.store import EmbeddedServer
+    from economy.core.clock import SystemClock
+    from economy.services import build_services
+
+    if settings.embedded and str(settings.data_dir) != "memory":
+        pid = EmbeddedServer(data_dir=str(settings.data_dir),
+                             run_dir=Path(settings.data_dir)).live_pid()
+        if pid is not None:  # one bot process per embedded data file
+            raise ToolError(f"The bot (store pid {pid}) is running on {settings.data_dir}: stop "
+                            "it first (its job rolls up each day that ends by itself).")
+    async with opened_store(settings) as store:
+        clock = SystemClock()
+        await ensure_migrated(store, settings, clock, apply=False)
+        services = build_services(store.db, clock)
+        guilds = [guild_id] if guild_id is not None else await services.insights.guilds()
+        return await services.insights.backfill(since, guilds)

@@ -16,6 +16,7 @@ from economy import (
     events,
     goals,
     income,
+    insights,
     marketplace,
     mentorship,
     nft,
@@ -48,6 +49,7 @@ FEATURES: tuple[Feature, ...] = (
     income.FEATURE,
     badges.FEATURE,
     profile.FEATURE,
+    insights.FEATURE,
     dashboard.FEATURE,
     privacy.FEATURE,
 )
@@ -55,7 +57,7 @@ FEATURES: tuple[Feature, ...] = (
 #: The order sections are shown in (/settings, docs/settings.md): the core, then by feature.
 SECTION_ORDER = ("currency", "trades", "marketplace", "boosts", "events", "seasons", "goals",
                  "challenges", "mentorship", "nft", "payments", "shop", "raffles", "income", "profile", "badges",
-                 "privacy")
+                 "insights", "privacy")
 
 
 def feature(name: str) -> Feature:
@@ -118,3 +120,8 @@ def personal_collections() -> frozenset[str]:
 def personal_slot_kinds() -> frozenset[str]:
     """Kinds of cap places that are personal (deleted with their holder's data)."""
     return frozenset().union(*(f.personal_slot_kinds for f in FEATURES))
+
+
+def shared_collections() -> frozenset[str]:
+    """Collections that hold many members' data per document (left out of /privacy export)."""
+    return frozenset().union(*(f.shared_collections for f in FEATURES))

@@ -312,3 +312,9 @@ class ChallengeRepo:
     async def count_scores(self, guild_id: int, period: str) -> int:
         """Members with at least one completion in a period."""
         return await count(self.scores, {"guild_id": guild_id, "period": period})
+
+    # --- insights (economy/insights) ---------------------------------------------------------
+    async def completions_between(self, guild_id: int, start_ms: int, end_ms: int) -> int:
+        """Challenge completions recorded in [start_ms, end_ms)."""
+        return await count(self.completions, {"guild_id": guild_id,
+                                              "at_ms": {"$gte": start_ms, "$lt": end_ms}})

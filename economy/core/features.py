@@ -63,6 +63,9 @@ class Feature:
     personal_collections: collections that hold one member's personal data only; /privacy
         deletes their documents outright (others are anonymised in place).
     personal_slot_kinds: kinds of cap places (`cap_slots`) that are personal and deleted too.
+    shared_collections: collections whose documents describe many members at once (the
+        insights rollups' snapshots and active sets): /privacy export leaves them out (they would
+        show other members' data), /privacy delete still re-points the member's id in them.
     custom_id_prefixes: prefixes of the feature's persistent (non-dynamic) component ids, so the
         interaction gate can tell which feature a click belongs to.
     settling_custom_ids / settling_commands: interactions that still run while the feature is
@@ -77,6 +80,7 @@ class Feature:
     build: Builder | None = None
     personal_collections: frozenset[str] = frozenset()
     personal_slot_kinds: frozenset[str] = frozenset()
+    shared_collections: frozenset[str] = frozenset()
     custom_id_prefixes: Sequence[str] = ()
     settling_custom_ids: Sequence[str] = ()
     settling_commands: Sequence[str] = ()

@@ -233,6 +233,11 @@ class EventRepo:
         result = await self.db.write(lambda: self.grants.update_one(
             {"_id": grant_id, "state": "granted"}, {"$set": {"state": "removed"}}))
         return result.modified_count == 1
+    # --- insights (economy/insights) ---------------------------------------------------------
+    async def attended_between(self, guild_id: int, start_ms: int, end_ms: int) -> int:
+        """Check-ins recorded in [start_ms, end_ms)."""
+        return await count(self.attendance, {"guild_id": guild_id,
+                                             "at_ms": {"$gte": start_ms, "$lt": end_ms}})
 
 
 class NoPlace(Exception):

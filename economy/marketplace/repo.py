@@ -346,3 +346,14 @@ class ListingRepo:
             {"status": "active", "buyer_id": None, "trade_id": None,
              "updated_ts": epoch_ms(at)},
             session) is not None
+
+    # --- insights (economy/insights) ---------------------------------------------------------
+    async def created_between(self, guild_id: int, start_ms: int, end_ms: int) -> list[Doc]:
+        """Listings created in [start_ms, end_ms) (any status)."""
+        return await find_docs(self.listings, {"guild_id": guild_id,
+                                               "created_ts": {"$gte": start_ms, "$lt": end_ms}})
+
+    async def sold_between(self, guild_id: int, start_ms: int, end_ms: int) -> list[Doc]:
+        """Listings sold in [start_ms, end_ms)."""
+        return await find_docs(self.listings, {"guild_id": guild_id,
+                                               "sold_ts": {"$gte": start_ms, "$lt": end_ms}})

@@ -377,6 +377,18 @@ class MentorshipRepo:
         return found
 
 
+    # --- insights (economy/insights) ---------------------------------------------------------
+    async def matches_between(self, guild_id: int, start_ms: int, end_ms: int) -> int:
+        """Mentorships that started in [start_ms, end_ms)."""
+        return await count(self.pairs, {"guild_id": guild_id,
+                                        "started_ms": {"$gte": start_ms, "$lt": end_ms}})
+
+    async def milestones_between(self, guild_id: int, start_ms: int, end_ms: int) -> int:
+        """Mentorship goals marked done in [start_ms, end_ms)."""
+        return await count(self.goals, {"guild_id": guild_id,
+                                        "done_ms": {"$gte": start_ms, "$lt": end_ms}})
+
+
 async def load_mismatches(db: Database, guild_id: int) -> list[str]:
     """Mentors whose `load` (the guarded counter that holds their capacity) differs from their
     active mentorships (the audit); empty when every load is exact."""

@@ -208,3 +208,9 @@ class PaymentRepo:
         await self.db.write(lambda: self.sellers.update_one(
             {"guild_id": guild_id, "user_id": user_id, "ready": False},
             {"$set": {"ready": True}}))
+
+    # --- insights (economy/insights) ---------------------------------------------------------
+    async def paid_between(self, guild_id: int, start_ms: int, end_ms: int) -> list[Doc]:
+        """Checkouts paid in [start_ms, end_ms) (card revenue: `paid_amount` in `paid_currency`)."""
+        return await find_docs(self.checkouts, {"guild_id": guild_id,
+                                                "paid_ms": {"$gte": start_ms, "$lt": end_ms}})

@@ -31,7 +31,7 @@ from economy.marketplace.listings import ListingService
 from economy.marketplace.repo import ListingRepo
 from economy.mentorship.repo import MentorshipRepo
 from economy.privacy.repo import Change, ChangedMeanwhile, PrivacyRepo, export_json
-from economy.registry import personal_collections, personal_slot_kinds
+from economy.registry import personal_collections, personal_slot_kinds, shared_collections
 from economy.repos.ledger_repo import LedgerRepo
 from economy.trades.repo import TradeRepo
 
@@ -40,6 +40,8 @@ PERSONAL_COLLECTIONS = personal_collections()  # declared by each feature (econo
 #: Cap places (`cap_slots`) of personal things: deleted with them. The others (open listings
 #: kept as drafts) follow their holder to the tombstone.
 PERSONAL_SLOT_KINDS = personal_slot_kinds()
+#: Documents about many members at once (rollups): never exported to one of them.
+SHARED_COLLECTIONS = shared_collections()
 OPEN_TRADE_STATUSES = ("offered", "reserved", "delivered", "disputed")
 LIVE_MENTORSHIP_STATUSES = ("proposed", "active")
 #: What a member gives up by deleting (said in /privacy delete's question and confirmation): the
@@ -99,7 +101,8 @@ class PrivacyService:
         found = await self._mentions(guild_id, user_id)
         body = {"guild_id": guild_id, "user_id": user_id,
                 "exported_at": self._clock.now().isoformat(),
-                "collections": {name: docs for name, docs in found.items() if docs}}
+                "collections": {name: docs for name, docs in found.items()
+                                if docs and name not in SHARED_COLLECTIONS}}
         text = export_json(body)
         data = text.encode()
         if len(data) > MAX_EXPORT_BYTES:

@@ -11,6 +11,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
 from economy.core.errors import AlreadyRecorded, OutcomeUnknown
 from economy.repos.base import Database, Doc, count, find_docs, find_first, outcome_unknown
+from economy.repos.paging import guild_ids as paging_guild_ids
 from economy.repos.paging import guild_pages
 
 
@@ -240,3 +241,36 @@ class LedgerRepo:
              {"$limit": limit}]
         )
         return await cursor.to_list()
+
+    # --- insights (economy/insights): day ranges through the (guild_id, at_ms) index ----------
+    async def entries_between(self, guild_id: int, start_ms: int, end_ms: int) -> list[Doc]:
+        """The legs of a guild with `at_ms` in [start_ms, end_ms), in no particular order."""
+        return await find_docs(self.ledger, {"guild_id": guild_id,
+                                             "at_ms": {"$gte": start_ms, "$lt": end_ms}})
+
+    async def sums_between(self, guild_id: int, start_ms: int,
+                           end_ms: int) -> dict[int, tuple[int, int, int]]:
+        """(sum of deltas, sum of held deltas, first `at_ms`) per account over the legs with
+        `at_ms` in [start_ms, end_ms)."""
+        cursor = await self.ledger.aggregate(
+            [{"$match": {"guild_id": guild_id, "at_ms": {"$gte": start_ms, "$lt": end_ms}}},
+             {"$group": {"_id": "$user_id", "sum": {"$sum": "$delta"},
+                         "held": {"$sum": "$held_delta"}, "first": {"$min": "$at_ms"}}}]
+        )
+        return {doc["_id"]: (doc["sum"], doc["held"], doc["first"]) async for doc in cursor}
+
+    async def member_entries_between(self, guild_id: int, user_id: int, start_ms: int,
+                                     end_ms: int) -> list[Doc]:
+        """One member's legs with `at_ms` in [start_ms, end_ms) (their /stats)."""
+        return await find_docs(self.ledger, {"guild_id": guild_id, "user_id": user_id,
+                                             "at_ms": {"$gte": start_ms, "$lt": end_ms}})
+
+    async def account_guild_ids(self) -> list[int]:
+        """Every guild with accounts (one index probe per guild, unlike a `distinct`)."""
+        return [guild_id async for guild_id in paging_guild_ids(self.accounts)]
+
+    async def first_entry_ms(self, guild_id: int) -> int | None:
+        """When the guild's first leg was written (None: no ledger yet)."""
+        docs = await find_docs(self.ledger, {"guild_id": guild_id}, sort={"at_ms": ASCENDING},
+                               limit=1)
+        return int(docs[0]["at_ms"]) if docs and docs[0].get("at_ms") is not None else None

@@ -223,3 +223,16 @@ class TradeRepo:
         """Latest audit-log entries."""
         return await find_docs(self.audit, {"guild_id": guild_id},
                                sort={"at": DESCENDING, "_id": DESCENDING}, limit=limit)
+
+    # --- insights (economy/insights) ---------------------------------------------------------
+    # Datetime ranges are filtered with `find`: inside nx-27017 pipelines they are wrong.
+    async def disputes_opened_between(self, guild_id: int, start: datetime,
+                                      end: datetime) -> list[Doc]:
+        """Trades whose dispute was opened in [start, end)."""
+        return await self.trades.find({"guild_id": guild_id,
+                                       "dispute.opened_at": {"$gte": start, "$lt": end}}).to_list()
+
+    async def created_between(self, guild_id: int, start: datetime, end: datetime) -> list[Doc]:
+        """Trades created in [start, end) (the seller dispute rate reads 30 days of them)."""
+        return await self.trades.find({"guild_id": guild_id,
+                                       "created_at": {"$gte": start, "$lt": end}}).to_list()

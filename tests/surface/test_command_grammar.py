@@ -24,7 +24,7 @@ EXTRA_MEMBER_COMMANDS = {"list-item", "help"}
 #: The top-level member commands, all of them (issue 24: at most ~15; the shop added a group,
 #: and `/my` and the members' `/badge` became one `/profile` group, issue 25).
 MEMBER_COMMANDS = {"gems", "trades", "market", "list-item", "mentor", "event", "goal", "challenge",
-                   "season", "wallet", "pay", "privacy", "profile", "help", "shop"}
+                   "season", "wallet", "pay", "privacy", "profile", "help", "shop", "stats"}
 #: In a Manage Messages group an admin-only subcommand says so to the moderators who see it.
 ADMIN_WORDS = ("Admin:", "Lead:")
 STAFF_WORDS = ("admin", "moderator", "lead:", "event managers", "mentors/", "host or manager")

@@ -1,0 +1,160 @@
+"""Insights rollups at scale on the embedded store, measured in one run.
+
+A generator writes a guild of `--members` accounts and `--entries` ledger legs spread over
+`--days` days (activity earnings, dailies, gifts between members as two legs, shop burns,
+escrow holds and releases), straight into `ledger` and `accounts` (balances == the sum of
+each account's legs, so `./gems audit` would pass), then times:
+
+1. the full rollup: every day from the first, from no snapshot (target < 60 s);
+2. one incremental day: one more day of legs, then the job's run (target < 2 s);
+3. a full scan: one grouped pass over the whole ledger (what every day would cost without
+   snapshots: each account's GEMS at the day's end), to print incremental / full-scan.
+
+Run: `PYTHONPATH=. .venv/bin/python bench/insights_bench.py [--members 50000 --entries 2000000]`
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+
+from bot.store import open_store
+from economy.core.clock import ManualClock, to_ms
+from economy.core.migrations import Migrator
+from economy.services import build_services
+
+G = 4242
+START = datetime(2026, 1, 1, tzinfo=UTC)
+BATCH = 20_000
+
+
+def day_legs(rng: random.Random, day: int, count: int, members: int, seq: list[int]) -> list[dict]:
+    """About `count` legs on day `day` (UTC days from START)."""
+    legs: list[dict] = []
+    base = to_ms(START + timedelta(days=day))
+    while len(legs) < count:
+        seq[0] += 1
+        n = seq[0]
+        at_ms = base + rng.randrange(86_400_000)
+        user = 1 + rng.randrange(members)
+        roll = rng.random()
+        common = {"guild_id": G, "at_ms": at_ms, "at": datetime.fromtimestamp(at_ms / 1000, UTC),
+                  "held_delta": 0, "counterparty_id": None, "actor_id": None, "note": None,
+                  "ref": None, "multiplier_pct": 100, "multiplier_bps": 10_000, "boost_ids": [],
+                  "balance_after": None}
+        if roll < 0.55:
+            legs.append({**common, "user_id": user, "delta": 5 * rng.randint(1, 4),
+                         "kind": "activity", "mint": True, "idempotency_key": f"a:{n}", "leg": 0})
+        elif roll < 0.70:
+            legs.append({**common, "user_id": user, "delta": 100, "kind": "daily", "mint": True,
+                         "idempotency_key": f"d:{n}", "leg": 0})
+        elif roll < 0.90:
+            other = 1 + rng.randrange(members)
+            amount = rng.randint(1, 20)
+            legs.append({**common, "user_id": user, "delta": amount, "kind": "transfer",
+                         "mint": False, "counterparty_id": other, "idempotency_key": f"t:{n}",
+                         "leg": 1})
+            legs.append({**common, "user_id": other, "delta": -amount, "kind": "transfer",
+                         "mint": False, "counterparty_id": user, "idempotency_key": f"t:{n}",
+                         "leg": 0})
+        elif roll < 0.96:
+            legs.append({**common, "user_id": user, "delta": -rng.randint(1, 10),
+                         "kind": "spend", "mint": True, "idempotency_key": f"s:{n}", "leg": 0})
+        else:  # an escrow: hold then release to a seller the same day
+            seller = 1 + rng.randrange(members)
+            amount = rng.randint(5, 50)
+            legs.append({**common, "user_id": user, "delta": 0, "held_delta": amount,
+                         "kind": "escrow_hold", "mint": False, "idempotency_key": f"h:{n}",
+                         "leg": 0})
+            legs.append({**common, "user_id": user, "delta": -amount, "held_delta": -amount,
+                         "kind": "escrow_release", "mint": False, "counterparty_id": seller,
+                         "idempotency_key": f"r:{n}", "leg": 0})
+            legs.append({**common, "user_id": seller, "delta": amount,
+                         "kind": "escrow_release", "mint": False, "counterparty_id": user,
+                         "idempotency_key": f"r:{n}", "leg": 1})
+    return legs
+
+
+async def insert(db, legs: list[dict], totals: dict[int, list[int]]) -> None:
+    """Write legs in batches, keeping each account's (GEMS, held) totals."""
+    for leg in legs:
+        acc = totals.setdefault(leg["user_id"], [0, 0])
+        acc[0] += leg["delta"]
+        acc[1] += leg["held_delta"]
+    for i in range(0, len(legs), BATCH):
+        part = legs[i:i + BATCH]
+        await db.write(lambda part=part: db["ledger"].insert_many(part, ordered=False))
+
+
+async def write_accounts(db, totals: dict[int, list[int]]) -> None:
+    """Accounts whose balance + held equals the sum of their legs (negative balances can
+    arise from the random gifts; the rollups do not care, the audit would)."""
+    await db.write(lambda: db["accounts"].delete_many({"guild_id": G}))
+    docs = [{"guild_id": G, "user_id": u, "balance": t[0] - t[1], "held": t[1],
+             "lifetime_earned": 0, "system": False} for u, t in totals.items()]
+    for i in range(0, len(docs), BATCH):
+        await db.write(lambda part=docs[i:i + BATCH]: db["accounts"].insert_many(part))
+
+
+async def main(members: int, entries: int, days: int) -> None:
+    rng = random.Random(27)
+    clock = ManualClock(START)
+    with tempfile.TemporaryDirectory(prefix="gems-insights-bench-") as folder:
+        async with await open_store(mongodb_uri=None, database_name="bench",
+                                    data_dir=folder) as store:
+            await Migrator(store.db, clock).apply_pending()
+            services = build_services(store.db, clock)
+            totals: dict[int, list[int]] = {}
+            seq = [0]
+            t0 = time.perf_counter()
+            per_day = entries // days
+            for day in range(days):
+                await insert(store.db, day_legs(rng, day, per_day, members, seq), totals)
+            await write_accounts(store.db, totals)
+            written = await store.db["ledger"].estimated_document_count()
+            print(f"generated {written:,} ledger legs, {len(totals):,} accounts over {days} days "
+                  f"in {time.perf_counter() - t0:.1f} s")
+
+            clock.set(START + timedelta(days=days, minutes=10))
+            first, last = START.date(), START.date() + timedelta(days=days - 1)
+            t0 = time.perf_counter()
+            rolled = await services.insights.rollup(G, first, last)
+            full = time.perf_counter() - t0
+            print(f"full rollup: {len(rolled)} days in {full:.1f} s "
+                  f"({full / len(rolled) * 1000:.0f} ms/day; target < 60 s)")
+            print(f"   last day: supply {rolled[-1].supply:,}, active {rolled[-1].active:,}, "
+                  f"weekly {rolled[-1].weekly_active:,}, gini {rolled[-1].gini:.3f}")
+
+            await insert(store.db, day_legs(rng, days, per_day, members, seq), totals)
+            await write_accounts(store.db, totals)
+            clock.set(START + timedelta(days=days + 1, minutes=10))
+            t0 = time.perf_counter()
+            done = await services.insights.run_due([G])
+            incremental = time.perf_counter() - t0
+            print(f"incremental day: {done} day ({per_day:,} legs) in {incremental:.2f} s "
+                  f"(target < 2 s)")
+
+            ledger = services.insights._src.ledger
+            t0 = time.perf_counter()
+            await ledger.sums_between(G, 0, to_ms(clock.now()))
+            scan = time.perf_counter() - t0
+            print(f"full scan (each account's GEMS from the whole ledger): {scan:.2f} s; "
+                  f"incremental / full scan = {incremental / scan:.2f}")
+            again = await services.insights.rollup(G, last + timedelta(days=1),
+                                                   last + timedelta(days=1))
+            stored = await services.insights.daily(G, 1)
+            print(f"recomputed the incremental day: same document = {again == stored}")
+            assert date.fromisoformat(stored[0].day) == last + timedelta(days=1)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--members", type=int, default=50_000)
+    parser.add_argument("--entries", type=int, default=2_000_000)
+    parser.add_argument("--days", type=int, default=180)
+    args = parser.parse_args()
+    asyncio.run(main(args.members, args.entries, args.days))
