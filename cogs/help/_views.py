@@ -9,7 +9,7 @@ from cogs._shared.paging import PageButton
 from cogs.help._catalog import CommandInfo, catalog, runnable_by
 from economy.registry import FEATURES as REGISTERED
 
-FEATURES_PER_PAGE = 10  # a member sees ~14 features, an admin ~19: two pages each
+FEATURES_PER_PAGE = 11  # a member sees ~16 features, an admin ~21: two pages each
 COLOR = 0x40C4FF
 #: Feature titles: the feature declarations' labels plus the core adapters.
 TITLES = {f.name: f.label for f in REGISTERED} | {

@@ -14,10 +14,9 @@ pytestmark = pytest.mark.timeout(60)
 #: Parameter names that mean "the caller decided the authority" (use `actor: Actor` instead).
 FLAG_NAMES = frozenset({"admin", "moderator", "is_admin", "is_moderator", "staff"})
 
-#: Packages whose services are converted by their own branches (issue 23); one line each, why.
-ALLOWED = {
-    "economy.shop": "the shop is being converted to the Actor on its own branch",
-}
+#: Packages allowed an authority flag, one line each with why (none left: every feature's
+#: services take the Actor).
+ALLOWED: dict[str, str] = {}
 
 
 def _economy_object(value: Any) -> bool:

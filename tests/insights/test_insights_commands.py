@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from economy.core.actor import Actor
 from tests.e2e_fixtures import seed
 
 pytestmark = pytest.mark.timeout(90)
@@ -68,7 +69,7 @@ async def test_bad_days_and_a_switched_off_feature_are_refused(gc, clock):
     assert r.ephemeral and "90" in r.text and not r.files
     r = await gc.slash("mod", "stats marketplace", days=91)
     assert r.ephemeral and "90" in r.text and not r.files
-    await gc.services.settings.set(gc.guild.id, 0, "disabled_features", "insights")
+    await gc.services.settings.set(gc.guild.id, Actor.system(), "disabled_features", "insights")
     r = await gc.slash("bob", "stats me")
     assert r.ephemeral and "off" in r.text.lower() and not r.files
 
@@ -76,9 +77,9 @@ async def test_bad_days_and_a_switched_off_feature_are_refused(gc, clock):
 async def test_the_job_posts_an_anomaly_once_without_pings(gc, clock):
     queue = gc.sb.create_channel(gc.guild, "mod-queue")
     g = gc.guild.id
-    await gc.services.settings.set(g, 0, "dispute_channel_id", str(queue.id))
-    await gc.services.settings.set(g, 0, "insights_earning_multiple", "3")
-    await gc.services.settings.set(g, 0, "insights_earning_min", "100")
+    await gc.services.settings.set(g, Actor.system(), "dispute_channel_id", str(queue.id))
+    await gc.services.settings.set(g, Actor.system(), "insights_earning_multiple", "3")
+    await gc.services.settings.set(g, Actor.system(), "insights_earning_min", "100")
     clock.set(datetime(2026, 3, 1, 9, tzinfo=UTC))
     for name, amount in (("bob", 10), ("carol", 10), ("dave", 900)):
         await gc.services.ledger.earn(g, gc[name].id, amount, key=f"e:{name}", kind="reward")

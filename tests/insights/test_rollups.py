@@ -9,11 +9,14 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from economy.core.actor import Actor
 from economy.insights import metrics
 
 pytestmark = pytest.mark.timeout(120)
 G = 2701
-ADMIN, A, B, C = 1, 11, 12, 13
+A, B, C = 11, 12, 13
+#: The admin who seeds and configures (ids as in the guild).
+ADMIN = Actor(1, is_admin=True)
 DAY1 = date(2026, 3, 1)
 
 
