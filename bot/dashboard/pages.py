@@ -92,6 +92,8 @@ class Dashboard:
             web.get(g + "/members", self.members),
             web.get(g + "/exports", self.exports),
             web.get(g + "/exports/{kind}.csv", self.export_csv),
+            web.get(g + "/charts/{view:(economy|engagement|marketplace)}.{fmt:(png|csv)}",
+                    self.chart),
         ]
 
     # --- rendering ------------------------------------------------------------------------
@@ -219,9 +221,43 @@ class Dashboard:
         access, session, token = await self._enter(request, ADMIN)
         health = await self.services.dashboard.health(access.guild.id, access.actor)
         trail = await self.services.dashboard.audit_trail(access.guild.id, access.actor)
-        return self.page("overview.html", title="Overview", health=health,
+        charts, charts_note = await self._charts(access)
+        return self.page("overview.html", title="Overview", health=health, charts=charts,
+                         charts_note=charts_note,
                          trail=[dict(row, who=_name(access, row.get("actor_id"))) for row in trail],
                          **self._context(access, session, token))
+
+    async def _charts(self, access: Access) -> tuple[list[tuple[str, Any]], str]:
+        """The insights reports of the last CHART_DAYS days (views with their key numbers), or
+        why there are none (insights off, no rollup yet)."""
+        charts: list[tuple[str, Any]] = []
+        for view in CHART_VIEWS:
+            try:
+                charts.append((view, await self.services.insights.staff_stats(
+                    access.guild.id, access.actor, view, CHART_DAYS)))
+            except GemsError as exc:
+                return [], exc.message
+        return charts, ""
+
+    async def chart(self, request: web.Request) -> web.Response:
+        """One insights view as a PNG chart (for the overview) or its CSV (admins)."""
+        access, _, _ = await self._enter(request, ADMIN)
+        view, fmt = request.match_info["view"], request.match_info["fmt"]
+        try:
+            report = await self.services.insights.staff_stats(access.guild.id, access.actor,
+                                                              view, CHART_DAYS)
+        except GemsError as exc:
+            raise web.HTTPNotFound(text=exc.message) from None
+        if fmt == "png":
+            return web.Response(body=report.png, content_type="image/png",
+                                headers={"Cache-Control": "private, max-age=300",
+                                         "Content-Security-Policy": CSP})
+        await self.services.dashboard.record(access.guild.id, access.actor, "dashboard.export",
+                                             f"export:{view}-stats")
+        return web.Response(
+            text=report.csv, content_type="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="{report.filename}"',
+                     "Content-Security-Policy": CSP})
 
     # --- settings -------------------------------------------------------------------------
     def _sections(self, access: Access) -> list[tuple[str, str]]:
@@ -406,6 +442,11 @@ class Dashboard:
             if page * 500 >= found.total or not found.rows:
                 return out.getvalue()
             page += 1
+
+
+#: The insights views the overview charts, and over how many days.
+CHART_VIEWS = ("economy", "engagement", "marketplace")
+CHART_DAYS = 30
 
 
 def dashboard_routes(bot: Any) -> list[web.RouteDef]:

@@ -16,6 +16,7 @@ from economy.core.clock import Clock, from_ms, span_ms, to_ms
 from economy.core.errors import InvalidInput, NotFound
 from economy.core.modules import require_on
 from economy.core.settings import GuildSettings, SettingsService
+from economy.core.wording import plural
 from economy.insights import metrics
 from economy.insights.chart import render_chart
 from economy.insights.days import day_at, day_of, monday
@@ -292,9 +293,9 @@ class InsightsService:
         rows = await self.member_days(guild_id, user_id, days)
         earned, spent = sum(r.earned for r in rows), sum(r.spent for r in rows)
         if not earned and not spent:
-            raise NotFound(f"No GEMS in or out in the last {days} days yet: earn some first!")
+            raise NotFound(f"No GEMS in or out in the last {plural(days, 'day')} yet: earn some first!")
         labels = [r.day for r in rows]
-        png = await asyncio.to_thread(render_chart, f"Your {settings.currency_name}, last {days} days",
+        png = await asyncio.to_thread(render_chart, f"Your {settings.currency_name}, last {plural(days, 'day')}",
                                       labels, [("earned", [r.earned for r in rows]),
                                                ("spent", [r.spent for r in rows])])
         numbers = (("Earned", settings.money(earned)), ("Spent", settings.money(spent)),
@@ -365,7 +366,7 @@ def _csv(header: list[str], rows: Iterable[list[Any]]) -> str:
 def _economy(settings: GuildSettings, rows: list[DailyRollup]) -> StatsReport:
     labels = [r.day for r in rows]
     last = rows[-1]
-    png = render_chart(f"Economy, last {len(rows)} days", labels, [
+    png = render_chart(f"Economy, last {plural(len(rows), 'day')}", labels, [
         ("minted", [r.minted for r in rows]), ("burned", [r.burned for r in rows]),
         ("transferred", [r.transferred for r in rows])])
     numbers = (("Supply", settings.money(last.supply)),
@@ -385,7 +386,7 @@ def _economy(settings: GuildSettings, rows: list[DailyRollup]) -> StatsReport:
 
 def _engagement(settings: GuildSettings, rows: list[DailyRollup]) -> StatsReport:
     labels = [r.day for r in rows]
-    png = render_chart(f"Engagement, last {len(rows)} days", labels, [
+    png = render_chart(f"Engagement, last {plural(len(rows), 'day')}", labels, [
         ("daily active", [r.active for r in rows]), ("weekly active", [r.weekly_active for r in rows]),
         ("new members", [r.new_members for r in rows])])
     numbers = (("Active (avg/day)", f"{sum(r.active for r in rows) // len(rows):,}"),
@@ -409,7 +410,7 @@ def _engagement(settings: GuildSettings, rows: list[DailyRollup]) -> StatsReport
 
 def _marketplace(settings: GuildSettings, rows: list[DailyRollup]) -> StatsReport:
     labels = [r.day for r in rows]
-    png = render_chart(f"Marketplace, last {len(rows)} days", labels, [
+    png = render_chart(f"Marketplace, last {plural(len(rows), 'day')}", labels, [
         ("new listings", [r.listings for r in rows]), ("sales", [r.sales for r in rows])])
     released = sum(r.escrow_released for r in rows)
     settled = released + sum(r.escrow_refunded + r.escrow_split for r in rows)

@@ -38,8 +38,14 @@ async def log_in(page, gc, who: str) -> None:
 
 
 async def test_admin_logs_in_changes_a_setting_and_discord_sees_it(dgc, browser):
+    from datetime import UTC, datetime
+
+    dgc.clock.set(datetime(2026, 3, 1, 9, tzinfo=UTC))
     await dgc.services.ledger.grant(dgc.guild.id, Actor.system(), dgc["alice"].id, 1200, reason="seed",
                                     key="seed:alice")
+    await dgc.services.ledger.transfer(dgc.guild.id, dgc["alice"].id, dgc["bob"].id, 200, key="t:1")
+    dgc.clock.set(datetime(2026, 3, 2, 9, tzinfo=UTC))
+    await dgc.services.insights.run_due([dgc.guild.id])  # yesterday's rollup: the charts
     page = await browser.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -49,6 +55,13 @@ async def test_admin_logs_in_changes_a_setting_and_discord_sees_it(dgc, browser)
     await page.get_by_role("link", name="Manage").click()
     await page.wait_for_selector(".stats")
     assert "1,200" in await page.text_content(".stats")
+    charts = page.locator("figure.chart img")
+    assert await charts.count() == 3
+    for i in range(3):  # each chart loaded (the CSP allows same-origin images) and has alt text
+        img = charts.nth(i)
+        await img.scroll_into_view_if_needed()
+        assert await img.evaluate("i => i.complete && i.naturalWidth > 0")
+        assert len(await img.get_attribute("alt") or "") > 20
     await shot(page, "03-overview")
     await page.get_by_role("link", name="Settings").click()
     await page.fill("#f-currency_name", "Shells")

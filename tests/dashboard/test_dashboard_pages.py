@@ -366,3 +366,41 @@ async def test_a_party_to_the_dispute_cannot_resolve_it_on_the_web(dgc):
         assert status == 400
     trade = await dgc.services.disputes.view(dgc.guild.id, Actor.system(), trade_id)
     assert trade.status == "disputed"
+
+
+async def test_the_overview_charts_the_insights_rollups_with_their_csvs(dgc):
+    from datetime import UTC, datetime
+
+    guild = dgc.guild.id
+    dgc.clock.set(datetime(2026, 3, 1, 9, tzinfo=UTC))
+    await dgc.services.ledger.grant(guild, Actor.system(), dgc["bob"].id, 500, reason="seed",
+                                    key="seed:bob")
+    await dgc.services.ledger.transfer(guild, dgc["bob"].id, dgc["carol"].id, 100, key="t:1")
+    async with browser_session() as http:
+        await login(dgc, http, "admin")
+        url = f"{dgc.base}/dashboard/g/{guild}"
+        status, page = await get(http, url)
+        assert status == 200 and "No daily rollups yet" in page and "charts/economy.png" not in page
+    dgc.clock.set(datetime(2026, 3, 3, 0, 10, tzinfo=UTC))  # two days on: a new session
+    await dgc.services.insights.run_due([guild])
+    async with browser_session() as http:
+        await login(dgc, http, "admin")
+        status, page = await get(http, url)
+        assert status == 200
+        for view in ("economy", "engagement", "marketplace"):
+            assert f'src="/dashboard/g/{guild}/charts/{view}.png"' in page
+            async with http.get(f"{url}/charts/{view}.png") as resp:
+                assert resp.status == 200 and resp.content_type == "image/png"
+                assert (await resp.read()).startswith(b"\x89PNG\r\n\x1a\n")
+        assert "Minted" in page or "minted" in page  # the key numbers beside the chart
+        async with http.get(f"{url}/charts/economy.csv") as resp:
+            assert resp.status == 200 and "attachment" in resp.headers["Content-Disposition"]
+            rows = (await resp.text()).splitlines()
+        assert rows[0].startswith("day,") and any(r.startswith("2026-03-01,") for r in rows)
+        async with http.get(f"{url}/charts/wealth.png") as resp:
+            assert resp.status == 404  # only the three views
+    async with browser_session() as http:  # moderators see the moderation pages only
+        await login(dgc, http, "mod")
+        async with http.get(f"{dgc.base}/dashboard/g/{guild}/charts/economy.png",
+                            allow_redirects=False) as resp:
+            assert resp.status == 403
