@@ -13,6 +13,7 @@ from typing import Literal
 import discord
 from discord import app_commands
 
+from bot.render.collection import MAX_TILES, GalleryTile, gallery_alt_text, render_collection
 from bot.render.profile_card import CardCache
 from cogs._shared.download import DownloadingCog
 from cogs._shared.feature_cog import FeatureCog, member_group
@@ -117,6 +118,37 @@ class ProfileCog(DownloadingCog, FeatureCog):
         catalogue = await services.badges.catalogue(guild_id)
         await reply(interaction, embed=list_embed(safe_text(who.display_name, limit=60), awards,
                                                   catalogue), ephemeral=True)
+
+    @profile.command(name="collection", description="A gallery picture of a member's badges and collectibles")
+    @app_commands.describe(member="Whose collection (default: yours)")
+    async def collection(self, interaction: discord.Interaction,
+                         member: discord.Member | None = None):
+        services, guild_id = services_of(interaction), guild_id_of(interaction)
+        who = member or interaction.user
+        awards = await services.profiles.badges_of(guild_id, interaction.user.id, who.id)
+        name = safe_text(who.display_name, limit=60)
+        if not awards:
+            mine = who.id == interaction.user.id
+            await reply(interaction, ("You hold" if mine else f"{name} holds") + " no badges yet: "
+                        "`/profile badges` shows the ones to earn.", ephemeral=True)
+            return
+        tiles = tuple(GalleryTile(a.badge.name, a.badge.rarity, a.serial, a.collectible)
+                      for a in awards)
+        png = await asyncio.to_thread(render_collection, who.display_name[:60], tiles,
+                                      len(tiles))
+        embed = discord.Embed(title=f"{name}'s collection", colour=0x40C4FF,
+                              description="\n".join(
+                                  f"{a.badge.emoji} {safe_text(a.badge.name, limit=40)}"
+                                  + (f" #{a.serial}" if a.serial else "")
+                                  + (" · collectible" if a.collectible else "")
+                                  for a in awards[:MAX_TILES]))
+        if len(awards) > MAX_TILES:
+            embed.set_footer(text=f"and {len(awards) - MAX_TILES} more (`/profile badges`)")
+        embed.set_image(url="attachment://collection.png")
+        file = discord.File(io.BytesIO(png), filename="collection.png",
+                            description=gallery_alt_text(who.display_name[:60], tiles,
+                                                         len(tiles)))
+        await interaction.response.send_message(embed=embed, file=file, allowed_mentions=NO_PINGS)
 
     @profile.command(name="collectible", description="A collectible's owner and its history (who, when, which trade)")
     @app_commands.describe(item="The collectible's id, like c3#17 (`/profile badges` shows it)")

@@ -122,3 +122,33 @@ async def test_old_names_answer_renamed_to(gc, old, new):
     r = await gc.sb.slash(gc["bob"], "help", {"command": old})
     assert r.ephemeral and f"`/{old}` was renamed to `/{new}`" in r.content
     assert r.embeds[0].title == f"/{new}"
+
+
+async def test_the_collection_is_a_gallery_of_badges_and_collectibles(gc):
+    from economy.core.actor import Actor
+
+    staff = Actor.system()
+    g, alice = gc.guild.id, gc["alice"].id
+    r = await gc.slash("alice", "profile collection")
+    assert r.ephemeral and "no badges yet" in r.text and not r.files  # nothing to show yet
+    founder = await gc.services.badges.create(g, staff, name="Founding member",
+                                              description="Here from the start", emoji="🏛️",
+                                              rarity="legendary", supply=3, tradeable=True)
+    helper = await gc.services.badges.create(g, staff, name="Helper", description="Helps",
+                                             emoji="🤝", rarity="rare")
+    await gc.services.badges.give(g, staff, founder.key, alice, reason="day one")
+    await gc.services.badges.give(g, staff, helper.key, alice, reason="answers questions")
+    r = await gc.slash("bob", "profile collection", member=gc["alice"])
+    assert not r.ephemeral and r.embeds[0].title == "alice's collection"
+    assert "Founding member #1 · collectible" in r.embeds[0].description
+    picture = Image.open(io.BytesIO(r.files["collection.png"]))
+    assert picture.width == 2 * 24 + 4 * 180 + 3 * 12 and picture.height > 56
+    alt = r.message.attachments[0].description
+    assert alt.startswith("Collection of alice: 2 badges") and "legendary #1, collectible" in alt
+    # A member who hides their badges hides their collection too, from others only.
+    before = await profile_state(gc)
+    await gc.slash("alice", "profile hide", part="badges")
+    hidden = await gc.slash("bob", "profile collection", member=gc["alice"])
+    assert hidden.ephemeral and not hidden.files
+    assert (await gc.slash("alice", "profile collection")).files  # still hers to see
+    assert (await profile_state(gc))[0] == before[0]  # no money or settings moved

@@ -1,10 +1,13 @@
 """A collectible: a tradeable badge's numbered edition listed on the marketplace and bought
 through escrow; ownership moves once, with the GEMS, and its history shows the trade."""
 
+from pathlib import Path
+
 from economy.marketplace.repo import ListingRepo
 
 ORDER = 98.5
 TITLE = "A collectible badge sold through escrow (/list-item collectible:)"
+OUT = Path("var") / "demo"  # runtime output, git-ignored
 
 
 def _channel(gc, name):
@@ -69,3 +72,11 @@ async def play(t, gc) -> None:
     history = await t.slash("erin", "profile collectible", item=item)
     t.check(f"owned by <@{gc['dave'].id}>" in history.text and f"trade #{trade.trade_id}"
             in history.text, "the collectible moved to dave once; its history names the trade")
+    gallery = await t.slash("erin", "profile collection", member=gc["dave"])
+    picture = gallery.files.get("collection.png")
+    t.check(bool(picture) and picture.startswith(b"\x89PNG") and "collectible" in gallery.text,
+            "dave's collection shows the collectible he bought, as a picture too")
+    if picture:
+        OUT.mkdir(parents=True, exist_ok=True)
+        (OUT / "collection.png").write_bytes(picture)
+        t.note(f"The collection gallery is saved as {OUT / 'collection.png'}.")
