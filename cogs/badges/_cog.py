@@ -25,6 +25,7 @@ from cogs._shared.interaction import (
 from cogs.badges._render import badge_line
 from economy.badges.rules import rule_facts
 from economy.core.errors import InvalidInput
+from economy.core.wording import plural
 
 log = logging.getLogger(__name__)
 #: What a server's automatic badge may count (economy/badges/rules.py FACT_WORDS).
@@ -104,6 +105,31 @@ class BadgesCog(FeatureCog):
         await reply(interaction, f"{member.mention} now holds {badge_line(award.badge, award)}.",
                     ephemeral=True)
 
+    @badge_admin.command(name="give-event", description="Give a badge to an event's check-ins or winners (a limited edition: until sold out)")
+    @admin_only
+    @app_commands.describe(badge="The badge (a limited edition makes an event collectible)",
+                           event_id="The event's number",
+                           group="Everyone who checked in, or the winners")
+    @app_commands.autocomplete(badge=_any_badge)
+    async def give_event(self, interaction: discord.Interaction,
+                         badge: app_commands.Range[str, 1, 40],
+                         event_id: app_commands.Range[int, 1],
+                         group: Literal["attendees", "winners"]):
+        drop = await services_of(interaction).badge_drops.to_event(
+            guild_id_of(interaction), await actor_of(interaction), badge, event_id, group)
+        await reply(interaction, _drop_text(drop, f"event #{event_id}'s {group}"), ephemeral=True)
+
+    @badge_admin.command(name="give-season", description="Give a badge to a season's top 3 (its latest finished run)")
+    @admin_only
+    @app_commands.describe(badge="The badge", season="The season's name (as in /season list)")
+    @app_commands.autocomplete(badge=_any_badge)
+    async def give_season(self, interaction: discord.Interaction,
+                          badge: app_commands.Range[str, 1, 40],
+                          season: app_commands.Range[str, 1, 40]):
+        drop = await services_of(interaction).badge_drops.to_season(
+            guild_id_of(interaction), await actor_of(interaction), badge, season)
+        await reply(interaction, _drop_text(drop, "the season's top 3"), ephemeral=True)
+
     @badge_admin.command(name="revoke", description="Take a badge back from a member, with a reason (recorded)")
     @admin_only
     @app_commands.describe(badge="The badge", member="Who loses it", reason="Why (recorded)")
@@ -170,3 +196,19 @@ def check_givable(role: discord.Role) -> None:
 
 
 assert set(RuleFact.__args__) == set(rule_facts())  # type: ignore[attr-defined]
+
+
+def _drop_text(drop, whom: str) -> str:
+    """What a drop did, in one reply (members by mention, never pinged)."""
+    def people(ids) -> str:
+        shown = ", ".join(f"<@{u}>" for u in ids[:20])
+        return shown + (f" and {len(ids) - 20} more" if len(ids) > 20 else "")
+
+    lines = [f"Gave `{drop.badge_key}` to {plural(len(drop.given), 'member')} of {whom}"
+             + (f": {people(drop.given)}." if drop.given else ".")]
+    if drop.already:
+        lines.append(f"Held it already: {people(drop.already)}.")
+    if drop.sold_out:
+        lines.append(f"Sold out before {people(drop.sold_out)}: nobody else gets one.")
+    return "\n".join(lines)
+

@@ -30,7 +30,11 @@ def build(core: Core) -> dict[str, Any]:
         core.built["marketplace"].listings.attach_items(CollectibleGate(repo, badges))
     if "trades" in core.built:
         core.built["trades"].settle_items_with(CollectibleSettlement(repo, core.clock))
-    return {"badges": badges, "collectibles": CollectibleViews(repo, badges)}
+    from economy.badges.drops import EditionDrops
+
+    drops = EditionDrops(badges, core.built.get("events"), core.built.get("seasons"))
+    return {"badges": badges, "collectibles": CollectibleViews(repo, badges),
+            "badge_drops": drops}
 
 
 FEATURE = Feature(

@@ -106,3 +106,26 @@ async def test_a_rule_gives_its_role_once_through_the_roles_job(gc):
                                                             "role": everyone})
     assert r.ephemeral and "normal role" in r.content
     assert await gc.db["badge_rules"].find_one({"badge": "earned_1k"}) == before
+
+
+async def test_an_event_edition_is_given_to_its_attendees_from_discord(gc):
+    from economy.core.actor import Actor
+
+    g, staff = gc.guild.id, Actor.system()
+    badge = await gc.services.badges.create(g, staff, name="Quiz night", description="Was there",
+                                            emoji="🎟️", rarity="rare", supply=1, tradeable=True)
+    draft = await gc.services.events.draft(
+        g, type="contest", start="now", duration_minutes=60, channel_id=None, capacity=None,
+        reward_attend=0, reward_complete=0, prizes=(0, 0, 0), role_id=None, role_days=0)
+    event = await gc.services.events.create(g, staff, draft, title="Quiz", description="Fun")
+    for name in ("alice", "bob"):
+        await gc.services.events.checkin(g, event.event_id, gc[name].id)
+    refused = await gc.slash("bob", "badge-admin give-event", badge=badge.key,
+                             event_id=event.event_id, group="attendees")
+    assert refused.ephemeral and "admin" in refused.text.lower()
+    assert await gc.db["badge_awards"].count_documents({"badge": badge.key}) == 0
+    r = await gc.slash("admin", "badge-admin give-event", badge=badge.key,
+                       event_id=event.event_id, group="attendees")
+    assert r.ephemeral and "Gave" in r.text and "1 member" in r.text and "Sold out before" in r.text
+    awards = await gc.db["badge_awards"].find({"badge": badge.key}).to_list()
+    assert [(a["user_id"], a["serial"]) for a in awards] == [(gc["alice"].id, 1)]
