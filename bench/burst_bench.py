@@ -139,6 +139,9 @@ async def run_bot(info: dict, ready_file: Path, profile: Path | None) -> None:
             profiler.disable()
             profiler.dump_stats(str(profile))
         stats = bot.response_policy.stats
+        ack = bot.response_policy.acknowledger
+        if ack is not None:
+            print(f"acknowledger: sent {ack.sent}, skipped {ack.skipped}, failed {ack.failed}")
         print(f"policy: {stats}; GC {gc_time['s']:.2f} s ({gc_time['n']} full)", flush=True)
         await bot.close()
         connection.cancel()

@@ -44,6 +44,7 @@ import discord
 from discord.interactions import Interaction
 from discord.utils import MISSING
 
+from bot.acknowledger import Acknowledger, AckOutcome, Claim, defer_body, outcome_of
 from bot.discord_internals import collect_tasks, install_interaction_hook, set_response
 from bot.dm import send_dm
 
@@ -76,6 +77,8 @@ class PolicyStats:
     late_defers: int = 0
     #: Handler tasks a burst defer waited for (captured from discord.py's dispatch).
     handlers_awaited: int = 0
+    #: Defers the acknowledger thread could not send (the handler then answered itself).
+    ack_failures: int = 0
 
 
 @dataclass
@@ -93,6 +96,18 @@ class ResponsePolicy:
     #: Policy defers not sent yet; handlers of a burst start once none are left.
     defers_waiting: int = 0
     defers_done: asyncio.Event = field(default_factory=asyncio.Event)
+    #: Sends the defers outside the event loop (bot/acknowledger.py); None: inside it.
+    acknowledger: Acknowledger | None = None
+
+    def start(self) -> None:
+        """Start the acknowledger thread, if this policy has one (at login)."""
+        if self.acknowledger is not None:
+            self.acknowledger.start()
+
+    def stop(self) -> None:
+        """Stop the acknowledger thread (at close); defers go out in the loop again."""
+        if self.acknowledger is not None:
+            self.acknowledger.stop()
 
     @property
     def in_flight(self) -> int:
@@ -122,6 +137,18 @@ class ResponsePolicy:
             dispatch()  # a modal must be the first response: never defer it
             return
         loop = asyncio.get_running_loop()
+        ack = self.acknowledger
+        if ack is not None and ack.running:
+            # Defers leave from the acknowledger thread: the busy loop cannot hold them up.
+            if self.busy() and self.defer_safe(interaction, hint):
+                self.stats.deferred_busy += 1
+                response.send_ack(ack, delay=0.0)
+                response.task = loop.create_task(response.ack_then(dispatch),
+                                                 name=f"defer-{interaction.id}")
+            else:
+                dispatch()
+                response.send_ack(ack, delay=self.watchdog_seconds)  # the watchdog, off-loop
+            return
         if self.busy() and self.defer_safe(interaction, hint):
             self.stats.deferred_busy += 1
             self.defers_waiting += 1
@@ -201,6 +228,11 @@ class PolicyResponse(discord.InteractionResponse):
         self.handler_answered = False
         self.timer: asyncio.TimerHandle | None = None
         self.task: asyncio.Task[Any] | None = None
+        #: With an acknowledger: who sends the initial response (None once settled), the
+        #: acknowledgement's outcome, and the defer it sends (kind, visibility, delay).
+        self.claim: Claim | None = None
+        self.ack: asyncio.Future[AckOutcome] | None = None
+        self.ack_kind, self.ack_ephemeral, self.ack_delay = "thinking", False, 0.0
 
     # -- the policy's side ---------------------------------------------------------------------
 
@@ -237,6 +269,68 @@ class PolicyResponse(discord.InteractionResponse):
                 log.info("could not defer interaction %s: %s", parent.id, error)
                 return
             self.auto, self.auto_ephemeral = kind, ephemeral
+
+    def send_ack(self, ack: Acknowledger, *, delay: float) -> None:
+        """Ask the acknowledger to defer this interaction after `delay` s unless the handler
+        has claimed the initial response by then."""
+        parent = self._parent
+        update = (parent.type is not discord.InteractionType.application_command
+                  and parent.message is not None)
+        ephemeral = False if update else self.policy.ephemeral_hint(parent)
+        self.claim = Claim()
+        self.ack_kind, self.ack_ephemeral, self.ack_delay = (
+            "update" if update else "thinking", ephemeral, delay)
+        self.ack = ack.acknowledge(self.claim, parent.id, parent.token,
+                                   defer_body(update=update, ephemeral=ephemeral), delay=delay)
+        self.ack.add_done_callback(outcome_of)  # retrieve it: no "never retrieved" warning
+
+    async def ack_then(self, dispatch: Callable[[], None]) -> None:
+        """Busy: wait for this interaction's defer (sent by the acknowledger), then start the
+        handler(s) and wait for them (so callers can await one task).
+
+        Each handler starts once its own defer is out: its work never competes with its own
+        acknowledgement, and the burst's handlers start one after another as defers go out.
+        """
+        assert self.ack is not None
+        await asyncio.wait({self.ack})
+        async with self.lock:
+            self._settle()
+        tasks: list[asyncio.Task[Any]] = []
+        collect_tasks(tasks, dispatch)
+        self.policy.stats.handlers_awaited += len(tasks)
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _resolve(self) -> None:
+        """Before the handler's first response: take the claim, or wait for the acknowledger's
+        defer and settle (call under the lock)."""
+        if self.claim is None:
+            return
+        if self.claim.take("handler"):
+            self.claim = None  # the handler sends the initial response; the thread won't
+            return
+        assert self.ack is not None
+        await asyncio.wait({self.ack})
+        self._settle()
+
+    def _settle(self) -> None:
+        """Apply the acknowledger's outcome once: after a defer the handler's answer is
+        converted; expired -> its answer goes by DM; failed -> the handler answers itself."""
+        if self.claim is None or self.ack is None or not self.ack.done():
+            return
+        self.claim = None
+        outcome = outcome_of(self.ack)
+        if outcome is AckOutcome.ACKED:
+            self.auto, self.auto_ephemeral = self.ack_kind, self.ack_ephemeral
+            self._response_type = (discord.InteractionResponseType.deferred_message_update
+                                   if self.ack_kind == "update"
+                                   else discord.InteractionResponseType.deferred_channel_message)
+            if self.ack_delay > 0:
+                self.policy.stats.deferred_watchdog += 1
+        elif outcome is AckOutcome.EXPIRED:
+            self.policy.stats.late_defers += 1
+        elif outcome is AckOutcome.FAILED:
+            self.policy.stats.ack_failures += 1
 
     async def defer_then(self, dispatch: Callable[[], None]) -> None:
         """Defer, then start the handler(s) and wait for them (so callers can await one task).
@@ -275,6 +369,7 @@ class PolicyResponse(discord.InteractionResponse):
         """The handler defers itself: absorbed when the policy already did."""
         self._learn_answer(ephemeral)
         async with self.lock:
+            await self._resolve()
             if self.auto is not None and not self.handler_answered:
                 self._finish()
                 return None
@@ -293,6 +388,7 @@ class PolicyResponse(discord.InteractionResponse):
         ephemeral = bool(kwargs.get("ephemeral", False))
         self._learn_answer(ephemeral)
         async with self.lock:
+            await self._resolve()
             if self.auto is None or self.handler_answered:
                 try:
                     result = await super().send_message(content, **kwargs)
@@ -318,6 +414,7 @@ class PolicyResponse(discord.InteractionResponse):
         """Edit the component's message; after a policy defer, through the webhook."""
         self._learn_answer(False)
         async with self.lock:
+            await self._resolve()
             if self.auto is None or self.handler_answered:
                 try:
                     result = await super().edit_message(**kwargs)
@@ -344,6 +441,7 @@ class PolicyResponse(discord.InteractionResponse):
         """A modal must be the first response; remember it so this route is never deferred."""
         self.policy.learn(self._parent, "modal")
         async with self.lock:
+            await self._resolve()
             result = await super().send_modal(modal)
             self._finish()
             return result
@@ -487,12 +585,18 @@ def http_connector() -> aiohttp.TCPConnector:
     return aiohttp.TCPConnector(limit=HTTP_CONNECTIONS, keepalive_timeout=30)
 
 
-def install_response_policy(bot: Any, **options: Any) -> ResponsePolicy:
+def install_response_policy(bot: Any, *, acknowledge_outside: bool = True,
+                            **options: Any) -> ResponsePolicy:
     """Give every interaction the bot receives a PolicyResponse; returns the policy.
+
+    `acknowledge_outside`: defers leave from a thread of their own (bot/acknowledger.py) once
+    `policy.start()` ran (GemsBot does at login); otherwise from the bot's event loop.
 
     Call it from the bot's constructor: the sandbox wraps the gateway parsers when it connects,
     and must wrap this one. The hook itself is one of the patches kept in bot/discord_internals.py.
     """
+    if acknowledge_outside:
+        options.setdefault("acknowledger", Acknowledger())
     policy = ResponsePolicy(bot, **options)
 
     def make_interaction(data: Any, state: Any) -> Interaction:
