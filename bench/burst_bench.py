@@ -106,7 +106,8 @@ async def run_bot(info: dict, ready_file: Path, profile: Path | None) -> None:
                 price_gems=100 + i, images=[photos[i % len(photos)]] if photos else ())
             await services.marketplace.listings.publish(guild_id, seller, draft.listing_id)
         seeded = time.time() - seed_started
-        bot = GemsBot(services=services, settings=settings, run_jobs=False, run_web=False)
+        bot = GemsBot(services=services, settings=settings, run_jobs=False, run_web=False,
+                      own_process=True)
         connection = await connect_until_ready(bot, info["token"])
         stop = asyncio.Event()
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
@@ -142,6 +143,21 @@ async def run_bot(info: dict, ready_file: Path, profile: Path | None) -> None:
         ack = bot.response_policy.acknowledger
         if ack is not None:
             print(f"acknowledger: sent {ack.sent}, skipped {ack.skipped}, failed {ack.failed}")
+            # Per burst (defers asked within 1 s of each other): how long the bot took to read
+            # the burst from the gateway, to start each defer, and the defer's round trip.
+            bursts: list[list[tuple[float, float, float]]] = []
+            for t in ack.timings:
+                if not bursts or t[0] - bursts[-1][-1][0] > 1.0:
+                    bursts.append([])
+                bursts[-1].append(t)
+            for b in (b for b in bursts if len(b) >= 100):
+                t0 = b[0][0]
+                print(f"  burst of {len(b)}: asked over {b[-1][0] - t0:.2f} s; "
+                      f"queued p50/p99 {pct([s - a for a, s, _ in b], .5) * 1000:.0f}/"
+                      f"{pct([s - a for a, s, _ in b], .99) * 1000:.0f} ms; round trip p50/p99 "
+                      f"{pct([d - s for _, s, d in b], .5) * 1000:.0f}/"
+                      f"{pct([d - s for _, s, d in b], .99) * 1000:.0f} ms; last answered "
+                      f"{max(d for _, _, d in b) - t0:.2f} s after the first ask")
         print(f"policy: {stats}; GC {gc_time['s']:.2f} s ({gc_time['n']} full)", flush=True)
         await bot.close()
         connection.cancel()

@@ -24,6 +24,8 @@ import contextlib
 import enum
 import logging
 import threading
+import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -105,6 +107,8 @@ class Acknowledger:
         self.sent = 0
         self.skipped = 0
         self.failed = 0
+        #: (asked, sending, answered) monotonic times of the latest defers, for the bench.
+        self.timings: deque[tuple[float, float, float]] = deque(maxlen=10_000)
 
     @property
     def running(self) -> bool:
@@ -139,7 +143,8 @@ class Acknowledger:
         if self._loop is None or not self.running:
             raise RuntimeError("the acknowledger is not running")
         inner = asyncio.run_coroutine_threadsafe(
-            self._acknowledge(claim, interaction_id, token, body, delay), self._loop)
+            self._acknowledge(claim, interaction_id, token, body, delay, time.monotonic()),
+            self._loop)
         return asyncio.wrap_future(inner)
 
     # -- the thread ----------------------------------------------------------------------------
@@ -166,7 +171,7 @@ class Acknowledger:
             await self._stop.wait()
 
     async def _acknowledge(self, claim: Claim, interaction_id: int, token: str,
-                           body: dict[str, Any], delay: float) -> AckOutcome:
+                           body: dict[str, Any], delay: float, asked: float) -> AckOutcome:
         if delay > 0:
             await asyncio.sleep(delay)
         if not claim.take("ack"):
@@ -174,6 +179,7 @@ class Acknowledger:
             return AckOutcome.SKIPPED
         assert self._session is not None
         url = f"{self._base_url()}/interactions/{interaction_id}/{token}/callback"
+        sending = time.monotonic()
         try:
             async with self._session.post(
                 url, json=body, params={"with_response": "1"},
@@ -182,6 +188,8 @@ class Acknowledger:
                 payload: Any = None
                 with contextlib.suppress(ValueError, aiohttp.ContentTypeError):
                     payload = await response.json(content_type=None)
+                if delay <= 0:
+                    self.timings.append((asked, sending, time.monotonic()))
                 if response.status < 300:
                     self.sent += 1
                     return AckOutcome.ACKED

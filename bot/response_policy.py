@@ -16,6 +16,11 @@ here, once, so cogs keep calling ``interaction.response.send_message`` / ``edit_
   (or follows up after a deferred update), ``edit_message`` edits the component's message.
 - One lock per interaction makes the watchdog's defer and the handler's response mutually
   exclusive, so exactly one initial callback is ever sent (never 40060).
+- With an acknowledger (bot/acknowledger.py, the default once ``policy.start()`` ran; GemsBot
+  starts it at login) the defers, busy and watchdog alike, leave from a thread of their own, so
+  a busy event loop cannot hold them up; an atomic claim per interaction decides whether the
+  thread's defer or the handler's own response is the initial one, and a busy handler starts
+  once its own defer is out.
 - When even that fails because the token is dead (10062, or an expired webhook token), the answer
   is sent to the member by DM (honouring ``/gems dms off``), so nobody believes a movement failed
   when it happened.
@@ -45,7 +50,12 @@ from discord.interactions import Interaction
 from discord.utils import MISSING
 
 from bot.acknowledger import Acknowledger, AckOutcome, Claim, defer_body, outcome_of
-from bot.discord_internals import collect_tasks, install_interaction_hook, set_response
+from bot.discord_internals import (
+    collect_tasks,
+    install_interaction_hook,
+    mark_deferred,
+    set_response,
+)
 from bot.dm import send_dm
 
 log = logging.getLogger(__name__)
@@ -142,6 +152,8 @@ class ResponsePolicy:
             # Defers leave from the acknowledger thread: the busy loop cannot hold them up.
             if self.busy() and self.defer_safe(interaction, hint):
                 self.stats.deferred_busy += 1
+                self.defers_waiting += 1
+                self.defers_done.clear()
                 response.send_ack(ack, delay=0.0)
                 response.task = loop.create_task(response.ack_then(dispatch),
                                                  name=f"defer-{interaction.id}")
@@ -288,13 +300,26 @@ class PolicyResponse(discord.InteractionResponse):
         """Busy: wait for this interaction's defer (sent by the acknowledger), then start the
         handler(s) and wait for them (so callers can await one task).
 
-        Each handler starts once its own defer is out: its work never competes with its own
-        acknowledgement, and the burst's handlers start one after another as defers go out.
+        Each handler starts once its own defer is out and, as without the thread, once the
+        burst's defers are all out or HOLD_AT_MOST seconds later.
         """
         assert self.ack is not None
-        await asyncio.wait({self.ack})
-        async with self.lock:
-            self._settle()
+        policy = self.policy
+        try:
+            await asyncio.wait({self.ack})
+            async with self.lock:
+                self._settle()
+        finally:
+            policy.defers_waiting -= 1
+            if policy.defers_waiting <= 0:
+                policy.defers_waiting = 0
+                policy.defers_done.set()
+        # Still hold the burst's handlers until its defers are out (at most HOLD_AT_MOST): their
+        # work would slow the loop that reads the rest of the burst from the gateway, and the
+        # Discord end that answers the defers still in flight.
+        if not policy.defers_done.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(policy.defers_done.wait(), HOLD_AT_MOST)
         tasks: list[asyncio.Task[Any]] = []
         collect_tasks(tasks, dispatch)
         self.policy.stats.handlers_awaited += len(tasks)
@@ -322,9 +347,7 @@ class PolicyResponse(discord.InteractionResponse):
         outcome = outcome_of(self.ack)
         if outcome is AckOutcome.ACKED:
             self.auto, self.auto_ephemeral = self.ack_kind, self.ack_ephemeral
-            self._response_type = (discord.InteractionResponseType.deferred_message_update
-                                   if self.ack_kind == "update"
-                                   else discord.InteractionResponseType.deferred_channel_message)
+            mark_deferred(self, update=self.ack_kind == "update")
             if self.ack_delay > 0:
                 self.policy.stats.deferred_watchdog += 1
         elif outcome is AckOutcome.EXPIRED:

@@ -11,7 +11,7 @@ import aiohttp
 import discord
 import pytest
 
-from bot.acknowledger import AckOutcome, Acknowledger, Claim, defer_body
+from bot.acknowledger import Acknowledger, AckOutcome, Claim, defer_body
 from discord_sandbox.interactions import DEFERRED_CHANNEL_MESSAGE
 from tests.e2e_fixtures import balance, seed
 
