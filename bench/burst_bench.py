@@ -118,13 +118,17 @@ async def run_bot(info: dict, ready_file: Path, profile: Path | None) -> None:
             profiler.enable()
         import gc as _gc
         gc_time = {"s": 0.0, "n": 0, "t": 0.0}
+        gc_pauses: list[tuple[float, float, int]] = []
 
         def _gc_clock(phase, info):
             if phase == "start":
                 gc_time["t"] = time.perf_counter()
             else:
-                gc_time["s"] += time.perf_counter() - gc_time["t"]
+                took = time.perf_counter() - gc_time["t"]
+                gc_time["s"] += took
                 gc_time["n"] += info["generation"] == 2
+                if took > 0.2:  # a pause long enough to matter to a burst (printed at the end)
+                    gc_pauses.append((time.monotonic() - took, took, info["generation"]))
 
         _gc.callbacks.append(_gc_clock)
         if os.environ.get("BURST_GC"):
@@ -152,6 +156,10 @@ async def run_bot(info: dict, ready_file: Path, profile: Path | None) -> None:
                 bursts[-1].append(t)
             for b in (b for b in bursts if len(b) >= 100):
                 t0 = b[0][0]
+                for at, took, gen in gc_pauses:
+                    if t0 - 1 <= at <= b[-1][2]:
+                        print(f"  GC pause (gen {gen}) of {took * 1000:.0f} ms, {at - t0:+.2f} s "
+                              "after the first ask below")
                 print(f"  burst of {len(b)}: asked over {b[-1][0] - t0:.2f} s; "
                       f"queued p50/p99 {pct([s - a for a, s, _ in b], .5) * 1000:.0f}/"
                       f"{pct([s - a for a, s, _ in b], .99) * 1000:.0f} ms; round trip p50/p99 "
