@@ -134,3 +134,33 @@ async def test_acknowledger_skips_an_interaction_the_handler_claimed():
     assert defer_body(update=False, ephemeral=True) == {
         "type": discord.InteractionResponseType.deferred_channel_message.value,
         "data": {"flags": 64}}
+
+
+async def test_busy_handlers_are_capped_while_defers_are_in_flight(gc, monkeypatch):
+    """While defers of a burst are still out, only a few handlers run at once (the loop must
+    keep reading the burst); every interaction is still answered once, nothing deadlocks."""
+    from bot import response_policy
+    monkeypatch.setattr(response_policy, "HANDLERS_WHILE_ACKING", 2)
+    await seed(gc, "alice", 100)
+    policy = gc.bot.response_policy
+    policy.busy_threshold = -1
+    await gc.slash("bob", "gems balance")
+    seen: list[int] = []
+    sampling = True
+
+    async def sample() -> None:
+        while sampling:
+            if policy.acks_pending > 0:
+                seen.append(policy.handlers_running)
+            await asyncio.sleep(0)
+
+    sampler = asyncio.create_task(sample())
+    try:
+        results = await asyncio.gather(*(gc.slash("bob", "gems balance") for _ in range(30)))
+    finally:
+        sampling = False
+        await sampler
+    for r in results:
+        assert len(callbacks(gc, r.id)) == 1 and "💎" in r.text
+    assert seen and max(seen) <= 2
+    assert policy.acks_pending == 0 and policy.handlers_running == 0
