@@ -51,8 +51,11 @@ class AckOutcome(enum.Enum):
     SKIPPED = "skipped"
     #: Discord refused the defer as too late (10062): the token is dead, answer by DM.
     EXPIRED = "expired"
-    #: Nothing was acknowledged (transport error, an unexpected status): the handler answers itself.
+    #: Discord refused the defer (an unexpected status): the handler answers itself.
     FAILED = "failed"
+    #: The request may or may not have reached Discord (connection lost, timeout): the handler
+    #: answers itself, and a 40060 ("already acknowledged") then means the defer did arrive.
+    UNCERTAIN = "uncertain"
 
 
 class Claim:
@@ -197,7 +200,7 @@ class Acknowledger:
         except (aiohttp.ClientError, TimeoutError, OSError) as error:
             self.failed += 1
             log.info("could not defer interaction %s: %r", interaction_id, error)
-            return AckOutcome.FAILED
+            return AckOutcome.UNCERTAIN
         if code == _ALREADY_ACKNOWLEDGED:  # a retry of ours that Discord had already taken
             self.sent += 1
             return AckOutcome.ACKED

@@ -254,6 +254,8 @@ class PolicyResponse(discord.InteractionResponse):
         self.claim: Claim | None = None
         self.ack: asyncio.Future[AckOutcome] | None = None
         self.ack_kind, self.ack_ephemeral, self.ack_delay = "thinking", False, 0.0
+        #: The thread's defer may have reached Discord although its answer was lost.
+        self.ack_uncertain = False
 
     # -- the policy's side ---------------------------------------------------------------------
 
@@ -370,8 +372,20 @@ class PolicyResponse(discord.InteractionResponse):
                 self.policy.stats.deferred_watchdog += 1
         elif outcome is AckOutcome.EXPIRED:
             self.policy.stats.late_defers += 1
-        elif outcome is AckOutcome.FAILED:
+        else:  # FAILED or UNCERTAIN: the handler answers itself
             self.policy.stats.ack_failures += 1
+            self.ack_uncertain = outcome is AckOutcome.UNCERTAIN
+
+    def _adopt_defer(self, error: BaseException) -> bool:
+        """The handler's own initial response got 40060 after an uncertain acknowledgement:
+        the thread's defer did reach Discord, so the answer is converted instead."""
+        if not (self.ack_uncertain and isinstance(error, discord.HTTPException)
+                and error.code == 40060):
+            return False
+        self.ack_uncertain = False
+        self.auto, self.auto_ephemeral = self.ack_kind, self.ack_ephemeral
+        mark_deferred(self, update=self.ack_kind == "update")
+        return True
 
     async def defer_then(self, dispatch: Callable[[], None]) -> None:
         """Defer, then start the handler(s) and wait for them (so callers can await one task).
@@ -417,6 +431,9 @@ class PolicyResponse(discord.InteractionResponse):
             try:
                 result = await super().defer(ephemeral=ephemeral, thinking=thinking)
             except discord.HTTPException as error:
+                if self._adopt_defer(error):  # the thread's defer did arrive: that is this one
+                    self._finish()
+                    return None
                 if not _is_expired(error):
                     raise
                 self._finish()
@@ -434,13 +451,15 @@ class PolicyResponse(discord.InteractionResponse):
                 try:
                     result = await super().send_message(content, **kwargs)
                 except discord.HTTPException as error:
-                    if not _is_expired(error):
-                        raise
+                    if not self._adopt_defer(error):  # adopted: converted below
+                        if not _is_expired(error):
+                            raise
+                        self._finish()
+                        await self._deliver_late(content, kwargs)
+                        return None
+                else:
                     self._finish()
-                    await self._deliver_late(content, kwargs)
-                    return None
-                self._finish()
-                return result
+                    return result
             try:
                 await self._converted_send(content, kwargs, ephemeral)
             except discord.HTTPException as error:
@@ -460,13 +479,15 @@ class PolicyResponse(discord.InteractionResponse):
                 try:
                     result = await super().edit_message(**kwargs)
                 except discord.HTTPException as error:
-                    if not _is_expired(error):
-                        raise
+                    if not self._adopt_defer(error):  # adopted: converted below
+                        if not _is_expired(error):
+                            raise
+                        self._finish()
+                        await self._deliver_late(kwargs.get("content"), kwargs)
+                        return None
+                else:
                     self._finish()
-                    await self._deliver_late(kwargs.get("content"), kwargs)
-                    return None
-                self._finish()
-                return result
+                    return result
             try:
                 self.policy.stats.converted += 1
                 await self._parent.edit_original_response(**_edit_fields(kwargs))

@@ -164,3 +164,49 @@ async def test_busy_handlers_are_capped_while_defers_are_in_flight(gc, monkeypat
         assert len(callbacks(gc, r.id)) == 1 and "💎" in r.text
     assert seen and max(seen) <= 2
     assert policy.acks_pending == 0 and policy.handlers_running == 0
+
+
+async def test_a_defer_whose_answer_was_lost_is_adopted_not_repeated(gc):
+    """The defer reaches Discord but its reply is lost (the connection drops): the handler
+    answers itself, Discord says 40060, and the answer then edits the thread's defer. Exactly
+    one initial response is accepted and the member gets the answer."""
+    from aiohttp import web
+
+    async def forward_then_drop(request: web.Request) -> web.Response:
+        body = await request.read()
+        async with aiohttp.ClientSession() as http, http.post(
+                gc.sb.base_url + request.path_qs, data=body,
+                headers={"Content-Type": "application/json"}) as reply:
+            await reply.read()
+        assert request.transport is not None
+        request.transport.close()  # Discord took the defer; its reply never arrives
+        return web.Response()
+
+    app = web.Application()
+    app.router.add_post("/{tail:.*}", forward_then_drop)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    await seed(gc, "alice", 100)
+    policy = gc.bot.response_policy
+    policy.stop()
+    lossy = Acknowledger(base_url=lambda: f"http://127.0.0.1:{port}/api/v10")
+    policy.acknowledger = lossy
+    lossy.start()
+    try:
+        policy.busy_threshold = -1
+        await gc.slash("bob", "gems balance")
+        results = await asyncio.gather(
+            *(gc.slash("alice", "gems give", member=gc["bob"], amount=1, note=f"u{i}")
+              for i in range(5)))
+        for r in results:
+            statuses = [c.status for c in callbacks(gc, r.id)]
+            assert statuses == [200, 400], statuses  # the thread's defer, the handler's 40060
+            assert r.response_type == DEFERRED_CHANNEL_MESSAGE and r.errors == []
+            assert "💎 1 GEMS" in r.content
+        assert await balance(gc, "bob") == 5 and lossy.failed >= 5
+    finally:
+        lossy.stop()
+        await runner.cleanup()
