@@ -106,7 +106,8 @@ async def run_bot(info: dict, ready_file: Path, profile: Path | None) -> None:
                 price_gems=100 + i, images=[photos[i % len(photos)]] if photos else ())
             await services.marketplace.listings.publish(guild_id, seller, draft.listing_id)
         seeded = time.time() - seed_started
-        bot = GemsBot(services=services, settings=settings, run_jobs=False, run_web=False)
+        bot = GemsBot(services=services, settings=settings, run_jobs=False, run_web=False,
+                      own_process=True)
         connection = await connect_until_ready(bot, info["token"])
         stop = asyncio.Event()
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
@@ -117,13 +118,17 @@ async def run_bot(info: dict, ready_file: Path, profile: Path | None) -> None:
             profiler.enable()
         import gc as _gc
         gc_time = {"s": 0.0, "n": 0, "t": 0.0}
+        gc_pauses: list[tuple[float, float, int]] = []
 
         def _gc_clock(phase, info):
             if phase == "start":
                 gc_time["t"] = time.perf_counter()
             else:
-                gc_time["s"] += time.perf_counter() - gc_time["t"]
+                took = time.perf_counter() - gc_time["t"]
+                gc_time["s"] += took
                 gc_time["n"] += info["generation"] == 2
+                if took > 0.2:  # a pause long enough to matter to a burst (printed at the end)
+                    gc_pauses.append((time.monotonic() - took, took, info["generation"]))
 
         _gc.callbacks.append(_gc_clock)
         if os.environ.get("BURST_GC"):
@@ -139,6 +144,28 @@ async def run_bot(info: dict, ready_file: Path, profile: Path | None) -> None:
             profiler.disable()
             profiler.dump_stats(str(profile))
         stats = bot.response_policy.stats
+        ack = bot.response_policy.acknowledger
+        if ack is not None:
+            print(f"acknowledger: sent {ack.sent}, skipped {ack.skipped}, failed {ack.failed}")
+            # Per burst (defers asked within 1 s of each other): how long the bot took to read
+            # the burst from the gateway, to start each defer, and the defer's round trip.
+            bursts: list[list[tuple[float, float, float]]] = []
+            for t in ack.timings:
+                if not bursts or t[0] - bursts[-1][-1][0] > 1.0:
+                    bursts.append([])
+                bursts[-1].append(t)
+            for b in (b for b in bursts if len(b) >= 100):
+                t0 = b[0][0]
+                for at, took, gen in gc_pauses:
+                    if t0 - 1 <= at <= b[-1][2]:
+                        print(f"  GC pause (gen {gen}) of {took * 1000:.0f} ms, {at - t0:+.2f} s "
+                              "after the first ask below")
+                print(f"  burst of {len(b)}: asked over {b[-1][0] - t0:.2f} s; "
+                      f"queued p50/p99 {pct([s - a for a, s, _ in b], .5) * 1000:.0f}/"
+                      f"{pct([s - a for a, s, _ in b], .99) * 1000:.0f} ms; round trip p50/p99 "
+                      f"{pct([d - s for _, s, d in b], .5) * 1000:.0f}/"
+                      f"{pct([d - s for _, s, d in b], .99) * 1000:.0f} ms; last answered "
+                      f"{max(d for _, _, d in b) - t0:.2f} s after the first ask")
         print(f"policy: {stats}; GC {gc_time['s']:.2f} s ({gc_time['n']} full)", flush=True)
         await bot.close()
         connection.cancel()

@@ -92,6 +92,21 @@ def set_response(interaction: Interaction, response: InteractionResponse) -> Non
     interaction._cs_response = response  # type: ignore[attr-defined]
 
 
+def mark_deferred(response: InteractionResponse, *, update: bool) -> None:
+    """Record on `response` that its interaction was deferred by someone else (the acknowledger
+    thread, bot/acknowledger.py): `is_done()` becomes True and followups/edits are allowed.
+
+    Why no public way serves: discord.py only records a response it sent itself, in the private
+    `InteractionResponse._response_type` (set by `defer`, read by `is_done` and by
+    `send_message`'s "already responded" check). A defer sent from another thread, over another
+    session, must be recorded the same way, or the handler's answer would try a second initial
+    response. Uses `InteractionResponse._response_type`.
+    """
+    response._response_type = (  # type: ignore[attr-defined]
+        discord.InteractionResponseType.deferred_message_update if update
+        else discord.InteractionResponseType.deferred_channel_message)
+
+
 def collect_tasks(into: list[asyncio.Task[Any]], fn: Callable[..., Any], *args: Any) -> None:
     """Call fn(*args), appending every task it creates to `into`.
 

@@ -79,7 +79,8 @@ async def run_bot(settings: Settings) -> None:
             services = build_services(store.db, clock, **settings.nft_service_options(),
                                       **settings.ledger_options())
             async with _control_server(store, services, settings), \
-                    GemsBot(services=services, settings=settings, sync_on_start=True) as bot:
+                    GemsBot(services=services, settings=settings, sync_on_start=True,
+                            own_process=True) as bot:
                 stop.on_stop(bot.close)
                 await start_bot(bot, settings.discord_token.get_secret_value())
     except asyncio.CancelledError:

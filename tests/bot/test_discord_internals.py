@@ -68,6 +68,20 @@ def test_the_response_is_a_cached_slot_the_policy_can_fill():
     assert "_cs_response" in discord.Interaction.__slots__
 
 
+def test_a_defer_sent_elsewhere_is_recorded_where_discord_py_looks():
+    """mark_deferred sets the private `_response_type` that defer/is_done/send_message use."""
+    assert "self._response_type = InteractionResponseType(defer_type)" in inspect.getsource(
+        discord.InteractionResponse.defer)
+    assert "return self._response_type is not None" in inspect.getsource(
+        discord.InteractionResponse.is_done)
+    assert "if self._response_type:" in inspect.getsource(discord.InteractionResponse.send_message)
+    response = discord.InteractionResponse.__new__(discord.InteractionResponse)
+    response._response_type = None
+    discord_internals.mark_deferred(response, update=True)
+    assert response.is_done()
+    assert response.type is discord.InteractionResponseType.deferred_message_update
+
+
 def test_the_connector_and_voice_flags_are_read_where_expected():
     assert "connector=self.connector" in inspect.getsource(HTTPClient.static_login)
     assert "self.connector" in inspect.getsource(HTTPClient.__init__)
