@@ -4,37 +4,140 @@ starts with guild_id. Re-runnable."""
 from __future__ import annotations
 
 from pymongo import ASCENDING, IndexModel
-from pymongo.errors import CollectionInvalid, OperationFailure
 
-from economy.repos.schemas import validator
+from migrations._frozen.validators import install_validators
 
 COLLECTIONS = ("insights_active", "insights_daily", "insights_flags", "insights_snapshots",
                "insights_state")
-NAMESPACE_EXISTS = 48
+#: The collections' `$jsonSchema` as declared on 2026-12-07, frozen here (a later
+#: change to economy/repos/schemas.py must not change what this migration installs).
+VALIDATORS = {'insights_active': {'$jsonSchema': {'bsonType': 'object',
+                                     'properties': {'_id': {'bsonType': 'string'},
+                                                    'day': {'bsonType': 'string'},
+                                                    'guild_id': {'bsonType': ['int', 'long']},
+                                                    'users': {'bsonType': 'array',
+                                                              'items': {'bsonType': ['int',
+                                                                                     'long']}}}}},
+ 'insights_daily': {'$jsonSchema': {'bsonType': 'object',
+                                    'properties': {'_id': {'bsonType': 'string'},
+                                                   'active': {'bsonType': ['int', 'long']},
+                                                   'active_earned': {'bsonType': ['int',
+                                                                                  'long']},
+                                                   'active_spent': {'bsonType': ['int',
+                                                                                 'long']},
+                                                   'active_traded': {'bsonType': ['int',
+                                                                                  'long']},
+                                                   'burned': {'bsonType': ['int', 'long']},
+                                                   'card_revenue': {'bsonType': 'array',
+                                                                    'items': {'bsonType': 'object',
+                                                                              'properties': {'amount': {'bsonType': ['int',
+                                                                                                                     'long']},
+                                                                                             'currency': {'bsonType': 'string'}}}},
+                                                   'categories': {'bsonType': 'array',
+                                                                  'items': {'bsonType': 'object',
+                                                                            'properties': {'category': {'bsonType': 'string'},
+                                                                                           'listings': {'bsonType': ['int',
+                                                                                                                     'long']},
+                                                                                           'median_price': {'bsonType': ['int',
+                                                                                                                         'long']},
+                                                                                           'sales': {'bsonType': ['int',
+                                                                                                                  'long']},
+                                                                                           'volume': {'bsonType': ['int',
+                                                                                                                   'long']}}}},
+                                                   'challenge_completions': {'bsonType': ['int',
+                                                                                          'long']},
+                                                   'day': {'bsonType': 'string'},
+                                                   'dispute_rate': {'bsonType': ['int',
+                                                                                 'long',
+                                                                                 'double']},
+                                                   'disputes_opened': {'bsonType': ['int',
+                                                                                    'long']},
+                                                   'earned': {'bsonType': ['int', 'long']},
+                                                   'end_ms': {'bsonType': ['int', 'long']},
+                                                   'escrow_held': {'bsonType': ['int', 'long']},
+                                                   'escrow_refunded': {'bsonType': ['int',
+                                                                                    'long']},
+                                                   'escrow_released': {'bsonType': ['int',
+                                                                                    'long']},
+                                                   'escrow_split': {'bsonType': ['int',
+                                                                                 'long']},
+                                                   'event_attendance': {'bsonType': ['int',
+                                                                                     'long']},
+                                                   'gini': {'bsonType': ['int',
+                                                                         'long',
+                                                                         'double']},
+                                                   'guild_id': {'bsonType': ['int', 'long']},
+                                                   'listings': {'bsonType': ['int', 'long']},
+                                                   'median_earned': {'bsonType': ['int',
+                                                                                  'long']},
+                                                   'members': {'bsonType': ['int', 'long']},
+                                                   'mentorship_matches': {'bsonType': ['int',
+                                                                                       'long']},
+                                                   'mentorship_milestones': {'bsonType': ['int',
+                                                                                          'long']},
+                                                   'messages_earned': {'bsonType': ['int',
+                                                                                    'long']},
+                                                   'minted': {'bsonType': ['int', 'long']},
+                                                   'new_members': {'bsonType': ['int', 'long']},
+                                                   'sales': {'bsonType': ['int', 'long']},
+                                                   'sales_volume': {'bsonType': ['int',
+                                                                                 'long']},
+                                                   'start_ms': {'bsonType': ['int', 'long']},
+                                                   'supply': {'bsonType': ['int', 'long']},
+                                                   'transferred': {'bsonType': ['int', 'long']},
+                                                   'velocity': {'bsonType': ['int',
+                                                                             'long',
+                                                                             'double']},
+                                                   'weekly_active': {'bsonType': ['int',
+                                                                                  'long']}}}},
+ 'insights_flags': {'$jsonSchema': {'bsonType': 'object',
+                                    'properties': {'_id': {'bsonType': 'string'},
+                                                   'at_ms': {'bsonType': ['int', 'long']},
+                                                   'day': {'bsonType': 'string'},
+                                                   'guild_id': {'bsonType': ['int', 'long']},
+                                                   'key': {'bsonType': 'string'},
+                                                   'kind': {'bsonType': 'string'},
+                                                   'posted_ms': {'bsonType': ['int', 'long']},
+                                                   'status': {'bsonType': 'string'},
+                                                   'text': {'bsonType': 'string'},
+                                                   'user_id': {'bsonType': ['int',
+                                                                            'long',
+                                                                            'null']}}}},
+ 'insights_snapshots': {'$jsonSchema': {'bsonType': 'object',
+                                        'properties': {'_id': {'bsonType': 'string'},
+                                                       'as_of_ms': {'bsonType': ['int',
+                                                                                 'long']},
+                                                       'chunk': {'bsonType': ['int', 'long']},
+                                                       'chunks': {'bsonType': ['int', 'long']},
+                                                       'first_ms': {'bsonType': 'array',
+                                                                    'items': {'bsonType': ['int',
+                                                                                           'long']}},
+                                                       'guild_id': {'bsonType': ['int',
+                                                                                 'long']},
+                                                       'held': {'bsonType': 'array',
+                                                                'items': {'bsonType': ['int',
+                                                                                       'long']}},
+                                                       'users': {'bsonType': 'array',
+                                                                 'items': {'bsonType': ['int',
+                                                                                        'long']}},
+                                                       'wealth': {'bsonType': 'array',
+                                                                  'items': {'bsonType': ['int',
+                                                                                         'long']}}}}},
+ 'insights_state': {'$jsonSchema': {'bsonType': 'object',
+                                    'properties': {'_id': {'bsonType': 'string'},
+                                                   'guild_id': {'bsonType': ['int', 'long']},
+                                                   'last_day': {'bsonType': 'string'},
+                                                   'snapshot_ms': {'bsonType': ['int',
+                                                                                'long']}}}}}
 
 
 def _ix(*keys: str, name: str) -> IndexModel:
     return IndexModel([(k, ASCENDING) for k in keys], name=name)
 
 
-async def _validate(db, name: str, existing: set[str]) -> None:
-    spec = {"validator": validator(name), "validationLevel": "moderate"}
-    if name in existing:
-        await db.command({"collMod": name, **spec})
-        return
-    try:
-        await db.create_collection(name, **spec)
-    except (CollectionInvalid, OperationFailure) as error:  # created meanwhile
-        if getattr(error, "code", NAMESPACE_EXISTS) != NAMESPACE_EXISTS:
-            raise
-        await db.command({"collMod": name, **spec})
-
-
 async def up(db) -> None:
     """Validators first (a collection created with its validator), then the indexes."""
-    existing = set(await db.list_collection_names())
-    for name in COLLECTIONS:
-        await _validate(db, name, existing)
+    await install_validators(db, VALIDATORS)
     await db["insights_daily"].create_indexes([_ix("guild_id", "day", name="guild_day")])
     await db["insights_active"].create_indexes([_ix("guild_id", "day", name="guild_day")])
     await db["insights_snapshots"].create_indexes([_ix("guild_id", "as_of_ms",

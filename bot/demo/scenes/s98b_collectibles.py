@@ -80,3 +80,17 @@ async def play(t, gc) -> None:
         OUT.mkdir(parents=True, exist_ok=True)
         (OUT / "collection.png").write_bytes(picture)
         t.note(f"The collection gallery is saved as {OUT / 'collection.png'}.")
+    # Event and season editions: the quiz's winners get a numbered edition of their own.
+    await t.slash("admin", "badge-admin create", name="Quiz champion 2026",
+                  description="Won the Gem ID quiz", emoji="🏆", rarity="legendary", supply=3,
+                  tradeable=True)
+    champion = next(b.key for b in (await gc.services.badges.catalogue(guild)).values()
+                    if b.name == "Quiz champion 2026")
+    given = await t.slash("admin", "badge-admin give-event", badge=champion, event_id=1,
+                          group="winners")
+    t.check(given.ephemeral and "Gave" in given.text and "2 members" in given.text,
+            "the completed quiz's two winners get editions #1 and #2")
+    season = await t.slash("admin", "badge-admin give-season", badge=champion,
+                           season="winter-festival")
+    t.check(season.ephemeral and "not finished yet" in season.text,
+            "a season's top 3 get theirs once it has ended: not yet")
