@@ -8,7 +8,8 @@ collectible's history by award. Every index starts with guild_id. Re-runnable.""
 from __future__ import annotations
 
 from pymongo import ASCENDING, IndexModel
-from pymongo.errors import CollectionInvalid, OperationFailure
+
+from migrations._frozen.validators import install_validators
 
 INT = ["int", "long"]
 VALIDATOR = {"$jsonSchema": {"bsonType": "object", "properties": {
@@ -17,30 +18,15 @@ VALIDATOR = {"$jsonSchema": {"bsonType": "object", "properties": {
     "from_id": {"bsonType": INT}, "guild_id": {"bsonType": INT},
     "listing_id": {"bsonType": [*INT, "null"]}, "serial": {"bsonType": INT},
     "to_id": {"bsonType": INT}, "trade_id": {"bsonType": INT}}}}
-NAMESPACE_EXISTS = 48
 
 
 def _ix(*keys: str, name: str) -> IndexModel:
     return IndexModel([(k, ASCENDING) for k in keys], name=name)
 
 
-async def _validate(db, name: str, existing: set[str]) -> None:
-    spec = {"validator": VALIDATOR, "validationLevel": "moderate"}
-    if name in existing:
-        await db.command({"collMod": name, **spec})
-        return
-    try:
-        await db.create_collection(name, **spec)
-    except (CollectionInvalid, OperationFailure) as error:  # created meanwhile
-        if getattr(error, "code", NAMESPACE_EXISTS) != NAMESPACE_EXISTS:
-            raise
-        await db.command({"collMod": name, **spec})
-
-
 async def up(db) -> None:
     """Validators first, then the indexes."""
-    existing = set(await db.list_collection_names())
-    await _validate(db, "badge_transfers", existing)
+    await install_validators(db, {"badge_transfers": VALIDATOR})
     # An edition named in a listing ("c3#17"): the cap slot keeps (badge, serial) unique.
     await db["badge_awards"].create_indexes([_ix("guild_id", "badge", "serial",
                                                  name="guild_badge_serial")])

@@ -3,12 +3,11 @@ event's check-ins or winners, or a season's top 3, once per member, never past i
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 
 from economy.core.actor import Actor
 from economy.core.errors import InvalidInput, NotFound, NotPermitted
+from tests.badges.test_badge_rules import finished_season
 from tests.badges.test_badges import STAFF
 from tests.directory import install
 
@@ -79,13 +78,7 @@ async def test_refusals_give_nothing(services):
 
 
 async def test_a_seasons_top_three_get_the_season_edition(services, clock):
-    clock.set(datetime(2026, 10, 20, 12, tzinfo=UTC))
-    await services.seasons.add(G, STAFF, "spooky-gems")  # 10-24 .. 10-31
-    clock.set(datetime(2026, 10, 25, 12, tzinfo=UTC))
-    for user, amount in ((11, 300), (12, 200), (13, 50), (14, 10)):
-        await services.ledger.earn(G, user, amount, key=f"e{user}")
-    clock.set(datetime(2026, 11, 1, 0, 5, tzinfo=UTC))
-    await services.seasons.sweep()
+    await finished_season(services, clock, G)
     badge = await edition(services, supply=3)
     drop = await services.badge_drops.to_season(G, STAFF, badge.key, "spooky-gems")
     assert drop.given == (11, 12, 13)

@@ -69,14 +69,19 @@ async def test_event_winners_get_the_event_winner_badge(services):
     assert "event_winner" not in await held(services, SELLER)
 
 
-async def test_a_seasons_top_three_get_the_podium_badge(services, clock):
+async def finished_season(services, clock, guild_id: int = G) -> None:
+    """`spooky-gems` (10-24 .. 10-31) run and ended: members 11, 12, 13 on its podium, 14 fourth."""
     clock.set(datetime(2026, 10, 20, 12, tzinfo=UTC))
-    await services.seasons.add(G, STAFF, "spooky-gems")  # 10-24 .. 10-31
+    await services.seasons.add(guild_id, STAFF, "spooky-gems")
     clock.set(datetime(2026, 10, 25, 12, tzinfo=UTC))
     for user, amount in ((11, 300), (12, 200), (13, 50), (14, 10)):
-        await services.ledger.earn(G, user, amount, key=f"e{user}")
+        await services.ledger.earn(guild_id, user, amount, key=f"e{user}")
     clock.set(datetime(2026, 11, 1, 0, 5, tzinfo=UTC))
     await services.seasons.sweep()
+
+
+async def test_a_seasons_top_three_get_the_podium_badge(services, clock):
+    await finished_season(services, clock)
     podium = {u for u in (11, 12, 13, 14) if "season_podium" in await held(services, u)}
     assert podium == {11, 12, 13}
 
