@@ -31,6 +31,16 @@ class RaffleNotice:
     raffle_id: int
 
 
+@dataclass(frozen=True)
+class RefundNotice:
+    """Members refunded by a cancelled raffle, to be told by DM (guild work `raffle-refunds`)."""
+
+    guild_id: int
+    raffle_id: int
+    prize: str
+    refunded: list[tuple[int, int]]
+
+
 class RafflesCog(FeatureCog):
     """Create, cancel and list raffles; draw and announce them when they end."""
 
@@ -74,6 +84,8 @@ class RafflesCog(FeatureCog):
             guild_id_of(interaction), await actor_of(interaction), raffle)
         await reply(interaction, f"Raffle #{raffle} is cancelled: {settings.money(done.amount)} "
                                  f"refunded to {plural(done.members, 'member')}.", ephemeral=True)
+        await self.tell_refunds(RefundNotice(done.raffle.guild_id, raffle, done.raffle.prize,
+                                             list(done.refunded)))
 
     @raffle_admin.command(name="list", description="The latest raffles, every state")
     @admin_only
@@ -94,7 +106,12 @@ class RafflesCog(FeatureCog):
         for guild_id, raffle_id, status in await raffles.pending():
             try:
                 if status == "cancelled":
-                    await raffles.finish_refunds(guild_id, raffle_id)
+                    done_now = await raffles.finish_refunds(guild_id, raffle_id)
+                    if done_now.refunded:
+                        await self.bot.guild_work.hand_over(
+                            "raffle-refunds", guild_id,
+                            RefundNotice(guild_id, raffle_id, done_now.raffle.prize,
+                                         list(done_now.refunded)))
                     continue
                 if status in ("open", "closed"):
                     await raffles.draw(guild_id, raffle_id)
@@ -106,6 +123,16 @@ class RafflesCog(FeatureCog):
             except Exception:
                 log.exception("raffle %s of guild %s: sweep step failed", raffle_id, guild_id)
         return done
+
+    async def tell_refunds(self, notice: RefundNotice) -> None:
+        """Guild work `raffle-refunds`: DM each refunded member once (those who allow bot DMs).
+        The refund itself is in the ledger whatever happens to the message."""
+        settings = await self.bot.services.settings.get(notice.guild_id)
+        for user_id, paid in notice.refunded:
+            await send_dm(self.bot, notice.guild_id, user_id,
+                          f"Raffle #{notice.raffle_id} (**{safe_text(notice.prize, limit=100)}**) "
+                          f"was cancelled: your {settings.money(paid)} for its tickets "
+                          "are back in your wallet.")
 
     async def announce(self, notice: RaffleNotice) -> None:
         """Guild work `raffle-result`: post the result (no pings) and DM the winners (those who

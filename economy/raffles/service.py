@@ -55,6 +55,9 @@ class Refunds:
     raffle: Raffle
     members: int
     amount: int
+    #: (member, GEMS) refunded by this call (a refund another run made is not repeated here),
+    #: so each member is told once.
+    refunded: tuple[tuple[int, int], ...] = ()
 
 
 def _whole(value: object, what: str, *, least: int, most: int) -> int:
@@ -141,6 +144,7 @@ class RaffleService:
             raise RaffleClosed(f"Raffle #{raffle_id} is not cancelled.")
         repo = self._repo
         members = amount = left = 0
+        refunded: list[tuple[int, int]] = []
         for ticket in await repo.tickets_of(guild_id, raffle_id):
             paid = ticket.get("paid", 0)
             if ticket.get("refunded") or paid <= 0:
@@ -168,9 +172,11 @@ class RaffleService:
             if not movement.replayed:
                 members += 1
                 amount += paid
+                refunded.append((user_id, paid))
         if not left:
             await repo.set_flag(guild_id, raffle_id, "refunds_done", status="cancelled")
-        return Refunds(Raffle.of(await self._doc(guild_id, raffle_id)), members, amount)
+        return Refunds(Raffle.of(await self._doc(guild_id, raffle_id)), members, amount,
+                       tuple(refunded))
 
     async def all_raffles(self, guild_id: int, actor: Actor) -> list[Raffle]:
         """The guild's latest raffles, every status (staff list).

@@ -79,8 +79,13 @@ async def test_cancel_refunds_the_tickets(gc):
     r = await gc.sb.slash(gc["admin"], "raffle-admin cancel", {"raffle": 1})
     assert "75 GEMS refunded to 1 member" in r.content, r.content
     assert await balance(gc, "alice") == 100
+    await gc.sb.settle()
+    told = [m.text for m in gc.sb.dms(gc["alice"]) if "was cancelled" in m.text]
+    assert len(told) == 1 and "75 GEMS" in told[0]  # the ticket holder is told, once
     again = await gc.sb.slash(gc["admin"], "raffle-admin cancel", {"raffle": 1})
     assert again.ephemeral and "cancelled already" in again.content
+    await gc.advance(minutes=5)  # the sweep finds nothing left to refund: nobody told twice
+    assert len([m for m in gc.sb.dms(gc["alice"]) if "was cancelled" in m.text]) == 1
     listed = await gc.sb.slash(gc["admin"], "raffle-admin list", {})
     assert "cancelled (refunded)" in listed.content
     assert await balance(gc, "alice") == 100
