@@ -9,7 +9,7 @@ import logging
 import discord
 from discord import app_commands
 
-from cogs._shared.feature_cog import FeatureCog, member_group
+from cogs._shared.feature_cog import FeatureCog, admin_group, member_group, moderator_only
 from cogs._shared.interaction import NO_PINGS, actor_of, guild_id_of, services_of
 from cogs._shared.notify import post_to_moderators
 from economy.insights.models import Flag, StatsReport
@@ -31,9 +31,11 @@ def report_embed(report: StatsReport) -> discord.Embed:
 
 
 class InsightsCog(FeatureCog):
-    """The /stats group and the rollup sweep."""
+    """/stats me, /stats-admin (moderators) and the rollup sweep."""
 
-    stats = member_group("stats", "Charts and numbers of GEMS in this server")
+    stats = member_group("stats", "Charts and numbers of your GEMS")
+    stats_admin = admin_group("stats-admin", "The server's economy in charts (moderators)",
+                              moderators=True)
 
     async def _send(self, interaction: discord.Interaction, report: StatsReport) -> None:
         files = [discord.File(io.BytesIO(report.png), filename="chart.png"),
@@ -56,20 +58,23 @@ class InsightsCog(FeatureCog):
             guild_id_of(interaction), actor, view, days)
         await self._send(interaction, report)
 
-    @stats.command(name="economy",
-                   description="Staff: supply, minted, burned, velocity and Gini, day by day")
+    @stats_admin.command(name="economy",
+                   description="Moderators: supply, minted, burned, velocity and Gini, day by day")
+    @moderator_only
     @app_commands.describe(days="How many days back (1-90, default 30)")
     async def economy(self, interaction: discord.Interaction, days: Days = 30):
         await self._staff(interaction, "economy", days)
 
-    @stats.command(name="engagement",
-                   description="Staff: daily and weekly active members, newcomers, activity")
+    @stats_admin.command(name="engagement",
+                   description="Moderators: daily and weekly active members, newcomers, activity")
+    @moderator_only
     @app_commands.describe(days="How many days back (1-90, default 30)")
     async def engagement(self, interaction: discord.Interaction, days: Days = 30):
         await self._staff(interaction, "engagement", days)
 
-    @stats.command(name="marketplace",
-                   description="Staff: listings, sales, volume and disputes, day by day")
+    @stats_admin.command(name="marketplace",
+                   description="Moderators: listings, sales, volume and disputes, day by day")
+    @moderator_only
     @app_commands.describe(days="How many days back (1-90, default 30)")
     async def marketplace(self, interaction: discord.Interaction, days: Days = 30):
         await self._staff(interaction, "marketplace", days)

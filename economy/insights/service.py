@@ -306,7 +306,7 @@ class InsightsService:
                            csv=body, filename=f"my-stats-{labels[-1]}.csv")
 
     async def staff_stats(self, guild_id: int, actor: Actor, view: str, days: int) -> StatsReport:
-        """/stats economy|engagement|marketplace (moderators and admins).
+        """/stats-admin economy|engagement|marketplace (moderators and admins).
 
         Raises: NotPermitted, InvalidInput, FeatureOff, NotFound (no rollup yet).
         """

@@ -42,21 +42,21 @@ async def test_staff_views_are_refused_to_members_and_wait_for_a_rollup(gc, cloc
     clock.set(datetime(2026, 3, 1, 9, tzinfo=UTC))  # a Sunday
     await seed(gc, "bob", 500)
     await gc.services.ledger.transfer(gc.guild.id, gc["bob"].id, gc["carol"].id, 100, key="t:1")
-    r = await gc.slash("bob", "stats economy")
+    r = await gc.slash("bob", "stats-admin economy")
     assert r.ephemeral and "moderator" in r.text.lower() and not r.files
-    r = await gc.slash("mod", "stats economy", days=7)
+    r = await gc.slash("mod", "stats-admin economy", days=7)
     assert r.ephemeral and "No daily rollups yet" in r.text and not r.files
     clock.set(datetime(2026, 3, 3, 0, 10, tzinfo=UTC))
     await gc.services.insights.run_due([gc.guild.id])
     for view in ("economy", "engagement", "marketplace"):
-        r = await gc.slash("mod", f"stats {view}", days=7)
+        r = await gc.slash("mod", f"stats-admin {view}", days=7)
         assert r.ephemeral and r.files["chart.png"].startswith(PNG), (view, r.text)
         assert f"{view}-2026-03-02.csv" in r.files, r.files.keys()
-    r = await gc.slash("mod", "stats engagement", days=7)
+    r = await gc.slash("mod", "stats-admin engagement", days=7)
     fields = {f.name: f.value for f in r.embeds[0].fields}
     # bob and carol first traded in the week of Monday 2026-02-23; nobody came back the next.
     assert fields["Retention by first week"] == "2026-02-23: 2 → 100% · 0%"
-    r = await gc.slash("admin", "stats economy", days=2)
+    r = await gc.slash("admin", "stats-admin economy", days=2)
     fields = {f.name: f.value for f in r.embeds[0].fields}
     assert "500" in fields["Supply"] and fields["Members"] == "2"
     rows = _rows(r, "economy-2026-03-02.csv")
@@ -67,7 +67,7 @@ async def test_staff_views_are_refused_to_members_and_wait_for_a_rollup(gc, cloc
 async def test_bad_days_and_a_switched_off_feature_are_refused(gc, clock):
     r = await gc.slash("bob", "stats me", days=0)
     assert r.ephemeral and "90" in r.text and not r.files
-    r = await gc.slash("mod", "stats marketplace", days=91)
+    r = await gc.slash("mod", "stats-admin marketplace", days=91)
     assert r.ephemeral and "90" in r.text and not r.files
     await gc.services.settings.set(gc.guild.id, Actor.system(), "disabled_features", "insights")
     r = await gc.slash("bob", "stats me")

@@ -54,7 +54,8 @@ async def test_privileged_groups_are_hidden_from_members_by_default(gc):
                 "raffle-admin": manage_guild, "income-admin": manage_guild,
                 # groups that hold moderator tools are visible to moderators
                 "trades-admin": manage_messages, "market-admin": manage_messages,
-                "mentor-admin": manage_messages, "wallet-admin": manage_messages}
+                "mentor-admin": manage_messages, "wallet-admin": manage_messages,
+                "stats-admin": manage_messages}
     assert {n for n, p in payloads.items() if p.get("default_member_permissions")} == set(expected)
     for name, permission in expected.items():
         assert int(payloads[name]["default_member_permissions"]) == permission, name
