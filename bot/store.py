@@ -16,6 +16,7 @@ import ctypes
 import hashlib
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -318,8 +319,11 @@ async def open_store(
 async def _open_mongodb(uri: str, database_name: str) -> Store:
     from bot.startup_errors import mask_secrets
 
+    # The URI's own serverSelectionTimeoutMS wins (a keyword argument would override it).
+    own = re.search(r"[?&]serverSelectionTimeoutMS=(\d+)", uri, re.IGNORECASE)
+    timeout_ms = int(own.group(1)) if own else 10_000
     try:
-        client = _client(uri, serverSelectionTimeoutMS=10_000)
+        client = _client(uri, serverSelectionTimeoutMS=timeout_ms)
     except (InvalidURI, ConfigurationError) as exc:
         # pymongo's message may quote the URI: mask the password in both.
         raise StoreError(
@@ -341,7 +345,8 @@ async def _open_mongodb(uri: str, database_name: str) -> Store:
         await client.close()
         reason = mask_secrets(str(exc)).split(", Timeout:")[0][:300]
         raise StoreError(
-            f"Could not reach MongoDB at {mask_secrets(uri)} within 10 s ({reason}). Check that "
+            f"Could not reach MongoDB at {mask_secrets(uri)} within {timeout_ms / 1000:g} s "
+            f"({reason}). Check that "
             "the server runs and this machine can reach its host and port (firewall, Atlas IP "
             "access list, VPN), and the host names in MONGODB_URI."
         ) from None

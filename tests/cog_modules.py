@@ -35,6 +35,7 @@ import bot.app
 def keep_cog_modules() -> Iterator[None]:
     """While open, `bot.app.discover_extensions` reuses the cog modules it imported first."""
     kept: dict[str, ModuleType] = {}
+    found: dict[str, list[str]] = {}  # package -> its extensions (the tree does not change)
     discover = bot.app.discover_extensions
 
     def discover_kept(package: str = "cogs") -> list[str]:
@@ -42,9 +43,10 @@ def keep_cog_modules() -> Iterator[None]:
         for name, module in kept.items():
             if name.startswith(prefix):
                 sys.modules.setdefault(name, module)  # a module still loaded stays as it is
-        found = discover(package)
+        if package not in found:
+            found[package] = discover(package)
         kept.update((n, m) for n, m in list(sys.modules.items()) if n.startswith(prefix))
-        return found
+        return list(found[package])
 
     async def finalize_keeping_modules(self: BotBase, lib: ModuleType, key: str) -> None:
         teardown = getattr(lib, "teardown", None)

@@ -11,6 +11,7 @@ Used by the end-to-end tests and by `python -m bot demo`::
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +31,15 @@ MODERATE_MEMBERS = 1 << 40
 
 #: The cast of the default community: name -> is a bot.
 MEMBER_NAMES = ("alice", "bob", "carol", "dave", "erin")
+
+
+@functools.cache
+def _default_settings() -> Settings:
+    """The process settings of a community (read from the environment once per process).
+
+    The sandbox serves attachments from its own loopback CDN, so that is the allowed host."""
+    return Settings(  # type: ignore[call-arg]
+        _env_file=None, discord_token=None, attachment_hosts=["127.0.0.1"], web_port=0)
 
 
 @dataclass
@@ -66,9 +76,7 @@ class GemsCommunity:
         challenge draw, and prints the same ids.
         """
         clock = clock or ManualClock()
-        # The sandbox serves attachments from its own loopback CDN, so that is the allowed host.
-        settings = settings or Settings(  # type: ignore[call-arg]
-            _env_file=None, discord_token=None, attachment_hosts=["127.0.0.1"], web_port=0)
+        settings = settings or _default_settings().model_copy(deep=True)
         async with DiscordSandbox(strict=strict, contract_required=contract_required,
                                   strict_deadline=strict_deadline,
                                   ids_from=clock.now() if fixed_ids else None) as sb:

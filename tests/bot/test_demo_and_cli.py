@@ -20,6 +20,7 @@ from economy.core.dump import DumpService, decode
 from economy.repos.dump_repo import DumpRepo
 from economy.repos.schema_check import bool_paths, mismatches
 from economy.repos.schemas import SCHEMAS
+from tests.depth import DEEP
 
 pytestmark = [pytest.mark.timeout(120), pytest.mark.slow]  # slow: the demo and `python -m bot` child processes
 
@@ -86,15 +87,17 @@ async def test_demo_plays_every_scene_audits_and_its_database_keeps_declared_typ
     assert all(not list(mismatches(SCHEMAS[r["c"]], r["d"])) for r in records)
 
 
-async def test_demo_without_devtools_skips_only_the_scenes_that_need_it(tmp_path, monkeypatch):
+async def test_demo_without_devtools_skips_the_scenes_that_need_it(tmp_path, monkeypatch):
     """The production image ships no devtools/ (Stripe double, test chain); `run` without a token
-    still plays the demo there, skipping the payments and NFT scenes with a note."""
+    still plays the demo there, skipping the payments and NFT scenes with a note. That no other
+    scene (and no production module) needs devtools is the import contract "production code does
+    not need devtools" (`./gems lint`), so only the two scenes that use it are played here."""
     monkeypatch.chdir(tmp_path)
     for name in [n for n in sys.modules if n == "devtools" or n.startswith("devtools.")]:
         monkeypatch.setitem(sys.modules, name, None)
     monkeypatch.setitem(sys.modules, "devtools", None)  # `import devtools...` now fails
     out = io.StringIO()
-    assert await run_demo(out) == 0, out.getvalue()
+    assert await run_demo(out, only={"s80_nft", "s90_payments"}) == 0, out.getvalue()
     text = out.getvalue()
     assert "the payments scene needs the local Stripe double; skipped." in text
     assert "the NFT scene needs the local test chain; skipped." in text
@@ -125,14 +128,36 @@ def _normalised(text: str) -> str:
     return re.sub(r"\d+\.\d+ s\b", "N s", text)
 
 
+async def test_run_without_token_explains_and_starts_the_demo(tmp_path):
+    """`python -m bot run` without a token says so and starts the offline demo in a fresh
+    process (the whole demo is played once, by `demo_run`; here it is stopped after its first
+    scene began)."""
+    env = {**os.environ, "DATA_DIR": str(tmp_path / "data"), "DISCORD_TOKEN": ""}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", cwd=tmp_path, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    seen = ""
+    try:
+        async with asyncio.timeout(90):
+            while "━━" not in seen:  # a scene's header: the demo is playing
+                line = await proc.stdout.readline()
+                assert line, f"the demo did not start:\n{seen}{(await proc.stderr.read()).decode()}"
+                seen += line.decode()
+    finally:
+        proc.kill()
+        _, err = await proc.communicate()
+    assert "No DISCORD_TOKEN is set" in err.decode()
+    assert "GEMS offline demo — the real bot in a local Discord sandbox" in seen
+
+
 @pytest.mark.xdist_group("demo")
-@pytest.mark.timeout(300)  # two full demos
-async def test_run_without_token_explains_and_tells_the_same_story_on_every_run(demo_run, tmp_path):
-    """`python -m bot run` without a token says so and plays the demo; two runs print the same
-    transcript (the challenge draw, ids and wallet addresses are fixed), apart from ports,
-    one-time link tokens and timings: the shared run, and this one in a fresh process and working
-    directory (nothing the first run left in memory, such as a command's cooldown for a fixed
-    member id, can count)."""
+@pytest.mark.timeout(300)  # a second full demo
+@pytest.mark.skipif(not DEEP, reason="a second full demo: `./gems test --deep`")
+async def test_the_demo_tells_the_same_story_on_every_run(demo_run, tmp_path):
+    """Two runs print the same transcript (the challenge draw, ids and wallet addresses are
+    fixed), apart from ports, one-time link tokens and timings: the shared run, and `python -m bot
+    run` without a token in a fresh process and working directory (nothing the first run left in
+    memory, such as a command's cooldown for a fixed member id, can count)."""
     result = await asyncio.to_thread(_cli, ["run"], tmp_path)
     assert "No DISCORD_TOKEN is set" in result.stderr
     assert result.returncode == 0 and "Demo finished" in result.stdout, result.stderr
