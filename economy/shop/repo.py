@@ -85,6 +85,22 @@ class ShopRepo:
         if result.modified_count == 0:
             await self.items.update_one({"_id": key}, {"$inc": {"sold": -1}}, session=session)
 
+    async def reserve_units(self, guild_id: int, item_id: int, units: int, *,
+                            session: Any) -> bool:
+        """Set `units` of a limited item aside (a raffle's prize), only while it is on sale and
+        that many are left; False otherwise. Not counted as sold: the draw gives them."""
+        result = await self.items.update_one(
+            {"_id": f"{guild_id}:{item_id}", "active": True, "stock": {"$gte": units}},
+            {"$inc": {"stock": -units}}, session=session)
+        return result.modified_count == 1
+
+    async def release_units(self, guild_id: int, item_id: int, units: int, *,
+                            session: Any) -> None:
+        """Units set aside by `reserve_units` go back on sale (a cancelled raffle, places left
+        empty at the draw)."""
+        await self.items.update_one({"_id": f"{guild_id}:{item_id}", "stock": {"$ne": None}},
+                                    {"$inc": {"stock": units}}, session=session)
+
     # --- holdings -----------------------------------------------------------------------------
     @staticmethod
     def _holding_id(guild_id: int, user_id: int, item_id: int) -> str:

@@ -11,6 +11,8 @@ transaction (money back, unit back, holding undone).
 from __future__ import annotations
 
 import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
@@ -29,7 +31,9 @@ from economy.shop.models import (
     MAX_DAYS,
     MAX_STOCK,
     Holding,
+    HoldingChanged,
     Item,
+    PrizeUnavailable,
     Purchase,
     Quote,
     QuoteChanged,
@@ -40,6 +44,15 @@ PAGE_SIZE = 5
 NAME_MAX = 60
 DESCRIPTION_MAX = 200
 _UNSET: Any = object()
+
+
+@dataclass(frozen=True)
+class PrizeGrant:
+    """A prize ready to be given: its purchase record, and the guarded writes that give it
+    (`write(session)`, in the caller's transaction)."""
+
+    purchase: Purchase
+    write: Callable[[Any], Awaitable[None]]
 
 
 def _count(value: int | None, what: str, *, most: int) -> int | None:
@@ -234,17 +247,8 @@ class ShopService:
                                "Press **Buy** again to see the new offer.")
         holding = await self._repo.holding(guild_id, holder, item_id)
         self._check_buyable(item, holding, role_ids, gift=gift)
-        now_ms = to_ms(self._clock.now())
-        prev_until = holding.get("role_until_ms") if holding else None
-        until = None
-        if item.kind == "role" and item.days:
-            until = max(now_ms, prev_until or 0) + item.days * DAY_MS
         burn = settings.shop_sink == "burn"
-        status = "granting" if item.kind == "role" else "done"
-        record = {"_id": key, "guild_id": guild_id, "user_id": user_id, "item_id": item_id,
-                  "price": item.price, "kind": item.kind, "role_id": item.role_id,
-                  "days": item.days, "burn": burn, "status": status, "at_ms": now_ms,
-                  "until_ms": until, "prev_until_ms": prev_until}
+        record = self._record(key, item, user_id, holding, price=item.price, burn=burn)
         if gift:
             record["recipient_id"] = holder
         repo = self._repo
@@ -254,11 +258,7 @@ class ShopService:
                                         limited=item.stock is not None, session=session):
                 raise QuoteChanged("Someone was faster: that item just sold out or changed. "
                                    "Nothing was charged.")
-            quantity = 1 if item.kind == "consumable" else 0
-            if not await repo.add_holding(guild_id, holder, item_id, expected=holding,
-                                          quantity=quantity, role_until_ms=until, session=session):
-                raise InvalidInput("Another purchase of yours is going through; try again.")
-            await repo.insert_purchase(record, session=session)
+            await self._hold(item, holder, holding, record, session=session)
 
         movement = await self._ledger.spend(guild_id, user_id, item.price, key=key,
                                             ref=f"shop:{item_id}", burn=burn,
@@ -266,6 +266,87 @@ class ShopService:
         if movement.replayed:
             return Purchase.of(await repo.purchase(guild_id, key) or record, replayed=True)
         return Purchase.of(record)
+
+    # --- raffle prizes (economy/raffles asks; a prize is given exactly as a purchase) --------
+    async def prize_item(self, guild_id: int, item_id: int, units: int) -> Item:
+        """Check that `item_id` can be a raffle's prize for `units` winners: it exists in this
+        guild's shop, is on sale, and (limited stock) has a unit left for each winner.
+
+        Raises: FeatureOff, InvalidInput, NotFound.
+        """
+        await require_on(self._settings, guild_id, "shop")
+        item = await self._item(guild_id, item_id)
+        if not item.active:
+            raise InvalidInput(f"Item #{item_id} was removed from the shop: it can't be a prize. "
+                               "No raffle was opened.")
+        if item.stock is not None and item.stock < units:
+            raise InvalidInput(f"Item #{item_id} has {item.stock:,} left and a prize needs one "
+                               f"per winner ({units}): restock it or draw fewer winners. "
+                               "No raffle was opened.")
+        return item
+
+    async def reserve_prize(self, item: Item, units: int, *, session: Any) -> None:
+        """In the caller's transaction (a raffle opening): set one unit per winner aside, so no
+        buyer takes the prize's units and the draw never counts stock again. An item with
+        unlimited stock has nothing to set aside.
+
+        Raises: PrizeUnavailable (sold out or withdrawn since `prize_item`).
+        """
+        if item.stock is None:
+            return
+        if not await self._repo.reserve_units(item.guild_id, item.item_id, units,
+                                              session=session):
+            raise PrizeUnavailable(f"Item #{item.item_id} just sold out or left the shop: no "
+                                   "raffle was opened.")
+
+    async def release_prize(self, guild_id: int, item_id: int, units: int, *,
+                            session: Any) -> None:
+        """In the caller's transaction: units `reserve_prize` set aside go back on sale (the
+        raffle was cancelled, or fewer members than places took part).
+
+        Raises: nothing expected.
+        """
+        if units > 0:
+            await self._repo.release_units(guild_id, item_id, units, session=session)
+
+    async def prize_grant(self, guild_id: int, item_id: int, user_id: int, *, key: str,
+                          prize: str) -> PrizeGrant:
+        """Prepare giving one unit of `item_id` to `user_id` as a prize, exactly as a purchase
+        gives it (the same holding and purchase record, a role to give after the commit) but
+        free and without taking stock (`reserve_prize` did). Reads now; `grant.write(session)`
+        writes in the caller's transaction, guarded by the holding read, once per `key` (the
+        record's id). The per-member limit, required role and sale window are the buyers'
+        rules: staff chose to give this.
+
+        Raises: NotFound.
+        """
+        item = await self._item(guild_id, item_id)
+        holding = await self._repo.holding(guild_id, user_id, item_id)
+        record = self._record(key, item, user_id, holding, price=0, burn=False)
+        record["prize"] = prize
+
+        async def write(session: Any) -> None:
+            await self._hold(item, user_id, holding, record, session=session)
+
+        return PrizeGrant(Purchase.of(record), write)
+
+    async def prize(self, guild_id: int, key: str) -> Purchase | None:
+        """A prize (or purchase) by its key, as stored now.
+
+        Raises: nothing expected.
+        """
+        doc = await self._repo.purchase(guild_id, key)
+        return Purchase.of(doc) if doc is not None else None
+
+    async def prize_undelivered(self, guild_id: int, key: str) -> bool:
+        """A prize's role could not be given: `granting` -> `undelivered`, once (True for the
+        one caller that made the change). Staff give it by hand; nothing is refunded (nothing
+        was paid) and the unit stays the winner's.
+
+        Raises: nothing expected.
+        """
+        return await self._repo.set_purchase_status(guild_id, key, from_status="granting",
+                                                    to_status="undelivered")
 
     async def role_granted(self, guild_id: int, key: str) -> bool:
         """The adapter gave the purchased role.
@@ -282,8 +363,8 @@ class ShopService:
         Raises: DeletedAccount, IdempotencyConflict, InsufficientFunds, OutcomeUnknown.
         """
         doc = await self._repo.purchase(guild_id, key)
-        if doc is None or doc["status"] != "granting":
-            return None
+        if doc is None or doc["status"] != "granting" or doc.get("prize"):
+            return None  # a prize cost nothing: see prize_undelivered
         repo = self._repo
 
         async def undo(session: Any) -> None:
@@ -407,6 +488,34 @@ class ShopService:
         if doc is None:
             raise InvalidInput("The item changed while you edited it; look again and retry.")
         return Item.of(doc)
+
+    def _record(self, key: str, item: Item, user_id: int, holding: dict | None, *, price: int,
+                burn: bool) -> dict[str, Any]:
+        """The purchase record of one unit of `item` (its `_id` is the idempotency key): a role
+        is `granting` until the adapter gives it; a timed role runs from the later of now and
+        the end of the time already held."""
+        now_ms = to_ms(self._clock.now())
+        prev_until = holding.get("role_until_ms") if holding else None
+        until = None
+        if item.kind == "role" and item.days:
+            until = max(now_ms, prev_until or 0) + item.days * DAY_MS
+        return {"_id": key, "guild_id": item.guild_id, "user_id": user_id,
+                "item_id": item.item_id, "price": price, "kind": item.kind,
+                "role_id": item.role_id, "days": item.days, "burn": burn,
+                "status": "granting" if item.kind == "role" else "done", "at_ms": now_ms,
+                "until_ms": until, "prev_until_ms": prev_until}
+
+    async def _hold(self, item: Item, holder: int, holding: dict | None, record: dict[str, Any],
+                    *, session: Any) -> None:
+        """The seam every grant goes through (purchase, gift, prize), in the caller's
+        transaction: one unit more in the holder's holding (guarded by the holding read) and
+        its record stored (a repeated key fails the transaction)."""
+        quantity = 1 if item.kind == "consumable" else 0
+        if not await self._repo.add_holding(item.guild_id, holder, item.item_id, expected=holding,
+                                            quantity=quantity, role_until_ms=record["until_ms"],
+                                            session=session):
+            raise HoldingChanged("Another purchase of yours is going through; try again.")
+        await self._repo.insert_purchase(record, session=session)
 
     @staticmethod
     def _holder(user_id: int, recipient_id: int | None) -> int:
