@@ -189,3 +189,35 @@ async def test_bad_item_prizes_are_refused_and_change_nothing(services):
                                       ends="1h", item_id=item.item_id)
     assert await services.db["raffles"].count_documents({}) == 0
     assert await _stock(services, item) == 1
+
+
+async def test_a_winner_buying_the_item_during_the_draw_is_read_again(services, clock,
+                                                                     monkeypatch):
+    """The winner's own purchase lands between the draw's read of their holding and its
+    guarded write: the draw's transaction aborts as a whole (still closed, nothing given) and
+    reads again; the winner ends with both units, the stock counted once each."""
+    item = await _freeze(services, stock=5)
+    raffle = await _raffle(services, item)
+    await _seed(services, 5, 500)
+    await services.raffles.buy(G, 5, raffle.raffle_id, 1, key="t")
+    clock.advance(timedelta(hours=1))
+    real, calls = services.shop.prize_grant, []
+
+    async def racing(*args, **kwargs):
+        grant = await real(*args, **kwargs)
+        calls.append(kwargs["key"])
+        if len(calls) == 1:
+            await services.shop.buy(G, 5, item.item_id, expected_price=item.price,
+                                    expected_version=item.version, nonce=1)
+        return grant
+
+    monkeypatch.setattr(services.shop, "prize_grant", racing)
+    draw = await services.raffles.draw(G, raffle.raffle_id)
+    assert draw is not None and draw.raffle.winners == (5,)
+    assert calls == [prize_key(G, raffle.raffle_id, 0)] * 2
+    held = await _holding(services, 5, item)
+    assert (held["bought"], held["quantity"]) == (2, 2)
+    stored = await services.shop.item(G, item.item_id)
+    assert (stored.stock, stored.sold) == (3, 1)  # one set aside and given, one sold
+    assert len(await _prizes(services)) == 1
+    await _audit_ok(services)
