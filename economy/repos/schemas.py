@@ -1174,6 +1174,7 @@ SCHEMAS: dict[str, Schema] = {
         recipient_id=INT,  # a gift's recipient (absent: the buyer holds it)
         role_id=nullable(INT),
         status=STR,
+        ticket_posted=BOOL,  # a custom item's staff ticket was posted (claimed once)
         until_ms=nullable(INT),
         user_id=INT,
     ),

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from economy.core.clock import from_ms, span_ms, unix_seconds
 from economy.core.errors import Conflict, InvalidInput
 
-Kind = Literal["role", "consumable"]
+Kind = Literal["role", "consumable", "custom"]
 #: Consumable effects (what `/shop use` does). One today: a streak freeze.
 EFFECTS = {"streak_freeze": "Streak freeze: covers one more missed daily claim"}
 DAY_MS = span_ms(timedelta(days=1))
@@ -63,6 +63,8 @@ class Item:
         if self.kind == "role":
             span = f"for {self.days} day{'s' if self.days != 1 else ''}" if self.days else "permanently"
             return f"the role <@&{self.role_id}> {span}"
+        if self.kind == "custom":
+            return "something staff hand you (they get a ticket to fulfil)"
         return EFFECTS.get(self.effect or "", "an item for your inventory")
 
     def availability(self, now_ms: int) -> str | None:
@@ -96,7 +98,8 @@ class Holding:
 @dataclass(frozen=True)
 class Purchase:
     """One purchase (or prize): `status` done (consumable), granting (a role to give), granted,
-    refunded, undelivered (a prize's role that could not be given: staff give it by hand)."""
+    fulfilling (a custom item staff hand over), fulfilled, refunded, undelivered (a prize's role
+    that could not be given: staff give it by hand)."""
 
     key: str
     guild_id: int

@@ -196,6 +196,20 @@ class ShopRepo:
         result = await (run() if session is not None else self.db.write(run))
         return result.modified_count == 1
 
+    async def unposted_tickets(self, guild_id: int, *, limit: int = 100) -> list[Doc]:
+        """Custom items waiting for staff whose ticket was not posted."""
+        return await find_docs(self.purchases, {"guild_id": guild_id, "status": "fulfilling",
+                                                "ticket_posted": False},
+                               sort={"at_ms": ASCENDING}, limit=limit)
+
+    async def set_ticket_posted(self, guild_id: int, key: str, posted: bool) -> bool:
+        """Flip a ticket's posted flag (guarded by its old value); True for the one caller
+        that flipped it."""
+        result = await self.db.write(lambda: self.purchases.update_one(
+            {"_id": key, "guild_id": guild_id, "ticket_posted": not posted},
+            {"$set": {"ticket_posted": posted}}))
+        return result.modified_count == 1
+
     async def stale_grants(self, guild_id: int, before_ms: int, *, limit: int = 100) -> list[Doc]:
         """Role purchases still waiting for their role since before `before_ms`."""
         return await find_docs(self.purchases, {"guild_id": guild_id, "status": "granting",

@@ -41,6 +41,9 @@ from economy.shop.models import (
 from economy.shop.repo import ShopRepo
 
 PAGE_SIZE = 5
+#: A purchase's status after its commit: a role waits for the adapter to give it, a custom item
+#: for staff to hand it over (a ticket); anything else is done.
+_FIRST_STATUS = {"role": "granting", "custom": "fulfilling"}
 NAME_MAX = 60
 DESCRIPTION_MAX = 200
 _UNSET: Any = object()
@@ -99,8 +102,13 @@ class ShopService:
             if effect not in EFFECTS:
                 raise InvalidInput(f"A consumable needs an effect: {', '.join(EFFECTS)}.")
             role_id = days = None
+        elif kind == "custom":
+            if not fields["description"]:
+                raise InvalidInput("A custom item needs a description: what staff will hand "
+                                   "over.")
+            role_id = days = effect = None
         else:
-            raise InvalidInput("The kind must be `role` or `consumable`.")
+            raise InvalidInput("The kind must be `role`, `consumable` or `custom`.")
         stock = _count(stock, "stock", most=MAX_STOCK)
         fields.update(self._window(available_from, available_until, zone or settings.zone))
         item_id = await self._repo.next_item_id(guild_id)
@@ -356,19 +364,21 @@ class ShopService:
         return await self._repo.set_purchase_status(guild_id, key, from_status="granting",
                                                     to_status="granted")
 
-    async def refund(self, guild_id: int, key: str, reason: str) -> Purchase | None:
-        """Undo a purchase whose role could not be given: GEMS back, unit back, holding undone,
-        once (None when it was granted or refunded already).
+    async def refund(self, guild_id: int, key: str, reason: str, *,
+                     from_status: str = "granting") -> Purchase | None:
+        """Undo a purchase whose role could not be given (or, `from_status="fulfilling"`, a
+        custom item staff refund): GEMS back, unit back, holding undone, once (None when it was
+        settled already).
 
         Raises: DeletedAccount, IdempotencyConflict, InsufficientFunds, OutcomeUnknown.
         """
         doc = await self._repo.purchase(guild_id, key)
-        if doc is None or doc["status"] != "granting" or doc.get("prize"):
+        if doc is None or doc["status"] != from_status or doc.get("prize"):
             return None  # a prize cost nothing: see prize_undelivered
         repo = self._repo
 
         async def undo(session: Any) -> None:
-            if not await repo.set_purchase_status(guild_id, key, from_status="granting",
+            if not await repo.set_purchase_status(guild_id, key, from_status=from_status,
                                                   to_status="refunded", session=session):
                 raise InvalidInput("That purchase was settled already.")
             await repo.return_unit(guild_id, doc["item_id"], session=session)
@@ -389,6 +399,59 @@ class ShopService:
             return None
         return Purchase.of({**doc, "status": "refunded"})
 
+    # --- custom items: staff hand them over (a ticket with Fulfil / Refund) -------------------
+    async def fulfil(self, guild_id: int, actor: Actor, key: str) -> Purchase:
+        """A moderator handed a custom item over: `fulfilling` -> `fulfilled`, once.
+
+        Raises: NotFound, NotPermitted, InvalidInput (settled already).
+        """
+        actor.require_moderator(guild_id)
+        doc = await self._ticket(guild_id, key)
+        if not await self._repo.set_purchase_status(guild_id, key, from_status="fulfilling",
+                                                    to_status="fulfilled"):
+            raise InvalidInput("That ticket was settled already.")
+        return Purchase.of({**doc, "status": "fulfilled"})
+
+    async def refund_ticket(self, guild_id: int, actor: Actor, key: str) -> Purchase:
+        """A moderator refunds a custom item instead of handing it over: GEMS back to the payer,
+        the unit back on sale, once. A prize cost nothing and is not refunded.
+
+        Raises: DeletedAccount, IdempotencyConflict, InsufficientFunds, InvalidInput, NotFound,
+            NotPermitted, OutcomeUnknown.
+        """
+        actor.require_moderator(guild_id)
+        doc = await self._ticket(guild_id, key)
+        if doc.get("prize"):
+            raise InvalidInput("A prize cost nothing, so there is nothing to refund: hand it "
+                               "over, then press Fulfil.")
+        done = await self.refund(guild_id, key, f"refunded by staff ({actor.user_id})",
+                                 from_status="fulfilling")
+        if done is None:
+            raise InvalidInput("That ticket was settled already.")
+        return done
+
+    async def tickets_to_post(self, guild_id: int) -> list[Purchase]:
+        """Custom items waiting for staff whose ticket is not posted yet (a restart, or no
+        staff channel when it was bought).
+
+        Raises: nothing expected.
+        """
+        return [Purchase.of(d) for d in await self._repo.unposted_tickets(guild_id)]
+
+    async def claim_ticket(self, guild_id: int, key: str, *, posted: bool = True) -> bool:
+        """Claim posting a ticket (True for the one caller that claims it); `posted=False`
+        hands it back when the post failed, for the sweep to try again.
+
+        Raises: nothing expected.
+        """
+        return await self._repo.set_ticket_posted(guild_id, key, posted)
+
+    async def _ticket(self, guild_id: int, key: str) -> dict:
+        doc = await self._repo.purchase(guild_id, key)
+        if doc is None or doc.get("kind") != "custom":
+            raise NotFound("There is no such shop ticket.")
+        return doc
+
     async def inventory(self, guild_id: int, user_id: int) -> list[tuple[Item, Holding]]:
         """What a member holds: consumables left and roles still running (or permanent).
 
@@ -406,6 +469,8 @@ class ShopService:
                               quantity=doc.get("quantity", 0),
                               role_until_ms=doc.get("role_until_ms"))
             if item.kind == "consumable" and holding.quantity <= 0:
+                continue
+            if item.kind == "custom" and holding.bought <= 0:
                 continue
             if item.kind == "role" and (holding.bought <= 0 or (
                     item.days and (holding.role_until_ms or 0) <= now_ms)):
@@ -502,8 +567,9 @@ class ShopService:
         return {"_id": key, "guild_id": item.guild_id, "user_id": user_id,
                 "item_id": item.item_id, "price": price, "kind": item.kind,
                 "role_id": item.role_id, "days": item.days, "burn": burn,
-                "status": "granting" if item.kind == "role" else "done", "at_ms": now_ms,
-                "until_ms": until, "prev_until_ms": prev_until}
+                "status": _FIRST_STATUS.get(item.kind, "done"), "at_ms": now_ms,
+                "until_ms": until, "prev_until_ms": prev_until,
+                **({"ticket_posted": False} if item.kind == "custom" else {})}
 
     async def _hold(self, item: Item, holder: int, holding: dict | None, record: dict[str, Any],
                     *, session: Any) -> None:

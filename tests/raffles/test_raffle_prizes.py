@@ -221,3 +221,22 @@ async def test_a_winner_buying_the_item_during_the_draw_is_read_again(services, 
     assert (stored.stock, stored.sold) == (3, 1)  # one set aside and given, one sold
     assert len(await _prizes(services)) == 1
     await _audit_ok(services)
+
+
+async def test_a_custom_item_prize_becomes_a_staff_ticket(services, clock):
+    item = await services.shop.add(G, ADMIN, name="Portrait", price=40, kind="custom", stock=1,
+                                   description="A hand-drawn portrait")
+    raffle = await _raffle(services, item)
+    await _seed(services, 5, 50)
+    await services.raffles.buy(G, 5, raffle.raffle_id, 1, key="t")
+    clock.advance(timedelta(hours=1))
+    assert await services.raffles.draw(G, raffle.raffle_id) is not None
+    key = prize_key(G, raffle.raffle_id, 0)
+    [ticket] = await services.shop.tickets_to_post(G)
+    assert (ticket.key, ticket.status, ticket.price, ticket.holder_id) == (key, "fulfilling", 0, 5)
+    mod = Actor(2, is_moderator=True, guild_id=G)
+    with pytest.raises(InvalidInput, match="nothing to refund"):
+        await services.shop.refund_ticket(G, mod, key)
+    assert (await services.shop.fulfil(G, mod, key)).status == "fulfilled"
+    assert (await services.shop.item(G, item.item_id)).stock == 0
+    await _audit_ok(services)
