@@ -170,8 +170,13 @@ class RafflesCog(FeatureCog):
             log.error("raffle %s of guild %s: no prize record %s", raffle.raffle_id,
                       raffle.guild_id, key)
             return "Staff will be in touch."
+        if prize.status == "fulfilling":
+            from cogs.shop import post_ticket  # here: cogs.shop imports this package at load
+
+            await post_ticket(self.bot, raffle.guild_id, prize)
+            return "Staff hand this prize over themselves: they have a ticket for it."
         if prize.status == "granting" and guild is not None:
-            from cogs.shop import deliver  # here: cogs.shop imports this package at load
+            from cogs.shop import deliver
 
             problem = await deliver(self.bot, guild, prize)
             if problem is None:
