@@ -45,8 +45,7 @@ async def post_ticket(bot, guild_id: int, purchase: Purchase) -> bool:
     desc = f"\n> {safe_text(item.description, limit=200)}" if item.description else ""
     text = (f"🎫 Shop ticket: hand **#{item.item_id} {safe_text(item.name, limit=60)}** to "
             f"<@{purchase.holder_id}> ({how}), then press **Fulfil**"
-            f"{'' if purchase.prize else ', or **Refund** instead'}.{desc}\n"
-            f"Reference `{purchase.key}`")
+            f"{'' if purchase.prize else ', or **Refund** instead'}.{desc}")
     view = RoutedView()
     view.add_item(TicketFulfilButton(purchase.key))
     if not purchase.prize:

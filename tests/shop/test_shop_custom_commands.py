@@ -46,6 +46,7 @@ async def test_a_custom_item_is_a_ticket_staff_fulfil_or_refund_once(gc):
     await gc.advance(minutes=1)
     await gc.advance(minutes=1)
     [ticket] = _tickets(gc, queue)
+    key = ticket.components[0].custom_id.removeprefix("shop:ful:")
     assert f"<@{gc['alice'].id}>" in ticket.content and "hand-drawn" in ticket.content
     assert ticket.allowed_mentions == {"parse": []}
     before = await _shop_state(gc)
@@ -57,7 +58,7 @@ async def test_a_custom_item_is_a_ticket_staff_fulfil_or_refund_once(gc):
     [ticket] = _tickets(gc, queue)
     assert f"Fulfilled by <@{gc['mod'].id}>" in ticket.content and not ticket.components
     assert any("handed you **Portrait**" in m.text for m in gc.sb.dms(gc["alice"]))
-    forged = await _forge(gc, "mod", ticket, f"shop:rfd:{ticket.content.split('`')[-2]}")
+    forged = await _forge(gc, "mod", ticket, f"shop:rfd:{key}")
     assert forged.last.ephemeral and "settled already" in forged.last.content
     assert await balance(gc, "alice") == 60
     inventory = await gc.slash("alice", "shop inventory")
