@@ -69,3 +69,56 @@ class RoutedView(discord.ui.View):
     def is_finished(self) -> bool:
         """Always True: this view never listens itself (see the class docstring)."""
         return True
+
+
+class RoutedModal(GatedModal):
+    """A modal whose submit is routed by its custom id (`route_modal_submit`), not by the object.
+
+    discord.py keeps a sent modal in memory and drops its submit when the object is gone (a
+    restart between opening and submitting the form). A RoutedModal reports itself finished,
+    which is what `send_modal` checks before storing it, so nothing keeps it; the owner's
+    `on_interaction` listener handles the submit from the interaction's data alone, so the form
+    survives a restart and two staff opening the same form never share one object.
+    """
+
+    def is_finished(self) -> bool:
+        """Always True: the submit is routed by custom id (see the class docstring)."""
+        return True
+
+
+def modal_values(data: Any) -> dict[str, str]:
+    """custom_id -> typed text of a modal submit's text inputs (in rows or in labels)."""
+    found: dict[str, str] = {}
+
+    def leaf(node: Any) -> None:
+        if isinstance(node, dict) and node.get("type") == 4 and "custom_id" in node:
+            found[str(node["custom_id"])] = str(node.get("value") or "")
+
+    for top in (data or {}).get("components") or []:
+        if not isinstance(top, dict):
+            continue
+        for node in top.get("components") or [top.get("component")]:
+            leaf(node)
+        leaf(top)
+    return found
+
+
+async def route_modal_submit(interaction: discord.Interaction, prefix: str, owner: object,
+                             handle: Any) -> None:
+    """From an `on_interaction` listener: run `handle(interaction, rest, values)` for a modal
+    submit whose custom id starts with `prefix` (`rest`: what follows it; `values`: the typed
+    text by field custom id), behind the modules gate, with errors answered by the one error
+    handler. Anything else is ignored. The handler must check who may act: a submit can be
+    crafted by anyone, with any custom id."""
+    if interaction.type is not discord.InteractionType.modal_submit:
+        return
+    custom_id = str((interaction.data or {}).get("custom_id", ""))
+    if not custom_id.startswith(prefix):
+        return
+    bind_interaction(interaction)
+    try:
+        if not await gated(interaction, owner):
+            return
+        await handle(interaction, custom_id[len(prefix):], modal_values(interaction.data))
+    except Exception as error:  # the one place that maps errors to friendly replies
+        await handle_interaction_error(interaction, error, where=prefix.rstrip(":"))

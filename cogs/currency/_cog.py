@@ -9,7 +9,6 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.error_handler import handle_interaction_error
 from cogs._shared.feature_cog import (
     FeatureCog,
     admin_group,
@@ -20,7 +19,7 @@ from cogs._shared.feature_cog import (
 )
 from cogs._shared.interaction import actor_of, guild_id_of, reply, safe_text, services_of
 from cogs._shared.notify import post_to_moderators, send_dm
-from cogs._shared.ui import GatedModal
+from cogs._shared.ui import RoutedModal, route_modal_submit
 from cogs.currency._render import (
     balance_embed,
     daily_text,
@@ -233,6 +232,22 @@ class CurrencyAdminCog(FeatureCog):
                                                else member.id if member else "none")
         await interaction.response.send_modal(ResetModal(target))
 
+    @commands.Cog.listener("on_interaction")
+    async def reset_form_sent(self, interaction: discord.Interaction) -> None:
+        """A reset form was submitted: routed by its custom id (`gems:reset:<target>`), so a
+        form opened before a restart still works after it (ResetModal keeps nothing in memory)."""
+        await route_modal_submit(interaction, RESET_PREFIX, self, self._reset_submitted)
+
+    async def _reset_submitted(self, interaction: discord.Interaction, target: str,
+                               values: dict[str, str]) -> None:
+        # Anyone can craft a modal submit with any custom id: who may act is checked first,
+        # and again by the service.
+        (await actor_of(interaction)).require_admin(guild_id_of(interaction))
+        if target not in ("all", "none", "bot") and not target.isdigit():
+            raise InvalidInput("That form is not one I sent; run `/gems-admin reset` again. "
+                               "Nothing was reset.")
+        await self.run_reset(interaction, target, values.get(RESET_FIELD, ""))
+
     async def run_reset(self, interaction: discord.Interaction, target: int | str,
                         typed: str) -> None:
         """The reset form was sent: burn through the service, say what happened."""
@@ -334,20 +349,17 @@ class CurrencyAdminCog(FeatureCog):
         await reply(interaction, embed=embed, ephemeral=True)
 
 
-class ResetModal(GatedModal, title="Reset GEMS"):
-    """The confirmation of a reset: the admin types the server's name."""
+RESET_PREFIX = "gems:reset:"
+RESET_FIELD = "server_name"
+
+
+class ResetModal(RoutedModal, title="Reset GEMS"):
+    """The confirmation of a reset: the admin types the server's name. Kept nowhere: the submit
+    is routed by its custom id to `CurrencyAdminCog.reset_form_sent` (survives a restart)."""
 
     server_name = discord.ui.TextInput(label="Type the server's name to confirm",
-                                       custom_id="server_name", max_length=100)
+                                       custom_id=RESET_FIELD, max_length=100)
 
     def __init__(self, target: int | str) -> None:
-        super().__init__(timeout=600, custom_id=f"gems:reset:{target}")
-        self.target = target  # a member id, "all", or what was wrong with the choice
-
-    async def on_submit(self, interaction: discord.Interaction) -> None:
-        cog = interaction.client.get_cog("CurrencyAdminCog")
-        await cog.run_reset(interaction, self.target, self.server_name.value)
-
-    async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:
-        await handle_interaction_error(interaction, error, where="gems:reset")
-
+        # A member id, "all", or what was wrong with the choice ("none", "bot").
+        super().__init__(timeout=None, custom_id=f"{RESET_PREFIX}{target}")

@@ -13,11 +13,11 @@ from cogs._shared.feature_cog import FeatureCog, admin_group, admin_only, settin
 from cogs._shared.interaction import NO_PINGS, actor_of, guild_id_of, reply, safe_text, services_of
 from cogs._shared.notify import resolve_channel, send_dm
 from cogs._shared.time_option import DeadlineOrDuration, member_zone
-from cogs.raffles._render import raffle_line, result_text
+from cogs.raffles._render import prize_note, raffle_line, result_text
 from economy.core.clock import unix_seconds
 from economy.core.settings import MAX_AMOUNT
 from economy.core.wording import plural
-from economy.raffles.models import MAX_TICKETS, MAX_WINNERS
+from economy.raffles.models import MAX_TICKETS, MAX_WINNERS, Raffle, prize_key
 
 log = logging.getLogger(__name__)
 RaffleId = app_commands.Range[int, 1, 10**12]
@@ -49,15 +49,18 @@ class RafflesCog(FeatureCog):
     @raffle_admin.command(name="create", description="Open a raffle members buy tickets for with GEMS")
     @admin_only
     @app_commands.describe(
-        prize="What the winner gets (text)", price="GEMS per ticket",
-        max_per_member="Most tickets one member may hold",
+        price="GEMS per ticket", max_per_member="Most tickets one member may hold",
         ends="When it is drawn: a duration (`3d`) or a time (`friday 9pm`)",
+        prize="What the winner gets (text; default: the item's name)",
+        item="A shop item each winner receives at the draw (number from /shop-admin list)",
         winners="How many winners (default 1; one prize per member)",
         channel="Where the result is posted (default: the raffle channel setting, else here)")
     async def create(
-        self, interaction: discord.Interaction, prize: app_commands.Range[str, 1, 200],
+        self, interaction: discord.Interaction,
         price: app_commands.Range[int, 1, MAX_AMOUNT],
         max_per_member: app_commands.Range[int, 1, MAX_TICKETS], ends: DeadlineOrDuration,
+        prize: app_commands.Range[str, 1, 200] | None = None,
+        item: app_commands.Range[int, 1, 10**12] | None = None,
         winners: app_commands.Range[int, 1, MAX_WINNERS] = 1,
         channel: discord.TextChannel | None = None,
     ):
@@ -67,9 +70,10 @@ class RafflesCog(FeatureCog):
             max_per_member=max_per_member, ends=ends, winners=winners,
             channel_id=(channel.id if channel else settings.raffle_channel_id
                         or interaction.channel_id),
-            zone=await member_zone(interaction))
+            zone=await member_zone(interaction), item_id=item)
         await reply(interaction,
-                    f"Raffle #{raffle.raffle_id} is open: **{safe_text(raffle.prize)}**, "
+                    f"Raffle #{raffle.raffle_id} is open: **{safe_text(raffle.prize)}**"
+                    f"{prize_note(raffle)}, "
                     f"{settings.money(raffle.price)} a ticket, at most {raffle.max_per_member} "
                     f"each, drawn <t:{unix_seconds(raffle.ends_ms)}:f>. Members buy with "
                     f"`/shop tickets raffle:{raffle.raffle_id}`.\nFairness: the draw's seed is "
@@ -149,7 +153,41 @@ class RafflesCog(FeatureCog):
                      notice.guild_id)
         guild = self.bot.get_guild(notice.guild_id)
         where = safe_text(guild.name, limit=100) if guild else "the server"
-        for user_id in draw.raffle.winners:
+        for place, user_id in enumerate(draw.raffle.winners):
+            given = await self._give_prize(guild, draw.raffle, place)
             await send_dm(self.bot, notice.guild_id, user_id,
                           f"🎉 You won raffle #{draw.raffle.raffle_id} in {where}: "
-                          f"**{safe_text(draw.raffle.prize, limit=100)}**. Staff will be in touch.")
+                          f"**{safe_text(draw.raffle.prize, limit=100)}**. {given}")
+
+    async def _give_prize(self, guild: discord.Guild | None, raffle: Raffle, place: int) -> str:
+        """Give a place's item prize its role (the draw already gave the item; a role is given
+        after the commit, by the shop's own delivery with its retries) and say what happened."""
+        if raffle.prize_item_id is None:
+            return "Staff will be in touch."
+        key = prize_key(raffle.guild_id, raffle.raffle_id, place)
+        prize = await self.bot.services.shop.prize(raffle.guild_id, key)
+        if prize is None:  # the draw gives every place its item in its own transaction
+            log.error("raffle %s of guild %s: no prize record %s", raffle.raffle_id,
+                      raffle.guild_id, key)
+            return "Staff will be in touch."
+        if prize.status == "fulfilling":
+            from cogs.shop import post_ticket  # here: cogs.shop imports this package at load
+
+            await post_ticket(self.bot, raffle.guild_id, prize)
+            return "Staff hand this prize over themselves: they have a ticket for it."
+        if prize.status == "granting" and guild is not None:
+            from cogs.shop import deliver
+
+            problem = await deliver(self.bot, guild, prize)
+            if problem is None:
+                return "The role is yours" + (f" until <t:{unix_seconds(prize.until_ms)}:f>."
+                                              if prize.until_ms else ".")
+            prize = await self.bot.services.shop.prize(raffle.guild_id, key) or prize
+        if prize.status == "undelivered":
+            return ("I could not give you the role, so staff were told and will give it to you "
+                    "by hand.")
+        if prize.status == "granting":
+            return "Your role is on its way."
+        if prize.role_id is not None:
+            return "The role is yours."
+        return "It is in your inventory (`/shop inventory`)."

@@ -9,6 +9,14 @@ from economy.core.wording import plural
 from economy.raffles.models import Draw, Raffle
 
 
+def prize_note(raffle: Raffle) -> str:
+    """` (shop item #4, 2 set aside)` for an item prize; empty for a text prize."""
+    if raffle.prize_item_id is None:
+        return ""
+    held = f", {raffle.prize_reserved} set aside" if raffle.prize_reserved else ""
+    return f" (shop item #{raffle.prize_item_id}{held})"
+
+
 def raffle_line(raffle: Raffle, settings: GuildSettings, mine: int | None = None) -> str:
     """One raffle: number, prize, ticket price, cap, end, tickets sold (and yours)."""
     ends = f"<t:{unix_seconds(raffle.ends_ms)}:R>"
@@ -16,7 +24,7 @@ def raffle_line(raffle: Raffle, settings: GuildSettings, mine: int | None = None
              "cancelled": "cancelled (refunded)"}[raffle.status]
     yours = f" · you hold {mine}" if mine else ""
     winners = f" · {raffle.winners_count} winners" if raffle.winners_count > 1 else ""
-    return (f"**#{raffle.raffle_id} {safe_text(raffle.prize, limit=100)}** — "
+    return (f"**#{raffle.raffle_id} {safe_text(raffle.prize, limit=100)}**{prize_note(raffle)} — "
             f"{settings.money(raffle.price)} a ticket (max {raffle.max_per_member} each){winners}"
             f" · {raffle.tickets_sold:,} sold · {state}{yours}")
 

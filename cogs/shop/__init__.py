@@ -2,9 +2,13 @@
 list), its persistent buttons and the sweep of timed roles."""
 
 from cogs.shop._cog import ShopCog
+from cogs.shop._roles import deliver
+from cogs.shop._tickets import post_ticket
 from cogs.shop._views import DYNAMIC_ITEMS
 
 SWEEP_SECONDS = 60
+
+__all__ = ["DYNAMIC_ITEMS", "ShopCog", "deliver", "post_ticket", "setup"]
 
 
 async def setup(bot) -> None:

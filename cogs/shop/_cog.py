@@ -13,6 +13,7 @@ from cogs._shared.interaction import actor_of, guild_id_of, reply, safe_text, se
 from cogs._shared.time_option import DeadlineOrDuration, When, member_zone
 from cogs.raffles import raffle_line
 from cogs.shop._roles import deliver, role_problem
+from cogs.shop._tickets import post_ticket
 from cogs.shop._views import (
     catalogue_page,
     catalogue_view,
@@ -71,6 +72,9 @@ class ShopCog(FeatureCog):
             if item.kind == "consumable":
                 lines.append(f"**#{item.item_id} {safe_text(item.name, limit=60)}** × "
                              f"{holding.quantity}")
+            elif item.kind == "custom":
+                lines.append(f"**#{item.item_id} {safe_text(item.name, limit=60)}** × "
+                             f"{holding.bought} (handed over by staff)")
             else:
                 until = (f" until <t:{unix_seconds(holding.role_until_ms)}:f>"
                          if holding.role_until_ms else " (permanent)")
@@ -120,7 +124,8 @@ class ShopCog(FeatureCog):
     @shop_admin.command(name="add", description="Put an item on sale")
     @admin_only
     @app_commands.describe(
-        name="What members see", price="Price in GEMS", kind="A role, or a consumable",
+        name="What members see", price="Price in GEMS",
+        kind="A role, a consumable, or custom (staff hand it over: a ticket; needs a description)",
         role="The role to give (kind role)", days="Role for this many days (empty: permanent)",
         effect="What a consumable does", stock="Units for sale (empty: unlimited)",
         per_member_limit="Most units one member may buy (empty: no limit)",
@@ -129,7 +134,7 @@ class ShopCog(FeatureCog):
         available_until="On sale until (a time, or a duration like 7d)",
         description="A short description")
     async def add(self, interaction: discord.Interaction, name: app_commands.Range[str, 1, 60],
-                  price: int, kind: Literal["role", "consumable"],
+                  price: int, kind: Literal["role", "consumable", "custom"],
                   role: discord.Role | None = None,
                   days: app_commands.Range[int, 1, 3650] | None = None,
                   effect: Literal["streak_freeze"] | None = None, stock: int | None = None,
@@ -205,7 +210,8 @@ class ShopCog(FeatureCog):
 
     # --- jobs ---------------------------------------------------------------------------------
     async def sweep(self) -> int:
-        """Remove timed roles that ended; give (or refund) roles whose grant was interrupted."""
+        """Remove timed roles that ended; give (or refund) roles whose grant was interrupted;
+        post the staff tickets of custom items not posted yet."""
         shop = self.bot.services.shop
         done = 0
         for guild_id in await shop.guild_ids():
@@ -225,4 +231,6 @@ class ShopCog(FeatureCog):
             for purchase in await shop.stale_grants(guild_id):
                 await deliver(self.bot, guild, purchase)
                 done += 1
+            for purchase in await shop.tickets_to_post(guild_id):
+                done += await post_ticket(self.bot, guild_id, purchase)
         return done

@@ -16,6 +16,7 @@ from cogs._shared.notify import send_dm
 from cogs._shared.paging import PageButton
 from cogs._shared.ui import RoutedView, SafeButton
 from cogs.shop._roles import deliver
+from cogs.shop._tickets import TicketFulfilButton, TicketRefundButton, post_ticket
 from economy.core.clock import unix_seconds
 from economy.core.errors import InvalidInput
 from economy.core.models import Page
@@ -144,6 +145,11 @@ class ShopConfirmButton(SafeButton, template=(rf"shop:ok:{num('item')}:{num('pri
         settings = await services.settings.get(guild_id)
         if purchase.replayed:
             text = "You already confirmed this purchase: it went through once."
+        elif purchase.status == "fulfilling":
+            posted = await post_ticket(interaction.client, guild_id, purchase)
+            text = (f"Bought for {settings.money(purchase.price)}! Staff hand this one over "
+                    f"themselves: {'they have' if posted else 'they will get'} a ticket for "
+                    "it, and you get a DM when it's done.")
         elif purchase.role_id is None:
             text = (f"Bought for {settings.money(purchase.price)}! It is in your inventory: "
                     "`/shop inventory`, then `/shop use`.")
@@ -219,6 +225,8 @@ class ShopGiftButton(SafeButton, template=(rf"shop:gift:{num('item')}:{num('to')
             problem = None
             if purchase.role_id is not None:
                 problem = await deliver(interaction.client, guild, purchase)
+            elif purchase.status == "fulfilling":
+                await post_ticket(interaction.client, guild_id, purchase)
             if problem is None:
                 text = f"Gift sent: {member.mention} got it for {settings.money(purchase.price)}."
                 item = await services.shop.item(guild_id, self.item_id)
@@ -232,4 +240,5 @@ class ShopGiftButton(SafeButton, template=(rf"shop:gift:{num('item')}:{num('to')
         await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_PINGS)
 
 
-DYNAMIC_ITEMS = (ShopPageButton, ShopBuyButton, ShopConfirmButton, ShopGiftButton)
+DYNAMIC_ITEMS = (ShopPageButton, ShopBuyButton, ShopConfirmButton, ShopGiftButton,
+                 TicketFulfilButton, TicketRefundButton)

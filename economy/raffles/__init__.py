@@ -14,8 +14,9 @@ def build(core: Core) -> dict[str, Any]:
     from economy.raffles.repo import RaffleRepo
     from economy.raffles.service import RaffleService
 
+    # Item prizes are given by the shop's own grant (built before raffles, see the registry).
     return {"raffles": RaffleService(RaffleRepo(core.db), core.ledger, core.settings,
-                                     core.clock)}
+                                     core.clock, shop=core.built.get("shop"))}
 
 
 FEATURE = Feature(

@@ -23,6 +23,11 @@ MAX_TICKETS = 10_000  # per member
 PRIZE_MAX = 200
 
 
+def prize_key(guild_id: int, raffle_id: int, place: int) -> str:
+    """The idempotency key of the item a raffle's place wins (its shop purchase record's id)."""
+    return f"prize:raffle:{guild_id}:{raffle_id}:{place}"
+
+
 def commitment(seed: str) -> str:
     """The published hash of a raffle's seed (hex SHA-256 of its UTF-8 text)."""
     return hashlib.sha256(seed.encode()).hexdigest()
@@ -61,6 +66,10 @@ class Raffle:
     seed: str | None = None
     winners: tuple[int, ...] = ()
     drawn_ms: int | None = None
+    #: The shop item each winner receives (None: the prize is the text, given by staff).
+    prize_item_id: int | None = None
+    #: Units of that item set aside at creation (limited stock; 0 for unlimited).
+    prize_reserved: int = 0
 
     @classmethod
     def of(cls, doc: dict[str, Any], *, reveal: bool = False) -> Raffle:
@@ -72,7 +81,9 @@ class Raffle:
                    status=doc["status"], seed_hash=doc["seed_hash"],
                    channel_id=doc.get("channel_id"), tickets_sold=doc.get("tickets_sold", 0),
                    seed=doc.get("seed") if drawn or reveal else None,
-                   winners=tuple(doc.get("winners") or ()), drawn_ms=doc.get("drawn_ms"))
+                   winners=tuple(doc.get("winners") or ()), drawn_ms=doc.get("drawn_ms"),
+                   prize_item_id=doc.get("prize_item_id"),
+                   prize_reserved=doc.get("prize_reserved") or 0)
 
 
 @dataclass(frozen=True)

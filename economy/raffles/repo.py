@@ -9,6 +9,7 @@ so concurrent buyers on MongoDB cannot pass the cap or buy into a closed raffle.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pymongo import ASCENDING, ReturnDocument
@@ -50,13 +51,44 @@ class RaffleRepo:
             match["status"] = status
         return await find_docs(self.raffles, match, sort={"raffle_id": -1}, limit=limit)
 
+    async def insert_raffle_with(self, doc: Doc,
+                                 also: Callable[[Any], Awaitable[None]]) -> None:
+        """Store a new raffle and run `also(session)` (its prize's units set aside) in one
+        transaction: both or neither."""
+        doc = {**doc, "_id": f"{doc['guild_id']}:{doc['raffle_id']}"}
+
+        async def work(session: Any) -> None:
+            await self.raffles.insert_one(dict(doc), session=session)
+            await also(session)
+
+        await self.db.transaction(work)
+
     async def set_status(self, guild_id: int, raffle_id: int, *, from_status: str,
-                         to_status: str, fields: Doc | None = None) -> Doc | None:
-        """Guarded status change; the raffle after it, or None when it was not `from_status`."""
-        return await self.db.write(lambda: self.raffles.find_one_and_update(
-            {"_id": f"{guild_id}:{raffle_id}", "status": from_status},
-            {"$set": {"status": to_status, **(fields or {})}},
-            return_document=ReturnDocument.AFTER))
+                         to_status: str, fields: Doc | None = None,
+                         also: Callable[[Any], Awaitable[None]] | None = None) -> Doc | None:
+        """Guarded status change; the raffle after it, or None when it was not `from_status`.
+
+        With `also`, the change and `also(session)` (a prize's grants or the release of its
+        units) are one transaction, and `also` runs only when the guarded change matched: two
+        draws, or a draw and a cancel, cannot both apply.
+        """
+        match = {"_id": f"{guild_id}:{raffle_id}", "status": from_status}
+        update = {"$set": {"status": to_status, **(fields or {})}}
+        if also is None:
+            return await self.db.write(lambda: self.raffles.find_one_and_update(
+                match, update, return_document=ReturnDocument.AFTER))
+
+        async def work(session: Any) -> bool:
+            # A write first (a transaction must not start with a read on the embedded store).
+            result = await self.raffles.update_one(match, update, session=session)
+            if result.modified_count != 1:
+                return False
+            await also(session)
+            return True
+
+        if not await self.db.transaction(work):
+            return None
+        return await self.raffle(guild_id, raffle_id)
 
     async def count_sold(self, guild_id: int, raffle_id: int, n: int, now_ms: int, *,
                          session: Any) -> bool:

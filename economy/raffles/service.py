@@ -20,7 +20,7 @@ from typing import Any
 from economy.core import timeparse
 from economy.core.actor import Actor
 from economy.core.clock import Clock, to_ms
-from economy.core.errors import Conflict, InsufficientFunds, InvalidInput, NotFound
+from economy.core.errors import Conflict, InsufficientFunds, InvalidInput, NotFound, Unavailable
 from economy.core.ledger import LedgerService, check_amount
 from economy.core.models import is_system
 from economy.core.modules import require_on
@@ -36,8 +36,14 @@ from economy.raffles.models import (
     TicketPurchase,
     commitment,
     derive_winners,
+    prize_key,
 )
 from economy.raffles.repo import RaffleRepo
+from economy.shop.models import HoldingChanged, Item
+from economy.shop.service import ShopService
+
+#: Draw attempts of an item raffle while a winner's holding keeps changing under it.
+PRIZE_ATTEMPTS = 3
 
 
 class RaffleClosed(Conflict):
@@ -70,29 +76,36 @@ class RaffleService:
     """Raffles of the guilds."""
 
     def __init__(self, repo: RaffleRepo, ledger: LedgerService, settings: SettingsService,
-                 clock: Clock) -> None:
+                 clock: Clock, shop: ShopService | None = None) -> None:
         self._repo = repo
         self._ledger = ledger
         self._settings = settings
         self._clock = clock
+        #: Where item prizes come from and how they are given (None: text prizes only).
+        self._shop = shop
         #: Where draw seeds come from (256 random bits as hex). The offline demo replaces it so
         #: that its transcript reads the same on every run; nothing else should.
         self.seeds: Callable[[], str] = lambda: secrets.token_hex(32)
 
     # --- staff --------------------------------------------------------------------------------
-    async def create(self, guild_id: int, actor: Actor, *, prize: str, price: int,
+    async def create(self, guild_id: int, actor: Actor, *, prize: str | None, price: int,
                      max_per_member: int, ends: str, winners: int = 1,
-                     channel_id: int | None = None, zone: tzinfo | None = None) -> Raffle:
+                     channel_id: int | None = None, zone: tzinfo | None = None,
+                     item_id: int | None = None) -> Raffle:
         """Open a raffle (admin): the seed is drawn now and only its hash is shown until the
-        draw. `ends`: a time or a duration (the shared time grammar).
+        draw. `ends`: a time or a duration (the shared time grammar). The prize is `prize`
+        (text staff hand over) or a shop item (`item_id`) each winner receives at the draw
+        exactly as if they had bought it; a limited item has one unit per winner set aside now
+        (in the raffle's own transaction), given back if the raffle is cancelled.
 
-        Raises: FeatureOff, InvalidAmount, InvalidInput, NotPermitted.
+        Raises: FeatureOff, InvalidAmount, InvalidInput, NotFound, NotPermitted,
+            PrizeUnavailable.
         """
         actor.require_admin(guild_id)
         settings = await require_on(self._settings, guild_id, "raffles")
-        text = clean_text(prize, PRIZE_MAX, "prize")
-        if not text:
-            raise InvalidInput("Say what the prize is.")
+        text = clean_text(prize or "", PRIZE_MAX, "prize")
+        if not text and item_id is None:
+            raise InvalidInput("Say what the prize is: a text, or a shop item (`item`).")
         price = check_amount(price, what="ticket price")
         max_per_member = _whole(max_per_member, "ticket cap per member", least=1,
                                 most=MAX_TICKETS)
@@ -103,6 +116,8 @@ class RaffleService:
         end = timeparse.parse_end(ends, now, now, zone or settings.zone)
         if end <= now:
             raise InvalidInput("The raffle must end in the future.")
+        item = await self._prize_item(guild_id, item_id, winners)
+        text = text or (item.name if item else "")
         seed = self.seeds()
         raffle_id = await self._repo.next_raffle_id(guild_id)
         doc = {"guild_id": guild_id, "raffle_id": raffle_id, "prize": text, "price": price,
@@ -111,8 +126,18 @@ class RaffleService:
                "seed_hash": commitment(seed), "channel_id": channel_id, "tickets_sold": 0,
                "burn": settings.raffle_sink == "burn", "winners": [], "drawn_ms": None,
                "announced": False, "refunds_done": False, "created_by": actor.user_id,
-               "created_ms": to_ms(now)}
-        await self._repo.insert_raffle(doc)
+               "created_ms": to_ms(now), "prize_item_id": item.item_id if item else None,
+               "prize_reserved": winners if item and item.stock is not None else 0}
+        if item is None:
+            await self._repo.insert_raffle(doc)
+        else:
+            shop = self._shop
+            assert shop is not None  # _prize_item found the item there
+
+            async def reserve(session: Any) -> None:
+                await shop.reserve_prize(item, winners, session=session)
+
+            await self._repo.insert_raffle_with(doc, reserve)
         return Raffle.of(doc)
 
     async def cancel(self, guild_id: int, actor: Actor, raffle_id: int) -> Refunds:
@@ -123,9 +148,17 @@ class RaffleService:
         actor.require_admin(guild_id)
         await require_on(self._settings, guild_id, "raffles")
         doc = await self._doc(guild_id, raffle_id)
+        release = None
+        if doc.get("prize_reserved") and self._shop is not None:
+            shop, units = self._shop, doc["prize_reserved"]
+
+            async def release(session: Any) -> None:
+                # In the cancellation's transaction: the prize's units go back on sale once.
+                await shop.release_prize(guild_id, doc["prize_item_id"], units, session=session)
+
         for status in ("open", "closed"):
             if await self._repo.set_status(guild_id, raffle_id, from_status=status,
-                                           to_status="cancelled"):
+                                           to_status="cancelled", also=release):
                 break
         else:
             raise RaffleClosed(f"Raffle #{raffle_id} was {doc['status']} already: "
@@ -287,13 +320,47 @@ class RaffleService:
                         for t in await self._repo.tickets_of(guild_id, raffle_id)
                         if t.get("count", 0) > 0)
         winners = derive_winners(doc["seed"], list(tickets), doc["winners_count"])
-        drawn = await self._repo.set_status(
-            guild_id, raffle_id, from_status="closed", to_status="drawn",
-            fields={"winners": winners, "drawn_ms": now_ms,
-                    "ticket_list": [[u, n] for u, n in tickets]})
+        fields = {"winners": winners, "drawn_ms": now_ms,
+                  "ticket_list": [[u, n] for u, n in tickets]}
+        if doc.get("prize_item_id") is None:
+            drawn = await self._repo.set_status(guild_id, raffle_id, from_status="closed",
+                                                to_status="drawn", fields=fields)
+        else:
+            drawn = await self._draw_with_prizes(doc, winners, fields)
         if drawn is None:
             return None
         return Draw(Raffle.of(drawn), tickets)
+
+    async def _draw_with_prizes(self, doc: dict, winners: list[int],
+                                fields: dict[str, Any]) -> dict | None:
+        """The draw of an item raffle: the guarded closed -> drawn change, each winner's item
+        (the shop's own grant, keyed per raffle and place) and the release of the units no
+        place used, in one transaction. A winner's holding that changed between the read and
+        the write (a purchase of theirs went through) aborts it all; it is read again."""
+        shop = self._shop
+        if shop is None:
+            raise Unavailable("The shop is not available: this raffle's item prize can't be "
+                              "given yet.")
+        guild_id, raffle_id, item_id = doc["guild_id"], doc["raffle_id"], doc["prize_item_id"]
+        unused = max(0, (doc.get("prize_reserved") or 0) - len(winners))
+        for _ in range(PRIZE_ATTEMPTS):
+            grants = [await shop.prize_grant(guild_id, item_id, user_id,
+                                             key=prize_key(guild_id, raffle_id, place),
+                                             prize=f"raffle #{raffle_id}")
+                      for place, user_id in enumerate(winners)]
+
+            async def give(session: Any, grants: list = grants) -> None:
+                for grant in grants:
+                    await grant.write(session)
+                await shop.release_prize(guild_id, item_id, unused, session=session)
+
+            try:
+                return await self._repo.set_status(guild_id, raffle_id, from_status="closed",
+                                                   to_status="drawn", fields=fields, also=give)
+            except HoldingChanged:
+                continue
+        raise Conflict(f"Raffle #{raffle_id}: a winner's items kept changing; the draw is "
+                       "tried again by the next sweep.")
 
     async def pending(self) -> list[tuple[int, int, str]]:
         """(guild, raffle, status) of raffles with work left for the sweep.
@@ -324,6 +391,16 @@ class RaffleService:
         return Draw(Raffle.of(doc), tuple((u, n) for u, n in doc.get("ticket_list") or ()))
 
     # --- internals ----------------------------------------------------------------------------
+    async def _prize_item(self, guild_id: int, item_id: int | None, winners: int) -> Item | None:
+        """The shop item a new raffle gives (checked by the shop), or None for a text prize."""
+        if item_id is None:
+            return None
+        if isinstance(item_id, bool) or not isinstance(item_id, int) or item_id < 1:
+            raise InvalidInput("The item must be a shop item number (see `/shop-admin list`).")
+        if self._shop is None:
+            raise InvalidInput("The shop is not available, so a raffle's prize can only be text.")
+        return await self._shop.prize_item(guild_id, item_id, winners)
+
     async def _doc(self, guild_id: int, raffle_id: int) -> dict:
         doc = await self._repo.raffle(guild_id, raffle_id)
         if doc is None:

@@ -23,4 +23,6 @@ FEATURE = Feature(
     build=build,
     personal_collections=frozenset({"shop_holdings", "shop_purchases"}),
     custom_id_prefixes=("shop",),
+    # Staff settle a custom item's ticket (GEMS back, or handed over) even with the shop off.
+    settling_custom_ids=("shop:ful:", "shop:rfd:"),
 )

@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from economy.core.clock import from_ms, span_ms, unix_seconds
-from economy.core.errors import InvalidInput
+from economy.core.errors import Conflict, InvalidInput
 
-Kind = Literal["role", "consumable"]
+Kind = Literal["role", "consumable", "custom"]
 #: Consumable effects (what `/shop use` does). One today: a streak freeze.
 EFFECTS = {"streak_freeze": "Streak freeze: covers one more missed daily claim"}
 DAY_MS = span_ms(timedelta(days=1))
@@ -19,6 +19,15 @@ MAX_DAYS = 3650
 
 class QuoteChanged(InvalidInput):
     """The item changed (price, version, withdrawn) between the quote and the confirmation."""
+
+
+class HoldingChanged(InvalidInput):
+    """The member's holding of the item changed between the read and the guarded write (another
+    purchase or prize of theirs went through first); nothing was written."""
+
+
+class PrizeUnavailable(Conflict):
+    """A raffle prize's units could not be set aside: the item sold out or left the shop."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +63,8 @@ class Item:
         if self.kind == "role":
             span = f"for {self.days} day{'s' if self.days != 1 else ''}" if self.days else "permanently"
             return f"the role <@&{self.role_id}> {span}"
+        if self.kind == "custom":
+            return "something staff hand you (they get a ticket to fulfil)"
         return EFFECTS.get(self.effect or "", "an item for your inventory")
 
     def availability(self, now_ms: int) -> str | None:
@@ -86,7 +97,9 @@ class Holding:
 
 @dataclass(frozen=True)
 class Purchase:
-    """One purchase: `status` done (consumable), granting (a role to give), granted, refunded."""
+    """One purchase (or prize): `status` done (consumable), granting (a role to give), granted,
+    fulfilling (a custom item staff hand over), fulfilled, refunded, undelivered (a prize's role
+    that could not be given: staff give it by hand)."""
 
     key: str
     guild_id: int
@@ -99,6 +112,9 @@ class Purchase:
     replayed: bool = False
     #: A gift's recipient (None: the buyer keeps what they bought).
     recipient_id: int | None = None
+    #: What the unit was won in ("raffle #3"); None for a purchase. A prize cost nothing, so
+    #: it is never refunded: a role that cannot be given leaves it `undelivered` for staff.
+    prize: str | None = None
 
     @property
     def holder_id(self) -> int:
@@ -111,7 +127,7 @@ class Purchase:
         return cls(key=doc["_id"], guild_id=doc["guild_id"], user_id=doc["user_id"],
                    item_id=doc["item_id"], price=doc["price"], status=doc["status"],
                    role_id=doc.get("role_id"), until_ms=doc.get("until_ms"), replayed=replayed,
-                   recipient_id=doc.get("recipient_id"))
+                   recipient_id=doc.get("recipient_id"), prize=doc.get("prize"))
 
 
 @dataclass(frozen=True)

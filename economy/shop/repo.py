@@ -85,6 +85,22 @@ class ShopRepo:
         if result.modified_count == 0:
             await self.items.update_one({"_id": key}, {"$inc": {"sold": -1}}, session=session)
 
+    async def reserve_units(self, guild_id: int, item_id: int, units: int, *,
+                            session: Any) -> bool:
+        """Set `units` of a limited item aside (a raffle's prize), only while it is on sale and
+        that many are left; False otherwise. Not counted as sold: the draw gives them."""
+        result = await self.items.update_one(
+            {"_id": f"{guild_id}:{item_id}", "active": True, "stock": {"$gte": units}},
+            {"$inc": {"stock": -units}}, session=session)
+        return result.modified_count == 1
+
+    async def release_units(self, guild_id: int, item_id: int, units: int, *,
+                            session: Any) -> None:
+        """Units set aside by `reserve_units` go back on sale (a cancelled raffle, places left
+        empty at the draw)."""
+        await self.items.update_one({"_id": f"{guild_id}:{item_id}", "stock": {"$ne": None}},
+                                    {"$inc": {"stock": units}}, session=session)
+
     # --- holdings -----------------------------------------------------------------------------
     @staticmethod
     def _holding_id(guild_id: int, user_id: int, item_id: int) -> str:
@@ -178,6 +194,20 @@ class ShopRepo:
                 {"_id": key, "guild_id": guild_id, "status": from_status},
                 {"$set": {"status": to_status}}, session=session)
         result = await (run() if session is not None else self.db.write(run))
+        return result.modified_count == 1
+
+    async def unposted_tickets(self, guild_id: int, *, limit: int = 100) -> list[Doc]:
+        """Custom items waiting for staff whose ticket was not posted."""
+        return await find_docs(self.purchases, {"guild_id": guild_id, "status": "fulfilling",
+                                                "ticket_posted": False},
+                               sort={"at_ms": ASCENDING}, limit=limit)
+
+    async def set_ticket_posted(self, guild_id: int, key: str, posted: bool) -> bool:
+        """Flip a ticket's posted flag (guarded by its old value); True for the one caller
+        that flipped it."""
+        result = await self.db.write(lambda: self.purchases.update_one(
+            {"_id": key, "guild_id": guild_id, "ticket_posted": not posted},
+            {"$set": {"ticket_posted": posted}}))
         return result.modified_count == 1
 
     async def stale_grants(self, guild_id: int, before_ms: int, *, limit: int = 100) -> list[Doc]:

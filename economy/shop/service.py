@@ -11,6 +11,8 @@ transaction (money back, unit back, holding undone).
 from __future__ import annotations
 
 import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
@@ -29,7 +31,9 @@ from economy.shop.models import (
     MAX_DAYS,
     MAX_STOCK,
     Holding,
+    HoldingChanged,
     Item,
+    PrizeUnavailable,
     Purchase,
     Quote,
     QuoteChanged,
@@ -37,9 +41,21 @@ from economy.shop.models import (
 from economy.shop.repo import ShopRepo
 
 PAGE_SIZE = 5
+#: A purchase's status after its commit: a role waits for the adapter to give it, a custom item
+#: for staff to hand it over (a ticket); anything else is done.
+_FIRST_STATUS = {"role": "granting", "custom": "fulfilling"}
 NAME_MAX = 60
 DESCRIPTION_MAX = 200
 _UNSET: Any = object()
+
+
+@dataclass(frozen=True)
+class PrizeGrant:
+    """A prize ready to be given: its purchase record, and the guarded writes that give it
+    (`write(session)`, in the caller's transaction)."""
+
+    purchase: Purchase
+    write: Callable[[Any], Awaitable[None]]
 
 
 def _count(value: int | None, what: str, *, most: int) -> int | None:
@@ -86,8 +102,13 @@ class ShopService:
             if effect not in EFFECTS:
                 raise InvalidInput(f"A consumable needs an effect: {', '.join(EFFECTS)}.")
             role_id = days = None
+        elif kind == "custom":
+            if not fields["description"]:
+                raise InvalidInput("A custom item needs a description: what staff will hand "
+                                   "over.")
+            role_id = days = effect = None
         else:
-            raise InvalidInput("The kind must be `role` or `consumable`.")
+            raise InvalidInput("The kind must be `role`, `consumable` or `custom`.")
         stock = _count(stock, "stock", most=MAX_STOCK)
         fields.update(self._window(available_from, available_until, zone or settings.zone))
         item_id = await self._repo.next_item_id(guild_id)
@@ -234,17 +255,8 @@ class ShopService:
                                "Press **Buy** again to see the new offer.")
         holding = await self._repo.holding(guild_id, holder, item_id)
         self._check_buyable(item, holding, role_ids, gift=gift)
-        now_ms = to_ms(self._clock.now())
-        prev_until = holding.get("role_until_ms") if holding else None
-        until = None
-        if item.kind == "role" and item.days:
-            until = max(now_ms, prev_until or 0) + item.days * DAY_MS
         burn = settings.shop_sink == "burn"
-        status = "granting" if item.kind == "role" else "done"
-        record = {"_id": key, "guild_id": guild_id, "user_id": user_id, "item_id": item_id,
-                  "price": item.price, "kind": item.kind, "role_id": item.role_id,
-                  "days": item.days, "burn": burn, "status": status, "at_ms": now_ms,
-                  "until_ms": until, "prev_until_ms": prev_until}
+        record = self._record(key, item, user_id, holding, price=item.price, burn=burn)
         if gift:
             record["recipient_id"] = holder
         repo = self._repo
@@ -254,11 +266,7 @@ class ShopService:
                                         limited=item.stock is not None, session=session):
                 raise QuoteChanged("Someone was faster: that item just sold out or changed. "
                                    "Nothing was charged.")
-            quantity = 1 if item.kind == "consumable" else 0
-            if not await repo.add_holding(guild_id, holder, item_id, expected=holding,
-                                          quantity=quantity, role_until_ms=until, session=session):
-                raise InvalidInput("Another purchase of yours is going through; try again.")
-            await repo.insert_purchase(record, session=session)
+            await self._hold(item, holder, holding, record, session=session)
 
         movement = await self._ledger.spend(guild_id, user_id, item.price, key=key,
                                             ref=f"shop:{item_id}", burn=burn,
@@ -266,6 +274,87 @@ class ShopService:
         if movement.replayed:
             return Purchase.of(await repo.purchase(guild_id, key) or record, replayed=True)
         return Purchase.of(record)
+
+    # --- raffle prizes (economy/raffles asks; a prize is given exactly as a purchase) --------
+    async def prize_item(self, guild_id: int, item_id: int, units: int) -> Item:
+        """Check that `item_id` can be a raffle's prize for `units` winners: it exists in this
+        guild's shop, is on sale, and (limited stock) has a unit left for each winner.
+
+        Raises: FeatureOff, InvalidInput, NotFound.
+        """
+        await require_on(self._settings, guild_id, "shop")
+        item = await self._item(guild_id, item_id)
+        if not item.active:
+            raise InvalidInput(f"Item #{item_id} was removed from the shop: it can't be a prize. "
+                               "No raffle was opened.")
+        if item.stock is not None and item.stock < units:
+            raise InvalidInput(f"Item #{item_id} has {item.stock:,} left and a prize needs one "
+                               f"per winner ({units}): restock it or draw fewer winners. "
+                               "No raffle was opened.")
+        return item
+
+    async def reserve_prize(self, item: Item, units: int, *, session: Any) -> None:
+        """In the caller's transaction (a raffle opening): set one unit per winner aside, so no
+        buyer takes the prize's units and the draw never counts stock again. An item with
+        unlimited stock has nothing to set aside.
+
+        Raises: PrizeUnavailable (sold out or withdrawn since `prize_item`).
+        """
+        if item.stock is None:
+            return
+        if not await self._repo.reserve_units(item.guild_id, item.item_id, units,
+                                              session=session):
+            raise PrizeUnavailable(f"Item #{item.item_id} just sold out or left the shop: no "
+                                   "raffle was opened.")
+
+    async def release_prize(self, guild_id: int, item_id: int, units: int, *,
+                            session: Any) -> None:
+        """In the caller's transaction: units `reserve_prize` set aside go back on sale (the
+        raffle was cancelled, or fewer members than places took part).
+
+        Raises: nothing expected.
+        """
+        if units > 0:
+            await self._repo.release_units(guild_id, item_id, units, session=session)
+
+    async def prize_grant(self, guild_id: int, item_id: int, user_id: int, *, key: str,
+                          prize: str) -> PrizeGrant:
+        """Prepare giving one unit of `item_id` to `user_id` as a prize, exactly as a purchase
+        gives it (the same holding and purchase record, a role to give after the commit) but
+        free and without taking stock (`reserve_prize` did). Reads now; `grant.write(session)`
+        writes in the caller's transaction, guarded by the holding read, once per `key` (the
+        record's id). The per-member limit, required role and sale window are the buyers'
+        rules: staff chose to give this.
+
+        Raises: NotFound.
+        """
+        item = await self._item(guild_id, item_id)
+        holding = await self._repo.holding(guild_id, user_id, item_id)
+        record = self._record(key, item, user_id, holding, price=0, burn=False)
+        record["prize"] = prize
+
+        async def write(session: Any) -> None:
+            await self._hold(item, user_id, holding, record, session=session)
+
+        return PrizeGrant(Purchase.of(record), write)
+
+    async def prize(self, guild_id: int, key: str) -> Purchase | None:
+        """A prize (or purchase) by its key, as stored now.
+
+        Raises: nothing expected.
+        """
+        doc = await self._repo.purchase(guild_id, key)
+        return Purchase.of(doc) if doc is not None else None
+
+    async def prize_undelivered(self, guild_id: int, key: str) -> bool:
+        """A prize's role could not be given: `granting` -> `undelivered`, once (True for the
+        one caller that made the change). Staff give it by hand; nothing is refunded (nothing
+        was paid) and the unit stays the winner's.
+
+        Raises: nothing expected.
+        """
+        return await self._repo.set_purchase_status(guild_id, key, from_status="granting",
+                                                    to_status="undelivered")
 
     async def role_granted(self, guild_id: int, key: str) -> bool:
         """The adapter gave the purchased role.
@@ -275,19 +364,21 @@ class ShopService:
         return await self._repo.set_purchase_status(guild_id, key, from_status="granting",
                                                     to_status="granted")
 
-    async def refund(self, guild_id: int, key: str, reason: str) -> Purchase | None:
-        """Undo a purchase whose role could not be given: GEMS back, unit back, holding undone,
-        once (None when it was granted or refunded already).
+    async def refund(self, guild_id: int, key: str, reason: str, *,
+                     from_status: str = "granting") -> Purchase | None:
+        """Undo a purchase whose role could not be given (or, `from_status="fulfilling"`, a
+        custom item staff refund): GEMS back, unit back, holding undone, once (None when it was
+        settled already).
 
         Raises: DeletedAccount, IdempotencyConflict, InsufficientFunds, OutcomeUnknown.
         """
         doc = await self._repo.purchase(guild_id, key)
-        if doc is None or doc["status"] != "granting":
-            return None
+        if doc is None or doc["status"] != from_status or doc.get("prize"):
+            return None  # a prize cost nothing: see prize_undelivered
         repo = self._repo
 
         async def undo(session: Any) -> None:
-            if not await repo.set_purchase_status(guild_id, key, from_status="granting",
+            if not await repo.set_purchase_status(guild_id, key, from_status=from_status,
                                                   to_status="refunded", session=session):
                 raise InvalidInput("That purchase was settled already.")
             await repo.return_unit(guild_id, doc["item_id"], session=session)
@@ -308,6 +399,59 @@ class ShopService:
             return None
         return Purchase.of({**doc, "status": "refunded"})
 
+    # --- custom items: staff hand them over (a ticket with Fulfil / Refund) -------------------
+    async def fulfil(self, guild_id: int, actor: Actor, key: str) -> Purchase:
+        """A moderator handed a custom item over: `fulfilling` -> `fulfilled`, once.
+
+        Raises: NotFound, NotPermitted, InvalidInput (settled already).
+        """
+        actor.require_moderator(guild_id)
+        doc = await self._ticket(guild_id, key)
+        if not await self._repo.set_purchase_status(guild_id, key, from_status="fulfilling",
+                                                    to_status="fulfilled"):
+            raise InvalidInput("That ticket was settled already.")
+        return Purchase.of({**doc, "status": "fulfilled"})
+
+    async def refund_ticket(self, guild_id: int, actor: Actor, key: str) -> Purchase:
+        """A moderator refunds a custom item instead of handing it over: GEMS back to the payer,
+        the unit back on sale, once. A prize cost nothing and is not refunded.
+
+        Raises: DeletedAccount, IdempotencyConflict, InsufficientFunds, InvalidInput, NotFound,
+            NotPermitted, OutcomeUnknown.
+        """
+        actor.require_moderator(guild_id)
+        doc = await self._ticket(guild_id, key)
+        if doc.get("prize"):
+            raise InvalidInput("A prize cost nothing, so there is nothing to refund: hand it "
+                               "over, then press Fulfil.")
+        done = await self.refund(guild_id, key, f"refunded by staff ({actor.user_id})",
+                                 from_status="fulfilling")
+        if done is None:
+            raise InvalidInput("That ticket was settled already.")
+        return done
+
+    async def tickets_to_post(self, guild_id: int) -> list[Purchase]:
+        """Custom items waiting for staff whose ticket is not posted yet (a restart, or no
+        staff channel when it was bought).
+
+        Raises: nothing expected.
+        """
+        return [Purchase.of(d) for d in await self._repo.unposted_tickets(guild_id)]
+
+    async def claim_ticket(self, guild_id: int, key: str, *, posted: bool = True) -> bool:
+        """Claim posting a ticket (True for the one caller that claims it); `posted=False`
+        hands it back when the post failed, for the sweep to try again.
+
+        Raises: nothing expected.
+        """
+        return await self._repo.set_ticket_posted(guild_id, key, posted)
+
+    async def _ticket(self, guild_id: int, key: str) -> dict:
+        doc = await self._repo.purchase(guild_id, key)
+        if doc is None or doc.get("kind") != "custom":
+            raise NotFound("There is no such shop ticket.")
+        return doc
+
     async def inventory(self, guild_id: int, user_id: int) -> list[tuple[Item, Holding]]:
         """What a member holds: consumables left and roles still running (or permanent).
 
@@ -325,6 +469,8 @@ class ShopService:
                               quantity=doc.get("quantity", 0),
                               role_until_ms=doc.get("role_until_ms"))
             if item.kind == "consumable" and holding.quantity <= 0:
+                continue
+            if item.kind == "custom" and holding.bought <= 0:
                 continue
             if item.kind == "role" and (holding.bought <= 0 or (
                     item.days and (holding.role_until_ms or 0) <= now_ms)):
@@ -407,6 +553,35 @@ class ShopService:
         if doc is None:
             raise InvalidInput("The item changed while you edited it; look again and retry.")
         return Item.of(doc)
+
+    def _record(self, key: str, item: Item, user_id: int, holding: dict | None, *, price: int,
+                burn: bool) -> dict[str, Any]:
+        """The purchase record of one unit of `item` (its `_id` is the idempotency key): a role
+        is `granting` until the adapter gives it; a timed role runs from the later of now and
+        the end of the time already held."""
+        now_ms = to_ms(self._clock.now())
+        prev_until = holding.get("role_until_ms") if holding else None
+        until = None
+        if item.kind == "role" and item.days:
+            until = max(now_ms, prev_until or 0) + item.days * DAY_MS
+        return {"_id": key, "guild_id": item.guild_id, "user_id": user_id,
+                "item_id": item.item_id, "price": price, "kind": item.kind,
+                "role_id": item.role_id, "days": item.days, "burn": burn,
+                "status": _FIRST_STATUS.get(item.kind, "done"), "at_ms": now_ms,
+                "until_ms": until, "prev_until_ms": prev_until,
+                **({"ticket_posted": False} if item.kind == "custom" else {})}
+
+    async def _hold(self, item: Item, holder: int, holding: dict | None, record: dict[str, Any],
+                    *, session: Any) -> None:
+        """The seam every grant goes through (purchase, gift, prize), in the caller's
+        transaction: one unit more in the holder's holding (guarded by the holding read) and
+        its record stored (a repeated key fails the transaction)."""
+        quantity = 1 if item.kind == "consumable" else 0
+        if not await self._repo.add_holding(item.guild_id, holder, item.item_id, expected=holding,
+                                            quantity=quantity, role_until_ms=record["until_ms"],
+                                            session=session):
+            raise HoldingChanged("Another purchase of yours is going through; try again.")
+        await self._repo.insert_purchase(record, session=session)
 
     @staticmethod
     def _holder(user_id: int, recipient_id: int | None) -> int:

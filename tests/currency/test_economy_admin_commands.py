@@ -84,3 +84,36 @@ async def test_grant_role_pays_each_holder_once(gc):
                           {"role": empty, "amount": 5, "reason": "nobody"})
     assert r.ephemeral and "Nobody" in r.content, r.content
     assert await db_state(gc) == before
+
+
+async def test_reset_form_opened_before_a_restart_works_after_it_once(gc):
+    """The form is routed by its custom id, not by an object in memory: opened, bot restarted,
+    submitted -> the reset happens once; the same form sent again burns nothing more."""
+    await seed(gc, "alice", 70)
+    await seed(gc, "bob", 30)
+    opened = await gc.slash("admin", "gems-admin reset", scope="all")
+    assert opened.modal is not None and opened.modal["custom_id"] == "gems:reset:all"
+    await gc.restart_bot()
+    done = await gc.sb.submit_modal(gc["admin"], opened, {"server_name": gc.guild.name})
+    assert done.ephemeral and "100 GEMS burned from 2 members" in done.content, done.content
+    assert (await balance(gc, "alice"), await balance(gc, "bob")) == (0, 0)
+    burns = await gc.db["ledger"].count_documents({"kind": "reset"})
+    again = await gc.sb.submit_modal(gc["admin"], opened, {"server_name": gc.guild.name})
+    assert again.ephemeral, again.content
+    assert await gc.db["ledger"].count_documents({"kind": "reset"}) == burns
+
+
+async def test_forged_reset_submits_are_refused_and_change_nothing(gc):
+    """A member (or moderator) submitting a crafted `gems:reset:all` form: refused, nothing
+    burned; an admin's form with a custom id the bot never sends: refused too."""
+    await seed(gc, "alice", 70)
+    opened = await gc.slash("admin", "gems-admin reset", scope="all")
+    before = await db_state(gc)
+    for who in ("bob", "mod"):
+        forged = await gc.sb.submit_modal(gc[who], opened, {"server_name": gc.guild.name})
+        assert forged.ephemeral and "Only server admins" in forged.content, forged.content
+    opened.record.modal["custom_id"] = "gems:reset:everyone"
+    odd = await gc.sb.submit_modal(gc["admin"], opened, {"server_name": gc.guild.name})
+    assert odd.ephemeral and "not one I sent" in odd.content, odd.content
+    assert await db_state(gc) == before
+    assert not odd.errors

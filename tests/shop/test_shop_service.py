@@ -122,6 +122,7 @@ async def test_refusals_change_nothing(services, clock):
     ({"effect": "flying"}, "effect"), ({"per_member_limit": 0}, "per-member"),
     ({"available_from": "whenever"}, "not a date"),
     ({"available_from": "2d", "available_until": "tomorrow 00:00"}, "after its start"),
+    ({"kind": "custom"}, "needs a description"),
 ])
 async def test_bad_items_refused(services, options, expected):
     args = {"name": "Thing", "price": 10, "kind": "consumable", "effect": "streak_freeze",
@@ -306,3 +307,47 @@ async def test_staff_methods_check_the_actor_themselves(services):
             await services.shop.all_items(G, actor)
     [stored] = await services.shop.all_items(G, ADMIN)
     assert (stored.price, stored.stock, stored.active, stored.version) == (25, 2, True, 1)
+
+
+async def test_a_custom_item_waits_for_staff_who_fulfil_or_refund_it_once(services):
+    """A custom item is a purchase like any other (paid, stock taken, held) whose status waits
+    for staff: Fulfil or Refund, each once, by moderators only, whatever races."""
+    item = await services.shop.add(G, ADMIN, name="Portrait", price=40, kind="custom", stock=3,
+                                   description="A hand-drawn portrait of your avatar")
+    assert "staff hand you" in item.what_you_get()
+    await _seed(services, 5, 100)
+    first = await _buy(services, 5, item, nonce=1)
+    second = await _buy(services, 5, item, nonce=2)
+    assert first.status == second.status == "fulfilling"
+    assert [p.key for p in await services.shop.tickets_to_post(G)] == [first.key, second.key]
+    claims = await asyncio.gather(*(services.shop.claim_ticket(G, first.key) for _ in range(3)))
+    assert claims.count(True) == 1
+    assert [p.key for p in await services.shop.tickets_to_post(G)] == [second.key]
+    mod, member = Actor(2, is_moderator=True, guild_id=G), Actor(5, guild_id=G)
+    with pytest.raises(NotPermitted):
+        await services.shop.fulfil(G, member, first.key)
+    with pytest.raises(NotPermitted):
+        await services.shop.refund_ticket(G, member, second.key)
+    with pytest.raises(NotFound):
+        await services.shop.fulfil(G, mod, "shop:forged")
+    done = await asyncio.gather(services.shop.fulfil(G, mod, first.key),
+                                services.shop.fulfil(G, mod, first.key),
+                                services.shop.refund_ticket(G, mod, first.key),
+                                return_exceptions=True)
+    assert [isinstance(r, InvalidInput) for r in done].count(False) == 1, done
+    assert await services.ledger.balance(G, 5) == 20  # fulfilled: paid for
+    refunded = await asyncio.gather(services.shop.refund_ticket(G, mod, second.key),
+                                    services.shop.refund_ticket(G, mod, second.key),
+                                    services.shop.fulfil(G, mod, second.key),
+                                    return_exceptions=True)
+    assert [isinstance(r, InvalidInput) for r in refunded].count(False) == 1, refunded
+    status = {d["_id"]: d["status"] for d in await services.db["shop_purchases"].find().to_list()}
+    assert status[first.key] == "fulfilled"
+    if status[second.key] == "refunded":
+        assert await services.ledger.balance(G, 5) == 60
+        stored = await services.db["shop_items"].find_one({"item_id": item.item_id})
+        assert (stored["stock"], stored["sold"]) == (2, 1)
+    [(held, holding)] = await services.shop.inventory(G, 5)
+    assert held.kind == "custom" and holding.bought == (1 if status[second.key] == "refunded"
+                                                         else 2)
+    assert (await audit(services.db)).ok

@@ -57,6 +57,8 @@ SAMPLES = {
     "ShopBuyButton": "shop:buy:1",
     "ShopConfirmButton": "shop:ok:1:30:2:123",
     "ShopGiftButton": "shop:gift:1:5:30:2:123",
+    "TicketFulfilButton": "shop:ful:shopgift:1:5:6:123",
+    "TicketRefundButton": "shop:rfd:shop:1:5:123",
 }
 
 

@@ -1,4 +1,5 @@
-"""The shop: an admin stocks it, members buy a timed role and a streak freeze."""
+"""The shop: an admin stocks it, members buy a timed role, a streak freeze and a custom item
+staff hand over."""
 
 ORDER = 97
 TITLE = "Spending GEMS: the shop (/shop, /shop-admin)"
@@ -42,6 +43,21 @@ async def play(t, gc) -> None:
     gift = await t.slash("alice", "shop gift", member=gc["bob"], item=2)
     sent = await t.click("alice", gift, "Confirm gift")
     t.check("Gift sent" in sent.text, "alice buys bob a streak freeze (bob is told by DM)")
+    await t.slash("admin", "shop-admin add", name="Gem appraisal", price=30, kind="custom",
+                  description="A moderator appraises one of your stones in a voice call")
+    appraisal = await gc.db["shop_items"].find_one({"guild_id": gc.guild.id,
+                                                    "name": "Gem appraisal"})
+    fresh = await t.slash("alice", "shop buy", item=appraisal["item_id"])
+    await t.click("alice", fresh, "Confirm purchase")
+    queue = next(c for c in gc.sb.world.channels.values()
+                 if c.name == "mod-queue" and not c.is_thread)
+    ticket = next(m for m in reversed(gc.sb.channel_messages(queue))
+                  if "Shop ticket" in m.content)
+    await t.click("mod", ticket, "Fulfil")
+    stored = await gc.db["shop_purchases"].find_one({"guild_id": gc.guild.id,
+                                                     "item_id": appraisal["item_id"]})
+    t.check(stored["status"] == "fulfilled",
+            "a custom item is a ticket in the moderators' queue: a moderator fulfils it once")
     await t.slash("admin", "shop-admin restock", item=1, amount=5)
     await t.slash("admin", "shop-admin remove", item=2)
     listed = await t.slash("admin", "shop-admin list")

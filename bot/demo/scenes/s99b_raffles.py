@@ -5,7 +5,8 @@ TITLE = "Raffles (/raffle-admin, /shop raffles, /shop tickets)"
 
 
 async def play(t, gc) -> None:
-    """Create (seed hash shown), buy, the cap refused, the draw re-derived, a cancel refunded."""
+    """Create (seed hash shown), buy, the cap refused, the draw re-derived, a cancel refunded,
+    a shop item won (its unit set aside at creation, its role given at the draw)."""
     import hashlib
 
     from economy.core.actor import Actor
@@ -37,3 +38,17 @@ async def play(t, gc) -> None:
     cancelled = await t.slash("admin", "raffle-admin cancel", raffle=2)
     t.check("refunded to 1 member" in cancelled.text, "a cancelled raffle refunds every ticket")
     await t.slash("admin", "raffle-admin list")
+    champion = gc.sb.create_role(gc.guild, "Raffle champion")
+    await gc.sb.settle()
+    await t.slash("admin", "shop-admin add", name="Raffle champion", price=500, kind="role",
+                  role=champion, stock=1)
+    item = await gc.db["shop_items"].find_one({"guild_id": gc.guild.id, "name": "Raffle champion"})
+    won = await t.slash("admin", "raffle-admin create", item=item["item_id"], price=5,
+                        max_per_member=2, ends="1h", in_channel=gc.general)
+    t.check("1 set aside" in won.text, "a shop item as the prize: its one unit is set aside")
+    sold_out = await t.slash("erin", "shop buy", item=item["item_id"])
+    t.check("sold out" in sold_out.text, "the unit set aside for the winner is not for sale")
+    await t.slash("carol", "shop tickets", raffle=3, count=2)
+    await t.advance(hours=1)
+    t.check(champion.id in gc.sb.member(gc.guild, gc["carol"]).roles,
+            "the winner gets the item as if bought (the role, no GEMS charged for it)")
