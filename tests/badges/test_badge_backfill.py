@@ -73,8 +73,8 @@ async def test_a_limited_rule_badge_never_exceeds_its_supply_when_100_qualify_at
                                          rarity="epic", supply=10, rule="earned", at_least=1000)
     await services.badges.set_rule(G, STAFF, badge.key, enabled=True, reward=20)
     users = list(range(1000, 1100))
-    for user in users:
-        await services.ledger.earn(G, user, 1000, key=f"work:{user}")
+    await asyncio.gather(*(services.ledger.earn(G, user, 1000, key=f"work:{user}")
+                           for user in users))  # batched by the ledger writer
     Rendezvous(monkeypatch, SlotRepo, "taken", 100)  # all read the free places before any write
     results = await asyncio.gather(*[services.badges.on_signal("daily_claimed", G, (u,))
                                      for u in users], return_exceptions=True)
