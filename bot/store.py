@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, timedelta
 from pathlib import Path
 from urllib.parse import quote
 
@@ -322,6 +322,7 @@ async def _open_mongodb(uri: str, database_name: str) -> Store:
     # The URI's own serverSelectionTimeoutMS wins (a keyword argument would override it).
     own = re.search(r"[?&]serverSelectionTimeoutMS=(\d+)", uri, re.IGNORECASE)
     timeout_ms = int(own.group(1)) if own else 10_000
+    waited = timedelta(milliseconds=timeout_ms).total_seconds()
     try:
         client = _client(uri, serverSelectionTimeoutMS=timeout_ms)
     except (InvalidURI, ConfigurationError) as exc:
@@ -345,7 +346,7 @@ async def _open_mongodb(uri: str, database_name: str) -> Store:
         await client.close()
         reason = mask_secrets(str(exc)).split(", Timeout:")[0][:300]
         raise StoreError(
-            f"Could not reach MongoDB at {mask_secrets(uri)} within {timeout_ms / 1000:g} s "
+            f"Could not reach MongoDB at {mask_secrets(uri)} within {waited:g} s "
             f"({reason}). Check that "
             "the server runs and this machine can reach its host and port (firewall, Atlas IP "
             "access list, VPN), and the host names in MONGODB_URI."
