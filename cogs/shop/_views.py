@@ -81,10 +81,10 @@ class ShopPageButton(PageButton,
                                                 allowed_mentions=NO_PINGS)
 
 
-def badge_note(purchase: Purchase) -> str:
+def badge_note(purchase: Purchase, whose: str = "your") -> str:
     """Where a badge item went (it was awarded with the payment)."""
     edition = f" (edition #{purchase.serial})" if purchase.serial is not None else ""
-    return f"The badge is on the profile{edition}: `/profile badges`."
+    return f"The badge is on {whose} profile{edition}: `/profile badges`."
 
 
 def quote_text(quote: Quote, settings: GuildSettings) -> str:
@@ -238,7 +238,7 @@ class ShopGiftButton(SafeButton, template=(rf"shop:gift:{num('item')}:{num('to')
             if problem is None:
                 text = f"Gift sent: {member.mention} got it for {settings.money(purchase.price)}."
                 if purchase.target is not None:
-                    text += " " + badge_note(purchase)
+                    text += " " + badge_note(purchase, "their")
                 item = await services.shop.item(guild_id, self.item_id)
                 await send_dm(interaction.client, guild_id, member.id,
                               f"🎁 {safe_text(interaction.user.display_name, limit=64)} gave you "
