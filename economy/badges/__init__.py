@@ -34,7 +34,8 @@ def build(core: Core) -> dict[str, Any]:
     if "shop" in core.built:
         from economy.badges.shop_items import BadgeItems
 
-        core.built["shop"].grant_kind_with("badge", BadgeItems(repo, badges, core.clock))
+        core.built["shop"].grant_kind_with("badge", BadgeItems(repo, badges, core.settings,
+                                                                  core.clock))
     from economy.badges.drops import EditionDrops
 
     drops = EditionDrops(badges, core.built.get("events"), core.built.get("seasons"))

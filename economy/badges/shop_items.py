@@ -28,6 +28,8 @@ from economy.badges.repo import EDITION, BadgeRepo, award_id, edition_key
 from economy.badges.service import BadgeService
 from economy.core.clock import Clock, to_ms
 from economy.core.errors import AlreadyRecorded, InvalidInput
+from economy.core.modules import is_on
+from economy.core.settings import SettingsService
 from economy.repos.slot_repo import SlotTaken, lowest_free
 from economy.shop.kinds import KindGrant, KindRefused, KindTarget, PlaceTaken
 
@@ -52,9 +54,11 @@ class BadgeItems:
     """The shop's "badge" kind: checks what staff sell, refuses who may not get it, and plans
     the award (and its edition) for the purchase's own transaction."""
 
-    def __init__(self, repo: BadgeRepo, badges: BadgeService, clock: Clock) -> None:
+    def __init__(self, repo: BadgeRepo, badges: BadgeService, settings: SettingsService,
+                 clock: Clock) -> None:
         self._repo = repo
         self._badges = badges
+        self._settings = settings
         self._clock = clock
 
     async def target(self, guild_id: int, ref: str) -> KindTarget:
@@ -62,6 +66,7 @@ class BadgeItems:
 
         Raises: InvalidInput (shipped or rule badge), NotFound (no such badge here).
         """
+        await self._require_on(guild_id)
         badge = await self._find(guild_id, ref)
         if not sellable(badge):
             raise InvalidInput(f"{badge.emoji} {badge.name} is earned by what members do, so it "
@@ -83,6 +88,7 @@ class BadgeItems:
 
         Raises: KindRefused, NotFound.
         """
+        await self._require_on(guild_id)
         badge = await self._badges.badge(guild_id, ref)
         await self._refuse(guild_id, badge, holder_id, gift=gift)
 
@@ -126,6 +132,12 @@ class BadgeItems:
 
         return KindGrant(write=write, place=serial,
                          fields={"target": badge.key, "serial": serial})
+
+    async def _require_on(self, guild_id: int) -> None:
+        """Badges switched off in the server: nothing is sold (a prize is left undelivered)."""
+        if not is_on(await self._settings.get(guild_id), "badges"):
+            raise KindRefused("Badges are switched off in this server, so a badge can't be "
+                              "sold or given now. Nothing was charged.")
 
     async def _find(self, guild_id: int, ref: str) -> Badge:
         """A badge by key, or by its exact name (staff may type either)."""

@@ -208,3 +208,16 @@ async def test_a_raffle_prize_awards_editions_to_each_winner(services, clock):
     assert len(awards) == 3 and sorted(a["serial"] for a in awards) == [1, *given]
     assert len(set(given)) == 2
     await _ok_audit(services)
+
+
+async def test_badges_switched_off_refuse_the_sale_before_paying(services):
+    badge = await _badge(services)
+    item = await _item(services, badge.key)
+    await _seed(services, 5, 100)
+    await services.settings.set(G, ADMIN, "disabled_features", "badges")
+    with pytest.raises(KindRefused, match="switched off"):
+        await services.shop.quote(G, 5, item.item_id)
+    with pytest.raises(KindRefused, match="switched off"):
+        await _buy(services, 5, item)
+    assert await services.ledger.balance(G, 5) == 100
+    assert await services.db["badge_awards"].count_documents({}) == 0
