@@ -94,7 +94,10 @@ class ShopService:
 
     def grant_kind_with(self, kind: str, granter: KindGranter) -> None:
         """Sell items of `kind`, granted by another feature (economy/badges/__init__.py
-        registers "badge"; see economy/shop/kinds.py)."""
+        registers "badge"; see economy/shop/kinds.py).
+
+        Raises: nothing expected.
+        """
         self._kinds[kind] = granter
 
     async def kind_choices(self, guild_id: int, kind: str, current: str) -> list[tuple[str, str]]:
