@@ -11,7 +11,7 @@ from discord import app_commands
 
 from cogs._shared.feature_cog import FeatureCog, admin_group, admin_only, settings_of
 from cogs._shared.interaction import NO_PINGS, actor_of, guild_id_of, reply, safe_text, services_of
-from cogs._shared.notify import resolve_channel, send_dm
+from cogs._shared.notify import post_to_moderators, resolve_channel, send_dm
 from cogs._shared.time_option import DeadlineOrDuration, member_zone
 from cogs.raffles._render import prize_note, raffle_line, result_text
 from economy.core.clock import unix_seconds
@@ -183,6 +183,17 @@ class RafflesCog(FeatureCog):
                 return "The role is yours" + (f" until <t:{unix_seconds(prize.until_ms)}:f>."
                                               if prize.until_ms else ".")
             prize = await self.bot.services.shop.prize(raffle.guild_id, key) or prize
+        if prize.target is not None:  # a badge: awarded by the draw itself
+            if prize.status == "undelivered":  # told once: the announcement is claimed once
+                await post_to_moderators(
+                    self.bot, raffle.guild_id,
+                    f"🎁 Prize not awarded: <@{prize.holder_id}> won badge `{prize.target}` "
+                    f"({prize.prize}) but holds it already or its editions ran out (reference "
+                    f"`{prize.key}`).")
+                return ("The badge could not be awarded (you hold it already, or its editions "
+                        "ran out), so staff were told.")
+            edition = f" (edition #{prize.serial})" if prize.serial is not None else ""
+            return f"The badge is on your profile{edition}: `/profile badges`."
         if prize.status == "undelivered":
             return ("I could not give you the role, so staff were told and will give it to you "
                     "by hand.")

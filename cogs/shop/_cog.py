@@ -37,6 +37,14 @@ def _check_role(interaction: discord.Interaction, role: discord.Role | None) -> 
                            "first.")
 
 
+async def _sellable_badge(interaction: discord.Interaction,
+                          current: str) -> list[app_commands.Choice[str]]:
+    """The badges staff may sell (the badges feature answers through the shop's kind seam)."""
+    found = await services_of(interaction).shop.kind_choices(guild_id_of(interaction), "badge",
+                                                             current)
+    return [app_commands.Choice(name=label, value=ref) for label, ref in found]
+
+
 class ShopCog(FeatureCog):
     """The shop."""
 
@@ -75,6 +83,9 @@ class ShopCog(FeatureCog):
             elif item.kind == "custom":
                 lines.append(f"**#{item.item_id} {safe_text(item.name, limit=60)}** × "
                              f"{holding.bought} (handed over by staff)")
+            elif item.kind == "badge":
+                lines.append(f"**#{item.item_id} {safe_text(item.name, limit=60)}** × "
+                             f"{holding.bought} (a badge: `/profile badges`)")
             else:
                 until = (f" until <t:{unix_seconds(holding.role_until_ms)}:f>"
                          if holding.role_until_ms else " (permanent)")
@@ -125,7 +136,9 @@ class ShopCog(FeatureCog):
     @admin_only
     @app_commands.describe(
         name="What members see", price="Price in GEMS",
-        kind="A role, a consumable, or custom (staff hand it over: a ticket; needs a description)",
+        kind="A role, a consumable, custom (staff hand it over: a ticket; needs a description) "
+             "or a badge",
+        badge="The badge to sell (kind badge): one your staff made without a rule",
         role="The role to give (kind role)", days="Role for this many days (empty: permanent)",
         effect="What a consumable does", stock="Units for sale (empty: unlimited)",
         per_member_limit="Most units one member may buy (empty: no limit)",
@@ -133,8 +146,9 @@ class ShopCog(FeatureCog):
         available_from="On sale from (a time in your zone, or a duration like 2d)",
         available_until="On sale until (a time, or a duration like 7d)",
         description="A short description")
+    @app_commands.autocomplete(badge=_sellable_badge)
     async def add(self, interaction: discord.Interaction, name: app_commands.Range[str, 1, 60],
-                  price: int, kind: Literal["role", "consumable", "custom"],
+                  price: int, kind: Literal["role", "consumable", "custom", "badge"],
                   role: discord.Role | None = None,
                   days: app_commands.Range[int, 1, 3650] | None = None,
                   effect: Literal["streak_freeze"] | None = None, stock: int | None = None,
@@ -142,7 +156,8 @@ class ShopCog(FeatureCog):
                   required_role: discord.Role | None = None,
                   available_from: When | None = None,
                   available_until: DeadlineOrDuration | None = None,
-                  description: app_commands.Range[str, 1, 200] | None = None):
+                  description: app_commands.Range[str, 1, 200] | None = None,
+                  badge: app_commands.Range[str, 1, 100] | None = None):
         _check_role(interaction, role)
         item = await services_of(interaction).shop.add(
             guild_id_of(interaction), await actor_of(interaction), name=name, price=price, kind=kind,
@@ -150,7 +165,7 @@ class ShopCog(FeatureCog):
             per_member_limit=per_member_limit,
             required_role_id=required_role.id if required_role else None,
             description=description, available_from=available_from,
-            available_until=available_until, zone=await member_zone(interaction))
+            available_until=available_until, zone=await member_zone(interaction), target=badge)
         settings = await settings_of(interaction)
         await reply(interaction, f"On sale:\n{item_line(item, settings)}", ephemeral=True)
 

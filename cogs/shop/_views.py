@@ -21,7 +21,7 @@ from economy.core.clock import unix_seconds
 from economy.core.errors import InvalidInput
 from economy.core.models import Page
 from economy.core.settings import GuildSettings
-from economy.shop.models import Item, Quote, QuoteChanged
+from economy.shop.models import Item, Purchase, Quote, QuoteChanged
 
 
 def item_line(item: Item, settings: GuildSettings) -> str:
@@ -79,6 +79,12 @@ class ShopPageButton(PageButton,
         embed, found = await catalogue_page(interaction, self.page)
         await interaction.response.edit_message(embed=embed, view=catalogue_view(0, found),
                                                 allowed_mentions=NO_PINGS)
+
+
+def badge_note(purchase: Purchase, whose: str = "your") -> str:
+    """Where a badge item went (it was awarded with the payment)."""
+    edition = f" (edition #{purchase.serial})" if purchase.serial is not None else ""
+    return f"The badge is on {whose} profile{edition}: `/profile badges`."
 
 
 def quote_text(quote: Quote, settings: GuildSettings) -> str:
@@ -150,6 +156,8 @@ class ShopConfirmButton(SafeButton, template=(rf"shop:ok:{num('item')}:{num('pri
             text = (f"Bought for {settings.money(purchase.price)}! Staff hand this one over "
                     f"themselves: {'they have' if posted else 'they will get'} a ticket for "
                     "it, and you get a DM when it's done.")
+        elif purchase.target is not None:
+            text = (f"Bought for {settings.money(purchase.price)}! {badge_note(purchase)}")
         elif purchase.role_id is None:
             text = (f"Bought for {settings.money(purchase.price)}! It is in your inventory: "
                     "`/shop inventory`, then `/shop use`.")
@@ -229,6 +237,8 @@ class ShopGiftButton(SafeButton, template=(rf"shop:gift:{num('item')}:{num('to')
                 await post_ticket(interaction.client, guild_id, purchase)
             if problem is None:
                 text = f"Gift sent: {member.mention} got it for {settings.money(purchase.price)}."
+                if purchase.target is not None:
+                    text += " " + badge_note(purchase, "their")
                 item = await services.shop.item(guild_id, self.item_id)
                 await send_dm(interaction.client, guild_id, member.id,
                               f"🎁 {safe_text(interaction.user.display_name, limit=64)} gave you "

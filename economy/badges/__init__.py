@@ -30,6 +30,12 @@ def build(core: Core) -> dict[str, Any]:
         core.built["marketplace"].listings.attach_items(CollectibleGate(repo, badges))
     if "trades" in core.built:
         core.built["trades"].settle_items_with(CollectibleSettlement(repo, core.clock))
+    # Badges sold in the shop (kind "badge"): the shop asks this granter (it imports no badges).
+    if "shop" in core.built:
+        from economy.badges.shop_items import BadgeItems
+
+        core.built["shop"].grant_kind_with("badge", BadgeItems(repo, badges, core.settings,
+                                                                  core.clock))
     from economy.badges.drops import EditionDrops
 
     drops = EditionDrops(badges, core.built.get("events"), core.built.get("seasons"))

@@ -343,11 +343,13 @@ class RaffleService:
                               "given yet.")
         guild_id, raffle_id, item_id = doc["guild_id"], doc["raffle_id"], doc["prize_item_id"]
         unused = max(0, (doc.get("prize_reserved") or 0) - len(winners))
-        for _ in range(PRIZE_ATTEMPTS):
-            grants = [await shop.prize_grant(guild_id, item_id, user_id,
-                                             key=prize_key(guild_id, raffle_id, place),
-                                             prize=f"raffle #{raffle_id}")
-                      for place, user_id in enumerate(winners)]
+        for attempt in range(PRIZE_ATTEMPTS):
+            # One plan for every place, so no two winners take the same badge edition.
+            grants = await shop.prize_grants(
+                guild_id, item_id,
+                [(user_id, prize_key(guild_id, raffle_id, place))
+                 for place, user_id in enumerate(winners)],
+                prize=f"raffle #{raffle_id}", attempt=attempt)
 
             async def give(session: Any, grants: list = grants) -> None:
                 for grant in grants:

@@ -124,13 +124,16 @@ class SlotRepo:
         return await find_docs(self.col, {"guild_id": guild_id, "kind": kind})
 
     async def take(self, guild_id: int, kind: str, owner: int, n: int, ref: Any, *,
-                   session: Any) -> None:
+                   session: Any, holder_id: int | None = None) -> None:
         """Insert place `n` for `ref` inside the caller's transaction; SlotTaken if it is held.
+        `holder_id`: the member the thing belongs to when `ref` does not name them (a
+        collectible keyed by its edition), so /privacy delete finds the place with it.
 
         Make it the transaction's first write: a refused transaction then wrote nothing.
         """
         doc = {"_id": slot_id(guild_id, kind, owner, n), "guild_id": guild_id, "kind": kind,
-               "owner": owner, "n": n, "ref": ref}
+               "owner": owner, "n": n, "ref": ref,
+               **({"holder_id": holder_id} if holder_id is not None else {})}
         try:
             await self.col.insert_one(doc, session=session)
         except DuplicateKeyError:

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from economy.core.clock import from_ms, span_ms, unix_seconds
 from economy.core.errors import Conflict, InvalidInput
 
-Kind = Literal["role", "consumable", "custom"]
+Kind = Literal["role", "consumable", "custom", "badge"]
 #: Consumable effects (what `/shop use` does). One today: a streak freeze.
 EFFECTS = {"streak_freeze": "Streak freeze: covers one more missed daily claim"}
 DAY_MS = span_ms(timedelta(days=1))
@@ -51,6 +51,9 @@ class Item:
     effect: str | None = None
     from_ms: int | None = None
     until_ms: int | None = None
+    #: Kind "badge": the badge's key and what members read of it (economy/shop/kinds.py).
+    target: str | None = None
+    target_label: str | None = None
 
     @classmethod
     def of(cls, doc: dict[str, Any]) -> Item:
@@ -65,6 +68,8 @@ class Item:
             return f"the role <@&{self.role_id}> {span}"
         if self.kind == "custom":
             return "something staff hand you (they get a ticket to fulfil)"
+        if self.kind == "badge":
+            return f"the badge {self.target_label or self.target} on your profile"
         return EFFECTS.get(self.effect or "", "an item for your inventory")
 
     def availability(self, now_ms: int) -> str | None:
@@ -97,7 +102,8 @@ class Holding:
 
 @dataclass(frozen=True)
 class Purchase:
-    """One purchase (or prize): `status` done (consumable), granting (a role to give), granted,
+    """One purchase (or prize): `status` done (consumable; a badge, awarded in the purchase's
+    transaction), granting (a role to give), granted,
     fulfilling (a custom item staff hand over), fulfilled, refunded, undelivered (a prize's role
     that could not be given: staff give it by hand)."""
 
@@ -115,6 +121,9 @@ class Purchase:
     #: What the unit was won in ("raffle #3"); None for a purchase. A prize cost nothing, so
     #: it is never refunded: a role that cannot be given leaves it `undelivered` for staff.
     prize: str | None = None
+    #: Kind "badge": the badge's key and the edition number given (None: not numbered).
+    target: str | None = None
+    serial: int | None = None
 
     @property
     def holder_id(self) -> int:
@@ -127,7 +136,8 @@ class Purchase:
         return cls(key=doc["_id"], guild_id=doc["guild_id"], user_id=doc["user_id"],
                    item_id=doc["item_id"], price=doc["price"], status=doc["status"],
                    role_id=doc.get("role_id"), until_ms=doc.get("until_ms"), replayed=replayed,
-                   recipient_id=doc.get("recipient_id"), prize=doc.get("prize"))
+                   recipient_id=doc.get("recipient_id"), prize=doc.get("prize"),
+                   target=doc.get("target"), serial=doc.get("serial"))
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,12 @@ writes take a unit (guarded by the quoted price and version, and by the stock), 
 member's holding (guarded by the count read) and record the purchase. A role is given by the
 Discord adapter after the commit; when it cannot be given the purchase is refunded in one
 transaction (money back, unit back, holding undone).
+
+Kind "badge" is granted by the badges feature through the shop's kind seam
+(economy/shop/kinds.py; the shop never imports the badges): the award (for a limited badge, the
+next numbered edition) is written by the same transaction as the payment, so a sold-out edition
+or a badge the member holds already refuses the purchase with nothing charged. A badge is not
+refundable once awarded (its status is `done`, which `refund` never undoes).
 """
 
 from __future__ import annotations
@@ -25,6 +31,13 @@ from economy.core.models import Page, is_system
 from economy.core.modules import require_on
 from economy.core.settings import SettingsService
 from economy.core.text import clean_text
+from economy.shop.kinds import (
+    GRANT_ATTEMPTS,
+    KindGrant,
+    KindGranter,
+    KindRefused,
+    PlaceTaken,
+)
 from economy.shop.models import (
     DAY_MS,
     EFFECTS,
@@ -77,6 +90,24 @@ class ShopService:
         self._ledger = ledger
         self._settings = settings
         self._clock = clock
+        self._kinds: dict[str, KindGranter] = {}
+
+    def grant_kind_with(self, kind: str, granter: KindGranter) -> None:
+        """Sell items of `kind`, granted by another feature (economy/badges/__init__.py
+        registers "badge"; see economy/shop/kinds.py).
+
+        Raises: nothing expected.
+        """
+        self._kinds[kind] = granter
+
+    async def kind_choices(self, guild_id: int, kind: str, current: str) -> list[tuple[str, str]]:
+        """(label, ref) of what staff may sell as `kind` (autocomplete); empty when no feature
+        provides the kind.
+
+        Raises: nothing expected.
+        """
+        granter = self._kinds.get(kind)
+        return await granter.choices(guild_id, current or "") if granter else []
 
     # --- staff --------------------------------------------------------------------------------
     async def add(self, guild_id: int, actor: Actor, *, name: str, price: int, kind: str,
@@ -84,8 +115,10 @@ class ShopService:
                   stock: int | None = None, per_member_limit: int | None = None,
                   required_role_id: int | None = None, description: str | None = None,
                   available_from: str | None = None, available_until: str | None = None,
-                  zone: tzinfo | None = None) -> Item:
+                  zone: tzinfo | None = None, target: str | None = None) -> Item:
         """Put a new item on sale (admin). Raises InvalidInput on bad input, nothing stored.
+        Kind "badge" sells the badge `target` (its key: a badge staff made without a rule, see
+        the badges' granter), awarded when bought.
 
         Raises: FeatureOff, InvalidAmount, InvalidInput, NotPermitted.
         """
@@ -107,8 +140,17 @@ class ShopService:
                 raise InvalidInput("A custom item needs a description: what staff will hand "
                                    "over.")
             role_id = days = effect = None
+        elif kind == "badge":
+            granter = self._kinds.get("badge")
+            if granter is None:
+                raise InvalidInput("Badges are not part of this bot, so they can't be sold.")
+            if not target:
+                raise InvalidInput("A badge item needs the badge to sell (`badge` option).")
+            chosen = await granter.target(guild_id, target)
+            role_id = days = effect = None
+            fields.update(target=chosen.ref, target_label=chosen.label)
         else:
-            raise InvalidInput("The kind must be `role`, `consumable` or `custom`.")
+            raise InvalidInput("The kind must be `role`, `consumable`, `custom` or `badge`.")
         stock = _count(stock, "stock", most=MAX_STOCK)
         fields.update(self._window(available_from, available_until, zone or settings.zone))
         item_id = await self._repo.next_item_id(guild_id)
@@ -224,6 +266,7 @@ class ShopService:
         item = await self._item(guild_id, item_id)
         holding = await self._repo.holding(guild_id, holder, item_id)
         self._check_buyable(item, holding, role_ids, gift=holder != user_id)
+        await self._check_kind(item, holder, gift=holder != user_id)
         return Quote(item=item, balance=await self._ledger.balance(guild_id, user_id),
                      nonce=secrets.randbelow(10**12))
 
@@ -256,24 +299,39 @@ class ShopService:
         holding = await self._repo.holding(guild_id, holder, item_id)
         self._check_buyable(item, holding, role_ids, gift=gift)
         burn = settings.shop_sink == "burn"
-        record = self._record(key, item, user_id, holding, price=item.price, burn=burn)
-        if gift:
-            record["recipient_id"] = holder
         repo = self._repo
+        note = (f"gift of <@{user_id}> (shop item #{item_id})" if gift
+                else f"bought in the shop (item #{item_id})")
+        for attempt in range(GRANT_ATTEMPTS if item.kind in self._kinds else 1):
+            record = self._record(key, item, user_id, holding, price=item.price, burn=burn)
+            if gift:
+                record["recipient_id"] = holder
+            planned = await self._plan_kind(item, holder, note=note, attempt=attempt, gift=gift)
+            if planned is not None:
+                record.update(planned.fields)
 
-        async def grant(session: Any) -> None:
-            if not await repo.take_unit(guild_id, item_id, version=item.version, price=item.price,
-                                        limited=item.stock is not None, session=session):
-                raise QuoteChanged("Someone was faster: that item just sold out or changed. "
-                                   "Nothing was charged.")
-            await self._hold(item, holder, holding, record, session=session)
+            async def grant(session: Any, record: dict = record,
+                            planned: KindGrant | None = planned) -> None:
+                if not await repo.take_unit(guild_id, item_id, version=item.version,
+                                            price=item.price, limited=item.stock is not None,
+                                            session=session):
+                    raise QuoteChanged("Someone was faster: that item just sold out or "
+                                       "changed. Nothing was charged.")
+                await self._hold(item, holder, holding, record, session=session)
+                if planned is not None:
+                    await planned.write(session)
 
-        movement = await self._ledger.spend(guild_id, user_id, item.price, key=key,
-                                            ref=f"shop:{item_id}", burn=burn,
-                                            note=item.name, also=grant)
-        if movement.replayed:
-            return Purchase.of(await repo.purchase(guild_id, key) or record, replayed=True)
-        return Purchase.of(record)
+            try:
+                movement = await self._ledger.spend(guild_id, user_id, item.price, key=key,
+                                                    ref=f"shop:{item_id}", burn=burn,
+                                                    note=item.name, also=grant)
+            except PlaceTaken:  # another buyer got that edition first: plan again
+                continue
+            if movement.replayed:
+                return Purchase.of(await repo.purchase(guild_id, key) or record, replayed=True)
+            return Purchase.of(record)
+        raise InvalidInput("Many members are buying this right now: nothing was charged. "
+                           "Please try again.")
 
     # --- raffle prizes (economy/raffles asks; a prize is given exactly as a purchase) --------
     async def prize_item(self, guild_id: int, item_id: int, units: int) -> Item:
@@ -291,6 +349,15 @@ class ShopService:
             raise InvalidInput(f"Item #{item_id} has {item.stock:,} left and a prize needs one "
                                f"per winner ({units}): restock it or draw fewer winners. "
                                "No raffle was opened.")
+        granter = self._kinds.get(item.kind)
+        if item.kind == "badge":
+            if granter is None or item.target is None:
+                raise InvalidInput("Badges are not part of this bot: that item can't be a prize.")
+            left = (await granter.target(guild_id, item.target)).left
+            if left is not None and left < units:
+                raise InvalidInput(f"Item #{item_id}'s badge has {left:,} editions left and a "
+                                   f"prize needs one per winner ({units}). No raffle was "
+                                   "opened.")
         return item
 
     async def reserve_prize(self, item: Item, units: int, *, session: Any) -> None:
@@ -318,7 +385,7 @@ class ShopService:
             await self._repo.release_units(guild_id, item_id, units, session=session)
 
     async def prize_grant(self, guild_id: int, item_id: int, user_id: int, *, key: str,
-                          prize: str) -> PrizeGrant:
+                          prize: str, attempt: int = 0, avoid: tuple[int, ...] = ()) -> PrizeGrant:
         """Prepare giving one unit of `item_id` to `user_id` as a prize, exactly as a purchase
         gives it (the same holding and purchase record, a role to give after the commit) but
         free and without taking stock (`reserve_prize` did). Reads now; `grant.write(session)`
@@ -326,17 +393,49 @@ class ShopService:
         record's id). The per-member limit, required role and sale window are the buyers'
         rules: staff chose to give this.
 
+        A badge item's award is planned here too (`avoid`: the editions other prizes of the
+        same draw take); a member who holds the badge already, or an edition run out since the
+        raffle opened, leaves the prize `undelivered` (nothing awarded; staff decide) instead
+        of failing the draw. A lost edition raises PlaceTaken (a HoldingChanged: read again).
+
         Raises: NotFound.
         """
         item = await self._item(guild_id, item_id)
         holding = await self._repo.holding(guild_id, user_id, item_id)
         record = self._record(key, item, user_id, holding, price=0, burn=False)
         record["prize"] = prize
+        planned = None
+        try:
+            planned = await self._plan_kind(item, user_id, note=f"prize of {prize}",
+                                            attempt=attempt, avoid=avoid)
+        except KindRefused:
+            record["status"] = "undelivered"
+        if planned is not None:
+            record.update(planned.fields)
 
         async def write(session: Any) -> None:
             await self._hold(item, user_id, holding, record, session=session)
+            if planned is not None:
+                await planned.write(session)
 
         return PrizeGrant(Purchase.of(record), write)
+
+    async def prize_grants(self, guild_id: int, item_id: int, winners: list[tuple[int, str]],
+                           *, prize: str, attempt: int = 0) -> list[PrizeGrant]:
+        """`prize_grant` for each (winner, key) of one draw, planned so that no two take the
+        same numbered place (a limited badge's edition).
+
+        Raises: NotFound.
+        """
+        grants: list[PrizeGrant] = []
+        taken: list[int] = []
+        for user_id, key in winners:
+            grant = await self.prize_grant(guild_id, item_id, user_id, key=key, prize=prize,
+                                           attempt=attempt, avoid=tuple(taken))
+            if grant.purchase.serial is not None:
+                taken.append(grant.purchase.serial)
+            grants.append(grant)
+        return grants
 
     async def prize(self, guild_id: int, key: str) -> Purchase | None:
         """A prize (or purchase) by its key, as stored now.
@@ -470,7 +569,7 @@ class ShopService:
                               role_until_ms=doc.get("role_until_ms"))
             if item.kind == "consumable" and holding.quantity <= 0:
                 continue
-            if item.kind == "custom" and holding.bought <= 0:
+            if item.kind in ("custom", "badge") and holding.bought <= 0:
                 continue
             if item.kind == "role" and (holding.bought <= 0 or (
                     item.days and (holding.role_until_ms or 0) <= now_ms)):
@@ -569,6 +668,7 @@ class ShopService:
                 "role_id": item.role_id, "days": item.days, "burn": burn,
                 "status": _FIRST_STATUS.get(item.kind, "done"), "at_ms": now_ms,
                 "until_ms": until, "prev_until_ms": prev_until,
+                **({"target": item.target} if item.target is not None else {}),
                 **({"ticket_posted": False} if item.kind == "custom" else {})}
 
     async def _hold(self, item: Item, holder: int, holding: dict | None, record: dict[str, Any],
@@ -582,6 +682,24 @@ class ShopService:
                                             session=session):
             raise HoldingChanged("Another purchase of yours is going through; try again.")
         await self._repo.insert_purchase(record, session=session)
+
+    async def _check_kind(self, item: Item, holder: int, *, gift: bool) -> None:
+        """The granter's refusal before paying (a badge held already, editions run out)."""
+        granter = self._kinds.get(item.kind)
+        if item.kind == "badge" and (granter is None or item.target is None):
+            raise InvalidInput("Badges are not part of this bot: that item can't be bought.")
+        if granter is not None and item.target is not None:
+            await granter.check(item.guild_id, item.target, holder, gift=gift)
+
+    async def _plan_kind(self, item: Item, holder: int, *, note: str, attempt: int,
+                         avoid: tuple[int, ...] = (), gift: bool = False) -> KindGrant | None:
+        """The granter's write for one unit of `item` (None for the shop's own kinds)."""
+        await self._check_kind(item, holder, gift=gift)  # fresh, after a lost race too
+        granter = self._kinds.get(item.kind)
+        if granter is None or item.target is None:
+            return None
+        return await granter.plan(item.guild_id, item.target, holder, note=note,
+                                  attempt=attempt, avoid=avoid)
 
     @staticmethod
     def _holder(user_id: int, recipient_id: int | None) -> int:

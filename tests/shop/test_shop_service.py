@@ -118,7 +118,8 @@ async def test_refusals_change_nothing(services, clock):
 
 @pytest.mark.parametrize(("options", "expected"), [
     ({"price": 0}, "at least 1"), ({"price": -5}, "at least 1"), ({"stock": 0}, "stock"),
-    ({"stock": -3}, "stock"), ({"name": "   "}, "name"), ({"kind": "badge"}, "kind"),
+    ({"stock": -3}, "stock"), ({"name": "   "}, "name"), ({"kind": "spell"}, "kind"),
+    ({"kind": "badge"}, "needs the badge"),
     ({"effect": "flying"}, "effect"), ({"per_member_limit": 0}, "per-member"),
     ({"available_from": "whenever"}, "not a date"),
     ({"available_from": "2d", "available_until": "tomorrow 00:00"}, "after its start"),

@@ -1,5 +1,5 @@
-"""The shop: an admin stocks it, members buy a timed role, a streak freeze and a custom item
-staff hand over."""
+"""The shop: an admin stocks it, members buy a timed role, a streak freeze, a custom item
+staff hand over and a numbered badge."""
 
 ORDER = 97
 TITLE = "Spending GEMS: the shop (/shop, /shop-admin)"
@@ -58,6 +58,17 @@ async def play(t, gc) -> None:
                                                      "item_id": appraisal["item_id"]})
     t.check(stored["status"] == "fulfilled",
             "a custom item is a ticket in the moderators' queue: a moderator fulfils it once")
+    await t.slash("admin", "badge-admin create", name="Shop patron", emoji="🛍",
+                  description="Bought a badge in the shop", rarity="rare", supply=50)
+    await t.slash("admin", "shop-admin add", name="Patron badge", price=40, kind="badge",
+                  badge="Shop patron")
+    patron = await gc.db["shop_items"].find_one({"guild_id": gc.guild.id, "kind": "badge"})
+    quote = await t.slash("erin", "shop buy", item=patron["item_id"])
+    bought = await t.click("erin", quote, "Confirm purchase")
+    shown = await t.slash("erin", "profile badges")
+    t.check("edition #1" in bought.text
+            and any("Shop patron" in (e.description or "") for e in shown.embeds),
+            "a badge item: erin buys edition #1 of a limited badge, on her profile at once")
     await t.slash("admin", "shop-admin restock", item=1, amount=5)
     await t.slash("admin", "shop-admin remove", item=2)
     listed = await t.slash("admin", "shop-admin list")
