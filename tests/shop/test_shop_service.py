@@ -280,8 +280,7 @@ async def test_gifts_race_for_the_last_units(services):
     item = await services.shop.add(G, ADMIN, name="Ticket", price=10, kind="consumable",
                                    effect="streak_freeze", stock=5)
     payers = range(2000, 2040)
-    for user in payers:
-        await _seed(services, user, 10)
+    await asyncio.gather(*(_seed(services, user, 10) for user in payers))
     results = await asyncio.gather(*(_gift(services, u, u + 1000, item) for u in payers),
                                    return_exceptions=True)
     assert sum(not isinstance(r, BaseException) for r in results) == 5
