@@ -269,7 +269,7 @@ class ListingRepo:
              "version": listing.get("version"), "expires_ts": {"$gt": now_ms},
              "boosted_until_ms": listing.get("boosted_until_ms")},
             {"$set": {"boosted_until_ms": until_ms, "boosted_at_ms": now_ms}}, session=session)
-        return result.modified_count == 1
+        return result.matched_count == 1  # (modified_count is 0 when the values were equal)
 
     async def add_views(self, counts: dict[tuple[int, int], int]) -> int:
         """Add counted detail views {(guild, listing): n} to listings and their postings.
