@@ -40,6 +40,8 @@ class Marks:
 @pytest.fixture
 async def marks(services):
     effect = Marks(services.db)
+    # Created first: the embedded store cannot create a collection inside a transaction.
+    await services.db.raw.create_collection("effect_probe")
     services.shop.use_effect_with("listing_boost", effect)
     yield effect
     await services.db["effect_probe"].delete_many({})
