@@ -4,8 +4,10 @@ Keyword searches walk the word index (`listing_terms`, terms_repo.py); the other
 the `listings` indexes. Boosted listings (a shop consumable, boost.py) come first on every
 results page, most recently boosted first, then the usual order without them: the boosts that
 run now are one small index range read (`ListingRepo.boosted`), matched against the query here,
-and the usual walk leaves them out (`listing_id $nin`), so the paging stays exact. Detail views are counted in memory (`ViewCounter`) and written in bulk
-by the sweeps, so a view never waits for, or holds up, a money transaction.
+and the usual walk leaves them out (`listing_id $nin`, a residual filter on the walked index),
+so the paging stays exact and a boost ends when the clock passes it. Detail views are counted
+in memory (`ViewCounter`) and written in bulk by the sweeps, so a view never waits for, or
+holds up, a money transaction.
 """
 
 from __future__ import annotations
