@@ -35,6 +35,8 @@ from economy.core.sections import CoreSettings, Section
 FEATURES: tuple[Feature, ...] = (
     currency.FEATURE,
     boosts.FEATURE,
+    # Before the marketplace: it registers the listing boost (a consumable's effect) with it.
+    shop.FEATURE,
     marketplace.FEATURE,
     trades.FEATURE,
     payments.FEATURE,
@@ -44,7 +46,6 @@ FEATURES: tuple[Feature, ...] = (
     challenges.FEATURE,
     mentorship.FEATURE,
     nft.FEATURE,
-    shop.FEATURE,
     raffles.FEATURE,
     income.FEATURE,
     badges.FEATURE,

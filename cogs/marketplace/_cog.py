@@ -234,7 +234,8 @@ class MarketplaceCog(DownloadingCog, FeatureCog):
         services, guild_id = services_of(interaction), guild_id_of(interaction)
         rows = await services.marketplace.listings.mine(guild_id, interaction.user.id)
         settings = await services.settings.get(guild_id)
-        await reply(interaction, embed=mine_embed(rows, settings), ephemeral=True)
+        await reply(interaction, embed=mine_embed(rows, settings, services.clock.now()),
+                    ephemeral=True)
 
     @edit.autocomplete("listing")
     @withdraw.autocomplete("listing")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import discord
 
 from cogs._shared.interaction import safe_text
@@ -43,9 +45,10 @@ def image_name(listing: Listing, index: int) -> str:
 
 def listing_embed(
     listing: Listing, s: GuildSettings, *, image_index: int | None = None,
-    seller_rating: str | None = None, title_prefix: str = "",
+    seller_rating: str | None = None, title_prefix: str = "", now: datetime | None = None,
 ) -> discord.Embed:
-    """The detail card of a listing; `image_index` shows that image (attached by the caller)."""
+    """The detail card of a listing; `image_index` shows that image (attached by the caller);
+    with `now`, a boost that runs then is shown ("Boosted until ...")."""
     embed = discord.Embed(
         title=f"{title_prefix}#{listing.listing_id} · {safe_text(listing.title, limit=200)}",
         description=safe_text(listing.description, limit=1500), colour=MARKET_COLOUR)
@@ -72,6 +75,10 @@ def listing_embed(
     embed.set_footer(text=" · ".join(footer))
     if listing.expires_at and listing.status == "active":
         embed.add_field(name="Expires", value=discord.utils.format_dt(listing.expires_at, "R"))
+    boost_end = listing.boost_end(now) if now is not None and listing.status == "active" else None
+    if boost_end is not None:
+        embed.add_field(name="🚀 Boosted",
+                        value=f"boosted until {discord.utils.format_dt(boost_end, 'R')}")
     return embed
 
 
@@ -83,12 +90,16 @@ def hint_text(hint: PriceHint | None, s: GuildSettings) -> str:
             f"(range {hint.low:,}–{hint.high:,}, {hint.sales} sales).")
 
 
-def results_embed(page: SearchPage, query: ListingQuery, s: GuildSettings) -> discord.Embed:
-    """One page of results, numbered like the tiles of the grid image."""
+def results_embed(page: SearchPage, query: ListingQuery, s: GuildSettings,
+                  now: datetime | None = None) -> discord.Embed:
+    """One page of results, numbered like the tiles of the grid image; listings boosted at
+    `now` carry a 🚀 (they come first)."""
     embed = discord.Embed(title="Marketplace", colour=MARKET_COLOUR)
     lines = []
     for number, listing in enumerate(page.rows, 1):
-        lines.append(f"**{number}.** #{listing.listing_id} · {safe_text(listing.title, limit=60)}"
+        boosted = " 🚀" if now is not None and listing.boost_end(now) is not None else ""
+        lines.append(f"**{number}.**{boosted} #{listing.listing_id} · "
+                     f"{safe_text(listing.title, limit=60)}"
                      f" — {price_text(listing, s)} · "
                      f"{CONDITIONS.get(listing.condition, listing.condition)}")
     embed.description = "\n".join(lines) or "Nothing matches. Try fewer filters."
@@ -120,14 +131,19 @@ def describe_query(query: ListingQuery) -> str:
     return " · ".join(parts)
 
 
-def mine_embed(rows: list[Listing], s: GuildSettings) -> discord.Embed:
-    """A member's own listings with their status."""
+def mine_embed(rows: list[Listing], s: GuildSettings, now: datetime | None = None) -> discord.Embed:
+    """A member's own listings with their status (and the boosts that run at `now`)."""
     embed = discord.Embed(title="Your listings", colour=MARKET_COLOUR)
     embed.description = "\n".join(
         f"#{r.listing_id} · {safe_text(r.title, limit=60)} — {price_text(r, s)} · "
-        f"**{STATUS_LABELS.get(r.status, r.status)}**"
+        f"**{STATUS_LABELS.get(r.status, r.status)}**" + _boost_note(r, now)
         for r in rows) or "You have no listings yet. Start with `/list-item`."
     return embed
+
+
+def _boost_note(listing: Listing, now: datetime | None) -> str:
+    end = listing.boost_end(now) if now is not None and listing.status == "active" else None
+    return f" · 🚀 boosted until {discord.utils.format_dt(end, 'R')}" if end else ""
 
 
 def wishlist_embed(rows: list[Listing], s: GuildSettings) -> discord.Embed:

@@ -106,7 +106,8 @@ async def detail_parts(
         data = await services.marketplace.search.image(listing.guild_id,
                                                 listing.images[shown].image_id)
         files.append(discord.File(io.BytesIO(data), filename=image_name(listing, shown)))
-    embed = listing_embed(listing, settings, image_index=shown, seller_rating=seller_rating)
+    embed = listing_embed(listing, settings, image_index=shown, seller_rating=seller_rating,
+                          now=services.clock.now())
     return embed, files, listing_view(listing, shown or 0)
 
 
@@ -171,7 +172,7 @@ async def results_parts(
                                     disabled=result.page <= 1))
         view.add_item(ResultsButton(min(result.pages, result.page + 1), "next", token,
                                     disabled=result.page >= result.pages))
-    return results_embed(result, query, settings), files, view
+    return results_embed(result, query, settings, services.clock.now()), files, view
 
 
 class ListingButton(SafeButton, template=r"__abstract_listing_button__"):

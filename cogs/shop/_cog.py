@@ -45,6 +45,14 @@ async def _sellable_badge(interaction: discord.Interaction,
     return [app_commands.Choice(name=label, value=ref) for label, ref in found]
 
 
+async def _boostable_listing(interaction: discord.Interaction,
+                             current: str) -> list[app_commands.Choice[int]]:
+    """The member's active listings (the marketplace answers through the shop's effect seam)."""
+    found = await services_of(interaction).shop.effect_choices(
+        guild_id_of(interaction), interaction.user.id, "listing_boost", current)
+    return [app_commands.Choice(name=label, value=ref) for label, ref in found]
+
+
 class ShopCog(FeatureCog):
     """The shop."""
 
@@ -125,10 +133,13 @@ class ShopCog(FeatureCog):
                     ephemeral=True)
 
     @shop.command(name="use", description="Use an item from your inventory")
-    @app_commands.describe(item="Item number (see /shop inventory)")
-    async def use(self, interaction: discord.Interaction, item: ItemId):
+    @app_commands.describe(item="Item number (see /shop inventory)",
+                           listing="The listing to boost (a listing boost): one of your active listings")
+    @app_commands.autocomplete(listing=_boostable_listing)
+    async def use(self, interaction: discord.Interaction, item: ItemId,
+                  listing: app_commands.Range[int, 1, 10**12] | None = None):
         said = await services_of(interaction).shop.use(guild_id_of(interaction),
-                                                       interaction.user.id, item)
+                                                       interaction.user.id, item, listing)
         await reply(interaction, said, ephemeral=True)
 
     # --- staff --------------------------------------------------------------------------------
@@ -151,7 +162,8 @@ class ShopCog(FeatureCog):
                   price: int, kind: Literal["role", "consumable", "custom", "badge"],
                   role: discord.Role | None = None,
                   days: app_commands.Range[int, 1, 3650] | None = None,
-                  effect: Literal["streak_freeze"] | None = None, stock: int | None = None,
+                  effect: Literal["streak_freeze", "listing_boost"] | None = None,
+                  stock: int | None = None,
                   per_member_limit: int | None = None,
                   required_role: discord.Role | None = None,
                   available_from: When | None = None,

@@ -13,8 +13,12 @@ def build(core: Core) -> dict[str, Any]:
     (`.listings`, `.search`, `.watch`, `.sweeps`; see economy/marketplace/services.py)."""
     from economy.marketplace.services import build_marketplace
 
-    return {"marketplace": build_marketplace(core.db, core.settings, core.clock,
-                                             throttles=core.members)}
+    marketplace = build_marketplace(core.db, core.settings, core.clock, throttles=core.members)
+    # The listing boost, a shop consumable: the shop takes the unit, the marketplace writes the
+    # boost in the same transaction (economy/shop/effects.py; the shop imports no marketplace).
+    if "shop" in core.built:
+        core.built["shop"].use_effect_with("listing_boost", marketplace.boost)
+    return {"marketplace": marketplace}
 
 
 FEATURE = Feature(

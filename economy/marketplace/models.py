@@ -17,7 +17,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from economy.core.clock import from_ms
+from economy.core.clock import from_ms, to_ms
 from economy.core.errors import InvalidAmount, InvalidInput
 from economy.core.ledger import check_amount
 from economy.core.text import strip_invisible, visible_length
@@ -99,6 +99,11 @@ class Listing(BaseModel):
     version: int = 0
     #: The collectible it sells ("c3#17", a badge edition; economy/badges/collectibles.py).
     collectible: str | None = None
+    #: A listing boost (a shop consumable, economy/marketplace/boost.py): the listing sorts
+    #: first in browse and search until `boosted_until_ms`; `boosted_at_ms` orders the boosted
+    #: ones (most recently boosted first). Epoch ms; compared with now, so no job ends a boost.
+    boosted_until_ms: int | None = None
+    boosted_at_ms: int | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -123,6 +128,12 @@ class Listing(BaseModel):
     @classmethod
     def _tuples(cls, value: object) -> object:
         return () if value is None else value
+
+    def boost_end(self, now: datetime) -> datetime | None:
+        """When the listing's boost ends, while one runs at `now` (None: not boosted)."""
+        if self.boosted_until_ms is None or self.boosted_until_ms <= to_ms(now):
+            return None
+        return from_ms(self.boosted_until_ms)
 
     @property
     def is_open(self) -> bool:

@@ -196,6 +196,14 @@ class ListingRepo:
         return await find_docs(self.listings, match, sort={field: ASCENDING, "_id": ASCENDING},
                                limit=limit)
 
+    async def boosted(self, guild_id: int, now_ms: int, *, limit: int) -> list[Doc]:
+        """Active listings whose boost runs at `now_ms`, latest end first (the index range
+        (guild_id, status, boosted_until_ms) of migration 0024: as small as the live boosts)."""
+        return await find_docs(
+            self.listings,
+            {"guild_id": guild_id, "status": "active", "boosted_until_ms": {"$gt": now_ms}},
+            sort={"boosted_until_ms": DESCENDING, "listing_id": DESCENDING}, limit=limit)
+
     async def image(self, guild_id: int, image_id: str) -> Doc | None:
         """A stored image (`full`/`thumb` bytes)."""
         return await find_first(self.images, {"guild_id": guild_id, "image_id": image_id})
@@ -245,6 +253,23 @@ class ListingRepo:
             await self.slots.release(before["guild_id"], SLOT_KIND, before["listing_id"],
                                      session=session)
         return after
+
+    async def boost(self, listing: Doc, *, until_ms: int, now_ms: int, session: Any) -> bool:
+        """Boost `listing` (as read) until `until_ms`, inside the caller's transaction (the
+        shop's, which takes the unit). Guarded by what was read: the same seller, still active
+        and not past its expiry, the same version and the same boost end (so two uses at once
+        extend it once each, never from a stale end). True when it was written.
+
+        Not a posted field and not a change a buyer's quote depends on: the version stays, so a
+        boost never refuses a purchase under way; no postings to sync.
+        """
+        result = await self.listings.update_one(
+            {"_id": listing["_id"], "guild_id": listing["guild_id"],
+             "seller_id": listing["seller_id"], "status": "active",
+             "version": listing.get("version"), "expires_ts": {"$gt": now_ms},
+             "boosted_until_ms": listing.get("boosted_until_ms")},
+            {"$set": {"boosted_until_ms": until_ms, "boosted_at_ms": now_ms}}, session=session)
+        return result.matched_count == 1  # (modified_count is 0 when the values were equal)
 
     async def add_views(self, counts: dict[tuple[int, int], int]) -> int:
         """Add counted detail views {(guild, listing): n} to listings and their postings.

@@ -1,8 +1,13 @@
 """Finding listings: browse and search pages, one listing's detail and images, price hints.
 
 Keyword searches walk the word index (`listing_terms`, terms_repo.py); the other searches walk
-the `listings` indexes. Detail views are counted in memory (`ViewCounter`) and written in bulk
-by the sweeps, so a view never waits for, or holds up, a money transaction.
+the `listings` indexes. Boosted listings (a shop consumable, boost.py) come first on every
+results page, most recently boosted first, then the usual order without them: the boosts that
+run now are one small index range read (`ListingRepo.boosted`), matched against the query here,
+and the usual walk leaves them out (`listing_id $nin`, a residual filter on the walked index),
+so the paging stays exact and a boost ends when the clock passes it. Detail views are counted
+in memory (`ViewCounter`) and written in bulk by the sweeps, so a view never waits for, or
+holds up, a money transaction.
 """
 
 from __future__ import annotations
@@ -13,9 +18,10 @@ import re
 import statistics
 from collections import Counter
 from datetime import datetime, timedelta
+from typing import Any
 
 from economy.core.actor import Actor
-from economy.core.clock import Clock
+from economy.core.clock import Clock, to_ms
 from economy.core.errors import InvalidInput, NotFound
 from economy.core.settings import GuildSettings
 from economy.marketplace.member_repo import MarketMemberRepo
@@ -50,6 +56,9 @@ RANK_CACHE_MAX = 4096
 #: A multi-word search first reads up to this many matches in one walk; fewer means all of them.
 SPARSE_READ = 200
 INLINE_QUERY_MAX = 60
+#: At most this many running boosts are read per search (each took a consumable; more would
+#: show in their usual place).
+BOOSTED_READ = 500
 SORT_KEYS: dict[str, dict[str, int]] = {
     "newest": {"listed_ts": -1, "listing_id": -1},
     "popular": {"popularity": -1, "listing_id": -1},
@@ -137,20 +146,33 @@ class SearchService:
         Raises: nothing of its own (a query is validated when it is built).
         """
         match, sort = self._plan(guild_id, query)
+        boosted = await self._boosted(match)
         if query.seller_id:
-            return await self._seller_search(match, sort, page, page_size)
+            return await self._seller_search(match, sort, page, page_size, boosted)
         if "keywords" in match:
-            return await self._keyword_search(match, sort, page, page_size)
+            return await self._keyword_search(match, sort, page, page_size, boosted)
         total = await self._repo.count_capped(match, COUNT_CAP)
         pages = max(1, -(-total // page_size))
         page = min(max(1, page), pages)
-        docs = await self._repo.search(match, sort, skip=(page - 1) * page_size, limit=page_size)
+
+        async def walk(skip: int, limit: int, without: Doc) -> list[Doc]:
+            return await self._repo.search({**match, **without}, sort, skip=skip, limit=limit)
+
+        docs = await _boosted_first(boosted, page, page_size, walk)
         return SearchPage(rows=tuple(Listing.model_validate(d) for d in docs), page=page,
                           page_size=page_size, total=total, total_capped=total >= COUNT_CAP,
-                          plan="listings index")
+                          plan="listings index" + (", boosted first" if boosted else ""))
+
+    async def _boosted(self, match: Doc) -> list[Doc]:
+        """The listings matching `match` whose boost runs now, most recently boosted first."""
+        docs = await self._repo.boosted(match["guild_id"], to_ms(self._clock.now()),
+                                        limit=BOOSTED_READ)
+        found = [d for d in docs if _matches(d, match)]
+        found.sort(key=lambda d: (d.get("boosted_at_ms") or 0, d["listing_id"]), reverse=True)
+        return found
 
     async def _keyword_search(self, match: Doc, sort: dict[str, int], page: int,
-                              page_size: int) -> SearchPage:
+                              page_size: int, boosted: list[Doc]) -> SearchPage:
         """Keyword search through the postings (`listing_terms`).
 
         The walked word's postings carry the filters, the sort keys and the listing's whole
@@ -167,7 +189,7 @@ class SearchService:
         filters = {k: v for k, v in match.items()
                    if k not in ("guild_id", "status", "keywords")}
         terms = self._repo.terms
-        plan = "one-word postings"
+        plan = "one-word postings" + (", boosted first" if boosted else "")
         if len(words) > 1:
             # Which word is rarest only decides how much is walked, never what is found.
             counts = [await self._word_count(guild_id, w) for w in words]
@@ -183,13 +205,23 @@ class SearchService:
             if len(hits) < SPARSE_READ:
                 total = min(len(hits), COUNT_CAP)
                 page = _clamp(page, total, page_size)
-                return await self._page_of(hits[(page - 1) * page_size: page * page_size], page,
-                                           page_size, total, plan=plan + ", one walk")
+                lids = {d["listing_id"] for d in boosted}
+                rest = [h for h in hits if h["listing_id"] not in lids]
+
+                async def sliced(skip: int, limit: int, _: Doc) -> list[Doc]:
+                    return await self._repo.by_postings(rest[skip: skip + limit])
+
+                docs = await _boosted_first(boosted, page, page_size, sliced)
+                return _page(docs, page, page_size, total, plan=plan + ", one walk")
         total = await terms.count(guild_id, words[0], filters, COUNT_CAP)
         page = _clamp(page, total, page_size)
-        postings = await terms.page(guild_id, words[0], filters, sort,
-                                    skip=(page - 1) * page_size, limit=page_size)
-        return await self._page_of(postings, page, page_size, total, plan=plan)
+
+        async def walk(skip: int, limit: int, without: Doc) -> list[Doc]:
+            return await self._repo.by_postings(await terms.page(
+                guild_id, words[0], {**filters, **without}, sort, skip=skip, limit=limit))
+
+        return _page(await _boosted_first(boosted, page, page_size, walk), page, page_size,
+                     total, plan=plan)
 
     async def _word_count(self, guild_id: int, word: str) -> int:
         """How many postings `word` has, remembered for RANK_TTL."""
@@ -203,15 +235,8 @@ class SearchService:
         self._word_counts[(guild_id, word)] = (n, now + RANK_TTL)
         return n
 
-    async def _page_of(self, postings: list[Doc], page: int, page_size: int,
-                       total: int, *, plan: str) -> SearchPage:
-        docs = await self._repo.by_postings(postings)
-        return SearchPage(rows=tuple(Listing.model_validate(d) for d in docs), page=page,
-                          page_size=page_size, total=total, total_capped=total >= COUNT_CAP,
-                          plan=plan)
-
     async def _seller_search(self, match: Doc, sort: dict[str, int], page: int,
-                             page_size: int) -> SearchPage:
+                             page_size: int, boosted: list[Doc]) -> SearchPage:
         # One seller has at most `max_active_listings` (<= 1,000) active listings: read them
         # through the (guild, seller, status, listed_ts) index and order them here. Letting the
         # store combine a seller filter with a price sort walks the price index instead (measured
@@ -225,6 +250,8 @@ class SearchService:
         fields = list(sort)
         docs.sort(key=lambda d: tuple(d.get(f) or 0 for f in fields),
                   reverse=next(iter(sort.values())) < 0)
+        lids = {d["listing_id"] for d in boosted}
+        docs = boosted + [d for d in docs if d["listing_id"] not in lids]
         pages = max(1, -(-len(docs) // page_size))
         page = min(max(1, page), pages)
         rows = docs[(page - 1) * page_size: page * page_size]
@@ -320,6 +347,51 @@ class SearchService:
             return ListingQuery.from_compact(text)
         except ValueError:
             raise NotFound("That search is no longer available; please search again.") from None
+
+
+async def _boosted_first(boosted: list[Doc], page: int, page_size: int, walk: Any) -> list[Doc]:
+    """Page `page` of: the `boosted` listings, then the usual order without them.
+
+    `walk(skip, limit, without)` reads the usual order; `without` is the filter that leaves the
+    boosted listings out (empty when none runs), so its skips count only the others.
+    """
+    start = (page - 1) * page_size
+    head = boosted[start: start + page_size]
+    need = page_size - len(head)
+    if need <= 0:
+        return head
+    return head + await walk(max(0, start - len(boosted)), need, _without(boosted))
+
+
+def _without(boosted: list[Doc]) -> Doc:
+    """The filter that leaves `boosted` out of a walk (a residual filter on the walked index)."""
+    return {"listing_id": {"$nin": sorted(d["listing_id"] for d in boosted)}} if boosted else {}
+
+
+def _matches(doc: Doc, match: Doc) -> bool:
+    """Whether a listing matches a search's `$match` (the forms `_plan` builds: equality,
+    `$all`, `$gte`/`$lte`), evaluated in Python on the few boosted listings."""
+    for field, wanted in match.items():
+        have = doc.get(field)
+        if not isinstance(wanted, dict):
+            if have != wanted:
+                return False
+            continue
+        for op, value in wanted.items():
+            if op == "$all":
+                ok = isinstance(have, list) and all(v in have for v in value)
+            elif op in ("$gte", "$lte"):
+                ok = isinstance(have, int) and (have >= value if op == "$gte" else have <= value)
+            else:
+                raise ValueError(f"no Python form for {op} in a search")
+            if not ok:
+                return False
+    return True
+
+
+def _page(docs: list[Doc], page: int, page_size: int, total: int, *, plan: str) -> SearchPage:
+    return SearchPage(rows=tuple(Listing.model_validate(d) for d in docs), page=page,
+                      page_size=page_size, total=total, total_capped=total >= COUNT_CAP, plan=plan)
 
 
 def _clamp(page: int, total: int, page_size: int) -> int:

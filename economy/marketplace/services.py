@@ -4,6 +4,7 @@
     search    browse/search pages, one listing's detail and images, price hints
     watch     wishlists, saved-search alerts, price-drop notices, alert digests
     sweeps    expiry, reminders, digests and stale drafts (the sweep job); view-count flush
+    boost     the listing boost, a shop consumable's effect (registered with the shop)
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from economy.core.clock import Clock
 from economy.core.members import MemberService
 from economy.core.settings import SettingsService
+from economy.marketplace.boost import ListingBoost
 from economy.marketplace.listings import ListingService
 from economy.marketplace.member_repo import MarketMemberRepo
 from economy.marketplace.repo import ListingRepo
@@ -30,6 +32,7 @@ class Marketplace:
     search: SearchService
     watch: WatchService
     sweeps: SweepService
+    boost: ListingBoost
 
 
 def build_marketplace(db: Database, settings: SettingsService, clock: Clock,
@@ -44,4 +47,5 @@ def build_marketplace(db: Database, settings: SettingsService, clock: Clock,
         search=SearchService(listings, members, clock, views),
         watch=watch,
         sweeps=SweepService(listings, members, clock, watch, views),
+        boost=ListingBoost(listings, clock),
     )

@@ -729,6 +729,9 @@ SCHEMAS: dict[str, Schema] = {
     ),
     "listings": doc(
         _id=OID,
+        # A listing boost (economy/marketplace/boost.py): epoch ms of its end and of its last use.
+        boosted_at_ms=nullable(INT),
+        boosted_until_ms=nullable(INT),
         buyer_id=nullable(INT),
         category=nullable(STR),
         collectible=nullable(STR),  # a badge edition ("c3#17") the listing sells (economy/badges)

@@ -10,8 +10,11 @@ from economy.core.clock import from_ms, span_ms, unix_seconds
 from economy.core.errors import Conflict, InvalidInput
 
 Kind = Literal["role", "consumable", "custom", "badge"]
-#: Consumable effects (what `/shop use` does). One today: a streak freeze.
-EFFECTS = {"streak_freeze": "Streak freeze: covers one more missed daily claim"}
+#: Consumable effects (what `/shop use` does). The streak freeze is the shop's own; the listing
+#: boost is applied by the marketplace through the effect seam (economy/shop/effects.py).
+EFFECTS = {"streak_freeze": "Streak freeze: covers one more missed daily claim",
+           "listing_boost": "Listing boost: one of your listings shows first in `/market browse` "
+                            "for a while (`/shop use`)"}
 DAY_MS = span_ms(timedelta(days=1))
 MAX_STOCK = 1_000_000
 MAX_DAYS = 3650

@@ -31,6 +31,7 @@ from economy.core.models import Page, is_system
 from economy.core.modules import require_on
 from economy.core.settings import SettingsService
 from economy.core.text import clean_text
+from economy.shop.effects import ItemEffect
 from economy.shop.kinds import (
     GRANT_ATTEMPTS,
     KindGrant,
@@ -60,6 +61,8 @@ _FIRST_STATUS = {"role": "granting", "custom": "fulfilling"}
 NAME_MAX = 60
 DESCRIPTION_MAX = 200
 _UNSET: Any = object()
+#: Effects the shop applies itself (the others come from features: use_effect_with).
+_OWN_EFFECTS = frozenset({"streak_freeze"})
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,7 @@ class ShopService:
         self._settings = settings
         self._clock = clock
         self._kinds: dict[str, KindGranter] = {}
+        self._effects: dict[str, ItemEffect] = {}
 
     def grant_kind_with(self, kind: str, granter: KindGranter) -> None:
         """Sell items of `kind`, granted by another feature (economy/badges/__init__.py
@@ -99,6 +103,24 @@ class ShopService:
         Raises: nothing expected.
         """
         self._kinds[kind] = granter
+
+    def use_effect_with(self, effect: str, applier: ItemEffect) -> None:
+        """Sell and use consumables with `effect`, applied by another feature
+        (economy/marketplace/__init__.py registers "listing_boost"; see economy/shop/effects.py).
+
+        Raises: nothing expected.
+        """
+        self._effects[effect] = applier
+
+    async def effect_choices(self, guild_id: int, user_id: int, effect: str,
+                             current: str) -> list[tuple[str, int]]:
+        """(label, target id) of what a member may use an `effect` item on (autocomplete);
+        empty when no feature provides the effect.
+
+        Raises: nothing expected.
+        """
+        applier = self._effects.get(effect)
+        return await applier.choices(guild_id, user_id, current or "") if applier else []
 
     async def kind_choices(self, guild_id: int, kind: str, current: str) -> list[tuple[str, str]]:
         """(label, ref) of what staff may sell as `kind` (autocomplete); empty when no feature
@@ -134,6 +156,9 @@ class ShopService:
         elif kind == "consumable":
             if effect not in EFFECTS:
                 raise InvalidInput(f"A consumable needs an effect: {', '.join(EFFECTS)}.")
+            if effect not in _OWN_EFFECTS and effect not in self._effects:
+                raise InvalidInput(f"The effect `{effect}` is not part of this bot (its feature "
+                                   "is missing), so it can't be sold.")
             role_id = days = None
         elif kind == "custom":
             if not fields["description"]:
@@ -577,15 +602,31 @@ class ShopService:
             found.append((item, holding))
         return found
 
-    async def use(self, guild_id: int, user_id: int, item_id: int) -> str:
-        """Use one consumable from the inventory; returns what it did.
+    async def use(self, guild_id: int, user_id: int, item_id: int,
+                  target: int | None = None) -> str:
+        """Use one consumable from the inventory; returns what it did. `target`: what an
+        effect of another feature is used on (a listing id for a listing boost).
 
-        Raises: FeatureOff, InvalidInput, NotFound.
+        The unit is taken in the same transaction as the effect's write, so a refusal (checked
+        before, or a target that changed meanwhile) consumes nothing, and two uses of one unit
+        at once apply it once.
+
+        Raises: FeatureOff, InvalidInput, NotFound, NotPermitted.
         """
         settings = await require_on(self._settings, guild_id, "shop")
         item = await self._item(guild_id, item_id)
         if item.kind != "consumable":
             raise InvalidInput("That item is not something you use: roles work by themselves.")
+        applier = self._effects.get(item.effect or "")
+        if item.effect not in _OWN_EFFECTS and applier is None:
+            raise InvalidInput("That item has no effect to use on this bot.")
+        label = applier.target_label if applier is not None else None
+        if label is None and target is not None:
+            raise InvalidInput(f"**{item.name}** is not used on anything: leave the option "
+                               "empty.")
+        if label is not None and target is None:
+            raise InvalidInput(f"Pick the {label} to use **{item.name}** on (the `{label}` "
+                               "option).")
         holding = await self._repo.holding(guild_id, user_id, item_id)
         left = holding.get("quantity", 0) if holding else 0
         if left <= 0:
@@ -595,8 +636,17 @@ class ShopService:
         async def consume(session: Any) -> None:
             if not await repo.consume(guild_id, user_id, item_id, expected_quantity=left,
                                       session=session):
-                raise InvalidInput("Your inventory just changed; try again.")
+                raise InvalidInput("Your inventory just changed; nothing was used. Try again.")
 
+        if applier is not None:
+            plan = await applier.plan(guild_id, user_id, target, settings)
+
+            async def work(session: Any) -> None:
+                await consume(session)
+                await plan.write(session)  # EffectRefused: aborted, the unit stays
+
+            await self._repo.db.transaction(work)
+            return f"{plan.said} {left - 1} left."
         if item.effect == "streak_freeze":
             day = await self._ledger.cover_missed_day(guild_id, user_id, settings, also=consume)
             return (f"Streak freeze used: {day.isoformat()} counts as claimed, so your daily "

@@ -158,3 +158,27 @@ async def test_0023_indexes_collectibles_and_its_schema_is_the_declared_one(stor
             for info in (await raw["badge_awards"].index_information()).values()}
     assert ("guild_id", "badge", "serial") in keys
     assert validator("badge_transfers") == migration.VALIDATOR
+
+
+async def test_0024_indexes_the_running_boosts(store):
+    """A results page reads the running boosts by (guild_id, status, boosted_until_ms); the
+    migration is re-runnable and its read finds only listings boosted after now."""
+    import importlib
+
+    from economy.marketplace.repo import ListingRepo
+    migration = importlib.import_module("migrations.0024_listing_boosts")
+    raw = store.db.raw
+    await raw["listings"].insert_many([
+        {"guild_id": 1, "listing_id": 1, "status": "active", "boosted_until_ms": 500},
+        {"guild_id": 1, "listing_id": 2, "status": "active", "boosted_until_ms": 50},
+        {"guild_id": 1, "listing_id": 3, "status": "active"},
+        {"guild_id": 1, "listing_id": 4, "status": "sold", "boosted_until_ms": 900},
+        {"guild_id": 2, "listing_id": 1, "status": "active", "boosted_until_ms": 900}])
+    await migration.up(raw)
+    await migration.up(raw)  # re-runnable
+    keys = {tuple(k for k, _ in info["key"])
+            for info in (await raw["listings"].index_information()).values()}
+    assert ("guild_id", "status", "boosted_until_ms") in keys
+    found = await ListingRepo(store.db).boosted(1, 100, limit=10)
+    assert [d["listing_id"] for d in found] == [1]
+    await raw["listings"].delete_many({})

@@ -1,5 +1,5 @@
 """The shop: an admin stocks it, members buy a timed role, a streak freeze, a custom item
-staff hand over and a numbered badge."""
+staff hand over, a numbered badge and a listing boost."""
 
 ORDER = 97
 TITLE = "Spending GEMS: the shop (/shop, /shop-admin)"
@@ -69,6 +69,22 @@ async def play(t, gc) -> None:
     t.check("edition #1" in bought.text
             and any("Shop patron" in (e.description or "") for e in shown.embeds),
             "a badge item: erin buys edition #1 of a limited badge, on her profile at once")
+    await t.slash("admin", "shop-admin add", name="Listing boost", price=15, kind="consumable",
+                  effect="listing_boost")
+    boost = await gc.db["shop_items"].find_one({"guild_id": gc.guild.id, "name": "Listing boost"})
+    old = await gc.db["listings"].find_one({"guild_id": gc.guild.id, "status": "active"},
+                                           sort=[("listed_ts", 1)])
+    seller = next((n for n, m in gc.members.items() if old and m.id == old["seller_id"]), None)
+    said = shown = ""
+    if seller is not None:
+        await t.slash("admin", "gems-admin grant", member=gc[seller], amount=15, reason="boost")
+        quote = await t.slash(seller, "shop buy", item=boost["item_id"])
+        await t.click(seller, quote, "Confirm purchase")
+        said = (await t.slash(seller, "shop use", item=boost["item_id"],
+                              listing=old["listing_id"])).text
+        shown = (await t.slash("dave", "market browse")).text
+    t.check("boosted until" in said and f"**1.** 🚀 #{old['listing_id']} ·" in shown,
+            "a listing boost: the oldest listing shows first in /market browse for 24 h")
     await t.slash("admin", "shop-admin restock", item=1, amount=5)
     await t.slash("admin", "shop-admin remove", item=2)
     listed = await t.slash("admin", "shop-admin list")
