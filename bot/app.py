@@ -206,6 +206,7 @@ class GemsBot(commands.AutoShardedBot):
         finally:
             await super().close()
         await _drain_event_handlers(timeout=5.0)  # events read just before the disconnect
+        self.response_policy.stop_gauge()
         await asyncio.to_thread(self.response_policy.stop)  # joins the acknowledger thread
         await self.services.nft.chains.close()
         await self.jobs.final_flush()

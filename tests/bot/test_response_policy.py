@@ -19,7 +19,8 @@ pytestmark = pytest.mark.timeout(60)
 
 def busy(gc) -> None:
     """Make the bot consider itself busy: every interaction is deferred on arrival."""
-    gc.bot.response_policy.busy_threshold = -1
+    policy = gc.bot.response_policy
+    policy.busy_threshold = policy.busy_ceiling = -1
 
 
 def callbacks(gc, interaction_id: int) -> list:
@@ -80,6 +81,8 @@ async def test_watchdog_and_handler_race_sends_exactly_one_initial_response(gc):
     await seed(gc, "alice", 1000)
     policy = gc.bot.response_policy
     policy.busy_threshold, policy.watchdog_seconds = 10**6, 0.0
+    policy.busy_ceiling = policy.burst_arrivals = 10**6  # never busy: the watchdog is the subject
+    policy.lag_limit = float("inf")
     results = await asyncio.gather(
         *(gc.slash("alice", "gems give", member=gc["bob"], amount=1, note=f"n{i}") for i in range(20)),
         *(gc.slash("bob", "gems balance") for _ in range(20)),
@@ -99,6 +102,8 @@ async def test_answer_too_late_for_discord_reaches_the_member_by_dm(gc):
     await seed(gc, "alice", 100)
     policy = gc.bot.response_policy
     policy.busy_threshold, policy.watchdog_seconds = 10**6, 10**6
+    policy.busy_ceiling = policy.burst_arrivals = 10**6  # never busy
+    policy.lag_limit = float("inf")
     ticks = itertools.count(0, 4)  # each reading of the sandbox clock is 4 s later
     gc.sb.clock = lambda: float(next(ticks))
     try:
