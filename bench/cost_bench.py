@@ -15,7 +15,9 @@ stime from /proc, the store process counted apart), in interleaved rounds (bare,
 GEMS, ...) and prints the medians per interaction and the ratios. Before the rounds it reads the
 RSS of both bots (and the store) at READY, after a warm-up and after many more browses (in
 batches of 100); at the end, start-up to READY (process start to READY minus the bench's own
-seeding). Absolute numbers depend on the machine's load (printed); ratios from
+seeding and migrating its new database) and when each of GEMS's start-up phases ended. Per
+measurement it also prints how many interactions GEMS's response policy deferred and why
+(read from the bot process over SIGUSR1). Absolute numbers depend on the machine's load (printed); ratios from
 one interleaved run are what to compare.
 
     PYTHONPATH=. .venv/bin/python bench/cost_bench.py [--rounds 3] [--steady 200] [--rate 100]
@@ -250,7 +252,7 @@ class Side:
 
     async def measure(self, command: str, mode: str, round_no: int) -> tuple[float, float, int, int]:
         """(bot ms CPU, store ms CPU) per interaction, how many got no final answer, and how
-        many were answered by a defer first (a defer + an edit/followup: two HTTP calls)."""
+        many GEMS's response policy deferred (a defer + an edit/followup: two HTTP calls)."""
         driver = self.driver
         assert driver is not None
         if command == "click":
