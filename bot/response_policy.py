@@ -252,8 +252,14 @@ class ResponsePolicy:
         return "ephemeral" in extras
 
     def learn(self, interaction: Interaction, kind: str) -> None:
-        """Remember how this command/button answers ("ephemeral", "public", "modal")."""
-        self.hints[route_key(interaction)] = kind
+        """Remember how this command/button answers ("ephemeral", "public", "modal").
+
+        "modal" stays: a route that opened a form once may open one again (its error answers
+        are messages), and a form must be the first response, so it is never deferred early.
+        """
+        key = route_key(interaction)
+        if self.hints.get(key) != "modal":
+            self.hints[key] = kind
 
     def ephemeral_hint(self, interaction: Interaction) -> bool:
         """Whether a thinking defer should be ephemeral (explicit extras, else learned)."""
@@ -273,7 +279,7 @@ class ResponsePolicy:
 
 
 def route_key(interaction: Interaction) -> str:
-    """A stable key per command (qualified name) or button/modal family (custom_id prefix)."""
+    """A stable key per command (qualified name) or button/modal family (custom id words)."""
     data: dict[str, Any] = interaction.data or {}  # type: ignore[assignment]
     if interaction.type is discord.InteractionType.application_command:
         parts = [str(data.get("name", ""))]
@@ -282,8 +288,15 @@ def route_key(interaction: Interaction) -> str:
             parts.append(str(options[0].get("name", "")))
             options = options[0].get("options") or []
         return "cmd:" + " ".join(parts)
-    custom_id = str(data.get("custom_id", ""))
-    return "cid:" + ":".join(custom_id.split(":")[:2])
+    # The custom id's leading words, up to three, before the first part with a digit (an id,
+    # a page): `gset:w:form` and `gset:w:ro` are different families (one opens a form, the
+    # other edits), `gems:lb:<owner>:<page>:next` is `gems:lb` whoever's board it is.
+    words: list[str] = []
+    for part in str(data.get("custom_id", "")).split(":")[:3]:
+        if any(ch.isdigit() for ch in part):
+            break
+        words.append(part)
+    return "cid:" + ":".join(words)
 
 
 def _is_expired(error: BaseException) -> bool:
