@@ -67,17 +67,25 @@ async def connect_until_ready(bot, token: str) -> asyncio.Task:
 
 async def run_bot(info: dict, ready_file: Path, profile: Path | None) -> None:
     """Seed an embedded store, connect GemsBot to the sandbox, serve until SIGTERM."""
+    imported = time.time()  # the interpreter and this file's imports
+    # As `python -m bot run`: the store process starts first and boots while the bot imports.
+    from bot.store import open_store, start_embedded
+    server = start_embedded("memory")
+    # When each start-up phase ended (epoch seconds; the phases after the bench's set-up, which
+    # a restart does not do, are moved back by its duration), for cost_bench.py's start-up line.
+    phases = {"bench imports": imported, "store process started": time.time()}
     import logging
 
     from bot.app import GemsBot
     from bot.settings import Settings
-    from bot.store import open_store
+    from bot.startup_migrations import ensure_migrated
     from discord_sandbox.standalone import point_discord_at
     from economy.core.clock import SystemClock
     from economy.core.migrations import Migrator
     from economy.services import build_services
 
     started = time.time()
+    phases["bot imports"] = started
     logging.basicConfig(level=logging.DEBUG if os.environ.get("BURST_DEBUG") else logging.WARNING)
     for noisy in ("discord.gateway", "discord.http", "discord.client", "discord.state", "pymongo", "asyncio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -87,9 +95,17 @@ async def run_bot(info: dict, ready_file: Path, profile: Path | None) -> None:
                         attachment_hosts=["127.0.0.1"], web_port=0)
     guild_id, members = info["guild_id"], info["members"]
     async with await open_store(mongodb_uri=None, database_name="burst",
-                                data_dir="memory") as store:
+                                data_dir="memory", started=server) as store:
+        phases["store ready"] = time.time()
+        # A new database: applying every migration is set-up (counted apart, as the seeding);
+        # a start checks them, as bot.runtime does.
+        set_up = time.time()
         await Migrator(store.db, clock).apply_pending()
+        migrated = time.time() - set_up
+        await ensure_migrated(store, settings, clock)
+        phases["migrations checked"] = time.time() - migrated
         services = build_services(store.db, clock, **settings.nft_service_options())
+        phases["services built"] = time.time() - migrated
         seed_started = time.time()
         for key, value in (("min_account_age_days", "0"), ("min_member_days", "0"),
                            ("marketplace_approval", "off")):
@@ -105,12 +121,30 @@ async def run_bot(info: dict, ready_file: Path, profile: Path | None) -> None:
                 description="A ring for the bench.", specs="metal: gold", tags="bench",
                 price_gems=100 + i, images=[photos[i % len(photos)]] if photos else ())
             await services.marketplace.listings.publish(guild_id, seller, draft.listing_id)
-        seeded = time.time() - seed_started
+        seeded = time.time() - seed_started + migrated
         bot = GemsBot(services=services, settings=settings, run_jobs=False, run_web=False,
                       own_process=True)
+        setup_hook = bot.setup_hook
+
+        async def timed_setup_hook() -> None:
+            phases["login"] = time.time() - seeded
+            await setup_hook()
+            phases["cogs loaded"] = time.time() - seeded
+
+        bot.setup_hook = timed_setup_hook  # type: ignore[method-assign]
         connection = await connect_until_ready(bot, info["token"])
+        phases["READY"] = time.time() - seeded
         stop = asyncio.Event()
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+        # SIGUSR1: write the response policy's counters next to the ready file (cost_bench.py
+        # reads them before and after each measurement).
+        stats_file = ready_file.with_suffix(".stats")
+
+        def dump_stats() -> None:
+            import dataclasses
+            stats_file.write_text(json.dumps(dataclasses.asdict(bot.response_policy.stats)))
+
+        asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, dump_stats)
         profiler = None
         if profile is not None:
             import cProfile
@@ -138,7 +172,7 @@ async def run_bot(info: dict, ready_file: Path, profile: Path | None) -> None:
             gc.set_threshold(*map(int, os.environ["BURST_GC"].split(",")))
         # Start-up to READY without the bench's own seeding (cost_bench.py reads this).
         ready_file.write_text(json.dumps({"started": started, "ready": time.time(),
-                                          "seeding": seeded}))
+                                          "seeding": seeded, "phases": phases}))
         await stop.wait()
         if profiler is not None:
             profiler.disable()

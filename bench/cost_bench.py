@@ -15,7 +15,9 @@ stime from /proc, the store process counted apart), in interleaved rounds (bare,
 GEMS, ...) and prints the medians per interaction and the ratios. Before the rounds it reads the
 RSS of both bots (and the store) at READY, after a warm-up and after many more browses (in
 batches of 100); at the end, start-up to READY (process start to READY minus the bench's own
-seeding). Absolute numbers depend on the machine's load (printed); ratios from
+seeding and migrating its new database) and when each of GEMS's start-up phases ended. Per
+measurement it also prints how many interactions GEMS's response policy deferred and why
+(read from the bot process over SIGUSR1). Absolute numbers depend on the machine's load (printed); ratios from
 one interleaved run are what to compare.
 
     PYTHONPATH=. .venv/bin/python bench/cost_bench.py [--rounds 3] [--steady 200] [--rate 100]
@@ -177,7 +179,10 @@ class Side:
         self.bot: subprocess.Popen | None = None
         self.driver: Driver | None = None
         self.startup = float("nan")
+        self.phases: dict[str, float] = {}
         self.store: int | None = None
+        #: Steady clicks Discord (the sandbox) refused because the board changed meanwhile.
+        self.stale_clicks = 0
 
     async def start(self, http: aiohttp.ClientSession) -> None:
         py = sys.executable
@@ -210,6 +215,7 @@ class Side:
             raise RuntimeError(f"the {self.name} bot did not get ready")
         ready = json.loads(ready_file.read_text())
         self.startup = ready["ready"] - launched - ready["seeding"]
+        self.phases = {name: at - launched for name, at in ready.get("phases", {}).items()}
         stores = children(self.bot.pid)
         self.store = stores[0] if stores else None
         self.driver = Driver(control, info, http)
@@ -223,6 +229,19 @@ class Side:
         await self.driver.wait(ids, timeout=60)
         self.boards = ids
 
+    async def policy_stats(self) -> dict[str, int]:
+        """The GEMS bot's response policy counters now (empty for the bare bot)."""
+        if self.role != "gems" or self.bot is None:
+            return {}
+        stats_file = (self.tmp / "bot.ready").with_suffix(".stats")
+        stats_file.unlink(missing_ok=True)
+        self.bot.send_signal(signal.SIGUSR1)
+        for _ in range(200):
+            with contextlib.suppress(OSError, ValueError):
+                return json.loads(stats_file.read_text())
+            await asyncio.sleep(0.02)
+        return {}
+
     def cpu(self) -> tuple[float, float]:
         assert self.bot is not None
         return cpu_seconds(self.bot.pid), cpu_seconds(self.store) if self.store else 0.0
@@ -231,13 +250,15 @@ class Side:
         assert self.bot is not None
         return rss_mib(self.bot.pid), rss_mib(self.store) if self.store else 0.0
 
-    async def measure(self, command: str, mode: str, round_no: int) -> tuple[float, float, int]:
-        """(bot ms CPU, store ms CPU) per interaction, and how many got no final answer."""
+    async def measure(self, command: str, mode: str, round_no: int) -> tuple[float, float, int, int]:
+        """(bot ms CPU, store ms CPU) per interaction, how many got no final answer, and how
+        many GEMS's response policy deferred (a defer + an edit/followup: two HTTP calls)."""
         driver = self.driver
         assert driver is not None
         if command == "click":
             driver.button = await driver.current_button()
         await asyncio.sleep(0.3)  # let the previous run's stragglers (DMs, flushes) settle
+        policy0 = await self.policy_stats()
         bot0, store0 = self.cpu()
         if mode == "burst":
             n = self.args.burst
@@ -252,14 +273,42 @@ class Side:
                     await asyncio.sleep(delay)
                 if command == "click":
                     driver.board = self.boards[i % len(self.boards)]
-                    message_id, custom_id = await driver.current_button()
-                    item = {**item, "message_id": message_id,
-                            "data": {"custom_id": custom_id, "component_type": 2}}
+                    ids += await self.click_board(item)
+                    continue
                 ids += (await driver.post("/burst", {"interactions": [item]}))["ids"]
         status = await driver.wait(ids, timeout=60)
         bot1, store1 = self.cpu()
         missing = sum(1 for s in status["interactions"] if s["final"] is None and not s["dm"])
-        return (bot1 - bot0) * 1000 / n, (store1 - store0) * 1000 / n, missing
+        policy1 = await self.policy_stats()
+        policy = {k: policy1[k] - policy0.get(k, 0) for k in policy1}
+        if policy:
+            print(f"  (gems {command} {mode}: the policy deferred {policy['deferred_busy']} on "
+                  f"arrival ({policy.get('busy_burst', '?')} burst, {policy.get('busy_waiting', '?')} "
+                  f"many waiting, {policy.get('busy_lag', '?')} loop lag), "
+                  f"{policy['deferred_watchdog']} by the watchdog; "
+                  f"{sum(1 for s in status['interactions'] if s['type'] in (5, 6))} first "
+                  f"responses were defers)", flush=True)
+        deferred = policy.get("deferred_busy", 0) + policy.get("deferred_watchdog", 0)
+        return (bot1 - bot0) * 1000 / n, (store1 - store0) * 1000 / n, missing, deferred
+
+    async def click_board(self, item: dict) -> list[str]:
+        """Press the button the driver's board shows now. The board may change between reading
+        it and pressing (a previous click's edit landing): Discord then refuses the click
+        (component validation failed) and a member would press the new button; so does this."""
+        driver = self.driver
+        assert driver is not None
+        for _ in range(50):
+            message_id, custom_id = await driver.current_button()
+            pressed = {**item, "message_id": message_id,
+                       "data": {"custom_id": custom_id, "component_type": 2}}
+            try:
+                return (await driver.post("/burst", {"interactions": [pressed]}))["ids"]
+            except aiohttp.ClientResponseError as error:
+                if error.status != 400:
+                    raise
+                self.stale_clicks += 1
+                await asyncio.sleep(0.01)
+        raise RuntimeError("the board kept changing under the click")
 
     async def browse_many(self, count: int) -> None:
         driver = self.driver
@@ -313,24 +362,30 @@ async def drive(args: argparse.Namespace) -> int:
             for rnd in range(args.rounds):
                 for command in args.commands:
                     for mode in ("steady", "burst"):
-                        cell = results.setdefault((command, mode), {"bare": [], "gems": [], "store": []})
+                        cell = results.setdefault((command, mode), {"bare": [], "gems": [], "store": [],
+                                                                    "deferred": []})
                         # alternate who goes first, so drift in the machine's load hits both
                         for side in ((bare, gems) if rnd % 2 == 0 else (gems, bare)):
                             round_no += 1
-                            bot_ms, store_ms, missing = await side.measure(command, mode, round_no)
+                            bot_ms, store_ms, missing, deferred = await side.measure(
+                                command, mode, round_no)
                             if missing:
                                 print(f"  ({side.name} {command} {mode}: {missing} without answer)")
                             cell[side.name].append(bot_ms)
                             if side is gems:
                                 cell["store"].append(store_ms)
+                                cell["deferred"].append(deferred)
                 print(f"round {rnd + 1}/{args.rounds} done (load {load()})", flush=True)
             header = (f"{'ms CPU per interaction':<24}{'bare':>7}{'GEMS bot':>10}{'ratio':>7}"
-                      f"{'+ store':>9}{'total ratio':>13}")
+                      f"{'+ store':>9}{'total ratio':>13}{'deferred':>10}")
             print("\n" + header + "\n" + "-" * len(header))
             for (command, mode), cell in results.items():
                 b, g, s = (statistics.median(cell[k]) for k in ("bare", "gems", "store"))
                 label = f"{command}, {mode}" + (f" {args.burst}" if mode == "burst" else f" {args.rate}/s")
-                print(f"{label:<24}{b:>7.2f}{g:>10.2f}{g / b:>6.1f}x{s:>9.2f}{(g + s) / b:>12.1f}x")
+                n = args.burst if mode == "burst" else args.steady
+                d = statistics.median(cell["deferred"])
+                print(f"{label:<24}{b:>7.2f}{g:>10.2f}{g / b:>6.1f}x{s:>9.2f}{(g + s) / b:>12.1f}x"
+                      f"{d:>6.0f}/{n}")
             rss_after = {side.name: side.rss() for side in (bare, gems)}
             print(f"\nRSS MiB (bot / store): at READY, after {WARM_UP} browses, after {args.browses} "
                   "more browses (growth), after the rounds")
@@ -339,8 +394,17 @@ async def drive(args: argparse.Namespace) -> int:
                     rss_start[name], rss_warm[name], rss_end[name], rss_after[name])
                 print(f"  {name:<5} {a:6.1f} / {sa:5.1f}   {b_:6.1f} / {sb:5.1f}   {c:6.1f} / {sc:5.1f}"
                       f" ({c - b_:+.1f} MiB, {(c - b_) / b_ * 100:+.1f} %)   {d:6.1f} / {sd:5.1f}")
+            print("(deferred: GEMS's interactions the response policy deferred, on arrival or by "
+                  "its watchdog, then answered by an edit or a followup; median over the rounds)")
+            for side in (bare, gems):
+                if side.stale_clicks:
+                    print(f"{side.name}: {side.stale_clicks} steady clicks pressed a button an "
+                          "earlier click had just replaced (refused, pressed again)")
             print(f"\nstart-up to READY (process start, minus seeding): bare {bare.startup:.2f} s, "
                   f"GEMS {gems.startup:.2f} s ({gems.startup / bare.startup:.1f}x)")
+            if gems.phases:
+                print("  GEMS phases (s after process start): " + ", ".join(
+                    f"{name} {at:.2f}" for name, at in gems.phases.items()))
             print(f"load at end: {load()}")
             return 0
         finally:

@@ -7,6 +7,8 @@ import asyncio
 import logging
 import sys
 
+import bot.startup_phases  # noqa: F401 - first: its clock measures the start-up from here
+from bot.cli_args import TOOLS, argument_problem
 from bot.runtime_data import RuntimeDataError, is_shipped_content_dir, move_legacy_data
 from bot.settings import SettingsError, load_settings
 
@@ -95,6 +97,9 @@ def main(argv: list[str] | None = None) -> int:
         from bot.doctor import run_doctor
 
         return asyncio.run(run_doctor(connect=args.connect))
+    if args.command in TOOLS and (problem := argument_problem(args)) is not None:
+        print(f"{args.command}: {problem}", file=sys.stderr)  # before the runtime is imported
+        return 2
     try:
         settings = load_settings()
     except SettingsError as exc:
@@ -104,9 +109,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.command == "invite":
         return _invite(args.file, settings)
-    from bot.runtime import StartupError, setup_logging
-    from bot.store import StoreError
-    from bot.tools import TOOLS, run_tool
+    from bot.log_setup import setup_logging
+    from bot.store import StoreError, start_embedded
 
     setup_logging(settings.log_level, settings.log_format)
     if settings.embedded and args.command != "demo":
@@ -121,9 +125,21 @@ def main(argv: list[str] | None = None) -> int:
                 "default is var/, git-ignored) and the database moves there once at start-up",
                 settings.data_dir)
     if args.command in TOOLS:
+        from bot.tools import run_tool
+
         return run_tool(args, settings)
+    started = None
+    if args.command == "run" and settings.discord_token is not None and settings.embedded:
+        # The store process boots on the other core while this one imports the bot (issue 28).
+        try:
+            started = start_embedded(settings.data_dir)
+        except StoreError as exc:
+            print(f"GEMS cannot start: {exc}", file=sys.stderr)
+            return 2
+    from bot.startup_errors import StartupError
+
     try:
-        return asyncio.run(_dispatch(args.command, settings))
+        return asyncio.run(_dispatch(args.command, settings, started))
     except KeyboardInterrupt:
         return 130
     except (StartupError, StoreError) as exc:
@@ -156,14 +172,15 @@ def _invite(given: str | None, settings) -> int:
     return 0
 
 
-async def _dispatch(command: str, settings) -> int:
+async def _dispatch(command: str, settings, started=None) -> int:
+    """Run `command`; `started`: the embedded store process main() started for `run`."""
     from bot.runtime import migrate, run_audit, run_bot, sync_commands
 
     if command == "run" and settings.discord_token is None:
         print(NO_TOKEN, file=sys.stderr)
         command = "demo"
     if command == "run":
-        await run_bot(settings)
+        await run_bot(settings, started=started)
         return 0
     if command == "demo":
         from bot.demo import run_demo

@@ -23,6 +23,7 @@ from bot.observability import install_observability
 from bot.permissions import invite_url
 from bot.response_policy import http_connector, install_response_policy
 from bot.settings import Settings
+from bot.startup_phases import StartupPhases
 from bot.tree import GemsTree
 from bot.web import WebServer
 from economy.repos.outbox_repo import OutboxRepo
@@ -109,6 +110,9 @@ class GemsBot(commands.AutoShardedBot):
         if own_process:  # the process is the bot's alone (not a test runner's): tune its GC
             self.add_listener(self._freeze_startup_heap, "on_ready")
         self._invite_hinted = False
+        #: Set by bot.runtime: the start-up phases, logged once at READY.
+        self.startup_phases: StartupPhases | None = None
+        self.add_listener(self._log_startup, "on_ready")
         self.metrics = install_observability(self)  # /healthz, /metrics, command metrics
         # Every interaction acknowledged within ~1 s under load (bot/response_policy.py).
         self.response_policy = install_response_policy(self)
@@ -121,9 +125,13 @@ class GemsBot(commands.AutoShardedBot):
 
     async def setup_hook(self) -> None:
         """Load every cog, install the error handler and start scheduled jobs."""
+        if self.startup_phases is not None:
+            self.startup_phases.mark("logged in")
         install_error_handler(self.tree)
         for extension in discover_extensions():
             await self.load_extension(extension)
+        if self.startup_phases is not None:
+            self.startup_phases.mark("cogs loaded")
         self.modules_gate = install_modules_gate(self)
         if self._run_jobs:
             self.jobs.start()
@@ -171,6 +179,14 @@ class GemsBot(commands.AutoShardedBot):
         # it over every millisecond instead of every 5 (a defer's send is a few of those turns).
         sys.setswitchinterval(SWITCH_INTERVAL)
 
+    async def _log_startup(self) -> None:
+        """Once per process: how long each start-up phase took (seconds since `python -m bot`;
+        the command sync, if any, runs in the background after)."""
+        phases, self.startup_phases = self.startup_phases, None
+        if phases is not None:
+            phases.mark("READY")
+            log.info("started: %s", phases.summary())
+
     async def _invite_hint(self) -> None:
         """Once per process: in no server yet, say how to invite the bot (one line)."""
         if self._invite_hinted or self.guilds or self.application_id is None:
@@ -206,6 +222,7 @@ class GemsBot(commands.AutoShardedBot):
         finally:
             await super().close()
         await _drain_event_handlers(timeout=5.0)  # events read just before the disconnect
+        self.response_policy.stop_gauge()
         await asyncio.to_thread(self.response_policy.stop)  # joins the acknowledger thread
         await self.services.nft.chains.close()
         await self.jobs.final_flush()

@@ -21,15 +21,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
+from bot.cli_args import ToolError
 from bot.runtime import opened_store
 from bot.settings import Settings
 from economy.core.clock import SystemClock
 from economy.core.dump import DumpService, ImportResult
 from economy.repos.dump_repo import DumpRepo
-
-
-class ToolError(Exception):
-    """A maintenance command cannot run; the message says why."""
 
 
 async def export_to(settings: Settings, out: BinaryIO, guild_id: int | None = None) -> int:

@@ -8,9 +8,12 @@ here, once, so cogs keep calling ``interaction.response.send_message`` / ``edit_
 - ``install_response_policy(bot)`` gives every command, component and modal interaction a
   :class:`PolicyResponse` before any handler runs, through the INTERACTION_CREATE hook of
   bot/discord_internals.py (autocomplete is left alone: it cannot be deferred).
-- The process is *busy* when more than ``busy_threshold`` interactions are waiting for their
-  answer: a new interaction is then deferred at once. Otherwise a watchdog defers it when the
-  handler has not responded after ``watchdog_seconds``.
+- The process is *busy* when it is falling behind (bot/load_gauge.py): its event loop runs
+  ``lag_limit`` late, interactions arrive in a burst (more than ``burst_arrivals`` within
+  0.1 s), or more than ``busy_ceiling`` wait for their answer. A new interaction is then
+  deferred at once. Otherwise (steady traffic, however many it keeps in flight) its handler
+  starts at once and a watchdog defers it only when it has not responded after
+  ``watchdog_seconds``.
 - A defer made by the policy is invisible to the handler: ``is_done()`` stays False until the
   handler answers, and its answer is converted — ``send_message`` edits the deferred original
   (or follows up after a deferred update), ``edit_message`` edits the component's message.
@@ -57,11 +60,21 @@ from bot.discord_internals import (
     set_response,
 )
 from bot.dm import send_dm
+from bot.load_gauge import LoadGauge
 
 log = logging.getLogger(__name__)
 
-#: More interactions waiting for an answer than this -> defer new ones at once.
+#: Before the load gauge runs (no event loop yet at login): more interactions waiting for an
+#: answer than this -> defer new ones at once.
 BUSY_THRESHOLD = 8
+#: A burst: more arrivals than this within the gauge's window (0.1 s), i.e. faster than
+#: 240/s, above what one process answers; a steady 100/s stream brings 10 (Poisson: more than
+#: 24 about once in 10^5 windows).
+BURST_ARRIVALS = 24
+#: More interactions waiting for their answer than this -> busy, whatever the rate.
+BUSY_CEILING = 64
+#: The event loop this late (seconds) -> busy: handlers started now would start late too.
+LAG_LIMIT = 0.2
 #: Defer an interaction whose handler has not responded after this many seconds.
 WATCHDOG_SECONDS = 0.8
 #: Longest a deferred handler waits for the rest of its burst's defers to go out.
@@ -82,6 +95,11 @@ class PolicyStats:
 
     received: int = 0
     deferred_busy: int = 0
+    #: Why busy: a burst arriving (`burst_arrivals`), too many waiting (`busy_ceiling`, or
+    #: `busy_threshold` before the gauge runs), the loop running late (`lag_limit`).
+    busy_burst: int = 0
+    busy_waiting: int = 0
+    busy_lag: int = 0
     deferred_watchdog: int = 0
     converted: int = 0
     dm_fallbacks: int = 0
@@ -99,6 +117,9 @@ class ResponsePolicy:
 
     bot: Any
     busy_threshold: int = BUSY_THRESHOLD
+    burst_arrivals: int = BURST_ARRIVALS
+    busy_ceiling: int = BUSY_CEILING
+    lag_limit: float = LAG_LIMIT
     watchdog_seconds: float = WATCHDOG_SECONDS
     stats: PolicyStats = field(default_factory=PolicyStats)
     #: interaction id -> monotonic arrival time, until its handler answered.
@@ -114,13 +135,18 @@ class ResponsePolicy:
     acks_pending: int = 0
     handlers_running: int = 0
     handler_slots: asyncio.Condition = field(default_factory=asyncio.Condition)
+    #: Loop lag and recent arrivals (started with the policy, in the bot's loop).
+    gauge: LoadGauge = field(default_factory=LoadGauge)
+    #: Arrivals within the gauge's window, as of the latest arrival.
+    recent_arrivals: int = 0
 
     def may_start_handler(self) -> bool:
         """A busy handler may start: no defers in flight, or fewer than the cap running."""
         return self.acks_pending == 0 or self.handlers_running < HANDLERS_WHILE_ACKING
 
     def start(self) -> None:
-        """Start the acknowledger thread, if this policy has one (at login)."""
+        """Start the load gauge and the acknowledger thread, if any (at login, in the loop)."""
+        self.gauge.start()
         if self.acknowledger is not None:
             self.acknowledger.start()
 
@@ -129,14 +155,34 @@ class ResponsePolicy:
         if self.acknowledger is not None:
             self.acknowledger.stop()
 
+    def stop_gauge(self) -> None:
+        """Cancel the load gauge's probe (call from the bot's loop, at close)."""
+        self.gauge.stop()
+
     @property
     def in_flight(self) -> int:
         """Interactions received whose handler has not answered yet."""
         return len(self.pending)
 
     def busy(self) -> bool:
-        """True when a new interaction should be deferred without waiting."""
-        return len(self.pending) > self.busy_threshold
+        """True when a new interaction should be deferred without waiting: the process is
+        falling behind (its loop runs late, or a burst is arriving), not merely serving steady
+        traffic that keeps several interactions in flight."""
+        return self.busy_reason() is not None
+
+    def busy_reason(self) -> str | None:
+        """"burst" (arriving faster than one process answers), "waiting" (too many waiting
+        for their answer), "lag" (the loop runs `lag_limit` late), or None (not busy)."""
+        count = len(self.pending)
+        if not self.gauge.running:
+            return "waiting" if count > self.busy_threshold else None
+        if self.recent_arrivals > self.burst_arrivals:
+            return "burst"
+        if count > self.busy_ceiling:
+            return "waiting"
+        if self.gauge.lag() > self.lag_limit:
+            return "lag"
+        return None
 
     def arrived(self, interaction: Interaction, dispatch: Callable[[], None]) -> None:
         """Track a new interaction, arm its defer and hand it to its handler.
@@ -150,6 +196,7 @@ class ResponsePolicy:
         self._forget_stale(now)
         self.stats.received += 1
         self.pending[interaction.id] = now
+        self.recent_arrivals = self.gauge.arrival(now)
         response = interaction.response
         assert isinstance(response, PolicyResponse)
         hint = self.hints.get(route_key(interaction))
@@ -160,8 +207,7 @@ class ResponsePolicy:
         ack = self.acknowledger
         if ack is not None and ack.running:
             # Defers leave from the acknowledger thread: the busy loop cannot hold them up.
-            if self.busy() and self.defer_safe(interaction, hint):
-                self.stats.deferred_busy += 1
+            if self.defer_safe(interaction, hint) and self._count_busy():
                 self.acks_pending += 1
                 response.send_ack(ack, delay=0.0)
                 response.task = loop.create_task(response.ack_then(dispatch),
@@ -170,8 +216,7 @@ class ResponsePolicy:
                 dispatch()
                 response.send_ack(ack, delay=self.watchdog_seconds)  # the watchdog, off-loop
             return
-        if self.busy() and self.defer_safe(interaction, hint):
-            self.stats.deferred_busy += 1
+        if self.defer_safe(interaction, hint) and self._count_busy():
             self.defers_waiting += 1
             self.defers_done.clear()
             response.task = loop.create_task(response.defer_then(dispatch),
@@ -179,6 +224,16 @@ class ResponsePolicy:
         else:
             dispatch()
             response.timer = loop.call_later(self.watchdog_seconds, response.fire_watchdog)
+
+    def _count_busy(self) -> bool:
+        """busy(), counted in the stats (with its reason) when it is."""
+        reason = self.busy_reason()
+        if reason is None:
+            return False
+        stats = self.stats
+        stats.deferred_busy += 1
+        setattr(stats, f"busy_{reason}", getattr(stats, f"busy_{reason}") + 1)
+        return True
 
     def answered(self, interaction: Interaction) -> None:
         """The handler's answer went out (or was given up): no longer pending."""
@@ -197,8 +252,14 @@ class ResponsePolicy:
         return "ephemeral" in extras
 
     def learn(self, interaction: Interaction, kind: str) -> None:
-        """Remember how this command/button answers ("ephemeral", "public", "modal")."""
-        self.hints[route_key(interaction)] = kind
+        """Remember how this command/button answers ("ephemeral", "public", "modal").
+
+        "modal" stays: a route that opened a form once may open one again (its error answers
+        are messages), and a form must be the first response, so it is never deferred early.
+        """
+        key = route_key(interaction)
+        if self.hints.get(key) != "modal":
+            self.hints[key] = kind
 
     def ephemeral_hint(self, interaction: Interaction) -> bool:
         """Whether a thinking defer should be ephemeral (explicit extras, else learned)."""
@@ -218,7 +279,7 @@ class ResponsePolicy:
 
 
 def route_key(interaction: Interaction) -> str:
-    """A stable key per command (qualified name) or button/modal family (custom_id prefix)."""
+    """A stable key per command (qualified name) or button/modal family (custom id words)."""
     data: dict[str, Any] = interaction.data or {}  # type: ignore[assignment]
     if interaction.type is discord.InteractionType.application_command:
         parts = [str(data.get("name", ""))]
@@ -227,8 +288,15 @@ def route_key(interaction: Interaction) -> str:
             parts.append(str(options[0].get("name", "")))
             options = options[0].get("options") or []
         return "cmd:" + " ".join(parts)
-    custom_id = str(data.get("custom_id", ""))
-    return "cid:" + ":".join(custom_id.split(":")[:2])
+    # The custom id's leading words, up to three, before the first part with a digit (an id,
+    # a page): `gset:w:form` and `gset:w:ro` are different families (one opens a form, the
+    # other edits), `gems:lb:<owner>:<page>:next` is `gems:lb` whoever's board it is.
+    words: list[str] = []
+    for part in str(data.get("custom_id", "")).split(":")[:3]:
+        if any(ch.isdigit() for ch in part):
+            break
+        words.append(part)
+    return "cid:" + ":".join(words)
 
 
 def _is_expired(error: BaseException) -> bool:

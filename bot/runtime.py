@@ -5,19 +5,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import discord
-
 from bot.app import GemsBot
 from bot.control import ControlServer, audit_running_bot
+from bot.log_setup import quiet_scheduler, setup_logging, use_colour
 from bot.settings import Settings
 from bot.shutdown import GracefulStop
 from bot.startup_errors import StartupError, start_bot
 from bot.startup_migrations import ensure_migrated
+from bot.startup_phases import StartupPhases
 from bot.store import EmbeddedServer, Store, open_store
 from economy.core.audit import AuditReport, audit
 from economy.core.clock import SystemClock
@@ -25,41 +23,20 @@ from economy.services import Services, build_services
 
 log = logging.getLogger("gems")
 
-
-def setup_logging(level: str, fmt: str = "text") -> None:
-    """Readable logs on stderr (discord.py's formatter, our level); `fmt="json"`: JSON lines.
-
-    Colour only when stderr is a terminal and NO_COLOR is unset (discord.py also colours inside
-    Docker, which puts escape codes into piped logs and files).
-    """
-    options = {} if use_colour(sys.stderr) else {"formatter": logging.Formatter(
-        "[{asctime}] [{levelname:<8}] {name}: {message}", "%Y-%m-%d %H:%M:%S", style="{")}
-    discord.utils.setup_logging(level=getattr(logging, level), root=True, **options)
-    if fmt == "json":
-        from bot.log_format import use_json_logs
-
-        use_json_logs(getattr(logging, level))
-    quiet_scheduler(getattr(logging, level))
-
-
-def use_colour(stream) -> bool:
-    """True when `stream` is a terminal and the NO_COLOR convention (no-color.org) is not set."""
-    return bool(getattr(stream, "isatty", lambda: False)()) and not os.environ.get("NO_COLOR")
-
-
-def quiet_scheduler(level: int) -> None:
-    """APScheduler logs two INFO lines per job run (thousands a day) and two per job at start-up:
-    show them only at DEBUG. Failures are logged by bot.jobs, one line each."""
-    logging.getLogger("apscheduler").setLevel(
-        logging.DEBUG if level <= logging.DEBUG else logging.WARNING)
+__all__ = ["StartupError", "migrate", "opened_store", "quiet_scheduler", "run_audit", "run_bot",
+           "setup_logging",
+           "sync_commands", "use_colour"]
 
 
 @contextlib.asynccontextmanager
-async def opened_store(settings: Settings) -> AsyncIterator[Store]:
-    """The configured store, closed (and the embedded server stopped) on exit."""
+async def opened_store(settings: Settings, *,
+                       started: EmbeddedServer | None = None) -> AsyncIterator[Store]:
+    """The configured store, closed (and the embedded server stopped) on exit; `started`: the
+    embedded server already started for it (bot.store.start_embedded)."""
     store = await open_store(
         mongodb_uri=settings.mongodb_uri, database_name=settings.database_name,
         data_dir=settings.data_dir, start_timeout=settings.embedded_start_timeout,
+        started=started,
     )
     try:
         yield store
@@ -67,20 +44,30 @@ async def opened_store(settings: Settings) -> AsyncIterator[Store]:
         await store.close()
 
 
-async def run_bot(settings: Settings) -> None:
-    """Run the bot until Ctrl-C / SIGTERM, then flush and stop everything (returns normally)."""
+async def run_bot(settings: Settings, *, started: EmbeddedServer | None = None) -> None:
+    """Run the bot until Ctrl-C / SIGTERM, then flush and stop everything (returns normally).
+
+    `started`: the embedded store process `python -m bot run` started before importing this
+    module (bot.store.start_embedded), so its start-up overlapped the imports.
+    """
     if settings.discord_token is None:
         raise StartupError("DISCORD_TOKEN is not set.")
+    phases = StartupPhases()
+    phases.mark("imports")
     clock = SystemClock()
     stop = GracefulStop().install()
     try:
-        async with opened_store(settings) as store:
+        async with opened_store(settings, started=started) as store:
+            phases.mark("store ready")
             await ensure_migrated(store, settings, clock)
+            phases.mark("migrations checked")
             services = build_services(store.db, clock, **settings.nft_service_options(),
                                       **settings.ledger_options())
+            phases.mark("services built")
             async with _control_server(store, services, settings), \
                     GemsBot(services=services, settings=settings, sync_on_start=True,
                             own_process=True) as bot:
+                bot.startup_phases = phases
                 stop.on_stop(bot.close)
                 await start_bot(bot, settings.discord_token.get_secret_value())
     except asyncio.CancelledError:

@@ -25,12 +25,17 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from pymongo import AsyncMongoClient
-from pymongo.errors import ConfigurationError, InvalidURI, OperationFailure, PyMongoError
+if TYPE_CHECKING:
+    from pymongo import AsyncMongoClient
 
-from economy.repos.base import Database
+    from economy.repos.base import Database
+
+# pymongo and the repository base are imported where a client is made, not here: `python -m
+# bot run` starts the embedded store process (`start_embedded`) before it imports the driver
+# and the bot, so the two start-ups overlap (issue 28).
 
 log = logging.getLogger(__name__)
 
@@ -211,6 +216,8 @@ class EmbeddedServer:
 
     async def wait_ready(self, client: AsyncMongoClient, timeout: float) -> None:
         """Wait until the server answers `ping`, or raise StoreError."""
+        from pymongo.errors import PyMongoError
+
         deadline = time.monotonic() + timeout
         while True:
             if self.process is not None and self.process.poll() is not None:
@@ -260,6 +267,8 @@ class Store:
 
     def database(self, name: str) -> Database:
         """Another database on the same deployment, sharing this store's write discipline."""
+        from economy.repos.base import Database
+
         return Database(self.client, name, write_lock=self.db._lock)
 
     async def close(self) -> None:
@@ -278,6 +287,8 @@ class Store:
 
 
 def _client(uri: str, **kwargs: object) -> AsyncMongoClient:
+    from pymongo import AsyncMongoClient
+
     # tz_aware: datetimes come back as aware UTC, matching the clock.
     return AsyncMongoClient(uri, tz_aware=True, tzinfo=UTC, **kwargs)
 
@@ -285,7 +296,7 @@ def _client(uri: str, **kwargs: object) -> AsyncMongoClient:
 async def open_store(
     *, mongodb_uri: str | None, database_name: str, data_dir: Path | str,
     start_timeout: float = 20.0, tunings: tuple[str, ...] | None = None,
-    run_dir: Path | None = None,
+    run_dir: Path | None = None, started: EmbeddedServer | None = None,
 ) -> Store:
     """Open the configured store. Embedded unless `mongodb_uri` is given.
 
@@ -293,18 +304,14 @@ async def open_store(
     `tunings`: which of bot.store_tuning.TUNINGS the embedded server applies (default: all).
     `run_dir`: where the embedded server's socket, pid and log go (default: `data_dir`, which is
     then made private); `./gems doctor` passes a temporary folder so DATA_DIR stays untouched.
+    `started`: the embedded server `start_embedded` already started for this data directory
+    (the store takes it over, and stops it on close).
     """
+    from economy.repos.base import Database
+
     if mongodb_uri:
         return await _open_mongodb(mongodb_uri, database_name)
-    if str(data_dir) == "memory":
-        import tempfile
-
-        run_dir = Path(tempfile.mkdtemp(prefix="gems-store-"))
-        server = EmbeddedServer(data_dir="memory", run_dir=run_dir, tunings=tunings)
-    else:
-        path = Path(data_dir).resolve()
-        server = EmbeddedServer(data_dir=str(path), run_dir=run_dir or path, tunings=tunings)
-    server.start()
+    server = started or start_embedded(data_dir, tunings=tunings, run_dir=run_dir)
     client = _client(server.uri, serverSelectionTimeoutMS=2000)
     try:
         await server.wait_ready(client, start_timeout)
@@ -316,8 +323,26 @@ async def open_store(
     return Store(client=client, db=db, server=server)
 
 
+def start_embedded(data_dir: Path | str, *, tunings: tuple[str, ...] | None = None,
+                   run_dir: Path | None = None) -> EmbeddedServer:
+    """Start the embedded server process for `data_dir` and return at once (open_store waits
+    for it). Imports nothing heavy: called before the bot's own imports, the server boots on
+    the other core meanwhile. Raises StoreError when another store serves that directory."""
+    if str(data_dir) == "memory":
+        run_dir = Path(tempfile.mkdtemp(prefix="gems-store-"))
+        server = EmbeddedServer(data_dir="memory", run_dir=run_dir, tunings=tunings)
+    else:
+        path = Path(data_dir).resolve()
+        server = EmbeddedServer(data_dir=str(path), run_dir=run_dir or path, tunings=tunings)
+    server.start()
+    return server
+
+
 async def _open_mongodb(uri: str, database_name: str) -> Store:
+    from pymongo.errors import ConfigurationError, InvalidURI, OperationFailure, PyMongoError
+
     from bot.startup_errors import mask_secrets
+    from economy.repos.base import Database
 
     # The URI's own serverSelectionTimeoutMS wins (a keyword argument would override it).
     own = re.search(r"[?&]serverSelectionTimeoutMS=(\d+)", uri, re.IGNORECASE)

@@ -8,18 +8,23 @@ import asyncio
 import sys
 from pathlib import Path
 
-from bot.backup import ToolError, backup_embedded, export_stream, export_to, import_from
+from bot.cli_args import TOOLS, ToolError, argument_problem
 from bot.settings import Settings
-from bot.store import StoreError
-from economy.core.errors import GemsError
 
-TOOLS = ("export", "import", "backup", "import-economy", "rollup")
+__all__ = ["TOOLS", "run_tool"]
 
 
 def run_tool(args: argparse.Namespace, settings: Settings) -> int:
     """Run one maintenance command; 0 on success, 1 when it found a problem, 2 when it could
     not run."""
+    # The runtime (store driver, features) is imported here, once the arguments are known good.
+    from bot.store import StoreError
+    from economy.core.errors import GemsError
+
     try:
+        problem = argument_problem(args)
+        if problem is not None:
+            raise ToolError(problem)
         if args.command == "export":
             return _export(args, settings)
         if args.command == "import":
@@ -29,6 +34,8 @@ def run_tool(args: argparse.Namespace, settings: Settings) -> int:
         if args.command == "rollup":
             return _rollup(args, settings)
         if args.command == "backup":
+            from bot.backup import backup_embedded
+
             target = backup_embedded(settings, Path(args.out) if args.out else None)
             print(f"Backed up the embedded store to {target}")
             print(f"Restore: stop the bot, then copy it to {target.name} in DATA_DIR "
@@ -45,6 +52,8 @@ def run_tool(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _export(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.backup import export_stream, export_to
+
     out = export_stream(args.out)
     try:
         count = asyncio.run(export_to(settings, out, args.guild))
@@ -57,8 +66,8 @@ def _export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _import(args: argparse.Namespace, settings: Settings) -> int:
-    if not args.file:
-        raise ToolError("Which file? `./gems import FILE` (an export made by `./gems export`).")
+    from bot.backup import import_from
+
     result = asyncio.run(import_from(settings, Path(args.file)))
     total = sum(result.counts.values())
     print(f"Imported {total:,} documents into `{settings.database_name}` "
@@ -87,12 +96,7 @@ def _rollup(args: argparse.Namespace, settings: Settings) -> int:
     """`./gems rollup --since YYYY-MM-DD [--guild ID]`: recompute the insights rollups."""
     from datetime import date
 
-    if not args.since:
-        raise ToolError("From which day? `./gems rollup --since 2026-01-01` (--guild ID: one guild).")
-    try:
-        since = date.fromisoformat(args.since)
-    except ValueError:
-        raise ToolError(f"{args.since!r} is not a date like 2026-01-01.") from None
+    since = date.fromisoformat(args.since)  # checked by argument_problem
     days = asyncio.run(_run_rollup(settings, since, args.guild))
     for guild_id, count in sorted(days.items()):
         print(f"guild {guild_id}: {count} days rolled up")

@@ -14,6 +14,8 @@ port. The control API (JSON, loopback only):
 - ``POST /burst`` ``{"interactions": [{"user_id", "kind": "slash"|"click", "data", "message_id"?}]}``
   dispatches every interaction in one go (one loop turn: a real burst) -> ``{"ids": [...]}``.
   Slash ``data`` is Discord's ``data`` object; user options are resolved from the world.
+  A click on a button its message no longer carries (edited meanwhile) is refused as Discord
+  refuses it (400, 50035 component validation failed) and nothing of the burst is dispatched.
 - ``POST /status`` ``{"ids": [...]}`` -> per interaction: seconds to the first response,
   response type, seconds to the final answer (a message, an edit of the deferred response, a
   followup or a DM), plus the recorded deadline violations and interactions still unanswered
@@ -113,8 +115,23 @@ class Controller:
 
     async def burst(self, request: web.Request) -> web.Response:
         body = await request.json()
+        stale = [item for item in body["interactions"] if not self._clickable(item)]
+        if stale:  # Discord validates a click against the message as it is now
+            return web.json_response(
+                {"code": 50035, "message": "Invalid Form Body",
+                 "errors": {"data": {"_errors": [{"code": "COMPONENT_VALIDATION_FAILED",
+                                                  "message": "Component validation failed"}]}}},
+                status=400)
         ids = [self._dispatch(item).id for item in body["interactions"]]
         return _json({"ids": ids})
+
+    def _clickable(self, item: dict[str, Any]) -> bool:
+        """A click names an enabled component its message carries now (slash: always)."""
+        if item.get("kind", "slash") != "click":
+            return True
+        msg = self.sb.world.find_message(int(item["message_id"]))
+        custom_id = item["data"].get("custom_id")
+        return any(c.custom_id == custom_id and not c.disabled for c in msg.components)
 
     def _dispatch(self, item: dict[str, Any]) -> InteractionRecord:
         sb, world = self.sb, self.sb.world

@@ -20,7 +20,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from eth_abi import decode, encode
 from eth_utils import function_signature_to_4byte_selector, is_hex, keccak, to_checksum_address
 
 from economy.core.errors import InvalidInput
@@ -36,6 +35,23 @@ from economy.nft.jsonrpc import (
 
 __all__ = ["NO_OWNER", "ChainError", "ChainMismatch", "ChainReader", "ChainRegistry",
            "ChainTimeout", "Deadline", "Web3ChainReader"]
+
+
+
+def encode(types: list[str], args: list[Any]) -> bytes:
+    """ABI-encode `args` (eth_abi, imported at the first chain read: its grammar parser
+    costs ~0.2 s of start-up that a bot without NFT roles never needs)."""
+    from eth_abi import encode as abi_encode
+
+    return abi_encode(types, args)
+
+
+def decode(types: list[str], data: bytes) -> tuple[Any, ...]:
+    """ABI-decode `data` (eth_abi, imported at the first chain read, as `encode`)."""
+    from eth_abi import decode as abi_decode
+
+    return abi_decode(types, data)
+
 
 #: The canonical Multicall3 deployment (same address on most EVM chains).
 MULTICALL3_ADDRESS = "0xcA11bde05977b3631167028862bE2a173976CA11"

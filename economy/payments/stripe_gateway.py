@@ -14,13 +14,20 @@ import re
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import stripe
-
 from economy.core.errors import InvalidInput, Unavailable
 
 log = logging.getLogger(__name__)
 # The library logs every request at INFO; GEMS logs what matters itself.
 logging.getLogger("stripe").setLevel(logging.WARNING)
+
+
+def _stripe_library() -> Any:
+    """The `stripe` package, imported when a gateway is made (0.3 s of imports): a bot
+    without Stripe keys never loads it, and one with keys loads it once, when the payments
+    feature attaches its gateway."""
+    import stripe
+
+    return stripe
 
 SECRET_KEY_RE = re.compile(r"^(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{10,250}$")
 WEBHOOK_SECRET_RE = re.compile(r"^whsec_[A-Za-z0-9+/=]{10,250}$")
@@ -116,6 +123,7 @@ class StripeGateway:
         check_webhook_secret(webhook_secret)
         import aiohttp
 
+        self._stripe = stripe = _stripe_library()
         self._http = stripe.AIOHTTPClient(timeout=aiohttp.ClientTimeout(total=timeout))
         options: dict[str, Any] = {"http_client": self._http,
                                    "max_network_retries": max_network_retries}
@@ -135,7 +143,7 @@ class StripeGateway:
     async def _call(self, what: str, coro: Any) -> Any:
         try:
             return await coro
-        except stripe.StripeError as error:
+        except self._stripe.StripeError as error:
             # The message may quote request values; log the type and Stripe's code only.
             log.warning("stripe %s failed: %s (code %s, status %s)", what,
                         type(error).__name__, getattr(error, "code", None),
@@ -185,9 +193,9 @@ class StripeGateway:
         try:
             return CheckoutSession.of(
                 await self._client.v1.checkout.sessions.expire_async(session_id))
-        except stripe.InvalidRequestError:
+        except self._stripe.InvalidRequestError:
             return await self.retrieve_checkout(session_id)
-        except stripe.StripeError as error:
+        except self._stripe.StripeError as error:
             return await self._call("checkout.expire", _raise(error))
 
     async def refund(self, *, payment_intent: str, amount: int | None, idempotency_key: str,
@@ -278,9 +286,9 @@ class StripeGateway:
         if not signature:
             raise WebhookRejected("missing Stripe-Signature header")
         try:
-            event = stripe.Webhook.construct_event(payload, signature, self._webhook_secret,
+            event = self._stripe.Webhook.construct_event(payload, signature, self._webhook_secret,
                                                    tolerance=WEBHOOK_TOLERANCE_SECONDS)
-        except stripe.SignatureVerificationError:
+        except self._stripe.SignatureVerificationError:
             raise WebhookRejected("signature verification failed") from None
         except ValueError:
             raise WebhookRejected("body is not a JSON event") from None

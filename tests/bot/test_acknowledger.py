@@ -43,7 +43,8 @@ async def test_burst_through_the_acknowledger_sends_one_initial_response_each(gc
     await seed(gc, "alice", 1000)
     ack = ack_thread(gc)
     policy = gc.bot.response_policy
-    policy.busy_threshold = -1  # every interaction deferred on arrival, by the thread
+    # every interaction deferred on arrival, by the thread
+    policy.busy_threshold = policy.busy_ceiling = -1
     await gc.slash("bob", "gems balance")  # teach the route its visibility
     sent_before = ack.sent
     results = await asyncio.gather(
@@ -66,6 +67,8 @@ async def test_handler_racing_the_acknowledger_never_answers_twice(gc):
     ack = ack_thread(gc)
     policy = gc.bot.response_policy
     policy.busy_threshold, policy.watchdog_seconds = 10**6, 0.0
+    policy.busy_ceiling = policy.burst_arrivals = 10**6  # never busy: the watchdog is the subject
+    policy.lag_limit = float("inf")
     before = (ack.sent, ack.skipped)
     results = await asyncio.gather(
         *(gc.slash("alice", "gems give", member=gc["bob"], amount=1, note=f"r{i}") for i in range(20)),
@@ -92,7 +95,7 @@ async def test_acknowledger_failing_leaves_the_answer_to_the_handler(gc):
     policy.acknowledger = broken
     broken.start()
     try:
-        policy.busy_threshold = -1
+        policy.busy_threshold = policy.busy_ceiling = -1
         await gc.slash("bob", "gems balance")
         results = await asyncio.gather(
             *(gc.slash("alice", "gems give", member=gc["bob"], amount=2, note=f"f{i}")
@@ -143,7 +146,7 @@ async def test_busy_handlers_are_capped_while_defers_are_in_flight(gc, monkeypat
     monkeypatch.setattr(response_policy, "HANDLERS_WHILE_ACKING", 2)
     await seed(gc, "alice", 100)
     policy = gc.bot.response_policy
-    policy.busy_threshold = -1
+    policy.busy_threshold = policy.busy_ceiling = -1
     await gc.slash("bob", "gems balance")
     seen: list[int] = []
     sampling = True
@@ -196,7 +199,7 @@ async def test_a_defer_whose_answer_was_lost_is_adopted_not_repeated(gc):
     policy.acknowledger = lossy
     lossy.start()
     try:
-        policy.busy_threshold = -1
+        policy.busy_threshold = policy.busy_ceiling = -1
         await gc.slash("bob", "gems balance")
         results = await asyncio.gather(
             *(gc.slash("alice", "gems give", member=gc["bob"], amount=1, note=f"u{i}")

@@ -43,7 +43,7 @@ async def test_a_burst_defer_goes_out_before_the_handler_and_waits_for_its_tasks
     await gc.slash("alice", "gems balance")  # teaches the route: safe to defer
     board = await gc.slash("bob", "gems leaderboard")
     page2 = await gc.click("carol", board, "Next ▶")  # teaches the button: it edits
-    policy.busy_threshold = -1  # every interaction now arrives "busy"
+    policy.busy_threshold = policy.busy_ceiling = -1  # every interaction now arrives "busy"
     awaited = policy.stats.handlers_awaited
     r = await gc.slash("alice", "gems balance")
     assert r.response_type == DEFERRED_CHANNEL_MESSAGE and "100" in r.text

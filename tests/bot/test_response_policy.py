@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from types import SimpleNamespace
 
+import discord
 import pytest
 
+from bot.response_policy import route_key
 from discord_sandbox.interactions import (
     DEFERRED_CHANNEL_MESSAGE,
     DEFERRED_UPDATE_MESSAGE,
@@ -19,7 +22,8 @@ pytestmark = pytest.mark.timeout(60)
 
 def busy(gc) -> None:
     """Make the bot consider itself busy: every interaction is deferred on arrival."""
-    gc.bot.response_policy.busy_threshold = -1
+    policy = gc.bot.response_policy
+    policy.busy_threshold = policy.busy_ceiling = -1
 
 
 def callbacks(gc, interaction_id: int) -> list:
@@ -80,6 +84,8 @@ async def test_watchdog_and_handler_race_sends_exactly_one_initial_response(gc):
     await seed(gc, "alice", 1000)
     policy = gc.bot.response_policy
     policy.busy_threshold, policy.watchdog_seconds = 10**6, 0.0
+    policy.busy_ceiling = policy.burst_arrivals = 10**6  # never busy: the watchdog is the subject
+    policy.lag_limit = float("inf")
     results = await asyncio.gather(
         *(gc.slash("alice", "gems give", member=gc["bob"], amount=1, note=f"n{i}") for i in range(20)),
         *(gc.slash("bob", "gems balance") for _ in range(20)),
@@ -99,6 +105,8 @@ async def test_answer_too_late_for_discord_reaches_the_member_by_dm(gc):
     await seed(gc, "alice", 100)
     policy = gc.bot.response_policy
     policy.busy_threshold, policy.watchdog_seconds = 10**6, 10**6
+    policy.busy_ceiling = policy.burst_arrivals = 10**6  # never busy
+    policy.lag_limit = float("inf")
     ticks = itertools.count(0, 4)  # each reading of the sandbox clock is 4 s later
     gc.sb.clock = lambda: float(next(ticks))
     try:
@@ -131,3 +139,25 @@ async def test_busy_never_defers_a_command_that_may_open_a_form(gc):
     assert gc.bot.response_policy.hints["cmd:event-admin create"] == "modal"
     again = await gc.slash("admin", "event-admin create", type="social", start="now", duration=60)
     assert again.modal is not None
+
+
+async def test_busy_still_opens_a_form_whose_buttons_share_a_prefix_with_editing_ones(gc):
+    """`gset:w:ro:...` (a select that edits the page) and `gset:w:form:...` (a button that opens a
+    form) are different routes: the first answering with an edit must not get the second
+    deferred when busy (a deferred button can no longer open its form). Once a route opened a
+    form, a message it answers with later does not make it deferrable."""
+    r = await gc.slash("admin", "setup")
+    r = await gc.sb.select(gc["admin"], r, "gset:w:ro:moderator_role_id", [gc.mod_role])
+    busy(gc)
+    form = await gc.click("admin", r, "Edit 1–3")
+    assert form.modal is not None and form.response_type == 9
+    policy = gc.bot.response_policy
+    assert policy.hints["cid:gset:w:ro"] == "update"
+    assert policy.hints["cid:gset:w:form"] == "modal"
+    # The same family answering with a message later (an error) leaves it a form opener.
+    click = SimpleNamespace(type=discord.InteractionType.component,
+                            data={"custom_id": "gset:w:form:core:0:0"})
+    policy.learn(click, "update")
+    assert policy.hints["cid:gset:w:form"] == "modal"
+    assert route_key(SimpleNamespace(type=discord.InteractionType.component,
+                                     data={"custom_id": "gems:lb:123:2:next"})) == "cid:gems:lb"

@@ -38,3 +38,54 @@ def test_signature_recovery_still_works_after_the_lazy_import():
     account = Account.create()
     signed = account.sign_message(encode_defunct(text="hello"))
     assert recover("hello", "0x" + signed.signature.hex().removeprefix("0x")) == account.address
+
+
+_START_PROBE = """
+import asyncio, sys
+
+async def main():
+    from bot.app import GemsBot
+    from bot.settings import Settings
+    from bot.store import open_store
+    from economy.core.clock import SystemClock
+    from economy.core.migrations import Migrator
+    from economy.services import build_services
+
+    settings = Settings(_env_file=None, discord_token=None, web_port=0)
+    async with await open_store(mongodb_uri=None, database_name="probe", data_dir="memory") as store:
+        await Migrator(store.db, SystemClock()).apply_pending()
+        services = build_services(store.db, SystemClock(), **settings.nft_service_options())
+        bot = GemsBot(services=services, settings=settings, run_jobs=False, run_web=False)
+        await bot.setup_hook()  # every cog loaded, as at a start (never logged in: no close)
+
+asyncio.run(main())
+print(sorted({m.split(".")[0] for m in sys.modules} & {"stripe", "eth_abi", "parsimonious"}))
+"""
+
+
+@pytest.mark.slow  # a child process starting a store and loading every cog
+def test_a_plain_start_loads_neither_stripe_nor_the_abi_codec():
+    """Without Stripe keys the stripe package (~0.3 s) never loads; the ABI codec (eth_abi and
+    its grammar parser, ~0.25 s) loads at the first chain read, not at start-up."""
+    out = subprocess.run([sys.executable, "-c", _START_PROBE], capture_output=True, text=True,
+                         check=True, timeout=100)
+    assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout
+
+
+def test_chain_abi_helpers_still_encode_and_decode():
+    from economy.nft.chain import decode, encode
+
+    assert decode(["uint256", "address"], encode(["uint256", "address"], [7, "0x" + "11" * 20])) \
+        == (7, "0x" + "11" * 20)
+
+
+def test_a_maintenance_command_with_bad_arguments_answers_before_the_runtime_loads():
+    """`python -m bot rollup --since nope` is refused without importing discord.py or pymongo."""
+    out = subprocess.run([sys.executable, "-X", "importtime", "-m", "bot", "rollup", "--since",
+                          "nope"], capture_output=True, text=True, timeout=100)
+    assert out.returncode == 2
+    assert "'nope' is not a date like 2026-01-01." in out.stderr
+    imported = {line.rsplit("|", 1)[-1].strip() for line in out.stderr.splitlines()
+                if line.startswith("import time:")}
+    assert not imported & {"discord", "pymongo", "stripe", "eth_abi", "bot.runtime"}, \
+        sorted(imported & {"discord", "pymongo", "stripe", "eth_abi", "bot.runtime"})

@@ -64,6 +64,24 @@ async def test_control_api_bursts_and_reports(store, clock, tmp_path, monkeypatc
                        for s in status["interactions"]), status
             assert status["deadline_violations"] == 0 and status["unhandled"] == 0
             assert {await services.ledger.balance(guild, uid) for uid in members} == {50}
+
+            # A click on a button its message does not carry (an edit replaced it) is refused
+            # as Discord refuses it, and nothing reaches the bot.
+            board = (await post("/burst", {"interactions": [{"kind": "slash", "user_id": members[0],
+                     "data": {"name": "gems", "options": [
+                         {"type": 1, "name": "leaderboard", "options": []}]}}]}))["ids"]
+            while True:  # polls what the sandbox recorded; bounded by the test's timeout
+                if (await post("/status", {"ids": board}))["interactions"][0]["final"] is not None:
+                    break
+            message = await post("/message", {"interaction_id": board[0]})
+            received = bot.response_policy.stats.received
+            stale = {"kind": "click", "user_id": members[1], "message_id": message["id"],
+                     "data": {"custom_id": "gems:lb:gone", "component_type": 2}}
+            async with http.post(control + "/burst", json={"interactions": [stale]}) as response:
+                assert response.status == 400
+                assert (await response.json())["code"] == 50035
+            await asyncio.sleep(0.2)
+            assert bot.response_policy.stats.received == received
             await post("/shutdown", {})
         await asyncio.wait_for(server, 10)
     finally:
