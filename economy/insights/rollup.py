@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -29,6 +29,32 @@ from economy.repos.ledger_repo import LedgerRepo
 
 #: (GEMS, held, first activity ms) per account, kept as a mutable list while a run moves on.
 Accounts = dict[int, list[int]]
+#: Reads the legs of a guild with `at_ms` in [start_ms, end_ms) as dicts with (at least) the
+#: fields the rollups count: user_id, delta, held_delta, at_ms, kind, mint, multiplier_bps,
+#: counterparty_id.
+LegReader = Callable[[LedgerRepo, int, int, int], Awaitable[list[dict]]]
+
+
+async def legs_as_columns(ledger: LedgerRepo, guild_id: int, start_ms: int,
+                          end_ms: int) -> list[dict]:
+    """The legs read as columns per kind (one grouped read; the default reader): the store
+    returns a few documents instead of one per leg, the fields the rollups count and no more."""
+    legs: list[dict] = []
+    for doc in await ledger.leg_columns_between(guild_id, start_ms, end_ms):
+        kind = doc["_id"]
+        for user, delta, held, at_ms, mint, bps, partner in zip(
+                doc["user_id"], doc["delta"], doc["held_delta"], doc["at_ms"], doc["mint"],
+                doc["multiplier_bps"], doc["counterparty_id"], strict=True):
+            legs.append({"user_id": user, "delta": delta, "held_delta": held, "at_ms": at_ms,
+                         "kind": kind, "mint": mint, "multiplier_bps": bps,
+                         "counterparty_id": partner})
+    return legs
+
+
+async def legs_as_documents(ledger: LedgerRepo, guild_id: int, start_ms: int,
+                            end_ms: int) -> list[dict]:
+    """Every leg document (the reference the column reader is tested against)."""
+    return await ledger.entries_between(guild_id, start_ms, end_ms)
 
 
 @dataclass
@@ -58,9 +84,11 @@ class DayResult:
 class RollupEngine:
     """Computes and stores the rollups of consecutive days of one guild."""
 
-    def __init__(self, repo: InsightsRepo, sources: Sources) -> None:
+    def __init__(self, repo: InsightsRepo, sources: Sources, *,
+                 read_legs: LegReader = legs_as_columns) -> None:
         self._repo = repo
         self._src = sources
+        self._read_legs = read_legs
 
     async def run(self, guild_id: int, settings: GuildSettings, first: date, last: date, *,
                   on_day: Callable[[DayResult, Accounts], Any] | None = None) -> list[DayResult]:
@@ -144,13 +172,14 @@ class RollupEngine:
                 sets.append(set(stored[day.isoformat()]))
                 continue
             window = day_of(settings, day)
-            legs = await self._src.ledger.entries_between(guild_id, window.start_ms, window.end_ms)
+            legs = await self._read_legs(self._src.ledger, guild_id, window.start_ms,
+                                         window.end_ms)
             sets.append({leg["user_id"] for leg in legs if metrics.is_member(leg["user_id"])
                          and (metrics.earned(leg) or metrics.spent(leg) or metrics.traded(leg))})
         return sets
 
     async def _legs(self, guild_id: int, day: Day) -> list[dict]:
-        return await self._src.ledger.entries_between(guild_id, day.start_ms, day.end_ms)
+        return await self._read_legs(self._src.ledger, guild_id, day.start_ms, day.end_ms)
 
     async def _day(self, guild_id: int, settings: GuildSettings, day: Day, legs: list[dict],
                    accounts: Accounts, window: deque) -> DayResult:
