@@ -250,11 +250,6 @@ class LedgerRepo:
         return await cursor.to_list()
 
     # --- insights (economy/insights): day ranges through the (guild_id, at_ms) index ----------
-    async def entries_between(self, guild_id: int, start_ms: int, end_ms: int) -> list[Doc]:
-        """The legs of a guild with `at_ms` in [start_ms, end_ms), in no particular order."""
-        return await find_docs(self.ledger, {"guild_id": guild_id,
-                                             "at_ms": {"$gte": start_ms, "$lt": end_ms}})
-
     async def leg_columns_between(self, guild_id: int, start_ms: int, end_ms: int) -> list[Doc]:
         """The legs with `at_ms` in [start_ms, end_ms) as columns, one document per kind:
         `{"_id": kind, "user_id": [...], "delta": [...], ...}` (the fields of LEG_COLUMNS, a
