@@ -17,7 +17,8 @@ TRADE_KINDS = frozenset({"transfer", "escrow_hold", "escrow_release", "escrow_sp
 
 def gini(values: Iterable[int]) -> float:
     """Gini coefficient of non-negative amounts: 0.0 for none, one, all equal or all zero."""
-    ordered = sorted(v if v > 0 else 0 for v in map(int, values))
+    ordered = [v if v > 0 else 0 for v in map(int, values)]
+    ordered.sort()
     n, total = len(ordered), sum(ordered)
     if n < 2 or total == 0:
         return 0.0

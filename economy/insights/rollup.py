@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from operator import itemgetter
 from typing import Any
 
 from economy.core.clock import from_ms
@@ -184,7 +185,7 @@ class RollupEngine:
             minted=n.minted, burned=n.burned, transferred=n.transferred, earned=n.earned,
             escrow_held=book.held, supply=book.supply,
             velocity=metrics.velocity(n.transferred, book.supply),
-            gini=metrics.gini(acc[0] for acc in book.members.values()),
+            gini=metrics.gini(map(_GEMS, book.members.values())),
             members=len(book.members), new_members=n.new_members,
             active=len(active), active_earned=len(n.earned_set), active_spent=len(n.spent_set),
             active_traded=len(n.traded_set), weekly_active=len(weekly),
@@ -240,6 +241,8 @@ class _Book:
         self.held = sum(acc[1] for acc in accounts.values())
 
 
+#: An account's GEMS (balance + held): the first of (GEMS, held, first activity ms).
+_GEMS = itemgetter(0)
 #: An escrow settlement's outcome by the kind of the buyer's leg (held GEMS leaving the hold).
 _OUTCOMES = {"escrow_release": "released", "escrow_split": "split", "refund": "refunded"}
 
@@ -263,13 +266,15 @@ class _Counts:
         transfer, outcome = kind in metrics.TRANSFER_KINDS, _OUTCOMES.get(kind)
         activity = kind == "activity" and self.per_message > 0
         accounts, members = book.accounts, book.members
+        supply = held = 0
         for user, delta, held_delta, at_ms, mint, bps, partner in zip(
                 doc["user_id"], doc["delta"], doc["held_delta"], doc["at_ms"], doc["mint"],
                 doc["multiplier_bps"], doc["counterparty_id"], strict=True):
+            member = metrics.is_member(user)
             acc = accounts.get(user)
             if acc is None:
                 acc = accounts[user] = [delta, held_delta, at_ms]
-                if metrics.is_member(user):
+                if member:
                     members[user] = acc
                     self.new_members += 1
             else:
@@ -277,14 +282,14 @@ class _Counts:
                 acc[1] += held_delta
                 if at_ms < acc[2]:
                     acc[2] = at_ms
-            book.supply += delta
-            book.held += held_delta
+            supply += delta
+            held += held_delta
             if mint:
                 if delta > 0:
                     self.minted += delta
                 else:
                     self.burned -= delta
-            if not metrics.is_member(user):
+            if not member:
                 continue
             if transfer and delta > 0 and not mint:
                 self.transferred += delta
@@ -303,3 +308,5 @@ class _Counts:
                 self.traded_set.add(user)
                 if partner is not None and metrics.is_member(partner):
                     self.partners.setdefault(user, set()).add(partner)
+        book.supply += supply
+        book.held += held
