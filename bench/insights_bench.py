@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import os
 import random
 import shutil
 import tempfile
@@ -105,6 +107,17 @@ async def write_accounts(db, totals: dict[int, list[int]]) -> None:
         await db.write(lambda part=docs[i:i + BATCH]: db["accounts"].insert_many(part))
 
 
+def cpu_seconds(server_pid: int | None) -> tuple[float, float]:
+    """CPU seconds used so far by this process and by the store's server process (0 unknown):
+    on a shared machine the wall time depends on the load, these less."""
+    server = 0.0
+    if server_pid is not None:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{server_pid}/stat").read_text().rsplit(")", 1)[1].split()
+            server = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return time.process_time(), server
+
+
 def kept_dir(members: int, entries: int, days: int) -> Path:
     """Where `--keep` leaves the generated store (and `--reuse` finds it)."""
     return Path("var/bench") / f"insights-{members}-{entries}-{days}"
@@ -169,11 +182,14 @@ async def measure(folder: str, members: int, entries: int, days: int, meta: dict
                                 data_dir=folder) as store:
         services = build_services(store.db, clock)
         first, last = START.date(), START.date() + timedelta(days=days - 1)
-        t0 = time.perf_counter()
+        server = store.server.process.pid if store.server and store.server.process else None
+        t0, cpu0 = time.perf_counter(), cpu_seconds(server)
         rolled = await services.insights.rollup(G, first, last)
         full = time.perf_counter() - t0
         print(f"full rollup: {len(rolled)} days in {full:.1f} s "
-              f"({full / len(rolled) * 1000:.0f} ms/day; target < 60 s)")
+              f"({full / len(rolled) * 1000:.0f} ms/day; target < 60 s); CPU: this process "
+              f"{cpu_seconds(None)[0] - cpu0[0]:.1f} s, the store's server "
+              f"{cpu_seconds(server)[1] - cpu0[1]:.1f} s")
         print(f"   last day: supply {rolled[-1].supply:,}, active {rolled[-1].active:,}, "
               f"weekly {rolled[-1].weekly_active:,}, gini {rolled[-1].gini:.3f}")
 

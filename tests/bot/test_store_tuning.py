@@ -89,7 +89,26 @@ CHECK = textwrap.dedent(r'''
         for convert in (nx_utils.convert_bson_to_neo_objectids, neo_utils._convert_bytes_to_binary):
             done = convert(sample)
             out.append(repr(done) + "|" + repr({k: type(v).__name__ for k, v in done.items()}))
+        # A reply as nx-27017 encodes it: neosqlite ObjectIds and Decimals inside, cursor ids.
+        from decimal import Decimal
+        from bson.int64 import Int64
+        from neosqlite.objectid import ObjectId as NeoObjectId
+        from nx_27017 import wire_protocol
+        neo = NeoObjectId(oid.binary)
+        reply = {"cursor": {"id": 0, "ns": "db.c", "firstBatch": [
+            {"_id": neo, "id": 0, "n": [1, 2, None, True, "s", 1.5], "d": Decimal("2.5"),
+             "at": sample["at"], "deep": [{"id": False, "o": [neo]}, {"id": 0.0}],
+             "big": Int64(7)}, {"_id": "k", "id": 3, "cols": [[1, 2], [neo]]}]}, "ok": 1}
+        done = wire_protocol._convert_objectids(reply)
+        out.append(repr(done) + "|" + repr(_types(done)))
         return out
+
+    def _types(value):
+        if isinstance(value, dict):
+            return {k: _types(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [_types(v) for v in value]
+        return type(value).__name__
 
     untuned = run(False)
     untuned["conversions"] = conversions()
