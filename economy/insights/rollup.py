@@ -4,8 +4,9 @@ A run covers consecutive days. It starts from every account's GEMS at the first 
 taken from the stored snapshot (the end of the newest rolled-up day) moved to that instant by one
 grouped read of the legs in between, instead of re-reading the whole ledger; then it reads each
 day's legs once (index range on `guild_id, at_ms`) as columns per kind (one grouped read: a few
-documents instead of one per leg), updates the running accounts and derives the day's numbers. Everything is a function of the ledger and the features' records up to the day's
-end, so recomputing a day writes the same document (runs only cover days that are complete).
+documents instead of one per leg), updates the running accounts and derives the day's numbers.
+Everything is a function of the ledger and the features' records up to the day's end, so
+recomputing a day writes the same document (runs only cover days that are complete).
 """
 
 from __future__ import annotations
@@ -243,8 +244,6 @@ class _Book:
 
 #: An account's GEMS (balance + held): the first of (GEMS, held, first activity ms).
 _GEMS = itemgetter(0)
-#: An escrow settlement's outcome by the kind of the buyer's leg (held GEMS leaving the hold).
-_OUTCOMES = {"escrow_release": "released", "escrow_split": "split", "refund": "refunded"}
 
 
 class _Counts:
@@ -263,7 +262,7 @@ class _Counts:
     def add(self, doc: Columns, book: _Book) -> None:
         """Count one kind's legs and move the accounts by them (leg by leg, in one loop)."""
         kind = doc["_id"]
-        transfer, outcome = kind in metrics.TRANSFER_KINDS, _OUTCOMES.get(kind)
+        transfer = kind in metrics.TRANSFER_KINDS
         activity = kind == "activity" and self.per_message > 0
         accounts, members = book.accounts, book.members
         supply = held = 0
@@ -293,8 +292,13 @@ class _Counts:
                 continue
             if transfer and delta > 0 and not mint:
                 self.transferred += delta
-            if held_delta < 0 and outcome:  # the buyer's leg of an escrow settlement
-                setattr(self, outcome, getattr(self, outcome) + 1)
+            if held_delta < 0:  # the buyer's leg of an escrow settlement: its outcome
+                if kind == "escrow_release":
+                    self.released += 1
+                elif kind == "escrow_split":
+                    self.split += 1
+                elif kind == "refund":
+                    self.refunded += 1
             if metrics.earned(kind, delta):
                 self.earned += delta
                 self.earned_set.add(user)
