@@ -3,8 +3,8 @@
 A run covers consecutive days. It starts from every account's GEMS at the first day's start,
 taken from the stored snapshot (the end of the newest rolled-up day) moved to that instant by one
 grouped read of the legs in between, instead of re-reading the whole ledger; then it reads each
-day's legs once (index range on `guild_id, at_ms`) as columns per kind (one grouped read: a few
-documents instead of one per leg), updates the running accounts and derives the day's numbers.
+day's legs once (index range on `guild_id, at_ms`) as columns (one grouped read: one document
+instead of one per leg), updates the running accounts and derives the day's numbers.
 Everything is a function of the ledger and the features' records up to the day's end, so
 recomputing a day writes the same document (runs only cover days that are complete).
 """
@@ -31,7 +31,7 @@ from economy.repos.ledger_repo import LedgerRepo
 
 #: (GEMS, held, first activity ms) per account, kept as a mutable list while a run moves on.
 Accounts = dict[int, list[int]]
-#: One kind's legs of a day as columns (LedgerRepo.leg_columns_between): `_id` is the kind.
+#: Legs of a day as columns (LedgerRepo.leg_columns_between).
 Columns = dict[str, Any]
 
 
@@ -67,7 +67,7 @@ class RollupEngine:
         self._src = sources
 
     async def run(self, guild_id: int, settings: GuildSettings, first: date, last: date, *,
-                  on_day: Callable[[DayResult, Accounts], Any] | None = None) -> list[DayResult]:
+                  on_day: Callable[[DayResult, Accounts], Any] | None = None) -> list[DailyRollup]:
         """Compute, store and return the days first..last (inclusive, all complete).
 
         `on_day(result, accounts)` runs after each day is stored (the anomaly checks).
@@ -80,7 +80,7 @@ class RollupEngine:
             return []
         book = _Book(await self._accounts_at(guild_id, days[0].start_ms))
         window = deque(await self._previous_active(guild_id, settings, first), maxlen=6)
-        results = []
+        rollups = []  # (a day's sets and partners are let go once `on_day` has seen them)
         # The next day's legs are read while this day is computed and stored (the store and
         # this process work at the same time).
         pending = asyncio.ensure_future(self._legs(guild_id, days[0]))
@@ -96,7 +96,7 @@ class RollupEngine:
                                        for k, v in sorted(doc["card_revenue"].items())]
                 await self._repo.save_day(doc, sorted(result.active))
                 window.append(result.active)
-                results.append(result)
+                rollups.append(result.rollup)
                 if on_day is not None:
                     await on_day(result, book.accounts)
         finally:
@@ -105,7 +105,7 @@ class RollupEngine:
         if state is None or int(state.get("snapshot_ms") or 0) < days[-1].end_ms:
             await self._repo.save_snapshot(guild_id, days[-1].end_ms, days[-1].key,
                                            {u: tuple(v) for u, v in book.accounts.items()})
-        return results
+        return rollups
 
     async def _accounts_at(self, guild_id: int, at_ms: int) -> Accounts:
         """Every account that existed at `at_ms`: (GEMS, held, first activity)."""
@@ -150,9 +150,8 @@ class RollupEngine:
             window = day_of(settings, day)
             active: set[int] = set()
             for doc in await self._legs(guild_id, window):
-                kind = doc["_id"]
-                active.update(user for user, delta, held in zip(
-                    doc["user_id"], doc["delta"], doc["held_delta"], strict=True)
+                active.update(user for kind, user, delta, held in zip(
+                    doc["kind"], doc["user_id"], doc["delta"], doc["held_delta"], strict=True)
                     if metrics.is_member(user) and (metrics.earned(kind, delta)
                                                     or metrics.spent(kind, held)
                                                     or metrics.traded(kind, held)))
@@ -260,15 +259,13 @@ class _Counts:
         self.partners: dict[int, set[int]] = {}
 
     def add(self, doc: Columns, book: _Book) -> None:
-        """Count one kind's legs and move the accounts by them (leg by leg, in one loop)."""
-        kind = doc["_id"]
-        transfer = kind in metrics.TRANSFER_KINDS
-        activity = kind == "activity" and self.per_message > 0
-        accounts, members = book.accounts, book.members
+        """Count the legs of a column document and move the accounts by them."""
+        accounts, members, partners = book.accounts, book.members, self.partners
+        per_message, transfers = self.per_message, metrics.TRANSFER_KINDS
         supply = held = 0
-        for user, delta, held_delta, at_ms, mint, bps, partner in zip(
-                doc["user_id"], doc["delta"], doc["held_delta"], doc["at_ms"], doc["mint"],
-                doc["multiplier_bps"], doc["counterparty_id"], strict=True):
+        for kind, user, delta, held_delta, at_ms, mint, bps, partner in zip(
+                doc["kind"], doc["user_id"], doc["delta"], doc["held_delta"], doc["at_ms"],
+                doc["mint"], doc["multiplier_bps"], doc["counterparty_id"], strict=True):
             member = metrics.is_member(user)
             acc = accounts.get(user)
             if acc is None:
@@ -290,7 +287,7 @@ class _Counts:
                     self.burned -= delta
             if not member:
                 continue
-            if transfer and delta > 0 and not mint:
+            if delta > 0 and not mint and kind in transfers:
                 self.transferred += delta
             if held_delta < 0:  # the buyer's leg of an escrow settlement: its outcome
                 if kind == "escrow_release":
@@ -303,14 +300,17 @@ class _Counts:
                 self.earned += delta
                 self.earned_set.add(user)
                 self.earned_by[user] = self.earned_by.get(user, 0) + delta
-                if activity:
+                if kind == "activity" and per_message > 0:
                     bps = bps or 10_000
-                    self.messages += (delta * 10_000 // bps) // self.per_message
+                    self.messages += (delta * 10_000 // bps) // per_message
             if metrics.spent(kind, held_delta):
                 self.spent_set.add(user)
             if metrics.traded(kind, held_delta):
                 self.traded_set.add(user)
                 if partner is not None and metrics.is_member(partner):
-                    self.partners.setdefault(user, set()).add(partner)
+                    known = partners.get(user)
+                    if known is None:  # (setdefault would build a set for every leg)
+                        known = partners[user] = set()
+                    known.add(partner)
         book.supply += supply
         book.held += held

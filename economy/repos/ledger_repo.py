@@ -15,10 +15,11 @@ from economy.repos.paging import guild_ids as paging_guild_ids
 from economy.repos.paging import guild_pages
 
 #: The leg fields `leg_columns_between` returns, with what a missing or null one reads as.
-LEG_COLUMNS: dict[str, Any] = {"user_id": None, "delta": 0, "held_delta": 0, "at_ms": None,
-                               "mint": False, "multiplier_bps": None, "counterparty_id": None}
-#: Legs per grouped read: about 110 bytes of columns a leg, so one kind's document of a slice
-#: stays near 2 MB (MongoDB refuses documents over 16 MB).
+LEG_COLUMNS: dict[str, Any] = {"kind": None, "user_id": None, "delta": 0, "held_delta": 0,
+                               "at_ms": None, "mint": False, "multiplier_bps": None,
+                               "counterparty_id": None}
+#: Legs per grouped read: about 90 bytes of columns a leg, so the document of a slice stays
+#: near 2 MB (MongoDB refuses documents over 16 MB).
 LEG_COLUMNS_CHUNK = 20_000
 
 
@@ -251,25 +252,26 @@ class LedgerRepo:
 
     # --- insights (economy/insights): day ranges through the (guild_id, at_ms) index ----------
     async def leg_columns_between(self, guild_id: int, start_ms: int, end_ms: int) -> list[Doc]:
-        """The legs with `at_ms` in [start_ms, end_ms) as columns, one document per kind:
-        `{"_id": kind, "user_id": [...], "delta": [...], ...}` (the fields of LEG_COLUMNS, a
-        missing or null field read as its default); the n-th values of a document's columns are
-        one leg's. Columns in no particular leg order; a large range is read in slices.
+        """The legs with `at_ms` in [start_ms, end_ms) as columns: one document per slice of
+        the range (none when it has no leg), `{"_id": None, "kind": [...], "user_id": [...],
+        ...}` with the fields of LEG_COLUMNS (a missing or null field read as its default); the
+        n-th values of a document's columns are one leg's, in no particular leg order.
 
         One grouped read instead of one document per leg: the embedded store runs the `$group`
-        in SQL and returns a few documents, which costs a fraction of returning every leg. Each
-        column is pushed through `$ifNull`, so no leg is skipped and the columns stay aligned
-        (`$push` of a missing field adds nothing on MongoDB).
+        in SQL and returns one document, a fraction of the cost of returning every leg (and
+        grouped by nothing, SQLite needs no sorter). Each column is pushed through `$ifNull`, so
+        no leg is skipped and the columns stay aligned (`$push` of a missing field adds nothing
+        on MongoDB).
         """
         match = {"guild_id": guild_id, "at_ms": {"$gte": start_ms, "$lt": end_ms}}
         if end_ms - start_ms > 1 and await count(self.ledger, match) > LEG_COLUMNS_CHUNK:
-            # A kind's columns must stay far below MongoDB's 16 MB per document.
+            # The columns must stay far below MongoDB's 16 MB per document.
             middle = (start_ms + end_ms) // 2
             return (await self.leg_columns_between(guild_id, start_ms, middle)
                     + await self.leg_columns_between(guild_id, middle, end_ms))
         cursor = await self.ledger.aggregate(
             [{"$match": match},
-             {"$group": {"_id": "$kind", **{
+             {"$group": {"_id": None, **{
                  name: {"$push": {"$ifNull": [f"${name}", default]}}
                  for name, default in LEG_COLUMNS.items()}}}]
         )
