@@ -33,7 +33,8 @@ PER_MESSAGE = 3
 def random_legs(rng: random.Random, count: int) -> list[dict]:
     """`count` legs over DAYS UTC days (some on a day's first or last millisecond), with
     optional fields sometimes null and sometimes missing, some without a kind."""
-    users = [0, -1, -7, -(2**40), *range(1, 40)]  # the treasury, shards, tombstones, members
+    # The treasury, shards, tombstones, members (two with Discord-sized ids: 8-byte integers).
+    users = [0, -1, -7, -(2**40), *range(1, 38), 1_234_567_890_123_456_789, 2**63 - 1]
     legs = []
     for n in range(count):
         at_ms = START + rng.randrange(DAYS) * DAY_MS + rng.choice(
@@ -43,7 +44,7 @@ def random_legs(rng: random.Random, count: int) -> list[dict]:
                "delta": rng.randint(-60, 90), "held_delta": rng.choice((0, 0, 25, -25, -40)),
                "mint": rng.random() < 0.5,
                "multiplier_bps": rng.choice((10_000, 15_000, 20_000, 12_345, 0, None)),
-               "counterparty_id": rng.choice((None, 0, -3, *range(1, 40))),
+               "counterparty_id": rng.choice((None, 0, -3, *range(1, 38), 2**63 - 1)),
                "idempotency_key": f"r:{n}", "leg": 0, "note": None, "ref": None}
         for name in (*OPTIONAL, "kind"):
             roll = rng.random()
