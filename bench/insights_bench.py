@@ -209,7 +209,8 @@ async def measure(folder: str, members: int, entries: int, days: int, meta: dict
         await ledger.sums_between(G, 0, to_ms(clock.now()))
         scan = time.perf_counter() - t0
         print(f"full scan (each account's GEMS from the whole ledger): {scan:.2f} s; "
-              f"incremental / full scan = {incremental / scan:.2f}")
+              f"incremental / full scan = {incremental / scan:.2f}; "
+              f"full rollup / full scan = {full / scan:.2f}")
         again = await services.insights.rollup(G, last + timedelta(days=1),
                                                last + timedelta(days=1))
         stored = await services.insights.daily(G, 1)
