@@ -37,6 +37,13 @@ from economy.services import build_services
 G = 4242
 START = datetime(2026, 1, 1, tzinfo=UTC)
 BATCH = 20_000
+#: The generator's version in the kept store's name (a changed generator never reuses an old one).
+GENERATOR = "v2"
+
+
+def member_id(n: int) -> int:
+    """The n-th member's Discord id: snowflakes are 8-byte integers (as the bot stores them)."""
+    return 700_000_000_000_000_000 + n * 4_194_304
 
 
 def day_legs(rng: random.Random, day: int, count: int, members: int, seq: list[int]) -> list[dict]:
@@ -47,7 +54,7 @@ def day_legs(rng: random.Random, day: int, count: int, members: int, seq: list[i
         seq[0] += 1
         n = seq[0]
         at_ms = base + rng.randrange(86_400_000)
-        user = 1 + rng.randrange(members)
+        user = member_id(rng.randrange(members))
         roll = rng.random()
         common = {"guild_id": G, "at_ms": at_ms, "at": datetime.fromtimestamp(at_ms / 1000, UTC),
                   "held_delta": 0, "counterparty_id": None, "actor_id": None, "note": None,
@@ -60,7 +67,7 @@ def day_legs(rng: random.Random, day: int, count: int, members: int, seq: list[i
             legs.append({**common, "user_id": user, "delta": 100, "kind": "daily", "mint": True,
                          "idempotency_key": f"d:{n}", "leg": 0})
         elif roll < 0.90:
-            other = 1 + rng.randrange(members)
+            other = member_id(rng.randrange(members))
             amount = rng.randint(1, 20)
             legs.append({**common, "user_id": user, "delta": amount, "kind": "transfer",
                          "mint": False, "counterparty_id": other, "idempotency_key": f"t:{n}",
@@ -72,7 +79,7 @@ def day_legs(rng: random.Random, day: int, count: int, members: int, seq: list[i
             legs.append({**common, "user_id": user, "delta": -rng.randint(1, 10),
                          "kind": "spend", "mint": True, "idempotency_key": f"s:{n}", "leg": 0})
         else:  # an escrow: hold then release to a seller the same day
-            seller = 1 + rng.randrange(members)
+            seller = member_id(rng.randrange(members))
             amount = rng.randint(5, 50)
             legs.append({**common, "user_id": user, "delta": 0, "held_delta": amount,
                          "kind": "escrow_hold", "mint": False, "idempotency_key": f"h:{n}",
@@ -120,7 +127,7 @@ def cpu_seconds(server_pid: int | None) -> tuple[float, float]:
 
 def kept_dir(members: int, entries: int, days: int) -> Path:
     """Where `--keep` leaves the generated store (and `--reuse` finds it)."""
-    return Path("var/bench") / f"insights-{members}-{entries}-{days}"
+    return Path("var/bench") / f"insights-{GENERATOR}-{members}-{entries}-{days}"
 
 
 async def generate(folder: str, members: int, entries: int, days: int) -> dict:
