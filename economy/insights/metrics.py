@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable, Sequence
 
 from economy.core.models import is_system
@@ -16,11 +17,13 @@ TRADE_KINDS = frozenset({"transfer", "escrow_hold", "escrow_release", "escrow_sp
 
 def gini(values: Iterable[int]) -> float:
     """Gini coefficient of non-negative amounts: 0.0 for none, one, all equal or all zero."""
-    ordered = sorted(max(0, int(v)) for v in values)
+    ordered = [v if v > 0 else 0 for v in map(int, values)]
+    ordered.sort()
     n, total = len(ordered), sum(ordered)
     if n < 2 or total == 0:
         return 0.0
-    weighted = sum(rank * value for rank, value in enumerate(ordered, start=1))
+    # Exact integers (the rollup of a 50,000-member guild sorts and sums every day).
+    weighted = sum(map(operator.mul, range(1, n + 1), ordered))
     return round((2 * weighted) / (n * total) - (n + 1) / n, 6)
 
 
@@ -45,22 +48,20 @@ def is_member(user_id: int) -> bool:
     return not is_system(user_id)
 
 
-def earned(leg: dict) -> bool:
-    """A member earning GEMS."""
-    return leg.get("kind") in EARN_KINDS and int(leg.get("delta") or 0) > 0
+def earned(kind: str | None, delta: int) -> bool:
+    """A member's leg of `kind` moving `delta` is the member earning GEMS."""
+    return kind in EARN_KINDS and delta > 0
 
 
-def spent(leg: dict) -> bool:
+def spent(kind: str | None, held_delta: int) -> bool:
     """A member spending: buying from the shop or the treasury, or committing to an escrow."""
-    kind = leg.get("kind")
     if kind == "spend":
         return True
-    return kind == "escrow_hold" and int(leg.get("held_delta") or 0) > 0
+    return kind == "escrow_hold" and held_delta > 0
 
 
-def traded(leg: dict) -> bool:
+def traded(kind: str | None, held_delta: int) -> bool:
     """A member giving, receiving or trading through escrow."""
-    kind = leg.get("kind")
     if kind in TRADE_KINDS:
         return True
-    return kind == "refund" and int(leg.get("held_delta") or 0) < 0  # an escrow refunded
+    return kind == "refund" and held_delta < 0  # an escrow refunded

@@ -72,10 +72,9 @@ class InsightsService:
             raise InvalidInput(f"Nothing to compute: {first} has not ended yet in this server.")
         # One run per guild at a time in this process (two processes: the results are the same).
         async with self._locks.setdefault(guild_id, asyncio.Lock()):
-            results = await self._engine.run(
+            return await self._engine.run(
                 guild_id, settings, first, last,
                 on_day=lambda result, accounts: self._check(settings, result, accounts))
-        return [r.rollup for r in results]
 
     async def run_due(self, guild_ids: Iterable[int]) -> int:
         """The job: roll up each guild's days that ended since its last rollup. Returns days.

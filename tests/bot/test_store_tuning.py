@@ -89,13 +89,50 @@ CHECK = textwrap.dedent(r'''
         for convert in (nx_utils.convert_bson_to_neo_objectids, neo_utils._convert_bytes_to_binary):
             done = convert(sample)
             out.append(repr(done) + "|" + repr({k: type(v).__name__ for k, v in done.items()}))
+        # A reply as nx-27017 encodes it: neosqlite ObjectIds and Decimals inside, cursor ids.
+        from decimal import Decimal
+        from bson.int64 import Int64
+        from neosqlite.objectid import ObjectId as NeoObjectId
+        from nx_27017 import wire_protocol
+        neo = NeoObjectId(oid.binary)
+        reply = {"cursor": {"id": 0, "ns": "db.c", "firstBatch": [
+            {"_id": neo, "id": 0, "n": [1, 2, None, True, "s", 1.5], "d": Decimal("2.5"),
+             "at": sample["at"], "deep": [{"id": False, "o": [neo]}, {"id": 0.0}],
+             "big": Int64(7)}, {"_id": "k", "id": 3, "cols": [[1, 2], [neo]]}]}, "ok": 1}
+        done = wire_protocol._convert_objectids(reply)
+        out.append(repr(done) + "|" + repr(_types(done)))
         return out
+
+    def batches():
+        import bson
+        from nx_27017.handler import NeoSQLiteHandler
+        encodes = [0]
+        original = bson.BSON.encode.__func__
+        def counting(cls, *args, **kwargs):
+            encodes[0] += 1
+            return original(cls, *args, **kwargs)
+        bson.BSON.encode = classmethod(counting)
+        big = {"_id": "big", "cols": list(range(300_000))}  # about 3.4 MB
+        cases = [[], [big], [{"a": 1}, {"b": 2}], [big] * 6]
+        found = [repr(NeoSQLiteHandler._fit_bson_budget(docs)) for docs in cases]
+        found.append(repr(NeoSQLiteHandler._fit_bson_budget([big] * 3, 8_000_000)))
+        bson.BSON.encode = classmethod(original)
+        return {"answers": found, "single_encodes": encodes[0]}
+
+    def _types(value):
+        if isinstance(value, dict):
+            return {k: _types(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [_types(v) for v in value]
+        return type(value).__name__
 
     untuned = run(False)
     untuned["conversions"] = conversions()
+    untuned["batches"] = batches()
     applied = store_tuning.apply()
     tuned = run(True)
     tuned["conversions"] = conversions()
+    tuned["batches"] = batches()
     print(json.dumps({"untuned": untuned, "tuned": tuned, "applied": applied}))
 ''')
 
@@ -122,6 +159,15 @@ def test_the_store_answers_the_same_tuned(report):
 def test_conversion_walks_give_the_same_documents(report):
     assert report["tuned"]["conversions"] == report["untuned"]["conversions"]
     assert "ObjectId" in report["tuned"]["conversions"][0]
+
+
+def test_a_batch_of_one_is_no_longer_encoded_to_be_measured(report):
+    untuned, tuned = report["untuned"]["batches"], report["tuned"]["batches"]
+    assert tuned["answers"] == untuned["answers"]  # the same batches, the 16 MB cut included
+    assert "'big'" in tuned["answers"][1]
+    # Untuned: one encode for the single document, 2 + 5 (the sixth passes 16 MB) + 3 more.
+    assert untuned["single_encodes"] == 1 + 2 + 5 + 3
+    assert tuned["single_encodes"] == untuned["single_encodes"] - 1
 
 
 def test_inserts_no_longer_deep_copy_and_leave_the_callers_document_alone(report):
