@@ -89,7 +89,7 @@ async def random_action(services, rng, trades, listings, clock):
         await escrow.confirm(G, tid, stranger)
 
 
-@pytest.mark.parametrize(("seed", "batches"), [(1, deep(70, 300)), (2, deep(70, 150))])
+@pytest.mark.parametrize(("seed", "batches"), [(1, deep(100, 300)), (2, deep(90, 150))])
 async def test_random_interleavings_keep_the_ledger_whole(services, clock, seed, batches):
     rng = random.Random(seed)
     for user in USERS:
