@@ -197,7 +197,8 @@ async def test_three_processes_four_shards_leader_killed(store, mongo_uri, tmp_p
         assert announced(sb, made, "P1") == [1] * len(made)
         assert announced(sb, made, "P2") == [1] * len(made)
         assert alive(pid_of(taken["owner"])) and pid_of(taken["owner"]) != leader_pid
-        terms = await LeaseRepo(services.db).terms("scheduler")
+        terms = await until(lambda: _terms_through(services.db, taken["token"]),
+                            "the new leader's term recorded")
         # The dead leader's term ended by expiry, and a survivor took over after it.
         assert any(t["previous"] and t["previous"]["owner"] == first["owner"]
                    and not t["previous"]["released"] for t in terms), terms
@@ -245,6 +246,13 @@ async def _taken_over(store, killed: dict):
     return doc if doc.get("token", 0) > killed["token"] else None
 
 
+async def _terms_through(db, token: int) -> list | None:
+    """The recorded leadership terms once term `token` is among them (a new leader records its
+    term just after it takes the lease), else None."""
+    terms = await LeaseRepo(db).terms("scheduler")
+    return terms if any(t["token"] >= token for t in terms) else None
+
+
 async def _renewed_after(store, ms: int) -> bool:
     return int((await lease(store)).get("renewed_at", 0)) > ms
 
@@ -262,7 +270,8 @@ async def test_two_processes_two_shards_clean_handover(store, mongo_uri, tmp_pat
         await asyncio.to_thread(leader.wait, 20)
         taken = await until(lambda: _taken_over(store, first), "the other process leads")
         assert pid_of(taken["owner"]) != leader.pid
-        terms = await LeaseRepo(services.db).terms("scheduler")
+        terms = await until(lambda: _terms_through(services.db, taken["token"]),
+                            "the new leader's term recorded")
         # Handed over, not waited out.
         assert any(t["previous"] and t["previous"]["owner"] == first["owner"]
                    and t["previous"]["released"] for t in terms), terms
