@@ -110,6 +110,7 @@ async def test_unreachable_mongodb_masks_the_password(tmp_path):
         tmp_path, None, MONGODB_URI="mongodb://gems:hunter2@127.0.0.1:1/?serverSelectionTimeoutMS=300")
     assert "hunter2" not in line and "gems:****@127.0.0.1:1" in line
     assert "firewall" in line
+    assert "within 0.3 s" in line  # the URI's own serverSelectionTimeoutMS, not a fixed 10 s
 
 
 async def test_a_malformed_mongodb_uri_masks_the_password(tmp_path):
