@@ -72,6 +72,15 @@ from .world import DiscordError, RoleEvent, World
 
 log = logging.getLogger(__name__)
 
+#: discord.py's wait for more GUILD_CREATEs after the last one, before READY (``fast_ready``),
+#: while the READY's guilds have not all arrived. Once they have, the wait is zero: a fixed wait
+#: was 50 ms of the ~80 ms every connect of a test bot took.
+FAST_READY_SECONDS = 0.05
+#: The wait once they have all arrived. Not zero: Python 3.11's `wait_for` with a zero timeout
+#: gives up before reading a guild already queued (when the last GUILD_CREATE was parsed before
+#: discord.py's ready task first ran), and that guild would never be announced as available.
+_ALL_GUILDS_HERE = 0.001
+
 #: Select menu component type -> the option type its values resolve like.
 _SELECT_VALUE_TYPES = {
     5: discord.AppCommandOptionType.user,
@@ -267,10 +276,12 @@ class DiscordSandbox:
     ) -> float:
         """Log ``client`` in, connect it, and wait until ready. Returns the seconds it took.
 
-        ``tree`` defaults to ``client.tree`` (commands.Bot). ``fast_ready`` lowers discord.py's
-        ``guild_ready_timeout`` (2 s by default) to 50 ms, since all GUILD_CREATEs arrive at once
-        here, and skips the 5 s pause the default ``before_identify_hook`` makes between shards
-        (unless the client overrides that hook).
+        ``tree`` defaults to ``client.tree`` (commands.Bot). ``fast_ready`` shortens discord.py's
+        ``guild_ready_timeout`` (2 s by default: READY waits that long after the last
+        GUILD_CREATE): to ``FAST_READY_SECONDS`` while guilds the READY listed are still to come,
+        and to ~zero once the last of them was parsed, since here every GUILD_CREATE follows
+        READY at once. It also skips the 5 s pause the default ``before_identify_hook`` makes
+        between shards (unless the client overrides that hook).
         """
         if not self._started:
             raise SandboxError("start the sandbox first (async with DiscordSandbox() as sb)")
@@ -280,10 +291,10 @@ class DiscordSandbox:
         self.tree = tree or getattr(client, "tree", None)
         state = client._connection
         if fast_ready:
-            state.guild_ready_timeout = min(state.guild_ready_timeout, 0.05)
+            state.guild_ready_timeout = min(state.guild_ready_timeout, FAST_READY_SECONDS)
             if type(client).before_identify_hook is discord.Client.before_identify_hook:
                 client.before_identify_hook = _identify_now  # type: ignore[method-assign]
-        self._track_parsers(client)
+        self._track_parsers(client, ready_wait=state.guild_ready_timeout if fast_ready else None)
         start = time.perf_counter()
         await client.login(self.token)
         if self.tree is not None:
@@ -324,20 +335,38 @@ class DiscordSandbox:
 
     # -- tracking what the client does ---------------------------------------------------------
 
-    def _track_parsers(self, client: discord.Client) -> None:
+    def _track_parsers(self, client: discord.Client, *, ready_wait: float | None) -> None:
         """Wrap the client's gateway event parsers to learn which tasks each event spawned.
 
         discord.py handles an event by parsing it synchronously and scheduling tasks (command
         invocations, view callbacks, listeners). Knowing those tasks lets the sandbox wait until
         the bot is really done instead of sleeping.
+
+        ``ready_wait``: when set, the client's ``guild_ready_timeout`` is that while guilds a
+        READY listed are still to come, and ~zero once every one was parsed (discord.py reads it
+        again after each guild, so READY follows the last GUILD_CREATE at once).
         """
-        parsers: dict[str, Any] = client._connection.parsers
+        state = client._connection
+        parsers: dict[str, Any] = state.parsers
+        pending: dict[int, set[int]] = {}  # shard -> ids of the guilds its READY listed, not yet here
+
+        def count_guilds(name: str, data: Any) -> None:
+            if name == "READY":
+                pending[(data.get("shard") or [0])[0]] = {int(g["id"]) for g in data["guilds"]}
+            elif name == "GUILD_CREATE":
+                for ids in pending.values():
+                    ids.discard(int(data["id"]))
+            else:
+                return
+            state.guild_ready_timeout = ready_wait if any(pending.values()) else _ALL_GUILDS_HERE
 
         def track(name: str, parse: Any) -> Any:
             def parse_and_track(data: Any) -> None:
                 spawned: list[asyncio.Task[Any]] = []
                 try:
                     collect_tasks(spawned, parse, data)
+                    if ready_wait is not None:
+                        count_guilds(name, data)
                 finally:
                     for task in spawned:
                         self._bot_tasks.add(task)

@@ -277,17 +277,18 @@ class ChallengeCog(FeatureCog):
             member.guild.id, member.id, channel.id if channel else None,
             counts=_voice_counts(member, after), at=services.clock.now())
 
-    @commands.Cog.listener()
-    async def on_ready(self) -> None:
-        """After a (re)connect, count members who are already in voice."""
+    @commands.Cog.listener("on_guild_join")
+    @commands.Cog.listener("on_guild_available")
+    async def count_voice_on_arrival(self, guild: discord.Guild) -> None:
+        """When a guild arrives (each one at a connect, one back from an outage, or a new one),
+        count the members who are already in its voice channels."""
         services = self.bot.services
         now = services.clock.now()
-        for guild in self.bot.guilds:
-            for channel in guild.voice_channels:
-                for member in channel.members:
-                    await services.challenge_progress.voice_update(
-                        guild.id, member.id, channel.id, counts=_voice_counts(member, member.voice),
-                        at=now)
+        for channel in guild.voice_channels:
+            for member in channel.members:
+                await services.challenge_progress.voice_update(
+                    guild.id, member.id, channel.id, counts=_voice_counts(member, member.voice),
+                    at=now)
 
     # --- jobs --------------------------------------------------------------------------------
     async def sweep(self) -> None:

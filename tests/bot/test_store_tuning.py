@@ -272,3 +272,55 @@ async def test_the_embedded_store_keeps_booleans_written_by_set_and_upsert():
         docs = {d["_id"]: d for d in await col.find({}).to_list()}
     assert docs[1]["paid"] is True and docs[2]["announced"] is True
     assert isinstance(docs[1]["due"], datetime)
+
+
+THREADS = textwrap.dedent(r'''
+    import asyncio, json, tempfile, threading
+    from pathlib import Path
+    from urllib.parse import quote
+    from pymongo import MongoClient
+    from nx_27017.handler import NeoSQLiteHandler
+    from nx_27017.server import handle_client
+    from bot import store_tuning
+
+    class Recording(NeoSQLiteHandler):
+        """Notes the thread every request is handled on."""
+        threads = set()
+        def handle_command(self, msg):
+            self.threads.add(threading.get_ident())
+            return super().handle_command(msg)
+        def handle_insert(self, msg):
+            self.threads.add(threading.get_ident())
+            return super().handle_insert(msg)
+
+    def ask(path):
+        with MongoClient("mongodb://" + quote(path, safe=""), serverSelectionTimeoutMS=5000) as c:
+            c["d"]["x"].insert_one({"_id": 1, "n": 1})
+            c["d"]["x"].update_one({"_id": 1}, {"$inc": {"n": 1}})
+            return repr(c["d"]["x"].find_one({"_id": 1}))
+
+    async def run():
+        Recording.threads = set()
+        path = str(Path(tempfile.mkdtemp()) / "store.sock")
+        handler = Recording(":memory:", data_dir="memory")
+        server = await asyncio.start_unix_server(
+            lambda reader, writer: handle_client(reader, writer, handler), path=path)
+        async with server:
+            answer = await asyncio.to_thread(ask, path)
+        return {"answer": answer,
+                "on_loop_thread": Recording.threads == {threading.get_ident()}}
+
+    untuned = asyncio.run(run())
+    applied = store_tuning.apply({"requests run on the loop thread (no thread hop)"})
+    print(json.dumps({"untuned": untuned, "tuned": asyncio.run(run()), "applied": applied}))
+''')
+
+
+def test_requests_are_handled_on_the_loop_thread_with_the_same_answers():
+    out = subprocess.run([sys.executable, "-c", THREADS], cwd=ROOT, capture_output=True,
+                         text=True, timeout=60, check=True)
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    assert report["applied"] == ["requests run on the loop thread (no thread hop)"]
+    assert not report["untuned"]["on_loop_thread"]  # nx-27017 hops to a worker thread
+    assert report["tuned"]["on_loop_thread"]
+    assert report["tuned"]["answer"] == report["untuned"]["answer"] == "{'_id': 1, 'n': 2}"
