@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -14,8 +15,9 @@ echo "$@" >> "$(dirname "$0")/../calls.log"
 
 
 def _run(tmp_path: Path, *args: str) -> list[str]:
+    env = {k: v for k, v in os.environ.items() if k != "GEMS_TEST_WORKERS"}  # the default's
     subprocess.run([str(tmp_path / "gems"), *args], check=True, timeout=60,
-                   capture_output=True, text=True)
+                   capture_output=True, text=True, env=env)
     return (tmp_path / ".venv" / "calls.log").read_text().splitlines()
 
 
@@ -36,11 +38,13 @@ def test_run_installs_runtime_only_and_test_adds_dev(tmp_path):
     assert len(installs(calls)) == 1 and calls[-1] == "-m bot audit"  # installed once
     calls = _run(tmp_path, "test", "-q")
     assert installs(calls)[-1].endswith("-e .[dev]")
-    # every core, then the deadline tests alone
-    assert calls[-2:] == ["-m pytest -n auto --dist loadgroup -m not deadline -q",
+    # one and a half workers per core, then the deadline tests alone
+    cores = len(os.sched_getaffinity(0))
+    workers = cores + (cores + 1) // 2
+    assert calls[-2:] == [f"-m pytest -n {workers} --dist loadgroup -m not deadline -q",
                           "-m pytest -m deadline -q"]
     calls = _run(tmp_path, "test", "--fast", "-q")  # the inner loop: no `slow` tests
-    assert calls[-1] == "-m pytest -n auto --dist loadgroup -m not slow -q"
+    assert calls[-1] == f"-m pytest -n {workers} --dist loadgroup -m not slow -q"
     calls = _run(tmp_path, "run")  # the dev set includes the runtime set: nothing more
     assert len(installs(calls)) == 2 and calls[-1] == "-m bot run"
 
