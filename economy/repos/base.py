@@ -66,6 +66,7 @@ class Database:
         self.client = client
         self.name = name
         self.raw: AsyncDatabase = client[name]
+        self._collections: dict[str, AsyncCollection] = {}
         self._lock = write_lock
         #: Told about retries and store errors (bot.metrics sets it; no-op by default).
         self.observer: Observer = NULL_OBSERVER
@@ -80,7 +81,12 @@ class Database:
         await self.client.admin.command("ping")
 
     def __getitem__(self, collection: str) -> AsyncCollection:
-        return self.raw[collection]
+        # One handle per name: PyMongo builds a new AsyncCollection (codec, read/write concern
+        # and preference copied) on every `raw[name]`, and repositories ask per call.
+        handle = self._collections.get(collection)
+        if handle is None:
+            handle = self._collections[collection] = self.raw[collection]
+        return handle
 
     @contextlib.asynccontextmanager
     async def _write_guard(self) -> AsyncIterator[None]:

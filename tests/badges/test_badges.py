@@ -147,6 +147,7 @@ async def test_twenty_signals_at_once_award_and_pay_once(services):
     await ok_audit(services)
 
 
+@pytest.mark.slow  # 100 members at once
 async def test_a_limited_edition_never_exceeds_its_supply_when_100_qualify_at_once(
         services, monkeypatch):
     badge = await services.badges.create(G, STAFF, name="Founder",

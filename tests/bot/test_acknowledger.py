@@ -39,6 +39,7 @@ async def test_sandbox_refuses_a_second_initial_response(gc):
         assert response.status == 400 and (await response.json())["code"] == 40060
 
 
+@pytest.mark.slow  # a burst
 async def test_burst_through_the_acknowledger_sends_one_initial_response_each(gc):
     await seed(gc, "alice", 1000)
     ack = ack_thread(gc)

@@ -39,6 +39,7 @@ async def test_discord_check_names_missing_permissions_and_roles(gc):
     assert "NFT rule 1: role @Whale is not below the bot's highest role" in detail
 
 
+@pytest.mark.slow  # a child process
 async def test_connect_and_check_logs_in_checks_and_logs_out(tmp_path):
     from bot.doctor import connect_and_check
     from bot.settings import Settings

@@ -69,6 +69,7 @@ async def test_many_waiting_is_busy_whatever_the_rate():
         policy.gauge.stop()
 
 
+@pytest.mark.slow  # wall-clock loop lag
 async def test_a_lagging_event_loop_is_busy_while_it_lags_and_after():
     policy = started_policy()
     try:
@@ -90,6 +91,7 @@ async def test_gauge_window_forgets_old_arrivals():
     assert [gauge.arrival(t) for t in (1.0, 1.05, 1.09, 1.2, 1.25)] == [1, 2, 3, 1, 2]
 
 
+@pytest.mark.slow  # wall-clock traffic rate
 async def test_steady_traffic_through_the_bot_is_answered_directly(gc):
     """End to end: interactions spaced over time, several in flight, none deferred on arrival
     (the old rule deferred every one once more than 8 waited)."""

@@ -37,6 +37,7 @@ def test_bad_shard_slices_are_refused_with_a_reason(options, problem):
     assert "secret.token.value" not in text  # model-level errors never echo the settings
 
 
+@pytest.mark.slow  # child processes
 async def test_second_process_on_an_embedded_store_is_refused_and_told_why(tmp_path):
     async with await open_store(mongodb_uri=None, database_name="gems", data_dir=tmp_path):
         with pytest.raises(StoreError) as refused:

@@ -79,6 +79,7 @@ def test_chain_abi_helpers_still_encode_and_decode():
         == (7, "0x" + "11" * 20)
 
 
+@pytest.mark.slow  # a child process
 def test_a_maintenance_command_with_bad_arguments_answers_before_the_runtime_loads():
     """`python -m bot rollup --since nope` is refused without importing discord.py or pymongo."""
     out = subprocess.run([sys.executable, "-X", "importtime", "-m", "bot", "rollup", "--since",

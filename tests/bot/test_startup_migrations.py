@@ -60,6 +60,7 @@ async def test_mongodb_refuses_without_auto_migrate_and_names_the_command(store,
         await ensure_migrated(store, embedded_off, SystemClock(), package=package)
 
 
+@pytest.mark.slow  # a 1 s wall-clock migration the others wait out
 async def test_only_the_lease_holder_migrates_the_others_wait(store, tmp_path, caplog):
     package = _slow_package(tmp_path, 1.0)
     settings = _mongo_settings(auto_migrate=True)

@@ -16,8 +16,9 @@ import pytest
 from bot.store import StoreError, open_store
 from tests.procs import alive, wait_dead
 
+pytestmark = pytest.mark.slow  # every test starts store processes
 
-@pytest.mark.slow
+
 async def test_server_stops_on_close_and_data_persists(tmp_path):
     store = await open_store(mongodb_uri=None, database_name="gems", data_dir=tmp_path)
     pid = store.server.process.pid
@@ -40,7 +41,6 @@ async def test_server_stops_when_the_body_raises(tmp_path):
     assert wait_dead(pid)
 
 
-@pytest.mark.slow
 def test_server_dies_with_a_killed_bot_process(tmp_path):
     script = textwrap.dedent(f"""
         import asyncio, sys
@@ -59,7 +59,6 @@ def test_server_dies_with_a_killed_bot_process(tmp_path):
     assert wait_dead(child_pid), "embedded server outlived a SIGKILLed bot"
 
 
-@pytest.mark.slow
 async def test_second_store_on_same_data_dir_is_refused(tmp_path):
     async with await open_store(mongodb_uri=None, database_name="gems", data_dir=tmp_path):
         with pytest.raises(StoreError, match="already using"):
@@ -119,7 +118,6 @@ def _socket_inodes(pid: int) -> set[str]:
     return found
 
 
-@pytest.mark.slow
 async def test_a_long_data_dir_gets_its_socket_in_a_private_temp_dir(tmp_path):
     deep = tmp_path / ("d" * 60) / ("e" * 60)
     async with await open_store(mongodb_uri=None, database_name="gems", data_dir=deep) as store:
@@ -150,7 +148,6 @@ async def test_a_data_dir_that_cannot_be_created_is_one_clear_error(tmp_path):
         await open_store(mongodb_uri=None, database_name="gems", data_dir=blocker / "data")
 
 
-@pytest.mark.slow
 async def test_stopping_the_server_rolls_back_an_open_transaction(tmp_path):
     """The server stops (its bot died) while a transaction is written but not committed: none of
     it may survive (neosqlite's close() would commit it)."""

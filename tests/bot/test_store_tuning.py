@@ -17,6 +17,8 @@ import pytest
 from bot import store_tuning
 from bot.store import open_store
 
+pytestmark = pytest.mark.slow  # each check runs neosqlite or a store in a child process
+
 ROOT = Path(__file__).resolve().parents[2]
 
 CHECK = textwrap.dedent(r'''

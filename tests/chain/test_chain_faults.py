@@ -101,6 +101,7 @@ async def test_a_node_of_another_chain_is_recognised(chain, faulty):
         await registry.close()
 
 
+@pytest.mark.slow  # waits out a wall-clock deadline
 async def test_a_hanging_node_costs_one_deadline_then_nothing_is_sent(chain, faulty):
     reader = reader_for(faulty.url, chain, timeout=30.0, batch_size=10)
     owners = [Account.create().address for _ in range(200)]

@@ -164,6 +164,7 @@ async def test_a_stale_read_is_refused_not_applied(services):
     await _audit_ok(services)
 
 
+@pytest.mark.slow  # 300 members, granted twice at once
 async def test_grant_role_pays_each_member_once_even_when_retried(services):
     members = [100 + i for i in range(300)]
     first, retry = await asyncio.gather(

@@ -139,6 +139,7 @@ async def test_status_names_a_missing_aggregator(store, clock, chain):
         assert "MULTICALL3_ADDRESS" in status.text and "has no code" not in status.text
 
 
+@pytest.mark.slow  # waits out a wall-clock deadline
 async def test_a_hanging_node_ends_the_sync_at_its_deadline_while_others_write(
         store, clock, chain, faulty):
     async with open_ngc(store, clock, chain, chain_rpc_urls={chain.chain_id: faulty.url},

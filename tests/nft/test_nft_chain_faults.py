@@ -73,6 +73,7 @@ async def test_a_malformed_block_number_is_an_error_not_a_crash(store, clock, ch
         await registry.close()
 
 
+@pytest.mark.slow  # waits out a 2 s wall-clock deadline
 async def test_a_hanging_node_ends_the_sync_within_its_deadline_and_writes_go_on(
         store, clock, chain, faulty):
     # The reported case: a node that hangs after the first good calls, 1,041 wallets.

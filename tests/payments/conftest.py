@@ -15,6 +15,20 @@ G = 41
 SELLER, BUYER, MOD = 1, 2, 9
 
 
+@pytest.fixture(autouse=True)
+def _short_stripe_backoff(monkeypatch):
+    """The stripe library's retries, with its back-off sleeps cut to 10 ms.
+
+    The same requests are retried (same count, same idempotency keys); only the wait between
+    them (0.5 s doubling, up to 5 s) would be the tests' time: ~1 s of every test where the
+    double fails a request.
+    """
+    from stripe._http_client import HTTPClient
+
+    monkeypatch.setattr(HTTPClient, "INITIAL_DELAY", 0.01)
+    monkeypatch.setattr(HTTPClient, "MAX_DELAY", 0.04)
+
+
 @pytest.fixture
 async def double(clock):
     """A running Stripe API double on the tests' clock."""
