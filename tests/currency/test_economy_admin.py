@@ -12,6 +12,7 @@ from economy.core.audit import audit
 from economy.core.errors import InvalidAmount, InvalidInput, NotPermitted
 from economy.core.ledger import BalanceChanged
 from economy.core.settings import MAX_AMOUNT
+from tests.cross.test_cap_races import Rendezvous
 
 pytestmark = pytest.mark.timeout(120)
 G = 11
@@ -115,8 +116,11 @@ async def test_set_balance_refuses_bad_amounts_and_changes_nothing(services, amo
     assert await services.db["ledger"].count_documents({"idempotency_key": "bad"}) == 0
 
 
-async def test_two_set_balance_at_once_one_wins_the_other_is_refused(services):
+async def test_two_set_balance_at_once_one_wins_the_other_is_refused(services, monkeypatch):
     await _seed(services, 10, 100)
+    # Both read the balance before either writes (otherwise, on a loaded machine, the second
+    # may start after the first committed and rightly succeed from the new balance).
+    Rendezvous(monkeypatch, type(services.ledger), "account", 2)
     results = await asyncio.gather(
         services.economy_admin.set_balance(G, ADMIN, 10, 500, key="a"),
         services.economy_admin.set_balance(G, ADMIN, 10, 20, key="b"),
