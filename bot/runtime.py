@@ -7,19 +7,23 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bot.app import GemsBot
 from bot.control import ControlServer, audit_running_bot
 from bot.log_setup import quiet_scheduler, setup_logging, use_colour
 from bot.settings import Settings
 from bot.shutdown import GracefulStop
-from bot.startup_errors import StartupError, start_bot
+from bot.startup_errors import StartupError
 from bot.startup_migrations import ensure_migrated
 from bot.startup_phases import StartupPhases
 from bot.store import EmbeddedServer, Store, open_store
 from economy.core.audit import AuditReport, audit
 from economy.core.clock import SystemClock
-from economy.services import Services, build_services
+
+# The bot itself (discord.py, every cog) and the services are imported by `run_bot` and
+# `sync_commands` only: `migrate`, `audit` and the tools start ~0.4 s sooner without them.
+if TYPE_CHECKING:
+    from economy.services import Services
 
 log = logging.getLogger("gems")
 
@@ -52,6 +56,10 @@ async def run_bot(settings: Settings, *, started: EmbeddedServer | None = None) 
     """
     if settings.discord_token is None:
         raise StartupError("DISCORD_TOKEN is not set.")
+    from bot.app import GemsBot
+    from bot.startup_errors import start_bot
+    from economy.services import build_services
+
     phases = StartupPhases()
     phases.mark("imports")
     clock = SystemClock()
@@ -126,6 +134,9 @@ async def sync_commands(settings: Settings) -> list:
     exit; returns one bot.command_sync.SyncOutcome per scope."""
     if settings.discord_token is None:
         raise StartupError("DISCORD_TOKEN is not set: syncing commands needs the real bot.")
+    from bot.app import GemsBot
+    from economy.services import build_services
+
     async with opened_store(settings) as store:
         services: Services = build_services(store.db, SystemClock())
         async with GemsBot(services=services, settings=settings, run_jobs=False) as bot:

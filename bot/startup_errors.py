@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-import aiohttp
-import discord
+if TYPE_CHECKING:
+    import discord
 
 PORTAL = "https://discord.com/developers/applications"
 
@@ -23,6 +24,10 @@ def mask_secrets(text: str) -> str:
 
 def explain_connect_error(exc: BaseException) -> str | None:
     """The one-line explanation of a Discord connection failure, or None if it is not one."""
+    # Here, not at the top: every command imports StartupError, and only `run` needs these.
+    import aiohttp
+    import discord
+
     if isinstance(exc, discord.PrivilegedIntentsRequired):
         return (
             "Discord refused the connection because the bot asks for privileged intents that are "
