@@ -6,6 +6,7 @@ import asyncio
 import itertools
 import os
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -64,6 +65,9 @@ def mongo_uri():
     server = EmbeddedServer(data_dir="memory", run_dir=Path(tempfile.mkdtemp(prefix="gems-test-")),
                             module="tests.store_template_server")
     server.start()
+    deadline = time.monotonic() + 20
+    while not server.accepts_connections() and time.monotonic() < deadline:
+        time.sleep(0.01)  # asked before it listens, the driver retries only after 0.5 s
     with MongoClient(server.uri, serverSelectionTimeoutMS=20_000) as probe:
         probe.admin.command("ping")
     asyncio.run(_migrate(server.uri, TEMPLATE))  # once; each test's database is a copy of it
