@@ -93,6 +93,15 @@ def test_worker_count_deadline_phase_and_own_marks(tmp_path):
                    env={"PATH": "/usr/bin:/bin", "GEMS_TEST_WORKERS": "0"})
     calls = (tmp_path / ".venv" / "calls.log").read_text().splitlines()
     assert calls[-1] == "-m pytest -m slow -x"  # own marks, no workers: one plain run
+    # Without paths, the deadline phase collects only the files that mark deadline tests.
+    (tmp_path / "tests" / "b").mkdir(parents=True)
+    (tmp_path / "tests" / "b" / "test_burst.py").write_text("@pytest.mark.deadline\n")
+    (tmp_path / "tests" / "test_other.py").write_text("def test_x(): pass\n")
+    subprocess.run([str(tmp_path / "gems"), "test", "-q"], check=True, timeout=60,
+                   env={"PATH": "/usr/bin:/bin", "GEMS_TEST_WORKERS": "2"})
+    calls = (tmp_path / ".venv" / "calls.log").read_text().splitlines()
+    assert calls[-2:] == ["-m pytest -n 2 --dist loadgroup -m not deadline -q",
+                          "-m pytest -m deadline -q tests/b/test_burst.py"]
 
 
 def test_help_in_every_spelling_asks_the_bot_for_its_one_list(tmp_path):
