@@ -24,6 +24,7 @@ import os
 from collections import defaultdict
 
 from pymongo import monitoring
+from pymongo.errors import OperationFailure
 
 from economy.repos.base import Database
 from economy.repos.schema_check import mismatches, survey
@@ -67,11 +68,12 @@ async def check_leftovers(db: Database) -> list[str]:
     listened = WRITES in db.client.options.event_listeners
     names = WRITES.written.pop(db.name, set()) if listened \
         else await db.raw.list_collection_names()
-    for name in sorted(names):
-        if name.startswith("system.") or name in UNCHECKED or name in TEST_COLLECTIONS:
-            continue
+    names = sorted(name for name in names if not (
+        name.startswith("system.") or name in UNCHECKED or name in TEST_COLLECTIONS))
+    stored = await _all_documents(db, names)
+    for name in names:
         schema = SCHEMAS.get(name)
-        async for doc in db.raw[name].find({}):
+        for doc in stored[name]:
             if survey_file:
                 seen.update((name, path, kind) for path, kind in survey(doc))
                 continue
@@ -86,6 +88,20 @@ async def check_leftovers(db: Database) -> list[str]:
     if survey_file and seen:
         _append(survey_file, seen)
     return problems
+
+
+async def _all_documents(db: Database, names: list[str]) -> dict[str, list[dict]]:
+    """Every document of each collection in `names`: in one round trip from the test store
+    (tests/store_template_server.py's `gemsLeftovers`), one `find` each elsewhere (MongoDB)."""
+    if not names:
+        return {}
+    try:
+        reply = await db.raw.command({"gemsLeftovers": names},
+                                     codec_options=db.raw.codec_options)  # as `find` decodes
+    except OperationFailure:
+        return {name: await db.raw[name].find({}).to_list() for name in names}
+    documents = reply["documents"]
+    return {name: documents.get(name, []) for name in names}
 
 
 def _append(path: str, seen: set[tuple[str, str, str]]) -> None:

@@ -8,6 +8,11 @@ it, page for page, through SQLite's backup API (a few milliseconds): the same co
 indexes and `_migrations` records a fresh migration would leave. Every other name is born empty,
 as on the real server, so tests of migrations and of several databases are unaffected.
 
+It also answers one command of its own, `{"gemsLeftovers": [collection, ...]}`: every document of
+those collections in one reply (`{"documents": {collection: [...]}}`), read as `find` reads them
+and encoded by the same reply path, so the leftover check after each test (tests/schema_guard.py)
+costs one round trip instead of one per collection written.
+
 Run as `python -m tests.store_template_server` (EmbeddedServer(module=...)); same arguments as
 bot.store_server.
 """
@@ -48,6 +53,18 @@ class TemplateHandler(NeoSQLiteHandler):
                 raise RuntimeError(f"{db_name}: migrate {TEMPLATE} before asking for clones")
             template.db.backup(conn.db)
         return conn
+
+    def handle_command(self, msg):
+        body = next((doc for kind, doc in msg["sections"] if kind == "body"), None)
+        if not isinstance(body, dict) or "gemsLeftovers" not in body:
+            return super().handle_command(msg)
+        db_name = body.get("$db", "test")
+        with self._lock_for(db_name):
+            db = self.get_database(db_name)
+            present = set(db.list_collection_names())
+            documents = {name: list(db[name].find({})) for name in body["gemsLeftovers"]
+                         if name in present}
+        return msg["request_id"], {"ok": 1, "documents": documents}
 
 
 if __name__ == "__main__":
