@@ -142,6 +142,7 @@ moments = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2090, 
                        timezones=st.just(UTC))
 
 
+@pytest.mark.slow  # many examples (300)
 @settings(max_examples=300, deadline=None)
 @given(now=moments, zone=st.sampled_from(ZONES), hour=st.integers(0, 23),
        minute=st.integers(0, 59), days=st.integers(0, 300))
@@ -156,6 +157,7 @@ def test_local_times_land_on_that_wall_clock(now, zone, hour, minute, days):
     assert 0 <= shift <= 120  # 0 except in a gap (Lord Howe's is 30 min, most are 60)
 
 
+@pytest.mark.slow  # many examples (300)
 @settings(max_examples=300, deadline=None)
 @given(now=moments, zone=st.sampled_from(ZONES), text=st.sampled_from([
     "18:00", "9pm", "noon", "tomorrow 7am", "friday 18:00", "sun 23:59", "12-24 19:00",

@@ -206,6 +206,7 @@ async def rolled_up(services) -> list[tuple]:
 NUMBERS = set(oracle_days([])[0][0])
 
 
+@pytest.mark.slow  # many examples: 900 random legs
 async def test_columns_hold_every_leg_once(services, monkeypatch):
     every = await seed(services, random.Random(2702))
     ledger = services.insights._src.ledger
@@ -222,6 +223,7 @@ async def test_columns_hold_every_leg_once(services, monkeypatch):
         [leg for leg in every if leg["at_ms"] < START + DAY_MS])
 
 
+@pytest.mark.slow  # many examples: 900 random legs against the oracle
 async def test_columns_give_what_the_leg_by_leg_path_gave(services, clock, monkeypatch):
     every = await seed(services, random.Random(27))
     clock.set(datetime.combine(DAY1 + timedelta(days=DAYS), datetime.min.time(), UTC)
