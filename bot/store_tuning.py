@@ -116,17 +116,28 @@ def _insert_without_deep_copy() -> bool:
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
-def _with_scalar_fast_path(original):
+def _with_scalar_fast_path(original, *, cursor_id_zero: bool = False):
     """`original` (a recursive document conversion) that returns scalar leaves without a call.
 
     Plain dicts and lists are rebuilt here exactly as `original` rebuilds them; every other value
-    (ObjectId, bytes, datetime, dict/list subclasses) still goes to `original`, so the result is
-    the same.
+    (ObjectId, bytes, datetime, Decimal, dict/list subclasses) still goes to `original`, so the
+    result is the same. `cursor_id_zero`: keep the rule of nx-27017's reply conversion that a
+    dict's `id` equal to 0 (the cursor id) becomes Int64(0).
     """
+    from bson.int64 import Int64
+
     def convert(value):
         kind = type(value)
         if kind is dict:
-            return {k: v if type(v) in _SCALARS else convert(v) for k, v in value.items()}
+            out = {}
+            for key, item in value.items():
+                if cursor_id_zero and key == "id" and item == 0:
+                    out[key] = Int64(0)
+                elif type(item) in _SCALARS:
+                    out[key] = item
+                else:
+                    out[key] = convert(item)
+            return out
         if kind is list:
             return [v if type(v) in _SCALARS else convert(v) for v in value]
         return original(value)
@@ -152,33 +163,6 @@ def _conversions_skip_scalars() -> bool:
     return True
 
 
-def _reply_fast_path(original):
-    """`original` (nx-27017's conversion of a reply into BSON types) returning scalar leaves
-    without a call. Plain dicts and lists are rebuilt as `original` rebuilds them, including its
-    rule that a dict's `id` equal to 0 becomes Int64(0) (the cursor id); every other value
-    (ObjectId, Decimal, datetime, subclasses) still goes to `original`."""
-    from bson.int64 import Int64
-
-    def convert(value):
-        kind = type(value)
-        if kind is dict:
-            out = {}
-            for key, item in value.items():
-                if key == "id" and item == 0:
-                    out[key] = Int64(0)
-                elif type(item) in _SCALARS:
-                    out[key] = item
-                else:
-                    out[key] = convert(item)
-            return out
-        if kind is list:
-            return [v if type(v) in _SCALARS else convert(v) for v in value]
-        return original(value)
-
-    convert.__wrapped__ = original
-    return convert
-
-
 def _replies_skip_scalars() -> bool:
     from nx_27017 import utils as nx_utils
     from nx_27017 import wire_protocol
@@ -189,7 +173,7 @@ def _replies_skip_scalars() -> bool:
     if original is None or getattr(original, "__wrapped__", original) is not expected:
         return False
     if not hasattr(original, "__wrapped__"):
-        wire_protocol._convert_objectids = _reply_fast_path(original)
+        wire_protocol._convert_objectids = _with_scalar_fast_path(original, cursor_id_zero=True)
     return True
 
 
