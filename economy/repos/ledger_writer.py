@@ -227,11 +227,18 @@ class LedgerWriter:
                 continue
             except _Rejected as rejected:
                 rejected.request.fail(rejected.error)
-                work = [r for r in work if r is not rejected.request]
+                at = work.index(rejected.request)
+                ahead, work = work[:at], work[at + 1:]
                 if isinstance(rejected.error, AlreadyRecorded):
                     # Keys recorded elsewhere come in crowds (members retrying after a restart,
                     # another process): find them all now instead of aborting once for each.
-                    await self._fail_recorded(work)
+                    await self._fail_recorded(ahead + work)
+                if ahead:
+                    # What is ahead of the refused request went through in the aborted
+                    # transaction: commit it first (arrival order), then go on with the rest.
+                    # Retrying the whole batch instead redid every accepted request once per
+                    # refusal: 100 buyers of the last 10 units ran ~900 stock updates.
+                    await self._commit_batch(ahead)
                 continue
             if done:
                 return

@@ -128,6 +128,35 @@ async def test_a_refused_also_fails_alone_and_the_batch_commits_without_it(servi
     await ok_audit(services)
 
 
+async def test_many_refusals_in_one_batch_redo_each_accepted_request_at_most_once(services):
+    """A flash sale: 40 buyers of the last 5 units in one batch. Each refusal commits what is
+    ahead of it and goes on with the rest; retrying the whole batch after every refusal
+    instead ran each accepted callback again after every refusal (36 times each here)."""
+    await seed(services, [10], 1000)
+    await services.db["probe"].insert_one({"_id": "stock", "left": 5})
+    runs: list[str] = []
+
+    def buy(key):
+        async def grant(session):
+            runs.append(key)
+            taken = await services.db["probe"].update_one(
+                {"_id": "stock", "left": {"$gt": 0}}, {"$inc": {"left": -1}}, session=session)
+            if taken.modified_count == 0:
+                raise NotPermitted("sold out")
+        return grant
+
+    keys = [f"buy{i}" for i in range(40)]
+    outcomes = await asyncio.gather(
+        *(services.ledger.transfer(G, 10, 11, 1, key=key, also=buy(key)) for key in keys),
+        return_exceptions=True)
+    sold = [k for k, o in zip(keys, outcomes, strict=True) if not isinstance(o, Exception)]
+    assert sold == keys[:5] and all(isinstance(o, NotPermitted) for o in outcomes[5:])
+    assert max(runs.count(k) for k in sold) <= 2  # the aborted attempt, then its own commit
+    assert len(runs) <= 2 * 5 + 35
+    assert await services.ledger.balance(G, 11) == 5
+    await ok_audit(services)
+
+
 async def test_guard_miss_reloads_and_the_request_that_now_lacks_funds_fails_alone(services,
                                                                                    second):
     await seed(services, [10, 30], 100)
