@@ -89,6 +89,8 @@ class BadgeService:
         self._ledger = ledger
         self._settings = settings
         self._clock = clock
+        # Per (guild, badge): members taking a numbered edition in this process take turns.
+        self._turns: dict[tuple[int, str], asyncio.Lock] = {}
 
     # --- the catalogue -----------------------------------------------------------------------
     async def catalogue(self, guild_id: int) -> dict[str, Badge]:
@@ -378,8 +380,14 @@ class BadgeService:
             if badge.supply is None:
                 await attempt(None)
             else:
-                await repo.slots.retrying(guild_id, EDITION, int(badge.no or 0), badge.supply,
-                                          attempt, ref=f"{badge.key}:{user_id}")
+                # Members qualifying for one limited badge in this process take turns: each
+                # plans its edition after the previous award committed. Without turns a
+                # crowd (a backfill page, a burst of signals) planned the same edition and all
+                # but one retried, round after round. Only an optimisation: other processes
+                # still race, and the unique edition place decides (a lost one is planned again).
+                async with self._turns.setdefault((guild_id, badge.key), asyncio.Lock()):
+                    await repo.slots.retrying(guild_id, EDITION, int(badge.no or 0),
+                                              badge.supply, attempt, ref=f"{badge.key}:{user_id}")
         except (AlreadyRecorded, SlotHeld):  # held already (perhaps awarded just now, concurrently)
             return None
         except SlotsFull:

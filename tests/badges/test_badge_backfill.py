@@ -9,6 +9,7 @@ import asyncio
 import pytest
 
 from economy.repos.slot_repo import SlotRepo
+from economy.services import build_services
 from tests.badges.test_badges import BUYER, SELLER, STAFF, complete_trade, held, ok_audit
 from tests.conftest import relax_offer_limits
 from tests.cross.test_cap_races import Rendezvous
@@ -67,7 +68,10 @@ async def test_two_processes_backfilling_at_once_award_once(services):
 
 @pytest.mark.slow  # 100 members at once
 async def test_a_limited_rule_badge_never_exceeds_its_supply_when_100_qualify_at_once(
-        services, monkeypatch):
+        services, store, clock, monkeypatch):
+    """100 members qualify at once on four bot processes. Within a process they take turns for
+    the editions; across processes the four first planners all read the free places before any
+    of them writes (as under snapshot isolation), so the unique edition place decides."""
     badge = await services.badges.create(G, STAFF, name="Early earner",
                                          description="First ten to earn 1,000", emoji="⏳",
                                          rarity="epic", supply=10, rule="earned", at_least=1000)
@@ -75,8 +79,9 @@ async def test_a_limited_rule_badge_never_exceeds_its_supply_when_100_qualify_at
     users = list(range(1000, 1100))
     await asyncio.gather(*(services.ledger.earn(G, user, 1000, key=f"work:{user}")
                            for user in users))  # batched by the ledger writer
-    Rendezvous(monkeypatch, SlotRepo, "taken", 100)  # all read the free places before any write
-    results = await asyncio.gather(*[services.badges.on_signal("daily_claimed", G, (u,))
+    processes = [services] + [build_services(store.db, clock) for _ in range(3)]
+    Rendezvous(monkeypatch, SlotRepo, "taken", len(processes))
+    results = await asyncio.gather(*[processes[u % 4].badges.on_signal("daily_claimed", G, (u,))
                                      for u in users], return_exceptions=True)
     assert not [r for r in results if isinstance(r, BaseException)]
     docs = await services.db["badge_awards"].find({"guild_id": G, "badge": badge.key}).to_list()
