@@ -14,6 +14,7 @@ from economy.core.actor import Actor
 from economy.core.audit import audit
 from economy.core.errors import InvalidInput, NotFound, NotPermitted
 from economy.repos.slot_repo import SlotRepo
+from economy.services import build_services
 from tests.conftest import relax_offer_limits
 from tests.cross.test_cap_races import Rendezvous
 
@@ -149,15 +150,17 @@ async def test_twenty_signals_at_once_award_and_pay_once(services):
 
 @pytest.mark.slow  # 100 members at once
 async def test_a_limited_edition_never_exceeds_its_supply_when_100_qualify_at_once(
-        services, monkeypatch):
+        services, store, clock, monkeypatch):
     badge = await services.badges.create(G, STAFF, name="Founder",
                                          description="One of the first ten", emoji="🌟",
                                          rarity="legendary", supply=10)
-    # Every racer reads the free places before any writes (as under snapshot isolation): all
-    # pick place 1 first, and the unique place decides.
-    Rendezvous(monkeypatch, SlotRepo, "taken", 100)
+    # 100 gifts on four bot processes: within a process they take turns for the editions;
+    # the four first planners read the free places before any of them writes (as under
+    # snapshot isolation): all pick place 1, and the unique place decides.
+    processes = [services] + [build_services(store.db, clock) for _ in range(3)]
+    Rendezvous(monkeypatch, SlotRepo, "taken", len(processes))
     results = await asyncio.gather(*[
-        services.badges.give(G, STAFF, badge.key, 1000 + n, reason="founder")
+        processes[n % 4].badges.give(G, STAFF, badge.key, 1000 + n, reason="founder")
         for n in range(100)], return_exceptions=True)
     won = [r for r in results if not isinstance(r, BaseException)]
     assert len(won) == 10
