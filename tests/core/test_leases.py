@@ -52,6 +52,25 @@ async def test_takeover_only_after_expiry_with_a_new_token(services, clock):
     assert terms[1]["previous"]["owner"] == "old" and not terms[1]["previous"]["released"]
 
 
+async def test_confirm_asks_the_store_only_once_a_third_of_the_lease_has_passed(services, clock):
+    """Before each job the leader confirms its lease. Within a third of the time to live since
+    it renewed, no process can have taken the lease over, so the confirmation writes nothing
+    (a pass over every job used to renew once per job); later it renews."""
+    lease = lease_for(services, clock, "leader", ttl=30)
+    assert await lease.tick()
+    renewed = (await find_docs(services.db["leases"], {"_id": "scheduler"}))[0]["expires_at"]
+    for _ in range(5):
+        assert await lease.confirm() == 1
+    clock.advance(seconds=9)
+    assert await lease.confirm() == 1
+    doc = (await find_docs(services.db["leases"], {"_id": "scheduler"}))[0]
+    assert doc["expires_at"] == renewed  # nothing written yet
+    clock.advance(seconds=2)  # 11 s > 30 / 3
+    assert await lease.confirm() == 1
+    doc = (await find_docs(services.db["leases"], {"_id": "scheduler"}))[0]
+    assert doc["expires_at"] == renewed + 11_000
+
+
 async def test_many_processes_race_for_an_expired_lease_one_wins(services, clock):
     first = lease_for(services, clock, "first")
     assert await first.tick()
