@@ -43,9 +43,9 @@ def keep_cog_modules() -> Iterator[None]:
         for name, module in kept.items():
             if name.startswith(prefix):
                 sys.modules.setdefault(name, module)  # a module still loaded stays as it is
-        if package not in found:
+        if package not in found:  # the first discovery imported every module to keep
             found[package] = discover(package)
-        kept.update((n, m) for n, m in list(sys.modules.items()) if n.startswith(prefix))
+            kept.update((n, m) for n, m in list(sys.modules.items()) if n.startswith(prefix))
         return list(found[package])
 
     async def finalize_keeping_modules(self: BotBase, lib: ModuleType, key: str) -> None:
