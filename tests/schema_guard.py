@@ -32,6 +32,8 @@ from economy.repos.schemas import SCHEMAS, UNCHECKED
 
 #: Stop listing after this many problems (the first ones say enough).
 MAX_REPORTED = 20
+#: Leftover documents read in one reply of the test store (one BSON reply is at most 16 MB).
+ONE_REPLY_AT_MOST = 10_000
 #: Collections tests create to probe the store itself (odd types on purpose), not the bot's.
 TEST_COLLECTIONS = frozenset({"probe_types", "probe", "claims", "things", "fidelity",
                               "fidelity_or", "x", "flags"})
@@ -90,13 +92,15 @@ async def check_leftovers(db: Database) -> list[str]:
     return problems
 
 
-async def _all_documents(db: Database, names: list[str]) -> dict[str, list[dict]]:
+async def _all_documents(db: Database, names: list[str], *,
+                         at_most: int = ONE_REPLY_AT_MOST) -> dict[str, list[dict]]:
     """Every document of each collection in `names`: in one round trip from the test store
-    (tests/store_template_server.py's `gemsLeftovers`), one `find` each elsewhere (MongoDB)."""
+    (tests/store_template_server.py's `gemsLeftovers`) up to `at_most` documents, one `find`
+    each beyond that and elsewhere (MongoDB)."""
     if not names:
         return {}
     try:
-        reply = await db.raw.command({"gemsLeftovers": names},
+        reply = await db.raw.command({"gemsLeftovers": names, "atMost": at_most},
                                      codec_options=db.raw.codec_options)  # as `find` decodes
     except OperationFailure:
         return {name: await db.raw[name].find({}).to_list() for name in names}

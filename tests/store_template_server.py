@@ -8,10 +8,12 @@ it, page for page, through SQLite's backup API (a few milliseconds): the same co
 indexes and `_migrations` records a fresh migration would leave. Every other name is born empty,
 as on the real server, so tests of migrations and of several databases are unaffected.
 
-It also answers one command of its own, `{"gemsLeftovers": [collection, ...]}`: every document of
-those collections in one reply (`{"documents": {collection: [...]}}`), read as `find` reads them
-and encoded by the same reply path, so the leftover check after each test (tests/schema_guard.py)
-costs one round trip instead of one per collection written.
+It also answers one command of its own, `{"gemsLeftovers": [collection, ...], "atMost": n}`: every
+document of those collections in one reply (`{"documents": {collection: [...]}}`), read as `find`
+reads them and encoded by the same reply path, so the leftover check after each test
+(tests/schema_guard.py) costs one round trip instead of one per collection written. Above `atMost`
+documents (default 10,000; one reply is at most 16 MB) it refuses, and the caller reads each
+collection with `find`.
 
 Run as `python -m tests.store_template_server` (EmbeddedServer(module=...)); same arguments as
 bot.store_server.
@@ -59,11 +61,17 @@ class TemplateHandler(NeoSQLiteHandler):
         if not isinstance(body, dict) or "gemsLeftovers" not in body:
             return super().handle_command(msg)
         db_name = body.get("$db", "test")
+        at_most = int(body.get("atMost", 10_000))
         with self._lock_for(db_name):
             db = self.get_database(db_name)
             present = set(db.list_collection_names())
-            documents = {name: list(db[name].find({})) for name in body["gemsLeftovers"]
-                         if name in present}
+            names = [name for name in body["gemsLeftovers"] if name in present]
+            if sum(db[name].count_documents({}) for name in names) > at_most:
+                # One reply is one BSON document (16 MB at most): the caller reads each
+                # collection with `find` instead.
+                return msg["request_id"], {"ok": 0, "code": 2, "codeName": "BadValue",
+                                           "errmsg": f"more than {at_most} documents"}
+            documents = {name: list(db[name].find({})) for name in names}
         return msg["request_id"], {"ok": 1, "documents": documents}
 
 

@@ -120,7 +120,7 @@ class SlotRepo:
         return int(docs[0]["n"]) if docs else None
 
     async def held(self, guild_id: int, kind: str) -> list[Doc]:
-        """Every slot of `kind` in a guild (the audit)."""
+        """Every place of `kind` in a guild."""
         return await find_docs(self.col, {"guild_id": guild_id, "kind": kind})
 
     async def take(self, guild_id: int, kind: str, owner: int, n: int, ref: Any, *,

@@ -45,7 +45,31 @@ async def test_one_round_trip_reads_every_written_collection_and_finds_the_misty
         read = list(commands.names)
     finally:
         await client.close()
-    # accounts, ledger and trades in one read on the test store (a find each on MongoDB)
-    assert read == (["gemsLeftovers"] if embedded else ["find"] * 3)
+    # accounts, ledger and trades in one read on the test store; MongoDB refuses the command,
+    # then each is read with a find
+    assert read == ["gemsLeftovers"] + ([] if embedded else ["find"] * 3)
     assert any(p.startswith("accounts _id=") and "balance" in p for p in problems), problems
     assert WRITES.written.get(db.name) is None  # taken: nothing is read twice
+
+
+async def test_more_leftovers_than_one_reply_holds_are_read_collection_by_collection(
+        store, mongo_uri):
+    """Above its limit the test store refuses the one-reply read (a reply is one BSON document,
+    16 MB at most) and each collection is read with `find`: the same documents either way."""
+    from tests.schema_guard import _all_documents
+
+    commands = _Commands()
+    client = _client(mongo_uri[0], event_listeners=[commands])
+    try:
+        db = Database(client, store.db.name, write_lock=None)
+        await db["probe"].insert_many([{"_id": n} for n in range(3)])
+        await db["things"].insert_one({"_id": 9})
+        commands.names.clear()
+        small = await _all_documents(db, ["probe", "things"], at_most=2)
+        read = list(commands.names)
+        whole = await _all_documents(db, ["probe", "things"])
+    finally:
+        await client.close()
+    expected = {"probe": [{"_id": 0}, {"_id": 1}, {"_id": 2}], "things": [{"_id": 9}]}
+    assert small == whole == expected
+    assert read == ["gemsLeftovers", "find", "find"]  # refused (over the limit, or MongoDB)
